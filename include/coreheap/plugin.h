@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The allocator plugin interface of coreheap.
+ *
+ * This is the one public header an allocator plugin needs. The built-in
+ * plugins (allocators/<name>/) are compiled against it exactly like a plugin
+ * loaded with `--plugin PATH`, so it is the whole contract between the host
+ * (coreheap) and an allocator decoder.
+ *
+ * A plugin sees the crashed process only through the host: memory reads,
+ * symbols, threads, thread-local storage, mappings and modules. It reports
+ * what it finds through the host too: every block (live allocation, free
+ * chunk, allocator metadata), the regions (arenas) they belong to, and damage
+ * to the allocator's own data structures.
+ *
+ * Everything read from the core is untrusted: a plugin bounds every list walk
+ * and checks every pointer before it follows it. A plugin never aborts, never
+ * writes to stdout or stderr, and never keeps a pointer handed to it by the
+ * host beyond the call that gave it, unless stated below.
+ *
+ * Ownership: the host owns every pointer it hands out (strings in
+ * coreheap_module, pointers from coreheap_host::map). A plugin owns the state
+ * it creates in probe() and frees it in destroy().
+ *
+ * A loadable plugin is a shared object that exports
+ * `const struct coreheap_allocator *coreheap_allocator_entry(void)`.
+ */
+#ifndef COREHEAP_PLUGIN_H
+#define COREHEAP_PLUGIN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Bump when any struct below changes layout or meaning. */
+#define COREHEAP_PLUGIN_ABI_VERSION 1
+
+/** Status codes returned by plugin and host calls. */
+enum coreheap_status {
+	COREHEAP_OK = 0,
+	/** What was asked for is not there (symbol, mapping, allocator). */
+	COREHEAP_NOT_FOUND = -1,
+	/** Memory that is not in the core nor in any mapped file. */
+	COREHEAP_FAULT = -2,
+	/** Out of memory in the plugin or the host. */
+	COREHEAP_NOMEM = -3,
+	/** The walk stopped: the allocator's data is too damaged to go on. */
+	COREHEAP_CORRUPT = -4,
+	/** Any other failure; the plugin said why with coreheap_host::log. */
+	COREHEAP_FAILED = -5,
+};
+
+/** What a block is. */
+enum coreheap_block_state {
+	/** Handed out to the program and not freed: a live allocation. */
+	COREHEAP_BLOCK_LIVE = 0,
+	/** Free memory owned by the allocator (bins, caches, top chunk). */
+	COREHEAP_BLOCK_FREE = 1,
+	/**
+	 * Memory the allocator took for itself from its own heap (glibc's
+	 * tcache_perthread_struct, for example): neither live nor free.
+	 */
+	COREHEAP_BLOCK_METADATA = 2,
+};
+
+/** One block reported by a walk. */
+struct coreheap_block {
+	/**
+	 * For a live block: the very pointer the allocator returned to the
+	 * program. For free and metadata blocks: where their usable memory
+	 * starts.
+	 */
+	uint64_t address;
+	/**
+	 * For a live block: its usable size (what malloc_usable_size() would
+	 * return). For free and metadata blocks: their size in bytes.
+	 */
+	uint64_t size;
+	/** One of enum coreheap_block_state. */
+	uint32_t state;
+	/** The region (arena) index from coreheap_host::add_region. */
+	uint32_t region;
+	/**
+	 * A managed runtime's type name for the object (e.g. "dict"), or NULL.
+	 * The host copies the string.
+	 */
+	const char *type_name;
+	/**
+	 * For an object that lives inside another allocator's block (a managed
+	 * runtime's arena inside a malloc'd block), the address of that
+	 * enclosing block; 0 otherwise.
+	 */
+	uint64_t parent;
+};
+
+/** An arena or other top-level region of an allocator, for summaries. */
+struct coreheap_region {
+	/** Human name, e.g. "main_arena" or "arena 0x7f12ac000020". Copied. */
+	const char *name;
+	/** The address of the region's control structure (0 if none). */
+	uint64_t address;
+	/** Bytes the allocator got from the system for this region. */
+	uint64_t system_bytes;
+	/** The top (wilderness) chunk, if the allocator has one; else 0. */
+	uint64_t top_address;
+	uint64_t top_size;
+};
+
+/** Kinds of damage a plugin can report. */
+enum coreheap_damage_kind {
+	COREHEAP_DAMAGE_BAD_SIZE = 0,      /**< an impossible size field */
+	COREHEAP_DAMAGE_BAD_POINTER = 1,   /**< a list pointer out of bounds or misaligned */
+	COREHEAP_DAMAGE_CYCLE = 2,         /**< a list that loops or never ends */
+	COREHEAP_DAMAGE_DOUBLE_FREE = 3,   /**< a block listed twice as free */
+	COREHEAP_DAMAGE_INCONSISTENT = 4,  /**< metadata that contradicts itself */
+	COREHEAP_DAMAGE_UNREADABLE = 5,    /**< metadata not in the core */
+};
+
+/** Damage to the allocator's metadata. */
+struct coreheap_damage {
+	uint32_t kind;          /**< enum coreheap_damage_kind */
+	uint32_t region;        /**< region index, or UINT32_MAX if unknown */
+	uint64_t address;       /**< the damaged metadata (e.g. a chunk header) */
+	const char *message;    /**< one line, no trailing newline; copied */
+};
+
+/** A symbol resolved by the host. */
+struct coreheap_symbol {
+	/**
+	 * For ordinary symbols, the run-time address in the process. For TLS
+	 * symbols (is_tls), the offset inside the module's TLS block: pass it
+	 * to coreheap_host::tls_address.
+	 */
+	uint64_t address;
+	uint64_t size;
+	/** Index of the module that defines it (see coreheap_host::module). */
+	uint32_t module;
+	bool is_tls;
+	/** True if it came from debug info or .symtab, false from .dynsym. */
+	bool from_debuginfo;
+};
+
+/** A thread of the process, as the core recorded it. */
+struct coreheap_thread {
+	int32_t tid;
+	uint64_t pc;
+	uint64_t sp;
+	/** The thread pointer (x86-64: fs_base). */
+	uint64_t thread_pointer;
+};
+
+/** A loaded module (executable or shared library). */
+struct coreheap_module {
+	/** Name as the process knew it (path from the core). */
+	const char *name;
+	/** The file used for it, or NULL if the binary was not found. */
+	const char *path;
+	/** Separate debug file, or NULL (none, or DWARF is in path). */
+	const char *debug_path;
+	uint64_t start, end;  /**< address range in the process */
+	uint64_t bias;        /**< load bias: run-time address - link-time address */
+	bool has_binary;
+	bool has_debuginfo;   /**< DWARF or a full .symtab was found */
+};
+
+/** Memory protection of a mapping. */
+enum coreheap_prot {
+	COREHEAP_PROT_READ = 1,
+	COREHEAP_PROT_WRITE = 2,
+	COREHEAP_PROT_EXEC = 4,
+};
+
+/** A range of the process's address space. */
+struct coreheap_mapping {
+	uint64_t start, end;
+	uint32_t prot;          /**< enum coreheap_prot bits */
+	/** Backing file from the core's NT_FILE note, or NULL (anonymous). */
+	const char *file;
+	/** Bytes from start that the core holds (or a file supplies). */
+	uint64_t available;
+};
+
+/**
+ * The host: what coreheap offers a plugin. All functions are safe to call at
+ * any time during probe/walk/check/destroy of the plugin they were given to.
+ */
+struct coreheap_host {
+	uint32_t abi_version;
+	/** Host-private; plugins must not touch. */
+	void *private_data;
+
+	/** Copy len bytes at addr into buf. COREHEAP_OK or COREHEAP_FAULT. */
+	int (*read)(const struct coreheap_host *host, uint64_t addr, void *buf,
+		    size_t len);
+	/**
+	 * A zero-copy view of len bytes at addr, valid until the plugin's
+	 * destroy() returns; NULL if those bytes are not all available in one
+	 * piece (use read() then).
+	 */
+	const void *(*map)(const struct coreheap_host *host, uint64_t addr,
+			   size_t len);
+	/**
+	 * Look a symbol up by name. If module_name is not NULL, only modules
+	 * whose file name starts with it (e.g. "libc.so") are searched.
+	 */
+	int (*symbol)(const struct coreheap_host *host, const char *module_name,
+		      const char *name, struct coreheap_symbol *ret);
+	/**
+	 * The address of the TLS variable at offset within module's TLS block,
+	 * in the given thread. COREHEAP_NOT_FOUND if it cannot be known.
+	 */
+	int (*tls_address)(const struct coreheap_host *host, size_t thread,
+			   uint32_t module, uint64_t offset, uint64_t *ret);
+
+	size_t (*num_threads)(const struct coreheap_host *host);
+	int (*thread)(const struct coreheap_host *host, size_t i,
+		      struct coreheap_thread *ret);
+	size_t (*num_modules)(const struct coreheap_host *host);
+	int (*module)(const struct coreheap_host *host, size_t i,
+		      struct coreheap_module *ret);
+	/** Index of the module whose file name starts with prefix. */
+	int (*find_module)(const struct coreheap_host *host, const char *prefix,
+			   uint32_t *ret);
+	size_t (*num_mappings)(const struct coreheap_host *host);
+	/** Mappings are sorted by start and do not overlap. */
+	int (*mapping)(const struct coreheap_host *host, size_t i,
+		       struct coreheap_mapping *ret);
+
+	/** Declare a region; its index goes into blocks and damage. */
+	int (*add_region)(const struct coreheap_host *host,
+			  const struct coreheap_region *region, uint32_t *ret);
+	/** Report one block. COREHEAP_NOMEM is the only failure. */
+	int (*add_block)(const struct coreheap_host *host,
+			 const struct coreheap_block *block);
+	/** Report damage. */
+	int (*add_damage)(const struct coreheap_host *host,
+			  const struct coreheap_damage *damage);
+	/**
+	 * Find the live block (of any allocator walked before this one) that
+	 * contains addr. For managed runtimes that live inside malloc'd blocks.
+	 */
+	int (*find_block)(const struct coreheap_host *host, uint64_t addr,
+			  struct coreheap_block *ret);
+	/** A one-line note for the user (no newline), e.g. what was guessed. */
+	void (*log)(const struct coreheap_host *host, int level,
+		    const char *format, ...)
+		__attribute__((format(printf, 3, 4)));
+};
+
+/** Levels for coreheap_host::log. */
+enum coreheap_log_level {
+	COREHEAP_LOG_DEBUG = 0,   /**< shown with --verbose */
+	COREHEAP_LOG_INFO = 1,    /**< shown with --verbose */
+	COREHEAP_LOG_WARNING = 2, /**< always shown on stderr */
+};
+
+/** An allocator plugin: a static const table of operations. */
+struct coreheap_allocator {
+	/** COREHEAP_PLUGIN_ABI_VERSION at the plugin's build. */
+	uint32_t abi_version;
+	/** Short lower-case name, as given to --allocator ("glibc"). */
+	const char *name;
+	/** One line for `coreheap --list-allocators`. */
+	const char *description;
+	/**
+	 * Managed runtimes run after native allocators, so that they can use
+	 * find_block(). True for those.
+	 */
+	bool is_runtime;
+
+	/**
+	 * Required. Does this core use this allocator? Sets *confidence_ret to
+	 * 0 (no) .. 100 (certain) and, if above 0, *state_ret to the plugin's
+	 * state (may stay NULL). If forced is true the user named this
+	 * allocator with --allocator: try harder, accept weaker evidence.
+	 */
+	int (*probe)(const struct coreheap_host *host, bool forced,
+		     int *confidence_ret, void **state_ret);
+	/**
+	 * Required. Report every region, every live block and every free
+	 * block. Damage met on the way is reported with add_damage and the
+	 * walk goes on where it safely can; COREHEAP_CORRUPT only when
+	 * nothing more can be trusted.
+	 */
+	int (*walk)(const struct coreheap_host *host, void *state);
+	/**
+	 * Optional: deeper consistency checks of the allocator's metadata,
+	 * reported with add_damage, beyond what walk() already reports.
+	 */
+	int (*check)(const struct coreheap_host *host, void *state);
+	/** Optional: free the state made by probe (NULL-safe). */
+	void (*destroy)(void *state);
+};
+
+/** The symbol a loadable plugin exports. */
+typedef const struct coreheap_allocator *(*coreheap_allocator_entry_fn)(void);
+#define COREHEAP_ALLOCATOR_ENTRY "coreheap_allocator_entry"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COREHEAP_PLUGIN_H */

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The heap model: every block the allocator plugins reported, in flat arrays
+ * (no per-block allocation), with the regions (arenas) they belong to and the
+ * damage found on the way.
+ *
+ * Live blocks are kept sorted by address once ch_heap_finish() ran; nested
+ * blocks (a managed runtime's objects inside a malloc'd block) are kept apart
+ * so that live blocks stay disjoint.
+ */
+#ifndef COREHEAP_HEAP_H
+#define COREHEAP_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/** A block: 24 bytes, so that tens of millions fit. */
+struct ch_block {
+	/** The pointer handed to the program (live) or start of memory. */
+	uint64_t address;
+	/** Usable size. */
+	uint64_t size;
+	/** Index in ch_heap::regions. */
+	uint32_t region;
+	/** enum coreheap_block_state. */
+	uint8_t state;
+	/** Index of the allocator (in the program's allocator list). */
+	uint8_t allocator;
+	uint16_t reserved;
+};
+
+struct ch_region {
+	char *name;
+	uint8_t allocator;
+	uint64_t address;
+	uint64_t system_bytes;
+	uint64_t top_address, top_size;
+	uint64_t live_count, live_bytes;
+	uint64_t free_count, free_bytes;
+	uint64_t metadata_count, metadata_bytes;
+};
+
+struct ch_damage {
+	uint32_t kind;       /**< enum coreheap_damage_kind */
+	uint32_t region;     /**< index in regions, or UINT32_MAX */
+	uint8_t allocator;
+	uint64_t address;
+	char *message;
+};
+
+/** A growable array of blocks. */
+struct ch_block_array {
+	struct ch_block *blocks;
+	size_t len, capacity;
+};
+
+struct ch_heap {
+	/** Live blocks; sorted by address after ch_heap_finish(). */
+	struct ch_block_array live;
+	/** Free and metadata blocks, in the order reported. */
+	struct ch_block_array free;
+	/** Live blocks inside other live blocks (managed runtimes). */
+	struct ch_block_array nested;
+
+	struct ch_region *regions;
+	size_t num_regions, regions_capacity;
+
+	struct ch_damage *damage;
+	size_t num_damage, damage_capacity;
+	/** Damage reports dropped past the cap (a shredded heap). */
+	size_t damage_dropped;
+
+	/** Live blocks that overlapped another; dropped from live. */
+	size_t overlaps;
+};
+
+void ch_heap_init(struct ch_heap *heap);
+void ch_heap_deinit(struct ch_heap *heap);
+
+/** Append a block to one of the arrays (amortised, no per-block malloc). */
+struct ch_error *ch_block_array_push(struct ch_block_array *array,
+				     const struct ch_block *block);
+
+struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
+				    const char *name, uint64_t address,
+				    uint64_t system_bytes, uint64_t top_address,
+				    uint64_t top_size, uint32_t *ret);
+
+/** Record a block and count it in its region. */
+struct ch_error *ch_heap_add_block(struct ch_heap *heap,
+				   const struct ch_block *block, bool nested);
+
+/** Record damage; past a cap only counted. */
+struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,
+				    uint32_t kind, uint32_t region,
+				    uint64_t address, const char *message);
+
+/**
+ * Sort live blocks by address and drop overlapping ones (counted in
+ * overlaps and reported as damage). Call once all plugins walked.
+ */
+struct ch_error *ch_heap_finish(struct ch_heap *heap);
+
+/** The live block containing addr, or NULL. Needs ch_heap_finish(). */
+const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
+
+#endif /* COREHEAP_HEAP_H */

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+#include <stdarg.h>
+#include <string.h>
+
+#include "output.h"
+
+void ch_out_init(struct ch_out *out, FILE *stream)
+{
+	out->stream = stream;
+	out->len = 0;
+	out->failed = false;
+}
+
+static void flush(struct ch_out *out)
+{
+	if (out->len && !out->failed &&
+	    fwrite(out->buf, 1, out->len, out->stream) != out->len)
+		out->failed = true;
+	out->len = 0;
+}
+
+void ch_out_write(struct ch_out *out, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		size_t room = CH_OUT_BUFFER_SIZE - out->len;
+		size_t n = len < room ? len : room;
+
+		memcpy(out->buf + out->len, p, n);
+		out->len += n;
+		p += n;
+		len -= n;
+		if (out->len == CH_OUT_BUFFER_SIZE)
+			flush(out);
+	}
+}
+
+void ch_out_str(struct ch_out *out, const char *s)
+{
+	ch_out_write(out, s, strlen(s));
+}
+
+void ch_out_char(struct ch_out *out, char c)
+{
+	if (out->len == CH_OUT_BUFFER_SIZE)
+		flush(out);
+	out->buf[out->len++] = c;
+}
+
+void ch_out_u64(struct ch_out *out, uint64_t value)
+{
+	char digits[20];
+	int n = 0;
+
+	do {
+		digits[n++] = '0' + value % 10;
+		value /= 10;
+	} while (value);
+	while (n > 0)
+		ch_out_char(out, digits[--n]);
+}
+
+void ch_out_i64(struct ch_out *out, int64_t value)
+{
+	if (value < 0) {
+		ch_out_char(out, '-');
+		ch_out_u64(out, -(uint64_t)value);
+	} else {
+		ch_out_u64(out, value);
+	}
+}
+
+void ch_out_hex(struct ch_out *out, uint64_t value)
+{
+	static const char hex[] = "0123456789abcdef";
+	char digits[16];
+	int n = 0;
+
+	do {
+		digits[n++] = hex[value & 0xf];
+		value >>= 4;
+	} while (value);
+	ch_out_char(out, '0');
+	ch_out_char(out, 'x');
+	while (n > 0)
+		ch_out_char(out, digits[--n]);
+}
+
+void ch_out_printf(struct ch_out *out, const char *format, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, format);
+	n = vsnprintf(small, sizeof(small), format, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		ch_out_write(out, small, n);
+		return;
+	}
+	flush(out);
+	va_start(ap, format);
+	if (!out->failed && vfprintf(out->stream, format, ap) < 0)
+		out->failed = true;
+	va_end(ap);
+}
+
+void ch_out_json_string(struct ch_out *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	ch_out_char(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
+
+		if (c == '"' || c == '\\') {
+			ch_out_char(out, '\\');
+			ch_out_char(out, c);
+		} else if (c == '\n') {
+			ch_out_str(out, "\\n");
+		} else if (c == '\t') {
+			ch_out_str(out, "\\t");
+		} else if (c < 0x20 || c == 0x7f || c >= 0x80) {
+			// Bytes >= 0x80 are escaped too: a core's strings are
+			// not guaranteed UTF-8, and JSON must be.
+			ch_out_str(out, "\\u00");
+			ch_out_char(out, hex[c >> 4]);
+			ch_out_char(out, hex[c & 0xf]);
+		} else {
+			ch_out_char(out, c);
+		}
+	}
+	ch_out_char(out, '"');
+}
+
+void ch_out_csv_field(struct ch_out *out, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		ch_out_str(out, s);
+		return;
+	}
+	ch_out_char(out, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			ch_out_char(out, '"');
+		ch_out_char(out, *s);
+	}
+	ch_out_char(out, '"');
+}
+
+struct ch_error *ch_out_finish(struct ch_out *out)
+{
+	flush(out);
+	if (!out->failed && fflush(out->stream) != 0)
+		out->failed = true;
+	if (out->failed || ferror(out->stream))
+		return ch_error_create(CH_ERROR_OUTPUT,
+				       "cannot write the report");
+	return NULL;
+}
+
+void ch_json_init(struct ch_json *json, struct ch_out *out, bool pretty)
+{
+	*json = (struct ch_json){ .out = out, .pretty = pretty };
+}
+
+static void newline_indent(struct ch_json *json)
+{
+	if (!json->pretty)
+		return;
+	ch_out_char(json->out, '\n');
+	for (int i = 0; i < json->depth; i++)
+		ch_out_str(json->out, "  ");
+}
+
+// Separate this value from the previous member, unless it follows a key.
+static void before_value(struct ch_json *json)
+{
+	if (json->after_key) {
+		json->after_key = false;
+		return;
+	}
+	if (json->depth == 0)
+		return;
+	if (json->has_member[json->depth - 1])
+		ch_out_char(json->out, ',');
+	json->has_member[json->depth - 1] = true;
+	newline_indent(json);
+}
+
+static void begin(struct ch_json *json, char open)
+{
+	before_value(json);
+	ch_out_char(json->out, open);
+	if (json->depth < CH_JSON_MAX_DEPTH)
+		json->has_member[json->depth] = false;
+	json->depth++;
+}
+
+static void end(struct ch_json *json, char close)
+{
+	bool had_members = json->depth <= CH_JSON_MAX_DEPTH &&
+			   json->has_member[json->depth - 1];
+
+	json->depth--;
+	if (had_members)
+		newline_indent(json);
+	ch_out_char(json->out, close);
+	if (json->depth == 0 && json->pretty)
+		ch_out_char(json->out, '\n');
+}
+
+void ch_json_begin_object(struct ch_json *json)
+{
+	begin(json, '{');
+}
+
+void ch_json_end_object(struct ch_json *json)
+{
+	end(json, '}');
+}
+
+void ch_json_begin_array(struct ch_json *json)
+{
+	begin(json, '[');
+}
+
+void ch_json_end_array(struct ch_json *json)
+{
+	end(json, ']');
+}
+
+void ch_json_key(struct ch_json *json, const char *key)
+{
+	before_value(json);
+	ch_out_json_string(json->out, key);
+	ch_out_str(json->out, json->pretty ? ": " : ":");
+	json->after_key = true;
+}
+
+void ch_json_string(struct ch_json *json, const char *value)
+{
+	before_value(json);
+	ch_out_json_string(json->out, value);
+}
+
+void ch_json_string_or_null(struct ch_json *json, const char *value)
+{
+	if (value)
+		ch_json_string(json, value);
+	else
+		ch_json_null(json);
+}
+
+void ch_json_u64(struct ch_json *json, uint64_t value)
+{
+	before_value(json);
+	ch_out_u64(json->out, value);
+}
+
+void ch_json_i64(struct ch_json *json, int64_t value)
+{
+	before_value(json);
+	ch_out_i64(json->out, value);
+}
+
+void ch_json_double(struct ch_json *json, double value)
+{
+	before_value(json);
+	ch_out_printf(json->out, "%.6g", value);
+}
+
+void ch_json_address(struct ch_json *json, uint64_t value)
+{
+	before_value(json);
+	ch_out_char(json->out, '"');
+	ch_out_hex(json->out, value);
+	ch_out_char(json->out, '"');
+}
+
+void ch_json_bool(struct ch_json *json, bool value)
+{
+	before_value(json);
+	ch_out_str(json->out, value ? "true" : "false");
+}
+
+void ch_json_null(struct ch_json *json)
+{
+	before_value(json);
+	ch_out_str(json->out, "null");
+}
