@@ -76,6 +76,13 @@ static struct ch_error *check_header(struct ch_core *core)
 				       "'%s' is a core of another architecture (ELF machine %u, class %u); coreheap reads x86-64 cores",
 				       core->path, (unsigned)ehdr.e_machine,
 				       (unsigned)ehdr.e_ident[EI_CLASS]);
+	// A core cut inside its program headers has nothing to trust.
+	if (ehdr.e_phoff > core->image_size ||
+	    (uint64_t)ehdr.e_phnum * ehdr.e_phentsize >
+		    core->image_size - ehdr.e_phoff)
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "core '%s' is truncated inside its program headers (%zu bytes)",
+				       core->path, core->image_size);
 	return NULL;
 }
 
@@ -329,6 +336,7 @@ struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
 				      (long long)st.st_size);
 		goto out;
 	}
+	core->image_size = st.st_size;
 	core->elf = elf_begin(core->fd, ELF_C_READ_MMAP, NULL);
 	if (!core->elf) {
 		err = ch_error_libelf("cannot read '%s'", path);

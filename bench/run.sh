@@ -1,0 +1,32 @@
+#!/bin/sh
+# make bench: a core with ~2 million live allocations, and what coreheap
+# needs to read it, next to the time to read the core file once.
+set -eu
+builddir=${1:-.}
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+out="$builddir/bench/out"
+count=${BENCH_ALLOCATIONS:-2000000}
+mkdir -p "$out"
+"$srcdir/tests/make-core.sh" "$builddir/bench/bench_heap" "$out/heap" "$count" > /dev/null
+core="$out/heap.core"
+coreheap="$builddir/coreheap"
+
+# wall seconds and peak resident KiB of a command, best of 3 runs
+measure() {
+	best_wall= best_rss=
+	for _ in 1 2 3; do
+		/usr/bin/time -f '%e %M' -o "$out/time" sh -c "$1" > /dev/null
+		read -r wall rss < "$out/time"
+		if [ -z "$best_wall" ] || [ "$(echo "$wall < $best_wall" | bc)" = 1 ]; then
+			best_wall=$wall best_rss=$rss
+		fi
+	done
+	printf '%-52s %8s s %8s MiB\n' "$2" "$best_wall" "$((best_rss / 1024))"
+}
+
+size=$(stat -c %s "$core")
+live=$("$coreheap" summary --format json "$core" | sed -n 's/.*"live_count": \([0-9]*\).*/\1/p' | tail -n 1)
+printf 'core: %s MiB, %s live allocations\n' "$((size / 1048576))" "$live"
+measure "cat '$core'" "read the core once (cat > /dev/null)"
+measure "'$coreheap' summary '$core'" "coreheap summary"
+measure "'$coreheap' objects --format jsonl '$core'" "coreheap objects --format jsonl > /dev/null"

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs every Debian package coreheap needs to build, test and benchmark.
+# Run as root (or with sudo available). Safe to run again.
+set -eu
+packages="
+autoconf automake libtool pkg-config make gcc g++
+libelf-dev libdw-dev elfutils libpcre2-dev
+libcriterion-dev
+gdb libc6-dbg
+time bc
+"
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+	sudo=sudo
+fi
+missing=
+for p in $packages; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing > /dev/null
+fi

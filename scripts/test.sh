@@ -1,0 +1,49 @@
+#!/bin/sh
+# Runs every test: installs what is needed, builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the suite, then builds normally and
+# runs it again. The second command of the README; .ci/run runs it.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+export DEBUGINFOD_URLS=
+jobs=$(nproc)
+
+# Prints the suite's totals and fails if any test failed.
+run_suite() {
+	label=$1
+	shift
+	status=0
+	make -j"$jobs" check "$@" > "check-$label.out" 2>&1 || status=$?
+	grep -E '^(PASS|FAIL|SKIP|ERROR|XPASS|XFAIL):' "check-$label.out" || true
+	if [ "$status" -ne 0 ]; then
+		echo "== $label: failed; the logs of the failing tests:"
+		for log in $(grep -lE '^(FAIL|ERROR)' tests/*.log 2>/dev/null); do
+			echo "--- $log"; tail -n 60 "$log"
+		done
+		tail -n 20 "check-$label.out"
+	fi
+	pass=$(grep -c '^PASS:' "check-$label.out" || true)
+	fail=$(grep -cE '^(FAIL|ERROR):' "check-$label.out" || true)
+	skip=$(grep -c '^SKIP:' "check-$label.out" || true)
+	echo "$label: $pass passed, $fail failed, $skip skipped"
+	return "$status"
+}
+
+[ -x configure ] || ./autogen.sh > /dev/null
+if [ -f Makefile ]; then make -s distclean > /dev/null 2>&1 || true; fi
+
+./configure -q --enable-sanitizers --enable-werror
+make -s -j"$jobs"
+asan_status=0
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	run_suite sanitizers || asan_status=$?
+make -s distclean > /dev/null
+
+./configure -q --enable-werror
+make -s -j"$jobs"
+status=0
+run_suite plain || status=$?
+
+if [ "$asan_status" -ne 0 ] || [ "$status" -ne 0 ]; then
+	exit 1
+fi

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "synthetic_core.h"
+
+#define PRSTATUS_SIZE 336
+#define PRSTATUS_PID 32
+#define PRSTATUS_REGS 112
+#define PRPSINFO_SIZE 136
+
+void synth_core_init(struct synth_core *core)
+{
+	memset(core, 0, sizeof(*core));
+	core->e_type = ET_CORE;
+	core->e_machine = EM_X86_64;
+	core->elf_class = ELFCLASS64;
+}
+
+struct note_buf {
+	uint8_t *data;
+	size_t len;
+};
+
+static void note_add(struct note_buf *buf, uint32_t type, const void *desc,
+		     size_t size)
+{
+	Elf64_Nhdr nhdr = { .n_namesz = 5, .n_descsz = size, .n_type = type };
+	size_t padded = (size + 3) & ~(size_t)3;
+
+	buf->data = realloc(buf->data, buf->len + sizeof(nhdr) + 8 + padded);
+	memcpy(buf->data + buf->len, &nhdr, sizeof(nhdr));
+	memcpy(buf->data + buf->len + sizeof(nhdr), "CORE\0\0\0", 8);
+	memset(buf->data + buf->len + sizeof(nhdr) + 8, 0, padded);
+	memcpy(buf->data + buf->len + sizeof(nhdr) + 8, desc, size);
+	buf->len += sizeof(nhdr) + 8 + padded;
+}
+
+static void add_threads(struct note_buf *notes, const struct synth_core *core)
+{
+	for (size_t i = 0; i < core->num_threads; i++) {
+		uint8_t prstatus[PRSTATUS_SIZE] = { 0 };
+		uint64_t *regs = (uint64_t *)(prstatus + PRSTATUS_REGS);
+
+		memcpy(prstatus + PRSTATUS_PID, &core->tids[i], 4);
+		regs[16] = core->rips[i];
+		regs[19] = core->rsps[i];
+		regs[21] = core->fs_bases[i];
+		note_add(notes, NT_PRSTATUS, prstatus, sizeof(prstatus));
+	}
+}
+
+static void add_files(struct note_buf *notes, const struct synth_core *core)
+{
+	uint8_t desc[1024] = { 0 };
+	uint64_t header[2] = { core->num_files, 4096 };
+	size_t off = 16 + 24 * core->num_files;
+
+	if (!core->num_files)
+		return;
+	memcpy(desc, header, 16);
+	for (size_t i = 0; i < core->num_files; i++) {
+		uint64_t triple[3] = { core->files[i].start, core->files[i].end,
+				       core->files[i].page_offset };
+
+		memcpy(desc + 16 + 24 * i, triple, 24);
+		strcpy((char *)desc + off, core->files[i].path);
+		off += strlen(core->files[i].path) + 1;
+	}
+	note_add(notes, 0x46494c45, desc, off);
+}
+
+char *synth_core_write(const struct synth_core *core)
+{
+	char *path = strdup("/tmp/coreheap-synth-XXXXXX");
+	struct note_buf notes = { 0 };
+	Elf64_Ehdr ehdr = { 0 };
+	Elf64_Phdr phdrs[SYNTH_MAX_SEGMENTS + 1] = { 0 };
+	size_t phnum = core->num_segments + 1;
+	uint64_t offset;
+	int fd = mkstemp(path);
+	FILE *file = fdopen(fd, "w+");
+
+	add_threads(&notes, core);
+	if (core->with_psinfo) {
+		uint8_t psinfo[PRPSINFO_SIZE] = { 0 };
+		int32_t pid = core->num_threads ? core->tids[0] : 42;
+
+		memcpy(psinfo + 24, &pid, 4);
+		strcpy((char *)psinfo + 40, "synthetic");
+		strcpy((char *)psinfo + 56, "synthetic --flag");
+		note_add(&notes, NT_PRPSINFO, psinfo, sizeof(psinfo));
+	}
+	add_files(&notes, core);
+
+	memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
+	ehdr.e_ident[EI_CLASS] = core->elf_class;
+	ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
+	ehdr.e_ident[EI_VERSION] = EV_CURRENT;
+	ehdr.e_type = core->e_type;
+	ehdr.e_machine = core->e_machine;
+	ehdr.e_version = EV_CURRENT;
+	ehdr.e_phoff = sizeof(ehdr);
+	ehdr.e_ehsize = sizeof(ehdr);
+	ehdr.e_phentsize = sizeof(Elf64_Phdr);
+	ehdr.e_phnum = phnum;
+
+	offset = sizeof(ehdr) + phnum * sizeof(Elf64_Phdr);
+	phdrs[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = offset,
+				 .p_filesz = notes.len, .p_align = 4 };
+	offset += notes.len;
+	for (size_t i = 0; i < core->num_segments; i++) {
+		const struct synth_segment *seg = &core->segments[i];
+
+		offset = (offset + 4095) & ~(uint64_t)4095;
+		phdrs[i + 1] = (Elf64_Phdr){
+			.p_type = PT_LOAD, .p_flags = seg->flags,
+			.p_offset = offset, .p_vaddr = seg->vaddr,
+			.p_filesz = seg->filesz, .p_memsz = seg->memsz,
+			.p_align = 4096,
+		};
+		offset += seg->filesz;
+	}
+	fwrite(&ehdr, sizeof(ehdr), 1, file);
+	fwrite(phdrs, sizeof(Elf64_Phdr), phnum, file);
+	fwrite(notes.data, 1, notes.len, file);
+	for (size_t i = 0; i < core->num_segments; i++) {
+		fseek(file, phdrs[i + 1].p_offset, SEEK_SET);
+		if (core->segments[i].filesz)
+			fwrite(core->segments[i].data, 1,
+			       core->segments[i].filesz, file);
+	}
+	fflush(file);
+	if (core->truncate_to && ftruncate(fd, core->truncate_to) != 0)
+		abort();
+	fclose(file);
+	free(notes.data);
+	return path;
+}

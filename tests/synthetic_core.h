@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Tiny hand-made ELF core files for unit tests: a header, PT_LOAD segments
+ * with given bytes, and a PT_NOTE with NT_PRSTATUS / NT_PRPSINFO / NT_FILE.
+ * Each test writes one into a temporary file and opens it like a real core.
+ */
+#ifndef COREHEAP_TESTS_SYNTHETIC_CORE_H
+#define COREHEAP_TESTS_SYNTHETIC_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYNTH_MAX_SEGMENTS 8
+#define SYNTH_MAX_FILES 4
+
+struct synth_segment {
+	uint64_t vaddr;
+	uint64_t memsz;
+	/** Bytes stored in the file (may be less than memsz). */
+	const void *data;
+	uint64_t filesz;
+	uint32_t flags;
+};
+
+struct synth_file {
+	uint64_t start, end, page_offset;
+	const char *path;
+};
+
+struct synth_core {
+	uint16_t e_type;     /**< ET_CORE unless a test wants otherwise */
+	uint16_t e_machine;  /**< EM_X86_64 unless ... */
+	uint8_t elf_class;   /**< ELFCLASS64 unless ... */
+	struct synth_segment segments[SYNTH_MAX_SEGMENTS];
+	size_t num_segments;
+	struct synth_file files[SYNTH_MAX_FILES];
+	size_t num_files;
+	/** Threads: tid and rsp/rip/fs_base. */
+	int32_t tids[4];
+	uint64_t rips[4], rsps[4], fs_bases[4];
+	size_t num_threads;
+	bool with_psinfo;
+	/** Cut the file to this many bytes after writing (0: don't). */
+	size_t truncate_to;
+};
+
+/** A synth_core with the defaults above. */
+void synth_core_init(struct synth_core *core);
+
+/** Write the core to a new temporary file; returns its malloc'd path. */
+char *synth_core_write(const struct synth_core *core);
+
+#endif /* COREHEAP_TESTS_SYNTHETIC_CORE_H */

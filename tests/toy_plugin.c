@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A tiny allocator plugin, built as a shared object and loaded with
+ * --plugin by test_plugins.c: it proves that an outside allocator can be
+ * added through include/coreheap/plugin.h alone.
+ *
+ * The "toy" allocator keeps a table at the start of a writable mapping:
+ * the magic "TOYHEAP1", a count, then count records of
+ * (address, size, state), all 64-bit.
+ */
+#include <string.h>
+
+#include "coreheap/plugin.h"
+
+#define TOY_MAGIC "TOYHEAP1"
+#define TOY_MAX_RECORDS 4096
+
+struct toy_state {
+	uint64_t table;
+};
+
+static int toy_probe(const struct coreheap_host *host, bool forced,
+		     int *confidence_ret, void **state_ret)
+{
+	static struct toy_state state;
+
+	*confidence_ret = 0;
+	for (size_t i = 0; i < host->num_mappings(host); i++) {
+		struct coreheap_mapping mapping;
+		char magic[8];
+
+		if (host->mapping(host, i, &mapping) != COREHEAP_OK ||
+		    !(mapping.prot & COREHEAP_PROT_WRITE) ||
+		    host->read(host, mapping.start, magic, 8) != COREHEAP_OK ||
+		    memcmp(magic, TOY_MAGIC, 8) != 0)
+			continue;
+		state.table = mapping.start;
+		*state_ret = &state;
+		*confidence_ret = 100;
+		return COREHEAP_OK;
+	}
+	return COREHEAP_OK;
+}
+
+static int toy_walk(const struct coreheap_host *host, void *opaque)
+{
+	struct toy_state *state = opaque;
+	uint64_t count;
+	uint32_t region;
+	int status;
+
+	if (host->read(host, state->table + 8, &count, 8) != COREHEAP_OK)
+		return COREHEAP_CORRUPT;
+	if (count > TOY_MAX_RECORDS) {
+		host->add_damage(host, &(struct coreheap_damage){
+			.kind = COREHEAP_DAMAGE_BAD_SIZE, .region = UINT32_MAX,
+			.address = state->table + 8,
+			.message = "toy table count is impossible" });
+		return COREHEAP_CORRUPT;
+	}
+	status = host->add_region(host, &(struct coreheap_region){
+		.name = "toy table", .address = state->table }, &region);
+	if (status)
+		return status;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t record[3];
+
+		if (host->read(host, state->table + 16 + 24 * i, record,
+			       sizeof(record)) != COREHEAP_OK)
+			return COREHEAP_CORRUPT;
+		status = host->add_block(host, &(struct coreheap_block){
+			.address = record[0], .size = record[1],
+			.state = (uint32_t)record[2], .region = region });
+		if (status)
+			return status;
+	}
+	return COREHEAP_OK;
+}
+
+static const struct coreheap_allocator toy_allocator = {
+	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+	.name = "toy",
+	.description = "a test allocator with a table of its blocks",
+	.probe = toy_probe,
+	.walk = toy_walk,
+};
+
+const struct coreheap_allocator *coreheap_allocator_entry(void);
+
+const struct coreheap_allocator *coreheap_allocator_entry(void)
+{
+	return &toy_allocator;
+}

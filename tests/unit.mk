@@ -1,0 +1,30 @@
+## Unit tests of the library (Criterion), on synthetic cores.
+UNIT_TEST_SOURCES = tests/synthetic_core.c tests/synthetic_core.h
+
+check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output
+TESTS += tests/test_core tests/test_plugins tests/test_output
+tests_test_core_SOURCES = tests/test_core.c $(UNIT_TEST_SOURCES)
+tests_test_core_CFLAGS = $(TEST_CFLAGS)
+tests_test_core_LDADD = $(TEST_LIBS)
+tests_test_core_LDFLAGS = $(TEST_LDFLAGS)
+tests_test_plugins_SOURCES = tests/test_plugins.c $(UNIT_TEST_SOURCES)
+tests_test_plugins_CFLAGS = $(TEST_CFLAGS)
+tests_test_plugins_LDADD = $(TEST_LIBS)
+tests_test_plugins_LDFLAGS = $(TEST_LDFLAGS)
+tests_test_output_SOURCES = tests/test_output.c
+tests_test_output_CFLAGS = $(TEST_CFLAGS)
+tests_test_output_LDADD = $(TEST_LIBS)
+tests_test_output_LDFLAGS = $(TEST_LDFLAGS)
+
+# The plugin test loads this shared object; built without libtool, as a
+# user would build a plugin: cc -shared -fPIC -I include plugin.c.
+check_DATA = tests/toy_plugin.so
+tests/toy_plugin.so: tests/toy_plugin.c include/coreheap/plugin.h
+	$(AM_V_CC)$(CC) -std=gnu11 -shared -fPIC -I$(top_srcdir)/include \
+		$(CFLAGS) -o $@ $(top_srcdir)/tests/toy_plugin.c
+CLEANFILES += tests/toy_plugin.so
+EXTRA_DIST += tests/toy_plugin.c
+
+# Command-line behaviour: bad input, usage, exit statuses.
+TESTS += tests/cli-errors.sh
+EXTRA_DIST += tests/cli-errors.sh
