@@ -11,6 +11,12 @@
 // clearer by more of them.
 #define MAX_DAMAGE_REPORTS 10000
 
+const char *const ch_type_source_names[] = {
+	[CH_TYPE_UNKNOWN] = "unknown", [CH_TYPE_RUNTIME] = "runtime",
+	[CH_TYPE_VTABLE] = "vtable",   [CH_TYPE_DWARF] = "dwarf",
+	[CH_TYPE_GUESS] = "guess",
+};
+
 void ch_heap_init(struct ch_heap *heap)
 {
 	*heap = (struct ch_heap){ 0 };
@@ -27,6 +33,11 @@ void ch_heap_deinit(struct ch_heap *heap)
 	for (size_t i = 0; i < heap->num_damage; i++)
 		free(heap->damage[i].message);
 	free(heap->damage);
+	free(heap->block_types);
+	free(heap->block_type_sources);
+	for (size_t i = 0; i < heap->num_type_names; i++)
+		free(heap->type_names[i]);
+	free(heap->type_names);
 	*heap = (struct ch_heap){ 0 };
 }
 
@@ -289,4 +300,18 @@ const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr)
 			       (block->size == 0 && addr == block->address) ?
 		       block :
 		       NULL;
+}
+
+const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
+			       enum ch_type_source *source_ret)
+{
+	uint32_t type = 0;
+
+	if (heap->block_types && index < heap->live.len)
+		type = heap->block_types[index];
+	if (source_ret)
+		*source_ret = type && heap->block_type_sources ?
+				      heap->block_type_sources[index] :
+				      CH_TYPE_UNKNOWN;
+	return type < heap->num_type_names ? heap->type_names[type] : NULL;
 }

@@ -33,6 +33,18 @@ struct ch_block {
 	uint16_t reserved;
 };
 
+/** How an allocation's type was known, most trusted first. */
+enum ch_type_source {
+	CH_TYPE_UNKNOWN = 0,
+	CH_TYPE_RUNTIME = 1,  /**< a managed runtime's plugin said so */
+	CH_TYPE_VTABLE = 2,   /**< its first word points into a C++ vtable */
+	CH_TYPE_DWARF = 3,    /**< a typed pointer (global, local, member) points to it */
+	CH_TYPE_GUESS = 4,    /**< its contents look like it (e.g. text) */
+};
+
+/** Names of the sources above ("unknown", "runtime", ...). */
+extern const char *const ch_type_source_names[];
+
 struct ch_region {
 	char *name;
 	uint8_t allocator;
@@ -76,6 +88,17 @@ struct ch_heap {
 
 	/** Live blocks that overlapped another; dropped from live. */
 	size_t overlaps;
+
+	/**
+	 * Types of live blocks, parallel to live.blocks (so valid only after
+	 * ch_heap_finish()); NULL until types are computed (src/types.c).
+	 * block_types[i] indexes type_names; 0 means unknown.
+	 */
+	uint32_t *block_types;
+	uint8_t *block_type_sources;   /**< enum ch_type_source */
+	/** Interned type names; type_names[0] is NULL (unknown). Owned. */
+	char **type_names;
+	size_t num_type_names;
 };
 
 void ch_heap_init(struct ch_heap *heap);
@@ -107,5 +130,12 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap);
 
 /** The live block containing addr, or NULL. Needs ch_heap_finish(). */
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
+
+/**
+ * The type name of live block index (NULL if unknown or not computed) and
+ * how it was known (source_ret may be NULL).
+ */
+const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
+			       enum ch_type_source *source_ret);
 
 #endif /* COREHEAP_HEAP_H */

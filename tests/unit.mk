@@ -6,15 +6,15 @@ TESTS += tests/test_core tests/test_plugins tests/test_output
 tests_test_core_SOURCES = tests/test_core.c $(UNIT_TEST_SOURCES)
 tests_test_core_CFLAGS = $(TEST_CFLAGS)
 tests_test_core_LDADD = $(TEST_LIBS)
-tests_test_core_LDFLAGS = $(TEST_LDFLAGS)
+tests_test_core_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 tests_test_plugins_SOURCES = tests/test_plugins.c $(UNIT_TEST_SOURCES)
 tests_test_plugins_CFLAGS = $(TEST_CFLAGS)
 tests_test_plugins_LDADD = $(TEST_LIBS)
-tests_test_plugins_LDFLAGS = $(TEST_LDFLAGS)
+tests_test_plugins_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 tests_test_output_SOURCES = tests/test_output.c
 tests_test_output_CFLAGS = $(TEST_CFLAGS)
 tests_test_output_LDADD = $(TEST_LIBS)
-tests_test_output_LDFLAGS = $(TEST_LDFLAGS)
+tests_test_output_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 
 # The plugin test loads this shared object; built without libtool, as a
 # user would build a plugin: cc -shared -fPIC -I include plugin.c.

@@ -1,0 +1,1 @@
+## graph: filled by the graph work (issue 4)

@@ -1,0 +1,1 @@
+## types: filled by the types work (issue 3)
