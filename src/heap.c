@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "coreheap/plugin.h"
 #include "heap.h"
@@ -24,9 +25,9 @@ void ch_heap_init(struct ch_heap *heap)
 
 void ch_heap_deinit(struct ch_heap *heap)
 {
-	free(heap->live.blocks);
-	free(heap->free.blocks);
-	free(heap->nested.blocks);
+	ch_block_array_deinit(&heap->live);
+	ch_block_array_deinit(&heap->free);
+	ch_block_array_deinit(&heap->nested);
 	for (size_t i = 0; i < heap->num_regions; i++)
 		free(heap->regions[i].name);
 	free(heap->regions);
@@ -57,13 +58,50 @@ static struct ch_error *grow(void **array, size_t *capacity, size_t elem_size,
 	return NULL;
 }
 
+/*
+ * Block arrays hold millions of entries: they live in their own mapping,
+ * grown with mremap (no copy) and backed by huge pages where the kernel
+ * allows, because first-touch page faults were a fifth of a heap walk.
+ */
+static struct ch_error *grow_blocks(struct ch_block_array *array)
+{
+	size_t capacity = array->capacity ? 2 * array->capacity :
+					    (2u << 20) / sizeof(struct ch_block);
+	size_t old_bytes = array->capacity * sizeof(struct ch_block);
+	size_t new_bytes;
+	void *blocks;
+
+	if (capacity > SIZE_MAX / sizeof(struct ch_block))
+		return &ch_enomem;
+	new_bytes = capacity * sizeof(struct ch_block);
+	if (array->blocks)
+		blocks = mremap(array->blocks, old_bytes, new_bytes,
+				MREMAP_MAYMOVE);
+	else
+		blocks = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			      0);
+	if (blocks == MAP_FAILED)
+		return &ch_enomem;
+	madvise(blocks, new_bytes, MADV_HUGEPAGE);
+	array->blocks = blocks;
+	array->capacity = capacity;
+	return NULL;
+}
+
+void ch_block_array_deinit(struct ch_block_array *array)
+{
+	if (array->blocks)
+		munmap(array->blocks, array->capacity * sizeof(*array->blocks));
+	*array = (struct ch_block_array){ 0 };
+}
+
 struct ch_error *ch_block_array_push(struct ch_block_array *array,
 				     const struct ch_block *block)
 {
 	if (array->len == array->capacity) {
-		struct ch_error *err = grow((void **)&array->blocks,
-					    &array->capacity,
-					    sizeof(*array->blocks), 4096);
+		struct ch_error *err = grow_blocks(array);
+
 		if (err)
 			return err;
 	}

@@ -104,6 +104,9 @@ struct ch_heap {
 void ch_heap_init(struct ch_heap *heap);
 void ch_heap_deinit(struct ch_heap *heap);
 
+/** Free an array's memory (it lives in its own mapping, not malloc). */
+void ch_block_array_deinit(struct ch_block_array *array);
+
 /** Append a block to one of the arrays (amortised, no per-block malloc). */
 struct ch_error *ch_block_array_push(struct ch_block_array *array,
 				     const struct ch_block *block);

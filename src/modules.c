@@ -115,6 +115,40 @@ static bool elf_has_symtab(Elf *elf)
 	return false;
 }
 
+static bool elf_has_section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t strndx;
+
+	if (!elf || elf_getshdrstrndx(elf, &strndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *scn_name;
+
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_type != SHT_NOBITS &&
+		    (scn_name = elf_strptr(elf, strndx, shdr.sh_name)) &&
+		    strcmp(scn_name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool file_has_section(const char *path, const char *name)
+{
+	int fd;
+	Elf *elf;
+	bool found;
+
+	if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	found = elf_has_section(elf, name);
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
 static void read_tls_segment(struct ch_module *module, Elf *elf)
 {
 	size_t phnum;
@@ -222,7 +256,9 @@ static struct ch_error *describe_module(Dwfl_Module *mod,
 	// These calls make libdwfl look for the binary and its debug info.
 	elf = dwfl_module_getelf(mod, &bias);
 	module->bias = bias;
-	module->has_dwarf = dwfl_module_getdwarf(mod, &bias) != NULL;
+	// The symbol table makes libdwfl find the debug file; DWARF itself is
+	// loaded (and its compressed sections inflated) only when asked for.
+	dwfl_module_getsymtab(mod);
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile,
 			 &debugfile);
 	module->internal->own_fd = -1;
@@ -241,6 +277,8 @@ static struct ch_error *describe_module(Dwfl_Module *mod,
 		return &ch_enomem;
 	module->is_vdso = is_vdso(module->name);
 	module->has_binary = module->path != NULL;
+	module->has_dwarf = elf_has_section(elf, ".debug_info") ||
+			    file_has_section(debugfile, ".debug_info");
 	module->has_debug_symbols = module->has_dwarf || debugfile ||
 				    elf_has_symtab(elf);
 	id_len = dwfl_module_build_id(mod, &id, &id_vaddr);
@@ -504,4 +542,289 @@ void ch_module_build_id_hex(const struct ch_module *module, char *buf)
 	for (size_t i = 0; i < module->build_id_size; i++)
 		sprintf(buf + 2 * i, "%02x", module->build_id[i]);
 	buf[2 * module->build_id_size] = '\0';
+}
+
+void ch_module_for_each_symbol(struct ch_module *module,
+			       ch_module_symbol_fn *fn, void *arg)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	int n = dwfl_module_getsymtab(mod);
+
+	for (int i = 1; i < n; i++) {
+		struct ch_module_symbol symbol;
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf;
+		Dwarf_Addr bias;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							   &shndx, &elf, &bias);
+		int type;
+
+		if (!name || sym.st_shndx == SHN_UNDEF)
+			continue;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (type == STT_SECTION || type == STT_FILE || type == STT_TLS)
+			continue;
+		symbol = (struct ch_module_symbol){
+			.address = addr,
+			.size = sym.st_size,
+		};
+		if (!fn(name, &symbol, type, arg))
+			return;
+	}
+}
+
+// Unwinding and locals (the graph's stack roots) need DWARF's constants.
+#include <dwarf.h>
+
+const char *ch_module_symbol_at(struct ch_module *module, uint64_t addr,
+				uint64_t *offset_ret, uint64_t *size_ret)
+{
+	GElf_Off offset;
+	GElf_Sym sym;
+	const char *name;
+
+	name = dwfl_module_addrinfo(module->internal->dwfl_module, addr,
+				    &offset, &sym, NULL, NULL, NULL);
+	if (name) {
+		*offset_ret = offset;
+		*size_ret = sym.st_size;
+	}
+	return name;
+}
+
+const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
+				    uint64_t *offset_ret)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	int n = dwfl_module_getsymtab(mod);
+	const char *best = NULL;
+	uint64_t best_value = 0;
+
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		const char *name = dwfl_module_getsym(mod, i, &sym, NULL);
+
+		if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS ||
+		    sym.st_shndx == SHN_UNDEF || offset < sym.st_value)
+			continue;
+		// Inside the symbol, or else the nearest one below offset.
+		if (offset - sym.st_value < sym.st_size) {
+			*offset_ret = offset - sym.st_value;
+			return name;
+		}
+		if (sym.st_size == 0 && (!best || sym.st_value > best_value)) {
+			best = name;
+			best_value = sym.st_value;
+		}
+	}
+	if (best)
+		*offset_ret = offset - best_value;
+	return best;
+}
+
+// DWARF register numbers of x86-64 (System V ABI, figure 3.36).
+#define DWARF_REG_RBP 6
+#define DWARF_REG_RSP 7
+
+struct unwind_arg {
+	struct ch_frame *frames;
+	size_t num_frames, capacity;
+	bool out_of_memory;
+};
+
+static int collect_frame(Dwfl_Frame *state, void *varg)
+{
+	struct unwind_arg *arg = varg;
+	struct ch_frame *frame;
+	Dwarf_Addr pc;
+	Dwarf_Word value;
+	bool is_activation;
+
+	if (arg->num_frames == CH_MAX_FRAMES)
+		return DWARF_CB_ABORT;
+	if (!dwfl_frame_pc(state, &pc, &is_activation))
+		return DWARF_CB_ABORT;
+	if (arg->num_frames == arg->capacity) {
+		size_t capacity = arg->capacity ? 2 * arg->capacity : 16;
+		struct ch_frame *grown = realloc(arg->frames,
+						 capacity * sizeof(*grown));
+
+		if (!grown) {
+			arg->out_of_memory = true;
+			return DWARF_CB_ABORT;
+		}
+		arg->frames = grown;
+		arg->capacity = capacity;
+	}
+	frame = &arg->frames[arg->num_frames++];
+	*frame = (struct ch_frame){ .pc = pc, .is_activation = is_activation };
+	// The caller's registers are only partly known: rsp and rbp are
+	// recovered by the CFI of most functions, but need not be.
+	if (dwfl_frame_reg(state, DWARF_REG_RSP, &value) == 0) {
+		frame->sp = value;
+		frame->has_sp = true;
+	}
+	if (dwfl_frame_reg(state, DWARF_REG_RBP, &value) == 0) {
+		frame->bp = value;
+		frame->has_bp = true;
+	}
+	return DWARF_CB_OK;
+}
+
+struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
+					  struct ch_core *core, int32_t tid,
+					  struct ch_frame **frames_ret,
+					  size_t *num_frames_ret,
+					  char **stop_reason_ret)
+{
+	Dwfl *dwfl = modules->dwfl;
+	struct unwind_arg arg = { 0 };
+	int status;
+
+	*stop_reason_ret = NULL;
+	// libdwfl reads the threads from the core's notes once; a second
+	// attach would fail with "attach state conflict".
+	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0)
+		return ch_error_dwfl("cannot read the threads of core '%s'",
+				     core->path);
+	status = dwfl_getthread_frames(dwfl, tid, collect_frame, &arg);
+	if (arg.out_of_memory) {
+		free(arg.frames);
+		return &ch_enomem;
+	}
+	// -1 is how libdwfl says the stack ended where no CFI or frame
+	// pointer leads on: the frames so far are good, the rest unknown.
+	if (status == -1) {
+		int error = dwfl_errno();
+		const char *message = error ? dwfl_errmsg(error) : NULL;
+
+		*stop_reason_ret = strdup(message ? message : "unknown error");
+		if (!*stop_reason_ret) {
+			free(arg.frames);
+			return &ch_enomem;
+		}
+	} else if (status == DWARF_CB_ABORT && arg.num_frames == CH_MAX_FRAMES) {
+		*stop_reason_ret = strdup("too many frames");
+		if (!*stop_reason_ret) {
+			free(arg.frames);
+			return &ch_enomem;
+		}
+	}
+	*frames_ret = arg.frames;
+	*num_frames_ret = arg.num_frames;
+	return NULL;
+}
+
+// DWARF expression opcodes coreheap evaluates for locals.
+#ifndef DW_OP_call_frame_cfa
+#define DW_OP_call_frame_cfa 0x9c
+#endif
+
+// The base a DW_OP_fbreg is relative to, from the function's
+// DW_AT_frame_base: the CFA (GCC's choice) or rbp plus an offset.
+static bool frame_base(Dwarf_Die *function, Dwarf_Addr pc,
+		       const struct ch_frame_context *context, uint64_t *ret)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Op *expr;
+	size_t len;
+
+	if (!dwarf_attr_integrate(function, DW_AT_frame_base, &attr) ||
+	    dwarf_getlocation_addr(&attr, pc, &expr, &len, 1) != 1 || len != 1)
+		return false;
+	if (expr[0].atom == DW_OP_call_frame_cfa && context->has_cfa) {
+		*ret = context->cfa;
+		return true;
+	}
+	if (expr[0].atom == DW_OP_breg6 && context->has_bp) {
+		*ret = context->bp + (int64_t)expr[0].number;
+		return true;
+	}
+	if (expr[0].atom == DW_OP_breg7 && context->has_sp) {
+		*ret = context->sp + (int64_t)expr[0].number;
+		return true;
+	}
+	return false;
+}
+
+static uint64_t variable_size(Dwarf_Die *variable)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die type;
+	Dwarf_Word size;
+
+	if (dwarf_attr_integrate(variable, DW_AT_type, &attr) &&
+	    dwarf_formref_die(&attr, &type) &&
+	    dwarf_aggregate_size(&type, &size) == 0)
+		return size;
+	return 8;
+}
+
+// The variable of scope that covers addr, if its location is a single
+// DW_OP_fbreg (what GCC emits for locals kept in memory).
+static const char *find_in_scope(Dwarf_Die *scope, Dwarf_Addr pc,
+				 uint64_t base, uint64_t addr,
+				 uint64_t *offset_ret)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(scope, &child) != 0)
+		return NULL;
+	do {
+		int tag = dwarf_tag(&child);
+		Dwarf_Attribute attr;
+		Dwarf_Op *expr;
+		size_t len;
+		uint64_t start;
+
+		if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
+			continue;
+		if (!dwarf_attr_integrate(&child, DW_AT_location, &attr) ||
+		    dwarf_getlocation_addr(&attr, pc, &expr, &len, 1) != 1 ||
+		    len != 1 || expr[0].atom != DW_OP_fbreg)
+			continue;
+		start = base + (int64_t)expr[0].number;
+		if (addr - start < variable_size(&child)) {
+			const char *name = dwarf_diename(&child);
+
+			if (name) {
+				*offset_ret = addr - start;
+				return name;
+			}
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
+const char *ch_module_find_local(struct ch_module *module,
+				 const struct ch_frame_context *context,
+				 uint64_t addr, uint64_t *offset_ret)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu;
+	const char *name = NULL;
+	uint64_t base;
+	int num_scopes, function = -1;
+
+	cu = dwfl_module_addrdie(mod, context->pc, &bias);
+	if (!cu)
+		return NULL;
+	num_scopes = dwarf_getscopes(cu, context->pc - bias, &scopes);
+	// Scopes run from the innermost block out to the CU; the frame base
+	// is the outermost function's (inlined ones have none of their own).
+	for (int i = 0; i < num_scopes; i++) {
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+			function = i;
+	}
+	if (function < 0 ||
+	    !frame_base(&scopes[function], context->pc - bias, context, &base))
+		return NULL;
+	for (int i = 0; i <= function && !name; i++)
+		name = find_in_scope(&scopes[i], context->pc - bias, base, addr,
+				     offset_ret);
+	return name;
 }

@@ -127,4 +127,89 @@ Dwarf *ch_module_dwarf(struct ch_module *module, uint64_t *bias_ret);
 /** The module's build-id as lower-case hex into buf (at least 129 bytes). */
 void ch_module_build_id_hex(const struct ch_module *module, char *buf);
 
+/**
+ * Called with each symbol by ch_module_for_each_symbol(): its name (valid
+ * while the modules live), address and size, and its ELF type (STT_OBJECT,
+ * STT_FUNC, ...). Returns false to stop.
+ */
+typedef bool ch_module_symbol_fn(const char *name,
+				 const struct ch_module_symbol *symbol,
+				 int elf_type, void *arg);
+
+/**
+ * Call fn for every defined symbol of module except section, file and TLS
+ * symbols: those of .symtab when libdwfl found one (in the binary or its
+ * debug file), else those of .dynsym. Nothing without a binary.
+ */
+void ch_module_for_each_symbol(struct ch_module *module,
+			       ch_module_symbol_fn *fn, void *arg);
+
+/**
+ * The symbol covering addr (or the nearest sized one below, as libdwfl
+ * decides), the offset into it and its size. NULL if none.
+ */
+const char *ch_module_symbol_at(struct ch_module *module, uint64_t addr,
+				uint64_t *offset_ret, uint64_t *size_ret);
+
+/**
+ * Name an offset in the module's TLS block: the STT_TLS symbol holding it
+ * and the offset into that symbol; NULL if none.
+ */
+const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
+				    uint64_t *offset_ret);
+
+/** The most frames ch_modules_unwind_thread() returns (as eu-stack). */
+#define CH_MAX_FRAMES 256
+
+/** One frame of a thread's stack, innermost first. */
+struct ch_frame {
+	/**
+	 * The frame's pc: where the thread stopped (frame 0 or a signal
+	 * frame: is_activation) or a return address. Symbolize a return
+	 * address at pc - 1, which is inside the call.
+	 */
+	uint64_t pc;
+	/** The stack pointer in this frame, if the unwinder recovered it. */
+	uint64_t sp;
+	/** rbp in this frame, if recovered. */
+	uint64_t bp;
+	bool has_sp, has_bp;
+	bool is_activation;
+};
+
+/**
+ * Unwind the thread tid of core with libdwfl. *frames_ret is a malloc'd
+ * array of *num_frames_ret frames (possibly none), freed by the caller.
+ * When the unwinder stopped before the stack's end (no CFI, a damaged
+ * stack, CH_MAX_FRAMES reached), *stop_reason_ret is a malloc'd message,
+ * else NULL: frames found so far are still good.
+ * Errors: the core's threads cannot be read at all (CH_ERROR_ELF), memory.
+ */
+struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
+					  struct ch_core *core, int32_t tid,
+					  struct ch_frame **frames_ret,
+					  size_t *num_frames_ret,
+					  char **stop_reason_ret);
+
+/** Where a frame's locals are: what DWARF location expressions refer to. */
+struct ch_frame_context {
+	/** A pc inside the function (for a return address, pc - 1). */
+	uint64_t pc;
+	/** The canonical frame address: the caller's sp (x86-64). */
+	uint64_t cfa;
+	uint64_t sp, bp;
+	bool has_cfa, has_sp, has_bp;
+};
+
+/**
+ * The local variable or parameter of the function at context->pc that is
+ * stored at addr, and the offset of addr in it; NULL if DWARF does not say
+ * (no debug info, optimized out, kept in a register). Only locations that
+ * are one DW_OP_fbreg are understood, what GCC emits for variables kept in
+ * the frame. The name stays valid while the modules live.
+ */
+const char *ch_module_find_local(struct ch_module *module,
+				 const struct ch_frame_context *context,
+				 uint64_t addr, uint64_t *offset_ret);
+
 #endif /* COREHEAP_MODULES_H */

@@ -20,7 +20,7 @@ expect() {
 	if [ "$status" -ne "$want_status" ]; then
 		echo "FAIL: '$*' exited $status, expected $want_status"; cat "$work/err"
 		failures=$((failures + 1))
-	elif ! grep -q -- "$pattern" "$work/err"; then
+	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$work/err"; then
 		echo "FAIL: '$*' stderr lacks '$pattern':"; cat "$work/err"
 		failures=$((failures + 1))
 	elif [ "$want_status" -eq 2 ] && [ "$lines" -ne 1 ]; then

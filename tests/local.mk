@@ -1,0 +1,43 @@
+## Exactness tests: coreheap must list exactly the live set each fixture
+## recorded (tests/exact_harness.h), plus tests of the recorder and of the
+## harness itself. Included by the top Makefile.am, after fixtures/local.mk.
+
+check_PROGRAMS += \
+	tests/test_recorder \
+	tests/test_liveset_selfcheck \
+	tests/test_glibc_exact
+
+TESTS += \
+	tests/test_recorder \
+	tests/test_liveset_selfcheck \
+	tests/test_glibc_exact \
+	tests/selfcheck-fake-coreheap.sh
+
+# The recorder replaces malloc here too: fixture flags, no sanitizers.
+tests_test_recorder_SOURCES = tests/test_recorder.c \
+	tests/liveset.c tests/liveset.h $(FIXTURE_COMMON)
+tests_test_recorder_CFLAGS = $(FIXTURE_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_recorder_LDFLAGS = $(FIXTURE_LINK_FLAGS)
+tests_test_recorder_LDADD = $(CRITERION_LIBS) $(FIXTURE_LIBS)
+
+tests_test_liveset_selfcheck_SOURCES = tests/test_liveset_selfcheck.c \
+	tests/liveset.c tests/liveset.h
+tests_test_liveset_selfcheck_CFLAGS = $(TEST_CFLAGS)
+tests_test_liveset_selfcheck_LDADD = $(CRITERION_LIBS)
+tests_test_liveset_selfcheck_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+
+tests_test_glibc_exact_SOURCES = tests/test_glibc_exact.c \
+	tests/exact_harness.c tests/exact_harness.h \
+	tests/liveset.c tests/liveset.h
+tests_test_glibc_exact_CFLAGS = $(TEST_CFLAGS)
+tests_test_glibc_exact_LDADD = $(CRITERION_LIBS)
+tests_test_glibc_exact_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+
+# Run from the source tree at test time (not built): make-core.sh makes
+# the cores, gdb-heap-oracle.sh explains mismatches, fake-coreheap.sh
+# stands in for coreheap in selfcheck-fake-coreheap.sh.
+EXTRA_DIST += \
+	tests/make-core.sh \
+	tests/gdb-heap-oracle.sh \
+	tests/fake-coreheap.sh \
+	tests/selfcheck-fake-coreheap.sh
