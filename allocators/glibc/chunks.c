@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+// Walking a heap chunk by chunk. A chunk is free when its successor's
+// PREV_INUSE bit is clear (regular bins) or when it is on a tcache or fastbin
+// list (those keep the bit set); the tcache structs are allocator metadata;
+// everything else handed out is live.
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "glibc.h"
+
+// Resuming after damage is bounded so that a wrecked heap stays linear:
+// resumes per heap, bytes scanned for a place to resume and chunk steps.
+#define MAX_RESUMES_PER_HEAP 64
+#define RESUME_SCAN_BYTES (1u << 20)
+#define RESUME_SCAN_STEPS (1u << 24)
+
+/** One step of a walk: a chunk and the size field of its successor. */
+struct step {
+	uint64_t chunk;
+	uint64_t size;       // chunksize, flags stripped
+	uint64_t flags;
+	uint64_t next_field; // successor's raw size field
+};
+
+static uint64_t chunk_size(uint64_t field)
+{
+	return field & ~(uint64_t)PTM_FLAG_BITS;
+}
+
+// True if the sizes from start lead to the heap's end: exactly onto top, or
+// into the fencepost that closes a superseded heap. Each step costs one of
+// *budget; running out is failing.
+static bool chain_reaches_end(struct ptm_walk *walk,
+			      const struct ptm_heap *heap, uint64_t start,
+			      uint64_t *budget)
+{
+	struct ptm_reader *reader = &walk->reader;
+	uint64_t pos = start, field, size;
+
+	while (pos < heap->end) {
+		if (!*budget || ptm_reader_u64(reader, pos + 8, &field))
+			return false;
+		(*budget)--;
+		size = chunk_size(field);
+		if (!heap->has_top && !size)
+			return true;
+		if (size < PTM_CHUNK_HDR || size % PTM_ALIGN)
+			return false;
+		if (!heap->has_top && size == PTM_CHUNK_HDR &&
+		    !ptm_reader_u64(reader, pos + size + 8, &field) &&
+		    chunk_size(field) == PTM_CHUNK_HDR)
+			return true;
+		pos += size;
+	}
+	return pos == heap->end && heap->has_top;
+}
+
+bool ptm_chunks_reach(struct ptm_walk *walk, uint64_t start, uint64_t top)
+{
+	struct ptm_heap heap = {.start = start, .end = top, .has_top = true};
+	uint64_t budget = UINT64_MAX;
+
+	ptm_reader_prefetch(&walk->reader, start, top + PTM_CHUNK_HDR - start);
+	return chain_reaches_end(walk, &heap, start, &budget);
+}
+
+static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
+		     const struct step *s)
+{
+	uint32_t region = arena->region;
+	uint64_t mem = s->chunk + PTM_CHUNK_HDR;
+	uint64_t usable = s->size - PTM_SIZE_SZ;
+	bool prev_inuse = s->next_field & PTM_PREV_INUSE;
+	bool listed = walk->listed.count &&
+		      ptm_addrset_find(&walk->listed, s->chunk, NULL);
+
+	if (s->flags & PTM_IS_MMAPPED)
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, s->chunk,
+			   "chunk inside a heap has IS_MMAPPED set");
+	if (listed) {
+		if (!prev_inuse)
+			ptm_damage(walk, COREHEAP_DAMAGE_DOUBLE_FREE, region,
+				   s->chunk,
+				   "chunk on a tcache or fastbin is also binned (next chunk's PREV_INUSE clear)");
+		ptm_block(walk, mem, usable, COREHEAP_BLOCK_FREE, region);
+	} else if (!prev_inuse) {
+		ptm_block(walk, mem, usable, COREHEAP_BLOCK_FREE, region);
+	} else if (walk->tcache_chunks.count &&
+		   ptm_addrset_find(&walk->tcache_chunks, s->chunk, NULL)) {
+		ptm_block(walk, mem, usable, COREHEAP_BLOCK_METADATA, region);
+	} else {
+		if (!!(s->flags & PTM_NON_MAIN_ARENA) == arena->is_main)
+			ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region,
+				   s->chunk,
+				   "chunk's NON_MAIN_ARENA bit contradicts its arena");
+		ptm_block(walk, mem, usable, COREHEAP_BLOCK_LIVE, region);
+	}
+}
+
+// Superseded heaps end in a fencepost: a small in-use chunk followed by a
+// size-0 header (thread heaps, sysmalloc), or two 16-byte chunks (main arena,
+// around memory sbrk does not own).
+static bool is_fencepost(const struct step *s)
+{
+	return chunk_size(s->next_field) == 0 ||
+	       (s->size == PTM_CHUNK_HDR &&
+		chunk_size(s->next_field) == PTM_CHUNK_HDR);
+}
+
+static void report_fencepost(struct ptm_walk *walk, uint32_t region,
+			     const struct step *s)
+{
+	ptm_block(walk, s->chunk + PTM_CHUNK_HDR, s->size - PTM_SIZE_SZ,
+		  COREHEAP_BLOCK_METADATA, region);
+	if (chunk_size(s->next_field) == PTM_CHUNK_HDR)
+		ptm_block(walk, s->chunk + s->size + PTM_CHUNK_HDR, PTM_SIZE_SZ,
+			  COREHEAP_BLOCK_METADATA, region);
+}
+
+/** How a run of chunks ended. */
+enum run_end {
+	RUN_DONE,        // at the heap's end (top or fencepost)
+	RUN_BAD_SIZE,    // an impossible size field at *stop
+	RUN_UNREADABLE,  // memory missing from the core at *stop
+};
+
+static enum run_end walk_run(struct ptm_walk *walk,
+			     const struct ptm_arena *arena,
+			     const struct ptm_heap *heap, uint64_t start,
+			     uint64_t *stop, uint64_t *field_ret)
+{
+	struct ptm_reader *reader = &walk->reader;
+	struct step s = {.chunk = start};
+	uint64_t field;
+
+	*stop = start;
+	if (ptm_reader_u64(reader, s.chunk + 8, &field))
+		return RUN_UNREADABLE;
+	while (s.chunk < heap->end && !walk->status) {
+		uint64_t next;
+
+		*stop = s.chunk;
+		*field_ret = field;
+		s.size = chunk_size(field);
+		s.flags = field & PTM_FLAG_BITS;
+		next = s.chunk + s.size;
+		if (s.size < PTM_CHUNK_HDR || s.size % PTM_ALIGN ||
+		    next > heap->end || next < s.chunk)
+			return RUN_BAD_SIZE;
+		if (ptm_reader_u64(reader, next + 8, &s.next_field)) {
+			// A superseded heap may end flush with its mapping.
+			if (next == heap->end && !heap->has_top)
+				return RUN_DONE;
+			*stop = next;
+			return RUN_UNREADABLE;
+		}
+		if (!heap->has_top && is_fencepost(&s)) {
+			report_fencepost(walk, arena->region, &s);
+			return RUN_DONE;
+		}
+		if (s.size < PTM_MINSIZE)
+			return RUN_BAD_SIZE;
+		classify(walk, arena, &s);
+		s.chunk = next;
+		field = s.next_field;
+	}
+	if (!heap->has_top && !walk->status)
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, arena->region,
+			   heap->owned_start, "heap ends without a fencepost");
+	return RUN_DONE;
+}
+
+// After damage at `stop`, where can the walk go on? First the nearest place
+// after it from which the sizes lead exactly to the heap's end (a garbage
+// size almost never does: it would have to land on a real chunk); then the
+// lowest known free chunk that does, its header vouched for by a free list.
+static uint64_t resume_point(struct ptm_walk *walk, size_t arena,
+			     const struct ptm_heap *heap, uint64_t stop,
+			     const char **how)
+{
+	uint64_t limit = stop + RESUME_SCAN_BYTES, budget = RESUME_SCAN_STEPS;
+	uint64_t *known, found = 0;
+	size_t n;
+
+	if (limit > heap->end || limit < stop)
+		limit = heap->end;
+	*how = "by a scan";
+	for (uint64_t pos = stop + PTM_ALIGN; pos < limit && budget;
+	     pos += PTM_ALIGN) {
+		if (chain_reaches_end(walk, heap, pos, &budget))
+			return pos;
+	}
+	*how = "at a known free chunk";
+	if (ptm_free_chunks_between(walk, arena, stop, heap->end, &known, &n)) {
+		walk->status = COREHEAP_NOMEM;
+		return 0;
+	}
+	for (size_t i = 0; i < n && !found; i++) {
+		budget = UINT64_MAX;
+		if (chain_reaches_end(walk, heap, known[i], &budget))
+			found = known[i];
+	}
+	free(known);
+	return found;
+}
+
+static void walk_heap(struct ptm_walk *walk, size_t index,
+		      const struct ptm_heap *heap)
+{
+	const struct ptm_arena *arena = &walk->arenas[index];
+	uint64_t pos = heap->start;
+
+	for (unsigned int resumes = 0;; resumes++) {
+		uint64_t stop, field = 0, resume;
+		const char *how = NULL;
+		enum run_end end;
+		char after[160];
+
+		ptm_reader_prefetch(&walk->reader, pos,
+				    heap->end + PTM_CHUNK_HDR - pos);
+		end = walk_run(walk, arena, heap, pos, &stop, &field);
+		if (end == RUN_DONE || walk->status)
+			return;
+		resume = resumes < MAX_RESUMES_PER_HEAP ?
+				 resume_point(walk, index, heap, stop, &how) :
+				 0;
+		if (resume)
+			snprintf(after, sizeof(after),
+				 "walk resumed at 0x%llx (found %s), the 0x%llx bytes before it unknown",
+				 (unsigned long long)resume, how,
+				 (unsigned long long)(resume - stop));
+		else
+			snprintf(after, sizeof(after),
+				 "rest of the heap, up to 0x%llx, skipped",
+				 (unsigned long long)heap->end);
+		if (end == RUN_BAD_SIZE)
+			ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE,
+				   arena->region, stop,
+				   "chunk size field 0x%llx is impossible; %s",
+				   (unsigned long long)field, after);
+		else
+			ptm_damage(walk, COREHEAP_DAMAGE_UNREADABLE,
+				   arena->region, stop,
+				   "heap memory not in the core; %s", after);
+		if (!resume)
+			return;
+		pos = resume;
+	}
+}
+
+void ptm_walk_arena_chunks(struct ptm_walk *walk, size_t index)
+{
+	const struct ptm_arena *arena = &walk->arenas[index];
+
+	for (size_t i = 0; i < arena->num_heaps && !walk->status; i++)
+		walk_heap(walk, index, &walk->heaps[arena->first_heap + i]);
+	if (arena->top_valid && arena->num_heaps)
+		ptm_block(walk, arena->top + PTM_CHUNK_HDR,
+			  arena->top_size - PTM_SIZE_SZ, COREHEAP_BLOCK_FREE,
+			  arena->region);
+}

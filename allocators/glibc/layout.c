@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// Struct offsets of ptmalloc per glibc version, x86-64. Sources: malloc/malloc.c
+// and malloc/arena.c of glibc 2.26..2.41; checked with gdb `ptype /o` on 2.36.
+
+#include "layout.h"
+
+void ptm_layout_set_arena(struct ptm_layout *layout, enum ptm_arena_layout which)
+{
+	// mutex and flags are two ints; 2.27 added `int have_fastchunks` after
+	// flags, which pads fastbinsY from 8 to 16 and shifts the rest by 8.
+	uint32_t shift = which == PTM_ARENA_2_26 ? 0 : 8;
+
+	layout->ms_flags = 4;
+	layout->ms_fastbins = 8 + shift;
+	layout->ms_top = layout->ms_fastbins + PTM_NFASTBINS * 8;
+	layout->ms_last_remainder = layout->ms_top + 8;
+	layout->ms_bins = layout->ms_last_remainder + 8;
+	// bins[NBINS * 2 - 2], then binmap[4] of unsigned int
+	layout->ms_next = layout->ms_bins + (PTM_NBINS * 2 - 2) * 8 + 4 * 4;
+	layout->ms_attached_threads = layout->ms_next + 16;
+	layout->ms_system_mem = layout->ms_attached_threads + 8;
+	layout->ms_size = layout->ms_system_mem + 16;
+}
+
+void ptm_layout_set_heap_info(struct ptm_layout *layout, uint32_t size)
+{
+	layout->hi_size = size;
+}
+
+static void set_malloc_par(struct ptm_layout *layout, bool has_hugepages)
+{
+	// trim_threshold, top_pad, mmap_threshold, arena_test, arena_max; 2.35
+	// adds thp_pagesize, hp_pagesize and int hp_flags (HAVE_TUNABLES, which
+	// every distribution build has).
+	uint32_t ints;
+
+	layout->mp_mmap_threshold = 16;
+	if (has_hugepages) {
+		layout->mp_hp_pagesize = 48;
+		ints = 60;
+	} else {
+		layout->mp_hp_pagesize = 0;
+		ints = 40;
+	}
+	// n_mmaps, n_mmaps_max, max_n_mmaps, no_dyn_threshold
+	layout->mp_n_mmaps = ints;
+	layout->mp_mmapped_mem = (ints + 16 + 7) & ~7u;
+	layout->mp_sbrk_base = layout->mp_mmapped_mem + 16;
+	layout->mp_tcache_bins = layout->mp_sbrk_base + 8;
+	layout->mp_tcache_max_bytes = layout->mp_tcache_bins + 8;
+	layout->mp_tcache_count = layout->mp_tcache_max_bytes + 8;
+	layout->mp_size = layout->mp_tcache_count + 16;
+}
+
+bool ptm_layout_set_tcache(struct ptm_layout *layout, uint64_t chunk_size)
+{
+	// counts[64] then entries[64]; the struct is a normal chunk, so its
+	// chunk size is the struct rounded up plus the 8-byte size field.
+	if (chunk_size == 0x250) {
+		layout->tc_count_width = 1;
+		layout->tc_entries = 64;
+	} else if (chunk_size == 0x290) {
+		layout->tc_count_width = 2;
+		layout->tc_entries = 128;
+	} else {
+		return false;
+	}
+	layout->tc_chunk_size = chunk_size;
+	return true;
+}
+
+static bool at_least(int major, int minor, int want_minor)
+{
+	return major > 2 || (major == 2 && minor >= want_minor);
+}
+
+void ptm_layout_for_version(int major, int minor, struct ptm_layout *ret)
+{
+	bool unknown = major == 0;
+
+	*ret = (struct ptm_layout){0};
+	ptm_layout_set_arena(ret, unknown || at_least(major, minor, 27) ?
+				  PTM_ARENA_2_27 : PTM_ARENA_2_26);
+	ptm_layout_set_heap_info(ret, unknown || at_least(major, minor, 35) ?
+				      0x30 : 0x20);
+	set_malloc_par(ret, unknown || at_least(major, minor, 35));
+	ptm_layout_set_tcache(ret, unknown || at_least(major, minor, 30) ?
+				   0x290 : 0x250);
+}
+
+unsigned int ptm_bin_index(uint64_t size)
+{
+	// smallbins hold one size each below MIN_LARGE_SIZE (64 * 16); largebin
+	// spacing grows 64, 512, 4096, 32768, 262144 bytes (largebin_index_64).
+	if (size < 1024)
+		return size >> 4;
+	if ((size >> 6) <= 48)
+		return 48 + (size >> 6);
+	if ((size >> 9) <= 20)
+		return 91 + (size >> 9);
+	if ((size >> 12) <= 10)
+		return 110 + (size >> 12);
+	if ((size >> 15) <= 4)
+		return 119 + (size >> 15);
+	if ((size >> 18) <= 2)
+		return 124 + (size >> 18);
+	return 126;
+}

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: MIT
+// The free lists: every thread's tcache and every arena's fastbins (needed to
+// tell their chunks from live ones), and the regular bins (only checked: a
+// binned chunk is already told free by its successor's PREV_INUSE bit).
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glibc.h"
+
+// A list longer than this is damaged whatever the heap: tcache counts are
+// uint16_t, and no fastbin holds more chunks than a heap can.
+#define MAX_LIST_STEPS (1u << 24)
+
+static uint64_t tcache_chunk_size(unsigned int bin)
+{
+	return PTM_MINSIZE + (uint64_t)bin * PTM_ALIGN;
+}
+
+static uint64_t fastbin_chunk_size(unsigned int bin)
+{
+	return ((uint64_t)bin + 2) * PTM_ALIGN;
+}
+
+/** Votes for and against mangled list links. */
+struct votes {
+	unsigned int raw, mangled;
+};
+
+static bool is_chunk_of_size(const struct ptm_walk *walk, uint64_t chunk,
+			     uint64_t size)
+{
+	uint64_t have;
+
+	return chunk && !(chunk % PTM_ALIGN) &&
+	       !ptm_read_u64(walk->host, chunk + 8, &have) &&
+	       (have & ~(uint64_t)PTM_FLAG_BITS) == size;
+}
+
+// The link stored at pos leads to a chunk of `size` (at `target - bias`)
+// either as is or demangled; a list's last link is 0 raw, pos >> 12 mangled.
+static void vote(const struct ptm_walk *walk, struct votes *v, uint64_t pos,
+		 uint64_t bias, uint64_t size)
+{
+	uint64_t stored, demangled;
+	bool raw_ok, mangled_ok;
+
+	if (ptm_read_u64(walk->host, pos, &stored))
+		return;
+	demangled = (pos >> 12) ^ stored;
+	if (!stored) {
+		v->raw++;
+		return;
+	}
+	if (!demangled) {
+		v->mangled++;
+		return;
+	}
+	raw_ok = is_chunk_of_size(walk, stored - bias, size);
+	mangled_ok = is_chunk_of_size(walk, demangled - bias, size);
+	if (raw_ok != mangled_ok) {
+		if (raw_ok)
+			v->raw++;
+		else
+			v->mangled++;
+	}
+}
+
+void ptm_decide_safe_linking(struct ptm_walk *walk)
+{
+	const struct ptm_state *st = walk->st;
+	bool by_version = !st->version_major || st->version_major > 2 ||
+			  st->version_minor >= 32;
+	struct votes v = {0};
+
+	for (size_t t = 0; t < walk->num_tcaches; t++) {
+		struct ptm_tcache tc;
+
+		if (ptm_tcache_read(walk, walk->tcaches[t], walk->layout, &tc))
+			continue;
+		// tcache links point at user memory (the entry), 16 past the
+		// chunk, and live at the entry itself.
+		for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+			if (tc.entries[i] && !(tc.entries[i] % PTM_ALIGN))
+				vote(walk, &v, tc.entries[i], PTM_CHUNK_HDR,
+				     tcache_chunk_size(i));
+		}
+	}
+	for (size_t a = 0; a < walk->num_arenas; a++) {
+		for (unsigned int i = 0; i < PTM_NFASTBINS; i++) {
+			uint64_t chunk = walk->arenas[a].fastbins[i];
+
+			// fastbin links point at chunks and live in fd.
+			if (chunk && !(chunk % PTM_ALIGN))
+				vote(walk, &v, chunk + PTM_CHUNK_HDR, 0,
+				     fastbin_chunk_size(i));
+		}
+	}
+	if (v.raw == v.mangled)
+		walk->safe_linking = by_version;
+	else
+		walk->safe_linking = v.mangled > v.raw;
+	if (walk->safe_linking != by_version && st->version_major)
+		walk->host->log(walk->host, COREHEAP_LOG_INFO,
+				"%d.%d with%s safe-linking (seen in the lists: %u mangled, %u raw links)",
+				st->version_major, st->version_minor,
+				walk->safe_linking ? "" : "out", v.mangled,
+				v.raw);
+}
+
+// Which region a listed chunk belongs to, for damage reports.
+static uint32_t region_of(const struct ptm_walk *walk, uint64_t chunk)
+{
+	const struct ptm_heap *heap = ptm_heap_of(walk, chunk);
+
+	return heap ? ptm_arena_region(walk, heap->arena) : UINT32_MAX;
+}
+
+/** A singly linked free list being walked. */
+struct free_list {
+	uint32_t tag;          // ptm_list_tag()
+	uint64_t size;         // the chunk size all its chunks have
+	size_t arena;          // SIZE_MAX: chunks may be in any arena (tcache)
+	uint64_t holder;       // what holds the current link: head or chunk
+	uint32_t steps;        // chunks marked so far
+	uint32_t count;        // tcache count, or UINT32_MAX (fastbins)
+};
+
+/**
+ * Check @p chunk, the next one on @p list, and mark it free; false when the
+ * walk must stop (damage reported).
+ */
+static bool take_listed(struct ptm_walk *walk, struct free_list *list,
+			uint64_t chunk)
+{
+	const char *name = list->tag >> 28 == PTM_LIST_TCACHE ? "tcache" :
+								 "fastbin";
+	unsigned int bin = list->tag & 0xff;
+	uint32_t region = region_of(walk, chunk), old;
+	uint64_t have;
+	int added;
+
+	if (chunk % PTM_ALIGN ||
+	    !ptm_chunk_in_heaps(walk, chunk, list->size, list->arena)) {
+		ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+			   region_of(walk, list->holder), list->holder,
+			   "%s bin %u link at 0x%llx leads outside the heaps, to 0x%llx",
+			   name, bin, (unsigned long long)list->holder,
+			   (unsigned long long)chunk);
+		return false;
+	}
+	if (ptm_read_u64(walk->host, chunk + 8, &have) ||
+	    (have & ~(uint64_t)PTM_FLAG_BITS) != list->size) {
+		ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, chunk,
+			   "%s bin %u chunk has size 0x%llx, not 0x%llx", name,
+			   bin, (unsigned long long)(have & ~(uint64_t)PTM_FLAG_BITS),
+			   (unsigned long long)list->size);
+		return false;
+	}
+	added = ptm_addrset_add(&walk->listed, chunk, list->tag, &old);
+	if (added < 0) {
+		walk->status = COREHEAP_NOMEM;
+		return false;
+	}
+	if (added) {
+		list->steps++;
+		list->holder = chunk;
+		return true;
+	}
+	// Met again on its own list: a double free when the tcache count
+	// says the list is that long (each free counted), else a bad link.
+	if (old == list->tag && list->steps >= list->count)
+		ptm_damage(walk, COREHEAP_DAMAGE_CYCLE, region, chunk,
+			   "%s bin %u loops back to chunk 0x%llx", name, bin,
+			   (unsigned long long)chunk);
+	else if (old == list->tag)
+		ptm_damage(walk, COREHEAP_DAMAGE_DOUBLE_FREE, region, chunk,
+			   "chunk 0x%llx (memory 0x%llx) is twice on %s bin %u: double free",
+			   (unsigned long long)chunk,
+			   (unsigned long long)(chunk + PTM_CHUNK_HDR), name, bin);
+	else
+		ptm_damage(walk, COREHEAP_DAMAGE_DOUBLE_FREE, region, chunk,
+			   "chunk 0x%llx (memory 0x%llx) is on %s bin %u and on %s bin %u",
+			   (unsigned long long)chunk,
+			   (unsigned long long)(chunk + PTM_CHUNK_HDR),
+			   old >> 28 == PTM_LIST_TCACHE ? "tcache" : "fastbin",
+			   old & 0xff, name, bin);
+	return false;
+}
+
+static void walk_tcache_bin(struct ptm_walk *walk, size_t owner,
+			    unsigned int bin, uint64_t entry, uint16_t count)
+{
+	struct free_list list = {
+		.tag = ptm_list_tag(PTM_LIST_TCACHE, owner, bin),
+		.size = tcache_chunk_size(bin),
+		.arena = SIZE_MAX,
+		.holder = walk->tcaches[owner],
+		.count = count,
+	};
+	uint64_t stored;
+
+	// Links point at user memory, 16 past the chunk, and live there.
+	while (entry) {
+		if (!take_listed(walk, &list, entry - PTM_CHUNK_HDR))
+			return;
+		if (list.steps > MAX_LIST_STEPS ||
+		    ptm_read_u64(walk->host, entry, &stored))
+			return;
+		entry = ptm_reveal(walk->safe_linking, entry, stored);
+	}
+	if (list.steps != count)
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
+			   region_of(walk, walk->tcaches[owner]),
+			   walk->tcaches[owner],
+			   "tcache bin %u counts %u chunks but lists %u", bin,
+			   count, list.steps);
+}
+
+static void walk_fastbin(struct ptm_walk *walk, size_t arena,
+			 unsigned int bin)
+{
+	const struct ptm_arena *a = &walk->arenas[arena];
+	struct free_list list = {
+		.tag = ptm_list_tag(PTM_LIST_FASTBIN, arena, bin),
+		.size = fastbin_chunk_size(bin),
+		.arena = arena,
+		.holder = a->address + walk->layout->ms_fastbins + 8 * bin,
+		.count = UINT32_MAX,
+	};
+	uint64_t chunk = a->fastbins[bin], stored;
+
+	// Links point at chunks and live in fd.
+	while (chunk) {
+		if (!take_listed(walk, &list, chunk) ||
+		    list.steps > MAX_LIST_STEPS ||
+		    ptm_read_u64(walk->host, chunk + PTM_CHUNK_HDR, &stored))
+			return;
+		chunk = ptm_reveal(walk->safe_linking, chunk + PTM_CHUNK_HDR,
+				   stored);
+	}
+}
+
+int ptm_collect_free_lists(struct ptm_walk *walk)
+{
+	for (size_t t = 0; t < walk->num_tcaches; t++) {
+		struct ptm_tcache tc;
+
+		if (ptm_tcache_read(walk, walk->tcaches[t], walk->layout, &tc)) {
+			ptm_damage(walk, COREHEAP_DAMAGE_UNREADABLE,
+				   region_of(walk, walk->tcaches[t]),
+				   walk->tcaches[t], "tcache not in the core");
+			continue;
+		}
+		for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+			if (tc.entries[i] || tc.counts[i])
+				walk_tcache_bin(walk, t, i, tc.entries[i],
+						tc.counts[i]);
+		}
+	}
+	for (size_t a = 0; a < walk->num_arenas; a++) {
+		for (unsigned int i = 0; i < PTM_NFASTBINS; i++)
+			walk_fastbin(walk, a, i);
+	}
+	return walk->status;
+}
+
+/** A chunk as a bin list sees it. */
+struct binned {
+	uint64_t prev_size, size, fd, bk;
+};
+
+// check() walks the bins again only for what walk() did not look at; the
+// damage that stops a bin walk was walk()'s to report.
+static void __attribute__((format(printf, 6, 7)))
+bin_damage(struct ptm_walk *walk, bool deep, enum coreheap_damage_kind kind,
+	   uint32_t region, uint64_t address, const char *format, ...)
+{
+	va_list ap;
+
+	if (deep)
+		return;
+	va_start(ap, format);
+	ptm_vdamage(walk, kind, region, address, format, ap);
+	va_end(ap);
+}
+
+static bool check_binned_chunk(struct ptm_walk *walk, size_t arena,
+			       unsigned int bin, uint64_t chunk,
+			       const struct binned *c, bool deep)
+{
+	uint32_t region = ptm_arena_region(walk, arena);
+	uint64_t size = c->size & ~(uint64_t)PTM_FLAG_BITS;
+	uint64_t next[2];
+
+	if (size < PTM_MINSIZE || size % PTM_ALIGN ||
+	    !ptm_chunk_in_heaps(walk, chunk, size, arena)) {
+		bin_damage(walk, deep, COREHEAP_DAMAGE_BAD_SIZE, region, chunk,
+			   "chunk in bin %u has impossible size 0x%llx", bin,
+			   (unsigned long long)size);
+		return false;
+	}
+	if (deep) {
+		// Bin 1 is the unsorted bin; the others hold one size range.
+		if (bin > 1 && ptm_bin_index(size) != bin)
+			ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region,
+				   chunk, "chunk of size 0x%llx in bin %u, not %u",
+				   (unsigned long long)size, bin,
+				   ptm_bin_index(size));
+		return true;
+	}
+	if (walk->host->read(walk->host, chunk + size, next, sizeof(next)))
+		return true;
+	if (next[1] & PTM_PREV_INUSE)
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, chunk,
+			   "chunk in bin %u is free, but the next chunk's PREV_INUSE says it is in use",
+			   bin);
+	else if (next[0] != size)
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, chunk,
+			   "chunk in bin %u has size 0x%llx, footer 0x%llx",
+			   bin, (unsigned long long)size,
+			   (unsigned long long)next[0]);
+	if (ptm_addrset_find(&walk->listed, chunk, NULL))
+		ptm_damage(walk, COREHEAP_DAMAGE_DOUBLE_FREE, region, chunk,
+			   "chunk in bin %u is also on a tcache or fastbin",
+			   bin);
+	return true;
+}
+
+static void check_bin(struct ptm_walk *walk, size_t arena, unsigned int bin,
+		      uint64_t max_steps, bool deep)
+{
+	const struct ptm_arena *a = &walk->arenas[arena];
+	uint32_t region = ptm_arena_region(walk, arena);
+	uint64_t head = ptm_bin_at(walk->layout, a->address, bin);
+	uint64_t prev = head, chunk = a->bins[2 * (bin - 1)];
+	uint64_t last = a->bins[2 * (bin - 1) + 1];
+
+	for (uint64_t steps = 0; chunk != head; steps++) {
+		struct binned c;
+
+		if (steps > max_steps) {
+			bin_damage(walk, deep, COREHEAP_DAMAGE_CYCLE, region,
+				   head, "bin %u never returns to its head",
+				   bin);
+			return;
+		}
+		if (chunk % PTM_ALIGN ||
+		    !ptm_chunk_in_heaps(walk, chunk, PTM_MINSIZE, arena)) {
+			bin_damage(walk, deep, COREHEAP_DAMAGE_BAD_POINTER,
+				   region, prev,
+				   "bin %u link 0x%llx is outside the arena's heaps",
+				   bin, (unsigned long long)chunk);
+			return;
+		}
+		if (walk->host->read(walk->host, chunk, &c, sizeof(c))) {
+			bin_damage(walk, deep, COREHEAP_DAMAGE_UNREADABLE,
+				   region, chunk,
+				   "chunk in bin %u not in the core", bin);
+			return;
+		}
+		// Doubly linked: each chunk's bk names the one before; this
+		// also stops any loop that does not pass through the head.
+		if (c.bk != prev) {
+			bin_damage(walk, deep, COREHEAP_DAMAGE_INCONSISTENT,
+				   region, chunk,
+				   "bin %u chunk's bk 0x%llx should be 0x%llx",
+				   bin, (unsigned long long)c.bk,
+				   (unsigned long long)prev);
+			return;
+		}
+		if (!check_binned_chunk(walk, arena, bin, chunk, &c, deep))
+			return;
+		prev = chunk;
+		chunk = c.fd;
+	}
+	if (last != prev)
+		bin_damage(walk, deep, COREHEAP_DAMAGE_INCONSISTENT, region,
+			   head, "bin %u's bk 0x%llx is not its last chunk 0x%llx",
+			   bin, (unsigned long long)last,
+			   (unsigned long long)prev);
+}
+
+void ptm_check_bins(struct ptm_walk *walk, bool deep)
+{
+	for (size_t a = 0; a < walk->num_arenas; a++) {
+		const struct ptm_arena *arena = &walk->arenas[a];
+		uint64_t bytes = 0;
+
+		for (size_t h = 0; h < arena->num_heaps; h++) {
+			const struct ptm_heap *heap =
+				&walk->heaps[arena->first_heap + h];
+
+			bytes += heap->end - heap->start;
+		}
+		for (unsigned int bin = 1; bin < PTM_NBINS; bin++)
+			check_bin(walk, a, bin, bytes / PTM_MINSIZE + 1, deep);
+	}
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int push_u64(uint64_t **list, size_t *n, size_t *cap, uint64_t v)
+{
+	if (*n == *cap) {
+		size_t grown = *cap ? *cap * 2 : 64;
+		uint64_t *p = realloc(*list, grown * sizeof(*p));
+
+		if (!p)
+			return COREHEAP_NOMEM;
+		*list = p;
+		*cap = grown;
+	}
+	(*list)[(*n)++] = v;
+	return COREHEAP_OK;
+}
+
+int ptm_free_chunks_between(struct ptm_walk *walk, size_t arena, uint64_t lo,
+			    uint64_t hi, uint64_t **ret, size_t *count_ret)
+{
+	const struct ptm_arena *a = &walk->arenas[arena];
+	const struct ptm_addrset *set = &walk->listed;
+	uint64_t *list = NULL;
+	size_t n = 0, cap = 0;
+	int err = COREHEAP_OK;
+
+	for (size_t i = 0; set->mask && i <= set->mask && !err; i++) {
+		if (set->keys[i] > lo && set->keys[i] < hi)
+			err = push_u64(&list, &n, &cap, set->keys[i]);
+	}
+	for (unsigned int bin = 1; bin < PTM_NBINS && !err; bin++) {
+		uint64_t head = ptm_bin_at(walk->layout, a->address, bin);
+		uint64_t prev = head, chunk = a->bins[2 * (bin - 1)];
+		struct binned c;
+
+		// Only as far as the links hold: bk must name the previous.
+		for (size_t steps = 0; chunk != head && steps < (1u << 20) &&
+				       !err; steps++) {
+			if (chunk % PTM_ALIGN ||
+			    walk->host->read(walk->host, chunk, &c, sizeof(c)) ||
+			    c.bk != prev)
+				break;
+			if (chunk > lo && chunk < hi)
+				err = push_u64(&list, &n, &cap, chunk);
+			prev = chunk;
+			chunk = c.fd;
+		}
+	}
+	if (err) {
+		free(list);
+		return err;
+	}
+	if (n)
+		qsort(list, n, sizeof(*list), compare_u64);
+	*ret = list;
+	*count_ret = n;
+	return COREHEAP_OK;
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+// Chunks too big for the heaps get their own mmap and are on no list: find
+// them by their header at page starts of anonymous writable memory outside
+// the heaps.
+//
+// An mmapped chunk starts a mapping with prev_size 0 and size | IS_MMAPPED,
+// size a page multiple. memalign moves the header forward by a lead that
+// aligns the user pointer: prev_size then holds the lead, size shrinks by it,
+// and the original header stays, stale, at the page start.
+
+#include <stdlib.h>
+
+#include "glibc.h"
+
+/** The one chunk a memalign(align) of the chunk at @p page would give. */
+static uint64_t memalign_chunk(uint64_t page, uint64_t align)
+{
+	uint64_t mem = (page + PTM_CHUNK_HDR + align - 1) & ~(align - 1);
+	uint64_t chunk = mem - PTM_CHUNK_HDR;
+
+	// _int_memalign: a lead shorter than MINSIZE cannot stand alone.
+	if (chunk - page < PTM_MINSIZE)
+		chunk += align;
+	return chunk;
+}
+
+/** An mmapped chunk header: where its mapping starts and ends. */
+struct mmapped {
+	uint64_t chunk;
+	uint64_t size;
+	uint64_t map_start;
+	uint64_t map_end;
+};
+
+static bool read_header(struct ptm_walk *walk, uint64_t chunk, uint64_t limit,
+			struct mmapped *ret)
+{
+	uint64_t hdr[2];
+
+	if (ptm_reader_read(&walk->reader, chunk, hdr, sizeof(hdr)))
+		return false;
+	if ((hdr[1] & PTM_FLAG_BITS) != PTM_IS_MMAPPED)
+		return false;
+	ret->chunk = chunk;
+	ret->size = hdr[1] & ~(uint64_t)PTM_FLAG_BITS;
+	ret->map_start = chunk - hdr[0];
+	ret->map_end = chunk + ret->size;
+	return hdr[0] <= chunk && ret->size >= PTM_MINSIZE &&
+	       ret->map_start % PTM_PAGE_SIZE == 0 &&
+	       ret->map_end % PTM_PAGE_SIZE == 0 && ret->map_end > chunk &&
+	       ret->map_end <= limit;
+}
+
+// The header at a page start; if it is a stale one left by memalign, the
+// moved header instead (one candidate per power-of-two alignment). The stale
+// size is not trusted: a later mremap (realloc) changes only the moved one.
+static bool find_chunk(struct ptm_walk *walk, uint64_t page, uint64_t limit,
+		       struct mmapped *ret)
+{
+	struct mmapped stale;
+	bool stale_fits = read_header(walk, page, limit, &stale);
+	uint64_t hdr[2];
+
+	if (ptm_reader_read(&walk->reader, page, hdr, sizeof(hdr)) || hdr[0] ||
+	    (hdr[1] & PTM_FLAG_BITS) != PTM_IS_MMAPPED ||
+	    (hdr[1] & ~(uint64_t)PTM_FLAG_BITS) < PTM_PAGE_SIZE ||
+	    hdr[1] % PTM_PAGE_SIZE != PTM_IS_MMAPPED)
+		return false;
+	for (uint64_t align = 2 * PTM_ALIGN; align && page + align < limit;
+	     align *= 2) {
+		uint64_t chunk = memalign_chunk(page, align);
+		struct mmapped moved;
+
+		if (chunk >= limit)
+			break;
+		if (read_header(walk, chunk, limit, &moved) &&
+		    moved.map_start == page) {
+			*ret = moved;
+			return true;
+		}
+	}
+	*ret = stale;
+	return stale_fits;
+}
+
+/** The mmapped chunks found, kept until the region's size is known. */
+struct found {
+	struct mmapped *chunks;
+	size_t count, cap;
+	uint64_t bytes;
+};
+
+static int keep(struct found *found, const struct mmapped *m)
+{
+	if (found->count == found->cap) {
+		size_t cap = found->cap ? found->cap * 2 : 64;
+		struct mmapped *chunks;
+
+		chunks = realloc(found->chunks, cap * sizeof(*chunks));
+		if (!chunks)
+			return COREHEAP_NOMEM;
+		found->chunks = chunks;
+		found->cap = cap;
+	}
+	found->chunks[found->count++] = *m;
+	found->bytes += m->map_end - m->map_start;
+	return COREHEAP_OK;
+}
+
+/** Scan [start, end) of one mapping. */
+static int scan_range(struct ptm_walk *walk, uint64_t start, uint64_t end,
+		      struct found *found)
+{
+	uint64_t page = start;
+
+	while (page < end && page >= start) {
+		const struct ptm_heap *heap = ptm_heap_of(walk, page);
+		struct mmapped m;
+		int err;
+
+		if (heap) {
+			page = heap->owned_end;
+			continue;
+		}
+		if (!find_chunk(walk, page, end, &m)) {
+			page += PTM_PAGE_SIZE;
+			continue;
+		}
+		err = keep(found, &m);
+		if (err)
+			return err;
+		page = m.map_end;
+	}
+	return COREHEAP_OK;
+}
+
+static int scan_all(struct ptm_walk *walk, struct found *found)
+{
+	const struct coreheap_host *host = walk->host;
+	size_t n = host->num_mappings(host);
+
+	for (size_t i = 0; i < n; i++) {
+		struct coreheap_mapping m;
+		int err;
+
+		if (host->mapping(host, i, &m) || !ptm_mapping_is_anonymous(&m) ||
+		    (m.prot & (COREHEAP_PROT_READ | COREHEAP_PROT_WRITE)) !=
+			    (COREHEAP_PROT_READ | COREHEAP_PROT_WRITE))
+			continue;
+		// Only what the core holds can be read; a huge reservation
+		// (sanitizer shadow) must not cost a loop over its pages.
+		err = scan_range(walk, m.start,
+				 m.start + (m.available < m.end - m.start ?
+						    m.available :
+						    m.end - m.start),
+				 found);
+		if (err)
+			return err;
+	}
+	return COREHEAP_OK;
+}
+
+static void check_count(struct ptm_walk *walk, size_t count)
+{
+	uint64_t n_mmaps;
+
+	// mp_ counts what glibc mapped; a difference means chunks the core
+	// lacks or look-alikes taken for chunks.
+	if (walk->st->mp &&
+	    !ptm_read_u64(walk->host, walk->st->mp + walk->layout->mp_n_mmaps,
+			  &n_mmaps) &&
+	    (uint32_t)n_mmaps != count)
+		walk->host->log(walk->host, COREHEAP_LOG_WARNING,
+				"found %zu mmapped chunks, mp_.n_mmaps says %u",
+				count, (uint32_t)n_mmaps);
+}
+
+void ptm_walk_mmapped(struct ptm_walk *walk)
+{
+	struct found found = {0};
+	struct coreheap_region region = {.name = "mmapped"};
+	int err;
+
+	err = scan_all(walk, &found);
+	if (err) {
+		walk->status = err;
+		goto out;
+	}
+	region.address = walk->st->mp;
+	region.system_bytes = found.bytes;
+	if (walk->host->add_region(walk->host, &region,
+				   &walk->mmapped_region)) {
+		walk->status = COREHEAP_NOMEM;
+		goto out;
+	}
+	walk->have_mmapped_region = true;
+	for (size_t i = 0; i < found.count && !walk->status; i++)
+		ptm_block(walk, found.chunks[i].chunk + PTM_CHUNK_HDR,
+			  found.chunks[i].size - PTM_CHUNK_HDR,
+			  COREHEAP_BLOCK_LIVE, walk->mmapped_region);
+	check_count(walk, found.count);
+out:
+	free(found.chunks);
+}
