@@ -30,3 +30,9 @@ printf 'core: %s MiB, %s live allocations\n' "$((size / 1048576))" "$live"
 measure "cat '$core'" "read the core once (cat > /dev/null)"
 measure "'$coreheap' summary '$core'" "coreheap summary"
 measure "'$coreheap' objects --format jsonl '$core'" "coreheap objects --format jsonl > /dev/null"
+measure "'$coreheap' types '$core'" "coreheap types"
+measure "'$coreheap' leaks '$core'" "coreheap leaks"
+measure "'$coreheap' top '$core'" "coreheap top"
+# The graph scan alone: bytes read, references found, and their rates.
+"$coreheap" leaks --stats "$core" 2>&1 > /dev/null | grep '^coreheap: scanned' |
+	sed 's/^coreheap: /graph scan: /'

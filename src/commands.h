@@ -18,6 +18,14 @@ struct ch_command {
 
 int cmd_summary(int argc, char **argv);
 int cmd_objects(int argc, char **argv);
+int cmd_types(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+int cmd_why(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_refs(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_triage(int argc, char **argv);
 
 /** Every command, NULL-terminated; see main.c. */
 extern const struct ch_command ch_commands[];

@@ -11,6 +11,15 @@ const struct ch_command ch_commands[] = {
 	{ "summary", cmd_summary,
 	  "the process, its threads and modules, allocators and arenas" },
 	{ "objects", cmd_objects, "every live allocation" },
+	{ "types", cmd_types, "the live heap by type: count, bytes, share" },
+	{ "describe", cmd_describe,
+	  "what lives at an address: allocation, type, fields" },
+	{ "why", cmd_why, "the shortest chains of pointers from a root to an allocation" },
+	{ "leaks", cmd_leaks, "the allocations no root reaches" },
+	{ "refs", cmd_refs, "what points into an allocation, and what it points to" },
+	{ "top", cmd_top, "retained sizes, per allocation and per type, largest first" },
+	{ "diff", cmd_diff, "what changed per type between two cores of one program" },
+	{ "triage", cmd_triage, "one report for crash-triage pipelines" },
 	{ NULL, NULL, NULL },
 };
 

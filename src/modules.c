@@ -604,7 +604,11 @@ const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
-		const char *name = dwfl_module_getsym(mod, i, &sym, NULL);
+		GElf_Addr addr;
+		// getsym_info leaves st_value as in the file: for STT_TLS,
+		// the offset in the module's block (addr has the bias added).
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							   NULL, NULL, NULL);
 
 		if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS ||
 		    sym.st_shndx == SHN_UNDEF || offset < sym.st_value)
@@ -629,6 +633,9 @@ const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 #define DWARF_REG_RSP 7
 
 struct unwind_arg {
+	pid_t tid;
+	bool matched;
+	int frames_status, error;
 	struct ch_frame *frames;
 	size_t num_frames, capacity;
 	bool out_of_memory;
@@ -673,6 +680,21 @@ static int collect_frame(Dwfl_Frame *state, void *varg)
 	return DWARF_CB_OK;
 }
 
+static int unwind_matching_thread(Dwfl_Thread *thread, void *varg)
+{
+	struct unwind_arg *arg = varg;
+
+	if (arg->matched || dwfl_thread_tid(thread) != arg->tid)
+		return DWARF_CB_OK;
+	arg->matched = true;
+	arg->frames_status = dwfl_thread_getframes(thread, collect_frame, arg);
+	// Keep libdwfl's error now: dwfl_getthreads() may change it.
+	if (arg->frames_status == -1)
+		arg->error = dwfl_errno();
+	// Go on to the end: stopping early leaks libdwfl's iterator.
+	return DWARF_CB_OK;
+}
+
 struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
 					  struct ch_core *core, int32_t tid,
 					  struct ch_frame **frames_ret,
@@ -681,6 +703,7 @@ struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
 {
 	Dwfl *dwfl = modules->dwfl;
 	struct unwind_arg arg = { 0 };
+	const char *reason = NULL;
 	int status;
 
 	*stop_reason_ret = NULL;
@@ -689,24 +712,25 @@ struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
 	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0)
 		return ch_error_dwfl("cannot read the threads of core '%s'",
 				     core->path);
-	status = dwfl_getthread_frames(dwfl, tid, collect_frame, &arg);
+	// dwfl_getthread_frames() would do, but it stops libdwfl's thread
+	// iterator early, which leaks it on cores (libdw 0.188): go through
+	// all threads with dwfl_getthreads() instead.
+	arg.tid = tid;
+	status = dwfl_getthreads(dwfl, unwind_matching_thread, &arg);
 	if (arg.out_of_memory) {
 		free(arg.frames);
 		return &ch_enomem;
 	}
+	if (!arg.matched)
+		reason = status == -1 ? dwfl_errmsg(-1) : "no such thread";
 	// -1 is how libdwfl says the stack ended where no CFI or frame
 	// pointer leads on: the frames so far are good, the rest unknown.
-	if (status == -1) {
-		int error = dwfl_errno();
-		const char *message = error ? dwfl_errmsg(error) : NULL;
-
-		*stop_reason_ret = strdup(message ? message : "unknown error");
-		if (!*stop_reason_ret) {
-			free(arg.frames);
-			return &ch_enomem;
-		}
-	} else if (status == DWARF_CB_ABORT && arg.num_frames == CH_MAX_FRAMES) {
-		*stop_reason_ret = strdup("too many frames");
+	else if (arg.frames_status == -1)
+		reason = arg.error ? dwfl_errmsg(arg.error) : "unknown error";
+	else if (arg.num_frames == CH_MAX_FRAMES)
+		reason = "too many frames";
+	if (reason) {
+		*stop_reason_ret = strdup(reason);
 		if (!*stop_reason_ret) {
 			free(arg.frames);
 			return &ch_enomem;

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * What the retention commands (why, leaks, refs, top) share: their common
+ * options, the roots and graph of an opened program, the statistics line,
+ * parsing an address, naming a root reference, and grouping allocations by
+ * type.
+ */
+#ifndef COREHEAP_ANALYSIS_H
+#define COREHEAP_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "graph.h"
+#include "options.h"
+#include "output.h"
+#include "program.h"
+#include "roots.h"
+
+/**
+ * Options every retention command takes. A command's own option context
+ * starts with this struct, so that the shared parse functions can be
+ * listed in its option table with CH_ANALYSIS_OPTIONS.
+ */
+struct ch_analysis_options {
+	bool no_interior;
+	bool stats;
+	unsigned threads;
+};
+
+struct ch_error *ch_analysis_parse_no_interior(const char *value, void *ctx);
+struct ch_error *ch_analysis_parse_stats(const char *value, void *ctx);
+struct ch_error *ch_analysis_parse_threads(const char *value, void *ctx);
+
+#define CH_ANALYSIS_OPTIONS                                                  \
+	{ { "no-interior", no_argument, NULL, 0 },                          \
+	  ch_analysis_parse_no_interior },                                   \
+	{ { "stats", no_argument, NULL, 0 }, ch_analysis_parse_stats },       \
+	{ { "threads", required_argument, NULL, 0 },                         \
+	  ch_analysis_parse_threads }
+
+/** Usage lines for the options above. */
+#define CH_ANALYSIS_USAGE                                                    \
+	"  --no-interior         only a pointer to an allocation's start is a reference",   \
+	"  --stats               say on stderr how much was scanned, how fast",              \
+	"  --threads N           threads for the scan (default: one per CPU)"
+
+struct ch_analysis {
+	struct ch_program *program;
+	struct ch_roots *roots;
+	struct ch_graph *graph;
+};
+
+/**
+ * Find the roots of program (heap loaded) and build its graph; print the
+ * statistics line on stderr if options->stats or the program is verbose.
+ * On error nothing is left to free.
+ */
+struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
+				  struct ch_program *program,
+				  const struct ch_analysis_options *options);
+/** Free the graph and roots (not the program). */
+void ch_analysis_deinit(struct ch_analysis *analysis);
+
+/**
+ * Parse an address given on the command line: 0x-prefixed hex or decimal.
+ * CH_ERROR_USAGE otherwise.
+ */
+struct ch_error *ch_parse_address(const char *value, uint64_t *ret);
+
+/**
+ * The index of the live allocation holding addr. If none does,
+ * CH_ERROR_NOT_FOUND saying what addr is instead (free memory, allocator
+ * metadata, or nothing the heap knows).
+ */
+struct ch_error *ch_analysis_find_block(const struct ch_program *program,
+					uint64_t addr, uint32_t *ret);
+
+/** A root reference named: its kind, its name and the word's address. */
+struct ch_root_name {
+	const char *kind;
+	char *name;       /**< malloc'd */
+	/** The word's address; 0 for a register. */
+	uint64_t address;
+};
+
+struct ch_error *ch_analysis_name_root(struct ch_analysis *analysis,
+				       const struct ch_root_ref *ref,
+				       struct ch_root_name *ret);
+
+/** Write {"kind": ..., "name": ...}. */
+void ch_json_root(struct ch_json *json, const struct ch_root_name *name);
+
+/** A type name or NULL (unknown) for a live block. */
+const char *ch_analysis_type(const struct ch_program *program, uint32_t node);
+
+/**
+ * Allocations grouped by type; those of unknown type by usable size. A
+ * group is a type name, or NULL and a size.
+ */
+struct ch_type_group {
+	const char *type;
+	uint64_t size;       /**< for unknown types: the usable size */
+	uint64_t count, bytes;
+	/** Free for the caller's sums (unreferenced count, retained...). */
+	uint64_t extra;
+	uint32_t first_node;
+};
+
+struct ch_type_groups {
+	struct ch_type_group *groups;
+	size_t num_groups;
+	/** Group of each live block, or CH_GRAPH_NONE if it was left out. */
+	uint32_t *group_of;
+};
+
+/**
+ * Group the live blocks for which include (may be NULL: all) is true, in
+ * one pass with a hash table. Free with ch_type_groups_deinit().
+ */
+struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
+				     const struct ch_program *program,
+				     bool (*include)(uint32_t node, void *arg),
+				     void *arg);
+void ch_type_groups_deinit(struct ch_type_groups *groups);
+
+/** "struct node", or "unknown (48 bytes)" for a group of unknown type. */
+void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group);
+/** The group as JSON members "type" (string or null) and "size" (for unknown). */
+void ch_json_group(struct ch_json *json, const struct ch_type_group *group);
+
+/** Human units: "812 B", "4.0 KiB", "1.2 GiB". */
+void ch_out_bytes(struct ch_out *out, uint64_t bytes);
+/** The same into buf. */
+void ch_format_bytes(uint64_t bytes, char buf[32]);
+
+/** The allocator's name of a live block. */
+const char *ch_analysis_allocator(const struct ch_program *program,
+				  uint32_t node);
+
+#endif /* COREHEAP_ANALYSIS_H */

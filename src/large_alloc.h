@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Allocation of the large flat arrays of the graph work (tens to hundreds of
+ * megabytes for tens of millions of allocations).
+ *
+ * Filling a fresh array costs a page fault per 4 KiB page, a large share of
+ * the time of a linear pass. ch_malloc_large() asks the kernel for
+ * transparent huge pages for the array (when THP is in "madvise" mode, the
+ * default on Debian), one fault per 2 MiB. The memory comes from malloc and
+ * goes back with free(); the advice is only a hint.
+ */
+#ifndef COREHEAP_LARGE_ALLOC_H
+#define COREHEAP_LARGE_ALLOC_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CH_HUGE_PAGE_SIZE ((size_t)2 << 20)
+
+// Ask for huge pages for the whole 2 MiB pages inside [p, p + size). Only a
+// hint: on memory already touched, or not mmap'd for this array, it costs
+// nothing but the call.
+static inline void *ch_hint_huge_pages(void *p, size_t size)
+{
+	if (p && size >= 2 * CH_HUGE_PAGE_SIZE) {
+		uintptr_t start = ((uintptr_t)p + CH_HUGE_PAGE_SIZE - 1) &
+				  ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+		uintptr_t end = ((uintptr_t)p + size) &
+				~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+
+		if (end > start)
+			madvise((void *)start, end - start, MADV_HUGEPAGE);
+	}
+	return p;
+}
+
+/** malloc(size), with huge pages asked for when size is large. */
+static inline void *ch_malloc_large(size_t size)
+{
+	return ch_hint_huge_pages(malloc(size), size);
+}
+
+/** calloc(count, size), with huge pages asked for when large. */
+static inline void *ch_calloc_large(size_t count, size_t size)
+{
+	// glibc's calloc does not touch the fresh mmap'd memory of a large
+	// allocation, so the hint comes in time.
+	return ch_hint_huge_pages(calloc(count, size),
+				  size && count <= SIZE_MAX / size ? count * size : 0);
+}
+
+#endif /* COREHEAP_LARGE_ALLOC_H */

@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: MIT
+// Unit tests of the heap graph: the block index, the dominator computation
+// (against a naive one), the scan on a synthetic core, roots and paths.
+#include <criterion/criterion.h>
+#include <elf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "block_index.h"
+#include "dominators.h"
+#include "graph.h"
+#include "heap.h"
+#include "program.h"
+#include "roots.h"
+#include "synthetic_core.h"
+
+// A small deterministic generator (xorshift64*), so failures reproduce.
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+static void assert_no_error(struct ch_error *err)
+{
+	cr_assert_null(err, "unexpected error: %s", err ? err->message : "");
+}
+
+/* The block index. */
+
+// The answer of a linear search, the definition the index must meet.
+static uint32_t find_linear(const struct ch_block *blocks, size_t n,
+			    uint64_t addr, bool interior)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (interior ? addr - blocks[i].address < blocks[i].size ||
+				       addr == blocks[i].address :
+			       addr == blocks[i].address)
+			return i;
+	}
+	return CH_NO_BLOCK;
+}
+
+Test(block_index, agrees_with_a_linear_search)
+{
+	enum { N = 3000 };
+	static struct ch_block blocks[N];
+	struct ch_block_index index;
+	uint64_t addr = 0x555500000000;
+
+	rng_state = 42;
+	// Small blocks packed in pages, gaps, blocks spanning pages and GiB
+	// boundaries, a jump of many GiB, a zero-size block.
+	for (size_t i = 0; i < N; i++) {
+		uint64_t kind = rng() % 100;
+		uint64_t size = kind < 80 ? 16 + rng() % 200 :
+				kind < 97 ? 4096 + rng() % 40000 :
+					    (UINT64_C(1) << 30) + rng() % 4096;
+
+		if (i == N / 2)
+			addr += UINT64_C(0x2000000000);
+		if (i == N / 3)
+			size = 0;
+		addr += rng() % 3 == 0 ? 16 * (rng() % 64) : 0;
+		blocks[i] = (struct ch_block){ .address = addr, .size = size };
+		addr += size + 16;
+		addr &= ~(uint64_t)15;
+	}
+	assert_no_error(ch_block_index_init(&index, blocks, N));
+	for (int probe = 0; probe < 200000; probe++) {
+		size_t i = rng() % N;
+		uint64_t at;
+
+		switch (probe % 4) {
+		case 0: at = blocks[i].address; break;
+		case 1: at = blocks[i].address + rng() % (blocks[i].size + 64); break;
+		case 2: at = blocks[i].address - 1 - rng() % 64; break;
+		default: at = blocks[0].address + rng() % (addr - blocks[0].address + 4096); break;
+		}
+		for (int interior = 0; interior < 2; interior++) {
+			uint32_t want = find_linear(blocks, N, at, interior);
+			uint32_t got = ch_block_index_find(&index, at, interior);
+
+			cr_assert_eq(got, want, "0x%lx (interior %d): index says %u, linear search %u",
+				     at, interior, got, want);
+		}
+	}
+	cr_assert_eq(ch_block_index_find(&index, 0, true), CH_NO_BLOCK);
+	cr_assert_eq(ch_block_index_find(&index, UINT64_MAX, true), CH_NO_BLOCK);
+	ch_block_index_deinit(&index);
+}
+
+Test(block_index, empty)
+{
+	struct ch_block_index index;
+
+	assert_no_error(ch_block_index_init(&index, NULL, 0));
+	cr_assert_eq(ch_block_index_find(&index, 0x1000, true), CH_NO_BLOCK);
+	ch_block_index_deinit(&index);
+}
+
+/* Dominators. */
+
+struct test_graph {
+	size_t n;
+	uint64_t offsets[200];
+	uint32_t targets[4000];
+	uint32_t roots[50];
+	size_t num_roots;
+};
+
+// edges: pairs (from, to), terminated by a negative number.
+static void make_graph(struct test_graph *g, size_t n, const int *edges,
+		       const int *roots)
+{
+	size_t e = 0;
+
+	memset(g, 0, sizeof(*g));
+	g->n = n;
+	for (size_t u = 0; u < n; u++) {
+		g->offsets[u] = e;
+		for (size_t k = 0; edges[k] >= 0; k += 2) {
+			if ((size_t)edges[k] == u)
+				g->targets[e++] = edges[k + 1];
+		}
+	}
+	g->offsets[n] = e;
+	for (g->num_roots = 0; roots[g->num_roots] >= 0; g->num_roots++)
+		g->roots[g->num_roots] = roots[g->num_roots];
+}
+
+/*
+ * The textbook definition: Dom(super) = {super}; Dom(v) = {v} plus the
+ * intersection of Dom(p) over v's predecessors p, iterated to a fixed
+ * point; the super-root is node n. idom(v) is the strict dominator of v
+ * that every other strict dominator dominates. O(n^3), for small n.
+ */
+static void naive_dominators(const struct test_graph *g, uint32_t *idom,
+			     bool dom[][201])
+{
+	size_t n = g->n, super = n;
+	bool changed = true;
+	bool reachable[201] = { false };
+	uint32_t stack[201];
+	size_t depth = 0;
+
+	for (size_t r = 0; r < g->num_roots; r++) {
+		if (!reachable[g->roots[r]]) {
+			reachable[g->roots[r]] = true;
+			stack[depth++] = g->roots[r];
+		}
+	}
+	while (depth) {
+		uint32_t u = stack[--depth];
+
+		for (uint64_t e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+			if (!reachable[g->targets[e]]) {
+				reachable[g->targets[e]] = true;
+				stack[depth++] = g->targets[e];
+			}
+		}
+	}
+	for (size_t v = 0; v <= n; v++)
+		for (size_t d = 0; d <= n; d++)
+			dom[v][d] = v == super ? d == super : reachable[v];
+	while (changed) {
+		changed = false;
+		for (size_t v = 0; v < n; v++) {
+			bool next[201];
+
+			if (!reachable[v])
+				continue;
+			for (size_t d = 0; d <= n; d++)
+				next[d] = true;
+			for (size_t r = 0; r < g->num_roots; r++) {
+				if (g->roots[r] == v)
+					for (size_t d = 0; d <= n; d++)
+						next[d] &= dom[super][d];
+			}
+			for (size_t u = 0; u < n; u++) {
+				for (uint64_t e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+					if (g->targets[e] == v && reachable[u])
+						for (size_t d = 0; d <= n; d++)
+							next[d] &= dom[u][d];
+				}
+			}
+			next[v] = true;
+			for (size_t d = 0; d <= n; d++) {
+				if (next[d] != dom[v][d]) {
+					dom[v][d] = next[d];
+					changed = true;
+				}
+			}
+		}
+	}
+	for (size_t v = 0; v < n; v++) {
+		idom[v] = CH_DOMINATOR_NONE;
+		if (!reachable[v])
+			continue;
+		// The strict dominator with the most dominators is the nearest.
+		size_t best = super, best_count = 0;
+
+		for (size_t d = 0; d < n; d++) {
+			size_t count = 0;
+
+			if (d == v || !dom[v][d])
+				continue;
+			for (size_t x = 0; x <= n; x++)
+				count += dom[d][x];
+			if (count > best_count) {
+				best = d;
+				best_count = count;
+			}
+		}
+		idom[v] = best == super ? CH_DOMINATOR_ROOT : best;
+	}
+}
+
+static void check_against_naive(const struct test_graph *g,
+				const struct ch_block *blocks)
+{
+	static bool dom[201][201];
+	uint32_t want[200];
+	struct ch_dominators result;
+	uint64_t *retained, total, want_total = 0;
+
+	naive_dominators(g, want, dom);
+	assert_no_error(ch_dominators_compute(g->n, g->offsets, g->targets,
+					      g->roots, g->num_roots, &result));
+	for (size_t v = 0; v < g->n; v++)
+		cr_assert_eq(result.idom[v], want[v],
+			     "idom(%zu) is %u, expected %u (n %zu)", v,
+			     result.idom[v], want[v], g->n);
+	// Every reachable node once in the order, after its dominator.
+	size_t reachable = 0;
+
+	for (size_t v = 0; v < g->n; v++)
+		reachable += want[v] != CH_DOMINATOR_NONE;
+	cr_assert_eq(result.num_reachable, reachable);
+	for (size_t i = 0; i < result.num_reachable; i++) {
+		uint32_t v = result.order[i], d = result.idom[v];
+		bool seen = d == CH_DOMINATOR_ROOT;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = result.order[j] == d;
+		cr_assert(seen, "node %u comes before its dominator %u", v, d);
+	}
+	// Retained: the sizes of everything a node dominates.
+	assert_no_error(ch_dominators_retained(&result, blocks, &retained, &total));
+	for (size_t v = 0; v < g->n; v++) {
+		uint64_t want_retained = 0;
+
+		for (size_t u = 0; u < g->n; u++) {
+			if (want[u] != CH_DOMINATOR_NONE && dom[u][v])
+				want_retained += blocks[u].size;
+		}
+		if (want[v] != CH_DOMINATOR_NONE && want[v] == CH_DOMINATOR_ROOT)
+			want_total += retained[v];
+		cr_assert_eq(retained[v], want_retained, "retained(%zu) %lu, expected %lu",
+			     v, retained[v], want_retained);
+	}
+	cr_assert_eq(total, want_total);
+
+	// Per group (node % 3): nodes no other node of the group dominates.
+	uint32_t group_of[200];
+	uint64_t groups[3], want_groups[3] = { 0 };
+
+	for (size_t v = 0; v < g->n; v++)
+		group_of[v] = v % 3;
+	assert_no_error(ch_dominators_group_retained(&result, retained, group_of,
+						     3, groups));
+	for (size_t v = 0; v < g->n; v++) {
+		bool outermost = want[v] != CH_DOMINATOR_NONE;
+
+		for (size_t d = 0; d < g->n && outermost; d++)
+			outermost = !(d != v && dom[v][d] && d % 3 == v % 3);
+		if (outermost)
+			want_groups[v % 3] += retained[v];
+	}
+	for (int k = 0; k < 3; k++)
+		cr_assert_eq(groups[k], want_groups[k], "group %d: %lu, expected %lu",
+			     k, groups[k], want_groups[k]);
+	free(retained);
+	ch_dominators_deinit(&result);
+}
+
+static struct ch_block sized_blocks[200];
+
+static void init_sizes(void)
+{
+	for (size_t i = 0; i < 200; i++)
+		sized_blocks[i] = (struct ch_block){ .address = 0x1000 * (i + 1),
+						     .size = 16 + 8 * i };
+}
+
+TestSuite(dominators, .init = init_sizes);
+
+static void expect_idoms(const int *edges, size_t n, const int *roots,
+			 const uint32_t *expected)
+{
+	struct test_graph g;
+	struct ch_dominators result;
+
+	make_graph(&g, n, edges, roots);
+	assert_no_error(ch_dominators_compute(g.n, g.offsets, g.targets,
+					      g.roots, g.num_roots, &result));
+	for (size_t v = 0; v < n; v++)
+		cr_expect_eq(result.idom[v], expected[v], "idom(%zu) = %u, expected %u",
+			     v, result.idom[v], expected[v]);
+	ch_dominators_deinit(&result);
+	check_against_naive(&g, sized_blocks);
+}
+
+#define R CH_DOMINATOR_ROOT
+#define X CH_DOMINATOR_NONE
+
+Test(dominators, diamond)
+{
+	// 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3, 3 -> 4
+	static const int edges[] = { 0, 1, 0, 2, 1, 3, 2, 3, 3, 4, -1 };
+	static const int roots[] = { 0, -1 };
+	static const uint32_t want[] = { R, 0, 0, 0, 3 };
+
+	expect_idoms(edges, 5, roots, want);
+}
+
+Test(dominators, chain_and_cycle)
+{
+	// 0 -> 1 -> 2 -> 3 -> 1 (a cycle below 1), 3 -> 4
+	static const int edges[] = { 0, 1, 1, 2, 2, 3, 3, 1, 3, 4, -1 };
+	static const int roots[] = { 0, -1 };
+	static const uint32_t want[] = { R, 0, 1, 2, 3 };
+
+	expect_idoms(edges, 5, roots, want);
+}
+
+Test(dominators, multiple_roots_share_only_the_super_root)
+{
+	// Roots 0 and 1 both reach 2; 2 -> 3; 1 alone reaches 4.
+	static const int edges[] = { 0, 2, 1, 2, 2, 3, 1, 4, -1 };
+	static const int roots[] = { 0, 1, 1, -1 };
+	static const uint32_t want[] = { R, R, R, 2, 1 };
+
+	expect_idoms(edges, 5, roots, want);
+}
+
+Test(dominators, unreachable_nodes_and_cycles)
+{
+	// 2 <-> 3 is a cycle no root reaches; 4 points into the reachable
+	// part but is unreachable itself; 5 is alone; 1 points to itself.
+	static const int edges[] = { 0, 1, 1, 1, 2, 3, 3, 2, 4, 1, -1 };
+	static const int roots[] = { 0, -1 };
+	static const uint32_t want[] = { R, 0, X, X, X, X };
+
+	expect_idoms(edges, 6, roots, want);
+}
+
+Test(dominators, a_root_inside_a_cycle)
+{
+	// 0 -> 1 -> 2 -> 0, with 1 also a root: nothing but the super-root
+	// dominates 0 or 1; 2 is reached only through 1.
+	static const int edges[] = { 0, 1, 1, 2, 2, 0, -1 };
+	static const int roots[] = { 0, 1, -1 };
+	static const uint32_t want[] = { R, R, 1 };
+
+	expect_idoms(edges, 3, roots, want);
+}
+
+Test(dominators, no_roots)
+{
+	static const int edges[] = { 0, 1, -1 };
+	static const int roots[] = { -1 };
+	static const uint32_t want[] = { X, X };
+
+	expect_idoms(edges, 2, roots, want);
+}
+
+Test(dominators, random_graphs_agree_with_the_naive_computation)
+{
+	rng_state = 7;
+	for (int round = 0; round < 300; round++) {
+		struct test_graph g = { 0 };
+		size_t n = 1 + rng() % 60, e = 0;
+		unsigned density = 1 + rng() % 4;
+
+		g.n = n;
+		for (size_t u = 0; u < n; u++) {
+			size_t degree = rng() % (density + 1);
+
+			g.offsets[u] = e;
+			for (size_t k = 0; k < degree; k++)
+				g.targets[e++] = rng() % n;
+		}
+		g.offsets[n] = e;
+		g.num_roots = rng() % 4;
+		for (size_t r = 0; r < g.num_roots; r++)
+			g.roots[r] = rng() % n;
+		check_against_naive(&g, sized_blocks);
+	}
+}
+
+Test(dominators, a_long_list_needs_no_recursion)
+{
+	// A list of 2 million nodes: a recursive DFS or eval would overflow
+	// the stack here.
+	size_t n = 2000000;
+	uint64_t *offsets = malloc((n + 1) * sizeof(*offsets));
+	uint32_t *targets = malloc(n * sizeof(*targets));
+	struct ch_block *blocks = calloc(n, sizeof(*blocks));
+	uint32_t root = 0;
+	struct ch_dominators result;
+	uint64_t *retained, total;
+
+	cr_assert(offsets && targets && blocks);
+	for (size_t u = 0; u < n; u++) {
+		offsets[u] = u;
+		targets[u] = u + 1 < n ? u + 1 : 0;    // and back to the head
+		blocks[u].size = 16;
+	}
+	offsets[n] = n;
+	assert_no_error(ch_dominators_compute(n, offsets, targets, &root, 1,
+					      &result));
+	cr_assert_eq(result.num_reachable, n);
+	for (size_t v = 1; v < n; v++)
+		cr_assert_eq(result.idom[v], v - 1);
+	assert_no_error(ch_dominators_retained(&result, blocks, &retained, &total));
+	cr_assert_eq(retained[0], 16 * n);
+	cr_assert_eq(retained[n - 1], 16);
+	cr_assert_eq(total, 16 * n);
+	free(retained);
+	ch_dominators_deinit(&result);
+	free(offsets);
+	free(targets);
+	free(blocks);
+}
+
+/* The scan, roots and paths on a synthetic core. */
+
+#define HEAP_BASE UINT64_C(0x10000)
+#define HEAP_SIZE 0x4000
+#define DATA_BASE UINT64_C(0x600000)
+#define STACK_BASE UINT64_C(0x7ff000)
+
+static uint64_t heap_words[HEAP_SIZE / 8];
+static uint64_t data_words[512];
+static uint64_t stack_words[512];
+
+struct fixture {
+	struct ch_program *program;
+	char *path;
+};
+
+static void put(uint64_t *words, uint64_t base, uint64_t addr, uint64_t value)
+{
+	words[(addr - base) / 8] = value;
+}
+
+// Write a core of the three segments as they are now, open it, and give it
+// an empty heap (the tests add the blocks).
+static struct fixture open_core(void)
+{
+	struct ch_program_options options = { .search.debuginfo_path = "/nonexistent" };
+	struct synth_core synth;
+	struct fixture f;
+
+	elf_version(EV_CURRENT);
+	synth_core_init(&synth);
+	synth.segments[0] = (struct synth_segment){
+		.vaddr = HEAP_BASE, .memsz = HEAP_SIZE, .data = heap_words,
+		.filesz = HEAP_SIZE, .flags = PF_R | PF_W };
+	synth.segments[1] = (struct synth_segment){
+		.vaddr = DATA_BASE, .memsz = sizeof(data_words), .data = data_words,
+		.filesz = sizeof(data_words), .flags = PF_R | PF_W };
+	synth.segments[2] = (struct synth_segment){
+		.vaddr = STACK_BASE, .memsz = sizeof(stack_words),
+		.data = stack_words, .filesz = sizeof(stack_words),
+		.flags = PF_R | PF_W };
+	synth.num_segments = 3;
+	synth.num_threads = 1;
+	synth.tids[0] = 77;
+	synth.rsps[0] = STACK_BASE + 0x100;
+	synth.rips[0] = 0x401000;
+	f.path = synth_core_write(&synth);
+	assert_no_error(ch_program_open(f.path, &options, &f.program));
+	f.program->heap_loaded = true;
+	return f;
+}
+
+static void add_block(struct ch_heap *heap, uint64_t address, uint64_t size)
+{
+	struct ch_block block = { .address = address, .size = size,
+				  .state = COREHEAP_BLOCK_LIVE };
+
+	assert_no_error(ch_heap_add_block(heap, &block, false));
+}
+
+/*
+ * Blocks (address, size): A 0x10010/48, B 0x10050/32, C 0x10080/64,
+ * D 0x100d0/32 (nothing points to it), E 0x10100/32 <-> F 0x10130/32 (a
+ * cycle), G 0x10160/32 (only E points to it). Pointers: A+8 -> B+16
+ * (interior), A+16 -> B, B+0 -> C, C+40 -> A (a cycle back), C+48 -> 0x55
+ * (nothing). Roots: the stack word at sp+8 -> A; the writable data word at
+ * DATA_BASE+24 -> C+8 (interior).
+ */
+static struct fixture open_fixture(void)
+{
+	static const uint64_t blocks[][2] = {
+		{ 0x10010, 48 }, { 0x10050, 32 }, { 0x10080, 64 }, { 0x100d0, 32 },
+		{ 0x10100, 32 }, { 0x10130, 32 }, { 0x10160, 32 },
+	};
+	struct fixture f;
+
+	memset(heap_words, 0, sizeof(heap_words));
+	memset(data_words, 0, sizeof(data_words));
+	memset(stack_words, 0, sizeof(stack_words));
+	put(heap_words, HEAP_BASE, 0x10018, 0x10050 + 16);
+	put(heap_words, HEAP_BASE, 0x10020, 0x10050);
+	put(heap_words, HEAP_BASE, 0x10050, 0x10080);
+	put(heap_words, HEAP_BASE, 0x10080 + 40, 0x10010);
+	put(heap_words, HEAP_BASE, 0x10080 + 48, 0x55);
+	put(heap_words, HEAP_BASE, 0x10100, 0x10130);
+	put(heap_words, HEAP_BASE, 0x10130, 0x10100);
+	put(heap_words, HEAP_BASE, 0x10108, 0x10160);
+	put(data_words, DATA_BASE, DATA_BASE + 24, 0x10080 + 8);
+	put(stack_words, STACK_BASE, STACK_BASE + 0x108, 0x10010);
+	// Below the stack pointer and its red zone: a stale word, not a root.
+	put(stack_words, STACK_BASE, STACK_BASE + 0x20, 0x100d0);
+	f = open_core();
+	for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+		add_block(&f.program->heap, blocks[i][0], blocks[i][1]);
+	assert_no_error(ch_heap_finish(&f.program->heap));
+	return f;
+}
+
+static void close_fixture(struct fixture *f)
+{
+	ch_program_destroy(f->program);
+	unlink(f->path);
+	free(f->path);
+}
+
+static void edges_of(const struct ch_graph *graph, uint32_t u, char *buf)
+{
+	buf[0] = '\0';
+	for (uint64_t e = graph->edge_offsets[u]; e < graph->edge_offsets[u + 1]; e++)
+		sprintf(buf + strlen(buf), "%s%u", e == graph->edge_offsets[u] ? "" : " ",
+			graph->edge_targets[e]);
+}
+
+Test(graph, scans_blocks_and_roots)
+{
+	struct fixture f = open_fixture();
+	struct ch_roots *roots;
+	struct ch_graph *graph;
+	struct ch_graph_options options = { .interior = true, .num_threads = 1 };
+	uint32_t *root_of;
+	char buf[256];
+
+	assert_no_error(ch_roots_create(f.program, &roots));
+	assert_no_error(ch_graph_build(&f.program->heap, f.program->address_space,
+				       f.program->core, roots, &options, &graph));
+	// A (0) -> B (1) twice in a row is one edge; B -> C; C -> A.
+	edges_of(graph, 0, buf);
+	cr_assert_str_eq(buf, "1");
+	edges_of(graph, 1, buf);
+	cr_assert_str_eq(buf, "2");
+	edges_of(graph, 2, buf);
+	cr_assert_str_eq(buf, "0");
+	edges_of(graph, 3, buf);
+	cr_assert_str_eq(buf, "");
+	edges_of(graph, 4, buf);
+	cr_assert_str_eq(buf, "5 6");
+	edges_of(graph, 5, buf);
+	cr_assert_str_eq(buf, "4");
+	cr_assert_eq(graph->stats.num_edges, 6);
+	cr_assert_eq(graph->stats.heap_bytes, 48 + 32 + 64 + 4 * 32);
+
+	// Root references: the data word (global) first, then the stack.
+	cr_assert_eq(graph->num_root_refs, 2);
+	cr_assert_eq(roots->roots[graph->root_refs[0].root].kind, CH_ROOT_GLOBAL);
+	cr_assert_eq(graph->root_refs[0].source, DATA_BASE + 24);
+	cr_assert_eq(graph->root_refs[0].target, 2);
+	cr_assert_eq(roots->roots[graph->root_refs[1].root].kind, CH_ROOT_STACK);
+	cr_assert_eq(graph->root_refs[1].source, STACK_BASE + 0x108);
+	cr_assert_eq(graph->root_refs[1].target, 0);
+
+	// Leaks: D, and the cycle E <-> F with G hanging from it.
+	assert_no_error(ch_graph_reach(graph, &root_of));
+	cr_assert_eq(root_of[0], 1);
+	cr_assert_eq(root_of[1], 1);
+	cr_assert_eq(root_of[2], 0);
+	for (uint32_t v = 3; v < 7; v++)
+		cr_assert_eq(root_of[v], CH_GRAPH_NONE, "node %u reached", v);
+	free(root_of);
+
+	// Paths to B: its one referrer is A, which the stack word holds.
+	struct ch_graph_path *paths;
+	size_t num_paths;
+	uint64_t offset;
+
+	assert_no_error(ch_graph_paths(graph, 1, 5, &paths, &num_paths));
+	cr_assert_eq(num_paths, 1);
+	cr_assert_eq(paths[0].root_ref, 1);
+	cr_assert_eq(paths[0].num_nodes, 2);
+	cr_assert_eq(paths[0].nodes[0], 0);
+	cr_assert_eq(paths[0].nodes[1], 1);
+	cr_assert(ch_graph_find_pointer(graph, f.program->address_space, 0, 1, &offset));
+	cr_assert_eq(offset, 8);
+	ch_graph_paths_free(paths, num_paths);
+	// Paths to C: the global word, then through B (never through C).
+	assert_no_error(ch_graph_paths(graph, 2, 5, &paths, &num_paths));
+	cr_assert_eq(num_paths, 2);
+	cr_assert_eq(paths[0].root_ref, 0);
+	cr_assert_eq(paths[0].num_nodes, 1);
+	cr_assert_eq(paths[0].nodes[0], 2);
+	cr_assert_eq(paths[1].root_ref, 1);
+	cr_assert_eq(paths[1].num_nodes, 3);
+	cr_assert_eq(paths[1].nodes[0], 0);
+	cr_assert_eq(paths[1].nodes[1], 1);
+	cr_assert_eq(paths[1].nodes[2], 2);
+	ch_graph_paths_free(paths, num_paths);
+	// One path asked for: the shortest.
+	assert_no_error(ch_graph_paths(graph, 2, 1, &paths, &num_paths));
+	cr_assert_eq(num_paths, 1);
+	cr_assert_eq(paths[0].num_nodes, 1);
+	ch_graph_paths_free(paths, num_paths);
+	// No root reaches G.
+	assert_no_error(ch_graph_paths(graph, 6, 5, &paths, &num_paths));
+	cr_assert_eq(num_paths, 0);
+
+	// Names: the stack word is frame-less here (nothing to unwind).
+	struct ch_strbuf name = { 0 };
+
+	assert_no_error(ch_roots_describe(roots, f.program, graph->root_refs[1].root,
+					  graph->root_refs[1].source, &name));
+	cr_assert(strncmp(name.buf, "tid 77 ", 7) == 0, "name '%s'", name.buf);
+	ch_strbuf_deinit(&name);
+
+	ch_graph_destroy(graph);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}
+
+Test(graph, no_interior_counts_pointers_to_starts_only)
+{
+	struct fixture f = open_fixture();
+	struct ch_roots *roots;
+	struct ch_graph *graph;
+	struct ch_graph_options options = { .interior = false, .num_threads = 1 };
+	char buf[256];
+
+	assert_no_error(ch_roots_create(f.program, &roots));
+	assert_no_error(ch_graph_build(&f.program->heap, f.program->address_space,
+				       f.program->core, roots, &options, &graph));
+	// A+8 points inside B: no longer an edge; A+16 still is.
+	edges_of(graph, 0, buf);
+	cr_assert_str_eq(buf, "1");
+	// The global points inside C: no root reference; the stack one stays.
+	cr_assert_eq(graph->num_root_refs, 1);
+	cr_assert_eq(graph->root_refs[0].target, 0);
+	ch_graph_destroy(graph);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}
+
+Test(graph, parallel_scan_equals_a_naive_one)
+{
+	struct fixture f;
+	struct ch_heap *heap;
+	struct ch_roots *roots;
+
+	// About 400 blocks over the segment; words pointing at random places
+	// of it (starts, insides, gaps) or anywhere.
+	rng_state = 99;
+	memset(data_words, 0, sizeof(data_words));
+	memset(stack_words, 0, sizeof(stack_words));
+	for (size_t i = 0; i < HEAP_SIZE / 8; i++)
+		heap_words[i] = rng() % 3 ? HEAP_BASE + rng() % HEAP_SIZE : rng();
+	f = open_core();
+	heap = &f.program->heap;
+	for (uint64_t addr = HEAP_BASE; addr < HEAP_BASE + HEAP_SIZE - 64;) {
+		uint64_t size = 16 + 8 * (rng() % 6);
+
+		add_block(heap, addr, size);
+		addr += size + 16 * (rng() % 2);
+	}
+	assert_no_error(ch_heap_finish(heap));
+	assert_no_error(ch_roots_create(f.program, &roots));
+
+	struct ch_graph *graphs[3];
+
+	for (unsigned t = 0; t < 3; t++) {
+		struct ch_graph_options options = { .interior = true,
+						    .num_threads = t + 1 };
+
+		assert_no_error(ch_graph_build(heap, f.program->address_space,
+					       f.program->core, roots, &options,
+					       &graphs[t]));
+		cr_assert_eq(graphs[t]->stats.num_threads, t + 1);
+	}
+	// The naive graph: ch_heap_find on every word, same dedup rules.
+	uint64_t e = 0;
+
+	for (size_t u = 0; u < heap->live.len; u++) {
+		const struct ch_block *block = &heap->live.blocks[u];
+		uint32_t previous = CH_GRAPH_NONE;
+
+		cr_assert_eq(graphs[0]->edge_offsets[u], e, "node %zu", u);
+		for (uint64_t a = block->address; a + 8 <= block->address + block->size; a += 8) {
+			uint64_t value;
+			const struct ch_block *found;
+			uint32_t v;
+
+			cr_assert(ch_address_space_read_u64(f.program->address_space, a, &value));
+			found = ch_heap_find(heap, value);
+			if (!found)
+				continue;
+			v = found - heap->live.blocks;
+			if (v == u || v == previous)
+				continue;
+			previous = v;
+			cr_assert_eq(graphs[0]->edge_targets[e], v, "edge %lu of node %zu", e, u);
+			e++;
+		}
+	}
+	cr_assert_eq(graphs[0]->edge_offsets[heap->live.len], e);
+	cr_assert_gt(e, 100);
+	for (unsigned t = 1; t < 3; t++) {
+		cr_assert_eq(graphs[t]->stats.num_edges, e);
+		cr_assert_eq(memcmp(graphs[t]->edge_offsets, graphs[0]->edge_offsets,
+				    (heap->live.len + 1) * sizeof(uint64_t)), 0);
+		cr_assert_eq(memcmp(graphs[t]->edge_targets, graphs[0]->edge_targets,
+				    e * sizeof(uint32_t)), 0);
+	}
+	for (unsigned t = 0; t < 3; t++)
+		ch_graph_destroy(graphs[t]);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}
+
+Test(roots, stack_from_its_pointer_and_writable_mappings)
+{
+	struct fixture f = open_fixture();
+	struct ch_roots *roots;
+	bool stack = false, data = false, registers = false;
+
+	assert_no_error(ch_roots_create(f.program, &roots));
+	for (size_t r = 0; r < roots->num_roots; r++) {
+		const struct ch_root *root = &roots->roots[r];
+
+		// The heap's mapping holds blocks: never a root.
+		cr_assert(root->kind == CH_ROOT_REGISTER ||
+			  root->end <= HEAP_BASE || root->start >= HEAP_BASE + HEAP_SIZE,
+			  "root [0x%lx, 0x%lx) covers the heap", root->start, root->end);
+		if (root->kind == CH_ROOT_STACK) {
+			// From sp less the 128-byte red zone to the mapping's end.
+			cr_assert_eq(root->start, STACK_BASE + 0x100 - 128);
+			cr_assert_eq(root->end, STACK_BASE + sizeof(stack_words));
+			stack = true;
+		}
+		if (root->kind == CH_ROOT_GLOBAL) {
+			cr_assert_eq(root->start, DATA_BASE);
+			cr_assert_eq(root->end, DATA_BASE + sizeof(data_words));
+			data = true;
+		}
+		registers |= root->kind == CH_ROOT_REGISTER;
+	}
+	cr_assert(stack && data && registers);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}
+
+Test(graph, an_empty_heap)
+{
+	struct fixture f;
+	struct ch_roots *roots;
+	struct ch_graph *graph;
+	struct ch_graph_options options = { .interior = true };
+	struct ch_dominators dominators;
+	struct ch_graph_path *paths;
+	size_t num_paths;
+	uint32_t *root_of;
+
+	memset(heap_words, 0, sizeof(heap_words));
+	memset(data_words, 0, sizeof(data_words));
+	memset(stack_words, 0, sizeof(stack_words));
+	f = open_core();
+	assert_no_error(ch_heap_finish(&f.program->heap));
+	assert_no_error(ch_roots_create(f.program, &roots));
+	assert_no_error(ch_graph_build(&f.program->heap, f.program->address_space,
+				       f.program->core, roots, &options, &graph));
+	cr_assert_eq(graph->num_nodes, 0);
+	cr_assert_eq(graph->stats.num_edges, 0);
+	cr_assert_eq(graph->num_root_refs, 0);
+	assert_no_error(ch_graph_reach(graph, &root_of));
+	free(root_of);
+	assert_no_error(ch_graph_paths(graph, 0, 1, &paths, &num_paths));
+	cr_assert_eq(num_paths, 0);
+	assert_no_error(ch_dominators_compute(0, graph->edge_offsets,
+					      graph->edge_targets, NULL, 0,
+					      &dominators));
+	cr_assert_eq(dominators.num_reachable, 0);
+	ch_dominators_deinit(&dominators);
+	ch_graph_destroy(graph);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}
+
+Test(analysis, parses_addresses)
+{
+	uint64_t addr;
+	struct ch_error *err;
+
+	assert_no_error(ch_parse_address("0x7f00AbC0", &addr));
+	cr_assert_eq(addr, 0x7f00abc0);
+	assert_no_error(ch_parse_address("4096", &addr));
+	cr_assert_eq(addr, 4096);
+	// A leading zero is decimal, not octal.
+	assert_no_error(ch_parse_address("0100", &addr));
+	cr_assert_eq(addr, 100);
+	static const char *const bad[] = { "", "0x", "-1", "12z", "0x1g",
+					   "99999999999999999999", " 1" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = ch_parse_address(bad[i], &addr);
+		cr_assert_not_null(err, "'%s' was taken", bad[i]);
+		cr_assert_eq(err->code, CH_ERROR_USAGE);
+		ch_error_destroy(err);
+	}
+}

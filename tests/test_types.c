@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+// Unit tests of the type work: the T[n] rule, the text guess, C++ and C
+// naming, the hash maps and patterns behind it, and the typing of a heap
+// built by hand in a synthetic core (no modules: guesses only).
+#include <criterion/criterion.h>
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coreheap/plugin.h"
+#include "hash_map.h"
+#include "pattern.h"
+#include "program.h"
+#include "synthetic_core.h"
+#include "types.h"
+#include "vtables.h"
+
+Test(types, array_count_rule)
+{
+	// A lone object is one T whatever glibc rounded it up to.
+	cr_expect_eq(ch_array_count(24, 16), 1);
+	cr_expect_eq(ch_array_count(24, 8), 1, "an 8-byte struct in the smallest block");
+	cr_expect_eq(ch_array_count(24, 12), 1);
+	cr_expect_eq(ch_array_count(40, 32), 1);
+	cr_expect_eq(ch_array_count(88, 80), 1);
+	cr_expect_eq(ch_array_count(72, 72), 1);
+	// n copies: exact for elements of 16 bytes or more.
+	cr_expect_eq(ch_array_count(72, 24), 3, "calloc(3, 24)");
+	cr_expect_eq(ch_array_count(120, 24), 5, "calloc(5, 24)");
+	cr_expect_eq(ch_array_count(40, 16), 2, "calloc(2, 16)");
+	cr_expect_eq(ch_array_count(104, 32), 3, "calloc(3, 32)");
+	cr_expect_eq(ch_array_count(56, 8), 7, "7 pointers");
+	// A T and more after it: not an array (glibc's FILE blocks).
+	cr_expect_eq(ch_array_count(472, 224), 1, "224 * 2 would be a 456-byte block");
+	cr_expect_eq(ch_array_count(4104, 16), 256, "4096 bytes of 16-byte elements");
+	cr_expect_eq(ch_array_count(4104, 40), 1, "102 * 40 would be a 4088-byte block");
+	// Degenerate inputs never give 0 or divide by 0.
+	cr_expect_eq(ch_array_count(24, 0), 1);
+	cr_expect_eq(ch_array_count(16, 24), 1);
+}
+
+static bool text(const char *s, size_t len)
+{
+	return ch_looks_like_text((const uint8_t *)s, len);
+}
+
+Test(types, text_guess)
+{
+	cr_expect(text("hello world", 12));
+	cr_expect(text("line one\nline two\t!", 21));
+	cr_expect(text("\xc3\xa9t\xc3\xa9 d'\xc3\xa9t\xc3\xa9", 15), "valid UTF-8");
+	cr_expect_not(text("abc", 4), "shorter than 4 characters");
+	cr_expect_not(text("", 1), "empty");
+	cr_expect_not(text("no terminator", 13), "no NUL inside the block");
+	cr_expect_not(text("\x01" "abcdef", 8), "a control character");
+	cr_expect_not(text("\xc0\xb2\xa3\xc8\xd4\x55\x00\x00", 8),
+		      "a heap pointer is not UTF-8");
+	cr_expect_not(text("ab\xe2\x82", 5), "a cut UTF-8 sequence");
+}
+
+static void expect_demangled(const char *mangled, const char *want)
+{
+	char *got = ch_demangle(mangled);
+
+	if (!want) {
+		cr_expect_null(got, "'%s' is not a mangled name, got '%s'",
+			       mangled, got);
+	} else {
+		cr_assert_not_null(got, "cannot demangle '%s'", mangled);
+		cr_expect_str_eq(got, want);
+	}
+	free(got);
+}
+
+Test(types, demangling)
+{
+	// Types as vtable symbols and type_info names spell them.
+	expect_demangled("N3app6WidgetE", "app::Widget");
+	expect_demangled("3BoxIiE", "Box<int>");
+	expect_demangled("St6vectorIiSaIiEE",
+			 "std::vector<int, std::allocator<int> >");
+	expect_demangled("N12_GLOBAL__N_11XE", "(anonymous namespace)::X");
+	expect_demangled("3BoxIlE", "Box<long>");
+	// Symbols.
+	expect_demangled("_ZTV3BoxIiE", "vtable for Box<int>");
+	expect_demangled("_ZN3app6Widget3fooEv", "app::Widget::foo()");
+	expect_demangled("main_arena", NULL);
+	expect_demangled("", NULL);
+	expect_demangled(NULL, NULL);
+}
+
+static void expect_array_name(const char *element, uint64_t count,
+			      const char *want)
+{
+	char buf[128];
+	int len = ch_format_array_name(buf, sizeof(buf), element, count);
+
+	cr_expect_eq(len, (int)strlen(want));
+	cr_expect_str_eq(buf, want);
+}
+
+Test(types, array_names_in_c_syntax)
+{
+	expect_array_name("struct node", 4, "struct node[4]");
+	expect_array_name("struct node *", 4, "struct node *[4]");
+	expect_array_name("int[3]", 2, "int[2][3]");
+	expect_array_name("void (*)(int)", 4, "void (*[4])(int)");
+	expect_array_name("char", 0, "char[]");
+	expect_array_name("app::Widget", 3, "app::Widget[3]");
+}
+
+Test(types, u64_map)
+{
+	struct ch_u64_map map = { 0 };
+	uint64_t value;
+
+	cr_expect_not(ch_u64_map_get(&map, 1, &value), "empty map");
+	for (uint64_t i = 0; i < 5000; i++)
+		cr_assert_null(ch_u64_map_put(&map, i * 7919, i));
+	cr_assert_null(ch_u64_map_put(&map, 7919, 42), "replace");
+	cr_expect_eq(map.len, 5000);
+	for (uint64_t i = 0; i < 5000; i++) {
+		cr_assert(ch_u64_map_get(&map, i * 7919, &value));
+		cr_expect_eq(value, i == 1 ? 42 : i);
+	}
+	cr_expect_not(ch_u64_map_get(&map, 5, &value));
+	ch_u64_map_deinit(&map);
+}
+
+Test(types, name_map_ignores_spaces_when_asked)
+{
+	struct ch_name_map exact = { 0 }, loose = { .ignore_spaces = true };
+	uint32_t value;
+
+	cr_assert_null(ch_name_map_put(&exact, "Box<Pair<int> >", 1));
+	cr_assert_null(ch_name_map_put(&loose, "Box<Pair<int> >", 2));
+	cr_expect_not(ch_name_map_get(&exact, "Box<Pair<int>>", &value));
+	cr_expect(ch_name_map_get(&exact, "Box<Pair<int> >", &value));
+	cr_expect_eq(value, 1);
+	cr_expect(ch_name_map_get(&loose, "Box<Pair<int>>", &value));
+	cr_expect_eq(value, 2);
+	cr_expect_not(ch_name_map_get(&loose, "Box<Pair<long>>", &value));
+	ch_name_map_deinit(&exact);
+	ch_name_map_deinit(&loose);
+}
+
+Test(types, patterns)
+{
+	struct ch_pattern pattern;
+	struct ch_error *err = ch_pattern_init(&pattern, "type", "^struct (node|tree)$");
+
+	cr_assert_null(err);
+	cr_expect(ch_pattern_match(&pattern, "struct node"));
+	cr_expect_not(ch_pattern_match(&pattern, "struct node[4]"));
+	cr_expect_not(ch_pattern_match(&pattern, "app::Widget"));
+	ch_pattern_deinit(&pattern);
+	err = ch_pattern_init(&pattern, "match", "Box<(int");
+	cr_assert_not_null(err);
+	cr_expect_eq(err->code, CH_ERROR_USAGE);
+	cr_expect(strstr(err->message, "--match"), "%s", err->message);
+	ch_error_destroy(err);
+}
+
+/*
+ * A heap of five blocks in one segment, typed with no module at all: no
+ * vtables, no DWARF, so only guesses: text, and unknown for the rest.
+ */
+static uint8_t heap_bytes[512];
+
+Test(types, synthetic_heap_gets_guesses_only)
+{
+	static const struct {
+		uint64_t offset, size;
+		const char *content;
+		enum ch_type_source want;
+	} blocks[] = {
+		{ 0x10, 24, "some text here", CH_TYPE_GUESS },
+		{ 0x30, 40, "", CH_TYPE_UNKNOWN },
+		{ 0x60, 24, "ab", CH_TYPE_UNKNOWN },
+		{ 0x80, 56, "a longer line\nand another one", CH_TYPE_GUESS },
+		{ 0xc0, 24, "\x01\x02\x03\x04\x05", CH_TYPE_UNKNOWN },
+	};
+	struct ch_program_options options = { 0 };
+	struct synth_core synth;
+	struct ch_program *program;
+	struct ch_types *types;
+	struct ch_error *err;
+	uint32_t region;
+	char *path;
+
+	for (size_t i = 0; i < sizeof(blocks) / sizeof(*blocks); i++)
+		memcpy(heap_bytes + blocks[i].offset, blocks[i].content,
+		       strlen(blocks[i].content) + 1);
+	synth_core_init(&synth);
+	synth.segments[0] = (struct synth_segment){
+		.vaddr = 0x10000, .memsz = sizeof(heap_bytes),
+		.data = heap_bytes, .filesz = sizeof(heap_bytes),
+		.flags = PF_R | PF_W };
+	synth.num_segments = 1;
+	path = synth_core_write(&synth);
+	err = ch_program_open(path, &options, &program);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	err = ch_heap_add_region(&program->heap, 0, "test", 0, 0, 0, 0, &region);
+	cr_assert_null(err);
+	// Added out of order: ch_heap_finish sorts.
+	for (size_t i = sizeof(blocks) / sizeof(*blocks); i-- > 0;) {
+		struct ch_block block = {
+			.address = 0x10000 + blocks[i].offset,
+			.size = blocks[i].size,
+			.region = region,
+			.state = COREHEAP_BLOCK_LIVE,
+		};
+
+		cr_assert_null(ch_heap_add_block(&program->heap, &block, false));
+	}
+	cr_assert_null(ch_heap_finish(&program->heap));
+	program->heap_loaded = true;
+
+	err = ch_types_create(program, &types);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	for (size_t i = 0; i < sizeof(blocks) / sizeof(*blocks); i++) {
+		enum ch_type_source source;
+		const char *name = ch_heap_block_type(&program->heap, i, &source);
+
+		cr_expect_eq(program->heap.live.blocks[i].address,
+			     0x10000 + blocks[i].offset);
+		cr_expect_eq(source, blocks[i].want, "block %zu: source %d", i,
+			     source);
+		if (blocks[i].want == CH_TYPE_GUESS)
+			cr_expect_str_eq(name, CH_TEXT_TYPE_NAME);
+		else
+			cr_expect_null(name);
+	}
+	cr_expect_eq(types->stats.allocations[CH_TYPE_GUESS], 2);
+	cr_expect_eq(types->stats.bytes[CH_TYPE_GUESS], 24 + 56);
+	cr_expect_eq(types->stats.allocations[CH_TYPE_UNKNOWN], 3);
+	cr_expect_eq(types->stats.conflicts, 0);
+	ch_types_destroy(types);
+
+	// Computing again (another command did first) gives the same.
+	cr_assert_null(ch_program_load_types(program));
+	cr_expect_str_eq(ch_heap_block_type(&program->heap, 0, NULL),
+			 CH_TEXT_TYPE_NAME);
+	cr_assert_null(ch_types_create(program, &types));
+	cr_expect_eq(types->stats.allocations[CH_TYPE_GUESS], 2);
+	ch_types_destroy(types);
+	ch_program_destroy(program);
+	unlink(path);
+	free(path);
+}

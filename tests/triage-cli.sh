@@ -1,0 +1,67 @@
+#!/bin/sh
+# coreheap triage on heaps damaged in known ways (the fixtures write the
+# addresses involved): it names the damage, the overflowing allocation and
+# its type, exits with the damaged-heap status (3), and does not crash. A
+# clean heap exits 0.
+set -u
+: "${COREHEAP:?}" "${FIXTURES:?}" "${CORE_DIR:?}" "${SRCDIR:?}"
+work="$CORE_DIR/triage"
+rm -rf "$work"
+mkdir -p "$work"
+failures=0 checks=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+fact() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+
+# check NAME DESCRIPTION PATTERN: the JSON report holds the pattern
+check() {
+	checks=$((checks + 1))
+	if grep -q -- "$3" "$work/$1.json"; then
+		echo "ok: $1: $2"
+	else
+		fail "$1: $2: no '$3' in $work/$1.json"
+	fi
+}
+
+triage() { # name
+	"$SRCDIR/tests/make-core.sh" "$FIXTURES/$1" "$work/$1" > /dev/null 2>&1 ||
+		{ fail "$1: no core"; return 1; }
+	"$COREHEAP" triage --format json "$work/$1.core" > "$work/$1.json" 2> "$work/$1.err"
+	status=$?
+	checks=$((checks + 1))
+	[ "$status" -eq 3 ] || fail "$1: exit status $status, expected 3 (damaged)"
+	check "$1" "schema" '"schema": "coreheap-triage/1"'
+	check "$1" "damaged" '"heap_damaged": true'
+}
+
+if triage damage_overflow; then
+	chunk=$(fact damaged_chunk "$work/damage_overflow.live")
+	buffer=$(fact overflowing "$work/damage_overflow.live")
+	check damage_overflow "damage at the smashed header" "\"address\": \"$chunk\""
+	check damage_overflow "the overflowing allocation" "\"address\": \"$buffer\""
+	check damage_overflow "its type" '"type": "struct buffer"'
+	check damage_overflow "named as the likely overflow" '"likely_overflow": true'
+	check damage_overflow "the stack" 'damage_overflow!main'
+fi
+if triage damage_tcache_double_free; then
+	block=$(fact double_freed "$work/damage_tcache_double_free.live")
+	chunk=$(printf '0x%x' $((block - 16)))
+	check damage_tcache_double_free "damage at the chunk" "\"address\": \"$chunk\""
+	check damage_tcache_double_free "called a double free" 'double free'
+fi
+if triage damage_fastbin; then
+	chunk=$(fact corrupted_fastbin_chunk "$work/damage_fastbin.live")
+	check damage_fastbin "damage at the chunk holding the link" "\"address\": \"$chunk\""
+	check damage_fastbin "the bogus link" '0x41414144'
+fi
+
+# A clean heap: exit 0, nothing damaged.
+"$SRCDIR/tests/make-core.sh" "$FIXTURES/glibc_mixed" "$work/clean" > /dev/null 2>&1
+"$COREHEAP" triage --format json "$work/clean.core" > "$work/clean.json" 2> "$work/clean.err"
+status=$?
+checks=$((checks + 1))
+[ "$status" -eq 0 ] || fail "clean: exit status $status: $(cat "$work/clean.err")"
+check clean "not damaged" '"heap_damaged": false'
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

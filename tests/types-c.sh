@@ -1,0 +1,64 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# C structs reachable only through typed globals (fixtures/types_c.c): the
+# exact count and bytes of every fixture type, what must stay untyped, and
+# what `coreheap describe` says about a few addresses.
+. "$SRCDIR/tests/types-lib.sh"
+
+make_types_core "$FIXTURES/types_c" types-c
+types_rows "$core" "$CORE_DIR/types-c.rows"
+check_expectations "$out" "$CORE_DIR/types-c.rows" g
+
+# Only a union member points to it (another member overlaps the pointer):
+# conservatively untyped. Only a void * points to the next one.
+expect_describe union_item '^type: unknown \(unknown\)$'
+expect_describe opaque '^type: unknown \(unknown\)$' \
+	'^  0x[0-9a-f]+: 00 00 00 00'
+expect_describe text '^type: char\[\] \(text\) \(guess\)$'
+# A struct point * and a larger struct tree * point to one block.
+expect_describe conflict \
+	'^type: struct tree \(dwarf; other evidence disagreed\)$'
+expect_describe list_head '^0x[0-9a-f]+ is the start of the allocation at 0x[0-9a-f]+ \(24 usable bytes, glibc\)$' \
+	'^type: struct node \(dwarf\)$' \
+	'^  \[\+0\] int value = 9$' \
+	'^  \[\+8\] struct node \*next = 0x[0-9a-f]+ -> allocation 0x[0-9a-f]+ \(struct node\)$'
+expect_describe tree_root '^type: struct tree \(dwarf\)$' \
+	'^  \[\+16\] long key = 8$' \
+	'^  \[\+24\] char \*label = 0x[0-9a-f]+ "node-8" -> allocation 0x[0-9a-f]+ \(char\[\]\)$'
+expect_describe points_1 '^0x[0-9a-f]+ is 24 bytes into the allocation' \
+	'^type: struct point\[5\] \(dwarf\)$' \
+	'^element 1 of 5, at 0x[0-9a-f]+:$' \
+	'^\[\+24\] struct point = \{$'
+expect_describe registry '^0x[0-9a-f]+ is in no live allocation$' \
+	'^symbol: types_c!registry\+0$' \
+	'^    \[\+8\] struct item \*\[0\] = 0x[0-9a-f]+ -> allocation 0x[0-9a-f]+ \(struct item\)$'
+
+# Unknown blocks are grouped by usable size: the union's item and the
+# void *'s block are 40 bytes each.
+checks=$((checks + 1))
+if grep -q '^2	80	(null)$' "$CORE_DIR/types-c.rows"; then
+	ok "2 unknown blocks of 40 bytes"
+else
+	fail "want one row of 2 unknown 40-byte blocks:"; cat "$CORE_DIR/types-c.rows"
+fi
+# objects --type: exactly the 10 nodes, each with its type.
+checks=$((checks + 1))
+"$COREHEAP" objects --type '^struct node$' --format jsonl "$core" > "$core.nodes"
+if [ "$(grep -c '"type": "struct node"}$' "$core.nodes")" -eq 10 ] &&
+   [ "$(wc -l < "$core.nodes")" -eq 10 ]; then
+	ok "objects --type '^struct node\$': 10 allocations"
+else
+	fail "objects --type '^struct node\$':"; cat "$core.nodes"
+fi
+# types --match, --sort count, --top; CSV.
+checks=$((checks + 1))
+"$COREHEAP" types --format csv --match '^struct' --sort count --top 2 "$core" > "$core.csv"
+if [ "$(sed -n 1p "$core.csv")" = type,size,count,bytes,share,average,sources ] &&
+   sed -n 2p "$core.csv" | grep -q '^struct tree,,16,640,0\.3[0-9]*,40,dwarf$' &&
+   sed -n 3p "$core.csv" | grep -q '^struct node,,10,240,0\.1[0-9]*,24,dwarf$' &&
+   [ "$(wc -l < "$core.csv")" -eq 3 ]; then
+	ok "types --match --sort count --top 2"
+else
+	fail "types --match '^struct' --sort count --top 2:"; cat "$core.csv"
+fi
+finish
