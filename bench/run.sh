@@ -33,6 +33,7 @@ measure "'$coreheap' objects --format jsonl '$core'" "coreheap objects --format 
 measure "'$coreheap' types '$core'" "coreheap types"
 measure "'$coreheap' leaks '$core'" "coreheap leaks"
 measure "'$coreheap' top '$core'" "coreheap top"
-# The graph scan alone: bytes read, references found, and their rates.
-"$coreheap" leaks --stats "$core" 2>&1 > /dev/null | grep '^coreheap: scanned' |
-	sed 's/^coreheap: /graph scan: /'
+# The graph's own stages: the scan (bytes read, references found, their
+# rates) and the dominator tree.
+"$coreheap" top --stats "$core" 2>&1 > /dev/null |
+	grep -E '^coreheap: (scanned|dominator)' | sed 's/^coreheap: /graph: /'

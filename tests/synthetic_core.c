@@ -126,7 +126,8 @@ char *synth_core_write(const struct synth_core *core)
 	}
 	fwrite(&ehdr, sizeof(ehdr), 1, file);
 	fwrite(phdrs, sizeof(Elf64_Phdr), phnum, file);
-	fwrite(notes.data, 1, notes.len, file);
+	if (notes.len)
+		fwrite(notes.data, 1, notes.len, file);
 	for (size_t i = 0; i < core->num_segments; i++) {
 		fseek(file, phdrs[i + 1].p_offset, SEEK_SET);
 		if (core->segments[i].filesz)
