@@ -123,23 +123,29 @@ uint64_t ch_scan_words(const struct ch_address_space *as, uint64_t start,
 	return for_each_piece(as, &cursor, start, end, call_for_words, &cb);
 }
 
+// Blocks closer than this are scanned as one run, gap included: reading a
+// few bytes of chunk headers costs less than starting over (glibc puts 8
+// bytes between neighbours).
+#define MAX_RUN_GAP 512
+
 // One thread's share of the heap scan: blocks [first, last).
 struct scan_part {
 	const struct ch_block_index *index;
 	const struct ch_address_space *as;
 	size_t first, last;
 	bool interior;
-	/** Out-degree of each block, written at degrees[i]. */
+	/** Out-degree of each block, counted at degrees[i] (zeroed). */
 	uint64_t *degrees;
 	uint32_t *targets;
 	size_t len, capacity;
 	uint64_t scanned, unreadable;
 	bool out_of_memory;
-	// Per block, while it is scanned.
-	uint32_t self, previous;
+	/** While a run is scanned: the block holding the words read. */
+	size_t source, run_last;
+	/** The previous edge's source and target (for the dedup). */
+	uint32_t previous_source, previous_target;
 	/** The last target found, the first guess for the next. */
 	uint32_t hint;
-	uint64_t block_edges;
 };
 
 static bool grow_targets(struct scan_part *part)
@@ -156,7 +162,6 @@ static bool grow_targets(struct scan_part *part)
 	return true;
 }
 
-// A word that may point into the heap: find its block and keep the edge.
 static inline bool block_holds(const struct ch_block *block, uint64_t value,
 			       bool interior)
 {
@@ -165,13 +170,24 @@ static inline bool block_holds(const struct ch_block *block, uint64_t value,
 	return value - block->address < block->size || value == block->address;
 }
 
+// A word at addr of the run may point into the heap: find the block that
+// holds the word and the one it points into, and keep the edge.
 static void __attribute__((noinline)) add_edge(struct scan_part *part,
-					       uint64_t value)
+					       uint64_t addr, uint64_t value)
 {
 	const struct ch_block *blocks = part->index->blocks;
 	uint32_t num_blocks = part->index->num_blocks;
-	uint32_t hint = part->hint, target;
+	uint32_t hint = part->hint, source, target;
 
+	// Words are met in address order: the source only moves forward.
+	while (part->source + 1 < part->run_last &&
+	       addr >= blocks[part->source + 1].address)
+		part->source++;
+	source = part->source;
+	// Chunk headers between blocks, and words that stick out of one.
+	if (addr < blocks[source].address ||
+	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
+		return;
 	// Arrays of pointers to objects allocated one after the other are
 	// common: try the last target's block and the next one first.
 	if (hint < num_blocks && block_holds(&blocks[hint], value, part->interior))
@@ -181,22 +197,24 @@ static void __attribute__((noinline)) add_edge(struct scan_part *part,
 		target = hint + 1;
 	else
 		target = ch_block_index_find(part->index, value, part->interior);
-	if (target != CH_GRAPH_NONE)
-		part->hint = target;
-	if (target == CH_GRAPH_NONE || target == part->self ||
-	    target == part->previous)
+	if (target == CH_GRAPH_NONE)
+		return;
+	part->hint = target;
+	if (target == source ||
+	    (source == part->previous_source && target == part->previous_target))
 		return;
 	if (part->len == part->capacity && !grow_targets(part))
 		return;
 	part->targets[part->len++] = target;
-	part->previous = target;
-	part->block_edges++;
+	part->previous_source = source;
+	part->previous_target = target;
+	part->degrees[source]++;
 }
 
 /*
- * The hot loop: every word of a piece of a live block. Most words are not
- * pointers into the heap (zeros, small numbers, text, pointers elsewhere):
- * one subtraction and one comparison against the heap's span, in registers,
+ * The hot loop: every word of a piece of a run. Most words are not pointers
+ * into the heap (zeros, small numbers, text, pointers elsewhere): one
+ * subtraction and one comparison against the heap's span, in registers,
  * sends them on; the rest go to add_edge().
  */
 static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
@@ -206,37 +224,51 @@ static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 	const uint64_t low = part->index->low;
 	const uint64_t span = part->index->high - low;
 
-	(void)addr;
 	for (size_t i = 0; i < words; i++) {
 		uint64_t value;
 
 		memcpy(&value, data + i * WORD_BYTES, WORD_BYTES);
 		if (__builtin_expect(value - low < span, 0))
-			add_edge(part, value);
+			add_edge(part, addr + i * WORD_BYTES, value);
 	}
 }
 
+static uint64_t block_end(const struct ch_block *block)
+{
+	uint64_t end = block->address + block->size;
+
+	return end < block->address ? UINT64_MAX : end;
+}
+
+/*
+ * Scan the part's blocks as runs of near neighbours: one long loop over
+ * each run's words, instead of one short loop per block whose end the
+ * branch predictor cannot guess.
+ */
 static void *scan_part_run(void *varg)
 {
 	struct scan_part *part = varg;
 	const struct ch_block *blocks = part->index->blocks;
 	const struct ch_range *cursor = NULL;
+	size_t i = part->first;
 
-	for (size_t i = part->first; i < part->last && !part->out_of_memory;
-	     i++) {
-		const struct ch_block *block = &blocks[i];
-		uint64_t end = block->address + block->size;
+	part->previous_source = CH_GRAPH_NONE;
+	while (i < part->last && !part->out_of_memory) {
+		uint64_t start = blocks[i].address, end = block_end(&blocks[i]);
+		size_t j = i + 1;
 
-		part->self = i;
-		part->previous = CH_GRAPH_NONE;
-		part->block_edges = 0;
-		if (end < block->address)
-			end = UINT64_MAX;
-		part->unreadable += for_each_piece(part->as, &cursor,
-						   block->address, end,
+		part->scanned += end - start;
+		while (j < part->last && blocks[j].address >= end &&
+		       blocks[j].address - end <= MAX_RUN_GAP) {
+			part->scanned += block_end(&blocks[j]) - blocks[j].address;
+			end = block_end(&blocks[j]);
+			j++;
+		}
+		part->source = i;
+		part->run_last = j;
+		part->unreadable += for_each_piece(part->as, &cursor, start, end,
 						   scan_piece, part);
-		part->scanned += end - block->address;
-		part->degrees[i] = part->block_edges;
+		i = j;
 	}
 	return NULL;
 }

@@ -39,6 +39,9 @@ void ch_heap_deinit(struct ch_heap *heap)
 	for (size_t i = 0; i < heap->num_type_names; i++)
 		free(heap->type_names[i]);
 	free(heap->type_names);
+	for (size_t i = 0; i < heap->num_runtime_type_names; i++)
+		free(heap->runtime_type_names[i]);
+	free(heap->runtime_type_names);
 	*heap = (struct ch_heap){ 0 };
 }
 
@@ -137,6 +140,38 @@ struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
 	if (!region->name)
 		return &ch_enomem;
 	*ret = heap->num_regions++;
+	return NULL;
+}
+
+struct ch_error *ch_heap_intern_runtime_type(struct ch_heap *heap,
+					     const char *name, uint16_t *ret)
+{
+	char **grown;
+
+	// Runtimes have hundreds of types, not thousands: a linear search
+	// over the names seen is cheaper than keeping a map.
+	for (size_t i = 1; i < heap->num_runtime_type_names; i++) {
+		if (strcmp(heap->runtime_type_names[i], name) == 0) {
+			*ret = i;
+			return NULL;
+		}
+	}
+	if (heap->num_runtime_type_names == 0)
+		heap->num_runtime_type_names = 1;
+	if (heap->num_runtime_type_names > UINT16_MAX)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "more than %u runtime type names",
+				       UINT16_MAX);
+	grown = realloc(heap->runtime_type_names,
+			(heap->num_runtime_type_names + 1) * sizeof(*grown));
+	if (!grown)
+		return &ch_enomem;
+	heap->runtime_type_names = grown;
+	grown[0] = NULL;
+	grown[heap->num_runtime_type_names] = strdup(name);
+	if (!grown[heap->num_runtime_type_names])
+		return &ch_enomem;
+	*ret = heap->num_runtime_type_names++;
 	return NULL;
 }
 

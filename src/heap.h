@@ -30,7 +30,11 @@ struct ch_block {
 	uint8_t state;
 	/** Index of the allocator (in the program's allocator list). */
 	uint8_t allocator;
-	uint16_t reserved;
+	/**
+	 * The type a managed runtime's plugin named (coreheap_block.type_name),
+	 * as an index in ch_heap::runtime_type_names; 0 if none.
+	 */
+	uint16_t runtime_type;
 };
 
 /** How an allocation's type was known, most trusted first. */
@@ -99,6 +103,10 @@ struct ch_heap {
 	/** Interned type names; type_names[0] is NULL (unknown). Owned. */
 	char **type_names;
 	size_t num_type_names;
+
+	/** Names given by runtime plugins; [0] is unused. Owned. */
+	char **runtime_type_names;
+	size_t num_runtime_type_names;
 };
 
 void ch_heap_init(struct ch_heap *heap);
@@ -115,6 +123,13 @@ struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
 				    const char *name, uint64_t address,
 				    uint64_t system_bytes, uint64_t top_address,
 				    uint64_t top_size, uint32_t *ret);
+
+/**
+ * The index of a runtime type name (copied on first sight), for
+ * ch_block::runtime_type. CH_ERROR_CORRUPT past 65535 names.
+ */
+struct ch_error *ch_heap_intern_runtime_type(struct ch_heap *heap,
+					     const char *name, uint16_t *ret);
 
 /** Record a block and count it in its region. */
 struct ch_error *ch_heap_add_block(struct ch_heap *heap,

@@ -229,6 +229,14 @@ static int host_add_block(const struct coreheap_host *ops,
 
 	if (block->state > COREHEAP_BLOCK_METADATA)
 		return COREHEAP_FAILED;
+	if (block->type_name && block->type_name[0]) {
+		struct ch_error *err = ch_heap_intern_runtime_type(
+			&host->program->heap, block->type_name,
+			&stored.runtime_type);
+
+		if (err)
+			return host_fail(ops, err);
+	}
 	return host_fail(ops, ch_heap_add_block(&host->program->heap, &stored,
 						block->parent != 0));
 }

@@ -476,6 +476,30 @@ static struct ch_error *type_block_by_vtable(struct ch_types *types, size_t i,
  * class if it starts with a vtable pointer, else whether it looks like
  * text (kept for the end: DWARF evidence found later wins over a guess).
  */
+static struct ch_error *type_block_by_runtime(struct ch_types *types,
+					      size_t i)
+{
+	struct ch_heap *heap = &types->program->heap;
+	uint16_t runtime_type = heap->live.blocks[i].runtime_type;
+	struct ch_type_info info = {
+		.dtype = CH_DTYPE_NONE,
+		.vtable_class = CH_VTABLE_NONE,
+		.count = 1,
+	};
+	uint32_t id;
+	struct ch_error *err;
+
+	if (runtime_type >= heap->num_runtime_type_names)
+		return NULL;
+	err = intern(types, strdup(heap->runtime_type_names[runtime_type]),
+		     &info, &id);
+	if (err)
+		return err;
+	heap->block_types[i] = id;
+	heap->block_type_sources[i] = CH_TYPE_RUNTIME;
+	return NULL;
+}
+
 static struct ch_error *scan_blocks(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
@@ -489,6 +513,11 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 		const uint8_t *bytes;
 
 		prefetch_block(&reader, heap, i + PREFETCH_DISTANCE);
+		// A runtime's own word is the most trusted evidence there is.
+		if (block->runtime_type) {
+			err = type_block_by_runtime(types, i);
+			continue;
+		}
 		bytes = block_bytes(&reader, block->address,
 				    block->size < TEXT_SCAN_MAX ? block->size :
 								  TEXT_SCAN_MAX);

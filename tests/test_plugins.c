@@ -11,6 +11,7 @@
 #include "host.h"
 #include "program.h"
 #include "synthetic_core.h"
+#include "types.h"
 
 static void setup(void)
 {
@@ -124,6 +125,17 @@ Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
 	cr_assert_eq(program->heap.num_regions, 1);
 	cr_expect_eq(program->heap.regions[0].live_bytes, 48);
 	cr_expect_eq(program->heap.regions[0].free_bytes, 64);
+
+	// The runtime's type names are the most trusted types there are.
+	err = ch_program_load_types(program);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	for (size_t i = 0; i < program->heap.live.len; i++) {
+		enum ch_type_source source;
+		const char *type = ch_heap_block_type(&program->heap, i, &source);
+
+		cr_expect_str_eq(type ? type : "(null)", "toy::object");
+		cr_expect_eq(source, CH_TYPE_RUNTIME);
+	}
 	ch_program_destroy(program);
 	unlink(path);
 	free(path);

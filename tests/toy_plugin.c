@@ -6,7 +6,8 @@
  *
  * The "toy" allocator keeps a table at the start of a writable mapping:
  * the magic "TOYHEAP1", a count, then count records of
- * (address, size, state), all 64-bit.
+ * (address, size, state), all 64-bit. It names every block's type
+ * "toy::object", as a managed runtime names its objects.
  */
 #include <string.h>
 
@@ -68,9 +69,11 @@ static int toy_walk(const struct coreheap_host *host, void *opaque)
 		if (host->read(host, state->table + 16 + 24 * i, record,
 			       sizeof(record)) != COREHEAP_OK)
 			return COREHEAP_CORRUPT;
+		// As a managed runtime would, the toy names its objects.
 		status = host->add_block(host, &(struct coreheap_block){
 			.address = record[0], .size = record[1],
-			.state = (uint32_t)record[2], .region = region });
+			.state = (uint32_t)record[2], .region = region,
+			.type_name = "toy::object" });
 		if (status)
 			return status;
 	}
