@@ -127,38 +127,54 @@ uint64_t ch_scan_words(const struct ch_address_space *as, uint64_t start,
 // few bytes of chunk headers costs less than starting over (glibc puts 8
 // bytes between neighbours).
 #define MAX_RUN_GAP 512
+// The heap is cut into chunks of about this many bytes (more for a larger
+// heap: at most MAX_CHUNKS of them), which the threads take in turn: a
+// block full of pointers costs more than one of zeros, so equal shares of
+// bytes would not be equal shares of work. Chunk bounds depend on the heap
+// alone, never on the number of threads, so neither does the graph.
+#define MIN_CHUNK_BYTES (UINT64_C(1) << 20)
+#define MAX_CHUNKS 1024
 
-// One thread's share of the heap scan: blocks [first, last).
-struct scan_part {
-	const struct ch_block_index *index;
-	const struct ch_address_space *as;
+/*
+ * One chunk of the scan: the words in [start, end) of the blocks
+ * [first, last) (a large block may be cut between chunks), and the edges
+ * found there, in order.
+ */
+struct scan_chunk {
 	size_t first, last;
+	uint64_t start, end;
+	uint32_t *targets;
+	size_t len, capacity;
+	uint64_t unreadable;
+	/** The first and last edges' source and target, for the join. */
+	uint32_t first_source, first_target, last_source, last_target;
+	bool out_of_memory;
+};
+
+// What a thread scanning one chunk needs.
+struct chunk_scan {
+	const struct ch_block_index *index;
+	struct scan_chunk *chunk;
 	bool interior;
 	/** Out-degree of each block, counted at degrees[i] (zeroed). */
 	uint64_t *degrees;
-	uint32_t *targets;
-	size_t len, capacity;
-	uint64_t scanned, unreadable;
-	bool out_of_memory;
 	/** While a run is scanned: the block holding the words read. */
 	size_t source, run_last;
-	/** The previous edge's source and target (for the dedup). */
-	uint32_t previous_source, previous_target;
 	/** The last target found, the first guess for the next. */
 	uint32_t hint;
 };
 
-static bool grow_targets(struct scan_part *part)
+static bool grow_targets(struct scan_chunk *chunk)
 {
-	size_t capacity = part->capacity ? 2 * part->capacity : 65536;
-	uint32_t *grown = realloc(part->targets, capacity * sizeof(*grown));
+	size_t capacity = chunk->capacity ? 2 * chunk->capacity : 4096;
+	uint32_t *grown = realloc(chunk->targets, capacity * sizeof(*grown));
 
 	if (!grown) {
-		part->out_of_memory = true;
+		chunk->out_of_memory = true;
 		return false;
 	}
-	part->targets = ch_hint_huge_pages(grown, capacity * sizeof(*grown));
-	part->capacity = capacity;
+	chunk->targets = ch_hint_huge_pages(grown, capacity * sizeof(*grown));
+	chunk->capacity = capacity;
 	return true;
 }
 
@@ -172,43 +188,51 @@ static inline bool block_holds(const struct ch_block *block, uint64_t value,
 
 // A word at addr of the run may point into the heap: find the block that
 // holds the word and the one it points into, and keep the edge.
-static void __attribute__((noinline)) add_edge(struct scan_part *part,
+static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
 					       uint64_t addr, uint64_t value)
 {
-	const struct ch_block *blocks = part->index->blocks;
-	uint32_t num_blocks = part->index->num_blocks;
-	uint32_t hint = part->hint, source, target;
+	const struct ch_block *blocks = scan->index->blocks;
+	uint32_t num_blocks = scan->index->num_blocks;
+	struct scan_chunk *chunk = scan->chunk;
+	uint32_t hint = scan->hint, source, target;
 
 	// Words are met in address order: the source only moves forward.
-	while (part->source + 1 < part->run_last &&
-	       addr >= blocks[part->source + 1].address)
-		part->source++;
-	source = part->source;
+	while (scan->source + 1 < scan->run_last &&
+	       addr >= blocks[scan->source + 1].address)
+		scan->source++;
+	source = scan->source;
 	// Chunk headers between blocks, and words that stick out of one.
 	if (addr < blocks[source].address ||
 	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
 		return;
 	// Arrays of pointers to objects allocated one after the other are
 	// common: try the last target's block and the next one first.
-	if (hint < num_blocks && block_holds(&blocks[hint], value, part->interior))
+	if (hint < num_blocks && block_holds(&blocks[hint], value, scan->interior))
 		target = hint;
 	else if (hint + 1 < num_blocks &&
-		 block_holds(&blocks[hint + 1], value, part->interior))
+		 block_holds(&blocks[hint + 1], value, scan->interior))
 		target = hint + 1;
 	else
-		target = ch_block_index_find(part->index, value, part->interior);
+		target = ch_block_index_find(scan->index, value, scan->interior);
 	if (target == CH_GRAPH_NONE)
 		return;
-	part->hint = target;
-	if (target == source ||
-	    (source == part->previous_source && target == part->previous_target))
+	scan->hint = target;
+	if (target == source)
 		return;
-	if (part->len == part->capacity && !grow_targets(part))
+	if (chunk->len) {
+		if (source == chunk->last_source && target == chunk->last_target)
+			return;
+	} else {
+		chunk->first_source = source;
+		chunk->first_target = target;
+	}
+	if (chunk->len == chunk->capacity && !grow_targets(chunk))
 		return;
-	part->targets[part->len++] = target;
-	part->previous_source = source;
-	part->previous_target = target;
-	part->degrees[source]++;
+	chunk->targets[chunk->len++] = target;
+	chunk->last_source = source;
+	chunk->last_target = target;
+	// A block cut between chunks is counted by more than one thread.
+	__atomic_fetch_add(&scan->degrees[source], 1, __ATOMIC_RELAXED);
 }
 
 /*
@@ -220,16 +244,16 @@ static void __attribute__((noinline)) add_edge(struct scan_part *part,
 static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 		       void *varg)
 {
-	struct scan_part *part = varg;
-	const uint64_t low = part->index->low;
-	const uint64_t span = part->index->high - low;
+	struct chunk_scan *scan = varg;
+	const uint64_t low = scan->index->low;
+	const uint64_t span = scan->index->high - low;
 
 	for (size_t i = 0; i < words; i++) {
 		uint64_t value;
 
 		memcpy(&value, data + i * WORD_BYTES, WORD_BYTES);
 		if (__builtin_expect(value - low < span, 0))
-			add_edge(part, addr + i * WORD_BYTES, value);
+			add_edge(scan, addr + i * WORD_BYTES, value);
 	}
 }
 
@@ -241,35 +265,217 @@ static uint64_t block_end(const struct ch_block *block)
 }
 
 /*
- * Scan the part's blocks as runs of near neighbours: one long loop over
- * each run's words, instead of one short loop per block whose end the
- * branch predictor cannot guess.
+ * Scan a chunk as runs of near neighbours: one long loop over each run's
+ * words, instead of one short loop per block whose end the branch predictor
+ * cannot guess.
  */
-static void *scan_part_run(void *varg)
+static void scan_one_chunk(struct chunk_scan *scan,
+			   const struct ch_address_space *as)
 {
-	struct scan_part *part = varg;
-	const struct ch_block *blocks = part->index->blocks;
+	const struct ch_block *blocks = scan->index->blocks;
+	struct scan_chunk *chunk = scan->chunk;
 	const struct ch_range *cursor = NULL;
-	size_t i = part->first;
+	size_t i = chunk->first;
 
-	part->previous_source = CH_GRAPH_NONE;
-	while (i < part->last && !part->out_of_memory) {
+	while (i < chunk->last && !chunk->out_of_memory) {
 		uint64_t start = blocks[i].address, end = block_end(&blocks[i]);
 		size_t j = i + 1;
 
-		part->scanned += end - start;
-		while (j < part->last && blocks[j].address >= end &&
-		       blocks[j].address - end <= MAX_RUN_GAP) {
-			part->scanned += block_end(&blocks[j]) - blocks[j].address;
-			end = block_end(&blocks[j]);
-			j++;
-		}
-		part->source = i;
-		part->run_last = j;
-		part->unreadable += for_each_piece(part->as, &cursor, start, end,
-						   scan_piece, part);
+		while (j < chunk->last && blocks[j].address >= end &&
+		       blocks[j].address - end <= MAX_RUN_GAP)
+			end = block_end(&blocks[j++]);
+		if (start < chunk->start)
+			start = chunk->start;
+		if (end > chunk->end)
+			end = chunk->end;
+		scan->source = i;
+		scan->run_last = j;
+		chunk->unreadable += for_each_piece(as, &cursor, start, end,
+						    scan_piece, scan);
 		i = j;
 	}
+}
+
+struct scan_worker {
+	const struct ch_block_index *index;
+	const struct ch_address_space *as;
+	struct scan_chunk *chunks;
+	size_t num_chunks;
+	/** The next chunk to take, shared by the workers. */
+	size_t *next;
+	bool interior;
+	uint64_t *degrees;
+};
+
+static void *scan_worker_run(void *varg)
+{
+	const struct scan_worker *worker = varg;
+
+	for (;;) {
+		size_t c = __atomic_fetch_add(worker->next, 1, __ATOMIC_RELAXED);
+		struct chunk_scan scan;
+
+		if (c >= worker->num_chunks)
+			return NULL;
+		scan = (struct chunk_scan){
+			.index = worker->index,
+			.chunk = &worker->chunks[c],
+			.interior = worker->interior,
+			.degrees = worker->degrees,
+			.hint = CH_GRAPH_NONE,
+		};
+		scan_one_chunk(&scan, worker->as);
+	}
+}
+
+/*
+ * Cut the blocks into chunks of chunk_bytes of block bytes each (gaps not
+ * counted), a block larger than what is left of a chunk being cut at a word
+ * boundary. *chunks_ret has at most MAX_CHUNKS + 1 entries.
+ */
+static struct ch_error *make_chunks(const struct ch_block *blocks, size_t n,
+				    uint64_t chunk_bytes,
+				    struct scan_chunk **chunks_ret,
+				    size_t *num_chunks_ret)
+{
+	struct scan_chunk *chunks = calloc(MAX_CHUNKS + 2, sizeof(*chunks));
+	size_t num_chunks = 0, i = 0;
+	uint64_t pos, budget = chunk_bytes;
+
+	if (!chunks)
+		return &ch_enomem;
+	if (n == 0) {
+		*chunks_ret = chunks;
+		*num_chunks_ret = 0;
+		return NULL;
+	}
+	pos = blocks[0].address;
+	chunks[0] = (struct scan_chunk){ .first = 0, .start = pos };
+	while (i < n) {
+		uint64_t end = block_end(&blocks[i]);
+
+		if (end - pos <= budget || num_chunks == MAX_CHUNKS) {
+			budget -= end - pos < budget ? end - pos : budget;
+			if (++i < n)
+				pos = blocks[i].address;
+			continue;
+		}
+		// Close the chunk inside block i, and open the next there.
+		pos = (pos + budget) & ~(uint64_t)(WORD_BYTES - 1);
+		chunks[num_chunks].last = i + 1;
+		chunks[num_chunks].end = pos;
+		chunks[++num_chunks] = (struct scan_chunk){ .first = i,
+							    .start = pos };
+		budget = chunk_bytes;
+	}
+	chunks[num_chunks].last = n;
+	chunks[num_chunks].end = UINT64_MAX;
+	*chunks_ret = chunks;
+	*num_chunks_ret = num_chunks + 1;
+	return NULL;
+}
+
+/*
+ * Join the chunks' edges in order. Where a block was cut between chunks,
+ * the second may begin with the edge the first ended with: drop it, as the
+ * scan of the whole block would not have repeated it.
+ */
+static struct ch_error *join_chunks(struct ch_graph *graph,
+				    struct scan_chunk *chunks,
+				    size_t num_chunks)
+{
+	uint64_t *degrees = graph->edge_offsets + 1;
+	uint32_t last_source = CH_GRAPH_NONE, last_target = CH_GRAPH_NONE;
+	size_t total = 0, at = 0;
+	uint32_t *joined;
+
+	for (size_t c = 0; c < num_chunks; c++)
+		total += chunks[c].len;
+	joined = ch_malloc_large((total + 1) * sizeof(*joined));
+	if (!joined)
+		return &ch_enomem;
+	for (size_t c = 0; c < num_chunks; c++) {
+		const struct scan_chunk *chunk = &chunks[c];
+		size_t skip = 0;
+
+		if (chunk->len == 0)
+			continue;
+		if (chunk->first_source == last_source &&
+		    chunk->first_target == last_target) {
+			skip = 1;
+			degrees[last_source]--;
+		}
+		memcpy(joined + at, chunk->targets + skip,
+		       (chunk->len - skip) * sizeof(*joined));
+		at += chunk->len - skip;
+		last_source = chunk->last_source;
+		last_target = chunk->last_target;
+	}
+	graph->edge_targets = joined;
+	graph->stats.num_edges = at;
+	return NULL;
+}
+
+/*
+ * Scan the heap in chunks, num_threads threads taking them in turn (the
+ * calling thread is one), then join their edges into the CSR arrays.
+ */
+static struct ch_error *scan_heap(struct ch_graph *graph,
+				  const struct ch_address_space *as,
+				  unsigned num_threads)
+{
+	const struct ch_block *blocks = graph->blocks;
+	size_t n = graph->num_nodes, num_chunks, next = 0;
+	pthread_t threads[MAX_SCAN_THREADS];
+	bool started[MAX_SCAN_THREADS] = { false };
+	struct scan_chunk *chunks;
+	struct scan_worker worker;
+	uint64_t total = 0;
+	struct ch_error *err;
+
+	for (size_t i = 0; i < n; i++)
+		total += blocks[i].size;
+	graph->stats.heap_bytes = total;
+	err = make_chunks(blocks, n,
+			  total / MAX_CHUNKS > MIN_CHUNK_BYTES ?
+				  total / MAX_CHUNKS + 1 :
+				  MIN_CHUNK_BYTES,
+			  &chunks, &num_chunks);
+	if (err)
+		return err;
+	worker = (struct scan_worker){
+		.index = &graph->index,
+		.as = as,
+		.chunks = chunks,
+		.num_chunks = num_chunks,
+		.next = &next,
+		.interior = graph->interior,
+		.degrees = graph->edge_offsets + 1,
+	};
+	for (unsigned t = 1; t < num_threads; t++)
+		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
+					    &worker) == 0;
+	// If a thread could not start, the others take its chunks.
+	scan_worker_run(&worker);
+	for (unsigned t = 1; t < num_threads; t++) {
+		if (started[t])
+			pthread_join(threads[t], NULL);
+	}
+	for (size_t c = 0; c < num_chunks; c++) {
+		graph->stats.unreadable_bytes += chunks[c].unreadable;
+		if (chunks[c].out_of_memory)
+			err = &ch_enomem;
+	}
+	if (!err)
+		err = join_chunks(graph, chunks, num_chunks);
+	for (size_t c = 0; c < num_chunks; c++)
+		free(chunks[c].targets);
+	free(chunks);
+	if (err)
+		return err;
+	graph->edge_offsets[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		graph->edge_offsets[i + 1] += graph->edge_offsets[i];
 	return NULL;
 }
 
@@ -293,90 +499,6 @@ static unsigned choose_threads(const struct ch_graph_options *options,
 	if (threads > num_blocks)
 		threads = num_blocks;
 	return threads ? threads : 1;
-}
-
-/*
- * Scan the heap in num_parts contiguous parts of about equal bytes, one
- * thread each (the calling thread takes the first), then join their edges.
- */
-static struct ch_error *scan_heap(struct ch_graph *graph,
-				  const struct ch_address_space *as,
-				  unsigned num_parts)
-{
-	const struct ch_block *blocks = graph->blocks;
-	size_t n = graph->num_nodes;
-	struct scan_part parts[MAX_SCAN_THREADS] = { 0 };
-	pthread_t threads[MAX_SCAN_THREADS];
-	bool started[MAX_SCAN_THREADS] = { false };
-	uint64_t total = 0, done = 0, num_edges = 0;
-	struct ch_error *err = NULL;
-	size_t next = 0;
-
-	for (size_t i = 0; i < n; i++)
-		total += blocks[i].size;
-	for (unsigned p = 0; p < num_parts; p++) {
-		uint64_t goal = total / num_parts * (p + 1);
-
-		parts[p] = (struct scan_part){
-			.index = &graph->index,
-			.as = as,
-			.first = next,
-			.interior = graph->interior,
-			.degrees = graph->edge_offsets + 1,
-			.hint = CH_GRAPH_NONE,
-		};
-		while (next < n && (done < goal || p == num_parts - 1))
-			done += blocks[next++].size;
-		parts[p].last = next;
-	}
-	for (unsigned p = 1; p < num_parts; p++)
-		started[p] = pthread_create(&threads[p], NULL, scan_part_run,
-					    &parts[p]) == 0;
-	scan_part_run(&parts[0]);
-	for (unsigned p = 1; p < num_parts; p++) {
-		// A thread that could not start is scanned here instead.
-		if (started[p])
-			pthread_join(threads[p], NULL);
-		else
-			scan_part_run(&parts[p]);
-	}
-
-	for (unsigned p = 0; p < num_parts; p++) {
-		num_edges += parts[p].len;
-		graph->stats.heap_bytes += parts[p].scanned;
-		graph->stats.unreadable_bytes += parts[p].unreadable;
-		if (parts[p].out_of_memory)
-			err = &ch_enomem;
-	}
-	if (!err) {
-		graph->edge_targets = parts[0].targets;
-		parts[0].targets = NULL;
-		if (num_parts > 1 || !graph->edge_targets) {
-			uint32_t *joined = realloc(graph->edge_targets,
-						   (num_edges + 1) * sizeof(*joined));
-			size_t at = parts[0].len;
-
-			if (joined) {
-				graph->edge_targets = joined;
-				for (unsigned p = 1; p < num_parts; p++) {
-					memcpy(joined + at, parts[p].targets,
-					       parts[p].len * sizeof(*joined));
-					at += parts[p].len;
-				}
-			} else {
-				err = &ch_enomem;
-			}
-		}
-	}
-	for (unsigned p = 0; p < num_parts; p++)
-		free(parts[p].targets);
-	if (err)
-		return err;
-	graph->stats.num_edges = num_edges;
-	graph->edge_offsets[0] = 0;
-	for (size_t i = 0; i < n; i++)
-		graph->edge_offsets[i + 1] += graph->edge_offsets[i];
-	return NULL;
 }
 
 struct root_scan {

@@ -4,7 +4,7 @@ libcoreheap_a_SOURCES += \
 	src/block_index.c src/block_index.h \
 	src/roots.c src/roots.h \
 	src/graph.c src/graph.h \
-	src/dominators.c src/dominators.h \
+	src/dominators.c src/dominators.h src/large_alloc.h \
 	src/analysis.c src/analysis.h \
 	src/cmd_why.c src/cmd_leaks.c src/cmd_refs.c src/cmd_top.c
 

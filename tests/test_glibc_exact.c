@@ -48,6 +48,8 @@ EXACT_TEST(tuned, "glibc_tuned", CORE_FROM_GCORE)
 EXACT_TEST(noncontiguous, "glibc_noncontiguous", CORE_FROM_GCORE)
 /* The program moved the break itself: before malloc started, and in between. */
 EXACT_TEST(foreign_sbrk, "glibc_foreign_sbrk", CORE_FROM_GCORE)
+/* main_arena in seven runs: foreign sbrks with junk, mmaps, brk again. */
+EXACT_TEST(runs, "glibc_runs", CORE_FROM_GCORE)
 
 /*
  * If every test skipped (no gcore here, no core files), say so to automake

@@ -444,7 +444,7 @@ Test(dominators, a_long_list_needs_no_recursion)
 /* The scan, roots and paths on a synthetic core. */
 
 #define HEAP_BASE UINT64_C(0x10000)
-#define HEAP_SIZE 0x4000
+#define HEAP_SIZE 0x400000   // 4 MiB: the scan cuts it in 1 MiB chunks
 #define DATA_BASE UINT64_C(0x600000)
 #define STACK_BASE UINT64_C(0x7ff000)
 
@@ -670,27 +670,44 @@ Test(graph, no_interior_counts_pointers_to_starts_only)
 	close_fixture(&f);
 }
 
+#define BIG_BLOCK (HEAP_BASE + 0x100010)
+#define BIG_SIZE UINT64_C(0x280000)
+
 Test(graph, parallel_scan_equals_a_naive_one)
 {
 	struct fixture f;
 	struct ch_heap *heap;
 	struct ch_roots *roots;
 
-	// About 400 blocks over the segment; words pointing at random places
-	// of it (starts, insides, gaps) or anywhere.
+	// Small blocks over the segment, with gaps, but for one block of
+	// 2.5 MiB that the scan must cut between chunks; words pointing at
+	// random places of the segment (starts, insides, gaps) or anywhere.
+	// The big block holds one pointer, repeated: one edge, however it is
+	// cut.
 	rng_state = 99;
 	memset(data_words, 0, sizeof(data_words));
 	memset(stack_words, 0, sizeof(stack_words));
 	for (size_t i = 0; i < HEAP_SIZE / 8; i++)
 		heap_words[i] = rng() % 3 ? HEAP_BASE + rng() % HEAP_SIZE : rng();
+	for (uint64_t a = BIG_BLOCK; a < BIG_BLOCK + BIG_SIZE; a += 8)
+		put(heap_words, HEAP_BASE, a, HEAP_BASE + 0x40 + 8);
 	f = open_core();
 	heap = &f.program->heap;
 	for (uint64_t addr = HEAP_BASE; addr < HEAP_BASE + HEAP_SIZE - 64;) {
 		uint64_t size = 16 + 8 * (rng() % 6);
 
+		if (addr >= BIG_BLOCK && addr < BIG_BLOCK + BIG_SIZE) {
+			addr = BIG_BLOCK + BIG_SIZE + 16;
+			continue;
+		}
+		if (addr + size > BIG_BLOCK && addr < BIG_BLOCK) {
+			addr = BIG_BLOCK;
+			continue;
+		}
 		add_block(heap, addr, size);
 		addr += size + 16 * (rng() % 2);
 	}
+	add_block(heap, BIG_BLOCK, BIG_SIZE);
 	assert_no_error(ch_heap_finish(heap));
 	assert_no_error(ch_roots_create(f.program, &roots));
 
@@ -732,6 +749,10 @@ Test(graph, parallel_scan_equals_a_naive_one)
 	}
 	cr_assert_eq(graphs[0]->edge_offsets[heap->live.len], e);
 	cr_assert_gt(e, 100);
+	// The big block was cut in three chunks, yet has its one edge.
+	size_t big = ch_heap_find(heap, BIG_BLOCK) - heap->live.blocks;
+
+	cr_assert_eq(graphs[0]->edge_offsets[big + 1] - graphs[0]->edge_offsets[big], 1);
 	for (unsigned t = 1; t < 3; t++) {
 		cr_assert_eq(graphs[t]->stats.num_edges, e);
 		cr_assert_eq(memcmp(graphs[t]->edge_offsets, graphs[0]->edge_offsets,

@@ -117,38 +117,49 @@ void ptm_check_tcache_keys(struct ptm_walk *walk)
 		for_each_entry(walk, i, check_entry, &expect);
 }
 
-static uint64_t heap_bytes(struct ptm_walk *walk, const struct ptm_arena *arena,
-			   const struct ptm_heap *heap)
+/** What system_mem should hold for one heap: at least *low, at most *high. */
+static void heap_bytes(struct ptm_walk *walk, const struct ptm_arena *arena,
+		       const struct ptm_heap *heap, uint64_t *low,
+		       uint64_t *high)
 {
-	uint64_t size;
+	uint64_t size, end;
 
-	// A thread heap's size is in its heap_info; the main heap runs from
-	// sbrk's start to the end of top.
-	if (!arena->is_main)
-		return ptm_read_u64(walk->host, heap->owned_start + 16, &size) ?
-			       0 : size;
-	if (heap->has_top)
-		return arena->top + arena->top_size - heap->system_start;
-	return heap->owned_end - heap->system_start;
+	// A thread heap's size is in its heap_info.
+	if (!arena->is_main) {
+		*low = *high = ptm_read_u64(walk->host, heap->owned_start + 16,
+					    &size) ? 0 : size;
+		return;
+	}
+	// A run of the main arena ends at the end of top or of its memory.
+	// system_mem counts the foreign bytes before a run that followed a
+	// foreign sbrk only if the arena was contiguous at the time: always
+	// in a contiguous arena, maybe in a non-contiguous one.
+	end = heap->has_top ? arena->top + arena->top_size : heap->owned_end;
+	*high = end - heap->system_start;
+	*low = arena->flags & PTM_NONCONTIGUOUS ? end - heap->start : *high;
 }
 
 void ptm_check_system_mem(struct ptm_walk *walk)
 {
 	for (size_t a = 0; a < walk->num_arenas; a++) {
 		const struct ptm_arena *arena = &walk->arenas[a];
-		uint64_t bytes = 0;
+		uint64_t low = 0, high = 0;
 
-		if (!arena->top_valid || !arena->num_heaps ||
-		    (arena->is_main && arena->flags & PTM_NONCONTIGUOUS))
+		if (!arena->top_valid || !arena->num_heaps)
 			continue;
-		for (size_t h = 0; h < arena->num_heaps; h++)
-			bytes += heap_bytes(walk, arena,
-					    &walk->heaps[arena->first_heap + h]);
-		if (bytes != arena->system_mem)
+		for (size_t h = 0; h < arena->num_heaps; h++) {
+			uint64_t l, u;
+
+			heap_bytes(walk, arena,
+				   &walk->heaps[arena->first_heap + h], &l, &u);
+			low += l;
+			high += u;
+		}
+		if (arena->system_mem < low || arena->system_mem > high)
 			ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
 				   arena->region, arena->address,
 				   "arena's system_mem is 0x%llx, its heaps hold 0x%llx",
 				   (unsigned long long)arena->system_mem,
-				   (unsigned long long)bytes);
+				   (unsigned long long)high);
 	}
 }

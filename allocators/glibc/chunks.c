@@ -43,26 +43,16 @@ static bool chain_reaches_end(struct ptm_walk *walk,
 			return false;
 		(*budget)--;
 		size = chunk_size(field);
-		if (!heap->has_top && !size)
-			return true;
-		if (size < PTM_CHUNK_HDR || size % PTM_ALIGN)
+		// A fencepost's last header sits just before the end.
+		if (!heap->has_top && pos + PTM_CHUNK_HDR == heap->end)
+			return size == 0 || size == PTM_CHUNK_HDR;
+		if (size % PTM_ALIGN || size < PTM_CHUNK_HDR ||
+		    (size < PTM_MINSIZE &&
+		     (heap->has_top || heap->end - pos > 3 * PTM_CHUNK_HDR)))
 			return false;
-		if (!heap->has_top && size == PTM_CHUNK_HDR &&
-		    !ptm_reader_u64(reader, pos + size + 8, &field) &&
-		    chunk_size(field) == PTM_CHUNK_HDR)
-			return true;
 		pos += size;
 	}
 	return pos == heap->end && heap->has_top;
-}
-
-bool ptm_chunks_reach(struct ptm_walk *walk, uint64_t start, uint64_t top)
-{
-	struct ptm_heap heap = {.start = start, .end = top, .has_top = true};
-	uint64_t budget = UINT64_MAX;
-
-	ptm_reader_prefetch(&walk->reader, start, top + PTM_CHUNK_HDR - start);
-	return chain_reaches_end(walk, &heap, start, &budget);
 }
 
 static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
@@ -98,14 +88,29 @@ static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
 	}
 }
 
-// Superseded heaps end in a fencepost: a small in-use chunk followed by a
-// size-0 header (thread heaps, sysmalloc), or two 16-byte chunks (main arena,
-// around memory sbrk does not own).
-static bool is_fencepost(const struct step *s)
+// Superseded heaps end in a fencepost whose last header is just before the
+// heap's end: a small in-use chunk followed by a size-0 header (thread heaps,
+// sysmalloc), or two 16-byte chunks (main arena runs, before memory sbrk does
+// not own or at an mmapped run's end). Elsewhere such sizes are damage.
+static bool is_fencepost(const struct ptm_heap *heap, const struct step *s)
 {
-	return chunk_size(s->next_field) == 0 ||
-	       (s->size == PTM_CHUNK_HDR &&
-		chunk_size(s->next_field) == PTM_CHUNK_HDR);
+	uint64_t next = s->chunk + s->size;
+
+	return next + PTM_CHUNK_HDR == heap->end &&
+	       (chunk_size(s->next_field) == 0 ||
+		(s->size == PTM_CHUNK_HDR &&
+		 chunk_size(s->next_field) == PTM_CHUNK_HDR));
+}
+
+// sysmalloc shrinks the old top of the main arena before its fenceposts to
+// a multiple of 16 below it; left with 16 bytes, it is not freed but stays a
+// 16-byte chunk in use.
+static bool is_shrunk_old_top(const struct ptm_heap *heap,
+			      const struct step *s)
+{
+	return s->size == PTM_CHUNK_HDR &&
+	       s->chunk + 3 * PTM_CHUNK_HDR == heap->end &&
+	       chunk_size(s->next_field) == PTM_CHUNK_HDR;
 }
 
 static void report_fencepost(struct ptm_walk *walk, uint32_t region,
@@ -155,9 +160,16 @@ static enum run_end walk_run(struct ptm_walk *walk,
 			*stop = next;
 			return RUN_UNREADABLE;
 		}
-		if (!heap->has_top && is_fencepost(&s)) {
+		if (!heap->has_top && is_fencepost(heap, &s)) {
 			report_fencepost(walk, arena->region, &s);
 			return RUN_DONE;
+		}
+		if (!heap->has_top && is_shrunk_old_top(heap, &s)) {
+			ptm_block(walk, s.chunk + PTM_CHUNK_HDR, PTM_SIZE_SZ,
+				  COREHEAP_BLOCK_METADATA, arena->region);
+			s.chunk = next;
+			field = s.next_field;
+			continue;
 		}
 		if (s.size < PTM_MINSIZE)
 			return RUN_BAD_SIZE;

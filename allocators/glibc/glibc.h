@@ -73,13 +73,24 @@ struct ptm_arena {
 	size_t first_heap, num_heaps;  /**< slice of ptm_walk.heaps, unsorted */
 };
 
-/** One contiguous run of chunks that belongs to an arena. */
+/**
+ * One contiguous run of chunks that belongs to an arena: a thread arena's
+ * heap (heap_info), or one run of the main arena (see runs.c).
+ */
 struct ptm_heap {
 	uint64_t start;       /**< first chunk */
-	uint64_t end;         /**< top chunk, or where the heap's memory ends */
+	/**
+	 * The top chunk, or where the heap's memory ends: just after the
+	 * fencepost that closes a superseded heap or run.
+	 */
+	uint64_t end;
 	uint64_t owned_start; /**< memory the heap owns: for pointer checks ... */
 	uint64_t owned_end;   /**< ... and to keep the mmapped scan out */
-	/** Where the memory counted in system_mem starts (sbrk base, heap_info). */
+	/**
+	 * Where the memory counted in system_mem starts: the sbrk base, the
+	 * heap_info, the end of the run before a foreign sbrk gap (counted
+	 * while the main arena is contiguous), an mmapped run's start.
+	 */
 	uint64_t system_start;
 	uint32_t arena;       /**< index into ptm_walk.arenas */
 	bool has_top;         /**< end is the arena's top chunk */
@@ -186,7 +197,18 @@ int ptm_collect_arenas(struct ptm_walk *walk);
  */
 int ptm_add_stray_arena(struct ptm_walk *walk, uint64_t address);
 
+/** The first chunk address at or after @p address (chunk2mem aligned). */
+static inline uint64_t ptm_align_chunk(uint64_t address)
+{
+	uint64_t misalign = (address + PTM_CHUNK_HDR) & (PTM_ALIGN - 1);
+
+	return misalign ? address + PTM_ALIGN - misalign : address;
+}
+
 // heaps.c
+
+/** Append @p heap to walk->heaps. COREHEAP_OK or COREHEAP_NOMEM. */
+int ptm_push_heap(struct ptm_walk *walk, const struct ptm_heap *heap);
 
 /**
  * Add the thread arenas whose first heap is in the core but which are not on
@@ -201,7 +223,10 @@ bool ptm_find_mapping(const struct coreheap_host *host, uint64_t address,
 /** Decide for every arena whether its top chunk is sound (top_valid). */
 void ptm_settle_tops(struct ptm_walk *walk);
 
-/** Find every arena's heaps into walk->heaps (needs the arenas). */
+/**
+ * Find every arena's heaps into walk->heaps (needs the arenas): the thread
+ * arenas' first, then the main arena's runs.
+ */
 int ptm_collect_heaps(struct ptm_walk *walk);
 
 /** The heap whose owned memory holds @p addr, or NULL. */
@@ -213,6 +238,18 @@ const struct ptm_heap *ptm_heap_of(const struct ptm_walk *walk, uint64_t addr);
  */
 bool ptm_chunk_in_heaps(const struct ptm_walk *walk, uint64_t chunk,
 			uint64_t size, size_t arena);
+
+// runs.c
+
+/**
+ * Find the runs of main arena @p index into walk->heaps: the brk area's, run
+ * after run from the sbrk base past foreign sbrk gaps, and, when the arena is
+ * non-contiguous, the mmapped ones, found at page starts of anonymous memory
+ * outside the heaps already in walk->heaps. Damage only when top is invalid;
+ * runs that cannot be told are walked from their likeliest start, and the
+ * chunk walk reports what breaks. COREHEAP_OK or COREHEAP_NOMEM.
+ */
+int ptm_collect_main_runs(struct ptm_walk *walk, size_t index);
 
 // tcache.c
 
@@ -278,12 +315,6 @@ int ptm_free_chunks_between(struct ptm_walk *walk, size_t arena, uint64_t lo,
  * or metadata.
  */
 void ptm_walk_arena_chunks(struct ptm_walk *walk, size_t arena);
-
-/**
- * Walk chunk sizes only from @p start; true if the walk lands exactly on
- * @p top (used to choose the main heap's first chunk).
- */
-bool ptm_chunks_reach(struct ptm_walk *walk, uint64_t start, uint64_t top);
 
 // mmapped.c
 

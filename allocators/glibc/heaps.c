@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Where each arena's chunks are: the main arena's sbrk heap, and for thread
-// arenas the chain of mmapped heaps (heap_info) from the one holding top back
-// to the one holding the arena itself.
+// Where each arena's chunks are: for thread arenas the chain of mmapped heaps
+// (heap_info) from the one holding top back to the one holding the arena
+// itself; the main arena's runs are found by runs.c.
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,15 +24,7 @@ static int read_heap_info(const struct coreheap_host *host, uint64_t address,
 	return host->read(host, address, ret, sizeof(*ret));
 }
 
-static uint64_t align_chunk(uint64_t address)
-{
-	// Chunks sit where chunk2mem() is MALLOC_ALIGNMENT-aligned.
-	uint64_t misalign = (address + PTM_CHUNK_HDR) & (PTM_ALIGN - 1);
-
-	return misalign ? address + PTM_ALIGN - misalign : address;
-}
-
-static int push_heap(struct ptm_walk *walk, const struct ptm_heap *heap)
+int ptm_push_heap(struct ptm_walk *walk, const struct ptm_heap *heap)
 {
 	struct ptm_heap *heaps;
 
@@ -79,100 +71,6 @@ bool ptm_find_mapping(const struct coreheap_host *host, uint64_t address,
 	return false;
 }
 
-static bool sbrk_base(const struct ptm_walk *walk, uint64_t *ret)
-{
-	const struct ptm_state *st = walk->st;
-
-	return st->mp && !ptm_read_u64(walk->host,
-				       st->mp + walk->layout->mp_sbrk_base,
-				       ret) && *ret;
-}
-
-static int push_run(struct ptm_walk *walk, size_t index, uint64_t base,
-		    uint64_t start, uint64_t end, bool has_top)
-{
-	const struct ptm_arena *arena = &walk->arenas[index];
-
-	return push_heap(walk, &(struct ptm_heap){
-		.start = start, .end = end,
-		.owned_start = base & ~(PTM_PAGE_SIZE - 1),
-		.system_start = base,
-		.owned_end = has_top ? arena->top + arena->top_size : end,
-		.arena = index, .has_top = has_top,
-	});
-}
-
-static int collect_main_heap(struct ptm_walk *walk, size_t index)
-{
-	struct ptm_arena *arena = &walk->arenas[index];
-	uint64_t top_end = arena->top + arena->top_size;
-	struct coreheap_mapping top_map, base_map;
-	uint64_t candidates[3], base = 0, start = 0, system_start = 0;
-	size_t n = 0;
-	bool have_base = sbrk_base(walk, &base);
-	bool have_top_map, reached = false;
-	int err;
-
-	if (!arena->top_valid) {
-		ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER, arena->region,
-			   arena->top, "main_arena's top chunk 0x%llx is invalid",
-			   (unsigned long long)arena->top);
-		// Without top, all that can be walked is what sbrk gave, up
-		// to the first size that makes no sense.
-		if (!have_base || !ptm_find_mapping(walk->host, base, &base_map))
-			return COREHEAP_OK;
-		return push_run(walk, index, base, align_chunk(base),
-				base_map.end, false);
-	}
-	have_top_map = ptm_find_mapping(walk->host, arena->top, &top_map);
-	// The heap starts at mp_.sbrk_base; without mp_, where system_mem
-	// says it must, or at the start of the mapping that holds top. Keep
-	// the first from which the chunks lead exactly to top.
-	if (have_base)
-		candidates[n++] = base;
-	if (arena->system_mem && arena->system_mem <= top_end)
-		candidates[n++] = top_end - arena->system_mem;
-	if (have_top_map)
-		candidates[n++] = top_map.start;
-	for (size_t i = 0; i < n && !reached; i++) {
-		uint64_t first = align_chunk(candidates[i]);
-
-		if (first > arena->top)
-			continue;
-		if (!start) {
-			start = first;
-			system_start = candidates[i];
-		}
-		// mp_ read through a symbol needs no second opinion.
-		if (i == 0 && have_base && walk->st->mp_from_symbol &&
-		    have_top_map && base >= top_map.start &&
-		    base < top_map.end)
-			reached = true;
-		else
-			reached = ptm_chunks_reach(walk, first, arena->top);
-		if (reached) {
-			start = first;
-			system_start = candidates[i];
-		}
-	}
-	if (!start)
-		start = system_start = arena->top;
-	if (!reached && have_base && have_top_map &&
-	    (base < top_map.start || base >= top_map.end) &&
-	    ptm_find_mapping(walk->host, base, &base_map)) {
-		// A non-contiguous main arena (sbrk failed and MORECORE fell
-		// back to mmap): the sbrk part ends in a fencepost and top is
-		// in another mapping.
-		err = push_run(walk, index, base, align_chunk(base),
-			       base_map.end, false);
-		if (err)
-			return err;
-		return push_run(walk, index, top_map.start,
-				align_chunk(top_map.start), arena->top, true);
-	}
-	return push_run(walk, index, system_start, start, arena->top, true);
-}
-
 /** Adds one heap of a thread arena; false when the chain must stop. */
 static bool add_thread_heap(struct ptm_walk *walk, size_t index,
 			    uint64_t heap, uint64_t heap_max, int *err)
@@ -204,7 +102,7 @@ static bool add_thread_heap(struct ptm_walk *walk, size_t index,
 	}
 	// The arena's own malloc_state follows the first heap's heap_info.
 	if (heap == first)
-		h.start = align_chunk(arena->address + layout->ms_size);
+		h.start = ptm_align_chunk(arena->address + layout->ms_size);
 	else
 		h.start = heap + layout->hi_size;
 	h.owned_start = h.system_start = heap;
@@ -216,7 +114,7 @@ static bool add_thread_heap(struct ptm_walk *walk, size_t index,
 	} else {
 		h.end = heap + info.size;
 	}
-	*err = push_heap(walk, &h);
+	*err = ptm_push_heap(walk, &h);
 	if (*err || heap == first)
 		return false;
 	if (!info.prev) {
@@ -398,17 +296,23 @@ int ptm_collect_heaps(struct ptm_walk *walk)
 	uint64_t heap_max = heap_max_size(walk);
 	int err;
 
-	for (size_t i = 0; i < walk->num_arenas; i++) {
-		struct ptm_arena *arena = &walk->arenas[i];
+	// The main arena last: the search for its runs keeps out of the
+	// thread arenas' heaps.
+	for (int main = 0; main < 2; main++) {
+		for (size_t i = 0; i < walk->num_arenas; i++) {
+			struct ptm_arena *arena = &walk->arenas[i];
 
-		arena->first_heap = walk->num_heaps;
-		if (arena->is_main)
-			err = collect_main_heap(walk, i);
-		else
-			err = collect_thread_heaps(walk, i, heap_max);
-		if (err)
-			return err;
-		arena->num_heaps = walk->num_heaps - arena->first_heap;
+			if (arena->is_main != main)
+				continue;
+			arena->first_heap = walk->num_heaps;
+			if (arena->is_main)
+				err = ptm_collect_main_runs(walk, i);
+			else
+				err = collect_thread_heaps(walk, i, heap_max);
+			if (err)
+				return err;
+			arena->num_heaps = walk->num_heaps - arena->first_heap;
+		}
 	}
 	return sort_heaps(walk);
 }

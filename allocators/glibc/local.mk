@@ -5,6 +5,7 @@ libcoreheap_a_SOURCES += \
 	allocators/glibc/libcfile.c allocators/glibc/libcfile.h \
 	allocators/glibc/locate.c \
 	allocators/glibc/heaps.c \
+	allocators/glibc/runs.c \
 	allocators/glibc/tcache.c \
 	allocators/glibc/lists.c \
 	allocators/glibc/chunks.c \
