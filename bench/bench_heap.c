@@ -28,10 +28,15 @@ static void write_live_count(size_t count)
 	close(fd);
 }
 
+// A global, so that the heap is reachable from a root as a real program's
+// is (a local that is dead after the loops may be in no register at all).
+void **blocks;
+
 int main(int argc, char **argv)
 {
 	size_t count = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
-	void **blocks = malloc(count * sizeof(*blocks));
+
+	blocks = malloc(count * sizeof(*blocks));
 	unsigned seed = 12345;
 
 	if (!blocks)

@@ -317,26 +317,3 @@ void ch_json_group(struct ch_json *json, const struct ch_type_group *group)
 		ch_json_u64(json, group->size);
 }
 
-void ch_format_bytes(uint64_t bytes, char buf[32])
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double value = bytes;
-	int unit = 0;
-
-	while (value >= 1024 && unit < 4) {
-		value /= 1024;
-		unit++;
-	}
-	if (unit == 0)
-		snprintf(buf, 32, "%" PRIu64 " B", bytes);
-	else
-		snprintf(buf, 32, "%.1f %s", value, units[unit]);
-}
-
-void ch_out_bytes(struct ch_out *out, uint64_t bytes)
-{
-	char buf[32];
-
-	ch_format_bytes(bytes, buf);
-	ch_out_str(out, buf);
-}

@@ -130,10 +130,6 @@ void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group);
 /** The group as JSON members "type" (string or null) and "size" (for unknown). */
 void ch_json_group(struct ch_json *json, const struct ch_type_group *group);
 
-/** Human units: "812 B", "4.0 KiB", "1.2 GiB". */
-void ch_out_bytes(struct ch_out *out, uint64_t bytes);
-/** The same into buf. */
-void ch_format_bytes(uint64_t bytes, char buf[32]);
 
 /** The allocator's name of a live block. */
 const char *ch_analysis_allocator(const struct ch_program *program,

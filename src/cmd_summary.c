@@ -68,22 +68,6 @@ static const char *module_cost(const struct ch_module *module)
 	return "";
 }
 
-// Human units for byte counts in the text report.
-static void write_bytes(struct ch_out *out, uint64_t bytes)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double value = bytes;
-	int unit = 0;
-
-	while (value >= 1024 && unit < 4) {
-		value /= 1024;
-		unit++;
-	}
-	if (unit == 0)
-		ch_out_printf(out, "%" PRIu64 " B", bytes);
-	else
-		ch_out_printf(out, "%.1f %s", value, units[unit]);
-}
 
 static void write_text_process(struct ch_out *out,
 			       const struct ch_program *program)
@@ -154,25 +138,25 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 		if (region->address)
 			ch_out_printf(out, " at 0x%" PRIx64, region->address);
 		ch_out_printf(out, ": live %" PRIu64 " (", region->live_count);
-		write_bytes(out, region->live_bytes);
+		ch_out_bytes(out, region->live_bytes);
 		ch_out_printf(out, "), free %" PRIu64 " (", region->free_count);
-		write_bytes(out, region->free_bytes);
+		ch_out_bytes(out, region->free_bytes);
 		ch_out_str(out, ")");
 		if (region->top_address) {
 			ch_out_printf(out, ", top 0x%" PRIx64 " (", region->top_address);
-			write_bytes(out, region->top_size);
+			ch_out_bytes(out, region->top_size);
 			ch_out_str(out, ")");
 		}
 		if (region->system_bytes) {
 			ch_out_str(out, ", system ");
-			write_bytes(out, region->system_bytes);
+			ch_out_bytes(out, region->system_bytes);
 		}
 		ch_out_str(out, "\n");
 	}
 	ch_out_printf(out, "live:       %" PRIu64 " allocations, ", totals.live_count);
-	write_bytes(out, totals.live_bytes);
+	ch_out_bytes(out, totals.live_bytes);
 	ch_out_printf(out, "\nfree:       %" PRIu64 " blocks, ", totals.free_count);
-	write_bytes(out, totals.free_bytes);
+	ch_out_bytes(out, totals.free_bytes);
 	ch_out_str(out, "\n");
 	if (heap->num_damage == 0) {
 		ch_out_str(out, "damage:     none found\n");

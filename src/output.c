@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -161,6 +162,30 @@ struct ch_error *ch_out_finish(struct ch_out *out)
 		return ch_error_create(CH_ERROR_OUTPUT,
 				       "cannot write the report");
 	return NULL;
+}
+
+void ch_format_bytes(uint64_t bytes, char buf[32])
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double value = bytes;
+	int unit = 0;
+
+	while (value >= 1024 && unit < 4) {
+		value /= 1024;
+		unit++;
+	}
+	if (unit == 0)
+		snprintf(buf, 32, "%" PRIu64 " B", bytes);
+	else
+		snprintf(buf, 32, "%.1f %s", value, units[unit]);
+}
+
+void ch_out_bytes(struct ch_out *out, uint64_t bytes)
+{
+	char buf[32];
+
+	ch_format_bytes(bytes, buf);
+	ch_out_str(out, buf);
 }
 
 void ch_json_init(struct ch_json *json, struct ch_out *out, bool pretty)

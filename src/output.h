@@ -40,6 +40,10 @@ void ch_out_i64(struct ch_out *out, int64_t value);
 void ch_out_hex(struct ch_out *out, uint64_t value);
 void ch_out_printf(struct ch_out *out, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
+/** Human units: "812 B", "4.0 KiB", "1.2 GiB". */
+void ch_out_bytes(struct ch_out *out, uint64_t bytes);
+/** The same into buf. */
+void ch_format_bytes(uint64_t bytes, char buf[32]);
 /** A JSON string literal, quotes included. */
 void ch_out_json_string(struct ch_out *out, const char *s);
 /** A CSV field, quoted when it holds a comma, quote or line break. */
