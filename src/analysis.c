@@ -166,10 +166,8 @@ struct ch_error *ch_analysis_name_root(struct ch_analysis *analysis,
 void ch_json_root(struct ch_json *json, const struct ch_root_name *name)
 {
 	ch_json_begin_object(json);
-	ch_json_key(json, "kind");
-	ch_json_string(json, name->kind);
-	ch_json_key(json, "name");
-	ch_json_string(json, name->name);
+	ch_json_member_string(json, "kind", name->kind);
+	ch_json_member_string(json, "name", name->name);
 	ch_json_end_object(json);
 }
 
@@ -308,8 +306,7 @@ void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group)
 
 void ch_json_group(struct ch_json *json, const struct ch_type_group *group)
 {
-	ch_json_key(json, "type");
-	ch_json_string_or_null(json, group->type);
+	ch_json_member_string_or_null(json, "type", group->type);
 	ch_json_key(json, "size");
 	if (group->type)
 		ch_json_null(json);

@@ -138,17 +138,13 @@ static void write_target_json(struct ch_json *json, const struct target *target)
 	ch_json_key(json, "points_to");
 	if (target->kind == TARGET_ALLOCATION) {
 		ch_json_begin_object(json);
-		ch_json_key(json, "allocation");
-		ch_json_address(json, target->allocation);
-		ch_json_key(json, "offset");
-		ch_json_u64(json, target->offset);
-		ch_json_key(json, "type");
-		ch_json_string_or_null(json, target->type);
+		ch_json_member_address(json, "allocation", target->allocation);
+		ch_json_member_u64(json, "offset", target->offset);
+		ch_json_member_string_or_null(json, "type", target->type);
 		ch_json_end_object(json);
 	} else if (target->kind == TARGET_MODULE) {
 		ch_json_begin_object(json);
-		ch_json_key(json, "symbol");
-		ch_json_string(json, target->symbol);
+		ch_json_member_string(json, "symbol", target->symbol);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
@@ -311,14 +307,10 @@ static void write_leaf(struct describer *d, int depth, const char *path,
 {
 	if (d->json) {
 		ch_json_begin_object(d->json);
-		ch_json_key(d->json, "field");
-		ch_json_string(d->json, path);
-		ch_json_key(d->json, "offset");
-		ch_json_u64(d->json, offset);
-		ch_json_key(d->json, "type");
-		ch_json_string(d->json, type);
-		ch_json_key(d->json, "value");
-		ch_json_string(d->json, value);
+		ch_json_member_string(d->json, "field", path);
+		ch_json_member_u64(d->json, "offset", offset);
+		ch_json_member_string(d->json, "type", type);
+		ch_json_member_string(d->json, "value", value);
 		if (target)
 			write_target_json(d->json, target);
 		ch_json_end_object(d->json);
@@ -676,27 +668,18 @@ static void describe_allocation(struct describer *d, uint64_t addr,
 	if (d->json) {
 		ch_json_key(d->json, "allocation");
 		ch_json_begin_object(d->json);
-		ch_json_key(d->json, "address");
-		ch_json_address(d->json, block->address);
-		ch_json_key(d->json, "size");
-		ch_json_u64(d->json, block->size);
-		ch_json_key(d->json, "allocator");
-		ch_json_string(d->json, allocator);
-		ch_json_key(d->json, "offset");
-		ch_json_u64(d->json, offset);
-		ch_json_key(d->json, "type");
-		ch_json_string_or_null(d->json, type);
-		ch_json_key(d->json, "type_source");
-		ch_json_string(d->json, ch_type_source_names[source]);
-		ch_json_key(d->json, "conflicting_evidence");
-		ch_json_bool(d->json, ch_types_conflicted(d->types, index));
+		ch_json_member_address(d->json, "address", block->address);
+		ch_json_member_u64(d->json, "size", block->size);
+		ch_json_member_string(d->json, "allocator", allocator);
+		ch_json_member_u64(d->json, "offset", offset);
+		ch_json_member_string_or_null(d->json, "type", type);
+		ch_json_member_string(d->json, "type_source", ch_type_source_names[source]);
+		ch_json_member_bool(d->json, "conflicting_evidence", ch_types_conflicted(d->types, index));
 		if (has_element && info->count != 1) {
-			ch_json_key(d->json, "element");
-			ch_json_u64(d->json, element);
+			ch_json_member_u64(d->json, "element", element);
 		}
 		if (*vtable) {
-			ch_json_key(d->json, "vtable");
-			ch_json_string(d->json, vtable);
+			ch_json_member_string(d->json, "vtable", vtable);
 		}
 		ch_json_end_object(d->json);
 	} else {
@@ -738,8 +721,7 @@ static void describe_allocation(struct describer *d, uint64_t addr,
 	uint64_t len = block->size - start < max_bytes ? block->size - start : max_bytes;
 
 	if (d->json) {
-		ch_json_key(d->json, "dump_offset");
-		ch_json_u64(d->json, start);
+		ch_json_member_u64(d->json, "dump_offset", start);
 		hex_json(d, block->address + start, len);
 	} else {
 		hex_dump(d, block->address + start, len);
@@ -811,25 +793,19 @@ static void describe_elsewhere(struct describer *d, uint64_t addr)
 		ch_json_key(d->json, "free_block");
 		if (free_block) {
 			ch_json_begin_object(d->json);
-			ch_json_key(d->json, "address");
-			ch_json_address(d->json, free_block->address);
-			ch_json_key(d->json, "size");
-			ch_json_u64(d->json, free_block->size);
+			ch_json_member_address(d->json, "address", free_block->address);
+			ch_json_member_u64(d->json, "size", free_block->size);
 			ch_json_end_object(d->json);
 		} else {
 			ch_json_null(d->json);
 		}
-		ch_json_key(d->json, "symbol");
-		ch_json_string_or_null(d->json, in_module ? symbol : NULL);
+		ch_json_member_string_or_null(d->json, "symbol", in_module ? symbol : NULL);
 		ch_json_key(d->json, "mapping");
 		if (mapping) {
 			ch_json_begin_object(d->json);
-			ch_json_key(d->json, "start");
-			ch_json_address(d->json, mapping->start);
-			ch_json_key(d->json, "end");
-			ch_json_address(d->json, mapping->end);
-			ch_json_key(d->json, "file");
-			ch_json_string_or_null(d->json, mapping->file);
+			ch_json_member_address(d->json, "start", mapping->start);
+			ch_json_member_address(d->json, "end", mapping->end);
+			ch_json_member_string_or_null(d->json, "file", mapping->file);
 			ch_json_end_object(d->json);
 		} else {
 			ch_json_null(d->json);
@@ -854,8 +830,7 @@ static void describe_elsewhere(struct describer *d, uint64_t addr)
 	    !ch_dwarf_types_die(d->types->dwarf, type, &die, NULL))
 		return;
 	if (d->json) {
-		ch_json_key(d->json, "variable_address");
-		ch_json_address(d->json, variable->address);
+		ch_json_member_address(d->json, "variable_address", variable->address);
 		ch_json_key(d->json, "fields");
 		ch_json_begin_array(d->json);
 	} else {
@@ -911,8 +886,7 @@ int cmd_describe(int argc, char **argv)
 		ch_json_init(&json, &out, true);
 		d.json = &json;
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "address");
-		ch_json_address(&json, addr);
+		ch_json_member_address(&json, "address", addr);
 	}
 	block = ch_heap_find(&program->heap, addr);
 	if (block)

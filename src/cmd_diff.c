@@ -463,12 +463,9 @@ static void list_allocation(struct diff_report *report, int side,
 		return;
 	if (listing->json) {
 		ch_json_begin_object(listing->json);
-		ch_json_key(listing->json, "address");
-		ch_json_address(listing->json, block->address);
-		ch_json_key(listing->json, "size");
-		ch_json_u64(listing->json, block->size);
-		ch_json_key(listing->json, "type");
-		ch_json_string_or_null(listing->json, type);
+		ch_json_member_address(listing->json, "address", block->address);
+		ch_json_member_u64(listing->json, "size", block->size);
+		ch_json_member_string_or_null(listing->json, "type", type);
 		ch_json_end_object(listing->json);
 		return;
 	}
@@ -483,18 +480,13 @@ static void write_json(struct ch_out *out, struct diff_report *report,
 
 	ch_json_init(&json, out, true);
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "old");
-	ch_json_string(&json, report->programs[0]->core->path);
-	ch_json_key(&json, "new");
-	ch_json_string(&json, report->programs[1]->core->path);
+	ch_json_member_string(&json, "old", report->programs[0]->core->path);
+	ch_json_member_string(&json, "new", report->programs[1]->core->path);
 	ch_json_key(&json, "allocations");
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "kept");
-	ch_json_u64(&json, report->kept);
-	ch_json_key(&json, "new");
-	ch_json_u64(&json, report->only_new);
-	ch_json_key(&json, "gone");
-	ch_json_u64(&json, report->only_old);
+	ch_json_member_u64(&json, "kept", report->kept);
+	ch_json_member_u64(&json, "new", report->only_new);
+	ch_json_member_u64(&json, "gone", report->only_old);
 	ch_json_end_object(&json);
 	ch_json_key(&json, "types");
 	ch_json_begin_array(&json);
@@ -502,25 +494,17 @@ static void write_json(struct ch_out *out, struct diff_report *report,
 		const struct diff_row *row = &report->rows[i];
 
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "type");
-		ch_json_string_or_null(&json, row->type);
+		ch_json_member_string_or_null(&json, "type", row->type);
 		if (!row->type) {
-			ch_json_key(&json, "size");
-			ch_json_u64(&json, row->size);
+			ch_json_member_u64(&json, "size", row->size);
 		}
-		ch_json_key(&json, "count_old");
-		ch_json_u64(&json, row->old.count);
-		ch_json_key(&json, "count_new");
-		ch_json_u64(&json, row->new.count);
-		ch_json_key(&json, "bytes_old");
-		ch_json_u64(&json, row->old.bytes);
-		ch_json_key(&json, "bytes_new");
-		ch_json_u64(&json, row->new.bytes);
+		ch_json_member_u64(&json, "count_old", row->old.count);
+		ch_json_member_u64(&json, "count_new", row->new.count);
+		ch_json_member_u64(&json, "bytes_old", row->old.bytes);
+		ch_json_member_u64(&json, "bytes_new", row->new.bytes);
 		if (options->retained) {
-			ch_json_key(&json, "retained_old");
-			ch_json_u64(&json, row->old.retained);
-			ch_json_key(&json, "retained_new");
-			ch_json_u64(&json, row->new.retained);
+			ch_json_member_u64(&json, "retained_old", row->old.retained);
+			ch_json_member_u64(&json, "retained_new", row->new.retained);
 		}
 		ch_json_end_object(&json);
 	}

@@ -270,12 +270,9 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 
 	ch_json_init(&json, out, true);
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "address");
-	ch_json_address(&json, blocks[report->target].address);
-	ch_json_key(&json, "size");
-	ch_json_u64(&json, blocks[report->target].size);
-	ch_json_key(&json, "type");
-	ch_json_string_or_null(&json, ch_analysis_type(program, report->target));
+	ch_json_member_address(&json, "address", blocks[report->target].address);
+	ch_json_member_u64(&json, "size", blocks[report->target].size);
+	ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, report->target));
 	ch_json_key(&json, "referrers");
 	ch_json_begin_array(&json);
 	for (size_t i = 0; i < report->num_referrers; i++) {
@@ -284,16 +281,11 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 		if (referrer->node == CH_GRAPH_NONE)
 			continue;
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "address");
-		ch_json_address(&json, blocks[referrer->node].address);
-		ch_json_key(&json, "offset");
-		ch_json_u64(&json, referrer->source - blocks[referrer->node].address);
-		ch_json_key(&json, "target_offset");
-		ch_json_u64(&json, referrer->target_offset);
-		ch_json_key(&json, "size");
-		ch_json_u64(&json, blocks[referrer->node].size);
-		ch_json_key(&json, "type");
-		ch_json_string_or_null(&json, ch_analysis_type(program, referrer->node));
+		ch_json_member_address(&json, "address", blocks[referrer->node].address);
+		ch_json_member_u64(&json, "offset", referrer->source - blocks[referrer->node].address);
+		ch_json_member_u64(&json, "target_offset", referrer->target_offset);
+		ch_json_member_u64(&json, "size", blocks[referrer->node].size);
+		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, referrer->node));
 		ch_json_end_object(&json);
 	}
 	ch_json_end_array(&json);
@@ -306,17 +298,14 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 		if (referrer->node != CH_GRAPH_NONE)
 			continue;
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "kind");
-		ch_json_string(&json, root->kind);
-		ch_json_key(&json, "name");
-		ch_json_string(&json, root->name);
+		ch_json_member_string(&json, "kind", root->kind);
+		ch_json_member_string(&json, "name", root->name);
 		ch_json_key(&json, "address");
 		if (root->address)
 			ch_json_address(&json, root->address);
 		else
 			ch_json_null(&json);
-		ch_json_key(&json, "target_offset");
-		ch_json_u64(&json, referrer->target_offset);
+		ch_json_member_u64(&json, "target_offset", referrer->target_offset);
 		ch_json_end_object(&json);
 	}
 	ch_json_end_array(&json);
@@ -326,16 +315,11 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 		const struct reference *reference = &report->references[i];
 
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "offset");
-		ch_json_u64(&json, reference->offset);
-		ch_json_key(&json, "address");
-		ch_json_address(&json, blocks[reference->node].address);
-		ch_json_key(&json, "target_offset");
-		ch_json_u64(&json, reference->target_offset);
-		ch_json_key(&json, "size");
-		ch_json_u64(&json, blocks[reference->node].size);
-		ch_json_key(&json, "type");
-		ch_json_string_or_null(&json, ch_analysis_type(program, reference->node));
+		ch_json_member_u64(&json, "offset", reference->offset);
+		ch_json_member_address(&json, "address", blocks[reference->node].address);
+		ch_json_member_u64(&json, "target_offset", reference->target_offset);
+		ch_json_member_u64(&json, "size", blocks[reference->node].size);
+		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, reference->node));
 		ch_json_end_object(&json);
 	}
 	ch_json_end_array(&json);

@@ -80,7 +80,7 @@ static void write_text_process(struct ch_out *out,
 		ch_out_printf(out, "process:    pid %d, %s: %s\n", core->pid,
 			      core->fname, core->psargs);
 	if (core->has_siginfo)
-		ch_out_printf(out, "signal:     %s (%d), code %d, address 0x%" PRIx64 "\n",
+		ch_out_printf(out, "signal:     SIG%s (%d), code %d, address 0x%" PRIx64 "\n",
 			      signal_name(core->signal_number), core->signal_number,
 			      core->signal_code, core->signal_address);
 	ch_out_printf(out, "threads:    %zu\n", core->num_threads);
@@ -177,27 +177,19 @@ static void write_json_process(struct ch_json *json,
 
 	ch_json_key(json, "core");
 	ch_json_begin_object(json);
-	ch_json_key(json, "path");
-	ch_json_string(json, core->path);
-	ch_json_key(json, "truncated");
-	ch_json_bool(json, core->truncated);
-	ch_json_key(json, "missing_bytes");
-	ch_json_u64(json, core->missing_bytes);
+	ch_json_member_string(json, "path", core->path);
+	ch_json_member_bool(json, "truncated", core->truncated);
+	ch_json_member_u64(json, "missing_bytes", core->missing_bytes);
 	ch_json_end_object(json);
 
 	ch_json_key(json, "process");
 	if (core->has_psinfo) {
 		ch_json_begin_object(json);
-		ch_json_key(json, "pid");
-		ch_json_i64(json, core->pid);
-		ch_json_key(json, "ppid");
-		ch_json_i64(json, core->ppid);
-		ch_json_key(json, "uid");
-		ch_json_u64(json, core->uid);
-		ch_json_key(json, "name");
-		ch_json_string(json, core->fname);
-		ch_json_key(json, "command_line");
-		ch_json_string(json, core->psargs);
+		ch_json_member_i64(json, "pid", core->pid);
+		ch_json_member_i64(json, "ppid", core->ppid);
+		ch_json_member_u64(json, "uid", core->uid);
+		ch_json_member_string(json, "name", core->fname);
+		ch_json_member_string(json, "command_line", core->psargs);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
@@ -206,14 +198,10 @@ static void write_json_process(struct ch_json *json,
 	ch_json_key(json, "signal");
 	if (core->has_siginfo) {
 		ch_json_begin_object(json);
-		ch_json_key(json, "number");
-		ch_json_i64(json, core->signal_number);
-		ch_json_key(json, "name");
-		ch_json_string(json, signal_name(core->signal_number));
-		ch_json_key(json, "code");
-		ch_json_i64(json, core->signal_code);
-		ch_json_key(json, "address");
-		ch_json_address(json, core->signal_address);
+		ch_json_member_i64(json, "number", core->signal_number);
+		ch_json_member_string(json, "name", signal_name(core->signal_number));
+		ch_json_member_i64(json, "code", core->signal_code);
+		ch_json_member_address(json, "address", core->signal_address);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
@@ -225,14 +213,10 @@ static void write_json_process(struct ch_json *json,
 		const struct ch_thread *thread = &core->threads[i];
 
 		ch_json_begin_object(json);
-		ch_json_key(json, "tid");
-		ch_json_i64(json, thread->tid);
-		ch_json_key(json, "signal");
-		ch_json_i64(json, thread->signal);
-		ch_json_key(json, "pc");
-		ch_json_address(json, thread->regs[CH_REG_RIP]);
-		ch_json_key(json, "sp");
-		ch_json_address(json, thread->regs[CH_REG_RSP]);
+		ch_json_member_i64(json, "tid", thread->tid);
+		ch_json_member_i64(json, "signal", thread->signal);
+		ch_json_member_address(json, "pc", thread->regs[CH_REG_RIP]);
+		ch_json_member_address(json, "sp", thread->regs[CH_REG_RSP]);
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);
@@ -251,24 +235,15 @@ static void write_json_modules(struct ch_json *json,
 
 		ch_module_build_id_hex(module, build_id);
 		ch_json_begin_object(json);
-		ch_json_key(json, "name");
-		ch_json_string(json, module->name);
-		ch_json_key(json, "path");
-		ch_json_string_or_null(json, module->path);
-		ch_json_key(json, "debug_path");
-		ch_json_string_or_null(json, module->debug_path);
-		ch_json_key(json, "build_id");
-		ch_json_string(json, build_id);
-		ch_json_key(json, "start");
-		ch_json_address(json, module->start);
-		ch_json_key(json, "end");
-		ch_json_address(json, module->end);
-		ch_json_key(json, "binary");
-		ch_json_bool(json, module->has_binary);
-		ch_json_key(json, "debuginfo");
-		ch_json_bool(json, module->has_debug_symbols);
-		ch_json_key(json, "dwarf");
-		ch_json_bool(json, module->has_dwarf);
+		ch_json_member_string(json, "name", module->name);
+		ch_json_member_string_or_null(json, "path", module->path);
+		ch_json_member_string_or_null(json, "debug_path", module->debug_path);
+		ch_json_member_string(json, "build_id", build_id);
+		ch_json_member_address(json, "start", module->start);
+		ch_json_member_address(json, "end", module->end);
+		ch_json_member_bool(json, "binary", module->has_binary);
+		ch_json_member_bool(json, "debuginfo", module->has_debug_symbols);
+		ch_json_member_bool(json, "dwarf", module->has_dwarf);
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);
@@ -279,28 +254,17 @@ static void write_json_region(struct ch_json *json,
 			      const struct ch_region *region)
 {
 	ch_json_begin_object(json);
-	ch_json_key(json, "allocator");
-	ch_json_string(json, allocator_name(program, region->allocator));
-	ch_json_key(json, "name");
-	ch_json_string(json, region->name);
-	ch_json_key(json, "address");
-	ch_json_address(json, region->address);
-	ch_json_key(json, "live_count");
-	ch_json_u64(json, region->live_count);
-	ch_json_key(json, "live_bytes");
-	ch_json_u64(json, region->live_bytes);
-	ch_json_key(json, "free_count");
-	ch_json_u64(json, region->free_count);
-	ch_json_key(json, "free_bytes");
-	ch_json_u64(json, region->free_bytes);
-	ch_json_key(json, "metadata_bytes");
-	ch_json_u64(json, region->metadata_bytes);
-	ch_json_key(json, "top_address");
-	ch_json_address(json, region->top_address);
-	ch_json_key(json, "top_size");
-	ch_json_u64(json, region->top_size);
-	ch_json_key(json, "system_bytes");
-	ch_json_u64(json, region->system_bytes);
+	ch_json_member_string(json, "allocator", allocator_name(program, region->allocator));
+	ch_json_member_string(json, "name", region->name);
+	ch_json_member_address(json, "address", region->address);
+	ch_json_member_u64(json, "live_count", region->live_count);
+	ch_json_member_u64(json, "live_bytes", region->live_bytes);
+	ch_json_member_u64(json, "free_count", region->free_count);
+	ch_json_member_u64(json, "free_bytes", region->free_bytes);
+	ch_json_member_u64(json, "metadata_bytes", region->metadata_bytes);
+	ch_json_member_address(json, "top_address", region->top_address);
+	ch_json_member_u64(json, "top_size", region->top_size);
+	ch_json_member_u64(json, "system_bytes", region->system_bytes);
 	ch_json_end_object(json);
 }
 
@@ -314,10 +278,8 @@ static void write_json_heap(struct ch_json *json,
 	ch_json_begin_array(json);
 	for (size_t i = 0; i < program->allocators.num_uses; i++) {
 		ch_json_begin_object(json);
-		ch_json_key(json, "name");
-		ch_json_string(json, program->allocators.uses[i].ops->name);
-		ch_json_key(json, "confidence");
-		ch_json_i64(json, program->allocators.uses[i].confidence);
+		ch_json_member_string(json, "name", program->allocators.uses[i].ops->name);
+		ch_json_member_i64(json, "confidence", program->allocators.uses[i].confidence);
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);
@@ -328,14 +290,10 @@ static void write_json_heap(struct ch_json *json,
 	ch_json_end_array(json);
 	ch_json_key(json, "totals");
 	ch_json_begin_object(json);
-	ch_json_key(json, "live_count");
-	ch_json_u64(json, totals.live_count);
-	ch_json_key(json, "live_bytes");
-	ch_json_u64(json, totals.live_bytes);
-	ch_json_key(json, "free_count");
-	ch_json_u64(json, totals.free_count);
-	ch_json_key(json, "free_bytes");
-	ch_json_u64(json, totals.free_bytes);
+	ch_json_member_u64(json, "live_count", totals.live_count);
+	ch_json_member_u64(json, "live_bytes", totals.live_bytes);
+	ch_json_member_u64(json, "free_count", totals.free_count);
+	ch_json_member_u64(json, "free_bytes", totals.free_bytes);
 	ch_json_end_object(json);
 	ch_json_key(json, "damage");
 	ch_json_begin_array(json);
@@ -343,12 +301,9 @@ static void write_json_heap(struct ch_json *json,
 		const struct ch_damage *damage = &heap->damage[i];
 
 		ch_json_begin_object(json);
-		ch_json_key(json, "allocator");
-		ch_json_string(json, allocator_name(program, damage->allocator));
-		ch_json_key(json, "address");
-		ch_json_address(json, damage->address);
-		ch_json_key(json, "message");
-		ch_json_string(json, damage->message);
+		ch_json_member_string(json, "allocator", allocator_name(program, damage->allocator));
+		ch_json_member_address(json, "address", damage->address);
+		ch_json_member_string(json, "message", damage->message);
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);

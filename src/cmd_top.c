@@ -315,22 +315,15 @@ static struct ch_error *write_allocation_json(struct ch_json *json,
 	if (err)
 		return err;
 	ch_json_begin_object(json);
-	ch_json_key(json, "address");
-	ch_json_address(json, block->address);
-	ch_json_key(json, "size");
-	ch_json_u64(json, block->size);
-	ch_json_key(json, "allocator");
-	ch_json_string(json, ch_analysis_allocator(program, v));
-	ch_json_key(json, "type");
-	ch_json_string_or_null(json, ch_analysis_type(program, v));
-	ch_json_key(json, "retained");
-	ch_json_u64(json, report->retained[v]);
+	ch_json_member_address(json, "address", block->address);
+	ch_json_member_u64(json, "size", block->size);
+	ch_json_member_string(json, "allocator", ch_analysis_allocator(program, v));
+	ch_json_member_string_or_null(json, "type", ch_analysis_type(program, v));
+	ch_json_member_u64(json, "retained", report->retained[v]);
 	ch_json_key(json, "held_by");
 	ch_json_begin_object(json);
-	ch_json_key(json, "kind");
-	ch_json_string(json, kind);
-	ch_json_key(json, "name");
-	ch_json_string(json, name);
+	ch_json_member_string(json, "kind", kind);
+	ch_json_member_string(json, "name", name);
 	ch_json_end_object(json);
 	ch_json_end_object(json);
 	return NULL;
@@ -345,17 +338,13 @@ static struct ch_error *write_json(struct ch_out *out, struct top_report *report
 	ch_json_begin_object(&json);
 	ch_json_key(&json, "reachable");
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "count");
-	ch_json_u64(&json, report->dominators.num_reachable);
-	ch_json_key(&json, "bytes");
-	ch_json_u64(&json, report->reachable_bytes);
+	ch_json_member_u64(&json, "count", report->dominators.num_reachable);
+	ch_json_member_u64(&json, "bytes", report->reachable_bytes);
 	ch_json_end_object(&json);
 	ch_json_key(&json, "leaked");
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "count");
-	ch_json_u64(&json, report->leaked_count);
-	ch_json_key(&json, "bytes");
-	ch_json_u64(&json, report->leaked_bytes);
+	ch_json_member_u64(&json, "count", report->leaked_count);
+	ch_json_member_u64(&json, "bytes", report->leaked_bytes);
 	ch_json_end_object(&json);
 	ch_json_key(&json, "allocations");
 	ch_json_begin_array(&json);
@@ -373,12 +362,9 @@ static struct ch_error *write_json(struct ch_out *out, struct top_report *report
 
 		ch_json_begin_object(&json);
 		ch_json_group(&json, group);
-		ch_json_key(&json, "count");
-		ch_json_u64(&json, group->count);
-		ch_json_key(&json, "bytes");
-		ch_json_u64(&json, group->bytes);
-		ch_json_key(&json, "retained");
-		ch_json_u64(&json, report->group_retained[g]);
+		ch_json_member_u64(&json, "count", group->count);
+		ch_json_member_u64(&json, "bytes", group->bytes);
+		ch_json_member_u64(&json, "retained", report->group_retained[g]);
 		ch_json_end_object(&json);
 	}
 	ch_json_end_array(&json);

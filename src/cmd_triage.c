@@ -297,10 +297,8 @@ static void write_json_group(struct ch_json *json,
 {
 	ch_json_begin_object(json);
 	ch_json_group(json, group);
-	ch_json_key(json, "count");
-	ch_json_u64(json, group->count);
-	ch_json_key(json, "bytes");
-	ch_json_u64(json, group->bytes);
+	ch_json_member_u64(json, "count", group->count);
+	ch_json_member_u64(json, "bytes", group->bytes);
 	ch_json_end_object(json);
 }
 
@@ -320,10 +318,8 @@ static void write_json_damage(struct ch_json *json,
 		ch_json_key(json, "allocator");
 		ch_json_string(json,
 			       program->allocators.uses[damage->allocator].ops->name);
-		ch_json_key(json, "address");
-		ch_json_address(json, damage->address);
-		ch_json_key(json, "message");
-		ch_json_string(json, damage->message);
+		ch_json_member_address(json, "address", damage->address);
+		ch_json_member_string(json, "message", damage->message);
 		ch_json_key(json, "allocation_before");
 		if (context->before == SIZE_MAX) {
 			ch_json_null(json);
@@ -332,15 +328,12 @@ static void write_json_damage(struct ch_json *json,
 				&heap->live.blocks[context->before];
 
 			ch_json_begin_object(json);
-			ch_json_key(json, "address");
-			ch_json_address(json, block->address);
-			ch_json_key(json, "size");
-			ch_json_u64(json, block->size);
+			ch_json_member_address(json, "address", block->address);
+			ch_json_member_u64(json, "size", block->size);
 			ch_json_key(json, "type");
 			ch_json_string_or_null(json,
 				ch_heap_block_type(heap, context->before, NULL));
-			ch_json_key(json, "likely_overflow");
-			ch_json_bool(json, context->likely_overflow);
+			ch_json_member_bool(json, "likely_overflow", context->likely_overflow);
 			ch_json_end_object(json);
 		}
 		ch_json_end_object(json);
@@ -356,32 +349,22 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 
 	ch_json_init(&json, out, true);
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "schema");
-	ch_json_string(&json, TRIAGE_SCHEMA);
-	ch_json_key(&json, "core");
-	ch_json_string(&json, core->path);
-	ch_json_key(&json, "truncated");
-	ch_json_bool(&json, core->truncated);
+	ch_json_member_string(&json, "schema", TRIAGE_SCHEMA);
+	ch_json_member_string(&json, "core", core->path);
+	ch_json_member_bool(&json, "truncated", core->truncated);
 	ch_json_key(&json, "process");
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "pid");
-	ch_json_i64(&json, core->pid);
-	ch_json_key(&json, "name");
-	ch_json_string(&json, core->fname);
-	ch_json_key(&json, "command_line");
-	ch_json_string(&json, core->psargs);
+	ch_json_member_i64(&json, "pid", core->pid);
+	ch_json_member_string(&json, "name", core->fname);
+	ch_json_member_string(&json, "command_line", core->psargs);
 	ch_json_end_object(&json);
 	ch_json_key(&json, "signal");
 	if (core->has_siginfo) {
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "number");
-		ch_json_i64(&json, core->signal_number);
-		ch_json_key(&json, "name");
-		ch_json_string(&json, signal_name(core->signal_number));
-		ch_json_key(&json, "code");
-		ch_json_i64(&json, core->signal_code);
-		ch_json_key(&json, "address");
-		ch_json_address(&json, core->signal_address);
+		ch_json_member_i64(&json, "number", core->signal_number);
+		ch_json_member_string(&json, "name", signal_name(core->signal_number));
+		ch_json_member_i64(&json, "code", core->signal_code);
+		ch_json_member_address(&json, "address", core->signal_address);
 		ch_json_end_object(&json);
 	} else {
 		ch_json_null(&json);
@@ -389,15 +372,13 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 	ch_json_key(&json, "thread");
 	if (report->crashed) {
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "tid");
-		ch_json_i64(&json, report->crashed->tid);
+		ch_json_member_i64(&json, "tid", report->crashed->tid);
 		ch_json_key(&json, "stack");
 		ch_json_begin_array(&json);
 		for (size_t i = 0; i < report->num_frames; i++)
 			ch_json_string(&json, report->frames[i].name);
 		ch_json_end_array(&json);
-		ch_json_key(&json, "stack_incomplete");
-		ch_json_string_or_null(&json, report->stack_stop);
+		ch_json_member_string_or_null(&json, "stack_incomplete", report->stack_stop);
 		ch_json_end_object(&json);
 	} else {
 		ch_json_null(&json);
@@ -409,12 +390,9 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 	ch_json_end_array(&json);
 	ch_json_key(&json, "heap");
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "live_count");
-	ch_json_u64(&json, report->live_count);
-	ch_json_key(&json, "live_bytes");
-	ch_json_u64(&json, report->live_bytes);
-	ch_json_key(&json, "free_bytes");
-	ch_json_u64(&json, report->free_bytes);
+	ch_json_member_u64(&json, "live_count", report->live_count);
+	ch_json_member_u64(&json, "live_bytes", report->live_bytes);
+	ch_json_member_u64(&json, "free_bytes", report->free_bytes);
 	ch_json_end_object(&json);
 	ch_json_key(&json, "top_types");
 	ch_json_begin_array(&json);
@@ -425,20 +403,15 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 	ch_json_key(&json, "leaks");
 	if (report->have_leaks) {
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "count");
-		ch_json_u64(&json, report->leaked_count);
-		ch_json_key(&json, "bytes");
-		ch_json_u64(&json, report->leaked_bytes);
-		ch_json_key(&json, "unreferenced_count");
-		ch_json_u64(&json, report->unreferenced_count);
-		ch_json_key(&json, "unreferenced_bytes");
-		ch_json_u64(&json, report->unreferenced_bytes);
+		ch_json_member_u64(&json, "count", report->leaked_count);
+		ch_json_member_u64(&json, "bytes", report->leaked_bytes);
+		ch_json_member_u64(&json, "unreferenced_count", report->unreferenced_count);
+		ch_json_member_u64(&json, "unreferenced_bytes", report->unreferenced_bytes);
 		ch_json_end_object(&json);
 	} else {
 		ch_json_null(&json);
 	}
-	ch_json_key(&json, "heap_damaged");
-	ch_json_bool(&json, program->heap.num_damage > 0);
+	ch_json_member_bool(&json, "heap_damaged", program->heap.num_damage > 0);
 	write_json_damage(&json, report);
 	ch_json_key(&json, "warnings");
 	ch_json_begin_array(&json);

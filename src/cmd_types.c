@@ -285,20 +285,14 @@ static void write_json(struct ch_out *out, const struct table *table,
 		const struct row *row = &table->rows[i];
 
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "type");
-		ch_json_string_or_null(&json, row->name);
+		ch_json_member_string_or_null(&json, "type", row->name);
 		if (!row->name) {
-			ch_json_key(&json, "size");
-			ch_json_u64(&json, row->size);
+			ch_json_member_u64(&json, "size", row->size);
 		}
-		ch_json_key(&json, "count");
-		ch_json_u64(&json, row->count);
-		ch_json_key(&json, "bytes");
-		ch_json_u64(&json, row->bytes);
-		ch_json_key(&json, "share");
-		ch_json_double(&json, share(row->bytes, table->total_bytes));
-		ch_json_key(&json, "average");
-		ch_json_u64(&json, row->bytes / row->count);
+		ch_json_member_u64(&json, "count", row->count);
+		ch_json_member_u64(&json, "bytes", row->bytes);
+		ch_json_member_double(&json, "share", share(row->bytes, table->total_bytes));
+		ch_json_member_u64(&json, "average", row->bytes / row->count);
 		ch_json_key(&json, "sources");
 		ch_json_begin_array(&json);
 		for (int s = CH_TYPE_UNKNOWN; s <= CH_TYPE_GUESS; s++) {
@@ -311,29 +305,22 @@ static void write_json(struct ch_out *out, const struct table *table,
 	ch_json_end_array(&json);
 	ch_json_key(&json, "total");
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "count");
-	ch_json_u64(&json, table->total_count);
-	ch_json_key(&json, "bytes");
-	ch_json_u64(&json, table->total_bytes);
+	ch_json_member_u64(&json, "count", table->total_count);
+	ch_json_member_u64(&json, "bytes", table->total_bytes);
 	ch_json_end_object(&json);
 	ch_json_key(&json, "sources");
 	ch_json_begin_object(&json);
 	for (int s = CH_TYPE_UNKNOWN; s <= CH_TYPE_GUESS; s++) {
 		ch_json_key(&json, ch_type_source_names[s]);
 		ch_json_begin_object(&json);
-		ch_json_key(&json, "count");
-		ch_json_u64(&json, stats->allocations[s]);
-		ch_json_key(&json, "bytes");
-		ch_json_u64(&json, stats->bytes[s]);
+		ch_json_member_u64(&json, "count", stats->allocations[s]);
+		ch_json_member_u64(&json, "bytes", stats->bytes[s]);
 		ch_json_end_object(&json);
 	}
 	ch_json_end_object(&json);
-	ch_json_key(&json, "conflicts");
-	ch_json_u64(&json, stats->conflicts);
-	ch_json_key(&json, "roots");
-	ch_json_u64(&json, stats->roots);
-	ch_json_key(&json, "truncated");
-	ch_json_bool(&json, stats->truncated);
+	ch_json_member_u64(&json, "conflicts", stats->conflicts);
+	ch_json_member_u64(&json, "roots", stats->roots);
+	ch_json_member_bool(&json, "truncated", stats->truncated);
 	ch_json_end_object(&json);
 }
 

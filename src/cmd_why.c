@@ -110,8 +110,7 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 
 	ch_json_init(&json, out, true);
 	ch_json_begin_object(&json);
-	ch_json_key(&json, "target");
-	ch_json_address(&json, blocks[report->target].address);
+	ch_json_member_address(&json, "target", blocks[report->target].address);
 	ch_json_key(&json, "paths");
 	ch_json_begin_array(&json);
 	for (size_t i = 0; i < report->num_paths; i++) {
@@ -124,10 +123,8 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 		ch_json_begin_array(&json);
 		for (size_t k = 0; k < path->num_nodes; k++) {
 			ch_json_begin_object(&json);
-			ch_json_key(&json, "address");
-			ch_json_address(&json, blocks[path->nodes[k]].address);
-			ch_json_key(&json, "offset");
-			ch_json_u64(&json, report->offsets[i][k]);
+			ch_json_member_address(&json, "address", blocks[path->nodes[k]].address);
+			ch_json_member_u64(&json, "offset", report->offsets[i][k]);
 			ch_json_key(&json, "type");
 			ch_json_string_or_null(&json,
 					       ch_analysis_type(program, path->nodes[k]));

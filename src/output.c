@@ -318,3 +318,45 @@ void ch_json_null(struct ch_json *json)
 	before_value(json);
 	ch_out_str(json->out, "null");
 }
+
+void ch_json_member_u64(struct ch_json *json, const char *key, uint64_t value)
+{
+	ch_json_key(json, key);
+	ch_json_u64(json, value);
+}
+
+void ch_json_member_i64(struct ch_json *json, const char *key, int64_t value)
+{
+	ch_json_key(json, key);
+	ch_json_i64(json, value);
+}
+
+void ch_json_member_double(struct ch_json *json, const char *key, double value)
+{
+	ch_json_key(json, key);
+	ch_json_double(json, value);
+}
+
+void ch_json_member_string(struct ch_json *json, const char *key, const char *value)
+{
+	ch_json_key(json, key);
+	ch_json_string(json, value);
+}
+
+void ch_json_member_string_or_null(struct ch_json *json, const char *key, const char *value)
+{
+	ch_json_key(json, key);
+	ch_json_string_or_null(json, value);
+}
+
+void ch_json_member_address(struct ch_json *json, const char *key, uint64_t value)
+{
+	ch_json_key(json, key);
+	ch_json_address(json, value);
+}
+
+void ch_json_member_bool(struct ch_json *json, const char *key, bool value)
+{
+	ch_json_key(json, key);
+	ch_json_bool(json, value);
+}

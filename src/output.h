@@ -81,4 +81,16 @@ void ch_json_address(struct ch_json *json, uint64_t value);
 void ch_json_bool(struct ch_json *json, bool value);
 void ch_json_null(struct ch_json *json);
 
+/** A key and its value in one call: "key": value. */
+void ch_json_member_u64(struct ch_json *json, const char *key, uint64_t value);
+void ch_json_member_i64(struct ch_json *json, const char *key, int64_t value);
+void ch_json_member_double(struct ch_json *json, const char *key, double value);
+void ch_json_member_string(struct ch_json *json, const char *key,
+			   const char *value);
+void ch_json_member_string_or_null(struct ch_json *json, const char *key,
+				   const char *value);
+void ch_json_member_address(struct ch_json *json, const char *key,
+			    uint64_t value);
+void ch_json_member_bool(struct ch_json *json, const char *key, bool value);
+
 #endif /* COREHEAP_OUTPUT_H */
