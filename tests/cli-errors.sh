@@ -81,6 +81,16 @@ if command -v gcore > /dev/null 2>&1; then
 		rm -f "$work/vanishing-sleep"
 		expect 1 "binary of '$work/vanishing-sleep' not found" -- \
 			"$COREHEAP" objects "$core"
+		# The binary found again: under a sysroot, or named with --exe;
+		# a different binary with the same name is refused (build-id).
+		mkdir -p "$work/sysroot$work"
+		cp /bin/sleep "$work/sysroot$work/vanishing-sleep"
+		expect 0 "" -- "$COREHEAP" objects --sysroot "$work/sysroot" "$core"
+		cp /bin/sleep "$work/elsewhere-sleep"
+		expect 0 "" -- "$COREHEAP" objects --exe "$work/elsewhere-sleep" "$core"
+		cp /bin/true "$work/vanishing-sleep"
+		expect 1 "binary of '$work/vanishing-sleep' not found (or its build-id differs)" -- \
+			"$COREHEAP" objects "$core"
 	else
 		echo "FAIL: gcore made no core"; failures=$((failures + 1))
 	fi
