@@ -51,6 +51,21 @@ while read -r kind name count bytes; do
 	fi
 done < "$work/facts.2"
 
+# Retained growth: each session and cache entry hangs from a global and
+# holds nothing else, so what each type retains is its own bytes.
+"$COREHEAP" diff --retained --format csv "$old" "$new" > "$work/retained.csv" 2>/dev/null
+while read -r kind name count bytes; do
+	type="$kind $name"
+	old_bytes=$(awk -v t="$type" '$1" "$2 == t { print $4 }' "$work/facts.1")
+	row=$(awk -F, -v t="$type" '$1 == t { print $7 "," $8 }' "$work/retained.csv")
+	checks=$((checks + 1))
+	if [ "$row" = "$old_bytes,$bytes" ]; then
+		echo "ok: retained $type $row"
+	else
+		fail "retained of '$type' is '$row', expected '$old_bytes,$bytes'"
+	fi
+done < "$work/facts.2"
+
 # The grown type comes first: largest growth in bytes.
 checks=$((checks + 1))
 first=$(sed -n 2p "$work/diff.csv" | cut -d, -f1)
