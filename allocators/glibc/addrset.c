@@ -78,3 +78,45 @@ int ptm_addrset_add(struct ptm_addrset *set, uint64_t key, uint32_t tag,
 	set->count++;
 	return 1;
 }
+
+static int compare_keys(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int ptm_addrset_sorted_keys(const struct ptm_addrset *set, uint64_t **ret)
+{
+	uint64_t *keys;
+	size_t n = 0;
+
+	*ret = NULL;
+	if (!set->count)
+		return 0;
+	keys = malloc(set->count * sizeof(*keys));
+	if (!keys)
+		return -1;
+	for (size_t i = 0; i <= set->mask && n < set->count; i++) {
+		if (set->keys[i])
+			keys[n++] = set->keys[i];
+	}
+	qsort(keys, n, sizeof(*keys), compare_keys);
+	*ret = keys;
+	return 0;
+}
+
+void ptm_key_cursor_seek(struct ptm_key_cursor *cursor, uint64_t from)
+{
+	size_t lo = 0, hi = cursor->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cursor->keys[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	cursor->next = lo;
+}

@@ -34,4 +34,34 @@ int ptm_addrset_add(struct ptm_addrset *set, uint64_t key, uint32_t tag,
 bool ptm_addrset_find(const struct ptm_addrset *set, uint64_t key,
 		      uint32_t *tag_ret);
 
+/**
+ * The keys of @p set, sorted, in *ret (caller frees; NULL when empty), for
+ * walks that meet addresses in order. Returns 0, or -1 out of memory.
+ */
+int ptm_addrset_sorted_keys(const struct ptm_addrset *set, uint64_t **ret);
+
+/** A position in a sorted key array, moved forward only. */
+struct ptm_key_cursor {
+	const uint64_t *keys;
+	size_t count;
+	size_t next;   /**< first key not known to be below the last query */
+};
+
+/** Point @p cursor at the first key >= @p from (binary search). */
+void ptm_key_cursor_seek(struct ptm_key_cursor *cursor, uint64_t from);
+
+/**
+ * True if @p key is in the array. Queries must not decrease between seeks:
+ * each costs the keys passed over, so a walk in address order costs one
+ * step per key overall.
+ */
+static inline bool ptm_key_cursor_has(struct ptm_key_cursor *cursor,
+				      uint64_t key)
+{
+	while (cursor->next < cursor->count && cursor->keys[cursor->next] < key)
+		cursor->next++;
+	return cursor->next < cursor->count &&
+	       cursor->keys[cursor->next] == key;
+}
+
 #endif /* COREHEAP_GLIBC_ADDRSET_H */

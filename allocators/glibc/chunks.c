@@ -55,15 +55,34 @@ static bool chain_reaches_end(struct ptm_walk *walk,
 	return pos == heap->end && heap->has_top;
 }
 
+/** Where a walk stands in the sorted free-list and tcache addresses. */
+struct cursors {
+	struct ptm_key_cursor listed, tcache;
+};
+
+static void cursors_init(const struct ptm_walk *walk, uint64_t from,
+			 struct cursors *ret)
+{
+	ret->listed = (struct ptm_key_cursor){
+		.keys = walk->listed_keys,
+		.count = walk->listed_keys ? walk->listed.count : 0,
+	};
+	ret->tcache = (struct ptm_key_cursor){
+		.keys = walk->tcache_keys,
+		.count = walk->tcache_keys ? walk->tcache_chunks.count : 0,
+	};
+	ptm_key_cursor_seek(&ret->listed, from);
+	ptm_key_cursor_seek(&ret->tcache, from);
+}
+
 static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
-		     const struct step *s)
+		     struct cursors *cursors, const struct step *s)
 {
 	uint32_t region = arena->region;
 	uint64_t mem = s->chunk + PTM_CHUNK_HDR;
 	uint64_t usable = s->size - PTM_SIZE_SZ;
 	bool prev_inuse = s->next_field & PTM_PREV_INUSE;
-	bool listed = walk->listed.count &&
-		      ptm_addrset_find(&walk->listed, s->chunk, NULL);
+	bool listed = ptm_key_cursor_has(&cursors->listed, s->chunk);
 
 	if (s->flags & PTM_IS_MMAPPED)
 		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, s->chunk,
@@ -76,8 +95,7 @@ static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
 		ptm_block(walk, mem, usable, COREHEAP_BLOCK_FREE, region);
 	} else if (!prev_inuse) {
 		ptm_block(walk, mem, usable, COREHEAP_BLOCK_FREE, region);
-	} else if (walk->tcache_chunks.count &&
-		   ptm_addrset_find(&walk->tcache_chunks, s->chunk, NULL)) {
+	} else if (ptm_key_cursor_has(&cursors->tcache, s->chunk)) {
 		ptm_block(walk, mem, usable, COREHEAP_BLOCK_METADATA, region);
 	} else {
 		if (!!(s->flags & PTM_NON_MAIN_ARENA) == arena->is_main)
@@ -137,8 +155,10 @@ static enum run_end walk_run(struct ptm_walk *walk,
 {
 	struct ptm_reader *reader = &walk->reader;
 	struct step s = {.chunk = start};
+	struct cursors cursors;
 	uint64_t field;
 
+	cursors_init(walk, start, &cursors);
 	*stop = start;
 	if (ptm_reader_u64(reader, s.chunk + 8, &field))
 		return RUN_UNREADABLE;
@@ -153,6 +173,7 @@ static enum run_end walk_run(struct ptm_walk *walk,
 		if (s.size < PTM_CHUNK_HDR || s.size % PTM_ALIGN ||
 		    next > heap->end || next < s.chunk)
 			return RUN_BAD_SIZE;
+		ptm_reader_prefetch_ahead(reader, next + PTM_PREFETCH_AHEAD);
 		if (ptm_reader_u64(reader, next + 8, &s.next_field)) {
 			// A superseded heap may end flush with its mapping.
 			if (next == heap->end && !heap->has_top)
@@ -173,7 +194,7 @@ static enum run_end walk_run(struct ptm_walk *walk,
 		}
 		if (s.size < PTM_MINSIZE)
 			return RUN_BAD_SIZE;
-		classify(walk, arena, &s);
+		classify(walk, arena, &cursors, &s);
 		s.chunk = next;
 		field = s.next_field;
 	}

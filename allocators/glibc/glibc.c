@@ -81,6 +81,8 @@ static void walk_destroy(struct ptm_walk *walk)
 	free(walk->tcaches);
 	ptm_addrset_deinit(&walk->tcache_chunks);
 	ptm_addrset_deinit(&walk->listed);
+	free(walk->listed_keys);
+	free(walk->tcache_keys);
 	ptm_reader_deinit(&walk->reader);
 	free(walk);
 }
@@ -135,7 +137,13 @@ static int build(struct ptm_walk *walk, bool regions)
 	if (err)
 		return err;
 	ptm_decide_safe_linking(walk);
-	return ptm_collect_free_lists(walk);
+	err = ptm_collect_free_lists(walk);
+	if (err)
+		return err;
+	if (ptm_addrset_sorted_keys(&walk->listed, &walk->listed_keys) ||
+	    ptm_addrset_sorted_keys(&walk->tcache_chunks, &walk->tcache_keys))
+		return COREHEAP_NOMEM;
+	return COREHEAP_OK;
 }
 
 static int walk_create(const struct coreheap_host *host, struct ptm_state *st,

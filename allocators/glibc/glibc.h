@@ -128,6 +128,12 @@ struct ptm_walk {
 	struct ptm_addrset tcache_chunks;
 	/** chunk address -> ptm_list_tag() for tcache and fastbin chunks. */
 	struct ptm_addrset listed;
+	/**
+	 * The keys of listed and of tcache_chunks, sorted (NULL when empty):
+	 * the chunk walk meets chunks in address order and merges.
+	 */
+	uint64_t *listed_keys;
+	uint64_t *tcache_keys;
 	/** Safe-linking: tcache next and fastbin fd are mangled. */
 	bool safe_linking;
 

@@ -60,6 +60,28 @@ static inline int ptm_reader_read(struct ptm_reader *reader, uint64_t addr,
 	return ptm_reader_fill(reader, addr, buf, len);
 }
 
+/**
+ * How far ahead of a chunk walk to prefetch. A page: measured on a 2-million
+ * chunk heap, it beats 1, 2 and 8 KiB, since the first touch of each page of
+ * the core (page tables, TLB) costs more than its cache misses.
+ */
+#define PTM_PREFETCH_AHEAD 4096
+
+/**
+ * Hint that @p addr will be read soon. A walk chases sizes from chunk to
+ * chunk, each load waiting for the one before; asking for memory ahead keeps
+ * it from waiting on each miss in turn.
+ */
+static inline void ptm_reader_prefetch_ahead(const struct ptm_reader *reader,
+					     uint64_t addr)
+{
+	uint64_t off = addr - reader->base;
+
+	if (addr >= reader->base && off < reader->len)
+		__builtin_prefetch((const void *)((uintptr_t)reader->data +
+						  (uintptr_t)off));
+}
+
 /** Read one 64-bit word. */
 static inline int ptm_reader_u64(struct ptm_reader *reader, uint64_t addr,
 				 uint64_t *ret)

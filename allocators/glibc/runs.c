@@ -4,8 +4,8 @@
 // main_arena grows with sbrk, but its heap is not always one piece. When the
 // memory sbrk returns does not continue the old top, sysmalloc (glibc
 // 2.26..2.41) closes the old top with a double fencepost, two CHUNK_HDR_SZ
-// chunks marked in use (0x11, the first 0x10 once the shrunk old top is
-// freed into a bin), frees what is left of it and starts a new top:
+// chunks marked in use (0x11; the first loses PREV_INUSE when the shrunk old
+// top is freed into a bin), frees what is left of it and starts a new top:
 //  - after a foreign sbrk (the program moved the break itself): in the brk
 //    area, after the foreign bytes, at the break rounded up so that chunk2mem
 //    is aligned. The arena stays contiguous and system_mem counts the
@@ -23,9 +23,10 @@
 // sizes chain consistently to top or to the next fencepost; and, in a
 // non-contiguous arena, from page starts of anonymous memory where such a
 // chain begins. A chunk of the main arena never has IS_MMAPPED or
-// NON_MAIN_ARENA set, a run's first chunk always has PREV_INUSE, and a chunk
+// NON_MAIN_ARENA set, a run's first chunk always has PREV_INUSE, a chunk
 // whose successor's PREV_INUSE is clear has its size in that successor's
-// prev_size: garbage rarely passes all that for long.
+// prev_size, and a run ends on a page boundary: garbage rarely passes all
+// that for long.
 
 #include <stdlib.h>
 
@@ -110,6 +111,7 @@ static enum trace_end trace(struct finder *f, uint64_t start, uint64_t *budget,
 			return TRACE_FAILED;
 		(*budget)--;
 		size = chunk_size(field);
+		ptm_reader_prefetch_ahead(reader, pos + PTM_PREFETCH_AHEAD);
 		if (field & (PTM_IS_MMAPPED | PTM_NON_MAIN_ARENA) ||
 		    size < PTM_CHUNK_HDR || size % PTM_ALIGN ||
 		    pos + size < pos ||
@@ -217,9 +219,10 @@ static uint64_t scan_gap(struct finder *f, uint64_t from, uint64_t limit,
 }
 
 /**
- * Runs of the brk area from @p start, pushed in order; true when they lead
- * to top. Gaps are searched up to @p limit. The first run's system memory
- * starts at @p system_start (the sbrk base).
+ * Push the runs of the brk area from @p start, in order, and say in
+ * *reached_ret whether they lead to top; gaps are searched up to @p limit.
+ * The first run's system memory starts at @p system_start (the sbrk base).
+ * COREHEAP_OK or COREHEAP_NOMEM.
  */
 static int follow_brk(struct finder *f, uint64_t start, uint64_t system_start,
 		      uint64_t limit, bool *reached_ret)
@@ -487,11 +490,10 @@ int ptm_collect_main_runs(struct ptm_walk *walk, size_t index)
 		.top_end = arena->top + arena->top_size,
 		.contiguous = !(arena->flags & PTM_NONCONTIGUOUS),
 	};
+	size_t first = walk->num_heaps;
 	struct coreheap_mapping top_map;
 	bool have_top_map, have_base;
 	uint64_t base = 0;
-
-	size_t first = walk->num_heaps;
 	int err;
 
 	if (!arena->top_valid)
