@@ -114,8 +114,9 @@ struct ch_error *ch_block_array_push(struct ch_block_array *array,
 
 struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
 				    const char *name, uint64_t address,
-				    uint64_t system_bytes, uint64_t top_address,
-				    uint64_t top_size, uint32_t *ret)
+				    uint64_t control_size, uint64_t system_bytes,
+				    uint64_t top_address, uint64_t top_size,
+				    uint32_t *ret)
 {
 	struct ch_region *region;
 	struct ch_error *err;
@@ -133,6 +134,7 @@ struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
 		.allocator = allocator,
 		.name = strdup(name ? name : "region"),
 		.address = address,
+		.control_size = control_size,
 		.system_bytes = system_bytes,
 		.top_address = top_address,
 		.top_size = top_size,

@@ -53,6 +53,8 @@ struct ch_region {
 	char *name;
 	uint8_t allocator;
 	uint64_t address;
+	/** Bytes of the control structure at address (metadata). */
+	uint64_t control_size;
 	uint64_t system_bytes;
 	uint64_t top_address, top_size;
 	uint64_t live_count, live_bytes;
@@ -119,10 +121,12 @@ void ch_block_array_deinit(struct ch_block_array *array);
 struct ch_error *ch_block_array_push(struct ch_block_array *array,
 				     const struct ch_block *block);
 
+/** Record a region; *ret is its index. The fields are as in ch_region. */
 struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
 				    const char *name, uint64_t address,
-				    uint64_t system_bytes, uint64_t top_address,
-				    uint64_t top_size, uint32_t *ret);
+				    uint64_t control_size, uint64_t system_bytes,
+				    uint64_t top_address, uint64_t top_size,
+				    uint32_t *ret);
 
 /**
  * The index of a runtime type name (copied on first sight), for

@@ -210,6 +210,7 @@ static int host_add_region(const struct coreheap_host *ops,
 	return host_fail(ops, ch_heap_add_region(&host->program->heap,
 						 host->allocator, region->name,
 						 region->address,
+						 region->control_size,
 						 region->system_bytes,
 						 region->top_address,
 						 region->top_size, ret));

@@ -44,8 +44,6 @@ enum root_priority {
 #define DTV_ENTRY_BYTES 16
 #define MAX_DTV_SLOTS 65536
 // sizeof(struct malloc_state) on x86-64 since glibc 2.27, used for
-// main_arena when libc has no symbols to give its size.
-#define MALLOC_STATE_BYTES 2200
 #define PAGE_SIZE_BYTES 4096
 
 struct candidate {
@@ -384,7 +382,7 @@ static struct ch_error *add_thread_roots(struct ch_program *program,
 }
 
 // How much of a region's control structure to leave out, if it lies in a
-// module: its symbol's size, or main_arena's known size without symbols.
+// module: what the plugin declared, else its symbol's size.
 static uint64_t region_metadata_bytes(const struct ch_program *program,
 				      const struct ch_region *region)
 {
@@ -394,10 +392,12 @@ static uint64_t region_metadata_bytes(const struct ch_program *program,
 
 	if (!module || !region->address)
 		return 0;
+	if (region->control_size)
+		return region->control_size;
 	if (ch_module_symbol_at(module, region->address, &offset, &size) &&
 	    offset == 0 && size > 0)
 		return size;
-	return strcmp(region->name, "main_arena") == 0 ? MALLOC_STATE_BYTES : 0;
+	return 0;
 }
 
 // The first live block that ends after addr.

@@ -201,7 +201,7 @@ Test(types, synthetic_heap_gets_guesses_only)
 	path = synth_core_write(&synth);
 	err = ch_program_open(path, &options, &program);
 	cr_assert_null(err, "%s", err ? err->message : "");
-	err = ch_heap_add_region(&program->heap, 0, "test", 0, 0, 0, 0, &region);
+	err = ch_heap_add_region(&program->heap, 0, "test", 0, 0, 0, 0, 0, &region);
 	cr_assert_null(err);
 	// Added out of order: ch_heap_finish sorts.
 	for (size_t i = sizeof(blocks) / sizeof(*blocks); i-- > 0;) {

@@ -94,6 +94,7 @@ static int declare_regions(struct ptm_walk *walk)
 		struct coreheap_region region = {
 			.name = "main_arena",
 			.address = arena->address,
+			.control_size = walk->st->layout.ms_size,
 			.system_bytes = arena->system_mem,
 			.top_address = arena->top_valid ? arena->top : 0,
 			.top_size = arena->top_valid ? arena->top_size : 0,

@@ -187,6 +187,7 @@ void ptm_walk_mmapped(struct ptm_walk *walk)
 		goto out;
 	}
 	region.address = walk->st->mp;
+	region.control_size = walk->st->mp ? walk->st->layout.mp_size : 0;
 	region.system_bytes = found.bytes;
 	if (walk->host->add_region(walk->host, &region,
 				   &walk->mmapped_region)) {

@@ -105,6 +105,11 @@ struct coreheap_region {
 	const char *name;
 	/** The address of the region's control structure (0 if none). */
 	uint64_t address;
+	/**
+	 * The size of that control structure (glibc's malloc_state, say):
+	 * allocator metadata, which is never scanned as a root. 0 if unknown.
+	 */
+	uint64_t control_size;
 	/** Bytes the allocator got from the system for this region. */
 	uint64_t system_bytes;
 	/** The top (wilderness) chunk, if the allocator has one; else 0. */
