@@ -43,7 +43,6 @@ enum root_priority {
 #define TCB_DTV_OFFSET 8
 #define DTV_ENTRY_BYTES 16
 #define MAX_DTV_SLOTS 65536
-// sizeof(struct malloc_state) on x86-64 since glibc 2.27, used for
 #define PAGE_SIZE_BYTES 4096
 
 struct candidate {
