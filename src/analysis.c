@@ -94,26 +94,6 @@ void ch_analysis_deinit(struct ch_analysis *analysis)
 	analysis->roots = NULL;
 }
 
-struct ch_error *ch_parse_address(const char *value, uint64_t *ret)
-{
-	bool hex = value[0] == '0' && (value[1] == 'x' || value[1] == 'X');
-	const char *digits = hex ? value + 2 : value;
-	char *end;
-
-	errno = 0;
-	if (*digits == '\0' || *digits == '-' || *digits == '+' ||
-	    *digits == ' ')
-		goto bad;
-	*ret = strtoull(digits, &end, hex ? 16 : 10);
-	if (errno || *end)
-		goto bad;
-	return NULL;
-bad:
-	return ch_error_create(CH_ERROR_USAGE,
-			       "'%s' is not an address (0x-prefixed hex or decimal)",
-			       value);
-}
-
 struct ch_error *ch_analysis_find_block(const struct ch_program *program,
 					uint64_t addr, uint32_t *ret)
 {

@@ -63,11 +63,6 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 /** Free the graph and roots (not the program). */
 void ch_analysis_deinit(struct ch_analysis *analysis);
 
-/**
- * Parse an address given on the command line: 0x-prefixed hex or decimal.
- * CH_ERROR_USAGE otherwise.
- */
-struct ch_error *ch_parse_address(const char *value, uint64_t *ret);
 
 /**
  * The index of the live allocation holding addr. If none does,

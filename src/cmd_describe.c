@@ -859,16 +859,7 @@ int cmd_describe(int argc, char **argv)
 			       describe_options, &describe_opts, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 2)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"describe takes an address and a core (see 'coreheap describe --help')"));
-	err = ch_parse_u64("describe", options.args[0], &addr);
-	if (err) {
-		ch_error_destroy(err);
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"'%s' is not an address (try 0x7f...)", options.args[0]));
-	}
-	err = ch_command_open(&options, options.args[1], &program);
+	err = ch_command_open_at_address(&options, "describe", &addr, &program);
 	if (!err)
 		err = ch_types_create(program, &types);
 	if (err) {

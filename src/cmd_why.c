@@ -228,13 +228,7 @@ int cmd_why(int argc, char **argv)
 			       &why, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 2)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"why takes an address and a core (see 'coreheap why --help')"));
-	err = ch_parse_address(options.args[0], &addr);
-	if (err)
-		return ch_command_finish(NULL, err);
-	err = ch_command_open(&options, options.args[1], &program);
+	err = ch_command_open_at_address(&options, "why", &addr, &program);
 	if (!err)
 		err = run_why(program, &why, addr, options.format);
 	return ch_command_finish(program, err);

@@ -237,6 +237,43 @@ int ch_command_finish(struct ch_program *program, struct ch_error *err)
 	return status;
 }
 
+struct ch_error *ch_parse_address(const char *value, uint64_t *ret)
+{
+	bool hex = value[0] == '0' && (value[1] == 'x' || value[1] == 'X');
+	const char *digits = hex ? value + 2 : value;
+	char *end;
+
+	errno = 0;
+	if (*digits == '\0' || *digits == '-' || *digits == '+' ||
+	    *digits == ' ')
+		goto bad;
+	*ret = strtoull(digits, &end, hex ? 16 : 10);
+	if (errno || *end)
+		goto bad;
+	return NULL;
+bad:
+	return ch_error_create(CH_ERROR_USAGE,
+			       "'%s' is not an address (0x-prefixed hex or decimal)",
+			       value);
+}
+
+struct ch_error *ch_command_open_at_address(const struct ch_command_options *options,
+					    const char *command,
+					    uint64_t *addr_ret,
+					    struct ch_program **ret)
+{
+	struct ch_error *err;
+
+	if (options->num_args != 2)
+		return ch_error_create(CH_ERROR_USAGE,
+				       "%s takes an address and a core (see 'coreheap %s --help')",
+				       command, command);
+	err = ch_parse_address(options->args[0], addr_ret);
+	if (err)
+		return err;
+	return ch_command_open(options, options->args[1], ret);
+}
+
 struct ch_error *ch_parse_u64(const char *option, const char *value,
 			      uint64_t *ret)
 {

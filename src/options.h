@@ -72,6 +72,21 @@ struct ch_error *ch_command_open(const struct ch_command_options *options,
  */
 int ch_command_finish(struct ch_program *program, struct ch_error *err);
 
+/**
+ * Parse an address given on the command line: 0x-prefixed hex or decimal.
+ * CH_ERROR_USAGE otherwise.
+ */
+struct ch_error *ch_parse_address(const char *value, uint64_t *ret);
+
+/**
+ * For the commands that take ADDR CORE: check there are exactly those two
+ * arguments, parse the address and open the core (heap loaded).
+ */
+struct ch_error *ch_command_open_at_address(const struct ch_command_options *options,
+					    const char *command,
+					    uint64_t *addr_ret,
+					    struct ch_program **ret);
+
 /** Parse a whole non-negative number. */
 struct ch_error *ch_parse_u64(const char *option, const char *value,
 			      uint64_t *ret);
