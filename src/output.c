@@ -49,17 +49,27 @@ void ch_out_char(struct ch_out *out, char c)
 	out->buf[out->len++] = c;
 }
 
+// Room for n more bytes in the buffer, so that a number is written straight
+// into it: objects writes millions of them.
+static char *reserve(struct ch_out *out, size_t n)
+{
+	if (CH_OUT_BUFFER_SIZE - out->len < n)
+		flush(out);
+	return out->buf + out->len;
+}
+
 void ch_out_u64(struct ch_out *out, uint64_t value)
 {
-	char digits[20];
+	char digits[20], *dst = reserve(out, sizeof(digits));
 	int n = 0;
 
 	do {
 		digits[n++] = '0' + value % 10;
 		value /= 10;
 	} while (value);
+	out->len += n;
 	while (n > 0)
-		ch_out_char(out, digits[--n]);
+		*dst++ = digits[--n];
 }
 
 void ch_out_i64(struct ch_out *out, int64_t value)
@@ -75,17 +85,18 @@ void ch_out_i64(struct ch_out *out, int64_t value)
 void ch_out_hex(struct ch_out *out, uint64_t value)
 {
 	static const char hex[] = "0123456789abcdef";
-	char digits[16];
+	char digits[16], *dst = reserve(out, 2 + sizeof(digits));
 	int n = 0;
 
 	do {
 		digits[n++] = hex[value & 0xf];
 		value >>= 4;
 	} while (value);
-	ch_out_char(out, '0');
-	ch_out_char(out, 'x');
+	out->len += 2 + n;
+	*dst++ = '0';
+	*dst++ = 'x';
 	while (n > 0)
-		ch_out_char(out, digits[--n]);
+		*dst++ = digits[--n];
 }
 
 void ch_out_printf(struct ch_out *out, const char *format, ...)
@@ -113,9 +124,14 @@ void ch_out_printf(struct ch_out *out, const char *format, ...)
 void ch_out_json_string(struct ch_out *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 
 	ch_out_char(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	// Most names need no escape: copy the run of plain bytes at once.
+	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	ch_out_write(out, s, (const char *)p - s);
+	for (; *p; p++) {
 		unsigned char c = *p;
 
 		if (c == '"' || c == '\\') {
