@@ -121,6 +121,27 @@ void ch_out_printf(struct ch_out *out, const char *format, ...)
 	va_end(ap);
 }
 
+// The length of the valid UTF-8 sequence at p (2 to 4), or 0.
+static int utf8_sequence_length(const unsigned char *p)
+{
+	int len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	uint32_t code;
+
+	if (!len || p[0] > 0xf4)
+		return 0;
+	code = p[0] & (0x7f >> len);
+	for (int i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		code = code << 6 | (p[i] & 0x3f);
+	}
+	// Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+	if ((len == 3 && code < 0x800) || (len == 4 && code < 0x10000) ||
+	    (code >= 0xd800 && code < 0xe000) || code > 0x10ffff)
+		return 0;
+	return len;
+}
+
 void ch_out_json_string(struct ch_out *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -141,9 +162,14 @@ void ch_out_json_string(struct ch_out *out, const char *s)
 			ch_out_str(out, "\\n");
 		} else if (c == '\t') {
 			ch_out_str(out, "\\t");
+		} else if (c >= 0x80 && utf8_sequence_length(p)) {
+			int len = utf8_sequence_length(p);
+
+			ch_out_write(out, p, len);
+			p += len - 1;
 		} else if (c < 0x20 || c == 0x7f || c >= 0x80) {
-			// Bytes >= 0x80 are escaped too: a core's strings are
-			// not guaranteed UTF-8, and JSON must be.
+			// Not UTF-8: a core's strings need not be, and JSON
+			// must be.
 			ch_out_str(out, "\\u00");
 			ch_out_char(out, hex[c >> 4]);
 			ch_out_char(out, hex[c & 0xf]);

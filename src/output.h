@@ -7,9 +7,9 @@
  * The sink buffers up to 64 KiB and writes whole buffers; the first write
  * error is kept and returned by ch_out_finish(), and nothing more is written
  * after it. The JSON writer nests at most CH_JSON_MAX_DEPTH levels, escapes
- * every control character as \uXXXX and passes other bytes through (names
- * from a core are not always UTF-8: invalid bytes are written as \u00XX
- * escapes of their Latin-1 value so the output stays valid JSON).
+ * every control character as \uXXXX and passes valid UTF-8 through; names
+ * from a core are not always UTF-8, so any other byte is written as the
+ * \u00XX escape of its Latin-1 value and the output stays valid JSON.
  */
 #ifndef COREHEAP_OUTPUT_H
 #define COREHEAP_OUTPUT_H

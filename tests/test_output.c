@@ -51,7 +51,7 @@ static void json_document(struct ch_out *o)
 	ch_json_init(&json, o, false);
 	ch_json_begin_object(&json);
 	ch_json_key(&json, "name");
-	ch_json_string(&json, "quote\" backslash\\ tab\t nl\n ctl\x01 high\xff");
+	ch_json_string(&json, "quote\" backslash\\ tab\t nl\n ctl\x01 high\xff utf8 \xc3\xa9\xe2\x82\xac cut \xe2\x82");
 	ch_json_key(&json, "list");
 	ch_json_begin_array(&json);
 	ch_json_u64(&json, 1);
@@ -73,7 +73,7 @@ Test(output, json_escapes_and_separates)
 	char *text = capture(json_document);
 
 	cr_expect_str_eq(text,
-		"{\"name\":\"quote\\\" backslash\\\\ tab\\t nl\\n ctl\\u0001 high\\u00ff\","
+		"{\"name\":\"quote\\\" backslash\\\\ tab\\t nl\\n ctl\\u0001 high\\u00ff utf8 \xc3\xa9\xe2\x82\xac cut \\u00e2\\u0082\","
 		"\"list\":[1,null,{},\"0x10\"],\"empty\":[],\"ok\":true}");
 	free(text);
 }
