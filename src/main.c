@@ -34,7 +34,7 @@ static void print_help(FILE *stream)
 	fprintf(stream,
 		"\n'coreheap COMMAND --help' shows a command's options.\n"
 		"exit status: 0 complete, 1 partial (something missing or damaged; see stderr),\n"
-		"2 fatal (nothing could be reported), 64 usage error\n");
+		"2 fatal (nothing could be reported), 64 usage error; triage: 3 heap damaged\n");
 }
 
 static int list_allocators(void)
