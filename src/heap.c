@@ -186,7 +186,8 @@ struct ch_error *ch_heap_add_block(struct ch_heap *heap,
 
 	switch (block->state) {
 	case COREHEAP_BLOCK_LIVE:
-		if (region) {
+		// A nested object's bytes are its holder's: count them once.
+		if (region && !nested) {
 			region->live_count++;
 			region->live_bytes += block->size;
 		}
@@ -351,6 +352,13 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap)
 			return err;
 	}
 	return drop_overlaps(heap);
+}
+
+struct ch_error *ch_heap_finish_nested(struct ch_heap *heap)
+{
+	if (heap->nested.len > 1 && !is_sorted(&heap->nested))
+		return radix_sort_blocks(&heap->nested);
+	return NULL;
 }
 
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr)

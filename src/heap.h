@@ -150,6 +150,12 @@ struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,
  */
 struct ch_error *ch_heap_finish(struct ch_heap *heap);
 
+/**
+ * Sort the nested blocks (a runtime's objects inside other blocks) by
+ * address. Call once the runtime plugins walked.
+ */
+struct ch_error *ch_heap_finish_nested(struct ch_heap *heap);
+
 /** The live block containing addr, or NULL. Needs ch_heap_finish(). */
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
 

@@ -311,6 +311,8 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 		if (set->uses[i].ops->is_runtime)
 			err = walk_allocator(program, i);
 	}
+	if (!err)
+		err = ch_heap_finish_nested(&program->heap);
 	if (err)
 		return err;
 	if (program->heap.num_damage)

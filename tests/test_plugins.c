@@ -87,10 +87,11 @@ static char *toy_plugin_path(void)
 
 Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
 {
-	static uint64_t table[2 + 3 * 3] = {
+	static uint64_t table[2 + 4 * 3] = {
 		0x3150414548594f54ULL, // "TOYHEAP1"
-		3,
+		4,
 		0x30000010, 32, COREHEAP_BLOCK_LIVE,
+		0x30000018, 8, 3, // nested in the block before
 		0x30000040, 64, COREHEAP_BLOCK_FREE,
 		0x30000090, 16, COREHEAP_BLOCK_LIVE,
 	};
@@ -122,6 +123,8 @@ Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
 	cr_expect_eq(program->heap.live.blocks[0].size, 32);
 	cr_expect_eq(program->heap.live.blocks[1].address, 0x30000090);
 	cr_expect_eq(program->heap.free.len, 1);
+	cr_assert_eq(program->heap.nested.len, 1);
+	cr_expect_eq(program->heap.nested.blocks[0].address, 0x30000018);
 	cr_assert_eq(program->heap.num_regions, 1);
 	cr_expect_eq(program->heap.regions[0].live_bytes, 48);
 	cr_expect_eq(program->heap.regions[0].free_bytes, 64);
@@ -137,6 +140,30 @@ Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
 		cr_expect_eq(source, CH_TYPE_RUNTIME);
 	}
 	ch_program_destroy(program);
+
+	// The command line lists the nested object after its holder.
+	char *command, line[256];
+	const char *expected[] = {
+		"{\"address\": \"0x30000010\", \"size\": 32, \"allocator\": \"toy\", \"type\": \"toy::object\"}\n",
+		"{\"address\": \"0x30000018\", \"size\": 8, \"allocator\": \"toy\", \"type\": \"toy::object\", \"parent\": \"0x30000010\"}\n",
+		"{\"address\": \"0x30000090\", \"size\": 16, \"allocator\": \"toy\", \"type\": \"toy::object\"}\n",
+	};
+	size_t lines = 0;
+	FILE *objects;
+
+	cr_assert(asprintf(&command, "'%s' objects --plugin '%s' --allocator toy --format jsonl '%s'",
+			   getenv("COREHEAP"), plugin, path) > 0);
+	objects = popen(command, "r");
+	cr_assert_not_null(objects);
+	while (fgets(line, sizeof(line), objects)) {
+		cr_assert_lt(lines, 3, "extra line: %s", line);
+		cr_expect_str_eq(line, expected[lines]);
+		lines++;
+	}
+	// Partial: the synthetic core has no modules and no threads.
+	cr_expect_eq(pclose(objects), CH_EXIT_PARTIAL << 8);
+	cr_expect_eq(lines, 3);
+	free(command);
 	unlink(path);
 	free(path);
 	free(plugin);

@@ -7,7 +7,9 @@
  * The "toy" allocator keeps a table at the start of a writable mapping:
  * the magic "TOYHEAP1", a count, then count records of
  * (address, size, state), all 64-bit. It names every block's type
- * "toy::object", as a managed runtime names its objects.
+ * "toy::object", as a managed runtime names its objects. State 3 is a live
+ * object nested in the live block before it, as a runtime's objects live
+ * inside malloc'd blocks.
  */
 #include <string.h>
 
@@ -63,17 +65,24 @@ static int toy_walk(const struct coreheap_host *host, void *opaque)
 		.name = "toy table", .address = state->table }, &region);
 	if (status)
 		return status;
+	uint64_t holder = 0;
+
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t record[3];
+		bool nested;
 
 		if (host->read(host, state->table + 16 + 24 * i, record,
 			       sizeof(record)) != COREHEAP_OK)
 			return COREHEAP_CORRUPT;
+		nested = record[2] == 3;
 		// As a managed runtime would, the toy names its objects.
 		status = host->add_block(host, &(struct coreheap_block){
 			.address = record[0], .size = record[1],
-			.state = (uint32_t)record[2], .region = region,
-			.type_name = "toy::object" });
+			.state = nested ? COREHEAP_BLOCK_LIVE : (uint32_t)record[2],
+			.region = region, .type_name = "toy::object",
+			.parent = nested ? holder : 0 });
+		if (record[2] == COREHEAP_BLOCK_LIVE)
+			holder = record[0];
 		if (status)
 			return status;
 	}
