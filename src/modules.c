@@ -852,3 +852,69 @@ const char *ch_module_find_local(struct ch_module *module,
 				     offset_ret);
 	return name;
 }
+
+void ch_module_for_each_local(struct ch_module *module,
+			      const struct ch_frame_context *context,
+			      ch_frame_local_fn *fn, void *arg)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	Dwarf_Addr bias, pc;
+	Dwarf_Die *cu;
+	uint64_t base;
+	int num_scopes, function = -1;
+
+	cu = dwfl_module_addrdie(mod, context->pc, &bias);
+	if (!cu)
+		return;
+	pc = context->pc - bias;
+	num_scopes = dwarf_getscopes(cu, pc, &scopes);
+	/*
+	 * When pc is in an inlined call, dwarf_getscopes() goes from the
+	 * inlined_subroutine on to the scopes of its abstract definition,
+	 * not to the function (and blocks) it was inlined into; the concrete
+	 * chain is the one that holds the frame's locals.
+	 */
+	for (int i = 0; i < num_scopes; i++) {
+		// scopes[0], found by pc, is in the concrete tree.
+		Dwarf_Die innermost = scopes[0];
+
+		if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine) {
+			free(scopes);
+			scopes = NULL;
+			num_scopes = dwarf_getscopes_die(&innermost, &scopes);
+			break;
+		}
+	}
+	// As ch_module_find_local(): the outermost function's frame base.
+	for (int i = 0; i < num_scopes; i++) {
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+			function = i;
+	}
+	if (function < 0 || !frame_base(&scopes[function], pc, context, &base))
+		return;
+	for (int i = 0; i <= function; i++) {
+		Dwarf_Die child;
+
+		if (dwarf_child(&scopes[i], &child) != 0)
+			continue;
+		do {
+			int tag = dwarf_tag(&child);
+			Dwarf_Attribute attr;
+			Dwarf_Op *expr;
+			size_t len;
+
+			if (tag != DW_TAG_variable &&
+			    tag != DW_TAG_formal_parameter)
+				continue;
+			if (!dwarf_attr_integrate(&child, DW_AT_location,
+						  &attr) ||
+			    dwarf_getlocation_addr(&attr, pc, &expr, &len,
+						   1) != 1 ||
+			    len != 1 || expr[0].atom != DW_OP_fbreg)
+				continue;
+			if (!fn(&child, base + (int64_t)expr[0].number, arg))
+				return;
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+}

@@ -212,4 +212,22 @@ const char *ch_module_find_local(struct ch_module *module,
 				 const struct ch_frame_context *context,
 				 uint64_t addr, uint64_t *offset_ret);
 
+/**
+ * Called by ch_module_for_each_local() with a local variable or parameter
+ * (its DIE, valid while the modules live) and its run-time address.
+ * Returns false to stop.
+ */
+typedef bool ch_frame_local_fn(Dwarf_Die *variable, uint64_t address,
+			       void *arg);
+
+/**
+ * Call fn for every local variable and parameter in scope at context->pc
+ * (those of the lexical blocks and inlined calls holding it included)
+ * whose location there is one DW_OP_fbreg, with the address
+ * ch_module_find_local() would give it. Nothing without DWARF.
+ */
+void ch_module_for_each_local(struct ch_module *module,
+			      const struct ch_frame_context *context,
+			      ch_frame_local_fn *fn, void *arg);
+
 #endif /* COREHEAP_MODULES_H */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "block_index.h"
+#include "cleanup.h"
 #include "hash_map.h"
 #include "large_alloc.h"
 #include "types.h"
@@ -788,9 +789,9 @@ static struct ch_error *scan_value(struct ch_types *types, uint64_t address,
 	return NULL;
 }
 
-static struct ch_error *scan_variable(struct ch_types *types,
-				      const struct ch_dwarf_variable *variable,
-				      uint64_t address, uint32_t id)
+// A root: a variable of type id at address (a global, a TLS copy, a local).
+static struct ch_error *scan_variable(struct ch_types *types, uint64_t address,
+				      uint32_t id)
 {
 	const struct ch_dtype *dtype = &types->dwarf->types[id];
 	const void *bytes = ch_address_space_map(types->program->address_space,
@@ -824,8 +825,7 @@ static struct ch_error *seed_from_variables(struct ch_types *types)
 		if (err || !dtype || !num_slots || !dtype->size)
 			continue;
 		if (!variable->is_tls) {
-			err = scan_variable(types, variable, variable->address,
-					    id);
+			err = scan_variable(types, variable->address, id);
 			continue;
 		}
 		// One copy per thread.
@@ -840,9 +840,109 @@ static struct ch_error *seed_from_variables(struct ch_types *types)
 				ch_error_destroy(tls_err);
 				continue;
 			}
-			err = scan_variable(types, variable, address, id);
+			err = scan_variable(types, address, id);
 		}
 	}
+	return err;
+}
+
+struct local_roots {
+	struct ch_types *types;
+	/** The stack mapping of the frame: a local must lie wholly in it. */
+	const struct ch_mapping *stack;
+	struct ch_error *err;
+};
+
+static bool scan_local(Dwarf_Die *variable, uint64_t address, void *varg)
+{
+	struct local_roots *arg = varg;
+	struct ch_dwarf_types *dwarf = arg->types->dwarf;
+	const struct ch_dtype *dtype;
+	const struct ch_dtype_slot *slots;
+	size_t num_slots;
+	Dwarf_Die type_die;
+	uint32_t id;
+
+	if (!ch_dwarf_die_type(variable, &type_die))
+		return true;
+	arg->err = ch_dwarf_types_of_die(dwarf, &type_die, &id);
+	if (!arg->err)
+		arg->err = ch_dwarf_types_slots(dwarf, id, &slots, &num_slots);
+	if (arg->err)
+		return false;
+	dtype = ch_dwarf_type(dwarf, id);
+	// A bad frame base puts a local anywhere: only what the stack holds.
+	if (!dtype || !num_slots || !dtype->size ||
+	    address < arg->stack->start ||
+	    dtype->size > arg->stack->available ||
+	    address - arg->stack->start > arg->stack->available - dtype->size)
+		return true;
+	arg->err = scan_variable(arg->types, address, id);
+	return !arg->err;
+}
+
+/*
+ * The locals of every frame of thread t that has DWARF, as roots: frame k's
+ * CFA (what GCC's DW_OP_fbreg is relative to) is the sp of its caller,
+ * frame k + 1.
+ */
+static struct ch_error *seed_from_thread(struct ch_types *types, size_t t)
+{
+	struct ch_program *program = types->program;
+	int32_t tid = program->core->threads[t].tid;
+	struct local_roots arg = { .types = types };
+	_cleanup_free_ struct ch_frame *frames = NULL;
+	_cleanup_free_ char *stop_reason = NULL;
+	size_t num_frames;
+	struct ch_error *err;
+
+	err = ch_modules_unwind_thread(program->modules, program->core, tid,
+				       &frames, &num_frames, &stop_reason);
+	if (err && err != &ch_enomem) {
+		// Its locals stay unknown; the other roots still count.
+		if (program->verbose)
+			ch_program_warn(program, false,
+					"cannot unwind thread %d: %s", tid,
+					err->message);
+		ch_error_destroy(err);
+		return NULL;
+	}
+	if (err)
+		return err;
+	for (size_t k = 0; !arg.err && k < num_frames; k++) {
+		const struct ch_frame *frame = &frames[k];
+		struct ch_frame_context context = {
+			.pc = frame->pc - (frame->is_activation ? 0 : 1),
+			.sp = frame->sp,
+			.has_sp = frame->has_sp,
+			.bp = frame->bp,
+			.has_bp = frame->has_bp,
+		};
+		struct ch_module *module;
+
+		if (!frame->has_sp)
+			continue;
+		if (k + 1 < num_frames && frames[k + 1].has_sp) {
+			context.cfa = frames[k + 1].sp;
+			context.has_cfa = true;
+		}
+		arg.stack = ch_address_space_mapping(program->address_space,
+						     frame->sp);
+		module = ch_modules_find_by_address(program->modules,
+						    context.pc);
+		if (!arg.stack || !module || !module->has_dwarf)
+			continue;
+		ch_module_for_each_local(module, &context, scan_local, &arg);
+	}
+	return arg.err;
+}
+
+static struct ch_error *seed_from_locals(struct ch_types *types)
+{
+	struct ch_error *err = NULL;
+
+	for (size_t t = 0; !err && t < types->program->core->num_threads; t++)
+		err = seed_from_thread(types, t);
 	return err;
 }
 
@@ -1096,6 +1196,10 @@ struct ch_error *ch_types_create(struct ch_program *program,
 		err = find_vtable_arrays(types);
 	if (!err)
 		err = seed_from_variables(types);
+	// Then the locals of every thread's frames, after the globals: the
+	// first found wins ties.
+	if (!err)
+		err = seed_from_locals(types);
 	// Objects typed by their vtable seed the propagation too, after the
 	// variables: the first found wins ties, and roots come first.
 	for (size_t i = 0; !err && i < heap->live.len; i++) {

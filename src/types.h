@@ -11,10 +11,12 @@
  *     count cookie, or n copies each starting with that vtable pointer;
  *  3. dwarf: a typed pointer points to the block's first byte (or, for a
  *     new[] of a class, just past a count cookie). The pointers come from
- *     global, static and thread-local variables, then transitively from
- *     the typed blocks' members (vtable-typed ones included), across the
- *     whole heap: a worklist over block indices, each block visited again
- *     only when its type gets stronger, bounded;
+ *     global, static and thread-local variables, then from the locals and
+ *     parameters that every thread's unwound frames keep at a DW_OP_fbreg
+ *     offset (those of the lexical blocks holding the frame's pc too),
+ *     then transitively from the typed blocks' members (vtable-typed ones
+ *     included), across the whole heap: a worklist over block indices,
+ *     each block visited again only when its type gets stronger, bounded;
  *  4. guess: NUL-terminated text of at least 4 printable characters at the
  *     block's start: "char[] (text)".
  * Anything else is unknown; reports group those by usable size.
@@ -24,7 +26,8 @@
  * evidence the larger type wins (a `struct list *` and a `struct item *`
  * to the same block: the larger struct, since the smaller one is usually
  * its first member or base), and between types of equal size the first
- * found (globals in module order, then breadth-first from them). Evidence
+ * found (globals in module order, then locals thread by thread, innermost
+ * frame first, then breadth-first from them). Evidence
  * that loses is a conflict, counted once per block, unless the loser sits
  * at offset 0 of the winner (first member or base class, by DWARF or by
  * RTTI), or is a pointer to char-like bytes (which may point anywhere).
@@ -72,7 +75,7 @@ struct ch_type_stats {
 	uint64_t bytes[CH_TYPE_GUESS + 1];
 	/** Allocations that got disagreeing evidence (see the rule above). */
 	uint64_t conflicts;
-	/** Variables of the program whose pointers typed a block. */
+	/** Variables (globals, TLS copies, locals) whose pointers typed a block. */
 	uint64_t roots;
 	/** Blocks visited by the propagation. */
 	uint64_t visits;
