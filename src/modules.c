@@ -822,51 +822,26 @@ static const char *find_in_scope(Dwarf_Die *scope, Dwarf_Addr pc,
 	return NULL;
 }
 
-const char *ch_module_find_local(struct ch_module *module,
-				 const struct ch_frame_context *context,
-				 uint64_t addr, uint64_t *offset_ret)
+/*
+ * The scopes holding the frame's pc, innermost first, up to the outermost
+ * function (*function_ret is its index), and that function's frame base:
+ * inlined functions have none of their own. Returns the number of scopes
+ * (the caller frees *scopes_ret), 0 if DWARF does not say.
+ */
+static int frame_scopes(struct ch_module *module,
+			const struct ch_frame_context *context,
+			Dwarf_Die **scopes_ret, int *function_ret,
+			uint64_t *base_ret, Dwarf_Addr *pc_ret)
 {
 	Dwfl_Module *mod = module->internal->dwfl_module;
-	_cleanup_free_ Dwarf_Die *scopes = NULL;
-	Dwarf_Addr bias;
-	Dwarf_Die *cu;
-	const char *name = NULL;
-	uint64_t base;
-	int num_scopes, function = -1;
-
-	cu = dwfl_module_addrdie(mod, context->pc, &bias);
-	if (!cu)
-		return NULL;
-	num_scopes = dwarf_getscopes(cu, context->pc - bias, &scopes);
-	// Scopes run from the innermost block out to the CU; the frame base
-	// is the outermost function's (inlined ones have none of their own).
-	for (int i = 0; i < num_scopes; i++) {
-		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
-			function = i;
-	}
-	if (function < 0 ||
-	    !frame_base(&scopes[function], context->pc - bias, context, &base))
-		return NULL;
-	for (int i = 0; i <= function && !name; i++)
-		name = find_in_scope(&scopes[i], context->pc - bias, base, addr,
-				     offset_ret);
-	return name;
-}
-
-void ch_module_for_each_local(struct ch_module *module,
-			      const struct ch_frame_context *context,
-			      ch_frame_local_fn *fn, void *arg)
-{
-	Dwfl_Module *mod = module->internal->dwfl_module;
-	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	Dwarf_Die *scopes = NULL;
 	Dwarf_Addr bias, pc;
 	Dwarf_Die *cu;
-	uint64_t base;
 	int num_scopes, function = -1;
 
 	cu = dwfl_module_addrdie(mod, context->pc, &bias);
 	if (!cu)
-		return;
+		return 0;
 	pc = context->pc - bias;
 	num_scopes = dwarf_getscopes(cu, pc, &scopes);
 	/*
@@ -886,12 +861,47 @@ void ch_module_for_each_local(struct ch_module *module,
 			break;
 		}
 	}
-	// As ch_module_find_local(): the outermost function's frame base.
 	for (int i = 0; i < num_scopes; i++) {
 		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
 			function = i;
 	}
-	if (function < 0 || !frame_base(&scopes[function], pc, context, &base))
+	if (function < 0 || !frame_base(&scopes[function], pc, context, base_ret)) {
+		free(scopes);
+		return 0;
+	}
+	*scopes_ret = scopes;
+	*function_ret = function;
+	*pc_ret = pc;
+	return num_scopes;
+}
+
+const char *ch_module_find_local(struct ch_module *module,
+				 const struct ch_frame_context *context,
+				 uint64_t addr, uint64_t *offset_ret)
+{
+	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	const char *name = NULL;
+	Dwarf_Addr pc;
+	uint64_t base;
+	int function;
+
+	if (!frame_scopes(module, context, &scopes, &function, &base, &pc))
+		return NULL;
+	for (int i = 0; i <= function && !name; i++)
+		name = find_in_scope(&scopes[i], pc, base, addr, offset_ret);
+	return name;
+}
+
+void ch_module_for_each_local(struct ch_module *module,
+			      const struct ch_frame_context *context,
+			      ch_frame_local_fn *fn, void *arg)
+{
+	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	Dwarf_Addr pc;
+	uint64_t base;
+	int function;
+
+	if (!frame_scopes(module, context, &scopes, &function, &base, &pc))
 		return;
 	for (int i = 0; i <= function; i++) {
 		Dwarf_Die child;
