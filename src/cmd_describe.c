@@ -166,22 +166,11 @@ static const char *type_name(struct describer *d, Dwarf_Die *type_die)
 	return dtype ? dtype->name : "void";
 }
 
-static uint64_t die_udata(Dwarf_Die *die, unsigned int name, uint64_t dflt)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Word value;
-
-	if (!dwarf_attr_integrate(die, name, &attr) ||
-	    dwarf_formudata(&attr, &value) != 0)
-		return dflt;
-	return value;
-}
-
 // A scalar's value as text: integers, floats, bools, chars, enumerators.
 static void format_scalar(Dwarf_Die *type, const uint8_t *bytes, size_t size,
 			  char *buf, size_t buf_size)
 {
-	uint64_t encoding = die_udata(type, DW_AT_encoding, DW_ATE_unsigned);
+	uint64_t encoding = ch_die_udata(type, DW_AT_encoding, DW_ATE_unsigned);
 	uint64_t u = 0;
 	int64_t s;
 
@@ -330,10 +319,10 @@ static void describe_value(struct describer *d, Dwarf_Die *type_die,
 
 static bool is_char_type(Dwarf_Die *die)
 {
-	uint64_t encoding = die_udata(die, DW_AT_encoding, 0);
+	uint64_t encoding = ch_die_udata(die, DW_AT_encoding, 0);
 
 	return dwarf_tag(die) == DW_TAG_base_type &&
-	       die_udata(die, DW_AT_byte_size, 0) == 1 &&
+	       ch_die_udata(die, DW_AT_byte_size, 0) == 1 &&
 	       (encoding == DW_ATE_signed_char || encoding == DW_ATE_unsigned_char);
 }
 
@@ -384,8 +373,8 @@ static void describe_members(struct describer *d, Dwarf_Die *type,
 			member_name = "<anonymous>";
 		}
 		if (dwarf_hasattr(&child, DW_AT_bit_size)) {
-			uint64_t bits = die_udata(&child, DW_AT_bit_size, 0);
-			uint64_t bit = die_udata(&child, DW_AT_data_bit_offset,
+			uint64_t bits = ch_die_udata(&child, DW_AT_bit_size, 0);
+			uint64_t bit = ch_die_udata(&child, DW_AT_data_bit_offset,
 						 UINT64_MAX);
 			uint64_t word = 0;
 			char value[64];
@@ -434,9 +423,9 @@ static void describe_array(struct describer *d, Dwarf_Die *array,
 		return;
 	if (dwarf_child(array, &child) == 0 &&
 	    dwarf_tag(&child) == DW_TAG_subrange_type) {
-		count = die_udata(&child, DW_AT_count, 0);
+		count = ch_die_udata(&child, DW_AT_count, 0);
 		if (!count && dwarf_hasattr(&child, DW_AT_upper_bound))
-			count = die_udata(&child, DW_AT_upper_bound, 0) + 1;
+			count = ch_die_udata(&child, DW_AT_upper_bound, 0) + 1;
 	}
 	if (is_char_type(&stripped)) {
 		char value[4 * MAX_STRING_SHOWN + 8], text[4 * MAX_STRING_SHOWN + 4];
@@ -452,7 +441,7 @@ static void describe_array(struct describer *d, Dwarf_Die *array,
 		write_leaf(d, depth, path, name, offset, array_type, value, NULL);
 		return;
 	}
-	element_size = die_udata(&stripped, DW_AT_byte_size, 0);
+	element_size = ch_die_udata(&stripped, DW_AT_byte_size, 0);
 	if (dwarf_tag(&stripped) == DW_TAG_pointer_type && !element_size)
 		element_size = 8;
 	if (!element_size)
@@ -498,7 +487,7 @@ static void describe_value(struct describer *d, Dwarf_Die *type_die,
 	if (!d->budget || !ch_dwarf_strip_die(type_die, &type))
 		return;
 	tag = dwarf_tag(&type);
-	size = die_udata(&type, DW_AT_byte_size, 0);
+	size = ch_die_udata(&type, DW_AT_byte_size, 0);
 	switch (tag) {
 	case DW_TAG_structure_type:
 	case DW_TAG_class_type:

@@ -206,7 +206,7 @@ static bool has_flag(Dwarf_Die *die, unsigned int name)
 	       flag;
 }
 
-static uint64_t die_udata(Dwarf_Die *die, unsigned int name, uint64_t dflt)
+uint64_t ch_die_udata(Dwarf_Die *die, unsigned int name, uint64_t dflt)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Word value;
@@ -645,7 +645,7 @@ static struct ch_error *make_array(struct ch_dwarf_types *types,
 			if (dwarf_tag(&child) != DW_TAG_subrange_type ||
 			    num_dims == MAX_ARRAY_DIMENSIONS)
 				continue;
-			uint64_t count = die_udata(&child, DW_AT_count, 0);
+			uint64_t count = ch_die_udata(&child, DW_AT_count, 0);
 
 			if (!count && dwarf_hasattr(&child, DW_AT_upper_bound)) {
 				Dwarf_Attribute attr;
@@ -656,7 +656,7 @@ static struct ch_error *make_array(struct ch_dwarf_types *types,
 				    dwarf_formudata(&attr, &upper) == 0 &&
 				    upper < UINT64_MAX)
 					count = upper + 1 -
-						die_udata(&child, DW_AT_lower_bound, 0);
+						ch_die_udata(&child, DW_AT_lower_bound, 0);
 			}
 			counts[num_dims++] = count;
 		} while (dwarf_siblingof(&child, &child) == 0);
@@ -769,7 +769,7 @@ static struct ch_error *make_pointer(struct ch_dwarf_types *types,
 			 tag == DW_TAG_reference_type ? "&" : "&&";
 	struct ch_dtype type = {
 		.kind = CH_DTYPE_POINTER,
-		.size = die_udata(die, DW_AT_byte_size, 8),
+		.size = ch_die_udata(die, DW_AT_byte_size, 8),
 	};
 	Dwarf_Die target, stripped;
 	struct ch_error *err;
@@ -824,11 +824,11 @@ static struct ch_error *make_base(struct ch_dwarf_types *types, Dwarf_Die *die,
 	const char *name = tag == DW_TAG_enumeration_type ?
 				   qualified_name(types, die) :
 				   dwarf_diename(die);
-	uint64_t encoding = die_udata(die, DW_AT_encoding, 0);
+	uint64_t encoding = ch_die_udata(die, DW_AT_encoding, 0);
 	struct ch_dtype type = {
 		.kind = tag == DW_TAG_enumeration_type ? CH_DTYPE_ENUM :
 							 CH_DTYPE_BASE,
-		.size = die_udata(die, DW_AT_byte_size, 0),
+		.size = ch_die_udata(die, DW_AT_byte_size, 0),
 	};
 
 	if (tag == DW_TAG_enumeration_type) {
@@ -871,7 +871,7 @@ static struct ch_error *make_struct(struct ch_dwarf_types *types,
 	struct ch_dtype type = {
 		.kind = tag == DW_TAG_union_type ? CH_DTYPE_UNION :
 						   CH_DTYPE_STRUCT,
-		.size = die_udata(die, DW_AT_byte_size, 0),
+		.size = ch_die_udata(die, DW_AT_byte_size, 0),
 		.die_key = die_key(types, die),
 		.cxx = cxx,
 	};
@@ -961,7 +961,7 @@ static struct ch_error *type_from_die(struct ch_dwarf_types *types,
 	case DW_TAG_ptr_to_member_type: {
 		struct ch_dtype type = {
 			.kind = CH_DTYPE_OTHER,
-			.size = die_udata(&stripped, DW_AT_byte_size, 8),
+			.size = ch_die_udata(&stripped, DW_AT_byte_size, 8),
 			.name = arena_printf(p, "%s",
 					     tag == DW_TAG_unspecified_type &&
 							     dwarf_diename(&stripped) ?

@@ -200,4 +200,7 @@ bool ch_dwarf_die_type(Dwarf_Die *die, Dwarf_Die *ret);
 int ch_format_array_name(char *buf, size_t size, const char *element,
 			 uint64_t count);
 
+/** An unsigned attribute of die (followed through abstract origins), or dflt. */
+uint64_t ch_die_udata(Dwarf_Die *die, unsigned int name, uint64_t dflt);
+
 #endif /* COREHEAP_DWARF_TYPES_H */

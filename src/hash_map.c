@@ -98,10 +98,8 @@ static uint32_t hash_name(const char *s, bool ignore_spaces)
 	return h;
 }
 
-static bool names_equal(const char *a, const char *b, bool ignore_spaces)
+bool ch_names_equal_ignoring_spaces(const char *a, const char *b)
 {
-	if (!ignore_spaces)
-		return strcmp(a, b) == 0;
 	for (;;) {
 		while (*a == ' ')
 			a++;
@@ -114,6 +112,12 @@ static bool names_equal(const char *a, const char *b, bool ignore_spaces)
 		a++;
 		b++;
 	}
+}
+
+static bool names_equal(const char *a, const char *b, bool ignore_spaces)
+{
+	return ignore_spaces ? ch_names_equal_ignoring_spaces(a, b) :
+			       strcmp(a, b) == 0;
 }
 
 void ch_name_map_deinit(struct ch_name_map *map)

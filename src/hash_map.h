@@ -59,4 +59,11 @@ bool ch_name_map_get(const struct ch_name_map *map, const char *key,
 struct ch_error *ch_name_map_put(struct ch_name_map *map, const char *key,
 				 uint32_t value);
 
+/**
+ * Whether two names are equal once spaces are ignored: DWARF and the
+ * demangler space template arguments differently ("Box<int*>" and
+ * "Box<int *>").
+ */
+bool ch_names_equal_ignoring_spaces(const char *a, const char *b);
+
 #endif /* COREHEAP_HASH_MAP_H */

@@ -599,22 +599,6 @@ static void enqueue(struct ch_types *types, size_t i)
 	p->queue[(p->queue_head + p->queue_len++) % capacity] = i;
 }
 
-static bool names_match(const char *a, const char *b)
-{
-	for (;;) {
-		while (*a == ' ')
-			a++;
-		while (*b == ' ')
-			b++;
-		if (*a != *b)
-			return false;
-		if (!*a)
-			return true;
-		a++;
-		b++;
-	}
-}
-
 // DWARF type id may describe (part of) an object of vtable class class.
 static struct ch_error *fits_class(struct ch_types *types, uint32_t class,
 				   uint32_t id, bool *ret)
@@ -636,10 +620,12 @@ static struct ch_error *fits_class(struct ch_types *types, uint32_t class,
 	if (err)
 		return err;
 	vclass = ch_vtables_class(types->vtables, class);
-	*ret = dtype->is_byte || names_match(dtype->name, vclass->name) ||
+	*ret = dtype->is_byte ||
+	       ch_names_equal_ignoring_spaces(dtype->name, vclass->name) ||
 	       (class_id && ch_dwarf_types_is_prefix(types->dwarf, id, class_id));
 	for (size_t i = 0; !*ret && i < vclass->num_bases_at_zero; i++)
-		*ret = names_match(dtype->name, vclass->bases_at_zero[i]);
+		*ret = ch_names_equal_ignoring_spaces(dtype->name,
+						      vclass->bases_at_zero[i]);
 	return ch_u64_map_put(&p->class_compat, key, *ret ? 2 : 1);
 }
 

@@ -223,6 +223,9 @@ int ptm_push_heap(struct ptm_walk *walk, const struct ptm_heap *heap);
 int ptm_find_stray_arenas(struct ptm_walk *walk);
 
 /** The mapping that holds @p address; false if none does. */
+/** The first mapping that ends after address; false if none. */
+bool ptm_mapping_from(const struct coreheap_host *host, uint64_t address,
+		      struct coreheap_mapping *ret);
 bool ptm_find_mapping(const struct coreheap_host *host, uint64_t address,
 		      struct coreheap_mapping *ret);
 

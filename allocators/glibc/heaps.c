@@ -51,24 +51,30 @@ static uint64_t heap_max_size(const struct ptm_walk *walk)
 	return PTM_HEAP_MAX_SIZE;
 }
 
-bool ptm_find_mapping(const struct coreheap_host *host, uint64_t address,
+bool ptm_mapping_from(const struct coreheap_host *host, uint64_t address,
 		      struct coreheap_mapping *ret)
 {
 	size_t lo = 0, hi = host->num_mappings(host);
 
+	// Mappings are sorted and disjoint: find the first ending after it.
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		struct coreheap_mapping mapping;
 
-		if (host->mapping(host, mid, ret))
+		if (host->mapping(host, mid, &mapping))
 			return false;
-		if (ret->end <= address)
+		if (mapping.end <= address)
 			lo = mid + 1;
-		else if (ret->start > address)
-			hi = mid;
 		else
-			return true;
+			hi = mid;
 	}
-	return false;
+	return lo < host->num_mappings(host) && !host->mapping(host, lo, ret);
+}
+
+bool ptm_find_mapping(const struct coreheap_host *host, uint64_t address,
+		      struct coreheap_mapping *ret)
+{
+	return ptm_mapping_from(host, address, ret) && ret->start <= address;
 }
 
 /** Adds one heap of a thread arena; false when the chain must stop. */

@@ -151,25 +151,6 @@ static int push_run(struct finder *f, uint64_t start, uint64_t end,
 	});
 }
 
-/** The first mapping that ends after @p address, or false. */
-static bool mapping_from(const struct coreheap_host *host, uint64_t address,
-			 struct coreheap_mapping *ret)
-{
-	size_t lo = 0, hi = host->num_mappings(host);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (host->mapping(host, mid, ret))
-			return false;
-		if (ret->end <= address)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < host->num_mappings(host) && !host->mapping(host, lo, ret);
-}
-
 static uint64_t readable_end(const struct coreheap_mapping *m)
 {
 	return m->start + (m->available < m->end - m->start ?
@@ -195,7 +176,7 @@ static uint64_t scan_gap(struct finder *f, uint64_t from, uint64_t limit,
 	while (pos <= limit && pos >= from && budget) {
 		if (pos + PTM_CHUNK_HDR > stop) {
 			// Only what the core holds: jump over holes.
-			if (!mapping_from(host, pos, &m))
+			if (!ptm_mapping_from(host, pos, &m))
 				return 0;
 			stop = readable_end(&m);
 			if (pos < m.start)
