@@ -41,3 +41,7 @@ EXTRA_DIST += \
 	tests/gdb-heap-oracle.sh \
 	tests/fake-coreheap.sh \
 	tests/selfcheck-fake-coreheap.sh
+
+# The stages of src/ include only downwards (src/README).
+TESTS += tests/check-layers.sh
+EXTRA_DIST += tests/check-layers.sh

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "address_space.h"
-#include "core.h"
-#include "program.h"
+#include "core/address_space.h"
+#include "core/core.h"
+#include "heap/program.h"
 #include "synthetic_core.h"
 
 static uint8_t heap_bytes[8192];

@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis.h"
-#include "block_index.h"
-#include "dominators.h"
-#include "graph.h"
-#include "heap.h"
-#include "program.h"
-#include "roots.h"
+#include "graph/dominators.h"
+#include "graph/graph.h"
+#include "graph/roots.h"
+#include "heap/block_index.h"
+#include "heap/heap.h"
+#include "heap/program.h"
+#include "report/analysis.h"
 #include "synthetic_core.h"
 
 // A small deterministic generator (xorshift64*), so failures reproduce.
@@ -832,27 +832,4 @@ Test(graph, an_empty_heap)
 	ch_graph_destroy(graph);
 	ch_roots_destroy(roots);
 	close_fixture(&f);
-}
-
-Test(analysis, parses_addresses)
-{
-	uint64_t addr;
-	struct ch_error *err;
-
-	assert_no_error(ch_parse_address("0x7f00AbC0", &addr));
-	cr_assert_eq(addr, 0x7f00abc0);
-	assert_no_error(ch_parse_address("4096", &addr));
-	cr_assert_eq(addr, 4096);
-	// A leading zero is decimal, not octal.
-	assert_no_error(ch_parse_address("0100", &addr));
-	cr_assert_eq(addr, 100);
-	static const char *const bad[] = { "", "0x", "-1", "12z", "0x1g",
-					   "99999999999999999999", " 1" };
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err = ch_parse_address(bad[i], &addr);
-		cr_assert_not_null(err, "'%s' was taken", bad[i]);
-		cr_assert_eq(err->code, CH_ERROR_USAGE);
-		ch_error_destroy(err);
-	}
 }

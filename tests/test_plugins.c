@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "allocators.h"
-#include "host.h"
-#include "program.h"
+#include "heap/allocators.h"
+#include "heap/host.h"
+#include "heap/program.h"
 #include "synthetic_core.h"
-#include "types.h"
+#include "types/types.h"
 
 static void setup(void)
 {

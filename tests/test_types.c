@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/hash_map.h"
+#include "base/pattern.h"
 #include "coreheap/plugin.h"
-#include "hash_map.h"
-#include "pattern.h"
-#include "program.h"
+#include "heap/program.h"
 #include "synthetic_core.h"
-#include "types.h"
-#include "vtables.h"
+#include "types/types.h"
+#include "types/vtables.h"
 
 Test(types, array_count_rule)
 {

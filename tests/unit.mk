@@ -1,8 +1,12 @@
 ## Unit tests of the library (Criterion), on synthetic cores.
 UNIT_TEST_SOURCES = tests/synthetic_core.c tests/synthetic_core.h
 
-check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output
-TESTS += tests/test_core tests/test_plugins tests/test_output
+check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
+TESTS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
+tests_test_cli_SOURCES = tests/test_cli.c
+tests_test_cli_CFLAGS = $(TEST_CFLAGS)
+tests_test_cli_LDADD = libcoreheap_cli.a $(TEST_LIBS)
+tests_test_cli_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 tests_test_core_SOURCES = tests/test_core.c $(UNIT_TEST_SOURCES)
 tests_test_core_CFLAGS = $(TEST_CFLAGS)
 tests_test_core_LDADD = $(TEST_LIBS)

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash_map.h"
+
+#define INITIAL_CAPACITY 64
+
+static size_t hash_u64(uint64_t key)
+{
+	key ^= key >> 33;
+	key *= UINT64_C(0xff51afd7ed558ccd);
+	key ^= key >> 33;
+	return key;
+}
+
+void ch_u64_map_deinit(struct ch_u64_map *map)
+{
+	free(map->keys);
+	free(map->values);
+	*map = (struct ch_u64_map){ 0 };
+}
+
+bool ch_u64_map_get(const struct ch_u64_map *map, uint64_t key,
+		    uint64_t *value_ret)
+{
+	size_t mask = map->capacity - 1;
+
+	if (!map->capacity)
+		return false;
+	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
+		if (map->keys[i] == key) {
+			*value_ret = map->values[i];
+			return true;
+		}
+		if (map->keys[i] == CH_U64_MAP_EMPTY)
+			return false;
+	}
+}
+
+static void u64_insert(uint64_t *keys, uint64_t *values, size_t capacity,
+		       uint64_t key, uint64_t value, size_t *len)
+{
+	size_t mask = capacity - 1;
+	size_t i = hash_u64(key) & mask;
+
+	while (keys[i] != CH_U64_MAP_EMPTY && keys[i] != key)
+		i = (i + 1) & mask;
+	if (keys[i] == CH_U64_MAP_EMPTY)
+		(*len)++;
+	keys[i] = key;
+	values[i] = value;
+}
+
+struct ch_error *ch_u64_map_put(struct ch_u64_map *map, uint64_t key,
+				uint64_t value)
+{
+	if ((map->len + 1) * 4 > map->capacity * 3) {
+		size_t capacity = map->capacity ? 2 * map->capacity :
+						  INITIAL_CAPACITY;
+		uint64_t *keys = malloc(capacity * sizeof(*keys));
+		uint64_t *values = malloc(capacity * sizeof(*values));
+		size_t len = 0;
+
+		if (!keys || !values) {
+			free(keys);
+			free(values);
+			return &ch_enomem;
+		}
+		memset(keys, 0xff, capacity * sizeof(*keys));
+		for (size_t i = 0; i < map->capacity; i++) {
+			if (map->keys[i] != CH_U64_MAP_EMPTY)
+				u64_insert(keys, values, capacity, map->keys[i],
+					   map->values[i], &len);
+		}
+		free(map->keys);
+		free(map->values);
+		map->keys = keys;
+		map->values = values;
+		map->capacity = capacity;
+		map->len = len;
+	}
+	u64_insert(map->keys, map->values, map->capacity, key, value,
+		   &map->len);
+	return NULL;
+}
+
+// FNV-1a, skipping spaces if asked.
+static uint32_t hash_name(const char *s, bool ignore_spaces)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		if (ignore_spaces && *s == ' ')
+			continue;
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	}
+	return h;
+}
+
+bool ch_names_equal_ignoring_spaces(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+		a++;
+		b++;
+	}
+}
+
+static bool names_equal(const char *a, const char *b, bool ignore_spaces)
+{
+	return ignore_spaces ? ch_names_equal_ignoring_spaces(a, b) :
+			       strcmp(a, b) == 0;
+}
+
+void ch_name_map_deinit(struct ch_name_map *map)
+{
+	bool ignore_spaces = map->ignore_spaces;
+
+	free(map->keys);
+	free(map->hashes);
+	free(map->values);
+	*map = (struct ch_name_map){ .ignore_spaces = ignore_spaces };
+}
+
+bool ch_name_map_get(const struct ch_name_map *map, const char *key,
+		     uint32_t *value_ret)
+{
+	size_t mask = map->capacity - 1;
+	uint32_t h;
+
+	if (!map->capacity)
+		return false;
+	h = hash_name(key, map->ignore_spaces);
+	for (size_t i = h & mask; map->keys[i]; i = (i + 1) & mask) {
+		if (map->hashes[i] == h &&
+		    names_equal(map->keys[i], key, map->ignore_spaces)) {
+			*value_ret = map->values[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct ch_error *name_map_grow(struct ch_name_map *map)
+{
+	size_t capacity = map->capacity ? 2 * map->capacity : INITIAL_CAPACITY;
+	const char **keys = calloc(capacity, sizeof(*keys));
+	uint32_t *hashes = malloc(capacity * sizeof(*hashes));
+	uint32_t *values = malloc(capacity * sizeof(*values));
+
+	if (!keys || !hashes || !values) {
+		free(keys);
+		free(hashes);
+		free(values);
+		return &ch_enomem;
+	}
+	for (size_t i = 0; i < map->capacity; i++) {
+		size_t j;
+
+		if (!map->keys[i])
+			continue;
+		for (j = map->hashes[i] & (capacity - 1); keys[j];
+		     j = (j + 1) & (capacity - 1))
+			;
+		keys[j] = map->keys[i];
+		hashes[j] = map->hashes[i];
+		values[j] = map->values[i];
+	}
+	free(map->keys);
+	free(map->hashes);
+	free(map->values);
+	map->keys = keys;
+	map->hashes = hashes;
+	map->values = values;
+	map->capacity = capacity;
+	return NULL;
+}
+
+struct ch_error *ch_name_map_put(struct ch_name_map *map, const char *key,
+				 uint32_t value)
+{
+	uint32_t h = hash_name(key, map->ignore_spaces);
+	size_t mask, i;
+
+	if ((map->len + 1) * 4 > map->capacity * 3) {
+		struct ch_error *err = name_map_grow(map);
+
+		if (err)
+			return err;
+	}
+	mask = map->capacity - 1;
+	for (i = h & mask; map->keys[i]; i = (i + 1) & mask) {
+		if (map->hashes[i] == h &&
+		    names_equal(map->keys[i], key, map->ignore_spaces)) {
+			map->values[i] = value;
+			return NULL;
+		}
+	}
+	map->keys[i] = key;
+	map->hashes[i] = h;
+	map->values[i] = value;
+	map->len++;
+	return NULL;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/cleanup.h"
+#include "cli/analysis_options.h"
+#include "cli/commands.h"
+#include "report/analysis.h"
+#include "report/output.h"
+
+static const char *const leaks_usage[] = {
+	"coreheap leaks [OPTIONS] CORE",
+	"",
+	"The live allocations that no root reaches (leaked cycles included),",
+	"grouped by type (text) or one by one. Each is \"unreferenced\" when no",
+	"allocation points to it (the leaks to look at first: what was dropped),",
+	"or \"indirect\" when only other leaked allocations do.",
+	"",
+	CH_ANALYSIS_USAGE,
+	NULL,
+};
+
+#define LEAKS_FORMATS \
+	(CH_FORMAT_TEXT | CH_FORMAT_JSON | CH_FORMAT_JSONL | CH_FORMAT_CSV)
+// Addresses shown per group in the text report.
+#define TEXT_EXAMPLES 4
+
+static const struct ch_option leaks_options_table[] = {
+	CH_ANALYSIS_OPTIONS,
+	{ { NULL, 0, NULL, 0 }, NULL },
+};
+
+struct leaks_report {
+	const struct ch_program *program;
+	const struct ch_graph *graph;
+	/** From ch_graph_reach(): CH_GRAPH_NONE marks a leak. */
+	uint32_t *root_of;
+	/** Per node: distinct leaked allocations pointing into it. */
+	uint32_t *referrers;
+	struct ch_type_groups groups;
+	uint64_t count, bytes, unreferenced;
+};
+
+static bool is_leaked(uint32_t node, void *arg)
+{
+	const struct leaks_report *report = arg;
+
+	return report->root_of[node] == CH_GRAPH_NONE;
+}
+
+/*
+ * Count each leaked node's leaked referrers. Only leaked nodes can point to
+ * a leaked node (a reachable one would make it reachable), and self-edges
+ * are not in the graph. A node whose words point into the same target
+ * twice, not consecutively, counts once: last_from remembers the last
+ * referrer seen per target.
+ */
+static struct ch_error *count_referrers(struct leaks_report *report)
+{
+	const struct ch_graph *graph = report->graph;
+	size_t n = graph->num_nodes;
+	_cleanup_free_ uint32_t *last_from = malloc((n + 1) * sizeof(*last_from));
+
+	report->referrers = calloc(n + 1, sizeof(*report->referrers));
+	if (!last_from || !report->referrers)
+		return &ch_enomem;
+	for (size_t i = 0; i <= n; i++)
+		last_from[i] = CH_GRAPH_NONE;
+	for (uint32_t u = 0; u < n; u++) {
+		if (report->root_of[u] != CH_GRAPH_NONE)
+			continue;
+		report->count++;
+		report->bytes += graph->blocks[u].size;
+		for (uint64_t e = graph->edge_offsets[u];
+		     e < graph->edge_offsets[u + 1]; e++) {
+			uint32_t v = graph->edge_targets[e];
+
+			if (last_from[v] != u) {
+				last_from[v] = u;
+				report->referrers[v]++;
+			}
+		}
+	}
+	return NULL;
+}
+
+static const char *leak_kind(const struct leaks_report *report, uint32_t v)
+{
+	return report->referrers[v] ? "indirect" : "unreferenced";
+}
+
+static void write_json_object(struct ch_out *out,
+			      const struct leaks_report *report, uint32_t v)
+{
+	const struct ch_block *block = &report->graph->blocks[v];
+	const char *type = ch_analysis_type(report->program, v);
+
+	ch_out_str(out, "{\"address\": \"");
+	ch_out_hex(out, block->address);
+	ch_out_str(out, "\", \"size\": ");
+	ch_out_u64(out, block->size);
+	ch_out_str(out, ", \"allocator\": ");
+	ch_out_json_string(out, ch_analysis_allocator(report->program, v));
+	ch_out_str(out, ", \"type\": ");
+	if (type)
+		ch_out_json_string(out, type);
+	else
+		ch_out_str(out, "null");
+	ch_out_str(out, ", \"leak\": \"");
+	ch_out_str(out, leak_kind(report, v));
+	ch_out_str(out, "\", \"referrers\": ");
+	ch_out_u64(out, report->referrers[v]);
+	ch_out_char(out, '}');
+}
+
+static int compare_groups(const void *a, const void *b)
+{
+	const struct ch_type_group *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->first_node < y->first_node ? -1 : x->first_node > y->first_node;
+}
+
+// Up to TEXT_EXAMPLES addresses per group, unreferenced ones first: one
+// pass over the nodes per kind.
+static uint32_t *pick_examples(const struct leaks_report *report)
+{
+	const struct ch_type_groups *groups = &report->groups;
+	size_t n = report->graph->num_nodes;
+	uint32_t *examples = malloc((groups->num_groups * TEXT_EXAMPLES + 1) *
+				    sizeof(*examples));
+
+	if (!examples)
+		return NULL;
+	for (size_t i = 0; i < groups->num_groups * TEXT_EXAMPLES; i++)
+		examples[i] = CH_GRAPH_NONE;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t v = 0; v < n; v++) {
+			uint32_t g = groups->group_of[v];
+			uint32_t *slots = examples + (size_t)g * TEXT_EXAMPLES;
+			size_t k = 0;
+
+			if (g == CH_GRAPH_NONE ||
+			    (report->referrers[v] == 0) != (pass == 0))
+				continue;
+			while (k < TEXT_EXAMPLES && slots[k] != CH_GRAPH_NONE)
+				k++;
+			if (k < TEXT_EXAMPLES)
+				slots[k] = v;
+		}
+	}
+	return examples;
+}
+
+static void write_text(struct ch_out *out, const struct leaks_report *report)
+{
+	const struct ch_block *blocks = report->graph->blocks;
+	const struct ch_type_groups *groups = &report->groups;
+	_cleanup_free_ uint32_t *examples = NULL;
+	_cleanup_free_ struct ch_type_group *sorted = NULL;
+
+	if (report->count == 0) {
+		ch_out_printf(out, "no leaks: every one of the %zu live allocations is reached from a root\n",
+			      report->graph->num_nodes);
+		return;
+	}
+	examples = pick_examples(report);
+	sorted = malloc((groups->num_groups + 1) * sizeof(*sorted));
+	if (!examples || !sorted) {
+		out->failed = true;
+		return;
+	}
+	ch_out_printf(out, "leaked: %" PRIu64 " allocation%s, ", report->count,
+		      report->count == 1 ? "" : "s");
+	ch_out_bytes(out, report->bytes);
+	ch_out_printf(out, " (%" PRIu64 " unreferenced: nothing points to them; %" PRIu64 " indirect: only leaked allocations do)\n\n",
+		      report->unreferenced, report->count - report->unreferenced);
+	ch_out_str(out, "count     unreferenced  bytes         type\n");
+	// Sort copies: group_of indexes the groups in their first order,
+	// which extra keeps.
+	for (size_t g = 0; g < groups->num_groups; g++) {
+		sorted[g] = groups->groups[g];
+		sorted[g].extra = g;
+	}
+	qsort(sorted, groups->num_groups, sizeof(*sorted), compare_groups);
+	for (size_t g = 0; g < groups->num_groups; g++) {
+		const struct ch_type_group *group = &sorted[g];
+		const uint32_t *slots = examples + group->extra * TEXT_EXAMPLES;
+
+		ch_out_printf(out, "%-9" PRIu64 " %-13" PRIu64 " %-13" PRIu64 " ",
+			      group->count, groups->groups[group->extra].extra,
+			      group->bytes);
+		ch_out_group_name(out, group);
+		ch_out_str(out, "\n          e.g.");
+		for (size_t k = 0; k < TEXT_EXAMPLES && slots[k] != CH_GRAPH_NONE;
+		     k++)
+			ch_out_printf(out, " 0x%" PRIx64 " (%s)",
+				      blocks[slots[k]].address,
+				      leak_kind(report, slots[k]));
+		ch_out_str(out, "\n");
+	}
+}
+
+// The groups of the text report, largest first, closing the JSON object.
+static void write_json_types(struct ch_out *out, const struct leaks_report *report)
+{
+	const struct ch_type_groups *groups = &report->groups;
+	_cleanup_free_ struct ch_type_group *sorted =
+		malloc((groups->num_groups + 1) * sizeof(*sorted));
+
+	if (!sorted) {
+		out->failed = true;
+		return;
+	}
+	for (size_t g = 0; g < groups->num_groups; g++)
+		sorted[g] = groups->groups[g];
+	qsort(sorted, groups->num_groups, sizeof(*sorted), compare_groups);
+	ch_out_str(out, " \"types\": [");
+	for (size_t g = 0; g < groups->num_groups; g++) {
+		ch_out_str(out, g ? ",\n  " : "\n  ");
+		ch_out_str(out, "{\"type\": ");
+		if (sorted[g].type)
+			ch_out_json_string(out, sorted[g].type);
+		else
+			ch_out_str(out, "null");
+		ch_out_str(out, ", \"size\": ");
+		if (sorted[g].type)
+			ch_out_str(out, "null");
+		else
+			ch_out_u64(out, sorted[g].size);
+		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"unreferenced\": %" PRIu64 "}",
+			      sorted[g].count, sorted[g].bytes, sorted[g].extra);
+	}
+	ch_out_str(out, groups->num_groups ? "\n ]}\n" : "]}\n");
+}
+
+static void write_objects(struct ch_out *out, const struct leaks_report *report,
+			  enum ch_format format)
+{
+	const struct ch_graph *graph = report->graph;
+	bool first = true;
+
+	if (format == CH_FORMAT_CSV)
+		ch_out_str(out, "address,size,allocator,type,leak,referrers\n");
+	if (format == CH_FORMAT_JSON) {
+		ch_out_printf(out, "{\"leaked\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"unreferenced\": %" PRIu64 ", \"indirect\": %" PRIu64 "},\n \"allocations\": [",
+			      report->count, report->bytes, report->unreferenced,
+			      report->count - report->unreferenced);
+	}
+	for (uint32_t v = 0; v < graph->num_nodes; v++) {
+		const struct ch_block *block = &graph->blocks[v];
+		const char *type;
+
+		if (report->root_of[v] != CH_GRAPH_NONE)
+			continue;
+		switch (format) {
+		case CH_FORMAT_JSONL:
+			write_json_object(out, report, v);
+			ch_out_char(out, '\n');
+			break;
+		case CH_FORMAT_JSON:
+			ch_out_str(out, first ? "\n  " : ",\n  ");
+			write_json_object(out, report, v);
+			break;
+		default:
+			type = ch_analysis_type(report->program, v);
+			ch_out_hex(out, block->address);
+			ch_out_char(out, ',');
+			ch_out_u64(out, block->size);
+			ch_out_char(out, ',');
+			ch_out_csv_field(out, ch_analysis_allocator(report->program, v));
+			ch_out_char(out, ',');
+			ch_out_csv_field(out, type ? type : "");
+			ch_out_char(out, ',');
+			ch_out_str(out, leak_kind(report, v));
+			ch_out_char(out, ',');
+			ch_out_u64(out, report->referrers[v]);
+			ch_out_char(out, '\n');
+			break;
+		}
+		first = false;
+	}
+	if (format == CH_FORMAT_JSON) {
+		ch_out_str(out, first ? "],\n" : "\n ],\n");
+		write_json_types(out, report);
+	}
+}
+
+static struct ch_error *run_leaks(struct ch_program *program,
+				  const struct ch_analysis_options *options,
+				  enum ch_format format)
+{
+	struct ch_analysis analysis;
+	struct leaks_report report = { .program = program };
+	static struct ch_out out;
+	struct ch_error *err;
+
+	err = ch_analysis_init(&analysis, program, options);
+	if (err)
+		return err;
+	report.graph = analysis.graph;
+	err = ch_graph_reach(analysis.graph, &report.root_of);
+	if (!err)
+		err = count_referrers(&report);
+	if (!err)
+		err = ch_type_groups_init(&report.groups, program, is_leaked,
+					  &report);
+	if (!err) {
+		for (uint32_t v = 0; v < analysis.graph->num_nodes; v++) {
+			if (report.root_of[v] == CH_GRAPH_NONE &&
+			    report.referrers[v] == 0) {
+				report.unreferenced++;
+				report.groups.groups[report.groups.group_of[v]].extra++;
+			}
+		}
+		ch_out_init(&out, stdout);
+		if (format == CH_FORMAT_TEXT)
+			write_text(&out, &report);
+		else
+			write_objects(&out, &report, format);
+		err = ch_out_finish(&out);
+	}
+	ch_type_groups_deinit(&report.groups);
+	free(report.root_of);
+	free(report.referrers);
+	ch_analysis_deinit(&analysis);
+	return err;
+}
+
+int cmd_leaks(int argc, char **argv)
+{
+	struct ch_command_options options;
+	struct ch_analysis_options analysis = { 0 };
+	struct ch_program *program = NULL;
+	struct ch_error *err;
+
+	err = ch_options_parse(argc, argv, leaks_usage, LEAKS_FORMATS,
+			       leaks_options_table, &analysis, &options);
+	if (err || options.help)
+		return ch_command_finish(NULL, err);
+	if (options.num_args != 1)
+		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
+			"leaks takes one core (see 'coreheap leaks --help')"));
+	err = ch_command_open(&options, options.args[0], &program);
+	if (!err)
+		err = run_leaks(program, &analysis, options.format);
+	return ch_command_finish(program, err);
+}

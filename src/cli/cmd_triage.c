@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: MIT
+/*
+ * coreheap triage CORE: one report for crash-triage pipelines. The process,
+ * the signal and the crashing thread's stack, the allocators and their
+ * totals, the top types by bytes, a leak summary, and the heap damage the
+ * plugins found, each damaged spot with the allocation right before it
+ * (the likely overflow) and its type.
+ *
+ * The JSON form is versioned ("schema": "coreheap-triage/1"); fields are
+ * only ever added within a version. The exit status tells a pipeline
+ * whether the heap was damaged (3), over partial (1) and clean (0).
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "report/analysis.h"
+#include "report/output.h"
+#include "types/types.h"
+
+#define TRIAGE_SCHEMA "coreheap-triage/1"
+#define TRIAGE_EXIT_DAMAGED 3
+#define DEFAULT_TOP_TYPES 10
+// An allocation whose usable end is this close to a damaged header is the
+// likely overflow (glibc's usable size already reaches the next header).
+#define OVERFLOW_REACH 64
+
+static const char *const triage_usage[] = {
+	"coreheap triage [OPTIONS] CORE",
+	"",
+	"One report for crash-triage pipelines: process, signal and crashing",
+	"thread's stack, allocators and totals, top types by bytes, leak summary,",
+	"and heap damage with the allocation right before each damaged spot.",
+	"",
+	"  --top N               how many types to list (default 10)",
+	"  --no-leaks            skip the leak summary (no pointer scan)",
+	"",
+	"exit status for triage: 0 clean, 1 partial, 2 fatal, 3 heap damaged",
+	NULL,
+};
+
+struct triage_options {
+	uint64_t top;
+	bool no_leaks;
+};
+
+static struct ch_error *parse_top(const char *value, void *ctx)
+{
+	return ch_parse_u64("top", value, &((struct triage_options *)ctx)->top);
+}
+
+static struct ch_error *parse_no_leaks(const char *value, void *ctx)
+{
+	((struct triage_options *)ctx)->no_leaks = true;
+	return NULL;
+}
+
+static const struct ch_option triage_options_table[] = {
+	{ { "top", required_argument, NULL, 0 }, parse_top },
+	{ { "no-leaks", no_argument, NULL, 0 }, parse_no_leaks },
+	{ { NULL, 0, NULL, 0 }, NULL },
+};
+
+struct frame_name {
+	uint64_t pc;
+	char *name;   /* module!symbol+0x..; malloc'd */
+};
+
+struct damage_context {
+	/** Index of the live block right before the damage, or SIZE_MAX. */
+	size_t before;
+	/** That block reaches to (or past) the damaged spot. */
+	bool likely_overflow;
+};
+
+struct triage_report {
+	struct ch_program *program;
+	const struct ch_thread *crashed;
+	struct frame_name *frames;
+	size_t num_frames;
+	char *stack_stop;
+	struct ch_type_groups groups;
+	uint32_t *group_order;
+	size_t num_top;
+	bool have_leaks;
+	uint64_t leaked_count, leaked_bytes;
+	uint64_t unreferenced_count, unreferenced_bytes;
+	struct damage_context *damage;
+	uint64_t live_count, live_bytes, free_bytes;
+};
+
+static const char *signal_name(int signo)
+{
+	const char *abbrev = signo > 0 ? sigabbrev_np(signo) : NULL;
+
+	return abbrev ? abbrev : "?";
+}
+
+// The thread that got the fatal signal: the kernel writes it first; gdb's
+// gcore marks none, and then the first thread stands for the process.
+static const struct ch_thread *crashed_thread(const struct ch_core *core)
+{
+	for (size_t i = 0; i < core->num_threads; i++) {
+		if (core->threads[i].signal)
+			return &core->threads[i];
+	}
+	return core->num_threads ? &core->threads[0] : NULL;
+}
+
+static char *name_pc(struct ch_modules *modules, uint64_t pc)
+{
+	struct ch_module *module = ch_modules_find_by_address(modules, pc);
+	const char *symbol, *slash;
+	uint64_t offset;
+	char *name;
+
+	if (!module)
+		return asprintf(&name, "0x%" PRIx64, pc) < 0 ? NULL : name;
+	slash = strrchr(module->name, '/');
+	symbol = ch_module_symbolize(module, pc, &offset);
+	if (symbol && asprintf(&name, "%s!%s+0x%" PRIx64,
+			       slash ? slash + 1 : module->name, symbol,
+			       offset) >= 0)
+		return name;
+	if (asprintf(&name, "%s+0x%" PRIx64, slash ? slash + 1 : module->name,
+		     pc - module->start) >= 0)
+		return name;
+	return NULL;
+}
+
+static struct ch_error *unwind_crashed(struct triage_report *report)
+{
+	struct ch_program *program = report->program;
+	_cleanup_free_ struct ch_frame *frames = NULL;
+	size_t num_frames = 0;
+	struct ch_error *err;
+
+	report->crashed = crashed_thread(program->core);
+	if (!report->crashed)
+		return NULL;
+	err = ch_modules_unwind_thread(program->modules, program->core,
+				       report->crashed->tid, &frames,
+				       &num_frames, &report->stack_stop);
+	if (err) {
+		// No stack is a gap in the report, not a reason to give none.
+		ch_program_warn(program, true, "cannot unwind thread %d: %s",
+				report->crashed->tid, err->message);
+		ch_error_destroy(err);
+		return NULL;
+	}
+	report->frames = calloc(num_frames + 1, sizeof(*report->frames));
+	if (!report->frames)
+		return &ch_enomem;
+	for (size_t i = 0; i < num_frames; i++) {
+		// A return address names the call: look up the byte before it.
+		uint64_t pc = frames[i].pc - (frames[i].is_activation ? 0 : 1);
+
+		report->frames[i].pc = frames[i].pc;
+		report->frames[i].name = name_pc(program->modules, pc);
+		if (!report->frames[i].name)
+			return &ch_enomem;
+		report->num_frames++;
+	}
+	return NULL;
+}
+
+static int compare_groups_by_bytes(const void *a, const void *b, void *arg)
+{
+	const struct ch_type_groups *groups = arg;
+	const struct ch_type_group *x = &groups->groups[*(const uint32_t *)a];
+	const struct ch_type_group *y = &groups->groups[*(const uint32_t *)b];
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return x->count > y->count ? -1 : x->count < y->count;
+}
+
+static struct ch_error *rank_types(struct triage_report *report, uint64_t top)
+{
+	struct ch_error *err;
+	size_t n;
+
+	err = ch_type_groups_init(&report->groups, report->program, NULL, NULL);
+	if (err)
+		return err;
+	n = report->groups.num_groups;
+	report->group_order = malloc((n + 1) * sizeof(*report->group_order));
+	if (!report->group_order)
+		return &ch_enomem;
+	for (size_t g = 0; g < n; g++)
+		report->group_order[g] = g;
+	qsort_r(report->group_order, n, sizeof(*report->group_order),
+		compare_groups_by_bytes, &report->groups);
+	report->num_top = top < n ? top : n;
+	return NULL;
+}
+
+static struct ch_error *summarize_leaks(struct triage_report *report)
+{
+	struct ch_analysis_options options = { 0 };
+	struct ch_analysis analysis;
+	_cleanup_free_ uint32_t *root_of = NULL;
+	_cleanup_free_ uint8_t *referenced = NULL;
+	const struct ch_graph *graph;
+	struct ch_error *err;
+
+	err = ch_analysis_init(&analysis, report->program, &options);
+	if (err)
+		return err;
+	graph = analysis.graph;
+	err = ch_graph_reach(graph, &root_of);
+	referenced = calloc(graph->num_nodes + 1, 1);
+	if (!err && !referenced)
+		err = &ch_enomem;
+	if (err) {
+		ch_analysis_deinit(&analysis);
+		return err;
+	}
+	for (uint64_t e = 0; e < graph->edge_offsets[graph->num_nodes]; e++)
+		referenced[graph->edge_targets[e]] = 1;
+	for (uint32_t v = 0; v < graph->num_nodes; v++) {
+		if (root_of[v] != CH_GRAPH_NONE)
+			continue;
+		report->leaked_count++;
+		report->leaked_bytes += graph->blocks[v].size;
+		if (!referenced[v]) {
+			report->unreferenced_count++;
+			report->unreferenced_bytes += graph->blocks[v].size;
+		}
+	}
+	report->have_leaks = true;
+	ch_analysis_deinit(&analysis);
+	return NULL;
+}
+
+// The last live block that starts before addr.
+static size_t block_before(const struct ch_heap *heap, uint64_t addr)
+{
+	size_t lo = 0, hi = heap->live.len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (heap->live.blocks[mid].address < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : SIZE_MAX;
+}
+
+static struct ch_error *place_damage(struct triage_report *report)
+{
+	const struct ch_heap *heap = &report->program->heap;
+
+	report->damage = calloc(heap->num_damage + 1, sizeof(*report->damage));
+	if (!report->damage)
+		return &ch_enomem;
+	for (size_t i = 0; i < heap->num_damage; i++) {
+		uint64_t addr = heap->damage[i].address;
+		size_t before = block_before(heap, addr);
+		struct damage_context *context = &report->damage[i];
+
+		context->before = before;
+		// Only a smashed header says "overflow"; a bad link or a
+		// double free is a use after free, not a neighbour's doing.
+		if (before != SIZE_MAX &&
+		    heap->damage[i].kind == COREHEAP_DAMAGE_BAD_SIZE) {
+			const struct ch_block *block = &heap->live.blocks[before];
+			uint64_t end = block->address + block->size;
+
+			context->likely_overflow = end + OVERFLOW_REACH >= addr &&
+						   addr - block->address <
+							   block->size + 4096;
+		}
+	}
+	return NULL;
+}
+
+static void sum_heap(struct triage_report *report)
+{
+	const struct ch_heap *heap = &report->program->heap;
+
+	for (size_t i = 0; i < heap->num_regions; i++) {
+		report->live_count += heap->regions[i].live_count;
+		report->live_bytes += heap->regions[i].live_bytes;
+		report->free_bytes += heap->regions[i].free_bytes;
+	}
+}
+
+static void write_json_group(struct ch_json *json,
+			     const struct ch_type_group *group)
+{
+	ch_json_begin_object(json);
+	ch_json_group(json, group);
+	ch_json_member_u64(json, "count", group->count);
+	ch_json_member_u64(json, "bytes", group->bytes);
+	ch_json_end_object(json);
+}
+
+static void write_json_damage(struct ch_json *json,
+			      const struct triage_report *report)
+{
+	const struct ch_program *program = report->program;
+	const struct ch_heap *heap = &program->heap;
+
+	ch_json_key(json, "damage");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < heap->num_damage; i++) {
+		const struct ch_damage *damage = &heap->damage[i];
+		const struct damage_context *context = &report->damage[i];
+
+		ch_json_begin_object(json);
+		ch_json_key(json, "allocator");
+		ch_json_string(json,
+			       program->allocators.uses[damage->allocator].ops->name);
+		ch_json_member_address(json, "address", damage->address);
+		ch_json_member_string(json, "message", damage->message);
+		ch_json_key(json, "allocation_before");
+		if (context->before == SIZE_MAX) {
+			ch_json_null(json);
+		} else {
+			const struct ch_block *block =
+				&heap->live.blocks[context->before];
+
+			ch_json_begin_object(json);
+			ch_json_member_address(json, "address", block->address);
+			ch_json_member_u64(json, "size", block->size);
+			ch_json_key(json, "type");
+			ch_json_string_or_null(json,
+				ch_heap_block_type(heap, context->before, NULL));
+			ch_json_member_bool(json, "likely_overflow", context->likely_overflow);
+			ch_json_end_object(json);
+		}
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
+}
+
+static void write_json(struct ch_out *out, const struct triage_report *report)
+{
+	const struct ch_program *program = report->program;
+	const struct ch_core *core = program->core;
+	struct ch_json json;
+
+	ch_json_init(&json, out, true);
+	ch_json_begin_object(&json);
+	ch_json_member_string(&json, "schema", TRIAGE_SCHEMA);
+	ch_json_member_string(&json, "core", core->path);
+	ch_json_member_bool(&json, "truncated", core->truncated);
+	ch_json_key(&json, "process");
+	ch_json_begin_object(&json);
+	ch_json_member_i64(&json, "pid", core->pid);
+	ch_json_member_string(&json, "name", core->fname);
+	ch_json_member_string(&json, "command_line", core->psargs);
+	ch_json_end_object(&json);
+	ch_json_key(&json, "signal");
+	if (core->has_siginfo) {
+		ch_json_begin_object(&json);
+		ch_json_member_i64(&json, "number", core->signal_number);
+		ch_json_member_string(&json, "name", signal_name(core->signal_number));
+		ch_json_member_i64(&json, "code", core->signal_code);
+		ch_json_member_address(&json, "address", core->signal_address);
+		ch_json_end_object(&json);
+	} else {
+		ch_json_null(&json);
+	}
+	ch_json_key(&json, "thread");
+	if (report->crashed) {
+		ch_json_begin_object(&json);
+		ch_json_member_i64(&json, "tid", report->crashed->tid);
+		ch_json_key(&json, "stack");
+		ch_json_begin_array(&json);
+		for (size_t i = 0; i < report->num_frames; i++)
+			ch_json_string(&json, report->frames[i].name);
+		ch_json_end_array(&json);
+		ch_json_member_string_or_null(&json, "stack_incomplete", report->stack_stop);
+		ch_json_end_object(&json);
+	} else {
+		ch_json_null(&json);
+	}
+	ch_json_key(&json, "allocators");
+	ch_json_begin_array(&json);
+	for (size_t i = 0; i < program->allocators.num_uses; i++)
+		ch_json_string(&json, program->allocators.uses[i].ops->name);
+	ch_json_end_array(&json);
+	ch_json_key(&json, "heap");
+	ch_json_begin_object(&json);
+	ch_json_member_u64(&json, "live_count", report->live_count);
+	ch_json_member_u64(&json, "live_bytes", report->live_bytes);
+	ch_json_member_u64(&json, "free_bytes", report->free_bytes);
+	ch_json_end_object(&json);
+	ch_json_key(&json, "top_types");
+	ch_json_begin_array(&json);
+	for (size_t i = 0; i < report->num_top; i++)
+		write_json_group(&json,
+				 &report->groups.groups[report->group_order[i]]);
+	ch_json_end_array(&json);
+	ch_json_key(&json, "leaks");
+	if (report->have_leaks) {
+		ch_json_begin_object(&json);
+		ch_json_member_u64(&json, "count", report->leaked_count);
+		ch_json_member_u64(&json, "bytes", report->leaked_bytes);
+		ch_json_member_u64(&json, "unreferenced_count", report->unreferenced_count);
+		ch_json_member_u64(&json, "unreferenced_bytes", report->unreferenced_bytes);
+		ch_json_end_object(&json);
+	} else {
+		ch_json_null(&json);
+	}
+	ch_json_member_bool(&json, "heap_damaged", program->heap.num_damage > 0);
+	write_json_damage(&json, report);
+	ch_json_key(&json, "warnings");
+	ch_json_begin_array(&json);
+	for (size_t i = 0; i < program->num_warnings; i++)
+		ch_json_string(&json, program->warnings[i].message);
+	ch_json_end_array(&json);
+	ch_json_end_object(&json);
+}
+
+static void write_text_damage(struct ch_out *out,
+			      const struct triage_report *report)
+{
+	const struct ch_heap *heap = &report->program->heap;
+
+	if (!heap->num_damage) {
+		ch_out_str(out, "heap damage: none found\n");
+		return;
+	}
+	ch_out_printf(out, "heap damage: %zu problem%s\n",
+		      heap->num_damage + heap->damage_dropped,
+		      heap->num_damage + heap->damage_dropped == 1 ? "" : "s");
+	for (size_t i = 0; i < heap->num_damage; i++) {
+		const struct damage_context *context = &report->damage[i];
+
+		ch_out_printf(out, "  0x%" PRIx64 ": %s\n", heap->damage[i].address,
+			      heap->damage[i].message);
+		if (context->before == SIZE_MAX)
+			continue;
+		const struct ch_block *block = &heap->live.blocks[context->before];
+		const char *type = ch_heap_block_type(heap, context->before, NULL);
+
+		ch_out_printf(out, "    %s 0x%" PRIx64 " (%" PRIu64 " bytes, %s)\n",
+			      context->likely_overflow ?
+				      "likely overflow from the allocation at" :
+				      "the allocation before it is at",
+			      block->address, block->size,
+			      type ? type : "type unknown");
+	}
+}
+
+static void write_text(struct ch_out *out, const struct triage_report *report)
+{
+	const struct ch_program *program = report->program;
+	const struct ch_core *core = program->core;
+
+	ch_out_printf(out, "core:    %s%s\n", core->path,
+		      core->truncated ? " (truncated)" : "");
+	ch_out_printf(out, "process: pid %d, %s: %s\n", core->pid, core->fname,
+		      core->psargs);
+	if (core->has_siginfo)
+		ch_out_printf(out, "signal:  SIG%s (%d), code %d, address 0x%" PRIx64 "\n",
+			      signal_name(core->signal_number),
+			      core->signal_number, core->signal_code,
+			      core->signal_address);
+	if (report->crashed) {
+		ch_out_printf(out, "thread %d:\n", report->crashed->tid);
+		for (size_t i = 0; i < report->num_frames; i++)
+			ch_out_printf(out, "  #%-2zu 0x%016" PRIx64 " %s\n", i,
+				      report->frames[i].pc,
+				      report->frames[i].name);
+		if (report->stack_stop)
+			ch_out_printf(out, "  (stack incomplete: %s)\n",
+				      report->stack_stop);
+	}
+	ch_out_str(out, "heap:   ");
+	for (size_t i = 0; i < program->allocators.num_uses; i++)
+		ch_out_printf(out, " %s", program->allocators.uses[i].ops->name);
+	ch_out_printf(out, ", %" PRIu64 " live allocations, ", report->live_count);
+	ch_out_bytes(out, report->live_bytes);
+	ch_out_str(out, " live, ");
+	ch_out_bytes(out, report->free_bytes);
+	ch_out_str(out, " free\n");
+	ch_out_str(out, "top types by bytes:\n");
+	for (size_t i = 0; i < report->num_top; i++) {
+		const struct ch_type_group *group =
+			&report->groups.groups[report->group_order[i]];
+
+		ch_out_printf(out, "  %10" PRIu64 " bytes %8" PRIu64 " x  ",
+			      group->bytes, group->count);
+		ch_out_group_name(out, group);
+		ch_out_char(out, '\n');
+	}
+	if (report->have_leaks) {
+		ch_out_printf(out, "leaks:   %" PRIu64 " allocations, ", report->leaked_count);
+		ch_out_bytes(out, report->leaked_bytes);
+		ch_out_printf(out, " (%" PRIu64 " unreferenced)\n",
+			      report->unreferenced_count);
+	}
+	write_text_damage(out, report);
+}
+
+static void triage_report_deinit(struct triage_report *report)
+{
+	for (size_t i = 0; i < report->num_frames; i++)
+		free(report->frames[i].name);
+	free(report->frames);
+	free(report->stack_stop);
+	ch_type_groups_deinit(&report->groups);
+	free(report->group_order);
+	free(report->damage);
+}
+
+static struct ch_error *build_report(struct triage_report *report,
+				     const struct triage_options *options)
+{
+	struct ch_error *err;
+
+	err = ch_program_load_types(report->program);
+	if (!err)
+		err = unwind_crashed(report);
+	if (!err)
+		err = rank_types(report, options->top);
+	if (!err && !options->no_leaks)
+		err = summarize_leaks(report);
+	if (!err)
+		err = place_damage(report);
+	sum_heap(report);
+	return err;
+}
+
+int cmd_triage(int argc, char **argv)
+{
+	struct triage_options triage_options = { .top = DEFAULT_TOP_TYPES };
+	struct ch_command_options options;
+	struct triage_report report = { 0 };
+	static struct ch_out out;
+	struct ch_error *err;
+	bool damaged;
+	int status;
+
+	err = ch_options_parse(argc, argv, triage_usage,
+			       CH_FORMAT_TEXT | CH_FORMAT_JSON,
+			       triage_options_table, &triage_options, &options);
+	if (err || options.help)
+		return ch_command_finish(NULL, err);
+	if (options.num_args != 1)
+		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
+			"triage takes one core (see 'coreheap triage --help')"));
+	err = ch_command_open(&options, options.args[0], &report.program);
+	if (!err)
+		err = build_report(&report, &triage_options);
+	if (!err) {
+		ch_out_init(&out, stdout);
+		if (options.format == CH_FORMAT_JSON)
+			write_json(&out, &report);
+		else
+			write_text(&out, &report);
+		err = ch_out_finish(&out);
+	}
+	damaged = !err && report.program->heap.num_damage > 0;
+	triage_report_deinit(&report);
+	status = ch_command_finish(report.program, err);
+	return damaged && status != CH_EXIT_FATAL ? TRIAGE_EXIT_DAMAGED : status;
+}

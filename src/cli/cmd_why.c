@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/cleanup.h"
+#include "cli/analysis_options.h"
+#include "cli/commands.h"
+#include "report/analysis.h"
+#include "report/output.h"
+
+static const char *const why_usage[] = {
+	"coreheap why [OPTIONS] ADDR CORE",
+	"",
+	"Why the allocation holding ADDR (0x-prefixed hex or decimal) is alive:",
+	"the shortest chain of pointers from a root (a global, a thread's TLS,",
+	"stack or registers) to it, each allocation on the way with the offset",
+	"of the pointer in it that leads on. The last offset is ADDR's own.",
+	"",
+	"  --paths N             up to N paths, each through a different referrer of",
+	"                        the allocation, shortest first (default 1)",
+	CH_ANALYSIS_USAGE,
+	NULL,
+};
+
+struct why_options {
+	struct ch_analysis_options analysis;   // first: see analysis.h
+	uint64_t max_paths;
+};
+
+static struct ch_error *parse_paths(const char *value, void *ctx)
+{
+	struct why_options *options = ctx;
+	struct ch_error *err = ch_parse_u64("paths", value, &options->max_paths);
+
+	if (!err && options->max_paths == 0)
+		err = ch_error_create(CH_ERROR_USAGE,
+				      "--paths takes a number above 0");
+	return err;
+}
+
+static const struct ch_option why_options_table[] = {
+	{ { "paths", required_argument, NULL, 0 }, parse_paths },
+	CH_ANALYSIS_OPTIONS,
+	{ { NULL, 0, NULL, 0 }, NULL },
+};
+
+struct why_report {
+	struct ch_analysis *analysis;
+	uint64_t addr;
+	uint32_t target;
+	struct ch_graph_path *paths;
+	size_t num_paths;
+	/** Per path: its root's name, and the offset of each step. */
+	struct ch_root_name *roots;
+	uint64_t **offsets;
+};
+
+static void why_report_deinit(struct why_report *report)
+{
+	for (size_t i = 0; i < report->num_paths; i++) {
+		if (report->roots)
+			free(report->roots[i].name);
+		if (report->offsets)
+			free(report->offsets[i]);
+	}
+	free(report->roots);
+	free(report->offsets);
+	ch_graph_paths_free(report->paths, report->num_paths);
+}
+
+// Name each path's root and find, in each step, the pointer to the next.
+static struct ch_error *describe_paths(struct why_report *report)
+{
+	struct ch_analysis *analysis = report->analysis;
+	const struct ch_block *blocks = analysis->graph->blocks;
+	struct ch_error *err;
+
+	report->roots = calloc(report->num_paths + 1, sizeof(*report->roots));
+	report->offsets = calloc(report->num_paths + 1, sizeof(*report->offsets));
+	if (!report->roots || !report->offsets)
+		return &ch_enomem;
+	for (size_t i = 0; i < report->num_paths; i++) {
+		const struct ch_graph_path *path = &report->paths[i];
+		uint64_t *offsets = calloc(path->num_nodes, sizeof(*offsets));
+
+		if (!offsets)
+			return &ch_enomem;
+		report->offsets[i] = offsets;
+		err = ch_analysis_name_root(analysis,
+					    &analysis->graph->root_refs[path->root_ref],
+					    &report->roots[i]);
+		if (err)
+			return err;
+		for (size_t k = 0; k + 1 < path->num_nodes; k++)
+			ch_graph_find_pointer(analysis->graph,
+					      analysis->program->address_space,
+					      path->nodes[k], path->nodes[k + 1],
+					      &offsets[k]);
+		offsets[path->num_nodes - 1] =
+			report->addr - blocks[report->target].address;
+	}
+	return NULL;
+}
+
+static void write_json(struct ch_out *out, const struct why_report *report)
+{
+	const struct ch_program *program = report->analysis->program;
+	const struct ch_block *blocks = report->analysis->graph->blocks;
+	struct ch_json json;
+
+	ch_json_init(&json, out, true);
+	ch_json_begin_object(&json);
+	ch_json_member_address(&json, "target", blocks[report->target].address);
+	ch_json_key(&json, "paths");
+	ch_json_begin_array(&json);
+	for (size_t i = 0; i < report->num_paths; i++) {
+		const struct ch_graph_path *path = &report->paths[i];
+
+		ch_json_begin_object(&json);
+		ch_json_key(&json, "root");
+		ch_json_root(&json, &report->roots[i]);
+		ch_json_key(&json, "chain");
+		ch_json_begin_array(&json);
+		for (size_t k = 0; k < path->num_nodes; k++) {
+			ch_json_begin_object(&json);
+			ch_json_member_address(&json, "address", blocks[path->nodes[k]].address);
+			ch_json_member_u64(&json, "offset", report->offsets[i][k]);
+			ch_json_key(&json, "type");
+			ch_json_string_or_null(&json,
+					       ch_analysis_type(program, path->nodes[k]));
+			ch_json_end_object(&json);
+		}
+		ch_json_end_array(&json);
+		ch_json_end_object(&json);
+	}
+	ch_json_end_array(&json);
+	ch_json_end_object(&json);
+	ch_out_char(out, '\n');
+}
+
+static void write_step(struct ch_out *out, const struct ch_program *program,
+		       const struct ch_block *block, uint32_t node,
+		       uint64_t offset, const char *note)
+{
+	const char *type = ch_analysis_type(program, node);
+
+	ch_out_printf(out, "  0x%016" PRIx64 "  +0x%-6" PRIx64 "  %-10" PRIu64 "  %s%s\n",
+		      block->address, offset, block->size, type ? type : "-",
+		      note);
+}
+
+static void write_text(struct ch_out *out, const struct why_report *report)
+{
+	const struct ch_program *program = report->analysis->program;
+	const struct ch_block *blocks = report->analysis->graph->blocks;
+	const struct ch_block *target = &blocks[report->target];
+	const char *type = ch_analysis_type(program, report->target);
+
+	ch_out_printf(out, "0x%" PRIx64 " is in the allocation at 0x%" PRIx64 " (%" PRIu64 " bytes, %s), offset 0x%" PRIx64 "\n",
+		      report->addr, target->address, target->size,
+		      type ? type : "type unknown",
+		      report->addr - target->address);
+	if (report->num_paths == 0) {
+		ch_out_str(out, "no root reaches it: it is leaked (see 'coreheap leaks')\n");
+		return;
+	}
+	for (size_t i = 0; i < report->num_paths; i++) {
+		const struct ch_graph_path *path = &report->paths[i];
+		const struct ch_root_name *root = &report->roots[i];
+
+		ch_out_printf(out, "\npath %zu: %zu allocation%s from %s %s",
+			      i + 1, path->num_nodes,
+			      path->num_nodes == 1 ? "" : "s", root->kind,
+			      root->name);
+		if (root->address)
+			ch_out_printf(out, " (0x%" PRIx64 ")", root->address);
+		ch_out_str(out, "\n  allocation          pointer at  size        type\n");
+		for (size_t k = 0; k < path->num_nodes; k++)
+			write_step(out, program, &blocks[path->nodes[k]],
+				   path->nodes[k], report->offsets[i][k],
+				   k + 1 == path->num_nodes ? "  (the address asked about)" : "");
+	}
+}
+
+static struct ch_error *run_why(struct ch_program *program,
+				const struct why_options *options,
+				uint64_t addr, enum ch_format format)
+{
+	struct ch_analysis analysis;
+	struct why_report report = { .analysis = &analysis, .addr = addr };
+	static struct ch_out out;
+	struct ch_error *err;
+
+	// Check the address before the scan: a wrong one is a quick error.
+	err = ch_analysis_find_block(program, addr, &report.target);
+	if (err)
+		return err;
+	err = ch_analysis_init(&analysis, program, &options->analysis);
+	if (err)
+		return err;
+	err = ch_graph_paths(analysis.graph, report.target, options->max_paths,
+			     &report.paths, &report.num_paths);
+	if (!err)
+		err = describe_paths(&report);
+	if (!err) {
+		ch_out_init(&out, stdout);
+		if (format == CH_FORMAT_JSON)
+			write_json(&out, &report);
+		else
+			write_text(&out, &report);
+		err = ch_out_finish(&out);
+	}
+	why_report_deinit(&report);
+	ch_analysis_deinit(&analysis);
+	return err;
+}
+
+int cmd_why(int argc, char **argv)
+{
+	struct ch_command_options options;
+	struct why_options why = { .max_paths = 1 };
+	struct ch_program *program = NULL;
+	struct ch_error *err;
+	uint64_t addr;
+
+	err = ch_options_parse(argc, argv, why_usage,
+			       CH_FORMAT_TEXT | CH_FORMAT_JSON, why_options_table,
+			       &why, &options);
+	if (err || options.help)
+		return ch_command_finish(NULL, err);
+	err = ch_command_open_at_address(&options, "why", &addr, &program);
+	if (!err)
+		err = run_why(program, &why, addr, options.format);
+	return ch_command_finish(program, err);
+}

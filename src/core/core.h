@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * An ELF core file, opened with libelf over an mmap of the file (never a
+ * copy): its segments, threads and the notes that describe the process.
+ *
+ * Everything in a core is untrusted: sizes are checked against the file, and
+ * a truncated core is opened with what it still holds (ch_core::truncated).
+ */
+#ifndef COREHEAP_CORE_H
+#define COREHEAP_CORE_H
+
+#include <libelf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+/** x86-64 general registers, in the order of the kernel's user_regs_struct. */
+enum ch_x86_64_reg {
+	CH_REG_R15, CH_REG_R14, CH_REG_R13, CH_REG_R12, CH_REG_RBP, CH_REG_RBX,
+	CH_REG_R11, CH_REG_R10, CH_REG_R9, CH_REG_R8, CH_REG_RAX, CH_REG_RCX,
+	CH_REG_RDX, CH_REG_RSI, CH_REG_RDI, CH_REG_ORIG_RAX, CH_REG_RIP,
+	CH_REG_CS, CH_REG_EFLAGS, CH_REG_RSP, CH_REG_SS, CH_REG_FS_BASE,
+	CH_REG_GS_BASE, CH_REG_DS, CH_REG_ES, CH_REG_FS, CH_REG_GS,
+	CH_NUM_REGS,
+};
+
+/** Names of the registers above, for reports ("rip", "rsp", ...). */
+extern const char *const ch_reg_names[CH_NUM_REGS];
+
+/** One thread, from an NT_PRSTATUS note. */
+struct ch_thread {
+	int32_t tid;
+	/** The signal that stopped the thread (pr_cursig), 0 if none. */
+	int signal;
+	uint64_t regs[CH_NUM_REGS];
+};
+
+/** One PT_LOAD segment of the core. */
+struct ch_core_segment {
+	uint64_t start;      /**< p_vaddr */
+	uint64_t size;       /**< p_memsz */
+	/** Bytes of the segment present in the file (<= p_filesz). */
+	uint64_t available;
+	/** Where those bytes are, inside the mapped core. */
+	const uint8_t *data;
+	uint32_t flags;      /**< PF_R | PF_W | PF_X */
+	/** p_filesz said more than the file holds. */
+	bool truncated;
+};
+
+/** One file mapping from the NT_FILE note. */
+struct ch_core_file {
+	uint64_t start, end;
+	/** Offset in the file, in bytes. */
+	uint64_t offset;
+	/** Path as the process saw it; points into ch_core::file_names. */
+	const char *path;
+};
+
+struct ch_core {
+	char *path;
+	int fd;
+	/** libelf's handle, over an mmap of the whole file. */
+	Elf *elf;
+	const uint8_t *image;
+	size_t image_size;
+
+	/** PT_LOAD segments, sorted by start. */
+	struct ch_core_segment *segments;
+	size_t num_segments;
+
+	/** Threads in note order: the first one is the one that crashed. */
+	struct ch_thread *threads;
+	size_t num_threads;
+
+	/** File mappings, sorted by start. */
+	struct ch_core_file *files;
+	size_t num_files;
+	char *file_names;
+
+	/** From NT_PRPSINFO. */
+	bool has_psinfo;
+	int32_t pid, ppid;
+	uint32_t uid;
+	char fname[17];
+	char psargs[81];
+
+	/** From NT_SIGINFO (the signal that killed the process). */
+	bool has_siginfo;
+	int signal_number, signal_code, signal_errno;
+	uint64_t signal_address;
+
+	/** NT_AUXV, inside the mapped core. */
+	const uint8_t *auxv;
+	size_t auxv_size;
+
+	/** The file is shorter than its headers say. */
+	bool truncated;
+	/** How many bytes of memory the headers promise but the file lacks. */
+	uint64_t missing_bytes;
+};
+
+/**
+ * Open the core at path.
+ *
+ * Errors: CH_ERROR_OS (cannot open or map), CH_ERROR_FORMAT (not ELF, not a
+ * core, headers out of the file), CH_ERROR_ARCH (not x86-64).
+ */
+struct ch_error *ch_core_open(const char *path, struct ch_core **ret);
+
+/** Close the core (NULL-safe). Pointers into it become invalid. */
+void ch_core_destroy(struct ch_core *core);
+
+/** Look up an auxv entry (AT_*); false if absent. */
+bool ch_core_auxv(const struct ch_core *core, uint64_t type, uint64_t *ret);
+
+/** The file mapping containing addr, or NULL. */
+const struct ch_core_file *ch_core_file_at(const struct ch_core *core,
+					   uint64_t addr);
+
+#endif /* COREHEAP_CORE_H */

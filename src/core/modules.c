@@ -1,0 +1,930 @@
+// SPDX-License-Identifier: MIT
+#include <elf.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/strbuf.h"
+#include "core/modules.h"
+
+#define DEFAULT_DEBUGINFO_PATH ":.debug:/usr/lib/debug"
+
+struct ch_module_internal {
+	Dwfl_Module *dwfl_module;
+	// The binary, when we had to open it ourselves (see find_binary).
+	Elf *own_elf;
+	int own_fd;
+};
+
+// libdwfl's find_elf callback gets no context of ours, so the search
+// options of the report under way are kept here. Reports do not nest.
+static __thread const struct ch_module_search *current_search;
+
+static bool build_ids_match(Dwfl_Module *mod, Elf *elf)
+{
+	const unsigned char *core_id;
+	const void *file_id;
+	GElf_Addr vaddr;
+	int core_len = dwfl_module_build_id(mod, &core_id, &vaddr);
+	ssize_t file_len = dwelf_elf_gnu_build_id(elf, &file_id);
+
+	// Without an id on either side nothing can be checked: refuse, so
+	// that a wrong binary is never used silently.
+	return core_len > 0 && file_len == core_len &&
+	       memcmp(core_id, file_id, core_len) == 0;
+}
+
+static int open_in_sysroot(Dwfl_Module *mod, const char *name,
+			   char **file_name, Elf **elfp)
+{
+	_cleanup_free_ char *path = NULL;
+	int fd;
+	Elf *elf;
+
+	if (asprintf(&path, "%s%s", current_search->sysroot, name) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || !build_ids_match(mod, elf)) {
+		elf_end(elf);
+		close(fd);
+		return -1;
+	}
+	*file_name = no_cleanup_ptr(path);
+	*elfp = elf;
+	return fd;
+}
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+		    Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	if (current_search && current_search->sysroot && name &&
+	    name[0] == '/') {
+		int fd = open_in_sysroot(mod, name, file_name, elfp);
+
+		if (fd >= 0)
+			return fd;
+	}
+	return dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
+				      elfp);
+}
+
+static const Dwfl_Callbacks core_callbacks_template = {
+	.find_elf = find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static struct ch_error *make_debuginfo_path(const struct ch_module_search *search,
+					    char **ret)
+{
+	struct ch_strbuf path = { 0 };
+	struct ch_error *err;
+
+	err = ch_strbuf_appendf(&path, "%s",
+				search->debuginfo_path ? search->debuginfo_path :
+							 DEFAULT_DEBUGINFO_PATH);
+	for (size_t i = 0; !err && i < search->num_debug_dirs; i++)
+		err = ch_strbuf_appendf(&path, ":%s", search->debug_dirs[i]);
+	if (err) {
+		ch_strbuf_deinit(&path);
+		return err;
+	}
+	*ret = ch_strbuf_detach(&path);
+	return NULL;
+}
+
+static bool elf_has_symtab(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_SYMTAB)
+			return true;
+	}
+	return false;
+}
+
+static bool elf_has_section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t strndx;
+
+	if (!elf || elf_getshdrstrndx(elf, &strndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *scn_name;
+
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_type != SHT_NOBITS &&
+		    (scn_name = elf_strptr(elf, strndx, shdr.sh_name)) &&
+		    strcmp(scn_name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool file_has_section(const char *path, const char *name)
+{
+	int fd;
+	Elf *elf;
+	bool found;
+
+	if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	found = elf_has_section(elf, name);
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
+static void read_tls_segment(struct ch_module *module, Elf *elf)
+{
+	size_t phnum;
+
+	if (!elf || elf_getphdrnum(elf, &phnum) != 0)
+		return;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr phdr;
+
+		if (gelf_getphdr(elf, i, &phdr) && phdr.p_type == PT_TLS) {
+			module->has_tls = true;
+			module->tls_size = phdr.p_memsz;
+			module->tls_align = phdr.p_align ? phdr.p_align : 1;
+		}
+	}
+}
+
+// Open path and keep it if its build-id is the module's.
+static bool open_verified(Dwfl_Module *mod, const char *path,
+			  struct ch_module_internal *internal)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || !build_ids_match(mod, elf)) {
+		elf_end(elf);
+		close(fd);
+		return false;
+	}
+	internal->own_elf = elf;
+	internal->own_fd = fd;
+	return true;
+}
+
+/*
+ * libdwfl opens a binary named by the core's NT_FILE note without telling
+ * its file name (dwfl_module_info gives NULL), and may instead have built
+ * the module from the core's memory. Either way, find the file ourselves,
+ * in the places the user gave and then where the core says, and keep it
+ * only if its build-id matches.
+ */
+static char *find_binary(Dwfl_Module *mod, const char *name,
+			 const struct ch_module_search *search,
+			 bool is_executable, struct ch_module_internal *internal)
+{
+	char *path = NULL;
+
+	if (search->sysroot && name[0] == '/' &&
+	    asprintf(&path, "%s%s", search->sysroot, name) >= 0) {
+		if (open_verified(mod, path, internal))
+			return path;
+		free(path);
+	}
+	if (is_executable && search->executable &&
+	    open_verified(mod, search->executable, internal))
+		return strdup(search->executable);
+	if (name[0] == '/' && open_verified(mod, name, internal))
+		return strdup(name);
+	return NULL;
+}
+
+static bool is_vdso(const char *name)
+{
+	return strncmp(name, "linux-vdso", 10) == 0 ||
+	       strncmp(name, "linux-gate", 10) == 0 ||
+	       strcmp(name, "[vdso]") == 0;
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+struct collect_arg {
+	struct ch_modules *modules;
+	const struct ch_module_search *search;
+	size_t capacity;
+	uint64_t entry;
+	bool has_entry;
+	struct ch_error *err;
+};
+
+static struct ch_error *describe_module(Dwfl_Module *mod,
+					struct ch_module *module,
+					const struct collect_arg *arg)
+{
+	const char *name, *mainfile = NULL, *debugfile = NULL;
+	Dwarf_Addr start, end, bias = 0;
+	const unsigned char *id;
+	GElf_Addr id_vaddr;
+	Elf *elf;
+	int id_len;
+
+	module->internal = calloc(1, sizeof(*module->internal));
+	if (!module->internal)
+		return &ch_enomem;
+	module->internal->dwfl_module = mod;
+	name = dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL,
+				NULL);
+	module->start = start;
+	module->end = end;
+	// These calls make libdwfl look for the binary and its debug info.
+	elf = dwfl_module_getelf(mod, &bias);
+	module->bias = bias;
+	// The symbol table makes libdwfl find the debug file; DWARF itself is
+	// loaded (and its compressed sections inflated) only when asked for.
+	dwfl_module_getsymtab(mod);
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile,
+			 &debugfile);
+	module->internal->own_fd = -1;
+	module->is_executable = arg->has_entry && arg->entry >= start &&
+				arg->entry < end;
+	module->name = strdup(name ? name : "[unknown]");
+	if (mainfile)
+		module->path = strdup(mainfile);
+	else if (elf)
+		module->path = find_binary(mod, module->name, arg->search,
+					   module->is_executable,
+					   module->internal);
+	module->debug_path = strdup_or_null(debugfile);
+	if (!module->name || (mainfile && !module->path) ||
+	    (debugfile && !module->debug_path))
+		return &ch_enomem;
+	module->is_vdso = is_vdso(module->name);
+	module->has_binary = module->path != NULL;
+	module->has_dwarf = elf_has_section(elf, ".debug_info") ||
+			    file_has_section(debugfile, ".debug_info");
+	module->has_debug_symbols = module->has_dwarf || debugfile ||
+				    elf_has_symtab(elf);
+	id_len = dwfl_module_build_id(mod, &id, &id_vaddr);
+	if (id_len > 0 && (size_t)id_len <= sizeof(module->build_id)) {
+		memcpy(module->build_id, id, id_len);
+		module->build_id_size = id_len;
+	}
+	read_tls_segment(module, ch_module_elf(module));
+	return NULL;
+}
+
+static int collect_module(Dwfl_Module *mod, void **userdata, const char *name,
+			  Dwarf_Addr start, void *varg)
+{
+	struct collect_arg *arg = varg;
+	struct ch_modules *modules = arg->modules;
+
+	if (modules->num_modules == arg->capacity) {
+		size_t capacity = arg->capacity ? 2 * arg->capacity : 16;
+		struct ch_module *grown = realloc(modules->modules,
+						  capacity * sizeof(*grown));
+
+		if (!grown) {
+			arg->err = &ch_enomem;
+			return DWARF_CB_ABORT;
+		}
+		modules->modules = grown;
+		arg->capacity = capacity;
+	}
+	struct ch_module *module = &modules->modules[modules->num_modules++];
+
+	*module = (struct ch_module){ 0 };
+	arg->err = describe_module(mod, module, arg);
+	return arg->err ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+static int compare_by_start(const void *a, const void *b)
+{
+	const struct ch_module *x = *(struct ch_module *const *)a;
+	const struct ch_module *y = *(struct ch_module *const *)b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static struct ch_error *report_modules(struct ch_core *core,
+				       const struct ch_module_search *search,
+				       struct ch_modules *modules)
+{
+	Dwfl_Callbacks *callbacks;
+	Dwfl *dwfl;
+	int n;
+
+	callbacks = malloc(sizeof(*callbacks));
+	if (!callbacks)
+		return &ch_enomem;
+	*callbacks = core_callbacks_template;
+	callbacks->debuginfo_path = &modules->debuginfo_path;
+	// libdwfl keeps a pointer to the callbacks, and ours carry a
+	// per-report debuginfo path, so each Dwfl gets its own copy.
+	dwfl = dwfl_begin(callbacks);
+	if (!dwfl) {
+		free(callbacks);
+		return ch_error_dwfl("cannot start libdwfl");
+	}
+	modules->dwfl = dwfl;
+	modules->callbacks = callbacks;
+	dwfl_report_begin(dwfl);
+	current_search = search;
+	n = dwfl_core_file_report(dwfl, core->elf, search->executable);
+	current_search = NULL;
+	if (n < 0)
+		return ch_error_dwfl("cannot find the modules of core '%s'",
+				     core->path);
+	if (dwfl_report_end(dwfl, NULL, NULL) != 0)
+		return ch_error_dwfl("cannot list the modules of core '%s'",
+				     core->path);
+	return NULL;
+}
+
+struct ch_error *ch_modules_create(struct ch_core *core,
+				   const struct ch_module_search *search,
+				   struct ch_modules **ret)
+{
+	struct ch_modules *modules;
+	struct collect_arg arg = { 0 };
+	struct ch_error *err;
+
+	modules = calloc(1, sizeof(*modules));
+	if (!modules)
+		return &ch_enomem;
+	err = make_debuginfo_path(search, &modules->debuginfo_path);
+	if (err)
+		goto out;
+	err = report_modules(core, search, modules);
+	if (err)
+		goto out;
+	arg.modules = modules;
+	arg.search = search;
+	arg.has_entry = ch_core_auxv(core, AT_ENTRY, &arg.entry);
+	current_search = search;
+	dwfl_getmodules(modules->dwfl, collect_module, &arg, 0);
+	current_search = NULL;
+	err = arg.err;
+	if (err)
+		goto out;
+	modules->by_address = calloc(modules->num_modules + 1,
+				     sizeof(*modules->by_address));
+	if (!modules->by_address) {
+		err = &ch_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < modules->num_modules; i++)
+		modules->by_address[i] = &modules->modules[i];
+	qsort(modules->by_address, modules->num_modules,
+	      sizeof(*modules->by_address), compare_by_start);
+	*ret = modules;
+	return NULL;
+
+out:
+	ch_modules_destroy(modules);
+	return err;
+}
+
+void ch_modules_destroy(struct ch_modules *modules)
+{
+	if (!modules)
+		return;
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		struct ch_module *module = &modules->modules[i];
+
+		free(module->name);
+		free(module->path);
+		free(module->debug_path);
+		if (module->internal && module->internal->own_elf)
+			elf_end(module->internal->own_elf);
+		if (module->internal && module->internal->own_fd >= 0)
+			close(module->internal->own_fd);
+		free(module->internal);
+	}
+	free(modules->modules);
+	free(modules->by_address);
+	if (modules->dwfl)
+		dwfl_end(modules->dwfl);
+	free(modules->callbacks);
+	free(modules->debuginfo_path);
+	free(modules);
+}
+
+struct ch_module *ch_modules_find_by_address(const struct ch_modules *modules,
+					     uint64_t addr)
+{
+	size_t lo = 0, hi = modules->num_modules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct ch_module *module = modules->by_address[mid];
+
+		if (addr < module->start)
+			hi = mid;
+		else if (addr >= module->end)
+			lo = mid + 1;
+		else
+			return module;
+	}
+	return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
+					    const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		struct ch_module *module = &modules->modules[i];
+
+		if (strncmp(base_name(module->name), prefix, len) == 0)
+			return module;
+	}
+	return NULL;
+}
+
+struct ch_error *ch_module_find_symbol(struct ch_module *module,
+				       const char *name,
+				       struct ch_module_symbol *ret)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	int n = dwfl_module_getsymtab(mod);
+
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf;
+		Dwarf_Addr bias;
+		const char *symname = dwfl_module_getsym_info(mod, i, &sym,
+							      &addr, &shndx,
+							      &elf, &bias);
+		int type;
+
+		if (!symname || strcmp(symname, name) != 0 ||
+		    sym.st_shndx == SHN_UNDEF)
+			continue;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (type == STT_SECTION || type == STT_FILE)
+			continue;
+		ret->is_tls = type == STT_TLS;
+		// A TLS symbol's value is its offset in the module's block.
+		ret->address = ret->is_tls ? sym.st_value : addr;
+		ret->size = sym.st_size;
+		ret->from_debuginfo = elf_has_symtab(elf);
+		return NULL;
+	}
+	return ch_error_create(CH_ERROR_NOT_FOUND, "no symbol '%s' in '%s'",
+			       name, module->name);
+}
+
+const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
+				uint64_t *offset_ret)
+{
+	GElf_Off offset;
+	GElf_Sym sym;
+	const char *name;
+
+	name = dwfl_module_addrinfo(module->internal->dwfl_module, addr,
+				    &offset, &sym, NULL, NULL, NULL);
+	if (name)
+		*offset_ret = offset;
+	return name;
+}
+
+Elf *ch_module_elf(struct ch_module *module)
+{
+	Dwarf_Addr bias;
+
+	if (!module->has_binary)
+		return NULL;
+	if (module->internal->own_elf)
+		return module->internal->own_elf;
+	return dwfl_module_getelf(module->internal->dwfl_module, &bias);
+}
+
+Dwarf *ch_module_dwarf(struct ch_module *module, uint64_t *bias_ret)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf *dwarf = dwfl_module_getdwarf(module->internal->dwfl_module,
+					    &bias);
+
+	*bias_ret = bias;
+	return dwarf;
+}
+
+void ch_module_build_id_hex(const struct ch_module *module, char *buf)
+{
+	for (size_t i = 0; i < module->build_id_size; i++)
+		sprintf(buf + 2 * i, "%02x", module->build_id[i]);
+	buf[2 * module->build_id_size] = '\0';
+}
+
+void ch_module_for_each_symbol(struct ch_module *module,
+			       ch_module_symbol_fn *fn, void *arg)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	int n = dwfl_module_getsymtab(mod);
+
+	for (int i = 1; i < n; i++) {
+		struct ch_module_symbol symbol;
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf;
+		Dwarf_Addr bias;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							   &shndx, &elf, &bias);
+		int type;
+
+		if (!name || sym.st_shndx == SHN_UNDEF)
+			continue;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (type == STT_SECTION || type == STT_FILE || type == STT_TLS)
+			continue;
+		symbol = (struct ch_module_symbol){
+			.address = addr,
+			.size = sym.st_size,
+		};
+		if (!fn(name, &symbol, type, arg))
+			return;
+	}
+}
+
+// Unwinding and locals (the graph's stack roots) need DWARF's constants.
+#include <dwarf.h>
+
+const char *ch_module_symbol_at(struct ch_module *module, uint64_t addr,
+				uint64_t *offset_ret, uint64_t *size_ret)
+{
+	GElf_Off offset;
+	GElf_Sym sym;
+	const char *name;
+
+	name = dwfl_module_addrinfo(module->internal->dwfl_module, addr,
+				    &offset, &sym, NULL, NULL, NULL);
+	if (name) {
+		*offset_ret = offset;
+		*size_ret = sym.st_size;
+	}
+	return name;
+}
+
+const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
+				    uint64_t *offset_ret)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	int n = dwfl_module_getsymtab(mod);
+	const char *best = NULL;
+	uint64_t best_value = 0;
+
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		// getsym_info leaves st_value as in the file: for STT_TLS,
+		// the offset in the module's block (addr has the bias added).
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							   NULL, NULL, NULL);
+
+		if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS ||
+		    sym.st_shndx == SHN_UNDEF || offset < sym.st_value)
+			continue;
+		// Inside the symbol, or else the nearest one below offset.
+		if (offset - sym.st_value < sym.st_size) {
+			*offset_ret = offset - sym.st_value;
+			return name;
+		}
+		if (sym.st_size == 0 && (!best || sym.st_value > best_value)) {
+			best = name;
+			best_value = sym.st_value;
+		}
+	}
+	if (best)
+		*offset_ret = offset - best_value;
+	return best;
+}
+
+// DWARF register numbers of x86-64 (System V ABI, figure 3.36).
+#define DWARF_REG_RBP 6
+#define DWARF_REG_RSP 7
+
+struct unwind_arg {
+	pid_t tid;
+	bool matched;
+	int frames_status, error;
+	struct ch_frame *frames;
+	size_t num_frames, capacity;
+	bool out_of_memory;
+};
+
+static int collect_frame(Dwfl_Frame *state, void *varg)
+{
+	struct unwind_arg *arg = varg;
+	struct ch_frame *frame;
+	Dwarf_Addr pc;
+	Dwarf_Word value;
+	bool is_activation;
+
+	if (arg->num_frames == CH_MAX_FRAMES)
+		return DWARF_CB_ABORT;
+	if (!dwfl_frame_pc(state, &pc, &is_activation))
+		return DWARF_CB_ABORT;
+	if (arg->num_frames == arg->capacity) {
+		size_t capacity = arg->capacity ? 2 * arg->capacity : 16;
+		struct ch_frame *grown = realloc(arg->frames,
+						 capacity * sizeof(*grown));
+
+		if (!grown) {
+			arg->out_of_memory = true;
+			return DWARF_CB_ABORT;
+		}
+		arg->frames = grown;
+		arg->capacity = capacity;
+	}
+	frame = &arg->frames[arg->num_frames++];
+	*frame = (struct ch_frame){ .pc = pc, .is_activation = is_activation };
+	// The caller's registers are only partly known: rsp and rbp are
+	// recovered by the CFI of most functions, but need not be.
+	if (dwfl_frame_reg(state, DWARF_REG_RSP, &value) == 0) {
+		frame->sp = value;
+		frame->has_sp = true;
+	}
+	if (dwfl_frame_reg(state, DWARF_REG_RBP, &value) == 0) {
+		frame->bp = value;
+		frame->has_bp = true;
+	}
+	return DWARF_CB_OK;
+}
+
+static int unwind_matching_thread(Dwfl_Thread *thread, void *varg)
+{
+	struct unwind_arg *arg = varg;
+
+	if (arg->matched || dwfl_thread_tid(thread) != arg->tid)
+		return DWARF_CB_OK;
+	arg->matched = true;
+	arg->frames_status = dwfl_thread_getframes(thread, collect_frame, arg);
+	// Keep libdwfl's error now: dwfl_getthreads() may change it.
+	if (arg->frames_status == -1)
+		arg->error = dwfl_errno();
+	// Go on to the end: stopping early leaks libdwfl's iterator.
+	return DWARF_CB_OK;
+}
+
+struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
+					  struct ch_core *core, int32_t tid,
+					  struct ch_frame **frames_ret,
+					  size_t *num_frames_ret,
+					  char **stop_reason_ret)
+{
+	Dwfl *dwfl = modules->dwfl;
+	struct unwind_arg arg = { 0 };
+	const char *reason = NULL;
+	int status;
+
+	*stop_reason_ret = NULL;
+	// libdwfl reads the threads from the core's notes once; a second
+	// attach would fail with "attach state conflict".
+	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0)
+		return ch_error_dwfl("cannot read the threads of core '%s'",
+				     core->path);
+	// dwfl_getthread_frames() would do, but it stops libdwfl's thread
+	// iterator early, which leaks it on cores (libdw 0.188): go through
+	// all threads with dwfl_getthreads() instead.
+	arg.tid = tid;
+	status = dwfl_getthreads(dwfl, unwind_matching_thread, &arg);
+	if (arg.out_of_memory) {
+		free(arg.frames);
+		return &ch_enomem;
+	}
+	if (!arg.matched)
+		reason = status == -1 ? dwfl_errmsg(-1) : "no such thread";
+	// -1 is how libdwfl says the stack ended where no CFI or frame
+	// pointer leads on: the frames so far are good, the rest unknown.
+	else if (arg.frames_status == -1)
+		reason = arg.error ? dwfl_errmsg(arg.error) : "unknown error";
+	else if (arg.num_frames == CH_MAX_FRAMES)
+		reason = "too many frames";
+	if (reason) {
+		*stop_reason_ret = strdup(reason);
+		if (!*stop_reason_ret) {
+			free(arg.frames);
+			return &ch_enomem;
+		}
+	}
+	*frames_ret = arg.frames;
+	*num_frames_ret = arg.num_frames;
+	return NULL;
+}
+
+// DWARF expression opcodes coreheap evaluates for locals.
+#ifndef DW_OP_call_frame_cfa
+#define DW_OP_call_frame_cfa 0x9c
+#endif
+
+// The base a DW_OP_fbreg is relative to, from the function's
+// DW_AT_frame_base: the CFA (GCC's choice) or rbp plus an offset.
+static bool frame_base(Dwarf_Die *function, Dwarf_Addr pc,
+		       const struct ch_frame_context *context, uint64_t *ret)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Op *expr;
+	size_t len;
+
+	if (!dwarf_attr_integrate(function, DW_AT_frame_base, &attr) ||
+	    dwarf_getlocation_addr(&attr, pc, &expr, &len, 1) != 1 || len != 1)
+		return false;
+	if (expr[0].atom == DW_OP_call_frame_cfa && context->has_cfa) {
+		*ret = context->cfa;
+		return true;
+	}
+	if (expr[0].atom == DW_OP_breg6 && context->has_bp) {
+		*ret = context->bp + (int64_t)expr[0].number;
+		return true;
+	}
+	if (expr[0].atom == DW_OP_breg7 && context->has_sp) {
+		*ret = context->sp + (int64_t)expr[0].number;
+		return true;
+	}
+	return false;
+}
+
+static uint64_t variable_size(Dwarf_Die *variable)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die type;
+	Dwarf_Word size;
+
+	if (dwarf_attr_integrate(variable, DW_AT_type, &attr) &&
+	    dwarf_formref_die(&attr, &type) &&
+	    dwarf_aggregate_size(&type, &size) == 0)
+		return size;
+	return 8;
+}
+
+// The variable of scope that covers addr, if its location is a single
+// DW_OP_fbreg (what GCC emits for locals kept in memory).
+static const char *find_in_scope(Dwarf_Die *scope, Dwarf_Addr pc,
+				 uint64_t base, uint64_t addr,
+				 uint64_t *offset_ret)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(scope, &child) != 0)
+		return NULL;
+	do {
+		int tag = dwarf_tag(&child);
+		Dwarf_Attribute attr;
+		Dwarf_Op *expr;
+		size_t len;
+		uint64_t start;
+
+		if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
+			continue;
+		if (!dwarf_attr_integrate(&child, DW_AT_location, &attr) ||
+		    dwarf_getlocation_addr(&attr, pc, &expr, &len, 1) != 1 ||
+		    len != 1 || expr[0].atom != DW_OP_fbreg)
+			continue;
+		start = base + (int64_t)expr[0].number;
+		if (addr - start < variable_size(&child)) {
+			const char *name = dwarf_diename(&child);
+
+			if (name) {
+				*offset_ret = addr - start;
+				return name;
+			}
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
+/*
+ * The scopes holding the frame's pc, innermost first, up to the outermost
+ * function (*function_ret is its index), and that function's frame base:
+ * inlined functions have none of their own. Returns the number of scopes
+ * (the caller frees *scopes_ret), 0 if DWARF does not say.
+ */
+static int frame_scopes(struct ch_module *module,
+			const struct ch_frame_context *context,
+			Dwarf_Die **scopes_ret, int *function_ret,
+			uint64_t *base_ret, Dwarf_Addr *pc_ret)
+{
+	Dwfl_Module *mod = module->internal->dwfl_module;
+	Dwarf_Die *scopes = NULL;
+	Dwarf_Addr bias, pc;
+	Dwarf_Die *cu;
+	int num_scopes, function = -1;
+
+	cu = dwfl_module_addrdie(mod, context->pc, &bias);
+	if (!cu)
+		return 0;
+	pc = context->pc - bias;
+	num_scopes = dwarf_getscopes(cu, pc, &scopes);
+	/*
+	 * When pc is in an inlined call, dwarf_getscopes() goes from the
+	 * inlined_subroutine on to the scopes of its abstract definition,
+	 * not to the function (and blocks) it was inlined into; the concrete
+	 * chain is the one that holds the frame's locals.
+	 */
+	for (int i = 0; i < num_scopes; i++) {
+		// scopes[0], found by pc, is in the concrete tree.
+		Dwarf_Die innermost = scopes[0];
+
+		if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine) {
+			free(scopes);
+			scopes = NULL;
+			num_scopes = dwarf_getscopes_die(&innermost, &scopes);
+			break;
+		}
+	}
+	for (int i = 0; i < num_scopes; i++) {
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+			function = i;
+	}
+	if (function < 0 || !frame_base(&scopes[function], pc, context, base_ret)) {
+		free(scopes);
+		return 0;
+	}
+	*scopes_ret = scopes;
+	*function_ret = function;
+	*pc_ret = pc;
+	return num_scopes;
+}
+
+const char *ch_module_find_local(struct ch_module *module,
+				 const struct ch_frame_context *context,
+				 uint64_t addr, uint64_t *offset_ret)
+{
+	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	const char *name = NULL;
+	Dwarf_Addr pc;
+	uint64_t base;
+	int function;
+
+	if (!frame_scopes(module, context, &scopes, &function, &base, &pc))
+		return NULL;
+	for (int i = 0; i <= function && !name; i++)
+		name = find_in_scope(&scopes[i], pc, base, addr, offset_ret);
+	return name;
+}
+
+void ch_module_for_each_local(struct ch_module *module,
+			      const struct ch_frame_context *context,
+			      ch_frame_local_fn *fn, void *arg)
+{
+	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	Dwarf_Addr pc;
+	uint64_t base;
+	int function;
+
+	if (!frame_scopes(module, context, &scopes, &function, &base, &pc))
+		return;
+	for (int i = 0; i <= function; i++) {
+		Dwarf_Die child;
+
+		if (dwarf_child(&scopes[i], &child) != 0)
+			continue;
+		do {
+			int tag = dwarf_tag(&child);
+			Dwarf_Attribute attr;
+			Dwarf_Op *expr;
+			size_t len;
+
+			if (tag != DW_TAG_variable &&
+			    tag != DW_TAG_formal_parameter)
+				continue;
+			if (!dwarf_attr_integrate(&child, DW_AT_location,
+						  &attr) ||
+			    dwarf_getlocation_addr(&attr, pc, &expr, &len,
+						   1) != 1 ||
+			    len != 1 || expr[0].atom != DW_OP_fbreg)
+				continue;
+			if (!fn(&child, base + (int64_t)expr[0].number, arg))
+				return;
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The modules (executable and shared libraries) of a core, found with
+ * libdwfl, and their symbols.
+ *
+ * Nothing outside modules.c sees a Dwfl or Dwfl_Module: the rest of coreheap
+ * uses struct ch_module. Modules are identified by build-id, never by name
+ * (libdwfl names them differently depending on how they were found).
+ */
+#ifndef COREHEAP_MODULES_H
+#define COREHEAP_MODULES_H
+
+#include <elfutils/libdw.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "core/core.h"
+
+struct ch_module_internal;
+
+struct ch_module {
+	/** The name the core gives it (its path in the process). Owned. */
+	char *name;
+	/** The binary used, or NULL if none was found. Owned. */
+	char *path;
+	/** The separate debug file, or NULL. Owned. */
+	char *debug_path;
+	uint64_t start, end;
+	/** Run-time address minus link-time address. */
+	uint64_t bias;
+	uint8_t build_id[64];
+	size_t build_id_size;
+	/** A binary with the core's build-id was found. */
+	bool has_binary;
+	/** DWARF was found (with it, usually a full .symtab). */
+	bool has_dwarf;
+	/** A separate debug file or a .symtab was found (local symbols). */
+	bool has_debug_symbols;
+	/** The kernel's vDSO: no file, but wholly in the core. */
+	bool is_vdso;
+	/** The module holds the program's entry point (AT_ENTRY). */
+	bool is_executable;
+
+	/** The module's TLS block (PT_TLS), if it has one. */
+	bool has_tls;
+	uint64_t tls_size, tls_align;
+
+	struct ch_module_internal *internal;
+};
+
+/** Where to look for binaries and debug info. */
+struct ch_module_search {
+	/** The executable (--exe), or NULL. */
+	const char *executable;
+	/** Prefix for the paths in the core (--sysroot), or NULL. */
+	const char *sysroot;
+	/** libdwfl's debuginfo path (--debuginfo-path), or NULL for the default. */
+	const char *debuginfo_path;
+	/** Extra directories for debug files (--debug-dir), appended. */
+	const char *const *debug_dirs;
+	size_t num_debug_dirs;
+};
+
+struct ch_modules {
+	struct ch_module *modules;
+	size_t num_modules;
+	/** Modules sorted by start, for lookups by address. */
+	struct ch_module **by_address;
+	/** Private to modules.c: the Dwfl and the callbacks it points to. */
+	void *dwfl;
+	void *callbacks;
+	char *debuginfo_path;
+};
+
+/**
+ * Find the modules of core with libdwfl, their binaries and debug info.
+ * A module whose binary is missing is still listed (has_binary false).
+ */
+struct ch_error *ch_modules_create(struct ch_core *core,
+				   const struct ch_module_search *search,
+				   struct ch_modules **ret);
+void ch_modules_destroy(struct ch_modules *modules);
+
+/** The module whose range holds addr, or NULL. */
+struct ch_module *ch_modules_find_by_address(const struct ch_modules *modules,
+					     uint64_t addr);
+
+/**
+ * The first module whose file name (the last component of its name) starts
+ * with prefix, e.g. "libc.so". NULL if none.
+ */
+struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
+					    const char *prefix);
+
+/** A symbol of a module. */
+struct ch_module_symbol {
+	/** Run-time address; for STT_TLS, the offset in the module's TLS block. */
+	uint64_t address;
+	uint64_t size;
+	bool is_tls;
+	/** From .symtab of a debug file rather than from .dynsym. */
+	bool from_debuginfo;
+};
+
+/** Look a symbol up by name. CH_ERROR_NOT_FOUND if it is not there. */
+struct ch_error *ch_module_find_symbol(struct ch_module *module,
+				       const char *name,
+				       struct ch_module_symbol *ret);
+
+/**
+ * Name the address: the symbol holding it and the offset into it. Returns
+ * NULL if no symbol covers it. The name stays valid while modules live.
+ */
+const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
+				uint64_t *offset_ret);
+
+/** The module's binary as libelf sees it (NULL without a binary). */
+Elf *ch_module_elf(struct ch_module *module);
+
+/** The module's DWARF (NULL without debug info); *bias_ret is its bias. */
+Dwarf *ch_module_dwarf(struct ch_module *module, uint64_t *bias_ret);
+
+/** The module's build-id as lower-case hex into buf (at least 129 bytes). */
+void ch_module_build_id_hex(const struct ch_module *module, char *buf);
+
+/**
+ * Called with each symbol by ch_module_for_each_symbol(): its name (valid
+ * while the modules live), address and size, and its ELF type (STT_OBJECT,
+ * STT_FUNC, ...). Returns false to stop.
+ */
+typedef bool ch_module_symbol_fn(const char *name,
+				 const struct ch_module_symbol *symbol,
+				 int elf_type, void *arg);
+
+/**
+ * Call fn for every defined symbol of module except section, file and TLS
+ * symbols: those of .symtab when libdwfl found one (in the binary or its
+ * debug file), else those of .dynsym. Nothing without a binary.
+ */
+void ch_module_for_each_symbol(struct ch_module *module,
+			       ch_module_symbol_fn *fn, void *arg);
+
+/**
+ * The symbol covering addr (or the nearest sized one below, as libdwfl
+ * decides), the offset into it and its size. NULL if none.
+ */
+const char *ch_module_symbol_at(struct ch_module *module, uint64_t addr,
+				uint64_t *offset_ret, uint64_t *size_ret);
+
+/**
+ * Name an offset in the module's TLS block: the STT_TLS symbol holding it
+ * and the offset into that symbol; NULL if none.
+ */
+const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
+				    uint64_t *offset_ret);
+
+/** The most frames ch_modules_unwind_thread() returns (as eu-stack). */
+#define CH_MAX_FRAMES 256
+
+/** One frame of a thread's stack, innermost first. */
+struct ch_frame {
+	/**
+	 * The frame's pc: where the thread stopped (frame 0 or a signal
+	 * frame: is_activation) or a return address. Symbolize a return
+	 * address at pc - 1, which is inside the call.
+	 */
+	uint64_t pc;
+	/** The stack pointer in this frame, if the unwinder recovered it. */
+	uint64_t sp;
+	/** rbp in this frame, if recovered. */
+	uint64_t bp;
+	bool has_sp, has_bp;
+	bool is_activation;
+};
+
+/**
+ * Unwind the thread tid of core with libdwfl. *frames_ret is a malloc'd
+ * array of *num_frames_ret frames (possibly none), freed by the caller.
+ * When the unwinder stopped before the stack's end (no CFI, a damaged
+ * stack, CH_MAX_FRAMES reached), *stop_reason_ret is a malloc'd message,
+ * else NULL: frames found so far are still good.
+ * Errors: the core's threads cannot be read at all (CH_ERROR_ELF), memory.
+ */
+struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
+					  struct ch_core *core, int32_t tid,
+					  struct ch_frame **frames_ret,
+					  size_t *num_frames_ret,
+					  char **stop_reason_ret);
+
+/** Where a frame's locals are: what DWARF location expressions refer to. */
+struct ch_frame_context {
+	/** A pc inside the function (for a return address, pc - 1). */
+	uint64_t pc;
+	/** The canonical frame address: the caller's sp (x86-64). */
+	uint64_t cfa;
+	uint64_t sp, bp;
+	bool has_cfa, has_sp, has_bp;
+};
+
+/**
+ * The local variable or parameter of the function at context->pc that is
+ * stored at addr, and the offset of addr in it; NULL if DWARF does not say
+ * (no debug info, optimized out, kept in a register). Only locations that
+ * are one DW_OP_fbreg are understood, what GCC emits for variables kept in
+ * the frame. The name stays valid while the modules live.
+ */
+const char *ch_module_find_local(struct ch_module *module,
+				 const struct ch_frame_context *context,
+				 uint64_t addr, uint64_t *offset_ret);
+
+/**
+ * Called by ch_module_for_each_local() with a local variable or parameter
+ * (its DIE, valid while the modules live) and its run-time address.
+ * Returns false to stop.
+ */
+typedef bool ch_frame_local_fn(Dwarf_Die *variable, uint64_t address,
+			       void *arg);
+
+/**
+ * Call fn for every local variable and parameter in scope at context->pc
+ * (those of the lexical blocks and inlined calls holding it included)
+ * whose location there is one DW_OP_fbreg, with the address
+ * ch_module_find_local() would give it. Nothing without DWARF.
+ */
+void ch_module_for_each_local(struct ch_module *module,
+			      const struct ch_frame_context *context,
+			      ch_frame_local_fn *fn, void *arg);
+
+#endif /* COREHEAP_MODULES_H */

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/large_alloc.h"
+#include "graph/dominators.h"
+
+// A forest root in the link-eval structure (0 is a vertex: the super-root).
+#define NO_ANCESTOR UINT32_MAX
+
+/*
+ * What eval() reads of a vertex, together: on a large graph every step of
+ * eval is a cache miss, one instead of four. best caches semi[label]: the
+ * label is always a vertex already processed, whose semi is final.
+ */
+struct lt_vertex {
+	uint32_t ancestor;     // in the link-eval forest, or NO_ANCESTOR
+	uint32_t label;
+	uint32_t best;         // semi of label
+	uint32_t semi;
+};
+
+/*
+ * The state of Lengauer-Tarjan, every array indexed by DFS number; DFS
+ * number 0 is the virtual super-root, whose successors are the roots.
+ */
+struct lengauer_tarjan {
+	size_t count;          // reachable vertices, super-root included
+	uint32_t *vertex;      // DFS number -> node
+	uint32_t *parent;      // parent in the DFS spanning tree
+	struct lt_vertex *vertices;
+	uint32_t *idom;
+	uint32_t *bucket_head, *bucket_next;
+	uint32_t *path;        // eval's explicit stack
+	// Predecessors, by DFS number, in CSR form.
+	uint64_t *pred_offsets;
+	uint32_t *preds;
+};
+
+static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
+{
+	free(lt->vertex);
+	free(lt->parent);
+	free(lt->vertices);
+	free(lt->idom);
+	free(lt->bucket_head);
+	free(lt->bucket_next);
+	free(lt->path);
+	free(lt->pred_offsets);
+	free(lt->preds);
+}
+
+/*
+ * Iterative depth-first search from the super-root: number the reachable
+ * nodes in preorder (number_of[node]) and record the spanning tree.
+ */
+static struct ch_error *number_vertices(size_t num_nodes,
+					const uint64_t *offsets,
+					const uint32_t *targets,
+					const uint32_t *roots, size_t num_roots,
+					uint32_t *number_of,
+					struct lengauer_tarjan *lt)
+{
+	_cleanup_free_ uint32_t *stack = ch_malloc_large((num_nodes + 1) * sizeof(*stack));
+	_cleanup_free_ uint64_t *cursor = ch_malloc_large((num_nodes + 1) * sizeof(*cursor));
+	size_t depth = 0, count = 1;
+
+	if (!stack || !cursor)
+		return &ch_enomem;
+	lt->vertex[0] = CH_DOMINATOR_ROOT;
+	lt->parent[0] = 0;
+	stack[depth] = 0;
+	cursor[depth++] = 0;
+	while (depth > 0) {
+		uint32_t w = stack[depth - 1];
+		uint64_t end = w == 0 ? num_roots : offsets[lt->vertex[w] + 1];
+		uint64_t e = cursor[depth - 1];
+		uint32_t v = CH_DOMINATOR_NONE;
+
+		if (w != 0 && e < offsets[lt->vertex[w]])
+			e = offsets[lt->vertex[w]];
+		for (; e < end; e++) {
+			uint32_t candidate = w == 0 ? roots[e] : targets[e];
+
+			if (candidate < num_nodes &&
+			    number_of[candidate] == CH_DOMINATOR_NONE) {
+				v = candidate;
+				e++;
+				break;
+			}
+		}
+		cursor[depth - 1] = e;
+		if (v == CH_DOMINATOR_NONE) {
+			depth--;
+			continue;
+		}
+		number_of[v] = count;
+		lt->vertex[count] = v;
+		lt->parent[count] = w;
+		stack[depth] = count;
+		// Non-root vertices start at their first edge (set above).
+		cursor[depth++] = 0;
+		count++;
+	}
+	lt->count = count;
+	return NULL;
+}
+
+static struct ch_error *collect_predecessors(const uint64_t *offsets,
+					     const uint32_t *targets,
+					     const uint32_t *roots,
+					     size_t num_roots,
+					     const uint32_t *number_of,
+					     size_t num_nodes,
+					     struct lengauer_tarjan *lt)
+{
+	size_t count = lt->count;
+	uint64_t total = 0;
+
+	lt->pred_offsets = ch_calloc_large(count + 1, sizeof(*lt->pred_offsets));
+	if (!lt->pred_offsets)
+		return &ch_enomem;
+	for (size_t r = 0; r < num_roots; r++) {
+		if (roots[r] < num_nodes)
+			lt->pred_offsets[number_of[roots[r]] + 1]++;
+	}
+	for (size_t w = 1; w < count; w++) {
+		uint32_t u = lt->vertex[w];
+
+		for (uint64_t e = offsets[u]; e < offsets[u + 1]; e++)
+			lt->pred_offsets[number_of[targets[e]] + 1]++;
+	}
+	for (size_t w = 0; w < count; w++)
+		lt->pred_offsets[w + 1] += lt->pred_offsets[w];
+	total = lt->pred_offsets[count];
+	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
+	if (!lt->preds)
+		return &ch_enomem;
+	for (size_t r = 0; r < num_roots; r++) {
+		if (roots[r] < num_nodes)
+			lt->preds[lt->pred_offsets[number_of[roots[r]]]++] = 0;
+	}
+	for (size_t w = 1; w < count; w++) {
+		uint32_t u = lt->vertex[w];
+
+		for (uint64_t e = offsets[u]; e < offsets[u + 1]; e++)
+			lt->preds[lt->pred_offsets[number_of[targets[e]]]++] = w;
+	}
+	// Filling moved each start to the next one's: shift back.
+	memmove(lt->pred_offsets + 1, lt->pred_offsets,
+		count * sizeof(*lt->pred_offsets));
+	lt->pred_offsets[0] = 0;
+	return NULL;
+}
+
+/*
+ * eval(v) of the link-eval forest with path compression: the vertex of
+ * least semidominator on the forest path from v's tree root (excluded) to
+ * v, and (*best_ret) that semidominator. compress() is made iterative: walk
+ * up to the vertex just below the root, then fix labels on the way back.
+ */
+static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t *best_ret)
+{
+	struct lt_vertex *vs = lt->vertices;
+	size_t depth = 0;
+	uint32_t x = v;
+
+	if (vs[v].ancestor == NO_ANCESTOR) {
+		*best_ret = vs[v].semi;
+		return v;
+	}
+	while (vs[vs[x].ancestor].ancestor != NO_ANCESTOR) {
+		lt->path[depth++] = x;
+		x = vs[x].ancestor;
+	}
+	while (depth > 0) {
+		struct lt_vertex *y = &vs[lt->path[--depth]];
+		const struct lt_vertex *a = &vs[y->ancestor];
+
+		if (a->best < y->best) {
+			y->label = a->label;
+			y->best = a->best;
+		}
+		y->ancestor = a->ancestor;
+	}
+	*best_ret = vs[v].best;
+	return vs[v].label;
+}
+
+static void compute_idoms(struct lengauer_tarjan *lt)
+{
+	struct lt_vertex *vs = lt->vertices;
+	size_t count = lt->count;
+
+	for (size_t i = 0; i < count; i++) {
+		vs[i] = (struct lt_vertex){
+			.ancestor = NO_ANCESTOR,
+			.label = i,
+			.best = i,
+			.semi = i,
+		};
+		lt->bucket_head[i] = NO_ANCESTOR;
+	}
+	lt->idom[0] = 0;
+	for (size_t w = count - 1; w >= 1; w--) {
+		uint32_t p = lt->parent[w], semi = vs[w].semi, best;
+
+		for (uint64_t e = lt->pred_offsets[w]; e < lt->pred_offsets[w + 1];
+		     e++) {
+			eval(lt, lt->preds[e], &best);
+			if (best < semi)
+				semi = best;
+		}
+		vs[w].semi = semi;
+		vs[w].best = semi;
+		lt->bucket_next[w] = lt->bucket_head[semi];
+		lt->bucket_head[semi] = w;
+		vs[w].ancestor = p;
+		for (uint32_t v = lt->bucket_head[p]; v != NO_ANCESTOR;
+		     v = lt->bucket_next[v]) {
+			uint32_t u = eval(lt, v, &best);
+
+			lt->idom[v] = best < vs[v].semi ? u : p;
+		}
+		lt->bucket_head[p] = NO_ANCESTOR;
+	}
+	for (size_t w = 1; w < count; w++) {
+		if (lt->idom[w] != vs[w].semi)
+			lt->idom[w] = lt->idom[lt->idom[w]];
+	}
+}
+
+struct ch_error *ch_dominators_compute(size_t num_nodes,
+				       const uint64_t *offsets,
+				       const uint32_t *targets,
+				       const uint32_t *roots, size_t num_roots,
+				       struct ch_dominators *ret)
+{
+	struct lengauer_tarjan lt = { 0 };
+	_cleanup_free_ uint32_t *number_of = NULL;
+	struct ch_dominators result = { .num_nodes = num_nodes };
+	size_t n1 = num_nodes + 1;
+	struct ch_error *err;
+
+	if (num_nodes >= CH_DOMINATOR_ROOT)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "too many nodes for the dominator tree: %zu",
+				       num_nodes);
+	number_of = ch_malloc_large(n1 * sizeof(*number_of));
+	lt.vertex = ch_malloc_large(n1 * sizeof(*lt.vertex));
+	lt.parent = ch_malloc_large(n1 * sizeof(*lt.parent));
+	if (!number_of || !lt.vertex || !lt.parent) {
+		err = &ch_enomem;
+		goto out;
+	}
+	memset(number_of, 0xff, n1 * sizeof(*number_of));
+	err = number_vertices(num_nodes, offsets, targets, roots, num_roots,
+			      number_of, &lt);
+	if (err)
+		goto out;
+	err = collect_predecessors(offsets, targets, roots, num_roots,
+				   number_of, num_nodes, &lt);
+	if (err)
+		goto out;
+	lt.vertices = ch_malloc_large(lt.count * sizeof(*lt.vertices));
+	lt.idom = ch_malloc_large(lt.count * sizeof(*lt.idom));
+	lt.bucket_head = ch_malloc_large(lt.count * sizeof(*lt.bucket_head));
+	lt.bucket_next = ch_malloc_large(lt.count * sizeof(*lt.bucket_next));
+	lt.path = ch_malloc_large(lt.count * sizeof(*lt.path));
+	result.idom = ch_malloc_large(n1 * sizeof(*result.idom));
+	result.order = ch_malloc_large(lt.count * sizeof(*result.order));
+	if (!lt.vertices || !lt.idom ||
+	    !lt.bucket_head || !lt.bucket_next || !lt.path || !result.idom ||
+	    !result.order) {
+		err = &ch_enomem;
+		goto out;
+	}
+	compute_idoms(&lt);
+
+	memset(result.idom, 0xff, n1 * sizeof(*result.idom));
+	for (size_t w = 1; w < lt.count; w++) {
+		uint32_t d = lt.idom[w];
+
+		result.idom[lt.vertex[w]] = d == 0 ? CH_DOMINATOR_ROOT :
+						     lt.vertex[d];
+		result.order[w - 1] = lt.vertex[w];
+	}
+	result.num_reachable = lt.count - 1;
+	*ret = result;
+	result = (struct ch_dominators){ 0 };
+out:
+	ch_dominators_deinit(&result);
+	lengauer_tarjan_deinit(&lt);
+	return err;
+}
+
+void ch_dominators_deinit(struct ch_dominators *dominators)
+{
+	free(dominators->idom);
+	free(dominators->order);
+	*dominators = (struct ch_dominators){ 0 };
+}
+
+struct ch_error *ch_dominators_retained(const struct ch_dominators *dominators,
+					const struct ch_block *blocks,
+					uint64_t **retained_ret,
+					uint64_t *total_ret)
+{
+	uint64_t *retained = ch_calloc_large(dominators->num_nodes + 1,
+				    sizeof(*retained));
+	uint64_t total = 0;
+
+	if (!retained)
+		return &ch_enomem;
+	// Preorder puts every node after its dominator: sum up in reverse.
+	for (size_t i = dominators->num_reachable; i-- > 0;) {
+		uint32_t v = dominators->order[i];
+		uint32_t d = dominators->idom[v];
+
+		retained[v] += blocks[v].size;
+		if (d == CH_DOMINATOR_ROOT)
+			total += retained[v];
+		else
+			retained[d] += retained[v];
+	}
+	*retained_ret = retained;
+	*total_ret = total;
+	return NULL;
+}
+
+/*
+ * Walk the dominator tree depth first (children found through a CSR built
+ * from idom), counting for each group how many of the current node's
+ * dominators belong to it: a node counts for its group only when none does.
+ */
+struct ch_error *ch_dominators_group_retained(const struct ch_dominators *dominators,
+					      const uint64_t *retained,
+					      const uint32_t *group_of,
+					      size_t num_groups,
+					      uint64_t *group_retained)
+{
+	size_t n = dominators->num_nodes, r = dominators->num_reachable;
+	// Children of node v at child_offsets[v]; the super-root's at n.
+	_cleanup_free_ uint64_t *child_offsets = ch_calloc_large(n + 2, sizeof(*child_offsets));
+	_cleanup_free_ uint32_t *children = ch_malloc_large((r + 1) * sizeof(*children));
+	_cleanup_free_ uint32_t *active = ch_calloc_large(num_groups + 1, sizeof(*active));
+	_cleanup_free_ uint32_t *stack = ch_malloc_large((r + 1) * sizeof(*stack));
+	_cleanup_free_ uint64_t *cursor = ch_malloc_large((r + 1) * sizeof(*cursor));
+	size_t depth = 0;
+
+	if (!child_offsets || !children || !active || !stack || !cursor)
+		return &ch_enomem;
+	memset(group_retained, 0, num_groups * sizeof(*group_retained));
+	for (size_t i = 0; i < r; i++) {
+		uint32_t d = dominators->idom[dominators->order[i]];
+
+		child_offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]++;
+	}
+	for (size_t v = 0; v <= n; v++)
+		child_offsets[v + 1] += child_offsets[v];
+	for (size_t i = 0; i < r; i++) {
+		uint32_t v = dominators->order[i];
+		uint32_t d = dominators->idom[v];
+
+		children[child_offsets[d == CH_DOMINATOR_ROOT ? n : d]++] = v;
+	}
+	memmove(child_offsets + 1, child_offsets, (n + 1) * sizeof(*child_offsets));
+	child_offsets[0] = 0;
+
+	stack[depth] = n;
+	cursor[depth++] = child_offsets[n];
+	while (depth > 0) {
+		uint32_t u = stack[depth - 1];
+
+		if (cursor[depth - 1] == child_offsets[u + 1]) {
+			if (u != n)
+				active[group_of[u]]--;
+			depth--;
+			continue;
+		}
+		uint32_t v = children[cursor[depth - 1]++];
+
+		if (active[group_of[v]]++ == 0)
+			group_retained[group_of[v]] += retained[v];
+		stack[depth] = v;
+		cursor[depth++] = child_offsets[v];
+	}
+	return NULL;
+}

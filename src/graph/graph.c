@@ -1,0 +1,904 @@
+// SPDX-License-Identifier: MIT
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/large_alloc.h"
+#include "graph/graph.h"
+
+#define MAX_SCAN_THREADS 16
+// Below this many bytes per thread, starting a thread costs more than it
+// saves.
+#define MIN_BYTES_PER_THREAD (UINT64_C(4) << 20)
+#define WORD_BYTES 8
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// The first readable range that ends after addr, or NULL.
+static const struct ch_range *range_at_or_after(const struct ch_address_space *as,
+						uint64_t addr)
+{
+	size_t lo = 0, hi = as->num_ranges;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (as->ranges[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < as->num_ranges ? &as->ranges[lo] : NULL;
+}
+
+static uint64_t align_up_word(uint64_t addr)
+{
+	uint64_t aligned = (addr + WORD_BYTES - 1) & ~(uint64_t)(WORD_BYTES - 1);
+
+	return aligned < addr ? UINT64_MAX : aligned;
+}
+
+/*
+ * The readable pieces of [start, end): calls piece() with the bytes of each
+ * maximal run of whole aligned words in one range. Returns the bytes of
+ * [start, end) in no range. *cursor caches the last range used (callers
+ * scanning in address order hit it nearly always).
+ */
+static inline uint64_t for_each_piece(const struct ch_address_space *as,
+				      const struct ch_range **cursor,
+				      uint64_t start, uint64_t end,
+				      void (*piece)(const uint8_t *data,
+						    uint64_t addr, size_t words,
+						    void *arg),
+				      void *arg)
+{
+	uint64_t addr = align_up_word(start), unreadable = 0;
+
+	if (end < start)
+		return 0;
+	while (addr < end && end - addr >= WORD_BYTES) {
+		const struct ch_range *range = *cursor;
+		uint64_t piece_end;
+
+		if (!range || addr < range->start || addr >= range->end) {
+			range = range_at_or_after(as, addr);
+			if (!range || range->start >= end) {
+				unreadable += end - addr;
+				break;
+			}
+			*cursor = range;
+			if (range->start > addr) {
+				unreadable += range->start - addr;
+				addr = align_up_word(range->start);
+				continue;
+			}
+		}
+		piece_end = end < range->end ? end : range->end;
+		if (piece_end - addr >= WORD_BYTES)
+			piece(range->data + (addr - range->start), addr,
+			      (piece_end - addr) / WORD_BYTES, arg);
+		// A word straddling two ranges is not read.
+		addr = align_up_word(piece_end);
+	}
+	return unreadable;
+}
+
+struct word_callback {
+	bool (*fn)(uint64_t addr, uint64_t value, void *arg);
+	void *arg;
+	bool stopped;
+};
+
+static void call_for_words(const uint8_t *data, uint64_t addr, size_t words,
+			   void *varg)
+{
+	struct word_callback *cb = varg;
+
+	for (size_t i = 0; i < words && !cb->stopped; i++) {
+		uint64_t value;
+
+		memcpy(&value, data + i * WORD_BYTES, WORD_BYTES);
+		if (!cb->fn(addr + i * WORD_BYTES, value, cb->arg))
+			cb->stopped = true;
+	}
+}
+
+uint64_t ch_scan_words(const struct ch_address_space *as, uint64_t start,
+		       uint64_t end,
+		       bool (*fn)(uint64_t addr, uint64_t value, void *arg),
+		       void *arg)
+{
+	struct word_callback cb = { .fn = fn, .arg = arg };
+	const struct ch_range *cursor = NULL;
+
+	return for_each_piece(as, &cursor, start, end, call_for_words, &cb);
+}
+
+// Blocks closer than this are scanned as one run, gap included: reading a
+// few bytes of chunk headers costs less than starting over (glibc puts 8
+// bytes between neighbours).
+#define MAX_RUN_GAP 512
+// The heap is cut into chunks of about this many bytes (more for a larger
+// heap: at most MAX_CHUNKS of them), which the threads take in turn: a
+// block full of pointers costs more than one of zeros, so equal shares of
+// bytes would not be equal shares of work. Chunk bounds depend on the heap
+// alone, never on the number of threads, so neither does the graph.
+#define MIN_CHUNK_BYTES (UINT64_C(1) << 20)
+#define MAX_CHUNKS 1024
+
+/*
+ * One chunk of the scan: the words in [start, end) of the blocks
+ * [first, last) (a large block may be cut between chunks), and the edges
+ * found there, in order.
+ */
+struct scan_chunk {
+	size_t first, last;
+	uint64_t start, end;
+	uint32_t *targets;
+	size_t len, capacity;
+	uint64_t unreadable;
+	/** The first and last edges' source and target, for the join. */
+	uint32_t first_source, first_target, last_source, last_target;
+	bool out_of_memory;
+};
+
+// What a thread scanning one chunk needs.
+struct chunk_scan {
+	const struct ch_block_index *index;
+	struct scan_chunk *chunk;
+	bool interior;
+	/** Out-degree of each block, counted at degrees[i] (zeroed). */
+	uint64_t *degrees;
+	/** While a run is scanned: the block holding the words read. */
+	size_t source, run_last;
+	/** The last target found, the first guess for the next. */
+	uint32_t hint;
+};
+
+static bool grow_targets(struct scan_chunk *chunk)
+{
+	size_t capacity = chunk->capacity ? 2 * chunk->capacity : 4096;
+	uint32_t *grown = realloc(chunk->targets, capacity * sizeof(*grown));
+
+	if (!grown) {
+		chunk->out_of_memory = true;
+		return false;
+	}
+	chunk->targets = ch_hint_huge_pages(grown, capacity * sizeof(*grown));
+	chunk->capacity = capacity;
+	return true;
+}
+
+static inline bool block_holds(const struct ch_block *block, uint64_t value,
+			       bool interior)
+{
+	if (!interior)
+		return value == block->address;
+	return value - block->address < block->size || value == block->address;
+}
+
+// A word at addr of the run may point into the heap: find the block that
+// holds the word and the one it points into, and keep the edge.
+static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
+					       uint64_t addr, uint64_t value)
+{
+	const struct ch_block *blocks = scan->index->blocks;
+	uint32_t num_blocks = scan->index->num_blocks;
+	struct scan_chunk *chunk = scan->chunk;
+	uint32_t hint = scan->hint, source, target;
+
+	// Words are met in address order: the source only moves forward.
+	while (scan->source + 1 < scan->run_last &&
+	       addr >= blocks[scan->source + 1].address)
+		scan->source++;
+	source = scan->source;
+	// Chunk headers between blocks, and words that stick out of one.
+	if (addr < blocks[source].address ||
+	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
+		return;
+	// Arrays of pointers to objects allocated one after the other are
+	// common: try the last target's block and the next one first.
+	if (hint < num_blocks && block_holds(&blocks[hint], value, scan->interior))
+		target = hint;
+	else if (hint + 1 < num_blocks &&
+		 block_holds(&blocks[hint + 1], value, scan->interior))
+		target = hint + 1;
+	else
+		target = ch_block_index_find(scan->index, value, scan->interior);
+	if (target == CH_GRAPH_NONE)
+		return;
+	scan->hint = target;
+	if (target == source)
+		return;
+	if (chunk->len) {
+		if (source == chunk->last_source && target == chunk->last_target)
+			return;
+	} else {
+		chunk->first_source = source;
+		chunk->first_target = target;
+	}
+	if (chunk->len == chunk->capacity && !grow_targets(chunk))
+		return;
+	chunk->targets[chunk->len++] = target;
+	chunk->last_source = source;
+	chunk->last_target = target;
+	// A block cut between chunks is counted by more than one thread.
+	__atomic_fetch_add(&scan->degrees[source], 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The hot loop: every word of a piece of a run. Most words are not pointers
+ * into the heap (zeros, small numbers, text, pointers elsewhere): one
+ * subtraction and one comparison against the heap's span, in registers,
+ * sends them on; the rest go to add_edge().
+ */
+static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
+		       void *varg)
+{
+	struct chunk_scan *scan = varg;
+	const uint64_t low = scan->index->low;
+	const uint64_t span = scan->index->high - low;
+
+	for (size_t i = 0; i < words; i++) {
+		uint64_t value;
+
+		memcpy(&value, data + i * WORD_BYTES, WORD_BYTES);
+		if (__builtin_expect(value - low < span, 0))
+			add_edge(scan, addr + i * WORD_BYTES, value);
+	}
+}
+
+static uint64_t block_end(const struct ch_block *block)
+{
+	uint64_t end = block->address + block->size;
+
+	return end < block->address ? UINT64_MAX : end;
+}
+
+/*
+ * Scan a chunk as runs of near neighbours: one long loop over each run's
+ * words, instead of one short loop per block whose end the branch predictor
+ * cannot guess.
+ */
+static void scan_one_chunk(struct chunk_scan *scan,
+			   const struct ch_address_space *as)
+{
+	const struct ch_block *blocks = scan->index->blocks;
+	struct scan_chunk *chunk = scan->chunk;
+	const struct ch_range *cursor = NULL;
+	size_t i = chunk->first;
+
+	while (i < chunk->last && !chunk->out_of_memory) {
+		uint64_t start = blocks[i].address, end = block_end(&blocks[i]);
+		size_t j = i + 1;
+
+		while (j < chunk->last && blocks[j].address >= end &&
+		       blocks[j].address - end <= MAX_RUN_GAP)
+			end = block_end(&blocks[j++]);
+		if (start < chunk->start)
+			start = chunk->start;
+		if (end > chunk->end)
+			end = chunk->end;
+		scan->source = i;
+		scan->run_last = j;
+		chunk->unreadable += for_each_piece(as, &cursor, start, end,
+						    scan_piece, scan);
+		i = j;
+	}
+}
+
+struct scan_worker {
+	const struct ch_block_index *index;
+	const struct ch_address_space *as;
+	struct scan_chunk *chunks;
+	size_t num_chunks;
+	/** The next chunk to take, shared by the workers. */
+	size_t *next;
+	bool interior;
+	uint64_t *degrees;
+};
+
+static void *scan_worker_run(void *varg)
+{
+	const struct scan_worker *worker = varg;
+
+	for (;;) {
+		size_t c = __atomic_fetch_add(worker->next, 1, __ATOMIC_RELAXED);
+		struct chunk_scan scan;
+
+		if (c >= worker->num_chunks)
+			return NULL;
+		scan = (struct chunk_scan){
+			.index = worker->index,
+			.chunk = &worker->chunks[c],
+			.interior = worker->interior,
+			.degrees = worker->degrees,
+			.hint = CH_GRAPH_NONE,
+		};
+		scan_one_chunk(&scan, worker->as);
+	}
+}
+
+/*
+ * Cut the blocks into chunks of chunk_bytes of block bytes each (gaps not
+ * counted), a block larger than what is left of a chunk being cut at a word
+ * boundary. *chunks_ret has at most MAX_CHUNKS + 1 entries.
+ */
+static struct ch_error *make_chunks(const struct ch_block *blocks, size_t n,
+				    uint64_t chunk_bytes,
+				    struct scan_chunk **chunks_ret,
+				    size_t *num_chunks_ret)
+{
+	struct scan_chunk *chunks = calloc(MAX_CHUNKS + 2, sizeof(*chunks));
+	size_t num_chunks = 0, i = 0;
+	uint64_t pos, budget = chunk_bytes;
+
+	if (!chunks)
+		return &ch_enomem;
+	if (n == 0) {
+		*chunks_ret = chunks;
+		*num_chunks_ret = 0;
+		return NULL;
+	}
+	pos = blocks[0].address;
+	chunks[0] = (struct scan_chunk){ .first = 0, .start = pos };
+	while (i < n) {
+		uint64_t end = block_end(&blocks[i]);
+
+		if (end - pos <= budget || num_chunks == MAX_CHUNKS) {
+			budget -= end - pos < budget ? end - pos : budget;
+			if (++i < n)
+				pos = blocks[i].address;
+			continue;
+		}
+		// Close the chunk inside block i, and open the next there.
+		pos = (pos + budget) & ~(uint64_t)(WORD_BYTES - 1);
+		chunks[num_chunks].last = i + 1;
+		chunks[num_chunks].end = pos;
+		chunks[++num_chunks] = (struct scan_chunk){ .first = i,
+							    .start = pos };
+		budget = chunk_bytes;
+	}
+	chunks[num_chunks].last = n;
+	chunks[num_chunks].end = UINT64_MAX;
+	*chunks_ret = chunks;
+	*num_chunks_ret = num_chunks + 1;
+	return NULL;
+}
+
+/*
+ * Join the chunks' edges in order. Where a block was cut between chunks,
+ * the second may begin with the edge the first ended with: drop it, as the
+ * scan of the whole block would not have repeated it.
+ */
+static struct ch_error *join_chunks(struct ch_graph *graph,
+				    struct scan_chunk *chunks,
+				    size_t num_chunks)
+{
+	uint64_t *degrees = graph->edge_offsets + 1;
+	uint32_t last_source = CH_GRAPH_NONE, last_target = CH_GRAPH_NONE;
+	size_t total = 0, at = 0;
+	uint32_t *joined;
+
+	for (size_t c = 0; c < num_chunks; c++)
+		total += chunks[c].len;
+	joined = ch_malloc_large((total + 1) * sizeof(*joined));
+	if (!joined)
+		return &ch_enomem;
+	for (size_t c = 0; c < num_chunks; c++) {
+		const struct scan_chunk *chunk = &chunks[c];
+		size_t skip = 0;
+
+		if (chunk->len == 0)
+			continue;
+		if (chunk->first_source == last_source &&
+		    chunk->first_target == last_target) {
+			skip = 1;
+			degrees[last_source]--;
+		}
+		memcpy(joined + at, chunk->targets + skip,
+		       (chunk->len - skip) * sizeof(*joined));
+		at += chunk->len - skip;
+		last_source = chunk->last_source;
+		last_target = chunk->last_target;
+	}
+	graph->edge_targets = joined;
+	graph->stats.num_edges = at;
+	return NULL;
+}
+
+/*
+ * Scan the heap in chunks, num_threads threads taking them in turn (the
+ * calling thread is one), then join their edges into the CSR arrays.
+ */
+static struct ch_error *scan_heap(struct ch_graph *graph,
+				  const struct ch_address_space *as,
+				  unsigned num_threads)
+{
+	const struct ch_block *blocks = graph->blocks;
+	size_t n = graph->num_nodes, num_chunks, next = 0;
+	pthread_t threads[MAX_SCAN_THREADS];
+	bool started[MAX_SCAN_THREADS] = { false };
+	struct scan_chunk *chunks;
+	struct scan_worker worker;
+	uint64_t total = 0;
+	struct ch_error *err;
+
+	for (size_t i = 0; i < n; i++)
+		total += blocks[i].size;
+	graph->stats.heap_bytes = total;
+	err = make_chunks(blocks, n,
+			  total / MAX_CHUNKS > MIN_CHUNK_BYTES ?
+				  total / MAX_CHUNKS + 1 :
+				  MIN_CHUNK_BYTES,
+			  &chunks, &num_chunks);
+	if (err)
+		return err;
+	worker = (struct scan_worker){
+		.index = &graph->index,
+		.as = as,
+		.chunks = chunks,
+		.num_chunks = num_chunks,
+		.next = &next,
+		.interior = graph->interior,
+		.degrees = graph->edge_offsets + 1,
+	};
+	for (unsigned t = 1; t < num_threads; t++)
+		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
+					    &worker) == 0;
+	// If a thread could not start, the others take its chunks.
+	scan_worker_run(&worker);
+	for (unsigned t = 1; t < num_threads; t++) {
+		if (started[t])
+			pthread_join(threads[t], NULL);
+	}
+	for (size_t c = 0; c < num_chunks; c++) {
+		graph->stats.unreadable_bytes += chunks[c].unreadable;
+		if (chunks[c].out_of_memory)
+			err = &ch_enomem;
+	}
+	if (!err)
+		err = join_chunks(graph, chunks, num_chunks);
+	for (size_t c = 0; c < num_chunks; c++)
+		free(chunks[c].targets);
+	free(chunks);
+	if (err)
+		return err;
+	graph->edge_offsets[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		graph->edge_offsets[i + 1] += graph->edge_offsets[i];
+	return NULL;
+}
+
+// As asked, or one per CPU when the heap is large enough to pay for them;
+// never more threads than blocks.
+static unsigned choose_threads(const struct ch_graph_options *options,
+			       uint64_t heap_bytes, size_t num_blocks)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads;
+
+	if (options->num_threads) {
+		threads = options->num_threads;
+	} else {
+		threads = online > 0 ? (unsigned)online : 1;
+		if (heap_bytes / MIN_BYTES_PER_THREAD < threads)
+			threads = heap_bytes / MIN_BYTES_PER_THREAD;
+	}
+	if (threads > MAX_SCAN_THREADS)
+		threads = MAX_SCAN_THREADS;
+	if (threads > num_blocks)
+		threads = num_blocks;
+	return threads ? threads : 1;
+}
+
+struct root_scan {
+	struct ch_graph *graph;
+	uint32_t root;
+	size_t capacity;
+	bool out_of_memory;
+};
+
+static bool add_root_ref(struct root_scan *scan, uint64_t source,
+			 uint64_t value)
+{
+	struct ch_graph *graph = scan->graph;
+	uint32_t target = ch_block_index_find(&graph->index, value,
+					      graph->interior);
+
+	if (target == CH_GRAPH_NONE)
+		return true;
+	if (graph->num_root_refs == scan->capacity) {
+		size_t capacity = scan->capacity ? 2 * scan->capacity : 1024;
+		struct ch_root_ref *grown = realloc(graph->root_refs,
+						    capacity * sizeof(*grown));
+
+		if (!grown) {
+			scan->out_of_memory = true;
+			return false;
+		}
+		graph->root_refs = grown;
+		scan->capacity = capacity;
+	}
+	graph->root_refs[graph->num_root_refs++] = (struct ch_root_ref){
+		.source = source,
+		.root = scan->root,
+		.target = target,
+	};
+	return true;
+}
+
+static bool root_word(uint64_t addr, uint64_t value, void *arg)
+{
+	return add_root_ref(arg, addr, value);
+}
+
+// Root references in kind order, stable: a counting sort on four kinds.
+static struct ch_error *order_root_refs(struct ch_graph *graph,
+					const struct ch_roots *roots)
+{
+	size_t counts[CH_NUM_ROOT_KINDS + 1] = { 0 };
+	struct ch_root_ref *sorted;
+
+	if (graph->num_root_refs == 0)
+		return NULL;
+	sorted = malloc(graph->num_root_refs * sizeof(*sorted));
+	if (!sorted)
+		return &ch_enomem;
+	for (size_t i = 0; i < graph->num_root_refs; i++)
+		counts[roots->roots[graph->root_refs[i].root].kind + 1]++;
+	for (int k = 0; k < CH_NUM_ROOT_KINDS; k++)
+		counts[k + 1] += counts[k];
+	for (size_t i = 0; i < graph->num_root_refs; i++) {
+		const struct ch_root_ref *ref = &graph->root_refs[i];
+
+		sorted[counts[roots->roots[ref->root].kind]++] = *ref;
+	}
+	free(graph->root_refs);
+	graph->root_refs = sorted;
+	return NULL;
+}
+
+static struct ch_error *scan_roots(struct ch_graph *graph,
+				   const struct ch_address_space *as,
+				   const struct ch_core *core,
+				   const struct ch_roots *roots)
+{
+	struct root_scan scan = { .graph = graph };
+
+	if (roots->num_roots >= CH_GRAPH_NONE)
+		return ch_error_create(CH_ERROR_CORRUPT, "too many roots");
+	for (size_t r = 0; r < roots->num_roots && !scan.out_of_memory; r++) {
+		const struct ch_root *root = &roots->roots[r];
+
+		scan.root = r;
+		if (root->kind == CH_ROOT_REGISTER) {
+			const struct ch_thread *thread = &core->threads[root->thread];
+
+			for (int reg = 0; reg < CH_NUM_REGS; reg++) {
+				if (!add_root_ref(&scan, reg, thread->regs[reg]))
+					break;
+			}
+			continue;
+		}
+		graph->stats.root_bytes += root->end - root->start;
+		graph->stats.unreadable_bytes +=
+			ch_scan_words(as, root->start, root->end, root_word,
+				      &scan);
+	}
+	if (scan.out_of_memory)
+		return &ch_enomem;
+	if (graph->num_root_refs >= CH_GRAPH_NONE)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "too many root references");
+	return order_root_refs(graph, roots);
+}
+
+struct ch_error *ch_graph_build(const struct ch_heap *heap,
+				const struct ch_address_space *as,
+				const struct ch_core *core,
+				const struct ch_roots *roots,
+				const struct ch_graph_options *options,
+				struct ch_graph **ret)
+{
+	double start = now_seconds();
+	struct ch_graph *graph;
+	struct ch_error *err;
+	uint64_t heap_bytes = 0;
+
+	graph = calloc(1, sizeof(*graph));
+	if (!graph)
+		return &ch_enomem;
+	graph->num_nodes = heap->live.len;
+	graph->blocks = heap->live.blocks;
+	graph->interior = options->interior;
+	err = ch_block_index_init(&graph->index, heap->live.blocks,
+				  heap->live.len);
+	if (err) {
+		free(graph);
+		return err;
+	}
+	graph->edge_offsets = ch_calloc_large(graph->num_nodes + 1,
+				     sizeof(*graph->edge_offsets));
+	if (!graph->edge_offsets) {
+		ch_graph_destroy(graph);
+		return &ch_enomem;
+	}
+	for (size_t i = 0; i < graph->num_nodes; i++)
+		heap_bytes += graph->blocks[i].size;
+	graph->stats.num_threads = choose_threads(options, heap_bytes,
+						  graph->num_nodes);
+	err = scan_heap(graph, as, graph->stats.num_threads);
+	if (!err)
+		err = scan_roots(graph, as, core, roots);
+	if (err) {
+		ch_graph_destroy(graph);
+		return err;
+	}
+	graph->stats.seconds = now_seconds() - start;
+	*ret = graph;
+	return NULL;
+}
+
+void ch_graph_destroy(struct ch_graph *graph)
+{
+	if (!graph)
+		return;
+	ch_block_index_deinit(&graph->index);
+	free(graph->edge_offsets);
+	free(graph->edge_targets);
+	free(graph->root_refs);
+	free(graph);
+}
+
+struct ch_error *ch_graph_reach(const struct ch_graph *graph,
+				uint32_t **root_of_ret)
+{
+	size_t n = graph->num_nodes, head = 0, tail = 0;
+	uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
+	uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
+
+	if (!root_of || !queue) {
+		free(root_of);
+		free(queue);
+		return &ch_enomem;
+	}
+	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
+	for (size_t r = 0; r < graph->num_root_refs; r++) {
+		uint32_t v = graph->root_refs[r].target;
+
+		if (root_of[v] == CH_GRAPH_NONE) {
+			root_of[v] = r;
+			queue[tail++] = v;
+		}
+	}
+	while (head < tail) {
+		uint32_t u = queue[head++];
+
+		for (uint64_t e = graph->edge_offsets[u];
+		     e < graph->edge_offsets[u + 1]; e++) {
+			uint32_t v = graph->edge_targets[e];
+
+			if (root_of[v] == CH_GRAPH_NONE) {
+				root_of[v] = root_of[u];
+				queue[tail++] = v;
+			}
+		}
+	}
+	free(queue);
+	*root_of_ret = root_of;
+	return NULL;
+}
+
+struct path_candidate {
+	uint32_t length;
+	uint32_t root_ref;
+	/** The allocation pointing into the target, or CH_GRAPH_NONE. */
+	uint32_t referrer;
+};
+
+static int compare_candidates(const void *a, const void *b)
+{
+	const struct path_candidate *x = a, *y = b;
+
+	if (x->length != y->length)
+		return x->length < y->length ? -1 : 1;
+	if (x->root_ref != y->root_ref)
+		return x->root_ref < y->root_ref ? -1 : 1;
+	return x->referrer < y->referrer ? -1 : x->referrer > y->referrer;
+}
+
+void ch_graph_paths_free(struct ch_graph_path *paths, size_t num_paths)
+{
+	for (size_t i = 0; paths && i < num_paths; i++)
+		free(paths[i].nodes);
+	free(paths);
+}
+
+// Breadth-first search from the roots that never enters target, so that
+// each node's path is one that a retention path of target can extend.
+static void search_around(const struct ch_graph *graph, uint32_t target,
+			  uint32_t *parent, uint32_t *distance,
+			  uint32_t *root_of, uint32_t *queue)
+{
+	size_t head = 0, tail = 0;
+
+	for (size_t r = 0; r < graph->num_root_refs; r++) {
+		uint32_t v = graph->root_refs[r].target;
+
+		if (v == target || root_of[v] != CH_GRAPH_NONE)
+			continue;
+		root_of[v] = r;
+		parent[v] = CH_GRAPH_NONE;
+		distance[v] = 0;
+		queue[tail++] = v;
+	}
+	while (head < tail) {
+		uint32_t u = queue[head++];
+
+		for (uint64_t e = graph->edge_offsets[u];
+		     e < graph->edge_offsets[u + 1]; e++) {
+			uint32_t v = graph->edge_targets[e];
+
+			if (v == target || root_of[v] != CH_GRAPH_NONE)
+				continue;
+			root_of[v] = root_of[u];
+			parent[v] = u;
+			distance[v] = distance[u] + 1;
+			queue[tail++] = v;
+		}
+	}
+}
+
+static struct ch_error *push_candidate(struct path_candidate **candidates,
+				       size_t *len, size_t *capacity,
+				       struct path_candidate candidate)
+{
+	if (*len == *capacity) {
+		size_t new_capacity = *capacity ? 2 * *capacity : 16;
+		struct path_candidate *grown = realloc(*candidates,
+						       new_capacity * sizeof(*grown));
+
+		if (!grown)
+			return &ch_enomem;
+		*candidates = grown;
+		*capacity = new_capacity;
+	}
+	(*candidates)[(*len)++] = candidate;
+	return NULL;
+}
+
+/*
+ * One candidate per referrer of target (a root word pointing into it, or an
+ * allocation that a root reaches without passing through target), with the
+ * length of its shortest path; then the shortest max_paths of them.
+ */
+struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
+				size_t max_paths,
+				struct ch_graph_path **paths_ret,
+				size_t *num_paths_ret)
+{
+	size_t n = graph->num_nodes, num_candidates = 0, capacity = 0;
+	_cleanup_free_ uint32_t *parent = malloc((n + 1) * sizeof(*parent));
+	_cleanup_free_ uint32_t *distance = malloc((n + 1) * sizeof(*distance));
+	_cleanup_free_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
+	_cleanup_free_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
+	_cleanup_free_ struct path_candidate *candidates = NULL;
+	struct ch_graph_path *paths;
+	struct ch_error *err;
+
+	*paths_ret = NULL;
+	*num_paths_ret = 0;
+	if (!parent || !distance || !root_of || !queue)
+		return &ch_enomem;
+	if (target >= n || max_paths == 0)
+		return NULL;
+	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
+	search_around(graph, target, parent, distance, root_of, queue);
+	for (size_t r = 0; r < graph->num_root_refs; r++) {
+		if (graph->root_refs[r].target != target)
+			continue;
+		err = push_candidate(&candidates, &num_candidates, &capacity,
+				     (struct path_candidate){
+					     .length = 1,
+					     .root_ref = r,
+					     .referrer = CH_GRAPH_NONE,
+				     });
+		if (err)
+			return err;
+	}
+	for (uint32_t u = 0; u < n; u++) {
+		if (root_of[u] == CH_GRAPH_NONE)
+			continue;
+		for (uint64_t e = graph->edge_offsets[u];
+		     e < graph->edge_offsets[u + 1]; e++) {
+			if (graph->edge_targets[e] != target)
+				continue;
+			err = push_candidate(&candidates, &num_candidates,
+					     &capacity,
+					     (struct path_candidate){
+						     .length = distance[u] + 2,
+						     .root_ref = root_of[u],
+						     .referrer = u,
+					     });
+			if (err)
+				return err;
+			break;
+		}
+	}
+	if (num_candidates == 0)
+		return NULL;
+	qsort(candidates, num_candidates, sizeof(*candidates),
+	      compare_candidates);
+	if (num_candidates > max_paths)
+		num_candidates = max_paths;
+	paths = calloc(num_candidates + 1, sizeof(*paths));
+	if (!paths)
+		return &ch_enomem;
+	for (size_t i = 0; i < num_candidates; i++) {
+		struct ch_graph_path *path = &paths[i];
+		uint32_t v = candidates[i].referrer;
+
+		path->root_ref = candidates[i].root_ref;
+		path->num_nodes = candidates[i].length;
+		path->nodes = malloc(path->num_nodes * sizeof(*path->nodes));
+		if (!path->nodes) {
+			ch_graph_paths_free(paths, i);
+			return &ch_enomem;
+		}
+		path->nodes[path->num_nodes - 1] = target;
+		for (size_t k = path->num_nodes - 1; k-- > 0; v = parent[v])
+			path->nodes[k] = v;
+	}
+	*paths_ret = paths;
+	*num_paths_ret = num_candidates;
+	return NULL;
+}
+
+struct pointer_search {
+	const struct ch_graph *graph;
+	uint32_t target;
+	uint64_t base;
+	uint64_t offset;
+	bool found;
+};
+
+static bool find_pointer_word(uint64_t addr, uint64_t value, void *arg)
+{
+	struct pointer_search *search = arg;
+
+	if (ch_block_index_find(&search->graph->index, value,
+				search->graph->interior) != search->target)
+		return true;
+	search->offset = addr - search->base;
+	search->found = true;
+	return false;
+}
+
+bool ch_graph_find_pointer(const struct ch_graph *graph,
+			   const struct ch_address_space *as, uint32_t from,
+			   uint32_t target, uint64_t *offset_ret)
+{
+	const struct ch_block *block = &graph->blocks[from];
+	struct pointer_search search = {
+		.graph = graph,
+		.target = target,
+		.base = block->address,
+	};
+	uint64_t end = block->address + block->size;
+
+	ch_scan_words(as, block->address, end < block->address ? UINT64_MAX : end,
+		      find_pointer_word, &search);
+	if (search.found)
+		*offset_ret = search.offset;
+	return search.found;
+}

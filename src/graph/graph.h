@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The heap graph: which live allocation points into which, and which roots
+ * point into which allocation, found by a conservative scan.
+ *
+ * Every aligned 8-byte word of every root and of every live allocation whose
+ * value points into a live allocation is an edge: a pointer to anywhere
+ * inside the allocation counts (interior pointers), unless the options ask
+ * for pointers to its start only. Nodes are the heap's live blocks, by index
+ * in heap->live.blocks.
+ *
+ * Edges are stored as compressed sparse rows: the targets of node i are
+ * edge_targets[edge_offsets[i] .. edge_offsets[i + 1]), in the order the
+ * pointers appear in the allocation, without self-edges, and without a
+ * repeat of the previous word's target. Memory is 8 bytes per node plus 4
+ * per edge, in a few large arrays (no allocation per edge).
+ *
+ * The scan is one pass over the heap, split in contiguous halves (or more
+ * parts on larger machines) by bytes, each scanned by its own thread, which
+ * appends to its own edge array; the parts are then joined.
+ */
+#ifndef COREHEAP_GRAPH_H
+#define COREHEAP_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "core/address_space.h"
+#include "core/core.h"
+#include "graph/roots.h"
+#include "heap/block_index.h"
+#include "heap/heap.h"
+
+/** Not reached, no such node. */
+#define CH_GRAPH_NONE UINT32_MAX
+
+/** A word of a root that points into a live allocation. */
+struct ch_root_ref {
+	/** The word's address, or for a register root the register number. */
+	uint64_t source;
+	/** Index in ch_roots::roots. */
+	uint32_t root;
+	/** The allocation (node) it points into. */
+	uint32_t target;
+};
+
+struct ch_graph_options {
+	/** Pointers into an allocation count, not only to its start. */
+	bool interior;
+	/**
+	 * Threads for the scan (at most 16); 0: one per online CPU, if the
+	 * heap is large enough to be worth it.
+	 */
+	unsigned num_threads;
+};
+
+/** What the scan did, for --stats. */
+struct ch_graph_stats {
+	/** Bytes of live allocations and of roots scanned. */
+	uint64_t heap_bytes, root_bytes;
+	/** Bytes of allocations or roots the core does not hold. */
+	uint64_t unreadable_bytes;
+	uint64_t num_edges;
+	unsigned num_threads;
+	/** Wall time of the scan and of building the index it uses. */
+	double seconds;
+};
+
+struct ch_graph {
+	size_t num_nodes;
+	const struct ch_block *blocks;
+	/** num_nodes + 1 offsets into edge_targets. */
+	uint64_t *edge_offsets;
+	uint32_t *edge_targets;
+	/**
+	 * Root references, ordered by root kind (global, tls, stack,
+	 * register), then as the roots were scanned (address order).
+	 */
+	struct ch_root_ref *root_refs;
+	size_t num_root_refs;
+	bool interior;
+	struct ch_block_index index;
+	struct ch_graph_stats stats;
+};
+
+/**
+ * Scan the live blocks of heap and the roots of core (through as) and build
+ * the graph. heap, as, core and roots must outlive the graph. Memory the
+ * core does not hold is skipped and counted in stats.unreadable_bytes.
+ */
+struct ch_error *ch_graph_build(const struct ch_heap *heap,
+				const struct ch_address_space *as,
+				const struct ch_core *core,
+				const struct ch_roots *roots,
+				const struct ch_graph_options *options,
+				struct ch_graph **ret);
+void ch_graph_destroy(struct ch_graph *graph);
+
+/**
+ * Breadth-first search from all root references at once, in their order:
+ * (*root_of_ret)[v] is the index in root_refs of the root from which v was
+ * first reached (so, among the roots nearest to v, the first in kind order),
+ * or CH_GRAPH_NONE if no root reaches v: a leak. The caller frees it.
+ */
+struct ch_error *ch_graph_reach(const struct ch_graph *graph,
+				uint32_t **root_of_ret);
+
+/** A retention path: a root reference, then allocations to the target. */
+struct ch_graph_path {
+	/** Index in root_refs. */
+	size_t root_ref;
+	/** Nodes from the root's target to the path's target; malloc'd. */
+	uint32_t *nodes;
+	size_t num_nodes;
+};
+
+/**
+ * Up to max_paths retention paths of node target, each through a different
+ * referrer (the last step: a root word pointing into target, or an
+ * allocation pointing into it), each the shortest through its referrer
+ * (and never through target itself), shortest first; between paths of equal
+ * length, in root_refs order. None if no root reaches target. Free the
+ * paths with ch_graph_paths_free().
+ */
+struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
+				size_t max_paths,
+				struct ch_graph_path **paths_ret,
+				size_t *num_paths_ret);
+void ch_graph_paths_free(struct ch_graph_path *paths, size_t num_paths);
+
+/**
+ * The offset in the live block of the first aligned word that points into
+ * (or, without interior, at the start of) block target; false if none does.
+ */
+bool ch_graph_find_pointer(const struct ch_graph *graph,
+			   const struct ch_address_space *as, uint32_t from,
+			   uint32_t target, uint64_t *offset_ret);
+
+/**
+ * Call fn for every aligned word in [start, end) the core holds, in order,
+ * with a pointer to the word's bytes and its address; stop when fn returns
+ * false. Returns the bytes of [start, end) the core does not hold.
+ */
+uint64_t ch_scan_words(const struct ch_address_space *as, uint64_t start,
+		       uint64_t end,
+		       bool (*fn)(uint64_t addr, uint64_t value, void *arg),
+		       void *arg);
+
+#endif /* COREHEAP_GRAPH_H */

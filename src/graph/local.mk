@@ -1,0 +1,27 @@
+## The object graph (issue 4): roots, references, retention paths, leaks,
+## dominators and retained sizes, and their commands.
+libcoreheap_a_SOURCES += \
+	src/graph/roots.c src/graph/roots.h \
+	src/graph/graph.c src/graph/graph.h \
+	src/graph/dominators.c src/graph/dominators.h
+
+# Unit tests: the block index, dominators against a naive computation, the
+# scan, roots and paths on synthetic cores.
+check_PROGRAMS += tests/test_graph
+TESTS += tests/test_graph
+tests_test_graph_SOURCES = tests/test_graph.c tests/synthetic_core.c tests/synthetic_core.h
+tests_test_graph_CFLAGS = $(TEST_CFLAGS)
+tests_test_graph_LDADD = $(TEST_LIBS)
+tests_test_graph_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+
+# The retention tests' fixture. Not linked with the live-set recorder: its
+# table of every live block would itself be a root of all of them.
+check_PROGRAMS += fixtures/graph_heap
+fixtures_graph_heap_SOURCES = fixtures/graph_heap.c fixtures/fixture.h
+fixtures_graph_heap_CFLAGS = -std=gnu11 $(WARN_CFLAGS) -g -O0 -fno-builtin
+fixtures_graph_heap_LDFLAGS =
+fixtures_graph_heap_LDADD = -lpthread
+
+# why, leaks, refs and top on a core of it: exact answers.
+TESTS += tests/graph-cli.sh
+EXTRA_DIST += tests/graph-cli.sh

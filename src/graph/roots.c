@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: MIT
+#include <elf.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "graph/roots.h"
+
+const char *const ch_root_kind_names[CH_NUM_ROOT_KINDS] = {
+	[CH_ROOT_GLOBAL] = "global",
+	[CH_ROOT_TLS] = "tls",
+	[CH_ROOT_STACK] = "stack",
+	[CH_ROOT_REGISTER] = "register",
+};
+
+// Which root names a byte that two candidates cover: the higher wins.
+enum root_priority {
+	PRIORITY_MAPPING,
+	PRIORITY_MODULE_DATA,
+	PRIORITY_STACK,
+	PRIORITY_TLS_AREA,
+	PRIORITY_THREAD,        // control block and dtv
+	PRIORITY_TLS_BLOCK,
+	PRIORITY_EXCLUDED,      // allocator metadata: not a root at all
+};
+
+// The System V x86-64 ABI lets a function use 128 bytes below rsp without
+// moving it (the red zone): a thread stopped in a leaf function may hold
+// pointers there.
+#define RED_ZONE_BYTES 128
+// The thread control block (glibc's struct pthread, 2368 bytes in 2.36 and
+// a little different in every release) starts at the thread pointer. Take a
+// page, clipped to its mapping: too much only scans a few more bytes of the
+// dynamic linker's or the stack's memory.
+#define THREAD_CONTROL_BYTES 4096
+// Below the thread pointer lie the static TLS blocks and glibc's surplus
+// for modules dlopen'd later (TLS_STATIC_SURPLUS, 1664 bytes by default).
+#define STATIC_TLS_SURPLUS 1664
+// tcbhead_t: { void *tcb; dtv_t *dtv; ... }; each dtv entry is 16 bytes,
+// entry -1 holds the number of slots.
+#define TCB_DTV_OFFSET 8
+#define DTV_ENTRY_BYTES 16
+#define MAX_DTV_SLOTS 65536
+#define PAGE_SIZE_BYTES 4096
+
+struct candidate {
+	uint64_t start, end;
+	int priority;
+	struct ch_root root;
+};
+
+struct candidates {
+	struct candidate *items;
+	size_t len, capacity;
+};
+
+static struct ch_error *add_candidate(struct candidates *list, uint64_t start,
+				      uint64_t end, int priority,
+				      const struct ch_root *root)
+{
+	if (end <= start)
+		return NULL;
+	if (list->len == list->capacity) {
+		size_t capacity = list->capacity ? 2 * list->capacity : 64;
+		struct candidate *grown = realloc(list->items,
+						  capacity * sizeof(*grown));
+
+		if (!grown)
+			return &ch_enomem;
+		list->items = grown;
+		list->capacity = capacity;
+	}
+	list->items[list->len++] = (struct candidate){
+		.start = start,
+		.end = end,
+		.priority = priority,
+		.root = *root,
+	};
+	return NULL;
+}
+
+static uint64_t round_up_page(uint64_t value)
+{
+	uint64_t rounded = (value + PAGE_SIZE_BYTES - 1) & ~(uint64_t)(PAGE_SIZE_BYTES - 1);
+
+	return rounded < value ? value : rounded;
+}
+
+static size_t mapping_index(const struct ch_address_space *as, uint64_t addr)
+{
+	const struct ch_mapping *mapping = ch_address_space_mapping(as, addr);
+
+	return mapping ? (size_t)(mapping - as->mappings) : SIZE_MAX;
+}
+
+static void mark_mapping(const struct ch_address_space *as, bool *skipped,
+			 uint64_t addr, size_t *last)
+{
+	if (*last != SIZE_MAX && addr >= as->mappings[*last].start &&
+	    addr < as->mappings[*last].end)
+		return;
+	*last = mapping_index(as, addr);
+	if (*last != SIZE_MAX)
+		skipped[*last] = true;
+}
+
+// Mappings that are no global root: those that hold any block, free or
+// live, or an arena's control structure or top chunk (the allocator's own
+// memory), and the threads' stacks (scanned from their stack pointer only:
+// below it lie stale words of returned calls).
+static struct ch_error *find_skipped_mappings(const struct ch_program *program,
+					      bool **ret)
+{
+	const struct ch_address_space *as = program->address_space;
+	const struct ch_heap *heap = &program->heap;
+	const struct ch_block_array *arrays[] = { &heap->live, &heap->free,
+						  &heap->nested };
+	bool *skipped = calloc(as->num_mappings + 1, sizeof(*skipped));
+	size_t last = SIZE_MAX;
+
+	if (!skipped)
+		return &ch_enomem;
+	for (size_t a = 0; a < sizeof(arrays) / sizeof(arrays[0]); a++) {
+		for (size_t i = 0; i < arrays[a]->len; i++)
+			mark_mapping(as, skipped, arrays[a]->blocks[i].address,
+				     &last);
+	}
+	for (size_t i = 0; i < heap->num_regions; i++) {
+		const struct ch_region *region = &heap->regions[i];
+		const struct ch_mapping *mapping;
+
+		if (region->top_address)
+			mark_mapping(as, skipped, region->top_address, &last);
+		// A region's control structure inside a module (main_arena)
+		// is cut out on its own; elsewhere it heads a heap mapping.
+		mapping = ch_address_space_mapping(as, region->address);
+		if (mapping && !ch_modules_find_by_address(program->modules,
+							   region->address))
+			skipped[mapping - as->mappings] = true;
+	}
+	for (size_t t = 0; t < program->core->num_threads; t++)
+		mark_mapping(as, skipped,
+			     program->core->threads[t].regs[CH_REG_RSP], &last);
+	*ret = skipped;
+	return NULL;
+}
+
+static struct ch_error *add_module_roots(struct ch_program *program,
+					 struct candidates *list)
+{
+	const struct ch_address_space *as = program->address_space;
+	struct ch_error *err;
+
+	for (size_t m = 0; m < program->modules->num_modules; m++) {
+		struct ch_module *module = &program->modules->modules[m];
+		struct ch_root root = {
+			.module = module,
+			.thread = UINT32_MAX,
+			.kind = CH_ROOT_GLOBAL,
+			.source = CH_ROOT_MODULE_DATA,
+		};
+		Elf *elf = ch_module_elf(module);
+		size_t phnum;
+		bool found = false;
+
+		if (elf && elf_getphdrnum(elf, &phnum) == 0) {
+			for (size_t i = 0; i < phnum; i++) {
+				GElf_Phdr phdr;
+				uint64_t start;
+
+				if (!gelf_getphdr(elf, i, &phdr) ||
+				    phdr.p_type != PT_LOAD || !(phdr.p_flags & PF_W))
+					continue;
+				start = phdr.p_vaddr + module->bias;
+				// .bss ends inside its last page, and the
+				// rest of that page is still the module's:
+				// the dynamic linker puts its first
+				// allocations there.
+				root.base = start;
+				err = add_candidate(list, start,
+						    round_up_page(start + phdr.p_memsz),
+						    PRIORITY_MODULE_DATA, &root);
+				if (err)
+					return err;
+				found = true;
+			}
+		}
+		if (found)
+			continue;
+		// No binary: the writable mappings within the module's range.
+		for (size_t i = 0; i < as->num_mappings; i++) {
+			const struct ch_mapping *mapping = &as->mappings[i];
+
+			if (!(mapping->flags & PF_W) ||
+			    mapping->end <= module->start ||
+			    mapping->start >= module->end)
+				continue;
+			root.base = mapping->start;
+			err = add_candidate(list, mapping->start, mapping->end,
+					    PRIORITY_MODULE_DATA, &root);
+			if (err)
+				return err;
+		}
+	}
+	return NULL;
+}
+
+static struct ch_error *add_mapping_roots(struct ch_program *program,
+					  const bool *skipped,
+					  struct candidates *list)
+{
+	const struct ch_address_space *as = program->address_space;
+	struct ch_root root = {
+		.thread = UINT32_MAX,
+		.kind = CH_ROOT_GLOBAL,
+		.source = CH_ROOT_MAPPING,
+	};
+	struct ch_error *err;
+
+	for (size_t i = 0; i < as->num_mappings; i++) {
+		const struct ch_mapping *mapping = &as->mappings[i];
+
+		if (!(mapping->flags & PF_W) || skipped[i])
+			continue;
+		root.base = mapping->start;
+		err = add_candidate(list, mapping->start, mapping->end,
+				    PRIORITY_MAPPING, &root);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+static uint64_t static_tls_bytes(const struct ch_modules *modules)
+{
+	uint64_t total = STATIC_TLS_SURPLUS;
+
+	for (size_t m = 0; m < modules->num_modules; m++) {
+		const struct ch_module *module = &modules->modules[m];
+		uint64_t align = module->tls_align ? module->tls_align : 1;
+
+		if (module->has_tls && module->tls_size < (UINT64_C(1) << 32))
+			total += module->tls_size + align;
+	}
+	return total;
+}
+
+static struct ch_error *add_around(const struct ch_program *program,
+				   struct candidates *list, uint64_t addr,
+				   uint64_t below, uint64_t above, int priority,
+				   const struct ch_root *root);
+
+// The dtv, when the dynamic linker allocated it before malloc was ready (the
+// main thread's): otherwise it is a heap block, reached from the control
+// block like any other.
+static struct ch_error *add_dtv(struct ch_program *program, uint64_t tp,
+				struct ch_root *root, struct candidates *list)
+{
+	const struct ch_address_space *as = program->address_space;
+	uint64_t dtv, slots, start;
+
+	if (!ch_address_space_read_u64(as, tp + TCB_DTV_OFFSET, &dtv) ||
+	    dtv < DTV_ENTRY_BYTES || ch_heap_find(&program->heap, dtv) ||
+	    !ch_address_space_read_u64(as, dtv - DTV_ENTRY_BYTES, &slots) ||
+	    slots > MAX_DTV_SLOTS)
+		return NULL;
+	start = dtv - DTV_ENTRY_BYTES;
+	root->source = CH_ROOT_DTV;
+	root->base = dtv;
+	return add_around(program, list, start, 0,
+			  (slots + 2) * DTV_ENTRY_BYTES, PRIORITY_THREAD, root);
+}
+
+/*
+ * The bounds that a thread's range around addr must stay within: the live
+ * block holding addr, if any (a stack or TLS in malloc'd memory: coroutines,
+ * stacks the program allocated), else addr's mapping. The addresses come
+ * from the core's registers: they may point anywhere. False if addr is in
+ * no mapping.
+ */
+static bool container(const struct ch_program *program, uint64_t addr,
+		      uint64_t *lo_ret, uint64_t *hi_ret)
+{
+	const struct ch_block *block = ch_heap_find(&program->heap, addr);
+	const struct ch_mapping *mapping;
+
+	if (block) {
+		*lo_ret = block->address;
+		*hi_ret = block->address + block->size < block->address ?
+				  UINT64_MAX :
+				  block->address + block->size;
+		return true;
+	}
+	mapping = ch_address_space_mapping(program->address_space, addr);
+	if (!mapping)
+		return false;
+	*lo_ret = mapping->start;
+	*hi_ret = mapping->end;
+	return true;
+}
+
+// [addr - below, addr + above) within addr's container, as a candidate.
+static struct ch_error *add_around(const struct ch_program *program,
+				   struct candidates *list, uint64_t addr,
+				   uint64_t below, uint64_t above, int priority,
+				   const struct ch_root *root)
+{
+	uint64_t lo, hi;
+
+	if (!container(program, addr, &lo, &hi))
+		return NULL;
+	return add_candidate(list, addr - lo > below ? addr - below : lo,
+			     hi - addr > above ? addr + above : hi, priority,
+			     root);
+}
+
+static struct ch_error *add_thread_roots(struct ch_program *program,
+					 uint32_t t, struct candidates *list)
+{
+	const struct ch_thread *thread = &program->core->threads[t];
+	uint64_t sp = thread->regs[CH_REG_RSP];
+	uint64_t tp = thread->regs[CH_REG_FS_BASE];
+	struct ch_root root = { .thread = t, .kind = CH_ROOT_STACK,
+				.source = CH_ROOT_THREAD_STACK, .base = sp };
+	uint64_t lo, hi;
+	struct ch_error *err;
+
+	if (container(program, sp, &lo, &hi)) {
+		err = add_around(program, list, sp, RED_ZONE_BYTES, hi - sp,
+				 PRIORITY_STACK, &root);
+		if (err)
+			return err;
+	} else {
+		ch_program_warn(program, true,
+				"the stack pointer 0x%" PRIx64 " of thread %d is in no mapping of the core: its stack is not scanned, and what only it held is reported as leaked",
+				sp, thread->tid);
+	}
+	if (!tp || !container(program, tp, &lo, &hi))
+		return NULL;
+
+	root.kind = CH_ROOT_TLS;
+	root.source = CH_ROOT_THREAD_CONTROL;
+	root.base = tp;
+	err = add_around(program, list, tp, 0, THREAD_CONTROL_BYTES,
+			 PRIORITY_THREAD, &root);
+	if (err)
+		return err;
+	root.source = CH_ROOT_TLS_AREA;
+	err = add_around(program, list, tp, static_tls_bytes(program->modules),
+			 0, PRIORITY_TLS_AREA, &root);
+	if (err)
+		return err;
+	err = add_dtv(program, tp, &root, list);
+	if (err)
+		return err;
+
+	for (size_t m = 0; m < program->modules->num_modules; m++) {
+		struct ch_module *module = &program->modules->modules[m];
+		uint64_t block;
+
+		if (!module->has_tls || module->tls_size == 0)
+			continue;
+		err = ch_program_tls_address(program, t, module, 0, &block);
+		if (err) {
+			// The static TLS area above still covers it,
+			// under a vaguer name.
+			ch_error_destroy(err);
+			continue;
+		}
+		root.source = CH_ROOT_TLS_BLOCK;
+		root.module = module;
+		root.base = block;
+		err = add_around(program, list, block, 0, module->tls_size,
+				 PRIORITY_TLS_BLOCK, &root);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+// How much of a region's control structure to leave out, if it lies in a
+// module: what the plugin declared, else its symbol's size.
+static uint64_t region_metadata_bytes(const struct ch_program *program,
+				      const struct ch_region *region)
+{
+	struct ch_module *module = ch_modules_find_by_address(program->modules,
+							      region->address);
+	uint64_t offset, size;
+
+	if (!module || !region->address)
+		return 0;
+	if (region->control_size)
+		return region->control_size;
+	if (ch_module_symbol_at(module, region->address, &offset, &size) &&
+	    offset == 0 && size > 0)
+		return size;
+	return 0;
+}
+
+// The first live block that ends after addr.
+static size_t first_block_after(const struct ch_heap *heap, uint64_t addr)
+{
+	size_t lo = 0, hi = heap->live.len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ch_block *block = &heap->live.blocks[mid];
+
+		if (block->address + block->size <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct ch_error *add_exclusions(struct ch_program *program,
+				       struct candidates *list)
+{
+	const struct ch_heap *heap = &program->heap;
+	struct ch_root root = { .thread = UINT32_MAX };
+	size_t num_candidates = list->len;
+	struct ch_error *err;
+
+	// Live blocks inside a module's data (an allocator with a static
+	// arena) are nodes of the graph, not roots.
+	for (size_t c = 0; c < num_candidates; c++) {
+		const struct candidate *candidate = &list->items[c];
+		uint64_t start = candidate->start, end = candidate->end;
+
+		if (candidate->priority != PRIORITY_MODULE_DATA)
+			continue;
+		for (size_t i = first_block_after(heap, start);
+		     i < heap->live.len && heap->live.blocks[i].address < end; i++) {
+			const struct ch_block *block = &heap->live.blocks[i];
+
+			err = add_candidate(list, block->address,
+					    block->address + block->size,
+					    PRIORITY_EXCLUDED, &root);
+			if (err)
+				return err;
+		}
+	}
+
+	for (size_t i = 0; i < program->heap.num_regions; i++) {
+		const struct ch_region *region = &program->heap.regions[i];
+		uint64_t bytes = region_metadata_bytes(program, region);
+
+		err = add_candidate(list, region->address,
+				    region->address + bytes, PRIORITY_EXCLUDED,
+				    &root);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int compare_priority(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return y->priority - x->priority;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static size_t find_boundary(const uint64_t *points, size_t n, uint64_t value)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (points[mid] < value)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+// Union-find over elementary intervals: the first unowned one at or after i.
+static size_t next_unowned(size_t *next, size_t i)
+{
+	size_t root = i;
+
+	while (next[root] != root)
+		root = next[root];
+	while (next[i] != root) {
+		size_t up = next[i];
+
+		next[i] = root;
+		i = up;
+	}
+	return root;
+}
+
+/*
+ * Make the candidates disjoint: cut the line at every start and end, give
+ * each elementary interval to the highest-priority candidate covering it
+ * (skipping intervals already given away with a union-find, so the whole is
+ * near linear however the candidates overlap), then merge neighbours that
+ * went to the same candidate.
+ */
+static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
+{
+	size_t n = list->len, num_points = 0, kept = 0;
+	_cleanup_free_ uint64_t *points = malloc((2 * n + 1) * sizeof(*points));
+	_cleanup_free_ uint32_t *owner = NULL;
+	_cleanup_free_ size_t *next = NULL;
+
+	if (!points)
+		return &ch_enomem;
+	qsort(list->items, n, sizeof(*list->items), compare_priority);
+	for (size_t i = 0; i < n; i++) {
+		points[num_points++] = list->items[i].start;
+		points[num_points++] = list->items[i].end;
+	}
+	qsort(points, num_points, sizeof(*points), compare_u64);
+	for (size_t i = 0; i < num_points; i++) {
+		if (kept == 0 || points[kept - 1] != points[i])
+			points[kept++] = points[i];
+	}
+	num_points = kept;
+	owner = malloc((num_points + 1) * sizeof(*owner));
+	next = malloc((num_points + 1) * sizeof(*next));
+	if (!owner || !next)
+		return &ch_enomem;
+	for (size_t i = 0; i <= num_points; i++) {
+		owner[i] = UINT32_MAX;
+		next[i] = i;
+	}
+	for (size_t c = 0; c < n; c++) {
+		size_t hi = find_boundary(points, num_points, list->items[c].end);
+		size_t j = next_unowned(next, find_boundary(points, num_points,
+							    list->items[c].start));
+
+		while (j < hi) {
+			owner[j] = c;
+			next[j] = j + 1;
+			j = next_unowned(next, j + 1);
+		}
+	}
+
+	roots->roots = malloc((num_points + roots->num_threads + 1) *
+			      sizeof(*roots->roots));
+	if (!roots->roots)
+		return &ch_enomem;
+	for (size_t j = 0; j + 1 < num_points; j++) {
+		const struct candidate *c;
+		struct ch_root *last;
+
+		if (owner[j] == UINT32_MAX)
+			continue;
+		c = &list->items[owner[j]];
+		if (c->priority == PRIORITY_EXCLUDED) {
+			roots->excluded_bytes += points[j + 1] - points[j];
+			continue;
+		}
+		roots->memory_bytes += points[j + 1] - points[j];
+		last = roots->num_roots ? &roots->roots[roots->num_roots - 1] :
+					  NULL;
+		if (last && last->end == points[j] && j > 0 &&
+		    owner[j - 1] == owner[j]) {
+			last->end = points[j + 1];
+			continue;
+		}
+		roots->roots[roots->num_roots] = c->root;
+		roots->roots[roots->num_roots].start = points[j];
+		roots->roots[roots->num_roots].end = points[j + 1];
+		roots->num_roots++;
+	}
+	return NULL;
+}
+
+struct ch_error *ch_roots_create(struct ch_program *program,
+				 struct ch_roots **ret)
+{
+	const struct ch_core *core = program->core;
+	struct candidates list = { 0 };
+	_cleanup_free_ bool *skipped = NULL;
+	struct ch_roots *roots;
+	struct ch_error *err;
+
+	if (core->num_threads >= UINT32_MAX)
+		return ch_error_create(CH_ERROR_CORRUPT, "too many threads");
+	roots = calloc(1, sizeof(*roots));
+	if (!roots)
+		return &ch_enomem;
+	roots->num_threads = core->num_threads;
+	roots->threads = calloc(core->num_threads + 1, sizeof(*roots->threads));
+	err = roots->threads ? find_skipped_mappings(program, &skipped) : &ch_enomem;
+	if (!err)
+		err = add_mapping_roots(program, skipped, &list);
+	if (!err)
+		err = add_module_roots(program, &list);
+	for (uint32_t t = 0; !err && t < core->num_threads; t++)
+		err = add_thread_roots(program, t, &list);
+	if (!err)
+		err = add_exclusions(program, &list);
+	if (!err)
+		err = resolve(&list, roots);
+	free(list.items);
+	if (err) {
+		ch_roots_destroy(roots);
+		return err;
+	}
+	for (uint32_t t = 0; t < core->num_threads; t++) {
+		roots->roots[roots->num_roots++] = (struct ch_root){
+			.start = 0,
+			.end = CH_NUM_REGS,
+			.thread = t,
+			.kind = CH_ROOT_REGISTER,
+			.source = CH_ROOT_REGISTERS,
+		};
+	}
+	*ret = roots;
+	return NULL;
+}
+
+void ch_roots_destroy(struct ch_roots *roots)
+{
+	if (!roots)
+		return;
+	for (size_t t = 0; roots->threads && t < roots->num_threads; t++)
+		free(roots->threads[t].frames);
+	free(roots->threads);
+	free(roots->roots);
+	free(roots);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static struct ch_error *append_offset(struct ch_strbuf *name, uint64_t offset)
+{
+	return offset ? ch_strbuf_appendf(name, "+0x%" PRIx64, offset) : NULL;
+}
+
+static struct ch_error *describe_global(struct ch_program *program,
+					const struct ch_root *root,
+					uint64_t source, struct ch_strbuf *name)
+{
+	struct ch_module *module = root->module;
+	const struct ch_mapping *mapping;
+	const char *symbol;
+	uint64_t offset;
+	struct ch_error *err;
+
+	if (root->source == CH_ROOT_MODULE_DATA) {
+		symbol = ch_module_symbolize(module, source, &offset);
+		if (!symbol)
+			return ch_strbuf_appendf(name, "%s!0x%" PRIx64,
+						 base_name(module->name), source);
+		err = ch_strbuf_appendf(name, "%s!%s", base_name(module->name),
+					symbol);
+		return err ? err : append_offset(name, offset);
+	}
+	mapping = ch_address_space_mapping(program->address_space, source);
+	if (mapping && mapping->file)
+		err = ch_strbuf_appendf(name, "[%s 0x%" PRIx64 "]",
+					base_name(mapping->file), root->base);
+	else
+		err = ch_strbuf_appendf(name, "[anon 0x%" PRIx64 "]", root->base);
+	return err ? err : append_offset(name, source - root->base);
+}
+
+static struct ch_thread_frames *unwound_frames(struct ch_roots *roots,
+					       struct ch_program *program,
+					       uint32_t t)
+{
+	struct ch_thread_frames *frames = &roots->threads[t];
+	char *stop_reason = NULL;
+	struct ch_error *err;
+
+	if (frames->unwound)
+		return frames;
+	frames->unwound = true;
+	err = ch_modules_unwind_thread(program->modules, program->core,
+				       program->core->threads[t].tid,
+				       &frames->frames, &frames->num_frames,
+				       &stop_reason);
+	if (err) {
+		if (program->verbose)
+			ch_program_warn(program, false,
+					"cannot unwind thread %d: %s",
+					program->core->threads[t].tid,
+					err->message);
+		ch_error_destroy(err);
+		frames->frames = NULL;
+		frames->num_frames = 0;
+	} else if (stop_reason && program->verbose) {
+		ch_program_warn(program, false,
+				"the stack of thread %d was unwound to frame %zu: %s",
+				program->core->threads[t].tid,
+				frames->num_frames, stop_reason);
+	}
+	free(stop_reason);
+	return frames;
+}
+
+// The frame whose part of the stack holds addr: frame k owns
+// [sp of frame k, sp of the next frame that has one). Words below the
+// innermost known sp (its red zone) are that frame's. *caller_ret is the
+// next frame with an sp (whose sp is frame k's CFA), or SIZE_MAX.
+static size_t frame_holding(const struct ch_thread_frames *frames,
+			    uint64_t addr, size_t *caller_ret)
+{
+	size_t found = SIZE_MAX;
+
+	*caller_ret = SIZE_MAX;
+	for (size_t k = 0; k < frames->num_frames; k++) {
+		if (!frames->frames[k].has_sp)
+			continue;
+		if (frames->frames[k].sp <= addr || found == SIZE_MAX) {
+			found = k;
+			continue;
+		}
+		*caller_ret = k;
+		break;
+	}
+	return found;
+}
+
+static struct ch_error *describe_stack(struct ch_roots *roots,
+				       struct ch_program *program,
+				       const struct ch_root *root,
+				       uint64_t source, struct ch_strbuf *name)
+{
+	struct ch_thread_frames *frames = unwound_frames(roots, program,
+							 root->thread);
+	const struct ch_frame *frame, *caller;
+	struct ch_frame_context context = { 0 };
+	struct ch_module *module;
+	const char *function = NULL, *local = NULL;
+	uint64_t offset = 0, local_offset = 0;
+	size_t k, caller_index;
+	struct ch_error *err;
+
+	k = frame_holding(frames, source, &caller_index);
+	if (k == SIZE_MAX)
+		return ch_strbuf_appendf(name, "stack 0x%" PRIx64, source);
+	frame = &frames->frames[k];
+	caller = caller_index != SIZE_MAX ? &frames->frames[caller_index] : NULL;
+	context.pc = frame->pc - (frame->is_activation ? 0 : 1);
+	module = ch_modules_find_by_address(program->modules, context.pc);
+	if (module)
+		function = ch_module_symbolize(module, context.pc, &offset);
+	err = function ? ch_strbuf_appendf(name, "frame %zu %s", k, function) :
+			 ch_strbuf_appendf(name, "frame %zu 0x%" PRIx64, k,
+					   frame->pc);
+	if (err)
+		return err;
+	context.sp = frame->sp;
+	context.has_sp = frame->has_sp;
+	context.bp = frame->bp;
+	context.has_bp = frame->has_bp;
+	context.cfa = caller ? caller->sp : 0;
+	context.has_cfa = caller != NULL;
+	if (module)
+		local = ch_module_find_local(module, &context, source,
+					     &local_offset);
+	if (local) {
+		err = ch_strbuf_appendf(name, " (local %s", local);
+		if (!err)
+			err = append_offset(name, local_offset);
+		return err ? err : ch_strbuf_append(name, ")", 1);
+	}
+	if (source >= frame->sp)
+		return ch_strbuf_appendf(name, " (sp+0x%" PRIx64 ")",
+					 source - frame->sp);
+	return ch_strbuf_appendf(name, " (sp-0x%" PRIx64 ")",
+				 frame->sp - source);
+}
+
+static struct ch_error *describe_tls(struct ch_program *program,
+				     const struct ch_root *root,
+				     uint64_t source, struct ch_strbuf *name)
+{
+	const char *symbol;
+	uint64_t offset;
+	struct ch_error *err;
+
+	switch (root->source) {
+	case CH_ROOT_TLS_BLOCK:
+		symbol = ch_module_symbolize_tls(root->module,
+						 source - root->base, &offset);
+		if (!symbol)
+			return ch_strbuf_appendf(name, "%s!tls+0x%" PRIx64,
+						 base_name(root->module->name),
+						 source - root->base);
+		err = ch_strbuf_appendf(name, "%s!%s",
+					base_name(root->module->name), symbol);
+		return err ? err : append_offset(name, offset);
+	case CH_ROOT_THREAD_CONTROL:
+		err = ch_strbuf_appendf(name, "thread control block");
+		return err ? err : append_offset(name, source - root->base);
+	case CH_ROOT_DTV:
+		err = ch_strbuf_appendf(name, "dtv");
+		return err ? err : append_offset(name, source - root->base);
+	default:
+		return ch_strbuf_appendf(name, "static TLS (fs-0x%" PRIx64 ")",
+					 root->base - source);
+	}
+}
+
+struct ch_error *ch_roots_describe(struct ch_roots *roots,
+				   struct ch_program *program, uint32_t index,
+				   uint64_t source, struct ch_strbuf *name)
+{
+	const struct ch_root *root = &roots->roots[index];
+	struct ch_error *err;
+
+	if (root->kind == CH_ROOT_GLOBAL)
+		return describe_global(program, root, source, name);
+	err = ch_strbuf_appendf(name, "tid %d ",
+				program->core->threads[root->thread].tid);
+	if (err)
+		return err;
+	switch (root->kind) {
+	case CH_ROOT_STACK:
+		return describe_stack(roots, program, root, source, name);
+	case CH_ROOT_TLS:
+		return describe_tls(program, root, source, name);
+	default:
+		return ch_strbuf_appendf(name, "%s",
+					 source < CH_NUM_REGS ?
+						 ch_reg_names[source] :
+						 "register");
+	}
+}

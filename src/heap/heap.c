@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: MIT
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "coreheap/plugin.h"
+#include "heap/heap.h"
+
+// A heap so damaged that it yields more than this many reports is not made
+// clearer by more of them.
+#define MAX_DAMAGE_REPORTS 10000
+
+const char *const ch_type_source_names[] = {
+	[CH_TYPE_UNKNOWN] = "unknown", [CH_TYPE_RUNTIME] = "runtime",
+	[CH_TYPE_VTABLE] = "vtable",   [CH_TYPE_DWARF] = "dwarf",
+	[CH_TYPE_GUESS] = "guess",
+};
+
+void ch_heap_init(struct ch_heap *heap)
+{
+	*heap = (struct ch_heap){ 0 };
+}
+
+void ch_heap_deinit(struct ch_heap *heap)
+{
+	ch_block_array_deinit(&heap->live);
+	ch_block_array_deinit(&heap->free);
+	ch_block_array_deinit(&heap->nested);
+	for (size_t i = 0; i < heap->num_regions; i++)
+		free(heap->regions[i].name);
+	free(heap->regions);
+	for (size_t i = 0; i < heap->num_damage; i++)
+		free(heap->damage[i].message);
+	free(heap->damage);
+	free(heap->block_types);
+	free(heap->block_type_sources);
+	for (size_t i = 0; i < heap->num_type_names; i++)
+		free(heap->type_names[i]);
+	free(heap->type_names);
+	for (size_t i = 0; i < heap->num_runtime_type_names; i++)
+		free(heap->runtime_type_names[i]);
+	free(heap->runtime_type_names);
+	*heap = (struct ch_heap){ 0 };
+}
+
+static struct ch_error *grow(void **array, size_t *capacity, size_t elem_size,
+			     size_t initial)
+{
+	size_t new_capacity = *capacity ? 2 * *capacity : initial;
+	void *grown;
+
+	if (new_capacity > SIZE_MAX / elem_size)
+		return &ch_enomem;
+	grown = realloc(*array, new_capacity * elem_size);
+	if (!grown)
+		return &ch_enomem;
+	*array = grown;
+	*capacity = new_capacity;
+	return NULL;
+}
+
+/*
+ * Block arrays hold millions of entries: they live in their own mapping,
+ * grown with mremap (no copy) and backed by huge pages where the kernel
+ * allows, because first-touch page faults were a fifth of a heap walk.
+ */
+static struct ch_error *grow_blocks(struct ch_block_array *array)
+{
+	size_t capacity = array->capacity ? 2 * array->capacity :
+					    (2u << 20) / sizeof(struct ch_block);
+	size_t old_bytes = array->capacity * sizeof(struct ch_block);
+	size_t new_bytes;
+	void *blocks;
+
+	if (capacity > SIZE_MAX / sizeof(struct ch_block))
+		return &ch_enomem;
+	new_bytes = capacity * sizeof(struct ch_block);
+	if (array->blocks)
+		blocks = mremap(array->blocks, old_bytes, new_bytes,
+				MREMAP_MAYMOVE);
+	else
+		blocks = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			      0);
+	if (blocks == MAP_FAILED)
+		return &ch_enomem;
+	madvise(blocks, new_bytes, MADV_HUGEPAGE);
+	array->blocks = blocks;
+	array->capacity = capacity;
+	return NULL;
+}
+
+void ch_block_array_deinit(struct ch_block_array *array)
+{
+	if (array->blocks)
+		munmap(array->blocks, array->capacity * sizeof(*array->blocks));
+	*array = (struct ch_block_array){ 0 };
+}
+
+struct ch_error *ch_block_array_push(struct ch_block_array *array,
+				     const struct ch_block *block)
+{
+	if (array->len == array->capacity) {
+		struct ch_error *err = grow_blocks(array);
+
+		if (err)
+			return err;
+	}
+	array->blocks[array->len++] = *block;
+	return NULL;
+}
+
+struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
+				    const char *name, uint64_t address,
+				    uint64_t control_size, uint64_t system_bytes,
+				    uint64_t top_address, uint64_t top_size,
+				    uint32_t *ret)
+{
+	struct ch_region *region;
+	struct ch_error *err;
+
+	if (heap->num_regions == UINT32_MAX - 1)
+		return ch_error_create(CH_ERROR_CORRUPT, "too many regions");
+	if (heap->num_regions == heap->regions_capacity) {
+		err = grow((void **)&heap->regions, &heap->regions_capacity,
+			   sizeof(*heap->regions), 16);
+		if (err)
+			return err;
+	}
+	region = &heap->regions[heap->num_regions];
+	*region = (struct ch_region){
+		.allocator = allocator,
+		.name = strdup(name ? name : "region"),
+		.address = address,
+		.control_size = control_size,
+		.system_bytes = system_bytes,
+		.top_address = top_address,
+		.top_size = top_size,
+	};
+	if (!region->name)
+		return &ch_enomem;
+	*ret = heap->num_regions++;
+	return NULL;
+}
+
+struct ch_error *ch_heap_intern_runtime_type(struct ch_heap *heap,
+					     const char *name, uint16_t *ret)
+{
+	char **grown;
+
+	// Runtimes have hundreds of types, not thousands: a linear search
+	// over the names seen is cheaper than keeping a map.
+	for (size_t i = 1; i < heap->num_runtime_type_names; i++) {
+		if (strcmp(heap->runtime_type_names[i], name) == 0) {
+			*ret = i;
+			return NULL;
+		}
+	}
+	if (heap->num_runtime_type_names == 0)
+		heap->num_runtime_type_names = 1;
+	if (heap->num_runtime_type_names > UINT16_MAX)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "more than %u runtime type names",
+				       UINT16_MAX);
+	grown = realloc(heap->runtime_type_names,
+			(heap->num_runtime_type_names + 1) * sizeof(*grown));
+	if (!grown)
+		return &ch_enomem;
+	heap->runtime_type_names = grown;
+	grown[0] = NULL;
+	grown[heap->num_runtime_type_names] = strdup(name);
+	if (!grown[heap->num_runtime_type_names])
+		return &ch_enomem;
+	*ret = heap->num_runtime_type_names++;
+	return NULL;
+}
+
+struct ch_error *ch_heap_add_block(struct ch_heap *heap,
+				   const struct ch_block *block, bool nested)
+{
+	struct ch_region *region = block->region < heap->num_regions ?
+					   &heap->regions[block->region] :
+					   NULL;
+
+	switch (block->state) {
+	case COREHEAP_BLOCK_LIVE:
+		// A nested object's bytes are its holder's: count them once.
+		if (region && !nested) {
+			region->live_count++;
+			region->live_bytes += block->size;
+		}
+		return ch_block_array_push(nested ? &heap->nested : &heap->live,
+					   block);
+	case COREHEAP_BLOCK_FREE:
+		if (region) {
+			region->free_count++;
+			region->free_bytes += block->size;
+		}
+		return ch_block_array_push(&heap->free, block);
+	default:
+		if (region) {
+			region->metadata_count++;
+			region->metadata_bytes += block->size;
+		}
+		return ch_block_array_push(&heap->free, block);
+	}
+}
+
+struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,
+				    uint32_t kind, uint32_t region,
+				    uint64_t address, const char *message)
+{
+	struct ch_damage *damage;
+	struct ch_error *err;
+
+	if (heap->num_damage >= MAX_DAMAGE_REPORTS) {
+		heap->damage_dropped++;
+		return NULL;
+	}
+	if (heap->num_damage == heap->damage_capacity) {
+		err = grow((void **)&heap->damage, &heap->damage_capacity,
+			   sizeof(*heap->damage), 16);
+		if (err)
+			return err;
+	}
+	damage = &heap->damage[heap->num_damage];
+	*damage = (struct ch_damage){
+		.kind = kind,
+		.region = region,
+		.allocator = allocator,
+		.address = address,
+		.message = strdup(message ? message : "damaged metadata"),
+	};
+	if (!damage->message)
+		return &ch_enomem;
+	heap->num_damage++;
+	return NULL;
+}
+
+static bool is_sorted(const struct ch_block_array *array)
+{
+	for (size_t i = 1; i < array->len; i++) {
+		if (array->blocks[i - 1].address > array->blocks[i].address)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * LSD radix sort on the address, 16 bits a pass, skipping passes whose
+ * digit is the same for every block (user-space addresses use 47 bits).
+ */
+static struct ch_error *radix_sort_blocks(struct ch_block_array *array)
+{
+	size_t n = array->len;
+	struct ch_block *tmp, *src = array->blocks, *dst;
+	size_t *counts;
+
+	tmp = malloc(n * sizeof(*tmp));
+	counts = malloc(65536 * sizeof(*counts));
+	if (!tmp || !counts) {
+		free(tmp);
+		free(counts);
+		return &ch_enomem;
+	}
+	dst = tmp;
+	for (int shift = 0; shift < 64; shift += 16) {
+		size_t sum = 0;
+		uint64_t first = (src[0].address >> shift) & 0xffff;
+		bool same = true;
+
+		memset(counts, 0, 65536 * sizeof(*counts));
+		for (size_t i = 0; i < n; i++) {
+			uint64_t digit = (src[i].address >> shift) & 0xffff;
+
+			counts[digit]++;
+			same &= digit == first;
+		}
+		if (same)
+			continue;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = counts[d];
+
+			counts[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[counts[(src[i].address >> shift) & 0xffff]++] = src[i];
+		struct ch_block *swap = src;
+
+		src = dst;
+		dst = swap;
+	}
+	if (src != array->blocks) {
+		memcpy(array->blocks, src, n * sizeof(*src));
+	}
+	free(tmp);
+	free(counts);
+	return NULL;
+}
+
+static struct ch_error *drop_overlaps(struct ch_heap *heap)
+{
+	struct ch_block_array *live = &heap->live;
+	size_t kept = 0;
+	struct ch_error *err;
+
+	for (size_t i = 0; i < live->len; i++) {
+		struct ch_block *block = &live->blocks[i];
+
+		if (kept) {
+			struct ch_block *prev = &live->blocks[kept - 1];
+
+			if (block->address < prev->address + prev->size ||
+			    block->address == prev->address) {
+				char message[160];
+
+				snprintf(message, sizeof(message),
+					 "allocation at 0x%" PRIx64
+					 " overlaps the one at 0x%" PRIx64,
+					 block->address, prev->address);
+				err = ch_heap_add_damage(heap, block->allocator,
+							 COREHEAP_DAMAGE_INCONSISTENT,
+							 block->region,
+							 block->address, message);
+				if (err)
+					return err;
+				heap->overlaps++;
+				if (block->region < heap->num_regions) {
+					heap->regions[block->region].live_count--;
+					heap->regions[block->region].live_bytes -=
+						block->size;
+				}
+				continue;
+			}
+		}
+		live->blocks[kept++] = *block;
+	}
+	live->len = kept;
+	return NULL;
+}
+
+struct ch_error *ch_heap_finish(struct ch_heap *heap)
+{
+	struct ch_error *err;
+
+	if (heap->live.len > 1 && !is_sorted(&heap->live)) {
+		err = radix_sort_blocks(&heap->live);
+		if (err)
+			return err;
+	}
+	return drop_overlaps(heap);
+}
+
+struct ch_error *ch_heap_finish_nested(struct ch_heap *heap)
+{
+	if (heap->nested.len > 1 && !is_sorted(&heap->nested))
+		return radix_sort_blocks(&heap->nested);
+	return NULL;
+}
+
+const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr)
+{
+	const struct ch_block *blocks = heap->live.blocks;
+	size_t lo = 0, hi = heap->live.len;
+
+	// The last block starting at or before addr.
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (blocks[mid].address <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct ch_block *block = &blocks[lo - 1];
+
+	return addr - block->address < block->size ||
+			       (block->size == 0 && addr == block->address) ?
+		       block :
+		       NULL;
+}
+
+const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
+			       enum ch_type_source *source_ret)
+{
+	uint32_t type = 0;
+
+	if (heap->block_types && index < heap->live.len)
+		type = heap->block_types[index];
+	if (source_ret)
+		*source_ret = type && heap->block_type_sources ?
+				      heap->block_type_sources[index] :
+				      CH_TYPE_UNKNOWN;
+	return type < heap->num_type_names ? heap->type_names[type] : NULL;
+}

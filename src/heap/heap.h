@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The heap model: every block the allocator plugins reported, in flat arrays
+ * (no per-block allocation), with the regions (arenas) they belong to and the
+ * damage found on the way.
+ *
+ * Live blocks are kept sorted by address once ch_heap_finish() ran; nested
+ * blocks (a managed runtime's objects inside a malloc'd block) are kept apart
+ * so that live blocks stay disjoint.
+ */
+#ifndef COREHEAP_HEAP_H
+#define COREHEAP_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+/** A block: 24 bytes, so that tens of millions fit. */
+struct ch_block {
+	/** The pointer handed to the program (live) or start of memory. */
+	uint64_t address;
+	/** Usable size. */
+	uint64_t size;
+	/** Index in ch_heap::regions. */
+	uint32_t region;
+	/** enum coreheap_block_state. */
+	uint8_t state;
+	/** Index of the allocator (in the program's allocator list). */
+	uint8_t allocator;
+	/**
+	 * The type a managed runtime's plugin named (coreheap_block.type_name),
+	 * as an index in ch_heap::runtime_type_names; 0 if none.
+	 */
+	uint16_t runtime_type;
+};
+
+/** How an allocation's type was known, most trusted first. */
+enum ch_type_source {
+	CH_TYPE_UNKNOWN = 0,
+	CH_TYPE_RUNTIME = 1,  /**< a managed runtime's plugin said so */
+	CH_TYPE_VTABLE = 2,   /**< its first word points into a C++ vtable */
+	CH_TYPE_DWARF = 3,    /**< a typed pointer (global, local, member) points to it */
+	CH_TYPE_GUESS = 4,    /**< its contents look like it (e.g. text) */
+};
+
+/** Names of the sources above ("unknown", "runtime", ...). */
+extern const char *const ch_type_source_names[];
+
+struct ch_region {
+	char *name;
+	uint8_t allocator;
+	uint64_t address;
+	/** Bytes of the control structure at address (metadata). */
+	uint64_t control_size;
+	uint64_t system_bytes;
+	uint64_t top_address, top_size;
+	uint64_t live_count, live_bytes;
+	uint64_t free_count, free_bytes;
+	uint64_t metadata_count, metadata_bytes;
+};
+
+struct ch_damage {
+	uint32_t kind;       /**< enum coreheap_damage_kind */
+	uint32_t region;     /**< index in regions, or UINT32_MAX */
+	uint8_t allocator;
+	uint64_t address;
+	char *message;
+};
+
+/** A growable array of blocks. */
+struct ch_block_array {
+	struct ch_block *blocks;
+	size_t len, capacity;
+};
+
+struct ch_heap {
+	/** Live blocks; sorted by address after ch_heap_finish(). */
+	struct ch_block_array live;
+	/** Free and metadata blocks, in the order reported. */
+	struct ch_block_array free;
+	/** Live blocks inside other live blocks (managed runtimes). */
+	struct ch_block_array nested;
+
+	struct ch_region *regions;
+	size_t num_regions, regions_capacity;
+
+	struct ch_damage *damage;
+	size_t num_damage, damage_capacity;
+	/** Damage reports dropped past the cap (a shredded heap). */
+	size_t damage_dropped;
+
+	/** Live blocks that overlapped another; dropped from live. */
+	size_t overlaps;
+
+	/**
+	 * Types of live blocks, parallel to live.blocks (so valid only after
+	 * ch_heap_finish()); NULL until types are computed (src/types.c).
+	 * block_types[i] indexes type_names; 0 means unknown.
+	 */
+	uint32_t *block_types;
+	uint8_t *block_type_sources;   /**< enum ch_type_source */
+	/** Interned type names; type_names[0] is NULL (unknown). Owned. */
+	char **type_names;
+	size_t num_type_names;
+
+	/** Names given by runtime plugins; [0] is unused. Owned. */
+	char **runtime_type_names;
+	size_t num_runtime_type_names;
+};
+
+void ch_heap_init(struct ch_heap *heap);
+void ch_heap_deinit(struct ch_heap *heap);
+
+/** Free an array's memory (it lives in its own mapping, not malloc). */
+void ch_block_array_deinit(struct ch_block_array *array);
+
+/** Append a block to one of the arrays (amortised, no per-block malloc). */
+struct ch_error *ch_block_array_push(struct ch_block_array *array,
+				     const struct ch_block *block);
+
+/** Record a region; *ret is its index. The fields are as in ch_region. */
+struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
+				    const char *name, uint64_t address,
+				    uint64_t control_size, uint64_t system_bytes,
+				    uint64_t top_address, uint64_t top_size,
+				    uint32_t *ret);
+
+/**
+ * The index of a runtime type name (copied on first sight), for
+ * ch_block::runtime_type. CH_ERROR_CORRUPT past 65535 names.
+ */
+struct ch_error *ch_heap_intern_runtime_type(struct ch_heap *heap,
+					     const char *name, uint16_t *ret);
+
+/** Record a block and count it in its region. */
+struct ch_error *ch_heap_add_block(struct ch_heap *heap,
+				   const struct ch_block *block, bool nested);
+
+/** Record damage; past a cap only counted. */
+struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,
+				    uint32_t kind, uint32_t region,
+				    uint64_t address, const char *message);
+
+/**
+ * Sort live blocks by address and drop overlapping ones (counted in
+ * overlaps and reported as damage). Call once all plugins walked.
+ */
+struct ch_error *ch_heap_finish(struct ch_heap *heap);
+
+/**
+ * Sort the nested blocks (a runtime's objects inside other blocks) by
+ * address. Call once the runtime plugins walked.
+ */
+struct ch_error *ch_heap_finish_nested(struct ch_heap *heap);
+
+/** The live block containing addr, or NULL. Needs ch_heap_finish(). */
+const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
+
+/**
+ * The type name of live block index (NULL if unknown or not computed) and
+ * how it was known (source_ret may be NULL).
+ */
+const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
+			       enum ch_type_source *source_ret);
+
+#endif /* COREHEAP_HEAP_H */

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+#include <gelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "heap/host.h"
+#include "heap/program.h"
+
+static struct ch_host *host_of(const struct coreheap_host *ops)
+{
+	return ops->private_data;
+}
+
+static struct ch_program *program_of(const struct coreheap_host *ops)
+{
+	return host_of(ops)->program;
+}
+
+// Keep the first out-of-memory (or other host) error; plugins see a status.
+static int host_fail(const struct coreheap_host *ops, struct ch_error *err)
+{
+	struct ch_host *host = host_of(ops);
+
+	if (!err)
+		return COREHEAP_OK;
+	if (!host->err)
+		host->err = err;
+	else
+		ch_error_destroy(err);
+	return COREHEAP_NOMEM;
+}
+
+static int host_read(const struct coreheap_host *ops, uint64_t addr,
+		     void *buf, size_t len)
+{
+	return ch_address_space_read_quiet(program_of(ops)->address_space, addr,
+					   buf, len) ?
+		       COREHEAP_OK :
+		       COREHEAP_FAULT;
+}
+
+static const void *host_map(const struct coreheap_host *ops, uint64_t addr,
+			    size_t len)
+{
+	return ch_address_space_map(program_of(ops)->address_space, addr, len);
+}
+
+static int symbol_in(struct ch_program *program, struct ch_module *module,
+		     const char *name, struct coreheap_symbol *ret)
+{
+	struct ch_module_symbol sym;
+	struct ch_error *err = ch_module_find_symbol(module, name, &sym);
+
+	if (err) {
+		ch_error_destroy(err);
+		return COREHEAP_NOT_FOUND;
+	}
+	*ret = (struct coreheap_symbol){
+		.address = sym.address,
+		.size = sym.size,
+		.module = module - program->modules->modules,
+		.is_tls = sym.is_tls,
+		.from_debuginfo = sym.from_debuginfo,
+	};
+	return COREHEAP_OK;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static int host_symbol(const struct coreheap_host *ops,
+		       const char *module_name, const char *name,
+		       struct coreheap_symbol *ret)
+{
+	struct ch_program *program = program_of(ops);
+	struct ch_modules *modules = program->modules;
+
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		struct ch_module *module = &modules->modules[i];
+
+		if (module_name &&
+		    strncmp(base_name(module->name), module_name,
+			    strlen(module_name)) != 0)
+			continue;
+		if (symbol_in(program, module, name, ret) == COREHEAP_OK)
+			return COREHEAP_OK;
+	}
+	return COREHEAP_NOT_FOUND;
+}
+
+static int host_tls_address(const struct coreheap_host *ops, size_t thread,
+			    uint32_t module, uint64_t offset, uint64_t *ret)
+{
+	struct ch_program *program = program_of(ops);
+	struct ch_error *err;
+
+	if (module >= program->modules->num_modules ||
+	    thread >= program->core->num_threads)
+		return COREHEAP_NOT_FOUND;
+	err = ch_program_tls_address(program, thread,
+				     &program->modules->modules[module], offset,
+				     ret);
+	if (err) {
+		bool nomem = err == &ch_enomem;
+
+		ch_error_destroy(err);
+		return nomem ? COREHEAP_NOMEM : COREHEAP_NOT_FOUND;
+	}
+	return COREHEAP_OK;
+}
+
+static size_t host_num_threads(const struct coreheap_host *ops)
+{
+	return program_of(ops)->core->num_threads;
+}
+
+static int host_thread(const struct coreheap_host *ops, size_t i,
+		       struct coreheap_thread *ret)
+{
+	const struct ch_core *core = program_of(ops)->core;
+	const struct ch_thread *thread;
+
+	if (i >= core->num_threads)
+		return COREHEAP_NOT_FOUND;
+	thread = &core->threads[i];
+	*ret = (struct coreheap_thread){
+		.tid = thread->tid,
+		.pc = thread->regs[CH_REG_RIP],
+		.sp = thread->regs[CH_REG_RSP],
+		.thread_pointer = thread->regs[CH_REG_FS_BASE],
+	};
+	return COREHEAP_OK;
+}
+
+static size_t host_num_modules(const struct coreheap_host *ops)
+{
+	return program_of(ops)->modules->num_modules;
+}
+
+static int host_module(const struct coreheap_host *ops, size_t i,
+		       struct coreheap_module *ret)
+{
+	const struct ch_modules *modules = program_of(ops)->modules;
+	const struct ch_module *module;
+
+	if (i >= modules->num_modules)
+		return COREHEAP_NOT_FOUND;
+	module = &modules->modules[i];
+	*ret = (struct coreheap_module){
+		.name = module->name,
+		.path = module->path,
+		.debug_path = module->debug_path,
+		.start = module->start,
+		.end = module->end,
+		.bias = module->bias,
+		.has_binary = module->has_binary,
+		.has_debuginfo = module->has_debug_symbols,
+	};
+	return COREHEAP_OK;
+}
+
+static int host_find_module(const struct coreheap_host *ops,
+			    const char *prefix, uint32_t *ret)
+{
+	const struct ch_modules *modules = program_of(ops)->modules;
+	struct ch_module *module = ch_modules_find_by_prefix(modules, prefix);
+
+	if (!module)
+		return COREHEAP_NOT_FOUND;
+	*ret = module - modules->modules;
+	return COREHEAP_OK;
+}
+
+static size_t host_num_mappings(const struct coreheap_host *ops)
+{
+	return program_of(ops)->address_space->num_mappings;
+}
+
+static int host_mapping(const struct coreheap_host *ops, size_t i,
+			struct coreheap_mapping *ret)
+{
+	const struct ch_address_space *as = program_of(ops)->address_space;
+	const struct ch_mapping *mapping;
+
+	if (i >= as->num_mappings)
+		return COREHEAP_NOT_FOUND;
+	mapping = &as->mappings[i];
+	*ret = (struct coreheap_mapping){
+		.start = mapping->start,
+		.end = mapping->end,
+		.prot = ((mapping->flags & PF_R) ? COREHEAP_PROT_READ : 0) |
+			((mapping->flags & PF_W) ? COREHEAP_PROT_WRITE : 0) |
+			((mapping->flags & PF_X) ? COREHEAP_PROT_EXEC : 0),
+		.file = mapping->file,
+		.available = mapping->available,
+	};
+	return COREHEAP_OK;
+}
+
+static int host_add_region(const struct coreheap_host *ops,
+			   const struct coreheap_region *region, uint32_t *ret)
+{
+	struct ch_host *host = host_of(ops);
+
+	return host_fail(ops, ch_heap_add_region(&host->program->heap,
+						 host->allocator, region->name,
+						 region->address,
+						 region->control_size,
+						 region->system_bytes,
+						 region->top_address,
+						 region->top_size, ret));
+}
+
+static int host_add_block(const struct coreheap_host *ops,
+			  const struct coreheap_block *block)
+{
+	struct ch_host *host = host_of(ops);
+	struct ch_block stored = {
+		.address = block->address,
+		.size = block->size,
+		.region = block->region,
+		.state = block->state,
+		.allocator = host->allocator,
+	};
+
+	if (block->state > COREHEAP_BLOCK_METADATA)
+		return COREHEAP_FAILED;
+	if (block->type_name && block->type_name[0]) {
+		struct ch_error *err = ch_heap_intern_runtime_type(
+			&host->program->heap, block->type_name,
+			&stored.runtime_type);
+
+		if (err)
+			return host_fail(ops, err);
+	}
+	return host_fail(ops, ch_heap_add_block(&host->program->heap, &stored,
+						block->parent != 0));
+}
+
+static int host_add_damage(const struct coreheap_host *ops,
+			   const struct coreheap_damage *damage)
+{
+	struct ch_host *host = host_of(ops);
+
+	return host_fail(ops, ch_heap_add_damage(&host->program->heap,
+						 host->allocator, damage->kind,
+						 damage->region,
+						 damage->address,
+						 damage->message));
+}
+
+static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
+			   struct coreheap_block *ret)
+{
+	const struct ch_block *block =
+		ch_heap_find(&program_of(ops)->heap, addr);
+
+	if (!block)
+		return COREHEAP_NOT_FOUND;
+	*ret = (struct coreheap_block){
+		.address = block->address,
+		.size = block->size,
+		.state = block->state,
+		.region = block->region,
+	};
+	return COREHEAP_OK;
+}
+
+static void host_log(const struct coreheap_host *ops, int level,
+		     const char *format, ...)
+{
+	struct ch_host *host = host_of(ops);
+	struct ch_program *program = host->program;
+	const char *name = program->allocators.uses[host->allocator].ops->name;
+	char message[512];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	if (level >= COREHEAP_LOG_WARNING)
+		ch_program_warn(program, false, "%s: %s", name, message);
+	else if (program->verbose)
+		fprintf(stderr, "coreheap: %s: %s\n", name, message);
+}
+
+void ch_host_init(struct ch_host *host, struct ch_program *program,
+		  uint8_t allocator)
+{
+	*host = (struct ch_host){
+		.ops = {
+			.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+			.private_data = host,
+			.read = host_read,
+			.map = host_map,
+			.symbol = host_symbol,
+			.tls_address = host_tls_address,
+			.num_threads = host_num_threads,
+			.thread = host_thread,
+			.num_modules = host_num_modules,
+			.module = host_module,
+			.find_module = host_find_module,
+			.num_mappings = host_num_mappings,
+			.mapping = host_mapping,
+			.add_region = host_add_region,
+			.add_block = host_add_block,
+			.add_damage = host_add_damage,
+			.find_block = host_find_block,
+			.log = host_log,
+		},
+		.program = program,
+		.allocator = allocator,
+	};
+}
+
+struct ch_error *ch_host_take_error(struct ch_host *host)
+{
+	struct ch_error *err = host->err;
+
+	host->err = NULL;
+	return err;
+}

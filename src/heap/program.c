@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+#include <dlfcn.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap/host.h"
+#include "heap/program.h"
+
+// Confidence below which a probed allocator is not used unless forced.
+#define MIN_CONFIDENCE 50
+
+void ch_program_warn(struct ch_program *program, bool partial,
+		     const char *format, ...)
+{
+	struct ch_warning *warning;
+	va_list ap;
+	char *message;
+
+	va_start(ap, format);
+	if (vasprintf(&message, format, ap) < 0)
+		message = NULL;
+	va_end(ap);
+	if (!message)
+		return;
+	if (program->num_warnings == program->warnings_capacity) {
+		size_t capacity = program->warnings_capacity ?
+					  2 * program->warnings_capacity :
+					  8;
+		struct ch_warning *grown = realloc(program->warnings,
+						   capacity * sizeof(*grown));
+
+		if (!grown) {
+			free(message);
+			return;
+		}
+		program->warnings = grown;
+		program->warnings_capacity = capacity;
+	}
+	warning = &program->warnings[program->num_warnings++];
+	warning->message = message;
+	warning->partial = partial;
+}
+
+bool ch_program_is_partial(const struct ch_program *program)
+{
+	for (size_t i = 0; i < program->num_warnings; i++) {
+		if (program->warnings[i].partial)
+			return true;
+	}
+	return false;
+}
+
+static void warn_about_core(struct ch_program *program)
+{
+	const struct ch_core *core = program->core;
+
+	if (core->truncated)
+		ch_program_warn(program, true,
+				"core '%s' is truncated: %" PRIu64
+				" bytes of memory are missing; results cover what it holds",
+				core->path, core->missing_bytes);
+	if (core->num_threads == 0)
+		ch_program_warn(program, true,
+				"core '%s' has no thread notes: no registers, no thread caches",
+				core->path);
+}
+
+static void warn_about_modules(struct ch_program *program)
+{
+	const struct ch_modules *modules = program->modules;
+
+	if (modules->num_modules == 0)
+		ch_program_warn(program, true,
+				"no modules found in core '%s': symbols and read-only data are unavailable",
+				program->core->path);
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		const struct ch_module *module = &modules->modules[i];
+
+		if (!module->has_binary && !module->is_vdso)
+			ch_program_warn(program, true,
+					"binary of '%s' not found (or its build-id differs): its read-only data and symbols are unavailable (try --sysroot, --exe)",
+					module->name);
+	}
+}
+
+struct ch_error *ch_program_open(const char *core_path,
+				 const struct ch_program_options *options,
+				 struct ch_program **ret)
+{
+	struct ch_program *program;
+	struct ch_error *err;
+
+	elf_version(EV_CURRENT);
+	program = calloc(1, sizeof(*program));
+	if (!program)
+		return &ch_enomem;
+	program->verbose = options->verbose;
+	ch_heap_init(&program->heap);
+	err = ch_core_open(core_path, &program->core);
+	if (err)
+		goto out;
+	err = ch_modules_create(program->core, &options->search,
+				&program->modules);
+	if (err)
+		goto out;
+	err = ch_address_space_create(program->core, program->modules,
+				      &program->address_space);
+	if (err)
+		goto out;
+	program->tls_offsets = calloc(program->modules->num_modules + 1,
+				      sizeof(*program->tls_offsets));
+	program->tls_offset_state = calloc(program->modules->num_modules + 1,
+					   sizeof(*program->tls_offset_state));
+	if (!program->tls_offsets || !program->tls_offset_state) {
+		err = &ch_enomem;
+		goto out;
+	}
+	warn_about_core(program);
+	warn_about_modules(program);
+	*ret = program;
+	return NULL;
+
+out:
+	ch_program_destroy(program);
+	return err;
+}
+
+void ch_program_destroy(struct ch_program *program)
+{
+	if (!program)
+		return;
+	ch_allocator_set_deinit(&program->allocators);
+	ch_heap_deinit(&program->heap);
+	ch_address_space_destroy(program->address_space);
+	ch_modules_destroy(program->modules);
+	ch_core_destroy(program->core);
+	for (size_t i = 0; i < program->num_warnings; i++)
+		free(program->warnings[i].message);
+	free(program->warnings);
+	free(program->tls_offsets);
+	free(program->tls_offset_state);
+	free(program);
+}
+
+static struct ch_error *push_use(struct ch_allocator_set *set,
+				 const struct coreheap_allocator *ops,
+				 void *dl_handle)
+{
+	struct ch_allocator_use *grown;
+
+	if (set->num_uses >= UINT8_MAX)
+		return ch_error_create(CH_ERROR_PLUGIN, "too many allocators");
+	grown = realloc(set->uses, (set->num_uses + 1) * sizeof(*grown));
+	if (!grown)
+		return &ch_enomem;
+	set->uses = grown;
+	set->uses[set->num_uses++] = (struct ch_allocator_use){
+		.ops = ops,
+		.dl_handle = dl_handle,
+	};
+	return NULL;
+}
+
+static struct ch_error *keep_dl_handle(struct ch_allocator_set *set,
+				       void *handle)
+{
+	void **grown = realloc(set->dl_handles,
+			       (set->num_dl_handles + 1) * sizeof(*grown));
+
+	if (!grown)
+		return &ch_enomem;
+	set->dl_handles = grown;
+	set->dl_handles[set->num_dl_handles++] = handle;
+	return NULL;
+}
+
+// Every allocator coreheap knows of: the built-in ones, then the plugins.
+static struct ch_error *gather_candidates(struct ch_program *program,
+					  const struct ch_program_options *options)
+{
+	struct ch_allocator_set *set = &program->allocators;
+	struct ch_error *err;
+
+	for (size_t i = 0; ch_builtin_allocators[i]; i++) {
+		err = push_use(set, ch_builtin_allocators[i], NULL);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < options->num_plugins; i++) {
+		const struct coreheap_allocator *ops;
+		void *handle;
+
+		err = ch_allocator_load(options->plugins[i], &ops, &handle);
+		if (err)
+			return err;
+		err = keep_dl_handle(set, handle);
+		if (err) {
+			dlclose(handle);
+			return err;
+		}
+		err = push_use(set, ops, handle);
+		if (err)
+			return err;
+	}
+	if (options->allocator) {
+		bool known = false;
+
+		for (size_t i = 0; i < set->num_uses; i++)
+			known |= strcmp(set->uses[i].ops->name,
+					options->allocator) == 0;
+		if (!known)
+			return ch_error_create(CH_ERROR_USAGE,
+					       "unknown allocator '%s' (see --list-allocators)",
+					       options->allocator);
+	}
+	return NULL;
+}
+
+static struct ch_error *probe_candidates(struct ch_program *program,
+					 const struct ch_program_options *options)
+{
+	struct ch_allocator_set *set = &program->allocators;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < set->num_uses; i++) {
+		struct ch_allocator_use *use = &set->uses[i];
+		bool forced = options->allocator &&
+			      strcmp(use->ops->name, options->allocator) == 0;
+		struct ch_host host;
+		int status;
+
+		if (options->allocator && !forced)
+			continue;
+		ch_host_init(&host, program, i);
+		status = use->ops->probe(&host.ops, forced, &use->confidence,
+					 &use->state);
+		struct ch_error *err = ch_host_take_error(&host);
+
+		if (err)
+			return err;
+		if (status != COREHEAP_OK || use->confidence <= 0 ||
+		    (!forced && use->confidence < MIN_CONFIDENCE)) {
+			if (use->state && use->ops->destroy)
+				use->ops->destroy(use->state);
+			if (forced)
+				ch_program_warn(program, true,
+						"allocator '%s' was not found in the core",
+						use->ops->name);
+			continue;
+		}
+		set->uses[kept++] = *use;
+	}
+	set->num_uses = kept;
+	return NULL;
+}
+
+static struct ch_error *walk_allocator(struct ch_program *program, size_t i)
+{
+	struct ch_allocator_use *use = &program->allocators.uses[i];
+	struct ch_host host;
+	struct ch_error *err;
+	int status;
+
+	ch_host_init(&host, program, i);
+	status = use->ops->walk(&host.ops, use->state);
+	if (status == COREHEAP_OK && use->ops->check)
+		status = use->ops->check(&host.ops, use->state);
+	err = ch_host_take_error(&host);
+	if (err)
+		return err;
+	if (status == COREHEAP_NOMEM)
+		return &ch_enomem;
+	if (status != COREHEAP_OK)
+		ch_program_warn(program, true,
+				"the %s heap could not be walked to the end; results are partial",
+				use->ops->name);
+	return NULL;
+}
+
+struct ch_error *ch_program_load_heap(struct ch_program *program,
+				      const struct ch_program_options *options)
+{
+	struct ch_allocator_set *set = &program->allocators;
+	struct ch_error *err;
+
+	if (program->heap_loaded)
+		return NULL;
+	program->heap_loaded = true;
+	err = gather_candidates(program, options);
+	if (!err)
+		err = probe_candidates(program, options);
+	if (err)
+		return err;
+	if (set->num_uses == 0 && !options->allocator)
+		ch_program_warn(program, true,
+				"no known allocator found in the core");
+	// Native allocators first, so that runtimes can find their blocks.
+	for (size_t i = 0; i < set->num_uses; i++) {
+		if (!set->uses[i].ops->is_runtime) {
+			err = walk_allocator(program, i);
+			if (err)
+				return err;
+		}
+	}
+	err = ch_heap_finish(&program->heap);
+	for (size_t i = 0; !err && i < set->num_uses; i++) {
+		if (set->uses[i].ops->is_runtime)
+			err = walk_allocator(program, i);
+	}
+	if (!err)
+		err = ch_heap_finish_nested(&program->heap);
+	if (err)
+		return err;
+	if (program->heap.num_damage)
+		ch_program_warn(program, true,
+				"the heap is damaged: %zu problem%s found (see `coreheap summary`)",
+				program->heap.num_damage + program->heap.damage_dropped,
+				program->heap.num_damage == 1 ? "" : "s");
+	return NULL;
+}

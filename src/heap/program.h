@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * A program: one core with its modules and address space, and the heap its
+ * allocators describe. The data flows one way: core -> modules -> address
+ * space -> allocator plugins -> heap.
+ */
+#ifndef COREHEAP_PROGRAM_H
+#define COREHEAP_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "core/address_space.h"
+#include "core/core.h"
+#include "core/modules.h"
+#include "heap/allocators.h"
+#include "heap/heap.h"
+
+/** How to open a core; filled from the command line. */
+struct ch_program_options {
+	struct ch_module_search search;
+	/** --allocator NAME: use only this allocator, or NULL for all found. */
+	const char *allocator;
+	/** --plugin PATH, repeatable. */
+	const char *const *plugins;
+	size_t num_plugins;
+	/** --verbose: show the plugins' debug and info notes. */
+	bool verbose;
+};
+
+/** A note for the user, printed on stderr by the command. */
+struct ch_warning {
+	char *message;
+	/** It makes the results partial (exit status 1). */
+	bool partial;
+};
+
+struct ch_program {
+	struct ch_core *core;
+	struct ch_modules *modules;
+	struct ch_address_space *address_space;
+	/** Allocators found in the core, with their plugin state. */
+	struct ch_allocator_set allocators;
+	struct ch_heap heap;
+	bool heap_loaded;
+
+	struct ch_warning *warnings;
+	size_t num_warnings, warnings_capacity;
+	bool verbose;
+
+	/** TLS block offsets from the thread pointer, per module; see tls.c. */
+	int64_t *tls_offsets;
+	uint8_t *tls_offset_state;
+};
+
+/**
+ * Open a core and find its modules. A missing binary is a warning, not an
+ * error; a core that cannot be read is an error.
+ */
+struct ch_error *ch_program_open(const char *core_path,
+				 const struct ch_program_options *options,
+				 struct ch_program **ret);
+void ch_program_destroy(struct ch_program *program);
+
+/** Probe the allocators and walk the heap (once; later calls do nothing). */
+struct ch_error *ch_program_load_heap(struct ch_program *program,
+				      const struct ch_program_options *options);
+
+/** Add a warning (printf-style). Out of memory drops it silently. */
+void ch_program_warn(struct ch_program *program, bool partial,
+		     const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** True if any warning makes the results partial. */
+bool ch_program_is_partial(const struct ch_program *program);
+
+/**
+ * The address of offset in module's TLS block, in the thread at
+ * thread_index. CH_ERROR_NOT_FOUND if the block cannot be located.
+ */
+struct ch_error *ch_program_tls_address(struct ch_program *program,
+					size_t thread_index,
+					struct ch_module *module,
+					uint64_t offset, uint64_t *ret);
+
+#endif /* COREHEAP_PROGRAM_H */

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * What the retention commands (why, leaks, refs, top) share: their common
+ * options, the roots and graph of an opened program, the statistics line,
+ * parsing an address, naming a root reference, and grouping allocations by
+ * type.
+ */
+#ifndef COREHEAP_ANALYSIS_H
+#define COREHEAP_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+#include "graph/roots.h"
+#include "heap/program.h"
+#include "report/output.h"
+
+/** Options every retention command takes. */
+struct ch_analysis_options {
+	bool no_interior;
+	bool stats;
+	unsigned threads;
+};
+
+struct ch_analysis {
+	struct ch_program *program;
+	struct ch_roots *roots;
+	struct ch_graph *graph;
+};
+
+/**
+ * Find the roots of program (heap loaded) and build its graph; print the
+ * statistics line on stderr if options->stats or the program is verbose.
+ * On error nothing is left to free.
+ */
+struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
+				  struct ch_program *program,
+				  const struct ch_analysis_options *options);
+/** Free the graph and roots (not the program). */
+void ch_analysis_deinit(struct ch_analysis *analysis);
+
+
+/**
+ * The index of the live allocation holding addr. If none does,
+ * CH_ERROR_NOT_FOUND saying what addr is instead (free memory, allocator
+ * metadata, or nothing the heap knows).
+ */
+struct ch_error *ch_analysis_find_block(const struct ch_program *program,
+					uint64_t addr, uint32_t *ret);
+
+/** A root reference named: its kind, its name and the word's address. */
+struct ch_root_name {
+	const char *kind;
+	char *name;       /**< malloc'd */
+	/** The word's address; 0 for a register. */
+	uint64_t address;
+};
+
+struct ch_error *ch_analysis_name_root(struct ch_analysis *analysis,
+				       const struct ch_root_ref *ref,
+				       struct ch_root_name *ret);
+
+/** Write {"kind": ..., "name": ...}. */
+void ch_json_root(struct ch_json *json, const struct ch_root_name *name);
+
+/** A type name or NULL (unknown) for a live block. */
+const char *ch_analysis_type(const struct ch_program *program, uint32_t node);
+
+/**
+ * Allocations grouped by type; those of unknown type by usable size. A
+ * group is a type name, or NULL and a size.
+ */
+struct ch_type_group {
+	const char *type;
+	uint64_t size;       /**< for unknown types: the usable size */
+	uint64_t count, bytes;
+	/** Free for the caller's sums (unreferenced count, retained...). */
+	uint64_t extra;
+	uint32_t first_node;
+};
+
+struct ch_type_groups {
+	struct ch_type_group *groups;
+	size_t num_groups;
+	/** Group of each live block, or CH_GRAPH_NONE if it was left out. */
+	uint32_t *group_of;
+};
+
+/**
+ * Group the live blocks for which include (may be NULL: all) is true, in
+ * one pass with a hash table. Free with ch_type_groups_deinit().
+ */
+struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
+				     const struct ch_program *program,
+				     bool (*include)(uint32_t node, void *arg),
+				     void *arg);
+void ch_type_groups_deinit(struct ch_type_groups *groups);
+
+/** "struct node", or "unknown (48 bytes)" for a group of unknown type. */
+void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group);
+/** The group as JSON members "type" (string or null) and "size" (for unknown). */
+void ch_json_group(struct ch_json *json, const struct ch_type_group *group);
+
+
+/** The allocator's name of a live block. */
+const char *ch_analysis_allocator(const struct ch_program *program,
+				  uint32_t node);
+
+#endif /* COREHEAP_ANALYSIS_H */

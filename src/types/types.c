@@ -1,0 +1,1245 @@
+// SPDX-License-Identifier: MIT
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/hash_map.h"
+#include "base/large_alloc.h"
+#include "heap/block_index.h"
+#include "types/types.h"
+
+#define MIN_TEXT_LENGTH 4
+// Text is looked for in the first 64 KiB of a block only: a guess must stay
+// cheap on a heap of large buffers.
+#define TEXT_SCAN_MAX 65536
+// The propagation visits a block again only when its type grows, so a few
+// visits per block are plenty; more means a pathological heap.
+#define MAX_VISITS_PER_BLOCK 16
+#define COOKIE_SIZE 8
+// Above this, glibc serves requests with mmap and rounds them to pages.
+#define MMAP_THRESHOLD_MIN (128 * 1024)
+// An mmapped chunk is a whole number of pages, 16 bytes of which are its
+// header.
+#define MMAP_SLACK_MAX (4096 + 16)
+
+enum {
+	UNKNOWN_CLASS_DTYPE = UINT32_MAX,
+};
+
+struct ch_types_private {
+	/** Interned name -> index in heap->type_names (keys: those names). */
+	struct ch_name_map names;
+	size_t names_capacity;
+	/** (dtype, count, cookie) and (class, count, cookie) -> name index. */
+	struct ch_u64_map dtype_names, class_names;
+	uint32_t text_type;
+	/** Per vtable class: its DWARF type; UNKNOWN_CLASS_DTYPE until looked up. */
+	uint32_t *class_dtypes;
+	size_t num_class_dtypes;
+	/** (class << 32 | dtype) -> 1 incompatible, 2 compatible. */
+	struct ch_u64_map class_compat;
+	/**
+	 * Per live block, bits: its DWARF type starts after a new[] count
+	 * cookie; it is in the queue. (While the propagation runs, a block
+	 * whose source is CH_TYPE_DWARF holds its DWARF type id in
+	 * heap->block_types, not a name: name_blocks() turns it into one.)
+	 */
+	uint64_t *cookie_bits, *queued_bits;
+	/** Per live block, a bit: it starts with text (the guess rule). */
+	uint64_t *text_bits;
+	/** A ring of block indices: each block is in it at most once. */
+	uint32_t *queue;
+	size_t queue_head, queue_len;
+	/** Address -> block, for every pointer followed. */
+	struct ch_block_index block_index;
+	uint64_t visit_budget;
+};
+
+static size_t bitmap_words(size_t n)
+{
+	return (n + 63) / 64;
+}
+
+static inline bool bit_get(const uint64_t *bits, size_t i)
+{
+	return bits[i / 64] >> (i % 64) & 1;
+}
+
+static inline void bit_set(uint64_t *bits, size_t i, bool value)
+{
+	if (value)
+		bits[i / 64] |= UINT64_C(1) << (i % 64);
+	else
+		bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+bool ch_types_conflicted(const struct ch_types *types, size_t index)
+{
+	return index < types->program->heap.live.len &&
+	       bit_get(types->conflicted, index);
+}
+
+/* The rules, on their own for the unit tests. */
+
+// glibc's usable size for a request: chunks are 16-byte multiples of at
+// least 32 bytes, and the next chunk's prev_size word is usable.
+static uint64_t glibc_usable_size(uint64_t request)
+{
+	uint64_t chunk = (request + 8 + 15) & ~UINT64_C(15);
+
+	return (chunk < 32 ? 32 : chunk) - 8;
+}
+
+// request bytes could have been served as a block of usable_size.
+static bool request_fits(uint64_t request, uint64_t usable_size)
+{
+	if (request > usable_size)
+		return false;
+	if (usable_size >= MMAP_THRESHOLD_MIN)
+		return usable_size - request < MMAP_SLACK_MAX;
+	return glibc_usable_size(request) == usable_size;
+}
+
+uint64_t ch_array_count(uint64_t usable_size, uint64_t element_size)
+{
+	uint64_t n;
+
+	if (!element_size || usable_size < element_size ||
+	    glibc_usable_size(element_size) == usable_size)
+		return 1;
+	n = usable_size / element_size;
+	// n copies would have been allocated as n * size bytes: if that
+	// does not give this block, it holds a T and something else (glibc's
+	// FILE is a struct _IO_FILE_plus, a lock and wide-character data).
+	return n > 1 && request_fits(n * element_size, usable_size) ? n : 1;
+}
+
+// Length of the UTF-8 sequence at s (at most len bytes), 0 if invalid.
+static size_t utf8_length(const uint8_t *s, size_t len)
+{
+	size_t n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > len)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+bool ch_looks_like_text(const uint8_t *bytes, size_t len)
+{
+	size_t n = 0;
+
+	if (len > TEXT_SCAN_MAX)
+		len = TEXT_SCAN_MAX;
+	while (n < len && bytes[n]) {
+		uint8_t c = bytes[n];
+
+		if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n' ||
+		    c == '\r') {
+			n++;
+		} else {
+			size_t step = utf8_length(bytes + n, len - n);
+
+			if (!step)
+				return false;
+			n += step;
+		}
+	}
+	return n < len && n >= MIN_TEXT_LENGTH;
+}
+
+/*
+ * Reading the first bytes of every block in address order: the range
+ * holding the last block is kept (no search per block), and the next
+ * blocks' bytes are prefetched, since these reads are cache misses.
+ */
+#define PREFETCH_DISTANCE 8
+
+struct block_reader {
+	const struct ch_address_space *as;
+	const struct ch_range *range;
+};
+
+static const uint8_t *block_bytes(struct block_reader *reader, uint64_t addr,
+				  uint64_t len)
+{
+	const struct ch_range *range = reader->range;
+
+	if (!range || addr < range->start || addr >= range->end) {
+		range = reader->range = ch_address_space_range(reader->as, addr);
+		if (!range)
+			return NULL;
+	}
+	if (len > range->end - addr)
+		return NULL;
+	return range->data + (addr - range->start);
+}
+
+static void prefetch_block(const struct block_reader *reader,
+			   const struct ch_heap *heap, size_t i)
+{
+	const struct ch_range *range = reader->range;
+	uint64_t addr;
+
+	if (i >= heap->live.len || !range)
+		return;
+	addr = heap->live.blocks[i].address;
+	if (addr >= range->start && addr < range->end)
+		__builtin_prefetch(range->data + (addr - range->start));
+}
+
+/* Interning names into the heap. */
+
+static struct ch_error *push_name(struct ch_types *types, char *name,
+				  const struct ch_type_info *info,
+				  uint32_t *ret)
+{
+	struct ch_heap *heap = &types->program->heap;
+	struct ch_types_private *p = types->private;
+	size_t n = heap->num_type_names;
+
+	if (n >= UINT32_MAX - 1) {
+		free(name);
+		return ch_error_create(CH_ERROR_CORRUPT, "too many types");
+	}
+	if (n == p->names_capacity) {
+		size_t capacity = p->names_capacity ? 2 * p->names_capacity : 64;
+		char **names = realloc(heap->type_names,
+				       capacity * sizeof(*names));
+		struct ch_type_info *infos;
+
+		if (!names) {
+			free(name);
+			return &ch_enomem;
+		}
+		heap->type_names = names;
+		infos = realloc(types->infos, capacity * sizeof(*infos));
+		if (!infos) {
+			free(name);
+			return &ch_enomem;
+		}
+		types->infos = infos;
+		p->names_capacity = types->infos_capacity = capacity;
+	}
+	heap->type_names[n] = name;
+	types->infos[n] = *info;
+	heap->num_type_names = n + 1;
+	*ret = n;
+	return name ? ch_name_map_put(&p->names, name, n) : NULL;
+}
+
+// The index of name (taken over, freed if it is there already).
+static struct ch_error *intern(struct ch_types *types, char *name,
+			       const struct ch_type_info *info, uint32_t *ret)
+{
+	if (!name)
+		return &ch_enomem;
+	if (ch_name_map_get(&types->private->names, name, ret)) {
+		free(name);
+		return NULL;
+	}
+	return push_name(types, name, info, ret);
+}
+
+static char *element_name(const char *element, uint64_t count)
+{
+	int len;
+	char *name;
+
+	if (count == 1)
+		return strdup(element);
+	len = ch_format_array_name(NULL, 0, element, count);
+	name = len < 0 ? NULL : malloc(len + 1);
+	if (name)
+		ch_format_array_name(name, len + 1, element, count);
+	return name;
+}
+
+static uint64_t name_key(uint32_t id, uint64_t count, bool cookie)
+{
+	if (count >= (UINT64_C(1) << 30))
+		return CH_U64_MAP_EMPTY; // too big to key: interned by name
+	return (uint64_t)id << 32 | count << 1 | cookie;
+}
+
+static struct ch_error *intern_keyed(struct ch_types *types,
+				     struct ch_u64_map *map, uint64_t key,
+				     const char *element,
+				     const struct ch_type_info *info,
+				     uint32_t *ret)
+{
+	uint64_t value;
+	struct ch_error *err;
+
+	if (key != CH_U64_MAP_EMPTY && ch_u64_map_get(map, key, &value)) {
+		*ret = value;
+		return NULL;
+	}
+	err = intern(types, element_name(element, info->count), info, ret);
+	if (!err && key != CH_U64_MAP_EMPTY)
+		err = ch_u64_map_put(map, key, *ret);
+	return err;
+}
+
+/* Vtables. */
+
+static void replace_all(char *s, const char *from, const char *to)
+{
+	size_t from_len = strlen(from), to_len = strlen(to);
+	char *hit;
+
+	// Only used to shorten: to is never longer than from.
+	while ((hit = strstr(s, from))) {
+		memmove(hit + to_len, hit + from_len,
+			strlen(hit + from_len) + 1);
+		memcpy(hit, to, to_len);
+		s = hit + to_len;
+	}
+}
+
+/*
+ * The DWARF definition of a class named by its vtable. The demangler and
+ * GCC's DWARF spell template arguments alike, except enum values:
+ * "(__gnu_cxx::_Lock_policy)2" is "__gnu_cxx::_S_atomic" in DWARF (every
+ * shared_ptr control block has one).
+ */
+static struct ch_error *class_dtype(struct ch_types *types, uint32_t class,
+				    uint32_t *ret)
+{
+	struct ch_types_private *p = types->private;
+	const struct ch_vtable_class *vclass;
+	char *name;
+	struct ch_error *err;
+
+	*ret = CH_DTYPE_NONE;
+	if (class >= p->num_class_dtypes) {
+		size_t n = ch_vtables_num_classes(types->vtables);
+		uint32_t *grown = realloc(p->class_dtypes, n * sizeof(*grown));
+
+		if (!grown)
+			return &ch_enomem;
+		for (size_t i = p->num_class_dtypes; i < n; i++)
+			grown[i] = UNKNOWN_CLASS_DTYPE;
+		p->class_dtypes = grown;
+		p->num_class_dtypes = n;
+	}
+	if (p->class_dtypes[class] != UNKNOWN_CLASS_DTYPE) {
+		*ret = p->class_dtypes[class];
+		return NULL;
+	}
+	vclass = ch_vtables_class(types->vtables, class);
+	err = ch_dwarf_types_find(types->dwarf, vclass->name, ret);
+	if (!err && !*ret && strstr(vclass->name, "(__gnu_cxx::_Lock_policy)")) {
+		name = strdup(vclass->name);
+		if (!name)
+			return &ch_enomem;
+		replace_all(name, "(__gnu_cxx::_Lock_policy)2",
+			    "__gnu_cxx::_S_atomic");
+		replace_all(name, "(__gnu_cxx::_Lock_policy)1",
+			    "__gnu_cxx::_S_mutex");
+		replace_all(name, "(__gnu_cxx::_Lock_policy)0",
+			    "__gnu_cxx::_S_single");
+		err = ch_dwarf_types_find(types->dwarf, name, ret);
+		free(name);
+	}
+	if (err)
+		return err;
+	p->class_dtypes[class] = *ret;
+	return NULL;
+}
+
+static bool read_word(const struct ch_types *types, uint64_t addr,
+		      uint64_t *ret)
+{
+	return ch_address_space_read_u64(types->program->address_space, addr,
+					 ret);
+}
+
+// All count copies, stride apart from first, start with vptr.
+static bool copies_start_with(const struct ch_types *types, uint64_t first,
+			      uint64_t stride, uint64_t count, uint64_t vptr)
+{
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t word;
+
+		if (!read_word(types, first + k * stride, &word) || word != vptr)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * new[] of a class with a non-trivial destructor puts the element count
+ * in the 8 bytes before the first element. The element size comes from
+ * DWARF or, without it, from the count and the usable size; every element
+ * must start with the same vtable pointer.
+ */
+static bool find_cookie_array(const struct ch_types *types,
+			      const struct ch_block *block, uint64_t count,
+			      uint64_t vptr, uint64_t dwarf_size,
+			      uint64_t *size_ret)
+{
+	uint64_t usable = block->size - COOKIE_SIZE;
+
+	if (count == 0 || count > usable / 8)
+		return false;
+	if (dwarf_size) {
+		*size_ret = dwarf_size;
+		return count <= usable / dwarf_size &&
+		       request_fits(COOKIE_SIZE + count * dwarf_size,
+				    block->size) &&
+		       copies_start_with(types, block->address + COOKIE_SIZE,
+					 dwarf_size, count, vptr);
+	}
+	if (count == 1) {
+		*size_ret = usable;
+		return true;
+	}
+	// Objects with a vtable are 8-aligned: try each size that fits.
+	for (uint64_t size = usable / count / 8 * 8; size >= 8; size -= 8) {
+		if (!request_fits(COOKIE_SIZE + count * size, block->size))
+			break;
+		if (copies_start_with(types, block->address + COOKIE_SIZE, size,
+				      count, vptr)) {
+			*size_ret = size;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The class of the object at the start of block i, if its first word is a
+ * vtable pointer, or of the array after a new[] count cookie. DWARF is not
+ * there yet (it is read meanwhile): a cookie's element size is inferred,
+ * and arrays without a cookie are found later (find_vtable_arrays()).
+ */
+static struct ch_error *type_block_by_vtable(struct ch_types *types, size_t i,
+					    const uint8_t *bytes)
+{
+	struct ch_heap *heap = &types->program->heap;
+	const struct ch_block *block = &heap->live.blocks[i];
+	struct ch_type_info info = { .count = 1 };
+	uint64_t words[2], element_size;
+	uint32_t class, type;
+	struct ch_error *err;
+
+	if (block->size < 8)
+		return NULL;
+	if (bytes)
+		memcpy(&words[0], bytes, 8);
+	else if (!read_word(types, block->address, &words[0]))
+		return NULL;
+	err = ch_vtables_lookup(types->vtables, words[0], &class);
+	if (err)
+		return err;
+	if (class == CH_VTABLE_NONE) {
+		// Perhaps a new[] count cookie, then the first element.
+		if (block->size < 16 || words[0] == 0 ||
+		    words[0] > block->size / 8 ||
+		    !read_word(types, block->address + 8, &words[1]))
+			return NULL;
+		err = ch_vtables_lookup(types->vtables, words[1], &class);
+		if (err || class == CH_VTABLE_NONE)
+			return err;
+		if (!find_cookie_array(types, block, words[0], words[1], 0,
+				       &element_size))
+			return NULL;
+		info.count = words[0];
+		info.first_offset = COOKIE_SIZE;
+	}
+	info.vtable_class = class;
+	err = intern_keyed(types, &types->private->class_names,
+			   name_key(class, info.count, info.first_offset != 0),
+			   ch_vtables_class(types->vtables, class)->name, &info,
+			   &type);
+	if (err)
+		return err;
+	heap->block_types[i] = type;
+	heap->block_type_sources[i] = CH_TYPE_VTABLE;
+	return NULL;
+}
+
+/*
+ * One pass over the first bytes of every block, in address order: its
+ * class if it starts with a vtable pointer, else whether it looks like
+ * text (kept for the end: DWARF evidence found later wins over a guess).
+ */
+static struct ch_error *type_block_by_runtime(struct ch_types *types,
+					      size_t i)
+{
+	struct ch_heap *heap = &types->program->heap;
+	uint16_t runtime_type = heap->live.blocks[i].runtime_type;
+	struct ch_type_info info = {
+		.dtype = CH_DTYPE_NONE,
+		.vtable_class = CH_VTABLE_NONE,
+		.count = 1,
+	};
+	uint32_t id;
+	struct ch_error *err;
+
+	if (runtime_type >= heap->num_runtime_type_names)
+		return NULL;
+	err = intern(types, strdup(heap->runtime_type_names[runtime_type]),
+		     &info, &id);
+	if (err)
+		return err;
+	heap->block_types[i] = id;
+	heap->block_type_sources[i] = CH_TYPE_RUNTIME;
+	return NULL;
+}
+
+static struct ch_error *scan_blocks(struct ch_types *types)
+{
+	struct ch_types_private *p = types->private;
+	const struct ch_heap *heap = &types->program->heap;
+	struct block_reader reader = { .as = types->program->address_space };
+	bool vtables = !ch_vtables_empty(types->vtables);
+	struct ch_error *err = NULL;
+
+	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		const struct ch_block *block = &heap->live.blocks[i];
+		const uint8_t *bytes;
+
+		prefetch_block(&reader, heap, i + PREFETCH_DISTANCE);
+		// A runtime's own word is the most trusted evidence there is.
+		if (block->runtime_type) {
+			err = type_block_by_runtime(types, i);
+			continue;
+		}
+		bytes = block_bytes(&reader, block->address,
+				    block->size < TEXT_SCAN_MAX ? block->size :
+								  TEXT_SCAN_MAX);
+		if (vtables)
+			err = type_block_by_vtable(types, i, bytes);
+		if (!err && bytes &&
+		    heap->block_type_sources[i] == CH_TYPE_UNKNOWN &&
+		    ch_looks_like_text(bytes, block->size))
+			bit_set(p->text_bits, i, true);
+	}
+	return err;
+}
+
+/*
+ * With DWARF at hand: the type behind each class, and arrays from new[]
+ * without a cookie (a class whose destructor is trivial): n copies, by
+ * DWARF's size, each starting with the same vtable pointer.
+ */
+static struct ch_error *find_vtable_arrays(struct ch_types *types)
+{
+	struct ch_heap *heap = &types->program->heap;
+	struct ch_error *err = NULL;
+
+	for (size_t t = 1; !err && t < heap->num_type_names; t++) {
+		if (types->infos[t].vtable_class != CH_VTABLE_NONE)
+			err = class_dtype(types, types->infos[t].vtable_class,
+					  &types->infos[t].dtype);
+	}
+	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		const struct ch_block *block = &heap->live.blocks[i];
+		struct ch_type_info info;
+		const struct ch_dtype *dtype;
+		uint64_t n, vptr;
+		uint32_t type;
+
+		if (heap->block_type_sources[i] != CH_TYPE_VTABLE)
+			continue;
+		info = types->infos[heap->block_types[i]];
+		dtype = ch_dwarf_type(types->dwarf, info.dtype);
+		if (info.count != 1 || info.first_offset || !dtype ||
+		    !dtype->size)
+			continue;
+		n = ch_array_count(block->size, dtype->size);
+		if (n < 2 || !read_word(types, block->address, &vptr) ||
+		    !copies_start_with(types, block->address, dtype->size, n,
+				       vptr))
+			continue;
+		info.count = n;
+		err = intern_keyed(types, &types->private->class_names,
+				   name_key(info.vtable_class, n, false),
+				   ch_vtables_class(types->vtables,
+						    info.vtable_class)->name,
+				   &info, &type);
+		if (!err)
+			heap->block_types[i] = type;
+	}
+	return err;
+}
+
+/* DWARF propagation. */
+
+static void note_conflict(struct ch_types *types, size_t i)
+{
+	if (!bit_get(types->conflicted, i)) {
+		bit_set(types->conflicted, i, true);
+		types->stats.conflicts++;
+	}
+}
+
+static void enqueue(struct ch_types *types, size_t i)
+{
+	struct ch_types_private *p = types->private;
+	size_t capacity = types->program->heap.live.len;
+
+	if (bit_get(p->queued_bits, i))
+		return;
+	bit_set(p->queued_bits, i, true);
+	p->queue[(p->queue_head + p->queue_len++) % capacity] = i;
+}
+
+// DWARF type id may describe (part of) an object of vtable class class.
+static struct ch_error *fits_class(struct ch_types *types, uint32_t class,
+				   uint32_t id, bool *ret)
+{
+	struct ch_types_private *p = types->private;
+	const struct ch_dtype *dtype = ch_dwarf_type(types->dwarf, id);
+	const struct ch_vtable_class *vclass;
+	uint64_t key = (uint64_t)class << 32 | id, value;
+	uint32_t class_id;
+	struct ch_error *err;
+
+	if (ch_u64_map_get(&p->class_compat, key, &value)) {
+		*ret = value == 2;
+		return NULL;
+	}
+	err = class_dtype(types, class, &class_id);
+	if (!err)
+		err = ch_vtables_bases_at_zero(types->vtables, class);
+	if (err)
+		return err;
+	vclass = ch_vtables_class(types->vtables, class);
+	*ret = dtype->is_byte ||
+	       ch_names_equal_ignoring_spaces(dtype->name, vclass->name) ||
+	       (class_id && ch_dwarf_types_is_prefix(types->dwarf, id, class_id));
+	for (size_t i = 0; !*ret && i < vclass->num_bases_at_zero; i++)
+		*ret = ch_names_equal_ignoring_spaces(dtype->name,
+						      vclass->bases_at_zero[i]);
+	return ch_u64_map_put(&p->class_compat, key, *ret ? 2 : 1);
+}
+
+// A pointer of DWARF type id points to block i (past a cookie if cookie).
+static struct ch_error *add_evidence(struct ch_types *types, size_t i,
+				     uint32_t id, bool cookie)
+{
+	struct ch_types_private *p = types->private;
+	struct ch_heap *heap = &types->program->heap;
+	const struct ch_dtype *new = ch_dwarf_type(types->dwarf, id), *cur;
+	uint32_t cur_id;
+	uint64_t need;
+	bool compatible;
+	struct ch_error *err;
+
+	if (!new || new->kind == CH_DTYPE_OTHER)
+		return NULL;
+	need = new->size + (cookie ? COOKIE_SIZE : 0);
+	if (need > heap->live.blocks[i].size) {
+		note_conflict(types, i);
+		return NULL;
+	}
+	switch (heap->block_type_sources[i]) {
+	case CH_TYPE_RUNTIME:
+		return NULL;
+	case CH_TYPE_VTABLE:
+		err = fits_class(types, types->infos[heap->block_types[i]].vtable_class,
+				 id, &compatible);
+		if (!err && !compatible)
+			note_conflict(types, i);
+		return err;
+	case CH_TYPE_UNKNOWN:
+		heap->block_types[i] = id;
+		heap->block_type_sources[i] = CH_TYPE_DWARF;
+		bit_set(p->cookie_bits, i, cookie);
+		enqueue(types, i);
+		return NULL;
+	default:
+		break;
+	}
+	cur_id = heap->block_types[i];
+	if (cur_id == id)
+		return NULL;
+	cur = ch_dwarf_type(types->dwarf, cur_id);
+	compatible = new->is_byte || cur->is_byte ||
+		     ch_dwarf_types_is_prefix(types->dwarf, id, cur_id) ||
+		     ch_dwarf_types_is_prefix(types->dwarf, cur_id, id);
+	if (!compatible)
+		note_conflict(types, i);
+	if (new->size > cur->size) {
+		heap->block_types[i] = id;
+		bit_set(p->cookie_bits, i, cookie);
+		enqueue(types, i);
+	}
+	return NULL;
+}
+
+// word was read from a pointer slot to DWARF type target.
+static struct ch_error *follow(struct ch_types *types, uint64_t word,
+			       uint32_t target, bool *typed_ret)
+{
+	struct ch_types_private *p = types->private;
+	const struct ch_heap *heap = &types->program->heap;
+	const struct ch_block *block;
+	const struct ch_dtype *dtype;
+	uint64_t count;
+	uint32_t index;
+
+	if (word & 7)
+		return NULL;
+	index = ch_block_index_find(&p->block_index, word, true);
+	if (index == CH_NO_BLOCK)
+		return NULL;
+	block = &heap->live.blocks[index];
+	if (word == block->address) {
+		*typed_ret = true;
+		return add_evidence(types, index, target, false);
+	}
+	// new T[n] returns the address after the count cookie.
+	dtype = ch_dwarf_type(types->dwarf, target);
+	if (word != block->address + COOKIE_SIZE || !dtype || !dtype->cxx ||
+	    dtype->kind != CH_DTYPE_STRUCT || !dtype->size ||
+	    !read_word(types, block->address, &count) || count == 0 ||
+	    count > (block->size - COOKIE_SIZE) / dtype->size ||
+	    !request_fits(COOKIE_SIZE + count * dtype->size, block->size))
+		return NULL;
+	*typed_ret = true;
+	return add_evidence(types, index, target, true);
+}
+
+/*
+ * The pointers in size bytes at address, laid out as count elements of
+ * type id from offset first: bytes is the mapped memory, or NULL to read
+ * word by word.
+ */
+static struct ch_error *scan_value(struct ch_types *types, uint64_t address,
+				   const uint8_t *bytes, uint64_t size,
+				   uint64_t first, uint64_t count, uint32_t id,
+				   bool *typed_ret)
+{
+	const struct ch_dtype_slot *slots;
+	size_t num_slots;
+	uint64_t element_size;
+	struct ch_error *err = ch_dwarf_types_slots(types->dwarf, id, &slots,
+						    &num_slots);
+
+	if (err || !num_slots)
+		return err;
+	element_size = types->dwarf->types[id].size;
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t base = first + k * element_size;
+
+		if (base >= size)
+			break;
+		// follow() makes types but never slots: slots stays valid.
+		for (size_t s = 0; s < num_slots; s++) {
+			struct ch_dtype_slot slot = slots[s];
+			uint64_t n;
+
+			if (base + slot.offset + 8 > size)
+				continue;
+			n = slot.count;
+			if (!n) // a flexible array: to the end
+				n = slot.stride ? (size - base - slot.offset - 8) /
+							  slot.stride + 1 :
+						  1;
+			for (uint64_t j = 0; j < n; j++) {
+				uint64_t offset = base + slot.offset +
+						  j * slot.stride, word;
+
+				if (offset + 8 > size)
+					break;
+				if (bytes)
+					memcpy(&word, bytes + offset, 8);
+				else if (!read_word(types, address + offset,
+						    &word))
+					continue;
+				err = follow(types, word, slot.target,
+					     typed_ret);
+				if (err)
+					return err;
+			}
+		}
+		if (!element_size)
+			break;
+	}
+	return NULL;
+}
+
+// A root: a variable of type id at address (a global, a TLS copy, a local).
+static struct ch_error *scan_variable(struct ch_types *types, uint64_t address,
+				      uint32_t id)
+{
+	const struct ch_dtype *dtype = &types->dwarf->types[id];
+	const void *bytes = ch_address_space_map(types->program->address_space,
+						 address, dtype->size);
+	bool typed = false;
+	struct ch_error *err = scan_value(types, address, bytes, dtype->size, 0,
+					  1, id, &typed);
+
+	if (typed)
+		types->stats.roots++;
+	return err;
+}
+
+static struct ch_error *seed_from_variables(struct ch_types *types)
+{
+	struct ch_program *program = types->program;
+	struct ch_dwarf_types *dwarf = types->dwarf;
+	struct ch_error *err = NULL;
+
+	for (size_t v = 0; !err && v < dwarf->num_variables; v++) {
+		const struct ch_dwarf_variable *variable = &dwarf->variables[v];
+		const struct ch_dtype *dtype;
+		const struct ch_dtype_slot *slots;
+		size_t num_slots;
+		uint32_t id;
+
+		err = ch_dwarf_types_variable_type(dwarf, v, &id);
+		if (!err)
+			err = ch_dwarf_types_slots(dwarf, id, &slots, &num_slots);
+		dtype = ch_dwarf_type(dwarf, id);
+		if (err || !dtype || !num_slots || !dtype->size)
+			continue;
+		if (!variable->is_tls) {
+			err = scan_variable(types, variable->address, id);
+			continue;
+		}
+		// One copy per thread.
+		for (size_t t = 0; !err && t < program->core->num_threads; t++) {
+			uint64_t address;
+			struct ch_error *tls_err = ch_program_tls_address(
+				program, t,
+				&program->modules->modules[variable->module],
+				variable->address, &address);
+
+			if (tls_err) {
+				ch_error_destroy(tls_err);
+				continue;
+			}
+			err = scan_variable(types, address, id);
+		}
+	}
+	return err;
+}
+
+struct local_roots {
+	struct ch_types *types;
+	/** The stack mapping of the frame: a local must lie wholly in it. */
+	const struct ch_mapping *stack;
+	struct ch_error *err;
+};
+
+static bool scan_local(Dwarf_Die *variable, uint64_t address, void *varg)
+{
+	struct local_roots *arg = varg;
+	struct ch_dwarf_types *dwarf = arg->types->dwarf;
+	const struct ch_dtype *dtype;
+	const struct ch_dtype_slot *slots;
+	size_t num_slots;
+	Dwarf_Die type_die;
+	uint32_t id;
+
+	if (!ch_dwarf_die_type(variable, &type_die))
+		return true;
+	arg->err = ch_dwarf_types_of_die(dwarf, &type_die, &id);
+	if (!arg->err)
+		arg->err = ch_dwarf_types_slots(dwarf, id, &slots, &num_slots);
+	if (arg->err)
+		return false;
+	dtype = ch_dwarf_type(dwarf, id);
+	// A bad frame base puts a local anywhere: only what the stack holds.
+	if (!dtype || !num_slots || !dtype->size ||
+	    address < arg->stack->start ||
+	    dtype->size > arg->stack->available ||
+	    address - arg->stack->start > arg->stack->available - dtype->size)
+		return true;
+	arg->err = scan_variable(arg->types, address, id);
+	return !arg->err;
+}
+
+/*
+ * The locals of every frame of thread t that has DWARF, as roots: frame k's
+ * CFA (what GCC's DW_OP_fbreg is relative to) is the sp of its caller,
+ * frame k + 1.
+ */
+static struct ch_error *seed_from_thread(struct ch_types *types, size_t t)
+{
+	struct ch_program *program = types->program;
+	int32_t tid = program->core->threads[t].tid;
+	struct local_roots arg = { .types = types };
+	_cleanup_free_ struct ch_frame *frames = NULL;
+	_cleanup_free_ char *stop_reason = NULL;
+	size_t num_frames;
+	struct ch_error *err;
+
+	err = ch_modules_unwind_thread(program->modules, program->core, tid,
+				       &frames, &num_frames, &stop_reason);
+	if (err && err != &ch_enomem) {
+		// Its locals stay unknown; the other roots still count.
+		if (program->verbose)
+			ch_program_warn(program, false,
+					"cannot unwind thread %d: %s", tid,
+					err->message);
+		ch_error_destroy(err);
+		return NULL;
+	}
+	if (err)
+		return err;
+	for (size_t k = 0; !arg.err && k < num_frames; k++) {
+		const struct ch_frame *frame = &frames[k];
+		struct ch_frame_context context = {
+			.pc = frame->pc - (frame->is_activation ? 0 : 1),
+			.sp = frame->sp,
+			.has_sp = frame->has_sp,
+			.bp = frame->bp,
+			.has_bp = frame->has_bp,
+		};
+		struct ch_module *module;
+
+		if (!frame->has_sp)
+			continue;
+		if (k + 1 < num_frames && frames[k + 1].has_sp) {
+			context.cfa = frames[k + 1].sp;
+			context.has_cfa = true;
+		}
+		arg.stack = ch_address_space_mapping(program->address_space,
+						     frame->sp);
+		module = ch_modules_find_by_address(program->modules,
+						    context.pc);
+		if (!arg.stack || !module || !module->has_dwarf)
+			continue;
+		ch_module_for_each_local(module, &context, scan_local, &arg);
+	}
+	return arg.err;
+}
+
+static struct ch_error *seed_from_locals(struct ch_types *types)
+{
+	struct ch_error *err = NULL;
+
+	for (size_t t = 0; !err && t < types->program->core->num_threads; t++)
+		err = seed_from_thread(types, t);
+	return err;
+}
+
+static struct ch_error *visit(struct ch_types *types, size_t i)
+{
+	struct ch_types_private *p = types->private;
+	const struct ch_heap *heap = &types->program->heap;
+	const struct ch_block *block = &heap->live.blocks[i];
+	const struct ch_dtype *dtype;
+	uint64_t first = 0, count = 1;
+	uint32_t id;
+	bool typed = false;
+
+	if (heap->block_type_sources[i] == CH_TYPE_VTABLE) {
+		const struct ch_type_info *info =
+			&types->infos[heap->block_types[i]];
+
+		id = info->dtype;
+		count = info->count;
+		first = info->first_offset;
+	} else {
+		id = heap->block_types[i];
+		dtype = ch_dwarf_type(types->dwarf, id);
+		if (!dtype)
+			return NULL;
+		if (bit_get(p->cookie_bits, i)) {
+			first = COOKIE_SIZE;
+			if (!read_word(types, block->address, &count))
+				return NULL;
+		} else if (!dtype->has_flex) {
+			count = ch_array_count(block->size, dtype->size);
+		}
+	}
+	if (!id)
+		return NULL;
+	return scan_value(types, block->address,
+			  ch_address_space_map(types->program->address_space,
+					       block->address, block->size),
+			  block->size, first, count, id, &typed);
+}
+
+static struct ch_error *propagate(struct ch_types *types)
+{
+	struct ch_types_private *p = types->private;
+	size_t capacity = types->program->heap.live.len;
+	struct ch_error *err = NULL;
+
+	while (!err && p->queue_len) {
+		size_t i = p->queue[p->queue_head];
+
+		p->queue_head = (p->queue_head + 1) % capacity;
+		p->queue_len--;
+		bit_set(p->queued_bits, i, false);
+		if (types->stats.visits >= p->visit_budget) {
+			types->stats.truncated = true;
+			break;
+		}
+		types->stats.visits++;
+		err = visit(types, i);
+	}
+	return err;
+}
+
+/* Names. */
+
+static struct ch_error *name_block(struct ch_types *types, size_t i)
+{
+	struct ch_types_private *p = types->private;
+	struct ch_heap *heap = &types->program->heap;
+	const struct ch_block *block = &heap->live.blocks[i];
+	const struct ch_dtype *dtype;
+	struct ch_type_info info = { .vtable_class = CH_VTABLE_NONE, .count = 1 };
+	uint32_t type;
+	struct ch_error *err;
+
+	if (heap->block_type_sources[i] == CH_TYPE_DWARF) {
+		info.dtype = heap->block_types[i];
+		dtype = ch_dwarf_type(types->dwarf, info.dtype);
+		if (bit_get(p->cookie_bits, i)) {
+			info.first_offset = COOKIE_SIZE;
+			if (!read_word(types, block->address, &info.count))
+				info.count = 1;
+		} else if (dtype->is_byte) {
+			info.count = 0;
+		} else if (!dtype->has_flex) {
+			info.count = ch_array_count(block->size, dtype->size);
+		}
+		err = intern_keyed(types, &p->dtype_names,
+				   name_key(info.dtype, info.count,
+					    info.first_offset != 0),
+				   dtype->name, &info, &type);
+		if (err)
+			return err;
+		heap->block_types[i] = type;
+		return NULL;
+	}
+	if (heap->block_type_sources[i] != CH_TYPE_UNKNOWN ||
+	    !bit_get(p->text_bits, i))
+		return NULL;
+	if (!p->text_type) {
+		info.count = 0;
+		err = intern(types, strdup(CH_TEXT_TYPE_NAME), &info,
+			     &p->text_type);
+		if (err)
+			return err;
+	}
+	heap->block_types[i] = p->text_type;
+	heap->block_type_sources[i] = CH_TYPE_GUESS;
+	return NULL;
+}
+
+static struct ch_error *name_blocks(struct ch_types *types)
+{
+	struct ch_heap *heap = &types->program->heap;
+	struct ch_error *err = NULL;
+
+	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		err = name_block(types, i);
+		if (!err) {
+			uint8_t source = heap->block_type_sources[i];
+
+			types->stats.allocations[source]++;
+			types->stats.bytes[source] += heap->live.blocks[i].size;
+		}
+	}
+	return err;
+}
+
+/* Set-up. */
+
+static void clear_heap_types(struct ch_heap *heap)
+{
+	free(heap->block_types);
+	free(heap->block_type_sources);
+	for (size_t i = 0; i < heap->num_type_names; i++)
+		free(heap->type_names[i]);
+	free(heap->type_names);
+	heap->block_types = NULL;
+	heap->block_type_sources = NULL;
+	heap->type_names = NULL;
+	heap->num_type_names = 0;
+}
+
+static struct ch_error *allocate(struct ch_types *types)
+{
+	struct ch_heap *heap = &types->program->heap;
+	struct ch_types_private *p = types->private;
+	size_t n = heap->live.len ? heap->live.len : 1;
+	struct ch_error *err;
+
+	if (heap->live.len >= UINT32_MAX)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "too many allocations to type (%zu)",
+				       heap->live.len);
+	heap->block_types = ch_calloc_large(n, sizeof(*heap->block_types));
+	heap->block_type_sources = ch_calloc_large(n, sizeof(*heap->block_type_sources));
+	types->conflicted = calloc(bitmap_words(n), sizeof(uint64_t));
+	p->cookie_bits = calloc(bitmap_words(n), sizeof(uint64_t));
+	p->queued_bits = calloc(bitmap_words(n), sizeof(uint64_t));
+	p->text_bits = calloc(bitmap_words(n), sizeof(uint64_t));
+	// Pages of it are touched only as the queue grows.
+	p->queue = ch_malloc_large(n * sizeof(*p->queue));
+	if (!heap->block_types || !heap->block_type_sources ||
+	    !types->conflicted || !p->cookie_bits || !p->queued_bits ||
+	    !p->text_bits || !p->queue)
+		return &ch_enomem;
+	err = ch_block_index_init(&p->block_index, heap->live.blocks,
+				  heap->live.len);
+	if (err)
+		return err;
+	p->visit_budget = (uint64_t)MAX_VISITS_PER_BLOCK * n + 4096;
+	// Type 0 is "unknown".
+	return push_name(types, NULL,
+			 &(struct ch_type_info){ .vtable_class = CH_VTABLE_NONE },
+			 &(uint32_t){ 0 });
+}
+
+// What only the computation needs.
+static void release_work(struct ch_types_private *p)
+{
+	free(p->cookie_bits);
+	free(p->queued_bits);
+	free(p->text_bits);
+	free(p->queue);
+	ch_block_index_deinit(&p->block_index);
+	p->cookie_bits = NULL;
+	p->queued_bits = NULL;
+	p->text_bits = NULL;
+	p->queue = NULL;
+}
+
+struct dwarf_job {
+	struct ch_program *program;
+	struct ch_dwarf_types *dwarf;
+	struct ch_error *err;
+};
+
+static void *build_dwarf_types(void *arg)
+{
+	struct dwarf_job *job = arg;
+
+	job->err = ch_dwarf_types_create(job->program, &job->dwarf);
+	return NULL;
+}
+
+struct ch_error *ch_types_create(struct ch_program *program,
+				 struct ch_types **ret)
+{
+	struct ch_heap *heap = &program->heap;
+	struct dwarf_job job = { .program = program };
+	struct ch_types *types;
+	struct ch_error *err;
+	pthread_t thread;
+	bool threaded = false;
+
+	clear_heap_types(heap);
+	types = calloc(1, sizeof(*types));
+	if (!types)
+		return &ch_enomem;
+	types->program = program;
+	types->private = calloc(1, sizeof(*types->private));
+	if (!types->private) {
+		free(types);
+		return &ch_enomem;
+	}
+	err = allocate(types);
+	if (!err)
+		err = ch_vtables_create(program, &types->vtables);
+	/*
+	 * Reading DWARF (inflating libc's debug sections, walking every
+	 * unit) takes as long as a pass over every block's first bytes:
+	 * both at once, the DWARF in a thread of its own. Only it uses
+	 * libdw/libdwfl meanwhile; the pass reads the core's memory and the
+	 * vtables, made above.
+	 */
+	if (!err) {
+		threaded = pthread_create(&thread, NULL, build_dwarf_types,
+					  &job) == 0;
+		if (!threaded)
+			build_dwarf_types(&job);
+		err = scan_blocks(types);
+		if (threaded)
+			pthread_join(thread, NULL);
+		types->dwarf = job.dwarf;
+		if (!err)
+			err = job.err;
+		else
+			ch_error_destroy(job.err);
+	}
+	if (!err)
+		err = find_vtable_arrays(types);
+	if (!err)
+		err = seed_from_variables(types);
+	// Then the locals of every thread's frames, after the globals: the
+	// first found wins ties.
+	if (!err)
+		err = seed_from_locals(types);
+	// Objects typed by their vtable seed the propagation too, after the
+	// variables: the first found wins ties, and roots come first.
+	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		if (heap->block_type_sources[i] == CH_TYPE_VTABLE &&
+		    types->infos[heap->block_types[i]].dtype)
+			enqueue(types, i);
+	}
+	if (!err)
+		err = propagate(types);
+	if (!err)
+		err = name_blocks(types);
+	release_work(types->private);
+	if (err) {
+		ch_types_destroy(types);
+		clear_heap_types(heap);
+		return err;
+	}
+	*ret = types;
+	return NULL;
+}
+
+void ch_types_destroy(struct ch_types *types)
+{
+	struct ch_types_private *p;
+
+	if (!types)
+		return;
+	p = types->private;
+	if (p) {
+		release_work(p);
+		ch_name_map_deinit(&p->names);
+		ch_u64_map_deinit(&p->dtype_names);
+		ch_u64_map_deinit(&p->class_names);
+		ch_u64_map_deinit(&p->class_compat);
+		free(p->class_dtypes);
+		free(p);
+	}
+	ch_vtables_destroy(types->vtables);
+	ch_dwarf_types_destroy(types->dwarf);
+	free(types->infos);
+	free(types->conflicted);
+	free(types);
+}
+
+struct ch_error *ch_program_load_types(struct ch_program *program)
+{
+	struct ch_types *types;
+	struct ch_error *err;
+
+	if (program->heap.block_types)
+		return NULL;
+	err = ch_types_create(program, &types);
+	if (err)
+		return err;
+	ch_types_destroy(types);
+	return NULL;
+}
