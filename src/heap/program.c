@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vector.h"
 #include "heap/host.h"
 #include "heap/program.h"
 
@@ -26,19 +27,12 @@ void ch_program_warn(struct ch_program *program, bool partial,
 	va_end(ap);
 	if (!message)
 		return;
-	if (program->num_warnings == program->warnings_capacity) {
-		size_t capacity = program->warnings_capacity ?
-					  2 * program->warnings_capacity :
-					  8;
-		struct ch_warning *grown = realloc(program->warnings,
-						   capacity * sizeof(*grown));
-
-		if (!grown) {
-			free(message);
-			return;
-		}
-		program->warnings = grown;
-		program->warnings_capacity = capacity;
+	if (ch_vector_reserve_one((void **)&program->warnings,
+				  &program->warnings_capacity,
+				  sizeof(*program->warnings),
+				  program->num_warnings)) {
+		free(message);
+		return;
 	}
 	warning = &program->warnings[program->num_warnings++];
 	warning->message = message;

@@ -6,6 +6,7 @@
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/vector.h"
 #include "heap/block_index.h"
 #include "types/types.h"
 
@@ -209,29 +210,23 @@ static struct ch_error *push_name(struct ch_types *types, char *name,
 	struct ch_heap *heap = &types->program->heap;
 	struct ch_types_private *p = types->private;
 	size_t n = heap->num_type_names;
+	struct ch_error *err;
 
 	if (n >= UINT32_MAX - 1) {
 		free(name);
 		return ch_error_create(CH_ERROR_CORRUPT, "too many types");
 	}
-	if (n == p->names_capacity) {
-		size_t capacity = p->names_capacity ? 2 * p->names_capacity : 64;
-		char **names = realloc(heap->type_names,
-				       capacity * sizeof(*names));
-		struct ch_type_info *infos;
-
-		if (!names) {
-			free(name);
-			return &ch_enomem;
-		}
-		heap->type_names = names;
-		infos = realloc(types->infos, capacity * sizeof(*infos));
-		if (!infos) {
-			free(name);
-			return &ch_enomem;
-		}
-		types->infos = infos;
-		p->names_capacity = types->infos_capacity = capacity;
+	// Two arrays indexed alike, each with its own capacity.
+	err = ch_vector_reserve_one((void **)&heap->type_names,
+				    &p->names_capacity,
+				    sizeof(*heap->type_names), n);
+	if (!err)
+		err = ch_vector_reserve_one((void **)&types->infos,
+					    &types->infos_capacity,
+					    sizeof(*types->infos), n);
+	if (err) {
+		free(name);
+		return err;
 	}
 	heap->type_names[n] = name;
 	types->infos[n] = *info;
