@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/strbuf.h"
+#include "base/vector.h"
 #include "core/modules.h"
 
 #define DEFAULT_DEBUGINFO_PATH ":.debug:/usr/lib/debug"
@@ -296,18 +297,12 @@ static int collect_module(Dwfl_Module *mod, void **userdata, const char *name,
 	struct collect_arg *arg = varg;
 	struct ch_modules *modules = arg->modules;
 
-	if (modules->num_modules == arg->capacity) {
-		size_t capacity = arg->capacity ? 2 * arg->capacity : 16;
-		struct ch_module *grown = realloc(modules->modules,
-						  capacity * sizeof(*grown));
-
-		if (!grown) {
-			arg->err = &ch_enomem;
-			return DWARF_CB_ABORT;
-		}
-		modules->modules = grown;
-		arg->capacity = capacity;
-	}
+	arg->err = ch_vector_reserve_one((void **)&modules->modules,
+					 &arg->capacity,
+					 sizeof(*modules->modules),
+					 modules->num_modules);
+	if (arg->err)
+		return DWARF_CB_ABORT;
 	struct ch_module *module = &modules->modules[modules->num_modules++];
 
 	*module = (struct ch_module){ 0 };
