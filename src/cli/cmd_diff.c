@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "base/vector.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -322,19 +323,12 @@ static void match_allocations(struct diff_report *report,
 	}
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 // The same module in both cores: the executable, or the same file name.
 static bool same_module(const struct ch_module *a, const struct ch_module *b)
 {
 	if (a->is_executable || b->is_executable)
 		return a->is_executable && b->is_executable;
-	return strcmp(base_name(a->name), base_name(b->name)) == 0;
+	return strcmp(ch_base_name(a->name), ch_base_name(b->name)) == 0;
 }
 
 /* Compare build-ids of the modules both cores have. */
@@ -362,13 +356,13 @@ static struct ch_error *compare_build_ids(struct diff_report *report,
 			if (strict)
 				return ch_error_create(CH_ERROR_FORMAT,
 						       "the cores come from different builds: '%s' has build-id %s in '%s' and %s in '%s'",
-						       base_name(b->name), id_a,
+						       ch_base_name(b->name), id_a,
 						       report->programs[0]->core->path,
 						       id_b,
 						       report->programs[1]->core->path);
 			ch_program_warn(report->programs[1], false,
 					"'%s' has build-id %s in the old core and %s in the new one: they may not come from the same program",
-					base_name(b->name), id_a, id_b);
+					ch_base_name(b->name), id_a, id_b);
 			break;
 		}
 	}

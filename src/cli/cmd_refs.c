@@ -117,13 +117,6 @@ static bool reference_word(uint64_t addr, uint64_t value, void *arg)
 	return true;
 }
 
-static uint64_t block_end(const struct ch_block *block)
-{
-	uint64_t end = block->address + block->size;
-
-	return end < block->address ? UINT64_MAX : end;
-}
-
 // One pass over every allocation and root: no graph is needed to find the
 // words that point into one range.
 static struct ch_error *scan(struct refs_report *report)
@@ -136,7 +129,7 @@ static struct ch_error *scan(struct refs_report *report)
 	for (uint32_t v = 0; v < heap->live.len && !report->out_of_memory; v++) {
 		report->node = v;
 		unreadable += ch_scan_words(as, heap->live.blocks[v].address,
-					    block_end(&heap->live.blocks[v]),
+					    ch_block_end(&heap->live.blocks[v]),
 					    referrer_word, report);
 	}
 	report->node = CH_GRAPH_NONE;
@@ -343,7 +336,7 @@ static struct ch_error *run_refs(struct ch_program *program, bool interior,
 		return err;
 	target = &program->heap.live.blocks[report.target];
 	report.low = target->address;
-	report.high = block_end(target);
+	report.high = ch_block_end(target);
 	err = ch_program_load_types(program);
 	if (!err)
 		err = ch_roots_create(program, &report.roots);

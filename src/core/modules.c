@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "core/modules.h"
@@ -441,13 +442,6 @@ struct ch_module *ch_modules_find_by_address(const struct ch_modules *modules,
 	return NULL;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
 					    const char *prefix)
 {
@@ -456,7 +450,7 @@ struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
 	for (size_t i = 0; i < modules->num_modules; i++) {
 		struct ch_module *module = &modules->modules[i];
 
-		if (strncmp(base_name(module->name), prefix, len) == 0)
+		if (strncmp(ch_base_name(module->name), prefix, len) == 0)
 			return module;
 	}
 	return NULL;

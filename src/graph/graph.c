@@ -259,13 +259,6 @@ static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 	}
 }
 
-static uint64_t block_end(const struct ch_block *block)
-{
-	uint64_t end = block->address + block->size;
-
-	return end < block->address ? UINT64_MAX : end;
-}
-
 /*
  * Scan a chunk as runs of near neighbours: one long loop over each run's
  * words, instead of one short loop per block whose end the branch predictor
@@ -280,12 +273,13 @@ static void scan_one_chunk(struct chunk_scan *scan,
 	size_t i = chunk->first;
 
 	while (i < chunk->last && !chunk->out_of_memory) {
-		uint64_t start = blocks[i].address, end = block_end(&blocks[i]);
+		uint64_t start = blocks[i].address;
+		uint64_t end = ch_block_end(&blocks[i]);
 		size_t j = i + 1;
 
 		while (j < chunk->last && blocks[j].address >= end &&
 		       blocks[j].address - end <= MAX_RUN_GAP)
-			end = block_end(&blocks[j++]);
+			end = ch_block_end(&blocks[j++]);
 		if (start < chunk->start)
 			start = chunk->start;
 		if (end > chunk->end)
@@ -354,7 +348,7 @@ static struct ch_error *make_chunks(const struct ch_block *blocks, size_t n,
 	pos = blocks[0].address;
 	chunks[0] = (struct scan_chunk){ .first = 0, .start = pos };
 	while (i < n) {
-		uint64_t end = block_end(&blocks[i]);
+		uint64_t end = ch_block_end(&blocks[i]);
 
 		if (end - pos <= budget || num_chunks == MAX_CHUNKS) {
 			budget -= end - pos < budget ? end - pos : budget;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "graph/roots.h"
 
 const char *const ch_root_kind_names[CH_NUM_ROOT_KINDS] = {
@@ -638,13 +639,6 @@ void ch_roots_destroy(struct ch_roots *roots)
 	free(roots);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static struct ch_error *append_offset(struct ch_strbuf *name, uint64_t offset)
 {
 	return offset ? ch_strbuf_appendf(name, "+0x%" PRIx64, offset) : NULL;
@@ -664,15 +658,15 @@ static struct ch_error *describe_global(struct ch_program *program,
 		symbol = ch_module_symbolize(module, source, &offset);
 		if (!symbol)
 			return ch_strbuf_appendf(name, "%s!0x%" PRIx64,
-						 base_name(module->name), source);
-		err = ch_strbuf_appendf(name, "%s!%s", base_name(module->name),
+						 ch_base_name(module->name), source);
+		err = ch_strbuf_appendf(name, "%s!%s", ch_base_name(module->name),
 					symbol);
 		return err ? err : append_offset(name, offset);
 	}
 	mapping = ch_address_space_mapping(program->address_space, source);
 	if (mapping && mapping->file)
 		err = ch_strbuf_appendf(name, "[%s 0x%" PRIx64 "]",
-					base_name(mapping->file), root->base);
+					ch_base_name(mapping->file), root->base);
 	else
 		err = ch_strbuf_appendf(name, "[anon 0x%" PRIx64 "]", root->base);
 	return err ? err : append_offset(name, source - root->base);
@@ -800,10 +794,10 @@ static struct ch_error *describe_tls(struct ch_program *program,
 						 source - root->base, &offset);
 		if (!symbol)
 			return ch_strbuf_appendf(name, "%s!tls+0x%" PRIx64,
-						 base_name(root->module->name),
+						 ch_base_name(root->module->name),
 						 source - root->base);
 		err = ch_strbuf_appendf(name, "%s!%s",
-					base_name(root->module->name), symbol);
+					ch_base_name(root->module->name), symbol);
 		return err ? err : append_offset(name, offset);
 	case CH_ROOT_THREAD_CONTROL:
 		err = ch_strbuf_appendf(name, "thread control block");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/path.h"
 #include "heap/host.h"
 #include "heap/program.h"
 
@@ -66,13 +67,6 @@ static int symbol_in(struct ch_program *program, struct ch_module *module,
 	return COREHEAP_OK;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static int host_symbol(const struct coreheap_host *ops,
 		       const char *module_name, const char *name,
 		       struct coreheap_symbol *ret)
@@ -84,7 +78,7 @@ static int host_symbol(const struct coreheap_host *ops,
 		struct ch_module *module = &modules->modules[i];
 
 		if (module_name &&
-		    strncmp(base_name(module->name), module_name,
+		    strncmp(ch_base_name(module->name), module_name,
 			    strlen(module_name)) != 0)
 			continue;
 		if (symbol_in(program, module, name, ret) == COREHEAP_OK)
