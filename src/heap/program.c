@@ -135,6 +135,8 @@ void ch_program_destroy(struct ch_program *program)
 		return;
 	ch_allocator_set_deinit(&program->allocators);
 	ch_heap_deinit(&program->heap);
+	// Before the modules: frames point to them.
+	ch_stacks_destroy(program->stacks);
 	ch_address_space_destroy(program->address_space);
 	ch_modules_destroy(program->modules);
 	ch_core_destroy(program->core);
@@ -144,6 +146,43 @@ void ch_program_destroy(struct ch_program *program)
 	free(program->tls_offsets);
 	free(program->tls_offset_state);
 	free(program);
+}
+
+struct ch_error *ch_program_stacks(struct ch_program *program,
+				   const struct ch_stacks **ret)
+{
+	struct ch_stacks *stacks;
+	struct ch_error *err;
+
+	if (program->stacks) {
+		*ret = program->stacks;
+		return NULL;
+	}
+	err = ch_stacks_create(program->modules, program->core, &stacks);
+	if (err)
+		return err;
+	// The one place that says what unwinding missed, so that every
+	// command says it alike, and once.
+	if (stacks->error)
+		ch_program_warn(program, true,
+				"cannot unwind the threads of core '%s': %s",
+				program->core->path, stacks->error);
+	for (size_t t = 0; !stacks->error && t < stacks->num_threads; t++) {
+		const struct ch_stack *stack = &stacks->threads[t];
+
+		if (!stack->num_frames)
+			ch_program_warn(program, true,
+					"cannot unwind thread %d: %s",
+					stack->tid, stack->stop_reason);
+		else if (stack->stop_reason && program->verbose)
+			ch_program_warn(program, false,
+					"the stack of thread %d was unwound to frame %zu: %s",
+					stack->tid, stack->num_frames,
+					stack->stop_reason);
+	}
+	program->stacks = stacks;
+	*ret = stacks;
+	return NULL;
 }
 
 static struct ch_error *push_use(struct ch_allocator_set *set,
