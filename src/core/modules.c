@@ -751,6 +751,39 @@ static void name_frames(struct ch_modules *modules, struct ch_stack *stack)
 	}
 }
 
+// Fill stacks from libdwfl: the frames of every thread it finds, and why
+// those it does not find, or all of them, could not be unwound.
+static struct ch_error *unwind_threads(Dwfl *dwfl, struct ch_core *core,
+				       struct ch_stacks *stacks)
+{
+	struct unwind_arg arg = { .stacks = stacks };
+	int status;
+
+	// libdwfl reads the threads from the core's notes once; a second
+	// attach would fail with "attach state conflict".
+	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0) {
+		stacks->error = strdup(dwfl_errmsg(-1));
+		return stacks->error ? NULL : &ch_enomem;
+	}
+	// dwfl_getthread_frames() would do one thread, but it stops libdwfl's
+	// thread iterator early, which leaks it on cores (libdw 0.188): one
+	// pass over all threads instead.
+	status = dwfl_getthreads(dwfl, unwind_thread, &arg);
+	if (arg.out_of_memory)
+		return &ch_enomem;
+	for (size_t t = 0; t < stacks->num_threads; t++) {
+		struct ch_stack *stack = &stacks->threads[t];
+
+		if (stack->num_frames || stack->stop_reason)
+			continue;
+		stack->stop_reason = strdup(status == -1 ? dwfl_errmsg(-1) :
+							   "no such thread");
+		if (!stack->stop_reason)
+			return &ch_enomem;
+	}
+	return NULL;
+}
+
 static void ch_stacks_destroyp(struct ch_stacks **stacks)
 {
 	ch_stacks_destroy(*stacks);
@@ -761,10 +794,7 @@ struct ch_error *ch_stacks_create(struct ch_modules *modules,
 				  struct ch_stacks **ret)
 {
 	_cleanup_(ch_stacks_destroyp) struct ch_stacks *stacks = NULL;
-	Dwfl *dwfl = modules->dwfl;
-	struct unwind_arg arg = { 0 };
-	const char *error = NULL;
-	int status;
+	struct ch_error *err;
 
 	stacks = calloc(1, sizeof(*stacks));
 	if (!stacks)
@@ -776,35 +806,12 @@ struct ch_error *ch_stacks_create(struct ch_modules *modules,
 	stacks->num_threads = core->num_threads;
 	for (size_t t = 0; t < core->num_threads; t++)
 		stacks->threads[t].tid = core->threads[t].tid;
-
-	// libdwfl reads the threads from the core's notes once; a second
-	// attach would fail with "attach state conflict".
-	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0) {
-		error = dwfl_errmsg(-1);
-	} else {
-		// dwfl_getthread_frames() would do one thread, but it stops
-		// libdwfl's thread iterator early, which leaks it on cores
-		// (libdw 0.188): one pass over all threads instead.
-		arg.stacks = stacks;
-		status = dwfl_getthreads(dwfl, unwind_thread, &arg);
-		if (arg.out_of_memory)
-			return &ch_enomem;
-		for (size_t t = 0; t < stacks->num_threads; t++) {
-			struct ch_stack *stack = &stacks->threads[t];
-
-			if (stack->num_frames || stack->stop_reason)
-				continue;
-			stack->stop_reason = strdup(status == -1 ?
-							    dwfl_errmsg(-1) :
-							    "no such thread");
-			if (!stack->stop_reason)
-				return &ch_enomem;
-		}
-	}
-	if (error) {
-		stacks->error = strdup(error);
-		if (!stacks->error)
-			return &ch_enomem;
+	// Without thread notes there is nothing to unwind, and nothing to
+	// say: the program said the notes are missing.
+	if (core->num_threads) {
+		err = unwind_threads(modules->dwfl, core, stacks);
+		if (err)
+			return err;
 	}
 	for (size_t t = 0; t < stacks->num_threads; t++)
 		name_frames(modules, &stacks->threads[t]);
