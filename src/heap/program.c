@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <dlfcn.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -186,8 +185,7 @@ struct ch_error *ch_program_stacks(struct ch_program *program,
 }
 
 static struct ch_error *push_use(struct ch_allocator_set *set,
-				 const struct coreheap_allocator *ops,
-				 void *dl_handle)
+				 const struct coreheap_allocator *ops)
 {
 	struct ch_allocator_use *grown;
 
@@ -197,23 +195,21 @@ static struct ch_error *push_use(struct ch_allocator_set *set,
 	if (!grown)
 		return &ch_enomem;
 	set->uses = grown;
-	set->uses[set->num_uses++] = (struct ch_allocator_use){
-		.ops = ops,
-		.dl_handle = dl_handle,
-	};
+	set->uses[set->num_uses++] = (struct ch_allocator_use){ .ops = ops };
 	return NULL;
 }
 
-static struct ch_error *keep_dl_handle(struct ch_allocator_set *set,
-				       void *handle)
+static struct ch_error *keep_plugin(struct ch_allocator_set *set,
+				    struct ch_plugin *plugin)
 {
-	void **grown = realloc(set->dl_handles,
-			       (set->num_dl_handles + 1) * sizeof(*grown));
+	struct ch_plugin **grown = realloc(set->plugins,
+					   (set->num_plugins + 1) *
+						   sizeof(*grown));
 
 	if (!grown)
 		return &ch_enomem;
-	set->dl_handles = grown;
-	set->dl_handles[set->num_dl_handles++] = handle;
+	set->plugins = grown;
+	set->plugins[set->num_plugins++] = plugin;
 	return NULL;
 }
 
@@ -225,23 +221,22 @@ static struct ch_error *gather_candidates(struct ch_program *program,
 	struct ch_error *err;
 
 	for (size_t i = 0; ch_builtin_allocators[i]; i++) {
-		err = push_use(set, ch_builtin_allocators[i], NULL);
+		err = push_use(set, ch_builtin_allocators[i]);
 		if (err)
 			return err;
 	}
 	for (size_t i = 0; i < options->num_plugins; i++) {
-		const struct coreheap_allocator *ops;
-		void *handle;
+		struct ch_plugin *plugin;
 
-		err = ch_allocator_load(options->plugins[i], &ops, &handle);
+		err = ch_plugin_load(options->plugins[i], &plugin);
 		if (err)
 			return err;
-		err = keep_dl_handle(set, handle);
+		err = keep_plugin(set, plugin);
 		if (err) {
-			dlclose(handle);
+			ch_plugin_destroy(plugin);
 			return err;
 		}
-		err = push_use(set, ops, handle);
+		err = push_use(set, &plugin->ops);
 		if (err)
 			return err;
 	}
