@@ -332,10 +332,12 @@ struct coreheap_host {
 		       struct coreheap_mapping *ret);
 
 	/*
-	 * The reporting calls below fail only when the host itself cannot go
-	 * on. After a failure the plugin returns that status at once: the host
-	 * keeps its own error and ends the command with it once the plugin's
-	 * call returns, whatever the plugin returned.
+	 * The reporting calls below fail when the host cannot keep what it is
+	 * given (out of memory, one of its limits). The plugin then returns
+	 * that status at once: the host keeps its own error and ends the
+	 * command with it once the plugin's call returns, whatever the plugin
+	 * returned. add_block's refusal of a block in no state is the one
+	 * failure that is the plugin's, not the host's: see there.
 	 */
 
 	/**
