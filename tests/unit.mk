@@ -5,6 +5,14 @@ check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output tests/tes
 TESTS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
 check_PROGRAMS += tests/test_vector
 TESTS += tests/test_vector
+
+# The threads' stacks, unwound once per program.
+check_PROGRAMS += tests/test_stacks
+TESTS += tests/test_stacks
+tests_test_stacks_SOURCES = tests/test_stacks.c $(UNIT_TEST_SOURCES)
+tests_test_stacks_CFLAGS = $(TEST_CFLAGS)
+tests_test_stacks_LDADD = $(TEST_LIBS)
+tests_test_stacks_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 tests_test_cli_SOURCES = tests/test_cli.c
 tests_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_cli_LDADD = libcoreheap_cli.a $(TEST_LIBS)

@@ -18,18 +18,21 @@ static struct ch_program *program_of(const struct coreheap_host *ops)
 	return host_of(ops)->program;
 }
 
-// Keep the first out-of-memory (or other host) error; plugins see a status.
+// Keep the first error of the host's own; the plugin sees a status, and
+// the program ends with the error once the plugin returns.
 static int host_fail(const struct coreheap_host *ops, struct ch_error *err)
 {
 	struct ch_host *host = host_of(ops);
+	int status;
 
 	if (!err)
 		return COREHEAP_OK;
+	status = err == &ch_enomem ? COREHEAP_NOMEM : COREHEAP_FAILED;
 	if (!host->err)
 		host->err = err;
 	else
 		ch_error_destroy(err);
-	return COREHEAP_NOMEM;
+	return status;
 }
 
 static int host_read(const struct coreheap_host *ops, uint64_t addr,
@@ -289,6 +292,7 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 	*host = (struct ch_host){
 		.ops = {
 			.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+			.size = sizeof(struct coreheap_host),
 			.private_data = host,
 			.read = host_read,
 			.map = host_map,
