@@ -2,12 +2,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/cleanup.h"
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "report/analysis.h"
 #include "report/output.h"
+#include "report/rows.h"
 
 static const char *const leaks_usage[] = {
 	"coreheap leaks [OPTIONS] CORE",
@@ -90,29 +92,13 @@ static const char *leak_kind(const struct leaks_report *report, uint32_t v)
 	return report->referrers[v] ? "indirect" : "unreferenced";
 }
 
-static void write_json_object(struct ch_out *out,
-			      const struct leaks_report *report, uint32_t v)
-{
-	const struct ch_block *block = &report->graph->blocks[v];
-	const char *type = ch_analysis_type(report->program, v);
+// The columns leaks adds to an allocation's row.
+enum { LEAK_COLUMN, REFERRERS_COLUMN, NUM_LEAK_COLUMNS };
 
-	ch_out_str(out, "{\"address\": \"");
-	ch_out_hex(out, block->address);
-	ch_out_str(out, "\", \"size\": ");
-	ch_out_u64(out, block->size);
-	ch_out_str(out, ", \"allocator\": ");
-	ch_out_json_string(out, ch_analysis_allocator(report->program, v));
-	ch_out_str(out, ", \"type\": ");
-	if (type)
-		ch_out_json_string(out, type);
-	else
-		ch_out_str(out, "null");
-	ch_out_str(out, ", \"leak\": \"");
-	ch_out_str(out, leak_kind(report, v));
-	ch_out_str(out, "\", \"referrers\": ");
-	ch_out_u64(out, report->referrers[v]);
-	ch_out_char(out, '}');
-}
+static const struct ch_row_field leak_columns[NUM_LEAK_COLUMNS] = {
+	[LEAK_COLUMN] = { .key = "leak", .kind = CH_ROW_STRING },
+	[REFERRERS_COLUMN] = { .key = "referrers", .kind = CH_ROW_U64 },
+};
 
 static int compare_groups(const void *a, const void *b)
 {
@@ -242,50 +228,35 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 			  enum ch_format format)
 {
 	const struct ch_graph *graph = report->graph;
-	bool first = true;
+	struct ch_row_field fields[NUM_LEAK_COLUMNS];
+	struct ch_row_writer writer;
 
-	if (format == CH_FORMAT_CSV)
-		ch_out_str(out, "address,size,allocator,type,leak,referrers\n");
+	ch_row_writer_begin(&writer, out, format, leak_columns,
+			    NUM_LEAK_COLUMNS);
 	if (format == CH_FORMAT_JSON) {
 		ch_out_printf(out, "{\"leaked\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"unreferenced\": %" PRIu64 ", \"indirect\": %" PRIu64 "},\n \"allocations\": [",
 			      report->count, report->bytes, report->unreferenced,
 			      report->count - report->unreferenced);
 	}
+	memcpy(fields, leak_columns, sizeof(fields));
 	for (uint32_t v = 0; v < graph->num_nodes; v++) {
 		const struct ch_block *block = &graph->blocks[v];
-		const char *type;
 
 		if (report->root_of[v] != CH_GRAPH_NONE)
 			continue;
-		switch (format) {
-		case CH_FORMAT_JSONL:
-			write_json_object(out, report, v);
-			ch_out_char(out, '\n');
-			break;
-		case CH_FORMAT_JSON:
-			ch_out_str(out, first ? "\n  " : ",\n  ");
-			write_json_object(out, report, v);
-			break;
-		default:
-			type = ch_analysis_type(report->program, v);
-			ch_out_hex(out, block->address);
-			ch_out_char(out, ',');
-			ch_out_u64(out, block->size);
-			ch_out_char(out, ',');
-			ch_out_csv_field(out, ch_analysis_allocator(report->program, v));
-			ch_out_char(out, ',');
-			ch_out_csv_field(out, type ? type : "");
-			ch_out_char(out, ',');
-			ch_out_str(out, leak_kind(report, v));
-			ch_out_char(out, ',');
-			ch_out_u64(out, report->referrers[v]);
-			ch_out_char(out, '\n');
-			break;
-		}
-		first = false;
+		fields[LEAK_COLUMN].string = leak_kind(report, v);
+		fields[REFERRERS_COLUMN].u64 = report->referrers[v];
+		ch_row_writer_write(&writer, &(struct ch_allocation_row){
+			.address = block->address,
+			.size = block->size,
+			.allocator = ch_analysis_allocator(report->program, v),
+			.type = ch_analysis_type(report->program, v),
+			.fields = fields,
+			.num_fields = NUM_LEAK_COLUMNS,
+		});
 	}
 	if (format == CH_FORMAT_JSON) {
-		ch_out_str(out, first ? "],\n" : "\n ],\n");
+		ch_out_str(out, writer.written ? "\n ],\n" : "],\n");
 		write_json_types(out, report);
 	}
 }

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/output.h"
+#include "report/rows.h"
 #include "types/types.h"
 
 static const char *const objects_usage[] = {
@@ -49,73 +50,6 @@ struct type_selection {
 	bool *by_runtime_type;
 };
 
-/* One allocation to write: a live block, or a runtime's object nested in one. */
-struct object_row {
-	const struct ch_block *block;
-	const char *type;
-	/** For a nested object: the live block holding it; else 0. */
-	uint64_t parent;
-};
-
-static void write_json_object(struct ch_out *out,
-			      const struct ch_program *program,
-			      const struct object_row *row)
-{
-	ch_out_str(out, "{\"address\": \"");
-	ch_out_hex(out, row->block->address);
-	ch_out_str(out, "\", \"size\": ");
-	ch_out_u64(out, row->block->size);
-	ch_out_str(out, ", \"allocator\": ");
-	ch_out_json_string(out, allocator_name(program, row->block));
-	ch_out_str(out, ", \"type\": ");
-	if (row->type)
-		ch_out_json_string(out, row->type);
-	else
-		ch_out_str(out, "null");
-	if (row->parent) {
-		ch_out_str(out, ", \"parent\": \"");
-		ch_out_hex(out, row->parent);
-		ch_out_char(out, '"');
-	}
-	ch_out_char(out, '}');
-}
-
-static void write_row(struct ch_out *out, const struct ch_program *program,
-		      enum ch_format format, const struct object_row *row,
-		      size_t written)
-{
-	const struct ch_block *block = row->block;
-
-	switch (format) {
-	case CH_FORMAT_JSONL:
-		write_json_object(out, program, row);
-		ch_out_char(out, '\n');
-		break;
-	case CH_FORMAT_JSON:
-		ch_out_str(out, written ? ",\n  " : "\n  ");
-		write_json_object(out, program, row);
-		break;
-	case CH_FORMAT_CSV:
-		ch_out_hex(out, block->address);
-		ch_out_char(out, ',');
-		ch_out_u64(out, block->size);
-		ch_out_char(out, ',');
-		ch_out_csv_field(out, allocator_name(program, block));
-		ch_out_char(out, ',');
-		if (row->type)
-			ch_out_csv_field(out, row->type);
-		ch_out_char(out, '\n');
-		break;
-	default:
-		ch_out_printf(out, "0x%016llx  %-10llu  %-9s  %s\n",
-			      (unsigned long long)block->address,
-			      (unsigned long long)block->size,
-			      allocator_name(program, block),
-			      row->type ? row->type : "-");
-		break;
-	}
-}
-
 static const char *runtime_type_name(const struct ch_heap *heap,
 				     const struct ch_block *block)
 {
@@ -136,22 +70,21 @@ static void write_objects(struct ch_out *out, const struct ch_program *program,
 {
 	const struct ch_heap *heap = &program->heap;
 	const struct ch_block_array *live = &heap->live, *nested = &heap->nested;
-	size_t written = 0, i = 0, j = 0;
+	struct ch_row_writer writer;
+	size_t i = 0, j = 0;
 
-	if (format == CH_FORMAT_CSV)
-		ch_out_str(out, "address,size,allocator,type\n");
-	else if (format == CH_FORMAT_JSON)
+	ch_row_writer_begin(&writer, out, format, NULL, 0);
+	if (format == CH_FORMAT_JSON)
 		ch_out_str(out, "{\"objects\": [");
-	else if (format == CH_FORMAT_TEXT)
-		ch_out_str(out, "address             size        allocator  type\n");
 	while (i < live->len || j < nested->len) {
-		struct object_row row = { 0 };
+		const struct ch_block *block;
+		struct ch_allocation_row row = { 0 };
 		bool keep;
 
 		if (j >= nested->len ||
 		    (i < live->len &&
 		     live->blocks[i].address <= nested->blocks[j].address)) {
-			row.block = &live->blocks[i];
+			block = &live->blocks[i];
 			row.type = ch_heap_block_type(heap, i, NULL);
 			keep = !selection ||
 			       (row.type && selection->by_type[heap->block_types[i]]);
@@ -159,21 +92,23 @@ static void write_objects(struct ch_out *out, const struct ch_program *program,
 		} else {
 			const struct ch_block *holder;
 
-			row.block = &nested->blocks[j++];
-			row.type = runtime_type_name(heap, row.block);
-			holder = ch_heap_find(heap, row.block->address);
+			block = &nested->blocks[j++];
+			row.type = runtime_type_name(heap, block);
+			holder = ch_heap_find(heap, block->address);
 			row.parent = holder ? holder->address : 0;
 			keep = !selection ||
 			       (row.type &&
-				selection->by_runtime_type[row.block->runtime_type]);
+				selection->by_runtime_type[block->runtime_type]);
 		}
 		if (!keep)
 			continue;
-		write_row(out, program, format, &row, written);
-		written++;
+		row.address = block->address;
+		row.size = block->size;
+		row.allocator = allocator_name(program, block);
+		ch_row_writer_write(&writer, &row);
 	}
 	if (format == CH_FORMAT_JSON)
-		ch_out_str(out, written ? "\n]}\n" : "]}\n");
+		ch_out_str(out, writer.written ? "\n]}\n" : "]}\n");
 }
 
 static bool *match_names(const struct ch_pattern *pattern, char *const *names,

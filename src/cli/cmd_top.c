@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/cleanup.h"
@@ -10,6 +11,7 @@
 #include "graph/dominators.h"
 #include "report/analysis.h"
 #include "report/output.h"
+#include "report/rows.h"
 
 static const char *const top_usage[] = {
 	"coreheap top [OPTIONS] CORE",
@@ -304,9 +306,18 @@ static struct ch_error *write_text(struct ch_out *out, struct top_report *report
 	return NULL;
 }
 
-static struct ch_error *write_allocation_json(struct ch_json *json,
-					      struct top_report *report,
-					      uint32_t v)
+// The columns top adds to an allocation's row.
+enum { RETAINED_COLUMN, HELD_BY_COLUMN, NUM_TOP_COLUMNS };
+
+static const struct ch_row_field top_columns[NUM_TOP_COLUMNS] = {
+	[RETAINED_COLUMN] = { .key = "retained", .kind = CH_ROW_U64 },
+	[HELD_BY_COLUMN] = { .key = "held_by", .kind = CH_ROW_ROOT },
+};
+
+// Node v's row; fields has NUM_TOP_COLUMNS entries, filled here.
+static struct ch_error *allocation_row(struct top_report *report, uint32_t v,
+				       struct ch_row_field *fields,
+				       struct ch_allocation_row *ret)
 {
 	const struct ch_program *program = report->analysis->program;
 	const struct ch_block *block = &report->analysis->graph->blocks[v];
@@ -315,18 +326,18 @@ static struct ch_error *write_allocation_json(struct ch_json *json,
 
 	if (err)
 		return err;
-	ch_json_begin_object(json);
-	ch_json_member_address(json, "address", block->address);
-	ch_json_member_u64(json, "size", block->size);
-	ch_json_member_string(json, "allocator", ch_analysis_allocator(program, v));
-	ch_json_member_string_or_null(json, "type", ch_analysis_type(program, v));
-	ch_json_member_u64(json, "retained", report->retained[v]);
-	ch_json_key(json, "held_by");
-	ch_json_begin_object(json);
-	ch_json_member_string(json, "kind", kind);
-	ch_json_member_string(json, "name", name);
-	ch_json_end_object(json);
-	ch_json_end_object(json);
+	memcpy(fields, top_columns, sizeof(top_columns));
+	fields[RETAINED_COLUMN].u64 = report->retained[v];
+	fields[HELD_BY_COLUMN].root_kind = kind;
+	fields[HELD_BY_COLUMN].string = name;
+	*ret = (struct ch_allocation_row){
+		.address = block->address,
+		.size = block->size,
+		.allocator = ch_analysis_allocator(program, v),
+		.type = ch_analysis_type(program, v),
+		.fields = fields,
+		.num_fields = NUM_TOP_COLUMNS,
+	};
 	return NULL;
 }
 
@@ -350,9 +361,13 @@ static struct ch_error *write_json(struct ch_out *out, struct top_report *report
 	ch_json_key(&json, "allocations");
 	ch_json_begin_array(&json);
 	for (size_t i = 0; i < report->num_nodes; i++) {
-		err = write_allocation_json(&json, report, report->nodes[i]);
+		struct ch_row_field fields[NUM_TOP_COLUMNS];
+		struct ch_allocation_row row;
+
+		err = allocation_row(report, report->nodes[i], fields, &row);
 		if (err)
 			return err;
+		ch_row_json(&json, &row);
 	}
 	ch_json_end_array(&json);
 	ch_json_key(&json, "types");
@@ -374,58 +389,23 @@ static struct ch_error *write_json(struct ch_out *out, struct top_report *report
 	return NULL;
 }
 
+// jsonl and csv: the allocations only.
 static struct ch_error *write_rows(struct ch_out *out, struct top_report *report,
 				   enum ch_format format)
 {
-	const struct ch_program *program = report->analysis->program;
-	const struct ch_block *blocks = report->analysis->graph->blocks;
+	struct ch_row_writer writer;
 	struct ch_error *err;
 
-	if (format == CH_FORMAT_CSV)
-		ch_out_str(out, "address,size,allocator,type,retained,held_by_kind,held_by\n");
+	ch_row_writer_begin(&writer, out, format, top_columns,
+			    NUM_TOP_COLUMNS);
 	for (size_t i = 0; i < report->num_nodes; i++) {
-		uint32_t v = report->nodes[i];
-		const char *type = ch_analysis_type(program, v), *kind, *name;
+		struct ch_row_field fields[NUM_TOP_COLUMNS];
+		struct ch_allocation_row row;
 
-		err = holder(report, v, &kind, &name);
+		err = allocation_row(report, report->nodes[i], fields, &row);
 		if (err)
 			return err;
-		// Spaced like the jsonl of objects and leaks.
-		if (format == CH_FORMAT_JSONL) {
-			ch_out_str(out, "{\"address\": \"");
-			ch_out_hex(out, blocks[v].address);
-			ch_out_str(out, "\", \"size\": ");
-			ch_out_u64(out, blocks[v].size);
-			ch_out_str(out, ", \"allocator\": ");
-			ch_out_json_string(out, ch_analysis_allocator(program, v));
-			ch_out_str(out, ", \"type\": ");
-			if (type)
-				ch_out_json_string(out, type);
-			else
-				ch_out_str(out, "null");
-			ch_out_str(out, ", \"retained\": ");
-			ch_out_u64(out, report->retained[v]);
-			ch_out_str(out, ", \"held_by\": {\"kind\": ");
-			ch_out_json_string(out, kind);
-			ch_out_str(out, ", \"name\": ");
-			ch_out_json_string(out, name);
-			ch_out_str(out, "}}\n");
-			continue;
-		}
-		ch_out_hex(out, blocks[v].address);
-		ch_out_char(out, ',');
-		ch_out_u64(out, blocks[v].size);
-		ch_out_char(out, ',');
-		ch_out_csv_field(out, ch_analysis_allocator(program, v));
-		ch_out_char(out, ',');
-		ch_out_csv_field(out, type ? type : "");
-		ch_out_char(out, ',');
-		ch_out_u64(out, report->retained[v]);
-		ch_out_char(out, ',');
-		ch_out_str(out, kind);
-		ch_out_char(out, ',');
-		ch_out_csv_field(out, name);
-		ch_out_char(out, '\n');
+		ch_row_writer_write(&writer, &row);
 	}
 	return NULL;
 }

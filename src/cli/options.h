@@ -14,14 +14,7 @@
 
 #include "base/error.h"
 #include "heap/program.h"
-
-/** Output formats, as a bit set of what a command accepts. */
-enum ch_format {
-	CH_FORMAT_TEXT = 1,
-	CH_FORMAT_JSON = 2,
-	CH_FORMAT_JSONL = 4,
-	CH_FORMAT_CSV = 8,
-};
+#include "report/output.h"   // enum ch_format
 
 #define CH_MAX_REPEATED 32
 

@@ -235,6 +235,11 @@ void ch_json_init(struct ch_json *json, struct ch_out *out, bool pretty)
 	*json = (struct ch_json){ .out = out, .pretty = pretty };
 }
 
+void ch_json_init_line(struct ch_json *json, struct ch_out *out)
+{
+	*json = (struct ch_json){ .out = out, .spaced = true };
+}
+
 static void newline_indent(struct ch_json *json)
 {
 	if (!json->pretty)
@@ -254,7 +259,7 @@ static void before_value(struct ch_json *json)
 	if (json->depth == 0)
 		return;
 	if (json->has_member[json->depth - 1])
-		ch_out_char(json->out, ',');
+		ch_out_str(json->out, json->spaced ? ", " : ",");
 	json->has_member[json->depth - 1] = true;
 	newline_indent(json);
 }
@@ -305,7 +310,7 @@ void ch_json_key(struct ch_json *json, const char *key)
 {
 	before_value(json);
 	ch_out_json_string(json->out, key);
-	ch_out_str(json->out, json->pretty ? ": " : ":");
+	ch_out_str(json->out, json->pretty || json->spaced ? ": " : ":");
 	json->after_key = true;
 }
 

@@ -21,6 +21,14 @@
 
 #include "base/error.h"
 
+/** Output formats, as a bit set of what a command accepts. */
+enum ch_format {
+	CH_FORMAT_TEXT = 1,
+	CH_FORMAT_JSON = 2,
+	CH_FORMAT_JSONL = 4,
+	CH_FORMAT_CSV = 8,
+};
+
 #define CH_OUT_BUFFER_SIZE 65536
 
 struct ch_out {
@@ -53,11 +61,18 @@ struct ch_error *ch_out_finish(struct ch_out *out);
 
 #define CH_JSON_MAX_DEPTH 32
 
-/** A JSON writer: begin/end objects and arrays, keys and values. */
+/**
+ * A JSON writer: begin/end objects and arrays, keys and values. Pretty
+ * output puts each member on a line of its own, indented, and ends the
+ * document with a newline; otherwise the document is one line, compact,
+ * or spaced (", " and ": ") as a JSON Lines record is for a reader.
+ */
 struct ch_json {
 	struct ch_out *out;
 	int depth;
 	bool pretty;
+	/** One line with a space after each comma and colon. */
+	bool spaced;
 	/** Whether the current container already has a member. */
 	bool has_member[CH_JSON_MAX_DEPTH];
 	/** A key was just written: the next value follows it. */
@@ -65,6 +80,8 @@ struct ch_json {
 };
 
 void ch_json_init(struct ch_json *json, struct ch_out *out, bool pretty);
+/** A one-line, spaced writer: {"address": "0x10", "size": 24}. */
+void ch_json_init_line(struct ch_json *json, struct ch_out *out);
 void ch_json_begin_object(struct ch_json *json);
 void ch_json_end_object(struct ch_json *json);
 void ch_json_begin_array(struct ch_json *json);
