@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/output.h"
+#include "report/rows.h"
 
 static struct ch_out out;
 
@@ -122,4 +123,114 @@ Test(output, a_failed_write_is_reported)
 	cr_expect_not_null(err);
 	ch_error_destroy(err);
 	fclose(full);
+}
+
+// An allocation's row in each format: the columns every listing shares,
+// then a command's own, with a root as a nested object or two CSV columns.
+static const struct ch_row_field row_columns[] = {
+	{ .key = "retained", .kind = CH_ROW_U64 },
+	{ .key = "held_by", .kind = CH_ROW_ROOT },
+	{ .key = "note", .kind = CH_ROW_STRING },
+};
+
+static const struct ch_row_field row_fields[] = {
+	{ .key = "retained", .kind = CH_ROW_U64, .u64 = 4096 },
+	{ .key = "held_by", .kind = CH_ROW_ROOT, .root_kind = "global",
+	  .string = "app!table" },
+	{ .key = "note", .kind = CH_ROW_STRING, .string = "a, \"b\"" },
+};
+
+static const struct ch_allocation_row rows[] = {
+	{ .address = 0x55d0c3a4b2a0, .size = 24, .allocator = "glibc",
+	  .type = "struct node", .fields = row_fields, .num_fields = 3 },
+	{ .address = 0x10, .size = 0, .allocator = "toy", .type = NULL,
+	  .parent = 0x8, .fields = row_fields, .num_fields = 3 },
+};
+
+static enum ch_format row_format;
+
+static void write_rows(struct ch_out *o)
+{
+	struct ch_row_writer writer;
+
+	ch_row_writer_begin(&writer, o, row_format, row_columns, 3);
+	for (size_t i = 0; i < 2; i++)
+		ch_row_writer_write(&writer, &rows[i]);
+	cr_expect_eq(writer.written, 2);
+}
+
+Test(output, rows_as_jsonl)
+{
+	char *text;
+
+	row_format = CH_FORMAT_JSONL;
+	text = capture(write_rows);
+	cr_expect_str_eq(text,
+		"{\"address\": \"0x55d0c3a4b2a0\", \"size\": 24, \"allocator\": \"glibc\", \"type\": \"struct node\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"}\n"
+		"{\"address\": \"0x10\", \"size\": 0, \"allocator\": \"toy\", \"type\": null, \"parent\": \"0x8\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"}\n");
+	free(text);
+}
+
+Test(output, rows_as_json_array_elements)
+{
+	char *text;
+
+	row_format = CH_FORMAT_JSON;
+	text = capture(write_rows);
+	cr_expect_str_eq(text,
+		"\n  {\"address\": \"0x55d0c3a4b2a0\", \"size\": 24, \"allocator\": \"glibc\", \"type\": \"struct node\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"},"
+		"\n  {\"address\": \"0x10\", \"size\": 0, \"allocator\": \"toy\", \"type\": null, \"parent\": \"0x8\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"}");
+	free(text);
+}
+
+Test(output, rows_as_csv)
+{
+	char *text;
+
+	row_format = CH_FORMAT_CSV;
+	text = capture(write_rows);
+	cr_expect_str_eq(text,
+		"address,size,allocator,type,retained,held_by_kind,held_by,note\n"
+		"0x55d0c3a4b2a0,24,glibc,struct node,4096,global,app!table,\"a, \"\"b\"\"\"\n"
+		"0x10,0,toy,,4096,global,app!table,\"a, \"\"b\"\"\"\n");
+	free(text);
+}
+
+Test(output, rows_as_text)
+{
+	char *text;
+
+	row_format = CH_FORMAT_TEXT;
+	text = capture(write_rows);
+	cr_expect_str_eq(text,
+		"address             size        allocator  type\n"
+		"0x000055d0c3a4b2a0  24          glibc      struct node\n"
+		"0x0000000000000010  0           toy        -\n");
+	free(text);
+}
+
+static void json_line(struct ch_out *o)
+{
+	struct ch_json json;
+
+	ch_json_init_line(&json, o);
+	ch_json_begin_object(&json);
+	ch_json_member_u64(&json, "a", 1);
+	ch_json_key(&json, "b");
+	ch_json_begin_array(&json);
+	ch_json_u64(&json, 2);
+	ch_json_null(&json);
+	ch_json_end_array(&json);
+	ch_json_key(&json, "c");
+	ch_json_begin_object(&json);
+	ch_json_end_object(&json);
+	ch_json_end_object(&json);
+}
+
+Test(output, json_line_is_one_spaced_line)
+{
+	char *text = capture(json_line);
+
+	cr_expect_str_eq(text, "{\"a\": 1, \"b\": [2, null], \"c\": {}}");
+	free(text);
 }
