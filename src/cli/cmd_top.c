@@ -161,14 +161,12 @@ static int compare_groups(const void *a, const void *b, void *arg)
 static struct ch_error *order_groups(struct top_report *report, size_t rows)
 {
 	size_t n = report->groups.num_groups;
+	struct ch_error *err = ch_type_groups_order(&report->groups,
+						    compare_groups, report,
+						    &report->group_order);
 
-	report->group_order = malloc((n + 1) * sizeof(*report->group_order));
-	if (!report->group_order)
-		return &ch_enomem;
-	for (size_t g = 0; g < n; g++)
-		report->group_order[g] = g;
-	qsort_r(report->group_order, n, sizeof(*report->group_order),
-		compare_groups, report);
+	if (err)
+		return err;
 	report->num_group_rows = rows == 0 || rows > n ? n : rows;
 	return NULL;
 }

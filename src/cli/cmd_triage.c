@@ -189,13 +189,10 @@ static struct ch_error *rank_types(struct triage_report *report, uint64_t top)
 	if (err)
 		return err;
 	n = report->groups.num_groups;
-	report->group_order = malloc((n + 1) * sizeof(*report->group_order));
-	if (!report->group_order)
-		return &ch_enomem;
-	for (size_t g = 0; g < n; g++)
-		report->group_order[g] = g;
-	qsort_r(report->group_order, n, sizeof(*report->group_order),
-		compare_groups_by_bytes, &report->groups);
+	err = ch_type_groups_order(&report->groups, compare_groups_by_bytes,
+				   &report->groups, &report->group_order);
+	if (err)
+		return err;
 	report->num_top = top < n ? top : n;
 	return NULL;
 }

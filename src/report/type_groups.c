@@ -142,6 +142,23 @@ void ch_type_groups_deinit(struct ch_type_groups *groups)
 	*groups = (struct ch_type_groups){ 0 };
 }
 
+struct ch_error *ch_type_groups_order(const struct ch_type_groups *groups,
+				      int (*compare)(const void *a,
+						     const void *b, void *arg),
+				      void *arg, uint32_t **order_ret)
+{
+	size_t n = groups->num_groups;
+	uint32_t *order = malloc((n + 1) * sizeof(*order));
+
+	if (!order)
+		return &ch_enomem;
+	for (size_t g = 0; g < n; g++)
+		order[g] = g;
+	qsort_r(order, n, sizeof(*order), compare, arg);
+	*order_ret = order;
+	return NULL;
+}
+
 void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group)
 {
 	if (group->type)

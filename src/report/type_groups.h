@@ -54,6 +54,17 @@ struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
 				     void *arg);
 void ch_type_groups_deinit(struct ch_type_groups *groups);
 
+/**
+ * The groups' indices sorted by compare (qsort_r's comparator, called on
+ * two uint32_t group indices and arg), from first-appearance order: a
+ * malloc'd array of num_groups entries in *order_ret, which the caller
+ * frees.
+ */
+struct ch_error *ch_type_groups_order(const struct ch_type_groups *groups,
+				      int (*compare)(const void *a,
+						     const void *b, void *arg),
+				      void *arg, uint32_t **order_ret);
+
 /** "struct node", or "unknown (48 bytes)" for a group of unknown type. */
 void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group);
 /** The group as JSON members "type" (string or null) and "size" (null for a type). */
