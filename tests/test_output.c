@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/output.h"
+#include "report/describe.h"
 #include "report/rows.h"
 
 static struct ch_out out;
@@ -232,5 +233,102 @@ Test(output, json_line_is_one_spaced_line)
 	char *text = capture(json_line);
 
 	cr_expect_str_eq(text, "{\"a\": 1, \"b\": [2, null], \"c\": {}}");
+	free(text);
+}
+
+// describe's model renders without a core: a hand-built description of a
+// struct with a pointer member and a long array, in text and JSON.
+static struct ch_field describe_fields[] = {
+	{ .kind = CH_FIELD_BEGIN, .depth = 0, .offset = 0,
+	  .type = "struct node", .name = "" },
+	{ .kind = CH_FIELD_VALUE, .depth = 1, .offset = 0,
+	  .type = "struct node *", .name = "next", .path = "next",
+	  .value = "0x1010", .has_target = true,
+	  .target = { .kind = CH_TARGET_ALLOCATION, .allocation = 0x1000,
+		      .offset = 16, .type = "struct node" } },
+	{ .kind = CH_FIELD_BEGIN, .depth = 1, .offset = 8, .type = "int[20]",
+	  .name = "values" },
+	{ .kind = CH_FIELD_VALUE, .depth = 2, .offset = 8, .type = "int",
+	  .name = "[0]", .path = "values[0]", .value = "-1" },
+	{ .kind = CH_FIELD_MORE, .depth = 2, .more = 19 },
+	{ .kind = CH_FIELD_END, .depth = 1 },
+	{ .kind = CH_FIELD_END, .depth = 0 },
+};
+
+static const struct ch_description description = {
+	.address = 0x2008,
+	.in_allocation = true,
+	.allocation = { .address = 0x2000, .size = 88, .offset = 8,
+			.allocator = "glibc", .type = "struct node",
+			.source = CH_TYPE_DWARF, .has_element = true,
+			.count = 1, .element_start = 0x2000 },
+	.has_fields = true,
+	.fields = describe_fields,
+	.num_fields = sizeof(describe_fields) / sizeof(describe_fields[0]),
+};
+
+static void describe_text(struct ch_out *o)
+{
+	ch_description_write_text(o, &description);
+}
+
+static void describe_json(struct ch_out *o)
+{
+	ch_description_write_json(o, &description);
+}
+
+Test(output, description_as_text)
+{
+	char *text = capture(describe_text);
+
+	cr_expect_str_eq(text,
+		"0x2008 is 8 bytes into the allocation at 0x2000 (88 usable bytes, glibc)\n"
+		"type: struct node (dwarf)\n"
+		"[+0] struct node = {\n"
+		"  [+0] struct node *next = 0x1010 -> allocation 0x1000+16 (struct node)\n"
+		"  [+8] int[20] values = {\n"
+		"    [+8] int [0] = -1\n"
+		"    ... 19 more\n"
+		"  }\n"
+		"}\n");
+	free(text);
+}
+
+Test(output, description_as_json_lists_values_only)
+{
+	char *text = capture(describe_json);
+
+	cr_expect_str_eq(text,
+		"{\n"
+		"  \"address\": \"0x2008\",\n"
+		"  \"allocation\": {\n"
+		"    \"address\": \"0x2000\",\n"
+		"    \"size\": 88,\n"
+		"    \"allocator\": \"glibc\",\n"
+		"    \"offset\": 8,\n"
+		"    \"type\": \"struct node\",\n"
+		"    \"type_source\": \"dwarf\",\n"
+		"    \"conflicting_evidence\": false\n"
+		"  },\n"
+		"  \"fields\": [\n"
+		"    {\n"
+		"      \"field\": \"next\",\n"
+		"      \"offset\": 0,\n"
+		"      \"type\": \"struct node *\",\n"
+		"      \"value\": \"0x1010\",\n"
+		"      \"points_to\": {\n"
+		"        \"allocation\": \"0x1000\",\n"
+		"        \"offset\": 16,\n"
+		"        \"type\": \"struct node\"\n"
+		"      }\n"
+		"    },\n"
+		"    {\n"
+		"      \"field\": \"values[0]\",\n"
+		"      \"offset\": 8,\n"
+		"      \"type\": \"int\",\n"
+		"      \"value\": \"-1\"\n"
+		"    }\n"
+		"  ]\n"
+		"}\n");
 	free(text);
 }
