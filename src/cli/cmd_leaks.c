@@ -207,19 +207,16 @@ static void write_json_types(struct ch_out *out, const struct leaks_report *repo
 	qsort(sorted, groups->num_groups, sizeof(*sorted), compare_groups);
 	ch_out_str(out, " \"types\": [");
 	for (size_t g = 0; g < groups->num_groups; g++) {
+		struct ch_json json;
+
 		ch_out_str(out, g ? ",\n  " : "\n  ");
-		ch_out_str(out, "{\"type\": ");
-		if (sorted[g].type)
-			ch_out_json_string(out, sorted[g].type);
-		else
-			ch_out_str(out, "null");
-		ch_out_str(out, ", \"size\": ");
-		if (sorted[g].type)
-			ch_out_str(out, "null");
-		else
-			ch_out_u64(out, sorted[g].size);
-		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"unreferenced\": %" PRIu64 "}",
-			      sorted[g].count, sorted[g].bytes, sorted[g].extra);
+		ch_json_init_line(&json, out);
+		ch_json_begin_object(&json);
+		ch_json_group(&json, &sorted[g]);
+		ch_json_member_u64(&json, "count", sorted[g].count);
+		ch_json_member_u64(&json, "bytes", sorted[g].bytes);
+		ch_json_member_u64(&json, "unreferenced", sorted[g].extra);
+		ch_json_end_object(&json);
 	}
 	ch_out_str(out, groups->num_groups ? "\n ]}\n" : "]}\n");
 }
