@@ -8,6 +8,7 @@
 #include "report/output.h"
 #include "report/describe.h"
 #include "report/rows.h"
+#include "report/type_groups.h"
 
 static struct ch_out out;
 
@@ -331,4 +332,69 @@ Test(output, description_as_json_lists_values_only)
 		"  ]\n"
 		"}\n");
 	free(text);
+}
+
+// The grouping by type that types, diff, triage, leaks and top share:
+// named types by name, unknown ones by size (the largest size too, which
+// the hash map cannot hold as a key), numbered by first appearance.
+static bool skip_second(uint32_t node, void *arg)
+{
+	return node != 1;
+}
+
+Test(type_groups, by_name_then_by_size)
+{
+	struct ch_block blocks[] = {
+		{ .address = 0x1000, .size = 48 },
+		{ .address = 0x1100, .size = 32 },
+		{ .address = 0x1200, .size = 48 },
+		{ .address = 0x1300, .size = 16 },
+		{ .address = 0x1400, .size = 32 },
+		{ .address = 0x1500, .size = UINT64_MAX },
+		{ .address = 0x1600, .size = UINT64_MAX },
+	};
+	char *names[] = { NULL, "struct a", "struct b" };
+	uint32_t block_types[] = { 0, 1, 0, 2, 1, 0, 0 };
+	uint8_t sources[] = { 0, CH_TYPE_DWARF, 0, CH_TYPE_VTABLE,
+			      CH_TYPE_GUESS, 0, 0 };
+	struct ch_program program = {
+		.heap = {
+			.live = { .blocks = blocks, .len = 7 },
+			.block_types = block_types,
+			.block_type_sources = sources,
+			.type_names = names,
+			.num_type_names = 3,
+		},
+	};
+	struct ch_type_groups groups;
+	const struct ch_type_group *g;
+
+	cr_assert_null(ch_type_groups_init(&groups, &program, NULL, NULL));
+	cr_assert_eq(groups.num_groups, 4);
+	g = groups.groups;
+	cr_expect_null(g[0].type);
+	cr_expect_eq(g[0].size, 48);
+	cr_expect_eq(g[0].count, 2);
+	cr_expect_eq(g[0].bytes, 96);
+	cr_expect_str_eq(g[1].type, "struct a");
+	cr_expect_eq(g[1].count, 2);
+	cr_expect_eq(g[1].bytes, 64);
+	cr_expect_eq(g[1].first_node, 1);
+	cr_expect_eq(g[1].sources,
+		     (1u << CH_TYPE_DWARF) | (1u << CH_TYPE_GUESS));
+	cr_expect_str_eq(g[2].type, "struct b");
+	cr_expect_eq(g[3].size, UINT64_MAX);
+	cr_expect_eq(g[3].count, 2);
+	cr_expect_eq(groups.group_of[4], 1);
+	cr_expect_eq(groups.group_of[6], 3);
+	cr_expect_eq(groups.total_count, 7);
+	ch_type_groups_deinit(&groups);
+
+	cr_assert_null(ch_type_groups_init(&groups, &program, skip_second,
+					   NULL));
+	cr_expect_eq(groups.group_of[1], CH_TYPE_GROUP_NONE);
+	cr_expect_eq(groups.groups[1].first_node, 3);
+	cr_expect_eq(groups.groups[2].count, 1);
+	cr_expect_eq(groups.total_count, 6);
+	ch_type_groups_deinit(&groups);
 }
