@@ -161,54 +161,44 @@ static void write_rows(struct ch_out *o)
 	cr_expect_eq(writer.written, 2);
 }
 
-Test(output, rows_as_jsonl)
+static void expect_rows(enum ch_format format, const char *expected)
 {
 	char *text;
 
-	row_format = CH_FORMAT_JSONL;
+	row_format = format;
 	text = capture(write_rows);
-	cr_expect_str_eq(text,
+	cr_expect_str_eq(text, expected);
+	free(text);
+}
+
+Test(output, rows_as_jsonl)
+{
+	expect_rows(CH_FORMAT_JSONL,
 		"{\"address\": \"0x55d0c3a4b2a0\", \"size\": 24, \"allocator\": \"glibc\", \"type\": \"struct node\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"}\n"
 		"{\"address\": \"0x10\", \"size\": 0, \"allocator\": \"toy\", \"type\": null, \"parent\": \"0x8\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"}\n");
-	free(text);
 }
 
 Test(output, rows_as_json_array_elements)
 {
-	char *text;
-
-	row_format = CH_FORMAT_JSON;
-	text = capture(write_rows);
-	cr_expect_str_eq(text,
+	expect_rows(CH_FORMAT_JSON,
 		"\n  {\"address\": \"0x55d0c3a4b2a0\", \"size\": 24, \"allocator\": \"glibc\", \"type\": \"struct node\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"},"
 		"\n  {\"address\": \"0x10\", \"size\": 0, \"allocator\": \"toy\", \"type\": null, \"parent\": \"0x8\", \"retained\": 4096, \"held_by\": {\"kind\": \"global\", \"name\": \"app!table\"}, \"note\": \"a, \\\"b\\\"\"}");
-	free(text);
 }
 
 Test(output, rows_as_csv)
 {
-	char *text;
-
-	row_format = CH_FORMAT_CSV;
-	text = capture(write_rows);
-	cr_expect_str_eq(text,
+	expect_rows(CH_FORMAT_CSV,
 		"address,size,allocator,type,retained,held_by_kind,held_by,note\n"
 		"0x55d0c3a4b2a0,24,glibc,struct node,4096,global,app!table,\"a, \"\"b\"\"\"\n"
 		"0x10,0,toy,,4096,global,app!table,\"a, \"\"b\"\"\"\n");
-	free(text);
 }
 
 Test(output, rows_as_text)
 {
-	char *text;
-
-	row_format = CH_FORMAT_TEXT;
-	text = capture(write_rows);
-	cr_expect_str_eq(text,
+	expect_rows(CH_FORMAT_TEXT,
 		"address             size        allocator  type\n"
 		"0x000055d0c3a4b2a0  24          glibc      struct node\n"
 		"0x0000000000000010  0           toy        -\n");
-	free(text);
 }
 
 static void json_line(struct ch_out *o)
