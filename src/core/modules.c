@@ -642,17 +642,10 @@ static int collect_frame(Dwfl_Frame *state, void *varg)
 		return DWARF_CB_ABORT;
 	if (!dwfl_frame_pc(state, &pc, &is_activation))
 		return DWARF_CB_ABORT;
-	if (stack->num_frames == arg->capacity) {
-		size_t capacity = arg->capacity ? 2 * arg->capacity : 16;
-		struct ch_frame *grown = realloc(stack->frames,
-						 capacity * sizeof(*grown));
-
-		if (!grown) {
-			arg->out_of_memory = true;
-			return DWARF_CB_ABORT;
-		}
-		stack->frames = grown;
-		arg->capacity = capacity;
+	if (ch_vector_reserve_one((void **)&stack->frames, &arg->capacity,
+				  sizeof(*stack->frames), stack->num_frames)) {
+		arg->out_of_memory = true;
+		return DWARF_CB_ABORT;
 	}
 	frame = &stack->frames[stack->num_frames++];
 	*frame = (struct ch_frame){

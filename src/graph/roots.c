@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "base/path.h"
+#include "base/vector.h"
 #include "graph/roots.h"
 
 const char *const ch_root_kind_names[CH_NUM_ROOT_KINDS] = {
@@ -63,16 +64,9 @@ static struct ch_error *add_candidate(struct candidates *list, uint64_t start,
 {
 	if (end <= start)
 		return NULL;
-	if (list->len == list->capacity) {
-		size_t capacity = list->capacity ? 2 * list->capacity : 64;
-		struct candidate *grown = realloc(list->items,
-						  capacity * sizeof(*grown));
-
-		if (!grown)
-			return &ch_enomem;
-		list->items = grown;
-		list->capacity = capacity;
-	}
+	if (ch_vector_reserve_one((void **)&list->items, &list->capacity,
+				  sizeof(*list->items), list->len))
+		return &ch_enomem;
 	list->items[list->len++] = (struct candidate){
 		.start = start,
 		.end = end,
