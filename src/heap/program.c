@@ -67,6 +67,23 @@ static void warn_about_core(struct ch_program *program)
 		ch_program_warn(program, true,
 				"core '%s' has no thread notes: no registers, no thread caches",
 				core->path);
+	// Damage the reader read around: each kind once, here, so that every
+	// command says the same.
+	for (int i = 0; i < CH_CORE_NUM_PROBLEM_KINDS; i++) {
+		const struct ch_core_problem *problem = &core->problems[i];
+
+		if (!problem->count)
+			continue;
+		if (problem->count == 1)
+			ch_program_warn(program, true, "%s",
+					problem->message ? problem->message :
+							   "the core is damaged");
+		else
+			ch_program_warn(program, true, "%s (%zu times in all)",
+					problem->message ? problem->message :
+							   "the core is damaged",
+					problem->count);
+	}
 }
 
 static void warn_about_modules(struct ch_program *program)
