@@ -535,3 +535,168 @@ Test(core, a_fifo_or_a_directory_is_refused_without_blocking, .timeout = 10)
 	unlink(fifo);
 	rmdir(dir);
 }
+
+Test(core, many_program_headers_are_read_in_linear_time, .timeout = 30)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	struct timespec t0, t1;
+	char *path;
+
+	// 300,000 PT_LOADs (PN_XNUM numbering): libdwfl's module search is
+	// quadratic in them (13 s), so it is not run, and that is said.
+	two_segments(&synth);
+	synth.num_empty_loads = 300000;
+	path = write_core(&synth);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	program = open_program(path);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_expect_eq(program->core->num_phdrs, 300003);
+	cr_expect_eq(program->core->num_segments, 300002);
+	cr_expect(program->modules->skipped);
+	expect_warning(program, path, "has 300003 program headers, more than the 65536");
+	cr_expect_null(find_warning(program, "no modules found"),
+		       "the cause is said, not its consequence");
+	// Far below libdwfl's 13 s, with room for a loaded machine.
+	cr_expect_lt(t1.tv_sec - t0.tv_sec, 10);
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, a_bad_thread_note_is_told_once_for_every_command)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	struct ch_frame *frames = NULL;
+	size_t num_frames = 0;
+	char *stop = NULL;
+	struct ch_error *err;
+	char *path;
+
+	// libdwfl leaks what it allocated for a thread of id -1 (0.188): it
+	// is never handed such a core, and every command says why once.
+	two_segments(&synth);
+	synth.tids[1] = -1;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect(program->modules->threads_unreadable);
+	expect_warning(program, path, "impossible thread id -1; registers are read, but no stack is unwound");
+	cr_expect_null(find_warning(program, "for unwinding"), "told once");
+	err = ch_modules_unwind_thread(program->modules, program->core, 100,
+				       &frames, &num_frames, &stop);
+	cr_expect_not_null(err, "no unwinding through a bad note");
+	cr_expect(err && strstr(err->message, path));
+	ch_error_destroy(err);
+	free(frames);
+	free(stop);
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+// A program on the synthetic core with these user paths; its warnings.
+static struct ch_program *open_with(const char *core_path, const char *exe,
+				    const char *sysroot)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program = NULL;
+	struct ch_error *err;
+
+	options.search.executable = exe;
+	options.search.sysroot = sysroot;
+	err = ch_program_open(core_path, &options, &program);
+	cr_assert_null(err, "ch_program_open failed: %s",
+		       err ? err->message : "");
+	return program;
+}
+
+static void expect_path_warning(const char *core_path, const char *exe,
+				const char *sysroot, const char *fragment)
+{
+	struct ch_program *program = open_with(core_path, exe, sysroot);
+
+	cr_expect_not_null(find_warning(program, fragment),
+			   "no warning says '%s'", fragment);
+	cr_expect(ch_program_is_partial(program));
+	ch_program_destroy(program);
+}
+
+Test(core, unusable_user_paths_are_told_without_blocking, .timeout = 20)
+{
+	char dir[] = "/tmp/coreheap-paths-XXXXXX";
+	char fifo[64], truncated[64], text[64];
+	struct synth_core synth;
+	char *path, *warning;
+	FILE *in, *out;
+	char buf[2048];
+	size_t n;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(truncated, sizeof(truncated), "%s/truncated", dir);
+	snprintf(text, sizeof(text), "%s/text", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	// The first 2 KiB of an executable: its headers, not what they say.
+	in = fopen("/proc/self/exe", "r");
+	out = fopen(truncated, "w");
+	cr_assert(in && out);
+	n = fread(buf, 1, sizeof(buf), in);
+	fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	out = fopen(text, "w");
+	fputs("not a binary\n", out);
+	fclose(out);
+
+	two_segments(&synth);
+	path = write_core(&synth);
+	expect_path_warning(path, fifo, NULL, "is not a regular file (a FIFO); it is ignored");
+	expect_path_warning(path, dir, NULL, "is not a regular file (a directory)");
+	expect_path_warning(path, "/dev/null", NULL, "--exe '/dev/null' is not a regular file");
+	expect_path_warning(path, "/nonexistent/exe", NULL,
+			    "cannot open --exe '/nonexistent/exe': No such file or directory");
+	expect_path_warning(path, truncated, NULL, "is truncated or damaged");
+	expect_path_warning(path, text, NULL, "is not an ELF file");
+	expect_path_warning(path, NULL, text, "--sysroot");
+	expect_path_warning(path, NULL, "/nonexistent/root",
+			    "cannot use --sysroot '/nonexistent/root'");
+
+	// A good one says nothing about itself.
+	struct ch_program *program = open_with(path, "/proc/self/exe", dir);
+	warning = (char *)find_warning(program, "--exe");
+	cr_expect_null(warning, "unexpected: %s", warning);
+	cr_expect_null(find_warning(program, "--sysroot"));
+	ch_program_destroy(program);
+
+	remove_core(path);
+	unlink(fifo);
+	unlink(truncated);
+	unlink(text);
+	rmdir(dir);
+}
+
+Test(core, a_plugin_that_is_a_fifo_is_refused_without_blocking, .timeout = 20)
+{
+	char dir[] = "/tmp/coreheap-plugin-XXXXXX";
+	struct ch_program_options options = { 0 };
+	struct synth_core synth;
+	struct ch_program *program;
+	const char *plugins[1];
+	char fifo[64];
+	char *path;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/plugin.so", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	plugins[0] = fifo;
+	options.plugins = plugins;
+	options.num_plugins = 1;
+	two_segments(&synth);
+	path = write_core(&synth);
+	program = open_program(path);
+	assert_error(ch_program_load_heap(program, &options), CH_ERROR_FORMAT,
+		     "is not a regular file (a FIFO)");
+	ch_program_destroy(program);
+	remove_core(path);
+	unlink(fifo);
+	rmdir(dir);
+}

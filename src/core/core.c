@@ -282,7 +282,7 @@ static struct ch_error *parse_prstatus(struct ch_core *core,
 	if (thread->tid <= 0) {
 		core->has_bad_tid = true;
 		note_problem(core, CH_CORE_BAD_NOTE,
-			     "a thread note (NT_PRSTATUS) gives the impossible thread id %d; its registers are read, its stack is not unwound",
+			     "a thread note (NT_PRSTATUS) gives the impossible thread id %d; registers are read, but no stack is unwound",
 			     thread->tid);
 	}
 	return NULL;

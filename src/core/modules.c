@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,19 @@ static bool build_ids_match(Dwfl_Module *mod, Elf *elf)
 	       memcmp(core_id, file_id, core_len) == 0;
 }
 
+/*
+ * Open a binary the core or the user names, without blocking on a FIFO
+ * and refusing what is not a regular file: a core is untrusted, and its
+ * NT_FILE note may name /dev/stdin or a FIFO.
+ */
+static bool open_quietly(const char *path, int *fd_ret)
+{
+	struct ch_error *err = ch_open_regular(path, "binary", fd_ret, NULL);
+
+	ch_error_destroy(err);
+	return !err;
+}
+
 static int open_in_sysroot(Dwfl_Module *mod, const char *name,
 			   char **file_name, Elf **elfp)
 {
@@ -50,8 +64,7 @@ static int open_in_sysroot(Dwfl_Module *mod, const char *name,
 
 	if (asprintf(&path, "%s%s", current_search->sysroot, name) < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!open_quietly(path, &fd))
 		return -1;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || !build_ids_match(mod, elf)) {
@@ -140,7 +153,7 @@ static bool file_has_section(const char *path, const char *name)
 	Elf *elf;
 	bool found;
 
-	if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!path || !open_quietly(path, &fd))
 		return false;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	found = elf_has_section(elf, name);
@@ -170,10 +183,10 @@ static void read_tls_segment(struct ch_module *module, Elf *elf)
 static bool open_verified(Dwfl_Module *mod, const char *path,
 			  struct ch_module_internal *internal)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	Elf *elf;
+	int fd;
 
-	if (fd < 0)
+	if (!open_quietly(path, &fd))
 		return false;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || !build_ids_match(mod, elf)) {
@@ -210,6 +223,113 @@ static char *find_binary(Dwfl_Module *mod, const char *name,
 		return strdup(search->executable);
 	if (name[0] == '/' && open_verified(mod, name, internal))
 		return strdup(name);
+	return NULL;
+}
+
+// The byte after the last of the file's structures, or 0 on overflow.
+static uint64_t elf_extent(Elf *elf, const GElf_Ehdr *ehdr, size_t phnum,
+			   size_t shnum)
+{
+	uint64_t extent = sizeof(Elf64_Ehdr), end;
+
+#define EXTEND(offset, size)                                            \
+	do {                                                            \
+		if (__builtin_add_overflow((uint64_t)(offset),           \
+					   (uint64_t)(size), &end))     \
+			return 0;                                       \
+		if (end > extent)                                       \
+			extent = end;                                   \
+	} while (0)
+	if (phnum)
+		EXTEND(ehdr->e_phoff, (uint64_t)phnum * sizeof(Elf64_Phdr));
+	if (shnum)
+		EXTEND(ehdr->e_shoff, (uint64_t)shnum * sizeof(Elf64_Shdr));
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr phdr;
+
+		if (gelf_getphdr(elf, i, &phdr) && phdr.p_type == PT_LOAD)
+			EXTEND(phdr.p_offset, phdr.p_filesz);
+	}
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr shdr;
+
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_type != SHT_NOBITS)
+			EXTEND(shdr.sh_offset, shdr.sh_size);
+	}
+#undef EXTEND
+	return extent;
+}
+
+struct ch_error *ch_binary_check(const char *path, const char *what,
+				 uint8_t *build_id, size_t *build_id_size_ret)
+{
+	_cleanup_close_ int fd = -1;
+	struct ch_error *err;
+	uint64_t size, extent;
+	size_t phnum, shnum;
+	const void *id;
+	GElf_Ehdr ehdr;
+	ssize_t id_len;
+	Elf *elf;
+
+	*build_id_size_ret = 0;
+	err = ch_open_regular(path, what, &fd, &size);
+	if (err)
+		return err;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr)) {
+		char magic[SELFMAG];
+		bool is_elf = pread(fd, magic, SELFMAG, 0) == SELFMAG &&
+			      memcmp(magic, ELFMAG, SELFMAG) == 0;
+
+		elf_end(elf);
+		if (is_elf)
+			return ch_error_create(CH_ERROR_FORMAT,
+					       "%s '%s' is truncated or damaged (%" PRIu64 " bytes): %s",
+					       what, path, size, elf_errmsg(-1));
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is not an ELF file", what, path);
+	}
+	if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    ehdr.e_machine != EM_X86_64) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is not an x86-64 binary (ELF machine %u, class %u)",
+				       what, path, (unsigned)ehdr.e_machine,
+				       (unsigned)ehdr.e_ident[EI_CLASS]);
+	}
+	if (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is not an executable or a shared object (ELF type %u)",
+				       what, path, (unsigned)ehdr.e_type);
+	}
+	if (elf_getphdrnum(elf, &phnum) != 0 ||
+	    elf_getshdrnum(elf, &shnum) != 0) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is damaged: %s", what, path,
+				       elf_errmsg(-1));
+	}
+	// A file cut short can still hold its build-id note (libdwfl would
+	// take it): every structure it declares must be in it.
+	// libelf counts no sections when their table is out of the file.
+	if (ehdr.e_shnum > shnum)
+		shnum = ehdr.e_shnum;
+	extent = elf_extent(elf, &ehdr, phnum, shnum);
+	if (extent == 0 || extent > size) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is truncated or damaged: %" PRIu64 " bytes, but its headers describe %s",
+				       what, path, size,
+				       extent ? "more" : "an impossible size");
+	}
+	id_len = dwelf_elf_gnu_build_id(elf, &id);
+	if (id_len > 0 && (size_t)id_len <= CH_MAX_BUILD_ID) {
+		memcpy(build_id, id, id_len);
+		*build_id_size_ret = id_len;
+	}
+	elf_end(elf);
 	return NULL;
 }
 
@@ -358,6 +478,30 @@ static struct ch_error *report_modules(struct ch_core *core,
 	return NULL;
 }
 
+/*
+ * Read the threads' notes with libdwfl now, so that a core whose notes
+ * libdwfl cannot read is told once by every command, not only by those
+ * that unwind. A thread id <= 0 is not handed to it at all: libdwfl stops
+ * its thread walk there and leaks what it allocated for the walk (0.188).
+ */
+static void attach_threads(struct ch_core *core, struct ch_modules *modules)
+{
+	if (core->num_threads == 0)
+		return;
+	// The core's problems already say why (CH_CORE_BAD_NOTE).
+	if (core->has_bad_tid) {
+		modules->threads_unreadable = true;
+		return;
+	}
+	if (dwfl_core_file_attach(modules->dwfl, core->elf) >= 0)
+		return;
+	if (asprintf(&modules->threads_error,
+		     "cannot read the threads of core '%s' for unwinding: %s",
+		     core->path, dwfl_errmsg(-1)) < 0)
+		modules->threads_error = NULL;
+	modules->threads_unreadable = true;
+}
+
 struct ch_error *ch_modules_create(struct ch_core *core,
 				   const struct ch_module_search *search,
 				   struct ch_modules **ret)
@@ -372,6 +516,16 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	err = make_debuginfo_path(search, &modules->debuginfo_path);
 	if (err)
 		goto out;
+	/*
+	 * libdwfl's module search (dwfl_core_file_report) takes time
+	 * quadratic in the program headers: 13 s at 300,000. Beyond the
+	 * kernel's default limit of mappings no module is looked up.
+	 */
+	if (core->num_phdrs > CH_MAX_DWFL_PHDRS) {
+		modules->skipped = true;
+		modules->threads_unreadable = true;
+		goto no_modules;
+	}
 	err = report_modules(core, search, modules);
 	if (err)
 		goto out;
@@ -384,6 +538,8 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	err = arg.err;
 	if (err)
 		goto out;
+	attach_threads(core, modules);
+no_modules:
 	modules->by_address = calloc(modules->num_modules + 1,
 				     sizeof(*modules->by_address));
 	if (!modules->by_address) {
@@ -424,6 +580,7 @@ void ch_modules_destroy(struct ch_modules *modules)
 		dwfl_end(modules->dwfl);
 	free(modules->callbacks);
 	free(modules->debuginfo_path);
+	free(modules->threads_error);
 	free(modules);
 }
 
@@ -707,11 +864,12 @@ struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
 	int status;
 
 	*stop_reason_ret = NULL;
-	// libdwfl reads the threads from the core's notes once; a second
-	// attach would fail with "attach state conflict".
-	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0)
-		return ch_error_dwfl("cannot read the threads of core '%s'",
-				     core->path);
+	// The threads were attached, or not, once (attach_threads): the
+	// reason is told with the program's warnings.
+	if (modules->threads_unreadable || dwfl_pid(dwfl) <= 0)
+		return ch_error_create(CH_ERROR_ELF,
+				       "the threads of core '%s' cannot be unwound",
+				       core->path);
 	// dwfl_getthread_frames() would do, but it stops libdwfl's thread
 	// iterator early, which leaks it on cores (libdw 0.188): go through
 	// all threads with dwfl_getthreads() instead.

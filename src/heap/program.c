@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include <dlfcn.h>
+#include <errno.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "heap/host.h"
 #include "heap/program.h"
@@ -90,7 +93,17 @@ static void warn_about_modules(struct ch_program *program)
 {
 	const struct ch_modules *modules = program->modules;
 
-	if (modules->num_modules == 0)
+	if (modules->skipped)
+		ch_program_warn(program, true,
+				"core '%s' has %zu program headers, more than the %d whose modules are looked up (libdwfl's search takes quadratic time): no symbols, debug info or stacks",
+				program->core->path, program->core->num_phdrs,
+				CH_MAX_DWFL_PHDRS);
+	else if (modules->threads_unreadable && !program->core->has_bad_tid)
+		ch_program_warn(program, true, "%s; no stack is unwound",
+				modules->threads_error ?
+					modules->threads_error :
+					"cannot read the core's threads");
+	if (modules->num_modules == 0 && !modules->skipped)
 		ch_program_warn(program, true,
 				"no modules found in core '%s': symbols and read-only data are unavailable",
 				program->core->path);
@@ -104,12 +117,100 @@ static void warn_about_modules(struct ch_program *program)
 	}
 }
 
+static void hex(const uint8_t *bytes, size_t len, char *buf)
+{
+	for (size_t i = 0; i < len; i++)
+		sprintf(buf + 2 * i, "%02x", bytes[i]);
+	buf[2 * len] = '\0';
+}
+
+/*
+ * A path the user gave that cannot be used is said, and makes the results
+ * partial: silence would leave the user believing it was used. Nothing is
+ * opened that could block (a FIFO), and a bad --exe is not handed to
+ * libdwfl (which would take a truncated one, or leak on a damaged one).
+ */
+static void check_user_paths(struct ch_program *program,
+			     struct ch_module_search *search,
+			     uint8_t *exe_id, size_t *exe_id_size)
+{
+	struct ch_error *err;
+	struct stat st;
+
+	*exe_id_size = 0;
+	if (search->executable) {
+		err = ch_binary_check(search->executable, "--exe", exe_id,
+				      exe_id_size);
+		if (err) {
+			ch_program_warn(program, true, "%s; it is ignored",
+					err->message);
+			ch_error_destroy(err);
+			search->executable = NULL;
+		}
+	}
+	if (search->sysroot) {
+		if (stat(search->sysroot, &st) != 0) {
+			ch_program_warn(program, true,
+					"cannot use --sysroot '%s': %s; it is ignored",
+					search->sysroot, strerror(errno));
+			search->sysroot = NULL;
+		} else if (!S_ISDIR(st.st_mode)) {
+			ch_program_warn(program, true,
+					"--sysroot '%s' is not a directory; it is ignored",
+					search->sysroot);
+			search->sysroot = NULL;
+		}
+	}
+	for (size_t i = 0; i < search->num_debug_dirs; i++) {
+		const char *dir = search->debug_dirs[i];
+
+		if (stat(dir, &st) != 0)
+			ch_program_warn(program, true,
+					"cannot use --debug-dir '%s': %s",
+					dir, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			ch_program_warn(program, true,
+					"--debug-dir '%s' is not a directory",
+					dir);
+	}
+}
+
+// The --exe given must be the core's executable: say so when its build-id
+// is another's (libdwfl then quietly uses something else, or nothing).
+static void check_executable_id(struct ch_program *program, const char *exe,
+				const uint8_t *id, size_t id_size)
+{
+	const struct ch_modules *modules = program->modules;
+
+	if (!exe || !id_size)
+		return;
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		const struct ch_module *module = &modules->modules[i];
+		char want[2 * CH_MAX_BUILD_ID + 1], got[2 * CH_MAX_BUILD_ID + 1];
+
+		if (!module->is_executable || !module->build_id_size)
+			continue;
+		if (module->build_id_size == id_size &&
+		    memcmp(module->build_id, id, id_size) == 0)
+			return;
+		hex(id, id_size, got);
+		hex(module->build_id, module->build_id_size, want);
+		ch_program_warn(program, true,
+				"--exe '%s' is another program: its build-id %s is not that of the core's executable '%s' (%s); it is ignored",
+				exe, got, module->name, want);
+		return;
+	}
+}
+
 struct ch_error *ch_program_open(const char *core_path,
 				 const struct ch_program_options *options,
 				 struct ch_program **ret)
 {
+	struct ch_module_search search = options->search;
+	uint8_t exe_id[CH_MAX_BUILD_ID];
 	struct ch_program *program;
 	struct ch_error *err;
+	size_t exe_id_size;
 
 	elf_version(EV_CURRENT);
 	program = calloc(1, sizeof(*program));
@@ -120,8 +221,8 @@ struct ch_error *ch_program_open(const char *core_path,
 	err = ch_core_open(core_path, &program->core);
 	if (err)
 		goto out;
-	err = ch_modules_create(program->core, &options->search,
-				&program->modules);
+	check_user_paths(program, &search, exe_id, &exe_id_size);
+	err = ch_modules_create(program->core, &search, &program->modules);
 	if (err)
 		goto out;
 	err = ch_address_space_create(program->core, program->modules,
@@ -138,6 +239,7 @@ struct ch_error *ch_program_open(const char *core_path,
 	}
 	warn_about_core(program);
 	warn_about_modules(program);
+	check_executable_id(program, search.executable, exe_id, exe_id_size);
 	*ret = program;
 	return NULL;
 
@@ -210,6 +312,18 @@ static struct ch_error *gather_candidates(struct ch_program *program,
 	for (size_t i = 0; i < options->num_plugins; i++) {
 		const struct coreheap_allocator *ops;
 		void *handle;
+		int fd;
+
+		// dlopen() would block on a FIFO: refuse what exists but is
+		// not a regular file; leave the rest (a name for the library
+		// path, a missing file) to dlopen's own message.
+		err = ch_open_regular(options->plugins[i], "plugin", &fd, NULL);
+		if (err && err->code != CH_ERROR_OS)
+			return err;
+		if (err)
+			ch_error_destroy(err);
+		else
+			close(fd);
 
 		err = ch_allocator_load(options->plugins[i], &ops, &handle);
 		if (err)
