@@ -700,3 +700,43 @@ Test(core, a_plugin_that_is_a_fifo_is_refused_without_blocking, .timeout = 20)
 	unlink(fifo);
 	rmdir(dir);
 }
+
+Test(core, a_mapped_path_that_is_a_fifo_is_not_opened, .timeout = 20)
+{
+	char dir[] = "/tmp/coreheap-mapped-XXXXXX";
+	static uint8_t text[4096];
+	struct synth_core synth;
+	struct ch_program *program;
+	char fifo[64];
+	char *path;
+	FILE *exe;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/program", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	// An ELF header in memory where NT_FILE maps the FIFO: libdwfl
+	// opens such a path itself, with a blocking open().
+	exe = fopen("/proc/self/exe", "r");
+	cr_assert_not_null(exe);
+	cr_assert_eq(fread(text, 1, sizeof(text), exe), sizeof(text));
+	fclose(exe);
+	two_segments(&synth);
+	synth.segments[2] = (struct synth_segment){
+		.vaddr = 0x400000, .memsz = sizeof(text), .data = text,
+		.filesz = sizeof(text), .flags = PF_R | PF_X };
+	synth.num_segments = 3;
+	synth.files[0].path = fifo;
+	synth.files[0].end = 0x401000;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->modules->unsafe_paths, 1);
+	expect_warning(program, path, "which is no regular file here");
+	// The module keeps the core's name for it.
+	for (size_t i = 0; i < program->modules->num_modules; i++)
+		cr_expect_eq(program->modules->modules[i].name[1] == '\1', 0,
+			     "a hidden path leaks into a module's name");
+	ch_program_destroy(program);
+	remove_core(path);
+	unlink(fifo);
+	rmdir(dir);
+}

@@ -354,7 +354,8 @@ static void drop_overlapping_files(struct ch_core *core)
 // NT_FILE: count, page size, count (start, end, page offset) triples, then
 // count NUL-terminated paths.
 static struct ch_error *parse_file_note(struct ch_core *core,
-					const uint8_t *desc, size_t size)
+					const uint8_t *desc, size_t size,
+					uint64_t desc_offset)
 {
 	uint64_t count, page_size;
 	const char *names, *end;
@@ -380,12 +381,6 @@ static struct ch_error *parse_file_note(struct ch_core *core,
 			     count, (size - 16) / 24);
 		return NULL;
 	}
-	if (page_size == 0 || (page_size & (page_size - 1)) != 0) {
-		note_problem(core, CH_CORE_BAD_FILE_NOTE,
-			     "the file note (NT_FILE) gives an impossible page size %" PRIu64 "; the mapped files are unknown",
-			     page_size);
-		return NULL;
-	}
 	names_size = size - 16 - 24 * count;
 	core->file_names = malloc(names_size + 1);
 	core->files = calloc(count ? count : 1, sizeof(*core->files));
@@ -393,6 +388,16 @@ static struct ch_error *parse_file_note(struct ch_core *core,
 		return &ch_enomem;
 	memcpy(core->file_names, desc + 16 + 24 * count, names_size);
 	core->file_names[names_size] = '\0';
+	// libdwfl reads the names from the file itself, whatever we think of
+	// the note: ch_modules_create() must know where they are.
+	core->file_names_offset = desc_offset + 16 + 24 * count;
+	core->file_names_size = names_size;
+	if (page_size == 0 || (page_size & (page_size - 1)) != 0) {
+		note_problem(core, CH_CORE_BAD_FILE_NOTE,
+			     "the file note (NT_FILE) gives an impossible page size %" PRIu64 "; the mapped files are unknown",
+			     page_size);
+		return NULL;
+	}
 	names = core->file_names;
 	end = core->file_names + names_size;
 	for (uint64_t i = 0; i < count; i++) {
@@ -424,7 +429,9 @@ static struct ch_error *parse_file_note(struct ch_core *core,
 	return NULL;
 }
 
-static struct ch_error *parse_notes(struct ch_core *core, Elf_Data *data)
+// data holds the notes at offset in the file.
+static struct ch_error *parse_notes(struct ch_core *core, Elf_Data *data,
+				   uint64_t offset_in_file)
 {
 	GElf_Nhdr nhdr;
 	size_t offset = 0, name_offset, desc_offset;
@@ -454,7 +461,8 @@ static struct ch_error *parse_notes(struct ch_core *core, Elf_Data *data)
 			parse_siginfo(core, desc, size);
 			break;
 		case NT_FILE:
-			err = parse_file_note(core, desc, size);
+			err = parse_file_note(core, desc, size,
+					      offset_in_file + desc_offset);
 			break;
 		}
 		if (err)
@@ -521,7 +529,7 @@ static struct ch_error *read_notes(struct ch_core *core,
 		if (!data)
 			return ch_error_libelf("cannot read the notes of core '%s'",
 					       core->path);
-		err = parse_notes(core, data);
+		err = parse_notes(core, data, offset);
 		if (err)
 			return err;
 	}

@@ -111,7 +111,14 @@ struct ch_core {
 	/** File mappings, sorted by start. */
 	struct ch_core_file *files;
 	size_t num_files;
+	/**
+	 * The NUL-separated paths of the NT_FILE note (a copy, NUL added),
+	 * and where they are in the file: kept even when the note's other
+	 * fields are unusable, for libdwfl reads them too.
+	 */
 	char *file_names;
+	uint64_t file_names_offset;
+	size_t file_names_size;
 
 	/** From NT_PRPSINFO. */
 	bool has_psinfo;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -346,6 +348,7 @@ static char *strdup_or_null(const char *s)
 }
 
 struct collect_arg {
+	struct ch_core *core;
 	struct ch_modules *modules;
 	const struct ch_module_search *search;
 	size_t capacity;
@@ -384,6 +387,13 @@ static struct ch_error *describe_module(Dwfl_Module *mod,
 	module->internal->own_fd = -1;
 	module->is_executable = arg->has_entry && arg->entry >= start &&
 				arg->entry < end;
+	// A path hidden from libdwfl (dwfl_view) is named as the core does.
+	if (name && name[0] == '/' && name[1] == '\1') {
+		const struct ch_core_file *file = ch_core_file_at(arg->core,
+								  start);
+
+		name = file ? file->path : NULL;
+	}
 	module->name = strdup(name ? name : "[unknown]");
 	if (mainfile)
 		module->path = strdup(mainfile);
@@ -443,13 +453,81 @@ static int compare_by_start(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+// A path libdwfl must not open: it exists and is no regular file.
+static bool unsafe_path(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/*
+ * The core as libdwfl is to see it. libdwfl opens the paths of the core's
+ * NT_FILE note itself, with a blocking open(): a core naming a FIFO or
+ * /dev/stdin would hang it. Such paths are overwritten, in a private
+ * copy-on-write mapping of the core, by "/\1\1..." of the same length
+ * (the names are packed, so none may change length), which names nothing.
+ * Cores without such a path are handed over as they are.
+ */
+static struct ch_error *dwfl_view(struct ch_core *core,
+				  struct ch_modules *modules, Elf **ret)
+{
+	const char *names = core->file_names;
+	size_t size = core->file_names_size;
+	uint8_t *map;
+	Elf *elf;
+
+	*ret = core->elf;
+	if (!names)
+		return NULL;
+	for (size_t off = 0; off < size; off += strlen(names + off) + 1) {
+		size_t len = strlen(names + off);
+
+		if (len == 0 || !unsafe_path(names + off))
+			continue;
+		// A file's mappings come one after another: count it once.
+		if (!modules->unsafe_path ||
+		    strcmp(modules->unsafe_path, names + off) != 0)
+			modules->unsafe_paths++;
+		if (!modules->unsafe_path)
+			modules->unsafe_path = names + off;
+		if (!modules->view) {
+			map = mmap(NULL, core->image_size,
+				   PROT_READ | PROT_WRITE, MAP_PRIVATE,
+				   core->fd, 0);
+			if (map == MAP_FAILED)
+				return ch_error_os(errno, "cannot map core '%s'",
+						   core->path);
+			modules->view = map;
+			modules->view_size = core->image_size;
+		}
+		map = modules->view;
+		map[core->file_names_offset + off] = '/';
+		memset(map + core->file_names_offset + off + 1, 1, len - 1);
+	}
+	if (!modules->view)
+		return NULL;
+	elf = elf_memory((char *)modules->view, modules->view_size);
+	if (!elf)
+		return ch_error_libelf("cannot read core '%s'", core->path);
+	modules->view_elf = elf;
+	*ret = elf;
+	return NULL;
+}
+
 static struct ch_error *report_modules(struct ch_core *core,
 				       const struct ch_module_search *search,
 				       struct ch_modules *modules)
 {
 	Dwfl_Callbacks *callbacks;
+	struct ch_error *err;
+	Elf *elf;
 	Dwfl *dwfl;
 	int n;
+
+	err = dwfl_view(core, modules, &elf);
+	if (err)
+		return err;
 
 	callbacks = malloc(sizeof(*callbacks));
 	if (!callbacks)
@@ -467,7 +545,7 @@ static struct ch_error *report_modules(struct ch_core *core,
 	modules->callbacks = callbacks;
 	dwfl_report_begin(dwfl);
 	current_search = search;
-	n = dwfl_core_file_report(dwfl, core->elf, search->executable);
+	n = dwfl_core_file_report(dwfl, elf, search->executable);
 	current_search = NULL;
 	if (n < 0)
 		return ch_error_dwfl("cannot find the modules of core '%s'",
@@ -493,7 +571,9 @@ static void attach_threads(struct ch_core *core, struct ch_modules *modules)
 		modules->threads_unreadable = true;
 		return;
 	}
-	if (dwfl_core_file_attach(modules->dwfl, core->elf) >= 0)
+	if (dwfl_core_file_attach(modules->dwfl,
+				  modules->view_elf ? modules->view_elf :
+						      core->elf) >= 0)
 		return;
 	if (asprintf(&modules->threads_error,
 		     "cannot read the threads of core '%s' for unwinding: %s",
@@ -529,6 +609,7 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	err = report_modules(core, search, modules);
 	if (err)
 		goto out;
+	arg.core = core;
 	arg.modules = modules;
 	arg.search = search;
 	arg.has_entry = ch_core_auxv(core, AT_ENTRY, &arg.entry);
@@ -578,6 +659,11 @@ void ch_modules_destroy(struct ch_modules *modules)
 	free(modules->by_address);
 	if (modules->dwfl)
 		dwfl_end(modules->dwfl);
+	// After libdwfl, which reads memory through it to the end.
+	if (modules->view_elf)
+		elf_end(modules->view_elf);
+	if (modules->view)
+		munmap(modules->view, modules->view_size);
 	free(modules->callbacks);
 	free(modules->debuginfo_path);
 	free(modules->threads_error);

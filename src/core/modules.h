@@ -89,6 +89,18 @@ struct ch_modules {
 	 */
 	bool threads_unreadable;
 	char *threads_error;
+	/**
+	 * Paths of the core's NT_FILE note that exist but are no regular
+	 * file (a FIFO, a device): hidden from libdwfl, which would block
+	 * opening them, in view, a private mapping of the core read through
+	 * view_elf (NULL when there was nothing to hide).
+	 */
+	size_t unsafe_paths;
+	/** The first of them (in ch_core::file_names). */
+	const char *unsafe_path;
+	void *view;
+	size_t view_size;
+	Elf *view_elf;
 };
 
 /**

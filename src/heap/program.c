@@ -103,6 +103,15 @@ static void warn_about_modules(struct ch_program *program)
 				modules->threads_error ?
 					modules->threads_error :
 					"cannot read the core's threads");
+	if (modules->unsafe_paths == 1)
+		ch_program_warn(program, true,
+				"core '%s' maps '%s', which is no regular file here (a FIFO, a device or a directory); it is not opened",
+				program->core->path, modules->unsafe_path);
+	else if (modules->unsafe_paths)
+		ch_program_warn(program, true,
+				"core '%s' maps '%s' and %zu other paths which are no regular files here (FIFOs, devices or directories); they are not opened",
+				program->core->path, modules->unsafe_path,
+				modules->unsafe_paths - 1);
 	if (modules->num_modules == 0 && !modules->skipped)
 		ch_program_warn(program, true,
 				"no modules found in core '%s': symbols and read-only data are unavailable",
