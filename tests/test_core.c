@@ -489,7 +489,7 @@ Test(core, says_why_a_core_cannot_be_read)
 	synth.e_machine = EM_PPC64;
 	path = write_core(&synth);
 	assert_error(ch_core_open(path, &core), CH_ERROR_ARCH,
-		     "is big-endian (ppc64); only little-endian x86-64 cores are supported");
+		     "is big-endian (ELF machine 21, ppc64); only little-endian x86-64 cores are supported");
 	remove_core(path);
 
 	synth_core_init(&synth);
@@ -739,4 +739,69 @@ Test(core, a_mapped_path_that_is_a_fifo_is_not_opened, .timeout = 20)
 	remove_core(path);
 	unlink(fifo);
 	rmdir(dir);
+}
+
+Test(core, cut_notes_unsaved_memory_and_twin_threads_are_told)
+{
+	struct synth_core synth;
+	// The notes of two_segments(): 2 threads, the process, one file.
+	size_t notes_size = 2 * (12 + 8 + 336) + (12 + 8 + 136) +
+			    (12 + 8 + ((16 + 24 + sizeof("/usr/bin/synthetic") + 3) & ~3UL));
+	struct ch_program *program;
+	char *path;
+
+	// Whole, they say nothing.
+	two_segments(&synth);
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_null(find_warning(program, "does not fit"), "a sound core says nothing");
+	cr_expect_eq(program->core->num_files, 1);
+	ch_program_destroy(program);
+	remove_core(path);
+	// The PT_NOTE a byte short: its last note (NT_FILE) does not fit.
+	two_segments(&synth);
+	synth.notes_filesz = notes_size - 1;
+	path = write_core(&synth);
+	program = open_program(path);
+	expect_warning(program, path, "does not fit in its PT_NOTE");
+	cr_expect_eq(program->core->num_files, 0);
+	cr_expect_eq(program->core->num_threads, 2, "the notes before it are read");
+	ch_program_destroy(program);
+	remove_core(path);
+
+	// Writable memory of no file, with nothing saved; a segment in the
+	// kernel's half of the address space; two threads of one id.
+	two_segments(&synth);
+	synth.segments[2] = (struct synth_segment){
+		.vaddr = 0x500000, .memsz = 4096, .flags = PF_R | PF_W };
+	synth.segments[3] = (struct synth_segment){
+		.vaddr = 0xffff888000000000, .memsz = 4096, .flags = PF_R };
+	// The vsyscall page is where cores have it, and no damage.
+	synth.segments[4] = (struct synth_segment){
+		.vaddr = 0xffffffffff600000, .memsz = 4096, .flags = PF_R | PF_X };
+	synth.num_segments = 5;
+	synth.tids[1] = 100;
+	path = write_core(&synth);
+	program = open_program(path);
+	expect_warning(program, path, "writable memory at 0x500000 (4096 bytes, mapped from no file) is not in the core");
+	expect_warning(program, path, "PT_LOAD at 0xffff888000000000 of 4096 bytes lies outside an x86-64 process's address space");
+	cr_expect_eq(program->core->problems[CH_CORE_SEGMENT_WRAPS].count, 1,
+		     "the vsyscall page is no damage");
+	expect_warning(program, path, "thread id 100 is given by more than one thread note");
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, program_headers_out_of_the_file_are_said_so)
+{
+	struct synth_core synth;
+	struct ch_core *core;
+	char *path;
+
+	two_segments(&synth);
+	synth.truncate_to = 64 + 56 + 20;
+	path = write_core(&synth);
+	assert_error(ch_core_open(path, &core), CH_ERROR_FORMAT,
+		     "is truncated or damaged: its 3 program headers at offset 64 run past its end (140 bytes)");
+	remove_core(path);
 }

@@ -44,6 +44,12 @@ const char *const ch_reg_names[CH_NUM_REGS] = {
 #define PRPSINFO_PSARGS_OFFSET 56
 #define PRPSINFO_SIZE 136
 
+// Where an x86-64 process's memory can be: below 2^56 (the most that
+// five-level paging gives user space), and the legacy vsyscall page.
+#define USER_SPACE_END (UINT64_C(1) << 56)
+#define VSYSCALL_START UINT64_C(0xffffffffff600000)
+#define VSYSCALL_END UINT64_C(0xffffffffff601000)
+
 static uint32_t load_u32(const uint8_t *p)
 {
 	uint32_t v;
@@ -98,6 +104,7 @@ static void note_problem(struct ch_core *core, enum ch_core_problem_kind kind,
 static const char *machine_name(unsigned machine)
 {
 	switch (machine) {
+	case EM_X86_64: return "x86-64";
 	case EM_386: return "i386";
 	case EM_ARM: return "arm";
 	case EM_AARCH64: return "aarch64";
@@ -155,15 +162,21 @@ static struct ch_error *check_ident(struct ch_core *core, const uint8_t *ident,
 		type = __builtin_bswap16(type);
 		machine = __builtin_bswap16(machine);
 	}
+	// Byte order first: with it wrong, every other field is misread.
+	if (big)
+		return ch_error_create(CH_ERROR_ARCH,
+				       "core '%s' is big-endian (ELF machine %u, %s); only little-endian x86-64 cores are supported",
+				       core->path, (unsigned)machine,
+				       machine_name(machine));
+	if (ident[EI_VERSION] != EV_CURRENT)
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "'%s' is not a valid ELF file (ELF version %u)",
+				       core->path, (unsigned)ident[EI_VERSION]);
 	if (type != ET_CORE)
 		return ch_error_create(CH_ERROR_FORMAT,
 				       "'%s' is not a core file (ELF type %u: %s)",
 				       core->path, (unsigned)type,
 				       elf_type_name(type));
-	if (big)
-		return ch_error_create(CH_ERROR_ARCH,
-				       "core '%s' is big-endian (%s); only little-endian x86-64 cores are supported",
-				       core->path, machine_name(machine));
 	if (ident[EI_CLASS] != ELFCLASS64)
 		return ch_error_create(CH_ERROR_ARCH,
 				       "core '%s' is %s (%s); only 64-bit x86-64 cores are supported",
@@ -202,6 +215,15 @@ static void add_segment(struct ch_core *core, const GElf_Phdr *phdr)
 	if (__builtin_add_overflow(phdr->p_vaddr, phdr->p_memsz, &end)) {
 		note_problem(core, CH_CORE_SEGMENT_WRAPS,
 			     "PT_LOAD at 0x%" PRIx64 " of %" PRIu64 " bytes wraps past the end of the address space; ignored",
+			     (uint64_t)phdr->p_vaddr, (uint64_t)phdr->p_memsz);
+		return;
+	}
+	// x86-64 processes live below 2^56 (five-level paging), but for the
+	// vsyscall page, which cores include.
+	if (end > USER_SPACE_END &&
+	    !(phdr->p_vaddr >= VSYSCALL_START && end <= VSYSCALL_END)) {
+		note_problem(core, CH_CORE_SEGMENT_WRAPS,
+			     "PT_LOAD at 0x%" PRIx64 " of %" PRIu64 " bytes lies outside an x86-64 process's address space; ignored",
 			     (uint64_t)phdr->p_vaddr, (uint64_t)phdr->p_memsz);
 		return;
 	}
@@ -437,8 +459,10 @@ static struct ch_error *parse_notes(struct ch_core *core, Elf_Data *data,
 	size_t offset = 0, name_offset, desc_offset;
 	struct ch_error *err = NULL;
 
-	while ((offset = gelf_getnote(data, offset, &nhdr, &name_offset,
-				      &desc_offset)) > 0) {
+	size_t next;
+
+	for (; (next = gelf_getnote(data, offset, &nhdr, &name_offset,
+				    &desc_offset)) > 0; offset = next) {
 		const uint8_t *desc = (const uint8_t *)data->d_buf + desc_offset;
 		const char *name = (const char *)data->d_buf + name_offset;
 		size_t size = nhdr.n_descsz;
@@ -468,6 +492,12 @@ static struct ch_error *parse_notes(struct ch_core *core, Elf_Data *data,
 		if (err)
 			return err;
 	}
+	// gelf_getnote stops at a note that does not fit (its sizes damaged,
+	// or the PT_NOTE cut short): the notes after it are lost.
+	if (offset < data->d_size)
+		note_problem(core, CH_CORE_BAD_NOTE,
+			     "a note at offset %" PRIu64 " does not fit in its PT_NOTE (%zu bytes left); it and the notes after it are not read",
+			     offset_in_file + offset, (size_t)data->d_size - offset);
 	return NULL;
 }
 
@@ -536,15 +566,87 @@ static struct ch_error *read_notes(struct ch_core *core,
 	return NULL;
 }
 
+/*
+ * Writable memory that no file backs is always saved, by the kernel (bit 0
+ * of the default coredump_filter) and by gcore: a PT_LOAD of it with
+ * nothing in the file is memory the analysis lacks (or MADV_DONTDUMP's).
+ * Read-only and file-backed memory is left out by design, and read from
+ * the binaries instead.
+ */
+static void check_unsaved(struct ch_core *core)
+{
+	for (size_t i = 0; i < core->num_segments; i++) {
+		const struct ch_core_segment *seg = &core->segments[i];
+
+		if (seg->available || seg->truncated ||
+		    !(seg->flags & PF_W) || ch_core_file_at(core, seg->start))
+			continue;
+		note_problem(core, CH_CORE_UNSAVED,
+			     "writable memory at 0x%" PRIx64 " (%" PRIu64 " bytes, mapped from no file) is not in the core",
+			     seg->start, seg->size);
+	}
+}
+
+static int compare_tids(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+// Two threads of one id cannot be: unwinding would find only the first.
+static struct ch_error *check_thread_ids(struct ch_core *core)
+{
+	_cleanup_free_ int32_t *tids = NULL;
+
+	if (core->num_threads < 2)
+		return NULL;
+	tids = malloc(core->num_threads * sizeof(*tids));
+	if (!tids)
+		return &ch_enomem;
+	for (size_t i = 0; i < core->num_threads; i++)
+		tids[i] = core->threads[i].tid;
+	qsort(tids, core->num_threads, sizeof(*tids), compare_tids);
+	for (size_t i = 1; i < core->num_threads; i++) {
+		if (tids[i] == tids[i - 1])
+			note_problem(core, CH_CORE_BAD_NOTE,
+				     "thread id %d is given by more than one thread note; only the first one's stack is unwound",
+				     tids[i]);
+	}
+	return NULL;
+}
+
+static bool table_out_of_file(const struct ch_core *core, uint64_t offset,
+			      size_t count)
+{
+	size_t size;
+
+	return __builtin_mul_overflow(count, sizeof(Elf64_Phdr), &size) ||
+	       offset > core->image_size || size > core->image_size - offset;
+}
+
+static struct ch_error *truncated_in_phdrs(const struct ch_core *core,
+					   uint64_t offset, size_t count)
+{
+	return ch_error_create(CH_ERROR_FORMAT,
+			       "core '%s' is truncated or damaged: its %zu program headers at offset %" PRIu64 " run past its end (%zu bytes)",
+			       core->path, count, offset, core->image_size);
+}
+
 static struct ch_error *read_program_headers(struct ch_core *core)
 {
 	_cleanup_free_ struct note_range *note_ranges = NULL;
-	size_t phnum, num_loads = 0, num_notes = 0, table_size;
+	struct ch_error *err;
+	size_t phnum, num_loads = 0, num_notes = 0;
 	GElf_Ehdr ehdr;
 
 	if (!gelf_getehdr(core->elf, &ehdr))
 		return ch_error_libelf("cannot read the ELF header of core '%s'",
 				       core->path);
+	// libelf says only "invalid data" of a table out of the file.
+	if (ehdr.e_phnum != PN_XNUM &&
+	    table_out_of_file(core, ehdr.e_phoff, ehdr.e_phnum))
+		return truncated_in_phdrs(core, ehdr.e_phoff, ehdr.e_phnum);
 	if (elf_getphdrnum(core->elf, &phnum) != 0)
 		return ch_error_libelf("cannot read the program headers of core '%s'",
 				       core->path);
@@ -556,13 +658,8 @@ static struct ch_error *read_program_headers(struct ch_core *core)
 				       sizeof(Elf64_Phdr));
 	// The table must be in the file before its count sizes anything; a
 	// core cut inside its program headers has nothing to trust.
-	if (__builtin_mul_overflow(phnum, sizeof(Elf64_Phdr), &table_size) ||
-	    ehdr.e_phoff > core->image_size ||
-	    table_size > core->image_size - ehdr.e_phoff)
-		return ch_error_create(CH_ERROR_FORMAT,
-				       "core '%s' is truncated inside its program headers (%zu bytes, %zu headers at offset %" PRIu64 ")",
-				       core->path, core->image_size, phnum,
-				       (uint64_t)ehdr.e_phoff);
+	if (table_out_of_file(core, ehdr.e_phoff, phnum))
+		return truncated_in_phdrs(core, ehdr.e_phoff, phnum);
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr phdr;
 
@@ -597,7 +694,11 @@ static struct ch_error *read_program_headers(struct ch_core *core)
 		qsort(core->segments, core->num_segments,
 		      sizeof(*core->segments), compare_segments);
 	check_overlaps(core);
-	return read_notes(core, note_ranges, num_notes);
+	err = read_notes(core, note_ranges, num_notes);
+	if (err)
+		return err;
+	check_unsaved(core);
+	return check_thread_ids(core);
 }
 
 struct ch_error *ch_open_regular(const char *path, const char *what,

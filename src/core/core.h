@@ -68,7 +68,10 @@ struct ch_core_file {
 enum ch_core_problem_kind {
 	/** A PT_LOAD says it stores more bytes than it spans (filesz > memsz). */
 	CH_CORE_FILESZ_OVER_MEMSZ,
-	/** A PT_LOAD whose end wraps past 2^64: dropped. */
+	/**
+	 * A PT_LOAD whose end wraps past 2^64, or outside where an x86-64
+	 * process's memory can be: dropped.
+	 */
 	CH_CORE_SEGMENT_WRAPS,
 	/** A PT_LOAD of memory size 0: dropped. */
 	CH_CORE_SEGMENT_EMPTY,
@@ -80,6 +83,8 @@ enum ch_core_problem_kind {
 	CH_CORE_BAD_NOTE,
 	/** An NT_FILE note whose count, page size or entries are impossible. */
 	CH_CORE_BAD_FILE_NOTE,
+	/** Writable memory backed by no file, absent from the file. */
+	CH_CORE_UNSAVED,
 	CH_CORE_NUM_PROBLEM_KINDS,
 };
 
