@@ -48,6 +48,27 @@ printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\004\000\267\000\
 head -c 64 /dev/zero >> "$work/arm64"
 expect 2 "another architecture" -- "$COREHEAP" summary "$work/arm64"
 expect 2 "is not a regular file" -- "$COREHEAP" summary /dev/null
+# Hostile or odd files given as the core (issue 9): refused at once, each
+# with one line that says what is wrong. timeout turns a hang into a
+# failure (status 124) instead of a stuck test.
+mkfifo "$work/fifo"
+expect 2 "core '$work/fifo' is not a regular file (a FIFO)" -- \
+	timeout 20 "$COREHEAP" summary "$work/fifo"
+expect 2 "core '$work' is not a regular file (a directory)" -- \
+	"$COREHEAP" summary "$work"
+head -c 16 "$work/arm64" > "$work/ident-only"
+expect 2 "is truncated: 16 bytes, too short to be an ELF file" -- \
+	"$COREHEAP" summary "$work/ident-only"
+# A big-endian ppc64 core header (EI_DATA 2, e_type and e_machine swapped).
+printf '\177ELF\002\002\001\000\000\000\000\000\000\000\000\000\000\004\000\025\000\000\000\001' > "$work/ppc64"
+head -c 64 /dev/zero >> "$work/ppc64"
+expect 2 "core '$work/ppc64' is big-endian (ELF machine 21, ppc64); only little-endian x86-64 cores are supported" -- \
+	"$COREHEAP" summary "$work/ppc64"
+# An i386 core header (ELFCLASS32, EM_386).
+printf '\177ELF\001\001\001\000\000\000\000\000\000\000\000\000\004\000\003\000\001\000\000\000' > "$work/i386"
+head -c 64 /dev/zero >> "$work/i386"
+expect 2 "is 32-bit (i386); only 64-bit x86-64 cores are supported" -- \
+	"$COREHEAP" summary "$work/i386"
 
 # Every command answers --help with its usage, on stdout, exit 0.
 for command in $("$COREHEAP" --help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p'); do
@@ -66,7 +87,13 @@ if command -v gcore > /dev/null 2>&1; then
 	cp /bin/sleep "$work/vanishing-sleep"
 	"$work/vanishing-sleep" 60 &
 	pid=$!
-	sleep 0.3
+	# Dump it once it sleeps (state S), not while the loader runs: a
+	# bounded wait on /proc, no sleep.
+	tries=0
+	while [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null)" != S ] &&
+	      [ "$tries" -lt 100000 ]; do
+		tries=$((tries + 1))
+	done
 	gcore -o "$work/sleep" "$pid" > /dev/null 2>&1
 	kill "$pid"
 	wait "$pid" 2> /dev/null
@@ -77,7 +104,8 @@ if command -v gcore > /dev/null 2>&1; then
 		head -c $((size / 2)) "$core" > "$work/truncated"
 		expect 1 "is truncated" -- "$COREHEAP" summary "$work/truncated"
 		head -c 100 "$core" > "$work/headers-cut"
-		expect 2 "truncated inside its program headers" -- "$COREHEAP" summary "$work/headers-cut"
+		expect 2 "is truncated or damaged: its .* program headers at offset 64 run past its end (100 bytes)" -- \
+			"$COREHEAP" summary "$work/headers-cut"
 		rm -f "$work/vanishing-sleep"
 		expect 1 "binary of '$work/vanishing-sleep' not found" -- \
 			"$COREHEAP" objects "$core"
@@ -88,9 +116,37 @@ if command -v gcore > /dev/null 2>&1; then
 		expect 0 "" -- "$COREHEAP" objects --sysroot "$work/sysroot" "$core"
 		cp /bin/sleep "$work/elsewhere-sleep"
 		expect 0 "" -- "$COREHEAP" objects --exe "$work/elsewhere-sleep" "$core"
+		# An --exe that cannot be used is said, and the results are
+		# partial; none is opened in a way that could block.
+		expect 1 "cannot open --exe '$work/no-such-exe': No such file or directory; it is ignored" -- \
+			"$COREHEAP" summary --exe "$work/no-such-exe" "$core"
+		expect 1 "--exe '$work' is not a regular file (a directory); it is ignored" -- \
+			"$COREHEAP" summary --exe "$work" "$core"
+		expect 1 "--exe '/dev/null' is not a regular file (a character device); it is ignored" -- \
+			"$COREHEAP" summary --exe /dev/null "$core"
+		expect 1 "--exe '$work/fifo' is not a regular file (a FIFO); it is ignored" -- \
+			timeout 20 "$COREHEAP" summary --exe "$work/fifo" "$core"
+		head -c 4096 /bin/sleep > "$work/truncated-sleep"
+		expect 1 "--exe '$work/truncated-sleep' is truncated or damaged: 4096 bytes" -- \
+			"$COREHEAP" summary --exe "$work/truncated-sleep" "$core"
+		# Another program: told by build-id, or, in a core that holds
+		# none (gcore saves no read-only page), by how it is mapped.
+		cp /bin/true "$work/other-program"
+		expect 1 "--exe '$work/other-program' is another program: its .*; it is ignored" -- \
+			"$COREHEAP" summary --exe "$work/other-program" "$core"
+		expect 1 "--sysroot '/dev/null' is not a directory; it is ignored" -- \
+			"$COREHEAP" summary --sysroot /dev/null "$core"
+		expect 2 "plugin '$work/fifo' is not a regular file (a FIFO)" -- \
+			timeout 20 "$COREHEAP" summary --plugin "$work/fifo" "$core"
 		cp /bin/true "$work/vanishing-sleep"
 		expect 1 "binary of '$work/vanishing-sleep' not found (or its build-id differs)" -- \
 			"$COREHEAP" objects "$core"
+		# The core's own path to its executable now a FIFO: libdwfl,
+		# which opens it itself, would block there.
+		rm -f "$work/vanishing-sleep"
+		mkfifo "$work/vanishing-sleep"
+		expect 1 "maps '$work/vanishing-sleep', which is no regular file here" -- \
+			timeout 20 "$COREHEAP" summary "$core"
 	else
 		echo "FAIL: gcore made no core"; failures=$((failures + 1))
 	fi

@@ -184,31 +184,101 @@ static void check_user_paths(struct ch_program *program,
 	}
 }
 
+#define PAGE_DOWN(x) ((x) & ~UINT64_C(4095))
+#define PAGE_UP(x) PAGE_DOWN((x) + 4095)
+
+// Whether a PT_LOAD of elf, moved by bias, maps file at its address.
+static bool loads_map(Elf *elf, uint64_t bias, const struct ch_core_file *file)
+{
+	size_t phnum;
+
+	if (elf_getphdrnum(elf, &phnum) != 0)
+		return false;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr phdr;
+		uint64_t offset, vaddr;
+
+		if (!gelf_getphdr(elf, i, &phdr) || phdr.p_type != PT_LOAD)
+			continue;
+		offset = PAGE_DOWN(phdr.p_offset);
+		vaddr = PAGE_DOWN(phdr.p_vaddr) + bias;
+		if (file->offset >= offset &&
+		    file->offset < phdr.p_offset + phdr.p_filesz &&
+		    file->start - vaddr == file->offset - offset &&
+		    file->end - bias <= PAGE_UP(phdr.p_vaddr + phdr.p_memsz))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Without a build-id in the core (gcore saves no read-only page of the
+ * executable), libdwfl takes --exe as it is. How the core maps its
+ * executable (NT_FILE) still tells: each of those mappings must be one of
+ * --exe's PT_LOADs, at the same offset, address and no larger.
+ */
+static bool exe_layout_differs(const struct ch_program *program,
+			       const struct ch_module *module, const char *exe)
+{
+	const struct ch_core *core = program->core;
+	bool differs = false;
+	int fd;
+	Elf *elf;
+	struct ch_error *err = ch_open_regular(exe, "--exe", &fd, NULL);
+
+	if (err) {
+		ch_error_destroy(err);
+		return false;
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	for (size_t i = 0; elf && !differs && i < core->num_files; i++) {
+		const struct ch_core_file *file = &core->files[i];
+
+		if (strcmp(file->path, module->name) == 0)
+			differs = !loads_map(elf, module->bias, file);
+	}
+	elf_end(elf);
+	close(fd);
+	return differs;
+}
+
 // The --exe given must be the core's executable: say so when its build-id
-// is another's (libdwfl then quietly uses something else, or nothing).
-static void check_executable_id(struct ch_program *program, const char *exe,
-				const uint8_t *id, size_t id_size)
+// is another's (libdwfl then quietly uses something else, or nothing), or
+// when the core's mappings show another file. True if it is another.
+static bool exe_is_another(struct ch_program *program, const char *exe,
+			   const uint8_t *id, size_t id_size)
 {
 	const struct ch_modules *modules = program->modules;
 
-	if (!exe || !id_size)
-		return;
+	if (!exe)
+		return false;
 	for (size_t i = 0; i < modules->num_modules; i++) {
 		const struct ch_module *module = &modules->modules[i];
 		char want[2 * CH_MAX_BUILD_ID + 1], got[2 * CH_MAX_BUILD_ID + 1];
 
-		if (!module->is_executable || !module->build_id_size)
+		if (!module->is_executable)
 			continue;
-		if (module->build_id_size == id_size &&
-		    memcmp(module->build_id, id, id_size) == 0)
-			return;
+		// A module's build-id is the core's, or, when the core holds
+		// none, that of the file libdwfl took (--exe itself): a match
+		// proves nothing until the layout agrees too.
+		if (!module->build_id_size || !id_size ||
+		    (module->build_id_size == id_size &&
+		     memcmp(module->build_id, id, id_size) == 0)) {
+			if (!exe_layout_differs(program, module, exe))
+				return false;
+			ch_program_warn(program, true,
+					"--exe '%s' is another program: its segments are not how the core maps its executable '%s'; it is ignored",
+					exe, module->name);
+			return true;
+		}
 		hex(id, id_size, got);
 		hex(module->build_id, module->build_id_size, want);
 		ch_program_warn(program, true,
 				"--exe '%s' is another program: its build-id %s is not that of the core's executable '%s' (%s); it is ignored",
 				exe, got, module->name, want);
-		return;
+		return true;
 	}
+	return false;
 }
 
 struct ch_error *ch_program_open(const char *core_path,
@@ -234,6 +304,17 @@ struct ch_error *ch_program_open(const char *core_path,
 	err = ch_modules_create(program->core, &search, &program->modules);
 	if (err)
 		goto out;
+	// libdwfl takes a wrong --exe when the core has no build-id to refuse
+	// it with: look again without it.
+	if (exe_is_another(program, search.executable, exe_id, exe_id_size)) {
+		search.executable = NULL;
+		ch_modules_destroy(program->modules);
+		program->modules = NULL;
+		err = ch_modules_create(program->core, &search,
+					&program->modules);
+		if (err)
+			goto out;
+	}
 	err = ch_address_space_create(program->core, program->modules,
 				      &program->address_space);
 	if (err)
@@ -248,7 +329,6 @@ struct ch_error *ch_program_open(const char *core_path,
 	}
 	warn_about_core(program);
 	warn_about_modules(program);
-	check_executable_id(program, search.executable, exe_id, exe_id_size);
 	*ret = program;
 	return NULL;
 
