@@ -5,54 +5,15 @@
 # (addresses, offsets, retained sizes, threads) the fixture wrote down
 # before the core was taken: every answer is checked exactly. Types are left
 # out of the comparisons: naming them is the types work's business.
-set -u
-: "${COREHEAP:?}" "${FIXTURES:?}" "${SRCDIR:?}" "${CORE_DIR:?}"
-work="$CORE_DIR/graph"
-rm -rf "$work"
-mkdir -p "$work"
-failures=0
-checks=0
+. "$SRCDIR/tests/lib.sh"
+test_init graph FIXTURES SRCDIR
 
-"$SRCDIR/tests/make-core.sh" "$FIXTURES/graph_heap" "$work/heap" > /dev/null
-status=$?
-[ $status -eq 77 ] && exit 77
-if [ $status -ne 0 ]; then
-	echo "FAIL: cannot make a core of graph_heap"
-	exit 1
-fi
-core=$work/heap.core
+make_core "$FIXTURES/graph_heap" "$work/heap" || finish
 design=$work/heap.live
 
 # field KEY N: the Nth word of the design line starting with KEY.
 field() {
 	awk -v key="$1" -v n="$2" '$1 == key { print $n; exit }' "$design"
-}
-
-# same NAME EXPECTED ACTUAL
-same() {
-	checks=$((checks + 1))
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		echo "FAIL: $1"
-		echo "--- expected:"; printf '%s\n' "$2"
-		echo "--- actual:"; printf '%s\n' "$3"
-		failures=$((failures + 1))
-	fi
-}
-
-# run NAME ARGS...: coreheap with exit status 0, stdout in $work/out.
-run() {
-	name=$1
-	shift
-	"$COREHEAP" "$@" > "$work/out" 2> "$work/err"
-	status=$?
-	if [ $status -ne 0 ]; then
-		checks=$((checks + 1))
-		failures=$((failures + 1))
-		echo "FAIL: $name: coreheap $* exited $status"
-		cat "$work/err"
-	fi
 }
 
 # The members of a why --format json answer that are not types, one a line.
@@ -68,8 +29,8 @@ kept=$(field stack 2) worker_tid=$(field stack 3)
 shared=$(field shared 2) shared_size=$(field shared 3)
 
 # why: the chain global -> A -> B -> C, each pointer's offset.
-run "why C" why --format json "$c" "$core"
-same "why C: from chain_root through A (+8) and B (+16)" "\"target\": \"$c\"
+run_ok "why C" why --format json "$c" "$core"
+check_same "why C: from chain_root through A (+8) and B (+16)" "\"target\": \"$c\"
 \"kind\": \"global\"
 \"name\": \"graph_heap!chain_root+0x8\"
 \"address\": \"$a\"
@@ -80,22 +41,22 @@ same "why C: from chain_root through A (+8) and B (+16)" "\"target\": \"$c\"
 \"offset\": 0" "$(why_members)"
 
 # An address inside C, in decimal: the last offset is the address's own.
-run "why C+8" why --format json "$((c + 8))" "$core"
-same "why C+8 (decimal): the target's offset is 8" "\"address\": \"$c\"
+run_ok "why C+8" why --format json "$((c + 8))" "$core"
+check_same "why C+8 (decimal): the target's offset is 8" "\"address\": \"$c\"
 \"offset\": 8" "$(why_members | tail -n 2)"
 
 # A local of a function whose thread is parked in it: thread, frame,
 # function and variable named.
-run "why kept" why --format json "$kept" "$core"
-same "why kept: the local of hold_in_local in the parked thread" "\"target\": \"$kept\"
+run_ok "why kept" why --format json "$kept" "$core"
+check_same "why kept: the local of hold_in_local in the parked thread" "\"target\": \"$kept\"
 \"kind\": \"stack\"
 \"name\": \"tid $worker_tid frame 1 hold_in_local (local kept)\"
 \"address\": \"$kept\"
 \"offset\": 0" "$(why_members)"
 
 # A TLS variable of the main thread.
-run "why F" why --format json "$f" "$core"
-same "why F: the main thread's tls_held" "\"target\": \"$f\"
+run_ok "why F" why --format json "$f" "$core"
+check_same "why F: the main thread's tls_held" "\"target\": \"$f\"
 \"kind\": \"tls\"
 \"name\": \"tid $main_tid graph_heap!tls_held\"
 \"address\": \"$f\"
@@ -103,89 +64,89 @@ same "why F: the main thread's tls_held" "\"target\": \"$f\"
 
 # Held only through a pointer 24 bytes into it: alive with interior
 # pointers, leaked without.
-run "why E" why --format json "$e" "$core"
-same "why E: interior_root points inside it" "\"target\": \"$e\"
+run_ok "why E" why --format json "$e" "$core"
+check_same "why E: interior_root points inside it" "\"target\": \"$e\"
 \"kind\": \"global\"
 \"name\": \"graph_heap!interior_root\"
 \"address\": \"$e\"
 \"offset\": 0" "$(why_members)"
-run "why --no-interior E" why --format json --no-interior "$e" "$core"
-same "why --no-interior E: no path" '"target": "'"$e"'"
+run_ok "why --no-interior E" why --format json --no-interior "$e" "$core"
+check_same "why --no-interior E: no path" '"target": "'"$e"'"
   "paths": []' "$(grep -E '"(target|paths)"' "$work/out" | sed 's/,$//; s/^ *"target/"target/')"
 
 # Two leaves point to the shared node: two paths, one through each.
 left_leaf=$(field tree 6)
-run "why --paths 5 S" why --format json --paths 5 "$shared" "$core"
-same "why --paths 5 S: two paths, 6 allocations each" "2 12" \
+run_ok "why --paths 5 S" why --format json --paths 5 "$shared" "$core"
+check_same "why --paths 5 S: two paths, 6 allocations each" "2 12" \
 	"$(grep -c '"root"' "$work/out") $(grep -c '"address"' "$work/out")"
-same "why --paths 5 S: the first through the left subtree's leaf" "$left_leaf" \
+check_same "why --paths 5 S: the first through the left subtree's leaf" "$left_leaf" \
 	"$(grep '"address"' "$work/out" | sed -n 5p | sed 's/.*"\(0x[0-9a-f]*\)".*/\1/')"
 
 # leaks: exactly the 100 dropped blocks (unreferenced) and the cycle
 # (indirect, one referrer each); nothing reachable by design.
-run "leaks jsonl" leaks --format jsonl "$core"
+run_ok "leaks jsonl" leaks --format jsonl "$core"
 actual=$(sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)", "referrers": \([0-9]*\).*/\1 \2 \3/' "$work/out" | sort)
 expected=$( (awk '$1 == "leak" { print $2 " unreferenced 0" }' "$design"
 	     awk '$1 == "cycle" { print $2 " indirect 1" }' "$design") | sort)
-same "leaks: exactly the 100 dropped blocks and the 3-block cycle" "$expected" "$actual"
-same "leaks: 103 lines" 103 "$(wc -l < "$work/out" | tr -d ' ')"
+check_same "leaks: exactly the 100 dropped blocks and the 3-block cycle" "$expected" "$actual"
+check_same "leaks: 103 lines" 103 "$(wc -l < "$work/out" | tr -d ' ')"
 reachable_leaked=$(awk '$1 == "reachable" { print $2 }' "$design" | sort > "$work/reachable"
 		   sed 's/.*"address": "\([^"]*\)".*/\1/' "$work/out" | sort |
 		   comm -12 - "$work/reachable")
-same "leaks: no block reachable by design" "" "$reachable_leaked"
-same "leaks: every jsonl line has the objects fields" 103 \
+check_same "leaks: no block reachable by design" "" "$reachable_leaked"
+check_same "leaks: every jsonl line has the objects fields" 103 \
 	"$(grep -c '^{"address": "0x[0-9a-f]*", "size": [0-9]*, "allocator": "glibc", "type": [^,]*, "leak": ' "$work/out")"
 
 # Without libc's debug info main_arena has no symbol to give its size, and
 # is still left out of the roots (its top pointer lies inside the cycle's
 # last block).
 "$COREHEAP" leaks --format jsonl --debuginfo-path /nonexistent "$core" > "$work/out" 2> "$work/err"
-same "leaks without libc's debug info: the same set" "$expected" \
+check_same "leaks without libc's debug info: the same set" "$expected" \
 	"$(sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)", "referrers": \([0-9]*\).*/\1 \2 \3/' "$work/out" | sort)"
 
-run "leaks text" leaks "$core"
-same "leaks text: the totals" \
+run_ok "leaks text" leaks "$core"
+check_same "leaks text: the totals" \
 	"leaked: 103 allocations, 4.1 KiB (100 unreferenced: nothing points to them; 3 indirect: only leaked allocations do)" \
 	"$(head -n 1 "$work/out")"
-run "leaks csv" leaks --format csv "$core"
-same "leaks csv: a header and 103 rows" "address,size,allocator,type,leak,referrers 104" \
+run_ok "leaks csv" leaks --format csv "$core"
+check_same "leaks csv: a header and 103 rows" "address,size,allocator,type,leak,referrers 104" \
 	"$(head -n 1 "$work/out") $(wc -l < "$work/out" | tr -d ' ')"
-run "leaks --no-interior" leaks --format jsonl --no-interior "$core"
+run_ok "leaks --no-interior" leaks --format jsonl --no-interior "$core"
 sed 's/.*"address": "\([^"]*\)".*/\1/' "$work/out" | sort > "$work/leaked-no-interior"
-same "leaks --no-interior: E is leaked too, unreferenced" 1 \
+check_same "leaks --no-interior: E is leaked too, unreferenced" 1 \
 	"$(grep -c "\"address\": \"$e\".*\"leak\": \"unreferenced\"" "$work/out")"
-same "leaks --no-interior: still every designed leak" "" \
+check_same "leaks --no-interior: still every designed leak" "" \
 	"$(awk '$1 == "leak" || $1 == "cycle" { print $2 }' "$design" | sort |
 	   comm -23 - "$work/leaked-no-interior")"
 
 # top: retained sizes the fixture computed with malloc_usable_size.
-run "top" top --format jsonl --top 0 "$core"
+run_ok "top" top --format jsonl --top 0 "$core"
 retained() {
 	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"retained": \([0-9]*\).*/\1/'
 }
-same "top: the tree's root retains the whole tree and the shared node" \
+check_same "top: the tree's root retains the whole tree and the shared node" \
 	"$(field tree 3)" "$(retained "$(field tree 2)")"
-same "top: its left child retains its subtree, not the shared node" \
+check_same "top: its left child retains its subtree, not the shared node" \
 	"$(field tree 5)" "$(retained "$(field tree 4)")"
-same "top: a leaf retains itself" "$(field tree 7)" "$(retained "$left_leaf")"
-same "top: the shared node retains itself" "$shared_size" "$(retained "$shared")"
+check_same "top: a leaf retains itself" "$(field tree 7)" "$(retained "$left_leaf")"
+check_same "top: the shared node retains itself" "$shared_size" "$(retained "$shared")"
 size_of() {
 	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"size": \([0-9]*\).*/\1/'
 }
-same "top: A retains the chain" "$(($(size_of "$a") + $(size_of "$b") + $(size_of "$c")))" \
+check_same "top: A retains the chain" "$(($(size_of "$a") + $(size_of "$b") + $(size_of "$c")))" \
 	"$(retained "$a")"
-same "top: the tree's root comes first, held by tree_root" \
+check_same "top: the tree's root comes first, held by tree_root" \
 	"$(field tree 2) graph_heap!tree_root" \
 	"$(head -n 1 "$work/out" | sed 's/.*"address": "\([^"]*\)".*"name": "\([^"]*\)".*/\1 \2/')"
-same "top: leaked blocks are not listed" "" \
+check_same "top: leaked blocks are not listed" "" \
 	"$(sed 's/.*"address": "\([^"]*\)".*/\1/' "$work/out" | grep -xF "$(awk '$1 == "leak" || $1 == "cycle" { print $2 }' "$design")")"
-run "top json" top --format json "$core"
-same "top json: reachable and leaked totals" "\"count\": 103" \
+run_ok "top json" top --format json "$core"
+check_same "top json: reachable and leaked totals" "\"count\": 103" \
 	"$(grep -A 1 '"leaked"' "$work/out" | grep '"count"' | sed 's/^ *//; s/,$//')"
 
 # refs: who points into B, and what B points to.
-run "refs B" refs --format json "$b" "$core"
-same "refs B: A at +8, nothing from roots, B+16 -> C" "\"address\": \"$b\"
+run_ok "refs B" refs --format json "$b" "$core"
+check_same "refs B: A at +8, nothing from roots, B+16 -> C" "\"address\": \"$b\"
 \"address\": \"$a\"
 \"offset\": 8
 \"target_offset\": 0
@@ -194,21 +155,20 @@ same "refs B: A at +8, nothing from roots, B+16 -> C" "\"address\": \"$b\"
 \"address\": \"$c\"
 \"target_offset\": 0" \
 	"$(grep -E '"(address|offset|target_offset|roots)"' "$work/out" | sed 's/^ *//; s/,$//')"
-run "refs A" refs --format json "$a" "$core"
-same "refs A: the global chain_root+0x8" '"kind": "global"
+run_ok "refs A" refs --format json "$a" "$core"
+check_same "refs A: the global chain_root+0x8" '"kind": "global"
 "name": "graph_heap!chain_root+0x8"' \
 	"$(sed -n '/"roots"/,/\]/p' "$work/out" | grep -E '"(kind|name)"' | sed 's/^ *//; s/,$//')"
 
 # Errors: one line, the documented status.
 "$COREHEAP" why 0x10 "$core" > /dev/null 2> "$work/err"
-same "why on an address in no allocation: status 2, one line" "2 1" \
+check_same "why on an address in no allocation: status 2, one line" "2 1" \
 	"$? $(wc -l < "$work/err" | tr -d ' ')"
 "$COREHEAP" why 12z "$core" > /dev/null 2> "$work/err"
-same "why on a malformed address: usage error" 64 "$?"
+check_same "why on a malformed address: usage error" 64 "$?"
 "$COREHEAP" why "$core" > /dev/null 2> "$work/err"
-same "why without an address: usage error" 64 "$?"
+check_same "why without an address: usage error" 64 "$?"
 "$COREHEAP" top --top x "$core" > /dev/null 2> "$work/err"
-same "top --top x: usage error" 64 "$?"
+check_same "top --top x: usage error" 64 "$?"
 
-echo "$checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+finish

@@ -33,10 +33,12 @@ tests_test_glibc_exact_CFLAGS = $(TEST_CFLAGS)
 tests_test_glibc_exact_LDADD = $(CRITERION_LIBS)
 tests_test_glibc_exact_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 
-# Run from the source tree at test time (not built): make-core.sh makes
-# the cores, gdb-heap-oracle.sh explains mismatches, fake-coreheap.sh
-# stands in for coreheap in selfcheck-fake-coreheap.sh.
+# Run from the source tree at test time (not built): lib.sh is what the
+# shell tests share, make-core.sh makes the cores, gdb-heap-oracle.sh
+# explains mismatches, fake-coreheap.sh stands in for coreheap in
+# selfcheck-fake-coreheap.sh.
 EXTRA_DIST += \
+	tests/lib.sh \
 	tests/make-core.sh \
 	tests/gdb-heap-oracle.sh \
 	tests/fake-coreheap.sh \

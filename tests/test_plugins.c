@@ -56,6 +56,11 @@ Test(plugins, every_builtin_is_complete_and_refuses_a_core_without_heap)
 		void *state = NULL;
 
 		cr_expect_null(ch_allocator_validate(ops, "builtin"));
+		// Built with this header: the whole table, nothing past it.
+		cr_expect_eq(ops->abi_version, COREHEAP_PLUGIN_ABI_VERSION);
+		cr_expect_eq(ops->size, sizeof(*ops), "%s", ops->name);
+		cr_expect(ops->name && ops->name[0]);
+		cr_expect(ops->probe && ops->walk, "%s", ops->name);
 		cr_expect(ops->description && ops->description[0]);
 		for (size_t j = 0; j < i; j++)
 			cr_expect_str_neq(ops->name, ch_builtin_allocators[j]->name);
@@ -85,7 +90,8 @@ static char *toy_plugin_path(void)
 	return path;
 }
 
-Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
+// A core whose one mapping holds the toy allocator's table of 4 blocks.
+static char *toy_core(void)
 {
 	static uint64_t table[2 + 4 * 3] = {
 		0x3150414548594f54ULL, // "TOYHEAP1"
@@ -95,20 +101,24 @@ Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
 		0x30000040, 64, COREHEAP_BLOCK_FREE,
 		0x30000090, 16, COREHEAP_BLOCK_LIVE,
 	};
-	struct ch_program_options options = { 0 };
-	struct ch_program *program;
 	struct synth_core synth;
-	struct ch_error *err;
-	char *plugin = toy_plugin_path();
-	const char *plugins[] = { plugin };
-	char *path;
 
 	synth_core_init(&synth);
 	synth.segments[0] = (struct synth_segment){
 		.vaddr = 0x20000, .memsz = 4096, .data = table,
 		.filesz = sizeof(table), .flags = PF_R | PF_W };
 	synth.num_segments = 1;
-	path = synth_core_write(&synth);
+	return synth_core_write(&synth);
+}
+
+Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program;
+	struct ch_error *err;
+	char *plugin = toy_plugin_path();
+	const char *plugins[] = { plugin };
+	char *path = toy_core();
 	options.plugins = plugins;
 	options.num_plugins = 1;
 	options.allocator = "toy";
@@ -167,6 +177,163 @@ Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
 	unlink(path);
 	free(path);
 	free(plugin);
+}
+
+// The toy built against an older header: a table that ends with walk.
+// It loads, works, and its check (past its size) is taken for NULL.
+Test(plugins, a_plugin_built_with_an_older_smaller_table_loads)
+{
+	struct ch_program_options options = { .allocator = "toy" };
+	struct ch_program *program;
+	struct ch_error *err;
+	char *plugin = toy_plugin_path();
+	const char *plugins[] = { plugin };
+	char *path = toy_core();
+	const struct coreheap_allocator *ops;
+
+	cr_assert_eq(setenv("TOY_PLUGIN_TABLE", "older", 1), 0);
+	options.plugins = plugins;
+	options.num_plugins = 1;
+	err = ch_program_open(path, &options, &program);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	err = ch_program_load_heap(program, &options);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	cr_assert_eq(program->allocators.num_uses, 1);
+	ops = program->allocators.uses[0].ops;
+	cr_expect_str_eq(ops->description,
+			 "the toy, as built against an older header");
+	cr_expect_eq(ops->size, COREHEAP_ALLOCATOR_MIN_SIZE);
+	cr_expect_null(ops->check);
+	cr_expect_null(ops->destroy);
+	cr_expect_eq(program->heap.num_damage, 0,
+		     "check was called past the table's size");
+	cr_expect_eq(program->heap.live.len, 2);
+	cr_expect_eq(program->heap.free.len, 1);
+	ch_program_destroy(program);
+	unlink(path);
+	free(path);
+	free(plugin);
+}
+
+// Tables the host cannot use safely: refused with a message that says why.
+Test(plugins, a_newer_or_foreign_plugin_table_is_refused_clearly)
+{
+	static const struct {
+		const char *table, *message;
+	} cases[] = {
+		{ "newer", "was built for a newer coreheap: its table has" },
+		{ "abi1", "was built for plugin ABI 1, coreheap has" },
+		{ "unsized", "has a table of 0 bytes, too small" },
+		{ "none", "gave no allocator" },
+	};
+	char *plugin = toy_plugin_path();
+	const char *plugins[] = { plugin };
+	char *path = toy_core();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ch_program_options options = { 0 };
+		struct ch_program *program;
+		struct ch_error *err;
+
+		cr_assert_eq(setenv("TOY_PLUGIN_TABLE", cases[i].table, 1), 0);
+		options.plugins = plugins;
+		options.num_plugins = 1;
+		err = ch_program_open(path, &options, &program);
+		cr_assert_null(err, "%s", err ? err->message : "");
+		err = ch_program_load_heap(program, &options);
+		cr_assert_not_null(err, "the %s table was loaded",
+				   cases[i].table);
+		cr_expect_eq(err->code, CH_ERROR_PLUGIN);
+		cr_expect(strstr(err->message, plugin) &&
+				  strstr(err->message, cases[i].message),
+			  "%s: %s", cases[i].table, err->message);
+		ch_error_destroy(err);
+		ch_program_destroy(program);
+	}
+	unlink(path);
+	free(path);
+	free(plugin);
+}
+
+// What include/coreheap/plugin.h says each host call returns, held to the
+// host's code.
+Test(plugins, the_host_fails_as_the_header_says)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program;
+	struct ch_error *err;
+	char *path = core_without_heap();
+	const struct coreheap_host *ops;
+	struct ch_host host;
+	union {
+		struct coreheap_symbol symbol;
+		struct coreheap_thread thread;
+		struct coreheap_module module;
+		struct coreheap_mapping mapping;
+		struct coreheap_block block;
+	} out;
+	uint64_t address;
+	uint32_t index, region;
+	char buf[16];
+
+	err = ch_program_open(path, &options, &program);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	program->allocators.uses = calloc(1, sizeof(*program->allocators.uses));
+	program->allocators.num_uses = 1;
+	program->allocators.uses[0].ops = ch_builtin_allocators[0];
+	ch_host_init(&host, program, 0);
+	ops = &host.ops;
+
+	cr_expect_eq(ops->abi_version, COREHEAP_PLUGIN_ABI_VERSION);
+	cr_expect_eq(ops->size, sizeof(*ops));
+	cr_expect(COREHEAP_HOST_HAS(ops, log));
+	// An operation past a host's size is absent, even if the bytes say
+	// otherwise.
+	struct coreheap_host older = *ops;
+
+	older.size = offsetof(struct coreheap_host, log);
+	cr_expect(!COREHEAP_HOST_HAS(&older, log));
+
+	cr_expect_eq(ops->read(ops, 0x20000, buf, sizeof(buf)), COREHEAP_OK);
+	cr_expect_eq(ops->read(ops, 0x10, buf, sizeof(buf)), COREHEAP_FAULT);
+	cr_expect_eq(ops->read(ops, 0x20000 + 4096 - 8, buf, 16), COREHEAP_FAULT);
+	cr_expect_null(ops->map(ops, 0x10, 8));
+	cr_expect_eq(ops->symbol(ops, NULL, "main_arena", &out.symbol),
+		     COREHEAP_NOT_FOUND);
+	cr_expect_eq(ops->tls_address(ops, 99, 0, 0, &address),
+		     COREHEAP_NOT_FOUND);
+	cr_expect_eq(ops->num_threads(ops), 1);
+	cr_expect_eq(ops->thread(ops, 0, &out.thread), COREHEAP_OK);
+	cr_expect_eq(out.thread.tid, 7);
+	cr_expect_eq(ops->thread(ops, 1, &out.thread), COREHEAP_NOT_FOUND);
+	cr_expect_eq(ops->module(ops, ops->num_modules(ops), &out.module),
+		     COREHEAP_NOT_FOUND);
+	cr_expect_eq(ops->find_module(ops, "libc.so", &index),
+		     COREHEAP_NOT_FOUND);
+	cr_expect_eq(ops->mapping(ops, ops->num_mappings(ops), &out.mapping),
+		     COREHEAP_NOT_FOUND);
+
+	cr_expect_eq(ops->add_region(ops, &(struct coreheap_region){
+		.name = "r" }, &region), COREHEAP_OK);
+	cr_expect_eq(ops->add_block(ops, &(struct coreheap_block){
+		.address = 0x20010, .size = 16, .state = 7, .region = region }),
+		COREHEAP_FAILED, "a block in no state");
+	cr_expect_eq(program->heap.live.len + program->heap.free.len, 0,
+		     "a refused block was kept");
+	cr_expect_null(ch_host_take_error(&host),
+		       "a plugin's bad block is no error of the host's");
+	cr_expect_eq(ops->add_block(ops, &(struct coreheap_block){
+		.address = 0x20010, .size = 16, .state = COREHEAP_BLOCK_LIVE,
+		.region = region }), COREHEAP_OK);
+	cr_expect_eq(ops->add_damage(ops, &(struct coreheap_damage){
+		.region = region, .address = 0x20000, .message = "m" }),
+		COREHEAP_OK);
+	cr_expect_eq(ops->find_block(ops, 0x10, &out.block), COREHEAP_NOT_FOUND);
+
+	program->allocators.num_uses = 0;
+	ch_program_destroy(program);
+	unlink(path);
+	free(path);
 }
 
 Test(plugins, a_bad_plugin_path_is_a_clear_error)

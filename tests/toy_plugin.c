@@ -10,7 +10,15 @@
  * "toy::object", as a managed runtime names its objects. State 3 is a live
  * object nested in the live block before it, as a runtime's objects live
  * inside malloc'd blocks.
+ *
+ * TOY_PLUGIN_TABLE chooses the table it hands the host, for the tests of
+ * how the interface grows: unset, the table of this header; "older", one
+ * whose size ends with walk, as a plugin built against an older header
+ * (its check, past that size, must never be called); "newer", one larger
+ * than this header's, as a plugin built for a newer coreheap; "abi1", one
+ * of ABI version 1; "unsized", one whose size was left 0.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "coreheap/plugin.h"
@@ -90,9 +98,60 @@ static int toy_walk(const struct coreheap_host *host, void *opaque)
 }
 
 static const struct coreheap_allocator toy_allocator = {
-	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+	COREHEAP_ALLOCATOR_INIT,
 	.name = "toy",
 	.description = "a test allocator with a table of its blocks",
+	.probe = toy_probe,
+	.walk = toy_walk,
+};
+
+// Past the older table's size: the host must take it for NULL. Were it
+// called, the damage would show.
+static int toy_check_past_size(const struct coreheap_host *host, void *state)
+{
+	(void)state;
+	return host->add_damage(host, &(struct coreheap_damage){
+		.kind = COREHEAP_DAMAGE_INCONSISTENT, .region = UINT32_MAX,
+		.message = "check called past the table's size" });
+}
+
+static const struct coreheap_allocator toy_older = {
+	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+	.size = COREHEAP_ALLOCATOR_MIN_SIZE,
+	.name = "toy",
+	.description = "the toy, as built against an older header",
+	.probe = toy_probe,
+	.walk = toy_walk,
+	.check = toy_check_past_size,
+};
+
+// A table with one operation this header does not have.
+static const struct {
+	struct coreheap_allocator ops;
+	int (*future)(const struct coreheap_host *host, void *state);
+} toy_newer = {
+	.ops = {
+		.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+		.size = sizeof(toy_newer),
+		.name = "toy",
+		.description = "the toy, as built for a newer coreheap",
+		.probe = toy_probe,
+		.walk = toy_walk,
+	},
+	.future = toy_check_past_size,
+};
+
+static const struct coreheap_allocator toy_abi1 = {
+	.abi_version = 1,
+	.size = sizeof(struct coreheap_allocator),
+	.name = "toy",
+	.probe = toy_probe,
+	.walk = toy_walk,
+};
+
+static const struct coreheap_allocator toy_unsized = {
+	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+	.name = "toy",
 	.probe = toy_probe,
 	.walk = toy_walk,
 };
@@ -101,5 +160,17 @@ const struct coreheap_allocator *coreheap_allocator_entry(void);
 
 const struct coreheap_allocator *coreheap_allocator_entry(void)
 {
-	return &toy_allocator;
+	const char *table = getenv("TOY_PLUGIN_TABLE");
+
+	if (!table || !table[0])
+		return &toy_allocator;
+	if (strcmp(table, "older") == 0)
+		return &toy_older;
+	if (strcmp(table, "newer") == 0)
+		return &toy_newer.ops;
+	if (strcmp(table, "abi1") == 0)
+		return &toy_abi1;
+	if (strcmp(table, "unsized") == 0)
+		return &toy_unsized;
+	return NULL;
 }

@@ -36,14 +36,12 @@ expect_describe registry '^0x[0-9a-f]+ is in no live allocation$' \
 
 # Unknown blocks are grouped by usable size: the union's item and the
 # void *'s block are 40 bytes each.
-checks=$((checks + 1))
 if grep -q '^2	80	(null)$' "$CORE_DIR/types-c.rows"; then
 	ok "2 unknown blocks of 40 bytes"
 else
 	fail "want one row of 2 unknown 40-byte blocks:"; cat "$CORE_DIR/types-c.rows"
 fi
 # objects --type: exactly the 10 nodes, each with its type.
-checks=$((checks + 1))
 "$COREHEAP" objects --type '^struct node$' --format jsonl "$core" > "$core.nodes"
 if [ "$(grep -c '"type": "struct node"}$' "$core.nodes")" -eq 10 ] &&
    [ "$(wc -l < "$core.nodes")" -eq 10 ]; then
@@ -52,7 +50,6 @@ else
 	fail "objects --type '^struct node\$':"; cat "$core.nodes"
 fi
 # types --match, --sort count, --top; CSV.
-checks=$((checks + 1))
 "$COREHEAP" types --format csv --match '^struct' --sort count --top 2 "$core" > "$core.csv"
 if [ "$(sed -n 1p "$core.csv")" = type,size,count,bytes,share,average,sources ] &&
    sed -n 2p "$core.csv" | grep -q '^struct tree,,16,640,0\.26[0-9]*,40,dwarf$' &&
@@ -64,7 +61,6 @@ else
 fi
 # Only locals of the parked thread's frame reach these lists: one in
 # hold_locals()'s scope, one in a nested block.
-checks=$((checks + 1))
 "$COREHEAP" types --format csv --match '^struct (held|block)_node$' "$core" > "$core.locals.csv"
 if grep -q '^struct held_node,,5,280,[0-9.]*,56,dwarf$' "$core.locals.csv" &&
    grep -q '^struct block_node,,3,216,[0-9.]*,72,dwarf$' "$core.locals.csv" &&

@@ -6,36 +6,19 @@
 # BUILD is "any" (must hold in every build of the fixture), or the name of
 # the one build where it holds ("g", "nodebug"): in the other builds no
 # allocation may have that type at all.
-: "${COREHEAP:?}" "${FIXTURES:?}" "${SRCDIR:?}" "${CORE_DIR:?}"
+. "$SRCDIR/tests/lib.sh"
+test_init "$(basename "$0" .sh)" FIXTURES SRCDIR
 
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-ok() {
-	echo "ok: $*"
-}
-
-# make_types_core FIXTURE_BINARY NAME: sets core and out; exit 77 to skip.
+# make_types_core FIXTURE_BINARY NAME: sets core and out.
 make_types_core() {
-	prefix=$CORE_DIR/$2
-	"$SRCDIR/tests/make-core.sh" "$1" "$prefix" > /dev/null
-	status=$?
-	[ $status -eq 77 ] && exit 77
-	[ $status -eq 0 ] || { echo "FAIL: cannot make a core of $1"; exit 1; }
-	core=$prefix.core
-	out=$prefix.out
+	make_core "$1" "$CORE_DIR/$2" || finish
+	out=$CORE_DIR/$2.out
 }
 
 # types_rows CORE ROWS: the types report as "COUNT<TAB>BYTES<TAB>TYPE"
 # lines (TYPE "(null)" for unknown allocations). JSON is pretty-printed by
 # coreheap, one key a line; type names hold no quotes.
 types_rows() {
-	checks=$((checks + 1))
 	"$COREHEAP" types --format json "$1" > "$2.json" 2> "$2.err"
 	status=$?
 	if [ $status -ne 0 ]; then
@@ -70,7 +53,6 @@ check_expectations() {
 	tab=$(printf '\t')
 	while IFS="$tab" read -r tag count bytes build type; do
 		[ "$tag" = expect ] || continue
-		checks=$((checks + 1))
 		got=$(awk -F '\t' -v t="$type" '$3 == t { print $1 "\t" $2 }' "$2")
 		if [ "$build" = any ] || [ "$build" = "$3" ]; then
 			if [ "$got" = "$count$tab$bytes" ]; then
@@ -100,10 +82,8 @@ expect_describe() {
 	[ -n "$addr" ] || { fail "the fixture printed no address '$name'"; return; }
 	"$COREHEAP" describe "$addr" "$core" > "$core.describe" 2>&1
 	status=$?
-	checks=$((checks + 1))
 	[ $status -eq 0 ] || fail "describe $name ($addr) exited $status"
 	for pattern in "$@"; do
-		checks=$((checks + 1))
 		if grep -Eq -- "$pattern" "$core.describe"; then
 			ok "describe $name: $pattern"
 		else
@@ -111,9 +91,4 @@ expect_describe() {
 			cat "$core.describe"
 		fi
 	done
-}
-
-finish() {
-	echo "$checks checks, $failures failures"
-	[ $failures -eq 0 ]
 }

@@ -3,6 +3,16 @@ UNIT_TEST_SOURCES = tests/synthetic_core.c tests/synthetic_core.h
 
 check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
 TESTS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
+check_PROGRAMS += tests/test_vector
+TESTS += tests/test_vector
+
+# The threads' stacks, unwound once per program.
+check_PROGRAMS += tests/test_stacks
+TESTS += tests/test_stacks
+tests_test_stacks_SOURCES = tests/test_stacks.c $(UNIT_TEST_SOURCES)
+tests_test_stacks_CFLAGS = $(TEST_CFLAGS)
+tests_test_stacks_LDADD = $(TEST_LIBS)
+tests_test_stacks_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 tests_test_cli_SOURCES = tests/test_cli.c
 tests_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_cli_LDADD = libcoreheap_cli.a $(TEST_LIBS)
@@ -19,6 +29,10 @@ tests_test_output_SOURCES = tests/test_output.c
 tests_test_output_CFLAGS = $(TEST_CFLAGS)
 tests_test_output_LDADD = $(TEST_LIBS)
 tests_test_output_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+tests_test_vector_SOURCES = tests/test_vector.c
+tests_test_vector_CFLAGS = $(TEST_CFLAGS)
+tests_test_vector_LDADD = $(TEST_LIBS)
+tests_test_vector_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 
 # The plugin test loads this shared object; built without libtool, as a
 # user would build a plugin: cc -shared -fPIC -I include plugin.c.

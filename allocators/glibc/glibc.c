@@ -270,7 +270,7 @@ static void glibc_destroy(void *state)
 }
 
 const struct coreheap_allocator coreheap_glibc_allocator = {
-	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+	COREHEAP_ALLOCATOR_INIT,
 	.name = "glibc",
 	.description = "glibc malloc (ptmalloc2), glibc 2.26 and later, x86-64",
 	.is_runtime = false,

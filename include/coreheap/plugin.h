@@ -23,8 +23,56 @@
  * coreheap_module, pointers from coreheap_host::map). A plugin owns the state
  * it creates in probe() and frees it in destroy().
  *
- * A loadable plugin is a shared object that exports
- * `const struct coreheap_allocator *coreheap_allocator_entry(void)`.
+ * ## Adding an allocator
+ *
+ * A built-in allocator adds three things (allocators/glibc/ is the model):
+ *  1. its folder, allocators/<name>/, whose files include only this header
+ *     and their own (tests/check-layers.sh fails on anything else), with
+ *     one `const struct coreheap_allocator coreheap_<name>_allocator` made
+ *     as below (allocators/glibc/glibc.c at its end);
+ *  2. its make fragment, allocators/<name>/local.mk, that adds its sources
+ *     to libcoreheap.a (copy allocators/glibc/local.mk), and its line
+ *     `include allocators/<name>/local.mk` in Makefile.am;
+ *  3. its line in the plugin table, ch_builtin_allocators[] in
+ *     src/heap/allocators.c (and the extern declaration above it).
+ * tests/test_plugins.c then holds it to the rules of every allocator: a
+ * name of its own, a description, probe and walk, and a probe that refuses
+ * a core with no heap.
+ *
+ * An allocator outside coreheap is one C file built as a shared object,
+ * `cc -shared -fPIC -I include -o toy.so toy.c`, that exports
+ * `const struct coreheap_allocator *coreheap_allocator_entry(void)` and is
+ * loaded with `--plugin PATH`. tests/toy_plugin.c is a complete small one.
+ *
+ * The table, static and const, with designated initializers:
+ *
+ *     const struct coreheap_allocator coreheap_toy_allocator = {
+ *             COREHEAP_ALLOCATOR_INIT,
+ *             .name = "toy",
+ *             .description = "one line for --list-allocators",
+ *             .probe = toy_probe,
+ *             .walk = toy_walk,
+ *             .destroy = toy_destroy,  // optional, like check
+ *     };
+ *
+ * ## How the interface grows
+ *
+ * Both tables (struct coreheap_allocator, which the plugin fills, and
+ * struct coreheap_host, which the host fills) start with abi_version and
+ * size, set by whoever builds the table: COREHEAP_PLUGIN_ABI_VERSION and
+ * the sizeof the table in the header it was built with
+ * (COREHEAP_ALLOCATOR_INIT does both for a plugin).
+ *  - New operations and fields are only ever added at the end of a table,
+ *    and are optional. The host treats those past a plugin's size as NULL,
+ *    so a plugin built against an older header loads and works unchanged.
+ *    A plugin calls a host operation added after ABI 2's first set only
+ *    when COREHEAP_HOST_HAS(host, op) says the host has it.
+ *  - A table larger than the host knows (a plugin built for a newer
+ *    coreheap) is refused, as is a table shorter than the required
+ *    operations (COREHEAP_ALLOCATOR_MIN_SIZE): the plugin's operations
+ *    could not be called safely.
+ *  - COREHEAP_PLUGIN_ABI_VERSION changes only when something already in a
+ *    table changes layout or meaning; the host refuses any other version.
  */
 #ifndef COREHEAP_PLUGIN_H
 #define COREHEAP_PLUGIN_H
@@ -38,8 +86,24 @@
 extern "C" {
 #endif
 
-/** Bump when any struct below changes layout or meaning. */
-#define COREHEAP_PLUGIN_ABI_VERSION 1
+/**
+ * Bump when anything already in a struct below changes layout or meaning;
+ * not when operations are added at the end of a table (see the size
+ * fields). 2: the tables carry their size.
+ */
+#define COREHEAP_PLUGIN_ABI_VERSION 2
+
+/**
+ * Whether table (a pointer to a struct coreheap_host or coreheap_allocator)
+ * has the operation member: its builder's header had it (the table's size
+ * covers it) and it is set.
+ */
+#define COREHEAP_HAS(table, member)                                        \
+	((table)->size >= offsetof(__typeof__(*(table)), member) +          \
+				  sizeof((table)->member) &&                \
+	 (table)->member != NULL)
+/** Whether the host offers operation op (one added after ABI 2's first set). */
+#define COREHEAP_HOST_HAS(host, op) COREHEAP_HAS(host, op)
 
 /** Status codes returned by plugin and host calls. */
 enum coreheap_status {
@@ -52,7 +116,11 @@ enum coreheap_status {
 	COREHEAP_NOMEM = -3,
 	/** The walk stopped: the allocator's data is too damaged to go on. */
 	COREHEAP_CORRUPT = -4,
-	/** Any other failure; the plugin said why with coreheap_host::log. */
+	/**
+	 * Any other failure. From a plugin: it said why with
+	 * coreheap_host::log. From the host: what it was given was wrong (see
+	 * each operation).
+	 */
 	COREHEAP_FAILED = -5,
 };
 
@@ -194,13 +262,25 @@ struct coreheap_mapping {
 /**
  * The host: what coreheap offers a plugin. All functions are safe to call at
  * any time during probe/walk/check/destroy of the plugin they were given to.
+ * Every operation listed here is always set; those added later are checked
+ * with COREHEAP_HOST_HAS() first.
+ *
+ * Out-parameters (ret) are written only on COREHEAP_OK. Nothing here
+ * returns a status not listed with it.
  */
 struct coreheap_host {
+	/** COREHEAP_PLUGIN_ABI_VERSION of the host. */
 	uint32_t abi_version;
+	/** sizeof(struct coreheap_host) in the host's header. */
+	uint32_t size;
 	/** Host-private; plugins must not touch. */
 	void *private_data;
 
-	/** Copy len bytes at addr into buf. COREHEAP_OK or COREHEAP_FAULT. */
+	/**
+	 * Copy len bytes at addr into buf. COREHEAP_OK, or COREHEAP_FAULT if
+	 * any of them is neither in the core nor in a binary it maps (buf is
+	 * then undefined).
+	 */
 	int (*read)(const struct coreheap_host *host, uint64_t addr, void *buf,
 		    size_t len);
 	/**
@@ -213,49 +293,91 @@ struct coreheap_host {
 	/**
 	 * Look a symbol up by name. If module_name is not NULL, only modules
 	 * whose file name starts with it (e.g. "libc.so") are searched.
+	 * COREHEAP_OK or COREHEAP_NOT_FOUND.
 	 */
 	int (*symbol)(const struct coreheap_host *host, const char *module_name,
 		      const char *name, struct coreheap_symbol *ret);
 	/**
 	 * The address of the TLS variable at offset within module's TLS block,
-	 * in the given thread. COREHEAP_NOT_FOUND if it cannot be known.
+	 * in the given thread. COREHEAP_OK; COREHEAP_NOT_FOUND if the thread
+	 * or module index is out of range or the block cannot be located;
+	 * COREHEAP_NOMEM.
 	 */
 	int (*tls_address)(const struct coreheap_host *host, size_t thread,
 			   uint32_t module, uint64_t offset, uint64_t *ret);
 
+	/** The number of threads; indices run from 0 below it. */
 	size_t (*num_threads)(const struct coreheap_host *host);
+	/** Thread i. COREHEAP_OK, or COREHEAP_NOT_FOUND if i is out of range. */
 	int (*thread)(const struct coreheap_host *host, size_t i,
 		      struct coreheap_thread *ret);
+	/** The number of modules; indices run from 0 below it. */
 	size_t (*num_modules)(const struct coreheap_host *host);
+	/** Module i. COREHEAP_OK, or COREHEAP_NOT_FOUND if i is out of range. */
 	int (*module)(const struct coreheap_host *host, size_t i,
 		      struct coreheap_module *ret);
-	/** Index of the module whose file name starts with prefix. */
+	/**
+	 * Index of the first module whose file name starts with prefix.
+	 * COREHEAP_OK or COREHEAP_NOT_FOUND.
+	 */
 	int (*find_module)(const struct coreheap_host *host, const char *prefix,
 			   uint32_t *ret);
+	/** The number of mappings; indices run from 0 below it. */
 	size_t (*num_mappings)(const struct coreheap_host *host);
-	/** Mappings are sorted by start and do not overlap. */
+	/**
+	 * Mapping i; mappings are sorted by start and do not overlap.
+	 * COREHEAP_OK, or COREHEAP_NOT_FOUND if i is out of range.
+	 */
 	int (*mapping)(const struct coreheap_host *host, size_t i,
 		       struct coreheap_mapping *ret);
 
-	/** Declare a region; its index goes into blocks and damage. */
+	/*
+	 * The reporting calls below fail when the host cannot keep what it is
+	 * given (out of memory, one of its limits). The plugin then returns
+	 * that status at once: the host keeps its own error and ends the
+	 * command with it once the plugin's call returns, whatever the plugin
+	 * returned. add_block's refusal of a block in no state is the one
+	 * failure that is the plugin's, not the host's: see there.
+	 */
+
+	/**
+	 * Declare a region; its index goes into blocks and damage. COREHEAP_OK,
+	 * COREHEAP_NOMEM, or COREHEAP_FAILED (more than 2^32 - 2 regions).
+	 */
 	int (*add_region)(const struct coreheap_host *host,
 			  const struct coreheap_region *region, uint32_t *ret);
-	/** Report one block. COREHEAP_NOMEM is the only failure. */
+	/**
+	 * Report one block. COREHEAP_OK; COREHEAP_FAILED if block->state is no
+	 * enum coreheap_block_state (nothing is kept, and the host goes on:
+	 * this one is the plugin's bug, not the host's) or if the blocks
+	 * carry more than 65535 different type_names; COREHEAP_NOMEM.
+	 */
 	int (*add_block)(const struct coreheap_host *host,
 			 const struct coreheap_block *block);
-	/** Report damage. */
+	/**
+	 * Report damage. COREHEAP_OK (also past the 10000th report, which are
+	 * counted but not kept) or COREHEAP_NOMEM.
+	 */
 	int (*add_damage)(const struct coreheap_host *host,
 			  const struct coreheap_damage *damage);
 	/**
 	 * Find the live block (of any allocator walked before this one) that
-	 * contains addr. For managed runtimes that live inside malloc'd blocks.
+	 * contains addr. For managed runtimes that live inside malloc'd blocks:
+	 * native allocators' blocks are known only once they all walked (from
+	 * the walk of a plugin whose is_runtime is true). COREHEAP_OK or
+	 * COREHEAP_NOT_FOUND; ret->type_name is NULL and ret->parent 0.
 	 */
 	int (*find_block)(const struct coreheap_host *host, uint64_t addr,
 			  struct coreheap_block *ret);
-	/** A one-line note for the user (no newline), e.g. what was guessed. */
+	/**
+	 * A one-line note for the user (no newline), e.g. what was guessed;
+	 * longer than 511 bytes, it is cut.
+	 */
 	void (*log)(const struct coreheap_host *host, int level,
 		    const char *format, ...)
 		__attribute__((format(printf, 3, 4)));
+	/* New operations go here, at the end, and are checked with
+	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };
 
 /** Levels for coreheap_host::log. */
@@ -265,10 +387,18 @@ enum coreheap_log_level {
 	COREHEAP_LOG_WARNING = 2, /**< always shown on stderr */
 };
 
-/** An allocator plugin: a static const table of operations. */
+/**
+ * An allocator plugin: a static const table of operations, made with
+ * COREHEAP_ALLOCATOR_INIT first (see "Adding an allocator" above).
+ */
 struct coreheap_allocator {
 	/** COREHEAP_PLUGIN_ABI_VERSION at the plugin's build. */
 	uint32_t abi_version;
+	/**
+	 * sizeof(struct coreheap_allocator) at the plugin's build: the host
+	 * treats operations past it as NULL.
+	 */
+	uint32_t size;
 	/** Short lower-case name, as given to --allocator ("glibc"). */
 	const char *name;
 	/** One line for `coreheap --list-allocators`. */
@@ -284,6 +414,9 @@ struct coreheap_allocator {
 	 * 0 (no) .. 100 (certain) and, if above 0, *state_ret to the plugin's
 	 * state (may stay NULL). If forced is true the user named this
 	 * allocator with --allocator: try harder, accept weaker evidence.
+	 * Returns COREHEAP_OK, also for "not this allocator" (confidence 0);
+	 * any other status is taken as "not this allocator" too, and the
+	 * state, if set, is destroyed.
 	 */
 	int (*probe)(const struct coreheap_host *host, bool forced,
 		     int *confidence_ret, void **state_ret);
@@ -291,17 +424,33 @@ struct coreheap_allocator {
 	 * Required. Report every region, every live block and every free
 	 * block. Damage met on the way is reported with add_damage and the
 	 * walk goes on where it safely can; COREHEAP_CORRUPT only when
-	 * nothing more can be trusted.
+	 * nothing more can be trusted. COREHEAP_NOMEM ends the command; any
+	 * status but COREHEAP_OK makes the results partial.
 	 */
 	int (*walk)(const struct coreheap_host *host, void *state);
 	/**
 	 * Optional: deeper consistency checks of the allocator's metadata,
-	 * reported with add_damage, beyond what walk() already reports.
+	 * reported with add_damage, beyond what walk() already reports. Called
+	 * after a walk that returned COREHEAP_OK; returns as walk() does.
 	 */
 	int (*check)(const struct coreheap_host *host, void *state);
 	/** Optional: free the state made by probe (NULL-safe). */
 	void (*destroy)(void *state);
+	/* New operations go here, at the end, optional (NULL). */
 };
+
+/** The first members of every coreheap_allocator table, set for its build. */
+#define COREHEAP_ALLOCATOR_INIT                           \
+	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,       \
+	.size = sizeof(struct coreheap_allocator)
+
+/**
+ * The smallest table the host loads: one that ends with walk, the last
+ * required operation.
+ */
+#define COREHEAP_ALLOCATOR_MIN_SIZE                                   \
+	(offsetof(struct coreheap_allocator, walk) +                  \
+	 sizeof(((struct coreheap_allocator *)0)->walk))
 
 /** The symbol a loadable plugin exports. */
 typedef const struct coreheap_allocator *(*coreheap_allocator_entry_fn)(void);

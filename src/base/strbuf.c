@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "base/vector.h"
 
 void ch_strbuf_deinit(struct ch_strbuf *sb)
 {
@@ -13,20 +15,11 @@ void ch_strbuf_deinit(struct ch_strbuf *sb)
 
 struct ch_error *ch_strbuf_reserve(struct ch_strbuf *sb, size_t extra)
 {
-	size_t need = sb->len + extra + 1, capacity;
-	char *buf;
-
-	if (need <= sb->capacity)
-		return NULL;
-	capacity = sb->capacity ? sb->capacity : 64;
-	while (capacity < need)
-		capacity *= 2;
-	buf = realloc(sb->buf, capacity);
-	if (!buf)
+	// Room for the NUL too; a length that would wrap cannot be had.
+	if (extra > SIZE_MAX - sb->len - 1)
 		return &ch_enomem;
-	sb->buf = buf;
-	sb->capacity = capacity;
-	return NULL;
+	return ch_vector_reserve((void **)&sb->buf, &sb->capacity, 1,
+				 sb->len + extra + 1);
 }
 
 struct ch_error *ch_strbuf_append(struct ch_strbuf *sb, const void *data,

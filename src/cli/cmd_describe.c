@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/path.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/output.h"
@@ -57,13 +58,6 @@ struct describer {
 	uint64_t budget;
 };
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /*
  * module!symbol+offset (symbol demangled) into buf, or module+offset
  * without a symbol; false if addr is in no module.
@@ -81,12 +75,12 @@ static bool name_module_address(struct ch_program *program, uint64_t addr,
 		return false;
 	symbol = ch_module_symbolize(module, addr, &offset);
 	if (!symbol) {
-		snprintf(buf, size, "%s+0x%" PRIx64, base_name(module->name),
+		snprintf(buf, size, "%s+0x%" PRIx64, ch_base_name(module->name),
 			 addr - module->start);
 		return true;
 	}
 	demangled = ch_demangle(symbol);
-	snprintf(buf, size, "%s!%s+%" PRIu64, base_name(module->name),
+	snprintf(buf, size, "%s!%s+%" PRIu64, ch_base_name(module->name),
 		 demangled ? demangled : symbol, offset);
 	free(demangled);
 	return true;

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
+#include "base/vector.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "graph/dominators.h"
@@ -96,10 +98,11 @@ struct diff_row {
 	struct side_totals old, new;
 };
 
+DEFINE_VECTOR(diff_row_vector, struct diff_row);
+
 struct diff_report {
 	struct ch_program *programs[2];
-	struct diff_row *rows;
-	size_t num_rows, rows_capacity;
+	struct diff_row_vector rows;
 	uint64_t kept, only_new, only_old;
 };
 
@@ -134,25 +137,6 @@ static int compare_rows_by_growth(const void *a, const void *b)
 	if (gx != gy)
 		return gx > gy ? -1 : 1;
 	return compare_rows_by_key(a, b);
-}
-
-static struct ch_error *push_row(struct diff_report *report,
-				 const struct diff_row *row)
-{
-	if (report->num_rows == report->rows_capacity) {
-		size_t capacity = report->rows_capacity ?
-					  2 * report->rows_capacity :
-					  256;
-		struct diff_row *grown = realloc(report->rows,
-						 capacity * sizeof(*grown));
-
-		if (!grown)
-			return &ch_enomem;
-		report->rows = grown;
-		report->rows_capacity = capacity;
-	}
-	report->rows[report->num_rows++] = *row;
-	return NULL;
 }
 
 /*
@@ -210,7 +194,8 @@ static struct ch_error *group_retained(struct ch_program *program,
 
 /* One side's groups as rows (old or new side filled), sorted by key. */
 static struct ch_error *side_rows(struct ch_program *program, bool is_new,
-				  bool with_retained, struct diff_report *out)
+				  bool with_retained,
+				  struct diff_row_vector *rows)
 {
 	struct ch_type_groups groups;
 	_cleanup_free_ uint64_t *retained = NULL;
@@ -237,7 +222,7 @@ static struct ch_error *side_rows(struct ch_program *program, bool is_new,
 			row.new = totals;
 		else
 			row.old = totals;
-		err = push_row(out, &row);
+		err = diff_row_vector_append(rows, &row);
 	}
 	ch_type_groups_deinit(&groups);
 	return err;
@@ -247,26 +232,28 @@ static struct ch_error *side_rows(struct ch_program *program, bool is_new,
 static struct ch_error *merge_sides(struct diff_report *report,
 				   bool with_retained)
 {
-	struct diff_report new_side = { 0 };
+	struct diff_row_vector new_side;
 	struct ch_error *err;
 	size_t kept = 0;
 
-	err = side_rows(report->programs[0], false, with_retained, report);
+	diff_row_vector_init(&new_side);
+	err = side_rows(report->programs[0], false, with_retained,
+			&report->rows);
 	if (!err)
 		err = side_rows(report->programs[1], true, with_retained,
 				&new_side);
-	for (size_t i = 0; !err && i < new_side.num_rows; i++)
-		err = push_row(report, &new_side.rows[i]);
-	free(new_side.rows);
+	for (size_t i = 0; !err && i < new_side.len; i++)
+		err = diff_row_vector_append(&report->rows, &new_side.data[i]);
+	diff_row_vector_deinit(&new_side);
 	if (err)
 		return err;
-	qsort(report->rows, report->num_rows, sizeof(*report->rows),
+	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
 	      compare_rows_by_key);
-	for (size_t i = 0; i < report->num_rows; i++) {
-		struct diff_row *row = &report->rows[i];
+	for (size_t i = 0; i < report->rows.len; i++) {
+		struct diff_row *row = &report->rows.data[i];
 
-		if (kept && compare_rows_by_key(&report->rows[kept - 1], row) == 0) {
-			struct diff_row *into = &report->rows[kept - 1];
+		if (kept && compare_rows_by_key(&report->rows.data[kept - 1], row) == 0) {
+			struct diff_row *into = &report->rows.data[kept - 1];
 
 			into->old.count += row->old.count;
 			into->old.bytes += row->old.bytes;
@@ -276,10 +263,10 @@ static struct ch_error *merge_sides(struct diff_report *report,
 			into->new.retained += row->new.retained;
 			continue;
 		}
-		report->rows[kept++] = *row;
+		report->rows.data[kept++] = *row;
 	}
-	report->num_rows = kept;
-	qsort(report->rows, report->num_rows, sizeof(*report->rows),
+	report->rows.len = kept;
+	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
 	      compare_rows_by_growth);
 	return NULL;
 }
@@ -336,19 +323,12 @@ static void match_allocations(struct diff_report *report,
 	}
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 // The same module in both cores: the executable, or the same file name.
 static bool same_module(const struct ch_module *a, const struct ch_module *b)
 {
 	if (a->is_executable || b->is_executable)
 		return a->is_executable && b->is_executable;
-	return strcmp(base_name(a->name), base_name(b->name)) == 0;
+	return strcmp(ch_base_name(a->name), ch_base_name(b->name)) == 0;
 }
 
 /* Compare build-ids of the modules both cores have. */
@@ -376,13 +356,13 @@ static struct ch_error *compare_build_ids(struct diff_report *report,
 			if (strict)
 				return ch_error_create(CH_ERROR_FORMAT,
 						       "the cores come from different builds: '%s' has build-id %s in '%s' and %s in '%s'",
-						       base_name(b->name), id_a,
+						       ch_base_name(b->name), id_a,
 						       report->programs[0]->core->path,
 						       id_b,
 						       report->programs[1]->core->path);
 			ch_program_warn(report->programs[1], false,
 					"'%s' has build-id %s in the old core and %s in the new one: they may not come from the same program",
-					base_name(b->name), id_a, id_b);
+					ch_base_name(b->name), id_a, id_b);
 			break;
 		}
 	}
@@ -410,7 +390,7 @@ static void write_text(struct ch_out *out, const struct diff_report *report,
 		ch_out_str(out, "  retained change");
 	ch_out_str(out, "  type\n");
 	for (size_t i = 0; i < rows; i++) {
-		const struct diff_row *row = &report->rows[i];
+		const struct diff_row *row = &report->rows.data[i];
 
 		ch_out_printf(out, "%11" PRIu64 " %11" PRIu64 " %+11" PRId64
 			      " %12" PRIu64 " %12" PRIu64 " %+12" PRId64,
@@ -432,7 +412,7 @@ static void write_csv(struct ch_out *out, const struct diff_report *report,
 	ch_out_str(out, "type,size,count_old,count_new,bytes_old,bytes_new");
 	ch_out_str(out, options->retained ? ",retained_old,retained_new\n" : "\n");
 	for (size_t i = 0; i < rows; i++) {
-		const struct diff_row *row = &report->rows[i];
+		const struct diff_row *row = &report->rows.data[i];
 
 		ch_out_csv_field(out, row->type ? row->type : "");
 		ch_out_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
@@ -491,7 +471,7 @@ static void write_json(struct ch_out *out, struct diff_report *report,
 	ch_json_key(&json, "types");
 	ch_json_begin_array(&json);
 	for (size_t i = 0; i < rows; i++) {
-		const struct diff_row *row = &report->rows[i];
+		const struct diff_row *row = &report->rows.data[i];
 
 		ch_json_begin_object(&json);
 		ch_json_member_string_or_null(&json, "type", row->type);
@@ -545,7 +525,7 @@ static int finish(struct diff_report *report, struct ch_error *err)
 	int status = ch_command_finish(report->programs[0], NULL);
 	int status_new = ch_command_finish(report->programs[1], err);
 
-	free(report->rows);
+	diff_row_vector_deinit(&report->rows);
 	return status_new > status ? status_new : status;
 }
 
@@ -574,9 +554,9 @@ int cmd_diff(int argc, char **argv)
 	if (err)
 		return finish(&report, err);
 	match_allocations(&report, NULL, NULL);
-	rows = diff_options.top && diff_options.top < report.num_rows ?
+	rows = diff_options.top && diff_options.top < report.rows.len ?
 		       diff_options.top :
-		       report.num_rows;
+		       report.rows.len;
 	ch_out_init(&out, stdout);
 	if (options.format == CH_FORMAT_JSON) {
 		write_json(&out, &report, &diff_options, rows);

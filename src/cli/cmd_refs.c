@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "base/cleanup.h"
+#include "base/vector.h"
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "heap/block_index.h"
@@ -43,6 +44,9 @@ struct reference {
 	uint64_t target_offset;
 };
 
+DEFINE_VECTOR(referrer_vector, struct referrer);
+DEFINE_VECTOR(reference_vector, struct reference);
+
 struct refs_report {
 	struct ch_program *program;
 	struct ch_roots *roots;
@@ -50,10 +54,8 @@ struct refs_report {
 	uint32_t target;
 	uint64_t addr, low, high;
 	bool interior;
-	struct referrer *referrers;
-	size_t num_referrers, referrers_capacity;
-	struct reference *references;
-	size_t num_references, references_capacity;
+	struct referrer_vector referrers;
+	struct reference_vector references;
 	// While scanning one allocation or root.
 	uint32_t node, root;
 	bool out_of_memory;
@@ -63,20 +65,13 @@ struct refs_report {
 static bool push_referrer(struct refs_report *report, uint64_t source,
 			  uint64_t value)
 {
-	if (report->num_referrers == report->referrers_capacity) {
-		size_t capacity = report->referrers_capacity ?
-					  2 * report->referrers_capacity : 64;
-		struct referrer *grown = realloc(report->referrers,
-						 capacity * sizeof(*grown));
+	struct referrer *referrer;
 
-		if (!grown) {
-			report->out_of_memory = true;
-			return false;
-		}
-		report->referrers = grown;
-		report->referrers_capacity = capacity;
+	if (referrer_vector_append_entry(&report->referrers, &referrer)) {
+		report->out_of_memory = true;
+		return false;
 	}
-	report->referrers[report->num_referrers++] = (struct referrer){
+	*referrer = (struct referrer){
 		.node = report->node,
 		.root = report->root,
 		.source = source,
@@ -106,35 +101,20 @@ static bool reference_word(uint64_t addr, uint64_t value, void *arg)
 	struct refs_report *report = arg;
 	uint32_t node = ch_block_index_find(&report->index, value,
 					    report->interior);
+	struct reference *reference;
 
 	if (node == CH_NO_BLOCK)
 		return true;
-	if (report->num_references == report->references_capacity) {
-		size_t capacity = report->references_capacity ?
-					  2 * report->references_capacity : 64;
-		struct reference *grown = realloc(report->references,
-						  capacity * sizeof(*grown));
-
-		if (!grown) {
-			report->out_of_memory = true;
-			return false;
-		}
-		report->references = grown;
-		report->references_capacity = capacity;
+	if (reference_vector_append_entry(&report->references, &reference)) {
+		report->out_of_memory = true;
+		return false;
 	}
-	report->references[report->num_references++] = (struct reference){
+	*reference = (struct reference){
 		.offset = addr - report->low,
 		.node = node,
 		.target_offset = value - report->index.blocks[node].address,
 	};
 	return true;
-}
-
-static uint64_t block_end(const struct ch_block *block)
-{
-	uint64_t end = block->address + block->size;
-
-	return end < block->address ? UINT64_MAX : end;
 }
 
 // One pass over every allocation and root: no graph is needed to find the
@@ -149,7 +129,7 @@ static struct ch_error *scan(struct refs_report *report)
 	for (uint32_t v = 0; v < heap->live.len && !report->out_of_memory; v++) {
 		report->node = v;
 		unreadable += ch_scan_words(as, heap->live.blocks[v].address,
-					    block_end(&heap->live.blocks[v]),
+					    ch_block_end(&heap->live.blocks[v]),
 					    referrer_word, report);
 	}
 	report->node = CH_GRAPH_NONE;
@@ -189,12 +169,12 @@ static struct ch_error *name_roots(struct refs_report *report)
 					.roots = report->roots };
 	struct ch_error *err;
 
-	report->root_names = calloc(report->num_referrers + 1,
+	report->root_names = calloc(report->referrers.len + 1,
 				    sizeof(*report->root_names));
 	if (!report->root_names)
 		return &ch_enomem;
-	for (size_t i = 0; i < report->num_referrers; i++) {
-		const struct referrer *referrer = &report->referrers[i];
+	for (size_t i = 0; i < report->referrers.len; i++) {
+		const struct referrer *referrer = &report->referrers.data[i];
 		struct ch_root_ref ref = { .source = referrer->source,
 					   .root = referrer->root };
 
@@ -225,14 +205,14 @@ static void write_text(struct ch_out *out, const struct refs_report *report)
 		      report->addr, target->address, target->size,
 		      type_or_dash(report, report->target),
 		      report->addr - target->address);
-	for (size_t i = 0; i < report->num_referrers; i++)
-		num_roots += report->referrers[i].node == CH_GRAPH_NONE;
+	for (size_t i = 0; i < report->referrers.len; i++)
+		num_roots += report->referrers.data[i].node == CH_GRAPH_NONE;
 	ch_out_printf(out, "\npointed to by %zu word%s (%zu in allocations, %zu in roots):\n",
-		      report->num_referrers,
-		      report->num_referrers == 1 ? "" : "s",
-		      report->num_referrers - num_roots, num_roots);
-	for (size_t i = 0; i < report->num_referrers; i++) {
-		const struct referrer *referrer = &report->referrers[i];
+		      report->referrers.len,
+		      report->referrers.len == 1 ? "" : "s",
+		      report->referrers.len - num_roots, num_roots);
+	for (size_t i = 0; i < report->referrers.len; i++) {
+		const struct referrer *referrer = &report->referrers.data[i];
 		const struct ch_root_name *root = &report->root_names[i];
 
 		if (referrer->node == CH_GRAPH_NONE) {
@@ -250,10 +230,10 @@ static void write_text(struct ch_out *out, const struct refs_report *report)
 			      type_or_dash(report, referrer->node));
 	}
 	ch_out_printf(out, "\npoints to %zu allocation word%s:\n",
-		      report->num_references,
-		      report->num_references == 1 ? "" : "s");
-	for (size_t i = 0; i < report->num_references; i++) {
-		const struct reference *reference = &report->references[i];
+		      report->references.len,
+		      report->references.len == 1 ? "" : "s");
+	for (size_t i = 0; i < report->references.len; i++) {
+		const struct reference *reference = &report->references.data[i];
 
 		ch_out_printf(out, "  +0x%-6" PRIx64 " -> 0x%016" PRIx64 " +0x%-6" PRIx64 " %" PRIu64 " bytes, %s\n",
 			      reference->offset, blocks[reference->node].address,
@@ -276,8 +256,8 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 	ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, report->target));
 	ch_json_key(&json, "referrers");
 	ch_json_begin_array(&json);
-	for (size_t i = 0; i < report->num_referrers; i++) {
-		const struct referrer *referrer = &report->referrers[i];
+	for (size_t i = 0; i < report->referrers.len; i++) {
+		const struct referrer *referrer = &report->referrers.data[i];
 
 		if (referrer->node == CH_GRAPH_NONE)
 			continue;
@@ -292,8 +272,8 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 	ch_json_end_array(&json);
 	ch_json_key(&json, "roots");
 	ch_json_begin_array(&json);
-	for (size_t i = 0; i < report->num_referrers; i++) {
-		const struct referrer *referrer = &report->referrers[i];
+	for (size_t i = 0; i < report->referrers.len; i++) {
+		const struct referrer *referrer = &report->referrers.data[i];
 		const struct ch_root_name *root = &report->root_names[i];
 
 		if (referrer->node != CH_GRAPH_NONE)
@@ -312,8 +292,8 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 	ch_json_end_array(&json);
 	ch_json_key(&json, "references");
 	ch_json_begin_array(&json);
-	for (size_t i = 0; i < report->num_references; i++) {
-		const struct reference *reference = &report->references[i];
+	for (size_t i = 0; i < report->references.len; i++) {
+		const struct reference *reference = &report->references.data[i];
 
 		ch_json_begin_object(&json);
 		ch_json_member_u64(&json, "offset", reference->offset);
@@ -330,11 +310,11 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 
 static void refs_report_deinit(struct refs_report *report)
 {
-	for (size_t i = 0; report->root_names && i < report->num_referrers; i++)
+	for (size_t i = 0; report->root_names && i < report->referrers.len; i++)
 		free(report->root_names[i].name);
 	free(report->root_names);
-	free(report->referrers);
-	free(report->references);
+	referrer_vector_deinit(&report->referrers);
+	reference_vector_deinit(&report->references);
 	ch_block_index_deinit(&report->index);
 	ch_roots_destroy(report->roots);
 }
@@ -356,7 +336,7 @@ static struct ch_error *run_refs(struct ch_program *program, bool interior,
 		return err;
 	target = &program->heap.live.blocks[report.target];
 	report.low = target->address;
-	report.high = block_end(target);
+	report.high = ch_block_end(target);
 	err = ch_program_load_types(program);
 	if (!err)
 		err = ch_roots_create(program, &report.roots);

@@ -135,32 +135,33 @@ static char *name_pc(struct ch_modules *modules, uint64_t pc)
 static struct ch_error *unwind_crashed(struct triage_report *report)
 {
 	struct ch_program *program = report->program;
-	_cleanup_free_ struct ch_frame *frames = NULL;
-	size_t num_frames = 0;
+	const struct ch_stacks *stacks;
+	const struct ch_stack *stack;
 	struct ch_error *err;
 
 	report->crashed = crashed_thread(program->core);
 	if (!report->crashed)
 		return NULL;
-	err = ch_modules_unwind_thread(program->modules, program->core,
-				       report->crashed->tid, &frames,
-				       &num_frames, &report->stack_stop);
-	if (err) {
-		// No stack is a gap in the report, not a reason to give none.
-		ch_program_warn(program, true, "cannot unwind thread %d: %s",
-				report->crashed->tid, err->message);
-		ch_error_destroy(err);
-		return NULL;
+	// A stack that cannot be unwound is a gap in the report, not a
+	// reason to give none: the program warns about it.
+	err = ch_program_stacks(program, &stacks);
+	if (err)
+		return err;
+	stack = &stacks->threads[report->crashed - program->core->threads];
+	if (stack->stop_reason) {
+		report->stack_stop = strdup(stack->stop_reason);
+		if (!report->stack_stop)
+			return &ch_enomem;
 	}
-	report->frames = calloc(num_frames + 1, sizeof(*report->frames));
+	report->frames = calloc(stack->num_frames + 1, sizeof(*report->frames));
 	if (!report->frames)
 		return &ch_enomem;
-	for (size_t i = 0; i < num_frames; i++) {
-		// A return address names the call: look up the byte before it.
-		uint64_t pc = frames[i].pc - (frames[i].is_activation ? 0 : 1);
+	for (size_t i = 0; i < stack->num_frames; i++) {
+		const struct ch_frame *frame = &stack->frames[i];
 
-		report->frames[i].pc = frames[i].pc;
-		report->frames[i].name = name_pc(program->modules, pc);
+		report->frames[i].pc = frame->pc;
+		report->frames[i].name = name_pc(program->modules,
+						 frame->context.pc);
 		if (!report->frames[i].name)
 			return &ch_enomem;
 		report->num_frames++;

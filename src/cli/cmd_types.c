@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/hash_map.h"
 #include "base/pattern.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/output.h"
+#include "report/type_groups.h"
 #include "types/types.h"
 
 static const char *const types_usage[] = {
@@ -93,73 +93,43 @@ static void table_deinit(struct table *table)
 }
 
 /*
- * One row per type name (index in heap->type_names), then one per usable
- * size of unknown allocations: a linear pass, no per-allocation memory.
+ * One row per group of report/type_groups.h, the grouping diff and triage
+ * count with, labelled for text and --match.
  */
-static struct ch_error *build_table(const struct ch_heap *heap,
+static struct ch_error *build_table(const struct ch_program *program,
 				    struct table *table)
 {
-	size_t num_names = heap->num_type_names;
-	struct ch_u64_map unknown_rows = { 0 };
-	struct row *rows;
-	size_t num_rows;
-	struct ch_error *err = NULL;
+	struct ch_type_groups groups;
+	struct ch_error *err;
 
-	rows = calloc(num_names ? num_names : 1, sizeof(*rows));
-	if (!rows)
-		return &ch_enomem;
-	num_rows = num_names;
-	for (size_t i = 0; i < heap->live.len && !err; i++) {
-		enum ch_type_source source;
-		const char *name = ch_heap_block_type(heap, i, &source);
-		const struct ch_block *block = &heap->live.blocks[i];
-		struct row *row;
-		uint64_t index;
+	err = ch_type_groups_init(&groups, program, NULL, NULL);
+	if (err)
+		return err;
+	table->total_count = groups.total_count;
+	table->total_bytes = groups.total_bytes;
+	table->rows = calloc(groups.num_groups + 1, sizeof(*table->rows));
+	if (!table->rows)
+		err = &ch_enomem;
+	for (size_t g = 0; !err && g < groups.num_groups; g++) {
+		const struct ch_type_group *group = &groups.groups[g];
+		struct row *row = &table->rows[table->num_rows++];
 
-		table->total_count++;
-		table->total_bytes += block->size;
-		if (name) {
-			row = &rows[heap->block_types[i]];
-			row->name = name;
-		} else {
-			if (!ch_u64_map_get(&unknown_rows, block->size, &index)) {
-				struct row *grown = realloc(
-					rows, (num_rows + 1) * sizeof(*rows));
-
-				if (!grown) {
-					err = &ch_enomem;
-					break;
-				}
-				rows = grown;
-				index = num_rows++;
-				rows[index] = (struct row){ .size = block->size };
-				err = ch_u64_map_put(&unknown_rows, block->size,
-						     index);
-			}
-			row = &rows[index];
-		}
-		row->count++;
-		row->bytes += block->size;
-		row->sources |= 1u << source;
-	}
-	ch_u64_map_deinit(&unknown_rows);
-	// Drop the names no allocation has (index 0, and none else today).
-	table->rows = rows;
-	table->num_rows = 0;
-	for (size_t i = 0; i < num_rows && !err; i++) {
-		struct row row = rows[i];
-
-		if (!row.count)
-			continue;
-		if (row.name)
-			row.label = strdup(row.name);
-		else if (asprintf(&row.label, "(unknown, %" PRIu64 " bytes)",
-				  row.size) < 0)
-			row.label = NULL;
-		if (!row.label)
+		*row = (struct row){
+			.name = group->type,
+			.size = group->size,
+			.count = group->count,
+			.bytes = group->bytes,
+			.sources = group->sources,
+		};
+		if (row->name)
+			row->label = strdup(row->name);
+		else if (asprintf(&row->label, "(unknown, %" PRIu64 " bytes)",
+				  row->size) < 0)
+			row->label = NULL;
+		if (!row->label)
 			err = &ch_enomem;
-		rows[table->num_rows++] = row;
 	}
+	ch_type_groups_deinit(&groups);
 	return err;
 }
 
@@ -375,7 +345,7 @@ int cmd_types(int argc, char **argv)
 	if (!err)
 		err = ch_types_create(program, &types);
 	if (!err)
-		err = build_table(&program->heap, &table);
+		err = build_table(program, &table);
 	if (!err) {
 		sort_rows(&table, types_opts.sort);
 		err = filter_rows(&table, &types_opts);

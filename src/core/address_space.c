@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vector.h"
 #include "core/address_space.h"
 
 struct range_list {
@@ -13,16 +14,13 @@ struct range_list {
 static struct ch_error *range_list_add(struct range_list *list,
 				       const struct ch_range *range)
 {
-	if (list->len == list->capacity) {
-		size_t capacity = list->capacity ? 2 * list->capacity : 64;
-		struct ch_range *grown = realloc(list->ranges,
-						 capacity * sizeof(*grown));
+	struct ch_error *err = ch_vector_reserve_one((void **)&list->ranges,
+						     &list->capacity,
+						     sizeof(*list->ranges),
+						     list->len);
 
-		if (!grown)
-			return &ch_enomem;
-		list->ranges = grown;
-		list->capacity = capacity;
-	}
+	if (err)
+		return err;
 	list->ranges[list->len++] = *range;
 	return NULL;
 }

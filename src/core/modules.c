@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "base/strbuf.h"
+#include "base/vector.h"
 #include "core/modules.h"
 
 #define DEFAULT_DEBUGINFO_PATH ":.debug:/usr/lib/debug"
@@ -426,18 +428,12 @@ static int collect_module(Dwfl_Module *mod, void **userdata, const char *name,
 	struct collect_arg *arg = varg;
 	struct ch_modules *modules = arg->modules;
 
-	if (modules->num_modules == arg->capacity) {
-		size_t capacity = arg->capacity ? 2 * arg->capacity : 16;
-		struct ch_module *grown = realloc(modules->modules,
-						  capacity * sizeof(*grown));
-
-		if (!grown) {
-			arg->err = &ch_enomem;
-			return DWARF_CB_ABORT;
-		}
-		modules->modules = grown;
-		arg->capacity = capacity;
-	}
+	arg->err = ch_vector_reserve_one((void **)&modules->modules,
+					 &arg->capacity,
+					 sizeof(*modules->modules),
+					 modules->num_modules);
+	if (arg->err)
+		return DWARF_CB_ABORT;
 	struct ch_module *module = &modules->modules[modules->num_modules++];
 
 	*module = (struct ch_module){ 0 };
@@ -576,7 +572,7 @@ static void attach_threads(struct ch_core *core, struct ch_modules *modules)
 						      core->elf) >= 0)
 		return;
 	if (asprintf(&modules->threads_error,
-		     "cannot read the threads of core '%s' for unwinding: %s",
+		     "cannot unwind the threads of core '%s': %s",
 		     core->path, dwfl_errmsg(-1)) < 0)
 		modules->threads_error = NULL;
 	modules->threads_unreadable = true;
@@ -689,13 +685,6 @@ struct ch_module *ch_modules_find_by_address(const struct ch_modules *modules,
 	return NULL;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
 					    const char *prefix)
 {
@@ -704,7 +693,7 @@ struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
 	for (size_t i = 0; i < modules->num_modules; i++) {
 		struct ch_module *module = &modules->modules[i];
 
-		if (strncmp(base_name(module->name), prefix, len) == 0)
+		if (strncmp(ch_base_name(module->name), prefix, len) == 0)
 			return module;
 	}
 	return NULL;
@@ -876,113 +865,211 @@ const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 #define DWARF_REG_RSP 7
 
 struct unwind_arg {
-	pid_t tid;
-	bool matched;
-	int frames_status, error;
-	struct ch_frame *frames;
-	size_t num_frames, capacity;
+	struct ch_stacks *stacks;
+	/** The stack being unwound. */
+	struct ch_stack *stack;
+	size_t capacity;
 	bool out_of_memory;
 };
 
 static int collect_frame(Dwfl_Frame *state, void *varg)
 {
 	struct unwind_arg *arg = varg;
+	struct ch_stack *stack = arg->stack;
 	struct ch_frame *frame;
 	Dwarf_Addr pc;
 	Dwarf_Word value;
 	bool is_activation;
 
-	if (arg->num_frames == CH_MAX_FRAMES)
+	if (stack->num_frames == CH_MAX_FRAMES)
 		return DWARF_CB_ABORT;
 	if (!dwfl_frame_pc(state, &pc, &is_activation))
 		return DWARF_CB_ABORT;
-	if (arg->num_frames == arg->capacity) {
+	if (stack->num_frames == arg->capacity) {
 		size_t capacity = arg->capacity ? 2 * arg->capacity : 16;
-		struct ch_frame *grown = realloc(arg->frames,
+		struct ch_frame *grown = realloc(stack->frames,
 						 capacity * sizeof(*grown));
 
 		if (!grown) {
 			arg->out_of_memory = true;
 			return DWARF_CB_ABORT;
 		}
-		arg->frames = grown;
+		stack->frames = grown;
 		arg->capacity = capacity;
 	}
-	frame = &arg->frames[arg->num_frames++];
-	*frame = (struct ch_frame){ .pc = pc, .is_activation = is_activation };
+	frame = &stack->frames[stack->num_frames++];
+	*frame = (struct ch_frame){
+		.pc = pc,
+		.is_activation = is_activation,
+		// A return address is past the call: the byte before it is
+		// inside the calling function (eu-stack does the same).
+		.context.pc = pc - (is_activation ? 0 : 1),
+	};
 	// The caller's registers are only partly known: rsp and rbp are
 	// recovered by the CFI of most functions, but need not be.
 	if (dwfl_frame_reg(state, DWARF_REG_RSP, &value) == 0) {
-		frame->sp = value;
-		frame->has_sp = true;
+		frame->context.sp = value;
+		frame->context.has_sp = true;
 	}
 	if (dwfl_frame_reg(state, DWARF_REG_RBP, &value) == 0) {
-		frame->bp = value;
-		frame->has_bp = true;
+		frame->context.bp = value;
+		frame->context.has_bp = true;
 	}
 	return DWARF_CB_OK;
 }
 
-static int unwind_matching_thread(Dwfl_Thread *thread, void *varg)
+static struct ch_stack *stack_of(struct ch_stacks *stacks, pid_t tid)
 {
-	struct unwind_arg *arg = varg;
-
-	if (arg->matched || dwfl_thread_tid(thread) != arg->tid)
-		return DWARF_CB_OK;
-	arg->matched = true;
-	arg->frames_status = dwfl_thread_getframes(thread, collect_frame, arg);
-	// Keep libdwfl's error now: dwfl_getthreads() may change it.
-	if (arg->frames_status == -1)
-		arg->error = dwfl_errno();
-	// Go on to the end: stopping early leaks libdwfl's iterator.
-	return DWARF_CB_OK;
+	for (size_t t = 0; t < stacks->num_threads; t++) {
+		if (stacks->threads[t].tid == tid)
+			return &stacks->threads[t];
+	}
+	return NULL;
 }
 
-struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
-					  struct ch_core *core, int32_t tid,
-					  struct ch_frame **frames_ret,
-					  size_t *num_frames_ret,
-					  char **stop_reason_ret)
+static int unwind_thread(Dwfl_Thread *thread, void *varg)
 {
-	Dwfl *dwfl = modules->dwfl;
-	struct unwind_arg arg = { 0 };
+	struct unwind_arg *arg = varg;
+	struct ch_stack *stack = stack_of(arg->stacks, dwfl_thread_tid(thread));
 	const char *reason = NULL;
 	int status;
 
-	*stop_reason_ret = NULL;
-	// The threads were attached, or not, once (attach_threads): the
-	// reason is told with the program's warnings.
-	if (modules->threads_unreadable || dwfl_pid(dwfl) <= 0)
-		return ch_error_create(CH_ERROR_ELF,
-				       "the threads of core '%s' cannot be unwound",
-				       core->path);
-	// dwfl_getthread_frames() would do, but it stops libdwfl's thread
-	// iterator early, which leaks it on cores (libdw 0.188): go through
-	// all threads with dwfl_getthreads() instead.
-	arg.tid = tid;
-	status = dwfl_getthreads(dwfl, unwind_matching_thread, &arg);
-	if (arg.out_of_memory) {
-		free(arg.frames);
-		return &ch_enomem;
-	}
-	if (!arg.matched)
-		reason = status == -1 ? dwfl_errmsg(-1) : "no such thread";
+	// A thread libdwfl lists twice, or one the notes do not: skip it.
+	// Go on to the end even so: stopping early leaks libdwfl's iterator
+	// on cores (libdw 0.188).
+	if (arg->out_of_memory || !stack || stack->frames || stack->stop_reason)
+		return DWARF_CB_OK;
+	arg->stack = stack;
+	arg->capacity = 0;
+	status = dwfl_thread_getframes(thread, collect_frame, arg);
+	if (arg->out_of_memory)
+		return DWARF_CB_OK;
 	// -1 is how libdwfl says the stack ended where no CFI or frame
 	// pointer leads on: the frames so far are good, the rest unknown.
-	else if (arg.frames_status == -1)
-		reason = arg.error ? dwfl_errmsg(arg.error) : "unknown error";
-	else if (arg.num_frames == CH_MAX_FRAMES)
+	// Keep libdwfl's error now: dwfl_getthreads() may change it.
+	if (status == -1) {
+		int error = dwfl_errno();
+
+		reason = error ? dwfl_errmsg(error) : "unknown error";
+	}
+	else if (stack->num_frames == CH_MAX_FRAMES)
 		reason = "too many frames";
 	if (reason) {
-		*stop_reason_ret = strdup(reason);
-		if (!*stop_reason_ret) {
-			free(arg.frames);
-			return &ch_enomem;
-		}
+		stack->stop_reason = strdup(reason);
+		arg->out_of_memory = !stack->stop_reason;
 	}
-	*frames_ret = arg.frames;
-	*num_frames_ret = arg.num_frames;
+	return DWARF_CB_OK;
+}
+
+// What the frames are: the CFA of each, its module and its function.
+static void name_frames(struct ch_modules *modules, struct ch_stack *stack)
+{
+	for (size_t k = 0; k < stack->num_frames; k++) {
+		struct ch_frame *frame = &stack->frames[k];
+
+		// GCC's DW_OP_fbreg is relative to the CFA, the sp of the
+		// caller's frame on x86-64.
+		if (k + 1 < stack->num_frames &&
+		    stack->frames[k + 1].context.has_sp) {
+			frame->context.cfa = stack->frames[k + 1].context.sp;
+			frame->context.has_cfa = true;
+		}
+		frame->module = ch_modules_find_by_address(modules,
+							   frame->context.pc);
+		if (frame->module)
+			frame->function = ch_module_symbolize(
+				frame->module, frame->context.pc,
+				&frame->function_offset);
+	}
+}
+
+// Fill stacks from libdwfl: the frames of every thread it finds, and why
+// those it does not find, or all of them, could not be unwound.
+static struct ch_error *unwind_threads(Dwfl *dwfl, struct ch_core *core,
+				       struct ch_stacks *stacks)
+{
+	struct unwind_arg arg = { .stacks = stacks };
+	int status;
+
+	// attach_threads() attached them when the modules were found; a
+	// second attach would fail with "attach state conflict".
+	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0) {
+		stacks->error = strdup(dwfl_errmsg(-1));
+		return stacks->error ? NULL : &ch_enomem;
+	}
+	// dwfl_getthread_frames() would do one thread, but it stops libdwfl's
+	// thread iterator early, which leaks it on cores (libdw 0.188): one
+	// pass over all threads instead.
+	status = dwfl_getthreads(dwfl, unwind_thread, &arg);
+	if (arg.out_of_memory)
+		return &ch_enomem;
+	for (size_t t = 0; t < stacks->num_threads; t++) {
+		struct ch_stack *stack = &stacks->threads[t];
+
+		if (stack->num_frames || stack->stop_reason)
+			continue;
+		stack->stop_reason = strdup(status == -1 ? dwfl_errmsg(-1) :
+							   "no such thread");
+		if (!stack->stop_reason)
+			return &ch_enomem;
+	}
 	return NULL;
+}
+
+static void ch_stacks_destroyp(struct ch_stacks **stacks)
+{
+	ch_stacks_destroy(*stacks);
+}
+
+struct ch_error *ch_stacks_create(struct ch_modules *modules,
+				  struct ch_core *core,
+				  struct ch_stacks **ret)
+{
+	_cleanup_(ch_stacks_destroyp) struct ch_stacks *stacks = NULL;
+	struct ch_error *err;
+
+	stacks = calloc(1, sizeof(*stacks));
+	if (!stacks)
+		return &ch_enomem;
+	stacks->threads = calloc(core->num_threads + 1,
+				 sizeof(*stacks->threads));
+	if (!stacks->threads)
+		return &ch_enomem;
+	stacks->num_threads = core->num_threads;
+	for (size_t t = 0; t < core->num_threads; t++)
+		stacks->threads[t].tid = core->threads[t].tid;
+	// Without thread notes there is nothing to unwind, and nothing to
+	// say: the program said the notes are missing. Threads libdwfl could
+	// not read when the modules were found (attach_threads) are not
+	// tried again.
+	if (core->num_threads && modules->threads_unreadable) {
+		stacks->error = strdup(modules->threads_error ?
+					       modules->threads_error :
+					       "the core's threads cannot be read");
+		if (!stacks->error)
+			return &ch_enomem;
+	} else if (core->num_threads) {
+		err = unwind_threads(modules->dwfl, core, stacks);
+		if (err)
+			return err;
+	}
+	for (size_t t = 0; t < stacks->num_threads; t++)
+		name_frames(modules, &stacks->threads[t]);
+	*ret = no_cleanup_ptr(stacks);
+	return NULL;
+}
+
+void ch_stacks_destroy(struct ch_stacks *stacks)
+{
+	if (!stacks)
+		return;
+	for (size_t t = 0; stacks->threads && t < stacks->num_threads; t++) {
+		free(stacks->threads[t].frames);
+		free(stacks->threads[t].stop_reason);
+	}
+	free(stacks->threads);
+	free(stacks->error);
+	free(stacks);
 }
 
 // DWARF expression opcodes coreheap evaluates for locals.

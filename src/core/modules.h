@@ -206,39 +206,8 @@ const char *ch_module_symbol_at(struct ch_module *module, uint64_t addr,
 const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 				    uint64_t *offset_ret);
 
-/** The most frames ch_modules_unwind_thread() returns (as eu-stack). */
+/** The most frames unwound per thread (as eu-stack). */
 #define CH_MAX_FRAMES 256
-
-/** One frame of a thread's stack, innermost first. */
-struct ch_frame {
-	/**
-	 * The frame's pc: where the thread stopped (frame 0 or a signal
-	 * frame: is_activation) or a return address. Symbolize a return
-	 * address at pc - 1, which is inside the call.
-	 */
-	uint64_t pc;
-	/** The stack pointer in this frame, if the unwinder recovered it. */
-	uint64_t sp;
-	/** rbp in this frame, if recovered. */
-	uint64_t bp;
-	bool has_sp, has_bp;
-	bool is_activation;
-};
-
-/**
- * Unwind the thread tid of core with libdwfl. *frames_ret is a malloc'd
- * array of *num_frames_ret frames (possibly none), freed by the caller.
- * When the unwinder stopped before the stack's end (no CFI, a damaged
- * stack, CH_MAX_FRAMES reached), *stop_reason_ret is a malloc'd message,
- * else NULL: frames found so far are still good.
- * Errors: the core's threads cannot be read at all (CH_ERROR_ELF; the
- * reason is modules->threads_error), memory.
- */
-struct ch_error *ch_modules_unwind_thread(struct ch_modules *modules,
-					  struct ch_core *core, int32_t tid,
-					  struct ch_frame **frames_ret,
-					  size_t *num_frames_ret,
-					  char **stop_reason_ret);
 
 /** Where a frame's locals are: what DWARF location expressions refer to. */
 struct ch_frame_context {
@@ -249,6 +218,73 @@ struct ch_frame_context {
 	uint64_t sp, bp;
 	bool has_cfa, has_sp, has_bp;
 };
+
+/** One frame of a thread's stack, innermost first. */
+struct ch_frame {
+	/**
+	 * The frame's pc: where the thread stopped (frame 0 or a signal
+	 * frame: is_activation) or a return address.
+	 */
+	uint64_t pc;
+	bool is_activation;
+	/**
+	 * Where its locals are. context.pc is the pc to look the function up
+	 * at: pc itself for an activation, else pc - 1, inside the call. sp
+	 * and bp are this frame's if the unwinder recovered them (the CFI of
+	 * most functions recovers both, but need not); the CFA is the sp of
+	 * the next frame out, when that one has it.
+	 */
+	struct ch_frame_context context;
+	/** The module holding context.pc, or NULL. */
+	struct ch_module *module;
+	/**
+	 * The symbol holding context.pc and the offset of context.pc in it,
+	 * or NULL. Valid while the modules live.
+	 */
+	const char *function;
+	uint64_t function_offset;
+};
+
+/** One thread's unwound stack. */
+struct ch_stack {
+	int32_t tid;
+	/** Innermost first; NULL when num_frames is 0. */
+	struct ch_frame *frames;
+	size_t num_frames;
+	/**
+	 * Why the unwinder stopped, or NULL if it reached the stack's end.
+	 * With frames, those are good and only the outer ones are unknown (no
+	 * CFI, a damaged stack, CH_MAX_FRAMES reached; libdwfl ends most
+	 * stacks of threads other than main with "No DWARF information
+	 * found"). Without frames, the thread could not be unwound at all.
+	 */
+	char *stop_reason;
+};
+
+/** The stacks of every thread of a core. */
+struct ch_stacks {
+	/** One per thread, in the order of core->threads. */
+	struct ch_stack *threads;
+	size_t num_threads;
+	/**
+	 * Why no thread could be unwound (libdwfl could not read the threads'
+	 * state from the core), or NULL. Then every thread has no frames.
+	 */
+	char *error;
+};
+
+/**
+ * Unwind every thread of core with libdwfl, in one pass over its threads,
+ * and name each frame's function. A thread that cannot be unwound is not
+ * an error: the result says so (see struct ch_stack and ch_stacks::error).
+ * Errors: out of memory only. The result points into modules: destroy it
+ * first.
+ */
+struct ch_error *ch_stacks_create(struct ch_modules *modules,
+				  struct ch_core *core,
+				  struct ch_stacks **ret);
+/** Free stacks (NULL-safe). */
+void ch_stacks_destroy(struct ch_stacks *stacks);
 
 /**
  * The local variable or parameter of the function at context->pc that is

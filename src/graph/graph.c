@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/vector.h"
 #include "graph/graph.h"
 
 #define MAX_SCAN_THREADS 16
@@ -166,15 +167,16 @@ struct chunk_scan {
 
 static bool grow_targets(struct scan_chunk *chunk)
 {
-	size_t capacity = chunk->capacity ? 2 * chunk->capacity : 4096;
-	uint32_t *grown = realloc(chunk->targets, capacity * sizeof(*grown));
+	// Chunks hold thousands of edges: start there, not at a few.
+	size_t need = chunk->len < 4096 ? 4096 : chunk->len + 1;
 
-	if (!grown) {
+	if (ch_vector_reserve((void **)&chunk->targets, &chunk->capacity,
+			      sizeof(*chunk->targets), need)) {
 		chunk->out_of_memory = true;
 		return false;
 	}
-	chunk->targets = ch_hint_huge_pages(grown, capacity * sizeof(*grown));
-	chunk->capacity = capacity;
+	ch_hint_huge_pages(chunk->targets,
+			   chunk->capacity * sizeof(*chunk->targets));
 	return true;
 }
 
@@ -257,13 +259,6 @@ static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 	}
 }
 
-static uint64_t block_end(const struct ch_block *block)
-{
-	uint64_t end = block->address + block->size;
-
-	return end < block->address ? UINT64_MAX : end;
-}
-
 /*
  * Scan a chunk as runs of near neighbours: one long loop over each run's
  * words, instead of one short loop per block whose end the branch predictor
@@ -278,12 +273,13 @@ static void scan_one_chunk(struct chunk_scan *scan,
 	size_t i = chunk->first;
 
 	while (i < chunk->last && !chunk->out_of_memory) {
-		uint64_t start = blocks[i].address, end = block_end(&blocks[i]);
+		uint64_t start = blocks[i].address;
+		uint64_t end = ch_block_end(&blocks[i]);
 		size_t j = i + 1;
 
 		while (j < chunk->last && blocks[j].address >= end &&
 		       blocks[j].address - end <= MAX_RUN_GAP)
-			end = block_end(&blocks[j++]);
+			end = ch_block_end(&blocks[j++]);
 		if (start < chunk->start)
 			start = chunk->start;
 		if (end > chunk->end)
@@ -352,7 +348,7 @@ static struct ch_error *make_chunks(const struct ch_block *blocks, size_t n,
 	pos = blocks[0].address;
 	chunks[0] = (struct scan_chunk){ .first = 0, .start = pos };
 	while (i < n) {
-		uint64_t end = block_end(&blocks[i]);
+		uint64_t end = ch_block_end(&blocks[i]);
 
 		if (end - pos <= budget || num_chunks == MAX_CHUNKS) {
 			budget -= end - pos < budget ? end - pos : budget;
@@ -517,17 +513,11 @@ static bool add_root_ref(struct root_scan *scan, uint64_t source,
 
 	if (target == CH_GRAPH_NONE)
 		return true;
-	if (graph->num_root_refs == scan->capacity) {
-		size_t capacity = scan->capacity ? 2 * scan->capacity : 1024;
-		struct ch_root_ref *grown = realloc(graph->root_refs,
-						    capacity * sizeof(*grown));
-
-		if (!grown) {
-			scan->out_of_memory = true;
-			return false;
-		}
-		graph->root_refs = grown;
-		scan->capacity = capacity;
+	if (ch_vector_reserve_one((void **)&graph->root_refs, &scan->capacity,
+				  sizeof(*graph->root_refs),
+				  graph->num_root_refs)) {
+		scan->out_of_memory = true;
+		return false;
 	}
 	graph->root_refs[graph->num_root_refs++] = (struct ch_root_ref){
 		.source = source,
@@ -660,10 +650,56 @@ void ch_graph_destroy(struct ch_graph *graph)
 	free(graph);
 }
 
+/*
+ * The breadth-first search from the roots that the reachability and the
+ * retention paths share. root_of[v] (all CH_GRAPH_NONE on entry) is set to
+ * the first root reference reaching v; avoid (CH_GRAPH_NONE: none) is never
+ * entered, so that each path found is one that a path to avoid can extend.
+ * parent and distance, if not NULL, get v's predecessor on its shortest
+ * path (CH_GRAPH_NONE for a root's target) and that path's length in edges.
+ * queue has room for every node.
+ */
+static void search_from_roots(const struct ch_graph *graph, uint32_t avoid,
+			      uint32_t *root_of, uint32_t *parent,
+			      uint32_t *distance, uint32_t *queue)
+{
+	size_t head = 0, tail = 0;
+
+	for (size_t r = 0; r < graph->num_root_refs; r++) {
+		uint32_t v = graph->root_refs[r].target;
+
+		if (v == avoid || root_of[v] != CH_GRAPH_NONE)
+			continue;
+		root_of[v] = r;
+		if (parent) {
+			parent[v] = CH_GRAPH_NONE;
+			distance[v] = 0;
+		}
+		queue[tail++] = v;
+	}
+	while (head < tail) {
+		uint32_t u = queue[head++];
+
+		for (uint64_t e = graph->edge_offsets[u];
+		     e < graph->edge_offsets[u + 1]; e++) {
+			uint32_t v = graph->edge_targets[e];
+
+			if (v == avoid || root_of[v] != CH_GRAPH_NONE)
+				continue;
+			root_of[v] = root_of[u];
+			if (parent) {
+				parent[v] = u;
+				distance[v] = distance[u] + 1;
+			}
+			queue[tail++] = v;
+		}
+	}
+}
+
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 				uint32_t **root_of_ret)
 {
-	size_t n = graph->num_nodes, head = 0, tail = 0;
+	size_t n = graph->num_nodes;
 	uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
 	uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
 
@@ -673,27 +709,7 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 		return &ch_enomem;
 	}
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	for (size_t r = 0; r < graph->num_root_refs; r++) {
-		uint32_t v = graph->root_refs[r].target;
-
-		if (root_of[v] == CH_GRAPH_NONE) {
-			root_of[v] = r;
-			queue[tail++] = v;
-		}
-	}
-	while (head < tail) {
-		uint32_t u = queue[head++];
-
-		for (uint64_t e = graph->edge_offsets[u];
-		     e < graph->edge_offsets[u + 1]; e++) {
-			uint32_t v = graph->edge_targets[e];
-
-			if (root_of[v] == CH_GRAPH_NONE) {
-				root_of[v] = root_of[u];
-				queue[tail++] = v;
-			}
-		}
-	}
+	search_from_roots(graph, CH_GRAPH_NONE, root_of, NULL, NULL, queue);
 	free(queue);
 	*root_of_ret = root_of;
 	return NULL;
@@ -705,6 +721,8 @@ struct path_candidate {
 	/** The allocation pointing into the target, or CH_GRAPH_NONE. */
 	uint32_t referrer;
 };
+
+DEFINE_VECTOR(path_candidate_vector, struct path_candidate);
 
 static int compare_candidates(const void *a, const void *b)
 {
@@ -724,59 +742,6 @@ void ch_graph_paths_free(struct ch_graph_path *paths, size_t num_paths)
 	free(paths);
 }
 
-// Breadth-first search from the roots that never enters target, so that
-// each node's path is one that a retention path of target can extend.
-static void search_around(const struct ch_graph *graph, uint32_t target,
-			  uint32_t *parent, uint32_t *distance,
-			  uint32_t *root_of, uint32_t *queue)
-{
-	size_t head = 0, tail = 0;
-
-	for (size_t r = 0; r < graph->num_root_refs; r++) {
-		uint32_t v = graph->root_refs[r].target;
-
-		if (v == target || root_of[v] != CH_GRAPH_NONE)
-			continue;
-		root_of[v] = r;
-		parent[v] = CH_GRAPH_NONE;
-		distance[v] = 0;
-		queue[tail++] = v;
-	}
-	while (head < tail) {
-		uint32_t u = queue[head++];
-
-		for (uint64_t e = graph->edge_offsets[u];
-		     e < graph->edge_offsets[u + 1]; e++) {
-			uint32_t v = graph->edge_targets[e];
-
-			if (v == target || root_of[v] != CH_GRAPH_NONE)
-				continue;
-			root_of[v] = root_of[u];
-			parent[v] = u;
-			distance[v] = distance[u] + 1;
-			queue[tail++] = v;
-		}
-	}
-}
-
-static struct ch_error *push_candidate(struct path_candidate **candidates,
-				       size_t *len, size_t *capacity,
-				       struct path_candidate candidate)
-{
-	if (*len == *capacity) {
-		size_t new_capacity = *capacity ? 2 * *capacity : 16;
-		struct path_candidate *grown = realloc(*candidates,
-						       new_capacity * sizeof(*grown));
-
-		if (!grown)
-			return &ch_enomem;
-		*candidates = grown;
-		*capacity = new_capacity;
-	}
-	(*candidates)[(*len)++] = candidate;
-	return NULL;
-}
-
 /*
  * One candidate per referrer of target (a root word pointing into it, or an
  * allocation that a root reaches without passing through target), with the
@@ -787,12 +752,13 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
 				struct ch_graph_path **paths_ret,
 				size_t *num_paths_ret)
 {
-	size_t n = graph->num_nodes, num_candidates = 0, capacity = 0;
+	size_t n = graph->num_nodes, num_candidates;
 	_cleanup_free_ uint32_t *parent = malloc((n + 1) * sizeof(*parent));
 	_cleanup_free_ uint32_t *distance = malloc((n + 1) * sizeof(*distance));
 	_cleanup_free_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
 	_cleanup_free_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
-	_cleanup_free_ struct path_candidate *candidates = NULL;
+	_cleanup_(path_candidate_vector_deinit)
+		struct path_candidate_vector candidates = { 0 };
 	struct ch_graph_path *paths;
 	struct ch_error *err;
 
@@ -803,16 +769,16 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
 	if (target >= n || max_paths == 0)
 		return NULL;
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	search_around(graph, target, parent, distance, root_of, queue);
+	search_from_roots(graph, target, root_of, parent, distance, queue);
 	for (size_t r = 0; r < graph->num_root_refs; r++) {
 		if (graph->root_refs[r].target != target)
 			continue;
-		err = push_candidate(&candidates, &num_candidates, &capacity,
-				     (struct path_candidate){
-					     .length = 1,
-					     .root_ref = r,
-					     .referrer = CH_GRAPH_NONE,
-				     });
+		err = path_candidate_vector_append(&candidates,
+				&(struct path_candidate){
+					.length = 1,
+					.root_ref = r,
+					.referrer = CH_GRAPH_NONE,
+				});
 		if (err)
 			return err;
 	}
@@ -823,21 +789,21 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
 		     e < graph->edge_offsets[u + 1]; e++) {
 			if (graph->edge_targets[e] != target)
 				continue;
-			err = push_candidate(&candidates, &num_candidates,
-					     &capacity,
-					     (struct path_candidate){
-						     .length = distance[u] + 2,
-						     .root_ref = root_of[u],
-						     .referrer = u,
-					     });
+			err = path_candidate_vector_append(&candidates,
+					&(struct path_candidate){
+						.length = distance[u] + 2,
+						.root_ref = root_of[u],
+						.referrer = u,
+					});
 			if (err)
 				return err;
 			break;
 		}
 	}
+	num_candidates = candidates.len;
 	if (num_candidates == 0)
 		return NULL;
-	qsort(candidates, num_candidates, sizeof(*candidates),
+	qsort(candidates.data, num_candidates, sizeof(*candidates.data),
 	      compare_candidates);
 	if (num_candidates > max_paths)
 		num_candidates = max_paths;
@@ -846,10 +812,10 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
 		return &ch_enomem;
 	for (size_t i = 0; i < num_candidates; i++) {
 		struct ch_graph_path *path = &paths[i];
-		uint32_t v = candidates[i].referrer;
+		uint32_t v = candidates.data[i].referrer;
 
-		path->root_ref = candidates[i].root_ref;
-		path->num_nodes = candidates[i].length;
+		path->root_ref = candidates.data[i].root_ref;
+		path->num_nodes = candidates.data[i].length;
 		path->nodes = malloc(path->num_nodes * sizeof(*path->nodes));
 		if (!path->nodes) {
 			ch_graph_paths_free(paths, i);

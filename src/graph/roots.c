@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "graph/roots.h"
 
 const char *const ch_root_kind_names[CH_NUM_ROOT_KINDS] = {
@@ -597,8 +598,7 @@ struct ch_error *ch_roots_create(struct ch_program *program,
 	if (!roots)
 		return &ch_enomem;
 	roots->num_threads = core->num_threads;
-	roots->threads = calloc(core->num_threads + 1, sizeof(*roots->threads));
-	err = roots->threads ? find_skipped_mappings(program, &skipped) : &ch_enomem;
+	err = find_skipped_mappings(program, &skipped);
 	if (!err)
 		err = add_mapping_roots(program, skipped, &list);
 	if (!err)
@@ -631,18 +631,8 @@ void ch_roots_destroy(struct ch_roots *roots)
 {
 	if (!roots)
 		return;
-	for (size_t t = 0; roots->threads && t < roots->num_threads; t++)
-		free(roots->threads[t].frames);
-	free(roots->threads);
 	free(roots->roots);
 	free(roots);
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
 }
 
 static struct ch_error *append_offset(struct ch_strbuf *name, uint64_t offset)
@@ -664,126 +654,76 @@ static struct ch_error *describe_global(struct ch_program *program,
 		symbol = ch_module_symbolize(module, source, &offset);
 		if (!symbol)
 			return ch_strbuf_appendf(name, "%s!0x%" PRIx64,
-						 base_name(module->name), source);
-		err = ch_strbuf_appendf(name, "%s!%s", base_name(module->name),
+						 ch_base_name(module->name), source);
+		err = ch_strbuf_appendf(name, "%s!%s", ch_base_name(module->name),
 					symbol);
 		return err ? err : append_offset(name, offset);
 	}
 	mapping = ch_address_space_mapping(program->address_space, source);
 	if (mapping && mapping->file)
 		err = ch_strbuf_appendf(name, "[%s 0x%" PRIx64 "]",
-					base_name(mapping->file), root->base);
+					ch_base_name(mapping->file), root->base);
 	else
 		err = ch_strbuf_appendf(name, "[anon 0x%" PRIx64 "]", root->base);
 	return err ? err : append_offset(name, source - root->base);
 }
 
-static struct ch_thread_frames *unwound_frames(struct ch_roots *roots,
-					       struct ch_program *program,
-					       uint32_t t)
-{
-	struct ch_thread_frames *frames = &roots->threads[t];
-	char *stop_reason = NULL;
-	struct ch_error *err;
-
-	if (frames->unwound)
-		return frames;
-	frames->unwound = true;
-	err = ch_modules_unwind_thread(program->modules, program->core,
-				       program->core->threads[t].tid,
-				       &frames->frames, &frames->num_frames,
-				       &stop_reason);
-	if (err) {
-		if (program->verbose)
-			ch_program_warn(program, false,
-					"cannot unwind thread %d: %s",
-					program->core->threads[t].tid,
-					err->message);
-		ch_error_destroy(err);
-		frames->frames = NULL;
-		frames->num_frames = 0;
-	} else if (stop_reason && program->verbose) {
-		ch_program_warn(program, false,
-				"the stack of thread %d was unwound to frame %zu: %s",
-				program->core->threads[t].tid,
-				frames->num_frames, stop_reason);
-	}
-	free(stop_reason);
-	return frames;
-}
-
 // The frame whose part of the stack holds addr: frame k owns
 // [sp of frame k, sp of the next frame that has one). Words below the
-// innermost known sp (its red zone) are that frame's. *caller_ret is the
-// next frame with an sp (whose sp is frame k's CFA), or SIZE_MAX.
-static size_t frame_holding(const struct ch_thread_frames *frames,
-			    uint64_t addr, size_t *caller_ret)
+// innermost known sp (its red zone) are that frame's.
+static size_t frame_holding(const struct ch_stack *stack, uint64_t addr)
 {
 	size_t found = SIZE_MAX;
 
-	*caller_ret = SIZE_MAX;
-	for (size_t k = 0; k < frames->num_frames; k++) {
-		if (!frames->frames[k].has_sp)
+	for (size_t k = 0; k < stack->num_frames; k++) {
+		if (!stack->frames[k].context.has_sp)
 			continue;
-		if (frames->frames[k].sp <= addr || found == SIZE_MAX) {
-			found = k;
-			continue;
-		}
-		*caller_ret = k;
-		break;
+		if (stack->frames[k].context.sp > addr && found != SIZE_MAX)
+			break;
+		found = k;
 	}
 	return found;
 }
 
-static struct ch_error *describe_stack(struct ch_roots *roots,
-				       struct ch_program *program,
+static struct ch_error *describe_stack(struct ch_program *program,
 				       const struct ch_root *root,
 				       uint64_t source, struct ch_strbuf *name)
 {
-	struct ch_thread_frames *frames = unwound_frames(roots, program,
-							 root->thread);
-	const struct ch_frame *frame, *caller;
-	struct ch_frame_context context = { 0 };
-	struct ch_module *module;
-	const char *function = NULL, *local = NULL;
-	uint64_t offset = 0, local_offset = 0;
-	size_t k, caller_index;
+	const struct ch_stacks *stacks;
+	const struct ch_frame *frame;
+	const char *local = NULL;
+	uint64_t local_offset = 0, sp;
+	size_t k;
 	struct ch_error *err;
 
-	k = frame_holding(frames, source, &caller_index);
-	if (k == SIZE_MAX)
-		return ch_strbuf_appendf(name, "stack 0x%" PRIx64, source);
-	frame = &frames->frames[k];
-	caller = caller_index != SIZE_MAX ? &frames->frames[caller_index] : NULL;
-	context.pc = frame->pc - (frame->is_activation ? 0 : 1);
-	module = ch_modules_find_by_address(program->modules, context.pc);
-	if (module)
-		function = ch_module_symbolize(module, context.pc, &offset);
-	err = function ? ch_strbuf_appendf(name, "frame %zu %s", k, function) :
-			 ch_strbuf_appendf(name, "frame %zu 0x%" PRIx64, k,
-					   frame->pc);
+	err = ch_program_stacks(program, &stacks);
 	if (err)
 		return err;
-	context.sp = frame->sp;
-	context.has_sp = frame->has_sp;
-	context.bp = frame->bp;
-	context.has_bp = frame->has_bp;
-	context.cfa = caller ? caller->sp : 0;
-	context.has_cfa = caller != NULL;
-	if (module)
-		local = ch_module_find_local(module, &context, source,
-					     &local_offset);
+	k = frame_holding(&stacks->threads[root->thread], source);
+	if (k == SIZE_MAX)
+		return ch_strbuf_appendf(name, "stack 0x%" PRIx64, source);
+	frame = &stacks->threads[root->thread].frames[k];
+	err = frame->function ?
+		      ch_strbuf_appendf(name, "frame %zu %s", k,
+					frame->function) :
+		      ch_strbuf_appendf(name, "frame %zu 0x%" PRIx64, k,
+					frame->pc);
+	if (err)
+		return err;
+	if (frame->module)
+		local = ch_module_find_local(frame->module, &frame->context,
+					     source, &local_offset);
 	if (local) {
 		err = ch_strbuf_appendf(name, " (local %s", local);
 		if (!err)
 			err = append_offset(name, local_offset);
 		return err ? err : ch_strbuf_append(name, ")", 1);
 	}
-	if (source >= frame->sp)
+	sp = frame->context.sp;
+	if (source >= sp)
 		return ch_strbuf_appendf(name, " (sp+0x%" PRIx64 ")",
-					 source - frame->sp);
-	return ch_strbuf_appendf(name, " (sp-0x%" PRIx64 ")",
-				 frame->sp - source);
+					 source - sp);
+	return ch_strbuf_appendf(name, " (sp-0x%" PRIx64 ")", sp - source);
 }
 
 static struct ch_error *describe_tls(struct ch_program *program,
@@ -800,10 +740,10 @@ static struct ch_error *describe_tls(struct ch_program *program,
 						 source - root->base, &offset);
 		if (!symbol)
 			return ch_strbuf_appendf(name, "%s!tls+0x%" PRIx64,
-						 base_name(root->module->name),
+						 ch_base_name(root->module->name),
 						 source - root->base);
 		err = ch_strbuf_appendf(name, "%s!%s",
-					base_name(root->module->name), symbol);
+					ch_base_name(root->module->name), symbol);
 		return err ? err : append_offset(name, offset);
 	case CH_ROOT_THREAD_CONTROL:
 		err = ch_strbuf_appendf(name, "thread control block");
@@ -832,7 +772,7 @@ struct ch_error *ch_roots_describe(struct ch_roots *roots,
 		return err;
 	switch (root->kind) {
 	case CH_ROOT_STACK:
-		return describe_stack(roots, program, root, source, name);
+		return describe_stack(program, root, source, name);
 	case CH_ROOT_TLS:
 		return describe_tls(program, root, source, name);
 	default:

@@ -78,13 +78,6 @@ struct ch_root {
 	uint8_t source;   /**< enum ch_root_source */
 };
 
-/** A thread's frames, unwound on demand to name stack roots. */
-struct ch_thread_frames {
-	struct ch_frame *frames;
-	size_t num_frames;
-	bool unwound;
-};
-
 struct ch_roots {
 	/**
 	 * Memory roots sorted by start and disjoint, then one register root
@@ -92,8 +85,7 @@ struct ch_roots {
 	 */
 	struct ch_root *roots;
 	size_t num_roots;
-	/** Per thread of the core, filled by ch_roots_describe(). */
-	struct ch_thread_frames *threads;
+	/** The core's threads: one register root each, last. */
 	size_t num_threads;
 	/** Bytes of memory roots, and bytes left out as allocator metadata. */
 	uint64_t memory_bytes, excluded_bytes;
@@ -113,7 +105,8 @@ void ch_roots_destroy(struct ch_roots *roots);
  * roots source is an address, for registers a register number. Examples:
  * "prog!table+0x10", "[anon 0x7f0000001000]+0x28", "tid 4242 libc.so.6!tcache",
  * "tid 4242 frame 1 worker (local item)", "tid 4242 rbx". Stack roots are
- * unwound (with libdwfl) the first time one of the thread's words is named.
+ * named from the program's stacks (ch_program_stacks()), unwound the first
+ * time anything needs them. Errors: out of memory.
  */
 struct ch_error *ch_roots_describe(struct ch_roots *roots,
 				   struct ch_program *program, uint32_t root,

@@ -11,9 +11,12 @@
 	((size_t)1 << (CH_BLOCK_INDEX_ADDRESS_BITS - CH_BLOCK_INDEX_TABLE_SHIFT))
 
 // Treat a zero-size block as one byte long, so that it owns its address.
-static uint64_t block_end(const struct ch_block *block)
+// A wrapping end saturates, and is then above user space: left out below.
+static uint64_t indexed_end(const struct ch_block *block)
 {
-	return block->address + (block->size ? block->size : 1);
+	struct ch_block one_byte = { .address = block->address, .size = 1 };
+
+	return ch_block_end(block->size ? block : &one_byte);
 }
 
 struct ch_error *ch_block_index_init(struct ch_block_index *index,
@@ -41,7 +44,7 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 	// left out of the range, so they are simply never found.
 	index->low = blocks[0].address;
 	for (size_t i = 0; i < num_blocks; i++) {
-		uint64_t end = block_end(&blocks[i]);
+		uint64_t end = indexed_end(&blocks[i]);
 
 		if (end < blocks[i].address ||
 		    end > (UINT64_C(1) << CH_BLOCK_INDEX_ADDRESS_BITS)) {
@@ -82,7 +85,8 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 			uint64_t start = ((uint64_t)slot << CH_BLOCK_INDEX_TABLE_SHIFT) +
 					 ((uint64_t)page << CH_BLOCK_INDEX_PAGE_SHIFT);
 
-			while (cursor < num_blocks && block_end(&blocks[cursor]) <= start)
+			while (cursor < num_blocks &&
+			       indexed_end(&blocks[cursor]) <= start)
 				cursor++;
 			entries[page] = cursor;
 		}

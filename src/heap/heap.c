@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "coreheap/plugin.h"
+#include "base/vector.h"
 #include "heap/heap.h"
 
 // A heap so damaged that it yields more than this many reports is not made
@@ -43,22 +44,6 @@ void ch_heap_deinit(struct ch_heap *heap)
 		free(heap->runtime_type_names[i]);
 	free(heap->runtime_type_names);
 	*heap = (struct ch_heap){ 0 };
-}
-
-static struct ch_error *grow(void **array, size_t *capacity, size_t elem_size,
-			     size_t initial)
-{
-	size_t new_capacity = *capacity ? 2 * *capacity : initial;
-	void *grown;
-
-	if (new_capacity > SIZE_MAX / elem_size)
-		return &ch_enomem;
-	grown = realloc(*array, new_capacity * elem_size);
-	if (!grown)
-		return &ch_enomem;
-	*array = grown;
-	*capacity = new_capacity;
-	return NULL;
 }
 
 /*
@@ -123,12 +108,11 @@ struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
 
 	if (heap->num_regions == UINT32_MAX - 1)
 		return ch_error_create(CH_ERROR_CORRUPT, "too many regions");
-	if (heap->num_regions == heap->regions_capacity) {
-		err = grow((void **)&heap->regions, &heap->regions_capacity,
-			   sizeof(*heap->regions), 16);
-		if (err)
-			return err;
-	}
+	err = ch_vector_reserve_one((void **)&heap->regions,
+				    &heap->regions_capacity,
+				    sizeof(*heap->regions), heap->num_regions);
+	if (err)
+		return err;
 	region = &heap->regions[heap->num_regions];
 	*region = (struct ch_region){
 		.allocator = allocator,
@@ -219,12 +203,11 @@ struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,
 		heap->damage_dropped++;
 		return NULL;
 	}
-	if (heap->num_damage == heap->damage_capacity) {
-		err = grow((void **)&heap->damage, &heap->damage_capacity,
-			   sizeof(*heap->damage), 16);
-		if (err)
-			return err;
-	}
+	err = ch_vector_reserve_one((void **)&heap->damage,
+				    &heap->damage_capacity,
+				    sizeof(*heap->damage), heap->num_damage);
+	if (err)
+		return err;
 	damage = &heap->damage[heap->num_damage];
 	*damage = (struct ch_damage){
 		.kind = kind,

@@ -37,6 +37,17 @@ struct ch_block {
 	uint16_t runtime_type;
 };
 
+/**
+ * The end of block's memory, address + size; UINT64_MAX when that wraps,
+ * which only a damaged heap reports.
+ */
+static inline uint64_t ch_block_end(const struct ch_block *block)
+{
+	uint64_t end = block->address + block->size;
+
+	return end < block->address ? UINT64_MAX : end;
+}
+
 /** How an allocation's type was known, most trusted first. */
 enum ch_type_source {
 	CH_TYPE_UNKNOWN = 0,

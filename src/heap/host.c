@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/path.h"
 #include "heap/host.h"
 #include "heap/program.h"
 
@@ -17,18 +18,21 @@ static struct ch_program *program_of(const struct coreheap_host *ops)
 	return host_of(ops)->program;
 }
 
-// Keep the first out-of-memory (or other host) error; plugins see a status.
+// Keep the first error of the host's own; the plugin sees a status, and
+// the program ends with the error once the plugin returns.
 static int host_fail(const struct coreheap_host *ops, struct ch_error *err)
 {
 	struct ch_host *host = host_of(ops);
+	int status;
 
 	if (!err)
 		return COREHEAP_OK;
+	status = err == &ch_enomem ? COREHEAP_NOMEM : COREHEAP_FAILED;
 	if (!host->err)
 		host->err = err;
 	else
 		ch_error_destroy(err);
-	return COREHEAP_NOMEM;
+	return status;
 }
 
 static int host_read(const struct coreheap_host *ops, uint64_t addr,
@@ -66,13 +70,6 @@ static int symbol_in(struct ch_program *program, struct ch_module *module,
 	return COREHEAP_OK;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static int host_symbol(const struct coreheap_host *ops,
 		       const char *module_name, const char *name,
 		       struct coreheap_symbol *ret)
@@ -84,7 +81,7 @@ static int host_symbol(const struct coreheap_host *ops,
 		struct ch_module *module = &modules->modules[i];
 
 		if (module_name &&
-		    strncmp(base_name(module->name), module_name,
+		    strncmp(ch_base_name(module->name), module_name,
 			    strlen(module_name)) != 0)
 			continue;
 		if (symbol_in(program, module, name, ret) == COREHEAP_OK)
@@ -295,6 +292,7 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 	*host = (struct ch_host){
 		.ops = {
 			.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+			.size = sizeof(struct coreheap_host),
 			.private_data = host,
 			.read = host_read,
 			.map = host_map,

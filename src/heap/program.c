@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <dlfcn.h>
 #include <errno.h>
 #include <gelf.h>
 #include <inttypes.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/vector.h"
 #include "heap/host.h"
 #include "heap/program.h"
 
@@ -29,19 +29,12 @@ void ch_program_warn(struct ch_program *program, bool partial,
 	va_end(ap);
 	if (!message)
 		return;
-	if (program->num_warnings == program->warnings_capacity) {
-		size_t capacity = program->warnings_capacity ?
-					  2 * program->warnings_capacity :
-					  8;
-		struct ch_warning *grown = realloc(program->warnings,
-						   capacity * sizeof(*grown));
-
-		if (!grown) {
-			free(message);
-			return;
-		}
-		program->warnings = grown;
-		program->warnings_capacity = capacity;
+	if (ch_vector_reserve_one((void **)&program->warnings,
+				  &program->warnings_capacity,
+				  sizeof(*program->warnings),
+				  program->num_warnings)) {
+		free(message);
+		return;
 	}
 	warning = &program->warnings[program->num_warnings++];
 	warning->message = message;
@@ -99,10 +92,10 @@ static void warn_about_modules(struct ch_program *program)
 				program->core->path, program->core->num_phdrs,
 				CH_MAX_DWFL_PHDRS);
 	else if (modules->threads_unreadable && !program->core->has_bad_tid)
-		ch_program_warn(program, true, "%s; no stack is unwound",
+		ch_program_warn(program, true, "%s",
 				modules->threads_error ?
 					modules->threads_error :
-					"cannot read the core's threads");
+					"cannot unwind the core's threads");
 	if (modules->unsafe_paths == 1)
 		ch_program_warn(program, true,
 				"core '%s' maps '%s', which is no regular file here (a FIFO, a device or a directory); it is not opened",
@@ -343,6 +336,8 @@ void ch_program_destroy(struct ch_program *program)
 		return;
 	ch_allocator_set_deinit(&program->allocators);
 	ch_heap_deinit(&program->heap);
+	// Before the modules: frames point to them.
+	ch_stacks_destroy(program->stacks);
 	ch_address_space_destroy(program->address_space);
 	ch_modules_destroy(program->modules);
 	ch_core_destroy(program->core);
@@ -354,9 +349,46 @@ void ch_program_destroy(struct ch_program *program)
 	free(program);
 }
 
+struct ch_error *ch_program_stacks(struct ch_program *program,
+				   const struct ch_stacks **ret)
+{
+	struct ch_stacks *stacks;
+	struct ch_error *err;
+
+	if (program->stacks) {
+		*ret = program->stacks;
+		return NULL;
+	}
+	err = ch_stacks_create(program->modules, program->core, &stacks);
+	if (err)
+		return err;
+	// The one place that says what unwinding missed, so that every
+	// command says it alike, and once. Threads libdwfl could not read at
+	// all were told when the program opened (warn_about_modules).
+	if (stacks->error && !program->modules->threads_unreadable)
+		ch_program_warn(program, true,
+				"cannot unwind the threads of core '%s': %s",
+				program->core->path, stacks->error);
+	for (size_t t = 0; !stacks->error && t < stacks->num_threads; t++) {
+		const struct ch_stack *stack = &stacks->threads[t];
+
+		if (!stack->num_frames)
+			ch_program_warn(program, true,
+					"cannot unwind thread %d: %s",
+					stack->tid, stack->stop_reason);
+		else if (stack->stop_reason && program->verbose)
+			ch_program_warn(program, false,
+					"the stack of thread %d was unwound to frame %zu: %s",
+					stack->tid, stack->num_frames,
+					stack->stop_reason);
+	}
+	program->stacks = stacks;
+	*ret = stacks;
+	return NULL;
+}
+
 static struct ch_error *push_use(struct ch_allocator_set *set,
-				 const struct coreheap_allocator *ops,
-				 void *dl_handle)
+				 const struct coreheap_allocator *ops)
 {
 	struct ch_allocator_use *grown;
 
@@ -366,23 +398,21 @@ static struct ch_error *push_use(struct ch_allocator_set *set,
 	if (!grown)
 		return &ch_enomem;
 	set->uses = grown;
-	set->uses[set->num_uses++] = (struct ch_allocator_use){
-		.ops = ops,
-		.dl_handle = dl_handle,
-	};
+	set->uses[set->num_uses++] = (struct ch_allocator_use){ .ops = ops };
 	return NULL;
 }
 
-static struct ch_error *keep_dl_handle(struct ch_allocator_set *set,
-				       void *handle)
+static struct ch_error *keep_plugin(struct ch_allocator_set *set,
+				    struct ch_plugin *plugin)
 {
-	void **grown = realloc(set->dl_handles,
-			       (set->num_dl_handles + 1) * sizeof(*grown));
+	struct ch_plugin **grown = realloc(set->plugins,
+					   (set->num_plugins + 1) *
+						   sizeof(*grown));
 
 	if (!grown)
 		return &ch_enomem;
-	set->dl_handles = grown;
-	set->dl_handles[set->num_dl_handles++] = handle;
+	set->plugins = grown;
+	set->plugins[set->num_plugins++] = plugin;
 	return NULL;
 }
 
@@ -394,13 +424,12 @@ static struct ch_error *gather_candidates(struct ch_program *program,
 	struct ch_error *err;
 
 	for (size_t i = 0; ch_builtin_allocators[i]; i++) {
-		err = push_use(set, ch_builtin_allocators[i], NULL);
+		err = push_use(set, ch_builtin_allocators[i]);
 		if (err)
 			return err;
 	}
 	for (size_t i = 0; i < options->num_plugins; i++) {
-		const struct coreheap_allocator *ops;
-		void *handle;
+		struct ch_plugin *plugin;
 		int fd;
 
 		// dlopen() would block on a FIFO: refuse what exists but is
@@ -414,15 +443,15 @@ static struct ch_error *gather_candidates(struct ch_program *program,
 		else
 			close(fd);
 
-		err = ch_allocator_load(options->plugins[i], &ops, &handle);
+		err = ch_plugin_load(options->plugins[i], &plugin);
 		if (err)
 			return err;
-		err = keep_dl_handle(set, handle);
+		err = keep_plugin(set, plugin);
 		if (err) {
-			dlclose(handle);
+			ch_plugin_destroy(plugin);
 			return err;
 		}
-		err = push_use(set, ops, handle);
+		err = push_use(set, &plugin->ops);
 		if (err)
 			return err;
 	}

@@ -50,6 +50,9 @@ struct ch_program {
 	size_t num_warnings, warnings_capacity;
 	bool verbose;
 
+	/** The threads' stacks: NULL until ch_program_stacks() unwinds them. */
+	struct ch_stacks *stacks;
+
 	/** TLS block offsets from the thread pointer, per module; see tls.c. */
 	int64_t *tls_offsets;
 	uint8_t *tls_offset_state;
@@ -75,6 +78,18 @@ void ch_program_warn(struct ch_program *program, bool partial,
 
 /** True if any warning makes the results partial. */
 bool ch_program_is_partial(const struct ch_program *program);
+
+/**
+ * The stacks of the program's threads (one per core->threads, same order),
+ * unwound on the first call and kept with the program: every command sees
+ * the same frames. A thread that cannot be unwound at all is a warning,
+ * said once, that makes the results partial; its stack has no frames. A
+ * stack that ends early (stop_reason with frames) is how most stacks end
+ * and only a --verbose note. Errors: out of memory only. *ret stays valid
+ * while the program lives.
+ */
+struct ch_error *ch_program_stacks(struct ch_program *program,
+				   const struct ch_stacks **ret);
 
 /**
  * The address of offset in module's TLS block, in the thread at

@@ -3,8 +3,8 @@
  * @file
  * What the retention commands (why, leaks, refs, top) share: their common
  * options, the roots and graph of an opened program, the statistics line,
- * parsing an address, naming a root reference, and grouping allocations by
- * type.
+ * parsing an address and naming a root reference. Grouping allocations by
+ * type is report/type_groups.h.
  */
 #ifndef COREHEAP_ANALYSIS_H
 #define COREHEAP_ANALYSIS_H
@@ -16,6 +16,7 @@
 #include "graph/roots.h"
 #include "heap/program.h"
 #include "report/output.h"
+#include "report/type_groups.h"
 
 /** Options every retention command takes. */
 struct ch_analysis_options {
@@ -67,42 +68,6 @@ void ch_json_root(struct ch_json *json, const struct ch_root_name *name);
 
 /** A type name or NULL (unknown) for a live block. */
 const char *ch_analysis_type(const struct ch_program *program, uint32_t node);
-
-/**
- * Allocations grouped by type; those of unknown type by usable size. A
- * group is a type name, or NULL and a size.
- */
-struct ch_type_group {
-	const char *type;
-	uint64_t size;       /**< for unknown types: the usable size */
-	uint64_t count, bytes;
-	/** Free for the caller's sums (unreferenced count, retained...). */
-	uint64_t extra;
-	uint32_t first_node;
-};
-
-struct ch_type_groups {
-	struct ch_type_group *groups;
-	size_t num_groups;
-	/** Group of each live block, or CH_GRAPH_NONE if it was left out. */
-	uint32_t *group_of;
-};
-
-/**
- * Group the live blocks for which include (may be NULL: all) is true, in
- * one pass with a hash table. Free with ch_type_groups_deinit().
- */
-struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
-				     const struct ch_program *program,
-				     bool (*include)(uint32_t node, void *arg),
-				     void *arg);
-void ch_type_groups_deinit(struct ch_type_groups *groups);
-
-/** "struct node", or "unknown (48 bytes)" for a group of unknown type. */
-void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group);
-/** The group as JSON members "type" (string or null) and "size" (for unknown). */
-void ch_json_group(struct ch_json *json, const struct ch_type_group *group);
-
 
 /** The allocator's name of a live block. */
 const char *ch_analysis_allocator(const struct ch_program *program,

@@ -8,6 +8,7 @@
 
 #include "base/hash_map.h"
 #include "base/strbuf.h"
+#include "base/vector.h"
 #include "types/dwarf_types.h"
 
 // DWARF trees are shallow (17 levels in glibc); deeper means damage.
@@ -107,27 +108,6 @@ static char *arena_printf(struct ch_dwarf_types_private *p, const char *format,
 	vsnprintf(s, len + 1, format, ap);
 	va_end(ap);
 	return s;
-}
-
-static struct ch_error *grow_array(void **array, size_t *capacity,
-				   size_t elem_size, size_t need)
-{
-	size_t new_capacity;
-	void *grown;
-
-	if (need <= *capacity)
-		return NULL;
-	new_capacity = *capacity ? *capacity : 64;
-	while (new_capacity < need)
-		new_capacity *= 2;
-	if (new_capacity > SIZE_MAX / elem_size)
-		return &ch_enomem;
-	grown = realloc(*array, new_capacity * elem_size);
-	if (!grown)
-		return &ch_enomem;
-	*array = grown;
-	*capacity = new_capacity;
-	return NULL;
 }
 
 /* DIE keys and modules. */
@@ -353,8 +333,10 @@ static struct ch_error *note_type(struct walk *walk, Dwarf_Die *die, int tag)
 	}
 	if (ch_name_map_get(&p->definitions, key, &existing))
 		return NULL;
-	err = grow_array((void **)&p->definition_keys, &p->definitions_capacity,
-			 sizeof(*p->definition_keys), p->num_definitions + 1);
+	err = ch_vector_reserve((void **)&p->definition_keys,
+				&p->definitions_capacity,
+				sizeof(*p->definition_keys),
+				p->num_definitions + 1);
 	if (err)
 		return err;
 	p->definition_keys[p->num_definitions] = die_key(walk->types, die);
@@ -400,8 +382,10 @@ static struct ch_error *note_variable(struct walk *walk, Dwarf_Die *die)
 	} else {
 		return NULL;
 	}
-	err = grow_array((void **)&types->variables, &p->variables_capacity,
-			 sizeof(*types->variables), types->num_variables + 1);
+	err = ch_vector_reserve((void **)&types->variables,
+				&p->variables_capacity,
+				sizeof(*types->variables),
+				types->num_variables + 1);
 	if (err)
 		return err;
 	types->variables[types->num_variables++] = variable;
@@ -513,8 +497,8 @@ static struct ch_error *new_type(struct ch_dwarf_types *types,
 
 	if (types->num_types >= UINT32_MAX - 1)
 		return ch_error_create(CH_ERROR_CORRUPT, "too many types");
-	err = grow_array((void **)&types->types, &p->types_capacity,
-			 sizeof(*types->types), types->num_types + 1);
+	err = ch_vector_reserve((void **)&types->types, &p->types_capacity,
+				sizeof(*types->types), types->num_types + 1);
 	if (err)
 		return err;
 	types->types[types->num_types] = *type;
@@ -1059,8 +1043,8 @@ static struct ch_error *slot_push(struct slot_buf *buf,
 		buf->truncated = true;
 		return NULL;
 	}
-	err = grow_array((void **)&buf->slots, &buf->capacity,
-			 sizeof(*buf->slots), buf->len + 1);
+	err = ch_vector_reserve((void **)&buf->slots, &buf->capacity,
+				sizeof(*buf->slots), buf->len + 1);
 	if (err)
 		return err;
 	buf->slots[buf->len++] = *slot;
@@ -1292,8 +1276,8 @@ static struct ch_error *list_members(struct ch_dwarf_types *types, uint32_t id,
 		if (!member_id)
 			continue;
 		member_id = aligned_buffer_content(types, member_id, depth);
-		err = grow_array((void **)&members, &capacity, sizeof(*members),
-				 num + 1);
+		err = ch_vector_reserve((void **)&members, &capacity,
+					sizeof(*members), num + 1);
 		if (err)
 			break;
 		members[num++] = (struct member){ offset, member_id };
@@ -1478,9 +1462,9 @@ static struct ch_error *compute_slots(struct ch_dwarf_types *types,
 		break;
 	}
 	if (!err)
-		err = grow_array((void **)&types->slots, &p->slots_capacity,
-				 sizeof(*types->slots),
-				 types->num_slots + buf.len);
+		err = ch_vector_reserve((void **)&types->slots, &p->slots_capacity,
+					sizeof(*types->slots),
+					types->num_slots + buf.len);
 	type = &types->types[id];
 	if (!err) {
 		type->first_slot = types->num_slots;

@@ -6,6 +6,7 @@
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/vector.h"
 #include "heap/block_index.h"
 #include "types/types.h"
 
@@ -209,29 +210,23 @@ static struct ch_error *push_name(struct ch_types *types, char *name,
 	struct ch_heap *heap = &types->program->heap;
 	struct ch_types_private *p = types->private;
 	size_t n = heap->num_type_names;
+	struct ch_error *err;
 
 	if (n >= UINT32_MAX - 1) {
 		free(name);
 		return ch_error_create(CH_ERROR_CORRUPT, "too many types");
 	}
-	if (n == p->names_capacity) {
-		size_t capacity = p->names_capacity ? 2 * p->names_capacity : 64;
-		char **names = realloc(heap->type_names,
-				       capacity * sizeof(*names));
-		struct ch_type_info *infos;
-
-		if (!names) {
-			free(name);
-			return &ch_enomem;
-		}
-		heap->type_names = names;
-		infos = realloc(types->infos, capacity * sizeof(*infos));
-		if (!infos) {
-			free(name);
-			return &ch_enomem;
-		}
-		types->infos = infos;
-		p->names_capacity = types->infos_capacity = capacity;
+	// Two arrays indexed alike, each with its own capacity.
+	err = ch_vector_reserve_one((void **)&heap->type_names,
+				    &p->names_capacity,
+				    sizeof(*heap->type_names), n);
+	if (!err)
+		err = ch_vector_reserve_one((void **)&types->infos,
+					    &types->infos_capacity,
+					    sizeof(*types->infos), n);
+	if (err) {
+		free(name);
+		return err;
 	}
 	heap->type_names[n] = name;
 	types->infos[n] = *info;
@@ -868,67 +863,39 @@ static bool scan_local(Dwarf_Die *variable, uint64_t address, void *varg)
 }
 
 /*
- * The locals of every frame of thread t that has DWARF, as roots: frame k's
- * CFA (what GCC's DW_OP_fbreg is relative to) is the sp of its caller,
- * frame k + 1.
+ * The locals of every frame of a thread that has DWARF, as roots. A thread
+ * that could not be unwound has no frames: its locals stay unknown, the
+ * other roots still count (the program warned about it).
  */
-static struct ch_error *seed_from_thread(struct ch_types *types, size_t t)
+static struct ch_error *seed_from_stack(struct ch_types *types,
+					const struct ch_stack *stack)
 {
 	struct ch_program *program = types->program;
-	int32_t tid = program->core->threads[t].tid;
 	struct local_roots arg = { .types = types };
-	_cleanup_free_ struct ch_frame *frames = NULL;
-	_cleanup_free_ char *stop_reason = NULL;
-	size_t num_frames;
-	struct ch_error *err;
 
-	err = ch_modules_unwind_thread(program->modules, program->core, tid,
-				       &frames, &num_frames, &stop_reason);
-	if (err && err != &ch_enomem) {
-		// Its locals stay unknown; the other roots still count.
-		if (program->verbose)
-			ch_program_warn(program, false,
-					"cannot unwind thread %d: %s", tid,
-					err->message);
-		ch_error_destroy(err);
-		return NULL;
-	}
-	if (err)
-		return err;
-	for (size_t k = 0; !arg.err && k < num_frames; k++) {
-		const struct ch_frame *frame = &frames[k];
-		struct ch_frame_context context = {
-			.pc = frame->pc - (frame->is_activation ? 0 : 1),
-			.sp = frame->sp,
-			.has_sp = frame->has_sp,
-			.bp = frame->bp,
-			.has_bp = frame->has_bp,
-		};
-		struct ch_module *module;
+	for (size_t k = 0; !arg.err && k < stack->num_frames; k++) {
+		const struct ch_frame *frame = &stack->frames[k];
 
-		if (!frame->has_sp)
+		if (!frame->context.has_sp)
 			continue;
-		if (k + 1 < num_frames && frames[k + 1].has_sp) {
-			context.cfa = frames[k + 1].sp;
-			context.has_cfa = true;
-		}
 		arg.stack = ch_address_space_mapping(program->address_space,
-						     frame->sp);
-		module = ch_modules_find_by_address(program->modules,
-						    context.pc);
-		if (!arg.stack || !module || !module->has_dwarf)
+						     frame->context.sp);
+		if (!arg.stack || !frame->module || !frame->module->has_dwarf)
 			continue;
-		ch_module_for_each_local(module, &context, scan_local, &arg);
+		ch_module_for_each_local(frame->module, &frame->context,
+					 scan_local, &arg);
 	}
 	return arg.err;
 }
 
 static struct ch_error *seed_from_locals(struct ch_types *types)
 {
-	struct ch_error *err = NULL;
+	const struct ch_stacks *stacks;
+	struct ch_error *err;
 
-	for (size_t t = 0; !err && t < types->program->core->num_threads; t++)
-		err = seed_from_thread(types, t);
+	err = ch_program_stacks(types->program, &stacks);
+	for (size_t t = 0; !err && t < stacks->num_threads; t++)
+		err = seed_from_stack(types, &stacks->threads[t]);
 	return err;
 }
 

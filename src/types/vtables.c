@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/hash_map.h"
+#include "base/vector.h"
 #include "types/vtables.h"
 
 // From the C++ runtime (libstdc++'s cxxabi.h, which is C++ only).
@@ -74,23 +75,18 @@ static struct ch_error *intern_class(struct ch_vtables *vtables,
 {
 	struct ch_vtable_class *class;
 	uint32_t index;
+	struct ch_error *err;
 
 	if (ch_name_map_get(&vtables->by_mangled, mangled, &index)) {
 		*ret = index;
 		return NULL;
 	}
-	if (vtables->num_classes == vtables->classes_capacity) {
-		size_t capacity = vtables->classes_capacity ?
-					  2 * vtables->classes_capacity :
-					  64;
-		struct ch_vtable_class *grown =
-			realloc(vtables->classes, capacity * sizeof(*grown));
-
-		if (!grown)
-			return &ch_enomem;
-		vtables->classes = grown;
-		vtables->classes_capacity = capacity;
-	}
+	err = ch_vector_reserve_one((void **)&vtables->classes,
+				    &vtables->classes_capacity,
+				    sizeof(*vtables->classes),
+				    vtables->num_classes);
+	if (err)
+		return err;
 	class = &vtables->classes[vtables->num_classes];
 	*class = (struct ch_vtable_class){ .mangled = strdup(mangled) };
 	if (!class->mangled)
@@ -129,20 +125,12 @@ static bool collect_symbol(const char *name,
 				&class_index);
 	if (arg->err)
 		return false;
-	if (vtables->num_ranges == vtables->ranges_capacity) {
-		size_t capacity = vtables->ranges_capacity ?
-					  2 * vtables->ranges_capacity :
-					  256;
-		struct vtable_range *grown =
-			realloc(vtables->ranges, capacity * sizeof(*grown));
-
-		if (!grown) {
-			arg->err = &ch_enomem;
-			return false;
-		}
-		vtables->ranges = grown;
-		vtables->ranges_capacity = capacity;
-	}
+	arg->err = ch_vector_reserve_one((void **)&vtables->ranges,
+					 &vtables->ranges_capacity,
+					 sizeof(*vtables->ranges),
+					 vtables->num_ranges);
+	if (arg->err)
+		return false;
 	range = &vtables->ranges[vtables->num_ranges++];
 	*range = (struct vtable_range){
 		.start = symbol->address,

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "base/hash_map.h"
+#include "base/vector.h"
+#include "report/type_groups.h"
+
+DEFINE_VECTOR(type_group_vector, struct ch_type_group);
+
+/*
+ * While grouping: named types are dense indices of the heap's type names,
+ * so their groups are found through an array; unknown types by usable size,
+ * through a hash map.
+ */
+struct grouping {
+	const struct ch_heap *heap;
+	struct type_group_vector groups;
+	/** Group of each type name index, or CH_TYPE_GROUP_NONE. */
+	uint32_t *group_of_type;
+	struct ch_u64_map group_of_size;
+	/**
+	 * The group of size UINT64_MAX, which the map cannot hold as a key
+	 * (it marks its empty slots); no plugin reports it, but the core is
+	 * hostile input.
+	 */
+	uint32_t group_of_max_size;
+};
+
+static void grouping_deinit(struct grouping *g)
+{
+	type_group_vector_deinit(&g->groups);
+	free(g->group_of_type);
+	ch_u64_map_deinit(&g->group_of_size);
+}
+
+static struct ch_error *new_group(struct grouping *g, const char *type,
+				  uint32_t node, uint32_t *ret)
+{
+	struct ch_type_group *group;
+	struct ch_error *err;
+
+	if (g->groups.len >= CH_TYPE_GROUP_NONE)
+		return &ch_enomem;
+	err = type_group_vector_append_entry(&g->groups, &group);
+	if (err)
+		return err;
+	*group = (struct ch_type_group){
+		.type = type,
+		.size = type ? 0 : g->heap->live.blocks[node].size,
+		.first_node = node,
+	};
+	*ret = g->groups.len - 1;
+	return NULL;
+}
+
+// The group of live block v, made if it is the first of its group.
+static struct ch_error *group_of_block(struct grouping *g, uint32_t v,
+				       const char *type, uint32_t *ret)
+{
+	uint64_t size = g->heap->live.blocks[v].size, value;
+	uint32_t *slot;
+	struct ch_error *err;
+
+	if (type) {
+		slot = &g->group_of_type[g->heap->block_types[v]];
+	} else if (size == CH_U64_MAP_EMPTY) {
+		slot = &g->group_of_max_size;
+	} else if (ch_u64_map_get(&g->group_of_size, size, &value)) {
+		*ret = value;
+		return NULL;
+	} else {
+		err = new_group(g, NULL, v, ret);
+		return err ? err : ch_u64_map_put(&g->group_of_size, size, *ret);
+	}
+	if (*slot == CH_TYPE_GROUP_NONE) {
+		err = new_group(g, type, v, slot);
+		if (err)
+			return err;
+	}
+	*ret = *slot;
+	return NULL;
+}
+
+struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
+				     const struct ch_program *program,
+				     bool (*include)(uint32_t node, void *arg),
+				     void *arg)
+{
+	const struct ch_heap *heap = &program->heap;
+	size_t n = heap->live.len;
+	struct grouping g = {
+		.heap = heap,
+		.group_of_max_size = CH_TYPE_GROUP_NONE,
+	};
+	struct ch_error *err = NULL;
+
+	*groups = (struct ch_type_groups){ 0 };
+	groups->group_of = malloc((n + 1) * sizeof(*groups->group_of));
+	// A name is only returned for a block when block_types says which.
+	g.group_of_type = malloc((heap->num_type_names + 1) *
+				 sizeof(*g.group_of_type));
+	if (!groups->group_of || !g.group_of_type) {
+		err = &ch_enomem;
+		goto out;
+	}
+	for (size_t t = 0; t < heap->num_type_names; t++)
+		g.group_of_type[t] = CH_TYPE_GROUP_NONE;
+	for (uint32_t v = 0; v < n; v++) {
+		enum ch_type_source source;
+		const char *type;
+		struct ch_type_group *group;
+		uint32_t index;
+
+		groups->group_of[v] = CH_TYPE_GROUP_NONE;
+		if (include && !include(v, arg))
+			continue;
+		type = ch_heap_block_type(heap, v, &source);
+		err = group_of_block(&g, v, type, &index);
+		if (err)
+			goto out;
+		groups->group_of[v] = index;
+		group = &g.groups.data[index];
+		group->count++;
+		group->bytes += heap->live.blocks[v].size;
+		group->sources |= 1u << source;
+		groups->total_count++;
+		groups->total_bytes += heap->live.blocks[v].size;
+	}
+	groups->groups = type_group_vector_steal(&g.groups, &groups->num_groups);
+out:
+	grouping_deinit(&g);
+	if (err)
+		ch_type_groups_deinit(groups);
+	return err;
+}
+
+void ch_type_groups_deinit(struct ch_type_groups *groups)
+{
+	free(groups->groups);
+	free(groups->group_of);
+	*groups = (struct ch_type_groups){ 0 };
+}
+
+void ch_out_group_name(struct ch_out *out, const struct ch_type_group *group)
+{
+	if (group->type)
+		ch_out_str(out, group->type);
+	else
+		ch_out_printf(out, "unknown (%" PRIu64 " bytes)", group->size);
+}
+
+void ch_json_group(struct ch_json *json, const struct ch_type_group *group)
+{
+	ch_json_member_string_or_null(json, "type", group->type);
+	ch_json_key(json, "size");
+	if (group->type)
+		ch_json_null(json);
+	else
+		ch_json_u64(json, group->size);
+}
