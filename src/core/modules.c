@@ -468,8 +468,9 @@ static bool unsafe_path(const char *path)
 static struct ch_error *dwfl_view(struct ch_core *core,
 				  struct ch_modules *modules, Elf **ret)
 {
-	const char *names = core->file_names;
+	const char *names = core->file_names, *prev = NULL;
 	size_t size = core->file_names_size;
+	bool unsafe = false;
 	uint8_t *map;
 	Elf *elf;
 
@@ -479,14 +480,17 @@ static struct ch_error *dwfl_view(struct ch_core *core,
 	for (size_t off = 0; off < size; off += strlen(names + off) + 1) {
 		size_t len = strlen(names + off);
 
-		if (len == 0 || !unsafe_path(names + off))
+		// A file's mappings come one after another: stat it, and
+		// count it, once.
+		if (!prev || strcmp(prev, names + off) != 0) {
+			unsafe = len && unsafe_path(names + off);
+			modules->unsafe_paths += unsafe;
+			if (unsafe && !modules->unsafe_path)
+				modules->unsafe_path = names + off;
+		}
+		prev = names + off;
+		if (!unsafe)
 			continue;
-		// A file's mappings come one after another: count it once.
-		if (!modules->unsafe_path ||
-		    strcmp(modules->unsafe_path, names + off) != 0)
-			modules->unsafe_paths++;
-		if (!modules->unsafe_path)
-			modules->unsafe_path = names + off;
 		if (!modules->view) {
 			map = mmap(NULL, core->image_size,
 				   PROT_READ | PROT_WRITE, MAP_PRIVATE,
