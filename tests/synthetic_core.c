@@ -56,7 +56,8 @@ static void add_threads(struct note_buf *notes, const struct synth_core *core)
 	}
 }
 
-static void add_files(struct note_buf *notes, const struct synth_core *core)
+static void add_files(struct note_buf *notes, const struct synth_core *core,
+		      const char *first_path)
 {
 	uint8_t desc[1024] = { 0 };
 	uint64_t header[2] = { core->num_files, 4096 };
@@ -74,9 +75,12 @@ static void add_files(struct note_buf *notes, const struct synth_core *core)
 		uint64_t triple[3] = { core->files[i].start, core->files[i].end,
 				       core->files[i].page_offset };
 
+		const char *path = i == 0 && first_path ? first_path :
+							  core->files[i].path;
+
 		memcpy(desc + 16 + 24 * i, triple, 24);
-		strcpy((char *)desc + off, core->files[i].path);
-		off += strlen(core->files[i].path) + 1;
+		strcpy((char *)desc + off, path);
+		off += strlen(path) + 1;
 	}
 	note_add(notes, 0x46494c45, desc, off);
 }
@@ -107,7 +111,9 @@ char *synth_core_write(const struct synth_core *core)
 		strcpy((char *)psinfo + 56, "synthetic --flag");
 		note_add(&notes, NT_PRPSINFO, psinfo, sizeof(psinfo));
 	}
-	add_files(&notes, core);
+	add_files(&notes, core, NULL);
+	if (core->second_file_path)
+		add_files(&notes, core, core->second_file_path);
 
 	memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
 	ehdr.e_ident[EI_CLASS] = core->elf_class;

@@ -61,6 +61,8 @@ struct synth_core {
 	uint64_t file_count, file_page_size;
 	/** The size of each NT_PRSTATUS note's descriptor, if not 0 (336). */
 	size_t prstatus_size;
+	/** If set, a second NT_FILE note, with this as its first path. */
+	const char *second_file_path;
 };
 
 /** A synth_core with the defaults above. */

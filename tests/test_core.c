@@ -735,6 +735,17 @@ Test(core, a_mapped_path_that_is_a_fifo_is_not_opened, .timeout = 20)
 			     "a hidden path leaks into a module's name");
 	ch_program_destroy(program);
 	remove_core(path);
+
+	// In a second NT_FILE note, which we read around but libdwfl takes.
+	synth.files[0].path = "/nonexistent/program";
+	synth.second_file_path = fifo;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->modules->unsafe_paths, 1);
+	expect_warning(program, path, "more than one file note");
+	expect_warning(program, path, "which is no regular file here");
+	ch_program_destroy(program);
+	remove_core(path);
 	unlink(fifo);
 	rmdir(dir);
 }

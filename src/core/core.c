@@ -373,6 +373,28 @@ static void drop_overlapping_files(struct ch_core *core)
 	core->num_files = kept;
 }
 
+static struct ch_error *add_name_range(struct ch_core *core, uint64_t offset,
+				       uint64_t size)
+{
+	// One per NT_FILE note, each of at least 16 bytes of the file.
+	if (core->num_file_name_ranges == core->file_name_ranges_capacity) {
+		size_t capacity = core->file_name_ranges_capacity ?
+					  2 * core->file_name_ranges_capacity :
+					  2;
+		struct ch_core_range *grown;
+
+		grown = reallocarray(core->file_name_ranges, capacity,
+				     sizeof(*grown));
+		if (!grown)
+			return &ch_enomem;
+		core->file_name_ranges = grown;
+		core->file_name_ranges_capacity = capacity;
+	}
+	core->file_name_ranges[core->num_file_name_ranges++] =
+		(struct ch_core_range){ .offset = offset, .size = size };
+	return NULL;
+}
+
 // NT_FILE: count, page size, count (start, end, page offset) triples, then
 // count NUL-terminated paths.
 static struct ch_error *parse_file_note(struct ch_core *core,
@@ -381,13 +403,9 @@ static struct ch_error *parse_file_note(struct ch_core *core,
 {
 	uint64_t count, page_size;
 	const char *names, *end;
+	struct ch_error *err;
 	size_t names_size;
 
-	if (core->files) {
-		note_problem(core, CH_CORE_BAD_FILE_NOTE,
-			     "more than one file note (NT_FILE); only the first is read");
-		return NULL;
-	}
 	if (size < 16) {
 		note_problem(core, CH_CORE_BAD_FILE_NOTE,
 			     "the file note (NT_FILE) of %zu bytes is too short; the mapped files are unknown",
@@ -404,16 +422,22 @@ static struct ch_error *parse_file_note(struct ch_core *core,
 		return NULL;
 	}
 	names_size = size - 16 - 24 * count;
+	// libdwfl reads the names from the file itself, whatever we think of
+	// the note (and libdwfl too takes a note whose count fits).
+	err = add_name_range(core, desc_offset + 16 + 24 * count, names_size);
+	if (err)
+		return err;
+	if (core->files) {
+		note_problem(core, CH_CORE_BAD_FILE_NOTE,
+			     "more than one file note (NT_FILE); only the first is read");
+		return NULL;
+	}
 	core->file_names = malloc(names_size + 1);
 	core->files = calloc(count ? count : 1, sizeof(*core->files));
 	if (!core->file_names || !core->files)
 		return &ch_enomem;
 	memcpy(core->file_names, desc + 16 + 24 * count, names_size);
 	core->file_names[names_size] = '\0';
-	// libdwfl reads the names from the file itself, whatever we think of
-	// the note: ch_modules_create() must know where they are.
-	core->file_names_offset = desc_offset + 16 + 24 * count;
-	core->file_names_size = names_size;
 	if (page_size == 0 || (page_size & (page_size - 1)) != 0) {
 		note_problem(core, CH_CORE_BAD_FILE_NOTE,
 			     "the file note (NT_FILE) gives an impossible page size %" PRIu64 "; the mapped files are unknown",
@@ -809,6 +833,7 @@ void ch_core_destroy(struct ch_core *core)
 	free(core->threads);
 	free(core->files);
 	free(core->file_names);
+	free(core->file_name_ranges);
 	for (int i = 0; i < CH_CORE_NUM_PROBLEM_KINDS; i++)
 		free(core->problems[i].message);
 	free(core->path);

@@ -51,6 +51,11 @@ struct ch_core_segment {
 	bool truncated;
 };
 
+/** Bytes of the core file. */
+struct ch_core_range {
+	uint64_t offset, size;
+};
+
 /** One file mapping from the NT_FILE note. */
 struct ch_core_file {
 	uint64_t start, end;
@@ -116,14 +121,15 @@ struct ch_core {
 	/** File mappings, sorted by start. */
 	struct ch_core_file *files;
 	size_t num_files;
-	/**
-	 * The NUL-separated paths of the NT_FILE note (a copy, NUL added),
-	 * and where they are in the file: kept even when the note's other
-	 * fields are unusable, for libdwfl reads them too.
-	 */
+	/** The NUL-separated paths of the NT_FILE note (a copy, NUL added). */
 	char *file_names;
-	uint64_t file_names_offset;
-	size_t file_names_size;
+	/**
+	 * Where the paths of every NT_FILE note whose count fits are in the
+	 * file, the notes read around included: libdwfl reads them there
+	 * itself, from whichever note it takes.
+	 */
+	struct ch_core_range *file_name_ranges;
+	size_t num_file_name_ranges, file_name_ranges_capacity;
 
 	/** From NT_PRPSINFO. */
 	bool has_psinfo;

@@ -465,45 +465,62 @@ static bool unsafe_path(const char *path)
  * (the names are packed, so none may change length), which names nothing.
  * Cores without such a path are handed over as they are.
  */
+// Hide one path, at offset in the core, from libdwfl (see dwfl_view).
+static struct ch_error *hide_path(struct ch_core *core,
+				  struct ch_modules *modules, uint64_t offset,
+				  size_t len)
+{
+	uint8_t *map;
+
+	if (!modules->view) {
+		map = mmap(NULL, core->image_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE, core->fd, 0);
+		if (map == MAP_FAILED)
+			return ch_error_os(errno, "cannot map core '%s'",
+					   core->path);
+		modules->view = map;
+		modules->view_size = core->image_size;
+	}
+	map = modules->view;
+	map[offset] = '/';
+	memset(map + offset + 1, 1, len - 1);
+	return NULL;
+}
+
 static struct ch_error *dwfl_view(struct ch_core *core,
 				  struct ch_modules *modules, Elf **ret)
 {
-	const char *names = core->file_names, *prev = NULL;
-	size_t size = core->file_names_size;
-	bool unsafe = false;
-	uint8_t *map;
+	struct ch_error *err;
 	Elf *elf;
 
 	*ret = core->elf;
-	if (!names)
-		return NULL;
-	for (size_t off = 0; off < size; off += strlen(names + off) + 1) {
-		size_t len = strlen(names + off);
+	for (size_t r = 0; r < core->num_file_name_ranges; r++) {
+		const struct ch_core_range *range = &core->file_name_ranges[r];
+		const char *names = (const char *)core->image + range->offset;
+		const char *prev = NULL;
+		bool unsafe = false;
 
-		// A file's mappings come one after another: stat it, and
-		// count it, once.
-		if (!prev || strcmp(prev, names + off) != 0) {
-			unsafe = len && unsafe_path(names + off);
-			modules->unsafe_paths += unsafe;
-			if (unsafe && !modules->unsafe_path)
-				modules->unsafe_path = names + off;
+		// The ranges are inside notes read from the file.
+		for (size_t off = 0, len; off < range->size; off += len + 1) {
+			len = strnlen(names + off, range->size - off);
+			// libdwfl takes no name without its NUL.
+			if (len == range->size - off)
+				break;
+			// A file's mappings come one after another: stat
+			// it, and count it, once.
+			if (!prev || strcmp(prev, names + off) != 0) {
+				unsafe = len && unsafe_path(names + off);
+				modules->unsafe_paths += unsafe;
+				if (unsafe && !modules->unsafe_path)
+					modules->unsafe_path = names + off;
+			}
+			prev = names + off;
+			if (!unsafe)
+				continue;
+			err = hide_path(core, modules, range->offset + off, len);
+			if (err)
+				return err;
 		}
-		prev = names + off;
-		if (!unsafe)
-			continue;
-		if (!modules->view) {
-			map = mmap(NULL, core->image_size,
-				   PROT_READ | PROT_WRITE, MAP_PRIVATE,
-				   core->fd, 0);
-			if (map == MAP_FAILED)
-				return ch_error_os(errno, "cannot map core '%s'",
-						   core->path);
-			modules->view = map;
-			modules->view_size = core->image_size;
-		}
-		map = modules->view;
-		map[core->file_names_offset + off] = '/';
-		memset(map + core->file_names_offset + off + 1, 1, len - 1);
 	}
 	if (!modules->view)
 		return NULL;

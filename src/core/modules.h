@@ -96,7 +96,7 @@ struct ch_modules {
 	 * view_elf (NULL when there was nothing to hide).
 	 */
 	size_t unsafe_paths;
-	/** The first of them (in ch_core::file_names). */
+	/** The first of them (in the core's mapping). */
 	const char *unsafe_path;
 	void *view;
 	size_t view_size;
