@@ -75,10 +75,10 @@ static void warn_about_core(struct ch_program *program)
 					problem->message ? problem->message :
 							   "the core is damaged");
 		else
-			ch_program_warn(program, true, "%s (%zu times in all)",
+			ch_program_warn(program, true, "%s (and %zu more of this kind)",
 					problem->message ? problem->message :
 							   "the core is damaged",
-					problem->count);
+					problem->count - 1);
 	}
 }
 
