@@ -475,6 +475,16 @@ Test(core, no_readable_segment_is_no_undefined_behaviour)
 	ch_address_space_destroy(as);
 	ch_core_destroy(core);
 	remove_core(path);
+
+	// No PT_LOAD at all: said, and the rest still opens.
+	synth_core_init(&synth);
+	synth.num_threads = 1;
+	synth.tids[0] = 5;
+	path = write_core(&synth);
+	struct ch_program *program = open_program(path);
+	expect_warning(program, path, "has no memory: no PT_LOAD segment");
+	ch_program_destroy(program);
+	remove_core(path);
 }
 
 Test(core, says_why_a_core_cannot_be_read)

@@ -681,9 +681,14 @@ static struct ch_error *read_program_headers(struct ch_core *core)
 				       core->path, (unsigned)ehdr.e_phentsize,
 				       sizeof(Elf64_Phdr));
 	// The table must be in the file before its count sizes anything; a
-	// core cut inside its program headers has nothing to trust.
+	// core cut inside its program headers has nothing to trust, nor one
+	// whose headers are its ELF header's bytes.
 	if (table_out_of_file(core, ehdr.e_phoff, phnum))
 		return truncated_in_phdrs(core, ehdr.e_phoff, phnum);
+	if (phnum && ehdr.e_phoff < sizeof(Elf64_Ehdr))
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "core '%s' is damaged: its program headers (at offset %" PRIu64 ") overlap its ELF header",
+				       core->path, (uint64_t)ehdr.e_phoff);
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr phdr;
 

@@ -59,6 +59,10 @@ static void warn_about_core(struct ch_program *program)
 				"core '%s' is truncated: %" PRIu64
 				" bytes of memory are missing; results cover what it holds",
 				core->path, core->missing_bytes);
+	if (core->num_segments == 0)
+		ch_program_warn(program, true,
+				"core '%s' has no memory: no PT_LOAD segment",
+				core->path);
 	if (core->num_threads == 0)
 		ch_program_warn(program, true,
 				"core '%s' has no thread notes: no registers, no thread caches",
