@@ -234,7 +234,7 @@ static char *find_binary(Dwfl_Module *mod, const char *name,
 static uint64_t elf_extent(Elf *elf, const GElf_Ehdr *ehdr, size_t phnum,
 			   size_t shnum)
 {
-	uint64_t extent = sizeof(Elf64_Ehdr), end;
+	uint64_t extent = sizeof(Elf64_Ehdr), end, table;
 
 #define EXTEND(offset, size)                                            \
 	do {                                                            \
@@ -244,10 +244,14 @@ static uint64_t elf_extent(Elf *elf, const GElf_Ehdr *ehdr, size_t phnum,
 		if (end > extent)                                       \
 			extent = end;                                   \
 	} while (0)
+	if (__builtin_mul_overflow((uint64_t)phnum, sizeof(Elf64_Phdr), &table))
+		return 0;
 	if (phnum)
-		EXTEND(ehdr->e_phoff, (uint64_t)phnum * sizeof(Elf64_Phdr));
+		EXTEND(ehdr->e_phoff, table);
+	if (__builtin_mul_overflow((uint64_t)shnum, sizeof(Elf64_Shdr), &table))
+		return 0;
 	if (shnum)
-		EXTEND(ehdr->e_shoff, (uint64_t)shnum * sizeof(Elf64_Shdr));
+		EXTEND(ehdr->e_shoff, table);
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr phdr;
 
@@ -315,11 +319,11 @@ struct ch_error *ch_binary_check(const char *path, const char *what,
 				       "%s '%s' is damaged: %s", what, path,
 				       elf_errmsg(-1));
 	}
-	// A file cut short can still hold its build-id note (libdwfl would
-	// take it): every structure it declares must be in it.
 	// libelf counts no sections when their table is out of the file.
 	if (ehdr.e_shnum > shnum)
 		shnum = ehdr.e_shnum;
+	// A file cut short can still hold its build-id note (libdwfl would
+	// take it): every structure it declares must be in it.
 	extent = elf_extent(elf, &ehdr, phnum, shnum);
 	if (extent == 0 || extent > size) {
 		elf_end(elf);
