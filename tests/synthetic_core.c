@@ -18,6 +18,7 @@ void synth_core_init(struct synth_core *core)
 	core->e_type = ET_CORE;
 	core->e_machine = EM_X86_64;
 	core->elf_class = ELFCLASS64;
+	core->elf_data = ELFDATA2LSB;
 }
 
 struct note_buf {
@@ -49,14 +50,22 @@ static void add_threads(struct note_buf *notes, const struct synth_core *core)
 		regs[16] = core->rips[i];
 		regs[19] = core->rsps[i];
 		regs[21] = core->fs_bases[i];
-		note_add(notes, NT_PRSTATUS, prstatus, sizeof(prstatus));
+		note_add(notes, NT_PRSTATUS, prstatus,
+			 core->prstatus_size ? core->prstatus_size :
+					       sizeof(prstatus));
 	}
 }
 
-static void add_files(struct note_buf *notes, const struct synth_core *core)
+static void add_files(struct note_buf *notes, const struct synth_core *core,
+		      const char *first_path)
 {
 	uint8_t desc[1024] = { 0 };
 	uint64_t header[2] = { core->num_files, 4096 };
+
+	if (core->set_file_count) {
+		header[0] = core->file_count;
+		header[1] = core->file_page_size;
+	}
 	size_t off = 16 + 24 * core->num_files;
 
 	if (!core->num_files)
@@ -66,9 +75,12 @@ static void add_files(struct note_buf *notes, const struct synth_core *core)
 		uint64_t triple[3] = { core->files[i].start, core->files[i].end,
 				       core->files[i].page_offset };
 
+		const char *path = i == 0 && first_path ? first_path :
+							  core->files[i].path;
+
 		memcpy(desc + 16 + 24 * i, triple, 24);
-		strcpy((char *)desc + off, core->files[i].path);
-		off += strlen(core->files[i].path) + 1;
+		strcpy((char *)desc + off, path);
+		off += strlen(path) + 1;
 	}
 	note_add(notes, 0x46494c45, desc, off);
 }
@@ -78,12 +90,17 @@ char *synth_core_write(const struct synth_core *core)
 	char *path = strdup("/tmp/coreheap-synth-XXXXXX");
 	struct note_buf notes = { 0 };
 	Elf64_Ehdr ehdr = { 0 };
-	Elf64_Phdr phdrs[SYNTH_MAX_SEGMENTS + 1] = { 0 };
-	size_t phnum = core->num_segments + 1;
+	Elf64_Shdr shdr0 = { 0 };
+	Elf64_Phdr *phdrs;
+	size_t first_load = 1 + core->note_copies;
+	size_t phnum = first_load + core->num_segments + core->num_empty_loads;
 	uint64_t offset;
 	int fd = mkstemp(path);
 	FILE *file = fdopen(fd, "w+");
 
+	phdrs = calloc(phnum, sizeof(*phdrs));
+	if (!phdrs || !file)
+		abort();
 	add_threads(&notes, core);
 	if (core->with_psinfo) {
 		uint8_t psinfo[PRPSINFO_SIZE] = { 0 };
@@ -94,14 +111,20 @@ char *synth_core_write(const struct synth_core *core)
 		strcpy((char *)psinfo + 56, "synthetic --flag");
 		note_add(&notes, NT_PRPSINFO, psinfo, sizeof(psinfo));
 	}
-	add_files(&notes, core);
+	add_files(&notes, core, NULL);
+	if (core->second_file_path)
+		add_files(&notes, core, core->second_file_path);
 
 	memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
 	ehdr.e_ident[EI_CLASS] = core->elf_class;
-	ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
+	ehdr.e_ident[EI_DATA] = core->elf_data;
 	ehdr.e_ident[EI_VERSION] = EV_CURRENT;
 	ehdr.e_type = core->e_type;
 	ehdr.e_machine = core->e_machine;
+	if (core->elf_data == ELFDATA2MSB) {
+		ehdr.e_type = __builtin_bswap16(ehdr.e_type);
+		ehdr.e_machine = __builtin_bswap16(ehdr.e_machine);
+	}
 	ehdr.e_version = EV_CURRENT;
 	ehdr.e_phoff = sizeof(ehdr);
 	ehdr.e_ehsize = sizeof(ehdr);
@@ -109,14 +132,31 @@ char *synth_core_write(const struct synth_core *core)
 	ehdr.e_phnum = phnum;
 
 	offset = sizeof(ehdr) + phnum * sizeof(Elf64_Phdr);
+	if (phnum >= PN_XNUM) {
+		// Extended numbering, as the kernel writes it: the real count
+		// is in section header 0, after the program headers.
+		ehdr.e_phnum = PN_XNUM;
+		ehdr.e_shoff = offset;
+		ehdr.e_shentsize = sizeof(Elf64_Shdr);
+		ehdr.e_shnum = 1;
+		shdr0.sh_info = phnum;
+		offset += sizeof(shdr0);
+	}
 	phdrs[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = offset,
-				 .p_filesz = notes.len, .p_align = 4 };
+				 .p_filesz = core->notes_filesz ?
+						     core->notes_filesz :
+						     notes.len,
+				 .p_align = 4 };
+	for (size_t i = 0; i < core->note_copies; i++) {
+		phdrs[1 + i] = phdrs[0];
+		phdrs[1 + i].p_filesz = core->note_copy_filesz;
+	}
 	offset += notes.len;
 	for (size_t i = 0; i < core->num_segments; i++) {
 		const struct synth_segment *seg = &core->segments[i];
 
 		offset = (offset + 4095) & ~(uint64_t)4095;
-		phdrs[i + 1] = (Elf64_Phdr){
+		phdrs[first_load + i] = (Elf64_Phdr){
 			.p_type = PT_LOAD, .p_flags = seg->flags,
 			.p_offset = offset, .p_vaddr = seg->vaddr,
 			.p_filesz = seg->filesz, .p_memsz = seg->memsz,
@@ -124,12 +164,21 @@ char *synth_core_write(const struct synth_core *core)
 		};
 		offset += seg->filesz;
 	}
+	for (size_t i = 0; i < core->num_empty_loads; i++) {
+		phdrs[first_load + core->num_segments + i] = (Elf64_Phdr){
+			.p_type = PT_LOAD, .p_flags = PF_R,
+			.p_offset = offset, .p_vaddr = 0x100000000 + 8192 * i,
+			.p_memsz = 4096, .p_align = 4096,
+		};
+	}
 	fwrite(&ehdr, sizeof(ehdr), 1, file);
 	fwrite(phdrs, sizeof(Elf64_Phdr), phnum, file);
+	if (phnum >= PN_XNUM)
+		fwrite(&shdr0, sizeof(shdr0), 1, file);
 	if (notes.len)
 		fwrite(notes.data, 1, notes.len, file);
 	for (size_t i = 0; i < core->num_segments; i++) {
-		fseek(file, phdrs[i + 1].p_offset, SEEK_SET);
+		fseek(file, phdrs[first_load + i].p_offset, SEEK_SET);
 		if (core->segments[i].filesz)
 			fwrite(core->segments[i].data, 1,
 			       core->segments[i].filesz, file);
@@ -139,5 +188,6 @@ char *synth_core_write(const struct synth_core *core)
 		abort();
 	fclose(file);
 	free(notes.data);
+	free(phdrs);
 	return path;
 }

@@ -44,6 +44,25 @@ struct synth_core {
 	bool with_psinfo;
 	/** Cut the file to this many bytes after writing (0: don't). */
 	size_t truncate_to;
+
+	/* Damage, for the hostile-core tests; all 0 by default. */
+	/** ELFDATA2MSB: the header says big-endian (e_type, e_machine swapped). */
+	uint8_t elf_data;
+	/** The PT_NOTE's p_filesz, if not 0, instead of the notes' size. */
+	uint64_t notes_filesz;
+	/** More PT_NOTE headers over the same notes, each of this p_filesz. */
+	size_t note_copies;
+	uint64_t note_copy_filesz;
+	/** More PT_LOADs with nothing in the file (4 KiB each, 8 KiB apart
+	 * from 0x100000000); past 65534 headers, PN_XNUM numbering is used. */
+	size_t num_empty_loads;
+	/** The NT_FILE note's count and page size, if set. */
+	bool set_file_count;
+	uint64_t file_count, file_page_size;
+	/** The size of each NT_PRSTATUS note's descriptor, if not 0 (336). */
+	size_t prstatus_size;
+	/** If set, a second NT_FILE note, with this as its first path. */
+	const char *second_file_path;
 };
 
 /** A synth_core with the defaults above. */

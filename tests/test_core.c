@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the core reader and the address space, on synthetic cores.
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <elf.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/address_space.h"
@@ -225,4 +228,599 @@ Test(core, program_opens_a_core_without_modules)
 	ch_program_destroy(program);
 	unlink(path);
 	free(path);
+}
+
+/* Hostile cores (issue 9): each test below is a class of damage that once
+ * crashed, hung or was silent. */
+
+static char *write_core(const struct synth_core *synth)
+{
+	return synth_core_write(synth);
+}
+
+static void remove_core(char *path)
+{
+	unlink(path);
+	free(path);
+}
+
+static struct ch_program *open_program(const char *path)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program = NULL;
+	struct ch_error *err = ch_program_open(path, &options, &program);
+
+	cr_assert_null(err, "ch_program_open failed: %s",
+		       err ? err->message : "");
+	return program;
+}
+
+// The warning holding fragment, or NULL; it must be partial.
+static const char *find_warning(const struct ch_program *program,
+				const char *fragment)
+{
+	for (size_t i = 0; i < program->num_warnings; i++) {
+		if (strstr(program->warnings[i].message, fragment)) {
+			cr_expect(program->warnings[i].partial,
+				  "'%s' does not make the results partial",
+				  program->warnings[i].message);
+			return program->warnings[i].message;
+		}
+	}
+	return NULL;
+}
+
+static void expect_warning(const struct ch_program *program, const char *path,
+			   const char *fragment)
+{
+	const char *message = find_warning(program, fragment);
+
+	cr_expect_not_null(message, "no warning says '%s'", fragment);
+	if (message)
+		cr_expect(strstr(message, path), "warning '%s' does not name the core",
+			  message);
+}
+
+Test(core, many_huge_note_headers_cannot_overflow_the_threads)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	struct ch_core *core;
+	char *path;
+
+	// 512 PT_NOTEs over the same notes, each claiming (2^55 - 1) * 328
+	// bytes: a count of threads summed from the claims (2^55 each, at
+	// 328 bytes a thread) wraps to almost nothing, and the threads read
+	// then overflowed the array it sized.
+	two_segments(&synth);
+	synth.note_copies = 512;
+	synth.note_copy_filesz = ((UINT64_C(1) << 55) - 1) * 328;
+	path = write_core(&synth);
+	core = open_ok(path);
+	cr_expect_eq(core->num_threads, 2, "the notes are read once, not 513 times");
+	cr_expect_eq(core->problems[CH_CORE_BAD_NOTE_SEGMENT].count, 512);
+	ch_core_destroy(core);
+	program = open_program(path);
+	expect_warning(program, path, "overlaps an earlier one");
+	cr_expect(strstr(find_warning(program, "PT_NOTE") ?: "", "(and 511 more of this kind)"));
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, a_note_size_past_the_file_sizes_nothing)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	struct ch_core *core;
+	char *path;
+
+	// 2^40 bytes of notes: read what the file holds, and say so.
+	two_segments(&synth);
+	synth.notes_filesz = UINT64_C(1) << 40;
+	path = write_core(&synth);
+	core = open_ok(path);
+	cr_expect_eq(core->num_threads, 2);
+	cr_expect_eq(core->num_files, 1);
+	ch_core_destroy(core);
+	program = open_program(path);
+	expect_warning(program, path, "claims 1099511627776 bytes, past the end of the file");
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, thread_notes_are_bounded_by_the_file, .timeout = 60)
+{
+	struct synth_core synth;
+	struct ch_core *core;
+	char *path;
+
+	// Every thread must come from bytes of the file: four real ones.
+	two_segments(&synth);
+	synth.num_threads = 4;
+	synth.tids[2] = 102;
+	synth.tids[3] = 103;
+	path = write_core(&synth);
+	core = open_ok(path);
+	cr_expect_eq(core->num_threads, 4);
+	cr_expect_eq(core->threads[3].tid, 103);
+	cr_expect_geq(core->threads_capacity, 4);
+	ch_core_destroy(core);
+	remove_core(path);
+}
+
+Test(core, damaged_segments_are_each_told_once)
+{
+	static uint8_t page[8192];
+	struct synth_core synth;
+	struct ch_program *program;
+	struct ch_core *core;
+	char *path;
+
+	two_segments(&synth);
+	// Stores 8 KiB but spans 4 KiB.
+	synth.segments[2] = (struct synth_segment){
+		.vaddr = 0x200000, .memsz = 4096, .data = page,
+		.filesz = sizeof(page), .flags = PF_R };
+	// Wraps past 2^64.
+	synth.segments[3] = (struct synth_segment){
+		.vaddr = UINT64_MAX - 4095, .memsz = 8192, .flags = PF_R };
+	// Spans nothing.
+	synth.segments[4] = (struct synth_segment){
+		.vaddr = 0x300000, .memsz = 0, .flags = PF_R };
+	// Over the heap.
+	synth.segments[5] = (struct synth_segment){
+		.vaddr = 0x10000 + 4096, .memsz = 4096, .data = page,
+		.filesz = 4096, .flags = PF_R };
+	synth.num_segments = 6;
+	path = write_core(&synth);
+	core = open_ok(path);
+	cr_expect_eq(core->num_segments, 4, "the wrapping and empty ones are left out");
+	cr_expect_eq(core->segments[2].start, 0x200000);
+	cr_expect_eq(core->segments[2].available, 4096, "never past p_memsz");
+	ch_core_destroy(core);
+
+	program = open_program(path);
+	expect_warning(program, path, "stores 8192 bytes but spans only 4096");
+	expect_warning(program, path, "wraps past the end of the address space");
+	expect_warning(program, path, "has a memory size of 0");
+	expect_warning(program, path, "overlaps an earlier one");
+	cr_expect(ch_program_is_partial(program));
+	// The heap reads as it was: the overlap does not replace it.
+	uint64_t word;
+	cr_expect(ch_address_space_read_u64(program->address_space, 0x10000 + 4096,
+					    &word));
+	cr_expect_eq(word, 0x0706050403020100ULL);
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, an_impossible_file_note_is_told_not_used)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	struct ch_core *core;
+	char *path;
+
+	two_segments(&synth);
+	synth.set_file_count = true;
+	synth.file_count = UINT64_C(1) << 61;
+	synth.file_page_size = 4096;
+	path = write_core(&synth);
+	core = open_ok(path);
+	cr_expect_eq(core->num_files, 0);
+	cr_expect_eq(core->num_threads, 2, "the other notes are still read");
+	ch_core_destroy(core);
+	program = open_program(path);
+	expect_warning(program, path, "claims 2305843009213693952 mappings but has room for 1");
+	ch_program_destroy(program);
+	remove_core(path);
+
+	two_segments(&synth);
+	synth.set_file_count = true;
+	synth.file_count = 1;
+	synth.file_page_size = 3000;
+	path = write_core(&synth);
+	program = open_program(path);
+	expect_warning(program, path, "impossible page size 3000");
+	cr_expect_eq(program->core->num_files, 0);
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, a_short_thread_note_or_a_negative_tid_is_told)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	char *path;
+
+	two_segments(&synth);
+	synth.prstatus_size = 200;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->core->num_threads, 0);
+	expect_warning(program, path, "too short for x86-64's 328");
+	ch_program_destroy(program);
+	remove_core(path);
+
+	two_segments(&synth);
+	synth.tids[1] = -1;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->core->num_threads, 2);
+	cr_expect(program->core->has_bad_tid);
+	expect_warning(program, path, "impossible thread id -1");
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, no_readable_segment_is_no_undefined_behaviour)
+{
+	struct synth_core synth;
+	struct ch_address_space *as;
+	struct ch_core *core;
+	struct ch_error *err;
+	char *path;
+
+	// Nothing saved: no range at all (qsort once saw NULL and 0).
+	synth_core_init(&synth);
+	synth.segments[0] = (struct synth_segment){
+		.vaddr = 0x10000, .memsz = 4096, .flags = PF_R };
+	synth.num_segments = 1;
+	path = write_core(&synth);
+	core = open_ok(path);
+	err = ch_address_space_create(core, NULL, &as);
+	cr_assert_null(err);
+	cr_expect_eq(as->num_ranges, 0);
+	cr_expect_null(ch_address_space_range(as, 0x10000));
+	ch_address_space_destroy(as);
+	ch_core_destroy(core);
+	remove_core(path);
+
+	// No PT_LOAD at all: said, and the rest still opens.
+	synth_core_init(&synth);
+	synth.num_threads = 1;
+	synth.tids[0] = 5;
+	path = write_core(&synth);
+	struct ch_program *program = open_program(path);
+	expect_warning(program, path, "has no memory: no PT_LOAD segment");
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, says_why_a_core_cannot_be_read)
+{
+	struct synth_core synth;
+	struct ch_core *core;
+	char *path;
+	FILE *file;
+
+	synth_core_init(&synth);
+	synth.elf_data = ELFDATA2MSB;
+	synth.e_machine = EM_PPC64;
+	path = write_core(&synth);
+	assert_error(ch_core_open(path, &core), CH_ERROR_ARCH,
+		     "is big-endian (ELF machine 21, ppc64); only little-endian x86-64 cores are supported");
+	remove_core(path);
+
+	synth_core_init(&synth);
+	synth.elf_class = ELFCLASS32;
+	synth.e_machine = EM_386;
+	path = write_core(&synth);
+	assert_error(ch_core_open(path, &core), CH_ERROR_ARCH,
+		     "is 32-bit (i386); only 64-bit x86-64 cores are supported");
+	remove_core(path);
+
+	// The first 16 bytes of a good core: its ELF identification only.
+	synth_core_init(&synth);
+	synth.truncate_to = 16;
+	path = write_core(&synth);
+	assert_error(ch_core_open(path, &core), CH_ERROR_FORMAT,
+		     "is truncated: 16 bytes, too short to be an ELF file");
+	remove_core(path);
+
+	path = strdup("/tmp/coreheap-empty-XXXXXX");
+	file = fdopen(mkstemp(path), "w");
+	fclose(file);
+	assert_error(ch_core_open(path, &core), CH_ERROR_FORMAT,
+		     "is not an ELF file");
+	remove_core(path);
+}
+
+Test(core, a_fifo_or_a_directory_is_refused_without_blocking, .timeout = 10)
+{
+	char dir[] = "/tmp/coreheap-fifo-XXXXXX";
+	char fifo[64];
+	struct ch_core *core;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/core", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	// Opened for reading, a FIFO with no writer blocks forever.
+	assert_error(ch_core_open(fifo, &core), CH_ERROR_FORMAT,
+		     "is not a regular file (a FIFO)");
+	assert_error(ch_core_open(dir, &core), CH_ERROR_FORMAT,
+		     "is not a regular file (a directory)");
+	assert_error(ch_core_open("/dev/null", &core), CH_ERROR_FORMAT,
+		     "core '/dev/null' is not a regular file (a character device)");
+	unlink(fifo);
+	rmdir(dir);
+}
+
+Test(core, many_program_headers_are_read_in_linear_time, .timeout = 30)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	struct timespec t0, t1;
+	char *path;
+
+	// 300,000 PT_LOADs (PN_XNUM numbering): libdwfl's module search is
+	// quadratic in them (13 s), so it is not run, and that is said.
+	two_segments(&synth);
+	synth.num_empty_loads = 300000;
+	path = write_core(&synth);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	program = open_program(path);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_expect_eq(program->core->num_phdrs, 300003);
+	cr_expect_eq(program->core->num_segments, 300002);
+	cr_expect(program->modules->skipped);
+	expect_warning(program, path, "has 300003 program headers, more than the 65536");
+	cr_expect_null(find_warning(program, "no modules found"),
+		       "the cause is said, not its consequence");
+	// Far below libdwfl's 13 s, with room for a loaded machine.
+	cr_expect_lt(t1.tv_sec - t0.tv_sec, 10);
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, a_bad_thread_note_is_told_once_for_every_command)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	const struct ch_stacks *stacks;
+	struct ch_error *err;
+	size_t num_warnings;
+	char *path;
+
+	// libdwfl leaks what it allocated for a thread of id -1 (0.188): it
+	// is never handed such a core, and every command says why once.
+	two_segments(&synth);
+	synth.tids[1] = -1;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect(program->modules->threads_unreadable);
+	expect_warning(program, path, "impossible thread id -1; registers are read, but no stack is unwound");
+	cr_expect_null(find_warning(program, "cannot unwind"), "told once");
+	num_warnings = program->num_warnings;
+	err = ch_program_stacks(program, &stacks);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	cr_expect_not_null(stacks->error, "no unwinding through a bad note");
+	cr_expect_eq(program->num_warnings, num_warnings,
+		     "unwinding says nothing more: the program said it");
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+// A program on the synthetic core with these user paths; its warnings.
+static struct ch_program *open_with(const char *core_path, const char *exe,
+				    const char *sysroot)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program = NULL;
+	struct ch_error *err;
+
+	options.search.executable = exe;
+	options.search.sysroot = sysroot;
+	err = ch_program_open(core_path, &options, &program);
+	cr_assert_null(err, "ch_program_open failed: %s",
+		       err ? err->message : "");
+	return program;
+}
+
+static void expect_path_warning(const char *core_path, const char *exe,
+				const char *sysroot, const char *fragment)
+{
+	struct ch_program *program = open_with(core_path, exe, sysroot);
+
+	cr_expect_not_null(find_warning(program, fragment),
+			   "no warning says '%s'", fragment);
+	cr_expect(ch_program_is_partial(program));
+	ch_program_destroy(program);
+}
+
+Test(core, unusable_user_paths_are_told_without_blocking, .timeout = 20)
+{
+	char dir[] = "/tmp/coreheap-paths-XXXXXX";
+	char fifo[64], truncated[64], text[64];
+	struct synth_core synth;
+	char *path, *warning;
+	FILE *in, *out;
+	char buf[2048];
+	size_t n;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(truncated, sizeof(truncated), "%s/truncated", dir);
+	snprintf(text, sizeof(text), "%s/text", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	// The first 2 KiB of an executable: its headers, not what they say.
+	in = fopen("/proc/self/exe", "r");
+	out = fopen(truncated, "w");
+	cr_assert(in && out);
+	n = fread(buf, 1, sizeof(buf), in);
+	fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	out = fopen(text, "w");
+	fputs("not a binary\n", out);
+	fclose(out);
+
+	two_segments(&synth);
+	path = write_core(&synth);
+	expect_path_warning(path, fifo, NULL, "is not a regular file (a FIFO); it is ignored");
+	expect_path_warning(path, dir, NULL, "is not a regular file (a directory)");
+	expect_path_warning(path, "/dev/null", NULL, "--exe '/dev/null' is not a regular file");
+	expect_path_warning(path, "/nonexistent/exe", NULL,
+			    "cannot open --exe '/nonexistent/exe': No such file or directory");
+	expect_path_warning(path, truncated, NULL, "is truncated or damaged");
+	expect_path_warning(path, text, NULL, "is not an ELF file");
+	expect_path_warning(path, NULL, text, "--sysroot");
+	expect_path_warning(path, NULL, "/nonexistent/root",
+			    "cannot use --sysroot '/nonexistent/root'");
+
+	// A good one says nothing about itself.
+	struct ch_program *program = open_with(path, "/proc/self/exe", dir);
+	warning = (char *)find_warning(program, "--exe");
+	cr_expect_null(warning, "unexpected: %s", warning);
+	cr_expect_null(find_warning(program, "--sysroot"));
+	ch_program_destroy(program);
+
+	remove_core(path);
+	unlink(fifo);
+	unlink(truncated);
+	unlink(text);
+	rmdir(dir);
+}
+
+Test(core, a_plugin_that_is_a_fifo_is_refused_without_blocking, .timeout = 20)
+{
+	char dir[] = "/tmp/coreheap-plugin-XXXXXX";
+	struct ch_program_options options = { 0 };
+	struct synth_core synth;
+	struct ch_program *program;
+	const char *plugins[1];
+	char fifo[64];
+	char *path;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/plugin.so", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	plugins[0] = fifo;
+	options.plugins = plugins;
+	options.num_plugins = 1;
+	two_segments(&synth);
+	path = write_core(&synth);
+	program = open_program(path);
+	assert_error(ch_program_load_heap(program, &options), CH_ERROR_FORMAT,
+		     "is not a regular file (a FIFO)");
+	ch_program_destroy(program);
+	remove_core(path);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+Test(core, a_mapped_path_that_is_a_fifo_is_not_opened, .timeout = 20)
+{
+	char dir[] = "/tmp/coreheap-mapped-XXXXXX";
+	static uint8_t text[4096];
+	struct synth_core synth;
+	struct ch_program *program;
+	char fifo[64];
+	char *path;
+	FILE *exe;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/program", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	// An ELF header in memory where NT_FILE maps the FIFO: libdwfl
+	// opens such a path itself, with a blocking open().
+	exe = fopen("/proc/self/exe", "r");
+	cr_assert_not_null(exe);
+	cr_assert_eq(fread(text, 1, sizeof(text), exe), sizeof(text));
+	fclose(exe);
+	two_segments(&synth);
+	synth.segments[2] = (struct synth_segment){
+		.vaddr = 0x400000, .memsz = sizeof(text), .data = text,
+		.filesz = sizeof(text), .flags = PF_R | PF_X };
+	synth.num_segments = 3;
+	synth.files[0].path = fifo;
+	synth.files[0].end = 0x401000;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->modules->unsafe_paths, 1);
+	expect_warning(program, path, "which is no regular file here");
+	// The module keeps the core's name for it.
+	for (size_t i = 0; i < program->modules->num_modules; i++)
+		cr_expect_eq(program->modules->modules[i].name[1] == '\1', 0,
+			     "a hidden path leaks into a module's name");
+	ch_program_destroy(program);
+	remove_core(path);
+
+	// In a second NT_FILE note, which we read around but libdwfl takes.
+	synth.files[0].path = "/nonexistent/program";
+	synth.second_file_path = fifo;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->modules->unsafe_paths, 1);
+	expect_warning(program, path, "more than one file note");
+	expect_warning(program, path, "which is no regular file here");
+	ch_program_destroy(program);
+	remove_core(path);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+Test(core, cut_notes_unsaved_memory_and_twin_threads_are_told)
+{
+	struct synth_core synth;
+	// The notes of two_segments(): 2 threads, the process, one file.
+	size_t notes_size = 2 * (12 + 8 + 336) + (12 + 8 + 136) +
+			    (12 + 8 + ((16 + 24 + sizeof("/usr/bin/synthetic") + 3) & ~3UL));
+	struct ch_program *program;
+	char *path;
+
+	// Whole, they say nothing.
+	two_segments(&synth);
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_null(find_warning(program, "does not fit"), "a sound core says nothing");
+	cr_expect_eq(program->core->num_files, 1);
+	ch_program_destroy(program);
+	remove_core(path);
+	// The PT_NOTE a byte short: its last note (NT_FILE) does not fit.
+	two_segments(&synth);
+	synth.notes_filesz = notes_size - 1;
+	path = write_core(&synth);
+	program = open_program(path);
+	expect_warning(program, path, "does not fit in its PT_NOTE");
+	cr_expect_eq(program->core->num_files, 0);
+	cr_expect_eq(program->core->num_threads, 2, "the notes before it are read");
+	ch_program_destroy(program);
+	remove_core(path);
+
+	// Writable memory of no file, with nothing saved; a segment in the
+	// kernel's half of the address space; two threads of one id.
+	two_segments(&synth);
+	synth.segments[2] = (struct synth_segment){
+		.vaddr = 0x500000, .memsz = 4096, .flags = PF_R | PF_W };
+	synth.segments[3] = (struct synth_segment){
+		.vaddr = 0xffff888000000000, .memsz = 4096, .flags = PF_R };
+	// The vsyscall page is where cores have it, and no damage.
+	synth.segments[4] = (struct synth_segment){
+		.vaddr = 0xffffffffff600000, .memsz = 4096, .flags = PF_R | PF_X };
+	synth.num_segments = 5;
+	synth.tids[1] = 100;
+	path = write_core(&synth);
+	program = open_program(path);
+	expect_warning(program, path, "writable memory at 0x500000 (4096 bytes, mapped from no file) is not in the core");
+	expect_warning(program, path, "PT_LOAD at 0xffff888000000000 of 4096 bytes lies outside an x86-64 process's address space");
+	cr_expect_eq(program->core->problems[CH_CORE_SEGMENT_WRAPS].count, 1,
+		     "the vsyscall page is no damage");
+	expect_warning(program, path, "thread id 100 is given by more than one thread note");
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, program_headers_out_of_the_file_are_said_so)
+{
+	struct synth_core synth;
+	struct ch_core *core;
+	char *path;
+
+	two_segments(&synth);
+	synth.truncate_to = 64 + 56 + 20;
+	path = write_core(&synth);
+	assert_error(ch_core_open(path, &core), CH_ERROR_FORMAT,
+		     "is truncated or damaged: its 3 program headers at offset 64 run past its end (140 bytes)");
+	remove_core(path);
 }

@@ -196,7 +196,9 @@ struct ch_error *ch_address_space_create(const struct ch_core *core,
 		free(as);
 		return err;
 	}
-	qsort(all.ranges, all.len, sizeof(*all.ranges), compare_ranges);
+	// With nothing readable all.ranges is NULL, which qsort must not see.
+	if (all.len)
+		qsort(all.ranges, all.len, sizeof(*all.ranges), compare_ranges);
 	// Two binaries claiming the same addresses: keep the first.
 	size_t kept = 0;
 

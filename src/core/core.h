@@ -51,6 +51,11 @@ struct ch_core_segment {
 	bool truncated;
 };
 
+/** Bytes of the core file. */
+struct ch_core_range {
+	uint64_t offset, size;
+};
+
 /** One file mapping from the NT_FILE note. */
 struct ch_core_file {
 	uint64_t start, end;
@@ -58,6 +63,41 @@ struct ch_core_file {
 	uint64_t offset;
 	/** Path as the process saw it; points into ch_core::file_names. */
 	const char *path;
+};
+
+/**
+ * Kinds of damage to a core's structure that coreheap reads around: each
+ * makes the results partial, and is told once per core (see
+ * ch_core::problems), however many times it occurs.
+ */
+enum ch_core_problem_kind {
+	/** A PT_LOAD says it stores more bytes than it spans (filesz > memsz). */
+	CH_CORE_FILESZ_OVER_MEMSZ,
+	/**
+	 * A PT_LOAD whose end wraps past 2^64, or outside where an x86-64
+	 * process's memory can be: dropped.
+	 */
+	CH_CORE_SEGMENT_WRAPS,
+	/** A PT_LOAD of memory size 0: dropped. */
+	CH_CORE_SEGMENT_EMPTY,
+	/** Two PT_LOADs claim the same addresses: the first one is read. */
+	CH_CORE_SEGMENTS_OVERLAP,
+	/** A PT_NOTE outside the file, or notes read twice. */
+	CH_CORE_BAD_NOTE_SEGMENT,
+	/** A note too short for its type, or a thread with an impossible id. */
+	CH_CORE_BAD_NOTE,
+	/** An NT_FILE note whose count, page size or entries are impossible. */
+	CH_CORE_BAD_FILE_NOTE,
+	/** Writable memory backed by no file, absent from the file. */
+	CH_CORE_UNSAVED,
+	CH_CORE_NUM_PROBLEM_KINDS,
+};
+
+/** One kind of damage: the first occurrence, said, and how many there were. */
+struct ch_core_problem {
+	/** "core 'x': ..."; NULL if this kind did not occur. Owned. */
+	char *message;
+	size_t count;
 };
 
 struct ch_core {
@@ -74,12 +114,22 @@ struct ch_core {
 
 	/** Threads in note order: the first one is the one that crashed. */
 	struct ch_thread *threads;
-	size_t num_threads;
+	size_t num_threads, threads_capacity;
+	/** A thread note gives a thread id <= 0 (see CH_CORE_BAD_NOTE). */
+	bool has_bad_tid;
 
 	/** File mappings, sorted by start. */
 	struct ch_core_file *files;
 	size_t num_files;
+	/** The NUL-separated paths of the NT_FILE note (a copy, NUL added). */
 	char *file_names;
+	/**
+	 * Where the paths of every NT_FILE note whose count fits are in the
+	 * file, the notes read around included: libdwfl reads them there
+	 * itself, from whichever note it takes.
+	 */
+	struct ch_core_range *file_name_ranges;
+	size_t num_file_name_ranges, file_name_ranges_capacity;
 
 	/** From NT_PRPSINFO. */
 	bool has_psinfo;
@@ -101,15 +151,39 @@ struct ch_core {
 	bool truncated;
 	/** How many bytes of memory the headers promise but the file lacks. */
 	uint64_t missing_bytes;
+
+	/** Program headers in the file (e_phnum, or its PN_XNUM extension). */
+	size_t num_phdrs;
+	/** Damage read around, by kind; each is a warning of its own. */
+	struct ch_core_problem problems[CH_CORE_NUM_PROBLEM_KINDS];
 };
 
 /**
  * Open the core at path.
  *
- * Errors: CH_ERROR_OS (cannot open or map), CH_ERROR_FORMAT (not ELF, not a
- * core, headers out of the file), CH_ERROR_ARCH (not x86-64).
+ * Sizes and counts in the core are checked against the file before they
+ * size anything; damage that can be read around is recorded in
+ * core->problems (the results are then partial), the rest is an error.
+ *
+ * Errors: CH_ERROR_OS (cannot open or map), CH_ERROR_FORMAT (not a regular
+ * file, not ELF, too short, not a core, headers out of the file),
+ * CH_ERROR_ARCH (big-endian, 32-bit or not x86-64).
  */
 struct ch_error *ch_core_open(const char *path, struct ch_core **ret);
+
+/**
+ * Open a path the user or a core names, read-only, and refuse anything but
+ * a regular file (a FIFO, a directory, a device) without blocking: the
+ * open is non-blocking and the file is checked with fstat before anything
+ * reads it. what names the path in messages ("core", "--exe").
+ *
+ * On success *fd_ret is the descriptor (close-on-exec, O_NONBLOCK, which
+ * regular files ignore) and *size_ret its size, if size_ret is not NULL.
+ * Errors: CH_ERROR_OS ("cannot open <what> '<path>': ..."), CH_ERROR_FORMAT
+ * ("<what> '<path>' is not a regular file (a FIFO)").
+ */
+struct ch_error *ch_open_regular(const char *path, const char *what,
+				 int *fd_ret, uint64_t *size_ret);
 
 /** Close the core (NULL-safe). Pointers into it become invalid. */
 void ch_core_destroy(struct ch_core *core);

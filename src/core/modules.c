@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -43,6 +46,19 @@ static bool build_ids_match(Dwfl_Module *mod, Elf *elf)
 	       memcmp(core_id, file_id, core_len) == 0;
 }
 
+/*
+ * Open a binary the core or the user names, without blocking on a FIFO
+ * and refusing what is not a regular file: a core is untrusted, and its
+ * NT_FILE note may name /dev/stdin or a FIFO.
+ */
+static bool open_quietly(const char *path, int *fd_ret)
+{
+	struct ch_error *err = ch_open_regular(path, "binary", fd_ret, NULL);
+
+	ch_error_destroy(err);
+	return !err;
+}
+
 static int open_in_sysroot(Dwfl_Module *mod, const char *name,
 			   char **file_name, Elf **elfp)
 {
@@ -52,8 +68,7 @@ static int open_in_sysroot(Dwfl_Module *mod, const char *name,
 
 	if (asprintf(&path, "%s%s", current_search->sysroot, name) < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!open_quietly(path, &fd))
 		return -1;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || !build_ids_match(mod, elf)) {
@@ -142,7 +157,7 @@ static bool file_has_section(const char *path, const char *name)
 	Elf *elf;
 	bool found;
 
-	if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!path || !open_quietly(path, &fd))
 		return false;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	found = elf_has_section(elf, name);
@@ -172,10 +187,10 @@ static void read_tls_segment(struct ch_module *module, Elf *elf)
 static bool open_verified(Dwfl_Module *mod, const char *path,
 			  struct ch_module_internal *internal)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	Elf *elf;
+	int fd;
 
-	if (fd < 0)
+	if (!open_quietly(path, &fd))
 		return false;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || !build_ids_match(mod, elf)) {
@@ -215,6 +230,117 @@ static char *find_binary(Dwfl_Module *mod, const char *name,
 	return NULL;
 }
 
+// The byte after the last of the file's structures, or 0 on overflow.
+static uint64_t elf_extent(Elf *elf, const GElf_Ehdr *ehdr, size_t phnum,
+			   size_t shnum)
+{
+	uint64_t extent = sizeof(Elf64_Ehdr), end, table;
+
+#define EXTEND(offset, size)                                            \
+	do {                                                            \
+		if (__builtin_add_overflow((uint64_t)(offset),           \
+					   (uint64_t)(size), &end))     \
+			return 0;                                       \
+		if (end > extent)                                       \
+			extent = end;                                   \
+	} while (0)
+	if (__builtin_mul_overflow((uint64_t)phnum, sizeof(Elf64_Phdr), &table))
+		return 0;
+	if (phnum)
+		EXTEND(ehdr->e_phoff, table);
+	if (__builtin_mul_overflow((uint64_t)shnum, sizeof(Elf64_Shdr), &table))
+		return 0;
+	if (shnum)
+		EXTEND(ehdr->e_shoff, table);
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr phdr;
+
+		if (gelf_getphdr(elf, i, &phdr) && phdr.p_type == PT_LOAD)
+			EXTEND(phdr.p_offset, phdr.p_filesz);
+	}
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr shdr;
+
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_type != SHT_NOBITS)
+			EXTEND(shdr.sh_offset, shdr.sh_size);
+	}
+#undef EXTEND
+	return extent;
+}
+
+struct ch_error *ch_binary_check(const char *path, const char *what,
+				 uint8_t *build_id, size_t *build_id_size_ret)
+{
+	_cleanup_close_ int fd = -1;
+	struct ch_error *err;
+	uint64_t size, extent;
+	size_t phnum, shnum;
+	const void *id;
+	GElf_Ehdr ehdr;
+	ssize_t id_len;
+	Elf *elf;
+
+	*build_id_size_ret = 0;
+	err = ch_open_regular(path, what, &fd, &size);
+	if (err)
+		return err;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr)) {
+		char magic[SELFMAG];
+		bool is_elf = pread(fd, magic, SELFMAG, 0) == SELFMAG &&
+			      memcmp(magic, ELFMAG, SELFMAG) == 0;
+
+		elf_end(elf);
+		if (is_elf)
+			return ch_error_create(CH_ERROR_FORMAT,
+					       "%s '%s' is truncated or damaged (%" PRIu64 " bytes): %s",
+					       what, path, size, elf_errmsg(-1));
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is not an ELF file", what, path);
+	}
+	if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    ehdr.e_machine != EM_X86_64) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is not an x86-64 binary (ELF machine %u, class %u)",
+				       what, path, (unsigned)ehdr.e_machine,
+				       (unsigned)ehdr.e_ident[EI_CLASS]);
+	}
+	if (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is not an executable or a shared object (ELF type %u)",
+				       what, path, (unsigned)ehdr.e_type);
+	}
+	if (elf_getphdrnum(elf, &phnum) != 0 ||
+	    elf_getshdrnum(elf, &shnum) != 0) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is damaged: %s", what, path,
+				       elf_errmsg(-1));
+	}
+	// libelf counts no sections when their table is out of the file.
+	if (ehdr.e_shnum > shnum)
+		shnum = ehdr.e_shnum;
+	// A file cut short can still hold its build-id note (libdwfl would
+	// take it): every structure it declares must be in it.
+	extent = elf_extent(elf, &ehdr, phnum, shnum);
+	if (extent == 0 || extent > size) {
+		elf_end(elf);
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "%s '%s' is truncated or damaged: %" PRIu64 " bytes, but its headers describe %s",
+				       what, path, size,
+				       extent ? "more" : "an impossible size");
+	}
+	id_len = dwelf_elf_gnu_build_id(elf, &id);
+	if (id_len > 0 && (size_t)id_len <= CH_MAX_BUILD_ID) {
+		memcpy(build_id, id, id_len);
+		*build_id_size_ret = id_len;
+	}
+	elf_end(elf);
+	return NULL;
+}
+
 static bool is_vdso(const char *name)
 {
 	return strncmp(name, "linux-vdso", 10) == 0 ||
@@ -228,6 +354,7 @@ static char *strdup_or_null(const char *s)
 }
 
 struct collect_arg {
+	struct ch_core *core;
 	struct ch_modules *modules;
 	const struct ch_module_search *search;
 	size_t capacity;
@@ -266,6 +393,13 @@ static struct ch_error *describe_module(Dwfl_Module *mod,
 	module->internal->own_fd = -1;
 	module->is_executable = arg->has_entry && arg->entry >= start &&
 				arg->entry < end;
+	// A path hidden from libdwfl (dwfl_view) is named as the core does.
+	if (name && name[0] == '/' && name[1] == '\1') {
+		const struct ch_core_file *file = ch_core_file_at(arg->core,
+								  start);
+
+		name = file ? file->path : NULL;
+	}
 	module->name = strdup(name ? name : "[unknown]");
 	if (mainfile)
 		module->path = strdup(mainfile);
@@ -319,13 +453,102 @@ static int compare_by_start(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+// A path libdwfl must not open: it exists and is no regular file.
+static bool unsafe_path(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/*
+ * The core as libdwfl is to see it. libdwfl opens the paths of the core's
+ * NT_FILE note itself, with a blocking open(): a core naming a FIFO or
+ * /dev/stdin would hang it. Such paths are overwritten, in a private
+ * copy-on-write mapping of the core, by "/\1\1..." of the same length
+ * (the names are packed, so none may change length), which names nothing.
+ * Cores without such a path are handed over as they are.
+ */
+// Hide one path, at offset in the core, from libdwfl (see dwfl_view).
+static struct ch_error *hide_path(struct ch_core *core,
+				  struct ch_modules *modules, uint64_t offset,
+				  size_t len)
+{
+	uint8_t *map;
+
+	if (!modules->view) {
+		map = mmap(NULL, core->image_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE, core->fd, 0);
+		if (map == MAP_FAILED)
+			return ch_error_os(errno, "cannot map core '%s'",
+					   core->path);
+		modules->view = map;
+		modules->view_size = core->image_size;
+	}
+	map = modules->view;
+	map[offset] = '/';
+	memset(map + offset + 1, 1, len - 1);
+	return NULL;
+}
+
+static struct ch_error *dwfl_view(struct ch_core *core,
+				  struct ch_modules *modules, Elf **ret)
+{
+	struct ch_error *err;
+	Elf *elf;
+
+	*ret = core->elf;
+	for (size_t r = 0; r < core->num_file_name_ranges; r++) {
+		const struct ch_core_range *range = &core->file_name_ranges[r];
+		const char *names = (const char *)core->image + range->offset;
+		const char *prev = NULL;
+		bool unsafe = false;
+
+		// The ranges are inside notes read from the file.
+		for (size_t off = 0, len; off < range->size; off += len + 1) {
+			len = strnlen(names + off, range->size - off);
+			// libdwfl takes no name without its NUL.
+			if (len == range->size - off)
+				break;
+			// A file's mappings come one after another: stat
+			// it, and count it, once.
+			if (!prev || strcmp(prev, names + off) != 0) {
+				unsafe = len && unsafe_path(names + off);
+				modules->unsafe_paths += unsafe;
+				if (unsafe && !modules->unsafe_path)
+					modules->unsafe_path = names + off;
+			}
+			prev = names + off;
+			if (!unsafe)
+				continue;
+			err = hide_path(core, modules, range->offset + off, len);
+			if (err)
+				return err;
+		}
+	}
+	if (!modules->view)
+		return NULL;
+	elf = elf_memory((char *)modules->view, modules->view_size);
+	if (!elf)
+		return ch_error_libelf("cannot read core '%s'", core->path);
+	modules->view_elf = elf;
+	*ret = elf;
+	return NULL;
+}
+
 static struct ch_error *report_modules(struct ch_core *core,
 				       const struct ch_module_search *search,
 				       struct ch_modules *modules)
 {
 	Dwfl_Callbacks *callbacks;
+	struct ch_error *err;
+	Elf *elf;
 	Dwfl *dwfl;
 	int n;
+
+	err = dwfl_view(core, modules, &elf);
+	if (err)
+		return err;
 
 	callbacks = malloc(sizeof(*callbacks));
 	if (!callbacks)
@@ -343,7 +566,7 @@ static struct ch_error *report_modules(struct ch_core *core,
 	modules->callbacks = callbacks;
 	dwfl_report_begin(dwfl);
 	current_search = search;
-	n = dwfl_core_file_report(dwfl, core->elf, search->executable);
+	n = dwfl_core_file_report(dwfl, elf, search->executable);
 	current_search = NULL;
 	if (n < 0)
 		return ch_error_dwfl("cannot find the modules of core '%s'",
@@ -352,6 +575,32 @@ static struct ch_error *report_modules(struct ch_core *core,
 		return ch_error_dwfl("cannot list the modules of core '%s'",
 				     core->path);
 	return NULL;
+}
+
+/*
+ * Read the threads' notes with libdwfl now, so that a core whose notes
+ * libdwfl cannot read is told once by every command, not only by those
+ * that unwind. A thread id <= 0 is not handed to it at all: libdwfl stops
+ * its thread walk there and leaks what it allocated for the walk (0.188).
+ */
+static void attach_threads(struct ch_core *core, struct ch_modules *modules)
+{
+	if (core->num_threads == 0)
+		return;
+	// The core's problems already say why (CH_CORE_BAD_NOTE).
+	if (core->has_bad_tid) {
+		modules->threads_unreadable = true;
+		return;
+	}
+	if (dwfl_core_file_attach(modules->dwfl,
+				  modules->view_elf ? modules->view_elf :
+						      core->elf) >= 0)
+		return;
+	if (asprintf(&modules->threads_error,
+		     "cannot unwind the threads of core '%s': %s",
+		     core->path, dwfl_errmsg(-1)) < 0)
+		modules->threads_error = NULL;
+	modules->threads_unreadable = true;
 }
 
 struct ch_error *ch_modules_create(struct ch_core *core,
@@ -368,9 +617,20 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	err = make_debuginfo_path(search, &modules->debuginfo_path);
 	if (err)
 		goto out;
+	/*
+	 * libdwfl's module search (dwfl_core_file_report) takes time
+	 * quadratic in the program headers: 13 s at 300,000. Beyond the
+	 * kernel's default limit of mappings no module is looked up.
+	 */
+	if (core->num_phdrs > CH_MAX_DWFL_PHDRS) {
+		modules->skipped = true;
+		modules->threads_unreadable = true;
+		goto no_modules;
+	}
 	err = report_modules(core, search, modules);
 	if (err)
 		goto out;
+	arg.core = core;
 	arg.modules = modules;
 	arg.search = search;
 	arg.has_entry = ch_core_auxv(core, AT_ENTRY, &arg.entry);
@@ -380,6 +640,8 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	err = arg.err;
 	if (err)
 		goto out;
+	attach_threads(core, modules);
+no_modules:
 	modules->by_address = calloc(modules->num_modules + 1,
 				     sizeof(*modules->by_address));
 	if (!modules->by_address) {
@@ -418,8 +680,14 @@ void ch_modules_destroy(struct ch_modules *modules)
 	free(modules->by_address);
 	if (modules->dwfl)
 		dwfl_end(modules->dwfl);
+	// After libdwfl, which reads memory through it to the end.
+	if (modules->view_elf)
+		elf_end(modules->view_elf);
+	if (modules->view)
+		munmap(modules->view, modules->view_size);
 	free(modules->callbacks);
 	free(modules->debuginfo_path);
+	free(modules->threads_error);
 	free(modules);
 }
 
@@ -741,8 +1009,8 @@ static struct ch_error *unwind_threads(Dwfl *dwfl, struct ch_core *core,
 	struct unwind_arg arg = { .stacks = stacks };
 	int status;
 
-	// libdwfl reads the threads from the core's notes once; a second
-	// attach would fail with "attach state conflict".
+	// attach_threads() attached them when the modules were found; a
+	// second attach would fail with "attach state conflict".
 	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0) {
 		stacks->error = strdup(dwfl_errmsg(-1));
 		return stacks->error ? NULL : &ch_enomem;
@@ -789,8 +1057,16 @@ struct ch_error *ch_stacks_create(struct ch_modules *modules,
 	for (size_t t = 0; t < core->num_threads; t++)
 		stacks->threads[t].tid = core->threads[t].tid;
 	// Without thread notes there is nothing to unwind, and nothing to
-	// say: the program said the notes are missing.
-	if (core->num_threads) {
+	// say: the program said the notes are missing. Threads libdwfl could
+	// not read when the modules were found (attach_threads) are not
+	// tried again.
+	if (core->num_threads && modules->threads_unreadable) {
+		stacks->error = strdup(modules->threads_error ?
+					       modules->threads_error :
+					       "the core's threads cannot be read");
+		if (!stacks->error)
+			return &ch_enomem;
+	} else if (core->num_threads) {
 		err = unwind_threads(modules->dwfl, core, stacks);
 		if (err)
 			return err;

@@ -22,6 +22,9 @@
 
 struct ch_module_internal;
 
+/** The longest build-id kept. */
+#define CH_MAX_BUILD_ID 64
+
 struct ch_module {
 	/** The name the core gives it (its path in the process). Owned. */
 	char *name;
@@ -32,7 +35,7 @@ struct ch_module {
 	uint64_t start, end;
 	/** Run-time address minus link-time address. */
 	uint64_t bias;
-	uint8_t build_id[64];
+	uint8_t build_id[CH_MAX_BUILD_ID];
 	size_t build_id_size;
 	/** A binary with the core's build-id was found. */
 	bool has_binary;
@@ -74,16 +77,61 @@ struct ch_modules {
 	void *dwfl;
 	void *callbacks;
 	char *debuginfo_path;
+	/**
+	 * The core has more than CH_MAX_DWFL_PHDRS program headers: no
+	 * module was looked up (the Dwfl is NULL).
+	 */
+	bool skipped;
+	/**
+	 * No thread can be unwound: libdwfl cannot read the threads
+	 * (threads_error says why; NULL out of memory), or a thread id is
+	 * impossible (ch_core::has_bad_tid), or the modules were skipped.
+	 */
+	bool threads_unreadable;
+	char *threads_error;
+	/**
+	 * Paths of the core's NT_FILE note that exist but are no regular
+	 * file (a FIFO, a device): hidden from libdwfl, which would block
+	 * opening them, in view, a private mapping of the core read through
+	 * view_elf (NULL when there was nothing to hide).
+	 */
+	size_t unsafe_paths;
+	/** The first of them (in the core's mapping). */
+	const char *unsafe_path;
+	void *view;
+	size_t view_size;
+	Elf *view_elf;
 };
+
+/**
+ * The most program headers a core may have for libdwfl to look for its
+ * modules, whose search takes time quadratic in them (13 s at 300,000):
+ * the kernel's default limit of mappings per process (vm.max_map_count,
+ * 65530), with room for the notes.
+ */
+#define CH_MAX_DWFL_PHDRS 65536
 
 /**
  * Find the modules of core with libdwfl, their binaries and debug info.
  * A module whose binary is missing is still listed (has_binary false).
+ * Binaries are opened without blocking and only if they are regular files.
+ * Also reads the threads for unwinding, once (see threads_unreadable).
  */
 struct ch_error *ch_modules_create(struct ch_core *core,
 				   const struct ch_module_search *search,
 				   struct ch_modules **ret);
 void ch_modules_destroy(struct ch_modules *modules);
+
+/**
+ * Check a binary the user names (what is "--exe" in messages): a regular
+ * file (opened without blocking), a whole ELF executable or shared object
+ * (every header, segment and section it declares is in the file). Its
+ * build-id, if it has one, goes to build_id (CH_MAX_BUILD_ID bytes) and
+ * its size to *build_id_size_ret (0 without one).
+ * Errors: CH_ERROR_OS, CH_ERROR_FORMAT, each message naming the path.
+ */
+struct ch_error *ch_binary_check(const char *path, const char *what,
+				 uint8_t *build_id, size_t *build_id_size_ret);
 
 /** The module whose range holds addr, or NULL. */
 struct ch_module *ch_modules_find_by_address(const struct ch_modules *modules,

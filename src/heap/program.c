@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/vector.h"
 #include "heap/host.h"
@@ -56,17 +59,57 @@ static void warn_about_core(struct ch_program *program)
 				"core '%s' is truncated: %" PRIu64
 				" bytes of memory are missing; results cover what it holds",
 				core->path, core->missing_bytes);
+	if (core->num_segments == 0)
+		ch_program_warn(program, true,
+				"core '%s' has no memory: no PT_LOAD segment",
+				core->path);
 	if (core->num_threads == 0)
 		ch_program_warn(program, true,
 				"core '%s' has no thread notes: no registers, no thread caches",
 				core->path);
+	// Damage the reader read around: each kind once, here, so that every
+	// command says the same.
+	for (int i = 0; i < CH_CORE_NUM_PROBLEM_KINDS; i++) {
+		const struct ch_core_problem *problem = &core->problems[i];
+
+		if (!problem->count)
+			continue;
+		if (problem->count == 1)
+			ch_program_warn(program, true, "%s",
+					problem->message ? problem->message :
+							   "the core is damaged");
+		else
+			ch_program_warn(program, true, "%s (and %zu more of this kind)",
+					problem->message ? problem->message :
+							   "the core is damaged",
+					problem->count - 1);
+	}
 }
 
 static void warn_about_modules(struct ch_program *program)
 {
 	const struct ch_modules *modules = program->modules;
 
-	if (modules->num_modules == 0)
+	if (modules->skipped)
+		ch_program_warn(program, true,
+				"core '%s' has %zu program headers, more than the %d whose modules are looked up (libdwfl's search takes quadratic time): no symbols, debug info or stacks",
+				program->core->path, program->core->num_phdrs,
+				CH_MAX_DWFL_PHDRS);
+	else if (modules->threads_unreadable && !program->core->has_bad_tid)
+		ch_program_warn(program, true, "%s",
+				modules->threads_error ?
+					modules->threads_error :
+					"cannot unwind the core's threads");
+	if (modules->unsafe_paths == 1)
+		ch_program_warn(program, true,
+				"core '%s' maps '%s', which is no regular file here (a FIFO, a device or a directory); it is not opened",
+				program->core->path, modules->unsafe_path);
+	else if (modules->unsafe_paths)
+		ch_program_warn(program, true,
+				"core '%s' maps '%s' and %zu other paths which are no regular files here (FIFOs, devices or directories); they are not opened",
+				program->core->path, modules->unsafe_path,
+				modules->unsafe_paths - 1);
+	if (modules->num_modules == 0 && !modules->skipped)
 		ch_program_warn(program, true,
 				"no modules found in core '%s': symbols and read-only data are unavailable",
 				program->core->path);
@@ -80,12 +123,170 @@ static void warn_about_modules(struct ch_program *program)
 	}
 }
 
+static void hex(const uint8_t *bytes, size_t len, char *buf)
+{
+	for (size_t i = 0; i < len; i++)
+		sprintf(buf + 2 * i, "%02x", bytes[i]);
+	buf[2 * len] = '\0';
+}
+
+/*
+ * A path the user gave that cannot be used is said, and makes the results
+ * partial: silence would leave the user believing it was used. Nothing is
+ * opened that could block (a FIFO), and a bad --exe is not handed to
+ * libdwfl (which would take a truncated one, or leak on a damaged one).
+ */
+static void check_user_paths(struct ch_program *program,
+			     struct ch_module_search *search,
+			     uint8_t *exe_id, size_t *exe_id_size)
+{
+	struct ch_error *err;
+	struct stat st;
+
+	*exe_id_size = 0;
+	if (search->executable) {
+		err = ch_binary_check(search->executable, "--exe", exe_id,
+				      exe_id_size);
+		if (err) {
+			ch_program_warn(program, true, "%s; it is ignored",
+					err->message);
+			ch_error_destroy(err);
+			search->executable = NULL;
+		}
+	}
+	if (search->sysroot) {
+		if (stat(search->sysroot, &st) != 0) {
+			ch_program_warn(program, true,
+					"cannot use --sysroot '%s': %s; it is ignored",
+					search->sysroot, strerror(errno));
+			search->sysroot = NULL;
+		} else if (!S_ISDIR(st.st_mode)) {
+			ch_program_warn(program, true,
+					"--sysroot '%s' is not a directory; it is ignored",
+					search->sysroot);
+			search->sysroot = NULL;
+		}
+	}
+	for (size_t i = 0; i < search->num_debug_dirs; i++) {
+		const char *dir = search->debug_dirs[i];
+
+		if (stat(dir, &st) != 0)
+			ch_program_warn(program, true,
+					"cannot use --debug-dir '%s': %s",
+					dir, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			ch_program_warn(program, true,
+					"--debug-dir '%s' is not a directory",
+					dir);
+	}
+}
+
+#define PAGE_DOWN(x) ((x) & ~UINT64_C(4095))
+#define PAGE_UP(x) PAGE_DOWN((x) + 4095)
+
+// Whether a PT_LOAD of elf, moved by bias, maps file at its address.
+static bool loads_map(Elf *elf, uint64_t bias, const struct ch_core_file *file)
+{
+	size_t phnum;
+
+	if (elf_getphdrnum(elf, &phnum) != 0)
+		return false;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr phdr;
+		uint64_t offset, vaddr;
+
+		if (!gelf_getphdr(elf, i, &phdr) || phdr.p_type != PT_LOAD)
+			continue;
+		offset = PAGE_DOWN(phdr.p_offset);
+		vaddr = PAGE_DOWN(phdr.p_vaddr) + bias;
+		if (file->offset >= offset &&
+		    file->offset < phdr.p_offset + phdr.p_filesz &&
+		    file->start - vaddr == file->offset - offset &&
+		    file->end - bias <= PAGE_UP(phdr.p_vaddr + phdr.p_memsz))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Without a build-id in the core (gcore saves no read-only page of the
+ * executable), libdwfl takes --exe as it is. How the core maps its
+ * executable (NT_FILE) still tells: each of those mappings must be one of
+ * --exe's PT_LOADs, at the same offset, address and no larger.
+ */
+static bool exe_layout_differs(const struct ch_program *program,
+			       const struct ch_module *module, const char *exe)
+{
+	const struct ch_core *core = program->core;
+	bool differs = false;
+	int fd;
+	Elf *elf;
+	struct ch_error *err = ch_open_regular(exe, "--exe", &fd, NULL);
+
+	if (err) {
+		ch_error_destroy(err);
+		return false;
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	for (size_t i = 0; elf && !differs && i < core->num_files; i++) {
+		const struct ch_core_file *file = &core->files[i];
+
+		if (strcmp(file->path, module->name) == 0)
+			differs = !loads_map(elf, module->bias, file);
+	}
+	elf_end(elf);
+	close(fd);
+	return differs;
+}
+
+// The --exe given must be the core's executable: say so when its build-id
+// is another's (libdwfl then quietly uses something else, or nothing), or
+// when the core's mappings show another file. True if it is another.
+static bool exe_is_another(struct ch_program *program, const char *exe,
+			   const uint8_t *id, size_t id_size)
+{
+	const struct ch_modules *modules = program->modules;
+
+	if (!exe)
+		return false;
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		const struct ch_module *module = &modules->modules[i];
+		char want[2 * CH_MAX_BUILD_ID + 1], got[2 * CH_MAX_BUILD_ID + 1];
+
+		if (!module->is_executable)
+			continue;
+		// A module's build-id is the core's, or, when the core holds
+		// none, that of the file libdwfl took (--exe itself): a match
+		// proves nothing until the layout agrees too.
+		if (!module->build_id_size || !id_size ||
+		    (module->build_id_size == id_size &&
+		     memcmp(module->build_id, id, id_size) == 0)) {
+			if (!exe_layout_differs(program, module, exe))
+				return false;
+			ch_program_warn(program, true,
+					"--exe '%s' is another program: its segments are not how the core maps its executable '%s'; it is ignored",
+					exe, module->name);
+			return true;
+		}
+		hex(id, id_size, got);
+		hex(module->build_id, module->build_id_size, want);
+		ch_program_warn(program, true,
+				"--exe '%s' is another program: its build-id %s is not that of the core's executable '%s' (%s); it is ignored",
+				exe, got, module->name, want);
+		return true;
+	}
+	return false;
+}
+
 struct ch_error *ch_program_open(const char *core_path,
 				 const struct ch_program_options *options,
 				 struct ch_program **ret)
 {
+	struct ch_module_search search = options->search;
+	uint8_t exe_id[CH_MAX_BUILD_ID];
 	struct ch_program *program;
 	struct ch_error *err;
+	size_t exe_id_size;
 
 	elf_version(EV_CURRENT);
 	program = calloc(1, sizeof(*program));
@@ -96,10 +297,21 @@ struct ch_error *ch_program_open(const char *core_path,
 	err = ch_core_open(core_path, &program->core);
 	if (err)
 		goto out;
-	err = ch_modules_create(program->core, &options->search,
-				&program->modules);
+	check_user_paths(program, &search, exe_id, &exe_id_size);
+	err = ch_modules_create(program->core, &search, &program->modules);
 	if (err)
 		goto out;
+	// libdwfl takes a wrong --exe when the core has no build-id to refuse
+	// it with: look again without it.
+	if (exe_is_another(program, search.executable, exe_id, exe_id_size)) {
+		search.executable = NULL;
+		ch_modules_destroy(program->modules);
+		program->modules = NULL;
+		err = ch_modules_create(program->core, &search,
+					&program->modules);
+		if (err)
+			goto out;
+	}
 	err = ch_address_space_create(program->core, program->modules,
 				      &program->address_space);
 	if (err)
@@ -155,8 +367,9 @@ struct ch_error *ch_program_stacks(struct ch_program *program,
 	if (err)
 		return err;
 	// The one place that says what unwinding missed, so that every
-	// command says it alike, and once.
-	if (stacks->error)
+	// command says it alike, and once. Threads libdwfl could not read at
+	// all were told when the program opened (warn_about_modules).
+	if (stacks->error && !program->modules->threads_unreadable)
 		ch_program_warn(program, true,
 				"cannot unwind the threads of core '%s': %s",
 				program->core->path, stacks->error);
@@ -221,6 +434,18 @@ static struct ch_error *gather_candidates(struct ch_program *program,
 	}
 	for (size_t i = 0; i < options->num_plugins; i++) {
 		struct ch_plugin *plugin;
+		int fd;
+
+		// dlopen() would block on a FIFO: refuse what exists but is
+		// not a regular file; leave the rest (a name for the library
+		// path, a missing file) to dlopen's own message.
+		err = ch_open_regular(options->plugins[i], "plugin", &fd, NULL);
+		if (err && err->code != CH_ERROR_OS)
+			return err;
+		if (err)
+			ch_error_destroy(err);
+		else
+			close(fd);
 
 		err = ch_plugin_load(options->plugins[i], &plugin);
 		if (err)
