@@ -1,0 +1,190 @@
+#!/bin/sh
+# The glibc plugin's damage checks, on heaps the fixtures damage in known
+# ways (fixtures/damage_*.c write the chunks involved and their live set):
+# for each kind, triage exits 3 and names the damage at the chunk's address,
+# summary and objects report it too and exit 1, and objects still lists the
+# recorded live set exactly, but for the chunks the damage hides.
+set -u
+: "${COREHEAP:?}" "${FIXTURES:?}" "${CORE_DIR:?}" "${SRCDIR:?}"
+work="$CORE_DIR/damage-glibc"
+rm -rf "$work"
+mkdir -p "$work"
+failures=0 checks=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+fact() { awk -v k="$1" '$1 == k { print $2 }' "$work/$2.live"; }
+plus16() { printf '0x%x' $(($1 + 16)); }
+
+# core NAME FIXTURE [ARGS...]: a core of the fixture, and its three reports
+core() {
+	name=$1 fixture=$2
+	shift 2
+	"$SRCDIR/tests/make-core.sh" "$FIXTURES/$fixture" "$work/$name" "$@" \
+		> /dev/null 2> "$work/$name.make.err"
+	case $? in
+	0) ;;
+	77) echo "SKIP: cannot make cores here: $(cat "$work/$name.make.err")"
+	    exit 77 ;;
+	*) fail "$name: no core: $(cat "$work/$name.make.err")"; return 1 ;;
+	esac
+	"$COREHEAP" triage --format json "$work/$name.core" > "$work/$name.json" \
+		2> "$work/$name.triage.err"
+	expect_status "$name" triage $? 3
+	"$COREHEAP" triage "$work/$name.core" > "$work/$name.triage" 2> /dev/null
+	"$COREHEAP" summary "$work/$name.core" > "$work/$name.summary" \
+		2> "$work/$name.summary.err"
+	expect_status "$name" summary $? 1
+	"$COREHEAP" objects --format jsonl "$work/$name.core" > "$work/$name.jsonl" \
+		2> "$work/$name.objects.err"
+	expect_status "$name" objects $? 1
+	checks=$((checks + 2))
+	grep -q '"heap_damaged": true' "$work/$name.json" ||
+		fail "$name: triage JSON does not say heap_damaged"
+	grep -q 'the heap is damaged' "$work/$name.objects.err" ||
+		fail "$name: objects gave no damage warning: $(cat "$work/$name.objects.err")"
+	return 0
+}
+
+expect_status() { # name command status expected
+	checks=$((checks + 1))
+	[ "$3" -eq "$4" ] ||
+		fail "$1: $2 exited $3, expected $4: $(cat "$work/$1.$2.err" 2>/dev/null)"
+}
+
+# damage NAME ADDRESS PATTERN: triage and summary both hold the damage at
+# ADDRESS with a message matching PATTERN (an extended regex)
+damage() {
+	checks=$((checks + 1))
+	if [ -z "$2" ]; then
+		fail "$1: the fixture wrote no address for '$3'"
+	elif ! grep -Eq "^  $2: $3" "$work/$1.triage"; then
+		fail "$1: triage has no damage at $2 matching '$3':"
+		grep '^  0x' "$work/$1.triage"
+	elif ! grep -Eq "^  $2: $3" "$work/$1.summary"; then
+		fail "$1: summary has no damage at $2 matching '$3'"
+	else
+		pass "$1: damage at $2: $3"
+	fi
+}
+
+# Sorted "address usable-size" lines of objects' JSON lines.
+listed() {
+	sed -n 's/.*"address": "\(0x[0-9a-f]*\)", "size": \([0-9]*\),.*/\1 \2/p' "$1" |
+		sort
+}
+
+# exact NAME [MEMORY...]: objects lists the recorded live set, but for the
+# allocations at MEMORY (which the damage hides), and nothing else
+exact() {
+	name=$1
+	shift
+	cp "$work/$name.live.set" "$work/$name.expected.unsorted"
+	for mem in "$@"; do
+		grep -v "^$mem " "$work/$name.expected.unsorted" > "$work/$name.tmp"
+		mv "$work/$name.tmp" "$work/$name.expected.unsorted"
+	done
+	sort "$work/$name.expected.unsorted" > "$work/$name.expected"
+	listed "$work/$name.jsonl" > "$work/$name.actual"
+	checks=$((checks + 1))
+	if [ ! -s "$work/$name.expected" ]; then
+		fail "$name: no live set recorded"
+	elif diff "$work/$name.expected" "$work/$name.actual" > "$work/$name.diff"; then
+		pass "$name: objects lists the live set exactly ($(wc -l < "$work/$name.actual") allocations${*:+, without $*})"
+	else
+		fail "$name: objects differs from the live set (< missed, > extra):"
+		cat "$work/$name.diff"
+	fi
+}
+
+# A cleared PREV_INUSE bit under a live chunk: damage at the header that
+# lost the bit, naming the live chunk, which stays live; triage calls it the
+# likely overflow.
+if core prev_inuse damage_prev_inuse; then
+	for i in 1 2 3; do
+		live=$(fact "live_$i" prev_inuse)
+		damage prev_inuse "$(fact "cleared_$i" prev_inuse)" \
+			"PREV_INUSE cleared: it says the chunk before, $live .* no bin holds it \(taken as live\)"
+		checks=$((checks + 1))
+		grep -q "likely overflow from the allocation at $(plus16 "$live")" \
+			"$work/prev_inuse.triage" ||
+			fail "prev_inuse: triage does not name $live's block as the likely overflow"
+	done
+	damage prev_inuse "$(fact cleared_2 prev_inuse)" ".*prev_size 0x1000 leads to no free chunk"
+	exact prev_inuse
+fi
+
+# Large bins' rings of sizes: a self-loop where the bin holds other sizes,
+# and a link back to a larger size.
+if core largebin damage_largebin; then
+	damage largebin "$(fact self_loop largebin)" \
+		"large bin [0-9]+ chunk's fd_nextsize points to the chunk itself"
+	damage largebin "$(fact self_loop largebin)" \
+		"large bin [0-9]+ chunk's bk_nextsize points to the chunk itself"
+	damage largebin "$(fact cycle largebin)" \
+		"large bin [0-9]+ chunk's fd_nextsize 0x[0-9a-f]+ goes back over the sizes.*a loop"
+	exact largebin
+fi
+
+# A free chunk whose successor is itself, on each kind of list.
+if core self_fd damage_self_fd; then
+	damage self_fd "$(fact tcache self_fd)" "tcache bin [0-9]+ loops back .*its link points to itself"
+	damage self_fd "$(fact fastbin self_fd)" ".*fastbin bin [0-9]+.*its link points to itself"
+	damage self_fd "$(fact smallbin self_fd)" "bin [0-9]+ chunk's fd points to the chunk itself"
+	damage self_fd "$(fact unsorted self_fd)" "bin 1 chunk's fd points to the chunk itself"
+	damage self_fd "$(fact largebin self_fd)" "bin [0-9]+ chunk's fd points to the chunk itself"
+	exact self_fd
+fi
+
+# The links a red team forges, one per core.
+if core bk damage_links bk; then
+	damage bk "$(fact damaged bk)" "bin [0-9]+ chunk's bk $(fact victim bk) should be"
+	exact bk
+fi
+if core fd_outside damage_links fd_outside; then
+	damage fd_outside "$(fact damaged fd_outside)" "bin [0-9]+ link 0x[0-9a-f]+ is outside the arena's heaps"
+	exact fd_outside
+fi
+if core tcache_outside damage_links tcache_outside; then
+	damaged=$(fact damaged tcache_outside)
+	damage tcache_outside "$damaged" "tcache bin 5 link at $damaged leads outside the heaps"
+	damage tcache_outside "0x[0-9a-f]+" "tcache bin 5 counts 3 chunks but lists 1"
+	for lost in $(fact lost tcache_outside); do
+		damage tcache_outside "$lost" "chunk freed into a tcache .* is lost from its list"
+	done
+	exact tcache_outside
+fi
+if core tcache_count damage_links tcache_count; then
+	damage tcache_count "$(fact damaged tcache_count)" "tcache bin 5 counts 5 chunks but lists 2"
+	exact tcache_count
+fi
+if core past_top damage_links past_top; then
+	damaged=$(fact damaged past_top)
+	damage past_top "$damaged" "chunk size field 0x100001 is impossible; walk resumed"
+	exact past_top "$(plus16 "$damaged")"
+fi
+if core forged damage_links forged; then
+	damaged=$(fact damaged forged)
+	damage forged "$damaged" \
+		"tcache bin 5 holds $damaged, which is no chunk of the heap but lies inside the chunk at $(fact victim forged)"
+	exact forged
+fi
+
+# The comparison can fail: a live set with one allocation dropped.
+if [ -s "$work/largebin.live.set" ]; then
+	sed 1d "$work/largebin.live.set" > "$work/selfcheck.live.set"
+	cp "$work/largebin.jsonl" "$work/selfcheck.jsonl"
+	before=$failures
+	exact selfcheck > /dev/null
+	checks=$((checks + 1))
+	if [ "$failures" -eq $((before + 1)) ]; then
+		failures=$before
+		pass "selfcheck: a dropped allocation is caught"
+	else
+		failures=$before
+		fail "selfcheck: a dropped allocation went unnoticed"
+	fi
+fi
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
