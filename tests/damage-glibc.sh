@@ -158,11 +158,24 @@ if core tcache_count damage_links tcache_count; then
 	damage tcache_count "$(fact damaged tcache_count)" "tcache bin 5 counts 5 chunks but lists 2"
 	exact tcache_count
 fi
+if core tcache_overcount damage_links tcache_overcount; then
+	damaged=$(fact damaged tcache_overcount)
+	damage tcache_overcount "$damaged" "tcache bin 5 counts 300 chunks, more than the 7 a bin may hold"
+	damage tcache_overcount "$damaged" "tcache bin 5 counts 300 chunks but lists 2"
+	exact tcache_overcount
+fi
 if core past_top damage_links past_top; then
 	damaged=$(fact damaged past_top)
 	damage past_top "$damaged" "chunk size field 0x100001 is impossible; walk resumed"
 	exact past_top "$(plus16 "$damaged")"
 fi
+for kind in top_force top_past_end; do
+	if core "$kind" damage_links "$kind"; then
+		damage "$kind" "$(fact damaged "$kind")" \
+			"top chunk's size field 0x[0-9a-f]+ reaches past its memory"
+		exact "$kind"
+	fi
+done
 if core forged damage_links forged; then
 	damaged=$(fact damaged forged)
 	damage forged "$damaged" \

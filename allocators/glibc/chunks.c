@@ -421,6 +421,13 @@ void ptm_walk_arena_chunks(struct ptm_walk *walk, size_t index)
 {
 	const struct ptm_arena *arena = &walk->arenas[index];
 
+	if (arena->top_claimed)
+		ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, arena->region,
+			   arena->top,
+			   "top chunk's size field 0x%llx reaches past its memory, which ends 0x%llx bytes after it (House of Force?)",
+			   (unsigned long long)arena->top_claimed,
+			   (unsigned long long)arena->top_size);
+
 	for (size_t i = 0; i < arena->num_heaps && !walk->status; i++)
 		walk_heap(walk, index, &walk->heaps[arena->first_heap + i]);
 	if (arena->top_valid && arena->num_heaps)

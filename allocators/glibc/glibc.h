@@ -66,6 +66,8 @@ struct ptm_arena {
 	uint64_t fastbins[PTM_NFASTBINS];
 	uint64_t top;
 	uint64_t top_size;        /**< chunksize(top), 0 if unreadable */
+	/** top's size field when it reached past top's memory (else 0). */
+	uint64_t top_claimed;
 	uint64_t next;
 	uint64_t system_mem;
 	uint64_t bins[PTM_NBINS * 2 - 2];

@@ -261,6 +261,27 @@ static void walk_fastbin(struct ptm_walk *walk, size_t arena,
 	}
 }
 
+// tcache_put runs only while a bin's count is below mp_.tcache_count (7
+// unless tuned, at most 65535), so a count above it was written over.
+static void check_tcache_counts(struct ptm_walk *walk, size_t t,
+				const struct ptm_tcache *tc)
+{
+	uint64_t limit;
+
+	if (!walk->st->mp ||
+	    ptm_read_u64(walk->host, walk->st->mp + walk->layout->mp_tcache_count,
+			 &limit))
+		return;
+	for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+		if (tc->counts[i] > limit)
+			ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
+				   region_of(walk, walk->tcaches[t]),
+				   walk->tcaches[t] - PTM_CHUNK_HDR,
+				   "tcache bin %u counts %u chunks, more than the %llu a bin may hold (mp_.tcache_count)",
+				   i, tc->counts[i], (unsigned long long)limit);
+	}
+}
+
 int ptm_collect_free_lists(struct ptm_walk *walk)
 {
 	for (size_t t = 0; t < walk->num_tcaches; t++) {
@@ -273,6 +294,7 @@ int ptm_collect_free_lists(struct ptm_walk *walk)
 				   "tcache not in the core");
 			continue;
 		}
+		check_tcache_counts(walk, t, &tc);
 		for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
 			if (tc.entries[i] || tc.counts[i])
 				walk_tcache_bin(walk, t, i, tc.entries[i],
