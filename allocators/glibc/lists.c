@@ -511,7 +511,11 @@ static void nextsize_damage(struct ptm_walk *walk, size_t arena,
 	uint32_t region = ptm_arena_region(walk, arena), tag;
 	uint64_t have_size;
 
-	if (have == chunk) {
+	if (!have) {
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, chunk,
+			   "large bin %u chunk is the first of its size, but its %s is NULL, not 0x%llx",
+			   bin, link, (unsigned long long)want);
+	} else if (have == chunk) {
 		ptm_damage(walk, COREHEAP_DAMAGE_CYCLE, region, chunk,
 			   "large bin %u chunk's %s points to the chunk itself, not to 0x%llx",
 			   bin, link, (unsigned long long)want);
