@@ -80,6 +80,32 @@ static void cursors_init(const struct ptm_walk *walk, uint64_t from,
 	ptm_key_cursor_seek(&ret->tcache, from);
 }
 
+/** The lowest key any cursor has yet to pass: chunks below it are on none. */
+static uint64_t cursors_pending(const struct cursors *cursors)
+{
+	const struct ptm_key_cursor *all[] = {
+		&cursors->listed, &cursors->binned, &cursors->tcache,
+	};
+	uint64_t lowest = UINT64_MAX;
+
+	for (size_t i = 0; i < 3; i++) {
+		if (all[i]->next < all[i]->count &&
+		    all[i]->keys[all[i]->next] < lowest)
+			lowest = all[i]->keys[all[i]->next];
+	}
+	return lowest;
+}
+
+/** Move @p cursor past @p address; true if @p address is a key. */
+static bool cursor_take(struct ptm_key_cursor *cursor, uint64_t address)
+{
+	bool has = ptm_key_cursor_has(cursor, address);
+
+	if (has)
+		cursor->next++;
+	return has;
+}
+
 /** True if the cursor has keys below @p address not yet looked at. */
 static inline bool cursor_behind(const struct ptm_key_cursor *cursor,
 				 uint64_t address)
@@ -91,8 +117,8 @@ static inline bool cursor_behind(const struct ptm_key_cursor *cursor,
 // Free lists and bins take a chunk for what its size field says, so a
 // forged header inside a live chunk passes their checks; only the walk,
 // which meets the real chunk boundaries, sees that no chunk starts there.
-// Reports the keys below `upto` that the walk stepped over, but for
-// `container` itself (the chunk met last): they lie inside it.
+// Reports the keys below `upto` that the walk stepped over: they lie inside
+// `container`, the chunk met last.
 static void report_passed(struct ptm_walk *walk, const struct ptm_arena *arena,
 			  struct cursors *cursors, uint64_t upto,
 			  uint64_t container)
@@ -107,8 +133,6 @@ static void report_passed(struct ptm_walk *walk, const struct ptm_arena *arena,
 			uint32_t tag = 0;
 			char list[32];
 
-			if (chunk == container)
-				continue;
 			if (i == 1) {
 				ptm_addrset_find(&walk->binned, chunk, &tag);
 				snprintf(list, sizeof(list), "bin %u", tag & 0xff);
@@ -174,15 +198,19 @@ static enum coreheap_block_state unbinned_free(struct ptm_walk *walk,
 	return COREHEAP_BLOCK_LIVE;
 }
 
+/** What the free lists, the bins and the tcache structs say of a chunk. */
+struct known {
+	bool listed, binned, tcache;
+};
+
 static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
-		     struct cursors *cursors, const struct step *s)
+		     const struct known *known, const struct step *s)
 {
 	uint32_t region = arena->region;
 	uint64_t mem = s->chunk + PTM_CHUNK_HDR;
 	uint64_t usable = s->size - PTM_SIZE_SZ;
 	bool prev_inuse = s->next_field & PTM_PREV_INUSE;
-	bool listed = ptm_key_cursor_has(&cursors->listed, s->chunk);
-	bool binned = ptm_key_cursor_has(&cursors->binned, s->chunk);
+	bool listed = known->listed, binned = known->binned;
 	enum coreheap_block_state state = COREHEAP_BLOCK_LIVE;
 
 	if (s->flags & PTM_IS_MMAPPED)
@@ -203,7 +231,7 @@ static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
 		// A bin whose links agree both ways on the chunk: malloc can
 		// hand it out. check_bins reports a PREV_INUSE that disagrees.
 		state = COREHEAP_BLOCK_FREE;
-	} else if (ptm_key_cursor_has(&cursors->tcache, s->chunk)) {
+	} else if (known->tcache) {
 		if (!prev_inuse)
 			ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region,
 				   s->chunk + s->size,
@@ -275,10 +303,11 @@ static enum run_end walk_run(struct ptm_walk *walk,
 	struct ptm_reader *reader = &walk->reader;
 	struct step s = {.chunk = start};
 	struct cursors cursors;
-	uint64_t field, last = start;
+	uint64_t field, last = start, pending;
 	bool closed = heap->has_top;
 
 	cursors_init(walk, start, &cursors);
+	pending = cursors_pending(&cursors);
 	*stop = start;
 	if (ptm_reader_u64(reader, s.chunk + 8, &field))
 		return RUN_UNREADABLE;
@@ -308,8 +337,9 @@ static enum run_end walk_run(struct ptm_walk *walk,
 			*stop = next;
 			return RUN_UNREADABLE;
 		}
-		if (cursor_behind(&cursors.listed, s.chunk) ||
-		    cursor_behind(&cursors.binned, s.chunk))
+		if (s.chunk >= pending &&
+		    (cursor_behind(&cursors.listed, s.chunk) ||
+		     cursor_behind(&cursors.binned, s.chunk)))
 			report_passed(walk, arena, &cursors, s.chunk, last);
 		last = s.chunk;
 		if (!heap->has_top && is_fencepost(heap, &s)) {
@@ -326,7 +356,19 @@ static enum run_end walk_run(struct ptm_walk *walk,
 		}
 		if (s.size < PTM_MINSIZE)
 			return RUN_BAD_SIZE;
-		classify(walk, arena, &cursors, &s);
+		// Most chunks are on no list: one compare tells them.
+		if (s.chunk < pending) {
+			classify(walk, arena, &(struct known){0}, &s);
+		} else {
+			struct known known = {
+				.listed = cursor_take(&cursors.listed, s.chunk),
+				.binned = cursor_take(&cursors.binned, s.chunk),
+				.tcache = cursor_take(&cursors.tcache, s.chunk),
+			};
+
+			classify(walk, arena, &known, &s);
+			pending = cursors_pending(&cursors);
+		}
 		s.chunk = next;
 		field = s.next_field;
 	}
