@@ -4,15 +4,9 @@
 # for each kind, triage exits 3 and names the damage at the chunk's address,
 # summary and objects report it too and exit 1, and objects still lists the
 # recorded live set exactly, but for the chunks the damage hides.
-set -u
-: "${COREHEAP:?}" "${FIXTURES:?}" "${CORE_DIR:?}" "${SRCDIR:?}"
-work="$CORE_DIR/damage-glibc"
-rm -rf "$work"
-mkdir -p "$work"
-failures=0 checks=0
+. "$SRCDIR/tests/lib.sh"
+test_init damage-glibc FIXTURES SRCDIR
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 fact() { awk -v k="$1" '$1 == k { print $2 }' "$work/$2.live"; }
 plus16() { printf '0x%x' $(($1 + 16)); }
 
@@ -20,42 +14,27 @@ plus16() { printf '0x%x' $(($1 + 16)); }
 core() {
 	name=$1 fixture=$2
 	shift 2
-	"$SRCDIR/tests/make-core.sh" "$FIXTURES/$fixture" "$work/$name" "$@" \
-		> /dev/null 2> "$work/$name.make.err"
-	case $? in
-	0) ;;
-	77) echo "SKIP: cannot make cores here: $(cat "$work/$name.make.err")"
-	    exit 77 ;;
-	*) fail "$name: no core: $(cat "$work/$name.make.err")"; return 1 ;;
-	esac
-	"$COREHEAP" triage --format json "$work/$name.core" > "$work/$name.json" \
+	make_core "$FIXTURES/$fixture" "$work/$name" "$@" || return 1
+	"$COREHEAP" triage --format json "$core" > "$work/$name.json" \
 		2> "$work/$name.triage.err"
-	expect_status "$name" triage $? 3
-	"$COREHEAP" triage "$work/$name.core" > "$work/$name.triage" 2> /dev/null
-	"$COREHEAP" summary "$work/$name.core" > "$work/$name.summary" \
+	check_same "$name: triage exits 3 (damaged)" 3 "$?"
+	"$COREHEAP" triage "$core" > "$work/$name.triage" 2> /dev/null
+	"$COREHEAP" summary "$core" > "$work/$name.summary" \
 		2> "$work/$name.summary.err"
-	expect_status "$name" summary $? 1
-	"$COREHEAP" objects --format jsonl "$work/$name.core" > "$work/$name.jsonl" \
+	check_same "$name: summary exits 1 (partial)" 1 "$?"
+	"$COREHEAP" objects --format jsonl "$core" > "$work/$name.jsonl" \
 		2> "$work/$name.objects.err"
-	expect_status "$name" objects $? 1
-	checks=$((checks + 2))
-	grep -q '"heap_damaged": true' "$work/$name.json" ||
-		fail "$name: triage JSON does not say heap_damaged"
-	grep -q 'the heap is damaged' "$work/$name.objects.err" ||
-		fail "$name: objects gave no damage warning: $(cat "$work/$name.objects.err")"
+	check_same "$name: objects exits 1 (partial)" 1 "$?"
+	check_grep "$name: triage JSON says heap_damaged" \
+		'"heap_damaged": true' "$work/$name.json"
+	check_grep "$name: objects warns of the damage" \
+		'the heap is damaged' "$work/$name.objects.err"
 	return 0
-}
-
-expect_status() { # name command status expected
-	checks=$((checks + 1))
-	[ "$3" -eq "$4" ] ||
-		fail "$1: $2 exited $3, expected $4: $(cat "$work/$1.$2.err" 2>/dev/null)"
 }
 
 # damage NAME ADDRESS PATTERN: triage and summary both hold the damage at
 # ADDRESS with a message matching PATTERN (an extended regex)
 damage() {
-	checks=$((checks + 1))
 	if [ -z "$2" ]; then
 		fail "$1: the fixture wrote no address for '$3'"
 	elif ! grep -Eq "^  $2: $3" "$work/$1.triage"; then
@@ -64,7 +43,7 @@ damage() {
 	elif ! grep -Eq "^  $2: $3" "$work/$1.summary"; then
 		fail "$1: summary has no damage at $2 matching '$3'"
 	else
-		pass "$1: damage at $2: $3"
+		ok "$1: damage at $2: $3"
 	fi
 }
 
@@ -89,11 +68,10 @@ exact() {
 	done
 	sort "$work/$name.expected.unsorted" > "$work/$name.expected"
 	mv "$work/$name.actual.unfiltered" "$work/$name.actual"
-	checks=$((checks + 1))
 	if [ ! -s "$work/$name.expected" ]; then
 		fail "$name: no live set recorded"
 	elif diff "$work/$name.expected" "$work/$name.actual" > "$work/$name.diff"; then
-		pass "$name: objects lists the live set exactly ($(wc -l < "$work/$name.actual") allocations${*:+, without $*})"
+		ok "$name: objects lists the live set exactly ($(wc -l < "$work/$name.actual") allocations${*:+, without $*})"
 	else
 		fail "$name: objects differs from the live set (< missed, > extra):"
 		cat "$work/$name.diff"
@@ -108,10 +86,9 @@ if core prev_inuse damage_prev_inuse; then
 		live=$(fact "live_$i" prev_inuse)
 		damage prev_inuse "$(fact "cleared_$i" prev_inuse)" \
 			"PREV_INUSE cleared: it says the chunk before, $live .* no bin holds it \(taken as live\)"
-		checks=$((checks + 1))
-		grep -q "likely overflow from the allocation at $(plus16 "$live")" \
-			"$work/prev_inuse.triage" ||
-			fail "prev_inuse: triage does not name $live's block as the likely overflow"
+		check_grep "prev_inuse: triage names $live's block as the likely overflow" \
+			"likely overflow from the allocation at $(plus16 "$live")" \
+			"$work/prev_inuse.triage"
 	done
 	damage prev_inuse "$(fact cleared_2 prev_inuse)" ".*prev_size 0x1000 leads to no free chunk"
 	exact prev_inuse
@@ -171,9 +148,11 @@ if core past_top damage_links past_top; then
 	damaged=$(fact damaged past_top)
 	damage past_top "$damaged" "chunk size field 0x100001 is impossible; walk resumed"
 	exact past_top "$(plus16 "$damaged")"
-	checks=$((checks + 1))
-	! grep -q "\"address\": \"$(plus16 "$damaged")\"" "$work/past_top.jsonl" ||
+	if grep -q "\"address\": \"$(plus16 "$damaged")\"" "$work/past_top.jsonl"; then
 		fail "past_top: objects lists the block whose size is unknown"
+	else
+		ok "past_top: objects leaves out the block whose size is unknown"
+	fi
 fi
 for kind in top_force top_past_end; do
 	if core "$kind" damage_links "$kind"; then
@@ -189,9 +168,8 @@ if core mmapped_size damage_links mmapped_size; then
 	damage mmapped_size "$damaged" \
 		"mmapped chunk's size field 0x[0-9a-f]+ reaches past its mapping.*taken as live"
 	exact mmapped_size "$(plus16 "$damaged")"
-	checks=$((checks + 1))
-	grep -q "\"address\": \"$(plus16 "$damaged")\"" "$work/mmapped_size.jsonl" ||
-		fail "mmapped_size: objects does not list the damaged block"
+	check_grep "mmapped_size: objects lists the damaged block" \
+		"\"address\": \"$(plus16 "$damaged")\"" "$work/mmapped_size.jsonl"
 fi
 if core forged damage_links forged; then
 	damaged=$(fact damaged forged)
@@ -204,17 +182,15 @@ fi
 if [ -s "$work/largebin.live.set" ]; then
 	sed 1d "$work/largebin.live.set" > "$work/selfcheck.live.set"
 	cp "$work/largebin.jsonl" "$work/selfcheck.jsonl"
-	before=$failures
+	before_checks=$checks before_failures=$failures
 	exact selfcheck > /dev/null
-	checks=$((checks + 1))
-	if [ "$failures" -eq $((before + 1)) ]; then
-		failures=$before
-		pass "selfcheck: a dropped allocation is caught"
+	caught=$((failures - before_failures))
+	checks=$before_checks failures=$before_failures
+	if [ "$caught" -eq 1 ]; then
+		ok "selfcheck: a dropped allocation is caught"
 	else
-		failures=$before
 		fail "selfcheck: a dropped allocation went unnoticed"
 	fi
 fi
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish
