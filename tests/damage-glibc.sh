@@ -80,19 +80,21 @@ exact() {
 
 # A cleared PREV_INUSE bit under a live chunk: damage at the header that
 # lost the bit, naming the live chunk, which stays live; triage calls it the
-# likely overflow.
-if core prev_inuse damage_prev_inuse; then
+# likely overflow. In the main arena, and in a thread's.
+for variant in main thread; do
+	name=prev_inuse_$variant
+	core "$name" damage_prev_inuse "$variant" || continue
 	for i in 1 2 3; do
-		live=$(fact "live_$i" prev_inuse)
-		damage prev_inuse "$(fact "cleared_$i" prev_inuse)" \
+		live=$(fact "live_$i" "$name")
+		damage "$name" "$(fact "cleared_$i" "$name")" \
 			"PREV_INUSE cleared: it says the chunk before, $live .* no bin holds it \(taken as live\)"
-		check_grep "prev_inuse: triage names $live's block as the likely overflow" \
+		check_grep "$name: triage names $live's block as the likely overflow" \
 			"likely overflow from the allocation at $(plus16 "$live")" \
-			"$work/prev_inuse.triage"
+			"$work/$name.triage"
 	done
-	damage prev_inuse "$(fact cleared_2 prev_inuse)" ".*prev_size 0x1000 leads to no free chunk"
-	exact prev_inuse
-fi
+	damage "$name" "$(fact cleared_2 "$name")" ".*prev_size 0x1000 leads to no free chunk"
+	exact "$name"
+done
 
 # Large bins' rings of sizes: a self-loop where the bin holds other sizes,
 # and a link back to a larger size.
