@@ -127,6 +127,18 @@ if core fd_outside damage_links fd_outside; then
 	damage fd_outside "$(fact damaged fd_outside)" "bin [0-9]+ link 0x[0-9a-f]+ is outside the arena's heaps"
 	exact fd_outside
 fi
+# A free chunk no walk of its bin reaches: still free, not taken for a live
+# chunk whose PREV_INUSE was cleared.
+if core stranded damage_links stranded; then
+	damage stranded "$(fact damaged stranded)" \
+		"free chunk \(the next chunk's PREV_INUSE is clear\) is on no bin that leads to it"
+	exact stranded
+fi
+if core first_chunk damage_links first_chunk; then
+	damage first_chunk "$(fact damaged first_chunk)" \
+		"first chunk of the heap has PREV_INUSE clear"
+	exact first_chunk
+fi
 if core tcache_outside damage_links tcache_outside; then
 	damaged=$(fact damaged tcache_outside)
 	damage tcache_outside "$damaged" "tcache bin 5 link at $damaged leads outside the heaps"
