@@ -148,6 +148,13 @@ if core tcache_outside damage_links tcache_outside; then
 	done
 	exact tcache_outside
 fi
+# tcache poisoning: the live chunk a link was pointed at stays live.
+if core poisoned damage_links poisoned; then
+	damaged=$(fact damaged poisoned)
+	damage poisoned "$damaged" \
+		"tcache bin 5 link at $damaged leads past the bin's count of 3 to $(fact victim poisoned), which carries no tcache key"
+	exact poisoned
+fi
 if core tcache_count damage_links tcache_count; then
 	damage tcache_count "$(fact damaged tcache_count)" "tcache bin 5 counts 5 chunks but lists 2"
 	exact tcache_count

@@ -79,6 +79,7 @@ static void walk_destroy(struct ptm_walk *walk)
 	free(walk->heaps);
 	free(walk->heap_order);
 	free(walk->tcaches);
+	free(walk->past_count);
 	ptm_addrset_deinit(&walk->tcache_chunks);
 	ptm_addrset_deinit(&walk->listed);
 	ptm_addrset_deinit(&walk->binned);
@@ -143,10 +144,10 @@ static int build(struct ptm_walk *walk, bool regions)
 		return err;
 	ptm_decide_safe_linking(walk);
 	err = ptm_collect_free_lists(walk);
-	if (!err) {
-		ptm_settle_lost_tcache(walk);
+	if (!err)
+		err = ptm_settle_tcache_keys(walk);
+	if (!err)
 		err = ptm_collect_binned(walk);
-	}
 	if (err)
 		return err;
 	if (ptm_addrset_sorted_keys(&walk->listed, &walk->listed_keys) ||

@@ -100,6 +100,14 @@ struct ptm_heap {
 	bool has_top;         /**< end is the arena's top chunk */
 };
 
+/** A tcache list's first entry past its count, and the link to it. */
+struct ptm_past_count {
+	uint64_t chunk;
+	uint64_t holder;
+	uint32_t tag;
+	uint16_t count;
+};
+
 /** Tags of ptm_walk.listed: which free list a chunk was found on. */
 enum ptm_list_kind {
 	PTM_LIST_TCACHE = 1,
@@ -159,13 +167,25 @@ struct ptm_walk {
 	bool safe_linking;
 	/**
 	 * Chunks that tcache counts hold but the lists lost behind a damaged
-	 * link, per tcache bin (all threads), and how their key word (mem + 8)
-	 * tells them: lost_key (2.34+), or any thread's tcache (2.29..2.33).
+	 * link, per tcache bin (all threads).
 	 */
 	uint32_t tcache_lost[PTM_TCACHE_BINS];
 	bool any_tcache_lost;
-	bool lost_key_is_tcache;
-	uint64_t lost_key;
+	/**
+	 * The first entry of each tcache list that goes on past its count
+	 * (2.30+, where malloc never hands such entries out), held back until
+	 * its key can be judged.
+	 */
+	struct ptm_past_count *past_count;
+	size_t num_past_count;
+	/**
+	 * How a tcache entry's key word (mem + 8) tells a chunk freed into a
+	 * tcache: key_is_tcache (2.29..2.33: its tcache's address), else
+	 * key (2.34+: one random value), key_known false if it cannot.
+	 */
+	bool key_known;
+	bool key_is_tcache;
+	uint64_t key;
 
 	struct ptm_reader reader;
 	size_t damage_count;
@@ -324,10 +344,12 @@ static inline uint64_t ptm_reveal(bool safe_linking, uint64_t pos,
 int ptm_collect_free_lists(struct ptm_walk *walk);
 
 /**
- * After ptm_collect_free_lists(): settle how the chunks lost from broken
- * tcache lists are recognised (walk->lost_key), or that they cannot be.
+ * After ptm_collect_free_lists(): settle the tcache key (walk->key_known),
+ * then judge the entries past their lists' counts by it: free and walked
+ * on if they carry it, else reported as a poisoned link and left live.
+ * COREHEAP_OK or COREHEAP_NOMEM.
  */
-void ptm_settle_lost_tcache(struct ptm_walk *walk);
+int ptm_settle_tcache_keys(struct ptm_walk *walk);
 
 /**
  * True if the chunk at @p chunk of @p size, which nothing lists, is one of

@@ -193,6 +193,42 @@ static bool take_listed(struct ptm_walk *walk, struct free_list *list,
 	return false;
 }
 
+static int hold_past_count(struct ptm_walk *walk, const struct free_list *list,
+			   uint64_t chunk)
+{
+	struct ptm_past_count *past;
+
+	past = realloc(walk->past_count,
+		       (walk->num_past_count + 1) * sizeof(*past));
+	if (!past) {
+		walk->status = COREHEAP_NOMEM;
+		return COREHEAP_NOMEM;
+	}
+	walk->past_count = past;
+	past[walk->num_past_count++] = (struct ptm_past_count){
+		.chunk = chunk,
+		.holder = list->holder,
+		.tag = list->tag,
+		.count = (uint16_t)list->count,
+	};
+	return COREHEAP_OK;
+}
+
+/** Follow a tcache list from @p entry on, marking its chunks. */
+static void follow_tcache(struct ptm_walk *walk, struct free_list *list,
+			  uint64_t entry)
+{
+	uint64_t stored;
+
+	while (entry) {
+		if (!take_listed(walk, list, entry - PTM_CHUNK_HDR) ||
+		    list->steps > MAX_LIST_STEPS ||
+		    ptm_read_u64(walk->host, entry, &stored))
+			return;
+		entry = ptm_reveal(walk->safe_linking, entry, stored);
+	}
+}
+
 static void walk_tcache_bin(struct ptm_walk *walk, size_t owner,
 			    unsigned int bin, uint64_t entry, uint16_t count)
 {
@@ -210,6 +246,15 @@ static void walk_tcache_bin(struct ptm_walk *walk, size_t owner,
 	// list that meets a chunk again has been reported; one that ends at
 	// a bad link goes on to its count, since it lost the chunks after.
 	while (entry) {
+		// glibc 2.30+ (uint16_t counts) hands out no entry past the
+		// count: one there is judged by its key once that is known.
+		if (list.steps >= count && walk->layout->tc_count_width == 2 &&
+		    !ptm_addrset_find(&walk->listed, entry - PTM_CHUNK_HDR,
+				      NULL)) {
+			if (hold_past_count(walk, &list, entry - PTM_CHUNK_HDR))
+				return;
+			break;
+		}
 		if (!take_listed(walk, &list, entry - PTM_CHUNK_HDR)) {
 			if (walk->status ||
 			    ptm_addrset_find(&walk->listed,
@@ -310,25 +355,19 @@ int ptm_collect_free_lists(struct ptm_walk *walk)
 
 // tcache_put writes a key into the entry's second word, which tcache_get
 // clears when it hands the chunk out: 2.34 and later one random value for
-// all threads (tcache_key), 2.29..2.33 the owning tcache's address. A chunk
-// of a short list's size that nothing lists but carries the key was freed
-// into a tcache and lost behind the damaged link: free, not live. Before
-// 2.29 there is no key, and the lost chunks stay live.
-void ptm_settle_lost_tcache(struct ptm_walk *walk)
+// all threads (tcache_key), 2.29..2.33 the owning tcache's address; before
+// 2.29 there is none.
+static void settle_key(struct ptm_walk *walk)
 {
 	const struct ptm_state *st = walk->st;
 	const struct ptm_addrset *set = &walk->listed;
 	uint64_t best = 0;
 	size_t best_count = 0;
 
-	if (!walk->any_tcache_lost)
+	if (st->version_major == 2 && st->version_minor < 29)
 		return;
-	if (st->version_major == 2 && st->version_minor < 29) {
-		walk->any_tcache_lost = false;
-		return;
-	}
 	if (st->version_major == 2 && st->version_minor < 34) {
-		walk->lost_key_is_tcache = true;
+		walk->key_is_tcache = walk->key_known = true;
 		return;
 	}
 	// The key the listed tcache entries agree on most (Boyer-Moore
@@ -347,30 +386,83 @@ void ptm_settle_lost_tcache(struct ptm_walk *walk)
 		}
 	}
 	// A key of 0 is what tcache_get leaves in every chunk it handed out.
-	walk->lost_key = best;
-	if (!best_count || !best)
+	walk->key = best;
+	walk->key_known = best_count && best;
+}
+
+static bool has_tcache_key(struct ptm_walk *walk, uint64_t chunk)
+{
+	uint64_t key;
+
+	if (!walk->key_known ||
+	    ptm_read_u64(walk->host, chunk + PTM_CHUNK_HDR + 8, &key) || !key)
+		return false;
+	if (!walk->key_is_tcache)
+		return key == walk->key;
+	for (size_t i = 0; i < walk->num_tcaches; i++) {
+		if (key == walk->tcaches[i])
+			return true;
+	}
+	return false;
+}
+
+// A list longer than its count: a free chunk whose link was written over
+// (tcache poisoning) leads on into memory that was never freed, often a
+// chunk the program holds. An entry that carries the key was freed into a
+// tcache (the count is what is wrong): it and the rest of the list are free.
+// One that does not is left live, and the list ends there.
+static void judge_past_count(struct ptm_walk *walk,
+			     const struct ptm_past_count *past)
+{
+	unsigned int bin = past->tag & 0xff;
+	struct free_list list = {
+		.tag = past->tag,
+		.size = tcache_chunk_size(bin),
+		.arena = SIZE_MAX,
+		.holder = past->holder,
+		.count = UINT32_MAX,
+	};
+
+	if (!walk->key_known || has_tcache_key(walk, past->chunk)) {
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
+			   region_of(walk, past->chunk), past->chunk,
+			   "tcache bin %u goes on past its count of %u at this chunk, which %s: taken as free, as the rest of the list",
+			   bin, past->count,
+			   walk->key_known ? "carries the tcache key" :
+					     "cannot be told by a key");
+		follow_tcache(walk, &list, past->chunk + PTM_CHUNK_HDR);
+		return;
+	}
+	ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+		   region_of(walk, past->holder), past->holder,
+		   "tcache bin %u link at 0x%llx leads past the bin's count of %u to 0x%llx, which carries no tcache key: a link written over (tcache poisoning?); 0x%llx taken as live",
+		   bin, (unsigned long long)past->holder, past->count,
+		   (unsigned long long)past->chunk,
+		   (unsigned long long)past->chunk);
+}
+
+int ptm_settle_tcache_keys(struct ptm_walk *walk)
+{
+	if (!walk->any_tcache_lost && !walk->num_past_count)
+		return COREHEAP_OK;
+	settle_key(walk);
+	if (!walk->key_known)
 		walk->any_tcache_lost = false;
+	for (size_t i = 0; i < walk->num_past_count && !walk->status; i++)
+		judge_past_count(walk, &walk->past_count[i]);
+	return walk->status;
 }
 
 bool ptm_take_lost_tcache(struct ptm_walk *walk, uint64_t chunk,
 			  uint64_t size)
 {
-	uint64_t bin = (size - PTM_MINSIZE) / PTM_ALIGN, key;
-	bool match = false;
+	uint64_t bin = (size - PTM_MINSIZE) / PTM_ALIGN;
 
 	if (size < PTM_MINSIZE || bin >= PTM_TCACHE_BINS ||
-	    !walk->tcache_lost[bin] ||
-	    ptm_read_u64(walk->host, chunk + PTM_CHUNK_HDR + 8, &key) || !key)
+	    !walk->tcache_lost[bin] || !has_tcache_key(walk, chunk))
 		return false;
-	if (!walk->lost_key_is_tcache) {
-		match = key == walk->lost_key;
-	} else {
-		for (size_t i = 0; i < walk->num_tcaches && !match; i++)
-			match = key == walk->tcaches[i];
-	}
-	if (match)
-		walk->tcache_lost[bin]--;
-	return match;
+	walk->tcache_lost[bin]--;
+	return true;
 }
 
 /** A chunk as a bin list sees it. */
