@@ -423,6 +423,13 @@ static void judge_past_count(struct ptm_walk *walk,
 		.count = UINT32_MAX,
 	};
 
+	// A link out of the heaps or to a chunk of another size is no
+	// candidate: take_listed says what is wrong with it.
+	if (!is_chunk_of_size(walk, past->chunk, list.size) ||
+	    !ptm_chunk_in_heaps(walk, past->chunk, list.size, SIZE_MAX)) {
+		follow_tcache(walk, &list, past->chunk + PTM_CHUNK_HDR);
+		return;
+	}
 	if (!walk->key_known || has_tcache_key(walk, past->chunk)) {
 		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
 			   region_of(walk, past->chunk), past->chunk,
