@@ -339,7 +339,10 @@ static inline uint64_t ptm_reveal(bool safe_linking, uint64_t pos,
 
 /**
  * Walk every tcache and every fastbin into walk->listed, reporting damage
- * (bad pointers, wrong sizes, cycles, double listing, wrong counts).
+ * (bad pointers, wrong sizes, cycles, double listing, wrong counts). A
+ * tcache list cut short adds to walk->tcache_lost; one that goes on past its
+ * count leaves its next entry in walk->past_count, for
+ * ptm_settle_tcache_keys().
  */
 int ptm_collect_free_lists(struct ptm_walk *walk);
 
