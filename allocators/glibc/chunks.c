@@ -55,9 +55,9 @@ static bool chain_reaches_end(struct ptm_walk *walk,
 	return pos == heap->end && heap->has_top;
 }
 
-/** Where a walk stands in the sorted free-list and tcache addresses. */
+/** Where a walk stands in the sorted free-list, bin and tcache addresses. */
 struct cursors {
-	struct ptm_key_cursor listed, tcache;
+	struct ptm_key_cursor listed, binned, tcache;
 };
 
 static void cursors_init(const struct ptm_walk *walk, uint64_t from,
@@ -67,43 +67,190 @@ static void cursors_init(const struct ptm_walk *walk, uint64_t from,
 		.keys = walk->listed_keys,
 		.count = walk->listed_keys ? walk->listed.count : 0,
 	};
+	ret->binned = (struct ptm_key_cursor){
+		.keys = walk->binned_keys,
+		.count = walk->binned_keys ? walk->binned.count : 0,
+	};
 	ret->tcache = (struct ptm_key_cursor){
 		.keys = walk->tcache_keys,
 		.count = walk->tcache_keys ? walk->tcache_chunks.count : 0,
 	};
 	ptm_key_cursor_seek(&ret->listed, from);
+	ptm_key_cursor_seek(&ret->binned, from);
 	ptm_key_cursor_seek(&ret->tcache, from);
 }
 
+/** The lowest key any cursor has yet to pass: chunks below it are on none. */
+static uint64_t cursors_pending(const struct cursors *cursors)
+{
+	const struct ptm_key_cursor *all[] = {
+		&cursors->listed, &cursors->binned, &cursors->tcache,
+	};
+	uint64_t lowest = UINT64_MAX;
+
+	for (size_t i = 0; i < 3; i++) {
+		if (all[i]->next < all[i]->count &&
+		    all[i]->keys[all[i]->next] < lowest)
+			lowest = all[i]->keys[all[i]->next];
+	}
+	return lowest;
+}
+
+/** Move @p cursor past @p address; true if @p address is a key. */
+static bool cursor_take(struct ptm_key_cursor *cursor, uint64_t address)
+{
+	bool has = ptm_key_cursor_has(cursor, address);
+
+	if (has)
+		cursor->next++;
+	return has;
+}
+
+/** True if the cursor has keys below @p address not yet looked at. */
+static inline bool cursor_behind(const struct ptm_key_cursor *cursor,
+				 uint64_t address)
+{
+	return cursor->next < cursor->count &&
+	       cursor->keys[cursor->next] < address;
+}
+
+// Free lists and bins take a chunk for what its size field says, so a
+// forged header inside a live chunk passes their checks; only the walk,
+// which meets the real chunk boundaries, sees that no chunk starts there.
+// Reports the keys below `upto` that the walk stepped over: they lie inside
+// `container`, the chunk met last.
+static void report_passed(struct ptm_walk *walk, const struct ptm_arena *arena,
+			  struct cursors *cursors, uint64_t upto,
+			  uint64_t container)
+{
+	struct ptm_key_cursor *lists[] = {&cursors->listed, &cursors->binned};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct ptm_key_cursor *c = lists[i];
+
+		for (; cursor_behind(c, upto); c->next++) {
+			uint64_t chunk = c->keys[c->next];
+			uint32_t tag = 0;
+			char list[32];
+
+			if (i == 1) {
+				ptm_addrset_find(&walk->binned, chunk, &tag);
+				snprintf(list, sizeof(list), "bin %u", tag & 0xff);
+			} else {
+				ptm_addrset_find(&walk->listed, chunk, &tag);
+				snprintf(list, sizeof(list), "%s bin %u",
+					 tag >> 28 == PTM_LIST_TCACHE ? "tcache" :
+								       "fastbin",
+					 tag & 0xff);
+			}
+			ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+				   arena->region, chunk,
+				   "%s holds 0x%llx, which is no chunk of the heap but lies inside the chunk at 0x%llx (a forged link?)",
+				   list, (unsigned long long)chunk,
+				   (unsigned long long)container);
+		}
+	}
+}
+
+// The successor's PREV_INUSE says the chunk is free, yet no bin holds it. A
+// free chunk stranded by a damaged bin still names its neighbours, or is
+// named by them; a live chunk whose bit an overflow cleared (a poison null
+// byte, House of Einherjar) has user data there. Free if the links say so,
+// else live: nothing malloc can hand out is in use by the program, and
+// nothing it cannot hand out is free.
+static bool stranded_free(struct ptm_walk *walk, uint64_t chunk)
+{
+	uint64_t fd, bk, back;
+
+	if (ptm_addrset_find(&walk->mentioned, chunk, NULL))
+		return true;
+	if (ptm_reader_u64(&walk->reader, chunk + 16, &fd) ||
+	    ptm_reader_u64(&walk->reader, chunk + 24, &bk))
+		return false;
+	return (fd != chunk && !(fd % PTM_ALIGN) &&
+		!ptm_read_u64(walk->host, fd + 24, &back) && back == chunk) ||
+	       (bk != chunk && !(bk % PTM_ALIGN) &&
+		!ptm_read_u64(walk->host, bk + 16, &back) && back == chunk);
+}
+
+// Returns the state the chunk is given.
+static enum coreheap_block_state unbinned_free(struct ptm_walk *walk,
+					       uint32_t region,
+					       const struct step *s)
+{
+	uint64_t next = s->chunk + s->size, footer;
+	char why[96] = "";
+
+	if (stranded_free(walk, s->chunk)) {
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, s->chunk,
+			   "free chunk (the next chunk's PREV_INUSE is clear) is on no bin that leads to it: its bin's links are damaged");
+		return COREHEAP_BLOCK_FREE;
+	}
+	if (!ptm_reader_u64(&walk->reader, next, &footer))
+		snprintf(why, sizeof(why), "; its prev_size 0x%llx %s",
+			 (unsigned long long)footer,
+			 footer == s->size ? "was forged to match" :
+					     "leads to no free chunk");
+	ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, next,
+		   "PREV_INUSE cleared: it says the chunk before, 0x%llx (memory 0x%llx), is free, but no bin holds it (taken as live)%s",
+		   (unsigned long long)s->chunk,
+		   (unsigned long long)(s->chunk + PTM_CHUNK_HDR), why);
+	return COREHEAP_BLOCK_LIVE;
+}
+
+/** What the free lists, the bins and the tcache structs say of a chunk. */
+struct known {
+	bool listed, binned, tcache;
+};
+
 static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
-		     struct cursors *cursors, const struct step *s)
+		     const struct known *known, const struct step *s)
 {
 	uint32_t region = arena->region;
 	uint64_t mem = s->chunk + PTM_CHUNK_HDR;
 	uint64_t usable = s->size - PTM_SIZE_SZ;
 	bool prev_inuse = s->next_field & PTM_PREV_INUSE;
-	bool listed = ptm_key_cursor_has(&cursors->listed, s->chunk);
+	bool listed = known->listed, binned = known->binned;
+	enum coreheap_block_state state = COREHEAP_BLOCK_LIVE;
 
 	if (s->flags & PTM_IS_MMAPPED)
 		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, s->chunk,
 			   "chunk inside a heap has IS_MMAPPED set");
 	if (listed) {
-		if (!prev_inuse)
+		if (binned)
 			ptm_damage(walk, COREHEAP_DAMAGE_DOUBLE_FREE, region,
 				   s->chunk,
 				   "chunk on a tcache or fastbin is also binned (next chunk's PREV_INUSE clear)");
-		ptm_block(walk, mem, usable, COREHEAP_BLOCK_FREE, region);
+		else if (!prev_inuse)
+			ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region,
+				   s->chunk + s->size,
+				   "PREV_INUSE cleared: it says the chunk before, 0x%llx, is in a bin, but it is on a tcache or fastbin",
+				   (unsigned long long)s->chunk);
+		state = COREHEAP_BLOCK_FREE;
+	} else if (binned) {
+		// A bin whose links agree both ways on the chunk: malloc can
+		// hand it out. check_bins reports a PREV_INUSE that disagrees.
+		state = COREHEAP_BLOCK_FREE;
+	} else if (known->tcache) {
+		if (!prev_inuse)
+			ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region,
+				   s->chunk + s->size,
+				   "PREV_INUSE cleared: it says the tcache struct before, 0x%llx, is free",
+				   (unsigned long long)s->chunk);
+		state = COREHEAP_BLOCK_METADATA;
 	} else if (!prev_inuse) {
-		ptm_block(walk, mem, usable, COREHEAP_BLOCK_FREE, region);
-	} else if (ptm_key_cursor_has(&cursors->tcache, s->chunk)) {
-		ptm_block(walk, mem, usable, COREHEAP_BLOCK_METADATA, region);
-	} else {
-		if (!!(s->flags & PTM_NON_MAIN_ARENA) == arena->is_main)
-			ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region,
-				   s->chunk,
-				   "chunk's NON_MAIN_ARENA bit contradicts its arena");
-		ptm_block(walk, mem, usable, COREHEAP_BLOCK_LIVE, region);
+		state = unbinned_free(walk, region, s);
+	} else if (walk->any_tcache_lost &&
+		   ptm_take_lost_tcache(walk, s->chunk, s->size)) {
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, s->chunk,
+			   "chunk freed into a tcache (its key says so) is lost from its list behind a damaged link: taken as free");
+		state = COREHEAP_BLOCK_FREE;
 	}
+	if (state == COREHEAP_BLOCK_LIVE &&
+	    !!(s->flags & PTM_NON_MAIN_ARENA) == arena->is_main)
+		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, s->chunk,
+			   "chunk's NON_MAIN_ARENA bit contradicts its arena");
+	ptm_block(walk, mem, usable, state, region);
 }
 
 // Superseded heaps end in a fencepost whose last header is just before the
@@ -156,12 +303,19 @@ static enum run_end walk_run(struct ptm_walk *walk,
 	struct ptm_reader *reader = &walk->reader;
 	struct step s = {.chunk = start};
 	struct cursors cursors;
-	uint64_t field;
+	uint64_t field, last = start, pending;
+	bool closed = heap->has_top;
 
 	cursors_init(walk, start, &cursors);
+	pending = cursors_pending(&cursors);
 	*stop = start;
 	if (ptm_reader_u64(reader, s.chunk + 8, &field))
 		return RUN_UNREADABLE;
+	// malloc sets PREV_INUSE on the first chunk of every heap: there is
+	// nothing before it that could be free.
+	if (start == heap->start && !(field & PTM_PREV_INUSE))
+		ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, arena->region, start,
+			   "first chunk of the heap has PREV_INUSE clear: its prev_size would lead out of the heap");
 	while (s.chunk < heap->end && !walk->status) {
 		uint64_t next;
 
@@ -176,14 +330,22 @@ static enum run_end walk_run(struct ptm_walk *walk,
 		ptm_reader_prefetch_ahead(reader, next + PTM_PREFETCH_AHEAD);
 		if (ptm_reader_u64(reader, next + 8, &s.next_field)) {
 			// A superseded heap may end flush with its mapping.
-			if (next == heap->end && !heap->has_top)
-				return RUN_DONE;
+			if (next == heap->end && !heap->has_top) {
+				closed = true;
+				break;
+			}
 			*stop = next;
 			return RUN_UNREADABLE;
 		}
+		if (s.chunk >= pending &&
+		    (cursor_behind(&cursors.listed, s.chunk) ||
+		     cursor_behind(&cursors.binned, s.chunk)))
+			report_passed(walk, arena, &cursors, s.chunk, last);
+		last = s.chunk;
 		if (!heap->has_top && is_fencepost(heap, &s)) {
 			report_fencepost(walk, arena->region, &s);
-			return RUN_DONE;
+			closed = true;
+			break;
 		}
 		if (!heap->has_top && is_shrunk_old_top(heap, &s)) {
 			ptm_block(walk, s.chunk + PTM_CHUNK_HDR, PTM_SIZE_SZ,
@@ -194,11 +356,26 @@ static enum run_end walk_run(struct ptm_walk *walk,
 		}
 		if (s.size < PTM_MINSIZE)
 			return RUN_BAD_SIZE;
-		classify(walk, arena, &cursors, &s);
+		// Most chunks are on no list: one compare tells them.
+		if (s.chunk < pending) {
+			classify(walk, arena, &(struct known){0}, &s);
+		} else {
+			struct known known = {
+				.listed = cursor_take(&cursors.listed, s.chunk),
+				.binned = cursor_take(&cursors.binned, s.chunk),
+				.tcache = cursor_take(&cursors.tcache, s.chunk),
+			};
+
+			classify(walk, arena, &known, &s);
+			pending = cursors_pending(&cursors);
+		}
 		s.chunk = next;
 		field = s.next_field;
 	}
-	if (!heap->has_top && !walk->status)
+	if (walk->status)
+		return RUN_DONE;
+	report_passed(walk, arena, &cursors, heap->end, last);
+	if (!closed)
 		ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, arena->region,
 			   heap->owned_start, "heap ends without a fencepost");
 	return RUN_DONE;
@@ -285,6 +462,13 @@ static void walk_heap(struct ptm_walk *walk, size_t index,
 void ptm_walk_arena_chunks(struct ptm_walk *walk, size_t index)
 {
 	const struct ptm_arena *arena = &walk->arenas[index];
+
+	if (arena->top_claimed)
+		ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, arena->region,
+			   arena->top,
+			   "top chunk's size field 0x%llx reaches past its memory, which ends 0x%llx bytes after it (House of Force?)",
+			   (unsigned long long)arena->top_claimed,
+			   (unsigned long long)arena->top_size);
 
 	for (size_t i = 0; i < arena->num_heaps && !walk->status; i++)
 		walk_heap(walk, index, &walk->heaps[arena->first_heap + i]);

@@ -79,9 +79,13 @@ static void walk_destroy(struct ptm_walk *walk)
 	free(walk->heaps);
 	free(walk->heap_order);
 	free(walk->tcaches);
+	free(walk->past_count);
 	ptm_addrset_deinit(&walk->tcache_chunks);
 	ptm_addrset_deinit(&walk->listed);
+	ptm_addrset_deinit(&walk->binned);
+	ptm_addrset_deinit(&walk->mentioned);
 	free(walk->listed_keys);
+	free(walk->binned_keys);
 	free(walk->tcache_keys);
 	ptm_reader_deinit(&walk->reader);
 	free(walk);
@@ -113,7 +117,8 @@ static int declare_regions(struct ptm_walk *walk)
 }
 
 // Everything the chunk walk needs, in dependency order: arenas, their
-// regions (so later damage names them), heaps, tcaches, the free lists.
+// regions (so later damage names them), heaps, tcaches, the free lists and
+// the bins.
 static int build(struct ptm_walk *walk, bool regions)
 {
 	int err;
@@ -139,9 +144,14 @@ static int build(struct ptm_walk *walk, bool regions)
 		return err;
 	ptm_decide_safe_linking(walk);
 	err = ptm_collect_free_lists(walk);
+	if (!err)
+		err = ptm_settle_tcache_keys(walk);
+	if (!err)
+		err = ptm_collect_binned(walk);
 	if (err)
 		return err;
 	if (ptm_addrset_sorted_keys(&walk->listed, &walk->listed_keys) ||
+	    ptm_addrset_sorted_keys(&walk->binned, &walk->binned_keys) ||
 	    ptm_addrset_sorted_keys(&walk->tcache_chunks, &walk->tcache_keys))
 		return COREHEAP_NOMEM;
 	return COREHEAP_OK;

@@ -8,9 +8,11 @@
  * thread's tcache and the set of chunks on tcache and fastbin lists, then
  * walks every heap chunk by chunk and scans for mmapped chunks.
  *
- * Why the free set: chunks in a tcache or a fastbin keep the PREV_INUSE bit
- * of their successor set, so the heap alone cannot tell them from live ones;
- * chunks in the other bins and the top chunk are told by that bit.
+ * Why the free sets: chunks in a tcache or a fastbin keep the PREV_INUSE bit
+ * of their successor set, so the heap alone cannot tell them from live ones.
+ * Chunks in the other bins and the top chunk are told by that bit, but a bit
+ * is one byte of an overflow away from lying: the chunks the bins hold are
+ * collected too, and the walk believes the bit only where a bin agrees.
  */
 #ifndef COREHEAP_GLIBC_GLIBC_H
 #define COREHEAP_GLIBC_GLIBC_H
@@ -64,6 +66,8 @@ struct ptm_arena {
 	uint64_t fastbins[PTM_NFASTBINS];
 	uint64_t top;
 	uint64_t top_size;        /**< chunksize(top), 0 if unreadable */
+	/** top's size field when it reached past top's memory (else 0). */
+	uint64_t top_claimed;
 	uint64_t next;
 	uint64_t system_mem;
 	uint64_t bins[PTM_NBINS * 2 - 2];
@@ -96,6 +100,14 @@ struct ptm_heap {
 	bool has_top;         /**< end is the arena's top chunk */
 };
 
+/** A tcache list's first entry past its count, and the link to it. */
+struct ptm_past_count {
+	uint64_t chunk;
+	uint64_t holder;
+	uint32_t tag;
+	uint16_t count;
+};
+
 /** Tags of ptm_walk.listed: which free list a chunk was found on. */
 enum ptm_list_kind {
 	PTM_LIST_TCACHE = 1,
@@ -106,6 +118,12 @@ static inline uint32_t ptm_list_tag(enum ptm_list_kind kind, uint32_t owner,
 				    uint32_t bin)
 {
 	return (uint32_t)kind << 28 | (owner & 0xfffff) << 8 | (bin & 0xff);
+}
+
+/** Tag of a chunk in ptm_walk.binned: its arena and bin. */
+static inline uint32_t ptm_bin_tag(size_t arena, unsigned int bin)
+{
+	return (uint32_t)(arena & 0xfffff) << 8 | (bin & 0xff);
 }
 
 /** Everything a walk builds; freed at the end of the walk. */
@@ -129,13 +147,45 @@ struct ptm_walk {
 	/** chunk address -> ptm_list_tag() for tcache and fastbin chunks. */
 	struct ptm_addrset listed;
 	/**
-	 * The keys of listed and of tcache_chunks, sorted (NULL when empty):
-	 * the chunk walk meets chunks in address order and merges.
+	 * chunk address -> ptm_bin_tag() for the chunks of the regular bins
+	 * that both their neighbours on the list agree on (fd and bk).
+	 */
+	struct ptm_addrset binned;
+	/**
+	 * Chunks a bin link names but whose own links do not name back: free
+	 * chunks stranded by a damaged list (or what a forged link targets).
+	 */
+	struct ptm_addrset mentioned;
+	/**
+	 * The keys of listed, binned and tcache_chunks, sorted (NULL when
+	 * empty): the chunk walk meets chunks in address order and merges.
 	 */
 	uint64_t *listed_keys;
+	uint64_t *binned_keys;
 	uint64_t *tcache_keys;
 	/** Safe-linking: tcache next and fastbin fd are mangled. */
 	bool safe_linking;
+	/**
+	 * Chunks that tcache counts hold but the lists lost behind a damaged
+	 * link, per tcache bin (all threads).
+	 */
+	uint32_t tcache_lost[PTM_TCACHE_BINS];
+	bool any_tcache_lost;
+	/**
+	 * The first entry of each tcache list that goes on past its count
+	 * (2.30+, where malloc never hands such entries out), held back until
+	 * its key can be judged.
+	 */
+	struct ptm_past_count *past_count;
+	size_t num_past_count;
+	/**
+	 * How a tcache entry's key word (mem + 8) tells a chunk freed into a
+	 * tcache: key_is_tcache (2.29..2.33: its tcache's address), else
+	 * key (2.34+: one random value), key_known false if it cannot.
+	 */
+	bool key_known;
+	bool key_is_tcache;
+	uint64_t key;
 
 	struct ptm_reader reader;
 	size_t damage_count;
@@ -289,9 +339,35 @@ static inline uint64_t ptm_reveal(bool safe_linking, uint64_t pos,
 
 /**
  * Walk every tcache and every fastbin into walk->listed, reporting damage
- * (bad pointers, wrong sizes, cycles, double listing, wrong counts).
+ * (bad pointers, wrong sizes, cycles, double listing, wrong counts). A
+ * tcache list cut short adds to walk->tcache_lost; one that goes on past its
+ * count leaves its next entry in walk->past_count, for
+ * ptm_settle_tcache_keys().
  */
 int ptm_collect_free_lists(struct ptm_walk *walk);
+
+/**
+ * After ptm_collect_free_lists(): settle the tcache key (walk->key_known),
+ * then judge the entries past their lists' counts by it: free and walked
+ * on if they carry it, else reported as a poisoned link and left live.
+ * COREHEAP_OK or COREHEAP_NOMEM.
+ */
+int ptm_settle_tcache_keys(struct ptm_walk *walk);
+
+/**
+ * True if the chunk at @p chunk of @p size, which nothing lists, is one of
+ * the chunks a broken tcache list lost (its key says it was freed into a
+ * tcache); takes it off the count of lost chunks.
+ */
+bool ptm_take_lost_tcache(struct ptm_walk *walk, uint64_t chunk,
+			  uint64_t size);
+
+/**
+ * Collect the chunks of every arena's regular bins into walk->binned (and
+ * walk->mentioned), silently: ptm_check_bins() reports what is wrong.
+ * COREHEAP_OK or COREHEAP_NOMEM.
+ */
+int ptm_collect_binned(struct ptm_walk *walk);
 
 /**
  * Walk every arena's regular bins. Without @p deep, report what breaks the

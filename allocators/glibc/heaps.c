@@ -269,16 +269,42 @@ static int sort_heaps(struct ptm_walk *walk)
 	return COREHEAP_OK;
 }
 
+// Where the memory holding @p top ends: adjacent mappings count as one,
+// since a core may split what was one run of memory. 0 if not mapped.
+static uint64_t top_memory_end(const struct coreheap_host *host, uint64_t top)
+{
+	struct coreheap_mapping m, next;
+	uint64_t end;
+
+	if (!ptm_find_mapping(host, top, &m))
+		return 0;
+	end = m.end;
+	for (size_t n = 0; n < 64 && ptm_find_mapping(host, end, &next) &&
+			   next.start == end && next.end > end;
+	     n++)
+		end = next.end;
+	return end;
+}
+
 static void settle_top(struct ptm_walk *walk, struct ptm_arena *arena)
 {
-	uint64_t size;
+	uint64_t size, end;
 
 	arena->top_valid = false;
 	arena->top_size = 0;
+	arena->top_claimed = 0;
 	if (!arena->top || arena->top % PTM_ALIGN ||
 	    ptm_read_u64(walk->host, arena->top + 8, &size))
 		return;
 	arena->top_size = size & ~(uint64_t)PTM_FLAG_BITS;
+	end = top_memory_end(walk->host, arena->top);
+	// A size that reaches past top's memory was written over (House of
+	// Force; glibc 2.29+ aborts on it, "corrupted top size"). The arena's
+	// top pointer still says where top is: keep it, up to its memory's end.
+	if (end && arena->top_size > end - arena->top) {
+		arena->top_claimed = size;
+		arena->top_size = end - arena->top;
+	}
 	arena->top_valid = arena->top_size >= PTM_MINSIZE &&
 			   (arena->top + arena->top_size) % PTM_PAGE_SIZE == 0;
 }

@@ -31,6 +31,8 @@
 /** NFASTBINS, NBINS on 64-bit. */
 #define PTM_NFASTBINS 10
 #define PTM_NBINS 128
+/** The first large bin (MIN_LARGE_SIZE 0x400): chunks on a ring of sizes. */
+#define PTM_FIRST_LARGE_BIN 64
 /** TCACHE_MAX_BINS (up to 2.41). */
 #define PTM_TCACHE_BINS 64
 /** Default HEAP_MAX_SIZE on 64-bit: 2 * DEFAULT_MMAP_THRESHOLD_MAX. */

@@ -88,7 +88,56 @@ struct found {
 	struct mmapped *chunks;
 	size_t count, cap;
 	uint64_t bytes;
+	/**
+	 * Headers whose size reaches past their mapping, cut at its end;
+	 * claimed[] holds the size fields. Damage only if mp_.n_mmaps says
+	 * chunks are missing: else they are look-alikes.
+	 */
+	struct mmapped *oversized;
+	uint64_t *claimed;
+	size_t num_oversized, oversized_cap;
 };
+
+// An mmapped chunk's header is at the start of its own mapping; an overflow
+// (or an underflow from the mapping before) that grows its size makes the
+// chunk reach past the mapping, and find_chunk() no longer sees a chunk:
+// the live block would vanish without a word.
+static int keep_oversized(struct ptm_walk *walk, struct found *found,
+			  uint64_t page, uint64_t map_end)
+{
+	uint64_t hdr[2], size;
+
+	if (ptm_reader_read(&walk->reader, page, hdr, sizeof(hdr)) || hdr[0] ||
+	    (hdr[1] & PTM_FLAG_BITS) != PTM_IS_MMAPPED)
+		return COREHEAP_OK;
+	size = hdr[1] & ~(uint64_t)PTM_FLAG_BITS;
+	if (size < PTM_PAGE_SIZE || size % PTM_PAGE_SIZE ||
+	    size <= map_end - page)
+		return COREHEAP_OK;
+	if (found->num_oversized == found->oversized_cap) {
+		size_t cap = found->oversized_cap ? 2 * found->oversized_cap : 8;
+		struct mmapped *chunks;
+		uint64_t *claimed;
+
+		chunks = realloc(found->oversized, cap * sizeof(*chunks));
+		if (!chunks)
+			return COREHEAP_NOMEM;
+		found->oversized = chunks;
+		claimed = realloc(found->claimed, cap * sizeof(*claimed));
+		if (!claimed)
+			return COREHEAP_NOMEM;
+		found->claimed = claimed;
+		found->oversized_cap = cap;
+	}
+	found->oversized[found->num_oversized] = (struct mmapped){
+		.chunk = page,
+		.size = map_end - page,
+		.map_start = page,
+		.map_end = map_end,
+	};
+	found->claimed[found->num_oversized++] = size;
+	return COREHEAP_OK;
+}
 
 static int keep(struct found *found, const struct mmapped *m)
 {
@@ -107,9 +156,9 @@ static int keep(struct found *found, const struct mmapped *m)
 	return COREHEAP_OK;
 }
 
-/** Scan [start, end) of one mapping. */
+/** Scan [start, end) of one mapping, which ends at @p map_end. */
 static int scan_range(struct ptm_walk *walk, uint64_t start, uint64_t end,
-		      struct found *found)
+		      uint64_t map_end, struct found *found)
 {
 	uint64_t page = start;
 
@@ -123,6 +172,9 @@ static int scan_range(struct ptm_walk *walk, uint64_t start, uint64_t end,
 			continue;
 		}
 		if (!find_chunk(walk, page, end, &m)) {
+			err = keep_oversized(walk, found, page, map_end);
+			if (err)
+				return err;
 			page += PTM_PAGE_SIZE;
 			continue;
 		}
@@ -153,23 +205,40 @@ static int scan_all(struct ptm_walk *walk, struct found *found)
 				 m.start + (m.available < m.end - m.start ?
 						    m.available :
 						    m.end - m.start),
-				 found);
+				 m.end, found);
 		if (err)
 			return err;
 	}
 	return COREHEAP_OK;
 }
 
-static void check_count(struct ptm_walk *walk, size_t count)
+// mp_ counts what glibc mapped; a difference means chunks the core lacks,
+// look-alikes taken for chunks, or headers damaged: the oversized ones are
+// taken for the missing chunks, as far as the count goes.
+static void check_count(struct ptm_walk *walk, struct found *found)
 {
 	uint64_t n_mmaps;
+	size_t count = found->count;
 
-	// mp_ counts what glibc mapped; a difference means chunks the core
-	// lacks or look-alikes taken for chunks.
-	if (walk->st->mp &&
-	    !ptm_read_u64(walk->host, walk->st->mp + walk->layout->mp_n_mmaps,
-			  &n_mmaps) &&
-	    (uint32_t)n_mmaps != count)
+	if (!walk->st->mp ||
+	    ptm_read_u64(walk->host, walk->st->mp + walk->layout->mp_n_mmaps,
+			 &n_mmaps))
+		return;
+	for (size_t i = 0; i < found->num_oversized && count < (uint32_t)n_mmaps &&
+			   !walk->status;
+	     i++, count++) {
+		const struct mmapped *m = &found->oversized[i];
+
+		ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, walk->mmapped_region,
+			   m->chunk,
+			   "mmapped chunk's size field 0x%llx reaches past its mapping, which ends 0x%llx bytes after it (taken as live up to there)",
+			   (unsigned long long)found->claimed[i],
+			   (unsigned long long)m->size);
+		ptm_block(walk, m->chunk + PTM_CHUNK_HDR,
+			  m->size - PTM_CHUNK_HDR, COREHEAP_BLOCK_LIVE,
+			  walk->mmapped_region);
+	}
+	if ((uint32_t)n_mmaps != count)
 		walk->host->log(walk->host, COREHEAP_LOG_WARNING,
 				"found %zu mmapped chunks, mp_.n_mmaps says %u",
 				count, (uint32_t)n_mmaps);
@@ -199,7 +268,9 @@ void ptm_walk_mmapped(struct ptm_walk *walk)
 		ptm_block(walk, found.chunks[i].chunk + PTM_CHUNK_HDR,
 			  found.chunks[i].size - PTM_CHUNK_HDR,
 			  COREHEAP_BLOCK_LIVE, walk->mmapped_region);
-	check_count(walk, found.count);
+	check_count(walk, &found);
 out:
 	free(found.chunks);
+	free(found.oversized);
+	free(found.claimed);
 }
