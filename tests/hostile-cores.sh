@@ -232,7 +232,9 @@ for w in $(seq 0 $((jobs - 1))); do
 done
 wait
 cat "$work"/results.* > "$work/results"
-echo "ran in $((SECONDS - start))s"
+# Wall time, and the CPU time of all runs (the second line of `times`):
+# the machine may be shared.
+echo "ran in $((SECONDS - start))s; CPU time of the runs (user, system): $(times | tail -n1)"
 
 # The report: each failing mutant with its description, then totals.
 awk -F'\t' '
