@@ -210,6 +210,13 @@ run_mutant() { # index dir
 				cp "$m" "$work/failed/m$i.core"
 				kept=true
 			fi
+			# A hang costs the whole timeout: one per mutant is
+			# enough to know, the test stays within its time.
+			case $reason in
+			hang:*)
+				printf '\t\t(the other commands on this mutant skipped)\n'
+				break ;;
+			esac
 		elif [ "$name" = triage ]; then
 			printf 'TRIAGE\t%s\t%s\n' "$i" "$(grep -q '"heap_damaged": true' "$dir/out" && echo damaged || echo clean)"
 		fi
