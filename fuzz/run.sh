@@ -46,6 +46,13 @@ seeds() {
 		cp "fuzz/seeds/fuzz_core/$name.small" fuzz/seeds/fuzz_pipeline/
 		made=$((made + 1))
 	done
+	# The cores that once broke coreheap (tests/hostile-regressions/).
+	for core in "$srcdir"/tests/hostile-regressions/*.core; do
+		[ -e "$core" ] || continue
+		for target in fuzz_core fuzz_address_space fuzz_modules fuzz_pipeline; do
+			cp "$core" "fuzz/seeds/$target/"
+		done
+	done
 	# A seed that is not a core at all keeps the targets runnable.
 	for dir in fuzz/seeds/*/; do
 		printf '\177ELF\002\001\001' > "$dir/elf-ident"

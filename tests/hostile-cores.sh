@@ -21,6 +21,9 @@
 # kept in $CORE_DIR/hostile/failed/ (the first 40) and can be made again
 # with: hostile_mutate BASE.core BASE.csv INDEX OUT.
 #
+# Before the mutants, every command runs on each core kept in
+# tests/hostile-regressions/ (inputs that once broke one).
+#
 # Environment: HOSTILE_SEED (mutant values, default 1), HOSTILE_TIMEOUT,
 # HOSTILE_JOBS (parallel workers, default nproc), HOSTILE_ONLY (a regex
 # of mutant classes to run, e.g. 'heap|arena').
@@ -138,6 +141,27 @@ if [ "$failures" -ne 0 ]; then
 	exit 1
 fi
 
+# Regression cores: inputs that once broke a command (the fuzzers' or the
+# corpus's finds, kept in tests/hostile-regressions/, each named after
+# what it broke). Every command on each.
+for core in "$SRCDIR"/tests/hostile-regressions/*.core; do
+	[ -e "$core" ] || continue
+	name=$(basename "$core" .core)
+	size=$(stat -c %s "$core")
+	for spec in "summary" "objects --format jsonl" "types" "leaks" "top" \
+		"triage --format json" "why 0x1000" "refs 0x1000" "describe 0x1000"; do
+		cmd=${spec%% *}
+		rest=${spec#"$cmd"}
+		checks=$((checks + 1))
+		# shellcheck disable=SC2086
+		if ! reason=$(run_checked "$work/regression.out" "$work/regression.err" any \
+				"$size" "$cmd" "$COREHEAP" $cmd --debuginfo-path /nonexistent $rest "$core"); then
+			fail "regression $name: $spec: $reason"
+			grep -m3 -E '^ *#[0-9]+ |runtime error' "$work/regression.err"
+		fi
+	done
+done
+
 # The base core: a one-thread heap of every kind of chunk (fixtures/README).
 base="$work/base"
 "$SRCDIR/tests/make-core.sh" "$FIXTURES/glibc_mixed" "$base" > /dev/null 2> "$base.make.err"
@@ -241,7 +265,9 @@ wait
 cat "$work"/results.* > "$work/results"
 # Wall time, and the CPU time of all runs (the second line of `times`):
 # the machine may be shared.
-echo "ran in $((SECONDS - start))s; CPU time of the runs (user, system): $(times | tail -n1)"
+# (times, not in a pipe or $(...): a subshell has no children of its own)
+times > "$work/times"
+echo "ran in $((SECONDS - start))s; CPU time of the runs (user, system): $(tail -n1 "$work/times")"
 
 # The report: each failing mutant with its description, then totals.
 awk -F'\t' '
@@ -270,5 +296,5 @@ END {
 	exit (nf > 0 ? 1 : 0)
 }' "$work/results"
 status=$?
-[ "$status" -eq 0 ] && [ "$failures" -eq 0 ] && echo "all $count mutants handled"
+[ "$status" -eq 0 ] && [ "$failures" -eq 0 ] && echo "every mutant run and regression core handled"
 [ "$status" -eq 0 ] && [ "$failures" -eq 0 ]

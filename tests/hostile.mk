@@ -9,3 +9,5 @@ tests_hostile_mutate_LDFLAGS = $(SANITIZER_LDFLAGS)
 
 TESTS += tests/hostile-cores.sh
 EXTRA_DIST += tests/hostile-cores.sh
+# Cores that once broke a command: every command runs on each.
+EXTRA_DIST += tests/hostile-regressions
