@@ -42,8 +42,8 @@ make -s distclean > /dev/null
 
 # The fuzz targets, built with clang in a directory of their own (the
 # source tree is clean between the two suites), each run FUZZ_SECONDS on
-# the seeds made from the fixtures' cores: a short run that a crash the
-# seeds' neighbourhood holds does not get past. FUZZ_SECONDS=0 skips it.
+# the seeds made from the fixtures' cores: short, it catches what lies
+# near the seeds and keeps the targets building. FUZZ_SECONDS=0 skips it.
 fuzz_seconds=${FUZZ_SECONDS:-20}
 fuzz_status=0
 if [ "$fuzz_seconds" -gt 0 ]; then
