@@ -8,6 +8,7 @@ libelf-dev libdw-dev elfutils libpcre2-dev
 libcriterion-dev
 gdb libc6-dbg
 time bc
+clang libclang-rt-dev
 "
 sudo=
 if [ "$(id -u)" -ne 0 ]; then

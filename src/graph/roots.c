@@ -515,7 +515,10 @@ static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
 
 	if (!points)
 		return &ch_enomem;
-	qsort(list->items, n, sizeof(*list->items), compare_priority);
+	// A core with no threads and no modules has no candidates, and
+	// items is then NULL, which qsort must not be given.
+	if (n > 1)
+		qsort(list->items, n, sizeof(*list->items), compare_priority);
 	for (size_t i = 0; i < n; i++) {
 		points[num_points++] = list->items[i].start;
 		points[num_points++] = list->items[i].end;
