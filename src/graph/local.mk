@@ -35,3 +35,8 @@ fixtures_graph_pools_LDFLAGS =
 fixtures_graph_pools_LDADD = -lpthread
 TESTS += tests/graph-pools.sh
 EXTRA_DIST += tests/graph-pools.sh
+
+# A real program: Debian's python3 on a workload, against an independent
+# reachability count.
+TESTS += tests/python-leaks.sh
+EXTRA_DIST += tests/python-leaks.sh tests/python-reach.py tests/python_workload.py
