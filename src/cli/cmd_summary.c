@@ -13,7 +13,8 @@ static const char *const summary_usage[] = {
 	"",
 	"The process and its command line, the signal that stopped it, its",
 	"threads and modules (and which lack a binary or debug info), the",
-	"allocators found, and per arena the live and free bytes and the top chunk.",
+	"allocators found, and per arena the live and free bytes, the top chunk and",
+	"the memory the allocator owns that none of its blocks explains.",
 	NULL,
 };
 
