@@ -7,6 +7,7 @@ autoconf automake libtool pkg-config make gcc g++
 libelf-dev libdw-dev elfutils libpcre2-dev
 libcriterion-dev
 gdb libc6-dbg
+python3
 time bc
 clang libclang-rt-dev
 "

@@ -833,3 +833,59 @@ Test(graph, an_empty_heap)
 	ch_roots_destroy(roots);
 	close_fixture(&f);
 }
+
+/*
+ * An allocator that declares what it owns has exactly that left out: the
+ * rest of its mapping (a pool the kernel merged with it) is a root, and a
+ * piece it could not explain is a root named so. The stack below sp less
+ * the red zone is dead.
+ */
+Test(roots, owned_ranges_cut_out_exactly)
+{
+	struct fixture f = open_fixture();
+	struct ch_heap *heap = &f.program->heap;
+	struct ch_roots *roots;
+	uint64_t pool = HEAP_BASE + 0x1000, unexplained = HEAP_BASE + 0x800;
+	bool pool_root = false, unexplained_root = false;
+
+	assert_no_error(ch_heap_add_owned_range(heap, 0, UINT32_MAX, HEAP_BASE,
+						pool, COREHEAP_OWNED_HEAP));
+	assert_no_error(ch_heap_add_owned_range(heap, 0, UINT32_MAX,
+						unexplained, unexplained + 0x100,
+						COREHEAP_OWNED_UNEXPLAINED));
+	assert_no_error(ch_heap_finish(heap));
+	cr_assert(ch_heap_allocator_declares_owned(heap, 0));
+	cr_assert(!ch_heap_allocator_declares_owned(heap, 1));
+	assert_no_error(ch_roots_create(f.program, &roots));
+	for (size_t r = 0; r < roots->num_roots; r++) {
+		const struct ch_root *root = &roots->roots[r];
+
+		if (root->kind == CH_ROOT_REGISTER)
+			continue;
+		// Nothing of the owned heap but the unexplained piece.
+		cr_assert(root->end <= HEAP_BASE || root->start >= pool ||
+				  (root->start == unexplained &&
+				   root->end == unexplained + 0x100),
+			  "root [0x%lx, 0x%lx) in the owned heap", root->start,
+			  root->end);
+		if (root->start == pool) {
+			cr_assert_eq(root->source, CH_ROOT_MAPPING);
+			cr_assert_eq(root->end, HEAP_BASE + HEAP_SIZE);
+			pool_root = true;
+		}
+		if (root->start == unexplained) {
+			cr_assert_eq(root->source, CH_ROOT_UNEXPLAINED);
+			unexplained_root = true;
+		}
+		// The stack's dead part: below sp less the red zone.
+		cr_assert(root->end <= STACK_BASE ||
+				  root->start >= STACK_BASE + 0x100 - 128,
+			  "root [0x%lx, 0x%lx) in the dead stack", root->start,
+			  root->end);
+	}
+	cr_assert(pool_root && unexplained_root);
+	cr_assert_eq(roots->dead_stack_bytes, 0x100 - 128);
+	cr_assert_eq(roots->excluded_bytes, 0x1000 - 0x100);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}

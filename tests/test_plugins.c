@@ -330,6 +330,25 @@ Test(plugins, the_host_fails_as_the_header_says)
 		COREHEAP_OK);
 	cr_expect_eq(ops->find_block(ops, 0x10, &out.block), COREHEAP_NOT_FOUND);
 
+	// Owned ranges: an empty one or an unknown kind is the plugin's bug,
+	// refused without an error of the host's; an unexplained one counts.
+	cr_expect(COREHEAP_HOST_HAS(ops, add_owned_range));
+	cr_expect_eq(ops->add_owned_range(ops, region, 0x21000, 0x21000,
+					  COREHEAP_OWNED_HEAP),
+		     COREHEAP_FAILED, "an empty range");
+	cr_expect_eq(ops->add_owned_range(ops, region, 0x20000, 0x21000, 9),
+		     COREHEAP_FAILED, "a range of no kind");
+	cr_expect_eq(program->heap.num_owned, 0, "a refused range was kept");
+	cr_expect_null(ch_host_take_error(&host));
+	cr_expect_eq(ops->add_owned_range(ops, region, 0x20000, 0x21000,
+					  COREHEAP_OWNED_HEAP), COREHEAP_OK);
+	cr_expect_eq(ops->add_owned_range(ops, region, 0x20800, 0x20900,
+					  COREHEAP_OWNED_UNEXPLAINED),
+		     COREHEAP_OK);
+	cr_expect_eq(program->heap.num_owned, 2);
+	cr_expect_eq(program->heap.regions[region].unexplained_count, 1);
+	cr_expect_eq(program->heap.regions[region].unexplained_bytes, 0x100);
+
 	program->allocators.num_uses = 0;
 	ch_program_destroy(program);
 	unlink(path);

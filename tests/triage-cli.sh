@@ -29,6 +29,11 @@ if triage damage_overflow; then
 	check damage_overflow "its type" '"type": "struct buffer"'
 	check damage_overflow "named as the likely overflow" '"likely_overflow": true'
 	check damage_overflow "the stack" 'damage_overflow!main'
+	# The smashed chunk, up to where the walk resumed, is the arena's
+	# but no block explains it: summary says so.
+	"$COREHEAP" summary "$core" > "$work/damage_overflow.summary" 2> /dev/null
+	check_grep "damage_overflow: summary shows the skipped chunk as unexplained" \
+		"^unexplained: 1 range, " "$work/damage_overflow.summary"
 fi
 if triage damage_tcache_double_free; then
 	block=$(fact double_freed "$work/damage_tcache_double_free.live")

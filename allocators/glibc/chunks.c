@@ -453,6 +453,10 @@ static void walk_heap(struct ptm_walk *walk, size_t index,
 			ptm_damage(walk, COREHEAP_DAMAGE_UNREADABLE,
 				   arena->region, stop,
 				   "heap memory not in the core; %s", after);
+		// The arena's, but no chunk explains it: said by summary,
+		// and a root (live chunks in it may hold pointers).
+		ptm_own(walk, arena->region, stop, resume ? resume : heap->end,
+			COREHEAP_OWNED_UNEXPLAINED);
 		if (!resume)
 			return;
 		pos = resume;

@@ -230,6 +230,7 @@ static int glibc_walk(const struct coreheap_host *host, void *state)
 	if (err)
 		return err;
 	log_guesses(host, st, walk);
+	ptm_declare_owned(walk);
 	for (size_t i = 0; i < walk->num_arenas && !walk->status; i++)
 		ptm_walk_arena_chunks(walk, i);
 	if (!walk->status)

@@ -401,6 +401,18 @@ int ptm_free_chunks_between(struct ptm_walk *walk, size_t arena, uint64_t lo,
  */
 void ptm_walk_arena_chunks(struct ptm_walk *walk, size_t arena);
 
+// owned.c
+
+/**
+ * Declare [start, end) as glibc's (add_owned_range), if the host has the
+ * operation; records NOMEM in walk->status.
+ */
+void ptm_own(struct ptm_walk *walk, uint32_t region, uint64_t start,
+	     uint64_t end, enum coreheap_owned_kind kind);
+
+/** Declare every arena's heaps and runs as glibc's own (needs the heaps). */
+void ptm_declare_owned(struct ptm_walk *walk);
+
 // mmapped.c
 
 /** Find and report mmapped chunks outside every heap. */

@@ -10,6 +10,7 @@ libcoreheap_a_SOURCES += \
 	allocators/glibc/lists.c \
 	allocators/glibc/chunks.c \
 	allocators/glibc/mmapped.c \
+	allocators/glibc/owned.c \
 	allocators/glibc/checks.c \
 	allocators/glibc/reader.c allocators/glibc/reader.h \
 	allocators/glibc/addrset.c allocators/glibc/addrset.h

@@ -264,10 +264,13 @@ void ptm_walk_mmapped(struct ptm_walk *walk)
 		goto out;
 	}
 	walk->have_mmapped_region = true;
-	for (size_t i = 0; i < found.count && !walk->status; i++)
+	for (size_t i = 0; i < found.count && !walk->status; i++) {
+		ptm_own(walk, walk->mmapped_region, found.chunks[i].map_start,
+			found.chunks[i].map_end, COREHEAP_OWNED_HEAP);
 		ptm_block(walk, found.chunks[i].chunk + PTM_CHUNK_HDR,
 			  found.chunks[i].size - PTM_CHUNK_HDR,
 			  COREHEAP_BLOCK_LIVE, walk->mmapped_region);
+	}
 	check_count(walk, &found);
 out:
 	free(found.chunks);

@@ -185,6 +185,31 @@ struct coreheap_region {
 	uint64_t top_size;
 };
 
+/**
+ * What a range declared with coreheap_host::add_owned_range is. Roots (the
+ * memory whose pointers keep allocations alive) are every aligned word of
+ * writable memory that no allocator owns: the host leaves out exactly the
+ * ranges declared here, and scans the rest of every writable mapping, so
+ * that memory the kernel merged into one mapping with the allocator's (a
+ * program's own mmap'd pool next to an mmapped chunk) is still a root.
+ */
+enum coreheap_owned_kind {
+	/**
+	 * Memory the allocator manages and its walk explains: its live and
+	 * free blocks, their headers, its own metadata (arena and heap
+	 * headers), memory it keeps mapped for later growth. Never a root.
+	 */
+	COREHEAP_OWNED_HEAP = 0,
+	/**
+	 * Memory a region of the allocator spans that its walk cannot
+	 * explain: a foreign sbrk between two runs of glibc's main arena,
+	 * chunks skipped after damage. Counted per region and shown by
+	 * `summary`; scanned as a root (named so), so that what only it
+	 * points to is not reported as leaked on a guess.
+	 */
+	COREHEAP_OWNED_UNEXPLAINED = 1,
+};
+
 /** Kinds of damage a plugin can report. */
 enum coreheap_damage_kind {
 	COREHEAP_DAMAGE_BAD_SIZE = 0,      /**< an impossible size field */
@@ -376,6 +401,27 @@ struct coreheap_host {
 	void (*log)(const struct coreheap_host *host, int level,
 		    const char *format, ...)
 		__attribute__((format(printf, 3, 4)));
+
+	/* Added after ABI 2's first set: check with COREHEAP_HOST_HAS(). */
+
+	/**
+	 * Declare that the allocator owns [start, end), as kind (enum
+	 * coreheap_owned_kind), for region (an index from add_region, or
+	 * UINT32_MAX). Ranges may be declared in any order and overlap;
+	 * where an UNEXPLAINED range overlaps a HEAP one, it wins, so that a
+	 * piece can be cut out of a heap declared whole.
+	 * Declare what the allocator itself mapped or took, never a whole
+	 * mapping by its bounds: the kernel merges neighbouring anonymous
+	 * mappings, and the program's memory next to the allocator's must
+	 * stay a root. An allocator that declares no range at all is
+	 * treated as before this operation: every mapping that holds one of
+	 * its blocks is left out of the roots whole.
+	 * COREHEAP_OK; COREHEAP_FAILED if end <= start or kind is unknown
+	 * (nothing kept; the plugin's bug, the host goes on); COREHEAP_NOMEM.
+	 */
+	int (*add_owned_range)(const struct coreheap_host *host,
+			       uint32_t region, uint64_t start, uint64_t end,
+			       uint32_t kind);
 	/* New operations go here, at the end, and are checked with
 	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };

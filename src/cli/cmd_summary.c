@@ -13,7 +13,8 @@ static const char *const summary_usage[] = {
 	"",
 	"The process and its command line, the signal that stopped it, its",
 	"threads and modules (and which lack a binary or debug info), the",
-	"allocators found, and per arena the live and free bytes and the top chunk.",
+	"allocators found, and per arena the live and free bytes, the top chunk and",
+	"the memory the allocator owns that none of its blocks explains.",
 	NULL,
 };
 
@@ -21,6 +22,7 @@ struct heap_totals {
 	uint64_t live_count, live_bytes;
 	uint64_t free_count, free_bytes;
 	uint64_t metadata_bytes, system_bytes;
+	uint64_t unexplained_count, unexplained_bytes;
 };
 
 static struct heap_totals sum_regions(const struct ch_heap *heap)
@@ -36,6 +38,8 @@ static struct heap_totals sum_regions(const struct ch_heap *heap)
 		totals.free_bytes += region->free_bytes;
 		totals.metadata_bytes += region->metadata_bytes;
 		totals.system_bytes += region->system_bytes;
+		totals.unexplained_count += region->unexplained_count;
+		totals.unexplained_bytes += region->unexplained_bytes;
 	}
 	return totals;
 }
@@ -151,6 +155,10 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 			ch_out_str(out, ", system ");
 			ch_out_bytes(out, region->system_bytes);
 		}
+		if (region->unexplained_count) {
+			ch_out_str(out, ", unexplained ");
+			ch_out_bytes(out, region->unexplained_bytes);
+		}
 		ch_out_str(out, "\n");
 	}
 	ch_out_printf(out, "live:       %" PRIu64 " allocations, ", totals.live_count);
@@ -158,6 +166,17 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 	ch_out_printf(out, "\nfree:       %" PRIu64 " blocks, ", totals.free_count);
 	ch_out_bytes(out, totals.free_bytes);
 	ch_out_str(out, "\n");
+	// Memory an allocator owns that none of its blocks explains: said,
+	// never silently dropped; the roots scan it (named "unexplained").
+	if (totals.unexplained_count) {
+		ch_out_printf(out, "unexplained: %" PRIu64 " range%s, ",
+			      totals.unexplained_count,
+			      totals.unexplained_count == 1 ? "" : "s");
+		ch_out_bytes(out, totals.unexplained_bytes);
+		ch_out_str(out, " the allocators own but no block explains (a foreign sbrk, a gap after damage); scanned as roots\n");
+	} else {
+		ch_out_str(out, "unexplained: none\n");
+	}
 	if (heap->num_damage == 0) {
 		ch_out_str(out, "damage:     none found\n");
 		return;
@@ -265,6 +284,8 @@ static void write_json_region(struct ch_json *json,
 	ch_json_member_address(json, "top_address", region->top_address);
 	ch_json_member_u64(json, "top_size", region->top_size);
 	ch_json_member_u64(json, "system_bytes", region->system_bytes);
+	ch_json_member_u64(json, "unexplained_count", region->unexplained_count);
+	ch_json_member_u64(json, "unexplained_bytes", region->unexplained_bytes);
 	ch_json_end_object(json);
 }
 
@@ -294,6 +315,8 @@ static void write_json_heap(struct ch_json *json,
 	ch_json_member_u64(json, "live_bytes", totals.live_bytes);
 	ch_json_member_u64(json, "free_count", totals.free_count);
 	ch_json_member_u64(json, "free_bytes", totals.free_bytes);
+	ch_json_member_u64(json, "unexplained_count", totals.unexplained_count);
+	ch_json_member_u64(json, "unexplained_bytes", totals.unexplained_bytes);
 	ch_json_end_object(json);
 	ch_json_key(json, "damage");
 	ch_json_begin_array(json);

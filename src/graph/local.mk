@@ -25,3 +25,18 @@ fixtures_graph_heap_LDADD = -lpthread
 # why, leaks, refs and top on a core of it: exact answers.
 TESTS += tests/graph-cli.sh
 EXTRA_DIST += tests/graph-cli.sh
+
+# Roots: pools the program mapped next to malloc's memory, merged with it by
+# the kernel, and a dead stack slot (issue 10).
+check_PROGRAMS += fixtures/graph_pools
+fixtures_graph_pools_SOURCES = fixtures/graph_pools.c fixtures/fixture.h
+fixtures_graph_pools_CFLAGS = -std=gnu11 $(WARN_CFLAGS) -g -O0 -fno-builtin
+fixtures_graph_pools_LDFLAGS =
+fixtures_graph_pools_LDADD = -lpthread
+TESTS += tests/graph-pools.sh
+EXTRA_DIST += tests/graph-pools.sh
+
+# A real program: Debian's python3 on a workload, against an independent
+# reachability count.
+TESTS += tests/python-leaks.sh
+EXTRA_DIST += tests/python-leaks.sh tests/python-reach.py tests/python_workload.py

@@ -17,16 +17,27 @@ const char *const ch_root_kind_names[CH_NUM_ROOT_KINDS] = {
 	[CH_ROOT_REGISTER] = "register",
 };
 
-// Which root names a byte that two candidates cover: the higher wins.
+// Which root names a byte that two candidates cover: the higher wins. Some
+// are no root at all (see is_root()): a piece of memory they win is left
+// out of the scan.
 enum root_priority {
 	PRIORITY_MAPPING,
+	PRIORITY_DEAD_STACK,    // below the lowest stack pointer: no root
 	PRIORITY_MODULE_DATA,
+	PRIORITY_OWNED,         // an allocator's own memory: no root
+	PRIORITY_UNEXPLAINED,   // owned, but no walk explained it: a root
 	PRIORITY_STACK,
 	PRIORITY_TLS_AREA,
 	PRIORITY_THREAD,        // control block and dtv
 	PRIORITY_TLS_BLOCK,
-	PRIORITY_EXCLUDED,      // allocator metadata: not a root at all
+	PRIORITY_EXCLUDED,      // allocator metadata, blocks: no root at all
 };
+
+static bool is_root(int priority)
+{
+	return priority != PRIORITY_DEAD_STACK && priority != PRIORITY_OWNED &&
+	       priority != PRIORITY_EXCLUDED;
+}
 
 // The System V x86-64 ABI lets a function use 128 bytes below rsp without
 // moving it (the red zone): a thread stopped in a leaf function may hold
@@ -101,10 +112,13 @@ static void mark_mapping(const struct ch_address_space *as, bool *skipped,
 		skipped[*last] = true;
 }
 
-// Mappings that are no global root: those that hold any block, free or
-// live, or an arena's control structure or top chunk (the allocator's own
-// memory), and the threads' stacks (scanned from their stack pointer only:
-// below it lie stale words of returned calls).
+/*
+ * Mappings that are no global root because an allocator that declared none
+ * of its memory (a plugin built before add_owned_range) has a block or a
+ * region's control structure or top chunk in them: for those, a whole
+ * mapping is all the host can tell. The allocators that declared what they
+ * own are cut out exactly, by add_owned().
+ */
 static struct ch_error *find_skipped_mappings(const struct ch_program *program,
 					      bool **ret)
 {
@@ -113,19 +127,31 @@ static struct ch_error *find_skipped_mappings(const struct ch_program *program,
 	const struct ch_block_array *arrays[] = { &heap->live, &heap->free,
 						  &heap->nested };
 	bool *skipped = calloc(as->num_mappings + 1, sizeof(*skipped));
+	bool guess[UINT8_MAX + 1];
 	size_t last = SIZE_MAX;
 
 	if (!skipped)
 		return &ch_enomem;
+	// Allocator indices are uint8_t: a table of them all.
+	for (size_t a = 0; a <= UINT8_MAX; a++)
+		guess[a] = true;
+	for (size_t i = 0; i < heap->num_owned; i++)
+		guess[heap->owned[i].allocator] = false;
+	*ret = skipped;
 	for (size_t a = 0; a < sizeof(arrays) / sizeof(arrays[0]); a++) {
-		for (size_t i = 0; i < arrays[a]->len; i++)
-			mark_mapping(as, skipped, arrays[a]->blocks[i].address,
-				     &last);
+		for (size_t i = 0; i < arrays[a]->len; i++) {
+			if (guess[arrays[a]->blocks[i].allocator])
+				mark_mapping(as, skipped,
+					     arrays[a]->blocks[i].address,
+					     &last);
+		}
 	}
 	for (size_t i = 0; i < heap->num_regions; i++) {
 		const struct ch_region *region = &heap->regions[i];
 		const struct ch_mapping *mapping;
 
+		if (!guess[region->allocator])
+			continue;
 		if (region->top_address)
 			mark_mapping(as, skipped, region->top_address, &last);
 		// A region's control structure inside a module (main_arena)
@@ -135,10 +161,6 @@ static struct ch_error *find_skipped_mappings(const struct ch_program *program,
 							   region->address))
 			skipped[mapping - as->mappings] = true;
 	}
-	for (size_t t = 0; t < program->core->num_threads; t++)
-		mark_mapping(as, skipped,
-			     program->core->threads[t].regs[CH_REG_RSP], &last);
-	*ret = skipped;
 	return NULL;
 }
 
@@ -375,20 +397,21 @@ static struct ch_error *add_thread_roots(struct ch_program *program,
 	return NULL;
 }
 
-// How much of a region's control structure to leave out, if it lies in a
-// module: what the plugin declared, else its symbol's size.
+// How much of a region's control structure to leave out: what the plugin
+// declared, else, in a module, its symbol's size.
 static uint64_t region_metadata_bytes(const struct ch_program *program,
 				      const struct ch_region *region)
 {
-	struct ch_module *module = ch_modules_find_by_address(program->modules,
-							      region->address);
+	struct ch_module *module;
 	uint64_t offset, size;
 
-	if (!module || !region->address)
+	if (!region->address)
 		return 0;
 	if (region->control_size)
 		return region->control_size;
-	if (ch_module_symbol_at(module, region->address, &offset, &size) &&
+	module = ch_modules_find_by_address(program->modules, region->address);
+	if (module &&
+	    ch_module_symbol_at(module, region->address, &offset, &size) &&
 	    offset == 0 && size > 0)
 		return size;
 	return 0;
@@ -409,6 +432,74 @@ static size_t first_block_after(const struct ch_heap *heap, uint64_t addr)
 			hi = mid;
 	}
 	return lo;
+}
+
+// Whether [start, end) lies inside one of the sorted, merged ranges.
+static bool inside_merged(const uint64_t (*merged)[2], size_t n,
+			  uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (merged[mid][1] <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && merged[lo][0] <= start && end <= merged[lo][1];
+}
+
+/*
+ * A block of an allocator that declared its memory, outside everything
+ * declared (a plugin that forgot some of it): the block itself is left out,
+ * so that a live block is never its own root. None for glibc.
+ */
+static struct ch_error *add_stray_blocks(struct ch_program *program,
+					 struct candidates *list)
+{
+	const struct ch_heap *heap = &program->heap;
+	const struct ch_block_array *arrays[] = { &heap->live, &heap->free };
+	struct ch_root root = { .thread = UINT32_MAX };
+	_cleanup_free_ uint64_t (*merged)[2] = NULL;
+	size_t n = 0;
+	struct ch_error *err;
+
+	if (heap->num_owned == 0)
+		return NULL;
+	merged = malloc(heap->num_owned * sizeof(*merged));
+	if (!merged)
+		return &ch_enomem;
+	// heap->owned is sorted by start (ch_heap_finish()).
+	for (size_t i = 0; i < heap->num_owned; i++) {
+		const struct ch_owned_range *owned = &heap->owned[i];
+
+		if (n && owned->start <= merged[n - 1][1]) {
+			if (owned->end > merged[n - 1][1])
+				merged[n - 1][1] = owned->end;
+			continue;
+		}
+		merged[n][0] = owned->start;
+		merged[n][1] = owned->end;
+		n++;
+	}
+	for (size_t a = 0; a < sizeof(arrays) / sizeof(arrays[0]); a++) {
+		for (size_t i = 0; i < arrays[a]->len; i++) {
+			const struct ch_block *block = &arrays[a]->blocks[i];
+			uint64_t end = ch_block_end(block);
+
+			if (inside_merged(merged, n, block->address, end) ||
+			    !ch_heap_allocator_declares_owned(heap,
+							      block->allocator))
+				continue;
+			err = add_candidate(list, block->address, end,
+					    PRIORITY_EXCLUDED, &root);
+			if (err)
+				return err;
+		}
+	}
+	return NULL;
 }
 
 static struct ch_error *add_exclusions(struct ch_program *program,
@@ -443,9 +534,92 @@ static struct ch_error *add_exclusions(struct ch_program *program,
 		const struct ch_region *region = &program->heap.regions[i];
 		uint64_t bytes = region_metadata_bytes(program, region);
 
+		if (region->address + bytes < region->address)
+			continue;
 		err = add_candidate(list, region->address,
 				    region->address + bytes, PRIORITY_EXCLUDED,
 				    &root);
+		if (err)
+			return err;
+	}
+	return add_stray_blocks(program, list);
+}
+
+/*
+ * What the allocators declared as their own: no root, but for the pieces
+ * their walks could not explain, which are roots named for what they are
+ * (a foreign sbrk between two runs of glibc's main arena holds the
+ * program's own data; chunks skipped after damage may hold pointers to
+ * live blocks).
+ */
+static struct ch_error *add_owned(struct ch_program *program,
+				  struct candidates *list)
+{
+	const struct ch_heap *heap = &program->heap;
+	struct ch_root root = {
+		.thread = UINT32_MAX,
+		.kind = CH_ROOT_GLOBAL,
+		.source = CH_ROOT_UNEXPLAINED,
+	};
+	struct ch_error *err;
+
+	for (size_t i = 0; i < heap->num_owned; i++) {
+		const struct ch_owned_range *owned = &heap->owned[i];
+		bool unexplained = owned->kind == COREHEAP_OWNED_UNEXPLAINED;
+
+		root.base = owned->start;
+		err = add_candidate(list, owned->start, owned->end,
+				    unexplained ? PRIORITY_UNEXPLAINED :
+						  PRIORITY_OWNED,
+				    &root);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/*
+ * Below the lowest stack pointer of the threads whose stacks are in one
+ * mapping, less the red zone, lie only words of calls that returned: no
+ * root. Not where the stack is in a live block (the block is a node of the
+ * graph) or in a module's memory (a static array used as a stack: the
+ * module's other data lie below it).
+ */
+static struct ch_error *add_dead_stacks(struct ch_program *program,
+					struct candidates *list)
+{
+	const struct ch_address_space *as = program->address_space;
+	const struct ch_core *core = program->core;
+	_cleanup_free_ uint64_t *lowest = NULL;
+	struct ch_root root = { .thread = UINT32_MAX };
+	struct ch_error *err;
+
+	lowest = malloc((as->num_mappings + 1) * sizeof(*lowest));
+	if (!lowest)
+		return &ch_enomem;
+	for (size_t i = 0; i < as->num_mappings; i++)
+		lowest[i] = UINT64_MAX;
+	for (size_t t = 0; t < core->num_threads; t++) {
+		uint64_t sp = core->threads[t].regs[CH_REG_RSP];
+		size_t m = mapping_index(as, sp);
+
+		if (m == SIZE_MAX || ch_heap_find(&program->heap, sp))
+			continue;
+		if (sp < lowest[m])
+			lowest[m] = sp;
+	}
+	for (size_t i = 0; i < as->num_mappings; i++) {
+		const struct ch_mapping *mapping = &as->mappings[i];
+
+		if (lowest[i] == UINT64_MAX ||
+		    lowest[i] - mapping->start <= RED_ZONE_BYTES ||
+		    ch_modules_find_by_address(program->modules, mapping->start) ||
+		    ch_modules_find_by_address(program->modules,
+					       lowest[i] - 1))
+			continue;
+		err = add_candidate(list, mapping->start,
+				    lowest[i] - RED_ZONE_BYTES,
+				    PRIORITY_DEAD_STACK, &root);
 		if (err)
 			return err;
 	}
@@ -560,7 +734,11 @@ static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
 		if (owner[j] == UINT32_MAX)
 			continue;
 		c = &list->items[owner[j]];
-		if (c->priority == PRIORITY_EXCLUDED) {
+		if (c->priority == PRIORITY_DEAD_STACK) {
+			roots->dead_stack_bytes += points[j + 1] - points[j];
+			continue;
+		}
+		if (!is_root(c->priority)) {
 			roots->excluded_bytes += points[j + 1] - points[j];
 			continue;
 		}
@@ -603,6 +781,10 @@ struct ch_error *ch_roots_create(struct ch_program *program,
 	for (uint32_t t = 0; !err && t < core->num_threads; t++)
 		err = add_thread_roots(program, t, &list);
 	if (!err)
+		err = add_dead_stacks(program, &list);
+	if (!err)
+		err = add_owned(program, &list);
+	if (!err)
 		err = add_exclusions(program, &list);
 	if (!err)
 		err = resolve(&list, roots);
@@ -637,6 +819,34 @@ static struct ch_error *append_offset(struct ch_strbuf *name, uint64_t offset)
 	return offset ? ch_strbuf_appendf(name, "+0x%" PRIx64, offset) : NULL;
 }
 
+// "[unexplained glibc main_arena 0x5555...]+0x10": whose memory it is.
+static struct ch_error *describe_unexplained(struct ch_program *program,
+					     const struct ch_root *root,
+					     uint64_t source,
+					     struct ch_strbuf *name)
+{
+	const struct ch_heap *heap = &program->heap;
+	const char *allocator = "?", *region = "?";
+	struct ch_error *err;
+
+	for (size_t i = 0; i < heap->num_owned; i++) {
+		const struct ch_owned_range *owned = &heap->owned[i];
+
+		if (owned->start != root->base ||
+		    owned->kind != COREHEAP_OWNED_UNEXPLAINED)
+			continue;
+		if (owned->allocator < program->allocators.num_uses)
+			allocator = program->allocators.uses[owned->allocator]
+					    .ops->name;
+		if (owned->region < heap->num_regions)
+			region = heap->regions[owned->region].name;
+		break;
+	}
+	err = ch_strbuf_appendf(name, "[unexplained %s %s 0x%" PRIx64 "]",
+				allocator, region, root->base);
+	return err ? err : append_offset(name, source - root->base);
+}
+
 static struct ch_error *describe_global(struct ch_program *program,
 					const struct ch_root *root,
 					uint64_t source, struct ch_strbuf *name)
@@ -656,6 +866,8 @@ static struct ch_error *describe_global(struct ch_program *program,
 					symbol);
 		return err ? err : append_offset(name, offset);
 	}
+	if (root->source == CH_ROOT_UNEXPLAINED)
+		return describe_unexplained(program, root, source, name);
 	mapping = ch_address_space_mapping(program->address_space, source);
 	if (mapping && mapping->file)
 		err = ch_strbuf_appendf(name, "[%s 0x%" PRIx64 "]",

@@ -5,21 +5,28 @@
  * program could still reach an allocation, each with a name a person
  * understands.
  *
- * Roots are, for every thread: its registers (NT_PRSTATUS), its stack from
- * the stack pointer (less the 128-byte red zone below it, which a leaf
- * function may use) to the end of the stack's mapping, its static TLS blocks,
- * its thread control block and, when the dynamic linker allocated it, its
- * dtv; and the writable data of every module (the writable PT_LOAD segments:
- * .data, .bss, the GOT). Writable mappings that belong to no module, hold no
- * heap block and are no thread's stack (the dynamic linker's own
- * allocations, an application's mmap'd tables) are global roots too: a
- * pointer kept there keeps its target alive.
+ * Roots are every aligned word of writable memory that no allocator owns,
+ * named for what it is: for every thread, its registers (NT_PRSTATUS), its
+ * stack from the stack pointer less the 128-byte red zone below it (which
+ * a leaf function may use) to the end of the stack's mapping, its static
+ * TLS blocks, its thread control block and, when the dynamic linker
+ * allocated it, its dtv; the writable data of every module (the writable
+ * PT_LOAD segments: .data, .bss, the GOT); and the rest of every writable
+ * mapping (the dynamic linker's own allocations, an application's mmap'd
+ * pools and tables), even where the kernel merged it into one mapping with
+ * an allocator's memory.
  *
- * Allocator metadata is never a root: mappings that hold heap blocks are
- * left out, and so are the control structures of the allocator's regions
- * that lie in a module's data (glibc's main_arena in libc's .data), whose
- * bin and top pointers point at chunk headers, inside the neighbouring
- * allocations.
+ * Not roots: what the allocators declared as their own
+ * (coreheap_host::add_owned_range: glibc's heaps, runs and mmapped chunks
+ * with their headers and free chunks), the control structures of their
+ * regions (glibc's main_arena in libc's .data, whose bin and top pointers
+ * point at chunk headers, inside the neighbouring allocations), and a stack
+ * below its lowest stack pointer less the red zone (dead: words of calls
+ * that returned). An allocator that declared nothing (a plugin built before
+ * add_owned_range) has every mapping that holds one of its blocks left out
+ * whole, as all the host can tell. What an allocator owns but could not
+ * explain (COREHEAP_OWNED_UNEXPLAINED) is a root, named
+ * "[unexplained ALLOCATOR REGION 0x...]".
  *
  * Where two kinds of root overlap (a thread's TLS blocks and its control
  * block lie at the top of its stack mapping), the more specific name wins:
@@ -60,6 +67,8 @@ enum ch_root_source {
 	CH_ROOT_THREAD_CONTROL, /**< the thread control block (struct pthread) */
 	CH_ROOT_DTV,            /**< the dynamic thread vector */
 	CH_ROOT_REGISTERS,
+	/** memory an allocator owns but its walk did not explain */
+	CH_ROOT_UNEXPLAINED,
 };
 
 /**
@@ -87,8 +96,12 @@ struct ch_roots {
 	size_t num_roots;
 	/** The core's threads: one register root each, last. */
 	size_t num_threads;
-	/** Bytes of memory roots, and bytes left out as allocator metadata. */
-	uint64_t memory_bytes, excluded_bytes;
+	/**
+	 * Bytes of memory roots; bytes of writable memory left out as the
+	 * allocators' own (metadata, blocks, declared ranges); bytes of
+	 * stacks left out below their stack pointers.
+	 */
+	uint64_t memory_bytes, excluded_bytes, dead_stack_bytes;
 };
 
 /**

@@ -35,6 +35,7 @@ void ch_heap_deinit(struct ch_heap *heap)
 	for (size_t i = 0; i < heap->num_damage; i++)
 		free(heap->damage[i].message);
 	free(heap->damage);
+	free(heap->owned);
 	free(heap->block_types);
 	free(heap->block_type_sources);
 	for (size_t i = 0; i < heap->num_type_names; i++)
@@ -192,6 +193,42 @@ struct ch_error *ch_heap_add_block(struct ch_heap *heap,
 	}
 }
 
+struct ch_error *ch_heap_add_owned_range(struct ch_heap *heap,
+					 uint8_t allocator, uint32_t region,
+					 uint64_t start, uint64_t end,
+					 uint32_t kind)
+{
+	struct ch_error *err;
+
+	err = ch_vector_reserve_one((void **)&heap->owned,
+				    &heap->owned_capacity,
+				    sizeof(*heap->owned), heap->num_owned);
+	if (err)
+		return err;
+	heap->owned[heap->num_owned++] = (struct ch_owned_range){
+		.start = start,
+		.end = end,
+		.region = region < heap->num_regions ? region : UINT32_MAX,
+		.allocator = allocator,
+		.kind = kind,
+	};
+	if (kind == COREHEAP_OWNED_UNEXPLAINED && region < heap->num_regions) {
+		heap->regions[region].unexplained_count++;
+		heap->regions[region].unexplained_bytes += end - start;
+	}
+	return NULL;
+}
+
+bool ch_heap_allocator_declares_owned(const struct ch_heap *heap,
+				      uint8_t allocator)
+{
+	for (size_t i = 0; i < heap->num_owned; i++) {
+		if (heap->owned[i].allocator == allocator)
+			return true;
+	}
+	return false;
+}
+
 struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,
 				    uint32_t kind, uint32_t region,
 				    uint64_t address, const char *message)
@@ -325,9 +362,20 @@ static struct ch_error *drop_overlaps(struct ch_heap *heap)
 	return NULL;
 }
 
+static int compare_owned(const void *a, const void *b)
+{
+	const struct ch_owned_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 struct ch_error *ch_heap_finish(struct ch_heap *heap)
 {
 	struct ch_error *err;
+
+	if (heap->num_owned > 1)
+		qsort(heap->owned, heap->num_owned, sizeof(*heap->owned),
+		      compare_owned);
 
 	if (heap->live.len > 1 && !is_sorted(&heap->live)) {
 		err = radix_sort_blocks(&heap->live);

@@ -71,6 +71,21 @@ struct ch_region {
 	uint64_t live_count, live_bytes;
 	uint64_t free_count, free_bytes;
 	uint64_t metadata_count, metadata_bytes;
+	/**
+	 * Bytes and ranges the allocator declared as its own but its walk
+	 * could not explain (COREHEAP_OWNED_UNEXPLAINED).
+	 */
+	uint64_t unexplained_count, unexplained_bytes;
+};
+
+/** A range an allocator declared as its own (add_owned_range). */
+struct ch_owned_range {
+	uint64_t start, end;
+	/** Index in ch_heap::regions, or UINT32_MAX. */
+	uint32_t region;
+	uint8_t allocator;
+	/** enum coreheap_owned_kind. */
+	uint8_t kind;
 };
 
 struct ch_damage {
@@ -102,6 +117,13 @@ struct ch_heap {
 	size_t num_damage, damage_capacity;
 	/** Damage reports dropped past the cap (a shredded heap). */
 	size_t damage_dropped;
+
+	/**
+	 * What the allocators declared as their own, sorted by start after
+	 * ch_heap_finish(); may overlap.
+	 */
+	struct ch_owned_range *owned;
+	size_t num_owned, owned_capacity;
 
 	/** Live blocks that overlapped another; dropped from live. */
 	size_t overlaps;
@@ -149,6 +171,20 @@ struct ch_error *ch_heap_intern_runtime_type(struct ch_heap *heap,
 /** Record a block and count it in its region. */
 struct ch_error *ch_heap_add_block(struct ch_heap *heap,
 				   const struct ch_block *block, bool nested);
+
+/**
+ * Record that allocator owns [start, end) as kind (enum coreheap_owned_kind)
+ * and, for COREHEAP_OWNED_UNEXPLAINED, count it in its region. The caller
+ * checked start < end and the kind. Errors: out of memory.
+ */
+struct ch_error *ch_heap_add_owned_range(struct ch_heap *heap,
+					 uint8_t allocator, uint32_t region,
+					 uint64_t start, uint64_t end,
+					 uint32_t kind);
+
+/** True if allocator declared any owned range. */
+bool ch_heap_allocator_declares_owned(const struct ch_heap *heap,
+				      uint8_t allocator);
 
 /** Record damage; past a cap only counted. */
 struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,

@@ -268,6 +268,20 @@ static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 	return COREHEAP_OK;
 }
 
+static int host_add_owned_range(const struct coreheap_host *ops,
+				uint32_t region, uint64_t start, uint64_t end,
+				uint32_t kind)
+{
+	struct ch_host *host = host_of(ops);
+
+	// The plugin's bug, not the host's: refused, and the host goes on.
+	if (end <= start || kind > COREHEAP_OWNED_UNEXPLAINED)
+		return COREHEAP_FAILED;
+	return host_fail(ops, ch_heap_add_owned_range(&host->program->heap,
+						      host->allocator, region,
+						      start, end, kind));
+}
+
 static void host_log(const struct coreheap_host *ops, int level,
 		     const char *format, ...)
 {
@@ -310,6 +324,7 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 			.add_damage = host_add_damage,
 			.find_block = host_find_block,
 			.log = host_log,
+			.add_owned_range = host_add_owned_range,
 		},
 		.program = program,
 		.allocator = allocator,

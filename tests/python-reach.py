@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: MIT
+"""An independent, deliberately generous reachability count over a core.
+
+usage: python3 python-reach.py CORE BLOCKS
+
+BLOCKS has one live allocation a line, "0x<address> <size>" (from the
+glibc walk, which the exactness tests hold to the process's own record).
+Roots here are every aligned word of every writable segment of the core
+that lies in no live allocation (free chunks, chunk headers, whole stacks
+and every anonymous mapping included: more than coreheap scans) and every
+thread's general registers (NT_PRSTATUS). A word that points anywhere
+inside a live allocation reaches it. Prints the allocations no root
+reaches, one "0x<address>" a line, then "reachable N of M" on stderr.
+
+Shares no code with coreheap: ELF and notes are read here with struct.
+"""
+import array
+import bisect
+import struct
+import sys
+
+PT_LOAD, PT_NOTE, PF_W, NT_PRSTATUS = 1, 4, 2, 1
+
+
+def segments(core):
+    ehdr = core[:64]
+    phoff, = struct.unpack_from("<Q", ehdr, 32)
+    phentsize, phnum = struct.unpack_from("<HH", ehdr, 54)
+    for i in range(phnum):
+        p_type, p_flags, p_offset, p_vaddr, _, p_filesz, _, _ = \
+            struct.unpack_from("<IIQQQQQQ", core, phoff + i * phentsize)
+        yield p_type, p_flags, p_offset, p_vaddr, p_filesz
+
+
+def register_words(core):
+    for p_type, _, offset, _, filesz in segments(core):
+        if p_type != PT_NOTE:
+            continue
+        pos, end = offset, offset + filesz
+        while pos + 12 <= end:
+            namesz, descsz, n_type = struct.unpack_from("<III", core, pos)
+            desc = pos + 12 + (namesz + 3) // 4 * 4
+            if n_type == NT_PRSTATUS and descsz >= 112 + 27 * 8:
+                # struct elf_prstatus: pr_reg at 112, 27 registers.
+                yield from struct.unpack_from("<27Q", core, desc + 112)
+            pos = desc + (descsz + 3) // 4 * 4
+
+
+def main():
+    with open(sys.argv[1], "rb") as f:
+        core = f.read()
+    blocks = []
+    with open(sys.argv[2]) as f:
+        for line in f:
+            address, size = line.split()
+            blocks.append((int(address, 16), int(size)))
+    blocks.sort()
+    starts = [b[0] for b in blocks]
+    ends = [b[0] + b[1] for b in blocks]
+    lo = starts[0] if blocks else 0
+    hi = max(ends) if blocks else 0
+    writable = [(vaddr, offset, filesz)
+                for p_type, flags, offset, vaddr, filesz in segments(core)
+                if p_type == PT_LOAD and flags & PF_W and filesz]
+    writable.sort()
+    seg_starts = [s[0] for s in writable]
+
+    reached = bytearray(len(blocks))
+    queue = []
+
+    def reach(value):
+        if lo <= value < hi:
+            i = bisect.bisect_right(starts, value) - 1
+            if i >= 0 and value < ends[i] and not reached[i]:
+                reached[i] = 1
+                queue.append(i)
+
+    def scan(address, end):
+        # [address, end) of one segment, aligned words only.
+        s = bisect.bisect_right(seg_starts, address) - 1
+        if s < 0:
+            return
+        vaddr, offset, filesz = writable[s]
+        address = (address + 7) & ~7
+        end = min(end, vaddr + filesz)
+        if address >= end:
+            return
+        words = array.array("Q")
+        first = offset + address - vaddr
+        words.frombytes(core[first:first + (end - address) // 8 * 8])
+        for value in words:
+            if lo <= value < hi:
+                reach(value)
+
+    for value in register_words(core):
+        reach(value)
+    # Roots: each writable segment, less the live allocations in it.
+    for vaddr, _, filesz in writable:
+        pos, end = vaddr, vaddr + filesz
+        i = bisect.bisect_right(starts, pos) - 1
+        if i < 0 or ends[i] <= pos:
+            i += 1
+        while pos < end:
+            if i < len(blocks) and starts[i] < end:
+                scan(pos, starts[i])
+                pos = max(pos, ends[i])
+                i += 1
+            else:
+                scan(pos, end)
+                pos = end
+    # Then the allocations reached, until none is new.
+    while queue:
+        i = queue.pop()
+        scan(starts[i], ends[i])
+    for i, (address, _) in enumerate(blocks):
+        if not reached[i]:
+            print("0x%x" % address)
+    print("reachable %d of %d" % (sum(reached), len(blocks)), file=sys.stderr)
+
+
+main()
