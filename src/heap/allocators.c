@@ -5,9 +5,11 @@
 #include "heap/allocators.h"
 
 extern const struct coreheap_allocator coreheap_glibc_allocator;
+extern const struct coreheap_allocator coreheap_jemalloc_allocator;
 
 const struct coreheap_allocator *const ch_builtin_allocators[] = {
 	&coreheap_glibc_allocator,
+	&coreheap_jemalloc_allocator,
 	NULL,
 };
 
