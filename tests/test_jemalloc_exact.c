@@ -34,6 +34,10 @@
  * into slab bitmaps, and large extents returned to the arena.
  */
 EXACT_TEST(mixed, "jemalloc_mixed", CORE_FROM_GCORE)
+/* The same with the thread caches off: no thread leads to the heap. */
+EXACT_TEST(notcache, "jemalloc_notcache", CORE_FROM_GCORE)
+/* The same with libjemalloc.a linked in: jemalloc's globals by symbol. */
+EXACT_TEST(static, "jemalloc_static", CORE_FROM_GCORE)
 /*
  * Three workers in three arenas, an idle thread, an exited thread;
  * cross-thread frees: other arenas' regions in a tcache and flushed back.

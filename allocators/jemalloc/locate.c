@@ -357,7 +357,7 @@ void jem_find_size_classes(struct jem_walk *walk)
  * the leaf slot, then the edata it names.
  */
 static bool leaf_covers(const struct coreheap_host *host, uint64_t leaf,
-			uint64_t addr)
+			uint64_t addr, bool active)
 {
 	uint64_t slot = (addr >> JEM_RTREE_LEAF_SHIFT) & (JEM_RTREE_SLOTS - 1);
 	uint64_t bits, edata, e[3], base, size;
@@ -365,7 +365,7 @@ static bool leaf_covers(const struct coreheap_host *host, uint64_t leaf,
 	if (!leaf || leaf % 8 || jem_read_u64(host, leaf + 8 * slot, &bits))
 		return false;
 	edata = jem_leaf_edata(bits);
-	if (!edata || jem_leaf_state(bits) != JEM_STATE_ACTIVE ||
+	if (!edata || (active && jem_leaf_state(bits) != JEM_STATE_ACTIVE) ||
 	    host->read(host, edata, e, sizeof(e)))
 		return false;
 	base = e[1] & ~JEM_PAGE_MASK;
@@ -374,13 +374,13 @@ static bool leaf_covers(const struct coreheap_host *host, uint64_t leaf,
 }
 
 static bool root_covers(const struct coreheap_host *host, uint64_t root,
-			uint64_t addr)
+			uint64_t addr, bool active)
 {
 	uint64_t slot = (addr >> JEM_RTREE_ROOT_SHIFT) & (JEM_RTREE_SLOTS - 1);
 	uint64_t leaf;
 
 	return !jem_read_u64(host, root + 8 * slot, &leaf) &&
-	       leaf_covers(host, leaf, addr);
+	       leaf_covers(host, leaf, addr, active);
 }
 
 // Addresses that must be inside active extents: the tcaches' stack
@@ -405,6 +405,86 @@ static bool root_plausible(const struct jem_walk *walk, uint64_t root)
 	       jem_in_module_data(walk, root + 8 * JEM_RTREE_SLOTS - 8);
 }
 
+/*
+ * The extents a leaf maps, at most @p max of them: (page, slot) pairs of
+ * the slots that hold the page their extent starts on. Returns how many.
+ */
+static size_t leaf_heads(const struct coreheap_host *host, uint64_t leaf,
+			 uint64_t *pages, size_t max)
+{
+	size_t n = 0;
+
+	for (uint64_t first = 0; first < JEM_RTREE_SLOTS && n < max;
+	     first += 512) {
+		uint64_t slots[512];
+
+		if (host->read(host, leaf + 8 * first, slots, sizeof(slots)))
+			return n;
+		for (uint64_t j = 0; j < 512 && n < max; j++) {
+			uint64_t edata = jem_leaf_edata(slots[j]), addr;
+
+			if (!edata ||
+			    jem_read_u64(host, edata + JEM_EDATA_ADDR, &addr) ||
+			    ((addr >> JEM_RTREE_LEAF_SHIFT) &
+			     (JEM_RTREE_SLOTS - 1)) != first + j)
+				continue;
+			pages[n++] = addr & ~JEM_PAGE_MASK;
+		}
+	}
+	return n;
+}
+
+/*
+ * No address known to be in an extent (no symbols, no tcache): take each
+ * pointer in the module's memory for a leaf, and keep the one whose slots
+ * name extents that start on the very pages the slots stand for, and
+ * whose root slot is where the pages' high bits say.
+ */
+static int root_from_leaves(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+
+	for (size_t r = 0; r < walk->num_ranges; r++) {
+		const struct jem_range *range = &walk->ranges[r];
+		uint64_t *owned;
+		const uint64_t *words = range_words(walk, range, &owned);
+		size_t count = (range->end - range->start) / 8;
+
+		for (size_t i = 0; words && i < count; i++) {
+			uint64_t pages[ROOT_PROBES], root;
+			size_t n, k;
+
+			if (!words[i] || words[i] % 64 ||
+			    jem_in_module_data(walk, words[i]))
+				continue;
+			n = leaf_heads(host, words[i], pages, ROOT_PROBES);
+			if (!n)
+				continue;
+			root = range->start + 8 * i -
+			       8 * ((pages[0] >> JEM_RTREE_ROOT_SHIFT) &
+				    (JEM_RTREE_SLOTS - 1));
+			if (!root_plausible(walk, root))
+				continue;
+			for (k = 0; k < n && root_covers(host, root, pages[k], false);
+			     k++)
+				;
+			if (k < n)
+				continue;
+			free(owned);
+			walk->rtree_root = root;
+			walk->root_source = JEM_SOURCE_SCAN;
+			host->log(host, COREHEAP_LOG_INFO,
+				  "radix tree: root at 0x%llx, found by a leaf whose %zu extent%s it maps back (no tcache to start from)",
+				  (unsigned long long)root, n, n == 1 ? "" : "s");
+			return COREHEAP_OK;
+		}
+		free(owned);
+	}
+	host->log(host, COREHEAP_LOG_WARNING,
+		  "jemalloc's radix tree was not found in its module's memory");
+	return COREHEAP_NOT_FOUND;
+}
+
 int jem_find_rtree_root(struct jem_walk *walk)
 {
 	const struct coreheap_host *host = walk->host;
@@ -418,11 +498,8 @@ int jem_find_rtree_root(struct jem_walk *walk)
 		return COREHEAP_OK;
 	}
 	num_known = known_addresses(walk, known, ROOT_PROBES);
-	if (!num_known) {
-		host->log(host, COREHEAP_LOG_WARNING,
-			  "no symbols and no thread cache to start from: cannot find jemalloc's radix tree");
-		return COREHEAP_NOT_FOUND;
-	}
+	if (!num_known)
+		return root_from_leaves(walk);
 	for (size_t r = 0; r < walk->num_ranges; r++) {
 		const struct jem_range *range = &walk->ranges[r];
 		uint64_t *owned;
@@ -439,11 +516,11 @@ int jem_find_rtree_root(struct jem_walk *walk)
 			// aligned, never from the module itself.
 			if (!words[i] || words[i] % 64 ||
 			    jem_in_module_data(walk, words[i]) ||
-			    !leaf_covers(host, words[i], known[0]) ||
+			    !leaf_covers(host, words[i], known[0], true) ||
 			    !root_plausible(walk, root))
 				continue;
 			for (k = 1; k < num_known; k++) {
-				if (!root_covers(host, root, known[k]))
+				if (!root_covers(host, root, known[k], true))
 					break;
 			}
 			if (k < num_known)
@@ -514,42 +591,40 @@ void jem_find_arenas(struct jem_walk *walk)
 		free(entries);
 		return;
 	}
-	// Arenas the tcaches named, each at its index in the array.
-	for (size_t t = 0; t < walk->num_tcaches; t++) {
-		uint64_t arena = walk->tcaches[t].arena;
-		uint32_t ind;
+	// je_arenas[0] is arena 0, whose ind is 0; the other entries are 0
+	// or arenas of their index. The static a0 also points at arena 0,
+	// but what follows it does not pass as arenas (or, with one arena
+	// only, tells the same).
+	for (size_t r = 0; r < walk->num_ranges; r++) {
+		const struct jem_range *range = &walk->ranges[r];
+		uint64_t *owned;
+		const uint64_t *words = range_words(walk, range, &owned);
+		size_t count = (range->end - range->start) / 8;
 
-		if (!arena || host->read(host, arena + JEM_ARENA_IND, &ind,
-					 sizeof(ind)) ||
-		    ind >= JEM_MAX_ARENAS)
-			continue;
-		for (size_t r = 0; r < walk->num_ranges; r++) {
-			const struct jem_range *range = &walk->ranges[r];
-			uint64_t *owned;
-			const uint64_t *words = range_words(walk, range, &owned);
-			size_t count = (range->end - range->start) / 8;
+		for (size_t i = 0; words && i < count; i++) {
+			uint64_t where = range->start + 8 * i;
+			uint32_t ind;
+			size_t score;
 
-			for (size_t i = ind; words && i < count; i++) {
-				uint64_t where = range->start + 8 * (i - ind);
-				size_t score;
-
-				if (words[i] != arena || where == best ||
-				    host->read(host, where, entries,
-					       JEM_MAX_ARENAS * 8))
-					continue;
-				score = arenas_score(host, entries);
-				if (score > best_score) {
-					best_score = score;
-					best = where;
-				}
+			if (!words[i] || words[i] % 64 ||
+			    jem_in_module_data(walk, words[i]) ||
+			    host->read(host, words[i] + JEM_ARENA_IND, &ind,
+				       sizeof(ind)) ||
+			    ind != 0 ||
+			    host->read(host, where, entries, JEM_MAX_ARENAS * 8))
+				continue;
+			score = arenas_score(host, entries);
+			if (score > best_score) {
+				best_score = score;
+				best = where;
 			}
-			free(owned);
 		}
+		free(owned);
 	}
 	if (best && !host->read(host, best, entries, JEM_MAX_ARENAS * 8)) {
 		use_arenas(walk, best, entries, JEM_SOURCE_SCAN);
 		host->log(host, COREHEAP_LOG_INFO,
-			  "arenas: array at 0x%llx, %zu arena%s, found by the arenas the thread caches name",
+			  "arenas: array at 0x%llx, %zu arena%s, found by its contents",
 			  (unsigned long long)best, best_score,
 			  best_score == 1 ? "" : "s");
 	}
