@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The radix tree walk: every extent jemalloc maps, and what is in it.
+// The radix tree walk: every extent jemalloc maps, and what is in it,
+// reported as the walk meets it.
 //
 // Slabs register every page in the tree, other extents their first and
 // last page (src/emap.c emap_register_interior/boundary). An extent is
@@ -13,146 +14,9 @@
 
 // Leaves are read in pieces of this many slots.
 #define LEAF_CHUNK 4096
-
-static int push_extent(struct jem_walk *walk, const struct jem_extent *e)
-{
-	if (walk->num_extents == walk->cap_extents) {
-		size_t cap = walk->cap_extents ? 2 * walk->cap_extents : 1024;
-		struct jem_extent *grown;
-
-		if (cap > JEM_MAX_EXTENTS)
-			return COREHEAP_CORRUPT;
-		grown = realloc(walk->extents, cap * sizeof(*grown));
-		if (!grown)
-			return COREHEAP_NOMEM;
-		walk->extents = grown;
-		walk->cap_extents = cap;
-	}
-	walk->extents[walk->num_extents++] = *e;
-	return COREHEAP_OK;
-}
-
-// One leaf slot: the page at @p key maps to the extent in @p bits.
-static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
-{
-	const struct coreheap_host *host = walk->host;
-	uint8_t raw[JEM_EDATA_SIZE];
-	struct jem_extent e = { .edata = jem_leaf_edata(bits) };
-
-	// A cleared slot: emap_deregister_*() writes no edata and the
-	// invalid size class SC_NSIZES, so the word is not zero.
-	if (!e.edata)
-		return COREHEAP_OK;
-	if (host->read(host, e.edata, raw, sizeof(raw))) {
-		jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX, e.edata,
-			   "the extent of page 0x%llx is not in the core",
-			   (unsigned long long)key);
-		return COREHEAP_OK;
-	}
-	memcpy(&e.bits, raw + JEM_EDATA_BITS, 8);
-	memcpy(&e.addr, raw + JEM_EDATA_ADDR, 8);
-	memcpy(&e.size, raw + JEM_EDATA_SIZE_ESN, 8);
-	memcpy(e.bitmap, raw + JEM_EDATA_BITMAP, sizeof(e.bitmap));
-	e.size &= ~JEM_PAGE_MASK;
-	e.base = e.addr & ~JEM_PAGE_MASK;
-	if (key != e.base) {
-		// An interior or last page: only check that it belongs.
-		if (key < e.base || key - e.base >= e.size)
-			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
-				   UINT32_MAX, key,
-				   "the radix tree maps page 0x%llx to the extent at 0x%llx (%llu bytes), which does not hold it",
-				   (unsigned long long)key,
-				   (unsigned long long)e.base,
-				   (unsigned long long)e.size);
-		return COREHEAP_OK;
-	}
-	if (jem_edata_state(e.bits) != jem_leaf_state(bits) ||
-	    (jem_edata_state(e.bits) == JEM_STATE_ACTIVE &&
-	     (jem_edata_slab(e.bits) != jem_leaf_slab(bits) ||
-	      jem_edata_szind(e.bits) != jem_leaf_szind(bits))))
-		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, UINT32_MAX,
-			   e.edata,
-			   "the extent at 0x%llx and its radix tree entry disagree (state %u/%u, slab %d/%d, size class %u/%u)",
-			   (unsigned long long)e.base, jem_edata_state(e.bits),
-			   jem_leaf_state(bits), jem_edata_slab(e.bits),
-			   jem_leaf_slab(bits), jem_edata_szind(e.bits),
-			   jem_leaf_szind(bits));
-	return push_extent(walk, &e);
-}
-
-static int walk_leaf(struct jem_walk *walk, uint64_t root_slot, uint64_t leaf)
-{
-	const struct coreheap_host *host = walk->host;
-	uint64_t slots[LEAF_CHUNK];
-
-	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
-		const uint64_t *view = host->map(host, leaf + 8 * first,
-						 sizeof(slots));
-
-		if (!view || (uintptr_t)view % 8) {
-			if (host->read(host, leaf + 8 * first, slots,
-				       sizeof(slots))) {
-				jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE,
-					   UINT32_MAX, leaf + 8 * first,
-					   "a radix tree leaf is not in the core");
-				continue;
-			}
-			view = slots;
-		}
-		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
-			uint64_t key;
-			int err;
-
-			if (!view[i])
-				continue;
-			key = root_slot << JEM_RTREE_ROOT_SHIFT |
-			      (first + i) << JEM_RTREE_LEAF_SHIFT;
-			err = leaf_slot(walk, key, view[i]);
-			if (err)
-				return err;
-		}
-	}
-	return COREHEAP_OK;
-}
-
-int jem_collect_extents(struct jem_walk *walk)
-{
-	const struct coreheap_host *host = walk->host;
-	uint64_t slots[LEAF_CHUNK];
-	size_t leaves = 0;
-
-	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
-		if (host->read(host, walk->rtree_root + 8 * first, slots,
-			       sizeof(slots))) {
-			jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX,
-				   walk->rtree_root + 8 * first,
-				   "part of the radix tree's root is not in the core");
-			continue;
-		}
-		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
-			int err;
-
-			if (!slots[i])
-				continue;
-			if (slots[i] % 8) {
-				jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
-					   UINT32_MAX,
-					   walk->rtree_root + 8 * (first + i),
-					   "a radix tree root slot holds 0x%llx",
-					   (unsigned long long)slots[i]);
-				continue;
-			}
-			leaves++;
-			err = walk_leaf(walk, first + i, slots[i]);
-			if (err)
-				return err;
-		}
-	}
-	host->log(host, COREHEAP_LOG_INFO,
-		  "radix tree: %zu lea%s, %zu extents", leaves,
-		  leaves == 1 ? "f" : "ves", walk->num_extents);
-	return COREHEAP_OK;
-}
+// A leaf maps 1 GiB: 2^17 of them cover the whole user address space, but
+// a process with more than a few thousand is a root read as garbage.
+#define MAX_LEAVES 16384
 
 /*
  * A pointer the program holds, unless a tcache holds it (free) or jemalloc
@@ -268,38 +132,181 @@ static void report_large(struct jem_walk *walk, const struct jem_extent *e,
 	report_allocated(walk, e->addr, usize, szind, region, cursor);
 }
 
-void jem_report_extents(struct jem_walk *walk)
+static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 {
-	size_t cursor = 0;
+	uint32_t region = jem_arena_region(walk, jem_edata_arena(e->bits));
+	size_t *cursor = &walk->cursor;
 
-	for (size_t i = 0; i < walk->num_extents && !walk->status; i++) {
-		const struct jem_extent *e = &walk->extents[i];
-		uint32_t region = jem_arena_region(walk, jem_edata_arena(e->bits));
+	walk->counts.extents++;
+	switch (jem_edata_state(e->bits)) {
+	case JEM_STATE_ACTIVE:
+		if (jem_edata_slab(e->bits))
+			report_slab(walk, e, region, cursor);
+		else
+			report_large(walk, e, region, cursor);
+		break;
+	case JEM_STATE_DIRTY:
+	case JEM_STATE_MUZZY:
+	case JEM_STATE_RETAINED:
+		walk->counts.free_extents++;
+		jem_block(walk, e->base, e->size, COREHEAP_BLOCK_FREE, region);
+		break;
+	default:
+		// Being split or merged when the core was taken.
+		walk->host->log(walk->host, COREHEAP_LOG_INFO,
+				"extent 0x%llx is in transition (state %u); skipped",
+				(unsigned long long)e->base,
+				jem_edata_state(e->bits));
+		break;
+	}
+}
 
-		walk->counts.extents++;
-		switch (jem_edata_state(e->bits)) {
-		case JEM_STATE_ACTIVE:
-			if (jem_edata_slab(e->bits))
-				report_slab(walk, e, region, &cursor);
-			else
-				report_large(walk, e, region, &cursor);
-			break;
-		case JEM_STATE_DIRTY:
-		case JEM_STATE_MUZZY:
-		case JEM_STATE_RETAINED:
-			walk->counts.free_extents++;
-			jem_block(walk, e->base, e->size, COREHEAP_BLOCK_FREE,
-				  region);
-			break;
-		default:
-			// Being split or merged when the core was taken.
-			walk->host->log(walk->host, COREHEAP_LOG_INFO,
-					"extent 0x%llx is in transition (state %u); skipped",
-					(unsigned long long)e->base,
-					jem_edata_state(e->bits));
-			break;
+// One leaf slot: the page at @p key maps to the extent in @p bits.
+static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
+{
+	const struct coreheap_host *host = walk->host;
+	uint8_t raw[JEM_EDATA_SIZE];
+	struct jem_extent e = { .edata = jem_leaf_edata(bits) };
+
+	// A cleared slot: emap_deregister_*() writes no edata and the
+	// invalid size class SC_NSIZES, so the word is not zero.
+	if (!e.edata)
+		return COREHEAP_OK;
+	if (host->read(host, e.edata, raw, sizeof(raw))) {
+		jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX, e.edata,
+			   "the extent of page 0x%llx is not in the core",
+			   (unsigned long long)key);
+		return COREHEAP_OK;
+	}
+	memcpy(&e.bits, raw + JEM_EDATA_BITS, 8);
+	memcpy(&e.addr, raw + JEM_EDATA_ADDR, 8);
+	memcpy(&e.size, raw + JEM_EDATA_SIZE_ESN, 8);
+	memcpy(e.bitmap, raw + JEM_EDATA_BITMAP, sizeof(e.bitmap));
+	e.size &= ~JEM_PAGE_MASK;
+	e.base = e.addr & ~JEM_PAGE_MASK;
+	if (key != e.base) {
+		// An interior or last page: only check that it belongs.
+		if (key < e.base || key - e.base >= e.size)
+			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
+				   UINT32_MAX, key,
+				   "the radix tree maps page 0x%llx to the extent at 0x%llx (%llu bytes), which does not hold it",
+				   (unsigned long long)key,
+				   (unsigned long long)e.base,
+				   (unsigned long long)e.size);
+		return COREHEAP_OK;
+	}
+	// The walk goes up through the keys: extents cannot overlap.
+	if (walk->prev_size && e.base - walk->prev_base < walk->prev_size) {
+		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, UINT32_MAX,
+			   e.edata,
+			   "the extent at 0x%llx overlaps the one at 0x%llx (%llu bytes); skipped",
+			   (unsigned long long)e.base,
+			   (unsigned long long)walk->prev_base,
+			   (unsigned long long)walk->prev_size);
+		return COREHEAP_OK;
+	}
+	if (!e.size || e.base + e.size < e.base) {
+		jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, UINT32_MAX, e.edata,
+			   "the extent at 0x%llx has size 0x%llx; skipped",
+			   (unsigned long long)e.base,
+			   (unsigned long long)e.size);
+		return COREHEAP_OK;
+	}
+	if (jem_edata_state(e.bits) != jem_leaf_state(bits) ||
+	    (jem_edata_state(e.bits) == JEM_STATE_ACTIVE &&
+	     (jem_edata_slab(e.bits) != jem_leaf_slab(bits) ||
+	      jem_edata_szind(e.bits) != jem_leaf_szind(bits))))
+		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, UINT32_MAX,
+			   e.edata,
+			   "the extent at 0x%llx and its radix tree entry disagree (state %u/%u, slab %d/%d, size class %u/%u)",
+			   (unsigned long long)e.base, jem_edata_state(e.bits),
+			   jem_leaf_state(bits), jem_edata_slab(e.bits),
+			   jem_leaf_slab(bits), jem_edata_szind(e.bits),
+			   jem_leaf_szind(bits));
+	walk->prev_base = e.base;
+	walk->prev_size = e.size;
+	report_extent(walk, &e);
+	return walk->status;
+}
+
+static int walk_leaf(struct jem_walk *walk, uint64_t root_slot, uint64_t leaf)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t slots[LEAF_CHUNK];
+
+	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
+		const uint64_t *view = host->map(host, leaf + 8 * first,
+						 sizeof(slots));
+
+		if (!view || (uintptr_t)view % 8) {
+			if (host->read(host, leaf + 8 * first, slots,
+				       sizeof(slots))) {
+				jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE,
+					   UINT32_MAX, leaf + 8 * first,
+					   "a radix tree leaf is not in the core");
+				continue;
+			}
+			view = slots;
+		}
+		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
+			uint64_t key;
+			int err;
+
+			if (!view[i])
+				continue;
+			key = root_slot << JEM_RTREE_ROOT_SHIFT |
+			      (first + i) << JEM_RTREE_LEAF_SHIFT;
+			err = leaf_slot(walk, key, view[i]);
+			if (err)
+				return err;
 		}
 	}
+	return COREHEAP_OK;
+}
+
+int jem_walk_extents(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t slots[LEAF_CHUNK];
+	size_t leaves = 0;
+
+	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
+		if (host->read(host, walk->rtree_root + 8 * first, slots,
+			       sizeof(slots))) {
+			jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX,
+				   walk->rtree_root + 8 * first,
+				   "part of the radix tree's root is not in the core");
+			continue;
+		}
+		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
+			int err;
+
+			if (!slots[i])
+				continue;
+			if (slots[i] % 8) {
+				jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+					   UINT32_MAX,
+					   walk->rtree_root + 8 * (first + i),
+					   "a radix tree root slot holds 0x%llx",
+					   (unsigned long long)slots[i]);
+				continue;
+			}
+			if (++leaves > MAX_LEAVES) {
+				jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE,
+					   UINT32_MAX, walk->rtree_root,
+					   "the radix tree has more than %d leaves; the rest is not walked",
+					   MAX_LEAVES);
+				return COREHEAP_CORRUPT;
+			}
+			err = walk_leaf(walk, first + i, slots[i]);
+			if (err)
+				return err;
+		}
+	}
+	host->log(host, COREHEAP_LOG_INFO,
+		  "radix tree: %zu lea%s, %zu extents", leaves,
+		  leaves == 1 ? "f" : "ves", walk->counts.extents);
+	return COREHEAP_OK;
 }
 
 void jem_check_cached(struct jem_walk *walk)

@@ -84,7 +84,6 @@ static void walk_destroy(struct jem_walk *walk)
 	free(walk->tcaches);
 	jem_ptrset_deinit(&walk->cached);
 	jem_ptrset_deinit(&walk->internal);
-	free(walk->extents);
 	free(walk);
 }
 
@@ -224,9 +223,8 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		return err == COREHEAP_NOMEM ? err : COREHEAP_FAILED;
 	}
 	log_sources(host, st, walk);
-	err = jem_collect_extents(walk);
+	err = jem_walk_extents(walk);
 	if (!err) {
-		jem_report_extents(walk);
 		jem_check_cached(walk);
 		report_bases(walk);
 		err = walk->status;

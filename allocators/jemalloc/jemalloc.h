@@ -36,8 +36,8 @@
 #define JEM_MAX_DAMAGE 1000
 /** Most tcaches followed (threads and explicit tcaches together). */
 #define JEM_MAX_TCACHES 65536
-/** Most extents one walk keeps (each is a few words). */
-#define JEM_MAX_EXTENTS (64u << 20)
+/** Most pointers read from all tcache stacks together. */
+#define JEM_MAX_CACHED (16u << 20)
 
 /** How a constant or global was found, for the log. */
 enum jem_source {
@@ -129,8 +129,10 @@ struct jem_walk {
 	uint32_t arena_region[JEM_MAX_ARENAS];  /**< UINT32_MAX: none yet */
 	bool arena_seen[JEM_MAX_ARENAS];
 
-	struct jem_extent *extents;
-	size_t num_extents, cap_extents;
+	/** The last extent reported, for the overlap check. */
+	uint64_t prev_base, prev_size;
+	/** Where the extent walk is in cached (sorted). */
+	size_t cursor;
 
 	struct jem_counts counts;
 	size_t damage_count;
@@ -209,11 +211,11 @@ int jem_tcaches_from_arenas(struct jem_walk *walk);
 
 // extents.c
 
-/** Walk the radix tree into walk->extents (sorted by address). */
-int jem_collect_extents(struct jem_walk *walk);
-
-/** Report every extent's blocks and the damage seen in them. */
-void jem_report_extents(struct jem_walk *walk);
+/**
+ * Walk the radix tree and report every extent's blocks, and the damage
+ * seen in them, in address order.
+ */
+int jem_walk_extents(struct jem_walk *walk);
 
 /** Report the cached pointers no extent accounted for. */
 void jem_check_cached(struct jem_walk *walk);

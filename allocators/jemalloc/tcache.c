@@ -168,6 +168,13 @@ static int collect_bin(struct jem_walk *walk, size_t t, unsigned int bin,
 				   bin, walk->tcaches[t].tid);
 			return COREHEAP_OK;
 		}
+		if (walk->cached.count + chunk > JEM_MAX_CACHED) {
+			jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, UINT32_MAX,
+				   walk->tcaches[t].tcache,
+				   "the tcaches hold more than %u pointers; the rest are not read",
+				   JEM_MAX_CACHED);
+			return COREHEAP_CORRUPT;
+		}
 		for (size_t i = 0; i < chunk; i++) {
 			if (jem_ptrset_add(&walk->cached, items[i],
 					   jem_tag(t, bin)))
@@ -199,6 +206,8 @@ static int collect_stacks(struct jem_walk *walk)
 			int err = collect_bin(walk, t, b,
 					      bins + b * JEM_CACHE_BIN_SIZE);
 
+			if (err == COREHEAP_CORRUPT)
+				return COREHEAP_OK;
 			if (err)
 				return err;
 		}
@@ -217,6 +226,13 @@ int jem_find_tcaches(struct jem_walk *walk)
 		return err;
 	threads = walk->num_tcaches;
 	for (size_t i = 0; i < threads; i++) {
+		bool walked = false;
+
+		// One ring per arena holds all its tcaches: walk it once.
+		for (size_t j = 0; j < i && !walked; j++)
+			walked = walk->tcaches[j].arena == walk->tcaches[i].arena;
+		if (walked)
+			continue;
 		err = follow_ring(walk, walk->tcaches[i].tcache_slow);
 		if (err)
 			return err;
