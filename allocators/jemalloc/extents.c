@@ -35,6 +35,7 @@ static void report_allocated(struct jem_walk *walk, uint64_t ptr,
 		struct jem_ptr *p = &cached->items[*cursor];
 
 		p->met = true;
+		walk->classes[szind].cached++;
 		if ((p->tag & 0xff) != szind)
 			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, ptr,
 				   "0x%llx is cached in tcache bin %u but its extent has size class %u",
@@ -45,10 +46,12 @@ static void report_allocated(struct jem_walk *walk, uint64_t ptr,
 	}
 	if (walk->internal.count && jem_ptrset_find(&walk->internal, ptr)) {
 		walk->counts.metadata++;
+		walk->classes[szind].internal++;
 		jem_block(walk, ptr, usize, COREHEAP_BLOCK_METADATA, region);
 		return;
 	}
 	walk->counts.regions_live++;
+	walk->classes[szind].live++;
 	jem_block(walk, ptr, usize, COREHEAP_BLOCK_LIVE, region);
 }
 
@@ -91,6 +94,7 @@ static void report_slab(struct jem_walk *walk, const struct jem_extent *e,
 		return;
 	}
 	walk->counts.slabs++;
+	walk->classes[szind].slabs++;
 	// bitmap.h: bitmap_get() is the negation of the stored bit, and a
 	// region is allocated when bitmap_get() is true: a stored 1 is free.
 	for (uint64_t r = 0; r < nregs; r++) {
@@ -98,6 +102,7 @@ static void report_slab(struct jem_walk *walk, const struct jem_extent *e,
 
 		if (e->bitmap[r / 64] >> (r % 64) & 1) {
 			nfree++;
+			walk->classes[szind].free++;
 			walk->counts.regions_free++;
 			check_free_region(walk, ptr, region, cursor);
 			jem_block(walk, ptr, reg, COREHEAP_BLOCK_FREE, region);
@@ -129,7 +134,34 @@ static void report_large(struct jem_walk *walk, const struct jem_extent *e,
 		return;
 	}
 	walk->counts.large++;
+	walk->classes[szind].slabs++;
 	report_allocated(walk, e->addr, usize, szind, region, cursor);
+}
+
+static void count_free_extent(struct jem_walk *walk,
+			      const struct jem_extent *e)
+{
+	unsigned int ind = jem_edata_arena(e->bits);
+	struct jem_arena_counts *c;
+
+	if (!walk->arena_counts) {
+		walk->arena_counts = calloc(JEM_MAX_ARENAS,
+					    sizeof(*walk->arena_counts));
+		if (!walk->arena_counts)
+			return;
+	}
+	c = &walk->arena_counts[ind];
+	switch (jem_edata_state(e->bits)) {
+	case JEM_STATE_DIRTY:
+		c->dirty += e->size / JEM_PAGE;
+		break;
+	case JEM_STATE_MUZZY:
+		c->muzzy += e->size / JEM_PAGE;
+		break;
+	default:
+		c->retained += e->size / JEM_PAGE;
+		break;
+	}
 }
 
 static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
@@ -149,6 +181,7 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 	case JEM_STATE_MUZZY:
 	case JEM_STATE_RETAINED:
 		walk->counts.free_extents++;
+		count_free_extent(walk, e);
 		jem_block(walk, e->base, e->size, COREHEAP_BLOCK_FREE, region);
 		break;
 	default:

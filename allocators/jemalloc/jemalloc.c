@@ -84,6 +84,7 @@ static void walk_destroy(struct jem_walk *walk)
 	free(walk->tcaches);
 	jem_ptrset_deinit(&walk->cached);
 	jem_ptrset_deinit(&walk->internal);
+	free(walk->arena_counts);
 	free(walk);
 }
 
@@ -177,6 +178,46 @@ static void log_sources(const struct coreheap_host *host,
 		  arenas == 1 ? "" : "s");
 }
 
+/*
+ * The distribution users of jemalloc ask for: per size class, slabs (or
+ * large extents) and their regions, live, free, cached; per arena, the
+ * pages of free extents. For --verbose: the plugin interface has no table
+ * of an allocator's own for summary to print.
+ */
+static void log_distribution(const struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+
+	for (unsigned int i = 0; i < JEM_NSIZES; i++) {
+		const struct jem_class_counts *c = &walk->classes[i];
+		uint64_t regions = c->live + c->free + c->cached + c->internal;
+
+		if (!c->slabs)
+			continue;
+		host->log(host, COREHEAP_LOG_INFO,
+			  "class %u (%llu B): %llu %s, %llu live, %llu free, %llu in tcaches, %llu jemalloc's own; %llu%% of the regions live",
+			  i, (unsigned long long)walk->sizes[i],
+			  (unsigned long long)c->slabs,
+			  i < JEM_NBINS ? "slabs" : "large extents",
+			  (unsigned long long)c->live,
+			  (unsigned long long)c->free,
+			  (unsigned long long)c->cached,
+			  (unsigned long long)c->internal,
+			  (unsigned long long)(regions ? 100 * c->live / regions :
+							 0));
+	}
+	for (unsigned int a = 0; walk->arena_counts && a < JEM_MAX_ARENAS; a++) {
+		const struct jem_arena_counts *c = &walk->arena_counts[a];
+
+		if (c->dirty || c->muzzy || c->retained)
+			host->log(host, COREHEAP_LOG_INFO,
+				  "arena %u: free extents of %llu dirty, %llu muzzy, %llu retained pages",
+				  a, (unsigned long long)c->dirty,
+				  (unsigned long long)c->muzzy,
+				  (unsigned long long)c->retained);
+	}
+}
+
 static int jemalloc_probe(const struct coreheap_host *host, bool forced,
 			  int *confidence_ret, void **state_ret)
 {
@@ -235,6 +276,7 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		  walk->counts.regions_live, walk->counts.regions_free,
 		  walk->counts.large, walk->counts.free_extents,
 		  walk->counts.tcached, walk->counts.metadata);
+	log_distribution(walk);
 	if (walk->damage_count > JEM_MAX_DAMAGE)
 		host->log(host, COREHEAP_LOG_WARNING,
 			  "%zu damage reports, only the first %d shown",

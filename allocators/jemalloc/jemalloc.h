@@ -101,6 +101,20 @@ struct jem_counts {
 		regions_free, tcached, metadata;
 };
 
+/** Per size class: what the slabs or large extents of the class hold. */
+struct jem_class_counts {
+	uint64_t slabs;      /**< slabs, or large extents */
+	uint64_t live;       /**< handed out to the program */
+	uint64_t free;       /**< free in a slab's bitmap */
+	uint64_t cached;     /**< in a tcache */
+	uint64_t internal;   /**< jemalloc's own (tcache stacks) */
+};
+
+/** Per arena: pages in free extents, by state. */
+struct jem_arena_counts {
+	uint64_t dirty, muzzy, retained;
+};
+
 /** Everything a walk builds; freed at the end of the walk. */
 struct jem_walk {
 	const struct coreheap_host *host;
@@ -135,6 +149,9 @@ struct jem_walk {
 	size_t cursor;
 
 	struct jem_counts counts;
+	struct jem_class_counts classes[JEM_NSIZES];
+	/** Indexed like arena_addr; allocated on first use. */
+	struct jem_arena_counts *arena_counts;
 	size_t damage_count;
 	int status;             /**< first fatal status met (NOMEM) */
 };
