@@ -112,6 +112,12 @@ static int from_threads(struct jem_walk *walk, size_t *found_ret)
 			continue;
 		if (tc.tcache_slow != tsd + JEM_TSD_TCACHE_SLOW)
 			continue;
+		// A tcache the thread disabled (mallctl thread.tcache.enabled)
+		// was dissociated from its arena (arena NULL) and its stacks
+		// freed, though dyn_alloc still names them: their memory may
+		// be another allocation's by now.
+		if (!tc.arena)
+			continue;
 		tc.tid = thread.tid;
 		err = push(walk, &tc);
 		if (err)
