@@ -151,6 +151,13 @@ static int build(struct jem_walk *walk)
 	if (err)
 		return err;
 	jem_find_size_classes(walk);
+	// sz_boot() fills the size-class table when jemalloc starts: with
+	// it still empty, no arena and no tcache, nothing was allocated.
+	if (!walk->st->emap_global && walk->sizes_source == JEM_SOURCE_COMPUTED &&
+	    !walk->arenas && !walk->num_tcaches) {
+		walk->uninitialised = true;
+		return COREHEAP_OK;
+	}
 	return jem_find_rtree_root(walk);
 }
 
@@ -262,6 +269,12 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	if (err) {
 		walk_destroy(walk);
 		return err == COREHEAP_NOMEM ? err : COREHEAP_FAILED;
+	}
+	if (walk->uninitialised) {
+		host->log(host, COREHEAP_LOG_INFO,
+			  "jemalloc was never initialised: nothing to walk");
+		walk_destroy(walk);
+		return COREHEAP_OK;
 	}
 	log_sources(host, st, walk);
 	err = jem_walk_extents(walk);

@@ -148,6 +148,8 @@ struct jem_walk {
 	/** Where the extent walk is in cached (sorted). */
 	size_t cursor;
 
+	/** jemalloc never started: no size classes, arena or tcache. */
+	bool uninitialised;
 	struct jem_counts counts;
 	struct jem_class_counts classes[JEM_NSIZES];
 	/** Indexed like arena_addr; allocated on first use. */
