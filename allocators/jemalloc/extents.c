@@ -172,6 +172,12 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 	walk->counts.extents++;
 	switch (jem_edata_state(e->bits)) {
 	case JEM_STATE_ACTIVE:
+		if (walk->arenas && !walk->arena_addr[jem_edata_arena(e->bits)])
+			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region,
+				   e->edata,
+				   "extent 0x%llx belongs to arena %u, which does not exist",
+				   (unsigned long long)e->addr,
+				   jem_edata_arena(e->bits));
 		if (jem_edata_slab(e->bits))
 			report_slab(walk, e, region, cursor);
 		else
