@@ -34,6 +34,8 @@
  * into slab bitmaps, and large extents returned to the arena.
  */
 EXACT_TEST(mixed, "jemalloc_mixed", CORE_FROM_GCORE)
+/* A kernel core of the same heap: the fixture abort()s after recording. */
+EXACT_TEST(kernel_abort, "jemalloc_abort", CORE_FROM_KERNEL)
 /* The same with the thread caches off: no thread leads to the heap. */
 EXACT_TEST(notcache, "jemalloc_notcache", CORE_FROM_GCORE)
 /* The same with libjemalloc.a linked in: jemalloc's globals by symbol. */
