@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The jemalloc plugin: jemalloc 5.3 on x86-64, as Debian's libjemalloc2
+// The jemalloc plugin: jemalloc 5.3.0 on x86-64, as Debian's libjemalloc2
 // ships it (stripped: only its public API in .dynsym) or built with its
 // symbols (je_ or _rjem_je_ namespace).
 //
@@ -254,12 +254,18 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 
 	if (!st)
 		return COREHEAP_FAILED;
-	if (st->version[0] && (st->version_major != 5 || st->version_minor != 3)) {
+	// 5.3.1 reworked the tsd, the tcache and the arena (bins become
+	// all_bins); 5.2 has extent_t and another leaf encoding.
+	if (st->version[0] && (st->version_major != 5 || st->version_minor != 3 ||
+			       st->version_patch != 0)) {
 		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc %s: only 5.3 layouts are known; not walked",
+			  "jemalloc %s: only 5.3.0's layouts are known; not walked",
 			  st->version);
 		return COREHEAP_FAILED;
 	}
+	if (!st->version[0])
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "jemalloc's version string was not found; walking it as 5.3.0");
 	walk = calloc(1, sizeof(*walk));
 	if (!walk)
 		return COREHEAP_NOMEM;
@@ -306,7 +312,7 @@ static void jemalloc_destroy(void *state)
 const struct coreheap_allocator coreheap_jemalloc_allocator = {
 	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
 	.name = "jemalloc",
-	.description = "jemalloc 5.3, x86-64 (Debian's libjemalloc2, or built with symbols)",
+	.description = "jemalloc 5.3.0, x86-64 (Debian's libjemalloc2, or built with symbols)",
 	.is_runtime = false,
 	.probe = jemalloc_probe,
 	.walk = jemalloc_walk,

@@ -204,8 +204,10 @@ int jem_locate(const struct coreheap_host *host, struct jem_state *st,
 		*confidence_ret = forced ? 60 : 50;
 		return COREHEAP_OK;
 	}
-	*confidence_ret = st->version_major == 5 && st->version_minor == 3 ? 95 :
-									 50;
+	*confidence_ret = st->version_major == 5 && st->version_minor == 3 &&
+					  st->version_patch == 0 ?
+				  95 :
+				  50;
 	return COREHEAP_OK;
 }
 
