@@ -57,6 +57,7 @@ has "$work/verbose.err" "the radix tree's root" 'radix tree: root at 0x[0-9a-f]*
 has "$work/verbose.err" "the arenas array" 'arenas: array at 0x[0-9a-f]*, 5 arenas'
 has "$work/verbose.err" "the size-class table" 'size classes: sz_index2size_tab at 0x'
 has "$work/verbose.err" "the threads' tcaches, not the one turned off" "tcaches: 4 in threads' tsd"
+has "$work/verbose.err" "an explicit tcache, on its arena's list only" "tcaches: 1 more from the arenas' tcache lists"
 has "$work/verbose.err" "a size class's distribution" 'class 6 (96 B): [0-9]* slabs, '
 has "$work/verbose.err" "the tcache stacks are jemalloc's own" "class 39 (28672 B): .* [1-9][0-9]* jemalloc's own"
 
