@@ -44,6 +44,9 @@ case $? in
 	block=$(fact double_freed "$work/damage_jemalloc_double_free.live")
 	check damage_jemalloc_double_free "damage at the block" "\"address\": \"$block\""
 	check damage_jemalloc_double_free "called a double free" 'cached twice.*a double free'
+	block=$(fact flushed_then_freed "$work/damage_jemalloc_double_free.live")
+	check damage_jemalloc_double_free "flushed, freed again: at the block" "\"address\": \"$block\""
+	check damage_jemalloc_double_free "in a tcache and free in the bitmap" 'both in a tcache and free in its slab.s bitmap: a double free'
 	;;
 77) skipped=$((skipped + 1)) ;;
 esac
