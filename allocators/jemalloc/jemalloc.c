@@ -148,6 +148,8 @@ static int build(struct jem_walk *walk)
 		return err;
 	jem_find_arenas(walk);
 	err = jem_tcaches_from_arenas(walk);
+	if (!err)
+		err = jem_collect_cached(walk);
 	if (err)
 		return err;
 	jem_find_size_classes(walk);

@@ -218,15 +218,21 @@ void jem_find_arenas(struct jem_walk *walk);
 // tcache.c
 
 /**
- * Find every tcache: each thread's tsd (static TLS), the rings that link
- * the tcaches of one arena, the arenas' tcache lists; collect the pointers
- * their stacks hold into walk->cached and their stack allocations into
- * walk->internal. Reports damage on the way.
+ * Find the threads' tcaches into walk->tcaches: each thread's tsd (static
+ * TLS), then the ring that links the tcaches of each of their arenas.
+ * Reports damage on the way.
  */
 int jem_find_tcaches(struct jem_walk *walk);
 
-/** Follow the tcache lists of the arenas once they are known. */
+/** Add the tcaches on the arenas' tcache lists, once the arenas are known. */
 int jem_tcaches_from_arenas(struct jem_walk *walk);
+
+/**
+ * Collect the pointers every tcache's stacks hold into walk->cached (a
+ * pointer cached twice is a double free) and the stacks' allocations into
+ * walk->internal; both sorted.
+ */
+int jem_collect_cached(struct jem_walk *walk);
 
 // extents.c
 

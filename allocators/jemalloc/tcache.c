@@ -272,7 +272,13 @@ int jem_tcaches_from_arenas(struct jem_walk *walk)
 		host->log(host, COREHEAP_LOG_INFO,
 			  "tcaches: %zu more from the arenas' tcache lists",
 			  walk->num_tcaches - before);
-	err = collect_stacks(walk);
+	return COREHEAP_OK;
+}
+
+int jem_collect_cached(struct jem_walk *walk)
+{
+	int err = collect_stacks(walk);
+
 	if (err)
 		return err;
 	jem_ptrset_sort(&walk->cached, on_duplicate, walk);
