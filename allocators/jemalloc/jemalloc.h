@@ -140,7 +140,7 @@ struct jem_walk {
 	uint64_t arenas;        /**< je_arenas[0], 0 if not found */
 	enum jem_source arenas_source;
 	uint64_t arena_addr[JEM_MAX_ARENAS];
-	uint32_t arena_region[JEM_MAX_ARENAS];  /**< UINT32_MAX: none yet */
+	uint32_t arena_region[JEM_MAX_ARENAS];  /**< valid where arena_seen */
 	bool arena_seen[JEM_MAX_ARENAS];
 
 	/** The last extent reported, for the overlap check. */
