@@ -487,6 +487,48 @@ static int root_from_leaves(struct jem_walk *walk)
 	return COREHEAP_NOT_FOUND;
 }
 
+// The root whose slot for known[anchor] leads to a leaf that maps it to an
+// active extent, and that maps most of the other known addresses too: a
+// tcache may hold garbage (damage), which must not hide the tree.
+static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
+				size_t num_known, size_t anchor,
+				size_t *confirmed_ret)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t slot = (known[anchor] >> JEM_RTREE_ROOT_SHIFT) &
+			(JEM_RTREE_SLOTS - 1);
+
+	for (size_t r = 0; r < walk->num_ranges; r++) {
+		const struct jem_range *range = &walk->ranges[r];
+		uint64_t *owned;
+		const uint64_t *words = range_words(walk, range, &owned);
+		size_t count = (range->end - range->start) / 8;
+
+		for (size_t i = 0; words && i < count; i++) {
+			uint64_t root = range->start + 8 * i - 8 * slot;
+			size_t confirmed = 0;
+
+			// Leaves come from jemalloc's base allocator, cache-line
+			// aligned, never from the module itself.
+			if (!words[i] || words[i] % 64 ||
+			    jem_in_module_data(walk, words[i]) ||
+			    !leaf_covers(host, words[i], known[anchor], true) ||
+			    !root_plausible(walk, root))
+				continue;
+			for (size_t k = 0; k < num_known; k++)
+				confirmed += k != anchor &&
+					     root_covers(host, root, known[k], true);
+			if (2 * confirmed < num_known - 1)
+				continue;
+			free(owned);
+			*confirmed_ret = confirmed;
+			return root;
+		}
+		free(owned);
+	}
+	return 0;
+}
+
 int jem_find_rtree_root(struct jem_walk *walk)
 {
 	const struct coreheap_host *host = walk->host;
@@ -500,50 +542,26 @@ int jem_find_rtree_root(struct jem_walk *walk)
 		return COREHEAP_OK;
 	}
 	num_known = known_addresses(walk, known, ROOT_PROBES);
-	if (!num_known)
-		return root_from_leaves(walk);
-	for (size_t r = 0; r < walk->num_ranges; r++) {
-		const struct jem_range *range = &walk->ranges[r];
-		uint64_t *owned;
-		const uint64_t *words = range_words(walk, range, &owned);
-		size_t count = (range->end - range->start) / 8;
-		uint64_t slot0 = (known[0] >> JEM_RTREE_ROOT_SHIFT) &
-				 (JEM_RTREE_SLOTS - 1);
+	for (size_t anchor = 0; anchor < num_known; anchor++) {
+		size_t confirmed;
+		uint64_t root = root_for_anchor(walk, known, num_known, anchor,
+						&confirmed);
 
-		for (size_t i = 0; words && i < count; i++) {
-			uint64_t root = range->start + 8 * i - 8 * slot0;
-			size_t k;
-
-			// Leaves come from jemalloc's base allocator, cache-line
-			// aligned, never from the module itself.
-			if (!words[i] || words[i] % 64 ||
-			    jem_in_module_data(walk, words[i]) ||
-			    !leaf_covers(host, words[i], known[0], true) ||
-			    !root_plausible(walk, root))
-				continue;
-			for (k = 1; k < num_known; k++) {
-				if (!root_covers(host, root, known[k], true))
-					break;
-			}
-			if (k < num_known)
-				continue;
-			free(owned);
-			walk->rtree_root = root;
-			walk->root_source = JEM_SOURCE_SCAN;
-			host->log(host, COREHEAP_LOG_INFO,
-				  "radix tree: root at 0x%llx, found by the leaf that maps 0x%llx (confirmed by %zu more address%s)",
-				  (unsigned long long)root,
-				  (unsigned long long)known[0], num_known - 1,
-				  num_known == 2 ? "" : "es");
-			return COREHEAP_OK;
-		}
-		free(owned);
+		if (!root)
+			continue;
+		walk->rtree_root = root;
+		walk->root_source = JEM_SOURCE_SCAN;
+		host->log(host, COREHEAP_LOG_INFO,
+			  "radix tree: root at 0x%llx, found by the leaf that maps 0x%llx (confirmed by %zu of %zu more addresses)",
+			  (unsigned long long)root,
+			  (unsigned long long)known[anchor], confirmed,
+			  num_known - 1);
+		return COREHEAP_OK;
 	}
-	host->log(host, COREHEAP_LOG_WARNING,
-		  "jemalloc's radix tree was not found in its module's memory");
-	return COREHEAP_NOT_FOUND;
+	// Nothing known to start from (no symbols, no tcache), or nothing
+	// known led anywhere.
+	return root_from_leaves(walk);
 }
-
 // An arenas array: entry k is 0 or an arena whose ind is k; entry 0 is set.
 static size_t arenas_score(const struct coreheap_host *host,
 			   const uint64_t *entries)
