@@ -69,5 +69,26 @@ done
 run triage 0 triage --format json "$core"
 has "$work/triage.out" "triage: not damaged" '"heap_damaged": false'
 
+# graph_heap on jemalloc: leaks names exactly the designed leaks (100
+# dropped blocks, unreferenced, and a 3-block cycle, each referred to once)
+# and nothing the design keeps reachable.
+"$SRCDIR/tests/make-core.sh" "$FIXTURES/graph_heap_jemalloc" "$work/graph" > /dev/null 2>&1 ||
+	fail "no core of graph_heap_jemalloc"
+if [ -s "$work/graph.core" ]; then
+	run leaks-graph 0 leaks --format jsonl "$work/graph.core"
+	sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)", "referrers": \([0-9]*\).*/\1 \2 \3/' \
+		"$work/leaks-graph.out" | sort > "$work/leaks-graph.actual"
+	(awk '$1 == "leak" { print $2 " unreferenced 0" }' "$work/graph.live"
+	 awk '$1 == "cycle" { print $2 " indirect 1" }' "$work/graph.live") |
+		sort > "$work/leaks-graph.expected"
+	checks=$((checks + 1))
+	if [ "$(wc -l < "$work/leaks-graph.expected")" -eq 103 ] &&
+	   cmp -s "$work/leaks-graph.expected" "$work/leaks-graph.actual"; then
+		echo "ok: leaks on graph_heap_jemalloc: exactly the designed leaks"
+	else
+		fail "leaks on graph_heap_jemalloc: see $work/leaks-graph.expected and .actual"
+	fi
+fi
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
