@@ -195,6 +195,15 @@ bool jem_in_module_data(const struct jem_walk *walk, uint64_t addr);
 int jem_locate(const struct coreheap_host *host, struct jem_state *st,
 	       bool forced, int *confidence_ret);
 
+/**
+ * Parse a jemalloc version string ("5.3.0-0-g" and 40 hex digits) of at
+ * most @p len bytes at @p s into st->version and its numbers.
+ */
+bool jem_parse_version(const char *s, size_t len, struct jem_state *st);
+
+/** jemalloc 5.3's JEM_NSIZES size classes for 4 KiB pages, into @p sizes. */
+void jem_compute_sizes(uint64_t *sizes);
+
 /** Collect the module's writable ranges into walk->ranges. */
 int jem_collect_ranges(struct jem_walk *walk);
 

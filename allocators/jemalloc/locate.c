@@ -88,7 +88,7 @@ static void find_symbols(const struct coreheap_host *host, struct jem_state *st)
 }
 
 /* "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c": JEMALLOC_VERSION. */
-static bool parse_version(const char *s, size_t len, struct jem_state *st)
+bool jem_parse_version(const char *s, size_t len, struct jem_state *st)
 {
 	int major, minor, patch, n = 0;
 	size_t hex = 0;
@@ -119,7 +119,8 @@ static bool scan_version(const uint8_t *buf, size_t len, struct jem_state *st)
 		p = memchr(buf + i, '\0', len - i);
 		if (!p)
 			return false;
-		if (parse_version((const char *)buf + i, (size_t)(p - buf) - i, st))
+		if (jem_parse_version((const char *)buf + i, (size_t)(p - buf) - i,
+				      st))
 			return true;
 		i = (size_t)(p - buf);
 	}
@@ -284,7 +285,7 @@ static const uint64_t *range_words(struct jem_walk *walk,
 
 // sc.c size_classes() for LG_QUANTUM 4, SC_LG_TINY_MIN 3, SC_LG_NGROUP 2:
 // 8, 16, then four classes per doubling from 32 on.
-static void compute_sizes(uint64_t *sizes)
+void jem_compute_sizes(uint64_t *sizes)
 {
 	size_t n = 0;
 
@@ -306,7 +307,7 @@ void jem_find_size_classes(struct jem_walk *walk)
 	uint64_t table[JEM_NSIZES];
 	uint64_t where = 0;
 
-	compute_sizes(computed);
+	jem_compute_sizes(computed);
 	memcpy(walk->sizes, computed, sizeof(computed));
 	walk->sizes_source = JEM_SOURCE_COMPUTED;
 	if (walk->st->sz_table_symbol) {
