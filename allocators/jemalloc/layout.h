@@ -24,8 +24,13 @@
 /* sc.h: SC_NSIZES and SC_NBINS for LG_QUANTUM 4, LG_PAGE 12, 64-bit. */
 #define JEM_NSIZES 232
 #define JEM_NBINS 36
-/* jemalloc_internal_types.h: MALLOCX_ARENA_LIMIT (12 arena bits). */
+/*
+ * jemalloc_internal_types.h: 12 bits of arena index (MALLOCX_ARENA_BITS),
+ * all ones meaning none; je_arenas has MALLOCX_ARENA_LIMIT = 4095 entries,
+ * and the word after it is another variable.
+ */
 #define JEM_MAX_ARENAS 4096
+#define JEM_ARENAS_LEN 4095
 
 /*
  * rtree.h: RTREE_NHIB 16, RTREE_NSB 36, height 2: the root and every leaf

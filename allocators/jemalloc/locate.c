@@ -571,7 +571,7 @@ static size_t arenas_score(const struct coreheap_host *host,
 
 	if (!entries[0])
 		return 0;
-	for (size_t k = 0; k < JEM_MAX_ARENAS; k++) {
+	for (size_t k = 0; k < JEM_ARENAS_LEN; k++) {
 		uint32_t ind;
 
 		if (!entries[k])
@@ -605,7 +605,7 @@ void jem_find_arenas(struct jem_walk *walk)
 		return;
 	if (walk->st->arenas_symbol) {
 		if (!host->read(host, walk->st->arenas_symbol, entries,
-				JEM_MAX_ARENAS * 8) &&
+				JEM_ARENAS_LEN * 8) &&
 		    arenas_score(host, entries))
 			use_arenas(walk, walk->st->arenas_symbol, entries,
 				   JEM_SOURCE_SYMBOL);
@@ -632,7 +632,7 @@ void jem_find_arenas(struct jem_walk *walk)
 			    host->read(host, words[i] + JEM_ARENA_IND, &ind,
 				       sizeof(ind)) ||
 			    ind != 0 ||
-			    host->read(host, where, entries, JEM_MAX_ARENAS * 8))
+			    host->read(host, where, entries, JEM_ARENAS_LEN * 8))
 				continue;
 			score = arenas_score(host, entries);
 			if (score > best_score) {
@@ -642,7 +642,7 @@ void jem_find_arenas(struct jem_walk *walk)
 		}
 		free(owned);
 	}
-	if (best && !host->read(host, best, entries, JEM_MAX_ARENAS * 8)) {
+	if (best && !host->read(host, best, entries, JEM_ARENAS_LEN * 8)) {
 		use_arenas(walk, best, entries, JEM_SOURCE_SCAN);
 		host->log(host, COREHEAP_LOG_INFO,
 			  "arenas: array at 0x%llx, %zu arena%s, found by its contents",
