@@ -45,6 +45,11 @@ EXACT_TEST(static, "jemalloc_static", CORE_FROM_GCORE)
  * cross-thread frees: other arenas' regions in a tcache and flushed back.
  */
 EXACT_TEST(threads, "jemalloc_threads", CORE_FROM_GCORE)
+/*
+ * The same on the hugepage allocator: extents freed into its caches stay
+ * active, with no size class, and their tree entries stale.
+ */
+EXACT_TEST(hpa, "jemalloc_hpa", CORE_FROM_GCORE)
 
 /* Every test skipped (no gcore here): 77 for automake, not a pass. */
 static bool every_test_skipped;

@@ -172,6 +172,14 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 	walk->counts.extents++;
 	switch (jem_edata_state(e->bits)) {
 	case JEM_STATE_ACTIVE:
+		if (jem_edata_szind(e->bits) >= JEM_NSIZES) {
+			// Freed, and kept by the page allocator (src/pa.c
+			// pa_dalloc: the class becomes SC_NSIZES).
+			walk->counts.free_extents++;
+			jem_block(walk, e->base, e->size, COREHEAP_BLOCK_FREE,
+				  region);
+			break;
+		}
 		if (walk->arenas && !walk->arena_addr[jem_edata_arena(e->bits)])
 			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region,
 				   e->edata,
@@ -251,8 +259,13 @@ static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
 			   (unsigned long long)e.size);
 		return COREHEAP_OK;
 	}
+	// An extent freed into the page allocator's caches (SEC, HPA) stays
+	// active with the invalid class SC_NSIZES, and pa_dalloc()'s
+	// emap_remap() leaves its tree entry as it was: compare only the
+	// extents that hold allocations.
 	if (jem_edata_state(e.bits) != jem_leaf_state(bits) ||
 	    (jem_edata_state(e.bits) == JEM_STATE_ACTIVE &&
+	     jem_edata_szind(e.bits) < JEM_NSIZES &&
 	     (jem_edata_slab(e.bits) != jem_leaf_slab(bits) ||
 	      jem_edata_szind(e.bits) != jem_leaf_szind(bits))))
 		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, UINT32_MAX,
