@@ -37,3 +37,11 @@ measure "'$coreheap' top '$core'" "coreheap top"
 # rates) and the dominator tree.
 "$coreheap" top --stats "$core" 2>&1 > /dev/null |
 	grep -E '^coreheap: (scanned|dominator)' | sed 's/^coreheap: /graph: /'
+
+# The same heap on jemalloc: the plugin's walk next to glibc's.
+"$srcdir/tests/make-core.sh" "$builddir/bench/bench_heap_jemalloc" "$out/jemalloc" "$count" > /dev/null
+jcore="$out/jemalloc.core"
+jlive=$("$coreheap" summary --format json "$jcore" | sed -n 's/.*"live_count": \([0-9]*\).*/\1/p' | tail -n 1)
+printf 'jemalloc core: %s MiB, %s live allocations\n' "$(($(stat -c %s "$jcore") / 1048576))" "$jlive"
+measure "'$coreheap' summary '$jcore'" "coreheap summary (jemalloc)"
+measure "'$coreheap' objects --format jsonl '$jcore'" "coreheap objects --format jsonl > /dev/null (jemalloc)"

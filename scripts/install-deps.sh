@@ -6,6 +6,7 @@ packages="
 autoconf automake libtool pkg-config make gcc g++
 libelf-dev libdw-dev elfutils libpcre2-dev
 libcriterion-dev
+libjemalloc-dev libjemalloc2
 gdb libc6-dbg
 python3
 time bc

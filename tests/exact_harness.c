@@ -225,7 +225,8 @@ static void explain_with_gdb(const struct exact_paths *p)
 }
 
 static size_t compare_and_report(struct exact_paths *p, struct liveset *expected,
-				 struct liveset *actual, const char *what)
+				 struct liveset *actual, const char *what,
+				 bool explain)
 {
 	FILE *report = fopen(p->diff, "w");
 	struct liveset_diff diff;
@@ -244,14 +245,23 @@ static size_t compare_and_report(struct exact_paths *p, struct liveset *expected
 			"live set mismatch", "what gdb says these addresses are",
 		};
 
-		explain_with_gdb(p);
-		emit_files(paths, titles, 2);
+		if (explain)
+			explain_with_gdb(p);
+		emit_files(paths, titles, explain ? 2 : 1);
 	}
 	return differences;
 }
 
 void exact_check(const char *fixture, const char *name,
 		 enum core_source source, enum libc_debuginfo debuginfo)
+{
+	exact_check_allocator(fixture, name, source, debuginfo, "glibc");
+}
+
+void exact_check_allocator(const char *fixture, const char *name,
+			   enum core_source source,
+			   enum libc_debuginfo debuginfo,
+			   const char *allocator)
 {
 	struct liveset expected, actual;
 	struct exact_paths p;
@@ -288,7 +298,7 @@ void exact_check(const char *fixture, const char *name,
 	jsonl = fopen(p.jsonl, "r");
 	if (!jsonl)
 		cr_assert_fail("%s: %s", p.jsonl, strerror(errno));
-	if (liveset_read_jsonl(jsonl, "glibc", &actual, err, sizeof(err))) {
+	if (liveset_read_jsonl(jsonl, allocator, &actual, err, sizeof(err))) {
 		copy_file_to_stderr(p.coreheap_err, "coreheap stderr");
 		cr_assert_fail("%s: bad coreheap output %s: %s", what, p.jsonl, err);
 	}
@@ -296,7 +306,8 @@ void exact_check(const char *fixture, const char *name,
 
 	expected_count = expected.count;
 	actual_count = actual.count;
-	differences = compare_and_report(&p, &expected, &actual, what);
+	differences = compare_and_report(&p, &expected, &actual, what,
+					 strcmp(allocator, "glibc") == 0);
 	cr_assert_eq(differences, 0,
 		     "%s: %zu differences between the %zu recorded and the %zu "
 		     "reported allocations (listed above and in %s; core and outputs "

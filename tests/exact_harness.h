@@ -31,4 +31,14 @@ enum libc_debuginfo {
 void exact_check(const char *fixture, const char *name,
 		 enum core_source source, enum libc_debuginfo debuginfo);
 
+/*
+ * The same for a fixture of another allocator: every line coreheap prints
+ * must name allocator (a block reported by any other allocator fails the
+ * test). Mismatches are explained with gdb-heap-oracle.sh for glibc only.
+ */
+void exact_check_allocator(const char *fixture, const char *name,
+			   enum core_source source,
+			   enum libc_debuginfo debuginfo,
+			   const char *allocator);
+
 #endif /* COREHEAP_TESTS_EXACT_HARNESS_H */

@@ -5,12 +5,14 @@
 check_PROGRAMS += \
 	tests/test_recorder \
 	tests/test_liveset_selfcheck \
-	tests/test_glibc_exact
+	tests/test_glibc_exact \
+	tests/test_jemalloc_exact
 
 TESTS += \
 	tests/test_recorder \
 	tests/test_liveset_selfcheck \
 	tests/test_glibc_exact \
+	tests/test_jemalloc_exact \
 	tests/selfcheck-fake-coreheap.sh
 
 # The recorder replaces malloc here too: fixture flags, no sanitizers.
@@ -32,6 +34,13 @@ tests_test_glibc_exact_SOURCES = tests/test_glibc_exact.c \
 tests_test_glibc_exact_CFLAGS = $(TEST_CFLAGS)
 tests_test_glibc_exact_LDADD = $(CRITERION_LIBS)
 tests_test_glibc_exact_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+
+tests_test_jemalloc_exact_SOURCES = tests/test_jemalloc_exact.c \
+	tests/exact_harness.c tests/exact_harness.h \
+	tests/liveset.c tests/liveset.h
+tests_test_jemalloc_exact_CFLAGS = $(TEST_CFLAGS)
+tests_test_jemalloc_exact_LDADD = $(CRITERION_LIBS)
+tests_test_jemalloc_exact_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 
 # Run from the source tree at test time (not built): lib.sh is what the
 # shell tests share, make-core.sh makes the cores, gdb-heap-oracle.sh

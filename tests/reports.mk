@@ -5,5 +5,7 @@ fixtures_diff_growth_SOURCES = fixtures/diff_growth.c
 fixtures_diff_growth_CFLAGS = $(FIXTURE_CFLAGS)
 fixtures_diff_growth_LDFLAGS = $(FIXTURE_LINK_FLAGS)
 
-TESTS += tests/diff-cli.sh tests/triage-cli.sh
-EXTRA_DIST += tests/diff-cli.sh tests/triage-cli.sh
+TESTS += tests/diff-cli.sh tests/triage-cli.sh tests/jemalloc-damage.sh \
+	tests/jemalloc-cli.sh
+EXTRA_DIST += tests/diff-cli.sh tests/triage-cli.sh tests/jemalloc-damage.sh \
+	tests/jemalloc-cli.sh

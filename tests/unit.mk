@@ -13,6 +13,14 @@ tests_test_stacks_SOURCES = tests/test_stacks.c $(UNIT_TEST_SOURCES)
 tests_test_stacks_CFLAGS = $(TEST_CFLAGS)
 tests_test_stacks_LDADD = $(TEST_LIBS)
 tests_test_stacks_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+
+# The jemalloc plugin's decoding, against values built as jemalloc does.
+check_PROGRAMS += tests/test_jemalloc
+TESTS += tests/test_jemalloc
+tests_test_jemalloc_SOURCES = tests/test_jemalloc.c
+tests_test_jemalloc_CFLAGS = $(TEST_CFLAGS)
+tests_test_jemalloc_LDADD = $(TEST_LIBS)
+tests_test_jemalloc_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 tests_test_cli_SOURCES = tests/test_cli.c
 tests_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_cli_LDADD = libcoreheap_cli.a $(TEST_LIBS)

@@ -7,9 +7,11 @@
 
 // The plugin table: one line per built-in allocator.
 extern const struct coreheap_allocator coreheap_glibc_allocator;
+extern const struct coreheap_allocator coreheap_jemalloc_allocator;
 
 const struct coreheap_allocator *const ch_builtin_allocators[] = {
 	&coreheap_glibc_allocator,
+	&coreheap_jemalloc_allocator,
 	NULL,
 };
 

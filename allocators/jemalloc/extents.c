@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+// The radix tree walk: every extent jemalloc maps, and what is in it,
+// reported as the walk meets it.
+//
+// Slabs register every page in the tree, other extents their first and
+// last page (src/emap.c emap_register_interior/boundary). An extent is
+// taken where the tree maps the page its e_addr is on, so each is taken
+// once, and the walk meets extents in address order.
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jemalloc.h"
+
+// Leaves are read in pieces of this many slots.
+#define LEAF_CHUNK 4096
+// A leaf maps 1 GiB: 2^17 of them cover the whole user address space, but
+// a process with more than a few thousand is a root read as garbage.
+#define MAX_LEAVES 16384
+
+/*
+ * A pointer the program holds, unless a tcache holds it (free) or jemalloc
+ * allocated it for itself (its tcache stacks). @p szind is the class of
+ * the extent, which a cached pointer's bin must match.
+ */
+static void report_allocated(struct jem_walk *walk, uint64_t ptr,
+			     uint64_t usize, unsigned int szind,
+			     uint32_t region, size_t *cursor)
+{
+	struct jem_ptrset *cached = &walk->cached;
+
+	while (*cursor < cached->count && cached->items[*cursor].address < ptr)
+		(*cursor)++;
+	if (*cursor < cached->count && cached->items[*cursor].address == ptr) {
+		struct jem_ptr *p = &cached->items[*cursor];
+
+		p->met = true;
+		walk->classes[szind].cached++;
+		if ((p->tag & 0xff) != szind)
+			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, ptr,
+				   "0x%llx is cached in tcache bin %u but its extent has size class %u",
+				   (unsigned long long)ptr, p->tag & 0xff, szind);
+		walk->counts.tcached++;
+		jem_block(walk, ptr, usize, COREHEAP_BLOCK_FREE, region);
+		return;
+	}
+	if (walk->internal.count && jem_ptrset_find(&walk->internal, ptr)) {
+		walk->counts.metadata++;
+		walk->classes[szind].internal++;
+		jem_block(walk, ptr, usize, COREHEAP_BLOCK_METADATA, region);
+		return;
+	}
+	walk->counts.regions_live++;
+	walk->classes[szind].live++;
+	jem_block(walk, ptr, usize, COREHEAP_BLOCK_LIVE, region);
+}
+
+// A cached pointer whose region the slab's bitmap says is free.
+static void check_free_region(struct jem_walk *walk, uint64_t ptr,
+			      uint32_t region, size_t *cursor)
+{
+	struct jem_ptrset *cached = &walk->cached;
+
+	while (*cursor < cached->count && cached->items[*cursor].address < ptr)
+		(*cursor)++;
+	if (*cursor < cached->count && cached->items[*cursor].address == ptr) {
+		cached->items[*cursor].met = true;
+		jem_damage(walk, COREHEAP_DAMAGE_DOUBLE_FREE, region, ptr,
+			   "0x%llx is both in a tcache and free in its slab's bitmap: a double free",
+			   (unsigned long long)ptr);
+	}
+}
+
+static void report_slab(struct jem_walk *walk, const struct jem_extent *e,
+			uint32_t region, size_t *cursor)
+{
+	unsigned int szind = jem_edata_szind(e->bits);
+	uint64_t reg, nregs, nfree = 0;
+
+	if (szind >= JEM_NBINS || e->addr != e->base) {
+		jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, e->edata,
+			   "slab 0x%llx: size class %u is no small class",
+			   (unsigned long long)e->addr, szind);
+		return;
+	}
+	reg = walk->sizes[szind];
+	nregs = reg ? e->size / reg : 0;
+	if (!nregs || nregs > JEM_SLAB_MAXREGS || e->size % reg) {
+		jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, e->edata,
+			   "slab 0x%llx: %llu bytes do not hold regions of %llu bytes",
+			   (unsigned long long)e->addr,
+			   (unsigned long long)e->size,
+			   (unsigned long long)reg);
+		return;
+	}
+	walk->counts.slabs++;
+	walk->classes[szind].slabs++;
+	// bitmap.h: bitmap_get() is the negation of the stored bit, and a
+	// region is allocated when bitmap_get() is true: a stored 1 is free.
+	for (uint64_t r = 0; r < nregs; r++) {
+		uint64_t ptr = e->base + r * reg;
+
+		if (e->bitmap[r / 64] >> (r % 64) & 1) {
+			nfree++;
+			walk->classes[szind].free++;
+			walk->counts.regions_free++;
+			check_free_region(walk, ptr, region, cursor);
+			jem_block(walk, ptr, reg, COREHEAP_BLOCK_FREE, region);
+			continue;
+		}
+		report_allocated(walk, ptr, reg, szind, region, cursor);
+	}
+	if (nfree != jem_edata_nfree(e->bits))
+		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, e->edata,
+			   "slab 0x%llx: its bitmap has %llu free regions, its count says %u",
+			   (unsigned long long)e->addr,
+			   (unsigned long long)nfree, jem_edata_nfree(e->bits));
+}
+
+static void report_large(struct jem_walk *walk, const struct jem_extent *e,
+			 uint32_t region, size_t *cursor)
+{
+	unsigned int szind = jem_edata_szind(e->bits);
+	uint64_t usize = szind < JEM_NSIZES ? walk->sizes[szind] : 0;
+
+	// With cache-oblivious padding the pointer is e_addr, up to a page
+	// into the extent, which is one page larger than the class.
+	if (!usize || e->addr - e->base > e->size ||
+	    usize > e->size - (e->addr - e->base)) {
+		jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, e->edata,
+			   "extent 0x%llx: size class %u does not fit its %llu bytes",
+			   (unsigned long long)e->addr, szind,
+			   (unsigned long long)e->size);
+		return;
+	}
+	walk->counts.large++;
+	walk->classes[szind].slabs++;
+	report_allocated(walk, e->addr, usize, szind, region, cursor);
+}
+
+static void count_free_extent(struct jem_walk *walk,
+			      const struct jem_extent *e)
+{
+	unsigned int ind = jem_edata_arena(e->bits);
+	struct jem_arena_counts *c;
+
+	if (!walk->arena_counts) {
+		walk->arena_counts = calloc(JEM_MAX_ARENAS,
+					    sizeof(*walk->arena_counts));
+		if (!walk->arena_counts)
+			return;
+	}
+	c = &walk->arena_counts[ind];
+	switch (jem_edata_state(e->bits)) {
+	case JEM_STATE_DIRTY:
+		c->dirty += e->size / JEM_PAGE;
+		break;
+	case JEM_STATE_MUZZY:
+		c->muzzy += e->size / JEM_PAGE;
+		break;
+	default:
+		c->retained += e->size / JEM_PAGE;
+		break;
+	}
+}
+
+static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
+{
+	uint32_t region = jem_arena_region(walk, jem_edata_arena(e->bits));
+	size_t *cursor = &walk->cursor;
+
+	walk->counts.extents++;
+	switch (jem_edata_state(e->bits)) {
+	case JEM_STATE_ACTIVE:
+		if (jem_edata_szind(e->bits) >= JEM_NSIZES) {
+			// Freed, and kept by the page allocator (src/pa.c
+			// pa_dalloc: the class becomes SC_NSIZES).
+			walk->counts.free_extents++;
+			jem_block(walk, e->base, e->size, COREHEAP_BLOCK_FREE,
+				  region);
+			break;
+		}
+		if (walk->arenas && !walk->arena_addr[jem_edata_arena(e->bits)])
+			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region,
+				   e->edata,
+				   "extent 0x%llx belongs to arena %u, which does not exist",
+				   (unsigned long long)e->addr,
+				   jem_edata_arena(e->bits));
+		if (jem_edata_slab(e->bits))
+			report_slab(walk, e, region, cursor);
+		else
+			report_large(walk, e, region, cursor);
+		break;
+	case JEM_STATE_DIRTY:
+	case JEM_STATE_MUZZY:
+	case JEM_STATE_RETAINED:
+		walk->counts.free_extents++;
+		count_free_extent(walk, e);
+		jem_block(walk, e->base, e->size, COREHEAP_BLOCK_FREE, region);
+		break;
+	default:
+		// Being split or merged when the core was taken.
+		walk->host->log(walk->host, COREHEAP_LOG_INFO,
+				"extent 0x%llx is in transition (state %u); skipped",
+				(unsigned long long)e->base,
+				jem_edata_state(e->bits));
+		break;
+	}
+}
+
+// One leaf slot: the page at @p key maps to the extent in @p bits.
+static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
+{
+	const struct coreheap_host *host = walk->host;
+	uint8_t raw[JEM_EDATA_SIZE];
+	struct jem_extent e = { .edata = jem_leaf_edata(bits) };
+
+	// A cleared slot: emap_deregister_*() writes no edata and the
+	// invalid size class SC_NSIZES, so the word is not zero.
+	if (!e.edata)
+		return COREHEAP_OK;
+	if (host->read(host, e.edata, raw, sizeof(raw))) {
+		jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX, e.edata,
+			   "the extent of page 0x%llx is not in the core",
+			   (unsigned long long)key);
+		return COREHEAP_OK;
+	}
+	memcpy(&e.bits, raw + JEM_EDATA_BITS, 8);
+	memcpy(&e.addr, raw + JEM_EDATA_ADDR, 8);
+	memcpy(&e.size, raw + JEM_EDATA_SIZE_ESN, 8);
+	memcpy(e.bitmap, raw + JEM_EDATA_BITMAP, sizeof(e.bitmap));
+	e.size &= ~JEM_PAGE_MASK;
+	e.base = e.addr & ~JEM_PAGE_MASK;
+	if (key != e.base) {
+		// An interior or last page: only check that it belongs.
+		if (key < e.base || key - e.base >= e.size)
+			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
+				   UINT32_MAX, key,
+				   "the radix tree maps page 0x%llx to the extent at 0x%llx (%llu bytes), which does not hold it",
+				   (unsigned long long)key,
+				   (unsigned long long)e.base,
+				   (unsigned long long)e.size);
+		return COREHEAP_OK;
+	}
+	// The walk goes up through the keys: extents cannot overlap.
+	if (walk->prev_size && e.base - walk->prev_base < walk->prev_size) {
+		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, UINT32_MAX,
+			   e.edata,
+			   "the extent at 0x%llx overlaps the one at 0x%llx (%llu bytes); skipped",
+			   (unsigned long long)e.base,
+			   (unsigned long long)walk->prev_base,
+			   (unsigned long long)walk->prev_size);
+		return COREHEAP_OK;
+	}
+	if (!e.size || e.base + e.size < e.base) {
+		jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, UINT32_MAX, e.edata,
+			   "the extent at 0x%llx has size 0x%llx; skipped",
+			   (unsigned long long)e.base,
+			   (unsigned long long)e.size);
+		return COREHEAP_OK;
+	}
+	// An extent freed into the page allocator's caches (SEC, HPA) stays
+	// active with the invalid class SC_NSIZES, and pa_dalloc()'s
+	// emap_remap() leaves its tree entry as it was: compare only the
+	// extents that hold allocations.
+	if (jem_edata_state(e.bits) != jem_leaf_state(bits) ||
+	    (jem_edata_state(e.bits) == JEM_STATE_ACTIVE &&
+	     jem_edata_szind(e.bits) < JEM_NSIZES &&
+	     (jem_edata_slab(e.bits) != jem_leaf_slab(bits) ||
+	      jem_edata_szind(e.bits) != jem_leaf_szind(bits))))
+		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, UINT32_MAX,
+			   e.edata,
+			   "the extent at 0x%llx and its radix tree entry disagree (state %u/%u, slab %d/%d, size class %u/%u)",
+			   (unsigned long long)e.base, jem_edata_state(e.bits),
+			   jem_leaf_state(bits), jem_edata_slab(e.bits),
+			   jem_leaf_slab(bits), jem_edata_szind(e.bits),
+			   jem_leaf_szind(bits));
+	walk->prev_base = e.base;
+	walk->prev_size = e.size;
+	report_extent(walk, &e);
+	return walk->status;
+}
+
+static int walk_leaf(struct jem_walk *walk, uint64_t root_slot, uint64_t leaf)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t slots[LEAF_CHUNK];
+
+	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
+		const uint64_t *view = host->map(host, leaf + 8 * first,
+						 sizeof(slots));
+
+		if (!view || (uintptr_t)view % 8) {
+			if (host->read(host, leaf + 8 * first, slots,
+				       sizeof(slots))) {
+				jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE,
+					   UINT32_MAX, leaf + 8 * first,
+					   "a radix tree leaf is not in the core");
+				continue;
+			}
+			view = slots;
+		}
+		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
+			uint64_t key;
+			int err;
+
+			if (!view[i])
+				continue;
+			key = root_slot << JEM_RTREE_ROOT_SHIFT |
+			      (first + i) << JEM_RTREE_LEAF_SHIFT;
+			err = leaf_slot(walk, key, view[i]);
+			if (err)
+				return err;
+		}
+	}
+	return COREHEAP_OK;
+}
+
+int jem_walk_extents(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t slots[LEAF_CHUNK];
+	size_t leaves = 0;
+
+	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
+		if (host->read(host, walk->rtree_root + 8 * first, slots,
+			       sizeof(slots))) {
+			jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX,
+				   walk->rtree_root + 8 * first,
+				   "part of the radix tree's root is not in the core");
+			continue;
+		}
+		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
+			int err;
+
+			if (!slots[i])
+				continue;
+			if (slots[i] % 8) {
+				jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+					   UINT32_MAX,
+					   walk->rtree_root + 8 * (first + i),
+					   "a radix tree root slot holds 0x%llx",
+					   (unsigned long long)slots[i]);
+				continue;
+			}
+			if (++leaves > MAX_LEAVES) {
+				jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE,
+					   UINT32_MAX, walk->rtree_root,
+					   "the radix tree has more than %d leaves; the rest is not walked",
+					   MAX_LEAVES);
+				return COREHEAP_CORRUPT;
+			}
+			err = walk_leaf(walk, first + i, slots[i]);
+			if (err)
+				return err;
+		}
+	}
+	host->log(host, COREHEAP_LOG_INFO,
+		  "radix tree: %zu lea%s, %zu extents", leaves,
+		  leaves == 1 ? "f" : "ves", walk->counts.extents);
+	return COREHEAP_OK;
+}
+
+void jem_check_cached(struct jem_walk *walk)
+{
+	for (size_t i = 0; i < walk->cached.count; i++) {
+		const struct jem_ptr *p = &walk->cached.items[i];
+		size_t t = p->tag >> 8;
+
+		if (p->met)
+			continue;
+		jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER, UINT32_MAX,
+			   p->address,
+			   "tcache bin %u of thread %d holds 0x%llx, which is no region of any slab or large extent",
+			   p->tag & 0xff,
+			   t < walk->num_tcaches ? walk->tcaches[t].tid : 0,
+			   (unsigned long long)p->address);
+	}
+}

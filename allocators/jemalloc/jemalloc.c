@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+// The jemalloc plugin: jemalloc 5.3.0 on x86-64, as Debian's libjemalloc2
+// ships it (stripped: only its public API in .dynsym) or built with its
+// symbols (je_ or _rjem_je_ namespace).
+//
+// probe() finds the module and the version; walk() finds the thread
+// caches, the arenas, the size classes and the radix tree, then reports
+// every extent the tree maps: slab regions and large allocations, live or
+// cached (free), free extents, and jemalloc's own memory as metadata.
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jemalloc.h"
+
+void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
+		uint32_t region, uint64_t address, const char *format, ...)
+{
+	struct coreheap_damage damage = {
+		.kind = kind,
+		.region = region,
+		.address = address,
+	};
+	char message[256];
+	va_list ap;
+
+	if (walk->damage_count++ >= JEM_MAX_DAMAGE)
+		return;
+	va_start(ap, format);
+	vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	damage.message = message;
+	if (walk->host->add_damage(walk->host, &damage))
+		walk->status = COREHEAP_NOMEM;
+}
+
+void jem_block(struct jem_walk *walk, uint64_t address, uint64_t size,
+	       enum coreheap_block_state state, uint32_t region)
+{
+	struct coreheap_block block = {
+		.address = address,
+		.size = size,
+		.state = state,
+		.region = region,
+	};
+
+	if (walk->host->add_block(walk->host, &block))
+		walk->status = COREHEAP_NOMEM;
+}
+
+uint32_t jem_arena_region(struct jem_walk *walk, unsigned int ind)
+{
+	struct coreheap_region region = {
+		// The arena_t and its bins (one shard per class by default).
+		.control_size = JEM_ARENA_BINS + JEM_NBINS * JEM_BIN_SIZE,
+	};
+	char name[32];
+
+	if (ind >= JEM_MAX_ARENAS)
+		return UINT32_MAX;
+	if (walk->arena_seen[ind])
+		return walk->arena_region[ind];
+	walk->arena_seen[ind] = true;
+	snprintf(name, sizeof(name), "arena %u", ind);
+	region.name = name;
+	region.address = walk->arena_addr[ind];
+	if (!region.address)
+		region.control_size = 0;
+	if (walk->host->add_region(walk->host, &region,
+				   &walk->arena_region[ind])) {
+		walk->status = COREHEAP_NOMEM;
+		walk->arena_region[ind] = UINT32_MAX;
+	}
+	return walk->arena_region[ind];
+}
+
+static void walk_destroy(struct jem_walk *walk)
+{
+	if (!walk)
+		return;
+	free(walk->ranges);
+	free(walk->tcaches);
+	jem_ptrset_deinit(&walk->cached);
+	jem_ptrset_deinit(&walk->internal);
+	free(walk->arena_counts);
+	free(walk);
+}
+
+/*
+ * jemalloc's base allocator: the blocks it mapped for arenas, edata, rtree
+ * leaves and the like. Memory of jemalloc's own, never the program's.
+ */
+static void report_bases(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t seen[64];
+	size_t num_seen = 0, blocks = 0;
+
+	for (unsigned int a = 0; a < JEM_MAX_ARENAS && !walk->status; a++) {
+		uint64_t base, block;
+		size_t n;
+
+		if (!walk->arena_addr[a] ||
+		    jem_read_u64(host, walk->arena_addr[a] + JEM_ARENA_BASE,
+				 &base) ||
+		    !base ||
+		    jem_read_u64(host, base + JEM_BASE_BLOCKS, &block))
+			continue;
+		for (n = 0; n < num_seen && seen[n] != base; n++)
+			;
+		if (n < num_seen)
+			continue;
+		if (num_seen < sizeof(seen) / sizeof(*seen))
+			seen[num_seen++] = base;
+		for (n = 0; block && n < JEM_MAX_BASE_BLOCKS; n++) {
+			uint64_t size;
+
+			if (block % JEM_PAGE ||
+			    jem_read_u64(host, block + JEM_BASE_BLOCK_SIZE, &size) ||
+			    !size || size % JEM_PAGE || block + size < block) {
+				jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+					   jem_arena_region(walk, a), block,
+					   "arena %u's base lists 0x%llx, which is no base block",
+					   a, (unsigned long long)block);
+				break;
+			}
+			jem_block(walk, block, size, COREHEAP_BLOCK_METADATA,
+				  jem_arena_region(walk, a));
+			blocks++;
+			if (jem_read_u64(host, block + JEM_BASE_BLOCK_NEXT, &block))
+				break;
+		}
+	}
+	host->log(host, COREHEAP_LOG_INFO, "base allocator: %zu block%s",
+		  blocks, blocks == 1 ? "" : "s");
+}
+
+static int build(struct jem_walk *walk)
+{
+	int err;
+
+	err = jem_collect_ranges(walk);
+	if (!err)
+		err = jem_find_tcaches(walk);
+	if (err)
+		return err;
+	jem_find_arenas(walk);
+	err = jem_tcaches_from_arenas(walk);
+	if (!err)
+		err = jem_collect_cached(walk);
+	if (err)
+		return err;
+	jem_find_size_classes(walk);
+	// sz_boot() fills the size-class table when jemalloc starts: with
+	// it still empty, no arena and no tcache, nothing was allocated.
+	if (!walk->st->emap_global && walk->sizes_source == JEM_SOURCE_COMPUTED &&
+	    !walk->arenas && !walk->num_tcaches) {
+		walk->uninitialised = true;
+		return COREHEAP_OK;
+	}
+	return jem_find_rtree_root(walk);
+}
+
+static void log_sources(const struct coreheap_host *host,
+			const struct jem_state *st, const struct jem_walk *walk)
+{
+	size_t arenas = 0;
+
+	host->log(host, COREHEAP_LOG_INFO,
+		  "jemalloc %s (version %s); radix tree root: %s; arenas: %s; size classes: %s; tsd: %s",
+		  st->version[0] ? st->version : "of unknown version",
+		  jem_source_name(st->version_source),
+		  jem_source_name(walk->root_source),
+		  jem_source_name(walk->arenas_source),
+		  jem_source_name(walk->sizes_source),
+		  jem_source_name(st->tsd_source));
+	if (st->have_symbols)
+		return;
+	for (size_t i = 0; i < JEM_MAX_ARENAS; i++)
+		arenas += walk->arena_addr[i] != 0;
+	host->log(host, COREHEAP_LOG_WARNING,
+		  "no symbols for jemalloc %s: its radix tree, arenas and size classes were found by their contents, the thread caches by layout knowledge (%zu tcache%s, %zu arena%s)",
+		  st->version[0] ? st->version : "(version unknown)",
+		  walk->num_tcaches, walk->num_tcaches == 1 ? "" : "s", arenas,
+		  arenas == 1 ? "" : "s");
+}
+
+/*
+ * The distribution users of jemalloc ask for: per size class, slabs (or
+ * large extents) and their regions, live, free, cached; per arena, the
+ * pages of free extents. For --verbose: the plugin interface has no table
+ * of an allocator's own for summary to print.
+ */
+static void log_distribution(const struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+
+	for (unsigned int i = 0; i < JEM_NSIZES; i++) {
+		const struct jem_class_counts *c = &walk->classes[i];
+		uint64_t regions = c->live + c->free + c->cached + c->internal;
+
+		if (!c->slabs)
+			continue;
+		host->log(host, COREHEAP_LOG_INFO,
+			  "class %u (%llu B): %llu %s, %llu live, %llu free, %llu in tcaches, %llu jemalloc's own; %llu%% of the regions live",
+			  i, (unsigned long long)walk->sizes[i],
+			  (unsigned long long)c->slabs,
+			  i < JEM_NBINS ? "slabs" : "large extents",
+			  (unsigned long long)c->live,
+			  (unsigned long long)c->free,
+			  (unsigned long long)c->cached,
+			  (unsigned long long)c->internal,
+			  (unsigned long long)(regions ? 100 * c->live / regions :
+							 0));
+	}
+	for (unsigned int a = 0; walk->arena_counts && a < JEM_MAX_ARENAS; a++) {
+		const struct jem_arena_counts *c = &walk->arena_counts[a];
+
+		if (c->dirty || c->muzzy || c->retained)
+			host->log(host, COREHEAP_LOG_INFO,
+				  "arena %u: free extents of %llu dirty, %llu muzzy, %llu retained pages",
+				  a, (unsigned long long)c->dirty,
+				  (unsigned long long)c->muzzy,
+				  (unsigned long long)c->retained);
+	}
+}
+
+static int jemalloc_probe(const struct coreheap_host *host, bool forced,
+			  int *confidence_ret, void **state_ret)
+{
+	struct jem_state *st;
+	int err;
+
+	*confidence_ret = 0;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return COREHEAP_NOMEM;
+	st->tsd_source = JEM_SOURCE_LAYOUT;
+	err = jem_locate(host, st, forced, confidence_ret);
+	if (err || !*confidence_ret) {
+		free(st);
+		*confidence_ret = 0;
+		return err == COREHEAP_NOMEM ? err : COREHEAP_OK;
+	}
+	*state_ret = st;
+	return COREHEAP_OK;
+}
+
+static int jemalloc_walk(const struct coreheap_host *host, void *state)
+{
+	struct jem_state *st = state;
+	struct jem_walk *walk;
+	int err;
+
+	if (!st)
+		return COREHEAP_FAILED;
+	// 5.3.1 reworked the tsd, the tcache and the arena (bins become
+	// all_bins); 5.2 has extent_t and another leaf encoding.
+	if (st->version[0] && (st->version_major != 5 || st->version_minor != 3 ||
+			       st->version_patch != 0)) {
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "jemalloc %s: only 5.3.0's layouts are known; not walked",
+			  st->version);
+		return COREHEAP_FAILED;
+	}
+	if (!st->version[0])
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "jemalloc's version string was not found; walking it as 5.3.0");
+	walk = calloc(1, sizeof(*walk));
+	if (!walk)
+		return COREHEAP_NOMEM;
+	walk->host = host;
+	walk->st = st;
+	err = build(walk);
+	if (err) {
+		walk_destroy(walk);
+		return err == COREHEAP_NOMEM ? err : COREHEAP_FAILED;
+	}
+	if (walk->uninitialised) {
+		host->log(host, COREHEAP_LOG_INFO,
+			  "jemalloc was never initialised: nothing to walk");
+		walk_destroy(walk);
+		return COREHEAP_OK;
+	}
+	log_sources(host, st, walk);
+	err = jem_walk_extents(walk);
+	if (!err) {
+		jem_check_cached(walk);
+		report_bases(walk);
+		err = walk->status;
+	}
+	host->log(host, COREHEAP_LOG_INFO,
+		  "%zu extents: %zu slabs (%zu live, %zu free regions), %zu large, %zu free extents; %zu cached in tcaches, %zu of jemalloc's own",
+		  walk->counts.extents, walk->counts.slabs,
+		  walk->counts.regions_live, walk->counts.regions_free,
+		  walk->counts.large, walk->counts.free_extents,
+		  walk->counts.tcached, walk->counts.metadata);
+	log_distribution(walk);
+	if (walk->damage_count > JEM_MAX_DAMAGE)
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "%zu damage reports, only the first %d shown",
+			  walk->damage_count, JEM_MAX_DAMAGE);
+	walk_destroy(walk);
+	return err;
+}
+
+static void jemalloc_destroy(void *state)
+{
+	free(state);
+}
+
+const struct coreheap_allocator coreheap_jemalloc_allocator = {
+	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+	.name = "jemalloc",
+	.description = "jemalloc 5.3.0, x86-64 (Debian's libjemalloc2, or built with symbols)",
+	.is_runtime = false,
+	.probe = jemalloc_probe,
+	.walk = jemalloc_walk,
+	.destroy = jemalloc_destroy,
+};

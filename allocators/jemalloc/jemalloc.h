@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Internals shared by the files of the jemalloc plugin.
+ *
+ * probe() fills a jem_state: where libjemalloc (or a program that links it
+ * statically) is, its version, and the symbols it has. walk() builds a
+ * jem_walk: every thread's tcache and the pointers cached in it, the radix
+ * tree's root, the size classes and the arenas, then walks the radix tree
+ * leaf by leaf and reports every extent: the regions of slabs, large
+ * allocations, free extents.
+ *
+ * Why the radix tree and not the arenas' lists: for automatic arenas
+ * jemalloc tracks neither full slabs nor large extents in any list
+ * (src/arena.c arena_bin_slabs_full_insert, src/large.c), but it registers
+ * every extent in the global rtree (src/emap.c).
+ *
+ * Why the tcaches: a region in a thread's tcache is free for the program,
+ * but its slab's bitmap still marks it allocated; only the tcache stacks
+ * tell.
+ */
+#ifndef COREHEAP_JEMALLOC_JEMALLOC_H
+#define COREHEAP_JEMALLOC_JEMALLOC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <coreheap/plugin.h>
+
+#include "layout.h"
+#include "ptrset.h"
+
+/** Damage reports per walk before the rest are only counted. */
+#define JEM_MAX_DAMAGE 1000
+/** Most tcaches followed (threads and explicit tcaches together). */
+#define JEM_MAX_TCACHES 65536
+/** Most pointers read from all tcache stacks together. */
+#define JEM_MAX_CACHED (16u << 20)
+
+/** How a constant or global was found, for the log. */
+enum jem_source {
+	JEM_SOURCE_NONE = 0,
+	JEM_SOURCE_SYMBOL,     /**< a symbol (.symtab, DWARF or .dynsym) */
+	JEM_SOURCE_SCAN,       /**< its contents, in libjemalloc's memory */
+	JEM_SOURCE_LAYOUT,     /**< layout knowledge of the version */
+	JEM_SOURCE_COMPUTED,   /**< computed as jemalloc computes it at boot */
+};
+
+/** Words for the log. */
+const char *jem_source_name(enum jem_source source);
+
+/** What probe() learnt; lives until destroy(). */
+struct jem_state {
+	/** Module whose code is jemalloc (libjemalloc.so.2 or the program). */
+	uint32_t module;
+	bool have_module;
+	uint64_t module_start, module_end;
+	/** The module name prefix symbol lookups use (NULL: any module). */
+	const char *module_prefix;
+	/** "je_", "_rjem_je_" ...: the private namespace the symbols have. */
+	const char *symbol_prefix;
+	bool have_symbols;
+
+	char version[64];                /**< "" if unknown */
+	int version_major, version_minor, version_patch;
+	enum jem_source version_source;
+
+	/** Addresses from symbols, 0 if absent (found by scanning later). */
+	uint64_t emap_global;            /**< je_arena_emap_global */
+	uint64_t arenas_symbol;          /**< je_arenas */
+	uint64_t sz_table_symbol;        /**< je_sz_index2size_tab */
+	/** The tsd's offset in the module's TLS block, if known. */
+	uint64_t tsd_tls_offset;
+	enum jem_source tsd_source;
+};
+
+/** One thread's (or an explicit) tcache. */
+struct jem_tcache {
+	uint64_t tcache;        /**< tcache_t */
+	uint64_t tcache_slow;   /**< tcache_slow_t */
+	uint64_t arena;         /**< the arena it is associated with */
+	uint64_t dyn_alloc;     /**< jemalloc's allocation for its stacks */
+	int32_t tid;            /**< the thread whose tsd holds it, or 0 */
+};
+
+/** One extent found in the radix tree, decoded. */
+struct jem_extent {
+	uint64_t edata;
+	uint64_t addr;          /**< e_addr: for large ones, the pointer */
+	uint64_t base;          /**< page of e_addr */
+	uint64_t size;
+	uint64_t bits;          /**< e_bits */
+	uint64_t bitmap[JEM_BITMAP_GROUPS];
+};
+
+/** Counters for the log and the summary. */
+struct jem_counts {
+	size_t extents, slabs, large, free_extents, regions_live,
+		regions_free, tcached, metadata;
+};
+
+/** Per size class: what the slabs or large extents of the class hold. */
+struct jem_class_counts {
+	uint64_t slabs;      /**< slabs, or large extents */
+	uint64_t live;       /**< handed out to the program */
+	uint64_t free;       /**< free in a slab's bitmap */
+	uint64_t cached;     /**< in a tcache */
+	uint64_t internal;   /**< jemalloc's own (tcache stacks) */
+};
+
+/** Per arena: pages in free extents, by state. */
+struct jem_arena_counts {
+	uint64_t dirty, muzzy, retained;
+};
+
+/** Everything a walk builds; freed at the end of the walk. */
+struct jem_walk {
+	const struct coreheap_host *host;
+	struct jem_state *st;
+
+	/** Writable ranges of the module (its .data and .bss). */
+	struct jem_range {
+		uint64_t start, end;
+	} *ranges;
+	size_t num_ranges;
+
+	struct jem_tcache *tcaches;
+	size_t num_tcaches;
+	/** Every pointer in every tcache stack, tagged jem_tag(). */
+	struct jem_ptrset cached;
+	/** jemalloc's own allocations in arenas (tcache stacks). */
+	struct jem_ptrset internal;
+
+	uint64_t rtree_root;    /**< address of root[0] */
+	enum jem_source root_source;
+	uint64_t sizes[JEM_NSIZES];
+	enum jem_source sizes_source;
+	uint64_t arenas;        /**< je_arenas[0], 0 if not found */
+	enum jem_source arenas_source;
+	uint64_t arena_addr[JEM_MAX_ARENAS];
+	uint32_t arena_region[JEM_MAX_ARENAS];  /**< valid where arena_seen */
+	bool arena_seen[JEM_MAX_ARENAS];
+
+	/** The last extent reported, for the overlap check. */
+	uint64_t prev_base, prev_size;
+	/** Where the extent walk is in cached (sorted). */
+	size_t cursor;
+
+	/** jemalloc never started: no size classes, arena or tcache. */
+	bool uninitialised;
+	struct jem_counts counts;
+	struct jem_class_counts classes[JEM_NSIZES];
+	/** Indexed like arena_addr; allocated on first use. */
+	struct jem_arena_counts *arena_counts;
+	size_t damage_count;
+	int status;             /**< first fatal status met (NOMEM) */
+};
+
+/** Tag of a cached pointer: which tcache and which bin. */
+static inline uint32_t jem_tag(size_t tcache, unsigned int bin)
+{
+	return (uint32_t)(tcache & 0xffffff) << 8 | (bin & 0xff);
+}
+
+/** Report damage (formatted), capped at JEM_MAX_DAMAGE per walk. */
+void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
+		uint32_t region, uint64_t address, const char *format, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/** Report one block; records NOMEM in walk->status. */
+void jem_block(struct jem_walk *walk, uint64_t address, uint64_t size,
+	       enum coreheap_block_state state, uint32_t region);
+
+/** The region of arena @p ind (declared on first use), or UINT32_MAX. */
+uint32_t jem_arena_region(struct jem_walk *walk, unsigned int ind);
+
+/** Read one 64-bit word. */
+static inline int jem_read_u64(const struct coreheap_host *host, uint64_t addr,
+			       uint64_t *ret)
+{
+	return host->read(host, addr, ret, sizeof(*ret));
+}
+
+/** True if @p addr lies in one of the module's writable ranges. */
+bool jem_in_module_data(const struct jem_walk *walk, uint64_t addr);
+
+// locate.c
+
+/**
+ * Find jemalloc in the core (probe): the module, the symbols, the version.
+ * COREHEAP_OK with *confidence_ret set (0: not there), or COREHEAP_NOMEM.
+ */
+int jem_locate(const struct coreheap_host *host, struct jem_state *st,
+	       bool forced, int *confidence_ret);
+
+/**
+ * Parse a jemalloc version string ("5.3.0-0-g" and 40 hex digits) of at
+ * most @p len bytes at @p s into st->version and its numbers.
+ */
+bool jem_parse_version(const char *s, size_t len, struct jem_state *st);
+
+/** jemalloc 5.3's JEM_NSIZES size classes for 4 KiB pages, into @p sizes. */
+void jem_compute_sizes(uint64_t *sizes);
+
+/** Collect the module's writable ranges into walk->ranges. */
+int jem_collect_ranges(struct jem_walk *walk);
+
+/**
+ * The size-class table: je_sz_index2size_tab by symbol, else found by its
+ * contents in the module's memory, else computed.
+ */
+void jem_find_size_classes(struct jem_walk *walk);
+
+/**
+ * The radix tree's root: by symbol, else by finding, in the module's
+ * memory, the root slot that leads to the extent of an address known to
+ * be in an extent (a tcache's stack allocation, a cached pointer).
+ * COREHEAP_OK, or COREHEAP_NOT_FOUND.
+ */
+int jem_find_rtree_root(struct jem_walk *walk);
+
+/** je_arenas: by symbol, else by its contents. Optional. */
+void jem_find_arenas(struct jem_walk *walk);
+
+// tcache.c
+
+/**
+ * Find the threads' tcaches into walk->tcaches: each thread's tsd (static
+ * TLS), then the ring that links the tcaches of each of their arenas.
+ * Reports damage on the way.
+ */
+int jem_find_tcaches(struct jem_walk *walk);
+
+/** Add the tcaches on the arenas' tcache lists, once the arenas are known. */
+int jem_tcaches_from_arenas(struct jem_walk *walk);
+
+/**
+ * Collect the pointers every tcache's stacks hold into walk->cached (a
+ * pointer cached twice is a double free) and the stacks' allocations into
+ * walk->internal; both sorted.
+ */
+int jem_collect_cached(struct jem_walk *walk);
+
+// extents.c
+
+/**
+ * Walk the radix tree and report every extent's blocks, and the damage
+ * seen in them, in address order.
+ */
+int jem_walk_extents(struct jem_walk *walk);
+
+/** Report the cached pointers no extent accounted for. */
+void jem_check_cached(struct jem_walk *walk);
+
+#endif /* COREHEAP_JEMALLOC_JEMALLOC_H */

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: MIT
+// Finding jemalloc in a core: the module, its version, and its globals (the
+// radix tree's root, the size classes, the arenas), by symbol where the
+// build has them, else by their contents in the module's writable memory.
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jemalloc.h"
+
+// Module segments worth scanning are a few MiB at most (libjemalloc's .bss
+// holds the 2 MiB rtree root); refuse to copy more.
+#define SCAN_MAX_BYTES (64u << 20)
+// Known extent addresses used to find and confirm the rtree root.
+#define ROOT_PROBES 8
+// The version scan reads the module in pieces that overlap by more than
+// the string's length.
+#define VERSION_CHUNK (256u << 10)
+#define VERSION_OVERLAP 128u
+
+static const char *const symbol_prefixes[] = { "je_", "_rjem_je_" };
+
+const char *jem_source_name(enum jem_source source)
+{
+	switch (source) {
+	case JEM_SOURCE_SYMBOL:
+		return "symbol";
+	case JEM_SOURCE_SCAN:
+		return "found by its contents";
+	case JEM_SOURCE_LAYOUT:
+		return "layout knowledge";
+	case JEM_SOURCE_COMPUTED:
+		return "computed";
+	default:
+		return "not found";
+	}
+}
+
+static bool lookup(const struct coreheap_host *host, struct jem_state *st,
+		   const char *name, struct coreheap_symbol *ret)
+{
+	char full[96];
+
+	snprintf(full, sizeof(full), "%s%s", st->symbol_prefix, name);
+	return !host->symbol(host, st->module_prefix, full, ret);
+}
+
+static void find_symbols(const struct coreheap_host *host, struct jem_state *st)
+{
+	struct coreheap_symbol sym;
+
+	for (size_t i = 0; i < sizeof(symbol_prefixes) / sizeof(*symbol_prefixes);
+	     i++) {
+		st->symbol_prefix = symbol_prefixes[i];
+		if (lookup(host, st, "arena_emap_global", &sym) && !sym.is_tls) {
+			st->have_symbols = true;
+			st->emap_global = sym.address;
+			if (!st->have_module) {
+				struct coreheap_module module;
+
+				if (!host->module(host, sym.module, &module)) {
+					st->have_module = true;
+					st->module = sym.module;
+					st->module_start = module.start;
+					st->module_end = module.end;
+				}
+			}
+			break;
+		}
+	}
+	if (!st->have_symbols) {
+		st->symbol_prefix = "";
+		return;
+	}
+	if (lookup(host, st, "arenas", &sym) && !sym.is_tls)
+		st->arenas_symbol = sym.address;
+	if (lookup(host, st, "sz_index2size_tab", &sym) && !sym.is_tls)
+		st->sz_table_symbol = sym.address;
+	if (lookup(host, st, "tsd_tls", &sym) && sym.is_tls) {
+		st->tsd_tls_offset = sym.address;
+		st->tsd_source = JEM_SOURCE_SYMBOL;
+	}
+}
+
+/* "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c": JEMALLOC_VERSION. */
+bool jem_parse_version(const char *s, size_t len, struct jem_state *st)
+{
+	int major, minor, patch, n = 0;
+	size_t hex = 0;
+	const char *g;
+
+	if (sscanf(s, "%d.%d.%d-%*d-g%n", &major, &minor, &patch, &n) != 3 ||
+	    n == 0 || (size_t)n >= len)
+		return false;
+	g = s + n;
+	while ((size_t)(g - s) + hex < len && isxdigit((unsigned char)g[hex]))
+		hex++;
+	if (hex != 40 || major < 3 || major > 9)
+		return false;
+	snprintf(st->version, sizeof(st->version), "%.*s", n + 40, s);
+	st->version_major = major;
+	st->version_minor = minor;
+	st->version_patch = patch;
+	return true;
+}
+
+static bool scan_version(const uint8_t *buf, size_t len, struct jem_state *st)
+{
+	for (size_t i = 0; i + 50 <= len; i++) {
+		const uint8_t *p;
+
+		if (!isdigit(buf[i]) || (i && (isdigit(buf[i - 1]) || buf[i - 1] == '.')))
+			continue;
+		p = memchr(buf + i, '\0', len - i);
+		if (!p)
+			return false;
+		if (jem_parse_version((const char *)buf + i, (size_t)(p - buf) - i,
+				      st))
+			return true;
+		i = (size_t)(p - buf);
+	}
+	return false;
+}
+
+// A module's range ends where its last segment's memory does, mid-page:
+// its .bss mapping runs on to the page's end.
+static bool in_module(const struct jem_state *st,
+		      const struct coreheap_mapping *m)
+{
+	return m->start >= st->module_start && m->start < st->module_end;
+}
+
+// The version string sits in the module's .rodata, which cores usually
+// lack (gcore leaves out whole read-only segments) but the host reads from
+// the module's file. Read the module's range piece by piece: there is no
+// mapping to say where .rodata is.
+static void find_version(const struct coreheap_host *host, struct jem_state *st)
+{
+	uint64_t len = st->module_end - st->module_start;
+	uint8_t *buf;
+
+	if (len > SCAN_MAX_BYTES)
+		len = SCAN_MAX_BYTES;
+	buf = malloc(VERSION_CHUNK + VERSION_OVERLAP + 1);
+	if (!buf)
+		return;
+	for (uint64_t off = 0; off < len && !st->version[0]; off += VERSION_CHUNK) {
+		uint64_t n = len - off < VERSION_CHUNK + VERSION_OVERLAP ?
+				     len - off :
+				     VERSION_CHUNK + VERSION_OVERLAP;
+		uint64_t got = 0;
+
+		// Page by page: the text before .rodata may be missing.
+		for (uint64_t p = 0; p < n; p += JEM_PAGE) {
+			uint64_t piece = n - p < JEM_PAGE ? n - p : JEM_PAGE;
+
+			if (host->read(host, st->module_start + off + p,
+				       buf + p, piece))
+				memset(buf + p, 0, piece);
+			else
+				got += piece;
+		}
+		if (!got)
+			continue;
+		buf[n] = '\0';
+		if (scan_version(buf, n + 1, st))
+			st->version_source = JEM_SOURCE_SCAN;
+	}
+	free(buf);
+}
+
+int jem_locate(const struct coreheap_host *host, struct jem_state *st,
+	       bool forced, int *confidence_ret)
+{
+	static const char *const modules[] = { "libjemalloc" };
+	struct coreheap_module module;
+
+	*confidence_ret = 0;
+	for (size_t i = 0; i < sizeof(modules) / sizeof(*modules); i++) {
+		uint32_t idx;
+
+		if (host->find_module(host, modules[i], &idx) ||
+		    host->module(host, idx, &module))
+			continue;
+		st->have_module = true;
+		st->module = idx;
+		st->module_start = module.start;
+		st->module_end = module.end;
+		st->module_prefix = modules[i];
+		break;
+	}
+	find_symbols(host, st);
+	if (!st->have_module)
+		return COREHEAP_OK;
+	host->log(host, COREHEAP_LOG_DEBUG, "module 0x%llx..0x%llx",
+		  (unsigned long long)st->module_start,
+		  (unsigned long long)st->module_end);
+	find_version(host, st);
+	if (!st->version[0]) {
+		*confidence_ret = forced ? 60 : 50;
+		return COREHEAP_OK;
+	}
+	*confidence_ret = st->version_major == 5 && st->version_minor == 3 &&
+					  st->version_patch == 0 ?
+				  95 :
+				  50;
+	return COREHEAP_OK;
+}
+
+int jem_collect_ranges(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	const struct jem_state *st = walk->st;
+	size_t n = host->num_mappings(host);
+
+	for (size_t i = 0; i < n; i++) {
+		struct coreheap_mapping m;
+		struct jem_range *grown;
+
+		if (host->mapping(host, i, &m) || !in_module(st, &m) ||
+		    !(m.prot & COREHEAP_PROT_WRITE))
+			continue;
+		host->log(host, COREHEAP_LOG_DEBUG,
+			  "module data: 0x%llx..0x%llx (%llu bytes available)",
+			  (unsigned long long)m.start, (unsigned long long)m.end,
+			  (unsigned long long)m.available);
+		grown = realloc(walk->ranges,
+				(walk->num_ranges + 1) * sizeof(*grown));
+		if (!grown)
+			return COREHEAP_NOMEM;
+		walk->ranges = grown;
+		walk->ranges[walk->num_ranges++] = (struct jem_range){
+			.start = m.start,
+			.end = m.end,
+		};
+	}
+	return COREHEAP_OK;
+}
+
+bool jem_in_module_data(const struct jem_walk *walk, uint64_t addr)
+{
+	for (size_t i = 0; i < walk->num_ranges; i++) {
+		if (addr >= walk->ranges[i].start && addr < walk->ranges[i].end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A copy (or view) of one writable range, its unreadable pages zeroed: for
+ * searching only, never for decoding. *owned is the buffer to free.
+ */
+static const uint64_t *range_words(struct jem_walk *walk,
+				   const struct jem_range *range,
+				   uint64_t **owned)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t len = range->end - range->start;
+	const void *view;
+	uint8_t *buf;
+
+	*owned = NULL;
+	if (len > SCAN_MAX_BYTES || len % 8)
+		return NULL;
+	view = host->map(host, range->start, len);
+	if (view && (uintptr_t)view % 8 == 0)
+		return view;
+	buf = calloc(1, len);
+	if (!buf)
+		return NULL;
+	for (uint64_t off = 0; off < len; off += JEM_PAGE) {
+		uint64_t chunk = len - off < JEM_PAGE ? len - off : JEM_PAGE;
+
+		if (host->read(host, range->start + off, buf + off, chunk))
+			memset(buf + off, 0, chunk);
+	}
+	*owned = (uint64_t *)buf;
+	return *owned;
+}
+
+// sc.c size_classes() for LG_QUANTUM 4, SC_LG_TINY_MIN 3, SC_LG_NGROUP 2:
+// 8, 16, then four classes per doubling from 32 on.
+void jem_compute_sizes(uint64_t *sizes)
+{
+	size_t n = 0;
+
+	sizes[n++] = 8;
+	sizes[n++] = 16;
+	sizes[n++] = 32;
+	sizes[n++] = 48;
+	sizes[n++] = 64;
+	for (unsigned int lg = 6; n < JEM_NSIZES; lg++) {
+		for (uint64_t d = 1; d <= 4 && n < JEM_NSIZES; d++)
+			sizes[n++] = ((uint64_t)1 << lg) + (d << (lg - 2));
+	}
+}
+
+void jem_find_size_classes(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t computed[JEM_NSIZES];
+	uint64_t table[JEM_NSIZES];
+	uint64_t where = 0;
+
+	jem_compute_sizes(computed);
+	memcpy(walk->sizes, computed, sizeof(computed));
+	walk->sizes_source = JEM_SOURCE_COMPUTED;
+	if (walk->st->sz_table_symbol) {
+		where = walk->st->sz_table_symbol;
+	} else {
+		// sz_boot() fills the table in .bss: look for its first classes.
+		for (size_t r = 0; r < walk->num_ranges && !where; r++) {
+			const struct jem_range *range = &walk->ranges[r];
+			uint64_t *owned;
+			const uint64_t *words = range_words(walk, range, &owned);
+			size_t count = (range->end - range->start) / 8;
+
+			for (size_t i = 0; words && i + JEM_NSIZES <= count; i++) {
+				if (words[i] == 8 &&
+				    !memcmp(words + i, computed, 16 * 8)) {
+					where = range->start + 8 * i;
+					break;
+				}
+			}
+			free(owned);
+		}
+	}
+	if (!where || host->read(host, where, table, sizeof(table))) {
+		host->log(host, COREHEAP_LOG_INFO,
+			  "size classes: sz_index2size_tab not found; computed as jemalloc 5.3 does for 4 KiB pages");
+		return;
+	}
+	for (size_t i = 1; i < JEM_NSIZES; i++) {
+		if (table[i] <= table[i - 1]) {
+			host->log(host, COREHEAP_LOG_WARNING,
+				  "the size-class table at 0x%llx is not increasing at %zu; using computed classes",
+				  (unsigned long long)where, i);
+			return;
+		}
+	}
+	if (memcmp(table, computed, sizeof(table)))
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "the size classes at 0x%llx differ from jemalloc 5.3's defaults; using the core's",
+			  (unsigned long long)where);
+	memcpy(walk->sizes, table, sizeof(table));
+	walk->sizes_source = walk->st->sz_table_symbol ? JEM_SOURCE_SYMBOL :
+							 JEM_SOURCE_SCAN;
+	host->log(host, COREHEAP_LOG_INFO,
+		  "size classes: sz_index2size_tab at 0x%llx (%s)",
+		  (unsigned long long)where, jem_source_name(walk->sizes_source));
+}
+
+/*
+ * Does the leaf at @p leaf map @p addr to an extent that holds it? Reads
+ * the leaf slot, then the edata it names.
+ */
+static bool leaf_covers(const struct coreheap_host *host, uint64_t leaf,
+			uint64_t addr, bool active)
+{
+	uint64_t slot = (addr >> JEM_RTREE_LEAF_SHIFT) & (JEM_RTREE_SLOTS - 1);
+	uint64_t bits, edata, e[3], base, size;
+
+	if (!leaf || leaf % 8 || jem_read_u64(host, leaf + 8 * slot, &bits))
+		return false;
+	edata = jem_leaf_edata(bits);
+	if (!edata || (active && jem_leaf_state(bits) != JEM_STATE_ACTIVE) ||
+	    host->read(host, edata, e, sizeof(e)))
+		return false;
+	base = e[1] & ~JEM_PAGE_MASK;
+	size = e[2] & ~JEM_PAGE_MASK;
+	return addr >= base && addr - base < size;
+}
+
+static bool root_covers(const struct coreheap_host *host, uint64_t root,
+			uint64_t addr, bool active)
+{
+	uint64_t slot = (addr >> JEM_RTREE_ROOT_SHIFT) & (JEM_RTREE_SLOTS - 1);
+	uint64_t leaf;
+
+	return !jem_read_u64(host, root + 8 * slot, &leaf) &&
+	       leaf_covers(host, leaf, addr, active);
+}
+
+// Addresses that must be inside active extents: the tcaches' stack
+// allocations and what their stacks hold.
+static size_t known_addresses(const struct jem_walk *walk, uint64_t *ret,
+			      size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < walk->num_tcaches && n < max; i++) {
+		if (walk->tcaches[i].dyn_alloc)
+			ret[n++] = walk->tcaches[i].dyn_alloc;
+	}
+	for (size_t i = 0; i < walk->cached.count && n < max; i++)
+		ret[n++] = walk->cached.items[i].address;
+	return n;
+}
+
+static bool root_plausible(const struct jem_walk *walk, uint64_t root)
+{
+	return jem_in_module_data(walk, root) &&
+	       jem_in_module_data(walk, root + 8 * JEM_RTREE_SLOTS - 8);
+}
+
+/*
+ * The extents a leaf maps, at most @p max of them: (page, slot) pairs of
+ * the slots that hold the page their extent starts on. Returns how many.
+ */
+static size_t leaf_heads(const struct coreheap_host *host, uint64_t leaf,
+			 uint64_t *pages, size_t max)
+{
+	size_t n = 0;
+
+	for (uint64_t first = 0; first < JEM_RTREE_SLOTS && n < max;
+	     first += 512) {
+		uint64_t slots[512];
+
+		if (host->read(host, leaf + 8 * first, slots, sizeof(slots)))
+			return n;
+		for (uint64_t j = 0; j < 512 && n < max; j++) {
+			uint64_t edata = jem_leaf_edata(slots[j]), addr;
+
+			if (!edata ||
+			    jem_read_u64(host, edata + JEM_EDATA_ADDR, &addr) ||
+			    ((addr >> JEM_RTREE_LEAF_SHIFT) &
+			     (JEM_RTREE_SLOTS - 1)) != first + j)
+				continue;
+			pages[n++] = addr & ~JEM_PAGE_MASK;
+		}
+	}
+	return n;
+}
+
+/*
+ * No address known to be in an extent (no symbols, no tcache): take each
+ * pointer in the module's memory for a leaf, and keep the one whose slots
+ * name extents that start on the very pages the slots stand for, and
+ * whose root slot is where the pages' high bits say.
+ */
+static int root_from_leaves(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+
+	for (size_t r = 0; r < walk->num_ranges; r++) {
+		const struct jem_range *range = &walk->ranges[r];
+		uint64_t *owned;
+		const uint64_t *words = range_words(walk, range, &owned);
+		size_t count = (range->end - range->start) / 8;
+
+		for (size_t i = 0; words && i < count; i++) {
+			uint64_t pages[ROOT_PROBES], root;
+			size_t n, k;
+
+			if (!words[i] || words[i] % 64 ||
+			    jem_in_module_data(walk, words[i]))
+				continue;
+			n = leaf_heads(host, words[i], pages, ROOT_PROBES);
+			if (!n)
+				continue;
+			root = range->start + 8 * i -
+			       8 * ((pages[0] >> JEM_RTREE_ROOT_SHIFT) &
+				    (JEM_RTREE_SLOTS - 1));
+			if (!root_plausible(walk, root))
+				continue;
+			for (k = 0; k < n && root_covers(host, root, pages[k], false);
+			     k++)
+				;
+			if (k < n)
+				continue;
+			free(owned);
+			walk->rtree_root = root;
+			walk->root_source = JEM_SOURCE_SCAN;
+			host->log(host, COREHEAP_LOG_INFO,
+				  "radix tree: root at 0x%llx, found by a leaf whose %zu extent%s it maps back (no tcache to start from)",
+				  (unsigned long long)root, n, n == 1 ? "" : "s");
+			return COREHEAP_OK;
+		}
+		free(owned);
+	}
+	host->log(host, COREHEAP_LOG_WARNING,
+		  "jemalloc's radix tree was not found in its module's memory");
+	return COREHEAP_NOT_FOUND;
+}
+
+// The root whose slot for known[anchor] leads to a leaf that maps it to an
+// active extent, and that maps most of the other known addresses too: a
+// tcache may hold garbage (damage), which must not hide the tree.
+static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
+				size_t num_known, size_t anchor,
+				size_t *confirmed_ret)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t slot = (known[anchor] >> JEM_RTREE_ROOT_SHIFT) &
+			(JEM_RTREE_SLOTS - 1);
+
+	for (size_t r = 0; r < walk->num_ranges; r++) {
+		const struct jem_range *range = &walk->ranges[r];
+		uint64_t *owned;
+		const uint64_t *words = range_words(walk, range, &owned);
+		size_t count = (range->end - range->start) / 8;
+
+		for (size_t i = 0; words && i < count; i++) {
+			uint64_t root = range->start + 8 * i - 8 * slot;
+			size_t confirmed = 0;
+
+			// Leaves come from jemalloc's base allocator, cache-line
+			// aligned, never from the module itself.
+			if (!words[i] || words[i] % 64 ||
+			    jem_in_module_data(walk, words[i]) ||
+			    !leaf_covers(host, words[i], known[anchor], true) ||
+			    !root_plausible(walk, root))
+				continue;
+			for (size_t k = 0; k < num_known; k++)
+				confirmed += k != anchor &&
+					     root_covers(host, root, known[k], true);
+			if (2 * confirmed < num_known - 1)
+				continue;
+			free(owned);
+			*confirmed_ret = confirmed;
+			return root;
+		}
+		free(owned);
+	}
+	return 0;
+}
+
+int jem_find_rtree_root(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t known[ROOT_PROBES];
+	size_t num_known;
+
+	if (walk->st->emap_global) {
+		// emap_t { rtree_t rtree; }.
+		walk->rtree_root = walk->st->emap_global + JEM_RTREE_ROOT_OFFSET;
+		walk->root_source = JEM_SOURCE_SYMBOL;
+		return COREHEAP_OK;
+	}
+	num_known = known_addresses(walk, known, ROOT_PROBES);
+	for (size_t anchor = 0; anchor < num_known; anchor++) {
+		size_t confirmed;
+		uint64_t root = root_for_anchor(walk, known, num_known, anchor,
+						&confirmed);
+
+		if (!root)
+			continue;
+		walk->rtree_root = root;
+		walk->root_source = JEM_SOURCE_SCAN;
+		host->log(host, COREHEAP_LOG_INFO,
+			  "radix tree: root at 0x%llx, found by the leaf that maps 0x%llx (confirmed by %zu of %zu more addresses)",
+			  (unsigned long long)root,
+			  (unsigned long long)known[anchor], confirmed,
+			  num_known - 1);
+		return COREHEAP_OK;
+	}
+	// Nothing known to start from (no symbols, no tcache), or nothing
+	// known led anywhere.
+	return root_from_leaves(walk);
+}
+// An arenas array: entry k is 0 or an arena whose ind is k; entry 0 is set.
+static size_t arenas_score(const struct coreheap_host *host,
+			   const uint64_t *entries)
+{
+	size_t score = 0;
+
+	if (!entries[0])
+		return 0;
+	for (size_t k = 0; k < JEM_ARENAS_LEN; k++) {
+		uint32_t ind;
+
+		if (!entries[k])
+			continue;
+		if (entries[k] % 64 ||
+		    host->read(host, entries[k] + JEM_ARENA_IND, &ind,
+			       sizeof(ind)) ||
+		    ind != k)
+			return 0;
+		score++;
+	}
+	return score;
+}
+
+static void use_arenas(struct jem_walk *walk, uint64_t where,
+		       const uint64_t *entries, enum jem_source source)
+{
+	walk->arenas = where;
+	walk->arenas_source = source;
+	memcpy(walk->arena_addr, entries, sizeof(walk->arena_addr));
+}
+
+void jem_find_arenas(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t *entries = calloc(JEM_MAX_ARENAS, sizeof(*entries));
+	uint64_t best = 0;
+	size_t best_score = 0;
+
+	if (!entries)
+		return;
+	if (walk->st->arenas_symbol) {
+		if (!host->read(host, walk->st->arenas_symbol, entries,
+				JEM_ARENAS_LEN * 8) &&
+		    arenas_score(host, entries))
+			use_arenas(walk, walk->st->arenas_symbol, entries,
+				   JEM_SOURCE_SYMBOL);
+		free(entries);
+		return;
+	}
+	// je_arenas[0] is arena 0, whose ind is 0; the other entries are 0
+	// or arenas of their index. The static a0 also points at arena 0,
+	// but what follows it does not pass as arenas (or, with one arena
+	// only, tells the same).
+	for (size_t r = 0; r < walk->num_ranges; r++) {
+		const struct jem_range *range = &walk->ranges[r];
+		uint64_t *owned;
+		const uint64_t *words = range_words(walk, range, &owned);
+		size_t count = (range->end - range->start) / 8;
+
+		for (size_t i = 0; words && i < count; i++) {
+			uint64_t where = range->start + 8 * i;
+			uint32_t ind;
+			size_t score;
+
+			if (!words[i] || words[i] % 64 ||
+			    jem_in_module_data(walk, words[i]) ||
+			    host->read(host, words[i] + JEM_ARENA_IND, &ind,
+				       sizeof(ind)) ||
+			    ind != 0 ||
+			    host->read(host, where, entries, JEM_ARENAS_LEN * 8))
+				continue;
+			score = arenas_score(host, entries);
+			if (score > best_score) {
+				best_score = score;
+				best = where;
+			}
+		}
+		free(owned);
+	}
+	if (best && !host->read(host, best, entries, JEM_ARENAS_LEN * 8)) {
+		use_arenas(walk, best, entries, JEM_SOURCE_SCAN);
+		host->log(host, COREHEAP_LOG_INFO,
+			  "arenas: array at 0x%llx, %zu arena%s, found by its contents",
+			  (unsigned long long)best, best_score,
+			  best_score == 1 ? "" : "s");
+	}
+	free(entries);
+}

@@ -1,0 +1,94 @@
+#!/bin/sh
+# The commands on a jemalloc core (jemalloc_threads, Debian's stripped
+# libjemalloc2): summary names jemalloc, its version and how its globals
+# were found, and lists its arenas; --verbose says where each global is and
+# gives the per size class distribution; every other command runs clean.
+set -u
+: "${COREHEAP:?}" "${FIXTURES:?}" "${CORE_DIR:?}" "${SRCDIR:?}"
+work="$CORE_DIR/jemalloc-cli"
+rm -rf "$work"
+mkdir -p "$work"
+failures=0 checks=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# has FILE DESCRIPTION PATTERN
+has() {
+	checks=$((checks + 1))
+	if grep -q -- "$3" "$1"; then
+		echo "ok: $2"
+	else
+		fail "$2: no '$3' in $1"
+	fi
+}
+
+# run NAME EXPECTED_STATUS ARGS...: stdout to NAME.out, stderr to NAME.err
+run() {
+	name=$1 expected=$2
+	shift 2
+	"$COREHEAP" "$@" > "$work/$name.out" 2> "$work/$name.err"
+	status=$?
+	checks=$((checks + 1))
+	if [ "$status" -eq "$expected" ]; then
+		echo "ok: $name exits $expected"
+	else
+		fail "$name: exit status $status, expected $expected: $(cat "$work/$name.err")"
+	fi
+}
+
+"$SRCDIR/tests/make-core.sh" "$FIXTURES/jemalloc_threads" "$work/threads" > /dev/null 2>&1
+case $? in
+0) ;;
+77) echo "SKIP: no core can be made here"; exit 77 ;;
+*) echo "FAIL: no core of jemalloc_threads"; exit 1 ;;
+esac
+core=$work/threads.core
+
+run summary 0 summary "$core"
+has "$work/summary.out" "summary names jemalloc" '^allocators: jemalloc$'
+has "$work/summary.out" "arena 0" '^  jemalloc arena 0 at 0x'
+has "$work/summary.out" "a worker's arena" '^  jemalloc arena 3 at 0x'
+has "$work/summary.out" "no damage" '^damage: *none found'
+has "$work/summary.err" "the version, from the library" 'jemalloc 5\.3\.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c'
+has "$work/summary.err" "how the globals were found" 'found by their contents'
+
+run verbose 0 summary --verbose "$core"
+has "$work/verbose.err" "the radix tree's root" 'radix tree: root at 0x[0-9a-f]*, found by the leaf'
+has "$work/verbose.err" "the arenas array" 'arenas: array at 0x[0-9a-f]*, 5 arenas'
+has "$work/verbose.err" "the size-class table" 'size classes: sz_index2size_tab at 0x'
+has "$work/verbose.err" "the threads' tcaches, not the one turned off" "tcaches: 4 in threads' tsd"
+has "$work/verbose.err" "an explicit tcache, on its arena's list only" "tcaches: 1 more from the arenas' tcache lists"
+has "$work/verbose.err" "a size class's distribution" 'class 6 (96 B): [0-9]* slabs, '
+has "$work/verbose.err" "the tcache stacks are jemalloc's own" "class 39 (28672 B): .* [1-9][0-9]* jemalloc's own"
+
+run objects 0 objects --format jsonl "$core"
+has "$work/objects.out" "objects by jemalloc" '"allocator": "jemalloc"'
+for cmd in types leaks top; do
+	run "$cmd" 0 "$cmd" "$core"
+done
+run triage 0 triage --format json "$core"
+has "$work/triage.out" "triage: not damaged" '"heap_damaged": false'
+
+# graph_heap on jemalloc: leaks names exactly the designed leaks (100
+# dropped blocks, unreferenced, and a 3-block cycle, each referred to once)
+# and nothing the design keeps reachable.
+"$SRCDIR/tests/make-core.sh" "$FIXTURES/graph_heap_jemalloc" "$work/graph" > /dev/null 2>&1 ||
+	fail "no core of graph_heap_jemalloc"
+if [ -s "$work/graph.core" ]; then
+	run leaks-graph 0 leaks --format jsonl "$work/graph.core"
+	sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)", "referrers": \([0-9]*\).*/\1 \2 \3/' \
+		"$work/leaks-graph.out" | sort > "$work/leaks-graph.actual"
+	(awk '$1 == "leak" { print $2 " unreferenced 0" }' "$work/graph.live"
+	 awk '$1 == "cycle" { print $2 " indirect 1" }' "$work/graph.live") |
+		sort > "$work/leaks-graph.expected"
+	checks=$((checks + 1))
+	if [ "$(wc -l < "$work/leaks-graph.expected")" -eq 103 ] &&
+	   cmp -s "$work/leaks-graph.expected" "$work/leaks-graph.actual"; then
+		echo "ok: leaks on graph_heap_jemalloc: exactly the designed leaks"
+	else
+		fail "leaks on graph_heap_jemalloc: see $work/leaks-graph.expected and .actual"
+	fi
+fi
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

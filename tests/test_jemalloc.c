@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the jemalloc plugin's decoding: the size classes, the
+ * version string, the rtree leaf and edata bit fields (against values built
+ * the way jemalloc 5.3.0 builds them), and the address set the walk merges
+ * with. The exact tests (test_jemalloc_exact) check the whole on real cores.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../allocators/jemalloc/jemalloc.h"
+
+Test(jemalloc, size_classes)
+{
+	uint64_t sizes[JEM_NSIZES];
+
+	jem_compute_sizes(sizes);
+	cr_expect_eq(sizes[0], 8);
+	cr_expect_eq(sizes[1], 16);
+	cr_expect_eq(sizes[4], 64);
+	cr_expect_eq(sizes[5], 80);
+	// SC_SMALL_MAXCLASS and SC_LARGE_MINCLASS for 4 KiB pages.
+	cr_expect_eq(sizes[JEM_NBINS - 1], 14336);
+	cr_expect_eq(sizes[JEM_NBINS], 16384);
+	// The tcache stacks' class in Debian's build, as the walk sees it.
+	cr_expect_eq(sizes[39], 28672);
+	// SC_LARGE_MAXCLASS: 2^62 + 3 * 2^60.
+	cr_expect_eq(sizes[JEM_NSIZES - 1], UINT64_C(7) << 60);
+	for (size_t i = 1; i < JEM_NSIZES; i++)
+		cr_expect_gt(sizes[i], sizes[i - 1], "class %zu", i);
+}
+
+Test(jemalloc, version_string)
+{
+	static const char good[] =
+		"5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c";
+	struct jem_state st = { 0 };
+
+	cr_assert(jem_parse_version(good, sizeof(good), &st));
+	cr_expect_str_eq(st.version, good);
+	cr_expect_eq(st.version_major, 5);
+	cr_expect_eq(st.version_minor, 3);
+	cr_expect_eq(st.version_patch, 0);
+
+	memset(&st, 0, sizeof(st));
+	cr_expect_not(jem_parse_version("5.3.0", 6, &st));
+	cr_expect_not(jem_parse_version("5.3.0-0-g54eaed1d", 18, &st),
+		      "a short hash");
+	cr_expect_not(jem_parse_version(good, 30, &st), "cut short");
+	cr_expect_eq(st.version[0], '\0');
+}
+
+Test(jemalloc, rtree_leaf_bits)
+{
+	// rtree.h rtree_leaf_elm_bits_encode(): szind << 48 | edata |
+	// state << 2 | is_head << 1 | slab.
+	uint64_t edata = UINT64_C(0x7f1234567880);
+	uint64_t bits = (uint64_t)27 << 48 | edata | 2u << 2 | 1u << 1 | 1u;
+
+	cr_expect_eq(jem_leaf_edata(bits), edata);
+	cr_expect_eq(jem_leaf_szind(bits), 27);
+	cr_expect_eq(jem_leaf_state(bits), JEM_STATE_MUZZY);
+	cr_expect(jem_leaf_slab(bits));
+	// A cleared slot: no edata, the invalid class SC_NSIZES.
+	cr_expect_eq(jem_leaf_edata((uint64_t)JEM_NSIZES << 48), 0);
+}
+
+Test(jemalloc, edata_bits)
+{
+	// edata.h: arena 12 bits @0, slab @12, state 3 bits @17, szind 8 bits
+	// @20, nfree 10 bits @28, bin_shard 6 bits @38, is_head @44.
+	uint64_t bits = 0xabcu | 1u << 12 | 1u << 13 | (uint64_t)3 << 17 |
+			(uint64_t)0xc5 << 20 | (uint64_t)0x201 << 28 |
+			(uint64_t)0x3f << 38 | (uint64_t)1 << 44;
+
+	cr_expect_eq(jem_edata_arena(bits), 0xabc);
+	cr_expect(jem_edata_slab(bits));
+	cr_expect_eq(jem_edata_state(bits), JEM_STATE_RETAINED);
+	cr_expect_eq(jem_edata_szind(bits), 0xc5);
+	cr_expect_eq(jem_edata_nfree(bits), 0x201);
+	cr_expect_not(jem_edata_slab(bits & ~((uint64_t)1 << 12)));
+}
+
+static size_t duplicates;
+static uint64_t duplicate_address;
+
+static void on_duplicate(void *arg, const struct jem_ptr *kept,
+			 uint32_t dropped_tag)
+{
+	(void)arg;
+	(void)dropped_tag;
+	duplicates++;
+	duplicate_address = kept->address;
+}
+
+Test(jemalloc, ptrset_sorts_and_names_duplicates)
+{
+	struct jem_ptrset set = { 0 };
+	static const uint64_t addrs[] = { 0x3000, 0x1000, 0x2000, 0x1000, 0x5000 };
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(*addrs); i++)
+		cr_assert_eq(jem_ptrset_add(&set, addrs[i], (uint32_t)i), 0);
+	jem_ptrset_sort(&set, on_duplicate, NULL);
+	cr_expect_eq(set.count, 4);
+	cr_expect_eq(duplicates, 1);
+	cr_expect_eq(duplicate_address, 0x1000);
+	cr_expect_eq(set.items[0].address, 0x1000);
+	cr_expect_eq(set.items[0].tag, 1, "the first found is kept");
+	cr_expect_eq(set.items[3].address, 0x5000);
+	cr_expect_not_null(jem_ptrset_find(&set, 0x2000));
+	cr_expect_null(jem_ptrset_find(&set, 0x4000));
+	cr_expect_eq(jem_ptrset_lower_bound(&set, 0x4000), 3);
+	cr_expect_eq(jem_ptrset_lower_bound(&set, 0x6000), 4);
+	jem_ptrset_deinit(&set);
+	cr_expect_eq(set.count, 0);
+}
