@@ -312,7 +312,7 @@ static void jemalloc_destroy(void *state)
 }
 
 const struct coreheap_allocator coreheap_jemalloc_allocator = {
-	.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+	COREHEAP_ALLOCATOR_INIT,
 	.name = "jemalloc",
 	.description = "jemalloc 5.3.0, x86-64 (Debian's libjemalloc2, or built with symbols)",
 	.is_runtime = false,
