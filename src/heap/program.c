@@ -72,14 +72,22 @@ static void warn_about_core(struct ch_program *program)
 	for (int i = 0; i < CH_CORE_NUM_PROBLEM_KINDS; i++) {
 		const struct ch_core_problem *problem = &core->problems[i];
 
+		bool partial = i != CH_CORE_UNSAVED;
+
 		if (!problem->count)
 			continue;
+		// Writable memory the kernel left out (MADV_DONTDUMP, as
+		// jemalloc's reserves; pages the coredump_filter excludes)
+		// costs nothing unless the analysis reads it, and then the
+		// read fails and says so: only a --verbose note here.
+		if (!partial && !program->verbose)
+			continue;
 		if (problem->count == 1)
-			ch_program_warn(program, true, "%s",
+			ch_program_warn(program, partial, "%s",
 					problem->message ? problem->message :
 							   "the core is damaged");
 		else
-			ch_program_warn(program, true, "%s (and %zu more of this kind)",
+			ch_program_warn(program, partial, "%s (and %zu more of this kind)",
 					problem->message ? problem->message :
 							   "the core is damaged",
 					problem->count - 1);
