@@ -819,8 +819,7 @@ static void plan_arena(struct core *core)
 }
 
 // Cut the file at every structure boundary: the ELF header, each program
-// header, each note's header, name and descriptor, each segment's start
-// and middle.
+// header, each note's header, name and descriptor, each segment's start.
 static void plan_truncations(struct core *core)
 {
 	uint64_t cuts[] = { 0, 1, 4, 16, 52, 63, sizeof(Elf64_Ehdr) };
@@ -857,10 +856,6 @@ static void plan_truncations(struct core *core)
 		add(core, "truncate", TRUNCATE, ph->p_offset, 0, true,
 		    "cut at the start of PT_LOAD %zu (0x%" PRIx64 ")", i,
 		    ph->p_vaddr);
-		add(core, "truncate", TRUNCATE,
-		    ph->p_offset + ph->p_filesz / 2 + 8, 0, true,
-		    "cut in the middle of PT_LOAD %zu (0x%" PRIx64 ")", i,
-		    ph->p_vaddr);
 	}
 }
 
@@ -871,7 +866,7 @@ static void plan_random(struct core *core)
 	const Elf64_Phdr *note = &core->ph[core->note_ph];
 	uint64_t headers = core->eh->e_phoff + core->num_ph * sizeof(Elf64_Phdr);
 
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < 8; i++) {
 		uint64_t off = note->p_offset +
 			       (rng_next(core) % (note->p_filesz / 4)) * 4;
 		uint64_t value = rng_next(core);
@@ -882,7 +877,7 @@ static void plan_random(struct core *core)
 		    "random word 0x%08" PRIx64 " at note offset %" PRIu64,
 		    value & 0xffffffff, off - note->p_offset);
 	}
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 4; i++) {
 		uint64_t off = rng_next(core) % headers;
 		uint64_t value = rng_next(core) & 0xff;
 
