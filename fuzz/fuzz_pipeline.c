@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!err) {
 		err = ch_analysis_init(&analysis, program, &analysis_options);
 		if (!err) {
-			err = ch_graph_reach(analysis.graph, &root_of);
+			err = ch_graph_reach(analysis.graph, NULL, &root_of);
 			free(root_of);
 			if (!err)
 				err = retained(analysis.graph);

@@ -592,7 +592,7 @@ Test(graph, scans_blocks_and_roots)
 	cr_assert_eq(graph->root_refs[1].target, 0);
 
 	// Leaks: D, and the cycle E <-> F with G hanging from it.
-	assert_no_error(ch_graph_reach(graph, &root_of));
+	assert_no_error(ch_graph_reach(graph, NULL, &root_of));
 	cr_assert_eq(root_of[0], 1);
 	cr_assert_eq(root_of[1], 1);
 	cr_assert_eq(root_of[2], 0);
@@ -605,7 +605,7 @@ Test(graph, scans_blocks_and_roots)
 	size_t num_paths;
 	uint64_t offset;
 
-	assert_no_error(ch_graph_paths(graph, 1, 5, &paths, &num_paths));
+	assert_no_error(ch_graph_paths(graph, NULL, 1, 5, &paths, &num_paths));
 	cr_assert_eq(num_paths, 1);
 	cr_assert_eq(paths[0].root_ref, 1);
 	cr_assert_eq(paths[0].num_nodes, 2);
@@ -615,7 +615,7 @@ Test(graph, scans_blocks_and_roots)
 	cr_assert_eq(offset, 8);
 	ch_graph_paths_free(paths, num_paths);
 	// Paths to C: the global word, then through B (never through C).
-	assert_no_error(ch_graph_paths(graph, 2, 5, &paths, &num_paths));
+	assert_no_error(ch_graph_paths(graph, NULL, 2, 5, &paths, &num_paths));
 	cr_assert_eq(num_paths, 2);
 	cr_assert_eq(paths[0].root_ref, 0);
 	cr_assert_eq(paths[0].num_nodes, 1);
@@ -627,13 +627,41 @@ Test(graph, scans_blocks_and_roots)
 	cr_assert_eq(paths[1].nodes[2], 2);
 	ch_graph_paths_free(paths, num_paths);
 	// One path asked for: the shortest.
-	assert_no_error(ch_graph_paths(graph, 2, 1, &paths, &num_paths));
+	assert_no_error(ch_graph_paths(graph, NULL, 2, 1, &paths, &num_paths));
 	cr_assert_eq(num_paths, 1);
 	cr_assert_eq(paths[0].num_nodes, 1);
 	ch_graph_paths_free(paths, num_paths);
 	// No root reaches G.
-	assert_no_error(ch_graph_paths(graph, 6, 5, &paths, &num_paths));
+	assert_no_error(ch_graph_paths(graph, NULL, 6, 5, &paths, &num_paths));
 	cr_assert_eq(num_paths, 0);
+
+	// Only the stack word named: its longer path to C comes first, and
+	// C is held by it, not by the nearer unnamed global word.
+	const bool stack_named[] = { false, true };
+
+	assert_no_error(ch_graph_paths(graph, stack_named, 2, 5, &paths,
+				       &num_paths));
+	cr_assert_eq(num_paths, 2);
+	cr_assert_eq(paths[0].root_ref, 1);
+	cr_assert_eq(paths[0].num_nodes, 3);
+	cr_assert_eq(paths[1].root_ref, 0);
+	cr_assert_eq(paths[1].num_nodes, 1);
+	ch_graph_paths_free(paths, num_paths);
+	assert_no_error(ch_graph_reach(graph, stack_named, &root_of));
+	cr_assert_eq(root_of[2], 1);
+	cr_assert_eq(root_of[0], 1);
+	free(root_of);
+	// Both named: the shortest again.
+	const bool both_named[] = { true, true };
+
+	assert_no_error(ch_graph_paths(graph, both_named, 2, 1, &paths,
+				       &num_paths));
+	cr_assert_eq(num_paths, 1);
+	cr_assert_eq(paths[0].root_ref, 0);
+	ch_graph_paths_free(paths, num_paths);
+	assert_no_error(ch_graph_reach(graph, both_named, &root_of));
+	cr_assert_eq(root_of[2], 0);
+	free(root_of);
 
 	// Names: the stack word is frame-less here (nothing to unwind).
 	struct ch_strbuf name = { 0 };
@@ -820,9 +848,9 @@ Test(graph, an_empty_heap)
 	cr_assert_eq(graph->num_nodes, 0);
 	cr_assert_eq(graph->stats.num_edges, 0);
 	cr_assert_eq(graph->num_root_refs, 0);
-	assert_no_error(ch_graph_reach(graph, &root_of));
+	assert_no_error(ch_graph_reach(graph, NULL, &root_of));
 	free(root_of);
-	assert_no_error(ch_graph_paths(graph, 0, 1, &paths, &num_paths));
+	assert_no_error(ch_graph_paths(graph, NULL, 0, 1, &paths, &num_paths));
 	cr_assert_eq(num_paths, 0);
 	assert_no_error(ch_dominators_compute(0, graph->edge_offsets,
 					      graph->edge_targets, NULL, 0,

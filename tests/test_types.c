@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/demangle.h"
 #include "base/hash_map.h"
 #include "base/pattern.h"
 #include "coreheap/plugin.h"

@@ -271,7 +271,7 @@ static struct ch_error *run_leaks(struct ch_program *program,
 	if (err)
 		return err;
 	report.graph = analysis.graph;
-	err = ch_graph_reach(analysis.graph, &report.root_of);
+	err = ch_graph_reach(analysis.graph, NULL, &report.root_of);
 	if (!err)
 		err = count_referrers(&report);
 	if (!err)

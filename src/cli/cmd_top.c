@@ -21,8 +21,9 @@ static const char *const top_usage[] = {
 	"dominator tree of the heap graph), and per type, the retained size of",
 	"the type's outermost allocations (those no other allocation of the type",
 	"dominates, so that nothing counts twice). Each allocation is shown with",
-	"the root that holds it (the first on a shortest path). jsonl and csv",
-	"list the allocations only.",
+	"the root that holds it: the nearest variable a person knows by name (a",
+	"global, a TLS variable, a frame's local), else the nearest root of all.",
+	"jsonl and csv list the allocations only.",
 	"",
 	"  --top N               rows per table (default 20; 0: all)",
 	CH_ANALYSIS_USAGE,
@@ -176,9 +177,13 @@ static struct ch_error *compute(struct top_report *report, size_t rows)
 	const struct ch_graph *graph = report->analysis->graph;
 	const struct ch_program *program = report->analysis->program;
 	_cleanup_free_ uint32_t *root_targets = NULL;
+	_cleanup_free_ bool *named = NULL;
 	struct ch_error *err;
 
-	err = ch_graph_reach(graph, &report->root_of);
+	// Each allocation is shown held by a named root where one reaches it.
+	err = ch_analysis_named_refs(report->analysis, &named);
+	if (!err)
+		err = ch_graph_reach(graph, named, &report->root_of);
 	if (err)
 		return err;
 	for (uint32_t v = 0; v < graph->num_nodes; v++) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/strbuf.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/analysis.h"
@@ -111,25 +112,20 @@ static const struct ch_thread *crashed_thread(const struct ch_core *core)
 	return core->num_threads ? &core->threads[0] : NULL;
 }
 
+// module!symbol+0x..., as every command names code (NULL: out of memory).
 static char *name_pc(struct ch_modules *modules, uint64_t pc)
 {
-	struct ch_module *module = ch_modules_find_by_address(modules, pc);
-	const char *symbol, *slash;
-	uint64_t offset;
-	char *name;
+	struct ch_strbuf name = { 0 };
+	struct ch_error *err = ch_modules_name_address(modules, pc,
+						       CH_NAME_MODULE | CH_NAME_OFFSET,
+						       &name);
 
-	if (!module)
-		return asprintf(&name, "0x%" PRIx64, pc) < 0 ? NULL : name;
-	slash = strrchr(module->name, '/');
-	symbol = ch_module_symbolize(module, pc, &offset);
-	if (symbol && asprintf(&name, "%s!%s+0x%" PRIx64,
-			       slash ? slash + 1 : module->name, symbol,
-			       offset) >= 0)
-		return name;
-	if (asprintf(&name, "%s+0x%" PRIx64, slash ? slash + 1 : module->name,
-		     pc - module->start) >= 0)
-		return name;
-	return NULL;
+	if (err) {
+		ch_error_destroy(err);
+		ch_strbuf_deinit(&name);
+		return NULL;
+	}
+	return ch_strbuf_detach(&name);
 }
 
 static struct ch_error *unwind_crashed(struct triage_report *report)
@@ -210,7 +206,7 @@ static struct ch_error *summarize_leaks(struct triage_report *report)
 	if (err)
 		return err;
 	graph = analysis.graph;
-	err = ch_graph_reach(graph, &root_of);
+	err = ch_graph_reach(graph, NULL, &root_of);
 	referenced = calloc(graph->num_nodes + 1, 1);
 	if (!err && !referenced)
 		err = &ch_enomem;

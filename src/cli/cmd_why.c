@@ -13,12 +13,16 @@ static const char *const why_usage[] = {
 	"coreheap why [OPTIONS] ADDR CORE",
 	"",
 	"Why the allocation holding ADDR (0x-prefixed hex or decimal) is alive:",
-	"the shortest chain of pointers from a root (a global, a thread's TLS,",
-	"stack or registers) to it, each allocation on the way with the offset",
-	"of the pointer in it that leads on. The last offset is ADDR's own.",
+	"a chain of pointers from a root (a global, a thread's TLS, stack or",
+	"registers) to it, each allocation on the way with the offset of the",
+	"pointer in it that leads on, and the member that holds it where DWARF",
+	"knows the allocation's type. The last offset is ADDR's own. The first",
+	"path starts at a variable a person knows by name (a global or static, a",
+	"TLS variable, a local or parameter of a frame) if one reaches it, before",
+	"unnamed stack slots and registers; among those, the shortest.",
 	"",
 	"  --paths N             up to N paths, each through a different referrer of",
-	"                        the allocation, shortest first (default 1)",
+	"                        the allocation, named first, then shortest (default 1)",
 	CH_ANALYSIS_USAGE,
 	NULL,
 };
@@ -189,6 +193,7 @@ static struct ch_error *run_why(struct ch_program *program,
 {
 	struct ch_analysis analysis;
 	struct why_report report = { .analysis = &analysis, .addr = addr };
+	_cleanup_free_ bool *named = NULL;
 	static struct ch_out out;
 	struct ch_error *err;
 
@@ -199,8 +204,11 @@ static struct ch_error *run_why(struct ch_program *program,
 	err = ch_analysis_init(&analysis, program, &options->analysis);
 	if (err)
 		return err;
-	err = ch_graph_paths(analysis.graph, report.target, options->max_paths,
-			     &report.paths, &report.num_paths);
+	err = ch_analysis_named_refs(&analysis, &named);
+	if (!err)
+		err = ch_graph_paths(analysis.graph, named, report.target,
+				     options->max_paths, &report.paths,
+				     &report.num_paths);
 	if (!err)
 		err = describe_paths(&report);
 	if (!err) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/demangle.h"
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
@@ -771,6 +772,33 @@ const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
 	if (name)
 		*offset_ret = offset;
 	return name;
+}
+
+struct ch_error *ch_modules_name_address(const struct ch_modules *modules,
+					 uint64_t addr, unsigned flags,
+					 struct ch_strbuf *name)
+{
+	struct ch_module *module = ch_modules_find_by_address(modules, addr);
+	const char *symbol = NULL;
+	_cleanup_free_ char *demangled = NULL;
+	uint64_t offset = 0;
+	struct ch_error *err = NULL;
+
+	if (!module)
+		return ch_strbuf_appendf(name, "0x%" PRIx64, addr);
+	symbol = ch_module_symbolize(module, addr, &offset);
+	if (!symbol)
+		return ch_strbuf_appendf(name, "%s+0x%" PRIx64,
+					 ch_base_name(module->name),
+					 addr - module->start);
+	demangled = ch_demangle_symbol(symbol);
+	if (flags & CH_NAME_MODULE)
+		err = ch_strbuf_appendf(name, "%s!", ch_base_name(module->name));
+	if (!err)
+		err = ch_strbuf_appendf(name, "%s", demangled ? demangled : symbol);
+	if (!err && (flags & CH_NAME_OFFSET) && offset)
+		err = ch_strbuf_appendf(name, "+0x%" PRIx64, offset);
+	return err;
 }
 
 Elf *ch_module_elf(struct ch_module *module)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/strbuf.h"
 #include "core/core.h"
 
 struct ch_module_internal;
@@ -165,6 +166,25 @@ struct ch_error *ch_module_find_symbol(struct ch_module *module,
  */
 const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
 				uint64_t *offset_ret);
+
+/** How ch_modules_name_address() names an address. */
+enum ch_address_name_flags {
+	/** "module!symbol": the module's file name before the symbol. */
+	CH_NAME_MODULE = 1,
+	/** "symbol+0x10": the offset into the symbol, when it is not 0. */
+	CH_NAME_OFFSET = 2,
+};
+
+/**
+ * Append to name how every report names a code or data address: its
+ * symbol, demangled ("grow(int, int)::keep"), after "module!" and before
+ * "+0xoffset" as flags ask; without a symbol (a stripped binary)
+ * "module+0xoffset" from the module's start, whatever the flags; in no
+ * module "0xaddress". Errors: out of memory.
+ */
+struct ch_error *ch_modules_name_address(const struct ch_modules *modules,
+					 uint64_t addr, unsigned flags,
+					 struct ch_strbuf *name);
 
 /** The module's binary as libelf sees it (NULL without a binary). */
 Elf *ch_module_elf(struct ch_module *module);

@@ -658,46 +658,58 @@ void ch_graph_destroy(struct ch_graph *graph)
  * parent and distance, if not NULL, get v's predecessor on its shortest
  * path (CH_GRAPH_NONE for a root's target) and that path's length in edges.
  * queue has room for every node.
+ *
+ * With named (one flag per root reference), the search runs in two tiers:
+ * first from the named references alone, to the end, then on from the
+ * others. A node a named root reaches gets its nearest named root, and its
+ * distance from the named roots; the rest, their nearest root of all (no
+ * path to them passes through a node of the first tier, which would make
+ * them reachable from a named root).
  */
-static void search_from_roots(const struct ch_graph *graph, uint32_t avoid,
-			      uint32_t *root_of, uint32_t *parent,
-			      uint32_t *distance, uint32_t *queue)
+static void search_from_roots(const struct ch_graph *graph, const bool *named,
+			      uint32_t avoid, uint32_t *root_of,
+			      uint32_t *parent, uint32_t *distance,
+			      uint32_t *queue)
 {
 	size_t head = 0, tail = 0;
 
-	for (size_t r = 0; r < graph->num_root_refs; r++) {
-		uint32_t v = graph->root_refs[r].target;
+	for (int tier = named ? 0 : 1; tier < 2; tier++) {
+		for (size_t r = 0; r < graph->num_root_refs; r++) {
+			uint32_t v = graph->root_refs[r].target;
 
-		if (v == avoid || root_of[v] != CH_GRAPH_NONE)
-			continue;
-		root_of[v] = r;
-		if (parent) {
-			parent[v] = CH_GRAPH_NONE;
-			distance[v] = 0;
-		}
-		queue[tail++] = v;
-	}
-	while (head < tail) {
-		uint32_t u = queue[head++];
-
-		for (uint64_t e = graph->edge_offsets[u];
-		     e < graph->edge_offsets[u + 1]; e++) {
-			uint32_t v = graph->edge_targets[e];
-
+			if (tier == 0 && !named[r])
+				continue;
 			if (v == avoid || root_of[v] != CH_GRAPH_NONE)
 				continue;
-			root_of[v] = root_of[u];
+			root_of[v] = r;
 			if (parent) {
-				parent[v] = u;
-				distance[v] = distance[u] + 1;
+				parent[v] = CH_GRAPH_NONE;
+				distance[v] = 0;
 			}
 			queue[tail++] = v;
+		}
+		while (head < tail) {
+			uint32_t u = queue[head++];
+
+			for (uint64_t e = graph->edge_offsets[u];
+			     e < graph->edge_offsets[u + 1]; e++) {
+				uint32_t v = graph->edge_targets[e];
+
+				if (v == avoid || root_of[v] != CH_GRAPH_NONE)
+					continue;
+				root_of[v] = root_of[u];
+				if (parent) {
+					parent[v] = u;
+					distance[v] = distance[u] + 1;
+				}
+				queue[tail++] = v;
+			}
 		}
 	}
 }
 
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
-				uint32_t **root_of_ret)
+				const bool *named, uint32_t **root_of_ret)
 {
 	size_t n = graph->num_nodes;
 	uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
@@ -709,13 +721,16 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 		return &ch_enomem;
 	}
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	search_from_roots(graph, CH_GRAPH_NONE, root_of, NULL, NULL, queue);
+	search_from_roots(graph, named, CH_GRAPH_NONE, root_of, NULL, NULL,
+			  queue);
 	free(queue);
 	*root_of_ret = root_of;
 	return NULL;
 }
 
 struct path_candidate {
+	/** 0 from a named root, 1 from another (or from any, without names). */
+	uint32_t tier;
 	uint32_t length;
 	uint32_t root_ref;
 	/** The allocation pointing into the target, or CH_GRAPH_NONE. */
@@ -728,6 +743,8 @@ static int compare_candidates(const void *a, const void *b)
 {
 	const struct path_candidate *x = a, *y = b;
 
+	if (x->tier != y->tier)
+		return x->tier < y->tier ? -1 : 1;
 	if (x->length != y->length)
 		return x->length < y->length ? -1 : 1;
 	if (x->root_ref != y->root_ref)
@@ -745,9 +762,11 @@ void ch_graph_paths_free(struct ch_graph_path *paths, size_t num_paths)
 /*
  * One candidate per referrer of target (a root word pointing into it, or an
  * allocation that a root reaches without passing through target), with the
- * length of its shortest path; then the shortest max_paths of them.
+ * length of its shortest path and whether that starts at a named root;
+ * then the first max_paths of them, named first, then shortest.
  */
-struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
+struct ch_error *ch_graph_paths(const struct ch_graph *graph,
+				const bool *named, uint32_t target,
 				size_t max_paths,
 				struct ch_graph_path **paths_ret,
 				size_t *num_paths_ret)
@@ -769,12 +788,14 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
 	if (target >= n || max_paths == 0)
 		return NULL;
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	search_from_roots(graph, target, root_of, parent, distance, queue);
+	search_from_roots(graph, named, target, root_of, parent, distance,
+			  queue);
 	for (size_t r = 0; r < graph->num_root_refs; r++) {
 		if (graph->root_refs[r].target != target)
 			continue;
 		err = path_candidate_vector_append(&candidates,
 				&(struct path_candidate){
+					.tier = named && !named[r],
 					.length = 1,
 					.root_ref = r,
 					.referrer = CH_GRAPH_NONE,
@@ -791,6 +812,7 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
 				continue;
 			err = path_candidate_vector_append(&candidates,
 					&(struct path_candidate){
+						.tier = named && !named[root_of[u]],
 						.length = distance[u] + 2,
 						.root_ref = root_of[u],
 						.referrer = u,

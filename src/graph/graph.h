@@ -102,11 +102,14 @@ void ch_graph_destroy(struct ch_graph *graph);
 /**
  * Breadth-first search from all root references at once, in their order:
  * (*root_of_ret)[v] is the index in root_refs of the root from which v was
- * first reached (so, among the roots nearest to v, the first in kind order),
- * or CH_GRAPH_NONE if no root reaches v: a leak. The caller frees it.
+ * first reached, or CH_GRAPH_NONE if no root reaches v: a leak. The caller
+ * frees it. named (NULL: none) flags the root references a person knows by
+ * name (ch_roots_named()): when given, a node that a named root reaches
+ * gets the nearest such root (among them, the first in kind order), and
+ * only the others the nearest root of all.
  */
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
-				uint32_t **root_of_ret);
+				const bool *named, uint32_t **root_of_ret);
 
 /** A retention path: a root reference, then allocations to the target. */
 struct ch_graph_path {
@@ -121,11 +124,15 @@ struct ch_graph_path {
  * Up to max_paths retention paths of node target, each through a different
  * referrer (the last step: a root word pointing into target, or an
  * allocation pointing into it), each the shortest through its referrer
- * (and never through target itself), shortest first; between paths of equal
- * length, in root_refs order. None if no root reaches target. Free the
- * paths with ch_graph_paths_free().
+ * from a named root if one reaches it, else from any root (and never
+ * through target itself). Paths from named roots come first (named: one
+ * flag per root reference, as for ch_graph_reach(); NULL: none named),
+ * then shortest first; between paths of equal rank, in root_refs order.
+ * None if no root reaches target. Free the paths with
+ * ch_graph_paths_free().
  */
-struct ch_error *ch_graph_paths(const struct ch_graph *graph, uint32_t target,
+struct ch_error *ch_graph_paths(const struct ch_graph *graph,
+				const bool *named, uint32_t target,
 				size_t max_paths,
 				struct ch_graph_path **paths_ret,
 				size_t *num_paths_ret);

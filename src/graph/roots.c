@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/demangle.h"
 #include "base/path.h"
 #include "base/vector.h"
 #include "graph/roots.h"
@@ -851,21 +852,14 @@ static struct ch_error *describe_global(struct ch_program *program,
 					const struct ch_root *root,
 					uint64_t source, struct ch_strbuf *name)
 {
-	struct ch_module *module = root->module;
 	const struct ch_mapping *mapping;
-	const char *symbol;
-	uint64_t offset;
 	struct ch_error *err;
 
-	if (root->source == CH_ROOT_MODULE_DATA) {
-		symbol = ch_module_symbolize(module, source, &offset);
-		if (!symbol)
-			return ch_strbuf_appendf(name, "%s!0x%" PRIx64,
-						 ch_base_name(module->name), source);
-		err = ch_strbuf_appendf(name, "%s!%s", ch_base_name(module->name),
-					symbol);
-		return err ? err : append_offset(name, offset);
-	}
+	// "prog!grow(int, int)::keep+0x8", or "prog+0x4010" stripped.
+	if (root->source == CH_ROOT_MODULE_DATA)
+		return ch_modules_name_address(program->modules, source,
+					       CH_NAME_MODULE | CH_NAME_OFFSET,
+					       name);
 	if (root->source == CH_ROOT_UNEXPLAINED)
 		return describe_unexplained(program, root, source, name);
 	mapping = ch_address_space_mapping(program->address_space, source);
@@ -912,11 +906,11 @@ static struct ch_error *describe_stack(struct ch_program *program,
 	if (k == SIZE_MAX)
 		return ch_strbuf_appendf(name, "stack 0x%" PRIx64, source);
 	frame = &stacks->threads[root->thread].frames[k];
-	err = frame->function ?
-		      ch_strbuf_appendf(name, "frame %zu %s", k,
-					frame->function) :
-		      ch_strbuf_appendf(name, "frame %zu 0x%" PRIx64, k,
-					frame->pc);
+	// The function demangled, or module+0xoffset in a stripped binary.
+	err = ch_strbuf_appendf(name, "frame %zu ", k);
+	if (!err)
+		err = ch_modules_name_address(program->modules,
+					      frame->context.pc, 0, name);
 	if (err)
 		return err;
 	if (frame->module)
@@ -939,6 +933,7 @@ static struct ch_error *describe_tls(struct ch_program *program,
 				     const struct ch_root *root,
 				     uint64_t source, struct ch_strbuf *name)
 {
+	_cleanup_free_ char *demangled = NULL;
 	const char *symbol;
 	uint64_t offset;
 	struct ch_error *err;
@@ -951,8 +946,10 @@ static struct ch_error *describe_tls(struct ch_program *program,
 			return ch_strbuf_appendf(name, "%s!tls+0x%" PRIx64,
 						 ch_base_name(root->module->name),
 						 source - root->base);
+		demangled = ch_demangle_symbol(symbol);
 		err = ch_strbuf_appendf(name, "%s!%s",
-					ch_base_name(root->module->name), symbol);
+					ch_base_name(root->module->name),
+					demangled ? demangled : symbol);
 		return err ? err : append_offset(name, offset);
 	case CH_ROOT_THREAD_CONTROL:
 		err = ch_strbuf_appendf(name, "thread control block");
@@ -990,4 +987,42 @@ struct ch_error *ch_roots_describe(struct ch_roots *roots,
 						 ch_reg_names[source] :
 						 "register");
 	}
+}
+
+struct ch_error *ch_roots_named(struct ch_roots *roots,
+				struct ch_program *program, uint32_t index,
+				uint64_t source, bool *ret)
+{
+	const struct ch_root *root = &roots->roots[index];
+	const struct ch_stacks *stacks;
+	const struct ch_frame *frame;
+	uint64_t offset;
+	size_t k;
+	struct ch_error *err;
+
+	*ret = false;
+	switch (root->source) {
+	case CH_ROOT_MODULE_DATA:
+		*ret = ch_module_symbolize(root->module, source, &offset) != NULL;
+		return NULL;
+	case CH_ROOT_TLS_BLOCK:
+		*ret = ch_module_symbolize_tls(root->module, source - root->base,
+					       &offset) != NULL;
+		return NULL;
+	case CH_ROOT_THREAD_STACK:
+		break;
+	default:
+		return NULL;
+	}
+	err = ch_program_stacks(program, &stacks);
+	if (err)
+		return err;
+	k = frame_holding(&stacks->threads[root->thread], source);
+	if (k == SIZE_MAX)
+		return NULL;
+	frame = &stacks->threads[root->thread].frames[k];
+	*ret = frame->module &&
+	       ch_module_find_local(frame->module, &frame->context, source,
+				    &offset) != NULL;
+	return NULL;
 }

@@ -125,4 +125,17 @@ struct ch_error *ch_roots_describe(struct ch_roots *roots,
 				   struct ch_program *program, uint32_t root,
 				   uint64_t source, struct ch_strbuf *name);
 
+/**
+ * Whether the word at source in root (as for ch_roots_describe()) is one a
+ * person knows by name, into *ret: a global or static variable, a
+ * thread's TLS variable (a symbol holds it), or a local variable or
+ * parameter of a frame that DWARF names; not a stack slot DWARF does not
+ * name, a register, a stripped module's data or another mapping. Paths from
+ * named roots are the ones shown first (ch_graph_paths()). Errors: out of
+ * memory (unwinding the stacks).
+ */
+struct ch_error *ch_roots_named(struct ch_roots *roots,
+				struct ch_program *program, uint32_t root,
+				uint64_t source, bool *ret);
+
 #endif /* COREHEAP_ROOTS_H */

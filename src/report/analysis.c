@@ -116,6 +116,28 @@ struct ch_error *ch_analysis_name_root(struct ch_analysis *analysis,
 	return NULL;
 }
 
+struct ch_error *ch_analysis_named_refs(struct ch_analysis *analysis,
+					bool **ret)
+{
+	const struct ch_graph *graph = analysis->graph;
+	_cleanup_free_ bool *named = calloc(graph->num_root_refs + 1,
+					    sizeof(*named));
+	struct ch_error *err;
+
+	if (!named)
+		return &ch_enomem;
+	for (size_t r = 0; r < graph->num_root_refs; r++) {
+		const struct ch_root_ref *ref = &graph->root_refs[r];
+
+		err = ch_roots_named(analysis->roots, analysis->program,
+				     ref->root, ref->source, &named[r]);
+		if (err)
+			return err;
+	}
+	*ret = no_cleanup_ptr(named);
+	return NULL;
+}
+
 void ch_json_root(struct ch_json *json, const struct ch_root_name *name)
 {
 	ch_json_begin_object(json);

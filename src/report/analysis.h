@@ -63,6 +63,14 @@ struct ch_error *ch_analysis_name_root(struct ch_analysis *analysis,
 				       const struct ch_root_ref *ref,
 				       struct ch_root_name *ret);
 
+/**
+ * Which root references of the graph a person knows by name
+ * (ch_roots_named()), one flag each, for ch_graph_reach() and
+ * ch_graph_paths() to prefer them; the caller frees *ret.
+ */
+struct ch_error *ch_analysis_named_refs(struct ch_analysis *analysis,
+					bool **ret);
+
 /** Write {"kind": ..., "name": ...}. */
 void ch_json_root(struct ch_json *json, const struct ch_root_name *name);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/path.h"
+#include "base/strbuf.h"
 #include "base/vector.h"
 #include "report/describe.h"
 
@@ -34,29 +35,25 @@ static void fail(struct builder *b, struct ch_error *err)
 }
 
 /*
- * module!symbol+offset (symbol demangled), or module+offset without a
- * symbol, malloc'd; NULL if addr is in no module (or out of memory).
+ * module!symbol+0xoffset (symbol demangled), or module+0xoffset without a
+ * symbol, malloc'd (ch_modules_name_address()); NULL if addr is in no
+ * module (or out of memory).
  */
 static char *name_module_address(struct ch_program *program, uint64_t addr)
 {
-	struct ch_module *module =
-		ch_modules_find_by_address(program->modules, addr);
-	const char *symbol;
-	uint64_t offset;
-	char *demangled, *name;
-	int n;
+	struct ch_strbuf name = { 0 };
+	struct ch_error *err;
 
-	if (!module)
+	if (!ch_modules_find_by_address(program->modules, addr))
 		return NULL;
-	symbol = ch_module_symbolize(module, addr, &offset);
-	if (!symbol)
-		return asprintf(&name, "%s+0x%" PRIx64, ch_base_name(module->name),
-				addr - module->start) < 0 ? NULL : name;
-	demangled = ch_demangle(symbol);
-	n = asprintf(&name, "%s!%s+%" PRIu64, ch_base_name(module->name),
-		     demangled ? demangled : symbol, offset);
-	free(demangled);
-	return n < 0 ? NULL : name;
+	err = ch_modules_name_address(program->modules, addr,
+				      CH_NAME_MODULE | CH_NAME_OFFSET, &name);
+	if (err) {
+		ch_error_destroy(err);
+		ch_strbuf_deinit(&name);
+		return NULL;
+	}
+	return ch_strbuf_detach(&name);
 }
 
 // Names were cut at 511 bytes when they were built in a buffer: keep that.

@@ -3,13 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/demangle.h"
 #include "base/hash_map.h"
 #include "base/vector.h"
 #include "types/vtables.h"
-
-// From the C++ runtime (libstdc++'s cxxabi.h, which is C++ only).
-extern char *__cxa_demangle(const char *mangled_name, char *output_buffer,
-			    size_t *length, int *status);
 
 #define VTABLE_PREFIX "_ZTV"
 #define CACHE_SIZE 4096
@@ -54,21 +51,6 @@ struct ch_vtables {
 	bool have_rtti_vtables;
 	struct cache_entry cache[CACHE_SIZE];
 };
-
-char *ch_demangle(const char *name)
-{
-	int status;
-	char *demangled;
-
-	if (!name || !*name)
-		return NULL;
-	demangled = __cxa_demangle(name, NULL, NULL, &status);
-	if (status != 0) {
-		free(demangled);
-		return NULL;
-	}
-	return demangled;
-}
 
 static struct ch_error *intern_class(struct ch_vtables *vtables,
 				    const char *mangled, uint32_t *ret)

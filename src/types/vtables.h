@@ -80,11 +80,4 @@ struct ch_vtable_class *ch_vtables_class(struct ch_vtables *vtables,
 struct ch_error *ch_vtables_bases_at_zero(struct ch_vtables *vtables,
 					  uint32_t index);
 
-/**
- * Demangle a symbol ("_ZN3app6Widget3fooEv") or a type ("N3app6WidgetE")
- * with the C++ runtime's demangler. Returns a string the caller frees, or
- * NULL if name is not mangled (or memory ran out).
- */
-char *ch_demangle(const char *name);
-
 #endif /* COREHEAP_VTABLES_H */
