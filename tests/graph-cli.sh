@@ -18,7 +18,7 @@ field() {
 
 # The members of a why --format json answer that are not types, one a line.
 why_members() {
-	grep -E '"(target|kind|name|address|offset)"' "$work/out" |
+	grep -E '"(target|kind|name|address|offset|member)"' "$work/out" |
 		sed 's/^ *//; s/,$//'
 }
 
@@ -28,22 +28,27 @@ f=$(field tls 2) main_tid=$(field tls 3)
 kept=$(field stack 2) worker_tid=$(field stack 3)
 shared=$(field shared 2) shared_size=$(field shared 3)
 
-# why: the chain global -> A -> B -> C, each pointer's offset.
+# why: the chain global -> A -> B -> C, each pointer's offset and the
+# member of the struct there.
 run_ok "why C" why --format json "$c" "$core"
-check_same "why C: from chain_root through A (+8) and B (+16)" "\"target\": \"$c\"
+check_same "why C: from chain_root through A (+8, b) and B (+16, c)" "\"target\": \"$c\"
 \"kind\": \"global\"
 \"name\": \"graph_heap!chain_root+0x8\"
 \"address\": \"$a\"
 \"offset\": 8
+\"member\": \"b\"
 \"address\": \"$b\"
 \"offset\": 16
+\"member\": \"c\"
 \"address\": \"$c\"
-\"offset\": 0" "$(why_members)"
+\"offset\": 0
+\"member\": null" "$(why_members)"
 
 # An address inside C, in decimal: the last offset is the address's own.
 run_ok "why C+8" why --format json "$((c + 8))" "$core"
 check_same "why C+8 (decimal): the target's offset is 8" "\"address\": \"$c\"
-\"offset\": 8" "$(why_members | tail -n 2)"
+\"offset\": 8
+\"member\": null" "$(why_members | tail -n 3)"
 
 # A local of a function whose thread is parked in it: thread, frame,
 # function and variable named.
@@ -52,7 +57,8 @@ check_same "why kept: the local of hold_in_local in the parked thread" "\"target
 \"kind\": \"stack\"
 \"name\": \"tid $worker_tid frame 1 hold_in_local (local kept)\"
 \"address\": \"$kept\"
-\"offset\": 0" "$(why_members)"
+\"offset\": 0
+\"member\": null" "$(why_members)"
 
 # A TLS variable of the main thread.
 run_ok "why F" why --format json "$f" "$core"
@@ -60,7 +66,8 @@ check_same "why F: the main thread's tls_held" "\"target\": \"$f\"
 \"kind\": \"tls\"
 \"name\": \"tid $main_tid graph_heap!tls_held\"
 \"address\": \"$f\"
-\"offset\": 0" "$(why_members)"
+\"offset\": 0
+\"member\": null" "$(why_members)"
 
 # Held only through a pointer 24 bytes into it: alive with interior
 # pointers, leaked without.
@@ -69,7 +76,8 @@ check_same "why E: interior_root points inside it" "\"target\": \"$e\"
 \"kind\": \"global\"
 \"name\": \"graph_heap!interior_root\"
 \"address\": \"$e\"
-\"offset\": 0" "$(why_members)"
+\"offset\": 0
+\"member\": null" "$(why_members)"
 run_ok "why --no-interior E" why --format json --no-interior "$e" "$core"
 check_same "why --no-interior E: no path" '"target": "'"$e"'"
   "paths": []' "$(grep -E '"(target|paths)"' "$work/out" | sed 's/,$//; s/^ *"target/"target/')"

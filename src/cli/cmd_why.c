@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "report/analysis.h"
 #include "report/output.h"
+#include "types/types.h"
 
 static const char *const why_usage[] = {
 	"coreheap why [OPTIONS] ADDR CORE",
@@ -55,9 +56,16 @@ struct why_report {
 	uint32_t target;
 	struct ch_graph_path *paths;
 	size_t num_paths;
-	/** Per path: its root's name, and the offset of each step. */
+	/** The heap's types, for the members. */
+	struct ch_types *types;
+	/**
+	 * Per path: its root's name, and the offset of each step and the
+	 * member there (NULL where DWARF does not say; the last step's is
+	 * always NULL: it is the address asked about).
+	 */
 	struct ch_root_name *roots;
 	uint64_t **offsets;
+	char ***members;
 };
 
 static void why_report_deinit(struct why_report *report)
@@ -67,9 +75,16 @@ static void why_report_deinit(struct why_report *report)
 			free(report->roots[i].name);
 		if (report->offsets)
 			free(report->offsets[i]);
+		for (size_t k = 0; report->members && report->members[i] &&
+				   k < report->paths[i].num_nodes; k++)
+			free(report->members[i][k]);
+		if (report->members)
+			free(report->members[i]);
 	}
 	free(report->roots);
 	free(report->offsets);
+	free(report->members);
+	ch_types_destroy(report->types);
 	ch_graph_paths_free(report->paths, report->num_paths);
 }
 
@@ -82,7 +97,8 @@ static struct ch_error *describe_paths(struct why_report *report)
 
 	report->roots = calloc(report->num_paths + 1, sizeof(*report->roots));
 	report->offsets = calloc(report->num_paths + 1, sizeof(*report->offsets));
-	if (!report->roots || !report->offsets)
+	report->members = calloc(report->num_paths + 1, sizeof(*report->members));
+	if (!report->roots || !report->offsets || !report->members)
 		return &ch_enomem;
 	for (size_t i = 0; i < report->num_paths; i++) {
 		const struct ch_graph_path *path = &report->paths[i];
@@ -91,16 +107,26 @@ static struct ch_error *describe_paths(struct why_report *report)
 		if (!offsets)
 			return &ch_enomem;
 		report->offsets[i] = offsets;
+		report->members[i] = calloc(path->num_nodes, sizeof(**report->members));
+		if (!report->members[i])
+			return &ch_enomem;
 		err = ch_analysis_name_root(analysis,
 					    &analysis->graph->root_refs[path->root_ref],
 					    &report->roots[i]);
 		if (err)
 			return err;
-		for (size_t k = 0; k + 1 < path->num_nodes; k++)
-			ch_graph_find_pointer(analysis->graph,
-					      analysis->program->address_space,
-					      path->nodes[k], path->nodes[k + 1],
-					      &offsets[k]);
+		for (size_t k = 0; k + 1 < path->num_nodes; k++) {
+			if (!ch_graph_find_pointer(analysis->graph,
+						   analysis->program->address_space,
+						   path->nodes[k],
+						   path->nodes[k + 1], &offsets[k]))
+				continue;
+			err = ch_types_member_name(report->types, path->nodes[k],
+						   offsets[k],
+						   &report->members[i][k]);
+			if (err)
+				return err;
+		}
 		offsets[path->num_nodes - 1] =
 			report->addr - blocks[report->target].address;
 	}
@@ -130,6 +156,8 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 			ch_json_begin_object(&json);
 			ch_json_member_address(&json, "address", blocks[path->nodes[k]].address);
 			ch_json_member_u64(&json, "offset", report->offsets[i][k]);
+			ch_json_member_string_or_null(&json, "member",
+						      report->members[i][k]);
 			ch_json_key(&json, "type");
 			ch_json_string_or_null(&json,
 					       ch_analysis_type(program, path->nodes[k]));
@@ -143,15 +171,23 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 	ch_out_char(out, '\n');
 }
 
-static void write_step(struct ch_out *out, const struct ch_program *program,
-		       const struct ch_block *block, uint32_t node,
-		       uint64_t offset, const char *note)
+// A step's type, then the member holding the pointer: "Registry::sessions"
+// for C++ as the language writes it, "struct node.next" for C.
+static void write_step(struct ch_out *out, const struct why_report *report,
+		       uint32_t node, uint64_t offset, const char *member,
+		       const char *note)
 {
-	const char *type = ch_analysis_type(program, node);
+	const struct ch_block *block = &report->analysis->graph->blocks[node];
+	const char *type = ch_analysis_type(report->analysis->program, node);
 
-	ch_out_printf(out, "  0x%016" PRIx64 "  +0x%-6" PRIx64 "  %-10" PRIu64 "  %s%s\n",
-		      block->address, offset, block->size, type ? type : "-",
-		      note);
+	ch_out_printf(out, "  0x%016" PRIx64 "  +0x%-6" PRIx64 "  %-10" PRIu64 "  %s",
+		      block->address, offset, block->size, type ? type : "-");
+	if (member)
+		ch_out_printf(out, "%s%s",
+			      member[0] == '[' ? "" :
+			      ch_types_is_cxx(report->types, node) ? "::" : ".",
+			      member);
+	ch_out_printf(out, "%s\n", note);
 }
 
 static void write_text(struct ch_out *out, const struct why_report *report)
@@ -181,8 +217,9 @@ static void write_text(struct ch_out *out, const struct why_report *report)
 			ch_out_printf(out, " (0x%" PRIx64 ")", root->address);
 		ch_out_str(out, "\n  allocation          pointer at  size        type\n");
 		for (size_t k = 0; k < path->num_nodes; k++)
-			write_step(out, program, &blocks[path->nodes[k]],
-				   path->nodes[k], report->offsets[i][k],
+			write_step(out, report, path->nodes[k],
+				   report->offsets[i][k],
+				   report->members[i][k],
 				   k + 1 == path->num_nodes ? "  (the address asked about)" : "");
 	}
 }
@@ -201,9 +238,16 @@ static struct ch_error *run_why(struct ch_program *program,
 	err = ch_analysis_find_block(program, addr, &report.target);
 	if (err)
 		return err;
-	err = ch_analysis_init(&analysis, program, &options->analysis);
+	// The types stay for the members of each step (the analysis then
+	// finds the heap typed).
+	err = ch_types_create(program, &report.types);
 	if (err)
 		return err;
+	err = ch_analysis_init(&analysis, program, &options->analysis);
+	if (err) {
+		ch_types_destroy(report.types);
+		return err;
+	}
 	err = ch_analysis_named_refs(&analysis, &named);
 	if (!err)
 		err = ch_graph_paths(analysis.graph, named, report.target,

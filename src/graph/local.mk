@@ -26,6 +26,16 @@ fixtures_graph_heap_LDADD = -lpthread
 TESTS += tests/graph-cli.sh
 EXTRA_DIST += tests/graph-cli.sh
 
+# Owners with names (issue 10): a named local and an unnamed stack word
+# holding one block, a C++ static local, a chain through struct members.
+check_PROGRAMS += fixtures/graph_owner
+fixtures_graph_owner_SOURCES = fixtures/graph_owner.cc fixtures/fixture.h
+fixtures_graph_owner_CXXFLAGS = -g -O0 -fno-builtin
+fixtures_graph_owner_LDFLAGS =
+fixtures_graph_owner_LDADD =
+TESTS += tests/graph-owner.sh
+EXTRA_DIST += tests/graph-owner.sh
+
 # Roots: pools the program mapped next to malloc's memory, merged with it by
 # the kernel, and a dead stack slot (issue 10).
 check_PROGRAMS += fixtures/graph_pools

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <dwarf.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1638,4 +1639,75 @@ void ch_dwarf_types_destroy(struct ch_dwarf_types *types)
 	free(types->slots);
 	free(types->variables);
 	free(types);
+}
+
+// Nested members deeper than this are not named (a sane type never is).
+#define MAX_MEMBER_DEPTH 16
+
+static struct ch_error *member_at(struct ch_dwarf_types *types, uint32_t id,
+				  uint64_t offset, int depth,
+				  struct ch_strbuf *name)
+{
+	const struct ch_dtype *type = ch_dwarf_type(types, id);
+	Dwarf_Die die, child, member_type;
+
+	if (!type || depth > MAX_MEMBER_DEPTH)
+		return NULL;
+	if (type->kind == CH_DTYPE_ARRAY) {
+		const struct ch_dtype *element = ch_dwarf_type(types, type->element);
+		struct ch_error *err;
+
+		if (!element || !element->size)
+			return NULL;
+		err = ch_strbuf_appendf(name, "[%" PRIu64 "]",
+					offset / element->size);
+		return err ? err : member_at(types, type->element,
+					     offset % element->size, depth + 1,
+					     name);
+	}
+	if ((type->kind != CH_DTYPE_STRUCT && type->kind != CH_DTYPE_UNION) ||
+	    !ch_dwarf_types_die(types, id, &die, NULL) ||
+	    dwarf_child(&die, &child) != 0)
+		return NULL;
+	do {
+		int tag = dwarf_tag(&child);
+		const struct ch_dtype *member;
+		const char *member_name;
+		uint64_t member_offset_value;
+		uint32_t member_id;
+		struct ch_error *err;
+
+		if ((tag != DW_TAG_member && tag != DW_TAG_inheritance) ||
+		    has_flag(&child, DW_AT_declaration) ||
+		    has_flag(&child, DW_AT_external) ||
+		    dwarf_hasattr(&child, DW_AT_bit_size) ||
+		    !member_offset(&child, &member_offset_value) ||
+		    !type_of(&child, &member_type))
+			continue;
+		member_id = type_or_none(types, &member_type, depth + 1);
+		member = ch_dwarf_type(types, member_id);
+		if (!member || offset < member_offset_value ||
+		    offset - member_offset_value >= member->size)
+			continue;
+		// A base class's members are named as the class's own; so are
+		// those of an anonymous struct or union.
+		member_name = tag == DW_TAG_member ? dwarf_diename(&child) : NULL;
+		if (member_name) {
+			err = ch_strbuf_appendf(name, "%s%s",
+						name->len ? "." : "",
+						member_name);
+			if (err)
+				return err;
+		}
+		return member_at(types, member_id, offset - member_offset_value,
+				 depth + 1, name);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
+struct ch_error *ch_dwarf_types_member_name(struct ch_dwarf_types *types,
+					    uint32_t id, uint64_t offset,
+					    struct ch_strbuf *name)
+{
+	return member_at(types, id, offset, 0, name);
 }

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/strbuf.h"
 #include "heap/program.h"
 
 /** Type ids index the type table; 0 is "no type" (void, unknown). */
@@ -199,6 +200,17 @@ bool ch_dwarf_die_type(Dwarf_Die *die, Dwarf_Die *ret);
  */
 int ch_format_array_name(char *buf, size_t size, const char *element,
 			 uint64_t count);
+
+/**
+ * Append to name the member of a value of type id that holds the byte at
+ * offset, as DWARF names it: "sessions", "inner.next", "items[3]" (array
+ * elements indexed, base classes and anonymous members see-through);
+ * nothing if id is no struct, union or array, or no member holds it.
+ * Errors: out of memory.
+ */
+struct ch_error *ch_dwarf_types_member_name(struct ch_dwarf_types *types,
+					    uint32_t id, uint64_t offset,
+					    struct ch_strbuf *name);
 
 /** An unsigned attribute of die (followed through abstract origins), or dflt. */
 uint64_t ch_die_udata(Dwarf_Die *die, unsigned int name, uint64_t dflt);

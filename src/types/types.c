@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/strbuf.h"
 #include "base/vector.h"
 #include "heap/block_index.h"
 #include "types/types.h"
@@ -1209,4 +1211,57 @@ struct ch_error *ch_program_load_types(struct ch_program *program)
 		return err;
 	ch_types_destroy(types);
 	return NULL;
+}
+
+struct ch_error *ch_types_member_name(struct ch_types *types, size_t index,
+				      uint64_t offset, char **ret)
+{
+	const struct ch_heap *heap = &types->program->heap;
+	const struct ch_type_info *info;
+	const struct ch_dtype *dtype;
+	struct ch_strbuf name = { 0 };
+	uint64_t within;
+	struct ch_error *err = NULL;
+
+	*ret = NULL;
+	if (!heap->block_types || index >= heap->live.len ||
+	    heap->block_types[index] >= heap->num_type_names)
+		return NULL;
+	info = &types->infos[heap->block_types[index]];
+	dtype = ch_dwarf_type(types->dwarf, info->dtype);
+	if (!dtype || !dtype->size || offset < info->first_offset)
+		return NULL;
+	within = offset - info->first_offset;
+	// One element of T[n] or T[]: which one, then the member in it.
+	if (info->count != 1) {
+		err = ch_strbuf_appendf(&name, "[%" PRIu64 "]",
+					within / dtype->size);
+		within %= dtype->size;
+	}
+	if (!err)
+		err = ch_dwarf_types_member_name(types->dwarf, info->dtype,
+						 within, &name);
+	if (err) {
+		ch_strbuf_deinit(&name);
+		return err;
+	}
+	if (!name.len) {
+		ch_strbuf_deinit(&name);
+		return NULL;
+	}
+	*ret = ch_strbuf_detach(&name);
+	return *ret ? NULL : &ch_enomem;
+}
+
+bool ch_types_is_cxx(const struct ch_types *types, size_t index)
+{
+	const struct ch_heap *heap = &types->program->heap;
+	const struct ch_dtype *dtype;
+
+	if (!heap->block_types || index >= heap->live.len ||
+	    heap->block_types[index] >= heap->num_type_names)
+		return false;
+	dtype = ch_dwarf_type(types->dwarf,
+			      types->infos[heap->block_types[index]].dtype);
+	return dtype && dtype->cxx;
 }

@@ -114,6 +114,18 @@ void ch_types_destroy(struct ch_types *types);
  */
 struct ch_error *ch_program_load_types(struct ch_program *program);
 
+/**
+ * The member of live block index that holds the byte at offset, where its
+ * DWARF type says (ch_dwarf_types_member_name(); "[2].next" in an array of
+ * structs), into *ret (malloc'd; NULL when no type or member is known).
+ * Errors: out of memory.
+ */
+struct ch_error *ch_types_member_name(struct ch_types *types, size_t index,
+				      uint64_t offset, char **ret);
+
+/** Live block index has a DWARF type defined in C++. */
+bool ch_types_is_cxx(const struct ch_types *types, size_t index);
+
 /** Block index got conflicting evidence (see the rule above). */
 bool ch_types_conflicted(const struct ch_types *types, size_t index);
 
