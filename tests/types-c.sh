@@ -31,7 +31,7 @@ expect_describe points_1 '^0x[0-9a-f]+ is 24 bytes into the allocation' \
 	'^element 1 of 5, at 0x[0-9a-f]+:$' \
 	'^\[\+24\] struct point = \{$'
 expect_describe registry '^0x[0-9a-f]+ is in no live allocation$' \
-	'^symbol: types_c!registry\+0$' \
+	'^symbol: types_c!registry$' \
 	'^    \[\+8\] struct item \*\[0\] = 0x[0-9a-f]+ -> allocation 0x[0-9a-f]+ \(struct item\)$'
 
 # Unknown blocks are grouped by usable size: the union's item and the

@@ -9,7 +9,7 @@ make_types_core "$FIXTURES/types_cxx" types-cxx
 types_rows "$core" "$CORE_DIR/types-cxx.rows"
 check_expectations "$out" "$CORE_DIR/types-cxx.rows" g
 expect_describe widget '^type: app::Widget \(vtable\)$' \
-	'^vtable: 0x[0-9a-f]+ = types_cxx!vtable for app::Widget\+16$' \
+	'^vtable: 0x[0-9a-f]+ = types_cxx!vtable for app::Widget\+0x10$' \
 	'^  \[\+8\] int id = 0$' \
 	'_M_start = 0x[0-9a-f]+ -> allocation 0x[0-9a-f]+ \(Point3\[3\]\)$' \
 	'_M_p = 0x[0-9a-f]+ "widget number 0, long enough for the heap" -> allocation'
