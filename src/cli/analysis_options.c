@@ -13,6 +13,12 @@ struct ch_error *ch_analysis_parse_stats(const char *value, void *ctx)
 	return NULL;
 }
 
+struct ch_error *ch_analysis_parse_conservative(const char *value, void *ctx)
+{
+	((struct ch_analysis_options *)ctx)->conservative = true;
+	return NULL;
+}
+
 struct ch_error *ch_analysis_parse_threads(const char *value, void *ctx)
 {
 	uint64_t threads;

@@ -13,18 +13,23 @@
 
 struct ch_error *ch_analysis_parse_no_interior(const char *value, void *ctx);
 struct ch_error *ch_analysis_parse_stats(const char *value, void *ctx);
+struct ch_error *ch_analysis_parse_conservative(const char *value, void *ctx);
 struct ch_error *ch_analysis_parse_threads(const char *value, void *ctx);
 
 #define CH_ANALYSIS_OPTIONS                                                  \
 	{ { "no-interior", no_argument, NULL, 0 },                          \
 	  ch_analysis_parse_no_interior },                                   \
 	{ { "stats", no_argument, NULL, 0 }, ch_analysis_parse_stats },       \
+	{ { "conservative", no_argument, NULL, 0 },                         \
+	  ch_analysis_parse_conservative },                                  \
 	{ { "threads", required_argument, NULL, 0 },                         \
 	  ch_analysis_parse_threads }
 
 /** Usage lines for the options above. */
 #define CH_ANALYSIS_USAGE                                                    \
 	"  --no-interior         only a pointer to an allocation's start is a reference",   \
+	"  --conservative        scan every allocation for pointers, also those whose",     \
+	"                        DWARF type holds none (text, scalar arrays)",              \
 	"  --stats               say on stderr how much was scanned, how fast",              \
 	"  --threads N           threads for the scan (default: one per CPU)"
 

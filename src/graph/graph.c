@@ -157,6 +157,7 @@ struct chunk_scan {
 	const struct ch_block_index *index;
 	struct scan_chunk *chunk;
 	bool interior;
+	const uint64_t *pointer_free;
 	/** Out-degree of each block, counted at degrees[i] (zeroed). */
 	uint64_t *degrees;
 	/** While a run is scanned: the block holding the words read. */
@@ -206,6 +207,10 @@ static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
 	// Chunk headers between blocks, and words that stick out of one.
 	if (addr < blocks[source].address ||
 	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
+		return;
+	// Data that looks like a pointer (stale bytes in a text buffer).
+	if (scan->pointer_free &&
+	    (scan->pointer_free[source / 64] >> (source % 64) & 1))
 		return;
 	// Arrays of pointers to objects allocated one after the other are
 	// common: try the last target's block and the next one first.
@@ -300,6 +305,7 @@ struct scan_worker {
 	/** The next chunk to take, shared by the workers. */
 	size_t *next;
 	bool interior;
+	const uint64_t *pointer_free;
 	uint64_t *degrees;
 };
 
@@ -317,6 +323,7 @@ static void *scan_worker_run(void *varg)
 			.index = worker->index,
 			.chunk = &worker->chunks[c],
 			.interior = worker->interior,
+			.pointer_free = worker->pointer_free,
 			.degrees = worker->degrees,
 			.hint = CH_GRAPH_NONE,
 		};
@@ -418,6 +425,7 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
  */
 static struct ch_error *scan_heap(struct ch_graph *graph,
 				  const struct ch_address_space *as,
+				  const uint64_t *pointer_free,
 				  unsigned num_threads)
 {
 	const struct ch_block *blocks = graph->blocks;
@@ -446,6 +454,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		.num_chunks = num_chunks,
 		.next = &next,
 		.interior = graph->interior,
+		.pointer_free = pointer_free,
 		.degrees = graph->edge_offsets + 1,
 	};
 	for (unsigned t = 1; t < num_threads; t++)
@@ -627,7 +636,8 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 		heap_bytes += graph->blocks[i].size;
 	graph->stats.num_threads = choose_threads(options, heap_bytes,
 						  graph->num_nodes);
-	err = scan_heap(graph, as, graph->stats.num_threads);
+	err = scan_heap(graph, as, options->pointer_free,
+			graph->stats.num_threads);
 	if (!err)
 		err = scan_roots(graph, as, core, roots);
 	if (err) {

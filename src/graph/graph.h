@@ -5,7 +5,8 @@
  * point into which allocation, found by a conservative scan.
  *
  * Every aligned 8-byte word of every root and of every live allocation whose
- * value points into a live allocation is an edge: a pointer to anywhere
+ * value points into a live allocation is an edge (but in the allocations the
+ * options mark as holding no pointers): a pointer to anywhere
  * inside the allocation counts (interior pointers), unless the options ask
  * for pointers to its start only. Nodes are the heap's live blocks, by index
  * in heap->live.blocks.
@@ -50,6 +51,13 @@ struct ch_root_ref {
 struct ch_graph_options {
 	/** Pointers into an allocation count, not only to its start. */
 	bool interior;
+	/**
+	 * A bit per node (bit i % 64 of word i / 64; NULL: none): the
+	 * node's words are no references (a type with no pointers,
+	 * ch_types_pointer_free()), and it gets no edges. Read during the
+	 * build only.
+	 */
+	const uint64_t *pointer_free;
 	/**
 	 * Threads for the scan (at most 16); 0: one per online CPU, if the
 	 * heap is large enough to be worth it.

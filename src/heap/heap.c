@@ -38,6 +38,7 @@ void ch_heap_deinit(struct ch_heap *heap)
 	free(heap->owned);
 	free(heap->block_types);
 	free(heap->block_type_sources);
+	free(heap->pointer_free);
 	for (size_t i = 0; i < heap->num_type_names; i++)
 		free(heap->type_names[i]);
 	free(heap->type_names);

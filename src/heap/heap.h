@@ -138,6 +138,12 @@ struct ch_heap {
 	/** Interned type names; type_names[0] is NULL (unknown). Owned. */
 	char **type_names;
 	size_t num_type_names;
+	/**
+	 * A bit per live block (bit i % 64 of word i / 64), set with the
+	 * types: DWARF says the block holds no pointers (src/types/types.h,
+	 * ch_types_pointer_free()). NULL until types are computed. Owned.
+	 */
+	uint64_t *pointer_free;
 
 	/** Names given by runtime plugins; [0] is unused. Owned. */
 	char **runtime_type_names;

@@ -35,19 +35,19 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 	struct ch_error *err;
 
 	*analysis = (struct ch_analysis){ .program = program };
-	// Reports name each allocation's type where it is known.
+	// Reports name each allocation's type where it is known; the types
+	// also say which allocations hold no pointers at all.
 	err = ch_program_load_types(program);
-	if (err)
-		return err;
-	err = ch_roots_create(program, &analysis->roots);
-	if (err)
-		return err;
-	err = ch_graph_build(&program->heap, program->address_space,
-			     program->core, analysis->roots, &graph_options,
-			     &analysis->graph);
+	if (!options->conservative)
+		graph_options.pointer_free = program->heap.pointer_free;
+	if (!err)
+		err = ch_roots_create(program, &analysis->roots);
+	if (!err)
+		err = ch_graph_build(&program->heap, program->address_space,
+				     program->core, analysis->roots,
+				     &graph_options, &analysis->graph);
 	if (err) {
-		ch_roots_destroy(analysis->roots);
-		analysis->roots = NULL;
+		ch_analysis_deinit(analysis);
 		return err;
 	}
 	if (analysis->graph->stats.unreadable_bytes)

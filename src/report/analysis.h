@@ -21,6 +21,8 @@
 /** Options every retention command takes. */
 struct ch_analysis_options {
 	bool no_interior;
+	/** Scan every allocation, those typed as holding no pointers too. */
+	bool conservative;
 	bool stats;
 	unsigned threads;
 };
@@ -32,7 +34,9 @@ struct ch_analysis {
 };
 
 /**
- * Find the roots of program (heap loaded) and build its graph; print the
+ * Type the heap (if not yet), find the roots of program (heap loaded) and
+ * build its graph, in which the allocations whose type holds no pointers
+ * (heap.pointer_free) have no edges unless options->conservative; print the
  * statistics line on stderr if options->stats or the program is verbose.
  * On error nothing is left to free.
  */

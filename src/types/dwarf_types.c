@@ -1711,3 +1711,52 @@ struct ch_error *ch_dwarf_types_member_name(struct ch_dwarf_types *types,
 {
 	return member_at(types, id, offset, 0, name);
 }
+
+static bool holds_no_pointers(struct ch_dwarf_types *types, uint32_t id,
+			      int depth)
+{
+	const struct ch_dtype *type = ch_dwarf_type(types, id);
+	struct member *members;
+	size_t num;
+	bool none = true;
+	struct ch_error *err;
+
+	if (!type || depth > MAX_MEMBER_DEPTH)
+		return false;
+	switch (type->kind) {
+	case CH_DTYPE_BASE:
+	case CH_DTYPE_ENUM:
+		return true;
+	case CH_DTYPE_ARRAY:
+		return type->element != id &&
+		       holds_no_pointers(types, type->element, depth + 1);
+	case CH_DTYPE_STRUCT:
+	case CH_DTYPE_UNION:
+		break;
+	default:
+		return false;
+	}
+	// Every member, a union's too: its slots keep only the pointers all
+	// its members agree on, which says nothing of a tagged union's.
+	err = list_members(types, id, depth, &members, &num);
+	if (err) {
+		ch_error_destroy(err);
+		return false;
+	}
+	for (size_t i = 0; none && i < num; i++)
+		none = members[i].type != id &&
+		       holds_no_pointers(types, members[i].type, depth + 1);
+	free(members);
+	return none;
+}
+
+bool ch_dwarf_types_holds_no_pointers(struct ch_dwarf_types *types,
+				      uint32_t id)
+{
+	const struct ch_dtype *type = ch_dwarf_type(types, id);
+
+	// A layout cut short, or one ending in an array without bounds,
+	// is not all known.
+	return type && type->size && !type->has_flex &&
+	       !type->layout_truncated && holds_no_pointers(types, id, 0);
+}

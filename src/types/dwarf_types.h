@@ -212,6 +212,15 @@ struct ch_error *ch_dwarf_types_member_name(struct ch_dwarf_types *types,
 					    uint32_t id, uint64_t offset,
 					    struct ch_strbuf *name);
 
+/**
+ * A value of type id holds no pointer, by its DWARF layout: a scalar, an
+ * array of them, a struct, class or union whose members all hold none
+ * (the vtable pointer, which points into a module, aside). False where
+ * anything is unknown (opaque types, flexible arrays, layouts cut short).
+ */
+bool ch_dwarf_types_holds_no_pointers(struct ch_dwarf_types *types,
+				      uint32_t id);
+
 /** An unsigned attribute of die (followed through abstract origins), or dflt. */
 uint64_t ch_die_udata(Dwarf_Die *die, unsigned int name, uint64_t dflt);
 

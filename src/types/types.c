@@ -1032,11 +1032,13 @@ static void clear_heap_types(struct ch_heap *heap)
 {
 	free(heap->block_types);
 	free(heap->block_type_sources);
+	free(heap->pointer_free);
 	for (size_t i = 0; i < heap->num_type_names; i++)
 		free(heap->type_names[i]);
 	free(heap->type_names);
 	heap->block_types = NULL;
 	heap->block_type_sources = NULL;
+	heap->pointer_free = NULL;
 	heap->type_names = NULL;
 	heap->num_type_names = 0;
 }
@@ -1166,6 +1168,8 @@ struct ch_error *ch_types_create(struct ch_program *program,
 		err = propagate(types);
 	if (!err)
 		err = name_blocks(types);
+	if (!err)
+		err = ch_types_pointer_free(types, &heap->pointer_free);
 	release_work(types->private);
 	if (err) {
 		ch_types_destroy(types);
@@ -1264,4 +1268,51 @@ bool ch_types_is_cxx(const struct ch_types *types, size_t index)
 	dtype = ch_dwarf_type(types->dwarf,
 			      types->infos[heap->block_types[index]].dtype);
 	return dtype && dtype->cxx;
+}
+
+// glibc gives malloc(n) at most this many usable bytes past n.
+#define MAX_SLACK_BYTES 24
+
+struct ch_error *ch_types_pointer_free(struct ch_types *types,
+				       uint64_t **bitmap_ret)
+{
+	const struct ch_heap *heap = &types->program->heap;
+	size_t n = heap->live.len;
+	_cleanup_free_ uint64_t *bitmap = calloc(n / 64 + 1, sizeof(*bitmap));
+	// Per type name: 0 not asked yet, 1 holds pointers, 2 holds none.
+	_cleanup_free_ uint8_t *known = calloc(heap->num_type_names + 1,
+					       sizeof(*known));
+
+	if (!bitmap || !known)
+		return &ch_enomem;
+	for (size_t i = 0; heap->block_types && i < n; i++) {
+		const struct ch_block *block = &heap->live.blocks[i];
+		uint32_t t = heap->block_types[i];
+		const struct ch_type_info *info;
+		const struct ch_dtype *dtype;
+
+		// Only DWARF's word: a guess at text may be a struct whose
+		// first bytes are printable.
+		if (!t || t >= heap->num_type_names ||
+		    heap->block_type_sources[i] != CH_TYPE_DWARF)
+			continue;
+		info = &types->infos[t];
+		dtype = ch_dwarf_type(types->dwarf, info->dtype);
+		if (!dtype || !dtype->size)
+			continue;
+		// One T with bytes after it (glibc's FILE block): those bytes
+		// are of no type we know.
+		if (info->count != 0 &&
+		    info->first_offset + info->count * dtype->size +
+				    MAX_SLACK_BYTES < block->size)
+			continue;
+		if (!known[t])
+			known[t] = ch_dwarf_types_holds_no_pointers(types->dwarf,
+								    info->dtype) ?
+					   2 : 1;
+		if (known[t] == 2)
+			bitmap[i / 64] |= UINT64_C(1) << (i % 64);
+	}
+	*bitmap_ret = no_cleanup_ptr(bitmap);
+	return NULL;
 }

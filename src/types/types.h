@@ -99,7 +99,8 @@ struct ch_types {
 
 /**
  * Type every live allocation of program (its heap must be loaded): fill
- * heap.block_types, heap.block_type_sources and heap.type_names, and
+ * heap.block_types, heap.block_type_sources, heap.type_names and
+ * heap.pointer_free, and
  * return the tables behind them (for describe). Recomputes if the heap was
  * typed already.
  */
@@ -125,6 +126,17 @@ struct ch_error *ch_types_member_name(struct ch_types *types, size_t index,
 
 /** Live block index has a DWARF type defined in C++. */
 bool ch_types_is_cxx(const struct ch_types *types, size_t index);
+
+/**
+ * A bit per live block (bit i % 64 of word i / 64), set where DWARF typed
+ * the block (not a guess) with a type that holds no pointers
+ * (ch_dwarf_types_holds_no_pointers(): char buffers, scalar arrays,
+ * structs without pointer members) and that type covers the whole block:
+ * its words are data, not references. The caller frees *bitmap_ret.
+ * ch_types_create() keeps one in heap.pointer_free.
+ */
+struct ch_error *ch_types_pointer_free(struct ch_types *types,
+				       uint64_t **bitmap_ret);
 
 /** Block index got conflicting evidence (see the rule above). */
 bool ch_types_conflicted(const struct ch_types *types, size_t index);
