@@ -3,6 +3,9 @@
 # libjemalloc2): summary names jemalloc, its version and how its globals
 # were found, and lists its arenas; --verbose says where each global is and
 # gives the per size class distribution; every other command runs clean.
+# On graph_heap_jemalloc, leaks finds exactly the designed leaks; on
+# jemalloc_pools, jemalloc's memory is no root and the program's next to
+# it is.
 set -u
 : "${COREHEAP:?}" "${FIXTURES:?}" "${CORE_DIR:?}" "${SRCDIR:?}"
 work="$CORE_DIR/jemalloc-cli"
@@ -88,6 +91,70 @@ if [ -s "$work/graph.core" ]; then
 	else
 		fail "leaks on graph_heap_jemalloc: see $work/leaks-graph.expected and .actual"
 	fi
+fi
+
+# What jemalloc owns is no root, and what lies next to it is
+# (jemalloc_pools): a pointer held only in a region freed into its slab
+# keeps nothing alive, and 8 blocks held only from a pool the program
+# mapped against jemalloc's own mapping (merged by the kernel into one)
+# are not leaked: `why` reaches each through the pool.
+# check_same DESCRIPTION EXPECTED ACTUAL
+check_same() {
+	checks=$((checks + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok: $1"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+"$SRCDIR/tests/make-core.sh" "$FIXTURES/jemalloc_pools" "$work/pools" > /dev/null 2>&1 ||
+	fail "no core of jemalloc_pools: $(cat "$work/pools.err" 2> /dev/null)"
+if [ -s "$work/pools.core" ]; then
+	design=$work/pools.live
+	freed=$(awk '$1 == "freed" { print $2 }' "$design")
+	stale=$(awk '$1 == "freed" { print $3 }' "$design")
+	pool_start=$(awk '$1 == "pool" { print $2 }' "$design")
+	pool_end=$(awk '$1 == "pool" { print $3 }' "$design")
+	mapping=$(awk '$1 == "pool" { print $4 }' "$design")
+	run pools-describe 0 describe "$freed" "$work/pools.core"
+	has "$work/pools-describe.out" "jemalloc_pools: the region is free" \
+		"in a free block at $freed "
+	run pools-leaks 0 leaks --format jsonl "$work/pools.core"
+	check_same "jemalloc_pools: leaked is only the block the freed region points to" \
+		"$stale unreferenced 0" \
+		"$(sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)", "referrers": \([0-9]*\).*/\1 \2 \3/' "$work/pools-leaks.out")"
+	held=$(awk '$1 == "held" { print $2 }' "$design")
+	check_same "jemalloc_pools: 8 blocks held from the pool" 8 \
+		"$(printf '%s\n' $held | wc -l | tr -d ' ')"
+	for block in $held; do
+		run "pools-why-$block" 0 why --format json "$block" "$work/pools.core"
+		name=$(grep -m 1 '"name"' "$work/pools-why-$block.out" |
+		       sed 's/.*"name": "\([^"]*\)".*/\1/')
+		offset=$(printf '%s' "$name" |
+			 sed -n "s/^\[anon $mapping\]+0x\([0-9a-f]*\)$/\1/p")
+		checks=$((checks + 1))
+		if [ -n "$offset" ] &&
+		   [ $((mapping + 0x$offset)) -ge $((pool_start)) ] &&
+		   [ $((mapping + 0x$offset)) -lt $((pool_end)) ]; then
+			echo "ok: why $block: from the pool, $name"
+		else
+			fail "why $block: not from the pool [$pool_start, $pool_end): '$name'"
+		fi
+	done
+	run pools-summary 0 summary "$work/pools.core"
+	has "$work/pools-summary.out" "jemalloc_pools: nothing unexplained" '^unexplained: none$'
+fi
+
+# With the hugepage allocator (jemalloc_hpa), the pages of a hugepage slab
+# that no extent holds are jemalloc's, unexplained: counted per arena.
+"$SRCDIR/tests/make-core.sh" "$FIXTURES/jemalloc_hpa" "$work/hpa" > /dev/null 2>&1 ||
+	fail "no core of jemalloc_hpa"
+if [ -s "$work/hpa.core" ]; then
+	run hpa-summary 0 summary "$work/hpa.core"
+	has "$work/hpa-summary.out" "jemalloc_hpa: a slab's free pages, unexplained" \
+		'^unexplained: [1-9][0-9]* ranges*, .*free pages of a hugepage slab'
+	has "$work/hpa-summary.out" "jemalloc_hpa: counted in an arena" \
+		'^  jemalloc arena 0 at .*, unexplained [0-9.]* [KM]iB$'
 fi
 
 echo "$((checks - failures)) passed, $failures failed"

@@ -71,7 +71,8 @@ static void check_free_region(struct jem_walk *walk, uint64_t ptr,
 	}
 }
 
-static void report_slab(struct jem_walk *walk, const struct jem_extent *e,
+// False if the slab cannot be decoded (damage reported, nothing else).
+static bool report_slab(struct jem_walk *walk, const struct jem_extent *e,
 			uint32_t region, size_t *cursor)
 {
 	unsigned int szind = jem_edata_szind(e->bits);
@@ -81,7 +82,7 @@ static void report_slab(struct jem_walk *walk, const struct jem_extent *e,
 		jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, e->edata,
 			   "slab 0x%llx: size class %u is no small class",
 			   (unsigned long long)e->addr, szind);
-		return;
+		return false;
 	}
 	reg = walk->sizes[szind];
 	nregs = reg ? e->size / reg : 0;
@@ -91,7 +92,7 @@ static void report_slab(struct jem_walk *walk, const struct jem_extent *e,
 			   (unsigned long long)e->addr,
 			   (unsigned long long)e->size,
 			   (unsigned long long)reg);
-		return;
+		return false;
 	}
 	walk->counts.slabs++;
 	walk->classes[szind].slabs++;
@@ -115,9 +116,11 @@ static void report_slab(struct jem_walk *walk, const struct jem_extent *e,
 			   "slab 0x%llx: its bitmap has %llu free regions, its count says %u",
 			   (unsigned long long)e->addr,
 			   (unsigned long long)nfree, jem_edata_nfree(e->bits));
+	return true;
 }
 
-static void report_large(struct jem_walk *walk, const struct jem_extent *e,
+// False if the class does not fit the extent (damage reported).
+static bool report_large(struct jem_walk *walk, const struct jem_extent *e,
 			 uint32_t region, size_t *cursor)
 {
 	unsigned int szind = jem_edata_szind(e->bits);
@@ -131,11 +134,12 @@ static void report_large(struct jem_walk *walk, const struct jem_extent *e,
 			   "extent 0x%llx: size class %u does not fit its %llu bytes",
 			   (unsigned long long)e->addr, szind,
 			   (unsigned long long)e->size);
-		return;
+		return false;
 	}
 	walk->counts.large++;
 	walk->classes[szind].slabs++;
 	report_allocated(walk, e->addr, usize, szind, region, cursor);
+	return true;
 }
 
 static void count_free_extent(struct jem_walk *walk,
@@ -164,12 +168,58 @@ static void count_free_extent(struct jem_walk *walk,
 	}
 }
 
+void jem_own_hpa_end(struct jem_walk *walk)
+{
+	if (walk->hpa_page && walk->hpa_covered < walk->hpa_page + JEM_HUGEPAGE)
+		jem_own(walk, walk->hpa_region, walk->hpa_covered,
+			walk->hpa_page + JEM_HUGEPAGE,
+			COREHEAP_OWNED_UNEXPLAINED);
+	walk->hpa_page = 0;
+}
+
+/*
+ * An extent of the hugepage allocator lies in a pageslab of its own: the
+ * pages between its extents are jemalloc's too, free in the pageslab's
+ * hpdata_t, which the walk does not read. Declared unexplained, so that
+ * they are counted, and scanned as roots rather than taken on a guess.
+ * Extents come in address order and never cross a pageslab.
+ */
+static void own_hpa_gap(struct jem_walk *walk, const struct jem_extent *e,
+			uint32_t region)
+{
+	uint64_t page = e->base & ~(JEM_HUGEPAGE - 1), end = e->base + e->size;
+
+	if (end > page + JEM_HUGEPAGE)
+		return;
+	if (page != walk->hpa_page) {
+		jem_own_hpa_end(walk);
+		walk->hpa_page = page;
+		walk->hpa_covered = page;
+		walk->hpa_region = region;
+	}
+	if (e->base > walk->hpa_covered)
+		jem_own(walk, region, walk->hpa_covered, e->base,
+			COREHEAP_OWNED_UNEXPLAINED);
+	if (end > walk->hpa_covered)
+		walk->hpa_covered = end;
+}
+
+/*
+ * Every extent the tree maps is memory jemalloc took from the system: its
+ * pages are its own (never a root), whatever the extent holds: live and
+ * free regions, a large allocation, jemalloc's tcache stacks, pages kept
+ * dirty, muzzy or retained. One the walk could not decode, or that was
+ * being split or merged, is its own memory unexplained.
+ */
 static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 {
 	uint32_t region = jem_arena_region(walk, jem_edata_arena(e->bits));
 	size_t *cursor = &walk->cursor;
+	bool explained = true;
 
 	walk->counts.extents++;
+	if (jem_edata_hpa(e->bits))
+		own_hpa_gap(walk, e, region);
 	switch (jem_edata_state(e->bits)) {
 	case JEM_STATE_ACTIVE:
 		if (jem_edata_szind(e->bits) >= JEM_NSIZES) {
@@ -187,9 +237,9 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 				   (unsigned long long)e->addr,
 				   jem_edata_arena(e->bits));
 		if (jem_edata_slab(e->bits))
-			report_slab(walk, e, region, cursor);
+			explained = report_slab(walk, e, region, cursor);
 		else
-			report_large(walk, e, region, cursor);
+			explained = report_large(walk, e, region, cursor);
 		break;
 	case JEM_STATE_DIRTY:
 	case JEM_STATE_MUZZY:
@@ -204,8 +254,11 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 				"extent 0x%llx is in transition (state %u); skipped",
 				(unsigned long long)e->base,
 				jem_edata_state(e->bits));
+		explained = false;
 		break;
 	}
+	jem_own(walk, region, e->base, e->base + e->size,
+		explained ? COREHEAP_OWNED_HEAP : COREHEAP_OWNED_UNEXPLAINED);
 }
 
 // One leaf slot: the page at @p key maps to the extent in @p bits.
@@ -355,6 +408,7 @@ int jem_walk_extents(struct jem_walk *walk)
 				return err;
 		}
 	}
+	jem_own_hpa_end(walk);
 	host->log(host, COREHEAP_LOG_INFO,
 		  "radix tree: %zu lea%s, %zu extents", leaves,
 		  leaves == 1 ? "f" : "ves", walk->counts.extents);

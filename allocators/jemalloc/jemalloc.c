@@ -7,6 +7,9 @@
 // caches, the arenas, the size classes and the radix tree, then reports
 // every extent the tree maps: slab regions and large allocations, live or
 // cached (free), free extents, and jemalloc's own memory as metadata.
+// It declares what jemalloc owns (add_owned_range): every extent, every
+// base block and the radix tree's root, so that none of it is a root while
+// the program's memory the kernel merged with it is.
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +50,18 @@ void jem_block(struct jem_walk *walk, uint64_t address, uint64_t size,
 	};
 
 	if (walk->host->add_block(walk->host, &block))
+		walk->status = COREHEAP_NOMEM;
+}
+
+void jem_own(struct jem_walk *walk, uint32_t region, uint64_t start,
+	     uint64_t end, enum coreheap_owned_kind kind)
+{
+	const struct coreheap_host *host = walk->host;
+
+	if (end <= start || !COREHEAP_HOST_HAS(host, add_owned_range))
+		return;
+	if (host->add_owned_range(host, region, start, end, kind) ==
+	    COREHEAP_NOMEM)
 		walk->status = COREHEAP_NOMEM;
 }
 
@@ -126,8 +141,12 @@ static void report_bases(struct jem_walk *walk)
 					   a, (unsigned long long)block);
 				break;
 			}
+			// The block's whole mapping is jemalloc's: the arena,
+			// edata, rtree leaves and the rest base_alloc() gave.
 			jem_block(walk, block, size, COREHEAP_BLOCK_METADATA,
 				  jem_arena_region(walk, a));
+			jem_own(walk, jem_arena_region(walk, a), block,
+				block + size, COREHEAP_OWNED_HEAP);
 			blocks++;
 			if (jem_read_u64(host, block + JEM_BASE_BLOCK_NEXT, &block))
 				break;
@@ -285,6 +304,10 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		return COREHEAP_OK;
 	}
 	log_sources(host, st, walk);
+	// The radix tree's root, in the module's data: jemalloc's own
+	// (2 MiB of pointers to leaves), no root of the program's.
+	jem_own(walk, UINT32_MAX, walk->rtree_root,
+		walk->rtree_root + 8 * JEM_RTREE_SLOTS, COREHEAP_OWNED_HEAP);
 	err = jem_walk_extents(walk);
 	if (!err) {
 		jem_check_cached(walk);

@@ -143,6 +143,14 @@ struct jem_walk {
 	uint32_t arena_region[JEM_MAX_ARENAS];  /**< valid where arena_seen */
 	bool arena_seen[JEM_MAX_ARENAS];
 
+	/**
+	 * The hugepage allocator's pageslab the last extent from it lay in,
+	 * and how far extents covered it: the gaps are jemalloc's memory
+	 * that no extent explains.
+	 */
+	uint64_t hpa_page, hpa_covered;
+	uint32_t hpa_region;
+
 	/** The last extent reported, for the overlap check. */
 	uint64_t prev_base, prev_size;
 	/** Where the extent walk is in cached (sorted). */
@@ -172,6 +180,15 @@ void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
 /** Report one block; records NOMEM in walk->status. */
 void jem_block(struct jem_walk *walk, uint64_t address, uint64_t size,
 	       enum coreheap_block_state state, uint32_t region);
+
+/**
+ * Declare that jemalloc owns [start, end) as kind, for region (see
+ * coreheap_host::add_owned_range); nothing on a host without the
+ * operation, which then guesses from the mappings. Records NOMEM in
+ * walk->status.
+ */
+void jem_own(struct jem_walk *walk, uint32_t region, uint64_t start,
+	     uint64_t end, enum coreheap_owned_kind kind);
 
 /** The region of arena @p ind (declared on first use), or UINT32_MAX. */
 uint32_t jem_arena_region(struct jem_walk *walk, unsigned int ind);
@@ -250,6 +267,13 @@ int jem_collect_cached(struct jem_walk *walk);
  * seen in them, in address order.
  */
 int jem_walk_extents(struct jem_walk *walk);
+
+/**
+ * Declare the rest of the last hugepage allocator pageslab the walk met,
+ * past its last extent, as unexplained. Call once the radix tree walk
+ * ended.
+ */
+void jem_own_hpa_end(struct jem_walk *walk);
 
 /** Report the cached pointers no extent accounted for. */
 void jem_check_cached(struct jem_walk *walk);

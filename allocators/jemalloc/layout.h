@@ -79,6 +79,14 @@ static inline bool jem_leaf_slab(uint64_t bits)
 #define JEM_EDATA_ADDR 8
 #define JEM_EDATA_SIZE_ESN 16
 #define JEM_EDATA_BITMAP 64
+/*
+ * hpa.h: the hugepage allocator hands out extents from pageslabs of
+ * HUGEPAGE bytes (2 MiB on x86-64), each aligned to its size; the pages of
+ * a pageslab no extent holds are free in its hpdata_t, which the radix
+ * tree does not map.
+ */
+#define JEM_HUGEPAGE ((uint64_t)2 << 20)
+
 /* bitmap.h: 512 regions at most (8 groups of 64, no tree for 4 KiB pages). */
 #define JEM_BITMAP_GROUPS 8
 #define JEM_SLAB_MAXREGS 512
@@ -91,6 +99,12 @@ static inline unsigned int jem_edata_arena(uint64_t bits)
 static inline bool jem_edata_slab(uint64_t bits)
 {
 	return (bits >> 12) & 1;
+}
+
+/* pai @14: the page allocator the extent came from (EXTENT_PAI_HPA is 1). */
+static inline bool jem_edata_hpa(uint64_t bits)
+{
+	return (bits >> 14) & 1;
 }
 
 static inline unsigned int jem_edata_state(uint64_t bits)

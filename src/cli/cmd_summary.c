@@ -173,7 +173,7 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 			      totals.unexplained_count,
 			      totals.unexplained_count == 1 ? "" : "s");
 		ch_out_bytes(out, totals.unexplained_bytes);
-		ch_out_str(out, " the allocators own but no block explains (a foreign sbrk, a gap after damage); scanned as roots\n");
+		ch_out_str(out, " the allocators own but no block explains (a foreign sbrk, a gap after damage, free pages of a hugepage slab); scanned as roots\n");
 	} else {
 		ch_out_str(out, "unexplained: none\n");
 	}
