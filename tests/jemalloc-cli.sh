@@ -1,7 +1,8 @@
 #!/bin/sh
 # The commands on a jemalloc core (jemalloc_threads, Debian's stripped
 # libjemalloc2): summary names jemalloc, its version and how its globals
-# were found, and lists its arenas; --verbose says where each global is and
+# were found, and lists its arenas, each with its table (extents, free
+# pages, size classes); --verbose says where each global is and
 # gives the per size class distribution; every other command runs clean.
 # On graph_heap_jemalloc, leaks finds exactly the designed leaks; on
 # jemalloc_pools, jemalloc's memory is no root and the program's next to
@@ -26,6 +27,16 @@ has() {
 }
 
 # run NAME EXPECTED_STATUS ARGS...: stdout to NAME.out, stderr to NAME.err
+# check_same DESCRIPTION EXPECTED ACTUAL
+check_same() {
+	checks=$((checks + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok: $1"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
 run() {
 	name=$1 expected=$2
 	shift 2
@@ -54,6 +65,45 @@ has "$work/summary.out" "a worker's arena" '^  jemalloc arena 3 at 0x'
 has "$work/summary.out" "no damage" '^damage: *none found'
 has "$work/summary.err" "the version, from the library" 'jemalloc 5\.3\.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c'
 has "$work/summary.err" "how the globals were found" 'found by their contents'
+
+# summary's table per arena (add_stat): its extents and free pages, then
+# per size class the regions, live, free, in tcaches. Each worker keeps 15
+# of its 40 blocks of 96 bytes, and the main thread 4 (16 of 48..96 bytes,
+# 4 of each, none of 96 freed): one row each. Summed over the arenas, the
+# live regions of each class are exactly the live set's blocks of that
+# usable size.
+has "$work/summary.out" "an arena's extents" '^    extents: slabs [0-9]*, large [0-9]*, free [0-9]*$'
+has "$work/summary.out" "an arena's free pages" '^    free pages: dirty [0-9]*, muzzy [0-9]*, retained [0-9]*$'
+check_same "summary: three workers' arenas with 15 live blocks of 96 bytes" 3 \
+	"$(grep -c '^    class 96 B: slabs [0-9]*, regions [0-9]*, live 15, free [0-9]*, tcache [0-9]*, internal 0, percent live [0-9]*$' "$work/summary.out")"
+check_same "summary: the main thread's arena, 4 live blocks of 96 bytes" 1 \
+	"$(grep -c '^    class 96 B: .*, live 4, ' "$work/summary.out")"
+has "$work/summary.out" "a large class" '^    class 20480 B: large [0-9]*, live [0-9]*, tcache [0-9]*, internal [0-9]*$'
+awk '/^    class [0-9]+ B: / {
+	for (i = 4; i <= NF; i++)
+		if ($i == "live" && $(i - 1) != "percent") {
+			v = $(i + 1); sub(",", "", v); live[$2] += v
+		}
+} END { for (s in live) if (live[s]) print s, live[s] }' "$work/summary.out" |
+	sort -n > "$work/classes.actual"
+awk '{ n[$2]++ } END { for (s in n) print s, n[s] }' "$work/threads.live" |
+	sort -n > "$work/classes.expected"
+checks=$((checks + 1))
+if [ -s "$work/classes.expected" ] &&
+   cmp -s "$work/classes.expected" "$work/classes.actual"; then
+	echo "ok: summary: live regions per class, all arenas, are the live set's"
+else
+	fail "summary: live regions per class: see $work/classes.expected and .actual"
+fi
+# The slab rows add up: regions = live + free + tcache + internal.
+check_same "summary: every slab row adds up" 0 \
+	"$(awk '/^    class [0-9]+ B: slabs/ {
+		gsub(",", ""); if ($7 != $9 + $11 + $13 + $15) bad++
+	} END { print bad + 0 }' "$work/summary.out")"
+run summary-json 0 summary --format json "$core"
+check_same "summary json: the same rows of 96 bytes" 4 \
+	"$(grep -c '"row": "class 96 B"' "$work/summary-json.out")"
+has "$work/summary-json.out" "summary json: a row's numbers" '"percent live": '
 
 run verbose 0 summary --verbose "$core"
 has "$work/verbose.err" "the radix tree's root" 'radix tree: root at 0x[0-9a-f]*, found by the leaf'
@@ -98,15 +148,6 @@ fi
 # keeps nothing alive, and 8 blocks held only from a pool the program
 # mapped against jemalloc's own mapping (merged by the kernel into one)
 # are not leaked: `why` reaches each through the pool.
-# check_same DESCRIPTION EXPECTED ACTUAL
-check_same() {
-	checks=$((checks + 1))
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		fail "$1: expected '$2', got '$3'"
-	fi
-}
 "$SRCDIR/tests/make-core.sh" "$FIXTURES/jemalloc_pools" "$work/pools" > /dev/null 2>&1 ||
 	fail "no core of jemalloc_pools: $(cat "$work/pools.err" 2> /dev/null)"
 if [ -s "$work/pools.core" ]; then

@@ -349,6 +349,34 @@ Test(plugins, the_host_fails_as_the_header_says)
 	cr_expect_eq(program->heap.regions[region].unexplained_count, 1);
 	cr_expect_eq(program->heap.regions[region].unexplained_bytes, 0x100);
 
+	// A region's table: numbers of no region, or without a row or key,
+	// are the plugin's bug; the others are kept in order, copied.
+	cr_expect(COREHEAP_HOST_HAS(ops, add_stat));
+	cr_expect_eq(ops->add_stat(ops, region + 1, "class 16 B", "live", 1),
+		     COREHEAP_FAILED, "no such region");
+	cr_expect_eq(ops->add_stat(ops, region, "", "live", 1),
+		     COREHEAP_FAILED, "an empty row");
+	cr_expect_eq(ops->add_stat(ops, region, "class 16 B", NULL, 1),
+		     COREHEAP_FAILED, "no key");
+	cr_expect_eq(program->heap.num_stats, 0, "a refused number was kept");
+	cr_expect_null(ch_host_take_error(&host));
+	{
+		char row[] = "class 16 B";
+
+		cr_expect_eq(ops->add_stat(ops, region, row, "live", 3),
+			     COREHEAP_OK);
+		row[0] = 'X';
+	}
+	cr_expect_eq(ops->add_stat(ops, region, "class 16 B", "free", 5),
+		     COREHEAP_OK);
+	cr_assert_eq(program->heap.num_stats, 2);
+	cr_expect_str_eq(program->heap.stats[0].row, "class 16 B");
+	cr_expect_str_eq(program->heap.stats[0].key, "live");
+	cr_expect_eq(program->heap.stats[0].value, 3);
+	cr_expect_eq(program->heap.stats[1].region, region);
+	cr_expect_str_eq(program->heap.stats[1].key, "free");
+	cr_expect_eq(program->heap.stats[1].value, 5);
+
 	program->allocators.num_uses = 0;
 	ch_program_destroy(program);
 	unlink(path);

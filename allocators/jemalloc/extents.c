@@ -25,7 +25,8 @@
  */
 static void report_allocated(struct jem_walk *walk, uint64_t ptr,
 			     uint64_t usize, unsigned int szind,
-			     uint32_t region, size_t *cursor)
+			     struct jem_class_counts *counts, uint32_t region,
+			     size_t *cursor)
 {
 	struct jem_ptrset *cached = &walk->cached;
 
@@ -35,7 +36,7 @@ static void report_allocated(struct jem_walk *walk, uint64_t ptr,
 		struct jem_ptr *p = &cached->items[*cursor];
 
 		p->met = true;
-		walk->classes[szind].cached++;
+		counts->cached++;
 		if ((p->tag & 0xff) != szind)
 			jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, ptr,
 				   "0x%llx is cached in tcache bin %u but its extent has size class %u",
@@ -46,12 +47,12 @@ static void report_allocated(struct jem_walk *walk, uint64_t ptr,
 	}
 	if (walk->internal.count && jem_ptrset_find(&walk->internal, ptr)) {
 		walk->counts.metadata++;
-		walk->classes[szind].internal++;
+		counts->internal++;
 		jem_block(walk, ptr, usize, COREHEAP_BLOCK_METADATA, region);
 		return;
 	}
 	walk->counts.regions_live++;
-	walk->classes[szind].live++;
+	counts->live++;
 	jem_block(walk, ptr, usize, COREHEAP_BLOCK_LIVE, region);
 }
 
@@ -76,6 +77,7 @@ static bool report_slab(struct jem_walk *walk, const struct jem_extent *e,
 			uint32_t region, size_t *cursor)
 {
 	unsigned int szind = jem_edata_szind(e->bits);
+	struct jem_class_counts *counts;
 	uint64_t reg, nregs, nfree = 0;
 
 	if (szind >= JEM_NBINS || e->addr != e->base) {
@@ -94,8 +96,10 @@ static bool report_slab(struct jem_walk *walk, const struct jem_extent *e,
 			   (unsigned long long)reg);
 		return false;
 	}
+	counts = jem_class_counts(walk, jem_edata_arena(e->bits), szind);
 	walk->counts.slabs++;
-	walk->classes[szind].slabs++;
+	jem_arena_counts(walk, jem_edata_arena(e->bits))->slabs++;
+	counts->slabs++;
 	// bitmap.h: bitmap_get() is the negation of the stored bit, and a
 	// region is allocated when bitmap_get() is true: a stored 1 is free.
 	for (uint64_t r = 0; r < nregs; r++) {
@@ -103,13 +107,14 @@ static bool report_slab(struct jem_walk *walk, const struct jem_extent *e,
 
 		if (e->bitmap[r / 64] >> (r % 64) & 1) {
 			nfree++;
-			walk->classes[szind].free++;
+			counts->free++;
 			walk->counts.regions_free++;
 			check_free_region(walk, ptr, region, cursor);
 			jem_block(walk, ptr, reg, COREHEAP_BLOCK_FREE, region);
 			continue;
 		}
-		report_allocated(walk, ptr, reg, szind, region, cursor);
+		report_allocated(walk, ptr, reg, szind, counts, region,
+				 cursor);
 	}
 	if (nfree != jem_edata_nfree(e->bits))
 		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, e->edata,
@@ -125,6 +130,7 @@ static bool report_large(struct jem_walk *walk, const struct jem_extent *e,
 {
 	unsigned int szind = jem_edata_szind(e->bits);
 	uint64_t usize = szind < JEM_NSIZES ? walk->sizes[szind] : 0;
+	struct jem_class_counts *counts;
 
 	// With cache-oblivious padding the pointer is e_addr, up to a page
 	// into the extent, which is one page larger than the class.
@@ -136,25 +142,21 @@ static bool report_large(struct jem_walk *walk, const struct jem_extent *e,
 			   (unsigned long long)e->size);
 		return false;
 	}
+	counts = jem_class_counts(walk, jem_edata_arena(e->bits), szind);
 	walk->counts.large++;
-	walk->classes[szind].slabs++;
-	report_allocated(walk, e->addr, usize, szind, region, cursor);
+	jem_arena_counts(walk, jem_edata_arena(e->bits))->large++;
+	counts->slabs++;
+	report_allocated(walk, e->addr, usize, szind, counts, region, cursor);
 	return true;
 }
 
 static void count_free_extent(struct jem_walk *walk,
 			      const struct jem_extent *e)
 {
-	unsigned int ind = jem_edata_arena(e->bits);
-	struct jem_arena_counts *c;
+	struct jem_arena_counts *c =
+		jem_arena_counts(walk, jem_edata_arena(e->bits));
 
-	if (!walk->arena_counts) {
-		walk->arena_counts = calloc(JEM_MAX_ARENAS,
-					    sizeof(*walk->arena_counts));
-		if (!walk->arena_counts)
-			return;
-	}
-	c = &walk->arena_counts[ind];
+	c->free_extents++;
 	switch (jem_edata_state(e->bits)) {
 	case JEM_STATE_DIRTY:
 		c->dirty += e->size / JEM_PAGE;
@@ -162,8 +164,11 @@ static void count_free_extent(struct jem_walk *walk,
 	case JEM_STATE_MUZZY:
 		c->muzzy += e->size / JEM_PAGE;
 		break;
-	default:
+	case JEM_STATE_RETAINED:
 		c->retained += e->size / JEM_PAGE;
+		break;
+	default:
+		// Active, class SC_NSIZES: kept by a page allocator's cache.
 		break;
 	}
 }
@@ -226,6 +231,7 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 			// Freed, and kept by the page allocator (src/pa.c
 			// pa_dalloc: the class becomes SC_NSIZES).
 			walk->counts.free_extents++;
+			count_free_extent(walk, e);
 			jem_block(walk, e->base, e->size, COREHEAP_BLOCK_FREE,
 				  region);
 			break;

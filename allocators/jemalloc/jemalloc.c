@@ -65,6 +65,39 @@ void jem_own(struct jem_walk *walk, uint32_t region, uint64_t start,
 		walk->status = COREHEAP_NOMEM;
 }
 
+struct jem_class_counts *jem_class_counts(struct jem_walk *walk,
+					  unsigned int arena,
+					  unsigned int szind)
+{
+	if (arena >= JEM_MAX_ARENAS || szind >= JEM_NSIZES)
+		return &walk->class_sink;
+	if (!walk->classes[arena]) {
+		walk->classes[arena] = calloc(JEM_NSIZES,
+					      sizeof(*walk->classes[arena]));
+		if (!walk->classes[arena]) {
+			walk->status = COREHEAP_NOMEM;
+			return &walk->class_sink;
+		}
+	}
+	return &walk->classes[arena][szind];
+}
+
+struct jem_arena_counts *jem_arena_counts(struct jem_walk *walk,
+					  unsigned int arena)
+{
+	if (arena >= JEM_MAX_ARENAS)
+		return &walk->arena_sink;
+	if (!walk->arena_counts) {
+		walk->arena_counts = calloc(JEM_MAX_ARENAS,
+					    sizeof(*walk->arena_counts));
+		if (!walk->arena_counts) {
+			walk->status = COREHEAP_NOMEM;
+			return &walk->arena_sink;
+		}
+	}
+	return &walk->arena_counts[arena];
+}
+
 uint32_t jem_arena_region(struct jem_walk *walk, unsigned int ind)
 {
 	struct coreheap_region region = {
@@ -100,6 +133,8 @@ static void walk_destroy(struct jem_walk *walk)
 	jem_ptrset_deinit(&walk->cached);
 	jem_ptrset_deinit(&walk->internal);
 	free(walk->arena_counts);
+	for (size_t a = 0; a < JEM_MAX_ARENAS; a++)
+		free(walk->classes[a]);
 	free(walk);
 }
 
@@ -207,42 +242,113 @@ static void log_sources(const struct coreheap_host *host,
 }
 
 /*
- * The distribution users of jemalloc ask for: per size class, slabs (or
- * large extents) and their regions, live, free, cached; per arena, the
- * pages of free extents. For --verbose: the plugin interface has no table
- * of an allocator's own for summary to print.
+ * The distribution users of jemalloc ask for, per arena, into summary's
+ * table of the arena's region (add_stat): its extents and the pages of
+ * its free extents, then per size class the slabs (or large extents) and
+ * their regions, live, free, in tcaches, jemalloc's own.
  */
-static void log_distribution(const struct jem_walk *walk)
+static void report_arena_stats(struct jem_walk *walk, unsigned int a)
 {
 	const struct coreheap_host *host = walk->host;
+	const struct jem_arena_counts zero = { 0 };
+	const struct jem_arena_counts *ac =
+		walk->arena_counts ? &walk->arena_counts[a] : &zero;
+	uint32_t region = jem_arena_region(walk, a);
+	char row[48];
+	int err = COREHEAP_OK;
 
-	for (unsigned int i = 0; i < JEM_NSIZES; i++) {
-		const struct jem_class_counts *c = &walk->classes[i];
+	if (region == UINT32_MAX)
+		return;
+#define STAT(key, value)                                                   \
+	do {                                                               \
+		if (!err)                                                  \
+			err = host->add_stat(host, region, row, key,       \
+					     (uint64_t)(value));           \
+	} while (0)
+	snprintf(row, sizeof(row), "extents");
+	STAT("slabs", ac->slabs);
+	STAT("large", ac->large);
+	STAT("free", ac->free_extents);
+	snprintf(row, sizeof(row), "free pages");
+	STAT("dirty", ac->dirty);
+	STAT("muzzy", ac->muzzy);
+	STAT("retained", ac->retained);
+	for (unsigned int i = 0; walk->classes[a] && i < JEM_NSIZES; i++) {
+		const struct jem_class_counts *c = &walk->classes[a][i];
 		uint64_t regions = c->live + c->free + c->cached + c->internal;
 
 		if (!c->slabs)
 			continue;
+		snprintf(row, sizeof(row), "class %llu B",
+			 (unsigned long long)walk->sizes[i]);
+		STAT(i < JEM_NBINS ? "slabs" : "large", c->slabs);
+		if (i < JEM_NBINS)
+			STAT("regions", regions);
+		STAT("live", c->live);
+		if (i < JEM_NBINS)
+			STAT("free", c->free);
+		STAT("tcache", c->cached);
+		STAT("internal", c->internal);
+		// Slab utilisation: the share of the regions the program
+		// holds (the rest is fragmentation or cache).
+		if (i < JEM_NBINS)
+			STAT("percent live", regions ? 100 * c->live / regions : 0);
+	}
+#undef STAT
+	if (err == COREHEAP_NOMEM)
+		walk->status = err;
+}
+
+/*
+ * The same per size class, all arenas together, for --verbose; and into
+ * summary where the host takes an allocator's table.
+ */
+static void log_distribution(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	bool stats = COREHEAP_HOST_HAS(host, add_stat);
+
+	for (unsigned int i = 0; i < JEM_NSIZES; i++) {
+		struct jem_class_counts c = { 0 };
+		uint64_t regions;
+
+		for (unsigned int a = 0; a < JEM_MAX_ARENAS; a++) {
+			if (!walk->classes[a])
+				continue;
+			c.slabs += walk->classes[a][i].slabs;
+			c.live += walk->classes[a][i].live;
+			c.free += walk->classes[a][i].free;
+			c.cached += walk->classes[a][i].cached;
+			c.internal += walk->classes[a][i].internal;
+		}
+		if (!c.slabs)
+			continue;
+		regions = c.live + c.free + c.cached + c.internal;
 		host->log(host, COREHEAP_LOG_INFO,
 			  "class %u (%llu B): %llu %s, %llu live, %llu free, %llu in tcaches, %llu jemalloc's own; %llu%% of the regions live",
 			  i, (unsigned long long)walk->sizes[i],
-			  (unsigned long long)c->slabs,
+			  (unsigned long long)c.slabs,
 			  i < JEM_NBINS ? "slabs" : "large extents",
-			  (unsigned long long)c->live,
-			  (unsigned long long)c->free,
-			  (unsigned long long)c->cached,
-			  (unsigned long long)c->internal,
-			  (unsigned long long)(regions ? 100 * c->live / regions :
+			  (unsigned long long)c.live,
+			  (unsigned long long)c.free,
+			  (unsigned long long)c.cached,
+			  (unsigned long long)c.internal,
+			  (unsigned long long)(regions ? 100 * c.live / regions :
 							 0));
 	}
-	for (unsigned int a = 0; walk->arena_counts && a < JEM_MAX_ARENAS; a++) {
-		const struct jem_arena_counts *c = &walk->arena_counts[a];
+	for (unsigned int a = 0; a < JEM_MAX_ARENAS && !walk->status; a++) {
+		const struct jem_arena_counts *c =
+			walk->arena_counts ? &walk->arena_counts[a] : NULL;
 
-		if (c->dirty || c->muzzy || c->retained)
+		if (c && (c->dirty || c->muzzy || c->retained))
 			host->log(host, COREHEAP_LOG_INFO,
 				  "arena %u: free extents of %llu dirty, %llu muzzy, %llu retained pages",
 				  a, (unsigned long long)c->dirty,
 				  (unsigned long long)c->muzzy,
 				  (unsigned long long)c->retained);
+		if (stats && walk->arena_seen[a] &&
+		    walk->arena_region[a] != UINT32_MAX)
+			report_arena_stats(walk, a);
 	}
 }
 
@@ -321,6 +427,8 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		  walk->counts.large, walk->counts.free_extents,
 		  walk->counts.tcached, walk->counts.metadata);
 	log_distribution(walk);
+	if (!err)
+		err = walk->status;
 	if (walk->damage_count > JEM_MAX_DAMAGE)
 		host->log(host, COREHEAP_LOG_WARNING,
 			  "%zu damage reports, only the first %d shown",

@@ -110,8 +110,9 @@ struct jem_class_counts {
 	uint64_t internal;   /**< jemalloc's own (tcache stacks) */
 };
 
-/** Per arena: pages in free extents, by state. */
+/** Per arena: its extents, and pages in free extents by state. */
 struct jem_arena_counts {
+	uint64_t slabs, large, free_extents;
 	uint64_t dirty, muzzy, retained;
 };
 
@@ -159,9 +160,16 @@ struct jem_walk {
 	/** jemalloc never started: no size classes, arena or tcache. */
 	bool uninitialised;
 	struct jem_counts counts;
-	struct jem_class_counts classes[JEM_NSIZES];
+	/**
+	 * Per arena (indexed like arena_addr), per size class; each
+	 * allocated on first use (jem_class_counts()).
+	 */
+	struct jem_class_counts *classes[JEM_MAX_ARENAS];
 	/** Indexed like arena_addr; allocated on first use. */
 	struct jem_arena_counts *arena_counts;
+	/** Where counts go when their memory could not be had (NOMEM). */
+	struct jem_class_counts class_sink;
+	struct jem_arena_counts arena_sink;
 	size_t damage_count;
 	int status;             /**< first fatal status met (NOMEM) */
 };
@@ -189,6 +197,16 @@ void jem_block(struct jem_walk *walk, uint64_t address, uint64_t size,
  */
 void jem_own(struct jem_walk *walk, uint32_t region, uint64_t start,
 	     uint64_t end, enum coreheap_owned_kind kind);
+
+/**
+ * The counters of size class @p szind in arena @p arena, or of the arena;
+ * never NULL (out of memory: a sink, and NOMEM in walk->status).
+ */
+struct jem_class_counts *jem_class_counts(struct jem_walk *walk,
+					  unsigned int arena,
+					  unsigned int szind);
+struct jem_arena_counts *jem_arena_counts(struct jem_walk *walk,
+					  unsigned int arena);
 
 /** The region of arena @p ind (declared on first use), or UINT32_MAX. */
 uint32_t jem_arena_region(struct jem_walk *walk, unsigned int ind);

@@ -422,6 +422,21 @@ struct coreheap_host {
 	int (*add_owned_range)(const struct coreheap_host *host,
 			       uint32_t region, uint64_t start, uint64_t end,
 			       uint32_t kind);
+	/**
+	 * Put one number into a region's table for `summary`: the
+	 * allocator's own figures (per size class, say), which summary
+	 * prints under the region, one line per row: "row: key value, key
+	 * value". region is an index from add_region; row and key are one
+	 * line each, no newline, and copied. The keys of one row are
+	 * reported one after the other: a row reported again after another
+	 * one is printed again. Past the 100000th number of a heap, numbers
+	 * are counted but not kept (summary says so).
+	 * COREHEAP_OK; COREHEAP_FAILED if region is no region of this
+	 * plugin or row or key is NULL or empty (nothing kept; the plugin's
+	 * bug, the host goes on); COREHEAP_NOMEM.
+	 */
+	int (*add_stat)(const struct coreheap_host *host, uint32_t region,
+			const char *row, const char *key, uint64_t value);
 	/* New operations go here, at the end, and are checked with
 	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };

@@ -14,7 +14,8 @@ static const char *const summary_usage[] = {
 	"The process and its command line, the signal that stopped it, its",
 	"threads and modules (and which lack a binary or debug info), the",
 	"allocators found, and per arena the live and free bytes, the top chunk and",
-	"the memory the allocator owns that none of its blocks explains.",
+	"the memory the allocator owns that none of its blocks explains, and the",
+	"allocator's own table per arena (jemalloc: extents, pages and size classes).",
 	NULL,
 };
 
@@ -123,6 +124,36 @@ static void write_text_modules(struct ch_out *out,
 	}
 }
 
+/*
+ * The allocator's own table for one region (add_stat), one line a row:
+ * "    class 96 B: slabs 1, live 15". A row goes on while the region's
+ * numbers name it, one after the other.
+ */
+static void write_text_stats(struct ch_out *out, const struct ch_heap *heap,
+			     uint32_t region)
+{
+	const char *row = NULL;
+
+	for (size_t i = 0; i < heap->num_stats; i++) {
+		const struct ch_stat *stat = &heap->stats[i];
+
+		if (stat->region != region)
+			continue;
+		if (row && !strcmp(row, stat->row)) {
+			ch_out_printf(out, ", %s %" PRIu64, stat->key,
+				      stat->value);
+			continue;
+		}
+		if (row)
+			ch_out_str(out, "\n");
+		row = stat->row;
+		ch_out_printf(out, "    %s: %s %" PRIu64, row, stat->key,
+			      stat->value);
+	}
+	if (row)
+		ch_out_str(out, "\n");
+}
+
 static void write_text_heap(struct ch_out *out, const struct ch_program *program)
 {
 	const struct ch_heap *heap = &program->heap;
@@ -160,7 +191,11 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 			ch_out_bytes(out, region->unexplained_bytes);
 		}
 		ch_out_str(out, "\n");
+		write_text_stats(out, heap, (uint32_t)i);
 	}
+	if (heap->stats_dropped)
+		ch_out_printf(out, "  (%zu more numbers of the allocators' tables not kept)\n",
+			      heap->stats_dropped);
 	ch_out_printf(out, "live:       %" PRIu64 " allocations, ", totals.live_count);
 	ch_out_bytes(out, totals.live_bytes);
 	ch_out_printf(out, "\nfree:       %" PRIu64 " blocks, ", totals.free_count);
@@ -268,6 +303,39 @@ static void write_json_modules(struct ch_json *json,
 	ch_json_end_array(json);
 }
 
+// "stats": [{"row": "class 96 B", "values": {"slabs": 1, ...}}, ...]
+static void write_json_stats(struct ch_json *json, const struct ch_heap *heap,
+			     uint32_t region)
+{
+	const char *row = NULL;
+
+	ch_json_key(json, "stats");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < heap->num_stats; i++) {
+		const struct ch_stat *stat = &heap->stats[i];
+
+		if (stat->region != region)
+			continue;
+		if (!row || strcmp(row, stat->row)) {
+			if (row) {
+				ch_json_end_object(json);
+				ch_json_end_object(json);
+			}
+			row = stat->row;
+			ch_json_begin_object(json);
+			ch_json_member_string(json, "row", row);
+			ch_json_key(json, "values");
+			ch_json_begin_object(json);
+		}
+		ch_json_member_u64(json, stat->key, stat->value);
+	}
+	if (row) {
+		ch_json_end_object(json);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
+}
+
 static void write_json_region(struct ch_json *json,
 			      const struct ch_program *program,
 			      const struct ch_region *region)
@@ -286,6 +354,8 @@ static void write_json_region(struct ch_json *json,
 	ch_json_member_u64(json, "system_bytes", region->system_bytes);
 	ch_json_member_u64(json, "unexplained_count", region->unexplained_count);
 	ch_json_member_u64(json, "unexplained_bytes", region->unexplained_bytes);
+	write_json_stats(json, &program->heap,
+			 (uint32_t)(region - program->heap.regions));
 	ch_json_end_object(json);
 }
 
@@ -317,6 +387,7 @@ static void write_json_heap(struct ch_json *json,
 	ch_json_member_u64(json, "free_bytes", totals.free_bytes);
 	ch_json_member_u64(json, "unexplained_count", totals.unexplained_count);
 	ch_json_member_u64(json, "unexplained_bytes", totals.unexplained_bytes);
+	ch_json_member_u64(json, "stats_dropped", heap->stats_dropped);
 	ch_json_end_object(json);
 	ch_json_key(json, "damage");
 	ch_json_begin_array(json);

@@ -12,6 +12,9 @@
 // A heap so damaged that it yields more than this many reports is not made
 // clearer by more of them.
 #define MAX_DAMAGE_REPORTS 10000
+// An allocator's own table per region: thousands of arenas times every
+// size class would be a summary nobody reads.
+#define MAX_STATS 100000
 
 const char *const ch_type_source_names[] = {
 	[CH_TYPE_UNKNOWN] = "unknown", [CH_TYPE_RUNTIME] = "runtime",
@@ -36,6 +39,11 @@ void ch_heap_deinit(struct ch_heap *heap)
 		free(heap->damage[i].message);
 	free(heap->damage);
 	free(heap->owned);
+	for (size_t i = 0; i < heap->num_stats; i++) {
+		free(heap->stats[i].row);
+		free(heap->stats[i].key);
+	}
+	free(heap->stats);
 	free(heap->block_types);
 	free(heap->block_type_sources);
 	free(heap->pointer_free);
@@ -228,6 +236,33 @@ bool ch_heap_allocator_declares_owned(const struct ch_heap *heap,
 			return true;
 	}
 	return false;
+}
+
+struct ch_error *ch_heap_add_stat(struct ch_heap *heap, uint32_t region,
+				  const char *row, const char *key,
+				  uint64_t value)
+{
+	struct ch_stat stat = { .region = region, .value = value };
+	struct ch_error *err;
+
+	if (heap->num_stats >= MAX_STATS) {
+		heap->stats_dropped++;
+		return NULL;
+	}
+	err = ch_vector_reserve_one((void **)&heap->stats,
+				    &heap->stats_capacity,
+				    sizeof(*heap->stats), heap->num_stats);
+	if (err)
+		return err;
+	stat.row = strdup(row);
+	stat.key = strdup(key);
+	if (!stat.row || !stat.key) {
+		free(stat.row);
+		free(stat.key);
+		return &ch_enomem;
+	}
+	heap->stats[heap->num_stats++] = stat;
+	return NULL;
 }
 
 struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,

@@ -88,6 +88,18 @@ struct ch_owned_range {
 	uint8_t kind;
 };
 
+/**
+ * One number of an allocator's own table for a region (add_stat): a row
+ * ("class 96 B") and a key ("live") in it. Kept in the order reported.
+ */
+struct ch_stat {
+	/** Index in ch_heap::regions. */
+	uint32_t region;
+	char *row;
+	char *key;
+	uint64_t value;
+};
+
 struct ch_damage {
 	uint32_t kind;       /**< enum coreheap_damage_kind */
 	uint32_t region;     /**< index in regions, or UINT32_MAX */
@@ -124,6 +136,12 @@ struct ch_heap {
 	 */
 	struct ch_owned_range *owned;
 	size_t num_owned, owned_capacity;
+
+	/** The allocators' own tables per region, in the order reported. */
+	struct ch_stat *stats;
+	size_t num_stats, stats_capacity;
+	/** Numbers reported past the cap, counted but not kept. */
+	size_t stats_dropped;
 
 	/** Live blocks that overlapped another; dropped from live. */
 	size_t overlaps;
@@ -191,6 +209,15 @@ struct ch_error *ch_heap_add_owned_range(struct ch_heap *heap,
 /** True if allocator declared any owned range. */
 bool ch_heap_allocator_declares_owned(const struct ch_heap *heap,
 				      uint8_t allocator);
+
+/**
+ * Record one number of region's table (copied row and key); past a cap
+ * only counted in stats_dropped. The caller checked region, row and key.
+ * Errors: out of memory.
+ */
+struct ch_error *ch_heap_add_stat(struct ch_heap *heap, uint32_t region,
+				  const char *row, const char *key,
+				  uint64_t value);
 
 /** Record damage; past a cap only counted. */
 struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,

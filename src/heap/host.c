@@ -282,6 +282,21 @@ static int host_add_owned_range(const struct coreheap_host *ops,
 						      start, end, kind));
 }
 
+static int host_add_stat(const struct coreheap_host *ops, uint32_t region,
+			 const char *row, const char *key, uint64_t value)
+{
+	struct ch_host *host = host_of(ops);
+	const struct ch_heap *heap = &host->program->heap;
+
+	// The plugin's bug, not the host's: refused, and the host goes on.
+	if (region >= heap->num_regions ||
+	    heap->regions[region].allocator != host->allocator || !row ||
+	    !*row || !key || !*key)
+		return COREHEAP_FAILED;
+	return host_fail(ops, ch_heap_add_stat(&host->program->heap, region,
+					       row, key, value));
+}
+
 static void host_log(const struct coreheap_host *ops, int level,
 		     const char *format, ...)
 {
@@ -325,6 +340,7 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 			.find_block = host_find_block,
 			.log = host_log,
 			.add_owned_range = host_add_owned_range,
+			.add_stat = host_add_stat,
 		},
 		.program = program,
 		.allocator = allocator,
