@@ -7,26 +7,10 @@
  * globals without symbols. --debuginfo-path /nonexistent hides libc's debug
  * info as well, which must change nothing. See exact_harness.c.
  */
-#include <criterion/criterion.h>
-#include <criterion/hooks.h>
-#include <stdbool.h>
-
 #include "exact_harness.h"
 
-#define EXACT_TIMEOUT 300
-
-#define EXACT_TEST(test_name, fixture, source)					\
-	Test(jemalloc_exact, test_name, .timeout = EXACT_TIMEOUT)		\
-	{									\
-		exact_check_allocator(fixture, "jemalloc_" #test_name, source,	\
-				      LIBC_DEBUGINFO_DEFAULT, "jemalloc");	\
-	}									\
-	Test(jemalloc_exact, test_name##_nodebug, .timeout = EXACT_TIMEOUT)	\
-	{									\
-		exact_check_allocator(fixture, "jemalloc_" #test_name "_nodebug",\
-				      source, LIBC_DEBUGINFO_HIDDEN,		\
-				      "jemalloc");				\
-	}
+#define EXACT_TEST(test_name, fixture, source) \
+	EXACT_TEST_PAIR(jemalloc_exact, "jemalloc_", "jemalloc", test_name, fixture, source)
 
 /*
  * One thread: every small class, large sizes to 16 MiB (the huge arena),
@@ -50,25 +34,3 @@ EXACT_TEST(threads, "jemalloc_threads", CORE_FROM_GCORE)
  * active, with no size class, and their tree entries stale.
  */
 EXACT_TEST(hpa, "jemalloc_hpa", CORE_FROM_GCORE)
-
-/* Every test skipped (no gcore here): 77 for automake, not a pass. */
-static bool every_test_skipped;
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	every_test_skipped = stats->nb_tests > 0 &&
-			     stats->tests_skipped == stats->nb_tests;
-}
-
-int main(int argc, char *argv[])
-{
-	struct criterion_test_set *tests = criterion_initialize();
-	int status = 0;
-
-	if (criterion_handle_args(argc, argv, true))
-		status = !criterion_run_all_tests(tests);
-	criterion_finalize(tests);
-	if (status == 0 && every_test_skipped)
-		return 77;
-	return status;
-}
