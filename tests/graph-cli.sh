@@ -11,15 +11,9 @@ test_init graph FIXTURES SRCDIR
 make_core "$FIXTURES/graph_heap" "$work/heap" || finish
 design=$work/heap.live
 
-# field KEY N: the Nth word of the design line starting with KEY.
-field() {
-	awk -v key="$1" -v n="$2" '$1 == key { print $n; exit }' "$design"
-}
-
 # The members of a why --format json answer that are not types, one a line.
 why_members() {
-	grep -E '"(target|kind|name|address|offset|member)"' "$work/out" |
-		sed 's/^ *//; s/,$//'
+	json_members 'target|kind|name|address|offset|member'
 }
 
 a=$(field chain 2) b=$(field chain 3) c=$(field chain 4)
@@ -129,18 +123,12 @@ check_same "leaks --no-interior: still every designed leak" "" \
 
 # top: retained sizes the fixture computed with malloc_usable_size.
 run_ok "top" top --format jsonl --top 0 "$core"
-retained() {
-	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"retained": \([0-9]*\).*/\1/'
-}
 check_same "top: the tree's root retains the whole tree and the shared node" \
 	"$(field tree 3)" "$(retained "$(field tree 2)")"
 check_same "top: its left child retains its subtree, not the shared node" \
 	"$(field tree 5)" "$(retained "$(field tree 4)")"
 check_same "top: a leaf retains itself" "$(field tree 7)" "$(retained "$left_leaf")"
 check_same "top: the shared node retains itself" "$shared_size" "$(retained "$shared")"
-size_of() {
-	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"size": \([0-9]*\).*/\1/'
-}
 check_same "top: A retains the chain" "$(($(size_of "$a") + $(size_of "$b") + $(size_of "$c")))" \
 	"$(retained "$a")"
 check_same "top: the tree's root comes first, held by tree_root" \

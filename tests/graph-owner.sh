@@ -12,17 +12,6 @@ test_init graph-owner FIXTURES SRCDIR
 make_core "$FIXTURES/graph_owner" "$work/heap" || finish
 design=$work/heap.live
 
-field() {
-	awk -v key="$1" -v n="$2" '$1 == key { print $n; exit }' "$design"
-}
-
-retained() {
-	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"retained": \([0-9]*\).*/\1/'
-}
-size_of() {
-	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"size": \([0-9]*\).*/\1/'
-}
-
 t=$(field owner 2) tid=$(field owner 3) slot=$(field owner 4)
 u=$(field keep 2)
 r=$(field registry 2) s=$(field registry 3) m=$(field registry 4)
@@ -73,7 +62,7 @@ check_same "why M: registry -> sessions -> msgs_" "\"name\": \"graph_owner!regis
 \"address\": \"$m\"
 \"offset\": 0
 \"member\": null" \
-	"$(grep -E '"(name|address|offset|member)"' "$work/out" | sed 's/^ *//; s/,$//')"
+	"$(json_members 'name|address|offset|member')"
 run_ok "why M text" why "$m" "$core"
 check_same "why M text: the members after the types" "Registry::sessions
 Session::msgs_" "$(awk '/^  0x/ { print $4 }' "$work/out" | head -n 2)"
@@ -100,30 +89,6 @@ check_same "why --conservative V: through the text buffer at +16" "\"name\": \"g
 \"address\": \"$v\"
 \"offset\": 0
 \"member\": null" \
-	"$(grep -E '"(name|address|offset|member)"' "$work/out" | sed 's/^ *//; s/,$//')"
-
-# Blocks whose DWARF type holds no pointers have no edges: the stale
-# addresses in the text buffer and in struct Stats keep nothing alive...
-text_block=$(field pointer_free 2) v=$(field pointer_free 3)
-stats_block=$(field pointer_free 4) w=$(field pointer_free 5)
-run_ok "leaks" leaks --format jsonl "$core"
-check_same "leaks: exactly V and W, unreferenced" "$(printf '%s unreferenced\n%s unreferenced' "$v" "$w" | sort)" \
-	"$(sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)".*/\1 \2/' "$work/out" | sort)"
-run_ok "top text buffer" top --format jsonl --top 0 "$core"
-check_same "top: the text buffer and Stats retain themselves only" \
-	"$(($(size_of "$text_block"))) $(($(size_of "$stats_block")))" \
-	"$(retained "$text_block") $(retained "$stats_block")"
-# ...but with --conservative, as before.
-run_ok "leaks --conservative" leaks --format jsonl --conservative "$core"
-check_same "leaks --conservative: nothing" "" "$(cat "$work/out")"
-run_ok "why --conservative V" why --format json --conservative "$v" "$core"
-check_same "why --conservative V: through the text buffer at +16" "\"name\": \"graph_owner!text\"
-\"address\": \"$text_block\"
-\"offset\": 16
-\"member\": \"[16]\"
-\"address\": \"$v\"
-\"offset\": 0
-\"member\": null" \
-	"$(grep -E '"(name|address|offset|member)"' "$work/out" | sed 's/^ *//; s/,$//')"
+	"$(json_members 'name|address|offset|member')"
 
 finish

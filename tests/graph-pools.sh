@@ -13,14 +13,10 @@ test_init graph-pools FIXTURES SRCDIR
 make_core "$FIXTURES/graph_pools" "$work/pools" || finish
 design=$work/pools.live
 
-field() {
-	awk -v key="$1" -v n="$2" '$1 == key { print $n; exit }' "$design"
-}
-
 # The hex address in $work/out's why --format json answer: the root's name
 # and the allocations of its first path, one a line.
 why_members() {
-	grep -E '"(kind|name|address|offset)"' "$work/out" | sed 's/^ *//; s/,$//'
+	json_members 'kind|name|address|offset'
 }
 
 dead=$(field dead 2) dead_tid=$(field dead 3)

@@ -161,6 +161,28 @@ make_core() {
 	core=$prefix.core
 }
 
+# field KEY N: the Nth word of the line starting with KEY in $design, the
+# file where a fixture wrote down its heap's design (make_core's PREFIX.live).
+field() {
+	awk -v key="$1" -v n="$2" '$1 == key { print $n; exit }' "$design"
+}
+
+# json_members KEYS: the lines of $work/out, a --format json answer, whose
+# key matches the extended regex KEYS ('name|address'), one a line, without
+# their indentation and trailing comma.
+json_members() {
+	grep -E "\"($1)\"" "$work/out" | sed 's/^ *//; s/,$//'
+}
+
+# retained ADDRESS, size_of ADDRESS: the retained size and the size of the
+# allocation at ADDRESS in $work/out, a top --format jsonl answer.
+retained() {
+	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"retained": \([0-9]*\).*/\1/'
+}
+size_of() {
+	grep "\"address\": \"$1\"" "$work/out" | sed 's/.*"size": \([0-9]*\).*/\1/'
+}
+
 # wait_ready FILE COUNT: wait until FILE has COUNT lines "ready" (what a
 # fixture says when its heap is as recorded); 1 after CH_READY_TIMEOUT
 # seconds (default 60).
