@@ -17,7 +17,8 @@ tests_test_graph_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 # The retention tests' fixture. Not linked with the live-set recorder: its
 # table of every live block would itself be a root of all of them.
 check_PROGRAMS += fixtures/graph_heap
-fixtures_graph_heap_SOURCES = fixtures/graph_heap.c fixtures/fixture.h
+fixtures_graph_heap_SOURCES = fixtures/graph_heap.c fixtures/fixture.h \
+	fixtures/graph_common.h
 fixtures_graph_heap_CFLAGS = -std=gnu11 $(WARN_CFLAGS) -g -O0 -fno-builtin
 fixtures_graph_heap_LDFLAGS =
 fixtures_graph_heap_LDADD = -lpthread
@@ -29,7 +30,8 @@ EXTRA_DIST += tests/graph-cli.sh
 # Owners with names (issue 10): a named local and an unnamed stack word
 # holding one block, a C++ static local, a chain through struct members.
 check_PROGRAMS += fixtures/graph_owner
-fixtures_graph_owner_SOURCES = fixtures/graph_owner.cc fixtures/fixture.h
+fixtures_graph_owner_SOURCES = fixtures/graph_owner.cc fixtures/fixture.h \
+	fixtures/graph_common.h
 fixtures_graph_owner_CXXFLAGS = -g -O0 -fno-builtin
 fixtures_graph_owner_LDFLAGS =
 fixtures_graph_owner_LDADD =
@@ -39,7 +41,8 @@ EXTRA_DIST += tests/graph-owner.sh
 # Roots: pools the program mapped next to malloc's memory, merged with it by
 # the kernel, and a dead stack slot (issue 10).
 check_PROGRAMS += fixtures/graph_pools
-fixtures_graph_pools_SOURCES = fixtures/graph_pools.c fixtures/fixture.h
+fixtures_graph_pools_SOURCES = fixtures/graph_pools.c fixtures/fixture.h \
+	fixtures/graph_common.h
 fixtures_graph_pools_CFLAGS = -std=gnu11 $(WARN_CFLAGS) -g -O0 -fno-builtin
 fixtures_graph_pools_LDFLAGS =
 fixtures_graph_pools_LDADD = -lpthread
