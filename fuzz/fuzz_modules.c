@@ -49,18 +49,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = ch_address_space_create(core, modules, &as);
 	ch_error_destroy(err);
 	ch_address_space_destroy(as);
-	// Unwinding reads the stack through libdwfl: the first thread only.
+	// Unwinding reads the stacks through libdwfl, every thread in one
+	// pass, as the program does.
 	if (core->num_threads) {
-		struct ch_frame *frames = NULL;
-		size_t num_frames = 0;
-		char *stop = NULL;
+		struct ch_stacks *stacks = NULL;
 
-		err = ch_modules_unwind_thread(modules, core,
-					       core->threads[0].tid, &frames,
-					       &num_frames, &stop);
+		err = ch_stacks_create(modules, core, &stacks);
 		ch_error_destroy(err);
-		free(frames);
-		free(stop);
+		ch_stacks_destroy(stacks);
 	}
 	ch_modules_destroy(modules);
 	ch_core_destroy(core);
