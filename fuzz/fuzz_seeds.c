@@ -11,6 +11,9 @@
  *                                 space and the whole pipeline)
  *   fuzz_seeds glibc CORE OUT     a glibc snapshot (glibc_snapshot.h) with
  *                                 libc's symbols, and OUT.nosym without them
+ *   fuzz_seeds jemalloc CORE OUT  a jemalloc snapshot (jemalloc_snapshot.h)
+ *                                 with libjemalloc's symbols if the core has
+ *                                 them, and then OUT.nosym without them
  *
  * Exit status 0, or 1 with a message.
  */
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "glibc_snapshot.h"
+#include "jemalloc_snapshot.h"
 #include "heap/program.h"
 
 static int fail(const char *what, const char *path)
@@ -247,6 +251,234 @@ static int snapshot(const char *in, const char *out)
 	return ret;
 }
 
+// JEMALLOC_VERSION ("5.3.0-0-g" and 40 hex digits) in the module's
+// memory, read page by page (the text may be missing): its address, or 0.
+static uint64_t find_jemalloc_version(const struct ch_address_space *as,
+				      uint64_t start, uint64_t end,
+				      char *version, size_t size)
+{
+	uint64_t len = end - start;
+	uint8_t *buf;
+	uint64_t found = 0;
+
+	if (end <= start || len > (64u << 20))
+		return 0;
+	buf = calloc(1, len + 1);
+	if (!buf)
+		return 0;
+	for (uint64_t p = 0; p < len; p += 4096) {
+		uint64_t piece = len - p < 4096 ? len - p : 4096;
+
+		if (!ch_address_space_read_quiet(as, start + p, buf + p, piece))
+			memset(buf + p, 0, piece);
+	}
+	for (uint64_t i = 0; i + 50 < len && !found; i++) {
+		int major, minor, patch, n = 0;
+		size_t hex = 0;
+
+		if (buf[i] < '0' || buf[i] > '9' ||
+		    (i && ((buf[i - 1] >= '0' && buf[i - 1] <= '9') ||
+			   buf[i - 1] == '.')))
+			continue;
+		if (sscanf((const char *)buf + i, "%d.%d.%d-%*d-g%n", &major,
+			   &minor, &patch, &n) != 3 || !n)
+			continue;
+		while (i + n + hex < len &&
+		       strchr("0123456789abcdef", buf[i + n + hex]) &&
+		       buf[i + n + hex])
+			hex++;
+		if (hex != 40 || n + 40 >= size)
+			continue;
+		memcpy(version, buf + i, n + 40);
+		version[n + 40] = '\0';
+		found = start + i;
+	}
+	free(buf);
+	return found;
+}
+
+// Page-sized runs of the bytes that are not zero.
+static int append_runs(struct buf *b, const uint8_t *bytes, uint64_t len,
+		       uint32_t *num_runs)
+{
+	uint64_t off = 0;
+
+	*num_runs = 0;
+	while (off < len) {
+		uint64_t end;
+		struct jemalloc_snapshot_run r;
+
+		while (off < len && !trimmed(bytes + off,
+					     len - off < 4096 ? len - off : 4096))
+			off += 4096;
+		if (off >= len)
+			break;
+		end = off;
+		while (end < len && end - off < (1u << 30) &&
+		       trimmed(bytes + end, len - end < 4096 ? len - end : 4096))
+			end += 4096;
+		if (end > len)
+			end = len;
+		r = (struct jemalloc_snapshot_run){ .offset = off,
+						    .len = end - off };
+		if (append(b, &r, sizeof(r)) || append(b, bytes + off, r.len))
+			return -1;
+		(*num_runs)++;
+		off = end;
+	}
+	return 0;
+}
+
+// Whether mod has the symbol name; the error, if any, is dropped.
+static bool find_symbol(struct ch_module *mod, const char *name,
+			struct ch_module_symbol *ret)
+{
+	struct ch_error *err = ch_module_find_symbol(mod, name, ret);
+
+	ch_error_destroy(err);
+	return !err;
+}
+
+static int jemalloc_snapshot(const char *in, const char *out)
+{
+	static const char *const prefixes[] = { "je_", "_rjem_je_" };
+	struct ch_program_options options = { 0 };
+	struct jemalloc_snapshot h = { .magic = JEMALLOC_SNAPSHOT_MAGIC };
+	struct ch_module_symbol sym;
+	struct ch_program *program;
+	struct ch_module *mod;
+	struct ch_error *err;
+	struct buf b = { 0 };
+	const struct ch_address_space *as;
+	char name[64], nosym[4096];
+	size_t num_mappings = 0;
+	int ret = 0;
+
+	err = ch_program_open(in, &options, &program);
+	if (err) {
+		ch_error_print_and_destroy(err, stderr);
+		return 1;
+	}
+	as = program->address_space;
+	mod = ch_modules_find_by_prefix(program->modules, "libjemalloc");
+	if (!mod) {
+		errno = 0;
+		return fail("no libjemalloc in", in);
+	}
+	h.module_start = mod->start;
+	h.module_end = mod->end;
+	h.module_bias = mod->bias;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%sarena_emap_global", prefixes[i]);
+		if (!find_symbol(mod, name, &sym))
+			continue;
+		h.flags |= JEMALLOC_SNAPSHOT_SYMBOLS | (i ? JEMALLOC_SNAPSHOT_RJEM : 0);
+		h.emap_global = sym.address;
+		snprintf(name, sizeof(name), "%sarenas", prefixes[i]);
+		if (find_symbol(mod, name, &sym))
+			h.arenas = sym.address;
+		snprintf(name, sizeof(name), "%ssz_index2size_tab", prefixes[i]);
+		if (find_symbol(mod, name, &sym))
+			h.sz_table = sym.address;
+		snprintf(name, sizeof(name), "%stsd_tls", prefixes[i]);
+		if (find_symbol(mod, name, &sym) && sym.is_tls)
+			h.tsd_offset = sym.address;
+		break;
+	}
+	// The TLS block, which the plugin finds the tsd in by layout
+	// knowledge when there are no symbols.
+	if (program->core->num_threads) {
+		uint64_t address;
+
+		err = ch_program_tls_address(program, 0, mod, 0, &address);
+		if (!err) {
+			h.flags |= JEMALLOC_SNAPSHOT_TLS;
+			h.tls_delta = address - program->core->threads[0].regs[CH_REG_FS_BASE];
+		}
+		ch_error_destroy(err);
+	}
+	h.version_address = find_jemalloc_version(as, mod->start, mod->end,
+						  h.version, sizeof(h.version));
+	for (size_t i = 0; i < as->num_mappings; i++) {
+		if (as->mappings[i].flags & PF_W)
+			num_mappings++;
+	}
+	h.num_threads = program->core->num_threads;
+	h.num_mappings = num_mappings;
+	ret = append(&b, &h, sizeof(h));
+	for (size_t i = 0; !ret && i < program->core->num_threads; i++) {
+		const struct ch_thread *t = &program->core->threads[i];
+		struct jemalloc_snapshot_thread st = {
+			.tid = t->tid,
+			.pc = t->regs[CH_REG_RIP],
+			.sp = t->regs[CH_REG_RSP],
+			.thread_pointer = t->regs[CH_REG_FS_BASE],
+		};
+
+		ret = append(&b, &st, sizeof(st));
+	}
+	for (size_t i = 0; !ret && i < as->num_mappings; i++) {
+		const struct ch_mapping *m = &as->mappings[i];
+		struct jemalloc_snapshot_mapping sm = {
+			.start = m->start,
+			.end = m->end,
+			.prot = (m->flags & PF_R ? 1 : 0) |
+				(m->flags & PF_W ? 2 : 0) |
+				(m->flags & PF_X ? 4 : 0),
+			// As the plugin tells them: its .bss runs on past the
+			// module's end, to the page's.
+			.is_module = m->start >= mod->start && m->start < mod->end,
+		};
+		uint64_t len;
+		size_t at = b.size;
+		uint8_t *bytes;
+
+		if (!(m->flags & PF_W))
+			continue;
+		// Page by page: a core may lack some of a mapping's pages.
+		// Only the pages that are not zero go in (a thread's stack,
+		// the radix tree's root and the extents are mostly zeroes);
+		// a mapping larger than fuzz_jemalloc takes is left empty.
+		len = m->end - m->start;
+		if (len > (256u << 20))
+			len = 0;
+		bytes = calloc(1, len + 1);
+		if (!bytes)
+			len = 0;
+		for (uint64_t p = 0; p < len; p += 4096) {
+			uint64_t piece = len - p < 4096 ? len - p : 4096;
+
+			if (!ch_address_space_read_quiet(as, m->start + p,
+							 bytes + p, piece))
+				memset(bytes + p, 0, piece);
+		}
+		ret = append(&b, &sm, sizeof(sm));
+		if (!ret)
+			ret = append_runs(&b, bytes, len, &sm.num_runs);
+		if (!ret)
+			memcpy(b.data + at, &sm, sizeof(sm));
+		free(bytes);
+	}
+	ch_program_destroy(program);
+	if (ret) {
+		free(b.data);
+		return fail("out of memory for", in);
+	}
+	ret = write_file(out, b.data, b.size);
+	// The same without symbols (when the core had them): the radix
+	// tree, arenas and size classes found by their contents.
+	if (!(((struct jemalloc_snapshot *)b.data)->flags & JEMALLOC_SNAPSHOT_SYMBOLS)) {
+		free(b.data);
+		return ret;
+	}
+	((struct jemalloc_snapshot *)b.data)->flags &= ~JEMALLOC_SNAPSHOT_SYMBOLS;
+	snprintf(nosym, sizeof(nosym), "%s.nosym", out);
+	if (!ret)
+		ret = write_file(nosym, b.data, b.size);
+	free(b.data);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "headers"))
@@ -255,6 +487,8 @@ int main(int argc, char **argv)
 		return rewrite_core(argv[2], argv[3], true);
 	if (argc == 4 && !strcmp(argv[1], "glibc"))
 		return snapshot(argv[2], argv[3]);
-	fprintf(stderr, "usage: fuzz_seeds headers|small|glibc CORE OUT\n");
+	if (argc == 4 && !strcmp(argv[1], "jemalloc"))
+		return jemalloc_snapshot(argv[2], argv[3]);
+	fprintf(stderr, "usage: fuzz_seeds headers|small|glibc|jemalloc CORE OUT\n");
 	return 64;
 }

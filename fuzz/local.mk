@@ -1,7 +1,7 @@
 ## libFuzzer targets (./configure CC=clang --enable-fuzzing) and `make fuzz'.
 ## Included by the top Makefile.am, after fixtures/local.mk.
 FUZZ_TARGETS = fuzz/fuzz_core fuzz/fuzz_address_space fuzz/fuzz_modules \
-	fuzz/fuzz_glibc fuzz/fuzz_pipeline
+	fuzz/fuzz_glibc fuzz/fuzz_jemalloc fuzz/fuzz_pipeline
 FUZZ_COMMON = fuzz/fuzz_common.c fuzz/fuzz_common.h
 FUZZ_LIBS = libcoreheap.a $(LIBDW_LIBS) $(LIBELF_LIBS) $(PCRE2_LIBS) $(LIBS)
 EXTRA_DIST += fuzz/run.sh
@@ -29,13 +29,19 @@ fuzz_fuzz_glibc_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_glibc_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_glibc_LDADD = $(FUZZ_LIBS)
 
+fuzz_fuzz_jemalloc_SOURCES = fuzz/fuzz_jemalloc.c fuzz/jemalloc_snapshot.h $(FUZZ_COMMON)
+fuzz_fuzz_jemalloc_CFLAGS = $(CH_CFLAGS)
+fuzz_fuzz_jemalloc_LDFLAGS = $(FUZZ_LDFLAGS)
+fuzz_fuzz_jemalloc_LDADD = $(FUZZ_LIBS)
+
 fuzz_fuzz_pipeline_SOURCES = fuzz/fuzz_pipeline.c $(FUZZ_COMMON)
 fuzz_fuzz_pipeline_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_pipeline_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_pipeline_LDADD = $(FUZZ_LIBS)
 
 # Writes the seeds; linked like the tool (no libFuzzer main).
-fuzz_fuzz_seeds_SOURCES = fuzz/fuzz_seeds.c fuzz/glibc_snapshot.h
+fuzz_fuzz_seeds_SOURCES = fuzz/fuzz_seeds.c fuzz/glibc_snapshot.h \
+	fuzz/jemalloc_snapshot.h
 fuzz_fuzz_seeds_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_seeds_LDFLAGS = $(SANITIZER_LDFLAGS)
 fuzz_fuzz_seeds_LDADD = $(FUZZ_LIBS)
@@ -43,7 +49,8 @@ fuzz_fuzz_seeds_LDADD = $(FUZZ_LIBS)
 # Seconds each target runs for in `make fuzz'; FUZZ_TARGET=fuzz_glibc runs
 # that one only.
 FUZZ_SECONDS = 20
-FUZZ_SEED_FIXTURES = fixtures/glibc_mixed fixtures/damage_fastbin fixtures/glibc_threads
+FUZZ_SEED_FIXTURES = fixtures/glibc_mixed fixtures/damage_fastbin fixtures/glibc_threads \
+	fixtures/jemalloc_mixed fixtures/jemalloc_threads
 
 # Seed corpora, made from the fixtures' cores (tests/make-core.sh) when
 # the targets are built: fuzz/seeds/<target>/.

@@ -19,7 +19,8 @@ cd "$builddir" || exit 1
 seeds() {
 	rm -rf fuzz/seeds
 	mkdir -p fuzz/cores fuzz/seeds/fuzz_core fuzz/seeds/fuzz_address_space \
-		fuzz/seeds/fuzz_modules fuzz/seeds/fuzz_glibc fuzz/seeds/fuzz_pipeline
+		fuzz/seeds/fuzz_modules fuzz/seeds/fuzz_glibc fuzz/seeds/fuzz_pipeline \
+		fuzz/seeds/fuzz_jemalloc
 	made=0
 	for fixture in "$@"; do
 		name=$(basename "$fixture")
@@ -34,6 +35,14 @@ seeds() {
 			fi
 			[ "$status" -eq 0 ] || { cat "fuzz/cores/$name.log" >&2; exit 1; }
 		fi
+		case $name in
+		jemalloc_*)
+			# A jemalloc heap: for the jemalloc plugin only.
+			fuzz/fuzz_seeds jemalloc "$core" "fuzz/seeds/fuzz_jemalloc/$name" || exit 1
+			made=$((made + 1))
+			continue
+			;;
+		esac
 		fuzz/fuzz_seeds glibc "$core" "fuzz/seeds/fuzz_glibc/$name" || exit 1
 		# Whole cores of threaded fixtures are hundreds of MiB of
 		# stacks: their snapshot only.
