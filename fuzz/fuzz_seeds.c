@@ -362,6 +362,7 @@ static int jemalloc_snapshot(const char *in, const char *out)
 	as = program->address_space;
 	mod = ch_modules_find_by_prefix(program->modules, "libjemalloc");
 	if (!mod) {
+		ch_program_destroy(program);
 		errno = 0;
 		return fail("no libjemalloc in", in);
 	}
