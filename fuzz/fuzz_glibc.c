@@ -9,6 +9,7 @@
 
 #include "coreheap/plugin.h"
 #include "fuzz_common.h"
+#include "fuzz_host.h"
 #include "glibc_snapshot.h"
 
 extern const struct coreheap_allocator coreheap_glibc_allocator;
@@ -17,7 +18,6 @@ extern const struct coreheap_allocator coreheap_glibc_allocator;
 #define VERSION_ADDRESS 0x1000
 // Bytes of memory a snapshot may ask for: enough for a fixture's heap.
 #define MAX_MEMORY (16u << 20)
-#define MAX_BLOCKS (1u << 20)
 
 struct mapping {
 	struct glibc_snapshot_mapping m;
@@ -25,11 +25,12 @@ struct mapping {
 };
 
 struct snapshot {
+	// First: the shared reporting calls find it at private_data.
+	struct fuzz_reports reports;
 	struct glibc_snapshot h;
 	const struct glibc_snapshot_thread *threads;
 	struct mapping *mappings;
 	size_t num_mappings;
-	size_t num_blocks, num_regions;
 };
 
 static struct snapshot *snap_of(const struct coreheap_host *host)
@@ -203,60 +204,6 @@ static int host_mapping(const struct coreheap_host *host, size_t i,
 	return COREHEAP_OK;
 }
 
-static int host_add_region(const struct coreheap_host *host,
-			   const struct coreheap_region *region, uint32_t *ret)
-{
-	struct snapshot *s = snap_of(host);
-
-	// The host copies the name: read all of it.
-	if (!region->name || strlen(region->name) > 4096)
-		abort();
-	*ret = s->num_regions++;
-	return COREHEAP_OK;
-}
-
-static int host_add_block(const struct coreheap_host *host,
-			  const struct coreheap_block *block)
-{
-	struct snapshot *s = snap_of(host);
-
-	// The host's table grows with the blocks; a plugin that reports
-	// more blocks than memory holds bytes loops.
-	if (++s->num_blocks > MAX_BLOCKS)
-		return COREHEAP_NOMEM;
-	if (block->state > COREHEAP_BLOCK_METADATA ||
-	    (block->region != UINT32_MAX && block->region >= s->num_regions))
-		abort();
-	return COREHEAP_OK;
-}
-
-static int host_add_damage(const struct coreheap_host *host,
-			   const struct coreheap_damage *damage)
-{
-	if (!damage->message || strlen(damage->message) > 4096 ||
-	    damage->kind > COREHEAP_DAMAGE_UNREADABLE)
-		abort();
-	return COREHEAP_OK;
-}
-
-static int host_find_block(const struct coreheap_host *host, uint64_t addr,
-			   struct coreheap_block *ret)
-{
-	return COREHEAP_NOT_FOUND;
-}
-
-static void host_log(const struct coreheap_host *host, int level,
-		     const char *format, ...)
-{
-	char line[512];
-	va_list ap;
-
-	// Format every message, as the real host does.
-	va_start(ap, format);
-	vsnprintf(line, sizeof(line), format, ap);
-	va_end(ap);
-}
-
 static bool take(const uint8_t **p, size_t *left, void *out, size_t len)
 {
 	if (*left < len)
@@ -327,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct snapshot s;
 	struct coreheap_host host = {
 		.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+		.size = sizeof(struct coreheap_host),
 		.private_data = &s,
 		.read = host_read,
 		.map = host_map,
@@ -339,11 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.find_module = host_find_module,
 		.num_mappings = host_num_mappings,
 		.mapping = host_mapping,
-		.add_region = host_add_region,
-		.add_block = host_add_block,
-		.add_damage = host_add_damage,
-		.find_block = host_find_block,
-		.log = host_log,
+		FUZZ_HOST_REPORTING,
 	};
 	void *state = NULL;
 	int confidence = 0;

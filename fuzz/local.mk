@@ -3,6 +3,8 @@
 FUZZ_TARGETS = fuzz/fuzz_core fuzz/fuzz_address_space fuzz/fuzz_modules \
 	fuzz/fuzz_glibc fuzz/fuzz_jemalloc fuzz/fuzz_pipeline
 FUZZ_COMMON = fuzz/fuzz_common.c fuzz/fuzz_common.h
+# The reporting calls the allocator targets' hosts share.
+FUZZ_HOST = fuzz/fuzz_host.c fuzz/fuzz_host.h
 FUZZ_LIBS = libcoreheap.a $(LIBDW_LIBS) $(LIBELF_LIBS) $(PCRE2_LIBS) $(LIBS)
 EXTRA_DIST += fuzz/run.sh
 
@@ -24,12 +26,12 @@ fuzz_fuzz_modules_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_modules_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_modules_LDADD = $(FUZZ_LIBS)
 
-fuzz_fuzz_glibc_SOURCES = fuzz/fuzz_glibc.c fuzz/glibc_snapshot.h $(FUZZ_COMMON)
+fuzz_fuzz_glibc_SOURCES = fuzz/fuzz_glibc.c fuzz/glibc_snapshot.h $(FUZZ_HOST) $(FUZZ_COMMON)
 fuzz_fuzz_glibc_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_glibc_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_glibc_LDADD = $(FUZZ_LIBS)
 
-fuzz_fuzz_jemalloc_SOURCES = fuzz/fuzz_jemalloc.c fuzz/jemalloc_snapshot.h $(FUZZ_COMMON)
+fuzz_fuzz_jemalloc_SOURCES = fuzz/fuzz_jemalloc.c fuzz/jemalloc_snapshot.h $(FUZZ_HOST) $(FUZZ_COMMON)
 fuzz_fuzz_jemalloc_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_jemalloc_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_jemalloc_LDADD = $(FUZZ_LIBS)
