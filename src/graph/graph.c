@@ -181,14 +181,6 @@ static bool grow_targets(struct scan_chunk *chunk)
 	return true;
 }
 
-static inline bool block_holds(const struct ch_block *block, uint64_t value,
-			       bool interior)
-{
-	if (!interior)
-		return value == block->address;
-	return value - block->address < block->size || value == block->address;
-}
-
 // A word at addr of the run may point into the heap: find the block that
 // holds the word and the one it points into, and keep the edge.
 static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
@@ -214,10 +206,10 @@ static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
 		return;
 	// Arrays of pointers to objects allocated one after the other are
 	// common: try the last target's block and the next one first.
-	if (hint < num_blocks && block_holds(&blocks[hint], value, scan->interior))
+	if (hint < num_blocks && ch_block_index_holds(&blocks[hint], value, scan->interior))
 		target = hint;
 	else if (hint + 1 < num_blocks &&
-		 block_holds(&blocks[hint + 1], value, scan->interior))
+		 ch_block_index_holds(&blocks[hint + 1], value, scan->interior))
 		target = hint + 1;
 	else
 		target = ch_block_index_find(scan->index, value, scan->interior);
