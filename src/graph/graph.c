@@ -152,6 +152,13 @@ struct scan_chunk {
 	bool out_of_memory;
 };
 
+// Words of a piece that may point into the heap, looked up together.
+#define PENDING_WORDS 64
+
+struct pending_word {
+	uint64_t addr, value;
+};
+
 // What a thread scanning one chunk needs.
 struct chunk_scan {
 	const struct ch_block_index *index;
@@ -164,6 +171,8 @@ struct chunk_scan {
 	size_t source, run_last;
 	/** The last target found, the first guess for the next. */
 	uint32_t hint;
+	struct pending_word pending[PENDING_WORDS];
+	size_t num_pending;
 };
 
 static bool grow_targets(struct scan_chunk *chunk)
@@ -182,9 +191,10 @@ static bool grow_targets(struct scan_chunk *chunk)
 }
 
 // A word at addr of the run may point into the heap: find the block that
-// holds the word and the one it points into, and keep the edge.
-static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
-					       uint64_t addr, uint64_t value)
+// holds the word and the one it points into (among the candidates the
+// index gave for value), and keep the edge.
+static void add_edge(struct chunk_scan *scan, uint64_t addr, uint64_t value,
+		     const uint32_t candidates[2])
 {
 	const struct ch_block *blocks = scan->index->blocks;
 	uint32_t num_blocks = scan->index->num_blocks;
@@ -212,7 +222,8 @@ static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
 		 ch_block_index_holds(&blocks[hint + 1], value, scan->interior))
 		target = hint + 1;
 	else
-		target = ch_block_index_find(scan->index, value, scan->interior);
+		target = ch_block_index_pick(scan->index, value, candidates[0],
+					     candidates[1], scan->interior);
 	if (target == CH_GRAPH_NONE)
 		return;
 	scan->hint = target;
@@ -235,10 +246,38 @@ static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
 }
 
 /*
+ * The pending words, in order, their lookups overlapped: every granule
+ * entry prefetched, then every first candidate block, then the edges.
+ */
+static void __attribute__((noinline)) flush_pending(struct chunk_scan *scan)
+{
+	const struct ch_block_index *index = scan->index;
+	uint32_t candidates[PENDING_WORDS][2];
+	size_t n = scan->num_pending;
+
+	for (size_t j = 0; j < n; j++)
+		__builtin_prefetch(
+			ch_block_index_entry(index, scan->pending[j].value));
+	for (size_t j = 0; j < n; j++) {
+		uint32_t first = ch_block_index_first(
+			index, ch_block_index_entry(index, scan->pending[j].value),
+			&candidates[j][1]);
+
+		candidates[j][0] = first;
+		if (first != CH_NO_BLOCK)
+			__builtin_prefetch(&index->blocks[first]);
+	}
+	for (size_t j = 0; j < n; j++)
+		add_edge(scan, scan->pending[j].addr, scan->pending[j].value,
+			 candidates[j]);
+	scan->num_pending = 0;
+}
+
+/*
  * The hot loop: every word of a piece of a run. Most words are not pointers
  * into the heap (zeros, small numbers, text, pointers elsewhere): one
  * subtraction and one comparison against the heap's span, in registers,
- * sends them on; the rest go to add_edge().
+ * sends them on; the rest are looked up PENDING_WORDS at a time.
  */
 static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 		       void *varg)
@@ -251,9 +290,15 @@ static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 		uint64_t value;
 
 		memcpy(&value, data + i * WORD_BYTES, WORD_BYTES);
-		if (__builtin_expect(value - low < span, 0))
-			add_edge(scan, addr + i * WORD_BYTES, value);
+		if (__builtin_expect(value - low < span, 0)) {
+			scan->pending[scan->num_pending++] = (struct pending_word){
+				.addr = addr + i * WORD_BYTES, .value = value
+			};
+			if (scan->num_pending == PENDING_WORDS)
+				flush_pending(scan);
+		}
 	}
+	flush_pending(scan);
 }
 
 /*

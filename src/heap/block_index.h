@@ -86,6 +86,73 @@ static inline bool ch_block_index_holds(const struct ch_block *block,
 	return addr - block->address < block->size || addr == block->address;
 }
 
+/*
+ * A lookup in three steps, for callers that look up many addresses at once
+ * and prefetch: the granule's entry (one cache miss), the first block that
+ * may hold addr (a second), then the few blocks after it.
+ */
+
+/** Where addr's granule entry is, or NULL when no block can hold addr. */
+static inline const uint32_t *
+ch_block_index_entry(const struct ch_block_index *index, uint64_t addr)
+{
+	uint32_t table;
+	const uint32_t *entry;
+
+	if (addr - index->low >= index->high - index->low)
+		return NULL;
+	table = index->directory[addr >> CH_BLOCK_INDEX_TABLE_SHIFT];
+	if (table == CH_NO_BLOCK)
+		return NULL;
+	entry = &index->regions[(size_t)table * CH_BLOCK_INDEX_REGIONS +
+				((addr >> CH_BLOCK_INDEX_REGION_SHIFT) &
+				 (CH_BLOCK_INDEX_REGIONS - 1))];
+	if (*entry == CH_NO_BLOCK || *entry & CH_BLOCK_INDEX_WHOLE)
+		return entry;
+	return index->leaves + (size_t)*entry * (CH_BLOCK_INDEX_GRANULES + 1) +
+	       ((addr >> CH_BLOCK_INDEX_GRANULE_SHIFT) &
+		(CH_BLOCK_INDEX_GRANULES - 1));
+}
+
+/**
+ * The first block that may hold addr, from its entry (NULL: none), or
+ * CH_NO_BLOCK. *last_ret is the last one that may.
+ */
+static inline uint32_t ch_block_index_first(const struct ch_block_index *index,
+					    const uint32_t *entry,
+					    uint32_t *last_ret)
+{
+	uint32_t first;
+
+	if (!entry || *entry == CH_NO_BLOCK)
+		return CH_NO_BLOCK;
+	// A region entry naming the one block that covers the region (a
+	// leaf's entries are block indices, below CH_BLOCK_INDEX_WHOLE).
+	if (*entry & CH_BLOCK_INDEX_WHOLE) {
+		*last_ret = *entry & ~CH_BLOCK_INDEX_WHOLE;
+		return *last_ret;
+	}
+	first = entry[0];
+	*last_ret = entry[1] < index->num_blocks ? entry[1] :
+						   (uint32_t)index->num_blocks - 1;
+	return first <= *last_ret ? first : CH_NO_BLOCK;
+}
+
+/** The block among [first, last] that holds addr, or CH_NO_BLOCK. */
+static inline uint32_t ch_block_index_pick(const struct ch_block_index *index,
+					   uint64_t addr, uint32_t first,
+					   uint32_t last, bool interior)
+{
+	// The last block starting at or before addr.
+	if (first == CH_NO_BLOCK || index->blocks[first].address > addr)
+		return CH_NO_BLOCK;
+	while (first < last && index->blocks[first + 1].address <= addr)
+		first++;
+	return ch_block_index_holds(&index->blocks[first], addr, interior) ?
+		       first :
+		       CH_NO_BLOCK;
+}
+
 /**
  * The index of the block holding addr (interior: anywhere in
  * [address, address + size)), or of the block starting at addr (!interior),
@@ -94,41 +161,11 @@ static inline bool ch_block_index_holds(const struct ch_block *block,
 static inline uint32_t ch_block_index_find(const struct ch_block_index *index,
 					   uint64_t addr, bool interior)
 {
-	uint32_t table, entry, lo, hi;
-	const uint32_t *leaf;
+	uint32_t last = 0;
+	uint32_t first = ch_block_index_first(
+		index, ch_block_index_entry(index, addr), &last);
 
-	if (addr - index->low >= index->high - index->low)
-		return CH_NO_BLOCK;
-	table = index->directory[addr >> CH_BLOCK_INDEX_TABLE_SHIFT];
-	if (table == CH_NO_BLOCK)
-		return CH_NO_BLOCK;
-	entry = index->regions[(size_t)table * CH_BLOCK_INDEX_REGIONS +
-			       ((addr >> CH_BLOCK_INDEX_REGION_SHIFT) &
-				(CH_BLOCK_INDEX_REGIONS - 1))];
-	if (entry == CH_NO_BLOCK)
-		return CH_NO_BLOCK;
-	if (entry & CH_BLOCK_INDEX_WHOLE) {
-		lo = entry & ~CH_BLOCK_INDEX_WHOLE;
-		return ch_block_index_holds(&index->blocks[lo], addr, interior) ?
-			       lo :
-			       CH_NO_BLOCK;
-	}
-	leaf = index->leaves + (size_t)entry * (CH_BLOCK_INDEX_GRANULES + 1) +
-	       ((addr >> CH_BLOCK_INDEX_GRANULE_SHIFT) &
-		(CH_BLOCK_INDEX_GRANULES - 1));
-	lo = leaf[0];
-	hi = leaf[1];
-	if (hi >= index->num_blocks)
-		hi = index->num_blocks - 1;
-	// The last block starting at or before addr, among the few that
-	// overlap the granule: [lo, hi].
-	if (lo > hi || index->blocks[lo].address > addr)
-		return CH_NO_BLOCK;
-	while (lo < hi && index->blocks[lo + 1].address <= addr)
-		lo++;
-	return ch_block_index_holds(&index->blocks[lo], addr, interior) ?
-		       lo :
-		       CH_NO_BLOCK;
+	return ch_block_index_pick(index, addr, first, last, interior);
 }
 
 #endif /* COREHEAP_BLOCK_INDEX_H */

@@ -7,6 +7,7 @@
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/radix_sort.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "heap/block_index.h"
@@ -20,6 +21,10 @@
 // visits per block are plenty; more means a pathological heap.
 #define MAX_VISITS_PER_BLOCK 16
 #define COOKIE_SIZE 8
+// The pointers the propagation follows are looked up in batches of this
+// many, grouped by the slice of the heap they point into (8 MiB with their
+// scratch room).
+#define BATCH_PAIRS ((size_t)1 << 18)
 // Above this, glibc serves requests with mmap and rounds them to pages.
 #define MMAP_THRESHOLD_MIN (128 * 1024)
 // An mmapped chunk is a whole number of pages, 16 bytes of which are its
@@ -29,6 +34,8 @@
 enum {
 	UNKNOWN_CLASS_DTYPE = UINT32_MAX,
 };
+
+DEFINE_VECTOR(block_list, uint32_t);
 
 struct ch_types_private {
 	/** Interned name -> index in heap->type_names (keys: those names). */
@@ -51,9 +58,18 @@ struct ch_types_private {
 	uint64_t *cookie_bits, *queued_bits;
 	/** Per live block, a bit: it starts with text (the guess rule). */
 	uint64_t *text_bits;
-	/** A ring of block indices: each block is in it at most once. */
-	uint32_t *queue;
-	size_t queue_head, queue_len;
+	/**
+	 * The propagation goes level by level: the blocks to visit now and
+	 * those queued for the next level, each in a list at most once.
+	 */
+	struct block_list level, next_level;
+	/**
+	 * While a level is visited, the pointers it holds: (address held,
+	 * DWARF type of the slot), looked up in address order in batches.
+	 */
+	struct ch_sort_pair *batch, *batch_scratch;
+	size_t batch_len;
+	bool batching;
 	/** Address -> block, for every pointer followed. */
 	struct ch_block_index block_index;
 	uint64_t visit_budget;
@@ -585,15 +601,14 @@ static void note_conflict(struct ch_types *types, size_t i)
 	}
 }
 
-static void enqueue(struct ch_types *types, size_t i)
+static struct ch_error *enqueue(struct ch_types *types, size_t i)
 {
 	struct ch_types_private *p = types->private;
-	size_t capacity = types->program->heap.live.len;
 
 	if (bit_get(p->queued_bits, i))
-		return;
+		return NULL;
 	bit_set(p->queued_bits, i, true);
-	p->queue[(p->queue_head + p->queue_len++) % capacity] = i;
+	return block_list_append(&p->next_level, &(uint32_t){ (uint32_t)i });
 }
 
 // DWARF type id may describe (part of) an object of vtable class class.
@@ -658,8 +673,7 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 		heap->block_types[i] = id;
 		heap->block_type_sources[i] = CH_TYPE_DWARF;
 		bit_set(p->cookie_bits, i, cookie);
-		enqueue(types, i);
-		return NULL;
+		return enqueue(types, i);
 	default:
 		break;
 	}
@@ -675,28 +689,23 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 	if (new->size > cur->size) {
 		heap->block_types[i] = id;
 		bit_set(p->cookie_bits, i, cookie);
-		enqueue(types, i);
+		return enqueue(types, i);
 	}
 	return NULL;
 }
 
-// word was read from a pointer slot to DWARF type target.
-static struct ch_error *follow(struct ch_types *types, uint64_t word,
-			       uint32_t target, bool *typed_ret)
+static struct ch_error *follow_batch(struct ch_types *types);
+
+// word was read from a pointer slot to DWARF type target, and points into
+// block index.
+static struct ch_error *follow_into(struct ch_types *types, uint64_t word,
+				    uint32_t index, uint32_t target,
+				    bool *typed_ret)
 {
-	struct ch_types_private *p = types->private;
-	const struct ch_heap *heap = &types->program->heap;
-	const struct ch_block *block;
+	const struct ch_block *block = &types->program->heap.live.blocks[index];
 	const struct ch_dtype *dtype;
 	uint64_t count;
-	uint32_t index;
 
-	if (word & 7)
-		return NULL;
-	index = ch_block_index_find(&p->block_index, word, true);
-	if (index == CH_NO_BLOCK)
-		return NULL;
-	block = &heap->live.blocks[index];
 	if (word == block->address) {
 		*typed_ret = true;
 		return add_evidence(types, index, target, false);
@@ -711,6 +720,27 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 		return NULL;
 	*typed_ret = true;
 	return add_evidence(types, index, target, true);
+}
+
+// word was read from a pointer slot to DWARF type target.
+static struct ch_error *follow(struct ch_types *types, uint64_t word,
+			       uint32_t target, bool *typed_ret)
+{
+	struct ch_types_private *p = types->private;
+	uint32_t index;
+
+	if (word & 7 || word - p->block_index.low >=
+				 p->block_index.high - p->block_index.low)
+		return NULL;
+	if (p->batching) {
+		p->batch[p->batch_len++] =
+			(struct ch_sort_pair){ .key = word, .value = target };
+		return p->batch_len == BATCH_PAIRS ? follow_batch(types) : NULL;
+	}
+	index = ch_block_index_find(&p->block_index, word, true);
+	if (index == CH_NO_BLOCK)
+		return NULL;
+	return follow_into(types, word, index, target, typed_ret);
 }
 
 /*
@@ -939,17 +969,111 @@ static struct ch_error *visit(struct ch_types *types, size_t i)
 			  block->size, first, count, id, &typed);
 }
 
-static struct ch_error *propagate(struct ch_types *types)
+// How far ahead follow_batch() prefetches an address's granule entry, and
+// the block it names.
+#define AHEAD_ENTRY 16
+#define AHEAD_BLOCK 8
+
+// The candidates for pair j's address, and a prefetch of the first.
+static void look_ahead(struct ch_types *types, const struct ch_sort_pair *pair,
+		       uint32_t candidates[2])
+{
+	const struct ch_block_index *index = &types->private->block_index;
+	const struct ch_heap *heap = &types->program->heap;
+	uint32_t first = ch_block_index_first(
+		index, ch_block_index_entry(index, pair->key), &candidates[1]);
+
+	candidates[0] = first;
+	if (first != CH_NO_BLOCK) {
+		__builtin_prefetch(&heap->live.blocks[first]);
+		__builtin_prefetch(&heap->block_type_sources[first]);
+		__builtin_prefetch(&heap->block_types[first]);
+	}
+}
+
+/*
+ * The pointers batched so far, grouped by the slice of the heap they point
+ * into, looked up with the granule entry AHEAD_ENTRY pointers ahead and the
+ * block AHEAD_BLOCK ahead prefetched: the lookups' cache misses overlap
+ * instead of following one another.
+ */
+static struct ch_error *follow_batch(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
-	size_t capacity = types->program->heap.live.len;
+	const struct ch_block_index *index = &p->block_index;
+	const struct ch_sort_pair *pairs = p->batch_scratch;
+	uint32_t candidates[AHEAD_BLOCK][2];
+	size_t len = p->batch_len;
+	struct ch_error *err = NULL;
+	bool typed = false;
+
+	ch_partition_pairs(p->batch, len, index->low,
+			   ch_partition_shift(index->low, index->high),
+			   p->batch_scratch);
+	p->batching = false;
+	p->batch_len = 0;
+	for (size_t j = 0; j < AHEAD_ENTRY && j < len; j++)
+		__builtin_prefetch(ch_block_index_entry(index, pairs[j].key));
+	for (size_t j = 0; j < AHEAD_BLOCK && j < len; j++)
+		look_ahead(types, &pairs[j], candidates[j]);
+	for (size_t k = 0; !err && k < len; k++) {
+		uint32_t *now = candidates[k % AHEAD_BLOCK], found;
+
+		found = ch_block_index_pick(index, pairs[k].key, now[0], now[1],
+					    true);
+		if (k + AHEAD_ENTRY < len)
+			__builtin_prefetch(ch_block_index_entry(
+				index, pairs[k + AHEAD_ENTRY].key));
+		if (k + AHEAD_BLOCK < len)
+			look_ahead(types, &pairs[k + AHEAD_BLOCK], now);
+		if (found != CH_NO_BLOCK)
+			err = follow_into(types, pairs[k].key, found,
+					  (uint32_t)pairs[k].value, &typed);
+	}
+	p->batching = true;
+	return err;
+}
+
+static int compare_indices(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A level in address order: from the queued bits when it is large and its
+ * blocks are exactly those queued (queued_only), else sorted.
+ */
+static void sort_level(struct ch_types *types, struct block_list *level,
+		       bool queued_only)
+{
+	const uint64_t *queued = types->private->queued_bits;
+	size_t num_blocks = types->program->heap.live.len, len = 0;
+
+	if (!queued_only || level->len < num_blocks / 64) {
+		qsort(level->data, level->len, sizeof(*level->data),
+		      compare_indices);
+		return;
+	}
+	for (size_t w = 0; w < bitmap_words(num_blocks); w++) {
+		for (uint64_t bits = queued[w]; bits; bits &= bits - 1)
+			level->data[len++] =
+				(uint32_t)(w * 64 + __builtin_ctzll(bits));
+	}
+}
+
+// Visit a level's blocks in address order, then follow what they hold.
+static struct ch_error *visit_level(struct ch_types *types,
+				    struct block_list *level, bool queued_only)
+{
+	struct ch_types_private *p = types->private;
 	struct ch_error *err = NULL;
 
-	while (!err && p->queue_len) {
-		size_t i = p->queue[p->queue_head];
+	sort_level(types, level, queued_only);
+	for (size_t k = 0; !err && k < level->len; k++) {
+		uint32_t i = level->data[k];
 
-		p->queue_head = (p->queue_head + 1) % capacity;
-		p->queue_len--;
 		bit_set(p->queued_bits, i, false);
 		if (types->stats.visits >= p->visit_budget) {
 			types->stats.truncated = true;
@@ -958,6 +1082,51 @@ static struct ch_error *propagate(struct ch_types *types)
 		types->stats.visits++;
 		err = visit(types, i);
 	}
+	level->len = 0;
+	return err ? err : follow_batch(types);
+}
+
+/*
+ * Breadth first, a level at a time: the blocks of a level are visited in
+ * address order (their memory is read in order) and the pointers they hold
+ * are looked up in batches sorted by address. A block whose type grows is
+ * queued for the next level. The blocks the roots typed come first, then
+ * the objects typed by their vtables: the first found wins ties.
+ */
+static struct ch_error *propagate(struct ch_types *types)
+{
+	struct ch_types_private *p = types->private;
+	struct ch_heap *heap = &types->program->heap;
+	struct block_list from_roots = p->next_level, from_vtables;
+	struct ch_error *err = NULL;
+
+	block_list_init(&p->next_level);
+	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		if (heap->block_type_sources[i] == CH_TYPE_VTABLE &&
+		    types->infos[heap->block_types[i]].dtype)
+			err = enqueue(types, i);
+	}
+	from_vtables = p->next_level;
+	block_list_init(&p->next_level);
+	p->batch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
+	p->batch_scratch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
+	if (!err && (!p->batch || !p->batch_scratch))
+		err = &ch_enomem;
+	p->batching = true;
+	if (!err)
+		err = visit_level(types, &from_roots, false);
+	if (!err && !types->stats.truncated)
+		err = visit_level(types, &from_vtables, false);
+	while (!err && p->next_level.len && !types->stats.truncated) {
+		struct block_list swap = p->level;
+
+		p->level = p->next_level;
+		p->next_level = swap;
+		err = visit_level(types, &p->level, true);
+	}
+	p->batching = false;
+	block_list_deinit(&from_roots);
+	block_list_deinit(&from_vtables);
 	return err;
 }
 
@@ -1060,11 +1229,9 @@ static struct ch_error *allocate(struct ch_types *types)
 	p->cookie_bits = calloc(bitmap_words(n), sizeof(uint64_t));
 	p->queued_bits = calloc(bitmap_words(n), sizeof(uint64_t));
 	p->text_bits = calloc(bitmap_words(n), sizeof(uint64_t));
-	// Pages of it are touched only as the queue grows.
-	p->queue = ch_malloc_large(n * sizeof(*p->queue));
 	if (!heap->block_types || !heap->block_type_sources ||
 	    !types->conflicted || !p->cookie_bits || !p->queued_bits ||
-	    !p->text_bits || !p->queue)
+	    !p->text_bits)
 		return &ch_enomem;
 	err = ch_block_index_init(&p->block_index, heap->live.blocks,
 				  heap->live.len);
@@ -1083,12 +1250,15 @@ static void release_work(struct ch_types_private *p)
 	free(p->cookie_bits);
 	free(p->queued_bits);
 	free(p->text_bits);
-	free(p->queue);
+	block_list_deinit(&p->level);
+	block_list_deinit(&p->next_level);
+	free(p->batch);
+	free(p->batch_scratch);
 	ch_block_index_deinit(&p->block_index);
 	p->cookie_bits = NULL;
 	p->queued_bits = NULL;
 	p->text_bits = NULL;
-	p->queue = NULL;
+	p->batch = p->batch_scratch = NULL;
 }
 
 struct dwarf_job {
@@ -1158,12 +1328,7 @@ struct ch_error *ch_types_create(struct ch_program *program,
 	if (!err)
 		err = seed_from_locals(types);
 	// Objects typed by their vtable seed the propagation too, after the
-	// variables: the first found wins ties, and roots come first.
-	for (size_t i = 0; !err && i < heap->live.len; i++) {
-		if (heap->block_type_sources[i] == CH_TYPE_VTABLE &&
-		    types->infos[heap->block_types[i]].dtype)
-			enqueue(types, i);
-	}
+	// variables: see propagate().
 	if (!err)
 		err = propagate(types);
 	if (!err)
