@@ -282,8 +282,12 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 	for (size_t w = count - 1; w >= 1; w--) {
 		uint32_t p = lt->parent[w], semi = vs[w].semi, best;
 
-		for (uint64_t e = lt->pred_offsets[w]; e < lt->pred_offsets[w + 1];
-		     e++) {
+		// Backwards: the next vertex's predecessors are just below
+		// these, and those AHEAD below are prefetched.
+		for (uint64_t e = lt->pred_offsets[w + 1];
+		     e-- > lt->pred_offsets[w];) {
+			if (e >= AHEAD)
+				__builtin_prefetch(&vs[lt->preds[e - AHEAD]]);
 			eval(lt, lt->preds[e], &best);
 			if (best < semi)
 				semi = best;
