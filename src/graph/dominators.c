@@ -4,6 +4,7 @@
 
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/progress.h"
 #include "graph/dominators.h"
 
 // A forest root in the link-eval structure (0 is a vertex: the super-root).
@@ -279,9 +280,12 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		lt->bucket_head[i] = NO_ANCESTOR;
 	}
 	lt->idom[0] = 0;
+	ch_progress_start("dominator tree", count);
 	for (size_t w = count - 1; w >= 1; w--) {
 		uint32_t p = lt->parent[w], semi = vs[w].semi, best;
 
+		if (w % 65536 == 0)
+			ch_progress_add(65536);
 		// Backwards: the next vertex's predecessors are just below
 		// these, and those AHEAD below are prefetched.
 		for (uint64_t e = lt->pred_offsets[w + 1];
@@ -305,6 +309,8 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		}
 		lt->bucket_head[p] = NO_ANCESTOR;
 	}
+	ch_progress_add(count);
+	ch_progress_end();
 	for (size_t w = 1; w < count; w++) {
 		if (lt->idom[w] != vs[w].semi)
 			lt->idom[w] = lt->idom[lt->idom[w]];

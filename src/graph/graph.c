@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/progress.h"
 #include "base/vector.h"
 #include "graph/graph.h"
 
@@ -365,6 +366,7 @@ static void *scan_worker_run(void *varg)
 			.hint = CH_GRAPH_NONE,
 		};
 		scan_one_chunk(&scan, worker->as);
+		ch_progress_add(1);
 	}
 }
 
@@ -494,6 +496,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		.pointer_free = pointer_free,
 		.degrees = graph->edge_offsets + 1,
 	};
+	ch_progress_start("scanning for references", num_chunks);
 	for (unsigned t = 1; t < num_threads; t++)
 		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
 					    &worker) == 0;
@@ -503,6 +506,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		if (started[t])
 			pthread_join(threads[t], NULL);
 	}
+	ch_progress_end();
 	for (size_t c = 0; c < num_chunks; c++) {
 		graph->stats.unreadable_bytes += chunks[c].unreadable;
 		if (chunks[c].out_of_memory)

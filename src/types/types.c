@@ -7,6 +7,7 @@
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/progress.h"
 #include "base/radix_sort.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
@@ -1082,6 +1083,7 @@ static struct ch_error *visit_level(struct ch_types *types,
 		types->stats.visits++;
 		err = visit(types, i);
 	}
+	ch_progress_add(level->len);
 	level->len = 0;
 	return err ? err : follow_batch(types);
 }
@@ -1113,6 +1115,7 @@ static struct ch_error *propagate(struct ch_types *types)
 	if (!err && (!p->batch || !p->batch_scratch))
 		err = &ch_enomem;
 	p->batching = true;
+	ch_progress_start("typing allocations", heap->live.len);
 	if (!err)
 		err = visit_level(types, &from_roots, false);
 	if (!err && !types->stats.truncated)
@@ -1125,6 +1128,7 @@ static struct ch_error *propagate(struct ch_types *types)
 		err = visit_level(types, &p->level, true);
 	}
 	p->batching = false;
+	ch_progress_end();
 	block_list_deinit(&from_roots);
 	block_list_deinit(&from_vtables);
 	return err;
