@@ -972,8 +972,8 @@ static struct ch_error *visit(struct ch_types *types, size_t i)
 
 // How far ahead follow_batch() prefetches an address's granule entry, and
 // the block it names.
-#define AHEAD_ENTRY 16
-#define AHEAD_BLOCK 8
+#define AHEAD_ENTRY 32
+#define AHEAD_BLOCK 16
 
 // The candidates for pair j's address, and a prefetch of the first.
 static void look_ahead(struct ch_types *types, const struct ch_sort_pair *pair,
