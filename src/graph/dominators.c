@@ -349,6 +349,9 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 				   number_of, num_nodes, &lt);
 	if (err)
 		goto out;
+	// Numbers are read through lt.vertex from here on.
+	free(number_of);
+	number_of = NULL;
 	lt.vertices = ch_malloc_large(lt.count * sizeof(*lt.vertices));
 	lt.idom = ch_malloc_large(lt.count * sizeof(*lt.idom));
 	lt.bucket_head = ch_malloc_large(lt.count * sizeof(*lt.bucket_head));

@@ -437,7 +437,7 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 	if (!joined)
 		return &ch_enomem;
 	for (size_t c = 0; c < num_chunks; c++) {
-		const struct scan_chunk *chunk = &chunks[c];
+		struct scan_chunk *chunk = &chunks[c];
 		size_t skip = 0;
 
 		if (chunk->len == 0)
@@ -449,6 +449,9 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 		}
 		memcpy(joined + at, chunk->targets + skip,
 		       (chunk->len - skip) * sizeof(*joined));
+		// Freed as they are joined: the edges are not held twice.
+		free(chunk->targets);
+		chunk->targets = NULL;
 		at += chunk->len - skip;
 		last_source = chunk->last_source;
 		last_target = chunk->last_target;
