@@ -85,3 +85,17 @@ int fuzz_host_add_stat(const struct coreheap_host *host, uint32_t region,
 		abort();
 	return COREHEAP_OK;
 }
+
+int fuzz_host_add_alloc_stack(const struct coreheap_host *host,
+			      uint64_t address, const uint64_t *pcs,
+			      size_t num_pcs)
+{
+	static volatile uint64_t copied;
+
+	// The host copies them: read every one.
+	if (!pcs || !num_pcs || num_pcs > COREHEAP_MAX_STACK_PCS)
+		abort();
+	for (size_t i = 0; i < num_pcs; i++)
+		copied = pcs[i];
+	return COREHEAP_OK;
+}
