@@ -90,12 +90,11 @@ int fuzz_host_add_alloc_stack(const struct coreheap_host *host,
 			      uint64_t address, const uint64_t *pcs,
 			      size_t num_pcs)
 {
-	static volatile uint64_t copied;
+	uint64_t copy[COREHEAP_MAX_STACK_PCS];
 
-	// The host copies them: read every one.
+	// The host copies them: read every one, as it does.
 	if (!pcs || !num_pcs || num_pcs > COREHEAP_MAX_STACK_PCS)
 		abort();
-	for (size_t i = 0; i < num_pcs; i++)
-		copied = pcs[i];
+	memcpy(copy, pcs, num_pcs * sizeof(*pcs));
 	return COREHEAP_OK;
 }
