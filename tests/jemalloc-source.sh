@@ -107,7 +107,8 @@ sorted_objects() {
 }
 
 check_build() {
-	name=$1 prefix=$2
+	# Not $prefix: make_core sets that one.
+	name=$1 api=$2
 	shift 2
 	if ! build "$name" "$@"; then
 		fail "building jemalloc $version $*"
@@ -117,8 +118,8 @@ check_build() {
 
 	mixed=$work/jemalloc_mixed-$name
 	if link "$name" "$mixed" -DRECORDER_JEMALLOC \
-		-Dmallocx="${prefix}mallocx" -Drallocx="${prefix}rallocx" \
-		-Ddallocx="${prefix}dallocx" -Dsallocx="${prefix}sallocx" \
+		-Dmallocx="${api}mallocx" -Drallocx="${api}rallocx" \
+		-Ddallocx="${api}dallocx" -Dsallocx="${api}sallocx" \
 		"$SRCDIR/fixtures/jemalloc_mixed.c" "$SRCDIR/fixtures/recorder.c" &&
 		make_core "$mixed" "$work/mixed-$name"; then
 		sort "$work/mixed-$name.live" > "$work/mixed-$name.expected"
@@ -142,11 +143,11 @@ check_build() {
 	# jemalloc_prof calls malloc and friends by their plain names, and
 	# sets malloc_conf: the prefixed ones here.
 	prof=$work/jemalloc_prof-$name
-	if link "$name" "$prof" -Dmalloc="${prefix}malloc" \
-		-Dcalloc="${prefix}calloc" -Drealloc="${prefix}realloc" \
-		-Dposix_memalign="${prefix}posix_memalign" \
-		-Daligned_alloc="${prefix}aligned_alloc" \
-		-Dmalloc_conf="${prefix}malloc_conf" \
+	if link "$name" "$prof" -Dmalloc="${api}malloc" \
+		-Dcalloc="${api}calloc" -Drealloc="${api}realloc" \
+		-Dposix_memalign="${api}posix_memalign" \
+		-Daligned_alloc="${api}aligned_alloc" \
+		-Dmalloc_conf="${api}malloc_conf" \
 		"$SRCDIR/fixtures/jemalloc_prof.c" &&
 		make_core "$prof" "$work/prof-$name"; then
 		design=$work/prof-$name.live
