@@ -77,6 +77,11 @@ struct jem_state {
 	enum jem_source tsd_source;
 };
 
+/** An address range [start, end). */
+struct jem_range {
+	uint64_t start, end;
+};
+
 /** One thread's (or an explicit) tcache. */
 struct jem_tcache {
 	uint64_t tcache;        /**< tcache_t */
@@ -105,6 +110,9 @@ struct jem_counts {
 	/** Live allocations with an allocation stack (heap profiling). */
 	size_t alloc_stacks;
 };
+
+/** Most jemalloc functions whose frames an allocation stack starts with. */
+#define JEM_OWN_FUNCTIONS 64
 
 /** Stacks of prof_gctx_t read lately, by the gctx's address. */
 #define JEM_STACK_CACHE 64
@@ -135,9 +143,7 @@ struct jem_walk {
 	struct jem_state *st;
 
 	/** Writable ranges of the module (its .data and .bss). */
-	struct jem_range {
-		uint64_t start, end;
-	} *ranges;
+	struct jem_range *ranges;
 	size_t num_ranges;
 
 	struct jem_tcache *tcaches;
@@ -176,6 +182,13 @@ struct jem_walk {
 	 */
 	bool prof;
 	struct jem_stack_cache *stack_cache;   /**< NULL until first used */
+	/**
+	 * jemalloc linked into the program: its functions between malloc
+	 * and the profiler's unwinder, found by symbol, whose frames lead
+	 * every allocation stack.
+	 */
+	struct jem_range own_code[JEM_OWN_FUNCTIONS];
+	size_t num_own_code;
 
 	/** jemalloc never started: no size classes, arena or tcache. */
 	bool uninitialised;
