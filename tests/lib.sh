@@ -231,3 +231,24 @@ finish() {
 	[ $failures -eq 0 ] && exit 0
 	exit 1
 }
+
+# check_alloc_stacks NAME: one check that, for each line "KIND ADDRESS
+# FUNCTION" of $design (fixtures/jemalloc_prof's), `describe --format json
+# ADDRESS` of $core gives the allocation a stack whose innermost frame,
+# once the allocator's own are left out, is FUNCTION's (module!FUNCTION+0x..).
+check_alloc_stacks() {
+	named=0
+	while read -r kind address function; do
+		"$COREHEAP" describe --format json "$address" "$core" \
+			> "$work/out" 2> "$work/err"
+		if grep -A1 '"allocation_stack": \[' "$work/out" | sed -n 2p |
+			grep -q "\"[^\"]*!$function+0x[0-9a-f]*\""; then
+			named=$((named + 1))
+		else
+			echo "the stack of $kind $address does not name $function:"
+			head -30 "$work/out"
+		fi
+	done < "$design"
+	check_same "$1: every allocation's stack names its function" \
+		"$(wc -l < "$design")" "$named"
+}

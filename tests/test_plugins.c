@@ -377,6 +377,49 @@ Test(plugins, the_host_fails_as_the_header_says)
 	cr_expect_str_eq(program->heap.stats[1].key, "free");
 	cr_expect_eq(program->heap.stats[1].value, 5);
 
+	// Allocation stacks: none, or too many, is the plugin's bug; each
+	// distinct stack is kept once, copied, and found by its block.
+	{
+		uint64_t pcs[] = { 0x401000, 0x402000, 0x403000 };
+		const struct ch_alloc_stacks *stacks = &program->heap.alloc_stacks;
+		const uint64_t *kept;
+		uint32_t first, second;
+		size_t n;
+
+		cr_expect(COREHEAP_HOST_HAS(ops, add_alloc_stack));
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, pcs, 0),
+			     COREHEAP_FAILED, "no frame");
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, NULL, 1),
+			     COREHEAP_FAILED, "no frames");
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, pcs,
+						  COREHEAP_MAX_STACK_PCS + 1),
+			     COREHEAP_FAILED, "too many frames");
+		cr_expect_eq(stacks->blocks.len, 0, "a refused stack was kept");
+		cr_expect_null(ch_host_take_error(&host));
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, pcs, 3),
+			     COREHEAP_OK);
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x30010, pcs, 3),
+			     COREHEAP_OK);
+		pcs[0] = 0x404000;
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x28010, pcs, 2),
+			     COREHEAP_OK);
+		cr_expect_eq(stacks->stacks.len, 2, "one stack per distinct one");
+		ch_alloc_stacks_finish(&program->heap.alloc_stacks);
+		cr_assert(ch_alloc_stacks_find(stacks, 0x20010, &first));
+		cr_assert(ch_alloc_stacks_find(stacks, 0x30010, &second));
+		cr_expect_eq(first, second);
+		kept = ch_alloc_stack_pcs(stacks, first, &n);
+		cr_assert_eq(n, 3);
+		cr_expect_eq(kept[0], 0x401000, "the stack was not copied");
+		cr_expect_eq(kept[2], 0x403000);
+		cr_assert(ch_alloc_stacks_find(stacks, 0x28010, &second));
+		kept = ch_alloc_stack_pcs(stacks, second, &n);
+		cr_expect_eq(n, 2);
+		cr_expect_eq(kept[0], 0x404000);
+		cr_expect_not(ch_alloc_stacks_find(stacks, 0x20000, &first),
+			      "a stack is found by its block's start only");
+	}
+
 	program->allocators.num_uses = 0;
 	ch_program_destroy(program);
 	unlink(path);

@@ -133,6 +133,7 @@ static void walk_destroy(struct jem_walk *walk)
 	jem_ptrset_deinit(&walk->cached);
 	jem_ptrset_deinit(&walk->internal);
 	free(walk->arena_counts);
+	free(walk->stack_cache);
 	for (size_t a = 0; a < JEM_MAX_ARENAS; a++)
 		free(walk->classes[a]);
 	free(walk);
@@ -410,6 +411,7 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		return COREHEAP_OK;
 	}
 	log_sources(host, st, walk);
+	jem_prof_init(walk);
 	// The radix tree's root, in the module's data: jemalloc's own
 	// (2 MiB of pointers to leaves), no root of the program's.
 	jem_own(walk, UINT32_MAX, walk->rtree_root,
@@ -426,6 +428,12 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		  walk->counts.regions_live, walk->counts.regions_free,
 		  walk->counts.large, walk->counts.free_extents,
 		  walk->counts.tcached, walk->counts.metadata);
+	if (walk->counts.alloc_stacks)
+		host->log(host, COREHEAP_LOG_INFO,
+			  "heap profiling: %zu live allocation%s with the stack that allocated %s",
+			  walk->counts.alloc_stacks,
+			  walk->counts.alloc_stacks == 1 ? "" : "s",
+			  walk->counts.alloc_stacks == 1 ? "it" : "them");
 	log_distribution(walk);
 	if (!err)
 		err = walk->status;

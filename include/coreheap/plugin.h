@@ -437,9 +437,27 @@ struct coreheap_host {
 	 */
 	int (*add_stat)(const struct coreheap_host *host, uint32_t region,
 			const char *row, const char *key, uint64_t value);
+	/**
+	 * Say where the live block at address (its start, as reported with
+	 * add_block) was allocated, where the allocator recorded it
+	 * (jemalloc's heap profiling keeps the stack of every sampled
+	 * allocation): pcs[0 .. num_pcs), the return addresses of the
+	 * allocating thread's stack, innermost first, the allocator's own
+	 * frames left out where the plugin can tell them. The host copies
+	 * them and shows them with the block (describe, why, leaks).
+	 * COREHEAP_OK; COREHEAP_FAILED if num_pcs is 0 or above
+	 * COREHEAP_MAX_STACK_PCS or pcs is NULL (nothing kept; the plugin's
+	 * bug, the host goes on); COREHEAP_NOMEM.
+	 */
+	int (*add_alloc_stack)(const struct coreheap_host *host,
+			       uint64_t address, const uint64_t *pcs,
+			       size_t num_pcs);
 	/* New operations go here, at the end, and are checked with
 	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };
+
+/** The most return addresses coreheap_host::add_alloc_stack takes. */
+#define COREHEAP_MAX_STACK_PCS 256
 
 /** Levels for coreheap_host::log. */
 enum coreheap_log_level {

@@ -53,6 +53,7 @@ void ch_heap_deinit(struct ch_heap *heap)
 	for (size_t i = 0; i < heap->num_runtime_type_names; i++)
 		free(heap->runtime_type_names[i]);
 	free(heap->runtime_type_names);
+	ch_alloc_stacks_deinit(&heap->alloc_stacks);
 	*heap = (struct ch_heap){ 0 };
 }
 
@@ -412,6 +413,7 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap)
 	if (heap->num_owned > 1)
 		qsort(heap->owned, heap->num_owned, sizeof(*heap->owned),
 		      compare_owned);
+	ch_alloc_stacks_finish(&heap->alloc_stacks);
 
 	if (heap->live.len > 1 && !is_sorted(&heap->live)) {
 		err = radix_sort_blocks(&heap->live);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "heap/alloc_stacks.h"
 
 /** A block: 24 bytes, so that tens of millions fit. */
 struct ch_block {
@@ -162,6 +163,9 @@ struct ch_heap {
 	 * ch_types_pointer_free()). NULL until types are computed. Owned.
 	 */
 	uint64_t *pointer_free;
+
+	/** Where live blocks were allocated, where their allocator kept it. */
+	struct ch_alloc_stacks alloc_stacks;
 
 	/** Names given by runtime plugins; [0] is unused. Owned. */
 	char **runtime_type_names;

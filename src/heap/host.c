@@ -297,6 +297,19 @@ static int host_add_stat(const struct coreheap_host *ops, uint32_t region,
 					       row, key, value));
 }
 
+static int host_add_alloc_stack(const struct coreheap_host *ops,
+				uint64_t address, const uint64_t *pcs,
+				size_t num_pcs)
+{
+	struct ch_host *host = host_of(ops);
+
+	// The plugin's bug, not the host's: refused, and the host goes on.
+	if (!pcs || !num_pcs || num_pcs > COREHEAP_MAX_STACK_PCS)
+		return COREHEAP_FAILED;
+	return host_fail(ops, ch_alloc_stacks_add(&host->program->heap.alloc_stacks,
+						  address, pcs, num_pcs));
+}
+
 static void host_log(const struct coreheap_host *ops, int level,
 		     const char *format, ...)
 {
@@ -341,6 +354,7 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 			.log = host_log,
 			.add_owned_range = host_add_owned_range,
 			.add_stat = host_add_stat,
+			.add_alloc_stack = host_add_alloc_stack,
 		},
 		.program = program,
 		.allocator = allocator,
