@@ -65,22 +65,7 @@ run_ok "summary" summary "$core"
 check_grep "summary: the glibc heap" "glibc main_arena" "$work/out"
 check_same "summary: nothing to warn about" "" "$(cat "$work/err")"
 
-run_ok "objects" objects --format jsonl "$core"
-sed 's/.*"address": "\([^"]*\)", "size": \([0-9]*\).*/\1 \2/' "$work/out" > "$work/blocks"
-live=$(wc -l < "$work/blocks" | tr -d ' ')
-if [ "$live" -ge 5000 ]; then
-	ok "objects: $live live allocations"
-else
-	fail "objects: only $live live allocations: not a compiler at work"
-fi
-
-python3 "$SRCDIR/tests/python-reach.py" --stack-from-sp "$core" "$work/blocks" \
-	> "$work/unreachable" 2> "$work/reach.err"
-check_same "python-reach.py ran" 0 "$?"
-sort "$work/unreachable" -o "$work/unreachable"
-unreachable=$(wc -l < "$work/unreachable" | tr -d ' ')
-check_same "python-reach.py: its count adds up" \
-	"reachable $((live - unreachable)) of $live" "$(cat "$work/reach.err")"
+independent_reach python3 "$core" 5000 "a compiler" --stack-from-sp
 
 run_ok "leaks" leaks --format jsonl "$core"
 sed 's/.*"address": "\([^"]*\)".*/\1/' "$work/out" | sort > "$work/leaked"
