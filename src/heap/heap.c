@@ -475,7 +475,7 @@ uint32_t ch_heap_block_group(const struct ch_heap *heap, size_t index,
 	ch_heap_block_type(heap, index, source_ret);
 	if (heap->block_types && index < heap->live.len)
 		type = heap->block_types[index];
-	return type < heap->num_type_names && heap->type_groups ?
-		       heap->type_groups[type] :
-		       0;
+	if (type >= heap->num_type_names)
+		return 0;
+	return heap->type_groups ? heap->type_groups[type] : type;
 }

@@ -163,7 +163,8 @@ struct ch_heap {
 	/**
 	 * Parallel to type_names: the name under which reports group it, the
 	 * same index for the same string: "T[]" for every array of T, counted
-	 * or not; for any other name, the first of its string. Owned.
+	 * or not; for any other name, the first of its string. Owned. NULL
+	 * (a heap typed by hand, in tests): each name is its own group.
 	 */
 	uint32_t *type_groups;
 	/**
