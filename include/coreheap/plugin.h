@@ -77,12 +77,12 @@
  * Operations added to struct coreheap_allocator since ABI 2's first set,
  * in order (each optional; the host checks it with COREHEAP_HAS()):
  *  - usable_size: the usable size the allocator gives a request, so that
- *    the host can tell one object of a type from an array of it (a block
- *    of 40 usable bytes holds one 24-byte struct under glibc's rounding,
- *    but an array of them under an allocator of exact 48-byte classes
- *    would not be 40). A plugin without it: the host takes any block
- *    holding two or more elements for an array, and any request not
- *    larger than a block as one that could have made it.
+ *    the host can tell one object of a type from an array of it (glibc
+ *    gives malloc(8) 24 usable bytes: its 24-byte block holds one 8-byte
+ *    struct, not an array of three; jemalloc gives it 8, and a 32-byte
+ *    region of 8-byte elements is an array). A plugin without it: the
+ *    host takes any block holding two or more elements for an array, and
+ *    any request not larger than a block as one that could have made it.
  */
 #ifndef COREHEAP_PLUGIN_H
 #define COREHEAP_PLUGIN_H
