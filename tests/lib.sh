@@ -225,6 +225,31 @@ take_gcore() {
 	fi
 }
 
+# independent_reach PYTHON CORE MIN_LIVE WHAT [OPTION]: the live
+# allocations of CORE (`coreheap objects`) in $work/blocks, "0xADDR SIZE" a
+# line, and their count in $live, which must be MIN_LIVE or more (else the
+# core is not of WHAT at work); those tests/python-reach.py (an independent
+# count over the core, run by PYTHON with OPTION) cannot reach in
+# $work/unreachable, sorted, and their count in $unreachable. Three checks:
+# the count of live allocations, the script ran, its count adds up.
+independent_reach() {
+	run_ok "objects" objects --format jsonl "$2"
+	sed 's/.*"address": "\([^"]*\)", "size": \([0-9]*\).*/\1 \2/' "$work/out" > "$work/blocks"
+	live=$(wc -l < "$work/blocks" | tr -d ' ')
+	if [ "$live" -ge "$3" ]; then
+		ok "objects: $live live allocations"
+	else
+		fail "objects: only $live live allocations: not $4"
+	fi
+	"$1" "$SRCDIR/tests/python-reach.py" ${5:+"$5"} "$2" "$work/blocks" \
+		> "$work/unreachable" 2> "$work/reach.err"
+	check_same "python-reach.py ran" 0 "$?"
+	sort "$work/unreachable" -o "$work/unreachable"
+	unreachable=$(wc -l < "$work/unreachable" | tr -d ' ')
+	check_same "python-reach.py: its count adds up" \
+		"reachable $((live - unreachable)) of $live" "$(cat "$work/reach.err")"
+}
+
 # finish: say the count and exit 0 if no check failed, 1 otherwise.
 finish() {
 	echo "$checks checks, $failures failures"

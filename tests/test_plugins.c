@@ -190,6 +190,7 @@ Test(plugins, a_plugin_built_with_an_older_smaller_table_loads)
 	const char *plugins[] = { plugin };
 	char *path = toy_core();
 	const struct coreheap_allocator *ops;
+	uint64_t usable;
 
 	cr_assert_eq(setenv("TOY_PLUGIN_TABLE", "older", 1), 0);
 	options.plugins = plugins;
@@ -205,10 +206,17 @@ Test(plugins, a_plugin_built_with_an_older_smaller_table_loads)
 	cr_expect_eq(ops->size, COREHEAP_ALLOCATOR_MIN_SIZE);
 	cr_expect_null(ops->check);
 	cr_expect_null(ops->destroy);
+	cr_expect_null(ops->usable_size);
 	cr_expect_eq(program->heap.num_damage, 0,
 		     "check was called past the table's size");
 	cr_expect_eq(program->heap.live.len, 2);
 	cr_expect_eq(program->heap.free.len, 1);
+	// Types ask for the allocator's rounding: without it, they go on.
+	err = ch_program_load_types(program);
+	cr_expect_null(err, "%s", err ? err->message : "");
+	cr_expect_not(ch_program_usable_size(program,
+					     &program->heap.live.blocks[0], 8,
+					     &usable));
 	ch_program_destroy(program);
 	unlink(path);
 	free(path);

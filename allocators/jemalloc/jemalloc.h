@@ -75,6 +75,8 @@ struct jem_state {
 	/** The tsd's offset in the module's TLS block, if known. */
 	uint64_t tsd_tls_offset;
 	enum jem_source tsd_source;
+	/** The size classes the walk used, for usable_size(); 0s before. */
+	uint64_t sizes[JEM_NSIZES];
 };
 
 /** An address range [start, end). */

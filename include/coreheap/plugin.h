@@ -73,6 +73,16 @@
  *    could not be called safely.
  *  - COREHEAP_PLUGIN_ABI_VERSION changes only when something already in a
  *    table changes layout or meaning; the host refuses any other version.
+ *
+ * Operations added to struct coreheap_allocator since ABI 2's first set,
+ * in order (each optional; the host checks it with COREHEAP_HAS()):
+ *  - usable_size: the usable size the allocator gives a request, so that
+ *    the host can tell one object of a type from an array of it (glibc
+ *    gives malloc(8) 24 usable bytes: its 24-byte block holds one 8-byte
+ *    struct, not an array of three; jemalloc gives it 8, and a 32-byte
+ *    region of 8-byte elements is an array). A plugin without it: the
+ *    host takes any block holding two or more elements for an array, and
+ *    any request not larger than a block as one that could have made it.
  */
 #ifndef COREHEAP_PLUGIN_H
 #define COREHEAP_PLUGIN_H
@@ -515,6 +525,23 @@ struct coreheap_allocator {
 	int (*check)(const struct coreheap_host *host, void *state);
 	/** Optional: free the state made by probe (NULL-safe). */
 	void (*destroy)(void *state);
+
+	/* Added after ABI 2's first set: the host checks with COREHEAP_HAS(). */
+
+	/**
+	 * Optional: the usable size (what malloc_usable_size() would return)
+	 * of the block a request of request bytes gets, served the way the
+	 * live block like was served (like is one the walk reported: glibc
+	 * rounds a chunk of its heaps to 16 bytes, an mmapped chunk to
+	 * pages). Called after walk(), any number of times, from the thread
+	 * that typed the heap; it must be cheap and must not report
+	 * anything. COREHEAP_OK with *ret set, or COREHEAP_NOT_FOUND when
+	 * such a request cannot be served so (too large for the allocator's
+	 * size classes, or like is no block it knows how to size).
+	 */
+	int (*usable_size)(const struct coreheap_host *host, void *state,
+			   const struct coreheap_block *like, uint64_t request,
+			   uint64_t *ret);
 	/* New operations go here, at the end, optional (NULL). */
 };
 

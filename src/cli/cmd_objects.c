@@ -135,6 +135,11 @@ static struct ch_error *select_types(const struct ch_heap *heap,
 				   heap->num_type_names);
 	ret->by_runtime_type = match_names(&pattern, heap->runtime_type_names,
 					   heap->num_runtime_type_names);
+	// A pattern that matches "T[]" selects every array of T, counted
+	// ("T[4]") or not.
+	for (size_t i = 1; ret->by_type && heap->type_groups &&
+			   i < heap->num_type_names; i++)
+		ret->by_type[i] |= ret->by_type[heap->type_groups[i]];
 	ch_pattern_deinit(&pattern);
 	return ret->by_type && ret->by_runtime_type ? NULL : &ch_enomem;
 }

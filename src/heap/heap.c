@@ -50,6 +50,7 @@ void ch_heap_deinit(struct ch_heap *heap)
 	for (size_t i = 0; i < heap->num_type_names; i++)
 		free(heap->type_names[i]);
 	free(heap->type_names);
+	free(heap->type_groups);
 	for (size_t i = 0; i < heap->num_runtime_type_names; i++)
 		free(heap->runtime_type_names[i]);
 	free(heap->runtime_type_names);
@@ -466,4 +467,17 @@ const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
 				      heap->block_type_sources[index] :
 				      CH_TYPE_UNKNOWN;
 	return type < heap->num_type_names ? heap->type_names[type] : NULL;
+}
+
+uint32_t ch_heap_block_group(const struct ch_heap *heap, size_t index,
+			     enum ch_type_source *source_ret)
+{
+	uint32_t type = 0;
+
+	ch_heap_block_type(heap, index, source_ret);
+	if (heap->block_types && index < heap->live.len)
+		type = heap->block_types[index];
+	if (type >= heap->num_type_names)
+		return 0;
+	return heap->type_groups ? heap->type_groups[type] : type;
 }

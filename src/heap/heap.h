@@ -154,9 +154,20 @@ struct ch_heap {
 	 */
 	uint32_t *block_types;
 	uint8_t *block_type_sources;   /**< enum ch_type_source */
-	/** Interned type names; type_names[0] is NULL (unknown). Owned. */
+	/**
+	 * Interned type names; type_names[0] is NULL (unknown). Owned. An
+	 * array's name has its count where it is known ("T[4]"), else none
+	 * ("T[]"); one name may appear twice, for two layouts.
+	 */
 	char **type_names;
 	size_t num_type_names;
+	/**
+	 * Parallel to type_names: the name under which reports group it, the
+	 * same index for the same string: "T[]" for every array of T, counted
+	 * or not; for any other name, the first of its string. Owned. NULL
+	 * (a heap typed by hand, in tests): each name is its own group.
+	 */
+	uint32_t *type_groups;
 	/**
 	 * A bit per live block (bit i % 64 of word i / 64), set with the
 	 * types: DWARF says the block holds no pointers (src/types/types.h,
@@ -249,5 +260,12 @@ const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
  */
 const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
 			       enum ch_type_source *source_ret);
+
+/**
+ * The index in type_names of live block index's group (type_groups), 0 if
+ * its type is unknown or not computed; the source as ch_heap_block_type().
+ */
+uint32_t ch_heap_block_group(const struct ch_heap *heap, size_t index,
+			     enum ch_type_source *source_ret);
 
 #endif /* COREHEAP_HEAP_H */

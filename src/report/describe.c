@@ -607,12 +607,13 @@ static void locate_element(struct ch_described_allocation *allocation,
 
 	if (dtype && dtype->size && offset >= info->first_offset) {
 		element = (offset - info->first_offset) / dtype->size;
-		allocation->has_element = info->count != 1 || element == 0;
-		if (info->count > 1 && element >= info->count)
+		allocation->has_element = info->array || element == 0;
+		// Past a known count: stale bytes, no element.
+		if (info->array && info->count && element >= info->count)
 			allocation->has_element = false;
 	}
 	allocation->element = element;
-	allocation->count = info->count;
+	allocation->count = info->array ? info->count : 1;
 	allocation->element_start = allocation->address + info->first_offset +
 				    element * (dtype ? dtype->size : 0);
 }
@@ -929,6 +930,9 @@ static void write_allocation_text(struct ch_out *out,
 			      ", at 0x%" PRIx64 ":\n",
 			      allocation->element, allocation->count,
 			      allocation->element_start);
+	else if (allocation->has_element && allocation->count == 0)
+		ch_out_printf(out, "element %" PRIu64 " (of a count not known), at 0x%" PRIx64 ":\n",
+			      allocation->element, allocation->element_start);
 }
 
 static void write_elsewhere_text(struct ch_out *out,

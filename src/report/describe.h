@@ -5,7 +5,7 @@
  * `describe` builds once and renders as text or JSON.
  *
  * The model says whether the address is in a live allocation (its block,
- * the offset, its type and how it was known, the element of a T[n] holding
+ * the offset, its type and how it was known, the element of an array holding
  * it, the vtable's symbol) or elsewhere (a free block, a module's symbol,
  * the mapping, a global variable there). Then either the fields decoded
  * from the DWARF type, as a flat list in the order a person reads them,
