@@ -143,6 +143,13 @@ struct ch_heap {
 	/** Numbers reported past the cap, counted but not kept. */
 	size_t stats_dropped;
 
+	/**
+	 * The live blocks of the native allocators: the first native_live of
+	 * live, sorted, while the runtimes walk (their objects' parents are
+	 * found among them); all of live once the runtimes walked too.
+	 */
+	size_t native_live;
+
 	/** Live blocks that overlapped another; dropped from live. */
 	size_t overlaps;
 
@@ -238,6 +245,20 @@ struct ch_error *ch_heap_finish_nested(struct ch_heap *heap);
 
 /** The live block containing addr, or NULL. Needs ch_heap_finish(). */
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
+
+/**
+ * The live block containing addr among the first count live blocks (sorted:
+ * native_live while the runtimes walk), or NULL.
+ */
+const struct ch_block *ch_heap_find_in(const struct ch_heap *heap,
+				       uint64_t addr, size_t count);
+
+/**
+ * The index of the first of the first count live blocks (sorted) whose
+ * address is at or above addr; count if none.
+ */
+size_t ch_heap_lower_bound(const struct ch_heap *heap, uint64_t addr,
+			   size_t count);
 
 /**
  * The type name of live block index (NULL if unknown or not computed) and

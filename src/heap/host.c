@@ -254,8 +254,11 @@ static int host_add_damage(const struct coreheap_host *ops,
 static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 			   struct coreheap_block *ret)
 {
-	const struct ch_block *block =
-		ch_heap_find(&program_of(ops)->heap, addr);
+	const struct ch_heap *heap = &program_of(ops)->heap;
+	// Only the sorted native blocks: a runtime's own, reported during its
+	// walk, are sorted in after it.
+	const struct ch_block *block = ch_heap_find_in(heap, addr,
+						       heap->native_live);
 
 	if (!block)
 		return COREHEAP_NOT_FOUND;
@@ -266,6 +269,71 @@ static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 		.region = block->region,
 	};
 	return COREHEAP_OK;
+}
+
+static int host_next_block(const struct coreheap_host *ops, uint64_t addr,
+			   struct coreheap_block *ret)
+{
+	const struct ch_heap *heap = &program_of(ops)->heap;
+	size_t i = ch_heap_lower_bound(heap, addr, heap->native_live);
+	const struct ch_block *block;
+
+	if (i >= heap->native_live)
+		return COREHEAP_NOT_FOUND;
+	block = &heap->live.blocks[i];
+	*ret = (struct coreheap_block){
+		.address = block->address,
+		.size = block->size,
+		.state = block->state,
+		.region = block->region,
+	};
+	return COREHEAP_OK;
+}
+
+static int host_add_object(const struct coreheap_host *ops,
+			   const struct coreheap_object *object,
+			   uint64_t *parent_ret)
+{
+	struct ch_host *host = host_of(ops);
+	struct ch_program *program = host->program;
+	struct ch_heap *heap = &program->heap;
+	struct ch_block stored = {
+		.address = object->address,
+		.region = object->region,
+		.state = COREHEAP_BLOCK_LIVE,
+		.allocator = host->allocator,
+	};
+	const struct ch_block *parent;
+	struct ch_error *err;
+
+	// The plugin's bugs, not the host's: refused, and the host goes on.
+	if (!program->allocators.uses[host->allocator].ops->is_runtime ||
+	    !object->address || object->size <= object->header ||
+	    object->header > object->address)
+		return COREHEAP_FAILED;
+	if (object->type_name && object->type_name[0]) {
+		err = ch_heap_intern_runtime_type(heap, object->type_name,
+						  &stored.runtime_type);
+		if (err)
+			return host_fail(ops, err);
+	}
+	// The model keeps an object from its identity on, so that what
+	// points to it finds it; its header is counted with its holder.
+	stored.size = object->size - object->header;
+	parent = ch_heap_find_in(heap, object->address, heap->native_live);
+	if (parent_ret)
+		*parent_ret = parent ? parent->address : 0;
+	if (!parent)
+		return host_fail(ops, ch_heap_add_block(heap, &stored, false));
+	// Inside its holder, never past it: the holder is the truth on sizes.
+	if (stored.size > ch_block_end(parent) - stored.address)
+		stored.size = ch_block_end(parent) - stored.address;
+	// A block the runtime allocated for this very object is of its type.
+	if (object->address - object->header == parent->address &&
+	    !parent->runtime_type)
+		heap->live.blocks[parent - heap->live.blocks].runtime_type =
+			stored.runtime_type;
+	return host_fail(ops, ch_heap_add_block(heap, &stored, true));
 }
 
 static int host_add_owned_range(const struct coreheap_host *ops,
@@ -341,6 +409,8 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 			.log = host_log,
 			.add_owned_range = host_add_owned_range,
 			.add_stat = host_add_stat,
+			.add_object = host_add_object,
+			.next_block = host_next_block,
 		},
 		.program = program,
 		.allocator = allocator,
