@@ -3,3 +3,7 @@ libcoreheap_a_SOURCES += \
 	allocators/cpython/cpython.c allocators/cpython/cpython.h \
 	allocators/cpython/pymalloc.c \
 	allocators/cpython/types.c
+
+# Debian's python3, unmodified, on designed objects that it records.
+TESTS += tests/python-objects.sh
+EXTRA_DIST += tests/python-objects.sh tests/python_objects.py

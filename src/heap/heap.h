@@ -27,7 +27,15 @@ struct ch_block {
 	/** Index in ch_heap::regions. */
 	uint32_t region;
 	/** enum coreheap_block_state. */
-	uint8_t state;
+	uint8_t state : 4;
+	/**
+	 * For a managed runtime's object: the words of its header before its
+	 * identity (CPython's GC head and managed dict): the block is the
+	 * object's whole memory, what points into it keeps it alive, and
+	 * ch_block_identity() is what the runtime calls the object. 0 for
+	 * every other block.
+	 */
+	uint8_t header_words : 4;
 	/** Index of the allocator (in the program's allocator list). */
 	uint8_t allocator;
 	/**
@@ -46,6 +54,15 @@ static inline uint64_t ch_block_end(const struct ch_block *block)
 	uint64_t end = block->address + block->size;
 
 	return end < block->address ? UINT64_MAX : end;
+}
+
+/**
+ * What the listings call a block: the address the allocator handed out, or
+ * for a runtime's object its identity (Python's id()), past its header.
+ */
+static inline uint64_t ch_block_identity(const struct ch_block *block)
+{
+	return block->address + 8 * (uint64_t)block->header_words;
 }
 
 /** How an allocation's type was known, most trusted first. */

@@ -8,6 +8,9 @@
 #include "heap/host.h"
 #include "heap/program.h"
 
+// The most header words a block keeps (ch_block::header_words).
+#define MAX_HEADER_WORDS 15
+
 static struct ch_host *host_of(const struct coreheap_host *ops)
 {
 	return ops->private_data;
@@ -309,7 +312,8 @@ static int host_add_object(const struct coreheap_host *ops,
 	// The plugin's bugs, not the host's: refused, and the host goes on.
 	if (!program->allocators.uses[host->allocator].ops->is_runtime ||
 	    !object->address || object->size <= object->header ||
-	    object->header > object->address)
+	    object->header > object->address || object->header % 8 ||
+	    object->header / 8 > MAX_HEADER_WORDS)
 		return COREHEAP_FAILED;
 	if (object->type_name && object->type_name[0]) {
 		err = ch_heap_intern_runtime_type(heap, object->type_name,
@@ -317,20 +321,28 @@ static int host_add_object(const struct coreheap_host *ops,
 		if (err)
 			return host_fail(ops, err);
 	}
-	// The model keeps an object from its identity on, so that what
-	// points to it finds it; its header is counted with its holder.
-	stored.size = object->size - object->header;
+	// The node is the object's whole memory, header included: the words
+	// there (CPython's managed dict pointers) keep things alive too.
+	stored.address = object->address - object->header;
+	stored.size = object->size;
+	stored.header_words = object->header / 8;
 	parent = ch_heap_find_in(heap, object->address, heap->native_live);
 	if (parent_ret)
 		*parent_ret = parent ? parent->address : 0;
 	if (!parent)
 		return host_fail(ops, ch_heap_add_block(heap, &stored, false));
 	// Inside its holder, never past it: the holder is the truth on sizes.
+	if (stored.address < parent->address) {
+		// A header that would begin before its holder (which holds the
+		// identity): only its part inside.
+		stored.size -= parent->address - stored.address;
+		stored.address = parent->address;
+		stored.header_words = (object->address - parent->address) / 8;
+	}
 	if (stored.size > ch_block_end(parent) - stored.address)
 		stored.size = ch_block_end(parent) - stored.address;
 	// A block the runtime allocated for this very object is of its type.
-	if (object->address - object->header == parent->address &&
-	    !parent->runtime_type)
+	if (stored.address == parent->address && !parent->runtime_type)
 		heap->live.blocks[parent - heap->live.blocks].runtime_type =
 			stored.runtime_type;
 	return host_fail(ops, ch_heap_add_block(heap, &stored, true));
