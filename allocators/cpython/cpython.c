@@ -147,9 +147,13 @@ static void walk_native_blocks(struct py_walk *walk)
 	}
 }
 
-// The length of the GC list whose head is at head, or UINT64_MAX if it
-// does not lead back to its head.
-static uint64_t gc_list_length(struct py_walk *walk, uint64_t head)
+/*
+ * The length of the GC list whose head is at head, or UINT64_MAX if it
+ * does not lead back to its head within limit steps (every object it
+ * lists is one the walk reported: a longer list loops).
+ */
+static uint64_t gc_list_length(struct py_walk *walk, uint64_t head,
+			       uint64_t limit)
 {
 	uint64_t next, count = 0;
 
@@ -157,7 +161,7 @@ static uint64_t gc_list_length(struct py_walk *walk, uint64_t head)
 		return UINT64_MAX;
 	while (next != head) {
 		// _gc_next holds no flags: an object's GC head, 8-aligned.
-		if (!next || next & 7 || count >= PY_MAX_GC_OBJECTS ||
+		if (!next || next & 7 || count >= limit ||
 		    !py_read_u64(walk, next, &next))
 			return UINT64_MAX;
 		count++;
@@ -168,11 +172,15 @@ static uint64_t gc_list_length(struct py_walk *walk, uint64_t head)
 // Each interpreter: a region, with its GC generations' object counts.
 static void walk_interpreters(struct py_walk *walk)
 {
-	uint64_t interp;
+	// Objects the arenas and native blocks did not show (a damaged
+	// pool) may still be listed: twice the count, and then some.
+	uint64_t limit = 2 * (walk->objects + walk->native_objects) + 100000;
+	uint64_t interp, first;
 
 	if (!py_read_u64(walk, walk->st->runtime + PY_RUNTIME_INTERPRETERS_HEAD,
 			 &interp))
 		return;
+	first = interp;
 	for (int n = 0; interp && n < PY_MAX_INTERPRETERS &&
 			walk->status == COREHEAP_OK;
 	     n++) {
@@ -195,7 +203,7 @@ static void walk_interpreters(struct py_walk *walk)
 						interp + PY_INTERP_GC_GENERATIONS +
 							g * PY_GC_GENERATION_SIZE :
 						interp + PY_INTERP_GC_PERMANENT;
-			uint64_t length = gc_list_length(walk, head);
+			uint64_t length = gc_list_length(walk, head, limit);
 			char key[32];
 
 			snprintf(key, sizeof(key), g < PY_NUM_GC_GENERATIONS ?
@@ -211,6 +219,12 @@ static void walk_interpreters(struct py_walk *walk)
 			put_stat(walk, region, "GC-tracked objects", key, length);
 		}
 		interp = next;
+		// The list ends with NULL; back at its start, it loops.
+		if (interp == first) {
+			py_damage(walk, COREHEAP_DAMAGE_CYCLE, first,
+				  "CPython's list of interpreters loops");
+			return;
+		}
 	}
 }
 

@@ -109,9 +109,10 @@
 
 /** The most arenas looked at: 2^20 of them would be a terabyte. */
 #define PY_MAX_ARENAS (UINT64_C(1) << 20)
-/** The most interpreters followed, and objects per GC list. */
+/** The most interpreters followed. */
 #define PY_MAX_INTERPRETERS 4096
-#define PY_MAX_GC_OBJECTS (UINT64_C(1) << 32)
+/** The most arena slots read looking for the `arenas` vector. */
+#define PY_MAX_VECTOR_READS (UINT64_C(1) << 22)
 /** The most types kept (and addresses known not to be types). */
 #define PY_MAX_TYPES 65536
 #define PY_MAX_NOT_TYPES (1u << 20)
@@ -154,6 +155,7 @@ struct py_walk {
 	uint32_t native_region;
 	uint64_t arenas_array;   /**< the `arenas` vector found */
 	uint64_t num_arena_slots;
+	bool vector_budget_spent;
 
 	uint64_t arenas, pools, empty_pools;
 	uint64_t objects, buffers, free_blocks, native_objects;

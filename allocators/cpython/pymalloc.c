@@ -76,13 +76,16 @@ static bool arena_is_sound(const struct py_walk *walk,
  * if any slot in use is not one (it is no vector of arenas).
  */
 static uint64_t score_vector(const struct py_walk *walk, uint64_t address,
-			     uint64_t slots)
+			     uint64_t slots, uint64_t *budget)
 {
 	uint64_t sound = 0;
 
 	for (uint64_t i = 0; i < slots; i++) {
 		struct arena arena;
 
+		if (!*budget)
+			return 0;
+		--*budget;
 		if (!read_arena(walk, address + i * PYMALLOC_ARENA_OBJECT_SIZE,
 				&arena))
 			return 0;
@@ -100,7 +103,10 @@ static void find_vector(struct py_walk *walk)
 {
 	const struct coreheap_host *host = walk->host;
 	struct coreheap_module module;
-	uint64_t best = 0;
+	uint64_t best = 0, last = 0;
+	// Slots read over all candidates: blocks of zeros (all slots unused)
+	// that many words point to must not make this quadratic.
+	uint64_t budget = PY_MAX_VECTOR_READS;
 
 	if (host->module(host, walk->st->module, &module) != COREHEAP_OK)
 		return;
@@ -118,6 +124,7 @@ static void find_vector(struct py_walk *walk)
 
 			if (!py_read_u64(walk, at, &value) || !value ||
 			    value & 15 || value == walk->arenas_array ||
+			    value == last ||
 			    host->find_block(host, value, &block) !=
 				    COREHEAP_OK ||
 			    block.address != value ||
@@ -126,7 +133,8 @@ static void find_vector(struct py_walk *walk)
 			slots = block.size / PYMALLOC_ARENA_OBJECT_SIZE;
 			if (slots > PY_MAX_ARENAS)
 				slots = PY_MAX_ARENAS;
-			score = score_vector(walk, value, slots);
+			last = value;
+			score = score_vector(walk, value, slots, &budget);
 			if (score > best) {
 				best = score;
 				walk->arenas_array = value;
@@ -134,6 +142,7 @@ static void find_vector(struct py_walk *walk)
 			}
 		}
 	}
+	walk->vector_budget_spent = budget == 0;
 }
 
 // Report [start, end) of the arenas' memory as one block in state.
@@ -322,6 +331,10 @@ int py_walk_pymalloc(struct py_walk *walk)
 {
 	find_vector(walk);
 	if (!walk->arenas_array) {
+		if (walk->vector_budget_spent)
+			walk->host->log(walk->host, COREHEAP_LOG_WARNING,
+					"the search for pymalloc's arenas gave up after %llu slots",
+					(unsigned long long)PY_MAX_VECTOR_READS);
 		walk->host->log(walk->host, COREHEAP_LOG_WARNING,
 				"pymalloc's arenas were not found: the Python objects in them are not reported");
 		return walk->status;
@@ -335,7 +348,7 @@ int py_walk_pymalloc(struct py_walk *walk)
 			       walk->arenas_array +
 				       i * PYMALLOC_ARENA_OBJECT_SIZE,
 			       &arena) &&
-		    arena.address)
+		    arena.address && arena_is_sound(walk, &arena, i))
 			walk_arena(walk, i, &arena);
 	}
 	return walk->status;
