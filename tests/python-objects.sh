@@ -26,7 +26,7 @@ esac
 require_command gcore gdb
 
 mkfifo "$work/stdin" || { fail "mkfifo"; finish; }
-"$python" "$SRCDIR/tests/python_objects.py" "$work/designed" \
+"$python" "$SRCDIR/tests/python_objects.py" "$work/designed" "$work/owned" \
 	< "$work/stdin" > "$work/py.out" 2> "$work/py.err" &
 pid=$!
 ch_lib_pids="$ch_lib_pids $pid"
@@ -88,6 +88,18 @@ while read -r id type; do
 	check_same "the $type of several hundred KiB at $id: its parent is a glibc block of its type" \
 		"glibc $type" "$holder"
 done < "$work/big"
+
+# The buffers the designed lists and dicts own, typed by their owner: in
+# pymalloc's pools or, for the big list's items, a glibc block.
+sed -n 's/.*"address": "\([^"]*\)", "size": [0-9]*, "allocator": "\([a-z]*\)", "type": "\(list items\|dict keys\)".*/\1	\3/p' \
+	"$work/out" | sort > "$work/got.owned"
+sort "$work/owned" > "$work/want.owned"
+check_same "every item array and key table of the designed lists and dicts, typed by its owner" \
+	"" "$(comm -23 "$work/want.owned" "$work/got.owned")"
+big_items=$(tail -n 1 "$work/owned" | cut -f 1)
+check_same "the big list's item array: a glibc block of type list items" \
+	"glibc list items" \
+	"$(awk -v a="$big_items" '$1 == a { print $2, $3, $4 }' "$work/blocks")"
 
 run_ok "summary" summary "$core"
 check_grep "summary: the version and how it was known" \

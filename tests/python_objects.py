@@ -5,7 +5,11 @@
 # classes of its own as well as plain ones, and a few objects of several
 # hundred KiB (too big for pymalloc: in glibc's blocks). It writes the id()
 # and the type of every designed object to the file named by its first
-# argument, says "ready" and blocks reading stdin until the test is done.
+# argument, and the item arrays of its lists and the keys of its dicts to
+# the file named by its second (as their address, a tab and "list items"
+# or "dict keys"), says "ready" and blocks reading stdin until the test is
+# done.
+import ctypes
 import gc
 import sys
 
@@ -50,6 +54,8 @@ def build():
     keep["big_bytes"] = [bytes([i]) * (300 * 1024 + i) for i in range(3)]
     keep["big_str"] = ["B%d" % i * (200 * 1024) for i in range(2)]
     keep["big_tuple"] = tuple(range(40000))
+    # Its item array of 800 KB: a glibc block.
+    keep["big_list"] = list(range(100000))
     return keep
 
 
@@ -77,6 +83,20 @@ with open(sys.argv[1], "w") as out:
             cls.__module__ + "." + cls.__qualname__
         out.write("%#x %s%s\n" % (id(obj), name,
                                   " big" if id(obj) in big else ""))
+
+# The memory objects own that is no object: a list's item array (the
+# PyListObject's ob_item), a dict's keys (the PyDictObject's ma_keys), read
+# from this process's own memory.
+def word_at(address):
+    return ctypes.c_void_p.from_address(address).value
+
+
+with open(sys.argv[2], "w") as out:
+    for dct in state["dicts"]:
+        out.write("%#x\tdict keys\n" % word_at(id(dct) + 32))
+    # The big list's last.
+    for lst in state["lists"] + [state["big_list"]]:
+        out.write("%#x\tlist items\n" % word_at(id(lst) + 24))
 
 # The 500 Dropped are freed now (no cycle holds them), after the file is
 # written: their blocks are free pymalloc blocks with their old type

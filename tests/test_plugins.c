@@ -493,6 +493,22 @@ Test(plugins, a_runtime_object_finds_its_parent)
 		heap->live.blocks[0].runtime_type], "tuple");
 	cr_expect_eq(heap->live.blocks[1].runtime_type, 0);
 
+	// type_block: a native block the runtime knows the use of; one
+	// already typed keeps its type.
+	cr_expect(COREHEAP_HOST_HAS(ops, type_block));
+	cr_expect_eq(ops->type_block(ops, 0x20100, "list items"), COREHEAP_OK);
+	cr_expect_str_eq(heap->runtime_type_names[
+		heap->live.blocks[1].runtime_type], "list items");
+	cr_expect_eq(ops->type_block(ops, 0x20010, "dict keys"), COREHEAP_OK);
+	cr_expect_str_eq(heap->runtime_type_names[
+		heap->live.blocks[0].runtime_type], "tuple");
+	cr_expect_eq(ops->type_block(ops, 0x20018, "dict keys"),
+		     COREHEAP_NOT_FOUND, "inside a block, not at its start");
+	cr_expect_eq(ops->type_block(ops, 0x20100, ""), COREHEAP_FAILED);
+	cr_expect_eq(native.ops.type_block(&native.ops, 0x20100, "x"),
+		     COREHEAP_FAILED, "from a native allocator");
+	cr_expect_null(ch_host_take_error(&runtime));
+
 	// The runtime's own block joins the sorted live blocks.
 	cr_assert_null(ch_heap_finish(heap));
 	cr_assert_eq(heap->live.len, 3);

@@ -70,7 +70,8 @@ static int cpython_probe(const struct coreheap_host *host, bool forced,
 		return COREHEAP_OK;
 	}
 	if (!COREHEAP_HOST_HAS(host, add_object) ||
-	    !COREHEAP_HOST_HAS(host, next_block))
+	    !COREHEAP_HOST_HAS(host, next_block) ||
+	    !COREHEAP_HOST_HAS(host, type_block))
 		return COREHEAP_OK;
 	st = calloc(1, sizeof(*st));
 	if (!st)
@@ -143,6 +144,7 @@ static void walk_native_blocks(struct py_walk *walk)
 
 		if (host->add_object(host, &reported, NULL) == COREHEAP_NOMEM)
 			walk->status = COREHEAP_NOMEM;
+		py_note_owned(walk, object, type);
 		walk->native_objects++;
 	}
 }
@@ -239,6 +241,8 @@ static void report_stats(struct py_walk *walk)
 	put_stat(walk, region, "blocks", "objects", walk->objects);
 	put_stat(walk, region, "blocks", "buffers", walk->buffers);
 	put_stat(walk, region, "blocks", "free", walk->free_blocks);
+	put_stat(walk, region, "blocks", "buffers of known owner",
+		 walk->owned_buffers);
 	for (unsigned c = 0; c < PYMALLOC_NUM_CLASSES; c++) {
 		char row[32];
 
@@ -253,6 +257,8 @@ static void report_stats(struct py_walk *walk)
 	}
 	put_stat(walk, walk->native_region, "objects", "in native blocks",
 	     walk->native_objects);
+	put_stat(walk, walk->native_region, "buffers", "of known owner",
+		 walk->owned_native);
 }
 
 static int cpython_walk(const struct coreheap_host *host, void *state)
@@ -279,6 +285,8 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 	if (walk->status == COREHEAP_OK)
 		walk_native_blocks(walk);
 	if (walk->status == COREHEAP_OK)
+		py_report_owned(walk);
+	if (walk->status == COREHEAP_OK)
 		walk_interpreters(walk);
 	if (walk->status == COREHEAP_OK)
 		report_stats(walk);
@@ -299,6 +307,7 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 			  walk->damage_count, PY_MAX_DAMAGE);
 	status = walk->status;
 	py_type_cache_deinit(&walk->types);
+	py_owned_deinit(walk);
 	free(walk);
 	return status;
 }

@@ -61,7 +61,11 @@
 #define PY_TPFLAGS_HEAPTYPE (UINT64_C(1) << 9)
 #define PY_TPFLAGS_READY (UINT64_C(1) << 12)
 #define PY_TPFLAGS_HAVE_GC (UINT64_C(1) << 14)
+#define PY_TPFLAGS_LIST_SUBCLASS (UINT64_C(1) << 25)
+#define PY_TPFLAGS_DICT_SUBCLASS (UINT64_C(1) << 29)
 #define PY_TPFLAGS_TYPE_SUBCLASS (UINT64_C(1) << 31)
+/* PyListObject. */
+#define PY_LIST_ITEMS 24
 
 /** sizeof(PyGC_Head): _gc_next and _gc_prev. */
 #define PY_GC_HEAD_SIZE 16
@@ -116,6 +120,8 @@
 /** The most types kept (and addresses known not to be types). */
 #define PY_MAX_TYPES 65536
 #define PY_MAX_NOT_TYPES (1u << 20)
+/** The most owned buffers noted. */
+#define PY_MAX_OWNED (UINT64_C(1) << 26)
 /** Longest type name kept. */
 #define PY_MAX_NAME 256
 
@@ -144,6 +150,39 @@ struct py_state {
 	char version[32];        /**< "3.11.2" */
 };
 
+/** What a buffer is to the object that owns it. */
+enum py_owned_kind {
+	PY_OWNED_NONE = 0,
+	PY_OWNED_LIST_ITEMS,
+	PY_OWNED_DICT_KEYS,
+	PY_OWNED_DICT_VALUES,
+};
+
+/** Their type names ("list items"...); [PY_OWNED_NONE] is NULL. */
+extern const char *const py_owned_names[];
+
+struct py_owned {
+	uint64_t address;
+	uint8_t kind;   /**< enum py_owned_kind */
+};
+
+/** Owned buffers by address: open addressing, no deletion. */
+struct py_owned_table {
+	struct py_owned *slots;
+	size_t capacity, count;
+};
+
+/** A pymalloc block in use that holds no object, reported at the end. */
+struct py_buffer {
+	uint64_t address;
+	uint64_t size;
+};
+
+struct py_buffers {
+	struct py_buffer *items;
+	size_t len, capacity;
+};
+
 /** One walk: the state, the caches, the counts for summary and the log. */
 struct py_walk {
 	const struct coreheap_host *host;
@@ -159,6 +198,9 @@ struct py_walk {
 
 	uint64_t arenas, pools, empty_pools;
 	uint64_t objects, buffers, free_blocks, native_objects;
+	struct py_owned_table owned;
+	struct py_buffers buffers_pending;
+	uint64_t owned_buffers, owned_native;
 	uint64_t class_pools[PYMALLOC_NUM_CLASSES];
 	uint64_t class_used[PYMALLOC_NUM_CLASSES];
 	uint64_t class_free[PYMALLOC_NUM_CLASSES];
@@ -192,6 +234,24 @@ void py_type_cache_deinit(struct py_type_cache *cache);
 const struct py_type *py_object_in_block(struct py_walk *walk,
 					 uint64_t address, uint64_t size,
 					 uint64_t *object_ret);
+
+/** Note the buffers object (of type) owns: item arrays, keys, values. */
+void py_note_owned(struct py_walk *walk, uint64_t object,
+		   const struct py_type *type);
+
+/** What an owner called the buffer at address (PY_OWNED_NONE: nothing). */
+uint8_t py_owned_kind(const struct py_walk *walk, uint64_t address);
+
+/** Keep a PyMem buffer of pymalloc's until its owners are known. */
+void py_defer_buffer(struct py_walk *walk, uint64_t address, uint32_t size);
+
+/**
+ * Report the buffers kept, typed by their owners, and type the native
+ * blocks that objects own. Once every object was seen.
+ */
+void py_report_owned(struct py_walk *walk);
+
+void py_owned_deinit(struct py_walk *walk);
 
 /** Find pymalloc's arenas and report their pools and blocks. */
 int py_walk_pymalloc(struct py_walk *walk);

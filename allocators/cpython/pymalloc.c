@@ -169,7 +169,6 @@ static void report_used(struct py_walk *walk, uint64_t address,
 	uint64_t object;
 	const struct py_type *type = py_object_in_block(walk, address, size,
 							&object);
-	int status;
 
 	if (type) {
 		struct coreheap_object reported = {
@@ -180,22 +179,16 @@ static void report_used(struct py_walk *walk, uint64_t address,
 			.type_name = type->name,
 		};
 
-		status = host->add_object(host, &reported, NULL);
+		if (host->add_object(host, &reported, NULL) == COREHEAP_NOMEM)
+			walk->status = COREHEAP_NOMEM;
+		py_note_owned(walk, object, type);
 		walk->objects++;
 		walk->class_objects[szidx]++;
 	} else {
-		struct coreheap_block block = {
-			.address = address,
-			.size = size,
-			.state = COREHEAP_BLOCK_LIVE,
-			.region = walk->arenas_region,
-		};
-
-		status = host->add_block(host, &block);
+		// Typed by its owner, once every object was seen.
+		py_defer_buffer(walk, address, size);
 		walk->buffers++;
 	}
-	if (status == COREHEAP_NOMEM)
-		walk->status = COREHEAP_NOMEM;
 }
 
 // One pool of a used arena: its header, used, free and virgin blocks.

@@ -491,6 +491,18 @@ struct coreheap_host {
 	 */
 	int (*next_block)(const struct coreheap_host *host, uint64_t addr,
 			  struct coreheap_block *ret);
+	/**
+	 * Give the live block that starts at address, of an allocator walked
+	 * before this one, the type type_name (copied): what a runtime knows
+	 * of the native memory its objects own (a Python list's item array).
+	 * Only from the walk of a plugin whose is_runtime is true; a block
+	 * already typed keeps its type. COREHEAP_OK; COREHEAP_NOT_FOUND if no
+	 * such block starts there; COREHEAP_FAILED if type_name is NULL or
+	 * empty or the plugin is no runtime (the plugin's bug, the host goes
+	 * on), or past 65535 type names; COREHEAP_NOMEM.
+	 */
+	int (*type_block)(const struct coreheap_host *host, uint64_t address,
+			  const char *type_name);
 	/* New operations go here, at the end, and are checked with
 	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };

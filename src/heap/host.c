@@ -293,6 +293,31 @@ static int host_next_block(const struct coreheap_host *ops, uint64_t addr,
 	return COREHEAP_OK;
 }
 
+static int host_type_block(const struct coreheap_host *ops, uint64_t address,
+			   const char *type_name)
+{
+	struct ch_host *host = host_of(ops);
+	struct ch_program *program = host->program;
+	struct ch_heap *heap = &program->heap;
+	size_t i = ch_heap_lower_bound(heap, address, heap->native_live);
+	uint16_t type;
+	struct ch_error *err;
+
+	// The plugin's bugs, not the host's: refused, and the host goes on.
+	if (!program->allocators.uses[host->allocator].ops->is_runtime ||
+	    !type_name || !type_name[0])
+		return COREHEAP_FAILED;
+	if (i >= heap->native_live || heap->live.blocks[i].address != address)
+		return COREHEAP_NOT_FOUND;
+	if (heap->live.blocks[i].runtime_type)
+		return COREHEAP_OK;
+	err = ch_heap_intern_runtime_type(heap, type_name, &type);
+	if (err)
+		return host_fail(ops, err);
+	heap->live.blocks[i].runtime_type = type;
+	return COREHEAP_OK;
+}
+
 static int host_add_object(const struct coreheap_host *ops,
 			   const struct coreheap_object *object,
 			   uint64_t *parent_ret)
@@ -423,6 +448,7 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 			.add_stat = host_add_stat,
 			.add_object = host_add_object,
 			.next_block = host_next_block,
+			.type_block = host_type_block,
 		},
 		.program = program,
 		.allocator = allocator,
