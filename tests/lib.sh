@@ -231,10 +231,12 @@ take_gcore() {
 # core is not of WHAT at work); those tests/python-reach.py (an independent
 # count over the core, run by PYTHON with OPTION) cannot reach in
 # $work/unreachable, sorted, and their count in $unreachable. Three checks:
-# the count of live allocations, the script ran, its count adds up.
+# the count of live allocations, the script ran, its count adds up. With
+# reach_allocator set, only that allocator's allocations count.
 independent_reach() {
 	run_ok "objects" objects --format jsonl "$2"
-	sed 's/.*"address": "\([^"]*\)", "size": \([0-9]*\).*/\1 \2/' "$work/out" > "$work/blocks"
+	grep "\"allocator\": \"${reach_allocator:-[^\"]*}\"" "$work/out" |
+		sed 's/.*"address": "\([^"]*\)", "size": \([0-9]*\).*/\1 \2/' > "$work/blocks"
 	live=$(wc -l < "$work/blocks" | tr -d ' ')
 	if [ "$live" -ge "$3" ]; then
 		ok "objects: $live live allocations"

@@ -177,6 +177,31 @@ struct coreheap_block {
 	uint64_t parent;
 };
 
+/**
+ * One object of a managed runtime, for coreheap_host::add_object. Its
+ * memory is [address - header, address - header + size).
+ */
+struct coreheap_object {
+	/** The object's identity: what the runtime's id() returns. */
+	uint64_t address;
+	/** The bytes the object occupies, header included. */
+	uint64_t size;
+	/**
+	 * The bytes before address that are the object's: CPython's GC
+	 * header and managed-dict pointers, say; 0 if none.
+	 */
+	uint64_t header;
+	/** The region index from coreheap_host::add_region. */
+	uint32_t region;
+	/** Reserved: 0. */
+	uint32_t flags;
+	/**
+	 * The type as the runtime spells it ("dict", "__main__.Marker").
+	 * Copied by the host.
+	 */
+	const char *type_name;
+};
+
 /** An arena or other top-level region of an allocator, for summaries. */
 struct coreheap_region {
 	/** Human name, e.g. "main_arena" or "arena 0x7f12ac000020". Copied. */
@@ -462,6 +487,47 @@ struct coreheap_host {
 	int (*add_alloc_stack)(const struct coreheap_host *host,
 			       uint64_t address, const uint64_t *pcs,
 			       size_t num_pcs);
+	/**
+	 * Report one object of a managed runtime (a Python object, say):
+	 * only from the walk of a plugin whose is_runtime is true. The host
+	 * finds its parent: the live block of an allocator walked before
+	 * (glibc's, jemalloc's) that holds object->address. Inside one, the
+	 * object is a node nested in that block, and when the object's
+	 * memory begins where the block does (address - header is the
+	 * block's address: the runtime allocated the block for it) the
+	 * block takes the object's type. In none, the object is a live block
+	 * of this allocator, in object->region (the runtime's own arenas).
+	 * *parent_ret, if parent_ret is not NULL, is the parent's address,
+	 * or 0. Objects may come in any order.
+	 * COREHEAP_OK; COREHEAP_FAILED if the object has no address, a size
+	 * not above its header, or comes from no runtime's walk (nothing
+	 * kept; the plugin's bug, the host goes on) or if the objects and
+	 * blocks carry more than 65535 different type_names; COREHEAP_NOMEM.
+	 */
+	int (*add_object)(const struct coreheap_host *host,
+			  const struct coreheap_object *object,
+			  uint64_t *parent_ret);
+	/**
+	 * The live block, of the allocators walked before this one, with the
+	 * lowest address at or above addr: a runtime goes through the native
+	 * blocks with it (the objects too big for its own arenas live in
+	 * them). COREHEAP_OK or COREHEAP_NOT_FOUND; ret->type_name is NULL
+	 * and ret->parent 0.
+	 */
+	int (*next_block)(const struct coreheap_host *host, uint64_t addr,
+			  struct coreheap_block *ret);
+	/**
+	 * Give the live block that starts at address, of an allocator walked
+	 * before this one, the type type_name (copied): what a runtime knows
+	 * of the native memory its objects own (a Python list's item array).
+	 * Only from the walk of a plugin whose is_runtime is true; a block
+	 * already typed keeps its type. COREHEAP_OK; COREHEAP_NOT_FOUND if no
+	 * such block starts there; COREHEAP_FAILED if type_name is NULL or
+	 * empty or the plugin is no runtime (the plugin's bug, the host goes
+	 * on), or past 65535 type names; COREHEAP_NOMEM.
+	 */
+	int (*type_block)(const struct coreheap_host *host, uint64_t address,
+			  const char *type_name);
 	/* New operations go here, at the end, and are checked with
 	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };

@@ -425,7 +425,7 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 		fields[LEAK_COLUMN].string = leak_kind(report, v);
 		fields[REFERRERS_COLUMN].u64 = report->referrers[v];
 		ch_row_writer_write(&writer, &(struct ch_allocation_row){
-			.address = block->address,
+			.address = ch_block_identity(block),
 			.size = block->size,
 			.allocator = ch_analysis_allocator(report->program, v),
 			.type = ch_analysis_type(report->program, v),

@@ -102,7 +102,7 @@ static void write_objects(struct ch_out *out, const struct ch_program *program,
 		}
 		if (!keep)
 			continue;
-		row.address = block->address;
+		row.address = ch_block_identity(block);
 		row.size = block->size;
 		row.allocator = allocator_name(program, block);
 		ch_row_writer_write(&writer, &row);

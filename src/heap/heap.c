@@ -433,8 +433,31 @@ struct ch_error *ch_heap_finish_nested(struct ch_heap *heap)
 
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr)
 {
+	return ch_heap_find_in(heap, addr, heap->live.len);
+}
+
+size_t ch_heap_lower_bound(const struct ch_heap *heap, uint64_t addr,
+			   size_t count)
+{
 	const struct ch_block *blocks = heap->live.blocks;
-	size_t lo = 0, hi = heap->live.len;
+	size_t lo = 0, hi = count < heap->live.len ? count : heap->live.len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (blocks[mid].address < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct ch_block *ch_heap_find_in(const struct ch_heap *heap,
+				       uint64_t addr, size_t count)
+{
+	const struct ch_block *blocks = heap->live.blocks;
+	size_t lo = 0, hi = count < heap->live.len ? count : heap->live.len;
 
 	// The last block starting at or before addr.
 	while (lo < hi) {

@@ -28,7 +28,15 @@ struct ch_block {
 	/** Index in ch_heap::regions. */
 	uint32_t region;
 	/** enum coreheap_block_state. */
-	uint8_t state;
+	uint8_t state : 4;
+	/**
+	 * For a managed runtime's object: the words of its header before its
+	 * identity (CPython's GC head and managed dict): the block is the
+	 * object's whole memory, what points into it keeps it alive, and
+	 * ch_block_identity() is what the runtime calls the object. 0 for
+	 * every other block.
+	 */
+	uint8_t header_words : 4;
 	/** Index of the allocator (in the program's allocator list). */
 	uint8_t allocator;
 	/**
@@ -47,6 +55,15 @@ static inline uint64_t ch_block_end(const struct ch_block *block)
 	uint64_t end = block->address + block->size;
 
 	return end < block->address ? UINT64_MAX : end;
+}
+
+/**
+ * What the listings call a block: the address the allocator handed out, or
+ * for a runtime's object its identity (Python's id()), past its header.
+ */
+static inline uint64_t ch_block_identity(const struct ch_block *block)
+{
+	return block->address + 8 * (uint64_t)block->header_words;
 }
 
 /** How an allocation's type was known, most trusted first. */
@@ -143,6 +160,13 @@ struct ch_heap {
 	size_t num_stats, stats_capacity;
 	/** Numbers reported past the cap, counted but not kept. */
 	size_t stats_dropped;
+
+	/**
+	 * The live blocks of the native allocators: the first native_live of
+	 * live, sorted, while the runtimes walk (their objects' parents are
+	 * found among them); all of live once the runtimes walked too.
+	 */
+	size_t native_live;
 
 	/** Live blocks that overlapped another; dropped from live. */
 	size_t overlaps;
@@ -253,6 +277,20 @@ struct ch_error *ch_heap_finish_nested(struct ch_heap *heap);
 
 /** The live block containing addr, or NULL. Needs ch_heap_finish(). */
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
+
+/**
+ * The live block containing addr among the first count live blocks (sorted:
+ * native_live while the runtimes walk), or NULL.
+ */
+const struct ch_block *ch_heap_find_in(const struct ch_heap *heap,
+				       uint64_t addr, size_t count);
+
+/**
+ * The index of the first of the first count live blocks (sorted) whose
+ * address is at or above addr; count if none.
+ */
+size_t ch_heap_lower_bound(const struct ch_heap *heap, uint64_t addr,
+			   size_t count);
 
 /**
  * The type name of live block index (NULL if unknown or not computed) and

@@ -568,10 +568,16 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 		}
 	}
 	err = ch_heap_finish(&program->heap);
+	program->heap.native_live = program->heap.live.len;
 	for (size_t i = 0; !err && i < set->num_uses; i++) {
 		if (set->uses[i].ops->is_runtime)
 			err = walk_allocator(program, i);
 	}
+	// The runtimes' own blocks (objects in their arenas) join the sorted
+	// live blocks: one model, whatever allocator a block came from.
+	if (!err && program->heap.live.len != program->heap.native_live)
+		err = ch_heap_finish(&program->heap);
+	program->heap.native_live = program->heap.live.len;
 	if (!err)
 		err = ch_heap_finish_nested(&program->heap);
 	if (err)
