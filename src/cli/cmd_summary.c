@@ -89,7 +89,7 @@ static void write_text_process(struct ch_out *out,
 	if (core->has_psinfo) {
 		ch_out_printf(out, "process:    pid %d, %s: ", core->pid,
 			      core->fname);
-		ch_out_command_line(out, command_line);
+		ch_out_command_line(out, core, command_line);
 		ch_out_char(out, '\n');
 	}
 	ch_core_signal(core, &signal);

@@ -442,7 +442,7 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 		      core->truncated ? " (truncated)" : "",
 		      core->written_by_gdb ? " (written by gdb)" : "");
 	ch_out_printf(out, "process: pid %d, %s: ", core->pid, core->fname);
-	ch_out_command_line(out, &report->command_line);
+	ch_out_command_line(out, core, &report->command_line);
 	ch_out_char(out, '\n');
 	ch_out_str(out, "signal:  ");
 	if (!ch_out_signal(out, &report->signal))

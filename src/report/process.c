@@ -75,7 +75,7 @@ const char *ch_core_writer_name(const struct ch_core *core)
 	return core->written_by_gdb ? "gdb" : "kernel";
 }
 
-void ch_out_command_line(struct ch_out *out,
+void ch_out_command_line(struct ch_out *out, const struct ch_core *core,
 			 const struct ch_command_line *command_line)
 {
 	// Bytes from a core: no terminal escape goes out as it is.
@@ -85,8 +85,10 @@ void ch_out_command_line(struct ch_out *out,
 		return;
 	if (command_line->source == CH_COMMAND_LINE_MEMORY)
 		ch_out_printf(out, " (cut at %d bytes)", CH_COMMAND_LINE_MAX);
+	else if (core->written_by_gdb)
+		ch_out_str(out, " (may lack arguments: gdb keeps only the program's path in NT_PRPSINFO, and the arguments were not found in memory)");
 	else
-		ch_out_str(out, " (may be cut: the core's NT_PRPSINFO keeps 80 bytes of it, gdb's only the program, and the arguments were not found in memory)");
+		ch_out_str(out, " (may be cut: NT_PRPSINFO keeps its first 79 bytes, and the arguments were not found in memory)");
 }
 
 void ch_json_command_line(struct ch_json *json,

@@ -37,7 +37,7 @@ const char *ch_core_writer_name(const struct ch_core *core);
  * The command line, control characters as '?', and when it may be cut,
  * why: " (may be cut: ...)".
  */
-void ch_out_command_line(struct ch_out *out,
+void ch_out_command_line(struct ch_out *out, const struct ch_core *core,
 			 const struct ch_command_line *command_line);
 
 /**
