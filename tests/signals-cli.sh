@@ -75,6 +75,18 @@ expect_command_line() {
 		"^process: .*: $fixture $2 $long_args\$" "$work/$1.txt"
 }
 
+# expect_sender NAME CODE PID UID: a signal a process sent, no address.
+expect_sender() {
+	expect "$1" signal.code_name "\"$2\""
+	expect "$1" signal.fault_address null
+	expect "$1" signal.sender.pid "$3"
+	expect "$1" signal.sender.uid "$4"
+	check_grep "$1: summary text names the sender" \
+		"^signal: *SIGSEGV (11), $2: .*, by pid $3 (uid $4)\$" "$work/$1.txt"
+	check_grep "$1: triage text too" \
+		"^signal: *SIGSEGV (11), $2: .*, by pid $3 (uid $4)\$" "$work/$1.triage.txt"
+}
+
 # A real fault: the address the fixture wrote to, no sender.
 for mode in maperr accerr; do
 	code=SEGV_MAPERR
@@ -100,13 +112,7 @@ done
 if make_core "$fixture" "$work/raise" --kernel raise $long_args; then
 	design=$work/raise.live
 	report raise
-	expect raise signal.code_name '"SI_TKILL"'
-	expect raise signal.fault_address null
-	expect raise signal.sender.pid "$(fact pid)"
-	expect raise signal.sender.uid "$(fact uid)"
-	check_grep "raise: summary text names the sender" \
-		"^signal: *SIGSEGV (11), SI_TKILL: .*, by pid $(fact pid) (uid $(fact uid))\$" \
-		"$work/raise.txt"
+	expect_sender raise SI_TKILL "$(fact pid)" "$(fact uid)"
 	expect_command_line raise raise
 fi
 
@@ -128,13 +134,7 @@ if [ $status -ne 0 ]; then
 else
 	core=$work/kill.core
 	report kill
-	expect kill signal.code_name '"SI_USER"'
-	expect kill signal.fault_address null
-	expect kill signal.sender.pid "$$"
-	expect kill signal.sender.uid "$uid"
-	check_grep "kill: summary text names this shell" \
-		"^signal: *SIGSEGV (11), SI_USER: sent by kill, by pid $$ (uid $uid)\$" \
-		"$work/kill.txt"
+	expect_sender kill SI_USER "$$" "$uid"
 	expect_command_line kill park
 fi
 

@@ -1137,22 +1137,29 @@ static void expect_command_line(const struct ch_command_line *command_line,
 	cr_expect_eq(command_line->cut, cut);
 }
 
+// A command line past pr_psargs's 79 bytes, and the bytes the kernel keeps.
+static const char *const args[] = {
+	"/usr/bin/prog",
+	"--an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs",
+	"and", "more",
+};
+static const char whole[] = "/usr/bin/prog --an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs and more";
+
+static void psargs_of_kernel(char psargs[80])
+{
+	memcpy(psargs, whole, 79);
+	psargs[79] = '\0';
+}
+
 Test(core, the_command_line_comes_whole_from_the_stack)
 {
-	static const char *const args[] = {
-		"/usr/bin/prog",
-		"--an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs",
-		"and", "more",
-	};
-	const char *whole = "/usr/bin/prog --an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs and more";
 	char kernel_psargs[80];
 	struct ch_command_line command_line;
 	struct hand_stack stack;
 	uint64_t swap;
 
 	/* The kernel's psargs: the first 79 bytes. */
-	memcpy(kernel_psargs, whole, 79);
-	kernel_psargs[79] = '\0';
+	psargs_of_kernel(kernel_psargs);
 	build_stack(&stack, args, 4);
 	command_line_of(&stack, kernel_psargs, true, &command_line);
 	expect_command_line(&command_line, CH_COMMAND_LINE_MEMORY, whole, false);
@@ -1174,18 +1181,11 @@ Test(core, the_command_line_comes_whole_from_the_stack)
 
 Test(core, a_stack_that_does_not_agree_gives_psargs_said_cut)
 {
-	static const char *const args[] = {
-		"/usr/bin/prog",
-		"--an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs",
-		"and", "more",
-	};
-	const char *whole = "/usr/bin/prog --an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs and more";
 	char kernel_psargs[80];
 	struct ch_command_line command_line;
 	struct hand_stack stack;
 
-	memcpy(kernel_psargs, whole, 79);
-	kernel_psargs[79] = '\0';
+	psargs_of_kernel(kernel_psargs);
 
 	/* No NT_AUXV: the vector cannot be found. */
 	build_stack(&stack, args, 4);
