@@ -300,8 +300,8 @@ void ch_core_signal(const struct ch_core *core, struct ch_signal *ret)
 // The kernel's ELF_PRARGSZ - 1: the bytes of pr_psargs it fills.
 #define PSARGS_KERNEL_MAX 79
 // Where the auxiliary vector's copy is looked for, below AT_EXECFN: the
-// argument and environment strings lie between (the kernel allows them
-// at most 3/4 of an 8 MiB stack limit, and never more than 6 MiB).
+// argument and environment strings lie between (the kernel allows them a
+// quarter of the stack's limit, and never more than 6 MiB).
 #define STRINGS_MAX (8 * 1024 * 1024)
 // NT_AUXV holds about 25 pairs; one of 4 KiB is not the kernel's.
 #define AUXV_MAX 4096
