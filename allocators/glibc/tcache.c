@@ -16,21 +16,58 @@ enum verdict {
 	VERDICT_BAD,
 };
 
+// 2.42+ without mp_: a bin whose list is empty has all its slots free, so
+// the value most empty bins show is tcache_count.
+static uint64_t fill_from_empty_bins(const uint16_t *slots,
+				     const uint64_t *entries, unsigned int n)
+{
+	uint64_t best = 0;
+	size_t best_count = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (entries[i])
+			continue;
+		if (!best_count) {
+			best = slots[i];
+			best_count = 1;
+		} else {
+			best_count += slots[i] == best ? 1 : -1;
+		}
+	}
+	return best;
+}
+
 int ptm_tcache_read(const struct ptm_walk *walk, uint64_t mem,
 		    const struct ptm_layout *layout, struct ptm_tcache *ret)
 {
 	uint8_t buf[2 * PTM_TCACHE_BINS + 8 * PTM_TCACHE_BINS];
-	size_t size = layout->tc_entries + 8 * PTM_TCACHE_BINS;
+	size_t size = layout->tc_entries + 8 * (size_t)layout->tc_bins;
+	uint16_t raw[PTM_TCACHE_BINS];
+	uint64_t fill;
 
-	if (size > sizeof(buf) || walk->host->read(walk->host, mem, buf, size))
+	memset(ret, 0, sizeof(*ret));
+	if (size > sizeof(buf) || layout->tc_bins > PTM_TCACHE_BINS ||
+	    walk->host->read(walk->host, mem, buf, size))
 		return COREHEAP_FAULT;
-	for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+	for (unsigned int i = 0; i < layout->tc_bins; i++) {
 		// counts[] is char before 2.30, uint16_t from 2.30.
 		if (layout->tc_count_width == 1)
-			ret->counts[i] = buf[i];
+			raw[i] = buf[i];
 		else
-			memcpy(&ret->counts[i], buf + 2 * i, 2);
+			memcpy(&raw[i], buf + 2 * i, 2);
 		memcpy(&ret->entries[i], buf + layout->tc_entries + 8 * i, 8);
+		ret->counts[i] = raw[i];
+	}
+	if (!layout->tc_counts_slots)
+		return COREHEAP_OK;
+	// 2.42+ counts down from tcache_count: the chunks held are what is
+	// missing from it.
+	fill = walk->tcache_fill ? walk->tcache_fill :
+				   fill_from_empty_bins(raw, ret->entries,
+							layout->tc_bins);
+	for (unsigned int i = 0; i < layout->tc_bins; i++) {
+		ret->slots_over[i] = raw[i] > fill;
+		ret->counts[i] = ret->slots_over[i] ? 0 : (uint16_t)(fill - raw[i]);
 	}
 	return COREHEAP_OK;
 }
@@ -38,26 +75,41 @@ int ptm_tcache_read(const struct ptm_walk *walk, uint64_t mem,
 // How many bins agree with themselves: no entry exactly when the count is 0,
 // and the first entry is a chunk of the bin's size inside a heap.
 static unsigned int consistent_bins(const struct ptm_walk *walk,
+				    const struct ptm_layout *layout,
 				    const struct ptm_tcache *tc)
 {
 	unsigned int good = 0;
 
-	for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+	for (unsigned int i = 0; i < layout->tc_bins; i++) {
 		uint64_t e = tc->entries[i], size;
-		uint64_t want = PTM_MINSIZE + (uint64_t)i * PTM_ALIGN;
 
 		if (!e) {
-			good += tc->counts[i] == 0;
+			good += tc->counts[i] == 0 && !tc->slots_over[i];
 			continue;
 		}
 		if (!tc->counts[i] || e % PTM_ALIGN ||
 		    ptm_read_u64(walk->host, e - 8, &size))
 			continue;
-		good += (size & ~(uint64_t)PTM_FLAG_BITS) == want &&
-			ptm_chunk_in_heaps(walk, e - PTM_CHUNK_HDR, want,
+		size &= ~(uint64_t)PTM_FLAG_BITS;
+		good += ptm_tcache_bin(layout, size) == i &&
+			ptm_chunk_in_heaps(walk, e - PTM_CHUNK_HDR, size,
 					   SIZE_MAX);
 	}
 	return good;
+}
+
+// 2.43 never leaves `tcache` NULL: a thread without a cache points at one
+// of two all-zero dummies in libc's read-only data (__tcache_dummy).
+static bool is_dummy_tcache(const struct ptm_walk *walk, uint64_t mem)
+{
+	const struct ptm_state *st = walk->st;
+	uint64_t words[4];
+
+	if (mem < st->libc_start || mem >= st->libc_end)
+		return false;
+	if (walk->host->read(walk->host, mem, words, sizeof(words)))
+		return true; // read-only data the core does not hold
+	return !(words[0] | words[1] | words[2] | words[3]);
 }
 
 static enum verdict judge(struct ptm_walk *walk, uint64_t mem,
@@ -68,7 +120,7 @@ static enum verdict judge(struct ptm_walk *walk, uint64_t mem,
 	uint64_t size;
 
 	*score_ret = 0;
-	if (!mem)
+	if (!mem || is_dummy_tcache(walk, mem))
 		return VERDICT_NULL;
 	if (mem % PTM_ALIGN || ptm_read_u64(walk->host, mem - 8, &size))
 		return VERDICT_BAD;
@@ -78,7 +130,7 @@ static enum verdict judge(struct ptm_walk *walk, uint64_t mem,
 	    !ptm_chunk_in_heaps(walk, mem - PTM_CHUNK_HDR, size, SIZE_MAX) ||
 	    ptm_tcache_read(walk, mem, &layout, &tc))
 		return VERDICT_BAD;
-	*score_ret = consistent_bins(walk, &tc);
+	*score_ret = consistent_bins(walk, &layout, &tc);
 	return VERDICT_GOOD;
 }
 
@@ -178,12 +230,16 @@ static int take_var(struct ptm_walk *walk, const struct tls_var *var)
 		if (tls_var_address(walk, i, var, &address) ||
 		    ptm_read_u64(walk->host, address, &value))
 			continue;
-		if (judge(walk, value, &score) != VERDICT_GOOD) {
-			if (value)
-				ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
-					   UINT32_MAX, value,
-					   "thread %zu's tcache pointer 0x%llx is not a tcache",
-					   i, (unsigned long long)value);
+		switch (judge(walk, value, &score)) {
+		case VERDICT_GOOD:
+			break;
+		case VERDICT_NULL:
+			continue;
+		case VERDICT_BAD:
+			ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+				   UINT32_MAX, value,
+				   "thread %zu's tcache pointer 0x%llx is not a tcache",
+				   i, (unsigned long long)value);
 			continue;
 		}
 		err = add_tcache(walk, value);
@@ -380,7 +436,7 @@ static int by_heap_scan(struct ptm_walk *walk)
 			continue;
 		// Only a struct whose every bin checks out: an all-zero user
 		// block of the same size must not pass for one.
-		if (consistent_bins(walk, &tc) < PTM_TCACHE_BINS)
+		if (consistent_bins(walk, &layout, &tc) < layout.tc_bins)
 			continue;
 		err = add_tcache(walk, chunk + PTM_CHUNK_HDR);
 		if (err)
@@ -395,7 +451,15 @@ static int by_heap_scan(struct ptm_walk *walk)
 
 int ptm_find_tcaches(struct ptm_walk *walk)
 {
+	uint64_t fill;
 	int ret;
+
+	// 2.42+ counts free slots down from mp_.tcache_count (65535 at most).
+	if (walk->st->mp &&
+	    !ptm_read_u64(walk->host, walk->st->mp + walk->layout->mp_tcache_count,
+			  &fill) &&
+	    fill <= 65535)
+		walk->tcache_fill = fill;
 
 	// Without threads in the core there is no thread pointer to start
 	// from: only the heaps can tell.

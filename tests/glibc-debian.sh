@@ -1,0 +1,195 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# glibc-debian.sh SUITE: coreheap is exact on another Debian release's glibc.
+#
+# The glibc fixtures (fixtures/glibc_*.c, which record their own live set)
+# are built with the gcc of a Debian SUITE root (tests/debian-root.sh, cached
+# in the build tree as debian-roots/SUITE), run inside it (chroot, with its
+# own /proc in a private mount namespace), and dumped from here: gdb's gcore,
+# or the kernel's core for glibc_abort. Each core is read here with
+# `--sysroot ROOT`, once with the root's libc6-dbg and once with no debug
+# info at all: both must list exactly the recorded live set, and say which
+# way they went (debug info for libc, or the symbol-free search).
+#
+# tests/glibc-bullseye.sh, glibc-trixie.sh and glibc-sid.sh run it for
+# Debian 11 (glibc 2.31), 13 (2.41) and unstable (2.43 today).
+#
+# Environment: DEBIAN_ROOTS (default: the build tree's debian-roots),
+# CH_DEBIAN_FIXTURES (the fixtures to run, default all of them).
+
+. "$SRCDIR/tests/lib.sh"
+
+suite=${1:?usage: glibc-debian.sh SUITE}
+test_init "glibc-debian-$suite" SRCDIR TESTS_BUILDDIR
+require_command gdb chroot unshare mount
+
+fixtures=${CH_DEBIAN_FIXTURES:-"glibc_mixed glibc_aligned glibc_threads
+glibc_mmap glibc_many_threads glibc_multiheap glibc_tuned glibc_noncontiguous
+glibc_foreign_sbrk glibc_runs glibc_abort"}
+
+roots=${DEBIAN_ROOTS:-$TESTS_BUILDDIR/../debian-roots}
+root=$roots/$suite
+sh "$SRCDIR/tests/debian-root.sh" "$suite" "$root"
+case $? in
+0) ;;
+77) skip "no Debian $suite root (see the message above)" ;;
+*) fail "cannot make the Debian $suite root"; finish ;;
+esac
+root=$(cd "$root" && pwd -P)
+glibc=$(chroot "$root" dpkg-query -W -f='${Version}' libc6)
+echo "Debian $suite root: $root, glibc $glibc"
+
+# The fixtures' sources and binaries, inside the root (removed on exit).
+inside=/coreheap-test-$$
+dir=$root$inside
+rm -rf "$dir"
+mkdir "$dir" || { fail "cannot create $dir"; finish; }
+ch_lib_scratch="$ch_lib_scratch $dir"
+cp "$SRCDIR"/fixtures/*.c "$SRCDIR"/fixtures/*.h "$dir/" ||
+	{ fail "cannot copy the fixtures into $dir"; finish; }
+
+# in_root COMMAND...: COMMAND run in the root, with a /proc of its own that
+# goes away with it (a private mount namespace). exec: run in the
+# background, its pid ($!) is unshare's.
+in_root() {
+	exec unshare --mount --fork sh -c \
+		'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+		"$root" "$@"
+}
+
+# The same flags as fixtures/local.mk, with the root's gcc and libc.
+built=
+for fixture in $fixtures; do
+	if chroot "$root" gcc -std=gnu11 -g -O0 -fno-builtin \
+		-o "$inside/$fixture" "$inside/$fixture.c" \
+		"$inside/recorder.c" -lpthread > "$work/$fixture.cc.log" 2>&1; then
+		built="$built $fixture"
+	else
+		fail "$fixture does not build with the $suite root's gcc"
+		cat "$work/$fixture.cc.log"
+	fi
+done
+
+# gcore_in_root FIXTURE: run it in the root until it says ready, gcore it
+# from here into $work/FIXTURE.core (gdb reads its libraries in the root).
+gcore_in_root() {
+	(in_root env CH_LIVESET="$inside/$1.live" "$inside/$1") \
+		> "$dir/$1.out" 2> "$dir/$1.err" &
+	unshare_pid=$!
+	ch_lib_pids="$ch_lib_pids $unshare_pid"
+	if ! wait_ready "$dir/$1.out" 1; then
+		fail "$1 did not say ready in the $suite root"
+		cat "$dir/$1.err"
+		return 1
+	fi
+	# unshare's one child, the shell that became chroot, then the fixture.
+	pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2> /dev/null)
+	pid=${pid% }
+	if [ -z "$pid" ]; then
+		fail "$1: no process under unshare $unshare_pid"
+		return 1
+	fi
+	ch_lib_pids="$ch_lib_pids $pid"
+	timeout "${CH_GCORE_TIMEOUT:-300}" gdb < /dev/null --nx --batch \
+		--readnever -iex 'set debuginfod enabled off' \
+		-ex "set sysroot $root" -ex 'set pagination off' \
+		-ex "attach $pid" -ex "gcore $work/$1.core" -ex detach -ex quit \
+		> "$work/$1.gcore.log" 2>&1
+	kill -KILL "$pid" 2> /dev/null
+	wait "$unshare_pid" 2> /dev/null
+	if [ ! -s "$work/$1.core" ]; then
+		fail "$1: gcore made no core"
+		cat "$work/$1.gcore.log"
+		return 1
+	fi
+}
+
+# kernel_core_in_root FIXTURE: the fixture aborts after ready; the kernel
+# writes its core into its working directory in the root (core_pattern
+# "core", as tests/make-core.sh --kernel needs).
+kernel_core_in_root() {
+	case $(cat /proc/sys/kernel/core_pattern) in
+	'|'* | */*)
+		echo "SKIP: $1: core_pattern does not write cores to the cwd"
+		return 1
+		;;
+	esac
+	mkdir "$dir/$1.kernel" || return 1
+	(in_root sh -c 'cd "$1" && ulimit -c unlimited &&
+		CH_LIVESET="$2" exec timeout -s KILL 60 "$3"' sh \
+		"$inside/$1.kernel" "$inside/$1.live" "$inside/$1") \
+		> "$dir/$1.out" 2> "$dir/$1.err"
+	set -- "$1" "$(ls "$dir/$1.kernel")"
+	case $2 in
+	'' | *[[:space:]]*)
+		fail "$1: expected one kernel core in $dir/$1.kernel, found '$2'"
+		cat "$dir/$1.err"
+		return 1
+		;;
+	esac
+	mv "$dir/$1.kernel/$2" "$work/$1.core"
+}
+
+# listed FILE: sorted "address usable-size" lines of objects' JSON lines
+# (the same words as the fixtures' live sets).
+listed() {
+	sed -n 's/.*"address": "\(0x[0-9a-f]*\)", "size": \([0-9]*\),.*/\1 \2/p' "$1" |
+		sort
+}
+
+# analyse FIXTURE MODE: objects on its core with the root as sysroot, MODE
+# "debug" (the root's libc6-dbg) or "nodebug" (no debug info anywhere);
+# the set must be the recorded one, and summary must say which way libc
+# was read.
+analyse() {
+	name=$1.$2 mode=$2
+	if [ "$mode" = debug ]; then
+		set -- --sysroot "$root" --debug-dir "$root/usr/lib/debug"
+	else
+		set -- --sysroot "$root" --debuginfo-path /nonexistent
+	fi
+	"$COREHEAP" objects "$@" --format jsonl "$work/${name%.*}.core" \
+		> "$work/$name.jsonl" 2> "$work/$name.err"
+	status=$?
+	if [ $status -ne 0 ]; then
+		fail "$name: coreheap objects exited $status"
+		cat "$work/$name.err"
+	fi
+	listed "$work/$name.jsonl" > "$work/$name.actual"
+	sort "$dir/${name%.*}.live" > "$work/$name.expected"
+	others=$(grep -vc '"allocator": "glibc"' "$work/$name.jsonl")
+	if [ ! -s "$work/$name.expected" ]; then
+		fail "$name: the fixture recorded no live set"
+	elif [ "$others" -ne 0 ]; then
+		fail "$name: $others allocations not glibc's"
+	elif diff "$work/$name.expected" "$work/$name.actual" > "$work/$name.diff"; then
+		ok "$name: objects lists the live set exactly ($(wc -l < "$work/$name.actual") allocations, glibc $glibc)"
+	else
+		fail "$name: objects differs from the live set (< missed, > extra; glibc $glibc):"
+		head -n 40 "$work/$name.diff"
+		cat "$work/$name.err"
+	fi
+	# Which way libc was read: its debug info, or none at all.
+	if [ "$mode" = debug ]; then
+		if grep -q 'no debug info for libc' "$work/$name.err"; then
+			fail "$name: libc's debug info in the root was not used"
+			cat "$work/$name.err"
+		fi
+	else
+		check_grep "$name: read without libc's debug info" \
+			'no debug info for libc' "$work/$name.err"
+	fi
+}
+
+for fixture in $built; do
+	if [ "$fixture" = glibc_abort ]; then
+		kernel_core_in_root "$fixture" || continue
+	else
+		gcore_in_root "$fixture" || continue
+	fi
+	analyse "$fixture" debug
+	analyse "$fixture" nodebug
+	[ $failures -eq 0 ] && rm -f "$work/$fixture.core"
+done
+finish
