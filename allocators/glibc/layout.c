@@ -77,7 +77,9 @@ bool ptm_layout_set_tcache(struct ptm_layout *layout, uint64_t chunk_size)
 	} else if (chunk_size == 0x290) {
 		layout->tc_count_width = 2;
 		layout->tc_entries = 128;
-	} else if (chunk_size == 0x300) {
+	} else if (chunk_size == 0x300 || chunk_size == 0x310) {
+		// 2.43's tcache_init(av) passes _int_malloc a size that
+		// request2size already padded, which pads it again: 0x310.
 		layout->tc_count_width = 2;
 		layout->tc_entries = 2 * PTM_TCACHE_BINS;
 		layout->tc_bins = PTM_TCACHE_BINS;

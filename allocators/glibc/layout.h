@@ -79,7 +79,7 @@ struct ptm_layout {
 	// struct tcache_perthread_struct
 	uint32_t tc_count_width; // 1 (char, < 2.30) or 2 (uint16_t)
 	uint32_t tc_entries;
-	uint32_t tc_chunk_size;  // chunk size of the struct: 0x250, 0x290, 0x300
+	uint32_t tc_chunk_size;  // its chunk: 0x250, 0x290, 0x300 (or 0x310)
 	uint32_t tc_bins;        // 64, or 76 from 2.42
 	/**
 	 * 2.42+: num_slots[] counts the free slots left (tcache_count at
@@ -133,8 +133,8 @@ void ptm_layout_set_heap_info(struct ptm_layout *layout, uint32_t size);
 
 /**
  * Switch the tcache part from the size of the tcache_perthread_struct chunk
- * (0x250: char counts, 0x290: uint16_t counts, 0x300: 76 uint16_t free
- * slot counts). False if none.
+ * (0x250: char counts, 0x290: uint16_t counts, 0x300 or 0x310: 76
+ * uint16_t free slot counts). False if none.
  */
 bool ptm_layout_set_tcache(struct ptm_layout *layout, uint64_t chunk_size);
 
