@@ -82,6 +82,7 @@ done
 # glibc_abort aborts by itself: always the kernel's core.
 core_in_root() {
 	mkdir "$dir/$1.cwd" || return 1
+	: > "$dir/$1.out"
 	(in_root sh -c 'cd "$1" && ulimit -c unlimited &&
 		CH_LIVESET="$2" exec "$3"' sh \
 		"$inside/$1.cwd" "$inside/$1.live" "$inside/$1") \

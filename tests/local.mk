@@ -56,3 +56,17 @@ EXTRA_DIST += \
 # The stages of src/ include only downwards (src/README).
 TESTS += tests/check-layers.sh
 EXTRA_DIST += tests/check-layers.sh
+
+# The glibc fixtures built and run in Debian 11, 13 and unstable roots
+# (debootstrap, cached in debian-roots/ of the build tree; the first run
+# takes minutes), their cores read here with --sysroot.
+TESTS += \
+	tests/glibc-bullseye.sh \
+	tests/glibc-trixie.sh \
+	tests/glibc-sid.sh
+EXTRA_DIST += \
+	tests/glibc-bullseye.sh \
+	tests/glibc-trixie.sh \
+	tests/glibc-sid.sh \
+	tests/glibc-debian.sh \
+	tests/debian-root.sh
