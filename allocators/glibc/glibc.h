@@ -176,6 +176,8 @@ struct ptm_walk {
 	 * 0 while unknown (then each struct's empty bins tell).
 	 */
 	uint64_t tcache_fill;
+	/** Threads whose tcache pointer the core does not hold (take_var). */
+	size_t tls_unknown;
 	/**
 	 * The first entry of each tcache list that goes on past its count
 	 * (2.30+, where malloc never hands such entries out), held back until
@@ -325,6 +327,16 @@ struct ptm_tcache {
 	/** 2.42+: free slots above tcache_count (the count cannot be 0). */
 	bool slots_over[PTM_TCACHE_BINS];
 };
+
+/**
+ * True for a chunk whose size field is @p size_field that a large tcache
+ * bin may hold outside the heaps: an mmapped chunk, which 2.43 caches too.
+ */
+static inline bool ptm_tcache_mmapped(const struct ptm_layout *layout,
+				      uint64_t size_field)
+{
+	return layout->mm_tail && (size_field & PTM_IS_MMAPPED);
+}
 
 /** Read the tcache_perthread_struct at @p mem as laid out in @p layout. */
 int ptm_tcache_read(const struct ptm_walk *walk, uint64_t mem,

@@ -142,16 +142,19 @@ static bool take_listed(struct ptm_walk *walk, struct free_list *list,
 	unsigned int bin = list->tag & 0xff;
 	uint32_t region = region_of(walk, chunk), old;
 	uint64_t have, size = list->size;
+	bool mmapped = false;
 	int added;
 
-	// A large tcache bin's chunks have sizes in the bin's range.
+	// A large tcache bin's chunks have sizes in the bin's range; from
+	// 2.43 they may be mmapped chunks, outside every heap.
 	if (list->large && !(chunk % PTM_ALIGN) &&
-	    ptm_chunk_in_heaps(walk, chunk, PTM_MINSIZE, list->arena) &&
 	    !ptm_read_u64(walk->host, chunk + 8, &have) &&
-	    ptm_tcache_bin(walk->layout, have & ~(uint64_t)PTM_FLAG_BITS) == bin)
+	    ptm_tcache_bin(walk->layout, have & ~(uint64_t)PTM_FLAG_BITS) == bin) {
 		size = have & ~(uint64_t)PTM_FLAG_BITS;
+		mmapped = ptm_tcache_mmapped(walk->layout, have);
+	}
 	if (chunk % PTM_ALIGN ||
-	    !ptm_chunk_in_heaps(walk, chunk, size, list->arena)) {
+	    (!mmapped && !ptm_chunk_in_heaps(walk, chunk, size, list->arena))) {
 		ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
 			   region_of(walk, list->holder), list->holder,
 			   "%s bin %u link at 0x%llx leads outside the heaps, to 0x%llx",

@@ -299,11 +299,16 @@ void ptm_walk_mmapped(struct ptm_walk *walk)
 	}
 	walk->have_mmapped_region = true;
 	for (size_t i = 0; i < found.count && !walk->status; i++) {
+		// 2.43 keeps freed mmapped chunks in the tcache's large bins.
+		bool cached = ptm_addrset_find(&walk->listed,
+					       found.chunks[i].chunk, NULL);
+
 		ptm_own(walk, walk->mmapped_region, found.chunks[i].map_start,
 			found.chunks[i].map_end, COREHEAP_OWNED_HEAP);
 		ptm_block(walk, found.chunks[i].chunk + PTM_CHUNK_HDR,
 			  usable_size(walk->layout, found.chunks[i].size),
-			  COREHEAP_BLOCK_LIVE, walk->mmapped_region);
+			  cached ? COREHEAP_BLOCK_FREE : COREHEAP_BLOCK_LIVE,
+			  walk->mmapped_region);
 	}
 	check_count(walk, &found);
 out:

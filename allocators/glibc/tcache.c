@@ -90,10 +90,12 @@ static unsigned int consistent_bins(const struct ptm_walk *walk,
 		if (!tc->counts[i] || e % PTM_ALIGN ||
 		    ptm_read_u64(walk->host, e - 8, &size))
 			continue;
-		size &= ~(uint64_t)PTM_FLAG_BITS;
-		good += ptm_tcache_bin(layout, size) == i &&
-			ptm_chunk_in_heaps(walk, e - PTM_CHUNK_HDR, size,
-					   SIZE_MAX);
+		good += ptm_tcache_bin(layout, size & ~(uint64_t)PTM_FLAG_BITS) == i &&
+			((i >= PTM_TCACHE_SMALL_BINS &&
+			  ptm_tcache_mmapped(layout, size)) ||
+			 ptm_chunk_in_heaps(walk, e - PTM_CHUNK_HDR,
+					    size & ~(uint64_t)PTM_FLAG_BITS,
+					    SIZE_MAX));
 	}
 	return good;
 }
@@ -228,12 +230,18 @@ static int take_var(struct ptm_walk *walk, const struct tls_var *var)
 		int err;
 
 		if (tls_var_address(walk, i, var, &address) ||
-		    ptm_read_u64(walk->host, address, &value))
+		    ptm_read_u64(walk->host, address, &value)) {
+			walk->tls_unknown++;
 			continue;
+		}
 		switch (judge(walk, value, &score)) {
 		case VERDICT_GOOD:
 			break;
 		case VERDICT_NULL:
+			// 2.43 (no fastbins) never leaves `tcache` NULL: a 0
+			// is TLS memory the core does not really hold.
+			if (!value && !walk->layout->ms_num_fastbins)
+				walk->tls_unknown++;
 			continue;
 		case VERDICT_BAD:
 			ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
@@ -410,42 +418,95 @@ static int by_got_scan(struct ptm_walk *walk)
 	return err ? err : 1;
 }
 
-// Each thread's tcache is allocated by its first malloc, from the arena it
-// is attached to: usually the first chunk of the main heap or of a thread
-// arena's first heap.
-static int by_heap_scan(struct ptm_walk *walk)
+/**
+ * 1 if the chunk at @p chunk is an in-use tcache_perthread_struct whose
+ * every bin checks out (an all-zero user block of the same size must not
+ * pass for one) and was added, 0 if not, or an error.
+ */
+static int take_if_tcache(struct ptm_walk *walk, uint64_t chunk)
 {
-	size_t found = 0;
+	struct ptm_layout layout = *walk->layout;
+	uint64_t size, next_size;
+	struct ptm_tcache tc;
+	int err;
 
+	if (ptm_read_u64(walk->host, chunk + 8, &size))
+		return 0;
+	size &= ~(uint64_t)PTM_FLAG_BITS;
+	if (!ptm_layout_set_tcache(&layout, size) ||
+	    !ptm_chunk_in_heaps(walk, chunk, size, SIZE_MAX) ||
+	    ptm_read_u64(walk->host, chunk + size + 8, &next_size) ||
+	    !(next_size & PTM_PREV_INUSE) ||
+	    ptm_tcache_read(walk, chunk + PTM_CHUNK_HDR, &layout, &tc) ||
+	    consistent_bins(walk, &layout, &tc) < layout.tc_bins)
+		return 0;
+	if (ptm_addrset_find(&walk->tcache_chunks, chunk, NULL))
+		return 0;
+	err = add_tcache(walk, chunk + PTM_CHUNK_HDR);
+	return err ? err : 1;
+}
+
+// Each thread's tcache is allocated by its first malloc, from the arena it
+// is attached to: up to 2.42 the first chunk of the main heap or of a thread
+// arena's first heap; 2.43 allocates it later (at the first free, or when
+// malloc would fill it), anywhere: with @p whole every chunk of every heap
+// is looked at, as far as the sizes lead. *found_ret: how many were added.
+static int heap_scan(struct ptm_walk *walk, bool whole, size_t *found_ret)
+{
+	*found_ret = 0;
 	for (size_t i = 0; i < walk->num_heaps; i++) {
 		const struct ptm_heap *heap = &walk->heaps[i];
-		struct ptm_layout layout = *walk->layout;
-		uint64_t size, next_size, chunk = heap->start;
-		struct ptm_tcache tc;
-		int err;
+		uint64_t chunk = heap->start, size;
 
-		if (!ptm_chunk_in_heaps(walk, chunk, 0x250, heap->arena))
-			continue;
-		if (ptm_read_u64(walk->host, chunk + 8, &size))
-			continue;
-		size &= ~(uint64_t)PTM_FLAG_BITS;
-		if (!ptm_layout_set_tcache(&layout, size) ||
-		    ptm_read_u64(walk->host, chunk + size + 8, &next_size) ||
-		    !(next_size & PTM_PREV_INUSE) ||
-		    ptm_tcache_read(walk, chunk + PTM_CHUNK_HDR, &layout, &tc))
-			continue;
-		// Only a struct whose every bin checks out: an all-zero user
-		// block of the same size must not pass for one.
-		if (consistent_bins(walk, &layout, &tc) < layout.tc_bins)
-			continue;
-		err = add_tcache(walk, chunk + PTM_CHUNK_HDR);
-		if (err)
-			return err;
-		found++;
+		while (chunk >= heap->start && chunk + PTM_CHUNK_HDR <= heap->end) {
+			int taken = take_if_tcache(walk, chunk);
+
+			if (taken < 0)
+				return taken;
+			*found_ret += taken;
+			if (!whole ||
+			    ptm_read_u64(walk->host, chunk + 8, &size))
+				break;
+			size &= ~(uint64_t)PTM_FLAG_BITS;
+			if (size < PTM_MINSIZE || size % PTM_ALIGN)
+				break;
+			chunk += size;
+		}
 	}
+	return COREHEAP_OK;
+}
+
+static int by_heap_scan(struct ptm_walk *walk)
+{
+	bool whole = !walk->layout->ms_num_fastbins;
+	size_t found;
+	int err = heap_scan(walk, whole, &found);
+
+	if (err)
+		return err;
 	walk->host->log(walk->host, COREHEAP_LOG_WARNING,
-			"tcache TLS variable not found; took %zu tcache(s) from the first chunks of heaps: a thread cache elsewhere is missed (its free chunks show as live)",
-			found);
+			"tcache TLS variable not found; took %zu tcache(s) from %s: a thread cache elsewhere is missed (its free chunks show as live)",
+			found, whole ? "the heaps" : "the first chunks of heaps");
+	return COREHEAP_OK;
+}
+
+// Threads whose `tcache` could not be read (2.43: read as NULL, which it
+// never is): their TLS is not in the core, as when gdb could not read a
+// thread stack that glibc guards with MADV_GUARD_INSTALL. Their caches are
+// in the heaps.
+static int add_unread_tcaches(struct ptm_walk *walk)
+{
+	size_t found;
+	int err;
+
+	if (!walk->tls_unknown || walk->layout->ms_num_fastbins)
+		return COREHEAP_OK;
+	err = heap_scan(walk, true, &found);
+	if (err)
+		return err;
+	walk->host->log(walk->host, COREHEAP_LOG_WARNING,
+			"the tcache pointer of %zu thread(s) is not in the core; took %zu more tcache(s) from the heaps",
+			walk->tls_unknown, found);
 	return COREHEAP_OK;
 }
 
@@ -467,10 +528,10 @@ int ptm_find_tcaches(struct ptm_walk *walk)
 		return by_heap_scan(walk);
 	ret = by_symbol(walk);
 	if (ret)
-		return ret < 0 ? ret : COREHEAP_OK;
+		return ret < 0 ? ret : add_unread_tcaches(walk);
 	ret = by_relocations(walk);
 	if (ret)
-		return ret < 0 ? ret : COREHEAP_OK;
+		return ret < 0 ? ret : add_unread_tcaches(walk);
 	if (!walk->st->file) {
 		ret = by_got_scan(walk);
 		if (ret)
