@@ -41,6 +41,41 @@ root=$(cd "$root" && pwd -P)
 glibc=$(chroot "$root" dpkg-query -W -f='${Version}' libc6)
 echo "Debian $suite root: $root, glibc $glibc"
 
+# The plugin's struct offsets for this glibc (tests/glibc_layout) against
+# those in the root's libc debug info, as gdb reads them.
+dwarf_layout() {
+	gdb -nx -batch -iex "set debug-file-directory $root/usr/lib/debug" \
+		-ex 'ptype /o struct malloc_state' \
+		-ex 'ptype /o struct malloc_par' \
+		-ex 'ptype /o struct _heap_info' \
+		-ex 'ptype /o struct tcache_perthread_struct' \
+		"$root/lib/x86_64-linux-gnu/libc.so.6" 2>&1 | awk '
+	/type = struct [A-Za-z_]+ \{/ {
+		s = $0; sub(/.*type = struct /, "", s); sub(/ .*/, "", s); next
+	}
+	/total size \(bytes\):/ {
+		n = $0; gsub(/[^0-9]/, "", n); print s ".sizeof " n; next
+	}
+	/^\/\* +[0-9]+ +\| +[0-9]+ \*\/ / {
+		decl = $0; sub(/;[[:space:]]*$/, "", decl)
+		sub(/\[.*\]$/, "", decl)
+		name = decl; sub(/.*[ *]/, "", name)
+		print s "." name " " $2; print s "." name ".bytes " $4
+	}'
+}
+version=$(echo "$glibc" | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/')
+"$TESTS_BUILDDIR/glibc_layout" $version > "$work/layout.plugin" &&
+	dwarf_layout > "$work/layout.dwarf"
+if [ ! -s "$work/layout.dwarf" ] || [ ! -s "$work/layout.plugin" ]; then
+	fail "no struct layouts for glibc $glibc (see $work/layout.*)"
+else
+	wrong=$(while read -r field offset; do
+		grep -qx "$field $offset" "$work/layout.dwarf" ||
+			echo "$field: $offset, debug info: $(grep "^$field " "$work/layout.dwarf" | cut -d' ' -f2)"
+	done < "$work/layout.plugin")
+	check_same "the plugin's layout of glibc $glibc is its debug info's ($(wc -l < "$work/layout.plugin") offsets and sizes)" "" "$wrong"
+fi
+
 # The fixtures' sources and binaries, inside the root (removed on exit).
 inside=/coreheap-test-$$
 dir=$root$inside
