@@ -132,7 +132,8 @@ unsigned int ptm_tcache_bin(const struct ptm_layout *layout, uint64_t size)
 	// small limit (1032 or 1040) having bit 10 as its highest: bin 64
 	// holds sizes up to 2 KiB, each next bin twice as far.
 	bin = PTM_TCACHE_SMALL_BINS;
-	for (uint64_t limit = 2048; size >= limit; limit *= 2)
+	for (uint64_t limit = 2048; size >= limit && bin < layout->tc_bins;
+	     limit *= 2)
 		bin++;
 	return bin < layout->tc_bins ? bin : UINT32_MAX;
 }
