@@ -299,7 +299,9 @@ static int by_symbol(struct ptm_walk *walk)
 		err = take_var(walk, &tls);
 	else if (by_got.good + by_got.bad + by_host.good + by_host.bad == 0 &&
 		 (by_got.unknown == 0 || by_host.unknown == 0))
-		return 1; // every thread's tcache is NULL
+		// Every thread's tcache is NULL, or (2.43) not in the core:
+		// take_var counts those.
+		err = take_var(walk, by_got.unknown == 0 ? &got : &tls);
 	else if (by_got.good || by_host.good)
 		err = take_var(walk, by_got.good >= by_host.good ? &got : &tls);
 	else
