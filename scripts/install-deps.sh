@@ -8,6 +8,7 @@ libelf-dev libdw-dev elfutils libpcre2-dev
 libcriterion-dev
 libjemalloc-dev libjemalloc2
 gdb libc6-dbg
+debootstrap
 python3
 time bc
 curl bzip2

@@ -172,6 +172,13 @@ struct ptm_walk {
 	uint32_t tcache_lost[PTM_TCACHE_BINS];
 	bool any_tcache_lost;
 	/**
+	 * 2.42+: the free slots a tcache bin starts with (mp_.tcache_count),
+	 * 0 while unknown (then each struct's empty bins tell).
+	 */
+	uint64_t tcache_fill;
+	/** Threads whose tcache pointer the core does not hold (take_var). */
+	size_t tls_unknown;
+	/**
 	 * The first entry of each tcache list that goes on past its count
 	 * (2.30+, where malloc never hands such entries out), held back until
 	 * its key can be judged.
@@ -314,9 +321,22 @@ int ptm_collect_main_runs(struct ptm_walk *walk, size_t index);
 
 /** A decoded tcache_perthread_struct. */
 struct ptm_tcache {
+	/** Chunks held per bin (2.42+: tcache_count minus the free slots). */
 	uint16_t counts[PTM_TCACHE_BINS];
 	uint64_t entries[PTM_TCACHE_BINS];  /**< raw list heads (user memory) */
+	/** 2.42+: free slots above tcache_count (the count cannot be 0). */
+	bool slots_over[PTM_TCACHE_BINS];
 };
+
+/**
+ * True for a chunk whose size field is @p size_field that a large tcache
+ * bin may hold outside the heaps: an mmapped chunk, which 2.43 caches too.
+ */
+static inline bool ptm_tcache_mmapped(const struct ptm_layout *layout,
+				      uint64_t size_field)
+{
+	return layout->mm_tail && (size_field & PTM_IS_MMAPPED);
+}
 
 /** Read the tcache_perthread_struct at @p mem as laid out in @p layout. */
 int ptm_tcache_read(const struct ptm_walk *walk, uint64_t mem,
