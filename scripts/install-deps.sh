@@ -8,6 +8,7 @@ libelf-dev libdw-dev elfutils libpcre2-dev
 libcriterion-dev
 libjemalloc-dev libjemalloc2
 gdb libc6-dbg
+redis-server redis-tools
 python3
 time bc
 clang libclang-rt-dev
