@@ -132,6 +132,7 @@ static void walk_destroy(struct jem_walk *walk)
 	free(walk->tcaches);
 	jem_ptrset_deinit(&walk->cached);
 	jem_ptrset_deinit(&walk->internal);
+	jem_ptrset_deinit(&walk->empty_pageslabs);
 	free(walk->arena_counts);
 	for (size_t a = 0; a < JEM_MAX_ARENAS; a++)
 		free(walk->classes[a]);
@@ -414,7 +415,9 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	// (2 MiB of pointers to leaves), no root of the program's.
 	jem_own(walk, UINT32_MAX, walk->rtree_root,
 		walk->rtree_root + 8 * JEM_RTREE_SLOTS, COREHEAP_OWNED_HEAP);
-	err = jem_walk_extents(walk);
+	err = jem_hpa_collect(walk);
+	if (!err)
+		err = jem_walk_extents(walk);
 	if (!err) {
 		jem_check_cached(walk);
 		report_bases(walk);

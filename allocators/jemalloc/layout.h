@@ -86,6 +86,40 @@ static inline bool jem_leaf_slab(uint64_t bits)
  * tree does not map.
  */
 #define JEM_HUGEPAGE ((uint64_t)2 << 20)
+#define JEM_HUGEPAGE_PAGES (JEM_HUGEPAGE / JEM_PAGE)
+/* edata_t.e_ps @24: the hpdata_t of the pageslab an HPA extent lies in. */
+#define JEM_EDATA_PS 24
+/*
+ * hpdata.h, hpdata_t (248 bytes): h_address @0; ql_link_empty (which the
+ * psset's empty list uses) {qre_next, qre_prev} @40, ql_link_purge @64,
+ * ql_link_hugify @80; h_nactive @104, active_pages (one bit a page, 8
+ * words) @112.
+ */
+#define JEM_HPDATA_SIZE 248
+#define JEM_HPDATA_ADDRESS 0
+#define JEM_HPDATA_LINK_EMPTY 40
+#define JEM_HPDATA_LINK_PURGE 64
+#define JEM_HPDATA_LINK_HUGIFY 80
+#define JEM_HPDATA_NACTIVE 104
+#define JEM_HPDATA_ACTIVE_PAGES 112
+/*
+ * arena_t.pa_shard @10648, pa_shard_t.hpa_shard @62384: the arena's
+ * hpa_shard_t @0x11d48; in it central (hpa_central_t *) @56 and the psset
+ * @320. psset_t: empty (ql_head: one pointer) @4224, to_purge[128] @4232,
+ * to_hugify @5272; its age heaps hold only pageslabs with extents.
+ * hpa_central_t: eden @224, eden_len @232, the part of the last mapping
+ * of HPA_EDEN_SIZE (128 hugepages) not yet carved into pageslabs.
+ */
+#define JEM_ARENA_HPA_SHARD 0x11d48
+#define JEM_HPA_SHARD_CENTRAL 56
+#define JEM_HPA_SHARD_PSSET 320
+#define JEM_PSSET_EMPTY 4224
+#define JEM_PSSET_TO_PURGE 4232
+#define JEM_PSSET_NPURGE_LISTS 128
+#define JEM_PSSET_TO_HUGIFY 5272
+#define JEM_HPA_CENTRAL_EDEN 224
+#define JEM_HPA_CENTRAL_EDEN_LEN 232
+#define JEM_HPA_EDEN_SIZE (128 * JEM_HUGEPAGE)
 
 /* bitmap.h: 512 regions at most (8 groups of 64, no tree for 4 KiB pages). */
 #define JEM_BITMAP_GROUPS 8
