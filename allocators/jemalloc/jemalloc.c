@@ -387,8 +387,9 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	if (st->version[0] && (st->version_major != 5 || st->version_minor != 3 ||
 			       st->version_patch != 0)) {
 		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc %s: only 5.3.0's layouts are known; not walked",
-			  st->version);
+			  "jemalloc %d.%d.%d (version string %s) is not supported: its heap is not walked; only jemalloc 5.3.0's layouts are known",
+			  st->version_major, st->version_minor,
+			  st->version_patch, st->version);
 		return COREHEAP_FAILED;
 	}
 	if (!st->version[0])
