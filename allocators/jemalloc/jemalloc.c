@@ -418,6 +418,8 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		walk->rtree_root + 8 * JEM_RTREE_SLOTS, COREHEAP_OWNED_HEAP);
 	err = jem_hpa_collect(walk);
 	if (!err)
+		err = jem_collect_prof(walk);
+	if (!err)
 		err = jem_walk_extents(walk);
 	if (!err) {
 		jem_check_cached(walk);

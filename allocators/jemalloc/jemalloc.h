@@ -299,6 +299,15 @@ int jem_walk_extents(struct jem_walk *walk);
 /** Report the cached pointers no extent accounted for. */
 void jem_check_cached(struct jem_walk *walk);
 
+// profmeta.c
+
+/**
+ * The heap profiler's own allocations (its tables, per-thread and
+ * per-backtrace records) into walk->internal, which is sorted again.
+ * COREHEAP_OK (nothing there: prof off) or COREHEAP_NOMEM.
+ */
+int jem_collect_prof(struct jem_walk *walk);
+
 // hpa.c
 
 /**

@@ -198,6 +198,38 @@ enum jem_extent_state {
 #define JEM_TSD_SIZE 2632
 #define JEM_TSD_TCACHE 856
 #define JEM_TSD_TCACHE_SLOW 256
+/*
+ * tsd_t.prof_tdata @104: the thread's prof_tdata_t, or NULL, or one of
+ * the small PROF_TDATA_STATE_* markers (1..3).
+ */
+#define JEM_TSD_PROF_TDATA 104
+#define JEM_PROF_TDATA_STATE_MAX 3
+
+/*
+ * The heap profiler's own allocations (prof_data.c, ckh.c), all made with
+ * iallocztm(..., is_internal) in arena 0, never handed to the program:
+ * ckh_t (48 bytes): count @8, lg_minbuckets @16, lg_curbuckets @20, hash
+ * @24, keycomp @32, tab @40, a table of 4 << lg_curbuckets cells {key,
+ * data} of 16 bytes (LG_CKH_BUCKET_CELLS 2). prof_gctx_t: tctxs (an rb
+ * tree: its root) @16, bt @104, the key of the global bt2gctx table.
+ * prof_tctx_t: tdata @0, gctx @96, its rb link {left, right | red} @112.
+ * prof_tdata_t: thread_name @24, bt2tctx (a ckh_t: bt -> tctx) @64.
+ */
+#define JEM_CKH_SIZE 48
+#define JEM_CKH_COUNT 8
+#define JEM_CKH_LG_MINBUCKETS 16
+#define JEM_CKH_LG_CURBUCKETS 20
+#define JEM_CKH_HASH 24
+#define JEM_CKH_KEYCOMP 32
+#define JEM_CKH_TAB 40
+#define JEM_CKH_LG_BUCKET_CELLS 2
+#define JEM_PROF_GCTX_TCTXS 16
+#define JEM_PROF_GCTX_BT 104
+#define JEM_PROF_TCTX_TDATA 0
+#define JEM_PROF_TCTX_GCTX 96
+#define JEM_PROF_TCTX_LINK 112
+#define JEM_PROF_TDATA_THREAD_NAME 24
+#define JEM_PROF_TDATA_BT2TCTX 64
 
 /*
  * arena_structs.h, arena_t with stats and prof compiled in: tcache_ql

@@ -6,4 +6,5 @@ libcoreheap_a_SOURCES += \
 	allocators/jemalloc/tcache.c \
 	allocators/jemalloc/extents.c \
 	allocators/jemalloc/hpa.c \
+	allocators/jemalloc/profmeta.c \
 	allocators/jemalloc/ptrset.c allocators/jemalloc/ptrset.h
