@@ -11,17 +11,19 @@ mkdir -p "$out"
 core="$out/heap.core"
 coreheap="$builddir/coreheap"
 
-# wall seconds and peak resident KiB of a command, best of 3 runs
+# wall seconds, CPU seconds (user + system: what a busy machine does not
+# inflate) and peak resident KiB of a command, best of 3 runs
 measure() {
-	best_wall= best_rss=
+	best_wall= best_rss= best_cpu=
 	for _ in 1 2 3; do
-		/usr/bin/time -f '%e %M' -o "$out/time" sh -c "$1" > /dev/null
-		read -r wall rss < "$out/time"
+		/usr/bin/time -f '%e %M %U %S' -o "$out/time" sh -c "$1" > /dev/null 2>&1
+		read -r wall rss user sys < "$out/time"
 		if [ -z "$best_wall" ] || [ "$(echo "$wall < $best_wall" | bc)" = 1 ]; then
 			best_wall=$wall best_rss=$rss
+			best_cpu=$(printf "%.2f" "$(echo "$user + $sys" | bc)")
 		fi
 	done
-	printf '%-52s %8s s %8s MiB\n' "$2" "$best_wall" "$((best_rss / 1024))"
+	printf '%-52s %8s s %6s s CPU %8s MiB\n' "$2" "$best_wall" "$best_cpu" "$((best_rss / 1024))"
 }
 
 size=$(stat -c %s "$core")
@@ -41,7 +43,7 @@ measure "'$coreheap' top '$core'" "coreheap top"
 # The same heap on jemalloc: the plugin's walk next to glibc's.
 "$srcdir/tests/make-core.sh" "$builddir/bench/bench_heap_jemalloc" "$out/jemalloc" "$count" > /dev/null
 jcore="$out/jemalloc.core"
-jlive=$("$coreheap" summary --format json "$jcore" | sed -n 's/.*"live_count": \([0-9]*\).*/\1/p' | tail -n 1)
+jlive=$("$coreheap" summary --format json "$jcore" 2> /dev/null | sed -n 's/.*"live_count": \([0-9]*\).*/\1/p' | tail -n 1)
 printf 'jemalloc core: %s MiB, %s live allocations\n' "$(($(stat -c %s "$jcore") / 1048576))" "$jlive"
 measure "'$coreheap' summary '$jcore'" "coreheap summary (jemalloc)"
 measure "'$coreheap' objects --format jsonl '$jcore'" "coreheap objects --format jsonl > /dev/null (jemalloc)"
