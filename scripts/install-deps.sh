@@ -9,6 +9,7 @@ libcriterion-dev
 libjemalloc-dev libjemalloc2
 gdb libc6-dbg
 debootstrap
+redis-server redis-tools
 python3
 time bc
 curl bzip2

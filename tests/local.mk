@@ -76,3 +76,13 @@ EXTRA_DIST += \
 	tests/glibc-sid.sh \
 	tests/glibc-debian.sh \
 	tests/debian-root.sh
+
+# Debian's redis-server, unmodified, with the recorder preloaded: every
+# allocation it holds, exactly. liveset_diff is exact_harness.c's
+# comparison for shell tests.
+check_PROGRAMS += tests/liveset_diff
+tests_liveset_diff_SOURCES = tests/liveset_diff.c tests/liveset.c tests/liveset.h
+tests_liveset_diff_CFLAGS = $(TEST_CFLAGS)
+tests_liveset_diff_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+TESTS += tests/jemalloc-redis.sh
+EXTRA_DIST += tests/jemalloc-redis.sh tests/recorded-liveset.py
