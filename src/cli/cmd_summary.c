@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/output.h"
+#include "report/summary.h"
 
 static const char *const summary_usage[] = {
 	"coreheap summary [OPTIONS] CORE",
@@ -15,7 +16,10 @@ static const char *const summary_usage[] = {
 	"threads and modules (and which lack a binary or debug info), the",
 	"allocators found, and per arena the live and free bytes, the top chunk and",
 	"the memory the allocator owns that none of its blocks explains, and the",
-	"allocator's own table per arena (jemalloc: extents, pages and size classes).",
+	"allocator's own table per arena (jemalloc: extents, pages and size classes;",
+	"glibc: what mallinfo2() would have said), and where all the mapped memory",
+	"is, by kind (heaps, stacks, modules, files, shared, anonymous), adding up",
+	"to the mapped total, with what the core left out.",
 	NULL,
 };
 
@@ -154,7 +158,40 @@ static void write_text_stats(struct ch_out *out, const struct ch_heap *heap,
 		ch_out_str(out, "\n");
 }
 
-static void write_text_heap(struct ch_out *out, const struct ch_program *program)
+/*
+ * An allocator's table summed over its regions, when it has more than one:
+ * "  glibc, all regions: mallinfo2: arena 135168, ordblks 3, ...".
+ */
+static void write_text_stat_totals(struct ch_out *out,
+				   const struct ch_program *program,
+				   const struct ch_summary_map *map)
+{
+	const char *row = NULL;
+	uint8_t allocator = 0;
+
+	for (size_t i = 0; i < map->num_stat_totals; i++) {
+		const struct ch_stat_total *total = &map->stat_totals[i];
+
+		if (row && allocator == total->allocator &&
+		    !strcmp(row, total->row)) {
+			ch_out_printf(out, ", %s %" PRIu64, total->key,
+				      total->value);
+			continue;
+		}
+		if (row)
+			ch_out_str(out, "\n");
+		row = total->row;
+		allocator = total->allocator;
+		ch_out_printf(out, "  %s, all regions: %s: %s %" PRIu64,
+			      allocator_name(program, allocator), row,
+			      total->key, total->value);
+	}
+	if (row)
+		ch_out_str(out, "\n");
+}
+
+static void write_text_heap(struct ch_out *out, const struct ch_program *program,
+			    const struct ch_summary_map *map)
 {
 	const struct ch_heap *heap = &program->heap;
 	struct heap_totals totals = sum_regions(heap);
@@ -196,6 +233,8 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 	if (heap->stats_dropped)
 		ch_out_printf(out, "  (%zu more numbers of the allocators' tables not kept)\n",
 			      heap->stats_dropped);
+	if (heap->num_regions > 1)
+		write_text_stat_totals(out, program, map);
 	ch_out_printf(out, "live:       %" PRIu64 " allocations, ", totals.live_count);
 	ch_out_bytes(out, totals.live_bytes);
 	ch_out_printf(out, "\nfree:       %" PRIu64 " blocks, ", totals.free_count);
@@ -222,6 +261,159 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 	for (size_t i = 0; i < heap->num_damage; i++)
 		ch_out_printf(out, "  0x%" PRIx64 ": %s\n", heap->damage[i].address,
 			      heap->damage[i].message);
+}
+
+/*
+ * "; in the core 1.0 MiB, from the binaries 2.0 MiB, left out 3.0 MiB":
+ * where a kind's bytes are, when not all in the core.
+ */
+static void write_text_sources(struct ch_out *out,
+			       const struct ch_memory_bytes *bytes)
+{
+	const struct {
+		const char *label;
+		uint64_t value;
+	} parts[] = {
+		{ "in the core", bytes->in_core },
+		{ "read from the binaries", bytes->from_files },
+		{ "left out", bytes->left_out },
+		{ "lost (the core is cut short)", bytes->lost },
+	};
+	const char *sep = "; ";
+
+	if (bytes->in_core == bytes->total)
+		return;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!parts[i].value)
+			continue;
+		ch_out_printf(out, "%s%s ", sep, parts[i].label);
+		ch_out_bytes(out, parts[i].value);
+		sep = ", ";
+	}
+}
+
+static void write_text_kind(struct ch_out *out, const char *title,
+			    const struct ch_memory_bytes *bytes)
+{
+	char size[32];
+
+	ch_format_bytes(bytes->total, size);
+	ch_out_printf(out, "  %-24s %10s  ", title, size);
+}
+
+static void write_text_usage(struct ch_out *out,
+			     const struct ch_heap_usage *usage)
+{
+	ch_out_printf(out, "live %" PRIu64 " (", usage->live_count);
+	ch_out_bytes(out, usage->live_bytes);
+	ch_out_printf(out, "), free %" PRIu64 " (", usage->free_count);
+	ch_out_bytes(out, usage->free_bytes);
+	ch_out_str(out, "), top ");
+	ch_out_bytes(out, usage->top_bytes);
+	ch_out_str(out, ", overhead ");
+	ch_out_bytes(out, usage->overhead_bytes);
+	if (usage->unexplained_bytes) {
+		ch_out_str(out, ", unexplained ");
+		ch_out_bytes(out, usage->unexplained_bytes);
+	}
+	if (usage->excess_bytes) {
+		ch_out_str(out, ", blocks past the memory it owns ");
+		ch_out_bytes(out, usage->excess_bytes);
+	}
+}
+
+// Every mapped byte once, by kind: the allocators' heaps first.
+static void write_text_memory(struct ch_out *out,
+			      const struct ch_program *program,
+			      const struct ch_summary_map *map)
+{
+	ch_out_str(out, "memory:     ");
+	ch_out_bytes(out, map->total.total);
+	ch_out_printf(out, " in %" PRIu64 " mappings", map->total.pieces);
+	write_text_sources(out, &map->total);
+	ch_out_str(out, "\n");
+	for (size_t i = 0; i < map->num_allocators; i++) {
+		char title[64];
+
+		if (!map->allocators[i].bytes.total &&
+		    !map->allocators[i].live_count)
+			continue;
+		snprintf(title, sizeof(title), "%s heap",
+			 allocator_name(program, (uint8_t)i));
+		write_text_kind(out, title, &map->allocators[i].bytes);
+		write_text_usage(out, &map->allocators[i]);
+		write_text_sources(out, &map->allocators[i].bytes);
+		ch_out_str(out, "\n");
+	}
+	for (int kind = CH_MEMORY_HEAP + 1; kind < CH_MEMORY_NUM_KINDS; kind++) {
+		const struct ch_memory_bytes *bytes = &map->kinds[kind];
+
+		if (!bytes->total)
+			continue;
+		write_text_kind(out, ch_memory_kind_titles[kind], bytes);
+		ch_out_printf(out, "%" PRIu64 " mapping%s", bytes->pieces,
+			      bytes->pieces == 1 ? "" : "s");
+		write_text_sources(out, bytes);
+		ch_out_str(out, "\n");
+	}
+}
+
+static void write_json_sources(struct ch_json *json,
+			       const struct ch_memory_bytes *bytes)
+{
+	ch_json_member_u64(json, "bytes", bytes->total);
+	ch_json_member_u64(json, "mappings", bytes->pieces);
+	ch_json_member_u64(json, "in_core_bytes", bytes->in_core);
+	ch_json_member_u64(json, "from_binaries_bytes", bytes->from_files);
+	ch_json_member_u64(json, "left_out_bytes", bytes->left_out);
+	ch_json_member_u64(json, "lost_bytes", bytes->lost);
+}
+
+static void write_json_usage(struct ch_json *json,
+			     const struct ch_heap_usage *usage)
+{
+	ch_json_member_u64(json, "live_count", usage->live_count);
+	ch_json_member_u64(json, "live_bytes", usage->live_bytes);
+	ch_json_member_u64(json, "free_count", usage->free_count);
+	ch_json_member_u64(json, "free_bytes", usage->free_bytes);
+	ch_json_member_u64(json, "top_bytes", usage->top_bytes);
+	ch_json_member_u64(json, "overhead_bytes", usage->overhead_bytes);
+	ch_json_member_u64(json, "unexplained_bytes", usage->unexplained_bytes);
+	ch_json_member_u64(json, "excess_bytes", usage->excess_bytes);
+}
+
+/*
+ * "memory": {"bytes": ..., "kinds": [{"kind": "heap", "allocator":
+ * "glibc", "bytes": ..., "live_bytes": ...}, {"kind": "stack", ...}]}:
+ * the kinds' bytes add up to the total's.
+ */
+static void write_json_memory(struct ch_json *json,
+			      const struct ch_program *program,
+			      const struct ch_summary_map *map)
+{
+	ch_json_key(json, "memory");
+	ch_json_begin_object(json);
+	write_json_sources(json, &map->total);
+	ch_json_key(json, "kinds");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < map->num_allocators; i++) {
+		ch_json_begin_object(json);
+		ch_json_member_string(json, "kind", ch_memory_kind_names[CH_MEMORY_HEAP]);
+		ch_json_member_string(json, "allocator",
+				      allocator_name(program, (uint8_t)i));
+		write_json_sources(json, &map->allocators[i].bytes);
+		write_json_usage(json, &map->allocators[i]);
+		ch_json_end_object(json);
+	}
+	for (int kind = CH_MEMORY_HEAP + 1; kind < CH_MEMORY_NUM_KINDS; kind++) {
+		ch_json_begin_object(json);
+		ch_json_member_string(json, "kind", ch_memory_kind_names[kind]);
+		write_json_sources(json, &map->kinds[kind]);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
+	ch_json_member_u64(json, "stacks", map->num_stacks);
+	ch_json_end_object(json);
 }
 
 static void write_json_process(struct ch_json *json,
@@ -338,7 +530,8 @@ static void write_json_stats(struct ch_json *json, const struct ch_heap *heap,
 
 static void write_json_region(struct ch_json *json,
 			      const struct ch_program *program,
-			      const struct ch_region *region)
+			      const struct ch_region *region,
+			      const struct ch_heap_usage *usage)
 {
 	ch_json_begin_object(json);
 	ch_json_member_string(json, "allocator", allocator_name(program, region->allocator));
@@ -354,13 +547,51 @@ static void write_json_region(struct ch_json *json,
 	ch_json_member_u64(json, "system_bytes", region->system_bytes);
 	ch_json_member_u64(json, "unexplained_count", region->unexplained_count);
 	ch_json_member_u64(json, "unexplained_bytes", region->unexplained_bytes);
+	// The memory the region owns, and what no block of it explains.
+	ch_json_member_u64(json, "owned_bytes", usage->bytes.total);
+	ch_json_member_u64(json, "overhead_bytes", usage->overhead_bytes);
 	write_json_stats(json, &program->heap,
 			 (uint32_t)(region - program->heap.regions));
 	ch_json_end_object(json);
 }
 
+// "stats": [{"row": ..., "values": {...}}] of an allocator, over its regions.
+static void write_json_stat_totals(struct ch_json *json,
+				   const struct ch_summary_map *map,
+				   uint8_t allocator)
+{
+	const char *row = NULL;
+
+	ch_json_key(json, "stats");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < map->num_stat_totals; i++) {
+		const struct ch_stat_total *total = &map->stat_totals[i];
+
+		if (total->allocator != allocator)
+			continue;
+		if (!row || strcmp(row, total->row)) {
+			if (row) {
+				ch_json_end_object(json);
+				ch_json_end_object(json);
+			}
+			row = total->row;
+			ch_json_begin_object(json);
+			ch_json_member_string(json, "row", row);
+			ch_json_key(json, "values");
+			ch_json_begin_object(json);
+		}
+		ch_json_member_u64(json, total->key, total->value);
+	}
+	if (row) {
+		ch_json_end_object(json);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
+}
+
 static void write_json_heap(struct ch_json *json,
-			    const struct ch_program *program)
+			    const struct ch_program *program,
+			    const struct ch_summary_map *map)
 {
 	const struct ch_heap *heap = &program->heap;
 	struct heap_totals totals = sum_regions(heap);
@@ -371,13 +602,15 @@ static void write_json_heap(struct ch_json *json,
 		ch_json_begin_object(json);
 		ch_json_member_string(json, "name", program->allocators.uses[i].ops->name);
 		ch_json_member_i64(json, "confidence", program->allocators.uses[i].confidence);
+		write_json_stat_totals(json, map, (uint8_t)i);
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);
 	ch_json_key(json, "regions");
 	ch_json_begin_array(json);
 	for (size_t i = 0; i < heap->num_regions; i++)
-		write_json_region(json, program, &heap->regions[i]);
+		write_json_region(json, program, &heap->regions[i],
+				  &map->regions[i]);
 	ch_json_end_array(json);
 	ch_json_key(json, "totals");
 	ch_json_begin_object(json);
@@ -412,6 +645,7 @@ int cmd_summary(int argc, char **argv)
 {
 	struct ch_command_options options;
 	struct ch_program *program = NULL;
+	struct ch_summary_map map;
 	struct ch_error *err;
 	static struct ch_out out;
 
@@ -424,6 +658,8 @@ int cmd_summary(int argc, char **argv)
 		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
 			"summary takes one core (see 'coreheap summary --help')"));
 	err = ch_command_open(&options, options.args[0], &program);
+	if (!err)
+		err = ch_summary_map_build(program, &map);
 	if (err)
 		return ch_command_finish(program, err);
 	ch_out_init(&out, stdout);
@@ -434,13 +670,16 @@ int cmd_summary(int argc, char **argv)
 		ch_json_begin_object(&json);
 		write_json_process(&json, program);
 		write_json_modules(&json, program);
-		write_json_heap(&json, program);
+		write_json_memory(&json, program, &map);
+		write_json_heap(&json, program, &map);
 		ch_json_end_object(&json);
 	} else {
 		write_text_process(&out, program);
 		write_text_modules(&out, program);
-		write_text_heap(&out, program);
+		write_text_memory(&out, program, &map);
+		write_text_heap(&out, program, &map);
 	}
+	ch_summary_map_deinit(&map);
 	err = ch_out_finish(&out);
 	return ch_command_finish(program, err);
 }
