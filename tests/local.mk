@@ -56,3 +56,8 @@ EXTRA_DIST += \
 # The stages of src/ include only downwards (src/README).
 TESTS += tests/check-layers.sh
 EXTRA_DIST += tests/check-layers.sh
+
+# summary's totals against mallinfo2(), the core's mappings, kernel cores
+# that leave memory out or are cut short, and Debian's cc1plus.
+TESTS += tests/summary-totals.sh
+EXTRA_DIST += tests/summary-totals.sh tests/core-mappings.py

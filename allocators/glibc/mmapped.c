@@ -264,6 +264,8 @@ void ptm_walk_mmapped(struct ptm_walk *walk)
 		goto out;
 	}
 	walk->have_mmapped_region = true;
+	walk->mmapped_chunks = found.count;
+	walk->mmapped_bytes = found.bytes;
 	for (size_t i = 0; i < found.count && !walk->status; i++) {
 		ptm_own(walk, walk->mmapped_region, found.chunks[i].map_start,
 			found.chunks[i].map_end, COREHEAP_OWNED_HEAP);

@@ -590,9 +590,13 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 			continue;
 		}
 		graph->stats.root_bytes += root->end - root->start;
-		graph->stats.unreadable_bytes +=
-			ch_scan_words(as, root->start, root->end, root_word,
-				      &scan);
+		// What the core left out on purpose (pages never touched,
+		// shared memory, MADV_DONTDUMP) holds no pointer the program
+		// keeps its heap by; only what it lost is unknown.
+		if (ch_scan_words(as, root->start, root->end, root_word, &scan))
+			graph->stats.unreadable_bytes +=
+				ch_address_space_lost_bytes(as, root->start,
+							    root->end);
 	}
 	if (scan.out_of_memory)
 		return &ch_enomem;
