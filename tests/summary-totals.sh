@@ -31,6 +31,9 @@ kinds = d["memory"]["kinds"]
 heaps = {k["allocator"]: k for k in kinds if k["kind"] == "heap"}
 by_kind = {k["kind"]: k for k in kinds if k["kind"] != "heap"}
 regions = d["regions"]
+# What the glibc plugin says mallinfo2() returns: main_arena's row.
+mallinfo = next((s["values"] for r in regions if r["name"] == "main_arena"
+                 for s in r["stats"] if s["row"] == "mallinfo2"), {})
 ok, shown = eval(sys.argv[2])
 print("yes" if ok else "no: %s" % (shown,))
 EOF
@@ -55,7 +58,7 @@ if make_core "$fixture" "$work/alive"; then
 	for key in arena ordblks smblks hblks hblkhd fsmblks uordblks fordblks keepcost; do
 		want=$(awk -v k="$key" '$1 == k { print $2 }' "$work/alive.live.mallinfo")
 		json_check "mallinfo2 $key is $want" \
-			"(lambda v: (v == $want, v))(next(s['values']['$key'] for a in d['allocators'] if a['name'] == 'glibc' for s in a['stats'] if s['row'] == 'mallinfo2'))"
+			"(lambda v: (v == $want, v))(mallinfo['$key'])"
 	done
 	count=$(wc -l < "$work/alive.live" | tr -d ' ')
 	bytes=$(awk '{ s += $2 } END { print s }' "$work/alive.live")
@@ -64,9 +67,9 @@ if make_core "$fixture" "$work/alive"; then
 	json_check "glibc heap: live + free + top + overhead + unexplained = its bytes" \
 		"(lambda h: (h['live_bytes'] + h['free_bytes'] + h['top_bytes'] + h['overhead_bytes'] + h['unexplained_bytes'] == h['bytes'] and h['excess_bytes'] == 0, h))(heaps['glibc'])"
 	json_check "mallinfo2 arena = the arenas' memory" \
-		"(lambda a, m: (a == m, (a, m)))(sum(r['owned_bytes'] for r in regions if r['name'] != 'mmapped'), next(s['values']['arena'] for a in d['allocators'] for s in a['stats']))"
+		"(lambda a, m: (a == m, (a, m)))(sum(r['owned_bytes'] for r in regions if r['name'] != 'mmapped'), mallinfo['arena'])"
 	json_check "mallinfo2 hblkhd and hblks = the mmapped chunks' memory and count" \
-		"(lambda r, s: ((r['owned_bytes'], r['live_count']) == (s['hblkhd'], s['hblks']), (r, s)))(next(r for r in regions if r['name'] == 'mmapped'), next(s['values'] for a in d['allocators'] for s in a['stats']))"
+		"(lambda r, s: ((r['owned_bytes'], r['live_count']) == (s['hblkhd'], s['hblks']), (r, s)))(next(r for r in regions if r['name'] == 'mmapped'), mallinfo)"
 	total=$(mapped_total "$core")
 	json_check "the kinds add up to the $total bytes the core maps" \
 		"(d['memory']['bytes'] == $total and sum(k['bytes'] for k in kinds) == $total, (d['memory']['bytes'], sum(k['bytes'] for k in kinds)))"
@@ -74,7 +77,8 @@ if make_core "$fixture" "$work/alive"; then
 		"(all(k['in_core_bytes'] + k['from_binaries_bytes'] + k['left_out_bytes'] + k['lost_bytes'] == k['bytes'] for k in kinds), kinds)"
 	run_ok "summary" summary "$core"
 	check_grep "summary: the glibc heap's line" "^  glibc heap .* live $count " "$work/out"
-	check_grep "summary: mallinfo2 over the regions" "glibc, all regions: mallinfo2: arena " "$work/out"
+	check_grep "summary: mallinfo2 under main_arena" "^    mallinfo2: arena [0-9]*, ordblks" "$work/out"
+	check_grep "summary: each arena's part" "^    mallinfo2, this arena: arena [0-9]*, ordblks" "$work/out"
 fi
 
 # --- a kernel core: what it leaves out on purpose is no loss -------------

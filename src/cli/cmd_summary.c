@@ -158,40 +158,7 @@ static void write_text_stats(struct ch_out *out, const struct ch_heap *heap,
 		ch_out_str(out, "\n");
 }
 
-/*
- * An allocator's table summed over its regions, when it has more than one:
- * "  glibc, all regions: mallinfo2: arena 135168, ordblks 3, ...".
- */
-static void write_text_stat_totals(struct ch_out *out,
-				   const struct ch_program *program,
-				   const struct ch_summary_map *map)
-{
-	const char *row = NULL;
-	uint8_t allocator = 0;
-
-	for (size_t i = 0; i < map->num_stat_totals; i++) {
-		const struct ch_stat_total *total = &map->stat_totals[i];
-
-		if (row && allocator == total->allocator &&
-		    !strcmp(row, total->row)) {
-			ch_out_printf(out, ", %s %" PRIu64, total->key,
-				      total->value);
-			continue;
-		}
-		if (row)
-			ch_out_str(out, "\n");
-		row = total->row;
-		allocator = total->allocator;
-		ch_out_printf(out, "  %s, all regions: %s: %s %" PRIu64,
-			      allocator_name(program, allocator), row,
-			      total->key, total->value);
-	}
-	if (row)
-		ch_out_str(out, "\n");
-}
-
-static void write_text_heap(struct ch_out *out, const struct ch_program *program,
-			    const struct ch_summary_map *map)
+static void write_text_heap(struct ch_out *out, const struct ch_program *program)
 {
 	const struct ch_heap *heap = &program->heap;
 	struct heap_totals totals = sum_regions(heap);
@@ -233,8 +200,6 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 	if (heap->stats_dropped)
 		ch_out_printf(out, "  (%zu more numbers of the allocators' tables not kept)\n",
 			      heap->stats_dropped);
-	if (heap->num_regions > 1)
-		write_text_stat_totals(out, program, map);
 	ch_out_printf(out, "live:       %" PRIu64 " allocations, ", totals.live_count);
 	ch_out_bytes(out, totals.live_bytes);
 	ch_out_printf(out, "\nfree:       %" PRIu64 " blocks, ", totals.free_count);
@@ -555,40 +520,6 @@ static void write_json_region(struct ch_json *json,
 	ch_json_end_object(json);
 }
 
-// "stats": [{"row": ..., "values": {...}}] of an allocator, over its regions.
-static void write_json_stat_totals(struct ch_json *json,
-				   const struct ch_summary_map *map,
-				   uint8_t allocator)
-{
-	const char *row = NULL;
-
-	ch_json_key(json, "stats");
-	ch_json_begin_array(json);
-	for (size_t i = 0; i < map->num_stat_totals; i++) {
-		const struct ch_stat_total *total = &map->stat_totals[i];
-
-		if (total->allocator != allocator)
-			continue;
-		if (!row || strcmp(row, total->row)) {
-			if (row) {
-				ch_json_end_object(json);
-				ch_json_end_object(json);
-			}
-			row = total->row;
-			ch_json_begin_object(json);
-			ch_json_member_string(json, "row", row);
-			ch_json_key(json, "values");
-			ch_json_begin_object(json);
-		}
-		ch_json_member_u64(json, total->key, total->value);
-	}
-	if (row) {
-		ch_json_end_object(json);
-		ch_json_end_object(json);
-	}
-	ch_json_end_array(json);
-}
-
 static void write_json_heap(struct ch_json *json,
 			    const struct ch_program *program,
 			    const struct ch_summary_map *map)
@@ -602,7 +533,6 @@ static void write_json_heap(struct ch_json *json,
 		ch_json_begin_object(json);
 		ch_json_member_string(json, "name", program->allocators.uses[i].ops->name);
 		ch_json_member_i64(json, "confidence", program->allocators.uses[i].confidence);
-		write_json_stat_totals(json, map, (uint8_t)i);
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);
@@ -677,7 +607,7 @@ int cmd_summary(int argc, char **argv)
 		write_text_process(&out, program);
 		write_text_modules(&out, program);
 		write_text_memory(&out, program, &map);
-		write_text_heap(&out, program, &map);
+		write_text_heap(&out, program);
 	}
 	ch_summary_map_deinit(&map);
 	err = ch_out_finish(&out);

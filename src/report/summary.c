@@ -493,56 +493,6 @@ static void settle_overhead(struct ch_heap_usage *usage)
 		usage->excess_bytes = explained - usage->bytes.total;
 }
 
-DEFINE_VECTOR(stat_total_vector, struct ch_stat_total);
-
-static bool same_stat(const struct ch_stat_total *total, uint8_t allocator,
-		      const struct ch_stat *stat)
-{
-	return total->allocator == allocator && !strcmp(total->row, stat->row) &&
-	       !strcmp(total->key, stat->key);
-}
-
-// Regions report their rows in one order: the total a stat adds to is
-// nearly always the one after the last, so the search starts there.
-static struct ch_error *sum_stats(const struct ch_heap *heap,
-				  struct ch_summary_map *map)
-{
-	struct stat_total_vector totals = { 0 };
-	size_t hint = 0;
-
-	for (size_t i = 0; i < heap->num_stats; i++) {
-		const struct ch_stat *stat = &heap->stats[i];
-		uint8_t allocator;
-		size_t found = totals.len;
-		struct ch_error *err;
-
-		if (stat->region >= heap->num_regions)
-			continue;
-		allocator = heap->regions[stat->region].allocator;
-		for (size_t k = 0; k < totals.len && found == totals.len; k++) {
-			size_t at = (hint + k) % totals.len;
-
-			if (same_stat(&totals.data[at], allocator, stat))
-				found = at;
-		}
-		if (found == totals.len) {
-			err = stat_total_vector_append(&totals, &(struct ch_stat_total){
-				.allocator = allocator,
-				.row = stat->row,
-				.key = stat->key,
-			});
-			if (err) {
-				stat_total_vector_deinit(&totals);
-				return err;
-			}
-		}
-		totals.data[found].value += stat->value;
-		hint = found + 1;
-	}
-	map->stat_totals = stat_total_vector_steal(&totals, &map->num_stat_totals);
-	return NULL;
-}
-
 struct ch_error *ch_summary_map_build(const struct ch_program *program,
 				      struct ch_summary_map *ret)
 {
@@ -581,11 +531,6 @@ struct ch_error *ch_summary_map_build(const struct ch_program *program,
 		settle_overhead(&map.allocators[i]);
 	for (size_t i = 0; i < map.num_regions; i++)
 		settle_overhead(&map.regions[i]);
-	err = sum_stats(&program->heap, &map);
-	if (err) {
-		ch_summary_map_deinit(&map);
-		return err;
-	}
 	*ret = map;
 	return NULL;
 }
@@ -594,6 +539,5 @@ void ch_summary_map_deinit(struct ch_summary_map *map)
 {
 	free(map->allocators);
 	free(map->regions);
-	free(map->stat_totals);
 	*map = (struct ch_summary_map){ 0 };
 }

@@ -76,17 +76,6 @@ struct ch_heap_usage {
 	uint64_t excess_bytes;
 };
 
-/**
- * One number of an allocator's own table summed over its regions: a row
- * and key (ch_stat's) and the sum of every region's value for them.
- */
-struct ch_stat_total {
-	uint8_t allocator;
-	/** Point into the heap's stats. */
-	const char *row, *key;
-	uint64_t value;
-};
-
 struct ch_summary_map {
 	/** All mapped memory. */
 	struct ch_memory_bytes total;
@@ -100,13 +89,6 @@ struct ch_summary_map {
 	size_t num_regions;
 	/** Mappings counted as thread stacks. */
 	size_t num_stacks;
-	/**
-	 * The allocators' tables summed over their regions, in the order
-	 * their rows and keys first appear (glibc's "mallinfo2" row sums to
-	 * what mallinfo2() returns, as glibc sums its arenas).
-	 */
-	struct ch_stat_total *stat_totals;
-	size_t num_stat_totals;
 };
 
 /** Build the map of program's memory. Errors: out of memory. */
