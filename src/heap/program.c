@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/vector.h"
 #include "heap/host.h"
 #include "heap/program.h"
@@ -542,28 +543,53 @@ static struct ch_error *walk_allocator(struct ch_program *program, size_t i)
 /** Lost ranges named one by one; the rest are counted. */
 #define MAX_LOST_NAMED 8
 
-// The allocator and region owning the first owned byte of [start, end),
-// and how many of its bytes some allocator owns.
-static uint64_t owned_part(const struct ch_heap *heap, uint64_t start,
-			   uint64_t end, const struct ch_owned_range **first)
-{
-	uint64_t bytes = 0, covered = start;
+/** A piece of the union of the owned ranges, with the first range's owner. */
+struct owned_union {
+	uint64_t start, end;
+	const struct ch_owned_range *owner;
+};
 
-	*first = NULL;
+// The union of heap->owned (sorted by start, overlapping), in one pass.
+static struct owned_union *owned_union(const struct ch_heap *heap,
+				       size_t *count_ret)
+{
+	struct owned_union *pieces = calloc(heap->num_owned + 1, sizeof(*pieces));
+	size_t n = 0;
+
+	if (!pieces)
+		return NULL;
 	for (size_t i = 0; i < heap->num_owned; i++) {
 		const struct ch_owned_range *range = &heap->owned[i];
-		uint64_t a, b;
 
-		if (range->start >= end)
-			break;
-		if (range->end <= covered)
+		if (n && range->start <= pieces[n - 1].end) {
+			if (range->end > pieces[n - 1].end)
+				pieces[n - 1].end = range->end;
 			continue;
-		a = range->start > covered ? range->start : covered;
-		b = range->end < end ? range->end : end;
-		if (!*first)
-			*first = range;
+		}
+		pieces[n++] = (struct owned_union){ range->start, range->end, range };
+	}
+	*count_ret = n;
+	return pieces;
+}
+
+// How many bytes of [start, end) the union owns, and the first owner met;
+// *next is where the search starts, moved on for the next (later) range.
+static uint64_t owned_part(const struct owned_union *pieces, size_t count,
+			   size_t *next, uint64_t start, uint64_t end,
+			   const struct ch_owned_range **owner)
+{
+	uint64_t bytes = 0;
+
+	*owner = NULL;
+	while (*next < count && pieces[*next].end <= start)
+		(*next)++;
+	for (size_t i = *next; i < count && pieces[i].start < end; i++) {
+		uint64_t a = pieces[i].start > start ? pieces[i].start : start;
+		uint64_t b = pieces[i].end < end ? pieces[i].end : end;
+
+		if (!*owner)
+			*owner = pieces[i].owner;
 		bytes += b - a;
-		covered = b;
 	}
 	return bytes;
 }
@@ -582,16 +608,26 @@ static void warn_about_lost(struct ch_program *program)
 	const struct ch_address_space *as = program->address_space;
 	const struct ch_heap *heap = &program->heap;
 	const char *path = program->core->path;
+	_cleanup_free_ struct owned_union *pieces = NULL;
 	uint64_t more_bytes = 0;
-	size_t more = 0;
+	size_t more = 0, num_pieces = 0, next = 0;
 	bool more_partial = false;
 
+	if (!as->num_lost)
+		return;
+	pieces = owned_union(heap, &num_pieces);
+	if (!pieces) {
+		ch_program_warn(program, true,
+				"core '%s' is truncated: memory is missing", path);
+		return;
+	}
 	for (size_t i = 0; i < as->num_lost; i++) {
 		const struct ch_address_interval *lost = &as->lost[i];
 		const struct ch_mapping *mapping =
 			ch_address_space_mapping(as, lost->start);
 		const struct ch_owned_range *owner;
-		uint64_t owned = owned_part(heap, lost->start, lost->end, &owner);
+		uint64_t owned = owned_part(pieces, num_pieces, &next,
+					    lost->start, lost->end, &owner);
 		const char *allocator, *region;
 
 		if (i >= MAX_LOST_NAMED) {
