@@ -599,8 +599,8 @@ static uint64_t owned_part(const struct owned_union *pieces, size_t count,
  * it costs. An allocator's memory makes the results partial: the
  * allocations there are unknown. So does other writable memory: the
  * pointers there are unknown, and an allocator whose metadata was lost with
- * it could not declare it. Read-only memory costs nothing (a --verbose
- * note). What the core left out on purpose (pages never touched, shared
+ * it could not declare it. Read-only memory costs nothing, and is said
+ * without making the results partial. What the core left out on purpose (pages never touched, shared
  * memory, MADV_DONTDUMP) was never lost and is not said here.
  */
 static void warn_about_lost(struct ch_program *program)
@@ -613,8 +613,13 @@ static void warn_about_lost(struct ch_program *program)
 	size_t more = 0, num_pieces = 0, next = 0;
 	bool more_partial = false;
 
-	if (!as->num_lost)
+	if (!as->num_lost) {
+		if (program->core->truncated)
+			ch_program_warn(program, false,
+					"core '%s' is truncated: it lacks %" PRIu64 " bytes its headers promise, all of them read-only memory the binaries give back",
+					path, program->core->missing_bytes);
 		return;
+	}
 	pieces = owned_union(heap, &num_pieces);
 	if (!pieces) {
 		ch_program_warn(program, true,
@@ -658,9 +663,9 @@ static void warn_about_lost(struct ch_program *program)
 					lost->end - lost->start,
 					mapping->file ? " mapped from " : "",
 					mapping->file ? mapping->file : "");
-		} else if (program->verbose) {
+		} else {
 			ch_program_warn(program, false,
-					"core '%s' is truncated: 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " bytes of read-only memory) is missing: nothing the analysis reads",
+					"core '%s' is truncated: 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " bytes of read-only memory) is missing: no allocation or root is there",
 					path, lost->start, lost->end,
 					lost->end - lost->start);
 		}
