@@ -108,9 +108,8 @@ static struct ch_error *add_module_file(struct range_list *out,
 	return NULL;
 }
 
-// The first range that ends after addr, or NULL.
-static const struct ch_range *range_at_or_after(const struct ch_address_space *as,
-						uint64_t addr)
+const struct ch_range *ch_address_space_range_after(const struct ch_address_space *as,
+						    uint64_t addr)
 {
 	size_t lo = 0, hi = as->num_ranges;
 
@@ -179,7 +178,7 @@ static struct ch_error *build_lost(const struct ch_core *core,
 			addr = covered;
 		while (addr < end) {
 			const struct ch_range *range =
-				range_at_or_after(as, addr);
+				ch_address_space_range_after(as, addr);
 			uint64_t piece_end = end;
 			struct ch_error *err;
 
@@ -321,7 +320,7 @@ uint64_t ch_address_space_lost_bytes(const struct ch_address_space *as,
 void ch_address_space_count(const struct ch_address_space *as, uint64_t start,
 			    uint64_t end, struct ch_address_bytes *ret)
 {
-	const struct ch_range *range = range_at_or_after(as, start);
+	const struct ch_range *range = ch_address_space_range_after(as, start);
 	const struct ch_range *last = as->ranges + as->num_ranges;
 	uint64_t readable;
 

@@ -78,6 +78,10 @@ struct ch_error *ch_address_space_create(const struct ch_core *core,
 					 struct ch_address_space **ret);
 void ch_address_space_destroy(struct ch_address_space *as);
 
+/** The first range that ends after addr (holding it or above it), or NULL. */
+const struct ch_range *ch_address_space_range_after(const struct ch_address_space *as,
+						    uint64_t addr);
+
 /** The range holding addr, or NULL. */
 const struct ch_range *ch_address_space_range(const struct ch_address_space *as,
 					      uint64_t addr);
