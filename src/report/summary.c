@@ -108,11 +108,16 @@ static struct ch_error *append_difference(struct piece_vector *out,
 	return NULL;
 }
 
-static bool uses_mappings(const struct ch_program *program, uint8_t allocator)
+// Per allocator index: it declares nothing it owns, and is no runtime
+// (whose objects live inside another allocator's blocks).
+static void find_undeclared(const struct ch_program *program,
+			    bool undeclared[UINT8_MAX + 1])
 {
-	return allocator < program->allocators.num_uses &&
-	       !program->allocators.uses[allocator].ops->is_runtime &&
-	       !ch_heap_allocator_declares_owned(&program->heap, allocator);
+	for (size_t i = 0; i <= UINT8_MAX; i++)
+		undeclared[i] = i < program->allocators.num_uses &&
+				!program->allocators.uses[i].ops->is_runtime &&
+				!ch_heap_allocator_declares_owned(&program->heap,
+								  (uint8_t)i);
 }
 
 /*
@@ -122,7 +127,8 @@ static bool uses_mappings(const struct ch_program *program, uint8_t allocator)
  */
 static struct ch_error *add_undeclared(const struct ch_program *program,
 				       const struct ch_block_array *blocks,
-				       uint8_t *owner, struct piece_vector *out)
+				       const bool *undeclared, uint8_t *owner,
+				       struct piece_vector *out)
 {
 	const struct ch_address_space *as = program->address_space;
 
@@ -132,7 +138,7 @@ static struct ch_error *add_undeclared(const struct ch_program *program,
 		size_t m;
 		struct ch_error *err;
 
-		if (!uses_mappings(program, block->allocator))
+		if (!undeclared[block->allocator])
 			continue;
 		mapping = ch_address_space_mapping(as, block->address);
 		if (!mapping)
@@ -163,6 +169,7 @@ static struct ch_error *owned_pieces(const struct ch_program *program,
 	struct piece_vector unexplained = { 0 }, declared = { 0 };
 	struct piece_vector undeclared = { 0 }, rest = { 0 };
 	_cleanup_free_ uint8_t *owner = NULL;
+	bool undeclared_allocators[UINT8_MAX + 1];
 	struct ch_error *err = NULL;
 
 	for (size_t i = 0; !err && i < heap->num_owned; i++) {
@@ -182,10 +189,13 @@ static struct ch_error *owned_pieces(const struct ch_program *program,
 	owner = calloc(program->address_space->num_mappings + 1, 1);
 	if (!err && !owner)
 		err = &ch_enomem;
+	find_undeclared(program, undeclared_allocators);
 	if (!err)
-		err = add_undeclared(program, &heap->live, owner, &undeclared);
+		err = add_undeclared(program, &heap->live, undeclared_allocators,
+				     owner, &undeclared);
 	if (!err)
-		err = add_undeclared(program, &heap->free, owner, &undeclared);
+		err = add_undeclared(program, &heap->free, undeclared_allocators,
+				     owner, &undeclared);
 	if (err)
 		goto out;
 	make_disjoint(&unexplained);
