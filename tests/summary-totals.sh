@@ -81,6 +81,49 @@ if make_core "$fixture" "$work/alive"; then
 	check_grep "summary: each arena's part" "^    mallinfo2, this arena: arena [0-9]*, ordblks" "$work/out"
 fi
 
+# --- a real C++ program from Debian: the C++ compiler, mid-compile --------
+# Debian's cc1plus (g++'s compiler proper), unmodified, compiling a file
+# that includes a few standard headers and then a fifo: it blocks reading
+# the fifo with its trees built (most in its GC pages, anonymous mmaps).
+cc1plus=$(g++ -print-prog-name=cc1plus 2> /dev/null)
+if [ -x "$cc1plus" ] && command -v gcore > /dev/null 2>&1; then
+	mkfifo "$work/cc-fifo" || fail "mkfifo"
+	printf '#include <map>\n#include <vector>\n#include <string>\n#include <regex>\n#include <iostream>\nstd::map<std::string, std::vector<int>> table;\n#include "%s"\n' \
+		"$work/cc-fifo" > "$work/hold.cc"
+	"$cc1plus" -quiet -imultiarch "$(g++ -print-multiarch)" "$work/hold.cc" \
+		-o /dev/null > "$work/cc.out" 2> "$work/cc.err" &
+	cc_pid=$!
+	# A writer that never writes: once the compiler opened the fifo,
+	# its read blocks until the test ends.
+	sleep 600 > "$work/cc-fifo" &
+	ch_lib_pids="$ch_lib_pids $cc_pid $!"
+	tries=2400
+	until ls -l "/proc/$cc_pid/fd" 2> /dev/null | grep -q "cc-fifo" ||
+		[ $tries -eq 0 ]; do
+		tries=$((tries - 1))
+		sleep 0.05
+	done
+	if [ $tries -gt 0 ] && take_gcore "$cc_pid" "$work/cc1plus"; then
+		run_ok "cc1plus: summary --format json" summary --format json "$core"
+		total=$(mapped_total "$core")
+		json_check "cc1plus: the kinds add up to the $total bytes the core maps" \
+			"(d['memory']['bytes'] == $total and sum(k['bytes'] for k in kinds) == $total, (d['memory']['bytes'], sum(k['bytes'] for k in kinds)))"
+		json_check "cc1plus: a glibc heap of live allocations, its parts adding up" \
+			"(lambda h: (h['live_count'] > 1000 and h['live_bytes'] + h['free_bytes'] + h['top_bytes'] + h['overhead_bytes'] + h['unexplained_bytes'] == h['bytes'], h))(heaps['glibc'])"
+		json_check "cc1plus: its GC pages are other anonymous memory, larger than the heap" \
+			"(by_kind['anonymous']['bytes'] > heaps['glibc']['bytes'], (by_kind['anonymous'], heaps['glibc']['bytes']))"
+		json_check "cc1plus: modules' code and data, a stack" \
+			"(by_kind['module_code']['bytes'] > 0 and by_kind['module_data']['bytes'] > 0 and d['memory']['stacks'] == 1, by_kind)"
+	elif [ $tries -eq 0 ]; then
+		fail "cc1plus never opened the fifo"
+		cat "$work/cc.err"
+	fi
+else
+	echo "note: no cc1plus or gcore: the real C++ program's check is skipped"
+fi
+
+# Last: make_core skips the rest of the test where kernel cores cannot be
+# made here.
 # --- a kernel core: what it leaves out on purpose is no loss -------------
 if make_core "$fixture" "$work/kernel" --kernel abort; then
 	remove_shm "$work/kernel"
@@ -150,47 +193,6 @@ EOF
 	else
 		fail "no PT_LOAD of the kernel core holds the first live allocation"
 	fi
-fi
-
-# --- a real C++ program from Debian: the C++ compiler, mid-compile --------
-# Debian's cc1plus (g++'s compiler proper), unmodified, compiling a file
-# that includes a few standard headers and then a fifo: it blocks reading
-# the fifo with its trees built (most in its GC pages, anonymous mmaps).
-cc1plus=$(g++ -print-prog-name=cc1plus 2> /dev/null)
-if [ -x "$cc1plus" ] && command -v gcore > /dev/null 2>&1; then
-	mkfifo "$work/cc-fifo" || fail "mkfifo"
-	printf '#include <map>\n#include <vector>\n#include <string>\n#include <regex>\n#include <iostream>\nstd::map<std::string, std::vector<int>> table;\n#include "%s"\n' \
-		"$work/cc-fifo" > "$work/hold.cc"
-	"$cc1plus" -quiet -imultiarch "$(g++ -print-multiarch)" "$work/hold.cc" \
-		-o /dev/null > "$work/cc.out" 2> "$work/cc.err" &
-	cc_pid=$!
-	# A writer that never writes: once the compiler opened the fifo,
-	# its read blocks until the test ends.
-	sleep 600 > "$work/cc-fifo" &
-	ch_lib_pids="$ch_lib_pids $cc_pid $!"
-	tries=2400
-	until ls -l "/proc/$cc_pid/fd" 2> /dev/null | grep -q "cc-fifo" ||
-		[ $tries -eq 0 ]; do
-		tries=$((tries - 1))
-		sleep 0.05
-	done
-	if [ $tries -gt 0 ] && take_gcore "$cc_pid" "$work/cc1plus"; then
-		run_ok "cc1plus: summary --format json" summary --format json "$core"
-		total=$(mapped_total "$core")
-		json_check "cc1plus: the kinds add up to the $total bytes the core maps" \
-			"(d['memory']['bytes'] == $total and sum(k['bytes'] for k in kinds) == $total, (d['memory']['bytes'], sum(k['bytes'] for k in kinds)))"
-		json_check "cc1plus: a glibc heap of live allocations, its parts adding up" \
-			"(lambda h: (h['live_count'] > 1000 and h['live_bytes'] + h['free_bytes'] + h['top_bytes'] + h['overhead_bytes'] + h['unexplained_bytes'] == h['bytes'], h))(heaps['glibc'])"
-		json_check "cc1plus: its GC pages are other anonymous memory, larger than the heap" \
-			"(by_kind['anonymous']['bytes'] > heaps['glibc']['bytes'], (by_kind['anonymous'], heaps['glibc']['bytes']))"
-		json_check "cc1plus: modules' code and data, a stack" \
-			"(by_kind['module_code']['bytes'] > 0 and by_kind['module_data']['bytes'] > 0 and d['memory']['stacks'] == 1, by_kind)"
-	elif [ $tries -eq 0 ]; then
-		fail "cc1plus never opened the fifo"
-		cat "$work/cc.err"
-	fi
-else
-	echo "note: no cc1plus or gcore: the real C++ program's check is skipped"
 fi
 
 finish
