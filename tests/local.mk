@@ -86,3 +86,8 @@ tests_liveset_diff_CFLAGS = $(TEST_CFLAGS)
 tests_liveset_diff_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 TESTS += tests/jemalloc-redis.sh
 EXTRA_DIST += tests/jemalloc-redis.sh tests/recorded-liveset.py
+
+# summary's totals against mallinfo2(), the core's mappings, kernel cores
+# that leave memory out or are cut short, and Debian's cc1plus.
+TESTS += tests/summary-totals.sh
+EXTRA_DIST += tests/summary-totals.sh tests/core-mappings.py

@@ -172,6 +172,60 @@ Test(core, truncated_core_keeps_what_it_holds)
 	free(path);
 }
 
+// What a cut core lost is told apart from what it left out on purpose: the
+// second segment saves 4096 of its 8192 bytes (the rest is left out), and
+// the cut takes the rest of the first and all of the second's 4096.
+Test(core, cut_core_lost_and_left_out)
+{
+	struct ch_address_space *as;
+	struct ch_address_bytes where;
+	struct synth_core synth;
+	struct ch_core *core;
+	uint64_t kept;
+	char *path;
+
+	two_segments(&synth);
+	synth.truncate_to = 8192 + 1000;
+	path = synth_core_write(&synth);
+	core = open_ok(path);
+	kept = core->segments[0].available;
+	cr_assert_lt(kept, sizeof(heap_bytes));
+	cr_assert_null(ch_address_space_create(core, NULL, &as));
+	cr_expect_eq(as->num_lost, 2);
+	cr_expect_eq(ch_address_space_lost_bytes(as, 0, UINT64_MAX),
+		     sizeof(heap_bytes) - kept + sizeof(stack_bytes));
+	ch_address_space_count(as, 0x10000, 0x10000 + sizeof(heap_bytes), &where);
+	cr_expect_eq(where.in_core, kept);
+	cr_expect_eq(where.lost, sizeof(heap_bytes) - kept);
+	cr_expect_eq(where.from_files + where.left_out, 0);
+	ch_address_space_count(as, 0x7ff000, 0x7ff000 + 2 * sizeof(stack_bytes),
+			       &where);
+	cr_expect_eq(where.in_core, 0);
+	cr_expect_eq(where.lost, sizeof(stack_bytes));
+	cr_expect_eq(where.left_out, sizeof(stack_bytes));
+	ch_address_space_destroy(as);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+
+	// Whole, the same core lost nothing: the second half of the stack
+	// segment is only left out.
+	two_segments(&synth);
+	path = synth_core_write(&synth);
+	core = open_ok(path);
+	cr_assert_null(ch_address_space_create(core, NULL, &as));
+	cr_expect_eq(as->num_lost, 0);
+	ch_address_space_count(as, 0x7ff000, 0x7ff000 + 2 * sizeof(stack_bytes),
+			       &where);
+	cr_expect_eq(where.in_core, sizeof(stack_bytes));
+	cr_expect_eq(where.left_out, sizeof(stack_bytes));
+	cr_expect_eq(where.lost, 0);
+	ch_address_space_destroy(as);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+}
+
 Test(core, rejects_what_is_not_an_x86_64_core)
 {
 	struct synth_core synth;
@@ -279,6 +333,33 @@ static void expect_warning(const struct ch_program *program, const char *path,
 	if (message)
 		cr_expect(strstr(message, path), "warning '%s' does not name the core",
 			  message);
+}
+
+// The warning names each lost range; writable memory makes it partial.
+Test(core, cut_core_names_what_it_lost)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program;
+	struct synth_core synth;
+	char range[64], *path;
+	uint64_t kept;
+
+	two_segments(&synth);
+	synth.truncate_to = 8192 + 1000;
+	path = synth_core_write(&synth);
+	program = open_program(path);
+	cr_assert_null(ch_program_load_heap(program, &options));
+	kept = program->core->segments[0].available;
+	snprintf(range, sizeof(range), "is truncated: 0x%llx-0x%llx (%llu bytes of writable memory)",
+		 (unsigned long long)(0x10000 + kept),
+		 (unsigned long long)(0x10000 + sizeof(heap_bytes)),
+		 (unsigned long long)(sizeof(heap_bytes) - kept));
+	cr_expect_not_null(find_warning(program, range), "no warning '%s'", range);
+	cr_expect_not_null(find_warning(program,
+					"is truncated: 0x7ff000-0x800000 (4096 bytes of writable memory)"));
+	ch_program_destroy(program);
+	unlink(path);
+	free(path);
 }
 
 Test(core, many_huge_note_headers_cannot_overflow_the_threads)

@@ -237,6 +237,8 @@ static int glibc_walk(const struct coreheap_host *host, void *state)
 		ptm_check_bins(walk, false);
 	if (!walk->status)
 		ptm_walk_mmapped(walk);
+	if (!walk->status)
+		ptm_report_mallinfo(walk);
 	err = walk->status;
 	if (walk->damage_count > PTM_MAX_DAMAGE)
 		host->log(host, COREHEAP_LOG_WARNING,

@@ -75,6 +75,13 @@ struct ptm_arena {
 	bool top_valid;           /**< top lies in one of this arena's heaps */
 	uint32_t region;
 	size_t first_heap, num_heaps;  /**< slice of ptm_walk.heaps, unsorted */
+	/**
+	 * What the chunk walk found free on this arena's fastbins and
+	 * regular bins: chunks and their chunk sizes, for the mallinfo2
+	 * figures (tcache chunks are in use there, as in glibc's count).
+	 */
+	uint64_t fastbin_chunks, fastbin_bytes;
+	uint64_t binned_chunks, binned_bytes;
 };
 
 /**
@@ -198,6 +205,8 @@ struct ptm_walk {
 	size_t damage_count;
 	uint32_t mmapped_region;
 	bool have_mmapped_region;
+	/** The mmapped chunks found and the bytes of their mappings. */
+	uint64_t mmapped_chunks, mmapped_bytes;
 	int status;           /**< first fatal status met (NOMEM) */
 };
 
@@ -432,6 +441,17 @@ void ptm_own(struct ptm_walk *walk, uint32_t region, uint64_t start,
 
 /** Declare every arena's heaps and runs as glibc's own (needs the heaps). */
 void ptm_declare_owned(struct ptm_walk *walk);
+
+// mallinfo.c
+
+/**
+ * Put into each region's table (add_stat) the row "mallinfo2": what
+ * glibc's int_mallinfo() adds for the arena, from the chunks the walk
+ * found; the mmapped region gets hblks and hblkhd. Summed over the
+ * regions, as mallinfo2() sums the arenas, they are what the process
+ * would have been told.
+ */
+void ptm_report_mallinfo(struct ptm_walk *walk);
 
 // mmapped.c
 

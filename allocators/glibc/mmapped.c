@@ -298,6 +298,8 @@ void ptm_walk_mmapped(struct ptm_walk *walk)
 		goto out;
 	}
 	walk->have_mmapped_region = true;
+	walk->mmapped_chunks = found.count;
+	walk->mmapped_bytes = found.bytes;
 	for (size_t i = 0; i < found.count && !walk->status; i++) {
 		// 2.43 keeps freed mmapped chunks in the tcache's large bins.
 		bool cached = ptm_addrset_find(&walk->listed,

@@ -8,6 +8,7 @@
 #include "core/process.h"
 #include "report/output.h"
 #include "report/process.h"
+#include "report/summary.h"
 
 static const char *const summary_usage[] = {
 	"coreheap summary [OPTIONS] CORE",
@@ -16,7 +17,10 @@ static const char *const summary_usage[] = {
 	"threads and modules (and which lack a binary or debug info), the",
 	"allocators found, and per arena the live and free bytes, the top chunk and",
 	"the memory the allocator owns that none of its blocks explains, and the",
-	"allocator's own table per arena (jemalloc: extents, pages and size classes).",
+	"allocator's own table per arena (jemalloc: extents, pages and size classes;",
+	"glibc: what mallinfo2() would have said), and where all the mapped memory",
+	"is, by kind (heaps, stacks, modules, files, shared, anonymous), adding up",
+	"to the mapped total, with what the core left out.",
 	NULL,
 };
 
@@ -232,6 +236,159 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 			      heap->damage[i].message);
 }
 
+/*
+ * "; in the core 1.0 MiB, from the binaries 2.0 MiB, left out 3.0 MiB":
+ * where a kind's bytes are, when not all in the core.
+ */
+static void write_text_sources(struct ch_out *out,
+			       const struct ch_memory_bytes *bytes)
+{
+	const struct {
+		const char *label;
+		uint64_t value;
+	} parts[] = {
+		{ "in the core", bytes->in_core },
+		{ "read from the binaries", bytes->from_files },
+		{ "left out", bytes->left_out },
+		{ "lost (the core is cut short)", bytes->lost },
+	};
+	const char *sep = "; ";
+
+	if (bytes->in_core == bytes->total)
+		return;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!parts[i].value)
+			continue;
+		ch_out_printf(out, "%s%s ", sep, parts[i].label);
+		ch_out_bytes(out, parts[i].value);
+		sep = ", ";
+	}
+}
+
+static void write_text_kind(struct ch_out *out, const char *title,
+			    const struct ch_memory_bytes *bytes)
+{
+	char size[32];
+
+	ch_format_bytes(bytes->total, size);
+	ch_out_printf(out, "  %-24s %10s  ", title, size);
+}
+
+static void write_text_usage(struct ch_out *out,
+			     const struct ch_heap_usage *usage)
+{
+	ch_out_printf(out, "live %" PRIu64 " (", usage->live_count);
+	ch_out_bytes(out, usage->live_bytes);
+	ch_out_printf(out, "), free %" PRIu64 " (", usage->free_count);
+	ch_out_bytes(out, usage->free_bytes);
+	ch_out_str(out, "), top ");
+	ch_out_bytes(out, usage->top_bytes);
+	ch_out_str(out, ", overhead ");
+	ch_out_bytes(out, usage->overhead_bytes);
+	if (usage->unexplained_bytes) {
+		ch_out_str(out, ", unexplained ");
+		ch_out_bytes(out, usage->unexplained_bytes);
+	}
+	if (usage->excess_bytes) {
+		ch_out_str(out, ", blocks past the memory it owns ");
+		ch_out_bytes(out, usage->excess_bytes);
+	}
+}
+
+// Every mapped byte once, by kind: the allocators' heaps first.
+static void write_text_memory(struct ch_out *out,
+			      const struct ch_program *program,
+			      const struct ch_summary_map *map)
+{
+	ch_out_str(out, "memory:     ");
+	ch_out_bytes(out, map->total.total);
+	ch_out_printf(out, " in %" PRIu64 " mappings", map->total.pieces);
+	write_text_sources(out, &map->total);
+	ch_out_str(out, "\n");
+	for (size_t i = 0; i < map->num_allocators; i++) {
+		char title[64];
+
+		if (!map->allocators[i].bytes.total &&
+		    !map->allocators[i].live_count)
+			continue;
+		snprintf(title, sizeof(title), "%s heap",
+			 allocator_name(program, (uint8_t)i));
+		write_text_kind(out, title, &map->allocators[i].bytes);
+		write_text_usage(out, &map->allocators[i]);
+		write_text_sources(out, &map->allocators[i].bytes);
+		ch_out_str(out, "\n");
+	}
+	for (int kind = CH_MEMORY_HEAP + 1; kind < CH_MEMORY_NUM_KINDS; kind++) {
+		const struct ch_memory_bytes *bytes = &map->kinds[kind];
+
+		if (!bytes->total)
+			continue;
+		write_text_kind(out, ch_memory_kind_titles[kind], bytes);
+		ch_out_printf(out, "%" PRIu64 " mapping%s", bytes->pieces,
+			      bytes->pieces == 1 ? "" : "s");
+		write_text_sources(out, bytes);
+		ch_out_str(out, "\n");
+	}
+}
+
+static void write_json_sources(struct ch_json *json,
+			       const struct ch_memory_bytes *bytes)
+{
+	ch_json_member_u64(json, "bytes", bytes->total);
+	ch_json_member_u64(json, "mappings", bytes->pieces);
+	ch_json_member_u64(json, "in_core_bytes", bytes->in_core);
+	ch_json_member_u64(json, "from_binaries_bytes", bytes->from_files);
+	ch_json_member_u64(json, "left_out_bytes", bytes->left_out);
+	ch_json_member_u64(json, "lost_bytes", bytes->lost);
+}
+
+static void write_json_usage(struct ch_json *json,
+			     const struct ch_heap_usage *usage)
+{
+	ch_json_member_u64(json, "live_count", usage->live_count);
+	ch_json_member_u64(json, "live_bytes", usage->live_bytes);
+	ch_json_member_u64(json, "free_count", usage->free_count);
+	ch_json_member_u64(json, "free_bytes", usage->free_bytes);
+	ch_json_member_u64(json, "top_bytes", usage->top_bytes);
+	ch_json_member_u64(json, "overhead_bytes", usage->overhead_bytes);
+	ch_json_member_u64(json, "unexplained_bytes", usage->unexplained_bytes);
+	ch_json_member_u64(json, "excess_bytes", usage->excess_bytes);
+}
+
+/*
+ * "memory": {"bytes": ..., "kinds": [{"kind": "heap", "allocator":
+ * "glibc", "bytes": ..., "live_bytes": ...}, {"kind": "stack", ...}]}:
+ * the kinds' bytes add up to the total's.
+ */
+static void write_json_memory(struct ch_json *json,
+			      const struct ch_program *program,
+			      const struct ch_summary_map *map)
+{
+	ch_json_key(json, "memory");
+	ch_json_begin_object(json);
+	write_json_sources(json, &map->total);
+	ch_json_key(json, "kinds");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < map->num_allocators; i++) {
+		ch_json_begin_object(json);
+		ch_json_member_string(json, "kind", ch_memory_kind_names[CH_MEMORY_HEAP]);
+		ch_json_member_string(json, "allocator",
+				      allocator_name(program, (uint8_t)i));
+		write_json_sources(json, &map->allocators[i].bytes);
+		write_json_usage(json, &map->allocators[i]);
+		ch_json_end_object(json);
+	}
+	for (int kind = CH_MEMORY_HEAP + 1; kind < CH_MEMORY_NUM_KINDS; kind++) {
+		ch_json_begin_object(json);
+		ch_json_member_string(json, "kind", ch_memory_kind_names[kind]);
+		write_json_sources(json, &map->kinds[kind]);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
+	ch_json_member_u64(json, "stacks", map->num_stacks);
+	ch_json_end_object(json);
+}
+
 static void write_json_process(struct ch_json *json,
 			       const struct ch_program *program,
 			       const struct ch_command_line *command_line)
@@ -340,7 +497,8 @@ static void write_json_stats(struct ch_json *json, const struct ch_heap *heap,
 
 static void write_json_region(struct ch_json *json,
 			      const struct ch_program *program,
-			      const struct ch_region *region)
+			      const struct ch_region *region,
+			      const struct ch_heap_usage *usage)
 {
 	ch_json_begin_object(json);
 	ch_json_member_string(json, "allocator", allocator_name(program, region->allocator));
@@ -356,13 +514,17 @@ static void write_json_region(struct ch_json *json,
 	ch_json_member_u64(json, "system_bytes", region->system_bytes);
 	ch_json_member_u64(json, "unexplained_count", region->unexplained_count);
 	ch_json_member_u64(json, "unexplained_bytes", region->unexplained_bytes);
+	// The memory the region owns, and what no block of it explains.
+	ch_json_member_u64(json, "owned_bytes", usage->bytes.total);
+	ch_json_member_u64(json, "overhead_bytes", usage->overhead_bytes);
 	write_json_stats(json, &program->heap,
 			 (uint32_t)(region - program->heap.regions));
 	ch_json_end_object(json);
 }
 
 static void write_json_heap(struct ch_json *json,
-			    const struct ch_program *program)
+			    const struct ch_program *program,
+			    const struct ch_summary_map *map)
 {
 	const struct ch_heap *heap = &program->heap;
 	struct heap_totals totals = sum_regions(heap);
@@ -379,7 +541,8 @@ static void write_json_heap(struct ch_json *json,
 	ch_json_key(json, "regions");
 	ch_json_begin_array(json);
 	for (size_t i = 0; i < heap->num_regions; i++)
-		write_json_region(json, program, &heap->regions[i]);
+		write_json_region(json, program, &heap->regions[i],
+				  &map->regions[i]);
 	ch_json_end_array(json);
 	ch_json_key(json, "totals");
 	ch_json_begin_object(json);
@@ -415,6 +578,7 @@ int cmd_summary(int argc, char **argv)
 	struct ch_command_options options;
 	struct ch_program *program = NULL;
 	struct ch_command_line command_line = { 0 };
+	struct ch_summary_map map;
 	struct ch_error *err;
 	static struct ch_out out;
 
@@ -431,6 +595,8 @@ int cmd_summary(int argc, char **argv)
 		err = ch_process_command_line(program->core,
 					      program->address_space,
 					      &command_line);
+	if (!err)
+		err = ch_summary_map_build(program, &map);
 	if (err) {
 		ch_command_line_deinit(&command_line);
 		return ch_command_finish(program, err);
@@ -443,14 +609,17 @@ int cmd_summary(int argc, char **argv)
 		ch_json_begin_object(&json);
 		write_json_process(&json, program, &command_line);
 		write_json_modules(&json, program);
-		write_json_heap(&json, program);
+		write_json_memory(&json, program, &map);
+		write_json_heap(&json, program, &map);
 		ch_json_end_object(&json);
 	} else {
 		write_text_process(&out, program, &command_line);
 		write_text_modules(&out, program);
+		write_text_memory(&out, program, &map);
 		write_text_heap(&out, program);
 	}
 	ch_command_line_deinit(&command_line);
+	ch_summary_map_deinit(&map);
 	err = ch_out_finish(&out);
 	return ch_command_finish(program, err);
 }

@@ -242,6 +242,7 @@ static void add_segment(struct ch_core *core, const GElf_Phdr *phdr)
 			     (uint64_t)phdr->p_memsz);
 	if (seg->available > seg->size)
 		seg->available = seg->size;
+	seg->promised = phdr->p_filesz < seg->size ? phdr->p_filesz : seg->size;
 	seg->data = core->image + (seg->available ? phdr->p_offset : 0);
 	if (seg->available < phdr->p_filesz && phdr->p_filesz <= phdr->p_memsz) {
 		seg->truncated = true;

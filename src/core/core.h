@@ -44,6 +44,12 @@ struct ch_core_segment {
 	uint64_t size;       /**< p_memsz */
 	/** Bytes of the segment present in the file (<= p_filesz). */
 	uint64_t available;
+	/**
+	 * Bytes the core says it saved (p_filesz, at most p_memsz): past
+	 * available they were cut off (truncated); past this, left out on
+	 * purpose (read-only file data, untouched or shared memory).
+	 */
+	uint64_t promised;
 	/** Where those bytes are, inside the mapped core. */
 	const uint8_t *data;
 	uint32_t flags;      /**< PF_R | PF_W | PF_X */
