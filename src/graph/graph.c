@@ -248,8 +248,10 @@ static void __attribute__((noinline)) flush_pending(struct chunk_scan *scan)
 			&candidates[j][1]);
 
 		candidates[j][0] = first;
-		if (first != CH_NO_BLOCK)
+		if (first != CH_NO_BLOCK) {
 			__builtin_prefetch(&index->blocks[first]);
+			__builtin_prefetch((const char *)&index->blocks[first] + 64);
+		}
 	}
 	for (size_t j = 0; j < n; j++)
 		add_edge(scan, scan->pending[j].addr, scan->pending[j].value,
