@@ -478,11 +478,16 @@ static struct ch_error *hide_path(struct ch_core *core,
 	uint8_t *map;
 
 	if (!modules->view) {
+		// A core read into memory (core->fd < 0) is copied.
 		map = mmap(NULL, core->image_size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE, core->fd, 0);
+			   core->fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS :
+					  MAP_PRIVATE,
+			   core->fd, 0);
 		if (map == MAP_FAILED)
 			return ch_error_os(errno, "cannot map core '%s'",
 					   core->path);
+		if (core->fd < 0)
+			memcpy(map, core->image, core->image_size);
 		modules->view = map;
 		modules->view_size = core->image_size;
 	}
