@@ -18,8 +18,6 @@ static const char *const leaks_usage[] = {
 	"grouped by type (text) or one by one. Each is \"unreferenced\" when no",
 	"allocation points to it (the leaks to look at first: what was dropped),",
 	"or \"indirect\" when only other leaked allocations do.",
-	"",
-	CH_ANALYSIS_USAGE,
 	NULL,
 };
 
@@ -30,7 +28,7 @@ static const char *const leaks_usage[] = {
 
 static const struct ch_option leaks_options_table[] = {
 	CH_ANALYSIS_OPTIONS,
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 struct leaks_report {
@@ -310,9 +308,6 @@ int cmd_leaks(int argc, char **argv)
 			       leaks_options_table, &analysis, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"leaks takes one core (see 'coreheap leaks --help')"));
 	err = ch_command_open(&options, options.args[0], &program);
 	if (!err)
 		err = run_leaks(program, &analysis, options.format);
