@@ -20,6 +20,8 @@
 #define INITIAL_MAPPING (64 * 1024 * 1024)
 // Room the decoder gets at least per step.
 #define MIN_ROOM (1024 * 1024)
+// Input the decoder gets at most per step.
+#define MAX_STEP_INPUT (16 * 1024)
 // xz's decoder allocates its dictionary as the stream's header says: this
 // bounds it (xz -9 needs 65 MiB; the format allows 1.5 GiB).
 #define XZ_MEMORY_LIMIT (256 * 1024 * 1024)
@@ -405,8 +407,10 @@ static struct ch_error *decode_all(int fd, const char *what,
 		return &ch_enomem;
 	image->input_bytes = head_len;
 	for (;;) {
-		size_t before_in, room, out_left;
+		size_t before_in, room, out_left, step, step_left;
+		const uint8_t *step_in;
 		uint8_t *out;
+		bool ok;
 
 		if (in_left == 0 && !eof) {
 			err = read_input(fd, what, buf, &in_left);
@@ -422,13 +426,20 @@ static struct ch_error *decode_all(int fd, const char *what,
 		room = image->mapped - image->size;
 		out = image->data + image->size;
 		out_left = room;
+		// A decoder may not say what it wrote in a call that fails
+		// (zstd): small steps keep what came before the damage.
+		step = in_left < MAX_STEP_INPUT ? in_left : MAX_STEP_INPUT;
+		step_left = step;
+		step_in = in;
+		ok = decoder->decode(state, &step_in, &step_left, &out,
+				     &out_left, eof && step == in_left, &whole,
+				     &why);
 		before_in = in_left;
-		if (!decoder->decode(state, &in, &in_left, &out, &out_left,
-				     eof, &whole, &why)) {
-			image->size += room - out_left;
-			break;
-		}
+		in = step_in;
+		in_left -= step - step_left;
 		image->size += room - out_left;
+		if (!ok)
+			break;
 		if (in_left == before_in && out_left == room) {
 			// Neither consumed nor produced: at the input's end
 			// this is the end; before it, the decoder is stuck
