@@ -187,7 +187,12 @@ struct ch_error *ch_coredump_find(const char *dir, const char *match,
 				  char **path_ret)
 {
 	struct candidate_vector candidates = { 0 };
-	const char *base = strrchr(match, '/');
+	// The core names its executable by its canonical path, as the
+	// kernel does: so is a path given here that exists.
+	_cleanup_free_ char *canonical = strchr(match, '/') ?
+						 realpath(match, NULL) : NULL;
+	const char *exe = canonical ? canonical : match;
+	const char *base = strrchr(exe, '/');
 	bool by_pid = match[0] && strspn(match, "0123456789") == strlen(match);
 	struct ch_error *err;
 	char *found = NULL;
@@ -212,7 +217,7 @@ struct ch_error *ch_coredump_find(const char *dir, const char *match,
 			err = &ch_enomem;
 			break;
 		}
-		if (base && !core_runs(path, match))
+		if (base && !core_runs(path, exe))
 			continue;
 		found = no_cleanup_ptr(path);
 	}
