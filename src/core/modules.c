@@ -83,18 +83,40 @@ static int open_in_sysroot(Dwfl_Module *mod, const char *name,
 	return fd;
 }
 
+/*
+ * libdwfl (0.188) leaves a file it got from debuginfod unnamed: name it by
+ * its descriptor (a file in libdebuginfod's cache), for the report.
+ */
+static void name_by_fd(int fd, char **name)
+{
+	char link[64], path[4096];
+	ssize_t len;
+
+	if (fd < 0 || *name)
+		return;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, path, sizeof(path) - 1);
+	if (len <= 0)
+		return;
+	path[len] = '\0';
+	*name = strdup(path);
+}
+
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 		    Dwarf_Addr base, char **file_name, Elf **elfp)
 {
+	int fd;
+
 	if (current_search && current_search->sysroot && name &&
 	    name[0] == '/') {
-		int fd = open_in_sysroot(mod, name, file_name, elfp);
-
+		fd = open_in_sysroot(mod, name, file_name, elfp);
 		if (fd >= 0)
 			return fd;
 	}
-	return dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
-				      elfp);
+	fd = dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
+				    elfp);
+	name_by_fd(fd, file_name);
+	return fd;
 }
 
 // The separate debug file at path, if its build-id is the module's.
@@ -138,6 +160,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base,
 					  file_name, debuglink_file,
 					  debuglink_crc, debuginfo_file_name);
+	name_by_fd(fd, debuginfo_file_name);
 	if (fd >= 0 || !search || !search->sysroot || !modname ||
 	    modname[0] != '/')
 		return fd;
@@ -229,12 +252,15 @@ static int debuginfod_progress(debuginfod_client *client, long done,
 {
 	const char *url = debuginfod_get_url(client);
 
+	// Before a server answers, there is nothing to show.
+	if (!url)
+		return 0;
 	if (total > 0)
 		fprintf(stderr, "\rcoreheap: debuginfod: %s: %ld of %ld KiB",
-			url ? url : "fetching", done / 1024, total / 1024);
+			url, done / 1024, total / 1024);
 	else
-		fprintf(stderr, "\rcoreheap: debuginfod: %s: %ld KiB",
-			url ? url : "fetching", done / 1024);
+		fprintf(stderr, "\rcoreheap: debuginfod: %s: %ld KiB", url,
+			done / 1024);
 	debuginfod_set_user_data(client, (void *)1);
 	return 0;
 }
