@@ -27,9 +27,12 @@ enum shared_option {
  * here as the commands' own come from their tables. The format option's
  * value names are the command's formats (see print_option).
  */
+#define GROUP_SIZE 5
+
 static const struct shared_group {
 	const char *heading;
-	struct ch_option options[5];
+	/** Up to GROUP_SIZE options, the rest zero. */
+	struct ch_option options[GROUP_SIZE];
 } shared_groups[] = {
 	{ "where to find the core and the program's files:", {
 		{ { "coredump", required_argument, NULL, OPT_COREDUMP }, NULL,
@@ -65,7 +68,7 @@ static const struct shared_group {
 };
 
 #define NUM_GROUPS (sizeof(shared_groups) / sizeof(shared_groups[0]))
-#define MAX_SHARED 16
+#define MAX_SHARED (NUM_GROUPS * GROUP_SIZE)
 #define MAX_EXTRA 32
 // The column where an option's help starts.
 #define HELP_COLUMN 24
@@ -174,7 +177,7 @@ void ch_usage_print(const char *const *usage, unsigned formats,
 		const struct shared_group *group = &shared_groups[g];
 
 		fprintf(stream, "%s%s\n", g == 0 ? "\n" : "", group->heading);
-		for (size_t i = 0; i < 5 && group->options[i].long_option.name; i++) {
+		for (size_t i = 0; i < GROUP_SIZE && group->options[i].long_option.name; i++) {
 			if (shared_option_applies(&group->options[i], usage[0]))
 				print_option(&group->options[i], formats, stream);
 		}
@@ -370,7 +373,7 @@ struct ch_error *ch_options_parse(int argc, char **argv,
 	ret->program.search.debug_dirs = ret->debug_dirs;
 	ret->program.plugins = ret->plugins;
 	for (size_t g = 0; g < NUM_GROUPS; g++) {
-		for (size_t i = 0; i < 5 && shared_groups[g].options[i].long_option.name; i++) {
+		for (size_t i = 0; i < GROUP_SIZE && shared_groups[g].options[i].long_option.name; i++) {
 			if (shared_option_applies(&shared_groups[g].options[i],
 						  usage[0]))
 				long_options[n++] = shared_groups[g].options[i].long_option;
