@@ -168,6 +168,13 @@ for magic in '\050\265\057\375' '\375\067\172\130\132\000' '\004\042\115\030' '\
 	expect_exit 2 "^coreheap: core '$work/garbage': the .* stream cannot be read past 0 bytes decompressed" -- \
 		"$COREHEAP" summary "$work/garbage"
 done
+# Standard input a terminal (script(1) gives one): refused, not waited on.
+if command -v script > /dev/null 2>&1; then
+	script -qec "timeout 20 '$COREHEAP' summary -" /dev/null > "$work/tty" 2>&1
+	check_grep "standard input a terminal: refused" \
+		"^coreheap: core '-' is standard input, a terminal: give a file, or pipe one in" \
+		"$work/tty"
+fi
 # Empty standard input.
 expect_exit 2 "^coreheap: '<stdin>' is not an ELF file (0 bytes, no ELF magic)$" -- \
 	"$COREHEAP" summary - < /dev/null

@@ -863,6 +863,12 @@ struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
 		goto out;
 	}
 	if (from_stdin) {
+		// A terminal would wait for a core to be typed in.
+		if (isatty(STDIN_FILENO)) {
+			err = ch_error_create(CH_ERROR_FORMAT,
+					      "core '-' is standard input, a terminal: give a file, or pipe one in");
+			goto out;
+		}
 		// Read, never closed: standard input is the caller's.
 		core->fd = STDIN_FILENO;
 	} else {
