@@ -64,7 +64,7 @@ uint64_t ch_core_image_limit(void)
 		case 'G': case 'g': scale = UINT64_C(1) << 30; end++; break;
 		case 'T': case 't': scale = UINT64_C(1) << 40; end++; break;
 		}
-		if (!errno && end != value && *end == '\0' &&
+		if (!errno && end != value && *end == '\0' && limit > 0 &&
 		    !__builtin_mul_overflow(limit, scale, &limit))
 			return limit;
 	}

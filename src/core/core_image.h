@@ -34,7 +34,7 @@ const char *ch_core_image_compression(const uint8_t *bytes, size_t len);
 /**
  * The most bytes a core is decompressed to: COREHEAP_DECOMPRESS_LIMIT
  * from the environment (bytes, or with a K, M, G or T suffix) if set and
- * valid, else the machine's physical memory.
+ * valid (above 0), else the machine's physical memory.
  */
 uint64_t ch_core_image_limit(void);
 
