@@ -1,47 +1,67 @@
 #!/bin/sh
-# make bench: a core with ~2 million live allocations, and what coreheap
-# needs to read it, next to the time to read the core file once.
+# make bench: a core of a heap shaped like a real program's (bench_real.cc:
+# typed C structs with random cross references and text blobs, a C++ object
+# graph with vtables and std containers, frees in every bin, some leaks),
+# BENCH_ALLOCATIONS live allocations (default 2 million), and what each
+# command needs on it: wall time, CPU time and the peak of the memory it
+# allocates beyond the mapped core, the best of BENCH_RUNS runs (default 3),
+# next to the time to read the core once. Then the allocator walks of glibc
+# and jemalloc side by side on a flat heap of the same count.
 set -eu
 builddir=${1:-.}
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 out="$builddir/bench/out"
 count=${BENCH_ALLOCATIONS:-2000000}
-mkdir -p "$out"
-"$srcdir/tests/make-core.sh" "$builddir/bench/bench_heap" "$out/heap" "$count" > /dev/null
-core="$out/heap.core"
+runs=${BENCH_RUNS:-3}
 coreheap="$builddir/coreheap"
+measure_tool="$builddir/bench/measure"
+mkdir -p "$out"
 
-# wall seconds and peak resident KiB of a command, best of 3 runs
+# measure LABEL COMMAND...: the run with the best wall time of $runs.
 measure() {
-	best_wall= best_rss=
-	for _ in 1 2 3; do
-		/usr/bin/time -f '%e %M' -o "$out/time" sh -c "$1" > /dev/null
-		read -r wall rss < "$out/time"
-		if [ -z "$best_wall" ] || [ "$(echo "$wall < $best_wall" | bc)" = 1 ]; then
-			best_wall=$wall best_rss=$rss
+	label=$1
+	shift
+	best=
+	for _ in $(seq "$runs"); do
+		line=$("$measure_tool" "$@") || {
+			echo "bench: '$*' failed" >&2
+			exit 1
+		}
+		if [ -z "$best" ] || [ "$(echo "${line%% *} < ${best%% *}" | bc)" = 1 ]; then
+			best=$line
 		fi
 	done
-	printf '%-52s %8s s %8s MiB\n' "$2" "$best_wall" "$((best_rss / 1024))"
+	set -- $best
+	printf '| %-44s | %7s s | %7s s | %7s MiB |\n' "$label" "$1" "$2" "$(($3 / 1024))"
 }
 
-size=$(stat -c %s "$core")
-live=$("$coreheap" summary --format json "$core" | sed -n 's/.*"live_count": \([0-9]*\).*/\1/p' | tail -n 1)
-printf 'core: %s MiB, %s live allocations\n' "$((size / 1048576))" "$live"
-measure "cat '$core'" "read the core once (cat > /dev/null)"
-measure "'$coreheap' summary '$core'" "coreheap summary"
-measure "'$coreheap' objects --format jsonl '$core'" "coreheap objects --format jsonl > /dev/null"
-measure "'$coreheap' types '$core'" "coreheap types"
-measure "'$coreheap' leaks '$core'" "coreheap leaks"
-measure "'$coreheap' top '$core'" "coreheap top"
+live_count() {
+	"$coreheap" summary --format json "$1" |
+		sed -n 's/.*"live_count": \([0-9]*\).*/\1/p' | tail -n 1
+}
+
+CH_READY_TIMEOUT=${CH_READY_TIMEOUT:-600} \
+	"$srcdir/tests/make-core.sh" "$builddir/bench/bench_real" "$out/real" "$count" > /dev/null
+core="$out/real.core"
+printf 'core: %s MiB, %s live allocations (bench_real %s)\n\n' \
+	"$(($(stat -c %s "$core") / 1048576))" "$(live_count "$core")" "$count"
+printf '| %-44s | %9s | %9s | %11s |\n' command wall CPU "peak memory"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 46))" ----------- ----------- -------------
+measure "read the core once (cat)" cat "$core"
+for command in summary types leaks top; do
+	measure "coreheap $command" "$coreheap" "$command" "$core"
+done
+measure "coreheap objects --format jsonl" "$coreheap" objects --format jsonl "$core"
 # The graph's own stages: the scan (bytes read, references found, their
 # rates) and the dominator tree.
 "$coreheap" top --stats "$core" 2>&1 > /dev/null |
 	grep -E '^coreheap: (scanned|dominator)' | sed 's/^coreheap: /graph: /'
 
-# The same heap on jemalloc: the plugin's walk next to glibc's.
+# The allocator walks: the same flat heap on glibc and on jemalloc.
+echo
+"$srcdir/tests/make-core.sh" "$builddir/bench/bench_heap" "$out/heap" "$count" > /dev/null
 "$srcdir/tests/make-core.sh" "$builddir/bench/bench_heap_jemalloc" "$out/jemalloc" "$count" > /dev/null
-jcore="$out/jemalloc.core"
-jlive=$("$coreheap" summary --format json "$jcore" | sed -n 's/.*"live_count": \([0-9]*\).*/\1/p' | tail -n 1)
-printf 'jemalloc core: %s MiB, %s live allocations\n' "$(($(stat -c %s "$jcore") / 1048576))" "$jlive"
-measure "'$coreheap' summary '$jcore'" "coreheap summary (jemalloc)"
-measure "'$coreheap' objects --format jsonl '$jcore'" "coreheap objects --format jsonl > /dev/null (jemalloc)"
+printf '| %-44s | %9s | %9s | %11s |\n' "walk (summary)" wall CPU "peak memory"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 46))" ----------- ----------- -------------
+measure "glibc, $(live_count "$out/heap.core") allocations" "$coreheap" summary "$out/heap.core"
+measure "jemalloc, $(live_count "$out/jemalloc.core") allocations" "$coreheap" summary "$out/jemalloc.core"

@@ -85,3 +85,16 @@ int fuzz_host_add_stat(const struct coreheap_host *host, uint32_t region,
 		abort();
 	return COREHEAP_OK;
 }
+
+int fuzz_host_add_alloc_stack(const struct coreheap_host *host,
+			      uint64_t address, const uint64_t *pcs,
+			      size_t num_pcs)
+{
+	uint64_t copy[COREHEAP_MAX_STACK_PCS];
+
+	// The host copies them: read every one, as it does.
+	if (!pcs || !num_pcs || num_pcs > COREHEAP_MAX_STACK_PCS)
+		abort();
+	memcpy(copy, pcs, num_pcs * sizeof(*pcs));
+	return COREHEAP_OK;
+}

@@ -40,6 +40,9 @@ int fuzz_host_add_owned_range(const struct coreheap_host *host, uint32_t region,
 			      uint64_t start, uint64_t end, uint32_t kind);
 int fuzz_host_add_stat(const struct coreheap_host *host, uint32_t region,
 		       const char *row, const char *key, uint64_t value);
+int fuzz_host_add_alloc_stack(const struct coreheap_host *host,
+			      uint64_t address, const uint64_t *pcs,
+			      size_t num_pcs);
 
 /** The designated initializers of those calls in a struct coreheap_host. */
 #define FUZZ_HOST_REPORTING                                                    \
@@ -47,6 +50,7 @@ int fuzz_host_add_stat(const struct coreheap_host *host, uint32_t region,
 	.add_damage = fuzz_host_add_damage,                                    \
 	.find_block = fuzz_host_find_block, .log = fuzz_host_log,              \
 	.add_owned_range = fuzz_host_add_owned_range,                          \
-	.add_stat = fuzz_host_add_stat
+	.add_stat = fuzz_host_add_stat,                                        \
+	.add_alloc_stack = fuzz_host_add_alloc_stack
 
 #endif /* COREHEAP_FUZZ_HOST_H */

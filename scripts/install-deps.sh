@@ -12,6 +12,7 @@ libjemalloc-dev libjemalloc2
 gdb libc6-dbg
 python3
 time bc
+curl bzip2
 clang libclang-rt-dev
 "
 sudo=

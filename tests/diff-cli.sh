@@ -46,6 +46,10 @@ while read -r kind name count bytes; do
 	check_same "retained of '$type'" "$old_bytes,$bytes" "$row"
 done < "$facts.2"
 
+# The realloc'd array is growth of one type, not a type gone and a new one.
+check_same "the realloc'd samples are one row" 1 \
+	"$(grep -c '^struct sample' "$work/diff.csv")"
+
 # The grown type comes first: largest growth in bytes.
 check_same "the first row is struct session" "struct session" \
 	"$(sed -n 2p "$work/diff.csv" | cut -d, -f1)"

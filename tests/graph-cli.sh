@@ -156,6 +156,21 @@ check_same "refs A: the global chain_root+0x8" '"kind": "global"
 "name": "graph_heap!chain_root+0x8"' \
 	"$(sed -n '/"roots"/,/\]/p' "$work/out" | grep -E '"(kind|name)"' | sed 's/^ *//; s/,$//')"
 
+# Progress: on a terminal (CH_PROGRESS=1 stands in for one here) each long
+# stage shows its percentage on one rewritten line, cleared at its end;
+# when stderr is not a terminal, nothing.
+CH_PROGRESS=1 "$COREHEAP" top "$core" > /dev/null 2> "$work/err"
+check_same "progress: the stages of top, each cleared at its end" \
+	"typing allocations
+scanning for references
+dominator tree" \
+	"$(tr '\r' '\n' < "$work/err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+check_same "progress: the last line is cleared" "$(printf '\r\033[K')" \
+	"$(tr '\n' ' ' < "$work/err" | sed 's/.*\(\r\)/\1/')"
+"$COREHEAP" top "$core" > /dev/null 2> "$work/err"
+check_same "progress: nothing when stderr is not a terminal" "" \
+	"$(tr -d -c '\r' < "$work/err")"
+
 # Errors: one line, the documented status.
 "$COREHEAP" why 0x10 "$core" > /dev/null 2> "$work/err"
 check_same "why on an address in no allocation: status 2, one line" "2 1" \

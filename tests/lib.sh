@@ -188,7 +188,9 @@ size_of() {
 # seconds (default 60).
 wait_ready() {
 	tries=$((${CH_READY_TIMEOUT:-60} * 20))
-	while [ "$(grep -c '^ready$' "$1" 2> /dev/null)" -lt "$2" ]; do
+	# A file not made yet has said nothing (and grep -c would print
+	# nothing, which [ cannot compare).
+	while [ ! -e "$1" ] || [ "$(grep -c '^ready$' "$1")" -lt "$2" ]; do
 		tries=$((tries - 1))
 		[ $tries -gt 0 ] || return 1
 		sleep 0.05
@@ -225,9 +227,57 @@ take_gcore() {
 	fi
 }
 
+# independent_reach PYTHON CORE MIN_LIVE WHAT [OPTION]: the live
+# allocations of CORE (`coreheap objects`) in $work/blocks, "0xADDR SIZE" a
+# line, and their count in $live, which must be MIN_LIVE or more (else the
+# core is not of WHAT at work); those tests/python-reach.py (an independent
+# count over the core, run by PYTHON with OPTION) cannot reach in
+# $work/unreachable, sorted, and their count in $unreachable. Three checks:
+# the count of live allocations, the script ran, its count adds up. With
+# reach_allocator set, only that allocator's allocations count.
+independent_reach() {
+	run_ok "objects" objects --format jsonl "$2"
+	grep "\"allocator\": \"${reach_allocator:-[^\"]*}\"" "$work/out" |
+		sed 's/.*"address": "\([^"]*\)", "size": \([0-9]*\).*/\1 \2/' > "$work/blocks"
+	live=$(wc -l < "$work/blocks" | tr -d ' ')
+	if [ "$live" -ge "$3" ]; then
+		ok "objects: $live live allocations"
+	else
+		fail "objects: only $live live allocations: not $4"
+	fi
+	"$1" "$SRCDIR/tests/python-reach.py" ${5:+"$5"} "$2" "$work/blocks" \
+		> "$work/unreachable" 2> "$work/reach.err"
+	check_same "python-reach.py ran" 0 "$?"
+	sort "$work/unreachable" -o "$work/unreachable"
+	unreachable=$(wc -l < "$work/unreachable" | tr -d ' ')
+	check_same "python-reach.py: its count adds up" \
+		"reachable $((live - unreachable)) of $live" "$(cat "$work/reach.err")"
+}
+
 # finish: say the count and exit 0 if no check failed, 1 otherwise.
 finish() {
 	echo "$checks checks, $failures failures"
 	[ $failures -eq 0 ] && exit 0
 	exit 1
+}
+
+# check_alloc_stacks NAME: one check that, for each line "KIND ADDRESS
+# FUNCTION" of $design (fixtures/jemalloc_prof's), `describe --format json
+# ADDRESS` of $core gives the allocation a stack whose innermost frame,
+# once the allocator's own are left out, is FUNCTION's (module!FUNCTION+0x..).
+check_alloc_stacks() {
+	named=0
+	while read -r kind address function; do
+		"$COREHEAP" describe --format json "$address" "$core" \
+			> "$work/out" 2> "$work/err"
+		if grep -A1 '"allocation_stack": \[' "$work/out" | sed -n 2p |
+			grep -q "\"[^\"]*!$function+0x[0-9a-f]*\""; then
+			named=$((named + 1))
+		else
+			echo "the stack of $kind $address does not name $function:"
+			head -30 "$work/out"
+		fi
+	done < "$design"
+	check_same "$1: every allocation's stack names its function" \
+		"$(wc -l < "$design")" "$named"
 }

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """An independent, deliberately generous reachability count over a core.
 
-usage: python3 python-reach.py CORE BLOCKS
+usage: python3 python-reach.py [--stack-from-sp] CORE BLOCKS
+
+Any x86-64 ELF core of any program (tests/python-leaks.sh: python3;
+tests/real-cxx.sh: g++'s cc1plus).
 
 BLOCKS has one live allocation a line, "0x<address> <size>" (from the
 glibc walk, which the exactness tests hold to the process's own record).
@@ -11,6 +14,11 @@ and every anonymous mapping included: more than coreheap scans) and every
 thread's general registers (NT_PRSTATUS). A word that points anywhere
 inside a live allocation reaches it. Prints the allocations no root
 reaches, one "0x<address>" a line, then "reachable N of M" on stderr.
+
+--stack-from-sp: a thread's stack is a root only from its stack pointer
+(rsp in NT_PRSTATUS) less the 128-byte red zone the x86-64 ABI gives leaf
+functions, to the end of its segment, as the ABI says what is live there;
+below that lie dead frames.
 
 Shares no code with coreheap: ELF and notes are read here with struct.
 """
@@ -32,7 +40,11 @@ def segments(core):
         yield p_type, p_flags, p_offset, p_vaddr, p_filesz
 
 
-def register_words(core):
+RED_ZONE = 128
+RSP = 19  # in struct user_regs_struct
+
+
+def thread_registers(core):
     for p_type, _, offset, _, filesz in segments(core):
         if p_type != PT_NOTE:
             continue
@@ -42,15 +54,19 @@ def register_words(core):
             desc = pos + 12 + (namesz + 3) // 4 * 4
             if n_type == NT_PRSTATUS and descsz >= 112 + 27 * 8:
                 # struct elf_prstatus: pr_reg at 112, 27 registers.
-                yield from struct.unpack_from("<27Q", core, desc + 112)
+                yield struct.unpack_from("<27Q", core, desc + 112)
             pos = desc + (descsz + 3) // 4 * 4
 
 
 def main():
-    with open(sys.argv[1], "rb") as f:
+    args = sys.argv[1:]
+    stack_from_sp = args[:1] == ["--stack-from-sp"]
+    if stack_from_sp:
+        args = args[1:]
+    with open(args[0], "rb") as f:
         core = f.read()
     blocks = []
-    with open(sys.argv[2]) as f:
+    with open(args[1]) as f:
         for line in f:
             address, size = line.split()
             blocks.append((int(address, 16), int(size)))
@@ -92,11 +108,19 @@ def main():
             if lo <= value < hi:
                 reach(value)
 
-    for value in register_words(core):
-        reach(value)
-    # Roots: each writable segment, less the live allocations in it.
-    for vaddr, _, filesz in writable:
-        pos, end = vaddr, vaddr + filesz
+    live_stack = {}
+    for registers in thread_registers(core):
+        for value in registers:
+            reach(value)
+        sp = registers[RSP]
+        s = bisect.bisect_right(seg_starts, sp) - 1
+        if stack_from_sp and s >= 0 and sp < writable[s][0] + writable[s][2]:
+            start = max(writable[s][0], sp - RED_ZONE)
+            live_stack[s] = min(live_stack.get(s, start), start)
+    # Roots: each writable segment, less the live allocations in it (and
+    # the dead part of a stack).
+    for s, (vaddr, _, filesz) in enumerate(writable):
+        pos, end = live_stack.get(s, vaddr), vaddr + filesz
         i = bisect.bisect_right(starts, pos) - 1
         if i < 0 or ends[i] <= pos:
             i += 1

@@ -6,6 +6,6 @@ fixtures_diff_growth_CFLAGS = $(FIXTURE_CFLAGS)
 fixtures_diff_growth_LDFLAGS = $(FIXTURE_LINK_FLAGS)
 
 TESTS += tests/diff-cli.sh tests/triage-cli.sh tests/jemalloc-damage.sh \
-	tests/jemalloc-cli.sh
+	tests/jemalloc-cli.sh tests/jemalloc-prof.sh tests/jemalloc-source.sh
 EXTRA_DIST += tests/diff-cli.sh tests/triage-cli.sh tests/jemalloc-damage.sh \
-	tests/jemalloc-cli.sh
+	tests/jemalloc-cli.sh tests/jemalloc-prof.sh tests/jemalloc-source.sh

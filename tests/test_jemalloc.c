@@ -6,6 +6,7 @@
  * with. The exact tests (test_jemalloc_exact) check the whole on real cores.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../allocators/jemalloc/jemalloc.h"
@@ -28,6 +29,38 @@ Test(jemalloc, size_classes)
 	cr_expect_eq(sizes[JEM_NSIZES - 1], UINT64_C(7) << 60);
 	for (size_t i = 1; i < JEM_NSIZES; i++)
 		cr_expect_gt(sizes[i], sizes[i - 1], "class %zu", i);
+}
+
+extern const struct coreheap_allocator coreheap_jemalloc_allocator;
+
+Test(jemalloc, usable_size_is_the_size_class)
+{
+	const struct coreheap_allocator *ops = &coreheap_jemalloc_allocator;
+	struct jem_state *st = calloc(1, sizeof(*st));
+	struct coreheap_block like = { .size = 48 };
+	// malloc_usable_size(malloc(n)) in jemalloc 5.3 (sz_s2u()).
+	static const uint64_t cases[][2] = {
+		{ 0, 8 }, { 1, 8 }, { 8, 8 }, { 9, 16 }, { 17, 32 }, { 33, 48 },
+		{ 40, 48 }, { 129, 160 }, { 14336, 14336 }, { 14337, 16384 },
+		{ 16385, 20480 }, { 100000, 114688 },
+	};
+	uint64_t usable;
+
+	cr_assert(st);
+	cr_assert(COREHEAP_HAS(ops, usable_size));
+	cr_expect_eq(ops->usable_size(NULL, st, &like, 8, &usable),
+		     COREHEAP_NOT_FOUND, "before a walk: no classes");
+	jem_compute_sizes(st->sizes);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		cr_assert_eq(ops->usable_size(NULL, st, &like, cases[i][0],
+					      &usable), COREHEAP_OK);
+		cr_expect_eq(usable, cases[i][1], "malloc(%lu): want %lu, got %lu",
+			     (unsigned long)cases[i][0],
+			     (unsigned long)cases[i][1], (unsigned long)usable);
+	}
+	cr_expect_eq(ops->usable_size(NULL, st, &like, UINT64_MAX, &usable),
+		     COREHEAP_NOT_FOUND, "past the largest class");
+	free(st);
 }
 
 Test(jemalloc, version_string)

@@ -299,7 +299,8 @@ Test(output, description_as_json_lists_values_only)
 		"    \"offset\": 8,\n"
 		"    \"type\": \"struct node\",\n"
 		"    \"type_source\": \"dwarf\",\n"
-		"    \"conflicting_evidence\": false\n"
+		"    \"conflicting_evidence\": false,\n"
+		"    \"allocation_stack\": null\n"
 		"  },\n"
 		"  \"fields\": [\n"
 		"    {\n"
@@ -330,6 +331,50 @@ Test(output, description_as_json_lists_values_only)
 static bool skip_second(uint32_t node, void *arg)
 {
 	return node != 1;
+}
+
+Test(type_groups, arrays_of_one_type_are_one_group)
+{
+	struct ch_block blocks[] = {
+		{ .address = 0x1000, .size = 40 },
+		{ .address = 0x1100, .size = 104 },
+		{ .address = 0x1200, .size = 24 },
+		{ .address = 0x1300, .size = 72 },
+	};
+	// A vector's buffer of 4, a realloc'd one of no known count, one T,
+	// and a new[] of 3 (another layout, the same name as a T[3]).
+	char *names[] = { NULL, "struct a[]", "struct a[4]", "struct a",
+			  "struct a[3]" };
+	uint32_t type_groups[] = { 0, 1, 1, 3, 1 };
+	uint32_t block_types[] = { 2, 1, 3, 4 };
+	uint8_t sources[] = { CH_TYPE_DWARF, CH_TYPE_DWARF, CH_TYPE_DWARF,
+			      CH_TYPE_VTABLE };
+	struct ch_program program = {
+		.heap = {
+			.live = { .blocks = blocks, .len = 4 },
+			.block_types = block_types,
+			.block_type_sources = sources,
+			.type_names = names,
+			.num_type_names = 5,
+			.type_groups = type_groups,
+		},
+	};
+	struct ch_type_groups groups;
+	const struct ch_type_group *g;
+
+	cr_assert_null(ch_type_groups_init(&groups, &program, NULL, NULL));
+	cr_assert_eq(groups.num_groups, 2);
+	g = groups.groups;
+	cr_expect_str_eq(g[0].type, "struct a[]");
+	cr_expect_eq(g[0].count, 3);
+	cr_expect_eq(g[0].bytes, 40 + 104 + 72);
+	cr_expect_eq(g[0].sources,
+		     (1u << CH_TYPE_DWARF) | (1u << CH_TYPE_VTABLE));
+	cr_expect_str_eq(g[1].type, "struct a");
+	cr_expect_eq(g[1].count, 1);
+	cr_expect_str_eq(ch_heap_block_type(&program.heap, 0, NULL),
+			 "struct a[4]", "each allocation keeps its count");
+	ch_type_groups_deinit(&groups);
 }
 
 Test(type_groups, by_name_then_by_size)

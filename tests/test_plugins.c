@@ -190,6 +190,7 @@ Test(plugins, a_plugin_built_with_an_older_smaller_table_loads)
 	const char *plugins[] = { plugin };
 	char *path = toy_core();
 	const struct coreheap_allocator *ops;
+	uint64_t usable;
 
 	cr_assert_eq(setenv("TOY_PLUGIN_TABLE", "older", 1), 0);
 	options.plugins = plugins;
@@ -205,10 +206,17 @@ Test(plugins, a_plugin_built_with_an_older_smaller_table_loads)
 	cr_expect_eq(ops->size, COREHEAP_ALLOCATOR_MIN_SIZE);
 	cr_expect_null(ops->check);
 	cr_expect_null(ops->destroy);
+	cr_expect_null(ops->usable_size);
 	cr_expect_eq(program->heap.num_damage, 0,
 		     "check was called past the table's size");
 	cr_expect_eq(program->heap.live.len, 2);
 	cr_expect_eq(program->heap.free.len, 1);
+	// Types ask for the allocator's rounding: without it, they go on.
+	err = ch_program_load_types(program);
+	cr_expect_null(err, "%s", err ? err->message : "");
+	cr_expect_not(ch_program_usable_size(program,
+					     &program->heap.live.blocks[0], 8,
+					     &usable));
 	ch_program_destroy(program);
 	unlink(path);
 	free(path);
@@ -376,6 +384,194 @@ Test(plugins, the_host_fails_as_the_header_says)
 	cr_expect_eq(program->heap.stats[1].region, region);
 	cr_expect_str_eq(program->heap.stats[1].key, "free");
 	cr_expect_eq(program->heap.stats[1].value, 5);
+
+	// Allocation stacks: none, or too many, is the plugin's bug; each
+	// distinct stack is kept once, copied, and found by its block.
+	{
+		uint64_t pcs[] = { 0x401000, 0x402000, 0x403000 };
+		const struct ch_alloc_stacks *stacks = &program->heap.alloc_stacks;
+		const uint64_t *kept;
+		uint32_t first, second;
+		size_t n;
+
+		cr_expect(COREHEAP_HOST_HAS(ops, add_alloc_stack));
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, pcs, 0),
+			     COREHEAP_FAILED, "no frame");
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, NULL, 1),
+			     COREHEAP_FAILED, "no frames");
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, pcs,
+						  COREHEAP_MAX_STACK_PCS + 1),
+			     COREHEAP_FAILED, "too many frames");
+		cr_expect_eq(stacks->blocks.len, 0, "a refused stack was kept");
+		cr_expect_null(ch_host_take_error(&host));
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x20010, pcs, 3),
+			     COREHEAP_OK);
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x30010, pcs, 3),
+			     COREHEAP_OK);
+		pcs[0] = 0x404000;
+		cr_expect_eq(ops->add_alloc_stack(ops, 0x28010, pcs, 2),
+			     COREHEAP_OK);
+		cr_expect_eq(stacks->stacks.len, 2, "one stack per distinct one");
+		ch_alloc_stacks_finish(&program->heap.alloc_stacks);
+		cr_assert(ch_alloc_stacks_find(stacks, 0x20010, &first));
+		cr_assert(ch_alloc_stacks_find(stacks, 0x30010, &second));
+		cr_expect_eq(first, second);
+		kept = ch_alloc_stack_pcs(stacks, first, &n);
+		cr_assert_eq(n, 3);
+		cr_expect_eq(kept[0], 0x401000, "the stack was not copied");
+		cr_expect_eq(kept[2], 0x403000);
+		cr_assert(ch_alloc_stacks_find(stacks, 0x28010, &second));
+		kept = ch_alloc_stack_pcs(stacks, second, &n);
+		cr_expect_eq(n, 2);
+		cr_expect_eq(kept[0], 0x404000);
+		cr_expect_not(ch_alloc_stacks_find(stacks, 0x20000, &first),
+			      "a stack is found by its block's start only");
+	}
+
+	program->allocators.num_uses = 0;
+	ch_program_destroy(program);
+	unlink(path);
+	free(path);
+}
+
+// The built-in table entry named name.
+static const struct coreheap_allocator *builtin(const char *name)
+{
+	for (size_t i = 0; ch_builtin_allocators[i]; i++) {
+		if (strcmp(ch_builtin_allocators[i]->name, name) == 0)
+			return ch_builtin_allocators[i];
+	}
+	cr_assert_fail("no built-in allocator %s", name);
+	return NULL;
+}
+
+/*
+ * A runtime's objects through add_object: the host finds each one's parent
+ * among the native blocks, nests it there (its node spanning its header),
+ * gives a block allocated for it its type, and keeps an object in no
+ * native block as a block of the runtime's own, sorted in after its walk.
+ */
+Test(plugins, a_runtime_object_finds_its_parent)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program;
+	struct ch_error *err;
+	char *path = core_without_heap();
+	struct ch_host native, runtime;
+	const struct coreheap_host *ops;
+	struct coreheap_block block;
+	struct ch_heap *heap;
+	uint32_t region;
+	uint64_t parent = 1;
+
+	err = ch_program_open(path, &options, &program);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	heap = &program->heap;
+	program->allocators.uses = calloc(2, sizeof(*program->allocators.uses));
+	program->allocators.num_uses = 2;
+	program->allocators.uses[0].ops = builtin("glibc");
+	program->allocators.uses[1].ops = builtin("cpython");
+	cr_assert(program->allocators.uses[1].ops->is_runtime);
+	ch_host_init(&native, program, 0);
+	ch_host_init(&runtime, program, 1);
+
+	ops = &native.ops;
+	cr_assert_eq(ops->add_region(ops, &(struct coreheap_region){
+		.name = "arena" }, &region), COREHEAP_OK);
+	cr_expect_eq(ops->add_block(ops, &(struct coreheap_block){
+		.address = 0x20100, .size = 32, .state = COREHEAP_BLOCK_LIVE,
+		.region = region }), COREHEAP_OK);
+	cr_expect_eq(ops->add_block(ops, &(struct coreheap_block){
+		.address = 0x20010, .size = 64, .state = COREHEAP_BLOCK_LIVE,
+		.region = region }), COREHEAP_OK);
+	cr_expect(COREHEAP_HOST_HAS(ops, add_object));
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.address = 0x20020, .size = 32, .region = region }, NULL),
+		COREHEAP_FAILED, "an object from a native allocator");
+	cr_assert_null(ch_heap_finish(heap));
+	heap->native_live = heap->live.len;
+
+	ops = &runtime.ops;
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.address = 0x20020, .size = 64, .header = 16,
+		.region = region, .type_name = "tuple" }, &parent),
+		COREHEAP_OK);
+	cr_expect_eq(parent, 0x20010);
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.address = 0x20108, .size = 16, .region = region,
+		.type_name = "int" }, &parent), COREHEAP_OK);
+	cr_expect_eq(parent, 0x20100);
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.address = 0x30000, .size = 48, .header = 32,
+		.region = region, .type_name = "__main__.Marker" }, &parent),
+		COREHEAP_OK);
+	cr_expect_eq(parent, 0);
+	// The plugin's bugs: refused, no error of the host's.
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.address = 0x40000, .size = 32, .header = 12 }, NULL),
+		COREHEAP_FAILED, "a header of no whole words");
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.address = 0x40000, .size = 16, .header = 16 }, NULL),
+		COREHEAP_FAILED, "no bytes past the header");
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.address = 0x40000, .size = 256, .header = 128 }, NULL),
+		COREHEAP_FAILED, "a header longer than a block keeps");
+	cr_expect_eq(ops->add_object(ops, &(struct coreheap_object){
+		.size = 16 }, NULL), COREHEAP_FAILED, "no address");
+	cr_expect_null(ch_host_take_error(&runtime));
+
+	// next_block and find_block see the native blocks only.
+	cr_expect(COREHEAP_HOST_HAS(ops, next_block));
+	cr_expect_eq(ops->next_block(ops, 0, &block), COREHEAP_OK);
+	cr_expect_eq(block.address, 0x20010);
+	cr_expect_eq(ops->next_block(ops, 0x20011, &block), COREHEAP_OK);
+	cr_expect_eq(block.address, 0x20100);
+	cr_expect_eq(ops->next_block(ops, 0x20101, &block),
+		     COREHEAP_NOT_FOUND);
+	cr_expect_eq(ops->find_block(ops, 0x30000, &block),
+		     COREHEAP_NOT_FOUND);
+
+	// Nested: the node spans the header; the block allocated for the
+	// object (at the header's start) takes its type, the other does not.
+	cr_assert_null(ch_heap_finish_nested(heap));
+	cr_assert_eq(heap->nested.len, 2);
+	cr_expect_eq(heap->nested.blocks[0].address, 0x20010);
+	cr_expect_eq(heap->nested.blocks[0].size, 64);
+	cr_expect_eq(ch_block_identity(&heap->nested.blocks[0]), 0x20020);
+	cr_expect_eq(ch_block_identity(&heap->nested.blocks[1]), 0x20108);
+	cr_expect_eq(heap->nested.blocks[1].size, 16);
+	cr_expect_str_eq(heap->runtime_type_names[
+		heap->live.blocks[0].runtime_type], "tuple");
+	cr_expect_eq(heap->live.blocks[1].runtime_type, 0);
+
+	// type_block: a native block the runtime knows the use of; one
+	// already typed keeps its type.
+	cr_expect(COREHEAP_HOST_HAS(ops, type_block));
+	cr_expect_eq(ops->type_block(ops, 0x20100, "list items"), COREHEAP_OK);
+	cr_expect_str_eq(heap->runtime_type_names[
+		heap->live.blocks[1].runtime_type], "list items");
+	cr_expect_eq(ops->type_block(ops, 0x20010, "dict keys"), COREHEAP_OK);
+	cr_expect_str_eq(heap->runtime_type_names[
+		heap->live.blocks[0].runtime_type], "tuple");
+	cr_expect_eq(ops->type_block(ops, 0x20018, "dict keys"),
+		     COREHEAP_NOT_FOUND, "inside a block, not at its start");
+	cr_expect_eq(ops->type_block(ops, 0x20100, ""), COREHEAP_FAILED);
+	cr_expect_eq(native.ops.type_block(&native.ops, 0x20100, "x"),
+		     COREHEAP_FAILED, "from a native allocator");
+	cr_expect_null(ch_host_take_error(&runtime));
+
+	// The runtime's own block joins the sorted live blocks.
+	cr_assert_null(ch_heap_finish(heap));
+	cr_assert_eq(heap->live.len, 3);
+	const struct ch_block *own = ch_heap_find(heap, 0x30000);
+
+	cr_assert_not_null(own);
+	cr_expect_eq(own->address, 0x30000 - 32);
+	cr_expect_eq(own->size, 48);
+	cr_expect_eq(ch_block_identity(own), 0x30000);
+	cr_expect_eq(own->allocator, 1);
+	cr_expect_str_eq(heap->runtime_type_names[own->runtime_type],
+			 "__main__.Marker");
 
 	program->allocators.num_uses = 0;
 	ch_program_destroy(program);

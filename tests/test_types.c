@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Unit tests of the type work: the T[n] rule, the text guess, C++ and C
+// Unit tests of the type work: the T[] rule and the allocators' rounding, the text guess, C++ and C
 // naming, the hash maps and patterns behind it, and the typing of a heap
 // built by hand in a synthetic core (no modules: guesses only).
 #include <criterion/criterion.h>
@@ -12,33 +12,118 @@
 #include "base/hash_map.h"
 #include "base/pattern.h"
 #include "coreheap/plugin.h"
+#include "heap/allocators.h"
 #include "heap/program.h"
 #include "synthetic_core.h"
 #include "types/types.h"
 #include "types/vtables.h"
 
-Test(types, array_count_rule)
+// A program whose one allocator is the built-in plugin named name.
+static void use_builtin(struct ch_program *program, struct ch_allocator_use *use,
+			const char *name, void *state)
 {
+	*use = (struct ch_allocator_use){ .state = state };
+	for (size_t i = 0; ch_builtin_allocators[i]; i++) {
+		if (strcmp(ch_builtin_allocators[i]->name, name) == 0)
+			use->ops = ch_builtin_allocators[i];
+	}
+	cr_assert(use->ops, "no built-in allocator %s", name);
+	*program = (struct ch_program){
+		.allocators = { .uses = use, .num_uses = 1 },
+	};
+}
+
+static bool holds_array(struct ch_program *program, uint64_t usable,
+			uint64_t element_size)
+{
+	struct ch_block block = { .address = 0x10000, .size = usable };
+
+	return ch_block_holds_array(program, &block, element_size);
+}
+
+Test(types, array_rule_follows_glibc_rounding)
+{
+	struct ch_program program;
+	struct ch_allocator_use use;
+
+	use_builtin(&program, &use, "glibc", NULL);
 	// A lone object is one T whatever glibc rounded it up to.
-	cr_expect_eq(ch_array_count(24, 16), 1);
-	cr_expect_eq(ch_array_count(24, 8), 1, "an 8-byte struct in the smallest block");
-	cr_expect_eq(ch_array_count(24, 12), 1);
-	cr_expect_eq(ch_array_count(40, 32), 1);
-	cr_expect_eq(ch_array_count(88, 80), 1);
-	cr_expect_eq(ch_array_count(72, 72), 1);
-	// n copies: exact for elements of 16 bytes or more.
-	cr_expect_eq(ch_array_count(72, 24), 3, "calloc(3, 24)");
-	cr_expect_eq(ch_array_count(120, 24), 5, "calloc(5, 24)");
-	cr_expect_eq(ch_array_count(40, 16), 2, "calloc(2, 16)");
-	cr_expect_eq(ch_array_count(104, 32), 3, "calloc(3, 32)");
-	cr_expect_eq(ch_array_count(56, 8), 7, "7 pointers");
+	cr_expect_not(holds_array(&program, 24, 16));
+	cr_expect_not(holds_array(&program, 24, 8), "an 8-byte struct in the smallest block");
+	cr_expect_not(holds_array(&program, 24, 12));
+	cr_expect_not(holds_array(&program, 40, 32));
+	cr_expect_not(holds_array(&program, 88, 80));
+	cr_expect_not(holds_array(&program, 72, 72));
+	// Copies that a request of their size gives this block: T[].
+	cr_expect(holds_array(&program, 72, 24), "calloc(3, 24)");
+	cr_expect(holds_array(&program, 120, 24), "calloc(5, 24)");
+	cr_expect(holds_array(&program, 40, 16), "calloc(2, 16)");
+	cr_expect(holds_array(&program, 104, 32), "calloc(3, 32)");
+	cr_expect(holds_array(&program, 56, 8), "7 pointers");
+	cr_expect(holds_array(&program, 40, 8),
+		  "a vector of 4 pointers: 5 fit, still an array");
 	// A T and more after it: not an array (glibc's FILE blocks).
-	cr_expect_eq(ch_array_count(472, 224), 1, "224 * 2 would be a 456-byte block");
-	cr_expect_eq(ch_array_count(4104, 16), 256, "4096 bytes of 16-byte elements");
-	cr_expect_eq(ch_array_count(4104, 40), 1, "102 * 40 would be a 4088-byte block");
-	// Degenerate inputs never give 0 or divide by 0.
-	cr_expect_eq(ch_array_count(24, 0), 1);
-	cr_expect_eq(ch_array_count(16, 24), 1);
+	cr_expect_not(holds_array(&program, 472, 224), "224 * 2 would be a 456-byte block");
+	cr_expect(holds_array(&program, 4104, 16), "4096 bytes of 16-byte elements");
+	cr_expect_not(holds_array(&program, 4104, 40), "102 * 40 would be a 4088-byte block");
+	// mmapped chunks (usable sizes a multiple of 16) round to pages:
+	// malloc(131056) would get 135152 bytes, malloc(131048) 131056.
+	cr_expect(holds_array(&program, 131056, 8), "16381 pointers, mmapped");
+	cr_expect(holds_array(&program, 135152, 65536), "two 64 KiB elements");
+	cr_expect_not(holds_array(&program, 135152, 131080), "one T, mmapped");
+	// Degenerate inputs never divide by 0.
+	cr_expect_not(holds_array(&program, 24, 0));
+	cr_expect_not(holds_array(&program, 16, 24));
+}
+
+Test(types, glibc_usable_size_operation)
+{
+	const struct coreheap_allocator *glibc = NULL;
+	struct coreheap_block heap_chunk = { .size = 40 }, mmapped = { .size = 131056 };
+	uint64_t usable;
+
+	for (size_t i = 0; ch_builtin_allocators[i]; i++) {
+		if (strcmp(ch_builtin_allocators[i]->name, "glibc") == 0)
+			glibc = ch_builtin_allocators[i];
+	}
+	cr_assert(glibc && COREHEAP_HAS(glibc, usable_size));
+	// malloc_usable_size(malloc(n)) as glibc 2.36 gives it.
+	const uint64_t heap_cases[][2] = { { 0, 24 }, { 1, 24 }, { 24, 24 },
+					   { 25, 40 }, { 40, 40 }, { 41, 56 },
+					   { 1000, 1000 }, { 1001, 1016 } };
+	for (size_t i = 0; i < sizeof(heap_cases) / sizeof(*heap_cases); i++) {
+		cr_assert_eq(glibc->usable_size(NULL, NULL, &heap_chunk,
+						heap_cases[i][0], &usable),
+			     COREHEAP_OK);
+		cr_expect_eq(usable, heap_cases[i][1], "malloc(%lu): %lu, not %lu",
+			     (unsigned long)heap_cases[i][0],
+			     (unsigned long)heap_cases[i][1], (unsigned long)usable);
+	}
+	cr_assert_eq(glibc->usable_size(NULL, NULL, &mmapped, 200000, &usable),
+		     COREHEAP_OK);
+	cr_expect_eq(usable, 49 * 4096 - 16, "200000 bytes in 49 pages");
+	cr_expect_eq(glibc->usable_size(NULL, NULL, &mmapped, UINT64_MAX, &usable),
+		     COREHEAP_NOT_FOUND, "past PTRDIFF_MAX");
+	mmapped.size = 131057;
+	cr_expect_eq(glibc->usable_size(NULL, NULL, &mmapped, 8, &usable),
+		     COREHEAP_NOT_FOUND, "no glibc chunk has this usable size");
+}
+
+Test(types, array_rule_without_the_allocators_rounding)
+{
+	static const struct coreheap_allocator bare = {
+		COREHEAP_ALLOCATOR_INIT,
+		.name = "bare",
+	};
+	struct ch_allocator_use use = { .ops = &bare };
+	struct ch_program program = {
+		.allocators = { .uses = &use, .num_uses = 1 },
+	};
+
+	// Nothing is known of the rounding: two copies or more are T[].
+	cr_expect(holds_array(&program, 40, 16));
+	cr_expect(holds_array(&program, 472, 224));
+	cr_expect_not(holds_array(&program, 40, 24));
 }
 
 static bool text(const char *s, size_t len)

@@ -68,6 +68,27 @@ check_expectations() {
 	done < "$1"
 }
 
+# check_objects OUT CORE BUILD: each "object<TAB>0xADDR<TAB>BUILD<TAB>TYPE"
+# line of the fixture's for this build (or "any") must be the type
+# `coreheap objects` gives the allocation at that address (an array's
+# count where the fixture knows the program wrote it down).
+check_objects() {
+	"$COREHEAP" objects --format jsonl "$2" > "$2.objects" 2> "$2.objects.err" ||
+		fail "coreheap objects exited $? on $2"
+	tab=$(printf '\t')
+	while IFS="$tab" read -r tag addr build type; do
+		[ "$tag" = object ] || continue
+		[ "$build" = any ] || [ "$build" = "$3" ] || continue
+		want="{\"address\": \"$addr\", "
+		got=$(grep -F "$want" "$2.objects" | sed 's/.*"type": //; s/}$//')
+		if [ "$got" = "\"$type\"" ]; then
+			ok "object $addr is '$type'"
+		else
+			fail "object $addr: want type '$type', got '$got'"
+		fi
+	done < "$1"
+}
+
 # fixture_address OUT NAME: an address the fixture printed.
 fixture_address() {
 	awk -F '\t' -v n="$2" '$1 == "address" && $2 == n { print $3 }' "$1"

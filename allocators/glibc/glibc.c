@@ -280,6 +280,42 @@ static void glibc_destroy(void *state)
 	free(st);
 }
 
+/*
+ * malloc's rounding (checked_request2size, sysmalloc_mmap): a chunk is the
+ * request plus the size word, rounded up to 16 bytes, at least 32; in a
+ * heap the next chunk's prev_size word is usable too (usable = chunk - 8),
+ * while an mmapped chunk is the chunk plus that word rounded up to pages,
+ * less its 16-byte header. Which of the two like is, its usable size says:
+ * 8 past a multiple of 16 in a heap, a multiple of 16 when mmapped.
+ */
+static int glibc_usable_size(const struct coreheap_host *host, void *state,
+			     const struct coreheap_block *like,
+			     uint64_t request, uint64_t *ret)
+{
+	uint64_t chunk;
+
+	(void)host;
+	(void)state;
+	// malloc refuses anything past PTRDIFF_MAX.
+	if (request > (UINT64_MAX >> 1) - 2 * PTM_PAGE_SIZE)
+		return COREHEAP_NOT_FOUND;
+	chunk = (request + PTM_SIZE_SZ + PTM_ALIGN - 1) & ~(uint64_t)(PTM_ALIGN - 1);
+	if (chunk < PTM_MINSIZE)
+		chunk = PTM_MINSIZE;
+	switch (like->size % PTM_ALIGN) {
+	case PTM_SIZE_SZ:
+		*ret = chunk - PTM_SIZE_SZ;
+		return COREHEAP_OK;
+	case 0:
+		*ret = ((chunk + PTM_SIZE_SZ + PTM_PAGE_SIZE - 1) &
+			~(PTM_PAGE_SIZE - 1)) -
+		       PTM_CHUNK_HDR;
+		return COREHEAP_OK;
+	default:
+		return COREHEAP_NOT_FOUND;
+	}
+}
+
 const struct coreheap_allocator coreheap_glibc_allocator = {
 	COREHEAP_ALLOCATOR_INIT,
 	.name = "glibc",
@@ -289,4 +325,5 @@ const struct coreheap_allocator coreheap_glibc_allocator = {
 	.walk = glibc_walk,
 	.check = glibc_check,
 	.destroy = glibc_destroy,
+	.usable_size = glibc_usable_size,
 };

@@ -21,9 +21,10 @@
 /*
  * A pointer the program holds, unless a tcache holds it (free) or jemalloc
  * allocated it for itself (its tcache stacks). @p szind is the class of
- * the extent, which a cached pointer's bin must match.
+ * the extent, which a cached pointer's bin must match. True if it was
+ * reported live.
  */
-static void report_allocated(struct jem_walk *walk, uint64_t ptr,
+static bool report_allocated(struct jem_walk *walk, uint64_t ptr,
 			     uint64_t usize, unsigned int szind,
 			     struct jem_class_counts *counts, uint32_t region,
 			     size_t *cursor)
@@ -43,17 +44,18 @@ static void report_allocated(struct jem_walk *walk, uint64_t ptr,
 				   (unsigned long long)ptr, p->tag & 0xff, szind);
 		walk->counts.tcached++;
 		jem_block(walk, ptr, usize, COREHEAP_BLOCK_FREE, region);
-		return;
+		return false;
 	}
 	if (walk->internal.count && jem_ptrset_find(&walk->internal, ptr)) {
 		walk->counts.metadata++;
 		counts->internal++;
 		jem_block(walk, ptr, usize, COREHEAP_BLOCK_METADATA, region);
-		return;
+		return false;
 	}
 	walk->counts.regions_live++;
 	counts->live++;
 	jem_block(walk, ptr, usize, COREHEAP_BLOCK_LIVE, region);
+	return true;
 }
 
 // A cached pointer whose region the slab's bitmap says is free.
@@ -146,7 +148,9 @@ static bool report_large(struct jem_walk *walk, const struct jem_extent *e,
 	walk->counts.large++;
 	jem_arena_counts(walk, jem_edata_arena(e->bits))->large++;
 	counts->slabs++;
-	report_allocated(walk, e->addr, usize, szind, counts, region, cursor);
+	if (report_allocated(walk, e->addr, usize, szind, counts, region,
+			     cursor))
+		jem_report_alloc_stack(walk, e, e->addr);
 	return true;
 }
 
@@ -288,6 +292,7 @@ static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
 	memcpy(&e.addr, raw + JEM_EDATA_ADDR, 8);
 	memcpy(&e.size, raw + JEM_EDATA_SIZE_ESN, 8);
 	memcpy(e.bitmap, raw + JEM_EDATA_BITMAP, sizeof(e.bitmap));
+	memcpy(&e.prof_tctx, raw + JEM_EDATA_PROF_TCTX, 8);
 	e.size &= ~JEM_PAGE_MASK;
 	e.base = e.addr & ~JEM_PAGE_MASK;
 	if (key != e.base) {

@@ -133,6 +133,7 @@ static void walk_destroy(struct jem_walk *walk)
 	jem_ptrset_deinit(&walk->cached);
 	jem_ptrset_deinit(&walk->internal);
 	free(walk->arena_counts);
+	free(walk->stack_cache);
 	for (size_t a = 0; a < JEM_MAX_ARENAS; a++)
 		free(walk->classes[a]);
 	free(walk);
@@ -410,6 +411,8 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		return COREHEAP_OK;
 	}
 	log_sources(host, st, walk);
+	jem_prof_init(walk);
+	memcpy(st->sizes, walk->sizes, sizeof(st->sizes));
 	// The radix tree's root, in the module's data: jemalloc's own
 	// (2 MiB of pointers to leaves), no root of the program's.
 	jem_own(walk, UINT32_MAX, walk->rtree_root,
@@ -426,6 +429,12 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 		  walk->counts.regions_live, walk->counts.regions_free,
 		  walk->counts.large, walk->counts.free_extents,
 		  walk->counts.tcached, walk->counts.metadata);
+	if (walk->counts.alloc_stacks)
+		host->log(host, COREHEAP_LOG_INFO,
+			  "heap profiling: %zu live allocation%s with the stack that allocated %s",
+			  walk->counts.alloc_stacks,
+			  walk->counts.alloc_stacks == 1 ? "" : "s",
+			  walk->counts.alloc_stacks == 1 ? "it" : "them");
 	log_distribution(walk);
 	if (!err)
 		err = walk->status;
@@ -435,6 +444,40 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 			  walk->damage_count, JEM_MAX_DAMAGE);
 	walk_destroy(walk);
 	return err;
+}
+
+/*
+ * jemalloc gives every request its size class (sz_s2u()): the smallest
+ * class that holds it, whether the region is a slab's or a large extent.
+ * The classes come from the walk (the process's own table when found),
+ * sorted as jemalloc makes them: a damaged table only gives wrong sizes.
+ */
+static int jemalloc_usable_size(const struct coreheap_host *host, void *state,
+				const struct coreheap_block *like,
+				uint64_t request, uint64_t *ret)
+{
+	const struct jem_state *st = state;
+	size_t low = 0, high = JEM_NSIZES;
+
+	(void)host;
+	(void)like;
+	if (!st || !st->sizes[0])
+		return COREHEAP_NOT_FOUND;
+	// malloc(0) is served as malloc(1).
+	if (!request)
+		request = 1;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (st->sizes[mid] < request)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == JEM_NSIZES)
+		return COREHEAP_NOT_FOUND;
+	*ret = st->sizes[low];
+	return COREHEAP_OK;
 }
 
 static void jemalloc_destroy(void *state)
@@ -450,4 +493,5 @@ const struct coreheap_allocator coreheap_jemalloc_allocator = {
 	.probe = jemalloc_probe,
 	.walk = jemalloc_walk,
 	.destroy = jemalloc_destroy,
+	.usable_size = jemalloc_usable_size,
 };

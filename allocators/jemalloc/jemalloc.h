@@ -71,9 +71,17 @@ struct jem_state {
 	uint64_t emap_global;            /**< je_arena_emap_global */
 	uint64_t arenas_symbol;          /**< je_arenas */
 	uint64_t sz_table_symbol;        /**< je_sz_index2size_tab */
+	uint64_t opt_prof_symbol;        /**< je_opt_prof */
 	/** The tsd's offset in the module's TLS block, if known. */
 	uint64_t tsd_tls_offset;
 	enum jem_source tsd_source;
+	/** The size classes the walk used, for usable_size(); 0s before. */
+	uint64_t sizes[JEM_NSIZES];
+};
+
+/** An address range [start, end). */
+struct jem_range {
+	uint64_t start, end;
 };
 
 /** One thread's (or an explicit) tcache. */
@@ -93,12 +101,27 @@ struct jem_extent {
 	uint64_t size;
 	uint64_t bits;          /**< e_bits */
 	uint64_t bitmap[JEM_BITMAP_GROUPS];
+	/** A large extent's prof_tctx_t (heap profiling), else garbage. */
+	uint64_t prof_tctx;
 };
 
 /** Counters for the log and the summary. */
 struct jem_counts {
 	size_t extents, slabs, large, free_extents, regions_live,
 		regions_free, tcached, metadata;
+	/** Live allocations with an allocation stack (heap profiling). */
+	size_t alloc_stacks;
+};
+
+/** Most jemalloc functions whose frames an allocation stack starts with. */
+#define JEM_OWN_FUNCTIONS 64
+
+/** Stacks of prof_gctx_t read lately, by the gctx's address. */
+#define JEM_STACK_CACHE 64
+struct jem_stack_cache {
+	uint64_t gctx;
+	uint32_t num_pcs;
+	uint64_t pcs[JEM_PROF_BT_MAX];
 };
 
 /** Per size class: what the slabs or large extents of the class hold. */
@@ -122,9 +145,7 @@ struct jem_walk {
 	struct jem_state *st;
 
 	/** Writable ranges of the module (its .data and .bss). */
-	struct jem_range {
-		uint64_t start, end;
-	} *ranges;
+	struct jem_range *ranges;
 	size_t num_ranges;
 
 	struct jem_tcache *tcaches;
@@ -156,6 +177,20 @@ struct jem_walk {
 	uint64_t prev_base, prev_size;
 	/** Where the extent walk is in cached (sorted). */
 	size_t cursor;
+
+	/**
+	 * Whether to look for allocation stacks: false when je_opt_prof says
+	 * profiling was off (without the symbol, each is checked instead).
+	 */
+	bool prof;
+	struct jem_stack_cache *stack_cache;   /**< NULL until first used */
+	/**
+	 * jemalloc linked into the program: its functions between malloc
+	 * and the profiler's unwinder, found by symbol, whose frames lead
+	 * every allocation stack.
+	 */
+	struct jem_range own_code[JEM_OWN_FUNCTIONS];
+	size_t num_own_code;
 
 	/** jemalloc never started: no size classes, arena or tcache. */
 	bool uninitialised;
@@ -295,5 +330,17 @@ void jem_own_hpa_end(struct jem_walk *walk);
 
 /** Report the cached pointers no extent accounted for. */
 void jem_check_cached(struct jem_walk *walk);
+
+// prof.c
+
+/** Whether heap profiling may have been on (walk->prof). */
+void jem_prof_init(struct jem_walk *walk);
+
+/**
+ * The allocation stack of the live large allocation at @p ptr in @p e, if
+ * heap profiling sampled it: reported with coreheap_host::add_alloc_stack.
+ */
+void jem_report_alloc_stack(struct jem_walk *walk, const struct jem_extent *e,
+			    uint64_t ptr);
 
 #endif /* COREHEAP_JEMALLOC_JEMALLOC_H */

@@ -87,6 +87,24 @@ static inline bool jem_leaf_slab(uint64_t bits)
  */
 #define JEM_HUGEPAGE ((uint64_t)2 << 20)
 
+/*
+ * Heap profiling (configured with --enable-prof, as Debian's amd64 build
+ * is, and on: MALLOC_CONF=prof:true). A sampled allocation is never a slab
+ * region (a small one is promoted to a large extent of the small class,
+ * src/arena.c arena_prof_promote), and a large extent's edata_t keeps its
+ * e_prof_info where a slab keeps its bitmap (edata.h): alloc time @64,
+ * alloc size @72, e_prof_tctx @80 (1: not sampled).
+ * prof_structs.h: prof_tctx_t.gctx @96; prof_gctx_t.bt {vec @104, len
+ * @112}, and the vector itself @120 (bt.vec points there), at most
+ * PROF_BT_MAX (128) return addresses, innermost first.
+ */
+#define JEM_EDATA_PROF_TCTX 80
+#define JEM_TCTX_GCTX 96
+#define JEM_GCTX_BT_VEC 104
+#define JEM_GCTX_BT_LEN 112
+#define JEM_GCTX_VEC 120
+#define JEM_PROF_BT_MAX 128
+
 /* bitmap.h: 512 regions at most (8 groups of 64, no tree for 4 KiB pages). */
 #define JEM_BITMAP_GROUPS 8
 #define JEM_SLAB_MAXREGS 512

@@ -5,4 +5,5 @@ libcoreheap_a_SOURCES += \
 	allocators/jemalloc/locate.c \
 	allocators/jemalloc/tcache.c \
 	allocators/jemalloc/extents.c \
+	allocators/jemalloc/prof.c \
 	allocators/jemalloc/ptrset.c allocators/jemalloc/ptrset.h

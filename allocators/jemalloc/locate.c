@@ -81,6 +81,8 @@ static void find_symbols(const struct coreheap_host *host, struct jem_state *st)
 		st->arenas_symbol = sym.address;
 	if (lookup(host, st, "sz_index2size_tab", &sym) && !sym.is_tls)
 		st->sz_table_symbol = sym.address;
+	if (lookup(host, st, "opt_prof", &sym) && !sym.is_tls)
+		st->opt_prof_symbol = sym.address;
 	if (lookup(host, st, "tsd_tls", &sym) && sym.is_tls) {
 		st->tsd_tls_offset = sym.address;
 		st->tsd_source = JEM_SOURCE_SYMBOL;

@@ -73,6 +73,16 @@
  *    could not be called safely.
  *  - COREHEAP_PLUGIN_ABI_VERSION changes only when something already in a
  *    table changes layout or meaning; the host refuses any other version.
+ *
+ * Operations added to struct coreheap_allocator since ABI 2's first set,
+ * in order (each optional; the host checks it with COREHEAP_HAS()):
+ *  - usable_size: the usable size the allocator gives a request, so that
+ *    the host can tell one object of a type from an array of it (glibc
+ *    gives malloc(8) 24 usable bytes: its 24-byte block holds one 8-byte
+ *    struct, not an array of three; jemalloc gives it 8, and a 32-byte
+ *    region of 8-byte elements is an array). A plugin without it: the
+ *    host takes any block holding two or more elements for an array, and
+ *    any request not larger than a block as one that could have made it.
  */
 #ifndef COREHEAP_PLUGIN_H
 #define COREHEAP_PLUGIN_H
@@ -165,6 +175,31 @@ struct coreheap_block {
 	 * enclosing block; 0 otherwise.
 	 */
 	uint64_t parent;
+};
+
+/**
+ * One object of a managed runtime, for coreheap_host::add_object. Its
+ * memory is [address - header, address - header + size).
+ */
+struct coreheap_object {
+	/** The object's identity: what the runtime's id() returns. */
+	uint64_t address;
+	/** The bytes the object occupies, header included. */
+	uint64_t size;
+	/**
+	 * The bytes before address that are the object's: CPython's GC
+	 * header and managed-dict pointers, say; 0 if none.
+	 */
+	uint64_t header;
+	/** The region index from coreheap_host::add_region. */
+	uint32_t region;
+	/** Reserved: 0. */
+	uint32_t flags;
+	/**
+	 * The type as the runtime spells it ("dict", "__main__.Marker").
+	 * Copied by the host.
+	 */
+	const char *type_name;
 };
 
 /** An arena or other top-level region of an allocator, for summaries. */
@@ -437,9 +472,68 @@ struct coreheap_host {
 	 */
 	int (*add_stat)(const struct coreheap_host *host, uint32_t region,
 			const char *row, const char *key, uint64_t value);
+	/**
+	 * Say where the live block at address (its start, as reported with
+	 * add_block) was allocated, where the allocator recorded it
+	 * (jemalloc's heap profiling keeps the stack of every sampled
+	 * allocation): pcs[0 .. num_pcs), the return addresses of the
+	 * allocating thread's stack, innermost first, the allocator's own
+	 * frames left out where the plugin can tell them. The host copies
+	 * them and shows them with the block (describe, why, leaks).
+	 * COREHEAP_OK; COREHEAP_FAILED if num_pcs is 0 or above
+	 * COREHEAP_MAX_STACK_PCS or pcs is NULL (nothing kept; the plugin's
+	 * bug, the host goes on); COREHEAP_NOMEM.
+	 */
+	int (*add_alloc_stack)(const struct coreheap_host *host,
+			       uint64_t address, const uint64_t *pcs,
+			       size_t num_pcs);
+	/**
+	 * Report one object of a managed runtime (a Python object, say):
+	 * only from the walk of a plugin whose is_runtime is true. The host
+	 * finds its parent: the live block of an allocator walked before
+	 * (glibc's, jemalloc's) that holds object->address. Inside one, the
+	 * object is a node nested in that block, and when the object's
+	 * memory begins where the block does (address - header is the
+	 * block's address: the runtime allocated the block for it) the
+	 * block takes the object's type. In none, the object is a live block
+	 * of this allocator, in object->region (the runtime's own arenas).
+	 * *parent_ret, if parent_ret is not NULL, is the parent's address,
+	 * or 0. Objects may come in any order.
+	 * COREHEAP_OK; COREHEAP_FAILED if the object has no address, a size
+	 * not above its header, or comes from no runtime's walk (nothing
+	 * kept; the plugin's bug, the host goes on) or if the objects and
+	 * blocks carry more than 65535 different type_names; COREHEAP_NOMEM.
+	 */
+	int (*add_object)(const struct coreheap_host *host,
+			  const struct coreheap_object *object,
+			  uint64_t *parent_ret);
+	/**
+	 * The live block, of the allocators walked before this one, with the
+	 * lowest address at or above addr: a runtime goes through the native
+	 * blocks with it (the objects too big for its own arenas live in
+	 * them). COREHEAP_OK or COREHEAP_NOT_FOUND; ret->type_name is NULL
+	 * and ret->parent 0.
+	 */
+	int (*next_block)(const struct coreheap_host *host, uint64_t addr,
+			  struct coreheap_block *ret);
+	/**
+	 * Give the live block that starts at address, of an allocator walked
+	 * before this one, the type type_name (copied): what a runtime knows
+	 * of the native memory its objects own (a Python list's item array).
+	 * Only from the walk of a plugin whose is_runtime is true; a block
+	 * already typed keeps its type. COREHEAP_OK; COREHEAP_NOT_FOUND if no
+	 * such block starts there; COREHEAP_FAILED if type_name is NULL or
+	 * empty or the plugin is no runtime (the plugin's bug, the host goes
+	 * on), or past 65535 type names; COREHEAP_NOMEM.
+	 */
+	int (*type_block)(const struct coreheap_host *host, uint64_t address,
+			  const char *type_name);
 	/* New operations go here, at the end, and are checked with
 	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };
+
+/** The most return addresses coreheap_host::add_alloc_stack takes. */
+#define COREHEAP_MAX_STACK_PCS 256
 
 /** Levels for coreheap_host::log. */
 enum coreheap_log_level {
@@ -497,6 +591,23 @@ struct coreheap_allocator {
 	int (*check)(const struct coreheap_host *host, void *state);
 	/** Optional: free the state made by probe (NULL-safe). */
 	void (*destroy)(void *state);
+
+	/* Added after ABI 2's first set: the host checks with COREHEAP_HAS(). */
+
+	/**
+	 * Optional: the usable size (what malloc_usable_size() would return)
+	 * of the block a request of request bytes gets, served the way the
+	 * live block like was served (like is one the walk reported: glibc
+	 * rounds a chunk of its heaps to 16 bytes, an mmapped chunk to
+	 * pages). Called after walk(), any number of times, from the thread
+	 * that typed the heap; it must be cheap and must not report
+	 * anything. COREHEAP_OK with *ret set, or COREHEAP_NOT_FOUND when
+	 * such a request cannot be served so (too large for the allocator's
+	 * size classes, or like is no block it knows how to size).
+	 */
+	int (*usable_size)(const struct coreheap_host *host, void *state,
+			   const struct coreheap_block *like, uint64_t request,
+			   uint64_t *ret);
 	/* New operations go here, at the end, optional (NULL). */
 };
 

@@ -275,6 +275,14 @@ static bool same_type(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+// The name of block index's group ("T[]" for any array of T), or NULL.
+static const char *group_name(const struct ch_heap *heap, size_t index)
+{
+	return heap->type_names ?
+		       heap->type_names[ch_heap_block_group(heap, index, NULL)] :
+		       NULL;
+}
+
 /*
  * Walk both address-ordered live arrays together; call visit for every
  * allocation that is not kept (side 0: gone from OLD, side 1: new in NEW).
@@ -295,8 +303,8 @@ static void match_allocations(struct diff_report *report,
 
 		if (a && b && a->address == b->address) {
 			if (a->size == b->size &&
-			    same_type(ch_heap_block_type(old, i, NULL),
-				      ch_heap_block_type(new, j, NULL))) {
+			    same_type(group_name(old, i),
+				      group_name(new, j))) {
 				report->kept++;
 			} else {
 				report->only_old++;

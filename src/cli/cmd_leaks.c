@@ -7,6 +7,7 @@
 #include "base/cleanup.h"
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
+#include "report/alloc_stack.h"
 #include "report/analysis.h"
 #include "report/output.h"
 #include "report/rows.h"
@@ -26,9 +27,36 @@ static const char *const leaks_usage[] = {
 // Addresses shown per group in the text report.
 #define TEXT_EXAMPLES 4
 
+// Frames shown per stack in the text report.
+#define TEXT_FRAMES 16
+
+struct leaks_options {
+	struct ch_analysis_options analysis;   // first: see analysis.h
+	bool by_stack;
+};
+
+static struct ch_error *parse_by_stack(const char *value, void *ctx)
+{
+	((struct leaks_options *)ctx)->by_stack = true;
+	return NULL;
+}
+
 static const struct ch_option leaks_options_table[] = {
+	{ { "by-stack", no_argument, NULL, 0 }, parse_by_stack, NULL,
+	  "group by the stack that allocated them, where the\n"
+	  "allocator recorded it (jemalloc's heap profiling),\n"
+	  "instead of by type (text and json)" },
 	CH_ANALYSIS_OPTIONS,
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
+};
+
+/* The leaks of one allocation stack (or of none recorded). */
+struct stack_group {
+	/** Index in the heap's allocation stacks; UINT32_MAX: none recorded. */
+	uint32_t stack;
+	uint64_t count, bytes, unreferenced;
+	/** Its leaked nodes: the first, then next_node[] from each. */
+	uint32_t first_node, last_node;
 };
 
 struct leaks_report {
@@ -40,6 +68,10 @@ struct leaks_report {
 	uint32_t *referrers;
 	struct ch_type_groups groups;
 	uint64_t count, bytes, unreferenced;
+	/** --by-stack: the groups, largest first, and each node's next. */
+	struct stack_group *stack_groups;
+	size_t num_stack_groups;
+	uint32_t *next_node;
 };
 
 static bool is_leaked(uint32_t node, void *arg)
@@ -140,6 +172,151 @@ static uint32_t *pick_examples(const struct leaks_report *report)
 	return examples;
 }
 
+static int compare_stack_groups(const void *a, const void *b)
+{
+	const struct stack_group *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->first_node < y->first_node ? -1 : x->first_node > y->first_node;
+}
+
+/*
+ * Group the leaks by allocation stack: one group per stack the heap
+ * recorded for a leaked block, one for the blocks without; each group's
+ * nodes chained in address order through next_node.
+ */
+static struct ch_error *group_by_stack(struct leaks_report *report)
+{
+	const struct ch_alloc_stacks *stacks = &report->program->heap.alloc_stacks;
+	size_t n = report->graph->num_nodes, num_slots = stacks->stacks.len + 1;
+	_cleanup_free_ uint32_t *group_of_stack =
+		malloc(num_slots * sizeof(*group_of_stack));
+	size_t num_groups = 0;
+
+	report->stack_groups = calloc(num_slots, sizeof(*report->stack_groups));
+	report->next_node = malloc((n + 1) * sizeof(*report->next_node));
+	if (!group_of_stack || !report->stack_groups || !report->next_node)
+		return &ch_enomem;
+	for (size_t i = 0; i < num_slots; i++)
+		group_of_stack[i] = CH_GRAPH_NONE;
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t stack, slot;
+		struct stack_group *group;
+
+		if (report->root_of[v] != CH_GRAPH_NONE)
+			continue;
+		if (!ch_alloc_stacks_find(stacks, report->graph->blocks[v].address,
+					  &stack))
+			stack = UINT32_MAX;
+		slot = stack == UINT32_MAX ? (uint32_t)num_slots - 1 : stack;
+		if (group_of_stack[slot] == CH_GRAPH_NONE) {
+			group_of_stack[slot] = (uint32_t)num_groups;
+			report->stack_groups[num_groups++] = (struct stack_group){
+				.stack = stack,
+				.first_node = v,
+			};
+		} else {
+			group = &report->stack_groups[group_of_stack[slot]];
+			report->next_node[group->last_node] = v;
+		}
+		group = &report->stack_groups[group_of_stack[slot]];
+		group->last_node = v;
+		report->next_node[v] = CH_GRAPH_NONE;
+		group->count++;
+		group->bytes += report->graph->blocks[v].size;
+		group->unreferenced += report->referrers[v] == 0;
+	}
+	qsort(report->stack_groups, num_groups, sizeof(*report->stack_groups),
+	      compare_stack_groups);
+	report->num_stack_groups = num_groups;
+	return NULL;
+}
+
+static void write_stack_groups_text(struct ch_out *out,
+				    const struct leaks_report *report)
+{
+	const struct ch_block *blocks = report->graph->blocks;
+
+	ch_out_str(out, "count     unreferenced  bytes         allocated at\n");
+	for (size_t g = 0; g < report->num_stack_groups && !out->failed; g++) {
+		const struct stack_group *group = &report->stack_groups[g];
+		struct ch_named_stack named = { 0 };
+		struct ch_error *err;
+		size_t k = 0;
+
+		ch_out_printf(out, "%-9" PRIu64 " %-13" PRIu64 " %" PRIu64 "%s\n",
+			      group->count, group->unreferenced, group->bytes,
+			      group->stack == UINT32_MAX ?
+				      "  (no stack recorded)" :
+				      "");
+		if (group->stack != UINT32_MAX) {
+			err = ch_named_stack_init(&named, report->program,
+						  group->stack);
+			if (err) {
+				ch_error_destroy(err);
+				out->failed = true;
+				return;
+			}
+			ch_named_stack_write_text(out, &named, "          ",
+						  TEXT_FRAMES);
+			ch_named_stack_deinit(&named);
+		}
+		ch_out_str(out, "          e.g.");
+		for (uint32_t v = group->first_node;
+		     v != CH_GRAPH_NONE && k < TEXT_EXAMPLES;
+		     v = report->next_node[v], k++)
+			ch_out_printf(out, " 0x%" PRIx64 " (%s)", blocks[v].address,
+				      leak_kind(report, v));
+		ch_out_str(out, "\n");
+	}
+}
+
+// The groups by stack, closing the JSON object.
+static void write_stack_groups_json(struct ch_out *out,
+				    const struct leaks_report *report)
+{
+	ch_out_str(out, " \"stacks\": [");
+	for (size_t g = 0; g < report->num_stack_groups && !out->failed; g++) {
+		const struct stack_group *group = &report->stack_groups[g];
+		struct ch_named_stack named = { 0 };
+		struct ch_json json;
+
+		if (group->stack != UINT32_MAX) {
+			struct ch_error *err = ch_named_stack_init(
+				&named, report->program, group->stack);
+
+			if (err) {
+				ch_error_destroy(err);
+				out->failed = true;
+				return;
+			}
+		}
+		ch_out_str(out, g ? ",\n  " : "\n  ");
+		ch_json_init_line(&json, out);
+		ch_json_begin_object(&json);
+		ch_json_member_u64(&json, "count", group->count);
+		ch_json_member_u64(&json, "bytes", group->bytes);
+		ch_json_member_u64(&json, "unreferenced", group->unreferenced);
+		ch_json_key(&json, "allocation_stack");
+		if (group->stack != UINT32_MAX)
+			ch_named_stack_write_json(&json, &named);
+		else
+			ch_json_null(&json);
+		ch_json_key(&json, "allocations");
+		ch_json_begin_array(&json);
+		for (uint32_t v = group->first_node; v != CH_GRAPH_NONE;
+		     v = report->next_node[v])
+			ch_json_address(&json, report->graph->blocks[v].address);
+		ch_json_end_array(&json);
+		ch_json_end_object(&json);
+		ch_named_stack_deinit(&named);
+	}
+	ch_out_str(out, report->num_stack_groups ? "\n ]}\n" : "]}\n");
+}
+
 static void write_text(struct ch_out *out, const struct leaks_report *report)
 {
 	const struct ch_block *blocks = report->graph->blocks;
@@ -163,6 +340,10 @@ static void write_text(struct ch_out *out, const struct leaks_report *report)
 	ch_out_bytes(out, report->bytes);
 	ch_out_printf(out, " (%" PRIu64 " unreferenced: nothing points to them; %" PRIu64 " indirect: only leaked allocations do)\n\n",
 		      report->unreferenced, report->count - report->unreferenced);
+	if (report->stack_groups) {
+		write_stack_groups_text(out, report);
+		return;
+	}
 	ch_out_str(out, "count     unreferenced  bytes         type\n");
 	// Sort copies: group_of indexes the groups in their first order,
 	// which extra keeps.
@@ -242,7 +423,7 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 		fields[LEAK_COLUMN].string = leak_kind(report, v);
 		fields[REFERRERS_COLUMN].u64 = report->referrers[v];
 		ch_row_writer_write(&writer, &(struct ch_allocation_row){
-			.address = block->address,
+			.address = ch_block_identity(block),
 			.size = block->size,
 			.allocator = ch_analysis_allocator(report->program, v),
 			.type = ch_analysis_type(report->program, v),
@@ -252,12 +433,15 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 	}
 	if (format == CH_FORMAT_JSON) {
 		ch_out_str(out, writer.written ? "\n ],\n" : "],\n");
-		write_json_types(out, report);
+		if (report->stack_groups)
+			write_stack_groups_json(out, report);
+		else
+			write_json_types(out, report);
 	}
 }
 
 static struct ch_error *run_leaks(struct ch_program *program,
-				  const struct ch_analysis_options *options,
+				  const struct leaks_options *options,
 				  enum ch_format format)
 {
 	struct ch_analysis analysis;
@@ -265,7 +449,7 @@ static struct ch_error *run_leaks(struct ch_program *program,
 	static struct ch_out out;
 	struct ch_error *err;
 
-	err = ch_analysis_init(&analysis, program, options);
+	err = ch_analysis_init(&analysis, program, &options->analysis);
 	if (err)
 		return err;
 	report.graph = analysis.graph;
@@ -283,6 +467,10 @@ static struct ch_error *run_leaks(struct ch_program *program,
 				report.groups.groups[report.groups.group_of[v]].extra++;
 			}
 		}
+		if (options->by_stack)
+			err = group_by_stack(&report);
+	}
+	if (!err) {
 		ch_out_init(&out, stdout);
 		if (format == CH_FORMAT_TEXT)
 			write_text(&out, &report);
@@ -291,6 +479,8 @@ static struct ch_error *run_leaks(struct ch_program *program,
 		err = ch_out_finish(&out);
 	}
 	ch_type_groups_deinit(&report.groups);
+	free(report.stack_groups);
+	free(report.next_node);
 	free(report.root_of);
 	free(report.referrers);
 	ch_analysis_deinit(&analysis);
@@ -300,16 +490,16 @@ static struct ch_error *run_leaks(struct ch_program *program,
 int cmd_leaks(int argc, char **argv)
 {
 	struct ch_command_options options;
-	struct ch_analysis_options analysis = { 0 };
+	struct leaks_options leaks = { 0 };
 	struct ch_program *program = NULL;
 	struct ch_error *err;
 
 	err = ch_options_parse(argc, argv, leaks_usage, LEAKS_FORMATS,
-			       leaks_options_table, &analysis, &options);
+			       leaks_options_table, &leaks, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
 	err = ch_command_open(&options, options.args[0], &program);
 	if (!err)
-		err = run_leaks(program, &analysis, options.format);
+		err = run_leaks(program, &leaks, options.format);
 	return ch_command_finish(program, err);
 }

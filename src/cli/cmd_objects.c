@@ -101,7 +101,7 @@ static void write_objects(struct ch_out *out, const struct ch_program *program,
 		}
 		if (!keep)
 			continue;
-		row.address = block->address;
+		row.address = ch_block_identity(block);
 		row.size = block->size;
 		row.allocator = allocator_name(program, block);
 		ch_row_writer_write(&writer, &row);
@@ -134,6 +134,11 @@ static struct ch_error *select_types(const struct ch_heap *heap,
 				   heap->num_type_names);
 	ret->by_runtime_type = match_names(&pattern, heap->runtime_type_names,
 					   heap->num_runtime_type_names);
+	// A pattern that matches "T[]" selects every array of T, counted
+	// ("T[4]") or not.
+	for (size_t i = 1; ret->by_type && heap->type_groups &&
+			   i < heap->num_type_names; i++)
+		ret->by_type[i] |= ret->by_type[heap->type_groups[i]];
 	ch_pattern_deinit(&pattern);
 	return ret->by_type && ret->by_runtime_type ? NULL : &ch_enomem;
 }

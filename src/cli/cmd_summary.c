@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/process.h"
 #include "report/output.h"
+#include "report/process.h"
 
 static const char *const summary_usage[] = {
 	"coreheap summary [OPTIONS] CORE",
@@ -45,11 +46,12 @@ static struct heap_totals sum_regions(const struct ch_heap *heap)
 	return totals;
 }
 
-static const char *signal_name(int signo)
+// "SEGV", or "?" for a number Linux has no name for.
+static const char *signal_name(int number)
 {
-	const char *abbrev = signo > 0 ? sigabbrev_np(signo) : NULL;
+	const char *name = ch_signal_name(number);
 
-	return abbrev ? abbrev : "?";
+	return name ? name : "?";
 }
 
 static const char *allocator_name(const struct ch_program *program,
@@ -75,19 +77,25 @@ static const char *module_cost(const struct ch_module *module)
 
 
 static void write_text_process(struct ch_out *out,
-			       const struct ch_program *program)
+			       const struct ch_program *program,
+			       const struct ch_command_line *command_line)
 {
 	const struct ch_core *core = program->core;
+	struct ch_signal signal;
 
-	ch_out_printf(out, "core:       %s%s\n", core->path,
-		      core->truncated ? " (truncated)" : "");
-	if (core->has_psinfo)
-		ch_out_printf(out, "process:    pid %d, %s: %s\n", core->pid,
-			      core->fname, core->psargs);
-	if (core->has_siginfo)
-		ch_out_printf(out, "signal:     SIG%s (%d), code %d, address 0x%" PRIx64 "\n",
-			      signal_name(core->signal_number), core->signal_number,
-			      core->signal_code, core->signal_address);
+	ch_out_printf(out, "core:       %s%s%s\n", core->path,
+		      core->truncated ? " (truncated)" : "",
+		      core->written_by_gdb ? " (written by gdb)" : "");
+	if (core->has_psinfo) {
+		ch_out_printf(out, "process:    pid %d, %s: ", core->pid,
+			      core->fname);
+		ch_out_command_line(out, core, command_line);
+		ch_out_char(out, '\n');
+	}
+	ch_core_signal(core, &signal);
+	ch_out_str(out, "signal:     ");
+	if (!ch_out_signal(out, &signal))
+		ch_out_str(out, "none recorded\n");
 	ch_out_printf(out, "threads:    %zu\n", core->num_threads);
 	for (size_t i = 0; i < core->num_threads; i++) {
 		const struct ch_thread *thread = &core->threads[i];
@@ -234,15 +242,18 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 }
 
 static void write_json_process(struct ch_json *json,
-			       const struct ch_program *program)
+			       const struct ch_program *program,
+			       const struct ch_command_line *command_line)
 {
 	const struct ch_core *core = program->core;
+	struct ch_signal signal;
 
 	ch_json_key(json, "core");
 	ch_json_begin_object(json);
 	ch_json_member_string(json, "path", core->path);
 	ch_json_member_bool(json, "truncated", core->truncated);
 	ch_json_member_u64(json, "missing_bytes", core->missing_bytes);
+	ch_json_member_string(json, "written_by", ch_core_writer_name(core));
 	ch_json_end_object(json);
 
 	ch_json_key(json, "process");
@@ -252,23 +263,14 @@ static void write_json_process(struct ch_json *json,
 		ch_json_member_i64(json, "ppid", core->ppid);
 		ch_json_member_u64(json, "uid", core->uid);
 		ch_json_member_string(json, "name", core->fname);
-		ch_json_member_string(json, "command_line", core->psargs);
+		ch_json_command_line(json, command_line);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
 	}
 
-	ch_json_key(json, "signal");
-	if (core->has_siginfo) {
-		ch_json_begin_object(json);
-		ch_json_member_i64(json, "number", core->signal_number);
-		ch_json_member_string(json, "name", signal_name(core->signal_number));
-		ch_json_member_i64(json, "code", core->signal_code);
-		ch_json_member_address(json, "address", core->signal_address);
-		ch_json_end_object(json);
-	} else {
-		ch_json_null(json);
-	}
+	ch_core_signal(core, &signal);
+	ch_json_signal(json, core, &signal);
 
 	ch_json_key(json, "threads");
 	ch_json_begin_array(json);
@@ -425,6 +427,7 @@ int cmd_summary(int argc, char **argv)
 {
 	struct ch_command_options options;
 	struct ch_program *program = NULL;
+	struct ch_command_line command_line = { 0 };
 	struct ch_error *err;
 	static struct ch_out out;
 
@@ -434,23 +437,30 @@ int cmd_summary(int argc, char **argv)
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
 	err = ch_command_open(&options, options.args[0], &program);
-	if (err)
+	if (!err)
+		err = ch_process_command_line(program->core,
+					      program->address_space,
+					      &command_line);
+	if (err) {
+		ch_command_line_deinit(&command_line);
 		return ch_command_finish(program, err);
+	}
 	ch_out_init(&out, stdout);
 	if (options.format == CH_FORMAT_JSON) {
 		struct ch_json json;
 
 		ch_json_init(&json, &out, true);
 		ch_json_begin_object(&json);
-		write_json_process(&json, program);
+		write_json_process(&json, program, &command_line);
 		write_json_modules(&json, program);
 		write_json_heap(&json, program);
 		ch_json_end_object(&json);
 	} else {
-		write_text_process(&out, program);
+		write_text_process(&out, program, &command_line);
 		write_text_modules(&out, program);
 		write_text_heap(&out, program);
 	}
+	ch_command_line_deinit(&command_line);
 	err = ch_out_finish(&out);
 	return ch_command_finish(program, err);
 }

@@ -332,7 +332,7 @@ static struct ch_error *allocation_row(struct top_report *report, uint32_t v,
 	fields[HELD_BY_COLUMN].root_kind = kind;
 	fields[HELD_BY_COLUMN].string = name;
 	*ret = (struct ch_allocation_row){
-		.address = block->address,
+		.address = ch_block_identity(block),
 		.size = block->size,
 		.allocator = ch_analysis_allocator(program, v),
 		.type = ch_analysis_type(program, v),

@@ -6,6 +6,7 @@
 #include "base/cleanup.h"
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
+#include "report/alloc_stack.h"
 #include "report/analysis.h"
 #include "report/output.h"
 #include "types/types.h"
@@ -64,6 +65,9 @@ struct why_report {
 	struct ch_root_name *roots;
 	uint64_t **offsets;
 	char ***members;
+	/** Where the allocation was allocated, if its allocator recorded it. */
+	bool has_stack;
+	struct ch_named_stack stack;
 };
 
 static void why_report_deinit(struct why_report *report)
@@ -82,6 +86,7 @@ static void why_report_deinit(struct why_report *report)
 	free(report->roots);
 	free(report->offsets);
 	free(report->members);
+	ch_named_stack_deinit(&report->stack);
 	ch_types_destroy(report->types);
 	ch_graph_paths_free(report->paths, report->num_paths);
 }
@@ -140,6 +145,11 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 	ch_json_init(&json, out, true);
 	ch_json_begin_object(&json);
 	ch_json_member_address(&json, "target", blocks[report->target].address);
+	ch_json_key(&json, "allocation_stack");
+	if (report->has_stack)
+		ch_named_stack_write_json(&json, &report->stack);
+	else
+		ch_json_null(&json);
 	ch_json_key(&json, "paths");
 	ch_json_begin_array(&json);
 	for (size_t i = 0; i < report->num_paths; i++) {
@@ -199,6 +209,11 @@ static void write_text(struct ch_out *out, const struct why_report *report)
 		      report->addr, target->address, target->size,
 		      type ? type : "type unknown",
 		      report->addr - target->address);
+	if (report->has_stack) {
+		ch_out_printf(out, "allocated at (the stack %s recorded):\n",
+			      ch_analysis_allocator(program, report->target));
+		ch_named_stack_write_text(out, &report->stack, "  ", SIZE_MAX);
+	}
 	if (report->num_paths == 0) {
 		ch_out_str(out, "no root reaches it: it is leaked (see 'coreheap leaks')\n");
 		return;
@@ -253,6 +268,10 @@ static struct ch_error *run_why(struct ch_program *program,
 				     &report.num_paths);
 	if (!err)
 		err = describe_paths(&report);
+	if (!err)
+		err = ch_named_stack_of_block(&report.stack, program,
+					      analysis.graph->blocks[report.target].address,
+					      &report.has_stack);
 	if (!err) {
 		ch_out_init(&out, stdout);
 		if (format == CH_FORMAT_JSON)

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
+#include "base/progress.h"
 #include "cli/commands.h"
 #include "heap/allocators.h"
 
@@ -61,6 +64,11 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--list-allocators") == 0)
 		return list_allocators();
+	// Progress of long stages for a person at a terminal; CH_PROGRESS
+	// (0 or 1) decides instead when set.
+	const char *progress = getenv("CH_PROGRESS");
+	ch_progress_enable(progress ? strcmp(progress, "1") == 0 :
+				      isatty(STDERR_FILENO));
 	for (const struct ch_command *cmd = ch_commands; cmd->name; cmd++) {
 		if (strcmp(argv[1], cmd->name) == 0)
 			return cmd->run(argc - 1, argv + 1);

@@ -4,6 +4,7 @@
 
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/progress.h"
 #include "graph/dominators.h"
 
 // A forest root in the link-eval structure (0 is a vertex: the super-root).
@@ -78,8 +79,12 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		uint64_t e = cursor[depth - 1];
 		uint32_t v = CH_DOMINATOR_NONE;
 
-		if (w != 0 && e < offsets[lt->vertex[w]])
+		if (w != 0 && e < offsets[lt->vertex[w]]) {
 			e = offsets[lt->vertex[w]];
+			// A new vertex: its targets' numbers are read next.
+			for (uint64_t f = e; f < end && f < e + 8; f++)
+				__builtin_prefetch(&number_of[targets[f]]);
+		}
 		for (; e < end; e++) {
 			uint32_t candidate = w == 0 ? roots[e] : targets[e];
 
@@ -96,6 +101,7 @@ static struct ch_error *number_vertices(size_t num_nodes,
 			continue;
 		}
 		number_of[v] = count;
+		__builtin_prefetch(&offsets[v]);
 		lt->vertex[count] = v;
 		lt->parent[count] = w;
 		stack[depth] = count;
@@ -107,6 +113,74 @@ static struct ch_error *number_vertices(size_t num_nodes,
 	return NULL;
 }
 
+/*
+ * The edges of the reachable vertices in DFS order, as (source, target) DFS
+ * numbers, a buffer at a time: gathering them is a walk over the graph at
+ * random, so the next vertices' edges and the targets' numbers are
+ * prefetched ahead of use.
+ */
+#define EDGE_BUFFER 4096
+#define AHEAD 16
+
+struct edge_stream {
+	const uint64_t *offsets;
+	const uint32_t *targets;
+	const uint32_t *roots;
+	size_t num_roots, num_nodes;
+	const uint32_t *number_of;
+	const struct lengauer_tarjan *lt;
+	/** Where the stream is: vertex w's edge e. */
+	size_t w;
+	uint64_t e;
+	uint32_t sources[EDGE_BUFFER], dests[EDGE_BUFFER];
+};
+
+static void edge_range(const struct edge_stream *s, size_t w, uint64_t *start,
+		       uint64_t *end)
+{
+	if (w == 0) {
+		*start = 0;
+		*end = s->num_roots;
+	} else {
+		*start = s->offsets[s->lt->vertex[w]];
+		*end = s->offsets[s->lt->vertex[w] + 1];
+	}
+}
+
+// The next buffer of edges; 0 when there are no more.
+static size_t next_edges(struct edge_stream *s)
+{
+	size_t n = 0;
+
+	while (n < EDGE_BUFFER && s->w < s->lt->count) {
+		uint64_t start, end;
+
+		edge_range(s, s->w, &start, &end);
+		if (s->e < start)
+			s->e = start;
+		if (s->e == start && s->w + AHEAD < s->lt->count)
+			__builtin_prefetch(&s->offsets[s->lt->vertex[s->w + AHEAD]]);
+		for (; n < EDGE_BUFFER && s->e < end; s->e++) {
+			uint32_t t = s->w == 0 ? s->roots[s->e] : s->targets[s->e];
+
+			if (t >= s->num_nodes)
+				continue;
+			s->sources[n] = s->w;
+			s->dests[n++] = t;
+		}
+		if (s->e == end) {
+			s->w++;
+			s->e = 0;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (k + AHEAD < n)
+			__builtin_prefetch(&s->number_of[s->dests[k + AHEAD]]);
+		s->dests[k] = s->number_of[s->dests[k]];
+	}
+	return n;
+}
+
 static struct ch_error *collect_predecessors(const uint64_t *offsets,
 					     const uint32_t *targets,
 					     const uint32_t *roots,
@@ -115,37 +189,40 @@ static struct ch_error *collect_predecessors(const uint64_t *offsets,
 					     size_t num_nodes,
 					     struct lengauer_tarjan *lt)
 {
-	size_t count = lt->count;
-	uint64_t total = 0;
+	_cleanup_free_ struct edge_stream *s = malloc(sizeof(*s));
+	size_t count = lt->count, n;
+	uint64_t *starts;
 
 	lt->pred_offsets = ch_calloc_large(count + 1, sizeof(*lt->pred_offsets));
-	if (!lt->pred_offsets)
+	if (!lt->pred_offsets || !s)
 		return &ch_enomem;
-	for (size_t r = 0; r < num_roots; r++) {
-		if (roots[r] < num_nodes)
-			lt->pred_offsets[number_of[roots[r]] + 1]++;
-	}
-	for (size_t w = 1; w < count; w++) {
-		uint32_t u = lt->vertex[w];
-
-		for (uint64_t e = offsets[u]; e < offsets[u + 1]; e++)
-			lt->pred_offsets[number_of[targets[e]] + 1]++;
+	*s = (struct edge_stream){ .offsets = offsets, .targets = targets,
+				   .roots = roots, .num_roots = num_roots,
+				   .num_nodes = num_nodes,
+				   .number_of = number_of, .lt = lt };
+	starts = lt->pred_offsets + 1;
+	while ((n = next_edges(s)) > 0) {
+		for (size_t k = 0; k < n; k++) {
+			if (k + AHEAD < n)
+				__builtin_prefetch(&starts[s->dests[k + AHEAD]]);
+			starts[s->dests[k]]++;
+		}
 	}
 	for (size_t w = 0; w < count; w++)
 		lt->pred_offsets[w + 1] += lt->pred_offsets[w];
-	total = lt->pred_offsets[count];
-	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
+	lt->preds = ch_malloc_large((lt->pred_offsets[count] + 1) *
+				    sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
-	for (size_t r = 0; r < num_roots; r++) {
-		if (roots[r] < num_nodes)
-			lt->preds[lt->pred_offsets[number_of[roots[r]]]++] = 0;
-	}
-	for (size_t w = 1; w < count; w++) {
-		uint32_t u = lt->vertex[w];
-
-		for (uint64_t e = offsets[u]; e < offsets[u + 1]; e++)
-			lt->preds[lt->pred_offsets[number_of[targets[e]]]++] = w;
+	s->w = 0;
+	s->e = 0;
+	while ((n = next_edges(s)) > 0) {
+		for (size_t k = 0; k < n; k++) {
+			if (k + AHEAD < n)
+				__builtin_prefetch(
+					&lt->pred_offsets[s->dests[k + AHEAD]]);
+			lt->preds[lt->pred_offsets[s->dests[k]]++] = s->sources[k];
+		}
 	}
 	// Filling moved each start to the next one's: shift back.
 	memmove(lt->pred_offsets + 1, lt->pred_offsets,
@@ -203,11 +280,18 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		lt->bucket_head[i] = NO_ANCESTOR;
 	}
 	lt->idom[0] = 0;
+	ch_progress_start("dominator tree", count);
 	for (size_t w = count - 1; w >= 1; w--) {
 		uint32_t p = lt->parent[w], semi = vs[w].semi, best;
 
-		for (uint64_t e = lt->pred_offsets[w]; e < lt->pred_offsets[w + 1];
-		     e++) {
+		if (w % 65536 == 0)
+			ch_progress_add(65536);
+		// Backwards: the next vertex's predecessors are just below
+		// these, and those AHEAD below are prefetched.
+		for (uint64_t e = lt->pred_offsets[w + 1];
+		     e-- > lt->pred_offsets[w];) {
+			if (e >= AHEAD)
+				__builtin_prefetch(&vs[lt->preds[e - AHEAD]]);
 			eval(lt, lt->preds[e], &best);
 			if (best < semi)
 				semi = best;
@@ -225,6 +309,8 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		}
 		lt->bucket_head[p] = NO_ANCESTOR;
 	}
+	ch_progress_add(count);
+	ch_progress_end();
 	for (size_t w = 1; w < count; w++) {
 		if (lt->idom[w] != vs[w].semi)
 			lt->idom[w] = lt->idom[lt->idom[w]];
@@ -263,6 +349,9 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 				   number_of, num_nodes, &lt);
 	if (err)
 		goto out;
+	// Numbers are read through lt.vertex from here on.
+	free(number_of);
+	number_of = NULL;
 	lt.vertices = ch_malloc_large(lt.count * sizeof(*lt.vertices));
 	lt.idom = ch_malloc_large(lt.count * sizeof(*lt.idom));
 	lt.bucket_head = ch_malloc_large(lt.count * sizeof(*lt.bucket_head));

@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/progress.h"
 #include "base/vector.h"
 #include "graph/graph.h"
 
@@ -152,6 +153,13 @@ struct scan_chunk {
 	bool out_of_memory;
 };
 
+// Words of a piece that may point into the heap, looked up together.
+#define PENDING_WORDS 64
+
+struct pending_word {
+	uint64_t addr, value;
+};
+
 // What a thread scanning one chunk needs.
 struct chunk_scan {
 	const struct ch_block_index *index;
@@ -164,6 +172,8 @@ struct chunk_scan {
 	size_t source, run_last;
 	/** The last target found, the first guess for the next. */
 	uint32_t hint;
+	struct pending_word pending[PENDING_WORDS];
+	size_t num_pending;
 };
 
 static bool grow_targets(struct scan_chunk *chunk)
@@ -181,18 +191,11 @@ static bool grow_targets(struct scan_chunk *chunk)
 	return true;
 }
 
-static inline bool block_holds(const struct ch_block *block, uint64_t value,
-			       bool interior)
-{
-	if (!interior)
-		return value == block->address;
-	return value - block->address < block->size || value == block->address;
-}
-
 // A word at addr of the run may point into the heap: find the block that
-// holds the word and the one it points into, and keep the edge.
-static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
-					       uint64_t addr, uint64_t value)
+// holds the word and the one it points into (among the candidates the
+// index gave for value), and keep the edge.
+static void add_edge(struct chunk_scan *scan, uint64_t addr, uint64_t value,
+		     const uint32_t candidates[2])
 {
 	const struct ch_block *blocks = scan->index->blocks;
 	uint32_t num_blocks = scan->index->num_blocks;
@@ -214,13 +217,14 @@ static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
 		return;
 	// Arrays of pointers to objects allocated one after the other are
 	// common: try the last target's block and the next one first.
-	if (hint < num_blocks && block_holds(&blocks[hint], value, scan->interior))
+	if (hint < num_blocks && ch_block_index_holds(&blocks[hint], value, scan->interior))
 		target = hint;
 	else if (hint + 1 < num_blocks &&
-		 block_holds(&blocks[hint + 1], value, scan->interior))
+		 ch_block_index_holds(&blocks[hint + 1], value, scan->interior))
 		target = hint + 1;
 	else
-		target = ch_block_index_find(scan->index, value, scan->interior);
+		target = ch_block_index_pick(scan->index, value, candidates[0],
+					     candidates[1], scan->interior);
 	if (target == CH_GRAPH_NONE)
 		return;
 	scan->hint = target;
@@ -243,10 +247,38 @@ static void __attribute__((noinline)) add_edge(struct chunk_scan *scan,
 }
 
 /*
+ * The pending words, in order, their lookups overlapped: every granule
+ * entry prefetched, then every first candidate block, then the edges.
+ */
+static void __attribute__((noinline)) flush_pending(struct chunk_scan *scan)
+{
+	const struct ch_block_index *index = scan->index;
+	uint32_t candidates[PENDING_WORDS][2];
+	size_t n = scan->num_pending;
+
+	for (size_t j = 0; j < n; j++)
+		__builtin_prefetch(
+			ch_block_index_entry(index, scan->pending[j].value));
+	for (size_t j = 0; j < n; j++) {
+		uint32_t first = ch_block_index_first(
+			index, ch_block_index_entry(index, scan->pending[j].value),
+			&candidates[j][1]);
+
+		candidates[j][0] = first;
+		if (first != CH_NO_BLOCK)
+			__builtin_prefetch(&index->blocks[first]);
+	}
+	for (size_t j = 0; j < n; j++)
+		add_edge(scan, scan->pending[j].addr, scan->pending[j].value,
+			 candidates[j]);
+	scan->num_pending = 0;
+}
+
+/*
  * The hot loop: every word of a piece of a run. Most words are not pointers
  * into the heap (zeros, small numbers, text, pointers elsewhere): one
  * subtraction and one comparison against the heap's span, in registers,
- * sends them on; the rest go to add_edge().
+ * sends them on; the rest are looked up PENDING_WORDS at a time.
  */
 static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 		       void *varg)
@@ -259,9 +291,15 @@ static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 		uint64_t value;
 
 		memcpy(&value, data + i * WORD_BYTES, WORD_BYTES);
-		if (__builtin_expect(value - low < span, 0))
-			add_edge(scan, addr + i * WORD_BYTES, value);
+		if (__builtin_expect(value - low < span, 0)) {
+			scan->pending[scan->num_pending++] = (struct pending_word){
+				.addr = addr + i * WORD_BYTES, .value = value
+			};
+			if (scan->num_pending == PENDING_WORDS)
+				flush_pending(scan);
+		}
 	}
+	flush_pending(scan);
 }
 
 /*
@@ -328,6 +366,7 @@ static void *scan_worker_run(void *varg)
 			.hint = CH_GRAPH_NONE,
 		};
 		scan_one_chunk(&scan, worker->as);
+		ch_progress_add(1);
 	}
 }
 
@@ -398,7 +437,7 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 	if (!joined)
 		return &ch_enomem;
 	for (size_t c = 0; c < num_chunks; c++) {
-		const struct scan_chunk *chunk = &chunks[c];
+		struct scan_chunk *chunk = &chunks[c];
 		size_t skip = 0;
 
 		if (chunk->len == 0)
@@ -410,6 +449,9 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 		}
 		memcpy(joined + at, chunk->targets + skip,
 		       (chunk->len - skip) * sizeof(*joined));
+		// Freed as they are joined: the edges are not held twice.
+		free(chunk->targets);
+		chunk->targets = NULL;
 		at += chunk->len - skip;
 		last_source = chunk->last_source;
 		last_target = chunk->last_target;
@@ -457,6 +499,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		.pointer_free = pointer_free,
 		.degrees = graph->edge_offsets + 1,
 	};
+	ch_progress_start("scanning for references", num_chunks);
 	for (unsigned t = 1; t < num_threads; t++)
 		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
 					    &worker) == 0;
@@ -466,6 +509,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		if (started[t])
 			pthread_join(threads[t], NULL);
 	}
+	ch_progress_end();
 	for (size_t c = 0; c < num_chunks; c++) {
 		graph->stats.unreadable_bytes += chunks[c].unreadable;
 		if (chunks[c].out_of_memory)

@@ -53,3 +53,8 @@ EXTRA_DIST += tests/graph-pools.sh
 # reachability count.
 TESTS += tests/python-leaks.sh
 EXTRA_DIST += tests/python-leaks.sh tests/python-reach.py tests/python_workload.py
+
+# A real C++ program: Debian's g++ (cc1plus) mid-compile, against the same
+# independent count.
+TESTS += tests/real-cxx.sh
+EXTRA_DIST += tests/real-cxx.sh

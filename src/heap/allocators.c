@@ -8,10 +8,12 @@
 // The plugin table: one line per built-in allocator.
 extern const struct coreheap_allocator coreheap_glibc_allocator;
 extern const struct coreheap_allocator coreheap_jemalloc_allocator;
+extern const struct coreheap_allocator coreheap_cpython_allocator;
 
 const struct coreheap_allocator *const ch_builtin_allocators[] = {
 	&coreheap_glibc_allocator,
 	&coreheap_jemalloc_allocator,
+	&coreheap_cpython_allocator,
 	NULL,
 };
 

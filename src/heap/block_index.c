@@ -4,11 +4,12 @@
 
 #include "heap/block_index.h"
 
-#define PAGES_PER_TABLE \
-	((size_t)1 << (CH_BLOCK_INDEX_TABLE_SHIFT - CH_BLOCK_INDEX_PAGE_SHIFT))
-#define TABLE_ENTRIES (PAGES_PER_TABLE + 1)
+#define LEAF_ENTRIES ((size_t)CH_BLOCK_INDEX_GRANULES + 1)
 #define DIRECTORY_SLOTS \
 	((size_t)1 << (CH_BLOCK_INDEX_ADDRESS_BITS - CH_BLOCK_INDEX_TABLE_SHIFT))
+#define REGION_SIZE ((uint64_t)1 << CH_BLOCK_INDEX_REGION_SHIFT)
+// A region entry that wants a leaf, before the leaves are numbered.
+#define NEEDS_LEAF (CH_NO_BLOCK - 1)
 
 // Treat a zero-size block as one byte long, so that it owns its address.
 // A wrapping end saturates, and is then above user space: left out below.
@@ -19,16 +20,125 @@ static uint64_t indexed_end(const struct ch_block *block)
 	return ch_block_end(block->size ? block : &one_byte);
 }
 
+static uint32_t *region_entry(struct ch_block_index *index, uint64_t region)
+{
+	uint64_t slot = region >> (CH_BLOCK_INDEX_TABLE_SHIFT -
+				   CH_BLOCK_INDEX_REGION_SHIFT);
+
+	return index->regions +
+	       (size_t)index->directory[slot] * CH_BLOCK_INDEX_REGIONS +
+	       (region & (CH_BLOCK_INDEX_REGIONS - 1));
+}
+
+// Give every GiB that a block touches a region table; count them first,
+// so that one allocation holds them all.
+static struct ch_error *make_region_tables(struct ch_block_index *index)
+{
+	uint64_t last_slot = UINT64_MAX;
+	size_t num_tables = 0;
+
+	for (size_t i = 0; i < index->num_blocks; i++) {
+		const struct ch_block *block = &index->blocks[i];
+
+		for (uint64_t slot = block->address >> CH_BLOCK_INDEX_TABLE_SHIFT;
+		     slot <= (indexed_end(block) - 1) >> CH_BLOCK_INDEX_TABLE_SHIFT;
+		     slot++) {
+			if (slot != last_slot)
+				index->directory[slot] = num_tables++;
+			last_slot = slot;
+		}
+	}
+	index->num_region_tables = num_tables;
+	index->regions = malloc(num_tables * CH_BLOCK_INDEX_REGIONS *
+				sizeof(*index->regions));
+	if (!index->regions)
+		return &ch_enomem;
+	memset(index->regions, 0xff,
+	       num_tables * CH_BLOCK_INDEX_REGIONS * sizeof(*index->regions));
+	return NULL;
+}
+
+// A region wholly inside one block names it; any other that a block
+// touches needs a leaf.
+static void mark_regions(struct ch_block_index *index)
+{
+	for (size_t i = 0; i < index->num_blocks; i++) {
+		const struct ch_block *block = &index->blocks[i];
+		uint64_t end = indexed_end(block);
+
+		for (uint64_t region = block->address >> CH_BLOCK_INDEX_REGION_SHIFT;
+		     region <= (end - 1) >> CH_BLOCK_INDEX_REGION_SHIFT;
+		     region++) {
+			uint64_t start = region << CH_BLOCK_INDEX_REGION_SHIFT;
+			uint32_t *entry = region_entry(index, region);
+
+			if (block->address <= start &&
+			    end - start >= REGION_SIZE)
+				*entry = CH_BLOCK_INDEX_WHOLE | (uint32_t)i;
+			else
+				*entry = NEEDS_LEAF;
+		}
+	}
+}
+
+/*
+ * Number the leaves in address order and fill them in one sweep: the
+ * cursor (the first block that ends after a granule's start) only moves
+ * forward.
+ */
+static struct ch_error *fill_leaves(struct ch_block_index *index)
+{
+	size_t num_entries = index->num_region_tables * CH_BLOCK_INDEX_REGIONS;
+	size_t num_leaves = 0, cursor = 0;
+
+	for (size_t e = 0; e < num_entries; e++)
+		num_leaves += index->regions[e] == NEEDS_LEAF;
+	index->num_leaves = num_leaves;
+	index->leaves = malloc(num_leaves * LEAF_ENTRIES *
+			       sizeof(*index->leaves));
+	if (!index->leaves && num_leaves)
+		return &ch_enomem;
+
+	num_leaves = 0;
+	for (uint64_t region = index->low >> CH_BLOCK_INDEX_REGION_SHIFT;
+	     region <= (index->high - 1) >> CH_BLOCK_INDEX_REGION_SHIFT;
+	     region++) {
+		uint64_t slot = region >> (CH_BLOCK_INDEX_TABLE_SHIFT -
+					   CH_BLOCK_INDEX_REGION_SHIFT);
+		uint32_t *entry, *leaf;
+
+		if (index->directory[slot] == CH_NO_BLOCK) {
+			// Skip the rest of an empty GiB at once.
+			region |= CH_BLOCK_INDEX_REGIONS - 1;
+			continue;
+		}
+		entry = region_entry(index, region);
+		if (*entry != NEEDS_LEAF)
+			continue;
+		*entry = num_leaves;
+		leaf = index->leaves + num_leaves++ * LEAF_ENTRIES;
+		for (size_t g = 0; g < LEAF_ENTRIES; g++) {
+			uint64_t start = (region << CH_BLOCK_INDEX_REGION_SHIFT) +
+					 ((uint64_t)g << CH_BLOCK_INDEX_GRANULE_SHIFT);
+
+			while (cursor < index->num_blocks &&
+			       indexed_end(&index->blocks[cursor]) <= start)
+				cursor++;
+			leaf[g] = cursor;
+		}
+	}
+	return NULL;
+}
+
 struct ch_error *ch_block_index_init(struct ch_block_index *index,
 				     const struct ch_block *blocks,
 				     size_t num_blocks)
 {
-	size_t num_tables = 0;
-	uint64_t last_slot = UINT64_MAX;
+	struct ch_error *err;
 
 	*index = (struct ch_block_index){ .blocks = blocks,
 					  .num_blocks = num_blocks };
-	if (num_blocks >= CH_NO_BLOCK)
+	if (num_blocks >= CH_BLOCK_INDEX_WHOLE)
 		return ch_error_create(CH_ERROR_CORRUPT,
 				       "too many live allocations to index: %zu",
 				       num_blocks);
@@ -48,55 +158,27 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 
 		if (end < blocks[i].address ||
 		    end > (UINT64_C(1) << CH_BLOCK_INDEX_ADDRESS_BITS)) {
-			index->num_blocks = num_blocks = i;
+			index->num_blocks = i;
 			break;
-		}
-		for (uint64_t slot = blocks[i].address >> CH_BLOCK_INDEX_TABLE_SHIFT;
-		     slot <= (end - 1) >> CH_BLOCK_INDEX_TABLE_SHIFT; slot++) {
-			if (slot != last_slot)
-				index->directory[slot] = num_tables++;
-			last_slot = slot;
 		}
 		index->high = end;
 	}
-	if (num_blocks == 0)
+	if (index->num_blocks == 0)
 		return NULL;
-	index->num_tables = num_tables;
-	index->tables = malloc(num_tables * TABLE_ENTRIES *
-			       sizeof(*index->tables));
-	if (!index->tables) {
+	err = make_region_tables(index);
+	if (!err) {
+		mark_regions(index);
+		err = fill_leaves(index);
+	}
+	if (err)
 		ch_block_index_deinit(index);
-		return &ch_enomem;
-	}
-
-	// One sweep: tables are numbered in address order, and the cursor
-	// only moves forward.
-	size_t cursor = 0;
-
-	for (size_t slot = index->low >> CH_BLOCK_INDEX_TABLE_SHIFT;
-	     slot <= (index->high - 1) >> CH_BLOCK_INDEX_TABLE_SHIFT; slot++) {
-		uint32_t table = index->directory[slot];
-		uint32_t *entries;
-
-		if (table == CH_NO_BLOCK)
-			continue;
-		entries = index->tables + (size_t)table * TABLE_ENTRIES;
-		for (size_t page = 0; page < TABLE_ENTRIES; page++) {
-			uint64_t start = ((uint64_t)slot << CH_BLOCK_INDEX_TABLE_SHIFT) +
-					 ((uint64_t)page << CH_BLOCK_INDEX_PAGE_SHIFT);
-
-			while (cursor < num_blocks &&
-			       indexed_end(&blocks[cursor]) <= start)
-				cursor++;
-			entries[page] = cursor;
-		}
-	}
-	return NULL;
+	return err;
 }
 
 void ch_block_index_deinit(struct ch_block_index *index)
 {
 	free(index->directory);
-	free(index->tables);
+	free(index->regions);
+	free(index->leaves);
 	*index = (struct ch_block_index){ 0 };
 }

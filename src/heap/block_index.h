@@ -5,13 +5,18 @@
  * word of a heap of tens of gigabytes.
  *
  * ch_heap_find() binary-searches all live blocks: some 20 dependent cache
- * misses on a large heap. This index answers with two table loads and a
- * binary search among the few blocks that overlap one 4 KiB page. It is a
- * two-level page table over the 47-bit user address space: a directory with
- * one slot per GiB, and for each GiB that holds a block, a table with one
- * entry per page: the index of the first block that ends after the page's
- * start. Memory: 512 KiB for the directory and 1 MiB per GiB of address
- * space the heap touches.
+ * misses on a large heap. This index answers with one load that misses the
+ * cache (a granule's entry) and a search among the two or three blocks that
+ * overlap one 256-byte granule, which sit side by side in one or two cache
+ * lines. It is a three-level table over the 47-bit user address space: a
+ * directory with one slot per GiB, for each GiB that holds a block a table
+ * with one entry per 2 MiB region, and for each region that holds a block's
+ * edge a leaf with one entry per granule: the index of the first block that
+ * ends after the granule's start. A region that lies wholly inside one block
+ * (a large mmapped allocation) names that block in its region entry and has
+ * no leaf. Memory: 512 KiB for the directory, 2 KiB per GiB and 32 KiB per
+ * 2 MiB of address space where blocks begin or end (1.6% of a heap of small
+ * blocks).
  *
  * The index points into the heap's live blocks and stays valid while they
  * are not changed. It is read-only once built: threads may share it.
@@ -26,9 +31,16 @@
 #include "base/error.h"
 #include "heap/heap.h"
 
-#define CH_BLOCK_INDEX_PAGE_SHIFT 12
+#define CH_BLOCK_INDEX_GRANULE_SHIFT 8
+#define CH_BLOCK_INDEX_REGION_SHIFT 21
 #define CH_BLOCK_INDEX_TABLE_SHIFT 30
 #define CH_BLOCK_INDEX_ADDRESS_BITS 47
+#define CH_BLOCK_INDEX_REGIONS \
+	(1u << (CH_BLOCK_INDEX_TABLE_SHIFT - CH_BLOCK_INDEX_REGION_SHIFT))
+#define CH_BLOCK_INDEX_GRANULES \
+	(1u << (CH_BLOCK_INDEX_REGION_SHIFT - CH_BLOCK_INDEX_GRANULE_SHIFT))
+/** A region entry with this bit names the one block covering the region. */
+#define CH_BLOCK_INDEX_WHOLE 0x80000000u
 /** No block holds the address. */
 #define CH_NO_BLOCK UINT32_MAX
 
@@ -37,26 +49,109 @@ struct ch_block_index {
 	size_t num_blocks;
 	/** Every block lies in [low, high). */
 	uint64_t low, high;
-	/** Per GiB: index of its page table in tables, or CH_NO_BLOCK. */
+	/** Per GiB: index of its region table in regions, or CH_NO_BLOCK. */
 	uint32_t *directory;
 	/**
-	 * Page tables, each of (1 << 18) + 1 entries (the last one is the
-	 * first entry of the next GiB, so that a page's range of blocks is
-	 * always [table[p], table[p + 1]]).
+	 * Region tables of CH_BLOCK_INDEX_REGIONS entries each: a leaf's
+	 * index, CH_BLOCK_INDEX_WHOLE | the block covering the region, or
+	 * CH_NO_BLOCK.
 	 */
-	uint32_t *tables;
-	size_t num_tables;
+	uint32_t *regions;
+	size_t num_region_tables;
+	/**
+	 * Leaves of CH_BLOCK_INDEX_GRANULES + 1 entries each (the last one is
+	 * the first entry of the next region, so that a granule's range of
+	 * blocks is always [leaf[g], leaf[g + 1]]).
+	 */
+	uint32_t *leaves;
+	size_t num_leaves;
 };
 
 /**
  * Index the blocks (sorted by address and disjoint, as ch_heap_finish()
- * leaves heap->live). Fails with CH_ERROR_CORRUPT if there are 2^32 - 1
- * blocks or more.
+ * leaves heap->live). Fails with CH_ERROR_CORRUPT if there are 2^31 blocks
+ * or more.
  */
 struct ch_error *ch_block_index_init(struct ch_block_index *index,
 				     const struct ch_block *blocks,
 				     size_t num_blocks);
 void ch_block_index_deinit(struct ch_block_index *index);
+
+static inline bool ch_block_index_holds(const struct ch_block *block,
+					uint64_t addr, bool interior)
+{
+	if (!interior)
+		return block->address == addr;
+	// A zero-size block holds its own address, as in ch_heap_find().
+	return addr - block->address < block->size || addr == block->address;
+}
+
+/*
+ * A lookup in three steps, for callers that look up many addresses at once
+ * and prefetch: the granule's entry (one cache miss), the first block that
+ * may hold addr (a second), then the few blocks after it.
+ */
+
+/** Where addr's granule entry is, or NULL when no block can hold addr. */
+static inline const uint32_t *
+ch_block_index_entry(const struct ch_block_index *index, uint64_t addr)
+{
+	uint32_t table;
+	const uint32_t *entry;
+
+	if (addr - index->low >= index->high - index->low)
+		return NULL;
+	table = index->directory[addr >> CH_BLOCK_INDEX_TABLE_SHIFT];
+	if (table == CH_NO_BLOCK)
+		return NULL;
+	entry = &index->regions[(size_t)table * CH_BLOCK_INDEX_REGIONS +
+				((addr >> CH_BLOCK_INDEX_REGION_SHIFT) &
+				 (CH_BLOCK_INDEX_REGIONS - 1))];
+	if (*entry == CH_NO_BLOCK || *entry & CH_BLOCK_INDEX_WHOLE)
+		return entry;
+	return index->leaves + (size_t)*entry * (CH_BLOCK_INDEX_GRANULES + 1) +
+	       ((addr >> CH_BLOCK_INDEX_GRANULE_SHIFT) &
+		(CH_BLOCK_INDEX_GRANULES - 1));
+}
+
+/**
+ * The first block that may hold addr, from its entry (NULL: none), or
+ * CH_NO_BLOCK. *last_ret is the last one that may.
+ */
+static inline uint32_t ch_block_index_first(const struct ch_block_index *index,
+					    const uint32_t *entry,
+					    uint32_t *last_ret)
+{
+	uint32_t first;
+
+	if (!entry || *entry == CH_NO_BLOCK)
+		return CH_NO_BLOCK;
+	// A region entry naming the one block that covers the region (a
+	// leaf's entries are block indices, below CH_BLOCK_INDEX_WHOLE).
+	if (*entry & CH_BLOCK_INDEX_WHOLE) {
+		*last_ret = *entry & ~CH_BLOCK_INDEX_WHOLE;
+		return *last_ret;
+	}
+	first = entry[0];
+	*last_ret = entry[1] < index->num_blocks ? entry[1] :
+						   (uint32_t)index->num_blocks - 1;
+	return first <= *last_ret ? first : CH_NO_BLOCK;
+}
+
+/** The block among [first, last] that holds addr, or CH_NO_BLOCK. */
+static inline uint32_t ch_block_index_pick(const struct ch_block_index *index,
+					   uint64_t addr, uint32_t first,
+					   uint32_t last, bool interior)
+{
+	// The last block starting at or before addr.
+	if (first == CH_NO_BLOCK || index->blocks[first].address > addr)
+		return CH_NO_BLOCK;
+	while (first < last && index->blocks[first + 1].address <= addr)
+		first++;
+	return ch_block_index_holds(&index->blocks[first], addr, interior) ?
+		       first :
+		       CH_NO_BLOCK;
+}
 
 /**
  * The index of the block holding addr (interior: anywhere in
@@ -66,42 +161,11 @@ void ch_block_index_deinit(struct ch_block_index *index);
 static inline uint32_t ch_block_index_find(const struct ch_block_index *index,
 					   uint64_t addr, bool interior)
 {
-	uint32_t table, lo, hi;
-	const uint32_t *entries;
+	uint32_t last = 0;
+	uint32_t first = ch_block_index_first(
+		index, ch_block_index_entry(index, addr), &last);
 
-	if (addr - index->low >= index->high - index->low)
-		return CH_NO_BLOCK;
-	table = index->directory[addr >> CH_BLOCK_INDEX_TABLE_SHIFT];
-	if (table == CH_NO_BLOCK)
-		return CH_NO_BLOCK;
-	entries = index->tables +
-		  (size_t)table * ((1u << (CH_BLOCK_INDEX_TABLE_SHIFT -
-					   CH_BLOCK_INDEX_PAGE_SHIFT)) + 1);
-	entries += (addr >> CH_BLOCK_INDEX_PAGE_SHIFT) &
-		   ((1u << (CH_BLOCK_INDEX_TABLE_SHIFT -
-			    CH_BLOCK_INDEX_PAGE_SHIFT)) - 1);
-	lo = entries[0];
-	hi = entries[1];
-	if (hi >= index->num_blocks)
-		hi = index->num_blocks - 1;
-	// The last block starting at or before addr, among those that
-	// overlap the page: [lo, hi]. Branch-free halving (conditional
-	// moves): the comparisons are unpredictable.
-	if (lo > hi || index->blocks[lo].address > addr)
-		return CH_NO_BLOCK;
-	for (uint32_t n = hi - lo + 1; n > 1;) {
-		uint32_t half = n / 2;
-
-		lo = index->blocks[lo + half].address <= addr ? lo + half : lo;
-		n -= half;
-	}
-	if (!interior)
-		return index->blocks[lo].address == addr ? lo : CH_NO_BLOCK;
-	// A zero-size block holds its own address, as in ch_heap_find().
-	return addr - index->blocks[lo].address < index->blocks[lo].size ||
-			       addr == index->blocks[lo].address ?
-		       lo :
-		       CH_NO_BLOCK;
+	return ch_block_index_pick(index, addr, first, last, interior);
 }
 
 #endif /* COREHEAP_BLOCK_INDEX_H */

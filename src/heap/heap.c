@@ -50,9 +50,11 @@ void ch_heap_deinit(struct ch_heap *heap)
 	for (size_t i = 0; i < heap->num_type_names; i++)
 		free(heap->type_names[i]);
 	free(heap->type_names);
+	free(heap->type_groups);
 	for (size_t i = 0; i < heap->num_runtime_type_names; i++)
 		free(heap->runtime_type_names[i]);
 	free(heap->runtime_type_names);
+	ch_alloc_stacks_deinit(&heap->alloc_stacks);
 	*heap = (struct ch_heap){ 0 };
 }
 
@@ -412,6 +414,7 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap)
 	if (heap->num_owned > 1)
 		qsort(heap->owned, heap->num_owned, sizeof(*heap->owned),
 		      compare_owned);
+	ch_alloc_stacks_finish(&heap->alloc_stacks);
 
 	if (heap->live.len > 1 && !is_sorted(&heap->live)) {
 		err = radix_sort_blocks(&heap->live);
@@ -430,8 +433,31 @@ struct ch_error *ch_heap_finish_nested(struct ch_heap *heap)
 
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr)
 {
+	return ch_heap_find_in(heap, addr, heap->live.len);
+}
+
+size_t ch_heap_lower_bound(const struct ch_heap *heap, uint64_t addr,
+			   size_t count)
+{
 	const struct ch_block *blocks = heap->live.blocks;
-	size_t lo = 0, hi = heap->live.len;
+	size_t lo = 0, hi = count < heap->live.len ? count : heap->live.len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (blocks[mid].address < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct ch_block *ch_heap_find_in(const struct ch_heap *heap,
+				       uint64_t addr, size_t count)
+{
+	const struct ch_block *blocks = heap->live.blocks;
+	size_t lo = 0, hi = count < heap->live.len ? count : heap->live.len;
 
 	// The last block starting at or before addr.
 	while (lo < hi) {
@@ -464,4 +490,17 @@ const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
 				      heap->block_type_sources[index] :
 				      CH_TYPE_UNKNOWN;
 	return type < heap->num_type_names ? heap->type_names[type] : NULL;
+}
+
+uint32_t ch_heap_block_group(const struct ch_heap *heap, size_t index,
+			     enum ch_type_source *source_ret)
+{
+	uint32_t type = 0;
+
+	ch_heap_block_type(heap, index, source_ret);
+	if (heap->block_types && index < heap->live.len)
+		type = heap->block_types[index];
+	if (type >= heap->num_type_names)
+		return 0;
+	return heap->type_groups ? heap->type_groups[type] : type;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "heap/alloc_stacks.h"
 
 /** A block: 24 bytes, so that tens of millions fit. */
 struct ch_block {
@@ -27,7 +28,15 @@ struct ch_block {
 	/** Index in ch_heap::regions. */
 	uint32_t region;
 	/** enum coreheap_block_state. */
-	uint8_t state;
+	uint8_t state : 4;
+	/**
+	 * For a managed runtime's object: the words of its header before its
+	 * identity (CPython's GC head and managed dict): the block is the
+	 * object's whole memory, what points into it keeps it alive, and
+	 * ch_block_identity() is what the runtime calls the object. 0 for
+	 * every other block.
+	 */
+	uint8_t header_words : 4;
 	/** Index of the allocator (in the program's allocator list). */
 	uint8_t allocator;
 	/**
@@ -46,6 +55,15 @@ static inline uint64_t ch_block_end(const struct ch_block *block)
 	uint64_t end = block->address + block->size;
 
 	return end < block->address ? UINT64_MAX : end;
+}
+
+/**
+ * What the listings call a block: the address the allocator handed out, or
+ * for a runtime's object its identity (Python's id()), past its header.
+ */
+static inline uint64_t ch_block_identity(const struct ch_block *block)
+{
+	return block->address + 8 * (uint64_t)block->header_words;
 }
 
 /** How an allocation's type was known, most trusted first. */
@@ -143,6 +161,13 @@ struct ch_heap {
 	/** Numbers reported past the cap, counted but not kept. */
 	size_t stats_dropped;
 
+	/**
+	 * The live blocks of the native allocators: the first native_live of
+	 * live, sorted, while the runtimes walk (their objects' parents are
+	 * found among them); all of live once the runtimes walked too.
+	 */
+	size_t native_live;
+
 	/** Live blocks that overlapped another; dropped from live. */
 	size_t overlaps;
 
@@ -153,15 +178,29 @@ struct ch_heap {
 	 */
 	uint32_t *block_types;
 	uint8_t *block_type_sources;   /**< enum ch_type_source */
-	/** Interned type names; type_names[0] is NULL (unknown). Owned. */
+	/**
+	 * Interned type names; type_names[0] is NULL (unknown). Owned. An
+	 * array's name has its count where it is known ("T[4]"), else none
+	 * ("T[]"); one name may appear twice, for two layouts.
+	 */
 	char **type_names;
 	size_t num_type_names;
+	/**
+	 * Parallel to type_names: the name under which reports group it, the
+	 * same index for the same string: "T[]" for every array of T, counted
+	 * or not; for any other name, the first of its string. Owned. NULL
+	 * (a heap typed by hand, in tests): each name is its own group.
+	 */
+	uint32_t *type_groups;
 	/**
 	 * A bit per live block (bit i % 64 of word i / 64), set with the
 	 * types: DWARF says the block holds no pointers (src/types/types.h,
 	 * ch_types_pointer_free()). NULL until types are computed. Owned.
 	 */
 	uint64_t *pointer_free;
+
+	/** Where live blocks were allocated, where their allocator kept it. */
+	struct ch_alloc_stacks alloc_stacks;
 
 	/** Names given by runtime plugins; [0] is unused. Owned. */
 	char **runtime_type_names;
@@ -240,10 +279,31 @@ struct ch_error *ch_heap_finish_nested(struct ch_heap *heap);
 const struct ch_block *ch_heap_find(const struct ch_heap *heap, uint64_t addr);
 
 /**
+ * The live block containing addr among the first count live blocks (sorted:
+ * native_live while the runtimes walk), or NULL.
+ */
+const struct ch_block *ch_heap_find_in(const struct ch_heap *heap,
+				       uint64_t addr, size_t count);
+
+/**
+ * The index of the first of the first count live blocks (sorted) whose
+ * address is at or above addr; count if none.
+ */
+size_t ch_heap_lower_bound(const struct ch_heap *heap, uint64_t addr,
+			   size_t count);
+
+/**
  * The type name of live block index (NULL if unknown or not computed) and
  * how it was known (source_ret may be NULL).
  */
 const char *ch_heap_block_type(const struct ch_heap *heap, size_t index,
 			       enum ch_type_source *source_ret);
+
+/**
+ * The index in type_names of live block index's group (type_groups), 0 if
+ * its type is unknown or not computed; the source as ch_heap_block_type().
+ */
+uint32_t ch_heap_block_group(const struct ch_heap *heap, size_t index,
+			     enum ch_type_source *source_ret);
 
 #endif /* COREHEAP_HEAP_H */

@@ -8,6 +8,9 @@
 #include "heap/host.h"
 #include "heap/program.h"
 
+// The most header words a block keeps (ch_block::header_words).
+#define MAX_HEADER_WORDS 15
+
 static struct ch_host *host_of(const struct coreheap_host *ops)
 {
 	return ops->private_data;
@@ -254,8 +257,11 @@ static int host_add_damage(const struct coreheap_host *ops,
 static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 			   struct coreheap_block *ret)
 {
-	const struct ch_block *block =
-		ch_heap_find(&program_of(ops)->heap, addr);
+	const struct ch_heap *heap = &program_of(ops)->heap;
+	// Only the sorted native blocks: a runtime's own, reported during its
+	// walk, are sorted in after it.
+	const struct ch_block *block = ch_heap_find_in(heap, addr,
+						       heap->native_live);
 
 	if (!block)
 		return COREHEAP_NOT_FOUND;
@@ -266,6 +272,105 @@ static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 		.region = block->region,
 	};
 	return COREHEAP_OK;
+}
+
+static int host_next_block(const struct coreheap_host *ops, uint64_t addr,
+			   struct coreheap_block *ret)
+{
+	const struct ch_heap *heap = &program_of(ops)->heap;
+	size_t i = ch_heap_lower_bound(heap, addr, heap->native_live);
+	const struct ch_block *block;
+
+	if (i >= heap->native_live)
+		return COREHEAP_NOT_FOUND;
+	block = &heap->live.blocks[i];
+	*ret = (struct coreheap_block){
+		.address = block->address,
+		.size = block->size,
+		.state = block->state,
+		.region = block->region,
+	};
+	return COREHEAP_OK;
+}
+
+static int host_type_block(const struct coreheap_host *ops, uint64_t address,
+			   const char *type_name)
+{
+	struct ch_host *host = host_of(ops);
+	struct ch_program *program = host->program;
+	struct ch_heap *heap = &program->heap;
+	size_t i = ch_heap_lower_bound(heap, address, heap->native_live);
+	uint16_t type;
+	struct ch_error *err;
+
+	// The plugin's bugs, not the host's: refused, and the host goes on.
+	if (!program->allocators.uses[host->allocator].ops->is_runtime ||
+	    !type_name || !type_name[0])
+		return COREHEAP_FAILED;
+	if (i >= heap->native_live || heap->live.blocks[i].address != address)
+		return COREHEAP_NOT_FOUND;
+	if (heap->live.blocks[i].runtime_type)
+		return COREHEAP_OK;
+	err = ch_heap_intern_runtime_type(heap, type_name, &type);
+	if (err)
+		return host_fail(ops, err);
+	heap->live.blocks[i].runtime_type = type;
+	return COREHEAP_OK;
+}
+
+static int host_add_object(const struct coreheap_host *ops,
+			   const struct coreheap_object *object,
+			   uint64_t *parent_ret)
+{
+	struct ch_host *host = host_of(ops);
+	struct ch_program *program = host->program;
+	struct ch_heap *heap = &program->heap;
+	struct ch_block stored = {
+		.address = object->address,
+		.region = object->region,
+		.state = COREHEAP_BLOCK_LIVE,
+		.allocator = host->allocator,
+	};
+	const struct ch_block *parent;
+	struct ch_error *err;
+
+	// The plugin's bugs, not the host's: refused, and the host goes on.
+	if (!program->allocators.uses[host->allocator].ops->is_runtime ||
+	    !object->address || object->size <= object->header ||
+	    object->header > object->address || object->header % 8 ||
+	    object->header / 8 > MAX_HEADER_WORDS)
+		return COREHEAP_FAILED;
+	if (object->type_name && object->type_name[0]) {
+		err = ch_heap_intern_runtime_type(heap, object->type_name,
+						  &stored.runtime_type);
+		if (err)
+			return host_fail(ops, err);
+	}
+	// The node is the object's whole memory, header included: the words
+	// there (CPython's managed dict pointers) keep things alive too.
+	stored.address = object->address - object->header;
+	stored.size = object->size;
+	stored.header_words = object->header / 8;
+	parent = ch_heap_find_in(heap, object->address, heap->native_live);
+	if (parent_ret)
+		*parent_ret = parent ? parent->address : 0;
+	if (!parent)
+		return host_fail(ops, ch_heap_add_block(heap, &stored, false));
+	// Inside its holder, never past it: the holder is the truth on sizes.
+	if (stored.address < parent->address) {
+		// A header that would begin before its holder (which holds the
+		// identity): only its part inside.
+		stored.size -= parent->address - stored.address;
+		stored.address = parent->address;
+		stored.header_words = (object->address - parent->address) / 8;
+	}
+	if (stored.size > ch_block_end(parent) - stored.address)
+		stored.size = ch_block_end(parent) - stored.address;
+	// A block the runtime allocated for this very object is of its type.
+	if (stored.address == parent->address && !parent->runtime_type)
+		heap->live.blocks[parent - heap->live.blocks].runtime_type =
+			stored.runtime_type;
+	return host_fail(ops, ch_heap_add_block(heap, &stored, true));
 }
 
 static int host_add_owned_range(const struct coreheap_host *ops,
@@ -295,6 +400,19 @@ static int host_add_stat(const struct coreheap_host *ops, uint32_t region,
 		return COREHEAP_FAILED;
 	return host_fail(ops, ch_heap_add_stat(&host->program->heap, region,
 					       row, key, value));
+}
+
+static int host_add_alloc_stack(const struct coreheap_host *ops,
+				uint64_t address, const uint64_t *pcs,
+				size_t num_pcs)
+{
+	struct ch_host *host = host_of(ops);
+
+	// The plugin's bug, not the host's: refused, and the host goes on.
+	if (!pcs || !num_pcs || num_pcs > COREHEAP_MAX_STACK_PCS)
+		return COREHEAP_FAILED;
+	return host_fail(ops, ch_alloc_stacks_add(&host->program->heap.alloc_stacks,
+						  address, pcs, num_pcs));
 }
 
 static void host_log(const struct coreheap_host *ops, int level,
@@ -341,6 +459,10 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 			.log = host_log,
 			.add_owned_range = host_add_owned_range,
 			.add_stat = host_add_stat,
+			.add_alloc_stack = host_add_alloc_stack,
+			.add_object = host_add_object,
+			.next_block = host_next_block,
+			.type_block = host_type_block,
 		},
 		.program = program,
 		.allocator = allocator,

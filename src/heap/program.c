@@ -578,10 +578,16 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 		}
 	}
 	err = ch_heap_finish(&program->heap);
+	program->heap.native_live = program->heap.live.len;
 	for (size_t i = 0; !err && i < set->num_uses; i++) {
 		if (set->uses[i].ops->is_runtime)
 			err = walk_allocator(program, i);
 	}
+	// The runtimes' own blocks (objects in their arenas) join the sorted
+	// live blocks: one model, whatever allocator a block came from.
+	if (!err && program->heap.live.len != program->heap.native_live)
+		err = ch_heap_finish(&program->heap);
+	program->heap.native_live = program->heap.live.len;
 	if (!err)
 		err = ch_heap_finish_nested(&program->heap);
 	if (err)
@@ -592,4 +598,36 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 				program->heap.num_damage + program->heap.damage_dropped,
 				program->heap.num_damage == 1 ? "" : "s");
 	return NULL;
+}
+
+bool ch_program_usable_size(struct ch_program *program,
+			    const struct ch_block *like, uint64_t request,
+			    uint64_t *ret)
+{
+	const struct ch_allocator_use *use;
+	struct coreheap_block block;
+	struct ch_host host;
+	uint64_t usable;
+	int status;
+
+	if (like->allocator >= program->allocators.num_uses)
+		return false;
+	use = &program->allocators.uses[like->allocator];
+	if (!COREHEAP_HAS(use->ops, usable_size))
+		return false;
+	block = (struct coreheap_block){
+		.address = like->address,
+		.size = like->size,
+		.state = like->state,
+		.region = like->region,
+	};
+	ch_host_init(&host, program, like->allocator);
+	status = use->ops->usable_size(&host.ops, use->state, &block, request,
+				       &usable);
+	// The operation reports nothing: nothing for the host to keep.
+	ch_error_destroy(ch_host_take_error(&host));
+	if (status != COREHEAP_OK)
+		return false;
+	*ret = usable;
+	return true;
 }

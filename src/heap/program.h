@@ -100,4 +100,14 @@ struct ch_error *ch_program_tls_address(struct ch_program *program,
 					struct ch_module *module,
 					uint64_t offset, uint64_t *ret);
 
+/**
+ * The usable size the allocator of live block like gives a request of
+ * request bytes served as like was (its plugin's usable_size operation),
+ * into *ret. False when the plugin has no such operation or cannot say:
+ * the caller then knows nothing of the allocator's rounding.
+ */
+bool ch_program_usable_size(struct ch_program *program,
+			    const struct ch_block *like, uint64_t request,
+			    uint64_t *ret);
+
 #endif /* COREHEAP_PROGRAM_H */

@@ -607,12 +607,13 @@ static void locate_element(struct ch_described_allocation *allocation,
 
 	if (dtype && dtype->size && offset >= info->first_offset) {
 		element = (offset - info->first_offset) / dtype->size;
-		allocation->has_element = info->count != 1 || element == 0;
-		if (info->count > 1 && element >= info->count)
+		allocation->has_element = info->array || element == 0;
+		// Past a known count: stale bytes, no element.
+		if (info->array && info->count && element >= info->count)
 			allocation->has_element = false;
 	}
 	allocation->element = element;
-	allocation->count = info->count;
+	allocation->count = info->array ? info->count : 1;
 	allocation->element_start = allocation->address + info->first_offset +
 				    element * (dtype ? dtype->size : 0);
 }
@@ -772,10 +773,14 @@ struct ch_error *ch_description_init(struct ch_description *desc,
 	struct ch_error *err = NULL;
 
 	*desc = (struct ch_description){ .address = addr };
-	if (block)
+	if (block) {
 		err = describe_allocation(&b, desc, block - program->heap.live.blocks,
 					  options);
-	else
+		if (!err)
+			err = ch_named_stack_of_block(&desc->allocation.stack,
+						      program, block->address,
+						      &desc->allocation.has_stack);
+	} else
 		describe_elsewhere(&b, desc);
 	if (!err)
 		err = b.err;
@@ -801,6 +806,7 @@ void ch_description_deinit(struct ch_description *desc)
 	}
 	free(desc->fields);
 	free(desc->allocation.vtable);
+	ch_named_stack_deinit(&desc->allocation.stack);
 	free(desc->symbol);
 	free(desc->bytes.bytes);
 	free(desc->bytes.line_read);
@@ -913,11 +919,20 @@ static void write_allocation_text(struct ch_out *out,
 	if (allocation->vtable)
 		ch_out_printf(out, "vtable: 0x%" PRIx64 " = %s\n",
 			      allocation->vptr, allocation->vtable);
+	if (allocation->has_stack) {
+		ch_out_printf(out, "allocated at (the stack %s recorded):\n",
+			      allocation->allocator);
+		ch_named_stack_write_text(out, &allocation->stack, "  ",
+					  SIZE_MAX);
+	}
 	if (allocation->has_element && allocation->count > 1)
 		ch_out_printf(out, "element %" PRIu64 " of %" PRIu64
 			      ", at 0x%" PRIx64 ":\n",
 			      allocation->element, allocation->count,
 			      allocation->element_start);
+	else if (allocation->has_element && allocation->count == 0)
+		ch_out_printf(out, "element %" PRIu64 " (of a count not known), at 0x%" PRIx64 ":\n",
+			      allocation->element, allocation->element_start);
 }
 
 static void write_elsewhere_text(struct ch_out *out,
@@ -1044,6 +1059,11 @@ static void write_allocation_json(struct ch_json *json,
 		ch_json_member_u64(json, "element", allocation->element);
 	if (allocation->vtable)
 		ch_json_member_string(json, "vtable", allocation->vtable);
+	ch_json_key(json, "allocation_stack");
+	if (allocation->has_stack)
+		ch_named_stack_write_json(json, &allocation->stack);
+	else
+		ch_json_null(json);
 	ch_json_end_object(json);
 }
 

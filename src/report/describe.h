@@ -5,7 +5,7 @@
  * `describe` builds once and renders as text or JSON.
  *
  * The model says whether the address is in a live allocation (its block,
- * the offset, its type and how it was known, the element of a T[n] holding
+ * the offset, its type and how it was known, the element of an array holding
  * it, the vtable's symbol) or elsewhere (a free block, a module's symbol,
  * the mapping, a global variable there). Then either the fields decoded
  * from the DWARF type, as a flat list in the order a person reads them,
@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "heap/program.h"
+#include "report/alloc_stack.h"
 #include "report/output.h"
 #include "types/types.h"
 
@@ -96,6 +97,9 @@ struct ch_described_allocation {
 	/** For a type known from a vtable: the vtable pointer, and its symbol or NULL (owned). */
 	uint64_t vptr;
 	char *vtable;
+	/** Where it was allocated, if its allocator recorded it (heap profiling). */
+	bool has_stack;
+	struct ch_named_stack stack;
 };
 
 /** Bytes of the allocation, for when its layout is unknown. */

@@ -63,7 +63,7 @@ static struct ch_error *group_of_block(struct grouping *g, uint32_t v,
 	struct ch_error *err;
 
 	if (type) {
-		slot = &g->group_of_type[g->heap->block_types[v]];
+		slot = &g->group_of_type[ch_heap_block_group(g->heap, v, NULL)];
 	} else if (size == CH_U64_MAP_EMPTY) {
 		slot = &g->group_of_max_size;
 	} else if (ch_u64_map_get(&g->group_of_size, size, &value)) {
@@ -115,7 +115,11 @@ struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
 		groups->group_of[v] = CH_TYPE_GROUP_NONE;
 		if (include && !include(v, arg))
 			continue;
-		type = ch_heap_block_type(heap, v, &source);
+		// Arrays of T, counted or not, are one group: "T[]".
+		type = heap->type_names ?
+			       heap->type_names[ch_heap_block_group(heap, v,
+								    &source)] :
+			       NULL;
 		err = group_of_block(&g, v, type, &index);
 		if (err)
 			goto out;

@@ -1292,6 +1292,63 @@ static struct ch_error *list_members(struct ch_dwarf_types *types, uint32_t id,
 	return NULL;
 }
 
+static bool name_has_suffix(const char *name, const char *suffix)
+{
+	size_t len = strlen(name), suffix_len = strlen(suffix);
+
+	return len >= suffix_len &&
+	       strcmp(name + len - suffix_len, suffix) == 0;
+}
+
+/*
+ * libstdc++'s std::vector keeps three pointers of one type in
+ * _Vector_base<T, A>::_Vector_impl_data (GCC 8 on; _Vector_impl itself
+ * before): _M_start, _M_finish, _M_end_of_storage. The first is the
+ * elements' block; the others point into it or just past it (the next
+ * allocation, when the vector is full).
+ */
+static void mark_vector(const struct ch_dwarf_types *types, uint32_t id,
+			struct slot_buf *buf)
+{
+	const char *name = types->types[id].name;
+	struct ch_dtype_slot *start = NULL;
+	uint32_t target;
+	size_t kept = 0;
+
+	if (!name || !name_has_prefix(name, "std::_Vector_base<") ||
+	    (!name_has_suffix(name, "::_Vector_impl_data") &&
+	     !name_has_suffix(name, "::_Vector_impl")))
+		return;
+	for (size_t i = 0; i < buf->len; i++) {
+		if (buf->slots[i].offset == 0 && buf->slots[i].count == 1)
+			start = &buf->slots[i];
+	}
+	// Already marked in _Vector_impl_data, or not the layout we know.
+	if (!start || (start->flags & CH_SLOT_VECTOR_BEGIN))
+		return;
+	for (size_t i = 0; i < buf->len; i++) {
+		const struct ch_dtype_slot *slot = &buf->slots[i];
+
+		if ((slot->offset == 8 || slot->offset == 16) &&
+		    slot->count == 1 && slot->target == start->target)
+			kept++;
+	}
+	if (kept != 2)
+		return;
+	start->flags |= CH_SLOT_VECTOR_BEGIN;
+	target = start->target;
+	kept = 0;
+	for (size_t i = 0; i < buf->len; i++) {
+		const struct ch_dtype_slot *slot = &buf->slots[i];
+
+		if ((slot->offset == 8 || slot->offset == 16) &&
+		    slot->count == 1 && slot->target == target)
+			continue;
+		buf->slots[kept++] = *slot;
+	}
+	buf->len = kept;
+}
+
 static struct ch_error *struct_slots(struct ch_dwarf_types *types, uint32_t id,
 				     struct slot_buf *buf, int depth)
 {
@@ -1310,6 +1367,8 @@ static struct ch_error *struct_slots(struct ch_dwarf_types *types, uint32_t id,
 	}
 	free(members);
 	if (!err)
+		mark_vector(types, id, buf);
+	if (!err)
 		err = retarget_nodes(types, id, buf, depth);
 	return err;
 }
@@ -1318,7 +1377,8 @@ static bool slot_equal(const struct ch_dtype_slot *a,
 		       const struct ch_dtype_slot *b)
 {
 	return a->offset == b->offset && a->stride == b->stride &&
-	       a->count == b->count && a->target == b->target;
+	       a->count == b->count && a->target == b->target &&
+	       a->flags == b->flags;
 }
 
 static bool type_has_slot(const struct ch_dwarf_types *types, uint32_t id,
@@ -1404,6 +1464,7 @@ static struct ch_error *array_slots(struct ch_dwarf_types *types, uint32_t id,
 				.stride = element->size,
 				.count = count,
 				.target = e.target,
+				.flags = e.flags,
 			};
 
 			err = slot_push(buf, &slot);
@@ -1495,6 +1556,9 @@ struct ch_error *ch_dwarf_types_slots(struct ch_dwarf_types *types,
 	err = compute_slots(types, id, 0);
 	if (err)
 		return err;
+	// No slots at all yet: slots may still be NULL, no base to add to.
+	if (!types->types[id].num_slots)
+		return NULL;
 	*slots_ret = types->slots + types->types[id].first_slot;
 	*num_ret = types->types[id].num_slots;
 	return NULL;

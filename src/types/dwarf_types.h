@@ -25,7 +25,9 @@
  * Unions are handled conservatively: a pointer slot of a union is kept only
  * where every member overlapping it has the very same slot.
  *
- * libstdc++ containers: a node-based container's links are declared as
+ * libstdc++ containers: a std::vector's _M_start is a slot marked
+ * CH_SLOT_VECTOR_BEGIN, its _M_finish and _M_end_of_storage none; a
+ * node-based container's links are declared as
  * pointers to a node base (std::_Rb_tree_node_base, _List_node_base,
  * _Hash_node_base, _Fwd_list_node_base); inside the container and its
  * nodes those slots are retargeted to the real node type
@@ -93,7 +95,17 @@ struct ch_dtype_slot {
 	uint64_t stride;
 	uint64_t count;
 	uint32_t target;
+	/** CH_SLOT_* bits. */
+	uint32_t flags;
 };
+
+/**
+ * The slot is a std::vector's _M_start: the word after it is _M_finish,
+ * the end of its elements, which gives their count. (_M_finish and
+ * _M_end_of_storage point into or past the elements, never to a block's
+ * start, and are no slots: past a full vector is the next allocation.)
+ */
+#define CH_SLOT_VECTOR_BEGIN 1u
 
 /** A variable with a fixed address (or a fixed offset in a TLS block). */
 struct ch_dwarf_variable {

@@ -7,6 +7,8 @@
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/progress.h"
+#include "base/radix_sort.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "heap/block_index.h"
@@ -20,20 +22,24 @@
 // visits per block are plenty; more means a pathological heap.
 #define MAX_VISITS_PER_BLOCK 16
 #define COOKIE_SIZE 8
-// Above this, glibc serves requests with mmap and rounds them to pages.
-#define MMAP_THRESHOLD_MIN (128 * 1024)
-// An mmapped chunk is a whole number of pages, 16 bytes of which are its
-// header.
-#define MMAP_SLACK_MAX (4096 + 16)
+// The pointers the propagation follows are looked up in batches of this
+// many, grouped by the slice of the heap they point into (8 MiB with their
+// scratch room).
+#define BATCH_PAIRS ((size_t)1 << 18)
+// An allocator's rounding adds at most a few elements' worth (glibc's
+// mmapped chunks: 24 bytes); past that many counts, no count fits.
+#define MAX_COUNT_TRIES 64
 
 enum {
 	UNKNOWN_CLASS_DTYPE = UINT32_MAX,
 };
 
+DEFINE_VECTOR(block_list, uint32_t);
+
 struct ch_types_private {
 	/** Interned name -> index in heap->type_names (keys: those names). */
 	struct ch_name_map names;
-	size_t names_capacity;
+	size_t names_capacity, groups_capacity;
 	/** (dtype, count, cookie) and (class, count, cookie) -> name index. */
 	struct ch_u64_map dtype_names, class_names;
 	uint32_t text_type;
@@ -51,11 +57,26 @@ struct ch_types_private {
 	uint64_t *cookie_bits, *queued_bits;
 	/** Per live block, a bit: it starts with text (the guess rule). */
 	uint64_t *text_bits;
-	/** A ring of block indices: each block is in it at most once. */
-	uint32_t *queue;
-	size_t queue_head, queue_len;
+	/**
+	 * The propagation goes level by level: the blocks to visit now and
+	 * those queued for the next level, each in a list at most once.
+	 */
+	struct block_list level, next_level;
+	/**
+	 * While a level is visited, the pointers it holds: (address held,
+	 * DWARF type of the slot), looked up in address order in batches.
+	 */
+	struct ch_sort_pair *batch, *batch_scratch;
+	size_t batch_len;
+	bool batching;
 	/** Address -> block, for every pointer followed. */
 	struct ch_block_index block_index;
+	/**
+	 * Live block index -> (element type << 32 | count): the elements a
+	 * std::vector holding the block says it has (_M_finish - _M_start),
+	 * the first vector found.
+	 */
+	struct ch_u64_map vector_counts;
 	uint64_t visit_budget;
 };
 
@@ -85,37 +106,48 @@ bool ch_types_conflicted(const struct ch_types *types, size_t index)
 
 /* The rules, on their own for the unit tests. */
 
-// glibc's usable size for a request: chunks are 16-byte multiples of at
-// least 32 bytes, and the next chunk's prev_size word is usable.
-static uint64_t glibc_usable_size(uint64_t request)
+// request bytes could have been served as block: the allocator gives the
+// request the block's usable size (any request that fits, when the
+// allocator does not say how it rounds).
+static bool request_fits(struct ch_program *program,
+			 const struct ch_block *block, uint64_t request)
 {
-	uint64_t chunk = (request + 8 + 15) & ~UINT64_C(15);
+	uint64_t usable;
 
-	return (chunk < 32 ? 32 : chunk) - 8;
-}
-
-// request bytes could have been served as a block of usable_size.
-static bool request_fits(uint64_t request, uint64_t usable_size)
-{
-	if (request > usable_size)
+	if (request > block->size)
 		return false;
-	if (usable_size >= MMAP_THRESHOLD_MIN)
-		return usable_size - request < MMAP_SLACK_MAX;
-	return glibc_usable_size(request) == usable_size;
+	return !ch_program_usable_size(program, block, request, &usable) ||
+	       usable == block->size;
 }
 
-uint64_t ch_array_count(uint64_t usable_size, uint64_t element_size)
+bool ch_block_holds_array(struct ch_program *program,
+			  const struct ch_block *block, uint64_t element_size)
 {
-	uint64_t n;
+	uint64_t n, usable, tries;
 
-	if (!element_size || usable_size < element_size ||
-	    glibc_usable_size(element_size) == usable_size)
-		return 1;
-	n = usable_size / element_size;
-	// n copies would have been allocated as n * size bytes: if that
-	// does not give this block, it holds a T and something else (glibc's
-	// FILE is a struct _IO_FILE_plus, a lock and wide-character data).
-	return n > 1 && request_fits(n * element_size, usable_size) ? n : 1;
+	if (!element_size || block->size / element_size < 2)
+		return false;
+	// A lone T the allocator rounded up to this block.
+	if (!ch_program_usable_size(program, block, element_size, &usable))
+		return true;
+	if (usable == block->size)
+		return false;
+	// n copies would have been allocated as n * size bytes: if no n
+	// gives this block, it holds a T and something else (glibc's FILE is
+	// a struct _IO_FILE_plus, a lock and wide-character data). Usable
+	// sizes grow with the request: the largest n whose request is not
+	// rounded past the block is the one to try (below the most that fit
+	// when the rounding adds more than an element: glibc's mmapped
+	// chunks, where malloc(u) gets more than u).
+	for (n = block->size / element_size, tries = 0;
+	     n >= 2 && tries < MAX_COUNT_TRIES; n--, tries++) {
+		if (!ch_program_usable_size(program, block, n * element_size,
+					    &usable))
+			return false;
+		if (usable <= block->size)
+			return usable == block->size;
+	}
+	return false;
 }
 
 // Length of the UTF-8 sequence at s (at most len bytes), 0 if invalid.
@@ -205,8 +237,14 @@ static void prefetch_block(const struct block_reader *reader,
 
 /* Interning names into the heap. */
 
+/*
+ * Append name (taken over) with its info as a new type name; its group is
+ * group, or the name itself if group is UINT32_MAX. register_name: put it
+ * in the name map, for intern() to find.
+ */
 static struct ch_error *push_name(struct ch_types *types, char *name,
 				  const struct ch_type_info *info,
+				  uint32_t group, bool register_name,
 				  uint32_t *ret)
 {
 	struct ch_heap *heap = &types->program->heap;
@@ -218,10 +256,14 @@ static struct ch_error *push_name(struct ch_types *types, char *name,
 		free(name);
 		return ch_error_create(CH_ERROR_CORRUPT, "too many types");
 	}
-	// Two arrays indexed alike, each with its own capacity.
+	// Three arrays indexed alike, each with its own capacity.
 	err = ch_vector_reserve_one((void **)&heap->type_names,
 				    &p->names_capacity,
 				    sizeof(*heap->type_names), n);
+	if (!err)
+		err = ch_vector_reserve_one((void **)&heap->type_groups,
+					    &p->groups_capacity,
+					    sizeof(*heap->type_groups), n);
 	if (!err)
 		err = ch_vector_reserve_one((void **)&types->infos,
 					    &types->infos_capacity,
@@ -231,13 +273,16 @@ static struct ch_error *push_name(struct ch_types *types, char *name,
 		return err;
 	}
 	heap->type_names[n] = name;
+	heap->type_groups[n] = group == UINT32_MAX ? n : group;
 	types->infos[n] = *info;
 	heap->num_type_names = n + 1;
 	*ret = n;
-	return name ? ch_name_map_put(&p->names, name, n) : NULL;
+	return name && register_name ? ch_name_map_put(&p->names, name, n) :
+				       NULL;
 }
 
-// The index of name (taken over, freed if it is there already).
+// The index of name (taken over, freed if it is there already), in a
+// group of its own.
 static struct ch_error *intern(struct ch_types *types, char *name,
 			       const struct ch_type_info *info, uint32_t *ret)
 {
@@ -247,15 +292,16 @@ static struct ch_error *intern(struct ch_types *types, char *name,
 		free(name);
 		return NULL;
 	}
-	return push_name(types, name, info, ret);
+	return push_name(types, name, info, UINT32_MAX, true, ret);
 }
 
-static char *element_name(const char *element, uint64_t count)
+// "T" for one T, else "T[count]", or "T[]" for count 0.
+static char *element_name(const char *element, bool array, uint64_t count)
 {
 	int len;
 	char *name;
 
-	if (count == 1)
+	if (!array)
 		return strdup(element);
 	len = ch_format_array_name(NULL, 0, element, count);
 	name = len < 0 ? NULL : malloc(len + 1);
@@ -264,30 +310,72 @@ static char *element_name(const char *element, uint64_t count)
 	return name;
 }
 
-static uint64_t name_key(uint32_t id, uint64_t count, bool cookie)
+// The key of type id (a DWARF type or a vtable class) laid out as info.
+static uint64_t name_key(uint32_t id, const struct ch_type_info *info)
 {
-	if (count >= (UINT64_C(1) << 30))
+	if (info->count >= (UINT64_C(1) << 29))
 		return CH_U64_MAP_EMPTY; // too big to key: interned by name
-	return (uint64_t)id << 32 | count << 1 | cookie;
+	return (uint64_t)id << 32 | info->count << 2 |
+	       (uint64_t)info->array << 1 | (info->first_offset != 0);
 }
 
+static bool same_layout(const struct ch_type_info *a,
+			const struct ch_type_info *b)
+{
+	return a->dtype == b->dtype && a->count == b->count &&
+	       a->array == b->array && a->first_offset == b->first_offset;
+}
+
+/*
+ * The name of info->count elements of type element ("T", "T[]" when the
+ * count is unknown, "T[4]" when it is known), in the group "T[]" for every
+ * array of T. Two arrays of one name but different layouts (a vector's 3
+ * elements, a new[]'s 3 after its cookie) get a name each: the layout is
+ * kept per name.
+ */
 static struct ch_error *intern_keyed(struct ch_types *types,
 				     struct ch_u64_map *map, uint64_t key,
 				     const char *element,
 				     const struct ch_type_info *info,
 				     uint32_t *ret)
 {
+	struct ch_types_private *p = types->private;
+	struct ch_type_info group_info = *info;
 	uint64_t value;
+	uint32_t group = UINT32_MAX, found;
+	char *name;
 	struct ch_error *err;
 
 	if (key != CH_U64_MAP_EMPTY && ch_u64_map_get(map, key, &value)) {
 		*ret = value;
 		return NULL;
 	}
-	err = intern(types, element_name(element, info->count), info, ret);
-	if (!err && key != CH_U64_MAP_EMPTY)
-		err = ch_u64_map_put(map, key, *ret);
-	return err;
+	if (info->array) {
+		group_info.count = 0;
+		group_info.first_offset = 0;
+		err = intern(types, element_name(element, true, 0), &group_info,
+			     &group);
+		if (err)
+			return err;
+	}
+	name = element_name(element, info->array, info->count);
+	if (!name)
+		return &ch_enomem;
+	if (ch_name_map_get(&p->names, name, &found) &&
+	    same_layout(&types->infos[found], info)) {
+		free(name);
+		*ret = found;
+	} else {
+		bool known = ch_name_map_get(&p->names, name, &found);
+
+		// One string, one group: a T of another layout joins T's.
+		if (known && group == UINT32_MAX)
+			group = types->program->heap.type_groups[found];
+		err = push_name(types, name, info, group, !known, ret);
+		if (err)
+			return err;
+	}
+	return key != CH_U64_MAP_EMPTY ? ch_u64_map_put(map, key, *ret) : NULL;
 }
 
 /* Vtables. */
@@ -395,8 +483,8 @@ static bool find_cookie_array(const struct ch_types *types,
 	if (dwarf_size) {
 		*size_ret = dwarf_size;
 		return count <= usable / dwarf_size &&
-		       request_fits(COOKIE_SIZE + count * dwarf_size,
-				    block->size) &&
+		       request_fits(types->program, block,
+				    COOKIE_SIZE + count * dwarf_size) &&
 		       copies_start_with(types, block->address + COOKIE_SIZE,
 					 dwarf_size, count, vptr);
 	}
@@ -406,7 +494,8 @@ static bool find_cookie_array(const struct ch_types *types,
 	}
 	// Objects with a vtable are 8-aligned: try each size that fits.
 	for (uint64_t size = usable / count / 8 * 8; size >= 8; size -= 8) {
-		if (!request_fits(COOKIE_SIZE + count * size, block->size))
+		if (!request_fits(types->program, block,
+				  COOKIE_SIZE + count * size))
 			break;
 		if (copies_start_with(types, block->address + COOKIE_SIZE, size,
 				      count, vptr)) {
@@ -454,12 +543,13 @@ static struct ch_error *type_block_by_vtable(struct ch_types *types, size_t i,
 		if (!find_cookie_array(types, block, words[0], words[1], 0,
 				       &element_size))
 			return NULL;
+		info.array = true;
 		info.count = words[0];
 		info.first_offset = COOKIE_SIZE;
 	}
 	info.vtable_class = class;
 	err = intern_keyed(types, &types->private->class_names,
-			   name_key(class, info.count, info.first_offset != 0),
+			   name_key(class, &info),
 			   ch_vtables_class(types->vtables, class)->name, &info,
 			   &type);
 	if (err)
@@ -555,17 +645,21 @@ static struct ch_error *find_vtable_arrays(struct ch_types *types)
 			continue;
 		info = types->infos[heap->block_types[i]];
 		dtype = ch_dwarf_type(types->dwarf, info.dtype);
-		if (info.count != 1 || info.first_offset || !dtype ||
+		if (info.array || !dtype ||
 		    !dtype->size)
 			continue;
-		n = ch_array_count(block->size, dtype->size);
-		if (n < 2 || !read_word(types, block->address, &vptr) ||
+		if (!ch_block_holds_array(types->program, block, dtype->size))
+			continue;
+		n = block->size / dtype->size;
+		if (!read_word(types, block->address, &vptr) ||
 		    !copies_start_with(types, block->address, dtype->size, n,
 				       vptr))
 			continue;
-		info.count = n;
+		// The slack may hold a copy too: the count is not known.
+		info.array = true;
+		info.count = 0;
 		err = intern_keyed(types, &types->private->class_names,
-				   name_key(info.vtable_class, n, false),
+				   name_key(info.vtable_class, &info),
 				   ch_vtables_class(types->vtables,
 						    info.vtable_class)->name,
 				   &info, &type);
@@ -585,15 +679,14 @@ static void note_conflict(struct ch_types *types, size_t i)
 	}
 }
 
-static void enqueue(struct ch_types *types, size_t i)
+static struct ch_error *enqueue(struct ch_types *types, size_t i)
 {
 	struct ch_types_private *p = types->private;
-	size_t capacity = types->program->heap.live.len;
 
 	if (bit_get(p->queued_bits, i))
-		return;
+		return NULL;
 	bit_set(p->queued_bits, i, true);
-	p->queue[(p->queue_head + p->queue_len++) % capacity] = i;
+	return block_list_append(&p->next_level, &(uint32_t){ (uint32_t)i });
 }
 
 // DWARF type id may describe (part of) an object of vtable class class.
@@ -658,8 +751,7 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 		heap->block_types[i] = id;
 		heap->block_type_sources[i] = CH_TYPE_DWARF;
 		bit_set(p->cookie_bits, i, cookie);
-		enqueue(types, i);
-		return NULL;
+		return enqueue(types, i);
 	default:
 		break;
 	}
@@ -675,28 +767,23 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 	if (new->size > cur->size) {
 		heap->block_types[i] = id;
 		bit_set(p->cookie_bits, i, cookie);
-		enqueue(types, i);
+		return enqueue(types, i);
 	}
 	return NULL;
 }
 
-// word was read from a pointer slot to DWARF type target.
-static struct ch_error *follow(struct ch_types *types, uint64_t word,
-			       uint32_t target, bool *typed_ret)
+static struct ch_error *follow_batch(struct ch_types *types);
+
+// word was read from a pointer slot to DWARF type target, and points into
+// block index.
+static struct ch_error *follow_into(struct ch_types *types, uint64_t word,
+				    uint32_t index, uint32_t target,
+				    bool *typed_ret)
 {
-	struct ch_types_private *p = types->private;
-	const struct ch_heap *heap = &types->program->heap;
-	const struct ch_block *block;
+	const struct ch_block *block = &types->program->heap.live.blocks[index];
 	const struct ch_dtype *dtype;
 	uint64_t count;
-	uint32_t index;
 
-	if (word & 7)
-		return NULL;
-	index = ch_block_index_find(&p->block_index, word, true);
-	if (index == CH_NO_BLOCK)
-		return NULL;
-	block = &heap->live.blocks[index];
 	if (word == block->address) {
 		*typed_ret = true;
 		return add_evidence(types, index, target, false);
@@ -707,16 +794,79 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 	    dtype->kind != CH_DTYPE_STRUCT || !dtype->size ||
 	    !read_word(types, block->address, &count) || count == 0 ||
 	    count > (block->size - COOKIE_SIZE) / dtype->size ||
-	    !request_fits(COOKIE_SIZE + count * dtype->size, block->size))
+	    !request_fits(types->program, block,
+			  COOKIE_SIZE + count * dtype->size))
 		return NULL;
 	*typed_ret = true;
 	return add_evidence(types, index, target, true);
 }
 
+// word was read from a pointer slot to DWARF type target.
+static struct ch_error *follow(struct ch_types *types, uint64_t word,
+			       uint32_t target, bool *typed_ret)
+{
+	struct ch_types_private *p = types->private;
+	uint32_t index;
+
+	if (word & 7 || word - p->block_index.low >=
+				 p->block_index.high - p->block_index.low)
+		return NULL;
+	if (p->batching) {
+		p->batch[p->batch_len++] =
+			(struct ch_sort_pair){ .key = word, .value = target };
+		return p->batch_len == BATCH_PAIRS ? follow_batch(types) : NULL;
+	}
+	index = ch_block_index_find(&p->block_index, word, true);
+	if (index == CH_NO_BLOCK)
+		return NULL;
+	return follow_into(types, word, index, target, typed_ret);
+}
+
+/*
+ * A std::vector's _M_start (start) and _M_finish (finish) for elements of
+ * type target: if start is a block's first byte and the elements fit in
+ * it, their count is known.
+ */
+static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
+				    uint64_t finish, uint32_t target)
+{
+	struct ch_types_private *p = types->private;
+	const struct ch_heap *heap = &types->program->heap;
+	const struct ch_dtype *dtype = ch_dwarf_type(types->dwarf, target);
+	uint64_t count, value;
+	uint32_t index;
+
+	if (!dtype || !dtype->size || finish < start ||
+	    (finish - start) % dtype->size)
+		return NULL;
+	count = (finish - start) / dtype->size;
+	index = ch_block_index_find(&p->block_index, start, true);
+	if (index == CH_NO_BLOCK || heap->live.blocks[index].address != start ||
+	    finish - start > heap->live.blocks[index].size ||
+	    count > UINT32_MAX ||
+	    ch_u64_map_get(&p->vector_counts, index, &value))
+		return NULL;
+	return ch_u64_map_put(&p->vector_counts, index,
+			      (uint64_t)target << 32 | count);
+}
+
+// The count a vector gave block i for elements of type id, if any.
+static bool vector_count(const struct ch_types *types, size_t i, uint32_t id,
+			 uint64_t *ret)
+{
+	uint64_t value;
+
+	if (!ch_u64_map_get(&types->private->vector_counts, i, &value) ||
+	    value >> 32 != id)
+		return false;
+	*ret = value & UINT32_MAX;
+	return true;
+}
+
 /*
  * The pointers in size bytes at address, laid out as count elements of
- * type id from offset first: bytes is the mapped memory, or NULL to read
- * word by word.
+ * type id from offset first (UINT64_MAX: as many as fit): bytes is the
+ * mapped memory, or NULL to read word by word.
  */
 static struct ch_error *scan_value(struct ch_types *types, uint64_t address,
 				   const uint8_t *bytes, uint64_t size,
@@ -760,6 +910,19 @@ static struct ch_error *scan_value(struct ch_types *types, uint64_t address,
 				else if (!read_word(types, address + offset,
 						    &word))
 					continue;
+				if ((slot.flags & CH_SLOT_VECTOR_BEGIN) &&
+				    offset + 16 <= size) {
+					uint64_t finish;
+
+					if (bytes)
+						memcpy(&finish, bytes + offset + 8, 8);
+					if (bytes || read_word(types, address + offset + 8,
+							       &finish))
+						err = note_vector(types, word, finish,
+								  slot.target);
+					if (err)
+						return err;
+				}
 				err = follow(types, word, slot.target,
 					     typed_ret);
 				if (err)
@@ -927,29 +1090,132 @@ static struct ch_error *visit(struct ch_types *types, size_t i)
 			first = COOKIE_SIZE;
 			if (!read_word(types, block->address, &count))
 				return NULL;
-		} else if (!dtype->has_flex) {
-			count = ch_array_count(block->size, dtype->size);
+		} else if (vector_count(types, i, id, &count)) {
+			// Past _M_finish are no elements, only stale bytes.
+			if (!count)
+				return NULL;
+		} else if (!dtype->has_flex &&
+			   ch_block_holds_array(types->program, block,
+						dtype->size)) {
+			count = 0;
 		}
 	}
 	if (!id)
 		return NULL;
+	// An array of unknown count: every element the block holds.
+	if (!count)
+		count = UINT64_MAX;
 	return scan_value(types, block->address,
 			  ch_address_space_map(types->program->address_space,
 					       block->address, block->size),
 			  block->size, first, count, id, &typed);
 }
 
-static struct ch_error *propagate(struct ch_types *types)
+// How far ahead follow_batch() prefetches an address's granule entry, and
+// the block it names.
+#define AHEAD_ENTRY 32
+#define AHEAD_BLOCK 16
+
+// The candidates for pair j's address, and a prefetch of the first.
+static void look_ahead(struct ch_types *types, const struct ch_sort_pair *pair,
+		       uint32_t candidates[2])
+{
+	const struct ch_block_index *index = &types->private->block_index;
+	const struct ch_heap *heap = &types->program->heap;
+	uint32_t first = ch_block_index_first(
+		index, ch_block_index_entry(index, pair->key), &candidates[1]);
+
+	candidates[0] = first;
+	if (first != CH_NO_BLOCK) {
+		__builtin_prefetch(&heap->live.blocks[first]);
+		__builtin_prefetch(&heap->block_type_sources[first]);
+		__builtin_prefetch(&heap->block_types[first]);
+	}
+}
+
+/*
+ * The pointers batched so far, grouped by the slice of the heap they point
+ * into, looked up with the granule entry AHEAD_ENTRY pointers ahead and the
+ * block AHEAD_BLOCK ahead prefetched: the lookups' cache misses overlap
+ * instead of following one another.
+ */
+static struct ch_error *follow_batch(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
-	size_t capacity = types->program->heap.live.len;
+	const struct ch_block_index *index = &p->block_index;
+	const struct ch_sort_pair *pairs = p->batch_scratch;
+	uint32_t candidates[AHEAD_BLOCK][2];
+	size_t len = p->batch_len;
+	struct ch_error *err = NULL;
+	bool typed = false;
+
+	ch_partition_pairs(p->batch, len, index->low,
+			   ch_partition_shift(index->low, index->high),
+			   p->batch_scratch);
+	p->batching = false;
+	p->batch_len = 0;
+	for (size_t j = 0; j < AHEAD_ENTRY && j < len; j++)
+		__builtin_prefetch(ch_block_index_entry(index, pairs[j].key));
+	for (size_t j = 0; j < AHEAD_BLOCK && j < len; j++)
+		look_ahead(types, &pairs[j], candidates[j]);
+	for (size_t k = 0; !err && k < len; k++) {
+		uint32_t *now = candidates[k % AHEAD_BLOCK], found;
+
+		found = ch_block_index_pick(index, pairs[k].key, now[0], now[1],
+					    true);
+		if (k + AHEAD_ENTRY < len)
+			__builtin_prefetch(ch_block_index_entry(
+				index, pairs[k + AHEAD_ENTRY].key));
+		if (k + AHEAD_BLOCK < len)
+			look_ahead(types, &pairs[k + AHEAD_BLOCK], now);
+		if (found != CH_NO_BLOCK)
+			err = follow_into(types, pairs[k].key, found,
+					  (uint32_t)pairs[k].value, &typed);
+	}
+	p->batching = true;
+	return err;
+}
+
+static int compare_indices(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A level in address order: from the queued bits when it is large and its
+ * blocks are exactly those queued (queued_only), else sorted.
+ */
+static void sort_level(struct ch_types *types, struct block_list *level,
+		       bool queued_only)
+{
+	const uint64_t *queued = types->private->queued_bits;
+	size_t num_blocks = types->program->heap.live.len, len = 0;
+
+	if (!queued_only || level->len < num_blocks / 64) {
+		qsort(level->data, level->len, sizeof(*level->data),
+		      compare_indices);
+		return;
+	}
+	for (size_t w = 0; w < bitmap_words(num_blocks); w++) {
+		for (uint64_t bits = queued[w]; bits; bits &= bits - 1)
+			level->data[len++] =
+				(uint32_t)(w * 64 + __builtin_ctzll(bits));
+	}
+}
+
+// Visit a level's blocks in address order, then follow what they hold.
+static struct ch_error *visit_level(struct ch_types *types,
+				    struct block_list *level, bool queued_only)
+{
+	struct ch_types_private *p = types->private;
 	struct ch_error *err = NULL;
 
-	while (!err && p->queue_len) {
-		size_t i = p->queue[p->queue_head];
+	sort_level(types, level, queued_only);
+	for (size_t k = 0; !err && k < level->len; k++) {
+		uint32_t i = level->data[k];
 
-		p->queue_head = (p->queue_head + 1) % capacity;
-		p->queue_len--;
 		bit_set(p->queued_bits, i, false);
 		if (types->stats.visits >= p->visit_budget) {
 			types->stats.truncated = true;
@@ -958,6 +1224,54 @@ static struct ch_error *propagate(struct ch_types *types)
 		types->stats.visits++;
 		err = visit(types, i);
 	}
+	ch_progress_add(level->len);
+	level->len = 0;
+	return err ? err : follow_batch(types);
+}
+
+/*
+ * Breadth first, a level at a time: the blocks of a level are visited in
+ * address order (their memory is read in order) and the pointers they hold
+ * are looked up in batches sorted by address. A block whose type grows is
+ * queued for the next level. The blocks the roots typed come first, then
+ * the objects typed by their vtables: the first found wins ties.
+ */
+static struct ch_error *propagate(struct ch_types *types)
+{
+	struct ch_types_private *p = types->private;
+	struct ch_heap *heap = &types->program->heap;
+	struct block_list from_roots = p->next_level, from_vtables;
+	struct ch_error *err = NULL;
+
+	block_list_init(&p->next_level);
+	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		if (heap->block_type_sources[i] == CH_TYPE_VTABLE &&
+		    types->infos[heap->block_types[i]].dtype)
+			err = enqueue(types, i);
+	}
+	from_vtables = p->next_level;
+	block_list_init(&p->next_level);
+	p->batch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
+	p->batch_scratch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
+	if (!err && (!p->batch || !p->batch_scratch))
+		err = &ch_enomem;
+	p->batching = true;
+	ch_progress_start("typing allocations", heap->live.len);
+	if (!err)
+		err = visit_level(types, &from_roots, false);
+	if (!err && !types->stats.truncated)
+		err = visit_level(types, &from_vtables, false);
+	while (!err && p->next_level.len && !types->stats.truncated) {
+		struct block_list swap = p->level;
+
+		p->level = p->next_level;
+		p->next_level = swap;
+		err = visit_level(types, &p->level, true);
+	}
+	p->batching = false;
+	ch_progress_end();
+	block_list_deinit(&from_roots);
+	block_list_deinit(&from_vtables);
 	return err;
 }
 
@@ -977,18 +1291,26 @@ static struct ch_error *name_block(struct ch_types *types, size_t i)
 		info.dtype = heap->block_types[i];
 		dtype = ch_dwarf_type(types->dwarf, info.dtype);
 		if (bit_get(p->cookie_bits, i)) {
+			info.array = true;
 			info.first_offset = COOKIE_SIZE;
 			if (!read_word(types, block->address, &info.count))
-				info.count = 1;
+				info.count = 0;
 		} else if (dtype->is_byte) {
+			info.array = true;
 			info.count = 0;
-		} else if (!dtype->has_flex) {
-			info.count = ch_array_count(block->size, dtype->size);
+		} else if (vector_count(types, i, info.dtype, &info.count)) {
+			// A vector of 1 is an array of 1; an empty one's block
+			// (its room reserved) an array of no known count.
+			info.array = true;
+		} else if (!dtype->has_flex &&
+			   ch_block_holds_array(types->program, block,
+						dtype->size)) {
+			info.array = true;
+			info.count = 0;
 		}
 		err = intern_keyed(types, &p->dtype_names,
-				   name_key(info.dtype, info.count,
-					    info.first_offset != 0),
-				   dtype->name, &info, &type);
+				   name_key(info.dtype, &info), dtype->name,
+				   &info, &type);
 		if (err)
 			return err;
 		heap->block_types[i] = type;
@@ -1036,6 +1358,8 @@ static void clear_heap_types(struct ch_heap *heap)
 	for (size_t i = 0; i < heap->num_type_names; i++)
 		free(heap->type_names[i]);
 	free(heap->type_names);
+	free(heap->type_groups);
+	heap->type_groups = NULL;
 	heap->block_types = NULL;
 	heap->block_type_sources = NULL;
 	heap->pointer_free = NULL;
@@ -1060,11 +1384,9 @@ static struct ch_error *allocate(struct ch_types *types)
 	p->cookie_bits = calloc(bitmap_words(n), sizeof(uint64_t));
 	p->queued_bits = calloc(bitmap_words(n), sizeof(uint64_t));
 	p->text_bits = calloc(bitmap_words(n), sizeof(uint64_t));
-	// Pages of it are touched only as the queue grows.
-	p->queue = ch_malloc_large(n * sizeof(*p->queue));
 	if (!heap->block_types || !heap->block_type_sources ||
 	    !types->conflicted || !p->cookie_bits || !p->queued_bits ||
-	    !p->text_bits || !p->queue)
+	    !p->text_bits)
 		return &ch_enomem;
 	err = ch_block_index_init(&p->block_index, heap->live.blocks,
 				  heap->live.len);
@@ -1074,7 +1396,7 @@ static struct ch_error *allocate(struct ch_types *types)
 	// Type 0 is "unknown".
 	return push_name(types, NULL,
 			 &(struct ch_type_info){ .vtable_class = CH_VTABLE_NONE },
-			 &(uint32_t){ 0 });
+			 UINT32_MAX, true, &(uint32_t){ 0 });
 }
 
 // What only the computation needs.
@@ -1083,12 +1405,16 @@ static void release_work(struct ch_types_private *p)
 	free(p->cookie_bits);
 	free(p->queued_bits);
 	free(p->text_bits);
-	free(p->queue);
+	block_list_deinit(&p->level);
+	block_list_deinit(&p->next_level);
+	free(p->batch);
+	free(p->batch_scratch);
 	ch_block_index_deinit(&p->block_index);
+	ch_u64_map_deinit(&p->vector_counts);
 	p->cookie_bits = NULL;
 	p->queued_bits = NULL;
 	p->text_bits = NULL;
-	p->queue = NULL;
+	p->batch = p->batch_scratch = NULL;
 }
 
 struct dwarf_job {
@@ -1158,12 +1484,7 @@ struct ch_error *ch_types_create(struct ch_program *program,
 	if (!err)
 		err = seed_from_locals(types);
 	// Objects typed by their vtable seed the propagation too, after the
-	// variables: the first found wins ties, and roots come first.
-	for (size_t i = 0; !err && i < heap->live.len; i++) {
-		if (heap->block_type_sources[i] == CH_TYPE_VTABLE &&
-		    types->infos[heap->block_types[i]].dtype)
-			enqueue(types, i);
-	}
+	// variables: see propagate().
 	if (!err)
 		err = propagate(types);
 	if (!err)
@@ -1237,7 +1558,7 @@ struct ch_error *ch_types_member_name(struct ch_types *types, size_t index,
 		return NULL;
 	within = offset - info->first_offset;
 	// One element of T[n] or T[]: which one, then the member in it.
-	if (info->count != 1) {
+	if (info->array) {
 		err = ch_strbuf_appendf(&name, "[%" PRIu64 "]",
 					within / dtype->size);
 		within %= dtype->size;
@@ -1270,9 +1591,6 @@ bool ch_types_is_cxx(const struct ch_types *types, size_t index)
 	return dtype && dtype->cxx;
 }
 
-// glibc gives malloc(n) at most this many usable bytes past n.
-#define MAX_SLACK_BYTES 24
-
 struct ch_error *ch_types_pointer_free(struct ch_types *types,
 				       uint64_t **bitmap_ret)
 {
@@ -1301,10 +1619,11 @@ struct ch_error *ch_types_pointer_free(struct ch_types *types,
 		if (!dtype || !dtype->size)
 			continue;
 		// One T with bytes after it (glibc's FILE block): those bytes
-		// are of no type we know.
+		// are of no type we know. So are those past a vector's end.
 		if (info->count != 0 &&
-		    info->first_offset + info->count * dtype->size +
-				    MAX_SLACK_BYTES < block->size)
+		    !request_fits(types->program, block,
+				  info->first_offset +
+					  info->count * dtype->size))
 			continue;
 		if (!known[t])
 			known[t] = ch_dwarf_types_holds_no_pointers(types->dwarf,

@@ -8,7 +8,8 @@
  *     yet, and the host does not keep coreheap_block.type_name so far);
  *  2. vtable: the block starts with the vtable pointer of a C++ class
  *     (src/vtables.h): the most-derived class; "T[n]" for new[] with its
- *     count cookie, or n copies each starting with that vtable pointer;
+ *     count cookie, "T[]" for copies each starting with that vtable
+ *     pointer;
  *  3. dwarf: a typed pointer points to the block's first byte (or, for a
  *     new[] of a class, just past a count cookie). The pointers come from
  *     global, static and thread-local variables, then from the locals and
@@ -34,15 +35,22 @@
  * A type larger than the block is impossible: such evidence is a conflict
  * and is dropped.
  *
- * THE T[n] RULE. A block of type T (size s, usable size u) holding
- * n = u / s > 1 copies is named "T[n]" when malloc(n * s) would give
- * exactly this usable size; otherwise it is one T (with something after
- * it: glibc's 472-byte FILE block starts with a 224-byte struct
- * _IO_FILE_plus but is no array of two). A single T that glibc rounds up
- * to u is one T too (a lone 8-byte struct in a 24-byte block is not
- * T[3]). Exact for s >= 16; for smaller elements two counts may fit, and
- * the larger is given. Char-like types are named "char[]" with no count;
- * a struct with a flexible array member is one T.
+ * THE T[] RULE. A block's usable size does not say how many elements it
+ * holds: malloc rounds. An array's count is known only where the program
+ * wrote it down: a new[] count cookie (a class with a non-trivial
+ * destructor) or a std::vector that points to the block (_M_finish -
+ * _M_start, its elements; past them are stale bytes). Arrays are named
+ * "T[4]" then, "T[]" otherwise, and every array of T is in the one group
+ * "T[]" (heap.type_groups) that types, diff, top and leaks count by.
+ * A block of type T (size s, usable size u) is an array when it holds
+ * n = u / s > 1 copies and a request of n * s bytes gets exactly u from
+ * its allocator (the plugin's usable_size operation): otherwise it is one
+ * T (with something after it: glibc's 472-byte FILE block starts with a
+ * 224-byte struct _IO_FILE_plus but is no array of two). A single T that
+ * the allocator rounds up to u is one T too (a lone 8-byte struct in
+ * glibc's 24-byte block). Without the allocator's rounding, any block of
+ * two or more copies is an array. Char-like types are "char[]"; a struct
+ * with a flexible array member is one T.
  */
 #ifndef COREHEAP_TYPES_H
 #define COREHEAP_TYPES_H
@@ -63,7 +71,12 @@ struct ch_type_info {
 	uint32_t dtype;
 	/** The vtable class (index in the vtables), CH_VTABLE_NONE if none. */
 	uint32_t vtable_class;
-	/** Elements: 1 for one object, 0 for an unknown count ("char[]"). */
+	/**
+	 * An array: named "T[]", or "T[count]" where the count is known (a
+	 * new[] cookie, a std::vector), even of one element.
+	 */
+	bool array;
+	/** Elements: 1 for one object, 0 for an array of unknown count. */
 	uint64_t count;
 	/** Where element 0 starts: 8 after a new[] count cookie, else 0. */
 	uint32_t first_offset;
@@ -141,8 +154,12 @@ struct ch_error *ch_types_pointer_free(struct ch_types *types,
 /** Block index got conflicting evidence (see the rule above). */
 bool ch_types_conflicted(const struct ch_types *types, size_t index);
 
-/** The T[n] rule above: how many elements of element_size a block holds. */
-uint64_t ch_array_count(uint64_t usable_size, uint64_t element_size);
+/**
+ * The T[] rule above: live block of program holds an array of elements of
+ * element_size (true), or one of them (false).
+ */
+bool ch_block_holds_array(struct ch_program *program,
+			  const struct ch_block *block, uint64_t element_size);
 
 /**
  * The guess rule above: bytes (len of them readable) start with at least 4

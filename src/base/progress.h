@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Progress of the long stages on stderr, for a person at a terminal: one
+ * line, rewritten in place, "coreheap: STAGE NN%", cleared when the stage
+ * ends. Nothing is written unless ch_progress_enable() turned it on, which
+ * the command line does when stderr is a terminal (or CH_PROGRESS=1 asks),
+ * so pipelines and tests that read stderr see nothing of it.
+ *
+ * Any thread may report; at most one line every 100 ms is written.
+ */
+#ifndef COREHEAP_PROGRESS_H
+#define COREHEAP_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+void ch_progress_enable(bool enabled);
+bool ch_progress_enabled(void);
+
+/** A stage of total units of work begins (stage: a static string). */
+void ch_progress_start(const char *stage, uint64_t total);
+/** done more units of the current stage are done. */
+void ch_progress_add(uint64_t done);
+/** The current stage is over: its line is cleared. */
+void ch_progress_end(void);
+
+#endif /* COREHEAP_PROGRESS_H */

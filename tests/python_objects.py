@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: MIT
+# Designed Python objects for tests/python-objects.sh, run by Debian's
+# python3 unmodified: 12,000 instances of a class of its own (and 500 more
+# dropped just before the dump), dicts, lists, tuples and unique strings of
+# classes of its own as well as plain ones, and a few objects of several
+# hundred KiB (too big for pymalloc: in glibc's blocks). It writes the id()
+# and the type of every designed object to the file named by its first
+# argument, and the item arrays of its lists and the keys of its dicts to
+# the file named by its second (as their address, a tab and "list items"
+# or "dict keys"), says "ready" and blocks reading stdin until the test is
+# done.
+import ctypes
+import gc
+import sys
+
+
+class Marker:
+    def __init__(self, n):
+        self.n = n
+
+
+class Dropped:
+    pass
+
+
+class MarkedDict(dict):
+    pass
+
+
+class MarkedList(list):
+    pass
+
+
+class MarkedTuple(tuple):
+    pass
+
+
+class MarkedStr(str):
+    pass
+
+
+def build():
+    keep = {}
+    keep["markers"] = [Marker(i) for i in range(12000)]
+    keep["marked_dicts"] = [MarkedDict(a=i, b=str(i)) for i in range(700)]
+    keep["marked_lists"] = [MarkedList([i, i + 1]) for i in range(600)]
+    keep["marked_tuples"] = [MarkedTuple((i, "t%d" % i)) for i in range(500)]
+    keep["marked_strs"] = [MarkedStr("marked string %d" % i) for i in range(400)]
+    keep["dicts"] = [{"k": i, "v": [i]} for i in range(300)]
+    keep["lists"] = [[i, -i, str(i)] for i in range(300)]
+    keep["tuples"] = [(i, "x", 1.5 * i) for i in range(300)]
+    keep["strs"] = ["unique string %d %s" % (i, "u" * (i % 40)) for i in range(300)]
+    # Several hundred KiB each: glibc's blocks (mmapped chunks), not pymalloc.
+    keep["big_bytes"] = [bytes([i]) * (300 * 1024 + i) for i in range(3)]
+    keep["big_str"] = ["B%d" % i * (200 * 1024) for i in range(2)]
+    keep["big_tuple"] = tuple(range(40000))
+    # Its item array of 800 KB: a glibc block.
+    keep["big_list"] = list(range(100000))
+    return keep
+
+
+state = build()
+dropped = [Dropped() for _ in range(500)]
+
+big = set()
+for name in ("big_bytes", "big_str"):
+    big.update(id(obj) for obj in state[name])
+big.add(id(state["big_tuple"]))
+
+designed = []
+for name in ("markers", "marked_dicts", "marked_lists", "marked_tuples",
+             "marked_strs", "dicts", "lists", "tuples", "strs", "big_bytes",
+             "big_str"):
+    designed.extend(state[name])
+designed.append(state["big_tuple"])
+
+# One line per object: its id, its type as Python spells it, and "big" for
+# those of several hundred KiB.
+with open(sys.argv[1], "w") as out:
+    for obj in designed:
+        cls = type(obj)
+        name = cls.__qualname__ if cls.__module__ == "builtins" else \
+            cls.__module__ + "." + cls.__qualname__
+        out.write("%#x %s%s\n" % (id(obj), name,
+                                  " big" if id(obj) in big else ""))
+
+# The memory objects own that is no object: a list's item array (the
+# PyListObject's ob_item), a dict's keys (the PyDictObject's ma_keys), read
+# from this process's own memory.
+def word_at(address):
+    return ctypes.c_void_p.from_address(address).value
+
+
+with open(sys.argv[2], "w") as out:
+    for dct in state["dicts"]:
+        out.write("%#x\tdict keys\n" % word_at(id(dct) + 32))
+    # The big list's last.
+    for lst in state["lists"] + [state["big_list"]]:
+        out.write("%#x\tlist items\n" % word_at(id(lst) + 24))
+
+# The 500 Dropped are freed now (no cycle holds them), after the file is
+# written: their blocks are free pymalloc blocks with their old type
+# pointer still in place.
+del dropped
+gc.collect()
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+sys.stdin.read()
