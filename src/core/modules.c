@@ -140,10 +140,80 @@ static int open_debug_verified(Dwfl_Module *mod, const char *path,
 }
 
 /*
+ * The debug directories under the sysroot, as gdb has them: the sysroot
+ * before each absolute directory of the debuginfo path (the default's
+ * /usr/lib/debug; with --debuginfo-path, its own), each in turn to fn
+ * until it returns a descriptor (returned), or -1 when none did, -2 out of
+ * memory. libdwfl's "+" and "-" (whether to check CRCs) are not part of a
+ * directory.
+ */
+static int for_each_sysroot_debug_dir(const struct ch_module_search *search,
+				      int (*fn)(const char *dir, void *arg),
+				      void *arg)
+{
+	const char *list = search->debuginfo_path ? search->debuginfo_path :
+						    DEFAULT_DEBUGINFO_PATH;
+
+	while (*list) {
+		size_t len = strcspn(list, ":");
+		const char *entry = list;
+		_cleanup_free_ char *dir = NULL;
+		int fd;
+
+		list += len + (list[len] == ':');
+		while (len && (*entry == '+' || *entry == '-')) {
+			entry++;
+			len--;
+		}
+		if (!len || entry[0] != '/')
+			continue;
+		if (asprintf(&dir, "%s%.*s", search->sysroot, (int)len, entry) < 0) {
+			dir = NULL;
+			return -2;
+		}
+		fd = fn(dir, arg);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+struct sysroot_debug_lookup {
+	Dwfl_Module *mod;
+	const char *modname, *debuglink_file;
+	char **debuginfo_file_name;
+};
+
+// DIR/PATH.debug, then the .gnu_debuglink name in DIR/DIRNAME-OF-PATH/.
+static int find_in_debug_dir(const char *dir, void *varg)
+{
+	struct sysroot_debug_lookup *arg = varg;
+	_cleanup_free_ char *path = NULL;
+	const char *slash;
+	int fd;
+
+	if (asprintf(&path, "%s%s.debug", dir, arg->modname) < 0) {
+		path = NULL;
+		return -1;
+	}
+	fd = open_debug_verified(arg->mod, path, arg->debuginfo_file_name);
+	if (fd >= 0 || !arg->debuglink_file || strchr(arg->debuglink_file, '/'))
+		return fd;
+	free(path);
+	slash = strrchr(arg->modname, '/');
+	if (asprintf(&path, "%s%.*s/%s", dir, (int)(slash - arg->modname),
+		     arg->modname, arg->debuglink_file) < 0) {
+		path = NULL;
+		return -1;
+	}
+	return open_debug_verified(arg->mod, path, arg->debuginfo_file_name);
+}
+
+/*
  * Debug files under the sysroot, as gdb finds them: by build-id (libdwfl
- * does that itself, DIR/usr/lib/debug being on the debuginfo path, see
- * make_debuginfo_path), then DIR/usr/lib/debug/PATH.debug and the
- * .gnu_debuglink name in DIR/usr/lib/debug/DIRNAME-OF-PATH/, PATH being
+ * does that itself, the sysroot's debug directories being on the debuginfo
+ * path, see make_debuginfo_path), then in each of those directories
+ * PATH.debug and the .gnu_debuglink name in DIRNAME-OF-PATH/, PATH being
  * the module's path in the process. Each is taken only if its build-id is
  * the module's.
  */
@@ -153,8 +223,12 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
 	const struct ch_module_search *search = current_search;
-	_cleanup_free_ char *path = NULL;
-	const char *slash;
+	struct sysroot_debug_lookup lookup = {
+		.mod = mod,
+		.modname = modname,
+		.debuglink_file = debuglink_file,
+		.debuginfo_file_name = debuginfo_file_name,
+	};
 	int fd;
 
 	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base,
@@ -164,20 +238,8 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 	if (fd >= 0 || !search || !search->sysroot || !modname ||
 	    modname[0] != '/')
 		return fd;
-	if (asprintf(&path, "%s/usr/lib/debug%s.debug", search->sysroot,
-		     modname) < 0)
-		return -1;
-	fd = open_debug_verified(mod, path, debuginfo_file_name);
-	if (fd >= 0 || !debuglink_file || strchr(debuglink_file, '/'))
-		return fd;
-	free(path);
-	slash = strrchr(modname, '/');
-	if (asprintf(&path, "%s/usr/lib/debug%.*s/%s", search->sysroot,
-		     (int)(slash - modname), modname, debuglink_file) < 0) {
-		path = NULL;
-		return -1;
-	}
-	return open_debug_verified(mod, path, debuginfo_file_name);
+	fd = for_each_sysroot_debug_dir(search, find_in_debug_dir, &lookup);
+	return fd >= 0 ? fd : -1;
 }
 
 const char *ch_file_source_name(enum ch_file_source source)
@@ -336,6 +398,21 @@ static const Dwfl_Callbacks core_callbacks_template = {
 	.find_debuginfo = find_debuginfo,
 };
 
+struct path_append {
+	struct ch_strbuf *path;
+	struct ch_error *err;
+};
+
+// One more directory on a debuginfo path being built (-1: go on).
+static int append_debug_dir(const char *dir, void *varg)
+{
+	struct path_append *arg = varg;
+
+	if (!arg->err)
+		arg->err = ch_strbuf_appendf(arg->path, ":%s", dir);
+	return -1;
+}
+
 static struct ch_error *make_debuginfo_path(const struct ch_module_search *search,
 					    char **ret)
 {
@@ -347,10 +424,15 @@ static struct ch_error *make_debuginfo_path(const struct ch_module_search *searc
 							 DEFAULT_DEBUGINFO_PATH);
 	for (size_t i = 0; !err && i < search->num_debug_dirs; i++)
 		err = ch_strbuf_appendf(&path, ":%s", search->debug_dirs[i]);
-	// Build-id lookups under the sysroot: DIR/usr/lib/debug/.build-id/.
-	if (!err && search->sysroot)
-		err = ch_strbuf_appendf(&path, ":%s/usr/lib/debug",
-					search->sysroot);
+	// Build-id lookups under the sysroot: its debug directories' .build-id/.
+	if (!err && search->sysroot) {
+		struct path_append append = { .path = &path };
+
+		if (for_each_sysroot_debug_dir(search, append_debug_dir,
+					       &append) == -2 && !append.err)
+			append.err = &ch_enomem;
+		err = append.err;
+	}
 	if (err) {
 		ch_strbuf_deinit(&path);
 		return err;
