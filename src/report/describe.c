@@ -16,6 +16,7 @@
 DEFINE_VECTOR(field_vector, struct ch_field);
 
 struct builder {
+	const struct ch_describe_options *options;
 	struct ch_program *program;
 	struct ch_types *types;
 	struct field_vector fields;
@@ -197,14 +198,22 @@ static bool read_bytes(struct builder *b, uint64_t addr, void *buf,
 					   size);
 }
 
-// Up to MAX_STRING_SHOWN characters at addr, escaped, into buf.
+/*
+ * Up to MAX_STRING_SHOWN characters at addr, escaped, into buf. A string in
+ * a live allocation ends at the allocation's end at the latest: past it
+ * lie the allocator's header of the next block and another object's bytes,
+ * not more of the string.
+ */
 static bool read_string(struct builder *b, uint64_t addr, size_t max,
 			char *buf, size_t size)
 {
+	const struct ch_block *block = ch_heap_find(&b->program->heap, addr);
 	size_t n = 0;
 
 	if (max > MAX_STRING_SHOWN)
 		max = MAX_STRING_SHOWN;
+	if (block && block->address + block->size - addr < max)
+		max = block->address + block->size - addr;
 	for (size_t i = 0; i < max && n + 5 < size; i++) {
 		uint8_t c;
 
@@ -734,6 +743,42 @@ static bool find_variable(struct builder *b, uint64_t addr,
 	return false;
 }
 
+/*
+ * A variable that is a pointer to a live allocation: that allocation is
+ * described too (one level: its own pointers are annotated, not followed),
+ * as `p *var` would show it.
+ */
+static void follow_pointer_variable(struct builder *b,
+				    struct ch_description *desc,
+				    Dwarf_Die *type_die, uint64_t address)
+{
+	struct ch_describe_options options = {
+		.max_bytes = b->options->max_bytes,
+		.max_read = b->options->max_read,
+	};
+	Dwarf_Die stripped;
+	uint64_t pointer;
+	struct ch_error *err;
+
+	if (!ch_dwarf_strip_die(type_die, &stripped) ||
+	    dwarf_tag(&stripped) != DW_TAG_pointer_type ||
+	    !read_bytes(b, address, &pointer, 8) ||
+	    !ch_heap_find(&b->program->heap, pointer))
+		return;
+	desc->pointee = calloc(1, sizeof(*desc->pointee));
+	if (!desc->pointee) {
+		fail(b, &ch_enomem);
+		return;
+	}
+	err = ch_description_init(desc->pointee, b->program, b->types, pointer,
+				  &options);
+	if (err) {
+		free(desc->pointee);
+		desc->pointee = NULL;
+		fail(b, err);
+	}
+}
+
 static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 {
 	uint64_t addr = desc->address;
@@ -741,7 +786,7 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 		find_free_block(&b->program->heap, addr);
 	const struct ch_dwarf_variable *variable;
 	uint32_t type;
-	Dwarf_Die die;
+	Dwarf_Die variable_die, die;
 
 	if (free_block) {
 		desc->in_free_block = true;
@@ -751,12 +796,17 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	desc->symbol = cut_name(name_module_address(b->program, addr));
 	desc->mapping = ch_address_space_mapping(b->program->address_space,
 						 addr);
+	// The type's DIE from the variable's own: made-up types (pointers)
+	// have no DIE of their own in the table.
 	if (!find_variable(b, addr, &variable, &type) ||
-	    !ch_dwarf_types_die(b->types->dwarf, type, &die, NULL))
+	    !ch_dwarf_types_die_of_key(b->types->dwarf, variable->die_key,
+				       &variable_die) ||
+	    !ch_dwarf_die_type(&variable_die, &die))
 		return;
 	desc->in_variable = true;
 	desc->variable_address = variable->address;
 	describe_fields(b, desc, &die, variable->address, 0);
+	follow_pointer_variable(b, desc, &die, variable->address);
 }
 
 struct ch_error *ch_description_init(struct ch_description *desc,
@@ -765,6 +815,7 @@ struct ch_error *ch_description_init(struct ch_description *desc,
 				     const struct ch_describe_options *options)
 {
 	struct builder b = {
+		.options = options,
 		.program = program,
 		.types = types,
 		.budget = CH_DESCRIBE_MAX_FIELDS,
@@ -810,6 +861,10 @@ void ch_description_deinit(struct ch_description *desc)
 	free(desc->symbol);
 	free(desc->bytes.bytes);
 	free(desc->bytes.line_read);
+	if (desc->pointee) {
+		ch_description_deinit(desc->pointee);
+		free(desc->pointee);
+	}
 	*desc = (struct ch_description){ 0 };
 }
 
@@ -971,6 +1026,10 @@ void ch_description_write_text(struct ch_out *out,
 		write_field_text(out, &desc->fields[i]);
 	if (desc->has_bytes)
 		write_dump_text(out, &desc->bytes, desc->allocation.size);
+	if (desc->pointee) {
+		ch_out_str(out, "\npoints to:\n");
+		ch_description_write_text(out, desc->pointee);
+	}
 }
 
 /* JSON: the fields as a flat list, each with its path. */
@@ -1099,21 +1158,31 @@ static void write_elsewhere_json(struct ch_json *json,
 				       desc->variable_address);
 }
 
+static void write_description_json(struct ch_json *json,
+				   const struct ch_description *desc)
+{
+	ch_json_begin_object(json);
+	ch_json_member_address(json, "address", desc->address);
+	if (desc->in_allocation)
+		write_allocation_json(json, &desc->allocation);
+	else
+		write_elsewhere_json(json, desc);
+	if (desc->has_fields)
+		write_fields_json(json, desc);
+	if (desc->has_bytes)
+		write_dump_json(json, &desc->bytes);
+	if (desc->pointee) {
+		ch_json_key(json, "pointee");
+		write_description_json(json, desc->pointee);
+	}
+	ch_json_end_object(json);
+}
+
 void ch_description_write_json(struct ch_out *out,
 			       const struct ch_description *desc)
 {
 	struct ch_json json;
 
 	ch_json_init(&json, out, true);
-	ch_json_begin_object(&json);
-	ch_json_member_address(&json, "address", desc->address);
-	if (desc->in_allocation)
-		write_allocation_json(&json, &desc->allocation);
-	else
-		write_elsewhere_json(&json, desc);
-	if (desc->has_fields)
-		write_fields_json(&json, desc);
-	if (desc->has_bytes)
-		write_dump_json(&json, &desc->bytes);
-	ch_json_end_object(&json);
+	write_description_json(&json, desc);
 }

@@ -144,6 +144,11 @@ struct ch_description {
 	/** In an allocation without fields: its bytes. */
 	bool has_bytes;
 	struct ch_described_bytes bytes;
+	/**
+	 * A global variable of pointer type that points into a live
+	 * allocation: that allocation's description (owned), else NULL.
+	 */
+	struct ch_description *pointee;
 };
 
 struct ch_describe_options {
