@@ -13,6 +13,16 @@ check_expectations "$out" "$CORE_DIR/types-c.rows" g
 # Only a union member points to it (another member overlaps the pointer):
 # conservatively untyped. Only a void * points to the next one.
 expect_describe union_item '^type: unknown \(unknown\)$'
+# --as views it as the struct item the fixture wrote there.
+addr=$(fixture_address "$out" union_item)
+"$COREHEAP" describe --as 'struct item' "$addr" "$core" > "$core.as" 2>&1 ||
+	fail "describe --as 'struct item' exited $?"
+check_grep "--as: the header" '^as struct item at ' "$core.as"
+check_grep "--as: the weight the fixture wrote" \
+	'^  \[+24\] double weight = 2.5$' "$core.as"
+check_grep "--as: the id the fixture wrote" '^  \[+32\] long id = 77$' "$core.as"
+expect_exit 2 "no struct, class or union named 'struct no_such_type'" -- \
+	"$COREHEAP" describe --as 'struct no_such_type' "$addr" "$core"
 expect_describe opaque '^type: unknown \(unknown\)$' \
 	'^  0x[0-9a-f]+: 00 00 00 00'
 expect_describe text '^type: char\[\] \(text\) \(guess\)$'

@@ -20,6 +20,8 @@ static const char *const describe_usage[] = {
 	"",
 	"  --bytes N             bytes to dump at most when the type is unknown",
 	"                        (default 256)",
+	"  --as TYPE             decode ADDR as the struct, class or union TYPE",
+	"                        (\"struct node\", \"app::Widget\"), whatever lives there",
 	NULL,
 };
 
@@ -30,6 +32,7 @@ static const char *const describe_usage[] = {
 
 struct describe_options {
 	uint64_t bytes;
+	const char *as_type;
 };
 
 static struct ch_error *parse_bytes(const char *value, void *ctx)
@@ -38,8 +41,15 @@ static struct ch_error *parse_bytes(const char *value, void *ctx)
 			    &((struct describe_options *)ctx)->bytes);
 }
 
+static struct ch_error *parse_as(const char *value, void *ctx)
+{
+	((struct describe_options *)ctx)->as_type = value;
+	return NULL;
+}
+
 static const struct ch_option describe_options[] = {
 	{ { "bytes", required_argument, NULL, 0 }, parse_bytes },
+	{ { "as", required_argument, NULL, 0 }, parse_as },
 	{ { NULL, 0, NULL, 0 }, NULL },
 };
 
@@ -67,6 +77,7 @@ int cmd_describe(int argc, char **argv)
 				.max_bytes = describe_opts.bytes,
 				.max_read = options.format == CH_FORMAT_JSON ?
 						    MAX_JSON_DUMP : UINT64_MAX,
+				.as_type = describe_opts.as_type,
 			});
 	if (err) {
 		ch_types_destroy(types);

@@ -689,6 +689,8 @@ static struct ch_error *describe_allocation(struct builder *b,
 	    read_bytes(b, allocation->element_start, &allocation->vptr, 8))
 		allocation->vtable = cut_name(name_module_address(b->program,
 								  allocation->vptr));
+	if (b->options->as_type)
+		return NULL; // the fields are the type's the user named
 	if (allocation->has_element && info->dtype &&
 	    ch_dwarf_types_die(b->types->dwarf, info->dtype, &die, NULL)) {
 		describe_fields(b, desc, &die, allocation->element_start,
@@ -796,6 +798,8 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	desc->symbol = cut_name(name_module_address(b->program, addr));
 	desc->mapping = ch_address_space_mapping(b->program->address_space,
 						 addr);
+	if (b->options->as_type)
+		return;
 	// The type's DIE from the variable's own: made-up types (pointers)
 	// have no DIE of their own in the table.
 	if (!find_variable(b, addr, &variable, &type) ||
@@ -807,6 +811,30 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	desc->variable_address = variable->address;
 	describe_fields(b, desc, &die, variable->address, 0);
 	follow_pointer_variable(b, desc, &die, variable->address);
+}
+
+/*
+ * --as TYPE: the value at the address decoded as the struct, class or
+ * union of that name, whatever lives there (gdb's p *(T *)addr).
+ */
+static struct ch_error *describe_as(struct builder *b,
+				    struct ch_description *desc,
+				    const char *name)
+{
+	uint32_t id;
+	Dwarf_Die die;
+	struct ch_error *err = ch_dwarf_types_find(b->types->dwarf, name, &id);
+
+	if (err)
+		return err;
+	if (id == CH_DTYPE_NONE ||
+	    !ch_dwarf_types_die(b->types->dwarf, id, &die, NULL))
+		return ch_error_create(CH_ERROR_NOT_FOUND,
+				       "--as: no struct, class or union named '%s' in the program's DWARF",
+				       name);
+	desc->as_type = ch_dwarf_type(b->types->dwarf, id)->name;
+	describe_fields(b, desc, &die, desc->address, 0);
+	return NULL;
 }
 
 struct ch_error *ch_description_init(struct ch_description *desc,
@@ -833,6 +861,8 @@ struct ch_error *ch_description_init(struct ch_description *desc,
 						      &desc->allocation.has_stack);
 	} else
 		describe_elsewhere(&b, desc);
+	if (!err && options->as_type)
+		err = describe_as(&b, desc, options->as_type);
 	if (!err)
 		err = b.err;
 	else
@@ -1022,6 +1052,9 @@ void ch_description_write_text(struct ch_out *out,
 		write_allocation_text(out, desc);
 	else
 		write_elsewhere_text(out, desc);
+	if (desc->as_type)
+		ch_out_printf(out, "as %s at 0x%" PRIx64 ":\n", desc->as_type,
+			      desc->address);
 	for (size_t i = 0; i < desc->num_fields; i++)
 		write_field_text(out, &desc->fields[i]);
 	if (desc->has_bytes)
@@ -1167,6 +1200,8 @@ static void write_description_json(struct ch_json *json,
 		write_allocation_json(json, &desc->allocation);
 	else
 		write_elsewhere_json(json, desc);
+	if (desc->as_type)
+		ch_json_member_string(json, "as_type", desc->as_type);
 	if (desc->has_fields)
 		write_fields_json(json, desc);
 	if (desc->has_bytes)

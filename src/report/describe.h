@@ -149,6 +149,8 @@ struct ch_description {
 	 * allocation: that allocation's description (owned), else NULL.
 	 */
 	struct ch_description *pointee;
+	/** --as: the type the fields were decoded as (owned by the types), or NULL. */
+	const char *as_type;
 };
 
 struct ch_describe_options {
@@ -159,6 +161,11 @@ struct ch_describe_options {
 	 * holds them whole.
 	 */
 	uint64_t max_read;
+	/**
+	 * A struct, class or union name: decode the address as that type
+	 * whatever lives there (NULL: the type coreheap knows).
+	 */
+	const char *as_type;
 };
 
 /**
