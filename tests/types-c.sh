@@ -23,8 +23,17 @@ check_grep "--as: the weight the fixture wrote" \
 check_grep "--as: the id the fixture wrote" '^  \[+32\] long id = 77$' "$core.as"
 expect_exit 2 "no struct, class or union named 'struct no_such_type'" -- \
 	"$COREHEAP" describe --as 'struct no_such_type' "$addr" "$core"
+# Its words that point somewhere are annotated: the node, main, main's
+# frame (the main thread's stack), as the fixture wrote them.
+node=$(awk -F '\t' '$1 == "opaque_words" { print $2 }' "$out")
+tid=$(awk -F '\t' '$1 == "opaque_words" { print $3 }' "$out")
+[ -n "$node" ] || fail "the fixture printed no opaque_words"
 expect_describe opaque '^type: unknown \(unknown\)$' \
-	'^  0x[0-9a-f]+: 00 00 00 00'
+	'^  0x[0-9a-f]+: 00 00 00 00' \
+	'^pointers:$' \
+	"^  \\[\\+16\\] $node -> allocation $node \\(struct node\\)\$" \
+	'^  \[\+24\] 0x[0-9a-f]+ -> types_c!main$' \
+	"^  \\[\\+32\\] 0x[0-9a-f]+ -> stack of thread $tid \\(sp\\+[0-9]+\\)\$"
 expect_describe text '^type: char\[\] \(text\) \(guess\)$'
 # A struct point * and a larger struct tree * point to one block.
 expect_describe conflict \

@@ -65,6 +65,31 @@ static char *cut_name(char *name)
 	return name;
 }
 
+/*
+ * The thread whose stack holds addr: the mapping holding its stack pointer
+ * holds addr, at or above the stack pointer (below it is dead space).
+ */
+static bool find_stack(struct ch_program *program, uint64_t addr,
+		       int32_t *tid_ret, uint64_t *above_sp_ret)
+{
+	const struct ch_core *core = program->core;
+	const struct ch_mapping *mapping =
+		ch_address_space_mapping(program->address_space, addr);
+
+	if (!mapping)
+		return false;
+	for (size_t i = 0; i < core->num_threads; i++) {
+		uint64_t sp = core->threads[i].regs[CH_REG_RSP];
+
+		if (sp >= mapping->start && sp < mapping->end && addr >= sp) {
+			*tid_ret = core->threads[i].tid;
+			*above_sp_ret = addr - sp;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void find_target(struct builder *b, uint64_t value,
 			struct ch_pointer_target *target)
 {
@@ -84,6 +109,9 @@ static void find_target(struct builder *b, uint64_t value,
 		target->symbol = cut_name(name_module_address(b->program, value));
 		if (target->symbol)
 			target->kind = CH_TARGET_MODULE;
+		else if (find_stack(b->program, value, &target->tid,
+				    &target->above_sp))
+			target->kind = CH_TARGET_STACK;
 	}
 }
 
@@ -627,6 +655,40 @@ static void locate_element(struct ch_described_allocation *allocation,
 				    element * (dtype ? dtype->size : 0);
 }
 
+DEFINE_VECTOR(dump_pointer_vector, struct ch_dump_pointer);
+
+/*
+ * Each aligned word of the dump (the allocation is aligned) that points
+ * into an allocation, a module or a stack: a person reading an untyped
+ * block sees its links without decoding hex.
+ */
+static struct ch_error *annotate_dump(struct builder *b,
+				      struct ch_described_bytes *dump)
+{
+	struct dump_pointer_vector pointers;
+	struct ch_error *err = NULL;
+
+	dump_pointer_vector_init(&pointers);
+	for (uint64_t at = (8 - dump->address % 8) % 8; at + 8 <= dump->num_read;
+	     at += 8) {
+		struct ch_dump_pointer pointer = { .offset = dump->offset + at };
+
+		if (!dump->line_read[at / 16])
+			continue;
+		memcpy(&pointer.value, dump->bytes + at, 8);
+		find_target(b, pointer.value, &pointer.target);
+		if (pointer.target.kind == CH_TARGET_NONE)
+			continue;
+		err = dump_pointer_vector_append(&pointers, &pointer);
+		if (err) {
+			free(pointer.target.symbol);
+			break;
+		}
+	}
+	dump->pointers = dump_pointer_vector_steal(&pointers, &dump->num_pointers);
+	return err;
+}
+
 /*
  * No layout: the raw bytes, from the start or around the address, read a
  * line of 16 at a time as they are shown.
@@ -660,7 +722,7 @@ static struct ch_error *read_dump(struct builder *b,
 		dump->line_read[line / 16] = read_bytes(b, dump->address + line,
 							dump->bytes + line, n);
 	}
-	return NULL;
+	return annotate_dump(b, dump);
 }
 
 static struct ch_error *describe_allocation(struct builder *b,
@@ -798,6 +860,8 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	desc->symbol = cut_name(name_module_address(b->program, addr));
 	desc->mapping = ch_address_space_mapping(b->program->address_space,
 						 addr);
+	desc->in_stack = find_stack(b->program, addr, &desc->stack_tid,
+				    &desc->stack_above_sp);
 	if (b->options->as_type)
 		return;
 	// The type's DIE from the variable's own: made-up types (pointers)
@@ -891,6 +955,9 @@ void ch_description_deinit(struct ch_description *desc)
 	free(desc->symbol);
 	free(desc->bytes.bytes);
 	free(desc->bytes.line_read);
+	for (size_t i = 0; i < desc->bytes.num_pointers; i++)
+		free(desc->bytes.pointers[i].target.symbol);
+	free(desc->bytes.pointers);
 	if (desc->pointee) {
 		ch_description_deinit(desc->pointee);
 		free(desc->pointee);
@@ -926,6 +993,9 @@ static void write_target_text(struct ch_out *out,
 		ch_out_printf(out, " (%s)", target->type ? target->type : "unknown type");
 	} else if (target->kind == CH_TARGET_MODULE) {
 		ch_out_printf(out, " -> %s", target->symbol);
+	} else if (target->kind == CH_TARGET_STACK) {
+		ch_out_printf(out, " -> stack of thread %" PRId32 " (sp+%" PRIu64 ")",
+			      target->tid, target->above_sp);
 	}
 }
 
@@ -981,6 +1051,14 @@ static void write_dump_text(struct ch_out *out,
 	if (dump->offset + dump->len < allocation_size)
 		ch_out_printf(out, "  ... %" PRIu64 " more bytes\n",
 			      allocation_size - dump->offset - dump->len);
+	if (dump->num_pointers)
+		ch_out_str(out, "pointers:\n");
+	for (size_t i = 0; i < dump->num_pointers; i++) {
+		ch_out_printf(out, "  [+%" PRIu64 "] 0x%" PRIx64,
+			      dump->pointers[i].offset, dump->pointers[i].value);
+		write_target_text(out, &dump->pointers[i].target);
+		ch_out_char(out, '\n');
+	}
 }
 
 static void write_allocation_text(struct ch_out *out,
@@ -1040,6 +1118,9 @@ static void write_elsewhere_text(struct ch_out *out,
 			      mapping->file ? mapping->file : "(anonymous)");
 	else
 		ch_out_str(out, "mapping: none (not in the process)\n");
+	if (desc->in_stack)
+		ch_out_printf(out, "stack: thread %" PRId32 ", sp+%" PRIu64 "\n",
+			      desc->stack_tid, desc->stack_above_sp);
 	if (desc->in_variable)
 		ch_out_printf(out, "variable at 0x%" PRIx64 ":\n",
 			      desc->variable_address);
@@ -1080,6 +1161,11 @@ static void write_target_json(struct ch_json *json,
 	} else if (target->kind == CH_TARGET_MODULE) {
 		ch_json_begin_object(json);
 		ch_json_member_string(json, "symbol", target->symbol);
+		ch_json_end_object(json);
+	} else if (target->kind == CH_TARGET_STACK) {
+		ch_json_begin_object(json);
+		ch_json_member_i64(json, "stack_of_thread", target->tid);
+		ch_json_member_u64(json, "above_sp", target->above_sp);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
@@ -1132,6 +1218,16 @@ static void write_dump_json(struct ch_json *json,
 	else
 		ch_json_null(json);
 	free(hex);
+	ch_json_key(json, "pointers");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < dump->num_pointers; i++) {
+		ch_json_begin_object(json);
+		ch_json_member_u64(json, "offset", dump->pointers[i].offset);
+		ch_json_member_address(json, "value", dump->pointers[i].value);
+		write_target_json(json, &dump->pointers[i].target);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
 }
 
 static void write_allocation_json(struct ch_json *json,
@@ -1185,6 +1281,13 @@ static void write_elsewhere_json(struct ch_json *json,
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
+	}
+	if (desc->in_stack) {
+		ch_json_key(json, "stack");
+		ch_json_begin_object(json);
+		ch_json_member_i64(json, "thread", desc->stack_tid);
+		ch_json_member_u64(json, "above_sp", desc->stack_above_sp);
+		ch_json_end_object(json);
 	}
 	if (desc->in_variable)
 		ch_json_member_address(json, "variable_address",

@@ -36,12 +36,23 @@ struct ch_pointer_target {
 		CH_TARGET_NONE,        /**< NULL, or nothing coreheap knows */
 		CH_TARGET_ALLOCATION,  /**< a live allocation */
 		CH_TARGET_MODULE,      /**< a module's text or data */
+		CH_TARGET_STACK,       /**< a thread's stack */
 	} kind;
 	/** CH_TARGET_ALLOCATION: its address, the offset in it, its type. */
 	uint64_t allocation, offset;
 	const char *type;
 	/** CH_TARGET_MODULE: module!symbol+offset. Owned. */
 	char *symbol;
+	/** CH_TARGET_STACK: the thread, and how far above its stack pointer. */
+	int32_t tid;
+	uint64_t above_sp;
+};
+
+/** A word of a dump that points somewhere. */
+struct ch_dump_pointer {
+	/** Its offset in the allocation, and its value. */
+	uint64_t offset, value;
+	struct ch_pointer_target target;
 };
 
 enum ch_field_kind {
@@ -115,6 +126,9 @@ struct ch_described_bytes {
 	 * the core (a line that is not shows no byte of it). Owned.
 	 */
 	bool *line_read;
+	/** The aligned words read that point somewhere, in order. Owned. */
+	struct ch_dump_pointer *pointers;
+	size_t num_pointers;
 };
 
 struct ch_description {
@@ -130,6 +144,10 @@ struct ch_description {
 	char *symbol;
 	/** The process mapping holding address (the program's), or NULL. */
 	const struct ch_mapping *mapping;
+	/** A thread's stack holding address: its thread id and the offset above its stack pointer. */
+	bool in_stack;
+	int32_t stack_tid;
+	uint64_t stack_above_sp;
 	/** A global variable holding address: its address. */
 	bool in_variable;
 	uint64_t variable_address;
