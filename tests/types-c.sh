@@ -27,13 +27,19 @@ expect_exit 2 "no struct, class or union named 'struct no_such_type'" -- \
 # frame (the main thread's stack), as the fixture wrote them.
 node=$(awk -F '\t' '$1 == "opaque_words" { print $2 }' "$out")
 tid=$(awk -F '\t' '$1 == "opaque_words" { print $3 }' "$out")
+local=$(awk -F '\t' '$1 == "opaque_words" { print $4 }' "$out")
 [ -n "$node" ] || fail "the fixture printed no opaque_words"
 expect_describe opaque '^type: unknown \(unknown\)$' \
 	'^  0x[0-9a-f]+: 00 00 00 00' \
 	'^pointers:$' \
 	"^  \\[\\+16\\] $node -> allocation $node \\(struct node\\)\$" \
 	'^  \[\+24\] 0x[0-9a-f]+ -> types_c!main$' \
-	"^  \\[\\+32\\] 0x[0-9a-f]+ -> stack of thread $tid \\(sp\\+[0-9]+\\)\$"
+	"^  \\[\\+32\\] $local -> stack: tid $tid frame [0-9]+ main \\(local shared\\)\$"
+# That stack address itself: its thread, frame and local.
+"$COREHEAP" describe "$local" "$core" > "$core.stack" 2>&1 ||
+	fail "describe $local (a stack address) exited $?"
+check_grep "a stack address names its thread, frame and local" \
+	"^stack: tid $tid frame [0-9]* main (local shared)$" "$core.stack"
 expect_describe text '^type: char\[\] \(text\) \(guess\)$'
 # A struct point * and a larger struct tree * point to one block.
 expect_describe conflict \

@@ -9,6 +9,7 @@
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
+#include "graph/roots.h"
 #include "report/describe.h"
 
 #define MAX_STRING_SHOWN 64
@@ -24,6 +25,9 @@ struct builder {
 	uint64_t budget;
 	/** The first failure (out of memory): building stops there. */
 	struct ch_error *err;
+	/** The roots, to name stack addresses; made the first time one is seen. */
+	struct ch_roots *roots;
+	bool roots_made;
 };
 
 static void fail(struct builder *b, struct ch_error *err)
@@ -90,6 +94,44 @@ static bool find_stack(struct ch_program *program, uint64_t addr,
 	return false;
 }
 
+/*
+ * A stack address as the roots name it: "tid 4242 frame 1 worker (local
+ * item)", or "... (sp+0x10)" where DWARF names no local there. NULL if no
+ * live stack holds addr (or out of memory: the builder failed).
+ */
+static char *name_stack_address(struct builder *b, uint64_t addr)
+{
+	struct ch_strbuf name = { 0 };
+	struct ch_error *err;
+
+	if (!b->roots_made) {
+		b->roots_made = true;
+		err = ch_roots_create(b->program, &b->roots);
+		if (err) {
+			fail(b, err);
+			b->roots = NULL;
+		}
+	}
+	if (!b->roots)
+		return NULL;
+	for (size_t i = 0; i < b->roots->num_roots; i++) {
+		const struct ch_root *root = &b->roots->roots[i];
+
+		if (root->kind != CH_ROOT_STACK ||
+		    root->source != CH_ROOT_THREAD_STACK ||
+		    addr < root->start || addr >= root->end)
+			continue;
+		err = ch_roots_describe(b->roots, b->program, i, addr, &name);
+		if (err) {
+			fail(b, err);
+			ch_strbuf_deinit(&name);
+			return NULL;
+		}
+		return ch_strbuf_detach(&name);
+	}
+	return NULL;
+}
+
 static void find_target(struct builder *b, uint64_t value,
 			struct ch_pointer_target *target)
 {
@@ -110,8 +152,10 @@ static void find_target(struct builder *b, uint64_t value,
 		if (target->symbol)
 			target->kind = CH_TARGET_MODULE;
 		else if (find_stack(b->program, value, &target->tid,
-				    &target->above_sp))
+				    &target->above_sp)) {
 			target->kind = CH_TARGET_STACK;
+			target->symbol = cut_name(name_stack_address(b, value));
+		}
 	}
 }
 
@@ -862,6 +906,8 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 						 addr);
 	desc->in_stack = find_stack(b->program, addr, &desc->stack_tid,
 				    &desc->stack_above_sp);
+	if (desc->in_stack)
+		desc->stack_name = cut_name(name_stack_address(b, addr));
 	if (b->options->as_type)
 		return;
 	// The type's DIE from the variable's own: made-up types (pointers)
@@ -932,6 +978,7 @@ struct ch_error *ch_description_init(struct ch_description *desc,
 	else
 		ch_error_destroy(b.err);
 	desc->fields = field_vector_steal(&b.fields, &desc->num_fields);
+	ch_roots_destroy(b.roots);
 	if (err) {
 		ch_description_deinit(desc);
 		return err;
@@ -953,6 +1000,7 @@ void ch_description_deinit(struct ch_description *desc)
 	free(desc->allocation.vtable);
 	ch_named_stack_deinit(&desc->allocation.stack);
 	free(desc->symbol);
+	free(desc->stack_name);
 	free(desc->bytes.bytes);
 	free(desc->bytes.line_read);
 	for (size_t i = 0; i < desc->bytes.num_pointers; i++)
@@ -993,6 +1041,8 @@ static void write_target_text(struct ch_out *out,
 		ch_out_printf(out, " (%s)", target->type ? target->type : "unknown type");
 	} else if (target->kind == CH_TARGET_MODULE) {
 		ch_out_printf(out, " -> %s", target->symbol);
+	} else if (target->kind == CH_TARGET_STACK && target->symbol) {
+		ch_out_printf(out, " -> stack: %s", target->symbol);
 	} else if (target->kind == CH_TARGET_STACK) {
 		ch_out_printf(out, " -> stack of thread %" PRId32 " (sp+%" PRIu64 ")",
 			      target->tid, target->above_sp);
@@ -1118,7 +1168,9 @@ static void write_elsewhere_text(struct ch_out *out,
 			      mapping->file ? mapping->file : "(anonymous)");
 	else
 		ch_out_str(out, "mapping: none (not in the process)\n");
-	if (desc->in_stack)
+	if (desc->in_stack && desc->stack_name)
+		ch_out_printf(out, "stack: %s\n", desc->stack_name);
+	else if (desc->in_stack)
 		ch_out_printf(out, "stack: thread %" PRId32 ", sp+%" PRIu64 "\n",
 			      desc->stack_tid, desc->stack_above_sp);
 	if (desc->in_variable)
@@ -1166,6 +1218,7 @@ static void write_target_json(struct ch_json *json,
 		ch_json_begin_object(json);
 		ch_json_member_i64(json, "stack_of_thread", target->tid);
 		ch_json_member_u64(json, "above_sp", target->above_sp);
+		ch_json_member_string_or_null(json, "name", target->symbol);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
@@ -1287,6 +1340,7 @@ static void write_elsewhere_json(struct ch_json *json,
 		ch_json_begin_object(json);
 		ch_json_member_i64(json, "thread", desc->stack_tid);
 		ch_json_member_u64(json, "above_sp", desc->stack_above_sp);
+		ch_json_member_string_or_null(json, "name", desc->stack_name);
 		ch_json_end_object(json);
 	}
 	if (desc->in_variable)

@@ -41,7 +41,10 @@ struct ch_pointer_target {
 	/** CH_TARGET_ALLOCATION: its address, the offset in it, its type. */
 	uint64_t allocation, offset;
 	const char *type;
-	/** CH_TARGET_MODULE: module!symbol+offset. Owned. */
+	/**
+	 * CH_TARGET_MODULE: module!symbol+offset; CH_TARGET_STACK: the frame
+	 * and local ("tid 42 frame 1 main (local x)") or NULL. Owned.
+	 */
 	char *symbol;
 	/** CH_TARGET_STACK: the thread, and how far above its stack pointer. */
 	int32_t tid;
@@ -148,6 +151,8 @@ struct ch_description {
 	bool in_stack;
 	int32_t stack_tid;
 	uint64_t stack_above_sp;
+	/** Its frame and local, as the roots name them, or NULL. Owned. */
+	char *stack_name;
 	/** A global variable holding address: its address. */
 	bool in_variable;
 	uint64_t variable_address;
