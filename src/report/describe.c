@@ -560,11 +560,135 @@ static void describe_array(struct builder *b, Dwarf_Die *array,
 	push_end(b, depth);
 }
 
+// The type of type's first template type parameter (T of X<T, ...>).
+static bool template_type(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(type, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) == DW_TAG_template_type_parameter)
+			return ch_dwarf_die_type(&child, ret);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+static bool name_starts(Dwarf_Die *die, const char *prefix)
+{
+	const char *name = dwarf_diename(die);
+
+	return name && strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * libstdc++ keeps the value of a node (map, set, unordered_map, list) and
+ * the object of a make_shared control block in raw storage:
+ * __gnu_cxx::__aligned_membuf<T> or __aligned_buffer<T>, an array of
+ * unsigned char. That storage holds a T: T is what a person wants to read.
+ */
+static bool aligned_storage_type(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	return (name_starts(type, "__aligned_membuf<") ||
+		name_starts(type, "__aligned_buffer<")) &&
+	       template_type(type, ret);
+}
+
+static uint64_t value_size(Dwarf_Die *type)
+{
+	Dwarf_Die stripped;
+	int tag;
+
+	if (!ch_dwarf_strip_die(type, &stripped))
+		return 0;
+	tag = dwarf_tag(&stripped);
+	if (tag == DW_TAG_pointer_type || tag == DW_TAG_reference_type ||
+	    tag == DW_TAG_rvalue_reference_type)
+		return ch_die_udata(&stripped, DW_AT_byte_size, 8);
+	return ch_die_udata(&stripped, DW_AT_byte_size, 0);
+}
+
+/*
+ * A libstdc++ std::vector<T> (three pointers: start, finish, end of
+ * storage): its size and its first elements, decoded where they live. The
+ * pointers come from the core: a count that does not fit the storage, or
+ * storage not in one live allocation, shows no element.
+ */
+static void describe_vector_elements(struct builder *b, Dwarf_Die *vector,
+				     uint64_t addr, const char *path, int depth)
+{
+	uint64_t pointers[3], element_size, count;
+	Dwarf_Die element;
+	const struct ch_block *block;
+	struct ch_field *field;
+	char value[32], element_name[32], array_name[512], *element_path;
+
+	if (ch_die_udata(vector, DW_AT_byte_size, 0) != 24 ||
+	    !template_type(vector, &element) ||
+	    !(element_size = value_size(&element)) ||
+	    !read_bytes(b, addr, pointers, sizeof(pointers)) ||
+	    pointers[1] < pointers[0] || pointers[2] < pointers[1] ||
+	    (pointers[1] - pointers[0]) % element_size)
+		return;
+	count = (pointers[1] - pointers[0]) / element_size;
+	snprintf(value, sizeof(value), "%" PRIu64, count);
+	b->budget--;
+	element_path = member_path(b, path, ".", "size()");
+	if (!element_path)
+		return;
+	push_value(b, depth, element_path, "size()", 0, "size_t", value, NULL);
+	free(element_path);
+	if (!b->err)
+		b->fields.data[b->fields.len - 1].elsewhere = true;
+	block = ch_heap_find(&b->program->heap, pointers[0]);
+	if (!count || !block || pointers[1] - block->address > block->size ||
+	    !b->budget)
+		return;
+	ch_format_array_name(array_name, sizeof(array_name),
+			     type_name(b, &element), count);
+	field = push_field(b, CH_FIELD_BEGIN, depth, 0, NULL, "<elements>");
+	if (!field)
+		return;
+	field->owned_type = strdup(array_name);
+	if (!field->owned_type) {
+		fail(b, &ch_enomem);
+		return;
+	}
+	field->type = field->owned_type;
+	field->elsewhere = true;
+	field->address = pointers[0];
+	for (uint64_t i = 0;
+	     i < count && i < CH_DESCRIBE_MAX_ARRAY_SHOWN && b->budget; i++) {
+		snprintf(element_name, sizeof(element_name), "[%" PRIu64 "]", i);
+		element_path = member_path(b, path, "", element_name);
+		if (!element_path)
+			return;
+		describe_value(b, &element, pointers[0] + i * element_size,
+			       i * element_size, element_name, element_path,
+			       depth + 1);
+		free(element_path);
+	}
+	if (count > CH_DESCRIBE_MAX_ARRAY_SHOWN) {
+		struct ch_field *more = push_field(b, CH_FIELD_MORE, depth + 1,
+						   0, NULL, NULL);
+
+		if (more)
+			more->more = count - CH_DESCRIBE_MAX_ARRAY_SHOWN;
+	}
+	push_end(b, depth);
+}
+
 static void describe_aggregate(struct builder *b, Dwarf_Die *type,
 			       const char *shown_type, uint64_t addr,
 			       uint64_t offset, const char *name,
 			       const char *path, int depth)
 {
+	Dwarf_Die stored;
+
+	if (aligned_storage_type(type, &stored)) {
+		describe_value(b, &stored, addr, offset, name, path, depth);
+		return;
+	}
 	if (!has_data_members(type)) {
 		// Empty bases (allocators, comparators): one line.
 		b->budget--;
@@ -579,6 +703,9 @@ static void describe_aggregate(struct builder *b, Dwarf_Die *type,
 	}
 	push_field(b, CH_FIELD_BEGIN, depth, offset, shown_type, name);
 	describe_members(b, type, addr, offset, path, depth + 1);
+	if (strncmp(shown_type, "std::vector<", 12) == 0 &&
+	    strncmp(shown_type, "std::vector<bool", 16) != 0)
+		describe_vector_elements(b, type, addr, path, depth + 1);
 	push_end(b, depth);
 }
 
@@ -994,6 +1121,7 @@ void ch_description_deinit(struct ch_description *desc)
 		free(field->name);
 		free(field->path);
 		free(field->value);
+		free(field->owned_type);
 		free(field->target.symbol);
 	}
 	free(desc->fields);
@@ -1054,17 +1182,27 @@ static void write_field_text(struct ch_out *out, const struct ch_field *field)
 	indent(out, field->depth);
 	switch (field->kind) {
 	case CH_FIELD_VALUE:
-		ch_out_printf(out, "[+%" PRIu64 "] %s%s%s = %s", field->offset,
-			      field->type, separator(field->type, field->name),
+		// A value computed, not read at an offset: no offset shown.
+		if (!field->elsewhere)
+			ch_out_printf(out, "[+%" PRIu64 "] ", field->offset);
+		ch_out_printf(out, "%s%s%s = %s", field->type,
+			      separator(field->type, field->name),
 			      field->name, field->value);
 		if (field->has_target)
 			write_target_text(out, &field->target);
 		ch_out_char(out, '\n');
 		break;
 	case CH_FIELD_BEGIN:
-		ch_out_printf(out, "[+%" PRIu64 "] %s%s%s = {\n", field->offset,
-			      field->type, separator(field->type, field->name),
-			      field->name);
+		if (field->elsewhere)
+			ch_out_printf(out, "%s%s%s at 0x%" PRIx64 " = {\n",
+				      field->type,
+				      separator(field->type, field->name),
+				      field->name, field->address);
+		else
+			ch_out_printf(out, "[+%" PRIu64 "] %s%s%s = {\n",
+				      field->offset, field->type,
+				      separator(field->type, field->name),
+				      field->name);
 		break;
 	case CH_FIELD_END:
 		ch_out_str(out, "}\n");

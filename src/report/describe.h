@@ -89,6 +89,15 @@ struct ch_field {
 	struct ch_pointer_target target;
 	/** MORE: how many elements are not shown. */
 	uint64_t more;
+	/** BEGIN: when type is made up for this field, its storage. Owned. */
+	char *owned_type;
+	/**
+	 * BEGIN of values that live elsewhere, at address (a vector's
+	 * elements): the offsets under it are from address. VALUE: computed
+	 * (a vector's size()), at no offset.
+	 */
+	bool elsewhere;
+	uint64_t address;
 };
 
 /** The allocation holding the address. */
