@@ -40,6 +40,11 @@ expect_describe opaque '^type: unknown \(unknown\)$' \
 	fail "describe $local (a stack address) exited $?"
 check_grep "a stack address names its thread, frame and local" \
 	"^stack: tid $tid frame [0-9]* main (local shared)$" "$core.stack"
+"$COREHEAP" describe --format json "$(fixture_address "$out" opaque)" "$core" > "$core.opaque.json" 2>&1 ||
+	fail "describe --format json (opaque) exited $?"
+check_grep "json: the node's word" "^      \"value\": \"$node\",$" "$core.opaque.json"
+check_grep "json: the stack word's frame and local" \
+	"^        \"name\": \"tid $tid frame [0-9]* main (local shared)\"$" "$core.opaque.json"
 expect_describe text '^type: char\[\] \(text\) \(guess\)$'
 # A struct point * and a larger struct tree * point to one block.
 expect_describe conflict \
@@ -67,6 +72,11 @@ expect_describe unterminated_global '^symbol: types_c!unterminated$' \
 	"^\\[\\+0\\] char \\* = 0x[0-9a-f]+ \"u{$length}\" -> allocation 0x[0-9a-f]+ \\(char\\[\\]\\)\$" \
 	'^points to:$' \
 	"^0x[0-9a-f]+ is the start of the allocation at 0x[0-9a-f]+ \\($length usable bytes, glibc\\)\$"
+
+"$COREHEAP" describe --format json "$(fixture_address "$out" unterminated_global)" "$core" \
+	> "$core.global.json" 2>&1 || fail "describe --format json (global) exited $?"
+check_grep "json: the global's pointee" '^  "pointee": {$' "$core.global.json"
+check_grep "json: the pointee's size" "^      \"size\": $length,$" "$core.global.json"
 
 # Unknown blocks are grouped by usable size: the union's item and the
 # void *'s block are 40 bytes each.
