@@ -509,6 +509,38 @@ static void describe_char_array(struct builder *b, uint64_t count,
 	push_value(b, depth, path, name, offset, array_type, value, NULL);
 }
 
+/*
+ * The first elements of an array whose BEGIN was pushed (at depth), how
+ * many more there are, and its END.
+ */
+static void describe_elements(struct builder *b, Dwarf_Die *element,
+			      uint64_t element_size, uint64_t count,
+			      uint64_t addr, uint64_t offset, const char *path,
+			      int depth)
+{
+	for (uint64_t i = 0;
+	     i < count && i < CH_DESCRIBE_MAX_ARRAY_SHOWN && b->budget; i++) {
+		char element_name[32], *element_path;
+
+		snprintf(element_name, sizeof(element_name), "[%" PRIu64 "]", i);
+		element_path = member_path(b, path, "", element_name);
+		if (!element_path)
+			return;
+		describe_value(b, element, addr + i * element_size,
+			       offset + i * element_size, element_name,
+			       element_path, depth + 1);
+		free(element_path);
+	}
+	if (count > CH_DESCRIBE_MAX_ARRAY_SHOWN) {
+		struct ch_field *more = push_field(b, CH_FIELD_MORE, depth + 1,
+						   0, NULL, NULL);
+
+		if (more)
+			more->more = count - CH_DESCRIBE_MAX_ARRAY_SHOWN;
+	}
+	push_end(b, depth);
+}
+
 static void describe_array(struct builder *b, Dwarf_Die *array,
 			   uint64_t addr, uint64_t offset, const char *name,
 			   const char *path, int depth)
@@ -537,27 +569,8 @@ static void describe_array(struct builder *b, Dwarf_Die *array,
 	if (!element_size)
 		return;
 	push_field(b, CH_FIELD_BEGIN, depth, offset, array_type, name);
-	for (uint64_t i = 0;
-	     i < count && i < CH_DESCRIBE_MAX_ARRAY_SHOWN && b->budget; i++) {
-		char element_name[32], *element_path;
-
-		snprintf(element_name, sizeof(element_name), "[%" PRIu64 "]", i);
-		element_path = member_path(b, path, "", element_name);
-		if (!element_path)
-			return;
-		describe_value(b, &element, addr + i * element_size,
-			       offset + i * element_size, element_name,
-			       element_path, depth + 1);
-		free(element_path);
-	}
-	if (count > CH_DESCRIBE_MAX_ARRAY_SHOWN) {
-		struct ch_field *more = push_field(b, CH_FIELD_MORE, depth + 1,
-						   0, NULL, NULL);
-
-		if (more)
-			more->more = count - CH_DESCRIBE_MAX_ARRAY_SHOWN;
-	}
-	push_end(b, depth);
+	describe_elements(b, &element, element_size, count, addr, offset, path,
+			  depth);
 }
 
 // The type of type's first template type parameter (T of X<T, ...>).
@@ -621,7 +634,7 @@ static void describe_vector_elements(struct builder *b, Dwarf_Die *vector,
 	Dwarf_Die element;
 	const struct ch_block *block;
 	struct ch_field *field;
-	char value[32], element_name[32], array_name[512], *element_path;
+	char value[32], array_name[512], *element_path;
 
 	if (ch_die_udata(vector, DW_AT_byte_size, 0) != 24 ||
 	    !template_type(vector, &element) ||
@@ -657,25 +670,8 @@ static void describe_vector_elements(struct builder *b, Dwarf_Die *vector,
 	field->type = field->owned_type;
 	field->elsewhere = true;
 	field->address = pointers[0];
-	for (uint64_t i = 0;
-	     i < count && i < CH_DESCRIBE_MAX_ARRAY_SHOWN && b->budget; i++) {
-		snprintf(element_name, sizeof(element_name), "[%" PRIu64 "]", i);
-		element_path = member_path(b, path, "", element_name);
-		if (!element_path)
-			return;
-		describe_value(b, &element, pointers[0] + i * element_size,
-			       i * element_size, element_name, element_path,
-			       depth + 1);
-		free(element_path);
-	}
-	if (count > CH_DESCRIBE_MAX_ARRAY_SHOWN) {
-		struct ch_field *more = push_field(b, CH_FIELD_MORE, depth + 1,
-						   0, NULL, NULL);
-
-		if (more)
-			more->more = count - CH_DESCRIBE_MAX_ARRAY_SHOWN;
-	}
-	push_end(b, depth);
+	describe_elements(b, &element, element_size, count, pointers[0], 0,
+			  path, depth);
 }
 
 static void describe_aggregate(struct builder *b, Dwarf_Die *type,
