@@ -107,7 +107,15 @@ static char *name_stack_address(struct builder *b, uint64_t addr)
 	if (!b->roots_made) {
 		b->roots_made = true;
 		err = ch_roots_create(b->program, &b->roots);
-		if (err) {
+		// A core too damaged for roots: its stacks go unnamed, the rest
+		// of the description stands.
+		if (err && err->code != CH_ERROR_NOMEM) {
+			ch_program_warn(b->program, true,
+					"stack addresses are not named: %s",
+					err->message);
+			ch_error_destroy(err);
+			b->roots = NULL;
+		} else if (err) {
 			fail(b, err);
 			b->roots = NULL;
 		}
