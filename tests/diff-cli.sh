@@ -32,7 +32,7 @@ while read -r kind name count bytes; do
 	row=$(awk -F, -v t="$type" '$1 == t' "$work/diff.csv")
 	old_count=$(awk -v t="$type" '$1" "$2 == t { print $3 }' "$facts.1")
 	old_bytes=$(awk -v t="$type" '$1" "$2 == t { print $4 }' "$facts.1")
-	want="$type,0,$old_count,$count,$old_bytes,$bytes"
+	want="$type,0,$old_count,$count,$((count - old_count)),$old_bytes,$bytes,$((bytes - old_bytes))"
 	check_same "row for '$type'" "$want" "$row"
 done < "$facts.2"
 
@@ -42,8 +42,8 @@ done < "$facts.2"
 while read -r kind name count bytes; do
 	type="$kind $name"
 	old_bytes=$(awk -v t="$type" '$1" "$2 == t { print $4 }' "$facts.1")
-	row=$(awk -F, -v t="$type" '$1 == t { print $7 "," $8 }' "$work/retained.csv")
-	check_same "retained of '$type'" "$old_bytes,$bytes" "$row"
+	row=$(awk -F, -v t="$type" '$1 == t { print $9 "," $10 "," $11 }' "$work/retained.csv")
+	check_same "retained of '$type'" "$old_bytes,$bytes,$((bytes - old_bytes))" "$row"
 done < "$facts.2"
 
 # The realloc'd array is growth of one type, not a type gone and a new one.
@@ -58,6 +58,30 @@ check_same "the first row is struct session" "struct session" \
 "$COREHEAP" diff --show new --format json "$old" "$new" > "$work/show.json" 2>/dev/null
 check_same "--show new lists the 20 new sessions" 20 \
 	"$(sed -n '/"new_allocations"/,$p' "$work/show.json" | grep -c '"type": "struct session"')"
+# The change columns in JSON: the same as the fixture's own counts.
+while read -r kind name count bytes; do
+	type="$kind $name"
+	old_count=$(awk -v t="$type" '$1" "$2 == t { print $3 }' "$facts.1")
+	old_bytes=$(awk -v t="$type" '$1" "$2 == t { print $4 }' "$facts.1")
+	got=$(awk -v t="\"type\": \"$type\"," '
+		index($0, t) { on = 1; next }
+		on && /"count_change"/ { c = $2 }
+		on && /"bytes_change"/ { b = $2; sub(/,/, "", c); sub(/,/, "", b); print c "," b; exit }
+	' "$work/show.json")
+	check_same "json change of '$type'" "$((count - old_count)),$((bytes - old_bytes))" "$got"
+done < "$facts.2"
+# --type keeps the matching types only, in the table and in the list;
+# --limit lists at most N and says how many there are in all.
+"$COREHEAP" diff --show new --type '^struct cache_entry$' --format json "$old" "$new" > "$work/type.json" 2>/dev/null
+check_same "--type: one type row" 1 "$(grep -c '^      "type": ' "$work/type.json")"
+check_same "--type: no session listed" 0 "$(grep -c '"type": "struct session"' "$work/type.json")"
+"$COREHEAP" diff --show new --type '^struct session$' --limit 5 --format json "$old" "$new" > "$work/limit.json" 2>/dev/null
+check_same "--limit 5 lists 5 sessions" 5 \
+	"$(sed -n '/"new_allocations"/,$p' "$work/limit.json" | grep -c '"type": "struct session"')"
+check_grep "--limit: the total is 20" '"new_allocations_total": 20' "$work/limit.json"
+"$COREHEAP" diff --show new --type '^struct session$' --limit 5 "$old" "$new" > "$work/limit.txt" 2>/dev/null
+check_same "--limit in text: 5 listed" 5 "$(sed -n '/^new in NEW:/,$p' "$work/limit.txt" | grep -c ' struct session$')"
+check_grep "--limit in text: 15 more" '^\.\.\. 15 more$' "$work/limit.txt"
 "$COREHEAP" diff --show gone --format json "$old" "$new" > "$work/gone.json" 2>/dev/null
 check_same "--show gone lists the 2 cache entries" 2 \
 	"$(sed -n '/"gone_allocations"/,$p' "$work/gone.json" | grep -c '"type": "struct cache_entry"')"
@@ -70,5 +94,19 @@ check_grep "a build-id warning" "may not come from the same program" "$work/mism
 "$COREHEAP" diff --strict "$old" "$other" > /dev/null 2> "$work/strict.err"
 check_same "--strict: an error" 2 "$?"
 check_grep "--strict: different builds" "different builds" "$work/strict.err"
+# Each core's program is named with its own build-id (readelf's, not ours).
+if command -v readelf > /dev/null 2>&1; then
+	id_old=$(readelf -n "$FIXTURES/diff_growth" | awk '/Build ID/ { print $3 }')
+	id_other=$(readelf -n "$FIXTURES/glibc_mixed" | awk '/Build ID/ { print $3 }')
+	check_grep "--strict names the old core's program" \
+		"'diff_growth' has build-id $id_old in '$old'" "$work/strict.err"
+	check_grep "--strict names the new core's program" \
+		"'glibc_mixed' has build-id $id_other in '$other'" "$work/strict.err"
+	check_grep "the warning names each core's program" \
+		"'diff_growth' has build-id $id_old in the old core and 'glibc_mixed' has build-id $id_other in the new one" \
+		"$work/mismatch.err"
+else
+	echo "skip: no readelf, the build-ids in the message are not checked"
+fi
 
 finish

@@ -13,8 +13,13 @@ static const char *const describe_usage[] = {
 	"What lives at an address: the live allocation holding it and the offset",
 	"inside it, its type and how the type was known, and its fields decoded",
 	"from DWARF where the type is known (pointers annotated with what they",
-	"point to), else a hex and text dump. An address inside a module is",
-	"named module!symbol+offset (and a global variable there is decoded).",
+	"point to: an allocation, module!symbol+offset, a thread's frame and",
+	"local), libstdc++ containers' keys, values and elements by their types;",
+	"else a hex and text dump with each word that points somewhere annotated.",
+	"An address inside a module is named module!symbol+offset (and a global",
+	"variable there is decoded; one of pointer type is followed to the",
+	"allocation it points into); one in a stack, by thread, frame and local.",
+	"Text stops at its allocation's end.",
 	NULL,
 };
 
@@ -25,6 +30,7 @@ static const char *const describe_usage[] = {
 
 struct describe_options {
 	uint64_t bytes;
+	const char *as_type;
 };
 
 static struct ch_error *parse_bytes(const char *value, void *ctx)
@@ -33,9 +39,17 @@ static struct ch_error *parse_bytes(const char *value, void *ctx)
 			    &((struct describe_options *)ctx)->bytes);
 }
 
+static struct ch_error *parse_as(const char *value, void *ctx)
+{
+	((struct describe_options *)ctx)->as_type = value;
+	return NULL;
+}
+
 static const struct ch_option describe_options[] = {
 	{ { "bytes", required_argument, NULL, 0 }, parse_bytes, "N",
 	  "bytes to dump at most when the type is unknown\n(default 256)" },
+	{ { "as", required_argument, NULL, 0 }, parse_as, "TYPE",
+	  "decode ADDR as the struct, class or union TYPE\n(\"struct node\", \"app::Widget\"), whatever lives there" },
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
@@ -63,6 +77,7 @@ int cmd_describe(int argc, char **argv)
 				.max_bytes = describe_opts.bytes,
 				.max_read = options.format == CH_FORMAT_JSON ?
 						    MAX_JSON_DUMP : UINT64_MAX,
+				.as_type = describe_opts.as_type,
 			});
 	if (err) {
 		ch_types_destroy(types);

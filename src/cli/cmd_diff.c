@@ -15,6 +15,7 @@
 
 #include "base/cleanup.h"
 #include "base/path.h"
+#include "base/pattern.h"
 #include "base/vector.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -39,6 +40,10 @@ struct diff_options {
 	bool retained;
 	enum show show;
 	uint64_t top;
+	/** --type: NULL for every type. */
+	const char *type;
+	/** --limit: allocations listed at most (UINT64_MAX: all). */
+	uint64_t limit;
 };
 
 static struct ch_error *parse_strict(const char *value, void *ctx)
@@ -72,6 +77,17 @@ static struct ch_error *parse_top(const char *value, void *ctx)
 	return ch_parse_u64("top", value, &((struct diff_options *)ctx)->top);
 }
 
+static struct ch_error *parse_type(const char *value, void *ctx)
+{
+	((struct diff_options *)ctx)->type = value;
+	return NULL;
+}
+
+static struct ch_error *parse_limit(const char *value, void *ctx)
+{
+	return ch_parse_u64("limit", value, &((struct diff_options *)ctx)->limit);
+}
+
 static const struct ch_option diff_options_table[] = {
 	{ { "strict", no_argument, NULL, 0 }, parse_strict, NULL,
 	  "a build-id mismatch is an error" },
@@ -81,6 +97,10 @@ static const struct ch_option diff_options_table[] = {
 	  "also the growth in retained bytes (dominator tree)" },
 	{ { "top", required_argument, NULL, 0 }, parse_top, "N",
 	  "only the N types that grew most" },
+	{ { "type", required_argument, NULL, 0 }, parse_type, "REGEX",
+	  "only types whose name matches (PCRE2), in the table\nand in the --show list" },
+	{ { "limit", required_argument, NULL, 0 }, parse_limit, "N",
+	  "list at most N allocations with --show (default all)" },
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
@@ -103,7 +123,16 @@ struct diff_report {
 	struct ch_program *programs[2];
 	struct diff_row_vector rows;
 	uint64_t kept, only_new, only_old;
+	/** --type, compiled; NULL for every type. */
+	struct ch_pattern *type_pattern;
 };
+
+// Whether --type keeps a type (an unknown type never matches a pattern).
+static bool type_selected(const struct diff_report *report, const char *type)
+{
+	return !report->type_pattern ||
+	       (type && ch_pattern_match(report->type_pattern, type));
+}
 
 static int compare_keys(const char *type_a, uint64_t size_a,
 			const char *type_b, uint64_t size_b)
@@ -265,6 +294,11 @@ static struct ch_error *merge_sides(struct diff_report *report,
 		report->rows.data[kept++] = *row;
 	}
 	report->rows.len = kept;
+	kept = 0;
+	for (size_t i = 0; i < report->rows.len; i++)
+		if (type_selected(report, report->rows.data[i].type))
+			report->rows.data[kept++] = report->rows.data[i];
+	report->rows.len = kept;
 	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
 	      compare_rows_by_growth);
 	return NULL;
@@ -360,16 +394,19 @@ static struct ch_error *compare_build_ids(struct diff_report *report,
 				break;
 			ch_module_build_id_hex(a, id_a);
 			ch_module_build_id_hex(b, id_b);
+			// Each core's own module by its own name: two executables
+			// of different names are both "the executable".
 			if (strict)
 				return ch_error_create(CH_ERROR_FORMAT,
-						       "the cores come from different builds: '%s' has build-id %s in '%s' and %s in '%s'",
-						       ch_base_name(b->name), id_a,
+						       "the cores come from different builds: '%s' has build-id %s in '%s' and '%s' has build-id %s in '%s'",
+						       ch_base_name(a->name), id_a,
 						       report->programs[0]->core->path,
-						       id_b,
+						       ch_base_name(b->name), id_b,
 						       report->programs[1]->core->path);
 			ch_program_warn(report->programs[1], false,
-					"'%s' has build-id %s in the old core and %s in the new one: they may not come from the same program",
-					ch_base_name(b->name), id_a, id_b);
+					"'%s' has build-id %s in the old core and '%s' has build-id %s in the new one: they may not come from the same program",
+					ch_base_name(a->name), id_a,
+					ch_base_name(b->name), id_b);
 			break;
 		}
 	}
@@ -416,18 +453,23 @@ static void write_text(struct ch_out *out, const struct diff_report *report,
 static void write_csv(struct ch_out *out, const struct diff_report *report,
 		      const struct diff_options *options, size_t rows)
 {
-	ch_out_str(out, "type,size,count_old,count_new,bytes_old,bytes_new");
-	ch_out_str(out, options->retained ? ",retained_old,retained_new\n" : "\n");
+	ch_out_str(out, "type,size,count_old,count_new,count_change,bytes_old,bytes_new,bytes_change");
+	ch_out_str(out, options->retained ?
+				",retained_old,retained_new,retained_change\n" :
+				"\n");
 	for (size_t i = 0; i < rows; i++) {
 		const struct diff_row *row = &report->rows.data[i];
 
 		ch_out_csv_field(out, row->type ? row->type : "");
-		ch_out_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+		ch_out_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRId64
+			      ",%" PRIu64 ",%" PRIu64 ",%" PRId64,
 			      row->size, row->old.count, row->new.count,
-			      row->old.bytes, row->new.bytes);
+			      (int64_t)(row->new.count - row->old.count),
+			      row->old.bytes, row->new.bytes, growth(row));
 		if (options->retained)
-			ch_out_printf(out, ",%" PRIu64 ",%" PRIu64,
-				      row->old.retained, row->new.retained);
+			ch_out_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRId64,
+				      row->old.retained, row->new.retained,
+				      (int64_t)(row->new.retained - row->old.retained));
 		ch_out_char(out, '\n');
 	}
 }
@@ -436,6 +478,8 @@ struct listing {
 	struct ch_out *out;
 	struct ch_json *json;   /* NULL: text */
 	int side;
+	/** Allocations to list at most, and how many of the side --type keeps. */
+	uint64_t limit, matched;
 };
 
 static void list_allocation(struct diff_report *report, int side,
@@ -446,7 +490,9 @@ static void list_allocation(struct diff_report *report, int side,
 	const struct ch_block *block = &program->heap.live.blocks[index];
 	const char *type = ch_heap_block_type(&program->heap, index, NULL);
 
-	if (side != listing->side)
+	if (side != listing->side || !type_selected(report, type))
+		return;
+	if (listing->matched++ >= listing->limit)
 		return;
 	if (listing->json) {
 		ch_json_begin_object(listing->json);
@@ -487,11 +533,17 @@ static void write_json(struct ch_out *out, struct diff_report *report,
 		}
 		ch_json_member_u64(&json, "count_old", row->old.count);
 		ch_json_member_u64(&json, "count_new", row->new.count);
+		ch_json_member_i64(&json, "count_change",
+				   (int64_t)(row->new.count - row->old.count));
 		ch_json_member_u64(&json, "bytes_old", row->old.bytes);
 		ch_json_member_u64(&json, "bytes_new", row->new.bytes);
+		ch_json_member_i64(&json, "bytes_change", growth(row));
 		if (options->retained) {
 			ch_json_member_u64(&json, "retained_old", row->old.retained);
 			ch_json_member_u64(&json, "retained_new", row->new.retained);
+			ch_json_member_i64(&json, "retained_change",
+					   (int64_t)(row->new.retained -
+						     row->old.retained));
 		}
 		ch_json_end_object(&json);
 	}
@@ -500,6 +552,7 @@ static void write_json(struct ch_out *out, struct diff_report *report,
 		struct listing listing = {
 			.out = out, .json = &json,
 			.side = options->show == SHOW_NEW ? 1 : 0,
+			.limit = options->limit,
 		};
 
 		ch_json_key(&json, options->show == SHOW_NEW ? "new_allocations" :
@@ -507,6 +560,11 @@ static void write_json(struct ch_out *out, struct diff_report *report,
 		ch_json_begin_array(&json);
 		match_allocations(report, list_allocation, &listing);
 		ch_json_end_array(&json);
+		// How many there are in all, listed or not (--limit).
+		ch_json_member_u64(&json, options->show == SHOW_NEW ?
+						  "new_allocations_total" :
+						  "gone_allocations_total",
+				   listing.matched);
 	}
 	ch_json_end_object(&json);
 }
@@ -533,12 +591,15 @@ static int finish(struct diff_report *report, struct ch_error *err)
 	int status_new = ch_command_finish(report->programs[1], err);
 
 	diff_row_vector_deinit(&report->rows);
+	if (report->type_pattern)
+		ch_pattern_deinit(report->type_pattern);
 	return status_new > status ? status_new : status;
 }
 
 int cmd_diff(int argc, char **argv)
 {
-	struct diff_options diff_options = { 0 };
+	struct diff_options diff_options = { .limit = UINT64_MAX };
+	struct ch_pattern type_pattern;
 	struct ch_command_options options;
 	struct diff_report report = { 0 };
 	static struct ch_out out;
@@ -550,6 +611,12 @@ int cmd_diff(int argc, char **argv)
 			       diff_options_table, &diff_options, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
+	if (diff_options.type) {
+		err = ch_pattern_init(&type_pattern, "--type", diff_options.type);
+		if (err)
+			return ch_command_finish(NULL, err);
+		report.type_pattern = &type_pattern;
+	}
 	err = open_both(&options, &report);
 	if (!err)
 		err = compare_build_ids(&report, diff_options.strict);
@@ -572,12 +639,16 @@ int cmd_diff(int argc, char **argv)
 			struct listing listing = {
 				.out = &out,
 				.side = diff_options.show == SHOW_NEW ? 1 : 0,
+				.limit = diff_options.limit,
 			};
 
 			ch_out_str(&out, diff_options.show == SHOW_NEW ?
 						 "\nnew in NEW:\n" :
 						 "\ngone from OLD:\n");
 			match_allocations(&report, list_allocation, &listing);
+			if (listing.matched > listing.limit)
+				ch_out_printf(&out, "... %" PRIu64 " more\n",
+					      listing.matched - listing.limit);
 		}
 	}
 	err = ch_out_finish(&out);

@@ -9,6 +9,7 @@
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
+#include "graph/roots.h"
 #include "report/describe.h"
 
 #define MAX_STRING_SHOWN 64
@@ -16,6 +17,7 @@
 DEFINE_VECTOR(field_vector, struct ch_field);
 
 struct builder {
+	const struct ch_describe_options *options;
 	struct ch_program *program;
 	struct ch_types *types;
 	struct field_vector fields;
@@ -23,6 +25,9 @@ struct builder {
 	uint64_t budget;
 	/** The first failure (out of memory): building stops there. */
 	struct ch_error *err;
+	/** The roots, to name stack addresses; made the first time one is seen. */
+	struct ch_roots *roots;
+	bool roots_made;
 };
 
 static void fail(struct builder *b, struct ch_error *err)
@@ -64,6 +69,77 @@ static char *cut_name(char *name)
 	return name;
 }
 
+/*
+ * The thread whose stack holds addr: the mapping holding its stack pointer
+ * holds addr, at or above the stack pointer (below it is dead space).
+ */
+static bool find_stack(struct ch_program *program, uint64_t addr,
+		       int32_t *tid_ret, uint64_t *above_sp_ret)
+{
+	const struct ch_core *core = program->core;
+	const struct ch_mapping *mapping =
+		ch_address_space_mapping(program->address_space, addr);
+
+	if (!mapping)
+		return false;
+	for (size_t i = 0; i < core->num_threads; i++) {
+		uint64_t sp = core->threads[i].regs[CH_REG_RSP];
+
+		if (sp >= mapping->start && sp < mapping->end && addr >= sp) {
+			*tid_ret = core->threads[i].tid;
+			*above_sp_ret = addr - sp;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A stack address as the roots name it: "tid 4242 frame 1 worker (local
+ * item)", or "... (sp+0x10)" where DWARF names no local there. NULL if no
+ * live stack holds addr (or out of memory: the builder failed).
+ */
+static char *name_stack_address(struct builder *b, uint64_t addr)
+{
+	struct ch_strbuf name = { 0 };
+	struct ch_error *err;
+
+	if (!b->roots_made) {
+		b->roots_made = true;
+		err = ch_roots_create(b->program, &b->roots);
+		// A core too damaged for roots: its stacks go unnamed, the rest
+		// of the description stands.
+		if (err && err->code != CH_ERROR_NOMEM) {
+			ch_program_warn(b->program, true,
+					"stack addresses are not named: %s",
+					err->message);
+			ch_error_destroy(err);
+			b->roots = NULL;
+		} else if (err) {
+			fail(b, err);
+			b->roots = NULL;
+		}
+	}
+	if (!b->roots)
+		return NULL;
+	for (size_t i = 0; i < b->roots->num_roots; i++) {
+		const struct ch_root *root = &b->roots->roots[i];
+
+		if (root->kind != CH_ROOT_STACK ||
+		    root->source != CH_ROOT_THREAD_STACK ||
+		    addr < root->start || addr >= root->end)
+			continue;
+		err = ch_roots_describe(b->roots, b->program, i, addr, &name);
+		if (err) {
+			fail(b, err);
+			ch_strbuf_deinit(&name);
+			return NULL;
+		}
+		return ch_strbuf_detach(&name);
+	}
+	return NULL;
+}
+
 static void find_target(struct builder *b, uint64_t value,
 			struct ch_pointer_target *target)
 {
@@ -83,6 +159,11 @@ static void find_target(struct builder *b, uint64_t value,
 		target->symbol = cut_name(name_module_address(b->program, value));
 		if (target->symbol)
 			target->kind = CH_TARGET_MODULE;
+		else if (find_stack(b->program, value, &target->tid,
+				    &target->above_sp)) {
+			target->kind = CH_TARGET_STACK;
+			target->symbol = cut_name(name_stack_address(b, value));
+		}
 	}
 }
 
@@ -197,14 +278,22 @@ static bool read_bytes(struct builder *b, uint64_t addr, void *buf,
 					   size);
 }
 
-// Up to MAX_STRING_SHOWN characters at addr, escaped, into buf.
+/*
+ * Up to MAX_STRING_SHOWN characters at addr, escaped, into buf. A string in
+ * a live allocation ends at the allocation's end at the latest: past it
+ * lie the allocator's header of the next block and another object's bytes,
+ * not more of the string.
+ */
 static bool read_string(struct builder *b, uint64_t addr, size_t max,
 			char *buf, size_t size)
 {
+	const struct ch_block *block = ch_heap_find(&b->program->heap, addr);
 	size_t n = 0;
 
 	if (max > MAX_STRING_SHOWN)
 		max = MAX_STRING_SHOWN;
+	if (block && block->address + block->size - addr < max)
+		max = block->address + block->size - addr;
 	for (size_t i = 0; i < max && n + 5 < size; i++) {
 		uint8_t c;
 
@@ -428,6 +517,38 @@ static void describe_char_array(struct builder *b, uint64_t count,
 	push_value(b, depth, path, name, offset, array_type, value, NULL);
 }
 
+/*
+ * The first elements of an array whose BEGIN was pushed (at depth), how
+ * many more there are, and its END.
+ */
+static void describe_elements(struct builder *b, Dwarf_Die *element,
+			      uint64_t element_size, uint64_t count,
+			      uint64_t addr, uint64_t offset, const char *path,
+			      int depth)
+{
+	for (uint64_t i = 0;
+	     i < count && i < CH_DESCRIBE_MAX_ARRAY_SHOWN && b->budget; i++) {
+		char element_name[32], *element_path;
+
+		snprintf(element_name, sizeof(element_name), "[%" PRIu64 "]", i);
+		element_path = member_path(b, path, "", element_name);
+		if (!element_path)
+			return;
+		describe_value(b, element, addr + i * element_size,
+			       offset + i * element_size, element_name,
+			       element_path, depth + 1);
+		free(element_path);
+	}
+	if (count > CH_DESCRIBE_MAX_ARRAY_SHOWN) {
+		struct ch_field *more = push_field(b, CH_FIELD_MORE, depth + 1,
+						   0, NULL, NULL);
+
+		if (more)
+			more->more = count - CH_DESCRIBE_MAX_ARRAY_SHOWN;
+	}
+	push_end(b, depth);
+}
+
 static void describe_array(struct builder *b, Dwarf_Die *array,
 			   uint64_t addr, uint64_t offset, const char *name,
 			   const char *path, int depth)
@@ -456,27 +577,109 @@ static void describe_array(struct builder *b, Dwarf_Die *array,
 	if (!element_size)
 		return;
 	push_field(b, CH_FIELD_BEGIN, depth, offset, array_type, name);
-	for (uint64_t i = 0;
-	     i < count && i < CH_DESCRIBE_MAX_ARRAY_SHOWN && b->budget; i++) {
-		char element_name[32], *element_path;
+	describe_elements(b, &element, element_size, count, addr, offset, path,
+			  depth);
+}
 
-		snprintf(element_name, sizeof(element_name), "[%" PRIu64 "]", i);
-		element_path = member_path(b, path, "", element_name);
-		if (!element_path)
-			return;
-		describe_value(b, &element, addr + i * element_size,
-			       offset + i * element_size, element_name,
-			       element_path, depth + 1);
-		free(element_path);
-	}
-	if (count > CH_DESCRIBE_MAX_ARRAY_SHOWN) {
-		struct ch_field *more = push_field(b, CH_FIELD_MORE, depth + 1,
-						   0, NULL, NULL);
+// The type of type's first template type parameter (T of X<T, ...>).
+static bool template_type(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	Dwarf_Die child;
 
-		if (more)
-			more->more = count - CH_DESCRIBE_MAX_ARRAY_SHOWN;
+	if (dwarf_child(type, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) == DW_TAG_template_type_parameter)
+			return ch_dwarf_die_type(&child, ret);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+static bool name_starts(Dwarf_Die *die, const char *prefix)
+{
+	const char *name = dwarf_diename(die);
+
+	return name && strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * libstdc++ keeps the value of a node (map, set, unordered_map, list) and
+ * the object of a make_shared control block in raw storage:
+ * __gnu_cxx::__aligned_membuf<T> or __aligned_buffer<T>, an array of
+ * unsigned char. That storage holds a T: T is what a person wants to read.
+ */
+static bool aligned_storage_type(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	return (name_starts(type, "__aligned_membuf<") ||
+		name_starts(type, "__aligned_buffer<")) &&
+	       template_type(type, ret);
+}
+
+static uint64_t value_size(Dwarf_Die *type)
+{
+	Dwarf_Die stripped;
+	int tag;
+
+	if (!ch_dwarf_strip_die(type, &stripped))
+		return 0;
+	tag = dwarf_tag(&stripped);
+	if (tag == DW_TAG_pointer_type || tag == DW_TAG_reference_type ||
+	    tag == DW_TAG_rvalue_reference_type)
+		return ch_die_udata(&stripped, DW_AT_byte_size, 8);
+	return ch_die_udata(&stripped, DW_AT_byte_size, 0);
+}
+
+/*
+ * A libstdc++ std::vector<T> (three pointers: start, finish, end of
+ * storage): its size and its first elements, decoded where they live. The
+ * pointers come from the core: a count that does not fit the storage, or
+ * storage not in one live allocation, shows no element.
+ */
+static void describe_vector_elements(struct builder *b, Dwarf_Die *vector,
+				     uint64_t addr, const char *path, int depth)
+{
+	uint64_t pointers[3], element_size, count;
+	Dwarf_Die element;
+	const struct ch_block *block;
+	struct ch_field *field;
+	char value[32], array_name[512], *element_path;
+
+	if (ch_die_udata(vector, DW_AT_byte_size, 0) != 24 ||
+	    !template_type(vector, &element) ||
+	    !(element_size = value_size(&element)) ||
+	    !read_bytes(b, addr, pointers, sizeof(pointers)) ||
+	    pointers[1] < pointers[0] || pointers[2] < pointers[1] ||
+	    (pointers[1] - pointers[0]) % element_size)
+		return;
+	count = (pointers[1] - pointers[0]) / element_size;
+	snprintf(value, sizeof(value), "%" PRIu64, count);
+	b->budget--;
+	element_path = member_path(b, path, ".", "size()");
+	if (!element_path)
+		return;
+	push_value(b, depth, element_path, "size()", 0, "size_t", value, NULL);
+	free(element_path);
+	if (!b->err)
+		b->fields.data[b->fields.len - 1].elsewhere = true;
+	block = ch_heap_find(&b->program->heap, pointers[0]);
+	if (!count || !block || pointers[1] - block->address > block->size ||
+	    !b->budget)
+		return;
+	ch_format_array_name(array_name, sizeof(array_name),
+			     type_name(b, &element), count);
+	field = push_field(b, CH_FIELD_BEGIN, depth, 0, NULL, "<elements>");
+	if (!field)
+		return;
+	field->owned_type = strdup(array_name);
+	if (!field->owned_type) {
+		fail(b, &ch_enomem);
+		return;
 	}
-	push_end(b, depth);
+	field->type = field->owned_type;
+	field->elsewhere = true;
+	field->address = pointers[0];
+	describe_elements(b, &element, element_size, count, pointers[0], 0,
+			  path, depth);
 }
 
 static void describe_aggregate(struct builder *b, Dwarf_Die *type,
@@ -484,6 +687,12 @@ static void describe_aggregate(struct builder *b, Dwarf_Die *type,
 			       uint64_t offset, const char *name,
 			       const char *path, int depth)
 {
+	Dwarf_Die stored;
+
+	if (aligned_storage_type(type, &stored)) {
+		describe_value(b, &stored, addr, offset, name, path, depth);
+		return;
+	}
 	if (!has_data_members(type)) {
 		// Empty bases (allocators, comparators): one line.
 		b->budget--;
@@ -498,6 +707,9 @@ static void describe_aggregate(struct builder *b, Dwarf_Die *type,
 	}
 	push_field(b, CH_FIELD_BEGIN, depth, offset, shown_type, name);
 	describe_members(b, type, addr, offset, path, depth + 1);
+	if (strncmp(shown_type, "std::vector<", 12) == 0 &&
+	    strncmp(shown_type, "std::vector<bool", 16) != 0)
+		describe_vector_elements(b, type, addr, path, depth + 1);
 	push_end(b, depth);
 }
 
@@ -618,6 +830,40 @@ static void locate_element(struct ch_described_allocation *allocation,
 				    element * (dtype ? dtype->size : 0);
 }
 
+DEFINE_VECTOR(dump_pointer_vector, struct ch_dump_pointer);
+
+/*
+ * Each aligned word of the dump (the allocation is aligned) that points
+ * into an allocation, a module or a stack: a person reading an untyped
+ * block sees its links without decoding hex.
+ */
+static struct ch_error *annotate_dump(struct builder *b,
+				      struct ch_described_bytes *dump)
+{
+	struct dump_pointer_vector pointers;
+	struct ch_error *err = NULL;
+
+	dump_pointer_vector_init(&pointers);
+	for (uint64_t at = (8 - dump->address % 8) % 8; at + 8 <= dump->num_read;
+	     at += 8) {
+		struct ch_dump_pointer pointer = { .offset = dump->offset + at };
+
+		if (!dump->line_read[at / 16])
+			continue;
+		memcpy(&pointer.value, dump->bytes + at, 8);
+		find_target(b, pointer.value, &pointer.target);
+		if (pointer.target.kind == CH_TARGET_NONE)
+			continue;
+		err = dump_pointer_vector_append(&pointers, &pointer);
+		if (err) {
+			free(pointer.target.symbol);
+			break;
+		}
+	}
+	dump->pointers = dump_pointer_vector_steal(&pointers, &dump->num_pointers);
+	return err;
+}
+
 /*
  * No layout: the raw bytes, from the start or around the address, read a
  * line of 16 at a time as they are shown.
@@ -651,7 +897,7 @@ static struct ch_error *read_dump(struct builder *b,
 		dump->line_read[line / 16] = read_bytes(b, dump->address + line,
 							dump->bytes + line, n);
 	}
-	return NULL;
+	return annotate_dump(b, dump);
 }
 
 static struct ch_error *describe_allocation(struct builder *b,
@@ -680,6 +926,8 @@ static struct ch_error *describe_allocation(struct builder *b,
 	    read_bytes(b, allocation->element_start, &allocation->vptr, 8))
 		allocation->vtable = cut_name(name_module_address(b->program,
 								  allocation->vptr));
+	if (b->options->as_type)
+		return NULL; // the fields are the type's the user named
 	if (allocation->has_element && info->dtype &&
 	    ch_dwarf_types_die(b->types->dwarf, info->dtype, &die, NULL)) {
 		describe_fields(b, desc, &die, allocation->element_start,
@@ -734,6 +982,42 @@ static bool find_variable(struct builder *b, uint64_t addr,
 	return false;
 }
 
+/*
+ * A variable that is a pointer to a live allocation: that allocation is
+ * described too (one level: its own pointers are annotated, not followed),
+ * as `p *var` would show it.
+ */
+static void follow_pointer_variable(struct builder *b,
+				    struct ch_description *desc,
+				    Dwarf_Die *type_die, uint64_t address)
+{
+	struct ch_describe_options options = {
+		.max_bytes = b->options->max_bytes,
+		.max_read = b->options->max_read,
+	};
+	Dwarf_Die stripped;
+	uint64_t pointer;
+	struct ch_error *err;
+
+	if (!ch_dwarf_strip_die(type_die, &stripped) ||
+	    dwarf_tag(&stripped) != DW_TAG_pointer_type ||
+	    !read_bytes(b, address, &pointer, 8) ||
+	    !ch_heap_find(&b->program->heap, pointer))
+		return;
+	desc->pointee = calloc(1, sizeof(*desc->pointee));
+	if (!desc->pointee) {
+		fail(b, &ch_enomem);
+		return;
+	}
+	err = ch_description_init(desc->pointee, b->program, b->types, pointer,
+				  &options);
+	if (err) {
+		free(desc->pointee);
+		desc->pointee = NULL;
+		fail(b, err);
+	}
+}
+
 static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 {
 	uint64_t addr = desc->address;
@@ -741,7 +1025,7 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 		find_free_block(&b->program->heap, addr);
 	const struct ch_dwarf_variable *variable;
 	uint32_t type;
-	Dwarf_Die die;
+	Dwarf_Die variable_die, die;
 
 	if (free_block) {
 		desc->in_free_block = true;
@@ -751,12 +1035,47 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	desc->symbol = cut_name(name_module_address(b->program, addr));
 	desc->mapping = ch_address_space_mapping(b->program->address_space,
 						 addr);
+	desc->in_stack = find_stack(b->program, addr, &desc->stack_tid,
+				    &desc->stack_above_sp);
+	if (desc->in_stack)
+		desc->stack_name = cut_name(name_stack_address(b, addr));
+	if (b->options->as_type)
+		return;
+	// The type's DIE from the variable's own: made-up types (pointers)
+	// have no DIE of their own in the table.
 	if (!find_variable(b, addr, &variable, &type) ||
-	    !ch_dwarf_types_die(b->types->dwarf, type, &die, NULL))
+	    !ch_dwarf_types_die_of_key(b->types->dwarf, variable->die_key,
+				       &variable_die) ||
+	    !ch_dwarf_die_type(&variable_die, &die))
 		return;
 	desc->in_variable = true;
 	desc->variable_address = variable->address;
 	describe_fields(b, desc, &die, variable->address, 0);
+	follow_pointer_variable(b, desc, &die, variable->address);
+}
+
+/*
+ * --as TYPE: the value at the address decoded as the struct, class or
+ * union of that name, whatever lives there (gdb's p *(T *)addr).
+ */
+static struct ch_error *describe_as(struct builder *b,
+				    struct ch_description *desc,
+				    const char *name)
+{
+	uint32_t id;
+	Dwarf_Die die;
+	struct ch_error *err = ch_dwarf_types_find(b->types->dwarf, name, &id);
+
+	if (err)
+		return err;
+	if (id == CH_DTYPE_NONE ||
+	    !ch_dwarf_types_die(b->types->dwarf, id, &die, NULL))
+		return ch_error_create(CH_ERROR_NOT_FOUND,
+				       "--as: no struct, class or union named '%s' in the program's DWARF",
+				       name);
+	desc->as_type = ch_dwarf_type(b->types->dwarf, id)->name;
+	describe_fields(b, desc, &die, desc->address, 0);
+	return NULL;
 }
 
 struct ch_error *ch_description_init(struct ch_description *desc,
@@ -765,6 +1084,7 @@ struct ch_error *ch_description_init(struct ch_description *desc,
 				     const struct ch_describe_options *options)
 {
 	struct builder b = {
+		.options = options,
 		.program = program,
 		.types = types,
 		.budget = CH_DESCRIBE_MAX_FIELDS,
@@ -782,11 +1102,14 @@ struct ch_error *ch_description_init(struct ch_description *desc,
 						      &desc->allocation.has_stack);
 	} else
 		describe_elsewhere(&b, desc);
+	if (!err && options->as_type)
+		err = describe_as(&b, desc, options->as_type);
 	if (!err)
 		err = b.err;
 	else
 		ch_error_destroy(b.err);
 	desc->fields = field_vector_steal(&b.fields, &desc->num_fields);
+	ch_roots_destroy(b.roots);
 	if (err) {
 		ch_description_deinit(desc);
 		return err;
@@ -802,14 +1125,23 @@ void ch_description_deinit(struct ch_description *desc)
 		free(field->name);
 		free(field->path);
 		free(field->value);
+		free(field->owned_type);
 		free(field->target.symbol);
 	}
 	free(desc->fields);
 	free(desc->allocation.vtable);
 	ch_named_stack_deinit(&desc->allocation.stack);
 	free(desc->symbol);
+	free(desc->stack_name);
 	free(desc->bytes.bytes);
 	free(desc->bytes.line_read);
+	for (size_t i = 0; i < desc->bytes.num_pointers; i++)
+		free(desc->bytes.pointers[i].target.symbol);
+	free(desc->bytes.pointers);
+	if (desc->pointee) {
+		ch_description_deinit(desc->pointee);
+		free(desc->pointee);
+	}
 	*desc = (struct ch_description){ 0 };
 }
 
@@ -841,6 +1173,11 @@ static void write_target_text(struct ch_out *out,
 		ch_out_printf(out, " (%s)", target->type ? target->type : "unknown type");
 	} else if (target->kind == CH_TARGET_MODULE) {
 		ch_out_printf(out, " -> %s", target->symbol);
+	} else if (target->kind == CH_TARGET_STACK && target->symbol) {
+		ch_out_printf(out, " -> stack: %s", target->symbol);
+	} else if (target->kind == CH_TARGET_STACK) {
+		ch_out_printf(out, " -> stack of thread %" PRId32 " (sp+%" PRIu64 ")",
+			      target->tid, target->above_sp);
 	}
 }
 
@@ -849,17 +1186,27 @@ static void write_field_text(struct ch_out *out, const struct ch_field *field)
 	indent(out, field->depth);
 	switch (field->kind) {
 	case CH_FIELD_VALUE:
-		ch_out_printf(out, "[+%" PRIu64 "] %s%s%s = %s", field->offset,
-			      field->type, separator(field->type, field->name),
+		// A value computed, not read at an offset: no offset shown.
+		if (!field->elsewhere)
+			ch_out_printf(out, "[+%" PRIu64 "] ", field->offset);
+		ch_out_printf(out, "%s%s%s = %s", field->type,
+			      separator(field->type, field->name),
 			      field->name, field->value);
 		if (field->has_target)
 			write_target_text(out, &field->target);
 		ch_out_char(out, '\n');
 		break;
 	case CH_FIELD_BEGIN:
-		ch_out_printf(out, "[+%" PRIu64 "] %s%s%s = {\n", field->offset,
-			      field->type, separator(field->type, field->name),
-			      field->name);
+		if (field->elsewhere)
+			ch_out_printf(out, "%s%s%s at 0x%" PRIx64 " = {\n",
+				      field->type,
+				      separator(field->type, field->name),
+				      field->name, field->address);
+		else
+			ch_out_printf(out, "[+%" PRIu64 "] %s%s%s = {\n",
+				      field->offset, field->type,
+				      separator(field->type, field->name),
+				      field->name);
 		break;
 	case CH_FIELD_END:
 		ch_out_str(out, "}\n");
@@ -896,6 +1243,14 @@ static void write_dump_text(struct ch_out *out,
 	if (dump->offset + dump->len < allocation_size)
 		ch_out_printf(out, "  ... %" PRIu64 " more bytes\n",
 			      allocation_size - dump->offset - dump->len);
+	if (dump->num_pointers)
+		ch_out_str(out, "pointers:\n");
+	for (size_t i = 0; i < dump->num_pointers; i++) {
+		ch_out_printf(out, "  [+%" PRIu64 "] 0x%" PRIx64,
+			      dump->pointers[i].offset, dump->pointers[i].value);
+		write_target_text(out, &dump->pointers[i].target);
+		ch_out_char(out, '\n');
+	}
 }
 
 static void write_allocation_text(struct ch_out *out,
@@ -955,6 +1310,11 @@ static void write_elsewhere_text(struct ch_out *out,
 			      mapping->file ? mapping->file : "(anonymous)");
 	else
 		ch_out_str(out, "mapping: none (not in the process)\n");
+	if (desc->in_stack && desc->stack_name)
+		ch_out_printf(out, "stack: %s\n", desc->stack_name);
+	else if (desc->in_stack)
+		ch_out_printf(out, "stack: thread %" PRId32 ", sp+%" PRIu64 "\n",
+			      desc->stack_tid, desc->stack_above_sp);
 	if (desc->in_variable)
 		ch_out_printf(out, "variable at 0x%" PRIx64 ":\n",
 			      desc->variable_address);
@@ -967,10 +1327,17 @@ void ch_description_write_text(struct ch_out *out,
 		write_allocation_text(out, desc);
 	else
 		write_elsewhere_text(out, desc);
+	if (desc->as_type)
+		ch_out_printf(out, "as %s at 0x%" PRIx64 ":\n", desc->as_type,
+			      desc->address);
 	for (size_t i = 0; i < desc->num_fields; i++)
 		write_field_text(out, &desc->fields[i]);
 	if (desc->has_bytes)
 		write_dump_text(out, &desc->bytes, desc->allocation.size);
+	if (desc->pointee) {
+		ch_out_str(out, "\npoints to:\n");
+		ch_description_write_text(out, desc->pointee);
+	}
 }
 
 /* JSON: the fields as a flat list, each with its path. */
@@ -988,6 +1355,12 @@ static void write_target_json(struct ch_json *json,
 	} else if (target->kind == CH_TARGET_MODULE) {
 		ch_json_begin_object(json);
 		ch_json_member_string(json, "symbol", target->symbol);
+		ch_json_end_object(json);
+	} else if (target->kind == CH_TARGET_STACK) {
+		ch_json_begin_object(json);
+		ch_json_member_i64(json, "stack_of_thread", target->tid);
+		ch_json_member_u64(json, "above_sp", target->above_sp);
+		ch_json_member_string_or_null(json, "name", target->symbol);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
@@ -1040,6 +1413,16 @@ static void write_dump_json(struct ch_json *json,
 	else
 		ch_json_null(json);
 	free(hex);
+	ch_json_key(json, "pointers");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < dump->num_pointers; i++) {
+		ch_json_begin_object(json);
+		ch_json_member_u64(json, "offset", dump->pointers[i].offset);
+		ch_json_member_address(json, "value", dump->pointers[i].value);
+		write_target_json(json, &dump->pointers[i].target);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
 }
 
 static void write_allocation_json(struct ch_json *json,
@@ -1094,9 +1477,39 @@ static void write_elsewhere_json(struct ch_json *json,
 	} else {
 		ch_json_null(json);
 	}
+	if (desc->in_stack) {
+		ch_json_key(json, "stack");
+		ch_json_begin_object(json);
+		ch_json_member_i64(json, "thread", desc->stack_tid);
+		ch_json_member_u64(json, "above_sp", desc->stack_above_sp);
+		ch_json_member_string_or_null(json, "name", desc->stack_name);
+		ch_json_end_object(json);
+	}
 	if (desc->in_variable)
 		ch_json_member_address(json, "variable_address",
 				       desc->variable_address);
+}
+
+static void write_description_json(struct ch_json *json,
+				   const struct ch_description *desc)
+{
+	ch_json_begin_object(json);
+	ch_json_member_address(json, "address", desc->address);
+	if (desc->in_allocation)
+		write_allocation_json(json, &desc->allocation);
+	else
+		write_elsewhere_json(json, desc);
+	if (desc->as_type)
+		ch_json_member_string(json, "as_type", desc->as_type);
+	if (desc->has_fields)
+		write_fields_json(json, desc);
+	if (desc->has_bytes)
+		write_dump_json(json, &desc->bytes);
+	if (desc->pointee) {
+		ch_json_key(json, "pointee");
+		write_description_json(json, desc->pointee);
+	}
+	ch_json_end_object(json);
 }
 
 void ch_description_write_json(struct ch_out *out,
@@ -1105,15 +1518,5 @@ void ch_description_write_json(struct ch_out *out,
 	struct ch_json json;
 
 	ch_json_init(&json, out, true);
-	ch_json_begin_object(&json);
-	ch_json_member_address(&json, "address", desc->address);
-	if (desc->in_allocation)
-		write_allocation_json(&json, &desc->allocation);
-	else
-		write_elsewhere_json(&json, desc);
-	if (desc->has_fields)
-		write_fields_json(&json, desc);
-	if (desc->has_bytes)
-		write_dump_json(&json, &desc->bytes);
-	ch_json_end_object(&json);
+	write_description_json(&json, desc);
 }

@@ -36,12 +36,26 @@ struct ch_pointer_target {
 		CH_TARGET_NONE,        /**< NULL, or nothing coreheap knows */
 		CH_TARGET_ALLOCATION,  /**< a live allocation */
 		CH_TARGET_MODULE,      /**< a module's text or data */
+		CH_TARGET_STACK,       /**< a thread's stack */
 	} kind;
 	/** CH_TARGET_ALLOCATION: its address, the offset in it, its type. */
 	uint64_t allocation, offset;
 	const char *type;
-	/** CH_TARGET_MODULE: module!symbol+offset. Owned. */
+	/**
+	 * CH_TARGET_MODULE: module!symbol+offset; CH_TARGET_STACK: the frame
+	 * and local ("tid 42 frame 1 main (local x)") or NULL. Owned.
+	 */
 	char *symbol;
+	/** CH_TARGET_STACK: the thread, and how far above its stack pointer. */
+	int32_t tid;
+	uint64_t above_sp;
+};
+
+/** A word of a dump that points somewhere. */
+struct ch_dump_pointer {
+	/** Its offset in the allocation, and its value. */
+	uint64_t offset, value;
+	struct ch_pointer_target target;
 };
 
 enum ch_field_kind {
@@ -75,6 +89,15 @@ struct ch_field {
 	struct ch_pointer_target target;
 	/** MORE: how many elements are not shown. */
 	uint64_t more;
+	/** BEGIN: when type is made up for this field, its storage. Owned. */
+	char *owned_type;
+	/**
+	 * BEGIN of values that live elsewhere, at address (a vector's
+	 * elements): the offsets under it are from address. VALUE: computed
+	 * (a vector's size()), at no offset.
+	 */
+	bool elsewhere;
+	uint64_t address;
 };
 
 /** The allocation holding the address. */
@@ -115,6 +138,9 @@ struct ch_described_bytes {
 	 * the core (a line that is not shows no byte of it). Owned.
 	 */
 	bool *line_read;
+	/** The aligned words read that point somewhere, in order. Owned. */
+	struct ch_dump_pointer *pointers;
+	size_t num_pointers;
 };
 
 struct ch_description {
@@ -130,6 +156,12 @@ struct ch_description {
 	char *symbol;
 	/** The process mapping holding address (the program's), or NULL. */
 	const struct ch_mapping *mapping;
+	/** A thread's stack holding address: its thread id and the offset above its stack pointer. */
+	bool in_stack;
+	int32_t stack_tid;
+	uint64_t stack_above_sp;
+	/** Its frame and local, as the roots name them, or NULL. Owned. */
+	char *stack_name;
 	/** A global variable holding address: its address. */
 	bool in_variable;
 	uint64_t variable_address;
@@ -144,6 +176,13 @@ struct ch_description {
 	/** In an allocation without fields: its bytes. */
 	bool has_bytes;
 	struct ch_described_bytes bytes;
+	/**
+	 * A global variable of pointer type that points into a live
+	 * allocation: that allocation's description (owned), else NULL.
+	 */
+	struct ch_description *pointee;
+	/** --as: the type the fields were decoded as (owned by the types), or NULL. */
+	const char *as_type;
 };
 
 struct ch_describe_options {
@@ -154,6 +193,11 @@ struct ch_describe_options {
 	 * holds them whole.
 	 */
 	uint64_t max_read;
+	/**
+	 * A struct, class or union name: decode the address as that type
+	 * whatever lives there (NULL: the type coreheap knows).
+	 */
+	const char *as_type;
 };
 
 /**
