@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The process, its modules, allocators, arenas and heap damage: the report
+ * of `coreheap summary`, which `coreheap report` embeds as it is.
+ */
+#ifndef COREHEAP_SUMMARY_H
+#define COREHEAP_SUMMARY_H
+
+#include <stdio.h>
+
+#include "heap/program.h"
+#include "report/output.h"
+
+/** Write the summary of program (heap loaded) to stream, text or json. */
+struct ch_error *ch_summary_report_write(struct ch_program *program,
+					 enum ch_format format, FILE *stream);
+
+#endif /* COREHEAP_SUMMARY_H */
