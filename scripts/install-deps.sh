@@ -11,6 +11,7 @@ gdb libc6-dbg
 python3
 time bc
 curl bzip2
+chromium
 clang libclang-rt-dev
 "
 sudo=
