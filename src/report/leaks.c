@@ -412,30 +412,27 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 	}
 }
 
-struct ch_error *ch_leaks_report_write(struct ch_program *program,
-				       const struct ch_leaks_options *options,
-				       enum ch_format format, FILE *stream)
+struct ch_error *ch_leaks_report_write_analysis(struct ch_analysis *analysis,
+						const struct ch_leaks_options *options,
+						enum ch_format format, FILE *stream)
 {
-	struct ch_analysis analysis;
+	const struct ch_program *program = analysis->program;
 	struct leaks_report report = {
 		.program = program,
+		.graph = analysis->graph,
 		.max_allocations = options->max_allocations,
 	};
 	static struct ch_out out;
 	struct ch_error *err;
 
-	err = ch_analysis_init(&analysis, program, &options->analysis);
-	if (err)
-		return err;
-	report.graph = analysis.graph;
-	err = ch_graph_reach(analysis.graph, NULL, &report.root_of);
+	err = ch_graph_reach(analysis->graph, NULL, &report.root_of);
 	if (!err)
 		err = count_referrers(&report);
 	if (!err)
 		err = ch_type_groups_init(&report.groups, program, is_leaked,
 					  &report);
 	if (!err) {
-		for (uint32_t v = 0; v < analysis.graph->num_nodes; v++) {
+		for (uint32_t v = 0; v < analysis->graph->num_nodes; v++) {
 			if (report.root_of[v] == CH_GRAPH_NONE &&
 			    report.referrers[v] == 0) {
 				report.unreferenced++;
@@ -458,6 +455,20 @@ struct ch_error *ch_leaks_report_write(struct ch_program *program,
 	free(report.next_node);
 	free(report.root_of);
 	free(report.referrers);
+	return err;
+}
+
+struct ch_error *ch_leaks_report_write(struct ch_program *program,
+				       const struct ch_leaks_options *options,
+				       enum ch_format format, FILE *stream)
+{
+	struct ch_analysis analysis;
+	struct ch_error *err;
+
+	err = ch_analysis_init(&analysis, program, &options->analysis);
+	if (err)
+		return err;
+	err = ch_leaks_report_write_analysis(&analysis, options, format, stream);
 	ch_analysis_deinit(&analysis);
 	return err;
 }

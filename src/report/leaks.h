@@ -31,4 +31,9 @@ struct ch_error *ch_leaks_report_write(struct ch_program *program,
 				       const struct ch_leaks_options *options,
 				       enum ch_format format, FILE *stream);
 
+/** The same over an analysis already made of the program (its options unused). */
+struct ch_error *ch_leaks_report_write_analysis(struct ch_analysis *analysis,
+						const struct ch_leaks_options *options,
+						enum ch_format format, FILE *stream);
+
 #endif /* COREHEAP_LEAKS_H */

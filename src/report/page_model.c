@@ -438,19 +438,21 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 			.sort = CH_TYPES_SORT_BYTES,
 		}, CH_FORMAT_JSON, stream);
 	}
+	// One analysis (the graph) for top, leaks, the tree and the instances.
+	if (!err)
+		err = compute(&model);
 	if (!err) {
 		fputs(",\n\"top\": ", stream);
-		err = ch_top_report_write(program, &(struct ch_top_options){
-			.analysis = options->analysis,
-			.rows = options->limit,
-		}, CH_FORMAT_JSON, stream);
+		err = ch_top_report_write_analysis(&model.analysis,
+			&(struct ch_top_options){ .rows = options->limit },
+			CH_FORMAT_JSON, stream);
 	}
 	if (!err) {
 		fputs(",\n\"leaks\": ", stream);
-		err = ch_leaks_report_write(program, &(struct ch_leaks_options){
-			.analysis = options->analysis,
-			.max_allocations = options->limit,
-		}, CH_FORMAT_JSON, stream);
+		err = ch_leaks_report_write_analysis(&model.analysis,
+			&(struct ch_leaks_options){
+				.max_allocations = options->limit,
+			}, CH_FORMAT_JSON, stream);
 	}
 	if (!err && programs[0]) {
 		fputs(",\n\"diff\": ", stream);
@@ -458,15 +460,17 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 			.retained = true,
 		}, CH_FORMAT_JSON, stream);
 	}
-	if (err)
+	if (!err) {
+		model.out = malloc(sizeof(*model.out));
+		if (!model.out)
+			err = &ch_enomem;
+	}
+	if (err) {
+		page_model_deinit(&model);
 		return err;
-	model.out = malloc(sizeof(*model.out));
-	if (!model.out)
-		return &ch_enomem;
+	}
 	ch_out_init(model.out, stream);
-	err = compute(&model);
-	if (!err)
-		err = write_tree(&model);
+	err = write_tree(&model);
 	if (!err)
 		err = write_instances(&model, &model.groups, "instances");
 	if (!err && programs[0])

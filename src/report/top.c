@@ -376,19 +376,16 @@ static struct ch_error *write_rows(struct ch_out *out, struct top_report *report
 	return NULL;
 }
 
-struct ch_error *ch_top_report_write(struct ch_program *program,
-				     const struct ch_top_options *options,
-				     enum ch_format format, FILE *stream)
+struct ch_error *ch_top_report_write_analysis(struct ch_analysis *analysis,
+					      const struct ch_top_options *options,
+					      enum ch_format format, FILE *stream)
 {
-	struct ch_analysis analysis;
-	struct top_report report = { .analysis = &analysis };
+	const struct ch_program *program = analysis->program;
+	struct top_report report = { .analysis = analysis };
 	struct timespec start, end;
 	static struct ch_out out;
 	struct ch_error *err;
 
-	err = ch_analysis_init(&analysis, program, &options->analysis);
-	if (err)
-		return err;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	err = compute(&report, options->rows);
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -413,6 +410,20 @@ struct ch_error *ch_top_report_write(struct ch_program *program,
 			ch_error_destroy(out_err);
 	}
 	top_report_deinit(&report);
+	return err;
+}
+
+struct ch_error *ch_top_report_write(struct ch_program *program,
+				     const struct ch_top_options *options,
+				     enum ch_format format, FILE *stream)
+{
+	struct ch_analysis analysis;
+	struct ch_error *err;
+
+	err = ch_analysis_init(&analysis, program, &options->analysis);
+	if (err)
+		return err;
+	err = ch_top_report_write_analysis(&analysis, options, format, stream);
 	ch_analysis_deinit(&analysis);
 	return err;
 }
