@@ -1194,8 +1194,10 @@ static void sort_level(struct ch_types *types, struct block_list *level,
 	size_t num_blocks = types->program->heap.live.len, len = 0;
 
 	if (!queued_only || level->len < num_blocks / 64) {
-		qsort(level->data, level->len, sizeof(*level->data),
-		      compare_indices);
+		// An empty level may have no array: qsort takes no NULL.
+		if (level->len)
+			qsort(level->data, level->len, sizeof(*level->data),
+			      compare_indices);
 		return;
 	}
 	for (size_t w = 0; w < bitmap_words(num_blocks); w++) {
