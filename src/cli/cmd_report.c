@@ -11,7 +11,7 @@
 
 static const char *const report_usage[] = {
 	"coreheap report [OPTIONS] CORE",
-	"coreheap report [OPTIONS] OLD NEW",
+	"       coreheap report [OPTIONS] OLD NEW",
 	"",
 	"One self-contained HTML page (no network; opens from file://) of what the",
 	"other commands report: the summary and address-space map, a treemap of",
@@ -84,12 +84,12 @@ static struct ch_error *write_report(struct ch_program *programs[2],
 	} else {
 		page = fopen(report->output, "w");
 		if (!page) {
-			err = ch_error_create(CH_ERROR_OUTPUT, "%s: %s",
+			err = ch_error_create(CH_ERROR_OUTPUT, "cannot write %s: %s",
 					      report->output, strerror(errno));
 		} else {
 			err = ch_page_write(page, json, len);
 			if (fclose(page) != 0 && !err)
-				err = ch_error_create(CH_ERROR_OUTPUT, "%s: %s",
+				err = ch_error_create(CH_ERROR_OUTPUT, "cannot write %s: %s",
 						      report->output,
 						      strerror(errno));
 		}
