@@ -18,7 +18,8 @@
  *           "rest": bytes of the node's children not listed}...]},
  *  "instances": [{"type": T|null, "size": S|null, "allocations":
  *                 [{"address": "0x..", "size": S, "retained": R,
- *                   "why": {...}|null, "describe": {...}|null}...]}...]}
+ *                   "why": {...}, "describe": {...}}...]}...]}
+ * where only some instances have "why" and "describe" (see below).
  *
  * With two cores, ch_page_model_write_diff() writes the model of NEW with
  * "old_summary" (OLD's summary), "diff" (diff --retained --format json)
@@ -36,8 +37,13 @@
 
 /** Largest nodes of the dominator tree on the page at most. */
 #define CH_PAGE_TREE_NODES 2000
-/** Instances per type with their why and describe, at most. */
+/**
+ * Instances with their why and describe: the largest of each type listed,
+ * and the CH_PAGE_DETAILS_PER_TYPE largest of the CH_PAGE_DETAIL_TYPES
+ * largest types.
+ */
 #define CH_PAGE_DETAILS_PER_TYPE 5
+#define CH_PAGE_DETAIL_TYPES 4
 
 struct ch_page_options {
 	struct ch_analysis_options analysis;   // first: see analysis.h
