@@ -231,6 +231,17 @@ check_same "--limit 3: 3 leaked allocations listed" 3 \
 	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; print(len(json.loads(t[s:t.index("</script>", s)])["leaks"]["allocations"]))' "$work/limit.html")"
 expect_exit 64 "report takes one core, or two" -- "$COREHEAP" report "$graph" "$graph" "$graph"
 
+# Heap damage: the page shows the smashed header the fixture recorded.
+make_core "$FIXTURES/damage_overflow" "$work/damage" || finish
+"$COREHEAP" report -o "$work/damage.html" "$core" 2> "$work/damage.err"
+check_same "damaged heap: report exits 1 (partial)" 1 "$?"
+chromium_run "$work/plain.damage.html" "file://$work/damage.html" --dump-dom
+chunk=$(awk '$1 == "damaged_chunk" { print $2 }' "$work/damage.live")
+check_grep "the page shows the damage at $chunk" \
+	"<td class=\"mono\">$chunk</td><td>chunk size field" "$work/plain.damage.html"
+check_grep "the damaged page renders (status ok)" '<div id="status" class="">ok<' \
+	"$work/plain.damage.html"
+
 # Two cores: the growth recorded by fixtures/diff_growth at two moments.
 rm -f "$work"/cli.*.json
 start_fixture "$FIXTURES/diff_growth" "$work/growth"
