@@ -63,5 +63,7 @@ echo
 "$srcdir/tests/make-core.sh" "$builddir/bench/bench_heap_jemalloc" "$out/jemalloc" "$count" > /dev/null
 printf '| %-44s | %9s | %9s | %11s |\n' "walk (summary)" wall CPU "peak memory"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 46))" ----------- ----------- -------------
-measure "glibc, $(live_count "$out/heap.core") allocations" "$coreheap" summary "$out/heap.core"
-measure "jemalloc, $(live_count "$out/jemalloc.core") allocations" "$coreheap" summary "$out/jemalloc.core"
+measure "glibc summary, $(live_count "$out/heap.core") allocations" "$coreheap" summary "$out/heap.core"
+measure "jemalloc summary, $(live_count "$out/jemalloc.core") allocations" "$coreheap" summary "$out/jemalloc.core"
+measure "glibc: objects --format jsonl" "$coreheap" objects --format jsonl "$out/heap.core"
+measure "jemalloc: objects --format jsonl" "$coreheap" objects --format jsonl "$out/jemalloc.core"

@@ -2,10 +2,14 @@
 // Fuzz target: the whole pipeline on a core, as the commands run it: open
 // the program (core, modules, address space), load the heap through the
 // allocator plugins, type it, find the roots, build the reference graph
-// and reach it from the roots. The input is the core. Debug info is not
-// looked for, so that the glibc plugin finds main_arena by its shape.
+// and reach it from the roots; and what summary and triage say of the
+// process (its signal, its command line from the stack). The input is the
+// core. Debug info is not looked for, so that the glibc plugin finds
+// main_arena by its shape.
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/process.h"
 #include "fuzz_common.h"
 #include "graph/dominators.h"
 #include "heap/program.h"
@@ -47,8 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ch_analysis_options analysis_options = { .threads = 1 };
 	struct ch_analysis analysis;
 	struct ch_program *program;
+	struct ch_command_line command_line;
+	struct ch_signal signal;
 	struct ch_error *err;
 	uint32_t *root_of = NULL;
+	volatile size_t sink = 0;
 
 	if (!path)
 		return 0;
@@ -57,7 +64,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ch_error_destroy(err);
 		return 0;
 	}
-	err = ch_program_load_heap(program, &options);
+	ch_core_signal(program->core, &signal);
+	sink += signal.fault_address + (size_t)signal.sender_pid;
+	err = ch_process_command_line(program->core, program->address_space,
+				      &command_line);
+	if (!err)
+		sink += strlen(command_line.text);
+	ch_command_line_deinit(&command_line);
+	(void)sink;
+	if (!err)
+		err = ch_program_load_heap(program, &options);
 	if (!err)
 		err = ch_program_load_types(program);
 	if (!err) {

@@ -8,6 +8,8 @@ libelf-dev libdw-dev elfutils libpcre2-dev
 libcriterion-dev
 libjemalloc-dev libjemalloc2
 gdb libc6-dbg
+debootstrap
+redis-server redis-tools
 python3
 time bc
 curl bzip2

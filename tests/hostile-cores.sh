@@ -5,7 +5,10 @@
 # boundary). Each run must:
 #   - exit 0, 1, 2 or (triage only) 3, never die of a signal;
 #   - print no sanitizer report (ASan, UBSan, LeakSanitizer);
-#   - end within $HOSTILE_TIMEOUT seconds (default 10, 5 without ASan);
+#   - use at most $HOSTILE_TIMEOUT seconds of CPU time (default 10, 5
+#     without ASan), and end within six times that on the clock (a run
+#     blocked on something that never comes uses no CPU): CPU time, which
+#     a busy machine hardly changes, rather than wall time, which it does;
 #   - stay within a memory bound set by the mutant's size (512 MiB and 8
 #     times the mutant): ulimit -v in a plain build; under ASan, whose
 #     shadow memory needs terabytes of address space, ASan's limits on the
@@ -64,18 +67,25 @@ run_checked() {
 		# ASan's own limits, no extra process: a peak RSS past the
 		# bound, or one allocation larger than it (a size taken from
 		# the core unchecked), is a report.
-		ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=$limit_mb:max_allocation_size_mb=$limit_mb" \
-			timeout -s KILL "$timeout_s" "$@" > "$out" 2> "$err"
+		( ulimit -t "$timeout_s"
+		  ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=$limit_mb:max_allocation_size_mb=$limit_mb" \
+			exec timeout -s KILL "$((timeout_s * 6))" "$@" ) > "$out" 2> "$err"
 		status=$?
 	else
 		# ulimit -v on top of a gigabyte: libdw, thread stacks and
 		# malloc's arenas reserve address space they never touch.
 		( ulimit -v $(( (limit_mb + 1024) * 1024 )) 2>/dev/null
-		  exec timeout -s KILL "$timeout_s" "$@" ) > "$out" 2> "$err"
+		  ulimit -t "$timeout_s"
+		  exec timeout -s KILL "$((timeout_s * 6))" "$@" ) > "$out" 2> "$err"
 		status=$?
 	fi
 	if [ "$status" -eq 137 ] || [ "$status" -eq 124 ]; then
-		echo "hang: killed after ${timeout_s}s"
+		echo "hang: killed after $((timeout_s * 6))s on the clock"
+		return 1
+	fi
+	# SIGXCPU (and SIGKILL past the hard limit, above): the CPU bound.
+	if [ "$status" -eq 152 ]; then
+		echo "hang: more than ${timeout_s}s of CPU time"
 		return 1
 	fi
 	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' "$err"; then
@@ -130,6 +140,7 @@ selfcheck "crashes" fail any 'kill -SEGV $$'
 selfcheck "reports a sanitizer error" fail any \
 	'echo "==1==ERROR: AddressSanitizer: heap-buffer-overflow" >&2; exit 1'
 selfcheck "hangs" fail any 'exec tail -f /dev/null'
+selfcheck "spins" fail any 'while :; do :; done'
 selfcheck "fails silently" fail any 'exit 1'
 selfcheck "says nothing on a damaged core" fail partial 'exit 0'
 selfcheck "exits 5" fail any 'echo x >&2; exit 5'

@@ -187,15 +187,62 @@ if [ -s "$work/pools.core" ]; then
 fi
 
 # With the hugepage allocator (jemalloc_hpa), the pages of a hugepage slab
-# that no extent holds are jemalloc's, unexplained: counted per arena.
+# that no extent holds are jemalloc's, free in the slab's hpdata_t:
+# explained, nothing left unexplained.
 "$SRCDIR/tests/make-core.sh" "$FIXTURES/jemalloc_hpa" "$work/hpa" > /dev/null 2>&1 ||
 	fail "no core of jemalloc_hpa"
 if [ -s "$work/hpa.core" ]; then
-	run hpa-summary 0 summary "$work/hpa.core"
-	has "$work/hpa-summary.out" "jemalloc_hpa: a slab's free pages, unexplained" \
-		'^unexplained: [1-9][0-9]* ranges*, .*free pages of a hugepage slab'
-	has "$work/hpa-summary.out" "jemalloc_hpa: counted in an arena" \
-		'^  jemalloc arena 0 at .*, unexplained [0-9.]* [KM]iB$'
+	run hpa-summary 0 summary --verbose "$work/hpa.core"
+	has "$work/hpa-summary.out" "jemalloc_hpa: a slab's free pages, explained" \
+		'^unexplained: none$'
+	has "$work/hpa-summary.err" "jemalloc_hpa: the pageslabs found" \
+		'hugepage allocator: [1-9][0-9]* pageslabs with extents ([1-9][0-9]* free pages in them)'
+fi
+
+# Pageslabs of the hugepage allocator left empty (jemalloc_hpa_empty): no
+# extent maps them, the psset lists them; their freed memory holds the
+# only pointers to a block, which is leaked since that memory is no root.
+"$SRCDIR/tests/make-core.sh" "$FIXTURES/jemalloc_hpa_empty" "$work/hpa-empty" > /dev/null 2>&1 ||
+	fail "no core of jemalloc_hpa_empty: $(cat "$work/hpa-empty.err" 2> /dev/null)"
+if [ -s "$work/hpa-empty.core" ]; then
+	design=$work/hpa-empty.live
+	stale=$(awk '$1 == "stale" { print $2 }' "$design")
+	run hpa-empty-summary 0 summary --verbose "$work/hpa-empty.core"
+	has "$work/hpa-empty-summary.err" "jemalloc_hpa_empty: empty pageslabs found" \
+		'hugepage allocator: .*, [1-9][0-9]* empty, '
+	has "$work/hpa-empty-summary.out" "jemalloc_hpa_empty: nothing unexplained" \
+		'^unexplained: none$'
+	run hpa-empty-leaks 0 leaks --format jsonl "$work/hpa-empty.core"
+	check_same "jemalloc_hpa_empty: leaked is only the block the freed pages point to" \
+		"$stale unreferenced" \
+		"$(sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)".*/\1 \2/' "$work/hpa-empty-leaks.out")"
+fi
+
+# Another jemalloc version (5.2.1's string in a copy of Debian's 5.3.0
+# library, which the fixture loads): named, and refused, since its
+# layouts are not known; the result is partial.
+if [ -s "$FIXTURES/jemalloc_mixed" ] && lib=$(ldd "$FIXTURES/jemalloc_mixed" |
+	awk '$1 ~ /^libjemalloc\.so/ { print $3 }') && [ -f "$lib" ]; then
+	mkdir -p "$work/v521"
+	python3 - "$lib" "$work/v521/$(basename "$lib")" <<'PY'
+import re, sys
+data = open(sys.argv[1], "rb").read()
+data, n = re.subn(rb"5\.3\.0-0-g[0-9a-f]{40}",
+                  b"5.2.1-0-gea6b3e973b477b8061e0076bb257dbd7f3faa756", data)
+if n != 1:
+    sys.exit("no single 5.3.0 version string in " + sys.argv[1])
+open(sys.argv[2], "wb").write(data)
+PY
+	LD_LIBRARY_PATH=$work/v521 "$SRCDIR/tests/make-core.sh" \
+		"$FIXTURES/jemalloc_mixed" "$work/v521/mixed" > /dev/null 2>&1 ||
+		fail "no core of jemalloc_mixed on the 5.2.1 library"
+	if [ -s "$work/v521/mixed.core" ]; then
+		run v521-summary 1 summary "$work/v521/mixed.core"
+		has "$work/v521-summary.err" "jemalloc 5.2.1: named and refused" \
+			'jemalloc 5\.2\.1 (version string 5\.2\.1-0-gea6b3e973b477b8061e0076bb257dbd7f3faa756) is not supported: its heap is not walked'
+	fi
+else
+	fail "jemalloc_mixed loads no libjemalloc"
 fi
 
 echo "$((checks - failures)) passed, $failures failed"

@@ -188,7 +188,9 @@ size_of() {
 # seconds (default 60).
 wait_ready() {
 	tries=$((${CH_READY_TIMEOUT:-60} * 20))
-	while [ "$(grep -c '^ready$' "$1" 2> /dev/null)" -lt "$2" ]; do
+	# A file not made yet has said nothing (and grep -c would print
+	# nothing, which [ cannot compare).
+	while [ ! -e "$1" ] || [ "$(grep -c '^ready$' "$1")" -lt "$2" ]; do
 		tries=$((tries - 1))
 		[ $tries -gt 0 ] || return 1
 		sleep 0.05

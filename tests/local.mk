@@ -56,3 +56,38 @@ EXTRA_DIST += \
 # The stages of src/ include only downwards (src/README).
 TESTS += tests/check-layers.sh
 EXTRA_DIST += tests/check-layers.sh
+
+# The glibc fixtures built and run in Debian 11, 13 and unstable roots
+# (debootstrap, cached in debian-roots/ of the build tree; the first run
+# takes minutes), their cores read here with --sysroot; glibc_layout prints
+# the plugin's struct offsets for comparison with each root's libc6-dbg.
+check_PROGRAMS += tests/glibc_layout
+tests_glibc_layout_SOURCES = tests/glibc_layout.c
+tests_glibc_layout_CFLAGS = $(TEST_CFLAGS)
+tests_glibc_layout_LDADD = libcoreheap.a
+tests_glibc_layout_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+TESTS += \
+	tests/glibc-bullseye.sh \
+	tests/glibc-trixie.sh \
+	tests/glibc-sid.sh
+EXTRA_DIST += \
+	tests/glibc-bullseye.sh \
+	tests/glibc-trixie.sh \
+	tests/glibc-sid.sh \
+	tests/glibc-debian.sh \
+	tests/debian-root.sh
+
+# Debian's redis-server, unmodified, with the recorder preloaded: every
+# allocation it holds, exactly. liveset_diff is exact_harness.c's
+# comparison for shell tests.
+check_PROGRAMS += tests/liveset_diff
+tests_liveset_diff_SOURCES = tests/liveset_diff.c tests/liveset.c tests/liveset.h
+tests_liveset_diff_CFLAGS = $(TEST_CFLAGS)
+tests_liveset_diff_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+TESTS += tests/jemalloc-redis.sh
+EXTRA_DIST += tests/jemalloc-redis.sh tests/recorded-liveset.py
+
+# summary's totals against mallinfo2(), the core's mappings, kernel cores
+# that leave memory out or are cut short, and Debian's cc1plus.
+TESTS += tests/summary-totals.sh
+EXTRA_DIST += tests/summary-totals.sh tests/core-mappings.py

@@ -9,7 +9,8 @@
 # allocations were reported leaked. `leaks` must report at most a handful,
 # and none that an independent count (tests/python-reach.py: every
 # writable word outside the live allocations and every register a root,
-# more than coreheap scans) finds reachable.
+# more than coreheap scans) finds reachable. And summary's kinds add up
+# to the mappings of the core.
 . "$SRCDIR/tests/lib.sh"
 test_init python-leaks SRCDIR
 
@@ -58,6 +59,20 @@ if [ -n "$extra" ]; then
 fi
 check_same "leaks: at most a handful beyond the independent count" yes \
 	"$([ "$(printf '%s' "$extra" | grep -c .)" -le "$handful" ] && echo yes)"
+
+# summary maps every byte of the process once: its kinds add up to the
+# mappings the core's program headers and NT_FILE note give
+# (tests/core-mappings.py, which reads them itself).
+total=$("$python" "$SRCDIR/tests/core-mappings.py" "$core" | cut -d' ' -f1)
+run_ok "summary --format json" summary --format json "$core"
+check_same "summary: the kinds add up to the $total bytes python3 maps" yes \
+	"$("$python" -c '
+import json, sys
+memory = json.load(open(sys.argv[1]))["memory"]
+total = int(sys.argv[2])
+kinds = sum(k["bytes"] for k in memory["kinds"])
+print("yes" if memory["bytes"] == total == kinds else "no: %d, kinds %d" % (memory["bytes"], kinds))
+' "$work/out" "$total")"
 
 exec 3>&-
 finish

@@ -108,9 +108,18 @@ char *synth_core_write(const struct synth_core *core)
 
 		memcpy(psinfo + 24, &pid, 4);
 		strcpy((char *)psinfo + 40, "synthetic");
-		strcpy((char *)psinfo + 56, "synthetic --flag");
+		if (core->psargs)
+			memcpy(psinfo + 56, core->psargs,
+			       strnlen(core->psargs, 80));
+		else
+			strcpy((char *)psinfo + 56, "synthetic --flag");
 		note_add(&notes, NT_PRPSINFO, psinfo, sizeof(psinfo));
 	}
+	if (core->siginfo_size)
+		note_add(&notes, 0x53494749 /* NT_SIGINFO */, core->siginfo,
+			 core->siginfo_size);
+	if (core->auxv_size)
+		note_add(&notes, NT_AUXV, core->auxv, core->auxv_size);
 	add_files(&notes, core, NULL);
 	if (core->second_file_path)
 		add_files(&notes, core, core->second_file_path);

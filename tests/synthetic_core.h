@@ -63,6 +63,14 @@ struct synth_core {
 	size_t prstatus_size;
 	/** If set, a second NT_FILE note, with this as its first path. */
 	const char *second_file_path;
+	/** If set, NT_PRPSINFO's pr_psargs (up to 80 bytes, NUL-padded). */
+	const char *psargs;
+	/** If siginfo_size, an NT_SIGINFO note of these bytes. */
+	const void *siginfo;
+	size_t siginfo_size;
+	/** If auxv_size, an NT_AUXV note of these bytes. */
+	const void *auxv;
+	size_t auxv_size;
 };
 
 /** A synth_core with the defaults above. */

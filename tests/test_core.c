@@ -172,6 +172,60 @@ Test(core, truncated_core_keeps_what_it_holds)
 	free(path);
 }
 
+// What a cut core lost is told apart from what it left out on purpose: the
+// second segment saves 4096 of its 8192 bytes (the rest is left out), and
+// the cut takes the rest of the first and all of the second's 4096.
+Test(core, cut_core_lost_and_left_out)
+{
+	struct ch_address_space *as;
+	struct ch_address_bytes where;
+	struct synth_core synth;
+	struct ch_core *core;
+	uint64_t kept;
+	char *path;
+
+	two_segments(&synth);
+	synth.truncate_to = 8192 + 1000;
+	path = synth_core_write(&synth);
+	core = open_ok(path);
+	kept = core->segments[0].available;
+	cr_assert_lt(kept, sizeof(heap_bytes));
+	cr_assert_null(ch_address_space_create(core, NULL, &as));
+	cr_expect_eq(as->num_lost, 2);
+	cr_expect_eq(ch_address_space_lost_bytes(as, 0, UINT64_MAX),
+		     sizeof(heap_bytes) - kept + sizeof(stack_bytes));
+	ch_address_space_count(as, 0x10000, 0x10000 + sizeof(heap_bytes), &where);
+	cr_expect_eq(where.in_core, kept);
+	cr_expect_eq(where.lost, sizeof(heap_bytes) - kept);
+	cr_expect_eq(where.from_files + where.left_out, 0);
+	ch_address_space_count(as, 0x7ff000, 0x7ff000 + 2 * sizeof(stack_bytes),
+			       &where);
+	cr_expect_eq(where.in_core, 0);
+	cr_expect_eq(where.lost, sizeof(stack_bytes));
+	cr_expect_eq(where.left_out, sizeof(stack_bytes));
+	ch_address_space_destroy(as);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+
+	// Whole, the same core lost nothing: the second half of the stack
+	// segment is only left out.
+	two_segments(&synth);
+	path = synth_core_write(&synth);
+	core = open_ok(path);
+	cr_assert_null(ch_address_space_create(core, NULL, &as));
+	cr_expect_eq(as->num_lost, 0);
+	ch_address_space_count(as, 0x7ff000, 0x7ff000 + 2 * sizeof(stack_bytes),
+			       &where);
+	cr_expect_eq(where.in_core, sizeof(stack_bytes));
+	cr_expect_eq(where.left_out, sizeof(stack_bytes));
+	cr_expect_eq(where.lost, 0);
+	ch_address_space_destroy(as);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+}
+
 Test(core, rejects_what_is_not_an_x86_64_core)
 {
 	struct synth_core synth;
@@ -279,6 +333,33 @@ static void expect_warning(const struct ch_program *program, const char *path,
 	if (message)
 		cr_expect(strstr(message, path), "warning '%s' does not name the core",
 			  message);
+}
+
+// The warning names each lost range; writable memory makes it partial.
+Test(core, cut_core_names_what_it_lost)
+{
+	struct ch_program_options options = { 0 };
+	struct ch_program *program;
+	struct synth_core synth;
+	char range[64], *path;
+	uint64_t kept;
+
+	two_segments(&synth);
+	synth.truncate_to = 8192 + 1000;
+	path = synth_core_write(&synth);
+	program = open_program(path);
+	cr_assert_null(ch_program_load_heap(program, &options));
+	kept = program->core->segments[0].available;
+	snprintf(range, sizeof(range), "is truncated: 0x%llx-0x%llx (%llu bytes of writable memory)",
+		 (unsigned long long)(0x10000 + kept),
+		 (unsigned long long)(0x10000 + sizeof(heap_bytes)),
+		 (unsigned long long)(sizeof(heap_bytes) - kept));
+	cr_expect_not_null(find_warning(program, range), "no warning '%s'", range);
+	cr_expect_not_null(find_warning(program,
+					"is truncated: 0x7ff000-0x800000 (4096 bytes of writable memory)"));
+	ch_program_destroy(program);
+	unlink(path);
+	free(path);
 }
 
 Test(core, many_huge_note_headers_cannot_overflow_the_threads)
@@ -827,4 +908,399 @@ Test(core, program_headers_out_of_the_file_are_said_so)
 	assert_error(ch_core_open(path, &core), CH_ERROR_FORMAT,
 		     "is truncated or damaged: its 3 program headers at offset 64 run past its end (140 bytes)");
 	remove_core(path);
+}
+
+/* The process a core describes (core/process.c): si_code named as the
+ * kernel's uapi siginfo.h names it, checked against the host's <signal.h>
+ * (glibc's own copy of the numbers); the layout the kernel fills; and the
+ * command line found on a hand-made stack, whole or, when the stack does
+ * not hold what the kernel puts there, pr_psargs. */
+
+#include <signal.h>
+
+#include "core/process.h"
+
+Test(core, si_codes_are_named_as_the_kernel_names_them)
+{
+	static const struct {
+		int number, code;
+		const char *name;
+	} known[] = {
+		{ SIGSEGV, SEGV_MAPERR, "SEGV_MAPERR" },
+		{ SIGSEGV, SEGV_ACCERR, "SEGV_ACCERR" },
+		{ SIGSEGV, SEGV_BNDERR, "SEGV_BNDERR" },
+		{ SIGSEGV, SEGV_PKUERR, "SEGV_PKUERR" },
+		{ SIGBUS, BUS_ADRALN, "BUS_ADRALN" },
+		{ SIGBUS, BUS_ADRERR, "BUS_ADRERR" },
+		{ SIGBUS, BUS_OBJERR, "BUS_OBJERR" },
+		{ SIGBUS, BUS_MCEERR_AR, "BUS_MCEERR_AR" },
+		{ SIGBUS, BUS_MCEERR_AO, "BUS_MCEERR_AO" },
+		{ SIGILL, ILL_ILLOPC, "ILL_ILLOPC" },
+		{ SIGILL, ILL_ILLOPN, "ILL_ILLOPN" },
+		{ SIGILL, ILL_ILLADR, "ILL_ILLADR" },
+		{ SIGILL, ILL_ILLTRP, "ILL_ILLTRP" },
+		{ SIGILL, ILL_PRVOPC, "ILL_PRVOPC" },
+		{ SIGILL, ILL_PRVREG, "ILL_PRVREG" },
+		{ SIGILL, ILL_COPROC, "ILL_COPROC" },
+		{ SIGILL, ILL_BADSTK, "ILL_BADSTK" },
+		{ SIGFPE, FPE_INTDIV, "FPE_INTDIV" },
+		{ SIGFPE, FPE_INTOVF, "FPE_INTOVF" },
+		{ SIGFPE, FPE_FLTDIV, "FPE_FLTDIV" },
+		{ SIGFPE, FPE_FLTOVF, "FPE_FLTOVF" },
+		{ SIGFPE, FPE_FLTUND, "FPE_FLTUND" },
+		{ SIGFPE, FPE_FLTRES, "FPE_FLTRES" },
+		{ SIGFPE, FPE_FLTINV, "FPE_FLTINV" },
+		{ SIGFPE, FPE_FLTSUB, "FPE_FLTSUB" },
+		{ SIGTRAP, TRAP_BRKPT, "TRAP_BRKPT" },
+		{ SIGTRAP, TRAP_TRACE, "TRAP_TRACE" },
+		{ SIGCHLD, CLD_EXITED, "CLD_EXITED" },
+		{ SIGCHLD, CLD_KILLED, "CLD_KILLED" },
+		{ SIGCHLD, CLD_DUMPED, "CLD_DUMPED" },
+		{ SIGCHLD, CLD_TRAPPED, "CLD_TRAPPED" },
+		{ SIGCHLD, CLD_STOPPED, "CLD_STOPPED" },
+		{ SIGCHLD, CLD_CONTINUED, "CLD_CONTINUED" },
+		{ SIGPOLL, POLL_IN, "POLL_IN" },
+		{ SIGPOLL, POLL_HUP, "POLL_HUP" },
+#ifdef SYS_SECCOMP
+		{ SIGSYS, SYS_SECCOMP, "SYS_SECCOMP" },
+#endif
+		{ SIGSEGV, SI_USER, "SI_USER" },
+		{ SIGSEGV, SI_KERNEL, "SI_KERNEL" },
+		{ SIGSEGV, SI_QUEUE, "SI_QUEUE" },
+		{ SIGALRM, SI_TIMER, "SI_TIMER" },
+		{ SIGUSR1, SI_MESGQ, "SI_MESGQ" },
+		{ SIGUSR1, SI_ASYNCIO, "SI_ASYNCIO" },
+		{ SIGIO, SI_SIGIO, "SI_SIGIO" },
+		{ SIGSEGV, SI_TKILL, "SI_TKILL" },
+		{ SIGKILL, SI_DETHREAD, "SI_DETHREAD" },
+		{ SIGUSR1, SI_ASYNCNL, "SI_ASYNCNL" },
+		/* Another signal's small codes read as SIGPOLL's (the
+		 * kernel's siginfo_layout()). */
+		{ SIGUSR1, POLL_OUT, "POLL_OUT" },
+	};
+	struct ch_signal_code name;
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		cr_expect(ch_signal_code_name(known[i].number, known[i].code, &name),
+			  "signal %d code %d has no name", known[i].number,
+			  known[i].code);
+		cr_expect_str_eq(name.name ? name.name : "(none)", known[i].name);
+		cr_expect(name.meaning && *name.meaning);
+	}
+	cr_expect_not(ch_signal_code_name(SIGSEGV, 11, &name),
+		      "past NSIGSEGV (10): no name");
+	cr_expect_null(name.name);
+	cr_expect_not(ch_signal_code_name(SIGSEGV, 0x81, &name));
+	cr_expect_not(ch_signal_code_name(SIGUSR1, 7, &name));
+	cr_expect_not(ch_signal_code_name(SIGSEGV, -8, &name));
+	cr_expect_str_eq(ch_signal_name(SIGSEGV), "SEGV");
+	cr_expect_str_eq(ch_signal_name(SIGSYS), "SYS");
+	cr_expect_null(ch_signal_name(0));
+	cr_expect_null(ch_signal_name(34));
+	cr_expect_null(ch_signal_name(-1));
+}
+
+Test(core, siginfo_layouts_are_the_kernels)
+{
+	cr_expect_eq(ch_siginfo_layout(SIGSEGV, SEGV_MAPERR), CH_SIGINFO_FAULT);
+	cr_expect_eq(ch_siginfo_layout(SIGBUS, BUS_ADRALN), CH_SIGINFO_FAULT);
+	cr_expect_eq(ch_siginfo_layout(SIGTRAP, TRAP_BRKPT), CH_SIGINFO_FAULT);
+	cr_expect_eq(ch_siginfo_layout(SIGFPE, FPE_INTDIV), CH_SIGINFO_FAULT);
+	cr_expect_eq(ch_siginfo_layout(SIGILL, ILL_ILLOPC), CH_SIGINFO_FAULT);
+	cr_expect_eq(ch_siginfo_layout(SIGSEGV, SI_USER), CH_SIGINFO_KILL);
+	cr_expect_eq(ch_siginfo_layout(SIGSEGV, SI_KERNEL), CH_SIGINFO_KILL);
+	cr_expect_eq(ch_siginfo_layout(SIGSEGV, SI_TKILL), CH_SIGINFO_RT);
+	cr_expect_eq(ch_siginfo_layout(SIGSEGV, SI_QUEUE), CH_SIGINFO_RT);
+	cr_expect_eq(ch_siginfo_layout(SIGALRM, SI_TIMER), CH_SIGINFO_TIMER);
+	cr_expect_eq(ch_siginfo_layout(SIGIO, SI_SIGIO), CH_SIGINFO_POLL);
+	cr_expect_eq(ch_siginfo_layout(SIGCHLD, CLD_EXITED), CH_SIGINFO_CHLD);
+	cr_expect_eq(ch_siginfo_layout(SIGSYS, 1 /* SYS_SECCOMP */), CH_SIGINFO_SYS);
+	cr_expect_eq(ch_siginfo_layout(SIGUSR1, 3), CH_SIGINFO_POLL);
+	cr_expect_eq(ch_siginfo_layout(SIGUSR1, 7), CH_SIGINFO_KILL);
+	/* Past the signal's own codes, a fault is no fault. */
+	cr_expect_eq(ch_siginfo_layout(SIGSEGV, 11), CH_SIGINFO_KILL);
+}
+
+// A siginfo_t: signo, errno, code, then the union's first two words.
+static void make_siginfo(uint8_t siginfo[128], int32_t number, int32_t code,
+			 uint64_t first, uint64_t second)
+{
+	memset(siginfo, 0, 128);
+	memcpy(siginfo, &number, 4);
+	memcpy(siginfo + 8, &code, 4);
+	memcpy(siginfo + 16, &first, 8);
+	memcpy(siginfo + 24, &second, 8);
+}
+
+static struct ch_core *signal_core(struct synth_core *synth, const uint8_t *siginfo,
+				   size_t size, char **path)
+{
+	two_segments(synth);
+	synth->siginfo = siginfo;
+	synth->siginfo_size = size;
+	*path = synth_core_write(synth);
+	return open_ok(*path);
+}
+
+Test(core, a_signal_is_decoded_by_its_layout)
+{
+	struct synth_core synth;
+	struct ch_signal signal;
+	struct ch_core *core;
+	uint8_t siginfo[128];
+	char *path;
+
+	/* A fault: its address; no sender. */
+	make_siginfo(siginfo, SIGSEGV, SEGV_MAPERR, 0xdead123, 0);
+	core = signal_core(&synth, siginfo, sizeof(siginfo), &path);
+	ch_core_signal(core, &signal);
+	cr_expect(signal.present);
+	cr_expect_not(core->written_by_gdb);
+	cr_expect_str_eq(signal.code_name.name, "SEGV_MAPERR");
+	cr_expect(signal.has_fault_address);
+	cr_expect_eq(signal.fault_address, 0xdead123);
+	cr_expect_not(signal.has_sender);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+
+	/* kill: pid 4242, uid 1000 in _kill; no address. */
+	make_siginfo(siginfo, SIGSEGV, SI_USER, 4242 | (UINT64_C(1000) << 32), 0);
+	core = signal_core(&synth, siginfo, sizeof(siginfo), &path);
+	ch_core_signal(core, &signal);
+	cr_expect_str_eq(signal.code_name.name, "SI_USER");
+	cr_expect_not(signal.has_fault_address);
+	cr_expect(signal.has_sender);
+	cr_expect_eq(signal.sender_pid, 4242);
+	cr_expect_eq(signal.sender_uid, 1000);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+
+	/* SI_KERNEL: no process sent it; a note of the least size read. */
+	make_siginfo(siginfo, SIGSEGV, SI_KERNEL, 0, 0);
+	core = signal_core(&synth, siginfo, 24, &path);
+	ch_core_signal(core, &signal);
+	cr_expect(signal.present);
+	cr_expect_str_eq(signal.code_name.name, "SI_KERNEL");
+	cr_expect_not(signal.has_sender);
+	cr_expect_not(signal.has_fault_address);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+
+	/* An unknown code: a number, nothing read from the union. */
+	make_siginfo(siginfo, 77, 1234, 1, 2);
+	core = signal_core(&synth, siginfo, sizeof(siginfo), &path);
+	ch_core_signal(core, &signal);
+	cr_expect(signal.present);
+	cr_expect_null(signal.name);
+	cr_expect_null(signal.code_name.name);
+	cr_expect_not(signal.has_sender);
+	cr_expect_not(signal.has_fault_address);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+}
+
+Test(core, a_core_gdb_wrote_of_a_running_process_has_no_signal)
+{
+	struct synth_core synth;
+	struct ch_signal signal;
+	struct ch_core *core;
+	uint8_t siginfo[128];
+	char *path;
+
+	/* gdb writes NT_PRPSINFO first, no pr_cursig, and the SIGSTOP of
+	 * its attach (SI_KERNEL). */
+	make_siginfo(siginfo, SIGSTOP, SI_KERNEL, 0, 0);
+	two_segments(&synth);
+	synth.num_threads = 0;
+	synth.siginfo = siginfo;
+	synth.siginfo_size = sizeof(siginfo);
+	path = synth_core_write(&synth);
+	core = open_ok(path);
+	cr_expect(core->written_by_gdb);
+	ch_core_signal(core, &signal);
+	cr_expect_not(signal.present);
+	cr_expect(signal.taken_by_gdb);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+}
+
+/*
+ * A main thread's stack as the kernel leaves it: argc, argv[], NULL,
+ * envp[], NULL, the auxiliary vector (also the NT_AUXV note), then the
+ * argument strings, the environment's, AT_EXECFN's, 8 zero bytes.
+ */
+#define STACK_START UINT64_C(0x7ffffff00000)
+#define STACK_SIZE 8192
+#define AUXV_AT 0x1000
+#define STRINGS_AT 0x1800
+
+struct hand_stack {
+	uint8_t bytes[STACK_SIZE];
+	uint64_t auxv[6];
+	uint64_t argv_at;	/* offset of argv[0]'s pointer */
+};
+
+static void put_word(struct hand_stack *stack, size_t offset, uint64_t word)
+{
+	memcpy(stack->bytes + offset, &word, 8);
+}
+
+static void build_stack(struct hand_stack *stack, const char *const *args,
+			size_t argc)
+{
+	size_t at = STRINGS_AT, env, execfn;
+
+	memset(stack, 0, sizeof(*stack));
+	stack->argv_at = AUXV_AT - 16 - 8 * (argc + 1);
+	put_word(stack, stack->argv_at - 8, argc);
+	for (size_t i = 0; i < argc; i++) {
+		put_word(stack, stack->argv_at + 8 * i, STACK_START + at);
+		strcpy((char *)stack->bytes + at, args[i]);
+		at += strlen(args[i]) + 1;
+	}
+	env = at;
+	strcpy((char *)stack->bytes + env, "HOME=/nowhere");
+	execfn = env + strlen("HOME=/nowhere") + 1;
+	strcpy((char *)stack->bytes + execfn, args[0]);
+	put_word(stack, AUXV_AT - 16, STACK_START + env);
+	stack->auxv[0] = 6;	/* AT_PAGESZ */
+	stack->auxv[1] = 4096;
+	stack->auxv[2] = 31;	/* AT_EXECFN */
+	stack->auxv[3] = STACK_START + execfn;
+	memcpy(stack->bytes + AUXV_AT, stack->auxv, sizeof(stack->auxv));
+}
+
+// The command line of a core of that stack, with psargs.
+static void command_line_of(const struct hand_stack *stack, const char *psargs,
+			    bool with_auxv, struct ch_command_line *ret)
+{
+	struct ch_address_space *as;
+	struct synth_core synth;
+	struct ch_core *core;
+	struct ch_error *err;
+	char *path;
+
+	two_segments(&synth);
+	synth.segments[2] = (struct synth_segment){
+		.vaddr = STACK_START, .memsz = STACK_SIZE,
+		.data = stack->bytes, .filesz = STACK_SIZE,
+		.flags = PF_R | PF_W };
+	synth.num_segments = 3;
+	synth.psargs = psargs;
+	if (with_auxv) {
+		synth.auxv = stack->auxv;
+		synth.auxv_size = sizeof(stack->auxv);
+	}
+	path = synth_core_write(&synth);
+	core = open_ok(path);
+	err = ch_address_space_create(core, NULL, &as);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	err = ch_process_command_line(core, as, ret);
+	cr_assert_null(err, "%s", err ? err->message : "");
+	ch_address_space_destroy(as);
+	ch_core_destroy(core);
+	unlink(path);
+	free(path);
+}
+
+static void expect_command_line(const struct ch_command_line *command_line,
+				enum ch_command_line_source source,
+				const char *text, bool cut)
+{
+	cr_expect_eq(command_line->source, source, "source %d, expected %d",
+		     command_line->source, source);
+	cr_expect_str_eq(command_line->text, text);
+	cr_expect_eq(command_line->cut, cut);
+}
+
+// A command line past pr_psargs's 79 bytes, and the bytes the kernel keeps.
+static const char *const args[] = {
+	"/usr/bin/prog",
+	"--an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs",
+	"and", "more",
+};
+static const char whole[] = "/usr/bin/prog --an-option-long-enough-to-pass-the-eighty-bytes-of-pr-psargs and more";
+
+static void psargs_of_kernel(char psargs[80])
+{
+	memcpy(psargs, whole, 79);
+	psargs[79] = '\0';
+}
+
+Test(core, the_command_line_comes_whole_from_the_stack)
+{
+	char kernel_psargs[80];
+	struct ch_command_line command_line;
+	struct hand_stack stack;
+	uint64_t swap;
+
+	/* The kernel's psargs: the first 79 bytes. */
+	psargs_of_kernel(kernel_psargs);
+	build_stack(&stack, args, 4);
+	command_line_of(&stack, kernel_psargs, true, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_MEMORY, whole, false);
+	ch_command_line_deinit(&command_line);
+
+	/* gdb's psargs: the program alone. */
+	command_line_of(&stack, "/usr/bin/prog", true, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_MEMORY, whole, false);
+	ch_command_line_deinit(&command_line);
+
+	/* getopt reorders the pointers, never the strings. */
+	memcpy(&swap, stack.bytes + stack.argv_at + 8, 8);
+	memcpy(stack.bytes + stack.argv_at + 8, stack.bytes + stack.argv_at + 24, 8);
+	memcpy(stack.bytes + stack.argv_at + 24, &swap, 8);
+	command_line_of(&stack, kernel_psargs, true, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_MEMORY, whole, false);
+	ch_command_line_deinit(&command_line);
+}
+
+Test(core, a_stack_that_does_not_agree_gives_psargs_said_cut)
+{
+	char kernel_psargs[80];
+	struct ch_command_line command_line;
+	struct hand_stack stack;
+
+	psargs_of_kernel(kernel_psargs);
+
+	/* No NT_AUXV: the vector cannot be found. */
+	build_stack(&stack, args, 4);
+	command_line_of(&stack, kernel_psargs, false, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_PSINFO, kernel_psargs, true);
+	ch_command_line_deinit(&command_line);
+
+	/* argc is not the number of pointers. */
+	put_word(&stack, stack.argv_at - 8, 9);
+	command_line_of(&stack, kernel_psargs, true, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_PSINFO, kernel_psargs, true);
+	ch_command_line_deinit(&command_line);
+
+	/* psargs is not the strings' prefix. */
+	build_stack(&stack, args, 4);
+	command_line_of(&stack, "/usr/bin/other --x", true, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_PSINFO,
+			    "/usr/bin/other --x", false);
+	ch_command_line_deinit(&command_line);
+
+	/* The strings run to the end of the stack with no NUL: nothing is
+	 * read past it. */
+	memset(stack.bytes + STRINGS_AT, 'x', STACK_SIZE - STRINGS_AT);
+	memcpy(stack.bytes + STRINGS_AT, "/usr/bin/prog", 13);
+	command_line_of(&stack, "/usr/bin/prog", true, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_PSINFO,
+			    "/usr/bin/prog", false);
+	ch_command_line_deinit(&command_line);
+
+	/* Pointers out of the stack. */
+	build_stack(&stack, args, 4);
+	for (size_t i = 0; i < 4; i++)
+		put_word(&stack, stack.argv_at + 8 * i, 0x400000 + i);
+	command_line_of(&stack, kernel_psargs, true, &command_line);
+	expect_command_line(&command_line, CH_COMMAND_LINE_PSINFO, kernel_psargs, true);
+	ch_command_line_deinit(&command_line);
 }

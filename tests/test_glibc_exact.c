@@ -34,3 +34,5 @@ EXACT_TEST(noncontiguous, "glibc_noncontiguous", CORE_FROM_GCORE)
 EXACT_TEST(foreign_sbrk, "glibc_foreign_sbrk", CORE_FROM_GCORE)
 /* main_arena in seven runs: foreign sbrks with junk, mmaps, brk again. */
 EXACT_TEST(runs, "glibc_runs", CORE_FROM_GCORE)
+/* tcache_max=4000000: 2.42's large tcache bins, mmapped chunks in them (2.43). */
+EXACT_TEST(large_tcache, "glibc_large_tcache", CORE_FROM_GCORE)

@@ -34,3 +34,11 @@ EXACT_TEST(threads, "jemalloc_threads", CORE_FROM_GCORE)
  * active, with no size class, and their tree entries stale.
  */
 EXACT_TEST(hpa, "jemalloc_hpa", CORE_FROM_GCORE)
+/*
+ * The heap profiler on, every allocation sampled (prof:true,
+ * lg_prof_sample:0): its tdata, tctx and gctx records and its hash tables
+ * are regions of arena 0 that the program never had.
+ */
+EXACT_TEST(prof_internal, "jemalloc_prof_internal", CORE_FROM_GCORE)
+/* The same with three workers, an idle and an exited thread. */
+EXACT_TEST(prof_threads, "jemalloc_prof_threads", CORE_FROM_GCORE)

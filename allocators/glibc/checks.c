@@ -40,7 +40,7 @@ static void for_each_entry(struct ptm_walk *walk, size_t t,
 
 	if (ptm_tcache_read(walk, walk->tcaches[t], walk->layout, &tc))
 		return;
-	for (unsigned int bin = 0; bin < PTM_TCACHE_BINS; bin++) {
+	for (unsigned int bin = 0; bin < walk->layout->tc_bins; bin++) {
 		uint32_t tag = ptm_list_tag(PTM_LIST_TCACHE, t, bin), have;
 		uint64_t e = entries[bin], stored;
 

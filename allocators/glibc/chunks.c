@@ -198,6 +198,32 @@ static enum coreheap_block_state unbinned_free(struct ptm_walk *walk,
 	return COREHEAP_BLOCK_LIVE;
 }
 
+static size_t arena_index(const struct ptm_walk *walk,
+			  const struct ptm_arena *arena)
+{
+	return (size_t)(arena - walk->arenas);
+}
+
+// A free chunk as int_mallinfo() counts it: on a fastbin (a listed chunk
+// that is no tcache entry) or in a regular bin; tcache entries are in use
+// there.
+static void count_free(struct ptm_walk *walk, struct ptm_arena *arena,
+		       const struct step *s, bool listed)
+{
+	uint32_t tag = 0;
+
+	if (listed) {
+		if (!ptm_addrset_find(&walk->listed, s->chunk, &tag) ||
+		    tag >> 28 != PTM_LIST_FASTBIN)
+			return;
+		arena->fastbin_chunks++;
+		arena->fastbin_bytes += s->size;
+		return;
+	}
+	arena->binned_chunks++;
+	arena->binned_bytes += s->size;
+}
+
 /** What the free lists, the bins and the tcache structs say of a chunk. */
 struct known {
 	bool listed, binned, tcache;
@@ -227,10 +253,14 @@ static void classify(struct ptm_walk *walk, const struct ptm_arena *arena,
 				   "PREV_INUSE cleared: it says the chunk before, 0x%llx, is in a bin, but it is on a tcache or fastbin",
 				   (unsigned long long)s->chunk);
 		state = COREHEAP_BLOCK_FREE;
+		count_free(walk, &walk->arenas[arena_index(walk, arena)], s,
+			   true);
 	} else if (binned) {
 		// A bin whose links agree both ways on the chunk: malloc can
 		// hand it out. check_bins reports a PREV_INUSE that disagrees.
 		state = COREHEAP_BLOCK_FREE;
+		count_free(walk, &walk->arenas[arena_index(walk, arena)], s,
+			   false);
 	} else if (known->tcache) {
 		if (!prev_inuse)
 			ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The glibc malloc (ptmalloc2) plugin: glibc 2.26 and later, x86-64.
+// The glibc malloc (ptmalloc2) plugin: glibc 2.26 through 2.43, x86-64.
 //
 // probe() finds main_arena; walk() follows the arena ring, each arena's
 // heaps and every thread's tcache, classifies every chunk and scans for
@@ -237,6 +237,8 @@ static int glibc_walk(const struct coreheap_host *host, void *state)
 		ptm_check_bins(walk, false);
 	if (!walk->status)
 		ptm_walk_mmapped(walk);
+	if (!walk->status)
+		ptm_report_mallinfo(walk);
 	err = walk->status;
 	if (walk->damage_count > PTM_MAX_DAMAGE)
 		host->log(host, COREHEAP_LOG_WARNING,
@@ -319,7 +321,7 @@ static int glibc_usable_size(const struct coreheap_host *host, void *state,
 const struct coreheap_allocator coreheap_glibc_allocator = {
 	COREHEAP_ALLOCATOR_INIT,
 	.name = "glibc",
-	.description = "glibc malloc (ptmalloc2), glibc 2.26 and later, x86-64",
+	.description = "glibc malloc (ptmalloc2), glibc 2.26 through 2.43, x86-64",
 	.is_runtime = false,
 	.probe = glibc_probe,
 	.walk = glibc_walk,

@@ -75,6 +75,13 @@ struct ptm_arena {
 	bool top_valid;           /**< top lies in one of this arena's heaps */
 	uint32_t region;
 	size_t first_heap, num_heaps;  /**< slice of ptm_walk.heaps, unsorted */
+	/**
+	 * What the chunk walk found free on this arena's fastbins and
+	 * regular bins: chunks and their chunk sizes, for the mallinfo2
+	 * figures (tcache chunks are in use there, as in glibc's count).
+	 */
+	uint64_t fastbin_chunks, fastbin_bytes;
+	uint64_t binned_chunks, binned_bytes;
 };
 
 /**
@@ -172,6 +179,13 @@ struct ptm_walk {
 	uint32_t tcache_lost[PTM_TCACHE_BINS];
 	bool any_tcache_lost;
 	/**
+	 * 2.42+: the free slots a tcache bin starts with (mp_.tcache_count),
+	 * 0 while unknown (then each struct's empty bins tell).
+	 */
+	uint64_t tcache_fill;
+	/** Threads whose tcache pointer the core does not hold (take_var). */
+	size_t tls_unknown;
+	/**
 	 * The first entry of each tcache list that goes on past its count
 	 * (2.30+, where malloc never hands such entries out), held back until
 	 * its key can be judged.
@@ -191,6 +205,8 @@ struct ptm_walk {
 	size_t damage_count;
 	uint32_t mmapped_region;
 	bool have_mmapped_region;
+	/** The mmapped chunks found and the bytes of their mappings. */
+	uint64_t mmapped_chunks, mmapped_bytes;
 	int status;           /**< first fatal status met (NOMEM) */
 };
 
@@ -314,9 +330,22 @@ int ptm_collect_main_runs(struct ptm_walk *walk, size_t index);
 
 /** A decoded tcache_perthread_struct. */
 struct ptm_tcache {
+	/** Chunks held per bin (2.42+: tcache_count minus the free slots). */
 	uint16_t counts[PTM_TCACHE_BINS];
 	uint64_t entries[PTM_TCACHE_BINS];  /**< raw list heads (user memory) */
+	/** 2.42+: free slots above tcache_count (the count cannot be 0). */
+	bool slots_over[PTM_TCACHE_BINS];
 };
+
+/**
+ * True for a chunk whose size field is @p size_field that a large tcache
+ * bin may hold outside the heaps: an mmapped chunk, which 2.43 caches too.
+ */
+static inline bool ptm_tcache_mmapped(const struct ptm_layout *layout,
+				      uint64_t size_field)
+{
+	return layout->mm_tail && (size_field & PTM_IS_MMAPPED);
+}
 
 /** Read the tcache_perthread_struct at @p mem as laid out in @p layout. */
 int ptm_tcache_read(const struct ptm_walk *walk, uint64_t mem,
@@ -412,6 +441,17 @@ void ptm_own(struct ptm_walk *walk, uint32_t region, uint64_t start,
 
 /** Declare every arena's heaps and runs as glibc's own (needs the heaps). */
 void ptm_declare_owned(struct ptm_walk *walk);
+
+// mallinfo.c
+
+/**
+ * Put into each region's table (add_stat) the row "mallinfo2": what
+ * glibc's int_mallinfo() adds for the arena, from the chunks the walk
+ * found; the mmapped region gets hblks and hblkhd. Summed over the
+ * regions, as mallinfo2() sums the arenas, they are what the process
+ * would have been told.
+ */
+void ptm_report_mallinfo(struct ptm_walk *walk);
 
 // mmapped.c
 

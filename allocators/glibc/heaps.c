@@ -37,13 +37,13 @@ int ptm_push_heap(struct ptm_walk *walk, const struct ptm_heap *heap)
 }
 
 // HEAP_MAX_SIZE is 64 MiB, or 4 huge pages when the glibc.malloc.hugetlb
-// tunable gave mp_.hp_pagesize (2.35+).
+// tunable gave mp_.hp_pagesize (2.35..2.42; 2.43 keeps 64 MiB).
 static uint64_t heap_max_size(const struct ptm_walk *walk)
 {
 	const struct ptm_layout *layout = walk->layout;
 	uint64_t hp = 0;
 
-	if (walk->st->mp && layout->mp_hp_pagesize &&
+	if (walk->st->mp && layout->hp_heap_max &&
 	    !ptm_read_u64(walk->host, walk->st->mp + layout->mp_hp_pagesize,
 			  &hp) &&
 	    hp && !(hp & (hp - 1)) && hp <= (1ull << 30))

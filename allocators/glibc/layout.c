@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: MIT
 // Struct offsets of ptmalloc per glibc version, x86-64. Sources: malloc/malloc.c
-// and malloc/arena.c of glibc 2.26..2.41; checked with gdb `ptype /o` on 2.36.
+// and malloc/arena.c of glibc 2.26..2.43; checked with gdb `ptype /o` on
+// Debian's 2.31, 2.36, 2.41 and 2.43 (libc6-dbg).
 
 #include "layout.h"
 
 void ptm_layout_set_arena(struct ptm_layout *layout, enum ptm_arena_layout which)
 {
 	// mutex and flags are two ints; 2.27 added `int have_fastchunks` after
-	// flags, which pads fastbinsY from 8 to 16 and shifts the rest by 8.
-	uint32_t shift = which == PTM_ARENA_2_26 ? 0 : 8;
-
+	// flags, which pads fastbinsY from 8 to 16 and shifts the rest by 8;
+	// 2.43 removed both, so top follows flags.
 	layout->ms_flags = 4;
-	layout->ms_fastbins = 8 + shift;
-	layout->ms_top = layout->ms_fastbins + PTM_NFASTBINS * 8;
+	if (which == PTM_ARENA_2_43) {
+		layout->ms_num_fastbins = 0;
+		layout->ms_fastbins = 0;
+		layout->ms_top = 8;
+	} else {
+		layout->ms_num_fastbins = PTM_NFASTBINS;
+		layout->ms_fastbins = which == PTM_ARENA_2_26 ? 8 : 16;
+		layout->ms_top = layout->ms_fastbins + PTM_NFASTBINS * 8;
+	}
 	layout->ms_last_remainder = layout->ms_top + 8;
 	layout->ms_bins = layout->ms_last_remainder + 8;
 	// bins[NBINS * 2 - 2], then binmap[4] of unsigned int
@@ -27,21 +34,26 @@ void ptm_layout_set_heap_info(struct ptm_layout *layout, uint32_t size)
 	layout->hi_size = size;
 }
 
-static void set_malloc_par(struct ptm_layout *layout, bool has_hugepages)
+void ptm_layout_set_par(struct ptm_layout *layout, enum ptm_par_layout which)
 {
 	// trim_threshold, top_pad, mmap_threshold, arena_test, arena_max; 2.35
 	// adds thp_pagesize, hp_pagesize and int hp_flags (HAVE_TUNABLES, which
-	// every distribution build has).
+	// every distribution build has); 2.43 puts an enum thp_mode first.
 	uint32_t ints;
 
 	layout->mp_mmap_threshold = 16;
-	if (has_hugepages) {
+	if (which == PTM_PAR_2_43) {
+		layout->mp_hp_pagesize = 56;
+		ints = 68;
+	} else if (which == PTM_PAR_2_35) {
 		layout->mp_hp_pagesize = 48;
 		ints = 60;
 	} else {
 		layout->mp_hp_pagesize = 0;
 		ints = 40;
 	}
+	// 2.43 keeps heaps at HEAP_MAX_SIZE whatever the huge page size.
+	layout->hp_heap_max = which == PTM_PAR_2_35;
 	// n_mmaps, n_mmaps_max, max_n_mmaps, no_dyn_threshold
 	layout->mp_n_mmaps = ints;
 	layout->mp_mmapped_mem = (ints + 16 + 7) & ~7u;
@@ -54,14 +66,24 @@ static void set_malloc_par(struct ptm_layout *layout, bool has_hugepages)
 
 bool ptm_layout_set_tcache(struct ptm_layout *layout, uint64_t chunk_size)
 {
-	// counts[64] then entries[64]; the struct is a normal chunk, so its
-	// chunk size is the struct rounded up plus the 8-byte size field.
+	// counts[64] then entries[64] (2.42: num_slots[76], entries[76]); the
+	// struct is a normal chunk, so its chunk size is the struct rounded up
+	// plus the 8-byte size field.
+	layout->tc_bins = PTM_TCACHE_SMALL_BINS;
+	layout->tc_counts_slots = false;
 	if (chunk_size == 0x250) {
 		layout->tc_count_width = 1;
 		layout->tc_entries = 64;
 	} else if (chunk_size == 0x290) {
 		layout->tc_count_width = 2;
 		layout->tc_entries = 128;
+	} else if (chunk_size == 0x300 || chunk_size == 0x310) {
+		// 2.43's tcache_init(av) passes _int_malloc a size that
+		// request2size already padded, which pads it again: 0x310.
+		layout->tc_count_width = 2;
+		layout->tc_entries = 2 * PTM_TCACHE_BINS;
+		layout->tc_bins = PTM_TCACHE_BINS;
+		layout->tc_counts_slots = true;
 	} else {
 		return false;
 	}
@@ -78,14 +100,42 @@ void ptm_layout_for_version(int major, int minor, struct ptm_layout *ret)
 {
 	bool unknown = major == 0;
 
+	bool v2_43 = !unknown && at_least(major, minor, 43);
+
 	*ret = (struct ptm_layout){0};
-	ptm_layout_set_arena(ret, unknown || at_least(major, minor, 27) ?
+	ptm_layout_set_arena(ret, v2_43 ? PTM_ARENA_2_43 :
+				  unknown || at_least(major, minor, 27) ?
 				  PTM_ARENA_2_27 : PTM_ARENA_2_26);
 	ptm_layout_set_heap_info(ret, unknown || at_least(major, minor, 35) ?
 				      0x30 : 0x20);
-	set_malloc_par(ret, unknown || at_least(major, minor, 35));
-	ptm_layout_set_tcache(ret, unknown || at_least(major, minor, 30) ?
+	ptm_layout_set_par(ret, v2_43 ? PTM_PAR_2_43 :
+				unknown || at_least(major, minor, 35) ?
+				PTM_PAR_2_35 : PTM_PAR_2_26);
+	ptm_layout_set_tcache(ret, !unknown && at_least(major, minor, 42) ? 0x300 :
+				   unknown || at_least(major, minor, 30) ?
 				   0x290 : 0x250);
+	ret->mm_tail = v2_43 ? 2 * PTM_SIZE_SZ : 0;
+}
+
+unsigned int ptm_tcache_bin(const struct ptm_layout *layout, uint64_t size)
+{
+	uint64_t bin;
+
+	if (size < PTM_MINSIZE || size % PTM_ALIGN)
+		return UINT32_MAX;
+	bin = (size - PTM_MINSIZE) / PTM_ALIGN;
+	if (bin < PTM_TCACHE_SMALL_BINS)
+		return bin;
+	if (layout->tc_bins <= PTM_TCACHE_SMALL_BINS)
+		return UINT32_MAX;
+	// large_csize2tidx: 64 + clz(MAX_TCACHE_SMALL_SIZE) - clz(size), the
+	// small limit (1032 or 1040) having bit 10 as its highest: bin 64
+	// holds sizes up to 2 KiB, each next bin twice as far.
+	bin = PTM_TCACHE_SMALL_BINS;
+	for (uint64_t limit = 2048; size >= limit && bin < layout->tc_bins;
+	     limit *= 2)
+		bin++;
+	return bin < layout->tc_bins ? bin : UINT32_MAX;
 }
 
 unsigned int ptm_bin_index(uint64_t size)

@@ -99,7 +99,7 @@ static int read_rela(struct ptm_libc_file *file, Elf_Scn *scn,
 		if (type == R_X86_64_RELATIVE) {
 			struct ptm_layout l;
 
-			for (int which = PTM_ARENA_2_26; which <= PTM_ARENA_2_27;
+			for (int which = 0; which < PTM_ARENA_LAYOUTS;
 			     which++) {
 				ptm_layout_set_arena(&l, which);
 				if ((uint64_t)rela.r_addend + l.ms_next ==
@@ -137,7 +137,7 @@ static bool all_zero_but(const uint8_t *buf, size_t size, size_t start,
 static void scan_arena_image(struct ptm_libc_file *file, const uint8_t *buf,
 			     size_t size, uint64_t vaddr)
 {
-	for (int which = PTM_ARENA_2_26; which <= PTM_ARENA_2_27; which++) {
+	for (int which = 0; which < PTM_ARENA_LAYOUTS; which++) {
 		struct ptm_layout l;
 
 		ptm_layout_set_arena(&l, which);
@@ -157,14 +157,16 @@ static void scan_arena_image(struct ptm_libc_file *file, const uint8_t *buf,
 }
 
 // mp_'s initialiser: trim and mmap thresholds 128 KiB, arena_test 8 (64-bit),
-// n_mmaps_max 65536, tcache_bins 64, tcache_max_bytes 1032, tcache_count 7.
+// n_mmaps_max 65536, tcache_bins 64, tcache_max_bytes 1032 and tcache_count 7
+// (2.43: 1041 and 16).
 static void scan_mp_image(struct ptm_libc_file *file, const uint8_t *buf,
 			  size_t size, uint64_t vaddr)
 {
-	for (int hp = 0; hp <= 1; hp++) {
+	for (int which = 0; which < PTM_PAR_LAYOUTS; which++) {
+		bool v2_43 = which == PTM_PAR_2_43;
 		struct ptm_layout l;
 
-		ptm_layout_for_version(2, hp ? 35 : 34, &l);
+		ptm_layout_set_par(&l, which);
 		for (size_t off = 0; off + l.mp_size <= size; off += 8) {
 			uint32_t n_mmaps_max;
 
@@ -174,13 +176,14 @@ static void scan_mp_image(struct ptm_libc_file *file, const uint8_t *buf,
 			    word_at(buf, size, off + 24) != 8 ||
 			    word_at(buf, size, off + l.mp_tcache_bins) != 64 ||
 			    word_at(buf, size, off + l.mp_tcache_max_bytes) !=
-				    1032 ||
-			    word_at(buf, size, off + l.mp_tcache_count) != 7)
+				    (v2_43 ? 1041 : 1032) ||
+			    word_at(buf, size, off + l.mp_tcache_count) !=
+				    (v2_43 ? 16 : 7))
 				continue;
 			memcpy(&n_mmaps_max, buf + off + l.mp_n_mmaps + 4, 4);
 			if (n_mmaps_max == 65536)
 				add_candidate(file->mps, &file->num_mps,
-					      vaddr + off, hp);
+					      vaddr + off, which);
 		}
 	}
 }

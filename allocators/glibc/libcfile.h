@@ -26,7 +26,7 @@ struct ptm_tpoff_slot {
 /** A place in .data that looks like a pristine static initialiser. */
 struct ptm_file_candidate {
 	uint64_t address;  /**< link-time address */
-	int layout;        /**< enum ptm_arena_layout, or 1 if mp_ has hp_* */
+	int layout;        /**< enum ptm_arena_layout, or enum ptm_par_layout */
 };
 
 #define PTM_FILE_MAX_CANDIDATES 8

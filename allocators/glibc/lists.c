@@ -13,6 +13,8 @@
 // uint16_t, and no fastbin holds more chunks than a heap can.
 #define MAX_LIST_STEPS (1u << 24)
 
+// The size of a small tcache bin's chunks; a large bin (2.42+) holds a range
+// of sizes, told by ptm_tcache_bin().
 static uint64_t tcache_chunk_size(unsigned int bin)
 {
 	return PTM_MINSIZE + (uint64_t)bin * PTM_ALIGN;
@@ -81,14 +83,14 @@ void ptm_decide_safe_linking(struct ptm_walk *walk)
 			continue;
 		// tcache links point at user memory (the entry), 16 past the
 		// chunk, and live at the entry itself.
-		for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+		for (unsigned int i = 0; i < PTM_TCACHE_SMALL_BINS; i++) {
 			if (tc.entries[i] && !(tc.entries[i] % PTM_ALIGN))
 				vote(walk, &v, tc.entries[i], PTM_CHUNK_HDR,
 				     tcache_chunk_size(i));
 		}
 	}
 	for (size_t a = 0; a < walk->num_arenas; a++) {
-		for (unsigned int i = 0; i < PTM_NFASTBINS; i++) {
+		for (unsigned int i = 0; i < walk->layout->ms_num_fastbins; i++) {
 			uint64_t chunk = walk->arenas[a].fastbins[i];
 
 			// fastbin links point at chunks and live in fd.
@@ -120,7 +122,8 @@ static uint32_t region_of(const struct ptm_walk *walk, uint64_t chunk)
 /** A singly linked free list being walked. */
 struct free_list {
 	uint32_t tag;          // ptm_list_tag()
-	uint64_t size;         // the chunk size all its chunks have
+	uint64_t size;         // the chunk size all its chunks have ...
+	bool large;            // ... unless a large tcache bin's (2.42+)
 	size_t arena;          // SIZE_MAX: chunks may be in any arena (tcache)
 	uint64_t holder;       // what holds the current link: head or chunk
 	uint32_t steps;        // chunks marked so far
@@ -138,11 +141,20 @@ static bool take_listed(struct ptm_walk *walk, struct free_list *list,
 								 "fastbin";
 	unsigned int bin = list->tag & 0xff;
 	uint32_t region = region_of(walk, chunk), old;
-	uint64_t have;
+	uint64_t have, size = list->size;
+	bool mmapped = false;
 	int added;
 
+	// A large tcache bin's chunks have sizes in the bin's range; from
+	// 2.43 they may be mmapped chunks, outside every heap.
+	if (list->large && !(chunk % PTM_ALIGN) &&
+	    !ptm_read_u64(walk->host, chunk + 8, &have) &&
+	    ptm_tcache_bin(walk->layout, have & ~(uint64_t)PTM_FLAG_BITS) == bin) {
+		size = have & ~(uint64_t)PTM_FLAG_BITS;
+		mmapped = ptm_tcache_mmapped(walk->layout, have);
+	}
 	if (chunk % PTM_ALIGN ||
-	    !ptm_chunk_in_heaps(walk, chunk, list->size, list->arena)) {
+	    (!mmapped && !ptm_chunk_in_heaps(walk, chunk, size, list->arena))) {
 		ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
 			   region_of(walk, list->holder), list->holder,
 			   "%s bin %u link at 0x%llx leads outside the heaps, to 0x%llx",
@@ -151,11 +163,14 @@ static bool take_listed(struct ptm_walk *walk, struct free_list *list,
 		return false;
 	}
 	if (ptm_read_u64(walk->host, chunk + 8, &have) ||
-	    (have & ~(uint64_t)PTM_FLAG_BITS) != list->size) {
+	    (have & ~(uint64_t)PTM_FLAG_BITS) != size) {
 		ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, chunk,
-			   "%s bin %u chunk has size 0x%llx, not 0x%llx", name,
-			   bin, (unsigned long long)(have & ~(uint64_t)PTM_FLAG_BITS),
-			   (unsigned long long)list->size);
+			   list->large ?
+				   "%s bin %u chunk has size 0x%llx, outside the bin's range (from 0x%llx)" :
+				   "%s bin %u chunk has size 0x%llx, not 0x%llx",
+			   name, bin,
+			   (unsigned long long)(have & ~(uint64_t)PTM_FLAG_BITS),
+			   (unsigned long long)size);
 		return false;
 	}
 	added = ptm_addrset_add(&walk->listed, chunk, list->tag, &old);
@@ -235,6 +250,7 @@ static void walk_tcache_bin(struct ptm_walk *walk, size_t owner,
 	struct free_list list = {
 		.tag = ptm_list_tag(PTM_LIST_TCACHE, owner, bin),
 		.size = tcache_chunk_size(bin),
+		.large = bin >= PTM_TCACHE_SMALL_BINS,
 		.arena = SIZE_MAX,
 		// The head's own slot in the tcache struct holds the first link.
 		.holder = walk->tcaches[owner] + walk->layout->tc_entries + 8 * bin,
@@ -313,11 +329,19 @@ static void check_tcache_counts(struct ptm_walk *walk, size_t t,
 {
 	uint64_t limit;
 
+	for (unsigned int i = 0; i < walk->layout->tc_bins; i++) {
+		if (tc->slots_over[i])
+			ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
+				   region_of(walk, walk->tcaches[t]),
+				   walk->tcaches[t] - PTM_CHUNK_HDR,
+				   "tcache bin %u has more free slots than the %llu a bin starts with (mp_.tcache_count)",
+				   i, (unsigned long long)walk->tcache_fill);
+	}
 	if (!walk->st->mp ||
 	    ptm_read_u64(walk->host, walk->st->mp + walk->layout->mp_tcache_count,
 			 &limit))
 		return;
-	for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+	for (unsigned int i = 0; i < walk->layout->tc_bins; i++) {
 		if (tc->counts[i] > limit)
 			ptm_damage(walk, COREHEAP_DAMAGE_INCONSISTENT,
 				   region_of(walk, walk->tcaches[t]),
@@ -340,14 +364,14 @@ int ptm_collect_free_lists(struct ptm_walk *walk)
 			continue;
 		}
 		check_tcache_counts(walk, t, &tc);
-		for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+		for (unsigned int i = 0; i < walk->layout->tc_bins; i++) {
 			if (tc.entries[i] || tc.counts[i])
 				walk_tcache_bin(walk, t, i, tc.entries[i],
 						tc.counts[i]);
 		}
 	}
 	for (size_t a = 0; a < walk->num_arenas; a++) {
-		for (unsigned int i = 0; i < PTM_NFASTBINS; i++)
+		for (unsigned int i = 0; i < walk->layout->ms_num_fastbins; i++)
 			walk_fastbin(walk, a, i);
 	}
 	return walk->status;
@@ -418,11 +442,16 @@ static void judge_past_count(struct ptm_walk *walk,
 	struct free_list list = {
 		.tag = past->tag,
 		.size = tcache_chunk_size(bin),
+		.large = bin >= PTM_TCACHE_SMALL_BINS,
 		.arena = SIZE_MAX,
 		.holder = past->holder,
 		.count = UINT32_MAX,
 	};
+	uint64_t have;
 
+	if (list.large && !ptm_read_u64(walk->host, past->chunk + 8, &have) &&
+	    ptm_tcache_bin(walk->layout, have & ~(uint64_t)PTM_FLAG_BITS) == bin)
+		list.size = have & ~(uint64_t)PTM_FLAG_BITS;
 	// A link out of the heaps or to a chunk of another size is no
 	// candidate: take_listed says what is wrong with it.
 	if (!is_chunk_of_size(walk, past->chunk, list.size) ||
@@ -463,9 +492,9 @@ int ptm_settle_tcache_keys(struct ptm_walk *walk)
 bool ptm_take_lost_tcache(struct ptm_walk *walk, uint64_t chunk,
 			  uint64_t size)
 {
-	uint64_t bin = (size - PTM_MINSIZE) / PTM_ALIGN;
+	unsigned int bin = ptm_tcache_bin(walk->layout, size);
 
-	if (size < PTM_MINSIZE || bin >= PTM_TCACHE_BINS ||
+	if (bin >= PTM_TCACHE_BINS ||
 	    !walk->tcache_lost[bin] || !has_tcache_key(walk, chunk))
 		return false;
 	walk->tcache_lost[bin]--;

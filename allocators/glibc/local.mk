@@ -9,7 +9,7 @@ libcoreheap_a_SOURCES += \
 	allocators/glibc/tcache.c \
 	allocators/glibc/lists.c \
 	allocators/glibc/chunks.c \
-	allocators/glibc/mmapped.c \
+	allocators/glibc/mallinfo.c allocators/glibc/mmapped.c \
 	allocators/glibc/owned.c \
 	allocators/glibc/checks.c \
 	allocators/glibc/reader.c allocators/glibc/reader.h \

@@ -37,7 +37,7 @@ static void decode_arena(const struct ptm_layout *layout, const uint8_t *buf,
 	ret->address = address;
 	memcpy(&flags, buf + layout->ms_flags, sizeof(flags));
 	ret->flags = flags;
-	for (unsigned int i = 0; i < PTM_NFASTBINS; i++)
+	for (unsigned int i = 0; i < layout->ms_num_fastbins; i++)
 		ret->fastbins[i] = load_u64(buf, layout->ms_fastbins + 8 * i);
 	ret->top = load_u64(buf, layout->ms_top);
 	ret->next = load_u64(buf, layout->ms_next);
@@ -230,15 +230,20 @@ static void consider(struct locator *loc, uint64_t address, int layout,
 	}
 }
 
-// Both malloc_state layouts unless the version settles it.
+// Every malloc_state layout the version leaves possible (all if unknown).
 static void consider_layouts(struct locator *loc, uint64_t address,
 			     enum source source, const char *how)
 {
-	int major = loc->st->version_major;
+	int major = loc->st->version_major, minor = loc->st->version_minor;
+	bool unknown = !major, old = major == 2 && minor <= 27;
+	bool newest = major > 2 || (major == 2 && minor >= 43);
 
-	if (!major || (major == 2 && loc->st->version_minor <= 27))
+	if (unknown || old)
 		consider(loc, address, PTM_ARENA_2_26, source, how);
-	consider(loc, address, PTM_ARENA_2_27, source, how);
+	if (unknown || !newest)
+		consider(loc, address, PTM_ARENA_2_27, source, how);
+	if (unknown || newest)
+		consider(loc, address, PTM_ARENA_2_43, source, how);
 }
 
 static bool find_libc(struct locator *loc)
@@ -318,7 +323,7 @@ static bool mapping_is_libc(const struct locator *loc,
 static void scan_buffer(struct locator *loc, const uint8_t *buf, size_t len,
 			uint64_t base)
 {
-	for (int which = PTM_ARENA_2_26; which <= PTM_ARENA_2_27; which++) {
+	for (int which = 0; which < PTM_ARENA_LAYOUTS; which++) {
 		struct ptm_layout layout;
 
 		ptm_layout_set_arena(&layout, which);
@@ -408,8 +413,9 @@ static bool mp_plausible(const struct coreheap_host *host,
 	    ptm_read_u64(host, address + layout->mp_tcache_max_bytes,
 			 &max_bytes))
 		return false;
-	return bins <= PTM_TCACHE_BINS && count <= 65535 &&
-	       max_bytes <= 64 * PTM_ALIGN + PTM_MINSIZE;
+	// From 2.42 tcache_max may reach the large bins: 4 MiB chunks.
+	return bins <= PTM_TCACHE_SMALL_BINS && count <= 65535 &&
+	       max_bytes <= (4u << 20) + PTM_ALIGN;
 }
 
 /** Take the malloc_par offsets of @p from into @p layout. */
@@ -425,6 +431,7 @@ static void set_malloc_par(struct ptm_layout *layout,
 	layout->mp_tcache_max_bytes = from->mp_tcache_max_bytes;
 	layout->mp_tcache_count = from->mp_tcache_count;
 	layout->mp_size = from->mp_size;
+	layout->hp_heap_max = from->hp_heap_max;
 }
 
 static void find_mp(struct locator *loc)
@@ -437,14 +444,16 @@ static void find_mp(struct locator *loc)
 		st->mp = sym.address;
 		st->mp_from_symbol = true;
 		// Without a version, the one malloc_par layout that reads
-		// sensibly (hp_* fields came in 2.35).
-		if (!st->version_major &&
-		    !mp_plausible(host, &st->layout, st->mp)) {
-			struct ptm_layout older;
+		// sensibly (hp_* fields came in 2.35, thp_mode in 2.43).
+		for (int which = 0; !st->version_major &&
+				    !mp_plausible(host, &st->layout, st->mp) &&
+				    which < PTM_PAR_LAYOUTS;
+		     which++) {
+			struct ptm_layout other;
 
-			ptm_layout_for_version(2, 34, &older);
-			if (mp_plausible(host, &older, st->mp))
-				set_malloc_par(&st->layout, &older);
+			ptm_layout_set_par(&other, which);
+			if (mp_plausible(host, &other, st->mp))
+				set_malloc_par(&st->layout, &other);
 		}
 		return;
 	}
@@ -452,9 +461,8 @@ static void find_mp(struct locator *loc)
 		struct ptm_layout layout = st->layout;
 		uint64_t address = st->file->mps[i].address + st->libc_bias;
 
-		// The initialiser tells which malloc_par it is (hp_* or not).
-		ptm_layout_for_version(2, st->file->mps[i].layout ? 35 : 34,
-				       &layout);
+		// The initialiser tells which malloc_par it is.
+		ptm_layout_set_par(&layout, st->file->mps[i].layout);
 		if (!mp_plausible(host, &layout, address))
 			continue;
 		set_malloc_par(&st->layout, &layout);
@@ -517,6 +525,13 @@ int ptm_locate(const struct coreheap_host *host, struct ptm_state *st,
 	st->main_arena_from_symbol = loc.best.source == SOURCE_SYMBOL;
 	st->heap_unused = loc.best.pristine;
 	ptm_layout_set_arena(&st->layout, loc.best.layout);
+	// The arena without fastbins is 2.43's, whose mmapped chunks end a
+	// chunk header before their mapping does.
+	if (loc.best.layout == PTM_ARENA_2_43) {
+		st->layout.mm_tail = 2 * PTM_SIZE_SZ;
+		if (!st->version_major)
+			ptm_layout_set_par(&st->layout, PTM_PAR_2_43);
+	}
 	find_mp(&loc);
 	if (loc.best.source != SOURCE_SYMBOL)
 		host->log(host, COREHEAP_LOG_INFO,

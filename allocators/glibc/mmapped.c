@@ -7,21 +7,38 @@
 // size a page multiple. memalign moves the header forward by a lead that
 // aligns the user pointer: prev_size then holds the lead, size shrinks by it,
 // and the original header stays, stale, at the page start.
+//
+// glibc 2.43 gave mmapped chunks the layout of heap chunks: the size stops a
+// chunk header (layout->mm_tail) short of the mapping's end, the chunk's
+// memory takes the first word of that header as heap chunks take their
+// successor's prev_size, prev_size has MMAP_HP (bit 0) for huge pages, and
+// memalign's lead needs no room for a chunk of its own.
 
 #include <stdlib.h>
 
 #include "glibc.h"
 
+/** prev_size's MMAP_HP bit (2.43). */
+#define MMAP_HP 0x1
+
 /** The one chunk a memalign(align) of the chunk at @p page would give. */
-static uint64_t memalign_chunk(uint64_t page, uint64_t align)
+static uint64_t memalign_chunk(const struct ptm_layout *layout, uint64_t page,
+			       uint64_t align)
 {
 	uint64_t mem = (page + PTM_CHUNK_HDR + align - 1) & ~(align - 1);
 	uint64_t chunk = mem - PTM_CHUNK_HDR;
 
-	// _int_memalign: a lead shorter than MINSIZE cannot stand alone.
-	if (chunk - page < PTM_MINSIZE)
+	// _int_memalign before 2.43: a lead shorter than MINSIZE cannot stand
+	// alone.
+	if (!layout->mm_tail && chunk - page < PTM_MINSIZE)
 		chunk += align;
 	return chunk;
+}
+
+/** The offset to the mapping's start that prev_size holds. */
+static uint64_t map_offset(const struct ptm_layout *layout, uint64_t prev_size)
+{
+	return layout->mm_tail ? prev_size & ~(uint64_t)MMAP_HP : prev_size;
 }
 
 /** An mmapped chunk header: where its mapping starts and ends. */
@@ -41,10 +58,11 @@ static bool read_header(struct ptm_walk *walk, uint64_t chunk, uint64_t limit,
 		return false;
 	if ((hdr[1] & PTM_FLAG_BITS) != PTM_IS_MMAPPED)
 		return false;
+	hdr[0] = map_offset(walk->layout, hdr[0]);
 	ret->chunk = chunk;
 	ret->size = hdr[1] & ~(uint64_t)PTM_FLAG_BITS;
 	ret->map_start = chunk - hdr[0];
-	ret->map_end = chunk + ret->size;
+	ret->map_end = chunk + ret->size + walk->layout->mm_tail;
 	return hdr[0] <= chunk && ret->size >= PTM_MINSIZE &&
 	       ret->map_start % PTM_PAGE_SIZE == 0 &&
 	       ret->map_end % PTM_PAGE_SIZE == 0 && ret->map_end > chunk &&
@@ -57,22 +75,27 @@ static bool read_header(struct ptm_walk *walk, uint64_t chunk, uint64_t limit,
 static bool find_chunk(struct ptm_walk *walk, uint64_t page, uint64_t limit,
 		       struct mmapped *ret)
 {
+	const struct ptm_layout *layout = walk->layout;
 	struct mmapped stale;
 	bool stale_fits = read_header(walk, page, limit, &stale);
 	uint64_t hdr[2];
 
-	if (ptm_reader_read(&walk->reader, page, hdr, sizeof(hdr)) || hdr[0] ||
+	if (ptm_reader_read(&walk->reader, page, hdr, sizeof(hdr)) ||
+	    map_offset(layout, hdr[0]) ||
 	    (hdr[1] & PTM_FLAG_BITS) != PTM_IS_MMAPPED ||
-	    (hdr[1] & ~(uint64_t)PTM_FLAG_BITS) < PTM_PAGE_SIZE ||
-	    hdr[1] % PTM_PAGE_SIZE != PTM_IS_MMAPPED)
+	    (hdr[1] & ~(uint64_t)PTM_FLAG_BITS) + layout->mm_tail <
+		    PTM_PAGE_SIZE ||
+	    (hdr[1] + layout->mm_tail) % PTM_PAGE_SIZE != PTM_IS_MMAPPED)
 		return false;
 	for (uint64_t align = 2 * PTM_ALIGN; align && page + align < limit;
 	     align *= 2) {
-		uint64_t chunk = memalign_chunk(page, align);
+		uint64_t chunk = memalign_chunk(layout, page, align);
 		struct mmapped moved;
 
 		if (chunk >= limit)
 			break;
+		if (chunk == page)
+			continue;
 		if (read_header(walk, chunk, limit, &moved) &&
 		    moved.map_start == page) {
 			*ret = moved;
@@ -81,6 +104,16 @@ static bool find_chunk(struct ptm_walk *walk, uint64_t page, uint64_t limit,
 	}
 	*ret = stale;
 	return stale_fits;
+}
+
+/**
+ * What malloc_usable_size() says of an mmapped chunk of @p size: its memory
+ * to the end of its mapping, or (2.43) to the last header's size field.
+ */
+static uint64_t usable_size(const struct ptm_layout *layout, uint64_t size)
+{
+	return layout->mm_tail ? size - PTM_CHUNK_HDR + PTM_SIZE_SZ :
+				 size - PTM_CHUNK_HDR;
 }
 
 /** The mmapped chunks found, kept until the region's size is known. */
@@ -105,14 +138,15 @@ struct found {
 static int keep_oversized(struct ptm_walk *walk, struct found *found,
 			  uint64_t page, uint64_t map_end)
 {
-	uint64_t hdr[2], size;
+	uint64_t hdr[2], size, tail = walk->layout->mm_tail;
 
-	if (ptm_reader_read(&walk->reader, page, hdr, sizeof(hdr)) || hdr[0] ||
+	if (ptm_reader_read(&walk->reader, page, hdr, sizeof(hdr)) ||
+	    map_offset(walk->layout, hdr[0]) ||
 	    (hdr[1] & PTM_FLAG_BITS) != PTM_IS_MMAPPED)
 		return COREHEAP_OK;
 	size = hdr[1] & ~(uint64_t)PTM_FLAG_BITS;
-	if (size < PTM_PAGE_SIZE || size % PTM_PAGE_SIZE ||
-	    size <= map_end - page)
+	if (size + tail < PTM_PAGE_SIZE || (size + tail) % PTM_PAGE_SIZE ||
+	    size + tail <= map_end - page)
 		return COREHEAP_OK;
 	if (found->num_oversized == found->oversized_cap) {
 		size_t cap = found->oversized_cap ? 2 * found->oversized_cap : 8;
@@ -131,7 +165,7 @@ static int keep_oversized(struct ptm_walk *walk, struct found *found,
 	}
 	found->oversized[found->num_oversized] = (struct mmapped){
 		.chunk = page,
-		.size = map_end - page,
+		.size = map_end - page - tail,
 		.map_start = page,
 		.map_end = map_end,
 	};
@@ -235,8 +269,8 @@ static void check_count(struct ptm_walk *walk, struct found *found)
 			   (unsigned long long)found->claimed[i],
 			   (unsigned long long)m->size);
 		ptm_block(walk, m->chunk + PTM_CHUNK_HDR,
-			  m->size - PTM_CHUNK_HDR, COREHEAP_BLOCK_LIVE,
-			  walk->mmapped_region);
+			  usable_size(walk->layout, m->size),
+			  COREHEAP_BLOCK_LIVE, walk->mmapped_region);
 	}
 	if ((uint32_t)n_mmaps != count)
 		walk->host->log(walk->host, COREHEAP_LOG_WARNING,
@@ -264,12 +298,19 @@ void ptm_walk_mmapped(struct ptm_walk *walk)
 		goto out;
 	}
 	walk->have_mmapped_region = true;
+	walk->mmapped_chunks = found.count;
+	walk->mmapped_bytes = found.bytes;
 	for (size_t i = 0; i < found.count && !walk->status; i++) {
+		// 2.43 keeps freed mmapped chunks in the tcache's large bins.
+		bool cached = ptm_addrset_find(&walk->listed,
+					       found.chunks[i].chunk, NULL);
+
 		ptm_own(walk, walk->mmapped_region, found.chunks[i].map_start,
 			found.chunks[i].map_end, COREHEAP_OWNED_HEAP);
 		ptm_block(walk, found.chunks[i].chunk + PTM_CHUNK_HDR,
-			  found.chunks[i].size - PTM_CHUNK_HDR,
-			  COREHEAP_BLOCK_LIVE, walk->mmapped_region);
+			  usable_size(walk->layout, found.chunks[i].size),
+			  cached ? COREHEAP_BLOCK_FREE : COREHEAP_BLOCK_LIVE,
+			  walk->mmapped_region);
 	}
 	check_count(walk, &found);
 out:

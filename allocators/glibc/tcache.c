@@ -16,21 +16,58 @@ enum verdict {
 	VERDICT_BAD,
 };
 
+// 2.42+ without mp_: a bin whose list is empty has all its slots free, so
+// the value most empty bins show is tcache_count.
+static uint64_t fill_from_empty_bins(const uint16_t *slots,
+				     const uint64_t *entries, unsigned int n)
+{
+	uint64_t best = 0;
+	size_t best_count = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (entries[i])
+			continue;
+		if (!best_count) {
+			best = slots[i];
+			best_count = 1;
+		} else {
+			best_count += slots[i] == best ? 1 : -1;
+		}
+	}
+	return best;
+}
+
 int ptm_tcache_read(const struct ptm_walk *walk, uint64_t mem,
 		    const struct ptm_layout *layout, struct ptm_tcache *ret)
 {
 	uint8_t buf[2 * PTM_TCACHE_BINS + 8 * PTM_TCACHE_BINS];
-	size_t size = layout->tc_entries + 8 * PTM_TCACHE_BINS;
+	size_t size = layout->tc_entries + 8 * (size_t)layout->tc_bins;
+	uint16_t raw[PTM_TCACHE_BINS];
+	uint64_t fill;
 
-	if (size > sizeof(buf) || walk->host->read(walk->host, mem, buf, size))
+	memset(ret, 0, sizeof(*ret));
+	if (size > sizeof(buf) || layout->tc_bins > PTM_TCACHE_BINS ||
+	    walk->host->read(walk->host, mem, buf, size))
 		return COREHEAP_FAULT;
-	for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+	for (unsigned int i = 0; i < layout->tc_bins; i++) {
 		// counts[] is char before 2.30, uint16_t from 2.30.
 		if (layout->tc_count_width == 1)
-			ret->counts[i] = buf[i];
+			raw[i] = buf[i];
 		else
-			memcpy(&ret->counts[i], buf + 2 * i, 2);
+			memcpy(&raw[i], buf + 2 * i, 2);
 		memcpy(&ret->entries[i], buf + layout->tc_entries + 8 * i, 8);
+		ret->counts[i] = raw[i];
+	}
+	if (!layout->tc_counts_slots)
+		return COREHEAP_OK;
+	// 2.42+ counts down from tcache_count: the chunks held are what is
+	// missing from it.
+	fill = walk->tcache_fill ? walk->tcache_fill :
+				   fill_from_empty_bins(raw, ret->entries,
+							layout->tc_bins);
+	for (unsigned int i = 0; i < layout->tc_bins; i++) {
+		ret->slots_over[i] = raw[i] > fill;
+		ret->counts[i] = ret->slots_over[i] ? 0 : (uint16_t)(fill - raw[i]);
 	}
 	return COREHEAP_OK;
 }
@@ -38,26 +75,43 @@ int ptm_tcache_read(const struct ptm_walk *walk, uint64_t mem,
 // How many bins agree with themselves: no entry exactly when the count is 0,
 // and the first entry is a chunk of the bin's size inside a heap.
 static unsigned int consistent_bins(const struct ptm_walk *walk,
+				    const struct ptm_layout *layout,
 				    const struct ptm_tcache *tc)
 {
 	unsigned int good = 0;
 
-	for (unsigned int i = 0; i < PTM_TCACHE_BINS; i++) {
+	for (unsigned int i = 0; i < layout->tc_bins; i++) {
 		uint64_t e = tc->entries[i], size;
-		uint64_t want = PTM_MINSIZE + (uint64_t)i * PTM_ALIGN;
 
 		if (!e) {
-			good += tc->counts[i] == 0;
+			good += tc->counts[i] == 0 && !tc->slots_over[i];
 			continue;
 		}
 		if (!tc->counts[i] || e % PTM_ALIGN ||
 		    ptm_read_u64(walk->host, e - 8, &size))
 			continue;
-		good += (size & ~(uint64_t)PTM_FLAG_BITS) == want &&
-			ptm_chunk_in_heaps(walk, e - PTM_CHUNK_HDR, want,
-					   SIZE_MAX);
+		good += ptm_tcache_bin(layout, size & ~(uint64_t)PTM_FLAG_BITS) == i &&
+			((i >= PTM_TCACHE_SMALL_BINS &&
+			  ptm_tcache_mmapped(layout, size)) ||
+			 ptm_chunk_in_heaps(walk, e - PTM_CHUNK_HDR,
+					    size & ~(uint64_t)PTM_FLAG_BITS,
+					    SIZE_MAX));
 	}
 	return good;
+}
+
+// 2.43 never leaves `tcache` NULL: a thread without a cache points at one
+// of two all-zero dummies in libc's read-only data (__tcache_dummy).
+static bool is_dummy_tcache(const struct ptm_walk *walk, uint64_t mem)
+{
+	const struct ptm_state *st = walk->st;
+	uint64_t words[4];
+
+	if (mem < st->libc_start || mem >= st->libc_end)
+		return false;
+	if (walk->host->read(walk->host, mem, words, sizeof(words)))
+		return true; // read-only data the core does not hold
+	return !(words[0] | words[1] | words[2] | words[3]);
 }
 
 static enum verdict judge(struct ptm_walk *walk, uint64_t mem,
@@ -68,7 +122,7 @@ static enum verdict judge(struct ptm_walk *walk, uint64_t mem,
 	uint64_t size;
 
 	*score_ret = 0;
-	if (!mem)
+	if (!mem || is_dummy_tcache(walk, mem))
 		return VERDICT_NULL;
 	if (mem % PTM_ALIGN || ptm_read_u64(walk->host, mem - 8, &size))
 		return VERDICT_BAD;
@@ -78,7 +132,7 @@ static enum verdict judge(struct ptm_walk *walk, uint64_t mem,
 	    !ptm_chunk_in_heaps(walk, mem - PTM_CHUNK_HDR, size, SIZE_MAX) ||
 	    ptm_tcache_read(walk, mem, &layout, &tc))
 		return VERDICT_BAD;
-	*score_ret = consistent_bins(walk, &tc);
+	*score_ret = consistent_bins(walk, &layout, &tc);
 	return VERDICT_GOOD;
 }
 
@@ -176,14 +230,24 @@ static int take_var(struct ptm_walk *walk, const struct tls_var *var)
 		int err;
 
 		if (tls_var_address(walk, i, var, &address) ||
-		    ptm_read_u64(walk->host, address, &value))
+		    ptm_read_u64(walk->host, address, &value)) {
+			walk->tls_unknown++;
 			continue;
-		if (judge(walk, value, &score) != VERDICT_GOOD) {
-			if (value)
-				ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
-					   UINT32_MAX, value,
-					   "thread %zu's tcache pointer 0x%llx is not a tcache",
-					   i, (unsigned long long)value);
+		}
+		switch (judge(walk, value, &score)) {
+		case VERDICT_GOOD:
+			break;
+		case VERDICT_NULL:
+			// 2.43 (no fastbins) never leaves `tcache` NULL: a 0
+			// is TLS memory the core does not really hold.
+			if (!value && !walk->layout->ms_num_fastbins)
+				walk->tls_unknown++;
+			continue;
+		case VERDICT_BAD:
+			ptm_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+				   UINT32_MAX, value,
+				   "thread %zu's tcache pointer 0x%llx is not a tcache",
+				   i, (unsigned long long)value);
 			continue;
 		}
 		err = add_tcache(walk, value);
@@ -235,7 +299,9 @@ static int by_symbol(struct ptm_walk *walk)
 		err = take_var(walk, &tls);
 	else if (by_got.good + by_got.bad + by_host.good + by_host.bad == 0 &&
 		 (by_got.unknown == 0 || by_host.unknown == 0))
-		return 1; // every thread's tcache is NULL
+		// Every thread's tcache is NULL, or (2.43) not in the core:
+		// take_var counts those.
+		err = take_var(walk, by_got.unknown == 0 ? &got : &tls);
 	else if (by_got.good || by_host.good)
 		err = take_var(walk, by_got.good >= by_host.good ? &got : &tls);
 	else
@@ -354,48 +420,109 @@ static int by_got_scan(struct ptm_walk *walk)
 	return err ? err : 1;
 }
 
-// Each thread's tcache is allocated by its first malloc, from the arena it
-// is attached to: usually the first chunk of the main heap or of a thread
-// arena's first heap.
-static int by_heap_scan(struct ptm_walk *walk)
+/**
+ * 1 if the chunk at @p chunk is an in-use tcache_perthread_struct whose
+ * every bin checks out (an all-zero user block of the same size must not
+ * pass for one) and was added, 0 if not, or an error.
+ */
+static int take_if_tcache(struct ptm_walk *walk, uint64_t chunk)
 {
-	size_t found = 0;
+	struct ptm_layout layout = *walk->layout;
+	uint64_t size, next_size;
+	struct ptm_tcache tc;
+	int err;
 
+	if (ptm_read_u64(walk->host, chunk + 8, &size))
+		return 0;
+	size &= ~(uint64_t)PTM_FLAG_BITS;
+	if (!ptm_layout_set_tcache(&layout, size) ||
+	    !ptm_chunk_in_heaps(walk, chunk, size, SIZE_MAX) ||
+	    ptm_read_u64(walk->host, chunk + size + 8, &next_size) ||
+	    !(next_size & PTM_PREV_INUSE) ||
+	    ptm_tcache_read(walk, chunk + PTM_CHUNK_HDR, &layout, &tc) ||
+	    consistent_bins(walk, &layout, &tc) < layout.tc_bins)
+		return 0;
+	if (ptm_addrset_find(&walk->tcache_chunks, chunk, NULL))
+		return 0;
+	err = add_tcache(walk, chunk + PTM_CHUNK_HDR);
+	return err ? err : 1;
+}
+
+// Each thread's tcache is allocated by its first malloc, from the arena it
+// is attached to: up to 2.42 the first chunk of the main heap or of a thread
+// arena's first heap; 2.43 allocates it later (at the first free, or when
+// malloc would fill it), anywhere: with @p whole every chunk of every heap
+// is looked at, as far as the sizes lead. *found_ret: how many were added.
+static int heap_scan(struct ptm_walk *walk, bool whole, size_t *found_ret)
+{
+	*found_ret = 0;
 	for (size_t i = 0; i < walk->num_heaps; i++) {
 		const struct ptm_heap *heap = &walk->heaps[i];
-		struct ptm_layout layout = *walk->layout;
-		uint64_t size, next_size, chunk = heap->start;
-		struct ptm_tcache tc;
-		int err;
+		uint64_t chunk = heap->start, size;
 
-		if (!ptm_chunk_in_heaps(walk, chunk, 0x250, heap->arena))
-			continue;
-		if (ptm_read_u64(walk->host, chunk + 8, &size))
-			continue;
-		size &= ~(uint64_t)PTM_FLAG_BITS;
-		if (!ptm_layout_set_tcache(&layout, size) ||
-		    ptm_read_u64(walk->host, chunk + size + 8, &next_size) ||
-		    !(next_size & PTM_PREV_INUSE) ||
-		    ptm_tcache_read(walk, chunk + PTM_CHUNK_HDR, &layout, &tc))
-			continue;
-		// Only a struct whose every bin checks out: an all-zero user
-		// block of the same size must not pass for one.
-		if (consistent_bins(walk, &tc) < PTM_TCACHE_BINS)
-			continue;
-		err = add_tcache(walk, chunk + PTM_CHUNK_HDR);
-		if (err)
-			return err;
-		found++;
+		while (chunk >= heap->start && chunk + PTM_CHUNK_HDR <= heap->end) {
+			int taken = take_if_tcache(walk, chunk);
+
+			if (taken < 0)
+				return taken;
+			*found_ret += taken;
+			if (!whole ||
+			    ptm_read_u64(walk->host, chunk + 8, &size))
+				break;
+			size &= ~(uint64_t)PTM_FLAG_BITS;
+			if (size < PTM_MINSIZE || size % PTM_ALIGN)
+				break;
+			chunk += size;
+		}
 	}
+	return COREHEAP_OK;
+}
+
+static int by_heap_scan(struct ptm_walk *walk)
+{
+	bool whole = !walk->layout->ms_num_fastbins;
+	size_t found;
+	int err = heap_scan(walk, whole, &found);
+
+	if (err)
+		return err;
 	walk->host->log(walk->host, COREHEAP_LOG_WARNING,
-			"tcache TLS variable not found; took %zu tcache(s) from the first chunks of heaps: a thread cache elsewhere is missed (its free chunks show as live)",
-			found);
+			"tcache TLS variable not found; took %zu tcache(s) from %s: a thread cache elsewhere is missed (its free chunks show as live)",
+			found, whole ? "the heaps" : "the first chunks of heaps");
+	return COREHEAP_OK;
+}
+
+// Threads whose `tcache` could not be read (2.43: read as NULL, which it
+// never is): their TLS is not in the core, as when gdb could not read a
+// thread stack that glibc guards with MADV_GUARD_INSTALL. Their caches are
+// in the heaps.
+static int add_unread_tcaches(struct ptm_walk *walk)
+{
+	size_t found;
+	int err;
+
+	if (!walk->tls_unknown || walk->layout->ms_num_fastbins)
+		return COREHEAP_OK;
+	err = heap_scan(walk, true, &found);
+	if (err)
+		return err;
+	walk->host->log(walk->host, COREHEAP_LOG_WARNING,
+			"the tcache pointer of %zu thread(s) is not in the core; took %zu more tcache(s) from the heaps",
+			walk->tls_unknown, found);
 	return COREHEAP_OK;
 }
 
 int ptm_find_tcaches(struct ptm_walk *walk)
 {
+	uint64_t fill;
 	int ret;
+
+	// 2.42+ counts free slots down from mp_.tcache_count (65535 at most).
+	if (walk->st->mp &&
+	    !ptm_read_u64(walk->host, walk->st->mp + walk->layout->mp_tcache_count,
+			  &fill) &&
+	    fill <= 65535)
+		walk->tcache_fill = fill;
 
 	// Without threads in the core there is no thread pointer to start
 	// from: only the heaps can tell.
@@ -403,10 +530,10 @@ int ptm_find_tcaches(struct ptm_walk *walk)
 		return by_heap_scan(walk);
 	ret = by_symbol(walk);
 	if (ret)
-		return ret < 0 ? ret : COREHEAP_OK;
+		return ret < 0 ? ret : add_unread_tcaches(walk);
 	ret = by_relocations(walk);
 	if (ret)
-		return ret < 0 ? ret : COREHEAP_OK;
+		return ret < 0 ? ret : add_unread_tcaches(walk);
 	if (!walk->st->file) {
 		ret = by_got_scan(walk);
 		if (ret)

@@ -177,42 +177,6 @@ static void count_free_extent(struct jem_walk *walk,
 	}
 }
 
-void jem_own_hpa_end(struct jem_walk *walk)
-{
-	if (walk->hpa_page && walk->hpa_covered < walk->hpa_page + JEM_HUGEPAGE)
-		jem_own(walk, walk->hpa_region, walk->hpa_covered,
-			walk->hpa_page + JEM_HUGEPAGE,
-			COREHEAP_OWNED_UNEXPLAINED);
-	walk->hpa_page = 0;
-}
-
-/*
- * An extent of the hugepage allocator lies in a pageslab of its own: the
- * pages between its extents are jemalloc's too, free in the pageslab's
- * hpdata_t, which the walk does not read. Declared unexplained, so that
- * they are counted, and scanned as roots rather than taken on a guess.
- * Extents come in address order and never cross a pageslab.
- */
-static void own_hpa_gap(struct jem_walk *walk, const struct jem_extent *e,
-			uint32_t region)
-{
-	uint64_t page = e->base & ~(JEM_HUGEPAGE - 1), end = e->base + e->size;
-
-	if (end > page + JEM_HUGEPAGE)
-		return;
-	if (page != walk->hpa_page) {
-		jem_own_hpa_end(walk);
-		walk->hpa_page = page;
-		walk->hpa_covered = page;
-		walk->hpa_region = region;
-	}
-	if (e->base > walk->hpa_covered)
-		jem_own(walk, region, walk->hpa_covered, e->base,
-			COREHEAP_OWNED_UNEXPLAINED);
-	if (end > walk->hpa_covered)
-		walk->hpa_covered = end;
-}
-
 /*
  * Every extent the tree maps is memory jemalloc took from the system: its
  * pages are its own (never a root), whatever the extent holds: live and
@@ -228,7 +192,7 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 
 	walk->counts.extents++;
 	if (jem_edata_hpa(e->bits))
-		own_hpa_gap(walk, e, region);
+		jem_hpa_extent(walk, e, region);
 	switch (jem_edata_state(e->bits)) {
 	case JEM_STATE_ACTIVE:
 		if (jem_edata_szind(e->bits) >= JEM_NSIZES) {
@@ -291,6 +255,7 @@ static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
 	memcpy(&e.bits, raw + JEM_EDATA_BITS, 8);
 	memcpy(&e.addr, raw + JEM_EDATA_ADDR, 8);
 	memcpy(&e.size, raw + JEM_EDATA_SIZE_ESN, 8);
+	memcpy(&e.ps, raw + JEM_EDATA_PS, 8);
 	memcpy(e.bitmap, raw + JEM_EDATA_BITMAP, sizeof(e.bitmap));
 	memcpy(&e.prof_tctx, raw + JEM_EDATA_PROF_TCTX, 8);
 	e.size &= ~JEM_PAGE_MASK;
@@ -419,7 +384,8 @@ int jem_walk_extents(struct jem_walk *walk)
 				return err;
 		}
 	}
-	jem_own_hpa_end(walk);
+	jem_hpa_end(walk);
+	jem_hpa_own_empty(walk);
 	host->log(host, COREHEAP_LOG_INFO,
 		  "radix tree: %zu lea%s, %zu extents", leaves,
 		  leaves == 1 ? "f" : "ves", walk->counts.extents);

@@ -132,6 +132,7 @@ static void walk_destroy(struct jem_walk *walk)
 	free(walk->tcaches);
 	jem_ptrset_deinit(&walk->cached);
 	jem_ptrset_deinit(&walk->internal);
+	jem_ptrset_deinit(&walk->empty_pageslabs);
 	free(walk->arena_counts);
 	free(walk->stack_cache);
 	for (size_t a = 0; a < JEM_MAX_ARENAS; a++)
@@ -387,8 +388,9 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	if (st->version[0] && (st->version_major != 5 || st->version_minor != 3 ||
 			       st->version_patch != 0)) {
 		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc %s: only 5.3.0's layouts are known; not walked",
-			  st->version);
+			  "jemalloc %d.%d.%d (version string %s) is not supported: its heap is not walked; only jemalloc 5.3.0's layouts are known",
+			  st->version_major, st->version_minor,
+			  st->version_patch, st->version);
 		return COREHEAP_FAILED;
 	}
 	if (!st->version[0])
@@ -417,7 +419,11 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	// (2 MiB of pointers to leaves), no root of the program's.
 	jem_own(walk, UINT32_MAX, walk->rtree_root,
 		walk->rtree_root + 8 * JEM_RTREE_SLOTS, COREHEAP_OWNED_HEAP);
-	err = jem_walk_extents(walk);
+	err = jem_hpa_collect(walk);
+	if (!err)
+		err = jem_collect_prof(walk);
+	if (!err)
+		err = jem_walk_extents(walk);
 	if (!err) {
 		jem_check_cached(walk);
 		report_bases(walk);

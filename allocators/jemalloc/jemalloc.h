@@ -100,6 +100,7 @@ struct jem_extent {
 	uint64_t base;          /**< page of e_addr */
 	uint64_t size;
 	uint64_t bits;          /**< e_bits */
+	uint64_t ps;            /**< e_ps: an HPA extent's hpdata_t */
 	uint64_t bitmap[JEM_BITMAP_GROUPS];
 	/** A large extent's prof_tctx_t (heap profiling), else garbage. */
 	uint64_t prof_tctx;
@@ -109,6 +110,9 @@ struct jem_extent {
 struct jem_counts {
 	size_t extents, slabs, large, free_extents, regions_live,
 		regions_free, tcached, metadata;
+	/** The hugepage allocator's pageslabs (hpa.c). */
+	size_t hpa_pageslabs, hpa_free_pages, hpa_empty_pageslabs;
+	uint64_t hpa_eden_bytes;
 	/** Live allocations with an allocation stack (heap profiling). */
 	size_t alloc_stacks;
 };
@@ -172,6 +176,11 @@ struct jem_walk {
 	 */
 	uint64_t hpa_page, hpa_covered;
 	uint32_t hpa_region;
+	/** hpa_page's hpdata_t was read: its active pages. */
+	bool hpa_known;
+	uint64_t hpa_active[JEM_HUGEPAGE_PAGES / 64];
+	/** Pageslabs with no active page on the psset's lists, tag: arena. */
+	struct jem_ptrset empty_pageslabs;
 
 	/** The last extent reported, for the overlap check. */
 	uint64_t prev_base, prev_size;
@@ -321,12 +330,6 @@ int jem_collect_cached(struct jem_walk *walk);
  */
 int jem_walk_extents(struct jem_walk *walk);
 
-/**
- * Declare the rest of the last hugepage allocator pageslab the walk met,
- * past its last extent, as unexplained. Call once the radix tree walk
- * ended.
- */
-void jem_own_hpa_end(struct jem_walk *walk);
 
 /** Report the cached pointers no extent accounted for. */
 void jem_check_cached(struct jem_walk *walk);
@@ -342,5 +345,36 @@ void jem_prof_init(struct jem_walk *walk);
  */
 void jem_report_alloc_stack(struct jem_walk *walk, const struct jem_extent *e,
 			    uint64_t ptr);
+// profmeta.c
+
+/**
+ * The heap profiler's own allocations (its tables, per-thread and
+ * per-backtrace records) into walk->internal, which is sorted again.
+ * COREHEAP_OK (nothing there: prof off) or COREHEAP_NOMEM.
+ */
+int jem_collect_prof(struct jem_walk *walk);
+
+// hpa.c
+
+/**
+ * Before the radix tree walk: the empty pageslabs on each arena's psset
+ * lists into walk->empty_pageslabs, and the central allocator's eden
+ * declared owned. COREHEAP_OK or COREHEAP_NOMEM.
+ */
+int jem_hpa_collect(struct jem_walk *walk);
+
+/**
+ * An extent of the hugepage allocator, met in address order: the pages of
+ * its pageslab between the extents are declared owned, as the heap's
+ * where the pageslab's hpdata_t says they are free.
+ */
+void jem_hpa_extent(struct jem_walk *walk, const struct jem_extent *e,
+		    uint32_t region);
+
+/** The rest of the last pageslab met; call once the tree walk ended. */
+void jem_hpa_end(struct jem_walk *walk);
+
+/** Declare the empty pageslabs no extent lay in; log what was found. */
+void jem_hpa_own_empty(struct jem_walk *walk);
 
 #endif /* COREHEAP_JEMALLOC_JEMALLOC_H */

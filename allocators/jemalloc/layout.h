@@ -86,6 +86,40 @@ static inline bool jem_leaf_slab(uint64_t bits)
  * tree does not map.
  */
 #define JEM_HUGEPAGE ((uint64_t)2 << 20)
+#define JEM_HUGEPAGE_PAGES (JEM_HUGEPAGE / JEM_PAGE)
+/* edata_t.e_ps @24: the hpdata_t of the pageslab an HPA extent lies in. */
+#define JEM_EDATA_PS 24
+/*
+ * hpdata.h, hpdata_t (248 bytes): h_address @0; ql_link_empty (which the
+ * psset's empty list uses) {qre_next, qre_prev} @40, ql_link_purge @64,
+ * ql_link_hugify @80; h_nactive @104, active_pages (one bit a page, 8
+ * words) @112.
+ */
+#define JEM_HPDATA_SIZE 248
+#define JEM_HPDATA_ADDRESS 0
+#define JEM_HPDATA_LINK_EMPTY 40
+#define JEM_HPDATA_LINK_PURGE 64
+#define JEM_HPDATA_LINK_HUGIFY 80
+#define JEM_HPDATA_NACTIVE 104
+#define JEM_HPDATA_ACTIVE_PAGES 112
+/*
+ * arena_t.pa_shard @10648, pa_shard_t.hpa_shard @62384: the arena's
+ * hpa_shard_t @0x11d48; in it central (hpa_central_t *) @56 and the psset
+ * @320. psset_t: empty (ql_head: one pointer) @4224, to_purge[128] @4232,
+ * to_hugify @5272; its age heaps hold only pageslabs with extents.
+ * hpa_central_t: eden @224, eden_len @232, the part of the last mapping
+ * of HPA_EDEN_SIZE (128 hugepages) not yet carved into pageslabs.
+ */
+#define JEM_ARENA_HPA_SHARD 0x11d48
+#define JEM_HPA_SHARD_CENTRAL 56
+#define JEM_HPA_SHARD_PSSET 320
+#define JEM_PSSET_EMPTY 4224
+#define JEM_PSSET_TO_PURGE 4232
+#define JEM_PSSET_NPURGE_LISTS 128
+#define JEM_PSSET_TO_HUGIFY 5272
+#define JEM_HPA_CENTRAL_EDEN 224
+#define JEM_HPA_CENTRAL_EDEN_LEN 232
+#define JEM_HPA_EDEN_SIZE (128 * JEM_HUGEPAGE)
 
 /*
  * Heap profiling (configured with --enable-prof, as Debian's amd64 build
@@ -182,6 +216,36 @@ enum jem_extent_state {
 #define JEM_TSD_SIZE 2632
 #define JEM_TSD_TCACHE 856
 #define JEM_TSD_TCACHE_SLOW 256
+/*
+ * tsd_t.prof_tdata @104: the thread's prof_tdata_t, or NULL, or one of
+ * the small PROF_TDATA_STATE_* markers (1..3).
+ */
+#define JEM_TSD_PROF_TDATA 104
+#define JEM_PROF_TDATA_STATE_MAX 3
+
+/*
+ * The heap profiler's own allocations (prof_data.c, ckh.c), all made with
+ * iallocztm(..., is_internal) in arena 0, never handed to the program:
+ * ckh_t (48 bytes): count @8, lg_minbuckets @16, lg_curbuckets @20, hash
+ * @24, keycomp @32, tab @40, a table of 4 << lg_curbuckets cells {key,
+ * data} of 16 bytes (LG_CKH_BUCKET_CELLS 2). prof_gctx_t: tctxs (an rb
+ * tree: its root) @16, bt @104, the key of the global bt2gctx table.
+ * prof_tctx_t: tdata @0, gctx @96, its rb link {left, right | red} @112.
+ * prof_tdata_t: thread_name @24, bt2tctx (a ckh_t: bt -> tctx) @64.
+ */
+#define JEM_CKH_SIZE 48
+#define JEM_CKH_COUNT 8
+#define JEM_CKH_LG_MINBUCKETS 16
+#define JEM_CKH_LG_CURBUCKETS 20
+#define JEM_CKH_HASH 24
+#define JEM_CKH_KEYCOMP 32
+#define JEM_CKH_TAB 40
+#define JEM_CKH_LG_BUCKET_CELLS 2
+#define JEM_PROF_GCTX_TCTXS 16
+#define JEM_PROF_TCTX_TDATA 0
+#define JEM_PROF_TCTX_LINK 112
+#define JEM_PROF_TDATA_THREAD_NAME 24
+#define JEM_PROF_TDATA_BT2TCTX 64
 
 /*
  * arena_structs.h, arena_t with stats and prof compiled in: tcache_ql

@@ -6,4 +6,6 @@ libcoreheap_a_SOURCES += \
 	allocators/jemalloc/tcache.c \
 	allocators/jemalloc/extents.c \
 	allocators/jemalloc/prof.c \
+	allocators/jemalloc/hpa.c \
+	allocators/jemalloc/profmeta.c \
 	allocators/jemalloc/ptrset.c allocators/jemalloc/ptrset.h

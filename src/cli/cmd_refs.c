@@ -138,9 +138,13 @@ static struct ch_error *scan(struct refs_report *report)
 		const struct ch_root *root = &report->roots->roots[r];
 
 		report->root = r;
+		// Roots the core left out on purpose hold nothing: only
+		// what it lost is unknown (as in the graph).
 		if (root->kind != CH_ROOT_REGISTER) {
-			unreadable += ch_scan_words(as, root->start, root->end,
-						    referrer_word, report);
+			if (ch_scan_words(as, root->start, root->end,
+					  referrer_word, report))
+				unreadable += ch_address_space_lost_bytes(
+					as, root->start, root->end);
 			continue;
 		}
 		for (int reg = 0; reg < CH_NUM_REGS; reg++) {

@@ -3,7 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "report/summary.h"
+#include "report/summary_report.h"
 
 static const char *const summary_usage[] = {
 	"coreheap summary [OPTIONS] CORE",
@@ -12,7 +12,10 @@ static const char *const summary_usage[] = {
 	"threads and modules (and which lack a binary or debug info), the",
 	"allocators found, and per arena the live and free bytes, the top chunk and",
 	"the memory the allocator owns that none of its blocks explains, and the",
-	"allocator's own table per arena (jemalloc: extents, pages and size classes).",
+	"allocator's own table per arena (jemalloc: extents, pages and size classes;",
+	"glibc: what mallinfo2() would have said), and where all the mapped memory",
+	"is, by kind (heaps, stacks, modules, files, shared, anonymous), adding up",
+	"to the mapped total, with what the core left out.",
 	NULL,
 };
 
@@ -31,8 +34,7 @@ int cmd_summary(int argc, char **argv)
 		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
 			"summary takes one core (see 'coreheap summary --help')"));
 	err = ch_command_open(&options, options.args[0], &program);
-	if (err)
-		return ch_command_finish(program, err);
-	err = ch_summary_report_write(program, options.format, stdout);
+	if (!err)
+		err = ch_summary_report_write(program, options.format, stdout);
 	return ch_command_finish(program, err);
 }

@@ -11,7 +11,6 @@
  * whether the heap was damaged (3), over partial (1) and clean (0).
  */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +18,10 @@
 #include "base/strbuf.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/process.h"
 #include "report/analysis.h"
 #include "report/output.h"
+#include "report/process.h"
 #include "types/types.h"
 
 #define TRIAGE_SCHEMA "coreheap-triage/1"
@@ -92,14 +93,9 @@ struct triage_report {
 	uint64_t unreferenced_count, unreferenced_bytes;
 	struct damage_context *damage;
 	uint64_t live_count, live_bytes, free_bytes;
+	struct ch_signal signal;
+	struct ch_command_line command_line;
 };
-
-static const char *signal_name(int signo)
-{
-	const char *abbrev = signo > 0 ? sigabbrev_np(signo) : NULL;
-
-	return abbrev ? abbrev : "?";
-}
 
 // The thread that got the fatal signal: the kernel writes it first; gdb's
 // gcore marks none, and then the first thread stands for the process.
@@ -346,23 +342,14 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 	ch_json_member_string(&json, "schema", TRIAGE_SCHEMA);
 	ch_json_member_string(&json, "core", core->path);
 	ch_json_member_bool(&json, "truncated", core->truncated);
+	ch_json_member_string(&json, "written_by", ch_core_writer_name(core));
 	ch_json_key(&json, "process");
 	ch_json_begin_object(&json);
 	ch_json_member_i64(&json, "pid", core->pid);
 	ch_json_member_string(&json, "name", core->fname);
-	ch_json_member_string(&json, "command_line", core->psargs);
+	ch_json_command_line(&json, &report->command_line);
 	ch_json_end_object(&json);
-	ch_json_key(&json, "signal");
-	if (core->has_siginfo) {
-		ch_json_begin_object(&json);
-		ch_json_member_i64(&json, "number", core->signal_number);
-		ch_json_member_string(&json, "name", signal_name(core->signal_number));
-		ch_json_member_i64(&json, "code", core->signal_code);
-		ch_json_member_address(&json, "address", core->signal_address);
-		ch_json_end_object(&json);
-	} else {
-		ch_json_null(&json);
-	}
+	ch_json_signal(&json, core, &report->signal);
 	ch_json_key(&json, "thread");
 	if (report->crashed) {
 		ch_json_begin_object(&json);
@@ -451,15 +438,15 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 	const struct ch_program *program = report->program;
 	const struct ch_core *core = program->core;
 
-	ch_out_printf(out, "core:    %s%s\n", core->path,
-		      core->truncated ? " (truncated)" : "");
-	ch_out_printf(out, "process: pid %d, %s: %s\n", core->pid, core->fname,
-		      core->psargs);
-	if (core->has_siginfo)
-		ch_out_printf(out, "signal:  SIG%s (%d), code %d, address 0x%" PRIx64 "\n",
-			      signal_name(core->signal_number),
-			      core->signal_number, core->signal_code,
-			      core->signal_address);
+	ch_out_printf(out, "core:    %s%s%s\n", core->path,
+		      core->truncated ? " (truncated)" : "",
+		      core->written_by_gdb ? " (written by gdb)" : "");
+	ch_out_printf(out, "process: pid %d, %s: ", core->pid, core->fname);
+	ch_out_command_line(out, core, &report->command_line);
+	ch_out_char(out, '\n');
+	ch_out_str(out, "signal:  ");
+	if (!ch_out_signal(out, &report->signal))
+		ch_out_str(out, "none recorded\n");
 	if (report->crashed) {
 		ch_out_printf(out, "thread %d:\n", report->crashed->tid);
 		for (size_t i = 0; i < report->num_frames; i++)
@@ -506,6 +493,7 @@ static void triage_report_deinit(struct triage_report *report)
 	ch_type_groups_deinit(&report->groups);
 	free(report->group_order);
 	free(report->damage);
+	ch_command_line_deinit(&report->command_line);
 }
 
 static struct ch_error *build_report(struct triage_report *report,
@@ -513,7 +501,12 @@ static struct ch_error *build_report(struct triage_report *report,
 {
 	struct ch_error *err;
 
-	err = ch_program_load_types(report->program);
+	ch_core_signal(report->program->core, &report->signal);
+	err = ch_process_command_line(report->program->core,
+				      report->program->address_space,
+				      &report->command_line);
+	if (!err)
+		err = ch_program_load_types(report->program);
 	if (!err)
 		err = unwind_crashed(report);
 	if (!err)

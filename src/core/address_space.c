@@ -97,6 +97,7 @@ static struct ch_error *add_module_file(struct range_list *out,
 			.data = image + phdr.p_offset,
 			.source = CH_RANGE_FILE,
 			.writable = phdr.p_flags & PF_W,
+			.executable = phdr.p_flags & PF_X,
 		};
 		if (piece.end < piece.start)
 			continue;
@@ -105,6 +106,22 @@ static struct ch_error *add_module_file(struct range_list *out,
 			return err;
 	}
 	return NULL;
+}
+
+const struct ch_range *ch_address_space_range_after(const struct ch_address_space *as,
+						    uint64_t addr)
+{
+	size_t lo = 0, hi = as->num_ranges;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (as->ranges[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < as->num_ranges ? &as->ranges[lo] : NULL;
 }
 
 static struct ch_error *build_mappings(const struct ch_core *core,
@@ -141,6 +158,52 @@ static struct ch_error *build_mappings(const struct ch_core *core,
 	return NULL;
 }
 
+/*
+ * What a truncated core promised and lacks, less what the binaries give
+ * back: segments are sorted, ranges sorted and disjoint; overlapping
+ * segments (a hostile core) are clipped to what an earlier one left.
+ */
+static struct ch_error *build_lost(const struct ch_core *core,
+				   struct ch_address_space *as)
+{
+	size_t capacity = 0;
+	uint64_t covered = 0;
+
+	for (size_t i = 0; i < core->num_segments; i++) {
+		const struct ch_core_segment *seg = &core->segments[i];
+		uint64_t addr = seg->start + seg->available;
+		uint64_t end = seg->start + seg->promised;
+
+		if (addr < covered)
+			addr = covered;
+		while (addr < end) {
+			const struct ch_range *range =
+				ch_address_space_range_after(as, addr);
+			uint64_t piece_end = end;
+			struct ch_error *err;
+
+			if (range && range->start <= addr) {
+				addr = range->end;
+				continue;
+			}
+			if (range && range->start < end)
+				piece_end = range->start;
+			err = ch_vector_reserve_one((void **)&as->lost, &capacity,
+						    sizeof(*as->lost),
+						    as->num_lost);
+			if (err)
+				return err;
+			as->lost[as->num_lost++] = (struct ch_address_interval){
+				addr, piece_end
+			};
+			addr = piece_end;
+		}
+		if (end > covered)
+			covered = end;
+	}
+	return NULL;
+}
+
 struct ch_error *ch_address_space_create(const struct ch_core *core,
 					 struct ch_modules *modules,
 					 struct ch_address_space **ret)
@@ -163,6 +226,7 @@ struct ch_error *ch_address_space_create(const struct ch_core *core,
 			.data = seg->data,
 			.source = CH_RANGE_CORE,
 			.writable = seg->flags & PF_W,
+			.executable = seg->flags & PF_X,
 		});
 	}
 	// Segments are sorted; overlapping ones (a hostile core) are clipped
@@ -210,6 +274,8 @@ struct ch_error *ch_address_space_create(const struct ch_core *core,
 	as->ranges = all.ranges;
 	as->num_ranges = kept;
 	err = build_mappings(core, as);
+	if (!err)
+		err = build_lost(core, as);
 	if (err) {
 		ch_address_space_destroy(as);
 		return err;
@@ -224,7 +290,58 @@ void ch_address_space_destroy(struct ch_address_space *as)
 		return;
 	free(as->ranges);
 	free(as->mappings);
+	free(as->lost);
 	free(as);
+}
+
+uint64_t ch_address_space_lost_bytes(const struct ch_address_space *as,
+				     uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = as->num_lost;
+	uint64_t bytes = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (as->lost[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < as->num_lost && as->lost[i].start < end; i++) {
+		uint64_t a = as->lost[i].start > start ? as->lost[i].start : start;
+		uint64_t b = as->lost[i].end < end ? as->lost[i].end : end;
+
+		bytes += b - a;
+	}
+	return bytes;
+}
+
+void ch_address_space_count(const struct ch_address_space *as, uint64_t start,
+			    uint64_t end, struct ch_address_bytes *ret)
+{
+	const struct ch_range *range = ch_address_space_range_after(as, start);
+	const struct ch_range *last = as->ranges + as->num_ranges;
+	uint64_t readable;
+
+	*ret = (struct ch_address_bytes){ 0 };
+	if (end <= start)
+		return;
+	for (; range && range < last && range->start < end; range++) {
+		uint64_t a = range->start > start ? range->start : start;
+		uint64_t b = range->end < end ? range->end : end;
+
+		if (range->source == CH_RANGE_CORE)
+			ret->in_core += b - a;
+		else
+			ret->from_files += b - a;
+	}
+	readable = ret->in_core + ret->from_files;
+	ret->lost = ch_address_space_lost_bytes(as, start, end);
+	// Lost bytes are never readable; the rest was left out on purpose.
+	if (ret->lost > end - start - readable)
+		ret->lost = end - start - readable;
+	ret->left_out = end - start - readable - ret->lost;
 }
 
 const struct ch_range *ch_address_space_range(const struct ch_address_space *as,

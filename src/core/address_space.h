@@ -35,6 +35,7 @@ struct ch_range {
 	const uint8_t *data;
 	uint8_t source;     /**< enum ch_range_source */
 	bool writable;
+	bool executable;
 };
 
 /** A mapping of the process: a whole PT_LOAD of the core. */
@@ -47,10 +48,22 @@ struct ch_mapping {
 	uint64_t available;
 };
 
+/** Addresses [start, end). */
+struct ch_address_interval {
+	uint64_t start, end;
+};
+
 struct ch_address_space {
 	/** Readable ranges, sorted and disjoint. */
 	struct ch_range *ranges;
 	size_t num_ranges;
+	/**
+	 * Memory the core promised (p_filesz) but the file cut off, and no
+	 * binary supplies: lost, unlike what the core left out on purpose
+	 * (untouched pages, shared memory, MADV_DONTDUMP). Sorted, disjoint.
+	 */
+	struct ch_address_interval *lost;
+	size_t num_lost;
 	/** All mappings, sorted and disjoint. */
 	struct ch_mapping *mappings;
 	size_t num_mappings;
@@ -64,6 +77,10 @@ struct ch_error *ch_address_space_create(const struct ch_core *core,
 					 struct ch_modules *modules,
 					 struct ch_address_space **ret);
 void ch_address_space_destroy(struct ch_address_space *as);
+
+/** The first range that ends after addr (holding it or above it), or NULL. */
+const struct ch_range *ch_address_space_range_after(const struct ch_address_space *as,
+						    uint64_t addr);
 
 /** The range holding addr, or NULL. */
 const struct ch_range *ch_address_space_range(const struct ch_address_space *as,
@@ -97,6 +114,29 @@ static inline bool ch_address_space_read_u64(const struct ch_address_space *as,
 {
 	return ch_address_space_read_quiet(as, addr, ret, sizeof(*ret));
 }
+
+/** Where the bytes of an address interval come from. */
+struct ch_address_bytes {
+	/** Saved in the core file. */
+	uint64_t in_core;
+	/** Left out of the core and read from a verified binary. */
+	uint64_t from_files;
+	/** Neither, and cut off from the core (ch_address_space::lost). */
+	uint64_t lost;
+	/** Neither, and left out of the core on purpose. */
+	uint64_t left_out;
+};
+
+/**
+ * Count the bytes of [start, end) by their source into *ret (the four
+ * add up to end - start). Linear in the ranges it meets.
+ */
+void ch_address_space_count(const struct ch_address_space *as, uint64_t start,
+			    uint64_t end, struct ch_address_bytes *ret);
+
+/** Bytes of [start, end) that are lost (see ch_address_space::lost). */
+uint64_t ch_address_space_lost_bytes(const struct ch_address_space *as,
+				     uint64_t start, uint64_t end);
 
 /** The mapping holding addr, or NULL. */
 const struct ch_mapping *ch_address_space_mapping(const struct ch_address_space *as,

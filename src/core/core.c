@@ -242,6 +242,7 @@ static void add_segment(struct ch_core *core, const GElf_Phdr *phdr)
 			     (uint64_t)phdr->p_memsz);
 	if (seg->available > seg->size)
 		seg->available = seg->size;
+	seg->promised = phdr->p_filesz < seg->size ? phdr->p_filesz : seg->size;
 	seg->data = core->image + (seg->available ? phdr->p_offset : 0);
 	if (seg->available < phdr->p_filesz && phdr->p_filesz <= phdr->p_memsz) {
 		seg->truncated = true;
@@ -327,8 +328,9 @@ static void parse_prpsinfo(struct ch_core *core, const uint8_t *desc,
 	core->fname[16] = '\0';
 	memcpy(core->psargs, desc + PRPSINFO_PSARGS_OFFSET, 80);
 	core->psargs[80] = '\0';
-	// The kernel leaves the arguments NUL-separated in some versions.
-	for (size_t n = strlen(core->psargs); n > 0 && core->psargs[n - 1] == ' '; n--)
+	core->psargs_length = strlen(core->psargs);
+	// The kernel turns the last argument's NUL into a space too.
+	for (size_t n = core->psargs_length; n > 0 && core->psargs[n - 1] == ' '; n--)
 		core->psargs[n - 1] = '\0';
 }
 
@@ -341,7 +343,13 @@ static void parse_siginfo(struct ch_core *core, const uint8_t *desc,
 			     size);
 		return;
 	}
+	// gdb writes one per thread, the signalled thread's first.
+	if (core->has_siginfo)
+		return;
 	core->has_siginfo = true;
+	core->siginfo_size = size < sizeof(core->siginfo) ? size :
+							    sizeof(core->siginfo);
+	memcpy(core->siginfo, desc, core->siginfo_size);
 	core->signal_number = (int32_t)load_u32(desc);
 	core->signal_errno = (int32_t)load_u32(desc + 4);
 	core->signal_code = (int32_t)load_u32(desc + 8);
@@ -475,9 +483,10 @@ static struct ch_error *parse_file_note(struct ch_core *core,
 	return NULL;
 }
 
-// data holds the notes at offset in the file.
+// data holds the notes at offset in the file; *seen_core_note says a
+// "CORE" note came before (in this PT_NOTE or an earlier one).
 static struct ch_error *parse_notes(struct ch_core *core, Elf_Data *data,
-				   uint64_t offset_in_file)
+				   uint64_t offset_in_file, bool *seen_core_note)
 {
 	GElf_Nhdr nhdr;
 	size_t offset = 0, name_offset, desc_offset;
@@ -491,9 +500,18 @@ static struct ch_error *parse_notes(struct ch_core *core, Elf_Data *data,
 		const char *name = (const char *)data->d_buf + name_offset;
 		size_t size = nhdr.n_descsz;
 
+		// gdb 11 and later write their target description as a
+		// "GDB" note; the kernel writes none.
+		if (nhdr.n_namesz == 4 && memcmp(name, "GDB", 4) == 0)
+			core->written_by_gdb = true;
 		// Only the kernel's "CORE" notes; "LINUX" holds FPU state.
 		if (nhdr.n_namesz != 5 || memcmp(name, "CORE", 5) != 0)
 			continue;
+		// The kernel starts with the dumping thread's NT_PRSTATUS,
+		// gdb (any version) with NT_PRPSINFO.
+		if (!*seen_core_note && nhdr.n_type == NT_PRPSINFO)
+			core->written_by_gdb = true;
+		*seen_core_note = true;
 		switch (nhdr.n_type) {
 		case NT_PRSTATUS:
 			err = parse_prstatus(core, desc, size);
@@ -545,6 +563,7 @@ static int compare_note_ranges(const void *a, const void *b)
 static struct ch_error *read_notes(struct ch_core *core,
 				   struct note_range *ranges, size_t num_ranges)
 {
+	bool seen_core_note = false;
 	uint64_t end = 0;
 	struct ch_error *err;
 
@@ -583,7 +602,7 @@ static struct ch_error *read_notes(struct ch_core *core,
 		if (!data)
 			return ch_error_libelf("cannot read the notes of core '%s'",
 					       core->path);
-		err = parse_notes(core, data, offset);
+		err = parse_notes(core, data, offset, &seen_core_note);
 		if (err)
 			return err;
 	}

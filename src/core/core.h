@@ -44,6 +44,12 @@ struct ch_core_segment {
 	uint64_t size;       /**< p_memsz */
 	/** Bytes of the segment present in the file (<= p_filesz). */
 	uint64_t available;
+	/**
+	 * Bytes the core says it saved (p_filesz, at most p_memsz): past
+	 * available they were cut off (truncated); past this, left out on
+	 * purpose (read-only file data, untouched or shared memory).
+	 */
+	uint64_t promised;
 	/** Where those bytes are, inside the mapped core. */
 	const uint8_t *data;
 	uint32_t flags;      /**< PF_R | PF_W | PF_X */
@@ -136,12 +142,35 @@ struct ch_core {
 	int32_t pid, ppid;
 	uint32_t uid;
 	char fname[17];
+	/** The first bytes of the command line, spaces between arguments. */
 	char psargs[81];
+	/**
+	 * Bytes the writer put in psargs, before the trailing space the
+	 * kernel leaves was trimmed: the kernel keeps at most 79 bytes of the
+	 * command line, gdb only the program's path (see core/process.h).
+	 */
+	size_t psargs_length;
 
-	/** From NT_SIGINFO (the signal that killed the process). */
+	/**
+	 * From the first NT_SIGINFO: the kernel writes one, for the signal
+	 * that killed the process; gdb one per thread, the signalled thread
+	 * first. Decoded by ch_core_signal() (core/process.h).
+	 */
 	bool has_siginfo;
 	int signal_number, signal_code, signal_errno;
+	/** The word at si_addr's place, whatever the layout. */
 	uint64_t signal_address;
+	/** The siginfo_t as written (zeroes past siginfo_size). */
+	uint8_t siginfo[128];
+	size_t siginfo_size;
+
+	/**
+	 * gdb wrote the core (gcore or generate-core-file), not the kernel:
+	 * it holds a note named "GDB" (gdb 11 and later write their target
+	 * description as one), or its first note is NT_PRPSINFO (the
+	 * kernel's first note is always the dumping thread's NT_PRSTATUS).
+	 */
+	bool written_by_gdb;
 
 	/** NT_AUXV, inside the mapped core. */
 	const uint8_t *auxv;

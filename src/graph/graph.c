@@ -25,23 +25,6 @@ static double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-// The first readable range that ends after addr, or NULL.
-static const struct ch_range *range_at_or_after(const struct ch_address_space *as,
-						uint64_t addr)
-{
-	size_t lo = 0, hi = as->num_ranges;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (as->ranges[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < as->num_ranges ? &as->ranges[lo] : NULL;
-}
-
 static uint64_t align_up_word(uint64_t addr)
 {
 	uint64_t aligned = (addr + WORD_BYTES - 1) & ~(uint64_t)(WORD_BYTES - 1);
@@ -72,7 +55,7 @@ static inline uint64_t for_each_piece(const struct ch_address_space *as,
 		uint64_t piece_end;
 
 		if (!range || addr < range->start || addr >= range->end) {
-			range = range_at_or_after(as, addr);
+			range = ch_address_space_range_after(as, addr);
 			if (!range || range->start >= end) {
 				unreadable += end - addr;
 				break;
@@ -265,8 +248,10 @@ static void __attribute__((noinline)) flush_pending(struct chunk_scan *scan)
 			&candidates[j][1]);
 
 		candidates[j][0] = first;
-		if (first != CH_NO_BLOCK)
+		if (first != CH_NO_BLOCK) {
 			__builtin_prefetch(&index->blocks[first]);
+			__builtin_prefetch((const char *)&index->blocks[first] + 64);
+		}
 	}
 	for (size_t j = 0; j < n; j++)
 		add_edge(scan, scan->pending[j].addr, scan->pending[j].value,
@@ -634,9 +619,13 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 			continue;
 		}
 		graph->stats.root_bytes += root->end - root->start;
-		graph->stats.unreadable_bytes +=
-			ch_scan_words(as, root->start, root->end, root_word,
-				      &scan);
+		// What the core left out on purpose (pages never touched,
+		// shared memory, MADV_DONTDUMP) holds no pointer the program
+		// keeps its heap by; only what it lost is unknown.
+		if (ch_scan_words(as, root->start, root->end, root_word, &scan))
+			graph->stats.unreadable_bytes +=
+				ch_address_space_lost_bytes(as, root->start,
+							    root->end);
 	}
 	if (scan.out_of_memory)
 		return &ch_enomem;

@@ -97,7 +97,9 @@ struct ch_graph {
 /**
  * Scan the live blocks of heap and the roots of core (through as) and build
  * the graph. heap, as, core and roots must outlive the graph. Memory the
- * core does not hold is skipped and counted in stats.unreadable_bytes.
+ * core does not hold is skipped and counted in stats.unreadable_bytes:
+ * all of an allocation's, and of a root's what the core lost (cut off),
+ * not what it left out on purpose (untouched, shared, MADV_DONTDUMP).
  */
 struct ch_error *ch_graph_build(const struct ch_heap *heap,
 				const struct ch_address_space *as,

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/vector.h"
 #include "heap/host.h"
 #include "heap/program.h"
@@ -54,11 +55,8 @@ static void warn_about_core(struct ch_program *program)
 {
 	const struct ch_core *core = program->core;
 
-	if (core->truncated)
-		ch_program_warn(program, true,
-				"core '%s' is truncated: %" PRIu64
-				" bytes of memory are missing; results cover what it holds",
-				core->path, core->missing_bytes);
+	// What a truncated core lost is said once the heap is known
+	// (warn_about_lost): what it costs depends on whose memory it was.
 	if (core->num_segments == 0)
 		ch_program_warn(program, true,
 				"core '%s' has no memory: no PT_LOAD segment",
@@ -542,6 +540,143 @@ static struct ch_error *walk_allocator(struct ch_program *program, size_t i)
 	return NULL;
 }
 
+/** Lost ranges named one by one; the rest are counted. */
+#define MAX_LOST_NAMED 8
+
+/** A piece of the union of the owned ranges, with the first range's owner. */
+struct owned_union {
+	uint64_t start, end;
+	const struct ch_owned_range *owner;
+};
+
+// The union of heap->owned (sorted by start, overlapping), in one pass.
+static struct owned_union *owned_union(const struct ch_heap *heap,
+				       size_t *count_ret)
+{
+	struct owned_union *pieces = calloc(heap->num_owned + 1, sizeof(*pieces));
+	size_t n = 0;
+
+	if (!pieces)
+		return NULL;
+	for (size_t i = 0; i < heap->num_owned; i++) {
+		const struct ch_owned_range *range = &heap->owned[i];
+
+		if (n && range->start <= pieces[n - 1].end) {
+			if (range->end > pieces[n - 1].end)
+				pieces[n - 1].end = range->end;
+			continue;
+		}
+		pieces[n++] = (struct owned_union){ range->start, range->end, range };
+	}
+	*count_ret = n;
+	return pieces;
+}
+
+// How many bytes of [start, end) the union owns, and the first owner met;
+// *next is where the search starts, moved on for the next (later) range.
+static uint64_t owned_part(const struct owned_union *pieces, size_t count,
+			   size_t *next, uint64_t start, uint64_t end,
+			   const struct ch_owned_range **owner)
+{
+	uint64_t bytes = 0;
+
+	*owner = NULL;
+	while (*next < count && pieces[*next].end <= start)
+		(*next)++;
+	for (size_t i = *next; i < count && pieces[i].start < end; i++) {
+		uint64_t a = pieces[i].start > start ? pieces[i].start : start;
+		uint64_t b = pieces[i].end < end ? pieces[i].end : end;
+
+		if (!*owner)
+			*owner = pieces[i].owner;
+		bytes += b - a;
+	}
+	return bytes;
+}
+
+/*
+ * What a truncated core lost (ch_address_space::lost), by range and by what
+ * it costs. An allocator's memory makes the results partial: the
+ * allocations there are unknown. So does other writable memory: the
+ * pointers there are unknown, and an allocator whose metadata was lost with
+ * it could not declare it. Read-only memory costs nothing, and is said
+ * without making the results partial. What the core left out on purpose (pages never touched, shared
+ * memory, MADV_DONTDUMP) was never lost and is not said here.
+ */
+static void warn_about_lost(struct ch_program *program)
+{
+	const struct ch_address_space *as = program->address_space;
+	const struct ch_heap *heap = &program->heap;
+	const char *path = program->core->path;
+	_cleanup_free_ struct owned_union *pieces = NULL;
+	uint64_t more_bytes = 0;
+	size_t more = 0, num_pieces = 0, next = 0;
+	bool more_partial = false;
+
+	if (!as->num_lost) {
+		if (program->core->truncated)
+			ch_program_warn(program, false,
+					"core '%s' is truncated: it lacks %" PRIu64 " bytes its headers promise, all of them read-only memory the binaries give back",
+					path, program->core->missing_bytes);
+		return;
+	}
+	pieces = owned_union(heap, &num_pieces);
+	if (!pieces) {
+		ch_program_warn(program, true,
+				"core '%s' is truncated: memory is missing", path);
+		return;
+	}
+	for (size_t i = 0; i < as->num_lost; i++) {
+		const struct ch_address_interval *lost = &as->lost[i];
+		const struct ch_mapping *mapping =
+			ch_address_space_mapping(as, lost->start);
+		const struct ch_owned_range *owner;
+		uint64_t owned = owned_part(pieces, num_pieces, &next,
+					    lost->start, lost->end, &owner);
+		const char *allocator, *region;
+
+		if (i >= MAX_LOST_NAMED) {
+			more++;
+			more_bytes += lost->end - lost->start;
+			more_partial |= owned != 0 ||
+					(mapping && (mapping->flags & PF_W));
+			continue;
+		}
+		if (owned) {
+			allocator = owner->allocator < program->allocators.num_uses ?
+					    program->allocators.uses[owner->allocator].ops->name :
+					    "an allocator's";
+			region = owner->region < heap->num_regions ?
+					 heap->regions[owner->region].name :
+					 "heap";
+			ch_program_warn(program, true,
+					"core '%s' is truncated: 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " bytes, %" PRIu64 " of them the %s heap's %s) is missing: the allocations there are unknown",
+					path, lost->start, lost->end,
+					lost->end - lost->start, owned,
+					allocator, region);
+		} else if (mapping && (mapping->flags & PF_W)) {
+			// No allocator declared it, but one whose metadata
+			// was lost with it could not: as costly as a heap.
+			ch_program_warn(program, true,
+					"core '%s' is truncated: 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " bytes of writable memory%s%s) is missing: the pointers there, and any allocation an allocator lost with it, are unknown",
+					path, lost->start, lost->end,
+					lost->end - lost->start,
+					mapping->file ? " mapped from " : "",
+					mapping->file ? mapping->file : "");
+		} else {
+			ch_program_warn(program, false,
+					"core '%s' is truncated: 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " bytes of read-only memory) is missing: no allocation or root is there",
+					path, lost->start, lost->end,
+					lost->end - lost->start);
+		}
+	}
+	if (more)
+		ch_program_warn(program, more_partial,
+				"core '%s' is truncated: %zu more ranges (%" PRIu64 " bytes) are missing%s",
+				path, more, more_bytes,
+				more_partial ? ", some of them writable: the allocations and pointers there are unknown" : "");
+}
+
 struct ch_error *ch_program_load_heap(struct ch_program *program,
 				      const struct ch_program_options *options)
 {
@@ -582,6 +717,7 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 		err = ch_heap_finish_nested(&program->heap);
 	if (err)
 		return err;
+	warn_about_lost(program);
 	if (program->heap.num_damage)
 		ch_program_warn(program, true,
 				"the heap is damaged: %zu problem%s found (see `coreheap summary`)",

@@ -12,7 +12,7 @@
 #include "report/leaks.h"
 #include "report/output.h"
 #include "report/page_model.h"
-#include "report/summary.h"
+#include "report/summary_report.h"
 #include "report/top.h"
 #include "report/type_groups.h"
 #include "report/types_table.h"

@@ -1556,6 +1556,9 @@ struct ch_error *ch_dwarf_types_slots(struct ch_dwarf_types *types,
 	err = compute_slots(types, id, 0);
 	if (err)
 		return err;
+	// No slots at all yet: slots may still be NULL, no base to add to.
+	if (!types->types[id].num_slots)
+		return NULL;
 	*slots_ret = types->slots + types->types[id].first_slot;
 	*num_ret = types->types[id].num_slots;
 	return NULL;

@@ -77,6 +77,8 @@ struct ch_types_private {
 	 * the first vector found.
 	 */
 	struct ch_u64_map vector_counts;
+	/** Per live block, a bit: vector_counts has it (most blocks do not). */
+	uint64_t *vector_bits;
 	uint64_t visit_budget;
 };
 
@@ -833,7 +835,7 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 	struct ch_types_private *p = types->private;
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_dtype *dtype = ch_dwarf_type(types->dwarf, target);
-	uint64_t count, value;
+	uint64_t count;
 	uint32_t index;
 
 	if (!dtype || !dtype->size || finish < start ||
@@ -843,9 +845,9 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 	index = ch_block_index_find(&p->block_index, start, true);
 	if (index == CH_NO_BLOCK || heap->live.blocks[index].address != start ||
 	    finish - start > heap->live.blocks[index].size ||
-	    count > UINT32_MAX ||
-	    ch_u64_map_get(&p->vector_counts, index, &value))
+	    count > UINT32_MAX || bit_get(p->vector_bits, index))
 		return NULL;
+	bit_set(p->vector_bits, index, true);
 	return ch_u64_map_put(&p->vector_counts, index,
 			      (uint64_t)target << 32 | count);
 }
@@ -856,7 +858,8 @@ static bool vector_count(const struct ch_types *types, size_t i, uint32_t id,
 {
 	uint64_t value;
 
-	if (!ch_u64_map_get(&types->private->vector_counts, i, &value) ||
+	if (!bit_get(types->private->vector_bits, i) ||
+	    !ch_u64_map_get(&types->private->vector_counts, i, &value) ||
 	    value >> 32 != id)
 		return false;
 	*ret = value & UINT32_MAX;
@@ -1127,7 +1130,10 @@ static void look_ahead(struct ch_types *types, const struct ch_sort_pair *pair,
 
 	candidates[0] = first;
 	if (first != CH_NO_BLOCK) {
+		// The few blocks after the first one that the granule
+		// overlaps are searched too: their line as well.
 		__builtin_prefetch(&heap->live.blocks[first]);
+		__builtin_prefetch((const char *)&heap->live.blocks[first] + 64);
 		__builtin_prefetch(&heap->block_type_sources[first]);
 		__builtin_prefetch(&heap->block_types[first]);
 	}
@@ -1386,9 +1392,10 @@ static struct ch_error *allocate(struct ch_types *types)
 	p->cookie_bits = calloc(bitmap_words(n), sizeof(uint64_t));
 	p->queued_bits = calloc(bitmap_words(n), sizeof(uint64_t));
 	p->text_bits = calloc(bitmap_words(n), sizeof(uint64_t));
+	p->vector_bits = calloc(bitmap_words(n), sizeof(uint64_t));
 	if (!heap->block_types || !heap->block_type_sources ||
 	    !types->conflicted || !p->cookie_bits || !p->queued_bits ||
-	    !p->text_bits)
+	    !p->text_bits || !p->vector_bits)
 		return &ch_enomem;
 	err = ch_block_index_init(&p->block_index, heap->live.blocks,
 				  heap->live.len);
@@ -1413,6 +1420,8 @@ static void release_work(struct ch_types_private *p)
 	free(p->batch_scratch);
 	ch_block_index_deinit(&p->block_index);
 	ch_u64_map_deinit(&p->vector_counts);
+	free(p->vector_bits);
+	p->vector_bits = NULL;
 	p->cookie_bits = NULL;
 	p->queued_bits = NULL;
 	p->text_bits = NULL;

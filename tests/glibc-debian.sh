@@ -1,0 +1,260 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# glibc-debian.sh SUITE: coreheap is exact on another Debian release's glibc.
+#
+# The glibc fixtures (fixtures/glibc_*.c, which record their own live set)
+# are built with the gcc of a Debian SUITE root (tests/debian-root.sh, cached
+# in the build tree as debian-roots/SUITE), run inside it (chroot, with its
+# own /proc in a private mount namespace), and dumped from here: gdb's gcore,
+# or the kernel's core (glibc_abort; fixtures whose memory gdb cannot read
+# whole). Each core is read here with
+# `--sysroot ROOT`, once with the root's libc6-dbg and once with no debug
+# info at all: both must list exactly the recorded live set, and say which
+# way they went (debug info for libc, or the symbol-free search).
+#
+# tests/glibc-bullseye.sh, glibc-trixie.sh and glibc-sid.sh run it for
+# Debian 11 (glibc 2.31), 13 (2.41) and unstable (2.43 today).
+#
+# Environment: DEBIAN_ROOTS (default: the build tree's debian-roots),
+# CH_DEBIAN_FIXTURES (the fixtures to run, default all of them).
+
+. "$SRCDIR/tests/lib.sh"
+
+suite=${1:?usage: glibc-debian.sh SUITE}
+test_init "glibc-debian-$suite" SRCDIR TESTS_BUILDDIR
+require_command gdb chroot unshare mount
+
+fixtures=${CH_DEBIAN_FIXTURES:-"glibc_mixed glibc_aligned glibc_threads
+glibc_mmap glibc_many_threads glibc_multiheap glibc_tuned glibc_noncontiguous
+glibc_foreign_sbrk glibc_runs glibc_large_tcache glibc_abort"}
+
+roots=${DEBIAN_ROOTS:-$TESTS_BUILDDIR/../debian-roots}
+root=$roots/$suite
+sh "$SRCDIR/tests/debian-root.sh" "$suite" "$root"
+case $? in
+0) ;;
+77) skip "no Debian $suite root (see the message above)" ;;
+*) fail "cannot make the Debian $suite root"; finish ;;
+esac
+root=$(cd "$root" && pwd -P)
+glibc=$(chroot "$root" dpkg-query -W -f='${Version}' libc6)
+echo "Debian $suite root: $root, glibc $glibc"
+
+# The plugin's struct offsets for this glibc (tests/glibc_layout) against
+# those in the root's libc debug info, as gdb reads them.
+dwarf_layout() {
+	gdb -nx -batch -iex "set debug-file-directory $root/usr/lib/debug" \
+		-ex 'ptype /o struct malloc_state' \
+		-ex 'ptype /o struct malloc_par' \
+		-ex 'ptype /o struct _heap_info' \
+		-ex 'ptype /o struct tcache_perthread_struct' \
+		"$root/lib/x86_64-linux-gnu/libc.so.6" 2>&1 | awk '
+	/type = struct [A-Za-z_]+ \{/ {
+		s = $0; sub(/.*type = struct /, "", s); sub(/ .*/, "", s); next
+	}
+	/total size \(bytes\):/ {
+		n = $0; gsub(/[^0-9]/, "", n); print s ".sizeof " n; next
+	}
+	/^\/\* +[0-9]+ +\| +[0-9]+ \*\/ / {
+		decl = $0; sub(/;[[:space:]]*$/, "", decl)
+		sub(/\[.*\]$/, "", decl)
+		name = decl; sub(/.*[ *]/, "", name)
+		print s "." name " " $2; print s "." name ".bytes " $4
+	}'
+}
+version=$(echo "$glibc" | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/')
+"$TESTS_BUILDDIR/glibc_layout" $version > "$work/layout.plugin" &&
+	dwarf_layout > "$work/layout.dwarf"
+if [ ! -s "$work/layout.dwarf" ] || [ ! -s "$work/layout.plugin" ]; then
+	fail "no struct layouts for glibc $glibc (see $work/layout.*)"
+else
+	wrong=$(while read -r field offset; do
+		grep -qx "$field $offset" "$work/layout.dwarf" ||
+			echo "$field: $offset, debug info: $(grep "^$field " "$work/layout.dwarf" | cut -d' ' -f2)"
+	done < "$work/layout.plugin")
+	check_same "the plugin's layout of glibc $glibc is its debug info's ($(wc -l < "$work/layout.plugin") offsets and sizes)" "" "$wrong"
+fi
+
+# The fixtures' sources and binaries, inside the root (removed on exit).
+inside=/coreheap-test-$$
+dir=$root$inside
+rm -rf "$dir"
+mkdir "$dir" || { fail "cannot create $dir"; finish; }
+ch_lib_scratch="$ch_lib_scratch $dir"
+cp "$SRCDIR"/fixtures/*.c "$SRCDIR"/fixtures/*.h "$dir/" ||
+	{ fail "cannot copy the fixtures into $dir"; finish; }
+
+# in_root COMMAND...: COMMAND run in the root, with a /proc of its own that
+# goes away with it (a private mount namespace). exec: run in the
+# background, its pid ($!) is unshare's.
+in_root() {
+	exec unshare --mount --fork sh -c \
+		'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+		"$root" "$@"
+}
+
+# The same flags as fixtures/local.mk, with the root's gcc and libc.
+built=
+for fixture in $fixtures; do
+	if chroot "$root" gcc -std=gnu11 -g -O0 -fno-builtin \
+		-o "$inside/$fixture" "$inside/$fixture.c" \
+		"$inside/recorder.c" -lpthread > "$work/$fixture.cc.log" 2>&1; then
+		built="$built $fixture"
+	else
+		fail "$fixture does not build with the $suite root's gcc"
+		cat "$work/$fixture.cc.log"
+	fi
+done
+
+# core_in_root FIXTURE: run it in the root (in a directory of its own, core
+# size unlimited) until it says ready, then gcore it from here into
+# $work/FIXTURE.core; gdb reads its libraries in the root. Where gdb could
+# not read some of its memory (glibc 2.43 guards thread stacks with
+# MADV_GUARD_INSTALL, which gdb 13 cannot read past, so it drops the whole
+# mapping), the fixture gets SIGABRT and the kernel's core is taken
+# instead (core_pattern "core": the kernel writes it into the root).
+# glibc_abort aborts by itself: always the kernel's core.
+core_in_root() {
+	mkdir "$dir/$1.cwd" || return 1
+	: > "$dir/$1.out"
+	(in_root sh -c 'cd "$1" && ulimit -c unlimited &&
+		CH_LIVESET="$2" exec "$3"' sh \
+		"$inside/$1.cwd" "$inside/$1.live" "$inside/$1") \
+		> "$dir/$1.out" 2> "$dir/$1.err" &
+	unshare_pid=$!
+	ch_lib_pids="$ch_lib_pids $unshare_pid"
+	if ! wait_ready "$dir/$1.out" 1; then
+		fail "$1 did not say ready in the $suite root"
+		cat "$dir/$1.err"
+		return 1
+	fi
+	if [ "$1" = glibc_abort ]; then
+		wait "$unshare_pid" 2> /dev/null
+		kernel_core "$1"
+		return
+	fi
+	# unshare's one child: the shell that became chroot, sh, the fixture.
+	pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2> /dev/null)
+	pid=${pid% }
+	if [ -z "$pid" ]; then
+		fail "$1: no process under unshare $unshare_pid"
+		return 1
+	fi
+	ch_lib_pids="$ch_lib_pids $pid"
+	timeout "${CH_GCORE_TIMEOUT:-300}" gdb < /dev/null --nx --batch \
+		--readnever -iex 'set debuginfod enabled off' \
+		-ex "set sysroot $root" -ex 'set pagination off' \
+		-ex "attach $pid" -ex "gcore $work/$1.core" -ex detach -ex quit \
+		> "$work/$1.gcore.log" 2>&1
+	# [vsyscall] is never readable, and never needed.
+	if grep 'Memory read failed' "$work/$1.gcore.log" |
+		grep -qv 'at 0xffffffffff600000'; then
+		echo "$1: gdb could not read all its memory (see $work/$1.gcore.log): the kernel's core instead"
+		mv "$work/$1.core" "$work/$1.partial.core"
+		kill -ABRT "$pid"
+		wait "$unshare_pid" 2> /dev/null
+		kernel_core "$1"
+		return
+	fi
+	kill -KILL "$pid" 2> /dev/null
+	wait "$unshare_pid" 2> /dev/null
+	if [ ! -s "$work/$1.core" ]; then
+		fail "$1: gcore made no core"
+		cat "$work/$1.gcore.log"
+		return 1
+	fi
+}
+
+# kernel_core FIXTURE: the one core the kernel wrote into its directory.
+kernel_core() {
+	case $(cat /proc/sys/kernel/core_pattern) in
+	'|'* | */*)
+		echo "SKIP: $1: core_pattern does not write cores to the cwd"
+		return 1
+		;;
+	esac
+	set -- "$1" "$(ls "$dir/$1.cwd")"
+	case $2 in
+	'' | *[[:space:]]*)
+		fail "$1: expected one kernel core in $dir/$1.cwd, found '$2'"
+		cat "$dir/$1.err"
+		return 1
+		;;
+	esac
+	mv "$dir/$1.cwd/$2" "$work/$1.core"
+}
+
+# listed FILE: sorted "address usable-size" lines of objects' JSON lines
+# (the same words as the fixtures' live sets).
+listed() {
+	sed -n 's/.*"address": "\(0x[0-9a-f]*\)", "size": \([0-9]*\),.*/\1 \2/p' "$1" |
+		sort
+}
+
+# analyse FIXTURE MODE [CORE]: objects on its core ($work/FIXTURE.core, or
+# CORE) with the root as sysroot, MODE "nodebug" (no debug info anywhere)
+# or another word (the root's libc6-dbg); the set must be the recorded one,
+# and coreheap must say which way libc was read.
+analyse() {
+	name=$1.$2 mode=$2 core=${3:-$work/$1.core}
+	if [ "$mode" != nodebug ]; then
+		set -- --sysroot "$root" --debug-dir "$root/usr/lib/debug"
+	else
+		set -- --sysroot "$root" --debuginfo-path /nonexistent
+	fi
+	"$COREHEAP" objects "$@" --format jsonl "$core" \
+		> "$work/$name.jsonl" 2> "$work/$name.err"
+	status=$?
+	if [ $status -ne 0 ]; then
+		fail "$name: coreheap objects exited $status"
+		cat "$work/$name.err"
+	fi
+	listed "$work/$name.jsonl" > "$work/$name.actual"
+	sort "$dir/${name%%.*}.live" > "$work/$name.expected"
+	others=$(grep -vc '"allocator": "glibc"' "$work/$name.jsonl")
+	if [ ! -s "$work/$name.expected" ]; then
+		fail "$name: the fixture recorded no live set"
+	elif [ "$others" -ne 0 ]; then
+		fail "$name: $others allocations not glibc's"
+	elif diff "$work/$name.expected" "$work/$name.actual" > "$work/$name.diff"; then
+		ok "$name: objects lists the live set exactly ($(wc -l < "$work/$name.actual") allocations, glibc $glibc)"
+	else
+		fail "$name: objects differs from the live set (< missed, > extra; glibc $glibc):"
+		head -n 40 "$work/$name.diff"
+		cat "$work/$name.err"
+	fi
+	# Which way libc was read: its debug info, or none at all.
+	if [ "$mode" != nodebug ]; then
+		if grep -q 'no debug info for libc' "$work/$name.err"; then
+			fail "$name: libc's debug info in the root was not used"
+			cat "$work/$name.err"
+		fi
+	else
+		check_grep "$name: read without libc's debug info" \
+			'no debug info for libc' "$work/$name.err"
+	fi
+}
+
+for fixture in $built; do
+	core_in_root "$fixture" || continue
+	analyse "$fixture" debug
+	analyse "$fixture" nodebug
+	# gdb's core without the threads' stacks: their tcaches are found in
+	# the heaps (glibc 2.43), and coreheap says so.
+	if [ -f "$work/$fixture.partial.core" ]; then
+		analyse "$fixture" gcore-debug "$work/$fixture.partial.core"
+		check_grep "$fixture.gcore-debug: tcaches of threads without TLS in the core taken from the heaps" \
+			'tcache pointer of [0-9]* thread(s) is not in the core; took [0-9]* more' \
+			"$work/$fixture.gcore-debug.err"
+		[ $failures -eq 0 ] && rm -f "$work/$fixture.partial.core"
+	fi
+	# Kept for a look at what failed: gdb -iex 'set sysroot ROOT'
+	# $work/FIXTURE $work/FIXTURE.core
+	if [ $failures -eq 0 ]; then
+		rm -f "$work/$fixture.core"
+	else
+		cp "$dir/$fixture" "$work/$fixture"
+	fi
+done
+finish
