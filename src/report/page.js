@@ -340,25 +340,53 @@ function renderSummary(D) {
 	renderMap(s);
 }
 
-function renderMap(s) {
-	var body = document.getElementById("map-body");
-	var t = s.totals || {};
-	var parts = [
-		["live", t.live_bytes, "#4a8"], ["free", t.free_bytes, "#9bd"],
-		["allocator metadata", t.metadata_bytes, "#db8"],
-		["unexplained", t.unexplained_bytes, "#d66"]
-	];
-	var total = 0;
-	parts.forEach(function (p) { total += p[1] || 0; });
-	var bar = el("div", { id: "map-bar", title: "the heap's memory" });
+var KIND_COLORS = {
+	heap: "#4a8", stack: "#e9a23b", module_code: "#5b7fd6", module_data: "#8fa8e8",
+	shared: "#b57bd6", file: "#9c9", anonymous: "#ccc", no_access: "#eee", kernel: "#d66"
+};
+
+// A bar of parts [name, bytes, colour] and its legend.
+function renderBar(body, parts, title) {
+	var bar = el("div", { className: "map-bar", title: title });
 	var legend = el("div", { className: "legend" });
 	parts.forEach(function (p) {
-		if (total > 0 && p[1] > 0)
+		if (p[1] > 0)
 			bar.appendChild(el("div", { style: "flex-grow:" + p[1] + ";background:" + p[2], title: p[0] + ": " + fmtInt(p[1]) + " bytes" }));
 		legend.appendChild(el("span", null, el("span", { className: "swatch", style: "background:" + p[2] }), p[0] + " " + fmtBytes(p[1] || 0)));
 	});
+	body.appendChild(el("div", { className: "muted", text: title }));
 	body.appendChild(bar);
 	body.appendChild(legend);
+}
+
+function renderMap(s) {
+	var body = document.getElementById("map-body");
+	var t = s.totals || {};
+	// All mapped memory by kind (summary's "memory"), then the heaps' part.
+	if (s.memory && s.memory.kinds) {
+		var byKind = {};
+		var heap = { live: 0, free: 0, top: 0, overhead: 0, unexplained: 0 };
+		s.memory.kinds.forEach(function (k) {
+			byKind[k.kind] = (byKind[k.kind] || 0) + k.bytes;
+			if (k.kind === "heap") {
+				heap.live += k.live_bytes || 0;
+				heap.free += k.free_bytes || 0;
+				heap.top += k.top_bytes || 0;
+				heap.overhead += k.overhead_bytes || 0;
+				heap.unexplained += k.unexplained_bytes || 0;
+			}
+		});
+		renderBar(body, Object.keys(byKind).map(function (kind) {
+			return [kind.replace("_", " "), byKind[kind], KIND_COLORS[kind] || "#999"];
+		}), "mapped memory by kind: " + fmtInt(s.memory.bytes) + " bytes in " + fmtInt(s.memory.mappings) + " mappings (" +
+			fmtBytes(s.memory.in_core_bytes) + " in the core, " + fmtBytes(s.memory.from_binaries_bytes) + " from binaries, " +
+			fmtBytes(s.memory.left_out_bytes) + " left out, " + fmtBytes(s.memory.lost_bytes) + " lost)");
+		renderBar(body, [["live", heap.live, "#4a8"], ["free", heap.free, "#9bd"], ["top", heap.top, "#bde"],
+			["overhead", heap.overhead, "#db8"], ["unexplained", heap.unexplained, "#d66"]], "the heaps");
+	} else {
+		renderBar(body, [["live", t.live_bytes, "#4a8"], ["free", t.free_bytes, "#9bd"],
+			["unexplained", t.unexplained_bytes, "#d66"]], "the heaps");
+	}
 	// Everything with an address, in address order: modules, arenas, stacks.
 	var spans = [];
 	(s.modules || []).forEach(function (m) {
