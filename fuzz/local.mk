@@ -5,7 +5,7 @@ FUZZ_TARGETS = fuzz/fuzz_core fuzz/fuzz_address_space fuzz/fuzz_modules \
 FUZZ_COMMON = fuzz/fuzz_common.c fuzz/fuzz_common.h
 # The reporting calls the allocator targets' hosts share.
 FUZZ_HOST = fuzz/fuzz_host.c fuzz/fuzz_host.h
-FUZZ_LIBS = libcoreheap.a $(LIBDW_LIBS) $(LIBELF_LIBS) $(PCRE2_LIBS) $(LIBS)
+FUZZ_LIBS = libcoreheap.a $(LIBDW_LIBS) $(LIBELF_LIBS) $(PCRE2_LIBS) $(CORE_READ_LIBS) $(LIBS)
 EXTRA_DIST += fuzz/run.sh
 
 if ENABLE_FUZZING

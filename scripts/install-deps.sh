@@ -5,6 +5,8 @@ set -eu
 packages="
 autoconf automake libtool pkg-config make gcc g++
 libelf-dev libdw-dev elfutils libpcre2-dev
+libzstd-dev liblzma-dev liblz4-dev zlib1g-dev libdebuginfod-dev
+zstd xz-utils lz4 gzip debuginfod
 libcriterion-dev
 libjemalloc-dev libjemalloc2
 gdb libc6-dbg

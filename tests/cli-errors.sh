@@ -8,7 +8,7 @@ expect_exit 64 "usage" -- "$COREHEAP"
 expect_exit 64 "unknown command 'frobnicate'" -- "$COREHEAP" frobnicate x
 expect_exit 64 "unknown option" -- "$COREHEAP" summary --no-such-option core
 expect_exit 64 "unknown format 'xml'" -- "$COREHEAP" objects --format xml core
-expect_exit 64 "takes one core" -- "$COREHEAP" summary
+expect_exit 64 "summary: missing CORE" -- "$COREHEAP" summary
 expect_exit 2 "cannot open core '$work/missing': No such file or directory" -- \
 	"$COREHEAP" summary "$work/missing"
 printf 'just some text, not ELF\n' > "$work/text"

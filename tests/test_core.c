@@ -12,6 +12,7 @@
 
 #include "core/address_space.h"
 #include "core/core.h"
+#include "core/coredump_store.h"
 #include "heap/program.h"
 #include "synthetic_core.h"
 
@@ -908,6 +909,35 @@ Test(core, program_headers_out_of_the_file_are_said_so)
 	assert_error(ch_core_open(path, &core), CH_ERROR_FORMAT,
 		     "is truncated or damaged: its 3 program headers at offset 64 run past its end (140 bytes)");
 	remove_core(path);
+}
+
+// systemd-coredump's file names: core.COMM.UID.BOOTID.PID.TIMESTAMP[.EXT].
+Test(coredump_store, parses_file_names)
+{
+	struct ch_coredump_name name;
+	static const char *const bad[] = {
+		"core", "core.app", "core.app.0.0123.42.1",
+		"core..0.0123456789abcdef0123456789abcdef.42.1",
+		"core.app.0.0123456789abcdef0123456789abcdeg.42.1",
+		"core.app.0.0123456789abcdef0123456789abcdef.42.",
+		"core.app.0.0123456789abcdef0123456789abcdef.x42.1",
+		"core.app.99999999999.0123456789abcdef0123456789abcdef.42.1",
+		"notcore.app.0.0123456789abcdef0123456789abcdef.42.1",
+	};
+
+	cr_assert(ch_coredump_parse_name(
+		"core.my\\x2eapp.1000.0123456789abcdef0123456789abcdef.4242.1700000000123456.zst",
+		&name));
+	cr_assert_str_eq(name.comm, "my.app");
+	cr_assert_eq(name.uid, 1000);
+	cr_assert_eq(name.pid, 4242);
+	cr_assert_eq(name.timestamp_us, UINT64_C(1700000000123456));
+	cr_assert(ch_coredump_parse_name(
+		"core.sleep.0.0123456789abcdef0123456789abcdef.7.8", &name));
+	cr_assert_str_eq(name.comm, "sleep");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_not(ch_coredump_parse_name(bad[i], &name), "'%s' was taken",
+			      bad[i]);
 }
 
 /* The process a core describes (core/process.c): si_code named as the

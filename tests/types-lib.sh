@@ -113,3 +113,19 @@ expect_describe() {
 		fi
 	done
 }
+
+# no_dwarf_names LABEL ARGS...: one check that `coreheap types --format json
+# ARGS...` reports types but names no "struct node" of fixtures/types_c (a
+# name only its DWARF gives): the debug info was not found.
+no_dwarf_names() {
+	label=$1
+	shift
+	"$COREHEAP" types --format json "$@" > "$work/no-dwarf.json" 2> /dev/null
+	if grep -q '"type": "struct node"' "$work/no-dwarf.json"; then
+		fail "$label: struct node named"
+	elif ! grep -q '"count":' "$work/no-dwarf.json"; then
+		fail "$label: no types report"
+	else
+		ok "$label: no DWARF names"
+	fi
+}

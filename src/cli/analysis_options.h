@@ -16,21 +16,22 @@ struct ch_error *ch_analysis_parse_stats(const char *value, void *ctx);
 struct ch_error *ch_analysis_parse_conservative(const char *value, void *ctx);
 struct ch_error *ch_analysis_parse_threads(const char *value, void *ctx);
 
-#define CH_ANALYSIS_OPTIONS                                                  \
+/** The --no-interior entry alone (refs takes only it). */
+#define CH_ANALYSIS_NO_INTERIOR_OPTION                                       \
 	{ { "no-interior", no_argument, NULL, 0 },                          \
-	  ch_analysis_parse_no_interior },                                   \
-	{ { "stats", no_argument, NULL, 0 }, ch_analysis_parse_stats },       \
-	{ { "conservative", no_argument, NULL, 0 },                         \
-	  ch_analysis_parse_conservative },                                  \
-	{ { "threads", required_argument, NULL, 0 },                         \
-	  ch_analysis_parse_threads }
+	  ch_analysis_parse_no_interior, NULL,                               \
+	  "only a pointer to an allocation's start is a reference" }
 
-/** Usage lines for the options above. */
-#define CH_ANALYSIS_USAGE                                                    \
-	"  --no-interior         only a pointer to an allocation's start is a reference",   \
-	"  --conservative        scan every allocation for pointers, also those whose",     \
-	"                        DWARF type holds none (text, scalar arrays)",              \
-	"  --stats               say on stderr how much was scanned, how fast",              \
-	"  --threads N           threads for the scan (default: one per CPU)"
+#define CH_ANALYSIS_OPTIONS                                                  \
+	CH_ANALYSIS_NO_INTERIOR_OPTION,                                      \
+	{ { "conservative", no_argument, NULL, 0 },                         \
+	  ch_analysis_parse_conservative, NULL,                              \
+	  "scan every allocation for pointers, also those whose\n"          \
+	  "DWARF type holds none (text, scalar arrays)" },                   \
+	{ { "stats", no_argument, NULL, 0 }, ch_analysis_parse_stats, NULL,   \
+	  "say on stderr how much was scanned, how fast" },                  \
+	{ { "threads", required_argument, NULL, 0 },                         \
+	  ch_analysis_parse_threads, "N",                                    \
+	  "threads for the scan (default: one per CPU)" }
 
 #endif /* COREHEAP_CLI_ANALYSIS_OPTIONS_H */

@@ -15,9 +15,6 @@ static const char *const describe_usage[] = {
 	"from DWARF where the type is known (pointers annotated with what they",
 	"point to), else a hex and text dump. An address inside a module is",
 	"named module!symbol+offset (and a global variable there is decoded).",
-	"",
-	"  --bytes N             bytes to dump at most when the type is unknown",
-	"                        (default 256)",
 	NULL,
 };
 
@@ -37,8 +34,9 @@ static struct ch_error *parse_bytes(const char *value, void *ctx)
 }
 
 static const struct ch_option describe_options[] = {
-	{ { "bytes", required_argument, NULL, 0 }, parse_bytes },
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { "bytes", required_argument, NULL, 0 }, parse_bytes, "N",
+	  "bytes to dump at most when the type is unknown\n(default 256)" },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 int cmd_describe(int argc, char **argv)

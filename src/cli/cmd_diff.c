@@ -23,11 +23,6 @@ static const char *const diff_usage[] = {
 	"Per type, the live count and bytes in two cores of the same program and the",
 	"change, largest growth in bytes first. Unknown types are grouped by usable",
 	"size. The cores' build-ids are compared: a mismatch is a warning.",
-	"",
-	"  --strict              a build-id mismatch is an error",
-	"  --show new|gone       also list the allocations new in NEW, or gone from OLD",
-	"  --retained            also the growth in retained bytes (dominator tree)",
-	"  --top N               only the N types that grew most",
 	NULL,
 };
 
@@ -63,11 +58,15 @@ static struct ch_error *parse_top(const char *value, void *ctx)
 }
 
 static const struct ch_option diff_options_table[] = {
-	{ { "strict", no_argument, NULL, 0 }, parse_strict },
-	{ { "retained", no_argument, NULL, 0 }, parse_retained },
-	{ { "show", required_argument, NULL, 0 }, parse_show },
-	{ { "top", required_argument, NULL, 0 }, parse_top },
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { "strict", no_argument, NULL, 0 }, parse_strict, NULL,
+	  "a build-id mismatch is an error" },
+	{ { "show", required_argument, NULL, 0 }, parse_show, "new|gone",
+	  "also list the allocations new in NEW, or gone from OLD" },
+	{ { "retained", no_argument, NULL, 0 }, parse_retained, NULL,
+	  "also the growth in retained bytes (dominator tree)" },
+	{ { "top", required_argument, NULL, 0 }, parse_top, "N",
+	  "only the N types that grew most" },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 static struct ch_error *open_both(const struct ch_command_options *options,
@@ -106,9 +105,6 @@ int cmd_diff(int argc, char **argv)
 			       diff_options_table, &diff_options, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 2)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"diff takes two cores, OLD and NEW (see 'coreheap diff --help')"));
 	err = open_both(&options, programs);
 	if (!err)
 		err = ch_diff_report_write(programs, &diff_options,

@@ -16,11 +16,6 @@ static const char *const leaks_usage[] = {
 	"grouped by type (text) or one by one. Each is \"unreferenced\" when no",
 	"allocation points to it (the leaks to look at first: what was dropped),",
 	"or \"indirect\" when only other leaked allocations do.",
-	"",
-	"  --by-stack            group by the stack that allocated them, where the",
-	"                        allocator recorded it (jemalloc's heap profiling),",
-	"                        instead of by type (text and json)",
-	CH_ANALYSIS_USAGE,
 	NULL,
 };
 
@@ -34,9 +29,12 @@ static struct ch_error *parse_by_stack(const char *value, void *ctx)
 }
 
 static const struct ch_option leaks_options_table[] = {
-	{ { "by-stack", no_argument, NULL, 0 }, parse_by_stack },
+	{ { "by-stack", no_argument, NULL, 0 }, parse_by_stack, NULL,
+	  "group by the stack that allocated them, where the\n"
+	  "allocator recorded it (jemalloc's heap profiling),\n"
+	  "instead of by type (text and json)" },
 	CH_ANALYSIS_OPTIONS,
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 int cmd_leaks(int argc, char **argv)
@@ -50,9 +48,6 @@ int cmd_leaks(int argc, char **argv)
 			       leaks_options_table, &leaks, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"leaks takes one core (see 'coreheap leaks --help')"));
 	err = ch_command_open(&options, options.args[0], &program);
 	if (!err)
 		err = ch_leaks_report_write(program, &leaks, options.format, stdout);

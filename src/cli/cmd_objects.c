@@ -15,8 +15,6 @@ static const char *const objects_usage[] = {
 	"Every live allocation: the address the allocator returned, its usable",
 	"size, its allocator and its type (null when unknown; see 'coreheap",
 	"types'), in address order.",
-	"",
-	"  --type REGEX          only allocations whose type matches (PCRE2)",
 	NULL,
 };
 
@@ -34,8 +32,9 @@ static struct ch_error *parse_type(const char *value, void *ctx)
 }
 
 static const struct ch_option objects_options[] = {
-	{ { "type", required_argument, NULL, 0 }, parse_type },
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { "type", required_argument, NULL, 0 }, parse_type, "REGEX",
+	  "only allocations whose type matches (PCRE2)" },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 static const char *allocator_name(const struct ch_program *program,
@@ -158,9 +157,6 @@ int cmd_objects(int argc, char **argv)
 			       objects_options, &objects_opts, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"objects takes one core (see 'coreheap objects --help')"));
 	// A bad pattern is a usage error before the core is read.
 	if (objects_opts.type) {
 		err = ch_pattern_init(&check, "type", objects_opts.type);

@@ -19,14 +19,12 @@ static const char *const refs_usage[] = {
 	"every allocation (with the offset of the pointer in it) and every root",
 	"word; and what it points to: every word of it that points into a live",
 	"allocation. Offsets \"-> +N\" say where in the target a pointer lands.",
-	"",
-	"  --no-interior         only a pointer to an allocation's start is a reference",
 	NULL,
 };
 
 static const struct ch_option refs_options_table[] = {
-	{ { "no-interior", no_argument, NULL, 0 }, ch_analysis_parse_no_interior },
-	{ { NULL, 0, NULL, 0 }, NULL },
+	CH_ANALYSIS_NO_INTERIOR_OPTION,
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 /** A word pointing into the target, from an allocation or a root. */

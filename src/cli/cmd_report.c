@@ -21,12 +21,12 @@ static const char *const report_usage[] = {
 	"program, also the change per type from OLD to NEW, each type with its new",
 	"allocations and their paths. The numbers are the JSON output of types,",
 	"top, leaks, summary and diff, embedded in the page.",
-	"",
-	"  -o, --output FILE     write the page to FILE (default report.html; -: stdout)",
-	"  --limit N             rows per view: allocations of top and leaks, types",
-	"                        listing instances and instances per type (default",
-	"                        20; 0: all); totals always count everything",
-	CH_ANALYSIS_USAGE,
+	NULL,
+};
+
+// The same, as the parser reads its synopsis: for two cores.
+static const char *const report_usage_two[] = {
+	"coreheap report [OPTIONS] OLD NEW",
 	NULL,
 };
 
@@ -48,10 +48,15 @@ static struct ch_error *parse_limit(const char *value, void *ctx)
 }
 
 static const struct ch_option report_options_table[] = {
-	{ { "output", required_argument, NULL, 0 }, parse_output },
-	{ { "limit", required_argument, NULL, 0 }, parse_limit },
+	{ { "output", required_argument, NULL, 0 }, parse_output, "FILE",
+	  "write the page to FILE (-o FILE; default report.html;\n"
+	  "-: standard output)" },
+	{ { "limit", required_argument, NULL, 0 }, parse_limit, "N",
+	  "rows per view: allocations of top and leaks, types\n"
+	  "listing instances and instances per type (default\n"
+	  "20; 0: all); totals always count everything" },
 	CH_ANALYSIS_OPTIONS,
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 /*
@@ -116,13 +121,24 @@ int cmd_report(int argc, char **argv)
 		if (strcmp(argv[i], "-o") == 0)
 			argv[i] = "--output";
 	}
+	// One core or two: the parser takes a synopsis's operands exactly, so
+	// one is tried, then two; when neither fits, one's error is said.
 	err = ch_options_parse(argc, argv, report_usage, CH_FORMAT_TEXT,
 			       report_options_table, &report, &options);
+	if (err) {
+		struct ch_error *two_err = ch_options_parse(argc, argv,
+			report_usage_two, CH_FORMAT_TEXT, report_options_table,
+			&report, &options);
+
+		if (two_err) {
+			ch_error_destroy(two_err);
+		} else {
+			ch_error_destroy(err);
+			err = NULL;
+		}
+	}
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1 && options.num_args != 2)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"report takes one core, or two: OLD and NEW (see 'coreheap report --help')"));
 	for (int side = 0; !err && side < options.num_args; side++)
 		err = ch_command_open(&options, options.args[side],
 				      &programs[side]);

@@ -30,9 +30,6 @@ int cmd_summary(int argc, char **argv)
 			       &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"summary takes one core (see 'coreheap summary --help')"));
 	err = ch_command_open(&options, options.args[0], &program);
 	if (!err)
 		err = ch_summary_report_write(program, options.format, stdout);

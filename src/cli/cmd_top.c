@@ -16,9 +16,6 @@ static const char *const top_usage[] = {
 	"the root that holds it: the nearest variable a person knows by name (a",
 	"global, a TLS variable, a frame's local), else the nearest root of all.",
 	"jsonl and csv list the allocations only.",
-	"",
-	"  --top N               rows per table (default 20; 0: all)",
-	CH_ANALYSIS_USAGE,
 	NULL,
 };
 
@@ -31,9 +28,10 @@ static struct ch_error *parse_top(const char *value, void *ctx)
 }
 
 static const struct ch_option top_options_table[] = {
-	{ { "top", required_argument, NULL, 0 }, parse_top },
+	{ { "top", required_argument, NULL, 0 }, parse_top, "N",
+	  "rows per table (default 20; 0: all)" },
 	CH_ANALYSIS_OPTIONS,
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 int cmd_top(int argc, char **argv)
@@ -47,9 +45,6 @@ int cmd_top(int argc, char **argv)
 			       top_options_table, &top, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"top takes one core (see 'coreheap top --help')"));
 	err = ch_command_open(&options, options.args[0], &program);
 	if (!err)
 		err = ch_top_report_write(program, &top, options.format, stdout);

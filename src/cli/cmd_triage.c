@@ -38,9 +38,6 @@ static const char *const triage_usage[] = {
 	"thread's stack, allocators and totals, top types by bytes, leak summary,",
 	"and heap damage with the allocation right before each damaged spot.",
 	"",
-	"  --top N               how many types to list (default 10)",
-	"  --no-leaks            skip the leak summary (no pointer scan)",
-	"",
 	"exit status for triage: 0 clean, 1 partial, 2 fatal, 3 heap damaged",
 	NULL,
 };
@@ -62,9 +59,11 @@ static struct ch_error *parse_no_leaks(const char *value, void *ctx)
 }
 
 static const struct ch_option triage_options_table[] = {
-	{ { "top", required_argument, NULL, 0 }, parse_top },
-	{ { "no-leaks", no_argument, NULL, 0 }, parse_no_leaks },
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { "top", required_argument, NULL, 0 }, parse_top, "N",
+	  "how many types to list (default 10)" },
+	{ { "no-leaks", no_argument, NULL, 0 }, parse_no_leaks, NULL,
+	  "skip the leak summary (no pointer scan)" },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 struct frame_name {
@@ -534,9 +533,6 @@ int cmd_triage(int argc, char **argv)
 			       triage_options_table, &triage_options, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"triage takes one core (see 'coreheap triage --help')"));
 	err = ch_command_open(&options, options.args[0], &report.program);
 	if (!err)
 		err = build_report(&report, &triage_options);

@@ -16,10 +16,6 @@ static const char *const types_usage[] = {
 	"first. A type comes from a C++ vtable, from DWARF (typed pointers from",
 	"globals and, transitively, from typed allocations) or from a guess",
 	"(text); allocations of unknown type are grouped by usable size.",
-	"",
-	"  --sort bytes|count    order of the rows (default bytes)",
-	"  --top N               only the first N rows",
-	"  --match REGEX         only types whose name matches (PCRE2)",
 	NULL,
 };
 
@@ -52,10 +48,13 @@ static struct ch_error *parse_match(const char *value, void *ctx)
 }
 
 static const struct ch_option types_options[] = {
-	{ { "sort", required_argument, NULL, 0 }, parse_sort },
-	{ { "top", required_argument, NULL, 0 }, parse_top },
-	{ { "match", required_argument, NULL, 0 }, parse_match },
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { "sort", required_argument, NULL, 0 }, parse_sort, "bytes|count",
+	  "order of the rows (default bytes)" },
+	{ { "top", required_argument, NULL, 0 }, parse_top, "N",
+	  "only the first N rows" },
+	{ { "match", required_argument, NULL, 0 }, parse_match, "REGEX",
+	  "only types whose name matches (PCRE2)" },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 int cmd_types(int argc, char **argv)
@@ -70,9 +69,6 @@ int cmd_types(int argc, char **argv)
 			       types_options, &types_opts, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (options.num_args != 1)
-		return ch_command_finish(NULL, ch_error_create(CH_ERROR_USAGE,
-			"types takes one core (see 'coreheap types --help')"));
 	// A bad pattern is a usage error before the core is read.
 	if (types_opts.match) {
 		err = ch_pattern_init(&check, "match", types_opts.match);

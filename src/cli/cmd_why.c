@@ -22,10 +22,6 @@ static const char *const why_usage[] = {
 	"path starts at a variable a person knows by name (a global or static, a",
 	"TLS variable, a local or parameter of a frame) if one reaches it, before",
 	"unnamed stack slots and registers; among those, the shortest.",
-	"",
-	"  --paths N             up to N paths, each through a different referrer of",
-	"                        the allocation, named first, then shortest (default 1)",
-	CH_ANALYSIS_USAGE,
 	NULL,
 };
 
@@ -46,9 +42,11 @@ static struct ch_error *parse_paths(const char *value, void *ctx)
 }
 
 static const struct ch_option why_options_table[] = {
-	{ { "paths", required_argument, NULL, 0 }, parse_paths },
+	{ { "paths", required_argument, NULL, 0 }, parse_paths, "N",
+	  "up to N paths, each through a different referrer of\n"
+	  "the allocation, named first, then shortest (default 1)" },
 	CH_ANALYSIS_OPTIONS,
-	{ { NULL, 0, NULL, 0 }, NULL },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
 static struct ch_error *run_why(struct ch_program *program,

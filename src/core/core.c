@@ -783,57 +783,139 @@ struct ch_error *ch_open_regular(const char *path, const char *what,
 	return NULL;
 }
 
-struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
+// Read up to len bytes from the start of fd, as a pipe gives them.
+static struct ch_error *read_head(struct ch_core *core, uint8_t *buf,
+				  size_t len, size_t *len_ret)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(core->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ch_error_os(errno, "cannot read core '%s'",
+					   core->path);
+		if (n == 0)
+			break;
+		done += n;
+	}
+	*len_ret = done;
+	return NULL;
+}
+
+/*
+ * A compressed core, or one on a pipe: read it whole into anonymous memory
+ * (core_image.h) and give libelf that memory.
+ */
+static struct ch_error *read_into_memory(struct ch_core *core,
+					 const uint8_t *head, size_t head_len)
+{
+	_cleanup_free_ char *what = NULL;
+	struct ch_error *err;
+
+	if (asprintf(&what, "core '%s'", core->path) < 0)
+		return &ch_enomem;
+	err = ch_core_image_read(core->fd, what, head, head_len,
+				 ch_core_image_limit(), &core->memory);
+	if (err)
+		return err;
+	if (core->memory.damage)
+		note_problem(core, CH_CORE_COMPRESSED_DAMAGE,
+			     "%s; results cover what came before",
+			     core->memory.damage);
+	core->image = core->memory.data;
+	core->image_size = core->memory.size;
+	err = check_ident(core, core->image, core->image_size);
+	if (err)
+		return err;
+	core->elf = elf_memory((char *)core->memory.data, core->memory.size);
+	if (!core->elf)
+		return ch_error_libelf("cannot read core '%s'", core->path);
+	return NULL;
+}
+
+// A core file as it is: libelf maps it.
+static struct ch_error *map_file(struct ch_core *core)
 {
 	uint8_t ident[sizeof(Elf64_Ehdr)];
+	struct ch_error *err;
+	ssize_t n;
+	size_t size;
+
+	n = pread(core->fd, ident, sizeof(ident), 0);
+	if (n < 0)
+		return ch_error_os(errno, "cannot read core '%s'", core->path);
+	err = check_ident(core, ident, n);
+	if (err)
+		return err;
+	core->elf = elf_begin(core->fd, ELF_C_READ_MMAP, NULL);
+	if (!core->elf)
+		return ch_error_libelf("cannot read core '%s'", core->path);
+	if (elf_kind(core->elf) != ELF_K_ELF)
+		return ch_error_create(CH_ERROR_FORMAT,
+				       "'%s' is not an ELF file", core->path);
+	core->image = (const uint8_t *)elf_rawfile(core->elf, &size);
+	if (!core->image)
+		return ch_error_libelf("cannot map core '%s'", core->path);
+	core->image_size = size;
+	return NULL;
+}
+
+struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
+{
+	bool from_stdin = strcmp(path, CH_CORE_STDIN) == 0;
+	uint8_t head[CH_CORE_MAGIC_SIZE];
 	struct ch_core *core;
 	struct ch_error *err;
 	uint64_t file_size;
-	ssize_t n;
-	size_t size;
+	size_t head_len;
 
 	core = calloc(1, sizeof(*core));
 	if (!core)
 		return &ch_enomem;
 	core->fd = -1;
-	core->path = strdup(path);
+	core->path = strdup(from_stdin ? "<stdin>" : path);
 	if (!core->path) {
 		err = &ch_enomem;
 		goto out;
 	}
-	err = ch_open_regular(path, "core", &core->fd, &file_size);
+	if (from_stdin) {
+		// A terminal would wait for a core to be typed in.
+		if (isatty(STDIN_FILENO)) {
+			err = ch_error_create(CH_ERROR_FORMAT,
+					      "core '-' is standard input, a terminal: give a file, or pipe one in");
+			goto out;
+		}
+		// Read, never closed: standard input is the caller's.
+		core->fd = STDIN_FILENO;
+	} else {
+		err = ch_open_regular(path, "core", &core->fd, &file_size);
+		if (err)
+			goto out;
+		if (file_size > SIZE_MAX) {
+			err = ch_error_create(CH_ERROR_FORMAT,
+					      "core '%s' is too large to map",
+					      path);
+			goto out;
+		}
+		core->image_size = file_size;
+	}
+	err = read_head(core, head, sizeof(head), &head_len);
 	if (err)
 		goto out;
-	if (file_size > SIZE_MAX) {
-		err = ch_error_create(CH_ERROR_FORMAT,
-				      "core '%s' is too large to map", path);
-		goto out;
+	if (from_stdin || ch_core_image_compression(head, head_len)) {
+		err = read_into_memory(core, head, head_len);
+		// Done with: the core is in memory now.
+		if (!from_stdin)
+			close(core->fd);
+		core->fd = -1;
+	} else {
+		err = map_file(core);
 	}
-	core->image_size = file_size;
-	n = pread(core->fd, ident, sizeof(ident), 0);
-	if (n < 0) {
-		err = ch_error_os(errno, "cannot read core '%s'", path);
-		goto out;
-	}
-	err = check_ident(core, ident, n);
 	if (err)
 		goto out;
-	core->elf = elf_begin(core->fd, ELF_C_READ_MMAP, NULL);
-	if (!core->elf) {
-		err = ch_error_libelf("cannot read core '%s'", path);
-		goto out;
-	}
-	if (elf_kind(core->elf) != ELF_K_ELF) {
-		err = ch_error_create(CH_ERROR_FORMAT, "'%s' is not an ELF file",
-				      path);
-		goto out;
-	}
-	core->image = (const uint8_t *)elf_rawfile(core->elf, &size);
-	if (!core->image) {
-		err = ch_error_libelf("cannot map core '%s'", path);
-		goto out;
-	}
-	core->image_size = size;
 	err = read_program_headers(core);
 	if (err)
 		goto out;
@@ -853,6 +935,8 @@ void ch_core_destroy(struct ch_core *core)
 		elf_end(core->elf);
 	if (core->fd >= 0)
 		close(core->fd);
+	// After libelf, which reads it to the end.
+	ch_core_image_deinit(&core->memory);
 	free(core->segments);
 	free(core->threads);
 	free(core->files);

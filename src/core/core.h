@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "core/core_image.h"
 
 /** x86-64 general registers, in the order of the kernel's user_regs_struct. */
 enum ch_x86_64_reg {
@@ -96,6 +97,8 @@ enum ch_core_problem_kind {
 	CH_CORE_BAD_FILE_NOTE,
 	/** Writable memory backed by no file, absent from the file. */
 	CH_CORE_UNSAVED,
+	/** A compressed core's stream ends early or is damaged. */
+	CH_CORE_COMPRESSED_DAMAGE,
 	CH_CORE_NUM_PROBLEM_KINDS,
 };
 
@@ -108,11 +111,17 @@ struct ch_core_problem {
 
 struct ch_core {
 	char *path;
+	/** The file, mapped; -1 when the core was read into memory. */
 	int fd;
-	/** libelf's handle, over an mmap of the whole file. */
+	/** libelf's handle, over an mmap of the whole file or over memory. */
 	Elf *elf;
 	const uint8_t *image;
 	size_t image_size;
+	/**
+	 * A compressed core, or one on standard input, read into anonymous
+	 * memory (memory.data is image); zeroed for a core mapped as it is.
+	 */
+	struct ch_core_image memory;
 
 	/** PT_LOAD segments, sorted by start. */
 	struct ch_core_segment *segments;
@@ -187,8 +196,15 @@ struct ch_core {
 	struct ch_core_problem problems[CH_CORE_NUM_PROBLEM_KINDS];
 };
 
+/** The path that names standard input: its core is read into memory. */
+#define CH_CORE_STDIN "-"
+
 /**
- * Open the core at path.
+ * Open the core at path (CH_CORE_STDIN: standard input). A core compressed
+ * with zstd, xz, lz4 or gzip (known by its magic) is decompressed into
+ * anonymous memory, as is a core on standard input (see core_image.h);
+ * one whose stream is cut short or damaged keeps what came before
+ * (CH_CORE_COMPRESSED_DAMAGE).
  *
  * Sizes and counts in the core are checked against the file before they
  * size anything; damage that can be read around is recorded in

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <elf.h>
 #include <elfutils/libdwelf.h>
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,24 +83,335 @@ static int open_in_sysroot(Dwfl_Module *mod, const char *name,
 	return fd;
 }
 
+/*
+ * libdwfl (0.188) leaves a file it got from debuginfod unnamed: name it by
+ * its descriptor (a file in libdebuginfod's cache), for the report.
+ */
+static void name_by_fd(int fd, char **name)
+{
+	char link[64], path[4096];
+	ssize_t len;
+
+	if (fd < 0 || *name)
+		return;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, path, sizeof(path) - 1);
+	if (len <= 0)
+		return;
+	path[len] = '\0';
+	*name = strdup(path);
+}
+
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 		    Dwarf_Addr base, char **file_name, Elf **elfp)
 {
+	int fd;
+
 	if (current_search && current_search->sysroot && name &&
 	    name[0] == '/') {
-		int fd = open_in_sysroot(mod, name, file_name, elfp);
-
+		fd = open_in_sysroot(mod, name, file_name, elfp);
 		if (fd >= 0)
 			return fd;
 	}
-	return dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
-				      elfp);
+	fd = dwfl_build_id_find_elf(mod, userdata, name, base, file_name,
+				    elfp);
+	name_by_fd(fd, file_name);
+	return fd;
+}
+
+// The separate debug file at path, if its build-id is the module's.
+static int open_debug_verified(Dwfl_Module *mod, const char *path,
+			       char **debuginfo_file_name)
+{
+	int fd;
+	Elf *elf;
+	bool match;
+
+	if (!open_quietly(path, &fd))
+		return -1;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	match = elf && build_ids_match(mod, elf);
+	elf_end(elf);
+	if (!match || !(*debuginfo_file_name = strdup(path))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The debug directories under the sysroot, as gdb has them: the sysroot
+ * before each absolute directory of the debuginfo path (the default's
+ * /usr/lib/debug; with --debuginfo-path, its own), each in turn to fn
+ * until it returns a descriptor (returned), or -1 when none did, -2 out of
+ * memory. libdwfl's "+" and "-" (whether to check CRCs) are not part of a
+ * directory.
+ */
+static int for_each_sysroot_debug_dir(const struct ch_module_search *search,
+				      int (*fn)(const char *dir, void *arg),
+				      void *arg)
+{
+	const char *list = search->debuginfo_path ? search->debuginfo_path :
+						    DEFAULT_DEBUGINFO_PATH;
+
+	while (*list) {
+		size_t len = strcspn(list, ":");
+		const char *entry = list;
+		_cleanup_free_ char *dir = NULL;
+		int fd;
+
+		list += len + (list[len] == ':');
+		while (len && (*entry == '+' || *entry == '-')) {
+			entry++;
+			len--;
+		}
+		if (!len || entry[0] != '/')
+			continue;
+		if (asprintf(&dir, "%s%.*s", search->sysroot, (int)len, entry) < 0) {
+			dir = NULL;
+			return -2;
+		}
+		fd = fn(dir, arg);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+struct sysroot_debug_lookup {
+	Dwfl_Module *mod;
+	const char *modname, *debuglink_file;
+	char **debuginfo_file_name;
+};
+
+// DIR/PATH.debug, then the .gnu_debuglink name in DIR/DIRNAME-OF-PATH/.
+static int find_in_debug_dir(const char *dir, void *varg)
+{
+	struct sysroot_debug_lookup *arg = varg;
+	_cleanup_free_ char *path = NULL;
+	const char *slash;
+	int fd;
+
+	if (asprintf(&path, "%s%s.debug", dir, arg->modname) < 0) {
+		path = NULL;
+		return -1;
+	}
+	fd = open_debug_verified(arg->mod, path, arg->debuginfo_file_name);
+	if (fd >= 0 || !arg->debuglink_file || strchr(arg->debuglink_file, '/'))
+		return fd;
+	free(path);
+	slash = strrchr(arg->modname, '/');
+	if (asprintf(&path, "%s%.*s/%s", dir, (int)(slash - arg->modname),
+		     arg->modname, arg->debuglink_file) < 0) {
+		path = NULL;
+		return -1;
+	}
+	return open_debug_verified(arg->mod, path, arg->debuginfo_file_name);
+}
+
+/*
+ * Debug files under the sysroot, as gdb finds them: by build-id (libdwfl
+ * does that itself, the sysroot's debug directories being on the debuginfo
+ * path, see make_debuginfo_path), then in each of those directories
+ * PATH.debug and the .gnu_debuglink name in DIRNAME-OF-PATH/, PATH being
+ * the module's path in the process. Each is taken only if its build-id is
+ * the module's.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const struct ch_module_search *search = current_search;
+	struct sysroot_debug_lookup lookup = {
+		.mod = mod,
+		.modname = modname,
+		.debuglink_file = debuglink_file,
+		.debuginfo_file_name = debuginfo_file_name,
+	};
+	int fd;
+
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base,
+					  file_name, debuglink_file,
+					  debuglink_crc, debuginfo_file_name);
+	name_by_fd(fd, debuginfo_file_name);
+	if (fd >= 0 || !search || !search->sysroot || !modname ||
+	    modname[0] != '/')
+		return fd;
+	fd = for_each_sysroot_debug_dir(search, find_in_debug_dir, &lookup);
+	return fd >= 0 ? fd : -1;
+}
+
+const char *ch_file_source_name(enum ch_file_source source)
+{
+	switch (source) {
+	case CH_SOURCE_NONE: return "none";
+	case CH_SOURCE_CORE_PATH: return "the core's path";
+	case CH_SOURCE_EXE: return "--exe";
+	case CH_SOURCE_SYSROOT: return "sysroot";
+	case CH_SOURCE_DEBUG_DIR: return "debug directory";
+	case CH_SOURCE_DEBUGINFOD: return "debuginfod";
+	case CH_SOURCE_BINARY: return "in the binary";
+	case CH_SOURCE_CORE_MEMORY: return "the core's memory";
+	}
+	return "?";
+}
+
+static bool debuginfod_enabled(void)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+
+	return urls && urls[strspn(urls, " ")] != '\0';
+}
+
+/*
+ * Where libdebuginfod (0.188) caches what it fetches: DEBUGINFOD_CACHE_PATH,
+ * else ~/.debuginfod_client_cache if it exists, else
+ * $XDG_CACHE_HOME/debuginfod_client, else ~/.cache/debuginfod_client.
+ */
+static char *debuginfod_cache_dir(void)
+{
+	const char *value = getenv("DEBUGINFOD_CACHE_PATH");
+	const char *home = getenv("HOME");
+	struct stat st;
+	char *dir = NULL;
+
+	if (value && *value)
+		return strdup(value);
+	if (home && asprintf(&dir, "%s/.debuginfod_client_cache", home) >= 0) {
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return dir;
+		free(dir);
+	}
+	dir = NULL;
+	value = getenv("XDG_CACHE_HOME");
+	if (value && *value) {
+		if (asprintf(&dir, "%s/debuginfod_client", value) < 0)
+			dir = NULL;
+	} else if (home) {
+		if (asprintf(&dir, "%s/.cache/debuginfod_client", home) < 0)
+			dir = NULL;
+	}
+	return dir;
+}
+
+static bool has_prefix_dir(const char *path, const char *dir)
+{
+	size_t len = dir ? strlen(dir) : 0;
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	return len && path && strncmp(path, dir, len) == 0 &&
+	       path[len] == '/';
+}
+
+/*
+ * libdebuginfod's progress on a terminal: what is fetched, how far. The
+ * line is ended once the module is described (see end_progress).
+ */
+static int debuginfod_progress(debuginfod_client *client, long done,
+			       long total)
+{
+	const char *url = debuginfod_get_url(client);
+
+	// Before a server answers, there is nothing to show.
+	if (!url)
+		return 0;
+	if (total > 0)
+		fprintf(stderr, "\rcoreheap: debuginfod: %s: %ld of %ld KiB",
+			url, done / 1024, total / 1024);
+	else
+		fprintf(stderr, "\rcoreheap: debuginfod: %s: %ld KiB", url,
+			done / 1024);
+	debuginfod_set_user_data(client, (void *)1);
+	return 0;
+}
+
+static void end_progress(Dwfl *dwfl)
+{
+	debuginfod_client *client;
+
+	if (!debuginfod_enabled() || !isatty(STDERR_FILENO))
+		return;
+	client = dwfl_get_debuginfod_client(dwfl);
+	if (client && debuginfod_get_user_data(client)) {
+		fputc('\n', stderr);
+		debuginfod_set_user_data(client, NULL);
+	}
+}
+
+/*
+ * libdwfl fetches missing binaries and debug files through its own
+ * libdebuginfod client when DEBUGINFOD_URLS is set (elfutils 0.188 loads
+ * libdebuginfod.so.1 itself), caching them where libdebuginfod caches:
+ * coreheap only shows its progress on a terminal.
+ */
+static void show_debuginfod_progress(Dwfl *dwfl)
+{
+	debuginfod_client *client;
+
+	if (!debuginfod_enabled() || !isatty(STDERR_FILENO))
+		return;
+	client = dwfl_get_debuginfod_client(dwfl);
+	if (client)
+		debuginfod_set_progressfn(client, debuginfod_progress);
+}
+
+static enum ch_file_source binary_source(const struct ch_module *module,
+					 const struct ch_module_search *search,
+					 const char *cache_dir)
+{
+	if (module->is_vdso)
+		return CH_SOURCE_CORE_MEMORY;
+	if (!module->path)
+		return CH_SOURCE_NONE;
+	if (has_prefix_dir(module->path, cache_dir))
+		return CH_SOURCE_DEBUGINFOD;
+	if (search->sysroot && has_prefix_dir(module->path, search->sysroot))
+		return CH_SOURCE_SYSROOT;
+	if (search->executable && strcmp(module->path, search->executable) == 0)
+		return CH_SOURCE_EXE;
+	// Found by build-id in a debug directory's .build-id/.
+	if (strstr(module->path, "/.build-id/"))
+		return CH_SOURCE_DEBUG_DIR;
+	// Else a path the core gives (its NT_FILE note, the link map).
+	return CH_SOURCE_CORE_PATH;
+}
+
+static enum ch_file_source debug_source(const struct ch_module *module,
+					const struct ch_module_search *search,
+					const char *cache_dir)
+{
+	if (!module->debug_path)
+		return module->has_dwarf || module->has_debug_symbols ?
+			       CH_SOURCE_BINARY :
+			       CH_SOURCE_NONE;
+	if (has_prefix_dir(module->debug_path, cache_dir))
+		return CH_SOURCE_DEBUGINFOD;
+	if (search->sysroot && has_prefix_dir(module->debug_path, search->sysroot))
+		return CH_SOURCE_SYSROOT;
+	return CH_SOURCE_DEBUG_DIR;
 }
 
 static const Dwfl_Callbacks core_callbacks_template = {
 	.find_elf = find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo,
 };
+
+struct path_append {
+	struct ch_strbuf *path;
+	struct ch_error *err;
+};
+
+// One more directory on a debuginfo path being built (-1: go on).
+static int append_debug_dir(const char *dir, void *varg)
+{
+	struct path_append *arg = varg;
+
+	if (!arg->err)
+		arg->err = ch_strbuf_appendf(arg->path, ":%s", dir);
+	return -1;
+}
 
 static struct ch_error *make_debuginfo_path(const struct ch_module_search *search,
 					    char **ret)
@@ -112,6 +424,15 @@ static struct ch_error *make_debuginfo_path(const struct ch_module_search *searc
 							 DEFAULT_DEBUGINFO_PATH);
 	for (size_t i = 0; !err && i < search->num_debug_dirs; i++)
 		err = ch_strbuf_appendf(&path, ":%s", search->debug_dirs[i]);
+	// Build-id lookups under the sysroot: its debug directories' .build-id/.
+	if (!err && search->sysroot) {
+		struct path_append append = { .path = &path };
+
+		if (for_each_sysroot_debug_dir(search, append_debug_dir,
+					       &append) == -2 && !append.err)
+			append.err = &ch_enomem;
+		err = append.err;
+	}
 	if (err) {
 		ch_strbuf_deinit(&path);
 		return err;
@@ -361,6 +682,8 @@ struct collect_arg {
 	size_t capacity;
 	uint64_t entry;
 	bool has_entry;
+	/** Where libdebuginfod caches (NULL if unknown). */
+	char *cache_dir;
 	struct ch_error *err;
 };
 
@@ -389,6 +712,13 @@ static struct ch_error *describe_module(Dwfl_Module *mod,
 	// The symbol table makes libdwfl find the debug file; DWARF itself is
 	// loaded (and its compressed sections inflated) only when asked for.
 	dwfl_module_getsymtab(mod);
+	// A binary with its symbols but no DWARF: libdwfl looks for the debug
+	// file only when DWARF is asked for. Ask now where it may come from
+	// elsewhere (the sysroot, debuginfod), while this search is current.
+	if (elf && (arg->search->sysroot || debuginfod_enabled()) &&
+	    !elf_has_section(elf, ".debug_info"))
+		dwfl_module_getdwarf(mod, &bias);
+	end_progress(arg->modules->dwfl);
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile,
 			 &debugfile);
 	module->internal->own_fd = -1;
@@ -424,6 +754,10 @@ static struct ch_error *describe_module(Dwfl_Module *mod,
 		module->build_id_size = id_len;
 	}
 	read_tls_segment(module, ch_module_elf(module));
+	module->binary_source = binary_source(module, arg->search,
+					      arg->cache_dir);
+	module->debug_source = debug_source(module, arg->search,
+					    arg->cache_dir);
 	return NULL;
 }
 
@@ -478,11 +812,16 @@ static struct ch_error *hide_path(struct ch_core *core,
 	uint8_t *map;
 
 	if (!modules->view) {
+		// A core read into memory (core->fd < 0) is copied.
 		map = mmap(NULL, core->image_size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE, core->fd, 0);
+			   core->fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS :
+					  MAP_PRIVATE,
+			   core->fd, 0);
 		if (map == MAP_FAILED)
 			return ch_error_os(errno, "cannot map core '%s'",
 					   core->path);
+		if (core->fd < 0)
+			memcpy(map, core->image, core->image_size);
 		modules->view = map;
 		modules->view_size = core->image_size;
 	}
@@ -565,6 +904,7 @@ static struct ch_error *report_modules(struct ch_core *core,
 	}
 	modules->dwfl = dwfl;
 	modules->callbacks = callbacks;
+	show_debuginfod_progress(dwfl);
 	dwfl_report_begin(dwfl);
 	current_search = search;
 	n = dwfl_core_file_report(dwfl, elf, search->executable);
@@ -635,9 +975,11 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	arg.modules = modules;
 	arg.search = search;
 	arg.has_entry = ch_core_auxv(core, AT_ENTRY, &arg.entry);
+	arg.cache_dir = debuginfod_cache_dir();
 	current_search = search;
 	dwfl_getmodules(modules->dwfl, collect_module, &arg, 0);
 	current_search = NULL;
+	free(arg.cache_dir);
 	err = arg.err;
 	if (err)
 		goto out;

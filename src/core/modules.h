@@ -26,6 +26,28 @@ struct ch_module_internal;
 /** The longest build-id kept. */
 #define CH_MAX_BUILD_ID 64
 
+/** Where a module's binary or debug info came from. */
+enum ch_file_source {
+	CH_SOURCE_NONE,
+	/** The path the core names (its NT_FILE note), on this machine. */
+	CH_SOURCE_CORE_PATH,
+	/** --exe. */
+	CH_SOURCE_EXE,
+	/** Under --sysroot (binaries; debug files under DIR/usr/lib/debug). */
+	CH_SOURCE_SYSROOT,
+	/** A debug directory (/usr/lib/debug, --debug-dir, --debuginfo-path). */
+	CH_SOURCE_DEBUG_DIR,
+	/** Fetched by build-id from a debuginfod server (DEBUGINFOD_URLS). */
+	CH_SOURCE_DEBUGINFOD,
+	/** Debug info: inside the binary itself. */
+	CH_SOURCE_BINARY,
+	/** Binary: the core's own memory (the vDSO). */
+	CH_SOURCE_CORE_MEMORY,
+};
+
+/** "debuginfod", "sysroot", ... for reports. */
+const char *ch_file_source_name(enum ch_file_source source);
+
 struct ch_module {
 	/** The name the core gives it (its path in the process). Owned. */
 	char *name;
@@ -48,6 +70,8 @@ struct ch_module {
 	bool is_vdso;
 	/** The module holds the program's entry point (AT_ENTRY). */
 	bool is_executable;
+	/** Where path and the debug info came from. */
+	enum ch_file_source binary_source, debug_source;
 
 	/** The module's TLS block (PT_TLS), if it has one. */
 	bool has_tls;

@@ -303,6 +303,16 @@ struct ch_error *ch_program_open(const char *core_path,
 	err = ch_core_open(core_path, &program->core);
 	if (err)
 		goto out;
+	if (options->verbose && program->core->memory.data) {
+		const struct ch_core_image *memory = &program->core->memory;
+
+		fprintf(stderr,
+			"coreheap: core '%s': %s%s, %" PRIu64 " bytes read, %zu bytes in anonymous memory (%zu mapped)\n",
+			program->core->path,
+			memory->compression ? memory->compression : "not compressed",
+			memory->compression ? "-compressed" : "",
+			memory->input_bytes, memory->size, memory->mapped);
+	}
 	check_user_paths(program, &search, exe_id, &exe_id_size);
 	err = ch_modules_create(program->core, &search, &program->modules);
 	if (err)

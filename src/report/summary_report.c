@@ -116,6 +116,15 @@ static void write_text_modules(struct ch_out *out,
 				      module->path :
 				      "",
 			      "");
+		if (!module->is_vdso) {
+			ch_out_printf(out, "      binary: %s",
+				      ch_file_source_name(module->binary_source));
+			ch_out_printf(out, "; debug info: %s",
+				      ch_file_source_name(module->debug_source));
+			if (module->debug_path)
+				ch_out_printf(out, " (%s)", module->debug_path);
+			ch_out_char(out, '\n');
+		}
 		if (*cost)
 			ch_out_printf(out, "      %s\n", cost);
 	}
@@ -442,6 +451,10 @@ static void write_json_modules(struct ch_json *json,
 		ch_json_member_bool(json, "binary", module->has_binary);
 		ch_json_member_bool(json, "debuginfo", module->has_debug_symbols);
 		ch_json_member_bool(json, "dwarf", module->has_dwarf);
+		ch_json_member_string(json, "binary_source",
+				      ch_file_source_name(module->binary_source));
+		ch_json_member_string(json, "debug_source",
+				      ch_file_source_name(module->debug_source));
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);

@@ -1200,7 +1200,7 @@ static void sort_level(struct ch_types *types, struct block_list *level,
 	size_t num_blocks = types->program->heap.live.len, len = 0;
 
 	if (!queued_only || level->len < num_blocks / 64) {
-		// An empty level may have no array: qsort takes no NULL.
+		// An empty level has no array: qsort takes none (UBSan).
 		if (level->len)
 			qsort(level->data, level->len, sizeof(*level->data),
 			      compare_indices);
