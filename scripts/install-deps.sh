@@ -15,6 +15,7 @@ redis-server redis-tools
 python3
 time bc
 curl bzip2
+chromium
 clang libclang-rt-dev
 "
 sudo=

@@ -9,3 +9,6 @@ TESTS += tests/diff-cli.sh tests/triage-cli.sh tests/jemalloc-damage.sh \
 	tests/jemalloc-cli.sh tests/jemalloc-prof.sh tests/jemalloc-source.sh
 EXTRA_DIST += tests/diff-cli.sh tests/triage-cli.sh tests/jemalloc-damage.sh \
 	tests/jemalloc-cli.sh tests/jemalloc-prof.sh tests/jemalloc-source.sh
+# coreheap report's HTML page, opened in headless Chromium.
+TESTS += tests/report-html.sh
+EXTRA_DIST += tests/report-html.sh

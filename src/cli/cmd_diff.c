@@ -9,19 +9,12 @@
  * allocation counts as kept only if the same address holds the same type
  * and usable size in both cores.
  */
-#include <inttypes.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "base/cleanup.h"
-#include "base/path.h"
-#include "base/pattern.h"
-#include "base/vector.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "graph/dominators.h"
-#include "report/analysis.h"
-#include "report/output.h"
+#include "report/diff.h"
 #include "types/types.h"
 
 static const char *const diff_usage[] = {
@@ -33,39 +26,26 @@ static const char *const diff_usage[] = {
 	NULL,
 };
 
-enum show { SHOW_NONE, SHOW_NEW, SHOW_GONE };
-
-struct diff_options {
-	bool strict;
-	bool retained;
-	enum show show;
-	uint64_t top;
-	/** --type: NULL for every type. */
-	const char *type;
-	/** --limit: allocations listed at most (UINT64_MAX: all). */
-	uint64_t limit;
-};
-
 static struct ch_error *parse_strict(const char *value, void *ctx)
 {
-	((struct diff_options *)ctx)->strict = true;
+	((struct ch_diff_options *)ctx)->strict = true;
 	return NULL;
 }
 
 static struct ch_error *parse_retained(const char *value, void *ctx)
 {
-	((struct diff_options *)ctx)->retained = true;
+	((struct ch_diff_options *)ctx)->retained = true;
 	return NULL;
 }
 
 static struct ch_error *parse_show(const char *value, void *ctx)
 {
-	struct diff_options *options = ctx;
+	struct ch_diff_options *options = ctx;
 
 	if (strcmp(value, "new") == 0)
-		options->show = SHOW_NEW;
+		options->show = CH_DIFF_SHOW_NEW;
 	else if (strcmp(value, "gone") == 0)
-		options->show = SHOW_GONE;
+		options->show = CH_DIFF_SHOW_GONE;
 	else
 		return ch_error_create(CH_ERROR_USAGE,
 				       "--show takes new or gone, not '%s'", value);
@@ -74,18 +54,19 @@ static struct ch_error *parse_show(const char *value, void *ctx)
 
 static struct ch_error *parse_top(const char *value, void *ctx)
 {
-	return ch_parse_u64("top", value, &((struct diff_options *)ctx)->top);
+	return ch_parse_u64("top", value, &((struct ch_diff_options *)ctx)->top);
 }
 
 static struct ch_error *parse_type(const char *value, void *ctx)
 {
-	((struct diff_options *)ctx)->type = value;
+	((struct ch_diff_options *)ctx)->type = value;
 	return NULL;
 }
 
 static struct ch_error *parse_limit(const char *value, void *ctx)
 {
-	return ch_parse_u64("limit", value, &((struct diff_options *)ctx)->limit);
+	return ch_parse_u64("limit", value,
+			    &((struct ch_diff_options *)ctx)->max_listed);
 }
 
 static const struct ch_option diff_options_table[] = {
@@ -104,553 +85,45 @@ static const struct ch_option diff_options_table[] = {
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
-/** One side's total for one type group. */
-struct side_totals {
-	uint64_t count, bytes, retained;
-};
-
-/** A row of the report: a type group and both sides. */
-struct diff_row {
-	/** The type name (owned by one program's heap), or NULL and a size. */
-	const char *type;
-	uint64_t size;
-	struct side_totals old, new;
-};
-
-DEFINE_VECTOR(diff_row_vector, struct diff_row);
-
-struct diff_report {
-	struct ch_program *programs[2];
-	struct diff_row_vector rows;
-	uint64_t kept, only_new, only_old;
-	/** --type, compiled; NULL for every type. */
-	struct ch_pattern *type_pattern;
-};
-
-// Whether --type keeps a type (an unknown type never matches a pattern).
-static bool type_selected(const struct diff_report *report, const char *type)
-{
-	return !report->type_pattern ||
-	       (type && ch_pattern_match(report->type_pattern, type));
-}
-
-static int compare_keys(const char *type_a, uint64_t size_a,
-			const char *type_b, uint64_t size_b)
-{
-	// Named types first, by name; then unknown ones by size.
-	if (type_a && type_b)
-		return strcmp(type_a, type_b);
-	if (type_a || type_b)
-		return type_a ? -1 : 1;
-	return size_a < size_b ? -1 : size_a > size_b;
-}
-
-static int compare_rows_by_key(const void *a, const void *b)
-{
-	const struct diff_row *x = a, *y = b;
-
-	return compare_keys(x->type, x->size, y->type, y->size);
-}
-
-static int64_t growth(const struct diff_row *row)
-{
-	return (int64_t)(row->new.bytes - row->old.bytes);
-}
-
-static int compare_rows_by_growth(const void *a, const void *b)
-{
-	const struct diff_row *x = a, *y = b;
-	int64_t gx = growth(x), gy = growth(y);
-
-	if (gx != gy)
-		return gx > gy ? -1 : 1;
-	return compare_rows_by_key(a, b);
-}
-
-/*
- * Retained bytes per group of program, as `top` computes them: the sum
- * over the group's allocations that no other allocation of the group
- * dominates. retained_ret has one entry per group.
- */
-static struct ch_error *group_retained(struct ch_program *program,
-				       const struct ch_type_groups *groups,
-				       uint64_t **retained_ret)
-{
-	struct ch_analysis_options options = { 0 };
-	struct ch_analysis analysis;
-	struct ch_dominators dominators;
-	_cleanup_free_ uint32_t *roots = NULL;
-	_cleanup_free_ uint64_t *retained = NULL;
-	uint64_t *per_group, reachable;
-	struct ch_error *err;
-
-	err = ch_analysis_init(&analysis, program, &options);
-	if (err)
-		return err;
-	const struct ch_graph *graph = analysis.graph;
-
-	roots = malloc((graph->num_root_refs + 1) * sizeof(*roots));
-	per_group = calloc(groups->num_groups + 1, sizeof(*per_group));
-	if (!roots || !per_group) {
-		free(per_group);
-		ch_analysis_deinit(&analysis);
-		return &ch_enomem;
-	}
-	for (size_t r = 0; r < graph->num_root_refs; r++)
-		roots[r] = graph->root_refs[r].target;
-	err = ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
-				    graph->edge_targets, roots,
-				    graph->num_root_refs, &dominators);
-	if (!err) {
-		err = ch_dominators_retained(&dominators, graph->blocks,
-					     &retained, &reachable);
-		if (!err)
-			err = ch_dominators_group_retained(&dominators, retained,
-							   groups->group_of,
-							   groups->num_groups,
-							   per_group);
-		ch_dominators_deinit(&dominators);
-	}
-	ch_analysis_deinit(&analysis);
-	if (err) {
-		free(per_group);
-		return err;
-	}
-	*retained_ret = per_group;
-	return NULL;
-}
-
-/* One side's groups as rows (old or new side filled), sorted by key. */
-static struct ch_error *side_rows(struct ch_program *program, bool is_new,
-				  bool with_retained,
-				  struct diff_row_vector *rows)
-{
-	struct ch_type_groups groups;
-	_cleanup_free_ uint64_t *retained = NULL;
-	struct ch_error *err;
-
-	err = ch_type_groups_init(&groups, program, NULL, NULL);
-	if (err)
-		return err;
-	if (with_retained)
-		err = group_retained(program, &groups, &retained);
-	for (size_t g = 0; !err && g < groups.num_groups; g++) {
-		const struct ch_type_group *group = &groups.groups[g];
-		struct side_totals totals = {
-			.count = group->count,
-			.bytes = group->bytes,
-			.retained = retained ? retained[g] : 0,
-		};
-		struct diff_row row = {
-			.type = group->type,
-			.size = group->type ? 0 : group->size,
-		};
-
-		if (is_new)
-			row.new = totals;
-		else
-			row.old = totals;
-		err = diff_row_vector_append(rows, &row);
-	}
-	ch_type_groups_deinit(&groups);
-	return err;
-}
-
-/* Merge the old side's rows with the new side's, summing equal keys. */
-static struct ch_error *merge_sides(struct diff_report *report,
-				   bool with_retained)
-{
-	struct diff_row_vector new_side;
-	struct ch_error *err;
-	size_t kept = 0;
-
-	diff_row_vector_init(&new_side);
-	err = side_rows(report->programs[0], false, with_retained,
-			&report->rows);
-	if (!err)
-		err = side_rows(report->programs[1], true, with_retained,
-				&new_side);
-	for (size_t i = 0; !err && i < new_side.len; i++)
-		err = diff_row_vector_append(&report->rows, &new_side.data[i]);
-	diff_row_vector_deinit(&new_side);
-	if (err)
-		return err;
-	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
-	      compare_rows_by_key);
-	for (size_t i = 0; i < report->rows.len; i++) {
-		struct diff_row *row = &report->rows.data[i];
-
-		if (kept && compare_rows_by_key(&report->rows.data[kept - 1], row) == 0) {
-			struct diff_row *into = &report->rows.data[kept - 1];
-
-			into->old.count += row->old.count;
-			into->old.bytes += row->old.bytes;
-			into->old.retained += row->old.retained;
-			into->new.count += row->new.count;
-			into->new.bytes += row->new.bytes;
-			into->new.retained += row->new.retained;
-			continue;
-		}
-		report->rows.data[kept++] = *row;
-	}
-	report->rows.len = kept;
-	kept = 0;
-	for (size_t i = 0; i < report->rows.len; i++)
-		if (type_selected(report, report->rows.data[i].type))
-			report->rows.data[kept++] = report->rows.data[i];
-	report->rows.len = kept;
-	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
-	      compare_rows_by_growth);
-	return NULL;
-}
-
-static bool same_type(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-// The name of block index's group ("T[]" for any array of T), or NULL.
-static const char *group_name(const struct ch_heap *heap, size_t index)
-{
-	return heap->type_names ?
-		       heap->type_names[ch_heap_block_group(heap, index, NULL)] :
-		       NULL;
-}
-
-/*
- * Walk both address-ordered live arrays together; call visit for every
- * allocation that is not kept (side 0: gone from OLD, side 1: new in NEW).
- */
-static void match_allocations(struct diff_report *report,
-			      void (*visit)(struct diff_report *, int side,
-					    size_t index, void *),
-			      void *arg)
-{
-	const struct ch_heap *old = &report->programs[0]->heap;
-	const struct ch_heap *new = &report->programs[1]->heap;
-	size_t i = 0, j = 0;
-
-	report->kept = report->only_new = report->only_old = 0;
-	while (i < old->live.len || j < new->live.len) {
-		const struct ch_block *a = i < old->live.len ? &old->live.blocks[i] : NULL;
-		const struct ch_block *b = j < new->live.len ? &new->live.blocks[j] : NULL;
-
-		if (a && b && a->address == b->address) {
-			if (a->size == b->size &&
-			    same_type(group_name(old, i),
-				      group_name(new, j))) {
-				report->kept++;
-			} else {
-				report->only_old++;
-				report->only_new++;
-				if (visit) {
-					visit(report, 0, i, arg);
-					visit(report, 1, j, arg);
-				}
-			}
-			i++;
-			j++;
-		} else if (a && (!b || a->address < b->address)) {
-			report->only_old++;
-			if (visit)
-				visit(report, 0, i, arg);
-			i++;
-		} else {
-			report->only_new++;
-			if (visit)
-				visit(report, 1, j, arg);
-			j++;
-		}
-	}
-}
-
-// The same module in both cores: the executable, or the same file name.
-static bool same_module(const struct ch_module *a, const struct ch_module *b)
-{
-	if (a->is_executable || b->is_executable)
-		return a->is_executable && b->is_executable;
-	return strcmp(ch_base_name(a->name), ch_base_name(b->name)) == 0;
-}
-
-/* Compare build-ids of the modules both cores have. */
-static struct ch_error *compare_build_ids(struct diff_report *report,
-					  bool strict)
-{
-	const struct ch_modules *old = report->programs[0]->modules;
-	const struct ch_modules *new = report->programs[1]->modules;
-
-	for (size_t i = 0; i < new->num_modules; i++) {
-		const struct ch_module *b = &new->modules[i];
-
-		for (size_t j = 0; j < old->num_modules; j++) {
-			const struct ch_module *a = &old->modules[j];
-			char id_a[129], id_b[129];
-
-			if (!same_module(a, b) || !a->build_id_size ||
-			    !b->build_id_size)
-				continue;
-			if (a->build_id_size == b->build_id_size &&
-			    memcmp(a->build_id, b->build_id, a->build_id_size) == 0)
-				break;
-			ch_module_build_id_hex(a, id_a);
-			ch_module_build_id_hex(b, id_b);
-			// Each core's own module by its own name: two executables
-			// of different names are both "the executable".
-			if (strict)
-				return ch_error_create(CH_ERROR_FORMAT,
-						       "the cores come from different builds: '%s' has build-id %s in '%s' and '%s' has build-id %s in '%s'",
-						       ch_base_name(a->name), id_a,
-						       report->programs[0]->core->path,
-						       ch_base_name(b->name), id_b,
-						       report->programs[1]->core->path);
-			ch_program_warn(report->programs[1], false,
-					"'%s' has build-id %s in the old core and '%s' has build-id %s in the new one: they may not come from the same program",
-					ch_base_name(a->name), id_a,
-					ch_base_name(b->name), id_b);
-			break;
-		}
-	}
-	return NULL;
-}
-
-static void write_group_name(struct ch_out *out, const struct diff_row *row)
-{
-	if (row->type)
-		ch_out_str(out, row->type);
-	else
-		ch_out_printf(out, "unknown (%" PRIu64 " bytes)", row->size);
-}
-
-static void write_text(struct ch_out *out, const struct diff_report *report,
-		       const struct diff_options *options, size_t rows)
-{
-	ch_out_printf(out, "old: %s\nnew: %s\n", report->programs[0]->core->path,
-		      report->programs[1]->core->path);
-	ch_out_printf(out,
-		      "allocations: %" PRIu64 " kept, %" PRIu64 " new, %" PRIu64 " gone\n\n",
-		      report->kept, report->only_new, report->only_old);
-	ch_out_str(out, "  count old   count new      change    bytes old    bytes new       change");
-	if (options->retained)
-		ch_out_str(out, "  retained change");
-	ch_out_str(out, "  type\n");
-	for (size_t i = 0; i < rows; i++) {
-		const struct diff_row *row = &report->rows.data[i];
-
-		ch_out_printf(out, "%11" PRIu64 " %11" PRIu64 " %+11" PRId64
-			      " %12" PRIu64 " %12" PRIu64 " %+12" PRId64,
-			      row->old.count, row->new.count,
-			      (int64_t)(row->new.count - row->old.count),
-			      row->old.bytes, row->new.bytes, growth(row));
-		if (options->retained)
-			ch_out_printf(out, " %+16" PRId64,
-				      (int64_t)(row->new.retained - row->old.retained));
-		ch_out_str(out, "  ");
-		write_group_name(out, row);
-		ch_out_char(out, '\n');
-	}
-}
-
-static void write_csv(struct ch_out *out, const struct diff_report *report,
-		      const struct diff_options *options, size_t rows)
-{
-	ch_out_str(out, "type,size,count_old,count_new,count_change,bytes_old,bytes_new,bytes_change");
-	ch_out_str(out, options->retained ?
-				",retained_old,retained_new,retained_change\n" :
-				"\n");
-	for (size_t i = 0; i < rows; i++) {
-		const struct diff_row *row = &report->rows.data[i];
-
-		ch_out_csv_field(out, row->type ? row->type : "");
-		ch_out_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRId64
-			      ",%" PRIu64 ",%" PRIu64 ",%" PRId64,
-			      row->size, row->old.count, row->new.count,
-			      (int64_t)(row->new.count - row->old.count),
-			      row->old.bytes, row->new.bytes, growth(row));
-		if (options->retained)
-			ch_out_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRId64,
-				      row->old.retained, row->new.retained,
-				      (int64_t)(row->new.retained - row->old.retained));
-		ch_out_char(out, '\n');
-	}
-}
-
-struct listing {
-	struct ch_out *out;
-	struct ch_json *json;   /* NULL: text */
-	int side;
-	/** Allocations to list at most, and how many of the side --type keeps. */
-	uint64_t limit, matched;
-};
-
-static void list_allocation(struct diff_report *report, int side,
-			    size_t index, void *arg)
-{
-	struct listing *listing = arg;
-	const struct ch_program *program = report->programs[side];
-	const struct ch_block *block = &program->heap.live.blocks[index];
-	const char *type = ch_heap_block_type(&program->heap, index, NULL);
-
-	if (side != listing->side || !type_selected(report, type))
-		return;
-	if (listing->matched++ >= listing->limit)
-		return;
-	if (listing->json) {
-		ch_json_begin_object(listing->json);
-		ch_json_member_address(listing->json, "address", block->address);
-		ch_json_member_u64(listing->json, "size", block->size);
-		ch_json_member_string_or_null(listing->json, "type", type);
-		ch_json_end_object(listing->json);
-		return;
-	}
-	ch_out_printf(listing->out, "0x%016" PRIx64 "  %-10" PRIu64 "  %s\n",
-		      block->address, block->size, type ? type : "-");
-}
-
-static void write_json(struct ch_out *out, struct diff_report *report,
-		       const struct diff_options *options, size_t rows)
-{
-	struct ch_json json;
-
-	ch_json_init(&json, out, true);
-	ch_json_begin_object(&json);
-	ch_json_member_string(&json, "old", report->programs[0]->core->path);
-	ch_json_member_string(&json, "new", report->programs[1]->core->path);
-	ch_json_key(&json, "allocations");
-	ch_json_begin_object(&json);
-	ch_json_member_u64(&json, "kept", report->kept);
-	ch_json_member_u64(&json, "new", report->only_new);
-	ch_json_member_u64(&json, "gone", report->only_old);
-	ch_json_end_object(&json);
-	ch_json_key(&json, "types");
-	ch_json_begin_array(&json);
-	for (size_t i = 0; i < rows; i++) {
-		const struct diff_row *row = &report->rows.data[i];
-
-		ch_json_begin_object(&json);
-		ch_json_member_string_or_null(&json, "type", row->type);
-		if (!row->type) {
-			ch_json_member_u64(&json, "size", row->size);
-		}
-		ch_json_member_u64(&json, "count_old", row->old.count);
-		ch_json_member_u64(&json, "count_new", row->new.count);
-		ch_json_member_i64(&json, "count_change",
-				   (int64_t)(row->new.count - row->old.count));
-		ch_json_member_u64(&json, "bytes_old", row->old.bytes);
-		ch_json_member_u64(&json, "bytes_new", row->new.bytes);
-		ch_json_member_i64(&json, "bytes_change", growth(row));
-		if (options->retained) {
-			ch_json_member_u64(&json, "retained_old", row->old.retained);
-			ch_json_member_u64(&json, "retained_new", row->new.retained);
-			ch_json_member_i64(&json, "retained_change",
-					   (int64_t)(row->new.retained -
-						     row->old.retained));
-		}
-		ch_json_end_object(&json);
-	}
-	ch_json_end_array(&json);
-	if (options->show != SHOW_NONE) {
-		struct listing listing = {
-			.out = out, .json = &json,
-			.side = options->show == SHOW_NEW ? 1 : 0,
-			.limit = options->limit,
-		};
-
-		ch_json_key(&json, options->show == SHOW_NEW ? "new_allocations" :
-							       "gone_allocations");
-		ch_json_begin_array(&json);
-		match_allocations(report, list_allocation, &listing);
-		ch_json_end_array(&json);
-		// How many there are in all, listed or not (--limit).
-		ch_json_member_u64(&json, options->show == SHOW_NEW ?
-						  "new_allocations_total" :
-						  "gone_allocations_total",
-				   listing.matched);
-	}
-	ch_json_end_object(&json);
-}
-
 static struct ch_error *open_both(const struct ch_command_options *options,
-				  struct diff_report *report)
+				  struct ch_program *programs[2])
 {
 	struct ch_error *err;
 
 	for (int side = 0; side < 2; side++) {
 		err = ch_command_open(options, options->args[side],
-				      &report->programs[side]);
+				      &programs[side]);
 		if (!err)
-			err = ch_program_load_types(report->programs[side]);
+			err = ch_program_load_types(programs[side]);
 		if (err)
 			return err;
 	}
 	return NULL;
 }
 
-static int finish(struct diff_report *report, struct ch_error *err)
+static int finish(struct ch_program *programs[2], struct ch_error *err)
 {
-	int status = ch_command_finish(report->programs[0], NULL);
-	int status_new = ch_command_finish(report->programs[1], err);
+	int status = ch_command_finish(programs[0], NULL);
+	int status_new = ch_command_finish(programs[1], err);
 
-	diff_row_vector_deinit(&report->rows);
-	if (report->type_pattern)
-		ch_pattern_deinit(report->type_pattern);
 	return status_new > status ? status_new : status;
 }
 
 int cmd_diff(int argc, char **argv)
 {
-	struct diff_options diff_options = { .limit = UINT64_MAX };
-	struct ch_pattern type_pattern;
+	struct ch_diff_options diff_options = { 0 };
 	struct ch_command_options options;
-	struct diff_report report = { 0 };
-	static struct ch_out out;
+	struct ch_program *programs[2] = { NULL, NULL };
 	struct ch_error *err;
-	size_t rows;
 
 	err = ch_options_parse(argc, argv, diff_usage,
 			       CH_FORMAT_TEXT | CH_FORMAT_JSON | CH_FORMAT_CSV,
 			       diff_options_table, &diff_options, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	if (diff_options.type) {
-		err = ch_pattern_init(&type_pattern, "--type", diff_options.type);
-		if (err)
-			return ch_command_finish(NULL, err);
-		report.type_pattern = &type_pattern;
-	}
-	err = open_both(&options, &report);
+	err = open_both(&options, programs);
 	if (!err)
-		err = compare_build_ids(&report, diff_options.strict);
-	if (!err)
-		err = merge_sides(&report, diff_options.retained);
-	if (err)
-		return finish(&report, err);
-	match_allocations(&report, NULL, NULL);
-	rows = diff_options.top && diff_options.top < report.rows.len ?
-		       diff_options.top :
-		       report.rows.len;
-	ch_out_init(&out, stdout);
-	if (options.format == CH_FORMAT_JSON) {
-		write_json(&out, &report, &diff_options, rows);
-	} else if (options.format == CH_FORMAT_CSV) {
-		write_csv(&out, &report, &diff_options, rows);
-	} else {
-		write_text(&out, &report, &diff_options, rows);
-		if (diff_options.show != SHOW_NONE) {
-			struct listing listing = {
-				.out = &out,
-				.side = diff_options.show == SHOW_NEW ? 1 : 0,
-				.limit = diff_options.limit,
-			};
-
-			ch_out_str(&out, diff_options.show == SHOW_NEW ?
-						 "\nnew in NEW:\n" :
-						 "\ngone from OLD:\n");
-			match_allocations(&report, list_allocation, &listing);
-			if (listing.matched > listing.limit)
-				ch_out_printf(&out, "... %" PRIu64 " more\n",
-					      listing.matched - listing.limit);
-		}
-	}
-	err = ch_out_finish(&out);
-	return finish(&report, err);
+		err = ch_diff_report_write(programs, &diff_options,
+					   options.format, stdout);
+	return finish(programs, err);
 }

@@ -26,6 +26,7 @@ int cmd_refs(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_triage(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /** Every command, NULL-terminated; see main.c. */
 extern const struct ch_command ch_commands[];

@@ -22,6 +22,7 @@ const struct ch_command ch_commands[] = {
 	{ "top", cmd_top, "retained sizes, per allocation and per type, largest first" },
 	{ "diff", cmd_diff, "what changed per type between two cores of one program" },
 	{ "triage", cmd_triage, "one report for crash-triage pipelines" },
+	{ "report", cmd_report, "a self-contained HTML page of one core, or of two" },
 	{ NULL, NULL, NULL },
 };
 

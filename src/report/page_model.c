@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: MIT
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "graph/dominators.h"
+#include "report/analysis.h"
+#include "report/describe.h"
+#include "report/diff.h"
+#include "report/leaks.h"
+#include "report/output.h"
+#include "report/page_model.h"
+#include "report/summary_report.h"
+#include "report/top.h"
+#include "report/type_groups.h"
+#include "report/types_table.h"
+#include "report/why.h"
+#include "types/types.h"
+
+// Bytes of an untyped instance the page shows.
+#define DESCRIBE_BYTES 256
+
+/* What the tree and the instances are computed from. */
+struct page_model {
+	struct ch_program *program;
+	const struct ch_page_options *options;
+	struct ch_analysis analysis;
+	struct ch_types *types;
+	bool *named;
+	struct ch_dominators dominators;
+	uint64_t *retained;
+	uint64_t reachable_bytes;
+	struct ch_type_groups groups;
+	struct ch_out *out;
+};
+
+/* A max-heap of nodes by retained size, for the tree's largest nodes. */
+struct node_heap {
+	uint32_t *nodes;
+	size_t len;
+	const uint64_t *retained;
+};
+
+static bool heap_above(const struct node_heap *heap, uint32_t a, uint32_t b)
+{
+	if (heap->retained[a] != heap->retained[b])
+		return heap->retained[a] > heap->retained[b];
+	return a < b;
+}
+
+static void heap_push(struct node_heap *heap, uint32_t v)
+{
+	size_t i = heap->len++;
+
+	heap->nodes[i] = v;
+	while (i > 0 && heap_above(heap, heap->nodes[i], heap->nodes[(i - 1) / 2])) {
+		uint32_t swap = heap->nodes[i];
+
+		heap->nodes[i] = heap->nodes[(i - 1) / 2];
+		heap->nodes[(i - 1) / 2] = swap;
+		i = (i - 1) / 2;
+	}
+}
+
+static uint32_t heap_pop(struct node_heap *heap)
+{
+	uint32_t top = heap->nodes[0];
+	size_t i = 0;
+
+	heap->nodes[0] = heap->nodes[--heap->len];
+	for (;;) {
+		size_t best = i, l = 2 * i + 1, r = l + 1;
+
+		if (l < heap->len && heap_above(heap, heap->nodes[l], heap->nodes[best]))
+			best = l;
+		if (r < heap->len && heap_above(heap, heap->nodes[r], heap->nodes[best]))
+			best = r;
+		if (best == i)
+			return top;
+		uint32_t swap = heap->nodes[i];
+
+		heap->nodes[i] = heap->nodes[best];
+		heap->nodes[best] = swap;
+		i = best;
+	}
+}
+
+static struct ch_error *compute(struct page_model *model)
+{
+	const struct ch_graph *graph;
+	_cleanup_free_ uint32_t *root_targets = NULL;
+	struct ch_error *err;
+
+	// The types stay for the members of why's steps and describe's fields
+	// (the analysis then finds the heap typed).
+	err = ch_types_create(model->program, &model->types);
+	if (err)
+		return err;
+	err = ch_analysis_init(&model->analysis, model->program,
+			       &model->options->analysis);
+	if (err) {
+		model->analysis.graph = NULL;
+		return err;
+	}
+	graph = model->analysis.graph;
+	err = ch_analysis_named_refs(&model->analysis, &model->named);
+	if (err)
+		return err;
+	root_targets = malloc((graph->num_root_refs + 1) * sizeof(*root_targets));
+	if (!root_targets)
+		return &ch_enomem;
+	for (size_t r = 0; r < graph->num_root_refs; r++)
+		root_targets[r] = graph->root_refs[r].target;
+	err = ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
+				    graph->edge_targets, root_targets,
+				    graph->num_root_refs, &model->dominators);
+	if (!err)
+		err = ch_dominators_retained(&model->dominators, graph->blocks,
+					     &model->retained,
+					     &model->reachable_bytes);
+	if (!err)
+		err = ch_type_groups_init(&model->groups, model->program, NULL,
+					  NULL);
+	return err;
+}
+
+static void write_node_type(struct ch_out *out, const struct ch_program *program,
+			    uint32_t v)
+{
+	const char *type = ch_analysis_type(program, v);
+
+	if (type)
+		ch_out_json_string(out, type);
+	else
+		ch_out_str(out, "null");
+}
+
+/*
+ * The largest nodes of the dominator tree, each after its dominator: pop
+ * the largest retained node from a heap that starts with the root's
+ * children and takes each popped node's children.
+ */
+static struct ch_error *write_tree(struct page_model *model)
+{
+	const struct ch_graph *graph = model->analysis.graph;
+	const struct ch_dominators *dominators = &model->dominators;
+	size_t n = graph->num_nodes;
+	struct ch_out *out = model->out;
+	// Children in CSR form; index n is the super-root.
+	_cleanup_free_ uint64_t *child_offsets = calloc(n + 2, sizeof(*child_offsets));
+	_cleanup_free_ uint32_t *children = malloc((n + 1) * sizeof(*children));
+	_cleanup_free_ uint32_t *emitted = malloc((n + 1) * sizeof(*emitted));
+	_cleanup_free_ uint32_t *listed = malloc((CH_PAGE_TREE_NODES + 1) * sizeof(*listed));
+	_cleanup_free_ uint64_t *rest = malloc((CH_PAGE_TREE_NODES + 1) * sizeof(*rest));
+	struct node_heap heap = { .retained = model->retained };
+	size_t num_listed = 0;
+	uint64_t root_rest = model->reachable_bytes;
+
+	heap.nodes = malloc((n + 1) * sizeof(*heap.nodes));
+	if (!child_offsets || !children || !emitted || !listed || !rest ||
+	    !heap.nodes) {
+		free(heap.nodes);
+		return &ch_enomem;
+	}
+	for (size_t i = 0; i < dominators->num_reachable; i++) {
+		uint32_t v = dominators->order[i];
+		uint32_t d = dominators->idom[v];
+
+		child_offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]++;
+	}
+	for (size_t v = 0; v <= n; v++)
+		child_offsets[v + 1] += child_offsets[v];
+	{
+		_cleanup_free_ uint64_t *fill = malloc((n + 1) * sizeof(*fill));
+
+		if (!fill) {
+			free(heap.nodes);
+			return &ch_enomem;
+		}
+		memcpy(fill, child_offsets, (n + 1) * sizeof(*fill));
+		for (size_t i = 0; i < dominators->num_reachable; i++) {
+			uint32_t v = dominators->order[i];
+			uint32_t d = dominators->idom[v];
+
+			children[fill[d == CH_DOMINATOR_ROOT ? n : d]++] = v;
+		}
+	}
+	for (uint64_t c = child_offsets[n]; c < child_offsets[n + 1]; c++)
+		heap_push(&heap, children[c]);
+	while (heap.len && num_listed < CH_PAGE_TREE_NODES) {
+		uint32_t v = heap_pop(&heap);
+		uint32_t d = dominators->idom[v];
+
+		emitted[v] = (uint32_t)num_listed;
+		listed[num_listed] = v;
+		rest[num_listed++] = model->retained[v] - graph->blocks[v].size;
+		if (d == CH_DOMINATOR_ROOT)
+			root_rest -= model->retained[v];
+		else
+			rest[emitted[d]] -= model->retained[v];
+		for (uint64_t c = child_offsets[v]; c < child_offsets[v + 1]; c++)
+			heap_push(&heap, children[c]);
+	}
+	free(heap.nodes);
+
+	ch_out_printf(out, ",\n\"tree\": {\"count\": %zu, \"bytes\": %" PRIu64
+			   ", \"rest\": %" PRIu64 ", \"nodes\": [",
+		      dominators->num_reachable, model->reachable_bytes, root_rest);
+	for (size_t i = 0; i < num_listed; i++) {
+		uint32_t v = listed[i];
+		uint32_t d = dominators->idom[v];
+
+		ch_out_str(out, i ? ",\n  " : "\n  ");
+		ch_out_printf(out, "{\"parent\": %" PRId64 ", \"address\": \"0x%" PRIx64
+				   "\", \"size\": %" PRIu64 ", \"retained\": %" PRIu64
+				   ", \"rest\": %" PRIu64 ", \"type\": ",
+			      d == CH_DOMINATOR_ROOT ? (int64_t)-1 : (int64_t)emitted[d],
+			      ch_block_identity(&graph->blocks[v]),
+			      graph->blocks[v].size, model->retained[v], rest[i]);
+		write_node_type(out, model->program, v);
+		ch_out_char(out, '}');
+	}
+	ch_out_str(out, "]}");
+	return NULL;
+}
+
+/* Groups and instances in the order the page lists them. */
+static int compare_groups_by_bytes(const void *a, const void *b, void *arg)
+{
+	const struct ch_type_groups *groups = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const struct ch_type_group *gx = &groups->groups[x], *gy = &groups->groups[y];
+
+	if (gx->bytes != gy->bytes)
+		return gx->bytes > gy->bytes ? -1 : 1;
+	if (gx->count != gy->count)
+		return gx->count > gy->count ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+struct instance_order {
+	const uint32_t *rank;
+	const uint32_t *group_of;
+	const struct ch_block *blocks;
+};
+
+static int compare_instances(const void *a, const void *b, void *arg)
+{
+	const struct instance_order *order = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint32_t rx = order->rank[order->group_of[x]];
+	uint32_t ry = order->rank[order->group_of[y]];
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	if (order->blocks[x].size != order->blocks[y].size)
+		return order->blocks[x].size > order->blocks[y].size ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static struct ch_error *write_details(struct page_model *model, uint32_t v)
+{
+	const struct ch_block *block = &model->analysis.graph->blocks[v];
+	struct ch_description desc;
+	struct ch_error *err;
+
+	ch_out_str(model->out, ", \"why\": ");
+	err = ch_why_write(&model->analysis, model->types, model->named,
+			   block->address, v, 1, CH_FORMAT_JSON, model->out);
+	if (err)
+		return err;
+	ch_out_str(model->out, ", \"describe\": ");
+	err = ch_description_init(&desc, model->program, model->types,
+				  ch_block_identity(block),
+				  &(struct ch_describe_options){
+					  .max_bytes = DESCRIBE_BYTES,
+					  .max_read = DESCRIBE_BYTES,
+				  });
+	if (err)
+		return err;
+	ch_description_write_json(model->out, &desc);
+	ch_description_deinit(&desc);
+	return NULL;
+}
+
+/*
+ * The largest instances of the largest groups, with why and describe, as
+ * the member key.
+ */
+static struct ch_error *write_instances(struct page_model *model,
+					const struct ch_type_groups *groups,
+					const char *key)
+{
+	const struct ch_graph *graph = model->analysis.graph;
+	uint64_t limit = model->options->limit;
+	size_t num_types = groups->num_groups;
+	_cleanup_free_ uint32_t *order = NULL;
+	_cleanup_free_ uint32_t *rank = calloc(groups->num_groups + 1, sizeof(*rank));
+	_cleanup_free_ uint32_t *nodes = malloc((graph->num_nodes + 1) * sizeof(*nodes));
+	struct ch_out *out = model->out;
+	size_t num_nodes = 0;
+	struct ch_error *err;
+
+	if (!rank || !nodes)
+		return &ch_enomem;
+	err = ch_type_groups_order(groups, compare_groups_by_bytes,
+				   (void *)groups, &order);
+	if (err)
+		return err;
+	if (limit && limit < num_types)
+		num_types = limit;
+	for (size_t g = 0; g < groups->num_groups; g++)
+		rank[g] = UINT32_MAX;
+	for (size_t i = 0; i < num_types; i++)
+		rank[order[i]] = (uint32_t)i;
+	for (uint32_t v = 0; v < graph->num_nodes; v++) {
+		uint32_t g = groups->group_of[v];
+
+		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
+			nodes[num_nodes++] = v;
+	}
+	qsort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
+		&(struct instance_order){ rank, groups->group_of, graph->blocks });
+
+	ch_out_str(out, ",\n");
+	ch_out_json_string(out, key);
+	ch_out_str(out, ": [");
+	size_t i = 0;
+
+	for (size_t t = 0; t < num_types; t++) {
+		const struct ch_type_group *group = &groups->groups[order[t]];
+		size_t shown = 0;
+
+		ch_out_str(out, t ? ",\n {\"type\": " : "\n {\"type\": ");
+		if (group->type) {
+			ch_out_json_string(out, group->type);
+			ch_out_str(out, ", \"size\": null");
+		} else {
+			ch_out_printf(out, "null, \"size\": %" PRIu64, group->size);
+		}
+		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+				   ", \"allocations\": [",
+			      group->count, group->bytes);
+		for (; i < num_nodes && groups->group_of[nodes[i]] == order[t]; i++) {
+			uint32_t v = nodes[i];
+
+			if (limit && shown >= limit)
+				continue;
+			ch_out_str(out, shown ? ",\n  " : "\n  ");
+			ch_out_printf(out, "{\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
+					   ", \"retained\": %" PRIu64,
+				      ch_block_identity(&graph->blocks[v]),
+				      graph->blocks[v].size, model->retained[v]);
+			// Each why is a search of the whole graph (a tenth of
+			// a second at 2 million allocations): the largest
+			// instance of each type, a few more of the largest types.
+			if (shown == 0 || (shown < CH_PAGE_DETAILS_PER_TYPE &&
+					   t < CH_PAGE_DETAIL_TYPES)) {
+				err = write_details(model, v);
+				if (err)
+					return err;
+			}
+			ch_out_char(out, '}');
+			shown++;
+		}
+		ch_out_str(out, "]}");
+	}
+	ch_out_str(out, "]");
+	return NULL;
+}
+
+static void page_model_deinit(struct page_model *model)
+{
+	ch_type_groups_deinit(&model->groups);
+	free(model->retained);
+	ch_dominators_deinit(&model->dominators);
+	free(model->named);
+	if (model->analysis.graph)
+		ch_analysis_deinit(&model->analysis);
+	ch_types_destroy(model->types);
+	free(model->out);
+}
+
+static bool is_new(uint32_t node, void *arg)
+{
+	return ((const bool *)arg)[node];
+}
+
+/* The allocations of NEW that OLD does not hold, by type. */
+static struct ch_error *write_new_instances(struct page_model *model,
+					    struct ch_program *programs[2])
+{
+	const struct ch_graph *graph = model->analysis.graph;
+	_cleanup_free_ bool *new_flags = calloc(graph->num_nodes + 1,
+						 sizeof(*new_flags));
+	struct ch_type_groups groups;
+	struct ch_error *err;
+
+	if (!new_flags)
+		return &ch_enomem;
+	ch_diff_mark_new(programs, new_flags);
+	err = ch_type_groups_init(&groups, model->program, is_new, new_flags);
+	if (err)
+		return err;
+	err = write_instances(model, &groups, "new_instances");
+	ch_type_groups_deinit(&groups);
+	return err;
+}
+
+/*
+ * The model of programs[1] (programs[0]: NULL, or OLD for the parts of a
+ * diff).
+ */
+static struct ch_error *write_model(struct ch_program *programs[2],
+				    const struct ch_page_options *options,
+				    FILE *stream)
+{
+	struct ch_program *program = programs[1];
+	struct page_model model = { .program = program, .options = options };
+	struct ch_error *err = NULL;
+
+	fprintf(stream, "{\"schema\": 1, \"generator\": \"coreheap %s\", \"limit\": %" PRIu64 ",\n",
+		PACKAGE_VERSION, options->limit);
+	if (programs[0]) {
+		fputs("\"old_summary\": ", stream);
+		err = ch_summary_report_write(programs[0], CH_FORMAT_JSON,
+					      stream);
+		if (!err)
+			err = ch_program_load_types(programs[0]);
+		if (!err)
+			fputs(",\n", stream);
+	}
+	if (!err) {
+		fputs("\"summary\": ", stream);
+		err = ch_summary_report_write(program, CH_FORMAT_JSON, stream);
+	}
+	if (!err) {
+		fputs(",\n\"types\": ", stream);
+		err = ch_types_report_write(program, &(struct ch_types_options){
+			.sort = CH_TYPES_SORT_BYTES,
+		}, CH_FORMAT_JSON, stream);
+	}
+	// One analysis (the graph) for top, leaks, the tree and the instances.
+	if (!err)
+		err = compute(&model);
+	if (!err) {
+		fputs(",\n\"top\": ", stream);
+		err = ch_top_report_write_analysis(&model.analysis,
+			&(struct ch_top_options){ .rows = options->limit },
+			CH_FORMAT_JSON, stream);
+	}
+	if (!err) {
+		fputs(",\n\"leaks\": ", stream);
+		err = ch_leaks_report_write_analysis(&model.analysis,
+			&(struct ch_leaks_options){
+				.max_allocations = options->limit,
+			}, CH_FORMAT_JSON, stream);
+	}
+	if (!err && programs[0]) {
+		fputs(",\n\"diff\": ", stream);
+		err = ch_diff_report_write(programs, &(struct ch_diff_options){
+			.retained = true,
+		}, CH_FORMAT_JSON, stream);
+	}
+	if (!err) {
+		model.out = malloc(sizeof(*model.out));
+		if (!model.out)
+			err = &ch_enomem;
+	}
+	if (err) {
+		page_model_deinit(&model);
+		return err;
+	}
+	ch_out_init(model.out, stream);
+	err = write_tree(&model);
+	if (!err)
+		err = write_instances(&model, &model.groups, "instances");
+	if (!err && programs[0])
+		err = write_new_instances(&model, programs);
+	if (!err) {
+		ch_out_str(model.out, "}\n");
+		err = ch_out_finish(model.out);
+	}
+	page_model_deinit(&model);
+	return err;
+}
+
+struct ch_error *ch_page_model_write(struct ch_program *program,
+				     const struct ch_page_options *options,
+				     FILE *stream)
+{
+	return write_model((struct ch_program *[2]){ NULL, program }, options,
+			   stream);
+}
+
+struct ch_error *ch_page_model_write_diff(struct ch_program *programs[2],
+					  const struct ch_page_options *options,
+					  FILE *stream)
+{
+	return write_model(programs, options, stream);
+}

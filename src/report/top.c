@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MIT
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/cleanup.h"
+#include "graph/dominators.h"
+#include "report/analysis.h"
+#include "report/output.h"
+#include "report/rows.h"
+#include "report/top.h"
+
+struct top_report {
+	struct ch_analysis *analysis;
+	uint32_t *root_of;
+	struct ch_dominators dominators;
+	uint64_t *retained;
+	uint64_t reachable_bytes, leaked_count, leaked_bytes;
+	struct ch_type_groups groups;
+	uint64_t *group_retained;
+	/** The rows: allocations and groups, largest retained first. */
+	uint32_t *nodes;
+	size_t num_nodes;
+	uint32_t *group_order;
+	size_t num_group_rows;
+	/** Names of the root references used, made once each. */
+	char **root_names;
+};
+
+static bool is_reachable(uint32_t node, void *arg)
+{
+	return ((const struct top_report *)arg)->root_of[node] != CH_GRAPH_NONE;
+}
+
+// Larger retained first, then lower address: a total order, so the output
+// does not depend on the selection's internals.
+static bool ranks_before(const struct top_report *report, uint32_t a,
+			 uint32_t b)
+{
+	if (report->retained[a] != report->retained[b])
+		return report->retained[a] > report->retained[b];
+	return a < b;
+}
+
+static void sift_down(const struct top_report *report, uint32_t *heap,
+		      size_t len, size_t i)
+{
+	for (;;) {
+		size_t worst = i, l = 2 * i + 1, r = l + 1;
+
+		// A heap of the kept rows with the one ranking last on top.
+		if (l < len && ranks_before(report, heap[worst], heap[l]))
+			worst = l;
+		if (r < len && ranks_before(report, heap[worst], heap[r]))
+			worst = r;
+		if (worst == i)
+			return;
+		uint32_t swap = heap[i];
+
+		heap[i] = heap[worst];
+		heap[worst] = swap;
+		i = worst;
+	}
+}
+
+/*
+ * The rows largest retained first: keep the best `rows` in a heap whose top
+ * is the one ranking last (O(V log rows)), then sort them by popping.
+ */
+static struct ch_error *select_nodes(struct top_report *report, size_t rows)
+{
+	const struct ch_dominators *dominators = &report->dominators;
+	size_t len = 0;
+
+	if (rows == 0 || rows > dominators->num_reachable)
+		rows = dominators->num_reachable;
+	report->nodes = malloc((rows + 1) * sizeof(*report->nodes));
+	if (!report->nodes)
+		return &ch_enomem;
+	for (size_t i = 0; i < dominators->num_reachable; i++) {
+		uint32_t v = dominators->order[i];
+
+		if (len < rows) {
+			size_t j = len++;
+
+			report->nodes[j] = v;
+			// Sift up.
+			while (j > 0 && ranks_before(report, report->nodes[(j - 1) / 2],
+						     report->nodes[j])) {
+				uint32_t swap = report->nodes[j];
+
+				report->nodes[j] = report->nodes[(j - 1) / 2];
+				report->nodes[(j - 1) / 2] = swap;
+				j = (j - 1) / 2;
+			}
+		} else if (rows && ranks_before(report, v, report->nodes[0])) {
+			report->nodes[0] = v;
+			sift_down(report, report->nodes, len, 0);
+		}
+	}
+	report->num_nodes = len;
+	// Pop the last-ranking row to the end, repeatedly.
+	for (size_t end = len; end > 1; end--) {
+		uint32_t swap = report->nodes[0];
+
+		report->nodes[0] = report->nodes[end - 1];
+		report->nodes[end - 1] = swap;
+		sift_down(report, report->nodes, end - 1, 0);
+	}
+	return NULL;
+}
+
+static int compare_groups(const void *a, const void *b, void *arg)
+{
+	const struct top_report *report = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (report->group_retained[x] != report->group_retained[y])
+		return report->group_retained[x] > report->group_retained[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static struct ch_error *order_groups(struct top_report *report, size_t rows)
+{
+	size_t n = report->groups.num_groups;
+	struct ch_error *err = ch_type_groups_order(&report->groups,
+						    compare_groups, report,
+						    &report->group_order);
+
+	if (err)
+		return err;
+	report->num_group_rows = rows == 0 || rows > n ? n : rows;
+	return NULL;
+}
+
+static struct ch_error *compute(struct top_report *report, size_t rows)
+{
+	const struct ch_graph *graph = report->analysis->graph;
+	const struct ch_program *program = report->analysis->program;
+	_cleanup_free_ uint32_t *root_targets = NULL;
+	_cleanup_free_ bool *named = NULL;
+	struct ch_error *err;
+
+	// Each allocation is shown held by a named root where one reaches it.
+	err = ch_analysis_named_refs(report->analysis, &named);
+	if (!err)
+		err = ch_graph_reach(graph, named, &report->root_of);
+	if (err)
+		return err;
+	for (uint32_t v = 0; v < graph->num_nodes; v++) {
+		if (report->root_of[v] == CH_GRAPH_NONE) {
+			report->leaked_count++;
+			report->leaked_bytes += graph->blocks[v].size;
+		}
+	}
+	root_targets = malloc((graph->num_root_refs + 1) * sizeof(*root_targets));
+	if (!root_targets)
+		return &ch_enomem;
+	for (size_t r = 0; r < graph->num_root_refs; r++)
+		root_targets[r] = graph->root_refs[r].target;
+	err = ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
+				    graph->edge_targets, root_targets,
+				    graph->num_root_refs, &report->dominators);
+	if (!err)
+		err = ch_dominators_retained(&report->dominators, graph->blocks,
+					     &report->retained,
+					     &report->reachable_bytes);
+	if (!err)
+		err = ch_type_groups_init(&report->groups, program, is_reachable,
+					  report);
+	if (err)
+		return err;
+	report->group_retained = calloc(report->groups.num_groups + 1,
+					sizeof(*report->group_retained));
+	report->root_names = calloc(graph->num_root_refs + 1,
+				    sizeof(*report->root_names));
+	if (!report->group_retained || !report->root_names)
+		return &ch_enomem;
+	err = ch_dominators_group_retained(&report->dominators, report->retained,
+					   report->groups.group_of,
+					   report->groups.num_groups,
+					   report->group_retained);
+	if (!err)
+		err = select_nodes(report, rows);
+	if (!err)
+		err = order_groups(report, rows);
+	return err;
+}
+
+static void top_report_deinit(struct top_report *report)
+{
+	const struct ch_graph *graph = report->analysis->graph;
+
+	for (size_t r = 0; report->root_names && r < graph->num_root_refs; r++)
+		free(report->root_names[r]);
+	free(report->root_names);
+	free(report->root_of);
+	ch_dominators_deinit(&report->dominators);
+	free(report->retained);
+	ch_type_groups_deinit(&report->groups);
+	free(report->group_retained);
+	free(report->nodes);
+	free(report->group_order);
+}
+
+// The name of the root that holds node (cached per root reference).
+static struct ch_error *holder(struct top_report *report, uint32_t node,
+			       const char **kind_ret, const char **name_ret)
+{
+	uint32_t r = report->root_of[node];
+	const struct ch_root_ref *ref = &report->analysis->graph->root_refs[r];
+	struct ch_root_name name;
+	struct ch_error *err;
+
+	*kind_ret = ch_root_kind_names[report->analysis->roots->roots[ref->root].kind];
+	if (!report->root_names[r]) {
+		err = ch_analysis_name_root(report->analysis, ref, &name);
+		if (err)
+			return err;
+		report->root_names[r] = name.name;
+	}
+	*name_ret = report->root_names[r];
+	return NULL;
+}
+
+static struct ch_error *write_text(struct ch_out *out, struct top_report *report)
+{
+	const struct ch_program *program = report->analysis->program;
+	const struct ch_block *blocks = report->analysis->graph->blocks;
+	char retained[32], size[32];
+	struct ch_error *err;
+
+	ch_out_printf(out, "reachable: %zu allocations, ",
+		      report->dominators.num_reachable);
+	ch_out_bytes(out, report->reachable_bytes);
+	ch_out_printf(out, "; leaked: %" PRIu64 " allocations, ",
+		      report->leaked_count);
+	ch_out_bytes(out, report->leaked_bytes);
+	ch_out_str(out, report->leaked_count ? " (see 'coreheap leaks')\n" : "\n");
+
+	ch_out_str(out, "\nlargest retained sizes (what freeing the allocation would free):\n"
+			"retained    size        allocation          type  <-  held by\n");
+	for (size_t i = 0; i < report->num_nodes; i++) {
+		uint32_t v = report->nodes[i];
+		const char *type = ch_analysis_type(program, v), *kind, *name;
+
+		err = holder(report, v, &kind, &name);
+		if (err)
+			return err;
+		ch_format_bytes(report->retained[v], retained);
+		ch_format_bytes(blocks[v].size, size);
+		ch_out_printf(out, "%-11s %-11s 0x%016" PRIx64 "  %s  <-  %s %s\n",
+			      retained, size, blocks[v].address,
+			      type ? type : "-", kind, name);
+	}
+
+	ch_out_str(out, "\nper type (the type's outermost allocations):\n"
+			"retained    count       bytes       type\n");
+	for (size_t i = 0; i < report->num_group_rows; i++) {
+		uint32_t g = report->group_order[i];
+		const struct ch_type_group *group = &report->groups.groups[g];
+
+		ch_format_bytes(report->group_retained[g], retained);
+		ch_format_bytes(group->bytes, size);
+		ch_out_printf(out, "%-11s %-11" PRIu64 " %-11s ", retained,
+			      group->count, size);
+		ch_out_group_name(out, group);
+		ch_out_char(out, '\n');
+	}
+	return NULL;
+}
+
+// The columns top adds to an allocation's row.
+enum { RETAINED_COLUMN, HELD_BY_COLUMN, NUM_TOP_COLUMNS };
+
+static const struct ch_row_field top_columns[NUM_TOP_COLUMNS] = {
+	[RETAINED_COLUMN] = { .key = "retained", .kind = CH_ROW_U64 },
+	[HELD_BY_COLUMN] = { .key = "held_by", .kind = CH_ROW_ROOT },
+};
+
+// Node v's row; fields has NUM_TOP_COLUMNS entries, filled here.
+static struct ch_error *allocation_row(struct top_report *report, uint32_t v,
+				       struct ch_row_field *fields,
+				       struct ch_allocation_row *ret)
+{
+	const struct ch_program *program = report->analysis->program;
+	const struct ch_block *block = &report->analysis->graph->blocks[v];
+	const char *kind, *name;
+	struct ch_error *err = holder(report, v, &kind, &name);
+
+	if (err)
+		return err;
+	memcpy(fields, top_columns, sizeof(top_columns));
+	fields[RETAINED_COLUMN].u64 = report->retained[v];
+	fields[HELD_BY_COLUMN].root_kind = kind;
+	fields[HELD_BY_COLUMN].string = name;
+	*ret = (struct ch_allocation_row){
+		.address = ch_block_identity(block),
+		.size = block->size,
+		.allocator = ch_analysis_allocator(program, v),
+		.type = ch_analysis_type(program, v),
+		.fields = fields,
+		.num_fields = NUM_TOP_COLUMNS,
+	};
+	return NULL;
+}
+
+static struct ch_error *write_json(struct ch_out *out, struct top_report *report)
+{
+	struct ch_json json;
+	struct ch_error *err;
+
+	ch_json_init(&json, out, true);
+	ch_json_begin_object(&json);
+	ch_json_key(&json, "reachable");
+	ch_json_begin_object(&json);
+	ch_json_member_u64(&json, "count", report->dominators.num_reachable);
+	ch_json_member_u64(&json, "bytes", report->reachable_bytes);
+	ch_json_end_object(&json);
+	ch_json_key(&json, "leaked");
+	ch_json_begin_object(&json);
+	ch_json_member_u64(&json, "count", report->leaked_count);
+	ch_json_member_u64(&json, "bytes", report->leaked_bytes);
+	ch_json_end_object(&json);
+	ch_json_key(&json, "allocations");
+	ch_json_begin_array(&json);
+	for (size_t i = 0; i < report->num_nodes; i++) {
+		struct ch_row_field fields[NUM_TOP_COLUMNS];
+		struct ch_allocation_row row;
+
+		err = allocation_row(report, report->nodes[i], fields, &row);
+		if (err)
+			return err;
+		ch_row_json(&json, &row);
+	}
+	ch_json_end_array(&json);
+	ch_json_key(&json, "types");
+	ch_json_begin_array(&json);
+	for (size_t i = 0; i < report->num_group_rows; i++) {
+		uint32_t g = report->group_order[i];
+		const struct ch_type_group *group = &report->groups.groups[g];
+
+		ch_json_begin_object(&json);
+		ch_json_group(&json, group);
+		ch_json_member_u64(&json, "count", group->count);
+		ch_json_member_u64(&json, "bytes", group->bytes);
+		ch_json_member_u64(&json, "retained", report->group_retained[g]);
+		ch_json_end_object(&json);
+	}
+	ch_json_end_array(&json);
+	ch_json_end_object(&json);
+	ch_out_char(out, '\n');
+	return NULL;
+}
+
+// jsonl and csv: the allocations only.
+static struct ch_error *write_rows(struct ch_out *out, struct top_report *report,
+				   enum ch_format format)
+{
+	struct ch_row_writer writer;
+	struct ch_error *err;
+
+	ch_row_writer_begin(&writer, out, format, top_columns,
+			    NUM_TOP_COLUMNS);
+	for (size_t i = 0; i < report->num_nodes; i++) {
+		struct ch_row_field fields[NUM_TOP_COLUMNS];
+		struct ch_allocation_row row;
+
+		err = allocation_row(report, report->nodes[i], fields, &row);
+		if (err)
+			return err;
+		ch_row_writer_write(&writer, &row);
+	}
+	return NULL;
+}
+
+struct ch_error *ch_top_report_write_analysis(struct ch_analysis *analysis,
+					      const struct ch_top_options *options,
+					      enum ch_format format, FILE *stream)
+{
+	const struct ch_program *program = analysis->program;
+	struct top_report report = { .analysis = analysis };
+	struct timespec start, end;
+	static struct ch_out out;
+	struct ch_error *err;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	err = compute(&report, options->rows);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (!err && (options->analysis.stats || program->verbose))
+		fprintf(stderr,
+			"coreheap: dominator tree and retained sizes of %zu allocations in %.3f s\n",
+			report.dominators.num_reachable,
+			(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) * 1e-9);
+	if (!err) {
+		ch_out_init(&out, stream);
+		if (format == CH_FORMAT_TEXT)
+			err = write_text(&out, &report);
+		else if (format == CH_FORMAT_JSON)
+			err = write_json(&out, &report);
+		else
+			err = write_rows(&out, &report, format);
+		struct ch_error *out_err = ch_out_finish(&out);
+
+		if (!err)
+			err = out_err;
+		else
+			ch_error_destroy(out_err);
+	}
+	top_report_deinit(&report);
+	return err;
+}
+
+struct ch_error *ch_top_report_write(struct ch_program *program,
+				     const struct ch_top_options *options,
+				     enum ch_format format, FILE *stream)
+{
+	struct ch_analysis analysis;
+	struct ch_error *err;
+
+	err = ch_analysis_init(&analysis, program, &options->analysis);
+	if (err)
+		return err;
+	err = ch_top_report_write_analysis(&analysis, options, format, stream);
+	ch_analysis_deinit(&analysis);
+	return err;
+}
+

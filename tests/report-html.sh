@@ -1,0 +1,273 @@
+#!/bin/sh
+# coreheap report in a real browser: the page of a core of
+# fixtures/graph_heap and of two cores of fixtures/diff_growth, opened by
+# Debian's headless Chromium. Checks: the JSON embedded in the page is the
+# CLI's --format json output (types, top, leaks, summary, diff); the tree
+# and the counts match what the fixtures recorded of their own heaps; the
+# page renders without a script error, shows the JSON's numbers, and its
+# self-test (#selftest: clicks on a treemap node, a type row, an instance,
+# a header, the filter, a diff row, dispatched as events) passes. A
+# screenshot of each page stays in $work (the build tree's tests/cores).
+. "$SRCDIR/tests/lib.sh"
+test_init report-html FIXTURES SRCDIR
+require_command python3 gcore
+browser=
+for candidate in chromium chromium-browser; do
+	command -v "$candidate" > /dev/null 2>&1 && { browser=$candidate; break; }
+done
+[ -n "$browser" ] || skip "no chromium (scripts/install-deps.sh installs it)"
+scratch_dir_into profile
+
+# chromium_run OUTPUT URL [FLAGS...]: the page after its scripts ran, with
+# nothing from the network and a fresh profile.
+chromium_run() {
+	output=$1 url=$2
+	shift 2
+	timeout 120 "$browser" --headless --no-sandbox --disable-gpu \
+		--disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync \
+		--user-data-dir="$profile" --virtual-time-budget=10000 \
+		"$@" "$url" > "$output" 2> "$output.err"
+}
+
+# check_page NAME PAGE DOM...: python3 checks the page's JSON against the
+# CLI's documents in $work/cli.*.json and the DOMs against the JSON; one
+# line per check, "ok: ..." or "FAIL: ...".
+check_page() {
+	python3 - "$@" << 'EOF' > "$work/check.out" 2>&1
+import html.parser, json, os, sys
+
+name, page, doms = sys.argv[1], sys.argv[2], sys.argv[3:]
+work = os.path.dirname(page)
+results = []
+
+def check(what, ok, detail=""):
+    results.append(("ok: " if ok else "FAIL: ") + name + ": " + what +
+                   ("" if ok else "\n" + str(detail)[:2000]))
+
+def embedded(text):
+    start = text.index('<script type="application/json" id="data">')
+    start = text.index(">", start) + 1
+    end = text.index("</script>", start)
+    return json.loads(text[start:end])
+
+def cli(doc):
+    with open(os.path.join(work, "cli." + doc + ".json")) as f:
+        return json.load(f)
+
+with open(page) as f:
+    text = f.read()
+check("no '</' inside the embedded data",
+      "</" not in text[text.index('id="data">'):text.index("</script>", text.index('id="data">'))])
+data = embedded(text)
+for doc in ("summary", "types", "top", "diff"):
+    if os.path.exists(os.path.join(work, "cli." + doc + ".json")):
+        check("embedded " + doc + " is the CLI's --format json",
+              data[doc] == cli(doc), (data[doc], cli(doc)))
+leaks = cli("leaks")
+check("embedded leaks: totals and types are the CLI's",
+      data["leaks"]["leaked"] == leaks["leaked"] and data["leaks"]["types"] == leaks["types"])
+check("embedded leaks: the first %d allocations are the CLI's" % data["limit"],
+      data["leaks"]["allocations"] == leaks["allocations"][:data["limit"]])
+
+# The tree adds up: each node retains itself, its listed children and
+# what is not listed; the top level and the rest make all reachable bytes.
+tree = data["tree"]
+children = {}
+for i, node in enumerate(tree["nodes"]):
+    children.setdefault(node["parent"], []).append(node["retained"])
+bad = [n for i, n in enumerate(tree["nodes"])
+       if n["retained"] != n["size"] + n["rest"] + sum(children.get(i, []))]
+check("every tree node's retained = size + rest + children", not bad, bad[:3])
+check("the tree's top level and rest = reachable bytes",
+      sum(children.get(-1, [])) + tree["rest"] == tree["bytes"] == data["top"]["reachable"]["bytes"])
+top_retained = {a["address"]: a["retained"] for a in data["top"]["allocations"]}
+tree_retained = {n["address"]: n["retained"] for n in tree["nodes"]}
+check("top's allocations have the tree's retained sizes",
+      all(tree_retained.get(a) == r for a, r in top_retained.items()))
+# Facts the fixture recorded: "tree ADDR RETAINED..." of graph_heap.
+live = os.path.join(work, "graph.live")
+if name == "graph_heap":
+    with open(live) as f:
+        for line in f:
+            words = line.split()
+            if words[0] == "tree":
+                for addr, retained in zip(words[1::2], words[2::2]):
+                    check("the tree retains %s at %s, as the fixture says" % (retained, addr),
+                          tree_retained.get(addr) == int(retained), tree_retained.get(addr))
+    with open(live) as f:
+        lines = [l.split()[0] for l in f]
+    check("leaked: the fixture's leaks and cycles",
+          data["leaks"]["leaked"]["count"] == lines.count("leak") + lines.count("cycle"))
+    check("reachable and leaked make all live allocations",
+          data["top"]["reachable"]["count"] + data["leaks"]["leaked"]["count"] == data["summary"]["totals"]["live_count"])
+# Each instance's why leads to it; describe describes it.
+for group in data["instances"] + data.get("new_instances", []):
+    for a in group["allocations"]:
+        if "why" in a:
+            paths = a["why"]["paths"]
+            if a["why"]["target"] != a["address"] or (paths and paths[0]["chain"][-1]["address"] != a["address"]) \
+               or a["describe"]["allocation"]["address"] != a["address"]:
+                check("instance " + a["address"] + " has its own why and describe", False, a)
+
+class Dom(html.parser.HTMLParser):
+    """Rows of the tables by class, with their cells' data-value; texts by id."""
+    def __init__(self):
+        super().__init__()
+        self.tables, self.stack, self.ids, self.current_id = {}, [], {}, None
+        self.row = None
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self.stack.append(attrs.get("class", ""))
+        elif tag == "tr" and self.stack and "detail" not in attrs.get("class", "") and "data-key" in attrs:
+            self.row = [attrs["data-key"]]
+            self.tables.setdefault(self.stack[-1], []).append(self.row)
+        elif tag == "td" and self.row is not None and "data-value" in attrs:
+            self.row.append(attrs["data-value"])
+        if "id" in attrs:
+            self.current_id = attrs["id"]
+            self.ids[self.current_id] = ""
+    def handle_endtag(self, tag):
+        if tag == "table" and self.stack:
+            self.stack.pop()
+            self.row = None
+        elif tag == "tr":
+            self.row = None
+    def handle_data(self, text):
+        if self.current_id:
+            self.ids[self.current_id] += text
+    # Texts run to the next element with an id.
+
+def key(t):
+    return t["type"] if t["type"] is not None else "unknown (%d bytes)" % t["size"]
+
+for dom_path in doms:
+    with open(dom_path) as f:
+        dom = Dom()
+        dom.feed(f.read())
+    what = os.path.basename(dom_path)
+    status = dom.ids.get("status", "").strip()
+    check(what + ": status ok (no script error)", status == "ok", status)
+    want = [[key(t), str(t["count"]), str(t["bytes"])] for t in data["types"]["types"]]
+    shown = [row[:3] for row in dom.tables.get("types-table", [])]
+    if what.startswith("plain"):
+        check(what + ": the types table shows the JSON's rows, in its order", shown == want, (shown[:5], want[:5]))
+    else:
+        check(what + ": the types table shows the JSON's rows", sorted(shown) == sorted(want), (shown[:5], want[:5]))
+    leak_rows = [row[:3] for row in dom.tables.get("leaks-table", [])]
+    check(what + ": the leaks table shows the JSON's rows",
+          sorted(leak_rows) == sorted([[key(t), str(t["count"]), str(t["bytes"])] for t in data["leaks"]["types"]]))
+    if "diff" in data:
+        rows = {row[0]: row[1:] for row in dom.tables.get("diff-table", [])}
+        want = {key(t): [str(t["count_old"]), str(t["count_new"]), str(t["count_new"] - t["count_old"]),
+                         str(t["bytes_old"]), str(t["bytes_new"]), str(t["bytes_new"] - t["bytes_old"]),
+                         str(t["retained_new"] - t["retained_old"])] for t in data["diff"]["types"]}
+        check(what + ": the diff table shows the JSON's rows", rows == want, (rows, want))
+        with open(os.path.join(work, "diff.facts")) as f:
+            for line in f:
+                type_, old_count, new_count = line.rsplit(None, 2)[0], line.split()[-2], line.split()[-1]
+                check(what + ": %s grew from %s to %s, as the fixture says" % (type_, old_count, new_count),
+                      rows.get(type_, [None, None])[:2] == [old_count, new_count], rows.get(type_))
+    if what.startswith("selftest"):
+        result = dom.ids.get("selftest-result", "")
+        lines = [l for l in result.strip().split("\n") if l]
+        expected = ["treemap-click", "types-click", "instance-click", "types-sort", "types-filter"]
+        if "diff" in data:
+            expected.append("diff-click")
+        check(what + ": the self-test ran " + ", ".join(expected),
+              [l.split(":")[0] for l in lines] == expected, result)
+        for l in lines:
+            check(what + ": " + l[:100], ": ok" in l, result)
+
+print("\n".join(results))
+EOF
+	status=$?
+	while IFS= read -r line; do
+		case $line in
+		ok:*) ok "${line#ok: }" ;;
+		FAIL:*) fail "${line#FAIL: }" ;;
+		*) echo "$line" ;;
+		esac
+	done < "$work/check.out"
+	[ $status -eq 0 ] || fail "$1: the checker failed ($status)"
+}
+
+# open_page NAME PAGE: the DOM as loaded and after the self-test, and a
+# screenshot.
+open_page() {
+	chromium_run "$work/plain.$1.html" "file://$2" --dump-dom
+	chromium_run "$work/selftest.$1.html" "file://$2#selftest" --dump-dom
+	chromium_run /dev/null "file://$2" --window-size=1280,2400 \
+		--screenshot="$work/$1.png"
+	if [ -s "$work/plain.$1.html" ] && [ -s "$work/selftest.$1.html" ]; then
+		ok "$1: chromium rendered the page"
+	else
+		fail "$1: chromium rendered nothing"
+		cat "$work/plain.$1.html.err"
+	fi
+	[ -s "$work/$1.png" ] && ok "$1: a screenshot in $work/$1.png"
+}
+
+# One core.
+make_core "$FIXTURES/graph_heap" "$work/graph" || finish
+graph=$core
+"$COREHEAP" report -o "$work/graph.html" "$graph" > "$work/report.out" 2> "$work/report.err"
+check_same "report exits 0" 0 "$?"
+check_grep "report says where the page is" "wrote $work/graph.html" "$work/report.err"
+for doc in summary types leaks; do
+	"$COREHEAP" "$doc" --format json "$graph" > "$work/cli.$doc.json" 2> /dev/null
+done
+"$COREHEAP" top --top 20 --format json "$graph" > "$work/cli.top.json" 2> /dev/null
+open_page graph "$work/graph.html"
+check_page graph_heap "$work/graph.html" "$work/plain.graph.html" "$work/selftest.graph.html"
+
+# -o - writes the same page to stdout.
+"$COREHEAP" report -o - "$graph" > "$work/stdout.html" 2> /dev/null
+check_same "-o -: the page on stdout" "" "$(cmp "$work/graph.html" "$work/stdout.html" 2>&1)"
+# --limit caps the rows of each view.
+"$COREHEAP" report --limit 3 --output "$work/limit.html" "$graph" 2> /dev/null
+check_same "--limit 3: 3 leaked allocations listed" 3 \
+	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; print(len(json.loads(t[s:t.index("</script>", s)])["leaks"]["allocations"]))' "$work/limit.html")"
+expect_exit 64 "unexpected operand" -- "$COREHEAP" report "$graph" "$graph" "$graph"
+
+# Heap damage: the page shows the smashed header the fixture recorded.
+make_core "$FIXTURES/damage_overflow" "$work/damage" || finish
+"$COREHEAP" report -o "$work/damage.html" "$core" 2> "$work/damage.err"
+check_same "damaged heap: report exits 1 (partial)" 1 "$?"
+chromium_run "$work/plain.damage.html" "file://$work/damage.html" --dump-dom
+chunk=$(awk '$1 == "damaged_chunk" { print $2 }' "$work/damage.live")
+check_grep "the page shows the damage at $chunk" \
+	"<td class=\"mono\">$chunk</td><td>chunk size field" "$work/plain.damage.html"
+check_grep "the damaged page renders (status ok)" '<div id="status" class="">ok<' \
+	"$work/plain.damage.html"
+
+# Two cores: the growth recorded by fixtures/diff_growth at two moments.
+rm -f "$work"/cli.*.json
+start_fixture "$FIXTURES/diff_growth" "$work/growth"
+take_gcore "$fixture_pid" "$work/old" || finish
+old=$core
+kill -USR1 "$fixture_pid"
+wait_ready "$work/growth.out" 2 || { fail "fixture not ready twice"; finish; }
+take_gcore "$fixture_pid" "$work/new" || finish
+new=$core
+kill "$fixture_pid"
+# "TYPE OLD_COUNT NEW_COUNT" for each type the fixture recorded.
+while read -r kind name count bytes; do
+	old_count=$(awk -v t="$kind $name" '$1" "$2 == t { print $3 }' "$work/growth.live.1")
+	echo "$kind $name ${old_count:-0} $count"
+done < "$work/growth.live.2" > "$work/diff.facts"
+"$COREHEAP" report -o "$work/diff.html" "$old" "$new" 2> "$work/report.err"
+check_same "report OLD NEW exits 0" 0 "$?"
+for doc in summary types leaks; do
+	"$COREHEAP" "$doc" --format json "$new" > "$work/cli.$doc.json" 2> /dev/null
+done
+"$COREHEAP" top --top 20 --format json "$new" > "$work/cli.top.json" 2> /dev/null
+"$COREHEAP" diff --retained --format json "$old" "$new" > "$work/cli.diff.json" 2> /dev/null
+open_page diff "$work/diff.html"
+check_page diff_growth "$work/diff.html" "$work/plain.diff.html" "$work/selftest.diff.html"
+# The 20 sessions new in NEW are the new allocations of their type.
+check_same "the page lists the 20 new sessions" 20 \
+	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; d = json.loads(t[s:t.index("</script>", s)]); print([g["count"] for g in d["new_instances"] if g["type"] == "struct session"])' "$work/diff.html" | tr -d '[]')"
+
+finish
