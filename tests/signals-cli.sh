@@ -108,12 +108,37 @@ for mode in maperr accerr; do
 	expect_command_line $mode $mode
 done
 
+# triage's crash signature and frames as data. maperr and accerr fault at
+# one store in main, in two runs (other addresses): one signature; frame 0
+# is main, in signal_death.c, at the line of that store.
+signature() { value thread.signature "$work/$1.triage"; }
+fault_line=$(grep -n 'fault_target = 1;' "$SRCDIR/fixtures/signal_death.c" | cut -d: -f1)
+if [ -s "$work/maperr.triage" ] && [ -s "$work/accerr.triage" ]; then
+	check_same "triage: one crash site in two runs, one signature" \
+		"$(signature maperr)" "$(signature accerr)"
+	check_grep "triage: the signature is 16 hex digits" \
+		'^thread.signature "[0-9a-f]\{16\}"$' "$work/maperr.triage"
+	check_same "maperr: frame 0 is main in signal_death, at the store's line" \
+		"\"signal_death\" \"main\" $fault_line" \
+		"$(value 'thread.frames[0].module' "$work/maperr.triage") $(value 'thread.frames[0].function' "$work/maperr.triage") $(value 'thread.frames[0].line' "$work/maperr.triage")"
+	check_grep "maperr: frame 0's file is the fixture's source" \
+		'^thread.frames\[0\].file ".*signal_death\.c"$' "$work/maperr.triage"
+	check_grep "maperr: frame 0's build-id" \
+		'^thread.frames\[0\].build_id "[0-9a-f]\{40\}"$' "$work/maperr.triage"
+	check_grep "maperr: triage text shows the signature" \
+		"^signature: $(signature maperr | tr -d '"')\$" "$work/maperr.triage.txt"
+fi
+
 # raise(): tgkill from the process itself.
 if make_core "$fixture" "$work/raise" --kernel raise $long_args; then
 	design=$work/raise.live
 	report raise
 	expect_sender raise SI_TKILL "$(fact pid)" "$(fact uid)"
 	expect_command_line raise raise
+	if [ -s "$work/maperr.triage" ]; then
+		check_same "triage: another crash site, another signature" yes \
+			"$([ "$(signature raise)" != "$(signature maperr)" ] && echo yes)"
+	fi
 fi
 
 # kill -SEGV from this shell (kill is a builtin: the sender is $$). The

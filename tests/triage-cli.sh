@@ -17,7 +17,7 @@ triage() { # name
 	make_core "$FIXTURES/$1" "$work/$1" || return 1
 	"$COREHEAP" triage --format json "$core" > "$work/$1.json" 2> "$work/$1.err"
 	check_same "$1: exit status 3 (damaged)" 3 "$?"
-	check "$1" "schema" '"schema": "coreheap-triage/1"'
+	check "$1" "schema" '"schema": "coreheap-triage/2"'
 	check "$1" "damaged" '"heap_damaged": true'
 }
 

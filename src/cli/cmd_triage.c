@@ -6,7 +6,7 @@
  * plugins found, each damaged spot with the allocation right before it
  * (the likely overflow) and its type.
  *
- * The JSON form is versioned ("schema": "coreheap-triage/1"); fields are
+ * The JSON form is versioned ("schema": "coreheap-triage/2"); fields are
  * only ever added within a version. The exit status tells a pipeline
  * whether the heap was damaged (3), over partial (1) and clean (0).
  */
@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/demangle.h"
+#include "base/path.h"
 #include "base/strbuf.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -24,7 +26,9 @@
 #include "report/process.h"
 #include "types/types.h"
 
-#define TRIAGE_SCHEMA "coreheap-triage/1"
+#define TRIAGE_SCHEMA "coreheap-triage/2"
+// The crash signature hashes this many frames of the crashing thread.
+#define SIGNATURE_FRAMES 5
 #define TRIAGE_EXIT_DAMAGED 3
 #define DEFAULT_TOP_TYPES 10
 // An allocation whose usable end is this close to a damaged header is the
@@ -69,6 +73,17 @@ static const struct ch_option triage_options_table[] = {
 struct frame_name {
 	uint64_t pc;
 	char *name;   /* module!symbol+0x..; malloc'd */
+	/** The module holding the code, or NULL, and the code's offset in it. */
+	struct ch_module *module;
+	uint64_t offset;
+	/** The function (demangled), malloc'd, or NULL where no symbol says. */
+	char *function;
+	/** Source file (owned by libdw) and line, where DWARF gives them. */
+	const char *file;
+	int line;
+	/** "module!function", or "module+0xOFFSET" without a symbol: what the
+	 * signature hashes, the same wherever the module was loaded. */
+	char *key;
 };
 
 struct damage_context {
@@ -94,6 +109,8 @@ struct triage_report {
 	uint64_t live_count, live_bytes, free_bytes;
 	struct ch_signal signal;
 	struct ch_command_line command_line;
+	/** FNV-1a of the first SIGNATURE_FRAMES frames' keys, in hex. */
+	char signature[17];
 };
 
 // The thread that got the fatal signal: the kernel writes it first; gdb's
@@ -121,6 +138,66 @@ static char *name_pc(struct ch_modules *modules, uint64_t pc)
 		return NULL;
 	}
 	return ch_strbuf_detach(&name);
+}
+
+// A frame as structured data: its module, function, source line, and the
+// key the signature hashes.
+static struct ch_error *describe_frame(struct ch_program *program, uint64_t pc,
+				       struct frame_name *frame)
+{
+	struct ch_module *module = ch_modules_find_by_address(program->modules,
+							      pc);
+	const char *symbol;
+	uint64_t offset = 0;
+	int n;
+
+	frame->module = module;
+	if (module)
+		frame->offset = pc - module->start;
+	if (!module) {
+		n = asprintf(&frame->key, "0x%" PRIx64, pc);
+	} else {
+		symbol = ch_module_symbolize(module, pc, &offset);
+		if (symbol) {
+			frame->function = ch_demangle_symbol(symbol);
+			if (!frame->function)
+				frame->function = strdup(symbol);
+			if (!frame->function)
+				return &ch_enomem;
+		}
+		ch_module_source_line(module, pc, &frame->file, &frame->line);
+		n = frame->function ?
+			    asprintf(&frame->key, "%s!%s",
+				     ch_base_name(module->name), frame->function) :
+			    asprintf(&frame->key, "%s+0x%" PRIx64,
+				     ch_base_name(module->name), frame->offset);
+	}
+	if (n < 0) {
+		frame->key = NULL;
+		return &ch_enomem;
+	}
+	return NULL;
+}
+
+/*
+ * The crash signature: the same for two cores of one crash, whatever the
+ * address space's layout, as the keys name functions and offsets in
+ * modules, never addresses (but for code in no module).
+ */
+static void sign_stack(struct triage_report *report)
+{
+	uint64_t hash = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < report->num_frames && i < SIGNATURE_FRAMES; i++) {
+		for (const char *c = report->frames[i].key; *c; c++) {
+			hash ^= (uint8_t)*c;
+			hash *= UINT64_C(0x100000001b3);
+		}
+		hash ^= '\n';
+		hash *= UINT64_C(0x100000001b3);
+	}
+	snprintf(report->signature, sizeof(report->signature), "%016" PRIx64,
+		 hash);
 }
 
 static struct ch_error *unwind_crashed(struct triage_report *report)
@@ -156,7 +233,12 @@ static struct ch_error *unwind_crashed(struct triage_report *report)
 		if (!report->frames[i].name)
 			return &ch_enomem;
 		report->num_frames++;
+		err = describe_frame(program, frame->context.pc,
+				     &report->frames[i]);
+		if (err)
+			return err;
 	}
+	sign_stack(report);
 	return NULL;
 }
 
@@ -330,6 +412,47 @@ static void write_json_damage(struct ch_json *json,
 	ch_json_end_array(json);
 }
 
+// The stack as data, and the signature a pipeline deduplicates by.
+static void write_json_frames(struct ch_json *json,
+			      const struct triage_report *report)
+{
+	ch_json_key(json, "frames");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < report->num_frames; i++) {
+		const struct frame_name *frame = &report->frames[i];
+		char build_id[129] = "";
+
+		ch_json_begin_object(json);
+		ch_json_member_address(json, "pc", frame->pc);
+		if (frame->module) {
+			ch_module_build_id_hex(frame->module, build_id);
+			ch_json_member_string(json, "module",
+					      ch_base_name(frame->module->name));
+			ch_json_member_string_or_null(json, "build_id",
+						      *build_id ? build_id : NULL);
+			ch_json_member_address(json, "offset", frame->offset);
+		} else {
+			ch_json_member_string_or_null(json, "module", NULL);
+			ch_json_member_string_or_null(json, "build_id", NULL);
+			ch_json_member_string_or_null(json, "offset", NULL);
+		}
+		ch_json_member_string_or_null(json, "function", frame->function);
+		ch_json_member_string_or_null(json, "file", frame->file);
+		if (frame->file)
+			ch_json_member_i64(json, "line", frame->line);
+		else
+			ch_json_member_string_or_null(json, "line", NULL);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
+	ch_json_member_string(json, "signature", report->signature);
+	ch_json_key(json, "signature_frames");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < report->num_frames && i < SIGNATURE_FRAMES; i++)
+		ch_json_string(json, report->frames[i].key);
+	ch_json_end_array(json);
+}
+
 static void write_json(struct ch_out *out, const struct triage_report *report)
 {
 	const struct ch_program *program = report->program;
@@ -358,6 +481,7 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 		for (size_t i = 0; i < report->num_frames; i++)
 			ch_json_string(&json, report->frames[i].name);
 		ch_json_end_array(&json);
+		write_json_frames(&json, report);
 		ch_json_member_string_or_null(&json, "stack_incomplete", report->stack_stop);
 		ch_json_end_object(&json);
 	} else {
@@ -455,6 +579,7 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 		if (report->stack_stop)
 			ch_out_printf(out, "  (stack incomplete: %s)\n",
 				      report->stack_stop);
+		ch_out_printf(out, "signature: %s\n", report->signature);
 	}
 	ch_out_str(out, "heap:   ");
 	for (size_t i = 0; i < program->allocators.num_uses; i++)
@@ -485,8 +610,11 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 
 static void triage_report_deinit(struct triage_report *report)
 {
-	for (size_t i = 0; i < report->num_frames; i++)
+	for (size_t i = 0; i < report->num_frames; i++) {
 		free(report->frames[i].name);
+		free(report->frames[i].function);
+		free(report->frames[i].key);
+	}
 	free(report->frames);
 	free(report->stack_stop);
 	ch_type_groups_deinit(&report->groups);

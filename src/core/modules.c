@@ -1164,6 +1164,26 @@ Dwarf *ch_module_dwarf(struct ch_module *module, uint64_t *bias_ret)
 	return dwarf;
 }
 
+bool ch_module_source_line(struct ch_module *module, uint64_t addr,
+			   const char **file_ret, int *line_ret)
+{
+	Dwfl_Line *line;
+	const char *file;
+	int lineno = 0;
+
+	if (!module->has_dwarf)
+		return false;
+	line = dwfl_module_getsrc(module->internal->dwfl_module, addr);
+	if (!line)
+		return false;
+	file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	if (!file || lineno <= 0)
+		return false;
+	*file_ret = file;
+	*line_ret = lineno;
+	return true;
+}
+
 void ch_module_build_id_hex(const struct ch_module *module, char *buf)
 {
 	for (size_t i = 0; i < module->build_id_size; i++)

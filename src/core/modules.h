@@ -217,6 +217,14 @@ Elf *ch_module_elf(struct ch_module *module);
 Dwarf *ch_module_dwarf(struct ch_module *module, uint64_t *bias_ret);
 
 /** The module's build-id as lower-case hex into buf (at least 129 bytes). */
+/**
+ * The source file and line of the code at addr where the module's DWARF
+ * has a line table for it: true, *file_ret owned by libdw (valid while the
+ * modules are); false when it has none.
+ */
+bool ch_module_source_line(struct ch_module *module, uint64_t addr,
+			   const char **file_ret, int *line_ret);
+
 void ch_module_build_id_hex(const struct ch_module *module, char *buf);
 
 /**
