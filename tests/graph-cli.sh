@@ -171,6 +171,18 @@ check_same "progress: the last line is cleared" "$(printf '\r\033[K')" \
 check_same "progress: nothing when stderr is not a terminal" "" \
 	"$(tr -d -c '\r' < "$work/err")"
 
+# triage --all-threads: every thread's stack, the parked worker's with the
+# function that holds the pointer, one thread the crashing one (gcore: the
+# first).
+run_ok "triage --all-threads" triage --all-threads --no-leaks --format json "$core"
+check_same "triage --all-threads: both threads, by tid" \
+	"$(printf '%s\n' "$main_tid" "$worker_tid" | sort -n)" \
+	"$(sed -n 's/^ *"tid": \([0-9]*\),$/\1/p' "$work/out" | sort -n | uniq)"
+check_same "triage --all-threads: one crashed thread" 1 \
+	"$(grep -c '"crashed": true' "$work/out")"
+check_grep "triage --all-threads: the worker parked in hold_in_local" \
+	'"function": "hold_in_local"' "$work/out"
+
 # Errors: one line, the documented status.
 "$COREHEAP" why 0x10 "$core" > /dev/null 2> "$work/err"
 check_same "why on an address in no allocation: status 2, one line" "2 1" \

@@ -40,11 +40,13 @@ if triage damage_tcache_double_free; then
 	chunk=$(printf '0x%x' $((block - 16)))
 	check damage_tcache_double_free "damage at the chunk" "\"address\": \"$chunk\""
 	check damage_tcache_double_free "called a double free" 'double free'
+	check damage_tcache_double_free "its kind" '"kind": "double_free"'
 fi
 if triage damage_fastbin; then
 	chunk=$(fact corrupted_fastbin_chunk "$work/damage_fastbin.live")
 	check damage_fastbin "damage at the chunk holding the link" "\"address\": \"$chunk\""
 	check damage_fastbin "the bogus link" '0x41414144'
+	check damage_fastbin "its kind" '"kind": "bad_pointer"'
 fi
 
 # A clean heap: exit 0, nothing damaged.

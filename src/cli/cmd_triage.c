@@ -49,6 +49,7 @@ static const char *const triage_usage[] = {
 struct triage_options {
 	uint64_t top;
 	bool no_leaks;
+	bool all_threads;
 };
 
 static struct ch_error *parse_top(const char *value, void *ctx)
@@ -62,11 +63,19 @@ static struct ch_error *parse_no_leaks(const char *value, void *ctx)
 	return NULL;
 }
 
+static struct ch_error *parse_all_threads(const char *value, void *ctx)
+{
+	((struct triage_options *)ctx)->all_threads = true;
+	return NULL;
+}
+
 static const struct ch_option triage_options_table[] = {
 	{ { "top", required_argument, NULL, 0 }, parse_top, "N",
 	  "how many types to list (default 10)" },
 	{ { "no-leaks", no_argument, NULL, 0 }, parse_no_leaks, NULL,
 	  "skip the leak summary (no pointer scan)" },
+	{ { "all-threads", no_argument, NULL, 0 }, parse_all_threads, NULL,
+	  "every thread's stack, not only the crashing thread's" },
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
@@ -84,6 +93,15 @@ struct frame_name {
 	/** "module!function", or "module+0xOFFSET" without a symbol: what the
 	 * signature hashes, the same wherever the module was loaded. */
 	char *key;
+};
+
+/** A thread's stack, named and as data (--all-threads). */
+struct thread_frames {
+	const struct ch_thread *thread;
+	struct frame_name *frames;
+	size_t num_frames;
+	/** Why the unwinding stopped early, or NULL. Borrowed. */
+	const char *stop;
 };
 
 struct damage_context {
@@ -111,6 +129,9 @@ struct triage_report {
 	struct ch_command_line command_line;
 	/** FNV-1a of the first SIGNATURE_FRAMES frames' keys, in hex. */
 	char signature[17];
+	/** Every thread's stack (--all-threads), else none. */
+	struct thread_frames *threads;
+	size_t num_threads;
 };
 
 // The thread that got the fatal signal: the kernel writes it first; gdb's
@@ -200,7 +221,48 @@ static void sign_stack(struct triage_report *report)
 		 hash);
 }
 
-static struct ch_error *unwind_crashed(struct triage_report *report)
+// A stack's frames, named and as data, into *frames_ret (*num_ret of them
+// filled, even on error, for the caller to free).
+static struct ch_error *name_frames(struct ch_program *program,
+				    const struct ch_stack *stack,
+				    struct frame_name **frames_ret,
+				    size_t *num_ret)
+{
+	struct frame_name *frames = calloc(stack->num_frames + 1,
+					   sizeof(*frames));
+	struct ch_error *err;
+
+	*frames_ret = frames;
+	*num_ret = 0;
+	if (!frames)
+		return &ch_enomem;
+	for (size_t i = 0; i < stack->num_frames; i++) {
+		const struct ch_frame *frame = &stack->frames[i];
+
+		frames[i].pc = frame->pc;
+		frames[i].name = name_pc(program->modules, frame->context.pc);
+		if (!frames[i].name)
+			return &ch_enomem;
+		(*num_ret)++;
+		err = describe_frame(program, frame->context.pc, &frames[i]);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+static void free_frames(struct frame_name *frames, size_t num_frames)
+{
+	for (size_t i = 0; i < num_frames; i++) {
+		free(frames[i].name);
+		free(frames[i].function);
+		free(frames[i].key);
+	}
+	free(frames);
+}
+
+static struct ch_error *unwind_crashed(struct triage_report *report,
+				       bool all_threads)
 {
 	struct ch_program *program = report->program;
 	const struct ch_stacks *stacks;
@@ -221,25 +283,27 @@ static struct ch_error *unwind_crashed(struct triage_report *report)
 		if (!report->stack_stop)
 			return &ch_enomem;
 	}
-	report->frames = calloc(stack->num_frames + 1, sizeof(*report->frames));
-	if (!report->frames)
-		return &ch_enomem;
-	for (size_t i = 0; i < stack->num_frames; i++) {
-		const struct ch_frame *frame = &stack->frames[i];
-
-		report->frames[i].pc = frame->pc;
-		report->frames[i].name = name_pc(program->modules,
-						 frame->context.pc);
-		if (!report->frames[i].name)
-			return &ch_enomem;
-		report->num_frames++;
-		err = describe_frame(program, frame->context.pc,
-				     &report->frames[i]);
-		if (err)
-			return err;
-	}
+	err = name_frames(program, stack, &report->frames, &report->num_frames);
+	if (err)
+		return err;
 	sign_stack(report);
-	return NULL;
+	if (!all_threads)
+		return NULL;
+	report->threads = calloc(stacks->num_threads + 1,
+				 sizeof(*report->threads));
+	if (!report->threads)
+		return &ch_enomem;
+	for (size_t t = 0; !err && t < stacks->num_threads &&
+			   t < program->core->num_threads; t++) {
+		struct thread_frames *thread = &report->threads[t];
+
+		thread->thread = &program->core->threads[t];
+		thread->stop = stacks->threads[t].stop_reason;
+		report->num_threads++;
+		err = name_frames(program, &stacks->threads[t], &thread->frames,
+				  &thread->num_frames);
+	}
+	return err;
 }
 
 static int compare_groups_by_bytes(const void *a, const void *b, void *arg)
@@ -373,6 +437,20 @@ static void write_json_group(struct ch_json *json,
 	ch_json_end_object(json);
 }
 
+// The plugin ABI's damage kinds, as the JSON spells them (man page).
+static const char *damage_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case COREHEAP_DAMAGE_BAD_SIZE: return "bad_size";
+	case COREHEAP_DAMAGE_BAD_POINTER: return "bad_pointer";
+	case COREHEAP_DAMAGE_CYCLE: return "cycle";
+	case COREHEAP_DAMAGE_DOUBLE_FREE: return "double_free";
+	case COREHEAP_DAMAGE_INCONSISTENT: return "inconsistent";
+	case COREHEAP_DAMAGE_UNREADABLE: return "unreadable";
+	default: return "other";
+	}
+}
+
 static void write_json_damage(struct ch_json *json,
 			      const struct triage_report *report)
 {
@@ -390,7 +468,11 @@ static void write_json_damage(struct ch_json *json,
 		ch_json_string(json,
 			       program->allocators.uses[damage->allocator].ops->name);
 		ch_json_member_address(json, "address", damage->address);
+		ch_json_member_string(json, "kind", damage_kind_name(damage->kind));
 		ch_json_member_string(json, "message", damage->message);
+		ch_json_member_bool(json, "likely_overflow",
+				    context->before != SIZE_MAX &&
+					    context->likely_overflow);
 		ch_json_key(json, "allocation_before");
 		if (context->before == SIZE_MAX) {
 			ch_json_null(json);
@@ -412,14 +494,15 @@ static void write_json_damage(struct ch_json *json,
 	ch_json_end_array(json);
 }
 
-// The stack as data, and the signature a pipeline deduplicates by.
-static void write_json_frames(struct ch_json *json,
-			      const struct triage_report *report)
+// A stack as data.
+static void write_json_frame_list(struct ch_json *json,
+				  const struct frame_name *frames,
+				  size_t num_frames)
 {
 	ch_json_key(json, "frames");
 	ch_json_begin_array(json);
-	for (size_t i = 0; i < report->num_frames; i++) {
-		const struct frame_name *frame = &report->frames[i];
+	for (size_t i = 0; i < num_frames; i++) {
+		const struct frame_name *frame = &frames[i];
 		char build_id[129] = "";
 
 		ch_json_begin_object(json);
@@ -445,11 +528,46 @@ static void write_json_frames(struct ch_json *json,
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);
+}
+
+// The crashing stack as data, and the signature a pipeline deduplicates by.
+static void write_json_frames(struct ch_json *json,
+			      const struct triage_report *report)
+{
+	write_json_frame_list(json, report->frames, report->num_frames);
 	ch_json_member_string(json, "signature", report->signature);
 	ch_json_key(json, "signature_frames");
 	ch_json_begin_array(json);
 	for (size_t i = 0; i < report->num_frames && i < SIGNATURE_FRAMES; i++)
 		ch_json_string(json, report->frames[i].key);
+	ch_json_end_array(json);
+}
+
+// Every thread's stack (--all-threads).
+static void write_json_threads(struct ch_json *json,
+			       const struct triage_report *report)
+{
+	if (!report->threads)
+		return;
+	ch_json_key(json, "threads");
+	ch_json_begin_array(json);
+	for (size_t t = 0; t < report->num_threads; t++) {
+		const struct thread_frames *thread = &report->threads[t];
+
+		ch_json_begin_object(json);
+		ch_json_member_i64(json, "tid", thread->thread->tid);
+		ch_json_member_bool(json, "crashed",
+				    thread->thread == report->crashed);
+		ch_json_key(json, "stack");
+		ch_json_begin_array(json);
+		for (size_t i = 0; i < thread->num_frames; i++)
+			ch_json_string(json, thread->frames[i].name);
+		ch_json_end_array(json);
+		write_json_frame_list(json, thread->frames, thread->num_frames);
+		ch_json_member_string_or_null(json, "stack_incomplete",
+					      thread->stop);
+		ch_json_end_object(json);
+	}
 	ch_json_end_array(json);
 }
 
@@ -487,6 +605,7 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 	} else {
 		ch_json_null(&json);
 	}
+	write_json_threads(&json, report);
 	ch_json_key(&json, "allocators");
 	ch_json_begin_array(&json);
 	for (size_t i = 0; i < program->allocators.num_uses; i++)
@@ -581,6 +700,20 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 				      report->stack_stop);
 		ch_out_printf(out, "signature: %s\n", report->signature);
 	}
+	for (size_t t = 0; t < report->num_threads; t++) {
+		const struct thread_frames *thread = &report->threads[t];
+
+		if (thread->thread == report->crashed)
+			continue;
+		ch_out_printf(out, "thread %d:\n", thread->thread->tid);
+		for (size_t i = 0; i < thread->num_frames; i++)
+			ch_out_printf(out, "  #%-2zu 0x%016" PRIx64 " %s\n", i,
+				      thread->frames[i].pc,
+				      thread->frames[i].name);
+		if (thread->stop)
+			ch_out_printf(out, "  (stack incomplete: %s)\n",
+				      thread->stop);
+	}
 	ch_out_str(out, "heap:   ");
 	for (size_t i = 0; i < program->allocators.num_uses; i++)
 		ch_out_printf(out, " %s", program->allocators.uses[i].ops->name);
@@ -610,12 +743,11 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 
 static void triage_report_deinit(struct triage_report *report)
 {
-	for (size_t i = 0; i < report->num_frames; i++) {
-		free(report->frames[i].name);
-		free(report->frames[i].function);
-		free(report->frames[i].key);
-	}
-	free(report->frames);
+	free_frames(report->frames, report->num_frames);
+	for (size_t t = 0; t < report->num_threads; t++)
+		free_frames(report->threads[t].frames,
+			    report->threads[t].num_frames);
+	free(report->threads);
 	free(report->stack_stop);
 	ch_type_groups_deinit(&report->groups);
 	free(report->group_order);
@@ -635,7 +767,7 @@ static struct ch_error *build_report(struct triage_report *report,
 	if (!err)
 		err = ch_program_load_types(report->program);
 	if (!err)
-		err = unwind_crashed(report);
+		err = unwind_crashed(report, options->all_threads);
 	if (!err)
 		err = rank_types(report, options->top);
 	if (!err && !options->no_leaks)
