@@ -682,6 +682,21 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 	return NULL;
 }
 
+struct ch_error *ch_graph_dominators(const struct ch_graph *graph,
+				     struct ch_dominators *ret)
+{
+	_cleanup_free_ uint32_t *root_targets =
+		malloc((graph->num_root_refs + 1) * sizeof(*root_targets));
+
+	if (!root_targets)
+		return &ch_enomem;
+	for (size_t r = 0; r < graph->num_root_refs; r++)
+		root_targets[r] = graph->root_refs[r].target;
+	return ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
+				     graph->edge_targets, root_targets,
+				     graph->num_root_refs, ret);
+}
+
 void ch_graph_destroy(struct ch_graph *graph)
 {
 	if (!graph)

@@ -31,6 +31,7 @@
 #include "base/error.h"
 #include "core/address_space.h"
 #include "core/core.h"
+#include "graph/dominators.h"
 #include "graph/roots.h"
 #include "heap/block_index.h"
 #include "heap/heap.h"
@@ -108,6 +109,13 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 				const struct ch_graph_options *options,
 				struct ch_graph **ret);
 void ch_graph_destroy(struct ch_graph *graph);
+
+/**
+ * The dominator tree of the graph, its roots' targets joined under the
+ * super-root (ch_dominators_compute()). Free with ch_dominators_deinit().
+ */
+struct ch_error *ch_graph_dominators(const struct ch_graph *graph,
+				     struct ch_dominators *ret);
 
 /**
  * Breadth-first search from all root references at once, in their order:

@@ -98,7 +98,6 @@ static struct ch_error *group_retained(struct ch_program *program,
 	struct ch_analysis_options options = { 0 };
 	struct ch_analysis analysis;
 	struct ch_dominators dominators;
-	_cleanup_free_ uint32_t *roots = NULL;
 	_cleanup_free_ uint64_t *retained = NULL;
 	uint64_t *per_group, reachable;
 	struct ch_error *err;
@@ -108,18 +107,12 @@ static struct ch_error *group_retained(struct ch_program *program,
 		return err;
 	const struct ch_graph *graph = analysis.graph;
 
-	roots = malloc((graph->num_root_refs + 1) * sizeof(*roots));
 	per_group = calloc(groups->num_groups + 1, sizeof(*per_group));
-	if (!roots || !per_group) {
-		free(per_group);
+	if (!per_group) {
 		ch_analysis_deinit(&analysis);
 		return &ch_enomem;
 	}
-	for (size_t r = 0; r < graph->num_root_refs; r++)
-		roots[r] = graph->root_refs[r].target;
-	err = ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
-				    graph->edge_targets, roots,
-				    graph->num_root_refs, &dominators);
+	err = ch_graph_dominators(graph, &dominators);
 	if (!err) {
 		err = ch_dominators_retained(&dominators, graph->blocks,
 					     &retained, &reachable);

@@ -90,7 +90,6 @@ static uint32_t heap_pop(struct node_heap *heap)
 static struct ch_error *compute(struct page_model *model)
 {
 	const struct ch_graph *graph;
-	_cleanup_free_ uint32_t *root_targets = NULL;
 	struct ch_error *err;
 
 	// The types stay for the members of why's steps and describe's fields
@@ -108,14 +107,7 @@ static struct ch_error *compute(struct page_model *model)
 	err = ch_analysis_named_refs(&model->analysis, &model->named);
 	if (err)
 		return err;
-	root_targets = malloc((graph->num_root_refs + 1) * sizeof(*root_targets));
-	if (!root_targets)
-		return &ch_enomem;
-	for (size_t r = 0; r < graph->num_root_refs; r++)
-		root_targets[r] = graph->root_refs[r].target;
-	err = ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
-				    graph->edge_targets, root_targets,
-				    graph->num_root_refs, &model->dominators);
+	err = ch_graph_dominators(graph, &model->dominators);
 	if (!err)
 		err = ch_dominators_retained(&model->dominators, graph->blocks,
 					     &model->retained,

@@ -139,7 +139,6 @@ static struct ch_error *compute(struct top_report *report, size_t rows)
 {
 	const struct ch_graph *graph = report->analysis->graph;
 	const struct ch_program *program = report->analysis->program;
-	_cleanup_free_ uint32_t *root_targets = NULL;
 	_cleanup_free_ bool *named = NULL;
 	struct ch_error *err;
 
@@ -155,14 +154,7 @@ static struct ch_error *compute(struct top_report *report, size_t rows)
 			report->leaked_bytes += graph->blocks[v].size;
 		}
 	}
-	root_targets = malloc((graph->num_root_refs + 1) * sizeof(*root_targets));
-	if (!root_targets)
-		return &ch_enomem;
-	for (size_t r = 0; r < graph->num_root_refs; r++)
-		root_targets[r] = graph->root_refs[r].target;
-	err = ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
-				    graph->edge_targets, root_targets,
-				    graph->num_root_refs, &report->dominators);
+	err = ch_graph_dominators(graph, &report->dominators);
 	if (!err)
 		err = ch_dominators_retained(&report->dominators, graph->blocks,
 					     &report->retained,
