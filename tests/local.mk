@@ -85,7 +85,7 @@ tests_liveset_diff_SOURCES = tests/liveset_diff.c tests/liveset.c tests/liveset.
 tests_liveset_diff_CFLAGS = $(TEST_CFLAGS)
 tests_liveset_diff_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 TESTS += tests/jemalloc-redis.sh
-EXTRA_DIST += tests/jemalloc-redis.sh tests/recorded-liveset.py
+EXTRA_DIST += tests/jemalloc-redis.sh tests/recorded-liveset.py tests/drop-thread-notes.py
 
 # summary's totals against mallinfo2(), the core's mappings, kernel cores
 # that leave memory out or are cut short, and Debian's cc1plus.

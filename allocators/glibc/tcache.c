@@ -2,8 +2,9 @@
 // Finding every thread's tcache. `tcache` is a `static __thread` pointer in
 // libc: with debug info its TLS offset is a symbol; without, libc's GOT has
 // one R_X86_64_TPOFF64 slot per such variable and the right one is the slot
-// whose value, in every thread, is NULL or points at a tcache_perthread_struct.
-// Last resort: tcache structs are usually the first chunk of a heap.
+// whose value, in every thread, is NULL or points at a tcache_perthread_struct
+// (or, failing that, in most threads). Last resort: tcache structs are found
+// in the heaps, where each is an in-use chunk whose every bin checks out.
 
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,16 @@ static bool fits(const struct rating *r)
 	return r->good && !r->bad;
 }
 
+/** Whether @p r is a better `tcache` candidate than @p best. */
+static bool better(const struct rating *r, const struct rating *best)
+{
+	if (fits(r) != fits(best))
+		return fits(r);
+	if (r->good != best->good)
+		return r->good > best->good;
+	return r->score > best->score;
+}
+
 /** 1 if found through the symbol, 0 if not, or an error. */
 static int by_symbol(struct ptm_walk *walk)
 {
@@ -331,17 +342,26 @@ static int by_relocations(struct ptm_walk *walk)
 			var.use_host = true;
 			rate_var(walk, &var, &r);
 		}
-		if (r.bad || !r.good)
+		if (!r.good)
 			continue;
-		fits++;
-		if (r.good > best.good ||
-		    (r.good == best.good && r.score > best.score)) {
+		if (!r.bad)
+			fits++;
+		if (better(&r, &best)) {
 			best = r;
 			best_var = var;
 		}
 	}
-	if (!fits)
+	// One thread whose slot reads as something else (its TLS half
+	// written, or damaged) must not lose every other thread's cache: a
+	// slot that most threads confirm is taken, and take_var reports the
+	// rest as damage.
+	if (!fits && best.good <= best.bad)
 		return 0;
+	if (!fits)
+		walk->host->log(walk->host, COREHEAP_LOG_WARNING,
+				"the tcache TLS slot at offset 0x%llx fits %zu thread(s) and not %zu",
+				(unsigned long long)best_var.offset, best.good,
+				best.bad);
 	if (fits > 1)
 		walk->host->log(walk->host, COREHEAP_LOG_WARNING,
 				"%zu TLS variables look like tcache; took the one at offset 0x%llx",
@@ -484,11 +504,25 @@ static int by_heap_scan(struct ptm_walk *walk)
 	size_t found;
 	int err = heap_scan(walk, whole, &found);
 
+	// Threads that share an arena (more threads than arenas, or an
+	// arena taken over from a thread that exited) have their caches
+	// further in: look at every chunk while fewer caches than threads
+	// were found.
+	if (!err && !whole &&
+	    (!walk->host->num_threads(walk->host) ||
+	     found < walk->host->num_threads(walk->host))) {
+		size_t more;
+
+		whole = true;
+		err = heap_scan(walk, true, &more);
+		found += more;
+	}
 	if (err)
 		return err;
 	walk->host->log(walk->host, COREHEAP_LOG_WARNING,
-			"tcache TLS variable not found; took %zu tcache(s) from %s: a thread cache elsewhere is missed (its free chunks show as live)",
-			found, whole ? "the heaps" : "the first chunks of heaps");
+			"tcache TLS variable not found; took %zu tcache(s) from %s",
+			found, whole ? "the heaps (in-use chunks whose every bin checks out)" :
+				       "the first chunks of heaps: a thread cache elsewhere is missed (its free chunks show as live)");
 	return COREHEAP_OK;
 }
 
@@ -501,7 +535,7 @@ static int add_unread_tcaches(struct ptm_walk *walk)
 	size_t found;
 	int err;
 
-	if (!walk->tls_unknown || walk->layout->ms_num_fastbins)
+	if (!walk->tls_unknown)
 		return COREHEAP_OK;
 	err = heap_scan(walk, true, &found);
 	if (err)
