@@ -12,27 +12,25 @@
 
 /*
  * What eval() reads of a vertex, together: on a large graph every step of
- * eval is a cache miss, one instead of four. best caches semi[label]: the
- * label is always a vertex already processed, whose semi is final.
+ * eval is a cache miss, one instead of three. best is the semi of the
+ * vertex that the classic algorithm calls its label.
  */
 struct lt_vertex {
-	uint32_t ancestor;     // in the link-eval forest, or NO_ANCESTOR
-	uint32_t label;
-	uint32_t best;         // semi of label
+	uint32_t ancestor;     // in the link-eval forest, once linked
+	uint32_t best;         // least semi on the compressed path
 	uint32_t semi;
 };
 
 /*
- * The state of Lengauer-Tarjan, every array indexed by DFS number; DFS
+ * The state of Semi-NCA, every array indexed by DFS number; DFS
  * number 0 is the virtual super-root, whose successors are the roots.
  */
 struct lengauer_tarjan {
 	size_t count;          // reachable vertices, super-root included
 	uint32_t *vertex;      // DFS number -> node
-	uint32_t *parent;      // parent in the DFS spanning tree
+	uint32_t *parent;      // parent in the DFS spanning tree, until
+	uint32_t *idom;        // compute_idoms() turns it into this
 	struct lt_vertex *vertices;
-	uint32_t *idom;
-	uint32_t *bucket_head, *bucket_next;
 	uint32_t *path;        // eval's explicit stack
 	// Predecessors, by DFS number, in CSR form.
 	uint64_t *pred_offsets;
@@ -45,8 +43,6 @@ static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 	free(lt->parent);
 	free(lt->vertices);
 	free(lt->idom);
-	free(lt->bucket_head);
-	free(lt->bucket_next);
 	free(lt->path);
 	free(lt->pred_offsets);
 	free(lt->preds);
@@ -232,22 +228,23 @@ static struct ch_error *collect_predecessors(const uint64_t *offsets,
 }
 
 /*
- * eval(v) of the link-eval forest with path compression: the vertex of
- * least semidominator on the forest path from v's tree root (excluded) to
- * v, and (*best_ret) that semidominator. compress() is made iterative: walk
- * up to the vertex just below the root, then fix labels on the way back.
+ * eval(v) of the link-eval forest with path compression, while vertex w is
+ * processed: the least semidominator on the forest path from v's tree root
+ * (excluded) to v. Vertices are linked in reverse preorder once processed,
+ * so the forest's roots are exactly the vertices numbered w or less: a
+ * comparison, where reading the ancestor's ancestor was a cache miss.
+ * compress() is made iterative: walk up to the vertex just below the root,
+ * then fix the bests on the way back.
  */
-static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t *best_ret)
+static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 {
 	struct lt_vertex *vs = lt->vertices;
 	size_t depth = 0;
 	uint32_t x = v;
 
-	if (vs[v].ancestor == NO_ANCESTOR) {
-		*best_ret = vs[v].semi;
+	if (v <= w)
 		return v;
-	}
-	while (vs[vs[x].ancestor].ancestor != NO_ANCESTOR) {
+	while (vs[x].ancestor > w) {
 		lt->path[depth++] = x;
 		x = vs[x].ancestor;
 	}
@@ -255,16 +252,20 @@ static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t *best_ret)
 		struct lt_vertex *y = &vs[lt->path[--depth]];
 		const struct lt_vertex *a = &vs[y->ancestor];
 
-		if (a->best < y->best) {
-			y->label = a->label;
+		if (a->best < y->best)
 			y->best = a->best;
-		}
 		y->ancestor = a->ancestor;
 	}
-	*best_ret = vs[v].best;
-	return vs[v].label;
+	return vs[v].best;
 }
 
+/*
+ * Semi-NCA (Georgiadis): the semidominators as Lengauer-Tarjan computes
+ * them, in reverse preorder, then each idom as the nearest common ancestor
+ * in the growing dominator tree of the DFS parent and the semidominator,
+ * in preorder. No buckets and one eval per edge: on a heap graph, where
+ * each eval is a run of cache misses, that is what the time goes into.
+ */
 static void compute_idoms(struct lengauer_tarjan *lt)
 {
 	struct lt_vertex *vs = lt->vertices;
@@ -273,16 +274,13 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 	for (size_t i = 0; i < count; i++) {
 		vs[i] = (struct lt_vertex){
 			.ancestor = NO_ANCESTOR,
-			.label = i,
 			.best = i,
 			.semi = i,
 		};
-		lt->bucket_head[i] = NO_ANCESTOR;
 	}
-	lt->idom[0] = 0;
 	ch_progress_start("dominator tree", count);
 	for (size_t w = count - 1; w >= 1; w--) {
-		uint32_t p = lt->parent[w], semi = vs[w].semi, best;
+		uint32_t semi = vs[w].semi;
 
 		if (w % 65536 == 0)
 			ch_progress_add(65536);
@@ -292,29 +290,43 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		     e-- > lt->pred_offsets[w];) {
 			if (e >= AHEAD)
 				__builtin_prefetch(&vs[lt->preds[e - AHEAD]]);
-			eval(lt, lt->preds[e], &best);
+			uint32_t best = eval(lt, lt->preds[e], w);
+
 			if (best < semi)
 				semi = best;
 		}
 		vs[w].semi = semi;
 		vs[w].best = semi;
-		lt->bucket_next[w] = lt->bucket_head[semi];
-		lt->bucket_head[semi] = w;
-		vs[w].ancestor = p;
-		for (uint32_t v = lt->bucket_head[p]; v != NO_ANCESTOR;
-		     v = lt->bucket_next[v]) {
-			uint32_t u = eval(lt, v, &best);
-
-			lt->idom[v] = best < vs[v].semi ? u : p;
-		}
-		lt->bucket_head[p] = NO_ANCESTOR;
+		vs[w].ancestor = lt->parent[w];
 	}
 	ch_progress_add(count);
 	ch_progress_end();
+	// A vertex's idom is an ancestor of its parent in the dominator tree
+	// (built in preorder, so final above it), the first not below semi.
+	// In place: parent[w] is read once, before idom[w] takes its slot.
+	lt->idom = lt->parent;
+	lt->parent = NULL;
+	lt->idom[0] = 0;
 	for (size_t w = 1; w < count; w++) {
-		if (lt->idom[w] != vs[w].semi)
-			lt->idom[w] = lt->idom[lt->idom[w]];
+		uint32_t d = lt->idom[w];
+
+		while (d > vs[w].semi)
+			d = lt->idom[d];
+		lt->idom[w] = d;
 	}
+}
+
+/** What compute_idoms() needed and the result does not. */
+static void release_work(struct lengauer_tarjan *lt)
+{
+	free(lt->vertices);
+	free(lt->path);
+	free(lt->pred_offsets);
+	free(lt->preds);
+	lt->vertices = NULL;
+	lt->path = NULL;
+	lt->pred_offsets = NULL;
+	lt->preds = NULL;
 }
 
 struct ch_error *ch_dominators_compute(size_t num_nodes,
@@ -353,28 +365,30 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	free(number_of);
 	number_of = NULL;
 	lt.vertices = ch_malloc_large(lt.count * sizeof(*lt.vertices));
-	lt.idom = ch_malloc_large(lt.count * sizeof(*lt.idom));
-	lt.bucket_head = ch_malloc_large(lt.count * sizeof(*lt.bucket_head));
-	lt.bucket_next = ch_malloc_large(lt.count * sizeof(*lt.bucket_next));
 	lt.path = ch_malloc_large(lt.count * sizeof(*lt.path));
-	result.idom = ch_malloc_large(n1 * sizeof(*result.idom));
-	result.order = ch_malloc_large(lt.count * sizeof(*result.order));
-	if (!lt.vertices || !lt.idom ||
-	    !lt.bucket_head || !lt.bucket_next || !lt.path || !result.idom ||
-	    !result.order) {
+	if (!lt.vertices || !lt.path) {
 		err = &ch_enomem;
 		goto out;
 	}
 	compute_idoms(&lt);
+	release_work(&lt);
 
+	result.idom = ch_malloc_large(n1 * sizeof(*result.idom));
+	if (!result.idom) {
+		err = &ch_enomem;
+		goto out;
+	}
 	memset(result.idom, 0xff, n1 * sizeof(*result.idom));
 	for (size_t w = 1; w < lt.count; w++) {
 		uint32_t d = lt.idom[w];
 
 		result.idom[lt.vertex[w]] = d == 0 ? CH_DOMINATOR_ROOT :
 						     lt.vertex[d];
-		result.order[w - 1] = lt.vertex[w];
 	}
+	// The preorder, without the super-root, is the order asked for.
+	memmove(lt.vertex, lt.vertex + 1, (lt.count - 1) * sizeof(*lt.vertex));
+	result.order = lt.vertex;
+	lt.vertex = NULL;
 	result.num_reachable = lt.count - 1;
 	*ret = result;
 	result = (struct ch_dominators){ 0 };
