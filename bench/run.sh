@@ -6,7 +6,8 @@
 # command needs on it: wall time, CPU time and the peak of the memory it
 # allocates beyond the mapped core, the best of BENCH_RUNS runs (default 3),
 # next to the time to read the core once. Then the allocator walks of glibc
-# and jemalloc side by side on a flat heap of the same count.
+# and jemalloc side by side on a flat heap of the same count, and Debian's
+# python3 with BENCH_PY_OBJECTS Python objects (default 1 million).
 set -eu
 builddir=${1:-.}
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,3 +68,22 @@ measure "glibc summary, $(live_count "$out/heap.core") allocations" "$coreheap" 
 measure "jemalloc summary, $(live_count "$out/jemalloc.core") allocations" "$coreheap" summary "$out/jemalloc.core"
 measure "glibc: objects --format jsonl" "$coreheap" objects --format jsonl "$out/heap.core"
 measure "jemalloc: objects --format jsonl" "$coreheap" objects --format jsonl "$out/jemalloc.core"
+
+# The Python heap: Debian's python3 running bench_python.py, BENCH_PY_OBJECTS
+# objects (default 1 million), and the commands that type it.
+py_count=${BENCH_PY_OBJECTS:-1000000}
+if [ -x /usr/bin/python3 ]; then
+	py_fixture="$out/python-fixture"
+	printf '#!/bin/sh\nexec /usr/bin/python3 "%s" "$@"\n' \
+		"$srcdir/bench/bench_python.py" > "$py_fixture"
+	chmod +x "$py_fixture"
+	CH_READY_TIMEOUT=${CH_READY_TIMEOUT:-600} \
+		"$srcdir/tests/make-core.sh" "$py_fixture" "$out/python" "$py_count" > /dev/null
+	echo
+	printf '| %-44s | %9s | %9s | %11s |\n' "python3, $py_count objects" wall CPU "peak memory"
+	printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 46))" ----------- ----------- -------------
+	measure "coreheap summary" "$coreheap" summary "$out/python.core"
+	measure "coreheap types" "$coreheap" types "$out/python.core"
+else
+	echo "bench: no /usr/bin/python3: the Python heap is not measured"
+fi
