@@ -8,3 +8,7 @@ libcoreheap_a_SOURCES += \
 # Debian's python3, unmodified, on designed objects that it records.
 TESTS += tests/python-objects.sh
 EXTRA_DIST += tests/python-objects.sh tests/python_objects.py
+
+# CPython embedded through libpython, with a subinterpreter.
+TESTS += tests/python-embed.sh
+EXTRA_DIST += tests/python-embed.sh fixtures/python_embed.c

@@ -113,12 +113,18 @@ static void find_vector(struct py_walk *walk)
 	for (size_t m = 0; m < host->num_mappings(host); m++) {
 		struct coreheap_mapping mapping;
 
+		uint64_t start, end;
+
 		if (host->mapping(host, m, &mapping) != COREHEAP_OK ||
-		    !(mapping.prot & COREHEAP_PROT_WRITE) ||
-		    mapping.start < module.start || mapping.end > module.end)
+		    !(mapping.prot & COREHEAP_PROT_WRITE))
 			continue;
-		for (uint64_t at = mapping.start; at + 8 <= mapping.end;
-		     at += 8) {
+		// The module's part of the mapping: its .bss ends inside the
+		// last page, and the kernel may merge that page's anonymous
+		// mapping with the ones after it.
+		start = mapping.start > module.start ? mapping.start : module.start;
+		end = mapping.end < module.end ? mapping.end : module.end;
+		start = (start + 7) & ~(uint64_t)7;
+		for (uint64_t at = start; at < end && end - at >= 8; at += 8) {
 			struct coreheap_block block;
 			uint64_t value, slots, score;
 
