@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The jemalloc plugin: jemalloc 5.3.0 on x86-64, as Debian's libjemalloc2
-// ships it (stripped: only its public API in .dynsym) or built with its
-// symbols (je_ or _rjem_je_ namespace).
+// The jemalloc plugin: jemalloc 5.3.0 and 5.2.1 on x86-64, as Debian's
+// libjemalloc2 ships them (stripped: only its public API in .dynsym) or
+// built with its symbols (je_ or _rjem_je_ namespace). What differs
+// between the versions is in their layout tables (layouts.c).
 //
 // probe() finds the module and the version; walk() finds the thread
 // caches, the arenas, the size classes and the radix tree, then reports
@@ -101,8 +102,9 @@ struct jem_arena_counts *jem_arena_counts(struct jem_walk *walk,
 uint32_t jem_arena_region(struct jem_walk *walk, unsigned int ind)
 {
 	struct coreheap_region region = {
-		// The arena_t and its bins (one shard per class by default).
-		.control_size = JEM_ARENA_BINS + JEM_NBINS * JEM_BIN_SIZE,
+		// The arena_t and its bins (5.3: one shard per class by
+		// default, in the arena).
+		.control_size = walk->layout->arena_control,
 	};
 	char name[32];
 
@@ -155,10 +157,11 @@ static void report_bases(struct jem_walk *walk)
 		size_t n;
 
 		if (!walk->arena_addr[a] ||
-		    jem_read_u64(host, walk->arena_addr[a] + JEM_ARENA_BASE,
+		    jem_read_u64(host,
+				 walk->arena_addr[a] + walk->layout->arena_base,
 				 &base) ||
 		    !base ||
-		    jem_read_u64(host, base + JEM_BASE_BLOCKS, &block))
+		    jem_read_u64(host, base + walk->layout->base_blocks, &block))
 			continue;
 		for (n = 0; n < num_seen && seen[n] != base; n++)
 			;
@@ -383,24 +386,35 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 
 	if (!st)
 		return COREHEAP_FAILED;
-	// 5.3.1 reworked the tsd, the tcache and the arena (bins become
-	// all_bins); 5.2 has extent_t and another leaf encoding.
-	if (st->version[0] && (st->version_major != 5 || st->version_minor != 3 ||
-			       st->version_patch != 0)) {
+	// Each version moves the tsd, the tcache, the arena and the extent
+	// (5.3.1 makes bins all_bins; 5.2.0 lacks 5.2.1's tsd fields): only
+	// the versions with a layout table are walked.
+	if (!st->layout) {
 		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc %d.%d.%d (version string %s) is not supported: its heap is not walked; only jemalloc 5.3.0's layouts are known",
+			  "jemalloc %d.%d.%d (version string %s) is not supported: its heap is not walked; the layouts known are those of jemalloc %s",
 			  st->version_major, st->version_minor,
-			  st->version_patch, st->version);
+			  st->version_patch, st->version,
+			  jem_layout_versions());
 		return COREHEAP_FAILED;
 	}
 	if (!st->version[0])
 		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc's version string was not found; walking it as 5.3.0");
+			  "jemalloc's version string was not found; walking it as %s",
+			  st->layout->version);
+	if (st->emap_name && strcmp(st->emap_name, st->layout->rtree_symbol)) {
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "jemalloc %s has %s%s, which jemalloc %s has not: its heap is not walked",
+			  st->version[0] ? st->version : "of unknown version",
+			  st->symbol_prefix, st->emap_name,
+			  st->layout->version);
+		return COREHEAP_FAILED;
+	}
 	walk = calloc(1, sizeof(*walk));
 	if (!walk)
 		return COREHEAP_NOMEM;
 	walk->host = host;
 	walk->st = st;
+	walk->layout = st->layout;
 	err = build(walk);
 	if (err) {
 		walk_destroy(walk);
@@ -419,7 +433,8 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	// (2 MiB of pointers to leaves), no root of the program's.
 	jem_own(walk, UINT32_MAX, walk->rtree_root,
 		walk->rtree_root + 8 * JEM_RTREE_SLOTS, COREHEAP_OWNED_HEAP);
-	err = jem_hpa_collect(walk);
+	err = walk->layout->arena_hpa_shard ? jem_hpa_collect(walk) :
+					       COREHEAP_OK;
 	if (!err)
 		err = jem_collect_prof(walk);
 	if (!err)
@@ -494,7 +509,7 @@ static void jemalloc_destroy(void *state)
 const struct coreheap_allocator coreheap_jemalloc_allocator = {
 	COREHEAP_ALLOCATOR_INIT,
 	.name = "jemalloc",
-	.description = "jemalloc 5.3.0, x86-64 (Debian's libjemalloc2, or built with symbols)",
+	.description = "jemalloc 5.2.1 and 5.3.0, x86-64 (Debian's libjemalloc2, or built with symbols)",
 	.is_runtime = false,
 	.probe = jemalloc_probe,
 	.walk = jemalloc_walk,

@@ -66,9 +66,16 @@ struct jem_state {
 	char version[64];                /**< "" if unknown */
 	int version_major, version_minor, version_patch;
 	enum jem_source version_source;
+	/**
+	 * The layouts of the version (NULL: not supported); that of 5.3.0
+	 * when the version string was not found.
+	 */
+	const struct jem_layout *layout;
 
 	/** Addresses from symbols, 0 if absent (found by scanning later). */
-	uint64_t emap_global;            /**< je_arena_emap_global */
+	uint64_t emap_global;            /**< the rtree's global */
+	/** Its name: je_arena_emap_global (5.3) or je_extents_rtree (5.2). */
+	const char *emap_name;
 	uint64_t arenas_symbol;          /**< je_arenas */
 	uint64_t sz_table_symbol;        /**< je_sz_index2size_tab */
 	uint64_t opt_prof_symbol;        /**< je_opt_prof */
@@ -87,9 +94,13 @@ struct jem_range {
 /** One thread's (or an explicit) tcache. */
 struct jem_tcache {
 	uint64_t tcache;        /**< tcache_t */
-	uint64_t tcache_slow;   /**< tcache_slow_t */
+	uint64_t tcache_slow;   /**< tcache_slow_t (5.3), else 0 */
 	uint64_t arena;         /**< the arena it is associated with */
-	uint64_t dyn_alloc;     /**< jemalloc's allocation for its stacks */
+	/**
+	 * An address in jemalloc's allocation for its stacks: its start in
+	 * 5.3 (dyn_alloc), the word below bin 0's stack in 5.2.
+	 */
+	uint64_t dyn_alloc;
 	int32_t tid;            /**< the thread whose tsd holds it, or 0 */
 };
 
@@ -147,6 +158,8 @@ struct jem_arena_counts {
 struct jem_walk {
 	const struct coreheap_host *host;
 	struct jem_state *st;
+	/** st->layout, never NULL during a walk. */
+	const struct jem_layout *layout;
 
 	/** Writable ranges of the module (its .data and .bss). */
 	struct jem_range *ranges;
@@ -156,7 +169,11 @@ struct jem_walk {
 	size_t num_tcaches;
 	/** Every pointer in every tcache stack, tagged jem_tag(). */
 	struct jem_ptrset cached;
-	/** jemalloc's own allocations in arenas (tcache stacks). */
+	/**
+	 * Addresses in jemalloc's own allocations in arenas (tcache stacks,
+	 * the profiler's records, 5.2's arenas_tdata): an allocation that
+	 * holds one is jemalloc's.
+	 */
 	struct jem_ptrset internal;
 
 	uint64_t rtree_root;    /**< address of root[0] */
@@ -262,6 +279,20 @@ static inline int jem_read_u64(const struct coreheap_host *host, uint64_t addr,
 	return host->read(host, addr, ret, sizeof(*ret));
 }
 
+/**
+ * The index of the arena at @p arena (arena_t.ind, or its base_t's in
+ * 5.2). False if it cannot be read.
+ */
+bool jem_arena_ind(const struct jem_walk *walk, uint64_t arena,
+		   uint32_t *ret);
+
+/**
+ * Whether jemalloc's own allocations hold an address in [ptr, ptr +
+ * size): walk->internal.
+ */
+bool jem_is_internal(const struct jem_walk *walk, uint64_t ptr,
+		     uint64_t size);
+
 /** True if @p addr lies in one of the module's writable ranges. */
 bool jem_in_module_data(const struct jem_walk *walk, uint64_t addr);
 
@@ -280,7 +311,7 @@ int jem_locate(const struct coreheap_host *host, struct jem_state *st,
  */
 bool jem_parse_version(const char *s, size_t len, struct jem_state *st);
 
-/** jemalloc 5.3's JEM_NSIZES size classes for 4 KiB pages, into @p sizes. */
+/** jemalloc 5's JEM_NSIZES size classes for 4 KiB pages, into @p sizes. */
 void jem_compute_sizes(uint64_t *sizes);
 
 /** Collect the module's writable ranges into walk->ranges. */
