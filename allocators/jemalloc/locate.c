@@ -453,12 +453,15 @@ static bool root_plausible(const struct jem_walk *walk, uint64_t root)
 
 /*
  * The extents a leaf maps, at most @p max of them: (page, slot) pairs of
- * the slots that hold the page their extent starts on. Returns how many.
+ * the slots that hold the page their extent starts on. Returns how many,
+ * 0 if a slot met on the way names no extent that holds its page, or one
+ * of an arena that does not exist: what is not a leaf fails soon.
  */
 static size_t leaf_heads(const struct jem_walk *walk, uint64_t leaf,
 			 uint64_t *pages, size_t max)
 {
 	const struct coreheap_host *host = walk->host;
+	const struct jem_layout *l = walk->layout;
 	size_t n = 0;
 
 	for (uint64_t first = 0; first < JEM_RTREE_SLOTS && n < max;
@@ -468,15 +471,24 @@ static size_t leaf_heads(const struct jem_walk *walk, uint64_t leaf,
 		if (host->read(host, leaf + 8 * first, slots, sizeof(slots)))
 			return n;
 		for (uint64_t j = 0; j < 512 && n < max; j++) {
-			uint64_t edata = jem_leaf_edata(walk->layout, slots[j]),
-				 addr;
+			uint64_t edata = jem_leaf_edata(l, slots[j]), e[3];
+			uint64_t base, pages_in, offset;
+			unsigned int arena;
 
-			if (!edata ||
-			    jem_read_u64(host, edata + JEM_EDATA_ADDR, &addr) ||
-			    ((addr >> JEM_RTREE_LEAF_SHIFT) &
-			     (JEM_RTREE_SLOTS - 1)) != first + j)
+			if (!edata)
 				continue;
-			pages[n++] = addr & ~JEM_PAGE_MASK;
+			if (host->read(host, edata, e, sizeof(e)))
+				return 0;
+			base = e[1] & ~JEM_PAGE_MASK;
+			pages_in = (e[2] & ~JEM_PAGE_MASK) / JEM_PAGE;
+			offset = (first + j - (base >> JEM_RTREE_LEAF_SHIFT)) &
+				 (JEM_RTREE_SLOTS - 1);
+			arena = jem_edata_arena(e[0]);
+			if (!pages_in || offset >= pages_in ||
+			    (walk->arenas && !walk->arena_addr[arena]))
+				return 0;
+			if (!offset)
+				pages[n++] = base;
 		}
 	}
 	return n;

@@ -126,12 +126,18 @@ static bool tctx_cell(struct prof_pass *pass, uint64_t key, uint64_t data)
 	return !pass->err;
 }
 
-/* The global bt2gctx table, in libjemalloc's data, and its gctxs. */
+/*
+ * The global bt2gctx table, in libjemalloc's data, and its gctxs; and the
+ * tables of the allocation log (log_bt_node_set, log_thr_node_set), which
+ * 5.2's prof_boot2() makes when profiling is on (5.3: once logging
+ * starts): every table in libjemalloc's data is the profiler's own.
+ */
 static void find_bt2gctx(struct prof_pass *pass)
 {
 	const struct jem_walk *walk = pass->walk;
 	const struct coreheap_host *host = walk->host;
 	unsigned int candidates = 0;
+	bool found = false;
 
 	for (size_t r = 0; r < walk->num_ranges && !pass->err; r++) {
 		const struct jem_range *range = &walk->ranges[r];
@@ -142,16 +148,16 @@ static void find_bt2gctx(struct prof_pass *pass)
 			struct ckh h;
 
 			if (host->read(host, a, raw, sizeof(raw)) ||
-			    !read_ckh(walk, raw, &h) || !h.count)
+			    !read_ckh(walk, raw, &h))
 				continue;
 			if (++candidates > MAX_CANDIDATES)
 				return;
-			if (!each_cell(pass, &h, gctx_cell))
+			internal(pass, h.tab);
+			if (found || !h.count || !each_cell(pass, &h, gctx_cell))
 				continue;
 			// Shape and contents agree: this is bt2gctx.
-			internal(pass, h.tab);
 			each_cell(pass, &h, note_gctx_cell);
-			return;
+			found = true;
 		}
 	}
 }
