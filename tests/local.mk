@@ -79,6 +79,7 @@ EXTRA_DIST += \
 	tests/glibc-trixie.sh \
 	tests/glibc-sid.sh \
 	tests/glibc-debian.sh \
+	tests/debian-fixtures.sh \
 	tests/debian-root.sh
 
 # Debian's redis-server, unmodified, with the recorder preloaded: every
