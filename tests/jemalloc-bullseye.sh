@@ -16,8 +16,10 @@
 # jemalloc_static links the root's libjemalloc.a, whose symbols
 # (je_extents_rtree, je_arenas...) the walk then uses.
 #
-# A double free left in a tcache (damage_jemalloc_double_free) must be
-# reported as one, at the freed pointer.
+# With heap profiling on (jemalloc_prof), each allocation's stack names the
+# function that made it. A double free left in a tcache
+# (damage_jemalloc_double_free) must be reported as one, at the freed
+# pointer.
 #
 # Environment: DEBIAN_ROOTS (default: the build tree's debian-roots).
 
@@ -121,6 +123,23 @@ for fixture in $built; do
 	fi
 done
 
+# Heap profiling on, every allocation sampled (fixtures/jemalloc_prof.c, no
+# recorder; it writes which function made each allocation): 5.2.1's
+# profiler records each one's stack, whose innermost frame past jemalloc's
+# own is that function.
+name=jemalloc_prof
+if chroot "$root" gcc -std=gnu11 -g -O0 -fno-builtin -o "$inside/$name" \
+	"$inside/$name.c" -ljemalloc -lpthread > "$work/$name.cc.log" 2>&1; then
+	if core_in_root "$name"; then
+		core=$work/$name.core design=$dir/$name.live
+		[ -s "$design" ] || fail "$name wrote no allocations"
+		check_alloc_stacks "$name (jemalloc 5.2.1)" --sysroot "$root"
+	fi
+else
+	fail "$name does not build with the bullseye root's gcc"
+	cat "$work/$name.cc.log"
+fi
+
 # Double frees left in 5.2.1's tcaches (fixtures/damage_jemalloc_double_free.c,
 # no recorder; it writes the pointers it freed twice): one pointer twice
 # in a bin, and one in a bin while its slab's bitmap has it free. triage
@@ -128,7 +147,7 @@ done
 fact() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 name=damage_jemalloc_double_free
 if chroot "$root" gcc -std=gnu11 -g -O0 -fno-builtin -o "$inside/$name" \
-	"$inside/$name.c" -ljemalloc > "$work/$name.cc.log" 2>&1; then
+	"$inside/$name.c" -ljemalloc -lpthread > "$work/$name.cc.log" 2>&1; then
 	if core_in_root "$name"; then
 		"$COREHEAP" triage --sysroot "$root" --format json \
 			"$work/$name.core" > "$work/$name.json" 2> "$work/$name.err"
