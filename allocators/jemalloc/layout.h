@@ -188,8 +188,11 @@ struct jem_layout {
 	/** edata_t.e_ps (0: none) and the large extent's e_prof_tctx. */
 	uint64_t edata_ps, edata_prof_tctx;
 
-	/** The tsd: its size, its tcache_t, tcache_slow_t (0: none). */
-	uint64_t tsd_size, tsd_tcache, tsd_tcache_slow;
+	/**
+	 * In the tsd (jemalloc's one TLS variable, at the start of the
+	 * module's TLS block): its tcache_t, tcache_slow_t (0: none).
+	 */
+	uint64_t tsd_tcache, tsd_tcache_slow;
 	/** tsd_t.prof_tdata; tsd_t.arenas_tdata (0: none), a0malloc'd. */
 	uint64_t tsd_prof_tdata, tsd_arenas_tdata;
 
