@@ -12,7 +12,10 @@
 # here with gdb's gcore. Each core is read here with `--sysroot ROOT`:
 # objects must list exactly the recorded live set (pointer and usable
 # size, no more, no less, all jemalloc's), summary must name jemalloc
-# 5.2.1 and say how its version and globals were found, and find no damage.
+# 5.2.1 and say how its version and globals were found, find no damage and
+# leave none of jemalloc's memory unexplained (its owned ranges). On
+# graph_heap and jemalloc_pools, leaks names exactly the designed leaks:
+# jemalloc's memory is no root, a freed region's pointers keep nothing.
 # jemalloc_static links the root's libjemalloc.a, whose symbols
 # (je_extents_rtree, je_arenas...) the walk then uses.
 #
@@ -99,6 +102,8 @@ analyse() {
 		"$work/$name.summary"
 	check_grep "$name: summary finds no damage" '^damage: *none found' \
 		"$work/$name.summary"
+	check_grep "$name: all jemalloc's memory explained" '^unexplained: none$' \
+		"$work/$name.summary"
 	check_grep "$name: summary says jemalloc 5.2.1, from the library's version string" \
 		"$version_re" "$work/$name.summary.err"
 	case $name in
@@ -120,6 +125,52 @@ for fixture in $built; do
 		rm -f "$work/$fixture.core"
 	else
 		cp "$dir/$fixture" "$work/$fixture"
+	fi
+done
+
+# What jemalloc owns is no root: on graph_heap (fixtures/graph_heap.c,
+# no recorder), leaks names exactly the designed leaks (100 dropped blocks,
+# unreferenced, and a 3-block cycle, each referred to once); on
+# jemalloc_pools, a pointer held only in a region freed into its slab keeps
+# nothing alive, and all of jemalloc's memory is explained.
+# leaks_of NAME: "address kind referrers" of each leak, sorted, into
+# $work/NAME.leaks.actual.
+leaks_of() {
+	"$COREHEAP" leaks --sysroot "$root" --format jsonl "$work/$1.core" \
+		> "$work/$1.leaks" 2> "$work/$1.leaks.err"
+	check_same "$1: leaks exits 0" 0 "$?"
+	sed 's/.*"address": "\([^"]*\)".*"leak": "\([a-z]*\)", "referrers": \([0-9]*\).*/\1 \2 \3/' \
+		"$work/$1.leaks" | sort > "$work/$1.leaks.actual"
+}
+for name in graph_heap jemalloc_pools; do
+	if ! chroot "$root" gcc -std=gnu11 -g -O0 -fno-builtin \
+		-o "$inside/$name" "$inside/$name.c" -ljemalloc -lpthread \
+		> "$work/$name.cc.log" 2>&1; then
+		fail "$name does not build with the bullseye root's gcc"
+		cat "$work/$name.cc.log"
+		continue
+	fi
+	core_in_root "$name" || continue
+	design=$dir/$name.live
+	if [ $name = graph_heap ]; then
+		(awk '$1 == "leak" { print $2 " unreferenced 0" }' "$design"
+		 awk '$1 == "cycle" { print $2 " indirect 1" }' "$design") |
+			sort > "$work/$name.leaks.expected"
+		check_same "graph_heap: the design has 103 leaks" 103 \
+			"$(wc -l < "$work/$name.leaks.expected" | tr -d ' ')"
+		leaks_of $name
+		check_same "graph_heap: leaks names exactly the designed leaks" \
+			"$(cat "$work/$name.leaks.expected")" \
+			"$(cat "$work/$name.leaks.actual")"
+	else
+		leaks_of $name
+		check_same "jemalloc_pools: leaked is only the block the freed region points to" \
+			"$(awk '$1 == "freed" { print $3 " unreferenced 0" }' "$design")" \
+			"$(cat "$work/$name.leaks.actual")"
+		"$COREHEAP" summary --sysroot "$root" "$work/$name.core" \
+			> "$work/$name.summary" 2> "$work/$name.summary.err"
+		check_grep "jemalloc_pools: all jemalloc's memory explained" \
+			'^unexplained: none$' "$work/$name.summary"
 	fi
 done
 
