@@ -104,6 +104,20 @@ analyse() {
 		"$work/$name.summary"
 	check_grep "$name: all jemalloc's memory explained" '^unexplained: none$' \
 		"$work/$name.summary"
+	# summary's tables per arena: summed over the arenas, the live
+	# regions of each size class are the live set's blocks of that size.
+	awk '/^    class [0-9]+ B: / {
+		for (i = 4; i <= NF; i++)
+			if ($i == "live" && $(i - 1) != "percent") {
+				v = $(i + 1); sub(",", "", v); live[$2] += v
+			}
+	} END { for (s in live) if (live[s]) print s, live[s] }' \
+		"$work/$name.summary" | sort -n > "$work/$name.classes.actual"
+	awk '{ n[$2]++ } END { for (s in n) print s, n[s] }' \
+		"$work/$name.expected" | sort -n > "$work/$name.classes.expected"
+	check_same "$name: summary's live regions per size class are the live set's" \
+		"$(cat "$work/$name.classes.expected")" \
+		"$(cat "$work/$name.classes.actual")"
 	check_grep "$name: summary says jemalloc 5.2.1, from the library's version string" \
 		"$version_re" "$work/$name.summary.err"
 	case $name in
