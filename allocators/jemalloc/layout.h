@@ -58,6 +58,7 @@
 #define JEM_EDATA_SIZE_ESN 16
 #define JEM_EDATA_BITMAP 64
 /*
+ * 5.3 only (5.2 has no hugepage allocator; the layouts below are 5.3.0's).
  * hpa.h: the hugepage allocator hands out extents from pageslabs of
  * HUGEPAGE bytes (2 MiB on x86-64), each aligned to its size; the pages of
  * a pageslab no extent holds are free in its hpdata_t, which the radix
@@ -79,8 +80,8 @@
 #define JEM_HPDATA_NACTIVE 104
 #define JEM_HPDATA_ACTIVE_PAGES 112
 /*
- * 5.3: the arena's hpa_shard_t (struct jem_layout); in it central (hpa_central_t *) @56 and the psset
- * @320. psset_t: empty (ql_head: one pointer) @4224, to_purge[128] @4232,
+ * The arena's hpa_shard_t (jem_layout.arena_hpa_shard): in it central
+ * (hpa_central_t *) @56 and the psset @320. psset_t: empty (ql_head: one pointer) @4224, to_purge[128] @4232,
  * to_hugify @5272; its age heaps hold only pageslabs with extents.
  * hpa_central_t: eden @224, eden_len @232, the part of the last mapping
  * of HPA_EDEN_SIZE (128 hugepages) not yet carved into pageslabs.

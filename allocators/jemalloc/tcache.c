@@ -100,36 +100,36 @@ static int push(struct jem_walk *walk, const struct jem_tcache *tc)
 
 // The tcache_ql ring through tcache_slow_t.link (5.3) or tcache_t.link
 // (5.2), from one member.
-static int follow_ring(struct jem_walk *walk, uint64_t slow)
+static int follow_ring(struct jem_walk *walk, uint64_t member)
 {
 	const struct coreheap_host *host = walk->host;
 	const struct jem_layout *l = walk->layout;
-	uint64_t start = slow;
+	uint64_t start = member;
 
 	for (size_t steps = 0; steps < JEM_MAX_TCACHES; steps++) {
 		struct jem_tcache tc;
-		uint64_t tcache = slow;
+		uint64_t tcache = member;
 		int err;
 
 		if ((l->tsd_tcache_slow &&
-		     jem_read_u64(host, slow + l->slow_tcache, &tcache)) ||
+		     jem_read_u64(host, member + l->slow_tcache, &tcache)) ||
 		    !read_tcache(walk, tcache, &tc) ||
-		    ring_member(walk, &tc) != slow) {
+		    ring_member(walk, &tc) != member) {
 			jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER, UINT32_MAX,
-				   slow,
+				   member,
 				   "an arena's tcache list leads to 0x%llx, which is no tcache",
-				   (unsigned long long)slow);
+				   (unsigned long long)member);
 			return COREHEAP_OK;
 		}
 		err = push(walk, &tc);
 		if (err)
 			return err;
 		if (jem_read_u64(host,
-				 slow + (l->tsd_tcache_slow ? l->slow_next :
-							      l->tcache_link),
-				 &slow))
+				 member + (l->tsd_tcache_slow ? l->slow_next :
+								l->tcache_link),
+				 &member))
 			return COREHEAP_OK;
-		if (slow == start)
+		if (member == start)
 			return COREHEAP_OK;
 	}
 	jem_damage(walk, COREHEAP_DAMAGE_CYCLE, UINT32_MAX, start,
