@@ -120,6 +120,19 @@ analyse() {
 		"$(cat "$work/$name.classes.actual")"
 	check_grep "$name: summary says jemalloc 5.2.1, from the library's version string" \
 		"$version_re" "$work/$name.summary.err"
+	check_grep "$name: jemalloc's base blocks, from the arenas" \
+		'base allocator: [1-9][0-9]* blocks*$' "$work/$name.summary.err"
+	case $name in
+	jemalloc_threads | jemalloc_prof_threads)
+		# Four threads with a tcache in their tsd (not the one that
+		# turned it off), and the explicit tcache, only on its
+		# arena's tcache_ql ring (tcache_t.link in 5.2).
+		check_grep "$name: the threads' tcaches, from their tsd" \
+			"tcaches: 4 in threads' tsd" "$work/$name.summary.err"
+		check_grep "$name: the explicit tcache, from its arena's list" \
+			"tcaches: 1 more from the arenas' tcache lists" \
+			"$work/$name.summary.err" ;;
+	esac
 	case $name in
 	jemalloc_static)
 		check_grep "$name: the radix tree and arenas by symbol" \
