@@ -19,6 +19,19 @@
 
 #include "jemalloc.h"
 
+void jem_log(const struct jem_walk *walk, int level, const char *format, ...)
+{
+	char message[512];
+	va_list ap;
+
+	if (walk->quiet)
+		return;
+	va_start(ap, format);
+	vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	walk->host->log(walk->host, level, "%s", message);
+}
+
 void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
 		uint32_t region, uint64_t address, const char *format, ...)
 {
@@ -30,7 +43,7 @@ void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
 	char message[256];
 	va_list ap;
 
-	if (walk->damage_count++ >= JEM_MAX_DAMAGE)
+	if (walk->quiet || walk->damage_count++ >= JEM_MAX_DAMAGE)
 		return;
 	va_start(ap, format);
 	vsnprintf(message, sizeof(message), format, ap);
@@ -357,6 +370,89 @@ static void log_distribution(struct jem_walk *walk)
 	}
 }
 
+/*
+ * Whether build() with layout @p l finds jemalloc's structures (its radix
+ * tree, or a jemalloc never started), logging and reporting nothing.
+ * *err_ret: COREHEAP_NOMEM, else COREHEAP_OK.
+ */
+static bool layout_fits(const struct coreheap_host *host, struct jem_state *st,
+			const struct jem_layout *l, int *err_ret)
+{
+	struct jem_walk *walk = calloc(1, sizeof(*walk));
+	bool fits;
+	int err;
+
+	*err_ret = COREHEAP_OK;
+	if (!walk) {
+		*err_ret = COREHEAP_NOMEM;
+		return false;
+	}
+	walk->host = host;
+	walk->st = st;
+	walk->layout = l;
+	walk->quiet = true;
+	err = build(walk);
+	fits = !err && (walk->uninitialised || walk->rtree_root);
+	if (err == COREHEAP_NOMEM)
+		*err_ret = err;
+	walk_destroy(walk);
+	return fits;
+}
+
+/*
+ * No version string (the library's file is not at hand, and cores leave
+ * its .rodata out): the layout of the version whose global names the
+ * radix tree, where symbols say; else the one whose tcache checks the
+ * most threads' tsd pass (a tsd read with another version's layout fails
+ * them: 5.3's tcache_t and tcache_slow_t must point at each other, 5.2's
+ * descriptor at its tcache's own bins); else the first whose radix tree
+ * and arenas are found. COREHEAP_OK or COREHEAP_NOMEM.
+ */
+static int guess_layout(const struct coreheap_host *host, struct jem_state *st)
+{
+	struct jem_walk probe = { .host = host, .st = st, .quiet = true };
+	const struct jem_layout *best = NULL, *l;
+	size_t best_count = 0;
+	const char *how = NULL;
+	int err = COREHEAP_OK;
+
+	for (size_t i = 0; (l = jem_layout_at(i)) && !best; i++) {
+		if (st->emap_name && !strcmp(st->emap_name, l->rtree_symbol)) {
+			best = l;
+			how = "whose globals its symbols name";
+		}
+	}
+	for (size_t i = 0; (l = jem_layout_at(i)) && !how; i++) {
+		size_t count;
+
+		probe.layout = l;
+		count = jem_count_thread_tcaches(&probe);
+		if (count > best_count) {
+			best = l;
+			best_count = count;
+		}
+	}
+	if (best && !how)
+		how = "whose layout its threads' tcaches fit";
+	for (size_t i = 0; !best && (l = jem_layout_at(i)) && !err; i++) {
+		if (layout_fits(host, st, l, &err)) {
+			best = l;
+			how = "whose layout its radix tree and arenas fit";
+		}
+	}
+	if (err)
+		return err;
+	if (!best) {
+		best = jem_layout_default();
+		how = "which nothing in the core confirms";
+	}
+	st->layout = best;
+	host->log(host, COREHEAP_LOG_WARNING,
+		  "jemalloc's version string was not found; walking it as %s, %s",
+		  best->version, how);
+	return COREHEAP_OK;
+}
+
 static int jemalloc_probe(const struct coreheap_host *host, bool forced,
 			  int *confidence_ret, void **state_ret)
 {
@@ -397,10 +493,12 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 			  jem_layout_versions());
 		return COREHEAP_FAILED;
 	}
-	if (!st->version[0])
-		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc's version string was not found; walking it as %s",
-			  st->layout->version);
+
+	if (!st->version[0]) {
+		err = guess_layout(host, st);
+		if (err)
+			return err;
+	}
 	if (st->emap_name && strcmp(st->emap_name, st->layout->rtree_symbol)) {
 		host->log(host, COREHEAP_LOG_WARNING,
 			  "jemalloc %s has %s%s, which jemalloc %s has not: its heap is not walked",

@@ -167,6 +167,8 @@ struct jem_walk {
 
 	struct jem_tcache *tcaches;
 	size_t num_tcaches;
+	/** Threads whose tsd was found in their TLS. */
+	size_t tls_tsds;
 	/** Every pointer in every tcache stack, tagged jem_tag(). */
 	struct jem_ptrset cached;
 	/**
@@ -218,6 +220,11 @@ struct jem_walk {
 	struct jem_range own_code[JEM_OWN_FUNCTIONS];
 	size_t num_own_code;
 
+	/**
+	 * A trial of a layout (the version string was not found): it logs
+	 * and reports nothing.
+	 */
+	bool quiet;
 	/** jemalloc never started: no size classes, arena or tcache. */
 	bool uninitialised;
 	struct jem_counts counts;
@@ -241,7 +248,17 @@ static inline uint32_t jem_tag(size_t tcache, unsigned int bin)
 	return (uint32_t)(tcache & 0xffffff) << 8 | (bin & 0xff);
 }
 
-/** Report damage (formatted), capped at JEM_MAX_DAMAGE per walk. */
+/**
+ * A note for the user (coreheap_host::log), unless the walk is a trial
+ * (walk->quiet).
+ */
+void jem_log(const struct jem_walk *walk, int level, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * Report damage (formatted), capped at JEM_MAX_DAMAGE per walk; nothing
+ * in a trial walk (walk->quiet).
+ */
 void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
 		uint32_t region, uint64_t address, const char *format, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -342,6 +359,14 @@ void jem_find_arenas(struct jem_walk *walk);
  * Reports damage on the way.
  */
 int jem_find_tcaches(struct jem_walk *walk);
+
+/**
+ * How many threads' tsd hold a tcache that walk->layout's checks accept
+ * (a tcache_t and tcache_slow_t that point at each other in 5.3, a
+ * descriptor that points at the tcache's own bins in 5.2). Reads only;
+ * reports nothing.
+ */
+size_t jem_count_thread_tcaches(struct jem_walk *walk);
 
 /** Add the tcaches on the arenas' tcache lists, once the arenas are known. */
 int jem_tcaches_from_arenas(struct jem_walk *walk);

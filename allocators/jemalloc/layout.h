@@ -18,6 +18,7 @@
 #define COREHEAP_JEMALLOC_LAYOUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define JEM_LG_PAGE 12
@@ -213,6 +214,12 @@ struct jem_layout {
 	uint64_t tcache_link, tcache_arena, tcache_desc_small,
 		tcache_desc_large;
 	/**
+	 * 5.2: tcache_t.tsd_link {qre_next, qre_prev}, in a tsd's own
+	 * tcache: the ring of all nominal threads' tsd_t (tsd_add_nominal),
+	 * whose links point at the tsd_t themselves. 0: none.
+	 */
+	uint64_t tcache_tsd_link;
+	/**
 	 * 5.3 tcache_slow_t: its size, link (the ring) @next, arena,
 	 * dyn_alloc (the stacks' allocation), tcache (back to tcache_t).
 	 */
@@ -254,7 +261,13 @@ const struct jem_layout *jem_layout_find(int major, int minor, int patch);
 /** The versions there are layouts for, "5.2.1, 5.3.0", for messages. */
 const char *jem_layout_versions(void);
 
-/** The layout walked when the version string was not found. */
+/** The @p i th layout known, NULL past the last. */
+const struct jem_layout *jem_layout_at(size_t i);
+
+/**
+ * The layout assumed when the version string was not found and nothing in
+ * the core tells the versions apart.
+ */
 const struct jem_layout *jem_layout_default(void);
 
 static inline uint64_t jem_leaf_edata(const struct jem_layout *l,

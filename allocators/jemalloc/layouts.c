@@ -95,6 +95,8 @@ static const struct jem_layout layout_5_3_0 = {
  *   @496 (no tcache_slow_t).
  * - tcache_structs.h, tcache_t (5704 bytes): bins_small[36] @16, link
  *   {qre_next, qre_prev} @880 (the arena's tcache_ql ring), the
+ *   tsd_link {qre_next, qre_prev} @896 (in a tsd's own tcache_t, the ring
+ *   of the nominal threads' tsd_t, src/tsd.c tsd_add_nominal), the
  *   cache_bin_array_descriptor {link, bins_small @936, bins_large @944},
  *   arena @952, bins_large[196] @1000. The stacks are one internal
  *   allocation of arena 0 (tcache_init: ipallocztm(..., is_internal)), or
@@ -132,6 +134,7 @@ static const struct jem_layout layout_5_2_1 = {
 	.tcache_bins_count = 36,
 	.tcache_bins_large = 1000,
 	.tcache_link = 880,
+	.tcache_tsd_link = 896,
 	.tcache_arena = 952,
 	.tcache_desc_small = 936,
 	.tcache_desc_large = 944,
@@ -170,6 +173,11 @@ const struct jem_layout *jem_layout_find(int major, int minor, int patch)
 const char *jem_layout_versions(void)
 {
 	return "5.2.1, 5.3.0";
+}
+
+const struct jem_layout *jem_layout_at(size_t i)
+{
+	return i < sizeof(layouts) / sizeof(*layouts) ? layouts[i] : NULL;
 }
 
 const struct jem_layout *jem_layout_default(void)

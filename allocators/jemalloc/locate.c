@@ -238,7 +238,7 @@ int jem_collect_ranges(struct jem_walk *walk)
 		if (host->mapping(host, i, &m) || !in_module(st, &m) ||
 		    !(m.prot & COREHEAP_PROT_WRITE))
 			continue;
-		host->log(host, COREHEAP_LOG_DEBUG,
+		jem_log(walk, COREHEAP_LOG_DEBUG,
 			  "module data: 0x%llx..0x%llx (%llu bytes available)",
 			  (unsigned long long)m.start, (unsigned long long)m.end,
 			  (unsigned long long)m.available);
@@ -367,26 +367,26 @@ void jem_find_size_classes(struct jem_walk *walk)
 		}
 	}
 	if (!where || host->read(host, where, table, sizeof(table))) {
-		host->log(host, COREHEAP_LOG_INFO,
+		jem_log(walk, COREHEAP_LOG_INFO,
 			  "size classes: sz_index2size_tab not found; computed as jemalloc 5 does for 4 KiB pages");
 		return;
 	}
 	for (size_t i = 1; i < JEM_NSIZES; i++) {
 		if (table[i] <= table[i - 1]) {
-			host->log(host, COREHEAP_LOG_WARNING,
+			jem_log(walk, COREHEAP_LOG_WARNING,
 				  "the size-class table at 0x%llx is not increasing at %zu; using computed classes",
 				  (unsigned long long)where, i);
 			return;
 		}
 	}
 	if (memcmp(table, computed, sizeof(table)))
-		host->log(host, COREHEAP_LOG_WARNING,
+		jem_log(walk, COREHEAP_LOG_WARNING,
 			  "the size classes at 0x%llx differ from jemalloc 5's defaults; using the core's",
 			  (unsigned long long)where);
 	memcpy(walk->sizes, table, sizeof(table));
 	walk->sizes_source = walk->st->sz_table_symbol ? JEM_SOURCE_SYMBOL :
 							 JEM_SOURCE_SCAN;
-	host->log(host, COREHEAP_LOG_INFO,
+	jem_log(walk, COREHEAP_LOG_INFO,
 		  "size classes: sz_index2size_tab at 0x%llx (%s)",
 		  (unsigned long long)where, jem_source_name(walk->sizes_source));
 }
@@ -502,7 +502,6 @@ static size_t leaf_heads(const struct jem_walk *walk, uint64_t leaf,
  */
 static int root_from_leaves(struct jem_walk *walk)
 {
-	const struct coreheap_host *host = walk->host;
 
 	for (size_t r = 0; r < walk->num_ranges; r++) {
 		const struct jem_range *range = &walk->ranges[r];
@@ -533,14 +532,14 @@ static int root_from_leaves(struct jem_walk *walk)
 			free(owned);
 			walk->rtree_root = root;
 			walk->root_source = JEM_SOURCE_SCAN;
-			host->log(host, COREHEAP_LOG_INFO,
+			jem_log(walk, COREHEAP_LOG_INFO,
 				  "radix tree: root at 0x%llx, found by a leaf whose %zu extent%s it maps back (no tcache to start from)",
 				  (unsigned long long)root, n, n == 1 ? "" : "s");
 			return COREHEAP_OK;
 		}
 		free(owned);
 	}
-	host->log(host, COREHEAP_LOG_WARNING,
+	jem_log(walk, COREHEAP_LOG_WARNING,
 		  "jemalloc's radix tree was not found in its module's memory");
 	return COREHEAP_NOT_FOUND;
 }
@@ -588,7 +587,6 @@ static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
 
 int jem_find_rtree_root(struct jem_walk *walk)
 {
-	const struct coreheap_host *host = walk->host;
 	uint64_t known[ROOT_PROBES];
 	size_t num_known;
 
@@ -609,7 +607,7 @@ int jem_find_rtree_root(struct jem_walk *walk)
 			continue;
 		walk->rtree_root = root;
 		walk->root_source = JEM_SOURCE_SCAN;
-		host->log(host, COREHEAP_LOG_INFO,
+		jem_log(walk, COREHEAP_LOG_INFO,
 			  "radix tree: root at 0x%llx, found by the leaf that maps 0x%llx (confirmed by %zu of %zu more addresses)",
 			  (unsigned long long)root,
 			  (unsigned long long)known[anchor], confirmed,
@@ -697,7 +695,7 @@ void jem_find_arenas(struct jem_walk *walk)
 	}
 	if (best && !host->read(host, best, entries, JEM_ARENAS_LEN * 8)) {
 		use_arenas(walk, best, entries, JEM_SOURCE_SCAN);
-		host->log(host, COREHEAP_LOG_INFO,
+		jem_log(walk, COREHEAP_LOG_INFO,
 			  "arenas: array at 0x%llx, %zu arena%s, found by its contents",
 			  (unsigned long long)best, best_score,
 			  best_score == 1 ? "" : "s");

@@ -184,6 +184,27 @@ static int from_threads(struct jem_walk *walk, size_t *found_ret)
 	return COREHEAP_OK;
 }
 
+size_t jem_count_thread_tcaches(struct jem_walk *walk)
+{
+	const struct coreheap_host *host = walk->host;
+	const struct jem_layout *l = walk->layout;
+	size_t n = host->num_threads(host), found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct jem_tcache tc;
+		uint64_t tsd;
+
+		if (host->tls_address(host, i, walk->st->module,
+				      walk->st->tsd_tls_offset, &tsd) ||
+		    !read_tcache(walk, tsd + l->tsd_tcache, &tc) ||
+		    (l->tsd_tcache_slow &&
+		     tc.tcache_slow != tsd + l->tsd_tcache_slow))
+			continue;
+		found++;
+	}
+	return found;
+}
+
 static void on_duplicate(void *arg, const struct jem_ptr *kept,
 			 uint32_t dropped_tag)
 {
@@ -334,15 +355,67 @@ static int collect_stacks(struct jem_walk *walk)
 	}
 	return COREHEAP_OK;
 }
+
+// 5.2: the tsd whose own tcache_t is at @p tcache, or 0: its tsd_link is
+// in the ring of nominal tsds (the next one's prev is it).
+static uint64_t tsd_of(const struct jem_walk *walk, uint64_t tcache)
+{
+	const struct jem_layout *l = walk->layout;
+	uint64_t tsd = tcache - l->tsd_tcache, next, back;
+
+	if (tcache < l->tsd_tcache ||
+	    jem_read_u64(walk->host, tcache + l->tcache_tsd_link, &next) ||
+	    !next || next % 8 ||
+	    jem_read_u64(walk->host,
+			 next + l->tsd_tcache + l->tcache_tsd_link + 8, &back))
+		return 0;
+	return back == tsd ? tsd : 0;
+}
+
+/*
+ * 5.2, threads whose TLS the core lacks (or that the host cannot place):
+ * every nominal thread's tsd is on a ring through its tcache_t.tsd_link,
+ * which any tsd's own tcache on an arena's ring leads to; each tsd's
+ * arenas_tdata is jemalloc's (a0malloc).
+ */
+static int tsds_from_tcaches(struct jem_walk *walk)
+{
+	const struct jem_layout *l = walk->layout;
+	uint64_t start = 0, tsd;
+	size_t found = 0;
+
+	for (size_t t = 0; t < walk->num_tcaches && !start; t++)
+		start = tsd_of(walk, walk->tcaches[t].tcache);
+	tsd = start;
+	for (size_t steps = 0; tsd && steps < JEM_MAX_TCACHES; steps++) {
+		uint64_t tdata;
+
+		if (!jem_read_u64(walk->host, tsd + l->tsd_arenas_tdata,
+				  &tdata) &&
+		    tdata && tdata % 8 == 0) {
+			if (jem_ptrset_add(&walk->internal, tdata, jem_tag(0, 0)))
+				return COREHEAP_NOMEM;
+			found++;
+		}
+		if (jem_read_u64(walk->host,
+				 tsd + l->tsd_tcache + l->tcache_tsd_link, &tsd) ||
+		    tsd == start)
+			break;
+	}
+	jem_log(walk, COREHEAP_LOG_INFO,
+		"threads' tsd: %zu arenas_tdata on the ring of tsds", found);
+	return COREHEAP_OK;
+}
+
 int jem_find_tcaches(struct jem_walk *walk)
 {
-	const struct coreheap_host *host = walk->host;
 	size_t from_tls = 0, threads;
 	int err;
 
 	err = from_threads(walk, &from_tls);
 	if (err)
 		return err;
+	walk->tls_tsds = from_tls;
 	threads = walk->num_tcaches;
 	for (size_t i = 0; i < threads; i++) {
 		bool walked = false;
@@ -356,7 +429,7 @@ int jem_find_tcaches(struct jem_walk *walk)
 		if (err)
 			return err;
 	}
-	host->log(host, COREHEAP_LOG_INFO,
+	jem_log(walk, COREHEAP_LOG_INFO,
 		  "tcaches: %zu in threads' tsd (%s), %zu more on the arenas' tcache rings",
 		  from_tls, jem_source_name(walk->st->tsd_source),
 		  walk->num_tcaches - from_tls);
@@ -384,9 +457,13 @@ int jem_tcaches_from_arenas(struct jem_walk *walk)
 			return err;
 	}
 	if (walk->num_tcaches > before)
-		host->log(host, COREHEAP_LOG_INFO,
+		jem_log(walk, COREHEAP_LOG_INFO,
 			  "tcaches: %zu more from the arenas' tcache lists",
 			  walk->num_tcaches - before);
+	// 5.2's arenas_tdata come from the threads' tsd: without their TLS,
+	// from the ring of tsds (twice in walk->internal is harmless).
+	if (walk->layout->tcache_tsd_link && !walk->tls_tsds)
+		return tsds_from_tcaches(walk);
 	return COREHEAP_OK;
 }
 
