@@ -20,6 +20,7 @@
 # CH_DEBIAN_FIXTURES (the fixtures to run, default all of them).
 
 . "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/debian-fixtures.sh"
 
 suite=${1:?usage: glibc-debian.sh SUITE}
 test_init "glibc-debian-$suite" SRCDIR TESTS_BUILDDIR
@@ -29,15 +30,9 @@ fixtures=${CH_DEBIAN_FIXTURES:-"glibc_mixed glibc_aligned glibc_threads
 glibc_mmap glibc_many_threads glibc_multiheap glibc_tuned glibc_noncontiguous
 glibc_foreign_sbrk glibc_runs glibc_large_tcache glibc_abort"}
 
-roots=${DEBIAN_ROOTS:-$TESTS_BUILDDIR/../debian-roots}
-root=$roots/$suite
-sh "$SRCDIR/tests/debian-root.sh" "$suite" "$root"
-case $? in
-0) ;;
-77) skip "no Debian $suite root (see the message above)" ;;
-*) fail "cannot make the Debian $suite root"; finish ;;
-esac
-root=$(cd "$root" && pwd -P)
+# The fixtures' sources and binaries go inside the root, in $dir (removed
+# on exit).
+debian_fixtures_root "$suite"
 glibc=$(chroot "$root" dpkg-query -W -f='${Version}' libc6)
 echo "Debian $suite root: $root, glibc $glibc"
 
@@ -76,24 +71,6 @@ else
 	check_same "the plugin's layout of glibc $glibc is its debug info's ($(wc -l < "$work/layout.plugin") offsets and sizes)" "" "$wrong"
 fi
 
-# The fixtures' sources and binaries, inside the root (removed on exit).
-inside=/coreheap-test-$$
-dir=$root$inside
-rm -rf "$dir"
-mkdir "$dir" || { fail "cannot create $dir"; finish; }
-ch_lib_scratch="$ch_lib_scratch $dir"
-cp "$SRCDIR"/fixtures/*.c "$SRCDIR"/fixtures/*.h "$dir/" ||
-	{ fail "cannot copy the fixtures into $dir"; finish; }
-
-# in_root COMMAND...: COMMAND run in the root, with a /proc of its own that
-# goes away with it (a private mount namespace). exec: run in the
-# background, its pid ($!) is unshare's.
-in_root() {
-	exec unshare --mount --fork sh -c \
-		'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
-		"$root" "$@"
-}
-
 # The same flags as fixtures/local.mk, with the root's gcc and libc.
 built=
 for fixture in $fixtures; do
@@ -116,54 +93,24 @@ done
 # instead (core_pattern "core": the kernel writes it into the root).
 # glibc_abort aborts by itself: always the kernel's core.
 core_in_root() {
-	mkdir "$dir/$1.cwd" || return 1
-	: > "$dir/$1.out"
-	(in_root sh -c 'cd "$1" && ulimit -c unlimited &&
-		CH_LIVESET="$2" exec "$3"' sh \
-		"$inside/$1.cwd" "$inside/$1.live" "$inside/$1") \
-		> "$dir/$1.out" 2> "$dir/$1.err" &
-	unshare_pid=$!
-	ch_lib_pids="$ch_lib_pids $unshare_pid"
-	if ! wait_ready "$dir/$1.out" 1; then
-		fail "$1 did not say ready in the $suite root"
-		cat "$dir/$1.err"
-		return 1
-	fi
+	start_in_root "$1" || return 1
 	if [ "$1" = glibc_abort ]; then
 		wait "$unshare_pid" 2> /dev/null
 		kernel_core "$1"
 		return
 	fi
-	# unshare's one child: the shell that became chroot, sh, the fixture.
-	pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2> /dev/null)
-	pid=${pid% }
-	if [ -z "$pid" ]; then
-		fail "$1: no process under unshare $unshare_pid"
-		return 1
-	fi
-	ch_lib_pids="$ch_lib_pids $pid"
-	timeout "${CH_GCORE_TIMEOUT:-300}" gdb < /dev/null --nx --batch \
-		--readnever -iex 'set debuginfod enabled off' \
-		-ex "set sysroot $root" -ex 'set pagination off' \
-		-ex "attach $pid" -ex "gcore $work/$1.core" -ex detach -ex quit \
-		> "$work/$1.gcore.log" 2>&1
-	# [vsyscall] is never readable, and never needed.
-	if grep 'Memory read failed' "$work/$1.gcore.log" |
-		grep -qv 'at 0xffffffffff600000'; then
+	gcore_from_root "$1"
+	case $? in
+	0) ;;
+	2)
 		echo "$1: gdb could not read all its memory (see $work/$1.gcore.log): the kernel's core instead"
 		mv "$work/$1.core" "$work/$1.partial.core"
 		kill -ABRT "$pid"
 		wait "$unshare_pid" 2> /dev/null
 		kernel_core "$1"
-		return
-	fi
-	kill -KILL "$pid" 2> /dev/null
-	wait "$unshare_pid" 2> /dev/null
-	if [ ! -s "$work/$1.core" ]; then
-		fail "$1: gcore made no core"
-		cat "$work/$1.gcore.log"
-		return 1
-	fi
+		;;
+	*) return 1 ;;
+	esac
 }
 
 # kernel_core FIXTURE: the one core the kernel wrote into its directory.
@@ -183,13 +130,6 @@ kernel_core() {
 		;;
 	esac
 	mv "$dir/$1.cwd/$2" "$work/$1.core"
-}
-
-# listed FILE: sorted "address usable-size" lines of objects' JSON lines
-# (the same words as the fixtures' live sets).
-listed() {
-	sed -n 's/.*"address": "\(0x[0-9a-f]*\)", "size": \([0-9]*\),.*/\1 \2/p' "$1" |
-		sort
 }
 
 # analyse FIXTURE MODE [CORE]: objects on its core ($work/FIXTURE.core, or
@@ -213,20 +153,8 @@ analyse() {
 		fail "$name: coreheap objects exited $status, not $expected"
 		cat "$work/$name.err"
 	fi
-	listed "$work/$name.jsonl" > "$work/$name.actual"
-	sort "$dir/${name%%.*}.live" > "$work/$name.expected"
-	others=$(grep -vc '"allocator": "glibc"' "$work/$name.jsonl")
-	if [ ! -s "$work/$name.expected" ]; then
-		fail "$name: the fixture recorded no live set"
-	elif [ "$others" -ne 0 ]; then
-		fail "$name: $others allocations not glibc's"
-	elif diff "$work/$name.expected" "$work/$name.actual" > "$work/$name.diff"; then
-		ok "$name: objects lists the live set exactly ($(wc -l < "$work/$name.actual") allocations, glibc $glibc)"
-	else
-		fail "$name: objects differs from the live set (< missed, > extra; glibc $glibc):"
-		head -n 40 "$work/$name.diff"
+	check_live_set "$name" "$work/$name.jsonl" glibc "glibc $glibc" ||
 		cat "$work/$name.err"
-	fi
 	# Which way libc was read: its debug info, or none at all.
 	if [ "$mode" != nodebug ] && [ "$mode" != nothreads ]; then
 		if grep -q 'no debug info for libc' "$work/$name.err"; then

@@ -261,14 +261,17 @@ finish() {
 	exit 1
 }
 
-# check_alloc_stacks NAME: one check that, for each line "KIND ADDRESS
-# FUNCTION" of $design (fixtures/jemalloc_prof's), `describe --format json
-# ADDRESS` of $core gives the allocation a stack whose innermost frame,
-# once the allocator's own are left out, is FUNCTION's (module!FUNCTION+0x..).
+# check_alloc_stacks NAME [OPTION...]: one check that, for each line "KIND
+# ADDRESS FUNCTION" of $design (fixtures/jemalloc_prof's), `describe
+# --format json [OPTION...] ADDRESS` of $core gives the allocation a stack
+# whose innermost frame, once the allocator's own are left out, is
+# FUNCTION's (module!FUNCTION+0x..).
 check_alloc_stacks() {
+	check_name=$1
+	shift
 	named=0
 	while read -r kind address function; do
-		"$COREHEAP" describe --format json "$address" "$core" \
+		"$COREHEAP" describe --format json "$@" "$address" "$core" \
 			> "$work/out" 2> "$work/err"
 		if grep -A1 '"allocation_stack": \[' "$work/out" | sed -n 2p |
 			grep -q "\"[^\"]*!$function+0x[0-9a-f]*\""; then
@@ -278,6 +281,6 @@ check_alloc_stacks() {
 			head -30 "$work/out"
 		fi
 	done < "$design"
-	check_same "$1: every allocation's stack names its function" \
+	check_same "$check_name: every allocation's stack names its function" \
 		"$(wc -l < "$design")" "$named"
 }

@@ -70,11 +70,16 @@ TESTS += \
 	tests/glibc-bullseye.sh \
 	tests/glibc-trixie.sh \
 	tests/glibc-sid.sh
+# The jemalloc fixtures built against Debian 11's libjemalloc2 5.2.1 in the
+# bullseye root, their cores read here with --sysroot.
+TESTS += tests/jemalloc-bullseye.sh
+EXTRA_DIST += tests/jemalloc-bullseye.sh
 EXTRA_DIST += \
 	tests/glibc-bullseye.sh \
 	tests/glibc-trixie.sh \
 	tests/glibc-sid.sh \
 	tests/glibc-debian.sh \
+	tests/debian-fixtures.sh \
 	tests/debian-root.sh
 
 # Debian's redis-server, unmodified, with the recorder preloaded: every

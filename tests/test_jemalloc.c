@@ -87,15 +87,36 @@ Test(jemalloc, rtree_leaf_bits)
 {
 	// rtree.h rtree_leaf_elm_bits_encode(): szind << 48 | edata |
 	// state << 2 | is_head << 1 | slab.
+	const struct jem_layout *l = jem_layout_find(5, 3, 0);
 	uint64_t edata = UINT64_C(0x7f1234567880);
 	uint64_t bits = (uint64_t)27 << 48 | edata | 2u << 2 | 1u << 1 | 1u;
 
-	cr_expect_eq(jem_leaf_edata(bits), edata);
+	cr_assert_not_null(l);
+	cr_expect(l->leaf_has_state);
+	cr_expect_eq(jem_leaf_edata(l, bits), edata);
 	cr_expect_eq(jem_leaf_szind(bits), 27);
 	cr_expect_eq(jem_leaf_state(bits), JEM_STATE_MUZZY);
 	cr_expect(jem_leaf_slab(bits));
 	// A cleared slot: no edata, the invalid class SC_NSIZES.
-	cr_expect_eq(jem_leaf_edata((uint64_t)JEM_NSIZES << 48), 0);
+	cr_expect_eq(jem_leaf_edata(l, (uint64_t)JEM_NSIZES << 48), 0);
+}
+
+Test(jemalloc, rtree_leaf_bits_5_2)
+{
+	// 5.2 rtree.h: szind << LG_VADDR | extent (cache-line aligned, its
+	// low bits clear) | slab; no state.
+	const struct jem_layout *l = jem_layout_find(5, 2, 1);
+	uint64_t extent = UINT64_C(0x7f12345678c0);
+	uint64_t bits = (uint64_t)27 << 48 | extent | 1u;
+
+	cr_assert_not_null(l);
+	cr_expect_not(l->leaf_has_state);
+	cr_expect_eq(jem_leaf_edata(l, bits), extent);
+	cr_expect_eq(jem_leaf_szind(bits), 27);
+	cr_expect(jem_leaf_slab(bits));
+	cr_expect_eq(jem_leaf_edata(l, (uint64_t)JEM_NSIZES << 48), 0);
+	cr_expect_null(jem_layout_find(5, 2, 0), "5.2.0 has no table");
+	cr_expect_null(jem_layout_find(5, 3, 1), "5.3.1 has no table");
 }
 
 Test(jemalloc, edata_bits)
@@ -106,12 +127,36 @@ Test(jemalloc, edata_bits)
 			(uint64_t)0xc5 << 20 | (uint64_t)0x201 << 28 |
 			(uint64_t)0x3f << 38 | (uint64_t)1 << 44;
 
+	const struct jem_layout *l = jem_layout_find(5, 3, 0);
+
 	cr_expect_eq(jem_edata_arena(bits), 0xabc);
 	cr_expect(jem_edata_slab(bits));
-	cr_expect_eq(jem_edata_state(bits), JEM_STATE_RETAINED);
-	cr_expect_eq(jem_edata_szind(bits), 0xc5);
-	cr_expect_eq(jem_edata_nfree(bits), 0x201);
+	cr_expect_eq(jem_edata_state(l, bits), JEM_STATE_RETAINED);
+	cr_expect_eq(jem_edata_szind(l, bits), 0xc5);
+	cr_expect_eq(jem_edata_nfree(l, bits), 0x201);
 	cr_expect_not(jem_edata_slab(bits & ~((uint64_t)1 << 12)));
+	cr_expect_not(jem_edata_hpa(l, bits));
+	cr_expect(jem_edata_hpa(l, bits | 1u << 14));
+}
+
+Test(jemalloc, extent_bits_5_2)
+{
+	// 5.2 extent_structs.h: arena 12 bits @0, slab @12, committed @13,
+	// dumpable @14, zeroed @15, state 2 bits @16, szind 8 bits @18,
+	// nfree 10 bits @26, bin_shard 6 bits @36, is_head @42, sn above.
+	uint64_t bits = 0xabcu | 1u << 12 | 1u << 13 | 1u << 14 | 1u << 15 |
+			(uint64_t)3 << 16 | (uint64_t)0xc5 << 18 |
+			(uint64_t)0x201 << 26 | (uint64_t)0x3f << 36 |
+			(uint64_t)1 << 42 | (uint64_t)0x12345 << 43;
+	const struct jem_layout *l = jem_layout_find(5, 2, 1);
+
+	cr_expect_eq(jem_edata_arena(bits), 0xabc);
+	cr_expect(jem_edata_slab(bits));
+	cr_expect_eq(jem_edata_state(l, bits), JEM_STATE_RETAINED);
+	cr_expect_eq(jem_edata_szind(l, bits), 0xc5);
+	cr_expect_eq(jem_edata_nfree(l, bits), 0x201);
+	// Bit 14 is dumpable, not a page allocator: 5.2 has no HPA.
+	cr_expect_not(jem_edata_hpa(l, bits));
 }
 
 static size_t duplicates;

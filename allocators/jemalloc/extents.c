@@ -46,7 +46,7 @@ static bool report_allocated(struct jem_walk *walk, uint64_t ptr,
 		jem_block(walk, ptr, usize, COREHEAP_BLOCK_FREE, region);
 		return false;
 	}
-	if (walk->internal.count && jem_ptrset_find(&walk->internal, ptr)) {
+	if (walk->internal.count && jem_is_internal(walk, ptr, usize)) {
 		walk->counts.metadata++;
 		counts->internal++;
 		jem_block(walk, ptr, usize, COREHEAP_BLOCK_METADATA, region);
@@ -78,7 +78,8 @@ static void check_free_region(struct jem_walk *walk, uint64_t ptr,
 static bool report_slab(struct jem_walk *walk, const struct jem_extent *e,
 			uint32_t region, size_t *cursor)
 {
-	unsigned int szind = jem_edata_szind(e->bits);
+	const struct jem_layout *l = walk->layout;
+	unsigned int szind = jem_edata_szind(l, e->bits);
 	struct jem_class_counts *counts;
 	uint64_t reg, nregs, nfree = 0;
 
@@ -118,11 +119,11 @@ static bool report_slab(struct jem_walk *walk, const struct jem_extent *e,
 		report_allocated(walk, ptr, reg, szind, counts, region,
 				 cursor);
 	}
-	if (nfree != jem_edata_nfree(e->bits))
+	if (nfree != jem_edata_nfree(l, e->bits))
 		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, region, e->edata,
 			   "slab 0x%llx: its bitmap has %llu free regions, its count says %u",
 			   (unsigned long long)e->addr,
-			   (unsigned long long)nfree, jem_edata_nfree(e->bits));
+			   (unsigned long long)nfree, jem_edata_nfree(l, e->bits));
 	return true;
 }
 
@@ -130,7 +131,8 @@ static bool report_slab(struct jem_walk *walk, const struct jem_extent *e,
 static bool report_large(struct jem_walk *walk, const struct jem_extent *e,
 			 uint32_t region, size_t *cursor)
 {
-	unsigned int szind = jem_edata_szind(e->bits);
+	const struct jem_layout *l = walk->layout;
+	unsigned int szind = jem_edata_szind(l, e->bits);
 	uint64_t usize = szind < JEM_NSIZES ? walk->sizes[szind] : 0;
 	struct jem_class_counts *counts;
 
@@ -157,11 +159,12 @@ static bool report_large(struct jem_walk *walk, const struct jem_extent *e,
 static void count_free_extent(struct jem_walk *walk,
 			      const struct jem_extent *e)
 {
+	const struct jem_layout *l = walk->layout;
 	struct jem_arena_counts *c =
 		jem_arena_counts(walk, jem_edata_arena(e->bits));
 
 	c->free_extents++;
-	switch (jem_edata_state(e->bits)) {
+	switch (jem_edata_state(l, e->bits)) {
 	case JEM_STATE_DIRTY:
 		c->dirty += e->size / JEM_PAGE;
 		break;
@@ -186,16 +189,17 @@ static void count_free_extent(struct jem_walk *walk,
  */
 static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 {
+	const struct jem_layout *l = walk->layout;
 	uint32_t region = jem_arena_region(walk, jem_edata_arena(e->bits));
 	size_t *cursor = &walk->cursor;
 	bool explained = true;
 
 	walk->counts.extents++;
-	if (jem_edata_hpa(e->bits))
+	if (jem_edata_hpa(l, e->bits))
 		jem_hpa_extent(walk, e, region);
-	switch (jem_edata_state(e->bits)) {
+	switch (jem_edata_state(l, e->bits)) {
 	case JEM_STATE_ACTIVE:
-		if (jem_edata_szind(e->bits) >= JEM_NSIZES) {
+		if (jem_edata_szind(l, e->bits) >= JEM_NSIZES) {
 			// Freed, and kept by the page allocator (src/pa.c
 			// pa_dalloc: the class becomes SC_NSIZES).
 			walk->counts.free_extents++;
@@ -227,7 +231,7 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 		walk->host->log(walk->host, COREHEAP_LOG_INFO,
 				"extent 0x%llx is in transition (state %u); skipped",
 				(unsigned long long)e->base,
-				jem_edata_state(e->bits));
+				jem_edata_state(l, e->bits));
 		explained = false;
 		break;
 	}
@@ -238,9 +242,10 @@ static void report_extent(struct jem_walk *walk, const struct jem_extent *e)
 // One leaf slot: the page at @p key maps to the extent in @p bits.
 static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
 {
+	const struct jem_layout *l = walk->layout;
 	const struct coreheap_host *host = walk->host;
 	uint8_t raw[JEM_EDATA_SIZE];
-	struct jem_extent e = { .edata = jem_leaf_edata(bits) };
+	struct jem_extent e = { .edata = jem_leaf_edata(l, bits) };
 
 	// A cleared slot: emap_deregister_*() writes no edata and the
 	// invalid size class SC_NSIZES, so the word is not zero.
@@ -255,9 +260,10 @@ static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
 	memcpy(&e.bits, raw + JEM_EDATA_BITS, 8);
 	memcpy(&e.addr, raw + JEM_EDATA_ADDR, 8);
 	memcpy(&e.size, raw + JEM_EDATA_SIZE_ESN, 8);
-	memcpy(&e.ps, raw + JEM_EDATA_PS, 8);
+	if (l->edata_ps)
+		memcpy(&e.ps, raw + l->edata_ps, 8);
 	memcpy(e.bitmap, raw + JEM_EDATA_BITMAP, sizeof(e.bitmap));
-	memcpy(&e.prof_tctx, raw + JEM_EDATA_PROF_TCTX, 8);
+	memcpy(&e.prof_tctx, raw + l->edata_prof_tctx, 8);
 	e.size &= ~JEM_PAGE_MASK;
 	e.base = e.addr & ~JEM_PAGE_MASK;
 	if (key != e.base) {
@@ -292,17 +298,20 @@ static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
 	// active with the invalid class SC_NSIZES, and pa_dalloc()'s
 	// emap_remap() leaves its tree entry as it was: compare only the
 	// extents that hold allocations.
-	if (jem_edata_state(e.bits) != jem_leaf_state(bits) ||
-	    (jem_edata_state(e.bits) == JEM_STATE_ACTIVE &&
-	     jem_edata_szind(e.bits) < JEM_NSIZES &&
+	// 5.2's leaves keep no state.
+	if ((l->leaf_has_state &&
+	     jem_edata_state(l, e.bits) != jem_leaf_state(bits)) ||
+	    (jem_edata_state(l, e.bits) == JEM_STATE_ACTIVE &&
+	     jem_edata_szind(l, e.bits) < JEM_NSIZES &&
 	     (jem_edata_slab(e.bits) != jem_leaf_slab(bits) ||
-	      jem_edata_szind(e.bits) != jem_leaf_szind(bits))))
+	      jem_edata_szind(l, e.bits) != jem_leaf_szind(bits))))
 		jem_damage(walk, COREHEAP_DAMAGE_INCONSISTENT, UINT32_MAX,
 			   e.edata,
 			   "the extent at 0x%llx and its radix tree entry disagree (state %u/%u, slab %d/%d, size class %u/%u)",
-			   (unsigned long long)e.base, jem_edata_state(e.bits),
-			   jem_leaf_state(bits), jem_edata_slab(e.bits),
-			   jem_leaf_slab(bits), jem_edata_szind(e.bits),
+			   (unsigned long long)e.base, jem_edata_state(l, e.bits),
+			   l->leaf_has_state ? jem_leaf_state(bits) :
+					       jem_edata_state(l, e.bits), jem_edata_slab(e.bits),
+			   jem_leaf_slab(bits), jem_edata_szind(l, e.bits),
 			   jem_leaf_szind(bits));
 	walk->prev_base = e.base;
 	walk->prev_size = e.size;

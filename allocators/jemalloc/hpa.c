@@ -164,7 +164,8 @@ int jem_hpa_collect(struct jem_walk *walk)
 	uint64_t last_central = 0;
 
 	for (unsigned int a = 0; a < JEM_MAX_ARENAS; a++) {
-		uint64_t shard = walk->arena_addr[a] + JEM_ARENA_HPA_SHARD;
+		uint64_t shard = walk->arena_addr[a] +
+				walk->layout->arena_hpa_shard;
 		uint64_t psset = shard + JEM_HPA_SHARD_PSSET, central;
 		uint64_t heads[(JEM_PSSET_TO_HUGIFY + 8 - JEM_PSSET_EMPTY) / 8];
 		int err;

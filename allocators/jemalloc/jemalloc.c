@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The jemalloc plugin: jemalloc 5.3.0 on x86-64, as Debian's libjemalloc2
-// ships it (stripped: only its public API in .dynsym) or built with its
-// symbols (je_ or _rjem_je_ namespace).
+// The jemalloc plugin: jemalloc 5.3.0 and 5.2.1 on x86-64, as Debian's
+// libjemalloc2 ships them (stripped: only its public API in .dynsym) or
+// built with its symbols (je_ or _rjem_je_ namespace). What differs
+// between the versions is in their layout tables (layouts.c).
 //
 // probe() finds the module and the version; walk() finds the thread
 // caches, the arenas, the size classes and the radix tree, then reports
@@ -18,6 +19,19 @@
 
 #include "jemalloc.h"
 
+void jem_log(const struct jem_walk *walk, int level, const char *format, ...)
+{
+	char message[512];
+	va_list ap;
+
+	if (walk->quiet)
+		return;
+	va_start(ap, format);
+	vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	walk->host->log(walk->host, level, "%s", message);
+}
+
 void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
 		uint32_t region, uint64_t address, const char *format, ...)
 {
@@ -29,7 +43,7 @@ void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
 	char message[256];
 	va_list ap;
 
-	if (walk->damage_count++ >= JEM_MAX_DAMAGE)
+	if (walk->quiet || walk->damage_count++ >= JEM_MAX_DAMAGE)
 		return;
 	va_start(ap, format);
 	vsnprintf(message, sizeof(message), format, ap);
@@ -101,8 +115,9 @@ struct jem_arena_counts *jem_arena_counts(struct jem_walk *walk,
 uint32_t jem_arena_region(struct jem_walk *walk, unsigned int ind)
 {
 	struct coreheap_region region = {
-		// The arena_t and its bins (one shard per class by default).
-		.control_size = JEM_ARENA_BINS + JEM_NBINS * JEM_BIN_SIZE,
+		// The arena_t and its bins (5.3: one shard per class by
+		// default, in the arena).
+		.control_size = walk->layout->arena_control,
 	};
 	char name[32];
 
@@ -155,10 +170,11 @@ static void report_bases(struct jem_walk *walk)
 		size_t n;
 
 		if (!walk->arena_addr[a] ||
-		    jem_read_u64(host, walk->arena_addr[a] + JEM_ARENA_BASE,
+		    jem_read_u64(host,
+				 walk->arena_addr[a] + walk->layout->arena_base,
 				 &base) ||
 		    !base ||
-		    jem_read_u64(host, base + JEM_BASE_BLOCKS, &block))
+		    jem_read_u64(host, base + walk->layout->base_blocks, &block))
 			continue;
 		for (n = 0; n < num_seen && seen[n] != base; n++)
 			;
@@ -354,6 +370,89 @@ static void log_distribution(struct jem_walk *walk)
 	}
 }
 
+/*
+ * Whether build() with layout @p l finds jemalloc's structures (its radix
+ * tree, or a jemalloc never started), logging and reporting nothing.
+ * *err_ret: COREHEAP_NOMEM, else COREHEAP_OK.
+ */
+static bool layout_fits(const struct coreheap_host *host, struct jem_state *st,
+			const struct jem_layout *l, int *err_ret)
+{
+	struct jem_walk *walk = calloc(1, sizeof(*walk));
+	bool fits;
+	int err;
+
+	*err_ret = COREHEAP_OK;
+	if (!walk) {
+		*err_ret = COREHEAP_NOMEM;
+		return false;
+	}
+	walk->host = host;
+	walk->st = st;
+	walk->layout = l;
+	walk->quiet = true;
+	err = build(walk);
+	fits = !err && (walk->uninitialised || walk->rtree_root);
+	if (err == COREHEAP_NOMEM)
+		*err_ret = err;
+	walk_destroy(walk);
+	return fits;
+}
+
+/*
+ * No version string (the library's file is not at hand, and cores leave
+ * its .rodata out): the layout of the version whose global names the
+ * radix tree, where symbols say; else the one whose tcache checks the
+ * most threads' tsd pass (a tsd read with another version's layout fails
+ * them: 5.3's tcache_t and tcache_slow_t must point at each other, 5.2's
+ * descriptor at its tcache's own bins); else the first whose radix tree
+ * and arenas are found. COREHEAP_OK or COREHEAP_NOMEM.
+ */
+static int guess_layout(const struct coreheap_host *host, struct jem_state *st)
+{
+	struct jem_walk probe = { .host = host, .st = st, .quiet = true };
+	const struct jem_layout *best = NULL, *l;
+	size_t best_count = 0;
+	const char *how = NULL;
+	int err = COREHEAP_OK;
+
+	for (size_t i = 0; (l = jem_layout_at(i)) && !best; i++) {
+		if (st->emap_name && !strcmp(st->emap_name, l->rtree_symbol)) {
+			best = l;
+			how = "whose globals its symbols name";
+		}
+	}
+	for (size_t i = 0; (l = jem_layout_at(i)) && !how; i++) {
+		size_t count;
+
+		probe.layout = l;
+		count = jem_count_thread_tcaches(&probe);
+		if (count > best_count) {
+			best = l;
+			best_count = count;
+		}
+	}
+	if (best && !how)
+		how = "whose layout its threads' tcaches fit";
+	for (size_t i = 0; !best && (l = jem_layout_at(i)) && !err; i++) {
+		if (layout_fits(host, st, l, &err)) {
+			best = l;
+			how = "whose layout its radix tree and arenas fit";
+		}
+	}
+	if (err)
+		return err;
+	if (!best) {
+		best = jem_layout_default();
+		how = "which nothing in the core confirms";
+	}
+	st->layout = best;
+	host->log(host, COREHEAP_LOG_WARNING,
+		  "jemalloc's version string was not found; walking it as %s, %s",
+		  best->version, how);
+	return COREHEAP_OK;
+}
+
 static int jemalloc_probe(const struct coreheap_host *host, bool forced,
 			  int *confidence_ret, void **state_ret)
 {
@@ -383,24 +482,37 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 
 	if (!st)
 		return COREHEAP_FAILED;
-	// 5.3.1 reworked the tsd, the tcache and the arena (bins become
-	// all_bins); 5.2 has extent_t and another leaf encoding.
-	if (st->version[0] && (st->version_major != 5 || st->version_minor != 3 ||
-			       st->version_patch != 0)) {
+	// Each version moves the tsd, the tcache, the arena and the extent
+	// (5.3.1 makes bins all_bins; 5.2.0 lacks 5.2.1's tsd fields): only
+	// the versions with a layout table are walked.
+	if (!st->layout) {
 		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc %d.%d.%d (version string %s) is not supported: its heap is not walked; only jemalloc 5.3.0's layouts are known",
+			  "jemalloc %d.%d.%d (version string %s) is not supported: its heap is not walked; the layouts known are those of jemalloc %s",
 			  st->version_major, st->version_minor,
-			  st->version_patch, st->version);
+			  st->version_patch, st->version,
+			  jem_layout_versions());
 		return COREHEAP_FAILED;
 	}
-	if (!st->version[0])
+
+	if (!st->version[0]) {
+		err = guess_layout(host, st);
+		if (err)
+			return err;
+	}
+	if (st->emap_name && strcmp(st->emap_name, st->layout->rtree_symbol)) {
 		host->log(host, COREHEAP_LOG_WARNING,
-			  "jemalloc's version string was not found; walking it as 5.3.0");
+			  "jemalloc %s has %s%s, which jemalloc %s has not: its heap is not walked",
+			  st->version[0] ? st->version : "of unknown version",
+			  st->symbol_prefix, st->emap_name,
+			  st->layout->version);
+		return COREHEAP_FAILED;
+	}
 	walk = calloc(1, sizeof(*walk));
 	if (!walk)
 		return COREHEAP_NOMEM;
 	walk->host = host;
 	walk->st = st;
+	walk->layout = st->layout;
 	err = build(walk);
 	if (err) {
 		walk_destroy(walk);
@@ -419,7 +531,8 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	// (2 MiB of pointers to leaves), no root of the program's.
 	jem_own(walk, UINT32_MAX, walk->rtree_root,
 		walk->rtree_root + 8 * JEM_RTREE_SLOTS, COREHEAP_OWNED_HEAP);
-	err = jem_hpa_collect(walk);
+	err = walk->layout->arena_hpa_shard ? jem_hpa_collect(walk) :
+					       COREHEAP_OK;
 	if (!err)
 		err = jem_collect_prof(walk);
 	if (!err)
@@ -494,7 +607,7 @@ static void jemalloc_destroy(void *state)
 const struct coreheap_allocator coreheap_jemalloc_allocator = {
 	COREHEAP_ALLOCATOR_INIT,
 	.name = "jemalloc",
-	.description = "jemalloc 5.3.0, x86-64 (Debian's libjemalloc2, or built with symbols)",
+	.description = "jemalloc 5.2.1 and 5.3.0, x86-64 (Debian's libjemalloc2, or built with symbols)",
 	.is_runtime = false,
 	.probe = jemalloc_probe,
 	.walk = jemalloc_walk,

@@ -66,9 +66,16 @@ struct jem_state {
 	char version[64];                /**< "" if unknown */
 	int version_major, version_minor, version_patch;
 	enum jem_source version_source;
+	/**
+	 * The layouts of the version (NULL: not supported); that of 5.3.0
+	 * when the version string was not found.
+	 */
+	const struct jem_layout *layout;
 
 	/** Addresses from symbols, 0 if absent (found by scanning later). */
-	uint64_t emap_global;            /**< je_arena_emap_global */
+	uint64_t emap_global;            /**< the rtree's global */
+	/** Its name: je_arena_emap_global (5.3) or je_extents_rtree (5.2). */
+	const char *emap_name;
 	uint64_t arenas_symbol;          /**< je_arenas */
 	uint64_t sz_table_symbol;        /**< je_sz_index2size_tab */
 	uint64_t opt_prof_symbol;        /**< je_opt_prof */
@@ -87,9 +94,13 @@ struct jem_range {
 /** One thread's (or an explicit) tcache. */
 struct jem_tcache {
 	uint64_t tcache;        /**< tcache_t */
-	uint64_t tcache_slow;   /**< tcache_slow_t */
+	uint64_t tcache_slow;   /**< tcache_slow_t (5.3), else 0 */
 	uint64_t arena;         /**< the arena it is associated with */
-	uint64_t dyn_alloc;     /**< jemalloc's allocation for its stacks */
+	/**
+	 * An address in jemalloc's allocation for its stacks: its start in
+	 * 5.3 (dyn_alloc), the word below bin 0's stack in 5.2.
+	 */
+	uint64_t dyn_alloc;
 	int32_t tid;            /**< the thread whose tsd holds it, or 0 */
 };
 
@@ -147,6 +158,8 @@ struct jem_arena_counts {
 struct jem_walk {
 	const struct coreheap_host *host;
 	struct jem_state *st;
+	/** st->layout, never NULL during a walk. */
+	const struct jem_layout *layout;
 
 	/** Writable ranges of the module (its .data and .bss). */
 	struct jem_range *ranges;
@@ -154,9 +167,15 @@ struct jem_walk {
 
 	struct jem_tcache *tcaches;
 	size_t num_tcaches;
+	/** Threads whose tsd was found in their TLS. */
+	size_t tls_tsds;
 	/** Every pointer in every tcache stack, tagged jem_tag(). */
 	struct jem_ptrset cached;
-	/** jemalloc's own allocations in arenas (tcache stacks). */
+	/**
+	 * Addresses in jemalloc's own allocations in arenas (tcache stacks,
+	 * the profiler's records, 5.2's arenas_tdata): an allocation that
+	 * holds one is jemalloc's.
+	 */
 	struct jem_ptrset internal;
 
 	uint64_t rtree_root;    /**< address of root[0] */
@@ -201,6 +220,11 @@ struct jem_walk {
 	struct jem_range own_code[JEM_OWN_FUNCTIONS];
 	size_t num_own_code;
 
+	/**
+	 * A trial of a layout (the version string was not found): it logs
+	 * and reports nothing.
+	 */
+	bool quiet;
 	/** jemalloc never started: no size classes, arena or tcache. */
 	bool uninitialised;
 	struct jem_counts counts;
@@ -224,7 +248,17 @@ static inline uint32_t jem_tag(size_t tcache, unsigned int bin)
 	return (uint32_t)(tcache & 0xffffff) << 8 | (bin & 0xff);
 }
 
-/** Report damage (formatted), capped at JEM_MAX_DAMAGE per walk. */
+/**
+ * A note for the user (coreheap_host::log), unless the walk is a trial
+ * (walk->quiet).
+ */
+void jem_log(const struct jem_walk *walk, int level, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * Report damage (formatted), capped at JEM_MAX_DAMAGE per walk; nothing
+ * in a trial walk (walk->quiet).
+ */
 void jem_damage(struct jem_walk *walk, enum coreheap_damage_kind kind,
 		uint32_t region, uint64_t address, const char *format, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -262,6 +296,20 @@ static inline int jem_read_u64(const struct coreheap_host *host, uint64_t addr,
 	return host->read(host, addr, ret, sizeof(*ret));
 }
 
+/**
+ * The index of the arena at @p arena (arena_t.ind, or its base_t's in
+ * 5.2). False if it cannot be read.
+ */
+bool jem_arena_ind(const struct jem_walk *walk, uint64_t arena,
+		   uint32_t *ret);
+
+/**
+ * Whether jemalloc's own allocations hold an address in [ptr, ptr +
+ * size): walk->internal.
+ */
+bool jem_is_internal(const struct jem_walk *walk, uint64_t ptr,
+		     uint64_t size);
+
 /** True if @p addr lies in one of the module's writable ranges. */
 bool jem_in_module_data(const struct jem_walk *walk, uint64_t addr);
 
@@ -280,7 +328,7 @@ int jem_locate(const struct coreheap_host *host, struct jem_state *st,
  */
 bool jem_parse_version(const char *s, size_t len, struct jem_state *st);
 
-/** jemalloc 5.3's JEM_NSIZES size classes for 4 KiB pages, into @p sizes. */
+/** jemalloc 5's JEM_NSIZES size classes for 4 KiB pages, into @p sizes. */
 void jem_compute_sizes(uint64_t *sizes);
 
 /** Collect the module's writable ranges into walk->ranges. */
@@ -311,6 +359,14 @@ void jem_find_arenas(struct jem_walk *walk);
  * Reports damage on the way.
  */
 int jem_find_tcaches(struct jem_walk *walk);
+
+/**
+ * How many threads' tsd hold a tcache that walk->layout's checks accept
+ * (a tcache_t and tcache_slow_t that point at each other in 5.3, a
+ * descriptor that points at the tcache's own bins in 5.2). Reads only;
+ * reports nothing.
+ */
+size_t jem_count_thread_tcaches(struct jem_walk *walk);
 
 /** Add the tcaches on the arenas' tcache lists, once the arenas are known. */
 int jem_tcaches_from_arenas(struct jem_walk *walk);

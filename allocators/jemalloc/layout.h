@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * jemalloc 5.3 on x86-64 (LG_VADDR 48, 4 KiB pages, 16-byte quantum): the
+ * jemalloc on x86-64 (LG_VADDR 48, 4 KiB pages, 16-byte quantum): the
  * layouts and constants the plugin relies on.
  *
- * Read from jemalloc 5.3.0's sources (github:jemalloc/jemalloc at tag
- * 5.3.0) and checked against the DWARF of a build of that tag configured as
- * Debian's libjemalloc2 5.3.0-1 is (prof, stats, fill, cache-oblivious on:
- * mallctl "config.*" of Debian's library): sizeof(tsd_t) there is 2632
- * bytes, exactly the PT_TLS size of Debian's libjemalloc.so.2, whose only
- * TLS variable is the tsd. The file names below are those of the source.
+ * What all supported versions share is a constant here; what differs is a
+ * field of struct jem_layout, one table per version (layouts.c), chosen
+ * by the version string found in the core. Each table was read from that
+ * tag's sources (github:jemalloc/jemalloc) and checked against the DWARF of
+ * a build of the tag configured as Debian builds it (prof, stats, fill,
+ * cache-oblivious on: mallctl "config.*" of Debian's library): there
+ * sizeof(tsd_t) is exactly the PT_TLS size of Debian's libjemalloc.so.2,
+ * whose only TLS variable is the tsd (2632 bytes for 5.3.0, Debian 12;
+ * 6216 for 5.2.1, Debian 11). The file names below are those of the source.
  */
 #ifndef COREHEAP_JEMALLOC_LAYOUT_H
 #define COREHEAP_JEMALLOC_LAYOUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define JEM_LG_PAGE 12
@@ -35,44 +39,19 @@
 /*
  * rtree.h: RTREE_NHIB 16, RTREE_NSB 36, height 2: the root and every leaf
  * have 2^18 slots of one word. A key's root slot is bits 47..30, its leaf
- * slot bits 29..12. Leaves are "compact": szind in bits 63..48, the edata_t
- * pointer in bits 47..7 (EDATA_ALIGNMENT 128), state 4..2, is_head 1, slab 0.
+ * slot bits 29..12. Leaves are "compact" in both versions: szind in bits
+ * 63..48 and slab in bit 0; the rest differs (struct jem_layout).
  */
 #define JEM_RTREE_BITS 18
 #define JEM_RTREE_SLOTS ((uint64_t)1 << JEM_RTREE_BITS)
 #define JEM_RTREE_ROOT_SHIFT 30
 #define JEM_RTREE_LEAF_SHIFT 12
-/* rtree_t { base_t *base; malloc_mutex_t init_lock; root[] }: root at 120. */
-#define JEM_RTREE_ROOT_OFFSET 120
-
-static inline uint64_t jem_leaf_edata(uint64_t bits)
-{
-	// Bits 47..7; user-space addresses on x86-64 have bit 47 clear.
-	return bits & UINT64_C(0x0000ffffffffff80);
-}
-
-static inline unsigned int jem_leaf_szind(uint64_t bits)
-{
-	return (unsigned int)(bits >> 48);
-}
-
-static inline unsigned int jem_leaf_state(uint64_t bits)
-{
-	return (unsigned int)(bits >> 2) & 7;
-}
-
-static inline bool jem_leaf_slab(uint64_t bits)
-{
-	return bits & 1;
-}
 
 /*
- * edata.h, edata_t (128 bytes): e_bits @0, e_addr @8, e_size_esn @16 (size
- * in the bits above the page offset), e_slab_data.bitmap @64.
- * e_bits: arena_ind 12 bits @0, slab @12, committed @13, pai @14, zeroed
- * @15, guarded @16, state 3 bits @17, szind 8 bits @20 (LG_CEIL(SC_NSIZES)),
- * nfree 10 bits @28 (SC_LG_SLAB_MAXREGS + 1), bin_shard 6 bits @38,
- * is_head @44.
+ * edata.h (5.3) and extent_structs.h (5.2): edata_t and extent_t are 128
+ * bytes alike: e_bits @0, e_addr @8, e_size_esn @16 (size in the bits
+ * above the page offset), the slab's bitmap @64. In e_bits, both have
+ * arena_ind 12 bits @0 and slab @12; the rest differs (struct jem_layout).
  */
 #define JEM_EDATA_SIZE 128
 #define JEM_EDATA_BITS 0
@@ -80,6 +59,7 @@ static inline bool jem_leaf_slab(uint64_t bits)
 #define JEM_EDATA_SIZE_ESN 16
 #define JEM_EDATA_BITMAP 64
 /*
+ * 5.3 only (5.2 has no hugepage allocator; the layouts below are 5.3.0's).
  * hpa.h: the hugepage allocator hands out extents from pageslabs of
  * HUGEPAGE bytes (2 MiB on x86-64), each aligned to its size; the pages of
  * a pageslab no extent holds are free in its hpdata_t, which the radix
@@ -87,8 +67,6 @@ static inline bool jem_leaf_slab(uint64_t bits)
  */
 #define JEM_HUGEPAGE ((uint64_t)2 << 20)
 #define JEM_HUGEPAGE_PAGES (JEM_HUGEPAGE / JEM_PAGE)
-/* edata_t.e_ps @24: the hpdata_t of the pageslab an HPA extent lies in. */
-#define JEM_EDATA_PS 24
 /*
  * hpdata.h, hpdata_t (248 bytes): h_address @0; ql_link_empty (which the
  * psset's empty list uses) {qre_next, qre_prev} @40, ql_link_purge @64,
@@ -103,14 +81,12 @@ static inline bool jem_leaf_slab(uint64_t bits)
 #define JEM_HPDATA_NACTIVE 104
 #define JEM_HPDATA_ACTIVE_PAGES 112
 /*
- * arena_t.pa_shard @10648, pa_shard_t.hpa_shard @62384: the arena's
- * hpa_shard_t @0x11d48; in it central (hpa_central_t *) @56 and the psset
- * @320. psset_t: empty (ql_head: one pointer) @4224, to_purge[128] @4232,
+ * The arena's hpa_shard_t (jem_layout.arena_hpa_shard): in it central
+ * (hpa_central_t *) @56 and the psset @320. psset_t: empty (ql_head: one pointer) @4224, to_purge[128] @4232,
  * to_hugify @5272; its age heaps hold only pageslabs with extents.
  * hpa_central_t: eden @224, eden_len @232, the part of the last mapping
  * of HPA_EDEN_SIZE (128 hugepages) not yet carved into pageslabs.
  */
-#define JEM_ARENA_HPA_SHARD 0x11d48
 #define JEM_HPA_SHARD_CENTRAL 56
 #define JEM_HPA_SHARD_PSSET 320
 #define JEM_PSSET_EMPTY 4224
@@ -122,26 +98,201 @@ static inline bool jem_leaf_slab(uint64_t bits)
 #define JEM_HPA_EDEN_SIZE (128 * JEM_HUGEPAGE)
 
 /*
- * Heap profiling (configured with --enable-prof, as Debian's amd64 build
- * is, and on: MALLOC_CONF=prof:true). A sampled allocation is never a slab
- * region (a small one is promoted to a large extent of the small class,
- * src/arena.c arena_prof_promote), and a large extent's edata_t keeps its
- * e_prof_info where a slab keeps its bitmap (edata.h): alloc time @64,
- * alloc size @72, e_prof_tctx @80 (1: not sampled).
- * prof_structs.h: prof_tctx_t.gctx @96; prof_gctx_t.bt {vec @104, len
- * @112}, and the vector itself @120 (bt.vec points there), at most
- * PROF_BT_MAX (128) return addresses, innermost first.
+ * Heap profiling, alike in both versions: at most PROF_BT_MAX (128) return
+ * addresses a backtrace; tsd_t.prof_tdata is a prof_tdata_t, or NULL, or
+ * one of the small PROF_TDATA_STATE_* markers (1..3 in 5.3, 1..2 in 5.2).
+ * The profiler's own allocations (prof_data.c, prof.c, ckh.c), all made
+ * with iallocztm(..., is_internal) in arena 0, are never handed to the
+ * program: ckh_t (48 bytes): count @8, lg_minbuckets @16, lg_curbuckets
+ * @20, hash @24, keycomp @32, tab @40, a table of 4 << lg_curbuckets cells
+ * {key, data} of 16 bytes (LG_CKH_BUCKET_CELLS 2).
  */
-#define JEM_EDATA_PROF_TCTX 80
-#define JEM_TCTX_GCTX 96
-#define JEM_GCTX_BT_VEC 104
-#define JEM_GCTX_BT_LEN 112
-#define JEM_GCTX_VEC 120
 #define JEM_PROF_BT_MAX 128
+#define JEM_PROF_TDATA_STATE_MAX 3
+#define JEM_CKH_SIZE 48
+#define JEM_CKH_COUNT 8
+#define JEM_CKH_LG_MINBUCKETS 16
+#define JEM_CKH_LG_CURBUCKETS 20
+#define JEM_CKH_HASH 24
+#define JEM_CKH_KEYCOMP 32
+#define JEM_CKH_TAB 40
+#define JEM_CKH_LG_BUCKET_CELLS 2
 
 /* bitmap.h: 512 regions at most (8 groups of 64, no tree for 4 KiB pages). */
 #define JEM_BITMAP_GROUPS 8
 #define JEM_SLAB_MAXREGS 512
+
+/* edata.h extent_state_e (5.2: extent_state_t, the first four only). */
+enum jem_extent_state {
+	JEM_STATE_ACTIVE = 0,
+	JEM_STATE_DIRTY = 1,
+	JEM_STATE_MUZZY = 2,
+	JEM_STATE_RETAINED = 3,
+	JEM_STATE_TRANSITION = 4,
+	JEM_STATE_MERGING = 5,
+};
+
+/*
+ * base.h (base_structs.h in 5.2): base_t.blocks, a list of base_block_t {
+ * size_t size; base_block_t *next; edata_t edata; } each at the start of
+ * the mapping it describes: jemalloc's own memory (arenas, edata, rtree
+ * leaves).
+ */
+#define JEM_BASE_BLOCK_SIZE 0
+#define JEM_BASE_BLOCK_NEXT 8
+/* Most base blocks followed per base. */
+#define JEM_MAX_BASE_BLOCKS 65536
+/* cache_bin_t is 24 bytes in both versions (enum jem_cache_bin_kind). */
+#define JEM_CACHE_BIN_SIZE 24
+/* Most pointers one tcache bin is taken to hold (cache_bin.h). */
+#define JEM_CACHE_BIN_NCACHED_MAX 8191
+
+/** How a version's tcache bins keep their pointers. */
+enum jem_cache_bin_kind {
+	/**
+	 * 5.3 cache_bin_t (24 bytes): stack_head @0, tstats @8,
+	 * low_bits_low_water @16, low_bits_full @18, low_bits_empty @20. The
+	 * cached pointers are stack_head[0 .. n), n = (low_bits_empty - low
+	 * 16 bits of stack_head) / 8, counted modulo 2^16.
+	 */
+	JEM_CACHE_BIN_STACK,
+	/**
+	 * 5.2 cache_bin_t (24 bytes): int32 low_water @0, int32 ncached @4,
+	 * tstats @8, avail @16; the cached pointers are avail[-ncached .. -1].
+	 */
+	JEM_CACHE_BIN_AVAIL,
+};
+
+/**
+ * What differs between the supported versions: offsets in bytes, bit
+ * positions in e_bits. A field that a version lacks is 0 (offsets) or
+ * false, as said for each.
+ */
+struct jem_layout {
+	/** "5.3.0": the version the table is for. */
+	const char *version;
+	int major, minor, patch;
+	/**
+	 * The global that holds the radix tree (without its namespace
+	 * prefix), and the root's offset in it.
+	 */
+	const char *rtree_symbol;
+	uint64_t rtree_root;
+	/** A leaf's edata_t/extent_t pointer: its bits. */
+	uint64_t leaf_edata_mask;
+	/** Whether a leaf keeps the extent's state in its bits 4..2. */
+	bool leaf_has_state;
+
+	/** e_bits: state (its width), szind (8 bits), nfree (10 bits). */
+	unsigned int state_shift, state_bits, szind_shift, nfree_shift;
+	/** e_bits: pai, whose 1 is the hugepage allocator; 0: no HPA. */
+	unsigned int pai_shift;
+	/** edata_t.e_ps (0: none) and the large extent's e_prof_tctx. */
+	uint64_t edata_ps, edata_prof_tctx;
+
+	/**
+	 * In the tsd (jemalloc's one TLS variable, at the start of the
+	 * module's TLS block): its tcache_t, tcache_slow_t (0: none).
+	 */
+	uint64_t tsd_tcache, tsd_tcache_slow;
+	/** tsd_t.prof_tdata; tsd_t.arenas_tdata (0: none), a0malloc'd. */
+	uint64_t tsd_prof_tdata, tsd_arenas_tdata;
+
+	enum jem_cache_bin_kind cache_bin;
+	/**
+	 * tcache_t: its size, the bins of the first bins_count size classes
+	 * @bins, and those of the classes from bins_count on (5.2's
+	 * bins_large, up to JEM_NSIZES) @bins_large (0: none).
+	 */
+	uint64_t tcache_size, tcache_bins, tcache_bins_large;
+	unsigned int tcache_bins_count;
+	/**
+	 * 5.2 (no tcache_slow_t): tcache_t.link {qre_next, qre_prev}, the
+	 * arena's tcache_ql ring; tcache_t.arena; the descriptor's
+	 * bins_small and bins_large, which point back into the tcache.
+	 */
+	uint64_t tcache_link, tcache_arena, tcache_desc_small,
+		tcache_desc_large;
+	/**
+	 * 5.2: tcache_t.tsd_link {qre_next, qre_prev}, in a tsd's own
+	 * tcache: the ring of all nominal threads' tsd_t (tsd_add_nominal),
+	 * whose links point at the tsd_t themselves. 0: none.
+	 */
+	uint64_t tcache_tsd_link;
+	/**
+	 * 5.3 tcache_slow_t: its size, link (the ring) @next, arena,
+	 * dyn_alloc (the stacks' allocation), tcache (back to tcache_t).
+	 */
+	uint64_t slow_size, slow_next, slow_arena, slow_dyn_alloc,
+		slow_tcache;
+
+	/**
+	 * arena_t: tcache_ql (a ql_head: one pointer to the ring's member,
+	 * tcache_slow_t or tcache_t), ind (0: none, then base_t.ind is the
+	 * arena's index), base, and the bytes the region's control part
+	 * covers.
+	 */
+	uint64_t arena_tcache_ql, arena_ind, arena_base, arena_control;
+	/** base_t.ind, base_t.blocks. */
+	uint64_t base_ind, base_blocks;
+	/** arena_t.pa_shard.hpa_shard (0: no hugepage allocator). */
+	uint64_t arena_hpa_shard;
+
+	/*
+	 * Heap profiling (prof_structs.h, ckh.h): a sampled allocation is
+	 * never a slab region; a large extent's edata keeps e_prof_tctx
+	 * where a slab keeps its bitmap.
+	 */
+	/** prof_tctx_t: tdata, gctx, its rb link {left, right | red}. */
+	uint64_t tctx_tdata, tctx_gctx, tctx_link;
+	/**
+	 * prof_gctx_t: tctxs (an rb tree: its root), bt {vec, len} @bt_vec,
+	 * and the vector itself @vec (bt.vec points there), at most
+	 * JEM_PROF_BT_MAX return addresses, innermost first.
+	 */
+	uint64_t gctx_tctxs, gctx_bt_vec, gctx_vec;
+	/** prof_tdata_t: thread_name, bt2tctx (a ckh_t: bt -> tctx). */
+	uint64_t tdata_thread_name, tdata_bt2tctx;
+};
+
+/** The layout of version major.minor.patch, or NULL: not supported. */
+const struct jem_layout *jem_layout_find(int major, int minor, int patch);
+
+/** The versions there are layouts for, "5.2.1, 5.3.0", for messages. */
+const char *jem_layout_versions(void);
+
+/** The @p i th layout known, NULL past the last. */
+const struct jem_layout *jem_layout_at(size_t i);
+
+/**
+ * The layout assumed when the version string was not found and nothing in
+ * the core tells the versions apart.
+ */
+const struct jem_layout *jem_layout_default(void);
+
+static inline uint64_t jem_leaf_edata(const struct jem_layout *l,
+				      uint64_t bits)
+{
+	// User-space addresses on x86-64 have bit 47 clear: 5.2's sign
+	// extension (rtree_leaf_elm_bits_extent_get) changes nothing.
+	return bits & l->leaf_edata_mask;
+}
+
+static inline unsigned int jem_leaf_szind(uint64_t bits)
+{
+	return (unsigned int)(bits >> 48);
+}
+
+/* 5.3 only (leaf_has_state). */
+static inline unsigned int jem_leaf_state(uint64_t bits)
+{
+	return (unsigned int)(bits >> 2) & 7;
+}
+
+static inline bool jem_leaf_slab(uint64_t bits)
+{
+	return bits & 1;
+}
 
 static inline unsigned int jem_edata_arena(uint64_t bits)
 {
@@ -153,120 +304,29 @@ static inline bool jem_edata_slab(uint64_t bits)
 	return (bits >> 12) & 1;
 }
 
-/* pai @14: the page allocator the extent came from (EXTENT_PAI_HPA is 1). */
-static inline bool jem_edata_hpa(uint64_t bits)
+/* pai: the page allocator the extent came from (EXTENT_PAI_HPA is 1). */
+static inline bool jem_edata_hpa(const struct jem_layout *l, uint64_t bits)
 {
-	return (bits >> 14) & 1;
+	return l->pai_shift && ((bits >> l->pai_shift) & 1);
 }
 
-static inline unsigned int jem_edata_state(uint64_t bits)
+static inline unsigned int jem_edata_state(const struct jem_layout *l,
+					   uint64_t bits)
 {
-	return (unsigned int)(bits >> 17) & 7;
+	return (unsigned int)(bits >> l->state_shift) &
+	       ((1u << l->state_bits) - 1);
 }
 
-static inline unsigned int jem_edata_szind(uint64_t bits)
+static inline unsigned int jem_edata_szind(const struct jem_layout *l,
+					   uint64_t bits)
 {
-	return (unsigned int)(bits >> 20) & 0xff;
+	return (unsigned int)(bits >> l->szind_shift) & 0xff;
 }
 
-static inline unsigned int jem_edata_nfree(uint64_t bits)
+static inline unsigned int jem_edata_nfree(const struct jem_layout *l,
+					   uint64_t bits)
 {
-	return (unsigned int)(bits >> 28) & 0x3ff;
+	return (unsigned int)(bits >> l->nfree_shift) & 0x3ff;
 }
-
-/* edata.h extent_state_e. */
-enum jem_extent_state {
-	JEM_STATE_ACTIVE = 0,
-	JEM_STATE_DIRTY = 1,
-	JEM_STATE_MUZZY = 2,
-	JEM_STATE_RETAINED = 3,
-	JEM_STATE_TRANSITION = 4,
-	JEM_STATE_MERGING = 5,
-};
-
-/*
- * cache_bin.h, cache_bin_t (24 bytes): stack_head @0, tstats @8,
- * low_bits_low_water @16, low_bits_full @18, low_bits_empty @20. The
- * cached pointers are stack_head[0 .. n), n = (low_bits_empty - low 16
- * bits of stack_head) / 8, counted modulo 2^16 (the stack may cross a
- * 64 KiB boundary). CACHE_BIN_NCACHED_MAX bounds n.
- */
-#define JEM_CACHE_BIN_SIZE 24
-#define JEM_CACHE_BIN_STACK_HEAD 0
-#define JEM_CACHE_BIN_LOW_BITS_EMPTY 20
-#define JEM_CACHE_BIN_NCACHED_MAX 8191
-
-/*
- * tcache_structs.h: tcache_t { tcache_slow_t *tcache_slow; cache_bin_t
- * bins[TCACHE_NBINS_MAX = 73]; } (1760 bytes); tcache_slow_t (176 bytes):
- * link {qre_next, qre_prev} @0 (the arena's tcache_ql ring), arena @40,
- * dyn_alloc @160 (the stacks' allocation), tcache @168.
- */
-#define JEM_TCACHE_SIZE 1760
-#define JEM_TCACHE_SLOW_PTR 0
-#define JEM_TCACHE_BINS 8
-#define JEM_TCACHE_NBINS_MAX 73
-#define JEM_TCACHE_SLOW_SIZE 176
-#define JEM_TCACHE_SLOW_NEXT 0
-#define JEM_TCACHE_SLOW_ARENA 40
-#define JEM_TCACHE_SLOW_DYN_ALLOC 160
-#define JEM_TCACHE_SLOW_TCACHE 168
-
-/* tsd.h, tsd_t (2632 bytes): the tcache @856, tcache_slow @256. */
-#define JEM_TSD_SIZE 2632
-#define JEM_TSD_TCACHE 856
-#define JEM_TSD_TCACHE_SLOW 256
-/*
- * tsd_t.prof_tdata @104: the thread's prof_tdata_t, or NULL, or one of
- * the small PROF_TDATA_STATE_* markers (1..3).
- */
-#define JEM_TSD_PROF_TDATA 104
-#define JEM_PROF_TDATA_STATE_MAX 3
-
-/*
- * The heap profiler's own allocations (prof_data.c, ckh.c), all made with
- * iallocztm(..., is_internal) in arena 0, never handed to the program:
- * ckh_t (48 bytes): count @8, lg_minbuckets @16, lg_curbuckets @20, hash
- * @24, keycomp @32, tab @40, a table of 4 << lg_curbuckets cells {key,
- * data} of 16 bytes (LG_CKH_BUCKET_CELLS 2). prof_gctx_t: tctxs (an rb
- * tree: its root) @16, bt @104, the key of the global bt2gctx table.
- * prof_tctx_t: tdata @0, gctx @96, its rb link {left, right | red} @112.
- * prof_tdata_t: thread_name @24, bt2tctx (a ckh_t: bt -> tctx) @64.
- */
-#define JEM_CKH_SIZE 48
-#define JEM_CKH_COUNT 8
-#define JEM_CKH_LG_MINBUCKETS 16
-#define JEM_CKH_LG_CURBUCKETS 20
-#define JEM_CKH_HASH 24
-#define JEM_CKH_KEYCOMP 32
-#define JEM_CKH_TAB 40
-#define JEM_CKH_LG_BUCKET_CELLS 2
-#define JEM_PROF_GCTX_TCTXS 16
-#define JEM_PROF_TCTX_TDATA 0
-#define JEM_PROF_TCTX_LINK 112
-#define JEM_PROF_TDATA_THREAD_NAME 24
-#define JEM_PROF_TDATA_BT2TCTX 64
-
-/*
- * arena_structs.h, arena_t with stats and prof compiled in: tcache_ql
- * (ql_head: one pointer) @0x2898, ind @0x13450, base @0x13458, bins @0x13468
- * (nbins_total bin_t of 224 bytes each).
- */
-#define JEM_ARENA_TCACHE_QL 0x2898
-#define JEM_ARENA_IND 0x13450
-#define JEM_ARENA_BASE 0x13458
-#define JEM_ARENA_BINS 0x13468
-#define JEM_BIN_SIZE 224
-
-/*
- * base.h: base_t.blocks @160, a list of base_block_t { size_t size;
- * base_block_t *next; edata_t edata; } each at the start of the mapping it
- * describes: jemalloc's own memory (arenas, edata, rtree leaves).
- */
-#define JEM_BASE_BLOCKS 160
-#define JEM_BASE_BLOCK_SIZE 0
-#define JEM_BASE_BLOCK_NEXT 8
-/* Most base blocks followed per base. */
-#define JEM_MAX_BASE_BLOCKS 65536
 
 #endif /* COREHEAP_JEMALLOC_LAYOUT_H */

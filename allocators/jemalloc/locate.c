@@ -50,27 +50,38 @@ static bool lookup(const struct coreheap_host *host, struct jem_state *st,
 	return !host->symbol(host, st->module_prefix, full, ret);
 }
 
+// The global that holds the radix tree names the build's namespace: 5.3's
+// je_arena_emap_global, 5.2's je_extents_rtree.
+static const char *const rtree_symbols[] = { "arena_emap_global",
+					     "extents_rtree" };
+
 static void find_symbols(const struct coreheap_host *host, struct jem_state *st)
 {
 	struct coreheap_symbol sym;
 
-	for (size_t i = 0; i < sizeof(symbol_prefixes) / sizeof(*symbol_prefixes);
+	for (size_t i = 0; i < sizeof(symbol_prefixes) / sizeof(*symbol_prefixes) &&
+			   !st->have_symbols;
 	     i++) {
 		st->symbol_prefix = symbol_prefixes[i];
-		if (lookup(host, st, "arena_emap_global", &sym) && !sym.is_tls) {
+		for (size_t k = 0;
+		     k < sizeof(rtree_symbols) / sizeof(*rtree_symbols); k++) {
+			if (!lookup(host, st, rtree_symbols[k], &sym) ||
+			    sym.is_tls)
+				continue;
 			st->have_symbols = true;
 			st->emap_global = sym.address;
-			if (!st->have_module) {
-				struct coreheap_module module;
-
-				if (!host->module(host, sym.module, &module)) {
-					st->have_module = true;
-					st->module = sym.module;
-					st->module_start = module.start;
-					st->module_end = module.end;
-				}
-			}
+			st->emap_name = rtree_symbols[k];
 			break;
+		}
+		if (st->have_symbols && !st->have_module) {
+			struct coreheap_module module;
+
+			if (!host->module(host, sym.module, &module)) {
+				st->have_module = true;
+				st->module = sym.module;
+				st->module_start = module.start;
+				st->module_end = module.end;
+			}
 		}
 	}
 	if (!st->have_symbols) {
@@ -204,13 +215,13 @@ int jem_locate(const struct coreheap_host *host, struct jem_state *st,
 		  (unsigned long long)st->module_end);
 	find_version(host, st);
 	if (!st->version[0]) {
+		st->layout = jem_layout_default();
 		*confidence_ret = forced ? 60 : 50;
 		return COREHEAP_OK;
 	}
-	*confidence_ret = st->version_major == 5 && st->version_minor == 3 &&
-					  st->version_patch == 0 ?
-				  95 :
-				  50;
+	st->layout = jem_layout_find(st->version_major, st->version_minor,
+				     st->version_patch);
+	*confidence_ret = st->layout ? 95 : 50;
 	return COREHEAP_OK;
 }
 
@@ -227,7 +238,7 @@ int jem_collect_ranges(struct jem_walk *walk)
 		if (host->mapping(host, i, &m) || !in_module(st, &m) ||
 		    !(m.prot & COREHEAP_PROT_WRITE))
 			continue;
-		host->log(host, COREHEAP_LOG_DEBUG,
+		jem_log(walk, COREHEAP_LOG_DEBUG,
 			  "module data: 0x%llx..0x%llx (%llu bytes available)",
 			  (unsigned long long)m.start, (unsigned long long)m.end,
 			  (unsigned long long)m.available);
@@ -242,6 +253,29 @@ int jem_collect_ranges(struct jem_walk *walk)
 		};
 	}
 	return COREHEAP_OK;
+}
+
+bool jem_arena_ind(const struct jem_walk *walk, uint64_t arena,
+		   uint32_t *ret)
+{
+	const struct coreheap_host *host = walk->host;
+	const struct jem_layout *l = walk->layout;
+	uint64_t base;
+
+	if (l->arena_ind)
+		return !host->read(host, arena + l->arena_ind, ret, sizeof(*ret));
+	// 5.2's arena_ind_get(): base_ind_get(arena->base).
+	return !jem_read_u64(host, arena + l->arena_base, &base) && base &&
+	       base % 8 == 0 &&
+	       !host->read(host, base + l->base_ind, ret, sizeof(*ret));
+}
+
+bool jem_is_internal(const struct jem_walk *walk, uint64_t ptr, uint64_t size)
+{
+	size_t i = jem_ptrset_lower_bound(&walk->internal, ptr);
+
+	return i < walk->internal.count &&
+	       walk->internal.items[i].address - ptr < size;
 }
 
 bool jem_in_module_data(const struct jem_walk *walk, uint64_t addr)
@@ -333,26 +367,26 @@ void jem_find_size_classes(struct jem_walk *walk)
 		}
 	}
 	if (!where || host->read(host, where, table, sizeof(table))) {
-		host->log(host, COREHEAP_LOG_INFO,
-			  "size classes: sz_index2size_tab not found; computed as jemalloc 5.3 does for 4 KiB pages");
+		jem_log(walk, COREHEAP_LOG_INFO,
+			  "size classes: sz_index2size_tab not found; computed as jemalloc 5 does for 4 KiB pages");
 		return;
 	}
 	for (size_t i = 1; i < JEM_NSIZES; i++) {
 		if (table[i] <= table[i - 1]) {
-			host->log(host, COREHEAP_LOG_WARNING,
+			jem_log(walk, COREHEAP_LOG_WARNING,
 				  "the size-class table at 0x%llx is not increasing at %zu; using computed classes",
 				  (unsigned long long)where, i);
 			return;
 		}
 	}
 	if (memcmp(table, computed, sizeof(table)))
-		host->log(host, COREHEAP_LOG_WARNING,
-			  "the size classes at 0x%llx differ from jemalloc 5.3's defaults; using the core's",
+		jem_log(walk, COREHEAP_LOG_WARNING,
+			  "the size classes at 0x%llx differ from jemalloc 5's defaults; using the core's",
 			  (unsigned long long)where);
 	memcpy(walk->sizes, table, sizeof(table));
 	walk->sizes_source = walk->st->sz_table_symbol ? JEM_SOURCE_SYMBOL :
 							 JEM_SOURCE_SCAN;
-	host->log(host, COREHEAP_LOG_INFO,
+	jem_log(walk, COREHEAP_LOG_INFO,
 		  "size classes: sz_index2size_tab at 0x%llx (%s)",
 		  (unsigned long long)where, jem_source_name(walk->sizes_source));
 }
@@ -361,31 +395,38 @@ void jem_find_size_classes(struct jem_walk *walk)
  * Does the leaf at @p leaf map @p addr to an extent that holds it? Reads
  * the leaf slot, then the edata it names.
  */
-static bool leaf_covers(const struct coreheap_host *host, uint64_t leaf,
+static bool leaf_covers(const struct jem_walk *walk, uint64_t leaf,
 			uint64_t addr, bool active)
 {
+	const struct coreheap_host *host = walk->host;
+	const struct jem_layout *l = walk->layout;
 	uint64_t slot = (addr >> JEM_RTREE_LEAF_SHIFT) & (JEM_RTREE_SLOTS - 1);
 	uint64_t bits, edata, e[3], base, size;
 
 	if (!leaf || leaf % 8 || jem_read_u64(host, leaf + 8 * slot, &bits))
 		return false;
-	edata = jem_leaf_edata(bits);
-	if (!edata || (active && jem_leaf_state(bits) != JEM_STATE_ACTIVE) ||
-	    host->read(host, edata, e, sizeof(e)))
+	edata = jem_leaf_edata(l, bits);
+	if (!edata || host->read(host, edata, e, sizeof(e)))
+		return false;
+	// 5.2's leaves keep no state: the extent's own says.
+	if (active && (l->leaf_has_state ? jem_leaf_state(bits) :
+					   jem_edata_state(l, e[0])) !=
+			      JEM_STATE_ACTIVE)
 		return false;
 	base = e[1] & ~JEM_PAGE_MASK;
 	size = e[2] & ~JEM_PAGE_MASK;
 	return addr >= base && addr - base < size;
 }
 
-static bool root_covers(const struct coreheap_host *host, uint64_t root,
+static bool root_covers(const struct jem_walk *walk, uint64_t root,
 			uint64_t addr, bool active)
 {
+	const struct coreheap_host *host = walk->host;
 	uint64_t slot = (addr >> JEM_RTREE_ROOT_SHIFT) & (JEM_RTREE_SLOTS - 1);
 	uint64_t leaf;
 
 	return !jem_read_u64(host, root + 8 * slot, &leaf) &&
-	       leaf_covers(host, leaf, addr, active);
+	       leaf_covers(walk, leaf, addr, active);
 }
 
 // Addresses that must be inside active extents: the tcaches' stack
@@ -412,11 +453,15 @@ static bool root_plausible(const struct jem_walk *walk, uint64_t root)
 
 /*
  * The extents a leaf maps, at most @p max of them: (page, slot) pairs of
- * the slots that hold the page their extent starts on. Returns how many.
+ * the slots that hold the page their extent starts on. Returns how many,
+ * 0 if a slot met on the way names no extent that holds its page, or one
+ * of an arena that does not exist: what is not a leaf fails soon.
  */
-static size_t leaf_heads(const struct coreheap_host *host, uint64_t leaf,
+static size_t leaf_heads(const struct jem_walk *walk, uint64_t leaf,
 			 uint64_t *pages, size_t max)
 {
+	const struct coreheap_host *host = walk->host;
+	const struct jem_layout *l = walk->layout;
 	size_t n = 0;
 
 	for (uint64_t first = 0; first < JEM_RTREE_SLOTS && n < max;
@@ -426,14 +471,24 @@ static size_t leaf_heads(const struct coreheap_host *host, uint64_t leaf,
 		if (host->read(host, leaf + 8 * first, slots, sizeof(slots)))
 			return n;
 		for (uint64_t j = 0; j < 512 && n < max; j++) {
-			uint64_t edata = jem_leaf_edata(slots[j]), addr;
+			uint64_t edata = jem_leaf_edata(l, slots[j]), e[3];
+			uint64_t base, pages_in, offset;
+			unsigned int arena;
 
-			if (!edata ||
-			    jem_read_u64(host, edata + JEM_EDATA_ADDR, &addr) ||
-			    ((addr >> JEM_RTREE_LEAF_SHIFT) &
-			     (JEM_RTREE_SLOTS - 1)) != first + j)
+			if (!edata)
 				continue;
-			pages[n++] = addr & ~JEM_PAGE_MASK;
+			if (host->read(host, edata, e, sizeof(e)))
+				return 0;
+			base = e[1] & ~JEM_PAGE_MASK;
+			pages_in = (e[2] & ~JEM_PAGE_MASK) / JEM_PAGE;
+			offset = (first + j - (base >> JEM_RTREE_LEAF_SHIFT)) &
+				 (JEM_RTREE_SLOTS - 1);
+			arena = jem_edata_arena(e[0]);
+			if (!pages_in || offset >= pages_in ||
+			    (walk->arenas && !walk->arena_addr[arena]))
+				return 0;
+			if (!offset)
+				pages[n++] = base;
 		}
 	}
 	return n;
@@ -447,7 +502,6 @@ static size_t leaf_heads(const struct coreheap_host *host, uint64_t leaf,
  */
 static int root_from_leaves(struct jem_walk *walk)
 {
-	const struct coreheap_host *host = walk->host;
 
 	for (size_t r = 0; r < walk->num_ranges; r++) {
 		const struct jem_range *range = &walk->ranges[r];
@@ -462,7 +516,7 @@ static int root_from_leaves(struct jem_walk *walk)
 			if (!words[i] || words[i] % 64 ||
 			    jem_in_module_data(walk, words[i]))
 				continue;
-			n = leaf_heads(host, words[i], pages, ROOT_PROBES);
+			n = leaf_heads(walk, words[i], pages, ROOT_PROBES);
 			if (!n)
 				continue;
 			root = range->start + 8 * i -
@@ -470,7 +524,7 @@ static int root_from_leaves(struct jem_walk *walk)
 				    (JEM_RTREE_SLOTS - 1));
 			if (!root_plausible(walk, root))
 				continue;
-			for (k = 0; k < n && root_covers(host, root, pages[k], false);
+			for (k = 0; k < n && root_covers(walk, root, pages[k], false);
 			     k++)
 				;
 			if (k < n)
@@ -478,14 +532,14 @@ static int root_from_leaves(struct jem_walk *walk)
 			free(owned);
 			walk->rtree_root = root;
 			walk->root_source = JEM_SOURCE_SCAN;
-			host->log(host, COREHEAP_LOG_INFO,
+			jem_log(walk, COREHEAP_LOG_INFO,
 				  "radix tree: root at 0x%llx, found by a leaf whose %zu extent%s it maps back (no tcache to start from)",
 				  (unsigned long long)root, n, n == 1 ? "" : "s");
 			return COREHEAP_OK;
 		}
 		free(owned);
 	}
-	host->log(host, COREHEAP_LOG_WARNING,
+	jem_log(walk, COREHEAP_LOG_WARNING,
 		  "jemalloc's radix tree was not found in its module's memory");
 	return COREHEAP_NOT_FOUND;
 }
@@ -497,7 +551,6 @@ static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
 				size_t num_known, size_t anchor,
 				size_t *confirmed_ret)
 {
-	const struct coreheap_host *host = walk->host;
 	uint64_t slot = (known[anchor] >> JEM_RTREE_ROOT_SHIFT) &
 			(JEM_RTREE_SLOTS - 1);
 
@@ -515,12 +568,12 @@ static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
 			// aligned, never from the module itself.
 			if (!words[i] || words[i] % 64 ||
 			    jem_in_module_data(walk, words[i]) ||
-			    !leaf_covers(host, words[i], known[anchor], true) ||
+			    !leaf_covers(walk, words[i], known[anchor], true) ||
 			    !root_plausible(walk, root))
 				continue;
 			for (size_t k = 0; k < num_known; k++)
 				confirmed += k != anchor &&
-					     root_covers(host, root, known[k], true);
+					     root_covers(walk, root, known[k], true);
 			if (2 * confirmed < num_known - 1)
 				continue;
 			free(owned);
@@ -534,13 +587,13 @@ static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
 
 int jem_find_rtree_root(struct jem_walk *walk)
 {
-	const struct coreheap_host *host = walk->host;
 	uint64_t known[ROOT_PROBES];
 	size_t num_known;
 
 	if (walk->st->emap_global) {
-		// emap_t { rtree_t rtree; }.
-		walk->rtree_root = walk->st->emap_global + JEM_RTREE_ROOT_OFFSET;
+		// 5.3: emap_t { rtree_t rtree; }; 5.2: the rtree_t itself.
+		walk->rtree_root = walk->st->emap_global +
+				   walk->layout->rtree_root;
 		walk->root_source = JEM_SOURCE_SYMBOL;
 		return COREHEAP_OK;
 	}
@@ -554,7 +607,7 @@ int jem_find_rtree_root(struct jem_walk *walk)
 			continue;
 		walk->rtree_root = root;
 		walk->root_source = JEM_SOURCE_SCAN;
-		host->log(host, COREHEAP_LOG_INFO,
+		jem_log(walk, COREHEAP_LOG_INFO,
 			  "radix tree: root at 0x%llx, found by the leaf that maps 0x%llx (confirmed by %zu of %zu more addresses)",
 			  (unsigned long long)root,
 			  (unsigned long long)known[anchor], confirmed,
@@ -566,7 +619,7 @@ int jem_find_rtree_root(struct jem_walk *walk)
 	return root_from_leaves(walk);
 }
 // An arenas array: entry k is 0 or an arena whose ind is k; entry 0 is set.
-static size_t arenas_score(const struct coreheap_host *host,
+static size_t arenas_score(const struct jem_walk *walk,
 			   const uint64_t *entries)
 {
 	size_t score = 0;
@@ -578,9 +631,7 @@ static size_t arenas_score(const struct coreheap_host *host,
 
 		if (!entries[k])
 			continue;
-		if (entries[k] % 64 ||
-		    host->read(host, entries[k] + JEM_ARENA_IND, &ind,
-			       sizeof(ind)) ||
+		if (entries[k] % 64 || !jem_arena_ind(walk, entries[k], &ind) ||
 		    ind != k)
 			return 0;
 		score++;
@@ -608,7 +659,7 @@ void jem_find_arenas(struct jem_walk *walk)
 	if (walk->st->arenas_symbol) {
 		if (!host->read(host, walk->st->arenas_symbol, entries,
 				JEM_ARENAS_LEN * 8) &&
-		    arenas_score(host, entries))
+		    arenas_score(walk, entries))
 			use_arenas(walk, walk->st->arenas_symbol, entries,
 				   JEM_SOURCE_SYMBOL);
 		free(entries);
@@ -631,12 +682,10 @@ void jem_find_arenas(struct jem_walk *walk)
 
 			if (!words[i] || words[i] % 64 ||
 			    jem_in_module_data(walk, words[i]) ||
-			    host->read(host, words[i] + JEM_ARENA_IND, &ind,
-				       sizeof(ind)) ||
-			    ind != 0 ||
+			    !jem_arena_ind(walk, words[i], &ind) || ind != 0 ||
 			    host->read(host, where, entries, JEM_ARENAS_LEN * 8))
 				continue;
-			score = arenas_score(host, entries);
+			score = arenas_score(walk, entries);
 			if (score > best_score) {
 				best_score = score;
 				best = where;
@@ -646,7 +695,7 @@ void jem_find_arenas(struct jem_walk *walk)
 	}
 	if (best && !host->read(host, best, entries, JEM_ARENAS_LEN * 8)) {
 		use_arenas(walk, best, entries, JEM_SOURCE_SCAN);
-		host->log(host, COREHEAP_LOG_INFO,
+		jem_log(walk, COREHEAP_LOG_INFO,
 			  "arenas: array at 0x%llx, %zu arena%s, found by its contents",
 			  (unsigned long long)best, best_score,
 			  best_score == 1 ? "" : "s");

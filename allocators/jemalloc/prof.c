@@ -131,13 +131,13 @@ static bool read_gctx_stack(struct jem_walk *walk, uint64_t gctx,
 		*ret = slot;
 		return true;
 	}
-	if (host->read(host, gctx + JEM_GCTX_BT_VEC, bt, sizeof(bt)) ||
-	    bt[0] != gctx + JEM_GCTX_VEC)
+	if (host->read(host, gctx + walk->layout->gctx_bt_vec, bt, sizeof(bt)) ||
+	    bt[0] != gctx + walk->layout->gctx_vec)
 		return false;
 	// bt.len is an unsigned int; the word's upper half is padding.
 	bt[1] &= UINT32_MAX;
 	if (!bt[1] || bt[1] > JEM_PROF_BT_MAX ||
-	    host->read(host, gctx + JEM_GCTX_VEC, slot->pcs, 8 * bt[1])) {
+	    host->read(host, gctx + walk->layout->gctx_vec, slot->pcs, 8 * bt[1])) {
 		slot->gctx = 0;
 		return false;
 	}
@@ -158,7 +158,7 @@ void jem_report_alloc_stack(struct jem_walk *walk, const struct jem_extent *e,
 	// 0 and 1 (not sampled) are no tctx; a tctx is a cache-line-aligned
 	// allocation of jemalloc's.
 	if (!walk->prof || e->prof_tctx <= 1 || e->prof_tctx % 16 ||
-	    jem_read_u64(host, e->prof_tctx + JEM_TCTX_GCTX, &gctx) ||
+	    jem_read_u64(host, e->prof_tctx + walk->layout->tctx_gctx, &gctx) ||
 	    !gctx || gctx % 16 || !read_gctx_stack(walk, gctx, &stack))
 		return;
 	// The stack starts in jemalloc (prof_backtrace, malloc's path):

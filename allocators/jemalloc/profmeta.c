@@ -106,8 +106,8 @@ static bool each_cell(struct prof_pass *pass, const struct ckh *h,
 // bt2gctx's cells: &gctx->bt -> gctx.
 static bool gctx_cell(struct prof_pass *pass, uint64_t key, uint64_t data)
 {
-	(void)pass;
-	return data && data % 8 == 0 && key == data + JEM_GCTX_BT_VEC;
+	return data && data % 8 == 0 &&
+	       key == data + pass->walk->layout->gctx_bt_vec;
 }
 
 static bool note_gctx_cell(struct prof_pass *pass, uint64_t key,
@@ -122,16 +122,22 @@ static bool note_gctx_cell(struct prof_pass *pass, uint64_t key,
 static bool tctx_cell(struct prof_pass *pass, uint64_t key, uint64_t data)
 {
 	internal(pass, data);
-	note(pass, &pass->gctxs, key - JEM_GCTX_BT_VEC);
+	note(pass, &pass->gctxs, key - pass->walk->layout->gctx_bt_vec);
 	return !pass->err;
 }
 
-/* The global bt2gctx table, in libjemalloc's data, and its gctxs. */
+/*
+ * The global bt2gctx table, in libjemalloc's data, and its gctxs; and the
+ * tables of the allocation log (log_bt_node_set, log_thr_node_set), which
+ * 5.2's prof_boot2() makes when profiling is on (5.3: once logging
+ * starts): every table in libjemalloc's data is the profiler's own.
+ */
 static void find_bt2gctx(struct prof_pass *pass)
 {
 	const struct jem_walk *walk = pass->walk;
 	const struct coreheap_host *host = walk->host;
 	unsigned int candidates = 0;
+	bool found = false;
 
 	for (size_t r = 0; r < walk->num_ranges && !pass->err; r++) {
 		const struct jem_range *range = &walk->ranges[r];
@@ -142,16 +148,16 @@ static void find_bt2gctx(struct prof_pass *pass)
 			struct ckh h;
 
 			if (host->read(host, a, raw, sizeof(raw)) ||
-			    !read_ckh(walk, raw, &h) || !h.count)
+			    !read_ckh(walk, raw, &h))
 				continue;
 			if (++candidates > MAX_CANDIDATES)
 				return;
-			if (!each_cell(pass, &h, gctx_cell))
+			internal(pass, h.tab);
+			if (found || !h.count || !each_cell(pass, &h, gctx_cell))
 				continue;
 			// Shape and contents agree: this is bt2gctx.
-			internal(pass, h.tab);
 			each_cell(pass, &h, note_gctx_cell);
-			return;
+			found = true;
 		}
 	}
 }
@@ -163,17 +169,17 @@ static void gctx_tctxs(struct prof_pass *pass, uint64_t gctx)
 	uint64_t stack[128], root;
 	size_t depth = 0;
 
-	if (jem_read_u64(host, gctx + JEM_PROF_GCTX_TCTXS, &root) || !root)
+	if (jem_read_u64(host, gctx + pass->walk->layout->gctx_tctxs, &root) || !root)
 		return;
 	stack[depth++] = root;
 	while (depth && !pass->err) {
 		uint64_t tctx = stack[--depth], link[2], tdata;
 
 		if (tctx % 8 ||
-		    host->read(host, tctx + JEM_PROF_TCTX_LINK, link, sizeof(link)))
+		    host->read(host, tctx + pass->walk->layout->tctx_link, link, sizeof(link)))
 			continue;
 		internal(pass, tctx);
-		if (!jem_read_u64(host, tctx + JEM_PROF_TCTX_TDATA, &tdata))
+		if (!jem_read_u64(host, tctx + pass->walk->layout->tctx_tdata, &tdata))
 			note(pass, &pass->tdatas, tdata);
 		link[1] &= ~(uint64_t)1;        // the red bit
 		// A balanced tree of 2^22 nodes is 44 deep: deeper is damage.
@@ -186,16 +192,19 @@ static void gctx_tctxs(struct prof_pass *pass, uint64_t gctx)
 static void tdata_objects(struct prof_pass *pass, uint64_t tdata)
 {
 	const struct jem_walk *walk = pass->walk;
-	uint8_t raw[JEM_PROF_TDATA_BT2TCTX + JEM_CKH_SIZE];
+	const struct jem_layout *l = walk->layout;
+	uint8_t raw[256];
 	uint64_t name;
 	struct ckh h;
 
-	if (walk->host->read(walk->host, tdata, raw, sizeof(raw)))
+	if (l->tdata_bt2tctx + JEM_CKH_SIZE > sizeof(raw) ||
+	    walk->host->read(walk->host, tdata, raw,
+			     l->tdata_bt2tctx + JEM_CKH_SIZE))
 		return;
 	internal(pass, tdata);
-	memcpy(&name, raw + JEM_PROF_TDATA_THREAD_NAME, 8);
+	memcpy(&name, raw + l->tdata_thread_name, 8);
 	internal(pass, name);
-	if (read_ckh(walk, raw + JEM_PROF_TDATA_BT2TCTX, &h)) {
+	if (read_ckh(walk, raw + l->tdata_bt2tctx, &h)) {
 		internal(pass, h.tab);
 		each_cell(pass, &h, tctx_cell);
 	}
@@ -213,7 +222,7 @@ static void thread_tdatas(struct prof_pass *pass)
 
 		if (host->tls_address(host, i, st->module, st->tsd_tls_offset,
 				      &tsd) ||
-		    jem_read_u64(host, tsd + JEM_TSD_PROF_TDATA, &tdata) ||
+		    jem_read_u64(host, tsd + pass->walk->layout->tsd_prof_tdata, &tdata) ||
 		    tdata <= JEM_PROF_TDATA_STATE_MAX)
 			continue;
 		note(pass, &pass->tdatas, tdata);
