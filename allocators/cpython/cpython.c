@@ -289,6 +289,8 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 	if (walk->status == COREHEAP_OK)
 		walk_interpreters(walk);
 	if (walk->status == COREHEAP_OK)
+		py_declare_unrooted(walk);
+	if (walk->status == COREHEAP_OK)
 		report_stats(walk);
 	host->log(host, COREHEAP_LOG_INFO,
 		  "CPython %s: `arenas` vector at 0x%llx (%llu slots); %llu arenas, %llu pools (%llu empty); %llu objects and %llu buffers in use, %llu free blocks; %llu objects in native blocks; %zu types",
@@ -306,14 +308,28 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 			  "%zu damage reports, only the first %d shown",
 			  walk->damage_count, PY_MAX_DAMAGE);
 	status = walk->status;
-	py_type_cache_deinit(&walk->types);
 	py_owned_deinit(walk);
-	free(walk);
+	// Kept, with its types, for references() and roots().
+	{
+		struct py_state *owner = state;
+
+		if (owner->walk) {
+			py_type_cache_deinit(&owner->walk->types);
+			free(owner->walk);
+		}
+		owner->walk = walk;
+	}
 	return status;
 }
 
 static void cpython_destroy(void *state)
 {
+	struct py_state *st = state;
+
+	if (st && st->walk) {
+		py_type_cache_deinit(&st->walk->types);
+		free(st->walk);
+	}
 	free(state);
 }
 
@@ -325,4 +341,6 @@ const struct coreheap_allocator coreheap_cpython_allocator = {
 	.probe = cpython_probe,
 	.walk = cpython_walk,
 	.destroy = cpython_destroy,
+	.references = py_references,
+	.roots = py_roots,
 };

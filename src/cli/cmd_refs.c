@@ -136,6 +136,8 @@ static struct ch_error *scan(struct refs_report *report)
 		const struct ch_root *root = &report->roots->roots[r];
 
 		report->root = r;
+		if (root->kind == CH_ROOT_RUNTIME)
+			continue;
 		// Roots the core left out on purpose hold nothing: only
 		// what it lost is unknown (as in the graph).
 		if (root->kind != CH_ROOT_REGISTER) {

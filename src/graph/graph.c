@@ -542,15 +542,11 @@ struct root_scan {
 	bool out_of_memory;
 };
 
-static bool add_root_ref(struct root_scan *scan, uint64_t source,
-			 uint64_t value)
+static bool push_root_ref(struct root_scan *scan, uint64_t source,
+			  uint32_t target)
 {
 	struct ch_graph *graph = scan->graph;
-	uint32_t target = ch_block_index_find(&graph->index, value,
-					      graph->interior);
 
-	if (target == CH_GRAPH_NONE)
-		return true;
 	if (ch_vector_reserve_one((void **)&graph->root_refs, &scan->capacity,
 				  sizeof(*graph->root_refs),
 				  graph->num_root_refs)) {
@@ -563,6 +559,16 @@ static bool add_root_ref(struct root_scan *scan, uint64_t source,
 		.target = target,
 	};
 	return true;
+}
+
+static bool add_root_ref(struct root_scan *scan, uint64_t source,
+			 uint64_t value)
+{
+	struct ch_graph *graph = scan->graph;
+	uint32_t target = ch_block_index_find(&graph->index, value,
+					      graph->interior);
+
+	return target == CH_GRAPH_NONE || push_root_ref(scan, source, target);
 }
 
 static bool root_word(uint64_t addr, uint64_t value, void *arg)
@@ -609,6 +615,20 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 		const struct ch_root *root = &roots->roots[r];
 
 		scan.root = r;
+		if (root->kind == CH_ROOT_RUNTIME) {
+			// A runtime names its objects by identity, past the
+			// header that begins their block: always interior.
+			for (size_t i = 0; i < roots->num_runtime; i++) {
+				uint32_t target = ch_block_index_find(
+					&graph->index, roots->runtime[i].target,
+					true);
+
+				if (target != CH_GRAPH_NONE &&
+				    !push_root_ref(&scan, i, target))
+					break;
+			}
+			continue;
+		}
 		if (root->kind == CH_ROOT_REGISTER) {
 			const struct ch_thread *thread = &core->threads[root->thread];
 
@@ -633,6 +653,102 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 		return ch_error_create(CH_ERROR_CORRUPT,
 				       "too many root references");
 	return order_root_refs(graph, roots);
+}
+
+// The exact references of one node, as its runtime's plugin lists them.
+struct exact_refs {
+	const struct ch_graph *graph;
+	uint32_t source;
+	uint32_t *targets;
+	size_t len, capacity;
+};
+
+static int collect_exact(void *arg, const struct coreheap_reference *ref)
+{
+	struct exact_refs *refs = arg;
+	uint32_t target = ch_block_index_find(&refs->graph->index, ref->target,
+					      true);
+
+	// As the scan: no self-edge, no repeat of the previous target.
+	if (target == CH_GRAPH_NONE || target == refs->source ||
+	    (refs->len && refs->targets[refs->len - 1] == target))
+		return COREHEAP_OK;
+	if (ch_vector_reserve_one((void **)&refs->targets, &refs->capacity,
+				  sizeof(*refs->targets), refs->len))
+		return COREHEAP_NOMEM;
+	refs->targets[refs->len++] = target;
+	return COREHEAP_OK;
+}
+
+/*
+ * Replace the scanned edges of the runtime objects whose plugin lists their
+ * exact references: a new CSR, each node's edges the exact ones or, where
+ * the plugin does not know the object, the scanned ones.
+ */
+static struct ch_error *apply_exact_refs(struct ch_graph *graph,
+					 struct ch_program *program)
+{
+	size_t n = graph->num_nodes, at = 0, capacity;
+	struct exact_refs refs = { .graph = graph };
+	uint64_t *offsets;
+	uint32_t *targets;
+	struct ch_error *err = NULL;
+
+	offsets = ch_calloc_large(n + 1, sizeof(*offsets));
+	capacity = graph->edge_offsets[n] + 1;
+	targets = ch_malloc_large(capacity * sizeof(*targets));
+	if (!offsets || !targets) {
+		free(offsets);
+		free(targets);
+		return &ch_enomem;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		const uint32_t *from = graph->edge_targets + graph->edge_offsets[i];
+		size_t len = graph->edge_offsets[i + 1] - graph->edge_offsets[i];
+		bool covered = false;
+
+		offsets[i] = at;
+		refs.source = i;
+		refs.len = 0;
+		if (ch_program_runtime_object(program, &graph->blocks[i]))
+			err = ch_program_references(program, &graph->blocks[i],
+						    false, collect_exact, &refs,
+						    &covered);
+		if (err)
+			break;
+		if (covered) {
+			from = refs.targets;
+			len = refs.len;
+			graph->stats.exact_nodes++;
+		}
+		if (at + len > capacity) {
+			size_t grown = capacity + capacity / 2 + len;
+			uint32_t *bigger = realloc(targets, grown * sizeof(*bigger));
+
+			if (!bigger) {
+				err = &ch_enomem;
+				break;
+			}
+			targets = bigger;
+			capacity = grown;
+		}
+		if (len)
+			memcpy(targets + at, from, len * sizeof(*targets));
+		at += len;
+	}
+	free(refs.targets);
+	if (err) {
+		free(offsets);
+		free(targets);
+		return err;
+	}
+	offsets[n] = at;
+	free(graph->edge_offsets);
+	free(graph->edge_targets);
+	graph->edge_offsets = offsets;
+	graph->edge_targets = targets;
+	graph->stats.num_edges = at;
+	return NULL;
 }
 
 struct ch_error *ch_graph_build(const struct ch_heap *heap,
@@ -671,6 +787,8 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 						  graph->num_nodes);
 	err = scan_heap(graph, as, options->pointer_free,
 			graph->stats.num_threads);
+	if (!err && options->program)
+		err = apply_exact_refs(graph, options->program);
 	if (!err)
 		err = scan_roots(graph, as, core, roots);
 	if (err) {

@@ -38,8 +38,12 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 	// Reports name each allocation's type where it is known; the types
 	// also say which allocations hold no pointers at all.
 	err = ch_program_load_types(program);
-	if (!options->conservative)
+	// Unless asked to scan everything: the runtimes' objects have their
+	// exact references.
+	if (!options->conservative) {
 		graph_options.pointer_free = program->heap.pointer_free;
+		graph_options.program = program;
+	}
 	if (!err)
 		err = ch_roots_create(program, &analysis->roots);
 	if (!err)
@@ -112,7 +116,10 @@ struct ch_error *ch_analysis_name_root(struct ch_analysis *analysis,
 	ret->name = ch_strbuf_detach(&name);
 	if (!ret->name)
 		return &ch_enomem;
-	ret->address = root->kind == CH_ROOT_REGISTER ? 0 : ref->source;
+	ret->address = root->kind == CH_ROOT_REGISTER ||
+				       root->kind == CH_ROOT_RUNTIME ?
+			       0 :
+			       ref->source;
 	return NULL;
 }
 
