@@ -88,6 +88,18 @@
 #define PY_LIST_BASICSIZE 40
 #define PY_DICT_BASICSIZE 48
 
+/* collections.deque (Modules/_collectionsmodule.c): blocks of 64 items
+ * between a left and a right link. */
+#define PY_DEQUE_LEFTBLOCK 24
+#define PY_DEQUE_RIGHTBLOCK 32
+#define PY_DEQUE_LEFTINDEX 40
+#define PY_DEQUE_NUMFREEBLOCKS 72
+#define PY_DEQUE_FREEBLOCKS 80
+#define PY_DEQUE_MAX_FREE 16
+#define PY_DEQUE_WEAKREFLIST 208
+#define PY_DEQUE_BLOCK_LEN 64
+#define PY_DEQUE_RIGHTLINK (8 + 8 * PY_DEQUE_BLOCK_LEN)
+
 /* PyInterpreterState (pycore_interp.h): threads.head, modules. */
 #define PY_INTERP_THREADS_HEAD 16
 #define PY_INTERP_MODULES 888

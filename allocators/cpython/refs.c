@@ -39,16 +39,29 @@ struct ref_sink {
 	int status;
 };
 
-static void emit(struct ref_sink *sink, uint64_t target, const char *name)
+static void emit_flags(struct ref_sink *sink, uint64_t target,
+		       const char *name, uint32_t flags)
 {
 	struct coreheap_reference ref = {
 		.target = target,
 		.name = sink->names ? name : NULL,
+		.flags = flags,
 	};
 
 	if (!target || sink->status != COREHEAP_OK)
 		return;
 	sink->status = sink->fn(sink->arg, &ref);
+}
+
+static void emit(struct ref_sink *sink, uint64_t target, const char *name)
+{
+	emit_flags(sink, target, name, 0);
+}
+
+// A buffer the object owns, whose contents its other references list.
+static void emit_owned(struct ref_sink *sink, uint64_t target)
+{
+	emit_flags(sink, target, NULL, COREHEAP_REFERENCE_OWNED);
 }
 
 static void lookup_builtins(struct py_walk *walk, struct py_builtin_types *b)
@@ -215,9 +228,13 @@ static void dict_references(struct ref_sink *sink, uint64_t dict)
 		sink->status = COREHEAP_NOT_FOUND;
 		return;
 	}
-	emit(sink, keys, NULL);
-	if (values)
-		emit(sink, py_values_block(sink->walk, values), NULL);
+	// A split table's keys are its class's (shared): not its own.
+	if (values) {
+		emit(sink, keys, NULL);
+		emit_owned(sink, py_values_block(sink->walk, values));
+	} else {
+		emit_owned(sink, keys);
+	}
 	dict_entries(sink, keys, values, false);
 }
 
@@ -258,7 +275,7 @@ static void list_references(struct ref_sink *sink, uint64_t list)
 		sink->status = COREHEAP_NOT_FOUND;
 		return;
 	}
-	emit(sink, items, NULL);
+	emit_owned(sink, items);
 	items_references(sink, items, size);
 }
 
@@ -310,7 +327,7 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 		}
 		emit(sink, dict, ".__dict__");
 		if (values) {
-			emit(sink, py_values_block(walk, values), NULL);
+			emit_owned(sink, py_values_block(walk, values));
 			if (!py_read_u64(walk, type + PY_HT_CACHED_KEYS, &keys) ||
 			    !keys) {
 				sink->status = COREHEAP_NOT_FOUND;
@@ -319,6 +336,66 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 			dict_entries(sink, keys, values, true);
 		}
 	}
+}
+
+/*
+ * A collections.deque: its items, in blocks of PY_DEQUE_BLOCK_LEN linked
+ * from leftblock to rightblock, owned; the spare blocks it keeps, owned
+ * too (what they hold is stale); its weak references.
+ */
+static void deque_references(struct ref_sink *sink, uint64_t deque)
+{
+	struct py_walk *walk = sink->walk;
+	uint64_t left, right, size, index, freeblocks, weaklist;
+	int64_t leftindex;
+
+	if (!py_read_u64(walk, deque + PY_OB_SIZE, &size) ||
+	    !py_read_u64(walk, deque + PY_DEQUE_LEFTBLOCK, &left) ||
+	    !py_read_u64(walk, deque + PY_DEQUE_RIGHTBLOCK, &right) ||
+	    walk->host->read(walk->host, deque + PY_DEQUE_LEFTINDEX, &leftindex,
+			     sizeof(leftindex)) ||
+	    !py_read_u64(walk, deque + PY_DEQUE_NUMFREEBLOCKS, &freeblocks) ||
+	    !py_read_u64(walk, deque + PY_DEQUE_WEAKREFLIST, &weaklist) ||
+	    size > PY_MAX_ITEMS || leftindex < 0 ||
+	    leftindex >= PY_DEQUE_BLOCK_LEN || freeblocks > PY_DEQUE_MAX_FREE ||
+	    !left) {
+		sink->status = COREHEAP_NOT_FOUND;
+		return;
+	}
+	index = (uint64_t)leftindex;
+	emit_owned(sink, left);
+	for (uint64_t i = 0; i < size && sink->status == COREHEAP_OK; i++) {
+		uint64_t item;
+		char name[32];
+
+		if (index == PY_DEQUE_BLOCK_LEN) {
+			if (!py_read_u64(walk, left + PY_DEQUE_RIGHTLINK, &left) ||
+			    !left) {
+				sink->status = COREHEAP_NOT_FOUND;
+				return;
+			}
+			emit_owned(sink, left);
+			index = 0;
+		}
+		if (!py_read_u64(walk, left + 8 + 8 * index, &item)) {
+			sink->status = COREHEAP_NOT_FOUND;
+			return;
+		}
+		if (sink->names)
+			snprintf(name, sizeof(name), "[%" PRIu64 "]", i);
+		emit(sink, item, name);
+		index++;
+	}
+	if (sink->status == COREHEAP_OK && left != right && size)
+		sink->status = COREHEAP_NOT_FOUND;
+	for (uint64_t i = 0; i < freeblocks && sink->status == COREHEAP_OK;
+	     i++) {
+		uint64_t block;
+
+		if (py_read_u64(walk, deque + PY_DEQUE_FREEBLOCKS + 8 * i, &block))
+			emit_owned(sink, block);
+	}
+	emit(sink, weaklist, "(weak references)");
 }
 
 /*
@@ -412,7 +489,7 @@ int py_references(const struct coreheap_host *host, void *state,
 			       sizeof(str_state)) == COREHEAP_OK &&
 		    !(str_state & (1u << 6)) &&
 		    py_read_u64(walk, object + PY_COMPACT_UTF8, &utf8))
-			emit(&sink, utf8, NULL);
+			emit_owned(&sink, utf8);
 	} else if (base == b->tuple) {
 		if (heap)
 			return COREHEAP_NOT_FOUND;
@@ -436,6 +513,8 @@ int py_references(const struct coreheap_host *host, void *state,
 		if (!py_read_u64(walk, object + PY_CELL_REF, &contents))
 			return COREHEAP_NOT_FOUND;
 		emit(&sink, contents, ".cell_contents");
+	} else if (!heap && strcmp(t->name, "collections.deque") == 0) {
+		deque_references(&sink, object);
 	} else if (base == b->object && heap) {
 		instance_references(&sink, object, memory, type, t,
 				    PY_OBJECT_BASICSIZE);

@@ -563,6 +563,19 @@ struct coreheap_reference {
 	 * none (a buffer the object owns). Valid during the callback only.
 	 */
 	const char *name;
+	/** enum coreheap_reference_flags bits. */
+	uint32_t flags;
+};
+
+/** What a reference is, beyond its target. */
+enum coreheap_reference_flags {
+	/**
+	 * The target is memory the object owns and whose contents the
+	 * object's other references already list (a list's item array, a
+	 * dict's key table): the host does not scan it, so that what stale
+	 * words there point to (past a list's length) keeps nothing alive.
+	 */
+	COREHEAP_REFERENCE_OWNED = 1,
 };
 
 /** One root a runtime names, for coreheap_allocator::roots. */

@@ -655,12 +655,17 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 	return order_root_refs(graph, roots);
 }
 
-// The exact references of one node, as its runtime's plugin lists them.
+// The exact references of the runtime objects, as their plugins list them.
 struct exact_refs {
 	const struct ch_graph *graph;
 	uint32_t source;
+	/** The references of the nodes so far, in order. */
 	uint32_t *targets;
 	size_t len, capacity;
+	/** Where the current node's begin in targets. */
+	size_t first;
+	/** A bit per node: memory an object owns (not scanned). */
+	uint64_t *owned;
 };
 
 static int collect_exact(void *arg, const struct coreheap_reference *ref)
@@ -669,9 +674,12 @@ static int collect_exact(void *arg, const struct coreheap_reference *ref)
 	uint32_t target = ch_block_index_find(&refs->graph->index, ref->target,
 					      true);
 
-	// As the scan: no self-edge, no repeat of the previous target.
-	if (target == CH_GRAPH_NONE || target == refs->source ||
-	    (refs->len && refs->targets[refs->len - 1] == target))
+	if (target == CH_GRAPH_NONE || target == refs->source)
+		return COREHEAP_OK;
+	if (ref->flags & COREHEAP_REFERENCE_OWNED)
+		refs->owned[target / 64] |= UINT64_C(1) << (target % 64);
+	// As the scan: no repeat of the previous target.
+	if (refs->len > refs->first && refs->targets[refs->len - 1] == target)
 		return COREHEAP_OK;
 	if (ch_vector_reserve_one((void **)&refs->targets, &refs->capacity,
 				  sizeof(*refs->targets), refs->len))
@@ -682,65 +690,71 @@ static int collect_exact(void *arg, const struct coreheap_reference *ref)
 
 /*
  * Replace the scanned edges of the runtime objects whose plugin lists their
- * exact references: a new CSR, each node's edges the exact ones or, where
- * the plugin does not know the object, the scanned ones.
+ * exact references. First the references of every object, and which
+ * memory objects own; then a new CSR: an object's edges are its exact
+ * references, memory an object owns has none (its owner listed what it
+ * holds), and every other node keeps its scanned edges.
  */
 static struct ch_error *apply_exact_refs(struct ch_graph *graph,
 					 struct ch_program *program)
 {
-	size_t n = graph->num_nodes, at = 0, capacity;
+	size_t n = graph->num_nodes, at = 0;
 	struct exact_refs refs = { .graph = graph };
-	uint64_t *offsets;
-	uint32_t *targets;
+	_cleanup_free_ uint64_t *exact = NULL;
+	_cleanup_free_ uint32_t *exact_len = NULL;
+	uint64_t *offsets = NULL;
+	uint32_t *targets = NULL;
 	struct ch_error *err = NULL;
 
-	offsets = ch_calloc_large(n + 1, sizeof(*offsets));
-	capacity = graph->edge_offsets[n] + 1;
-	targets = ch_malloc_large(capacity * sizeof(*targets));
-	if (!offsets || !targets) {
-		free(offsets);
-		free(targets);
-		return &ch_enomem;
+	// exact[i]: where node i's references begin, UINT64_MAX if none.
+	exact = ch_malloc_large((n + 1) * sizeof(*exact));
+	exact_len = ch_malloc_large((n + 1) * sizeof(*exact_len));
+	refs.owned = calloc(n / 64 + 1, sizeof(*refs.owned));
+	if (!exact || !exact_len || !refs.owned) {
+		err = &ch_enomem;
+		goto out;
 	}
 	for (size_t i = 0; i < n && !err; i++) {
-		const uint32_t *from = graph->edge_targets + graph->edge_offsets[i];
-		size_t len = graph->edge_offsets[i + 1] - graph->edge_offsets[i];
 		bool covered = false;
 
-		offsets[i] = at;
+		exact[i] = UINT64_MAX;
+		if (!ch_program_runtime_object(program, &graph->blocks[i]))
+			continue;
 		refs.source = i;
-		refs.len = 0;
-		if (ch_program_runtime_object(program, &graph->blocks[i]))
-			err = ch_program_references(program, &graph->blocks[i],
-						    false, collect_exact, &refs,
-						    &covered);
-		if (err)
-			break;
-		if (covered) {
-			from = refs.targets;
-			len = refs.len;
-			graph->stats.exact_nodes++;
+		refs.first = refs.len;
+		err = ch_program_references(program, &graph->blocks[i], false,
+					    collect_exact, &refs, &covered);
+		if (!covered) {
+			refs.len = refs.first;
+		} else {
+			exact[i] = refs.first;
+			exact_len[i] = refs.len - refs.first;
 		}
-		if (at + len > capacity) {
-			size_t grown = capacity + capacity / 2 + len;
-			uint32_t *bigger = realloc(targets, grown * sizeof(*bigger));
+	}
+	if (err)
+		goto out;
+	offsets = ch_calloc_large(n + 1, sizeof(*offsets));
+	targets = ch_malloc_large((graph->edge_offsets[n] + refs.len + 1) *
+				  sizeof(*targets));
+	if (!offsets || !targets) {
+		err = &ch_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t *from = graph->edge_targets + graph->edge_offsets[i];
+		size_t len = graph->edge_offsets[i + 1] - graph->edge_offsets[i];
 
-			if (!bigger) {
-				err = &ch_enomem;
-				break;
-			}
-			targets = bigger;
-			capacity = grown;
+		offsets[i] = at;
+		if (exact[i] != UINT64_MAX) {
+			from = refs.targets + exact[i];
+			len = exact_len[i];
+			graph->stats.exact_nodes++;
+		} else if (refs.owned[i / 64] >> (i % 64) & 1) {
+			len = 0;
 		}
 		if (len)
 			memcpy(targets + at, from, len * sizeof(*targets));
 		at += len;
-	}
-	free(refs.targets);
-	if (err) {
-		free(offsets);
-		free(targets);
-		return err;
 	}
 	offsets[n] = at;
 	free(graph->edge_offsets);
@@ -748,7 +762,14 @@ static struct ch_error *apply_exact_refs(struct ch_graph *graph,
 	graph->edge_offsets = offsets;
 	graph->edge_targets = targets;
 	graph->stats.num_edges = at;
-	return NULL;
+	offsets = NULL;
+	targets = NULL;
+out:
+	free(offsets);
+	free(targets);
+	free(refs.targets);
+	free(refs.owned);
+	return err;
 }
 
 struct ch_error *ch_graph_build(const struct ch_heap *heap,
