@@ -60,6 +60,9 @@ static void why_report_deinit(struct why_report *report)
 	ch_graph_paths_free(report->paths, report->num_paths);
 }
 
+/** A step's offset where the runtime named the step instead. */
+#define NO_OFFSET UINT64_MAX
+
 /** The identity of a node: a runtime object's (Python's id()), else its address. */
 static uint64_t node_identity(const struct ch_program *program,
 			      const struct ch_block *block)
@@ -159,13 +162,11 @@ static struct ch_error *describe_paths(struct why_report *report)
 					   &report->members[i][k]);
 			if (err)
 				return err;
+			// The runtime names the step: no word's offset (a
+			// dict's value is in its key table, not in it).
 			if (report->members[i][k]) {
 				report->runtime_steps[i][k] = true;
-				ch_graph_find_pointer(analysis->graph,
-						      analysis->program->address_space,
-						      path->nodes[k],
-						      path->nodes[k + 1],
-						      &offsets[k]);
+				offsets[k] = NO_OFFSET;
 				continue;
 			}
 			if (!ch_graph_find_pointer(analysis->graph,
@@ -180,7 +181,8 @@ static struct ch_error *describe_paths(struct why_report *report)
 				return err;
 		}
 		offsets[path->num_nodes - 1] =
-			report->addr - blocks[report->target].address;
+			report->addr - node_identity(analysis->program,
+						     &blocks[report->target]);
 	}
 	return NULL;
 }
@@ -273,7 +275,11 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 			ch_json_member_address(&json, "address",
 					       node_identity(program,
 							     &blocks[path->nodes[k]]));
-			ch_json_member_u64(&json, "offset", report->offsets[i][k]);
+			ch_json_key(&json, "offset");
+			if (report->offsets[i][k] == NO_OFFSET)
+				ch_json_null(&json);
+			else
+				ch_json_u64(&json, report->offsets[i][k]);
 			ch_json_member_string_or_null(&json, "member",
 						      report->members[i][k]);
 			ch_json_key(&json, "type");
@@ -298,9 +304,14 @@ static void write_step(struct ch_out *out, const struct why_report *report,
 	const struct ch_block *block = &report->analysis->graph->blocks[node];
 	const char *type = ch_analysis_type(report->analysis->program, node);
 
-	ch_out_printf(out, "  0x%016" PRIx64 "  +0x%-6" PRIx64 "  %-10" PRIu64 "  %s",
-		      node_identity(report->analysis->program, block), offset,
-		      block->size, type ? type : "-");
+	ch_out_printf(out, "  0x%016" PRIx64 "  ",
+		      node_identity(report->analysis->program, block));
+	if (offset == NO_OFFSET)
+		ch_out_str(out, "-        ");
+	else
+		ch_out_printf(out, "+0x%-6" PRIx64, offset);
+	ch_out_printf(out, "  %-10" PRIu64 "  %s", block->size,
+		      type ? type : "-");
 	if (member && runtime)
 		ch_out_printf(out, "%s%s",
 			      member[0] == '.' || member[0] == '(' ? " " : "",
