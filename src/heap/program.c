@@ -797,6 +797,14 @@ const struct ch_block *ch_program_runtime_object(const struct ch_program *progra
 	return NULL;
 }
 
+uint64_t ch_program_identity(const struct ch_program *program,
+			     const struct ch_block *block)
+{
+	const struct ch_block *object = ch_program_runtime_object(program, block);
+
+	return object ? ch_block_identity(object) : block->address;
+}
+
 struct ch_error *ch_program_references(struct ch_program *program,
 				       const struct ch_block *block, bool names,
 				       coreheap_reference_fn fn, void *arg,

@@ -120,6 +120,14 @@ const struct ch_block *ch_program_runtime_object(const struct ch_program *progra
 						 const struct ch_block *block);
 
 /**
+ * What listings call live block: the identity of the runtime object it is
+ * (ch_program_runtime_object(): Python's id(), past its GC head), else
+ * its address.
+ */
+uint64_t ch_program_identity(const struct ch_program *program,
+			     const struct ch_block *block);
+
+/**
  * The exact references of the runtime object that live block is
  * (ch_program_runtime_object()), from its plugin's references operation,
  * each passed to fn with arg (names too if names): *covered_ret is true

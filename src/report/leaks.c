@@ -108,16 +108,6 @@ static struct ch_error *mark_garbage(struct leaks_report *report)
 	return NULL;
 }
 
-/** What a listing calls a node: a runtime object's identity, else its address. */
-static uint64_t node_identity(const struct leaks_report *report, uint32_t v)
-{
-	const struct ch_block *object = ch_program_runtime_object(
-		report->program, &report->graph->blocks[v]);
-
-	return object ? ch_block_identity(object) :
-			report->graph->blocks[v].address;
-}
-
 /*
  * Count each leaked node's leaked referrers. Only leaked nodes can point to
  * a leaked node (a reachable one would make it reachable), and self-edges
@@ -152,6 +142,12 @@ static struct ch_error *count_referrers(struct leaks_report *report)
 		}
 	}
 	return NULL;
+}
+
+/** What a listing calls leaked node v: a runtime object's id(), else its address. */
+static uint64_t leak_address(const struct leaks_report *report, uint32_t v)
+{
+	return ch_program_identity(report->program, &report->graph->blocks[v]);
 }
 
 static const char *leak_kind(const struct leaks_report *report, uint32_t v)
@@ -318,7 +314,7 @@ static void write_stack_groups_text(struct ch_out *out,
 		     v != CH_GRAPH_NONE && k < TEXT_EXAMPLES;
 		     v = report->next_node[v], k++)
 			ch_out_printf(out, " 0x%" PRIx64 " (%s)",
-				      node_identity(report, v),
+				      leak_address(report, v),
 				      leak_kind(report, v));
 		ch_out_str(out, "\n");
 	}
@@ -359,7 +355,7 @@ static void write_stack_groups_json(struct ch_out *out,
 		ch_json_begin_array(&json);
 		for (uint32_t v = group->first_node; v != CH_GRAPH_NONE;
 		     v = report->next_node[v])
-			ch_json_address(&json, node_identity(report, v));
+			ch_json_address(&json, leak_address(report, v));
 		ch_json_end_array(&json);
 		ch_json_end_object(&json);
 		ch_named_stack_deinit(&named);
@@ -405,7 +401,7 @@ static void write_garbage_text(struct ch_out *out,
 		     v < report->graph->num_nodes && shown < TEXT_EXAMPLES; v++) {
 			if (groups->group_of[v] != order[i])
 				continue;
-			ch_out_printf(out, " 0x%" PRIx64, node_identity(report, v));
+			ch_out_printf(out, " 0x%" PRIx64, leak_address(report, v));
 			shown++;
 		}
 		ch_out_str(out, "\n");
@@ -463,7 +459,7 @@ static void write_text(struct ch_out *out, const struct leaks_report *report)
 		for (size_t k = 0; k < TEXT_EXAMPLES && slots[k] != CH_GRAPH_NONE;
 		     k++)
 			ch_out_printf(out, " 0x%" PRIx64 " (%s)",
-				      node_identity(report, slots[k]),
+				      leak_address(report, slots[k]),
 				      leak_kind(report, slots[k]));
 		ch_out_str(out, "\n");
 	}
@@ -558,7 +554,7 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 		fields[LEAK_COLUMN].string = leak_kind(report, v);
 		fields[REFERRERS_COLUMN].u64 = report->referrers[v];
 		ch_row_writer_write(&writer, &(struct ch_allocation_row){
-			.address = node_identity(report, v),
+			.address = leak_address(report, v),
 			.size = block->size,
 			.allocator = ch_analysis_allocator(report->program, v),
 			.type = ch_analysis_type(report->program, v),

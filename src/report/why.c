@@ -63,15 +63,6 @@ static void why_report_deinit(struct why_report *report)
 /** A step's offset where the runtime named the step instead. */
 #define NO_OFFSET UINT64_MAX
 
-/** The identity of a node: a runtime object's (Python's id()), else its address. */
-static uint64_t node_identity(const struct ch_program *program,
-			      const struct ch_block *block)
-{
-	const struct ch_block *object = ch_program_runtime_object(program, block);
-
-	return object ? ch_block_identity(object) : block->address;
-}
-
 // Looking for the runtime's name of the step to one node.
 struct step_search {
 	const struct ch_graph *graph;
@@ -181,7 +172,7 @@ static struct ch_error *describe_paths(struct why_report *report)
 				return err;
 		}
 		offsets[path->num_nodes - 1] =
-			report->addr - node_identity(analysis->program,
+			report->addr - ch_program_identity(analysis->program,
 						     &blocks[report->target]);
 	}
 	return NULL;
@@ -244,7 +235,7 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 	ch_json_init(&json, out, true);
 	ch_json_begin_object(&json);
 	ch_json_member_address(&json, "target",
-			       node_identity(program, &blocks[report->target]));
+			       ch_program_identity(program, &blocks[report->target]));
 	ch_json_key(&json, "allocation_stack");
 	if (report->has_stack)
 		ch_named_stack_write_json(&json, &report->stack);
@@ -273,7 +264,7 @@ static void write_json(struct ch_out *out, const struct why_report *report)
 		for (size_t k = 0; k < path->num_nodes; k++) {
 			ch_json_begin_object(&json);
 			ch_json_member_address(&json, "address",
-					       node_identity(program,
+					       ch_program_identity(program,
 							     &blocks[path->nodes[k]]));
 			ch_json_key(&json, "offset");
 			if (report->offsets[i][k] == NO_OFFSET)
@@ -305,7 +296,7 @@ static void write_step(struct ch_out *out, const struct why_report *report,
 	const char *type = ch_analysis_type(report->analysis->program, node);
 
 	ch_out_printf(out, "  0x%016" PRIx64 "  ",
-		      node_identity(report->analysis->program, block));
+		      ch_program_identity(report->analysis->program, block));
 	if (offset == NO_OFFSET)
 		ch_out_str(out, "-        ");
 	else
