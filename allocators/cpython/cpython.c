@@ -309,6 +309,9 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 			  walk->damage_count, PY_MAX_DAMAGE);
 	status = walk->status;
 	py_owned_deinit(walk);
+	walk->refs_budget = (walk->objects + walk->native_objects) *
+				    PY_REFS_PER_OBJECT +
+			    PY_REFS_FLOOR;
 	// Kept, with its types, for references() and roots().
 	{
 		struct py_state *owner = state;

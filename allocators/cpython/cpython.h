@@ -177,6 +177,13 @@
 #define PY_MAX_NOT_TYPES (1u << 20)
 /** The most owned buffers noted. */
 #define PY_MAX_OWNED (UINT64_C(1) << 26)
+/**
+ * References listed per object walked, all told, beyond a floor: past it
+ * (a hostile core whose lists all claim the same huge item array), the
+ * host scans the objects' words, bounded by their size, instead.
+ */
+#define PY_REFS_PER_OBJECT 64
+#define PY_REFS_FLOOR (UINT64_C(1) << 24)
 /** Longest type name kept. */
 #define PY_MAX_NAME 256
 
@@ -267,6 +274,8 @@ struct py_walk {
 	bool vector_budget_spent;
 
 	uint64_t arenas, pools, empty_pools;
+	/** References refs.c may still list (see PY_REFS_PER_OBJECT). */
+	uint64_t refs_budget;
 	uint64_t objects, buffers, free_blocks, native_objects;
 	struct py_owned_table owned;
 	struct py_buffers buffers_pending;

@@ -29,6 +29,8 @@
 #define PY_MAX_THREADS 4096
 /** The most entries of one module's dict, and modules, listed. */
 #define PY_MAX_GLOBALS (UINT64_C(1) << 20)
+/** The most roots named, all told: a bound against a hostile core. */
+#define PY_MAX_ROOTS (UINT64_C(1) << 24)
 
 /** Where one call's references go. */
 struct ref_sink {
@@ -50,6 +52,11 @@ static void emit_flags(struct ref_sink *sink, uint64_t target,
 
 	if (!target || sink->status != COREHEAP_OK)
 		return;
+	if (!sink->walk->refs_budget) {
+		sink->status = COREHEAP_NOT_FOUND;
+		return;
+	}
+	sink->walk->refs_budget--;
 	sink->status = sink->fn(sink->arg, &ref);
 }
 
@@ -532,6 +539,7 @@ struct root_sink {
 	coreheap_root_fn fn;
 	void *arg;
 	int status;
+	uint64_t count;
 };
 
 static void emit_root(struct root_sink *sink, const char *name,
@@ -539,8 +547,14 @@ static void emit_root(struct root_sink *sink, const char *name,
 {
 	struct coreheap_root root = { .name = name, .target = target };
 
-	if (target && sink->status == COREHEAP_OK)
-		sink->status = sink->fn(sink->arg, &root);
+	if (!target || sink->status != COREHEAP_OK)
+		return;
+	// Enough: the rest are left out (the host scans the memory anyway).
+	if (sink->count++ >= PY_MAX_ROOTS) {
+		sink->status = COREHEAP_FAILED;
+		return;
+	}
+	sink->status = sink->fn(sink->arg, &root);
 }
 
 /*
@@ -751,6 +765,12 @@ int py_roots(const struct coreheap_host *host, void *state,
 	}
 	if (sink.status == COREHEAP_OK)
 		type_dict_roots(&sink);
+	if (sink.count > PY_MAX_ROOTS) {
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "CPython: more than %llu named roots, the rest are not named",
+			  (unsigned long long)PY_MAX_ROOTS);
+		return COREHEAP_OK;
+	}
 	return sink.status;
 }
 
