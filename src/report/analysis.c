@@ -16,12 +16,16 @@ static void print_stats(const struct ch_analysis *analysis)
 	double seconds = stats->seconds > 1e-9 ? stats->seconds : 1e-9;
 
 	fprintf(stderr,
-		"coreheap: scanned %.1f MB (heap %.1f MB, roots %.1f MB) in %.3f s with %u thread%s: %.2f GB/s; %" PRIu64 " edges, %.1f M edges/s; %zu root references\n",
+		"coreheap: scanned %.1f MB (heap %.1f MB, roots %.1f MB) in %.3f s with %u thread%s: %.2f GB/s; %" PRIu64 " edges, %.1f M edges/s; %zu root references",
 		scanned / 1e6, stats->heap_bytes / 1e6, stats->root_bytes / 1e6,
 		stats->seconds, stats->num_threads,
 		stats->num_threads == 1 ? "" : "s", scanned / 1e9 / seconds,
 		stats->num_edges, stats->num_edges / 1e6 / seconds,
 		analysis->graph->num_root_refs);
+	if (stats->exact_nodes)
+		fprintf(stderr, "; %" PRIu64 " runtime objects by their exact references",
+			stats->exact_nodes);
+	fputc('\n', stderr);
 }
 
 struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
