@@ -542,10 +542,15 @@ struct root_sink {
 	uint64_t count;
 };
 
-static void emit_root(struct root_sink *sink, const char *name,
-		      uint64_t target)
+static void emit_root(struct root_sink *sink, char *name, uint64_t target)
 {
 	struct coreheap_root root = { .name = name, .target = target };
+
+	// Names come from the core: no control bytes reach a terminal.
+	for (char *c = name; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	}
 
 	if (!target || sink->status != COREHEAP_OK)
 		return;

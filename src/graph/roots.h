@@ -28,6 +28,11 @@
  * explain (COREHEAP_OWNED_UNEXPLAINED) is a root, named
  * "[unexplained ALLOCATOR REGION 0x...]".
  *
+ * A managed runtime's plugin names roots of its own (coreheap_allocator::
+ * roots: a Python module's globals, a frame's locals): one root of kind
+ * CH_ROOT_RUNTIME, first in the order paths prefer, whose references are
+ * the objects so named, under their names.
+ *
  * Where two kinds of root overlap (a thread's TLS blocks and its control
  * block lie at the top of its stack mapping), the more specific name wins:
  * TLS block, then thread control block, dtv and static TLS area, then stack,
