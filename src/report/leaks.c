@@ -466,41 +466,15 @@ static void write_text(struct ch_out *out, const struct leaks_report *report)
 	write_garbage_text(out, report);
 }
 
-// The groups of the text report, largest first, closing the JSON object.
-static void write_json_types(struct ch_out *out, const struct leaks_report *report)
+/*
+ * groups as the JSON member key, largest first: each group's type, count
+ * and bytes, and with unreferenced its unreferenced count (its extra);
+ * then end, which closes the member (and the object, for the last).
+ */
+static void write_groups_json(struct ch_out *out, const char *key,
+			      const struct ch_type_groups *groups,
+			      bool unreferenced, const char *end)
 {
-	const struct ch_type_groups *groups = &report->groups;
-	_cleanup_free_ struct ch_type_group *sorted =
-		malloc((groups->num_groups + 1) * sizeof(*sorted));
-
-	if (!sorted) {
-		out->failed = true;
-		return;
-	}
-	for (size_t g = 0; g < groups->num_groups; g++)
-		sorted[g] = groups->groups[g];
-	qsort(sorted, groups->num_groups, sizeof(*sorted), compare_groups);
-	ch_out_str(out, " \"types\": [");
-	for (size_t g = 0; g < groups->num_groups; g++) {
-		struct ch_json json;
-
-		ch_out_str(out, g ? ",\n  " : "\n  ");
-		ch_json_init_line(&json, out);
-		ch_json_begin_object(&json);
-		ch_json_group(&json, &sorted[g]);
-		ch_json_member_u64(&json, "count", sorted[g].count);
-		ch_json_member_u64(&json, "bytes", sorted[g].bytes);
-		ch_json_member_u64(&json, "unreferenced", sorted[g].extra);
-		ch_json_end_object(&json);
-	}
-	ch_out_str(out, groups->num_groups ? "\n ]}\n" : "]}\n");
-}
-
-// The uncollected garbage by type: " "uncollected_types": [...],".
-static void write_garbage_json(struct ch_out *out,
-			       const struct leaks_report *report)
-{
-	const struct ch_type_groups *groups = &report->garbage_groups;
 	_cleanup_free_ uint32_t *order = NULL;
 	struct ch_error *err;
 
@@ -511,19 +485,23 @@ static void write_garbage_json(struct ch_out *out,
 		out->failed = true;
 		return;
 	}
-	ch_out_str(out, " \"uncollected_types\": [");
+	ch_out_printf(out, " \"%s\": [", key);
 	for (size_t i = 0; i < groups->num_groups; i++) {
+		const struct ch_type_group *group = &groups->groups[order[i]];
 		struct ch_json json;
 
 		ch_out_str(out, i ? ",\n  " : "\n  ");
 		ch_json_init_line(&json, out);
 		ch_json_begin_object(&json);
-		ch_json_group(&json, &groups->groups[order[i]]);
-		ch_json_member_u64(&json, "count", groups->groups[order[i]].count);
-		ch_json_member_u64(&json, "bytes", groups->groups[order[i]].bytes);
+		ch_json_group(&json, group);
+		ch_json_member_u64(&json, "count", group->count);
+		ch_json_member_u64(&json, "bytes", group->bytes);
+		if (unreferenced)
+			ch_json_member_u64(&json, "unreferenced", group->extra);
 		ch_json_end_object(&json);
 	}
-	ch_out_str(out, groups->num_groups ? "\n ],\n" : "],\n");
+	ch_out_str(out, groups->num_groups ? "\n ]" : "]");
+	ch_out_str(out, end);
 }
 
 static void write_objects(struct ch_out *out, const struct leaks_report *report,
@@ -564,11 +542,14 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 	}
 	if (format == CH_FORMAT_JSON) {
 		ch_out_str(out, writer.written ? "\n ],\n" : "],\n");
-		write_garbage_json(out, report);
+		// The runtimes' garbage (uncollected_types), then the leaks.
+		write_groups_json(out, "uncollected_types",
+				  &report->garbage_groups, false, ",\n");
 		if (report->stack_groups)
 			write_stack_groups_json(out, report);
 		else
-			write_json_types(out, report);
+			write_groups_json(out, "types", &report->groups, true,
+					  "}\n");
 	}
 }
 
