@@ -184,6 +184,14 @@
  */
 #define PY_REFS_PER_OBJECT 64
 #define PY_REFS_FLOOR (UINT64_C(1) << 24)
+/**
+ * The dict of interned strings, found by its contents: at least this many
+ * entries, the first this many of them checked, in at most this many
+ * bytes of each writable mapping of the interpreter's module.
+ */
+#define PY_INTERNED_MIN 64
+#define PY_INTERNED_SAMPLE 64
+#define PY_INTERNED_SCAN (UINT64_C(16) << 20)
 /** Longest type name kept. */
 #define PY_MAX_NAME 256
 

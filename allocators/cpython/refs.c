@@ -409,7 +409,8 @@ static void deque_references(struct ref_sink *sink, uint64_t deque)
  * An object of a layout not known here: every word of its memory that
  * may point to another object, conservatively, but its GC head, whose
  * links are the collector's lists (every tracked object points to the
- * next one), no reference.
+ * next one), no reference. Each named by its offset from the id()
+ * ("+0x10").
  */
 static void other_references(struct ref_sink *sink,
 			     const struct coreheap_object *memory,
@@ -430,6 +431,7 @@ static void other_references(struct ref_sink *sink,
 	for (uint64_t i = 0; i < memory->size / 8 && sink->status == COREHEAP_OK;
 	     i++) {
 		uint64_t at = start + 8 * i, word;
+		char name[32];
 
 		if (at >= gc && at < gc + PY_GC_HEAD_SIZE)
 			continue;
@@ -437,7 +439,13 @@ static void other_references(struct ref_sink *sink,
 		// Not aligned to a word: no object's address.
 		if (word & 7)
 			continue;
-		emit(sink, word, NULL);
+		// Named by the word's offset from the object's id().
+		if (sink->names)
+			snprintf(name, sizeof(name), "%s0x%" PRIx64,
+				 at >= memory->address ? "+" : "-",
+				 at >= memory->address ? at - memory->address :
+							 memory->address - at);
+		emit(sink, word, name);
 	}
 }
 
@@ -728,6 +736,94 @@ static void type_dict_roots(struct root_sink *sink)
 	}
 }
 
+/*
+ * Whether the object at dict is a dict of interned strings: a dict whose
+ * first entries (up to PY_INTERNED_SAMPLE) each map a str marked interned
+ * to itself, at least PY_INTERNED_MIN of them.
+ */
+static bool is_interned_dict(struct py_walk *walk, uint64_t dict)
+{
+	const struct coreheap_host *host = walk->host;
+	uint64_t type, keys, values, nentries, entries, checked = 0;
+	uint8_t head[3];
+	size_t entry_size;
+
+	if (!py_read_u64(walk, dict + PY_OB_TYPE, &type) ||
+	    type != walk->st->builtins.dict ||
+	    !py_read_u64(walk, dict + PY_DICT_KEYS, &keys) ||
+	    !py_read_u64(walk, dict + PY_DICT_VALUES, &values) || values ||
+	    host->read(host, keys + PY_KEYS_LOG2_SIZE, head, sizeof(head)) ||
+	    !py_read_u64(walk, keys + PY_KEYS_NENTRIES, &nentries) ||
+	    head[0] > 40 || head[1] > 43 || nentries < PY_INTERNED_MIN)
+		return false;
+	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
+	entries = keys + PY_KEYS_INDICES + (UINT64_C(1) << head[1]);
+	for (uint64_t i = 0; i < nentries && checked < PY_INTERNED_SAMPLE; i++) {
+		uint64_t entry = entries + i * entry_size +
+				 (entry_size == 24 ? 8 : 0);
+		uint64_t key, value, key_type;
+		uint32_t str_state;
+
+		if (!py_read_u64(walk, entry, &key) ||
+		    !py_read_u64(walk, entry + 8, &value))
+			return false;
+		if (!key)
+			continue;
+		// state.interned: its two lowest bits (mortal 1, immortal 2).
+		if (key != value || !py_read_u64(walk, key + PY_OB_TYPE, &key_type) ||
+		    key_type != walk->st->builtins.str ||
+		    host->read(host, key + PY_UNICODE_STATE, &str_state,
+			       sizeof(str_state)) ||
+		    !(str_state & 3))
+			return false;
+		checked++;
+	}
+	return checked >= PY_INTERNED_MIN || checked == nentries;
+}
+
+/*
+ * The interned strings: 3.11 keeps their dict in a file-static pointer
+ * (Objects/unicodeobject.c `interned`), no symbol in a stripped
+ * interpreter: found among the words of the writable data of the module
+ * that defines _PyRuntime, as the one dict that looks like it.
+ */
+static void interned_root(struct root_sink *sink)
+{
+	struct py_walk *walk = sink->walk;
+	const struct coreheap_host *host = walk->host;
+	struct coreheap_module module;
+	size_t n = host->num_mappings(host);
+	uint64_t found = 0;
+
+	if (host->module(host, walk->st->module, &module) != COREHEAP_OK)
+		return;
+	for (size_t i = 0; i < n && !found; i++) {
+		struct coreheap_mapping mapping;
+		const uint64_t *words;
+		uint64_t len;
+
+		if (host->mapping(host, i, &mapping) != COREHEAP_OK ||
+		    !(mapping.prot & COREHEAP_PROT_WRITE) ||
+		    mapping.start < module.start || mapping.start >= module.end)
+			continue;
+		len = mapping.available < PY_INTERNED_SCAN ? mapping.available :
+							      PY_INTERNED_SCAN;
+		words = host->map(host, mapping.start, len & ~7ull);
+		for (uint64_t w = 0; words && w < len / 8 && !found; w++) {
+			uint64_t word;
+
+			memcpy(&word, &words[w], 8);
+			if (word && !(word & 7) && is_interned_dict(walk, word))
+				found = word;
+		}
+	}
+	if (found) {
+		char name[] = "interned strings";
+
+		emit_root(sink, name, found);
+	}
+}
+
 int py_roots(const struct coreheap_host *host, void *state,
 	     coreheap_root_fn fn, void *arg)
 {
@@ -768,6 +864,8 @@ int py_roots(const struct coreheap_host *host, void *state,
 			break;
 		interp = next;
 	}
+	if (sink.status == COREHEAP_OK)
+		interned_root(&sink);
 	if (sink.status == COREHEAP_OK)
 		type_dict_roots(&sink);
 	if (sink.count > PY_MAX_ROOTS) {
