@@ -18,6 +18,8 @@
 #    step, in Python's terms, through the recorded ids; why of the parked
 #    thread's local req names the thread (its recorded tid), the frame and
 #    the local;
+#  - why of a str the script interned has a path from the interned
+#    strings' dict;
 #  - leaks reports the dropped reference cycle (the collector off) as
 #    uncollected garbage, exactly its recorded objects of its class, and
 #    none of the live designed objects as leaked or garbage.
@@ -160,6 +162,20 @@ check_same "why req: the parked thread's frame, its local, then req itself" \
 $req" "$(sed 's/^thread [0-9]* (tid '"$tid"') //' "$work/why.req")"
 check_grep "why req: the thread by its number and recorded tid" \
 	"^thread [1-9][0-9]* (tid $tid) frame handle_request() local req\$" "$work/why.req"
+
+# The interned strings: a root of their own, whose dict holds the str the
+# script interned, at its id.
+interned=$(awk '$1 == "interned" { print $2 }' "$work/roots")
+run_ok "why the interned str" why --paths 5 --format json "$interned" "$core"
+"$python" -c '
+import json, sys
+for path in json.load(open(sys.argv[1]))["paths"]:
+    if path["root"]["name"] == "interned strings":
+        print(len(path["chain"]), path["chain"][0]["type"],
+              path["chain"][0]["member"], path["chain"][-1]["address"])
+' "$work/out" > "$work/why.interned" 2>&1
+check_same "why: the interned strings' dict holds the interned str" \
+	"2 dict (key ['designed interned 3']) $interned" "$(cat "$work/why.interned")"
 
 # leaks: the dropped cycle is uncollected garbage, no live design leaked.
 run_ok "leaks" leaks --format jsonl "$core"

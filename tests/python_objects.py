@@ -17,6 +17,7 @@
 #   chain ID ID ID ID   sessions, sessions['abc'], its .buffer, buffer[3]
 #   thread TID ID       the parked thread's native id, its local req
 #   cycle ID TYPE       each object of the dropped cycle
+#   interned ID         a str it interned (a module global holds it too)
 #   live ID TYPE        each other object of these designs, alive
 import ctypes
 import gc
@@ -174,11 +175,13 @@ if len(sys.argv) > 3:
     worker.start()
     parked.wait()
     cycle_lines = make_cycle()
+    interned_name = sys.intern("designed " + "interned " + str(len(sessions)))
     with open(sys.argv[3], "w") as out:
         abc = sessions["abc"]
         out.write("chain %#x %#x %#x %#x\n" % (
             id(sessions), id(abc), id(abc.buffer), id(abc.buffer[3])))
         out.write(parked_record[0] + "\n")
+        out.write("interned %#x\n" % id(interned_name))
         for line in cycle_lines:
             out.write(line + "\n")
         for session in sessions.values():
