@@ -56,10 +56,15 @@
 #define PY_TP_WEAKLISTOFFSET 208
 #define PY_TP_BASE 256
 #define PY_TP_DICTOFFSET 288
+#define PY_TP_BASES 336
+#define PY_TP_MRO 344
+#define PY_TP_SUBCLASSES 360
 /* PyHeapTypeObject. */
+#define PY_HT_NAME 848
 #define PY_HT_QUALNAME 864
 /** The shared keys of its instances' managed dicts (split tables). */
 #define PY_HT_CACHED_KEYS 872
+#define PY_HT_MODULE 880
 #define PY_HEAP_TYPE_OBJECT_SIZE 872
 
 #define PY_TPFLAGS_MANAGED_DICT (UINT64_C(1) << 4)

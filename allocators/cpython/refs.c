@@ -405,6 +405,31 @@ static void deque_references(struct ref_sink *sink, uint64_t deque)
 	emit(sink, weaklist, "(weak references)");
 }
 
+// The name of the member of a type object at offset, if it is an object.
+static const char *type_member(uint64_t offset)
+{
+	switch (offset) {
+	case PY_TP_BASE:
+		return ".__base__";
+	case PY_TP_DICT:
+		return ".__dict__";
+	case PY_TP_BASES:
+		return ".__bases__";
+	case PY_TP_MRO:
+		return ".__mro__";
+	case PY_TP_SUBCLASSES:
+		return "(subclasses)";
+	case PY_HT_NAME:
+		return ".__name__";
+	case PY_HT_QUALNAME:
+		return ".__qualname__";
+	case PY_HT_MODULE:
+		return "(module)";
+	default:
+		return NULL;
+	}
+}
+
 /*
  * An object of a layout not known here: every word of its memory that
  * may point to another object, conservatively, but its GC head, whose
@@ -439,8 +464,14 @@ static void other_references(struct ref_sink *sink,
 		// Not aligned to a word: no object's address.
 		if (word & 7)
 			continue;
-		// Named by the word's offset from the object's id().
-		if (sink->names)
+		// Named by the word's offset from the object's id(), or for
+		// a type by its member.
+		if (sink->names && at >= memory->address &&
+		    t->flags & PY_TPFLAGS_TYPE_SUBCLASS &&
+		    type_member(at - memory->address))
+			snprintf(name, sizeof(name), "%s",
+				 type_member(at - memory->address));
+		else if (sink->names)
 			snprintf(name, sizeof(name), "%s0x%" PRIx64,
 				 at >= memory->address ? "+" : "-",
 				 at >= memory->address ? at - memory->address :
