@@ -461,9 +461,6 @@ static void other_references(struct ref_sink *sink,
 		if (at >= gc && at < gc + PY_GC_HEAD_SIZE)
 			continue;
 		memcpy(&word, &words[i], 8);
-		// Not aligned to a word: no object's address.
-		if (word & 7)
-			continue;
 		// Named by the word's offset from the object's id(), or for
 		// a type by its member.
 		if (sink->names && at >= memory->address &&
