@@ -261,6 +261,16 @@ static void report_stats(struct py_walk *walk)
 		 walk->owned_native);
 }
 
+// The walk a state kept (NULL-safe), with its types.
+static void free_walk(struct py_state *st)
+{
+	if (st->walk) {
+		py_type_cache_deinit(&st->walk->types);
+		free(st->walk);
+		st->walk = NULL;
+	}
+}
+
 static int cpython_walk(const struct coreheap_host *host, void *state)
 {
 	const struct py_state *st = state;
@@ -313,26 +323,15 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 				    PY_REFS_PER_OBJECT +
 			    PY_REFS_FLOOR;
 	// Kept, with its types, for references() and roots().
-	{
-		struct py_state *owner = state;
-
-		if (owner->walk) {
-			py_type_cache_deinit(&owner->walk->types);
-			free(owner->walk);
-		}
-		owner->walk = walk;
-	}
+	free_walk(state);
+	((struct py_state *)state)->walk = walk;
 	return status;
 }
 
 static void cpython_destroy(void *state)
 {
-	struct py_state *st = state;
-
-	if (st && st->walk) {
-		py_type_cache_deinit(&st->walk->types);
-		free(st->walk);
-	}
+	if (state)
+		free_walk(state);
 	free(state);
 }
 
