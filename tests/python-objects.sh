@@ -13,7 +13,16 @@
 #    its id with its type;
 #  - the objects of several hundred KiB live in glibc's blocks: each has a
 #    glibc block as parent, and that block takes the object's type;
-#  - summary says which CPython it found and how, and pymalloc's figures.
+#  - summary says which CPython it found and how, and pymalloc's figures;
+#  - why of sessions['abc'].buffer[3] names the module global and each
+#    step, in Python's terms, through the recorded ids; why of the parked
+#    thread's local req names the thread (its recorded tid), the frame and
+#    the local;
+#  - why of a str the script interned has a path from the interned
+#    strings' dict;
+#  - leaks reports the dropped reference cycle (the collector off) as
+#    uncollected garbage, exactly its recorded objects of its class, and
+#    none of the live designed objects as leaked or garbage.
 . "$SRCDIR/tests/lib.sh"
 test_init python-objects SRCDIR
 
@@ -27,7 +36,7 @@ require_command gcore gdb
 
 mkfifo "$work/stdin" || { fail "mkfifo"; finish; }
 "$python" "$SRCDIR/tests/python_objects.py" "$work/designed" "$work/owned" \
-	< "$work/stdin" > "$work/py.out" 2> "$work/py.err" &
+	"$work/roots" < "$work/stdin" > "$work/py.out" 2> "$work/py.err" &
 pid=$!
 ch_lib_pids="$ch_lib_pids $pid"
 # The fifo's writing end: the script's stdin opens, and its read blocks
@@ -110,6 +119,88 @@ check_grep "summary: GC generations" '^ *GC-tracked objects: generation 0' "$wor
 
 run_ok "types" types --format csv "$core"
 check_grep "types: 12000 __main__.Marker" '^__main__\.Marker,,12000,' "$work/out"
+
+# why, in Python's terms: the chain the script recorded, id by id.
+set -- $(awk '$1 == "chain" { print $2, $3, $4, $5 }' "$work/roots")
+check_same "the chain recorded" 4 $#
+sessions=$1 session=$2 buffer=$3 payload=$4
+run_ok "why sessions['abc'].buffer[3]" why "$payload" "$core"
+check_same "why: the target is the object at its id" \
+	"$payload is a cpython object of type __main__.Payload" \
+	"$(head -n 1 "$work/out" | sed 's/ (.*//')"
+check_same "why: the first path, from the module global, step by step" \
+	"  module __main__ .sessions -> dict['abc'] -> __main__.Session .buffer -> list[3]" \
+	"$(sed -n '4p' "$work/out")"
+run_ok "why --format json sessions['abc'].buffer[3]" why --format json "$payload" "$core"
+# The first path's root, then each step's id, type and member.
+"$python" -c '
+import json, sys
+path = json.load(open(sys.argv[1]))["paths"][0]
+print(path["root"]["kind"], path["root"]["name"])
+for step in path["chain"]:
+    print(step["address"], step["type"], step["member"])
+' "$work/out" > "$work/why.chain" 2>&1
+check_same "why --format json: the module global, then the recorded ids with their types and steps" \
+	"runtime module __main__ .sessions
+$sessions dict ['abc']
+$session __main__.Session .buffer
+$buffer list [3]
+$payload __main__.Payload None" "$(cat "$work/why.chain")"
+
+# A frame's local: the parked thread, by its recorded tid.
+set -- $(awk '$1 == "thread" { print $2, $3 }' "$work/roots")
+tid=$1 req=$2
+run_ok "why req" why --format json "$req" "$core"
+"$python" -c '
+import json, sys
+path = json.load(open(sys.argv[1]))["paths"][0]
+print(path["root"]["name"])
+print(" ".join(step["address"] for step in path["chain"]))
+' "$work/out" > "$work/why.req" 2>&1
+check_same "why req: the parked thread's frame, its local, then req itself" \
+	"frame handle_request() local req
+$req" "$(sed 's/^thread [0-9]* (tid '"$tid"') //' "$work/why.req")"
+check_grep "why req: the thread by its number and recorded tid" \
+	"^thread [1-9][0-9]* (tid $tid) frame handle_request() local req\$" "$work/why.req"
+
+# The interned strings: a root of their own, whose dict holds the str the
+# script interned, at its id.
+interned=$(awk '$1 == "interned" { print $2 }' "$work/roots")
+run_ok "why the interned str" why --paths 5 --format json "$interned" "$core"
+"$python" -c '
+import json, sys
+for path in json.load(open(sys.argv[1]))["paths"]:
+    if path["root"]["name"] == "interned strings":
+        print(len(path["chain"]), path["chain"][0]["type"],
+              path["chain"][0]["member"], path["chain"][-1]["address"])
+' "$work/out" > "$work/why.interned" 2>&1
+check_same "why: the interned strings' dict holds the interned str" \
+	"2 dict (key ['designed interned 3']) $interned" "$(cat "$work/why.interned")"
+
+# leaks: the dropped cycle is uncollected garbage, no live design leaked.
+run_ok "leaks" leaks --format jsonl "$core"
+sed -n 's/.*"address": "\([^"]*\)", "size": [0-9]*, "allocator": "[a-z]*", "type": \("\([^"]*\)"\|null\), "leak": "\([a-z]*\)".*/\1 \3 \4/p' \
+	"$work/out" > "$work/leaked"
+awk '$1 == "cycle" && $3 == "__main__.CycleNode" { print $2 }' "$work/roots" |
+	sort > "$work/want.cycle"
+awk '$2 == "__main__.CycleNode" && $NF == "uncollected" { print $1 }' \
+	"$work/leaked" | sort > "$work/got.cycle"
+check_same "leaks: the two CycleNode of the dropped cycle are uncollected, no more, no less" \
+	"2 $(cksum < "$work/want.cycle")" \
+	"$(wc -l < "$work/got.cycle" | tr -d ' ') $(cksum < "$work/got.cycle")"
+cycle_list=$(awk '$1 == "cycle" && $3 == "list" { print $2 }' "$work/roots")
+check_same "leaks: the cycle's list is uncollected" "$cycle_list list uncollected" \
+	"$(awk -v a="$cycle_list" '$1 == a' "$work/leaked")"
+check_same "leaks: nothing of the cycle is a native leak" "" \
+	"$(awk '$NF != "uncollected"' "$work/leaked")"
+{
+	awk '{ print $1 }' "$work/designed"
+	awk '$1 == "live" { print $2 }' "$work/roots"
+	echo "$sessions"
+	echo "$req"
+} | sort -u > "$work/live.ids"
+check_same "leaks: none of the $(wc -l < "$work/live.ids" | tr -d ' ') live designed objects" "" \
+	"$(awk '{ print $1 }' "$work/leaked" | sort | comm -12 - "$work/live.ids")"
 
 exec 3>&-
 finish

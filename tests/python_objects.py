@@ -9,9 +9,20 @@
 # the file named by its second (as their address, a tab and "list items"
 # or "dict keys"), says "ready" and blocks reading stdin until the test is
 # done.
+#
+# With a third argument, it also builds, after the drop, with the garbage
+# collector off: a chain from a module global (sessions['abc'].buffer[3]),
+# a thread parked in handle_request() with its local req, and a reference
+# cycle of its own classes that it drops, and writes to that file:
+#   chain ID ID ID ID   sessions, sessions['abc'], its .buffer, buffer[3]
+#   thread TID ID       the parked thread's native id, its local req
+#   cycle ID TYPE       each object of the dropped cycle
+#   interned ID         a str it interned (a module global holds it too)
+#   live ID TYPE        each other object of these designs, alive
 import ctypes
 import gc
 import sys
+import threading
 
 
 class Marker:
@@ -103,6 +114,87 @@ with open(sys.argv[2], "w") as out:
 # pointer still in place.
 del dropped
 gc.collect()
+
+
+class Session:
+    def __init__(self, name):
+        self.name = name
+        self.buffer = [Payload(name, i) for i in range(5)]
+
+
+class Payload:
+    def __init__(self, name, i):
+        self.number = i
+
+
+class Request:
+    def __init__(self, path):
+        self.path = path
+
+
+class CycleNode:
+    pass
+
+
+def type_name(obj):
+    cls = type(obj)
+    return cls.__qualname__ if cls.__module__ == "builtins" else \
+        cls.__module__ + "." + cls.__qualname__
+
+
+def make_cycle():
+    # Dropped when this returns: only the cycle holds them, and the
+    # collector is off.
+    first, second = CycleNode(), CycleNode()
+    first.peer = second
+    second.peer = first
+    loop = [first]
+    loop.append(loop)
+    first.loop = loop
+    return ["cycle %#x %s" % (id(obj), type_name(obj))
+            for obj in (first, second, loop)]
+
+
+parked = threading.Event()
+release = threading.Event()
+parked_record = []
+
+
+def handle_request(req):
+    parked_record.append("thread %d %#x" % (threading.get_native_id(),
+                                            id(req)))
+    parked.set()
+    release.wait()
+
+
+if len(sys.argv) > 3:
+    gc.disable()
+    sessions = {key: Session(key) for key in ("abc", "def", "ghi")}
+    worker = threading.Thread(target=handle_request,
+                              args=(Request("/designed"),), daemon=True)
+    worker.start()
+    parked.wait()
+    cycle_lines = make_cycle()
+    interned_name = sys.intern("designed " + "interned " + str(len(sessions)))
+    with open(sys.argv[3], "w") as out:
+        abc = sessions["abc"]
+        out.write("chain %#x %#x %#x %#x\n" % (
+            id(sessions), id(abc), id(abc.buffer), id(abc.buffer[3])))
+        out.write(parked_record[0] + "\n")
+        out.write("interned %#x\n" % id(interned_name))
+        for line in cycle_lines:
+            out.write(line + "\n")
+        for session in sessions.values():
+            out.write("live %#x %s\n" % (id(session), type_name(session)))
+            out.write("live %#x %s\n" % (id(session.buffer),
+                                          type_name(session.buffer)))
+            for payload in session.buffer:
+                out.write("live %#x %s\n" % (id(payload),
+                                              type_name(payload)))
+        del abc, session, payload
+    # Work enough to overwrite what the C stack kept of the cycle.
+    for _ in range(3):
+        sum(len(str(i)) for i in range(1000))
 sys.stdout.write("ready\n")
 sys.stdout.flush()
 sys.stdin.read()

@@ -917,3 +917,139 @@ Test(roots, owned_ranges_cut_out_exactly)
 	ch_roots_destroy(roots);
 	close_fixture(&f);
 }
+
+/*
+ * A managed runtime's plugin, for the test: A (0x10010) and E (0x10100)
+ * are its objects. A's exact references are B, owned (its words then are
+ * not scanned), and C, named "[0]"; it does not know E's layout (E keeps
+ * its scanned edges). Its one root names G.
+ */
+static int toy_references(const struct coreheap_host *host, void *state,
+			  const struct coreheap_object *object, bool names,
+			  coreheap_reference_fn fn, void *arg)
+{
+	struct coreheap_reference owned = { .target = 0x10050,
+					    .flags = COREHEAP_REFERENCE_OWNED };
+	struct coreheap_reference item = { .target = 0x10080,
+					   .name = names ? "[0]" : NULL };
+	int status;
+
+	(void)host;
+	(void)state;
+	if (object->address != 0x10010)
+		return COREHEAP_NOT_FOUND;
+	cr_assert_eq(object->size, 48);
+	status = fn(arg, &owned);
+	return status ? status : fn(arg, &item);
+}
+
+static int toy_roots(const struct coreheap_host *host, void *state,
+		     coreheap_root_fn fn, void *arg)
+{
+	struct coreheap_root root = { .name = "module m .x", .target = 0x10160 };
+
+	(void)host;
+	(void)state;
+	return fn(arg, &root);
+}
+
+static int toy_probe(const struct coreheap_host *host, bool forced,
+		     int *confidence_ret, void **state_ret)
+{
+	(void)host;
+	(void)forced;
+	(void)state_ret;
+	*confidence_ret = 0;
+	return COREHEAP_OK;
+}
+
+static int toy_walk(const struct coreheap_host *host, void *state)
+{
+	(void)host;
+	(void)state;
+	return COREHEAP_OK;
+}
+
+static const struct coreheap_allocator toy_runtime = {
+	COREHEAP_ALLOCATOR_INIT,
+	.name = "toy-runtime",
+	.description = "exact references and named roots, for the test",
+	.is_runtime = true,
+	.probe = toy_probe,
+	.walk = toy_walk,
+	.references = toy_references,
+	.roots = toy_roots,
+};
+
+Test(graph, a_runtime_gives_exact_references_and_named_roots)
+{
+	struct fixture f = open_fixture();
+	struct ch_block *blocks = f.program->heap.live.blocks;
+	struct ch_allocator_set *set = &f.program->allocators;
+	struct ch_graph_options options = { .interior = true, .num_threads = 1,
+					    .program = f.program };
+	struct ch_strbuf name = { 0 };
+	struct ch_roots *roots;
+	struct ch_graph *graph;
+	uint32_t *root_of;
+	char buf[256];
+	bool named;
+
+	set->uses = calloc(1, sizeof(*set->uses));
+	cr_assert(set->uses);
+	set->uses[0] = (struct ch_allocator_use){ .ops = &toy_runtime };
+	set->num_uses = 1;
+	blocks[0].runtime_object = 1;
+	blocks[4].runtime_object = 1;
+	assert_no_error(ch_roots_create(f.program, &roots));
+	assert_no_error(ch_graph_build(&f.program->heap, f.program->address_space,
+				       f.program->core, roots, &options, &graph));
+	// A: its exact references, not its words (which point to B twice).
+	edges_of(graph, 0, buf);
+	cr_assert_str_eq(buf, "1 2");
+	// B: owned by A, not scanned (its word points to C).
+	edges_of(graph, 1, buf);
+	cr_assert_str_eq(buf, "");
+	edges_of(graph, 2, buf);
+	cr_assert_str_eq(buf, "0");
+	// E: a layout the plugin does not know, scanned.
+	edges_of(graph, 4, buf);
+	cr_assert_str_eq(buf, "5 6");
+	cr_assert_eq(graph->stats.exact_nodes, 1);
+
+	// The runtime's root first, named, holding G.
+	cr_assert_eq(graph->num_root_refs, 3);
+	cr_assert_eq(roots->roots[graph->root_refs[0].root].kind,
+		     CH_ROOT_RUNTIME);
+	cr_assert_eq(graph->root_refs[0].source, 0);
+	cr_assert_eq(graph->root_refs[0].target, 6);
+	assert_no_error(ch_roots_describe(roots, f.program,
+					  graph->root_refs[0].root,
+					  graph->root_refs[0].source, &name));
+	cr_assert_str_eq(name.buf, "module m .x");
+	ch_strbuf_deinit(&name);
+	assert_no_error(ch_roots_named(roots, f.program, graph->root_refs[0].root,
+				       graph->root_refs[0].source, &named));
+	cr_assert(named);
+	assert_no_error(ch_graph_reach(graph, NULL, &root_of));
+	cr_assert_eq(root_of[6], 0);
+	cr_assert_eq(root_of[4], CH_GRAPH_NONE);
+	free(root_of);
+
+	// Without the program, the same heap is scanned: A's words again.
+	struct ch_graph *scanned;
+
+	options.program = NULL;
+	assert_no_error(ch_graph_build(&f.program->heap, f.program->address_space,
+				       f.program->core, roots, &options, &scanned));
+	edges_of(scanned, 0, buf);
+	cr_assert_str_eq(buf, "1");
+	edges_of(scanned, 1, buf);
+	cr_assert_str_eq(buf, "2");
+	cr_assert_eq(scanned->stats.exact_nodes, 0);
+	ch_graph_destroy(scanned);
+
+	ch_graph_destroy(graph);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}

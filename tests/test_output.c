@@ -296,6 +296,7 @@ Test(output, description_as_json_lists_values_only)
 		"    \"address\": \"0x2000\",\n"
 		"    \"size\": 88,\n"
 		"    \"allocator\": \"glibc\",\n"
+		"    \"runtime_object\": false,\n"
 		"    \"offset\": 8,\n"
 		"    \"type\": \"struct node\",\n"
 		"    \"type_source\": \"dwarf\",\n"

@@ -261,6 +261,16 @@ static void report_stats(struct py_walk *walk)
 		 walk->owned_native);
 }
 
+// The walk a state kept (NULL-safe), with its types.
+static void free_walk(struct py_state *st)
+{
+	if (st->walk) {
+		py_type_cache_deinit(&st->walk->types);
+		free(st->walk);
+		st->walk = NULL;
+	}
+}
+
 static int cpython_walk(const struct coreheap_host *host, void *state)
 {
 	const struct py_state *st = state;
@@ -289,6 +299,8 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 	if (walk->status == COREHEAP_OK)
 		walk_interpreters(walk);
 	if (walk->status == COREHEAP_OK)
+		py_declare_unrooted(walk);
+	if (walk->status == COREHEAP_OK)
 		report_stats(walk);
 	host->log(host, COREHEAP_LOG_INFO,
 		  "CPython %s: `arenas` vector at 0x%llx (%llu slots); %llu arenas, %llu pools (%llu empty); %llu objects and %llu buffers in use, %llu free blocks; %llu objects in native blocks; %zu types",
@@ -306,14 +318,20 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 			  "%zu damage reports, only the first %d shown",
 			  walk->damage_count, PY_MAX_DAMAGE);
 	status = walk->status;
-	py_type_cache_deinit(&walk->types);
 	py_owned_deinit(walk);
-	free(walk);
+	walk->refs_budget = (walk->objects + walk->native_objects) *
+				    PY_REFS_PER_OBJECT +
+			    PY_REFS_FLOOR;
+	// Kept, with its types, for references() and roots().
+	free_walk(state);
+	((struct py_state *)state)->walk = walk;
 	return status;
 }
 
 static void cpython_destroy(void *state)
 {
+	if (state)
+		free_walk(state);
 	free(state);
 }
 
@@ -325,4 +343,6 @@ const struct coreheap_allocator coreheap_cpython_allocator = {
 	.probe = cpython_probe,
 	.walk = cpython_walk,
 	.destroy = cpython_destroy,
+	.references = py_references,
+	.roots = py_roots,
 };

@@ -53,8 +53,18 @@
 #define PY_TP_FLAGS 168
 #define PY_TP_DICT 264
 #define PY_TYPE_OBJECT_SIZE 408
+#define PY_TP_WEAKLISTOFFSET 208
+#define PY_TP_BASE 256
+#define PY_TP_DICTOFFSET 288
+#define PY_TP_BASES 336
+#define PY_TP_MRO 344
+#define PY_TP_SUBCLASSES 360
 /* PyHeapTypeObject. */
+#define PY_HT_NAME 848
 #define PY_HT_QUALNAME 864
+/** The shared keys of its instances' managed dicts (split tables). */
+#define PY_HT_CACHED_KEYS 872
+#define PY_HT_MODULE 880
 #define PY_HEAP_TYPE_OBJECT_SIZE 872
 
 #define PY_TPFLAGS_MANAGED_DICT (UINT64_C(1) << 4)
@@ -64,8 +74,57 @@
 #define PY_TPFLAGS_LIST_SUBCLASS (UINT64_C(1) << 25)
 #define PY_TPFLAGS_DICT_SUBCLASS (UINT64_C(1) << 29)
 #define PY_TPFLAGS_TYPE_SUBCLASS (UINT64_C(1) << 31)
-/* PyListObject. */
+/* PyVarObject's ob_size; PyListObject, PyTupleObject. */
+#define PY_OB_SIZE 16
 #define PY_LIST_ITEMS 24
+#define PY_LIST_ALLOCATED 32
+#define PY_TUPLE_ITEMS 24
+/* PyCellObject, PyModuleObject, PyLongObject (30-bit digits). */
+#define PY_CELL_REF 16
+#define PY_MODULE_DICT 16
+#define PY_LONG_DIGITS 24
+#define PY_LONG_SHIFT 30
+/** 3.11 keeps a managed dict's values behind the GC head: dict, values. */
+#define PY_MANAGED_DICT_PTR (-24)
+#define PY_MANAGED_VALUES_PTR (-32)
+/* Sizes of the builtin containers (tp_basicsize): a subclass's own words
+ * follow. */
+#define PY_OBJECT_BASICSIZE 16
+#define PY_LIST_BASICSIZE 40
+#define PY_DICT_BASICSIZE 48
+
+/* collections.deque (Modules/_collectionsmodule.c): blocks of 64 items
+ * between a left and a right link. */
+#define PY_DEQUE_LEFTBLOCK 24
+#define PY_DEQUE_RIGHTBLOCK 32
+#define PY_DEQUE_LEFTINDEX 40
+#define PY_DEQUE_NUMFREEBLOCKS 72
+#define PY_DEQUE_FREEBLOCKS 80
+#define PY_DEQUE_MAX_FREE 16
+#define PY_DEQUE_WEAKREFLIST 208
+#define PY_DEQUE_BLOCK_LEN 64
+#define PY_DEQUE_RIGHTLINK (8 + 8 * PY_DEQUE_BLOCK_LEN)
+
+/* PyInterpreterState (pycore_interp.h): threads.head, modules. */
+#define PY_INTERP_THREADS_HEAD 16
+#define PY_INTERP_MODULES 888
+/* PyThreadState (Include/cpython/pystate.h). */
+#define PY_TSTATE_NEXT 8
+#define PY_TSTATE_CFRAME 56
+#define PY_TSTATE_NATIVE_THREAD_ID 160
+/** The frames' stack: its current chunk, the top in use, the chunk's end. */
+#define PY_TSTATE_DATASTACK_TOP 304
+#define PY_TSTATE_DATASTACK_LIMIT 312
+/* _PyCFrame. */
+#define PY_CFRAME_CURRENT_FRAME 8
+/* _PyInterpreterFrame (pycore_frame.h). */
+#define PY_IFRAME_CODE 32
+#define PY_IFRAME_PREVIOUS 48
+#define PY_IFRAME_LOCALSPLUS 72
+/* PyCodeObject. */
+#define PY_CODE_NLOCALSPLUS 76
+#define PY_CODE_LOCALSPLUSNAMES 96
+#define PY_CODE_QUALNAME 128
 
 /** sizeof(PyGC_Head): _gc_next and _gc_prev. */
 #define PY_GC_HEAD_SIZE 16
@@ -89,6 +148,7 @@
 #define PY_KEYS_NENTRIES 24
 #define PY_KEYS_INDICES 32
 #define PY_KEYS_KIND_GENERAL 0
+#define PY_KEYS_KIND_SPLIT 2
 
 /* pymalloc on 64-bit (Objects/obmalloc.c, 3.10 and 3.11). */
 #define PYMALLOC_ARENA_SIZE (UINT64_C(1) << 20)
@@ -122,6 +182,21 @@
 #define PY_MAX_NOT_TYPES (1u << 20)
 /** The most owned buffers noted. */
 #define PY_MAX_OWNED (UINT64_C(1) << 26)
+/**
+ * References listed per object walked, all told, beyond a floor: past it
+ * (a hostile core whose lists all claim the same huge item array), the
+ * host scans the objects' words, bounded by their size, instead.
+ */
+#define PY_REFS_PER_OBJECT 64
+#define PY_REFS_FLOOR (UINT64_C(1) << 24)
+/**
+ * The dict of interned strings, found by its contents: at least this many
+ * entries, the first this many of them checked, in at most this many
+ * bytes of each writable mapping of the interpreter's module.
+ */
+#define PY_INTERNED_MIN 64
+#define PY_INTERNED_SAMPLE 64
+#define PY_INTERNED_SCAN (UINT64_C(16) << 20)
 /** Longest type name kept. */
 #define PY_MAX_NAME 256
 
@@ -141,6 +216,15 @@ struct py_type_cache {
 	size_t capacity, types, not_types;
 };
 
+/** The static types whose objects' references refs.c knows. */
+struct py_builtin_types {
+	bool looked_up;
+	uint64_t object, list, tuple, dict, str, int_, bool_, float_, bytes,
+		cell, module;
+};
+
+struct py_walk;
+
 /** What probe() learnt; lives until destroy(). */
 struct py_state {
 	uint64_t runtime;        /**< &_PyRuntime */
@@ -148,6 +232,12 @@ struct py_state {
 	uint64_t type_type;      /**< &PyType_Type */
 	uint64_t version_hex;    /**< Py_Version (PY_VERSION_HEX) */
 	char version[32];        /**< "3.11.2" */
+	/**
+	 * The walk, kept past walk() for references() and roots() (its
+	 * type cache); NULL before it. Owned.
+	 */
+	struct py_walk *walk;
+	struct py_builtin_types builtins;
 };
 
 /** What a buffer is to the object that owns it. */
@@ -197,6 +287,8 @@ struct py_walk {
 	bool vector_budget_spent;
 
 	uint64_t arenas, pools, empty_pools;
+	/** References refs.c may still list (see PY_REFS_PER_OBJECT). */
+	uint64_t refs_budget;
 	uint64_t objects, buffers, free_blocks, native_objects;
 	struct py_owned_table owned;
 	struct py_buffers buffers_pending;
@@ -252,6 +344,30 @@ void py_defer_buffer(struct py_walk *walk, uint64_t address, uint32_t size);
 void py_report_owned(struct py_walk *walk);
 
 void py_owned_deinit(struct py_walk *walk);
+
+/**
+ * A str object's text, if it is a compact str of at most max - 1 bytes in
+ * UTF-8; false otherwise.
+ */
+bool py_read_str(struct py_walk *walk, uint64_t str, char *buf, size_t max);
+
+/** The block of a dict's values (behind their prefix) at values. */
+uint64_t py_values_block(struct py_walk *walk, uint64_t values);
+
+/** coreheap_allocator::references and ::roots (refs.c). */
+int py_references(const struct coreheap_host *host, void *state,
+		  const struct coreheap_object *object, bool names,
+		  coreheap_reference_fn fn, void *arg);
+int py_roots(const struct coreheap_host *host, void *state,
+	     coreheap_root_fn fn, void *arg);
+
+/**
+ * Declare as the runtime's own (add_owned_range), no root: the part of
+ * each thread's frame stack above its top (the locals of frames that
+ * returned) and the heads of the GC generations (the collector's lists).
+ * From walk().
+ */
+void py_declare_unrooted(struct py_walk *walk);
 
 /** Find pymalloc's arenas and report their pools and blocks. */
 int py_walk_pymalloc(struct py_walk *walk);

@@ -85,7 +85,7 @@ uint8_t py_owned_kind(const struct py_walk *walk, uint64_t address)
  * (the insertion order) whose size, a whole number of words under 256, is
  * the byte just before the values.
  */
-static uint64_t values_block(struct py_walk *walk, uint64_t values)
+uint64_t py_values_block(struct py_walk *walk, uint64_t values)
 {
 	uint8_t prefix;
 
@@ -107,14 +107,14 @@ void py_note_owned(struct py_walk *walk, uint64_t object,
 		if (py_read_u64(walk, object + PY_DICT_KEYS, &word))
 			note(walk, word, PY_OWNED_DICT_KEYS);
 		if (py_read_u64(walk, object + PY_DICT_VALUES, &word))
-			note(walk, values_block(walk, word),
+			note(walk, py_values_block(walk, word),
 			     PY_OWNED_DICT_VALUES);
 	}
 	// An instance's attributes before it has a dict: the values its
 	// managed dict pointers hold, the first word of its pre-header.
 	if (type->flags & PY_TPFLAGS_MANAGED_DICT &&
 	    py_read_u64(walk, object - type->preheader, &word))
-		note(walk, values_block(walk, word), PY_OWNED_DICT_VALUES);
+		note(walk, py_values_block(walk, word), PY_OWNED_DICT_VALUES);
 }
 
 void py_defer_buffer(struct py_walk *walk, uint64_t address, uint32_t size)

@@ -83,8 +83,7 @@ static struct py_type *cache_insert(struct py_type_cache *cache,
  * UTF-8 (ASCII, or with its UTF-8 form cached, or Latin-1 converted):
  * names are. False otherwise.
  */
-static bool read_str(struct py_walk *walk, uint64_t str, char *buf,
-		     size_t max)
+bool py_read_str(struct py_walk *walk, uint64_t str, char *buf, size_t max)
 {
 	const struct coreheap_host *host = walk->host;
 	uint64_t length, utf8, utf8_length;
@@ -165,9 +164,9 @@ static bool dict_str_item(struct py_walk *walk, uint64_t dict,
 		if (!py_read_u64(walk, entry, &k) ||
 		    !py_read_u64(walk, entry + 8, &v))
 			return false;
-		if (k && v && read_str(walk, k, name, sizeof(name)) &&
+		if (k && v && py_read_str(walk, k, name, sizeof(name)) &&
 		    strcmp(name, key) == 0)
-			return read_str(walk, v, buf, max);
+			return py_read_str(walk, v, buf, max);
 	}
 	return false;
 }
@@ -183,7 +182,7 @@ static char *class_name(struct py_walk *walk, uint64_t type,
 
 	if (walk->host->read(walk->host, type + PY_HT_QUALNAME, &ht_qualname,
 			     sizeof(ht_qualname)) ||
-	    !read_str(walk, ht_qualname, qualname, sizeof(qualname)) ||
+	    !py_read_str(walk, ht_qualname, qualname, sizeof(qualname)) ||
 	    !qualname[0])
 		return NULL;
 	memcpy(&dict, object + PY_TP_DICT, sizeof(dict));

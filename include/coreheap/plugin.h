@@ -83,6 +83,13 @@
  *    region of 8-byte elements is an array). A plugin without it: the
  *    host takes any block holding two or more elements for an array, and
  *    any request not larger than a block as one that could have made it.
+ *  - references: a runtime's exact references of one of its objects (a
+ *    list's items, a dict's keys and values, an instance's attributes),
+ *    each named as the runtime names the step ("[3]", "['abc']",
+ *    ".buffer"), which the host takes instead of scanning the object's
+ *    words for anything that looks like a pointer.
+ *  - roots: a runtime's own named roots (module globals, the locals of
+ *    each thread's frames), where the host knows only anonymous memory.
  */
 #ifndef COREHEAP_PLUGIN_H
 #define COREHEAP_PLUGIN_H
@@ -542,6 +549,56 @@ enum coreheap_log_level {
 	COREHEAP_LOG_WARNING = 2, /**< always shown on stderr */
 };
 
+/** One reference an object holds, for coreheap_allocator::references. */
+struct coreheap_reference {
+	/**
+	 * The address referenced: another object's identity (Python's id())
+	 * or a buffer the object owns (a list's item array).
+	 */
+	uint64_t target;
+	/**
+	 * How the runtime names the step, appended to the holder's type:
+	 * "[3]" (an item), "['abc']" (a dict's value), ".buffer" (an
+	 * attribute); NULL when names were not asked for or the step has
+	 * none (a buffer the object owns). Valid during the callback only.
+	 */
+	const char *name;
+	/** enum coreheap_reference_flags bits. */
+	uint32_t flags;
+};
+
+/** What a reference is, beyond its target. */
+enum coreheap_reference_flags {
+	/**
+	 * The target is memory the object owns and whose contents the
+	 * object's other references already list (a list's item array, a
+	 * dict's key table): the host does not scan it, so that what stale
+	 * words there point to (past a list's length) keeps nothing alive.
+	 */
+	COREHEAP_REFERENCE_OWNED = 1,
+};
+
+/** One root a runtime names, for coreheap_allocator::roots. */
+struct coreheap_root {
+	/**
+	 * The root's name as the runtime's user knows it: "module __main__
+	 * .sessions", "thread 2 frame handle_request() local req". Valid
+	 * during the callback only.
+	 */
+	const char *name;
+	/** The object it holds (its identity). */
+	uint64_t target;
+};
+
+/**
+ * Where coreheap_allocator::references and ::roots put what they find:
+ * called once per reference or root; anything but COREHEAP_OK stops the
+ * operation, which then returns that status.
+ */
+typedef int (*coreheap_reference_fn)(void *arg,
+				     const struct coreheap_reference *ref);
+typedef int (*coreheap_root_fn)(void *arg, const struct coreheap_root *root);
+
 /**
  * An allocator plugin: a static const table of operations, made with
  * COREHEAP_ALLOCATOR_INIT first (see "Adding an allocator" above).
@@ -608,6 +665,31 @@ struct coreheap_allocator {
 	int (*usable_size)(const struct coreheap_host *host, void *state,
 			   const struct coreheap_block *like, uint64_t request,
 			   uint64_t *ret);
+	/**
+	 * Optional, for runtimes: the exact references of one object the
+	 * walk reported with add_object (object->address its identity,
+	 * ->size and ->header its memory as reported; region, flags and
+	 * type_name are 0 and NULL), each passed to fn with arg, names
+	 * included if names is true. COREHEAP_OK: these are all its
+	 * references, and the host takes them instead of a conservative
+	 * scan of its words (fn may have been called no time: an int holds
+	 * none). COREHEAP_NOT_FOUND: the plugin does not know this object's
+	 * layout; the host scans it. Any other status (from fn, or
+	 * COREHEAP_NOMEM): the host stops. Called after walk(), any number
+	 * of times, from one thread at a time; it reads the core but
+	 * reports nothing.
+	 */
+	int (*references)(const struct coreheap_host *host, void *state,
+			  const struct coreheap_object *object, bool names,
+			  coreheap_reference_fn fn, void *arg);
+	/**
+	 * Optional, for runtimes: each root the runtime names, passed to fn
+	 * with arg (a root whose target is no object is ignored). Called
+	 * after walk(), from one thread; COREHEAP_OK, or the status of fn,
+	 * or COREHEAP_NOMEM.
+	 */
+	int (*roots)(const struct coreheap_host *host, void *state,
+		     coreheap_root_fn fn, void *arg);
 	/* New operations go here, at the end, optional (NULL). */
 };
 

@@ -32,6 +32,7 @@ struct referrer {
 	uint32_t node;         /**< CH_GRAPH_NONE for a root */
 	uint32_t root;
 	uint64_t source;       /**< the word's address (register number) */
+	/** From what listings call the target, signed (see signed_offset()). */
 	uint64_t target_offset;
 };
 
@@ -39,6 +40,7 @@ struct referrer {
 struct reference {
 	uint64_t offset;
 	uint32_t node;
+	/** From what listings call the node (signed: a header's word is before). */
 	uint64_t target_offset;
 };
 
@@ -51,6 +53,8 @@ struct refs_report {
 	struct ch_block_index index;
 	uint32_t target;
 	uint64_t addr, low, high;
+	/** What listings call the target: its id() for a runtime's object. */
+	uint64_t base;
 	bool interior;
 	struct referrer_vector referrers;
 	struct reference_vector references;
@@ -73,7 +77,7 @@ static bool push_referrer(struct refs_report *report, uint64_t source,
 		.node = report->node,
 		.root = report->root,
 		.source = source,
-		.target_offset = value - report->low,
+		.target_offset = value - report->base,
 	};
 	return true;
 }
@@ -108,9 +112,11 @@ static bool reference_word(uint64_t addr, uint64_t value, void *arg)
 		return false;
 	}
 	*reference = (struct reference){
-		.offset = addr - report->low,
+		.offset = addr - report->base,
 		.node = node,
-		.target_offset = value - report->index.blocks[node].address,
+		.target_offset = value - ch_program_identity(
+					       report->program,
+					       &report->index.blocks[node]),
 	};
 	return true;
 }
@@ -136,6 +142,18 @@ static struct ch_error *scan(struct refs_report *report)
 		const struct ch_root *root = &report->roots->roots[r];
 
 		report->root = r;
+		// The objects a runtime names as roots: by their identity.
+		if (root->kind == CH_ROOT_RUNTIME) {
+			for (size_t i = 0; i < report->roots->num_runtime; i++) {
+				uint64_t value = report->roots->runtime[i].target;
+
+				if (value - report->low <
+					    report->high - report->low &&
+				    !push_referrer(report, i, value))
+					break;
+			}
+			continue;
+		}
 		// Roots the core left out on purpose hold nothing: only
 		// what it lost is unknown (as in the graph).
 		if (root->kind != CH_ROOT_REGISTER) {
@@ -197,16 +215,46 @@ static const char *type_or_dash(const struct refs_report *report, uint32_t v)
 	return type ? type : "-";
 }
 
+// A difference of addresses as a signed offset, "+0x10" or "-0x8", in buf.
+static const char *signed_hex(uint64_t difference, char buf[32])
+{
+	if ((int64_t)difference >= 0)
+		snprintf(buf, 32, "+0x%" PRIx64, difference);
+	else
+		snprintf(buf, 32, "-0x%" PRIx64, -difference);
+	return buf;
+}
+
+/*
+ * The offset of the word at source in block, from what listings call the
+ * block (a runtime object's id(): its header's words are before it),
+ * signed, into buf.
+ */
+static const char *signed_offset(const struct ch_program *program,
+				 const struct ch_block *block, uint64_t source,
+				 char buf[32])
+{
+	return signed_hex(source - ch_program_identity(program, block), buf);
+}
+
 static void write_text(struct ch_out *out, const struct refs_report *report)
 {
 	const struct ch_block *blocks = report->program->heap.live.blocks;
 	const struct ch_block *target = &blocks[report->target];
 	size_t num_roots = 0;
 
-	ch_out_printf(out, "0x%" PRIx64 " is in the allocation at 0x%" PRIx64 " (%" PRIu64 " bytes, %s), offset 0x%" PRIx64 "\n",
-		      report->addr, target->address, target->size,
-		      type_or_dash(report, report->target),
-		      report->addr - target->address);
+	uint64_t identity = ch_program_identity(report->program, target);
+
+	if (identity != target->address && report->addr >= identity)
+		ch_out_printf(out, "0x%" PRIx64 " is in the object at 0x%" PRIx64 " (%" PRIu64 " bytes with its header, %s), offset 0x%" PRIx64 "\n",
+			      report->addr, identity, target->size,
+			      type_or_dash(report, report->target),
+			      report->addr - identity);
+	else
+		ch_out_printf(out, "0x%" PRIx64 " is in the allocation at 0x%" PRIx64 " (%" PRIu64 " bytes, %s), offset 0x%" PRIx64 "\n",
+			      report->addr, target->address, target->size,
+			      type_or_dash(report, report->target),
+			      report->addr - target->address);
 	for (size_t i = 0; i < report->referrers.len; i++)
 		num_roots += report->referrers.data[i].node == CH_GRAPH_NONE;
 	ch_out_printf(out, "\npointed to by %zu word%s (%zu in allocations, %zu in roots):\n",
@@ -216,19 +264,25 @@ static void write_text(struct ch_out *out, const struct refs_report *report)
 	for (size_t i = 0; i < report->referrers.len; i++) {
 		const struct referrer *referrer = &report->referrers.data[i];
 		const struct ch_root_name *root = &report->root_names[i];
+		char offset[32];
 
 		if (referrer->node == CH_GRAPH_NONE) {
 			ch_out_printf(out, "  %s %s", root->kind, root->name);
 			if (root->address)
 				ch_out_printf(out, " (0x%" PRIx64 ")", root->address);
-			ch_out_printf(out, " -> +0x%" PRIx64 "\n",
-				      referrer->target_offset);
+			ch_out_printf(out, " -> %s\n",
+				      signed_hex(referrer->target_offset, offset));
 			continue;
 		}
-		ch_out_printf(out, "  0x%016" PRIx64 " +0x%-6" PRIx64 " -> +0x%-6" PRIx64 " %" PRIu64 " bytes, %s\n",
-			      blocks[referrer->node].address,
-			      referrer->source - blocks[referrer->node].address,
-			      referrer->target_offset, blocks[referrer->node].size,
+		ch_out_printf(out, "  0x%016" PRIx64 " %-9s",
+			      ch_program_identity(report->program,
+						  &blocks[referrer->node]),
+			      signed_offset(report->program,
+					    &blocks[referrer->node],
+					    referrer->source, offset));
+		ch_out_printf(out, " -> %-9s %" PRIu64 " bytes, %s\n",
+			      signed_hex(referrer->target_offset, offset),
+			      blocks[referrer->node].size,
 			      type_or_dash(report, referrer->node));
 	}
 	ch_out_printf(out, "\npoints to %zu allocation word%s:\n",
@@ -237,9 +291,13 @@ static void write_text(struct ch_out *out, const struct refs_report *report)
 	for (size_t i = 0; i < report->references.len; i++) {
 		const struct reference *reference = &report->references.data[i];
 
-		ch_out_printf(out, "  +0x%-6" PRIx64 " -> 0x%016" PRIx64 " +0x%-6" PRIx64 " %" PRIu64 " bytes, %s\n",
-			      reference->offset, blocks[reference->node].address,
-			      reference->target_offset,
+		char offset[32], target_offset[32];
+
+		ch_out_printf(out, "  %-9s -> 0x%016" PRIx64 " %-9s %" PRIu64 " bytes, %s\n",
+			      signed_hex(reference->offset, offset),
+			      ch_program_identity(report->program,
+						  &blocks[reference->node]),
+			      signed_hex(reference->target_offset, target_offset),
 			      blocks[reference->node].size,
 			      type_or_dash(report, reference->node));
 	}
@@ -253,7 +311,9 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 
 	ch_json_init(&json, out, true);
 	ch_json_begin_object(&json);
-	ch_json_member_address(&json, "address", blocks[report->target].address);
+	ch_json_member_address(&json, "address",
+			       ch_program_identity(program,
+						   &blocks[report->target]));
 	ch_json_member_u64(&json, "size", blocks[report->target].size);
 	ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, report->target));
 	ch_json_key(&json, "referrers");
@@ -264,9 +324,15 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 		if (referrer->node == CH_GRAPH_NONE)
 			continue;
 		ch_json_begin_object(&json);
-		ch_json_member_address(&json, "address", blocks[referrer->node].address);
-		ch_json_member_u64(&json, "offset", referrer->source - blocks[referrer->node].address);
-		ch_json_member_u64(&json, "target_offset", referrer->target_offset);
+		ch_json_member_address(&json, "address",
+				       ch_program_identity(program,
+							   &blocks[referrer->node]));
+		ch_json_member_i64(&json, "offset",
+				   (int64_t)(referrer->source -
+					     ch_program_identity(program,
+								 &blocks[referrer->node])));
+		ch_json_member_i64(&json, "target_offset",
+				   (int64_t)referrer->target_offset);
 		ch_json_member_u64(&json, "size", blocks[referrer->node].size);
 		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, referrer->node));
 		ch_json_end_object(&json);
@@ -288,7 +354,8 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 			ch_json_address(&json, root->address);
 		else
 			ch_json_null(&json);
-		ch_json_member_u64(&json, "target_offset", referrer->target_offset);
+		ch_json_member_i64(&json, "target_offset",
+				   (int64_t)referrer->target_offset);
 		ch_json_end_object(&json);
 	}
 	ch_json_end_array(&json);
@@ -298,9 +365,12 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 		const struct reference *reference = &report->references.data[i];
 
 		ch_json_begin_object(&json);
-		ch_json_member_u64(&json, "offset", reference->offset);
-		ch_json_member_address(&json, "address", blocks[reference->node].address);
-		ch_json_member_u64(&json, "target_offset", reference->target_offset);
+		ch_json_member_i64(&json, "offset", (int64_t)reference->offset);
+		ch_json_member_address(&json, "address",
+				       ch_program_identity(program,
+							   &blocks[reference->node]));
+		ch_json_member_i64(&json, "target_offset",
+				   (int64_t)reference->target_offset);
 		ch_json_member_u64(&json, "size", blocks[reference->node].size);
 		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, reference->node));
 		ch_json_end_object(&json);
@@ -338,6 +408,7 @@ static struct ch_error *run_refs(struct ch_program *program, bool interior,
 		return err;
 	target = &program->heap.live.blocks[report.target];
 	report.low = target->address;
+	report.base = ch_program_identity(program, target);
 	report.high = ch_block_end(target);
 	err = ch_program_load_types(program);
 	if (!err)

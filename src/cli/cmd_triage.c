@@ -481,7 +481,8 @@ static void write_json_damage(struct ch_json *json,
 				&heap->live.blocks[context->before];
 
 			ch_json_begin_object(json);
-			ch_json_member_address(json, "address", block->address);
+			ch_json_member_address(json, "address",
+					       ch_program_identity(program, block));
 			ch_json_member_u64(json, "size", block->size);
 			ch_json_key(json, "type");
 			ch_json_string_or_null(json,
@@ -670,8 +671,8 @@ static void write_text_damage(struct ch_out *out,
 			      context->likely_overflow ?
 				      "likely overflow from the allocation at" :
 				      "the allocation before it is at",
-			      block->address, block->size,
-			      type ? type : "type unknown");
+			      ch_program_identity(report->program, block),
+			      block->size, type ? type : "type unknown");
 	}
 }
 

@@ -542,15 +542,11 @@ struct root_scan {
 	bool out_of_memory;
 };
 
-static bool add_root_ref(struct root_scan *scan, uint64_t source,
-			 uint64_t value)
+static bool push_root_ref(struct root_scan *scan, uint64_t source,
+			  uint32_t target)
 {
 	struct ch_graph *graph = scan->graph;
-	uint32_t target = ch_block_index_find(&graph->index, value,
-					      graph->interior);
 
-	if (target == CH_GRAPH_NONE)
-		return true;
 	if (ch_vector_reserve_one((void **)&graph->root_refs, &scan->capacity,
 				  sizeof(*graph->root_refs),
 				  graph->num_root_refs)) {
@@ -563,6 +559,16 @@ static bool add_root_ref(struct root_scan *scan, uint64_t source,
 		.target = target,
 	};
 	return true;
+}
+
+static bool add_root_ref(struct root_scan *scan, uint64_t source,
+			 uint64_t value)
+{
+	struct ch_graph *graph = scan->graph;
+	uint32_t target = ch_block_index_find(&graph->index, value,
+					      graph->interior);
+
+	return target == CH_GRAPH_NONE || push_root_ref(scan, source, target);
 }
 
 static bool root_word(uint64_t addr, uint64_t value, void *arg)
@@ -609,6 +615,20 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 		const struct ch_root *root = &roots->roots[r];
 
 		scan.root = r;
+		if (root->kind == CH_ROOT_RUNTIME) {
+			// A runtime names its objects by identity, past the
+			// header that begins their block: always interior.
+			for (size_t i = 0; i < roots->num_runtime; i++) {
+				uint32_t target = ch_block_index_find(
+					&graph->index, roots->runtime[i].target,
+					true);
+
+				if (target != CH_GRAPH_NONE &&
+				    !push_root_ref(&scan, i, target))
+					break;
+			}
+			continue;
+		}
 		if (root->kind == CH_ROOT_REGISTER) {
 			const struct ch_thread *thread = &core->threads[root->thread];
 
@@ -633,6 +653,123 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 		return ch_error_create(CH_ERROR_CORRUPT,
 				       "too many root references");
 	return order_root_refs(graph, roots);
+}
+
+// The exact references of the runtime objects, as their plugins list them.
+struct exact_refs {
+	const struct ch_graph *graph;
+	uint32_t source;
+	/** The references of the nodes so far, in order. */
+	uint32_t *targets;
+	size_t len, capacity;
+	/** Where the current node's begin in targets. */
+	size_t first;
+	/** A bit per node: memory an object owns (not scanned). */
+	uint64_t *owned;
+};
+
+static int collect_exact(void *arg, const struct coreheap_reference *ref)
+{
+	struct exact_refs *refs = arg;
+	uint32_t target = ch_block_index_find(&refs->graph->index, ref->target,
+					      true);
+
+	if (target == CH_GRAPH_NONE || target == refs->source)
+		return COREHEAP_OK;
+	if (ref->flags & COREHEAP_REFERENCE_OWNED)
+		refs->owned[target / 64] |= UINT64_C(1) << (target % 64);
+	// As the scan: no repeat of the previous target.
+	if (refs->len > refs->first && refs->targets[refs->len - 1] == target)
+		return COREHEAP_OK;
+	if (ch_vector_reserve_one((void **)&refs->targets, &refs->capacity,
+				  sizeof(*refs->targets), refs->len))
+		return COREHEAP_NOMEM;
+	refs->targets[refs->len++] = target;
+	return COREHEAP_OK;
+}
+
+/*
+ * Replace the scanned edges of the runtime objects whose plugin lists their
+ * exact references. First the references of every object, and which
+ * memory objects own; then a new CSR: an object's edges are its exact
+ * references, memory an object owns has none (its owner listed what it
+ * holds), and every other node keeps its scanned edges.
+ */
+static struct ch_error *apply_exact_refs(struct ch_graph *graph,
+					 struct ch_program *program)
+{
+	size_t n = graph->num_nodes, at = 0;
+	struct exact_refs refs = { .graph = graph };
+	_cleanup_free_ uint64_t *exact = NULL;
+	_cleanup_free_ uint32_t *exact_len = NULL;
+	uint64_t *offsets = NULL;
+	uint32_t *targets = NULL;
+	struct ch_error *err = NULL;
+
+	// exact[i]: where node i's references begin, UINT64_MAX if none.
+	exact = ch_malloc_large((n + 1) * sizeof(*exact));
+	exact_len = ch_malloc_large((n + 1) * sizeof(*exact_len));
+	refs.owned = calloc(n / 64 + 1, sizeof(*refs.owned));
+	if (!exact || !exact_len || !refs.owned) {
+		err = &ch_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		bool covered = false;
+
+		exact[i] = UINT64_MAX;
+		if (!ch_program_runtime_object(program, &graph->blocks[i]))
+			continue;
+		refs.source = i;
+		refs.first = refs.len;
+		err = ch_program_references(program, &graph->blocks[i], false,
+					    collect_exact, &refs, &covered);
+		if (!covered) {
+			refs.len = refs.first;
+		} else {
+			exact[i] = refs.first;
+			exact_len[i] = refs.len - refs.first;
+		}
+	}
+	if (err)
+		goto out;
+	offsets = ch_calloc_large(n + 1, sizeof(*offsets));
+	targets = ch_malloc_large((graph->edge_offsets[n] + refs.len + 1) *
+				  sizeof(*targets));
+	if (!offsets || !targets) {
+		err = &ch_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t *from = graph->edge_targets + graph->edge_offsets[i];
+		size_t len = graph->edge_offsets[i + 1] - graph->edge_offsets[i];
+
+		offsets[i] = at;
+		if (exact[i] != UINT64_MAX) {
+			from = refs.targets + exact[i];
+			len = exact_len[i];
+			graph->stats.exact_nodes++;
+		} else if (refs.owned[i / 64] >> (i % 64) & 1) {
+			len = 0;
+		}
+		if (len)
+			memcpy(targets + at, from, len * sizeof(*targets));
+		at += len;
+	}
+	offsets[n] = at;
+	free(graph->edge_offsets);
+	free(graph->edge_targets);
+	graph->edge_offsets = offsets;
+	graph->edge_targets = targets;
+	graph->stats.num_edges = at;
+	offsets = NULL;
+	targets = NULL;
+out:
+	free(offsets);
+	free(targets);
+	free(refs.targets);
+	free(refs.owned);
+	return err;
 }
 
 struct ch_error *ch_graph_build(const struct ch_heap *heap,
@@ -671,6 +808,8 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 						  graph->num_nodes);
 	err = scan_heap(graph, as, options->pointer_free,
 			graph->stats.num_threads);
+	if (!err && options->program)
+		err = apply_exact_refs(graph, options->program);
 	if (!err)
 		err = scan_roots(graph, as, core, roots);
 	if (err) {

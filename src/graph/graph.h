@@ -4,7 +4,12 @@
  * The heap graph: which live allocation points into which, and which roots
  * point into which allocation, found by a conservative scan.
  *
- * Every aligned 8-byte word of every root and of every live allocation whose
+ * A managed runtime's object whose plugin gives its exact references (a
+ * Python list's items, a dict's keys and values) has those as its edges,
+ * and its words are not scanned; the objects a runtime names as roots (a
+ * Python module's globals) are root references of the runtime root.
+ *
+ * Every other aligned 8-byte word of every root and of every live allocation whose
  * value points into a live allocation is an edge (but in the allocations the
  * options mark as holding no pointers): a pointer to anywhere
  * inside the allocation counts (interior pointers), unless the options ask
@@ -64,6 +69,12 @@ struct ch_graph_options {
 	 * heap is large enough to be worth it.
 	 */
 	unsigned num_threads;
+	/**
+	 * The program whose runtimes' plugins give the exact references of
+	 * their objects (ch_program_references()): those replace the scan
+	 * of the objects they cover. NULL: every block is scanned.
+	 */
+	struct ch_program *program;
 };
 
 /** What the scan did, for --stats. */
@@ -73,6 +84,8 @@ struct ch_graph_stats {
 	/** Bytes of allocations or roots the core does not hold. */
 	uint64_t unreadable_bytes;
 	uint64_t num_edges;
+	/** Nodes whose edges are their runtime's exact references. */
+	uint64_t exact_nodes;
 	unsigned num_threads;
 	/** Wall time of the scan and of building the index it uses. */
 	double seconds;

@@ -12,6 +12,7 @@
 #include "graph/roots.h"
 
 const char *const ch_root_kind_names[CH_NUM_ROOT_KINDS] = {
+	[CH_ROOT_RUNTIME] = "runtime",
 	[CH_ROOT_GLOBAL] = "global",
 	[CH_ROOT_TLS] = "tls",
 	[CH_ROOT_STACK] = "stack",
@@ -759,6 +760,29 @@ static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
 	return NULL;
 }
 
+/** The most roots kept from the runtimes: a bound against a hostile core. */
+#define MAX_RUNTIME_ROOTS (UINT64_C(1) << 24)
+
+static int add_runtime_root(void *arg, const struct coreheap_root *root)
+{
+	struct ch_roots *roots = arg;
+	char *name;
+
+	if (!root->name || !root->target ||
+	    roots->num_runtime >= MAX_RUNTIME_ROOTS)
+		return COREHEAP_OK;
+	if (ch_vector_reserve_one((void **)&roots->runtime,
+				  &roots->runtime_capacity,
+				  sizeof(*roots->runtime), roots->num_runtime))
+		return COREHEAP_NOMEM;
+	name = strdup(root->name);
+	if (!name)
+		return COREHEAP_NOMEM;
+	roots->runtime[roots->num_runtime++] =
+		(struct ch_runtime_root){ name, root->target };
+	return COREHEAP_OK;
+}
+
 struct ch_error *ch_roots_create(struct ch_program *program,
 				 struct ch_roots **ret)
 {
@@ -803,6 +827,19 @@ struct ch_error *ch_roots_create(struct ch_program *program,
 			.source = CH_ROOT_REGISTERS,
 		};
 	}
+	err = ch_program_runtime_roots(program, add_runtime_root, roots);
+	if (err) {
+		ch_roots_destroy(roots);
+		return err;
+	}
+	if (roots->num_runtime)
+		roots->roots[roots->num_roots++] = (struct ch_root){
+			.start = 0,
+			.end = roots->num_runtime,
+			.thread = UINT32_MAX,
+			.kind = CH_ROOT_RUNTIME,
+			.source = CH_ROOT_RUNTIME_NAMED,
+		};
 	*ret = roots;
 	return NULL;
 }
@@ -811,6 +848,9 @@ void ch_roots_destroy(struct ch_roots *roots)
 {
 	if (!roots)
 		return;
+	for (size_t i = 0; i < roots->num_runtime; i++)
+		free(roots->runtime[i].name);
+	free(roots->runtime);
 	free(roots->roots);
 	free(roots);
 }
@@ -970,6 +1010,11 @@ struct ch_error *ch_roots_describe(struct ch_roots *roots,
 	const struct ch_root *root = &roots->roots[index];
 	struct ch_error *err;
 
+	if (root->kind == CH_ROOT_RUNTIME)
+		return ch_strbuf_appendf(name, "%s",
+					 source < roots->num_runtime ?
+						 roots->runtime[source].name :
+						 "?");
 	if (root->kind == CH_ROOT_GLOBAL)
 		return describe_global(program, root, source, name);
 	err = ch_strbuf_appendf(name, "tid %d ",
@@ -1002,6 +1047,9 @@ struct ch_error *ch_roots_named(struct ch_roots *roots,
 
 	*ret = false;
 	switch (root->source) {
+	case CH_ROOT_RUNTIME_NAMED:
+		*ret = true;
+		return NULL;
 	case CH_ROOT_MODULE_DATA:
 		*ret = ch_module_symbolize(root->module, source, &offset) != NULL;
 		return NULL;

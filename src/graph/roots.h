@@ -28,6 +28,11 @@
  * explain (COREHEAP_OWNED_UNEXPLAINED) is a root, named
  * "[unexplained ALLOCATOR REGION 0x...]".
  *
+ * A managed runtime's plugin names roots of its own (coreheap_allocator::
+ * roots: a Python module's globals, a frame's locals): one root of kind
+ * CH_ROOT_RUNTIME, first in the order paths prefer, whose references are
+ * the objects so named, under their names.
+ *
  * Where two kinds of root overlap (a thread's TLS blocks and its control
  * block lie at the top of its stack mapping), the more specific name wins:
  * TLS block, then thread control block, dtv and static TLS area, then stack,
@@ -47,14 +52,19 @@
 
 /** What kind of root, in the order shortest paths prefer them. */
 enum ch_root_kind {
-	CH_ROOT_GLOBAL = 0,
-	CH_ROOT_TLS = 1,
-	CH_ROOT_STACK = 2,
-	CH_ROOT_REGISTER = 3,
+	/**
+	 * A root a managed runtime names (a Python module's global, a
+	 * frame's local): first, since its name is the runtime user's.
+	 */
+	CH_ROOT_RUNTIME = 0,
+	CH_ROOT_GLOBAL = 1,
+	CH_ROOT_TLS = 2,
+	CH_ROOT_STACK = 3,
+	CH_ROOT_REGISTER = 4,
 	CH_NUM_ROOT_KINDS,
 };
 
-/** "global", "tls", "stack", "register". */
+/** "runtime", "global", "tls", "stack", "register". */
 extern const char *const ch_root_kind_names[CH_NUM_ROOT_KINDS];
 
 /** What a root's memory is, beyond its kind; decides its name. */
@@ -69,11 +79,22 @@ enum ch_root_source {
 	CH_ROOT_REGISTERS,
 	/** memory an allocator owns but its walk did not explain */
 	CH_ROOT_UNEXPLAINED,
+	/** the roots runtimes name (ch_roots::runtime) */
+	CH_ROOT_RUNTIME_NAMED,
+};
+
+/** A root a runtime's plugin named (coreheap_allocator::roots). */
+struct ch_runtime_root {
+	char *name;
+	/** The object it holds (its identity). */
+	uint64_t target;
 };
 
 /**
  * One root. Memory roots are [start, end); a thread's registers are one root
- * whose "addresses" are the register numbers [0, CH_NUM_REGS).
+ * whose "addresses" are the register numbers [0, CH_NUM_REGS); the roots
+ * runtimes name are one root (kind CH_ROOT_RUNTIME) whose "addresses" are
+ * the indices in ch_roots::runtime.
  */
 struct ch_root {
 	uint64_t start, end;
@@ -90,10 +111,13 @@ struct ch_root {
 struct ch_roots {
 	/**
 	 * Memory roots sorted by start and disjoint, then one register root
-	 * per thread.
+	 * per thread, then (if a runtime named any) the runtime root.
 	 */
 	struct ch_root *roots;
 	size_t num_roots;
+	/** The roots runtimes named, in the order they named them. Owned. */
+	struct ch_runtime_root *runtime;
+	size_t num_runtime, runtime_capacity;
 	/** The core's threads: one register root each, last. */
 	size_t num_threads;
 	/**

@@ -28,7 +28,12 @@ struct ch_block {
 	/** Index in ch_heap::regions. */
 	uint32_t region;
 	/** enum coreheap_block_state. */
-	uint8_t state : 4;
+	uint8_t state : 3;
+	/**
+	 * A managed runtime's object (coreheap_host::add_object), not one of
+	 * its buffers: what ch_program_runtime_object() finds.
+	 */
+	uint8_t runtime_object : 1;
 	/**
 	 * For a managed runtime's object: the words of its header before its
 	 * identity (CPython's GC head and managed dict): the block is the

@@ -329,6 +329,7 @@ static int host_add_object(const struct coreheap_host *ops,
 		.address = object->address,
 		.region = object->region,
 		.state = COREHEAP_BLOCK_LIVE,
+		.runtime_object = 1,
 		.allocator = host->allocator,
 	};
 	const struct ch_block *parent;

@@ -767,3 +767,106 @@ bool ch_program_usable_size(struct ch_program *program,
 	*ret = usable;
 	return true;
 }
+
+const struct ch_block *ch_program_runtime_object(const struct ch_program *program,
+						 const struct ch_block *block)
+{
+	const struct ch_block_array *nested = &program->heap.nested;
+	const struct ch_allocator_set *set = &program->allocators;
+	size_t lo = 0, hi = nested->len;
+
+	if (block->runtime_object)
+		return block;
+	if (block->allocator < set->num_uses &&
+	    set->uses[block->allocator].ops->is_runtime)
+		return NULL;
+	// An object too big for its runtime's arenas: nested in the native
+	// block, beginning where the block does.
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (nested->blocks[mid].address < block->address)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < nested->len && nested->blocks[lo].address == block->address &&
+	    nested->blocks[lo].runtime_object &&
+	    nested->blocks[lo].allocator < set->num_uses)
+		return &nested->blocks[lo];
+	return NULL;
+}
+
+uint64_t ch_program_identity(const struct ch_program *program,
+			     const struct ch_block *block)
+{
+	const struct ch_block *object = ch_program_runtime_object(program, block);
+
+	return object ? ch_block_identity(object) : block->address;
+}
+
+struct ch_error *ch_program_references(struct ch_program *program,
+				       const struct ch_block *block, bool names,
+				       coreheap_reference_fn fn, void *arg,
+				       bool *covered_ret)
+{
+	const struct ch_block *object = ch_program_runtime_object(program, block);
+	const struct ch_allocator_use *use;
+	struct ch_error *err;
+	struct ch_host host;
+	int status;
+
+	*covered_ret = false;
+	if (!object)
+		return NULL;
+	use = &program->allocators.uses[object->allocator];
+	if (!COREHEAP_HAS(use->ops, references))
+		return NULL;
+	struct coreheap_object reported = {
+		.address = ch_block_identity(object),
+		.size = object->size,
+		.header = 8 * (uint64_t)object->header_words,
+	};
+
+	ch_host_init(&host, program, object->allocator);
+	status = use->ops->references(&host.ops, use->state, &reported, names,
+				      fn, arg);
+	err = ch_host_take_error(&host);
+	if (err)
+		return err;
+	if (status == COREHEAP_NOMEM)
+		return &ch_enomem;
+	if (status == COREHEAP_OK)
+		*covered_ret = true;
+	else if (status != COREHEAP_NOT_FOUND)
+		return ch_error_create(CH_ERROR_PLUGIN,
+				       "the %s plugin stopped listing the references of 0x%" PRIx64,
+				       use->ops->name, ch_block_identity(object));
+	return NULL;
+}
+
+struct ch_error *ch_program_runtime_roots(struct ch_program *program,
+					  coreheap_root_fn fn, void *arg)
+{
+	for (size_t i = 0; i < program->allocators.num_uses; i++) {
+		const struct ch_allocator_use *use = &program->allocators.uses[i];
+		struct ch_error *err;
+		struct ch_host host;
+		int status;
+
+		if (!use->ops->is_runtime || !COREHEAP_HAS(use->ops, roots))
+			continue;
+		ch_host_init(&host, program, i);
+		status = use->ops->roots(&host.ops, use->state, fn, arg);
+		err = ch_host_take_error(&host);
+		if (err)
+			return err;
+		if (status == COREHEAP_NOMEM)
+			return &ch_enomem;
+		if (status != COREHEAP_OK)
+			return ch_error_create(CH_ERROR_PLUGIN,
+					       "the %s plugin stopped listing its roots",
+					       use->ops->name);
+	}
+	return NULL;
+}

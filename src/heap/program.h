@@ -110,4 +110,42 @@ bool ch_program_usable_size(struct ch_program *program,
 			    const struct ch_block *like, uint64_t request,
 			    uint64_t *ret);
 
+/**
+ * The managed runtime's object that live block is: the block itself, if a
+ * runtime's plugin reported it, or the object nested at its start (one
+ * too big for the runtime's arenas, in a native block); NULL if neither.
+ * Needs the heap loaded (nested blocks sorted).
+ */
+const struct ch_block *ch_program_runtime_object(const struct ch_program *program,
+						 const struct ch_block *block);
+
+/**
+ * What listings call live block: the identity of the runtime object it is
+ * (ch_program_runtime_object(): Python's id(), past its GC head), else
+ * its address.
+ */
+uint64_t ch_program_identity(const struct ch_program *program,
+			     const struct ch_block *block);
+
+/**
+ * The exact references of the runtime object that live block is
+ * (ch_program_runtime_object()), from its plugin's references operation,
+ * each passed to fn with arg (names too if names): *covered_ret is true
+ * if the plugin gave them all, false if the block is no runtime object or
+ * the plugin does not know its layout (scan it then). Errors: out of
+ * memory, a plugin that stopped (CH_ERROR_PLUGIN), or what fn returned
+ * (CH_ERROR_PLUGIN too).
+ */
+struct ch_error *ch_program_references(struct ch_program *program,
+				       const struct ch_block *block, bool names,
+				       coreheap_reference_fn fn, void *arg,
+				       bool *covered_ret);
+
+/**
+ * Every root the runtimes' plugins name (their roots operation), passed to
+ * fn with arg. Errors as for ch_program_references().
+ */
+struct ch_error *ch_program_runtime_roots(struct ch_program *program,
+					  coreheap_root_fn fn, void *arg);
+
 #endif /* COREHEAP_PROGRAM_H */

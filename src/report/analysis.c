@@ -16,12 +16,16 @@ static void print_stats(const struct ch_analysis *analysis)
 	double seconds = stats->seconds > 1e-9 ? stats->seconds : 1e-9;
 
 	fprintf(stderr,
-		"coreheap: scanned %.1f MB (heap %.1f MB, roots %.1f MB) in %.3f s with %u thread%s: %.2f GB/s; %" PRIu64 " edges, %.1f M edges/s; %zu root references\n",
+		"coreheap: scanned %.1f MB (heap %.1f MB, roots %.1f MB) in %.3f s with %u thread%s: %.2f GB/s; %" PRIu64 " edges, %.1f M edges/s; %zu root references",
 		scanned / 1e6, stats->heap_bytes / 1e6, stats->root_bytes / 1e6,
 		stats->seconds, stats->num_threads,
 		stats->num_threads == 1 ? "" : "s", scanned / 1e9 / seconds,
 		stats->num_edges, stats->num_edges / 1e6 / seconds,
 		analysis->graph->num_root_refs);
+	if (stats->exact_nodes)
+		fprintf(stderr, "; %" PRIu64 " runtime objects by their exact references",
+			stats->exact_nodes);
+	fputc('\n', stderr);
 }
 
 struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
@@ -38,8 +42,12 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 	// Reports name each allocation's type where it is known; the types
 	// also say which allocations hold no pointers at all.
 	err = ch_program_load_types(program);
-	if (!options->conservative)
+	// Unless asked to scan everything: the runtimes' objects have their
+	// exact references.
+	if (!options->conservative) {
 		graph_options.pointer_free = program->heap.pointer_free;
+		graph_options.program = program;
+	}
 	if (!err)
 		err = ch_roots_create(program, &analysis->roots);
 	if (!err)
@@ -112,7 +120,10 @@ struct ch_error *ch_analysis_name_root(struct ch_analysis *analysis,
 	ret->name = ch_strbuf_detach(&name);
 	if (!ret->name)
 		return &ch_enomem;
-	ret->address = root->kind == CH_ROOT_REGISTER ? 0 : ref->source;
+	ret->address = root->kind == CH_ROOT_REGISTER ||
+				       root->kind == CH_ROOT_RUNTIME ?
+			       0 :
+			       ref->source;
 	return NULL;
 }
 

@@ -815,7 +815,9 @@ static void locate_element(struct ch_described_allocation *allocation,
 			   const struct ch_type_info *info,
 			   const struct ch_dtype *dtype)
 {
-	uint64_t offset = allocation->offset, element = 0;
+	uint64_t offset = allocation->offset + (allocation->address -
+						allocation->start);
+	uint64_t element = 0;
 
 	if (dtype && dtype->size && offset >= info->first_offset) {
 		element = (offset - info->first_offset) / dtype->size;
@@ -826,7 +828,7 @@ static void locate_element(struct ch_described_allocation *allocation,
 	}
 	allocation->element = element;
 	allocation->count = info->array ? info->count : 1;
-	allocation->element_start = allocation->address + info->first_offset +
+	allocation->element_start = allocation->start + info->first_offset +
 				    element * (dtype ? dtype->size : 0);
 }
 
@@ -874,7 +876,8 @@ static struct ch_error *read_dump(struct builder *b,
 {
 	const struct ch_described_allocation *allocation = &desc->allocation;
 	struct ch_described_bytes *dump = &desc->bytes;
-	uint64_t offset = allocation->offset, max = options->max_bytes;
+	uint64_t offset = desc->address - allocation->start;
+	uint64_t max = options->max_bytes;
 	uint64_t start = offset < max / 2 ? 0 : (offset - max / 4) & ~UINT64_C(15);
 	uint64_t len = allocation->size - start < max ?
 			       allocation->size - start :
@@ -883,7 +886,7 @@ static struct ch_error *read_dump(struct builder *b,
 	desc->has_bytes = true;
 	*dump = (struct ch_described_bytes){
 		.offset = start,
-		.address = allocation->address + start,
+		.address = allocation->start + start,
 		.len = len,
 		.num_read = len < options->max_read ? len : options->max_read,
 	};
@@ -912,14 +915,26 @@ static struct ch_error *describe_allocation(struct builder *b,
 	const struct ch_dtype *dtype = ch_dwarf_type(b->types->dwarf, info->dtype);
 	Dwarf_Die die;
 
+	const struct ch_block *object =
+		ch_program_runtime_object(b->program, block);
+
 	desc->in_allocation = true;
 	*allocation = (struct ch_described_allocation){
 		.address = block->address,
 		.size = block->size,
 		.offset = desc->address - block->address,
+		.start = block->address,
 		.allocator = b->program->allocators.uses[block->allocator].ops->name,
 		.conflicted = ch_types_conflicted(b->types, index),
 	};
+	// A runtime's object is known by its id(), past its header.
+	if (object && desc->address >= ch_block_identity(object)) {
+		allocation->object = true;
+		allocation->address = ch_block_identity(object);
+		allocation->offset = desc->address - allocation->address;
+		allocation->allocator =
+			b->program->allocators.uses[object->allocator].ops->name;
+	}
 	allocation->type = ch_heap_block_type(heap, index, &allocation->source);
 	locate_element(allocation, info, dtype);
 	if (allocation->source == CH_TYPE_VTABLE &&
@@ -1263,10 +1278,16 @@ static void write_allocation_text(struct ch_out *out,
 		ch_out_printf(out, "%" PRIu64 " bytes into", allocation->offset);
 	else
 		ch_out_str(out, "the start of");
-	ch_out_printf(out, " the allocation at 0x%" PRIx64
-		      " (%" PRIu64 " usable bytes, %s)\n",
-		      allocation->address, allocation->size,
-		      allocation->allocator);
+	if (allocation->object)
+		ch_out_printf(out, " the %s object at 0x%" PRIx64
+			      " (%" PRIu64 " bytes with its header)\n",
+			      allocation->allocator, allocation->address,
+			      allocation->size);
+	else
+		ch_out_printf(out, " the allocation at 0x%" PRIx64
+			      " (%" PRIu64 " usable bytes, %s)\n",
+			      allocation->address, allocation->size,
+			      allocation->allocator);
 	ch_out_printf(out, "type: %s (%s%s)\n",
 		      allocation->type ? allocation->type : "unknown",
 		      ch_type_source_names[allocation->source],
@@ -1433,6 +1454,7 @@ static void write_allocation_json(struct ch_json *json,
 	ch_json_member_address(json, "address", allocation->address);
 	ch_json_member_u64(json, "size", allocation->size);
 	ch_json_member_string(json, "allocator", allocation->allocator);
+	ch_json_member_bool(json, "runtime_object", allocation->object);
 	ch_json_member_u64(json, "offset", allocation->offset);
 	ch_json_member_string_or_null(json, "type", allocation->type);
 	ch_json_member_string(json, "type_source",

@@ -102,10 +102,19 @@ struct ch_field {
 
 /** The allocation holding the address. */
 struct ch_described_allocation {
+	/**
+	 * Where it starts, or for a managed runtime's object asked about at
+	 * or past its identity (object is true), that identity (Python's
+	 * id()); its size, header included.
+	 */
 	uint64_t address, size;
-	/** The address's offset in it. */
+	/** The address's offset from address. */
 	uint64_t offset;
+	/** Where its memory begins: address, but for a runtime's object. */
+	uint64_t start;
 	const char *allocator;
+	/** A runtime's object, whose allocator names its runtime. */
+	bool object;
 	/** Its type's name (the heap's) or NULL, and how the type was known. */
 	const char *type;
 	enum ch_type_source source;

@@ -410,14 +410,16 @@ static void list_allocation(struct diff_report *report, int side,
 	listing->listed++;
 	if (listing->json) {
 		ch_json_begin_object(listing->json);
-		ch_json_member_address(listing->json, "address", block->address);
+		ch_json_member_address(listing->json, "address",
+				       ch_program_identity(program, block));
 		ch_json_member_u64(listing->json, "size", block->size);
 		ch_json_member_string_or_null(listing->json, "type", type);
 		ch_json_end_object(listing->json);
 		return;
 	}
 	ch_out_printf(listing->out, "0x%016" PRIx64 "  %-10" PRIu64 "  %s\n",
-		      block->address, block->size, type ? type : "-");
+		      ch_program_identity(program, block), block->size,
+		      type ? type : "-");
 }
 
 static void write_json(struct ch_out *out, struct diff_report *report,

@@ -41,13 +41,71 @@ struct leaks_report {
 	uint32_t *next_node;
 	/** Allocations listed at most; 0: all. */
 	uint64_t max_allocations;
+	/**
+	 * The runtimes' garbage not yet collected: the unreachable runtime
+	 * objects (Python's reference cycles) and what only they reach,
+	 * marked GARBAGE in root_of and reported apart from the leaks.
+	 */
+	struct ch_type_groups garbage_groups;
+	uint64_t garbage_count, garbage_bytes;
 };
+
+/** root_of's mark of a node in the runtimes' uncollected garbage. */
+#define GARBAGE (CH_GRAPH_NONE - 1)
 
 static bool is_leaked(uint32_t node, void *arg)
 {
 	const struct leaks_report *report = arg;
 
 	return report->root_of[node] == CH_GRAPH_NONE;
+}
+
+static bool is_garbage(uint32_t node, void *arg)
+{
+	const struct leaks_report *report = arg;
+
+	return report->root_of[node] == GARBAGE;
+}
+
+/*
+ * Mark the runtimes' uncollected garbage: the unreachable runtime objects
+ * (a Python reference cycle dropped since the collector last ran) and the
+ * unreachable memory they reach (their item arrays, a native buffer only
+ * they hold). A leak is what remains: native memory no object holds.
+ */
+static struct ch_error *mark_garbage(struct leaks_report *report)
+{
+	const struct ch_graph *graph = report->graph;
+	size_t n = graph->num_nodes, head = 0, tail = 0;
+	_cleanup_free_ uint32_t *queue = malloc((n + 1) * sizeof(*queue));
+
+	if (!queue)
+		return &ch_enomem;
+	for (uint32_t v = 0; v < n; v++) {
+		if (report->root_of[v] == CH_GRAPH_NONE &&
+		    ch_program_runtime_object(report->program, &graph->blocks[v])) {
+			report->root_of[v] = GARBAGE;
+			queue[tail++] = v;
+		}
+	}
+	while (head < tail) {
+		uint32_t u = queue[head++];
+
+		for (uint64_t e = graph->edge_offsets[u];
+		     e < graph->edge_offsets[u + 1]; e++) {
+			uint32_t v = graph->edge_targets[e];
+
+			if (report->root_of[v] == CH_GRAPH_NONE) {
+				report->root_of[v] = GARBAGE;
+				queue[tail++] = v;
+			}
+		}
+	}
+	for (size_t i = 0; i < tail; i++) {
+		report->garbage_count++;
+		report->garbage_bytes += graph->blocks[queue[i]].size;
+	}
+	return NULL;
 }
 
 /*
@@ -86,8 +144,16 @@ static struct ch_error *count_referrers(struct leaks_report *report)
 	return NULL;
 }
 
+/** What a listing calls leaked node v: a runtime object's id(), else its address. */
+static uint64_t leak_address(const struct leaks_report *report, uint32_t v)
+{
+	return ch_program_identity(report->program, &report->graph->blocks[v]);
+}
+
 static const char *leak_kind(const struct leaks_report *report, uint32_t v)
 {
+	if (report->root_of[v] == GARBAGE)
+		return "uncollected";
 	return report->referrers[v] ? "indirect" : "unreferenced";
 }
 
@@ -98,6 +164,17 @@ static const struct ch_row_field leak_columns[NUM_LEAK_COLUMNS] = {
 	[LEAK_COLUMN] = { .key = "leak", .kind = CH_ROW_STRING },
 	[REFERRERS_COLUMN] = { .key = "referrers", .kind = CH_ROW_U64 },
 };
+
+static int compare_groups(const void *a, const void *b);
+
+// For ch_type_groups_order(): bytes, then count, then first seen.
+static int compare_group_indices(const void *a, const void *b, void *arg)
+{
+	const struct ch_type_groups *groups = arg;
+
+	return compare_groups(&groups->groups[*(const uint32_t *)a],
+			      &groups->groups[*(const uint32_t *)b]);
+}
 
 static int compare_groups(const void *a, const void *b)
 {
@@ -207,7 +284,6 @@ static struct ch_error *group_by_stack(struct leaks_report *report)
 static void write_stack_groups_text(struct ch_out *out,
 				    const struct leaks_report *report)
 {
-	const struct ch_block *blocks = report->graph->blocks;
 
 	ch_out_str(out, "count     unreferenced  bytes         allocated at\n");
 	for (size_t g = 0; g < report->num_stack_groups && !out->failed; g++) {
@@ -237,7 +313,8 @@ static void write_stack_groups_text(struct ch_out *out,
 		for (uint32_t v = group->first_node;
 		     v != CH_GRAPH_NONE && k < TEXT_EXAMPLES;
 		     v = report->next_node[v], k++)
-			ch_out_printf(out, " 0x%" PRIx64 " (%s)", blocks[v].address,
+			ch_out_printf(out, " 0x%" PRIx64 " (%s)",
+				      leak_address(report, v),
 				      leak_kind(report, v));
 		ch_out_str(out, "\n");
 	}
@@ -278,7 +355,7 @@ static void write_stack_groups_json(struct ch_out *out,
 		ch_json_begin_array(&json);
 		for (uint32_t v = group->first_node; v != CH_GRAPH_NONE;
 		     v = report->next_node[v])
-			ch_json_address(&json, report->graph->blocks[v].address);
+			ch_json_address(&json, leak_address(report, v));
 		ch_json_end_array(&json);
 		ch_json_end_object(&json);
 		ch_named_stack_deinit(&named);
@@ -286,16 +363,65 @@ static void write_stack_groups_json(struct ch_out *out,
 	ch_out_str(out, report->num_stack_groups ? "\n ]}\n" : "]}\n");
 }
 
+/*
+ * The runtimes' uncollected garbage by type, largest first, with the
+ * identities of a few of each.
+ */
+static void write_garbage_text(struct ch_out *out,
+			       const struct leaks_report *report)
+{
+	const struct ch_type_groups *groups = &report->garbage_groups;
+	_cleanup_free_ uint32_t *order = NULL;
+	struct ch_error *err;
+
+	if (!report->garbage_count)
+		return;
+	err = ch_type_groups_order(groups, compare_group_indices,
+				   (void *)groups, &order);
+	if (err) {
+		ch_error_destroy(err);
+		out->failed = true;
+		return;
+	}
+	ch_out_printf(out, "\nuncollected: %" PRIu64 " allocation%s, ",
+		      report->garbage_count,
+		      report->garbage_count == 1 ? "" : "s");
+	ch_out_bytes(out, report->garbage_bytes);
+	ch_out_str(out, " of garbage the runtime has not collected yet: objects no root reaches (reference cycles, which only the cycle collector frees) and the memory only they hold\n\n");
+	ch_out_str(out, "count     bytes         type\n");
+	for (size_t i = 0; i < groups->num_groups; i++) {
+		const struct ch_type_group *group = &groups->groups[order[i]];
+		size_t shown = 0;
+
+		ch_out_printf(out, "%-9" PRIu64 " %-13" PRIu64 " ", group->count,
+			      group->bytes);
+		ch_out_group_name(out, group);
+		ch_out_str(out, "\n          e.g.");
+		for (uint32_t v = group->first_node;
+		     v < report->graph->num_nodes && shown < TEXT_EXAMPLES; v++) {
+			if (groups->group_of[v] != order[i])
+				continue;
+			ch_out_printf(out, " 0x%" PRIx64, leak_address(report, v));
+			shown++;
+		}
+		ch_out_str(out, "\n");
+	}
+}
+
 static void write_text(struct ch_out *out, const struct leaks_report *report)
 {
-	const struct ch_block *blocks = report->graph->blocks;
 	const struct ch_type_groups *groups = &report->groups;
 	_cleanup_free_ uint32_t *examples = NULL;
 	_cleanup_free_ struct ch_type_group *sorted = NULL;
 
-	if (report->count == 0) {
+	if (report->count == 0 && report->garbage_count == 0) {
 		ch_out_printf(out, "no leaks: every one of the %zu live allocations is reached from a root\n",
 			      report->graph->num_nodes);
+		return;
+	}
+	if (report->count == 0) {
+		ch_out_str(out, "no leaks: every live allocation is reached from a root, but for the runtime's garbage below\n");
+		write_garbage_text(out, report);
 		return;
 	}
 	examples = pick_examples(report);
@@ -333,40 +459,49 @@ static void write_text(struct ch_out *out, const struct leaks_report *report)
 		for (size_t k = 0; k < TEXT_EXAMPLES && slots[k] != CH_GRAPH_NONE;
 		     k++)
 			ch_out_printf(out, " 0x%" PRIx64 " (%s)",
-				      blocks[slots[k]].address,
+				      leak_address(report, slots[k]),
 				      leak_kind(report, slots[k]));
 		ch_out_str(out, "\n");
 	}
+	write_garbage_text(out, report);
 }
 
-// The groups of the text report, largest first, closing the JSON object.
-static void write_json_types(struct ch_out *out, const struct leaks_report *report)
+/*
+ * groups as the JSON member key, largest first: each group's type, count
+ * and bytes, and with unreferenced its unreferenced count (its extra);
+ * then end, which closes the member (and the object, for the last).
+ */
+static void write_groups_json(struct ch_out *out, const char *key,
+			      const struct ch_type_groups *groups,
+			      bool unreferenced, const char *end)
 {
-	const struct ch_type_groups *groups = &report->groups;
-	_cleanup_free_ struct ch_type_group *sorted =
-		malloc((groups->num_groups + 1) * sizeof(*sorted));
+	_cleanup_free_ uint32_t *order = NULL;
+	struct ch_error *err;
 
-	if (!sorted) {
+	err = ch_type_groups_order(groups, compare_group_indices,
+				   (void *)groups, &order);
+	if (err) {
+		ch_error_destroy(err);
 		out->failed = true;
 		return;
 	}
-	for (size_t g = 0; g < groups->num_groups; g++)
-		sorted[g] = groups->groups[g];
-	qsort(sorted, groups->num_groups, sizeof(*sorted), compare_groups);
-	ch_out_str(out, " \"types\": [");
-	for (size_t g = 0; g < groups->num_groups; g++) {
+	ch_out_printf(out, " \"%s\": [", key);
+	for (size_t i = 0; i < groups->num_groups; i++) {
+		const struct ch_type_group *group = &groups->groups[order[i]];
 		struct ch_json json;
 
-		ch_out_str(out, g ? ",\n  " : "\n  ");
+		ch_out_str(out, i ? ",\n  " : "\n  ");
 		ch_json_init_line(&json, out);
 		ch_json_begin_object(&json);
-		ch_json_group(&json, &sorted[g]);
-		ch_json_member_u64(&json, "count", sorted[g].count);
-		ch_json_member_u64(&json, "bytes", sorted[g].bytes);
-		ch_json_member_u64(&json, "unreferenced", sorted[g].extra);
+		ch_json_group(&json, group);
+		ch_json_member_u64(&json, "count", group->count);
+		ch_json_member_u64(&json, "bytes", group->bytes);
+		if (unreferenced)
+			ch_json_member_u64(&json, "unreferenced", group->extra);
 		ch_json_end_object(&json);
 	}
-	ch_out_str(out, groups->num_groups ? "\n ]}\n" : "]}\n");
+	ch_out_str(out, groups->num_groups ? "\n ]" : "]");
+	ch_out_str(out, end);
 }
 
 static void write_objects(struct ch_out *out, const struct leaks_report *report,
@@ -379,15 +514,17 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 	ch_row_writer_begin(&writer, out, format, leak_columns,
 			    NUM_LEAK_COLUMNS);
 	if (format == CH_FORMAT_JSON) {
-		ch_out_printf(out, "{\"leaked\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"unreferenced\": %" PRIu64 ", \"indirect\": %" PRIu64 "},\n \"allocations\": [",
+		ch_out_printf(out, "{\"leaked\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"unreferenced\": %" PRIu64 ", \"indirect\": %" PRIu64 "},\n \"uncollected\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 "},\n \"allocations\": [",
 			      report->count, report->bytes, report->unreferenced,
-			      report->count - report->unreferenced);
+			      report->count - report->unreferenced,
+			      report->garbage_count, report->garbage_bytes);
 	}
 	memcpy(fields, leak_columns, sizeof(fields));
 	for (uint32_t v = 0; v < graph->num_nodes; v++) {
 		const struct ch_block *block = &graph->blocks[v];
 
-		if (report->root_of[v] != CH_GRAPH_NONE)
+		if (report->root_of[v] != CH_GRAPH_NONE &&
+		    report->root_of[v] != GARBAGE)
 			continue;
 		if (report->max_allocations &&
 		    writer.written >= report->max_allocations)
@@ -395,7 +532,7 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 		fields[LEAK_COLUMN].string = leak_kind(report, v);
 		fields[REFERRERS_COLUMN].u64 = report->referrers[v];
 		ch_row_writer_write(&writer, &(struct ch_allocation_row){
-			.address = ch_block_identity(block),
+			.address = leak_address(report, v),
 			.size = block->size,
 			.allocator = ch_analysis_allocator(report->program, v),
 			.type = ch_analysis_type(report->program, v),
@@ -405,10 +542,14 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 	}
 	if (format == CH_FORMAT_JSON) {
 		ch_out_str(out, writer.written ? "\n ],\n" : "],\n");
+		// The runtimes' garbage (uncollected_types), then the leaks.
+		write_groups_json(out, "uncollected_types",
+				  &report->garbage_groups, false, ",\n");
 		if (report->stack_groups)
 			write_stack_groups_json(out, report);
 		else
-			write_json_types(out, report);
+			write_groups_json(out, "types", &report->groups, true,
+					  "}\n");
 	}
 }
 
@@ -426,6 +567,11 @@ struct ch_error *ch_leaks_report_write_analysis(struct ch_analysis *analysis,
 	struct ch_error *err;
 
 	err = ch_graph_reach(analysis->graph, NULL, &report.root_of);
+	if (!err)
+		err = mark_garbage(&report);
+	if (!err)
+		err = ch_type_groups_init(&report.garbage_groups, program,
+					  is_garbage, &report);
 	if (!err)
 		err = count_referrers(&report);
 	if (!err)
@@ -451,6 +597,7 @@ struct ch_error *ch_leaks_report_write_analysis(struct ch_analysis *analysis,
 		err = ch_out_finish(&out);
 	}
 	ch_type_groups_deinit(&report.groups);
+	ch_type_groups_deinit(&report.garbage_groups);
 	free(report.stack_groups);
 	free(report.next_node);
 	free(report.root_of);

@@ -244,7 +244,9 @@ static struct ch_error *write_text(struct ch_out *out, struct top_report *report
 		ch_format_bytes(report->retained[v], retained);
 		ch_format_bytes(blocks[v].size, size);
 		ch_out_printf(out, "%-11s %-11s 0x%016" PRIx64 "  %s  <-  %s %s\n",
-			      retained, size, blocks[v].address,
+			      retained, size,
+			      ch_program_identity(report->analysis->program,
+						  &blocks[v]),
 			      type ? type : "-", kind, name);
 	}
 
