@@ -28,7 +28,8 @@ require_command gdb chroot unshare mount
 
 fixtures=${CH_DEBIAN_FIXTURES:-"glibc_mixed glibc_aligned glibc_threads
 glibc_mmap glibc_many_threads glibc_multiheap glibc_tuned glibc_noncontiguous
-glibc_foreign_sbrk glibc_runs glibc_large_tcache glibc_abort"}
+glibc_foreign_sbrk glibc_runs glibc_large_tcache glibc_tcache_remainder
+glibc_abort"}
 
 # The fixtures' sources and binaries go inside the root, in $dir (removed
 # on exit).

@@ -36,3 +36,4 @@ EXACT_TEST(foreign_sbrk, "glibc_foreign_sbrk", CORE_FROM_GCORE)
 EXACT_TEST(runs, "glibc_runs", CORE_FROM_GCORE)
 /* tcache_max=4000000: 2.42's large tcache bins, mmapped chunks in them (2.43). */
 EXACT_TEST(large_tcache, "glibc_large_tcache", CORE_FROM_GCORE)
+EXACT_TEST(tcache_remainder, "glibc_tcache_remainder", CORE_FROM_GCORE)

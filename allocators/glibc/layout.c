@@ -3,6 +3,8 @@
 // and malloc/arena.c of glibc 2.26..2.43; checked with gdb `ptype /o` on
 // Debian's 2.31, 2.36, 2.41 and 2.43 (libc6-dbg).
 
+#include <stddef.h>
+
 #include "layout.h"
 
 void ptm_layout_set_arena(struct ptm_layout *layout, enum ptm_arena_layout which)
@@ -69,15 +71,27 @@ bool ptm_layout_set_tcache(struct ptm_layout *layout, uint64_t chunk_size)
 	// counts[64] then entries[64] (2.42: num_slots[76], entries[76]); the
 	// struct is a normal chunk, so its chunk size is the struct rounded up
 	// plus the 8-byte size field.
+	// The chunk may also be one ALIGN larger than asked (MINSIZE is two):
+	// malloc leaves a remainder too small to split in the chunk, as a
+	// thread that shares an arena meets when its cache is cut from a
+	// free chunk.
+	static const uint64_t asked_sizes[] = { 0x250, 0x290, 0x300, 0x310 };
+	uint64_t asked = 0;
+
+	for (size_t i = 0; i < sizeof(asked_sizes) / sizeof(*asked_sizes); i++) {
+		if (chunk_size == asked_sizes[i] ||
+		    chunk_size == asked_sizes[i] + PTM_ALIGN)
+			asked = asked_sizes[i];
+	}
 	layout->tc_bins = PTM_TCACHE_SMALL_BINS;
 	layout->tc_counts_slots = false;
-	if (chunk_size == 0x250) {
+	if (asked == 0x250) {
 		layout->tc_count_width = 1;
 		layout->tc_entries = 64;
-	} else if (chunk_size == 0x290) {
+	} else if (asked == 0x290) {
 		layout->tc_count_width = 2;
 		layout->tc_entries = 128;
-	} else if (chunk_size == 0x300 || chunk_size == 0x310) {
+	} else if (asked == 0x300 || asked == 0x310) {
 		// 2.43's tcache_init(av) passes _int_malloc a size that
 		// request2size already padded, which pads it again: 0x310.
 		layout->tc_count_width = 2;
