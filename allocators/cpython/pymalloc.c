@@ -28,14 +28,15 @@ struct arena {
 static bool read_arena(const struct py_walk *walk, uint64_t slot,
 		       struct arena *ret)
 {
+	const struct py_layout *layout = walk->layout;
 	uint8_t raw[PYMALLOC_ARENA_OBJECT_SIZE];
 
 	if (walk->host->read(walk->host, slot, raw, sizeof(raw)))
 		return false;
-	memcpy(&ret->address, raw, 8);
-	memcpy(&ret->pool_address, raw + 8, 8);
-	memcpy(&ret->nfreepools, raw + 16, 4);
-	memcpy(&ret->ntotalpools, raw + 20, 4);
+	memcpy(&ret->address, raw + layout->arena_address, 8);
+	memcpy(&ret->pool_address, raw + layout->arena_pool_address, 8);
+	memcpy(&ret->nfreepools, raw + layout->arena_nfreepools, 4);
+	memcpy(&ret->ntotalpools, raw + layout->arena_ntotalpools, 4);
 	return true;
 }
 
@@ -65,7 +66,8 @@ static bool arena_is_sound(const struct py_walk *walk,
 		return false;
 	if (arena->pool_address == first)
 		return true;
-	return walk->host->read(walk->host, first + PYMALLOC_POOL_ARENAINDEX,
+	return walk->host->read(walk->host,
+				first + walk->layout->pool_arenaindex,
 				&arenaindex, sizeof(arenaindex)) ==
 		       COREHEAP_OK &&
 	       arenaindex == index;
@@ -198,13 +200,14 @@ static void walk_pool(struct py_walk *walk, uint64_t pool, uint64_t index,
 	uint32_t count, arenaindex, szidx, nextoffset, maxnextoffset, size;
 	uint64_t freeblock, carved, used = 0;
 	uint8_t is_free[PYMALLOC_MAX_BLOCKS] = { 0 };
+	const struct py_layout *layout = walk->layout;
 
-	memcpy(&count, header + PYMALLOC_POOL_COUNT, 4);
-	memcpy(&freeblock, header + PYMALLOC_POOL_FREEBLOCK, 8);
-	memcpy(&arenaindex, header + PYMALLOC_POOL_ARENAINDEX, 4);
-	memcpy(&szidx, header + PYMALLOC_POOL_SZIDX, 4);
-	memcpy(&nextoffset, header + PYMALLOC_POOL_NEXTOFFSET, 4);
-	memcpy(&maxnextoffset, header + PYMALLOC_POOL_MAXNEXTOFFSET, 4);
+	memcpy(&count, header + layout->pool_count, 4);
+	memcpy(&freeblock, header + layout->pool_freeblock, 8);
+	memcpy(&arenaindex, header + layout->pool_arenaindex, 4);
+	memcpy(&szidx, header + layout->pool_szidx, 4);
+	memcpy(&nextoffset, header + layout->pool_nextoffset, 4);
+	memcpy(&maxnextoffset, header + layout->pool_maxnextoffset, 4);
 	report_span(walk, pool, pool + PYMALLOC_POOL_OVERHEAD,
 		    COREHEAP_BLOCK_METADATA);
 	// An empty pool (on its arena's free list) keeps its old header:
@@ -320,9 +323,58 @@ static void walk_arena(struct py_walk *walk, uint64_t index,
 		    COREHEAP_BLOCK_FREE);
 }
 
+/*
+ * 3.13: the main interpreter (id 0) names its pymalloc state,
+ * interp->obmalloc, whose mgmt.arenas is the vector and mgmt.maxarenas
+ * its slots. True if that vector is sound (a native block of that many
+ * slots, its arenas each as pymalloc keeps them).
+ */
+static bool vector_from_interpreter(struct py_walk *walk)
+{
+	const struct py_layout *layout = walk->layout;
+	const struct coreheap_host *host = walk->host;
+	uint64_t interp, state, arenas, budget = PY_MAX_VECTOR_READS;
+	uint32_t maxarenas;
+	struct coreheap_block block;
+
+	if (!layout->interp_obmalloc ||
+	    !py_read_u64(walk, walk->st->runtime +
+				       layout->runtime_interpreters_head,
+			 &interp))
+		return false;
+	for (int n = 0; interp && n < PY_MAX_INTERPRETERS; n++) {
+		uint64_t id, next;
+
+		if (!py_read_u64(walk, interp + layout->interp_id, &id) ||
+		    !py_read_u64(walk, interp + layout->interp_next, &next))
+			return false;
+		if (id == 0)
+			break;
+		interp = next;
+	}
+	if (!interp ||
+	    !py_read_u64(walk, interp + layout->interp_obmalloc, &state) ||
+	    !py_read_u64(walk, state + layout->obmalloc_arenas, &arenas) ||
+	    host->read(host, state + layout->obmalloc_maxarenas, &maxarenas,
+		       sizeof(maxarenas)) ||
+	    !arenas || !maxarenas || maxarenas > PY_MAX_ARENAS ||
+	    host->find_block(host, arenas, &block) != COREHEAP_OK ||
+	    block.address != arenas ||
+	    block.size / PYMALLOC_ARENA_OBJECT_SIZE < maxarenas ||
+	    !score_vector(walk, arenas, maxarenas, &budget))
+		return false;
+	walk->arenas_array = arenas;
+	walk->num_arena_slots = maxarenas;
+	walk->arenas_how = "interp->obmalloc";
+	return true;
+}
+
 int py_walk_pymalloc(struct py_walk *walk)
 {
-	find_vector(walk);
+	if (!vector_from_interpreter(walk)) {
+		find_vector(walk);
+		walk->arenas_how = "found by its contents";
+	}
 	if (!walk->arenas_array) {
 		if (walk->vector_budget_spent)
 			walk->host->log(walk->host, COREHEAP_LOG_WARNING,
