@@ -1,11 +1,21 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Python objects from a real interpreter, unmodified: Debian's
-# /usr/bin/python3 (3.11, stripped) runs tests/python_objects.py, which
-# builds designed objects and writes the id() and type of each, drops 500
-# more instances of a class of its own, says "ready" and blocks; gcore
-# dumps it. Against that record, independent of coreheap:
+# python-objects.sh [SUITE]: Python objects from a real interpreter,
+# unmodified. Without SUITE, Debian's /usr/bin/python3 here (3.11,
+# stripped); with one (tests/python-trixie.sh: trixie), the python3 of a
+# Debian SUITE root (tests/debian-root.sh, cached; Debian 13's 3.13, whose
+# layout coreheap takes from its _Py_DebugOffsets), run in the root
+# (chroot, a /proc of its own), dumped from here with gcore and read with
+# `--sysroot ROOT`.
+#
+# The interpreter runs tests/python_objects.py, which builds designed
+# objects and writes the id() and type of each, drops 500 more instances
+# of a class of its own, parks a thread in handle_request() while it
+# handles a ValueError and writes that thread's and the main thread's
+# Python stacks as Python sees them (co_qualname, co_filename, f_lineno
+# per frame), says "ready" and blocks; gcore dumps it. Against that
+# record, independent of coreheap:
 #  - the instances of each designed class are exactly the recorded ids, no
 #    more, no less (none of the 500 dropped: their blocks are free, with
 #    the old type pointer still in place);
@@ -13,35 +23,103 @@
 #    its id with its type;
 #  - the objects of several hundred KiB live in glibc's blocks: each has a
 #    glibc block as parent, and that block takes the object's type;
-#  - summary says which CPython it found and how, and pymalloc's figures.
+#  - summary says which CPython it found and how, and pymalloc's figures;
+#  - triage --all-threads shows, under each of the two threads' native
+#    stacks, exactly the recorded Python frames (function, file, line) and
+#    the exception the parked thread handles, in text and in JSON.
 . "$SRCDIR/tests/lib.sh"
-test_init python-objects SRCDIR
 
-python=/usr/bin/python3
-[ -x "$python" ] || skip "no $python (scripts/install-deps.sh installs it)"
-case $("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') in
-3.11) ;;
-*) skip "$python is not CPython 3.11 (Debian 12's)" ;;
-esac
+suite=${1:-}
+test_init "python-objects${suite:+-$suite}" SRCDIR
 require_command gcore gdb
 
-mkfifo "$work/stdin" || { fail "mkfifo"; finish; }
-"$python" "$SRCDIR/tests/python_objects.py" "$work/designed" "$work/owned" \
-	< "$work/stdin" > "$work/py.out" 2> "$work/py.err" &
-pid=$!
-ch_lib_pids="$ch_lib_pids $pid"
+if [ -z "$suite" ]; then
+	python=/usr/bin/python3
+	[ -x "$python" ] || skip "no $python (scripts/install-deps.sh installs it)"
+	case $("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') in
+	3.11) ;;
+	*) skip "$python is not CPython 3.11 (Debian 12's)" ;;
+	esac
+	want_version='3\.11\.[0-9]*, from Py_Version'
+	# Where the script writes (and reads) its files, and where they are.
+	dir=$work inside=$work
+	sysroot=
+else
+	require_command chroot unshare mount
+	roots=${DEBIAN_ROOTS:-$TESTS_BUILDDIR/../debian-roots}
+	root=$roots/$suite
+	sh "$SRCDIR/tests/debian-root.sh" "$suite" "$root" python3
+	case $? in
+	0) ;;
+	77) skip "no Debian $suite root (see the message above)" ;;
+	*) fail "cannot make the Debian $suite root"; finish ;;
+	esac
+	root=$(cd "$root" && pwd -P)
+	python=/usr/bin/python3
+	version=$(chroot "$root" "$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	case $version in
+	3.13) want_version='3\.13\.[0-9]*, from _Py_DebugOffsets' ;;
+	*) skip "the $suite root's python3 is $version, not 3.13" ;;
+	esac
+	echo "Debian $suite root: $root, python3 $version"
+	inside=/coreheap-python-$$
+	dir=$root$inside
+	rm -rf "$dir"
+	mkdir "$dir" || { fail "cannot create $dir"; finish; }
+	ch_lib_scratch="$ch_lib_scratch $dir"
+	cp "$SRCDIR/tests/python_objects.py" "$dir/" ||
+		{ fail "cannot copy the script into $dir"; finish; }
+	sysroot="--sysroot $root"
+fi
+script=$SRCDIR/tests/python_objects.py
+[ -n "$suite" ] && script=$inside/python_objects.py
+
+mkfifo "$dir/stdin" || { fail "mkfifo"; finish; }
+if [ -z "$suite" ]; then
+	"$python" "$script" "$dir/designed" "$dir/owned" "$dir/stacks" \
+		< "$dir/stdin" > "$work/py.out" 2> "$work/py.err" &
+	pid=$!
+	ch_lib_pids="$ch_lib_pids $pid"
+else
+	# In the root, with a /proc of its own that goes away with it;
+	# unshare's one child becomes python3.
+	unshare --mount --fork sh -c \
+		'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+		"$root" "$python" "$script" "$inside/designed" "$inside/owned" \
+		"$inside/stacks" < "$dir/stdin" > "$work/py.out" 2> "$work/py.err" &
+	unshare_pid=$!
+	ch_lib_pids="$ch_lib_pids $unshare_pid"
+fi
 # The fifo's writing end: the script's stdin opens, and its read blocks
 # until this test exits.
-exec 3> "$work/stdin"
+exec 3> "$dir/stdin"
 if ! wait_ready "$work/py.out" 1; then
 	fail "python3 did not say ready"
 	cat "$work/py.err"
 	finish
 fi
-take_gcore "$pid" "$work/py" || finish
-designed=$work/designed
+if [ -z "$suite" ]; then
+	take_gcore "$pid" "$work/py" || finish
+else
+	pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2> /dev/null)
+	pid=${pid% }
+	[ -n "$pid" ] || { fail "no process under unshare $unshare_pid"; finish; }
+	ch_lib_pids="$ch_lib_pids $pid"
+	core=$work/py.$pid
+	timeout "${CH_GCORE_TIMEOUT:-300}" gdb < /dev/null --nx --batch \
+		--readnever -iex 'set debuginfod enabled off' \
+		-ex "set sysroot $root" -ex 'set pagination off' \
+		-ex "attach $pid" -ex "gcore $core" -ex detach -ex quit \
+		> "$work/py.gcore.log" 2>&1
+	if [ ! -s "$core" ]; then
+		fail "gcore of $pid made no $core"
+		cat "$work/py.gcore.log"
+		finish
+	fi
+fi
+designed=$dir/designed
 
-run_ok "objects" objects --format jsonl "$core"
+run_ok "objects" objects $sysroot --format jsonl "$core"
 # address type parent, one a line, for the cpython objects ("-": no
 # parent); address allocator type, for every block.
 sed -n 's/.*"address": "\([^"]*\)", "size": [0-9]*, "allocator": "cpython", "type": "\([^"]*\)"\(, "parent": "\([^"]*\)"\)\{0,1\}}$/\1 \2 \4/p' \
@@ -93,23 +171,71 @@ done < "$work/big"
 # pymalloc's pools or, for the big list's items, a glibc block.
 sed -n 's/.*"address": "\([^"]*\)", "size": [0-9]*, "allocator": "\([a-z]*\)", "type": "\(list items\|dict keys\)".*/\1	\3/p' \
 	"$work/out" | sort > "$work/got.owned"
-sort "$work/owned" > "$work/want.owned"
+sort "$dir/owned" > "$work/want.owned"
 check_same "every item array and key table of the designed lists and dicts, typed by its owner" \
 	"" "$(comm -23 "$work/want.owned" "$work/got.owned")"
-big_items=$(tail -n 1 "$work/owned" | cut -f 1)
+big_items=$(tail -n 1 "$dir/owned" | cut -f 1)
 check_same "the big list's item array: a glibc block of type list items" \
 	"glibc list items" \
 	"$(awk -v a="$big_items" '$1 == a { print $2, $3, $4 }' "$work/blocks")"
 
-run_ok "summary" summary "$core"
+run_ok "summary" summary $sysroot "$core"
 check_grep "summary: the version and how it was known" \
-	'pymalloc arenas (CPython 3\.11\.[0-9]*, from Py_Version)' "$work/out"
+	"pymalloc arenas (CPython $want_version)" "$work/out"
 check_grep "summary: arenas" '^ *arenas: in use [1-9]' "$work/out"
 check_grep "summary: pools per size class" '^ *class 64 B: pools [1-9][0-9]*, used [1-9]' "$work/out"
 check_grep "summary: GC generations" '^ *GC-tracked objects: generation 0' "$work/out"
 
-run_ok "types" types --format csv "$core"
+run_ok "types" types $sysroot --format csv "$core"
 check_grep "types: 12000 __main__.Marker" '^__main__\.Marker,,12000,' "$work/out"
+
+# triage: under each thread's native stack, its Python frames exactly as
+# the script recorded them (function, file, line; innermost first), and
+# the exception the parked thread handles.
+stacks=$dir/stacks
+check_same "the parked thread's and the main thread's stacks recorded" 2 \
+	"$(cut -f 1 "$stacks" | sort -u | wc -l | tr -d ' ')"
+check_grep "the parked thread's stack has handle_request()" \
+	"	frame	[0-9]*	handle_request	$script	[0-9]*\$" "$stacks"
+run_ok "triage" triage $sysroot --all-threads --no-leaks "$core"
+awk -F '\t' '$2 == "frame" { printf "%s     #%-2d %s at %s:%s\n", $1, $3, $4, $5, $6 }
+	$2 == "exception" { printf "%s     handling %s: %s\n", $1, $3, $4 }' \
+	"$stacks" | sort > "$work/want.pystacks"
+awk '/^thread [0-9]+:$/ { tid = $2; sub(":", "", tid); inside = 0; next }
+	/^  cpython stack/ { inside = 1; next }
+	inside && /^    / { line = $0; sub(/ \(0x[0-9a-f]*\)$/, "", line)
+		print tid " " line; next }
+	{ inside = 0 }' "$work/out" | sort > "$work/got.pystacks"
+check_same "triage: each thread's Python frames and handled exception, as the script recorded them ($(wc -l < "$work/want.pystacks" | tr -d ' ') lines)" \
+	"" "$(diff "$work/want.pystacks" "$work/got.pystacks")"
+run_ok "triage json" triage $sysroot --all-threads --no-leaks \
+	--format json "$core"
+python3 - "$stacks" "$work/out" > "$work/json.pystacks" 2>&1 <<'PY'
+import json, sys
+want = {}
+for line in open(sys.argv[1]):
+    tid, kind, *rest = line.rstrip("\n").split("\t")
+    entry = want.setdefault(int(tid), {"frames": [], "exception": None})
+    if kind == "frame":
+        entry["frames"].append({"function": rest[1], "file": rest[2],
+                                "line": int(rest[3])})
+    else:
+        entry["exception"] = {"type": rest[0], "message": rest[1]}
+doc = json.load(open(sys.argv[2]))
+got = {}
+for thread in doc["threads"]:
+    for stack in thread["runtime_stacks"]:
+        exc = stack["exception"]
+        got[thread["tid"]] = {
+            "frames": [{k: f[k] for k in ("function", "file", "line")}
+                       for f in stack["frames"]],
+            "exception": exc and {"type": exc["type"],
+                                  "message": exc["message"]}}
+got = {tid: got[tid] for tid in want if tid in got}
+print("same" if got == want else "differ: want %r got %r" % (want, got))
+PY
+check_same "triage --format json: the same frames and exception per thread" \
+	same "$(cat "$work/json.pystacks")"
 
 exec 3>&-
 finish

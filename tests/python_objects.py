@@ -11,7 +11,10 @@
 # done.
 import ctypes
 import gc
+import linecache
 import sys
+import threading
+import time
 
 
 class Marker:
@@ -98,11 +101,72 @@ with open(sys.argv[2], "w") as out:
     for lst in state["lists"] + [state["big_list"]]:
         out.write("%#x\tlist items\n" % word_at(id(lst) + 24))
 
+# A thread parked in a function of its own, with a local of its own, while
+# it handles an exception; its Python stack as Python itself sees it (each
+# frame's co_qualname, co_filename and f_lineno, innermost first) goes to
+# the file named by the third argument, one line a frame: "TID<tab>frame
+# <tab>N<tab>FUNCTION<tab>FILE<tab>LINE", and "TID<tab>exception<tab>TYPE
+# <tab>MESSAGE" for the exception it handles. TID is the native thread id.
+class Request:
+    pass
+
+
+parked = threading.Event()
+release = threading.Event()
+parked_message = []
+
+
+def handle_request(release):
+    req = Request()
+    message = "parked while handling request %#x" % id(req)
+    try:
+        raise ValueError(message)
+    except ValueError:
+        parked_message.append(message)
+        parked.set()
+        release.wait()
+
+
+def write_stack(out, tid, frame):
+    n = 0
+    while frame is not None:
+        code = frame.f_code
+        out.write("%d\tframe\t%d\t%s\t%s\t%d\n" % (
+            tid, n, code.co_qualname, code.co_filename, frame.f_lineno))
+        frame = frame.f_back
+        n += 1
+
+
+worker = threading.Thread(target=handle_request, args=(release,),
+                          name="parked", daemon=True)
+worker.start()
+parked.wait()
+# Until it blocks in the lock that Event.wait takes: its stack no longer
+# changes from there on.
+while True:
+    frame = sys._current_frames()[worker.ident]
+    if frame.f_code.co_name == "wait" and \
+            linecache.getline(frame.f_code.co_filename,
+                              frame.f_lineno).strip() == "waiter.acquire()":
+        break
+    time.sleep(0.01)
+stacks = open(sys.argv[3], "w")
+write_stack(stacks, worker.native_id, frame)
+stacks.write("%d\texception\tValueError\t%s\n" % (worker.native_id,
+                                                   parked_message[0]))
+
+
+def record_main_thread():
+    # The caller's frame (the module's), at the line that then reads stdin.
+    write_stack(stacks, threading.get_native_id(), sys._getframe(1))
+    stacks.close()
+
+
 # The 500 Dropped are freed now (no cycle holds them), after the file is
 # written: their blocks are free pymalloc blocks with their old type
 # pointer still in place.
 del dropped
 gc.collect()
-sys.stdout.write("ready\n")
-sys.stdout.flush()
-sys.stdin.read()
+# One line: the main thread's stack is recorded at the line it then waits on.
+record_main_thread(); sys.stdout.write("ready\n"); sys.stdout.flush(); sys.stdin.read()  # noqa: E702
+
