@@ -30,8 +30,8 @@
 . "$SRCDIR/tests/lib.sh"
 
 suite=${1:-}
-test_init "python-objects${suite:+-$suite}" SRCDIR
-require_command gcore gdb
+test_init "python-objects${suite:+-$suite}" SRCDIR TESTS_BUILDDIR
+require_command gcore gdb gcc objcopy
 
 if [ -z "$suite" ]; then
 	python=/usr/bin/python3
@@ -48,7 +48,8 @@ else
 	require_command chroot unshare mount
 	roots=${DEBIAN_ROOTS:-$TESTS_BUILDDIR/../debian-roots}
 	root=$roots/$suite
-	sh "$SRCDIR/tests/debian-root.sh" "$suite" "$root" python3
+	sh "$SRCDIR/tests/debian-root.sh" "$suite" "$root" python3 \
+		libpython3.13-dev
 	case $? in
 	0) ;;
 	77) skip "no Debian $suite root (see the message above)" ;;
@@ -73,6 +74,39 @@ else
 fi
 script=$SRCDIR/tests/python_objects.py
 [ -n "$suite" ] && script=$inside/python_objects.py
+
+# The plugin's struct offsets for this version (tests/python_layout)
+# against the interpreter's own headers (libpython3.X-dev), as its compiler
+# lays them out (tests/python_layout_check.c).
+layout_check=yes
+if [ -z "$suite" ]; then
+	if [ -f /usr/include/python3.11/internal/pycore_frame.h ]; then
+		"$TESTS_BUILDDIR/python_layout" 3.11 > "$work/layout.plugin" &&
+			gcc -I/usr/include/python3.11 -o "$work/layout_check" \
+				"$SRCDIR/tests/python_layout_check.c" &&
+			"$work/layout_check" > "$work/layout.headers"
+	else
+		echo "SKIP: the layout check: no /usr/include/python3.11/internal (libpython3.11-dev; scripts/install-deps.sh installs it)"
+		layout_check=
+	fi
+else
+	objcopy -O binary --only-section=.PyRuntime "$root/usr/bin/python3.13" \
+		"$work/runtime.bin" &&
+		"$TESTS_BUILDDIR/python_layout" 3.13 "$work/runtime.bin" \
+			> "$work/layout.plugin" &&
+		cp "$SRCDIR/tests/python_layout_check.c" "$dir/" &&
+		chroot "$root" gcc -I/usr/include/python3.13 \
+			-o "$inside/layout_check" "$inside/python_layout_check.c" &&
+		chroot "$root" "$inside/layout_check" > "$work/layout.headers"
+fi
+if [ -z "$layout_check" ]; then
+	:
+elif [ ! -s "$work/layout.plugin" ] || [ ! -s "$work/layout.headers" ]; then
+	fail "no struct layouts to compare (see $work/layout.*)"
+else
+	check_same "the plugin's layout is the interpreter's headers' ($(wc -l < "$work/layout.headers" | tr -d ' ') offsets, sizes and flags)" \
+		"" "$(grep -vxFf "$work/layout.plugin" "$work/layout.headers")"
+fi
 
 mkfifo "$dir/stdin" || { fail "mkfifo"; finish; }
 if [ -z "$suite" ]; then

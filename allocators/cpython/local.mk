@@ -13,3 +13,13 @@ libcoreheap_a_SOURCES += \
 TESTS += tests/python-objects.sh tests/python-trixie.sh
 EXTRA_DIST += tests/python-objects.sh tests/python_objects.py \
 	tests/python-trixie.sh
+
+# The plugin's struct offsets per version (tests/python_layout), compared
+# by the tests with the interpreter's own headers
+# (tests/python_layout_check.c, compiled at test time against them).
+check_PROGRAMS += tests/python_layout
+tests_python_layout_SOURCES = tests/python_layout.c
+tests_python_layout_CFLAGS = $(TEST_CFLAGS)
+tests_python_layout_LDADD = libcoreheap.a
+tests_python_layout_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+EXTRA_DIST += tests/python_layout_check.c
