@@ -15,8 +15,15 @@
 
 #include "cpython.h"
 
-/** The most thread states followed per interpreter. */
-#define PY_MAX_THREADS 65536
+/** The most thread states followed, in all interpreters. */
+#define PY_MAX_THREADS 4096
+/** The most frames reported for a thread (the innermost ones; Python's
+ * default recursion limit is 1000). */
+#define PY_MAX_THREAD_FRAMES 1024
+/** The most frames reported in all. */
+#define PY_MAX_FRAMES 65536
+/** The most frame links followed in all. */
+#define PY_MAX_FRAME_STEPS (1 << 20)
 /** The most exception stack items followed. */
 #define PY_MAX_EXC_ITEMS 4096
 /** The longest location table read (bytes): a function of 100k lines. */
@@ -250,39 +257,52 @@ static uint64_t handled_exception(struct py_walk *walk, uint64_t tstate,
 	return value;
 }
 
+/*
+ * One walk over the stacks: the frames' strings (kept until the host copied
+ * them), and what is left of the budgets that bound a hostile core's
+ * loops and sizes.
+ */
+struct stacks_walk {
+	struct py_walk *walk;
+	struct coreheap_runtime_frame frames[PY_MAX_THREAD_FRAMES];
+	char (*names)[PY_MAX_NAME];
+	char (*files)[PY_MAX_FILE];
+	uint64_t steps_left;
+	uint64_t frames_left;
+	uint64_t threads_left;
+	bool cut;
+};
+
 // One thread state: its frames and exception, reported.
-static void report_thread(struct py_walk *walk, uint64_t tstate,
+static void report_thread(struct stacks_walk *stacks, uint64_t tstate,
 			  const char *context)
 {
+	struct py_walk *walk = stacks->walk;
 	const struct py_layout *layout = walk->layout;
-	static const size_t max_frames = 256;
-	struct coreheap_runtime_frame frames[256];
-	char (*names)[PY_MAX_NAME] = NULL;
-	char (*files)[PY_MAX_FILE] = NULL;
 	char exc_type[PY_MAX_NAME], message[PY_MAX_MESSAGE];
 	uint64_t native_id = 0, frame, exception;
 	uint32_t count = 0;
 	bool has_message;
 
-	names = calloc(max_frames, sizeof(*names));
-	files = calloc(max_frames, sizeof(*files));
-	if (!names || !files) {
-		walk->status = COREHEAP_NOMEM;
-		goto out;
-	}
 	if (!py_read_u64(walk, tstate + layout->ts_native_thread_id,
 			 &native_id))
 		native_id = 0;
 	frame = current_frame(walk, tstate);
-	// The chain is bounded: a loop is cut at max_frames.
-	for (size_t steps = 0; frame && count < max_frames &&
-			       steps < COREHEAP_MAX_RUNTIME_FRAMES;
-	     steps++) {
+	// The chain is bounded: a loop is cut where a budget ends.
+	while (frame) {
 		uint64_t previous;
 
-		if (read_frame(walk, frame, &frames[count], names[count],
-			       files[count]))
+		if (count == PY_MAX_THREAD_FRAMES || !stacks->frames_left ||
+		    !stacks->steps_left) {
+			stacks->cut = true;
+			break;
+		}
+		stacks->steps_left--;
+		if (read_frame(walk, frame, &stacks->frames[count],
+			       stacks->names[count], stacks->files[count])) {
 			count++;
+			stacks->frames_left--;
+		}
 		if (!py_read_u64(walk, frame + layout->frame_previous,
 				 &previous) ||
 		    previous == frame)
@@ -294,7 +314,7 @@ static void report_thread(struct py_walk *walk, uint64_t tstate,
 	struct coreheap_runtime_stack stack = {
 		.tid = native_id <= INT32_MAX ? (int32_t)native_id : 0,
 		.num_frames = count,
-		.frames = frames,
+		.frames = stacks->frames,
 		.thread = tstate,
 		.context = context,
 		.exception_type = exception ? exc_type : NULL,
@@ -305,15 +325,35 @@ static void report_thread(struct py_walk *walk, uint64_t tstate,
 	if (walk->host->add_runtime_stack(walk->host, &stack) ==
 	    COREHEAP_NOMEM)
 		walk->status = COREHEAP_NOMEM;
-out:
-	free(names);
-	free(files);
+}
+
+// Each thread state of the interpreter at interp, newest first.
+static void walk_threads(struct stacks_walk *stacks, uint64_t tstate,
+			 const char *context)
+{
+	struct py_walk *walk = stacks->walk;
+
+	while (tstate && walk->status == COREHEAP_OK) {
+		uint64_t next;
+
+		if (!stacks->threads_left) {
+			stacks->cut = true;
+			return;
+		}
+		stacks->threads_left--;
+		report_thread(stacks, tstate, context);
+		if (!py_read_u64(walk, tstate + walk->layout->ts_next, &next) ||
+		    next == tstate)
+			return;
+		tstate = next;
+	}
 }
 
 void py_walk_stacks(struct py_walk *walk)
 {
 	const struct py_layout *layout = walk->layout;
 	const struct coreheap_host *host = walk->host;
+	struct stacks_walk *stacks;
 	uint64_t interp;
 
 	if (!COREHEAP_HOST_HAS(host, add_runtime_stack) ||
@@ -321,6 +361,21 @@ void py_walk_stacks(struct py_walk *walk)
 				       layout->runtime_interpreters_head,
 			 &interp))
 		return;
+	stacks = calloc(1, sizeof(*stacks));
+	if (stacks) {
+		stacks->names = calloc(PY_MAX_THREAD_FRAMES,
+				       sizeof(*stacks->names));
+		stacks->files = calloc(PY_MAX_THREAD_FRAMES,
+				       sizeof(*stacks->files));
+	}
+	if (!stacks || !stacks->names || !stacks->files) {
+		walk->status = COREHEAP_NOMEM;
+		goto out;
+	}
+	stacks->walk = walk;
+	stacks->steps_left = PY_MAX_FRAME_STEPS;
+	stacks->frames_left = PY_MAX_FRAMES;
+	stacks->threads_left = PY_MAX_THREADS;
 	for (int n = 0; interp && n < PY_MAX_INTERPRETERS &&
 			walk->status == COREHEAP_OK;
 	     n++) {
@@ -331,23 +386,23 @@ void py_walk_stacks(struct py_walk *walk)
 		    !py_read_u64(walk, interp + layout->interp_next, &next) ||
 		    !py_read_u64(walk, interp + layout->interp_threads_head,
 				 &tstate))
-			return;
+			break;
 		snprintf(context, sizeof(context), "interpreter %lld",
 			 (long long)id);
-		for (int t = 0; tstate && t < PY_MAX_THREADS &&
-				walk->status == COREHEAP_OK;
-		     t++) {
-			uint64_t next_tstate;
-
-			report_thread(walk, tstate, context);
-			if (!py_read_u64(walk, tstate + layout->ts_next,
-					 &next_tstate) ||
-			    next_tstate == tstate)
-				break;
-			tstate = next_tstate;
-		}
-		if (next == interp)
-			return;
+		walk_threads(stacks, tstate, context);
+		if (next == interp || !stacks->threads_left)
+			break;
 		interp = next;
 	}
+	if (stacks->cut)
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "Python stacks cut short: more than %d threads, %d frames in a thread, %d frames in all or %d frame links (a loop?)",
+			  PY_MAX_THREADS, PY_MAX_THREAD_FRAMES, PY_MAX_FRAMES,
+			  PY_MAX_FRAME_STEPS);
+out:
+	if (stacks) {
+		free(stacks->names);
+		free(stacks->files);
+	}
+	free(stacks);
 }
