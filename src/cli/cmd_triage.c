@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * coreheap triage CORE: one report for crash-triage pipelines. The process,
- * the signal and the crashing thread's stack, the allocators and their
+ * the signal and the crashing thread's stack (with the stacks a managed
+ * runtime's plugin reported for it: its Python frames), the allocators and their
  * totals, the top types by bytes, a leak summary, and the heap damage the
  * plugins found, each damaged spot with the allocation right before it
  * (the likely overflow) and its type.
@@ -39,8 +40,9 @@ static const char *const triage_usage[] = {
 	"coreheap triage [OPTIONS] CORE",
 	"",
 	"One report for crash-triage pipelines: process, signal and crashing",
-	"thread's stack, allocators and totals, top types by bytes, leak summary,",
-	"and heap damage with the allocation right before each damaged spot.",
+	"thread's stack (and its Python stack, with the exception it handles),",
+	"allocators and totals, top types by bytes, leak summary, and heap",
+	"damage with the allocation right before each damaged spot.",
 	"",
 	"exit status for triage: 0 clean, 1 partial, 2 fatal, 3 heap damaged",
 	NULL,
@@ -75,7 +77,7 @@ static const struct ch_option triage_options_table[] = {
 	{ { "no-leaks", no_argument, NULL, 0 }, parse_no_leaks, NULL,
 	  "skip the leak summary (no pointer scan)" },
 	{ { "all-threads", no_argument, NULL, 0 }, parse_all_threads, NULL,
-	  "every thread's stack, not only the crashing thread's" },
+	  "every thread's stack (and Python stack), not only the crashing thread's" },
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
