@@ -23,3 +23,11 @@ tests_python_layout_CFLAGS = $(TEST_CFLAGS)
 tests_python_layout_LDADD = libcoreheap.a
 tests_python_layout_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 EXTRA_DIST += tests/python_layout_check.c
+
+# The plugin's decoding: location tables, the layout from debug offsets.
+check_PROGRAMS += tests/test_cpython
+TESTS += tests/test_cpython
+tests_test_cpython_SOURCES = tests/test_cpython.c
+tests_test_cpython_CFLAGS = $(TEST_CFLAGS)
+tests_test_cpython_LDADD = $(TEST_LIBS)
+tests_test_cpython_LDFLAGS = $(CH_TEST_LINK_FLAGS)
