@@ -23,7 +23,9 @@
 #    its id with its type;
 #  - the objects of several hundred KiB live in glibc's blocks: each has a
 #    glibc block as parent, and that block takes the object's type;
-#  - summary says which CPython it found and how, and pymalloc's figures;
+#  - summary says which CPython it found and how, and pymalloc's figures,
+#    and its oldest GC generation lists as many objects as
+#    gc.get_objects(generation=2) did (the collector off from there on);
 #  - triage --all-threads shows, under each of the two threads' native
 #    stacks, exactly the recorded Python frames (function, file, line) and
 #    the exception the parked thread handles, in text and in JSON.
@@ -120,7 +122,7 @@ fi
 
 mkfifo "$dir/stdin" || { fail "mkfifo"; finish; }
 if [ -z "$suite" ]; then
-	"$python" "$script" "$dir/designed" "$dir/owned" "$dir/stacks" \
+	"$python" "$script" "$dir/designed" "$dir/owned" "$dir/stacks" "$dir/gc" \
 		< "$dir/stdin" > "$work/py.out" 2> "$work/py.err" &
 	pid=$!
 	ch_lib_pids="$ch_lib_pids $pid"
@@ -130,7 +132,8 @@ else
 	unshare --mount --fork sh -c \
 		'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
 		"$root" "$python" "$script" "$inside/designed" "$inside/owned" \
-		"$inside/stacks" < "$dir/stdin" > "$work/py.out" 2> "$work/py.err" &
+		"$inside/stacks" "$inside/gc" < "$dir/stdin" > "$work/py.out" \
+		2> "$work/py.err" &
 	unshare_pid=$!
 	ch_lib_pids="$ch_lib_pids $unshare_pid"
 fi
@@ -229,6 +232,9 @@ check_grep "summary: the version and how it was known" \
 check_grep "summary: arenas" '^ *arenas: in use [1-9]' "$work/out"
 check_grep "summary: pools per size class" '^ *class 64 B: pools [1-9][0-9]*, used [1-9]' "$work/out"
 check_grep "summary: GC generations" '^ *GC-tracked objects: generation 0' "$work/out"
+check_same "summary: the oldest GC generation lists what gc.get_objects(2) listed" \
+	"$(cat "$dir/gc")" \
+	"$(sed -n 's/^ *GC-tracked objects: .*\(generation 2 [0-9]*\).*/\1/p' "$work/out")"
 
 run_ok "types" types $sysroot --format csv "$core"
 check_grep "types: 12000 __main__.Marker" '^__main__\.Marker,,12000,' "$work/out"

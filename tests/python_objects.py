@@ -154,12 +154,13 @@ stacks = open(sys.argv[3], "w")
 write_stack(stacks, worker.native_id, frame)
 stacks.write("%d\texception\tValueError\t%s\n" % (worker.native_id,
                                                    parked_message[0]))
+stacks.close()
 
 
 def record_main_thread():
     # The caller's frame (the module's), at the line that then reads stdin.
-    write_stack(stacks, threading.get_native_id(), sys._getframe(1))
-    stacks.close()
+    with open(sys.argv[3], "a") as main_stack:
+        write_stack(main_stack, threading.get_native_id(), sys._getframe(1))
 
 
 # The 500 Dropped are freed now (no cycle holds them), after the file is
@@ -167,6 +168,14 @@ def record_main_thread():
 # pointer still in place.
 del dropped
 gc.collect()
+# From here no collection moves objects between generations: the oldest
+# generation lists, until the dump, exactly the objects it lists now
+# (nothing old is freed from here on), written to the file named by the
+# fourth argument.
+gc.disable()
+# (A new name: rebinding `out` would free the old file object, in it.)
+with open(sys.argv[4], "w") as gc_file:
+    gc_file.write("generation 2 %d\n" % len(gc.get_objects(generation=2)))
 # One line: the main thread's stack is recorded at the line it then waits on.
 record_main_thread(); sys.stdout.write("ready\n"); sys.stdout.flush(); sys.stdin.read()  # noqa: E702
 
