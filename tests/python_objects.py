@@ -9,6 +9,7 @@
 # the file named by its second (as their address, a tab and "list items"
 # or "dict keys"), says "ready" and blocks reading stdin until the test is
 # done.
+import atexit
 import ctypes
 import gc
 import linecache
@@ -86,6 +87,32 @@ with open(sys.argv[1], "w") as out:
             cls.__module__ + "." + cls.__qualname__
         out.write("%#x %s%s\n" % (id(obj), name,
                                   " big" if id(obj) in big else ""))
+
+# A subinterpreter keeps 2,000 instances of a class of its own, and
+# appends their id() and type to the same file. In 3.13 it has its own
+# pymalloc state (use_main_obmalloc false, the default of _interpreters);
+# in 3.11 every interpreter shares the main one's.
+SUB_CODE = """
+class SubMarker:
+    pass
+
+
+keep = [SubMarker() for _ in range(2000)]
+with open(%r, "a") as out:
+    for obj in keep:
+        out.write("%%#x __main__.SubMarker\\n" %% id(obj))
+""" % sys.argv[1]
+if sys.version_info >= (3, 13):
+    import _interpreters
+    subinterpreters = _interpreters
+    sub = _interpreters.create()
+    _interpreters.exec(sub, SUB_CODE)
+else:
+    import _xxsubinterpreters as subinterpreters
+    sub = subinterpreters.create()
+    subinterpreters.run_string(sub, SUB_CODE)
+# Python will not end with a subinterpreter left.
+atexit.register(subinterpreters.destroy, sub)
 
 # The memory objects own that is no object: a list's item array (the
 # PyListObject's ob_item), a dict's keys (the PyDictObject's ma_keys), read

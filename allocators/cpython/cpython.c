@@ -355,8 +355,9 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 	if (walk->status == COREHEAP_OK)
 		py_walk_stacks(walk);
 	host->log(host, COREHEAP_LOG_INFO,
-		  "CPython %s: `arenas` vector at 0x%llx (%llu slots, %s); %llu arenas, %llu pools (%llu empty); %llu objects and %llu buffers in use, %llu free blocks; %llu objects in native blocks; %zu types",
-		  st->version, (unsigned long long)walk->arenas_array,
+		  "CPython %s: %zu `arenas` vector(s), the first at 0x%llx (%llu slots in all, %s); %llu arenas, %llu pools (%llu empty); %llu objects and %llu buffers in use, %llu free blocks; %llu objects in native blocks; %zu types",
+		  st->version, walk->num_vectors,
+		  (unsigned long long)walk->arenas_array,
 		  (unsigned long long)walk->num_arena_slots,
 		  walk->arenas_how ? walk->arenas_how : "not found",
 		  (unsigned long long)walk->arenas,

@@ -192,6 +192,9 @@ bool py_layout_313(const uint8_t *raw, struct py_layout *ret,
 #define PY_MAX_ARENAS (UINT64_C(1) << 20)
 /** The most interpreters followed. */
 #define PY_MAX_INTERPRETERS 4096
+/** The most pymalloc states (arena vectors) walked: a subinterpreter of
+ * its own has one. */
+#define PY_MAX_VECTORS 64
 /** The most arena slots read looking for the `arenas` vector. */
 #define PY_MAX_VECTOR_READS (UINT64_C(1) << 22)
 /** The most types kept (and addresses known not to be types). */
@@ -278,8 +281,14 @@ struct py_walk {
 
 	uint32_t arenas_region;
 	uint32_t native_region;
-	uint64_t arenas_array;   /**< the `arenas` vector found */
-	uint64_t num_arena_slots;
+	uint64_t arenas_array;   /**< the (first) `arenas` vector found */
+	uint64_t num_arena_slots;  /**< slots of all the vectors */
+	/** Every vector walked: 3.13 gives one per pymalloc state. */
+	struct py_vector {
+		uint64_t address;
+		uint64_t slots;
+	} vectors[PY_MAX_VECTORS];
+	size_t num_vectors;
 	/** How the vector was found, for the log. */
 	const char *arenas_how;
 	bool vector_budget_spent;

@@ -324,58 +324,68 @@ static void walk_arena(struct py_walk *walk, uint64_t index,
 }
 
 /*
- * 3.13: the main interpreter (id 0) names its pymalloc state,
- * interp->obmalloc, whose mgmt.arenas is the vector and mgmt.maxarenas
- * its slots. True if that vector is sound (a native block of that many
- * slots, its arenas each as pymalloc keeps them).
+ * 3.13: each interpreter names its pymalloc state, interp->obmalloc
+ * (a subinterpreter of its own, use_main_obmalloc false, has its own;
+ * others share the main one's), whose mgmt.arenas is a vector and
+ * mgmt.maxarenas its slots. Each sound vector (a native block of that many
+ * slots, its arenas each as pymalloc keeps them) is kept once, up to
+ * PY_MAX_VECTORS; false if none is.
  */
-static bool vector_from_interpreter(struct py_walk *walk)
+static bool vectors_from_interpreters(struct py_walk *walk)
 {
 	const struct py_layout *layout = walk->layout;
 	const struct coreheap_host *host = walk->host;
-	uint64_t interp, state, arenas, budget = PY_MAX_VECTOR_READS;
-	uint32_t maxarenas;
-	struct coreheap_block block;
+	uint64_t interp, budget = PY_MAX_VECTOR_READS;
 
 	if (!layout->interp_obmalloc ||
 	    !py_read_u64(walk, walk->st->runtime +
 				       layout->runtime_interpreters_head,
 			 &interp))
 		return false;
-	for (int n = 0; interp && n < PY_MAX_INTERPRETERS; n++) {
-		uint64_t id, next;
+	for (int n = 0; interp && n < PY_MAX_INTERPRETERS &&
+			walk->num_vectors < PY_MAX_VECTORS;
+	     n++) {
+		uint64_t next, state, arenas;
+		uint32_t maxarenas;
+		struct coreheap_block block;
+		bool seen = false;
 
-		if (!py_read_u64(walk, interp + layout->interp_id, &id) ||
-		    !py_read_u64(walk, interp + layout->interp_next, &next))
-			return false;
-		if (id == 0)
+		if (!py_read_u64(walk, interp + layout->interp_next, &next))
+			break;
+		if (py_read_u64(walk, interp + layout->interp_obmalloc, &state) &&
+		    py_read_u64(walk, state + layout->obmalloc_arenas, &arenas) &&
+		    !host->read(host, state + layout->obmalloc_maxarenas,
+				&maxarenas, sizeof(maxarenas)) &&
+		    arenas && maxarenas && maxarenas <= PY_MAX_ARENAS &&
+		    host->find_block(host, arenas, &block) == COREHEAP_OK &&
+		    block.address == arenas &&
+		    block.size / PYMALLOC_ARENA_OBJECT_SIZE >= maxarenas) {
+			for (size_t v = 0; v < walk->num_vectors; v++)
+				seen |= walk->vectors[v].address == arenas;
+			if (!seen && score_vector(walk, arenas, maxarenas, &budget))
+				walk->vectors[walk->num_vectors++] =
+					(struct py_vector){ arenas, maxarenas };
+		}
+		if (next == interp)
 			break;
 		interp = next;
 	}
-	if (!interp ||
-	    !py_read_u64(walk, interp + layout->interp_obmalloc, &state) ||
-	    !py_read_u64(walk, state + layout->obmalloc_arenas, &arenas) ||
-	    host->read(host, state + layout->obmalloc_maxarenas, &maxarenas,
-		       sizeof(maxarenas)) ||
-	    !arenas || !maxarenas || maxarenas > PY_MAX_ARENAS ||
-	    host->find_block(host, arenas, &block) != COREHEAP_OK ||
-	    block.address != arenas ||
-	    block.size / PYMALLOC_ARENA_OBJECT_SIZE < maxarenas ||
-	    !score_vector(walk, arenas, maxarenas, &budget))
-		return false;
-	walk->arenas_array = arenas;
-	walk->num_arena_slots = maxarenas;
-	walk->arenas_how = "interp->obmalloc";
-	return true;
+	return walk->num_vectors > 0;
 }
 
 int py_walk_pymalloc(struct py_walk *walk)
 {
-	if (!vector_from_interpreter(walk)) {
+	if (vectors_from_interpreters(walk)) {
+		walk->arenas_how = "interp->obmalloc";
+	} else {
 		find_vector(walk);
 		walk->arenas_how = "found by its contents";
+		if (walk->arenas_array)
+			walk->vectors[walk->num_vectors++] = (struct py_vector){
+				walk->arenas_array, walk->num_arena_slots
+			};
 	}
-	if (!walk->arenas_array) {
+	if (!walk->num_vectors) {
 		if (walk->vector_budget_spent)
 			walk->host->log(walk->host, COREHEAP_LOG_WARNING,
 					"the search for pymalloc's arenas gave up after %llu slots",
@@ -384,17 +394,24 @@ int py_walk_pymalloc(struct py_walk *walk)
 				"pymalloc's arenas were not found: the Python objects in them are not reported");
 		return walk->status;
 	}
-	for (uint64_t i = 0; i < walk->num_arena_slots &&
-			     walk->status == COREHEAP_OK;
-	     i++) {
-		struct arena arena;
+	walk->arenas_array = walk->vectors[0].address;
+	walk->num_arena_slots = 0;
+	for (size_t v = 0; v < walk->num_vectors; v++) {
+		const struct py_vector *vector = &walk->vectors[v];
 
-		if (read_arena(walk,
-			       walk->arenas_array +
-				       i * PYMALLOC_ARENA_OBJECT_SIZE,
-			       &arena) &&
-		    arena.address && arena_is_sound(walk, &arena, i))
-			walk_arena(walk, i, &arena);
+		walk->num_arena_slots += vector->slots;
+		for (uint64_t i = 0; i < vector->slots &&
+				     walk->status == COREHEAP_OK;
+		     i++) {
+			struct arena arena;
+
+			if (read_arena(walk,
+				       vector->address +
+					       i * PYMALLOC_ARENA_OBJECT_SIZE,
+				       &arena) &&
+			    arena.address && arena_is_sound(walk, &arena, i))
+				walk_arena(walk, i, &arena);
+		}
 	}
 	return walk->status;
 }

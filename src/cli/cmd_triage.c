@@ -816,8 +816,13 @@ static void write_text_thread_runtime(struct ch_out *out,
 	const struct ch_runtime_stack *stack;
 	size_t from = 0;
 
-	while ((stack = runtime_stack_of(program, tid, &from)))
-		write_text_runtime_stack(out, program, stack);
+	// A thread state with no frame and no exception (a
+	// subinterpreter's, between two calls on this thread) says nothing:
+	// the JSON has it.
+	while ((stack = runtime_stack_of(program, tid, &from))) {
+		if (stack->num_frames || stack->exception_type)
+			write_text_runtime_stack(out, program, stack);
+	}
 }
 
 static void write_text(struct ch_out *out, const struct triage_report *report)
