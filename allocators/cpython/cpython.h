@@ -14,14 +14,17 @@
  *    pools and blocks (add_stat);
  *  - the Python objects inside native blocks (add_object: the host makes
  *    the block their parent and gives it their type);
- *  - per interpreter, the objects in each GC generation.
+ *  - per interpreter, the objects in each GC generation;
+ *  - each thread's Python stack and the exception it handles
+ *    (add_runtime_stack, frames.c).
  *
- * Layouts are CPython 3.11's on x86-64 (Debian 12's python3.11), checked
- * against its headers (Include/cpython/object.h, Include/internal/
- * pycore_interp.h, pycore_runtime.h, pycore_gc.h, pycore_dict.h,
- * Objects/obmalloc.c). Debian's interpreter is stripped: only dynamic
- * symbols (_PyRuntime, Py_Version, PyType_Type), so pymalloc's file-static
- * state is found by its contents (pymalloc.c).
+ * Layouts are CPython 3.11's and 3.13's on x86-64, every offset a field of
+ * struct py_layout (layout.c fills it per version: 3.13's from the
+ * _Py_DebugOffsets at the start of _PyRuntime), checked against each
+ * version's headers by tests/python_layout. Debian's interpreters are
+ * stripped: only dynamic symbols (_PyRuntime, Py_Version, PyType_Type,
+ * PyCode_Type, _Py_NoneStruct); 3.11's pymalloc state is file-static and
+ * found by its contents, 3.13's named by each interpreter (pymalloc.c).
  */
 #ifndef COREHEAP_CPYTHON_CPYTHON_H
 #define COREHEAP_CPYTHON_CPYTHON_H
