@@ -12,7 +12,7 @@ libjemalloc-dev libjemalloc2
 gdb libc6-dbg
 debootstrap
 redis-server redis-tools
-python3 libpython3-dev
+python3 libpython3-dev libpython3.11-dev
 time bc
 curl bzip2
 chromium

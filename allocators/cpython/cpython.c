@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// The CPython plugin: Python objects in a python3 core (CPython 3.11 on
-// x86-64, Debian 12's stripped python3.11 or one with its symbols; a static
-// interpreter or libpython alike: the symbols are looked up in every
-// module).
+// The CPython plugin: Python objects in a python3 core (CPython 3.11 and
+// 3.13 on x86-64: Debian 12's stripped python3.11, Debian 13's
+// python3.13, or one with its symbols; a static interpreter or libpython
+// alike: the symbols are looked up in every module).
 //
-// probe() finds _PyRuntime and the version (Py_Version, 3.11 and later).
+// probe() finds _PyRuntime, the version and the layout (layout.c): from
+// the _Py_DebugOffsets at _PyRuntime's start (3.13), else from Py_Version
+// (3.11).
 // walk() reports pymalloc's arenas (pymalloc.c), then the objects too big
 // for them, inside the native allocator's blocks, then per interpreter the
 // objects each GC generation lists, for summary.
@@ -37,32 +39,85 @@ void py_damage(struct py_walk *walk, enum coreheap_damage_kind kind,
 		walk->status = COREHEAP_NOMEM;
 }
 
+static void version_string(uint64_t hex, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u.%u.%u", (unsigned)(hex >> 24) & 0xff,
+		 (unsigned)(hex >> 16) & 0xff, (unsigned)(hex >> 8) & 0xff);
+}
+
+/*
+ * The version and layout of the interpreter whose _PyRuntime is at
+ * runtime: from the _Py_DebugOffsets at its start (3.13), else from
+ * Py_Version (3.11). False, with a warning, for any other.
+ */
+static bool choose_layout(const struct coreheap_host *host, uint64_t runtime,
+			  struct py_state *st)
+{
+	uint8_t raw[PY_DEBUG_OFFSETS_313_SIZE];
+	struct coreheap_symbol version;
+	uint64_t hex = 0;
+	const char *why;
+	char name[32];
+
+	if (!host->read(host, runtime, raw, 8) &&
+	    memcmp(raw, "xdebugpy", 8) == 0) {
+		if (host->read(host, runtime, raw, 16)) {
+			host->log(host, COREHEAP_LOG_WARNING,
+				  "CPython's _Py_DebugOffsets at 0x%llx is not in the core: its objects are not reported",
+				  (unsigned long long)runtime);
+			return false;
+		}
+		memcpy(&hex, raw + 8, sizeof(hex));
+		version_string(hex, name, sizeof(name));
+		if ((hex >> 16) != 0x030d) {
+			host->log(host, COREHEAP_LOG_WARNING,
+				  "CPython %s (_Py_DebugOffsets): its objects are not reported; coreheap knows 3.11's and 3.13's layouts",
+				  name);
+			return false;
+		}
+		if (host->read(host, runtime, raw, sizeof(raw)) ||
+		    !py_layout_313(raw, &st->layout, &why)) {
+			host->log(host, COREHEAP_LOG_WARNING,
+				  "CPython %s: its _Py_DebugOffsets are not 3.13's as coreheap knows them (%s): its objects are not reported",
+				  name, why);
+			return false;
+		}
+		st->how = "from _Py_DebugOffsets";
+	} else {
+		// Py_Version is 3.11's: an older interpreter has none.
+		if (host->symbol(host, NULL, "Py_Version", &version) !=
+			    COREHEAP_OK ||
+		    host->read(host, version.address, &hex, sizeof(hex))) {
+			host->log(host, COREHEAP_LOG_WARNING,
+				  "a CPython interpreter older than 3.11 (no Py_Version): its objects are not reported; coreheap knows 3.11's and 3.13's layouts");
+			return false;
+		}
+		version_string(hex, name, sizeof(name));
+		// 3.12 has no debug offsets and a layout of its own.
+		if ((hex >> 16) != 0x030b) {
+			host->log(host, COREHEAP_LOG_WARNING,
+				  "CPython %s (Py_Version): its objects are not reported; coreheap knows 3.11's and 3.13's layouts",
+				  name);
+			return false;
+		}
+		py_layout_311(&st->layout);
+		st->how = "from Py_Version";
+	}
+	st->version_hex = hex;
+	memcpy(st->version, name, sizeof(name));
+	return true;
+}
+
 static int cpython_probe(const struct coreheap_host *host, bool forced,
 			 int *confidence_ret, void **state_ret)
 {
-	struct coreheap_symbol runtime, version, type_type;
+	struct coreheap_symbol runtime, type_type, symbol;
 	struct py_state *st;
-	uint64_t hex;
 
 	(void)forced;
 	*confidence_ret = 0;
 	if (host->symbol(host, NULL, "_PyRuntime", &runtime) != COREHEAP_OK)
 		return COREHEAP_OK;
-	// Py_Version is 3.11's: an older interpreter has none.
-	if (host->symbol(host, NULL, "Py_Version", &version) != COREHEAP_OK ||
-	    host->read(host, version.address, &hex, sizeof(hex))) {
-		host->log(host, COREHEAP_LOG_WARNING,
-			  "a CPython interpreter older than 3.11 (no Py_Version): its objects are not reported; coreheap knows 3.11's layouts");
-		return COREHEAP_OK;
-	}
-	if ((hex >> 16) != 0x030b) {
-		host->log(host, COREHEAP_LOG_WARNING,
-			  "CPython %u.%u.%u (Py_Version): its objects are not reported; coreheap knows 3.11's layouts",
-			  (unsigned)(hex >> 24) & 0xff,
-			  (unsigned)(hex >> 16) & 0xff,
-			  (unsigned)(hex >> 8) & 0xff);
-		return COREHEAP_OK;
-	}
 	if (host->symbol(host, NULL, "PyType_Type", &type_type) !=
 	    COREHEAP_OK) {
 		host->log(host, COREHEAP_LOG_WARNING,
@@ -76,13 +131,17 @@ static int cpython_probe(const struct coreheap_host *host, bool forced,
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return COREHEAP_NOMEM;
+	if (!choose_layout(host, runtime.address, st)) {
+		free(st);
+		return COREHEAP_OK;
+	}
 	st->runtime = runtime.address;
 	st->module = runtime.module;
 	st->type_type = type_type.address;
-	st->version_hex = hex;
-	snprintf(st->version, sizeof(st->version), "%u.%u.%u",
-		 (unsigned)(hex >> 24) & 0xff, (unsigned)(hex >> 16) & 0xff,
-		 (unsigned)(hex >> 8) & 0xff);
+	if (host->symbol(host, NULL, "PyCode_Type", &symbol) == COREHEAP_OK)
+		st->code_type = symbol.address;
+	if (host->symbol(host, NULL, "_Py_NoneStruct", &symbol) == COREHEAP_OK)
+		st->none = symbol.address;
 	*state_ret = st;
 	*confidence_ret = 100;
 	return COREHEAP_OK;
@@ -177,9 +236,11 @@ static void walk_interpreters(struct py_walk *walk)
 	// Objects the arenas and native blocks did not show (a damaged
 	// pool) may still be listed: twice the count, and then some.
 	uint64_t limit = 2 * (walk->objects + walk->native_objects) + 100000;
+	const struct py_layout *layout = walk->layout;
 	uint64_t interp, first;
 
-	if (!py_read_u64(walk, walk->st->runtime + PY_RUNTIME_INTERPRETERS_HEAD,
+	if (!py_read_u64(walk,
+			 walk->st->runtime + layout->runtime_interpreters_head,
 			 &interp))
 		return;
 	first = interp;
@@ -190,8 +251,8 @@ static void walk_interpreters(struct py_walk *walk)
 		uint32_t region;
 		char name[64];
 
-		if (!py_read_u64(walk, interp + PY_INTERP_ID, &id) ||
-		    !py_read_u64(walk, interp + PY_INTERP_NEXT, &next)) {
+		if (!py_read_u64(walk, interp + layout->interp_id, &id) ||
+		    !py_read_u64(walk, interp + layout->interp_next, &next)) {
 			py_damage(walk, COREHEAP_DAMAGE_UNREADABLE, interp,
 				  "CPython interpreter state at 0x%llx is not in the core",
 				  (unsigned long long)interp);
@@ -202,9 +263,9 @@ static void walk_interpreters(struct py_walk *walk)
 		region = add_region(walk, name, interp);
 		for (int g = 0; g <= PY_NUM_GC_GENERATIONS; g++) {
 			uint64_t head = g < PY_NUM_GC_GENERATIONS ?
-						interp + PY_INTERP_GC_GENERATIONS +
-							g * PY_GC_GENERATION_SIZE :
-						interp + PY_INTERP_GC_PERMANENT;
+						interp + layout->interp_gc_generations +
+							g * layout->gc_generation_size :
+						interp + layout->interp_gc_permanent;
 			uint64_t length = gc_list_length(walk, head, limit);
 			char key[32];
 
@@ -285,9 +346,10 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 		return COREHEAP_NOMEM;
 	walk->host = host;
 	walk->st = st;
+	walk->layout = &st->layout;
 	// The version and how it was known, for summary: in the region's name.
-	snprintf(name, sizeof(name), "pymalloc arenas (CPython %s, from Py_Version)",
-		 st->version);
+	snprintf(name, sizeof(name), "pymalloc arenas (CPython %s, %s)",
+		 st->version, st->how);
 	walk->arenas_region = add_region(walk, name, 0);
 	walk->native_region = add_region(walk, "objects in native blocks", 0);
 	if (walk->status == COREHEAP_OK)
@@ -302,10 +364,14 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 		py_declare_unrooted(walk);
 	if (walk->status == COREHEAP_OK)
 		report_stats(walk);
+	if (walk->status == COREHEAP_OK)
+		py_walk_stacks(walk);
 	host->log(host, COREHEAP_LOG_INFO,
-		  "CPython %s: `arenas` vector at 0x%llx (%llu slots); %llu arenas, %llu pools (%llu empty); %llu objects and %llu buffers in use, %llu free blocks; %llu objects in native blocks; %zu types",
-		  st->version, (unsigned long long)walk->arenas_array,
+		  "CPython %s: %zu `arenas` vector(s), the first at 0x%llx (%llu slots in all, %s); %llu arenas, %llu pools (%llu empty); %llu objects and %llu buffers in use, %llu free blocks; %llu objects in native blocks; %zu types",
+		  st->version, walk->num_vectors,
+		  (unsigned long long)walk->arenas_array,
 		  (unsigned long long)walk->num_arena_slots,
+		  walk->arenas_how ? walk->arenas_how : "not found",
 		  (unsigned long long)walk->arenas,
 		  (unsigned long long)walk->pools,
 		  (unsigned long long)walk->empty_pools,
@@ -338,7 +404,7 @@ static void cpython_destroy(void *state)
 const struct coreheap_allocator coreheap_cpython_allocator = {
 	COREHEAP_ALLOCATOR_INIT,
 	.name = "cpython",
-	.description = "CPython 3.11's objects: pymalloc's arenas and the objects in native blocks (x86-64)",
+	.description = "CPython 3.11's and 3.13's objects: pymalloc's arenas, the objects in native blocks, each thread's Python stack (x86-64)",
 	.is_runtime = true,
 	.probe = cpython_probe,
 	.walk = cpython_walk,

@@ -14,14 +14,17 @@
  *    pools and blocks (add_stat);
  *  - the Python objects inside native blocks (add_object: the host makes
  *    the block their parent and gives it their type);
- *  - per interpreter, the objects in each GC generation.
+ *  - per interpreter, the objects in each GC generation;
+ *  - each thread's Python stack and the exception it handles
+ *    (add_runtime_stack, frames.c).
  *
- * Layouts are CPython 3.11's on x86-64 (Debian 12's python3.11), checked
- * against its headers (Include/cpython/object.h, Include/internal/
- * pycore_interp.h, pycore_runtime.h, pycore_gc.h, pycore_dict.h,
- * Objects/obmalloc.c). Debian's interpreter is stripped: only dynamic
- * symbols (_PyRuntime, Py_Version, PyType_Type), so pymalloc's file-static
- * state is found by its contents (pymalloc.c).
+ * Layouts are CPython 3.11's and 3.13's on x86-64, every offset a field of
+ * struct py_layout (layout.c fills it per version: 3.13's from the
+ * _Py_DebugOffsets at the start of _PyRuntime), checked against each
+ * version's headers by tests/python_layout. Debian's interpreters are
+ * stripped: only dynamic symbols (_PyRuntime, Py_Version, PyType_Type,
+ * PyCode_Type, _Py_NoneStruct); 3.11's pymalloc state is file-static and
+ * found by its contents, 3.13's named by each interpreter (pymalloc.c).
  */
 #ifndef COREHEAP_CPYTHON_CPYTHON_H
 #define COREHEAP_CPYTHON_CPYTHON_H
@@ -32,18 +35,248 @@
 
 #include <coreheap/plugin.h>
 
-/* _PyRuntimeState (pycore_runtime.h). */
-#define PY_RUNTIME_INTERPRETERS_HEAD 40
-/* PyInterpreterState (pycore_interp.h). */
-#define PY_INTERP_NEXT 0
-#define PY_INTERP_ID 48
-/* interp->gc.generations[3], each {PyGC_Head head; int threshold, count}. */
-#define PY_INTERP_GC_GENERATIONS 672
-#define PY_GC_GENERATION_SIZE 24
-#define PY_NUM_GC_GENERATIONS 3
-/** interp->gc.permanent_generation, after the three. */
-#define PY_INTERP_GC_PERMANENT 752
+/*
+ * The layouts of CPython's structures, per version: every offset the
+ * plugin reads is a field of struct py_layout (layout.c fills it: 3.11
+ * from its headers, 3.13 from the _Py_DebugOffsets the interpreter
+ * publishes at the start of _PyRuntime, and from its headers for what
+ * those do not cover). Offsets are in bytes from the start of the struct
+ * named; 0 where a version has no such field, as said at each.
+ */
+struct py_layout {
+	/* _PyRuntimeState (pycore_runtime.h). */
+	uint32_t runtime_interpreters_head;
 
+	/* PyInterpreterState (pycore_interp.h). */
+	uint32_t interp_next, interp_id, interp_threads_head;
+	/** interp->gc.generations[0] and interp->gc.permanent_generation. */
+	uint32_t interp_gc_generations, interp_gc_permanent;
+	/** sizeof(struct gc_generation): {PyGC_Head head; int threshold, count}. */
+	uint32_t gc_generation_size;
+	/**
+	 * interp->obmalloc: a pointer to struct _obmalloc_state (3.13), and
+	 * in that state mgmt.arenas and mgmt.maxarenas; 0: pymalloc's state
+	 * is file-static (3.11) and found by its contents.
+	 */
+	uint32_t interp_obmalloc, obmalloc_arenas, obmalloc_maxarenas;
+
+	/* PyThreadState (Include/cpython/pystate.h). */
+	uint32_t ts_next, ts_interp, ts_thread_id, ts_native_thread_id;
+	/**
+	 * The innermost frame: tstate->current_frame (3.13), or through the
+	 * C frame, tstate->cframe->current_frame (3.11: ts_cframe set).
+	 */
+	uint32_t ts_current_frame, ts_cframe, cframe_current_frame;
+	/** tstate->exc_info, the _PyErr_StackItem being handled. */
+	uint32_t ts_exc_info;
+	/* _PyErr_StackItem. */
+	uint32_t exc_item_value, exc_item_previous;
+
+	/* _PyInterpreterFrame (pycore_frame.h). */
+	uint32_t frame_previous;
+	/** f_code (3.11), f_executable (3.13): the code object. */
+	uint32_t frame_code;
+	/** prev_instr (3.11), instr_ptr (3.13): the instruction's address. */
+	uint32_t frame_instr;
+	uint32_t frame_owner, frame_localsplus;
+	/** The owner of a C entry frame (FRAME_OWNED_BY_CSTACK, 3.12+); 0: none. */
+	uint8_t frame_owner_cstack;
+
+	/* PyCodeObject (Include/cpython/code.h). */
+	uint32_t co_filename, co_name, co_qualname, co_linetable;
+	uint32_t co_firstlineno, co_code_adaptive, co_localsplusnames;
+
+	/* PyObject, PyVarObject and PyTypeObject (Include/cpython/object.h). */
+	uint32_t ob_refcnt, ob_type, ob_size;
+	uint32_t tp_name, tp_basicsize, tp_itemsize, tp_flags, tp_dict;
+	uint32_t type_object_size;
+	/** PyHeapTypeObject's ht_qualname. */
+	uint32_t ht_qualname;
+	/**
+	 * The flags that put a pre-header of two words before an object
+	 * (past its GC head): Py_TPFLAGS_MANAGED_DICT (3.11), and
+	 * Py_TPFLAGS_MANAGED_WEAKREF (3.12+: Py_TPFLAGS_PREHEADER).
+	 */
+	uint64_t tpflags_preheader;
+	/** Py_TPFLAGS_INLINE_VALUES (3.13): an instance's attribute values
+	 * follow it, at tp_basicsize; 0 before. */
+	uint64_t tpflags_inline_values;
+
+	/* PyListObject, PyTupleObject, PyBytesObject. */
+	uint32_t list_items, tuple_items, bytes_sval;
+
+	/* PyASCIIObject and PyCompactUnicodeObject (cpython/unicodeobject.h). */
+	uint32_t unicode_length, unicode_state;
+	/** sizeof(PyASCIIObject): an ASCII string's text follows it. */
+	uint32_t ascii_data;
+	uint32_t compact_utf8_length, compact_utf8, compact_data;
+	/** state.ready (3.11: bit 7); 0 from 3.12, where every str is ready. */
+	uint32_t unicode_ready_bit;
+
+	/* PyDictObject and PyDictKeysObject (pycore_dict.h). */
+	uint32_t dict_keys, dict_values;
+	uint32_t keys_log2_size, keys_log2_index_bytes, keys_kind;
+	uint32_t keys_nentries, keys_indices;
+	/**
+	 * A managed dict's values: 3.11 allocates them behind a prefix whose
+	 * size is the byte before them, and keeps their pointer in the
+	 * pre-header's first word (managed_values); 3.13 keeps them inline
+	 * (or in a block of their own, from its start: no prefix) and the
+	 * pre-header holds only the dict.
+	 */
+	bool values_prefix;
+	/** Offset from the pre-header's start of the values pointer; -1: none. */
+	int32_t managed_values;
+
+	/* PyBaseExceptionObject. */
+	uint32_t exc_args;
+
+	/* pymalloc (Objects/obmalloc.c in 3.11, pycore_obmalloc.h later). */
+	/* struct arena_object. */
+	uint32_t arena_address, arena_pool_address, arena_nfreepools;
+	uint32_t arena_ntotalpools;
+	/* struct pool_header. */
+	uint32_t pool_count, pool_freeblock, pool_arenaindex, pool_szidx;
+	uint32_t pool_nextoffset, pool_maxnextoffset;
+};
+
+/** Fill *ret with CPython 3.11's layout (x86-64). */
+void py_layout_311(struct py_layout *ret);
+
+/** The size of _Py_DebugOffsets as 3.13 defines it. */
+#define PY_DEBUG_OFFSETS_313_SIZE (8 + 72 * 8)
+
+/**
+ * Fill *ret with CPython 3.13's layout: from the _Py_DebugOffsets at the
+ * start of _PyRuntime (raw, PY_DEBUG_OFFSETS_313_SIZE bytes as read from
+ * the core), the rest from 3.13's headers. False if the offsets are not
+ * sound (each inside its struct's size, as the table says it): *why_ret
+ * then names the first that is not.
+ */
+bool py_layout_313(const uint8_t *raw, struct py_layout *ret,
+		   const char **why_ret);
+
+#define PY_TPFLAGS_MANAGED_WEAKREF (UINT64_C(1) << 3)
+#define PY_TPFLAGS_MANAGED_DICT (UINT64_C(1) << 4)
+#define PY_TPFLAGS_INLINE_VALUES (UINT64_C(1) << 2)
+#define PY_TPFLAGS_HEAPTYPE (UINT64_C(1) << 9)
+#define PY_TPFLAGS_READY (UINT64_C(1) << 12)
+#define PY_TPFLAGS_HAVE_GC (UINT64_C(1) << 14)
+#define PY_TPFLAGS_LIST_SUBCLASS (UINT64_C(1) << 25)
+#define PY_TPFLAGS_DICT_SUBCLASS (UINT64_C(1) << 29)
+#define PY_TPFLAGS_TYPE_SUBCLASS (UINT64_C(1) << 31)
+
+#define PY_NUM_GC_GENERATIONS 3
+/** sizeof(PyGC_Head): _gc_next and _gc_prev. */
+#define PY_GC_HEAD_SIZE 16
+/** The pre-header's two pointers before the GC head (managed dict...). */
+#define PY_MANAGED_DICT_SIZE 16
+/** The largest type object read whole. */
+#define PY_MAX_TYPE_OBJECT_SIZE 1024
+
+/* PyDictKeysObject's dk_kind for a general (not str-only) table. */
+#define PY_KEYS_KIND_GENERAL 0
+#define PY_KEYS_KIND_SPLIT 2
+
+/* pymalloc on 64-bit (the same in 3.10 through 3.13). */
+#define PYMALLOC_ARENA_SIZE (UINT64_C(1) << 20)
+#define PYMALLOC_POOL_SIZE (UINT64_C(1) << 14)
+#define PYMALLOC_ALIGNMENT 16
+#define PYMALLOC_NUM_CLASSES 32
+/** sizeof(struct pool_header), rounded up to the alignment. */
+#define PYMALLOC_POOL_OVERHEAD 48
+#define PYMALLOC_MAX_POOLS (PYMALLOC_ARENA_SIZE / PYMALLOC_POOL_SIZE)
+/** Blocks in a pool of the smallest class. */
+#define PYMALLOC_MAX_BLOCKS \
+	((PYMALLOC_POOL_SIZE - PYMALLOC_POOL_OVERHEAD) / PYMALLOC_ALIGNMENT)
+/** sizeof(struct arena_object). */
+#define PYMALLOC_ARENA_OBJECT_SIZE 48
+
+/** The most arenas looked at: 2^20 of them would be a terabyte. */
+#define PY_MAX_ARENAS (UINT64_C(1) << 20)
+/** The most interpreters followed. */
+#define PY_MAX_INTERPRETERS 4096
+/** The most pymalloc states (arena vectors) walked: a subinterpreter of
+ * its own has one. */
+#define PY_MAX_VECTORS 64
+/** The most arena slots read looking for the `arenas` vector. */
+#define PY_MAX_VECTOR_READS (UINT64_C(1) << 22)
+/** The most types kept (and addresses known not to be types). */
+#define PY_MAX_TYPES 65536
+#define PY_MAX_NOT_TYPES (1u << 20)
+/** The most owned buffers noted. */
+#define PY_MAX_OWNED (UINT64_C(1) << 26)
+/**
+ * References listed per object walked, all told, beyond a floor: past it
+ * (a hostile core whose lists all claim the same huge item array), the
+ * host scans the objects' words, bounded by their size, instead.
+ */
+#define PY_REFS_PER_OBJECT 64
+#define PY_REFS_FLOOR (UINT64_C(1) << 24)
+/**
+ * The dict of interned strings, found by its contents: at least this many
+ * entries, the first this many of them checked, in at most this many
+ * bytes of each writable mapping of the interpreter's module.
+ */
+#define PY_INTERNED_MIN 64
+#define PY_INTERNED_SAMPLE 64
+#define PY_INTERNED_SCAN (UINT64_C(16) << 20)
+/** Longest type name kept. */
+#define PY_MAX_NAME 256
+
+/** What a type pointer was found to be. */
+struct py_type {
+	uint64_t address;
+	uint64_t flags;
+	/** The bytes before an instance's address: GC head, managed dict. */
+	uint32_t preheader;
+	/** tp_basicsize: where 3.13's inline values begin. */
+	uint32_t basicsize;
+	/** Its name as Python spells it; NULL for "not a type". */
+	char *name;
+};
+
+/** Types met so far, by address: open addressing, no deletion. */
+struct py_type_cache {
+	struct py_type *slots;
+	size_t capacity, types, not_types;
+};
+
+/** The static types whose objects' references refs.c knows. */
+struct py_builtin_types {
+	bool looked_up;
+	uint64_t object, list, tuple, dict, str, int_, bool_, float_, bytes,
+		cell, module;
+};
+
+struct py_walk;
+
+/** What probe() learnt; lives until destroy(). */
+struct py_state {
+	uint64_t runtime;        /**< &_PyRuntime */
+	uint32_t module;         /**< the module that defines it */
+	uint64_t type_type;      /**< &PyType_Type */
+	uint64_t code_type;      /**< &PyCode_Type, or 0 */
+	uint64_t none;           /**< &_Py_NoneStruct, or 0 */
+	uint64_t version_hex;    /**< PY_VERSION_HEX */
+	char version[32];        /**< "3.11.2" */
+	/**
+	 * The walk, kept past walk() for references() and roots() (its
+	 * type cache); NULL before it. Owned.
+	 */
+	struct py_walk *walk;
+	struct py_builtin_types builtins;
+	/** How the version and layout were known ("from Py_Version"). */
+	const char *how;
+	struct py_layout layout;
+};
+
+
+/*
+ * CPython 3.11 only: the offsets of refs.c (exact references and named
+ * roots), which answers for 3.11 and says "not known" for other versions.
+ * Those that struct py_layout also has are read from it there.
+ */
 /* PyObject and PyTypeObject (Include/cpython/object.h). */
 #define PY_OB_REFCNT 0
 #define PY_OB_TYPE 8
@@ -66,14 +299,6 @@
 #define PY_HT_CACHED_KEYS 872
 #define PY_HT_MODULE 880
 #define PY_HEAP_TYPE_OBJECT_SIZE 872
-
-#define PY_TPFLAGS_MANAGED_DICT (UINT64_C(1) << 4)
-#define PY_TPFLAGS_HEAPTYPE (UINT64_C(1) << 9)
-#define PY_TPFLAGS_READY (UINT64_C(1) << 12)
-#define PY_TPFLAGS_HAVE_GC (UINT64_C(1) << 14)
-#define PY_TPFLAGS_LIST_SUBCLASS (UINT64_C(1) << 25)
-#define PY_TPFLAGS_DICT_SUBCLASS (UINT64_C(1) << 29)
-#define PY_TPFLAGS_TYPE_SUBCLASS (UINT64_C(1) << 31)
 /* PyVarObject's ob_size; PyListObject, PyTupleObject. */
 #define PY_OB_SIZE 16
 #define PY_LIST_ITEMS 24
@@ -126,120 +351,6 @@
 #define PY_CODE_LOCALSPLUSNAMES 96
 #define PY_CODE_QUALNAME 128
 
-/** sizeof(PyGC_Head): _gc_next and _gc_prev. */
-#define PY_GC_HEAD_SIZE 16
-/** The managed dict's two pointers before the GC head (3.11). */
-#define PY_MANAGED_DICT_SIZE 16
-
-/* PyASCIIObject and PyCompactUnicodeObject (Include/cpython/unicodeobject.h). */
-#define PY_UNICODE_LENGTH 16
-#define PY_UNICODE_STATE 32
-#define PY_ASCII_DATA 48
-#define PY_COMPACT_UTF8_LENGTH 48
-#define PY_COMPACT_UTF8 56
-#define PY_COMPACT_DATA 72
-
-/* PyDictObject and PyDictKeysObject (pycore_dict.h). */
-#define PY_DICT_KEYS 32
-#define PY_DICT_VALUES 40
-#define PY_KEYS_LOG2_SIZE 8
-#define PY_KEYS_LOG2_INDEX_BYTES 9
-#define PY_KEYS_KIND 10
-#define PY_KEYS_NENTRIES 24
-#define PY_KEYS_INDICES 32
-#define PY_KEYS_KIND_GENERAL 0
-#define PY_KEYS_KIND_SPLIT 2
-
-/* pymalloc on 64-bit (Objects/obmalloc.c, 3.10 and 3.11). */
-#define PYMALLOC_ARENA_SIZE (UINT64_C(1) << 20)
-#define PYMALLOC_POOL_SIZE (UINT64_C(1) << 14)
-#define PYMALLOC_ALIGNMENT 16
-#define PYMALLOC_NUM_CLASSES 32
-/** sizeof(struct pool_header), rounded up to the alignment. */
-#define PYMALLOC_POOL_OVERHEAD 48
-#define PYMALLOC_MAX_POOLS (PYMALLOC_ARENA_SIZE / PYMALLOC_POOL_SIZE)
-/** Blocks in a pool of the smallest class. */
-#define PYMALLOC_MAX_BLOCKS \
-	((PYMALLOC_POOL_SIZE - PYMALLOC_POOL_OVERHEAD) / PYMALLOC_ALIGNMENT)
-/* struct arena_object. */
-#define PYMALLOC_ARENA_OBJECT_SIZE 48
-/* struct pool_header. */
-#define PYMALLOC_POOL_COUNT 0
-#define PYMALLOC_POOL_FREEBLOCK 8
-#define PYMALLOC_POOL_ARENAINDEX 32
-#define PYMALLOC_POOL_SZIDX 36
-#define PYMALLOC_POOL_NEXTOFFSET 40
-#define PYMALLOC_POOL_MAXNEXTOFFSET 44
-
-/** The most arenas looked at: 2^20 of them would be a terabyte. */
-#define PY_MAX_ARENAS (UINT64_C(1) << 20)
-/** The most interpreters followed. */
-#define PY_MAX_INTERPRETERS 4096
-/** The most arena slots read looking for the `arenas` vector. */
-#define PY_MAX_VECTOR_READS (UINT64_C(1) << 22)
-/** The most types kept (and addresses known not to be types). */
-#define PY_MAX_TYPES 65536
-#define PY_MAX_NOT_TYPES (1u << 20)
-/** The most owned buffers noted. */
-#define PY_MAX_OWNED (UINT64_C(1) << 26)
-/**
- * References listed per object walked, all told, beyond a floor: past it
- * (a hostile core whose lists all claim the same huge item array), the
- * host scans the objects' words, bounded by their size, instead.
- */
-#define PY_REFS_PER_OBJECT 64
-#define PY_REFS_FLOOR (UINT64_C(1) << 24)
-/**
- * The dict of interned strings, found by its contents: at least this many
- * entries, the first this many of them checked, in at most this many
- * bytes of each writable mapping of the interpreter's module.
- */
-#define PY_INTERNED_MIN 64
-#define PY_INTERNED_SAMPLE 64
-#define PY_INTERNED_SCAN (UINT64_C(16) << 20)
-/** Longest type name kept. */
-#define PY_MAX_NAME 256
-
-/** What a type pointer was found to be. */
-struct py_type {
-	uint64_t address;
-	uint64_t flags;
-	/** The bytes before an instance's address: GC head, managed dict. */
-	uint32_t preheader;
-	/** Its name as Python spells it; NULL for "not a type". */
-	char *name;
-};
-
-/** Types met so far, by address: open addressing, no deletion. */
-struct py_type_cache {
-	struct py_type *slots;
-	size_t capacity, types, not_types;
-};
-
-/** The static types whose objects' references refs.c knows. */
-struct py_builtin_types {
-	bool looked_up;
-	uint64_t object, list, tuple, dict, str, int_, bool_, float_, bytes,
-		cell, module;
-};
-
-struct py_walk;
-
-/** What probe() learnt; lives until destroy(). */
-struct py_state {
-	uint64_t runtime;        /**< &_PyRuntime */
-	uint32_t module;         /**< the module that defines it */
-	uint64_t type_type;      /**< &PyType_Type */
-	uint64_t version_hex;    /**< Py_Version (PY_VERSION_HEX) */
-	char version[32];        /**< "3.11.2" */
-	/**
-	 * The walk, kept past walk() for references() and roots() (its
-	 * type cache); NULL before it. Owned.
-	 */
-	struct py_walk *walk;
-	struct py_builtin_types builtins;
-};
-
 /** What a buffer is to the object that owns it. */
 enum py_owned_kind {
 	PY_OWNED_NONE = 0,
@@ -277,13 +388,23 @@ struct py_buffers {
 struct py_walk {
 	const struct coreheap_host *host;
 	const struct py_state *st;
+	/** &st->layout: every offset read. */
+	const struct py_layout *layout;
 	int status;
 	struct py_type_cache types;
 
 	uint32_t arenas_region;
 	uint32_t native_region;
-	uint64_t arenas_array;   /**< the `arenas` vector found */
-	uint64_t num_arena_slots;
+	uint64_t arenas_array;   /**< the (first) `arenas` vector found */
+	uint64_t num_arena_slots;  /**< slots of all the vectors */
+	/** Every vector walked: 3.13 gives one per pymalloc state. */
+	struct py_vector {
+		uint64_t address;
+		uint64_t slots;
+	} vectors[PY_MAX_VECTORS];
+	size_t num_vectors;
+	/** How the vector was found, for the log. */
+	const char *arenas_how;
 	bool vector_budget_spent;
 
 	uint64_t arenas, pools, empty_pools;
@@ -371,5 +492,25 @@ void py_declare_unrooted(struct py_walk *walk);
 
 /** Find pymalloc's arenas and report their pools and blocks. */
 int py_walk_pymalloc(struct py_walk *walk);
+
+/**
+ * A str object's text, if it is a compact str of at most max - 1 bytes in
+ * UTF-8 (ASCII, or with its UTF-8 form cached, or Latin-1 converted):
+ * names are. False otherwise.
+ */
+bool py_read_str(struct py_walk *walk, uint64_t str, char *buf, size_t max);
+
+/**
+ * Each thread of each interpreter: its Python stack (function, file,
+ * line; innermost first) and the exception it is handling, reported to
+ * the host (add_runtime_stack) when it offers that (frames.c).
+ */
+void py_walk_stacks(struct py_walk *walk);
+
+/**
+ * The line that the instruction at instr of the code object at code is
+ * on (PyCode_Addr2Line over co_linetable); 0 if unknown.
+ */
+int64_t py_code_line(struct py_walk *walk, uint64_t code, uint64_t instr);
 
 #endif /* COREHEAP_CPYTHON_CPYTHON_H */

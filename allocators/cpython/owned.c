@@ -83,13 +83,14 @@ uint8_t py_owned_kind(const struct py_walk *walk, uint64_t address)
 /*
  * The block of a dict's values: 3.11 allocates them behind a prefix
  * (the insertion order) whose size, a whole number of words under 256, is
- * the byte just before the values.
+ * the byte just before the values; 3.13 from their start.
  */
 uint64_t py_values_block(struct py_walk *walk, uint64_t values)
 {
 	uint8_t prefix;
 
-	if (!values || walk->host->read(walk->host, values - 1, &prefix, 1) ||
+	if (!values || !walk->layout->values_prefix ||
+	    walk->host->read(walk->host, values - 1, &prefix, 1) ||
 	    !prefix || prefix % 8 || prefix > values)
 		return values;
 	return values - prefix;
@@ -98,22 +99,27 @@ uint64_t py_values_block(struct py_walk *walk, uint64_t values)
 void py_note_owned(struct py_walk *walk, uint64_t object,
 		   const struct py_type *type)
 {
+	const struct py_layout *layout = walk->layout;
 	uint64_t word;
 
 	if (type->flags & PY_TPFLAGS_LIST_SUBCLASS &&
-	    py_read_u64(walk, object + PY_LIST_ITEMS, &word))
+	    py_read_u64(walk, object + layout->list_items, &word))
 		note(walk, word, PY_OWNED_LIST_ITEMS);
 	if (type->flags & PY_TPFLAGS_DICT_SUBCLASS) {
-		if (py_read_u64(walk, object + PY_DICT_KEYS, &word))
+		if (py_read_u64(walk, object + layout->dict_keys, &word))
 			note(walk, word, PY_OWNED_DICT_KEYS);
-		if (py_read_u64(walk, object + PY_DICT_VALUES, &word))
+		if (py_read_u64(walk, object + layout->dict_values, &word))
 			note(walk, py_values_block(walk, word),
 			     PY_OWNED_DICT_VALUES);
 	}
-	// An instance's attributes before it has a dict: the values its
-	// managed dict pointers hold, the first word of its pre-header.
+	// An instance's attributes before it has a dict: in 3.11 the values
+	// its managed dict pointers hold, the first word of its pre-header
+	// (3.13 keeps them inline, in the object's own block).
 	if (type->flags & PY_TPFLAGS_MANAGED_DICT &&
-	    py_read_u64(walk, object - type->preheader, &word))
+	    layout->managed_values >= 0 &&
+	    py_read_u64(walk,
+			object - type->preheader + (uint64_t)layout->managed_values,
+			&word))
 		note(walk, py_values_block(walk, word), PY_OWNED_DICT_VALUES);
 }
 

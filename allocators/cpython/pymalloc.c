@@ -28,14 +28,15 @@ struct arena {
 static bool read_arena(const struct py_walk *walk, uint64_t slot,
 		       struct arena *ret)
 {
+	const struct py_layout *layout = walk->layout;
 	uint8_t raw[PYMALLOC_ARENA_OBJECT_SIZE];
 
 	if (walk->host->read(walk->host, slot, raw, sizeof(raw)))
 		return false;
-	memcpy(&ret->address, raw, 8);
-	memcpy(&ret->pool_address, raw + 8, 8);
-	memcpy(&ret->nfreepools, raw + 16, 4);
-	memcpy(&ret->ntotalpools, raw + 20, 4);
+	memcpy(&ret->address, raw + layout->arena_address, 8);
+	memcpy(&ret->pool_address, raw + layout->arena_pool_address, 8);
+	memcpy(&ret->nfreepools, raw + layout->arena_nfreepools, 4);
+	memcpy(&ret->ntotalpools, raw + layout->arena_ntotalpools, 4);
 	return true;
 }
 
@@ -65,7 +66,8 @@ static bool arena_is_sound(const struct py_walk *walk,
 		return false;
 	if (arena->pool_address == first)
 		return true;
-	return walk->host->read(walk->host, first + PYMALLOC_POOL_ARENAINDEX,
+	return walk->host->read(walk->host,
+				first + walk->layout->pool_arenaindex,
 				&arenaindex, sizeof(arenaindex)) ==
 		       COREHEAP_OK &&
 	       arenaindex == index;
@@ -204,13 +206,14 @@ static void walk_pool(struct py_walk *walk, uint64_t pool, uint64_t index,
 	uint32_t count, arenaindex, szidx, nextoffset, maxnextoffset, size;
 	uint64_t freeblock, carved, used = 0;
 	uint8_t is_free[PYMALLOC_MAX_BLOCKS] = { 0 };
+	const struct py_layout *layout = walk->layout;
 
-	memcpy(&count, header + PYMALLOC_POOL_COUNT, 4);
-	memcpy(&freeblock, header + PYMALLOC_POOL_FREEBLOCK, 8);
-	memcpy(&arenaindex, header + PYMALLOC_POOL_ARENAINDEX, 4);
-	memcpy(&szidx, header + PYMALLOC_POOL_SZIDX, 4);
-	memcpy(&nextoffset, header + PYMALLOC_POOL_NEXTOFFSET, 4);
-	memcpy(&maxnextoffset, header + PYMALLOC_POOL_MAXNEXTOFFSET, 4);
+	memcpy(&count, header + layout->pool_count, 4);
+	memcpy(&freeblock, header + layout->pool_freeblock, 8);
+	memcpy(&arenaindex, header + layout->pool_arenaindex, 4);
+	memcpy(&szidx, header + layout->pool_szidx, 4);
+	memcpy(&nextoffset, header + layout->pool_nextoffset, 4);
+	memcpy(&maxnextoffset, header + layout->pool_maxnextoffset, 4);
 	report_span(walk, pool, pool + PYMALLOC_POOL_OVERHEAD,
 		    COREHEAP_BLOCK_METADATA);
 	// An empty pool (on its arena's free list) keeps its old header:
@@ -326,10 +329,69 @@ static void walk_arena(struct py_walk *walk, uint64_t index,
 		    COREHEAP_BLOCK_FREE);
 }
 
+/*
+ * 3.13: each interpreter names its pymalloc state, interp->obmalloc
+ * (a subinterpreter of its own, use_main_obmalloc false, has its own;
+ * others share the main one's), whose mgmt.arenas is a vector and
+ * mgmt.maxarenas its slots. Each sound vector (a native block of that many
+ * slots, its arenas each as pymalloc keeps them) is kept once, up to
+ * PY_MAX_VECTORS; false if none is.
+ */
+static bool vectors_from_interpreters(struct py_walk *walk)
+{
+	const struct py_layout *layout = walk->layout;
+	const struct coreheap_host *host = walk->host;
+	uint64_t interp, budget = PY_MAX_VECTOR_READS;
+
+	if (!layout->interp_obmalloc ||
+	    !py_read_u64(walk, walk->st->runtime +
+				       layout->runtime_interpreters_head,
+			 &interp))
+		return false;
+	for (int n = 0; interp && n < PY_MAX_INTERPRETERS &&
+			walk->num_vectors < PY_MAX_VECTORS;
+	     n++) {
+		uint64_t next, state, arenas;
+		uint32_t maxarenas;
+		struct coreheap_block block;
+		bool seen = false;
+
+		if (!py_read_u64(walk, interp + layout->interp_next, &next))
+			break;
+		if (py_read_u64(walk, interp + layout->interp_obmalloc, &state) &&
+		    py_read_u64(walk, state + layout->obmalloc_arenas, &arenas) &&
+		    !host->read(host, state + layout->obmalloc_maxarenas,
+				&maxarenas, sizeof(maxarenas)) &&
+		    arenas && maxarenas && maxarenas <= PY_MAX_ARENAS &&
+		    host->find_block(host, arenas, &block) == COREHEAP_OK &&
+		    block.address == arenas &&
+		    block.size / PYMALLOC_ARENA_OBJECT_SIZE >= maxarenas) {
+			for (size_t v = 0; v < walk->num_vectors; v++)
+				seen |= walk->vectors[v].address == arenas;
+			if (!seen && score_vector(walk, arenas, maxarenas, &budget))
+				walk->vectors[walk->num_vectors++] =
+					(struct py_vector){ arenas, maxarenas };
+		}
+		if (next == interp)
+			break;
+		interp = next;
+	}
+	return walk->num_vectors > 0;
+}
+
 int py_walk_pymalloc(struct py_walk *walk)
 {
-	find_vector(walk);
-	if (!walk->arenas_array) {
+	if (vectors_from_interpreters(walk)) {
+		walk->arenas_how = "interp->obmalloc";
+	} else {
+		find_vector(walk);
+		walk->arenas_how = "found by its contents";
+		if (walk->arenas_array)
+			walk->vectors[walk->num_vectors++] = (struct py_vector){
+				walk->arenas_array, walk->num_arena_slots
+			};
+	}
+	if (!walk->num_vectors) {
 		if (walk->vector_budget_spent)
 			walk->host->log(walk->host, COREHEAP_LOG_WARNING,
 					"the search for pymalloc's arenas gave up after %llu slots",
@@ -338,17 +400,24 @@ int py_walk_pymalloc(struct py_walk *walk)
 				"pymalloc's arenas were not found: the Python objects in them are not reported");
 		return walk->status;
 	}
-	for (uint64_t i = 0; i < walk->num_arena_slots &&
-			     walk->status == COREHEAP_OK;
-	     i++) {
-		struct arena arena;
+	walk->arenas_array = walk->vectors[0].address;
+	walk->num_arena_slots = 0;
+	for (size_t v = 0; v < walk->num_vectors; v++) {
+		const struct py_vector *vector = &walk->vectors[v];
 
-		if (read_arena(walk,
-			       walk->arenas_array +
-				       i * PYMALLOC_ARENA_OBJECT_SIZE,
-			       &arena) &&
-		    arena.address && arena_is_sound(walk, &arena, i))
-			walk_arena(walk, i, &arena);
+		walk->num_arena_slots += vector->slots;
+		for (uint64_t i = 0; i < vector->slots &&
+				     walk->status == COREHEAP_OK;
+		     i++) {
+			struct arena arena;
+
+			if (read_arena(walk,
+				       vector->address +
+					       i * PYMALLOC_ARENA_OBJECT_SIZE,
+				       &arena) &&
+			    arena.address && arena_is_sound(walk, &arena, i))
+				walk_arena(walk, i, &arena);
+		}
 	}
 	return walk->status;
 }

@@ -171,9 +171,9 @@ static void dict_entries(struct ref_sink *sink, uint64_t keys, uint64_t values,
 	const uint8_t *table;
 	const uint64_t *value_words = NULL;
 
-	if (!keys || host->read(host, keys + PY_KEYS_LOG2_SIZE, head,
+	if (!keys || host->read(host, keys + sink->walk->layout->keys_log2_size, head,
 				sizeof(head)) ||
-	    !py_read_u64(walk, keys + PY_KEYS_NENTRIES, &nentries) ||
+	    !py_read_u64(walk, keys + sink->walk->layout->keys_nentries, &nentries) ||
 	    head[0] > 40 || head[1] > 43 || nentries > (UINT64_C(1) << head[0]) ||
 	    nentries > PY_MAX_ITEMS) {
 		sink->status = COREHEAP_NOT_FOUND;
@@ -182,7 +182,7 @@ static void dict_entries(struct ref_sink *sink, uint64_t keys, uint64_t values,
 	if (!nentries)
 		return;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
-	entries = keys + PY_KEYS_INDICES + (UINT64_C(1) << head[1]);
+	entries = keys + sink->walk->layout->keys_indices + (UINT64_C(1) << head[1]);
 	table = host->map(host, entries, nentries * entry_size);
 	if (values)
 		value_words = host->map(host, values, nentries * 8);
@@ -230,8 +230,8 @@ static void dict_references(struct ref_sink *sink, uint64_t dict)
 {
 	uint64_t keys, values;
 
-	if (!py_read_u64(sink->walk, dict + PY_DICT_KEYS, &keys) ||
-	    !py_read_u64(sink->walk, dict + PY_DICT_VALUES, &values)) {
+	if (!py_read_u64(sink->walk, dict + sink->walk->layout->dict_keys, &keys) ||
+	    !py_read_u64(sink->walk, dict + sink->walk->layout->dict_values, &values)) {
 		sink->status = COREHEAP_NOT_FOUND;
 		return;
 	}
@@ -528,10 +528,10 @@ int py_references(const struct coreheap_host *host, void *state,
 			return COREHEAP_NOT_FOUND;
 		// A str that is not ASCII keeps its UTF-8 form in a buffer.
 		if (base == b->str &&
-		    host->read(host, object + PY_UNICODE_STATE, &str_state,
+		    host->read(host, object + sink.walk->layout->unicode_state, &str_state,
 			       sizeof(str_state)) == COREHEAP_OK &&
 		    !(str_state & (1u << 6)) &&
-		    py_read_u64(walk, object + PY_COMPACT_UTF8, &utf8))
+		    py_read_u64(walk, object + sink.walk->layout->compact_utf8, &utf8))
 			emit_owned(&sink, utf8);
 	} else if (base == b->tuple) {
 		if (heap)
@@ -614,15 +614,15 @@ static void each_entry(struct root_sink *sink, uint64_t dict,
 	size_t entry_size;
 	const uint8_t *table;
 
-	if (!dict || !py_read_u64(walk, dict + PY_DICT_KEYS, &keys) ||
-	    !py_read_u64(walk, dict + PY_DICT_VALUES, &values) || values ||
-	    host->read(host, keys + PY_KEYS_LOG2_SIZE, head, sizeof(head)) ||
-	    !py_read_u64(walk, keys + PY_KEYS_NENTRIES, &nentries) ||
+	if (!dict || !py_read_u64(walk, dict + sink->walk->layout->dict_keys, &keys) ||
+	    !py_read_u64(walk, dict + sink->walk->layout->dict_values, &values) || values ||
+	    host->read(host, keys + sink->walk->layout->keys_log2_size, head, sizeof(head)) ||
+	    !py_read_u64(walk, keys + sink->walk->layout->keys_nentries, &nentries) ||
 	    head[0] > 40 || head[1] > 43 || nentries > (UINT64_C(1) << head[0]) ||
 	    nentries > PY_MAX_GLOBALS)
 		return;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
-	entries = keys + PY_KEYS_INDICES + (UINT64_C(1) << head[1]);
+	entries = keys + sink->walk->layout->keys_indices + (UINT64_C(1) << head[1]);
 	table = nentries ? host->map(host, entries, nentries * entry_size) :
 			   NULL;
 	for (uint64_t i = 0; table && i < nentries &&
@@ -778,14 +778,14 @@ static bool is_interned_dict(struct py_walk *walk, uint64_t dict)
 
 	if (!py_read_u64(walk, dict + PY_OB_TYPE, &type) ||
 	    type != walk->st->builtins.dict ||
-	    !py_read_u64(walk, dict + PY_DICT_KEYS, &keys) ||
-	    !py_read_u64(walk, dict + PY_DICT_VALUES, &values) || values ||
-	    host->read(host, keys + PY_KEYS_LOG2_SIZE, head, sizeof(head)) ||
-	    !py_read_u64(walk, keys + PY_KEYS_NENTRIES, &nentries) ||
+	    !py_read_u64(walk, dict + walk->layout->dict_keys, &keys) ||
+	    !py_read_u64(walk, dict + walk->layout->dict_values, &values) || values ||
+	    host->read(host, keys + walk->layout->keys_log2_size, head, sizeof(head)) ||
+	    !py_read_u64(walk, keys + walk->layout->keys_nentries, &nentries) ||
 	    head[0] > 40 || head[1] > 43 || nentries < PY_INTERNED_MIN)
 		return false;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
-	entries = keys + PY_KEYS_INDICES + (UINT64_C(1) << head[1]);
+	entries = keys + walk->layout->keys_indices + (UINT64_C(1) << head[1]);
 	for (uint64_t i = 0; i < nentries && checked < PY_INTERNED_SAMPLE; i++) {
 		uint64_t entry = entries + i * entry_size +
 				 (entry_size == 24 ? 8 : 0);
@@ -800,7 +800,7 @@ static bool is_interned_dict(struct py_walk *walk, uint64_t dict)
 		// state.interned: its two lowest bits (mortal 1, immortal 2).
 		if (key != value || !py_read_u64(walk, key + PY_OB_TYPE, &key_type) ||
 		    key_type != walk->st->builtins.str ||
-		    host->read(host, key + PY_UNICODE_STATE, &str_state,
+		    host->read(host, key + walk->layout->unicode_state, &str_state,
 			       sizeof(str_state)) ||
 		    !(str_state & 3))
 			return false;
@@ -865,7 +865,7 @@ int py_roots(const struct coreheap_host *host, void *state,
 	sink.walk->host = host;
 	if (!st->builtins.looked_up)
 		lookup_builtins(sink.walk, &st->builtins);
-	if (!py_read_u64(sink.walk, st->runtime + PY_RUNTIME_INTERPRETERS_HEAD,
+	if (!py_read_u64(sink.walk, st->runtime + sink.walk->layout->runtime_interpreters_head,
 			 &interp))
 		return COREHEAP_OK;
 	first = interp;
@@ -887,7 +887,7 @@ int py_roots(const struct coreheap_host *host, void *state,
 					break;
 			}
 		}
-		if (!py_read_u64(sink.walk, interp + PY_INTERP_NEXT, &next) ||
+		if (!py_read_u64(sink.walk, interp + sink.walk->layout->interp_next, &next) ||
 		    next == first)
 			break;
 		interp = next;
@@ -912,7 +912,7 @@ void py_declare_unrooted(struct py_walk *walk)
 
 	if (!COREHEAP_HOST_HAS(host, add_owned_range) ||
 	    (walk->st->version_hex >> 16) != 0x030b ||
-	    !py_read_u64(walk, walk->st->runtime + PY_RUNTIME_INTERPRETERS_HEAD,
+	    !py_read_u64(walk, walk->st->runtime + walk->layout->runtime_interpreters_head,
 			 &interp))
 		return;
 	for (int n = 0; interp && n < PY_MAX_INTERPRETERS; n++) {
@@ -921,9 +921,9 @@ void py_declare_unrooted(struct py_walk *walk)
 		// The heads of the GC generations link to their first and
 		// last objects: the collector's lists, no reference.
 		if (host->add_owned_range(host, walk->arenas_region,
-					  interp + PY_INTERP_GC_GENERATIONS,
-					  interp + PY_INTERP_GC_PERMANENT +
-						  PY_GC_GENERATION_SIZE,
+					  interp + walk->layout->interp_gc_generations,
+					  interp + walk->layout->interp_gc_permanent +
+						  walk->layout->gc_generation_size,
 					  COREHEAP_OWNED_HEAP) == COREHEAP_NOMEM) {
 			walk->status = COREHEAP_NOMEM;
 			return;
@@ -946,7 +946,7 @@ void py_declare_unrooted(struct py_walk *walk)
 			if (!py_read_u64(walk, tstate + PY_TSTATE_NEXT, &tstate))
 				break;
 		}
-		if (!py_read_u64(walk, interp + PY_INTERP_NEXT, &next) ||
+		if (!py_read_u64(walk, interp + walk->layout->interp_next, &next) ||
 		    next == interp)
 			return;
 		interp = next;

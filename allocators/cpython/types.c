@@ -86,26 +86,32 @@ static struct py_type *cache_insert(struct py_type_cache *cache,
 bool py_read_str(struct py_walk *walk, uint64_t str, char *buf, size_t max)
 {
 	const struct coreheap_host *host = walk->host;
+	const struct py_layout *layout = walk->layout;
 	uint64_t length, utf8, utf8_length;
 	uint32_t state;
 	unsigned kind;
 
-	if (!str || !py_read_u64(walk, str + PY_UNICODE_LENGTH, &length) ||
-	    host->read(host, str + PY_UNICODE_STATE, &state, sizeof(state)))
+	if (!str || !max ||
+	    !py_read_u64(walk, str + layout->unicode_length, &length) ||
+	    host->read(host, str + layout->unicode_state, &state,
+		       sizeof(state)))
 		return false;
 	kind = (state >> 2) & 7;
-	// compact (bit 5) and ready (bit 7): the text follows the header.
-	if (!(state & (1u << 5)) || !(state & (1u << 7)))
+	// compact (bit 5) and, in 3.11, ready (bit 7): the text follows the
+	// header.
+	if (!(state & (1u << 5)) ||
+	    (layout->unicode_ready_bit && !(state & layout->unicode_ready_bit)))
 		return false;
 	if (state & (1u << 6)) {
 		if (length >= max ||
-		    host->read(host, str + PY_ASCII_DATA, buf, length))
+		    host->read(host, str + layout->ascii_data, buf, length))
 			return false;
 		buf[length] = '\0';
 		return memchr(buf, '\0', length) == NULL;
 	}
-	if (py_read_u64(walk, str + PY_COMPACT_UTF8, &utf8) && utf8 &&
-	    py_read_u64(walk, str + PY_COMPACT_UTF8_LENGTH, &utf8_length) &&
+	if (py_read_u64(walk, str + layout->compact_utf8, &utf8) && utf8 &&
+	    py_read_u64(walk, str + layout->compact_utf8_length,
+			&utf8_length) &&
 	    utf8_length < max && !host->read(host, utf8, buf, utf8_length)) {
 		buf[utf8_length] = '\0';
 		return memchr(buf, '\0', utf8_length) == NULL;
@@ -117,7 +123,7 @@ bool py_read_str(struct py_walk *walk, uint64_t str, char *buf, size_t max)
 	size_t out = 0;
 
 	if (length > sizeof(latin1) ||
-	    host->read(host, str + PY_COMPACT_DATA, latin1, length))
+	    host->read(host, str + layout->compact_data, latin1, length))
 		return false;
 	for (size_t i = 0; i < length; i++) {
 		if (!latin1[i])
@@ -141,20 +147,25 @@ static bool dict_str_item(struct py_walk *walk, uint64_t dict,
 			  const char *key, char *buf, size_t max)
 {
 	const struct coreheap_host *host = walk->host;
+	const struct py_layout *layout = walk->layout;
 	uint64_t keys, values, nentries, entries;
 	uint8_t head[3];
 	size_t entry_size;
 
-	if (!dict || !py_read_u64(walk, dict + PY_DICT_KEYS, &keys) ||
-	    !py_read_u64(walk, dict + PY_DICT_VALUES, &values) || values ||
-	    host->read(host, keys + PY_KEYS_LOG2_SIZE, head, sizeof(head)) ||
-	    !py_read_u64(walk, keys + PY_KEYS_NENTRIES, &nentries))
+	if (!dict || !py_read_u64(walk, dict + layout->dict_keys, &keys) ||
+	    !py_read_u64(walk, dict + layout->dict_values, &values) ||
+	    values ||
+	    host->read(host, keys + layout->keys_log2_size, &head[0], 1) ||
+	    host->read(host, keys + layout->keys_log2_index_bytes, &head[1],
+		       1) ||
+	    host->read(host, keys + layout->keys_kind, &head[2], 1) ||
+	    !py_read_u64(walk, keys + layout->keys_nentries, &nentries))
 		return false;
 	// A type's dict has tens of entries; a bigger count is damage.
 	if (head[0] > 16 || head[1] > 20 || nentries > (UINT64_C(1) << head[0]))
 		return false;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
-	entries = keys + PY_KEYS_INDICES + (UINT64_C(1) << head[1]);
+	entries = keys + layout->keys_indices + (UINT64_C(1) << head[1]);
 	for (uint64_t i = 0; i < nentries; i++) {
 		uint64_t entry = entries + i * entry_size, k, v;
 		char name[32];
@@ -180,12 +191,12 @@ static char *class_name(struct py_walk *walk, uint64_t type,
 	uint64_t ht_qualname, dict;
 	char *name;
 
-	if (walk->host->read(walk->host, type + PY_HT_QUALNAME, &ht_qualname,
-			     sizeof(ht_qualname)) ||
+	if (walk->host->read(walk->host, type + walk->layout->ht_qualname,
+			     &ht_qualname, sizeof(ht_qualname)) ||
 	    !py_read_str(walk, ht_qualname, qualname, sizeof(qualname)) ||
 	    !qualname[0])
 		return NULL;
-	memcpy(&dict, object + PY_TP_DICT, sizeof(dict));
+	memcpy(&dict, object + walk->layout->tp_dict, sizeof(dict));
 	if (!dict_str_item(walk, dict, "__module__", module, sizeof(module)) ||
 	    strcmp(module, "builtins") == 0)
 		return strdup(qualname);
@@ -213,9 +224,9 @@ static bool is_metatype(struct py_walk *walk, uint64_t meta, int depth)
 	if (meta == walk->st->type_type)
 		return true;
 	if (depth <= 0 || !meta ||
-	    !py_read_u64(walk, meta + PY_TP_FLAGS, &flags) ||
+	    !py_read_u64(walk, meta + walk->layout->tp_flags, &flags) ||
 	    !(flags & PY_TPFLAGS_TYPE_SUBCLASS) || !(flags & PY_TPFLAGS_READY) ||
-	    !py_read_u64(walk, meta + PY_OB_TYPE, &meta_meta))
+	    !py_read_u64(walk, meta + walk->layout->ob_type, &meta_meta))
 		return false;
 	return is_metatype(walk, meta_meta, depth - 1);
 }
@@ -224,19 +235,22 @@ static bool is_metatype(struct py_walk *walk, uint64_t meta, int depth)
 static void examine_type(struct py_walk *walk, uint64_t address,
 			 struct py_type *ret)
 {
-	uint8_t object[PY_TYPE_OBJECT_SIZE];
+	const struct py_layout *layout = walk->layout;
+	uint8_t object[PY_MAX_TYPE_OBJECT_SIZE];
 	uint64_t refcnt, meta, tp_name, basicsize, itemsize, flags;
 	char name[PY_MAX_NAME];
 
-	if (address & 7 ||
-	    walk->host->read(walk->host, address, object, sizeof(object)))
+	if (address & 7 || walk->host->read(walk->host, address, object,
+					    layout->type_object_size))
 		return;
-	memcpy(&refcnt, object + PY_OB_REFCNT, 8);
-	memcpy(&meta, object + PY_OB_TYPE, 8);
-	memcpy(&tp_name, object + PY_TP_NAME, 8);
-	memcpy(&basicsize, object + PY_TP_BASICSIZE, 8);
-	memcpy(&itemsize, object + PY_TP_ITEMSIZE, 8);
-	memcpy(&flags, object + PY_TP_FLAGS, 8);
+	memcpy(&refcnt, object + layout->ob_refcnt, 8);
+	memcpy(&meta, object + layout->ob_type, 8);
+	memcpy(&tp_name, object + layout->tp_name, 8);
+	memcpy(&basicsize, object + layout->tp_basicsize, 8);
+	memcpy(&itemsize, object + layout->tp_itemsize, 8);
+	memcpy(&flags, object + layout->tp_flags, 8);
+	// 3.12 and later make static types immortal: their refcount is
+	// 2^32 - 1 and stays so, well below the bound.
 	if (!refcnt || refcnt >> 40 || !(flags & PY_TPFLAGS_READY) ||
 	    basicsize < 16 || basicsize > (1u << 20) || itemsize > (1u << 16) ||
 	    !is_metatype(walk, meta, 3))
@@ -260,8 +274,10 @@ static void examine_type(struct py_walk *walk, uint64_t address,
 		return;
 	ret->flags = flags;
 	ret->preheader = (flags & PY_TPFLAGS_HAVE_GC ? PY_GC_HEAD_SIZE : 0) +
-			 (flags & PY_TPFLAGS_MANAGED_DICT ? PY_MANAGED_DICT_SIZE :
-							    0);
+			 (flags & layout->tpflags_preheader ?
+				  PY_MANAGED_DICT_SIZE :
+				  0);
+	ret->basicsize = (uint32_t)basicsize;
 	if (flags & PY_TPFLAGS_HEAPTYPE)
 		ret->name = class_name(walk, address, object);
 	if (!ret->name)
@@ -294,6 +310,7 @@ const struct py_type *py_type_at(struct py_walk *walk, uint64_t address)
 	}
 	found->flags = examined.flags;
 	found->preheader = examined.preheader;
+	found->basicsize = examined.basicsize;
 	found->name = examined.name;
 	if (found->name)
 		cache->types++;

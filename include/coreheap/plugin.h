@@ -90,6 +90,12 @@
  *    words for anything that looks like a pointer.
  *  - roots: a runtime's own named roots (module globals, the locals of
  *    each thread's frames), where the host knows only anonymous memory.
+ *
+ * Operations added to struct coreheap_host since ABI 2's first set, in
+ * order (each checked with COREHEAP_HOST_HAS()): add_owned_range,
+ * add_stat, add_alloc_stack, add_object, next_block, type_block,
+ * add_runtime_stack (a managed runtime's thread stacks and the exception
+ * each handles, for triage).
  */
 #ifndef COREHEAP_PLUGIN_H
 #define COREHEAP_PLUGIN_H
@@ -207,6 +213,48 @@ struct coreheap_object {
 	 * Copied by the host.
 	 */
 	const char *type_name;
+};
+
+/** One frame of a managed runtime's stack (add_runtime_stack). */
+struct coreheap_runtime_frame {
+	/**
+	 * The function as the runtime names it (Python: the code object's
+	 * qualified name, "Worker.park"); NULL if unknown. Copied.
+	 */
+	const char *function;
+	/** Its source file; NULL if unknown. Copied. */
+	const char *file;
+	/** The line the frame is at; 0 if unknown. */
+	int64_t line;
+	/** The frame's own record in the runtime (CPython's
+	 * _PyInterpreterFrame), or 0. */
+	uint64_t address;
+};
+
+/** One thread of a managed runtime (add_runtime_stack). */
+struct coreheap_runtime_stack {
+	/**
+	 * The OS thread it runs on, as the core's threads are numbered
+	 * (coreheap_thread::tid); 0 if unknown.
+	 */
+	int32_t tid;
+	/** Frames in frames[], innermost first. */
+	uint32_t num_frames;
+	const struct coreheap_runtime_frame *frames;
+	/** The runtime's record of the thread (CPython's PyThreadState), or 0. */
+	uint64_t thread;
+	/** Where the thread runs, as the runtime says it ("interpreter 0"),
+	 * or NULL. Copied. */
+	const char *context;
+	/**
+	 * The exception the thread is handling (Python: sys.exception()),
+	 * its type as the runtime spells it, or NULL for none. Copied.
+	 */
+	const char *exception_type;
+	/** Its message (Python: its first argument, a str), or NULL. Copied. */
+	const char *exception_message;
+	/** Its identity (Python: id()), or 0. */
+	uint64_t exception;
 };
 
 /** An arena or other top-level region of an allocator, for summaries. */
@@ -535,9 +583,25 @@ struct coreheap_host {
 	 */
 	int (*type_block)(const struct coreheap_host *host, uint64_t address,
 			  const char *type_name);
+	/**
+	 * Report one thread's stack in a managed runtime (its Python frames,
+	 * say), and the exception it is handling: only from the walk of a
+	 * plugin whose is_runtime is true. The host copies everything and
+	 * shows it next to the thread's native stack (triage). A runtime
+	 * thread on no thread of the core (tid 0, or one not there) is shown
+	 * apart. COREHEAP_OK; COREHEAP_FAILED if num_frames is above
+	 * COREHEAP_MAX_RUNTIME_FRAMES or frames is NULL with num_frames
+	 * above 0, or the plugin is no runtime (nothing kept; the plugin's
+	 * bug, the host goes on); COREHEAP_NOMEM.
+	 */
+	int (*add_runtime_stack)(const struct coreheap_host *host,
+				 const struct coreheap_runtime_stack *stack);
 	/* New operations go here, at the end, and are checked with
 	 * COREHEAP_HOST_HAS() by the plugins that use them. */
 };
+
+/** The most frames coreheap_host::add_runtime_stack takes. */
+#define COREHEAP_MAX_RUNTIME_FRAMES 4096
 
 /** The most return addresses coreheap_host::add_alloc_stack takes. */
 #define COREHEAP_MAX_STACK_PCS 256

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * coreheap triage CORE: one report for crash-triage pipelines. The process,
- * the signal and the crashing thread's stack, the allocators and their
+ * the signal and the crashing thread's stack (with the stacks a managed
+ * runtime's plugin reported for it: its Python frames), the allocators and their
  * totals, the top types by bytes, a leak summary, and the heap damage the
  * plugins found, each damaged spot with the allocation right before it
  * (the likely overflow) and its type.
@@ -39,8 +40,9 @@ static const char *const triage_usage[] = {
 	"coreheap triage [OPTIONS] CORE",
 	"",
 	"One report for crash-triage pipelines: process, signal and crashing",
-	"thread's stack, allocators and totals, top types by bytes, leak summary,",
-	"and heap damage with the allocation right before each damaged spot.",
+	"thread's stack (and its Python stack, with the exception it handles),",
+	"allocators and totals, top types by bytes, leak summary, and heap",
+	"damage with the allocation right before each damaged spot.",
 	"",
 	"exit status for triage: 0 clean, 1 partial, 2 fatal, 3 heap damaged",
 	NULL,
@@ -75,7 +77,7 @@ static const struct ch_option triage_options_table[] = {
 	{ { "no-leaks", no_argument, NULL, 0 }, parse_no_leaks, NULL,
 	  "skip the leak summary (no pointer scan)" },
 	{ { "all-threads", no_argument, NULL, 0 }, parse_all_threads, NULL,
-	  "every thread's stack, not only the crashing thread's" },
+	  "every thread's stack (and Python stack), not only the crashing thread's" },
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
@@ -495,6 +497,94 @@ static void write_json_damage(struct ch_json *json,
 	ch_json_end_array(json);
 }
 
+// The runtime stacks (a Python thread's frames) on the OS thread tid.
+static const struct ch_runtime_stack *
+runtime_stack_of(const struct ch_program *program, int32_t tid, size_t *from)
+{
+	const struct ch_runtime_stacks *stacks = &program->heap.runtime_stacks;
+
+	for (size_t i = *from; i < stacks->stacks.len; i++) {
+		if (tid && stacks->stacks.data[i].tid == tid) {
+			*from = i + 1;
+			return &stacks->stacks.data[i];
+		}
+	}
+	*from = stacks->stacks.len;
+	return NULL;
+}
+
+// Whether the runtime stack's OS thread is one of the core's threads.
+static bool on_native_thread(const struct ch_program *program,
+			     const struct ch_runtime_stack *stack)
+{
+	const struct ch_core *core = program->core;
+
+	for (size_t t = 0; stack->tid && t < core->num_threads; t++) {
+		if (core->threads[t].tid == stack->tid)
+			return true;
+	}
+	return false;
+}
+
+static void write_json_runtime_stack(struct ch_json *json,
+				     const struct ch_program *program,
+				     const struct ch_runtime_stack *stack)
+{
+	const struct ch_runtime_frame *frames = ch_runtime_stack_frames(
+		&program->heap.runtime_stacks, stack);
+
+	ch_json_begin_object(json);
+	ch_json_member_string(json, "runtime",
+			      program->allocators.uses[stack->allocator].ops->name);
+	if (stack->tid)
+		ch_json_member_i64(json, "tid", stack->tid);
+	else
+		ch_json_member_string_or_null(json, "tid", NULL);
+	ch_json_member_string_or_null(json, "context", stack->context);
+	ch_json_member_address(json, "thread_state", stack->thread);
+	ch_json_key(json, "frames");
+	ch_json_begin_array(json);
+	for (size_t i = 0; i < stack->num_frames; i++) {
+		ch_json_begin_object(json);
+		ch_json_member_string_or_null(json, "function",
+					      frames[i].function);
+		ch_json_member_string_or_null(json, "file", frames[i].file);
+		if (frames[i].line > 0)
+			ch_json_member_i64(json, "line", frames[i].line);
+		else
+			ch_json_member_string_or_null(json, "line", NULL);
+		ch_json_end_object(json);
+	}
+	ch_json_end_array(json);
+	ch_json_key(json, "exception");
+	if (stack->exception_type) {
+		ch_json_begin_object(json);
+		ch_json_member_string(json, "type", stack->exception_type);
+		ch_json_member_string_or_null(json, "message",
+					      stack->exception_message);
+		ch_json_member_address(json, "address", stack->exception);
+		ch_json_end_object(json);
+	} else {
+		ch_json_null(json);
+	}
+	ch_json_end_object(json);
+}
+
+// The runtime stacks on the OS thread tid, as a member of its object.
+static void write_json_thread_runtime(struct ch_json *json,
+				      const struct ch_program *program,
+				      int32_t tid)
+{
+	const struct ch_runtime_stack *stack;
+	size_t from = 0;
+
+	ch_json_key(json, "runtime_stacks");
+	ch_json_begin_array(json);
+	while ((stack = runtime_stack_of(program, tid, &from)))
+		write_json_runtime_stack(json, program, stack);
+	ch_json_end_array(json);
+}
+
 // A stack as data.
 static void write_json_frame_list(struct ch_json *json,
 				  const struct frame_name *frames,
@@ -567,6 +657,8 @@ static void write_json_threads(struct ch_json *json,
 		write_json_frame_list(json, thread->frames, thread->num_frames);
 		ch_json_member_string_or_null(json, "stack_incomplete",
 					      thread->stop);
+		write_json_thread_runtime(json, report->program,
+					  thread->thread->tid);
 		ch_json_end_object(json);
 	}
 	ch_json_end_array(json);
@@ -602,11 +694,19 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 		ch_json_end_array(&json);
 		write_json_frames(&json, report);
 		ch_json_member_string_or_null(&json, "stack_incomplete", report->stack_stop);
+		write_json_thread_runtime(&json, program, report->crashed->tid);
 		ch_json_end_object(&json);
 	} else {
 		ch_json_null(&json);
 	}
 	write_json_threads(&json, report);
+	// Every runtime thread, on whichever OS thread (or none).
+	ch_json_key(&json, "runtime_stacks");
+	ch_json_begin_array(&json);
+	for (size_t i = 0; i < program->heap.runtime_stacks.stacks.len; i++)
+		write_json_runtime_stack(&json, program,
+					 &program->heap.runtime_stacks.stacks.data[i]);
+	ch_json_end_array(&json);
 	ch_json_key(&json, "allocators");
 	ch_json_begin_array(&json);
 	for (size_t i = 0; i < program->allocators.num_uses; i++)
@@ -676,6 +776,56 @@ static void write_text_damage(struct ch_out *out,
 	}
 }
 
+static void write_text_runtime_stack(struct ch_out *out,
+				     const struct ch_program *program,
+				     const struct ch_runtime_stack *stack)
+{
+	const struct ch_runtime_frame *frames = ch_runtime_stack_frames(
+		&program->heap.runtime_stacks, stack);
+
+	ch_out_printf(out, "  %s stack%s%s%s:\n",
+		      program->allocators.uses[stack->allocator].ops->name,
+		      stack->context ? " (" : "",
+		      stack->context ? stack->context : "",
+		      stack->context ? ")" : "");
+	for (size_t i = 0; i < stack->num_frames; i++) {
+		ch_out_printf(out, "    #%-2zu %s", i,
+			      frames[i].function ? frames[i].function : "?");
+		if (frames[i].file && frames[i].line > 0)
+			ch_out_printf(out, " at %s:%" PRId64, frames[i].file,
+				      frames[i].line);
+		else if (frames[i].file)
+			ch_out_printf(out, " at %s", frames[i].file);
+		ch_out_char(out, '\n');
+	}
+	if (!stack->num_frames)
+		ch_out_str(out, "    (no frames)\n");
+	if (stack->exception_type)
+		ch_out_printf(out, "    handling %s%s%s (0x%" PRIx64 ")\n",
+			      stack->exception_type,
+			      stack->exception_message ? ": " : "",
+			      stack->exception_message ?
+				      stack->exception_message : "",
+			      stack->exception);
+}
+
+// The runtime stacks on the OS thread tid, under its native stack.
+static void write_text_thread_runtime(struct ch_out *out,
+				      const struct ch_program *program,
+				      int32_t tid)
+{
+	const struct ch_runtime_stack *stack;
+	size_t from = 0;
+
+	// A thread state with no frame and no exception (a
+	// subinterpreter's, between two calls on this thread) says nothing:
+	// the JSON has it.
+	while ((stack = runtime_stack_of(program, tid, &from))) {
+		if (stack->num_frames || stack->exception_type)
+			write_text_runtime_stack(out, program, stack);
+	}
+}
+
 static void write_text(struct ch_out *out, const struct triage_report *report)
 {
 	const struct ch_program *program = report->program;
@@ -699,6 +849,7 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 		if (report->stack_stop)
 			ch_out_printf(out, "  (stack incomplete: %s)\n",
 				      report->stack_stop);
+		write_text_thread_runtime(out, program, report->crashed->tid);
 		ch_out_printf(out, "signature: %s\n", report->signature);
 	}
 	for (size_t t = 0; t < report->num_threads; t++) {
@@ -714,6 +865,17 @@ static void write_text(struct ch_out *out, const struct triage_report *report)
 		if (thread->stop)
 			ch_out_printf(out, "  (stack incomplete: %s)\n",
 				      thread->stop);
+		write_text_thread_runtime(out, program, thread->thread->tid);
+	}
+	// Runtime threads on no thread of the core.
+	for (size_t i = 0; i < program->heap.runtime_stacks.stacks.len; i++) {
+		const struct ch_runtime_stack *stack =
+			&program->heap.runtime_stacks.stacks.data[i];
+
+		if (on_native_thread(program, stack))
+			continue;
+		ch_out_str(out, "runtime thread on no thread of the core:\n");
+		write_text_runtime_stack(out, program, stack);
 	}
 	ch_out_str(out, "heap:   ");
 	for (size_t i = 0; i < program->allocators.num_uses; i++)

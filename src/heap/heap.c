@@ -55,6 +55,7 @@ void ch_heap_deinit(struct ch_heap *heap)
 		free(heap->runtime_type_names[i]);
 	free(heap->runtime_type_names);
 	ch_alloc_stacks_deinit(&heap->alloc_stacks);
+	ch_runtime_stacks_deinit(&heap->runtime_stacks);
 	*heap = (struct ch_heap){ 0 };
 }
 

@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "heap/alloc_stacks.h"
+#include "heap/runtime_stacks.h"
 
 /** A block: 24 bytes, so that tens of millions fit. */
 struct ch_block {
@@ -206,6 +207,9 @@ struct ch_heap {
 
 	/** Where live blocks were allocated, where their allocator kept it. */
 	struct ch_alloc_stacks alloc_stacks;
+
+	/** Managed runtimes' thread stacks (add_runtime_stack). */
+	struct ch_runtime_stacks runtime_stacks;
 
 	/** Names given by runtime plugins; [0] is unused. Owned. */
 	char **runtime_type_names;

@@ -416,6 +416,21 @@ static int host_add_alloc_stack(const struct coreheap_host *ops,
 						  address, pcs, num_pcs));
 }
 
+static int host_add_runtime_stack(const struct coreheap_host *ops,
+				  const struct coreheap_runtime_stack *stack)
+{
+	struct ch_host *host = host_of(ops);
+	struct ch_program *program = host->program;
+
+	// The plugin's bugs, not the host's: refused, and the host goes on.
+	if (!program->allocators.uses[host->allocator].ops->is_runtime ||
+	    !stack || stack->num_frames > COREHEAP_MAX_RUNTIME_FRAMES ||
+	    (stack->num_frames && !stack->frames))
+		return COREHEAP_FAILED;
+	return host_fail(ops, ch_runtime_stacks_add(&program->heap.runtime_stacks,
+						    host->allocator, stack));
+}
+
 static void host_log(const struct coreheap_host *ops, int level,
 		     const char *format, ...)
 {
@@ -464,6 +479,7 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 			.add_object = host_add_object,
 			.next_block = host_next_block,
 			.type_block = host_type_block,
+			.add_runtime_stack = host_add_runtime_stack,
 		},
 		.program = program,
 		.allocator = allocator,
