@@ -188,13 +188,13 @@ static void key_name(struct py_walk *walk, uint64_t key, char *buf,
 
 /*
  * The entries of a dict's keys object: each key and (from its entry, or
- * from values for a split table) its value. With values_only the keys
- * are not listed (a split table's shared keys belong to the class).
- * prefix goes before a value's name: "" for a dict ("['abc']"), "." for
- * an instance's attributes (".buffer").
+ * from values for a split table, at most max_values of them: what the
+ * object holding them has room for) its value. With values the keys are
+ * not listed (a split table's shared keys belong to the class). Values
+ * are named "['abc']", or with attributes as an instance's (".buffer").
  */
 static void dict_entries(struct ref_sink *sink, uint64_t keys, uint64_t values,
-			 bool attributes)
+			 uint64_t max_values, bool attributes)
 {
 	struct py_walk *walk = sink->walk;
 	const struct py_layout *layout = walk->layout;
@@ -213,6 +213,8 @@ static void dict_entries(struct ref_sink *sink, uint64_t keys, uint64_t values,
 		sink->status = COREHEAP_NOT_FOUND;
 		return;
 	}
+	if (values && nentries > max_values)
+		nentries = max_values;
 	if (!nentries)
 		return;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
@@ -289,7 +291,7 @@ static void dict_references(struct ref_sink *sink, uint64_t dict)
 	} else {
 		emit_owned(sink, keys);
 	}
-	dict_entries(sink, keys, values, false);
+	dict_entries(sink, keys, values, PY_MAX_ITEMS, false);
 }
 
 // n items at items, named "[i]".
@@ -388,7 +390,7 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 		emit(sink, list, "(weak references)");
 	}
 	if (t->flags & PY_TPFLAGS_MANAGED_DICT) {
-		uint64_t dict, values = 0, keys;
+		uint64_t dict, values = 0, keys, max_values = PY_MAX_ITEMS;
 		uint8_t valid = 1;
 
 		if (memory->header < (uint64_t)-layout->managed_dict ||
@@ -419,6 +421,9 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 			}
 			if (!valid)
 				values = 0;
+			// As many as the object's block holds past them.
+			max_values = (memory->size - memory->header - basicsize -
+				      layout->values_array) / 8;
 		}
 		emit(sink, dict, ".__dict__");
 		if (values) {
@@ -428,7 +433,7 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 				return;
 			}
 			dict_entries(sink, keys, values + layout->values_array,
-				     true);
+				     max_values, true);
 		}
 	}
 }
