@@ -30,13 +30,13 @@
 #  - triage --all-threads shows, under each of the two threads' native
 #    stacks, exactly the recorded Python frames (function, file, line) and
 #    the exception the parked thread handles, in text and in JSON.
-#  - (3.11) why of sessions['abc'].buffer[3] names the module global and
+#  - why of sessions['abc'].buffer[3] names the module global and
 #    each step, in Python's terms, through the recorded ids; why of the
 #    parked thread's local req names the thread (its recorded tid), the
 #    frame and the local;
-#  - (3.11) why of a str the script interned has a path from the interned
+#  - why of a str the script interned has a path from the interned
 #    strings' dict;
-#  - (3.11) leaks reports the dropped reference cycle (the collector off)
+#  - leaks reports the dropped reference cycle (the collector off)
 #    as uncollected garbage, exactly its recorded objects of its class,
 #    and none of the live designed objects as leaked or garbage.
 . "$SRCDIR/tests/lib.sh"
@@ -143,7 +143,8 @@ else
 	unshare --mount --fork sh -c \
 		'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
 		"$root" "$python" "$script" "$inside/designed" "$inside/owned" \
-		"$inside/stacks" "$inside/gc" < "$dir/stdin" > "$work/py.out" \
+		"$inside/stacks" "$inside/gc" "$inside/designs" \
+		< "$dir/stdin" > "$work/py.out" \
 		2> "$work/py.err" &
 	unshare_pid=$!
 	ch_lib_pids="$ch_lib_pids $unshare_pid"
@@ -308,25 +309,20 @@ PY
 check_same "triage --format json: the same frames and exception per thread" \
 	same "$(cat "$work/json.pystacks")"
 
-# The exact references and Python roots are 3.11's (refs.c): why in
-# Python's terms, and the uncollected garbage in leaks; the script wrote
-# their designs here only.
-if [ -n "$suite" ]; then
-	exec 3>&-
-	finish
-fi
+# The exact references and Python roots (refs.c): why in Python's terms,
+# and the uncollected garbage in leaks.
 # why, in Python's terms: the chain the script recorded, id by id.
 set -- $(awk '$1 == "chain" { print $2, $3, $4, $5 }' "$dir/designs")
 check_same "the chain recorded" 4 $#
 sessions=$1 session=$2 buffer=$3 payload=$4
-run_ok "why sessions['abc'].buffer[3]" why "$payload" "$core"
+run_ok "why sessions['abc'].buffer[3]" why $sysroot "$payload" "$core"
 check_same "why: the target is the object at its id" \
 	"$payload is a cpython object of type __main__.Payload" \
 	"$(head -n 1 "$work/out" | sed 's/ (.*//')"
 check_same "why: the first path, from the module global, step by step" \
 	"  module __main__ .sessions -> dict['abc'] -> __main__.Session .buffer -> list[3]" \
 	"$(sed -n '4p' "$work/out")"
-run_ok "why --format json sessions['abc'].buffer[3]" why --format json "$payload" "$core"
+run_ok "why --format json sessions['abc'].buffer[3]" why $sysroot --format json "$payload" "$core"
 # The first path's root, then each step's id, type and member.
 "$python" -c '
 import json, sys
@@ -345,7 +341,7 @@ $payload __main__.Payload None" "$(cat "$work/why.chain")"
 # A frame's local: the parked thread, by its recorded tid.
 set -- $(awk '$1 == "thread" { print $2, $3 }' "$dir/designs")
 tid=$1 req=$2
-run_ok "why req" why --format json "$req" "$core"
+run_ok "why req" why $sysroot --format json "$req" "$core"
 "$python" -c '
 import json, sys
 path = json.load(open(sys.argv[1]))["paths"][0]
@@ -361,7 +357,7 @@ check_grep "why req: the thread by its number and recorded tid" \
 # The interned strings: a root of their own, whose dict holds the str the
 # script interned, at its id.
 interned=$(awk '$1 == "interned" { print $2 }' "$dir/designs")
-run_ok "why the interned str" why --paths 5 --format json "$interned" "$core"
+run_ok "why the interned str" why $sysroot --paths 5 --format json "$interned" "$core"
 "$python" -c '
 import json, sys
 for path in json.load(open(sys.argv[1]))["paths"]:
@@ -373,7 +369,7 @@ check_same "why: the interned strings' dict holds the interned str" \
 	"2 dict (key ['designed interned 3']) $interned" "$(cat "$work/why.interned")"
 
 # leaks: the dropped cycle is uncollected garbage, no live design leaked.
-run_ok "leaks" leaks --format jsonl "$core"
+run_ok "leaks" leaks $sysroot --format jsonl "$core"
 sed -n 's/.*"address": "\([^"]*\)", "size": [0-9]*, "allocator": "[a-z]*", "type": \("\([^"]*\)"\|null\), "leak": "\([a-z]*\)".*/\1 \3 \4/p' \
 	"$work/out" > "$work/leaked"
 awk '$1 == "cycle" && $3 == "__main__.CycleNode" { print $2 }' "$dir/designs" |

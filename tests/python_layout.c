@@ -15,7 +15,8 @@
 
 #include "../allocators/cpython/cpython.h"
 
-#define P(field) printf(#field " %llu\n", (unsigned long long)layout.field)
+#define P(field) \
+	printf(#field " %llu\n", (unsigned long long)(int64_t)layout.field)
 
 int main(int argc, char **argv)
 {
@@ -106,6 +107,56 @@ int main(int argc, char **argv)
 	P(keys_nentries);
 	P(keys_indices);
 	P(exc_args);
+	P(tp_weaklistoffset);
+	P(tp_base);
+	P(tp_dictoffset);
+	P(tp_bases);
+	P(tp_mro);
+	P(tp_subclasses);
+	P(ht_name);
+	P(ht_cached_keys);
+	P(ht_module);
+	P(object_basicsize);
+	P(list_basicsize);
+	P(dict_basicsize);
+	P(list_allocated);
+	P(cell_ref);
+	P(module_dict);
+	P(long_digits);
+	P(long_tag);
+	P(managed_dict);
+	P(managed_weakref);
+	P(values_valid);
+	P(values_array);
+	P(values_embedded);
+	P(interp_modules);
+	P(interp_interned);
+	P(interp_static_types_count);
+	P(interp_static_types);
+	P(interp_ext_types_count);
+	P(interp_ext_types);
+	P(static_type_state_size);
+	P(static_type_type);
+	P(static_type_dict);
+	P(static_type_subclasses);
+	P(ts_datastack_top);
+	P(ts_datastack_limit);
+	P(co_nlocalsplus);
+	P(freelist_lists);
+	printf("freelist_lists_numfree %llu\n",
+	       (unsigned long long)layout.freelist_lists + 8 * PY_FREELIST_LEN);
+	P(freelist_dicts);
+	printf("freelist_dicts_numfree %llu\n",
+	       (unsigned long long)layout.freelist_dicts + 8 * PY_FREELIST_LEN);
+	P(freelist_dictkeys);
+	printf("freelist_dictkeys_numfree %llu\n",
+	       (unsigned long long)layout.freelist_dictkeys + 8 * PY_FREELIST_LEN);
+	P(freelist_async_gens);
+	printf("freelist_async_gens_numfree %llu\n",
+	       (unsigned long long)layout.freelist_async_gens + 8 * PY_FREELIST_LEN);
+	P(freelist_async_gen_asends);
+	printf("freelist_async_gen_asends_numfree %llu\n",
+	       (unsigned long long)layout.freelist_async_gen_asends + 8 * PY_FREELIST_LEN);
 	P(arena_address);
 	P(arena_pool_address);
 	P(arena_nfreepools);

@@ -15,13 +15,17 @@
 #include <internal/pycore_gc.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_runtime.h>
+#include <internal/pycore_code.h>
+#include <internal/pycore_moduleobject.h>
 #if PY_MINOR_VERSION >= 12
 #include <internal/pycore_obmalloc.h>
+#include <internal/pycore_typeobject.h>
 #endif
 #include <stddef.h>
 #include <stdio.h>
 
-#define P(name, value) printf(#name " %llu\n", (unsigned long long)(value))
+#define P(name, value) \
+	printf(#name " %llu\n", (unsigned long long)(long long)(value))
 #define O(name, type, member) P(name, offsetof(type, member))
 
 int main(void)
@@ -104,5 +108,75 @@ int main(void)
 	O(keys_nentries, PyDictKeysObject, dk_nentries);
 	O(keys_indices, PyDictKeysObject, dk_indices);
 	O(exc_args, PyBaseExceptionObject, args);
+	O(tp_weaklistoffset, PyTypeObject, tp_weaklistoffset);
+	O(tp_base, PyTypeObject, tp_base);
+	O(tp_dictoffset, PyTypeObject, tp_dictoffset);
+	O(tp_bases, PyTypeObject, tp_bases);
+	O(tp_mro, PyTypeObject, tp_mro);
+	O(tp_subclasses, PyTypeObject, tp_subclasses);
+	O(ht_name, PyHeapTypeObject, ht_name);
+	O(ht_cached_keys, PyHeapTypeObject, ht_cached_keys);
+	O(ht_module, PyHeapTypeObject, ht_module);
+	P(object_basicsize, sizeof(PyObject));
+	P(list_basicsize, sizeof(PyListObject));
+	P(dict_basicsize, sizeof(PyDictObject));
+	O(list_allocated, PyListObject, allocated);
+	O(cell_ref, PyCellObject, ob_ref);
+	O(module_dict, PyModuleObject, md_dict);
+	O(ts_datastack_top, PyThreadState, datastack_top);
+	O(ts_datastack_limit, PyThreadState, datastack_limit);
+	O(co_nlocalsplus, PyCodeObject, co_nlocalsplus);
+#if PY_MINOR_VERSION >= 13
+	O(long_tag, PyLongObject, long_value.lv_tag);
+	O(long_digits, PyLongObject, long_value.ob_digit);
+	P(managed_dict, MANAGED_DICT_OFFSET);
+	P(managed_weakref, MANAGED_WEAKREF_OFFSET);
+	O(values_valid, PyDictValues, valid);
+	O(values_embedded, PyDictValues, embedded);
+	O(values_array, PyDictValues, values);
+	O(interp_modules, PyInterpreterState, imports.modules);
+	O(interp_interned, PyInterpreterState,
+	  cached_objects.interned_strings);
+	O(interp_static_types_count, PyInterpreterState,
+	  types.builtins.num_initialized);
+	O(interp_static_types, PyInterpreterState, types.builtins.initialized);
+	O(interp_ext_types_count, PyInterpreterState,
+	  types.for_extensions.num_initialized);
+	O(interp_ext_types, PyInterpreterState,
+	  types.for_extensions.initialized);
+	P(static_type_state_size, sizeof(managed_static_type_state));
+	O(static_type_type, managed_static_type_state, type);
+	O(static_type_dict, managed_static_type_state, tp_dict);
+	O(static_type_subclasses, managed_static_type_state, tp_subclasses);
+#define FREELIST(name, member)                                         \
+	O(freelist_##name, PyInterpreterState,                          \
+	  object_state.freelists.member.items);                        \
+	O(freelist_##name##_numfree, PyInterpreterState,                \
+	  object_state.freelists.member.numfree)
+	FREELIST(lists, lists);
+	FREELIST(dicts, dicts);
+	FREELIST(dictkeys, dictkeys);
+	FREELIST(async_gens, async_gens);
+	FREELIST(async_gen_asends, async_gen_asends);
+#else
+	O(freelist_lists, PyInterpreterState, list.free_list);
+	O(freelist_lists_numfree, PyInterpreterState, list.numfree);
+	O(freelist_dicts, PyInterpreterState, dict_state.free_list);
+	O(freelist_dicts_numfree, PyInterpreterState, dict_state.numfree);
+	O(freelist_dictkeys, PyInterpreterState, dict_state.keys_free_list);
+	O(freelist_dictkeys_numfree, PyInterpreterState,
+	  dict_state.keys_numfree);
+	O(freelist_async_gens, PyInterpreterState, async_gen.value_freelist);
+	O(freelist_async_gens_numfree, PyInterpreterState,
+	  async_gen.value_numfree);
+	O(freelist_async_gen_asends, PyInterpreterState,
+	  async_gen.asend_freelist);
+	O(freelist_async_gen_asends_numfree, PyInterpreterState,
+	  async_gen.asend_numfree);
+	O(long_digits, PyLongObject, ob_digit);
+	O(interp_modules, PyInterpreterState, modules);
+	/* The managed dict pointer: the pre-header's second word. */
+	P(managed_dict, -3 * (long long)sizeof(PyObject *));
+#endif
 	return 0;
 }

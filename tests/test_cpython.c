@@ -5,7 +5,9 @@
  * gives for every instruction, co_lines(), of a function compiled by
  * Debian's 3.11 and 3.13), and the layout taken from 3.13's
  * _Py_DebugOffsets (the values Debian 13's python3.13 initialises them
- * with; a table that is not sound is refused, never followed).
+ * with; a table that is not sound is refused, never followed), and the
+ * exact references of 3.13's objects (inline values, lv_tag ints) in a
+ * memory laid out by hand.
  * tests/python-objects.sh and python-trixie.sh check the whole on real
  * cores.
  */
@@ -18,7 +20,7 @@
 
 /* A process's memory: one buffer from MEMORY_BASE. */
 #define MEMORY_BASE 0x10000
-static uint8_t memory[0x4000];
+static uint8_t memory[0x8000];
 
 static int fake_read(const struct coreheap_host *host, uint64_t addr,
 		     void *buf, size_t len)
@@ -232,6 +234,10 @@ Test(cpython, layout_from_debug_offsets)
 	cr_expect_eq(layout.ascii_data, 40);
 	cr_expect_eq(layout.compact_data, 56);
 	cr_expect_eq(layout.unicode_ready_bit, 0);
+	cr_expect_eq(layout.interp_modules, 7656);
+	cr_expect_eq(layout.ts_datastack_top, 240);
+	cr_expect_eq(layout.ts_datastack_limit, 248);
+	cr_expect_eq(layout.ht_cached_keys, 880);
 }
 
 Test(cpython, debug_offsets_not_sound)
@@ -262,4 +268,292 @@ Test(cpython, debug_offsets_not_sound)
 	// Every field zero: sizes of 0, no offset fits.
 	memset(raw + 8, 0, sizeof(raw) - 8);
 	cr_expect_not(py_layout_313(raw, &layout, &why));
+}
+
+/*
+ * 3.13's exact references, in memory laid out as 3.13 does: type objects
+ * (type, object, int, str, dict and a class of instances with inline
+ * values), an instance, a dict with int keys.
+ */
+#define A(offset) (MEMORY_BASE + (offset))
+#define TYPE_TYPE A(0x0000)
+#define OBJECT_TYPE A(0x0400)
+#define INT_TYPE A(0x0800)
+#define STR_TYPE A(0x0c00)
+#define DICT_TYPE A(0x1000)
+#define CLASS A(0x1400)
+#define NAMES A(0x1800)
+#define SHARED_KEYS A(0x2000)
+#define KEY_STRS A(0x2400)
+#define INSTANCE_BLOCK A(0x3000)
+#define INSTANCE (INSTANCE_BLOCK + 32)
+#define DICT_BLOCK A(0x4000)
+#define DICT (DICT_BLOCK + 16)
+#define DICT_KEYS A(0x4100)
+#define INTS A(0x4400)
+#define WEAKREFS A(0x5000)
+
+static const struct py_layout *refs_layout;
+
+static const void *fake_map(const struct coreheap_host *host, uint64_t addr,
+			    size_t len)
+{
+	(void)host;
+	if (addr < MEMORY_BASE || addr - MEMORY_BASE > sizeof(memory) ||
+	    len > sizeof(memory) - (addr - MEMORY_BASE))
+		return NULL;
+	return memory + (addr - MEMORY_BASE);
+}
+
+static int fake_symbol(const struct coreheap_host *host,
+		       const char *module_name, const char *name,
+		       struct coreheap_symbol *ret)
+{
+	static const struct {
+		const char *name;
+		uint64_t address;
+	} symbols[] = {
+		{ "PyBaseObject_Type", OBJECT_TYPE },
+		{ "PyLong_Type", INT_TYPE },
+		{ "PyUnicode_Type", STR_TYPE },
+		{ "PyDict_Type", DICT_TYPE },
+	};
+
+	(void)host;
+	(void)module_name;
+	for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
+		if (strcmp(name, symbols[i].name) == 0) {
+			memset(ret, 0, sizeof(*ret));
+			ret->address = symbols[i].address;
+			return COREHEAP_OK;
+		}
+	}
+	return COREHEAP_NOT_FOUND;
+}
+
+static void put_u64(uint64_t addr, uint64_t value)
+{
+	put(addr, &value, sizeof(value));
+}
+
+static void put_type(uint64_t type, const char *name, uint64_t basicsize,
+		     uint64_t flags)
+{
+	static uint64_t next_name = NAMES;
+
+	put_u64(type + refs_layout->ob_refcnt, 1);
+	put_u64(type + refs_layout->ob_type, TYPE_TYPE);
+	put(next_name, name, strlen(name) + 1);
+	put_u64(type + refs_layout->tp_name, next_name);
+	next_name += strlen(name) + 1;
+	put_u64(type + refs_layout->tp_basicsize, basicsize);
+	put_u64(type + refs_layout->tp_flags, flags | PY_TPFLAGS_READY);
+}
+
+// A compact ASCII str at address.
+static void put_str(uint64_t address, const char *text)
+{
+	uint32_t state = 1u << 2 | 1u << 5 | 1u << 6;
+
+	put_u64(address + refs_layout->ob_refcnt, 1);
+	put_u64(address + refs_layout->ob_type, STR_TYPE);
+	put_u64(address + refs_layout->unicode_length, strlen(text));
+	put(address + refs_layout->unicode_state, &state, sizeof(state));
+	put(address + refs_layout->ascii_data, text, strlen(text) + 1);
+}
+
+// A keys object of n entries (kind: 0 general, 24 bytes an entry; else
+// 16), 8 slots, 1-byte indices.
+static uint64_t put_keys(uint64_t keys, uint8_t kind, uint64_t n)
+{
+	uint8_t head[3] = { 3, 3, kind };
+
+	put(keys + refs_layout->keys_log2_size, head, sizeof(head));
+	put_u64(keys + refs_layout->keys_nentries, n);
+	return keys + refs_layout->keys_indices + 8;
+}
+
+struct got_refs {
+	size_t n;
+	uint64_t targets[32];
+	char names[32][64];
+};
+
+static int collect_ref(void *arg, const struct coreheap_reference *ref)
+{
+	struct got_refs *got = arg;
+
+	cr_assert_lt(got->n, 32);
+	got->targets[got->n] = ref->target;
+	snprintf(got->names[got->n], sizeof(got->names[0]), "%s",
+		 ref->name ? ref->name : "(owned)");
+	got->n++;
+	return COREHEAP_OK;
+}
+
+struct refs_fixture {
+	struct py_layout layout;
+	struct py_state st;
+	struct py_walk walk;
+	struct coreheap_host host;
+};
+
+static void refs_setup(struct refs_fixture *f)
+{
+	uint8_t raw[PY_DEBUG_OFFSETS_313_SIZE];
+	const char *why = NULL;
+
+	raw_313(raw);
+	cr_assert(py_layout_313(raw, &f->layout, &why), "refused: %s", why);
+	refs_layout = &f->layout;
+	memset(memory, 0, sizeof(memory));
+	f->host = (struct coreheap_host){
+		.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+		.size = sizeof(f->host),
+		.read = fake_read,
+		.map = fake_map,
+		.symbol = fake_symbol,
+	};
+	f->st.type_type = TYPE_TYPE;
+	f->st.version_hex = 0x030d05f0;
+	f->st.layout = f->layout;
+	f->walk.host = &f->host;
+	f->walk.st = &f->st;
+	f->walk.layout = &f->st.layout;
+	f->walk.refs_budget = 1000;
+	f->st.walk = &f->walk;
+	put_type(TYPE_TYPE, "type", 928,
+		 PY_TPFLAGS_TYPE_SUBCLASS | PY_TPFLAGS_HAVE_GC);
+	put_type(OBJECT_TYPE, "object", 16, 0);
+	put_type(INT_TYPE, "int", 24, 0);
+	put_type(STR_TYPE, "str", 40, 0);
+	put_type(DICT_TYPE, "dict", 48,
+		 PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_DICT_SUBCLASS);
+}
+
+/*
+ * An instance of a class whose attributes are inline, after the object:
+ * its shared keys name three, its block has room for two values.
+ */
+static struct coreheap_object put_instance(uint8_t valid)
+{
+	uint64_t entries, flags = PY_TPFLAGS_HEAPTYPE | PY_TPFLAGS_HAVE_GC |
+				  PY_TPFLAGS_MANAGED_DICT |
+				  PY_TPFLAGS_MANAGED_WEAKREF |
+				  PY_TPFLAGS_INLINE_VALUES;
+	uint8_t values_head[4] = { 2, 2, 1, valid };
+	const char *keys[] = { "alpha", "beta", "gamma" };
+
+	put_type(CLASS, "Thing", 16, flags);
+	put_u64(CLASS + refs_layout->tp_base, OBJECT_TYPE);
+	put_u64(CLASS + refs_layout->ht_cached_keys, SHARED_KEYS);
+	entries = put_keys(SHARED_KEYS, 1, 3);
+	for (uint64_t i = 0; i < 3; i++) {
+		put_str(KEY_STRS + 0x40 * i, keys[i]);
+		put_u64(entries + 16 * i, KEY_STRS + 0x40 * i);
+	}
+	put_u64(INSTANCE + refs_layout->managed_weakref, WEAKREFS);
+	put_u64(INSTANCE + refs_layout->ob_refcnt, 1);
+	put_u64(INSTANCE + refs_layout->ob_type, CLASS);
+	put(INSTANCE + 16, values_head, sizeof(values_head));
+	put_u64(INSTANCE + 16 + 8, 0xa1a1a0);
+	put_u64(INSTANCE + 16 + 16, 0xb2b2b0);
+	// Past the block: what a third value would be, not the instance's.
+	put_u64(INSTANCE + 16 + 24, 0xc3c3c0);
+	return (struct coreheap_object){
+		.address = INSTANCE, .size = 32 + 16 + 8 + 16, .header = 32,
+	};
+}
+
+Test(cpython, references_of_inline_values_313)
+{
+	struct refs_fixture f = { 0 };
+	struct got_refs got = { 0 };
+	struct coreheap_object object;
+
+	refs_setup(&f);
+	object = put_instance(1);
+	cr_assert_eq(py_references(&f.host, &f.st, &object, true, collect_ref,
+				   &got),
+		     COREHEAP_OK);
+	cr_assert_eq(got.n, 4, "%zu references", got.n);
+	cr_expect_eq(got.targets[0], CLASS);
+	cr_expect_str_eq(got.names[0], ".__class__");
+	cr_expect_eq(got.targets[1], WEAKREFS);
+	cr_expect_str_eq(got.names[1], "(weak references)");
+	cr_expect_eq(got.targets[2], 0xa1a1a0);
+	cr_expect_str_eq(got.names[2], ".alpha");
+	cr_expect_eq(got.targets[3], 0xb2b2b0);
+	cr_expect_str_eq(got.names[3], ".beta");
+	py_type_cache_deinit(&f.walk.types);
+}
+
+Test(cpython, references_of_moved_inline_values_313)
+{
+	struct refs_fixture f = { 0 };
+	struct got_refs got = { 0 };
+	struct coreheap_object object;
+
+	// The values moved to a dict (not valid): the dict holds them.
+	refs_setup(&f);
+	object = put_instance(0);
+	put_u64(INSTANCE + refs_layout->managed_dict, DICT);
+	cr_assert_eq(py_references(&f.host, &f.st, &object, true, collect_ref,
+				   &got),
+		     COREHEAP_OK);
+	cr_assert_eq(got.n, 3, "%zu references", got.n);
+	cr_expect_str_eq(got.names[1], "(weak references)");
+	cr_expect_eq(got.targets[2], DICT);
+	cr_expect_str_eq(got.names[2], ".__dict__");
+	py_type_cache_deinit(&f.walk.types);
+}
+
+Test(cpython, int_keys_by_lv_tag_313)
+{
+	struct refs_fixture f = { 0 };
+	struct got_refs got = { 0 };
+	// lv_tag: the digits' count from bit 3, the sign below (0 positive,
+	// 1 zero, 2 negative).
+	const struct {
+		uint64_t tag;
+		uint32_t digits[2];
+		const char *name;
+	} ints[] = {
+		{ 1 << 3, { 3, 0 }, "[3]" },
+		{ 1 << 3 | 2, { 5, 0 }, "[-5]" },
+		{ 1, { 0, 0 }, "[0]" },
+		{ 2 << 3, { 1, 1 }, "[1073741825]" },
+	};
+	uint64_t entries;
+	struct coreheap_object object = {
+		.address = DICT, .size = 64, .header = 16,
+	};
+
+	refs_setup(&f);
+	put_u64(DICT + refs_layout->ob_refcnt, 1);
+	put_u64(DICT + refs_layout->ob_type, DICT_TYPE);
+	put_u64(DICT + refs_layout->dict_keys, DICT_KEYS);
+	entries = put_keys(DICT_KEYS, 0, 4);
+	for (uint64_t i = 0; i < 4; i++) {
+		uint64_t number = INTS + 0x40 * i;
+
+		put_u64(number + refs_layout->ob_refcnt, 1);
+		put_u64(number + refs_layout->ob_type, INT_TYPE);
+		put_u64(number + refs_layout->long_tag, ints[i].tag);
+		put(number + refs_layout->long_digits, ints[i].digits,
+		    sizeof(ints[i].digits));
+		put_u64(entries + 24 * i + 8, number);
+		put_u64(entries + 24 * i + 16, 0x100000 + 0x10 * i);
+	}
+	cr_assert_eq(py_references(&f.host, &f.st, &object, true, collect_ref,
+				   &got),
+		     COREHEAP_OK);
+	// The keys owned, then each key and its value.
+	cr_assert_eq(got.n, 9, "%zu references", got.n);
+	cr_expect_eq(got.targets[0], DICT_KEYS);
+	for (size_t i = 0; i < 4; i++) {
+		cr_expect_eq(got.targets[2 + 2 * i], 0x100000 + 0x10 * i);
+		cr_expect_str_eq(got.names[2 + 2 * i], ints[i].name);
+	}
+	py_type_cache_deinit(&f.walk.types);
 }

@@ -131,6 +131,72 @@ struct py_layout {
 	/* PyBaseExceptionObject. */
 	uint32_t exc_args;
 
+	/*
+	 * What refs.c reads for the exact references and the named roots.
+	 */
+	/* PyTypeObject and PyHeapTypeObject's further members. */
+	uint32_t tp_weaklistoffset, tp_base, tp_dictoffset, tp_bases, tp_mro;
+	uint32_t tp_subclasses;
+	/** ht_cached_keys: the shared keys of its instances' dicts. */
+	uint32_t ht_name, ht_cached_keys, ht_module;
+	/** sizeof(PyObject), sizeof(PyListObject), sizeof(PyDictObject):
+	 * a subclass's own words follow them. */
+	uint32_t object_basicsize, list_basicsize, dict_basicsize;
+	/* PyListObject's allocated; PyCellObject's ob_ref; PyModuleObject's
+	 * md_dict. */
+	uint32_t list_allocated, cell_ref, module_dict;
+	/**
+	 * PyLongObject: its digits (30 bits each) and, 3.12+, lv_tag (the
+	 * sign in its two low bits, the digits' count above bit 3) where
+	 * ob_size was; long_tag 0: ob_size holds the signed count (3.11).
+	 */
+	uint32_t long_digits, long_tag;
+	/** From the object: the managed dict pointer (in the pre-header). */
+	int32_t managed_dict;
+	/** From the object: the managed weak references list (3.12+); 0:
+	 * none (3.11 keeps them at tp_weaklistoffset). */
+	int32_t managed_weakref;
+	/**
+	 * struct _dictvalues (3.13): the byte that says inline values are
+	 * valid (not moved to a dict) and the values array; both 0 in 3.11,
+	 * whose values are a bare array.
+	 */
+	uint32_t values_valid, values_array;
+	/** struct _dictvalues's embedded: the values are an instance's
+	 * inline values, in its block (3.13); 0 in 3.11. */
+	uint32_t values_embedded;
+	/* collections.deque (Modules/_collectionsmodule.c). */
+	uint32_t deque_leftblock, deque_rightblock, deque_leftindex;
+	uint32_t deque_numfreeblocks, deque_freeblocks, deque_weakreflist;
+	/** interp->modules (3.11), interp->imports.modules (3.13). */
+	uint32_t interp_modules;
+	/** interp->cached_objects.interned_strings (3.12+); 0: the dict is
+	 * file-static (3.11), found by its contents. */
+	uint32_t interp_interned;
+	/**
+	 * interp->types.builtins and .for_extensions (3.12+): a count, then
+	 * managed_static_type_state[] (static types keep their tp_dict and
+	 * tp_subclasses there, per interpreter); 0: in the type (3.11).
+	 */
+	uint32_t interp_static_types_count, interp_static_types;
+	uint32_t interp_ext_types_count, interp_ext_types;
+	uint32_t static_type_state_size, static_type_type, static_type_dict;
+	uint32_t static_type_subclasses;
+	/** tstate->datastack_top and datastack_limit: the frames' stack. */
+	uint32_t ts_datastack_top, ts_datastack_limit;
+	/** PyCodeObject's co_nlocalsplus (an int). */
+	uint32_t co_nlocalsplus;
+	/**
+	 * The interpreter's free lists that are arrays of PY_FREELIST_LEN
+	 * pointers followed by their int count (numfree): of lists, dicts,
+	 * dict keys, async generators' wrapped values and asend objects
+	 * (interp->list, dict_state, async_gen in 3.11;
+	 * interp->object_state.freelists in 3.13). Past numfree, the slots
+	 * keep stale pointers to objects taken again since: no root.
+	 */
+	uint32_t freelist_lists, freelist_dicts, freelist_dictkeys;
+	uint32_t freelist_async_gens, freelist_async_gen_asends;
+
 	/* pymalloc (Objects/obmalloc.c in 3.11, pycore_obmalloc.h later). */
 	/* struct arena_object. */
 	uint32_t arena_address, arena_pool_address, arena_nfreepools;
@@ -272,84 +338,18 @@ struct py_state {
 };
 
 
-/*
- * CPython 3.11 only: the offsets of refs.c (exact references and named
- * roots), which answers for 3.11 and says "not known" for other versions.
- * Those that struct py_layout also has are read from it there.
- */
-/* PyObject and PyTypeObject (Include/cpython/object.h). */
-#define PY_OB_REFCNT 0
-#define PY_OB_TYPE 8
-#define PY_TP_NAME 24
-#define PY_TP_BASICSIZE 32
-#define PY_TP_ITEMSIZE 40
-#define PY_TP_FLAGS 168
-#define PY_TP_DICT 264
-#define PY_TYPE_OBJECT_SIZE 408
-#define PY_TP_WEAKLISTOFFSET 208
-#define PY_TP_BASE 256
-#define PY_TP_DICTOFFSET 288
-#define PY_TP_BASES 336
-#define PY_TP_MRO 344
-#define PY_TP_SUBCLASSES 360
-/* PyHeapTypeObject. */
-#define PY_HT_NAME 848
-#define PY_HT_QUALNAME 864
-/** The shared keys of its instances' managed dicts (split tables). */
-#define PY_HT_CACHED_KEYS 872
-#define PY_HT_MODULE 880
-#define PY_HEAP_TYPE_OBJECT_SIZE 872
-/* PyVarObject's ob_size; PyListObject, PyTupleObject. */
-#define PY_OB_SIZE 16
-#define PY_LIST_ITEMS 24
-#define PY_LIST_ALLOCATED 32
-#define PY_TUPLE_ITEMS 24
-/* PyCellObject, PyModuleObject, PyLongObject (30-bit digits). */
-#define PY_CELL_REF 16
-#define PY_MODULE_DICT 16
-#define PY_LONG_DIGITS 24
+/* PyLongObject's digits (30 bits each). */
 #define PY_LONG_SHIFT 30
-/** 3.11 keeps a managed dict's values behind the GC head: dict, values. */
-#define PY_MANAGED_DICT_PTR (-24)
-#define PY_MANAGED_VALUES_PTR (-32)
-/* Sizes of the builtin containers (tp_basicsize): a subclass's own words
- * follow. */
-#define PY_OBJECT_BASICSIZE 16
-#define PY_LIST_BASICSIZE 40
-#define PY_DICT_BASICSIZE 48
-
-/* collections.deque (Modules/_collectionsmodule.c): blocks of 64 items
- * between a left and a right link. */
-#define PY_DEQUE_LEFTBLOCK 24
-#define PY_DEQUE_RIGHTBLOCK 32
-#define PY_DEQUE_LEFTINDEX 40
-#define PY_DEQUE_NUMFREEBLOCKS 72
-#define PY_DEQUE_FREEBLOCKS 80
-#define PY_DEQUE_MAX_FREE 16
-#define PY_DEQUE_WEAKREFLIST 208
+/* collections.deque: blocks of 64 items between a left and a right link;
+ * at most 16 spare blocks kept. */
 #define PY_DEQUE_BLOCK_LEN 64
 #define PY_DEQUE_RIGHTLINK (8 + 8 * PY_DEQUE_BLOCK_LEN)
-
-/* PyInterpreterState (pycore_interp.h): threads.head, modules. */
-#define PY_INTERP_THREADS_HEAD 16
-#define PY_INTERP_MODULES 888
-/* PyThreadState (Include/cpython/pystate.h). */
-#define PY_TSTATE_NEXT 8
-#define PY_TSTATE_CFRAME 56
-#define PY_TSTATE_NATIVE_THREAD_ID 160
-/** The frames' stack: its current chunk, the top in use, the chunk's end. */
-#define PY_TSTATE_DATASTACK_TOP 304
-#define PY_TSTATE_DATASTACK_LIMIT 312
-/* _PyCFrame. */
-#define PY_CFRAME_CURRENT_FRAME 8
-/* _PyInterpreterFrame (pycore_frame.h). */
-#define PY_IFRAME_CODE 32
-#define PY_IFRAME_PREVIOUS 48
-#define PY_IFRAME_LOCALSPLUS 72
-/* PyCodeObject. */
-#define PY_CODE_NLOCALSPLUS 76
-#define PY_CODE_LOCALSPLUSNAMES 96
-#define PY_CODE_QUALNAME 128
+#define PY_DEQUE_MAX_FREE 16
+/** The slots of each free list of struct py_layout, its count after them. */
+#define PY_FREELIST_LEN 80
+/** The most static types per interpreter (3.13: 200 builtin, 10 of
+ * extensions). */
+#define PY_MAX_STATIC_TYPES 1024
 
 /** What a buffer is to the object that owns it. */
 enum py_owned_kind {
@@ -485,8 +485,9 @@ int py_roots(const struct coreheap_host *host, void *state,
 /**
  * Declare as the runtime's own (add_owned_range), no root: the part of
  * each thread's frame stack above its top (the locals of frames that
- * returned) and the heads of the GC generations (the collector's lists).
- * From walk().
+ * returned), the heads of the GC generations (the collector's lists) and
+ * the free lists' slots past their count (stale pointers to objects
+ * taken again). From walk().
  */
 void py_declare_unrooted(struct py_walk *walk);
 
@@ -506,6 +507,15 @@ bool py_read_str(struct py_walk *walk, uint64_t str, char *buf, size_t max);
  * the host (add_runtime_stack) when it offers that (frames.c).
  */
 void py_walk_stacks(struct py_walk *walk);
+
+/** The innermost frame of the thread state at tstate, or 0. */
+uint64_t py_current_frame(struct py_walk *walk, uint64_t tstate);
+
+/**
+ * The code object of the frame at frame, if it is a Python function's
+ * frame (not a C entry frame, its executable a code object); 0 if not.
+ */
+uint64_t py_frame_code(struct py_walk *walk, uint64_t frame);
 
 /**
  * The line that the instruction at instr of the code object at code is

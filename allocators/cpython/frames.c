@@ -158,6 +158,23 @@ static void str_or_unknown(struct py_walk *walk, uint64_t str, char *buf,
 		snprintf(buf, max, "?");
 }
 
+uint64_t py_frame_code(struct py_walk *walk, uint64_t frame)
+{
+	const struct py_layout *layout = walk->layout;
+	uint64_t code, code_type;
+	uint8_t owner;
+
+	if (walk->host->read(walk->host, frame + layout->frame_owner, &owner,
+			     1) ||
+	    !py_read_u64(walk, frame + layout->frame_code, &code) ||
+	    !py_read_u64(walk, code + layout->ob_type, &code_type))
+		return 0;
+	if ((layout->frame_owner_cstack && owner == layout->frame_owner_cstack) ||
+	    (walk->st->code_type && code_type != walk->st->code_type))
+		return 0;
+	return code;
+}
+
 /*
  * The frame at frame as function, file and line (strings in the caller's
  * buffers); false if it is no Python function's frame (a C entry frame,
@@ -168,17 +185,9 @@ static bool read_frame(struct py_walk *walk, uint64_t frame,
 		       char *file)
 {
 	const struct py_layout *layout = walk->layout;
-	uint64_t code, code_type, instr, name;
-	uint8_t owner;
+	uint64_t code = py_frame_code(walk, frame), instr, name;
 
-	if (walk->host->read(walk->host, frame + layout->frame_owner, &owner,
-			     1) ||
-	    !py_read_u64(walk, frame + layout->frame_code, &code) ||
-	    !py_read_u64(walk, frame + layout->frame_instr, &instr) ||
-	    !py_read_u64(walk, code + layout->ob_type, &code_type))
-		return false;
-	if ((layout->frame_owner_cstack && owner == layout->frame_owner_cstack) ||
-	    (walk->st->code_type && code_type != walk->st->code_type))
+	if (!code || !py_read_u64(walk, frame + layout->frame_instr, &instr))
 		return false;
 	if (!py_read_u64(walk, code + layout->co_qualname, &name) ||
 	    !py_read_str(walk, name, function, PY_MAX_NAME)) {
@@ -198,8 +207,7 @@ static bool read_frame(struct py_walk *walk, uint64_t frame,
 	return true;
 }
 
-// The innermost frame of the thread state at tstate, or 0.
-static uint64_t current_frame(struct py_walk *walk, uint64_t tstate)
+uint64_t py_current_frame(struct py_walk *walk, uint64_t tstate)
 {
 	const struct py_layout *layout = walk->layout;
 	uint64_t frame, cframe;
@@ -287,7 +295,7 @@ static void report_thread(struct stacks_walk *stacks, uint64_t tstate,
 	if (!py_read_u64(walk, tstate + layout->ts_native_thread_id,
 			 &native_id))
 		native_id = 0;
-	frame = current_frame(walk, tstate);
+	frame = py_current_frame(walk, tstate);
 	// The chain is bounded: a loop is cut where a budget ends.
 	while (frame) {
 		uint64_t previous;

@@ -34,8 +34,13 @@
 // libpython3.13-dev): where pymalloc's state is (interp->obmalloc, a
 // pointer), the GC generations inside interp->gc, the exception being
 // handled, PyHeapTypeObject, the dict keys, the managed dict and inline
-// values (Py_TPFLAGS_INLINE_VALUES). Those are the same in every 3.13.x;
-// the debug offsets guard the rest.
+// values (Py_TPFLAGS_INLINE_VALUES), and for the exact references and
+// named roots (refs.c) PyLongObject's lv_tag, the interned strings
+// (interp->cached_objects), the static types' dicts (interp->types), the
+// free lists (interp->object_state.freelists), the frames' data stack,
+// co_nlocalsplus, collections.deque (Modules/_collectionsmodule.c). Those
+// are the same in every 3.13.x; the debug offsets guard the rest, and
+// tests/python-objects.sh compares every one with the headers.
 
 #include <string.h>
 
@@ -67,6 +72,30 @@ static void common_layout(struct py_layout *ret)
 		.keys_nentries = 24,
 		.keys_indices = 32,
 		.exc_args = 24,
+		.tp_weaklistoffset = 208,
+		.tp_base = 256,
+		.tp_dictoffset = 288,
+		.tp_bases = 336,
+		.tp_mro = 344,
+		.tp_subclasses = 360,
+		.object_basicsize = 16,
+		.list_basicsize = 40,
+		.dict_basicsize = 48,
+		.list_allocated = 32,
+		.cell_ref = 16,
+		.module_dict = 16,
+		.long_digits = 24,
+		.managed_dict = -24,
+		// dequeobject: the var header, leftblock, rightblock,
+		// leftindex, rightindex, state, maxlen, numfreeblocks,
+		// freeblocks[16], weakreflist: the same in 3.11 and 3.13
+		// (tp_basicsize 216, tp_weaklistoffset 208 in both).
+		.deque_leftblock = 24,
+		.deque_rightblock = 32,
+		.deque_leftindex = 40,
+		.deque_numfreeblocks = 72,
+		.deque_freeblocks = 80,
+		.deque_weakreflist = 208,
 		.gc_generation_size = 24,
 		.arena_address = 0,
 		.arena_pool_address = 8,
@@ -121,6 +150,18 @@ void py_layout_311(struct py_layout *ret)
 	ret->unicode_ready_bit = 1u << 7;
 	ret->values_prefix = true;
 	ret->managed_values = 0;
+	ret->ht_name = 848;
+	ret->ht_cached_keys = 872;
+	ret->ht_module = 880;
+	ret->interp_modules = 888;
+	ret->ts_datastack_top = 304;
+	ret->ts_datastack_limit = 312;
+	ret->co_nlocalsplus = 76;
+	ret->freelist_lists = 3872;
+	ret->freelist_dicts = 4520;
+	ret->freelist_dictkeys = 5168;
+	ret->freelist_async_gens = 5816;
+	ret->freelist_async_gen_asends = 6464;
 }
 
 // Field n (a uint64_t) of the raw table, past the 8-byte cookie.
@@ -181,7 +222,7 @@ bool py_layout_313(const uint8_t *raw, struct py_layout *ret,
 		   const char **why_ret)
 {
 	struct py_layout layout;
-	uint32_t interp_gc, interp_size, type_size, unicode_ascii;
+	uint32_t interp_gc, interp_size, type_size, unicode_ascii, chunk;
 	static const struct {
 		unsigned group, field, width;
 		size_t member;
@@ -192,6 +233,7 @@ bool py_layout_313(const uint8_t *raw, struct py_layout *ret,
 		F(DO_INTERP, 1, 8, interp_id),
 		F(DO_INTERP, 2, 8, interp_next),
 		F(DO_INTERP, 3, 8, interp_threads_head),
+		F(DO_INTERP, 5, 8, interp_modules),
 		F(DO_THREAD, 2, 8, ts_next),
 		F(DO_THREAD, 3, 8, ts_interp),
 		F(DO_THREAD, 4, 8, ts_current_frame),
@@ -245,6 +287,7 @@ bool py_layout_313(const uint8_t *raw, struct py_layout *ret,
 	    !take(raw, DO_INTERP, 0, 0, &interp_size) ||
 	    !take(raw, DO_TYPE, 0, 0, &type_size) ||
 	    !take(raw, DO_UNICODE, 3, 0, &unicode_ascii) ||
+	    !take(raw, DO_THREAD, 7, 24, &chunk) ||
 	    type_size > PY_MAX_TYPE_OBJECT_SIZE) {
 		*why_ret = "the sizes of interp->gc, PyTypeObject or PyASCIIObject";
 		return false;
@@ -281,9 +324,55 @@ bool py_layout_313(const uint8_t *raw, struct py_layout *ret,
 	layout.unicode_ready_bit = 0;
 	layout.values_prefix = false;
 	layout.managed_values = -1;
+	// PyHeapTypeObject: ... ht_name (440 past the type), ht_slots,
+	// ht_qualname, ht_cached_keys, ht_module.
+	layout.ht_name = type_size + 440;
+	layout.ht_cached_keys = type_size + 464;
+	layout.ht_module = type_size + 472;
+	// PyLongObject: long_value {lv_tag, ob_digit[]} (pycore_long.h).
+	layout.long_tag = 16;
+	// MANAGED_WEAKREF_OFFSET (pycore_object.h): the pre-header's first
+	// word; struct _dictvalues {capacity, size, embedded, valid,
+	// values[]} (pycore_dict.h).
+	layout.managed_weakref = -32;
+	layout.values_valid = 3;
+	layout.values_array = 8;
+	layout.values_embedded = 2;
+	// PyInterpreterState (pycore_interp.h): cached_objects and types
+	// (pycore_typeobject.h: builtins {num_initialized, initialized[200]},
+	// for_extensions {num_initialized, next_index, initialized[10]},
+	// each a managed_static_type_state {type, isbuiltin, readying,
+	// ready, tp_dict, tp_subclasses, tp_weaklist}).
+	layout.interp_interned = 194328;
+	layout.interp_static_types_count = 182960;
+	layout.interp_static_types = 182968;
+	layout.interp_ext_types_count = 192568;
+	layout.interp_ext_types = 192584;
+	layout.static_type_state_size = 48;
+	layout.static_type_type = 0;
+	layout.static_type_dict = 24;
+	layout.static_type_subclasses = 32;
+	// PyThreadState: datastack_chunk, datastack_top, datastack_limit.
+	layout.ts_datastack_top = chunk + 8;
+	layout.ts_datastack_limit = chunk + 16;
+	// PyCodeObject (cpython/code.h): co_nlocalsplus, an int.
+	layout.co_nlocalsplus = 72;
+	// interp->object_state.freelists (pycore_freelist.h): floats,
+	// tuples, then lists, dicts, dictkeys, slices, contexts,
+	// async_gens, async_gen_asends.
+	layout.freelist_lists = 11208;
+	layout.freelist_dicts = 11856;
+	layout.freelist_dictkeys = 12504;
+	layout.freelist_async_gens = 13176;
+	layout.freelist_async_gen_asends = 13824;
 	if (layout.interp_gc_permanent + layout.gc_generation_size >
 		    interp_size ||
-	    layout.interp_obmalloc + 8 > interp_size) {
+	    layout.interp_obmalloc + 8 > interp_size ||
+	    layout.interp_interned + 8 > interp_size ||
+	    layout.freelist_async_gen_asends + 8 * PY_FREELIST_LEN + 4 >
+		    interp_size ||
+	    layout.interp_ext_types + 10 * layout.static_type_state_size >
+		    interp_size) {
 		*why_ret = "PyInterpreterState's size";
 		return false;
 	}

@@ -25,7 +25,8 @@ tests_python_layout_LDADD = libcoreheap.a
 tests_python_layout_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 EXTRA_DIST += tests/python_layout_check.c
 
-# The plugin's decoding: location tables, the layout from debug offsets.
+# The plugin's decoding: location tables, the layout from debug offsets,
+# 3.13's exact references (inline values, int keys).
 check_PROGRAMS += tests/test_cpython
 TESTS += tests/test_cpython
 tests_test_cpython_SOURCES = tests/test_cpython.c

@@ -3,15 +3,22 @@
 //
 // references(): the objects a list, tuple, dict, cell or instance of a
 // class refers to, named as Python spells the step ("[3]", "['abc']",
-// ".buffer"), read with CPython 3.11's layouts (cpython.h); the buffers an
+// ".buffer"), read with the version's struct py_layout (3.11, 3.13;
+// other versions are left to the host's scan); the buffers an
 // object owns (a list's item array, a dict's keys and values) are
 // references too, unnamed, so that they stay reachable. An object of a
 // layout not known here is left to the host's conservative scan.
 //
 // roots(): every module's globals ("module __main__ .sessions"), the
 // locals of every frame of every thread ("thread 2 (tid 4242) frame
-// handle_request() local req") and the dict of every type met ("type
-// __main__.Session .__dict__").
+// handle_request() local req", frames as frames.c walks them), the
+// interned strings, and the dict of every type met ("type
+// __main__.Session .__dict__"; 3.13 keeps a static type's dict and
+// subclasses in each interpreter's state).
+//
+// declare_unrooted(): the runtime's memory that holds stale or internal
+// pointers, no reference: the frames' stack above its top, the GC
+// generations' heads, the free lists' slots past their count.
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,6 +78,17 @@ static void emit_owned(struct ref_sink *sink, uint64_t target)
 	emit_flags(sink, target, NULL, COREHEAP_REFERENCE_OWNED);
 }
 
+/*
+ * Whether the layouts of this version are known here: 3.11's and 3.13's
+ * (struct py_layout). Other versions are left to the host's scan.
+ */
+static bool layouts_known(const struct py_state *st)
+{
+	uint64_t minor = st->version_hex >> 16;
+
+	return minor == 0x030b || minor == 0x030d;
+}
+
 static void lookup_builtins(struct py_walk *walk, struct py_builtin_types *b)
 {
 	static const struct {
@@ -110,10 +128,11 @@ static void key_name(struct py_walk *walk, uint64_t key, char *buf,
 		     size_t max)
 {
 	const struct py_builtin_types *b = &walk->st->builtins;
+	const struct py_layout *layout = walk->layout;
 	char text[PY_MAX_KEY_TEXT * 4 + 1];
 	uint64_t type = 0;
 
-	if (py_read_u64(walk, key + PY_OB_TYPE, &type) && type == b->str &&
+	if (py_read_u64(walk, key + layout->ob_type, &type) && type == b->str &&
 	    py_read_str(walk, key, text, sizeof(text))) {
 		char quoted[PY_MAX_KEY_TEXT + 8];
 		size_t out = 0, len = strlen(text);
@@ -132,15 +151,29 @@ static void key_name(struct py_walk *walk, uint64_t key, char *buf,
 		return;
 	}
 	if (type == b->int_) {
-		int64_t size;
+		int64_t size = 0;
+		uint64_t tag;
 		uint32_t digits[2] = { 0, 0 };
+		bool known;
 
-		if (walk->host->read(walk->host, key + PY_OB_SIZE, &size,
-				     sizeof(size)) == COREHEAP_OK &&
-		    size >= -2 && size <= 2 &&
+		// 3.11: ob_size, the digits' count with the sign; 3.12+:
+		// lv_tag, the count above bit 3, the sign in the low bits
+		// (0 positive, 1 zero, 2 negative).
+		if (layout->long_tag) {
+			known = py_read_u64(walk, key + layout->long_tag, &tag) &&
+				(tag & 3) != 3;
+			if (known)
+				size = (int64_t)(tag >> 3) *
+				       ((tag & 3) == 2 ? -1 : 1);
+		} else {
+			known = walk->host->read(walk->host,
+						 key + layout->ob_size, &size,
+						 sizeof(size)) == COREHEAP_OK;
+		}
+		if (known && size >= -2 && size <= 2 &&
 		    (size == 0 ||
-		     walk->host->read(walk->host, key + PY_LONG_DIGITS, digits,
-				      4 * (size < 0 ? -size : size)) ==
+		     walk->host->read(walk->host, key + layout->long_digits,
+				      digits, 4 * (size < 0 ? -size : size)) ==
 			     COREHEAP_OK)) {
 			int64_t value = (int64_t)digits[0] |
 					(int64_t)digits[1] << PY_LONG_SHIFT;
@@ -155,15 +188,16 @@ static void key_name(struct py_walk *walk, uint64_t key, char *buf,
 
 /*
  * The entries of a dict's keys object: each key and (from its entry, or
- * from values for a split table) its value. With values_only the keys
- * are not listed (a split table's shared keys belong to the class).
- * prefix goes before a value's name: "" for a dict ("['abc']"), "." for
- * an instance's attributes (".buffer").
+ * from values for a split table, at most max_values of them: what the
+ * object holding them has room for) its value. With values the keys are
+ * not listed (a split table's shared keys belong to the class). Values
+ * are named "['abc']", or with attributes as an instance's (".buffer").
  */
 static void dict_entries(struct ref_sink *sink, uint64_t keys, uint64_t values,
-			 bool attributes)
+			 uint64_t max_values, bool attributes)
 {
 	struct py_walk *walk = sink->walk;
+	const struct py_layout *layout = walk->layout;
 	const struct coreheap_host *host = walk->host;
 	uint64_t nentries, entries;
 	uint8_t head[3];
@@ -171,18 +205,20 @@ static void dict_entries(struct ref_sink *sink, uint64_t keys, uint64_t values,
 	const uint8_t *table;
 	const uint64_t *value_words = NULL;
 
-	if (!keys || host->read(host, keys + sink->walk->layout->keys_log2_size, head,
+	if (!keys || host->read(host, keys + layout->keys_log2_size, head,
 				sizeof(head)) ||
-	    !py_read_u64(walk, keys + sink->walk->layout->keys_nentries, &nentries) ||
+	    !py_read_u64(walk, keys + layout->keys_nentries, &nentries) ||
 	    head[0] > 40 || head[1] > 43 || nentries > (UINT64_C(1) << head[0]) ||
 	    nentries > PY_MAX_ITEMS) {
 		sink->status = COREHEAP_NOT_FOUND;
 		return;
 	}
+	if (values && nentries > max_values)
+		nentries = max_values;
 	if (!nentries)
 		return;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
-	entries = keys + sink->walk->layout->keys_indices + (UINT64_C(1) << head[1]);
+	entries = keys + layout->keys_indices + (UINT64_C(1) << head[1]);
 	table = host->map(host, entries, nentries * entry_size);
 	if (values)
 		value_words = host->map(host, values, nentries * 8);
@@ -228,21 +264,34 @@ static void dict_entries(struct ref_sink *sink, uint64_t keys, uint64_t values,
 
 static void dict_references(struct ref_sink *sink, uint64_t dict)
 {
+	const struct py_layout *layout = sink->walk->layout;
 	uint64_t keys, values;
+	uint8_t embedded = 0;
 
-	if (!py_read_u64(sink->walk, dict + sink->walk->layout->dict_keys, &keys) ||
-	    !py_read_u64(sink->walk, dict + sink->walk->layout->dict_values, &values)) {
+	if (!py_read_u64(sink->walk, dict + layout->dict_keys, &keys) ||
+	    !py_read_u64(sink->walk, dict + layout->dict_values, &values)) {
 		sink->status = COREHEAP_NOT_FOUND;
 		return;
 	}
-	// A split table's keys are its class's (shared): not its own.
+	// A split table's keys are its class's (shared): not its own. Its
+	// values are a block of their own, or (3.13) an instance's inline
+	// values, in the instance's block.
 	if (values) {
 		emit(sink, keys, NULL);
-		emit_owned(sink, py_values_block(sink->walk, values));
+		if (layout->values_embedded &&
+		    sink->walk->host->read(sink->walk->host,
+					   values + layout->values_embedded,
+					   &embedded, 1) != COREHEAP_OK) {
+			sink->status = COREHEAP_NOT_FOUND;
+			return;
+		}
+		if (!embedded)
+			emit_owned(sink, py_values_block(sink->walk, values));
+		values += layout->values_array;
 	} else {
 		emit_owned(sink, keys);
 	}
-	dict_entries(sink, keys, values, false);
+	dict_entries(sink, keys, values, PY_MAX_ITEMS, false);
 }
 
 // n items at items, named "[i]".
@@ -273,11 +322,12 @@ static void items_references(struct ref_sink *sink, uint64_t items,
 
 static void list_references(struct ref_sink *sink, uint64_t list)
 {
+	const struct py_layout *layout = sink->walk->layout;
 	uint64_t items, size, allocated;
 
-	if (!py_read_u64(sink->walk, list + PY_LIST_ITEMS, &items) ||
-	    !py_read_u64(sink->walk, list + PY_OB_SIZE, &size) ||
-	    !py_read_u64(sink->walk, list + PY_LIST_ALLOCATED, &allocated) ||
+	if (!py_read_u64(sink->walk, list + layout->list_items, &items) ||
+	    !py_read_u64(sink->walk, list + layout->ob_size, &size) ||
+	    !py_read_u64(sink->walk, list + layout->list_allocated, &allocated) ||
 	    size > allocated || (size && !items)) {
 		sink->status = COREHEAP_NOT_FOUND;
 		return;
@@ -288,7 +338,11 @@ static void list_references(struct ref_sink *sink, uint64_t list)
 
 /*
  * An instance's own words past its base's (weak references, __slots__)
- * and its managed dict: its attributes, or the dict they moved to.
+ * and its managed dict: its attributes, or the dict they moved to. 3.11
+ * keeps the attributes in a values array the pre-header points to; 3.13
+ * inline, right after the object (Py_TPFLAGS_INLINE_VALUES), valid until
+ * they move to a dict of their own, and its weak references in the
+ * pre-header.
  */
 static void instance_references(struct ref_sink *sink, uint64_t object,
 				const struct coreheap_object *memory,
@@ -296,11 +350,12 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 				uint64_t base_size)
 {
 	struct py_walk *walk = sink->walk;
+	const struct py_layout *layout = walk->layout;
 	uint64_t basicsize, weaklist, dictoffset;
 
-	if (!py_read_u64(walk, type + PY_TP_BASICSIZE, &basicsize) ||
-	    !py_read_u64(walk, type + PY_TP_WEAKLISTOFFSET, &weaklist) ||
-	    !py_read_u64(walk, type + PY_TP_DICTOFFSET, &dictoffset) ||
+	if (!py_read_u64(walk, type + layout->tp_basicsize, &basicsize) ||
+	    !py_read_u64(walk, type + layout->tp_weaklistoffset, &weaklist) ||
+	    !py_read_u64(walk, type + layout->tp_dictoffset, &dictoffset) ||
 	    basicsize < base_size || basicsize % 8 ||
 	    basicsize > memory->size - memory->header) {
 		sink->status = COREHEAP_NOT_FOUND;
@@ -324,23 +379,61 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 				 offset);
 		emit(sink, word, name);
 	}
-	if (t->flags & PY_TPFLAGS_MANAGED_DICT) {
-		uint64_t dict, values, keys;
+	if (layout->managed_weakref && t->flags & PY_TPFLAGS_MANAGED_WEAKREF) {
+		uint64_t list;
 
-		if (!py_read_u64(walk, object + PY_MANAGED_DICT_PTR, &dict) ||
-		    !py_read_u64(walk, object + PY_MANAGED_VALUES_PTR, &values)) {
+		if (memory->header < (uint64_t)-layout->managed_weakref ||
+		    !py_read_u64(walk, object + layout->managed_weakref, &list)) {
 			sink->status = COREHEAP_NOT_FOUND;
 			return;
 		}
+		emit(sink, list, "(weak references)");
+	}
+	if (t->flags & PY_TPFLAGS_MANAGED_DICT) {
+		uint64_t dict, values = 0, keys, max_values = PY_MAX_ITEMS;
+		uint8_t valid = 1;
+
+		if (memory->header < (uint64_t)-layout->managed_dict ||
+		    !py_read_u64(walk, object + layout->managed_dict, &dict)) {
+			sink->status = COREHEAP_NOT_FOUND;
+			return;
+		}
+		if (layout->managed_values >= 0) {
+			if (!py_read_u64(walk,
+					 object - t->preheader +
+						 (uint64_t)layout->managed_values,
+					 &values)) {
+				sink->status = COREHEAP_NOT_FOUND;
+				return;
+			}
+			if (values)
+				emit_owned(sink, py_values_block(walk, values));
+		} else if (t->flags & layout->tpflags_inline_values) {
+			// After the object, in its own block.
+			values = object + basicsize;
+			if (basicsize + layout->values_array >
+				    memory->size - memory->header ||
+			    walk->host->read(walk->host,
+					     values + layout->values_valid,
+					     &valid, 1) != COREHEAP_OK) {
+				sink->status = COREHEAP_NOT_FOUND;
+				return;
+			}
+			if (!valid)
+				values = 0;
+			// As many as the object's block holds past them.
+			max_values = (memory->size - memory->header - basicsize -
+				      layout->values_array) / 8;
+		}
 		emit(sink, dict, ".__dict__");
 		if (values) {
-			emit_owned(sink, py_values_block(walk, values));
-			if (!py_read_u64(walk, type + PY_HT_CACHED_KEYS, &keys) ||
+			if (!py_read_u64(walk, type + layout->ht_cached_keys, &keys) ||
 			    !keys) {
 				sink->status = COREHEAP_NOT_FOUND;
 				return;
 			}
-			dict_entries(sink, keys, values, true);
+			dict_entries(sink, keys, values + layout->values_array,
+				     max_values, true);
 		}
 	}
 }
@@ -353,16 +446,17 @@ static void instance_references(struct ref_sink *sink, uint64_t object,
 static void deque_references(struct ref_sink *sink, uint64_t deque)
 {
 	struct py_walk *walk = sink->walk;
+	const struct py_layout *layout = walk->layout;
 	uint64_t left, right, size, index, freeblocks, weaklist;
 	int64_t leftindex;
 
-	if (!py_read_u64(walk, deque + PY_OB_SIZE, &size) ||
-	    !py_read_u64(walk, deque + PY_DEQUE_LEFTBLOCK, &left) ||
-	    !py_read_u64(walk, deque + PY_DEQUE_RIGHTBLOCK, &right) ||
-	    walk->host->read(walk->host, deque + PY_DEQUE_LEFTINDEX, &leftindex,
+	if (!py_read_u64(walk, deque + layout->ob_size, &size) ||
+	    !py_read_u64(walk, deque + layout->deque_leftblock, &left) ||
+	    !py_read_u64(walk, deque + layout->deque_rightblock, &right) ||
+	    walk->host->read(walk->host, deque + layout->deque_leftindex, &leftindex,
 			     sizeof(leftindex)) ||
-	    !py_read_u64(walk, deque + PY_DEQUE_NUMFREEBLOCKS, &freeblocks) ||
-	    !py_read_u64(walk, deque + PY_DEQUE_WEAKREFLIST, &weaklist) ||
+	    !py_read_u64(walk, deque + layout->deque_numfreeblocks, &freeblocks) ||
+	    !py_read_u64(walk, deque + layout->deque_weakreflist, &weaklist) ||
 	    size > PY_MAX_ITEMS || leftindex < 0 ||
 	    leftindex >= PY_DEQUE_BLOCK_LEN || freeblocks > PY_DEQUE_MAX_FREE ||
 	    !left) {
@@ -399,35 +493,34 @@ static void deque_references(struct ref_sink *sink, uint64_t deque)
 	     i++) {
 		uint64_t block;
 
-		if (py_read_u64(walk, deque + PY_DEQUE_FREEBLOCKS + 8 * i, &block))
+		if (py_read_u64(walk, deque + layout->deque_freeblocks + 8 * i, &block))
 			emit_owned(sink, block);
 	}
 	emit(sink, weaklist, "(weak references)");
 }
 
 // The name of the member of a type object at offset, if it is an object.
-static const char *type_member(uint64_t offset)
+static const char *type_member(const struct py_layout *layout, uint64_t offset)
 {
-	switch (offset) {
-	case PY_TP_BASE:
-		return ".__base__";
-	case PY_TP_DICT:
-		return ".__dict__";
-	case PY_TP_BASES:
-		return ".__bases__";
-	case PY_TP_MRO:
-		return ".__mro__";
-	case PY_TP_SUBCLASSES:
-		return "(subclasses)";
-	case PY_HT_NAME:
-		return ".__name__";
-	case PY_HT_QUALNAME:
-		return ".__qualname__";
-	case PY_HT_MODULE:
-		return "(module)";
-	default:
-		return NULL;
+	const struct {
+		uint32_t offset;
+		const char *name;
+	} members[] = {
+		{ layout->tp_base, ".__base__" },
+		{ layout->tp_dict, ".__dict__" },
+		{ layout->tp_bases, ".__bases__" },
+		{ layout->tp_mro, ".__mro__" },
+		{ layout->tp_subclasses, "(subclasses)" },
+		{ layout->ht_name, ".__name__" },
+		{ layout->ht_qualname, ".__qualname__" },
+		{ layout->ht_module, "(module)" },
+	};
+
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		if (members[i].offset == offset)
+			return members[i].name;
 	}
+	return NULL;
 }
 
 /*
@@ -465,9 +558,10 @@ static void other_references(struct ref_sink *sink,
 		// a type by its member.
 		if (sink->names && at >= memory->address &&
 		    t->flags & PY_TPFLAGS_TYPE_SUBCLASS &&
-		    type_member(at - memory->address))
+		    type_member(sink->walk->layout, at - memory->address))
 			snprintf(name, sizeof(name), "%s",
-				 type_member(at - memory->address));
+				 type_member(sink->walk->layout,
+					     at - memory->address));
 		else if (sink->names)
 			snprintf(name, sizeof(name), "%s0x%" PRIx64,
 				 at >= memory->address ? "+" : "-",
@@ -486,19 +580,20 @@ int py_references(const struct coreheap_host *host, void *state,
 	struct ref_sink sink = { .names = names, .fn = fn, .arg = arg };
 	const struct py_builtin_types *b = &st->builtins;
 	uint64_t object = memory->address, type, base, size;
+	const struct py_layout *layout;
 	const struct py_type *t;
 	bool heap;
 
-	// 3.11's layouts only.
-	if (!st || !st->walk || (st->version_hex >> 16) != 0x030b)
+	if (!st || !st->walk || !layouts_known(st))
 		return COREHEAP_NOT_FOUND;
 	walk = st->walk;
+	layout = walk->layout;
 	walk->host = host;
 	walk->status = COREHEAP_OK;
 	sink.walk = walk;
 	if (!st->builtins.looked_up)
 		lookup_builtins(walk, &st->builtins);
-	if (!py_read_u64(walk, object + PY_OB_TYPE, &type) ||
+	if (!py_read_u64(walk, object + layout->ob_type, &type) ||
 	    !(t = py_type_at(walk, type)))
 		return walk->status == COREHEAP_NOMEM ? COREHEAP_NOMEM :
 							COREHEAP_NOT_FOUND;
@@ -511,7 +606,7 @@ int py_references(const struct coreheap_host *host, void *state,
 
 		if (!bt || !(bt->flags & PY_TPFLAGS_HEAPTYPE))
 			break;
-		if (!py_read_u64(walk, base + PY_TP_BASE, &base))
+		if (!py_read_u64(walk, base + layout->tp_base, &base))
 			return COREHEAP_NOT_FOUND;
 	}
 	if (!base)
@@ -528,39 +623,39 @@ int py_references(const struct coreheap_host *host, void *state,
 			return COREHEAP_NOT_FOUND;
 		// A str that is not ASCII keeps its UTF-8 form in a buffer.
 		if (base == b->str &&
-		    host->read(host, object + sink.walk->layout->unicode_state, &str_state,
+		    host->read(host, object + layout->unicode_state, &str_state,
 			       sizeof(str_state)) == COREHEAP_OK &&
 		    !(str_state & (1u << 6)) &&
-		    py_read_u64(walk, object + sink.walk->layout->compact_utf8, &utf8))
+		    py_read_u64(walk, object + layout->compact_utf8, &utf8))
 			emit_owned(&sink, utf8);
 	} else if (base == b->tuple) {
 		if (heap)
 			return COREHEAP_NOT_FOUND;
-		if (!py_read_u64(walk, object + PY_OB_SIZE, &size) ||
+		if (!py_read_u64(walk, object + layout->ob_size, &size) ||
 		    size > (memory->size - memory->header) / 8)
 			return COREHEAP_NOT_FOUND;
-		items_references(&sink, object + PY_TUPLE_ITEMS, size);
+		items_references(&sink, object + layout->tuple_items, size);
 	} else if (base == b->list) {
 		list_references(&sink, object);
 		if (heap && sink.status == COREHEAP_OK)
 			instance_references(&sink, object, memory, type, t,
-					    PY_LIST_BASICSIZE);
+					    layout->list_basicsize);
 	} else if (base == b->dict) {
 		dict_references(&sink, object);
 		if (heap && sink.status == COREHEAP_OK)
 			instance_references(&sink, object, memory, type, t,
-					    PY_DICT_BASICSIZE);
+					    layout->dict_basicsize);
 	} else if (base == b->cell && !heap) {
 		uint64_t contents;
 
-		if (!py_read_u64(walk, object + PY_CELL_REF, &contents))
+		if (!py_read_u64(walk, object + layout->cell_ref, &contents))
 			return COREHEAP_NOT_FOUND;
 		emit(&sink, contents, ".cell_contents");
 	} else if (!heap && strcmp(t->name, "collections.deque") == 0) {
 		deque_references(&sink, object);
 	} else if (base == b->object && heap) {
 		instance_references(&sink, object, memory, type, t,
-				    PY_OBJECT_BASICSIZE);
+				    layout->object_basicsize);
 	} else {
 		other_references(&sink, memory, t);
 	}
@@ -608,21 +703,22 @@ static void each_entry(struct root_sink *sink, uint64_t dict,
 		       void *data)
 {
 	struct py_walk *walk = sink->walk;
+	const struct py_layout *layout = walk->layout;
 	const struct coreheap_host *host = walk->host;
 	uint64_t keys, values, nentries, entries;
 	uint8_t head[3];
 	size_t entry_size;
 	const uint8_t *table;
 
-	if (!dict || !py_read_u64(walk, dict + sink->walk->layout->dict_keys, &keys) ||
-	    !py_read_u64(walk, dict + sink->walk->layout->dict_values, &values) || values ||
-	    host->read(host, keys + sink->walk->layout->keys_log2_size, head, sizeof(head)) ||
-	    !py_read_u64(walk, keys + sink->walk->layout->keys_nentries, &nentries) ||
+	if (!dict || !py_read_u64(walk, dict + layout->dict_keys, &keys) ||
+	    !py_read_u64(walk, dict + layout->dict_values, &values) || values ||
+	    host->read(host, keys + layout->keys_log2_size, head, sizeof(head)) ||
+	    !py_read_u64(walk, keys + layout->keys_nentries, &nentries) ||
 	    head[0] > 40 || head[1] > 43 || nentries > (UINT64_C(1) << head[0]) ||
 	    nentries > PY_MAX_GLOBALS)
 		return;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
-	entries = keys + sink->walk->layout->keys_indices + (UINT64_C(1) << head[1]);
+	entries = keys + layout->keys_indices + (UINT64_C(1) << head[1]);
 	table = nentries ? host->map(host, entries, nentries * entry_size) :
 			   NULL;
 	for (uint64_t i = 0; table && i < nentries &&
@@ -663,9 +759,9 @@ static void module_root(struct root_sink *sink, uint64_t key, uint64_t value,
 		return;
 	snprintf(root, sizeof(root), "sys.modules['%s']", name);
 	emit_root(sink, root, value);
-	if (!py_read_u64(walk, value + PY_OB_TYPE, &type) ||
+	if (!py_read_u64(walk, value + walk->layout->ob_type, &type) ||
 	    type != walk->st->builtins.module ||
-	    !py_read_u64(walk, value + PY_MODULE_DICT, &dict))
+	    !py_read_u64(walk, value + walk->layout->module_dict, &dict))
 		return;
 	each_entry(sink, dict, global_root, name);
 }
@@ -690,14 +786,14 @@ static size_t thread_number(struct py_walk *walk, uint64_t tid)
 static void frame_roots(struct root_sink *sink, uint64_t tstate)
 {
 	struct py_walk *walk = sink->walk;
-	uint64_t tid, cframe, frame;
+	const struct py_layout *layout = walk->layout;
+	uint64_t tid, frame;
 	char thread[64];
 	size_t number;
 
-	if (!py_read_u64(walk, tstate + PY_TSTATE_NATIVE_THREAD_ID, &tid) ||
-	    !py_read_u64(walk, tstate + PY_TSTATE_CFRAME, &cframe) || !cframe ||
-	    !py_read_u64(walk, cframe + PY_CFRAME_CURRENT_FRAME, &frame))
+	if (!py_read_u64(walk, tstate + layout->ts_native_thread_id, &tid))
 		return;
+	frame = py_current_frame(walk, tstate);
 	number = thread_number(walk, tid);
 	if (number)
 		snprintf(thread, sizeof(thread), "thread %zu (tid %" PRIu64 ")",
@@ -708,30 +804,37 @@ static void frame_roots(struct root_sink *sink, uint64_t tstate)
 	for (int depth = 0; frame && depth < PY_MAX_FRAMES &&
 			    sink->status == COREHEAP_OK;
 	     depth++) {
-		uint64_t code, names, num_names, qualname;
-		int32_t nlocalsplus;
+		uint64_t code = py_frame_code(walk, frame), names, num_names;
+		uint64_t qualname, previous;
+		int32_t nlocalsplus = 0;
 		char function[PY_MAX_NAME];
 
-		if (!py_read_u64(walk, frame + PY_IFRAME_CODE, &code) ||
-		    walk->host->read(walk->host, code + PY_CODE_NLOCALSPLUS,
-				     &nlocalsplus, sizeof(nlocalsplus)) ||
-		    !py_read_u64(walk, code + PY_CODE_LOCALSPLUSNAMES, &names) ||
-		    !py_read_u64(walk, names + PY_OB_SIZE, &num_names) ||
-		    !py_read_u64(walk, code + PY_CODE_QUALNAME, &qualname))
+		// A C entry frame (3.13) has no locals: the next one has.
+		if (code &&
+		    (walk->host->read(walk->host, code + layout->co_nlocalsplus,
+				      &nlocalsplus, sizeof(nlocalsplus)) ||
+		     !py_read_u64(walk, code + layout->co_localsplusnames,
+				  &names) ||
+		     !py_read_u64(walk, names + layout->ob_size, &num_names) ||
+		     !py_read_u64(walk, code + layout->co_qualname, &qualname)))
 			return;
-		if (!py_read_str(walk, qualname, function, sizeof(function)))
+		if (code && !py_read_str(walk, qualname, function,
+					 sizeof(function)))
 			snprintf(function, sizeof(function), "?");
-		for (int32_t i = 0; i >= 0 && i < nlocalsplus &&
+		for (int32_t i = 0; code && i >= 0 && i < nlocalsplus &&
 				    (uint64_t)i < num_names && i < 65536;
 		     i++) {
 			uint64_t value, name_object;
 			char local[PY_MAX_NAME], root[3 * PY_MAX_NAME];
 
 			if (!py_read_u64(walk,
-					 frame + PY_IFRAME_LOCALSPLUS + 8 * (uint64_t)i,
+					 frame + layout->frame_localsplus +
+						 8 * (uint64_t)i,
 					 &value) ||
 			    !value ||
-			    !py_read_u64(walk, names + PY_TUPLE_ITEMS + 8 * (uint64_t)i,
+			    !py_read_u64(walk,
+					 names + layout->tuple_items +
+						 8 * (uint64_t)i,
 					 &name_object))
 				continue;
 			if (!py_read_str(walk, name_object, local, sizeof(local)))
@@ -740,8 +843,11 @@ static void frame_roots(struct root_sink *sink, uint64_t tstate)
 				 thread, function, local);
 			emit_root(sink, root, value);
 		}
-		if (!py_read_u64(walk, frame + PY_IFRAME_PREVIOUS, &frame))
+		if (!py_read_u64(walk, frame + layout->frame_previous,
+				 &previous) ||
+		    previous == frame)
 			return;
+		frame = previous;
 	}
 }
 
@@ -757,10 +863,48 @@ static void type_dict_roots(struct root_sink *sink)
 		uint64_t dict;
 
 		if (!type->address || !type->name ||
-		    !py_read_u64(sink->walk, type->address + PY_TP_DICT, &dict))
+		    !py_read_u64(sink->walk,
+				 type->address + sink->walk->layout->tp_dict,
+				 &dict))
 			continue;
 		snprintf(root, sizeof(root), "type %s .__dict__", type->name);
 		emit_root(sink, root, dict);
+	}
+}
+
+/*
+ * What 3.13 keeps of the static types per interpreter (count static
+ * types, each a managed_static_type_state at states): each one's dict
+ * and subclasses, named by the type.
+ */
+static void static_type_roots(struct root_sink *sink, uint64_t count,
+			      uint64_t states)
+{
+	struct py_walk *walk = sink->walk;
+	const struct py_layout *layout = walk->layout;
+
+	for (uint64_t i = 0; i < count && i < PY_MAX_STATIC_TYPES &&
+			     sink->status == COREHEAP_OK;
+	     i++) {
+		uint64_t state = states + i * layout->static_type_state_size;
+		uint64_t type, dict, subclasses;
+		const struct py_type *t;
+		char root[PY_MAX_NAME + 32];
+
+		if (!py_read_u64(walk, state + layout->static_type_type, &type) ||
+		    !(t = py_type_at(walk, type)))
+			continue;
+		if (py_read_u64(walk, state + layout->static_type_dict, &dict)) {
+			snprintf(root, sizeof(root), "type %s .__dict__",
+				 t->name);
+			emit_root(sink, root, dict);
+		}
+		if (py_read_u64(walk, state + layout->static_type_subclasses,
+				&subclasses)) {
+			snprintf(root, sizeof(root), "type %s (subclasses)",
+				 t->name);
+			emit_root(sink, root, subclasses);
+		}
 	}
 }
 
@@ -771,21 +915,22 @@ static void type_dict_roots(struct root_sink *sink)
  */
 static bool is_interned_dict(struct py_walk *walk, uint64_t dict)
 {
+	const struct py_layout *layout = walk->layout;
 	const struct coreheap_host *host = walk->host;
 	uint64_t type, keys, values, nentries, entries, checked = 0;
 	uint8_t head[3];
 	size_t entry_size;
 
-	if (!py_read_u64(walk, dict + PY_OB_TYPE, &type) ||
+	if (!py_read_u64(walk, dict + layout->ob_type, &type) ||
 	    type != walk->st->builtins.dict ||
-	    !py_read_u64(walk, dict + walk->layout->dict_keys, &keys) ||
-	    !py_read_u64(walk, dict + walk->layout->dict_values, &values) || values ||
-	    host->read(host, keys + walk->layout->keys_log2_size, head, sizeof(head)) ||
-	    !py_read_u64(walk, keys + walk->layout->keys_nentries, &nentries) ||
+	    !py_read_u64(walk, dict + layout->dict_keys, &keys) ||
+	    !py_read_u64(walk, dict + layout->dict_values, &values) || values ||
+	    host->read(host, keys + layout->keys_log2_size, head, sizeof(head)) ||
+	    !py_read_u64(walk, keys + layout->keys_nentries, &nentries) ||
 	    head[0] > 40 || head[1] > 43 || nentries < PY_INTERNED_MIN)
 		return false;
 	entry_size = head[2] == PY_KEYS_KIND_GENERAL ? 24 : 16;
-	entries = keys + walk->layout->keys_indices + (UINT64_C(1) << head[1]);
+	entries = keys + layout->keys_indices + (UINT64_C(1) << head[1]);
 	for (uint64_t i = 0; i < nentries && checked < PY_INTERNED_SAMPLE; i++) {
 		uint64_t entry = entries + i * entry_size +
 				 (entry_size == 24 ? 8 : 0);
@@ -798,9 +943,9 @@ static bool is_interned_dict(struct py_walk *walk, uint64_t dict)
 		if (!key)
 			continue;
 		// state.interned: its two lowest bits (mortal 1, immortal 2).
-		if (key != value || !py_read_u64(walk, key + PY_OB_TYPE, &key_type) ||
+		if (key != value || !py_read_u64(walk, key + layout->ob_type, &key_type) ||
 		    key_type != walk->st->builtins.str ||
-		    host->read(host, key + walk->layout->unicode_state, &str_state,
+		    host->read(host, key + layout->unicode_state, &str_state,
 			       sizeof(str_state)) ||
 		    !(str_state & 3))
 			return false;
@@ -815,6 +960,19 @@ static bool is_interned_dict(struct py_walk *walk, uint64_t dict)
  * interpreter: found among the words of the writable data of the module
  * that defines _PyRuntime, as the one dict that looks like it.
  */
+/*
+ * Whether the object at dict, which 3.13's interpreter names as its
+ * interned strings, is a dict (no contents test: it can be small).
+ */
+static bool interned_dict(struct py_walk *walk, uint64_t dict)
+{
+	uint64_t type;
+
+	return dict &&
+	       py_read_u64(walk, dict + walk->layout->ob_type, &type) &&
+	       type == walk->st->builtins.dict;
+}
+
 static void interned_root(struct root_sink *sink)
 {
 	struct py_walk *walk = sink->walk;
@@ -857,42 +1015,65 @@ int py_roots(const struct coreheap_host *host, void *state,
 {
 	struct py_state *st = state;
 	struct root_sink sink = { .fn = fn, .arg = arg };
+	const struct py_layout *layout;
 	uint64_t interp, first;
 
-	if (!st || !st->walk || (st->version_hex >> 16) != 0x030b)
+	if (!st || !st->walk || !layouts_known(st))
 		return COREHEAP_OK;
 	sink.walk = st->walk;
+	layout = sink.walk->layout;
 	sink.walk->host = host;
 	if (!st->builtins.looked_up)
 		lookup_builtins(sink.walk, &st->builtins);
-	if (!py_read_u64(sink.walk, st->runtime + sink.walk->layout->runtime_interpreters_head,
+	if (!py_read_u64(sink.walk, st->runtime + layout->runtime_interpreters_head,
 			 &interp))
 		return COREHEAP_OK;
 	first = interp;
 	for (int n = 0; interp && n < PY_MAX_INTERPRETERS &&
 			sink.status == COREHEAP_OK;
 	     n++) {
-		uint64_t modules, tstate, next;
+		uint64_t modules, tstate, next, interned, count;
 
-		if (py_read_u64(sink.walk, interp + PY_INTERP_MODULES, &modules))
+		if (py_read_u64(sink.walk, interp + layout->interp_modules, &modules))
 			each_entry(&sink, modules, module_root, NULL);
-		if (py_read_u64(sink.walk, interp + PY_INTERP_THREADS_HEAD,
+		if (py_read_u64(sink.walk, interp + layout->interp_threads_head,
 				&tstate)) {
 			for (int t = 0; tstate && t < PY_MAX_THREADS &&
 					sink.status == COREHEAP_OK;
 			     t++) {
 				frame_roots(&sink, tstate);
 				if (!py_read_u64(sink.walk,
-						 tstate + PY_TSTATE_NEXT, &tstate))
+						 tstate + layout->ts_next, &tstate))
 					break;
 			}
 		}
-		if (!py_read_u64(sink.walk, interp + sink.walk->layout->interp_next, &next) ||
+		// 3.13: each interpreter's interned strings and the dicts of
+		// the static types.
+		if (layout->interp_interned &&
+		    py_read_u64(sink.walk, interp + layout->interp_interned,
+				&interned) &&
+		    interned_dict(sink.walk, interned)) {
+			char name[] = "interned strings";
+
+			emit_root(&sink, name, interned);
+		}
+		if (layout->interp_static_types &&
+		    py_read_u64(sink.walk,
+				interp + layout->interp_static_types_count,
+				&count))
+			static_type_roots(&sink, count,
+					  interp + layout->interp_static_types);
+		if (layout->interp_ext_types &&
+		    py_read_u64(sink.walk,
+				interp + layout->interp_ext_types_count, &count))
+			static_type_roots(&sink, count,
+					  interp + layout->interp_ext_types);
+		if (!py_read_u64(sink.walk, interp + layout->interp_next, &next) ||
 		    next == first)
 			break;
 		interp = next;
 	}
-	if (sink.status == COREHEAP_OK)
+	if (sink.status == COREHEAP_OK && !layout->interp_interned)
 		interned_root(&sink);
 	if (sink.status == COREHEAP_OK)
 		type_dict_roots(&sink);
@@ -905,14 +1086,50 @@ int py_roots(const struct coreheap_host *host, void *state,
 	return sink.status;
 }
 
+/*
+ * The slots of the interpreter's free lists past their count: pointers to
+ * objects taken from the list since and alive elsewhere, or freed; no
+ * reference (what is on a list, below its count, stays a root).
+ */
+static void unrooted_freelists(struct py_walk *walk, uint64_t interp)
+{
+	const struct py_layout *layout = walk->layout;
+	const uint32_t lists[] = {
+		layout->freelist_lists,
+		layout->freelist_dicts,
+		layout->freelist_dictkeys,
+		layout->freelist_async_gens,
+		layout->freelist_async_gen_asends,
+	};
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		uint64_t items = interp + lists[i];
+		int32_t numfree;
+
+		if (!lists[i] ||
+		    walk->host->read(walk->host, items + 8 * PY_FREELIST_LEN,
+				     &numfree, sizeof(numfree)) != COREHEAP_OK ||
+		    numfree < 0 || numfree >= PY_FREELIST_LEN)
+			continue;
+		if (walk->host->add_owned_range(walk->host, walk->arenas_region,
+						items + 8 * (uint64_t)numfree,
+						items + 8 * PY_FREELIST_LEN,
+						COREHEAP_OWNED_HEAP) ==
+		    COREHEAP_NOMEM) {
+			walk->status = COREHEAP_NOMEM;
+			return;
+		}
+	}
+}
+
 void py_declare_unrooted(struct py_walk *walk)
 {
 	const struct coreheap_host *host = walk->host;
+	const struct py_layout *layout = walk->layout;
 	uint64_t interp, tstate, top, limit;
 
-	if (!COREHEAP_HOST_HAS(host, add_owned_range) ||
-	    (walk->st->version_hex >> 16) != 0x030b ||
-	    !py_read_u64(walk, walk->st->runtime + walk->layout->runtime_interpreters_head,
+	if (!COREHEAP_HOST_HAS(host, add_owned_range) || !layouts_known(walk->st) ||
+	    !py_read_u64(walk, walk->st->runtime + layout->runtime_interpreters_head,
 			 &interp))
 		return;
 	for (int n = 0; interp && n < PY_MAX_INTERPRETERS; n++) {
@@ -921,20 +1138,24 @@ void py_declare_unrooted(struct py_walk *walk)
 		// The heads of the GC generations link to their first and
 		// last objects: the collector's lists, no reference.
 		if (host->add_owned_range(host, walk->arenas_region,
-					  interp + walk->layout->interp_gc_generations,
-					  interp + walk->layout->interp_gc_permanent +
-						  walk->layout->gc_generation_size,
+					  interp + layout->interp_gc_generations,
+					  interp + layout->interp_gc_permanent +
+						  layout->gc_generation_size,
 					  COREHEAP_OWNED_HEAP) == COREHEAP_NOMEM) {
 			walk->status = COREHEAP_NOMEM;
 			return;
 		}
-		if (!py_read_u64(walk, interp + PY_INTERP_THREADS_HEAD, &tstate))
+		// The stale slots of the free lists.
+		unrooted_freelists(walk, interp);
+		if (walk->status == COREHEAP_NOMEM)
+			return;
+		if (!py_read_u64(walk, interp + layout->interp_threads_head, &tstate))
 			return;
 		for (int t = 0; tstate && t < PY_MAX_THREADS; t++) {
 			// A chunk is at most a few MiB: a bigger span is damage.
-			if (py_read_u64(walk, tstate + PY_TSTATE_DATASTACK_TOP,
+			if (py_read_u64(walk, tstate + layout->ts_datastack_top,
 					&top) &&
-			    py_read_u64(walk, tstate + PY_TSTATE_DATASTACK_LIMIT,
+			    py_read_u64(walk, tstate + layout->ts_datastack_limit,
 					&limit) &&
 			    top && top < limit && limit - top < (UINT64_C(1) << 30) &&
 			    host->add_owned_range(host, walk->arenas_region, top,
@@ -943,10 +1164,10 @@ void py_declare_unrooted(struct py_walk *walk)
 				walk->status = COREHEAP_NOMEM;
 				return;
 			}
-			if (!py_read_u64(walk, tstate + PY_TSTATE_NEXT, &tstate))
+			if (!py_read_u64(walk, tstate + layout->ts_next, &tstate))
 				break;
 		}
-		if (!py_read_u64(walk, interp + walk->layout->interp_next, &next) ||
+		if (!py_read_u64(walk, interp + layout->interp_next, &next) ||
 		    next == interp)
 			return;
 		interp = next;
