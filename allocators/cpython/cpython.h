@@ -433,7 +433,9 @@ bool py_read_u64(const struct py_walk *walk, uint64_t addr, uint64_t *ret);
 
 /**
  * The type at address, if it is one (a ready type object whose type is
- * `type` or a metatype): read once, then from the cache; NULL if not.
+ * `type` or a metatype): read once, then from the cache; NULL if not. The
+ * pointer is good until the next call, which may grow the cache (its name
+ * stays good).
  */
 const struct py_type *py_type_at(struct py_walk *walk, uint64_t address);
 

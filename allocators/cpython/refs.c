@@ -581,7 +581,10 @@ int py_references(const struct coreheap_host *host, void *state,
 	const struct py_builtin_types *b = &st->builtins;
 	uint64_t object = memory->address, type, base, size;
 	const struct py_layout *layout;
-	const struct py_type *t;
+	// A copy: looking up the bases may grow the cache, which moves its
+	// entries.
+	const struct py_type *cached;
+	struct py_type t;
 	bool heap;
 
 	if (!st || !st->walk || !layouts_known(st))
@@ -594,13 +597,14 @@ int py_references(const struct coreheap_host *host, void *state,
 	if (!st->builtins.looked_up)
 		lookup_builtins(walk, &st->builtins);
 	if (!py_read_u64(walk, object + layout->ob_type, &type) ||
-	    !(t = py_type_at(walk, type)))
+	    !(cached = py_type_at(walk, type)))
 		return walk->status == COREHEAP_NOMEM ? COREHEAP_NOMEM :
 							COREHEAP_NOT_FOUND;
+	t = *cached;
 	// The builtin type a class derives from: its layout is the base of
 	// the instance's.
 	base = type;
-	heap = t->flags & PY_TPFLAGS_HEAPTYPE;
+	heap = t.flags & PY_TPFLAGS_HEAPTYPE;
 	for (int depth = 0; depth < 64; depth++) {
 		const struct py_type *bt = py_type_at(walk, base);
 
@@ -638,12 +642,12 @@ int py_references(const struct coreheap_host *host, void *state,
 	} else if (base == b->list) {
 		list_references(&sink, object);
 		if (heap && sink.status == COREHEAP_OK)
-			instance_references(&sink, object, memory, type, t,
+			instance_references(&sink, object, memory, type, &t,
 					    layout->list_basicsize);
 	} else if (base == b->dict) {
 		dict_references(&sink, object);
 		if (heap && sink.status == COREHEAP_OK)
-			instance_references(&sink, object, memory, type, t,
+			instance_references(&sink, object, memory, type, &t,
 					    layout->dict_basicsize);
 	} else if (base == b->cell && !heap) {
 		uint64_t contents;
@@ -651,13 +655,13 @@ int py_references(const struct coreheap_host *host, void *state,
 		if (!py_read_u64(walk, object + layout->cell_ref, &contents))
 			return COREHEAP_NOT_FOUND;
 		emit(&sink, contents, ".cell_contents");
-	} else if (!heap && strcmp(t->name, "collections.deque") == 0) {
+	} else if (!heap && strcmp(t.name, "collections.deque") == 0) {
 		deque_references(&sink, object);
 	} else if (base == b->object && heap) {
-		instance_references(&sink, object, memory, type, t,
+		instance_references(&sink, object, memory, type, &t,
 				    layout->object_basicsize);
 	} else {
-		other_references(&sink, memory, t);
+		other_references(&sink, memory, &t);
 	}
 	if (walk->status == COREHEAP_NOMEM)
 		return COREHEAP_NOMEM;
