@@ -9,7 +9,9 @@
  * beyond the mapped core". The kernel keeps no peak of RssAnon, so it is
  * sampled from /proc/PID/status every millisecond.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

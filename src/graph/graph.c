@@ -808,7 +808,10 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 						  graph->num_nodes);
 	err = scan_heap(graph, as, options->pointer_free,
 			graph->stats.num_threads);
-	if (!err && options->program)
+	// The rebuilt CSR costs a second copy of the graph's edges while it is
+	// made: only where a runtime lists exact references.
+	if (!err && options->program &&
+	    ch_program_lists_references(options->program))
 		err = apply_exact_refs(graph, options->program);
 	if (!err)
 		err = scan_roots(graph, as, core, roots);

@@ -805,6 +805,17 @@ uint64_t ch_program_identity(const struct ch_program *program,
 	return object ? ch_block_identity(object) : block->address;
 }
 
+bool ch_program_lists_references(const struct ch_program *program)
+{
+	const struct ch_allocator_set *set = &program->allocators;
+
+	for (size_t i = 0; i < set->num_uses; i++) {
+		if (COREHEAP_HAS(set->uses[i].ops, references))
+			return true;
+	}
+	return false;
+}
+
 struct ch_error *ch_program_references(struct ch_program *program,
 				       const struct ch_block *block, bool names,
 				       coreheap_reference_fn fn, void *arg,

@@ -128,6 +128,13 @@ uint64_t ch_program_identity(const struct ch_program *program,
 			     const struct ch_block *block);
 
 /**
+ * Whether an allocator found in the core lists exact references (a
+ * runtime's references operation): if not, ch_program_references() never
+ * covers a block, and the graph keeps its scan.
+ */
+bool ch_program_lists_references(const struct ch_program *program);
+
+/**
  * The exact references of the runtime object that live block is
  * (ch_program_runtime_object()), from its plugin's references operation,
  * each passed to fn with arg (names too if names): *covered_ret is true
