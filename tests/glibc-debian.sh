@@ -134,12 +134,17 @@ kernel_core() {
 }
 
 # analyse FIXTURE MODE [CORE]: objects on its core ($work/FIXTURE.core, or
-# CORE) with the root as sysroot, MODE "nodebug" (no debug info anywhere)
+# CORE) with the root as sysroot, MODE "nodebug" or "nothreads" (no debug
+# info anywhere; "nothreads": a core without thread notes, read in part)
 # or another word (the root's libc6-dbg); the set must be the recorded one,
 # and coreheap must say which way libc was read.
 analyse() {
 	name=$1.$2 mode=$2 core=${3:-$work/$1.core}
-	if [ "$mode" != nodebug ] && [ "$mode" != nothreads ]; then
+	case $mode in
+	nodebug | nothreads) with_debug=false ;;
+	*) with_debug=true ;;
+	esac
+	if $with_debug; then
 		set -- --sysroot "$root" --debug-dir "$root/usr/lib/debug"
 	else
 		set -- --sysroot "$root" --debuginfo-path /nonexistent
@@ -157,7 +162,7 @@ analyse() {
 	check_live_set "$name" "$work/$name.jsonl" glibc "glibc $glibc" ||
 		cat "$work/$name.err"
 	# Which way libc was read: its debug info, or none at all.
-	if [ "$mode" != nodebug ] && [ "$mode" != nothreads ]; then
+	if $with_debug; then
 		if grep -q 'no debug info for libc' "$work/$name.err"; then
 			fail "$name: libc's debug info in the root was not used"
 			cat "$work/$name.err"

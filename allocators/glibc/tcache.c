@@ -389,11 +389,10 @@ static void rate_got_words(struct ptm_walk *walk, const uint64_t *words,
 		if (tpoff >= 0 || tpoff < -MAX_TPOFF || tpoff % 8)
 			continue;
 		rate_var(walk, &var, &r);
-		if (r.bad || !r.good)
+		if (!fits(&r))
 			continue;
 		(*fits_ret)++;
-		if (r.good > best->good ||
-		    (r.good == best->good && r.score > best->score)) {
+		if (better(&r, best)) {
 			*best = r;
 			*best_var = var;
 		}
@@ -501,16 +500,14 @@ static int heap_scan(struct ptm_walk *walk, bool whole, size_t *found_ret)
 static int by_heap_scan(struct ptm_walk *walk)
 {
 	bool whole = !walk->layout->ms_num_fastbins;
-	size_t found;
+	size_t threads = walk->host->num_threads(walk->host), found;
 	int err = heap_scan(walk, whole, &found);
 
 	// Threads that share an arena (more threads than arenas, or an
 	// arena taken over from a thread that exited) have their caches
 	// further in: look at every chunk while fewer caches than threads
 	// were found.
-	if (!err && !whole &&
-	    (!walk->host->num_threads(walk->host) ||
-	     found < walk->host->num_threads(walk->host))) {
+	if (!err && !whole && (!threads || found < threads)) {
 		size_t more;
 
 		whole = true;
