@@ -126,7 +126,7 @@ static void find_vector(struct py_walk *walk)
 		start = mapping.start > module.start ? mapping.start : module.start;
 		end = mapping.end < module.end ? mapping.end : module.end;
 		start = (start + 7) & ~(uint64_t)7;
-		for (uint64_t at = start; at < end && end - at >= 8; at += 8) {
+		for (uint64_t at = start; at + 8 <= end; at += 8) {
 			struct coreheap_block block;
 			uint64_t value, slots, score;
 

@@ -187,6 +187,26 @@ static int compare_groups(const void *a, const void *b)
 	return x->first_node < y->first_node ? -1 : x->first_node > y->first_node;
 }
 
+/*
+ * The groups' indices, largest first, in *order_ret; false (the output
+ * marked failed) when there is no memory for them.
+ */
+static bool order_groups(struct ch_out *out,
+			 const struct ch_type_groups *groups,
+			 uint32_t **order_ret)
+{
+	struct ch_error *err = ch_type_groups_order(groups,
+						    compare_group_indices,
+						    (void *)groups, order_ret);
+
+	if (err) {
+		ch_error_destroy(err);
+		out->failed = true;
+		return false;
+	}
+	return true;
+}
+
 // Up to TEXT_EXAMPLES addresses per group, unreferenced ones first: one
 // pass over the nodes per kind.
 static uint32_t *pick_examples(const struct leaks_report *report)
@@ -372,17 +392,11 @@ static void write_garbage_text(struct ch_out *out,
 {
 	const struct ch_type_groups *groups = &report->garbage_groups;
 	_cleanup_free_ uint32_t *order = NULL;
-	struct ch_error *err;
 
 	if (!report->garbage_count)
 		return;
-	err = ch_type_groups_order(groups, compare_group_indices,
-				   (void *)groups, &order);
-	if (err) {
-		ch_error_destroy(err);
-		out->failed = true;
+	if (!order_groups(out, groups, &order))
 		return;
-	}
 	ch_out_printf(out, "\nuncollected: %" PRIu64 " allocation%s, ",
 		      report->garbage_count,
 		      report->garbage_count == 1 ? "" : "s");
@@ -476,15 +490,9 @@ static void write_groups_json(struct ch_out *out, const char *key,
 			      bool unreferenced, const char *end)
 {
 	_cleanup_free_ uint32_t *order = NULL;
-	struct ch_error *err;
 
-	err = ch_type_groups_order(groups, compare_group_indices,
-				   (void *)groups, &order);
-	if (err) {
-		ch_error_destroy(err);
-		out->failed = true;
+	if (!order_groups(out, groups, &order))
 		return;
-	}
 	ch_out_printf(out, " \"%s\": [", key);
 	for (size_t i = 0; i < groups->num_groups; i++) {
 		const struct ch_type_group *group = &groups->groups[order[i]];
