@@ -701,6 +701,15 @@ Test(graph, no_interior_counts_pointers_to_starts_only)
 #define BIG_BLOCK (HEAP_BASE + 0x100010)
 #define BIG_SIZE UINT64_C(0x280000)
 
+static const uint64_t *pointer_free_given;
+
+static struct ch_error *give_pointer_free(void *arg, const uint64_t **ret)
+{
+	(void)arg;
+	*ret = pointer_free_given;
+	return NULL;
+}
+
 Test(graph, parallel_scan_equals_a_naive_one)
 {
 	struct fixture f;
@@ -790,6 +799,43 @@ Test(graph, parallel_scan_equals_a_naive_one)
 	}
 	for (unsigned t = 0; t < 3; t++)
 		ch_graph_destroy(graphs[t]);
+
+	// Blocks that hold no pointers (every third) lose their edges, the
+	// same whether the scan knew them from the start or was told by
+	// find_pointer_free while it ran on other threads.
+	size_t words = (heap->live.len + 63) / 64;
+	uint64_t *pointer_free = calloc(words, sizeof(*pointer_free));
+
+	cr_assert(pointer_free);
+	for (size_t u = 0; u < heap->live.len; u += 3)
+		pointer_free[u / 64] |= UINT64_C(1) << (u % 64);
+	pointer_free_given = pointer_free;
+	for (unsigned t = 0; t < 3; t++) {
+		struct ch_graph_options options = { .interior = true,
+						    .num_threads = t + 1 };
+
+		if (t == 0)
+			options.pointer_free = pointer_free;
+		else
+			options.find_pointer_free = give_pointer_free;
+		assert_no_error(ch_graph_build(heap, f.program->address_space,
+					       f.program->core, roots, &options,
+					       &graphs[t]));
+	}
+	for (size_t u = 0; u < heap->live.len; u += 3)
+		cr_assert_eq(graphs[0]->edge_offsets[u + 1], graphs[0]->edge_offsets[u]);
+	cr_assert_gt(graphs[0]->stats.num_edges, e / 2);
+	cr_assert_lt(graphs[0]->stats.num_edges, e);
+	for (unsigned t = 1; t < 3; t++) {
+		cr_assert_eq(graphs[t]->stats.num_edges, graphs[0]->stats.num_edges);
+		cr_assert_eq(memcmp(graphs[t]->edge_offsets, graphs[0]->edge_offsets,
+				    (heap->live.len + 1) * sizeof(uint64_t)), 0);
+		cr_assert_eq(memcmp(graphs[t]->edge_targets, graphs[0]->edge_targets,
+				    graphs[0]->stats.num_edges * sizeof(uint32_t)), 0);
+	}
+	for (unsigned t = 0; t < 3; t++)
+		ch_graph_destroy(graphs[t]);
+	free(pointer_free);
 	ch_roots_destroy(roots);
 	close_fixture(&f);
 }

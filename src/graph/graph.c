@@ -330,6 +330,8 @@ struct scan_worker {
 	bool interior;
 	const uint64_t *pointer_free;
 	uint64_t *degrees;
+	/** Chunks done count as the progress of the scan (atomic). */
+	bool report_progress;
 };
 
 static void *scan_worker_run(void *varg)
@@ -351,7 +353,8 @@ static void *scan_worker_run(void *varg)
 			.hint = CH_GRAPH_NONE,
 		};
 		scan_one_chunk(&scan, worker->as);
-		ch_progress_add(1);
+		if (__atomic_load_n(&worker->report_progress, __ATOMIC_RELAXED))
+			ch_progress_add(1);
 	}
 }
 
@@ -447,12 +450,38 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 }
 
 /*
+ * Drop the edges of the nodes marked in pointer_free, in place: what a
+ * scan that skipped their words would have found.
+ */
+static void drop_edges_of(struct ch_graph *graph, const uint64_t *pointer_free)
+{
+	uint64_t *offsets = graph->edge_offsets;
+	uint32_t *targets = graph->edge_targets;
+	uint64_t kept = 0;
+
+	for (size_t i = 0; i < graph->num_nodes; i++) {
+		uint64_t begin = offsets[i], end = offsets[i + 1];
+
+		offsets[i] = kept;
+		if (pointer_free[i / 64] >> (i % 64) & 1)
+			continue;
+		memmove(targets + kept, targets + begin,
+			(end - begin) * sizeof(*targets));
+		kept += end - begin;
+	}
+	offsets[graph->num_nodes] = kept;
+	graph->stats.num_edges = kept;
+}
+
+/*
  * Scan the heap in chunks, num_threads threads taking them in turn (the
- * calling thread is one), then join their edges into the CSR arrays.
+ * calling thread is one), then join their edges into the CSR arrays. With
+ * options->find_pointer_free the calling thread first runs that, and the
+ * others scan every block meanwhile (see ch_graph_options).
  */
 static struct ch_error *scan_heap(struct ch_graph *graph,
 				  const struct ch_address_space *as,
-				  const uint64_t *pointer_free,
+				  const struct ch_graph_options *options,
 				  unsigned num_threads)
 {
 	const struct ch_block *blocks = graph->blocks;
@@ -461,8 +490,10 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	bool started[MAX_SCAN_THREADS] = { false };
 	struct scan_chunk *chunks;
 	struct scan_worker worker;
+	const uint64_t *pointer_free = options->pointer_free;
+	bool alongside = options->find_pointer_free && num_threads > 1;
 	uint64_t total = 0;
-	struct ch_error *err;
+	struct ch_error *err, *alongside_err = NULL;
 
 	for (size_t i = 0; i < n; i++)
 		total += blocks[i].size;
@@ -474,6 +505,18 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 			  &chunks, &num_chunks);
 	if (err)
 		return err;
+	// One thread alone finds pointer_free first, and scans knowing it.
+	if (options->find_pointer_free && !alongside) {
+		double start = now_seconds();
+
+		err = options->find_pointer_free(options->find_pointer_free_arg,
+						 &pointer_free);
+		graph->stats.alongside_seconds = now_seconds() - start;
+		if (err) {
+			free(chunks);
+			return err;
+		}
+	}
 	worker = (struct scan_worker){
 		.index = &graph->index,
 		.as = as,
@@ -481,15 +524,34 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		.num_chunks = num_chunks,
 		.next = &next,
 		.interior = graph->interior,
-		.pointer_free = pointer_free,
+		.pointer_free = alongside ? NULL : pointer_free,
 		.degrees = graph->edge_offsets + 1,
+		.report_progress = !alongside,
 	};
-	ch_progress_start("scanning for references", num_chunks);
+	if (!alongside)
+		ch_progress_start("scanning for references", num_chunks);
 	for (unsigned t = 1; t < num_threads; t++)
 		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
 					    &worker) == 0;
+	if (alongside) {
+		double start = now_seconds();
+		size_t done;
+
+		alongside_err = options->find_pointer_free(
+			options->find_pointer_free_arg, &pointer_free);
+		graph->stats.alongside_seconds = now_seconds() - start;
+		// What it reported is over: the rest is the scan's.
+		ch_progress_start("scanning for references", num_chunks);
+		done = __atomic_load_n(&next, __ATOMIC_RELAXED);
+		ch_progress_add(done < num_chunks ? done : num_chunks);
+		__atomic_store_n(&worker.report_progress, true,
+				 __ATOMIC_RELAXED);
+	}
 	// If a thread could not start, the others take its chunks.
-	scan_worker_run(&worker);
+	if (!alongside_err)
+		scan_worker_run(&worker);
+	else
+		__atomic_store_n(&next, num_chunks, __ATOMIC_RELAXED);
 	for (unsigned t = 1; t < num_threads; t++) {
 		if (started[t])
 			pthread_join(threads[t], NULL);
@@ -499,6 +561,10 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		graph->stats.unreadable_bytes += chunks[c].unreadable;
 		if (chunks[c].out_of_memory)
 			err = &ch_enomem;
+	}
+	if (alongside_err) {
+		ch_error_destroy(err);
+		err = alongside_err;
 	}
 	if (!err)
 		err = join_chunks(graph, chunks, num_chunks);
@@ -510,6 +576,8 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	graph->edge_offsets[0] = 0;
 	for (size_t i = 0; i < n; i++)
 		graph->edge_offsets[i + 1] += graph->edge_offsets[i];
+	if (alongside && pointer_free)
+		drop_edges_of(graph, pointer_free);
 	return NULL;
 }
 
@@ -806,8 +874,7 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 		heap_bytes += graph->blocks[i].size;
 	graph->stats.num_threads = choose_threads(options, heap_bytes,
 						  graph->num_nodes);
-	err = scan_heap(graph, as, options->pointer_free,
-			graph->stats.num_threads);
+	err = scan_heap(graph, as, options, graph->stats.num_threads);
 	// The rebuilt CSR costs a second copy of the graph's edges while it is
 	// made: only where a runtime lists exact references.
 	if (!err && options->program &&
@@ -819,7 +886,8 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 		ch_graph_destroy(graph);
 		return err;
 	}
-	graph->stats.seconds = now_seconds() - start;
+	graph->stats.seconds = now_seconds() - start -
+			       graph->stats.alongside_seconds;
 	*ret = graph;
 	return NULL;
 }

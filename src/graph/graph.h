@@ -65,6 +65,17 @@ struct ch_graph_options {
 	 */
 	const uint64_t *pointer_free;
 	/**
+	 * Optional: what finds pointer_free (typing the heap), run on the
+	 * calling thread while the other threads scan, so that the two passes
+	 * over the heap take a core each; the calling thread then scans too.
+	 * Its error ends the build. The bitmap it sets in *ret (NULL: none)
+	 * replaces pointer_free: the edges of the blocks it marks are
+	 * dropped once the scan is over, the same graph as a scan that knew
+	 * them from the start.
+	 */
+	struct ch_error *(*find_pointer_free)(void *arg, const uint64_t **ret);
+	void *find_pointer_free_arg;
+	/**
 	 * Threads for the scan (at most 16); 0: one per online CPU, if the
 	 * heap is large enough to be worth it.
 	 */
@@ -87,8 +98,13 @@ struct ch_graph_stats {
 	/** Nodes whose edges are their runtime's exact references. */
 	uint64_t exact_nodes;
 	unsigned num_threads;
-	/** Wall time of the scan and of building the index it uses. */
+	/**
+	 * Wall time of the scan and of building the index it uses, less
+	 * alongside_seconds.
+	 */
 	double seconds;
+	/** Wall time of options->find_pointer_free on the calling thread. */
+	double alongside_seconds;
 };
 
 struct ch_graph {

@@ -28,6 +28,17 @@ static void print_stats(const struct ch_analysis *analysis)
 	fputc('\n', stderr);
 }
 
+// The graph's find_pointer_free: type the heap, which says which
+// allocations hold no pointers.
+static struct ch_error *type_heap(void *arg, const uint64_t **ret)
+{
+	struct ch_program *program = arg;
+	struct ch_error *err = ch_program_load_types(program);
+
+	*ret = err ? NULL : program->heap.pointer_free;
+	return err;
+}
+
 struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 				  struct ch_program *program,
 				  const struct ch_analysis_options *options)
@@ -40,20 +51,26 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 
 	*analysis = (struct ch_analysis){ .program = program };
 	// Reports name each allocation's type where it is known; the types
-	// also say which allocations hold no pointers at all.
-	err = ch_program_load_types(program);
-	// Unless asked to scan everything: the runtimes' objects have their
-	// exact references.
+	// also say which allocations hold no pointers at all. Unless asked to
+	// scan everything, the heap is typed while the graph's scan runs, and
+	// the runtimes' objects have their exact references.
 	if (!options->conservative) {
-		graph_options.pointer_free = program->heap.pointer_free;
+		if (program->heap.block_types) {
+			graph_options.pointer_free = program->heap.pointer_free;
+		} else {
+			graph_options.find_pointer_free = type_heap;
+			graph_options.find_pointer_free_arg = program;
+		}
 		graph_options.program = program;
 	}
-	if (!err)
-		err = ch_roots_create(program, &analysis->roots);
+	err = ch_roots_create(program, &analysis->roots);
 	if (!err)
 		err = ch_graph_build(&program->heap, program->address_space,
 				     program->core, analysis->roots,
 				     &graph_options, &analysis->graph);
+	// The reports name types with --conservative too.
+	if (!err)
+		err = ch_program_load_types(program);
 	if (err) {
 		ch_analysis_deinit(analysis);
 		return err;
