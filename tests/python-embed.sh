@@ -10,6 +10,8 @@
 #  - the instances of each class are exactly the recorded ids, no more, no
 #    less (pymalloc's arenas found from libpython's data, not the
 #    executable's);
+#  - why names each interpreter's global keep apart (a subinterpreter's
+#    roots carry its id);
 #  - summary lists both interpreters and pymalloc's figures.
 . "$SRCDIR/tests/lib.sh"
 test_init python-embed SRCDIR
@@ -53,6 +55,17 @@ for class in EmbedMarker SubMarker; do
 		head -n 20 "$work/$class.diff"
 	fi
 done
+
+# why names the interpreter of a subinterpreter's roots: the same global
+# in each interpreter, told apart.
+main_id=$(head -n 1 "$work/EmbedMarker.expected")
+sub_id=$(head -n 1 "$work/SubMarker.expected")
+run_ok "why an instance of the main interpreter's" why "$main_id" "$core"
+check_grep "why: the main interpreter's global keep" \
+	'^  module __main__ \.keep -> list\[' "$work/out"
+run_ok "why an instance of the subinterpreter's" why "$sub_id" "$core"
+check_grep "why: the subinterpreter's global keep, named with its interpreter" \
+	'^  interpreter 1 module __main__ \.keep -> list\[' "$work/out"
 
 run_ok "summary" summary "$core"
 check_grep "summary: pymalloc's arenas in libpython's process" \

@@ -675,11 +675,23 @@ struct root_sink {
 	void *arg;
 	int status;
 	uint64_t count;
+	/**
+	 * The id of the interpreter whose roots are being named: a
+	 * subinterpreter's (not 0) are told apart from the main one's.
+	 */
+	int64_t interpreter;
 };
 
 static void emit_root(struct root_sink *sink, char *name, uint64_t target)
 {
+	char named[3 * PY_MAX_NAME];
 	struct coreheap_root root = { .name = name, .target = target };
+
+	if (sink->interpreter) {
+		snprintf(named, sizeof(named), "interpreter %" PRId64 " %s",
+			 sink->interpreter, name);
+		root.name = name = named;
+	}
 
 	// Names come from the core: no control bytes reach a terminal.
 	for (char *c = name; *c; c++) {
@@ -1036,8 +1048,12 @@ int py_roots(const struct coreheap_host *host, void *state,
 	for (int n = 0; interp && n < PY_MAX_INTERPRETERS &&
 			sink.status == COREHEAP_OK;
 	     n++) {
-		uint64_t modules, tstate, next, interned, count;
+		uint64_t modules, tstate, next, interned, count, id;
 
+		sink.interpreter =
+			py_read_u64(sink.walk, interp + layout->interp_id, &id) ?
+				(int64_t)id :
+				0;
 		if (py_read_u64(sink.walk, interp + layout->interp_modules, &modules))
 			each_entry(&sink, modules, module_root, NULL);
 		if (py_read_u64(sink.walk, interp + layout->interp_threads_head,
