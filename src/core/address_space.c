@@ -321,12 +321,14 @@ void ch_address_space_count(const struct ch_address_space *as, uint64_t start,
 			    uint64_t end, struct ch_address_bytes *ret)
 {
 	const struct ch_range *range = ch_address_space_range_after(as, start);
-	const struct ch_range *last = as->ranges + as->num_ranges;
+	const struct ch_range *last;
 	uint64_t readable;
 
 	*ret = (struct ch_address_bytes){ 0 };
 	if (end <= start)
 		return;
+	// No ranges, no array to point past (NULL + 0 is undefined in C).
+	last = as->num_ranges ? as->ranges + as->num_ranges : NULL;
 	for (; range && range < last && range->start < end; range++) {
 		uint64_t a = range->start > start ? range->start : start;
 		uint64_t b = range->end < end ? range->end : end;
