@@ -1,56 +1,58 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * The reporting half of the allocator fuzz targets' hosts: the calls
- * through which a plugin reports regions, blocks, damage, owned ranges,
- * statistics and log lines. Each accepts what the real host accepts and
- * aborts on what breaks the interface (plugin.h), so that the fuzzer
- * reports it; what the plugin reported is counted in struct fuzz_reports.
- *
- * A target's host->private_data points to its snapshot, whose first member
- * is a struct fuzz_reports.
+ * The allocator fuzz targets' host: a struct coreheap_host that serves a
+ * snapshot (snapshot.h) to a plugin, as src/heap/host.c serves a core.
+ * Its queries answer from the snapshot only; its reporting calls accept
+ * what the real host accepts and abort on what breaks the interface
+ * (plugin.h), so that the fuzzer reports it, and count what the plugin
+ * reported.
  */
 #ifndef COREHEAP_FUZZ_HOST_H
 #define COREHEAP_FUZZ_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "coreheap/plugin.h"
+#include "snapshot.h"
 
 /** A walk that reports more blocks than this is cut off, out of memory. */
 #define FUZZ_MAX_BLOCKS (1u << 20)
 
-struct fuzz_reports {
+/** A run of a mapping's bytes that are not zero. */
+struct fuzz_run {
+	uint64_t start, end;    /**< addresses */
+	const uint8_t *bytes;   /**< in the input */
+};
+
+struct fuzz_mapping {
+	struct fuzz_snapshot_mapping m;
+	struct fuzz_run *runs;  /**< m.num_runs, sorted */
+};
+
+struct fuzz_host {
+	/** ops.private_data points to this struct. */
+	struct coreheap_host ops;
+	struct fuzz_snapshot h;
+	struct fuzz_snapshot_symbol *symbols;   /**< h.num_symbols */
+	struct fuzz_snapshot_thread *threads;   /**< h.num_threads */
+	struct fuzz_mapping *mappings;          /**< num_mappings, sorted */
+	size_t num_mappings;
+	/** What the plugin reported. */
 	size_t num_blocks, num_regions;
 };
 
-int fuzz_host_add_region(const struct coreheap_host *host,
-			 const struct coreheap_region *region, uint32_t *ret);
-int fuzz_host_add_block(const struct coreheap_host *host,
-			const struct coreheap_block *block);
-int fuzz_host_add_damage(const struct coreheap_host *host,
-			 const struct coreheap_damage *damage);
-int fuzz_host_find_block(const struct coreheap_host *host, uint64_t addr,
-			 struct coreheap_block *ret);
-void fuzz_host_log(const struct coreheap_host *host, int level,
-		   const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-int fuzz_host_add_owned_range(const struct coreheap_host *host, uint32_t region,
-			      uint64_t start, uint64_t end, uint32_t kind);
-int fuzz_host_add_stat(const struct coreheap_host *host, uint32_t region,
-		       const char *row, const char *key, uint64_t value);
-int fuzz_host_add_alloc_stack(const struct coreheap_host *host,
-			      uint64_t address, const uint64_t *pcs,
-			      size_t num_pcs);
+/**
+ * Set host up to serve the snapshot in data, which must outlive it (the
+ * runs' bytes stay there). False for an input the host cannot serve (not a
+ * snapshot, mappings or runs that overlap or lie outside, more memory than
+ * a fixture's), which the fuzzer then skips. Call fuzz_host_deinit() either
+ * way.
+ */
+bool fuzz_host_init(struct fuzz_host *host, const uint8_t *data, size_t size);
 
-/** The designated initializers of those calls in a struct coreheap_host. */
-#define FUZZ_HOST_REPORTING                                                    \
-	.add_region = fuzz_host_add_region, .add_block = fuzz_host_add_block,  \
-	.add_damage = fuzz_host_add_damage,                                    \
-	.find_block = fuzz_host_find_block, .log = fuzz_host_log,              \
-	.add_owned_range = fuzz_host_add_owned_range,                          \
-	.add_stat = fuzz_host_add_stat,                                        \
-	.add_alloc_stack = fuzz_host_add_alloc_stack
+void fuzz_host_deinit(struct fuzz_host *host);
 
 #endif /* COREHEAP_FUZZ_HOST_H */

@@ -9,11 +9,12 @@
  *                                 PT_LOADs, trailing zero pages dropped (the
  *                                 heap, libc's data, stacks: for the address
  *                                 space and the whole pipeline)
- *   fuzz_seeds glibc CORE OUT     a glibc snapshot (glibc_snapshot.h) with
- *                                 libc's symbols, and OUT.nosym without them
- *   fuzz_seeds jemalloc CORE OUT  a jemalloc snapshot (jemalloc_snapshot.h)
- *                                 with libjemalloc's symbols if the core has
- *                                 them, and then OUT.nosym without them
+ *   fuzz_seeds glibc CORE OUT     a snapshot (snapshot.h) for the glibc
+ *                                 plugin with libc's symbols, and OUT.nosym
+ *                                 without those of its debug info
+ *   fuzz_seeds jemalloc CORE OUT  the same for the jemalloc plugin and
+ *                                 libjemalloc (OUT.nosym only if the core
+ *                                 has its debug symbols)
  *
  * Exit status 0, or 1 with a message.
  */
@@ -27,9 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "glibc_snapshot.h"
-#include "jemalloc_snapshot.h"
+#include "coreheap/plugin.h"
 #include "heap/program.h"
+#include "snapshot.h"
 
 static int fail(const char *what, const char *path)
 {
@@ -141,122 +142,119 @@ static int append(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
-static int snapshot(const char *in, const char *out)
+// len bytes at start into buf page by page: a core may lack some of a
+// mapping's pages, which read as zeroes.
+static void read_pages(const struct ch_address_space *as, uint64_t start,
+		       uint8_t *buf, uint64_t len)
 {
-	struct ch_program_options options = { 0 };
-	struct glibc_snapshot h = { .magic = GLIBC_SNAPSHOT_MAGIC };
+	for (uint64_t p = 0; p < len; p += 4096) {
+		uint64_t piece = len - p < 4096 ? len - p : 4096;
+
+		if (!ch_address_space_read_quiet(as, start + p, buf + p, piece))
+			memset(buf + p, 0, piece);
+	}
+}
+
+// Whether mod has the symbol name; the error, if any, is dropped.
+static bool find_symbol(struct ch_module *mod, const char *name,
+			struct ch_module_symbol *ret)
+{
+	struct ch_error *err = ch_module_find_symbol(mod, name, ret);
+
+	ch_error_destroy(err);
+	return !err;
+}
+
+#define MAX_SYMBOLS 16
+
+// A snapshot's symbol table, as it is filled.
+struct symbols {
+	struct fuzz_snapshot_symbol table[MAX_SYMBOLS];
+	uint32_t num;
+};
+
+// Put mod's symbol name into t if mod has it (a TLS one only if tls): true
+// if it did.
+static bool add_symbol(struct symbols *t, struct ch_module *mod,
+		       const char *name, bool tls)
+{
+	struct fuzz_snapshot_symbol *entry;
 	struct ch_module_symbol sym;
-	struct ch_program *program;
-	struct ch_module *libc;
-	struct ch_error *err;
-	struct buf b = { 0 };
-	const struct ch_address_space *as;
-	char nosym[4096];
-	size_t num_mappings = 0;
-	uint8_t *bytes;
-	int ret;
 
-	err = ch_program_open(in, &options, &program);
-	if (err) {
-		ch_error_print_and_destroy(err, stderr);
-		return 1;
-	}
-	as = program->address_space;
-	libc = ch_modules_find_by_prefix(program->modules, "libc.so");
-	if (!libc) {
-		errno = 0;
-		return fail("no libc in", in);
-	}
-	h.flags = GLIBC_SNAPSHOT_SYMBOLS;
-	h.libc_start = libc->start;
-	h.libc_end = libc->end;
-	h.libc_bias = libc->bias;
-	if (!ch_module_find_symbol(libc, "main_arena", &sym))
-		h.main_arena = sym.address;
-	if (!ch_module_find_symbol(libc, "mp_", &sym))
-		h.mp = sym.address;
-	if (!ch_module_find_symbol(libc, "__libc_version", &sym))
-		ch_error_destroy(ch_address_space_read(as, sym.address, h.version,
-						       sizeof(h.version) - 1));
-	if (!ch_module_find_symbol(libc, "tcache", &sym) && sym.is_tls &&
-	    program->core->num_threads) {
-		uint64_t address;
+	if (t->num == MAX_SYMBOLS || strlen(name) >= sizeof(entry->name) ||
+	    !find_symbol(mod, name, &sym) || (tls && !sym.is_tls))
+		return false;
+	entry = &t->table[t->num];
+	*entry = (struct fuzz_snapshot_symbol){
+		.address = sym.address,
+		.size = sym.size,
+		.is_tls = sym.is_tls,
+	};
+	strcpy(entry->name, name);
+	t->num++;
+	return true;
+}
 
-		err = ch_program_tls_address(program, 0, libc, 0, &address);
-		if (!err) {
-			h.flags |= GLIBC_SNAPSHOT_TCACHE;
-			h.tcache_offset = sym.address;
-			h.tls_delta = address - program->core->threads[0].regs[CH_REG_FS_BASE];
-		}
-		ch_error_destroy(err);
-	}
-	for (size_t i = 0; i < as->num_mappings; i++) {
-		if (as->mappings[i].flags & PF_W)
-			num_mappings++;
-	}
-	h.num_threads = program->core->num_threads;
-	h.num_mappings = num_mappings;
-	ret = append(&b, &h, sizeof(h));
-	for (size_t i = 0; !ret && i < program->core->num_threads; i++) {
-		const struct ch_thread *t = &program->core->threads[i];
-		struct glibc_snapshot_thread st = {
-			.tid = t->tid,
-			.pc = t->regs[CH_REG_RIP],
-			.sp = t->regs[CH_REG_RSP],
-			.thread_pointer = t->regs[CH_REG_FS_BASE],
-		};
+// __libc_version in both tables: a snapshot has no libc file, the plugin's
+// other source of the version (which picks its layouts). With debug info,
+// main_arena and mp_, and the TLS variable tcache.
+static void glibc_symbols(struct ch_module *libc, bool debug, struct symbols *t)
+{
+	add_symbol(t, libc, "__libc_version", false);
+	if (!debug)
+		return;
+	add_symbol(t, libc, "main_arena", false);
+	add_symbol(t, libc, "mp_", false);
+	add_symbol(t, libc, "tcache", true);
+}
 
-		ret = append(&b, &st, sizeof(st));
-	}
-	for (size_t i = 0; !ret && i < as->num_mappings; i++) {
-		const struct ch_mapping *m = &as->mappings[i];
-		struct glibc_snapshot_mapping sm = {
-			.start = m->start,
-			.end = m->end,
-			.prot = (m->flags & PF_R ? 1 : 0) |
-				(m->flags & PF_W ? 2 : 0) |
-				(m->flags & PF_X ? 4 : 0),
-			.is_libc = m->start >= libc->start && m->end <= libc->end,
-		};
-		uint64_t len = m->available;
+// __libc_version's bytes (the symbol's size at most), read from libc's
+// .rodata: its address, or 0.
+static uint64_t glibc_version(const struct ch_address_space *as,
+			      struct ch_module *libc, char *version, size_t size)
+{
+	struct ch_module_symbol sym;
 
-		if (!(m->flags & PF_W))
+	if (!find_symbol(libc, "__libc_version", &sym))
+		return 0;
+	if (sym.size && sym.size < size)
+		size = sym.size + 1;
+	if (!ch_address_space_read_quiet(as, sym.address, version, size - 1))
+		memset(version, 0, size);
+	return sym.address;
+}
+
+// With debug info, the globals the jemalloc plugin looks for (je_ or Rust's
+// _rjem_je_ names): the radix tree's, the arenas, the size classes and
+// the TLS variable tsd_tls, under the first prefix that names the radix
+// tree's. Without it the plugin finds them by their contents.
+static void jemalloc_symbols(struct ch_module *mod, bool debug,
+			     struct symbols *t)
+{
+	static const char *const prefixes[] = { "je_", "_rjem_je_" };
+	char name[64];
+
+	for (size_t i = 0; debug && i < 2; i++) {
+		snprintf(name, sizeof(name), "%sarena_emap_global", prefixes[i]);
+		if (!add_symbol(t, mod, name, false))
 			continue;
-		// A stack or a big mmapped block is not what the walk reads
-		// most; a MiB of each keeps the seeds small.
-		if (len > (1u << 20))
-			len = 1u << 20;
-		bytes = calloc(1, len + 1);
-		if (!bytes ||
-		    !ch_address_space_read_quiet(as, m->start, bytes, len))
-			len = 0;
-		sm.data_len = trimmed(bytes, len);
-		ret = append(&b, &sm, sizeof(sm));
-		if (!ret)
-			ret = append(&b, bytes, sm.data_len);
-		free(bytes);
+		snprintf(name, sizeof(name), "%sarenas", prefixes[i]);
+		add_symbol(t, mod, name, false);
+		snprintf(name, sizeof(name), "%ssz_index2size_tab", prefixes[i]);
+		add_symbol(t, mod, name, false);
+		snprintf(name, sizeof(name), "%stsd_tls", prefixes[i]);
+		add_symbol(t, mod, name, true);
+		break;
 	}
-	ch_program_destroy(program);
-	if (ret) {
-		free(b.data);
-		return fail("out of memory for", in);
-	}
-	ret = write_file(out, b.data, b.size);
-	// The same without symbols: main_arena found by its shape.
-	((struct glibc_snapshot *)b.data)->flags = 0;
-	snprintf(nosym, sizeof(nosym), "%s.nosym", out);
-	if (!ret)
-		ret = write_file(nosym, b.data, b.size);
-	free(b.data);
-	return ret;
 }
 
 // JEMALLOC_VERSION ("5.3.0-0-g" and 40 hex digits) in the module's
 // memory, read page by page (the text may be missing): its address, or 0.
-static uint64_t find_jemalloc_version(const struct ch_address_space *as,
-				      uint64_t start, uint64_t end,
-				      char *version, size_t size)
+static uint64_t jemalloc_version(const struct ch_address_space *as,
+				 struct ch_module *mod, char *version,
+				 size_t size)
 {
+	uint64_t start = mod->start, end = mod->end;
 	uint64_t len = end - start;
 	uint8_t *buf;
 	uint64_t found = 0;
@@ -266,12 +264,7 @@ static uint64_t find_jemalloc_version(const struct ch_address_space *as,
 	buf = calloc(1, len + 1);
 	if (!buf)
 		return 0;
-	for (uint64_t p = 0; p < len; p += 4096) {
-		uint64_t piece = len - p < 4096 ? len - p : 4096;
-
-		if (!ch_address_space_read_quiet(as, start + p, buf + p, piece))
-			memset(buf + p, 0, piece);
-	}
+	read_pages(as, start, buf, len);
 	for (uint64_t i = 0; i + 50 < len && !found; i++) {
 		int major, minor, patch, n = 0;
 		size_t hex = 0;
@@ -297,6 +290,43 @@ static uint64_t find_jemalloc_version(const struct ch_address_space *as,
 	return found;
 }
 
+// What a snapshot for one allocator plugin holds.
+struct allocator_kind {
+	/** The plugin's name, and the subcommand of fuzz_seeds. */
+	const char *name;
+	/** The module the plugin's globals live in, by its name's prefix. */
+	const char *module_prefix;
+	/**
+	 * Bytes kept of each writable mapping, from its start: a glibc heap
+	 * fits in a MiB (a stack or a big mmapped block is not what the walk
+	 * reads most, and the seeds stay small), while jemalloc's radix tree
+	 * and extents lie anywhere in theirs (fuzz_host.c's limit).
+	 */
+	uint64_t max_mapping_bytes;
+	/** Fill t with the module's symbols, those of debug info if debug. */
+	void (*symbols)(struct ch_module *mod, bool debug, struct symbols *t);
+	/** The version string into version; where it is, or 0. */
+	uint64_t (*version)(const struct ch_address_space *as,
+			    struct ch_module *mod, char *version, size_t size);
+};
+
+static const struct allocator_kind allocator_kinds[] = {
+	{
+		.name = "glibc",
+		.module_prefix = "libc.so",
+		.max_mapping_bytes = 1u << 20,
+		.symbols = glibc_symbols,
+		.version = glibc_version,
+	},
+	{
+		.name = "jemalloc",
+		.module_prefix = "libjemalloc",
+		.max_mapping_bytes = 256ull << 20,
+		.symbols = jemalloc_symbols,
+		.version = jemalloc_version,
+	},
+};
+
 // Page-sized runs of the bytes that are not zero.
 static int append_runs(struct buf *b, const uint8_t *bytes, uint64_t len,
 		       uint32_t *num_runs)
@@ -306,7 +336,7 @@ static int append_runs(struct buf *b, const uint8_t *bytes, uint64_t len,
 	*num_runs = 0;
 	while (off < len) {
 		uint64_t end;
-		struct jemalloc_snapshot_run r;
+		struct fuzz_snapshot_run r;
 
 		while (off < len && !trimmed(bytes + off,
 					     len - off < 4096 ? len - off : 4096))
@@ -319,8 +349,7 @@ static int append_runs(struct buf *b, const uint8_t *bytes, uint64_t len,
 			end += 4096;
 		if (end > len)
 			end = len;
-		r = (struct jemalloc_snapshot_run){ .offset = off,
-						    .len = end - off };
+		r = (struct fuzz_snapshot_run){ .offset = off, .len = end - off };
 		if (append(b, &r, sizeof(r)) || append(b, bytes + off, r.len))
 			return -1;
 		(*num_runs)++;
@@ -329,154 +358,153 @@ static int append_runs(struct buf *b, const uint8_t *bytes, uint64_t len,
 	return 0;
 }
 
-// Whether mod has the symbol name; the error, if any, is dropped.
-static bool find_symbol(struct ch_module *mod, const char *name,
-			struct ch_module_symbol *ret)
+// The threads and the writable mappings with their runs, as the snapshot
+// has them after its symbols; *num_mappings_ret counts the mappings.
+static int append_threads_and_mappings(struct buf *b,
+				       const struct ch_program *program,
+				       const struct ch_module *mod,
+				       uint64_t max_mapping_bytes,
+				       uint32_t *num_mappings_ret)
 {
-	struct ch_error *err = ch_module_find_symbol(mod, name, ret);
-
-	ch_error_destroy(err);
-	return !err;
-}
-
-static int jemalloc_snapshot(const char *in, const char *out)
-{
-	static const char *const prefixes[] = { "je_", "_rjem_je_" };
-	struct ch_program_options options = { 0 };
-	struct jemalloc_snapshot h = { .magic = JEMALLOC_SNAPSHOT_MAGIC };
-	struct ch_module_symbol sym;
-	struct ch_program *program;
-	struct ch_module *mod;
-	struct ch_error *err;
-	struct buf b = { 0 };
-	const struct ch_address_space *as;
-	char name[64], nosym[4096];
-	size_t num_mappings = 0;
+	const struct ch_address_space *as = program->address_space;
 	int ret = 0;
 
-	err = ch_program_open(in, &options, &program);
-	if (err) {
-		ch_error_print_and_destroy(err, stderr);
-		return 1;
-	}
-	as = program->address_space;
-	mod = ch_modules_find_by_prefix(program->modules, "libjemalloc");
-	if (!mod) {
-		ch_program_destroy(program);
-		errno = 0;
-		return fail("no libjemalloc in", in);
-	}
-	h.module_start = mod->start;
-	h.module_end = mod->end;
-	h.module_bias = mod->bias;
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "%sarena_emap_global", prefixes[i]);
-		if (!find_symbol(mod, name, &sym))
-			continue;
-		h.flags |= JEMALLOC_SNAPSHOT_SYMBOLS | (i ? JEMALLOC_SNAPSHOT_RJEM : 0);
-		h.emap_global = sym.address;
-		snprintf(name, sizeof(name), "%sarenas", prefixes[i]);
-		if (find_symbol(mod, name, &sym))
-			h.arenas = sym.address;
-		snprintf(name, sizeof(name), "%ssz_index2size_tab", prefixes[i]);
-		if (find_symbol(mod, name, &sym))
-			h.sz_table = sym.address;
-		snprintf(name, sizeof(name), "%stsd_tls", prefixes[i]);
-		if (find_symbol(mod, name, &sym) && sym.is_tls)
-			h.tsd_offset = sym.address;
-		break;
-	}
-	// The TLS block, which the plugin finds the tsd in by layout
-	// knowledge when there are no symbols.
-	if (program->core->num_threads) {
-		uint64_t address;
-
-		err = ch_program_tls_address(program, 0, mod, 0, &address);
-		if (!err) {
-			h.flags |= JEMALLOC_SNAPSHOT_TLS;
-			h.tls_delta = address - program->core->threads[0].regs[CH_REG_FS_BASE];
-		}
-		ch_error_destroy(err);
-	}
-	h.version_address = find_jemalloc_version(as, mod->start, mod->end,
-						  h.version, sizeof(h.version));
-	for (size_t i = 0; i < as->num_mappings; i++) {
-		if (as->mappings[i].flags & PF_W)
-			num_mappings++;
-	}
-	h.num_threads = program->core->num_threads;
-	h.num_mappings = num_mappings;
-	ret = append(&b, &h, sizeof(h));
+	*num_mappings_ret = 0;
 	for (size_t i = 0; !ret && i < program->core->num_threads; i++) {
 		const struct ch_thread *t = &program->core->threads[i];
-		struct jemalloc_snapshot_thread st = {
+		struct fuzz_snapshot_thread st = {
 			.tid = t->tid,
 			.pc = t->regs[CH_REG_RIP],
 			.sp = t->regs[CH_REG_RSP],
 			.thread_pointer = t->regs[CH_REG_FS_BASE],
 		};
 
-		ret = append(&b, &st, sizeof(st));
+		ret = append(b, &st, sizeof(st));
 	}
 	for (size_t i = 0; !ret && i < as->num_mappings; i++) {
 		const struct ch_mapping *m = &as->mappings[i];
-		struct jemalloc_snapshot_mapping sm = {
+		struct fuzz_snapshot_mapping sm = {
 			.start = m->start,
 			.end = m->end,
-			.prot = (m->flags & PF_R ? 1 : 0) |
-				(m->flags & PF_W ? 2 : 0) |
-				(m->flags & PF_X ? 4 : 0),
-			// As the plugin tells them: its .bss runs on past the
-			// module's end, to the page's.
-			.is_module = m->start >= mod->start && m->start < mod->end,
+			.prot = (m->flags & PF_R ? COREHEAP_PROT_READ : 0) |
+				(m->flags & PF_W ? COREHEAP_PROT_WRITE : 0) |
+				(m->flags & PF_X ? COREHEAP_PROT_EXEC : 0),
+			// The rest of .bss past the module's end is not in
+			// its file (the glibc plugin takes the anonymous
+			// mapping after the module's for it).
+			.is_module = m->start >= mod->start && m->end <= mod->end,
 		};
-		uint64_t len;
-		size_t at = b.size;
+		uint64_t len = m->end - m->start;
+		size_t at = b->size;
 		uint8_t *bytes;
 
 		if (!(m->flags & PF_W))
 			continue;
-		// Page by page: a core may lack some of a mapping's pages.
-		// Only the pages that are not zero go in (a thread's stack,
-		// the radix tree's root and the extents are mostly zeroes);
-		// a mapping larger than fuzz_jemalloc takes is left empty.
-		len = m->end - m->start;
-		if (len > (256u << 20))
-			len = 0;
+		if (len > max_mapping_bytes)
+			len = max_mapping_bytes;
 		bytes = calloc(1, len + 1);
 		if (!bytes)
 			len = 0;
-		for (uint64_t p = 0; p < len; p += 4096) {
-			uint64_t piece = len - p < 4096 ? len - p : 4096;
-
-			if (!ch_address_space_read_quiet(as, m->start + p,
-							 bytes + p, piece))
-				memset(bytes + p, 0, piece);
-		}
-		ret = append(&b, &sm, sizeof(sm));
+		read_pages(as, m->start, bytes, len);
+		ret = append(b, &sm, sizeof(sm));
 		if (!ret)
-			ret = append_runs(&b, bytes, len, &sm.num_runs);
+			ret = append_runs(b, bytes, len, &sm.num_runs);
 		if (!ret)
-			memcpy(b.data + at, &sm, sizeof(sm));
+			memcpy(b->data + at, &sm, sizeof(sm));
 		free(bytes);
+		(*num_mappings_ret)++;
 	}
+	return ret;
+}
+
+// Write h, the symbols and the body (threads and mappings) to path.
+static int write_snapshot(const char *path, const struct fuzz_snapshot *h,
+			  const struct symbols *symbols, const struct buf *body)
+{
+	struct buf b = { 0 };
+	int ret;
+
+	if (append(&b, h, sizeof(*h)) ||
+	    append(&b, symbols->table, symbols->num * sizeof(*symbols->table)) ||
+	    append(&b, body->data, body->size)) {
+		free(b.data);
+		errno = ENOMEM;
+		return fail("cannot write", path);
+	}
+	ret = write_file(path, b.data, b.size);
+	free(b.data);
+	return ret;
+}
+
+// The snapshot for the plugin kind of the core in, to out and, when the
+// core has the module's debug symbols, the same without them to out.nosym
+// (the plugin finds its globals by their contents).
+static int snapshot(const struct allocator_kind *kind, const char *in,
+		    const char *out)
+{
+	struct ch_program_options options = { 0 };
+	struct fuzz_snapshot h = { .magic = FUZZ_SNAPSHOT_MAGIC };
+	struct symbols with = { 0 }, without = { 0 };
+	struct ch_program *program;
+	struct ch_module *mod;
+	struct ch_error *err;
+	struct buf body = { 0 };
+	char nosym[4096];
+	int ret;
+
+	err = ch_program_open(in, &options, &program);
+	if (err) {
+		ch_error_print_and_destroy(err, stderr);
+		return 1;
+	}
+	mod = ch_modules_find_by_prefix(program->modules, kind->module_prefix);
+	if (!mod || strlen(mod->name) >= sizeof(h.module_name)) {
+		ch_program_destroy(program);
+		errno = 0;
+		return fail(mod ? "module name too long in" : "no allocator module in",
+			    in);
+	}
+	snprintf(h.allocator, sizeof(h.allocator), "%s", kind->name);
+	strcpy(h.module_name, mod->name);
+	h.module_start = mod->start;
+	h.module_end = mod->end;
+	h.module_bias = mod->bias;
+	// The TLS block, which the plugins find their thread caches in, by
+	// symbol or by layout knowledge.
+	if (program->core->num_threads) {
+		uint64_t address;
+
+		err = ch_program_tls_address(program, 0, mod, 0, &address);
+		if (!err) {
+			h.flags |= FUZZ_SNAPSHOT_TLS;
+			h.tls_delta = address - program->core->threads[0].regs[CH_REG_FS_BASE];
+		}
+		ch_error_destroy(err);
+	}
+	h.version_address = kind->version(program->address_space, mod,
+					  h.version, sizeof(h.version));
+	kind->symbols(mod, true, &with);
+	kind->symbols(mod, false, &without);
+	h.num_threads = program->core->num_threads;
+	ret = append_threads_and_mappings(&body, program, mod,
+					  kind->max_mapping_bytes,
+					  &h.num_mappings);
 	ch_program_destroy(program);
 	if (ret) {
-		free(b.data);
+		free(body.data);
 		return fail("out of memory for", in);
 	}
-	ret = write_file(out, b.data, b.size);
-	// The same without symbols (when the core had them): the radix
-	// tree, arenas and size classes found by their contents.
-	if (!(((struct jemalloc_snapshot *)b.data)->flags & JEMALLOC_SNAPSHOT_SYMBOLS)) {
-		free(b.data);
-		return ret;
+	h.num_symbols = with.num;
+	if (with.num != without.num)
+		h.flags |= FUZZ_SNAPSHOT_DEBUGINFO;
+	ret = write_snapshot(out, &h, &with, &body);
+	if (!ret && with.num != without.num) {
+		h.flags &= ~FUZZ_SNAPSHOT_DEBUGINFO;
+		h.num_symbols = without.num;
+		snprintf(nosym, sizeof(nosym), "%s.nosym", out);
+		ret = write_snapshot(nosym, &h, &without, &body);
 	}
-	((struct jemalloc_snapshot *)b.data)->flags &= ~JEMALLOC_SNAPSHOT_SYMBOLS;
-	snprintf(nosym, sizeof(nosym), "%s.nosym", out);
-	if (!ret)
-		ret = write_file(nosym, b.data, b.size);
-	free(b.data);
+	free(body.data);
 	return ret;
 }
 
@@ -486,10 +514,11 @@ int main(int argc, char **argv)
 		return rewrite_core(argv[2], argv[3], false);
 	if (argc == 4 && !strcmp(argv[1], "small"))
 		return rewrite_core(argv[2], argv[3], true);
-	if (argc == 4 && !strcmp(argv[1], "glibc"))
-		return snapshot(argv[2], argv[3]);
-	if (argc == 4 && !strcmp(argv[1], "jemalloc"))
-		return jemalloc_snapshot(argv[2], argv[3]);
+	for (size_t i = 0; argc == 4 && i < sizeof(allocator_kinds) /
+						 sizeof(*allocator_kinds); i++) {
+		if (!strcmp(argv[1], allocator_kinds[i].name))
+			return snapshot(&allocator_kinds[i], argv[2], argv[3]);
+	}
 	fprintf(stderr, "usage: fuzz_seeds headers|small|glibc|jemalloc CORE OUT\n");
 	return 64;
 }

@@ -3,8 +3,10 @@
 FUZZ_TARGETS = fuzz/fuzz_core fuzz/fuzz_address_space fuzz/fuzz_modules \
 	fuzz/fuzz_glibc fuzz/fuzz_jemalloc fuzz/fuzz_pipeline
 FUZZ_COMMON = fuzz/fuzz_common.c fuzz/fuzz_common.h
-# The reporting calls the allocator targets' hosts share.
-FUZZ_HOST = fuzz/fuzz_host.c fuzz/fuzz_host.h
+# The allocator targets: one source, built once per plugin, over the one
+# host that serves a snapshot.
+FUZZ_ALLOCATOR_SOURCES = fuzz/fuzz_allocator.c fuzz/fuzz_host.c fuzz/fuzz_host.h \
+	fuzz/snapshot.h
 FUZZ_LIBS = libcoreheap.a $(LIBDW_LIBS) $(LIBELF_LIBS) $(PCRE2_LIBS) $(CORE_READ_LIBS) $(LIBS)
 EXTRA_DIST += fuzz/run.sh
 
@@ -26,13 +28,13 @@ fuzz_fuzz_modules_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_modules_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_modules_LDADD = $(FUZZ_LIBS)
 
-fuzz_fuzz_glibc_SOURCES = fuzz/fuzz_glibc.c fuzz/glibc_snapshot.h $(FUZZ_HOST) $(FUZZ_COMMON)
-fuzz_fuzz_glibc_CFLAGS = $(CH_CFLAGS)
+fuzz_fuzz_glibc_SOURCES = $(FUZZ_ALLOCATOR_SOURCES) $(FUZZ_COMMON)
+fuzz_fuzz_glibc_CFLAGS = $(CH_CFLAGS) -DFUZZ_ALLOCATOR='"glibc"'
 fuzz_fuzz_glibc_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_glibc_LDADD = $(FUZZ_LIBS)
 
-fuzz_fuzz_jemalloc_SOURCES = fuzz/fuzz_jemalloc.c fuzz/jemalloc_snapshot.h $(FUZZ_HOST) $(FUZZ_COMMON)
-fuzz_fuzz_jemalloc_CFLAGS = $(CH_CFLAGS)
+fuzz_fuzz_jemalloc_SOURCES = $(FUZZ_ALLOCATOR_SOURCES) $(FUZZ_COMMON)
+fuzz_fuzz_jemalloc_CFLAGS = $(CH_CFLAGS) -DFUZZ_ALLOCATOR='"jemalloc"'
 fuzz_fuzz_jemalloc_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_jemalloc_LDADD = $(FUZZ_LIBS)
 
@@ -42,8 +44,7 @@ fuzz_fuzz_pipeline_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_pipeline_LDADD = $(FUZZ_LIBS)
 
 # Writes the seeds; linked like the tool (no libFuzzer main).
-fuzz_fuzz_seeds_SOURCES = fuzz/fuzz_seeds.c fuzz/glibc_snapshot.h \
-	fuzz/jemalloc_snapshot.h
+fuzz_fuzz_seeds_SOURCES = fuzz/fuzz_seeds.c fuzz/snapshot.h
 fuzz_fuzz_seeds_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_seeds_LDFLAGS = $(SANITIZER_LDFLAGS)
 fuzz_fuzz_seeds_LDADD = $(FUZZ_LIBS)

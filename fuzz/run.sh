@@ -1,5 +1,6 @@
 #!/bin/sh
-# The fuzz targets' seeds and runs, for fuzz/local.mk (see fuzz/README).
+# The fuzz targets' seeds and runs, for fuzz/local.mk (see README.md,
+# "Hostile cores and fuzzing").
 #
 #   run.sh seeds SRCDIR BUILDDIR FIXTURE...
 #       cores of the fixtures (tests/make-core.sh) into BUILDDIR/fuzz/cores,
