@@ -97,6 +97,15 @@ check_same "why --conservative V: through the text buffer at +16" "\"name\": \"g
 \"member\": null" \
 	"$(json_members 'name|address|offset|member')"
 
+# Frames by the names people read: libc's .symtab (its debug file) spells
+# __libc_start_main "__libc_start_main@@GLIBC_2.34", the .dynsym without
+# the version.
+run_ok "triage" triage --no-leaks "$core"
+check_same "triage: no frame named with a symbol version" "" \
+	"$(grep '^  #[0-9].*@' "$work/out")"
+check_grep "triage: frames named, main among them" \
+	"^  #[0-9]*  0x[0-9a-f]* graph_owner!main+0x[0-9a-f]*\$" "$work/out"
+
 # --- Stripped: code and data as module+0xoffset, alike in every command --
 # A copy of the fixture without symbols: each root is named by its
 # module's file and its offset from the module's start, which for a PIE is
