@@ -163,6 +163,16 @@ if command -v strip > /dev/null 2>&1 && command -v nm > /dev/null 2>&1; then
 		check_grep "stripped: triage names frame $k $module+$offset" \
 			"^  #$k  0x[0-9a-f]* $module+$offset\$" "$work/out"
 	done < "$work/stripped.frames"
+	# describe: a return address of those frames is code of the
+	# program's file, whether or not the core saved that page (gcore
+	# saves none: it is in the process all the same).
+	read -r k offset < "$work/stripped.frames"
+	pc=$(sed -n "s/^  #$k  \(0x[0-9a-f]*\) .*/\1/p" "$work/out")
+	run_ok "stripped: describe $pc" describe "$pc" "$core"
+	check_grep "stripped: describe $pc: in the program's file" \
+		"^mapping: 0x[0-9a-f]*-0x[0-9a-f]* $stripped\( (left out of the core)\)\?\$" "$work/out"
+	check_grep "stripped: describe $pc: named module+0xoffset" \
+		"^symbol: $module+0x[0-9a-f]*\$" "$work/out"
 else
 	echo "note: no strip or nm: the stripped copy is not checked"
 fi
