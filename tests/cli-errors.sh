@@ -68,6 +68,20 @@ if command -v gcore > /dev/null 2>&1; then
 		rm -f "$work/vanishing-program"
 		expect_exit 1 "binary of '$work/vanishing-program' not found" -- \
 			"$COREHEAP" objects "$core"
+		# What that costs: the range and the bytes of its mappings
+		# the core left out (gcore saves no page of its code), as the
+		# core's NT_FILE note and program headers tell.
+		set --
+		command -v python3 > /dev/null 2>&1 &&
+			set -- $(python3 "$SRCDIR/tests/core-mappings.py" "$core" "$work/vanishing-program")
+		if ! command -v python3 > /dev/null 2>&1; then
+			echo "note: no python3: the cost of the missing binary is not checked"
+		elif [ $# -eq 2 ]; then
+			expect_exit 1 "binary of '$work/vanishing-program' not found (or its build-id differs): its symbols, and its code and data the core left out in $1 ($2 bytes), are unavailable" -- \
+				"$COREHEAP" summary "$core"
+		else
+			fail "the core's headers say nothing of the program left out: $*"
+		fi
 		# The binary found again: under a sysroot, or named with --exe;
 		# a different binary with the same name is refused (build-id).
 		mkdir -p "$work/sysroot$work"

@@ -10,7 +10,7 @@
 # and none that an independent count (tests/python-reach.py: every
 # writable word outside the live allocations and every register a root,
 # more than coreheap scans) finds reachable. And summary's kinds add up
-# to the mappings of the core.
+# to the mappings of the core, each heap's parts to the heap.
 . "$SRCDIR/tests/lib.sh"
 test_init python-leaks SRCDIR
 
@@ -73,6 +73,19 @@ total = int(sys.argv[2])
 kinds = sum(k["bytes"] for k in memory["kinds"])
 print("yes" if memory["bytes"] == total == kinds else "no: %d, kinds %d" % (memory["bytes"], kinds))
 ' "$work/out" "$total")"
+# Each allocator's heap (glibc's and pymalloc's) is its live, free, top,
+# overhead and unexplained bytes, no more and no less.
+check_same "summary: each heap is the sum of its parts" "cpython ok, glibc ok" \
+	"$("$python" -c '
+import json, sys
+kinds = json.load(open(sys.argv[1]))["memory"]["kinds"]
+parts = ("live_bytes", "free_bytes", "top_bytes", "overhead_bytes", "unexplained_bytes")
+print(", ".join("%s %s" % (k["allocator"],
+                           "ok" if sum(k[p] for p in parts) == k["bytes"] and not k["excess_bytes"]
+                           else str(k))
+                for k in sorted(kinds, key=lambda k: k.get("allocator", ""))
+                if k["kind"] == "heap"))
+' "$work/out")"
 
 exec 3>&-
 finish

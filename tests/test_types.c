@@ -176,6 +176,32 @@ Test(types, demangling)
 	expect_demangled(NULL, NULL);
 }
 
+static void expect_symbol_name(const char *symbol, const char *want)
+{
+	char *got = ch_demangle_symbol(symbol);
+
+	if (!want)
+		cr_expect_null(got, "'%s' is read as it is, got '%s'", symbol, got);
+	else
+		cr_expect_str_eq(got ? got : "(null)", want, "symbol '%s'", symbol);
+	free(got);
+}
+
+Test(types, symbol_names)
+{
+	expect_symbol_name("_ZZL4growiiE4keep", "grow(int, int)::keep");
+	// A .symtab's versioned names (glibc's .symver), as the .dynsym
+	// spells them.
+	expect_symbol_name("__libc_start_main@@GLIBC_2.34", "__libc_start_main");
+	expect_symbol_name("memcpy@GLIBC_2.2.5", "memcpy");
+	expect_symbol_name("_Znwm@@GLIBCXX_3.4", "operator new(unsigned long)");
+	// Not mangled, not versioned; not read as types.
+	expect_symbol_name("main", NULL);
+	expect_symbol_name("i", NULL);
+	expect_symbol_name("@@GLIBC_2.34", NULL);
+	expect_symbol_name(NULL, NULL);
+}
+
 static void expect_array_name(const char *element, uint64_t count,
 			      const char *want)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/demangle.h"
 
@@ -22,9 +23,32 @@ char *ch_demangle(const char *name)
 	return demangled;
 }
 
-char *ch_demangle_symbol(const char *name)
+// A mangled symbol's name demangled; NULL for any other name.
+static char *demangle_mangled(const char *name)
 {
-	if (!name || name[0] != '_' || name[1] != 'Z')
+	if (name[0] != '_' || name[1] != 'Z')
 		return NULL;
 	return ch_demangle(name);
+}
+
+char *ch_demangle_symbol(const char *symbol)
+{
+	const char *version;
+	char *name, *demangled;
+
+	if (!symbol)
+		return NULL;
+	// "name@VERSION" (a compatibility symbol) or "name@@VERSION" (the
+	// default): no symbol name holds an '@' otherwise.
+	version = strchr(symbol, '@');
+	if (!version || version == symbol)
+		return demangle_mangled(symbol);
+	name = strndup(symbol, (size_t)(version - symbol));
+	if (!name)
+		return NULL;
+	demangled = demangle_mangled(name);
+	if (!demangled)
+		return name;
+	free(name);
+	return demangled;
 }

@@ -16,10 +16,13 @@
 char *ch_demangle(const char *name);
 
 /**
- * Demangle a symbol only ("_ZZL4growiiE4keep": "grow(int, int)::keep"):
- * NULL for a name without the "_Z" prefix, which ch_demangle() could read
- * as a type (a C variable "i" is not "int").
+ * The name a person reads for an ELF symbol: without the version that a
+ * .symver directive writes into a .symtab name ("__libc_start_main@@GLIBC_2.34"
+ * is "__libc_start_main", as in the .dynsym), then demangled if it is a
+ * mangled symbol ("_ZZL4growiiE4keep": "grow(int, int)::keep"), never read
+ * as a type (a C variable "i" is not "int"). Returns a string the caller
+ * frees, or NULL when that name is the symbol as given (or memory ran out).
  */
-char *ch_demangle_symbol(const char *name);
+char *ch_demangle_symbol(const char *symbol);
 
 #endif /* COREHEAP_DEMANGLE_H */

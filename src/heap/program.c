@@ -92,6 +92,66 @@ static void warn_about_core(struct ch_program *program)
 	}
 }
 
+/*
+ * What the core left out of [start, end) into *left_out, and the range from
+ * the first such byte's interval to the last's into *first and *last.
+ */
+static void add_left_out(const struct ch_address_space *as, uint64_t start,
+			 uint64_t end, uint64_t *left_out, uint64_t *first,
+			 uint64_t *last)
+{
+	struct ch_address_bytes bytes;
+
+	ch_address_space_count(as, start, end, &bytes);
+	if (!bytes.left_out)
+		return;
+	if (!*left_out)
+		*first = start;
+	*last = end;
+	*left_out += bytes.left_out;
+}
+
+/*
+ * A module whose binary is missing: its symbols are unknown, and so is
+ * what the core left out of its file mappings (its code and the data never
+ * written: the kernel and gcore leave out file pages that are the file's),
+ * said with the range that holds it. The file mappings are NT_FILE's
+ * (gcore writes no PT_LOAD for a mapping it leaves out), else the
+ * accessible PT_LOADs.
+ */
+static void warn_about_missing_binary(struct ch_program *program,
+				      const struct ch_module *module)
+{
+	const struct ch_address_space *as = program->address_space;
+	const struct ch_core *core = program->core;
+	uint64_t left_out = 0, first = 0, last = 0;
+
+	for (size_t i = 0; i < core->num_files; i++) {
+		const struct ch_core_file *file = &core->files[i];
+
+		if (file->end > module->start && file->start < module->end)
+			add_left_out(as, file->start, file->end, &left_out,
+				     &first, &last);
+	}
+	for (size_t i = 0; !core->num_files && i < as->num_mappings; i++) {
+		const struct ch_mapping *mapping = &as->mappings[i];
+
+		if (mapping->end > module->start &&
+		    mapping->start < module->end &&
+		    (mapping->flags & (PF_R | PF_W | PF_X)))
+			add_left_out(as, mapping->start, mapping->end,
+				     &left_out, &first, &last);
+	}
+	if (left_out)
+		ch_program_warn(program, true,
+				"binary of '%s' not found (or its build-id differs): its symbols, and its code and data the core left out in 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " bytes), are unavailable (try --sysroot, --exe)",
+				module->name, first, last, left_out);
+	else
+		ch_program_warn(program, true,
+				"binary of '%s' not found (or its build-id differs): its symbols are unavailable, its memory (0x%" PRIx64 "-0x%" PRIx64 ") is all in the core (try --sysroot, --exe)",
+				module->name, module->start, module->end);
+}
+
 static void warn_about_modules(struct ch_program *program)
 {
 	const struct ch_modules *modules = program->modules;
@@ -123,9 +183,7 @@ static void warn_about_modules(struct ch_program *program)
 		const struct ch_module *module = &modules->modules[i];
 
 		if (!module->has_binary && !module->is_vdso)
-			ch_program_warn(program, true,
-					"binary of '%s' not found (or its build-id differs): its read-only data and symbols are unavailable (try --sysroot, --exe)",
-					module->name);
+			warn_about_missing_binary(program, module);
 	}
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <dwarf.h>
+#include <elf.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,6 +68,31 @@ static char *cut_name(char *name)
 	if (name && strlen(name) > 511)
 		name[511] = '\0';
 	return name;
+}
+
+/*
+ * The file mapping holding addr that the core has no PT_LOAD for, from its
+ * NT_FILE note, into desc (unchanged if none): a code address of a gcore
+ * core is in the process, and in the library's file.
+ */
+static void find_left_out_mapping(const struct ch_core *core, uint64_t addr,
+				  struct ch_description *desc)
+{
+	for (size_t i = 0; i < core->num_files; i++) {
+		const struct ch_core_file *file = &core->files[i];
+
+		if (addr < file->start || addr >= file->end)
+			continue;
+		desc->left_out_mapping = (struct ch_mapping){
+			.start = file->start,
+			.end = file->end,
+			.flags = PF_R,
+			.file = file->path,
+		};
+		desc->mapping = &desc->left_out_mapping;
+		desc->mapping_left_out = true;
+		return;
+	}
 }
 
 /*
@@ -1050,6 +1076,8 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	desc->symbol = cut_name(name_module_address(b->program, addr));
 	desc->mapping = ch_address_space_mapping(b->program->address_space,
 						 addr);
+	if (!desc->mapping)
+		find_left_out_mapping(b->program->core, addr, desc);
 	desc->in_stack = find_stack(b->program, addr, &desc->stack_tid,
 				    &desc->stack_above_sp);
 	if (desc->in_stack)
@@ -1326,9 +1354,10 @@ static void write_elsewhere_text(struct ch_out *out,
 	if (desc->symbol)
 		ch_out_printf(out, "symbol: %s\n", desc->symbol);
 	if (mapping)
-		ch_out_printf(out, "mapping: 0x%" PRIx64 "-0x%" PRIx64 " %s\n",
+		ch_out_printf(out, "mapping: 0x%" PRIx64 "-0x%" PRIx64 " %s%s\n",
 			      mapping->start, mapping->end,
-			      mapping->file ? mapping->file : "(anonymous)");
+			      mapping->file ? mapping->file : "(anonymous)",
+			      desc->mapping_left_out ? " (left out of the core)" : "");
 	else
 		ch_out_str(out, "mapping: none (not in the process)\n");
 	if (desc->in_stack && desc->stack_name)
@@ -1495,6 +1524,7 @@ static void write_elsewhere_json(struct ch_json *json,
 		ch_json_member_address(json, "start", mapping->start);
 		ch_json_member_address(json, "end", mapping->end);
 		ch_json_member_string_or_null(json, "file", mapping->file);
+		ch_json_member_bool(json, "left_out", desc->mapping_left_out);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);

@@ -163,8 +163,18 @@ struct ch_description {
 	uint64_t free_address, free_size;
 	/** module!symbol+offset (or module+offset), NULL if in no module. Owned. */
 	char *symbol;
-	/** The process mapping holding address (the program's), or NULL. */
+	/**
+	 * The process mapping holding address (the program's, or
+	 * left_out_mapping), or NULL.
+	 */
 	const struct ch_mapping *mapping;
+	/**
+	 * A file mapping the core left out whole (gcore writes no PT_LOAD for
+	 * a library's code), as its NT_FILE note lists it: then mapping
+	 * points here and mapping_left_out is true.
+	 */
+	struct ch_mapping left_out_mapping;
+	bool mapping_left_out;
 	/** A thread's stack holding address: its thread id and the offset above its stack pointer. */
 	bool in_stack;
 	int32_t stack_tid;
