@@ -72,6 +72,8 @@ check_grep "summary: pymalloc's arenas in libpython's process" \
 	'cpython pymalloc arenas (CPython 3\.11' "$work/out"
 check_same "summary: the main interpreter and the subinterpreter" 2 \
 	"$(grep -c '^  cpython interpreter [01] at ' "$work/out")"
+check_same "summary: an interpreter's row gives its figures, not a heap of zeroes" 2 \
+	"$(grep -c '^  cpython interpreter [01] at 0x[0-9a-f]*:$' "$work/out")"
 if grep -q "pymalloc's arenas were not found" "$work/err"; then
 	fail "summary: pymalloc's arenas were not found"
 	cat "$work/err"

@@ -178,6 +178,16 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 			      region->name);
 		if (region->address)
 			ch_out_printf(out, " at 0x%" PRIx64, region->address);
+		// A region of figures only (a runtime's objects nested in
+		// another allocator's blocks, an interpreter's counts): no
+		// row of zeroes that reads as an empty heap.
+		if (!region->live_count && !region->free_count &&
+		    !region->top_address && !region->system_bytes &&
+		    !region->unexplained_count) {
+			ch_out_str(out, ":\n");
+			write_text_stats(out, heap, (uint32_t)i);
+			continue;
+		}
 		ch_out_printf(out, ": live %" PRIu64 " (", region->live_count);
 		ch_out_bytes(out, region->live_bytes);
 		ch_out_printf(out, "), free %" PRIu64 " (", region->free_count);
