@@ -85,6 +85,12 @@ top_retained = {a["address"]: a["retained"] for a in data["top"]["allocations"]}
 tree_retained = {n["address"]: n["retained"] for n in tree["nodes"]}
 check("top's allocations have the tree's retained sizes",
       all(tree_retained.get(a) == r for a, r in top_retained.items()))
+# What the children not listed retain, by type: part of "rest", largest
+# first, 8 types at most.
+bad = [n for n in [tree] + tree["nodes"]
+       if sum(t["retained"] for t in n["rest_types"]) > n["rest"] or len(n["rest_types"]) > 8
+       or n["rest_types"] != sorted(n["rest_types"], key=lambda t: -t["retained"])]
+check("each node's rest by type is part of its rest, largest first", not bad, bad[:3])
 # Facts the fixture recorded: "tree ADDR RETAINED..." of graph_heap.
 live = os.path.join(work, "graph.live")
 if name == "graph_heap":
@@ -230,6 +236,45 @@ check_same "-o -: the page on stdout" "" "$(cmp "$work/graph.html" "$work/stdout
 check_same "--limit 3: 3 leaked allocations listed" 3 \
 	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; print(len(json.loads(t[s:t.index("</script>", s)])["leaks"]["allocations"]))' "$work/limit.html")"
 expect_exit 64 "unexpected operand" -- "$COREHEAP" report "$graph" "$graph" "$graph"
+# --tree-nodes 1: the tree lists the root of the fixture's tree alone; what
+# it retains beyond itself is its three children (left, right and the node
+# both subtrees share: struct tree_node, the fixture says), by type; the
+# page draws the root's other children by type too.
+"$COREHEAP" report --tree-nodes 1 -o "$work/tree1.html" "$graph" 2> /dev/null
+chromium_run "$work/plain.tree1.html" "file://$work/tree1.html" --dump-dom
+python3 - "$work/tree1.html" "$work/graph.live" "$work/plain.tree1.html" << 'EOF' > "$work/tree1.out" 2>&1
+import json, re, sys
+text = open(sys.argv[1]).read()
+start = text.index('id="data">') + 10
+tree = json.loads(text[start:text.index("</script>", start)])["tree"]
+facts = [l.split() for l in open(sys.argv[2])]
+root, retained = [f for f in facts if f[0] == "tree"][0][1:3]
+nodes = tree["nodes"]
+def say(what, ok, detail=""):
+    print(("ok: " if ok else "FAIL: ") + what + ("" if ok else " " + str(detail)))
+say("--tree-nodes 1: one node, the fixture's tree root",
+    [n["address"] for n in nodes] == [root], nodes)
+node = nodes[0]
+say("--tree-nodes 1: its rest is its 3 children, struct tree_node, retaining %s with it" % retained,
+    node["rest_types"] == [{"type": "struct tree_node", "size": None, "count": 3, "retained": node["rest"]}]
+    and node["size"] + node["rest"] == int(retained), node)
+say("--tree-nodes 1: the top level's rest by type adds up to at most its rest",
+    0 < sum(t["retained"] for t in tree["rest_types"]) <= tree["rest"]
+    and tree["rest_types"] == sorted(tree["rest_types"], key=lambda t: -t["retained"]), tree["rest_types"])
+dom = open(sys.argv[3]).read()
+drawn = re.findall(r'<g class="group" data-type="([^"]*)" data-count="(\d+)" data-retained="(\d+)" data-parent="">', dom)
+want = [(t["type"] if t["type"] is not None else "unknown (%d bytes)" % t["size"], str(t["count"]), str(t["retained"]))
+        for t in tree["rest_types"]]
+say("--tree-nodes 1: the treemap draws the top level's children by type", sorted(drawn) == sorted(want), (drawn, want))
+inside = re.findall(r'<g class="group" data-type="struct tree_node" data-count="3" data-retained="(\d+)" data-parent="%s">' % root, dom)
+say("--tree-nodes 1: and the root's 3 children inside it", inside == [str(node["rest"])], inside)
+EOF
+while IFS= read -r line; do
+	case $line in
+	ok:*) ok "${line#ok: }" ;;
+	*) fail "${line#FAIL: }" ;;
+	esac
+done < "$work/tree1.out"
 
 # Heap damage: the page shows the smashed header the fixture recorded.
 make_core "$FIXTURES/damage_overflow" "$work/damage" || finish

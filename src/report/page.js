@@ -469,7 +469,8 @@ function squarify(values, x, y, w, h) {
 function Treemap(D) {
 	var nodes = D.tree.nodes;
 	this.nodes = nodes;
-	this.root = { index: -1, address: null, type: null, size: 0, retained: D.tree.bytes, rest: D.tree.rest, children: [] };
+	this.root = { index: -1, address: null, type: null, size: 0, retained: D.tree.bytes, rest: D.tree.rest,
+		rest_types: D.tree.rest_types || [], children: [] };
 	nodes.forEach(function (node, i) {
 		node.index = i;
 		node.children = [];
@@ -487,7 +488,7 @@ function Treemap(D) {
 		if (!g)
 			return;
 		var node = nodes[Number(g.getAttribute("data-index"))];
-		if (node.children.length)
+		if (zoomable(node))
 			self.zoom(node);
 		else
 			self.describe(node);
@@ -512,15 +513,43 @@ Treemap.prototype.zoom = function (node) {
 		this.describe(node);
 };
 
-// The items of a node: its listed children, then its own bytes and those
-// of the children too small to list.
+// The items of a node: its listed children; the children too small to
+// list, by type (their count and what they retain together); then its own
+// bytes and the children of the types not broken down.
 function treemapItems(node) {
 	var items = node.children.slice();
 	var other = node.rest + node.size;
+	(node.rest_types || []).forEach(function (group) {
+		items.push({ group: true, type: group.type, size: group.size, count: group.count, retained: group.retained });
+		other -= group.retained;
+	});
 	if (other > 0)
 		items.push({ other: true, retained: other, type: null });
 	items.sort(function (a, b) { return b.retained - a.retained; });
 	return items;
+}
+
+// A node holds more than itself: listed children or children by type.
+function zoomable(node) {
+	return node.children.length > 0 || (node.rest_types || []).length > 0;
+}
+
+// A treemap item's tooltip and label.
+function treemapTitle(item) {
+	if (item.other)
+		return "own bytes and smaller allocations: " + fmtInt(item.retained) + " bytes";
+	if (item.group)
+		return fmtInt(item.count) + " \u00d7 " + typeKey(item.type, item.size) +
+			", each too small to list, retaining " + fmtInt(item.retained) + " bytes together";
+	return item.address + " " + (item.type || "type unknown") + "\nretained " + fmtInt(item.retained) + " bytes";
+}
+
+function treemapLabel(item) {
+	if (item.other)
+		return "(own and smaller)";
+	if (item.group)
+		return fmtInt(item.count) + " \u00d7 " + typeKey(item.type, item.size) + " " + fmtBytes(item.retained);
+	return (item.type || "?") + " " + fmtBytes(item.retained);
 }
 
 Treemap.prototype.drawLevel = function (node, x, y, w, h, depth) {
@@ -531,26 +560,27 @@ Treemap.prototype.drawLevel = function (node, x, y, w, h, depth) {
 		var r = rects[i];
 		if (!r || r.w < 1 || r.h < 1)
 			return;
-		var g = svgEl("g", item.other ? { "class": "other" } : { "class": "node", "data-index": String(item.index), "data-address": item.address, "data-zoom": item.children.length ? "1" : "0" });
+		var g = svgEl("g", item.other ? { "class": "other" } :
+			item.group ? { "class": "group", "data-type": typeKey(item.type, item.size), "data-count": String(item.count),
+				"data-retained": String(item.retained), "data-parent": node.address || "" } :
+			{ "class": "node", "data-index": String(item.index), "data-address": item.address, "data-zoom": zoomable(item) ? "1" : "0" });
 		var title = svgEl("title", {});
-		title.textContent = item.other ?
-			"own bytes and smaller allocations: " + fmtInt(item.retained) + " bytes" :
-			item.address + " " + (item.type || "type unknown") + "\nretained " + fmtInt(item.retained) + " bytes";
+		title.textContent = treemapTitle(item);
 		g.appendChild(title);
 		g.appendChild(svgEl("rect", {
 			x: r.x.toFixed(2), y: r.y.toFixed(2), width: r.w.toFixed(2), height: r.h.toFixed(2),
 			fill: item.other ? "#e4e4e4" : typeColor(item.type),
-			"fill-opacity": depth ? "0.85" : "1"
+			"fill-opacity": item.group ? "0.6" : depth ? "0.85" : "1"
 		}));
 		if (r.w > 50 && r.h > 14) {
 			var label = svgEl("text", { x: (r.x + 3).toFixed(2), y: (r.y + 12).toFixed(2) });
-			var name = item.other ? "(own and smaller)" : (item.type || "?") + " " + fmtBytes(item.retained);
+			var name = treemapLabel(item);
 			label.textContent = name.length * 6 > r.w ? name.slice(0, Math.max(1, Math.floor(r.w / 6) - 1)) + "\u2026" : name;
 			g.appendChild(label);
 		}
 		self.svg.appendChild(g);
 		// One level of what it contains, inside it.
-		if (!item.other && depth < 1 && item.children.length && r.w > 40 && r.h > 36)
+		if (!item.other && !item.group && depth < 1 && zoomable(item) && r.w > 40 && r.h > 36)
 			self.drawLevel(item, r.x + 3, r.y + 16, r.w - 6, r.h - 19, depth + 1);
 	});
 };

@@ -130,6 +130,128 @@ static void write_node_type(struct ch_out *out, const struct ch_program *program
 }
 
 /*
+ * What the tree's listed nodes retain in children too small to list, by
+ * type: a node's "rest", broken down, for the treemap to colour. Runs of
+ * (parent, group) with their count and retained bytes, sorted by parent,
+ * then largest first; parent is the listed node's index, num_listed for
+ * the super-root.
+ */
+struct rest_type {
+	uint32_t parent, group;
+	uint64_t count, retained;
+};
+
+struct rest_types {
+	struct rest_type *runs;
+	size_t num_runs;
+	/** Per parent p (0..num_listed), its runs are [start[p], start[p + 1]). */
+	size_t *start;
+};
+
+static int compare_rest_by_parent_group(const void *a, const void *b)
+{
+	const struct rest_type *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+static int compare_rest_by_parent_retained(const void *a, const void *b)
+{
+	const struct rest_type *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->retained != y->retained)
+		return x->retained > y->retained ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/*
+ * unlisted holds the num_unlisted nodes left in the heap when the listing
+ * stopped: each one's dominator is listed (emitted[] gives its index) or
+ * is the super-root, and the nodes below them are in their retained sizes.
+ */
+static struct ch_error *collect_rest_types(const struct page_model *model,
+					   const uint32_t *unlisted,
+					   size_t num_unlisted,
+					   const uint32_t *emitted,
+					   size_t num_listed,
+					   struct rest_types *ret)
+{
+	const struct ch_dominators *dominators = &model->dominators;
+	struct rest_type *runs = malloc((num_unlisted + 1) * sizeof(*runs));
+	size_t *start = calloc(num_listed + 2, sizeof(*start));
+	size_t num_runs = 0;
+
+	if (!runs || !start) {
+		free(runs);
+		free(start);
+		return &ch_enomem;
+	}
+	for (size_t i = 0; i < num_unlisted; i++) {
+		uint32_t v = unlisted[i];
+		uint32_t d = dominators->idom[v];
+
+		runs[i] = (struct rest_type){
+			.parent = d == CH_DOMINATOR_ROOT ? (uint32_t)num_listed :
+							   emitted[d],
+			.group = model->groups.group_of[v],
+			.count = 1,
+			.retained = model->retained[v],
+		};
+	}
+	qsort(runs, num_unlisted, sizeof(*runs), compare_rest_by_parent_group);
+	for (size_t i = 0; i < num_unlisted; i++) {
+		if (num_runs && runs[num_runs - 1].parent == runs[i].parent &&
+		    runs[num_runs - 1].group == runs[i].group) {
+			runs[num_runs - 1].count++;
+			runs[num_runs - 1].retained += runs[i].retained;
+		} else {
+			runs[num_runs++] = runs[i];
+		}
+	}
+	qsort(runs, num_runs, sizeof(*runs), compare_rest_by_parent_retained);
+	for (size_t i = 0; i < num_runs; i++)
+		start[runs[i].parent + 1]++;
+	for (size_t p = 0; p <= num_listed; p++)
+		start[p + 1] += start[p];
+	*ret = (struct rest_types){ runs, num_runs, start };
+	return NULL;
+}
+
+// A node's largest CH_PAGE_REST_TYPES runs as "rest_types".
+static void write_rest_types(struct ch_out *out, const struct page_model *model,
+			     const struct rest_types *rest_types, size_t parent)
+{
+	size_t first = rest_types->start[parent];
+	size_t end = rest_types->start[parent + 1];
+
+	if (end - first > CH_PAGE_REST_TYPES)
+		end = first + CH_PAGE_REST_TYPES;
+	ch_out_str(out, ", \"rest_types\": [");
+	for (size_t i = first; i < end; i++) {
+		const struct rest_type *run = &rest_types->runs[i];
+		const struct ch_type_group *group =
+			run->group == CH_TYPE_GROUP_NONE ?
+				NULL : &model->groups.groups[run->group];
+
+		ch_out_str(out, i > first ? ", {\"type\": " : "{\"type\": ");
+		if (group && group->type) {
+			ch_out_json_string(out, group->type);
+			ch_out_str(out, ", \"size\": null");
+		} else {
+			ch_out_printf(out, "null, \"size\": %" PRIu64,
+				      group ? group->size : 0);
+		}
+		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"retained\": %" PRIu64 "}",
+			      run->count, run->retained);
+	}
+	ch_out_char(out, ']');
+}
+
+/*
  * The largest nodes of the dominator tree, each after its dominator: pop
  * the largest retained node from a heap that starts with the root's
  * children and takes each popped node's children.
@@ -144,11 +266,16 @@ static struct ch_error *write_tree(struct page_model *model)
 	_cleanup_free_ uint64_t *child_offsets = calloc(n + 2, sizeof(*child_offsets));
 	_cleanup_free_ uint32_t *children = malloc((n + 1) * sizeof(*children));
 	_cleanup_free_ uint32_t *emitted = malloc((n + 1) * sizeof(*emitted));
-	_cleanup_free_ uint32_t *listed = malloc((CH_PAGE_TREE_NODES + 1) * sizeof(*listed));
-	_cleanup_free_ uint64_t *rest = malloc((CH_PAGE_TREE_NODES + 1) * sizeof(*rest));
+	size_t max_listed = model->options->tree_nodes &&
+				    model->options->tree_nodes < n ?
+			    (size_t)model->options->tree_nodes : n;
+	_cleanup_free_ uint32_t *listed = malloc((max_listed + 1) * sizeof(*listed));
+	_cleanup_free_ uint64_t *rest = malloc((max_listed + 1) * sizeof(*rest));
 	struct node_heap heap = { .retained = model->retained };
+	struct rest_types rest_types;
 	size_t num_listed = 0;
 	uint64_t root_rest = model->reachable_bytes;
+	struct ch_error *err;
 
 	heap.nodes = malloc((n + 1) * sizeof(*heap.nodes));
 	if (!child_offsets || !children || !emitted || !listed || !rest ||
@@ -181,7 +308,7 @@ static struct ch_error *write_tree(struct page_model *model)
 	}
 	for (uint64_t c = child_offsets[n]; c < child_offsets[n + 1]; c++)
 		heap_push(&heap, children[c]);
-	while (heap.len && num_listed < CH_PAGE_TREE_NODES) {
+	while (heap.len && num_listed < max_listed) {
 		uint32_t v = heap_pop(&heap);
 		uint32_t d = dominators->idom[v];
 
@@ -195,11 +322,17 @@ static struct ch_error *write_tree(struct page_model *model)
 		for (uint64_t c = child_offsets[v]; c < child_offsets[v + 1]; c++)
 			heap_push(&heap, children[c]);
 	}
+	err = collect_rest_types(model, heap.nodes, heap.len, emitted,
+				 num_listed, &rest_types);
 	free(heap.nodes);
+	if (err)
+		return err;
 
 	ch_out_printf(out, ",\n\"tree\": {\"count\": %zu, \"bytes\": %" PRIu64
-			   ", \"rest\": %" PRIu64 ", \"nodes\": [",
+			   ", \"rest\": %" PRIu64,
 		      dominators->num_reachable, model->reachable_bytes, root_rest);
+	write_rest_types(out, model, &rest_types, num_listed);
+	ch_out_str(out, ", \"nodes\": [");
 	for (size_t i = 0; i < num_listed; i++) {
 		uint32_t v = listed[i];
 		uint32_t d = dominators->idom[v];
@@ -212,9 +345,12 @@ static struct ch_error *write_tree(struct page_model *model)
 			      ch_block_identity(&graph->blocks[v]),
 			      graph->blocks[v].size, model->retained[v], rest[i]);
 		write_node_type(out, model->program, v);
+		write_rest_types(out, model, &rest_types, i);
 		ch_out_char(out, '}');
 	}
 	ch_out_str(out, "]}");
+	free(rest_types.runs);
+	free(rest_types.start);
 	return NULL;
 }
 

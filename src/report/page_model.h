@@ -13,9 +13,15 @@
  *
  * {"schema": 1, "generator": "coreheap 0.1", "limit": 20,
  *  "summary": {...}, "types": {...}, "top": {...}, "leaks": {...},
- *  "tree": {"count": C, "bytes": B, "nodes": [{"parent": -1, "address":
+ *  "tree": {"count": C, "bytes": B, "rest": R, "rest_types": [...],
+ *           "nodes": [{"parent": -1, "address":
  *           "0x..", "size": S, "retained": R, "type": T|null,
- *           "rest": bytes of the node's children not listed}...]},
+ *           "rest": bytes of the node's children not listed,
+ *           "rest_types": [{"type": T|null, "size": S|null, "count": C,
+ *                           "retained": R}...]}...]},
+ * where "rest_types" breaks the largest part of "rest" down by the type
+ * of the children not listed (CH_PAGE_REST_TYPES types at most, largest
+ * first), so that the treemap shows what a heap of many small nodes holds.
  *  "instances": [{"type": T|null, "size": S|null, "allocations":
  *                 [{"address": "0x..", "size": S, "retained": R,
  *                   "why": {...}, "describe": {...}}...]}...]}
@@ -35,8 +41,13 @@
 #include "heap/program.h"
 #include "report/analysis.h"
 
-/** Largest nodes of the dominator tree on the page at most. */
+/** Largest nodes of the dominator tree on the page at most, by default. */
 #define CH_PAGE_TREE_NODES 2000
+/**
+ * What a node (or the super-root) retains in children not listed, by
+ * type: its largest types at most.
+ */
+#define CH_PAGE_REST_TYPES 8
 /**
  * Instances with their why and describe: the largest of each type listed,
  * and the CH_PAGE_DETAILS_PER_TYPE largest of the CH_PAGE_DETAIL_TYPES
@@ -49,6 +60,8 @@ struct ch_page_options {
 	struct ch_analysis_options analysis;   // first: see analysis.h
 	/** Rows per view (0: all). */
 	uint64_t limit;
+	/** Nodes of the dominator tree listed (0: all; CH_PAGE_TREE_NODES). */
+	uint64_t tree_nodes;
 };
 
 /** Write the page's data for program (heap loaded) to stream. */
