@@ -6,8 +6,9 @@
 # and the counts match what the fixtures recorded of their own heaps; the
 # page renders without a script error, shows the JSON's numbers, and its
 # self-test (#selftest: clicks on a treemap node, a type row, an instance,
-# a header, the filter, a diff row, dispatched as events) passes. A
-# screenshot of each page stays in $work (the build tree's tests/cores).
+# a header, the filter, a diff row and its largest new allocation,
+# dispatched as events) passes. A screenshot of each page stays in $work
+# (the build tree's tests/cores).
 . "$SRCDIR/tests/lib.sh"
 test_init report-html FIXTURES SRCDIR
 require_command python3 gcore
@@ -185,7 +186,7 @@ for dom_path in doms:
         lines = [l for l in result.strip().split("\n") if l]
         expected = ["treemap-click", "types-click", "instance-click", "types-sort", "types-filter"]
         if "diff" in data:
-            expected.append("diff-click")
+            expected += ["diff-click", "diff-instance-click"]
         check(what + ": the self-test ran " + ", ".join(expected),
               [l.split(":")[0] for l in lines] == expected, result)
         for l in lines:

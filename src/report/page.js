@@ -797,6 +797,13 @@ function selfTest(views) {
 			click(diffRow);
 			var newRows = diffRow.nextSibling ? diffRow.nextSibling.querySelectorAll(".instance-table > tbody > tr") : [];
 			record("diff-click", newRows.length > 0, diffRow.getAttribute("data-key") + ": " + newRows.length + " new allocations");
+			// The largest new allocation: its path from a root.
+			if (newRows.length) {
+				click(newRows[0]);
+				var newWhy = newRows[0].nextSibling ? newRows[0].nextSibling.querySelector(".why") : null;
+				record("diff-instance-click", !!newWhy && newWhy.textContent.indexOf("held by") === 0,
+					newWhy ? newWhy.textContent.slice(0, 120) : "no path shown");
+			}
 		} else {
 			record("diff-click", D.diff.allocations.new === 0, "no new allocations");
 		}
