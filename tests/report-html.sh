@@ -184,7 +184,7 @@ for dom_path in doms:
     if what.startswith("selftest"):
         result = dom.ids.get("selftest-result", "")
         lines = [l for l in result.strip().split("\n") if l]
-        expected = ["treemap-click", "types-click", "instance-click", "types-sort", "types-filter"]
+        expected = ["treemap-click", "types-click", "instance-click", "types-sort", "types-filter", "dump-click"]
         if "diff" in data:
             expected += ["diff-click", "diff-instance-click"]
         check(what + ": the self-test ran " + ", ".join(expected),

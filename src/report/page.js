@@ -246,6 +246,54 @@ function renderWhy(why) {
 	return box;
 }
 
+// Where a pointer points, as describe's text says it: an allocation (and
+// its type), module!symbol, or a thread's stack (its frame and local).
+function targetText(target) {
+	if (!target)
+		return "";
+	if (target.allocation)
+		return "\u2192 allocation " + target.allocation + (target.offset ? "+" + target.offset : "") +
+			(target.type ? " (" + target.type + ")" : "");
+	if (target.symbol)
+		return "\u2192 " + target.symbol;
+	if (target.stack_of_thread !== undefined)
+		return "\u2192 stack: " + (target.name || "thread " + target.stack_of_thread + ", sp+" + target.above_sp);
+	return "";
+}
+
+// describe's dump of a block without a layout: hex and text, 16 bytes a
+// line, each at its offset in the block, then the words that point
+// somewhere.
+function renderDump(desc) {
+	var box = el("div");
+	var hex = desc.bytes;
+	var start = desc.dump_offset || 0;
+	var lines = [];
+	for (var at = 0; at < hex.length / 2; at += 16) {
+		var chunk = hex.slice(at * 2, at * 2 + 32);
+		var pairs = chunk.match(/../g) || [];
+		var text = pairs.map(function (pair) {
+			var c = parseInt(pair, 16);
+			return c >= 32 && c < 127 ? String.fromCharCode(c) : ".";
+		}).join("");
+		lines.push(("+" + (start + at)).padStart(6, " ") + ": " +
+			pairs.join(" ").padEnd(47, " ") + "  |" + text + "|");
+	}
+	box.appendChild(el("pre", { className: "mono dump", text: lines.join("\n") }));
+	if (desc.pointers && desc.pointers.length) {
+		var table = el("table", { className: "fields mono pointers" });
+		desc.pointers.forEach(function (pointer) {
+			table.appendChild(el("tr", null,
+				el("td", { text: "+" + pointer.offset }),
+				el("td", { text: pointer.value }),
+				el("td", { className: "muted", text: targetText(pointer.points_to) })));
+		});
+		box.appendChild(el("div", { className: "muted", text: "pointers:" }));
+		box.appendChild(table);
+	}
+	return box;
+}
+
 function renderDescribe(desc) {
 	var box = el("div", { className: "describe" });
 	if (!desc)
@@ -253,10 +301,7 @@ function renderDescribe(desc) {
 	if (desc.fields && desc.fields.length) {
 		var table = el("table", { className: "fields mono" });
 		desc.fields.forEach(function (field) {
-			var target = "";
-			if (field.points_to)
-				target = "\u2192 " + (field.points_to.allocation || field.points_to.symbol || "") +
-					(field.points_to.type ? " (" + field.points_to.type + ")" : "");
+			var target = targetText(field.points_to);
 			table.appendChild(el("tr", null,
 				el("td", { text: "+" + (field.offset !== undefined ? field.offset : "") }),
 				el("td", { text: field.field !== undefined ? field.field : field.path || "" }),
@@ -265,8 +310,10 @@ function renderDescribe(desc) {
 				el("td", { className: "muted", text: target })));
 		});
 		box.appendChild(table);
-	} else if (desc.bytes) {
-		box.appendChild(el("pre", { className: "mono", text: JSON.stringify(desc.bytes, null, 1).slice(0, 2000) }));
+	} else if (typeof desc.bytes === "string") {
+		box.appendChild(renderDump(desc));
+	} else if (desc.bytes === null) {
+		box.appendChild(el("div", { className: "muted", text: "(its bytes are not all in the core)" }));
 	}
 	return box;
 }
@@ -790,6 +837,37 @@ function selfTest(views) {
 		box.dispatchEvent(new Event("input", { bubbles: true }));
 	} else {
 		record("types-click", views.types.rows.length === 0, "no type rows");
+	}
+	// An untyped instance with pointers: its dump lists them, as the JSON.
+	var untyped = null;
+	D.instances.forEach(function (group) {
+		group.allocations.forEach(function (a) {
+			if (!untyped && a.describe && typeof a.describe.bytes === "string" && a.describe.pointers.length)
+				untyped = { key: typeKey(group.type, group.size), allocation: a };
+		});
+	});
+	if (untyped) {
+		var filterBox = document.getElementById("types-filter");
+		filterBox.value = "";
+		filterBox.dispatchEvent(new Event("input", { bubbles: true }));
+		var untypedRow = Array.prototype.filter.call(document.querySelectorAll(".types-table > tbody > tr.expandable"),
+			function (tr) { return tr.getAttribute("data-key") === untyped.key; })[0];
+		if (untypedRow && !untypedRow.classList.contains("expanded"))
+			click(untypedRow);
+		var instanceRow = untypedRow && untypedRow.nextSibling ?
+			Array.prototype.filter.call(untypedRow.nextSibling.querySelectorAll(".instance-table > tbody > tr"),
+				function (tr) { return tr.getAttribute("data-key") === untyped.allocation.address; })[0] : null;
+		if (instanceRow)
+			click(instanceRow);
+		var shownPointers = instanceRow && instanceRow.nextSibling ?
+			Array.prototype.map.call(instanceRow.nextSibling.querySelectorAll(".pointers tr"), function (tr) {
+				return tr.children[1].textContent;
+			}) : [];
+		var wantPointers = untyped.allocation.describe.pointers.map(function (p) { return p.value; });
+		record("dump-click", shownPointers.join(" ") === wantPointers.join(" "),
+			untyped.key + " " + untyped.allocation.address + ": pointers " + shownPointers.join(" "));
+	} else {
+		record("dump-click", true, "no untyped instance with pointers");
 	}
 	if (views.diff) {
 		var diffRow = document.querySelector(".diff-table > tbody > tr.expandable");
