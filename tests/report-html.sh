@@ -179,7 +179,7 @@ for dom_path in doms:
         with open(os.path.join(work, "diff.facts")) as f:
             for line in f:
                 type_, old_count, new_count = line.rsplit(None, 2)[0], line.split()[-2], line.split()[-1]
-                check(what + ": %s grew from %s to %s, as the fixture says" % (type_, old_count, new_count),
+                check(what + ": %s went from %s to %s, as the fixture says" % (type_, old_count, new_count),
                       rows.get(type_, [None, None])[:2] == [old_count, new_count], rows.get(type_))
     if what.startswith("selftest"):
         result = dom.ids.get("selftest-result", "")
