@@ -317,6 +317,17 @@ done
 "$COREHEAP" diff --retained --format json "$old" "$new" > "$work/cli.diff.json" 2> /dev/null
 open_page diff "$work/diff.html"
 check_page diff_growth "$work/diff.html" "$work/plain.diff.html" "$work/selftest.diff.html"
+# Two programs: the page says so, as diff does (the build-id mismatch comes
+# after the summary was written, in the page's own "warnings"), naming each
+# core's program.
+"$COREHEAP" report -o "$work/mismatch.html" "$old" "$graph" 2> "$work/mismatch.err"
+chromium_run "$work/plain.mismatch.html" "file://$work/mismatch.html" --dump-dom
+check_grep "two programs: report warns on stderr" \
+	"'diff_growth' has build-id [0-9a-f]* in the old core and 'graph_heap' has build-id [0-9a-f]* in the new one" \
+	"$work/mismatch.err"
+check_grep "two programs: the page shows the warning" \
+	"<ul id=\"warnings\"><li>'diff_growth' has build-id [0-9a-f]* in the old core and 'graph_heap' has build-id [0-9a-f]* in the new one" \
+	"$work/plain.mismatch.html"
 # The 20 sessions new in NEW are the new allocations of their type.
 check_same "the page lists the 20 new sessions" 20 \
 	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; d = json.loads(t[s:t.index("</script>", s)]); print([g["count"] for g in d["new_instances"] if g["type"] == "struct session"])' "$work/diff.html" | tr -d '[]')"

@@ -380,9 +380,12 @@ function renderSummary(D) {
 		add("old core", D.old_summary.core.path);
 	add("generator", D.generator);
 	body.appendChild(kv);
-	if (s.warnings && s.warnings.length) {
-		var list = el("ul");
-		s.warnings.forEach(function (w) { list.appendChild(el("li", { text: typeof w === "string" ? w : JSON.stringify(w) })); });
+	// The page's own list: the summary's and those of the analysis and
+	// the diff (a build-id mismatch), which came after the summary.
+	var warnings = D.warnings || s.warnings || [];
+	if (warnings.length) {
+		var list = el("ul", { id: "warnings" });
+		warnings.forEach(function (w) { list.appendChild(el("li", { text: typeof w === "string" ? w : JSON.stringify(w) })); });
 		body.appendChild(el("div", null, "warnings:", list));
 	}
 	renderMap(s);

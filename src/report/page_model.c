@@ -538,6 +538,34 @@ static struct ch_error *write_new_instances(struct page_model *model,
 }
 
 /*
+ * Every warning of the programs now: those the analysis and the diff gave
+ * (a build-id mismatch) came after the summary was written.
+ */
+static void write_warnings(struct ch_out *out, struct ch_program *programs[2])
+{
+	bool first = true;
+
+	ch_out_str(out, ",\n\"warnings\": [");
+	for (int side = 1; side >= 0; side--) {
+		const struct ch_program *program = programs[side];
+
+		for (size_t i = 0; program && i < program->num_warnings; i++) {
+			_cleanup_free_ char *message = NULL;
+
+			ch_out_str(out, first ? "\n " : ",\n ");
+			first = false;
+			// Out of memory: the message without its prefix.
+			if (side == 0 && asprintf(&message, "old core: %s",
+						  program->warnings[i].message) < 0)
+				message = NULL;
+			ch_out_json_string(out, message ? message :
+						    program->warnings[i].message);
+		}
+	}
+	ch_out_str(out, "]");
+}
+
+/*
  * The model of programs[1] (programs[0]: NULL, or OLD for the parts of a
  * diff).
  */
@@ -608,6 +636,7 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 	if (!err && programs[0])
 		err = write_new_instances(&model, programs);
 	if (!err) {
+		write_warnings(model.out, programs);
 		ch_out_str(model.out, "}\n");
 		err = ch_out_finish(model.out);
 	}

@@ -19,13 +19,16 @@
  *           "rest": bytes of the node's children not listed,
  *           "rest_types": [{"type": T|null, "size": S|null, "count": C,
  *                           "retained": R}...]}...]},
- * where "rest_types" breaks the largest part of "rest" down by the type
- * of the children not listed (CH_PAGE_REST_TYPES types at most, largest
- * first), so that the treemap shows what a heap of many small nodes holds.
  *  "instances": [{"type": T|null, "size": S|null, "allocations":
  *                 [{"address": "0x..", "size": S, "retained": R,
- *                   "why": {...}, "describe": {...}}...]}...]}
- * where only some instances have "why" and "describe" (see below).
+ *                   "why": {...}, "describe": {...}}...]}...],
+ *  "warnings": ["...", ...]}
+ * where "rest_types" breaks the largest part of "rest" down by the type
+ * of the children not listed (CH_PAGE_REST_TYPES types at most, largest
+ * first), so that the treemap shows what a heap of many small nodes holds;
+ * only some instances have "why" and "describe" (see below); "warnings"
+ * are every warning the program had once the page was made (the summary's
+ * are those it had before the analysis), OLD's too, as "old core: ...".
  *
  * With two cores, ch_page_model_write_diff() writes the model of NEW with
  * "old_summary" (OLD's summary), "diff" (diff --retained --format json)
