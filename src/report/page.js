@@ -106,6 +106,9 @@ function parseFilter(text) {
 
 // ---- a sortable table whose rows expand into a detail row
 
+// Rows of a table drawn before "show all".
+var MAX_ROWS_DRAWN = 1000;
+
 // columns: [{key, label, num, value(row), cell(row) -> td}]; rows: objects
 // with a unique .key; expand(row) -> an element for the detail, or null
 // when the row does not expand.
@@ -113,6 +116,10 @@ function SortableTable(columns, rows, options) {
 	this.columns = columns;
 	this.rows = rows;
 	this.expand = options.expand || null;
+	// Rows drawn at most, until the person asks for all: a heap of ten
+	// thousand types stays quick to open, sort and filter.
+	this.maxRows = options.maxRows || 0;
+	this.showAll = false;
 	this.sortKey = options.sortKey;
 	this.sortDesc = true;
 	this.filter = null;
@@ -179,10 +186,14 @@ SortableTable.prototype.render = function () {
 	});
 	this.tbody.textContent = "";
 	this.shown = 0;
+	this.drawn = 0;
 	this.sorted().forEach(function (row) {
 		if (self.filter && !self.filter(row))
 			return;
 		self.shown++;
+		if (self.maxRows && !self.showAll && self.drawn >= self.maxRows)
+			return;
+		self.drawn++;
 		var tr = el("tr", { "data-key": row.key });
 		self.columns.forEach(function (column) {
 			tr.appendChild(column.cell(row));
@@ -195,6 +206,15 @@ SortableTable.prototype.render = function () {
 		if (self.expanded[row.key])
 			self.showDetail(row, tr);
 	});
+	if (this.drawn < this.shown) {
+		var more = el("a", { className: "show-all", href: "javascript:void 0", text: "show all " + fmtInt(this.shown) });
+		more.addEventListener("click", function () {
+			self.showAll = true;
+			self.render();
+		});
+		this.tbody.appendChild(el("tr", { className: "more" }, el("td", { colspan: String(this.columns.length), className: "muted" },
+			fmtInt(this.shown - this.drawn) + " more rows not drawn (the first " + fmtInt(this.drawn) + " in this order are): filter, sort or ", more)));
+	}
 };
 
 SortableTable.prototype.showDetail = function (row, tr) {
@@ -681,6 +701,7 @@ function renderTypes(D) {
 	], rows, {
 		sortKey: "bytes",
 		className: "types-table",
+		maxRows: MAX_ROWS_DRAWN,
 		expand: function (r) {
 			return renderInstances(instances[r.key], "instances are embedded for the " + D.limit + " largest types only (--limit)");
 		}
@@ -715,7 +736,7 @@ function renderLeaks(D) {
 		{ key: "count", label: "count", num: true, value: function (r) { return r.t.count; }, cell: function (r) { return numCell(r.t.count); } },
 		{ key: "bytes", label: "bytes", num: true, value: function (r) { return r.t.bytes; }, cell: function (r) { return numCell(r.t.bytes); } },
 		{ key: "unreferenced", label: "unreferenced", num: true, value: function (r) { return r.t.unreferenced; }, cell: function (r) { return numCell(r.t.unreferenced); } }
-	], rows, { sortKey: "bytes", className: "leaks-table" });
+	], rows, { sortKey: "bytes", className: "leaks-table", maxRows: MAX_ROWS_DRAWN });
 	body.appendChild(table.table);
 	var listed = leaks.allocations || [];
 	if (listed.length) {
@@ -776,6 +797,7 @@ function renderDiff(D) {
 	], rows, {
 		sortKey: "bytes_change",
 		className: "diff-table",
+		maxRows: MAX_ROWS_DRAWN,
 		expand: function (r) {
 			var box = el("div", null, el("div", { className: "muted", text: "allocations of NEW that OLD does not hold (largest first):" }));
 			box.appendChild(renderInstances(instances[r.key], ""));
@@ -825,14 +847,14 @@ function selfTest(views) {
 		// Sort by count, then filter on the type's name.
 		var countHeader = document.querySelector(".types-table th[data-key='count']");
 		click(countHeader);
-		var counts = Array.prototype.map.call(document.querySelectorAll(".types-table > tbody > tr:not(.detail) > td:nth-child(2)"),
+		var counts = Array.prototype.map.call(document.querySelectorAll(".types-table > tbody > tr:not(.detail):not(.more) > td:nth-child(2)"),
 			function (td) { return Number(td.getAttribute("data-value")); });
 		var sorted = counts.every(function (c, i) { return i === 0 || counts[i - 1] >= c; });
-		record("types-sort", sorted && counts.length === views.types.shown, counts.length + " rows by count");
+		record("types-sort", sorted && counts.length === views.types.drawn, counts.length + " rows by count");
 		var box = document.getElementById("types-filter");
 		box.value = typeName;
 		box.dispatchEvent(new Event("input", { bubbles: true }));
-		var shownRows = document.querySelectorAll(".types-table > tbody > tr:not(.detail)");
+		var shownRows = document.querySelectorAll(".types-table > tbody > tr:not(.detail):not(.more)");
 		var all = Array.prototype.every.call(shownRows, function (tr) {
 			return tr.getAttribute("data-key").toLowerCase().indexOf(typeName.toLowerCase()) >= 0;
 		});
