@@ -565,9 +565,11 @@ function Treemap(D) {
 			self.describe(node);
 	});
 	this.svg.addEventListener("mouseover", function (event) {
-		var g = event.target.closest ? event.target.closest("g.node") : null;
-		if (g)
+		var g = event.target.closest ? event.target.closest("g.node, g.group") : null;
+		if (g && g.classList.contains("node"))
 			self.describe(nodes[Number(g.getAttribute("data-index"))]);
+		else if (g)
+			self.info.textContent = g.querySelector("title").textContent;
 	});
 	this.render();
 }
