@@ -186,7 +186,7 @@ for dom_path in doms:
         lines = [l for l in result.strip().split("\n") if l]
         expected = ["treemap-click", "types-click", "instance-click", "types-sort", "types-filter", "dump-click"]
         if "diff" in data:
-            expected += ["diff-click", "diff-instance-click"]
+            expected += ["diff-click", "diff-instance-click", "gone-click"]
         check(what + ": the self-test ran " + ", ".join(expected),
               [l.split(":")[0] for l in lines] == expected, result)
         for l in lines:
@@ -362,6 +362,18 @@ check_grep "two programs: report warns on stderr" \
 check_grep "two programs: the page shows the warning" \
 	"<ul id=\"warnings\"><li>'diff_growth' has build-id [0-9a-f]* in the old core and 'graph_heap' has build-id [0-9a-f]* in the new one" \
 	"$work/plain.mismatch.html"
+# The allocations gone from OLD, per type, are those diff --show gone lists
+# (the fixture freed 2 of its 5 cache entries).
+"$COREHEAP" diff --show gone --format csv "$old" "$new" > "$work/gone.csv" 2> /dev/null
+check_same "the page lists the allocations diff --show gone lists" same \
+	"$(python3 -c '
+import csv, json, sys
+t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10
+d = json.loads(t[s:t.index("</script>", s)])
+page = sorted((g["type"] or "", a["address"]) for g in d["gone_instances"] for a in g["allocations"])
+cli = sorted((r["type"], r["address"]) for r in csv.DictReader(open(sys.argv[2])))
+entries = [a for t, a in page if t == "struct cache_entry"]
+print("same" if page == cli and len(entries) == 2 else (page, cli))' "$work/diff.html" "$work/gone.csv" 2>&1)"
 # The 20 sessions new in NEW are the new allocations of their type.
 check_same "the page lists the 20 new sessions" 20 \
 	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; d = json.loads(t[s:t.index("</script>", s)]); print([g["count"] for g in d["new_instances"] if g["type"] == "struct session"])' "$work/diff.html" | tr -d '[]')"

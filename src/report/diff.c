@@ -563,18 +563,26 @@ struct ch_error *ch_diff_report_write(struct ch_program *programs[2],
 	return ch_out_finish(&out);
 }
 
-static void mark_new(struct diff_report *report, int side, size_t index,
-		     void *arg)
+struct marks {
+	int side;
+	bool *flags;
+};
+
+static void mark_side(struct diff_report *report, int side, size_t index,
+		      void *arg)
 {
-	if (side == 1)
-		((bool *)arg)[index] = true;
+	struct marks *marks = arg;
+
+	if (side == marks->side)
+		marks->flags[index] = true;
 }
 
-void ch_diff_mark_new(struct ch_program *programs[2], bool *is_new)
+void ch_diff_mark_only(struct ch_program *programs[2], int side, bool *only)
 {
 	struct diff_report report = {
 		.programs = { programs[0], programs[1] },
 	};
 
-	match_allocations(&report, mark_new, is_new);
+	match_allocations(&report, mark_side,
+			  &(struct marks){ .side = side, .flags = only });
 }

@@ -365,6 +365,18 @@ function renderInstances(group, note) {
 	return box;
 }
 
+// OLD's allocations gone from NEW: address and size (no graph of OLD).
+function renderGone(group) {
+	var table = el("table", { className: "gone-table mono" }, el("tr", null, el("th", { text: "address" }), el("th", { className: "num", text: "size" })));
+	group.allocations.forEach(function (a) {
+		table.appendChild(el("tr", { "data-key": a.address }, el("td", { text: a.address }), numCell(a.size)));
+	});
+	var box = el("div", null, table);
+	if (group.count > group.allocations.length)
+		box.appendChild(el("div", { className: "muted", text: "the largest " + group.allocations.length + " of " + fmtInt(group.count) + " shown" }));
+	return box;
+}
+
 function instanceIndex(list) {
 	var index = {};
 	(list || []).forEach(function (group) {
@@ -774,6 +786,7 @@ function renderDiff(D) {
 	document.getElementById("nav-diff").classList.remove("hidden");
 	var diff = D.diff;
 	var instances = instanceIndex(D.new_instances);
+	var gone = instanceIndex(D.gone_instances);
 	var body = document.getElementById("diff-body");
 	body.appendChild(el("p", { text: "OLD " + diff.old + ", NEW " + diff.new + ": allocations kept " + fmtInt(diff.allocations.kept) +
 		", new " + fmtInt(diff.allocations.new) + ", gone " + fmtInt(diff.allocations.gone) + "." }));
@@ -785,7 +798,7 @@ function renderDiff(D) {
 	}
 	var rows = diff.types.map(function (t) {
 		var key = typeKey(t.type, t.size);
-		return { key: key, t: t, expandable: !!instances[key] };
+		return { key: key, t: t, expandable: !!instances[key] || !!gone[key] };
 	});
 	var table = new SortableTable([
 		{ key: "type", label: "type", value: function (r) { return r.key; }, cell: function (r) { return el("td", { className: "mono", text: r.key }); } },
@@ -801,8 +814,15 @@ function renderDiff(D) {
 		className: "diff-table",
 		maxRows: MAX_ROWS_DRAWN,
 		expand: function (r) {
-			var box = el("div", null, el("div", { className: "muted", text: "allocations of NEW that OLD does not hold (largest first):" }));
-			box.appendChild(renderInstances(instances[r.key], ""));
+			var box = el("div");
+			if (instances[r.key]) {
+				box.appendChild(el("div", { className: "muted", text: "allocations of NEW that OLD does not hold (largest first):" }));
+				box.appendChild(renderInstances(instances[r.key], ""));
+			}
+			if (gone[r.key]) {
+				box.appendChild(el("div", { className: "muted", text: "allocations of OLD that NEW does not hold (largest first; freed, or reused for another type or size):" }));
+				box.appendChild(renderGone(gone[r.key]));
+			}
 			return box;
 		}
 	});
@@ -912,6 +932,23 @@ function selfTest(views) {
 			}
 		} else {
 			record("diff-click", D.diff.allocations.new === 0, "no new allocations");
+		}
+		// A type that lost allocations: its gone ones, as the JSON lists them.
+		var goneGroup = (D.gone_instances || [])[0];
+		if (goneGroup) {
+			var goneKey = typeKey(goneGroup.type, goneGroup.size);
+			var goneRow = Array.prototype.filter.call(document.querySelectorAll(".diff-table > tbody > tr.expandable"),
+				function (tr) { return tr.getAttribute("data-key") === goneKey; })[0];
+			if (goneRow && !goneRow.classList.contains("expanded"))
+				click(goneRow);
+			var goneShown = goneRow && goneRow.nextSibling ?
+				Array.prototype.map.call(goneRow.nextSibling.querySelectorAll(".gone-table tr[data-key]"), function (tr) {
+					return tr.getAttribute("data-key");
+				}) : [];
+			var goneWant = goneGroup.allocations.map(function (a) { return a.address; });
+			record("gone-click", goneShown.join(" ") === goneWant.join(" "), goneKey + ": " + goneShown.length + " gone allocations");
+		} else {
+			record("gone-click", D.diff.allocations.gone === 0, "no gone allocations");
 		}
 	}
 	var section = document.getElementById("selftest");

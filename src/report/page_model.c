@@ -511,7 +511,7 @@ static void page_model_deinit(struct page_model *model)
 	free(model->out);
 }
 
-static bool is_new(uint32_t node, void *arg)
+static bool is_flagged(uint32_t node, void *arg)
 {
 	return ((const bool *)arg)[node];
 }
@@ -528,13 +528,94 @@ static struct ch_error *write_new_instances(struct page_model *model,
 
 	if (!new_flags)
 		return &ch_enomem;
-	ch_diff_mark_new(programs, new_flags);
-	err = ch_type_groups_init(&groups, model->program, is_new, new_flags);
+	ch_diff_mark_only(programs, 1, new_flags);
+	err = ch_type_groups_init(&groups, model->program, is_flagged, new_flags);
 	if (err)
 		return err;
 	err = write_instances(model, &groups, "new_instances");
 	ch_type_groups_deinit(&groups);
 	return err;
+}
+
+/*
+ * The allocations of OLD that NEW does not hold, by type, largest first:
+ * their addresses and sizes only (OLD has no graph here: no path from a
+ * root, no retained size).
+ */
+static struct ch_error *write_gone_instances(struct page_model *model,
+					     struct ch_program *programs[2])
+{
+	const struct ch_program *old = programs[0];
+	const struct ch_block *blocks = old->heap.live.blocks;
+	size_t num_blocks = old->heap.live.len;
+	uint64_t limit = model->options->limit;
+	_cleanup_free_ bool *gone = calloc(num_blocks + 1, sizeof(*gone));
+	_cleanup_free_ uint32_t *nodes = malloc((num_blocks + 1) * sizeof(*nodes));
+	_cleanup_free_ uint32_t *order = NULL;
+	_cleanup_free_ uint32_t *rank = NULL;
+	struct ch_out *out = model->out;
+	struct ch_type_groups groups;
+	size_t num_types, num_nodes = 0, i = 0;
+	struct ch_error *err;
+
+	if (!gone || !nodes)
+		return &ch_enomem;
+	ch_diff_mark_only(programs, 0, gone);
+	err = ch_type_groups_init(&groups, old, is_flagged, gone);
+	if (err)
+		return err;
+	err = ch_type_groups_order(&groups, compare_groups_by_bytes, &groups,
+				   &order);
+	rank = calloc(groups.num_groups + 1, sizeof(*rank));
+	if (!err && !rank)
+		err = &ch_enomem;
+	if (err) {
+		ch_type_groups_deinit(&groups);
+		return err;
+	}
+	num_types = limit && limit < groups.num_groups ? limit : groups.num_groups;
+	for (size_t g = 0; g < groups.num_groups; g++)
+		rank[g] = UINT32_MAX;
+	for (size_t t = 0; t < num_types; t++)
+		rank[order[t]] = (uint32_t)t;
+	for (uint32_t v = 0; v < num_blocks; v++) {
+		uint32_t g = groups.group_of[v];
+
+		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
+			nodes[num_nodes++] = v;
+	}
+	qsort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
+		&(struct instance_order){ rank, groups.group_of, blocks });
+	ch_out_str(out, ",\n\"gone_instances\": [");
+	for (size_t t = 0; t < num_types; t++) {
+		const struct ch_type_group *group = &groups.groups[order[t]];
+		size_t shown = 0;
+
+		ch_out_str(out, t ? ",\n {\"type\": " : "\n {\"type\": ");
+		if (group->type) {
+			ch_out_json_string(out, group->type);
+			ch_out_str(out, ", \"size\": null");
+		} else {
+			ch_out_printf(out, "null, \"size\": %" PRIu64, group->size);
+		}
+		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+				   ", \"allocations\": [",
+			      group->count, group->bytes);
+		for (; i < num_nodes && groups.group_of[nodes[i]] == order[t]; i++) {
+			if (limit && shown >= limit)
+				continue;
+			ch_out_printf(out, "%s{\"address\": \"0x%" PRIx64
+					   "\", \"size\": %" PRIu64 "}",
+				      shown ? ", " : "",
+				      ch_program_identity(old, &blocks[nodes[i]]),
+				      blocks[nodes[i]].size);
+			shown++;
+		}
+		ch_out_str(out, "]}");
+	}
+	ch_out_str(out, "]");
+	ch_type_groups_deinit(&groups);
+	return NULL;
 }
 
 /*
@@ -635,6 +716,8 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 		err = write_instances(&model, &model.groups, "instances");
 	if (!err && programs[0])
 		err = write_new_instances(&model, programs);
+	if (!err && programs[0])
+		err = write_gone_instances(&model, programs);
 	if (!err) {
 		write_warnings(model.out, programs);
 		ch_out_str(model.out, "}\n");

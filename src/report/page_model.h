@@ -31,9 +31,10 @@
  * are those it had before the analysis), OLD's too, as "old core: ...".
  *
  * With two cores, ch_page_model_write_diff() writes the model of NEW with
- * "old_summary" (OLD's summary), "diff" (diff --retained --format json)
- * and "new_instances" (as "instances", of NEW's allocations that OLD does
- * not hold).
+ * "old_summary" (OLD's summary), "diff" (diff --retained --format json),
+ * "new_instances" (as "instances", of NEW's allocations that OLD does
+ * not hold) and "gone_instances" (of OLD's allocations that NEW does not
+ * hold, by type, each with its "address" and "size" only: OLD has no graph).
  */
 #ifndef COREHEAP_PAGE_MODEL_H
 #define COREHEAP_PAGE_MODEL_H
