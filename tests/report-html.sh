@@ -6,9 +6,12 @@
 # and the counts match what the fixtures recorded of their own heaps; the
 # page renders without a script error, shows the JSON's numbers, and its
 # self-test (#selftest: clicks on a treemap node, a type row, an instance,
-# a header, the filter, a diff row and its largest new allocation,
-# dispatched as events) passes. A screenshot of each page stays in $work
-# (the build tree's tests/cores).
+# an untyped instance's pointers, a header, the filter, a diff row, its
+# largest new allocation and its allocations gone, dispatched as events)
+# passes. Also: the treemap's breakdown by type (--tree-nodes 1), a page of
+# 20,000 types drawn in under 2 s, the page of two programs warning of
+# their build-ids. A screenshot of each page stays in $work (the build
+# tree's tests/cores).
 . "$SRCDIR/tests/lib.sh"
 test_init report-html FIXTURES SRCDIR
 require_command python3 gcore
