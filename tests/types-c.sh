@@ -43,6 +43,7 @@ check_grep "a stack address names its thread, frame and local" \
 # ...and decodes the local's value: the block the fixture stored in it
 # (the one it calls conflict), followed.
 conflict=$(fixture_address "$out" conflict)
+check_grep "the local's header" "^local at $local:\$" "$core.stack"
 check_grep "the local's value: the fixture's block" \
 	"^\[+0\] void \* = $conflict -> allocation $conflict (struct tree)\$" "$core.stack"
 check_grep "the local's pointee described" \

@@ -1129,6 +1129,7 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 		if (!search.found)
 			return;
 		desc->in_variable = true;
+		desc->in_local = true;
 		desc->variable_address = search.address;
 		describe_fields(b, desc, &search.type, search.address, 0);
 		follow_pointer_variable(b, desc, &search.type, search.address);
@@ -1420,7 +1421,8 @@ static void write_elsewhere_text(struct ch_out *out,
 		ch_out_printf(out, "stack: thread %" PRId32 ", sp+%" PRIu64 "\n",
 			      desc->stack_tid, desc->stack_above_sp);
 	if (desc->in_variable)
-		ch_out_printf(out, "variable at 0x%" PRIx64 ":\n",
+		ch_out_printf(out, "%s at 0x%" PRIx64 ":\n",
+			      desc->in_local ? "local" : "variable",
 			      desc->variable_address);
 }
 
@@ -1598,9 +1600,11 @@ static void write_elsewhere_json(struct ch_json *json,
 		ch_json_member_string_or_null(json, "name", desc->stack_name);
 		ch_json_end_object(json);
 	}
-	if (desc->in_variable)
+	if (desc->in_variable) {
 		ch_json_member_address(json, "variable_address",
 				       desc->variable_address);
+		ch_json_member_bool(json, "local", desc->in_local);
+	}
 }
 
 static void write_description_json(struct ch_json *json,

@@ -177,8 +177,11 @@ struct ch_description {
 	uint64_t stack_above_sp;
 	/** Its frame and local, as the roots name them, or NULL. Owned. */
 	char *stack_name;
-	/** A global variable or a frame's local holding address: its address. */
-	bool in_variable;
+	/**
+	 * A global variable or a frame's local (in_local) holding address: its
+	 * address.
+	 */
+	bool in_variable, in_local;
 	uint64_t variable_address;
 
 	/**
