@@ -111,14 +111,18 @@ if name == "graph_heap":
           data["leaks"]["leaked"]["count"] == lines.count("leak") + lines.count("cycle"))
     check("reachable and leaked make all live allocations",
           data["top"]["reachable"]["count"] + data["leaks"]["leaked"]["count"] == data["summary"]["totals"]["live_count"])
-# Each instance's why leads to it; describe describes it.
+# Each instance listed is described; the why of those that have one
+# leads to it.
 for group in data["instances"] + data.get("new_instances", []):
     for a in group["allocations"]:
+        if "describe" not in a or a["describe"]["allocation"]["address"] != a["address"]:
+            check("instance " + a["address"] + " has its own describe", False, a)
         if "why" in a:
             paths = a["why"]["paths"]
-            if a["why"]["target"] != a["address"] or (paths and paths[0]["chain"][-1]["address"] != a["address"]) \
-               or a["describe"]["allocation"]["address"] != a["address"]:
-                check("instance " + a["address"] + " has its own why and describe", False, a)
+            if a["why"]["target"] != a["address"] or (paths and paths[0]["chain"][-1]["address"] != a["address"]):
+                check("instance " + a["address"] + " has its own why", False, a)
+check("every instance listed has its describe",
+      all("describe" in a for g in data["instances"] for a in g["allocations"]))
 
 class Dom(html.parser.HTMLParser):
     """Rows of the tables by class, with their cells' data-value; texts by id."""

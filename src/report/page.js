@@ -243,8 +243,8 @@ SortableTable.prototype.toggle = function (row, tr) {
 function renderWhy(why) {
 	var box = el("div", { className: "why" });
 	if (!why) {
-		box.appendChild(el("div", { className: "muted", text: "(path and fields not embedded: the page holds them for the largest instances only; " +
-			"coreheap why ADDR CORE and coreheap describe ADDR CORE give them)" }));
+		box.appendChild(el("div", { className: "muted", text: "(path not embedded: the page holds it for the largest instances only; " +
+			"coreheap why ADDR CORE gives it)" }));
 		return box;
 	}
 	if (!why.paths || why.paths.length === 0) {

@@ -388,17 +388,23 @@ static int compare_instances(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-static struct ch_error *write_details(struct page_model *model, uint32_t v)
+// An instance's path from a root, as why --format json writes it.
+static struct ch_error *write_why(struct page_model *model, uint32_t v)
+{
+	const struct ch_block *block = &model->analysis.graph->blocks[v];
+
+	ch_out_str(model->out, ", \"why\": ");
+	return ch_why_write(&model->analysis, model->types, model->named,
+			    block->address, v, 1, CH_FORMAT_JSON, model->out);
+}
+
+// An instance's fields, as describe --format json writes them.
+static struct ch_error *write_describe(struct page_model *model, uint32_t v)
 {
 	const struct ch_block *block = &model->analysis.graph->blocks[v];
 	struct ch_description desc;
 	struct ch_error *err;
 
-	ch_out_str(model->out, ", \"why\": ");
-	err = ch_why_write(&model->analysis, model->types, model->named,
-			   block->address, v, 1, CH_FORMAT_JSON, model->out);
-	if (err)
-		return err;
 	ch_out_str(model->out, ", \"describe\": ");
 	err = ch_description_init(&desc, model->program, model->types,
 				  ch_block_identity(block),
@@ -414,8 +420,8 @@ static struct ch_error *write_details(struct page_model *model, uint32_t v)
 }
 
 /*
- * The largest instances of the largest groups, with why and describe, as
- * the member key.
+ * The largest instances of the largest groups, with describe (and some
+ * with why), as the member key.
  */
 static struct ch_error *write_instances(struct page_model *model,
 					const struct ch_type_groups *groups,
@@ -484,12 +490,16 @@ static struct ch_error *write_instances(struct page_model *model,
 			// Each why is a search of the whole graph (a tenth of
 			// a second at 2 million allocations): the largest
 			// instance of each type, a few more of the largest types.
+			// A description reads the instance alone: every one.
 			if (shown == 0 || (shown < CH_PAGE_DETAILS_PER_TYPE &&
 					   t < CH_PAGE_DETAIL_TYPES)) {
-				err = write_details(model, v);
+				err = write_why(model, v);
 				if (err)
 					return err;
 			}
+			err = write_describe(model, v);
+			if (err)
+				return err;
 			ch_out_char(out, '}');
 			shown++;
 		}

@@ -26,7 +26,7 @@
  * where "rest_types" breaks the largest part of "rest" down by the type
  * of the children not listed (CH_PAGE_REST_TYPES types at most, largest
  * first), so that the treemap shows what a heap of many small nodes holds;
- * only some instances have "why" and "describe" (see below); "warnings"
+ * every instance has "describe", only some "why" (see below); "warnings"
  * are every warning the program had once the page was made (the summary's
  * are those it had before the analysis), OLD's too, as "old core: ...".
  *
@@ -53,9 +53,9 @@
  */
 #define CH_PAGE_REST_TYPES 8
 /**
- * Instances with their why and describe: the largest of each type listed,
- * and the CH_PAGE_DETAILS_PER_TYPE largest of the CH_PAGE_DETAIL_TYPES
- * largest types.
+ * Instances with their why (every instance listed has its describe): the
+ * largest of each type listed, and the CH_PAGE_DETAILS_PER_TYPE largest of
+ * the CH_PAGE_DETAIL_TYPES largest types.
  */
 #define CH_PAGE_DETAILS_PER_TYPE 5
 #define CH_PAGE_DETAIL_TYPES 4
