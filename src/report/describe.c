@@ -1580,14 +1580,14 @@ static void write_elsewhere_json(struct ch_json *json,
 		ch_json_member_address(json, "start", mapping->start);
 		ch_json_member_address(json, "end", mapping->end);
 		ch_json_member_string_or_null(json, "file", mapping->file);
-		ch_json_member_bool(json, "in_core", true);
+		ch_json_member_bool(json, "core_segment", true);
 		ch_json_end_object(json);
 	} else if (desc->file_mapping) {
 		ch_json_begin_object(json);
 		ch_json_member_address(json, "start", desc->file_mapping->start);
 		ch_json_member_address(json, "end", desc->file_mapping->end);
 		ch_json_member_string(json, "file", desc->file_mapping->path);
-		ch_json_member_bool(json, "in_core", false);
+		ch_json_member_bool(json, "core_segment", false);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
