@@ -53,6 +53,22 @@ for command in summary types leaks top; do
 	measure "coreheap $command" "$coreheap" "$command" "$core"
 done
 measure "coreheap objects --format jsonl" "$coreheap" objects --format jsonl "$core"
+measure "coreheap report" "$coreheap" report -o "$out/real.html" "$core"
+# The page's own figure: from opening it to drawn, in headless Chromium.
+for browser in chromium chromium-browser; do
+	command -v "$browser" > /dev/null 2>&1 || continue
+	profile=$(mktemp -d)
+	ms=$(timeout 120 "$browser" --headless --no-sandbox --disable-gpu \
+		--no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync \
+		--user-data-dir="$profile" --virtual-time-budget=10000 \
+		--dump-dom "file://$(cd "$out" && pwd)/real.html" 2> /dev/null |
+		sed -n 's/.*data-render-ms="\([0-9]*\)".*/\1/p')
+	rm -rf "$profile"
+	printf 'report: the page (%s KiB) drawn %s ms after it was opened (%s)\n' \
+		"$(($(stat -c %s "$out/real.html") / 1024))" "${ms:-?}" "$browser"
+	break
+done
 # The graph's own stages: the scan (bytes read, references found, their
 # rates) and the dominator tree.
 "$coreheap" top --stats "$core" 2>&1 > /dev/null |

@@ -85,6 +85,17 @@ check_grep "--limit in text: 15 more" '^\.\.\. 15 more$' "$work/limit.txt"
 "$COREHEAP" diff --show gone --format json "$old" "$new" > "$work/gone.json" 2>/dev/null
 check_same "--show gone lists the 2 cache entries" 2 \
 	"$(sed -n '/"gone_allocations"/,$p' "$work/gone.json" | grep -c '"type": "struct cache_entry"')"
+# --show gone takes --type and --limit too; in CSV the listed allocations
+# are the table, as objects writes them.
+"$COREHEAP" diff --show gone --type '^struct cache_entry$' --format csv "$old" "$new" > "$work/gone.csv" 2>/dev/null
+check_same "--show gone --type in CSV: the header" "address,size,allocator,type" "$(sed -n 1p "$work/gone.csv")"
+check_same "--show gone --type in CSV: the 2 cache entries" 2 \
+	"$(grep -c '^0x[0-9a-f]*,[0-9]*,glibc,struct cache_entry$' "$work/gone.csv")"
+check_same "--show gone --type in CSV: nothing else" 3 "$(wc -l < "$work/gone.csv")"
+"$COREHEAP" diff --show gone --type '^struct cache_entry$' --limit 1 "$old" "$new" > "$work/gone-limit.txt" 2>/dev/null
+check_same "--show gone --type --limit 1: one listed" 1 \
+	"$(sed -n '/^gone from OLD:/,$p' "$work/gone-limit.txt" | grep -c ' struct cache_entry$')"
+check_grep "--show gone --type --limit 1: 1 more" '^\.\.\. 1 more$' "$work/gone-limit.txt"
 
 # Two different programs: a warning, and an error with --strict.
 make_core "$FIXTURES/glibc_mixed" "$work/other" || finish

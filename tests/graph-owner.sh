@@ -170,7 +170,7 @@ if command -v strip > /dev/null 2>&1 && command -v nm > /dev/null 2>&1; then
 	pc=$(sed -n "s/^  #$k  \(0x[0-9a-f]*\) .*/\1/p" "$work/out")
 	run_ok "stripped: describe $pc" describe "$pc" "$core"
 	check_grep "stripped: describe $pc: in the program's file" \
-		"^mapping: 0x[0-9a-f]*-0x[0-9a-f]* $stripped\( (left out of the core)\)\?\$" "$work/out"
+		"^mapping: 0x[0-9a-f]*-0x[0-9a-f]* $stripped\( (mapped from the file, not in the core)\)\?\$" "$work/out"
 	check_grep "stripped: describe $pc: named module+0xoffset" \
 		"^symbol: $module+0x[0-9a-f]*\$" "$work/out"
 else

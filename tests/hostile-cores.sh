@@ -160,7 +160,8 @@ for core in "$SRCDIR"/tests/hostile-regressions/*.core; do
 	name=$(basename "$core" .core)
 	size=$(stat -c %s "$core")
 	for spec in "summary" "objects --format jsonl" "types" "leaks" "top" \
-		"triage --format json" "why 0x1000" "refs 0x1000" "describe 0x1000"; do
+		"triage --format json" "why 0x1000" "refs 0x1000" "describe 0x1000" \
+		"report -o -"; do
 		cmd=${spec%% *}
 		rest=${spec#"$cmd"}
 		checks=$((checks + 1))
@@ -219,6 +220,7 @@ run_mutant() { # index dir
 		"refs||$addr"
 		"describe||$addr"
 		"diff||$base.core"
+		"report|-o -|"
 	)
 	local n=0 spec name opts operands
 	for spec in "${cmds[@]}"; do

@@ -6,8 +6,12 @@
 # and the counts match what the fixtures recorded of their own heaps; the
 # page renders without a script error, shows the JSON's numbers, and its
 # self-test (#selftest: clicks on a treemap node, a type row, an instance,
-# a header, the filter, a diff row, dispatched as events) passes. A
-# screenshot of each page stays in $work (the build tree's tests/cores).
+# an untyped instance's pointers, a header, the filter, a diff row, its
+# largest new allocation and its allocations gone, dispatched as events)
+# passes. Also: the treemap's breakdown by type (--tree-nodes 1), a page of
+# 20,000 types drawn in under 2 s, the page of two programs warning of
+# their build-ids. A screenshot of each page stays in $work (the build
+# tree's tests/cores).
 . "$SRCDIR/tests/lib.sh"
 test_init report-html FIXTURES SRCDIR
 require_command python3 gcore
@@ -85,6 +89,12 @@ top_retained = {a["address"]: a["retained"] for a in data["top"]["allocations"]}
 tree_retained = {n["address"]: n["retained"] for n in tree["nodes"]}
 check("top's allocations have the tree's retained sizes",
       all(tree_retained.get(a) == r for a, r in top_retained.items()))
+# What the children not listed retain, by type: part of "rest", largest
+# first, 8 types at most.
+bad = [n for n in [tree] + tree["nodes"]
+       if sum(t["retained"] for t in n["rest_types"]) > n["rest"] or len(n["rest_types"]) > 8
+       or n["rest_types"] != sorted(n["rest_types"], key=lambda t: -t["retained"])]
+check("each node's rest by type is part of its rest, largest first", not bad, bad[:3])
 # Facts the fixture recorded: "tree ADDR RETAINED..." of graph_heap.
 live = os.path.join(work, "graph.live")
 if name == "graph_heap":
@@ -101,20 +111,25 @@ if name == "graph_heap":
           data["leaks"]["leaked"]["count"] == lines.count("leak") + lines.count("cycle"))
     check("reachable and leaked make all live allocations",
           data["top"]["reachable"]["count"] + data["leaks"]["leaked"]["count"] == data["summary"]["totals"]["live_count"])
-# Each instance's why leads to it; describe describes it.
+# Each instance listed is described; the why of those that have one
+# leads to it.
 for group in data["instances"] + data.get("new_instances", []):
     for a in group["allocations"]:
+        if "describe" not in a or a["describe"]["allocation"]["address"] != a["address"]:
+            check("instance " + a["address"] + " has its own describe", False, a)
         if "why" in a:
             paths = a["why"]["paths"]
-            if a["why"]["target"] != a["address"] or (paths and paths[0]["chain"][-1]["address"] != a["address"]) \
-               or a["describe"]["allocation"]["address"] != a["address"]:
-                check("instance " + a["address"] + " has its own why and describe", False, a)
+            if a["why"]["target"] != a["address"] or (paths and paths[0]["chain"][-1]["address"] != a["address"]):
+                check("instance " + a["address"] + " has its own why", False, a)
+check("every instance listed has its describe",
+      all("describe" in a for g in data["instances"] for a in g["allocations"]))
 
 class Dom(html.parser.HTMLParser):
     """Rows of the tables by class, with their cells' data-value; texts by id."""
     def __init__(self):
         super().__init__()
         self.tables, self.stack, self.ids, self.current_id = {}, [], {}, None
+        self.render_ms = None
         self.row = None
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -128,6 +143,8 @@ class Dom(html.parser.HTMLParser):
         if "id" in attrs:
             self.current_id = attrs["id"]
             self.ids[self.current_id] = ""
+        if attrs.get("id") == "status":
+            self.render_ms = attrs.get("data-render-ms")
     def handle_endtag(self, tag):
         if tag == "table" and self.stack:
             self.stack.pop()
@@ -149,6 +166,8 @@ for dom_path in doms:
     what = os.path.basename(dom_path)
     status = dom.ids.get("status", "").strip()
     check(what + ": status ok (no script error)", status == "ok", status)
+    check(what + ": drawn in under 2 s (its own data-render-ms)",
+          dom.render_ms is not None and int(dom.render_ms) < 2000, dom.render_ms)
     want = [[key(t), str(t["count"]), str(t["bytes"])] for t in data["types"]["types"]]
     shown = [row[:3] for row in dom.tables.get("types-table", [])]
     if what.startswith("plain"):
@@ -167,14 +186,14 @@ for dom_path in doms:
         with open(os.path.join(work, "diff.facts")) as f:
             for line in f:
                 type_, old_count, new_count = line.rsplit(None, 2)[0], line.split()[-2], line.split()[-1]
-                check(what + ": %s grew from %s to %s, as the fixture says" % (type_, old_count, new_count),
+                check(what + ": %s went from %s to %s, as the fixture says" % (type_, old_count, new_count),
                       rows.get(type_, [None, None])[:2] == [old_count, new_count], rows.get(type_))
     if what.startswith("selftest"):
         result = dom.ids.get("selftest-result", "")
         lines = [l for l in result.strip().split("\n") if l]
-        expected = ["treemap-click", "types-click", "instance-click", "types-sort", "types-filter"]
+        expected = ["treemap-click", "types-click", "instance-click", "types-sort", "types-filter", "dump-click"]
         if "diff" in data:
-            expected.append("diff-click")
+            expected += ["diff-click", "diff-instance-click", "gone-click"]
         check(what + ": the self-test ran " + ", ".join(expected),
               [l.split(":")[0] for l in lines] == expected, result)
         for l in lines:
@@ -230,6 +249,79 @@ check_same "-o -: the page on stdout" "" "$(cmp "$work/graph.html" "$work/stdout
 check_same "--limit 3: 3 leaked allocations listed" 3 \
 	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; print(len(json.loads(t[s:t.index("</script>", s)])["leaks"]["allocations"]))' "$work/limit.html")"
 expect_exit 64 "unexpected operand" -- "$COREHEAP" report "$graph" "$graph" "$graph"
+# --tree-nodes 1: the tree lists the root of the fixture's tree alone; what
+# it retains beyond itself is its three children (left, right and the node
+# both subtrees share: struct tree_node, the fixture says), by type; the
+# page draws the root's other children by type too.
+"$COREHEAP" report --tree-nodes 1 -o "$work/tree1.html" "$graph" 2> /dev/null
+chromium_run "$work/plain.tree1.html" "file://$work/tree1.html" --dump-dom
+python3 - "$work/tree1.html" "$work/graph.live" "$work/plain.tree1.html" << 'EOF' > "$work/tree1.out" 2>&1
+import json, re, sys
+text = open(sys.argv[1]).read()
+start = text.index('id="data">') + 10
+tree = json.loads(text[start:text.index("</script>", start)])["tree"]
+facts = [l.split() for l in open(sys.argv[2])]
+root, retained = [f for f in facts if f[0] == "tree"][0][1:3]
+nodes = tree["nodes"]
+def say(what, ok, detail=""):
+    print(("ok: " if ok else "FAIL: ") + what + ("" if ok else " " + str(detail)))
+say("--tree-nodes 1: one node, the fixture's tree root",
+    [n["address"] for n in nodes] == [root], nodes)
+node = nodes[0]
+say("--tree-nodes 1: its rest is its 3 children, struct tree_node, retaining %s with it" % retained,
+    node["rest_types"] == [{"type": "struct tree_node", "size": None, "count": 3, "retained": node["rest"]}]
+    and node["size"] + node["rest"] == int(retained), node)
+say("--tree-nodes 1: the top level's rest by type adds up to at most its rest",
+    0 < sum(t["retained"] for t in tree["rest_types"]) <= tree["rest"]
+    and tree["rest_types"] == sorted(tree["rest_types"], key=lambda t: -t["retained"]), tree["rest_types"])
+dom = open(sys.argv[3]).read()
+drawn = re.findall(r'<g class="group" data-type="([^"]*)" data-count="(\d+)" data-retained="(\d+)" data-parent="">', dom)
+want = [(t["type"] if t["type"] is not None else "unknown (%d bytes)" % t["size"], str(t["count"]), str(t["retained"]))
+        for t in tree["rest_types"]]
+say("--tree-nodes 1: the treemap draws the top level's children by type", sorted(drawn) == sorted(want), (drawn, want))
+inside = re.findall(r'<g class="group" data-type="struct tree_node" data-count="3" data-retained="(\d+)" data-parent="%s">' % root, dom)
+say("--tree-nodes 1: and the root's 3 children inside it", inside == [str(node["rest"])], inside)
+EOF
+while IFS= read -r line; do
+	case $line in
+	ok:*) ok "${line#ok: }" ;;
+	*) fail "${line#FAIL: }" ;;
+	esac
+done < "$work/tree1.out"
+
+# A heap of twenty thousand types (the page's data made so from graph's):
+# drawn in under 2 s, the first 1000 rows of a table and a line for the rest.
+python3 - "$work/graph.html" "$work/many-types.html" << 'EOF'
+import json, sys
+text = open(sys.argv[1]).read()
+start = text.index('id="data">') + 10
+end = text.index("</script>", start)
+data = json.loads(text[start:end])
+data["types"]["types"] += [{"type": None, "size": 16 * i, "count": 1, "bytes": 16 * i, "share": 0.0,
+                            "average": 16 * i, "sources": []} for i in range(100000, 120000)]
+data["leaks"]["types"] += [{"type": None, "size": 16 * i, "count": 1, "bytes": 16 * i, "unreferenced": 1}
+                           for i in range(100000, 120000)]
+open(sys.argv[2], "w").write(text[:start] + json.dumps(data).replace("<", "\\u003c") + text[end:])
+EOF
+chromium_run "$work/plain.many-types.html" "file://$work/many-types.html" --dump-dom
+python3 - "$work/plain.many-types.html" << 'EOF' > "$work/many-types.out" 2>&1
+import re, sys
+dom = open(sys.argv[1]).read()
+ms = re.search(r'<div id="status" class="" data-render-ms="(\d+)"[^>]*>ok<', dom)
+print(("ok: " if ms and int(ms.group(1)) < 2000 else "FAIL: ") + "20,000 types: drawn in under 2 s (%s ms)" % (ms.group(1) if ms else "no status ok"))
+table = dom[dom.index('class="types-table"'):]
+table = table[:table.index("</table>")]
+rows = len(re.findall(r'<tr data-key=', table))
+more = re.search(r'<tr class="more"><td colspan="5" class="muted">([\d,]+) more rows not drawn', table)
+ok = rows == 1000 and more and more.group(1) == "19,009"
+print(("ok: " if ok else "FAIL: ") + "20,000 types: 1000 rows drawn, 19,009 more said (%d, %s)" % (rows, more.group(1) if more else None))
+EOF
+while IFS= read -r line; do
+	case $line in
+	ok:*) ok "${line#ok: }" ;;
+	*) fail "${line#FAIL: }" ;;
+	esac
+done < "$work/many-types.out"
 
 # Heap damage: the page shows the smashed header the fixture recorded.
 make_core "$FIXTURES/damage_overflow" "$work/damage" || finish
@@ -239,7 +331,7 @@ chromium_run "$work/plain.damage.html" "file://$work/damage.html" --dump-dom
 chunk=$(awk '$1 == "damaged_chunk" { print $2 }' "$work/damage.live")
 check_grep "the page shows the damage at $chunk" \
 	"<td class=\"mono\">$chunk</td><td>chunk size field" "$work/plain.damage.html"
-check_grep "the damaged page renders (status ok)" '<div id="status" class="">ok<' \
+check_grep "the damaged page renders (status ok)" '<div id="status" class=""[^>]*>ok<' \
 	"$work/plain.damage.html"
 
 # Two cores: the growth recorded by fixtures/diff_growth at two moments.
@@ -266,6 +358,29 @@ done
 "$COREHEAP" diff --retained --format json "$old" "$new" > "$work/cli.diff.json" 2> /dev/null
 open_page diff "$work/diff.html"
 check_page diff_growth "$work/diff.html" "$work/plain.diff.html" "$work/selftest.diff.html"
+# Two programs: the page says so, as diff does (the build-id mismatch comes
+# after the summary was written, in the page's own "warnings"), naming each
+# core's program.
+"$COREHEAP" report -o "$work/mismatch.html" "$old" "$graph" 2> "$work/mismatch.err"
+chromium_run "$work/plain.mismatch.html" "file://$work/mismatch.html" --dump-dom
+check_grep "two programs: report warns on stderr" \
+	"'diff_growth' has build-id [0-9a-f]* in the old core and 'graph_heap' has build-id [0-9a-f]* in the new one" \
+	"$work/mismatch.err"
+check_grep "two programs: the page shows the warning" \
+	"<ul id=\"warnings\"><li>'diff_growth' has build-id [0-9a-f]* in the old core and 'graph_heap' has build-id [0-9a-f]* in the new one" \
+	"$work/plain.mismatch.html"
+# The allocations gone from OLD, per type, are those diff --show gone lists
+# (the fixture freed 2 of its 5 cache entries).
+"$COREHEAP" diff --show gone --format csv "$old" "$new" > "$work/gone.csv" 2> /dev/null
+check_same "the page lists the allocations diff --show gone lists" same \
+	"$(python3 -c '
+import csv, json, sys
+t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10
+d = json.loads(t[s:t.index("</script>", s)])
+page = sorted((g["type"] or "", a["address"]) for g in d["gone_instances"] for a in g["allocations"])
+cli = sorted((r["type"], r["address"]) for r in csv.DictReader(open(sys.argv[2])))
+entries = [a for t, a in page if t == "struct cache_entry"]
+print("same" if page == cli and len(entries) == 2 else (page, cli))' "$work/diff.html" "$work/gone.csv" 2>&1)"
 # The 20 sessions new in NEW are the new allocations of their type.
 check_same "the page lists the 20 new sessions" 20 \
 	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; d = json.loads(t[s:t.index("</script>", s)]); print([g["count"] for g in d["new_instances"] if g["type"] == "struct session"])' "$work/diff.html" | tr -d '[]')"

@@ -116,6 +116,18 @@ fault_line=$(grep -n 'fault_target = 1;' "$SRCDIR/fixtures/signal_death.c" | cut
 if [ -s "$work/maperr.triage" ] && [ -s "$work/accerr.triage" ]; then
 	check_same "triage: one crash site in two runs, one signature" \
 		"$(signature maperr)" "$(signature accerr)"
+	# ...though the runs had other layouts (ASLR): the crashing pc
+	# differs, its offset in the module does not.
+	if [ "$(cat /proc/sys/kernel/randomize_va_space 2> /dev/null)" != 0 ]; then
+		check_same "triage: the two runs' crashing pcs differ (other layouts)" yes \
+			"$([ "$(value 'thread.frames[0].pc' "$work/maperr.triage")" != \
+			     "$(value 'thread.frames[0].pc' "$work/accerr.triage")" ] && echo yes)"
+	else
+		echo "skip: ASLR is off here, both runs had one layout"
+	fi
+	check_same "triage: at one offset in the module" \
+		"$(value 'thread.frames[0].offset' "$work/maperr.triage")" \
+		"$(value 'thread.frames[0].offset' "$work/accerr.triage")"
 	check_grep "triage: the signature is 16 hex digits" \
 		'^thread.signature "[0-9a-f]\{16\}"$' "$work/maperr.triage"
 	check_same "maperr: frame 0 is main in signal_death, at the store's line" \

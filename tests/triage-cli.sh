@@ -13,12 +13,44 @@ check() {
 	check_grep "$1: $2" "$3" "$work/$1.json"
 }
 
+# check_booleans NAME FILE: every member the man page calls a boolean is
+# true or false wherever it occurs (never null, never missing in a thread).
+check_booleans() {
+	command -v python3 > /dev/null 2>&1 || return 0
+	problems=$(python3 -c '
+import json, sys
+BOOLEANS = {"truncated", "command_line_cut", "crashed", "stack_incomplete",
+            "heap_damaged", "likely_overflow"}
+bad = []
+def walk(path, value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in BOOLEANS and not isinstance(item, bool):
+                bad.append("%s.%s = %s" % (path, key, json.dumps(item)))
+            walk(path + "." + key, item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            walk("%s[%d]" % (path, i), item)
+doc = json.load(open(sys.argv[1]))
+threads = [doc["thread"]] + doc.get("threads", [])
+for i, thread in enumerate(threads):
+    for key in ("stack_incomplete", "stack_stop_reason"):
+        if thread is not None and key not in thread:
+            bad.append("thread %d has no %s" % (i, key))
+walk("", doc)
+print("\n".join(bad))' "$2")
+	check_same "$1: booleans are true or false, never null" "" "$problems"
+}
+
 triage() { # name
 	make_core "$FIXTURES/$1" "$work/$1" || return 1
 	"$COREHEAP" triage --format json "$core" > "$work/$1.json" 2> "$work/$1.err"
 	check_same "$1: exit status 3 (damaged)" 3 "$?"
 	check "$1" "schema" '"schema": "coreheap-triage/2"'
 	check "$1" "damaged" '"heap_damaged": true'
+	check_booleans "$1" "$work/$1.json"
+	"$COREHEAP" triage --all-threads --format json "$core" > "$work/$1.all.json" 2> /dev/null
+	check_booleans "$1 --all-threads" "$work/$1.all.json"
 }
 
 if triage damage_overflow; then
@@ -59,6 +91,8 @@ if make_core "$FIXTURES/glibc_mixed" "$work/clean"; then
 		fail "clean: exit status $status: $(cat "$work/clean.err")"
 	fi
 	check clean "not damaged" '"heap_damaged": false'
+	check clean "the stack unwound to its end" '"stack_incomplete": false'
+	check_booleans clean "$work/clean.json"
 fi
 
 finish

@@ -40,11 +40,33 @@ expect_describe opaque '^type: unknown \(unknown\)$' \
 	fail "describe $local (a stack address) exited $?"
 check_grep "a stack address names its thread, frame and local" \
 	"^stack: tid $tid frame [0-9]* main (local shared)$" "$core.stack"
+# ...and decodes the local's value: the block the fixture stored in it
+# (the one it calls conflict), followed.
+conflict=$(fixture_address "$out" conflict)
+check_grep "the local's header" "^local at $local:\$" "$core.stack"
+check_grep "the local's value: the fixture's block" \
+	"^\[+0\] void \* = $conflict -> allocation $conflict (struct tree)\$" "$core.stack"
+check_grep "the local's pointee described" \
+	"^$conflict is the start of the allocation at $conflict " "$core.stack"
 "$COREHEAP" describe --format json "$(fixture_address "$out" opaque)" "$core" > "$core.opaque.json" 2>&1 ||
 	fail "describe --format json (opaque) exited $?"
 check_grep "json: the node's word" "^      \"value\": \"$node\",$" "$core.opaque.json"
 check_grep "json: the stack word's frame and local" \
 	"^        \"name\": \"tid $tid frame [0-9]* main (local shared)\"$" "$core.opaque.json"
+# A code address: main's, as the fixture stored it in the block, 16 bytes
+# on. Named module!symbol+offset, in the mapping of the fixture's file
+# (gcore writes no segment for a program's code: the NT_FILE note's).
+main=$(awk '/"value": / { value = $2 }
+	/"symbol": "types_c!main"$/ { gsub(/[",]/, "", value); print value; exit }' "$core.opaque.json")
+if [ -n "$main" ]; then
+	"$COREHEAP" describe "$(printf '0x%x' $((main + 16)))" "$core" > "$core.code" 2>&1 ||
+		fail "describe of main+0x10 exited $?"
+	check_grep "a code address: module!symbol+offset" '^symbol: types_c!main+0x10$' "$core.code"
+	check_grep "a code address: the mapping of its file" \
+		"^mapping: 0x[0-9a-f]*-0x[0-9a-f]* .*/types_c\( (mapped from the file, not in the core)\)\?\$" "$core.code"
+else
+	fail "no word of the opaque block points to types_c!main"
+fi
 expect_describe text '^type: char\[\] \(text\) \(guess\)$'
 # A struct point * and a larger struct tree * point to one block.
 expect_describe conflict \

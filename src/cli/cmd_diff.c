@@ -73,7 +73,7 @@ static const struct ch_option diff_options_table[] = {
 	{ { "strict", no_argument, NULL, 0 }, parse_strict, NULL,
 	  "a build-id mismatch is an error" },
 	{ { "show", required_argument, NULL, 0 }, parse_show, "new|gone",
-	  "also list the allocations new in NEW, or gone from OLD" },
+	  "also list the allocations new in NEW, or gone from OLD\n(csv: only them, one row each)" },
 	{ { "retained", no_argument, NULL, 0 }, parse_retained, NULL,
 	  "also the growth in retained bytes (dominator tree)" },
 	{ { "top", required_argument, NULL, 0 }, parse_top, "N",

@@ -47,6 +47,12 @@ static struct ch_error *parse_limit(const char *value, void *ctx)
 			    &((struct report_options *)ctx)->page.limit);
 }
 
+static struct ch_error *parse_tree_nodes(const char *value, void *ctx)
+{
+	return ch_parse_u64("tree-nodes", value,
+			    &((struct report_options *)ctx)->page.tree_nodes);
+}
+
 static const struct ch_option report_options_table[] = {
 	{ { "output", required_argument, NULL, 0 }, parse_output, "FILE",
 	  "write the page to FILE (-o FILE; default report.html;\n"
@@ -55,6 +61,10 @@ static const struct ch_option report_options_table[] = {
 	  "rows per view: allocations of top and leaks, types\n"
 	  "listing instances and instances per type (default\n"
 	  "20; 0: all); totals always count everything" },
+	{ { "tree-nodes", required_argument, NULL, 0 }, parse_tree_nodes, "N",
+	  "the treemap's allocations: the dominator tree's N\n"
+	  "largest (default 2000; 0: all); what the others\n"
+	  "retain is shown by type" },
 	CH_ANALYSIS_OPTIONS,
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
@@ -109,6 +119,7 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_options report = {
 		.page.limit = 20,
+		.page.tree_nodes = CH_PAGE_TREE_NODES,
 		.output = "report.html",
 	};
 	struct ch_command_options options;

@@ -634,6 +634,14 @@ static void write_json_frames(struct ch_json *json,
 	ch_json_end_array(json);
 }
 
+// Whether unwinding stopped before the stack's end, a boolean always, and
+// why (null when it did not).
+static void write_json_stack_stop(struct ch_json *json, const char *stop)
+{
+	ch_json_member_bool(json, "stack_incomplete", stop != NULL);
+	ch_json_member_string_or_null(json, "stack_stop_reason", stop);
+}
+
 // Every thread's stack (--all-threads).
 static void write_json_threads(struct ch_json *json,
 			       const struct triage_report *report)
@@ -655,8 +663,7 @@ static void write_json_threads(struct ch_json *json,
 			ch_json_string(json, thread->frames[i].name);
 		ch_json_end_array(json);
 		write_json_frame_list(json, thread->frames, thread->num_frames);
-		ch_json_member_string_or_null(json, "stack_incomplete",
-					      thread->stop);
+		write_json_stack_stop(json, thread->stop);
 		write_json_thread_runtime(json, report->program,
 					  thread->thread->tid);
 		ch_json_end_object(json);
@@ -693,7 +700,7 @@ static void write_json(struct ch_out *out, const struct triage_report *report)
 			ch_json_string(&json, report->frames[i].name);
 		ch_json_end_array(&json);
 		write_json_frames(&json, report);
-		ch_json_member_string_or_null(&json, "stack_incomplete", report->stack_stop);
+		write_json_stack_stop(&json, report->stack_stop);
 		write_json_thread_runtime(&json, program, report->crashed->tid);
 		ch_json_end_object(&json);
 	} else {

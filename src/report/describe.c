@@ -71,31 +71,6 @@ static char *cut_name(char *name)
 }
 
 /*
- * The file mapping holding addr that the core has no PT_LOAD for, from its
- * NT_FILE note, into desc (unchanged if none): a code address of a gcore
- * core is in the process, and in the library's file.
- */
-static void find_left_out_mapping(const struct ch_core *core, uint64_t addr,
-				  struct ch_description *desc)
-{
-	for (size_t i = 0; i < core->num_files; i++) {
-		const struct ch_core_file *file = &core->files[i];
-
-		if (addr < file->start || addr >= file->end)
-			continue;
-		desc->left_out_mapping = (struct ch_mapping){
-			.start = file->start,
-			.end = file->end,
-			.flags = PF_R,
-			.file = file->path,
-		};
-		desc->mapping = &desc->left_out_mapping;
-		desc->mapping_left_out = true;
-		return;
-	}
-}
-
-/*
  * The thread whose stack holds addr: the mapping holding its stack pointer
  * holds addr, at or above the stack pointer (below it is dead space).
  */
@@ -1059,6 +1034,68 @@ static void follow_pointer_variable(struct builder *b,
 	}
 }
 
+/* The search for the local variable of a frame whose storage holds addr. */
+struct local_search {
+	uint64_t addr;
+	bool found;
+	Dwarf_Die type;
+	uint64_t address;
+};
+
+static bool match_local(Dwarf_Die *variable, uint64_t address, void *arg)
+{
+	struct local_search *search = arg;
+	Dwarf_Die type;
+	Dwarf_Word size;
+
+	if (search->addr < address || !ch_dwarf_die_type(variable, &type) ||
+	    dwarf_aggregate_size(&type, &size) != 0 ||
+	    search->addr - address >= size)
+		return true;
+	search->found = true;
+	search->type = type;
+	search->address = address;
+	return false;
+}
+
+/*
+ * A local variable or parameter of the thread tid's frames that holds
+ * addr: its type's DIE and address into *search. The innermost frame's
+ * first, as roots name a stack word (frames do not overlap).
+ */
+static void find_local(struct builder *b, int32_t tid,
+		       struct local_search *search)
+{
+	const struct ch_core *core = b->program->core;
+	const struct ch_stacks *stacks;
+	struct ch_error *err = ch_program_stacks(b->program, &stacks);
+
+	if (err) {
+		// Unwinding failed: the stack address stays unnamed, as roots
+		// leave it (the program warned).
+		if (err->code == CH_ERROR_NOMEM)
+			fail(b, err);
+		else
+			ch_error_destroy(err);
+		return;
+	}
+	for (size_t t = 0; t < stacks->num_threads && t < core->num_threads; t++) {
+		const struct ch_stack *stack = &stacks->threads[t];
+
+		if (core->threads[t].tid != tid)
+			continue;
+		for (size_t k = 0; k < stack->num_frames && !search->found; k++) {
+			struct ch_frame *frame = &stack->frames[k];
+
+			if (frame->module)
+				ch_module_for_each_local(frame->module,
+							 &frame->context,
+							 match_local, search);
+		}
+		return;
+	}
+}
+
 static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 {
 	uint64_t addr = desc->address;
@@ -1077,13 +1114,28 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	desc->mapping = ch_address_space_mapping(b->program->address_space,
 						 addr);
 	if (!desc->mapping)
-		find_left_out_mapping(b->program->core, addr, desc);
+		desc->file_mapping = ch_core_file_at(b->program->core, addr);
 	desc->in_stack = find_stack(b->program, addr, &desc->stack_tid,
 				    &desc->stack_above_sp);
 	if (desc->in_stack)
 		desc->stack_name = cut_name(name_stack_address(b, addr));
 	if (b->options->as_type)
 		return;
+	// A local of a frame, decoded as a global is (where the roots name
+	// it, this is its value).
+	if (desc->in_stack) {
+		struct local_search search = { .addr = addr };
+
+		find_local(b, desc->stack_tid, &search);
+		if (!search.found)
+			return;
+		desc->in_variable = true;
+		desc->in_local = true;
+		desc->variable_address = search.address;
+		describe_fields(b, desc, &search.type, search.address, 0);
+		follow_pointer_variable(b, desc, &search.type, search.address);
+		return;
+	}
 	// The type's DIE from the variable's own: made-up types (pointers)
 	// have no DIE of their own in the table.
 	if (!find_variable(b, addr, &variable, &type) ||
@@ -1354,10 +1406,14 @@ static void write_elsewhere_text(struct ch_out *out,
 	if (desc->symbol)
 		ch_out_printf(out, "symbol: %s\n", desc->symbol);
 	if (mapping)
-		ch_out_printf(out, "mapping: 0x%" PRIx64 "-0x%" PRIx64 " %s%s\n",
+		ch_out_printf(out, "mapping: 0x%" PRIx64 "-0x%" PRIx64 " %s\n",
 			      mapping->start, mapping->end,
-			      mapping->file ? mapping->file : "(anonymous)",
-			      desc->mapping_left_out ? " (left out of the core)" : "");
+			      mapping->file ? mapping->file : "(anonymous)");
+	else if (desc->file_mapping)
+		ch_out_printf(out, "mapping: 0x%" PRIx64 "-0x%" PRIx64
+			      " %s (mapped from the file, not in the core)\n",
+			      desc->file_mapping->start, desc->file_mapping->end,
+			      desc->file_mapping->path);
 	else
 		ch_out_str(out, "mapping: none (not in the process)\n");
 	if (desc->in_stack && desc->stack_name)
@@ -1366,7 +1422,8 @@ static void write_elsewhere_text(struct ch_out *out,
 		ch_out_printf(out, "stack: thread %" PRId32 ", sp+%" PRIu64 "\n",
 			      desc->stack_tid, desc->stack_above_sp);
 	if (desc->in_variable)
-		ch_out_printf(out, "variable at 0x%" PRIx64 ":\n",
+		ch_out_printf(out, "%s at 0x%" PRIx64 ":\n",
+			      desc->in_local ? "local" : "variable",
 			      desc->variable_address);
 }
 
@@ -1524,7 +1581,14 @@ static void write_elsewhere_json(struct ch_json *json,
 		ch_json_member_address(json, "start", mapping->start);
 		ch_json_member_address(json, "end", mapping->end);
 		ch_json_member_string_or_null(json, "file", mapping->file);
-		ch_json_member_bool(json, "left_out", desc->mapping_left_out);
+		ch_json_member_bool(json, "core_segment", true);
+		ch_json_end_object(json);
+	} else if (desc->file_mapping) {
+		ch_json_begin_object(json);
+		ch_json_member_address(json, "start", desc->file_mapping->start);
+		ch_json_member_address(json, "end", desc->file_mapping->end);
+		ch_json_member_string(json, "file", desc->file_mapping->path);
+		ch_json_member_bool(json, "core_segment", false);
 		ch_json_end_object(json);
 	} else {
 		ch_json_null(json);
@@ -1537,9 +1601,11 @@ static void write_elsewhere_json(struct ch_json *json,
 		ch_json_member_string_or_null(json, "name", desc->stack_name);
 		ch_json_end_object(json);
 	}
-	if (desc->in_variable)
+	if (desc->in_variable) {
 		ch_json_member_address(json, "variable_address",
 				       desc->variable_address);
+		ch_json_member_bool(json, "local", desc->in_local);
+	}
 }
 
 static void write_description_json(struct ch_json *json,

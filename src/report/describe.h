@@ -7,9 +7,9 @@
  * The model says whether the address is in a live allocation (its block,
  * the offset, its type and how it was known, the element of an array holding
  * it, the vtable's symbol) or elsewhere (a free block, a module's symbol,
- * the mapping, a global variable there). Then either the fields decoded
- * from the DWARF type, as a flat list in the order a person reads them,
- * or, with no layout, the bytes to dump.
+ * the mapping, a global variable or a frame's local there). Then either
+ * the fields decoded from the DWARF type, as a flat list in the order a
+ * person reads them, or, with no layout, the bytes to dump.
  *
  * Decoding is bounded for a person: CH_DESCRIBE_MAX_DEPTH levels of
  * nesting, CH_DESCRIBE_MAX_ARRAY_SHOWN elements of an array, 64 characters
@@ -163,26 +163,25 @@ struct ch_description {
 	uint64_t free_address, free_size;
 	/** module!symbol+offset (or module+offset), NULL if in no module. Owned. */
 	char *symbol;
-	/**
-	 * The process mapping holding address (the program's, or
-	 * left_out_mapping), or NULL.
-	 */
+	/** The process mapping holding address (the program's), or NULL. */
 	const struct ch_mapping *mapping;
 	/**
-	 * A file mapping the core left out whole (gcore writes no PT_LOAD for
-	 * a library's code), as its NT_FILE note lists it: then mapping
-	 * points here and mapping_left_out is true.
+	 * No mapping: the file the core's NT_FILE note maps at address, or
+	 * NULL (gcore writes no segment for a binary's code, which the process
+	 * had mapped all the same).
 	 */
-	struct ch_mapping left_out_mapping;
-	bool mapping_left_out;
+	const struct ch_core_file *file_mapping;
 	/** A thread's stack holding address: its thread id and the offset above its stack pointer. */
 	bool in_stack;
 	int32_t stack_tid;
 	uint64_t stack_above_sp;
 	/** Its frame and local, as the roots name them, or NULL. Owned. */
 	char *stack_name;
-	/** A global variable holding address: its address. */
-	bool in_variable;
+	/**
+	 * A global variable or a frame's local (in_local) holding address: its
+	 * address.
+	 */
+	bool in_variable, in_local;
 	uint64_t variable_address;
 
 	/**
@@ -196,7 +195,7 @@ struct ch_description {
 	bool has_bytes;
 	struct ch_described_bytes bytes;
 	/**
-	 * A global variable of pointer type that points into a live
+	 * A global variable or local of pointer type that points into a live
 	 * allocation: that allocation's description (owned), else NULL.
 	 */
 	struct ch_description *pointee;

@@ -19,6 +19,7 @@
 #include "report/analysis.h"
 #include "report/diff.h"
 #include "report/output.h"
+#include "report/rows.h"
 #include "types/types.h"
 
 /** One side's total for one type group. */
@@ -388,7 +389,9 @@ static void write_csv(struct ch_out *out, const struct diff_report *report,
 
 struct listing {
 	struct ch_out *out;
-	struct ch_json *json;   /* NULL: text */
+	/** JSON: the document's writer; CSV: the rows' writer; else NULL. */
+	struct ch_json *json;
+	struct ch_row_writer *rows;
 	int side;
 	/** Allocations listed, and how many of the side --type keeps. */
 	uint64_t listed, matched;
@@ -408,13 +411,19 @@ static void list_allocation(struct diff_report *report, int side,
 	if (report->max_listed && listing->listed >= report->max_listed)
 		return;
 	listing->listed++;
+	struct ch_allocation_row row = {
+		.address = ch_program_identity(program, block),
+		.size = block->size,
+		.allocator = program->allocators.uses[block->allocator].ops->name,
+		.type = type,
+	};
+
 	if (listing->json) {
-		ch_json_begin_object(listing->json);
-		ch_json_member_address(listing->json, "address",
-				       ch_program_identity(program, block));
-		ch_json_member_u64(listing->json, "size", block->size);
-		ch_json_member_string_or_null(listing->json, "type", type);
-		ch_json_end_object(listing->json);
+		ch_row_json(listing->json, &row);
+		return;
+	}
+	if (listing->rows) {
+		ch_row_writer_write(listing->rows, &row);
 		return;
 	}
 	ch_out_printf(listing->out, "0x%016" PRIx64 "  %-10" PRIu64 "  %s\n",
@@ -519,6 +528,16 @@ struct ch_error *ch_diff_report_write(struct ch_program *programs[2],
 	ch_out_init(&out, stream);
 	if (format == CH_FORMAT_JSON) {
 		write_json(&out, &report, options, rows);
+	} else if (format == CH_FORMAT_CSV && options->show != CH_DIFF_SHOW_NONE) {
+		// One table: the allocations listed, as objects lists them.
+		struct ch_row_writer writer;
+		struct listing listing = {
+			.out = &out, .rows = &writer,
+			.side = options->show == CH_DIFF_SHOW_NEW ? 1 : 0,
+		};
+
+		ch_row_writer_begin(&writer, &out, CH_FORMAT_CSV, NULL, 0);
+		match_allocations(&report, list_allocation, &listing);
 	} else if (format == CH_FORMAT_CSV) {
 		write_csv(&out, &report, options, rows);
 	} else {
@@ -544,18 +563,26 @@ struct ch_error *ch_diff_report_write(struct ch_program *programs[2],
 	return ch_out_finish(&out);
 }
 
-static void mark_new(struct diff_report *report, int side, size_t index,
-		     void *arg)
+struct marks {
+	int side;
+	bool *flags;
+};
+
+static void mark_side(struct diff_report *report, int side, size_t index,
+		      void *arg)
 {
-	if (side == 1)
-		((bool *)arg)[index] = true;
+	struct marks *marks = arg;
+
+	if (side == marks->side)
+		marks->flags[index] = true;
 }
 
-void ch_diff_mark_new(struct ch_program *programs[2], bool *is_new)
+void ch_diff_mark_only(struct ch_program *programs[2], int side, bool *only)
 {
 	struct diff_report report = {
 		.programs = { programs[0], programs[1] },
 	};
 
-	match_allocations(&report, mark_new, is_new);
+	match_allocations(&report, mark_side,
+			  &(struct marks){ .side = side, .flags = only });
 }

@@ -43,10 +43,11 @@ struct ch_error *ch_diff_report_write(struct ch_program *programs[2],
 				      enum ch_format format, FILE *stream);
 
 /**
- * Set is_new[i] (one flag per live block of NEW, zeroed by the caller) for
- * each block of NEW that OLD does not hold at the same address with the
- * same type and size.
+ * Set only[i] (one flag per live block of programs[side], zeroed by the
+ * caller) for each block of that core that the other one does not hold at
+ * the same address with the same type and size: side 1, the new
+ * allocations of NEW; side 0, those gone from OLD.
  */
-void ch_diff_mark_new(struct ch_program *programs[2], bool *is_new);
+void ch_diff_mark_only(struct ch_program *programs[2], int side, bool *only);
 
 #endif /* COREHEAP_DIFF_H */

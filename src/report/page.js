@@ -106,6 +106,9 @@ function parseFilter(text) {
 
 // ---- a sortable table whose rows expand into a detail row
 
+// Rows of a table drawn before "show all".
+var MAX_ROWS_DRAWN = 1000;
+
 // columns: [{key, label, num, value(row), cell(row) -> td}]; rows: objects
 // with a unique .key; expand(row) -> an element for the detail, or null
 // when the row does not expand.
@@ -113,6 +116,10 @@ function SortableTable(columns, rows, options) {
 	this.columns = columns;
 	this.rows = rows;
 	this.expand = options.expand || null;
+	// Rows drawn at most, until the person asks for all: a heap of ten
+	// thousand types stays quick to open, sort and filter.
+	this.maxRows = options.maxRows || 0;
+	this.showAll = false;
 	this.sortKey = options.sortKey;
 	this.sortDesc = true;
 	this.filter = null;
@@ -179,10 +186,14 @@ SortableTable.prototype.render = function () {
 	});
 	this.tbody.textContent = "";
 	this.shown = 0;
+	this.drawn = 0;
 	this.sorted().forEach(function (row) {
 		if (self.filter && !self.filter(row))
 			return;
 		self.shown++;
+		if (self.maxRows && !self.showAll && self.drawn >= self.maxRows)
+			return;
+		self.drawn++;
 		var tr = el("tr", { "data-key": row.key });
 		self.columns.forEach(function (column) {
 			tr.appendChild(column.cell(row));
@@ -195,6 +206,15 @@ SortableTable.prototype.render = function () {
 		if (self.expanded[row.key])
 			self.showDetail(row, tr);
 	});
+	if (this.drawn < this.shown) {
+		var more = el("a", { className: "show-all", href: "javascript:void 0", text: "show all " + fmtInt(this.shown) });
+		more.addEventListener("click", function () {
+			self.showAll = true;
+			self.render();
+		});
+		this.tbody.appendChild(el("tr", { className: "more" }, el("td", { colspan: String(this.columns.length), className: "muted" },
+			fmtInt(this.shown - this.drawn) + " more rows not drawn (the first " + fmtInt(this.drawn) + " in this order are): filter, sort or ", more)));
+	}
 };
 
 SortableTable.prototype.showDetail = function (row, tr) {
@@ -223,7 +243,8 @@ SortableTable.prototype.toggle = function (row, tr) {
 function renderWhy(why) {
 	var box = el("div", { className: "why" });
 	if (!why) {
-		box.appendChild(el("div", { className: "muted", text: "(path not embedded: the page holds it for the largest instances only)" }));
+		box.appendChild(el("div", { className: "muted", text: "(path not embedded: the page holds it for the largest instances only; " +
+			"coreheap why ADDR CORE gives it)" }));
 		return box;
 	}
 	if (!why.paths || why.paths.length === 0) {
@@ -246,6 +267,54 @@ function renderWhy(why) {
 	return box;
 }
 
+// Where a pointer points, as describe's text says it: an allocation (and
+// its type), module!symbol, or a thread's stack (its frame and local).
+function targetText(target) {
+	if (!target)
+		return "";
+	if (target.allocation)
+		return "\u2192 allocation " + target.allocation + (target.offset ? "+" + target.offset : "") +
+			(target.type ? " (" + target.type + ")" : "");
+	if (target.symbol)
+		return "\u2192 " + target.symbol;
+	if (target.stack_of_thread !== undefined)
+		return "\u2192 stack: " + (target.name || "thread " + target.stack_of_thread + ", sp+" + target.above_sp);
+	return "";
+}
+
+// describe's dump of a block without a layout: hex and text, 16 bytes a
+// line, each at its offset in the block, then the words that point
+// somewhere.
+function renderDump(desc) {
+	var box = el("div");
+	var hex = desc.bytes;
+	var start = desc.dump_offset || 0;
+	var lines = [];
+	for (var at = 0; at < hex.length / 2; at += 16) {
+		var chunk = hex.slice(at * 2, at * 2 + 32);
+		var pairs = chunk.match(/../g) || [];
+		var text = pairs.map(function (pair) {
+			var c = parseInt(pair, 16);
+			return c >= 32 && c < 127 ? String.fromCharCode(c) : ".";
+		}).join("");
+		lines.push(("+" + (start + at)).padStart(6, " ") + ": " +
+			pairs.join(" ").padEnd(47, " ") + "  |" + text + "|");
+	}
+	box.appendChild(el("pre", { className: "mono dump", text: lines.join("\n") }));
+	if (desc.pointers && desc.pointers.length) {
+		var table = el("table", { className: "fields mono pointers" });
+		desc.pointers.forEach(function (pointer) {
+			table.appendChild(el("tr", null,
+				el("td", { text: "+" + pointer.offset }),
+				el("td", { text: pointer.value }),
+				el("td", { className: "muted", text: targetText(pointer.points_to) })));
+		});
+		box.appendChild(el("div", { className: "muted", text: "pointers:" }));
+		box.appendChild(table);
+	}
+	return box;
+}
+
 function renderDescribe(desc) {
 	var box = el("div", { className: "describe" });
 	if (!desc)
@@ -253,10 +322,7 @@ function renderDescribe(desc) {
 	if (desc.fields && desc.fields.length) {
 		var table = el("table", { className: "fields mono" });
 		desc.fields.forEach(function (field) {
-			var target = "";
-			if (field.points_to)
-				target = "\u2192 " + (field.points_to.allocation || field.points_to.symbol || "") +
-					(field.points_to.type ? " (" + field.points_to.type + ")" : "");
+			var target = targetText(field.points_to);
 			table.appendChild(el("tr", null,
 				el("td", { text: "+" + (field.offset !== undefined ? field.offset : "") }),
 				el("td", { text: field.field !== undefined ? field.field : field.path || "" }),
@@ -265,8 +331,10 @@ function renderDescribe(desc) {
 				el("td", { className: "muted", text: target })));
 		});
 		box.appendChild(table);
-	} else if (desc.bytes) {
-		box.appendChild(el("pre", { className: "mono", text: JSON.stringify(desc.bytes, null, 1).slice(0, 2000) }));
+	} else if (typeof desc.bytes === "string") {
+		box.appendChild(renderDump(desc));
+	} else if (desc.bytes === null) {
+		box.appendChild(el("div", { className: "muted", text: "(its bytes are not all in the core)" }));
 	}
 	return box;
 }
@@ -292,6 +360,18 @@ function renderInstances(group, note) {
 		}
 	});
 	box.appendChild(table.table);
+	if (group.count > group.allocations.length)
+		box.appendChild(el("div", { className: "muted", text: "the largest " + group.allocations.length + " of " + fmtInt(group.count) + " shown" }));
+	return box;
+}
+
+// OLD's allocations gone from NEW: address and size (no graph of OLD).
+function renderGone(group) {
+	var table = el("table", { className: "gone-table mono" }, el("tr", null, el("th", { text: "address" }), el("th", { className: "num", text: "size" })));
+	group.allocations.forEach(function (a) {
+		table.appendChild(el("tr", { "data-key": a.address }, el("td", { text: a.address }), numCell(a.size)));
+	});
+	var box = el("div", null, table);
 	if (group.count > group.allocations.length)
 		box.appendChild(el("div", { className: "muted", text: "the largest " + group.allocations.length + " of " + fmtInt(group.count) + " shown" }));
 	return box;
@@ -332,9 +412,12 @@ function renderSummary(D) {
 		add("old core", D.old_summary.core.path);
 	add("generator", D.generator);
 	body.appendChild(kv);
-	if (s.warnings && s.warnings.length) {
-		var list = el("ul");
-		s.warnings.forEach(function (w) { list.appendChild(el("li", { text: typeof w === "string" ? w : JSON.stringify(w) })); });
+	// The page's own list: the summary's and those of the analysis and
+	// the diff (a build-id mismatch), which came after the summary.
+	var warnings = D.warnings || s.warnings || [];
+	if (warnings.length) {
+		var list = el("ul", { id: "warnings" });
+		warnings.forEach(function (w) { list.appendChild(el("li", { text: typeof w === "string" ? w : JSON.stringify(w) })); });
 		body.appendChild(el("div", null, "warnings:", list));
 	}
 	renderMap(s);
@@ -469,7 +552,8 @@ function squarify(values, x, y, w, h) {
 function Treemap(D) {
 	var nodes = D.tree.nodes;
 	this.nodes = nodes;
-	this.root = { index: -1, address: null, type: null, size: 0, retained: D.tree.bytes, rest: D.tree.rest, children: [] };
+	this.root = { index: -1, address: null, type: null, size: 0, retained: D.tree.bytes, rest: D.tree.rest,
+		rest_types: D.tree.rest_types || [], children: [] };
 	nodes.forEach(function (node, i) {
 		node.index = i;
 		node.children = [];
@@ -487,15 +571,17 @@ function Treemap(D) {
 		if (!g)
 			return;
 		var node = nodes[Number(g.getAttribute("data-index"))];
-		if (node.children.length)
+		if (zoomable(node))
 			self.zoom(node);
 		else
 			self.describe(node);
 	});
 	this.svg.addEventListener("mouseover", function (event) {
-		var g = event.target.closest ? event.target.closest("g.node") : null;
-		if (g)
+		var g = event.target.closest ? event.target.closest("g.node, g.group") : null;
+		if (g && g.classList.contains("node"))
 			self.describe(nodes[Number(g.getAttribute("data-index"))]);
+		else if (g)
+			self.info.textContent = g.querySelector("title").textContent;
 	});
 	this.render();
 }
@@ -512,15 +598,43 @@ Treemap.prototype.zoom = function (node) {
 		this.describe(node);
 };
 
-// The items of a node: its listed children, then its own bytes and those
-// of the children too small to list.
+// The items of a node: its listed children; the children too small to
+// list, by type (their count and what they retain together); then its own
+// bytes and the children of the types not broken down.
 function treemapItems(node) {
 	var items = node.children.slice();
 	var other = node.rest + node.size;
+	(node.rest_types || []).forEach(function (group) {
+		items.push({ group: true, type: group.type, size: group.size, count: group.count, retained: group.retained });
+		other -= group.retained;
+	});
 	if (other > 0)
 		items.push({ other: true, retained: other, type: null });
 	items.sort(function (a, b) { return b.retained - a.retained; });
 	return items;
+}
+
+// A node holds more than itself: listed children or children by type.
+function zoomable(node) {
+	return node.children.length > 0 || (node.rest_types || []).length > 0;
+}
+
+// A treemap item's tooltip and label.
+function treemapTitle(item) {
+	if (item.other)
+		return "own bytes and smaller allocations: " + fmtInt(item.retained) + " bytes";
+	if (item.group)
+		return fmtInt(item.count) + " \u00d7 " + typeKey(item.type, item.size) +
+			", each too small to list, retaining " + fmtInt(item.retained) + " bytes together";
+	return item.address + " " + (item.type || "type unknown") + "\nretained " + fmtInt(item.retained) + " bytes";
+}
+
+function treemapLabel(item) {
+	if (item.other)
+		return "(own and smaller)";
+	if (item.group)
+		return fmtInt(item.count) + " \u00d7 " + typeKey(item.type, item.size) + " " + fmtBytes(item.retained);
+	return (item.type || "?") + " " + fmtBytes(item.retained);
 }
 
 Treemap.prototype.drawLevel = function (node, x, y, w, h, depth) {
@@ -531,26 +645,27 @@ Treemap.prototype.drawLevel = function (node, x, y, w, h, depth) {
 		var r = rects[i];
 		if (!r || r.w < 1 || r.h < 1)
 			return;
-		var g = svgEl("g", item.other ? { "class": "other" } : { "class": "node", "data-index": String(item.index), "data-address": item.address, "data-zoom": item.children.length ? "1" : "0" });
+		var g = svgEl("g", item.other ? { "class": "other" } :
+			item.group ? { "class": "group", "data-type": typeKey(item.type, item.size), "data-count": String(item.count),
+				"data-retained": String(item.retained), "data-parent": node.address || "" } :
+			{ "class": "node", "data-index": String(item.index), "data-address": item.address, "data-zoom": zoomable(item) ? "1" : "0" });
 		var title = svgEl("title", {});
-		title.textContent = item.other ?
-			"own bytes and smaller allocations: " + fmtInt(item.retained) + " bytes" :
-			item.address + " " + (item.type || "type unknown") + "\nretained " + fmtInt(item.retained) + " bytes";
+		title.textContent = treemapTitle(item);
 		g.appendChild(title);
 		g.appendChild(svgEl("rect", {
 			x: r.x.toFixed(2), y: r.y.toFixed(2), width: r.w.toFixed(2), height: r.h.toFixed(2),
 			fill: item.other ? "#e4e4e4" : typeColor(item.type),
-			"fill-opacity": depth ? "0.85" : "1"
+			"fill-opacity": item.group ? "0.6" : depth ? "0.85" : "1"
 		}));
 		if (r.w > 50 && r.h > 14) {
 			var label = svgEl("text", { x: (r.x + 3).toFixed(2), y: (r.y + 12).toFixed(2) });
-			var name = item.other ? "(own and smaller)" : (item.type || "?") + " " + fmtBytes(item.retained);
+			var name = treemapLabel(item);
 			label.textContent = name.length * 6 > r.w ? name.slice(0, Math.max(1, Math.floor(r.w / 6) - 1)) + "\u2026" : name;
 			g.appendChild(label);
 		}
 		self.svg.appendChild(g);
 		// One level of what it contains, inside it.
-		if (!item.other && depth < 1 && item.children.length && r.w > 40 && r.h > 36)
+		if (!item.other && !item.group && depth < 1 && zoomable(item) && r.w > 40 && r.h > 36)
 			self.drawLevel(item, r.x + 3, r.y + 16, r.w - 6, r.h - 19, depth + 1);
 	});
 };
@@ -600,6 +715,7 @@ function renderTypes(D) {
 	], rows, {
 		sortKey: "bytes",
 		className: "types-table",
+		maxRows: MAX_ROWS_DRAWN,
 		expand: function (r) {
 			return renderInstances(instances[r.key], "instances are embedded for the " + D.limit + " largest types only (--limit)");
 		}
@@ -634,7 +750,7 @@ function renderLeaks(D) {
 		{ key: "count", label: "count", num: true, value: function (r) { return r.t.count; }, cell: function (r) { return numCell(r.t.count); } },
 		{ key: "bytes", label: "bytes", num: true, value: function (r) { return r.t.bytes; }, cell: function (r) { return numCell(r.t.bytes); } },
 		{ key: "unreferenced", label: "unreferenced", num: true, value: function (r) { return r.t.unreferenced; }, cell: function (r) { return numCell(r.t.unreferenced); } }
-	], rows, { sortKey: "bytes", className: "leaks-table" });
+	], rows, { sortKey: "bytes", className: "leaks-table", maxRows: MAX_ROWS_DRAWN });
 	body.appendChild(table.table);
 	var listed = leaks.allocations || [];
 	if (listed.length) {
@@ -670,6 +786,7 @@ function renderDiff(D) {
 	document.getElementById("nav-diff").classList.remove("hidden");
 	var diff = D.diff;
 	var instances = instanceIndex(D.new_instances);
+	var gone = instanceIndex(D.gone_instances);
 	var body = document.getElementById("diff-body");
 	body.appendChild(el("p", { text: "OLD " + diff.old + ", NEW " + diff.new + ": allocations kept " + fmtInt(diff.allocations.kept) +
 		", new " + fmtInt(diff.allocations.new) + ", gone " + fmtInt(diff.allocations.gone) + "." }));
@@ -681,7 +798,7 @@ function renderDiff(D) {
 	}
 	var rows = diff.types.map(function (t) {
 		var key = typeKey(t.type, t.size);
-		return { key: key, t: t, expandable: !!instances[key] };
+		return { key: key, t: t, expandable: !!instances[key] || !!gone[key] };
 	});
 	var table = new SortableTable([
 		{ key: "type", label: "type", value: function (r) { return r.key; }, cell: function (r) { return el("td", { className: "mono", text: r.key }); } },
@@ -695,9 +812,17 @@ function renderDiff(D) {
 	], rows, {
 		sortKey: "bytes_change",
 		className: "diff-table",
+		maxRows: MAX_ROWS_DRAWN,
 		expand: function (r) {
-			var box = el("div", null, el("div", { className: "muted", text: "allocations of NEW that OLD does not hold (largest first):" }));
-			box.appendChild(renderInstances(instances[r.key], ""));
+			var box = el("div");
+			if (instances[r.key]) {
+				box.appendChild(el("div", { className: "muted", text: "allocations of NEW that OLD does not hold (largest first):" }));
+				box.appendChild(renderInstances(instances[r.key], ""));
+			}
+			if (gone[r.key]) {
+				box.appendChild(el("div", { className: "muted", text: "allocations of OLD that NEW does not hold (largest first; freed, or reused for another type or size):" }));
+				box.appendChild(renderGone(gone[r.key]));
+			}
 			return box;
 		}
 	});
@@ -744,14 +869,14 @@ function selfTest(views) {
 		// Sort by count, then filter on the type's name.
 		var countHeader = document.querySelector(".types-table th[data-key='count']");
 		click(countHeader);
-		var counts = Array.prototype.map.call(document.querySelectorAll(".types-table > tbody > tr:not(.detail) > td:nth-child(2)"),
+		var counts = Array.prototype.map.call(document.querySelectorAll(".types-table > tbody > tr:not(.detail):not(.more) > td:nth-child(2)"),
 			function (td) { return Number(td.getAttribute("data-value")); });
 		var sorted = counts.every(function (c, i) { return i === 0 || counts[i - 1] >= c; });
-		record("types-sort", sorted && counts.length === views.types.shown, counts.length + " rows by count");
+		record("types-sort", sorted && counts.length === views.types.drawn, counts.length + " rows by count");
 		var box = document.getElementById("types-filter");
 		box.value = typeName;
 		box.dispatchEvent(new Event("input", { bubbles: true }));
-		var shownRows = document.querySelectorAll(".types-table > tbody > tr:not(.detail)");
+		var shownRows = document.querySelectorAll(".types-table > tbody > tr:not(.detail):not(.more)");
 		var all = Array.prototype.every.call(shownRows, function (tr) {
 			return tr.getAttribute("data-key").toLowerCase().indexOf(typeName.toLowerCase()) >= 0;
 		});
@@ -761,14 +886,69 @@ function selfTest(views) {
 	} else {
 		record("types-click", views.types.rows.length === 0, "no type rows");
 	}
+	// An untyped instance with pointers: its dump lists them, as the JSON.
+	var untyped = null;
+	D.instances.forEach(function (group) {
+		group.allocations.forEach(function (a) {
+			if (!untyped && a.describe && typeof a.describe.bytes === "string" && a.describe.pointers.length)
+				untyped = { key: typeKey(group.type, group.size), allocation: a };
+		});
+	});
+	if (untyped) {
+		var filterBox = document.getElementById("types-filter");
+		filterBox.value = "";
+		filterBox.dispatchEvent(new Event("input", { bubbles: true }));
+		var untypedRow = Array.prototype.filter.call(document.querySelectorAll(".types-table > tbody > tr.expandable"),
+			function (tr) { return tr.getAttribute("data-key") === untyped.key; })[0];
+		if (untypedRow && !untypedRow.classList.contains("expanded"))
+			click(untypedRow);
+		var instanceRow = untypedRow && untypedRow.nextSibling ?
+			Array.prototype.filter.call(untypedRow.nextSibling.querySelectorAll(".instance-table > tbody > tr"),
+				function (tr) { return tr.getAttribute("data-key") === untyped.allocation.address; })[0] : null;
+		if (instanceRow)
+			click(instanceRow);
+		var shownPointers = instanceRow && instanceRow.nextSibling ?
+			Array.prototype.map.call(instanceRow.nextSibling.querySelectorAll(".pointers tr"), function (tr) {
+				return tr.children[1].textContent;
+			}) : [];
+		var wantPointers = untyped.allocation.describe.pointers.map(function (p) { return p.value; });
+		record("dump-click", shownPointers.join(" ") === wantPointers.join(" "),
+			untyped.key + " " + untyped.allocation.address + ": pointers " + shownPointers.join(" "));
+	} else {
+		record("dump-click", true, "no untyped instance with pointers");
+	}
 	if (views.diff) {
 		var diffRow = document.querySelector(".diff-table > tbody > tr.expandable");
 		if (diffRow) {
 			click(diffRow);
 			var newRows = diffRow.nextSibling ? diffRow.nextSibling.querySelectorAll(".instance-table > tbody > tr") : [];
 			record("diff-click", newRows.length > 0, diffRow.getAttribute("data-key") + ": " + newRows.length + " new allocations");
+			// The largest new allocation: its path from a root.
+			if (newRows.length) {
+				click(newRows[0]);
+				var newWhy = newRows[0].nextSibling ? newRows[0].nextSibling.querySelector(".why") : null;
+				record("diff-instance-click", !!newWhy && newWhy.textContent.indexOf("held by") === 0,
+					newWhy ? newWhy.textContent.slice(0, 120) : "no path shown");
+			}
 		} else {
 			record("diff-click", D.diff.allocations.new === 0, "no new allocations");
+		}
+		// A type that lost allocations: its gone ones, as the JSON lists them.
+		var goneGroup = (D.gone_instances || [])[0];
+		if (goneGroup) {
+			var goneKey = typeKey(goneGroup.type, goneGroup.size);
+			var goneRow = Array.prototype.filter.call(document.querySelectorAll(".diff-table > tbody > tr.expandable"),
+				function (tr) { return tr.getAttribute("data-key") === goneKey; })[0];
+			if (goneRow && !goneRow.classList.contains("expanded"))
+				click(goneRow);
+			var goneShown = goneRow && goneRow.nextSibling ?
+				Array.prototype.map.call(goneRow.nextSibling.querySelectorAll(".gone-table tr[data-key]"), function (tr) {
+					return tr.getAttribute("data-key");
+				}) : [];
+			var goneWant = goneGroup.allocations.map(function (a) { return a.address; });
+			record("gone-click", goneShown.join(" ") === goneWant.join(" "), goneKey + ": " + goneShown.length + " gone allocations");
+		} else {
+			record("gone-click", D.diff.allocations.gone === 0, "no gone allocations");
 		}
 	}
 	var section = document.getElementById("selftest");
@@ -793,6 +973,11 @@ var D = JSON.parse(document.getElementById("data").textContent);
 		// An error in a click handler went to window.onerror: it stays.
 		if (!errorSeen)
 			setStatus(passed ? "ok" : "selftest failed", !passed);
+		// From the start of the navigation to the page drawn: what a
+		// person waits (tests/report-html.sh and make bench read it).
+		var renderMs = Math.round(performance.now());
+		statusElement.setAttribute("data-render-ms", String(renderMs));
+		statusElement.title = "drawn " + renderMs + " ms after the page was opened";
 	} catch (e) {
 		setStatus("error: " + e.message, true);
 		throw e;

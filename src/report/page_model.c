@@ -130,6 +130,128 @@ static void write_node_type(struct ch_out *out, const struct ch_program *program
 }
 
 /*
+ * What the tree's listed nodes retain in children too small to list, by
+ * type: a node's "rest", broken down, for the treemap to colour. Runs of
+ * (parent, group) with their count and retained bytes, sorted by parent,
+ * then largest first; parent is the listed node's index, num_listed for
+ * the super-root.
+ */
+struct rest_type {
+	uint32_t parent, group;
+	uint64_t count, retained;
+};
+
+struct rest_types {
+	struct rest_type *runs;
+	size_t num_runs;
+	/** Per parent p (0..num_listed), its runs are [start[p], start[p + 1]). */
+	size_t *start;
+};
+
+static int compare_rest_by_parent_group(const void *a, const void *b)
+{
+	const struct rest_type *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+static int compare_rest_by_parent_retained(const void *a, const void *b)
+{
+	const struct rest_type *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->retained != y->retained)
+		return x->retained > y->retained ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/*
+ * unlisted holds the num_unlisted nodes left in the heap when the listing
+ * stopped: each one's dominator is listed (emitted[] gives its index) or
+ * is the super-root, and the nodes below them are in their retained sizes.
+ */
+static struct ch_error *collect_rest_types(const struct page_model *model,
+					   const uint32_t *unlisted,
+					   size_t num_unlisted,
+					   const uint32_t *emitted,
+					   size_t num_listed,
+					   struct rest_types *ret)
+{
+	const struct ch_dominators *dominators = &model->dominators;
+	struct rest_type *runs = malloc((num_unlisted + 1) * sizeof(*runs));
+	size_t *start = calloc(num_listed + 2, sizeof(*start));
+	size_t num_runs = 0;
+
+	if (!runs || !start) {
+		free(runs);
+		free(start);
+		return &ch_enomem;
+	}
+	for (size_t i = 0; i < num_unlisted; i++) {
+		uint32_t v = unlisted[i];
+		uint32_t d = dominators->idom[v];
+
+		runs[i] = (struct rest_type){
+			.parent = d == CH_DOMINATOR_ROOT ? (uint32_t)num_listed :
+							   emitted[d],
+			.group = model->groups.group_of[v],
+			.count = 1,
+			.retained = model->retained[v],
+		};
+	}
+	qsort(runs, num_unlisted, sizeof(*runs), compare_rest_by_parent_group);
+	for (size_t i = 0; i < num_unlisted; i++) {
+		if (num_runs && runs[num_runs - 1].parent == runs[i].parent &&
+		    runs[num_runs - 1].group == runs[i].group) {
+			runs[num_runs - 1].count++;
+			runs[num_runs - 1].retained += runs[i].retained;
+		} else {
+			runs[num_runs++] = runs[i];
+		}
+	}
+	qsort(runs, num_runs, sizeof(*runs), compare_rest_by_parent_retained);
+	for (size_t i = 0; i < num_runs; i++)
+		start[runs[i].parent + 1]++;
+	for (size_t p = 0; p <= num_listed; p++)
+		start[p + 1] += start[p];
+	*ret = (struct rest_types){ runs, num_runs, start };
+	return NULL;
+}
+
+// A node's largest CH_PAGE_REST_TYPES runs as "rest_types".
+static void write_rest_types(struct ch_out *out, const struct page_model *model,
+			     const struct rest_types *rest_types, size_t parent)
+{
+	size_t first = rest_types->start[parent];
+	size_t end = rest_types->start[parent + 1];
+
+	if (end - first > CH_PAGE_REST_TYPES)
+		end = first + CH_PAGE_REST_TYPES;
+	ch_out_str(out, ", \"rest_types\": [");
+	for (size_t i = first; i < end; i++) {
+		const struct rest_type *run = &rest_types->runs[i];
+		const struct ch_type_group *group =
+			run->group == CH_TYPE_GROUP_NONE ?
+				NULL : &model->groups.groups[run->group];
+
+		ch_out_str(out, i > first ? ", {\"type\": " : "{\"type\": ");
+		if (group && group->type) {
+			ch_out_json_string(out, group->type);
+			ch_out_str(out, ", \"size\": null");
+		} else {
+			ch_out_printf(out, "null, \"size\": %" PRIu64,
+				      group ? group->size : 0);
+		}
+		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"retained\": %" PRIu64 "}",
+			      run->count, run->retained);
+	}
+	ch_out_char(out, ']');
+}
+
+/*
  * The largest nodes of the dominator tree, each after its dominator: pop
  * the largest retained node from a heap that starts with the root's
  * children and takes each popped node's children.
@@ -144,11 +266,16 @@ static struct ch_error *write_tree(struct page_model *model)
 	_cleanup_free_ uint64_t *child_offsets = calloc(n + 2, sizeof(*child_offsets));
 	_cleanup_free_ uint32_t *children = malloc((n + 1) * sizeof(*children));
 	_cleanup_free_ uint32_t *emitted = malloc((n + 1) * sizeof(*emitted));
-	_cleanup_free_ uint32_t *listed = malloc((CH_PAGE_TREE_NODES + 1) * sizeof(*listed));
-	_cleanup_free_ uint64_t *rest = malloc((CH_PAGE_TREE_NODES + 1) * sizeof(*rest));
+	size_t max_listed = model->options->tree_nodes &&
+				    model->options->tree_nodes < n ?
+			    (size_t)model->options->tree_nodes : n;
+	_cleanup_free_ uint32_t *listed = malloc((max_listed + 1) * sizeof(*listed));
+	_cleanup_free_ uint64_t *rest = malloc((max_listed + 1) * sizeof(*rest));
 	struct node_heap heap = { .retained = model->retained };
+	struct rest_types rest_types;
 	size_t num_listed = 0;
 	uint64_t root_rest = model->reachable_bytes;
+	struct ch_error *err;
 
 	heap.nodes = malloc((n + 1) * sizeof(*heap.nodes));
 	if (!child_offsets || !children || !emitted || !listed || !rest ||
@@ -181,7 +308,7 @@ static struct ch_error *write_tree(struct page_model *model)
 	}
 	for (uint64_t c = child_offsets[n]; c < child_offsets[n + 1]; c++)
 		heap_push(&heap, children[c]);
-	while (heap.len && num_listed < CH_PAGE_TREE_NODES) {
+	while (heap.len && num_listed < max_listed) {
 		uint32_t v = heap_pop(&heap);
 		uint32_t d = dominators->idom[v];
 
@@ -195,11 +322,17 @@ static struct ch_error *write_tree(struct page_model *model)
 		for (uint64_t c = child_offsets[v]; c < child_offsets[v + 1]; c++)
 			heap_push(&heap, children[c]);
 	}
+	err = collect_rest_types(model, heap.nodes, heap.len, emitted,
+				 num_listed, &rest_types);
 	free(heap.nodes);
+	if (err)
+		return err;
 
 	ch_out_printf(out, ",\n\"tree\": {\"count\": %zu, \"bytes\": %" PRIu64
-			   ", \"rest\": %" PRIu64 ", \"nodes\": [",
+			   ", \"rest\": %" PRIu64,
 		      dominators->num_reachable, model->reachable_bytes, root_rest);
+	write_rest_types(out, model, &rest_types, num_listed);
+	ch_out_str(out, ", \"nodes\": [");
 	for (size_t i = 0; i < num_listed; i++) {
 		uint32_t v = listed[i];
 		uint32_t d = dominators->idom[v];
@@ -212,9 +345,12 @@ static struct ch_error *write_tree(struct page_model *model)
 			      ch_block_identity(&graph->blocks[v]),
 			      graph->blocks[v].size, model->retained[v], rest[i]);
 		write_node_type(out, model->program, v);
+		write_rest_types(out, model, &rest_types, i);
 		ch_out_char(out, '}');
 	}
 	ch_out_str(out, "]}");
+	free(rest_types.runs);
+	free(rest_types.start);
 	return NULL;
 }
 
@@ -252,17 +388,23 @@ static int compare_instances(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-static struct ch_error *write_details(struct page_model *model, uint32_t v)
+// An instance's path from a root, as why --format json writes it.
+static struct ch_error *write_why(struct page_model *model, uint32_t v)
+{
+	const struct ch_block *block = &model->analysis.graph->blocks[v];
+
+	ch_out_str(model->out, ", \"why\": ");
+	return ch_why_write(&model->analysis, model->types, model->named,
+			    block->address, v, 1, CH_FORMAT_JSON, model->out);
+}
+
+// An instance's fields, as describe --format json writes them.
+static struct ch_error *write_describe(struct page_model *model, uint32_t v)
 {
 	const struct ch_block *block = &model->analysis.graph->blocks[v];
 	struct ch_description desc;
 	struct ch_error *err;
 
-	ch_out_str(model->out, ", \"why\": ");
-	err = ch_why_write(&model->analysis, model->types, model->named,
-			   block->address, v, 1, CH_FORMAT_JSON, model->out);
-	if (err)
-		return err;
 	ch_out_str(model->out, ", \"describe\": ");
 	err = ch_description_init(&desc, model->program, model->types,
 				  ch_block_identity(block),
@@ -278,8 +420,8 @@ static struct ch_error *write_details(struct page_model *model, uint32_t v)
 }
 
 /*
- * The largest instances of the largest groups, with why and describe, as
- * the member key.
+ * The largest instances of the largest groups, with describe (and some
+ * with why), as the member key.
  */
 static struct ch_error *write_instances(struct page_model *model,
 					const struct ch_type_groups *groups,
@@ -348,12 +490,16 @@ static struct ch_error *write_instances(struct page_model *model,
 			// Each why is a search of the whole graph (a tenth of
 			// a second at 2 million allocations): the largest
 			// instance of each type, a few more of the largest types.
+			// A description reads the instance alone: every one.
 			if (shown == 0 || (shown < CH_PAGE_DETAILS_PER_TYPE &&
 					   t < CH_PAGE_DETAIL_TYPES)) {
-				err = write_details(model, v);
+				err = write_why(model, v);
 				if (err)
 					return err;
 			}
+			err = write_describe(model, v);
+			if (err)
+				return err;
 			ch_out_char(out, '}');
 			shown++;
 		}
@@ -375,7 +521,7 @@ static void page_model_deinit(struct page_model *model)
 	free(model->out);
 }
 
-static bool is_new(uint32_t node, void *arg)
+static bool is_flagged(uint32_t node, void *arg)
 {
 	return ((const bool *)arg)[node];
 }
@@ -392,13 +538,122 @@ static struct ch_error *write_new_instances(struct page_model *model,
 
 	if (!new_flags)
 		return &ch_enomem;
-	ch_diff_mark_new(programs, new_flags);
-	err = ch_type_groups_init(&groups, model->program, is_new, new_flags);
+	ch_diff_mark_only(programs, 1, new_flags);
+	err = ch_type_groups_init(&groups, model->program, is_flagged, new_flags);
 	if (err)
 		return err;
 	err = write_instances(model, &groups, "new_instances");
 	ch_type_groups_deinit(&groups);
 	return err;
+}
+
+/*
+ * The allocations of OLD that NEW does not hold, by type, largest first:
+ * their addresses and sizes only (OLD has no graph here: no path from a
+ * root, no retained size).
+ */
+static struct ch_error *write_gone_instances(struct page_model *model,
+					     struct ch_program *programs[2])
+{
+	const struct ch_program *old = programs[0];
+	const struct ch_block *blocks = old->heap.live.blocks;
+	size_t num_blocks = old->heap.live.len;
+	uint64_t limit = model->options->limit;
+	_cleanup_free_ bool *gone = calloc(num_blocks + 1, sizeof(*gone));
+	_cleanup_free_ uint32_t *nodes = malloc((num_blocks + 1) * sizeof(*nodes));
+	_cleanup_free_ uint32_t *order = NULL;
+	_cleanup_free_ uint32_t *rank = NULL;
+	struct ch_out *out = model->out;
+	struct ch_type_groups groups;
+	size_t num_types, num_nodes = 0, i = 0;
+	struct ch_error *err;
+
+	if (!gone || !nodes)
+		return &ch_enomem;
+	ch_diff_mark_only(programs, 0, gone);
+	err = ch_type_groups_init(&groups, old, is_flagged, gone);
+	if (err)
+		return err;
+	err = ch_type_groups_order(&groups, compare_groups_by_bytes, &groups,
+				   &order);
+	rank = calloc(groups.num_groups + 1, sizeof(*rank));
+	if (!err && !rank)
+		err = &ch_enomem;
+	if (err) {
+		ch_type_groups_deinit(&groups);
+		return err;
+	}
+	num_types = limit && limit < groups.num_groups ? limit : groups.num_groups;
+	for (size_t g = 0; g < groups.num_groups; g++)
+		rank[g] = UINT32_MAX;
+	for (size_t t = 0; t < num_types; t++)
+		rank[order[t]] = (uint32_t)t;
+	for (uint32_t v = 0; v < num_blocks; v++) {
+		uint32_t g = groups.group_of[v];
+
+		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
+			nodes[num_nodes++] = v;
+	}
+	qsort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
+		&(struct instance_order){ rank, groups.group_of, blocks });
+	ch_out_str(out, ",\n\"gone_instances\": [");
+	for (size_t t = 0; t < num_types; t++) {
+		const struct ch_type_group *group = &groups.groups[order[t]];
+		size_t shown = 0;
+
+		ch_out_str(out, t ? ",\n {\"type\": " : "\n {\"type\": ");
+		if (group->type) {
+			ch_out_json_string(out, group->type);
+			ch_out_str(out, ", \"size\": null");
+		} else {
+			ch_out_printf(out, "null, \"size\": %" PRIu64, group->size);
+		}
+		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+				   ", \"allocations\": [",
+			      group->count, group->bytes);
+		for (; i < num_nodes && groups.group_of[nodes[i]] == order[t]; i++) {
+			if (limit && shown >= limit)
+				continue;
+			ch_out_printf(out, "%s{\"address\": \"0x%" PRIx64
+					   "\", \"size\": %" PRIu64 "}",
+				      shown ? ", " : "",
+				      ch_program_identity(old, &blocks[nodes[i]]),
+				      blocks[nodes[i]].size);
+			shown++;
+		}
+		ch_out_str(out, "]}");
+	}
+	ch_out_str(out, "]");
+	ch_type_groups_deinit(&groups);
+	return NULL;
+}
+
+/*
+ * Every warning of the programs now: those the analysis and the diff gave
+ * (a build-id mismatch) came after the summary was written.
+ */
+static void write_warnings(struct ch_out *out, struct ch_program *programs[2])
+{
+	bool first = true;
+
+	ch_out_str(out, ",\n\"warnings\": [");
+	for (int side = 1; side >= 0; side--) {
+		const struct ch_program *program = programs[side];
+
+		for (size_t i = 0; program && i < program->num_warnings; i++) {
+			_cleanup_free_ char *message = NULL;
+
+			ch_out_str(out, first ? "\n " : ",\n ");
+			first = false;
+			// Out of memory: the message without its prefix.
+			if (side == 0 && asprintf(&message, "old core: %s",
+						  program->warnings[i].message) < 0)
+				message = NULL;
+			ch_out_json_string(out, message ? message :
+						    program->warnings[i].message);
+		}
+	}
+	ch_out_str(out, "]");
 }
 
 /*
@@ -471,7 +726,10 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 		err = write_instances(&model, &model.groups, "instances");
 	if (!err && programs[0])
 		err = write_new_instances(&model, programs);
+	if (!err && programs[0])
+		err = write_gone_instances(&model, programs);
 	if (!err) {
+		write_warnings(model.out, programs);
 		ch_out_str(model.out, "}\n");
 		err = ch_out_finish(model.out);
 	}
