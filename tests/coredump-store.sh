@@ -71,6 +71,11 @@ pick "--coredump PATH: by the core's notes" "$FIXTURES/glibc_mixed" "$newer" new
 pick "--coredump an escaped COMM" my.app "$dotted" dotted
 pick "--coredump PATH of an escaped COMM" "$work/my.app" "$dotted" dotted
 
+# A pid seen again (another boot): the newest of its cores, whichever
+# the directory lists first.
+cp "$newer" "$store/core.glibc_mixed.$uid.fedcba9876543210fedcba9876543210.$pid_older.1600000000000000.xz"
+pick "--coredump PID: the newest of that pid's cores" "$pid_older" "$older" older
+
 # Options anywhere, and --verbose names the core picked.
 COREHEAP_COREDUMP_DIR=$store "$COREHEAP" types --top 1 --coredump "$pid_older" --verbose > /dev/null 2> "$work/err"
 check_grep "--verbose names the core" "^coreheap: --coredump $pid_older: $older$" "$work/err"
