@@ -144,8 +144,10 @@ analyse() {
 	nodebug | nothreads) with_debug=false ;;
 	*) with_debug=true ;;
 	esac
+	# The root's debug files are found under the sysroot, as a user
+	# gives it (ROOT/usr/lib/debug/.build-id/).
 	if $with_debug; then
-		set -- --sysroot "$root" --debug-dir "$root/usr/lib/debug"
+		set -- --sysroot "$root"
 	else
 		set -- --sysroot "$root" --debuginfo-path /nonexistent
 	fi
@@ -167,6 +169,13 @@ analyse() {
 			fail "$name: libc's debug info in the root was not used"
 			cat "$work/$name.err"
 		fi
+		# summary says where libc and its debug info came from.
+		"$COREHEAP" summary "$@" "$core" 2> /dev/null |
+			awk '/^  0x[0-9a-f]* [^ ]*libc[.-][^ ]*so/ { getline; print; exit }' \
+			> "$work/$name.libc"
+		check_grep "$name: summary: libc and its debug info from the sysroot" \
+			"^      binary: sysroot; debug info: sysroot ($root/usr/lib/debug/" \
+			"$work/$name.libc"
 	else
 		check_grep "$name: read without libc's debug info" \
 			'no debug info for libc' "$work/$name.err"
