@@ -20,6 +20,12 @@ expectations=$work/tc.out
 types_rows "$core" "$work/at-hand.rows"
 check_expectations "$expectations" "$work/at-hand.rows" g
 
+# summary names where every module came from, the vDSO too.
+"$COREHEAP" summary "$core" > "$work/summary" 2>&1
+check_same "summary: the vDSO from the core's memory" \
+	"      binary: the core's memory; debug info: none" \
+	"$(awk '/^  0x[0-9a-f]* linux-vdso/ { getline; print; exit }' "$work/summary")"
+
 build_id=$(readelf -n "$program" | sed -n 's/^ *Build ID: \([0-9a-f]*\)$/\1/p')
 [ -n "$build_id" ] || { fail "no build-id in $program"; finish; }
 root=$work/root
