@@ -17,6 +17,7 @@
 #include "base/cleanup.h"
 #include "base/demangle.h"
 #include "base/path.h"
+#include "base/progress.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "core/modules.h"
@@ -331,7 +332,7 @@ static void end_progress(Dwfl *dwfl)
 {
 	debuginfod_client *client;
 
-	if (!debuginfod_enabled() || !isatty(STDERR_FILENO))
+	if (!debuginfod_enabled() || !ch_progress_enabled())
 		return;
 	client = dwfl_get_debuginfod_client(dwfl);
 	if (client && debuginfod_get_user_data(client)) {
@@ -344,13 +345,14 @@ static void end_progress(Dwfl *dwfl)
  * libdwfl fetches missing binaries and debug files through its own
  * libdebuginfod client when DEBUGINFOD_URLS is set (elfutils 0.188 loads
  * libdebuginfod.so.1 itself), caching them where libdebuginfod caches:
- * coreheap only shows its progress on a terminal.
+ * coreheap only shows its progress, where it shows that of its own long
+ * stages (a terminal, or CH_PROGRESS=1; see base/progress.h).
  */
 static void show_debuginfod_progress(Dwfl *dwfl)
 {
 	debuginfod_client *client;
 
-	if (!debuginfod_enabled() || !isatty(STDERR_FILENO))
+	if (!debuginfod_enabled() || !ch_progress_enabled())
 		return;
 	client = dwfl_get_debuginfod_client(dwfl);
 	if (client)
