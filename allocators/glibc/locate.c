@@ -533,6 +533,9 @@ int ptm_locate(const struct coreheap_host *host, struct ptm_state *st,
 			ptm_layout_set_par(&st->layout, PTM_PAR_2_43);
 	}
 	find_mp(&loc);
+	// find_mp took a malloc_par layout, whose size the version tells.
+	ptm_layout_set_par_size(&st->layout, st->version_major,
+				st->version_minor);
 	if (loc.best.source != SOURCE_SYMBOL)
 		host->log(host, COREHEAP_LOG_INFO,
 			  "main_arena at 0x%llx found by %s",
