@@ -13,8 +13,9 @@
 # info at all: both must list exactly the recorded live set, and say which
 # way they went (debug info for libc, or the symbol-free search).
 #
-# tests/glibc-bullseye.sh, glibc-trixie.sh and glibc-sid.sh run it for
-# Debian 11 (glibc 2.31), 13 (2.41) and unstable (2.43 today).
+# tests/glibc-bullseye.sh, glibc-trixie.sh, glibc-sid.sh and
+# glibc-experimental.sh run it for Debian 11 (glibc 2.31), 13 (2.41),
+# unstable (2.43 today) and experimental (2.44 today).
 #
 # Environment: DEBIAN_ROOTS (default: the build tree's debian-roots),
 # CH_DEBIAN_FIXTURES (the fixtures to run, default all of them).
