@@ -29,6 +29,9 @@
 #define PTM_NON_MAIN_ARENA 0x4
 #define PTM_FLAG_BITS 0x7
 /** NFASTBINS (up to 2.42; 2.43 has no fastbins), NBINS on 64-bit. */
+/** The newest glibc whose structures the layouts here follow: 2.44. */
+#define PTM_NEWEST_MINOR 44
+
 #define PTM_NFASTBINS 10
 #define PTM_NBINS 128
 /** The first large bin (MIN_LARGE_SIZE 0x400): chunks on a ring of sizes. */
