@@ -71,7 +71,8 @@ TESTS += \
 	tests/glibc-bullseye.sh \
 	tests/glibc-trixie.sh \
 	tests/glibc-sid.sh \
-	tests/glibc-experimental.sh
+	tests/glibc-experimental.sh \
+	tests/glibc-2.42-layout.sh
 # The jemalloc fixtures built against Debian 11's libjemalloc2 5.2.1 in the
 # bullseye root, their cores read here with --sysroot.
 TESTS += tests/jemalloc-bullseye.sh
@@ -81,6 +82,7 @@ EXTRA_DIST += \
 	tests/glibc-trixie.sh \
 	tests/glibc-sid.sh \
 	tests/glibc-experimental.sh \
+	tests/glibc-2.42-layout.sh \
 	tests/glibc-debian.sh \
 	tests/debian-fixtures.sh \
 	tests/debian-root.sh
