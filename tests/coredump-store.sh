@@ -102,6 +102,11 @@ else
 	fail "--coredump PATH: '$rss' KiB resident"
 fi
 
+# A newest core of that name that cannot be read (not a compressed
+# stream): passed over when matching by path.
+printf 'not a core' > "$store/core.glibc_mixed.$uid.$boot.4000003.1800000000000000.zst"
+pick "--coredump PATH past an unreadable core" "$FIXTURES/glibc_mixed" "$newer" newer
+
 # Options anywhere, and --verbose names the core picked.
 COREHEAP_COREDUMP_DIR=$store "$COREHEAP" types --top 1 --coredump "$pid_older" --verbose > /dev/null 2> "$work/err"
 check_grep "--verbose names the core" "^coreheap: --coredump $pid_older: $older$" "$work/err"

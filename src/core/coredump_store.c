@@ -156,12 +156,17 @@ static int maps_at_entry(const char *path, const char *exe, uint64_t prefix)
 {
 	const struct ch_core_file *file;
 	struct ch_core *core;
+	struct ch_error *err;
 	uint64_t entry;
 	int runs = -1;
 
-	if ((prefix ? ch_core_open_prefix(path, prefix, &core) :
-		      ch_core_open(path, &core)) != NULL)
+	err = prefix ? ch_core_open_prefix(path, prefix, &core) :
+		       ch_core_open(path, &core);
+	// A core that cannot be read is not the one: the next is looked at.
+	if (err) {
+		ch_error_destroy(err);
 		return -1;
+	}
 	if (ch_core_auxv(core, AT_ENTRY, &entry) &&
 	    (file = ch_core_file_at(core, entry)))
 		runs = strcmp(file->path, exe) == 0;
