@@ -80,6 +80,21 @@ for command in summary objects types leaks top triage "describe $addr" \
 	fi
 done
 
+# report: the page of the core on standard input is the page of the file,
+# but for the core's name.
+"$COREHEAP" report -o - "$core" 2> /dev/null |
+	sed "s|\"path\": \"$core\"|\"path\": CORE|" > "$work/from-file"
+"$COREHEAP" report -o "$work/stdin.html" - < "$work/lz4-core" 2> "$work/err"
+check_same "report -: exit status" 0 "$?"
+sed 's|"path": "\\u003cstdin>"|"path": CORE|' "$work/stdin.html" > "$work/from-stdin"
+if grep -q '"path": CORE' "$work/from-file" && cmp -s "$work/from-file" "$work/from-stdin"; then
+	ok "report -: the page the file gives"
+else
+	fail "report -: not the page the file gives"
+	diff "$work/from-file" "$work/from-stdin" | head -20
+	cat "$work/err"
+fi
+
 # Cut short: a kernel core (its notes come first) compressed, then cut
 # to four fifths. What is decompressed is the core's first N bytes, N as
 # the warning says; the answer is that of the core cut at N bytes: some

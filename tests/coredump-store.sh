@@ -3,7 +3,8 @@
 # --coredump PID|COMM|PATH (issue 13): the newest matching core of
 # systemd-coredump's store, read by what its file name says
 # (core.COMM.UID.BOOTID.PID.TIMESTAMP.zst) and, for an executable's path,
-# by the executable the core's own notes map. The store here is a fake one
+# by the executable the core's own notes map (in a kernel's core, read
+# from its head only). The store here is a fake one
 # (COREHEAP_COREDUMP_DIR) of real compressed cores of running fixtures,
 # named as systemd-coredump names them; each answer is checked against
 # the live set the process recorded.
@@ -70,6 +71,41 @@ pick "--coredump COMM: the newest" glibc_mixed "$decoy" decoy
 pick "--coredump PATH: by the core's notes" "$FIXTURES/glibc_mixed" "$newer" newer
 pick "--coredump an escaped COMM" my.app "$dotted" dotted
 pick "--coredump PATH of an escaped COMM" "$work/my.app" "$dotted" dotted
+
+# A pid seen again (another boot): the newest of its cores, whichever
+# the directory lists first.
+cp "$newer" "$store/core.glibc_mixed.$uid.fedcba9876543210fedcba9876543210.$pid_older.1600000000000000.xz"
+pick "--coredump PID: the newest of that pid's cores" "$pid_older" "$older" older
+
+# By path among kernel cores (systemd-coredump's kind: the notes first),
+# the newest of which is of another executable of the same name and holds
+# 1 GiB more: only its head is decompressed to tell (the largest resident
+# set stays far below 1 GiB), and the older core is the answer.
+make_core "$FIXTURES/glibc_abort" "$work/abort" --kernel || finish
+sort "$work/abort.live" > "$work/abort.want"
+abort_core=$store/core.glibc_abort.$uid.$boot.4000001.1700000010000000.zst
+zstd -q -c "$core" > "$abort_core"
+cp "$FIXTURES/glibc_abort" "$work/elsewhere/glibc_abort"
+make_core "$work/elsewhere/glibc_abort" "$work/big" --kernel || finish
+{ cat "$core"; head -c 1073741824 /dev/zero; } | zstd -q -1 \
+	> "$store/core.glibc_abort.$uid.$boot.4000002.1700000011000000.zst"
+COREHEAP_COREDUMP_DIR=$store /usr/bin/time -f 'rss %M' -o "$work/rss" \
+	"$COREHEAP" objects --format jsonl --coredump "$FIXTURES/glibc_abort" \
+	> "$work/out" 2> "$work/err"
+check_same "--coredump PATH among kernel cores: exit status" 0 "$?"
+check_same "--coredump PATH among kernel cores: the older core's live set" \
+	"$(cat "$work/abort.want")" "$(live_set "$work/out")"
+rss=$(sed -n 's/^rss //p' "$work/rss")
+if [ -n "$rss" ] && [ "$rss" -lt 400000 ]; then
+	ok "--coredump PATH: the 1 GiB core not decompressed whole ($rss KiB resident)"
+else
+	fail "--coredump PATH: '$rss' KiB resident"
+fi
+
+# A newest core of that name that cannot be read (not a compressed
+# stream): passed over when matching by path.
+printf 'not a core' > "$store/core.glibc_mixed.$uid.$boot.4000003.1800000000000000.zst"
+pick "--coredump PATH past an unreadable core" "$FIXTURES/glibc_mixed" "$newer" newer
 
 # Options anywhere, and --verbose names the core picked.
 COREHEAP_COREDUMP_DIR=$store "$COREHEAP" types --top 1 --coredump "$pid_older" --verbose > /dev/null 2> "$work/err"

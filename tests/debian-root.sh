@@ -10,6 +10,10 @@
 # are added with apt-get inside it. Concurrent callers for the same DIR wait
 # for each other (flock on DIR.lock).
 #
+# SUITE experimental: Debian's experimental is no whole release but what
+# is newer than unstable; the root is an unstable one whose glibc (libc6,
+# libc6-dev, libc6-dbg) is then taken from experimental.
+#
 # Mirrors: deb.debian.org, then archive.debian.org (where old releases end
 # up); DEBIAN_ROOT_MIRROR overrides both.
 #
@@ -81,6 +85,10 @@ has_packages() {
 	return 0
 }
 
+# What debootstrap makes: experimental goes on top of unstable.
+base_suite=$suite
+[ "$suite" = experimental ] && base_suite=sid
+
 make_root() {
 	mirror=$(pick_mirror) ||
 		skip "no Debian mirror answers for $suite (tried ${DEBIAN_ROOT_MIRROR:-deb.debian.org and archive.debian.org})"
@@ -90,12 +98,34 @@ make_root() {
 	# keys are still in debian-archive-keyring.
 	if ! debootstrap --variant=minbase \
 		--include="$(echo $packages | tr ' ' ',')" \
-		"$suite" "$dir" "$mirror" > "$log" 2>&1; then
+		"$base_suite" "$dir" "$mirror" > "$log" 2>&1; then
 		tail -n 20 "$log" >&2
 		rm -rf "$dir"
-		die "debootstrap $suite failed (log: $log)"
+		die "debootstrap $base_suite failed (log: $log)"
+	fi
+	if [ "$suite" = experimental ]; then
+		echo "deb $mirror experimental main" \
+			> "$dir/etc/apt/sources.list.d/experimental.list"
+		experimental_glibc
 	fi
 	echo "$suite $mirror" > "$marker"
+}
+
+# glibc from experimental (libc-bin and the like follow as dependencies).
+experimental_glibc() {
+	echo "debian-root.sh: taking glibc from experimental" >&2
+	cp /etc/resolv.conf "$dir/etc/resolv.conf" 2> /dev/null
+	if ! {
+		chroot "$dir" apt-get -o Acquire::Check-Valid-Until=false update &&
+			DEBIAN_FRONTEND=noninteractive chroot "$dir" \
+				apt-get -o Acquire::Check-Valid-Until=false \
+				install -y --no-install-recommends \
+				-t experimental libc6 libc6-dev libc6-dbg
+	} >> "$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		rm -rf "$dir"
+		die "cannot take glibc from experimental (log: $log)"
+	fi
 }
 
 add_packages() {

@@ -8,7 +8,8 @@
 # started here, serving a directory with the fixture stripped and its
 # debug file (objcopy --only-keep-debug); it is reached on 127.0.0.1
 # (debuginfod 0.188 has no option to listen on it alone) and stopped by
-# its pid. `summary` says the files came from debuginfod.
+# its pid. `summary` says the files came from debuginfod. Progress is
+# shown as that of the long stages: on a terminal, or with CH_PROGRESS=1.
 . "$SRCDIR/tests/types-lib.sh"
 require_command debuginfod strip objcopy readelf curl python3
 
@@ -78,7 +79,20 @@ if command -v script > /dev/null 2>&1; then
 	script -qec "'$COREHEAP' summary '$core' > /dev/null" /dev/null > "$work/tty" 2>&1
 	check_grep "progress on a terminal" \
 		"coreheap: debuginfod: $url/buildid/$build_id/debuginfo: " "$work/tty"
+	# CH_PROGRESS=0: none, as for the other long stages.
+	rm -rf "$cache"
+	script -qec "CH_PROGRESS=0 '$COREHEAP' summary '$core' > /dev/null" /dev/null > "$work/tty" 2>&1
+	if grep -q 'debuginfod:' "$work/tty"; then
+		fail "progress on a terminal with CH_PROGRESS=0:"; cat "$work/tty"
+	else
+		ok "no progress with CH_PROGRESS=0"
+	fi
 fi
+# CH_PROGRESS=1 asks for it off a terminal too.
+rm -rf "$cache"
+CH_PROGRESS=1 "$COREHEAP" summary "$core" 2> "$work/err" > /dev/null
+check_grep "progress with CH_PROGRESS=1" \
+	"coreheap: debuginfod: $url/buildid/$build_id/debuginfo: " "$work/err"
 
 # The binary too, when it is gone.
 rm "$program"

@@ -36,6 +36,18 @@ while read -r kind name count bytes; do
 	check_same "row for '$type'" "$want" "$row"
 done < "$facts.2"
 
+# Compressed cores and standard input: OLD compressed with xz, NEW with
+# zstd on standard input give the same rows.
+if command -v xz > /dev/null 2>&1 && command -v zstd > /dev/null 2>&1; then
+	xz -c "$old" > "$work/old.xz"
+	zstd -q -c "$new" > "$work/new.zst"
+	"$COREHEAP" diff --format csv "$work/old.xz" - < "$work/new.zst" \
+		> "$work/compressed.csv" 2> "$work/compressed.err"
+	check_same "diff OLD.xz - (zstd): exit status" 0 "$?"
+	check_same "diff OLD.xz - (zstd): the rows of the files" \
+		"$(cat "$work/diff.csv")" "$(cat "$work/compressed.csv")"
+fi
+
 # Retained growth: each session and cache entry hangs from a global and
 # holds nothing else, so what each type retains is its own bytes.
 "$COREHEAP" diff --retained --format csv "$old" "$new" > "$work/retained.csv" 2>/dev/null

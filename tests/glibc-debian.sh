@@ -13,8 +13,9 @@
 # info at all: both must list exactly the recorded live set, and say which
 # way they went (debug info for libc, or the symbol-free search).
 #
-# tests/glibc-bullseye.sh, glibc-trixie.sh and glibc-sid.sh run it for
-# Debian 11 (glibc 2.31), 13 (2.41) and unstable (2.43 today).
+# tests/glibc-bullseye.sh, glibc-trixie.sh, glibc-sid.sh and
+# glibc-experimental.sh run it for Debian 11 (glibc 2.31), 13 (2.41),
+# unstable (2.43 today) and experimental (2.44 today).
 #
 # Environment: DEBIAN_ROOTS (default: the build tree's debian-roots),
 # CH_DEBIAN_FIXTURES (the fixtures to run, default all of them).
@@ -144,8 +145,10 @@ analyse() {
 	nodebug | nothreads) with_debug=false ;;
 	*) with_debug=true ;;
 	esac
+	# The root's debug files are found under the sysroot, as a user
+	# gives it (ROOT/usr/lib/debug/.build-id/).
 	if $with_debug; then
-		set -- --sysroot "$root" --debug-dir "$root/usr/lib/debug"
+		set -- --sysroot "$root"
 	else
 		set -- --sysroot "$root" --debuginfo-path /nonexistent
 	fi
@@ -167,16 +170,54 @@ analyse() {
 			fail "$name: libc's debug info in the root was not used"
 			cat "$work/$name.err"
 		fi
+		# summary says where libc and its debug info came from.
+		"$COREHEAP" summary "$@" "$core" 2> /dev/null |
+			awk '/^  0x[0-9a-f]* [^ ]*libc[.-][^ ]*so/ { getline; print; exit }' \
+			> "$work/$name.libc"
+		check_grep "$name: summary: libc and its debug info from the sysroot" \
+			"^      binary: sysroot; debug info: sysroot ($root/usr/lib/debug/" \
+			"$work/$name.libc"
 	else
 		check_grep "$name: read without libc's debug info" \
 			'no debug info for libc' "$work/$name.err"
 	fi
 }
 
+# newer_glibc FIXTURE: its core read with a root that holds only the
+# root's libc, its banner saying "release version 2.99" (the build-id
+# unchanged): coreheap says it reads a glibc newer than it knows with the
+# newest layouts.
+newer_glibc() {
+	fake=$work/newer-root
+	libc=$(readlink -f "$root/lib/x86_64-linux-gnu/libc.so.6")
+	rm -rf "$fake"
+	mkdir -p "$fake/usr/lib/x86_64-linux-gnu"
+	ln -s usr/lib "$fake/lib"
+	python3 - "$libc" "$fake/usr/lib/x86_64-linux-gnu/${libc##*/}" <<'PY'
+import re, sys
+data = open(sys.argv[1], 'rb').read()
+data, n = re.subn(rb'release version 2\.[0-9][0-9]', b'release version 2.99', data)
+assert n == 1, n
+open(sys.argv[2], 'wb').write(data)
+PY
+	[ "${libc##*/}" = libc.so.6 ] ||
+		ln -s "${libc##*/}" "$fake/usr/lib/x86_64-linux-gnu/libc.so.6"
+	"$COREHEAP" objects --sysroot "$fake" --debuginfo-path /nonexistent \
+		"$work/$1.core" > /dev/null 2> "$work/$1.newer.err"
+	newest=$(sed -n 's/^#define PTM_NEWEST_MINOR \([0-9]*\)$/\1/p' \
+		"$SRCDIR/allocators/glibc/layout.h")
+	check_grep "$1: a glibc newer than known is said" \
+		"^coreheap: warning: glibc: glibc 2.99 is newer than the versions whose structures are known (2.26 through 2.$newest): read as 2.$newest$" \
+		"$work/$1.newer.err"
+	rm -rf "$fake"
+}
+
 for fixture in $built; do
 	core_in_root "$fixture" || continue
 	analyse "$fixture" debug
 	analyse "$fixture" nodebug
+	# (a kernel's core: it names libc by its path in the root)
+	[ "$fixture" = glibc_abort ] && newer_glibc "$fixture"
 	# Without the threads' notes (no thread pointer, so no TLS) and
 	# without debug info, the caches of threads that share arenas are
 	# found in the heaps, not only at their first chunks.

@@ -57,7 +57,8 @@ EXTRA_DIST += \
 TESTS += tests/check-layers.sh
 EXTRA_DIST += tests/check-layers.sh
 
-# The glibc fixtures built and run in Debian 11, 13 and unstable roots
+# The glibc fixtures built and run in Debian 11, 13, unstable and
+# experimental roots
 # (debootstrap, cached in debian-roots/ of the build tree; the first run
 # takes minutes), their cores read here with --sysroot; glibc_layout prints
 # the plugin's struct offsets for comparison with each root's libc6-dbg.
@@ -69,7 +70,9 @@ tests_glibc_layout_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 TESTS += \
 	tests/glibc-bullseye.sh \
 	tests/glibc-trixie.sh \
-	tests/glibc-sid.sh
+	tests/glibc-sid.sh \
+	tests/glibc-experimental.sh \
+	tests/glibc-2.42-layout.sh
 # The jemalloc fixtures built against Debian 11's libjemalloc2 5.2.1 in the
 # bullseye root, their cores read here with --sysroot.
 TESTS += tests/jemalloc-bullseye.sh
@@ -78,6 +81,8 @@ EXTRA_DIST += \
 	tests/glibc-bullseye.sh \
 	tests/glibc-trixie.sh \
 	tests/glibc-sid.sh \
+	tests/glibc-experimental.sh \
+	tests/glibc-2.42-layout.sh \
 	tests/glibc-debian.sh \
 	tests/debian-fixtures.sh \
 	tests/debian-root.sh

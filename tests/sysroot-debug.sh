@@ -6,6 +6,7 @@
 # ran; DIR holds it stripped and its debug file apart. The types must be
 # exactly the counts and bytes the fixture recorded (DWARF names), as
 # with the program at hand; without the right debug file none is named.
+# The same with --exe and --debug-dir, and with relative directories.
 . "$SRCDIR/tests/types-lib.sh"
 require_command strip objcopy readelf
 
@@ -18,6 +19,12 @@ expectations=$work/tc.out
 # With the program at hand.
 types_rows "$core" "$work/at-hand.rows"
 check_expectations "$expectations" "$work/at-hand.rows" g
+
+# summary names where every module came from, the vDSO too.
+"$COREHEAP" summary "$core" > "$work/summary" 2>&1
+check_same "summary: the vDSO from the core's memory" \
+	"      binary: the core's memory; debug info: none" \
+	"$(awk '/^  0x[0-9a-f]* linux-vdso/ { getline; print; exit }' "$work/summary")"
 
 build_id=$(readelf -n "$program" | sed -n 's/^ *Build ID: \([0-9a-f]*\)$/\1/p')
 [ -n "$build_id" ] || { fail "no build-id in $program"; finish; }
@@ -46,6 +53,32 @@ check_expectations "$expectations" "$work/build-id.rows" g
 "$COREHEAP" summary "$core" > "$work/summary" 2>&1
 check_grep "summary: binary and debug file from the sysroot" \
 	"^      binary: sysroot; debug info: sysroot ($by_id)$" "$work/summary"
+
+# A relative --sysroot, as typed in the directory that holds it: the
+# debug file under it is found as well (libdwfl takes a relative debug
+# directory as relative to each binary's own directory).
+physical_work=$(cd "$work" && pwd -P)
+(cd "$work" && "$real_coreheap" summary --sysroot root "$core") > "$work/summary" 2>&1
+check_grep "relative --sysroot: binary and debug file from the sysroot" \
+	"^      binary: sysroot; debug info: sysroot ($physical_work/root/${by_id#"$root/"})$" \
+	"$work/summary"
+
+# --exe and --debug-dir, both relative: the stripped program and a
+# directory with its debug file by build-id; summary says so.
+mkdir -p "$work/debug/.build-id"
+cp -R "$root/usr/lib/debug/.build-id/." "$work/debug/.build-id/"
+strip --strip-all -o "$work/stripped" "$program.gone"
+printf '#!/bin/sh\ncd "%s" && exec "%s" "$@" --exe stripped --debug-dir debug\n' \
+	"$work" "$real_coreheap" > "$work/coreheap-debug-dir"
+chmod +x "$work/coreheap-debug-dir"
+COREHEAP=$work/coreheap-debug-dir
+types_rows "$core" "$work/debug-dir.rows"
+check_expectations "$expectations" "$work/debug-dir.rows" g
+"$COREHEAP" summary "$core" > "$work/summary" 2>&1
+check_grep "summary: binary from --exe, debug file from --debug-dir" \
+	"^      binary: --exe; debug info: debug directory ($physical_work/debug/${by_id#"$root/usr/lib/debug/"})$" \
+	"$work/summary"
+COREHEAP=$work/coreheap-sysroot
 
 # By path: DIR/usr/lib/debug/PATH.debug.
 rm "$by_id"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The glibc malloc (ptmalloc2) plugin: glibc 2.26 through 2.43, x86-64.
+// The glibc malloc (ptmalloc2) plugin: glibc 2.26 through 2.44, x86-64.
 //
 // probe() finds main_arena; walk() follows the arena ring, each arena's
 // heaps and every thread's tcache, classifies every chunk and scans for
@@ -321,7 +321,7 @@ static int glibc_usable_size(const struct coreheap_host *host, void *state,
 const struct coreheap_allocator coreheap_glibc_allocator = {
 	COREHEAP_ALLOCATOR_INIT,
 	.name = "glibc",
-	.description = "glibc malloc (ptmalloc2), glibc 2.26 through 2.43, x86-64",
+	.description = "glibc malloc (ptmalloc2), glibc 2.26 through 2.44, x86-64",
 	.is_runtime = false,
 	.probe = glibc_probe,
 	.walk = glibc_walk,

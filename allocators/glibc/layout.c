@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Struct offsets of ptmalloc per glibc version, x86-64. Sources: malloc/malloc.c
 // and malloc/arena.c of glibc 2.26..2.43; checked with gdb `ptype /o` on
-// Debian's 2.31, 2.36, 2.41 and 2.43 (libc6-dbg).
+// Debian's 2.31, 2.36, 2.41, 2.43 and 2.44 (libc6-dbg).
 
 #include <stddef.h>
 
@@ -63,7 +63,20 @@ void ptm_layout_set_par(struct ptm_layout *layout, enum ptm_par_layout which)
 	layout->mp_tcache_bins = layout->mp_sbrk_base + 8;
 	layout->mp_tcache_max_bytes = layout->mp_tcache_bins + 8;
 	layout->mp_tcache_count = layout->mp_tcache_max_bytes + 8;
+	// tcache_count, then tcache_unsorted_limit.
 	layout->mp_size = layout->mp_tcache_count + 16;
+}
+
+static bool at_least(int major, int minor, int want_minor)
+{
+	return major > 2 || (major == 2 && minor >= want_minor);
+}
+
+void ptm_layout_set_par_size(struct ptm_layout *layout, int major, int minor)
+{
+	bool v2_44 = major != 0 && at_least(major, minor, 44);
+
+	layout->mp_size = layout->mp_tcache_count + (v2_44 ? 8 : 16);
 }
 
 bool ptm_layout_set_tcache(struct ptm_layout *layout, uint64_t chunk_size)
@@ -105,11 +118,6 @@ bool ptm_layout_set_tcache(struct ptm_layout *layout, uint64_t chunk_size)
 	return true;
 }
 
-static bool at_least(int major, int minor, int want_minor)
-{
-	return major > 2 || (major == 2 && minor >= want_minor);
-}
-
 void ptm_layout_for_version(int major, int minor, struct ptm_layout *ret)
 {
 	bool unknown = major == 0;
@@ -125,6 +133,7 @@ void ptm_layout_for_version(int major, int minor, struct ptm_layout *ret)
 	ptm_layout_set_par(ret, v2_43 ? PTM_PAR_2_43 :
 				unknown || at_least(major, minor, 35) ?
 				PTM_PAR_2_35 : PTM_PAR_2_26);
+	ptm_layout_set_par_size(ret, major, minor);
 	ptm_layout_set_tcache(ret, !unknown && at_least(major, minor, 42) ? 0x300 :
 				   unknown || at_least(major, minor, 30) ?
 				   0x290 : 0x250);

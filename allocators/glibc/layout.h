@@ -3,7 +3,7 @@
  * @file
  * Where ptmalloc keeps its fields, per glibc version (x86-64 / LP64 only).
  *
- * glibc changed its private structs a few times between 2.26 and 2.43; the
+ * glibc changed its private structs a few times between 2.26 and 2.44; the
  * plugin never includes glibc's headers, so every offset it needs is here.
  * A layout starts from the version number (when known) and is then corrected
  * from what the core itself shows, because distributions backport changes
@@ -29,6 +29,9 @@
 #define PTM_NON_MAIN_ARENA 0x4
 #define PTM_FLAG_BITS 0x7
 /** NFASTBINS (up to 2.42; 2.43 has no fastbins), NBINS on 64-bit. */
+/** The newest glibc whose structures the layouts here follow: 2.44. */
+#define PTM_NEWEST_MINOR 44
+
 #define PTM_NFASTBINS 10
 #define PTM_NBINS 128
 /** The first large bin (MIN_LARGE_SIZE 0x400): chunks on a ring of sizes. */
@@ -107,7 +110,8 @@ enum ptm_arena_layout {
 
 /**
  * malloc_par layout variants: 2.35 adds thp_pagesize, hp_pagesize and
- * hp_flags; 2.43 adds thp_mode before them.
+ * hp_flags; 2.43 adds thp_mode before them (2.44 drops the last field,
+ * which only its size shows: ptm_layout_set_par_size).
  */
 enum ptm_par_layout {
 	PTM_PAR_2_26 = 0,
@@ -127,6 +131,14 @@ void ptm_layout_set_arena(struct ptm_layout *layout, enum ptm_arena_layout which
 
 /** Switch only the malloc_par part of @p layout. */
 void ptm_layout_set_par(struct ptm_layout *layout, enum ptm_par_layout which);
+
+/**
+ * malloc_par's size for glibc @p major.@p minor (0.0: unknown, taken as
+ * before 2.44), its fields being those @p layout has: 2.44 removed its
+ * last one, tcache_unsorted_limit. The size tells how much of libc's data
+ * is mp_ and no root.
+ */
+void ptm_layout_set_par_size(struct ptm_layout *layout, int major, int minor);
 
 /** Switch the heap_info part: sizeof is 0x20 before 2.35, 0x30 from 2.35. */
 void ptm_layout_set_heap_info(struct ptm_layout *layout, uint32_t size);

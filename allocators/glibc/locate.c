@@ -509,6 +509,14 @@ int ptm_locate(const struct coreheap_host *host, struct ptm_state *st,
 	    ptm_libc_file_load(loc.module.path, &st->file) == COREHEAP_NOMEM)
 		return COREHEAP_NOMEM;
 	find_version(&loc);
+	// A newer glibc is read with the newest layouts: what it changed may
+	// show as damage, or keep its heap from being found at all.
+	if (st->version_major > 2 ||
+	    (st->version_major == 2 && st->version_minor > PTM_NEWEST_MINOR))
+		host->log(host, COREHEAP_LOG_WARNING,
+			  "glibc %d.%d is newer than the versions whose structures are known (2.26 through 2.%d): read as 2.%d",
+			  st->version_major, st->version_minor,
+			  PTM_NEWEST_MINOR, PTM_NEWEST_MINOR);
 	ptm_layout_for_version(st->version_major, st->version_minor,
 			       &st->layout);
 	find_main_arena(&loc);
@@ -533,6 +541,9 @@ int ptm_locate(const struct coreheap_host *host, struct ptm_state *st,
 			ptm_layout_set_par(&st->layout, PTM_PAR_2_43);
 	}
 	find_mp(&loc);
+	// find_mp took a malloc_par layout, whose size the version tells.
+	ptm_layout_set_par_size(&st->layout, st->version_major,
+				st->version_minor);
 	if (loc.best.source != SOURCE_SYMBOL)
 		host->log(host, COREHEAP_LOG_INFO,
 			  "main_arena at 0x%llx found by %s",

@@ -467,11 +467,14 @@ static int take_if_tcache(struct ptm_walk *walk, uint64_t chunk)
 	return err ? err : 1;
 }
 
-// Each thread's tcache is allocated by its first malloc, from the arena it
-// is attached to: up to 2.42 the first chunk of the main heap or of a thread
-// arena's first heap; 2.43 allocates it later (at the first free, or when
-// malloc would fill it), anywhere: with @p whole every chunk of every heap
-// is looked at, as far as the sizes lead. *found_ret: how many were added.
+// Each thread's tcache is allocated from the arena it is attached to: up
+// to 2.41 by its first malloc, the first chunk of the main heap or of a
+// thread arena's first heap; 2.42 by its first malloc or calloc below
+// tcache_max_bytes, after any larger blocks; 2.43 later (at the first free,
+// or when malloc would fill it), anywhere. With @p whole every chunk of
+// every heap is looked at, as far as the sizes lead (by_heap_scan does so
+// when the first chunks gave fewer caches than threads).
+// *found_ret: how many were added.
 static int heap_scan(struct ptm_walk *walk, bool whole, size_t *found_ret)
 {
 	*found_ret = 0;

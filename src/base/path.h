@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * Names from paths.
+ * Names from paths, and paths made absolute.
  */
 #ifndef COREHEAP_PATH_H
 #define COREHEAP_PATH_H
@@ -20,5 +20,13 @@ static inline const char *ch_base_name(const char *path)
 
 	return slash ? slash + 1 : path;
 }
+
+/**
+ * path made absolute: itself if it starts with '/', else joined to the
+ * current directory (not resolved: ".." and symbolic links stay, as the
+ * user wrote them). A new string the caller frees; NULL with errno set
+ * when the current directory cannot be had or memory runs out.
+ */
+char *ch_path_absolute(const char *path);
 
 #endif /* COREHEAP_PATH_H */

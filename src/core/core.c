@@ -806,19 +806,25 @@ static struct ch_error *read_head(struct ch_core *core, uint8_t *buf,
 }
 
 /*
- * A compressed core, or one on a pipe: read it whole into anonymous memory
- * (core_image.h) and give libelf that memory.
+ * A compressed core, or one on a pipe: read it whole (or its first prefix
+ * bytes, if not 0) into anonymous memory (core_image.h) and give libelf
+ * that memory.
  */
 static struct ch_error *read_into_memory(struct ch_core *core,
-					 const uint8_t *head, size_t head_len)
+					 const uint8_t *head, size_t head_len,
+					 uint64_t prefix)
 {
 	_cleanup_free_ char *what = NULL;
 	struct ch_error *err;
 
 	if (asprintf(&what, "core '%s'", core->path) < 0)
 		return &ch_enomem;
-	err = ch_core_image_read(core->fd, what, head, head_len,
-				 ch_core_image_limit(), &core->memory);
+	if (prefix)
+		err = ch_core_image_read_prefix(core->fd, what, head, head_len,
+						prefix, &core->memory);
+	else
+		err = ch_core_image_read(core->fd, what, head, head_len,
+					 ch_core_image_limit(), &core->memory);
 	if (err)
 		return err;
 	if (core->memory.damage)
@@ -863,7 +869,8 @@ static struct ch_error *map_file(struct ch_core *core)
 	return NULL;
 }
 
-struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
+static struct ch_error *open_core(const char *path, uint64_t prefix,
+				  struct ch_core **ret)
 {
 	bool from_stdin = strcmp(path, CH_CORE_STDIN) == 0;
 	uint8_t head[CH_CORE_MAGIC_SIZE];
@@ -906,7 +913,7 @@ struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
 	if (err)
 		goto out;
 	if (from_stdin || ch_core_image_compression(head, head_len)) {
-		err = read_into_memory(core, head, head_len);
+		err = read_into_memory(core, head, head_len, prefix);
 		// Done with: the core is in memory now.
 		if (!from_stdin)
 			close(core->fd);
@@ -925,6 +932,17 @@ struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
 out:
 	ch_core_destroy(core);
 	return err;
+}
+
+struct ch_error *ch_core_open(const char *path, struct ch_core **ret)
+{
+	return open_core(path, 0, ret);
+}
+
+struct ch_error *ch_core_open_prefix(const char *path, uint64_t prefix,
+				     struct ch_core **ret)
+{
+	return open_core(path, prefix, ret);
 }
 
 void ch_core_destroy(struct ch_core *core)

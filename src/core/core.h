@@ -217,6 +217,17 @@ struct ch_core {
 struct ch_error *ch_core_open(const char *path, struct ch_core **ret);
 
 /**
+ * ch_core_open, reading of a compressed core (or one on standard input)
+ * only about its first prefix bytes: enough for the notes of a kernel's
+ * core, which come first, without decompressing the memory after them.
+ * What lies past them is missing from the core, as in a truncated file
+ * (its problems say so). A core file as it is is mapped whole (that costs
+ * nothing).
+ */
+struct ch_error *ch_core_open_prefix(const char *path, uint64_t prefix,
+				     struct ch_core **ret);
+
+/**
  * Open a path the user or a core names, read-only, and refuse anything but
  * a regular file (a FIFO, a directory, a device) without blocking: the
  * open is non-blocking and the file is checked with fstat before anything

@@ -391,10 +391,15 @@ static struct ch_error *read_input(int fd, const char *what, uint8_t *buf,
 	return NULL;
 }
 
+/*
+ * Decode fd into image, up to limit bytes: past it an error, or with
+ * prefix_only the end of what is wanted.
+ */
 static struct ch_error *decode_all(int fd, const char *what,
 				   const struct decoder *decoder, void *state,
 				   const uint8_t *head, size_t head_len,
-				   uint64_t limit, struct ch_core_image *image)
+				   uint64_t limit, bool prefix_only,
+				   struct ch_core_image *image)
 {
 	uint8_t *buf = malloc(INPUT_CHUNK);
 	const uint8_t *in = head;
@@ -412,6 +417,10 @@ static struct ch_error *decode_all(int fd, const char *what,
 		uint8_t *out;
 		bool ok;
 
+		if (prefix_only && image->size >= limit) {
+			image->prefix_only = true;
+			break;
+		}
 		if (in_left == 0 && !eof) {
 			err = read_input(fd, what, buf, &in_left);
 			if (err)
@@ -453,7 +462,7 @@ static struct ch_error *decode_all(int fd, const char *what,
 		}
 	}
 	free(buf);
-	if (err)
+	if (err || image->prefix_only)
 		return err;
 	if (why) {
 		if (asprintf(&image->damage,
@@ -472,9 +481,10 @@ static struct ch_error *decode_all(int fd, const char *what,
 	return NULL;
 }
 
-struct ch_error *ch_core_image_read(int fd, const char *what,
-				    const uint8_t *head, size_t head_len,
-				    uint64_t limit, struct ch_core_image *ret)
+static struct ch_error *read_image(int fd, const char *what,
+				   const uint8_t *head, size_t head_len,
+				   uint64_t limit, bool prefix_only,
+				   struct ch_core_image *ret)
 {
 	struct ch_core_image image = { 0 };
 	const struct decoder *decoder;
@@ -486,7 +496,7 @@ struct ch_error *ch_core_image_read(int fd, const char *what,
 	if (!decoder->init(&state))
 		return &ch_enomem;
 	err = decode_all(fd, what, decoder, state, head, head_len, limit,
-			 &image);
+			 prefix_only, &image);
 	decoder->end(state);
 	if (err) {
 		ch_core_image_deinit(&image);
@@ -494,6 +504,21 @@ struct ch_error *ch_core_image_read(int fd, const char *what,
 	}
 	*ret = image;
 	return NULL;
+}
+
+struct ch_error *ch_core_image_read(int fd, const char *what,
+				    const uint8_t *head, size_t head_len,
+				    uint64_t limit, struct ch_core_image *ret)
+{
+	return read_image(fd, what, head, head_len, limit, false, ret);
+}
+
+struct ch_error *ch_core_image_read_prefix(int fd, const char *what,
+					   const uint8_t *head,
+					   size_t head_len, uint64_t prefix,
+					   struct ch_core_image *ret)
+{
+	return read_image(fd, what, head, head_len, prefix, true, ret);
 }
 
 void ch_core_image_deinit(struct ch_core_image *image)

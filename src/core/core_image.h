@@ -51,6 +51,11 @@ struct ch_core_image {
 	 * wrong ("the zstd stream ends early"). Owned; NULL if whole.
 	 */
 	char *damage;
+	/**
+	 * Only the first bytes were wanted (ch_core_image_read_prefix) and
+	 * the stream went on past them: what follows was not read.
+	 */
+	bool prefix_only;
 };
 
 /**
@@ -66,6 +71,16 @@ struct ch_core_image {
 struct ch_error *ch_core_image_read(int fd, const char *what,
 				    const uint8_t *head, size_t head_len,
 				    uint64_t limit, struct ch_core_image *ret);
+
+/**
+ * ch_core_image_read, for the first prefix bytes only (at least; a little
+ * more may be held): reading stops there, with prefix_only set, and no
+ * error or damage for what was not read.
+ */
+struct ch_error *ch_core_image_read_prefix(int fd, const char *what,
+					   const uint8_t *head,
+					   size_t head_len, uint64_t prefix,
+					   struct ch_core_image *ret);
 
 /** Unmap the bytes and free the message (NULL-safe, idempotent). */
 void ch_core_image_deinit(struct ch_core_image *image);

@@ -140,21 +140,49 @@ static bool comm_matches(const char *comm, const char *name)
 	       (strlen(comm) == COMM_MAX && strncmp(comm, name, COMM_MAX) == 0);
 }
 
-// The executable the core maps at its entry point, by its own notes.
-static bool core_runs(const char *path, const char *exe)
-{
-	struct ch_core *core;
-	const struct ch_core_file *file;
-	uint64_t entry;
-	bool runs = false;
+/*
+ * The kernel writes a core's notes first: the head of a core of the store
+ * (a kernel's core, compressed) holds them, and the memory after them,
+ * gigabytes maybe, need not be decompressed to tell which program it is.
+ */
+#define NOTES_PREFIX (64u << 20)
 
-	if (ch_core_open(path, &core) != NULL)
-		return false;
+/*
+ * Whether the core of path (read whole, or its first prefix bytes) maps
+ * exe at its entry point, by its own notes: 1 yes, 0 no, -1 it cannot
+ * tell (no such notes read).
+ */
+static int maps_at_entry(const char *path, const char *exe, uint64_t prefix)
+{
+	const struct ch_core_file *file;
+	struct ch_core *core;
+	struct ch_error *err;
+	uint64_t entry;
+	int runs = -1;
+
+	err = prefix ? ch_core_open_prefix(path, prefix, &core) :
+		       ch_core_open(path, &core);
+	// A core that cannot be read is not the one: the next is looked at.
+	if (err) {
+		ch_error_destroy(err);
+		return -1;
+	}
 	if (ch_core_auxv(core, AT_ENTRY, &entry) &&
 	    (file = ch_core_file_at(core, entry)))
 		runs = strcmp(file->path, exe) == 0;
 	ch_core_destroy(core);
 	return runs;
+}
+
+// The executable the core maps at its entry point, by its own notes: in
+// its head, else (gdb writes the notes last) in the whole core.
+static bool core_runs(const char *path, const char *exe)
+{
+	int runs = maps_at_entry(path, exe, NOTES_PREFIX);
+
+	if (runs < 0)
+		runs = maps_at_entry(path, exe, 0);
+	return runs > 0;
 }
 
 static struct ch_error *list_store(const char *dir,

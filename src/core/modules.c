@@ -17,6 +17,7 @@
 #include "base/cleanup.h"
 #include "base/demangle.h"
 #include "base/path.h"
+#include "base/progress.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "core/modules.h"
@@ -331,7 +332,7 @@ static void end_progress(Dwfl *dwfl)
 {
 	debuginfod_client *client;
 
-	if (!debuginfod_enabled() || !isatty(STDERR_FILENO))
+	if (!debuginfod_enabled() || !ch_progress_enabled())
 		return;
 	client = dwfl_get_debuginfod_client(dwfl);
 	if (client && debuginfod_get_user_data(client)) {
@@ -344,13 +345,14 @@ static void end_progress(Dwfl *dwfl)
  * libdwfl fetches missing binaries and debug files through its own
  * libdebuginfod client when DEBUGINFOD_URLS is set (elfutils 0.188 loads
  * libdebuginfod.so.1 itself), caching them where libdebuginfod caches:
- * coreheap only shows its progress on a terminal.
+ * coreheap only shows its progress, where it shows that of its own long
+ * stages (a terminal, or CH_PROGRESS=1; see base/progress.h).
  */
 static void show_debuginfod_progress(Dwfl *dwfl)
 {
 	debuginfod_client *client;
 
-	if (!debuginfod_enabled() || !isatty(STDERR_FILENO))
+	if (!debuginfod_enabled() || !ch_progress_enabled())
 		return;
 	client = dwfl_get_debuginfod_client(dwfl);
 	if (client)
@@ -944,14 +946,69 @@ static void attach_threads(struct ch_core *core, struct ch_modules *modules)
 	modules->threads_unreadable = true;
 }
 
+/*
+ * The user's directories, --sysroot and --debug-dir, made absolute:
+ * libdwfl takes a relative directory of its debuginfo path as relative to
+ * each binary's own directory (as the default's ".debug" is), so that
+ * "--debug-dir dbg" or "--sysroot root" would find no debug file.
+ * --debuginfo-path is libdwfl's own and is left as given.
+ */
+struct absolute_search {
+	struct ch_module_search search;
+	char *sysroot;
+	char **debug_dirs;
+};
+
+static void absolute_search_deinit(struct absolute_search *absolute)
+{
+	free(absolute->sysroot);
+	for (size_t i = 0; i < absolute->search.num_debug_dirs; i++)
+		free(absolute->debug_dirs[i]);
+	free(absolute->debug_dirs);
+}
+
+static struct ch_error *absolute_search_init(const struct ch_module_search *search,
+					     struct absolute_search *ret)
+{
+	*ret = (struct absolute_search){ .search = *search };
+	ret->search.num_debug_dirs = 0;
+	if (search->num_debug_dirs) {
+		ret->debug_dirs = calloc(search->num_debug_dirs,
+					 sizeof(*ret->debug_dirs));
+		if (!ret->debug_dirs)
+			return &ch_enomem;
+	}
+	ret->search.debug_dirs = (const char *const *)ret->debug_dirs;
+	if (search->sysroot) {
+		ret->sysroot = ch_path_absolute(search->sysroot);
+		if (!ret->sysroot)
+			return ch_error_os(errno, "cannot use --sysroot '%s'",
+					   search->sysroot);
+		ret->search.sysroot = ret->sysroot;
+	}
+	for (size_t i = 0; i < search->num_debug_dirs; i++) {
+		ret->debug_dirs[i] = ch_path_absolute(search->debug_dirs[i]);
+		if (!ret->debug_dirs[i])
+			return ch_error_os(errno, "cannot use --debug-dir '%s'",
+					   search->debug_dirs[i]);
+		ret->search.num_debug_dirs++;
+	}
+	return NULL;
+}
+
 struct ch_error *ch_modules_create(struct ch_core *core,
-				   const struct ch_module_search *search,
+				   const struct ch_module_search *user_search,
 				   struct ch_modules **ret)
 {
+	_cleanup_(absolute_search_deinit) struct absolute_search absolute = { 0 };
+	const struct ch_module_search *search = &absolute.search;
 	struct ch_modules *modules;
 	struct collect_arg arg = { 0 };
 	struct ch_error *err;
 
+	err = absolute_search_init(user_search, &absolute);
+	if (err)
+		return err;
 	modules = calloc(1, sizeof(*modules));
 	if (!modules)
 		return &ch_enomem;

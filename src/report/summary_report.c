@@ -116,15 +116,14 @@ static void write_text_modules(struct ch_out *out,
 				      module->path :
 				      "",
 			      "");
-		if (!module->is_vdso) {
-			ch_out_printf(out, "      binary: %s",
-				      ch_file_source_name(module->binary_source));
-			ch_out_printf(out, "; debug info: %s",
-				      ch_file_source_name(module->debug_source));
-			if (module->debug_path)
-				ch_out_printf(out, " (%s)", module->debug_path);
-			ch_out_char(out, '\n');
-		}
+		// The vDSO too: its binary is the core's memory.
+		ch_out_printf(out, "      binary: %s",
+			      ch_file_source_name(module->binary_source));
+		ch_out_printf(out, "; debug info: %s",
+			      ch_file_source_name(module->debug_source));
+		if (module->debug_path)
+			ch_out_printf(out, " (%s)", module->debug_path);
+		ch_out_char(out, '\n');
 		if (*cost)
 			ch_out_printf(out, "      %s\n", cost);
 	}
