@@ -419,6 +419,24 @@ static struct ch_error *write_describe(struct page_model *model, uint32_t v)
 	return NULL;
 }
 
+// A type's entry in a list of instances by type, up to its allocations'
+// opening bracket: {"type": ..., "size": ..., "count": ..., "bytes": ...,
+// "allocations": [
+static void write_group_head(struct ch_out *out,
+			     const struct ch_type_group *group, bool first)
+{
+	ch_out_str(out, first ? "\n {\"type\": " : ",\n {\"type\": ");
+	if (group->type) {
+		ch_out_json_string(out, group->type);
+		ch_out_str(out, ", \"size\": null");
+	} else {
+		ch_out_printf(out, "null, \"size\": %" PRIu64, group->size);
+	}
+	ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+			   ", \"allocations\": [",
+		      group->count, group->bytes);
+}
+
 /*
  * The largest instances of the largest groups, with describe (and some
  * with why), as the member key.
@@ -467,16 +485,7 @@ static struct ch_error *write_instances(struct page_model *model,
 		const struct ch_type_group *group = &groups->groups[order[t]];
 		size_t shown = 0;
 
-		ch_out_str(out, t ? ",\n {\"type\": " : "\n {\"type\": ");
-		if (group->type) {
-			ch_out_json_string(out, group->type);
-			ch_out_str(out, ", \"size\": null");
-		} else {
-			ch_out_printf(out, "null, \"size\": %" PRIu64, group->size);
-		}
-		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
-				   ", \"allocations\": [",
-			      group->count, group->bytes);
+		write_group_head(out, group, t == 0);
 		for (; i < num_nodes && groups->group_of[nodes[i]] == order[t]; i++) {
 			uint32_t v = nodes[i];
 
@@ -601,16 +610,7 @@ static struct ch_error *write_gone_instances(struct page_model *model,
 		const struct ch_type_group *group = &groups.groups[order[t]];
 		size_t shown = 0;
 
-		ch_out_str(out, t ? ",\n {\"type\": " : "\n {\"type\": ");
-		if (group->type) {
-			ch_out_json_string(out, group->type);
-			ch_out_str(out, ", \"size\": null");
-		} else {
-			ch_out_printf(out, "null, \"size\": %" PRIu64, group->size);
-		}
-		ch_out_printf(out, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
-				   ", \"allocations\": [",
-			      group->count, group->bytes);
+		write_group_head(out, group, t == 0);
 		for (; i < num_nodes && groups.group_of[nodes[i]] == order[t]; i++) {
 			if (limit && shown >= limit)
 				continue;
