@@ -123,6 +123,26 @@ for group in data["instances"] + data.get("new_instances", []):
                 check("instance " + a["address"] + " has its own why", False, a)
 check("every instance listed has its describe",
       all("describe" in a for g in data["instances"] for a in g["allocations"]))
+check("every instance listed has its why",
+      all("why" in a for g in data["instances"] + data.get("new_instances", [])
+          for a in g["allocations"]))
+# The embedded why is the first path coreheap why gives (the page finds
+# them all in one search), for the first 40 instances listed.
+if os.environ.get("CH_PAGE_CORE"):
+    import subprocess
+    listed = [a for g in data["instances"] + data.get("new_instances", [])
+              for a in g["allocations"]][:40]
+    bad = []
+    for a in listed:
+        out = subprocess.run([os.environ["COREHEAP"], "why", "--format", "json",
+                              a["address"], os.environ["CH_PAGE_CORE"]],
+                             capture_output=True, text=True)
+        want = json.loads(out.stdout) if out.stdout else None
+        if not want or want["target"] != a["why"]["target"] or \
+                want["paths"][:1] != a["why"]["paths"]:
+            bad.append((a["address"], a["why"], want))
+    check("the first %d instances' why is coreheap why's first path" % len(listed),
+          listed and not bad, bad[:2])
 
 class Dom(html.parser.HTMLParser):
     """Rows of the tables by class, with their cells' data-value; texts by id."""
@@ -239,7 +259,7 @@ for doc in summary types leaks; do
 done
 "$COREHEAP" top --top 20 --format json "$graph" > "$work/cli.top.json" 2> /dev/null
 open_page graph "$work/graph.html"
-check_page graph_heap "$work/graph.html" "$work/plain.graph.html" "$work/selftest.graph.html"
+CH_PAGE_CORE=$graph check_page graph_heap "$work/graph.html" "$work/plain.graph.html" "$work/selftest.graph.html"
 
 # -o - writes the same page to stdout.
 "$COREHEAP" report -o - "$graph" > "$work/stdout.html" 2> /dev/null
@@ -357,7 +377,7 @@ done
 "$COREHEAP" top --top 20 --format json "$new" > "$work/cli.top.json" 2> /dev/null
 "$COREHEAP" diff --retained --format json "$old" "$new" > "$work/cli.diff.json" 2> /dev/null
 open_page diff "$work/diff.html"
-check_page diff_growth "$work/diff.html" "$work/plain.diff.html" "$work/selftest.diff.html"
+CH_PAGE_CORE=$new check_page diff_growth "$work/diff.html" "$work/plain.diff.html" "$work/selftest.diff.html"
 # Two programs: the page says so, as diff does (the build-id mismatch comes
 # after the summary was written, in the page's own "warnings"), naming each
 # core's program.

@@ -406,6 +406,68 @@ Test(dominators, random_graphs_agree_with_the_naive_computation)
 	}
 }
 
+Test(graph, first_paths_equal_each_targets_own_search)
+{
+	rng_state = 11;
+	for (int round = 0; round < 300; round++) {
+		struct test_graph g = { 0 };
+		struct ch_root_ref refs[8];
+		bool named[8];
+		uint32_t targets[64];
+		size_t n = 1 + rng() % 60, e = 0, num_targets = 0;
+		unsigned density = 1 + rng() % 4;
+		struct ch_graph_path *all;
+
+		g.n = n;
+		for (size_t u = 0; u < n; u++) {
+			size_t degree = rng() % (density + 1);
+
+			g.offsets[u] = e;
+			for (size_t k = 0; k < degree; k++)
+				g.targets[e++] = rng() % n;
+		}
+		g.offsets[n] = e;
+
+		struct ch_graph graph = {
+			.num_nodes = n,
+			.edge_offsets = g.offsets,
+			.edge_targets = g.targets,
+			.root_refs = refs,
+			.num_root_refs = rng() % 8,
+		};
+
+		for (size_t r = 0; r < graph.num_root_refs; r++) {
+			refs[r] = (struct ch_root_ref){ .source = r, .root = r,
+							.target = rng() % n };
+			named[r] = rng() % 2;
+		}
+		// Every node, and one of them twice.
+		for (uint32_t v = 0; v < n; v++)
+			targets[num_targets++] = v;
+		targets[num_targets++] = rng() % n;
+		assert_no_error(ch_graph_first_paths(&graph, round % 3 ? named : NULL,
+						     targets, num_targets, &all));
+		for (size_t i = 0; i < num_targets; i++) {
+			struct ch_graph_path *one;
+			size_t num_one;
+
+			assert_no_error(ch_graph_paths(&graph, round % 3 ? named : NULL,
+						       targets[i], 1, &one, &num_one));
+			if (num_one == 0) {
+				cr_assert_eq(all[i].num_nodes, 0, "round %d node %u", round, targets[i]);
+			} else {
+				cr_assert_eq(all[i].root_ref, one[0].root_ref, "round %d node %u", round, targets[i]);
+				cr_assert_eq(all[i].num_nodes, one[0].num_nodes, "round %d node %u", round, targets[i]);
+				cr_assert_eq(memcmp(all[i].nodes, one[0].nodes,
+						    one[0].num_nodes * sizeof(uint32_t)), 0,
+					     "round %d node %u", round, targets[i]);
+			}
+			ch_graph_paths_free(one, num_one);
+		}
+		ch_graph_paths_free(all, num_targets);
+	}
+}
+
 Test(dominators, a_long_list_needs_no_recursion)
 {
 	// A list of 2 million nodes: a recursive DFS or eval would overflow

@@ -1120,6 +1120,110 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 	return NULL;
 }
 
+// Candidate x ranks before y, or y is none yet (length 0).
+static bool ranks_before(const struct path_candidate *x,
+			 const struct path_candidate *y)
+{
+	return y->length == 0 || compare_candidates(x, y) < 0;
+}
+
+/*
+ * One search from the roots that does not avoid any target, where
+ * ch_graph_paths() avoids its one: the same first path all the same. Let
+ * target be first reached at depth d (in its tier). Until target is
+ * expanded, both searches reach the same nodes the same way: every node at
+ * depth d - 1 (where the best candidates' referrers are), with its root,
+ * distance and parents. What only target's expansion reaches lies deeper
+ * and is never a best candidate: it is no shorter, and no nearer a named
+ * root, than target itself.
+ */
+struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
+				      const bool *named,
+				      const uint32_t *targets,
+				      size_t num_targets,
+				      struct ch_graph_path **paths_ret)
+{
+	size_t n = graph->num_nodes;
+	_cleanup_free_ uint32_t *parent = ch_malloc_large((n + 1) * sizeof(*parent));
+	_cleanup_free_ uint32_t *distance = ch_malloc_large((n + 1) * sizeof(*distance));
+	_cleanup_free_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
+	_cleanup_free_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
+	// slot_of[v]: where v is in targets (the first place), or none.
+	_cleanup_free_ uint32_t *slot_of = ch_malloc_large((n + 1) * sizeof(*slot_of));
+	_cleanup_free_ struct path_candidate *best =
+		calloc(num_targets + 1, sizeof(*best));
+	struct ch_graph_path *paths = calloc(num_targets + 1, sizeof(*paths));
+
+	*paths_ret = NULL;
+	if (!parent || !distance || !root_of || !queue || !slot_of || !best ||
+	    !paths) {
+		free(paths);
+		return &ch_enomem;
+	}
+	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
+	memset(slot_of, 0xff, (n + 1) * sizeof(*slot_of));
+	for (size_t i = num_targets; i-- > 0;) {
+		if (targets[i] < n)
+			slot_of[targets[i]] = (uint32_t)i;
+	}
+	search_from_roots(graph, named, CH_GRAPH_NONE, root_of, parent,
+			  distance, queue);
+	for (size_t r = 0; r < graph->num_root_refs; r++) {
+		uint32_t slot = slot_of[graph->root_refs[r].target];
+		struct path_candidate candidate = {
+			.tier = named && !named[r],
+			.length = 1,
+			.root_ref = r,
+			.referrer = CH_GRAPH_NONE,
+		};
+
+		if (slot != CH_GRAPH_NONE && ranks_before(&candidate, &best[slot]))
+			best[slot] = candidate;
+	}
+	for (uint32_t u = 0; u < n; u++) {
+		if (root_of[u] == CH_GRAPH_NONE)
+			continue;
+		for (uint64_t e = graph->edge_offsets[u];
+		     e < graph->edge_offsets[u + 1]; e++) {
+			uint32_t slot = slot_of[graph->edge_targets[e]];
+			struct path_candidate candidate = {
+				.tier = named && !named[root_of[u]],
+				.length = distance[u] + 2,
+				.root_ref = root_of[u],
+				.referrer = u,
+			};
+
+			if (slot != CH_GRAPH_NONE &&
+			    ranks_before(&candidate, &best[slot]))
+				best[slot] = candidate;
+		}
+	}
+	for (size_t i = 0; i < num_targets; i++) {
+		// A target listed twice has its first place's candidate.
+		uint32_t slot = targets[i] < n ? slot_of[targets[i]] : CH_GRAPH_NONE;
+		const struct path_candidate *found;
+		struct ch_graph_path *path = &paths[i];
+		uint32_t v;
+
+		if (slot == CH_GRAPH_NONE || best[slot].length == 0)
+			continue;
+		found = &best[slot];
+		v = found->referrer;
+		path->root_ref = found->root_ref;
+		path->num_nodes = found->length;
+		path->nodes = malloc(path->num_nodes * sizeof(*path->nodes));
+		if (!path->nodes) {
+			ch_graph_paths_free(paths, num_targets);
+			return &ch_enomem;
+		}
+		path->nodes[path->num_nodes - 1] = targets[i];
+		for (size_t k = path->num_nodes - 1; k-- > 0; v = parent[v])
+			path->nodes[k] = v;
+	}
+	*paths_ret = paths;
+	return NULL;
+}
+
 struct pointer_search {
 	const struct ch_graph *graph;
 	uint32_t target;

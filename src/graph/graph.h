@@ -186,6 +186,19 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 void ch_graph_paths_free(struct ch_graph_path *paths, size_t num_paths);
 
 /**
+ * The first path ch_graph_paths() gives for each of targets (node
+ * indices), all from one search of the graph and one pass over its edges:
+ * for a report that shows many allocations' paths at once. (*paths_ret)[i]
+ * is targets[i]'s, with num_nodes 0 and nodes NULL where no root reaches
+ * it; free with ch_graph_paths_free(*paths_ret, num_targets).
+ */
+struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
+				      const bool *named,
+				      const uint32_t *targets,
+				      size_t num_targets,
+				      struct ch_graph_path **paths_ret);
+
+/**
  * The offset in the live block of the first aligned word that points into
  * (or, without interior, at the start of) block target; false if none does.
  */

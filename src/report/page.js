@@ -243,8 +243,7 @@ SortableTable.prototype.toggle = function (row, tr) {
 function renderWhy(why) {
 	var box = el("div", { className: "why" });
 	if (!why) {
-		box.appendChild(el("div", { className: "muted", text: "(path not embedded: the page holds it for the largest instances only; " +
-			"coreheap why ADDR CORE gives it)" }));
+		box.appendChild(el("div", { className: "muted", text: "(path not on the page: coreheap why ADDR CORE gives it)" }));
 		return box;
 	}
 	if (!why.paths || why.paths.length === 0) {

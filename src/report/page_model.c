@@ -388,14 +388,17 @@ static int compare_instances(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-// An instance's path from a root, as why --format json writes it.
-static struct ch_error *write_why(struct page_model *model, uint32_t v)
+// An instance's path from a root (found with the others'), as why
+// --format json writes it.
+static struct ch_error *write_why(struct page_model *model, uint32_t v,
+				  const struct ch_graph_path *path)
 {
 	const struct ch_block *block = &model->analysis.graph->blocks[v];
 
 	ch_out_str(model->out, ", \"why\": ");
-	return ch_why_write(&model->analysis, model->types, model->named,
-			    block->address, v, 1, CH_FORMAT_JSON, model->out);
+	return ch_why_write_path(&model->analysis, model->types,
+				 block->address, v, path, CH_FORMAT_JSON,
+				 model->out);
 }
 
 // An instance's fields, as describe --format json writes them.
@@ -438,8 +441,8 @@ static void write_group_head(struct ch_out *out,
 }
 
 /*
- * The largest instances of the largest groups, with describe (and some
- * with why), as the member key.
+ * The largest instances of the largest groups, each with why and describe,
+ * as the member key.
  */
 static struct ch_error *write_instances(struct page_model *model,
 					const struct ch_type_groups *groups,
@@ -451,8 +454,10 @@ static struct ch_error *write_instances(struct page_model *model,
 	_cleanup_free_ uint32_t *order = NULL;
 	_cleanup_free_ uint32_t *rank = calloc(groups->num_groups + 1, sizeof(*rank));
 	_cleanup_free_ uint32_t *nodes = malloc((graph->num_nodes + 1) * sizeof(*nodes));
+	_cleanup_free_ uint32_t *listed = NULL;
+	struct ch_graph_path *paths = NULL;
 	struct ch_out *out = model->out;
-	size_t num_nodes = 0;
+	size_t num_nodes = 0, num_listed = 0;
 	struct ch_error *err;
 
 	if (!rank || !nodes)
@@ -475,18 +480,37 @@ static struct ch_error *write_instances(struct page_model *model,
 	}
 	qsort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
 		&(struct instance_order){ rank, groups->group_of, graph->blocks });
+	// The instances shown (the first limit of each type), whose paths
+	// from the roots one search finds.
+	listed = malloc((num_nodes + 1) * sizeof(*listed));
+	if (!listed)
+		return &ch_enomem;
+	for (size_t i = 0, shown = 0; i < num_nodes; i++) {
+		shown = i && groups->group_of[nodes[i]] ==
+					     groups->group_of[nodes[i - 1]] ?
+				shown + 1 :
+				0;
+		if (!limit || shown < limit)
+			listed[num_listed++] = nodes[i];
+	}
+	err = ch_graph_first_paths(graph, model->named, listed, num_listed,
+				   &paths);
+	if (err)
+		return err;
 
 	ch_out_str(out, ",\n");
 	ch_out_json_string(out, key);
 	ch_out_str(out, ": [");
-	size_t i = 0;
+	size_t i = 0, k = 0;
 
-	for (size_t t = 0; t < num_types; t++) {
+	for (size_t t = 0; !err && t < num_types; t++) {
 		const struct ch_type_group *group = &groups->groups[order[t]];
 		size_t shown = 0;
 
 		write_group_head(out, group, t == 0);
-		for (; i < num_nodes && groups->group_of[nodes[i]] == order[t]; i++) {
+		for (; !err && i < num_nodes &&
+		       groups->group_of[nodes[i]] == order[t];
+		     i++) {
 			uint32_t v = nodes[i];
 
 			if (limit && shown >= limit)
@@ -496,26 +520,17 @@ static struct ch_error *write_instances(struct page_model *model,
 					   ", \"retained\": %" PRIu64,
 				      ch_block_identity(&graph->blocks[v]),
 				      graph->blocks[v].size, model->retained[v]);
-			// Each why is a search of the whole graph (a tenth of
-			// a second at 2 million allocations): the largest
-			// instance of each type, a few more of the largest types.
-			// A description reads the instance alone: every one.
-			if (shown == 0 || (shown < CH_PAGE_DETAILS_PER_TYPE &&
-					   t < CH_PAGE_DETAIL_TYPES)) {
-				err = write_why(model, v);
-				if (err)
-					return err;
-			}
-			err = write_describe(model, v);
-			if (err)
-				return err;
+			err = write_why(model, v, &paths[k++]);
+			if (!err)
+				err = write_describe(model, v);
 			ch_out_char(out, '}');
 			shown++;
 		}
 		ch_out_str(out, "]}");
 	}
 	ch_out_str(out, "]");
-	return NULL;
+	ch_graph_paths_free(paths, num_listed);
+	return err;
 }
 
 static void page_model_deinit(struct page_model *model)

@@ -52,13 +52,6 @@
  * type: its largest types at most.
  */
 #define CH_PAGE_REST_TYPES 8
-/**
- * Instances with their why (every instance listed has its describe): the
- * largest of each type listed, and the CH_PAGE_DETAILS_PER_TYPE largest of
- * the CH_PAGE_DETAIL_TYPES largest types.
- */
-#define CH_PAGE_DETAILS_PER_TYPE 5
-#define CH_PAGE_DETAIL_TYPES 4
 
 struct ch_page_options {
 	struct ch_analysis_options analysis;   // first: see analysis.h

@@ -17,6 +17,8 @@ struct why_report {
 	uint32_t target;
 	struct ch_graph_path *paths;
 	size_t num_paths;
+	/** paths are the caller's (ch_why_write_path()), not freed here. */
+	bool paths_borrowed;
 	/** The heap's types, for the members (not owned). */
 	struct ch_types *types;
 	/**
@@ -57,7 +59,8 @@ static void why_report_deinit(struct why_report *report)
 	free(report->offsets);
 	free(report->members);
 	ch_named_stack_deinit(&report->stack);
-	ch_graph_paths_free(report->paths, report->num_paths);
+	if (!report->paths_borrowed)
+		ch_graph_paths_free(report->paths, report->num_paths);
 }
 
 /** A step's offset where the runtime named the step instead. */
@@ -373,6 +376,26 @@ static void write_text(struct ch_out *out, const struct why_report *report)
 	}
 }
 
+// Describe the report's paths and write them.
+static struct ch_error *write_report(struct why_report *report,
+				     enum ch_format format, struct ch_out *out)
+{
+	struct ch_analysis *analysis = report->analysis;
+	struct ch_error *err = describe_paths(report);
+
+	if (!err)
+		err = ch_named_stack_of_block(&report->stack, analysis->program,
+					      analysis->graph->blocks[report->target].address,
+					      &report->has_stack);
+	if (err)
+		return err;
+	if (format == CH_FORMAT_JSON)
+		write_json(out, report);
+	else
+		write_text(out, report);
+	return NULL;
+}
+
 struct ch_error *ch_why_write(struct ch_analysis *analysis,
 			      struct ch_types *types, const bool *named,
 			      uint64_t addr, uint32_t target, size_t max_paths,
@@ -389,17 +412,28 @@ struct ch_error *ch_why_write(struct ch_analysis *analysis,
 	err = ch_graph_paths(analysis->graph, named, target, max_paths,
 			     &report.paths, &report.num_paths);
 	if (!err)
-		err = describe_paths(&report);
-	if (!err)
-		err = ch_named_stack_of_block(&report.stack, analysis->program,
-					      analysis->graph->blocks[target].address,
-					      &report.has_stack);
-	if (!err) {
-		if (format == CH_FORMAT_JSON)
-			write_json(out, &report);
-		else
-			write_text(out, &report);
-	}
+		err = write_report(&report, format, out);
+	why_report_deinit(&report);
+	return err;
+}
+
+struct ch_error *ch_why_write_path(struct ch_analysis *analysis,
+				   struct ch_types *types, uint64_t addr,
+				   uint32_t target,
+				   const struct ch_graph_path *path,
+				   enum ch_format format, struct ch_out *out)
+{
+	struct why_report report = {
+		.analysis = analysis,
+		.addr = addr,
+		.target = target,
+		.types = types,
+		.paths = (struct ch_graph_path *)path,
+		.num_paths = path->num_nodes ? 1 : 0,
+		.paths_borrowed = true,
+	};
+	struct ch_error *err = write_report(&report, format, out);
+
 	why_report_deinit(&report);
 	return err;
 }

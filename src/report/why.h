@@ -26,4 +26,14 @@ struct ch_error *ch_why_write(struct ch_analysis *analysis,
 			      uint64_t addr, uint32_t target, size_t max_paths,
 			      enum ch_format format, struct ch_out *out);
 
+/**
+ * As ch_why_write() with max_paths 1, writing path, found already for
+ * target (ch_graph_first_paths(); num_nodes 0: no root reaches it).
+ */
+struct ch_error *ch_why_write_path(struct ch_analysis *analysis,
+				   struct ch_types *types, uint64_t addr,
+				   uint32_t target,
+				   const struct ch_graph_path *path,
+				   enum ch_format format, struct ch_out *out);
+
 #endif /* COREHEAP_WHY_H */
