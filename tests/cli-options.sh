@@ -102,6 +102,12 @@ run_ok "why last" why "$addr" "$core" --paths=2 --format json
 grep -q '"paths"' "$work/out" && ok "why ADDR CORE --paths=2 --format json: json" ||
 	fail "why ADDR CORE --format json: no JSON paths"
 
+# summary of a heap with no mmapped chunk: that region says it holds none
+# (its zeroes), where a region of figures only lists its figures.
+run_ok "summary" summary "$core"
+check_grep "summary: the empty mmapped region has its row of zeroes" \
+	'^  glibc mmapped at 0x[0-9a-f]*: live 0 (0 B), free 0 (0 B)$' "$work/out"
+
 # "--" ends the options: a core named like an option.
 cp "$core" "$work/--odd-name"
 (cd "$work" && "$COREHEAP" objects --format jsonl -- --odd-name) > "$work/out" 2> "$work/err"

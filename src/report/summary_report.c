@@ -134,6 +134,15 @@ static void write_text_modules(struct ch_out *out,
  * "    class 96 B: slabs 1, live 15". A row goes on while the region's
  * numbers name it, one after the other.
  */
+static bool region_has_stats(const struct ch_heap *heap, uint32_t region)
+{
+	for (size_t i = 0; i < heap->num_stats; i++) {
+		if (heap->stats[i].region == region)
+			return true;
+	}
+	return false;
+}
+
 static void write_text_stats(struct ch_out *out, const struct ch_heap *heap,
 			     uint32_t region)
 {
@@ -179,10 +188,12 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 			ch_out_printf(out, " at 0x%" PRIx64, region->address);
 		// A region of figures only (a runtime's objects nested in
 		// another allocator's blocks, an interpreter's counts): no
-		// row of zeroes that reads as an empty heap.
+		// row of zeroes that reads as an empty heap. A region with
+		// no figures either is an empty heap: its zeroes say so.
 		if (!region->live_count && !region->free_count &&
 		    !region->top_address && !region->system_bytes &&
-		    !region->unexplained_count) {
+		    !region->unexplained_count &&
+		    region_has_stats(heap, (uint32_t)i)) {
 			ch_out_str(out, ":\n");
 			write_text_stats(out, heap, (uint32_t)i);
 			continue;
