@@ -67,6 +67,8 @@ struct ch_types_private {
 	 * DWARF type of the slot), looked up in address order in batches.
 	 */
 	struct ch_sort_pair *batch, *batch_scratch;
+	/** The block each pointer of the batch points into, looked up. */
+	uint32_t *batch_found;
 	size_t batch_len;
 	bool batching;
 	/** Address -> block, for every pointer followed. */
@@ -1114,17 +1116,17 @@ static struct ch_error *visit(struct ch_types *types, size_t i)
 			  block->size, first, count, id, &typed);
 }
 
-// How far ahead follow_batch() prefetches an address's granule entry, and
-// the block it names.
+// How far ahead a batch's lookups prefetch an address's granule entry, and
+// the block it names; how far ahead the evidence prefetches a found block.
 #define AHEAD_ENTRY 32
 #define AHEAD_BLOCK 16
+// Below this many pointers a batch is looked up on one thread.
+#define MIN_PARALLEL_PAIRS 16384
 
-// The candidates for pair j's address, and a prefetch of the first.
-static void look_ahead(struct ch_types *types, const struct ch_sort_pair *pair,
-		       uint32_t candidates[2])
+// The candidates for pair's address, and a prefetch of the first.
+static void look_ahead(const struct ch_block_index *index,
+		       const struct ch_sort_pair *pair, uint32_t candidates[2])
 {
-	const struct ch_block_index *index = &types->private->block_index;
-	const struct ch_heap *heap = &types->program->heap;
 	uint32_t first = ch_block_index_first(
 		index, ch_block_index_entry(index, pair->key), &candidates[1]);
 
@@ -1132,25 +1134,85 @@ static void look_ahead(struct ch_types *types, const struct ch_sort_pair *pair,
 	if (first != CH_NO_BLOCK) {
 		// The few blocks after the first one that the granule
 		// overlaps are searched too: their line as well.
-		__builtin_prefetch(&heap->live.blocks[first]);
-		__builtin_prefetch((const char *)&heap->live.blocks[first] + 64);
-		__builtin_prefetch(&heap->block_type_sources[first]);
-		__builtin_prefetch(&heap->block_types[first]);
+		__builtin_prefetch(&index->blocks[first]);
+		__builtin_prefetch((const char *)&index->blocks[first] + 64);
 	}
+}
+
+struct lookup_range {
+	const struct ch_block_index *index;
+	const struct ch_sort_pair *pairs;
+	size_t from, to;
+	uint32_t *found;
+};
+
+/*
+ * found[k] for each pair k of the range: the block its address is in, or
+ * CH_NO_BLOCK. The granule entry AHEAD_ENTRY pairs ahead and the block
+ * AHEAD_BLOCK ahead are prefetched, so that the lookups' cache misses
+ * overlap instead of following one another. Reads only: threads may look
+ * up ranges of one batch at once.
+ */
+static void *look_up_range(void *arg)
+{
+	const struct lookup_range *range = arg;
+	const struct ch_block_index *index = range->index;
+	const struct ch_sort_pair *pairs = range->pairs;
+	size_t from = range->from, to = range->to;
+	uint32_t candidates[AHEAD_BLOCK][2];
+
+	for (size_t j = from; j < from + AHEAD_ENTRY && j < to; j++)
+		__builtin_prefetch(ch_block_index_entry(index, pairs[j].key));
+	for (size_t j = from; j < from + AHEAD_BLOCK && j < to; j++)
+		look_ahead(index, &pairs[j], candidates[(j - from) % AHEAD_BLOCK]);
+	for (size_t k = from; k < to; k++) {
+		uint32_t *now = candidates[(k - from) % AHEAD_BLOCK];
+
+		range->found[k] = ch_block_index_pick(index, pairs[k].key,
+						      now[0], now[1], true);
+		if (k + AHEAD_ENTRY < to)
+			__builtin_prefetch(ch_block_index_entry(
+				index, pairs[k + AHEAD_ENTRY].key));
+		if (k + AHEAD_BLOCK < to)
+			look_ahead(index, &pairs[k + AHEAD_BLOCK], now);
+	}
+	return NULL;
+}
+
+// Look up the batch's pairs, half of them on a thread of their own when
+// there are many (the lookups are most of the propagation's time).
+static void look_up_batch(const struct ch_block_index *index,
+			  const struct ch_sort_pair *pairs, size_t len,
+			  uint32_t *found)
+{
+	struct lookup_range first = { index, pairs, 0, len, found };
+	struct lookup_range second = first;
+	pthread_t thread;
+
+	if (len >= MIN_PARALLEL_PAIRS) {
+		first.to = second.from = len / 2;
+		if (pthread_create(&thread, NULL, look_up_range, &second) == 0) {
+			look_up_range(&first);
+			pthread_join(thread, NULL);
+			return;
+		}
+		first.to = len;
+	}
+	look_up_range(&first);
 }
 
 /*
  * The pointers batched so far, grouped by the slice of the heap they point
- * into, looked up with the granule entry AHEAD_ENTRY pointers ahead and the
- * block AHEAD_BLOCK ahead prefetched: the lookups' cache misses overlap
- * instead of following one another.
+ * into and looked up, then followed in that order (the order alone decides
+ * which evidence comes first), each found block's type prefetched ahead.
  */
 static struct ch_error *follow_batch(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
 	const struct ch_block_index *index = &p->block_index;
+	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_sort_pair *pairs = p->batch_scratch;
-	uint32_t candidates[AHEAD_BLOCK][2];
+	const uint32_t *found = p->batch_found;
 	size_t len = p->batch_len;
 	struct ch_error *err = NULL;
 	bool typed = false;
@@ -1160,22 +1222,17 @@ static struct ch_error *follow_batch(struct ch_types *types)
 			   p->batch_scratch);
 	p->batching = false;
 	p->batch_len = 0;
-	for (size_t j = 0; j < AHEAD_ENTRY && j < len; j++)
-		__builtin_prefetch(ch_block_index_entry(index, pairs[j].key));
-	for (size_t j = 0; j < AHEAD_BLOCK && j < len; j++)
-		look_ahead(types, &pairs[j], candidates[j]);
+	look_up_batch(index, pairs, len, p->batch_found);
 	for (size_t k = 0; !err && k < len; k++) {
-		uint32_t *now = candidates[k % AHEAD_BLOCK], found;
+		if (k + AHEAD_BLOCK < len && found[k + AHEAD_BLOCK] != CH_NO_BLOCK) {
+			uint32_t ahead = found[k + AHEAD_BLOCK];
 
-		found = ch_block_index_pick(index, pairs[k].key, now[0], now[1],
-					    true);
-		if (k + AHEAD_ENTRY < len)
-			__builtin_prefetch(ch_block_index_entry(
-				index, pairs[k + AHEAD_ENTRY].key));
-		if (k + AHEAD_BLOCK < len)
-			look_ahead(types, &pairs[k + AHEAD_BLOCK], now);
-		if (found != CH_NO_BLOCK)
-			err = follow_into(types, pairs[k].key, found,
+			__builtin_prefetch(&heap->live.blocks[ahead]);
+			__builtin_prefetch(&heap->block_type_sources[ahead]);
+			__builtin_prefetch(&heap->block_types[ahead]);
+		}
+		if (found[k] != CH_NO_BLOCK)
+			err = follow_into(types, pairs[k].key, found[k],
 					  (uint32_t)pairs[k].value, &typed);
 	}
 	p->batching = true;
@@ -1261,7 +1318,8 @@ static struct ch_error *propagate(struct ch_types *types)
 	block_list_init(&p->next_level);
 	p->batch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
 	p->batch_scratch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
-	if (!err && (!p->batch || !p->batch_scratch))
+	p->batch_found = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch_found));
+	if (!err && (!p->batch || !p->batch_scratch || !p->batch_found))
 		err = &ch_enomem;
 	p->batching = true;
 	ch_progress_start("typing allocations", heap->live.len);
@@ -1418,6 +1476,8 @@ static void release_work(struct ch_types_private *p)
 	block_list_deinit(&p->next_level);
 	free(p->batch);
 	free(p->batch_scratch);
+	free(p->batch_found);
+	p->batch_found = NULL;
 	ch_block_index_deinit(&p->block_index);
 	ch_u64_map_deinit(&p->vector_counts);
 	free(p->vector_bits);
