@@ -1007,6 +1007,50 @@ struct path_candidate {
 
 DEFINE_VECTOR(path_candidate_vector, struct path_candidate);
 
+// The candidate of root reference r pointing into the target itself.
+static struct path_candidate root_candidate(const bool *named, size_t r)
+{
+	return (struct path_candidate){
+		.tier = named && !named[r],
+		.length = 1,
+		.root_ref = r,
+		.referrer = CH_GRAPH_NONE,
+	};
+}
+
+// The candidate of allocation u, which the search reached, pointing into
+// the target.
+static struct path_candidate referrer_candidate(const bool *named,
+						const uint32_t *root_of,
+						const uint32_t *distance,
+						uint32_t u)
+{
+	return (struct path_candidate){
+		.tier = named && !named[root_of[u]],
+		.length = distance[u] + 2,
+		.root_ref = root_of[u],
+		.referrer = u,
+	};
+}
+
+// The path of candidate to target, back along the search's parents.
+static struct ch_error *make_path(const struct path_candidate *candidate,
+				  uint32_t target, const uint32_t *parent,
+				  struct ch_graph_path *path)
+{
+	uint32_t v = candidate->referrer;
+
+	path->root_ref = candidate->root_ref;
+	path->num_nodes = candidate->length;
+	path->nodes = malloc(path->num_nodes * sizeof(*path->nodes));
+	if (!path->nodes)
+		return &ch_enomem;
+	path->nodes[path->num_nodes - 1] = target;
+	for (size_t k = path->num_nodes - 1; k-- > 0; v = parent[v])
+		path->nodes[k] = v;
+	return NULL;
+}
+
 static int compare_candidates(const void *a, const void *b)
 {
 	const struct path_candidate *x = a, *y = b;
@@ -1059,15 +1103,12 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 	search_from_roots(graph, named, target, root_of, parent, distance,
 			  queue);
 	for (size_t r = 0; r < graph->num_root_refs; r++) {
+		struct path_candidate candidate;
+
 		if (graph->root_refs[r].target != target)
 			continue;
-		err = path_candidate_vector_append(&candidates,
-				&(struct path_candidate){
-					.tier = named && !named[r],
-					.length = 1,
-					.root_ref = r,
-					.referrer = CH_GRAPH_NONE,
-				});
+		candidate = root_candidate(named, r);
+		err = path_candidate_vector_append(&candidates, &candidate);
 		if (err)
 			return err;
 	}
@@ -1076,15 +1117,12 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 			continue;
 		for (uint64_t e = graph->edge_offsets[u];
 		     e < graph->edge_offsets[u + 1]; e++) {
+			struct path_candidate candidate;
+
 			if (graph->edge_targets[e] != target)
 				continue;
-			err = path_candidate_vector_append(&candidates,
-					&(struct path_candidate){
-						.tier = named && !named[root_of[u]],
-						.length = distance[u] + 2,
-						.root_ref = root_of[u],
-						.referrer = u,
-					});
+			candidate = referrer_candidate(named, root_of, distance, u);
+			err = path_candidate_vector_append(&candidates, &candidate);
 			if (err)
 				return err;
 			break;
@@ -1101,30 +1139,23 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 	if (!paths)
 		return &ch_enomem;
 	for (size_t i = 0; i < num_candidates; i++) {
-		struct ch_graph_path *path = &paths[i];
-		uint32_t v = candidates.data[i].referrer;
-
-		path->root_ref = candidates.data[i].root_ref;
-		path->num_nodes = candidates.data[i].length;
-		path->nodes = malloc(path->num_nodes * sizeof(*path->nodes));
-		if (!path->nodes) {
+		err = make_path(&candidates.data[i], target, parent, &paths[i]);
+		if (err) {
 			ch_graph_paths_free(paths, i);
-			return &ch_enomem;
+			return err;
 		}
-		path->nodes[path->num_nodes - 1] = target;
-		for (size_t k = path->num_nodes - 1; k-- > 0; v = parent[v])
-			path->nodes[k] = v;
 	}
 	*paths_ret = paths;
 	*num_paths_ret = num_candidates;
 	return NULL;
 }
 
-// Candidate x ranks before y, or y is none yet (length 0).
-static bool ranks_before(const struct path_candidate *x,
-			 const struct path_candidate *y)
+// Keep candidate as the best for its target if it ranks before the best
+// so far (none yet: length 0).
+static void offer(struct path_candidate *best, struct path_candidate candidate)
 {
-	return y->length == 0 || compare_candidates(x, y) < 0;
+	if (best->length == 0 || compare_candidates(&candidate, best) < 0)
+		*best = candidate;
 }
 
 /*
@@ -1170,15 +1201,9 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 			  distance, queue);
 	for (size_t r = 0; r < graph->num_root_refs; r++) {
 		uint32_t slot = slot_of[graph->root_refs[r].target];
-		struct path_candidate candidate = {
-			.tier = named && !named[r],
-			.length = 1,
-			.root_ref = r,
-			.referrer = CH_GRAPH_NONE,
-		};
 
-		if (slot != CH_GRAPH_NONE && ranks_before(&candidate, &best[slot]))
-			best[slot] = candidate;
+		if (slot != CH_GRAPH_NONE)
+			offer(&best[slot], root_candidate(named, r));
 	}
 	for (uint32_t u = 0; u < n; u++) {
 		if (root_of[u] == CH_GRAPH_NONE)
@@ -1186,39 +1211,24 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 		for (uint64_t e = graph->edge_offsets[u];
 		     e < graph->edge_offsets[u + 1]; e++) {
 			uint32_t slot = slot_of[graph->edge_targets[e]];
-			struct path_candidate candidate = {
-				.tier = named && !named[root_of[u]],
-				.length = distance[u] + 2,
-				.root_ref = root_of[u],
-				.referrer = u,
-			};
 
-			if (slot != CH_GRAPH_NONE &&
-			    ranks_before(&candidate, &best[slot]))
-				best[slot] = candidate;
+			if (slot != CH_GRAPH_NONE)
+				offer(&best[slot], referrer_candidate(
+					named, root_of, distance, u));
 		}
 	}
 	for (size_t i = 0; i < num_targets; i++) {
 		// A target listed twice has its first place's candidate.
 		uint32_t slot = targets[i] < n ? slot_of[targets[i]] : CH_GRAPH_NONE;
-		const struct path_candidate *found;
-		struct ch_graph_path *path = &paths[i];
-		uint32_t v;
+		struct ch_error *err;
 
 		if (slot == CH_GRAPH_NONE || best[slot].length == 0)
 			continue;
-		found = &best[slot];
-		v = found->referrer;
-		path->root_ref = found->root_ref;
-		path->num_nodes = found->length;
-		path->nodes = malloc(path->num_nodes * sizeof(*path->nodes));
-		if (!path->nodes) {
+		err = make_path(&best[slot], targets[i], parent, &paths[i]);
+		if (err) {
 			ch_graph_paths_free(paths, num_targets);
-			return &ch_enomem;
+			return err;
 		}
-		path->nodes[path->num_nodes - 1] = targets[i];
-		for (size_t k = path->num_nodes - 1; k-- > 0; v = parent[v])
-			path->nodes[k] = v;
 	}
 	*paths_ret = paths;
 	return NULL;
