@@ -473,6 +473,19 @@ static void drop_edges_of(struct ch_graph *graph, const uint64_t *pointer_free)
 	graph->stats.num_edges = kept;
 }
 
+// options->find_pointer_free, its time in stats.alongside_seconds.
+static struct ch_error *find_pointer_free(struct ch_graph *graph,
+					  const struct ch_graph_options *options,
+					  const uint64_t **ret)
+{
+	double start = now_seconds();
+	struct ch_error *err =
+		options->find_pointer_free(options->find_pointer_free_arg, ret);
+
+	graph->stats.alongside_seconds = now_seconds() - start;
+	return err;
+}
+
 /*
  * Scan the heap in chunks, num_threads threads taking them in turn (the
  * calling thread is one), then join their edges into the CSR arrays. With
@@ -495,6 +508,12 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	uint64_t total = 0;
 	struct ch_error *err, *alongside_err = NULL;
 
+	// One thread alone finds pointer_free first, and scans knowing it.
+	if (options->find_pointer_free && !alongside) {
+		err = find_pointer_free(graph, options, &pointer_free);
+		if (err)
+			return err;
+	}
 	for (size_t i = 0; i < n; i++)
 		total += blocks[i].size;
 	graph->stats.heap_bytes = total;
@@ -505,18 +524,6 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 			  &chunks, &num_chunks);
 	if (err)
 		return err;
-	// One thread alone finds pointer_free first, and scans knowing it.
-	if (options->find_pointer_free && !alongside) {
-		double start = now_seconds();
-
-		err = options->find_pointer_free(options->find_pointer_free_arg,
-						 &pointer_free);
-		graph->stats.alongside_seconds = now_seconds() - start;
-		if (err) {
-			free(chunks);
-			return err;
-		}
-	}
 	worker = (struct scan_worker){
 		.index = &graph->index,
 		.as = as,
@@ -534,12 +541,9 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
 					    &worker) == 0;
 	if (alongside) {
-		double start = now_seconds();
 		size_t done;
 
-		alongside_err = options->find_pointer_free(
-			options->find_pointer_free_arg, &pointer_free);
-		graph->stats.alongside_seconds = now_seconds() - start;
+		alongside_err = find_pointer_free(graph, options, &pointer_free);
 		// What it reported is over: the rest is the scan's.
 		ch_progress_start("scanning for references", num_chunks);
 		done = __atomic_load_n(&next, __ATOMIC_RELAXED);
