@@ -15,10 +15,9 @@ struct why_report {
 	struct ch_analysis *analysis;
 	uint64_t addr;
 	uint32_t target;
-	struct ch_graph_path *paths;
+	/** The caller's: not freed with the report. */
+	const struct ch_graph_path *paths;
 	size_t num_paths;
-	/** paths are the caller's (ch_why_write_path()), not freed here. */
-	bool paths_borrowed;
 	/** The heap's types, for the members (not owned). */
 	struct ch_types *types;
 	/**
@@ -59,8 +58,6 @@ static void why_report_deinit(struct why_report *report)
 	free(report->offsets);
 	free(report->members);
 	ch_named_stack_deinit(&report->stack);
-	if (!report->paths_borrowed)
-		ch_graph_paths_free(report->paths, report->num_paths);
 }
 
 /** A step's offset where the runtime named the step instead. */
@@ -376,24 +373,39 @@ static void write_text(struct ch_out *out, const struct why_report *report)
 	}
 }
 
-// Describe the report's paths and write them.
-static struct ch_error *write_report(struct why_report *report,
-				     enum ch_format format, struct ch_out *out)
+/*
+ * Describe paths (num_paths of them, found for target) and write them as
+ * text or json.
+ */
+static struct ch_error *write_paths(struct ch_analysis *analysis,
+				    struct ch_types *types, uint64_t addr,
+				    uint32_t target,
+				    const struct ch_graph_path *paths,
+				    size_t num_paths, enum ch_format format,
+				    struct ch_out *out)
 {
-	struct ch_analysis *analysis = report->analysis;
-	struct ch_error *err = describe_paths(report);
+	struct why_report report = {
+		.analysis = analysis,
+		.addr = addr,
+		.target = target,
+		.types = types,
+		.paths = paths,
+		.num_paths = num_paths,
+	};
+	struct ch_error *err = describe_paths(&report);
 
 	if (!err)
-		err = ch_named_stack_of_block(&report->stack, analysis->program,
-					      analysis->graph->blocks[report->target].address,
-					      &report->has_stack);
-	if (err)
-		return err;
-	if (format == CH_FORMAT_JSON)
-		write_json(out, report);
-	else
-		write_text(out, report);
-	return NULL;
+		err = ch_named_stack_of_block(&report.stack, analysis->program,
+					      analysis->graph->blocks[target].address,
+					      &report.has_stack);
+	if (!err) {
+		if (format == CH_FORMAT_JSON)
+			write_json(out, &report);
+		else
+			write_text(out, &report);
+	}
+	why_report_deinit(&report);
+	return err;
 }
 
 struct ch_error *ch_why_write(struct ch_analysis *analysis,
@@ -401,19 +413,17 @@ struct ch_error *ch_why_write(struct ch_analysis *analysis,
 			      uint64_t addr, uint32_t target, size_t max_paths,
 			      enum ch_format format, struct ch_out *out)
 {
-	struct why_report report = {
-		.analysis = analysis,
-		.addr = addr,
-		.target = target,
-		.types = types,
-	};
+	struct ch_graph_path *paths;
+	size_t num_paths;
 	struct ch_error *err;
 
 	err = ch_graph_paths(analysis->graph, named, target, max_paths,
-			     &report.paths, &report.num_paths);
-	if (!err)
-		err = write_report(&report, format, out);
-	why_report_deinit(&report);
+			     &paths, &num_paths);
+	if (err)
+		return err;
+	err = write_paths(analysis, types, addr, target, paths, num_paths,
+			  format, out);
+	ch_graph_paths_free(paths, num_paths);
 	return err;
 }
 
@@ -423,17 +433,6 @@ struct ch_error *ch_why_write_path(struct ch_analysis *analysis,
 				   const struct ch_graph_path *path,
 				   enum ch_format format, struct ch_out *out)
 {
-	struct why_report report = {
-		.analysis = analysis,
-		.addr = addr,
-		.target = target,
-		.types = types,
-		.paths = (struct ch_graph_path *)path,
-		.num_paths = path->num_nodes ? 1 : 0,
-		.paths_borrowed = true,
-	};
-	struct ch_error *err = write_report(&report, format, out);
-
-	why_report_deinit(&report);
-	return err;
+	return write_paths(analysis, types, addr, target, path,
+			   path->num_nodes ? 1 : 0, format, out);
 }
