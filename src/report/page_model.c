@@ -454,7 +454,6 @@ static struct ch_error *write_instances(struct page_model *model,
 	_cleanup_free_ uint32_t *order = NULL;
 	_cleanup_free_ uint32_t *rank = calloc(groups->num_groups + 1, sizeof(*rank));
 	_cleanup_free_ uint32_t *nodes = malloc((graph->num_nodes + 1) * sizeof(*nodes));
-	_cleanup_free_ uint32_t *listed = NULL;
 	struct ch_graph_path *paths = NULL;
 	struct ch_out *out = model->out;
 	size_t num_nodes = 0, num_listed = 0;
@@ -480,20 +479,17 @@ static struct ch_error *write_instances(struct page_model *model,
 	}
 	qsort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
 		&(struct instance_order){ rank, groups->group_of, graph->blocks });
-	// The instances shown (the first limit of each type), whose paths
-	// from the roots one search finds.
-	listed = malloc((num_nodes + 1) * sizeof(*listed));
-	if (!listed)
-		return &ch_enomem;
+	// Kept, in order: the instances shown (the first limit of each
+	// type), whose paths from the roots one search finds.
 	for (size_t i = 0, shown = 0; i < num_nodes; i++) {
 		shown = i && groups->group_of[nodes[i]] ==
 					     groups->group_of[nodes[i - 1]] ?
 				shown + 1 :
 				0;
 		if (!limit || shown < limit)
-			listed[num_listed++] = nodes[i];
+			nodes[num_listed++] = nodes[i];
 	}
-	err = ch_graph_first_paths(graph, model->named, listed, num_listed,
+	err = ch_graph_first_paths(graph, model->named, nodes, num_listed,
 				   &paths);
 	if (err)
 		return err;
@@ -501,26 +497,24 @@ static struct ch_error *write_instances(struct page_model *model,
 	ch_out_str(out, ",\n");
 	ch_out_json_string(out, key);
 	ch_out_str(out, ": [");
-	size_t i = 0, k = 0;
+	size_t i = 0;
 
 	for (size_t t = 0; !err && t < num_types; t++) {
 		const struct ch_type_group *group = &groups->groups[order[t]];
 		size_t shown = 0;
 
 		write_group_head(out, group, t == 0);
-		for (; !err && i < num_nodes &&
+		for (; !err && i < num_listed &&
 		       groups->group_of[nodes[i]] == order[t];
 		     i++) {
 			uint32_t v = nodes[i];
 
-			if (limit && shown >= limit)
-				continue;
 			ch_out_str(out, shown ? ",\n  " : "\n  ");
 			ch_out_printf(out, "{\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
 					   ", \"retained\": %" PRIu64,
 				      ch_block_identity(&graph->blocks[v]),
 				      graph->blocks[v].size, model->retained[v]);
-			err = write_why(model, v, &paths[k++]);
+			err = write_why(model, v, &paths[i]);
 			if (!err)
 				err = write_describe(model, v);
 			ch_out_char(out, '}');
