@@ -34,6 +34,17 @@ chromium_run() {
 		"$@" "$url" > "$output" 2> "$output.err"
 }
 
+# take_results FILE: a checker's lines, "ok: ..." passed, any other a
+# failure (a traceback too).
+take_results() {
+	while IFS= read -r line; do
+		case $line in
+		ok:*) ok "${line#ok: }" ;;
+		*) fail "${line#FAIL: }" ;;
+		esac
+	done < "$1"
+}
+
 # check_page NAME PAGE DOM...: python3 checks the page's JSON against the
 # CLI's documents in $work/cli.*.json and the DOMs against the JSON; one
 # line per check, "ok: ..." or "FAIL: ...".
@@ -222,13 +233,7 @@ for dom_path in doms:
 print("\n".join(results))
 EOF
 	status=$?
-	while IFS= read -r line; do
-		case $line in
-		ok:*) ok "${line#ok: }" ;;
-		FAIL:*) fail "${line#FAIL: }" ;;
-		*) echo "$line" ;;
-		esac
-	done < "$work/check.out"
+	take_results "$work/check.out"
 	[ $status -eq 0 ] || fail "$1: the checker failed ($status)"
 }
 
@@ -302,12 +307,7 @@ say("--tree-nodes 1: the treemap draws the top level's children by type", sorted
 inside = re.findall(r'<g class="group" data-type="struct tree_node" data-count="3" data-retained="(\d+)" data-parent="%s">' % root, dom)
 say("--tree-nodes 1: and the root's 3 children inside it", inside == [str(node["rest"])], inside)
 EOF
-while IFS= read -r line; do
-	case $line in
-	ok:*) ok "${line#ok: }" ;;
-	*) fail "${line#FAIL: }" ;;
-	esac
-done < "$work/tree1.out"
+take_results "$work/tree1.out"
 
 # A heap of twenty thousand types (the page's data made so from graph's):
 # drawn in under 2 s, the first 1000 rows of a table and a line for the rest.
@@ -336,12 +336,7 @@ more = re.search(r'<tr class="more"><td colspan="5" class="muted">([\d,]+) more 
 ok = rows == 1000 and more and more.group(1) == "19,009"
 print(("ok: " if ok else "FAIL: ") + "20,000 types: 1000 rows drawn, 19,009 more said (%d, %s)" % (rows, more.group(1) if more else None))
 EOF
-while IFS= read -r line; do
-	case $line in
-	ok:*) ok "${line#ok: }" ;;
-	*) fail "${line#FAIL: }" ;;
-	esac
-done < "$work/many-types.out"
+take_results "$work/many-types.out"
 
 # Heap damage: the page shows the smashed header the fixture recorded.
 make_core "$FIXTURES/damage_overflow" "$work/damage" || finish
