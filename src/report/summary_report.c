@@ -129,11 +129,6 @@ static void write_text_modules(struct ch_out *out,
 	}
 }
 
-/*
- * The allocator's own table for one region (add_stat), one line a row:
- * "    class 96 B: slabs 1, live 15". A row goes on while the region's
- * numbers name it, one after the other.
- */
 static bool region_has_stats(const struct ch_heap *heap, uint32_t region)
 {
 	for (size_t i = 0; i < heap->num_stats; i++) {
@@ -143,6 +138,50 @@ static bool region_has_stats(const struct ch_heap *heap, uint32_t region)
 	return false;
 }
 
+/*
+ * A region of figures only (a runtime's objects nested in another
+ * allocator's blocks, an interpreter's counts): it has no row of zeroes,
+ * which would read as an empty heap. A region with no figures either is an
+ * empty heap: its zeroes say so.
+ */
+static bool figures_only(const struct ch_heap *heap, uint32_t index)
+{
+	const struct ch_region *region = &heap->regions[index];
+
+	return !region->live_count && !region->free_count &&
+	       !region->top_address && !region->system_bytes &&
+	       !region->unexplained_count && region_has_stats(heap, index);
+}
+
+// The region's counts after its name: live, free, top, system, unexplained.
+static void write_text_counts(struct ch_out *out, const struct ch_region *region)
+{
+	ch_out_printf(out, ": live %" PRIu64 " (", region->live_count);
+	ch_out_bytes(out, region->live_bytes);
+	ch_out_printf(out, "), free %" PRIu64 " (", region->free_count);
+	ch_out_bytes(out, region->free_bytes);
+	ch_out_str(out, ")");
+	if (region->top_address) {
+		ch_out_printf(out, ", top 0x%" PRIx64 " (", region->top_address);
+		ch_out_bytes(out, region->top_size);
+		ch_out_str(out, ")");
+	}
+	if (region->system_bytes) {
+		ch_out_str(out, ", system ");
+		ch_out_bytes(out, region->system_bytes);
+	}
+	if (region->unexplained_count) {
+		ch_out_str(out, ", unexplained ");
+		ch_out_bytes(out, region->unexplained_bytes);
+	}
+	ch_out_str(out, "\n");
+}
+
+/*
+ * The allocator's own table for one region (add_stat), one line a row:
+ * "    class 96 B: slabs 1, live 15". A row goes on while the region's
+ * numbers name it, one after the other.
+ */
 static void write_text_stats(struct ch_out *out, const struct ch_heap *heap,
 			     uint32_t region)
 {
@@ -186,37 +225,10 @@ static void write_text_heap(struct ch_out *out, const struct ch_program *program
 			      region->name);
 		if (region->address)
 			ch_out_printf(out, " at 0x%" PRIx64, region->address);
-		// A region of figures only (a runtime's objects nested in
-		// another allocator's blocks, an interpreter's counts): no
-		// row of zeroes that reads as an empty heap. A region with
-		// no figures either is an empty heap: its zeroes say so.
-		if (!region->live_count && !region->free_count &&
-		    !region->top_address && !region->system_bytes &&
-		    !region->unexplained_count &&
-		    region_has_stats(heap, (uint32_t)i)) {
+		if (figures_only(heap, (uint32_t)i))
 			ch_out_str(out, ":\n");
-			write_text_stats(out, heap, (uint32_t)i);
-			continue;
-		}
-		ch_out_printf(out, ": live %" PRIu64 " (", region->live_count);
-		ch_out_bytes(out, region->live_bytes);
-		ch_out_printf(out, "), free %" PRIu64 " (", region->free_count);
-		ch_out_bytes(out, region->free_bytes);
-		ch_out_str(out, ")");
-		if (region->top_address) {
-			ch_out_printf(out, ", top 0x%" PRIx64 " (", region->top_address);
-			ch_out_bytes(out, region->top_size);
-			ch_out_str(out, ")");
-		}
-		if (region->system_bytes) {
-			ch_out_str(out, ", system ");
-			ch_out_bytes(out, region->system_bytes);
-		}
-		if (region->unexplained_count) {
-			ch_out_str(out, ", unexplained ");
-			ch_out_bytes(out, region->unexplained_bytes);
-		}
-		ch_out_str(out, "\n");
+		else
+			write_text_counts(out, region);
 		write_text_stats(out, heap, (uint32_t)i);
 	}
 	if (heap->stats_dropped)
