@@ -15,18 +15,8 @@
 #include "heap/heap.h"
 #include "heap/program.h"
 #include "report/analysis.h"
+#include "rng.h"
 #include "synthetic_core.h"
-
-// A small deterministic generator (xorshift64*), so failures reproduce.
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545f4914f6cdd1d);
-}
 
 static void assert_no_error(struct ch_error *err)
 {
@@ -94,6 +84,39 @@ Test(block_index, agrees_with_a_linear_search)
 	}
 	cr_assert_eq(ch_block_index_find(&index, 0, true), CH_NO_BLOCK);
 	cr_assert_eq(ch_block_index_find(&index, UINT64_MAX, true), CH_NO_BLOCK);
+	ch_block_index_deinit(&index);
+}
+
+// Region numbers grow with the address and skip the GiBs without blocks:
+// blocks 128 GiB apart get numbers a region table apart, not 64K tables.
+Test(block_index, region_numbers_grow_and_skip_gaps)
+{
+	static struct ch_block blocks[4] = {
+		{ .address = 0x555500000010, .size = 64 },
+		{ .address = 0x555500200010, .size = 64 },
+		{ .address = 0x557500000010, .size = 64 },
+		{ .address = 0x7f0000000010, .size = 64 },
+	};
+	struct ch_block_index index;
+	uint64_t last = 0;
+
+	assert_no_error(ch_block_index_init(&index, blocks, 4));
+	cr_assert_eq(ch_block_index_num_regions(&index), 3 * CH_BLOCK_INDEX_REGIONS);
+	for (size_t i = 0; i < 4; i++) {
+		uint64_t number = ch_block_index_region_number(&index,
+							       blocks[i].address);
+
+		cr_assert_lt(number, ch_block_index_num_regions(&index));
+		cr_assert(i == 0 || number > last, "block %zu: region %lu after %lu",
+			  i, number, last);
+		last = number;
+	}
+	// The second block is one region (2 MiB) past the first.
+	cr_assert_eq(ch_block_index_region_number(&index, blocks[1].address),
+		     ch_block_index_region_number(&index, blocks[0].address) + 1);
+	// Outside every GiB that holds a block: 0.
+	cr_assert_eq(ch_block_index_region_number(&index, 0x600000000000), 0);
+	cr_assert_eq(ch_block_index_region_number(&index, 0x1000), 0);
 	ch_block_index_deinit(&index);
 }
 

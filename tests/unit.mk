@@ -3,8 +3,8 @@ UNIT_TEST_SOURCES = tests/synthetic_core.c tests/synthetic_core.h
 
 check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
 TESTS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
-check_PROGRAMS += tests/test_vector
-TESTS += tests/test_vector
+check_PROGRAMS += tests/test_vector tests/test_sort
+TESTS += tests/test_vector tests/test_sort
 
 # The threads' stacks, unwound once per program.
 check_PROGRAMS += tests/test_stacks
@@ -41,6 +41,10 @@ tests_test_vector_SOURCES = tests/test_vector.c
 tests_test_vector_CFLAGS = $(TEST_CFLAGS)
 tests_test_vector_LDADD = $(TEST_LIBS)
 tests_test_vector_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+tests_test_sort_SOURCES = tests/test_sort.c tests/rng.h
+tests_test_sort_CFLAGS = $(TEST_CFLAGS)
+tests_test_sort_LDADD = $(TEST_LIBS)
+tests_test_sort_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 
 # The plugin test loads this shared object; built without libtool, as a
 # user would build a plugin: cc -shared -fPIC -I include plugin.c.

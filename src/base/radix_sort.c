@@ -3,29 +3,32 @@
 
 #include "base/radix_sort.h"
 
-void ch_partition_pairs(const struct ch_sort_pair *pairs, size_t n,
-			uint64_t low, unsigned shift, struct ch_sort_pair *out)
+#define DIGIT_BITS (CH_SORT_RANK_BITS / 2)
+#define DIGITS (1u << DIGIT_BITS)
+
+// One stable counting pass: from into to, by the digit at shift.
+static void sort_by_digit(const struct ch_sort_pair *from, size_t n,
+			  unsigned shift, struct ch_sort_pair *to)
 {
-	size_t starts[CH_PARTITION_BUCKETS] = { 0 }, offset = 0;
+	size_t starts[DIGITS] = { 0 }, offset = 0;
 
 	for (size_t i = 0; i < n; i++)
-		starts[(pairs[i].key - low) >> shift]++;
-	for (size_t b = 0; b < CH_PARTITION_BUCKETS; b++) {
-		size_t count = starts[b];
+		starts[(from[i].rank >> shift) & (DIGITS - 1)]++;
+	for (size_t d = 0; d < DIGITS; d++) {
+		size_t count = starts[d];
 
-		starts[b] = offset;
+		starts[d] = offset;
 		offset += count;
 	}
 	for (size_t i = 0; i < n; i++)
-		out[starts[(pairs[i].key - low) >> shift]++] = pairs[i];
+		to[starts[(from[i].rank >> shift) & (DIGITS - 1)]++] = from[i];
 }
 
-unsigned ch_partition_shift(uint64_t low, uint64_t high)
+struct ch_sort_pair *ch_sort_pairs_by_rank(struct ch_sort_pair *pairs,
+					   size_t n,
+					   struct ch_sort_pair *scratch)
 {
-	uint64_t span = high > low ? high - low - 1 : 0;
-	unsigned shift = 0;
-
-	while (shift < 64 && (span >> shift) >= CH_PARTITION_BUCKETS)
-		shift++;
-	return shift;
+	sort_by_digit(pairs, n, 0, scratch);
+	sort_by_digit(scratch, n, DIGIT_BITS, pairs);
+	return pairs;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * Grouping millions of (key, value) pairs by key in one linear pass, for the
- * passes that batch address lookups: pointers grouped by the address they
- * hold are looked up a slice of the heap at a time, so the index and the
- * blocks they land in are read from the cache instead of from memory.
+ * Ordering millions of pairs by a small rank in two linear passes, for the
+ * passes that batch address lookups: pointers ranked by where they point in
+ * the heap are looked up in address order, so that the index and the blocks
+ * they land in are read in order instead of at random.
  */
 #ifndef COREHEAP_RADIX_SORT_H
 #define COREHEAP_RADIX_SORT_H
@@ -12,24 +12,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** How many bits a rank has at most. */
+#define CH_SORT_RANK_BITS 22
+
 struct ch_sort_pair {
 	uint64_t key;
-	uint64_t value;
+	uint32_t value;
+	/** What the pairs are sorted by: below 1 << CH_SORT_RANK_BITS. */
+	uint32_t rank;
 };
 
-/** How many buckets ch_partition_pairs() makes at most. */
-#define CH_PARTITION_BUCKETS 2048
-
 /**
- * Copy pairs[0..n) into out, ordered by the bucket of their key:
- * (key - low) >> shift, which the caller keeps below CH_PARTITION_BUCKETS
- * for every key (ch_partition_shift()). Stable: pairs of one bucket keep
- * their order, so the result does not depend on anything but the input.
+ * Sort pairs[0..n) by rank, in two linear passes between pairs and
+ * scratch (room for n pairs): the sorted pairs are in the array returned,
+ * the other holds what the passes left. Stable: pairs of one
+ * rank keep their order, so the result does not depend on anything but
+ * the input.
  */
-void ch_partition_pairs(const struct ch_sort_pair *pairs, size_t n,
-			uint64_t low, unsigned shift, struct ch_sort_pair *out);
-
-/** The smallest shift that puts every key of [low, high) in a bucket. */
-unsigned ch_partition_shift(uint64_t low, uint64_t high);
+struct ch_sort_pair *ch_sort_pairs_by_rank(struct ch_sort_pair *pairs,
+					   size_t n,
+					   struct ch_sort_pair *scratch);
 
 #endif /* COREHEAP_RADIX_SORT_H */

@@ -114,6 +114,34 @@ ch_block_index_entry(const struct ch_block_index *index, uint64_t addr)
 		(CH_BLOCK_INDEX_GRANULES - 1));
 }
 
+/** How many numbers ch_block_index_region_number() gives. */
+static inline uint64_t ch_block_index_num_regions(const struct ch_block_index *index)
+{
+	return (uint64_t)index->num_region_tables * CH_BLOCK_INDEX_REGIONS;
+}
+
+/**
+ * A number for addr's 2 MiB region that grows with the address but skips
+ * the GiBs where no block is, below ch_block_index_num_regions(): 0 for an
+ * address no block can hold. For grouping addresses by where they are in
+ * the heap, whatever the gaps between its parts (glibc's brk heap and its
+ * mmapped chunks are terabytes apart).
+ */
+static inline uint64_t ch_block_index_region_number(const struct ch_block_index *index,
+						    uint64_t addr)
+{
+	uint32_t table;
+
+	if (addr - index->low >= index->high - index->low)
+		return 0;
+	table = index->directory[addr >> CH_BLOCK_INDEX_TABLE_SHIFT];
+	if (table == CH_NO_BLOCK)
+		return 0;
+	return (uint64_t)table * CH_BLOCK_INDEX_REGIONS +
+	       ((addr >> CH_BLOCK_INDEX_REGION_SHIFT) &
+		(CH_BLOCK_INDEX_REGIONS - 1));
+}
+
 /**
  * The first block that may hold addr, from its entry (NULL: none), or
  * CH_NO_BLOCK. *last_ret is the last one that may.

@@ -22,10 +22,12 @@
 // visits per block are plenty; more means a pathological heap.
 #define MAX_VISITS_PER_BLOCK 16
 #define COOKIE_SIZE 8
-// The pointers the propagation follows are looked up in batches of this
-// many, grouped by the slice of the heap they point into (8 MiB with their
-// scratch room).
-#define BATCH_PAIRS ((size_t)1 << 18)
+// The pointers the propagation follows are looked up in batches, sorted by
+// where they point: of one pointer per BATCH_SPREAD blocks of the heap, so
+// that the blocks a batch lands in are close enough to be read in order
+// (36 bytes a pointer with the scratch room), and at least BATCH_MIN.
+#define BATCH_SPREAD 16
+#define BATCH_MIN ((size_t)1 << 18)
 // An allocator's rounding adds at most a few elements' worth (glibc's
 // mmapped chunks: 24 bytes); past that many counts, no count fits.
 #define MAX_COUNT_TRIES 64
@@ -69,7 +71,7 @@ struct ch_types_private {
 	struct ch_sort_pair *batch, *batch_scratch;
 	/** The block each pointer of the batch points into, looked up. */
 	uint32_t *batch_found;
-	size_t batch_len;
+	size_t batch_len, batch_capacity;
 	bool batching;
 	/** Address -> block, for every pointer followed. */
 	struct ch_block_index block_index;
@@ -818,7 +820,8 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 	if (p->batching) {
 		p->batch[p->batch_len++] =
 			(struct ch_sort_pair){ .key = word, .value = target };
-		return p->batch_len == BATCH_PAIRS ? follow_batch(types) : NULL;
+		return p->batch_len == p->batch_capacity ? follow_batch(types) :
+							   NULL;
 	}
 	index = ch_block_index_find(&p->block_index, word, true);
 	if (index == CH_NO_BLOCK)
@@ -1202,24 +1205,61 @@ static void look_up_batch(const struct ch_block_index *index,
 }
 
 /*
- * The pointers batched so far, grouped by the slice of the heap they point
- * into and looked up, then followed in that order (the order alone decides
- * which evidence comes first), each found block's type prefetched ahead.
+ * The rank of addr among the heap's addresses in the granules of 1 <<
+ * shift bytes that ch_sort_pairs_by_rank() orders: counted in the heap's
+ * regions, whatever the gaps between its parts (glibc's brk heap and its
+ * mmapped chunks are terabytes apart).
+ */
+static uint32_t address_rank(const struct ch_block_index *index,
+			     unsigned shift, uint64_t addr)
+{
+	uint64_t dense = ch_block_index_region_number(index, addr)
+				 << CH_BLOCK_INDEX_REGION_SHIFT |
+			 (addr & ((UINT64_C(1) << CH_BLOCK_INDEX_REGION_SHIFT) - 1));
+
+	return (uint32_t)(dense >> shift);
+}
+
+/*
+ * The granule of address_rank(): as small as the rank's bits allow, and of
+ * 16 bytes at least. Only a pointer to a block's start or 8 bytes past it
+ * (past a new[] cookie) is evidence, and the order of a block's evidence
+ * decides its type: in one granule, the two keep their order.
+ */
+static unsigned rank_shift(const struct ch_block_index *index)
+{
+	uint64_t regions = ch_block_index_num_regions(index);
+	unsigned bits = CH_BLOCK_INDEX_REGION_SHIFT, shift = 4;
+
+	while (bits < 64 &&
+	       regions > UINT64_C(1) << (bits - CH_BLOCK_INDEX_REGION_SHIFT))
+		bits++;
+	while (bits > shift + CH_SORT_RANK_BITS)
+		shift++;
+	return shift;
+}
+
+/*
+ * The pointers batched so far, sorted by where they point and looked up,
+ * then followed in that order (a block's evidence in the order it came:
+ * that alone decides which comes first), each found block's type
+ * prefetched ahead.
  */
 static struct ch_error *follow_batch(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
 	const struct ch_block_index *index = &p->block_index;
 	const struct ch_heap *heap = &types->program->heap;
-	const struct ch_sort_pair *pairs = p->batch_scratch;
+	const struct ch_sort_pair *pairs;
 	const uint32_t *found = p->batch_found;
+	unsigned shift = rank_shift(index);
 	size_t len = p->batch_len;
 	struct ch_error *err = NULL;
 	bool typed = false;
 
-	ch_partition_pairs(p->batch, len, index->low,
-			   ch_partition_shift(index->low, index->high),
-			   p->batch_scratch);
+	for (size_t k = 0; k < len; k++)
+		p->batch[k].rank = address_rank(index, shift, p->batch[k].key);
+	pairs = ch_sort_pairs_by_rank(p->batch, len, p->batch_scratch);
 	p->batching = false;
 	p->batch_len = 0;
 	look_up_batch(index, pairs, len, p->batch_found);
@@ -1233,7 +1273,7 @@ static struct ch_error *follow_batch(struct ch_types *types)
 		}
 		if (found[k] != CH_NO_BLOCK)
 			err = follow_into(types, pairs[k].key, found[k],
-					  (uint32_t)pairs[k].value, &typed);
+					  pairs[k].value, &typed);
 	}
 	p->batching = true;
 	return err;
@@ -1316,9 +1356,12 @@ static struct ch_error *propagate(struct ch_types *types)
 	}
 	from_vtables = p->next_level;
 	block_list_init(&p->next_level);
-	p->batch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
-	p->batch_scratch = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch));
-	p->batch_found = ch_malloc_large(BATCH_PAIRS * sizeof(*p->batch_found));
+	p->batch_capacity = heap->live.len / BATCH_SPREAD;
+	if (p->batch_capacity < BATCH_MIN)
+		p->batch_capacity = BATCH_MIN;
+	p->batch = ch_malloc_large(p->batch_capacity * sizeof(*p->batch));
+	p->batch_scratch = ch_malloc_large(p->batch_capacity * sizeof(*p->batch));
+	p->batch_found = ch_malloc_large(p->batch_capacity * sizeof(*p->batch_found));
 	if (!err && (!p->batch || !p->batch_scratch || !p->batch_found))
 		err = &ch_enomem;
 	p->batching = true;

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// Sorting pairs by rank: every rank in order, pairs of one rank in the
+// order they came, whatever the count (none, one, many of few ranks, ranks
+// across the whole range).
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "base/radix_sort.h"
+#include "rng.h"
+
+// Sort n pairs of ranks below max_rank, each keyed by its place in the
+// input, and check the order and the stability.
+static void sort_and_check(size_t n, uint32_t max_rank)
+{
+	struct ch_sort_pair *pairs = calloc(n + 1, sizeof(*pairs));
+	struct ch_sort_pair *scratch = calloc(n + 1, sizeof(*scratch));
+	const struct ch_sort_pair *sorted;
+	size_t *count = calloc(max_rank, sizeof(*count));
+
+	cr_assert(pairs && scratch && count);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t rank = (uint32_t)(rng() % max_rank);
+
+		pairs[i] = (struct ch_sort_pair){ .key = i, .value = ~(uint32_t)i,
+						  .rank = rank };
+		count[rank]++;
+	}
+	sorted = ch_sort_pairs_by_rank(pairs, n, scratch);
+	cr_assert(sorted == pairs || sorted == scratch);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(sorted[i].value, ~(uint32_t)sorted[i].key,
+			     "pair %zu lost its value", i);
+		count[sorted[i].rank]--;
+		if (i == 0)
+			continue;
+		cr_assert_leq(sorted[i - 1].rank, sorted[i].rank,
+			      "pair %zu: rank %u after %u", i, sorted[i].rank,
+			      sorted[i - 1].rank);
+		if (sorted[i - 1].rank == sorted[i].rank)
+			cr_assert_lt(sorted[i - 1].key, sorted[i].key,
+				     "rank %u: pair from %lu after pair from %lu",
+				     sorted[i].rank, sorted[i].key,
+				     sorted[i - 1].key);
+	}
+	for (uint32_t r = 0; r < max_rank; r++)
+		cr_assert_eq(count[r], 0, "rank %u: pairs lost or added", r);
+	free(pairs);
+	free(scratch);
+	free(count);
+}
+
+Test(sort, none_and_one)
+{
+	rng_state = 1;
+	sort_and_check(0, 16);
+	sort_and_check(1, 16);
+}
+
+Test(sort, many_pairs_of_few_ranks_keep_their_order)
+{
+	rng_state = 2;
+	sort_and_check(100000, 7);
+}
+
+Test(sort, ranks_across_the_whole_range)
+{
+	rng_state = 3;
+	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS);
+}
