@@ -1224,7 +1224,9 @@ static uint32_t address_rank(const struct ch_block_index *index,
  * The granule of address_rank(): as small as the rank's bits allow, and of
  * 16 bytes at least. Only a pointer to a block's start or 8 bytes past it
  * (past a new[] cookie) is evidence, and the order of a block's evidence
- * decides its type: in one granule, the two keep their order.
+ * decides its type: for a block aligned to 16 bytes (all but allocations
+ * of 8 bytes, too small for a cookie and an element), both are in one
+ * granule and keep the order they came in.
  */
 static unsigned rank_shift(const struct ch_block_index *index)
 {
