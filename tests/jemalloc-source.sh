@@ -3,7 +3,10 @@
 # jemalloc built from Debian's source, statically and with its symbols, as
 # projects link it: once with the je_ prefix (--with-jemalloc-prefix=je_)
 # and once as Rust's tikv-jemallocator does (_rjem_ prefix and private
-# namespace: _rjem_je_arena_emap_global...). For each:
+# namespace: _rjem_je_arena_emap_global...). The first for 48-bit virtual
+# addresses, the second for 57 (what jemalloc's configure picks on a CPU
+# with 5-level paging: a radix tree of three levels and leaves of two
+# words), whatever this machine's CPU. For each:
 #  - jemalloc_mixed's heap (fixtures/jemalloc_mixed.c with its recorder):
 #    `objects` lists exactly the recorded live set, and jemalloc's globals
 #    were found by symbol (the path Debian's stripped libjemalloc2 never
@@ -69,11 +72,13 @@ fi
 
 # build NAME CONFIGURE-ARGS...: lib/libjemalloc.a in $cache/NAME, as Debian
 # configures amd64 (4 KiB pages, 2 MiB huge pages, profiling), with
-# symbols; -O1 for a quicker build (layouts do not depend on it).
+# symbols; -O1 for a quicker build (layouts do not depend on it). A build
+# made with other arguments is made again.
 build() {
 	dir=$cache/$1
 	shift
-	[ -s "$dir/lib/libjemalloc.a" ] && return 0
+	[ -s "$dir/lib/libjemalloc.a" ] &&
+		[ "$(cat "$dir/arguments" 2> /dev/null)" = "$*" ] && return 0
 	rm -rf "$dir" && mkdir -p "$dir" || return 1
 	(cd "$dir" &&
 		"$cache/jemalloc-$version/configure" --with-lg-page=12 \
@@ -81,6 +86,7 @@ build() {
 			"$@" CFLAGS='-O1 -g' > configure.log 2>&1 &&
 		make -j2 lib/libjemalloc.a > make.log 2>&1) ||
 		{ tail -20 "$dir/configure.log" "$dir/make.log"; return 1; }
+	echo "$*" > "$dir/arguments"
 }
 
 # link NAME OUT GCC-ARGS...: the fixture's sources and flags in GCC-ARGS
@@ -133,6 +139,12 @@ check_build() {
 		check_grep "$name: radix tree root by symbol" \
 			'radix tree root: symbol; arenas: symbol; size classes: symbol; tsd: symbol' \
 			"$work/err"
+		case $* in
+		*--with-lg-vaddr=57*)
+			check_grep "$name: the radix tree for 57-bit addresses" \
+				'radix tree: for 57-bit addresses (3 levels)' "$work/err"
+			;;
+		esac
 		if grep -q 'no symbols for jemalloc' "$work/err"; then
 			fail "$name: coreheap says jemalloc has no symbols"
 		fi
@@ -157,7 +169,7 @@ check_build() {
 	fi
 }
 
-check_build je je_ --with-jemalloc-prefix=je_
+check_build je je_ --with-jemalloc-prefix=je_ --with-lg-vaddr=48
 check_build rjem _rjem_ --with-jemalloc-prefix=_rjem_ \
-	--with-private-namespace=_rjem_
+	--with-private-namespace=_rjem_ --with-lg-vaddr=57
 finish

@@ -119,6 +119,49 @@ Test(jemalloc, rtree_leaf_bits_5_2)
 	cr_expect_null(jem_layout_find(5, 3, 1), "5.3.1 has no table");
 }
 
+Test(jemalloc, rtree_leaf_not_compact)
+{
+	// For 57-bit addresses a leaf slot is the edata pointer and a word:
+	// 5.3's rtree_leaf_elm_write() puts slab | is_head << 1 | state << 2
+	// | szind << 5 in le_metadata; 5.2's has le_szind, then le_slab.
+	const struct jem_layout *l53 = jem_layout_find(5, 3, 0);
+	const struct jem_layout *l52 = jem_layout_find(5, 2, 1);
+	uint64_t edata = UINT64_C(0x7f1234567880);
+	uint64_t bits = jem_leaf_compacted(l53, edata,
+					   1u | 1u << 1 | 2u << 2 | 27u << 5);
+
+	cr_assert(l53 && l52);
+	cr_expect_eq(jem_leaf_edata(l53, bits), edata);
+	cr_expect_eq(jem_leaf_szind(bits), 27);
+	cr_expect_eq(jem_leaf_state(bits), JEM_STATE_MUZZY);
+	cr_expect(jem_leaf_slab(bits));
+	// The metadata word's upper half is padding: it changes nothing.
+	cr_expect_eq(jem_leaf_compacted(l53, edata,
+					UINT64_C(0xdead0000) << 32 | 27u << 5),
+		     (uint64_t)27 << 48 | edata);
+	bits = jem_leaf_compacted(l52, edata, (uint64_t)1 << 32 | 27u);
+	cr_expect_eq(jem_leaf_edata(l52, bits), edata);
+	cr_expect_eq(jem_leaf_szind(bits), 27);
+	cr_expect(jem_leaf_slab(bits));
+	cr_expect_not(jem_leaf_slab(jem_leaf_compacted(l52, edata, 27u)));
+}
+
+Test(jemalloc, rtree_shapes)
+{
+	// rtree.h's rtree_levels[]: for LG_VADDR 48, two levels of 18 bits
+	// (a key's slots at bits 47..30 and 29..12); for 57, three of 15
+	// (56..42, 41..27, 26..12).
+	cr_expect_eq(jem_rtree_slots(&jem_rtree_48), JEM_RTREE_SLOTS);
+	cr_expect_eq(jem_rtree_shift(&jem_rtree_48, 0), JEM_RTREE_ROOT_SHIFT);
+	cr_expect_eq(jem_rtree_shift(&jem_rtree_48, 1), JEM_RTREE_LEAF_SHIFT);
+	cr_expect_eq(jem_rtree_slots(&jem_rtree_57), 1u << 15);
+	cr_expect_eq(jem_rtree_shift(&jem_rtree_57, 0), 42);
+	cr_expect_eq(jem_rtree_shift(&jem_rtree_57, 1), 27);
+	cr_expect_eq(jem_rtree_shift(&jem_rtree_57, 2), 12);
+	cr_expect_eq(jem_rtree_57.leaf_slot_size, 16);
+	cr_expect_eq(jem_rtree_48.leaf_slot_size, 8);
+}
+
 Test(jemalloc, edata_bits)
 {
 	// edata.h: arena 12 bits @0, slab @12, state 3 bits @17, szind 8 bits

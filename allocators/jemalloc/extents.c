@@ -12,10 +12,11 @@
 
 #include "jemalloc.h"
 
-// Leaves are read in pieces of this many slots.
+// Nodes and leaves are read in pieces of this many words.
 #define LEAF_CHUNK 4096
-// A leaf maps 1 GiB: 2^17 of them cover the whole user address space, but
-// a process with more than a few thousand is a root read as garbage.
+// A leaf maps 1 GiB (128 MiB for 57-bit addresses): 2^17 of them cover
+// the whole 47-bit user address space, but a process with more than a few
+// thousand is a root read as garbage.
 #define MAX_LEAVES 16384
 
 /*
@@ -319,34 +320,100 @@ static int leaf_slot(struct jem_walk *walk, uint64_t key, uint64_t bits)
 	return walk->status;
 }
 
-static int walk_leaf(struct jem_walk *walk, uint64_t root_slot, uint64_t leaf)
+// The slots of a leaf, the first of which is for the page key.
+static int walk_leaf(struct jem_walk *walk, uint64_t key, uint64_t leaf)
 {
 	const struct coreheap_host *host = walk->host;
-	uint64_t slots[LEAF_CHUNK];
+	const struct jem_rtree_shape *shape = walk->rtree_shape;
+	uint64_t slot_size = shape->leaf_slot_size;
+	uint64_t per_chunk = LEAF_CHUNK * 8 / slot_size;
+	uint64_t words[LEAF_CHUNK];
 
-	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
-		const uint64_t *view = host->map(host, leaf + 8 * first,
-						 sizeof(slots));
+	for (uint64_t first = 0; first < jem_rtree_slots(shape);
+	     first += per_chunk) {
+		uint64_t at = leaf + slot_size * first;
+		const uint64_t *view = host->map(host, at, sizeof(words));
 
 		if (!view || (uintptr_t)view % 8) {
-			if (host->read(host, leaf + 8 * first, slots,
-				       sizeof(slots))) {
+			if (host->read(host, at, words, sizeof(words))) {
 				jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE,
-					   UINT32_MAX, leaf + 8 * first,
+					   UINT32_MAX, at,
 					   "a radix tree leaf is not in the core");
 				continue;
 			}
-			view = slots;
+			view = words;
 		}
-		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
-			uint64_t key;
+		for (uint64_t i = 0; i < per_chunk; i++) {
+			uint64_t bits;
 			int err;
 
-			if (!view[i])
+			if (slot_size == 8)
+				bits = view[i];
+			else // no extent: its edata is NULL, what follows stale
+				bits = view[2 * i] ?
+					       jem_leaf_compacted(walk->layout,
+								  view[2 * i],
+								  view[2 * i + 1]) :
+					       0;
+			if (!bits)
 				continue;
-			key = root_slot << JEM_RTREE_ROOT_SHIFT |
-			      (first + i) << JEM_RTREE_LEAF_SHIFT;
-			err = leaf_slot(walk, key, view[i]);
+			err = leaf_slot(walk,
+					key | (first + i) << JEM_RTREE_LEAF_SHIFT,
+					bits);
+			if (err)
+				return err;
+		}
+	}
+	return COREHEAP_OK;
+}
+
+/*
+ * The slots of the node at level (the root is 0), the first of which is for
+ * key: nodes or leaves below, as many as the tree's height. *nodes counts
+ * those walked, within MAX_LEAVES.
+ */
+static int walk_node(struct jem_walk *walk, unsigned level, uint64_t key,
+		     uint64_t node, size_t *nodes)
+{
+	const struct coreheap_host *host = walk->host;
+	const struct jem_rtree_shape *shape = walk->rtree_shape;
+	unsigned shift = jem_rtree_shift(shape, level);
+	uint64_t slots[LEAF_CHUNK];
+
+	for (uint64_t first = 0; first < jem_rtree_slots(shape);
+	     first += LEAF_CHUNK) {
+		if (host->read(host, node + 8 * first, slots, sizeof(slots))) {
+			jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX,
+				   node + 8 * first,
+				   level ? "a radix tree node is not in the core" :
+					   "part of the radix tree's root is not in the core");
+			continue;
+		}
+		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
+			uint64_t child_key = key | (first + i) << shift;
+			int err;
+
+			if (!slots[i])
+				continue;
+			if (slots[i] % 8) {
+				jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
+					   UINT32_MAX, node + 8 * (first + i),
+					   "a radix tree %s slot holds 0x%llx",
+					   level ? "node" : "root",
+					   (unsigned long long)slots[i]);
+				continue;
+			}
+			if (++*nodes > MAX_LEAVES) {
+				jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE,
+					   UINT32_MAX, walk->rtree_root,
+					   "the radix tree has more than %d nodes and leaves; the rest is not walked",
+					   MAX_LEAVES);
+				return COREHEAP_CORRUPT;
+			}
+			err = level + 2 == shape->height ?
+				      walk_leaf(walk, child_key, slots[i]) :
+				      walk_node(walk, level + 1, child_key,
+						slots[i], nodes);
 			if (err)
 				return err;
 		}
@@ -356,48 +423,16 @@ static int walk_leaf(struct jem_walk *walk, uint64_t root_slot, uint64_t leaf)
 
 int jem_walk_extents(struct jem_walk *walk)
 {
-	const struct coreheap_host *host = walk->host;
-	uint64_t slots[LEAF_CHUNK];
-	size_t leaves = 0;
+	size_t nodes = 0;
+	int err = walk_node(walk, 0, 0, walk->rtree_root, &nodes);
 
-	for (uint64_t first = 0; first < JEM_RTREE_SLOTS; first += LEAF_CHUNK) {
-		if (host->read(host, walk->rtree_root + 8 * first, slots,
-			       sizeof(slots))) {
-			jem_damage(walk, COREHEAP_DAMAGE_UNREADABLE, UINT32_MAX,
-				   walk->rtree_root + 8 * first,
-				   "part of the radix tree's root is not in the core");
-			continue;
-		}
-		for (uint64_t i = 0; i < LEAF_CHUNK; i++) {
-			int err;
-
-			if (!slots[i])
-				continue;
-			if (slots[i] % 8) {
-				jem_damage(walk, COREHEAP_DAMAGE_BAD_POINTER,
-					   UINT32_MAX,
-					   walk->rtree_root + 8 * (first + i),
-					   "a radix tree root slot holds 0x%llx",
-					   (unsigned long long)slots[i]);
-				continue;
-			}
-			if (++leaves > MAX_LEAVES) {
-				jem_damage(walk, COREHEAP_DAMAGE_BAD_SIZE,
-					   UINT32_MAX, walk->rtree_root,
-					   "the radix tree has more than %d leaves; the rest is not walked",
-					   MAX_LEAVES);
-				return COREHEAP_CORRUPT;
-			}
-			err = walk_leaf(walk, first + i, slots[i]);
-			if (err)
-				return err;
-		}
-	}
+	if (err)
+		return err;
 	jem_hpa_end(walk);
 	jem_hpa_own_empty(walk);
-	host->log(host, COREHEAP_LOG_INFO,
-		  "radix tree: %zu lea%s, %zu extents", leaves,
-		  leaves == 1 ? "f" : "ves", walk->counts.extents);
+	walk->host->log(walk->host, COREHEAP_LOG_INFO,
+			"radix tree: %zu nodes and leaves, %zu extents", nodes,
+			walk->counts.extents);
 	return COREHEAP_OK;
 }
 

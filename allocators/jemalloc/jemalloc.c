@@ -528,9 +528,11 @@ static int jemalloc_walk(const struct coreheap_host *host, void *state)
 	jem_prof_init(walk);
 	memcpy(st->sizes, walk->sizes, sizeof(st->sizes));
 	// The radix tree's root, in the module's data: jemalloc's own
-	// (2 MiB of pointers to leaves), no root of the program's.
+	// (2 MiB of pointers, or 256 KiB for 57-bit addresses), no root of
+	// the program's.
 	jem_own(walk, UINT32_MAX, walk->rtree_root,
-		walk->rtree_root + 8 * JEM_RTREE_SLOTS, COREHEAP_OWNED_HEAP);
+		walk->rtree_root + 8 * jem_rtree_slots(walk->rtree_shape),
+		COREHEAP_OWNED_HEAP);
 	err = walk->layout->arena_hpa_shard ? jem_hpa_collect(walk) :
 					       COREHEAP_OK;
 	if (!err)

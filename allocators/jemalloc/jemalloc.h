@@ -76,6 +76,8 @@ struct jem_state {
 	uint64_t emap_global;            /**< the rtree's global */
 	/** Its name: je_arena_emap_global (5.3) or je_extents_rtree (5.2). */
 	const char *emap_name;
+	/** Its size from its symbol, 0 if unknown: it tells the tree's shape. */
+	uint64_t emap_size;
 	uint64_t arenas_symbol;          /**< je_arenas */
 	uint64_t sz_table_symbol;        /**< je_sz_index2size_tab */
 	uint64_t opt_prof_symbol;        /**< je_opt_prof */
@@ -179,6 +181,7 @@ struct jem_walk {
 	struct jem_ptrset internal;
 
 	uint64_t rtree_root;    /**< address of root[0] */
+	const struct jem_rtree_shape *rtree_shape;
 	enum jem_source root_source;
 	uint64_t sizes[JEM_NSIZES];
 	enum jem_source sizes_source;

@@ -37,15 +37,53 @@
 #define JEM_ARENAS_LEN 4095
 
 /*
- * rtree.h: RTREE_NHIB 16, RTREE_NSB 36, height 2: the root and every leaf
- * have 2^18 slots of one word. A key's root slot is bits 47..30, its leaf
- * slot bits 29..12. Leaves are "compact" in both versions: szind in bits
- * 63..48 and slab in bit 0; the rest differs (struct jem_layout).
+ * rtree.h: the radix tree's shape follows the virtual address bits that
+ * jemalloc's configure found on the CPU it was built on (LG_VADDR); a key
+ * is an address without its page offset (RTREE_NLIB, 12 bits):
+ *  - 48 bits: RTREE_NHIB 16, RTREE_NSB 36, height 2: the root and every
+ *    leaf have 2^18 slots of one word. A key's root slot is bits 47..30,
+ *    its leaf slot bits 29..12. Leaves are "compact" in both versions:
+ *    szind in bits 63..48 and slab in bit 0; the rest differs (struct
+ *    jem_layout).
+ *  - 57 bits (a CPU with 5-level paging): RTREE_NHIB 7, RTREE_NSB 45,
+ *    height 3: the root, the nodes under it and the leaves have 2^15
+ *    slots each (key bits 56..42, 41..27, 26..12). NHIB is below
+ *    LG_CEIL(SC_NSIZES) = 8, so the leaves are not compact: a slot is the
+ *    edata pointer and a 32-bit word, 16 bytes. 5.3's word (le_metadata)
+ *    holds slab in bit 0, is_head in bit 1, the state in bits 4..2 and
+ *    szind from bit 5; 5.2's is szind (le_szind), then the slab byte.
+ * The root is an array of rtree_t, RTREE_NSB / height bits' worth of
+ * slots: its symbol's size tells the shape. The scan for a root without
+ * symbols knows the 48-bit shape only (JEM_RTREE_BITS ...).
  */
 #define JEM_RTREE_BITS 18
 #define JEM_RTREE_SLOTS ((uint64_t)1 << JEM_RTREE_BITS)
 #define JEM_RTREE_ROOT_SHIFT 30
 #define JEM_RTREE_LEAF_SHIFT 12
+
+struct jem_rtree_shape {
+	unsigned lg_vaddr;
+	/** Levels, the root's included: 2 or 3. */
+	unsigned height;
+	/** Key bits of each level: a node has 1 << bits slots. */
+	unsigned bits;
+	/** Bytes of a leaf slot: 8 compact, 16 not. */
+	unsigned leaf_slot_size;
+};
+
+extern const struct jem_rtree_shape jem_rtree_48, jem_rtree_57;
+
+static inline uint64_t jem_rtree_slots(const struct jem_rtree_shape *shape)
+{
+	return (uint64_t)1 << shape->bits;
+}
+
+/** Where a level's slot is in a key (the root's level is 0). */
+static inline unsigned jem_rtree_shift(const struct jem_rtree_shape *shape,
+				       unsigned level)
+{
+	return JEM_RTREE_LEAF_SHIFT + shape->bits * (shape->height - 1 - level);
+}
 
 /*
  * edata.h (5.3) and extent_structs.h (5.2): edata_t and extent_t are 128
@@ -281,6 +319,23 @@ static inline uint64_t jem_leaf_edata(const struct jem_layout *l,
 static inline unsigned int jem_leaf_szind(uint64_t bits)
 {
 	return (unsigned int)(bits >> 48);
+}
+
+/*
+ * A leaf slot that is not compact, its edata pointer and the word after
+ * it, as the compact word the rest reads: szind in bits 63..48, and below
+ * the pointer 5.3's slab, is_head and state, or 5.2's slab.
+ */
+static inline uint64_t jem_leaf_compacted(const struct jem_layout *l,
+					  uint64_t edata, uint64_t word)
+{
+	uint64_t pointer = edata & UINT64_C(0x0000ffffffffffff);
+
+	if (l->leaf_has_state)
+		return pointer | (word & 0x1f) |
+		       (uint64_t)((uint32_t)word >> 5) << 48;
+	return pointer | ((word >> 32) & 0xff ? 1 : 0) |
+	       (uint64_t)(uint32_t)word << 48;
 }
 
 /* 5.3 only (leaf_has_state). */

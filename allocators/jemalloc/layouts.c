@@ -180,6 +180,14 @@ const struct jem_layout *jem_layout_at(size_t i)
 	return i < sizeof(layouts) / sizeof(*layouts) ? layouts[i] : NULL;
 }
 
+const struct jem_rtree_shape jem_rtree_48 = {
+	.lg_vaddr = 48, .height = 2, .bits = 18, .leaf_slot_size = 8,
+};
+
+const struct jem_rtree_shape jem_rtree_57 = {
+	.lg_vaddr = 57, .height = 3, .bits = 15, .leaf_slot_size = 16,
+};
+
 const struct jem_layout *jem_layout_default(void)
 {
 	return &layout_5_3_0;

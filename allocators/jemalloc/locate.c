@@ -71,6 +71,7 @@ static void find_symbols(const struct coreheap_host *host, struct jem_state *st)
 			st->have_symbols = true;
 			st->emap_global = sym.address;
 			st->emap_name = rtree_symbols[k];
+			st->emap_size = sym.size;
 			break;
 		}
 		if (st->have_symbols && !st->have_module) {
@@ -585,18 +586,55 @@ static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
 	return 0;
 }
 
+/*
+ * The radix tree's shape from the size of the global that holds it, whose
+ * root is the rest of it (layout.h); the 48-bit one when its symbol gives
+ * no size. NULL: neither shape.
+ */
+static const struct jem_rtree_shape *shape_of_global(const struct jem_walk *walk)
+{
+	static const struct jem_rtree_shape *const shapes[] = {
+		&jem_rtree_48, &jem_rtree_57,
+	};
+	uint64_t size = walk->st->emap_size;
+
+	if (!size)
+		return &jem_rtree_48;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
+		if (size == walk->layout->rtree_root +
+				    8 * jem_rtree_slots(shapes[i]))
+			return shapes[i];
+	}
+	return NULL;
+}
+
 int jem_find_rtree_root(struct jem_walk *walk)
 {
 	uint64_t known[ROOT_PROBES];
 	size_t num_known;
 
 	if (walk->st->emap_global) {
+		walk->rtree_shape = shape_of_global(walk);
+		if (!walk->rtree_shape) {
+			jem_log(walk, COREHEAP_LOG_WARNING,
+				"%s%s is %llu bytes: a radix tree for neither 48- nor 57-bit addresses (jemalloc's LG_VADDR), which coreheap cannot read",
+				walk->st->symbol_prefix, walk->st->emap_name,
+				(unsigned long long)walk->st->emap_size);
+			return COREHEAP_FAILED;
+		}
 		// 5.3: emap_t { rtree_t rtree; }; 5.2: the rtree_t itself.
 		walk->rtree_root = walk->st->emap_global +
 				   walk->layout->rtree_root;
 		walk->root_source = JEM_SOURCE_SYMBOL;
+		if (walk->rtree_shape != &jem_rtree_48)
+			jem_log(walk, COREHEAP_LOG_INFO,
+				"radix tree: for %u-bit addresses (%u levels)",
+				walk->rtree_shape->lg_vaddr,
+				walk->rtree_shape->height);
 		return COREHEAP_OK;
 	}
+	// Found by its contents: the scan knows the 48-bit shape only.
+	walk->rtree_shape = &jem_rtree_48;
 	num_known = known_addresses(walk, known, ROOT_PROBES);
 	for (size_t anchor = 0; anchor < num_known; anchor++) {
 		size_t confirmed;
