@@ -110,10 +110,12 @@ static struct ch_error *number_vertices(size_t num_nodes,
 }
 
 /*
- * The edges of the reachable vertices in DFS order, as (source, target) DFS
- * numbers, a buffer at a time: gathering them is a walk over the graph at
- * random, so the next vertices' edges and the targets' numbers are
- * prefetched ahead of use.
+ * The edges of the reachable vertices as (source, target) DFS numbers, a
+ * buffer at a time, the super-root's first, then in node order: the
+ * graph's rows are read one after the other (in DFS order each was a jump
+ * to another part of the arrays), the numbers of the targets at random,
+ * prefetched ahead. The order of a vertex's predecessors is of no
+ * consequence: its semidominator is their least eval().
  */
 #define EDGE_BUFFER 4096
 #define AHEAD 16
@@ -124,48 +126,46 @@ struct edge_stream {
 	const uint32_t *roots;
 	size_t num_roots, num_nodes;
 	const uint32_t *number_of;
-	const struct lengauer_tarjan *lt;
-	/** Where the stream is: vertex w's edge e. */
-	size_t w;
+	/**
+	 * Where the stream is: source's edge e; source 0 is the super-root,
+	 * source u + 1 node u.
+	 */
+	size_t source;
 	uint64_t e;
 	uint32_t sources[EDGE_BUFFER], dests[EDGE_BUFFER];
 };
-
-static void edge_range(const struct edge_stream *s, size_t w, uint64_t *start,
-		       uint64_t *end)
-{
-	if (w == 0) {
-		*start = 0;
-		*end = s->num_roots;
-	} else {
-		*start = s->offsets[s->lt->vertex[w]];
-		*end = s->offsets[s->lt->vertex[w] + 1];
-	}
-}
 
 // The next buffer of edges; 0 when there are no more.
 static size_t next_edges(struct edge_stream *s)
 {
 	size_t n = 0;
 
-	while (n < EDGE_BUFFER && s->w < s->lt->count) {
-		uint64_t start, end;
+	while (n < EDGE_BUFFER && s->source <= s->num_nodes) {
+		uint64_t start = 0, end = s->num_roots;
+		uint32_t from = 0;
 
-		edge_range(s, s->w, &start, &end);
+		if (s->source > 0) {
+			size_t u = s->source - 1;
+
+			from = s->number_of[u];
+			start = s->offsets[u];
+			end = s->offsets[u + 1];
+			if (from == CH_DOMINATOR_NONE)
+				start = end; // unreachable: no edges here
+		}
 		if (s->e < start)
 			s->e = start;
-		if (s->e == start && s->w + AHEAD < s->lt->count)
-			__builtin_prefetch(&s->offsets[s->lt->vertex[s->w + AHEAD]]);
 		for (; n < EDGE_BUFFER && s->e < end; s->e++) {
-			uint32_t t = s->w == 0 ? s->roots[s->e] : s->targets[s->e];
+			uint32_t t = s->source == 0 ? s->roots[s->e] :
+						      s->targets[s->e];
 
 			if (t >= s->num_nodes)
 				continue;
-			s->sources[n] = s->w;
+			s->sources[n] = from;
 			s->dests[n++] = t;
 		}
-		if (s->e == end) {
-			s->w++;
+		if (s->e >= end) {
+			s->source++;
 			s->e = 0;
 		}
 	}
@@ -195,7 +195,7 @@ static struct ch_error *collect_predecessors(const uint64_t *offsets,
 	*s = (struct edge_stream){ .offsets = offsets, .targets = targets,
 				   .roots = roots, .num_roots = num_roots,
 				   .num_nodes = num_nodes,
-				   .number_of = number_of, .lt = lt };
+				   .number_of = number_of };
 	starts = lt->pred_offsets + 1;
 	while ((n = next_edges(s)) > 0) {
 		for (size_t k = 0; k < n; k++) {
@@ -210,7 +210,7 @@ static struct ch_error *collect_predecessors(const uint64_t *offsets,
 				    sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
-	s->w = 0;
+	s->source = 0;
 	s->e = 0;
 	while ((n = next_edges(s)) > 0) {
 		for (size_t k = 0; k < n; k++) {
