@@ -260,6 +260,20 @@ static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 }
 
 /*
+ * Prefetch the entry steps up the link-eval forest from v (0: v's own): an
+ * eval's walk is a cache miss a step, and the steps below were prefetched
+ * by the calls for earlier evals.
+ */
+static inline void prefetch_ancestor(const struct lt_vertex *vs, uint32_t v,
+				     unsigned steps)
+{
+	for (unsigned i = 0; i < steps && v != NO_ANCESTOR; i++)
+		v = vs[v].ancestor;
+	if (v != NO_ANCESTOR)
+		__builtin_prefetch(&vs[v]);
+}
+
+/*
  * Semi-NCA (Georgiadis): the semidominators as Lengauer-Tarjan computes
  * them, in reverse preorder, then each idom as the nearest common ancestor
  * in the growing dominator tree of the DFS parent and the semidominator,
@@ -288,8 +302,14 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		// these, and those AHEAD below are prefetched.
 		for (uint64_t e = lt->pred_offsets[w + 1];
 		     e-- > lt->pred_offsets[w];) {
+			// The walks of the evals ahead, a step further the
+			// nearer they are.
 			if (e >= AHEAD)
-				__builtin_prefetch(&vs[lt->preds[e - AHEAD]]);
+				prefetch_ancestor(vs, lt->preds[e - AHEAD], 0);
+			if (e >= AHEAD / 2)
+				prefetch_ancestor(vs, lt->preds[e - AHEAD / 2], 1);
+			if (e >= AHEAD / 4)
+				prefetch_ancestor(vs, lt->preds[e - AHEAD / 4], 2);
 			uint32_t best = eval(lt, lt->preds[e], w);
 
 			if (best < semi)
