@@ -9,6 +9,8 @@
 
 // A forest root in the link-eval structure (0 is a vertex: the super-root).
 #define NO_ANCESTOR UINT32_MAX
+// eval()'s stack: the longest path it compresses at once.
+#define EVAL_STACK ((size_t)1 << 16)
 
 /*
  * What eval() reads of a vertex, together: on a large graph every step of
@@ -31,7 +33,8 @@ struct lengauer_tarjan {
 	uint32_t *parent;      // parent in the DFS spanning tree, until
 	uint32_t *idom;        // compute_idoms() turns it into this
 	struct lt_vertex *vertices;
-	uint32_t *path;        // eval's explicit stack
+	uint32_t *path;        // eval's explicit stack,
+	size_t path_capacity;  // this long
 	// Predecessors, by DFS number, in CSR form.
 	uint64_t *pred_offsets;
 	uint32_t *preds;
@@ -234,17 +237,19 @@ static struct ch_error *collect_predecessors(const uint64_t *offsets,
  * so the forest's roots are exactly the vertices numbered w or less: a
  * comparison, where reading the ancestor's ancestor was a cache miss.
  * compress() is made iterative: walk up to the vertex just below the root,
- * then fix the bests on the way back.
+ * then fix the bests on the way back. A path longer than the stack has
+ * only its lowest part compressed (each step of a compression is valid on
+ * its own), and the rest is read for the answer.
  */
 static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 {
 	struct lt_vertex *vs = lt->vertices;
 	size_t depth = 0;
-	uint32_t x = v;
+	uint32_t x = v, best;
 
 	if (v <= w)
 		return v;
-	while (vs[x].ancestor > w) {
+	while (vs[x].ancestor > w && depth < lt->path_capacity) {
 		lt->path[depth++] = x;
 		x = vs[x].ancestor;
 	}
@@ -256,7 +261,12 @@ static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 			y->best = a->best;
 		y->ancestor = a->ancestor;
 	}
-	return vs[v].best;
+	best = vs[v].best;
+	for (x = vs[v].ancestor; x > w; x = vs[x].ancestor) {
+		if (vs[x].best < best)
+			best = vs[x].best;
+	}
+	return best;
 }
 
 /*
@@ -385,7 +395,9 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	free(number_of);
 	number_of = NULL;
 	lt.vertices = ch_malloc_large(lt.count * sizeof(*lt.vertices));
-	lt.path = ch_malloc_large(lt.count * sizeof(*lt.path));
+	// Deeper walks than this are rare: a heap-sized stack is not needed.
+	lt.path_capacity = lt.count < EVAL_STACK ? lt.count : EVAL_STACK;
+	lt.path = ch_malloc_large(lt.path_capacity * sizeof(*lt.path));
 	if (!lt.vertices || !lt.path) {
 		err = &ch_enomem;
 		goto out;

@@ -142,8 +142,16 @@ static struct ch_error *compute(struct top_report *report, size_t rows)
 	_cleanup_free_ bool *named = NULL;
 	struct ch_error *err;
 
+	// The dominator tree first: the roots' search below keeps an array
+	// as large as the heap, which the tree's arrays need not sit beside.
+	err = ch_graph_dominators(graph, &report->dominators);
+	if (!err)
+		err = ch_dominators_retained(&report->dominators, graph->blocks,
+					     &report->retained,
+					     &report->reachable_bytes);
 	// Each allocation is shown held by a named root where one reaches it.
-	err = ch_analysis_named_refs(report->analysis, &named);
+	if (!err)
+		err = ch_analysis_named_refs(report->analysis, &named);
 	if (!err)
 		err = ch_graph_reach(graph, named, &report->root_of);
 	if (err)
@@ -154,11 +162,6 @@ static struct ch_error *compute(struct top_report *report, size_t rows)
 			report->leaked_bytes += graph->blocks[v].size;
 		}
 	}
-	err = ch_graph_dominators(graph, &report->dominators);
-	if (!err)
-		err = ch_dominators_retained(&report->dominators, graph->blocks,
-					     &report->retained,
-					     &report->reachable_bytes);
 	if (!err)
 		err = ch_type_groups_init(&report->groups, program, is_reachable,
 					  report);
