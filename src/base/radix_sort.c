@@ -24,11 +24,9 @@ static void sort_by_digit(const struct ch_sort_pair *from, size_t n,
 		to[starts[(from[i].rank >> shift) & (DIGITS - 1)]++] = from[i];
 }
 
-struct ch_sort_pair *ch_sort_pairs_by_rank(struct ch_sort_pair *pairs,
-					   size_t n,
-					   struct ch_sort_pair *scratch)
+void ch_sort_pairs_by_rank(struct ch_sort_pair *pairs, size_t n,
+			   struct ch_sort_pair *scratch)
 {
 	sort_by_digit(pairs, n, 0, scratch);
 	sort_by_digit(scratch, n, DIGIT_BITS, pairs);
-	return pairs;
 }

@@ -23,14 +23,12 @@ struct ch_sort_pair {
 };
 
 /**
- * Sort pairs[0..n) by rank, in two linear passes between pairs and
- * scratch (room for n pairs): the sorted pairs are in the array returned,
- * the other holds what the passes left. Stable: pairs of one
- * rank keep their order, so the result does not depend on anything but
- * the input.
+ * Sort pairs[0..n) by rank in place, in two linear passes through scratch
+ * (room for n pairs, left holding what the first pass wrote). Stable:
+ * pairs of one rank keep their order, so the result does not depend on
+ * anything but the input.
  */
-struct ch_sort_pair *ch_sort_pairs_by_rank(struct ch_sort_pair *pairs,
-					   size_t n,
-					   struct ch_sort_pair *scratch);
+void ch_sort_pairs_by_rank(struct ch_sort_pair *pairs, size_t n,
+			   struct ch_sort_pair *scratch);
 
 #endif /* COREHEAP_RADIX_SORT_H */

@@ -1252,7 +1252,7 @@ static struct ch_error *follow_batch(struct ch_types *types)
 	struct ch_types_private *p = types->private;
 	const struct ch_block_index *index = &p->block_index;
 	const struct ch_heap *heap = &types->program->heap;
-	const struct ch_sort_pair *pairs;
+	const struct ch_sort_pair *pairs = p->batch;
 	const uint32_t *found = p->batch_found;
 	unsigned shift = rank_shift(index);
 	size_t len = p->batch_len;
@@ -1261,7 +1261,7 @@ static struct ch_error *follow_batch(struct ch_types *types)
 
 	for (size_t k = 0; k < len; k++)
 		p->batch[k].rank = address_rank(index, shift, p->batch[k].key);
-	pairs = ch_sort_pairs_by_rank(p->batch, len, p->batch_scratch);
+	ch_sort_pairs_by_rank(p->batch, len, p->batch_scratch);
 	p->batching = false;
 	p->batch_len = 0;
 	look_up_batch(index, pairs, len, p->batch_found);
