@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "graph/dominators.h"
+#include "base/bitmap.h"
 #include "graph/graph.h"
 #include "graph/roots.h"
 #include "heap/block_index.h"
@@ -489,6 +490,127 @@ Test(graph, first_paths_equal_each_targets_own_search)
 		}
 		ch_graph_paths_free(all, num_targets);
 	}
+}
+
+// Nodes reachable from the set seeds through nodes outside stop, naively.
+static void naive_marks(const struct test_graph *g, const bool *seeds,
+			const bool *stop, bool *ret)
+{
+	bool changed = true;
+
+	for (size_t v = 0; v < g->n; v++)
+		ret[v] = seeds[v];
+	while (changed) {
+		changed = false;
+		for (size_t u = 0; u < g->n; u++) {
+			if (!ret[u])
+				continue;
+			for (uint64_t e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+				uint32_t v = g->targets[e];
+
+				if (!ret[v] && !stop[v])
+					changed = ret[v] = true;
+			}
+		}
+	}
+}
+
+Test(graph, marks_agree_with_the_roots_search_and_a_naive_one)
+{
+	rng_state = 13;
+	for (int round = 0; round < 300; round++) {
+		struct test_graph g = { 0 };
+		struct ch_root_ref refs[8];
+		size_t n = 1 + rng() % 60, e = 0;
+		unsigned density = 1 + rng() % 4;
+		uint64_t *reached, marked[2] = { 0 }, pending[2] = { 0 };
+		uint32_t *root_of;
+		bool seeds[64] = { false }, stop[64], want[64];
+
+		g.n = n;
+		for (size_t u = 0; u < n; u++) {
+			size_t degree = rng() % (density + 1);
+
+			g.offsets[u] = e;
+			for (size_t k = 0; k < degree; k++)
+				g.targets[e++] = rng() % n;
+		}
+		g.offsets[n] = e;
+
+		struct ch_graph graph = {
+			.num_nodes = n,
+			.edge_offsets = g.offsets,
+			.edge_targets = g.targets,
+			.root_refs = refs,
+			.num_root_refs = rng() % 8,
+		};
+
+		for (size_t r = 0; r < graph.num_root_refs; r++)
+			refs[r] = (struct ch_root_ref){ .target = rng() % n };
+		assert_no_error(ch_graph_reach(&graph, NULL, &root_of));
+		assert_no_error(ch_graph_reached(&graph, &reached));
+		// From a few nodes no root reaches, not entering what one does.
+		for (uint32_t v = 0; v < n; v++) {
+			stop[v] = root_of[v] != CH_GRAPH_NONE;
+			cr_assert_eq(ch_bit_get(reached, v), stop[v],
+				     "round %d node %u", round, v);
+			marked[v / 64] = reached[v / 64];
+			if (!stop[v] && rng() % 4 == 0) {
+				seeds[v] = true;
+				ch_bit_set(pending, v);
+			}
+		}
+		naive_marks(&g, seeds, stop, want);
+		assert_no_error(ch_graph_mark_reachable(&graph, marked, pending));
+		for (uint32_t v = 0; v < n; v++) {
+			cr_assert_eq(ch_bit_get(marked, v), want[v] || stop[v],
+				     "round %d node %u", round, v);
+		}
+		cr_assert_eq(pending[0] | pending[1], 0);
+		free(root_of);
+		free(reached);
+	}
+}
+
+Test(graph, marks_past_a_full_stack)
+{
+	// A root's target (the last node) points to the even nodes below
+	// reach, each of those to the next odd one: more nodes wait at once
+	// than the stack holds, behind the sweep, so the bitmap is swept
+	// again. What lies above reach is not reached.
+	size_t n = 3 * CH_GRAPH_MARK_STACK, reach = 5 * CH_GRAPH_MARK_STACK / 2;
+	uint64_t *offsets = calloc(n + 1, sizeof(*offsets));
+	uint32_t *targets = malloc(n * sizeof(*targets));
+	struct ch_root_ref root = { .target = (uint32_t)(n - 1) };
+	uint64_t *reached, e = 0;
+
+	cr_assert(offsets && targets);
+	for (size_t u = 0; u < n; u++) {
+		offsets[u] = e;
+		if (u % 2 == 0 && u + 1 < n)
+			targets[e++] = (uint32_t)(u + 1);
+	}
+	offsets[n - 1] = e;
+	for (size_t v = 0; v < reach; v += 2)
+		targets[e++] = (uint32_t)v;
+	offsets[n] = e;
+	cr_assert_leq(e, n);
+
+	struct ch_graph graph = {
+		.num_nodes = n,
+		.edge_offsets = offsets,
+		.edge_targets = targets,
+		.root_refs = &root,
+		.num_root_refs = 1,
+	};
+
+	assert_no_error(ch_graph_reached(&graph, &reached));
+	for (size_t v = 0; v < n; v++)
+		cr_assert_eq(ch_bit_get(reached, v), v < reach || v == n - 1,
+			     "node %zu", v);
+	free(reached);
+	free(offsets);
+	free(targets);
 }
 
 Test(dominators, a_long_list_needs_no_recursion)

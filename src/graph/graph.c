@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bitmap.h"
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
 #include "base/progress.h"
@@ -196,7 +197,7 @@ static void add_edge(struct chunk_scan *scan, uint64_t addr, uint64_t value,
 		return;
 	// Data that looks like a pointer (stale bytes in a text buffer).
 	if (scan->pointer_free &&
-	    (scan->pointer_free[source / 64] >> (source % 64) & 1))
+	    ch_bit_get(scan->pointer_free, source))
 		return;
 	// Arrays of pointers to objects allocated one after the other are
 	// common: try the last target's block and the next one first.
@@ -463,7 +464,7 @@ static void drop_edges_of(struct ch_graph *graph, const uint64_t *pointer_free)
 		uint64_t begin = offsets[i], end = offsets[i + 1];
 
 		offsets[i] = kept;
-		if (pointer_free[i / 64] >> (i % 64) & 1)
+		if (ch_bit_get(pointer_free, i))
 			continue;
 		memmove(targets + kept, targets + begin,
 			(end - begin) * sizeof(*targets));
@@ -821,7 +822,7 @@ static struct ch_error *apply_exact_refs(struct ch_graph *graph,
 			from = refs.targets + exact[i];
 			len = exact_len[i];
 			graph->stats.exact_nodes++;
-		} else if (refs.owned[i / 64] >> (i % 64) & 1) {
+		} else if (ch_bit_get(refs.owned, i)) {
 			len = 0;
 		}
 		if (len)
@@ -997,6 +998,101 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 			  queue);
 	free(queue);
 	*root_of_ret = root_of;
+	return NULL;
+}
+
+struct mark_search {
+	const struct ch_graph *graph;
+	uint64_t *marked, *pending;
+	uint32_t *stack;
+	size_t depth, capacity;
+	/** The word of pending being swept; a node left behind it: again. */
+	size_t sweep_word;
+	bool again;
+};
+
+// Follow u's edges: mark each target not marked yet, and push it, or leave
+// it pending when the stack is full.
+static void mark_targets(struct mark_search *search, uint32_t u)
+{
+	const struct ch_graph *graph = search->graph;
+
+	for (uint64_t e = graph->edge_offsets[u]; e < graph->edge_offsets[u + 1];
+	     e++) {
+		uint32_t v = graph->edge_targets[e];
+
+		if (ch_bit_get(search->marked, v))
+			continue;
+		ch_bit_set(search->marked, v);
+		if (search->depth < search->capacity) {
+			search->stack[search->depth++] = v;
+		} else {
+			ch_bit_set(search->pending, v);
+			search->again |= v / 64 < search->sweep_word;
+		}
+	}
+}
+
+struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
+					 uint64_t *marked, uint64_t *pending)
+{
+	size_t n = graph->num_nodes, words = ch_bitmap_words(n);
+	size_t capacity = n < CH_GRAPH_MARK_STACK ? n + 1 : CH_GRAPH_MARK_STACK;
+	_cleanup_free_ uint32_t *stack = malloc(capacity * sizeof(*stack));
+	struct mark_search search = {
+		.graph = graph,
+		.marked = marked,
+		.pending = pending,
+		.stack = stack,
+		.capacity = capacity,
+		.again = true,
+	};
+
+	if (!stack)
+		return &ch_enomem;
+	// Each sweep but the last follows a stack that overflowed, which takes
+	// CH_GRAPH_MARK_STACK nodes marked: the sweeps are bounded.
+	while (search.again) {
+		search.again = false;
+		for (size_t w = 0; w < words; w++) {
+			search.sweep_word = w;
+			while (pending[w]) {
+				uint32_t u = (uint32_t)(w * 64 +
+							__builtin_ctzll(pending[w]));
+
+				pending[w] &= pending[w] - 1;
+				ch_bit_set(marked, u);
+				stack[0] = u;
+				search.depth = 1;
+				while (search.depth)
+					mark_targets(&search,
+						     stack[--search.depth]);
+			}
+		}
+	}
+	return NULL;
+}
+
+struct ch_error *ch_graph_reached(const struct ch_graph *graph,
+				  uint64_t **reached_ret)
+{
+	size_t words = ch_bitmap_words(graph->num_nodes) + 1;
+	_cleanup_free_ uint64_t *pending = calloc(words, sizeof(*pending));
+	uint64_t *reached = calloc(words, sizeof(*reached));
+	struct ch_error *err;
+
+	if (!pending || !reached) {
+		free(reached);
+		return &ch_enomem;
+	}
+	for (size_t r = 0; r < graph->num_root_refs; r++)
+		ch_bit_set(pending, graph->root_refs[r].target);
+	err = ch_graph_mark_reachable(graph, reached, pending);
+	if (err) {
+		free(reached);
+		return err;
+	}
+	*reached_ret = reached;
 	return NULL;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bitmap.h"
 #include "base/cleanup.h"
 #include "report/alloc_stack.h"
 #include "report/analysis.h"
@@ -18,143 +19,186 @@
 #define TEXT_FRAMES 16
 
 /* The leaks of one allocation stack (or of none recorded). */
+/*
+ * The report's arrays are indexed by the position of a node in the list of
+ * nodes no root reaches (unreached), not by node: a leak is a small part
+ * of a large heap, and the report's memory is that part's.
+ */
+
+/* The leaks of one allocation stack (or of none recorded). */
 struct stack_group {
 	/** Index in the heap's allocation stacks; UINT32_MAX: none recorded. */
 	uint32_t stack;
 	uint64_t count, bytes, unreferenced;
-	/** Its leaked nodes: the first, then next_node[] from each. */
-	uint32_t first_node, last_node;
+	/** Its leaks' positions: the first, then next_leak[] from each. */
+	uint32_t first_leak, last_leak;
 };
 
 struct leaks_report {
 	const struct ch_program *program;
 	const struct ch_graph *graph;
-	/** From ch_graph_reach(): CH_GRAPH_NONE marks a leak. */
-	uint32_t *root_of;
-	/** Per node: distinct leaked allocations pointing into it. */
+	/**
+	 * The nodes no root reaches, in address order: the leaks, and the
+	 * runtimes' garbage not yet collected (the unreachable runtime
+	 * objects, Python's reference cycles, and what only they reach),
+	 * which is reported apart from the leaks.
+	 */
+	uint32_t *unreached;
+	size_t num_unreached;
+	/** Bit per node: in the runtimes' garbage. */
+	uint64_t *garbage;
+	/** Per position: distinct leaked allocations pointing into it. */
 	uint32_t *referrers;
 	struct ch_type_groups groups;
 	uint64_t count, bytes, unreferenced;
-	/** --by-stack: the groups, largest first, and each node's next. */
+	/** --by-stack: the groups, largest first, and each leak's next. */
 	struct stack_group *stack_groups;
 	size_t num_stack_groups;
-	uint32_t *next_node;
+	uint32_t *next_leak;
 	/** Allocations listed at most; 0: all. */
 	uint64_t max_allocations;
-	/**
-	 * The runtimes' garbage not yet collected: the unreachable runtime
-	 * objects (Python's reference cycles) and what only they reach,
-	 * marked GARBAGE in root_of and reported apart from the leaks.
-	 */
 	struct ch_type_groups garbage_groups;
 	uint64_t garbage_count, garbage_bytes;
 };
 
-/** root_of's mark of a node in the runtimes' uncollected garbage. */
-#define GARBAGE (CH_GRAPH_NONE - 1)
+static bool in_garbage(const struct leaks_report *report, uint32_t node)
+{
+	return ch_bit_get(report->garbage, node);
+}
+
+// The groupings' filters, on the unreached nodes.
+static bool is_garbage(uint32_t node, void *arg)
+{
+	return in_garbage(arg, node);
+}
 
 static bool is_leaked(uint32_t node, void *arg)
 {
-	const struct leaks_report *report = arg;
-
-	return report->root_of[node] == CH_GRAPH_NONE;
+	return !in_garbage(arg, node);
 }
 
-static bool is_garbage(uint32_t node, void *arg)
+// The position of node v in unreached, or num_unreached if it is reached.
+static size_t position_of(const struct leaks_report *report, uint32_t v)
 {
-	const struct leaks_report *report = arg;
+	size_t low = 0, high = report->num_unreached;
 
-	return report->root_of[node] == GARBAGE;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (report->unreached[mid] < v)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low < report->num_unreached && report->unreached[low] == v ?
+		       low :
+		       report->num_unreached;
 }
 
 /*
- * Mark the runtimes' uncollected garbage: the unreachable runtime objects
- * (a Python reference cycle dropped since the collector last ran) and the
- * unreachable memory they reach (their item arrays, a native buffer only
- * they hold). A leak is what remains: native memory no object holds.
+ * The nodes no root reaches, and among them the runtimes' garbage: the
+ * unreachable runtime objects and the unreachable memory they reach (their
+ * item arrays, a native buffer only they hold). A leak is what remains:
+ * native memory no object holds.
  */
-static struct ch_error *mark_garbage(struct leaks_report *report)
+static struct ch_error *find_unreached(struct leaks_report *report)
 {
 	const struct ch_graph *graph = report->graph;
-	size_t n = graph->num_nodes, head = 0, tail = 0;
-	_cleanup_free_ uint32_t *queue = malloc((n + 1) * sizeof(*queue));
+	size_t n = graph->num_nodes, words = ch_bitmap_words(n) + 1, k = 0;
+	_cleanup_free_ uint64_t *reached = NULL;
+	_cleanup_free_ uint64_t *pending = calloc(words, sizeof(*pending));
+	struct ch_error *err;
 
-	if (!queue)
+	report->garbage = malloc(words * sizeof(*report->garbage));
+	if (!pending || !report->garbage)
+		return &ch_enomem;
+	err = ch_graph_reached(graph, &reached);
+	if (err)
+		return err;
+	for (uint32_t v = 0; v < n; v++)
+		report->num_unreached += !ch_bit_get(reached, v);
+	report->unreached = malloc((report->num_unreached + 1) *
+				   sizeof(*report->unreached));
+	if (!report->unreached)
 		return &ch_enomem;
 	for (uint32_t v = 0; v < n; v++) {
-		if (report->root_of[v] == CH_GRAPH_NONE &&
-		    ch_program_runtime_object(report->program, &graph->blocks[v])) {
-			report->root_of[v] = GARBAGE;
-			queue[tail++] = v;
-		}
+		if (ch_bit_get(reached, v))
+			continue;
+		report->unreached[k++] = v;
+		if (ch_program_runtime_object(report->program, &graph->blocks[v]))
+			ch_bit_set(pending, v);
 	}
-	while (head < tail) {
-		uint32_t u = queue[head++];
+	// What the garbage reaches, the search not entering the reached nodes.
+	memcpy(report->garbage, reached, words * sizeof(*reached));
+	err = ch_graph_mark_reachable(graph, report->garbage, pending);
+	if (err)
+		return err;
+	for (size_t w = 0; w < words; w++)
+		report->garbage[w] &= ~reached[w];
+	for (k = 0; k < report->num_unreached; k++) {
+		uint32_t v = report->unreached[k];
 
-		for (uint64_t e = graph->edge_offsets[u];
-		     e < graph->edge_offsets[u + 1]; e++) {
-			uint32_t v = graph->edge_targets[e];
-
-			if (report->root_of[v] == CH_GRAPH_NONE) {
-				report->root_of[v] = GARBAGE;
-				queue[tail++] = v;
-			}
-		}
-	}
-	for (size_t i = 0; i < tail; i++) {
+		if (!in_garbage(report, v))
+			continue;
 		report->garbage_count++;
-		report->garbage_bytes += graph->blocks[queue[i]].size;
+		report->garbage_bytes += graph->blocks[v].size;
 	}
 	return NULL;
 }
 
 /*
- * Count each leaked node's leaked referrers. Only leaked nodes can point to
- * a leaked node (a reachable one would make it reachable), and self-edges
- * are not in the graph. A node whose words point into the same target
- * twice, not consecutively, counts once: last_from remembers the last
- * referrer seen per target.
+ * Count each unreached node's leaked referrers. Only unreached nodes can
+ * point to an unreached node (a reachable one would make it reachable),
+ * and self-edges are not in the graph. A node whose words point into the
+ * same target twice, not consecutively, counts once: last_from remembers
+ * the last referrer seen per target.
  */
 static struct ch_error *count_referrers(struct leaks_report *report)
 {
 	const struct ch_graph *graph = report->graph;
-	size_t n = graph->num_nodes;
-	_cleanup_free_ uint32_t *last_from = malloc((n + 1) * sizeof(*last_from));
+	size_t num = report->num_unreached;
+	_cleanup_free_ uint32_t *last_from = malloc((num + 1) * sizeof(*last_from));
 
-	report->referrers = calloc(n + 1, sizeof(*report->referrers));
+	report->referrers = calloc(num + 1, sizeof(*report->referrers));
 	if (!last_from || !report->referrers)
 		return &ch_enomem;
-	for (size_t i = 0; i <= n; i++)
-		last_from[i] = CH_GRAPH_NONE;
-	for (uint32_t u = 0; u < n; u++) {
-		if (report->root_of[u] != CH_GRAPH_NONE)
+	for (size_t k = 0; k < num; k++)
+		last_from[k] = CH_GRAPH_NONE;
+	for (size_t k = 0; k < num; k++) {
+		uint32_t u = report->unreached[k];
+
+		if (in_garbage(report, u))
 			continue;
 		report->count++;
 		report->bytes += graph->blocks[u].size;
 		for (uint64_t e = graph->edge_offsets[u];
 		     e < graph->edge_offsets[u + 1]; e++) {
-			uint32_t v = graph->edge_targets[e];
+			size_t at = position_of(report, graph->edge_targets[e]);
 
-			if (last_from[v] != u) {
-				last_from[v] = u;
-				report->referrers[v]++;
+			if (at < num && last_from[at] != k) {
+				last_from[at] = (uint32_t)k;
+				report->referrers[at]++;
 			}
 		}
 	}
 	return NULL;
 }
 
-/** What a listing calls leaked node v: a runtime object's id(), else its address. */
-static uint64_t leak_address(const struct leaks_report *report, uint32_t v)
+/**
+ * What a listing calls the unreached node at position k: a runtime
+ * object's id(), else its address.
+ */
+static uint64_t leak_address(const struct leaks_report *report, size_t k)
 {
-	return ch_program_identity(report->program, &report->graph->blocks[v]);
+	return ch_program_identity(report->program,
+				   &report->graph->blocks[report->unreached[k]]);
 }
 
-static const char *leak_kind(const struct leaks_report *report, uint32_t v)
+static const char *leak_kind(const struct leaks_report *report, size_t k)
 {
-	if (report->root_of[v] == GARBAGE)
+	if (in_garbage(report, report->unreached[k]))
 		return "uncollected";
-	return report->referrers[v] ? "indirect" : "unreferenced";
+	return report->referrers[k] ? "indirect" : "unreferenced";
 }
 
 // The columns leaks adds to an allocation's row.
@@ -207,12 +251,11 @@ static bool order_groups(struct ch_out *out,
 	return true;
 }
 
-// Up to TEXT_EXAMPLES addresses per group, unreferenced ones first: one
-// pass over the nodes per kind.
+// Up to TEXT_EXAMPLES positions per group, unreferenced ones first: one
+// pass over the unreached nodes per kind.
 static uint32_t *pick_examples(const struct leaks_report *report)
 {
 	const struct ch_type_groups *groups = &report->groups;
-	size_t n = report->graph->num_nodes;
 	uint32_t *examples = malloc((groups->num_groups * TEXT_EXAMPLES + 1) *
 				    sizeof(*examples));
 
@@ -221,18 +264,18 @@ static uint32_t *pick_examples(const struct leaks_report *report)
 	for (size_t i = 0; i < groups->num_groups * TEXT_EXAMPLES; i++)
 		examples[i] = CH_GRAPH_NONE;
 	for (int pass = 0; pass < 2; pass++) {
-		for (uint32_t v = 0; v < n; v++) {
-			uint32_t g = groups->group_of[v];
+		for (uint32_t at = 0; at < report->num_unreached; at++) {
+			uint32_t g = groups->group_of[at];
 			uint32_t *slots = examples + (size_t)g * TEXT_EXAMPLES;
 			size_t k = 0;
 
-			if (g == CH_GRAPH_NONE ||
-			    (report->referrers[v] == 0) != (pass == 0))
+			if (g == CH_TYPE_GROUP_NONE ||
+			    (report->referrers[at] == 0) != (pass == 0))
 				continue;
 			while (k < TEXT_EXAMPLES && slots[k] != CH_GRAPH_NONE)
 				k++;
 			if (k < TEXT_EXAMPLES)
-				slots[k] = v;
+				slots[k] = at;
 		}
 	}
 	return examples;
@@ -246,54 +289,56 @@ static int compare_stack_groups(const void *a, const void *b)
 		return x->bytes > y->bytes ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return x->first_node < y->first_node ? -1 : x->first_node > y->first_node;
+	return x->first_leak < y->first_leak ? -1 : x->first_leak > y->first_leak;
 }
 
 /*
  * Group the leaks by allocation stack: one group per stack the heap
  * recorded for a leaked block, one for the blocks without; each group's
- * nodes chained in address order through next_node.
+ * leaks chained in address order through next_leak.
  */
 static struct ch_error *group_by_stack(struct leaks_report *report)
 {
 	const struct ch_alloc_stacks *stacks = &report->program->heap.alloc_stacks;
-	size_t n = report->graph->num_nodes, num_slots = stacks->stacks.len + 1;
+	size_t num_slots = stacks->stacks.len + 1;
 	_cleanup_free_ uint32_t *group_of_stack =
 		malloc(num_slots * sizeof(*group_of_stack));
 	size_t num_groups = 0;
 
 	report->stack_groups = calloc(num_slots, sizeof(*report->stack_groups));
-	report->next_node = malloc((n + 1) * sizeof(*report->next_node));
-	if (!group_of_stack || !report->stack_groups || !report->next_node)
+	report->next_leak = malloc((report->num_unreached + 1) *
+				   sizeof(*report->next_leak));
+	if (!group_of_stack || !report->stack_groups || !report->next_leak)
 		return &ch_enomem;
 	for (size_t i = 0; i < num_slots; i++)
 		group_of_stack[i] = CH_GRAPH_NONE;
-	for (uint32_t v = 0; v < n; v++) {
+	for (uint32_t at = 0; at < report->num_unreached; at++) {
+		const struct ch_block *block =
+			&report->graph->blocks[report->unreached[at]];
 		uint32_t stack, slot;
 		struct stack_group *group;
 
-		if (report->root_of[v] != CH_GRAPH_NONE)
+		if (in_garbage(report, report->unreached[at]))
 			continue;
-		if (!ch_alloc_stacks_find(stacks, report->graph->blocks[v].address,
-					  &stack))
+		if (!ch_alloc_stacks_find(stacks, block->address, &stack))
 			stack = UINT32_MAX;
 		slot = stack == UINT32_MAX ? (uint32_t)num_slots - 1 : stack;
 		if (group_of_stack[slot] == CH_GRAPH_NONE) {
 			group_of_stack[slot] = (uint32_t)num_groups;
 			report->stack_groups[num_groups++] = (struct stack_group){
 				.stack = stack,
-				.first_node = v,
+				.first_leak = at,
 			};
 		} else {
 			group = &report->stack_groups[group_of_stack[slot]];
-			report->next_node[group->last_node] = v;
+			report->next_leak[group->last_leak] = at;
 		}
 		group = &report->stack_groups[group_of_stack[slot]];
-		group->last_node = v;
-		report->next_node[v] = CH_GRAPH_NONE;
+		group->last_leak = at;
+		report->next_leak[at] = CH_GRAPH_NONE;
 		group->count++;
-		group->bytes += report->graph->blocks[v].size;
-		group->unreferenced += report->referrers[v] == 0;
+		group->bytes += block->size;
+		group->unreferenced += report->referrers[at] == 0;
 	}
 	qsort(report->stack_groups, num_groups, sizeof(*report->stack_groups),
 	      compare_stack_groups);
@@ -330,12 +375,12 @@ static void write_stack_groups_text(struct ch_out *out,
 			ch_named_stack_deinit(&named);
 		}
 		ch_out_str(out, "          e.g.");
-		for (uint32_t v = group->first_node;
-		     v != CH_GRAPH_NONE && k < TEXT_EXAMPLES;
-		     v = report->next_node[v], k++)
+		for (uint32_t at = group->first_leak;
+		     at != CH_GRAPH_NONE && k < TEXT_EXAMPLES;
+		     at = report->next_leak[at], k++)
 			ch_out_printf(out, " 0x%" PRIx64 " (%s)",
-				      leak_address(report, v),
-				      leak_kind(report, v));
+				      leak_address(report, at),
+				      leak_kind(report, at));
 		ch_out_str(out, "\n");
 	}
 }
@@ -373,9 +418,9 @@ static void write_stack_groups_json(struct ch_out *out,
 			ch_json_null(&json);
 		ch_json_key(&json, "allocations");
 		ch_json_begin_array(&json);
-		for (uint32_t v = group->first_node; v != CH_GRAPH_NONE;
-		     v = report->next_node[v])
-			ch_json_address(&json, leak_address(report, v));
+		for (uint32_t at = group->first_leak; at != CH_GRAPH_NONE;
+		     at = report->next_leak[at])
+			ch_json_address(&json, leak_address(report, at));
 		ch_json_end_array(&json);
 		ch_json_end_object(&json);
 		ch_named_stack_deinit(&named);
@@ -411,11 +456,11 @@ static void write_garbage_text(struct ch_out *out,
 			      group->bytes);
 		ch_out_group_name(out, group);
 		ch_out_str(out, "\n          e.g.");
-		for (uint32_t v = group->first_node;
-		     v < report->graph->num_nodes && shown < TEXT_EXAMPLES; v++) {
-			if (groups->group_of[v] != order[i])
+		for (size_t at = position_of(report, group->first_node);
+		     at < report->num_unreached && shown < TEXT_EXAMPLES; at++) {
+			if (groups->group_of[at] != order[i])
 				continue;
-			ch_out_printf(out, " 0x%" PRIx64, leak_address(report, v));
+			ch_out_printf(out, " 0x%" PRIx64, leak_address(report, at));
 			shown++;
 		}
 		ch_out_str(out, "\n");
@@ -528,19 +573,17 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 			      report->garbage_count, report->garbage_bytes);
 	}
 	memcpy(fields, leak_columns, sizeof(fields));
-	for (uint32_t v = 0; v < graph->num_nodes; v++) {
+	for (size_t at = 0; at < report->num_unreached; at++) {
+		uint32_t v = report->unreached[at];
 		const struct ch_block *block = &graph->blocks[v];
 
-		if (report->root_of[v] != CH_GRAPH_NONE &&
-		    report->root_of[v] != GARBAGE)
-			continue;
 		if (report->max_allocations &&
 		    writer.written >= report->max_allocations)
 			break;
-		fields[LEAK_COLUMN].string = leak_kind(report, v);
-		fields[REFERRERS_COLUMN].u64 = report->referrers[v];
+		fields[LEAK_COLUMN].string = leak_kind(report, at);
+		fields[REFERRERS_COLUMN].u64 = report->referrers[at];
 		ch_row_writer_write(&writer, &(struct ch_allocation_row){
-			.address = leak_address(report, v),
+			.address = leak_address(report, at),
 			.size = block->size,
 			.allocator = ch_analysis_allocator(report->program, v),
 			.type = ch_analysis_type(report->program, v),
@@ -574,23 +617,25 @@ struct ch_error *ch_leaks_report_write_analysis(struct ch_analysis *analysis,
 	static struct ch_out out;
 	struct ch_error *err;
 
-	err = ch_graph_reach(analysis->graph, NULL, &report.root_of);
+	err = find_unreached(&report);
 	if (!err)
-		err = mark_garbage(&report);
-	if (!err)
-		err = ch_type_groups_init(&report.garbage_groups, program,
-					  is_garbage, &report);
+		err = ch_type_groups_init_nodes(&report.garbage_groups, program,
+						report.unreached,
+						report.num_unreached,
+						is_garbage, &report);
 	if (!err)
 		err = count_referrers(&report);
 	if (!err)
-		err = ch_type_groups_init(&report.groups, program, is_leaked,
-					  &report);
+		err = ch_type_groups_init_nodes(&report.groups, program,
+						report.unreached,
+						report.num_unreached, is_leaked,
+						&report);
 	if (!err) {
-		for (uint32_t v = 0; v < analysis->graph->num_nodes; v++) {
-			if (report.root_of[v] == CH_GRAPH_NONE &&
-			    report.referrers[v] == 0) {
+		for (size_t at = 0; at < report.num_unreached; at++) {
+			if (!in_garbage(&report, report.unreached[at]) &&
+			    report.referrers[at] == 0) {
 				report.unreferenced++;
-				report.groups.groups[report.groups.group_of[v]].extra++;
+				report.groups.groups[report.groups.group_of[at]].extra++;
 			}
 		}
 		if (options->by_stack)
@@ -607,8 +652,9 @@ struct ch_error *ch_leaks_report_write_analysis(struct ch_analysis *analysis,
 	ch_type_groups_deinit(&report.groups);
 	ch_type_groups_deinit(&report.garbage_groups);
 	free(report.stack_groups);
-	free(report.next_node);
-	free(report.root_of);
+	free(report.next_leak);
+	free(report.unreached);
+	free(report.garbage);
 	free(report.referrers);
 	return err;
 }

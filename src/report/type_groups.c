@@ -87,8 +87,18 @@ struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
 				     bool (*include)(uint32_t node, void *arg),
 				     void *arg)
 {
+	return ch_type_groups_init_nodes(groups, program, NULL,
+					 program->heap.live.len, include, arg);
+}
+
+struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
+					   const struct ch_program *program,
+					   const uint32_t *nodes, size_t n,
+					   bool (*include)(uint32_t node,
+							   void *arg),
+					   void *arg)
+{
 	const struct ch_heap *heap = &program->heap;
-	size_t n = heap->live.len;
 	struct grouping g = {
 		.heap = heap,
 		.group_of_max_size = CH_TYPE_GROUP_NONE,
@@ -106,13 +116,14 @@ struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
 	}
 	for (size_t t = 0; t < heap->num_type_names; t++)
 		g.group_of_type[t] = CH_TYPE_GROUP_NONE;
-	for (uint32_t v = 0; v < n; v++) {
+	for (size_t k = 0; k < n; k++) {
+		uint32_t v = nodes ? nodes[k] : (uint32_t)k;
 		enum ch_type_source source;
 		const char *type;
 		struct ch_type_group *group;
 		uint32_t index;
 
-		groups->group_of[v] = CH_TYPE_GROUP_NONE;
+		groups->group_of[k] = CH_TYPE_GROUP_NONE;
 		if (include && !include(v, arg))
 			continue;
 		// Arrays of T, counted or not, are one group: "T[]".
@@ -123,7 +134,7 @@ struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
 		err = group_of_block(&g, v, type, &index);
 		if (err)
 			goto out;
-		groups->group_of[v] = index;
+		groups->group_of[k] = index;
 		group = &g.groups.data[index];
 		group->count++;
 		group->bytes += heap->live.blocks[v].size;

@@ -37,7 +37,10 @@ struct ch_type_group {
 struct ch_type_groups {
 	struct ch_type_group *groups;
 	size_t num_groups;
-	/** Group of each live block, or CH_TYPE_GROUP_NONE if left out. */
+	/**
+	 * Group of each live block (of each block listed, for
+	 * ch_type_groups_init_nodes()), or CH_TYPE_GROUP_NONE if left out.
+	 */
 	uint32_t *group_of;
 	/** The blocks grouped, and their usable bytes. */
 	uint64_t total_count, total_bytes;
@@ -52,6 +55,17 @@ struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
 				     const struct ch_program *program,
 				     bool (*include)(uint32_t node, void *arg),
 				     void *arg);
+/**
+ * The same for the n blocks listed in nodes (in address order), for which
+ * include is true: group_of[k] is the group of nodes[k]. A report about a
+ * few of the blocks (the leaked ones) needs memory for those only.
+ */
+struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
+					   const struct ch_program *program,
+					   const uint32_t *nodes, size_t n,
+					   bool (*include)(uint32_t node,
+							   void *arg),
+					   void *arg);
 void ch_type_groups_deinit(struct ch_type_groups *groups);
 
 /**

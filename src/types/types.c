@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bitmap.h"
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
@@ -86,28 +87,10 @@ struct ch_types_private {
 	uint64_t visit_budget;
 };
 
-static size_t bitmap_words(size_t n)
-{
-	return (n + 63) / 64;
-}
-
-static inline bool bit_get(const uint64_t *bits, size_t i)
-{
-	return bits[i / 64] >> (i % 64) & 1;
-}
-
-static inline void bit_set(uint64_t *bits, size_t i, bool value)
-{
-	if (value)
-		bits[i / 64] |= UINT64_C(1) << (i % 64);
-	else
-		bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
-}
-
 bool ch_types_conflicted(const struct ch_types *types, size_t index)
 {
 	return index < types->program->heap.live.len &&
-	       bit_get(types->conflicted, index);
+	       ch_bit_get(types->conflicted, index);
 }
 
 /* The rules, on their own for the unit tests. */
@@ -620,7 +603,7 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 		if (!err && bytes &&
 		    heap->block_type_sources[i] == CH_TYPE_UNKNOWN &&
 		    ch_looks_like_text(bytes, block->size))
-			bit_set(p->text_bits, i, true);
+			ch_bit_set(p->text_bits, i);
 	}
 	return err;
 }
@@ -679,8 +662,8 @@ static struct ch_error *find_vtable_arrays(struct ch_types *types)
 
 static void note_conflict(struct ch_types *types, size_t i)
 {
-	if (!bit_get(types->conflicted, i)) {
-		bit_set(types->conflicted, i, true);
+	if (!ch_bit_get(types->conflicted, i)) {
+		ch_bit_set(types->conflicted, i);
 		types->stats.conflicts++;
 	}
 }
@@ -689,9 +672,9 @@ static struct ch_error *enqueue(struct ch_types *types, size_t i)
 {
 	struct ch_types_private *p = types->private;
 
-	if (bit_get(p->queued_bits, i))
+	if (ch_bit_get(p->queued_bits, i))
 		return NULL;
-	bit_set(p->queued_bits, i, true);
+	ch_bit_set(p->queued_bits, i);
 	return block_list_append(&p->next_level, &(uint32_t){ (uint32_t)i });
 }
 
@@ -756,7 +739,7 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 	case CH_TYPE_UNKNOWN:
 		heap->block_types[i] = id;
 		heap->block_type_sources[i] = CH_TYPE_DWARF;
-		bit_set(p->cookie_bits, i, cookie);
+		ch_bit_assign(p->cookie_bits, i, cookie);
 		return enqueue(types, i);
 	default:
 		break;
@@ -772,7 +755,7 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 		note_conflict(types, i);
 	if (new->size > cur->size) {
 		heap->block_types[i] = id;
-		bit_set(p->cookie_bits, i, cookie);
+		ch_bit_assign(p->cookie_bits, i, cookie);
 		return enqueue(types, i);
 	}
 	return NULL;
@@ -850,9 +833,9 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 	index = ch_block_index_find(&p->block_index, start, true);
 	if (index == CH_NO_BLOCK || heap->live.blocks[index].address != start ||
 	    finish - start > heap->live.blocks[index].size ||
-	    count > UINT32_MAX || bit_get(p->vector_bits, index))
+	    count > UINT32_MAX || ch_bit_get(p->vector_bits, index))
 		return NULL;
-	bit_set(p->vector_bits, index, true);
+	ch_bit_set(p->vector_bits, index);
 	return ch_u64_map_put(&p->vector_counts, index,
 			      (uint64_t)target << 32 | count);
 }
@@ -863,7 +846,7 @@ static bool vector_count(const struct ch_types *types, size_t i, uint32_t id,
 {
 	uint64_t value;
 
-	if (!bit_get(types->private->vector_bits, i) ||
+	if (!ch_bit_get(types->private->vector_bits, i) ||
 	    !ch_u64_map_get(&types->private->vector_counts, i, &value) ||
 	    value >> 32 != id)
 		return false;
@@ -1094,7 +1077,7 @@ static struct ch_error *visit(struct ch_types *types, size_t i)
 		dtype = ch_dwarf_type(types->dwarf, id);
 		if (!dtype)
 			return NULL;
-		if (bit_get(p->cookie_bits, i)) {
+		if (ch_bit_get(p->cookie_bits, i)) {
 			first = COOKIE_SIZE;
 			if (!read_word(types, block->address, &count))
 				return NULL;
@@ -1305,7 +1288,7 @@ static void sort_level(struct ch_types *types, struct block_list *level,
 			      compare_indices);
 		return;
 	}
-	for (size_t w = 0; w < bitmap_words(num_blocks); w++) {
+	for (size_t w = 0; w < ch_bitmap_words(num_blocks); w++) {
 		for (uint64_t bits = queued[w]; bits; bits &= bits - 1)
 			level->data[len++] =
 				(uint32_t)(w * 64 + __builtin_ctzll(bits));
@@ -1323,7 +1306,7 @@ static struct ch_error *visit_level(struct ch_types *types,
 	for (size_t k = 0; !err && k < level->len; k++) {
 		uint32_t i = level->data[k];
 
-		bit_set(p->queued_bits, i, false);
+		ch_bit_clear(p->queued_bits, i);
 		if (types->stats.visits >= p->visit_budget) {
 			types->stats.truncated = true;
 			break;
@@ -1401,7 +1384,7 @@ static struct ch_error *name_block(struct ch_types *types, size_t i)
 	if (heap->block_type_sources[i] == CH_TYPE_DWARF) {
 		info.dtype = heap->block_types[i];
 		dtype = ch_dwarf_type(types->dwarf, info.dtype);
-		if (bit_get(p->cookie_bits, i)) {
+		if (ch_bit_get(p->cookie_bits, i)) {
 			info.array = true;
 			info.first_offset = COOKIE_SIZE;
 			if (!read_word(types, block->address, &info.count))
@@ -1428,7 +1411,7 @@ static struct ch_error *name_block(struct ch_types *types, size_t i)
 		return NULL;
 	}
 	if (heap->block_type_sources[i] != CH_TYPE_UNKNOWN ||
-	    !bit_get(p->text_bits, i))
+	    !ch_bit_get(p->text_bits, i))
 		return NULL;
 	if (!p->text_type) {
 		info.count = 0;
@@ -1491,11 +1474,11 @@ static struct ch_error *allocate(struct ch_types *types)
 				       heap->live.len);
 	heap->block_types = ch_calloc_large(n, sizeof(*heap->block_types));
 	heap->block_type_sources = ch_calloc_large(n, sizeof(*heap->block_type_sources));
-	types->conflicted = calloc(bitmap_words(n), sizeof(uint64_t));
-	p->cookie_bits = calloc(bitmap_words(n), sizeof(uint64_t));
-	p->queued_bits = calloc(bitmap_words(n), sizeof(uint64_t));
-	p->text_bits = calloc(bitmap_words(n), sizeof(uint64_t));
-	p->vector_bits = calloc(bitmap_words(n), sizeof(uint64_t));
+	types->conflicted = calloc(ch_bitmap_words(n), sizeof(uint64_t));
+	p->cookie_bits = calloc(ch_bitmap_words(n), sizeof(uint64_t));
+	p->queued_bits = calloc(ch_bitmap_words(n), sizeof(uint64_t));
+	p->text_bits = calloc(ch_bitmap_words(n), sizeof(uint64_t));
+	p->vector_bits = calloc(ch_bitmap_words(n), sizeof(uint64_t));
 	if (!heap->block_types || !heap->block_type_sources ||
 	    !types->conflicted || !p->cookie_bits || !p->queued_bits ||
 	    !p->text_bits || !p->vector_bits)
@@ -1746,7 +1729,7 @@ struct ch_error *ch_types_pointer_free(struct ch_types *types,
 								    info->dtype) ?
 					   2 : 1;
 		if (known[t] == 2)
-			bitmap[i / 64] |= UINT64_C(1) << (i % 64);
+			ch_bit_set(bitmap, i);
 	}
 	*bitmap_ret = no_cleanup_ptr(bitmap);
 	return NULL;
