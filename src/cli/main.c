@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,12 @@ static int list_allocators(void)
 
 int main(int argc, char **argv)
 {
+	// The analyses free large arrays while others grow (a scan thread's
+	// edges, joined into one). After the first such free, glibc raises
+	// its mmap threshold and serves the next ones from its arenas, which
+	// keep what is freed: at 30 million allocations, 175 MB more at the
+	// peak. A fixed threshold gives each large array back when freed.
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (argc < 2) {
 		print_help(stderr);
 		return CH_EXIT_USAGE;

@@ -39,6 +39,20 @@ enum {
 
 DEFINE_VECTOR(block_list, uint32_t);
 
+/*
+ * A level of the propagation: blocks to visit, each once, in address
+ * order. Its bitmap says which; while it is small, a list says so too, so
+ * that a level of a few blocks in a heap of millions is not found by a
+ * sweep of the whole bitmap, and a large level costs an eighth of a byte
+ * per block of the heap, not four per block in it.
+ */
+struct level {
+	uint64_t *bits;
+	/** Its blocks, in the order queued, while count <= list_limit. */
+	struct block_list list;
+	size_t count, list_limit;
+};
+
 struct ch_types_private {
 	/** Interned name -> index in heap->type_names (keys: those names). */
 	struct ch_name_map names;
@@ -61,10 +75,10 @@ struct ch_types_private {
 	/** Per live block, a bit: it starts with text (the guess rule). */
 	uint64_t *text_bits;
 	/**
-	 * The propagation goes level by level: the blocks to visit now and
-	 * those queued for the next level, each in a list at most once.
+	 * The propagation goes level by level: the blocks queued for the
+	 * next level (queued_bits: for any level not visited yet).
 	 */
-	struct block_list level, next_level;
+	struct level next_level;
 	/**
 	 * While a level is visited, the pointers it holds: (address held,
 	 * DWARF type of the slot), looked up in address order in batches.
@@ -675,7 +689,10 @@ static struct ch_error *enqueue(struct ch_types *types, size_t i)
 	if (ch_bit_get(p->queued_bits, i))
 		return NULL;
 	ch_bit_set(p->queued_bits, i);
-	return block_list_append(&p->next_level, &(uint32_t){ (uint32_t)i });
+	ch_bit_set(p->next_level.bits, i);
+	if (++p->next_level.count > p->next_level.list_limit)
+		return NULL;
+	return block_list_append(&p->next_level.list, &(uint32_t){ (uint32_t)i });
 }
 
 // DWARF type id may describe (part of) an object of vtable class class.
@@ -1271,51 +1288,72 @@ static int compare_indices(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/*
- * A level in address order: from the queued bits when it is large and its
- * blocks are exactly those queued (queued_only), else sorted.
- */
-static void sort_level(struct ch_types *types, struct block_list *level,
-		       bool queued_only)
+static struct ch_error *level_init(struct level *level, size_t num_blocks)
 {
-	const uint64_t *queued = types->private->queued_bits;
-	size_t num_blocks = types->program->heap.live.len, len = 0;
-
-	if (!queued_only || level->len < num_blocks / 64) {
-		// An empty level has no array: qsort takes none (UBSan).
-		if (level->len)
-			qsort(level->data, level->len, sizeof(*level->data),
-			      compare_indices);
-		return;
-	}
-	for (size_t w = 0; w < ch_bitmap_words(num_blocks); w++) {
-		for (uint64_t bits = queued[w]; bits; bits &= bits - 1)
-			level->data[len++] =
-				(uint32_t)(w * 64 + __builtin_ctzll(bits));
-	}
+	*level = (struct level){
+		.bits = ch_calloc_large(ch_bitmap_words(num_blocks) + 1,
+					sizeof(uint64_t)),
+		.list_limit = num_blocks / 64,
+	};
+	return level->bits ? NULL : &ch_enomem;
 }
 
-// Visit a level's blocks in address order, then follow what they hold.
-static struct ch_error *visit_level(struct ch_types *types,
-				    struct block_list *level, bool queued_only)
+static void level_deinit(struct level *level)
+{
+	free(level->bits);
+	block_list_deinit(&level->list);
+	*level = (struct level){ 0 };
+}
+
+// Visit block i of a level.
+static struct ch_error *visit_queued(struct ch_types *types, uint32_t i)
 {
 	struct ch_types_private *p = types->private;
+
+	ch_bit_clear(p->queued_bits, i);
+	if (types->stats.visits >= p->visit_budget) {
+		types->stats.truncated = true;
+		return NULL;
+	}
+	types->stats.visits++;
+	return visit(types, i);
+}
+
+/*
+ * Visit a level's blocks in address order (its list sorted, or its bitmap
+ * swept), then follow what they hold. The level is left empty.
+ */
+static struct ch_error *visit_level(struct ch_types *types,
+				    struct level *level)
+{
+	size_t num_words = ch_bitmap_words(types->program->heap.live.len);
 	struct ch_error *err = NULL;
 
-	sort_level(types, level, queued_only);
-	for (size_t k = 0; !err && k < level->len; k++) {
-		uint32_t i = level->data[k];
+	if (level->count <= level->list_limit) {
+		// An empty level has no array: qsort takes none (UBSan).
+		if (level->list.len)
+			qsort(level->list.data, level->list.len,
+			      sizeof(*level->list.data), compare_indices);
+		for (size_t k = 0; k < level->list.len; k++)
+			ch_bit_clear(level->bits, level->list.data[k]);
+		for (size_t k = 0;
+		     !err && k < level->list.len && !types->stats.truncated; k++)
+			err = visit_queued(types, level->list.data[k]);
+	} else {
+		for (size_t w = 0; w < num_words; w++) {
+			uint64_t bits = level->bits[w];
 
-		ch_bit_clear(p->queued_bits, i);
-		if (types->stats.visits >= p->visit_budget) {
-			types->stats.truncated = true;
-			break;
+			level->bits[w] = 0;
+			for (; !err && bits && !types->stats.truncated;
+			     bits &= bits - 1)
+				err = visit_queued(types,
+						   (uint32_t)(w * 64 +
+							      __builtin_ctzll(bits)));
 		}
-		types->stats.visits++;
-		err = visit(types, i);
 	}
-	ch_progress_add(level->len);
-	level->len = 0;
+	ch_progress_add(level->count);
+	level->list.len = 0;
+	level->count = 0;
 	return err ? err : follow_batch(types);
 }
 
@@ -1330,17 +1368,19 @@ static struct ch_error *propagate(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
 	struct ch_heap *heap = &types->program->heap;
-	struct block_list from_roots = p->next_level, from_vtables;
-	struct ch_error *err = NULL;
+	struct level from_roots = p->next_level, from_vtables, level = { 0 };
+	struct ch_error *err;
 
-	block_list_init(&p->next_level);
+	err = level_init(&p->next_level, heap->live.len);
 	for (size_t i = 0; !err && i < heap->live.len; i++) {
 		if (heap->block_type_sources[i] == CH_TYPE_VTABLE &&
 		    types->infos[heap->block_types[i]].dtype)
 			err = enqueue(types, i);
 	}
 	from_vtables = p->next_level;
-	block_list_init(&p->next_level);
+	p->next_level = (struct level){ 0 };
+	if (!err)
+		err = level_init(&p->next_level, heap->live.len);
 	p->batch_capacity = heap->live.len / BATCH_SPREAD;
 	if (p->batch_capacity < BATCH_MIN)
 		p->batch_capacity = BATCH_MIN;
@@ -1352,20 +1392,24 @@ static struct ch_error *propagate(struct ch_types *types)
 	p->batching = true;
 	ch_progress_start("typing allocations", heap->live.len);
 	if (!err)
-		err = visit_level(types, &from_roots, false);
+		err = visit_level(types, &from_roots);
 	if (!err && !types->stats.truncated)
-		err = visit_level(types, &from_vtables, false);
-	while (!err && p->next_level.len && !types->stats.truncated) {
-		struct block_list swap = p->level;
+		err = visit_level(types, &from_vtables);
+	// The levels visited are empty: one is the next's next.
+	level = from_roots;
+	from_roots = (struct level){ 0 };
+	while (!err && p->next_level.count && !types->stats.truncated) {
+		struct level swap = level;
 
-		p->level = p->next_level;
+		level = p->next_level;
 		p->next_level = swap;
-		err = visit_level(types, &p->level, true);
+		err = visit_level(types, &level);
 	}
 	p->batching = false;
 	ch_progress_end();
-	block_list_deinit(&from_roots);
-	block_list_deinit(&from_vtables);
+	level_deinit(&from_roots);
+	level_deinit(&from_vtables);
+	level_deinit(&level);
 	return err;
 }
 
@@ -1483,8 +1527,10 @@ static struct ch_error *allocate(struct ch_types *types)
 	    !types->conflicted || !p->cookie_bits || !p->queued_bits ||
 	    !p->text_bits || !p->vector_bits)
 		return &ch_enomem;
-	err = ch_block_index_init(&p->block_index, heap->live.blocks,
-				  heap->live.len);
+	err = level_init(&p->next_level, n);
+	if (!err)
+		err = ch_block_index_init(&p->block_index, heap->live.blocks,
+					  heap->live.len);
 	if (err)
 		return err;
 	p->visit_budget = (uint64_t)MAX_VISITS_PER_BLOCK * n + 4096;
@@ -1500,8 +1546,7 @@ static void release_work(struct ch_types_private *p)
 	free(p->cookie_bits);
 	free(p->queued_bits);
 	free(p->text_bits);
-	block_list_deinit(&p->level);
-	block_list_deinit(&p->next_level);
+	level_deinit(&p->next_level);
 	free(p->batch);
 	free(p->batch_scratch);
 	free(p->batch_found);
