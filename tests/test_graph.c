@@ -134,7 +134,7 @@ Test(block_index, empty)
 
 struct test_graph {
 	size_t n;
-	uint64_t offsets[200];
+	uint32_t offsets[200];
 	uint32_t targets[4000];
 	uint32_t roots[50];
 	size_t num_roots;
@@ -579,7 +579,7 @@ Test(graph, marks_past_a_full_stack)
 	// than the stack holds, behind the sweep, so the bitmap is swept
 	// again. What lies above reach is not reached.
 	size_t n = 3 * CH_GRAPH_MARK_STACK, reach = 5 * CH_GRAPH_MARK_STACK / 2;
-	uint64_t *offsets = calloc(n + 1, sizeof(*offsets));
+	uint32_t *offsets = calloc(n + 1, sizeof(*offsets));
 	uint32_t *targets = malloc(n * sizeof(*targets));
 	struct ch_root_ref root = { .target = (uint32_t)(n - 1) };
 	uint64_t *reached, e = 0;
@@ -618,7 +618,7 @@ Test(dominators, a_long_list_needs_no_recursion)
 	// A list of 2 million nodes: a recursive DFS or eval would overflow
 	// the stack here.
 	size_t n = 2000000;
-	uint64_t *offsets = malloc((n + 1) * sizeof(*offsets));
+	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
 	uint32_t *targets = malloc(n * sizeof(*targets));
 	struct ch_block *blocks = calloc(n, sizeof(*blocks));
 	uint32_t root = 0;
@@ -1000,7 +1000,7 @@ Test(graph, parallel_scan_equals_a_naive_one)
 	for (unsigned t = 1; t < 3; t++) {
 		cr_assert_eq(graphs[t]->stats.num_edges, e);
 		cr_assert_eq(memcmp(graphs[t]->edge_offsets, graphs[0]->edge_offsets,
-				    (heap->live.len + 1) * sizeof(uint64_t)), 0);
+				    (heap->live.len + 1) * sizeof(*graphs[0]->edge_offsets)), 0);
 		cr_assert_eq(memcmp(graphs[t]->edge_targets, graphs[0]->edge_targets,
 				    e * sizeof(uint32_t)), 0);
 	}
@@ -1036,7 +1036,7 @@ Test(graph, parallel_scan_equals_a_naive_one)
 	for (unsigned t = 1; t < 3; t++) {
 		cr_assert_eq(graphs[t]->stats.num_edges, graphs[0]->stats.num_edges);
 		cr_assert_eq(memcmp(graphs[t]->edge_offsets, graphs[0]->edge_offsets,
-				    (heap->live.len + 1) * sizeof(uint64_t)), 0);
+				    (heap->live.len + 1) * sizeof(*graphs[0]->edge_offsets)), 0);
 		cr_assert_eq(memcmp(graphs[t]->edge_targets, graphs[0]->edge_targets,
 				    graphs[0]->stats.num_edges * sizeof(uint32_t)), 0);
 	}

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ struct lengauer_tarjan {
 	uint32_t *path;        // eval's explicit stack,
 	size_t path_capacity;  // this long
 	// Predecessors, by DFS number, in CSR form.
-	uint64_t *pred_offsets;
+	uint32_t *pred_offsets;
 	uint32_t *preds;
 };
 
@@ -56,7 +57,7 @@ static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
  * nodes in preorder (number_of[node]) and record the spanning tree.
  */
 static struct ch_error *number_vertices(size_t num_nodes,
-					const uint64_t *offsets,
+					const uint32_t *offsets,
 					const uint32_t *targets,
 					const uint32_t *roots, size_t num_roots,
 					uint32_t *number_of,
@@ -124,7 +125,7 @@ static struct ch_error *number_vertices(size_t num_nodes,
 #define AHEAD 16
 
 struct edge_stream {
-	const uint64_t *offsets;
+	const uint32_t *offsets;
 	const uint32_t *targets;
 	const uint32_t *roots;
 	size_t num_roots, num_nodes;
@@ -180,7 +181,7 @@ static size_t next_edges(struct edge_stream *s)
 	return n;
 }
 
-static struct ch_error *collect_predecessors(const uint64_t *offsets,
+static struct ch_error *collect_predecessors(const uint32_t *offsets,
 					     const uint32_t *targets,
 					     const uint32_t *roots,
 					     size_t num_roots,
@@ -190,7 +191,8 @@ static struct ch_error *collect_predecessors(const uint64_t *offsets,
 {
 	_cleanup_free_ struct edge_stream *s = malloc(sizeof(*s));
 	size_t count = lt->count, n;
-	uint64_t *starts;
+	uint64_t total = 0;
+	uint32_t *starts;
 
 	lt->pred_offsets = ch_calloc_large(count + 1, sizeof(*lt->pred_offsets));
 	if (!lt->pred_offsets || !s)
@@ -201,12 +203,18 @@ static struct ch_error *collect_predecessors(const uint64_t *offsets,
 				   .number_of = number_of };
 	starts = lt->pred_offsets + 1;
 	while ((n = next_edges(s)) > 0) {
+		total += n;
 		for (size_t k = 0; k < n; k++) {
 			if (k + AHEAD < n)
 				__builtin_prefetch(&starts[s->dests[k + AHEAD]]);
 			starts[s->dests[k]]++;
 		}
 	}
+	// Past this, a vertex's count may have wrapped, and its offsets would.
+	if (total >= UINT32_MAX)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "%" PRIu64 " references and roots: more than the dominator tree's %" PRIu32,
+				       total, UINT32_MAX - 1);
 	for (size_t w = 0; w < count; w++)
 		lt->pred_offsets[w + 1] += lt->pred_offsets[w];
 	lt->preds = ch_malloc_large((lt->pred_offsets[count] + 1) *
@@ -360,7 +368,7 @@ static void release_work(struct lengauer_tarjan *lt)
 }
 
 struct ch_error *ch_dominators_compute(size_t num_nodes,
-				       const uint64_t *offsets,
+				       const uint32_t *offsets,
 				       const uint32_t *targets,
 				       const uint32_t *roots, size_t num_roots,
 				       struct ch_dominators *ret)
@@ -477,11 +485,12 @@ struct ch_error *ch_dominators_group_retained(const struct ch_dominators *domina
 {
 	size_t n = dominators->num_nodes, r = dominators->num_reachable;
 	// Children of node v at child_offsets[v]; the super-root's at n.
-	_cleanup_free_ uint64_t *child_offsets = ch_calloc_large(n + 2, sizeof(*child_offsets));
+	// Offsets of 32 bits: r < 2^32, as node numbers are.
+	_cleanup_free_ uint32_t *child_offsets = ch_calloc_large(n + 2, sizeof(*child_offsets));
 	_cleanup_free_ uint32_t *children = ch_malloc_large((r + 1) * sizeof(*children));
 	_cleanup_free_ uint32_t *active = ch_calloc_large(num_groups + 1, sizeof(*active));
 	_cleanup_free_ uint32_t *stack = ch_malloc_large((r + 1) * sizeof(*stack));
-	_cleanup_free_ uint64_t *cursor = ch_malloc_large((r + 1) * sizeof(*cursor));
+	_cleanup_free_ uint32_t *cursor = ch_malloc_large((r + 1) * sizeof(*cursor));
 	size_t depth = 0;
 
 	if (!child_offsets || !children || !active || !stack || !cursor)

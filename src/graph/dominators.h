@@ -47,10 +47,11 @@ struct ch_dominators {
  * Dominators of the graph of num_nodes nodes whose edges are the CSR arrays
  * offsets (num_nodes + 1 entries) and targets, with the super-root pointing
  * to each node in roots (repeats allowed). num_nodes must be below
- * CH_DOMINATOR_ROOT. Free with ch_dominators_deinit().
+ * CH_DOMINATOR_ROOT, and the edges with the roots' fewer than 2^32 (or
+ * it fails with CH_ERROR_CORRUPT). Free with ch_dominators_deinit().
  */
 struct ch_error *ch_dominators_compute(size_t num_nodes,
-				       const uint64_t *offsets,
+				       const uint32_t *offsets,
 				       const uint32_t *targets,
 				       const uint32_t *roots, size_t num_roots,
 				       struct ch_dominators *ret);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,7 @@ struct chunk_scan {
 	bool interior;
 	const uint64_t *pointer_free;
 	/** Out-degree of each block, counted at degrees[i] (zeroed). */
-	uint64_t *degrees;
+	uint32_t *degrees;
 	/** While a run is scanned: the block holding the words read. */
 	size_t source, run_last;
 	/** The last target found, the first guess for the next. */
@@ -330,7 +331,7 @@ struct scan_worker {
 	size_t *next;
 	bool interior;
 	const uint64_t *pointer_free;
-	uint64_t *degrees;
+	uint32_t *degrees;
 	/** Chunks done count as the progress of the scan (atomic). */
 	bool report_progress;
 };
@@ -406,6 +407,13 @@ static struct ch_error *make_chunks(const struct ch_block *blocks, size_t n,
 	return NULL;
 }
 
+static struct ch_error *too_many_edges(uint64_t count)
+{
+	return ch_error_create(CH_ERROR_CORRUPT,
+			       "%" PRIu64 " references between allocations: more than the %" PRIu64 " the graph holds",
+			       count, CH_GRAPH_MAX_EDGES);
+}
+
 /*
  * Join the chunks' edges in order. Where a block was cut between chunks,
  * the second may begin with the edge the first ended with: drop it, as the
@@ -415,13 +423,16 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 				    struct scan_chunk *chunks,
 				    size_t num_chunks)
 {
-	uint64_t *degrees = graph->edge_offsets + 1;
+	uint32_t *degrees = graph->edge_offsets + 1;
 	uint32_t last_source = CH_GRAPH_NONE, last_target = CH_GRAPH_NONE;
 	size_t total = 0, at = 0;
 	uint32_t *joined;
 
 	for (size_t c = 0; c < num_chunks; c++)
 		total += chunks[c].len;
+	// Then no block's degree, counted in 32 bits, wrapped either.
+	if (total > CH_GRAPH_MAX_EDGES)
+		return too_many_edges(total);
 	joined = ch_malloc_large((total + 1) * sizeof(*joined));
 	if (!joined)
 		return &ch_enomem;
@@ -456,12 +467,12 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
  */
 static void drop_edges_of(struct ch_graph *graph, const uint64_t *pointer_free)
 {
-	uint64_t *offsets = graph->edge_offsets;
+	uint32_t *offsets = graph->edge_offsets;
 	uint32_t *targets = graph->edge_targets;
-	uint64_t kept = 0;
+	uint32_t kept = 0;
 
 	for (size_t i = 0; i < graph->num_nodes; i++) {
-		uint64_t begin = offsets[i], end = offsets[i + 1];
+		uint32_t begin = offsets[i], end = offsets[i + 1];
 
 		offsets[i] = kept;
 		if (ch_bit_get(pointer_free, i))
@@ -775,7 +786,7 @@ static struct ch_error *apply_exact_refs(struct ch_graph *graph,
 	struct exact_refs refs = { .graph = graph };
 	_cleanup_free_ uint64_t *exact = NULL;
 	_cleanup_free_ uint32_t *exact_len = NULL;
-	uint64_t *offsets = NULL;
+	uint32_t *offsets = NULL;
 	uint32_t *targets = NULL;
 	struct ch_error *err = NULL;
 
@@ -806,6 +817,11 @@ static struct ch_error *apply_exact_refs(struct ch_graph *graph,
 	}
 	if (err)
 		goto out;
+	// At most: every scanned edge kept, and every exact one.
+	if (graph->edge_offsets[n] + refs.len > CH_GRAPH_MAX_EDGES) {
+		err = too_many_edges(graph->edge_offsets[n] + refs.len);
+		goto out;
+	}
 	offsets = ch_calloc_large(n + 1, sizeof(*offsets));
 	targets = ch_malloc_large((graph->edge_offsets[n] + refs.len + 1) *
 				  sizeof(*targets));

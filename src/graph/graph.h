@@ -107,11 +107,21 @@ struct ch_graph_stats {
 	double alongside_seconds;
 };
 
+/**
+ * The most edges a graph holds (4 bytes each, 16 GiB of them; on a heap
+ * with more, ch_graph_build() fails with CH_ERROR_CORRUPT): the offsets
+ * of 32 bits save 4 bytes per allocation.
+ */
+#define CH_GRAPH_MAX_EDGES ((uint64_t)UINT32_MAX - 1)
+
 struct ch_graph {
 	size_t num_nodes;
 	const struct ch_block *blocks;
-	/** num_nodes + 1 offsets into edge_targets. */
-	uint64_t *edge_offsets;
+	/**
+	 * num_nodes + 1 offsets into edge_targets: 32 bits, as the graph
+	 * holds at most CH_GRAPH_MAX_EDGES edges.
+	 */
+	uint32_t *edge_offsets;
 	uint32_t *edge_targets;
 	/**
 	 * Root references, ordered by root kind (global, tls, stack,
