@@ -50,7 +50,8 @@ DEFINE_VECTOR(reference_vector, struct reference);
 struct refs_report {
 	struct ch_program *program;
 	struct ch_roots *roots;
-	struct ch_block_index index;
+	/** The heap's. */
+	const struct ch_block_index *index;
 	uint32_t target;
 	uint64_t addr, low, high;
 	/** What listings call the target: its id() for a runtime's object. */
@@ -101,7 +102,7 @@ static bool referrer_word(uint64_t addr, uint64_t value, void *arg)
 static bool reference_word(uint64_t addr, uint64_t value, void *arg)
 {
 	struct refs_report *report = arg;
-	uint32_t node = ch_block_index_find(&report->index, value,
+	uint32_t node = ch_block_index_find(report->index, value,
 					    report->interior);
 	struct reference *reference;
 
@@ -116,7 +117,7 @@ static bool reference_word(uint64_t addr, uint64_t value, void *arg)
 		.node = node,
 		.target_offset = value - ch_program_identity(
 					       report->program,
-					       &report->index.blocks[node]),
+					       &report->index->blocks[node]),
 	};
 	return true;
 }
@@ -387,7 +388,6 @@ static void refs_report_deinit(struct refs_report *report)
 	free(report->root_names);
 	referrer_vector_deinit(&report->referrers);
 	reference_vector_deinit(&report->references);
-	ch_block_index_deinit(&report->index);
 	ch_roots_destroy(report->roots);
 }
 
@@ -414,8 +414,7 @@ static struct ch_error *run_refs(struct ch_program *program, bool interior,
 	if (!err)
 		err = ch_roots_create(program, &report.roots);
 	if (!err)
-		err = ch_block_index_init(&report.index, program->heap.live.blocks,
-					  program->heap.live.len);
+		err = ch_heap_block_index(&program->heap, &report.index);
 	if (!err)
 		err = scan(&report);
 	if (!err)

@@ -537,7 +537,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	if (err)
 		return err;
 	worker = (struct scan_worker){
-		.index = &graph->index,
+		.index = graph->index,
 		.as = as,
 		.chunks = chunks,
 		.num_chunks = num_chunks,
@@ -649,7 +649,7 @@ static bool add_root_ref(struct root_scan *scan, uint64_t source,
 			 uint64_t value)
 {
 	struct ch_graph *graph = scan->graph;
-	uint32_t target = ch_block_index_find(&graph->index, value,
+	uint32_t target = ch_block_index_find(graph->index, value,
 					      graph->interior);
 
 	return target == CH_GRAPH_NONE || push_root_ref(scan, source, target);
@@ -704,7 +704,7 @@ static struct ch_error *scan_roots(struct ch_graph *graph,
 			// header that begins their block: always interior.
 			for (size_t i = 0; i < roots->num_runtime; i++) {
 				uint32_t target = ch_block_index_find(
-					&graph->index, roots->runtime[i].target,
+					graph->index, roots->runtime[i].target,
 					true);
 
 				if (target != CH_GRAPH_NONE &&
@@ -755,7 +755,7 @@ struct exact_refs {
 static int collect_exact(void *arg, const struct coreheap_reference *ref)
 {
 	struct exact_refs *refs = arg;
-	uint32_t target = ch_block_index_find(&refs->graph->index, ref->target,
+	uint32_t target = ch_block_index_find(refs->graph->index, ref->target,
 					      true);
 
 	if (target == CH_GRAPH_NONE || target == refs->source)
@@ -879,11 +879,15 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 	graph->num_nodes = heap->live.len;
 	graph->blocks = heap->live.blocks;
 	graph->interior = options->interior;
-	err = ch_block_index_init(&graph->index, heap->live.blocks,
-				  heap->live.len);
-	if (err) {
-		free(graph);
-		return err;
+	graph->index = options->index;
+	if (!graph->index) {
+		err = ch_block_index_init(&graph->own_index, heap->live.blocks,
+					  heap->live.len);
+		if (err) {
+			free(graph);
+			return err;
+		}
+		graph->index = &graph->own_index;
 	}
 	graph->edge_offsets = ch_calloc_large(graph->num_nodes + 1,
 				     sizeof(*graph->edge_offsets));
@@ -932,7 +936,7 @@ void ch_graph_destroy(struct ch_graph *graph)
 {
 	if (!graph)
 		return;
-	ch_block_index_deinit(&graph->index);
+	ch_block_index_deinit(&graph->own_index);
 	free(graph->edge_offsets);
 	free(graph->edge_targets);
 	free(graph->root_refs);
@@ -1362,7 +1366,7 @@ static bool find_pointer_word(uint64_t addr, uint64_t value, void *arg)
 {
 	struct pointer_search *search = arg;
 
-	if (ch_block_index_find(&search->graph->index, value,
+	if (ch_block_index_find(search->graph->index, value,
 				search->graph->interior) != search->target)
 		return true;
 	search->offset = addr - search->base;

@@ -86,6 +86,12 @@ struct ch_graph_options {
 	 * of the objects they cover. NULL: every block is scanned.
 	 */
 	struct ch_program *program;
+	/**
+	 * The index of the heap's live blocks to find pointers with
+	 * (ch_heap_block_index(), which the typing shares); NULL: the graph
+	 * makes its own.
+	 */
+	const struct ch_block_index *index;
 };
 
 /** What the scan did, for --stats. */
@@ -130,7 +136,9 @@ struct ch_graph {
 	struct ch_root_ref *root_refs;
 	size_t num_root_refs;
 	bool interior;
-	struct ch_block_index index;
+	/** options->index, or own_index. */
+	const struct ch_block_index *index;
+	struct ch_block_index own_index;
 	struct ch_graph_stats stats;
 };
 

@@ -175,6 +175,28 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 	return err;
 }
 
+struct ch_error *ch_heap_block_index(struct ch_heap *heap,
+				     const struct ch_block_index **ret)
+{
+	struct ch_block_index *index;
+	struct ch_error *err;
+
+	if (!heap->block_index) {
+		index = malloc(sizeof(*index));
+		if (!index)
+			return &ch_enomem;
+		err = ch_block_index_init(index, heap->live.blocks,
+					  heap->live.len);
+		if (err) {
+			free(index);
+			return err;
+		}
+		heap->block_index = index;
+	}
+	*ret = heap->block_index;
+	return NULL;
+}
+
 void ch_block_index_deinit(struct ch_block_index *index)
 {
 	free(index->directory);

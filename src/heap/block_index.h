@@ -77,6 +77,14 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 				     size_t num_blocks);
 void ch_block_index_deinit(struct ch_block_index *index);
 
+/**
+ * The index of heap's live blocks, made on the first call (heap->live must
+ * not change after it) and kept in heap->block_index, which
+ * ch_heap_deinit() frees.
+ */
+struct ch_error *ch_heap_block_index(struct ch_heap *heap,
+				     const struct ch_block_index **ret);
+
 static inline bool ch_block_index_holds(const struct ch_block *block,
 					uint64_t addr, bool interior)
 {

@@ -7,6 +7,7 @@
 
 #include "coreheap/plugin.h"
 #include "base/vector.h"
+#include "heap/block_index.h"
 #include "heap/heap.h"
 
 // A heap so damaged that it yields more than this many reports is not made
@@ -29,6 +30,10 @@ void ch_heap_init(struct ch_heap *heap)
 
 void ch_heap_deinit(struct ch_heap *heap)
 {
+	if (heap->block_index) {
+		ch_block_index_deinit(heap->block_index);
+		free(heap->block_index);
+	}
 	ch_block_array_deinit(&heap->live);
 	ch_block_array_deinit(&heap->free);
 	ch_block_array_deinit(&heap->nested);

@@ -21,6 +21,8 @@
 #include "heap/runtime_stacks.h"
 
 /** A block: 24 bytes, so that tens of millions fit. */
+struct ch_block_index;
+
 struct ch_block {
 	/** The pointer handed to the program (live) or start of memory. */
 	uint64_t address;
@@ -214,6 +216,13 @@ struct ch_heap {
 	/** Names given by runtime plugins; [0] is unused. Owned. */
 	char **runtime_type_names;
 	size_t num_runtime_type_names;
+
+	/**
+	 * From an address to the live block holding it, made on first use
+	 * by ch_heap_block_index() (heap/block_index.h), so that the typing
+	 * and the graph's scan, which run at once, share one. Owned.
+	 */
+	struct ch_block_index *block_index;
 };
 
 void ch_heap_init(struct ch_heap *heap);

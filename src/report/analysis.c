@@ -6,6 +6,7 @@
 
 #include "base/cleanup.h"
 #include "base/strbuf.h"
+#include "heap/block_index.h"
 #include "report/analysis.h"
 #include "types/types.h"
 
@@ -63,7 +64,9 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 		}
 		graph_options.program = program;
 	}
-	err = ch_roots_create(program, &analysis->roots);
+	err = ch_heap_block_index(&program->heap, &graph_options.index);
+	if (!err)
+		err = ch_roots_create(program, &analysis->roots);
 	if (!err)
 		err = ch_graph_build(&program->heap, program->address_space,
 				     program->core, analysis->roots,

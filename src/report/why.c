@@ -76,7 +76,7 @@ static int find_step(void *arg, const struct coreheap_reference *ref)
 	struct step_search *search = arg;
 
 	if (search->name || !ref->name ||
-	    ch_block_index_find(&search->graph->index, ref->target, true) !=
+	    ch_block_index_find(search->graph->index, ref->target, true) !=
 		    search->target)
 		return COREHEAP_OK;
 	search->name = strdup(ref->name);

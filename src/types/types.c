@@ -89,7 +89,8 @@ struct ch_types_private {
 	size_t batch_len, batch_capacity;
 	bool batching;
 	/** Address -> block, for every pointer followed. */
-	struct ch_block_index block_index;
+	/** The heap's (ch_heap_block_index()). */
+	const struct ch_block_index *block_index;
 	/**
 	 * Live block index -> (element type << 32 | count): the elements a
 	 * std::vector holding the block says it has (_M_finish - _M_start),
@@ -814,8 +815,8 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 	struct ch_types_private *p = types->private;
 	uint32_t index;
 
-	if (word & 7 || word - p->block_index.low >=
-				 p->block_index.high - p->block_index.low)
+	if (word & 7 || word - p->block_index->low >=
+				 p->block_index->high - p->block_index->low)
 		return NULL;
 	if (p->batching) {
 		p->batch[p->batch_len++] =
@@ -823,7 +824,7 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 		return p->batch_len == p->batch_capacity ? follow_batch(types) :
 							   NULL;
 	}
-	index = ch_block_index_find(&p->block_index, word, true);
+	index = ch_block_index_find(p->block_index, word, true);
 	if (index == CH_NO_BLOCK)
 		return NULL;
 	return follow_into(types, word, index, target, typed_ret);
@@ -847,7 +848,7 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 	    (finish - start) % dtype->size)
 		return NULL;
 	count = (finish - start) / dtype->size;
-	index = ch_block_index_find(&p->block_index, start, true);
+	index = ch_block_index_find(p->block_index, start, true);
 	if (index == CH_NO_BLOCK || heap->live.blocks[index].address != start ||
 	    finish - start > heap->live.blocks[index].size ||
 	    count > UINT32_MAX || ch_bit_get(p->vector_bits, index))
@@ -1250,7 +1251,7 @@ static unsigned rank_shift(const struct ch_block_index *index)
 static struct ch_error *follow_batch(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
-	const struct ch_block_index *index = &p->block_index;
+	const struct ch_block_index *index = p->block_index;
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_sort_pair *pairs = p->batch;
 	const uint32_t *found = p->batch_found;
@@ -1529,8 +1530,7 @@ static struct ch_error *allocate(struct ch_types *types)
 		return &ch_enomem;
 	err = level_init(&p->next_level, n);
 	if (!err)
-		err = ch_block_index_init(&p->block_index, heap->live.blocks,
-					  heap->live.len);
+		err = ch_heap_block_index(heap, &p->block_index);
 	if (err)
 		return err;
 	p->visit_budget = (uint64_t)MAX_VISITS_PER_BLOCK * n + 4096;
@@ -1551,7 +1551,6 @@ static void release_work(struct ch_types_private *p)
 	free(p->batch_scratch);
 	free(p->batch_found);
 	p->batch_found = NULL;
-	ch_block_index_deinit(&p->block_index);
 	ch_u64_map_deinit(&p->vector_counts);
 	free(p->vector_bits);
 	p->vector_bits = NULL;
