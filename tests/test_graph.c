@@ -572,13 +572,13 @@ Test(graph, marks_agree_with_the_roots_search_and_a_naive_one)
 	}
 }
 
-Test(graph, marks_past_a_full_stack)
+Test(graph, marks_past_a_full_queue)
 {
 	// A root's target (the last node) points to the even nodes below
 	// reach, each of those to the next odd one: more nodes wait at once
-	// than the stack holds, behind the sweep, so the bitmap is swept
+	// than the queue holds, behind the sweep, so the bitmap is swept
 	// again. What lies above reach is not reached.
-	size_t n = 3 * CH_GRAPH_MARK_STACK, reach = 5 * CH_GRAPH_MARK_STACK / 2;
+	size_t n = 3 * CH_GRAPH_MARK_QUEUE, reach = 5 * CH_GRAPH_MARK_QUEUE / 2;
 	uint32_t *offsets = calloc(n + 1, sizeof(*offsets));
 	uint32_t *targets = malloc(n * sizeof(*targets));
 	struct ch_root_ref root = { .target = (uint32_t)(n - 1) };

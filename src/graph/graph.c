@@ -1021,18 +1021,22 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 	return NULL;
 }
 
+// Nodes of the queue whose offsets are prefetched ahead of their turn.
+#define MARK_AHEAD 8
+
 struct mark_search {
 	const struct ch_graph *graph;
 	uint64_t *marked, *pending;
-	uint32_t *stack;
-	size_t depth, capacity;
+	/** A ring of capacity (a power of 2) nodes: [head, tail) queued. */
+	uint32_t *queue;
+	size_t head, tail, capacity;
 	/** The word of pending being swept; a node left behind it: again. */
 	size_t sweep_word;
 	bool again;
 };
 
-// Follow u's edges: mark each target not marked yet, and push it, or leave
-// it pending when the stack is full.
+// Follow u's edges: mark each target not marked yet, and queue it, or leave
+// it pending when the queue is full.
 static void mark_targets(struct mark_search *search, uint32_t u)
 {
 	const struct ch_graph *graph = search->graph;
@@ -1044,8 +1048,8 @@ static void mark_targets(struct mark_search *search, uint32_t u)
 		if (ch_bit_get(search->marked, v))
 			continue;
 		ch_bit_set(search->marked, v);
-		if (search->depth < search->capacity) {
-			search->stack[search->depth++] = v;
+		if (search->tail - search->head < search->capacity) {
+			search->queue[search->tail++ & (search->capacity - 1)] = v;
 		} else {
 			ch_bit_set(search->pending, v);
 			search->again |= v / 64 < search->sweep_word;
@@ -1053,25 +1057,53 @@ static void mark_targets(struct mark_search *search, uint32_t u)
 	}
 }
 
+// Breadth first: the nodes found from one are near one another, as their
+// allocations often are, more than depth first.
+static void mark_queued(struct mark_search *search)
+{
+	const struct ch_graph *graph = search->graph;
+	size_t mask = search->capacity - 1;
+
+	while (search->head < search->tail) {
+		// A node's offsets, then (their line read by then) its edges.
+		if (search->head + 2 * MARK_AHEAD < search->tail) {
+			uint32_t ahead = search->queue[(search->head +
+							2 * MARK_AHEAD) & mask];
+
+			__builtin_prefetch(&graph->edge_offsets[ahead]);
+		}
+		if (search->head + MARK_AHEAD < search->tail) {
+			uint32_t ahead =
+				search->queue[(search->head + MARK_AHEAD) & mask];
+
+			__builtin_prefetch(
+				&graph->edge_targets[graph->edge_offsets[ahead]]);
+		}
+		mark_targets(search, search->queue[search->head++ & mask]);
+	}
+}
+
 struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 					 uint64_t *marked, uint64_t *pending)
 {
-	size_t n = graph->num_nodes, words = ch_bitmap_words(n);
-	size_t capacity = n < CH_GRAPH_MARK_STACK ? n + 1 : CH_GRAPH_MARK_STACK;
-	_cleanup_free_ uint32_t *stack = malloc(capacity * sizeof(*stack));
+	size_t words = ch_bitmap_words(graph->num_nodes), capacity = 1;
+	_cleanup_free_ uint32_t *queue = NULL;
 	struct mark_search search = {
 		.graph = graph,
 		.marked = marked,
 		.pending = pending,
-		.stack = stack,
-		.capacity = capacity,
 		.again = true,
 	};
 
-	if (!stack)
+	while (capacity < CH_GRAPH_MARK_QUEUE && capacity <= graph->num_nodes)
+		capacity *= 2;
+	queue = malloc(capacity * sizeof(*queue));
+	if (!queue)
 		return &ch_enomem;
-	// Each sweep but the last follows a stack that overflowed, which takes
-	// CH_GRAPH_MARK_STACK nodes marked: the sweeps are bounded.
+	search.queue = queue;
+	search.capacity = capacity;
+	// Each sweep but the last follows a queue that overflowed, which takes
+	// CH_GRAPH_MARK_QUEUE nodes marked: the sweeps are bounded.
 	while (search.again) {
 		search.again = false;
 		for (size_t w = 0; w < words; w++) {
@@ -1082,11 +1114,11 @@ struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 
 				pending[w] &= pending[w] - 1;
 				ch_bit_set(marked, u);
-				stack[0] = u;
-				search.depth = 1;
-				while (search.depth)
-					mark_targets(&search,
-						     stack[--search.depth]);
+				queue[search.tail++ & (capacity - 1)] = u;
+				// The seeds together, while the queue has room.
+				if (pending[w] && search.tail - search.head < capacity)
+					continue;
+				mark_queued(&search);
 			}
 		}
 	}

@@ -182,14 +182,14 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
  * on entry: a node marked on entry is not entered, so that a search stops
  * where an earlier one reached. The pending nodes must not be marked on
  * entry; pending (as large) is all zero on return. The search holds a
- * stack of at most CH_GRAPH_MARK_STACK nodes: a node found while it is
+ * queue of at most CH_GRAPH_MARK_QUEUE nodes: a node found while it is
  * full waits in pending, and pending is swept again, at most once per
- * CH_GRAPH_MARK_STACK nodes marked. So it needs an eighth of a byte per
+ * CH_GRAPH_MARK_QUEUE nodes marked. So it needs an eighth of a byte per
  * node where a queue or a distance needs four.
  */
 struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 					 uint64_t *marked, uint64_t *pending);
-#define CH_GRAPH_MARK_STACK ((size_t)1 << 20)
+#define CH_GRAPH_MARK_QUEUE ((size_t)1 << 20)
 
 /**
  * The nodes some root reaches, as a bitmap in *reached_ret (malloc'd,
