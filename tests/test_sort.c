@@ -16,8 +16,9 @@ static void sort_and_check(size_t n, uint32_t max_rank)
 	struct ch_sort_pair *pairs = calloc(n + 1, sizeof(*pairs));
 	struct ch_sort_pair *scratch = calloc(n + 1, sizeof(*scratch));
 	size_t *count = calloc(max_rank, sizeof(*count));
+	struct ch_sort_counts *counts = calloc(1, sizeof(*counts));
 
-	cr_assert(pairs && scratch && count);
+	cr_assert(pairs && scratch && count && counts);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t rank = (uint32_t)(rng() % max_rank);
 
@@ -25,7 +26,9 @@ static void sort_and_check(size_t n, uint32_t max_rank)
 						  .rank = rank };
 		count[rank]++;
 	}
-	ch_sort_pairs_by_rank(pairs, n, scratch);
+	for (size_t i = 0; i < n; i++)
+		ch_sort_count(counts, pairs[i].rank);
+	ch_sort_pairs_counted(pairs, n, scratch, counts);
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(pairs[i].value, ~(uint32_t)pairs[i].key,
 			     "pair %zu lost its value", i);
@@ -46,6 +49,7 @@ static void sort_and_check(size_t n, uint32_t max_rank)
 	free(pairs);
 	free(scratch);
 	free(count);
+	free(counts);
 }
 
 Test(sort, none_and_one)

@@ -22,13 +22,35 @@ struct ch_sort_pair {
 	uint32_t rank;
 };
 
+/** A rank is sorted by two digits of this many bits, the low one first. */
+#define CH_SORT_DIGIT_BITS (CH_SORT_RANK_BITS / 2)
+#define CH_SORT_DIGITS (1u << CH_SORT_DIGIT_BITS)
+
+/** How many pairs have each value of each digit. */
+struct ch_sort_counts {
+	size_t low[CH_SORT_DIGITS], high[CH_SORT_DIGITS];
+};
+
+/**
+ * Count a pair of this rank, where its rank is set (zero the counts
+ * first): a pass that makes the ranks saves the sort its own pass to count
+ * them.
+ */
+static inline void ch_sort_count(struct ch_sort_counts *counts, uint32_t rank)
+{
+	counts->low[rank & (CH_SORT_DIGITS - 1)]++;
+	counts->high[rank >> CH_SORT_DIGIT_BITS & (CH_SORT_DIGITS - 1)]++;
+}
+
 /**
  * Sort pairs[0..n) by rank in place, in two linear passes through scratch
- * (room for n pairs, left holding what the first pass wrote). Stable:
- * pairs of one rank keep their order, so the result does not depend on
- * anything but the input.
+ * (room for n pairs, left holding what the first pass wrote), counts
+ * holding every pair's ch_sort_count() (and used up). Stable: pairs of one
+ * rank keep their order, so the result does not depend on anything but
+ * the input.
  */
-void ch_sort_pairs_by_rank(struct ch_sort_pair *pairs, size_t n,
-			   struct ch_sort_pair *scratch);
+void ch_sort_pairs_counted(struct ch_sort_pair *pairs, size_t n,
+			   struct ch_sort_pair *scratch,
+			   struct ch_sort_counts *counts);
 
 #endif /* COREHEAP_RADIX_SORT_H */

@@ -84,6 +84,7 @@ struct ch_types_private {
 	 * DWARF type of the slot), looked up in address order in batches.
 	 */
 	struct ch_sort_pair *batch, *batch_scratch;
+	struct ch_sort_counts *batch_counts;
 	/** The block each pointer of the batch points into, looked up. */
 	uint32_t *batch_found;
 	size_t batch_len, batch_capacity;
@@ -1207,7 +1208,7 @@ static void look_up_batch(const struct ch_block_index *index,
 
 /*
  * The rank of addr among the heap's addresses in the granules of 1 <<
- * shift bytes that ch_sort_pairs_by_rank() orders: counted in the heap's
+ * shift bytes that ch_sort_pairs_counted() orders: counted in the heap's
  * regions, whatever the gaps between its parts (glibc's brk heap and its
  * mmapped chunks are terabytes apart).
  */
@@ -1260,9 +1261,12 @@ static struct ch_error *follow_batch(struct ch_types *types)
 	struct ch_error *err = NULL;
 	bool typed = false;
 
-	for (size_t k = 0; k < len; k++)
+	memset(p->batch_counts, 0, sizeof(*p->batch_counts));
+	for (size_t k = 0; k < len; k++) {
 		p->batch[k].rank = address_rank(index, shift, p->batch[k].key);
-	ch_sort_pairs_by_rank(p->batch, len, p->batch_scratch);
+		ch_sort_count(p->batch_counts, p->batch[k].rank);
+	}
+	ch_sort_pairs_counted(p->batch, len, p->batch_scratch, p->batch_counts);
 	p->batching = false;
 	p->batch_len = 0;
 	look_up_batch(index, pairs, len, p->batch_found);
@@ -1387,8 +1391,10 @@ static struct ch_error *propagate(struct ch_types *types)
 		p->batch_capacity = BATCH_MIN;
 	p->batch = ch_malloc_large(p->batch_capacity * sizeof(*p->batch));
 	p->batch_scratch = ch_malloc_large(p->batch_capacity * sizeof(*p->batch));
+	p->batch_counts = malloc(sizeof(*p->batch_counts));
 	p->batch_found = ch_malloc_large(p->batch_capacity * sizeof(*p->batch_found));
-	if (!err && (!p->batch || !p->batch_scratch || !p->batch_found))
+	if (!err && (!p->batch || !p->batch_scratch || !p->batch_counts ||
+		     !p->batch_found))
 		err = &ch_enomem;
 	p->batching = true;
 	ch_progress_start("typing allocations", heap->live.len);
@@ -1549,6 +1555,8 @@ static void release_work(struct ch_types_private *p)
 	level_deinit(&p->next_level);
 	free(p->batch);
 	free(p->batch_scratch);
+	free(p->batch_counts);
+	p->batch_counts = NULL;
 	free(p->batch_found);
 	p->batch_found = NULL;
 	ch_u64_map_deinit(&p->vector_counts);
