@@ -1769,18 +1769,17 @@ struct ch_error *ch_types_pointer_free(struct ch_types *types,
 		dtype = ch_dwarf_type(types->dwarf, info->dtype);
 		if (!dtype || !dtype->size)
 			continue;
-		// One T with bytes after it (glibc's FILE block): those bytes
-		// are of no type we know. So are those past a vector's end.
-		if (info->count != 0 &&
-		    !request_fits(types->program, block,
-				  info->first_offset +
-					  info->count * dtype->size))
-			continue;
 		if (!known[t])
 			known[t] = ch_dwarf_types_holds_no_pointers(types->dwarf,
 								    info->dtype) ?
 					   2 : 1;
-		if (known[t] == 2)
+		// One T with bytes after it (glibc's FILE block): those bytes
+		// are of no type we know. So are those past a vector's end.
+		// Asked last: the allocator's request costs a read of the core.
+		if (known[t] == 2 &&
+		    (info->count == 0 ||
+		     request_fits(types->program, block,
+				  info->first_offset + info->count * dtype->size)))
 			ch_bit_set(bitmap, i);
 	}
 	*bitmap_ret = no_cleanup_ptr(bitmap);
