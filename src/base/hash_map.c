@@ -16,8 +16,7 @@ static size_t hash_u64(uint64_t key)
 
 void ch_u64_map_deinit(struct ch_u64_map *map)
 {
-	free(map->keys);
-	free(map->values);
+	free(map->entries);
 	*map = (struct ch_u64_map){ 0 };
 }
 
@@ -29,27 +28,26 @@ bool ch_u64_map_get(const struct ch_u64_map *map, uint64_t key,
 	if (!map->capacity)
 		return false;
 	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
-		if (map->keys[i] == key) {
-			*value_ret = map->values[i];
+		if (map->entries[i].key == key) {
+			*value_ret = map->entries[i].value;
 			return true;
 		}
-		if (map->keys[i] == CH_U64_MAP_EMPTY)
+		if (map->entries[i].key == CH_U64_MAP_EMPTY)
 			return false;
 	}
 }
 
-static void u64_insert(uint64_t *keys, uint64_t *values, size_t capacity,
+static void u64_insert(struct ch_u64_map_entry *entries, size_t capacity,
 		       uint64_t key, uint64_t value, size_t *len)
 {
 	size_t mask = capacity - 1;
 	size_t i = hash_u64(key) & mask;
 
-	while (keys[i] != CH_U64_MAP_EMPTY && keys[i] != key)
+	while (entries[i].key != CH_U64_MAP_EMPTY && entries[i].key != key)
 		i = (i + 1) & mask;
-	if (keys[i] == CH_U64_MAP_EMPTY)
+	if (entries[i].key == CH_U64_MAP_EMPTY)
 		(*len)++;
-	keys[i] = key;
-	values[i] = value;
+	entries[i] = (struct ch_u64_map_entry){ .key = key, .value = value };
 }
 
 struct ch_error *ch_u64_map_put(struct ch_u64_map *map, uint64_t key,
@@ -58,30 +56,26 @@ struct ch_error *ch_u64_map_put(struct ch_u64_map *map, uint64_t key,
 	if ((map->len + 1) * 4 > map->capacity * 3) {
 		size_t capacity = map->capacity ? 2 * map->capacity :
 						  INITIAL_CAPACITY;
-		uint64_t *keys = malloc(capacity * sizeof(*keys));
-		uint64_t *values = malloc(capacity * sizeof(*values));
+		struct ch_u64_map_entry *entries =
+			malloc(capacity * sizeof(*entries));
 		size_t len = 0;
 
-		if (!keys || !values) {
-			free(keys);
-			free(values);
+		if (!entries)
 			return &ch_enomem;
-		}
-		memset(keys, 0xff, capacity * sizeof(*keys));
+		for (size_t i = 0; i < capacity; i++)
+			entries[i].key = CH_U64_MAP_EMPTY;
 		for (size_t i = 0; i < map->capacity; i++) {
-			if (map->keys[i] != CH_U64_MAP_EMPTY)
-				u64_insert(keys, values, capacity, map->keys[i],
-					   map->values[i], &len);
+			if (map->entries[i].key != CH_U64_MAP_EMPTY)
+				u64_insert(entries, capacity,
+					   map->entries[i].key,
+					   map->entries[i].value, &len);
 		}
-		free(map->keys);
-		free(map->values);
-		map->keys = keys;
-		map->values = values;
+		free(map->entries);
+		map->entries = entries;
 		map->capacity = capacity;
 		map->len = len;
 	}
-	u64_insert(map->keys, map->values, map->capacity, key, value,
-		   &map->len);
+	u64_insert(map->entries, map->capacity, key, value, &map->len);
 	return NULL;
 }
 

@@ -18,9 +18,13 @@
 /** Key that can never be stored: it marks an empty slot. */
 #define CH_U64_MAP_EMPTY UINT64_MAX
 
+struct ch_u64_map_entry {
+	uint64_t key, value;
+};
+
 struct ch_u64_map {
-	uint64_t *keys;
-	uint64_t *values;
+	/** Keys beside their values: a lookup in a large map, one miss. */
+	struct ch_u64_map_entry *entries;
 	size_t capacity; /**< a power of two, or 0 */
 	size_t len;
 };
