@@ -33,7 +33,7 @@ expect_exit 64 "^coreheap: diff: standard input ('-') can be read once, not 2 ti
 expect_exit 64 "^coreheap: summary: 'core' and --coredump both name the core" -- \
 	"$COREHEAP" summary core --coredump 1
 # A value is checked wherever the option stands.
-expect_exit 64 "^coreheap: --top takes a whole number, not 'x'$" -- \
+expect_exit 64 "^coreheap: types: --top takes a whole number, not 'x' (see 'coreheap types --help')$" -- \
 	"$COREHEAP" types core --top x
 # After "--", "--top" is an operand: the second one types does not take.
 expect_exit 64 "^coreheap: types: unexpected operand '--top' after CORE" -- \

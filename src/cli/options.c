@@ -306,6 +306,24 @@ static struct ch_error *option_error(int opt, const char *command,
 			       command, (int)name_len, arg + 2, command);
 }
 
+/*
+ * A value an option refused, said as the command line's other mistakes
+ * are: with the command and where its help is. Other errors (an option
+ * that opens a file) pass as they are.
+ */
+static struct ch_error *in_command(struct ch_error *err, const char *command)
+{
+	struct ch_error *usage;
+
+	if (err->code != CH_ERROR_USAGE)
+		return err;
+	usage = ch_error_create(CH_ERROR_USAGE,
+				"%s: %s (see 'coreheap %s --help')", command,
+				err->message, command);
+	ch_error_destroy(err);
+	return usage;
+}
+
 // The operands against the synopsis: as many as it names, each said.
 static struct ch_error *check_operands(const char *command,
 				       const char *synopsis,
@@ -406,7 +424,7 @@ struct ch_error *ch_options_parse(int argc, char **argv,
 		else
 			err = parse_shared(opt, optarg, formats, ret);
 		if (err)
-			return err;
+			return in_command(err, argv[0]);
 	}
 	if (ret->help) {
 		ch_usage_print(usage, formats, extra, stdout);
