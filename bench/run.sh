@@ -7,7 +7,8 @@
 # allocates beyond the mapped core, the best of BENCH_RUNS runs (default 3),
 # next to the time to read the core once. Then the allocator walks of glibc
 # and jemalloc side by side on a flat heap of the same count, and Debian's
-# python3 with BENCH_PY_OBJECTS Python objects (default 1 million).
+# python3 with BENCH_PY_OBJECTS Python objects (default 1 million). With
+# BENCH_SERIES (counts), the growth of each command from count to count.
 set -eu
 builddir=${1:-.}
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,6 +74,35 @@ done
 # rates) and the dominator tree.
 "$coreheap" top --stats "$core" 2>&1 > /dev/null |
 	grep -E '^coreheap: (scanned|dominator)' | sed 's/^coreheap: /graph: /'
+
+# BENCH_SERIES="1000000 2000000 ...": the same heap made at each count, and
+# each retention command once on it, with its time and memory per live
+# allocation: what grows linearly keeps those columns flat.
+if [ -n "${BENCH_SERIES:-}" ]; then
+	echo
+	printf '| %11s | %-7s | %9s | %9s | %11s | %11s | %11s |\n' \
+		allocations command wall CPU "peak memory" "ns/alloc" "bytes/alloc"
+	printf '|%s|%s|%s|%s|%s|%s|%s|\n' ------------- --------- ----------- \
+		----------- ------------- ------------- -------------
+	for count_in_series in $BENCH_SERIES; do
+		CH_READY_TIMEOUT=${CH_READY_TIMEOUT:-600} \
+			"$srcdir/tests/make-core.sh" "$builddir/bench/bench_real" \
+			"$out/series" "$count_in_series" > /dev/null
+		live=$(live_count "$out/series.core")
+		for command in summary types leaks top; do
+			line=$("$measure_tool" "$coreheap" "$command" "$out/series.core") || {
+				echo "bench: '$command' failed on $count_in_series" >&2
+				exit 1
+			}
+			set -- $line
+			printf '| %11s | %-7s | %7s s | %7s s | %7s MiB | %11s | %11s |\n' \
+				"$live" "$command" "$1" "$2" "$(($3 / 1024))" \
+				"$(echo "$1 * 1000000000 / $live" | bc)" \
+				"$(($3 * 1024 / live))"
+		done
+		rm -f "$out/series.core"
+	done
+fi
 
 # The allocator walks: the same flat heap on glibc and on jemalloc.
 echo
