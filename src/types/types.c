@@ -89,8 +89,7 @@ struct ch_types_private {
 	uint32_t *batch_found;
 	size_t batch_len, batch_capacity;
 	bool batching;
-	/** Address -> block, for every pointer followed. */
-	/** The heap's (ch_heap_block_index()). */
+	/** Address -> block, for every pointer followed: the heap's. */
 	const struct ch_block_index *block_index;
 	/**
 	 * Live block index -> (element type << 32 | count): the elements a
