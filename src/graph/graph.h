@@ -193,8 +193,8 @@ struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 
 /**
  * The nodes some root reaches, as a bitmap in *reached_ret (malloc'd,
- * ch_bitmap_words(num_nodes) words, freed by the caller): the reachability
- * of ch_graph_reach() without the roots.
+ * ch_bitmap_words(num_nodes) words, freed by the caller): the nodes that
+ * ch_graph_reach() finds a root for, without saying which.
  */
 struct ch_error *ch_graph_reached(const struct ch_graph *graph,
 				  uint64_t **reached_ret);
