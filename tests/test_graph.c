@@ -406,26 +406,48 @@ Test(dominators, no_roots)
 	expect_idoms(edges, 2, roots, want);
 }
 
+// A random graph of 1 to 60 nodes, of up to 1 to 4 edges each, no roots.
+static void make_random_graph(struct test_graph *g)
+{
+	size_t e = 0;
+	unsigned density;
+
+	memset(g, 0, sizeof(*g));
+	g->n = 1 + rng() % 60;
+	density = 1 + rng() % 4;
+	for (size_t u = 0; u < g->n; u++) {
+		size_t degree = rng() % (density + 1);
+
+		g->offsets[u] = e;
+		for (size_t k = 0; k < degree; k++)
+			g->targets[e++] = rng() % g->n;
+	}
+	g->offsets[g->n] = e;
+}
+
+// The graph g is, with num_refs root references refs.
+static struct ch_graph graph_of(struct test_graph *g, struct ch_root_ref *refs,
+				size_t num_refs)
+{
+	return (struct ch_graph){
+		.num_nodes = g->n,
+		.edge_offsets = g->offsets,
+		.edge_targets = g->targets,
+		.root_refs = refs,
+		.num_root_refs = num_refs,
+	};
+}
+
 Test(dominators, random_graphs_agree_with_the_naive_computation)
 {
 	rng_state = 7;
 	for (int round = 0; round < 300; round++) {
-		struct test_graph g = { 0 };
-		size_t n = 1 + rng() % 60, e = 0;
-		unsigned density = 1 + rng() % 4;
+		struct test_graph g;
 
-		g.n = n;
-		for (size_t u = 0; u < n; u++) {
-			size_t degree = rng() % (density + 1);
-
-			g.offsets[u] = e;
-			for (size_t k = 0; k < degree; k++)
-				g.targets[e++] = rng() % n;
-		}
-		g.offsets[n] = e;
+		make_random_graph(&g);
 		g.num_roots = rng() % 4;
 		for (size_t r = 0; r < g.num_roots; r++)
-			g.roots[r] = rng() % n;
+			g.roots[r] = rng() % g.n;
 		check_against_naive(&g, sized_blocks);
 	}
 }
@@ -434,31 +456,17 @@ Test(graph, first_paths_equal_each_targets_own_search)
 {
 	rng_state = 11;
 	for (int round = 0; round < 300; round++) {
-		struct test_graph g = { 0 };
+		struct test_graph g;
 		struct ch_root_ref refs[8];
 		bool named[8];
 		uint32_t targets[64];
-		size_t n = 1 + rng() % 60, e = 0, num_targets = 0;
-		unsigned density = 1 + rng() % 4;
+		size_t n, num_targets = 0;
 		struct ch_graph_path *all;
 
-		g.n = n;
-		for (size_t u = 0; u < n; u++) {
-			size_t degree = rng() % (density + 1);
+		make_random_graph(&g);
+		n = g.n;
 
-			g.offsets[u] = e;
-			for (size_t k = 0; k < degree; k++)
-				g.targets[e++] = rng() % n;
-		}
-		g.offsets[n] = e;
-
-		struct ch_graph graph = {
-			.num_nodes = n,
-			.edge_offsets = g.offsets,
-			.edge_targets = g.targets,
-			.root_refs = refs,
-			.num_root_refs = rng() % 8,
-		};
+		struct ch_graph graph = graph_of(&g, refs, rng() % 8);
 
 		for (size_t r = 0; r < graph.num_root_refs; r++) {
 			refs[r] = (struct ch_root_ref){ .source = r, .root = r,
@@ -519,31 +527,17 @@ Test(graph, marks_agree_with_the_roots_search_and_a_naive_one)
 {
 	rng_state = 13;
 	for (int round = 0; round < 300; round++) {
-		struct test_graph g = { 0 };
+		struct test_graph g;
 		struct ch_root_ref refs[8];
-		size_t n = 1 + rng() % 60, e = 0;
-		unsigned density = 1 + rng() % 4;
 		uint64_t *reached, marked[2] = { 0 }, pending[2] = { 0 };
 		uint32_t *root_of;
 		bool seeds[64] = { false }, stop[64], want[64];
+		size_t n;
 
-		g.n = n;
-		for (size_t u = 0; u < n; u++) {
-			size_t degree = rng() % (density + 1);
+		make_random_graph(&g);
+		n = g.n;
 
-			g.offsets[u] = e;
-			for (size_t k = 0; k < degree; k++)
-				g.targets[e++] = rng() % n;
-		}
-		g.offsets[n] = e;
-
-		struct ch_graph graph = {
-			.num_nodes = n,
-			.edge_offsets = g.offsets,
-			.edge_targets = g.targets,
-			.root_refs = refs,
-			.num_root_refs = rng() % 8,
-		};
+		struct ch_graph graph = graph_of(&g, refs, rng() % 8);
 
 		for (size_t r = 0; r < graph.num_root_refs; r++)
 			refs[r] = (struct ch_root_ref){ .target = rng() % n };
