@@ -26,9 +26,19 @@ struct ch_sort_pair {
 #define CH_SORT_DIGIT_BITS (CH_SORT_RANK_BITS / 2)
 #define CH_SORT_DIGITS (1u << CH_SORT_DIGIT_BITS)
 
-/** How many pairs have each value of each digit. */
+/**
+ * How many pairs have each value of each digit, and the sort's room for
+ * its two threads' places in the output.
+ */
 struct ch_sort_counts {
 	size_t low[CH_SORT_DIGITS], high[CH_SORT_DIGITS];
+	/** The sort's own: where each thread writes each digit next. */
+	size_t next[2][CH_SORT_DIGITS];
+	/**
+	 * The sort's own: the high digits each thread's first pass wrote
+	 * into each half of the scratch room.
+	 */
+	size_t high_by_half[2][2][CH_SORT_DIGITS];
 };
 
 /**
@@ -47,7 +57,8 @@ static inline void ch_sort_count(struct ch_sort_counts *counts, uint32_t rank)
  * (room for n pairs, left holding what the first pass wrote), counts
  * holding every pair's ch_sort_count() (and used up). Stable: pairs of one
  * rank keep their order, so the result does not depend on anything but
- * the input.
+ * the input. Many pairs are sorted on two threads (one when a thread
+ * cannot be made: the same result).
  */
 void ch_sort_pairs_counted(struct ch_sort_pair *pairs, size_t n,
 			   struct ch_sort_pair *scratch,
