@@ -607,6 +607,157 @@ Test(graph, marks_past_a_full_queue)
 	free(targets);
 }
 
+/*
+ * The dominators of Cooper, Harvey and Kennedy's iterative algorithm
+ * ("A Simple, Fast Dominance Algorithm"), node n standing for the
+ * super-root: an independent answer for a graph too large for the naive
+ * one.
+ */
+static uint32_t *iterative_idoms(size_t n, const uint32_t *offsets,
+				 const uint32_t *targets, const uint32_t *roots,
+				 size_t num_roots)
+{
+	const uint32_t undefined = UINT32_MAX;
+	size_t num_edges = offsets[n] + num_roots, num_order = 0;
+	uint32_t *pred_offsets = calloc(n + 2, sizeof(*pred_offsets));
+	uint32_t *preds = malloc((num_edges + 1) * sizeof(*preds));
+	uint32_t *postorder = malloc((n + 1) * sizeof(*postorder));
+	uint32_t *order = malloc((n + 1) * sizeof(*order));
+	uint32_t *stack = malloc((n + 1) * sizeof(*stack));
+	uint32_t *cursor = malloc((n + 1) * sizeof(*cursor));
+	uint32_t *doms = malloc((n + 1) * sizeof(*doms));
+	size_t depth = 0;
+	bool changed = true;
+
+	cr_assert(pred_offsets && preds && postorder && order && stack &&
+		  cursor && doms);
+#define EDGES_OF(u, body)                                                 \
+	do {                                                              \
+		if ((u) == n) {                                           \
+			for (size_t e = 0; e < num_roots; e++) {          \
+				uint32_t t = roots[e];                    \
+				body;                                     \
+			}                                                 \
+		} else {                                                  \
+			for (size_t e = offsets[u]; e < offsets[(u) + 1]; e++) { \
+				uint32_t t = targets[e];                  \
+				body;                                     \
+			}                                                 \
+		}                                                         \
+	} while (0)
+	for (size_t u = 0; u <= n; u++)
+		EDGES_OF(u, pred_offsets[t + 1]++);
+	for (size_t v = 0; v <= n; v++)
+		pred_offsets[v + 1] += pred_offsets[v];
+	for (size_t u = 0; u <= n; u++)
+		EDGES_OF(u, preds[pred_offsets[t]++] = u);
+	memmove(pred_offsets + 1, pred_offsets, (n + 1) * sizeof(*pred_offsets));
+	pred_offsets[0] = 0;
+	// Postorder numbers from the super-root; order: reverse postorder.
+	for (size_t v = 0; v <= n; v++) {
+		postorder[v] = undefined;
+		doms[v] = undefined;
+	}
+	postorder[n] = 0; // visited
+	stack[depth] = n;
+	cursor[depth++] = 0;
+	while (depth > 0) {
+		uint32_t u = stack[depth - 1];
+		size_t degree = u == n ? num_roots : offsets[u + 1] - offsets[u];
+		uint32_t next = undefined;
+
+		while (cursor[depth - 1] < degree && next == undefined) {
+			size_t k = cursor[depth - 1]++;
+			uint32_t t = u == n ? roots[k] : targets[offsets[u] + k];
+
+			if (postorder[t] == undefined) {
+				postorder[t] = 0;
+				next = t;
+			}
+		}
+		if (next != undefined) {
+			stack[depth] = next;
+			cursor[depth++] = 0;
+			continue;
+		}
+		postorder[u] = num_order;
+		order[num_order++] = u;
+		depth--;
+	}
+	doms[n] = n;
+	while (changed) {
+		changed = false;
+		for (size_t k = num_order - 1; k-- > 0;) {
+			uint32_t v = order[k], idom = undefined;
+
+			for (size_t e = pred_offsets[v]; e < pred_offsets[v + 1]; e++) {
+				uint32_t a = preds[e], b = idom;
+
+				if (doms[a] == undefined)
+					continue;
+				while (b != undefined && a != b) {
+					while (postorder[a] < postorder[b])
+						a = doms[a];
+					while (postorder[b] < postorder[a])
+						b = doms[b];
+				}
+				idom = a;
+			}
+			if (doms[v] != idom) {
+				doms[v] = idom;
+				changed = true;
+			}
+		}
+	}
+#undef EDGES_OF
+	for (size_t v = 0; v < n; v++)
+		doms[v] = doms[v] == undefined ? CH_DOMINATOR_NONE :
+			  doms[v] == n	       ? CH_DOMINATOR_ROOT :
+						 doms[v];
+	free(pred_offsets);
+	free(preds);
+	free(postorder);
+	free(order);
+	free(stack);
+	free(cursor);
+	return doms;
+}
+
+// Large enough for the predecessors to be collected on two threads.
+Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
+{
+	size_t n = 600000;
+	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
+	uint32_t *targets = malloc(5 * n * sizeof(*targets));
+	uint32_t roots[5], *want;
+	struct ch_dominators result;
+	size_t e = 0;
+
+	cr_assert(offsets && targets);
+	rng_state = 13;
+	for (size_t u = 0; u < n; u++) {
+		size_t degree = rng() % 6;
+
+		offsets[u] = e;
+		for (size_t k = 0; k < degree; k++)
+			targets[e++] = rng() % n;
+	}
+	offsets[n] = e;
+	cr_assert_gt(e, (size_t)1 << 20);
+	for (size_t r = 0; r < 5; r++)
+		roots[r] = rng() % n;
+	want = iterative_idoms(n, offsets, targets, roots, 5);
+	assert_no_error(ch_dominators_compute(n, offsets, targets, roots, 5,
+					      &result));
+	for (size_t v = 0; v < n; v++)
+		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
+			     v, result.idom[v], want[v]);
+	ch_dominators_deinit(&result);
+	free(want);
+	free(offsets);
+	free(targets);
+}
+
 Test(dominators, a_long_list_needs_no_recursion)
 {
 	// A list of 2 million nodes: a recursive DFS or eval would overflow

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,8 @@ static struct ch_error *number_vertices(size_t num_nodes,
  */
 #define EDGE_BUFFER 4096
 #define AHEAD 16
+// Below this many edges, one thread collects the predecessors.
+#define MIN_PARALLEL_EDGES ((uint64_t)1 << 20)
 
 struct edge_stream {
 	const uint32_t *offsets;
@@ -132,9 +135,9 @@ struct edge_stream {
 	const uint32_t *number_of;
 	/**
 	 * Where the stream is: source's edge e; source 0 is the super-root,
-	 * source u + 1 node u.
+	 * source u + 1 node u. It stops before source end.
 	 */
-	size_t source;
+	size_t source, end;
 	uint64_t e;
 	uint32_t sources[EDGE_BUFFER], dests[EDGE_BUFFER];
 };
@@ -144,7 +147,7 @@ static size_t next_edges(struct edge_stream *s)
 {
 	size_t n = 0;
 
-	while (n < EDGE_BUFFER && s->source <= s->num_nodes) {
+	while (n < EDGE_BUFFER && s->source < s->end) {
 		uint64_t start = 0, end = s->num_roots;
 		uint32_t from = 0;
 
@@ -181,6 +184,85 @@ static size_t next_edges(struct edge_stream *s)
 	return n;
 }
 
+/*
+ * One thread's share of the predecessors: the edges of the sources
+ * [stream.source, stream.end), counted by target into counts (one per DFS
+ * number, zeroed), then, once the counts are made into where each target's
+ * predecessors from this share go, written there.
+ */
+struct predecessor_share {
+	struct edge_stream stream;
+	size_t first_source;
+	uint32_t *counts;
+	uint32_t *preds;
+	uint64_t total;
+};
+
+static void *count_share(void *arg)
+{
+	struct predecessor_share *share = arg;
+	struct edge_stream *s = &share->stream;
+	uint32_t *counts = share->counts;
+	size_t n;
+
+	while ((n = next_edges(s)) > 0) {
+		share->total += n;
+		for (size_t k = 0; k < n; k++) {
+			if (k + AHEAD < n)
+				__builtin_prefetch(&counts[s->dests[k + AHEAD]], 1);
+			counts[s->dests[k]]++;
+		}
+	}
+	return NULL;
+}
+
+static void *fill_share(void *arg)
+{
+	struct predecessor_share *share = arg;
+	struct edge_stream *s = &share->stream;
+	uint32_t *next = share->counts, *preds = share->preds;
+	size_t n;
+
+	s->source = share->first_source;
+	s->e = 0;
+	while ((n = next_edges(s)) > 0) {
+		for (size_t k = 0; k < n; k++) {
+			// Two misses an edge, its target's cursor and the slot
+			// it names: the cursor fetched AHEAD edges before, the
+			// slot AHEAD / 2 before, from that cursor.
+			if (k + AHEAD < n)
+				__builtin_prefetch(&next[s->dests[k + AHEAD]], 1);
+			if (k + AHEAD / 2 < n)
+				__builtin_prefetch(&preds[next[s->dests[k + AHEAD / 2]]], 1);
+			preds[next[s->dests[k]]++] = s->sources[k];
+		}
+	}
+	return NULL;
+}
+
+// Run fn on both shares, the second on a thread of its own if it can.
+static void run_shares(void *(*fn)(void *),
+		       struct predecessor_share shares[2])
+{
+	pthread_t thread;
+
+	if (shares[1].first_source == shares[1].stream.end) {
+		fn(&shares[0]);
+	} else if (pthread_create(&thread, NULL, fn, &shares[1]) == 0) {
+		fn(&shares[0]);
+		pthread_join(thread, NULL);
+	} else {
+		fn(&shares[0]);
+		fn(&shares[1]);
+	}
+}
+
+/*
+ * The predecessors in CSR form by DFS number, on two threads when there
+ * are many edges: each takes the sources of about half of them and counts
+ * its own; a target's predecessors from the first share then come before
+ * those from the second, as one thread puts them.
+ */
 static struct ch_error *collect_predecessors(const uint32_t *offsets,
 					     const uint32_t *targets,
 					     const uint32_t *roots,
@@ -189,50 +271,72 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 					     size_t num_nodes,
 					     struct lengauer_tarjan *lt)
 {
-	_cleanup_free_ struct edge_stream *s = malloc(sizeof(*s));
-	size_t count = lt->count, n;
-	uint64_t total = 0;
-	uint32_t *starts;
+	_cleanup_free_ struct predecessor_share *shares = malloc(2 * sizeof(*shares));
+	_cleanup_free_ uint32_t *second_counts = NULL;
+	size_t count = lt->count, split = num_nodes + 1;
+	uint64_t total, offset = 0;
 
 	lt->pred_offsets = ch_calloc_large(count + 1, sizeof(*lt->pred_offsets));
-	if (!lt->pred_offsets || !s)
+	if (!lt->pred_offsets || !shares)
 		return &ch_enomem;
-	*s = (struct edge_stream){ .offsets = offsets, .targets = targets,
-				   .roots = roots, .num_roots = num_roots,
-				   .num_nodes = num_nodes,
-				   .number_of = number_of };
-	starts = lt->pred_offsets + 1;
-	while ((n = next_edges(s)) > 0) {
-		total += n;
-		for (size_t k = 0; k < n; k++) {
-			if (k + AHEAD < n)
-				__builtin_prefetch(&starts[s->dests[k + AHEAD]]);
-			starts[s->dests[k]]++;
+	if (offsets[num_nodes] >= MIN_PARALLEL_EDGES) {
+		// The first node whose edges start past the middle: the
+		// second share's first source (source u + 1 is node u).
+		size_t low = 0, high = num_nodes;
+
+		while (low < high) {
+			size_t mid = low + (high - low) / 2;
+
+			if (offsets[mid] < offsets[num_nodes] / 2)
+				low = mid + 1;
+			else
+				high = mid;
 		}
+		split = low + 1;
+		second_counts = ch_calloc_large(count + 1, sizeof(*second_counts));
+		if (!second_counts)
+			return &ch_enomem;
 	}
+	for (int t = 0; t < 2; t++) {
+		shares[t] = (struct predecessor_share){
+			.stream = { .offsets = offsets, .targets = targets,
+				    .roots = roots, .num_roots = num_roots,
+				    .num_nodes = num_nodes,
+				    .number_of = number_of,
+				    .source = t == 0 ? 0 : split,
+				    .end = t == 0 ? split : num_nodes + 1 },
+			.first_source = t == 0 ? 0 : split,
+			.counts = t == 0 ? lt->pred_offsets : second_counts,
+		};
+	}
+	run_shares(count_share, shares);
+	total = shares[0].total + shares[1].total;
 	// Past this, a vertex's count may have wrapped, and its offsets would.
 	if (total >= UINT32_MAX)
 		return ch_error_create(CH_ERROR_CORRUPT,
 				       "%" PRIu64 " references and roots: more than the dominator tree's %" PRIu32,
 				       total, UINT32_MAX - 1);
-	for (size_t w = 0; w < count; w++)
-		lt->pred_offsets[w + 1] += lt->pred_offsets[w];
-	lt->preds = ch_malloc_large((lt->pred_offsets[count] + 1) *
-				    sizeof(*lt->preds));
+	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
-	s->source = 0;
-	s->e = 0;
-	while ((n = next_edges(s)) > 0) {
-		for (size_t k = 0; k < n; k++) {
-			if (k + AHEAD < n)
-				__builtin_prefetch(
-					&lt->pred_offsets[s->dests[k + AHEAD]]);
-			lt->preds[lt->pred_offsets[s->dests[k]]++] = s->sources[k];
-		}
+	// Each count becomes where its share's predecessors of that target
+	// go: the first share's at the target's start, the second's after.
+	for (size_t w = 0; w < count; w++) {
+		uint32_t first = lt->pred_offsets[w];
+		uint32_t second = second_counts ? second_counts[w] : 0;
+
+		lt->pred_offsets[w] = offset;
+		if (second_counts)
+			second_counts[w] = offset + first;
+		offset += first + second;
 	}
-	// Filling moved each start to the next one's: shift back.
-	memmove(lt->pred_offsets + 1, lt->pred_offsets,
+	lt->pred_offsets[count] = offset;
+	shares[0].preds = shares[1].preds = lt->preds;
+	run_shares(fill_share, shares);
+	// Filling moved each cursor to the next one's start: the last share
+	// to write a target's predecessors ends where the next target's begin.
+	memmove(lt->pred_offsets + 1,
+		second_counts ? second_counts : lt->pred_offsets,
 		count * sizeof(*lt->pred_offsets));
 	lt->pred_offsets[0] = 0;
 	return NULL;
