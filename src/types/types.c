@@ -1591,8 +1591,6 @@ static struct ch_error *allocate(struct ch_types *types)
 	    !p->text_bits || !p->vector_bits)
 		return &ch_enomem;
 	err = level_init(&p->next_level, n);
-	if (!err)
-		err = ch_heap_block_index(heap, &p->block_index);
 	if (err)
 		return err;
 	p->visit_budget = (uint64_t)MAX_VISITS_PER_BLOCK * n + 4096;
@@ -1624,17 +1622,26 @@ static void release_work(struct ch_types_private *p)
 	p->batch = p->batch_scratch = NULL;
 }
 
-struct dwarf_job {
+/*
+ * What the pass over the blocks' first bytes does not need, done beside
+ * it: the DWARF types, then the index of the live blocks (unless the
+ * heap has it already), which the propagation needs.
+ */
+struct side_job {
 	struct ch_program *program;
 	struct ch_dwarf_types *dwarf;
+	const struct ch_block_index *block_index;
 	struct ch_error *err;
 };
 
-static void *build_dwarf_types(void *arg)
+static void *run_side_job(void *arg)
 {
-	struct dwarf_job *job = arg;
+	struct side_job *job = arg;
 
 	job->err = ch_dwarf_types_create(job->program, &job->dwarf);
+	if (!job->err)
+		job->err = ch_heap_block_index(&job->program->heap,
+					       &job->block_index);
 	return NULL;
 }
 
@@ -1642,7 +1649,7 @@ struct ch_error *ch_types_create(struct ch_program *program,
 				 struct ch_types **ret)
 {
 	struct ch_heap *heap = &program->heap;
-	struct dwarf_job job = { .program = program };
+	struct side_job job = { .program = program };
 	struct ch_types *types;
 	struct ch_error *err;
 	pthread_t thread;
@@ -1663,20 +1670,21 @@ struct ch_error *ch_types_create(struct ch_program *program,
 		err = ch_vtables_create(program, &types->vtables);
 	/*
 	 * Reading DWARF (inflating libc's debug sections, walking every
-	 * unit) takes as long as a pass over every block's first bytes:
-	 * both at once, the DWARF in a thread of its own. Only it uses
-	 * libdw/libdwfl meanwhile; the pass reads the core's memory and the
-	 * vtables, made above.
+	 * unit) and indexing the blocks take as long as a pass over every
+	 * block's first bytes: both at once, the side job in a thread of its
+	 * own. Only it uses libdw/libdwfl and the heap's index meanwhile; the
+	 * pass reads the core's memory and the vtables, made above.
 	 */
 	if (!err) {
-		threaded = pthread_create(&thread, NULL, build_dwarf_types,
+		threaded = pthread_create(&thread, NULL, run_side_job,
 					  &job) == 0;
 		if (!threaded)
-			build_dwarf_types(&job);
+			run_side_job(&job);
 		err = scan_blocks(types);
 		if (threaded)
 			pthread_join(thread, NULL);
 		types->dwarf = job.dwarf;
+		types->private->block_index = job.block_index;
 		if (!err)
 			err = job.err;
 		else
