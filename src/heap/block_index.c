@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/large_alloc.h"
 #include "heap/block_index.h"
 
 #define LEAF_ENTRIES ((size_t)CH_BLOCK_INDEX_GRANULES + 1)
@@ -94,8 +95,10 @@ static struct ch_error *fill_leaves(struct ch_block_index *index)
 	for (size_t e = 0; e < num_entries; e++)
 		num_leaves += index->regions[e] == NEEDS_LEAF;
 	index->num_leaves = num_leaves;
-	index->leaves = malloc(num_leaves * LEAF_ENTRIES *
-			       sizeof(*index->leaves));
+	// Every lookup reads a leaf at random: huge pages spare each a walk
+	// of the page tables (tens of MiB of leaves for a heap of GiBs).
+	index->leaves = ch_malloc_large(num_leaves * LEAF_ENTRIES *
+					sizeof(*index->leaves));
 	if (!index->leaves && num_leaves)
 		return &ch_enomem;
 
