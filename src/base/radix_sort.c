@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "base/radix_sort.h"
+#include "base/thread_pair.h"
 
 // Below this many pairs one thread sorts them: a thread costs more.
 #define MIN_PARALLEL_PAIRS ((size_t)1 << 15)
@@ -59,20 +59,11 @@ static void prefix_sums(const size_t *counts, size_t *starts)
 	}
 }
 
-// Scatter the two parts, the second on a thread of its own if it can.
+// Scatter the two parts, the second on a thread of its own.
 static void scatter_parts(struct scatter parts[2])
 {
-	pthread_t thread;
-
-	if (parts[1].begin == parts[1].end) {
-		scatter_part(&parts[0]);
-	} else if (pthread_create(&thread, NULL, scatter_part, &parts[1]) == 0) {
-		scatter_part(&parts[0]);
-		pthread_join(thread, NULL);
-	} else {
-		scatter_part(&parts[0]);
-		scatter_part(&parts[1]);
-	}
+	ch_run_pair(scatter_part, &parts[0],
+		    parts[1].begin < parts[1].end ? &parts[1] : NULL);
 }
 
 /*

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
 #include "base/progress.h"
+#include "base/thread_pair.h"
 #include "graph/dominators.h"
 
 // A forest root in the link-eval structure (0 is a vertex: the super-root).
@@ -240,21 +240,13 @@ static void *fill_share(void *arg)
 	return NULL;
 }
 
-// Run fn on both shares, the second on a thread of its own if it can.
+// Run fn on both shares, the second on a thread of its own.
 static void run_shares(void *(*fn)(void *),
 		       struct predecessor_share shares[2])
 {
-	pthread_t thread;
-
-	if (shares[1].first_source == shares[1].stream.end) {
-		fn(&shares[0]);
-	} else if (pthread_create(&thread, NULL, fn, &shares[1]) == 0) {
-		fn(&shares[0]);
-		pthread_join(thread, NULL);
-	} else {
-		fn(&shares[0]);
-		fn(&shares[1]);
-	}
+	ch_run_pair(fn, &shares[0],
+		    shares[1].first_source < shares[1].stream.end ? &shares[1] :
+								    NULL);
 }
 
 /*

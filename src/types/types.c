@@ -11,6 +11,7 @@
 #include "base/progress.h"
 #include "base/radix_sort.h"
 #include "base/strbuf.h"
+#include "base/thread_pair.h"
 #include "base/vector.h"
 #include "heap/block_index.h"
 #include "types/types.h"
@@ -1191,18 +1192,11 @@ static void look_up_batch(const struct ch_block_index *index,
 {
 	struct lookup_range first = { index, pairs, 0, len, found };
 	struct lookup_range second = first;
-	pthread_t thread;
 
-	if (len >= MIN_PARALLEL_PAIRS) {
+	if (len >= MIN_PARALLEL_PAIRS)
 		first.to = second.from = len / 2;
-		if (pthread_create(&thread, NULL, look_up_range, &second) == 0) {
-			look_up_range(&first);
-			pthread_join(thread, NULL);
-			return;
-		}
-		first.to = len;
-	}
-	look_up_range(&first);
+	ch_run_pair(look_up_range, &first,
+		    len >= MIN_PARALLEL_PAIRS ? &second : NULL);
 }
 
 /*
