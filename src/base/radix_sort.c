@@ -90,7 +90,8 @@ void ch_sort_pairs_counted(struct ch_sort_pair *pairs, size_t n,
 			.begin = t == 0 ? 0 : split, .end = t == 0 ? split : n,
 			.split = split, .shift = 0, .own_starts = t == 1,
 			.next = counts->next[t],
-			.high_by_half = counts->high_by_half[t],
+			// Only a second thread needs them.
+			.high_by_half = split < n ? counts->high_by_half[t] : NULL,
 		};
 	}
 	scatter_parts(parts);

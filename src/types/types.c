@@ -212,17 +212,23 @@ struct block_reader {
 	const struct ch_range *range;
 };
 
-static const uint8_t *block_bytes(struct block_reader *reader, uint64_t addr,
-				  uint64_t len)
+// The range holding addr: the last one found, if it does.
+static const struct ch_range *reader_range(struct block_reader *reader,
+					   uint64_t addr)
 {
 	const struct ch_range *range = reader->range;
 
-	if (!range || addr < range->start || addr >= range->end) {
+	if (!range || addr < range->start || addr >= range->end)
 		range = reader->range = ch_address_space_range(reader->as, addr);
-		if (!range)
-			return NULL;
-	}
-	if (len > range->end - addr)
+	return range;
+}
+
+static const uint8_t *block_bytes(struct block_reader *reader, uint64_t addr,
+				  uint64_t len)
+{
+	const struct ch_range *range = reader_range(reader, addr);
+
+	if (!range || len > range->end - addr)
 		return NULL;
 	return range->data + (addr - range->start);
 }
@@ -1330,13 +1336,12 @@ static void prefetch_visit(struct block_reader *reader,
 			   const struct ch_heap *heap, uint32_t i)
 {
 	const struct ch_block *block = &heap->live.blocks[i];
-	const struct ch_range *range = reader->range;
 	uint64_t addr = block->address;
+	const struct ch_range *range;
 
 	__builtin_prefetch(&heap->block_types[i]);
 	__builtin_prefetch(&heap->block_type_sources[i]);
-	if (!range || addr < range->start || addr >= range->end)
-		range = reader->range = ch_address_space_range(reader->as, addr);
+	range = reader_range(reader, addr);
 	if (!range)
 		return;
 	// The first line, and the second of a block that reaches it.
