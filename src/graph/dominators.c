@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bitmap.h"
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
 #include "base/progress.h"
@@ -16,13 +17,14 @@
 
 /*
  * What eval() reads of a vertex, together: on a large graph every step of
- * eval is a cache miss, one instead of three. best is the semi of the
- * vertex that the classic algorithm calls its label.
+ * eval is a cache miss, one instead of two. best is the semi of the
+ * vertex that the classic algorithm calls its label. A vertex's own semi
+ * is read only when the vertex is processed and in the last pass: it is
+ * kept apart (compute_idoms()), so that eight vertices share a cache line.
  */
 struct lt_vertex {
 	uint32_t ancestor;     // in the link-eval forest, once linked
 	uint32_t best;         // least semi on the compressed path
-	uint32_t semi;
 };
 
 /*
@@ -55,7 +57,10 @@ static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 
 /*
  * Iterative depth-first search from the super-root: number the reachable
- * nodes in preorder (number_of[node]) and record the spanning tree.
+ * nodes in preorder (number_of[node], all CH_DOMINATOR_NONE on entry) and
+ * record the spanning tree. Whether a target was seen is asked of a bitmap
+ * (an eighth of a byte a node, in the cache where the numbers were a miss
+ * an edge); the numbers are written after, in one pass.
  */
 static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *offsets,
@@ -66,9 +71,11 @@ static struct ch_error *number_vertices(size_t num_nodes,
 {
 	_cleanup_free_ uint32_t *stack = ch_malloc_large((num_nodes + 1) * sizeof(*stack));
 	_cleanup_free_ uint64_t *cursor = ch_malloc_large((num_nodes + 1) * sizeof(*cursor));
+	_cleanup_free_ uint64_t *seen = ch_calloc_large(ch_bitmap_words(num_nodes) + 1,
+							sizeof(*seen));
 	size_t depth = 0, count = 1;
 
-	if (!stack || !cursor)
+	if (!stack || !cursor || !seen)
 		return &ch_enomem;
 	lt->vertex[0] = CH_DOMINATOR_ROOT;
 	lt->parent[0] = 0;
@@ -80,17 +87,13 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		uint64_t e = cursor[depth - 1];
 		uint32_t v = CH_DOMINATOR_NONE;
 
-		if (w != 0 && e < offsets[lt->vertex[w]]) {
+		// A new vertex starts at its first edge.
+		if (w != 0 && e < offsets[lt->vertex[w]])
 			e = offsets[lt->vertex[w]];
-			// A new vertex: its targets' numbers are read next.
-			for (uint64_t f = e; f < end && f < e + 8; f++)
-				__builtin_prefetch(&number_of[targets[f]]);
-		}
 		for (; e < end; e++) {
 			uint32_t candidate = w == 0 ? roots[e] : targets[e];
 
-			if (candidate < num_nodes &&
-			    number_of[candidate] == CH_DOMINATOR_NONE) {
+			if (candidate < num_nodes && !ch_bit_get(seen, candidate)) {
 				v = candidate;
 				e++;
 				break;
@@ -101,16 +104,17 @@ static struct ch_error *number_vertices(size_t num_nodes,
 			depth--;
 			continue;
 		}
-		number_of[v] = count;
+		ch_bit_set(seen, v);
 		__builtin_prefetch(&offsets[v]);
 		lt->vertex[count] = v;
 		lt->parent[count] = w;
 		stack[depth] = count;
-		// Non-root vertices start at their first edge (set above).
 		cursor[depth++] = 0;
 		count++;
 	}
 	lt->count = count;
+	for (size_t w = 1; w < count; w++)
+		number_of[lt->vertex[w]] = w;
 	return NULL;
 }
 
@@ -399,16 +403,19 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 	struct lt_vertex *vs = lt->vertices;
 	size_t count = lt->count;
 
+	// w's semidominator takes the place of the end of w's predecessors,
+	// read for the last time when w is processed.
+	uint32_t *semi_of = lt->pred_offsets + 1;
+
 	for (size_t i = 0; i < count; i++) {
 		vs[i] = (struct lt_vertex){
 			.ancestor = NO_ANCESTOR,
 			.best = i,
-			.semi = i,
 		};
 	}
 	ch_progress_start("dominator tree", count);
 	for (size_t w = count - 1; w >= 1; w--) {
-		uint32_t semi = vs[w].semi;
+		uint32_t semi = w;
 
 		if (w % 65536 == 0)
 			ch_progress_add(65536);
@@ -429,7 +436,7 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 			if (best < semi)
 				semi = best;
 		}
-		vs[w].semi = semi;
+		semi_of[w] = semi;
 		vs[w].best = semi;
 		vs[w].ancestor = lt->parent[w];
 	}
@@ -444,7 +451,7 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 	for (size_t w = 1; w < count; w++) {
 		uint32_t d = lt->idom[w];
 
-		while (d > vs[w].semi)
+		while (d > semi_of[w])
 			d = lt->idom[d];
 		lt->idom[w] = d;
 	}
