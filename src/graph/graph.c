@@ -948,6 +948,9 @@ void ch_graph_destroy(struct ch_graph *graph)
 	free(graph);
 }
 
+// Nodes of the search's queue whose edges are fetched ahead of their turn.
+#define SEARCH_AHEAD 8
+
 /*
  * The breadth-first search from the roots that the reachability and the
  * retention paths share. root_of[v] (all CH_GRAPH_NONE on entry) is set to
@@ -963,22 +966,31 @@ void ch_graph_destroy(struct ch_graph *graph)
  * distance from the named roots; the rest, their nearest root of all (no
  * path to them passes through a node of the first tier, which would make
  * them reachable from a named root).
+ *
+ * Whether a target was found is asked of a bitmap, which stays in the
+ * cache where root_of is a miss an edge; the nodes a few places ahead in
+ * the queue have their offsets, edges and root fetched ahead.
  */
-static void search_from_roots(const struct ch_graph *graph, const bool *named,
-			      uint32_t avoid, uint32_t *root_of,
-			      uint32_t *parent, uint32_t *distance,
-			      uint32_t *queue)
+static struct ch_error *search_from_roots(const struct ch_graph *graph,
+					  const bool *named, uint32_t avoid,
+					  uint32_t *root_of, uint32_t *parent,
+					  uint32_t *distance, uint32_t *queue)
 {
+	_cleanup_free_ uint64_t *found = ch_calloc_large(
+		ch_bitmap_words(graph->num_nodes) + 1, sizeof(*found));
 	size_t head = 0, tail = 0;
 
+	if (!found)
+		return &ch_enomem;
 	for (int tier = named ? 0 : 1; tier < 2; tier++) {
 		for (size_t r = 0; r < graph->num_root_refs; r++) {
 			uint32_t v = graph->root_refs[r].target;
 
 			if (tier == 0 && !named[r])
 				continue;
-			if (v == avoid || root_of[v] != CH_GRAPH_NONE)
+			if (v == avoid || ch_bit_get(found, v))
 				continue;
+			ch_bit_set(found, v);
 			root_of[v] = r;
 			if (parent) {
 				parent[v] = CH_GRAPH_NONE;
@@ -987,14 +999,25 @@ static void search_from_roots(const struct ch_graph *graph, const bool *named,
 			queue[tail++] = v;
 		}
 		while (head < tail) {
+			if (head + 2 * SEARCH_AHEAD < tail)
+				__builtin_prefetch(&graph->edge_offsets[queue[head + 2 * SEARCH_AHEAD]]);
+			if (head + SEARCH_AHEAD < tail) {
+				uint32_t ahead = queue[head + SEARCH_AHEAD];
+
+				__builtin_prefetch(&graph->edge_targets[graph->edge_offsets[ahead]]);
+				__builtin_prefetch(&root_of[ahead]);
+				if (distance)
+					__builtin_prefetch(&distance[ahead]);
+			}
 			uint32_t u = queue[head++];
 
 			for (uint64_t e = graph->edge_offsets[u];
 			     e < graph->edge_offsets[u + 1]; e++) {
 				uint32_t v = graph->edge_targets[e];
 
-				if (v == avoid || root_of[v] != CH_GRAPH_NONE)
+				if (v == avoid || ch_bit_get(found, v))
 					continue;
+				ch_bit_set(found, v);
 				root_of[v] = root_of[u];
 				if (parent) {
 					parent[v] = u;
@@ -1004,6 +1027,7 @@ static void search_from_roots(const struct ch_graph *graph, const bool *named,
 			}
 		}
 	}
+	return NULL;
 }
 
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
@@ -1012,6 +1036,7 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 	size_t n = graph->num_nodes;
 	uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
 	uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
+	struct ch_error *err;
 
 	if (!root_of || !queue) {
 		free(root_of);
@@ -1019,9 +1044,13 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 		return &ch_enomem;
 	}
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	search_from_roots(graph, named, CH_GRAPH_NONE, root_of, NULL, NULL,
-			  queue);
+	err = search_from_roots(graph, named, CH_GRAPH_NONE, root_of, NULL,
+				NULL, queue);
 	free(queue);
+	if (err) {
+		free(root_of);
+		return err;
+	}
 	*root_of_ret = root_of;
 	return NULL;
 }
@@ -1257,8 +1286,10 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 	if (target >= n || max_paths == 0)
 		return NULL;
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	search_from_roots(graph, named, target, root_of, parent, distance,
-			  queue);
+	err = search_from_roots(graph, named, target, root_of, parent,
+				distance, queue);
+	if (err)
+		return err;
 	for (size_t r = 0; r < graph->num_root_refs; r++) {
 		struct path_candidate candidate;
 
@@ -1341,6 +1372,7 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 	_cleanup_free_ struct path_candidate *best =
 		calloc(num_targets + 1, sizeof(*best));
 	struct ch_graph_path *paths = calloc(num_targets + 1, sizeof(*paths));
+	struct ch_error *err;
 
 	*paths_ret = NULL;
 	if (!parent || !distance || !root_of || !queue || !slot_of || !best ||
@@ -1354,8 +1386,12 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 		if (targets[i] < n)
 			slot_of[targets[i]] = (uint32_t)i;
 	}
-	search_from_roots(graph, named, CH_GRAPH_NONE, root_of, parent,
-			  distance, queue);
+	err = search_from_roots(graph, named, CH_GRAPH_NONE, root_of, parent,
+				distance, queue);
+	if (err) {
+		free(paths);
+		return err;
+	}
 	for (size_t r = 0; r < graph->num_root_refs; r++) {
 		uint32_t slot = slot_of[graph->root_refs[r].target];
 
@@ -1377,7 +1413,6 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 	for (size_t i = 0; i < num_targets; i++) {
 		// A target listed twice has its first place's candidate.
 		uint32_t slot = targets[i] < n ? slot_of[targets[i]] : CH_GRAPH_NONE;
-		struct ch_error *err;
 
 		if (slot == CH_GRAPH_NONE || best[slot].length == 0)
 			continue;
