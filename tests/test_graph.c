@@ -786,6 +786,19 @@ Test(dominators, a_long_list_needs_no_recursion)
 	cr_assert_eq(retained[0], 16 * n);
 	cr_assert_eq(retained[n - 1], 16);
 	cr_assert_eq(total, 16 * n);
+	// Two groups taking turns down the list: each is retained by its
+	// first node, and the walk down the tree goes 2 million deep.
+	uint32_t *group_of = malloc(n * sizeof(*group_of));
+	uint64_t groups[2];
+
+	cr_assert(group_of);
+	for (size_t v = 0; v < n; v++)
+		group_of[v] = v % 2;
+	assert_no_error(ch_dominators_group_retained(&result, retained, group_of,
+						     2, groups));
+	cr_assert_eq(groups[0], 16 * n);
+	cr_assert_eq(groups[1], 16 * (n - 1));
+	free(group_of);
 	free(retained);
 	ch_dominators_deinit(&result);
 	free(offsets);
