@@ -14,7 +14,7 @@
  * (with path compression, O(E log V)), over flat arrays indexed by DFS
  * number, without recursion: the depth-first search and the path
  * compression keep their own stacks, so a linked list of tens of millions
- * of nodes is no deeper for it than a star. Memory: at most 24 bytes per
+ * of nodes is no deeper for it than a star. Memory: about 24 bytes per
  * node and 4 per edge, freed before returning but for the result.
  */
 #ifndef COREHEAP_DOMINATORS_H
