@@ -247,6 +247,30 @@ static void naive_dominators(const struct test_graph *g, uint32_t *idom,
 	}
 }
 
+/*
+ * result.order is a preorder of the dominator tree: each node's idom is on
+ * the path from the super-root to the node before it (what follows a node
+ * until its subtree ends is that subtree).
+ */
+static void check_tree_preorder(const struct ch_dominators *result)
+{
+	uint32_t *path = malloc((result->num_reachable + 1) * sizeof(*path));
+	size_t depth = 0;
+
+	cr_assert(path);
+	for (size_t i = 0; i < result->num_reachable; i++) {
+		uint32_t v = result->order[i], d = result->idom[v];
+
+		while (depth > 0 && path[depth - 1] != d)
+			depth--;
+		cr_assert(depth > 0 || d == CH_DOMINATOR_ROOT,
+			  "node %u at %zu is outside the subtree of its dominator %u",
+			  v, i, d);
+		path[depth++] = v;
+	}
+	free(path);
+}
+
 static void check_against_naive(const struct test_graph *g,
 				const struct ch_block *blocks)
 {
@@ -276,6 +300,7 @@ static void check_against_naive(const struct test_graph *g,
 			seen = result.order[j] == d;
 		cr_assert(seen, "node %u comes before its dominator %u", v, d);
 	}
+	check_tree_preorder(&result);
 	// Retained: the sizes of everything a node dominates.
 	assert_no_error(ch_dominators_retained(&result, blocks, &retained, &total));
 	for (size_t v = 0; v < g->n; v++) {
@@ -752,6 +777,7 @@ Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 	for (size_t v = 0; v < n; v++)
 		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
 			     v, result.idom[v], want[v]);
+	check_tree_preorder(&result);
 	ch_dominators_deinit(&result);
 	free(want);
 	free(offsets);

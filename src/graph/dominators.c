@@ -470,6 +470,42 @@ static void release_work(struct lengauer_tarjan *lt)
 	lt->preds = NULL;
 }
 
+/*
+ * The nodes in a preorder of the dominator tree, the super-root left out:
+ * each node's subtree takes the positions after it. Two passes in DFS
+ * numbers, where a vertex's idom comes before it: the subtrees' sizes
+ * summed up in reverse, then each vertex placed at the next free position
+ * in its idom's range, which it then opens for its own children.
+ */
+static struct ch_error *order_by_tree(const struct lengauer_tarjan *lt,
+				      uint32_t **order_ret)
+{
+	size_t count = lt->count;
+	// next[w]: the size of w's subtree, then once w is placed, the
+	// position of its next child.
+	_cleanup_free_ uint32_t *next = ch_malloc_large(count * sizeof(*next));
+	uint32_t *order = ch_malloc_large(count * sizeof(*order));
+
+	if (!next || !order) {
+		free(order);
+		return &ch_enomem;
+	}
+	for (size_t w = 0; w < count; w++)
+		next[w] = 1;
+	for (size_t w = count - 1; w >= 1; w--)
+		next[lt->idom[w]] += next[w];
+	next[0] = 0;
+	for (size_t w = 1; w < count; w++) {
+		uint32_t position = next[lt->idom[w]];
+
+		next[lt->idom[w]] += next[w];
+		order[position] = lt->vertex[w];
+		next[w] = position + 1;
+	}
+	*order_ret = order;
+	return NULL;
+}
+
 struct ch_error *ch_dominators_compute(size_t num_nodes,
 				       const uint32_t *offsets,
 				       const uint32_t *targets,
@@ -528,10 +564,9 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		result.idom[lt.vertex[w]] = d == 0 ? CH_DOMINATOR_ROOT :
 						     lt.vertex[d];
 	}
-	// The preorder, without the super-root, is the order asked for.
-	memmove(lt.vertex, lt.vertex + 1, (lt.count - 1) * sizeof(*lt.vertex));
-	result.order = lt.vertex;
-	lt.vertex = NULL;
+	err = order_by_tree(&lt, &result.order);
+	if (err)
+		goto out;
 	result.num_reachable = lt.count - 1;
 	*ret = result;
 	result = (struct ch_dominators){ 0 };
@@ -576,62 +611,51 @@ struct ch_error *ch_dominators_retained(const struct ch_dominators *dominators,
 }
 
 /*
- * Walk the dominator tree depth first (children found through a CSR built
- * from idom), counting for each group how many of the current node's
- * dominators belong to it: a node counts for its group only when none does.
+ * Walk the dominator tree in the order's preorder, keeping the current
+ * node's dominators on a stack: a node's idom is on it, and what lies above
+ * the idom are the subtrees just left. For each group, how many of the
+ * stacked nodes belong to it: a node counts for its group only when none
+ * does. The nodes a few places ahead have their idom, group and retained
+ * size fetched ahead.
  */
+#define GROUP_AHEAD 8
+
 struct ch_error *ch_dominators_group_retained(const struct ch_dominators *dominators,
 					      const uint64_t *retained,
 					      const uint32_t *group_of,
 					      size_t num_groups,
 					      uint64_t *group_retained)
 {
-	size_t n = dominators->num_nodes, r = dominators->num_reachable;
-	// Children of node v at child_offsets[v]; the super-root's at n.
-	// Offsets of 32 bits: r < 2^32, as node numbers are.
-	_cleanup_free_ uint32_t *child_offsets = ch_calloc_large(n + 2, sizeof(*child_offsets));
-	_cleanup_free_ uint32_t *children = ch_malloc_large((r + 1) * sizeof(*children));
-	_cleanup_free_ uint32_t *active = ch_calloc_large(num_groups + 1, sizeof(*active));
+	size_t r = dominators->num_reachable;
+	const uint32_t *order = dominators->order, *idom = dominators->idom;
+	// As deep as the tree: a list is as deep as it is long, but the
+	// pages past the deepest point are never touched.
 	_cleanup_free_ uint32_t *stack = ch_malloc_large((r + 1) * sizeof(*stack));
-	_cleanup_free_ uint32_t *cursor = ch_malloc_large((r + 1) * sizeof(*cursor));
+	_cleanup_free_ uint32_t *active = ch_calloc_large(num_groups + 1, sizeof(*active));
 	size_t depth = 0;
 
-	if (!child_offsets || !children || !active || !stack || !cursor)
+	if (!stack || !active)
 		return &ch_enomem;
 	memset(group_retained, 0, num_groups * sizeof(*group_retained));
 	for (size_t i = 0; i < r; i++) {
-		uint32_t d = dominators->idom[dominators->order[i]];
+		if (i + GROUP_AHEAD < r) {
+			uint32_t ahead = order[i + GROUP_AHEAD];
 
-		child_offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]++;
-	}
-	for (size_t v = 0; v <= n; v++)
-		child_offsets[v + 1] += child_offsets[v];
-	for (size_t i = 0; i < r; i++) {
-		uint32_t v = dominators->order[i];
-		uint32_t d = dominators->idom[v];
-
-		children[child_offsets[d == CH_DOMINATOR_ROOT ? n : d]++] = v;
-	}
-	memmove(child_offsets + 1, child_offsets, (n + 1) * sizeof(*child_offsets));
-	child_offsets[0] = 0;
-
-	stack[depth] = n;
-	cursor[depth++] = child_offsets[n];
-	while (depth > 0) {
-		uint32_t u = stack[depth - 1];
-
-		if (cursor[depth - 1] == child_offsets[u + 1]) {
-			if (u != n)
-				active[group_of[u]]--;
-			depth--;
-			continue;
+			__builtin_prefetch(&idom[ahead]);
+			__builtin_prefetch(&group_of[ahead]);
+			__builtin_prefetch(&retained[ahead]);
 		}
-		uint32_t v = children[cursor[depth - 1]++];
+		uint32_t v = order[i], d = idom[v];
 
+		while (depth > 0 && stack[depth - 1] != d)
+			active[group_of[stack[--depth]]]--;
+		if (depth == 0 && d != CH_DOMINATOR_ROOT)
+			return ch_error_create(CH_ERROR_CORRUPT,
+					       "node %" PRIu32 " is not in its dominator's subtree",
+					       v);
 		if (active[group_of[v]]++ == 0)
 			group_retained[group_of[v]] += retained[v];
-		stack[depth] = v;
-		cursor[depth++] = child_offsets[v];
+		stack[depth++] = v;
 	}
 	return NULL;
 }

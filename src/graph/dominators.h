@@ -38,7 +38,10 @@ struct ch_dominators {
 	 * CH_DOMINATOR_ROOT or CH_DOMINATOR_NONE.
 	 */
 	uint32_t *idom;
-	/** The reachable nodes in depth-first preorder: each after its idom. */
+	/**
+	 * The reachable nodes in a preorder of the dominator tree: each node
+	 * followed by the nodes it dominates.
+	 */
 	uint32_t *order;
 	size_t num_reachable;
 };
