@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/cleanup.h"
+#include "base/thread_pair.h"
 #include "graph/dominators.h"
 #include "report/analysis.h"
 #include "report/output.h"
@@ -135,25 +136,57 @@ static struct ch_error *order_groups(struct top_report *report, size_t rows)
 	return NULL;
 }
 
+/*
+ * The retained sizes (from the dominator tree) and the search from the
+ * roots (in the graph) need nothing of each other: one on each thread.
+ */
+struct top_job {
+	struct top_report *report;
+	const bool *named;
+	bool search;
+	struct ch_error *err;
+};
+
+static void *run_top_job(void *arg)
+{
+	struct top_job *job = arg;
+	struct top_report *report = job->report;
+	const struct ch_graph *graph = report->analysis->graph;
+
+	if (job->search)
+		job->err = ch_graph_reach(graph, job->named, &report->root_of);
+	else
+		job->err = ch_dominators_retained(&report->dominators,
+						  graph->blocks,
+						  &report->retained,
+						  &report->reachable_bytes);
+	return NULL;
+}
+
 static struct ch_error *compute(struct top_report *report, size_t rows)
 {
 	const struct ch_graph *graph = report->analysis->graph;
 	const struct ch_program *program = report->analysis->program;
 	_cleanup_free_ bool *named = NULL;
+	struct top_job jobs[2] = {
+		{ .report = report },
+		{ .report = report, .search = true },
+	};
 	struct ch_error *err;
 
 	// The dominator tree first: the roots' search below keeps an array
 	// as large as the heap, which the tree's arrays need not sit beside.
 	err = ch_graph_dominators(graph, &report->dominators);
-	if (!err)
-		err = ch_dominators_retained(&report->dominators, graph->blocks,
-					     &report->retained,
-					     &report->reachable_bytes);
 	// Each allocation is shown held by a named root where one reaches it.
 	if (!err)
 		err = ch_analysis_named_refs(report->analysis, &named);
-	if (!err)
-		err = ch_graph_reach(graph, named, &report->root_of);
+	if (err)
+		return err;
+	jobs[1].named = named;
+	ch_run_pair(run_top_job, &jobs[0], &jobs[1]);
+	err = jobs[0].err ? jobs[0].err : jobs[1].err;
+	if (jobs[0].err)
+		ch_error_destroy(jobs[1].err);
 	if (err)
 		return err;
 	for (uint32_t v = 0; v < graph->num_nodes; v++) {
