@@ -137,15 +137,44 @@ static struct ch_error *order_groups(struct top_report *report, size_t rows)
 }
 
 /*
- * The retained sizes (from the dominator tree) and the search from the
- * roots (in the graph) need nothing of each other: one on each thread.
+ * What compute() does after the dominator tree, two jobs at a time on two
+ * threads: the retained sizes (from the tree) beside the search from the
+ * roots (in the graph), then the type groups and their retained sizes
+ * beside the selection of the rows. Neither of a pair needs the other.
  */
+enum top_step {
+	TOP_RETAINED,
+	TOP_SEARCH,
+	TOP_GROUPS,
+	TOP_ROWS,
+};
+
 struct top_job {
 	struct top_report *report;
+	enum top_step step;
 	const bool *named;
-	bool search;
+	size_t rows;
 	struct ch_error *err;
 };
+
+static struct ch_error *group(struct top_report *report)
+{
+	struct ch_error *err;
+
+	err = ch_type_groups_init(&report->groups, report->analysis->program,
+				  is_reachable, report);
+	if (err)
+		return err;
+	report->group_retained = calloc(report->groups.num_groups + 1,
+					sizeof(*report->group_retained));
+	if (!report->group_retained)
+		return &ch_enomem;
+	return ch_dominators_group_retained(&report->dominators,
+					    report->retained,
+					    report->groups.group_of,
+					    report->groups.num_groups,
+					    report->group_retained);
+}
 
 static void *run_top_job(void *arg)
 {
@@ -153,25 +182,47 @@ static void *run_top_job(void *arg)
 	struct top_report *report = job->report;
 	const struct ch_graph *graph = report->analysis->graph;
 
-	if (job->search)
-		job->err = ch_graph_reach(graph, job->named, &report->root_of);
-	else
+	switch (job->step) {
+	case TOP_RETAINED:
 		job->err = ch_dominators_retained(&report->dominators,
 						  graph->blocks,
 						  &report->retained,
 						  &report->reachable_bytes);
+		break;
+	case TOP_SEARCH:
+		job->err = ch_graph_reach(graph, job->named, &report->root_of);
+		break;
+	case TOP_GROUPS:
+		job->err = group(report);
+		break;
+	case TOP_ROWS:
+		for (uint32_t v = 0; v < graph->num_nodes; v++) {
+			if (report->root_of[v] == CH_GRAPH_NONE) {
+				report->leaked_count++;
+				report->leaked_bytes += graph->blocks[v].size;
+			}
+		}
+		job->err = select_nodes(report, job->rows);
+		break;
+	}
 	return NULL;
+}
+
+// Run the pair of jobs; the first error, if any.
+static struct ch_error *run_top_jobs(struct top_job jobs[2])
+{
+	ch_run_pair(run_top_job, &jobs[0], &jobs[1]);
+	if (jobs[0].err) {
+		ch_error_destroy(jobs[1].err);
+		return jobs[0].err;
+	}
+	return jobs[1].err;
 }
 
 static struct ch_error *compute(struct top_report *report, size_t rows)
 {
 	const struct ch_graph *graph = report->analysis->graph;
-	const struct ch_program *program = report->analysis->program;
 	_cleanup_free_ bool *named = NULL;
-	struct top_job jobs[2] = {
-		{ .report = report },
-		{ .report = report, .search = true },
-	};
 	struct ch_error *err;
 
 	// The dominator tree first: the roots' search below keeps an array
@@ -180,41 +231,23 @@ static struct ch_error *compute(struct top_report *report, size_t rows)
 	// Each allocation is shown held by a named root where one reaches it.
 	if (!err)
 		err = ch_analysis_named_refs(report->analysis, &named);
-	if (err)
-		return err;
-	jobs[1].named = named;
-	ch_run_pair(run_top_job, &jobs[0], &jobs[1]);
-	err = jobs[0].err ? jobs[0].err : jobs[1].err;
-	if (jobs[0].err)
-		ch_error_destroy(jobs[1].err);
-	if (err)
-		return err;
-	for (uint32_t v = 0; v < graph->num_nodes; v++) {
-		if (report->root_of[v] == CH_GRAPH_NONE) {
-			report->leaked_count++;
-			report->leaked_bytes += graph->blocks[v].size;
-		}
-	}
 	if (!err)
-		err = ch_type_groups_init(&report->groups, program, is_reachable,
-					  report);
+		err = run_top_jobs((struct top_job[2]){
+			{ .report = report, .step = TOP_RETAINED },
+			{ .report = report, .step = TOP_SEARCH, .named = named },
+		});
+	if (!err)
+		err = run_top_jobs((struct top_job[2]){
+			{ .report = report, .step = TOP_GROUPS },
+			{ .report = report, .step = TOP_ROWS, .rows = rows },
+		});
 	if (err)
 		return err;
-	report->group_retained = calloc(report->groups.num_groups + 1,
-					sizeof(*report->group_retained));
 	report->root_names = calloc(graph->num_root_refs + 1,
 				    sizeof(*report->root_names));
-	if (!report->group_retained || !report->root_names)
+	if (!report->root_names)
 		return &ch_enomem;
-	err = ch_dominators_group_retained(&report->dominators, report->retained,
-					   report->groups.group_of,
-					   report->groups.num_groups,
-					   report->group_retained);
-	if (!err)
-		err = select_nodes(report, rows);
-	if (!err)
-		err = order_groups(report, rows);
-	return err;
+	return order_groups(report, rows);
 }
 
 static void top_report_deinit(struct top_report *report)
