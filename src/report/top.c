@@ -140,7 +140,8 @@ static struct ch_error *order_groups(struct top_report *report, size_t rows)
  * What compute() does after the dominator tree, two jobs at a time on two
  * threads: the retained sizes (from the tree) beside the search from the
  * roots (in the graph), then the type groups and their retained sizes
- * beside the selection of the rows. Neither of a pair needs the other.
+ * beside the leaked count and the selection of the rows. Neither of a pair
+ * needs the other.
  */
 enum top_step {
 	TOP_RETAINED,
@@ -157,7 +158,8 @@ struct top_job {
 	struct ch_error *err;
 };
 
-static struct ch_error *group(struct top_report *report)
+// The type groups of the reachable allocations and their retained sizes.
+static struct ch_error *group_types(struct top_report *report)
 {
 	struct ch_error *err;
 
@@ -193,7 +195,7 @@ static void *run_top_job(void *arg)
 		job->err = ch_graph_reach(graph, job->named, &report->root_of);
 		break;
 	case TOP_GROUPS:
-		job->err = group(report);
+		job->err = group_types(report);
 		break;
 	case TOP_ROWS:
 		for (uint32_t v = 0; v < graph->num_nodes; v++) {
