@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define CH_HUGE_PAGE_SIZE ((size_t)2 << 20)
 
@@ -50,6 +51,38 @@ static inline void *ch_calloc_large(size_t count, size_t size)
 	// allocation, so the hint comes in time.
 	return ch_hint_huge_pages(calloc(count, size),
 				  size && count <= SIZE_MAX / size ? count * size : 0);
+}
+
+/**
+ * A fresh anonymous mapping of size bytes that starts at a 2 MiB boundary,
+ * asked for huge pages, or NULL. The kernel backs only the aligned 2 MiB
+ * pages of a mapping with huge pages, and mremap() keeps them only when
+ * the old and new places are both aligned: an array grown by mremap()
+ * lands in such mappings.
+ */
+static inline void *ch_map_huge_aligned(size_t size)
+{
+	size_t page = (size_t)getpagesize(), reserved;
+	uintptr_t start, aligned;
+	void *p;
+
+	if (size > SIZE_MAX - 2 * CH_HUGE_PAGE_SIZE)
+		return NULL;
+	size = (size + page - 1) & ~(page - 1);
+	reserved = size + CH_HUGE_PAGE_SIZE;
+	p = mmap(NULL, reserved, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	start = (uintptr_t)p;
+	aligned = (start + CH_HUGE_PAGE_SIZE - 1) &
+		  ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+	if (aligned > start)
+		munmap(p, aligned - start);
+	if (start + reserved > aligned + size)
+		munmap((void *)(aligned + size), start + reserved - aligned - size);
+	madvise((void *)aligned, size, MADV_HUGEPAGE);
+	return (void *)aligned;
 }
 
 #endif /* COREHEAP_LARGE_ALLOC_H */

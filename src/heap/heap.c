@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "coreheap/plugin.h"
+#include "base/large_alloc.h"
 #include "base/vector.h"
 #include "heap/block_index.h"
 #include "heap/heap.h"
@@ -67,7 +68,9 @@ void ch_heap_deinit(struct ch_heap *heap)
 /*
  * Block arrays hold millions of entries: they live in their own mapping,
  * grown with mremap (no copy) and backed by huge pages where the kernel
- * allows, because first-touch page faults were a fifth of a heap walk.
+ * allows, because first-touch page faults were a fifth of a heap walk and
+ * the later passes look blocks up at random. Each mapping starts at a
+ * 2 MiB boundary, or a move would split the huge pages already made.
  */
 static struct ch_error *grow_blocks(struct ch_block_array *array)
 {
@@ -80,16 +83,15 @@ static struct ch_error *grow_blocks(struct ch_block_array *array)
 	if (capacity > SIZE_MAX / sizeof(struct ch_block))
 		return &ch_enomem;
 	new_bytes = capacity * sizeof(struct ch_block);
-	if (array->blocks)
-		blocks = mremap(array->blocks, old_bytes, new_bytes,
-				MREMAP_MAYMOVE);
-	else
-		blocks = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			      0);
-	if (blocks == MAP_FAILED)
+	blocks = ch_map_huge_aligned(new_bytes);
+	if (!blocks)
 		return &ch_enomem;
-	madvise(blocks, new_bytes, MADV_HUGEPAGE);
+	if (array->blocks &&
+	    mremap(array->blocks, old_bytes, new_bytes,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, blocks) == MAP_FAILED) {
+		munmap(blocks, new_bytes);
+		return &ch_enomem;
+	}
 	array->blocks = blocks;
 	array->capacity = capacity;
 	return NULL;
