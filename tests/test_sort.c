@@ -10,8 +10,8 @@
 #include "rng.h"
 
 // Sort n pairs of ranks below max_rank, each keyed by its place in the
-// input, and check the order and the stability.
-static void sort_and_check(size_t n, uint32_t max_rank)
+// input, on one thread or two, and check the order and the stability.
+static void sort_and_check(size_t n, uint32_t max_rank, bool two_threads)
 {
 	struct ch_sort_pair *pairs = calloc(n + 1, sizeof(*pairs));
 	struct ch_sort_pair *scratch = calloc(n + 1, sizeof(*scratch));
@@ -28,7 +28,7 @@ static void sort_and_check(size_t n, uint32_t max_rank)
 	}
 	for (size_t i = 0; i < n; i++)
 		ch_sort_count(counts, pairs[i].rank);
-	ch_sort_pairs_counted(pairs, n, scratch, counts);
+	ch_sort_pairs_counted(pairs, n, scratch, counts, two_threads);
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(pairs[i].value, ~(uint32_t)pairs[i].key,
 			     "pair %zu lost its value", i);
@@ -55,18 +55,20 @@ static void sort_and_check(size_t n, uint32_t max_rank)
 Test(sort, none_and_one)
 {
 	rng_state = 1;
-	sort_and_check(0, 16);
-	sort_and_check(1, 16);
+	sort_and_check(0, 16, true);
+	sort_and_check(1, 16, true);
 }
 
 Test(sort, many_pairs_of_few_ranks_keep_their_order)
 {
 	rng_state = 2;
-	sort_and_check(100000, 7);
+	sort_and_check(100000, 7, true);
+	sort_and_check(100000, 7, false);
 }
 
 Test(sort, ranks_across_the_whole_range)
 {
 	rng_state = 3;
-	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS);
+	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS, true);
+	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS, false);
 }

@@ -75,9 +75,9 @@ static void scatter_parts(struct scatter parts[2])
  */
 void ch_sort_pairs_counted(struct ch_sort_pair *pairs, size_t n,
 			   struct ch_sort_pair *scratch,
-			   struct ch_sort_counts *counts)
+			   struct ch_sort_counts *counts, bool two_threads)
 {
-	size_t split = n >= MIN_PARALLEL_PAIRS ? n / 2 : n;
+	size_t split = two_threads && n >= MIN_PARALLEL_PAIRS ? n / 2 : n;
 	struct scatter parts[2];
 
 	memset(counts->high_by_half, 0, sizeof(counts->high_by_half));

@@ -9,6 +9,7 @@
 #ifndef COREHEAP_RADIX_SORT_H
 #define COREHEAP_RADIX_SORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,11 +58,11 @@ static inline void ch_sort_count(struct ch_sort_counts *counts, uint32_t rank)
  * (room for n pairs, left holding what the first pass wrote), counts
  * holding every pair's ch_sort_count() (and used up). Stable: pairs of one
  * rank keep their order, so the result does not depend on anything but
- * the input. Many pairs are sorted on two threads (one when a thread
- * cannot be made: the same result).
+ * the input. With two_threads, many pairs are sorted on two threads (one
+ * when a thread cannot be made: the same result).
  */
 void ch_sort_pairs_counted(struct ch_sort_pair *pairs, size_t n,
 			   struct ch_sort_pair *scratch,
-			   struct ch_sort_counts *counts);
+			   struct ch_sort_counts *counts, bool two_threads);
 
 #endif /* COREHEAP_RADIX_SORT_H */

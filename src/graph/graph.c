@@ -138,28 +138,90 @@ struct scan_chunk {
 	bool out_of_memory;
 };
 
-// Words of a piece that may point into the heap, looked up together.
-#define PENDING_WORDS 64
+/*
+ * The words that may point into the heap are looked up in batches sorted
+ * by where they point (ch_block_index_find_sorted(): the index and the
+ * blocks read in order), a batch per thread of one word for every
+ * SCAN_BATCH_SPREAD blocks of the heap, and at least SCAN_BATCH_MIN: 36
+ * bytes a word.
+ */
+#define SCAN_BATCH_SPREAD 64
+#define SCAN_BATCH_MIN ((size_t)1 << 14)
 
-struct pending_word {
-	uint64_t addr, value;
+// The words of one chunk in a batch, from begin to the next part's begin.
+struct batch_part {
+	struct scan_chunk *chunk;
+	size_t begin;
 };
 
-// What a thread scanning one chunk needs.
+/*
+ * One thread's words waiting for their lookup, in the order they were read
+ * (their position), from the chunks of parts in turn.
+ */
+struct scan_batch {
+	/** Key: the word; value: its position; sorted by the key's rank. */
+	struct ch_sort_pair *pairs, *scratch;
+	struct ch_sort_counts *counts;
+	/** By position: the block holding the word. */
+	uint32_t *sources;
+	/**
+	 * In the sort's scratch room, unused once the pairs are sorted: the
+	 * lookup's blocks by sorted position, then by position.
+	 */
+	uint32_t *found, *targets;
+	size_t len, capacity;
+	struct batch_part *parts;
+	size_t num_parts, parts_capacity;
+};
+
+// What a thread scanning needs.
 struct chunk_scan {
 	const struct ch_block_index *index;
-	struct scan_chunk *chunk;
+	unsigned rank_shift;
 	bool interior;
 	const uint64_t *pointer_free;
 	/** Out-degree of each block, counted at degrees[i] (zeroed). */
 	uint32_t *degrees;
-	/** While a run is scanned: the block holding the words read. */
+	struct scan_batch *batch;
+	/** The chunk being read, and whether it is (its words in a part). */
+	struct scan_chunk *chunk;
+	bool chunk_open;
+	/** While a run is read: the block holding the words read. */
 	size_t source, run_last;
-	/** The last target found, the first guess for the next. */
-	uint32_t hint;
-	struct pending_word pending[PENDING_WORDS];
-	size_t num_pending;
 };
+
+static void scan_batch_deinit(struct scan_batch *batch)
+{
+	free(batch->pairs);
+	free(batch->scratch);
+	free(batch->counts);
+	free(batch->sources);
+	free(batch->parts);
+	*batch = (struct scan_batch){ 0 };
+}
+
+static struct ch_error *scan_batch_init(struct scan_batch *batch,
+					size_t capacity, size_t max_parts)
+{
+	*batch = (struct scan_batch){
+		.pairs = ch_malloc_large(capacity * sizeof(*batch->pairs)),
+		.scratch = ch_malloc_large(capacity * sizeof(*batch->scratch)),
+		.counts = malloc(sizeof(*batch->counts)),
+		.sources = ch_malloc_large(capacity * sizeof(*batch->sources)),
+		.capacity = capacity,
+		// A part per chunk, and the one a flush carries over.
+		.parts = malloc((max_parts + 1) * sizeof(*batch->parts)),
+		.parts_capacity = max_parts + 1,
+	};
+	if (!batch->pairs || !batch->scratch || !batch->counts ||
+	    !batch->sources || !batch->parts) {
+		scan_batch_deinit(batch);
+		return &ch_enomem;
+	}
+	batch->found = (uint32_t *)batch->scratch;
+	batch->targets = batch->found + capacity;
+	return NULL;
+}
 
 static bool grow_targets(struct scan_chunk *chunk)
 {
@@ -176,44 +238,12 @@ static bool grow_targets(struct scan_chunk *chunk)
 	return true;
 }
 
-// A word at addr of the run may point into the heap: find the block that
-// holds the word and the one it points into (among the candidates the
-// index gave for value), and keep the edge.
-static void add_edge(struct chunk_scan *scan, uint64_t addr, uint64_t value,
-		     const uint32_t candidates[2])
+// A word of block source points into block target (or CH_GRAPH_NONE): keep
+// the edge, unless it points into its own block or repeats the last one.
+static void add_edge(struct chunk_scan *scan, struct scan_chunk *chunk,
+		     uint32_t source, uint32_t target)
 {
-	const struct ch_block *blocks = scan->index->blocks;
-	uint32_t num_blocks = scan->index->num_blocks;
-	struct scan_chunk *chunk = scan->chunk;
-	uint32_t hint = scan->hint, source, target;
-
-	// Words are met in address order: the source only moves forward.
-	while (scan->source + 1 < scan->run_last &&
-	       addr >= blocks[scan->source + 1].address)
-		scan->source++;
-	source = scan->source;
-	// Chunk headers between blocks, and words that stick out of one.
-	if (addr < blocks[source].address ||
-	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
-		return;
-	// Data that looks like a pointer (stale bytes in a text buffer).
-	if (scan->pointer_free &&
-	    ch_bit_get(scan->pointer_free, source))
-		return;
-	// Arrays of pointers to objects allocated one after the other are
-	// common: try the last target's block and the next one first.
-	if (hint < num_blocks && ch_block_index_holds(&blocks[hint], value, scan->interior))
-		target = hint;
-	else if (hint + 1 < num_blocks &&
-		 ch_block_index_holds(&blocks[hint + 1], value, scan->interior))
-		target = hint + 1;
-	else
-		target = ch_block_index_pick(scan->index, value, candidates[0],
-					     candidates[1], scan->interior);
-	if (target == CH_GRAPH_NONE)
-		return;
-	scan->hint = target;
-	if (target == source)
+	if (target == CH_GRAPH_NONE || target == source)
 		return;
 	if (chunk->len) {
 		if (source == chunk->last_source && target == chunk->last_target)
@@ -236,41 +266,103 @@ static void add_edge(struct chunk_scan *scan, uint64_t addr, uint64_t value,
 		scan->degrees[source]++;
 }
 
-/*
- * The pending words, in order, their lookups overlapped: every granule
- * entry prefetched, then every first candidate block, then the edges.
- */
-static void __attribute__((noinline)) flush_pending(struct chunk_scan *scan)
+// A chunk whose edges are all found gives back the room it grew for more.
+static void shrink_targets(struct scan_chunk *chunk)
 {
-	const struct ch_block_index *index = scan->index;
-	uint32_t candidates[PENDING_WORDS][2];
-	size_t n = scan->num_pending;
+	uint32_t *shrunk;
 
-	for (size_t j = 0; j < n; j++)
-		__builtin_prefetch(
-			ch_block_index_entry(index, scan->pending[j].value));
-	for (size_t j = 0; j < n; j++) {
-		uint32_t first = ch_block_index_first(
-			index, ch_block_index_entry(index, scan->pending[j].value),
-			&candidates[j][1]);
-
-		candidates[j][0] = first;
-		if (first != CH_NO_BLOCK) {
-			__builtin_prefetch(&index->blocks[first]);
-			__builtin_prefetch((const char *)&index->blocks[first] + 64);
-		}
+	if (chunk->len == chunk->capacity)
+		return;
+	if (!chunk->len) {
+		free(chunk->targets);
+		chunk->targets = NULL;
+		chunk->capacity = 0;
+		return;
 	}
-	for (size_t j = 0; j < n; j++)
-		add_edge(scan, scan->pending[j].addr, scan->pending[j].value,
-			 candidates[j]);
-	scan->num_pending = 0;
+	shrunk = realloc(chunk->targets, chunk->len * sizeof(*chunk->targets));
+	if (shrunk) {
+		chunk->targets = shrunk;
+		chunk->capacity = chunk->len;
+	}
+}
+
+/*
+ * Look the batch's words up, sorted by where they point, then keep their
+ * edges in the order they were read, chunk by chunk. A chunk still being
+ * read goes on in the next batch.
+ */
+static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
+{
+	struct scan_batch *batch = scan->batch;
+	const struct ch_block_index *index = scan->index;
+	size_t len = batch->len;
+
+	memset(batch->counts, 0, sizeof(*batch->counts));
+	for (size_t k = 0; k < len; k++) {
+		batch->pairs[k].rank = ch_block_index_rank(index, scan->rank_shift,
+							   batch->pairs[k].key);
+		ch_sort_count(batch->counts, batch->pairs[k].rank);
+	}
+	// Each scanning thread sorts its own batch.
+	ch_sort_pairs_counted(batch->pairs, len, batch->scratch, batch->counts,
+			      false);
+	ch_block_index_find_sorted(index, batch->pairs, 0, len, scan->interior,
+				   batch->found);
+	for (size_t k = 0; k < len; k++)
+		batch->targets[batch->pairs[k].value] = batch->found[k];
+	for (size_t p = 0; p < batch->num_parts; p++) {
+		struct scan_chunk *chunk = batch->parts[p].chunk;
+		size_t end = p + 1 < batch->num_parts ? batch->parts[p + 1].begin :
+							len;
+
+		for (size_t k = batch->parts[p].begin; k < end; k++)
+			add_edge(scan, chunk, batch->sources[k],
+				 batch->targets[k]);
+		if (!scan->chunk_open || chunk != scan->chunk)
+			shrink_targets(chunk);
+	}
+	batch->len = 0;
+	batch->num_parts = 0;
+	if (scan->chunk_open)
+		batch->parts[batch->num_parts++] =
+			(struct batch_part){ .chunk = scan->chunk, .begin = 0 };
+}
+
+/*
+ * A word at addr of the run may point into the heap: find the block that
+ * holds the word, and batch the word for its lookup unless it lies outside
+ * any block (a chunk header) or in one that holds no pointers.
+ */
+static void batch_word(struct chunk_scan *scan, uint64_t addr, uint64_t value)
+{
+	const struct ch_block *blocks = scan->index->blocks;
+	struct scan_batch *batch = scan->batch;
+	size_t source;
+
+	// Words are met in address order: the source only moves forward.
+	while (scan->source + 1 < scan->run_last &&
+	       addr >= blocks[scan->source + 1].address)
+		scan->source++;
+	source = scan->source;
+	if (addr < blocks[source].address ||
+	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
+		return;
+	// Data that looks like a pointer (stale bytes in a text buffer).
+	if (scan->pointer_free && ch_bit_get(scan->pointer_free, source))
+		return;
+	batch->pairs[batch->len] = (struct ch_sort_pair){
+		.key = value, .value = (uint32_t)batch->len
+	};
+	batch->sources[batch->len++] = (uint32_t)source;
+	if (batch->len == batch->capacity)
+		flush_batch(scan);
 }
 
 /*
  * The hot loop: every word of a piece of a run. Most words are not pointers
  * into the heap (zeros, small numbers, text, pointers elsewhere): one
  * subtraction and one comparison against the heap's span, in registers,
- * sends them on; the rest are looked up PENDING_WORDS at a time.
+ * sends them on; the rest are batched.
  */
 static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 		       void *varg)
@@ -283,30 +375,28 @@ static void scan_piece(const uint8_t *data, uint64_t addr, size_t words,
 		uint64_t value;
 
 		memcpy(&value, data + i * WORD_BYTES, WORD_BYTES);
-		if (__builtin_expect(value - low < span, 0)) {
-			scan->pending[scan->num_pending++] = (struct pending_word){
-				.addr = addr + i * WORD_BYTES, .value = value
-			};
-			if (scan->num_pending == PENDING_WORDS)
-				flush_pending(scan);
-		}
+		if (__builtin_expect(value - low < span, 0))
+			batch_word(scan, addr + i * WORD_BYTES, value);
 	}
-	flush_pending(scan);
 }
 
 /*
- * Scan a chunk as runs of near neighbours: one long loop over each run's
- * words, instead of one short loop per block whose end the branch predictor
- * cannot guess.
+ * Read a chunk into the batch as runs of near neighbours: one long loop
+ * over each run's words, instead of one short loop per block whose end the
+ * branch predictor cannot guess.
  */
-static void scan_one_chunk(struct chunk_scan *scan,
+static void scan_one_chunk(struct chunk_scan *scan, struct scan_chunk *chunk,
 			   const struct ch_address_space *as)
 {
 	const struct ch_block *blocks = scan->index->blocks;
-	struct scan_chunk *chunk = scan->chunk;
+	struct scan_batch *batch = scan->batch;
 	const struct ch_range *cursor = NULL;
 	size_t i = chunk->first;
 
+	scan->chunk = chunk;
+	scan->chunk_open = true;
+	batch->parts[batch->num_parts++] =
+		(struct batch_part){ .chunk = chunk, .begin = batch->len };
 	while (i < chunk->last && !chunk->out_of_memory) {
 		uint64_t start = blocks[i].address;
 		uint64_t end = ch_block_end(&blocks[i]);
@@ -325,6 +415,10 @@ static void scan_one_chunk(struct chunk_scan *scan,
 						    scan_piece, scan);
 		i = j;
 	}
+	scan->chunk_open = false;
+	// A part per chunk: a full list is flushed.
+	if (batch->num_parts + 1 >= batch->parts_capacity)
+		flush_batch(scan);
 }
 
 struct scan_worker {
@@ -341,28 +435,36 @@ struct scan_worker {
 	bool report_progress;
 };
 
+// One scanning thread: the work they share and its own batch.
+struct scan_thread {
+	const struct scan_worker *worker;
+	struct scan_batch batch;
+};
+
 static void *scan_worker_run(void *varg)
 {
-	const struct scan_worker *worker = varg;
+	struct scan_thread *thread = varg;
+	const struct scan_worker *worker = thread->worker;
+	struct chunk_scan scan = {
+		.index = worker->index,
+		.rank_shift = ch_block_index_rank_shift(worker->index),
+		.interior = worker->interior,
+		.pointer_free = worker->pointer_free,
+		.degrees = worker->degrees,
+		.batch = &thread->batch,
+	};
 
 	for (;;) {
 		size_t c = __atomic_fetch_add(worker->next, 1, __ATOMIC_RELAXED);
-		struct chunk_scan scan;
 
 		if (c >= worker->num_chunks)
-			return NULL;
-		scan = (struct chunk_scan){
-			.index = worker->index,
-			.chunk = &worker->chunks[c],
-			.interior = worker->interior,
-			.pointer_free = worker->pointer_free,
-			.degrees = worker->degrees,
-			.hint = CH_GRAPH_NONE,
-		};
-		scan_one_chunk(&scan, worker->as);
+			break;
+		scan_one_chunk(&scan, &worker->chunks[c], worker->as);
 		if (__atomic_load_n(&worker->report_progress, __ATOMIC_RELAXED))
 			ch_progress_add(1);
 	}
+	flush_batch(&scan);
+	return NULL;
 }
 
 /*
@@ -520,6 +622,10 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	bool started[MAX_SCAN_THREADS] = { false };
 	struct scan_chunk *chunks;
 	struct scan_worker worker;
+	struct scan_thread scan_threads[MAX_SCAN_THREADS] = { 0 };
+	size_t batch_capacity = n / SCAN_BATCH_SPREAD > SCAN_BATCH_MIN ?
+					n / SCAN_BATCH_SPREAD :
+					SCAN_BATCH_MIN;
 	const uint64_t *pointer_free = options->pointer_free;
 	bool alongside = options->find_pointer_free && num_threads > 1;
 	uint64_t total = 0;
@@ -541,6 +647,17 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 			  &chunks, &num_chunks);
 	if (err)
 		return err;
+	for (unsigned t = 0; !err && t < num_threads; t++) {
+		scan_threads[t].worker = &worker;
+		err = scan_batch_init(&scan_threads[t].batch, batch_capacity,
+				      num_chunks);
+	}
+	if (err) {
+		for (unsigned t = 0; t < num_threads; t++)
+			scan_batch_deinit(&scan_threads[t].batch);
+		free(chunks);
+		return err;
+	}
 	worker = (struct scan_worker){
 		.index = graph->index,
 		.as = as,
@@ -556,7 +673,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		ch_progress_start("scanning for references", num_chunks);
 	for (unsigned t = 1; t < num_threads; t++)
 		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
-					    &worker) == 0;
+					    &scan_threads[t]) == 0;
 	if (alongside) {
 		size_t done;
 
@@ -570,13 +687,15 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	}
 	// If a thread could not start, the others take its chunks.
 	if (!alongside_err)
-		scan_worker_run(&worker);
+		scan_worker_run(&scan_threads[0]);
 	else
 		__atomic_store_n(&next, num_chunks, __ATOMIC_RELAXED);
 	for (unsigned t = 1; t < num_threads; t++) {
 		if (started[t])
 			pthread_join(threads[t], NULL);
 	}
+	for (unsigned t = 0; t < num_threads; t++)
+		scan_batch_deinit(&scan_threads[t].batch);
 	ch_progress_end();
 	for (size_t c = 0; c < num_chunks; c++) {
 		graph->stats.unreadable_bytes += chunks[c].unreadable;

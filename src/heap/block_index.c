@@ -207,3 +207,60 @@ void ch_block_index_deinit(struct ch_block_index *index)
 	free(index->leaves);
 	*index = (struct ch_block_index){ 0 };
 }
+
+unsigned ch_block_index_rank_shift(const struct ch_block_index *index)
+{
+	uint64_t regions = ch_block_index_num_regions(index);
+	unsigned bits = CH_BLOCK_INDEX_REGION_SHIFT, shift = 4;
+
+	while (bits < 64 &&
+	       regions > UINT64_C(1) << (bits - CH_BLOCK_INDEX_REGION_SHIFT))
+		bits++;
+	while (bits > shift + CH_SORT_RANK_BITS)
+		shift++;
+	return shift;
+}
+
+// How far ahead a sorted lookup prefetches an address's granule entry, and
+// the block the entry names.
+#define AHEAD_ENTRY 32
+#define AHEAD_BLOCK 16
+
+// The candidates for pair's address, and a prefetch of the first.
+static void look_ahead(const struct ch_block_index *index,
+		       const struct ch_sort_pair *pair, uint32_t candidates[2])
+{
+	uint32_t first = ch_block_index_first(
+		index, ch_block_index_entry(index, pair->key), &candidates[1]);
+
+	candidates[0] = first;
+	if (first != CH_NO_BLOCK) {
+		// The few blocks after the first one that the granule
+		// overlaps are searched too: their line as well.
+		__builtin_prefetch(&index->blocks[first]);
+		__builtin_prefetch((const char *)&index->blocks[first] + 64);
+	}
+}
+
+void ch_block_index_find_sorted(const struct ch_block_index *index,
+				const struct ch_sort_pair *pairs, size_t from,
+				size_t to, bool interior, uint32_t *found)
+{
+	uint32_t candidates[AHEAD_BLOCK][2];
+
+	for (size_t j = from; j < from + AHEAD_ENTRY && j < to; j++)
+		__builtin_prefetch(ch_block_index_entry(index, pairs[j].key));
+	for (size_t j = from; j < from + AHEAD_BLOCK && j < to; j++)
+		look_ahead(index, &pairs[j], candidates[(j - from) % AHEAD_BLOCK]);
+	for (size_t k = from; k < to; k++) {
+		uint32_t *now = candidates[(k - from) % AHEAD_BLOCK];
+
+		found[k] = ch_block_index_pick(index, pairs[k].key, now[0],
+					       now[1], interior);
+		if (k + AHEAD_ENTRY < to)
+			__builtin_prefetch(ch_block_index_entry(
+				index, pairs[k + AHEAD_ENTRY].key));
+		if (k + AHEAD_BLOCK < to)
+			look_ahead(index, &pairs[k + AHEAD_BLOCK], now);
+	}
+}

@@ -1127,28 +1127,10 @@ static struct ch_error *visit(struct ch_types *types, size_t i)
 			  block->size, first, count, id, &typed);
 }
 
-// How far ahead a batch's lookups prefetch an address's granule entry, and
-// the block it names; how far ahead the evidence prefetches a found block.
-#define AHEAD_ENTRY 32
+// How far ahead the evidence prefetches a found block.
 #define AHEAD_BLOCK 16
 // Below this many pointers a batch is looked up on one thread.
 #define MIN_PARALLEL_PAIRS 16384
-
-// The candidates for pair's address, and a prefetch of the first.
-static void look_ahead(const struct ch_block_index *index,
-		       const struct ch_sort_pair *pair, uint32_t candidates[2])
-{
-	uint32_t first = ch_block_index_first(
-		index, ch_block_index_entry(index, pair->key), &candidates[1]);
-
-	candidates[0] = first;
-	if (first != CH_NO_BLOCK) {
-		// The few blocks after the first one that the granule
-		// overlaps are searched too: their line as well.
-		__builtin_prefetch(&index->blocks[first]);
-		__builtin_prefetch((const char *)&index->blocks[first] + 64);
-	}
-}
 
 struct lookup_range {
 	const struct ch_block_index *index;
@@ -1157,36 +1139,12 @@ struct lookup_range {
 	uint32_t *found;
 };
 
-/*
- * found[k] for each pair k of the range: the block its address is in, or
- * CH_NO_BLOCK. The granule entry AHEAD_ENTRY pairs ahead and the block
- * AHEAD_BLOCK ahead are prefetched, so that the lookups' cache misses
- * overlap instead of following one another. Reads only: threads may look
- * up ranges of one batch at once.
- */
 static void *look_up_range(void *arg)
 {
 	const struct lookup_range *range = arg;
-	const struct ch_block_index *index = range->index;
-	const struct ch_sort_pair *pairs = range->pairs;
-	size_t from = range->from, to = range->to;
-	uint32_t candidates[AHEAD_BLOCK][2];
 
-	for (size_t j = from; j < from + AHEAD_ENTRY && j < to; j++)
-		__builtin_prefetch(ch_block_index_entry(index, pairs[j].key));
-	for (size_t j = from; j < from + AHEAD_BLOCK && j < to; j++)
-		look_ahead(index, &pairs[j], candidates[(j - from) % AHEAD_BLOCK]);
-	for (size_t k = from; k < to; k++) {
-		uint32_t *now = candidates[(k - from) % AHEAD_BLOCK];
-
-		range->found[k] = ch_block_index_pick(index, pairs[k].key,
-						      now[0], now[1], true);
-		if (k + AHEAD_ENTRY < to)
-			__builtin_prefetch(ch_block_index_entry(
-				index, pairs[k + AHEAD_ENTRY].key));
-		if (k + AHEAD_BLOCK < to)
-			look_ahead(index, &pairs[k + AHEAD_BLOCK], now);
-	}
+	ch_block_index_find_sorted(range->index, range->pairs, range->from,
+				   range->to, true, range->found);
 	return NULL;
 }
 
@@ -1206,43 +1164,6 @@ static void look_up_batch(const struct ch_block_index *index,
 }
 
 /*
- * The rank of addr among the heap's addresses in the granules of 1 <<
- * shift bytes that ch_sort_pairs_counted() orders: counted in the heap's
- * regions, whatever the gaps between its parts (glibc's brk heap and its
- * mmapped chunks are terabytes apart).
- */
-static uint32_t address_rank(const struct ch_block_index *index,
-			     unsigned shift, uint64_t addr)
-{
-	uint64_t dense = ch_block_index_region_number(index, addr)
-				 << CH_BLOCK_INDEX_REGION_SHIFT |
-			 (addr & ((UINT64_C(1) << CH_BLOCK_INDEX_REGION_SHIFT) - 1));
-
-	return (uint32_t)(dense >> shift);
-}
-
-/*
- * The granule of address_rank(): as small as the rank's bits allow, and of
- * 16 bytes at least. Only a pointer to a block's start or 8 bytes past it
- * (past a new[] cookie) is evidence, and the order of a block's evidence
- * decides its type: for a block aligned to 16 bytes (all but allocations
- * of 8 bytes, too small for a cookie and an element), both are in one
- * granule and keep the order they came in.
- */
-static unsigned rank_shift(const struct ch_block_index *index)
-{
-	uint64_t regions = ch_block_index_num_regions(index);
-	unsigned bits = CH_BLOCK_INDEX_REGION_SHIFT, shift = 4;
-
-	while (bits < 64 &&
-	       regions > UINT64_C(1) << (bits - CH_BLOCK_INDEX_REGION_SHIFT))
-		bits++;
-	while (bits > shift + CH_SORT_RANK_BITS)
-		shift++;
-	return shift;
-}
-
-/*
  * The pointers batched so far, sorted by where they point and looked up,
  * then followed in that order (a block's evidence in the order it came:
  * that alone decides which comes first), each found block's type
@@ -1255,17 +1176,19 @@ static struct ch_error *follow_batch(struct ch_types *types)
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_sort_pair *pairs = p->batch;
 	const uint32_t *found = p->batch_found;
-	unsigned shift = rank_shift(index);
+	unsigned shift = ch_block_index_rank_shift(index);
 	size_t len = p->batch_len;
 	struct ch_error *err = NULL;
 	bool typed = false;
 
 	memset(p->batch_counts, 0, sizeof(*p->batch_counts));
 	for (size_t k = 0; k < len; k++) {
-		p->batch[k].rank = address_rank(index, shift, p->batch[k].key);
+		p->batch[k].rank = ch_block_index_rank(index, shift,
+						       p->batch[k].key);
 		ch_sort_count(p->batch_counts, p->batch[k].rank);
 	}
-	ch_sort_pairs_counted(p->batch, len, p->batch_scratch, p->batch_counts);
+	ch_sort_pairs_counted(p->batch, len, p->batch_scratch, p->batch_counts,
+			      true);
 	p->batching = false;
 	p->batch_len = 0;
 	look_up_batch(index, pairs, len, p->batch_found);
