@@ -14,11 +14,11 @@
 static void sort_and_check(size_t n, uint32_t max_rank, bool two_threads)
 {
 	struct ch_sort_pair *pairs = calloc(n + 1, sizeof(*pairs));
-	struct ch_sort_pair *scratch = calloc(n + 1, sizeof(*scratch));
+	struct ch_sort_pair *sorted = calloc(n + 1, sizeof(*sorted));
 	size_t *count = calloc(max_rank, sizeof(*count));
 	struct ch_sort_counts *counts = calloc(1, sizeof(*counts));
 
-	cr_assert(pairs && scratch && count && counts);
+	cr_assert(pairs && sorted && count && counts);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t rank = (uint32_t)(rng() % max_rank);
 
@@ -28,7 +28,9 @@ static void sort_and_check(size_t n, uint32_t max_rank, bool two_threads)
 	}
 	for (size_t i = 0; i < n; i++)
 		ch_sort_count(counts, pairs[i].rank);
-	ch_sort_pairs_counted(pairs, n, scratch, counts, two_threads);
+	ch_sort_pairs_counted(pairs, n, sorted, counts, two_threads);
+	free(pairs);
+	pairs = sorted;
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(pairs[i].value, ~(uint32_t)pairs[i].key,
 			     "pair %zu lost its value", i);
@@ -47,7 +49,6 @@ static void sort_and_check(size_t n, uint32_t max_rank, bool two_threads)
 	for (uint32_t r = 0; r < max_rank; r++)
 		cr_assert_eq(count[r], 0, "rank %u: pairs lost or added", r);
 	free(pairs);
-	free(scratch);
 	free(count);
 	free(counts);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * Ordering millions of pairs by a small rank in two linear passes, for the
+ * Ordering millions of pairs by a small rank in one linear pass, for the
  * passes that batch address lookups: pointers ranked by where they point in
  * the heap are looked up in address order, so that the index and the blocks
  * they land in are read in order instead of at random.
@@ -13,56 +13,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** How many bits a rank has at most. */
-#define CH_SORT_RANK_BITS 22
+/**
+ * How many bits a rank has at most. One pass of a counting sort orders
+ * 2^16 ranks: a rank's granule of the heap is then small enough that its
+ * lookups stay in the caches (32 KiB on a heap of 2 GiB), and a second
+ * pass over finer ranks cost more than it saved.
+ */
+#define CH_SORT_RANK_BITS 16
+#define CH_SORT_RANKS (1u << CH_SORT_RANK_BITS)
 
 struct ch_sort_pair {
 	uint64_t key;
 	uint32_t value;
-	/** What the pairs are sorted by: below 1 << CH_SORT_RANK_BITS. */
+	/** What the pairs are sorted by: below CH_SORT_RANKS. */
 	uint32_t rank;
 };
 
-/** A rank is sorted by two digits of this many bits, the low one first. */
-#define CH_SORT_DIGIT_BITS (CH_SORT_RANK_BITS / 2)
-#define CH_SORT_DIGITS (1u << CH_SORT_DIGIT_BITS)
-
 /**
- * How many pairs have each value of each digit, and the sort's room for
- * its two threads' places in the output.
+ * How many pairs have each rank, and the sort's room for its two threads'
+ * places in the output.
  */
 struct ch_sort_counts {
-	size_t low[CH_SORT_DIGITS], high[CH_SORT_DIGITS];
-	/** The sort's own: where each thread writes each digit next. */
-	size_t next[2][CH_SORT_DIGITS];
-	/**
-	 * The sort's own: the high digits each thread's first pass wrote
-	 * into each half of the scratch room.
-	 */
-	size_t high_by_half[2][2][CH_SORT_DIGITS];
+	size_t of_rank[CH_SORT_RANKS];
+	/** The sort's own: where each thread writes each rank next. */
+	size_t next[2][CH_SORT_RANKS];
 };
 
 /**
- * Count a pair of this rank, where its rank is set (zero the counts
- * first): a pass that makes the ranks saves the sort its own pass to count
- * them.
+ * Count a pair of this rank, where its rank is set (zero of_rank first): a
+ * pass that makes the ranks saves the sort its own pass to count them.
  */
 static inline void ch_sort_count(struct ch_sort_counts *counts, uint32_t rank)
 {
-	counts->low[rank & (CH_SORT_DIGITS - 1)]++;
-	counts->high[rank >> CH_SORT_DIGIT_BITS & (CH_SORT_DIGITS - 1)]++;
+	counts->of_rank[rank]++;
 }
 
 /**
- * Sort pairs[0..n) by rank in place, in two linear passes through scratch
- * (room for n pairs, left holding what the first pass wrote), counts
- * holding every pair's ch_sort_count() (and used up). Stable: pairs of one
- * rank keep their order, so the result does not depend on anything but
- * the input. With two_threads, many pairs are sorted on two threads (one
- * when a thread cannot be made: the same result).
+ * Write pairs[0..n) into sorted (room for n pairs) in the order of their
+ * ranks, counts holding every pair's ch_sort_count() (and used up).
+ * Stable: pairs of one rank keep their order, so the result does not
+ * depend on anything but the input. With two_threads, many pairs are
+ * sorted on two threads (one when a thread cannot be made: the same
+ * result).
  */
-void ch_sort_pairs_counted(struct ch_sort_pair *pairs, size_t n,
-			   struct ch_sort_pair *scratch,
+void ch_sort_pairs_counted(const struct ch_sort_pair *pairs, size_t n,
+			   struct ch_sort_pair *sorted,
 			   struct ch_sort_counts *counts, bool two_threads);
 
 #endif /* COREHEAP_RADIX_SORT_H */

@@ -159,14 +159,17 @@ struct batch_part {
  * (their position), from the chunks of parts in turn.
  */
 struct scan_batch {
-	/** Key: the word; value: its position; sorted by the key's rank. */
-	struct ch_sort_pair *pairs, *scratch;
+	/**
+	 * Key: the word; value: its position. Sorted by the key's rank into
+	 * sorted.
+	 */
+	struct ch_sort_pair *pairs, *sorted;
 	struct ch_sort_counts *counts;
 	/** By position: the block holding the word. */
 	uint32_t *sources;
 	/**
-	 * In the sort's scratch room, unused once the pairs are sorted: the
-	 * lookup's blocks by sorted position, then by position.
+	 * In the room of pairs, unused once they are sorted: the lookup's
+	 * blocks by sorted position, then by position.
 	 */
 	uint32_t *found, *targets;
 	size_t len, capacity;
@@ -193,7 +196,7 @@ struct chunk_scan {
 static void scan_batch_deinit(struct scan_batch *batch)
 {
 	free(batch->pairs);
-	free(batch->scratch);
+	free(batch->sorted);
 	free(batch->counts);
 	free(batch->sources);
 	free(batch->parts);
@@ -205,7 +208,7 @@ static struct ch_error *scan_batch_init(struct scan_batch *batch,
 {
 	*batch = (struct scan_batch){
 		.pairs = ch_malloc_large(capacity * sizeof(*batch->pairs)),
-		.scratch = ch_malloc_large(capacity * sizeof(*batch->scratch)),
+		.sorted = ch_malloc_large(capacity * sizeof(*batch->sorted)),
 		.counts = malloc(sizeof(*batch->counts)),
 		.sources = ch_malloc_large(capacity * sizeof(*batch->sources)),
 		.capacity = capacity,
@@ -213,12 +216,12 @@ static struct ch_error *scan_batch_init(struct scan_batch *batch,
 		.parts = malloc((max_parts + 1) * sizeof(*batch->parts)),
 		.parts_capacity = max_parts + 1,
 	};
-	if (!batch->pairs || !batch->scratch || !batch->counts ||
+	if (!batch->pairs || !batch->sorted || !batch->counts ||
 	    !batch->sources || !batch->parts) {
 		scan_batch_deinit(batch);
 		return &ch_enomem;
 	}
-	batch->found = (uint32_t *)batch->scratch;
+	batch->found = (uint32_t *)batch->pairs;
 	batch->targets = batch->found + capacity;
 	return NULL;
 }
@@ -297,19 +300,19 @@ static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
 	const struct ch_block_index *index = scan->index;
 	size_t len = batch->len;
 
-	memset(batch->counts, 0, sizeof(*batch->counts));
+	memset(batch->counts->of_rank, 0, sizeof(batch->counts->of_rank));
 	for (size_t k = 0; k < len; k++) {
 		batch->pairs[k].rank = ch_block_index_rank(index, scan->rank_shift,
 							   batch->pairs[k].key);
 		ch_sort_count(batch->counts, batch->pairs[k].rank);
 	}
 	// Each scanning thread sorts its own batch.
-	ch_sort_pairs_counted(batch->pairs, len, batch->scratch, batch->counts,
+	ch_sort_pairs_counted(batch->pairs, len, batch->sorted, batch->counts,
 			      false);
-	ch_block_index_find_sorted(index, batch->pairs, 0, len, scan->interior,
+	ch_block_index_find_sorted(index, batch->sorted, 0, len, scan->interior,
 				   batch->found);
 	for (size_t k = 0; k < len; k++)
-		batch->targets[batch->pairs[k].value] = batch->found[k];
+		batch->targets[batch->sorted[k].value] = batch->found[k];
 	for (size_t p = 0; p < batch->num_parts; p++) {
 		struct scan_chunk *chunk = batch->parts[p].chunk;
 		size_t end = p + 1 < batch->num_parts ? batch->parts[p + 1].begin :

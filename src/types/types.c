@@ -82,7 +82,8 @@ struct ch_types_private {
 	struct level next_level;
 	/**
 	 * While a level is visited, the pointers it holds: (address held,
-	 * DWARF type of the slot), looked up in address order in batches.
+	 * DWARF type of the slot), looked up in address order in batches
+	 * (sorted into batch_scratch).
 	 */
 	struct ch_sort_pair *batch, *batch_scratch;
 	struct ch_sort_counts *batch_counts;
@@ -1174,14 +1175,14 @@ static struct ch_error *follow_batch(struct ch_types *types)
 	struct ch_types_private *p = types->private;
 	const struct ch_block_index *index = p->block_index;
 	const struct ch_heap *heap = &types->program->heap;
-	const struct ch_sort_pair *pairs = p->batch;
+	const struct ch_sort_pair *pairs = p->batch_scratch;
 	const uint32_t *found = p->batch_found;
 	unsigned shift = ch_block_index_rank_shift(index);
 	size_t len = p->batch_len;
 	struct ch_error *err = NULL;
 	bool typed = false;
 
-	memset(p->batch_counts, 0, sizeof(*p->batch_counts));
+	memset(p->batch_counts->of_rank, 0, sizeof(p->batch_counts->of_rank));
 	for (size_t k = 0; k < len; k++) {
 		p->batch[k].rank = ch_block_index_rank(index, shift,
 						       p->batch[k].key);
