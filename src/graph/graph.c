@@ -347,6 +347,7 @@ static void batch_word(struct chunk_scan *scan, uint64_t addr, uint64_t value)
 	       addr >= blocks[scan->source + 1].address)
 		scan->source++;
 	source = scan->source;
+	// Chunk headers between blocks, and words that stick out of one.
 	if (addr < blocks[source].address ||
 	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
 		return;
