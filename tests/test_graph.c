@@ -1101,6 +1101,12 @@ static struct ch_error *give_pointer_free(void *arg, const uint64_t **ret)
 	return NULL;
 }
 
+static struct ch_error *give_heap_index(void *arg,
+					const struct ch_block_index **ret)
+{
+	return ch_heap_block_index(arg, ret);
+}
+
 Test(graph, parallel_scan_equals_a_naive_one)
 {
 	struct fixture f;
@@ -1145,11 +1151,18 @@ Test(graph, parallel_scan_equals_a_naive_one)
 		struct ch_graph_options options = { .interior = true,
 						    .num_threads = t + 1 };
 
+		// Three threads ask for the heap's shared index, made by
+		// whichever asks first.
+		if (t == 2) {
+			options.find_index = give_heap_index;
+			options.find_index_arg = heap;
+		}
 		assert_no_error(ch_graph_build(heap, f.program->address_space,
 					       f.program->core, roots, &options,
 					       &graphs[t]));
 		cr_assert_eq(graphs[t]->stats.num_threads, t + 1);
 	}
+	cr_assert_eq(graphs[2]->index, heap->block_index);
 	// The naive graph: ch_heap_find on every word, same dedup rules.
 	uint64_t e = 0;
 
@@ -1209,6 +1222,10 @@ Test(graph, parallel_scan_equals_a_naive_one)
 			options.pointer_free = pointer_free;
 		else
 			options.find_pointer_free = give_pointer_free;
+		if (t == 2) {
+			options.find_index = give_heap_index;
+			options.find_index_arg = heap;
+		}
 		assert_no_error(ch_graph_build(heap, f.program->address_space,
 					       f.program->core, roots, &options,
 					       &graphs[t]));

@@ -426,7 +426,11 @@ static void scan_one_chunk(struct chunk_scan *scan, struct scan_chunk *chunk,
 }
 
 struct scan_worker {
+	/** The index, or NULL: each thread asks find_index for it. */
 	const struct ch_block_index *index;
+	struct ch_error *(*find_index)(void *arg,
+				       const struct ch_block_index **ret);
+	void *find_index_arg;
 	const struct ch_address_space *as;
 	struct scan_chunk *chunks;
 	size_t num_chunks;
@@ -439,19 +443,32 @@ struct scan_worker {
 	bool report_progress;
 };
 
-// One scanning thread: the work they share and its own batch.
+// One scanning thread: the work they share, its own batch, and the index
+// it got, or why not.
 struct scan_thread {
 	const struct scan_worker *worker;
 	struct scan_batch batch;
+	const struct ch_block_index *index;
+	struct ch_error *err;
 };
 
 static void *scan_worker_run(void *varg)
 {
 	struct scan_thread *thread = varg;
 	const struct scan_worker *worker = thread->worker;
-	struct chunk_scan scan = {
-		.index = worker->index,
-		.rank_shift = ch_block_index_rank_shift(worker->index),
+	struct chunk_scan scan;
+
+	thread->index = worker->index;
+	if (!thread->index) {
+		thread->err = worker->find_index(worker->find_index_arg,
+						 &thread->index);
+		// The other threads scan what this one cannot.
+		if (thread->err)
+			return NULL;
+	}
+	scan = (struct chunk_scan){
+		.index = thread->index,
+		.rank_shift = ch_block_index_rank_shift(thread->index),
 		.interior = worker->interior,
 		.pointer_free = worker->pointer_free,
 		.degrees = worker->degrees,
@@ -664,6 +681,8 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	}
 	worker = (struct scan_worker){
 		.index = graph->index,
+		.find_index = options->find_index,
+		.find_index_arg = options->find_index_arg,
 		.as = as,
 		.chunks = chunks,
 		.num_chunks = num_chunks,
@@ -698,10 +717,17 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		if (started[t])
 			pthread_join(threads[t], NULL);
 	}
-	for (unsigned t = 0; t < num_threads; t++)
+	for (unsigned t = 0; t < num_threads; t++) {
 		scan_batch_deinit(&scan_threads[t].batch);
+		if (scan_threads[t].index)
+			graph->index = scan_threads[t].index;
+		if (!err)
+			err = scan_threads[t].err;
+		else
+			ch_error_destroy(scan_threads[t].err);
+	}
 	ch_progress_end();
-	for (size_t c = 0; c < num_chunks; c++) {
+	for (size_t c = 0; !err && c < num_chunks; c++) {
 		graph->stats.unreadable_bytes += chunks[c].unreadable;
 		if (chunks[c].out_of_memory)
 			err = &ch_enomem;
@@ -1008,7 +1034,7 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 	graph->blocks = heap->live.blocks;
 	graph->interior = options->interior;
 	graph->index = options->index;
-	if (!graph->index) {
+	if (!graph->index && !options->find_index) {
 		err = ch_block_index_init(&graph->own_index, heap->live.blocks,
 					  heap->live.len);
 		if (err) {

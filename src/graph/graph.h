@@ -89,9 +89,19 @@ struct ch_graph_options {
 	/**
 	 * The index of the heap's live blocks to find pointers with
 	 * (ch_heap_block_index(), which the typing shares); NULL: the graph
-	 * makes its own.
+	 * makes its own, or asks find_index.
 	 */
 	const struct ch_block_index *index;
+	/**
+	 * Optional, without index: what gives the index (the heap's shared
+	 * one), asked by each scanning thread before it scans, so that with
+	 * find_pointer_free the index is made on another thread while the
+	 * calling thread starts that. Safe to call from several threads at
+	 * once; its error ends the build.
+	 */
+	struct ch_error *(*find_index)(void *arg,
+				       const struct ch_block_index **ret);
+	void *find_index_arg;
 };
 
 /** What the scan did, for --stats. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,26 +179,35 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 	return err;
 }
 
+// One lock for every heap's first index: two threads may ask at once.
+static pthread_mutex_t heap_index_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct ch_error *ch_heap_block_index(struct ch_heap *heap,
 				     const struct ch_block_index **ret)
 {
-	struct ch_block_index *index;
-	struct ch_error *err;
+	struct ch_block_index *index =
+		__atomic_load_n(&heap->block_index, __ATOMIC_ACQUIRE);
+	struct ch_error *err = NULL;
 
-	if (!heap->block_index) {
-		index = malloc(sizeof(*index));
-		if (!index)
-			return &ch_enomem;
-		err = ch_block_index_init(index, heap->live.blocks,
-					  heap->live.len);
-		if (err) {
-			free(index);
-			return err;
+	if (!index) {
+		pthread_mutex_lock(&heap_index_lock);
+		index = heap->block_index;
+		if (!index) {
+			index = malloc(sizeof(*index));
+			err = index ? ch_block_index_init(index, heap->live.blocks,
+							  heap->live.len) :
+				      &ch_enomem;
+			if (err) {
+				free(index);
+				index = NULL;
+			}
+			__atomic_store_n(&heap->block_index, index,
+					 __ATOMIC_RELEASE);
 		}
-		heap->block_index = index;
+		pthread_mutex_unlock(&heap_index_lock);
 	}
-	*ret = heap->block_index;
-	return NULL;
+	*ret = index;
+	return err;
 }
 
 void ch_block_index_deinit(struct ch_block_index *index)

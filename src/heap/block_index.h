@@ -81,7 +81,8 @@ void ch_block_index_deinit(struct ch_block_index *index);
 /**
  * The index of heap's live blocks, made on the first call (heap->live must
  * not change after it) and kept in heap->block_index, which
- * ch_heap_deinit() frees.
+ * ch_heap_deinit() frees. Threads may ask at once: one makes it while the
+ * others wait.
  */
 struct ch_error *ch_heap_block_index(struct ch_heap *heap,
 				     const struct ch_block_index **ret);

@@ -29,6 +29,13 @@ static void print_stats(const struct ch_analysis *analysis)
 	fputc('\n', stderr);
 }
 
+// The graph's find_index: the heap's index, which the typing shares.
+static struct ch_error *heap_index(void *arg,
+				   const struct ch_block_index **ret)
+{
+	return ch_heap_block_index(arg, ret);
+}
+
 // The graph's find_pointer_free: type the heap, which says which
 // allocations hold no pointers.
 static struct ch_error *type_heap(void *arg, const uint64_t **ret)
@@ -44,9 +51,13 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 				  struct ch_program *program,
 				  const struct ch_analysis_options *options)
 {
+	// The scanning threads make the index (or wait for the typing's) while
+	// the calling thread starts typing.
 	struct ch_graph_options graph_options = {
 		.interior = !options->no_interior,
 		.num_threads = options->threads,
+		.find_index = heap_index,
+		.find_index_arg = &program->heap,
 	};
 	struct ch_error *err;
 
@@ -64,9 +75,7 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 		}
 		graph_options.program = program;
 	}
-	err = ch_heap_block_index(&program->heap, &graph_options.index);
-	if (!err)
-		err = ch_roots_create(program, &analysis->roots);
+	err = ch_roots_create(program, &analysis->roots);
 	if (!err)
 		err = ch_graph_build(&program->heap, program->address_space,
 				     program->core, analysis->roots,
