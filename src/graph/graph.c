@@ -160,8 +160,8 @@ struct batch_part {
  */
 struct scan_batch {
 	/**
-	 * Key: the word; value: its position. Sorted by the key's rank into
-	 * sorted.
+	 * Key: the word; value: its position. Sorted by where the key
+	 * points into sorted.
 	 */
 	struct ch_sort_pair *pairs, *sorted;
 	struct ch_sort_counts *counts;
@@ -180,7 +180,6 @@ struct scan_batch {
 // What a thread scanning needs.
 struct chunk_scan {
 	const struct ch_block_index *index;
-	unsigned rank_shift;
 	bool interior;
 	const uint64_t *pointer_free;
 	/** Out-degree of each block, counted at degrees[i] (zeroed). */
@@ -300,15 +299,9 @@ static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
 	const struct ch_block_index *index = scan->index;
 	size_t len = batch->len;
 
-	memset(batch->counts->of_rank, 0, sizeof(batch->counts->of_rank));
-	for (size_t k = 0; k < len; k++) {
-		batch->pairs[k].rank = ch_block_index_rank(index, scan->rank_shift,
-							   batch->pairs[k].key);
-		ch_sort_count(batch->counts, batch->pairs[k].rank);
-	}
 	// Each scanning thread sorts its own batch.
-	ch_sort_pairs_counted(batch->pairs, len, batch->sorted, batch->counts,
-			      false);
+	ch_block_index_sort(index, batch->pairs, len, batch->sorted,
+			    batch->counts, false);
 	ch_block_index_find_sorted(index, batch->sorted, 0, len, scan->interior,
 				   batch->found);
 	for (size_t k = 0; k < len; k++)
@@ -468,7 +461,6 @@ static void *scan_worker_run(void *varg)
 	}
 	scan = (struct chunk_scan){
 		.index = thread->index,
-		.rank_shift = ch_block_index_rank_shift(thread->index),
 		.interior = worker->interior,
 		.pointer_free = worker->pointer_free,
 		.degrees = worker->degrees,

@@ -218,7 +218,8 @@ void ch_block_index_deinit(struct ch_block_index *index)
 	*index = (struct ch_block_index){ 0 };
 }
 
-unsigned ch_block_index_rank_shift(const struct ch_block_index *index)
+// The granule of rank(), as a shift: see ch_block_index_sort().
+static unsigned rank_shift(const struct ch_block_index *index)
 {
 	uint64_t regions = ch_block_index_num_regions(index);
 	unsigned bits = CH_BLOCK_INDEX_REGION_SHIFT, shift = 4;
@@ -229,6 +230,33 @@ unsigned ch_block_index_rank_shift(const struct ch_block_index *index)
 	while (bits > shift + CH_SORT_RANK_BITS)
 		shift++;
 	return shift;
+}
+
+// The rank of addr among the heap's addresses in granules of 1 << shift
+// bytes, counted in the heap's regions: below 1 << CH_SORT_RANK_BITS.
+static uint32_t rank(const struct ch_block_index *index, unsigned shift,
+		     uint64_t addr)
+{
+	uint64_t dense = ch_block_index_region_number(index, addr)
+				 << CH_BLOCK_INDEX_REGION_SHIFT |
+			 (addr & ((UINT64_C(1) << CH_BLOCK_INDEX_REGION_SHIFT) - 1));
+
+	return (uint32_t)(dense >> shift);
+}
+
+void ch_block_index_sort(const struct ch_block_index *index,
+			 struct ch_sort_pair *pairs, size_t n,
+			 struct ch_sort_pair *sorted,
+			 struct ch_sort_counts *counts, bool two_threads)
+{
+	unsigned shift = rank_shift(index);
+
+	memset(counts->of_rank, 0, sizeof(counts->of_rank));
+	for (size_t k = 0; k < n; k++) {
+		pairs[k].rank = rank(index, shift, pairs[k].key);
+		ch_sort_count(counts, pairs[k].rank);
+	}
+	ch_sort_pairs_counted(pairs, n, sorted, counts, two_threads);
 }
 
 // How far ahead a sorted lookup prefetches an address's granule entry, and

@@ -207,39 +207,30 @@ static inline uint32_t ch_block_index_find(const struct ch_block_index *index,
 }
 
 /*
- * Many lookups at once, in the order of the addresses: ranked by
- * ch_block_index_rank() and sorted by ch_sort_pairs_counted(), the
- * addresses read the index's leaves and the blocks in order instead of at
- * random, about twice as fast on a heap larger than the caches.
+ * Many lookups at once, in the order of the addresses: sorted by
+ * ch_block_index_sort(), the addresses read the index's leaves and the
+ * blocks in order instead of at random, about twice as fast on a heap
+ * larger than the caches.
  */
 
 /**
- * The granule of ch_block_index_rank(), as a shift: as small as
- * CH_SORT_RANK_BITS allow, and of 16 bytes at least (a block aligned to 16
- * bytes has its first two words in one granule).
+ * Write pairs[0..n) into sorted (room for n pairs) in the order of where
+ * their keys point, with ch_sort_pairs_counted() (counts is its room; the
+ * pairs' ranks are set here): ranked in granules of the heap's regions,
+ * whatever the gaps between its parts, as small as CH_SORT_RANK_BITS
+ * allow and of 16 bytes at least. Stable: a block aligned to 16 bytes has
+ * its first two words in one granule, so pointers to either keep the
+ * order they came in.
  */
-unsigned ch_block_index_rank_shift(const struct ch_block_index *index);
-
-/**
- * The rank of addr among the heap's addresses in granules of 1 << shift
- * bytes (shift from ch_block_index_rank_shift()): counted in the heap's
- * regions, whatever the gaps between its parts, below 1 <<
- * CH_SORT_RANK_BITS.
- */
-static inline uint32_t ch_block_index_rank(const struct ch_block_index *index,
-					   unsigned shift, uint64_t addr)
-{
-	uint64_t dense = ch_block_index_region_number(index, addr)
-				 << CH_BLOCK_INDEX_REGION_SHIFT |
-			 (addr & ((UINT64_C(1) << CH_BLOCK_INDEX_REGION_SHIFT) - 1));
-
-	return (uint32_t)(dense >> shift);
-}
+void ch_block_index_sort(const struct ch_block_index *index,
+			 struct ch_sort_pair *pairs, size_t n,
+			 struct ch_sort_pair *sorted,
+			 struct ch_sort_counts *counts, bool two_threads);
 
 /**
  * found[k] for each pair k of pairs[from, to): the block holding its key
  * (as ch_block_index_find() with interior), or CH_NO_BLOCK. Fast when the
- * pairs are sorted by their keys' ranks: the granule entries and the
+ * pairs are sorted by ch_block_index_sort(): the granule entries and the
  * blocks are fetched ahead, so that the cache misses overlap. Reads only:
  * threads may look up parts of one array at once.
  */

@@ -1177,19 +1177,12 @@ static struct ch_error *follow_batch(struct ch_types *types)
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_sort_pair *pairs = p->batch_scratch;
 	const uint32_t *found = p->batch_found;
-	unsigned shift = ch_block_index_rank_shift(index);
 	size_t len = p->batch_len;
 	struct ch_error *err = NULL;
 	bool typed = false;
 
-	memset(p->batch_counts->of_rank, 0, sizeof(p->batch_counts->of_rank));
-	for (size_t k = 0; k < len; k++) {
-		p->batch[k].rank = ch_block_index_rank(index, shift,
-						       p->batch[k].key);
-		ch_sort_count(p->batch_counts, p->batch[k].rank);
-	}
-	ch_sort_pairs_counted(p->batch, len, p->batch_scratch, p->batch_counts,
-			      true);
+	ch_block_index_sort(index, p->batch, len, p->batch_scratch,
+			    p->batch_counts, true);
 	p->batching = false;
 	p->batch_len = 0;
 	look_up_batch(index, pairs, len, p->batch_found);
