@@ -591,6 +591,93 @@ Test(graph, marks_agree_with_the_roots_search_and_a_naive_one)
 	}
 }
 
+// Nodes reachable from the set seeds through nodes outside stop, breadth
+// first with a queue as long as the graph.
+static void queue_marks(size_t n, const uint32_t *offsets,
+			const uint32_t *targets, const uint64_t *seeds,
+			const uint64_t *stop, uint64_t *ret)
+{
+	uint32_t *queue = malloc(n * sizeof(*queue));
+	size_t head = 0, tail = 0;
+
+	cr_assert(queue);
+	for (size_t v = 0; v < n; v++) {
+		if (ch_bit_get(seeds, v)) {
+			ch_bit_set(ret, v);
+			queue[tail++] = (uint32_t)v;
+		}
+	}
+	while (head < tail) {
+		uint32_t u = queue[head++];
+
+		for (uint64_t e = offsets[u]; e < offsets[u + 1]; e++) {
+			uint32_t v = targets[e];
+
+			if (!ch_bit_get(ret, v) && !ch_bit_get(stop, v)) {
+				ch_bit_set(ret, v);
+				queue[tail++] = v;
+			}
+		}
+	}
+	free(queue);
+}
+
+Test(graph, marks_a_large_graph_as_a_plain_search_does)
+{
+	// Long chains and random edges (the queue overflows, and the bitmap
+	// is swept again), a few seeds, some nodes marked on entry.
+	size_t n = 4 * CH_GRAPH_MARK_QUEUE, words = ch_bitmap_words(n) + 1;
+	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
+	uint32_t *targets = malloc(4 * n * sizeof(*targets));
+	uint64_t *seeds = calloc(words, sizeof(*seeds));
+	uint64_t *stop = calloc(words, sizeof(*stop));
+	uint64_t *want = calloc(words, sizeof(*want));
+	uint64_t e = 0;
+
+	cr_assert(offsets && targets && seeds && stop && want);
+	rng_state = 17;
+	for (size_t u = 0; u < n; u++) {
+		offsets[u] = e;
+		if (u % 1000 != 999)
+			targets[e++] = (uint32_t)(u + 1);
+		for (int k = 1 + rng() % 3; k > 0; k--)
+			targets[e++] = rng() % n;
+		if (rng() % 64 == 0)
+			ch_bit_set(stop, u);
+	}
+	offsets[n] = e;
+	for (int k = 0; k < 3; k++) {
+		uint32_t seed = rng() % n;
+
+		if (!ch_bit_get(stop, seed))
+			ch_bit_set(seeds, seed);
+	}
+	queue_marks(n, offsets, targets, seeds, stop, want);
+	struct ch_graph graph = {
+		.num_nodes = n,
+		.edge_offsets = offsets,
+		.edge_targets = targets,
+	};
+	uint64_t *marked = malloc(words * sizeof(*marked));
+	uint64_t *pending = malloc(words * sizeof(*pending));
+
+	cr_assert(marked && pending);
+	memcpy(marked, stop, words * sizeof(*marked));
+	memcpy(pending, seeds, words * sizeof(*pending));
+	assert_no_error(ch_graph_mark_reachable(&graph, marked, pending));
+	for (size_t w = 0; w < words; w++) {
+		cr_assert_eq(marked[w], want[w] | stop[w], "word %zu", w);
+		cr_assert_eq(pending[w], 0, "word %zu", w);
+	}
+	free(marked);
+	free(pending);
+	free(offsets);
+	free(targets);
+	free(seeds);
+	free(stop);
+	free(want);
+}
+
 Test(graph, marks_past_a_full_queue)
 {
 	// A root's target (the last node) points to the even nodes below
