@@ -55,12 +55,34 @@ static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 	free(lt->preds);
 }
 
+// A vertex on the depth-first search's stack: its DFS number, and the
+// edges of it not followed yet, [next, end) (of the roots for vertex 0).
+struct dfs_entry {
+	uint32_t number;
+	uint32_t next, end;
+};
+
+/*
+ * A vertex is new: fetch whether each of its targets was seen, and the
+ * offsets of each, one of which the search enters next. Its targets' line
+ * was read, and the search would otherwise wait on these one by one.
+ */
+static void prefetch_targets(const uint32_t *offsets, const uint32_t *targets,
+			     const uint64_t *seen, uint32_t from, uint32_t to)
+{
+	for (uint32_t e = from; e < to; e++) {
+		__builtin_prefetch(&seen[targets[e] / 64]);
+		__builtin_prefetch(&offsets[targets[e]]);
+	}
+}
+
 /*
  * Iterative depth-first search from the super-root: number the reachable
  * nodes in preorder (number_of[node], all CH_DOMINATOR_NONE on entry) and
  * record the spanning tree. Whether a target was seen is asked of a bitmap
  * (an eighth of a byte a node, in the cache where the numbers were a miss
- * an edge); the numbers are written after, in one pass.
+ * an edge); the numbers are written after, in one pass. A vertex's stack
+ * entry keeps where its edges are: going back to it reads nothing else.
  */
 static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *offsets,
@@ -69,29 +91,24 @@ static struct ch_error *number_vertices(size_t num_nodes,
 					uint32_t *number_of,
 					struct lengauer_tarjan *lt)
 {
-	_cleanup_free_ uint32_t *stack = ch_malloc_large((num_nodes + 1) * sizeof(*stack));
-	_cleanup_free_ uint64_t *cursor = ch_malloc_large((num_nodes + 1) * sizeof(*cursor));
+	_cleanup_free_ struct dfs_entry *stack = ch_malloc_large((num_nodes + 1) * sizeof(*stack));
 	_cleanup_free_ uint64_t *seen = ch_calloc_large(ch_bitmap_words(num_nodes) + 1,
 							sizeof(*seen));
 	size_t depth = 0, count = 1;
 
-	if (!stack || !cursor || !seen)
+	if (!stack || !seen)
 		return &ch_enomem;
 	lt->vertex[0] = CH_DOMINATOR_ROOT;
 	lt->parent[0] = 0;
-	stack[depth] = 0;
-	cursor[depth++] = 0;
+	stack[depth++] = (struct dfs_entry){ .number = 0, .next = 0,
+					     .end = (uint32_t)num_roots };
 	while (depth > 0) {
-		uint32_t w = stack[depth - 1];
-		uint64_t end = w == 0 ? num_roots : offsets[lt->vertex[w] + 1];
-		uint64_t e = cursor[depth - 1];
-		uint32_t v = CH_DOMINATOR_NONE;
+		struct dfs_entry *top = &stack[depth - 1];
+		const uint32_t *out = top->number == 0 ? roots : targets;
+		uint32_t v = CH_DOMINATOR_NONE, e;
 
-		// A new vertex starts at its first edge.
-		if (w != 0 && e < offsets[lt->vertex[w]])
-			e = offsets[lt->vertex[w]];
-		for (; e < end; e++) {
-			uint32_t candidate = w == 0 ? roots[e] : targets[e];
+		for (e = top->next; e < top->end; e++) {
+			uint32_t candidate = out[e];
 
 			if (candidate < num_nodes && !ch_bit_get(seen, candidate)) {
 				v = candidate;
@@ -99,17 +116,19 @@ static struct ch_error *number_vertices(size_t num_nodes,
 				break;
 			}
 		}
-		cursor[depth - 1] = e;
+		top->next = e;
 		if (v == CH_DOMINATOR_NONE) {
 			depth--;
 			continue;
 		}
 		ch_bit_set(seen, v);
-		__builtin_prefetch(&offsets[v]);
 		lt->vertex[count] = v;
-		lt->parent[count] = w;
-		stack[depth] = count;
-		cursor[depth++] = 0;
+		lt->parent[count] = top->number;
+		stack[depth++] = (struct dfs_entry){ .number = count,
+						     .next = offsets[v],
+						     .end = offsets[v + 1] };
+		prefetch_targets(offsets, targets, seen, offsets[v],
+				 offsets[v + 1]);
 		count++;
 	}
 	lt->count = count;
@@ -522,6 +541,11 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		return ch_error_create(CH_ERROR_CORRUPT,
 				       "too many nodes for the dominator tree: %zu",
 				       num_nodes);
+	// The search's stack holds edge indices in 32 bits.
+	if (num_roots >= UINT32_MAX)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "%zu roots: more than the dominator tree's %" PRIu32,
+				       num_roots, UINT32_MAX - 1);
 	number_of = ch_malloc_large(n1 * sizeof(*number_of));
 	lt.vertex = ch_malloc_large(n1 * sizeof(*lt.vertex));
 	lt.parent = ch_malloc_large(n1 * sizeof(*lt.parent));
