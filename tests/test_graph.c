@@ -39,44 +39,67 @@ static uint32_t find_linear(const struct ch_block *blocks, size_t n,
 	return CH_NO_BLOCK;
 }
 
-Test(block_index, agrees_with_a_linear_search)
+enum { INDEX_TEST_BLOCKS = 3000 };
+
+/*
+ * Small blocks packed in pages, runs of tiny ones (more in a granule than
+ * a lookup compares at once), gaps, blocks spanning pages and GiB
+ * boundaries, a jump of many GiB, a zero-size block. Returns the end of
+ * the last one.
+ */
+static uint64_t make_index_test_blocks(struct ch_block *blocks, size_t n)
 {
-	enum { N = 3000 };
-	static struct ch_block blocks[N];
-	struct ch_block_index index;
 	uint64_t addr = 0x555500000000;
 
-	rng_state = 42;
-	// Small blocks packed in pages, gaps, blocks spanning pages and GiB
-	// boundaries, a jump of many GiB, a zero-size block.
-	for (size_t i = 0; i < N; i++) {
+	for (size_t i = 0; i < n; i++) {
 		uint64_t kind = rng() % 100;
-		uint64_t size = kind < 80 ? 16 + rng() % 200 :
+		uint64_t size = kind < 70 ? 16 + rng() % 200 :
+				kind < 80 ? rng() % 16 :
 				kind < 97 ? 4096 + rng() % 40000 :
 					    (UINT64_C(1) << 30) + rng() % 4096;
 
-		if (i == N / 2)
+		if (i == n / 2)
 			addr += UINT64_C(0x2000000000);
-		if (i == N / 3)
+		if (i == n / 3)
 			size = 0;
 		addr += rng() % 3 == 0 ? 16 * (rng() % 64) : 0;
 		blocks[i] = (struct ch_block){ .address = addr, .size = size };
 		addr += size + 16;
 		addr &= ~(uint64_t)15;
 	}
-	assert_no_error(ch_block_index_init(&index, blocks, N));
-	for (int probe = 0; probe < 200000; probe++) {
-		size_t i = rng() % N;
-		uint64_t at;
+	return addr;
+}
 
-		switch (probe % 4) {
-		case 0: at = blocks[i].address; break;
-		case 1: at = blocks[i].address + rng() % (blocks[i].size + 64); break;
-		case 2: at = blocks[i].address - 1 - rng() % 64; break;
-		default: at = blocks[0].address + rng() % (addr - blocks[0].address + 4096); break;
-		}
+// An address to look up: a block's start, inside or past it, before it, or
+// anywhere from the first block to past the last.
+static uint64_t index_test_probe(const struct ch_block *blocks, size_t n,
+				 uint64_t end, int probe)
+{
+	size_t i = rng() % n;
+
+	switch (probe % 4) {
+	case 0: return blocks[i].address;
+	case 1: return blocks[i].address + rng() % (blocks[i].size + 64);
+	case 2: return blocks[i].address - 1 - rng() % 64;
+	default: return blocks[0].address + rng() % (end - blocks[0].address + 4096);
+	}
+}
+
+Test(block_index, agrees_with_a_linear_search)
+{
+	static struct ch_block blocks[INDEX_TEST_BLOCKS];
+	size_t n = INDEX_TEST_BLOCKS;
+	struct ch_block_index index;
+	uint64_t end;
+
+	rng_state = 42;
+	end = make_index_test_blocks(blocks, n);
+	assert_no_error(ch_block_index_init(&index, blocks, n));
+	for (int probe = 0; probe < 200000; probe++) {
+		uint64_t at = index_test_probe(blocks, n, end, probe);
+
 		for (int interior = 0; interior < 2; interior++) {
-			uint32_t want = find_linear(blocks, N, at, interior);
+			uint32_t want = find_linear(blocks, n, at, interior);
 			uint32_t got = ch_block_index_find(&index, at, interior);
 
 			cr_assert_eq(got, want, "0x%lx (interior %d): index says %u, linear search %u",
@@ -86,6 +109,65 @@ Test(block_index, agrees_with_a_linear_search)
 	cr_assert_eq(ch_block_index_find(&index, 0, true), CH_NO_BLOCK);
 	cr_assert_eq(ch_block_index_find(&index, UINT64_MAX, true), CH_NO_BLOCK);
 	ch_block_index_deinit(&index);
+}
+
+// Sorted lookups, over the whole batch and over parts of it shorter and
+// longer than how far they fetch ahead, agree with the linear search.
+Test(block_index, sorted_lookups_agree_with_a_linear_search)
+{
+	static struct ch_block blocks[INDEX_TEST_BLOCKS];
+	enum { PROBES = 40000 };
+	size_t n = INDEX_TEST_BLOCKS;
+	struct ch_sort_pair *pairs = malloc(PROBES * sizeof(*pairs));
+	struct ch_sort_pair *sorted = malloc(PROBES * sizeof(*sorted));
+	struct ch_sort_counts *counts = malloc(sizeof(*counts));
+	uint32_t *found = malloc(PROBES * sizeof(*found));
+	struct ch_block_index index;
+	uint64_t end;
+
+	cr_assert(pairs && sorted && counts && found);
+	rng_state = 43;
+	end = make_index_test_blocks(blocks, n);
+	assert_no_error(ch_block_index_init(&index, blocks, n));
+	for (int probe = 0; probe < PROBES; probe++)
+		pairs[probe] = (struct ch_sort_pair){
+			.key = index_test_probe(blocks, n, end, probe),
+			.value = (uint32_t)probe,
+		};
+	pairs[0].key = 0;
+	pairs[1].key = UINT64_MAX;
+	ch_block_index_sort(&index, pairs, PROBES, sorted, counts, false);
+	for (int interior = 0; interior < 2; interior++) {
+		size_t from = 0;
+
+		// Parts of 0 to 99 pairs, then the rest at once.
+		for (size_t part = 0; from < PROBES; part++) {
+			size_t to = part < 400 ? from + part % 100 : PROBES;
+
+			if (to > PROBES)
+				to = PROBES;
+			memset(found, 0xee, PROBES * sizeof(*found));
+			ch_block_index_find_sorted(&index, sorted, from, to,
+						   interior, found);
+			for (size_t k = 0; k < PROBES; k++) {
+				uint32_t want = k >= from && k < to ?
+							find_linear(blocks, n, sorted[k].key,
+								    interior) :
+							0xeeeeeeee;
+
+				cr_assert_eq(found[k], want,
+					     "pair %zu of [%zu, %zu), 0x%lx (interior %d): %u, linear search %u",
+					     k, from, to, sorted[k].key, interior,
+					     found[k], want);
+			}
+			from = to;
+		}
+	}
+	ch_block_index_deinit(&index);
+	free(pairs);
+	free(sorted);
+	free(counts);
+	free(found);
 }
 
 // Region numbers grow with the address and skip the GiBs without blocks:

@@ -259,24 +259,48 @@ void ch_block_index_sort(const struct ch_block_index *index,
 	ch_sort_pairs_counted(pairs, n, sorted, counts, two_threads);
 }
 
-// How far ahead a sorted lookup prefetches an address's granule entry, and
-// the block the entry names.
+// How far ahead a sorted lookup finds an address's granule entry (and
+// prefetches it), and reads the entry (and prefetches the block it names).
 #define AHEAD_ENTRY 32
 #define AHEAD_BLOCK 16
 
-// The candidates for pair's address, and a prefetch of the first.
-static void look_ahead(const struct ch_block_index *index,
-		       const struct ch_sort_pair *pair, uint32_t candidates[2])
-{
-	uint32_t first = ch_block_index_first(
-		index, ch_block_index_entry(index, pair->key), &candidates[1]);
+/*
+ * ch_block_index_entry() for addresses in order: the last region's leaf is
+ * kept, and an address in the same region (a sorted batch stays in one for
+ * many) needs no look at the directory and the region table.
+ */
+struct entry_finder {
+	uint64_t region_start;
+	const uint32_t *leaf;
+};
 
-	candidates[0] = first;
-	if (first != CH_NO_BLOCK) {
-		// The few blocks after the first one that the granule
-		// overlaps are searched too: their line as well.
-		__builtin_prefetch(&index->blocks[first]);
-		__builtin_prefetch((const char *)&index->blocks[first] + 64);
+static const uint32_t *find_entry(const struct ch_block_index *index,
+				  struct entry_finder *finder, uint64_t addr)
+{
+	uint64_t granule = (addr >> CH_BLOCK_INDEX_GRANULE_SHIFT) &
+			   (CH_BLOCK_INDEX_GRANULES - 1);
+	const uint32_t *entry;
+
+	if (finder->leaf && addr - finder->region_start < REGION_SIZE)
+		return finder->leaf + granule;
+	entry = ch_block_index_entry(index, addr);
+	finder->region_start = addr & ~(REGION_SIZE - 1);
+	finder->leaf = entry && *entry != CH_NO_BLOCK &&
+				       !(*entry & CH_BLOCK_INDEX_WHOLE) ?
+			       entry - granule :
+			       NULL;
+	return entry;
+}
+
+// Read a granule entry into candidates (first, last), and prefetch the
+// first block's lines: the few after it are searched too.
+static void read_entry(const struct ch_block_index *index,
+		       const uint32_t *entry, uint32_t candidates[2])
+{
+	candidates[0] = ch_block_index_first(index, entry, &candidates[1]);
+	if (candidates[0] != CH_NO_BLOCK) {
+		__builtin_prefetch(&index->blocks[candidates[0]]);
+		__builtin_prefetch((const char *)&index->blocks[candidates[0]] + 64);
 	}
 }
 
@@ -284,21 +308,34 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 				const struct ch_sort_pair *pairs, size_t from,
 				size_t to, bool interior, uint32_t *found)
 {
+	const uint32_t *entries[AHEAD_ENTRY];
 	uint32_t candidates[AHEAD_BLOCK][2];
+	struct entry_finder finder = { .region_start = 1 };
 
-	for (size_t j = from; j < from + AHEAD_ENTRY && j < to; j++)
-		__builtin_prefetch(ch_block_index_entry(index, pairs[j].key));
-	for (size_t j = from; j < from + AHEAD_BLOCK && j < to; j++)
-		look_ahead(index, &pairs[j], candidates[(j - from) % AHEAD_BLOCK]);
+	// Pair j's entry is found when pair j - AHEAD_ENTRY is picked, and
+	// read when pair j - AHEAD_BLOCK is.
+	for (size_t j = from; j < to && j < from + AHEAD_ENTRY; j++) {
+		entries[(j - from) % AHEAD_ENTRY] =
+			find_entry(index, &finder, pairs[j].key);
+		__builtin_prefetch(entries[(j - from) % AHEAD_ENTRY]);
+	}
+	for (size_t j = from; j < to && j < from + AHEAD_BLOCK; j++)
+		read_entry(index, entries[(j - from) % AHEAD_ENTRY],
+			   candidates[(j - from) % AHEAD_BLOCK]);
 	for (size_t k = from; k < to; k++) {
 		uint32_t *now = candidates[(k - from) % AHEAD_BLOCK];
+		const uint32_t **entry = &entries[(k - from) % AHEAD_ENTRY];
 
 		found[k] = ch_block_index_pick(index, pairs[k].key, now[0],
 					       now[1], interior);
-		if (k + AHEAD_ENTRY < to)
-			__builtin_prefetch(ch_block_index_entry(
-				index, pairs[k + AHEAD_ENTRY].key));
 		if (k + AHEAD_BLOCK < to)
-			look_ahead(index, &pairs[k + AHEAD_BLOCK], now);
+			read_entry(index,
+				   entries[(k + AHEAD_BLOCK - from) % AHEAD_ENTRY],
+				   now);
+		if (k + AHEAD_ENTRY < to) {
+			*entry = find_entry(index, &finder,
+					    pairs[k + AHEAD_ENTRY].key);
+			__builtin_prefetch(*entry);
+		}
 	}
 }

@@ -181,13 +181,25 @@ static inline uint32_t ch_block_index_pick(const struct ch_block_index *index,
 					   uint64_t addr, uint32_t first,
 					   uint32_t last, bool interior)
 {
-	// The last block starting at or before addr.
+	const struct ch_block *b;
+	uint32_t span, i;
+
 	if (first == CH_NO_BLOCK || index->blocks[first].address > addr)
 		return CH_NO_BLOCK;
-	while (first < last && index->blocks[first + 1].address <= addr)
-		first++;
-	return ch_block_index_holds(&index->blocks[first], addr, interior) ?
-		       first :
+	// The last block starting at or before addr. A granule overlaps a
+	// few: the three after first are counted without a branch (which
+	// would be mispredicted a lookup in two), reading first itself in
+	// place of those past last.
+	b = &index->blocks[first];
+	span = last - first;
+	i = (uint32_t)(b[span >= 1 ? 1 : 0].address <= addr) & (span >= 1);
+	i += (uint32_t)(b[span >= 2 ? 2 : 0].address <= addr) & (span >= 2);
+	i += (uint32_t)(b[span >= 3 ? 3 : 0].address <= addr) & (span >= 3);
+	i += first;
+	while (i < last && index->blocks[i + 1].address <= addr)
+		i++;
+	return ch_block_index_holds(&index->blocks[i], addr, interior) ?
+		       i :
 		       CH_NO_BLOCK;
 }
 
