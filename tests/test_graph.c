@@ -122,10 +122,11 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 	struct ch_sort_pair *sorted = malloc(PROBES * sizeof(*sorted));
 	struct ch_sort_counts *counts = malloc(sizeof(*counts));
 	uint32_t *found = malloc(PROBES * sizeof(*found));
+	struct ch_found_block *spans = malloc(PROBES * sizeof(*spans));
 	struct ch_block_index index;
 	uint64_t end;
 
-	cr_assert(pairs && sorted && counts && found);
+	cr_assert(pairs && sorted && counts && found && spans);
 	rng_state = 43;
 	end = make_index_test_blocks(blocks, n);
 	assert_no_error(ch_block_index_init(&index, blocks, n));
@@ -147,18 +148,29 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 			if (to > PROBES)
 				to = PROBES;
 			memset(found, 0xee, PROBES * sizeof(*found));
+			memset(spans, 0, PROBES * sizeof(*spans));
+			// Every other part without the spans.
 			ch_block_index_find_sorted(&index, sorted, from, to,
-						   interior, found);
+						   interior, found,
+						   part % 2 ? spans : NULL);
 			for (size_t k = 0; k < PROBES; k++) {
 				uint32_t want = k >= from && k < to ?
 							find_linear(blocks, n, sorted[k].key,
 								    interior) :
 							0xeeeeeeee;
+				bool spanned = part % 2 && k >= from && k < to &&
+					       want != CH_NO_BLOCK;
 
 				cr_assert_eq(found[k], want,
 					     "pair %zu of [%zu, %zu), 0x%lx (interior %d): %u, linear search %u",
 					     k, from, to, sorted[k].key, interior,
 					     found[k], want);
+				cr_assert_eq(spans[k].address,
+					     spanned ? blocks[want].address : 0,
+					     "pair %zu", k);
+				cr_assert_eq(spans[k].size,
+					     spanned ? blocks[want].size : 0,
+					     "pair %zu", k);
 			}
 			from = to;
 		}
@@ -168,6 +180,7 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 	free(sorted);
 	free(counts);
 	free(found);
+	free(spans);
 }
 
 // Region numbers grow with the address and skip the GiBs without blocks:

@@ -303,7 +303,7 @@ static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
 	ch_block_index_sort(index, batch->pairs, len, batch->sorted,
 			    batch->counts, false);
 	ch_block_index_find_sorted(index, batch->sorted, 0, len, scan->interior,
-				   batch->found);
+				   batch->found, NULL);
 	for (size_t k = 0; k < len; k++)
 		batch->targets[batch->sorted[k].value] = batch->found[k];
 	for (size_t p = 0; p < batch->num_parts; p++) {

@@ -306,7 +306,8 @@ static void read_entry(const struct ch_block_index *index,
 
 void ch_block_index_find_sorted(const struct ch_block_index *index,
 				const struct ch_sort_pair *pairs, size_t from,
-				size_t to, bool interior, uint32_t *found)
+				size_t to, bool interior, uint32_t *found,
+				struct ch_found_block *spans)
 {
 	const uint32_t *entries[AHEAD_ENTRY];
 	uint32_t candidates[AHEAD_BLOCK][2];
@@ -328,6 +329,11 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 
 		found[k] = ch_block_index_pick(index, pairs[k].key, now[0],
 					       now[1], interior);
+		if (spans && found[k] != CH_NO_BLOCK)
+			spans[k] = (struct ch_found_block){
+				.address = index->blocks[found[k]].address,
+				.size = index->blocks[found[k]].size,
+			};
 		if (k + AHEAD_BLOCK < to)
 			read_entry(index,
 				   entries[(k + AHEAD_BLOCK - from) % AHEAD_ENTRY],

@@ -239,15 +239,24 @@ void ch_block_index_sort(const struct ch_block_index *index,
 			 struct ch_sort_pair *sorted,
 			 struct ch_sort_counts *counts, bool two_threads);
 
+/** Where a block that a sorted lookup found lies. */
+struct ch_found_block {
+	uint64_t address, size;
+};
+
 /**
  * found[k] for each pair k of pairs[from, to): the block holding its key
- * (as ch_block_index_find() with interior), or CH_NO_BLOCK. Fast when the
+ * (as ch_block_index_find() with interior), or CH_NO_BLOCK; and unless
+ * spans is NULL, spans[k] where that block lies (left as it was for
+ * CH_NO_BLOCK): the lookup read it, and a caller that needs only that
+ * reads it there, in order, instead of in the blocks. Fast when the
  * pairs are sorted by ch_block_index_sort(): the granule entries and the
  * blocks are fetched ahead, so that the cache misses overlap. Reads only:
  * threads may look up parts of one array at once.
  */
 void ch_block_index_find_sorted(const struct ch_block_index *index,
 				const struct ch_sort_pair *pairs, size_t from,
-				size_t to, bool interior, uint32_t *found);
+				size_t to, bool interior, uint32_t *found,
+				struct ch_found_block *spans);
 
 #endif /* COREHEAP_BLOCK_INDEX_H */

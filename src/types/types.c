@@ -734,9 +734,11 @@ static struct ch_error *fits_class(struct ch_types *types, uint32_t class,
 	return ch_u64_map_put(&p->class_compat, key, *ret ? 2 : 1);
 }
 
-// A pointer of DWARF type id points to block i (past a cookie if cookie).
+// A pointer of DWARF type id points to block i, of block_size bytes (past
+// a cookie if cookie).
 static struct ch_error *add_evidence(struct ch_types *types, size_t i,
-				     uint32_t id, bool cookie)
+				     uint64_t block_size, uint32_t id,
+				     bool cookie)
 {
 	struct ch_types_private *p = types->private;
 	struct ch_heap *heap = &types->program->heap;
@@ -749,7 +751,7 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 	if (!new || new->kind == CH_DTYPE_OTHER)
 		return NULL;
 	need = new->size + (cookie ? COOKIE_SIZE : 0);
-	if (need > heap->live.blocks[i].size) {
+	if (need > block_size) {
 		note_conflict(types, i);
 		return NULL;
 	}
@@ -790,20 +792,23 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 static struct ch_error *follow_batch(struct ch_types *types);
 
 // word was read from a pointer slot to DWARF type target, and points into
-// block index.
+// block index, which lies at span (the lookup's copy: the block itself is
+// read only for a new[] cookie).
 static struct ch_error *follow_into(struct ch_types *types, uint64_t word,
-				    uint32_t index, uint32_t target,
-				    bool *typed_ret)
+				    uint32_t index,
+				    const struct ch_found_block *span,
+				    uint32_t target, bool *typed_ret)
 {
-	const struct ch_block *block = &types->program->heap.live.blocks[index];
+	const struct ch_block *block;
 	const struct ch_dtype *dtype;
 	uint64_t count;
 
-	if (word == block->address) {
+	if (word == span->address) {
 		*typed_ret = true;
-		return add_evidence(types, index, target, false);
+		return add_evidence(types, index, span->size, target, false);
 	}
 	// new T[n] returns the address after the count cookie.
+	block = &types->program->heap.live.blocks[index];
 	dtype = ch_dwarf_type(types->dwarf, target);
 	if (word != block->address + COOKIE_SIZE || !dtype || !dtype->cxx ||
 	    dtype->kind != CH_DTYPE_STRUCT || !dtype->size ||
@@ -813,7 +818,7 @@ static struct ch_error *follow_into(struct ch_types *types, uint64_t word,
 			  COOKIE_SIZE + count * dtype->size))
 		return NULL;
 	*typed_ret = true;
-	return add_evidence(types, index, target, true);
+	return add_evidence(types, index, block->size, target, true);
 }
 
 // word was read from a pointer slot to DWARF type target.
@@ -821,6 +826,7 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 			       uint32_t target, bool *typed_ret)
 {
 	struct ch_types_private *p = types->private;
+	struct ch_found_block span;
 	uint32_t index;
 
 	if (word & 7 || word - p->block_index->low >=
@@ -835,7 +841,11 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 	index = ch_block_index_find(p->block_index, word, true);
 	if (index == CH_NO_BLOCK)
 		return NULL;
-	return follow_into(types, word, index, target, typed_ret);
+	span = (struct ch_found_block){
+		.address = types->program->heap.live.blocks[index].address,
+		.size = types->program->heap.live.blocks[index].size,
+	};
+	return follow_into(types, word, index, &span, target, typed_ret);
 }
 
 /*
@@ -1138,6 +1148,7 @@ struct lookup_range {
 	const struct ch_sort_pair *pairs;
 	size_t from, to;
 	uint32_t *found;
+	struct ch_found_block *spans;
 };
 
 static void *look_up_range(void *arg)
@@ -1145,7 +1156,7 @@ static void *look_up_range(void *arg)
 	const struct lookup_range *range = arg;
 
 	ch_block_index_find_sorted(range->index, range->pairs, range->from,
-				   range->to, true, range->found);
+				   range->to, true, range->found, range->spans);
 	return NULL;
 }
 
@@ -1153,9 +1164,9 @@ static void *look_up_range(void *arg)
 // there are many (the lookups are most of the propagation's time).
 static void look_up_batch(const struct ch_block_index *index,
 			  const struct ch_sort_pair *pairs, size_t len,
-			  uint32_t *found)
+			  uint32_t *found, struct ch_found_block *spans)
 {
-	struct lookup_range first = { index, pairs, 0, len, found };
+	struct lookup_range first = { index, pairs, 0, len, found, spans };
 	struct lookup_range second = first;
 
 	if (len >= MIN_PARALLEL_PAIRS)
@@ -1168,7 +1179,10 @@ static void look_up_batch(const struct ch_block_index *index,
  * The pointers batched so far, sorted by where they point and looked up,
  * then followed in that order (a block's evidence in the order it came:
  * that alone decides which comes first), each found block's type
- * prefetched ahead.
+ * prefetched ahead. Where each found block lies is written in the batch's
+ * own room (its pairs were sorted into the scratch room, and no pointer
+ * is batched while the evidence is added): the evidence reads it there,
+ * in order, and not a line of the blocks each.
  */
 static struct ch_error *follow_batch(struct ch_types *types)
 {
@@ -1177,26 +1191,28 @@ static struct ch_error *follow_batch(struct ch_types *types)
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_sort_pair *pairs = p->batch_scratch;
 	const uint32_t *found = p->batch_found;
+	struct ch_found_block *spans = (struct ch_found_block *)p->batch;
 	size_t len = p->batch_len;
 	struct ch_error *err = NULL;
 	bool typed = false;
 
+	_Static_assert(sizeof(*spans) <= sizeof(*p->batch),
+		       "a found block's span fits in a batched pair's room");
 	ch_block_index_sort(index, p->batch, len, p->batch_scratch,
 			    p->batch_counts, true);
 	p->batching = false;
 	p->batch_len = 0;
-	look_up_batch(index, pairs, len, p->batch_found);
+	look_up_batch(index, pairs, len, p->batch_found, spans);
 	for (size_t k = 0; !err && k < len; k++) {
 		if (k + AHEAD_BLOCK < len && found[k + AHEAD_BLOCK] != CH_NO_BLOCK) {
 			uint32_t ahead = found[k + AHEAD_BLOCK];
 
-			__builtin_prefetch(&heap->live.blocks[ahead]);
 			__builtin_prefetch(&heap->block_type_sources[ahead]);
 			__builtin_prefetch(&heap->block_types[ahead]);
 		}
 		if (found[k] != CH_NO_BLOCK)
 			err = follow_into(types, pairs[k].key, found[k],
-					  pairs[k].value, &typed);
+					  &spans[k], pairs[k].value, &typed);
 	}
 	p->batching = true;
 	return err;
