@@ -1091,7 +1091,8 @@ static struct ch_error *seed_from_locals(struct ch_types *types)
 	return err;
 }
 
-static struct ch_error *visit(struct ch_types *types, size_t i)
+static struct ch_error *visit(struct ch_types *types,
+			      struct block_reader *reader, size_t i)
 {
 	struct ch_types_private *p = types->private;
 	const struct ch_heap *heap = &types->program->heap;
@@ -1133,8 +1134,7 @@ static struct ch_error *visit(struct ch_types *types, size_t i)
 	if (!count)
 		count = UINT64_MAX;
 	return scan_value(types, block->address,
-			  ch_address_space_map(types->program->address_space,
-					       block->address, block->size),
+			  block_bytes(reader, block->address, block->size),
 			  block->size, first, count, id, &typed);
 }
 
@@ -1243,7 +1243,8 @@ static void level_deinit(struct level *level)
 }
 
 // Visit block i of a level.
-static struct ch_error *visit_queued(struct ch_types *types, uint32_t i)
+static struct ch_error *visit_queued(struct ch_types *types,
+				     struct block_reader *reader, uint32_t i)
 {
 	struct ch_types_private *p = types->private;
 
@@ -1253,7 +1254,7 @@ static struct ch_error *visit_queued(struct ch_types *types, uint32_t i)
 		return NULL;
 	}
 	types->stats.visits++;
-	return visit(types, i);
+	return visit(types, reader, i);
 }
 
 /*
@@ -1300,7 +1301,7 @@ static struct ch_error *visit_run(struct ch_types *types,
 			__builtin_prefetch(&heap->live.blocks[indices[k + 2 * VISIT_AHEAD]]);
 		if (k + VISIT_AHEAD < n)
 			prefetch_visit(reader, heap, indices[k + VISIT_AHEAD]);
-		err = visit_queued(types, indices[k]);
+		err = visit_queued(types, reader, indices[k]);
 	}
 	return err;
 }
