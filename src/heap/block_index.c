@@ -277,8 +277,7 @@ struct entry_finder {
 static const uint32_t *find_entry(const struct ch_block_index *index,
 				  struct entry_finder *finder, uint64_t addr)
 {
-	uint64_t granule = (addr >> CH_BLOCK_INDEX_GRANULE_SHIFT) &
-			   (CH_BLOCK_INDEX_GRANULES - 1);
+	uint64_t granule = ch_block_index_granule(addr);
 	const uint32_t *entry;
 
 	if (finder->leaf && addr - finder->region_start < REGION_SIZE)
@@ -330,10 +329,7 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 		found[k] = ch_block_index_pick(index, pairs[k].key, now[0],
 					       now[1], interior);
 		if (spans && found[k] != CH_NO_BLOCK)
-			spans[k] = (struct ch_found_block){
-				.address = index->blocks[found[k]].address,
-				.size = index->blocks[found[k]].size,
-			};
+			spans[k] = ch_found_block_of(&index->blocks[found[k]]);
 		if (k + AHEAD_BLOCK < to)
 			read_entry(index,
 				   entries[(k + AHEAD_BLOCK - from) % AHEAD_ENTRY],

@@ -102,6 +102,13 @@ static inline bool ch_block_index_holds(const struct ch_block *block,
  * may hold addr (a second), then the few blocks after it.
  */
 
+/** addr's granule within its 2 MiB region: its entry's place in a leaf. */
+static inline uint64_t ch_block_index_granule(uint64_t addr)
+{
+	return (addr >> CH_BLOCK_INDEX_GRANULE_SHIFT) &
+	       (CH_BLOCK_INDEX_GRANULES - 1);
+}
+
 /** Where addr's granule entry is, or NULL when no block can hold addr. */
 static inline const uint32_t *
 ch_block_index_entry(const struct ch_block_index *index, uint64_t addr)
@@ -120,8 +127,7 @@ ch_block_index_entry(const struct ch_block_index *index, uint64_t addr)
 	if (*entry == CH_NO_BLOCK || *entry & CH_BLOCK_INDEX_WHOLE)
 		return entry;
 	return index->leaves + (size_t)*entry * (CH_BLOCK_INDEX_GRANULES + 1) +
-	       ((addr >> CH_BLOCK_INDEX_GRANULE_SHIFT) &
-		(CH_BLOCK_INDEX_GRANULES - 1));
+	       ch_block_index_granule(addr);
 }
 
 /** How many numbers ch_block_index_region_number() gives. */
@@ -243,6 +249,12 @@ void ch_block_index_sort(const struct ch_block_index *index,
 struct ch_found_block {
 	uint64_t address, size;
 };
+
+static inline struct ch_found_block ch_found_block_of(const struct ch_block *block)
+{
+	return (struct ch_found_block){ .address = block->address,
+					.size = block->size };
+}
 
 /**
  * found[k] for each pair k of pairs[from, to): the block holding its key

@@ -841,10 +841,7 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 	index = ch_block_index_find(p->block_index, word, true);
 	if (index == CH_NO_BLOCK)
 		return NULL;
-	span = (struct ch_found_block){
-		.address = types->program->heap.live.blocks[index].address,
-		.size = types->program->heap.live.blocks[index].size,
-	};
+	span = ch_found_block_of(&types->program->heap.live.blocks[index]);
 	return follow_into(types, word, index, &span, target, typed_ret);
 }
 
