@@ -37,6 +37,13 @@ bool ch_u64_map_get(const struct ch_u64_map *map, uint64_t key,
 	}
 }
 
+void ch_u64_map_prefetch(const struct ch_u64_map *map, uint64_t key)
+{
+	if (map->capacity)
+		__builtin_prefetch(&map->entries[hash_u64(key) &
+						 (map->capacity - 1)]);
+}
+
 static void u64_insert(struct ch_u64_map_entry *entries, size_t capacity,
 		       uint64_t key, uint64_t value, size_t *len)
 {

@@ -873,6 +873,14 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 			      (uint64_t)target << 32 | count);
 }
 
+// Fetch where vector_count() will look for block i, if a vector gave it
+// a count: a miss of its own in a map of millions.
+static void prefetch_vector_count(const struct ch_types_private *p, size_t i)
+{
+	if (ch_bit_get(p->vector_bits, i))
+		ch_u64_map_prefetch(&p->vector_counts, i);
+}
+
 // The count a vector gave block i for elements of type id, if any.
 static bool vector_count(const struct ch_types *types, size_t i, uint32_t id,
 			 uint64_t *ret)
@@ -1263,15 +1271,17 @@ static struct ch_error *visit_queued(struct ch_types *types,
 // A swept bitmap's blocks are visited this many at a time.
 #define VISIT_RUN 1024
 
-static void prefetch_visit(struct block_reader *reader,
-			   const struct ch_heap *heap, uint32_t i)
+static void prefetch_visit(const struct ch_types *types,
+			   struct block_reader *reader, uint32_t i)
 {
+	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_block *block = &heap->live.blocks[i];
 	uint64_t addr = block->address;
 	const struct ch_range *range;
 
 	__builtin_prefetch(&heap->block_types[i]);
 	__builtin_prefetch(&heap->block_type_sources[i]);
+	prefetch_vector_count(types->private, i);
 	range = reader_range(reader, addr);
 	if (!range)
 		return;
@@ -1292,12 +1302,12 @@ static struct ch_error *visit_run(struct ch_types *types,
 	for (size_t k = 0; k < n && k < 2 * VISIT_AHEAD; k++)
 		__builtin_prefetch(&heap->live.blocks[indices[k]]);
 	for (size_t k = 0; k < n && k < VISIT_AHEAD; k++)
-		prefetch_visit(reader, heap, indices[k]);
+		prefetch_visit(types, reader, indices[k]);
 	for (size_t k = 0; !err && k < n && !types->stats.truncated; k++) {
 		if (k + 2 * VISIT_AHEAD < n)
 			__builtin_prefetch(&heap->live.blocks[indices[k + 2 * VISIT_AHEAD]]);
 		if (k + VISIT_AHEAD < n)
-			prefetch_visit(reader, heap, indices[k + VISIT_AHEAD]);
+			prefetch_visit(types, reader, indices[k + VISIT_AHEAD]);
 		err = visit_queued(types, reader, indices[k]);
 	}
 	return err;
@@ -1462,12 +1472,17 @@ static struct ch_error *name_block(struct ch_types *types, size_t i)
 	return NULL;
 }
 
+// How far ahead of the names a block's vector count is fetched.
+#define NAME_AHEAD 32
+
 static struct ch_error *name_blocks(struct ch_types *types)
 {
 	struct ch_heap *heap = &types->program->heap;
 	struct ch_error *err = NULL;
 
 	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		if (i + NAME_AHEAD < heap->live.len)
+			prefetch_vector_count(types->private, i + NAME_AHEAD);
 		err = name_block(types, i);
 		if (!err) {
 			uint8_t source = heap->block_type_sources[i];
