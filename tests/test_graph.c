@@ -3,6 +3,7 @@
 // (against a naive one), the scan on a synthetic core, roots and paths.
 #include <criterion/criterion.h>
 #include <elf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,61 @@ Test(block_index, region_numbers_grow_and_skip_gaps)
 	cr_assert_eq(ch_block_index_region_number(&index, 0x600000000000), 0);
 	cr_assert_eq(ch_block_index_region_number(&index, 0x1000), 0);
 	ch_block_index_deinit(&index);
+}
+
+// Blocks (address, size) into a heap, finished; the blocks it keeps.
+static void finish_blocks(struct ch_heap *heap, const uint64_t (*blocks)[2],
+			  size_t n)
+{
+	*heap = (struct ch_heap){ 0 };
+	for (size_t i = 0; i < n; i++) {
+		struct ch_block block = { .address = blocks[i][0],
+					  .size = blocks[i][1],
+					  .state = COREHEAP_BLOCK_LIVE };
+
+		assert_no_error(ch_heap_add_block(heap, &block, false));
+	}
+	assert_no_error(ch_heap_finish(heap));
+}
+
+static void expect_blocks(const struct ch_heap *heap, const uint64_t *addresses,
+			  size_t n, size_t overlaps)
+{
+	cr_assert_eq(heap->live.len, n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(heap->live.blocks[i].address, addresses[i],
+			     "block %zu at 0x%" PRIx64, i,
+			     heap->live.blocks[i].address);
+	cr_assert_eq(heap->overlaps, overlaps);
+	cr_assert_eq(heap->num_damage, overlaps);
+}
+
+Test(heap, finish_sorts_and_drops_overlaps)
+{
+	static const uint64_t apart[][2] = {
+		{ 0x1000, 32 }, { 0x1020, 16 }, { 0x1040, 0 }, { 0x1050, 16 },
+	};
+	// Out of order; 0x2020 lies in 0x2000's block, the second 0x2040
+	// starts where another does.
+	static const uint64_t unsorted[][2] = {
+		{ 0x2040, 32 }, { 0x2000, 48 }, { 0x2020, 16 }, { 0x2040, 16 },
+	};
+	// In order, but 0x3010 lies in 0x3000's block.
+	static const uint64_t sorted[][2] = {
+		{ 0x3000, 32 }, { 0x3010, 16 }, { 0x3040, 16 },
+	};
+	struct ch_heap heap;
+
+	finish_blocks(&heap, apart, 4);
+	expect_blocks(&heap, (const uint64_t[]){ 0x1000, 0x1020, 0x1040, 0x1050 },
+		      4, 0);
+	ch_heap_deinit(&heap);
+	finish_blocks(&heap, unsorted, 4);
+	expect_blocks(&heap, (const uint64_t[]){ 0x2000, 0x2040 }, 2, 2);
+	ch_heap_deinit(&heap);
+	finish_blocks(&heap, sorted, 3);
+	expect_blocks(&heap, (const uint64_t[]){ 0x3000, 0x3040 }, 2, 1);
+	ch_heap_deinit(&heap);
 }
 
 Test(block_index, empty)

@@ -305,13 +305,28 @@ struct ch_error *ch_heap_add_damage(struct ch_heap *heap, uint8_t allocator,
 	return NULL;
 }
 
-static bool is_sorted(const struct ch_block_array *array)
+enum block_order {
+	BLOCKS_UNSORTED,
+	BLOCKS_SORTED,
+	/** Sorted, and no block overlaps the one before: nothing to drop. */
+	BLOCKS_DISJOINT,
+};
+
+static enum block_order block_order(const struct ch_block_array *array)
 {
+	enum block_order order = BLOCKS_DISJOINT;
+
 	for (size_t i = 1; i < array->len; i++) {
-		if (array->blocks[i - 1].address > array->blocks[i].address)
-			return false;
+		const struct ch_block *prev = &array->blocks[i - 1];
+		uint64_t address = array->blocks[i].address;
+
+		if (address < prev->address)
+			return BLOCKS_UNSORTED;
+		if (address - prev->address < prev->size ||
+		    address == prev->address)
+			order = BLOCKS_SORTED;
 	}
-	return true;
+	return order;
 }
 
 /*
@@ -417,6 +432,7 @@ static int compare_owned(const void *a, const void *b)
 
 struct ch_error *ch_heap_finish(struct ch_heap *heap)
 {
+	enum block_order order;
 	struct ch_error *err;
 
 	if (heap->num_owned > 1)
@@ -424,17 +440,19 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap)
 		      compare_owned);
 	ch_alloc_stacks_finish(&heap->alloc_stacks);
 
-	if (heap->live.len > 1 && !is_sorted(&heap->live)) {
+	// A walk's blocks come in order and apart: one read says so.
+	order = block_order(&heap->live);
+	if (order == BLOCKS_UNSORTED) {
 		err = radix_sort_blocks(&heap->live);
 		if (err)
 			return err;
 	}
-	return drop_overlaps(heap);
+	return order == BLOCKS_DISJOINT ? NULL : drop_overlaps(heap);
 }
 
 struct ch_error *ch_heap_finish_nested(struct ch_heap *heap)
 {
-	if (heap->nested.len > 1 && !is_sorted(&heap->nested))
+	if (block_order(&heap->nested) == BLOCKS_UNSORTED)
 		return radix_sort_blocks(&heap->nested);
 	return NULL;
 }
