@@ -434,6 +434,27 @@ struct scan_worker {
 	uint32_t *degrees;
 	/** Chunks done count as the progress of the scan (atomic). */
 	bool report_progress;
+	/** The scan's end on the last thread to scan, or NULL: see below. */
+	struct early_finish *early;
+};
+
+/*
+ * While the calling thread types the heap (find_pointer_free), the other
+ * threads scan it, and on a large heap they are done first: the last of
+ * them then ends the scan (the chunks' edges joined, the roots scanned)
+ * instead of leaving it to the calling thread once the typing is over.
+ * The typing then says which blocks hold no pointers, and their edges are
+ * dropped: the roots' references do not depend on it.
+ */
+struct early_finish {
+	pthread_mutex_t lock;
+	/** Threads in scan_worker_run(); whether one took the end. */
+	unsigned scanning;
+	bool taken;
+	struct ch_graph *graph;
+	const struct ch_core *core;
+	const struct ch_roots *roots;
+	struct ch_error *err;
 };
 
 // One scanning thread: the work they share, its own batch, and the index
@@ -445,19 +466,57 @@ struct scan_thread {
 	struct ch_error *err;
 };
 
+static struct ch_error *finish_early(struct early_finish *early,
+				     const struct scan_worker *worker,
+				     const struct ch_block_index *index);
+
+// A thread starts scanning.
+static void enter_scan(const struct scan_worker *worker)
+{
+	if (worker->early) {
+		pthread_mutex_lock(&worker->early->lock);
+		worker->early->scanning++;
+		pthread_mutex_unlock(&worker->early->lock);
+	}
+}
+
+// A thread is done scanning: the last, when every chunk was taken, ends
+// the scan (with the index it found: the roots need one).
+static void leave_scan(const struct scan_worker *worker,
+		       const struct ch_block_index *index)
+{
+	struct early_finish *early = worker->early;
+	bool last;
+
+	if (!early)
+		return;
+	pthread_mutex_lock(&early->lock);
+	last = --early->scanning == 0 && !early->taken && index &&
+	       __atomic_load_n(worker->next, __ATOMIC_RELAXED) >=
+		       worker->num_chunks;
+	if (last)
+		early->taken = true;
+	pthread_mutex_unlock(&early->lock);
+	if (last)
+		early->err = finish_early(early, worker, index);
+}
+
 static void *scan_worker_run(void *varg)
 {
 	struct scan_thread *thread = varg;
 	const struct scan_worker *worker = thread->worker;
 	struct chunk_scan scan;
 
+	enter_scan(worker);
 	thread->index = worker->index;
 	if (!thread->index) {
 		thread->err = worker->find_index(worker->find_index_arg,
 						 &thread->index);
 		// The other threads scan what this one cannot.
-		if (thread->err)
+		if (thread->err) {
+			leave_scan(worker, NULL);
 			return NULL;
+		}
 	}
 	scan = (struct chunk_scan){
 		.index = thread->index,
@@ -477,6 +536,7 @@ static void *scan_worker_run(void *varg)
 			ch_progress_add(1);
 	}
 	flush_batch(&scan);
+	leave_scan(worker, thread->index);
 	return NULL;
 }
 
@@ -597,8 +657,10 @@ static void drop_edges_of(struct ch_graph *graph, const uint64_t *pointer_free)
 		offsets[i] = kept;
 		if (ch_bit_get(pointer_free, i))
 			continue;
-		memmove(targets + kept, targets + begin,
-			(end - begin) * sizeof(*targets));
+		// Until the first drop, every edge stays where it is.
+		if (kept != begin)
+			memmove(targets + kept, targets + begin,
+				(end - begin) * sizeof(*targets));
 		kept += end - begin;
 	}
 	offsets[graph->num_nodes] = kept;
@@ -618,16 +680,64 @@ static struct ch_error *find_pointer_free(struct ch_graph *graph,
 	return err;
 }
 
+static struct ch_error *scan_roots(struct ch_graph *graph,
+				   const struct ch_address_space *as,
+				   const struct ch_core *core,
+				   const struct ch_roots *roots);
+
+/*
+ * The chunks' edges into the CSR arrays (each chunk's freed as it is
+ * joined), and what they could not read or hold.
+ */
+static struct ch_error *finish_chunks(struct ch_graph *graph,
+				      struct scan_chunk *chunks,
+				      size_t num_chunks)
+{
+	struct ch_error *err;
+
+	for (size_t c = 0; c < num_chunks; c++) {
+		graph->stats.unreadable_bytes += chunks[c].unreadable;
+		if (chunks[c].out_of_memory)
+			return &ch_enomem;
+	}
+	err = join_chunks(graph, chunks, num_chunks);
+	if (err)
+		return err;
+	graph->edge_offsets[0] = 0;
+	for (size_t i = 0; i < graph->num_nodes; i++)
+		graph->edge_offsets[i + 1] += graph->edge_offsets[i];
+	return NULL;
+}
+
+// The scan's end on the last thread to scan: see struct early_finish.
+static struct ch_error *finish_early(struct early_finish *early,
+				     const struct scan_worker *worker,
+				     const struct ch_block_index *index)
+{
+	struct ch_graph *graph = early->graph;
+	struct ch_error *err = finish_chunks(graph, worker->chunks,
+					     worker->num_chunks);
+
+	graph->index = index;
+	if (!err)
+		err = scan_roots(graph, worker->as, early->core, early->roots);
+	return err;
+}
+
 /*
  * Scan the heap in chunks, num_threads threads taking them in turn (the
  * calling thread is one), then join their edges into the CSR arrays. With
  * options->find_pointer_free the calling thread first runs that, and the
- * others scan every block meanwhile (see ch_graph_options).
+ * others scan every block meanwhile (see ch_graph_options); with early
+ * too, the last of them ends the scan, roots included (*roots_scanned_ret
+ * says so), while the typing goes on.
  */
 static struct ch_error *scan_heap(struct ch_graph *graph,
 				  const struct ch_address_space *as,
 				  const struct ch_graph_options *options,
-				  unsigned num_threads)
+				  unsigned num_threads,
+				  struct early_finish *early,
+				  bool *roots_scanned_ret)
 {
 	const struct ch_block *blocks = graph->blocks;
 	size_t n = graph->num_nodes, num_chunks, next = 0;
@@ -644,6 +754,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	uint64_t total = 0;
 	struct ch_error *err, *alongside_err = NULL;
 
+	*roots_scanned_ret = false;
 	// One thread alone finds pointer_free first, and scans knowing it.
 	if (options->find_pointer_free && !alongside) {
 		err = find_pointer_free(graph, options, &pointer_free);
@@ -683,6 +794,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		.pointer_free = alongside ? NULL : pointer_free,
 		.degrees = graph->edge_offsets + 1,
 		.report_progress = !alongside,
+		.early = alongside ? early : NULL,
 	};
 	if (!alongside)
 		ch_progress_start("scanning for references", num_chunks);
@@ -719,25 +831,24 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 			ch_error_destroy(scan_threads[t].err);
 	}
 	ch_progress_end();
-	for (size_t c = 0; !err && c < num_chunks; c++) {
-		graph->stats.unreadable_bytes += chunks[c].unreadable;
-		if (chunks[c].out_of_memory)
-			err = &ch_enomem;
+	if (worker.early && worker.early->taken) {
+		if (!err)
+			err = worker.early->err;
+		else
+			ch_error_destroy(worker.early->err);
+		*roots_scanned_ret = true;
+	} else if (!err) {
+		err = finish_chunks(graph, chunks, num_chunks);
 	}
 	if (alongside_err) {
 		ch_error_destroy(err);
 		err = alongside_err;
 	}
-	if (!err)
-		err = join_chunks(graph, chunks, num_chunks);
 	for (size_t c = 0; c < num_chunks; c++)
 		free(chunks[c].targets);
 	free(chunks);
 	if (err)
 		return err;
-	graph->edge_offsets[0] = 0;
-	for (size_t i = 0; i < n; i++)
-		graph->edge_offsets[i + 1] += graph->edge_offsets[i];
 	if (alongside && pointer_free)
 		drop_edges_of(graph, pointer_free);
 	return NULL;
@@ -1018,10 +1129,17 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 	struct ch_graph *graph;
 	struct ch_error *err;
 	uint64_t heap_bytes = 0;
+	bool exact_refs, roots_scanned;
+	struct early_finish early = {
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.core = core,
+		.roots = roots,
+	};
 
 	graph = calloc(1, sizeof(*graph));
 	if (!graph)
 		return &ch_enomem;
+	early.graph = graph;
 	graph->num_nodes = heap->live.len;
 	graph->blocks = heap->live.blocks;
 	graph->interior = options->interior;
@@ -1045,13 +1163,17 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 		heap_bytes += graph->blocks[i].size;
 	graph->stats.num_threads = choose_threads(options, heap_bytes,
 						  graph->num_nodes);
-	err = scan_heap(graph, as, options, graph->stats.num_threads);
+	exact_refs = options->program &&
+		     ch_program_lists_references(options->program);
+	// The roots come after the exact references: no early end then.
+	err = scan_heap(graph, as, options, graph->stats.num_threads,
+			exact_refs ? NULL : &early, &roots_scanned);
+	pthread_mutex_destroy(&early.lock);
 	// The rebuilt CSR costs a second copy of the graph's edges while it is
 	// made: only where a runtime lists exact references.
-	if (!err && options->program &&
-	    ch_program_lists_references(options->program))
+	if (!err && exact_refs)
 		err = apply_exact_refs(graph, options->program);
-	if (!err)
+	if (!err && !roots_scanned)
 		err = scan_roots(graph, as, core, roots);
 	if (err) {
 		ch_graph_destroy(graph);
