@@ -773,10 +773,10 @@ static void queue_marks(size_t n, const uint32_t *offsets,
 	free(queue);
 }
 
-Test(graph, marks_a_large_graph_as_a_plain_search_does)
+// Long chains and random edges (the queue overflows, and the bitmap is
+// swept again), num_seeds seeds at random, some nodes marked on entry.
+static void check_large_graph_marks(size_t num_seeds)
 {
-	// Long chains and random edges (the queue overflows, and the bitmap
-	// is swept again), a few seeds, some nodes marked on entry.
 	size_t n = 4 * CH_GRAPH_MARK_QUEUE, words = ch_bitmap_words(n) + 1;
 	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
 	uint32_t *targets = malloc(4 * n * sizeof(*targets));
@@ -797,7 +797,7 @@ Test(graph, marks_a_large_graph_as_a_plain_search_does)
 			ch_bit_set(stop, u);
 	}
 	offsets[n] = e;
-	for (int k = 0; k < 3; k++) {
+	for (size_t k = 0; k < num_seeds; k++) {
 		uint32_t seed = rng() % n;
 
 		if (!ch_bit_get(stop, seed))
@@ -827,6 +827,18 @@ Test(graph, marks_a_large_graph_as_a_plain_search_does)
 	free(seeds);
 	free(stop);
 	free(want);
+}
+
+Test(graph, marks_a_large_graph_as_a_plain_search_does)
+{
+	check_large_graph_marks(3);
+}
+
+Test(graph, marks_from_more_seeds_than_the_queue_holds)
+{
+	// The sweep fills the queue with seeds and searches from them before
+	// it goes on.
+	check_large_graph_marks(2 * CH_GRAPH_MARK_QUEUE);
 }
 
 Test(graph, marks_past_a_full_queue)

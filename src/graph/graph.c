@@ -1318,8 +1318,13 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 	return NULL;
 }
 
-// Nodes of the queue whose offsets are prefetched ahead of their turn.
-#define MARK_AHEAD 8
+/*
+ * The search is a run of cache misses a node, which it keeps in flight
+ * together: for the node MARK_AHEAD places ahead in the queue the marks of
+ * its targets, for the one twice as far its targets, and three times as
+ * far its offsets, each line read by the time the next step asks for it.
+ */
+#define MARK_AHEAD 24
 
 struct mark_search {
 	const struct ch_graph *graph;
@@ -1332,52 +1337,59 @@ struct mark_search {
 	bool again;
 };
 
-// Follow u's edges: mark each target not marked yet, and queue it, or leave
-// it pending when the queue is full.
-static void mark_targets(struct mark_search *search, uint32_t u)
+static void prefetch_marks(const struct ch_graph *graph, const uint64_t *marked,
+			   uint32_t u)
 {
-	const struct ch_graph *graph = search->graph;
-
-	for (uint64_t e = graph->edge_offsets[u]; e < graph->edge_offsets[u + 1];
-	     e++) {
-		uint32_t v = graph->edge_targets[e];
-
-		if (ch_bit_get(search->marked, v))
-			continue;
-		ch_bit_set(search->marked, v);
-		if (search->tail - search->head < search->capacity) {
-			search->queue[search->tail++ & (search->capacity - 1)] = v;
-		} else {
-			ch_bit_set(search->pending, v);
-			search->again |= v / 64 < search->sweep_word;
-		}
-	}
+	for (uint32_t e = graph->edge_offsets[u]; e < graph->edge_offsets[u + 1];
+	     e++)
+		__builtin_prefetch(&marked[graph->edge_targets[e] / 64]);
 }
 
-// Breadth first: the nodes found from one are near one another, as their
-// allocations often are, more than depth first.
+/*
+ * Breadth first: the nodes found from one are near one another, as their
+ * allocations often are, more than depth first. Each node's targets not
+ * marked yet are marked and queued, or left pending when the queue is full.
+ * The state is in locals: the marks are stored to through a pointer that
+ * could otherwise be the queue's ends.
+ */
 static void mark_queued(struct mark_search *search)
 {
 	const struct ch_graph *graph = search->graph;
-	size_t mask = search->capacity - 1;
+	const uint32_t *offsets = graph->edge_offsets;
+	const uint32_t *targets = graph->edge_targets;
+	uint64_t *marked = search->marked;
+	uint32_t *queue = search->queue;
+	size_t head = search->head, tail = search->tail;
+	size_t capacity = search->capacity, mask = capacity - 1;
+	bool again = false;
 
-	while (search->head < search->tail) {
-		// A node's offsets, then (their line read by then) its edges.
-		if (search->head + 2 * MARK_AHEAD < search->tail) {
-			uint32_t ahead = search->queue[(search->head +
-							2 * MARK_AHEAD) & mask];
+	while (head < tail) {
+		if (head + 3 * MARK_AHEAD < tail)
+			__builtin_prefetch(&offsets[queue[(head + 3 * MARK_AHEAD) & mask]]);
+		if (head + 2 * MARK_AHEAD < tail)
+			__builtin_prefetch(&targets[offsets[queue[(head + 2 * MARK_AHEAD) & mask]]]);
+		if (head + MARK_AHEAD < tail)
+			prefetch_marks(graph, marked,
+				       queue[(head + MARK_AHEAD) & mask]);
+		uint32_t u = queue[head++ & mask];
 
-			__builtin_prefetch(&graph->edge_offsets[ahead]);
+		for (uint32_t e = offsets[u], end = offsets[u + 1]; e < end; e++) {
+			uint32_t v = targets[e];
+
+			if (ch_bit_get(marked, v))
+				continue;
+			ch_bit_set(marked, v);
+			if (tail - head < capacity) {
+				queue[tail++ & mask] = v;
+			} else {
+				ch_bit_set(search->pending, v);
+				again |= v / 64 < search->sweep_word;
+			}
 		}
-		if (search->head + MARK_AHEAD < search->tail) {
-			uint32_t ahead =
-				search->queue[(search->head + MARK_AHEAD) & mask];
-
-			__builtin_prefetch(
-				&graph->edge_targets[graph->edge_offsets[ahead]]);
-		}
-		mark_targets(search, search->queue[search->head++ & mask]);
 	}
+	search->head = head;
+	search->tail = tail;
+	search->again |= again;
 }
 
 struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
@@ -1400,7 +1412,10 @@ struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 	search.queue = queue;
 	search.capacity = capacity;
 	// Each sweep but the last follows a queue that overflowed, which takes
-	// CH_GRAPH_MARK_QUEUE nodes marked: the sweeps are bounded.
+	// CH_GRAPH_MARK_QUEUE nodes marked: the sweeps are bounded. A sweep
+	// queues every pending node it can before the search goes on: seeds
+	// searched one at a time would leave the search a single chain to
+	// follow, one cache miss after the other.
 	while (search.again) {
 		search.again = false;
 		for (size_t w = 0; w < words; w++) {
@@ -1412,12 +1427,12 @@ struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 				pending[w] &= pending[w] - 1;
 				ch_bit_set(marked, u);
 				queue[search.tail++ & (capacity - 1)] = u;
-				// The seeds together, while the queue has room.
-				if (pending[w] && search.tail - search.head < capacity)
-					continue;
-				mark_queued(&search);
+				if (search.tail - search.head == capacity)
+					mark_queued(&search);
 			}
 		}
+		search.sweep_word = words;
+		mark_queued(&search);
 	}
 	return NULL;
 }
