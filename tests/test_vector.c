@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: MIT
 // The typed growable array: appends keep order and contents across growth,
-// failures leave the vector as it was, sizes that overflow fail.
+// failures leave the vector as it was, sizes that overflow fail. The heap's
+// block arrays, and the thread that faults their pages in ahead.
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "base/prefault.h"
 #include "base/vector.h"
+#include "heap/heap.h"
 
 struct pair {
 	uint64_t key;
@@ -119,4 +126,101 @@ Test(vector, reserve_one_refuses_a_full_size_t)
 	cr_expect_null(ch_vector_reserve_one(&data, &capacity, 1, 0));
 	cr_expect_eq(capacity, CH_VECTOR_MIN_CAPACITY);
 	free(data);
+}
+
+/*
+ * The block arrays of a heap walk: the pushes keep every block across
+ * growth while a prefault thread faults pages in ahead of them (from 8 MiB
+ * on), and after the array settled.
+ */
+Test(block_array, keeps_blocks_across_growth_and_prefaulting)
+{
+	struct ch_block_array array = { 0 };
+	const size_t count = 3000000, more = 1000;
+
+	for (size_t i = 0; i < count + more; i++) {
+		struct ch_block block = { .address = 16 * (uint64_t)i,
+					  .size = i };
+
+		if (i == count)
+			ch_block_array_settle(&array);
+		cr_assert_null(ch_block_array_push(&array, &block));
+	}
+	cr_assert_eq(array.len, count + more);
+	for (size_t i = 0; i < array.len; i++) {
+		cr_assert_eq(array.blocks[i].address, 16 * (uint64_t)i);
+		cr_assert_eq(array.blocks[i].size, i);
+	}
+	ch_block_array_deinit(&array);
+	cr_expect_null(array.prefault);
+}
+
+/*
+ * Whether the pages of [p, p + want) came in memory (pages: one byte per
+ * page of [p, p + len)), polled for a few seconds while the writer reports
+ * having written filled bytes, as a walk does every so many pushes (a
+ * report made while the thread is busy is dropped).
+ */
+static bool wait_resident(struct ch_prefault *prefault, size_t filled,
+			  const char *p, size_t want, size_t len,
+			  unsigned char *pages)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (int tries = 0; tries < 500; tries++) {
+		size_t k = 0;
+
+		ch_prefault_progress(prefault, filled);
+		cr_assert_eq(mincore((void *)p, len, pages), 0);
+		while (k < want / page && (pages[k] & 1))
+			k++;
+		if (k == want / page)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+Test(prefault, faults_in_ahead_of_the_writer_and_no_further)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = 4 * CH_PREFAULT_LEAD, bigger = 2 * size;
+	unsigned char *pages = malloc(bigger / page);
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct ch_prefault *prefault;
+	char *moved;
+
+	cr_assert(pages && p != MAP_FAILED);
+	prefault = ch_prefault_start(p, size, 0);
+	if (!prefault) {
+		munmap(p, size);
+		free(pages);
+		cr_skip_test("this kernel cannot populate memory (MADV_POPULATE_WRITE)");
+	}
+	// The lead is faulted in, not a page more (the writer touched none).
+	cr_assert(wait_resident(prefault, 0, p, CH_PREFAULT_LEAD, size, pages));
+	usleep(50000);
+	cr_assert_eq(mincore(p, size, pages), 0);
+	for (size_t k = CH_PREFAULT_LEAD / page; k < size / page; k++)
+		cr_assert_eq(pages[k] & 1, 0, "page %zu", k);
+	// The writer got further: the lead moves with it.
+	memset(p, 1, CH_PREFAULT_LEAD);
+	cr_assert(wait_resident(prefault, CH_PREFAULT_LEAD, p,
+				2 * CH_PREFAULT_LEAD, size, pages));
+	// The mapping moves and grows while the thread is paused: it goes on
+	// in the new place, which kept what was written.
+	ch_prefault_pause(prefault);
+	moved = mremap(p, size, bigger, MREMAP_MAYMOVE);
+	cr_assert(moved != MAP_FAILED);
+	ch_prefault_resume(prefault, moved, bigger);
+	cr_assert_eq(moved[CH_PREFAULT_LEAD - 1], 1);
+	cr_assert_eq(moved[CH_PREFAULT_LEAD], 0);
+	memset(moved, 2, size);
+	cr_assert(wait_resident(prefault, size, moved, size + CH_PREFAULT_LEAD,
+				bigger, pages));
+	cr_assert_eq(moved[size], 0);
+	ch_prefault_stop(prefault);
+	munmap(moved, bigger);
+	free(pages);
 }

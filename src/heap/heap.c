@@ -7,6 +7,7 @@
 
 #include "coreheap/plugin.h"
 #include "base/large_alloc.h"
+#include "base/prefault.h"
 #include "base/vector.h"
 #include "heap/block_index.h"
 #include "heap/heap.h"
@@ -70,8 +71,14 @@ void ch_heap_deinit(struct ch_heap *heap)
  * grown with mremap (no copy) and backed by huge pages where the kernel
  * allows, because first-touch page faults were a fifth of a heap walk and
  * the later passes look blocks up at random. Each mapping starts at a
- * 2 MiB boundary, or a move would split the huge pages already made.
+ * 2 MiB boundary, or a move would split the huge pages already made. Once
+ * an array is large, another thread takes the faults ahead of the pushes
+ * (base/prefault.h): the walk that pushes has the other core to itself.
  */
+#define PREFAULT_MIN_BYTES ((size_t)8 << 20)
+// Pushes between two reports of progress to the prefault thread.
+#define PREFAULT_PROGRESS_EVERY 65536
+
 static struct ch_error *grow_blocks(struct ch_block_array *array)
 {
 	size_t capacity = array->capacity ? 2 * array->capacity :
@@ -86,19 +93,32 @@ static struct ch_error *grow_blocks(struct ch_block_array *array)
 	blocks = ch_map_huge_aligned(new_bytes);
 	if (!blocks)
 		return &ch_enomem;
+	ch_prefault_pause(array->prefault);
 	if (array->blocks &&
 	    mremap(array->blocks, old_bytes, new_bytes,
 		   MREMAP_MAYMOVE | MREMAP_FIXED, blocks) == MAP_FAILED) {
+		ch_prefault_resume(array->prefault, array->blocks, old_bytes);
 		munmap(blocks, new_bytes);
 		return &ch_enomem;
 	}
+	ch_prefault_resume(array->prefault, blocks, new_bytes);
 	array->blocks = blocks;
 	array->capacity = capacity;
+	if (!array->prefault && new_bytes >= PREFAULT_MIN_BYTES)
+		array->prefault = ch_prefault_start(blocks, new_bytes,
+						    array->len * sizeof(struct ch_block));
 	return NULL;
+}
+
+void ch_block_array_settle(struct ch_block_array *array)
+{
+	ch_prefault_stop(array->prefault);
+	array->prefault = NULL;
 }
 
 void ch_block_array_deinit(struct ch_block_array *array)
 {
+	ch_block_array_settle(array);
 	if (array->blocks)
 		munmap(array->blocks, array->capacity * sizeof(*array->blocks));
 	*array = (struct ch_block_array){ 0 };
@@ -114,6 +134,9 @@ struct ch_error *ch_block_array_push(struct ch_block_array *array,
 			return err;
 	}
 	array->blocks[array->len++] = *block;
+	if (array->prefault && array->len % PREFAULT_PROGRESS_EVERY == 0)
+		ch_prefault_progress(array->prefault,
+				     array->len * sizeof(struct ch_block));
 	return NULL;
 }
 
@@ -435,6 +458,8 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap)
 	enum block_order order;
 	struct ch_error *err;
 
+	ch_block_array_settle(&heap->live);
+	ch_block_array_settle(&heap->free);
 	if (heap->num_owned > 1)
 		qsort(heap->owned, heap->num_owned, sizeof(*heap->owned),
 		      compare_owned);
@@ -452,6 +477,7 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap)
 
 struct ch_error *ch_heap_finish_nested(struct ch_heap *heap)
 {
+	ch_block_array_settle(&heap->nested);
 	if (block_order(&heap->nested) == BLOCKS_UNSORTED)
 		return radix_sort_blocks(&heap->nested);
 	return NULL;

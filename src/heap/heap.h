@@ -134,10 +134,14 @@ struct ch_damage {
 	char *message;
 };
 
+struct ch_prefault;
+
 /** A growable array of blocks. */
 struct ch_block_array {
 	struct ch_block *blocks;
 	size_t len, capacity;
+	/** Faults its pages in ahead of the pushes, once it is large. */
+	struct ch_prefault *prefault;
 };
 
 struct ch_heap {
@@ -234,6 +238,12 @@ void ch_block_array_deinit(struct ch_block_array *array);
 /** Append a block to one of the arrays (amortised, no per-block malloc). */
 struct ch_error *ch_block_array_push(struct ch_block_array *array,
 				     const struct ch_block *block);
+
+/**
+ * The pushes are over for now: stop faulting pages in ahead of them (a
+ * later push that grows the array starts again).
+ */
+void ch_block_array_settle(struct ch_block_array *array);
 
 /** Record a region; *ret is its index. The fields are as in ch_region. */
 struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
