@@ -220,7 +220,12 @@ Test(prefault, faults_in_ahead_of_the_writer_and_no_further)
 	cr_assert(wait_resident(prefault, size, moved, size + CH_PREFAULT_LEAD,
 				bigger, pages));
 	cr_assert_eq(moved[size], 0);
-	ch_prefault_stop(prefault);
+	// Stopped, it gives back what it faulted in past the writer.
+	ch_prefault_stop(prefault, size);
+	cr_assert_eq(mincore(moved, bigger, pages), 0);
+	for (size_t k = size / page; k < bigger / page; k++)
+		cr_assert_eq(pages[k] & 1, 0, "page %zu", k);
+	cr_assert_eq(moved[size - 1], 2);
 	munmap(moved, bigger);
 	free(pages);
 }

@@ -115,8 +115,10 @@ void ch_prefault_resume(struct ch_prefault *prefault, void *base,
 	pthread_mutex_unlock(&prefault->lock);
 }
 
-void ch_prefault_stop(struct ch_prefault *prefault)
+void ch_prefault_stop(struct ch_prefault *prefault, size_t filled)
 {
+	size_t keep;
+
 	if (!prefault)
 		return;
 	pthread_mutex_lock(&prefault->lock);
@@ -124,5 +126,11 @@ void ch_prefault_stop(struct ch_prefault *prefault)
 	pthread_cond_signal(&prefault->more);
 	pthread_mutex_unlock(&prefault->lock);
 	pthread_join(prefault->thread, NULL);
+	// What was faulted in past the huge page of the last byte written
+	// goes back: the lead is not to stay as the array's peak memory.
+	keep = (filled + CH_HUGE_PAGE_SIZE - 1) & ~(CH_HUGE_PAGE_SIZE - 1);
+	if (prefault->faulted > keep)
+		madvise(prefault->base + keep, prefault->faulted - keep,
+			MADV_DONTNEED);
 	free(prefault);
 }

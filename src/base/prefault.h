@@ -46,7 +46,10 @@ void ch_prefault_pause(struct ch_prefault *prefault);
 void ch_prefault_resume(struct ch_prefault *prefault, void *base,
 			size_t capacity);
 
-/** Stop the thread and free prefault (NULL: nothing). */
-void ch_prefault_stop(struct ch_prefault *prefault);
+/**
+ * Stop the thread and free prefault (NULL: nothing). The array holds
+ * filled bytes: what was faulted in past them is given back.
+ */
+void ch_prefault_stop(struct ch_prefault *prefault, size_t filled);
 
 #endif /* COREHEAP_PREFAULT_H */

@@ -112,7 +112,7 @@ static struct ch_error *grow_blocks(struct ch_block_array *array)
 
 void ch_block_array_settle(struct ch_block_array *array)
 {
-	ch_prefault_stop(array->prefault);
+	ch_prefault_stop(array->prefault, array->len * sizeof(struct ch_block));
 	array->prefault = NULL;
 }
 
