@@ -1570,7 +1570,9 @@ static void release_work(struct ch_types_private *p)
 /*
  * What the pass over the blocks' first bytes does not need, done beside
  * it: the DWARF types, then the index of the live blocks (unless the
- * heap has it already), which the propagation needs.
+ * heap has it already), which the propagation needs. The pass asks for
+ * the index too when it is over: the first of the two to get there makes
+ * it (a small heap's pass ends before the DWARF is read).
  */
 struct side_job {
 	struct ch_program *program;
@@ -1626,10 +1628,12 @@ struct ch_error *ch_types_create(struct ch_program *program,
 		if (!threaded)
 			run_side_job(&job);
 		err = scan_blocks(types);
+		if (!err)
+			err = ch_heap_block_index(heap,
+						  &types->private->block_index);
 		if (threaded)
 			pthread_join(thread, NULL);
 		types->dwarf = job.dwarf;
-		types->private->block_index = job.block_index;
 		if (!err)
 			err = job.err;
 		else
