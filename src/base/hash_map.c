@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/hash_map.h"
+#include "base/large_alloc.h"
 
 #define INITIAL_CAPACITY 64
 
@@ -64,7 +65,7 @@ struct ch_error *ch_u64_map_put(struct ch_u64_map *map, uint64_t key,
 		size_t capacity = map->capacity ? 2 * map->capacity :
 						  INITIAL_CAPACITY;
 		struct ch_u64_map_entry *entries =
-			malloc(capacity * sizeof(*entries));
+			ch_malloc_large(capacity * sizeof(*entries));
 		size_t len = 0;
 
 		if (!entries)

@@ -1548,8 +1548,8 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 				size_t *num_paths_ret)
 {
 	size_t n = graph->num_nodes, num_candidates;
-	_cleanup_free_ uint32_t *parent = malloc((n + 1) * sizeof(*parent));
-	_cleanup_free_ uint32_t *distance = malloc((n + 1) * sizeof(*distance));
+	_cleanup_free_ uint32_t *parent = ch_malloc_large((n + 1) * sizeof(*parent));
+	_cleanup_free_ uint32_t *distance = ch_malloc_large((n + 1) * sizeof(*distance));
 	_cleanup_free_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
 	_cleanup_free_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
 	_cleanup_(path_candidate_vector_deinit)

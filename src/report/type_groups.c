@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "base/hash_map.h"
+#include "base/large_alloc.h"
 #include "base/vector.h"
 #include "report/type_groups.h"
 
@@ -106,7 +107,7 @@ struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
 	struct ch_error *err = NULL;
 
 	*groups = (struct ch_type_groups){ 0 };
-	groups->group_of = malloc((n + 1) * sizeof(*groups->group_of));
+	groups->group_of = ch_malloc_large((n + 1) * sizeof(*groups->group_of));
 	// A name is only returned for a block when block_types says which.
 	g.group_of_type = malloc((heap->num_type_names + 1) *
 				 sizeof(*g.group_of_type));
