@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,18 +79,17 @@ static void prefetch_targets(const uint32_t *offsets, const uint32_t *targets,
 }
 
 /*
- * Iterative depth-first search from the super-root: number the reachable
- * nodes in preorder (number_of[node], all CH_DOMINATOR_NONE on entry) and
- * record the spanning tree. Whether a target was seen is asked of a bitmap
- * (an eighth of a byte a node, in the cache where the numbers were a miss
- * an edge); the numbers are written after, in one pass. A vertex's stack
- * entry keeps where its edges are: going back to it reads nothing else.
+ * Iterative depth-first search from the super-root: the reachable nodes in
+ * preorder (lt->vertex) and the spanning tree (lt->parent). Whether a
+ * target was seen is asked of a bitmap (an eighth of a byte a node, in the
+ * cache where the numbers were a miss an edge); the numbers by node are
+ * written after, in one pass (search_and_number()). A vertex's stack entry
+ * keeps where its edges are: going back to it reads nothing else.
  */
 static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *offsets,
 					const uint32_t *targets,
 					const uint32_t *roots, size_t num_roots,
-					uint32_t *number_of,
 					struct lengauer_tarjan *lt)
 {
 	_cleanup_free_ struct dfs_entry *stack = ch_malloc_large((num_nodes + 1) * sizeof(*stack));
@@ -132,7 +133,64 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		count++;
 	}
 	lt->count = count;
-	for (size_t w = 1; w < count; w++)
+	return NULL;
+}
+
+/*
+ * The arrays the search writes, made ready on a thread of its own while it
+ * runs: the search is a cache miss after another on one core, and the
+ * first touch of each page of these arrays (hundreds of megabytes on a
+ * large heap) would add a fault in which the kernel clears the page.
+ * number_of is filled with CH_DOMINATOR_NONE there too: the search writes
+ * it only once it is over.
+ */
+struct search_arrays {
+	uint32_t *number_of, *vertex, *parent;
+	size_t len;
+};
+
+static void *prepare_search_arrays(void *arg)
+{
+	const struct search_arrays *arrays = arg;
+
+	memset(arrays->number_of, 0xff, arrays->len * sizeof(uint32_t));
+	ch_populate(arrays->vertex, arrays->len * sizeof(uint32_t));
+	ch_populate(arrays->parent, arrays->len * sizeof(uint32_t));
+	return NULL;
+}
+
+/*
+ * The search, with its arrays prepared beside it, then number_of, the
+ * inverse of lt->vertex (CH_DOMINATOR_NONE where no root reaches).
+ */
+static struct ch_error *search_and_number(size_t num_nodes,
+					  const uint32_t *offsets,
+					  const uint32_t *targets,
+					  const uint32_t *roots,
+					  size_t num_roots,
+					  uint32_t *number_of,
+					  struct lengauer_tarjan *lt)
+{
+	struct search_arrays arrays = {
+		.number_of = number_of,
+		.vertex = lt->vertex,
+		.parent = lt->parent,
+		.len = num_nodes + 1,
+	};
+	pthread_t thread;
+	bool threaded = pthread_create(&thread, NULL, prepare_search_arrays,
+				       &arrays) == 0;
+	struct ch_error *err;
+
+	if (!threaded)
+		prepare_search_arrays(&arrays);
+	err = number_vertices(num_nodes, offsets, targets, roots, num_roots,
+			      lt);
+	if (threaded)
+		pthread_join(thread, NULL);
+	if (err)
+		return err;
+	for (size_t w = 1; w < lt->count; w++)
 		number_of[lt->vertex[w]] = w;
 	return NULL;
 }
@@ -553,9 +611,8 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		err = &ch_enomem;
 		goto out;
 	}
-	memset(number_of, 0xff, n1 * sizeof(*number_of));
-	err = number_vertices(num_nodes, offsets, targets, roots, num_roots,
-			      number_of, &lt);
+	err = search_and_number(num_nodes, offsets, targets, roots, num_roots,
+				number_of, &lt);
 	if (err)
 		goto out;
 	err = collect_predecessors(offsets, targets, roots, num_roots,
