@@ -1211,8 +1211,22 @@ void ch_graph_destroy(struct ch_graph *graph)
 	free(graph);
 }
 
-// Nodes of the search's queue whose edges are fetched ahead of their turn.
-#define SEARCH_AHEAD 8
+/*
+ * A breadth-first search is a run of cache misses a node, which it keeps in
+ * flight together: for the node SEARCH_AHEAD places ahead in the queue the
+ * marks of its targets (prefetch_marks()), for the one twice as far its
+ * targets, and three times as far its offsets, each line read by the time
+ * the next step asks for it.
+ */
+#define SEARCH_AHEAD 24
+
+static void prefetch_marks(const struct ch_graph *graph, const uint64_t *marked,
+			   uint32_t u)
+{
+	for (uint32_t e = graph->edge_offsets[u]; e < graph->edge_offsets[u + 1];
+	     e++)
+		__builtin_prefetch(&marked[graph->edge_targets[e] / 64]);
+}
 
 /*
  * The breadth-first search from the roots that the reachability and the
@@ -1231,8 +1245,8 @@ void ch_graph_destroy(struct ch_graph *graph)
  * them reachable from a named root).
  *
  * Whether a target was found is asked of a bitmap, which stays in the
- * cache where root_of is a miss an edge; the nodes a few places ahead in
- * the queue have their offsets, edges and root fetched ahead.
+ * cache where root_of is a miss an edge; the nodes ahead in the queue have
+ * their offsets, edges, targets' bits and root fetched ahead (SEARCH_AHEAD).
  */
 static struct ch_error *search_from_roots(const struct ch_graph *graph,
 					  const bool *named, uint32_t avoid,
@@ -1262,12 +1276,14 @@ static struct ch_error *search_from_roots(const struct ch_graph *graph,
 			queue[tail++] = v;
 		}
 		while (head < tail) {
+			if (head + 3 * SEARCH_AHEAD < tail)
+				__builtin_prefetch(&graph->edge_offsets[queue[head + 3 * SEARCH_AHEAD]]);
 			if (head + 2 * SEARCH_AHEAD < tail)
-				__builtin_prefetch(&graph->edge_offsets[queue[head + 2 * SEARCH_AHEAD]]);
+				__builtin_prefetch(&graph->edge_targets[graph->edge_offsets[queue[head + 2 * SEARCH_AHEAD]]]);
 			if (head + SEARCH_AHEAD < tail) {
 				uint32_t ahead = queue[head + SEARCH_AHEAD];
 
-				__builtin_prefetch(&graph->edge_targets[graph->edge_offsets[ahead]]);
+				prefetch_marks(graph, found, ahead);
 				__builtin_prefetch(&root_of[ahead]);
 				if (distance)
 					__builtin_prefetch(&distance[ahead]);
@@ -1318,14 +1334,6 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 	return NULL;
 }
 
-/*
- * The search is a run of cache misses a node, which it keeps in flight
- * together: for the node MARK_AHEAD places ahead in the queue the marks of
- * its targets, for the one twice as far its targets, and three times as
- * far its offsets, each line read by the time the next step asks for it.
- */
-#define MARK_AHEAD 24
-
 struct mark_search {
 	const struct ch_graph *graph;
 	uint64_t *marked, *pending;
@@ -1336,14 +1344,6 @@ struct mark_search {
 	size_t sweep_word;
 	bool again;
 };
-
-static void prefetch_marks(const struct ch_graph *graph, const uint64_t *marked,
-			   uint32_t u)
-{
-	for (uint32_t e = graph->edge_offsets[u]; e < graph->edge_offsets[u + 1];
-	     e++)
-		__builtin_prefetch(&marked[graph->edge_targets[e] / 64]);
-}
 
 /*
  * Breadth first: the nodes found from one are near one another, as their
@@ -1364,13 +1364,13 @@ static void mark_queued(struct mark_search *search)
 	bool again = false;
 
 	while (head < tail) {
-		if (head + 3 * MARK_AHEAD < tail)
-			__builtin_prefetch(&offsets[queue[(head + 3 * MARK_AHEAD) & mask]]);
-		if (head + 2 * MARK_AHEAD < tail)
-			__builtin_prefetch(&targets[offsets[queue[(head + 2 * MARK_AHEAD) & mask]]]);
-		if (head + MARK_AHEAD < tail)
+		if (head + 3 * SEARCH_AHEAD < tail)
+			__builtin_prefetch(&offsets[queue[(head + 3 * SEARCH_AHEAD) & mask]]);
+		if (head + 2 * SEARCH_AHEAD < tail)
+			__builtin_prefetch(&targets[offsets[queue[(head + 2 * SEARCH_AHEAD) & mask]]]);
+		if (head + SEARCH_AHEAD < tail)
 			prefetch_marks(graph, marked,
-				       queue[(head + MARK_AHEAD) & mask]);
+				       queue[(head + SEARCH_AHEAD) & mask]);
 		uint32_t u = queue[head++ & mask];
 
 		for (uint32_t e = offsets[u], end = offsets[u + 1]; e < end; e++) {
