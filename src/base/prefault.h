@@ -22,7 +22,7 @@
 #include <stddef.h>
 
 /** How far ahead of the filling thread pages are faulted in. */
-#define CH_PREFAULT_LEAD ((size_t)16 << 20)
+#define CH_PREFAULT_LEAD ((size_t)8 << 20)
 
 struct ch_prefault;
 
