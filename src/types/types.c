@@ -1577,18 +1577,17 @@ static void release_work(struct ch_types_private *p)
 struct side_job {
 	struct ch_program *program;
 	struct ch_dwarf_types *dwarf;
-	const struct ch_block_index *block_index;
 	struct ch_error *err;
 };
 
 static void *run_side_job(void *arg)
 {
 	struct side_job *job = arg;
+	const struct ch_block_index *index;
 
 	job->err = ch_dwarf_types_create(job->program, &job->dwarf);
 	if (!job->err)
-		job->err = ch_heap_block_index(&job->program->heap,
-					       &job->block_index);
+		job->err = ch_heap_block_index(&job->program->heap, &index);
 	return NULL;
 }
 
