@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/large_alloc.h"
 #include "base/prefault.h"
 #include "base/vector.h"
 #include "heap/heap.h"
@@ -192,12 +193,14 @@ Test(prefault, faults_in_ahead_of_the_writer_and_no_further)
 	char *moved;
 
 	cr_assert(pages && p != MAP_FAILED);
-	prefault = ch_prefault_start(p, size, 0);
-	if (!prefault) {
+	// The first page, which the thread would fault in first anyway.
+	if (!ch_populate(p, page)) {
 		munmap(p, size);
 		free(pages);
 		cr_skip_test("this kernel cannot populate memory (MADV_POPULATE_WRITE)");
 	}
+	prefault = ch_prefault_start(p, size, 0);
+	cr_assert(prefault);
 	// The lead is faulted in, not a page more (the writer touched none).
 	cr_assert(wait_resident(prefault, 0, p, CH_PREFAULT_LEAD, size, pages));
 	usleep(50000);

@@ -13,6 +13,7 @@
 #ifndef COREHEAP_LARGE_ALLOC_H
 #define COREHEAP_LARGE_ALLOC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,17 +89,21 @@ static inline void *ch_map_huge_aligned(size_t size)
 /**
  * Fault in the pages of [p, p + size) for writing, where the kernel can
  * (Linux 5.14 on): for a thread that prepares an array another will fill.
- * Only a hint, like the others: nothing is written.
+ * Nothing is written. False when the pages could not be faulted in (no
+ * such call here, a kernel without it, no memory): they are then faulted
+ * in by their first write, as always.
  */
-static inline void ch_populate(void *p, size_t size)
+static inline bool ch_populate(void *p, size_t size)
 {
 #ifdef MADV_POPULATE_WRITE
 	uintptr_t page = (uintptr_t)getpagesize();
 	uintptr_t start = (uintptr_t)p & ~(page - 1);
 
-	if (p && size)
-		madvise((void *)start, size + ((uintptr_t)p - start),
-			MADV_POPULATE_WRITE);
+	return p && size &&
+	       madvise((void *)start, size + ((uintptr_t)p - start),
+		       MADV_POPULATE_WRITE) == 0;
+#else
+	return false;
 #endif
 }
 

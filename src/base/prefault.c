@@ -22,10 +22,9 @@ struct ch_prefault {
 	bool stop;
 };
 
-#ifdef MADV_POPULATE_WRITE
 /*
  * A huge page at a time: the filling thread waits at most that long to
- * pause the thread. A kernel that cannot populate ends it: the filling
+ * pause the thread. A system that cannot populate ends it: the filling
  * thread takes its own faults.
  */
 static void *prefault_run(void *arg)
@@ -50,8 +49,7 @@ static void *prefault_run(void *arg)
 		step = want - prefault->faulted;
 		if (step > CH_HUGE_PAGE_SIZE)
 			step = CH_HUGE_PAGE_SIZE;
-		if (madvise(prefault->base + prefault->faulted, step,
-			    MADV_POPULATE_WRITE) != 0)
+		if (!ch_populate(prefault->base + prefault->faulted, step))
 			break;
 		prefault->faulted += step;
 	}
@@ -80,13 +78,6 @@ struct ch_prefault *ch_prefault_start(void *base, size_t capacity,
 	}
 	return prefault;
 }
-#else
-struct ch_prefault *ch_prefault_start(void *base, size_t capacity,
-				      size_t filled)
-{
-	return NULL;
-}
-#endif
 
 void ch_prefault_progress(struct ch_prefault *prefault, size_t filled)
 {

@@ -28,10 +28,10 @@ struct ch_prefault;
 
 /**
  * Start faulting in [base + filled, base + capacity) ahead of the filling
- * thread; base is page-aligned. NULL when the system headers know no
- * MADV_POPULATE_WRITE or no thread can be made; on a kernel older than
- * Linux 5.14 the thread ends at its first try. Either way the filling
- * thread takes its own faults, as before.
+ * thread; base is page-aligned. NULL when no thread can be made; where
+ * pages cannot be faulted in ahead (ch_populate(): before Linux 5.14) the
+ * thread ends at its first try. Either way the filling thread takes its
+ * own faults, as before.
  */
 struct ch_prefault *ch_prefault_start(void *base, size_t capacity,
 				      size_t filled);
