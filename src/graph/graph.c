@@ -125,7 +125,9 @@ uint64_t ch_scan_words(const struct ch_address_space *as, uint64_t start,
 /*
  * One chunk of the scan: the words in [start, end) of the blocks
  * [first, last) (a large block may be cut between chunks), and the edges
- * found there, in order.
+ * found there, in order, in its room of the chunks' edges (struct
+ * chunk_edges): as many as the core holds words there, so that it never
+ * grows.
  */
 struct scan_chunk {
 	size_t first, last;
@@ -135,7 +137,19 @@ struct scan_chunk {
 	uint64_t unreadable;
 	/** The first and last edges' source and target, for the join. */
 	uint32_t first_source, first_target, last_source, last_target;
-	bool out_of_memory;
+	/** More edges than words (cannot be): reported, never written past. */
+	bool overflow;
+};
+
+/*
+ * The room of every chunk's edges, one mapping: each chunk's part as large
+ * as the words the core holds in its span, address space reserved but not
+ * backed by memory until edges are written there (most words are no
+ * pointers), instead of arrays grown by copying into fresh memory.
+ */
+struct chunk_edges {
+	void *mapping;
+	size_t size;
 };
 
 /*
@@ -225,19 +239,66 @@ static struct ch_error *scan_batch_init(struct scan_batch *batch,
 	return NULL;
 }
 
-static bool grow_targets(struct scan_chunk *chunk)
+/*
+ * Give each chunk its room in one mapping: a word of the core an edge at
+ * most (the scan reads only what the core holds, whatever the blocks
+ * claim, and keeps an edge a word at most).
+ */
+static struct ch_error *chunk_edges_init(struct chunk_edges *edges,
+					 struct scan_chunk *chunks,
+					 size_t num_chunks,
+					 const struct ch_block *blocks,
+					 const struct ch_address_space *as)
 {
-	// Chunks hold thousands of edges: start there, not at a few.
-	size_t need = chunk->len < 4096 ? 4096 : chunk->len + 1;
+	size_t page = (size_t)getpagesize(), total = 0, at = 0;
 
-	if (ch_vector_reserve((void **)&chunk->targets, &chunk->capacity,
-			      sizeof(*chunk->targets), need)) {
-		chunk->out_of_memory = true;
-		return false;
+	*edges = (struct chunk_edges){ 0 };
+	if (!num_chunks)
+		return NULL;
+	for (size_t c = 0; c < num_chunks; c++) {
+		uint64_t end = ch_block_end(&blocks[chunks[c].last - 1]);
+		struct ch_address_bytes bytes;
+
+		if (end > chunks[c].end)
+			end = chunks[c].end;
+		ch_address_space_count(as, chunks[c].start, end, &bytes);
+		chunks[c].capacity =
+			(bytes.in_core + bytes.from_files) / WORD_BYTES + 1;
+		total += chunks[c].capacity;
 	}
-	ch_hint_huge_pages(chunk->targets,
-			   chunk->capacity * sizeof(*chunk->targets));
-	return true;
+	edges->size = (total * sizeof(uint32_t) + page - 1) & ~(page - 1);
+	edges->mapping = mmap(NULL, edges->size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (edges->mapping == MAP_FAILED) {
+		*edges = (struct chunk_edges){ 0 };
+		return &ch_enomem;
+	}
+	for (size_t c = 0; c < num_chunks; c++) {
+		chunks[c].targets = (uint32_t *)edges->mapping + at;
+		at += chunks[c].capacity;
+	}
+	return NULL;
+}
+
+static void chunk_edges_deinit(struct chunk_edges *edges)
+{
+	if (edges->mapping)
+		munmap(edges->mapping, edges->size);
+	*edges = (struct chunk_edges){ 0 };
+}
+
+// Give back the memory of a chunk's edges, once they are joined: the
+// pages wholly inside its room.
+static void release_chunk(struct scan_chunk *chunk)
+{
+	uintptr_t page = (uintptr_t)getpagesize();
+	uintptr_t start = ((uintptr_t)chunk->targets + page - 1) & ~(page - 1);
+	uintptr_t end = (uintptr_t)(chunk->targets + chunk->capacity) &
+			~(page - 1);
+
+	if (end > start)
+		madvise((void *)start, end - start, MADV_DONTNEED);
+	chunk->targets = NULL;
 }
 
 // A word of block source points into block target (or CH_GRAPH_NONE): keep
@@ -254,8 +315,10 @@ static void add_edge(struct chunk_scan *scan, struct scan_chunk *chunk,
 		chunk->first_source = source;
 		chunk->first_target = target;
 	}
-	if (chunk->len == chunk->capacity && !grow_targets(chunk))
+	if (chunk->len == chunk->capacity) {
+		chunk->overflow = true;
 		return;
+	}
 	chunk->targets[chunk->len++] = target;
 	chunk->last_source = source;
 	chunk->last_target = target;
@@ -266,26 +329,6 @@ static void add_edge(struct chunk_scan *scan, struct scan_chunk *chunk,
 		__atomic_fetch_add(&scan->degrees[source], 1, __ATOMIC_RELAXED);
 	else
 		scan->degrees[source]++;
-}
-
-// A chunk whose edges are all found gives back the room it grew for more.
-static void shrink_targets(struct scan_chunk *chunk)
-{
-	uint32_t *shrunk;
-
-	if (chunk->len == chunk->capacity)
-		return;
-	if (!chunk->len) {
-		free(chunk->targets);
-		chunk->targets = NULL;
-		chunk->capacity = 0;
-		return;
-	}
-	shrunk = realloc(chunk->targets, chunk->len * sizeof(*chunk->targets));
-	if (shrunk) {
-		chunk->targets = shrunk;
-		chunk->capacity = chunk->len;
-	}
 }
 
 /*
@@ -314,8 +357,6 @@ static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
 		for (size_t k = batch->parts[p].begin; k < end; k++)
 			add_edge(scan, chunk, batch->sources[k],
 				 batch->targets[k]);
-		if (!scan->chunk_open || chunk != scan->chunk)
-			shrink_targets(chunk);
 	}
 	batch->len = 0;
 	batch->num_parts = 0;
@@ -394,7 +435,7 @@ static void scan_one_chunk(struct chunk_scan *scan, struct scan_chunk *chunk,
 	scan->chunk_open = true;
 	batch->parts[batch->num_parts++] =
 		(struct batch_part){ .chunk = chunk, .begin = batch->len };
-	while (i < chunk->last && !chunk->out_of_memory) {
+	while (i < chunk->last && !chunk->overflow) {
 		uint64_t start = blocks[i].address;
 		uint64_t end = ch_block_end(&blocks[i]);
 		size_t j = i + 1;
@@ -629,9 +670,8 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 		}
 		memcpy(joined + at, chunk->targets + skip,
 		       (chunk->len - skip) * sizeof(*joined));
-		// Freed as they are joined: the edges are not held twice.
-		free(chunk->targets);
-		chunk->targets = NULL;
+		// Given back as they are joined: the edges are not held twice.
+		release_chunk(chunk);
 		at += chunk->len - skip;
 		last_source = chunk->last_source;
 		last_target = chunk->last_target;
@@ -697,8 +737,10 @@ static struct ch_error *finish_chunks(struct ch_graph *graph,
 
 	for (size_t c = 0; c < num_chunks; c++) {
 		graph->stats.unreadable_bytes += chunks[c].unreadable;
-		if (chunks[c].out_of_memory)
-			return &ch_enomem;
+		if (chunks[c].overflow)
+			return ch_error_create(CH_ERROR_CORRUPT,
+					       "more references than words in the heap's chunk at 0x%" PRIx64,
+					       chunks[c].start);
 	}
 	err = join_chunks(graph, chunks, num_chunks);
 	if (err)
@@ -744,6 +786,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	pthread_t threads[MAX_SCAN_THREADS];
 	bool started[MAX_SCAN_THREADS] = { false };
 	struct scan_chunk *chunks;
+	struct chunk_edges edges;
 	struct scan_worker worker;
 	struct scan_thread scan_threads[MAX_SCAN_THREADS] = { 0 };
 	size_t batch_capacity = n / SCAN_BATCH_SPREAD > SCAN_BATCH_MIN ?
@@ -771,6 +814,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 			  &chunks, &num_chunks);
 	if (err)
 		return err;
+	err = chunk_edges_init(&edges, chunks, num_chunks, blocks, as);
 	for (unsigned t = 0; !err && t < num_threads; t++) {
 		scan_threads[t].worker = &worker;
 		err = scan_batch_init(&scan_threads[t].batch, batch_capacity,
@@ -779,6 +823,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	if (err) {
 		for (unsigned t = 0; t < num_threads; t++)
 			scan_batch_deinit(&scan_threads[t].batch);
+		chunk_edges_deinit(&edges);
 		free(chunks);
 		return err;
 	}
@@ -844,8 +889,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		ch_error_destroy(err);
 		err = alongside_err;
 	}
-	for (size_t c = 0; c < num_chunks; c++)
-		free(chunks[c].targets);
+	chunk_edges_deinit(&edges);
 	free(chunks);
 	if (err)
 		return err;
