@@ -1120,16 +1120,17 @@ static struct ch_error *visit(struct ch_types *types,
 		struct ch_error *err;
 
 		id = heap->block_types[i];
-		dtype = ch_dwarf_type(types->dwarf, id);
-		if (!dtype)
-			return NULL;
 		// A type that holds no pointers (text, numbers) has nothing
 		// to follow: its count, which may ask the allocator, is not
-		// needed.
+		// needed. (Slots may make types, which moves them: the
+		// type is looked at after.)
 		err = ch_dwarf_types_slots(types->dwarf, id, &slots,
 					   &num_slots);
 		if (err || !num_slots)
 			return err;
+		dtype = ch_dwarf_type(types->dwarf, id);
+		if (!dtype)
+			return NULL;
 		if (ch_bit_get(p->cookie_bits, i)) {
 			first = COOKIE_SIZE;
 			if (!read_word(types, block->address, &count))
