@@ -897,23 +897,19 @@ static bool vector_count(const struct ch_types *types, size_t i, uint32_t id,
 
 /*
  * The pointers in size bytes at address, laid out as count elements of
- * type id from offset first (UINT64_MAX: as many as fit): bytes is the
- * mapped memory, or NULL to read word by word.
+ * type id from offset first (UINT64_MAX: as many as fit), whose slots are
+ * slots[0, num_slots): bytes is the mapped memory, or NULL to read word by
+ * word.
  */
 static struct ch_error *scan_value(struct ch_types *types, uint64_t address,
 				   const uint8_t *bytes, uint64_t size,
 				   uint64_t first, uint64_t count, uint32_t id,
-				   bool *typed_ret)
+				   const struct ch_dtype_slot *slots,
+				   size_t num_slots, bool *typed_ret)
 {
-	const struct ch_dtype_slot *slots;
-	size_t num_slots;
-	uint64_t element_size;
-	struct ch_error *err = ch_dwarf_types_slots(types->dwarf, id, &slots,
-						    &num_slots);
+	uint64_t element_size = types->dwarf->types[id].size;
+	struct ch_error *err;
 
-	if (err || !num_slots)
-		return err;
-	element_size = types->dwarf->types[id].size;
 	for (uint64_t k = 0; k < count; k++) {
 		uint64_t base = first + k * element_size;
 
@@ -974,9 +970,15 @@ static struct ch_error *scan_variable(struct ch_types *types, uint64_t address,
 	const struct ch_dtype *dtype = &types->dwarf->types[id];
 	const void *bytes = ch_address_space_map(types->program->address_space,
 						 address, dtype->size);
+	const struct ch_dtype_slot *slots;
+	size_t num_slots;
 	bool typed = false;
-	struct ch_error *err = scan_value(types, address, bytes, dtype->size, 0,
-					  1, id, &typed);
+	struct ch_error *err = ch_dwarf_types_slots(types->dwarf, id, &slots,
+						    &num_slots);
+
+	if (!err && num_slots)
+		err = scan_value(types, address, bytes, dtype->size, 0, 1, id,
+				 slots, num_slots, &typed);
 
 	if (typed)
 		types->stats.roots++;
@@ -1102,35 +1104,30 @@ static struct ch_error *visit(struct ch_types *types,
 	struct ch_types_private *p = types->private;
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_block *block = &heap->live.blocks[i];
+	const struct ch_dtype_slot *slots;
 	const struct ch_dtype *dtype;
 	uint64_t first = 0, count = 1;
-	uint32_t id;
+	size_t num_slots;
+	bool vtable = heap->block_type_sources[i] == CH_TYPE_VTABLE;
+	uint32_t id = vtable ? types->infos[heap->block_types[i]].dtype :
+			       heap->block_types[i];
 	bool typed = false;
+	struct ch_error *err;
 
-	if (heap->block_type_sources[i] == CH_TYPE_VTABLE) {
+	// A type that holds no pointers (text, numbers) has nothing to
+	// follow: its count, which may ask the allocator, is not needed.
+	// (Slots may make types, which moves them: a type is looked at after.)
+	err = ch_dwarf_types_slots(types->dwarf, id, &slots, &num_slots);
+	if (err || !num_slots)
+		return err;
+	if (vtable) {
 		const struct ch_type_info *info =
 			&types->infos[heap->block_types[i]];
 
-		id = info->dtype;
 		count = info->count;
 		first = info->first_offset;
 	} else {
-		const struct ch_dtype_slot *slots;
-		size_t num_slots;
-		struct ch_error *err;
-
-		id = heap->block_types[i];
-		// A type that holds no pointers (text, numbers) has nothing
-		// to follow: its count, which may ask the allocator, is not
-		// needed. (Slots may make types, which moves them: the
-		// type is looked at after.)
-		err = ch_dwarf_types_slots(types->dwarf, id, &slots,
-					   &num_slots);
-		if (err || !num_slots)
-			return err;
 		dtype = ch_dwarf_type(types->dwarf, id);
-		if (!dtype)
-			return NULL;
 		if (ch_bit_get(p->cookie_bits, i)) {
 			first = COOKIE_SIZE;
 			if (!read_word(types, block->address, &count))
@@ -1145,14 +1142,13 @@ static struct ch_error *visit(struct ch_types *types,
 			count = 0;
 		}
 	}
-	if (!id)
-		return NULL;
 	// An array of unknown count: every element the block holds.
 	if (!count)
 		count = UINT64_MAX;
 	return scan_value(types, block->address,
 			  block_bytes(reader, block->address, block->size),
-			  block->size, first, count, id, &typed);
+			  block->size, first, count, id, slots, num_slots,
+			  &typed);
 }
 
 // How far ahead the evidence prefetches a found block.
