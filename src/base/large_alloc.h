@@ -87,6 +87,27 @@ static inline void *ch_map_huge_aligned(size_t size)
 }
 
 /**
+ * Move the old_bytes at old (a ch_map_huge_aligned() mapping, or NULL with
+ * old_bytes 0) to a fresh one of new_bytes, larger, without copying: the
+ * pages change places (mremap), huge ones included. Returns the new
+ * mapping, or NULL with old left as it was.
+ */
+static inline void *ch_grow_huge_aligned(void *old, size_t old_bytes,
+					 size_t new_bytes)
+{
+	void *grown = ch_map_huge_aligned(new_bytes);
+
+	if (!grown || !old)
+		return grown;
+	if (mremap(old, old_bytes, new_bytes, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   grown) == MAP_FAILED) {
+		munmap(grown, new_bytes);
+		return NULL;
+	}
+	return grown;
+}
+
+/**
  * Fault in the pages of [p, p + size) for writing, where the kernel can
  * (Linux 5.14 on): for a thread that prepares an array another will fill.
  * Nothing is written. False when the pages could not be faulted in (no

@@ -123,33 +123,32 @@ uint64_t ch_scan_words(const struct ch_address_space *as, uint64_t start,
 #define MAX_CHUNKS 1024
 
 /*
+ * The edges one scanning thread found, chunk after chunk (a thread flushes
+ * its chunks' words in the order it read them), in one array that grows
+ * by moving its pages (ch_grow_huge_aligned()), never by copying them: as
+ * large as the edges found, whatever the core holds.
+ */
+struct edge_store {
+	uint32_t *targets;
+	size_t len, capacity;
+};
+
+/*
  * One chunk of the scan: the words in [start, end) of the blocks
  * [first, last) (a large block may be cut between chunks), and the edges
- * found there, in order, in its room of the chunks' edges (struct
- * chunk_edges): as many as the core holds words there, so that it never
- * grows.
+ * found there, in order: len of them from begin in the store of the thread
+ * that scanned it.
  */
 struct scan_chunk {
 	size_t first, last;
 	uint64_t start, end;
-	uint32_t *targets;
-	size_t len, capacity;
+	struct edge_store *store;
+	size_t begin, len;
 	uint64_t unreadable;
 	/** The first and last edges' source and target, for the join. */
 	uint32_t first_source, first_target, last_source, last_target;
-	/** More edges than words (cannot be): reported, never written past. */
-	bool overflow;
-};
-
-/*
- * The room of every chunk's edges, one mapping: each chunk's part as large
- * as the words the core holds in its span, address space reserved but not
- * backed by memory until edges are written there (most words are no
- * pointers), instead of arrays grown by copying into fresh memory.
- */
-struct chunk_edges {
-	void *mapping;
-	size_t size;
+	/** Its store could not grow: the scan fails for want of memory. */
+	bool out_of_memory;
 };
 
 /*
@@ -199,6 +198,7 @@ struct chunk_scan {
 	/** Out-degree of each block, counted at degrees[i] (zeroed). */
 	uint32_t *degrees;
 	struct scan_batch *batch;
+	struct edge_store *store;
 	/** The chunk being read, and whether it is (its words in a part). */
 	struct scan_chunk *chunk;
 	bool chunk_open;
@@ -239,66 +239,44 @@ static struct ch_error *scan_batch_init(struct scan_batch *batch,
 	return NULL;
 }
 
-/*
- * Give each chunk its room in one mapping: a word of the core an edge at
- * most (the scan reads only what the core holds, whatever the blocks
- * claim, and keeps an edge a word at most).
- */
-static struct ch_error *chunk_edges_init(struct chunk_edges *edges,
-					 struct scan_chunk *chunks,
-					 size_t num_chunks,
-					 const struct ch_block *blocks,
-					 const struct ch_address_space *as)
+// The first store holds this many edges (a chunk's worth); it doubles.
+#define EDGE_STORE_MIN ((size_t)1 << 16)
+
+static bool edge_store_grow(struct edge_store *store)
 {
-	size_t page = (size_t)getpagesize(), total = 0, at = 0;
+	size_t capacity = store->capacity ? 2 * store->capacity : EDGE_STORE_MIN;
+	uint32_t *grown;
 
-	*edges = (struct chunk_edges){ 0 };
-	if (!num_chunks)
-		return NULL;
-	for (size_t c = 0; c < num_chunks; c++) {
-		uint64_t end = ch_block_end(&blocks[chunks[c].last - 1]);
-		struct ch_address_bytes bytes;
-
-		if (end > chunks[c].end)
-			end = chunks[c].end;
-		ch_address_space_count(as, chunks[c].start, end, &bytes);
-		chunks[c].capacity =
-			(bytes.in_core + bytes.from_files) / WORD_BYTES + 1;
-		total += chunks[c].capacity;
-	}
-	edges->size = (total * sizeof(uint32_t) + page - 1) & ~(page - 1);
-	edges->mapping = mmap(NULL, edges->size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (edges->mapping == MAP_FAILED) {
-		*edges = (struct chunk_edges){ 0 };
-		return &ch_enomem;
-	}
-	for (size_t c = 0; c < num_chunks; c++) {
-		chunks[c].targets = (uint32_t *)edges->mapping + at;
-		at += chunks[c].capacity;
-	}
-	return NULL;
+	if (capacity > SIZE_MAX / sizeof(*grown))
+		return false;
+	grown = ch_grow_huge_aligned(store->targets,
+				     store->capacity * sizeof(*grown),
+				     capacity * sizeof(*grown));
+	if (!grown)
+		return false;
+	store->targets = grown;
+	store->capacity = capacity;
+	return true;
 }
 
-static void chunk_edges_deinit(struct chunk_edges *edges)
+static void edge_store_deinit(struct edge_store *store)
 {
-	if (edges->mapping)
-		munmap(edges->mapping, edges->size);
-	*edges = (struct chunk_edges){ 0 };
+	if (store->targets)
+		munmap(store->targets, store->capacity * sizeof(*store->targets));
+	*store = (struct edge_store){ 0 };
 }
 
 // Give back the memory of a chunk's edges, once they are joined: the
-// pages wholly inside its room.
+// pages wholly inside its part of the store.
 static void release_chunk(struct scan_chunk *chunk)
 {
 	uintptr_t page = (uintptr_t)getpagesize();
-	uintptr_t start = ((uintptr_t)chunk->targets + page - 1) & ~(page - 1);
-	uintptr_t end = (uintptr_t)(chunk->targets + chunk->capacity) &
-			~(page - 1);
+	const uint32_t *targets = chunk->store->targets + chunk->begin;
+	uintptr_t start = ((uintptr_t)targets + page - 1) & ~(page - 1);
+	uintptr_t end = (uintptr_t)(targets + chunk->len) & ~(page - 1);
 
 	if (end > start)
 		madvise((void *)start, end - start, MADV_DONTNEED);
-	chunk->targets = NULL;
 }
 
 // A word of block source points into block target (or CH_GRAPH_NONE): keep
@@ -308,18 +286,22 @@ static void add_edge(struct chunk_scan *scan, struct scan_chunk *chunk,
 {
 	if (target == CH_GRAPH_NONE || target == source)
 		return;
+	struct edge_store *store = chunk->store;
+
 	if (chunk->len) {
 		if (source == chunk->last_source && target == chunk->last_target)
 			return;
 	} else {
 		chunk->first_source = source;
 		chunk->first_target = target;
+		chunk->begin = store->len;
 	}
-	if (chunk->len == chunk->capacity) {
-		chunk->overflow = true;
+	if (store->len == store->capacity && !edge_store_grow(store)) {
+		chunk->out_of_memory = true;
 		return;
 	}
-	chunk->targets[chunk->len++] = target;
+	store->targets[store->len++] = target;
+	chunk->len++;
 	chunk->last_source = source;
 	chunk->last_target = target;
 	// Only a chunk's first and last blocks can be cut between chunks and
@@ -433,9 +415,10 @@ static void scan_one_chunk(struct chunk_scan *scan, struct scan_chunk *chunk,
 
 	scan->chunk = chunk;
 	scan->chunk_open = true;
+	chunk->store = scan->store;
 	batch->parts[batch->num_parts++] =
 		(struct batch_part){ .chunk = chunk, .begin = batch->len };
-	while (i < chunk->last && !chunk->overflow) {
+	while (i < chunk->last && !chunk->out_of_memory) {
 		uint64_t start = blocks[i].address;
 		uint64_t end = ch_block_end(&blocks[i]);
 		size_t j = i + 1;
@@ -503,6 +486,7 @@ struct early_finish {
 struct scan_thread {
 	const struct scan_worker *worker;
 	struct scan_batch batch;
+	struct edge_store store;
 	const struct ch_block_index *index;
 	struct ch_error *err;
 };
@@ -565,6 +549,7 @@ static void *scan_worker_run(void *varg)
 		.pointer_free = worker->pointer_free,
 		.degrees = worker->degrees,
 		.batch = &thread->batch,
+		.store = &thread->store,
 	};
 
 	for (;;) {
@@ -668,7 +653,7 @@ static struct ch_error *join_chunks(struct ch_graph *graph,
 			skip = 1;
 			degrees[last_source]--;
 		}
-		memcpy(joined + at, chunk->targets + skip,
+		memcpy(joined + at, chunk->store->targets + chunk->begin + skip,
 		       (chunk->len - skip) * sizeof(*joined));
 		// Given back as they are joined: the edges are not held twice.
 		release_chunk(chunk);
@@ -737,10 +722,8 @@ static struct ch_error *finish_chunks(struct ch_graph *graph,
 
 	for (size_t c = 0; c < num_chunks; c++) {
 		graph->stats.unreadable_bytes += chunks[c].unreadable;
-		if (chunks[c].overflow)
-			return ch_error_create(CH_ERROR_CORRUPT,
-					       "more references than words in the heap's chunk at 0x%" PRIx64,
-					       chunks[c].start);
+		if (chunks[c].out_of_memory)
+			return &ch_enomem;
 	}
 	err = join_chunks(graph, chunks, num_chunks);
 	if (err)
@@ -786,7 +769,6 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	pthread_t threads[MAX_SCAN_THREADS];
 	bool started[MAX_SCAN_THREADS] = { false };
 	struct scan_chunk *chunks;
-	struct chunk_edges edges;
 	struct scan_worker worker;
 	struct scan_thread scan_threads[MAX_SCAN_THREADS] = { 0 };
 	size_t batch_capacity = n / SCAN_BATCH_SPREAD > SCAN_BATCH_MIN ?
@@ -814,7 +796,6 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 			  &chunks, &num_chunks);
 	if (err)
 		return err;
-	err = chunk_edges_init(&edges, chunks, num_chunks, blocks, as);
 	for (unsigned t = 0; !err && t < num_threads; t++) {
 		scan_threads[t].worker = &worker;
 		err = scan_batch_init(&scan_threads[t].batch, batch_capacity,
@@ -823,7 +804,6 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	if (err) {
 		for (unsigned t = 0; t < num_threads; t++)
 			scan_batch_deinit(&scan_threads[t].batch);
-		chunk_edges_deinit(&edges);
 		free(chunks);
 		return err;
 	}
@@ -889,7 +869,8 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 		ch_error_destroy(err);
 		err = alongside_err;
 	}
-	chunk_edges_deinit(&edges);
+	for (unsigned t = 0; t < num_threads; t++)
+		edge_store_deinit(&scan_threads[t].store);
 	free(chunks);
 	if (err)
 		return err;

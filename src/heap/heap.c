@@ -90,15 +90,10 @@ static struct ch_error *grow_blocks(struct ch_block_array *array)
 	if (capacity > SIZE_MAX / sizeof(struct ch_block))
 		return &ch_enomem;
 	new_bytes = capacity * sizeof(struct ch_block);
-	blocks = ch_map_huge_aligned(new_bytes);
-	if (!blocks)
-		return &ch_enomem;
 	ch_prefault_pause(array->prefault);
-	if (array->blocks &&
-	    mremap(array->blocks, old_bytes, new_bytes,
-		   MREMAP_MAYMOVE | MREMAP_FIXED, blocks) == MAP_FAILED) {
+	blocks = ch_grow_huge_aligned(array->blocks, old_bytes, new_bytes);
+	if (!blocks) {
 		ch_prefault_resume(array->prefault, array->blocks, old_bytes);
-		munmap(blocks, new_bytes);
 		return &ch_enomem;
 	}
 	ch_prefault_resume(array->prefault, blocks, new_bytes);
@@ -112,8 +107,18 @@ static struct ch_error *grow_blocks(struct ch_block_array *array)
 
 void ch_block_array_settle(struct ch_block_array *array)
 {
+	size_t bytes = array->capacity * sizeof(struct ch_block);
+	// The used huge pages; a doubling left up to as much again behind.
+	size_t kept = (array->len * sizeof(struct ch_block) +
+		       CH_HUGE_PAGE_SIZE - 1) & ~(CH_HUGE_PAGE_SIZE - 1);
+
 	ch_prefault_stop(array->prefault, array->len * sizeof(struct ch_block));
 	array->prefault = NULL;
+	// Address space too is counted (ulimit -v, strict overcommit): the
+	// unused end goes back, in place.
+	if (array->len && kept < bytes &&
+	    mremap(array->blocks, bytes, kept, 0) != MAP_FAILED)
+		array->capacity = kept / sizeof(struct ch_block);
 }
 
 void ch_block_array_deinit(struct ch_block_array *array)
