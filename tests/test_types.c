@@ -143,6 +143,71 @@ Test(types, text_guess)
 	cr_expect_not(text("\xc0\xb2\xa3\xc8\xd4\x55\x00\x00", 8),
 		      "a heap pointer is not UTF-8");
 	cr_expect_not(text("ab\xe2\x82", 5), "a cut UTF-8 sequence");
+	cr_expect_not(text("abcdefgh\x7fijklmno", 17), "DEL, eight bytes in");
+	cr_expect(text("abcdefghijklmnopqrstuvw\n\xc3\xa9", 27),
+		  "long text, then a newline and UTF-8");
+}
+
+// The guess byte by byte, as it was written first: the word-at-a-time
+// one must agree with it on every input.
+static bool text_byte_by_byte(const uint8_t *bytes, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && bytes[n]) {
+		uint8_t c = bytes[n];
+		size_t step = 0;
+
+		if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n' ||
+		    c == '\r') {
+			n++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			step = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			step = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			step = 4;
+		if (!step || step > len - n)
+			return false;
+		for (size_t i = 1; i < step; i++) {
+			if ((bytes[n + i] & 0xc0) != 0x80)
+				return false;
+		}
+		n += step;
+	}
+	return n < len && n >= 4;
+}
+
+/*
+ * Random buffers of printable runs with, at random places, bytes of every
+ * kind (0x00..0x1f, 0x7f, 0x80..0xff, tabs, UTF-8 lead bytes): the
+ * word-at-a-time guess agrees with the byte loop at every length.
+ */
+Test(types, text_guess_agrees_with_a_byte_loop)
+{
+	uint64_t state = 7;
+	uint8_t buffer[96];
+	size_t texts = 0;
+
+	for (int round = 0; round < 20000; round++) {
+		for (size_t i = 0; i < sizeof(buffer); i++) {
+			state = state * 6364136223846793005u + 1442695040888963407u;
+			uint8_t r = (uint8_t)(state >> 33);
+
+			buffer[i] = (state >> 60) < 14 ? 0x20 + r % 0x5f : r;
+		}
+		buffer[(state >> 20) % sizeof(buffer)] = 0;
+		for (size_t len = 0; len <= sizeof(buffer); len++) {
+			bool want = text_byte_by_byte(buffer, len);
+
+			texts += want;
+			cr_assert_eq(ch_looks_like_text(buffer, len), want,
+				     "round %d, length %zu", round, len);
+		}
+	}
+	cr_expect_gt(texts, 1000, "the inputs hold text too: %zu", texts);
 }
 
 static void expect_demangled(const char *mangled, const char *want)

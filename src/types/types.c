@@ -178,6 +178,20 @@ static size_t utf8_length(const uint8_t *s, size_t len)
 	return n;
 }
 
+// Each byte of the word is printable ASCII, 0x20 to 0x7e (most of text;
+// tabs and newlines aside). A byte below 0x20 sets its high bit in
+// word - 0x20 per byte, one from 0x80 in word, 0x7f in word + 1 per byte;
+// a printable byte in none of them, and neither borrows nor carries. The
+// first byte that is not printable is always caught (what it does to the
+// bytes above it does not matter).
+static bool all_printable_ascii(uint64_t word)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+
+	return !(((word - 0x20 * ones) | word | (word + ones)) & highs);
+}
+
 bool ch_looks_like_text(const uint8_t *bytes, size_t len)
 {
 	size_t n = 0;
@@ -186,6 +200,17 @@ bool ch_looks_like_text(const uint8_t *bytes, size_t len)
 		len = TEXT_SCAN_MAX;
 	while (n < len && bytes[n]) {
 		uint8_t c = bytes[n];
+		uint64_t word;
+
+		// Eight plain characters at once: a text block is read to
+		// its end, and byte by byte that was most of this pass.
+		if (len - n >= 8) {
+			memcpy(&word, bytes + n, 8);
+			if (all_printable_ascii(word)) {
+				n += 8;
+				continue;
+			}
+		}
 
 		if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n' ||
 		    c == '\r') {
