@@ -1248,9 +1248,19 @@ static struct ch_error *follow_batch(struct ch_types *types)
 			__builtin_prefetch(&heap->block_type_sources[ahead]);
 			__builtin_prefetch(&heap->block_types[ahead]);
 		}
-		if (found[k] != CH_NO_BLOCK)
-			err = follow_into(types, pairs[k].key, found[k],
-					  &spans[k], pairs[k].value, &typed);
+		uint32_t i = found[k];
+
+		if (i == CH_NO_BLOCK)
+			continue;
+		// Most evidence repeats what the block has: another pointer of
+		// its type to its start, which add_evidence() would leave as
+		// it is (that type passed its size check when it was set).
+		if (heap->block_type_sources[i] == CH_TYPE_DWARF &&
+		    heap->block_types[i] == pairs[k].value &&
+		    pairs[k].key == spans[k].address)
+			continue;
+		err = follow_into(types, pairs[k].key, i, &spans[k],
+				  pairs[k].value, &typed);
 	}
 	p->batching = true;
 	return err;
