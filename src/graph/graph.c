@@ -284,10 +284,10 @@ static void release_chunk(struct scan_chunk *chunk)
 static void add_edge(struct chunk_scan *scan, struct scan_chunk *chunk,
 		     uint32_t source, uint32_t target)
 {
-	if (target == CH_GRAPH_NONE || target == source)
-		return;
 	struct edge_store *store = chunk->store;
 
+	if (target == CH_GRAPH_NONE || target == source)
+		return;
 	if (chunk->len) {
 		if (source == chunk->last_source && target == chunk->last_target)
 			return;

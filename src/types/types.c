@@ -1242,14 +1242,14 @@ static struct ch_error *follow_batch(struct ch_types *types)
 	p->batch_len = 0;
 	look_up_batch(index, pairs, len, p->batch_found, spans);
 	for (size_t k = 0; !err && k < len; k++) {
+		uint32_t i = found[k];
+
 		if (k + AHEAD_BLOCK < len && found[k + AHEAD_BLOCK] != CH_NO_BLOCK) {
 			uint32_t ahead = found[k + AHEAD_BLOCK];
 
 			__builtin_prefetch(&heap->block_type_sources[ahead]);
 			__builtin_prefetch(&heap->block_types[ahead]);
 		}
-		uint32_t i = found[k];
-
 		if (i == CH_NO_BLOCK)
 			continue;
 		// Most evidence repeats what the block has: another pointer of
