@@ -41,7 +41,13 @@ struct lengauer_tarjan {
 	struct lt_vertex *vertices;
 	uint32_t *path;        // eval's explicit stack,
 	size_t path_capacity;  // this long
-	// Predecessors, by DFS number, in CSR form.
+	/**
+	 * The edges the search entered a vertex by (bit e of the graph's
+	 * edges, bit r of the roots): each is its target's DFS parent, the
+	 * one predecessor whose eval() need not be asked.
+	 */
+	uint64_t *tree_edges, *tree_roots;
+	// The other predecessors, by DFS number, in CSR form.
 	uint32_t *pred_offsets;
 	uint32_t *preds;
 };
@@ -53,6 +59,8 @@ static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 	free(lt->vertices);
 	free(lt->idom);
 	free(lt->path);
+	free(lt->tree_edges);
+	free(lt->tree_roots);
 	free(lt->pred_offsets);
 	free(lt->preds);
 }
@@ -84,7 +92,9 @@ static void prefetch_targets(const uint32_t *offsets, const uint32_t *targets,
  * target was seen is asked of a bitmap (an eighth of a byte a node, in the
  * cache where the numbers were a miss an edge); the numbers by node are
  * written after, in one pass (search_and_number()). A vertex's stack entry
- * keeps where its edges are: going back to it reads nothing else.
+ * keeps where its edges are: going back to it reads nothing else. The
+ * edge each vertex is entered by is marked in lt->tree_edges (or
+ * lt->tree_roots).
  */
 static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *offsets,
@@ -123,6 +133,8 @@ static struct ch_error *number_vertices(size_t num_nodes,
 			continue;
 		}
 		ch_bit_set(seen, v);
+		ch_bit_set(top->number == 0 ? lt->tree_roots : lt->tree_edges,
+			   e - 1);
 		lt->vertex[count] = v;
 		lt->parent[count] = top->number;
 		stack[depth++] = (struct dfs_entry){ .number = count,
@@ -196,11 +208,11 @@ static struct ch_error *search_and_number(size_t num_nodes,
 }
 
 /*
- * The edges of the reachable vertices as (source, target) DFS numbers, a
- * buffer at a time, the super-root's first, then in node order: the
- * graph's rows are read one after the other (in DFS order each was a jump
- * to another part of the arrays), the numbers of the targets at random,
- * prefetched ahead. The order of a vertex's predecessors is of no
+ * The edges of the reachable vertices but the search's tree edges, as
+ * (source, target) DFS numbers, a buffer at a time, the super-root's
+ * first, then in node order: the graph's rows are read one after the
+ * other (in DFS order each was a jump to another part of the arrays), the
+ * numbers of the targets at random, prefetched ahead. The order of a vertex's predecessors is of no
  * consequence: its semidominator is their least eval().
  */
 #define EDGE_BUFFER 4096
@@ -214,6 +226,8 @@ struct edge_stream {
 	const uint32_t *roots;
 	size_t num_roots, num_nodes;
 	const uint32_t *number_of;
+	// The search's tree edges, left out: see struct lengauer_tarjan.
+	const uint64_t *tree_edges, *tree_roots;
 	/**
 	 * Where the stream is: source's edge e; source 0 is the super-root,
 	 * source u + 1 node u. It stops before source end.
@@ -244,10 +258,12 @@ static size_t next_edges(struct edge_stream *s)
 		if (s->e < start)
 			s->e = start;
 		for (; n < EDGE_BUFFER && s->e < end; s->e++) {
+			const uint64_t *tree = s->source == 0 ? s->tree_roots :
+								s->tree_edges;
 			uint32_t t = s->source == 0 ? s->roots[s->e] :
 						      s->targets[s->e];
 
-			if (t >= s->num_nodes)
+			if (t >= s->num_nodes || ch_bit_get(tree, s->e))
 				continue;
 			s->sources[n] = from;
 			s->dests[n++] = t;
@@ -376,6 +392,8 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 				    .roots = roots, .num_roots = num_roots,
 				    .num_nodes = num_nodes,
 				    .number_of = number_of,
+				    .tree_edges = lt->tree_edges,
+				    .tree_roots = lt->tree_roots,
 				    .source = t == 0 ? 0 : split,
 				    .end = t == 0 ? split : num_nodes + 1 },
 			.first_source = t == 0 ? 0 : split,
@@ -492,7 +510,9 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 	}
 	ch_progress_start("dominator tree", count);
 	for (size_t w = count - 1; w >= 1; w--) {
-		uint32_t semi = w;
+		// The DFS parent, a predecessor numbered below w, is its
+		// own eval(): semi starts there, its edge left out of preds.
+		uint32_t parent = lt->parent[w], semi = parent;
 
 		if (w % 65536 == 0)
 			ch_progress_add(65536);
@@ -515,7 +535,7 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		}
 		semi_of[w] = semi;
 		vs[w].best = semi;
-		vs[w].ancestor = lt->parent[w];
+		vs[w].ancestor = parent;
 	}
 	ch_progress_add(count);
 	ch_progress_end();
@@ -607,7 +627,12 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	number_of = ch_malloc_large(n1 * sizeof(*number_of));
 	lt.vertex = ch_malloc_large(n1 * sizeof(*lt.vertex));
 	lt.parent = ch_malloc_large(n1 * sizeof(*lt.parent));
-	if (!number_of || !lt.vertex || !lt.parent) {
+	lt.tree_edges = ch_calloc_large(ch_bitmap_words(offsets[num_nodes]) + 1,
+					sizeof(*lt.tree_edges));
+	lt.tree_roots = ch_calloc_large(ch_bitmap_words(num_roots) + 1,
+					sizeof(*lt.tree_roots));
+	if (!number_of || !lt.vertex || !lt.parent || !lt.tree_edges ||
+	    !lt.tree_roots) {
 		err = &ch_enomem;
 		goto out;
 	}
@@ -622,6 +647,9 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	// Numbers are read through lt.vertex from here on.
 	free(number_of);
 	number_of = NULL;
+	free(lt.tree_edges);
+	free(lt.tree_roots);
+	lt.tree_edges = lt.tree_roots = NULL;
 	lt.vertices = ch_malloc_large(lt.count * sizeof(*lt.vertices));
 	// Deeper walks than this are rare: a heap-sized stack is not needed.
 	lt.path_capacity = lt.count < EVAL_STACK ? lt.count : EVAL_STACK;

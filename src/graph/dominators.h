@@ -10,12 +10,14 @@
  * the sum of the sizes of the nodes v dominates, itself included: what would
  * be freed if v were.
  *
- * The immediate dominators are computed with the Lengauer-Tarjan algorithm
- * (with path compression, O(E log V)), over flat arrays indexed by DFS
+ * The immediate dominators are computed with Semi-NCA (Lengauer and
+ * Tarjan's semidominators with path compression, then each idom as a
+ * nearest common ancestor in the growing tree), over flat arrays indexed by DFS
  * number, without recursion: the depth-first search and the path
  * compression keep their own stacks, so a linked list of tens of millions
  * of nodes is no deeper for it than a star. Memory: about 24 bytes per
- * node and 4 per edge, freed before returning but for the result.
+ * node and 4 per edge that is not the one the search entered its target
+ * by, freed before returning but for the result.
  */
 #ifndef COREHEAP_DOMINATORS_H
 #define COREHEAP_DOMINATORS_H
