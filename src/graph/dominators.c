@@ -42,6 +42,14 @@ struct lengauer_tarjan {
 	uint32_t *path;        // eval's explicit stack,
 	size_t path_capacity;  // this long
 	/**
+	 * One buffer for three uses in turn, so that each reuses pages the
+	 * one before touched: the search's stack (work_stack()); then the
+	 * predecessors' offsets and the second share's counts; then the same
+	 * offsets and the link-eval forest's vertices, laid over the counts
+	 * (work_vertices()).
+	 */
+	void *work;
+	/**
 	 * The edges the search entered a vertex by (bit e of the graph's
 	 * edges, bit r of the roots): each is its target's DFS parent, the
 	 * one predecessor whose eval() need not be asked.
@@ -50,18 +58,18 @@ struct lengauer_tarjan {
 	// The other predecessors, by DFS number, in CSR form.
 	uint32_t *pred_offsets;
 	uint32_t *preds;
+	size_t preds_len;      // entries that preds holds room for
 };
 
 static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 {
 	free(lt->vertex);
 	free(lt->parent);
-	free(lt->vertices);
+	free(lt->work);
 	free(lt->idom);
 	free(lt->path);
 	free(lt->tree_edges);
 	free(lt->tree_roots);
-	free(lt->pred_offsets);
 	free(lt->preds);
 }
 
@@ -71,6 +79,36 @@ struct dfs_entry {
 	uint32_t number;
 	uint32_t next, end;
 };
+
+static struct dfs_entry *work_stack(const struct lengauer_tarjan *lt)
+{
+	return lt->work;
+}
+
+// The vertices start on a cache line after the offsets of count vertices.
+static struct lt_vertex *work_vertices(const struct lengauer_tarjan *lt,
+				       size_t count)
+{
+	uintptr_t after = (uintptr_t)((uint32_t *)lt->work + count + 1);
+
+	return (struct lt_vertex *)((after + 63) & ~(uintptr_t)63);
+}
+
+// The bytes of lt->work for num_nodes + 1 vertices, and the first of them
+// that the counts take (the rest is the vertices' alone).
+static size_t work_bytes(size_t n1)
+{
+	size_t stack = n1 * sizeof(struct dfs_entry);
+	size_t forest = (n1 + 1) * sizeof(uint32_t) + 64 +
+			n1 * sizeof(struct lt_vertex);
+
+	return stack > forest ? stack : forest;
+}
+
+static size_t work_counts_bytes(size_t n1)
+{
+	return 2 * (n1 + 1) * sizeof(uint32_t);
+}
 
 /*
  * A vertex is new: fetch whether each of its targets was seen, and the
@@ -102,12 +140,12 @@ static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *roots, size_t num_roots,
 					struct lengauer_tarjan *lt)
 {
-	_cleanup_free_ struct dfs_entry *stack = ch_malloc_large((num_nodes + 1) * sizeof(*stack));
+	struct dfs_entry *stack = work_stack(lt);
 	_cleanup_free_ uint64_t *seen = ch_calloc_large(ch_bitmap_words(num_nodes) + 1,
 							sizeof(*seen));
 	size_t depth = 0, count = 1;
 
-	if (!stack || !seen)
+	if (!seen)
 		return &ch_enomem;
 	lt->vertex[0] = CH_DOMINATOR_ROOT;
 	lt->parent[0] = 0;
@@ -154,10 +192,12 @@ static struct ch_error *number_vertices(size_t num_nodes,
  * first touch of each page of these arrays (hundreds of megabytes on a
  * large heap) would add a fault in which the kernel clears the page.
  * number_of is filled with CH_DOMINATOR_NONE there too: the search writes
- * it only once it is over.
+ * it only once it is over. And the part of lt->work that the counts will
+ * take after the search's stack (which seldom goes deeper).
  */
 struct search_arrays {
 	uint32_t *number_of, *vertex, *parent;
+	void *work;
 	size_t len;
 };
 
@@ -168,6 +208,7 @@ static void *prepare_search_arrays(void *arg)
 	memset(arrays->number_of, 0xff, arrays->len * sizeof(uint32_t));
 	ch_populate(arrays->vertex, arrays->len * sizeof(uint32_t));
 	ch_populate(arrays->parent, arrays->len * sizeof(uint32_t));
+	ch_populate(arrays->work, work_counts_bytes(arrays->len));
 	return NULL;
 }
 
@@ -187,6 +228,7 @@ static struct ch_error *search_and_number(size_t num_nodes,
 		.number_of = number_of,
 		.vertex = lt->vertex,
 		.parent = lt->parent,
+		.work = lt->work,
 		.len = num_nodes + 1,
 	};
 	pthread_t thread;
@@ -361,13 +403,15 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 					     struct lengauer_tarjan *lt)
 {
 	_cleanup_free_ struct predecessor_share *shares = malloc(2 * sizeof(*shares));
-	_cleanup_free_ uint32_t *second_counts = NULL;
+	uint32_t *second_counts = NULL;
 	size_t count = lt->count, split = num_nodes + 1;
 	uint64_t total, offset = 0;
 
-	lt->pred_offsets = ch_calloc_large(count + 1, sizeof(*lt->pred_offsets));
-	if (!lt->pred_offsets || !shares)
+	if (!shares)
 		return &ch_enomem;
+	// In lt->work, where the search's stack was.
+	lt->pred_offsets = lt->work;
+	memset(lt->pred_offsets, 0, (count + 1) * sizeof(*lt->pred_offsets));
 	if (offsets[num_nodes] >= MIN_PARALLEL_EDGES) {
 		// The first node whose edges start past the middle: the
 		// second share's first source (source u + 1 is node u).
@@ -382,9 +426,8 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 				high = mid;
 		}
 		split = low + 1;
-		second_counts = ch_calloc_large(count + 1, sizeof(*second_counts));
-		if (!second_counts)
-			return &ch_enomem;
+		second_counts = lt->pred_offsets + count + 1;
+		memset(second_counts, 0, (count + 1) * sizeof(*second_counts));
 	}
 	for (int t = 0; t < 2; t++) {
 		shares[t] = (struct predecessor_share){
@@ -410,6 +453,7 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
+	lt->preds_len = total + 1;
 	// Each count becomes where its share's predecessors of that target
 	// go: the first share's at the target's start, the second's after.
 	for (size_t w = 0; w < count; w++) {
@@ -554,17 +598,26 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 	}
 }
 
-/** What compute_idoms() needed and the result does not. */
-static void release_work(struct lengauer_tarjan *lt)
+/*
+ * What compute_idoms() needed and the result does not, but for lt->work,
+ * whose front becomes the result's idoms: *idom_ret, sized for n1 nodes.
+ * Its pages were touched; fresh ones would cost a fault each (and on a
+ * virtual machine, maybe one of the host's too).
+ */
+static struct ch_error *take_work_for_idoms(struct lengauer_tarjan *lt,
+					    size_t n1, uint32_t **idom_ret)
 {
-	free(lt->vertices);
+	uint32_t *idom = realloc(lt->work, n1 * sizeof(*idom));
+
 	free(lt->path);
-	free(lt->pred_offsets);
-	free(lt->preds);
-	lt->vertices = NULL;
 	lt->path = NULL;
+	if (!idom)
+		return &ch_enomem;
+	lt->work = NULL;
+	lt->vertices = NULL;
 	lt->pred_offsets = NULL;
-	lt->preds = NULL;
+	*idom_ret = idom;
+	return NULL;
 }
 
 /*
@@ -574,15 +627,24 @@ static void release_work(struct lengauer_tarjan *lt)
  * summed up in reverse, then each vertex placed at the next free position
  * in its idom's range, which it then opens for its own children.
  */
-static struct ch_error *order_by_tree(const struct lengauer_tarjan *lt,
+static struct ch_error *order_by_tree(struct lengauer_tarjan *lt,
 				      uint32_t **order_ret)
 {
 	size_t count = lt->count;
-	// next[w]: the size of w's subtree, then once w is placed, the
-	// position of its next child.
-	_cleanup_free_ uint32_t *next = ch_malloc_large(count * sizeof(*next));
-	uint32_t *order = ch_malloc_large(count * sizeof(*order));
+	_cleanup_free_ uint32_t *own_next = NULL;
+	uint32_t *next, *order;
 
+	// next[w]: the size of w's subtree, then once w is placed, the
+	// position of its next child. In the predecessors' pages when they
+	// are as many, else fresh ones (without the predecessors').
+	if (lt->preds_len >= count) {
+		next = lt->preds;
+	} else {
+		free(lt->preds);
+		lt->preds = NULL;
+		next = own_next = ch_malloc_large(count * sizeof(*next));
+	}
+	order = ch_malloc_large(count * sizeof(*order));
 	if (!next || !order) {
 		free(order);
 		return &ch_enomem;
@@ -627,12 +689,13 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	number_of = ch_malloc_large(n1 * sizeof(*number_of));
 	lt.vertex = ch_malloc_large(n1 * sizeof(*lt.vertex));
 	lt.parent = ch_malloc_large(n1 * sizeof(*lt.parent));
+	lt.work = ch_malloc_large(work_bytes(n1));
 	lt.tree_edges = ch_calloc_large(ch_bitmap_words(offsets[num_nodes]) + 1,
 					sizeof(*lt.tree_edges));
 	lt.tree_roots = ch_calloc_large(ch_bitmap_words(num_roots) + 1,
 					sizeof(*lt.tree_roots));
-	if (!number_of || !lt.vertex || !lt.parent || !lt.tree_edges ||
-	    !lt.tree_roots) {
+	if (!number_of || !lt.vertex || !lt.parent || !lt.work ||
+	    !lt.tree_edges || !lt.tree_roots) {
 		err = &ch_enomem;
 		goto out;
 	}
@@ -650,22 +713,18 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	free(lt.tree_edges);
 	free(lt.tree_roots);
 	lt.tree_edges = lt.tree_roots = NULL;
-	lt.vertices = ch_malloc_large(lt.count * sizeof(*lt.vertices));
+	lt.vertices = work_vertices(&lt, lt.count);
 	// Deeper walks than this are rare: a heap-sized stack is not needed.
 	lt.path_capacity = lt.count < EVAL_STACK ? lt.count : EVAL_STACK;
 	lt.path = ch_malloc_large(lt.path_capacity * sizeof(*lt.path));
-	if (!lt.vertices || !lt.path) {
+	if (!lt.path) {
 		err = &ch_enomem;
 		goto out;
 	}
 	compute_idoms(&lt);
-	release_work(&lt);
-
-	result.idom = ch_malloc_large(n1 * sizeof(*result.idom));
-	if (!result.idom) {
-		err = &ch_enomem;
+	err = take_work_for_idoms(&lt, n1, &result.idom);
+	if (err)
 		goto out;
-	}
 	memset(result.idom, 0xff, n1 * sizeof(*result.idom));
 	for (size_t w = 1; w < lt.count; w++) {
 		uint32_t d = lt.idom[w];
