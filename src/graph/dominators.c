@@ -94,8 +94,8 @@ static struct lt_vertex *work_vertices(const struct lengauer_tarjan *lt,
 	return (struct lt_vertex *)((after + 63) & ~(uintptr_t)63);
 }
 
-// The bytes of lt->work for num_nodes + 1 vertices, and the first of them
-// that the counts take (the rest is the vertices' alone).
+// The bytes of lt->work for n1 vertices (num_nodes + 1): the larger of the
+// stack and the offsets with the vertices.
 static size_t work_bytes(size_t n1)
 {
 	size_t stack = n1 * sizeof(struct dfs_entry);
@@ -105,6 +105,7 @@ static size_t work_bytes(size_t n1)
 	return stack > forest ? stack : forest;
 }
 
+// The first of those bytes, which the offsets and the counts take.
 static size_t work_counts_bytes(size_t n1)
 {
 	return 2 * (n1 + 1) * sizeof(uint32_t);
@@ -254,8 +255,9 @@ static struct ch_error *search_and_number(size_t num_nodes,
  * (source, target) DFS numbers, a buffer at a time, the super-root's
  * first, then in node order: the graph's rows are read one after the
  * other (in DFS order each was a jump to another part of the arrays), the
- * numbers of the targets at random, prefetched ahead. The order of a vertex's predecessors is of no
- * consequence: its semidominator is their least eval().
+ * numbers of the targets at random, prefetched ahead. The order of a
+ * vertex's predecessors is of no consequence: its semidominator is their
+ * least eval().
  */
 #define EDGE_BUFFER 4096
 #define AHEAD 16
