@@ -4,13 +4,18 @@
 // built by hand in a synthetic core (no modules: guesses only).
 #include <criterion/criterion.h>
 #include <elf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/demangle.h"
 #include "base/hash_map.h"
 #include "base/pattern.h"
+#include "core/modules.h"
 #include "coreheap/plugin.h"
 #include "heap/allocators.h"
 #include "heap/program.h"
@@ -425,4 +430,191 @@ Test(types, synthetic_heap_gets_guesses_only)
 	ch_program_destroy(program);
 	unlink(path);
 	free(path);
+}
+
+static void assert_no_error(struct ch_error *err)
+{
+	cr_assert_null(err, "unexpected error: %s", err ? err->message : "");
+}
+
+static void assert_error(struct ch_error *err, enum ch_error_code code,
+			 const char *fragment)
+{
+	cr_assert_not_null(err, "expected an error");
+	cr_expect_eq(err->code, code, "code %d, expected %d (%s)", err->code,
+		     code, err->message);
+	cr_expect(strstr(err->message, fragment), "message '%s' lacks '%s'",
+		  err->message, fragment);
+	ch_error_destroy(err);
+}
+
+/*
+ * A core of fixtures/types_cxx (C++ with DWARF, libc's debug info as the
+ * machine has it), made by tests/make-core.sh into $CORE_DIR; NULL when
+ * it cannot be made here (the test is skipped).
+ */
+static char *types_cxx_core(const char *name)
+{
+	const char *srcdir = getenv("SRCDIR"), *fixtures = getenv("FIXTURES");
+	const char *core_dir = getenv("CORE_DIR");
+	char *command, *prefix, *core;
+	int status;
+
+	cr_assert(srcdir && fixtures && core_dir,
+		  "SRCDIR, FIXTURES and CORE_DIR are set by make check");
+	cr_assert(asprintf(&prefix, "%s/%s", core_dir, name) > 0);
+	cr_assert(asprintf(&command,
+			   "/bin/bash '%s/tests/make-core.sh' '%s/types_cxx' '%s' >/dev/null",
+			   srcdir, fixtures, prefix) > 0);
+	status = system(command);
+	free(command);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		free(prefix);
+		return NULL;
+	}
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "make-core.sh failed for %s", prefix);
+	cr_assert(asprintf(&core, "%s.core", prefix) > 0);
+	free(prefix);
+	return core;
+}
+
+static struct ch_program *open_typed(const char *core, bool read_dwarf)
+{
+	struct ch_program_options options = { .read_dwarf = read_dwarf };
+	struct ch_program *program;
+
+	assert_no_error(ch_program_open(core, &options, &program));
+	assert_no_error(ch_program_load_heap(program, &options));
+	assert_no_error(ch_program_load_types(program));
+	return program;
+}
+
+// The type name of block i, "" when it has none.
+static const char *type_of_block(const struct ch_heap *heap, size_t i)
+{
+	const char *name = heap->type_names[heap->block_types[i]];
+
+	return name ? name : "";
+}
+
+/*
+ * The first defined symbol of that name (section and file symbols aside) in
+ * the file libdwfl takes a module's symbols from: the debug file's .symtab,
+ * else the binary's .symtab, else its .dynsym. Read with libelf alone.
+ */
+static bool symbol_in_files(const struct ch_module *module, const char *name,
+			    GElf_Sym *ret)
+{
+	const char *paths[] = { module->debug_path, module->path };
+
+	for (size_t p = 0; p < 2; p++) {
+		int fd = paths[p] ? open(paths[p], O_RDONLY) : -1;
+		Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+		Elf_Scn *table = NULL, *scn = NULL;
+		bool found = false;
+
+		while (elf && (scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr shdr;
+
+			if (!gelf_getshdr(scn, &shdr))
+				continue;
+			if (shdr.sh_type == SHT_SYMTAB ||
+			    (shdr.sh_type == SHT_DYNSYM && !table))
+				table = scn;
+		}
+		if (table) {
+			GElf_Shdr shdr;
+			Elf_Data *data = elf_getdata(table, NULL);
+
+			gelf_getshdr(table, &shdr);
+			for (size_t i = 1; data && !found &&
+					   i < shdr.sh_size / shdr.sh_entsize; i++) {
+				GElf_Sym sym;
+				const char *sym_name;
+				int type;
+
+				if (!gelf_getsym(data, i, &sym) ||
+				    sym.st_shndx == SHN_UNDEF)
+					continue;
+				type = GELF_ST_TYPE(sym.st_info);
+				sym_name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+				if (type != STT_SECTION && type != STT_FILE &&
+				    sym_name && strcmp(sym_name, name) == 0) {
+					*ret = sym;
+					found = true;
+				}
+			}
+		}
+		elf_end(elf);
+		if (fd >= 0)
+			close(fd);
+		if (table)
+			return found;
+	}
+	return false;
+}
+
+/*
+ * With the DWARF loaded on another thread while the heap is walked (what
+ * every command but summary does), the walk finds the same blocks and the
+ * heap gets the same types as with the DWARF loaded after; the symbols the
+ * walk looks up come from the index made before, and are the symbol
+ * tables' own.
+ */
+Test(types, dwarf_loaded_beside_the_walk_changes_nothing, .timeout = 300)
+{
+	static const struct {
+		const char *module, *name;
+	} symbols[] = {
+		{ "libc.so", "main_arena" }, { "libc.so", "malloc" },
+		{ "libc.so", "tcache" }, { "libstdc++", "_ZSt4cout" },
+		{ "types_cxx", "main" },
+	};
+	char *core = types_cxx_core("types_dwarf_beside");
+	struct ch_program *after, *beside;
+	size_t typed = 0;
+
+	if (!core)
+		cr_skip_test("make-core.sh cannot make a core here (see its message)");
+	after = open_typed(core, false);
+	beside = open_typed(core, true);
+	cr_assert_eq(after->heap.live.len, beside->heap.live.len);
+	for (size_t i = 0; i < after->heap.live.len; i++) {
+		cr_assert_eq(after->heap.live.blocks[i].address,
+			     beside->heap.live.blocks[i].address);
+		cr_assert_str_eq(type_of_block(&after->heap, i),
+				 type_of_block(&beside->heap, i),
+				 "block 0x%" PRIx64,
+				 after->heap.live.blocks[i].address);
+		typed += after->heap.block_types[i] != 0;
+	}
+	// The fixture's objects are typed (all but libstdc++'s buffer).
+	cr_assert_gt(typed, after->heap.live.len / 2, "%zu of %zu typed",
+		     typed, after->heap.live.len);
+	for (size_t i = 0; i < sizeof(symbols) / sizeof(*symbols); i++) {
+		struct ch_module *module = ch_modules_find_by_prefix(
+			beside->modules, symbols[i].module);
+		struct ch_module_symbol found;
+		GElf_Sym want;
+
+		cr_assert_not_null(module, "no module %s", symbols[i].module);
+		cr_assert(symbol_in_files(module, symbols[i].name, &want),
+			  "%s: no %s in its files", module->name, symbols[i].name);
+		assert_no_error(ch_module_find_symbol(module, symbols[i].name,
+						      &found));
+		cr_expect_eq(found.is_tls, GELF_ST_TYPE(want.st_info) == STT_TLS);
+		cr_expect_eq(found.address,
+			     found.is_tls ? want.st_value :
+					    want.st_value + module->bias,
+			     "%s: 0x%" PRIx64, symbols[i].name, found.address);
+		cr_expect_eq(found.size, want.st_size, "%s", symbols[i].name);
+	}
+	assert_error(ch_module_find_symbol(ch_modules_find_by_prefix(
+						   beside->modules, "libc.so"),
+					   "no_such_symbol_here", &(struct ch_module_symbol){ 0 }),
+		     CH_ERROR_NOT_FOUND, "no symbol 'no_such_symbol_here'");
+	ch_program_destroy(after);
+	ch_program_destroy(beside);
+	free(core);
 }

@@ -30,6 +30,8 @@ int cmd_summary(int argc, char **argv)
 			       &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
+	// The map of memory needs no types, so no DWARF.
+	options.program.read_dwarf = false;
 	err = ch_command_open(&options, options.args[0], &program);
 	if (!err)
 		err = ch_summary_report_write(program, options.format, stdout);

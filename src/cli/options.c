@@ -390,6 +390,8 @@ struct ch_error *ch_options_parse(int argc, char **argv,
 	ret->format = formats & -formats;
 	ret->program.search.debug_dirs = ret->debug_dirs;
 	ret->program.plugins = ret->plugins;
+	// Every command but summary types the heap (it says so itself).
+	ret->program.read_dwarf = true;
 	for (size_t g = 0; g < NUM_GROUPS; g++) {
 		for (size_t i = 0; i < GROUP_SIZE && shared_groups[g].options[i].long_option.name; i++) {
 			if (shared_option_applies(&shared_groups[g].options[i],

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "base/cleanup.h"
 #include "base/demangle.h"
+#include "base/hash_map.h"
 #include "base/path.h"
 #include "base/progress.h"
 #include "base/strbuf.h"
@@ -29,7 +31,30 @@ struct ch_module_internal {
 	// The binary, when we had to open it ourselves (see find_binary).
 	Elf *own_elf;
 	int own_fd;
+	struct ch_modules *modules; // the set the module is in
+	/**
+	 * Once symbols_indexed: the symbols ch_module_find_symbol() can
+	 * return, and the index of each in them by name (the name is
+	 * libdwfl's, alive with the Dwfl).
+	 */
+	struct ch_module_symbol *symbols;
+	struct ch_name_map symbol_index;
+	bool symbols_indexed;
 };
+
+/*
+ * libdwfl is not thread-safe: while the thread loads DWARF, it alone calls
+ * libdwfl, and any other caller waits for it (wait_for_dwarf()). The lock
+ * makes the wait and the building of a module's symbol index happen once.
+ */
+struct ch_modules_loading {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	bool started;
+	bool running;
+};
+
+static void wait_for_dwarf(const struct ch_modules *modules);
 
 // libdwfl's find_elf callback gets no context of ours, so the search
 // options of the report under way are kept here. Reports do not nest.
@@ -704,6 +729,7 @@ static struct ch_error *describe_module(Dwfl_Module *mod,
 	if (!module->internal)
 		return &ch_enomem;
 	module->internal->dwfl_module = mod;
+	module->internal->modules = arg->modules;
 	name = dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL,
 				NULL);
 	module->start = start;
@@ -1012,6 +1038,12 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	modules = calloc(1, sizeof(*modules));
 	if (!modules)
 		return &ch_enomem;
+	modules->loading = calloc(1, sizeof(*modules->loading));
+	if (!modules->loading) {
+		free(modules);
+		return &ch_enomem;
+	}
+	pthread_mutex_init(&modules->loading->lock, NULL);
 	err = make_debuginfo_path(search, &modules->debuginfo_path);
 	if (err)
 		goto out;
@@ -1064,17 +1096,23 @@ void ch_modules_destroy(struct ch_modules *modules)
 {
 	if (!modules)
 		return;
+	wait_for_dwarf(modules);
 	for (size_t i = 0; i < modules->num_modules; i++) {
 		struct ch_module *module = &modules->modules[i];
+		struct ch_module_internal *internal = module->internal;
 
 		free(module->name);
 		free(module->path);
 		free(module->debug_path);
-		if (module->internal && module->internal->own_elf)
-			elf_end(module->internal->own_elf);
-		if (module->internal && module->internal->own_fd >= 0)
-			close(module->internal->own_fd);
-		free(module->internal);
+		if (!internal)
+			continue;
+		if (internal->own_elf)
+			elf_end(internal->own_elf);
+		if (internal->own_fd >= 0)
+			close(internal->own_fd);
+		free(internal->symbols);
+		ch_name_map_deinit(&internal->symbol_index);
+		free(internal);
 	}
 	free(modules->modules);
 	free(modules->by_address);
@@ -1088,6 +1126,9 @@ void ch_modules_destroy(struct ch_modules *modules)
 	free(modules->callbacks);
 	free(modules->debuginfo_path);
 	free(modules->threads_error);
+	if (modules->loading)
+		pthread_mutex_destroy(&modules->loading->lock);
+	free(modules->loading);
 	free(modules);
 }
 
@@ -1124,39 +1165,163 @@ struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
 	return NULL;
 }
 
+// What libdwfl gives for symbol i of mod, as ch_module_find_symbol() would
+// return it; false for an undefined, section or file symbol.
+static bool read_symbol(Dwfl_Module *mod, int i, const char **name_ret,
+			struct ch_module_symbol *ret, Elf **elf_ret)
+{
+	GElf_Sym sym;
+	GElf_Addr addr;
+	GElf_Word shndx;
+	Dwarf_Addr bias;
+	const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx,
+						   elf_ret, &bias);
+	int type;
+
+	if (!name || sym.st_shndx == SHN_UNDEF)
+		return false;
+	type = GELF_ST_TYPE(sym.st_info);
+	if (type == STT_SECTION || type == STT_FILE)
+		return false;
+	*name_ret = name;
+	*ret = (struct ch_module_symbol){
+		.is_tls = type == STT_TLS,
+		// A TLS symbol's value is its offset in the module's block.
+		.address = type == STT_TLS ? sym.st_value : addr,
+		.size = sym.st_size,
+	};
+	return true;
+}
+
+static struct ch_error *index_symbols(struct ch_module_internal *internal)
+{
+	Dwfl_Module *mod = internal->dwfl_module;
+	int n = dwfl_module_getsymtab(mod);
+	Elf *checked = NULL;
+	bool checked_has_symtab = false;
+	uint32_t len = 0;
+
+	if (n > 1) {
+		internal->symbols = malloc((size_t)(n - 1) *
+					   sizeof(*internal->symbols));
+		if (!internal->symbols)
+			return &ch_enomem;
+	}
+	for (int i = 1; i < n; i++) {
+		struct ch_module_symbol symbol;
+		const char *name;
+		uint32_t first;
+		Elf *elf;
+
+		// The first symbol of a name is the one found.
+		if (!read_symbol(mod, i, &name, &symbol, &elf) ||
+		    ch_name_map_get(&internal->symbol_index, name, &first))
+			continue;
+		if (elf != checked) {
+			checked = elf;
+			checked_has_symtab = elf_has_symtab(elf);
+		}
+		symbol.from_debuginfo = checked_has_symtab;
+		internal->symbols[len] = symbol;
+		struct ch_error *err = ch_name_map_put(&internal->symbol_index,
+						       name, len++);
+
+		if (err) {
+			free(internal->symbols);
+			internal->symbols = NULL;
+			ch_name_map_deinit(&internal->symbol_index);
+			return err;
+		}
+	}
+	return NULL;
+}
+
+static void wait_for_dwarf(const struct ch_modules *modules)
+{
+	struct ch_modules_loading *loading = modules->loading;
+
+	if (!loading || !__atomic_load_n(&loading->running, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&loading->lock);
+	if (loading->running) {
+		pthread_join(loading->thread, NULL);
+		__atomic_store_n(&loading->running, false, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&loading->lock);
+}
+
+// The module's symbol index, made the first time.
+static struct ch_error *indexed_symbols(struct ch_module *module)
+{
+	struct ch_module_internal *internal = module->internal;
+	struct ch_modules_loading *loading = internal->modules->loading;
+	struct ch_error *err = NULL;
+
+	if (__atomic_load_n(&internal->symbols_indexed, __ATOMIC_ACQUIRE))
+		return NULL;
+	wait_for_dwarf(internal->modules);
+	pthread_mutex_lock(&loading->lock);
+	if (!internal->symbols_indexed) {
+		err = index_symbols(internal);
+		if (!err)
+			__atomic_store_n(&internal->symbols_indexed, true,
+					 __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&loading->lock);
+	return err;
+}
+
 struct ch_error *ch_module_find_symbol(struct ch_module *module,
 				       const char *name,
 				       struct ch_module_symbol *ret)
 {
-	Dwfl_Module *mod = module->internal->dwfl_module;
-	int n = dwfl_module_getsymtab(mod);
+	struct ch_error *err = indexed_symbols(module);
+	uint32_t i;
 
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		GElf_Word shndx;
-		Elf *elf;
+	if (err)
+		return err;
+	if (!ch_name_map_get(&module->internal->symbol_index, name, &i))
+		return ch_error_create(CH_ERROR_NOT_FOUND,
+				       "no symbol '%s' in '%s'", name,
+				       module->name);
+	*ret = module->internal->symbols[i];
+	return NULL;
+}
+
+static void *load_dwarf(void *arg)
+{
+	const struct ch_modules *modules = arg;
+
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		const struct ch_module *module = &modules->modules[i];
 		Dwarf_Addr bias;
-		const char *symname = dwfl_module_getsym_info(mod, i, &sym,
-							      &addr, &shndx,
-							      &elf, &bias);
-		int type;
 
-		if (!symname || strcmp(symname, name) != 0 ||
-		    sym.st_shndx == SHN_UNDEF)
-			continue;
-		type = GELF_ST_TYPE(sym.st_info);
-		if (type == STT_SECTION || type == STT_FILE)
-			continue;
-		ret->is_tls = type == STT_TLS;
-		// A TLS symbol's value is its offset in the module's block.
-		ret->address = ret->is_tls ? sym.st_value : addr;
-		ret->size = sym.st_size;
-		ret->from_debuginfo = elf_has_symtab(elf);
-		return NULL;
+		if (module->has_dwarf)
+			dwfl_module_getdwarf(module->internal->dwfl_module,
+					     &bias);
 	}
-	return ch_error_create(CH_ERROR_NOT_FOUND, "no symbol '%s' in '%s'",
-			       name, module->name);
+	return NULL;
+}
+
+struct ch_error *ch_modules_load_dwarf_beside(struct ch_modules *modules)
+{
+	struct ch_modules_loading *loading = modules->loading;
+	bool any = false;
+
+	if (loading->started)
+		return NULL;
+	for (size_t i = 0; i < modules->num_modules; i++) {
+		struct ch_error *err = indexed_symbols(&modules->modules[i]);
+
+		if (err)
+			return err;
+		any |= modules->modules[i].has_dwarf;
+	}
+	loading->started = true;
+	if (any && pthread_create(&loading->thread, NULL, load_dwarf,
+				  modules) == 0)
+		__atomic_store_n(&loading->running, true, __ATOMIC_RELEASE);
+	return NULL;
 }
 
 const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
@@ -1166,6 +1331,7 @@ const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
 	GElf_Sym sym;
 	const char *name;
 
+	wait_for_dwarf(module->internal->modules);
 	name = dwfl_module_addrinfo(module->internal->dwfl_module, addr,
 				    &offset, &sym, NULL, NULL, NULL);
 	if (name)
@@ -1208,14 +1374,17 @@ Elf *ch_module_elf(struct ch_module *module)
 		return NULL;
 	if (module->internal->own_elf)
 		return module->internal->own_elf;
+	wait_for_dwarf(module->internal->modules);
 	return dwfl_module_getelf(module->internal->dwfl_module, &bias);
 }
 
 Dwarf *ch_module_dwarf(struct ch_module *module, uint64_t *bias_ret)
 {
 	Dwarf_Addr bias = 0;
-	Dwarf *dwarf = dwfl_module_getdwarf(module->internal->dwfl_module,
-					    &bias);
+	Dwarf *dwarf;
+
+	wait_for_dwarf(module->internal->modules);
+	dwarf = dwfl_module_getdwarf(module->internal->dwfl_module, &bias);
 
 	*bias_ret = bias;
 	return dwarf;
@@ -1230,6 +1399,7 @@ bool ch_module_source_line(struct ch_module *module, uint64_t addr,
 
 	if (!module->has_dwarf)
 		return false;
+	wait_for_dwarf(module->internal->modules);
 	line = dwfl_module_getsrc(module->internal->dwfl_module, addr);
 	if (!line)
 		return false;
@@ -1252,7 +1422,10 @@ void ch_module_for_each_symbol(struct ch_module *module,
 			       ch_module_symbol_fn *fn, void *arg)
 {
 	Dwfl_Module *mod = module->internal->dwfl_module;
-	int n = dwfl_module_getsymtab(mod);
+	int n;
+
+	wait_for_dwarf(module->internal->modules);
+	n = dwfl_module_getsymtab(mod);
 
 	for (int i = 1; i < n; i++) {
 		struct ch_module_symbol symbol;
@@ -1289,6 +1462,7 @@ const char *ch_module_symbol_at(struct ch_module *module, uint64_t addr,
 	GElf_Sym sym;
 	const char *name;
 
+	wait_for_dwarf(module->internal->modules);
 	name = dwfl_module_addrinfo(module->internal->dwfl_module, addr,
 				    &offset, &sym, NULL, NULL, NULL);
 	if (name) {
@@ -1302,9 +1476,12 @@ const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 				    uint64_t *offset_ret)
 {
 	Dwfl_Module *mod = module->internal->dwfl_module;
-	int n = dwfl_module_getsymtab(mod);
 	const char *best = NULL;
 	uint64_t best_value = 0;
+	int n;
+
+	wait_for_dwarf(module->internal->modules);
+	n = dwfl_module_getsymtab(mod);
 
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
@@ -1493,6 +1670,7 @@ struct ch_error *ch_stacks_create(struct ch_modules *modules,
 	_cleanup_(ch_stacks_destroyp) struct ch_stacks *stacks = NULL;
 	struct ch_error *err;
 
+	wait_for_dwarf(modules);
 	stacks = calloc(1, sizeof(*stacks));
 	if (!stacks)
 		return &ch_enomem;
@@ -1635,6 +1813,7 @@ static int frame_scopes(struct ch_module *module,
 	Dwarf_Die *cu;
 	int num_scopes, function = -1;
 
+	wait_for_dwarf(module->internal->modules);
 	cu = dwfl_module_addrdie(mod, context->pc, &bias);
 	if (!cu)
 		return 0;

@@ -126,6 +126,12 @@ struct ch_modules {
 	void *view;
 	size_t view_size;
 	Elf *view_elf;
+	/**
+	 * Private to modules.c: the thread that loads DWARF beside the
+	 * caller's work (ch_modules_load_dwarf_beside()), and the lock of
+	 * the symbols' indexes.
+	 */
+	struct ch_modules_loading *loading;
 };
 
 /**
@@ -146,6 +152,17 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 				   const struct ch_module_search *search,
 				   struct ch_modules **ret);
 void ch_modules_destroy(struct ch_modules *modules);
+
+/**
+ * Start loading the modules' DWARF (libdwfl inflates compressed debug
+ * sections: a tenth of a second for libc's) on a thread of its own, for a
+ * caller that will read it and has other work first. Every module's
+ * symbols are indexed before it starts (ch_module_find_symbol()); any other
+ * function here that needs libdwfl waits until the thread is over. Without
+ * a thread (out of resources) the DWARF is loaded when first asked for.
+ * Errors: out of memory.
+ */
+struct ch_error *ch_modules_load_dwarf_beside(struct ch_modules *modules);
 
 /**
  * Check a binary the user names (what is "--exe" in messages): a regular
@@ -179,7 +196,13 @@ struct ch_module_symbol {
 	bool from_debuginfo;
 };
 
-/** Look a symbol up by name. CH_ERROR_NOT_FOUND if it is not there. */
+/**
+ * Look a symbol up by name: the first of that name in the symbol table,
+ * section and file symbols aside. CH_ERROR_NOT_FOUND if it is not there.
+ * The module's symbols are read once, then looked up in an index that
+ * needs no libdwfl call: while ch_modules_load_dwarf_beside() runs, a
+ * module indexed before it started answers at once.
+ */
 struct ch_error *ch_module_find_symbol(struct ch_module *module,
 				       const char *name,
 				       struct ch_module_symbol *ret);

@@ -757,6 +757,12 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 	err = gather_candidates(program, options);
 	if (!err)
 		err = probe_candidates(program, options);
+	// The walk needs of libdwfl only the symbols, indexed before the
+	// DWARF starts loading, and the TLS offsets, found before too.
+	if (!err && options->read_dwarf) {
+		ch_program_find_tls_offsets(program);
+		err = ch_modules_load_dwarf_beside(program->modules);
+	}
 	if (err)
 		return err;
 	if (set->num_uses == 0 && !options->allocator)

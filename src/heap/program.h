@@ -28,6 +28,11 @@ struct ch_program_options {
 	size_t num_plugins;
 	/** --verbose: show the plugins' debug and info notes. */
 	bool verbose;
+	/**
+	 * The caller will read the modules' DWARF (the heap's types):
+	 * libdwfl loads it on another thread while the heap is walked.
+	 */
+	bool read_dwarf;
 };
 
 /** A note for the user, printed on stderr by the command. */
@@ -99,6 +104,13 @@ struct ch_error *ch_program_tls_address(struct ch_program *program,
 					size_t thread_index,
 					struct ch_module *module,
 					uint64_t offset, uint64_t *ret);
+
+/**
+ * Find the TLS offset of every module that has a TLS block now, not when
+ * ch_program_tls_address() first asks: finding one reads the module's ELF
+ * file, which would wait for ch_modules_load_dwarf_beside().
+ */
+void ch_program_find_tls_offsets(struct ch_program *program);
 
 /**
  * The usable size the allocator of live block like gives a request of

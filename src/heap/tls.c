@@ -103,19 +103,14 @@ static bool library_tls_offset(struct ch_program *program,
 	return false;
 }
 
-struct ch_error *ch_program_tls_address(struct ch_program *program,
-					size_t thread_index,
-					struct ch_module *module,
-					uint64_t offset, uint64_t *ret)
+// The module's TLS offset, found the first time (state says whether it was).
+static void find_tls_offset(struct ch_program *program,
+			    struct ch_module *module)
 {
 	size_t index = module - program->modules->modules;
 	uint8_t *state = &program->tls_offset_state[index];
 	int64_t *tls_offset = &program->tls_offsets[index];
-	uint64_t thread_pointer;
 
-	if (thread_index >= program->core->num_threads || !module->has_tls)
-		return ch_error_create(CH_ERROR_NOT_FOUND,
-				       "no TLS block for '%s'", module->name);
 	if (*state == TLS_OFFSET_UNKNOWN) {
 		bool found = module->is_executable ?
 				     executable_tls_offset(module, tls_offset) :
@@ -124,11 +119,33 @@ struct ch_error *ch_program_tls_address(struct ch_program *program,
 
 		*state = found ? TLS_OFFSET_KNOWN : TLS_OFFSET_MISSING;
 	}
-	if (*state != TLS_OFFSET_KNOWN)
+}
+
+void ch_program_find_tls_offsets(struct ch_program *program)
+{
+	for (size_t i = 0; i < program->modules->num_modules; i++) {
+		if (program->modules->modules[i].has_tls)
+			find_tls_offset(program, &program->modules->modules[i]);
+	}
+}
+
+struct ch_error *ch_program_tls_address(struct ch_program *program,
+					size_t thread_index,
+					struct ch_module *module,
+					uint64_t offset, uint64_t *ret)
+{
+	size_t index = module - program->modules->modules;
+	uint64_t thread_pointer;
+
+	if (thread_index >= program->core->num_threads || !module->has_tls)
+		return ch_error_create(CH_ERROR_NOT_FOUND,
+				       "no TLS block for '%s'", module->name);
+	find_tls_offset(program, module);
+	if (program->tls_offset_state[index] != TLS_OFFSET_KNOWN)
 		return ch_error_create(CH_ERROR_NOT_FOUND,
 				       "cannot locate the TLS block of '%s'",
 				       module->name);
 	thread_pointer = program->core->threads[thread_index].regs[CH_REG_FS_BASE];
-	*ret = thread_pointer + *tls_offset + offset;
+	*ret = thread_pointer + program->tls_offsets[index] + offset;
 	return NULL;
 }
