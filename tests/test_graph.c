@@ -422,17 +422,29 @@ static void check_tree_preorder(const struct ch_dominators *result)
 	free(path);
 }
 
+static void *count_run(void *arg)
+{
+	++*(int *)arg;
+	return NULL;
+}
+
 static void check_against_naive(const struct test_graph *g,
 				const struct ch_block *blocks)
 {
+	static int beside_runs;
 	static bool dom[201][201];
 	uint32_t want[200];
 	struct ch_dominators result;
 	uint64_t *retained, total, want_total = 0;
 
 	naive_dominators(g, want, dom);
+	beside_runs = 0;
 	assert_no_error(ch_dominators_compute(g->n, g->offsets, g->targets,
-					      g->roots, g->num_roots, &result));
+					      g->roots, g->num_roots,
+					      &(struct ch_dominators_beside){
+						      count_run, &beside_runs },
+					      &result));
+	cr_assert_eq(beside_runs, 1, "the work beside ran %d times", beside_runs);
 	for (size_t v = 0; v < g->n; v++)
 		cr_assert_eq(result.idom[v], want[v],
 			     "idom(%zu) is %u, expected %u (n %zu)", v,
@@ -510,7 +522,8 @@ static void expect_idoms(const int *edges, size_t n, const int *roots,
 
 	make_graph(&g, n, edges, roots);
 	assert_no_error(ch_dominators_compute(g.n, g.offsets, g.targets,
-					      g.roots, g.num_roots, &result));
+					      g.roots, g.num_roots, NULL,
+					      &result));
 	for (size_t v = 0; v < n; v++)
 		cr_expect_eq(result.idom[v], expected[v], "idom(%zu) = %u, expected %u",
 			     v, result.idom[v], expected[v]);
@@ -1023,7 +1036,7 @@ Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 		roots[r] = rng() % n;
 	want = iterative_idoms(n, offsets, targets, roots, 5);
 	assert_no_error(ch_dominators_compute(n, offsets, targets, roots, 5,
-					      &result));
+					      NULL, &result));
 	for (size_t v = 0; v < n; v++)
 		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
 			     v, result.idom[v], want[v]);
@@ -1054,7 +1067,7 @@ Test(dominators, a_long_list_needs_no_recursion)
 	}
 	offsets[n] = n;
 	assert_no_error(ch_dominators_compute(n, offsets, targets, &root, 1,
-					      &result));
+					      NULL, &result));
 	cr_assert_eq(result.num_reachable, n);
 	for (size_t v = 1; v < n; v++)
 		cr_assert_eq(result.idom[v], v - 1);
@@ -1576,7 +1589,7 @@ Test(graph, an_empty_heap)
 	cr_assert_eq(num_paths, 0);
 	assert_no_error(ch_dominators_compute(0, graph->edge_offsets,
 					      graph->edge_targets, NULL, 0,
-					      &dominators));
+					      NULL, &dominators));
 	cr_assert_eq(dominators.num_reachable, 0);
 	ch_dominators_deinit(&dominators);
 	ch_graph_destroy(graph);

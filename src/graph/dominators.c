@@ -671,9 +671,12 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 				       const uint32_t *offsets,
 				       const uint32_t *targets,
 				       const uint32_t *roots, size_t num_roots,
+				       const struct ch_dominators_beside *beside,
 				       struct ch_dominators *ret)
 {
 	struct lengauer_tarjan lt = { 0 };
+	pthread_t beside_thread;
+	bool beside_threaded = false;
 	_cleanup_free_ uint32_t *number_of = NULL;
 	struct ch_dominators result = { .num_nodes = num_nodes };
 	size_t n1 = num_nodes + 1;
@@ -723,6 +726,12 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		err = &ch_enomem;
 		goto out;
 	}
+	if (beside) {
+		beside_threaded = pthread_create(&beside_thread, NULL,
+						 beside->fn, beside->arg) == 0;
+		if (!beside_threaded)
+			beside->fn(beside->arg);
+	}
 	compute_idoms(&lt);
 	err = take_work_for_idoms(&lt, n1, &result.idom);
 	if (err)
@@ -741,6 +750,10 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	*ret = result;
 	result = (struct ch_dominators){ 0 };
 out:
+	// The work beside goes on through the single-threaded steps after
+	// the semidominators.
+	if (beside_threaded)
+		pthread_join(beside_thread, NULL);
 	ch_dominators_deinit(&result);
 	lengauer_tarjan_deinit(&lt);
 	return err;

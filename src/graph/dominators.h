@@ -49,16 +49,31 @@ struct ch_dominators {
 };
 
 /**
+ * Work of the caller's that does not need the dominator tree, to be done
+ * during the pass of its computation that takes one core the longest (the
+ * semidominators): fn(arg) on a thread of its own. It starts after the
+ * arrays of the steps before are freed, so that what it allocates takes
+ * their place rather than adding to the peak.
+ */
+struct ch_dominators_beside {
+	void *(*fn)(void *arg);
+	void *arg;
+};
+
+/**
  * Dominators of the graph of num_nodes nodes whose edges are the CSR arrays
  * offsets (num_nodes + 1 entries) and targets, with the super-root pointing
  * to each node in roots (repeats allowed). num_nodes must be below
  * CH_DOMINATOR_ROOT, and the edges with the roots' fewer than 2^32 (or
  * it fails with CH_ERROR_CORRUPT). Free with ch_dominators_deinit().
+ * With beside (or NULL), beside->fn has run once when it succeeds (on
+ * this thread if no other can be made); when it fails, maybe not at all.
  */
 struct ch_error *ch_dominators_compute(size_t num_nodes,
 				       const uint32_t *offsets,
 				       const uint32_t *targets,
 				       const uint32_t *roots, size_t num_roots,
+				       const struct ch_dominators_beside *beside,
 				       struct ch_dominators *ret);
 void ch_dominators_deinit(struct ch_dominators *dominators);
 

@@ -1211,6 +1211,7 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 }
 
 struct ch_error *ch_graph_dominators(const struct ch_graph *graph,
+				     const struct ch_dominators_beside *beside,
 				     struct ch_dominators *ret)
 {
 	_cleanup_free_ uint32_t *root_targets =
@@ -1222,7 +1223,7 @@ struct ch_error *ch_graph_dominators(const struct ch_graph *graph,
 		root_targets[r] = graph->root_refs[r].target;
 	return ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
 				     graph->edge_targets, root_targets,
-				     graph->num_root_refs, ret);
+				     graph->num_root_refs, beside, ret);
 }
 
 void ch_graph_destroy(struct ch_graph *graph)

@@ -169,9 +169,11 @@ void ch_graph_destroy(struct ch_graph *graph);
 
 /**
  * The dominator tree of the graph, its roots' targets joined under the
- * super-root (ch_dominators_compute()). Free with ch_dominators_deinit().
+ * super-root, with beside (or NULL) run during its longest pass
+ * (ch_dominators_compute()). Free with ch_dominators_deinit().
  */
 struct ch_error *ch_graph_dominators(const struct ch_graph *graph,
+				     const struct ch_dominators_beside *beside,
 				     struct ch_dominators *ret);
 
 /**

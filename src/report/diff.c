@@ -113,7 +113,7 @@ static struct ch_error *group_retained(struct ch_program *program,
 		ch_analysis_deinit(&analysis);
 		return &ch_enomem;
 	}
-	err = ch_graph_dominators(graph, &dominators);
+	err = ch_graph_dominators(graph, NULL, &dominators);
 	if (!err) {
 		err = ch_dominators_retained(&dominators, graph->blocks,
 					     &retained, &reachable);

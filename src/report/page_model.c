@@ -107,7 +107,7 @@ static struct ch_error *compute(struct page_model *model)
 	err = ch_analysis_named_refs(&model->analysis, &model->named);
 	if (err)
 		return err;
-	err = ch_graph_dominators(graph, &model->dominators);
+	err = ch_graph_dominators(graph, NULL, &model->dominators);
 	if (!err)
 		err = ch_dominators_retained(&model->dominators, graph->blocks,
 					     &model->retained,

@@ -137,15 +137,16 @@ static struct ch_error *order_groups(struct top_report *report, size_t rows)
 }
 
 /*
- * What compute() does after the dominator tree, two jobs at a time on two
- * threads: the retained sizes (from the tree) beside the search from the
- * roots (in the graph), then the type groups and their retained sizes
- * beside the leaked count and the selection of the rows. Neither of a pair
- * needs the other.
+ * What compute() does beside the dominator tree and after it: the search
+ * from the roots, in the graph, then the type groups of what it reached
+ * (beside the tree or after it: dominators_and_search()); the retained
+ * sizes, from the tree; then two jobs on two threads, the groups' retained
+ * sizes beside the leaked count and the selection of the rows. Jobs run
+ * at once never need each other.
  */
 enum top_step {
-	TOP_RETAINED,
 	TOP_SEARCH,
+	TOP_RETAINED,
 	TOP_GROUPS,
 	TOP_ROWS,
 };
@@ -158,24 +159,24 @@ struct top_job {
 	struct ch_error *err;
 };
 
-// The type groups of the reachable allocations and their retained sizes.
-static struct ch_error *group_types(struct top_report *report)
+// The search from the roots, and the type groups of the allocations it
+// reached.
+static struct ch_error *search_and_group(struct top_report *report,
+					 const bool *named)
 {
+	const struct ch_graph *graph = report->analysis->graph;
 	struct ch_error *err;
 
-	err = ch_type_groups_init(&report->groups, report->analysis->program,
-				  is_reachable, report);
+	err = ch_graph_reach(graph, named, &report->root_of);
+	if (!err)
+		err = ch_type_groups_init(&report->groups,
+					  report->analysis->program,
+					  is_reachable, report);
 	if (err)
 		return err;
 	report->group_retained = calloc(report->groups.num_groups + 1,
 					sizeof(*report->group_retained));
-	if (!report->group_retained)
-		return &ch_enomem;
-	return ch_dominators_group_retained(&report->dominators,
-					    report->retained,
-					    report->groups.group_of,
-					    report->groups.num_groups,
-					    report->group_retained);
+	return report->group_retained ? NULL : &ch_enomem;
 }
 
 static void *run_top_job(void *arg)
@@ -185,17 +186,21 @@ static void *run_top_job(void *arg)
 	const struct ch_graph *graph = report->analysis->graph;
 
 	switch (job->step) {
+	case TOP_SEARCH:
+		job->err = search_and_group(report, job->named);
+		break;
 	case TOP_RETAINED:
 		job->err = ch_dominators_retained(&report->dominators,
 						  graph->blocks,
 						  &report->retained,
 						  &report->reachable_bytes);
 		break;
-	case TOP_SEARCH:
-		job->err = ch_graph_reach(graph, job->named, &report->root_of);
-		break;
 	case TOP_GROUPS:
-		job->err = group_types(report);
+		job->err = ch_dominators_group_retained(&report->dominators,
+							report->retained,
+							report->groups.group_of,
+							report->groups.num_groups,
+							report->group_retained);
 		break;
 	case TOP_ROWS:
 		for (uint32_t v = 0; v < graph->num_nodes; v++) {
@@ -221,23 +226,56 @@ static struct ch_error *run_top_jobs(struct top_job jobs[2])
 	return jobs[1].err;
 }
 
+/*
+ * The dominator tree, and the search from the roots beside its longest
+ * pass, when the search's arrays (8 bytes an allocation) add little to the
+ * peak; on a larger heap, where the peak matters more than the tenth of a
+ * second, the search comes after the tree, beside the retained sizes.
+ */
+#define SEARCH_BESIDE_MAX_NODES ((size_t)1 << 22)
+
+static struct ch_error *dominators_and_search(struct top_report *report,
+					      const bool *named)
+{
+	const struct ch_graph *graph = report->analysis->graph;
+	struct top_job search = { .report = report, .step = TOP_SEARCH,
+				  .named = named };
+	struct ch_error *err;
+
+	if (graph->num_nodes > SEARCH_BESIDE_MAX_NODES) {
+		err = ch_graph_dominators(graph, NULL, &report->dominators);
+		if (!err)
+			err = run_top_jobs((struct top_job[2]){
+				{ .report = report, .step = TOP_RETAINED },
+				search,
+			});
+		return err;
+	}
+	err = ch_graph_dominators(graph,
+				  &(struct ch_dominators_beside){
+					  run_top_job, &search },
+				  &report->dominators);
+	if (err) {
+		ch_error_destroy(search.err);
+		return err;
+	}
+	if (search.err)
+		return search.err;
+	return ch_dominators_retained(&report->dominators, graph->blocks,
+				      &report->retained,
+				      &report->reachable_bytes);
+}
+
 static struct ch_error *compute(struct top_report *report, size_t rows)
 {
 	const struct ch_graph *graph = report->analysis->graph;
 	_cleanup_free_ bool *named = NULL;
 	struct ch_error *err;
 
-	// The dominator tree first: the roots' search below keeps an array
-	// as large as the heap, which the tree's arrays need not sit beside.
-	err = ch_graph_dominators(graph, &report->dominators);
 	// Each allocation is shown held by a named root where one reaches it.
+	err = ch_analysis_named_refs(report->analysis, &named);
 	if (!err)
-		err = ch_analysis_named_refs(report->analysis, &named);
-	if (!err)
-		err = run_top_jobs((struct top_job[2]){
-			{ .report = report, .step = TOP_RETAINED },
-			{ .report = report, .step = TOP_SEARCH, .named = named },
-		});
+		err = dominators_and_search(report, named);
 	if (!err)
 		err = run_top_jobs((struct top_job[2]){
 			{ .report = report, .step = TOP_GROUPS },
