@@ -14,6 +14,7 @@
 #include "core/core.h"
 #include "core/coredump_store.h"
 #include "heap/program.h"
+#include "error_assertions.h"
 #include "synthetic_core.h"
 
 static uint8_t heap_bytes[8192];
@@ -61,17 +62,6 @@ static struct ch_core *open_ok(const char *path)
 
 	cr_assert_null(err, "ch_core_open failed: %s", err ? err->message : "");
 	return core;
-}
-
-static void assert_error(struct ch_error *err, enum ch_error_code code,
-			 const char *fragment)
-{
-	cr_assert_not_null(err, "expected an error");
-	cr_expect_eq(err->code, code, "code %d, expected %d (%s)", err->code,
-		     code, err->message);
-	cr_expect(strstr(err->message, fragment), "message '%s' lacks '%s'",
-		  err->message, fragment);
-	ch_error_destroy(err);
 }
 
 Test(core, reads_segments_threads_and_notes)

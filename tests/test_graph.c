@@ -17,13 +17,9 @@
 #include "heap/heap.h"
 #include "heap/program.h"
 #include "report/analysis.h"
+#include "error_assertions.h"
 #include "rng.h"
 #include "synthetic_core.h"
-
-static void assert_no_error(struct ch_error *err)
-{
-	cr_assert_null(err, "unexpected error: %s", err ? err->message : "");
-}
 
 /* The block index. */
 

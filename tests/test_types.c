@@ -19,6 +19,7 @@
 #include "coreheap/plugin.h"
 #include "heap/allocators.h"
 #include "heap/program.h"
+#include "error_assertions.h"
 #include "synthetic_core.h"
 #include "types/types.h"
 #include "types/vtables.h"
@@ -430,22 +431,6 @@ Test(types, synthetic_heap_gets_guesses_only)
 	ch_program_destroy(program);
 	unlink(path);
 	free(path);
-}
-
-static void assert_no_error(struct ch_error *err)
-{
-	cr_assert_null(err, "unexpected error: %s", err ? err->message : "");
-}
-
-static void assert_error(struct ch_error *err, enum ch_error_code code,
-			 const char *fragment)
-{
-	cr_assert_not_null(err, "expected an error");
-	cr_expect_eq(err->code, code, "code %d, expected %d (%s)", err->code,
-		     code, err->message);
-	cr_expect(strstr(err->message, fragment), "message '%s' lacks '%s'",
-		  err->message, fragment);
-	ch_error_destroy(err);
 }
 
 /*

@@ -1,5 +1,6 @@
 ## Unit tests of the library (Criterion), on synthetic cores.
-UNIT_TEST_SOURCES = tests/synthetic_core.c tests/synthetic_core.h
+UNIT_TEST_SOURCES = tests/synthetic_core.c tests/synthetic_core.h \
+	tests/error_assertions.h
 
 check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
 TESTS += tests/test_core tests/test_plugins tests/test_output tests/test_cli

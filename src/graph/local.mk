@@ -9,7 +9,7 @@ libcoreheap_a_SOURCES += \
 # scan, roots and paths on synthetic cores.
 check_PROGRAMS += tests/test_graph
 TESTS += tests/test_graph
-tests_test_graph_SOURCES = tests/test_graph.c tests/rng.h tests/synthetic_core.c tests/synthetic_core.h
+tests_test_graph_SOURCES = tests/test_graph.c tests/error_assertions.h tests/rng.h tests/synthetic_core.c tests/synthetic_core.h
 tests_test_graph_CFLAGS = $(TEST_CFLAGS)
 tests_test_graph_LDADD = $(TEST_LIBS)
 tests_test_graph_LDFLAGS = $(CH_TEST_LINK_FLAGS)

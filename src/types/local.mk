@@ -29,7 +29,7 @@ fixtures_types_cxx_nodebug_LDFLAGS = -Wl,--strip-debug
 # the fixtures above.
 check_PROGRAMS += tests/test_types
 TESTS += tests/test_types tests/types-c.sh tests/types-cxx.sh
-tests_test_types_SOURCES = tests/test_types.c tests/synthetic_core.c tests/synthetic_core.h
+tests_test_types_SOURCES = tests/test_types.c tests/error_assertions.h tests/synthetic_core.c tests/synthetic_core.h
 tests_test_types_CFLAGS = $(TEST_CFLAGS)
 tests_test_types_LDADD = $(TEST_LIBS)
 tests_test_types_LDFLAGS = $(CH_TEST_LINK_FLAGS)
