@@ -31,7 +31,7 @@ static struct ch_error *retained(const struct ch_graph *graph)
 		roots[r] = graph->root_refs[r].target;
 	err = ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
 				    graph->edge_targets, roots,
-				    graph->num_root_refs, &dominators);
+				    graph->num_root_refs, NULL, &dominators);
 	free(roots);
 	if (err)
 		return err;
@@ -45,8 +45,11 @@ static struct ch_error *retained(const struct ch_graph *graph)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *path = fuzz_file(data, size);
+	// As the commands that type the heap open it: the modules' DWARF
+	// loads beside the walk.
 	struct ch_program_options options = {
 		.search.debuginfo_path = "/nonexistent",
+		.read_dwarf = true,
 	};
 	struct ch_analysis_options analysis_options = { .threads = 1 };
 	struct ch_analysis analysis;
