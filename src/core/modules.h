@@ -155,8 +155,8 @@ void ch_modules_destroy(struct ch_modules *modules);
 
 /**
  * Start loading the modules' DWARF (libdwfl inflates compressed debug
- * sections: a tenth of a second for libc's) on a thread of its own, for a
- * caller that will read it and has other work first. Every module's
+ * sections: about 0.05 s for libc's) on a thread of its own, for a caller
+ * that will read it and has other work first. Every module's
  * symbols are indexed before it starts (ch_module_find_symbol()); any other
  * function here that needs libdwfl waits until the thread is over. Without
  * a thread (out of resources) the DWARF is loaded when first asked for.
