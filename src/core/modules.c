@@ -1165,10 +1165,14 @@ struct ch_module *ch_modules_find_by_prefix(const struct ch_modules *modules,
 	return NULL;
 }
 
-// What libdwfl gives for symbol i of mod, as ch_module_find_symbol() would
-// return it; false for an undefined, section or file symbol.
+/*
+ * What libdwfl gives for symbol i of mod, as ch_module_find_symbol() would
+ * return it (but for from_debuginfo), with its ELF type and the file it is
+ * in (elf_ret may be NULL); false for an undefined, section or file symbol.
+ */
 static bool read_symbol(Dwfl_Module *mod, int i, const char **name_ret,
-			struct ch_module_symbol *ret, Elf **elf_ret)
+			struct ch_module_symbol *ret, int *type_ret,
+			Elf **elf_ret)
 {
 	GElf_Sym sym;
 	GElf_Addr addr;
@@ -1184,6 +1188,7 @@ static bool read_symbol(Dwfl_Module *mod, int i, const char **name_ret,
 	if (type == STT_SECTION || type == STT_FILE)
 		return false;
 	*name_ret = name;
+	*type_ret = type;
 	*ret = (struct ch_module_symbol){
 		.is_tls = type == STT_TLS,
 		// A TLS symbol's value is its offset in the module's block.
@@ -1212,9 +1217,10 @@ static struct ch_error *index_symbols(struct ch_module_internal *internal)
 		const char *name;
 		uint32_t first;
 		Elf *elf;
+		int type;
 
 		// The first symbol of a name is the one found.
-		if (!read_symbol(mod, i, &name, &symbol, &elf) ||
+		if (!read_symbol(mod, i, &name, &symbol, &type, &elf) ||
 		    ch_name_map_get(&internal->symbol_index, name, &first))
 			continue;
 		if (elf != checked) {
@@ -1429,24 +1435,12 @@ void ch_module_for_each_symbol(struct ch_module *module,
 
 	for (int i = 1; i < n; i++) {
 		struct ch_module_symbol symbol;
-		GElf_Sym sym;
-		GElf_Addr addr;
-		GElf_Word shndx;
-		Elf *elf;
-		Dwarf_Addr bias;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr,
-							   &shndx, &elf, &bias);
+		const char *name;
 		int type;
 
-		if (!name || sym.st_shndx == SHN_UNDEF)
+		if (!read_symbol(mod, i, &name, &symbol, &type, NULL) ||
+		    symbol.is_tls)
 			continue;
-		type = GELF_ST_TYPE(sym.st_info);
-		if (type == STT_SECTION || type == STT_FILE || type == STT_TLS)
-			continue;
-		symbol = (struct ch_module_symbol){
-			.address = addr,
-			.size = sym.st_size,
-		};
 		if (!fn(name, &symbol, type, arg))
 			return;
 	}
@@ -1484,24 +1478,22 @@ const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 	n = dwfl_module_getsymtab(mod);
 
 	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		// getsym_info leaves st_value as in the file: for STT_TLS,
-		// the offset in the module's block (addr has the bias added).
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr,
-							   NULL, NULL, NULL);
+		struct ch_module_symbol symbol;
+		const char *name;
+		int type;
 
-		if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS ||
-		    sym.st_shndx == SHN_UNDEF || offset < sym.st_value)
+		// A TLS symbol's address is its offset in the module's block.
+		if (!read_symbol(mod, i, &name, &symbol, &type, NULL) ||
+		    !symbol.is_tls || offset < symbol.address)
 			continue;
 		// Inside the symbol, or else the nearest one below offset.
-		if (offset - sym.st_value < sym.st_size) {
-			*offset_ret = offset - sym.st_value;
+		if (offset - symbol.address < symbol.size) {
+			*offset_ret = offset - symbol.address;
 			return name;
 		}
-		if (sym.st_size == 0 && (!best || sym.st_value > best_value)) {
+		if (symbol.size == 0 && (!best || symbol.address > best_value)) {
 			best = name;
-			best_value = sym.st_value;
+			best_value = symbol.address;
 		}
 	}
 	if (best)
