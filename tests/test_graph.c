@@ -1091,6 +1091,52 @@ Test(dominators, a_long_list_needs_no_recursion)
 	free(blocks);
 }
 
+/*
+ * An eval that walks up more vertices than its stack holds (65536), past
+ * a vertex of semidominator 1, to one of 0: A (0) -> B (1) -> W (2), and
+ * A -> D1 -> ... -> DN -> W, with D1 a root and A -> D2. When W is
+ * processed, its one other predecessor is DN, at the end of a path of
+ * linked vertices N long: only reading past the compressed part (and past
+ * D2's 1) finds D1's 0, and W is then held by the two roots apart.
+ */
+Test(dominators, an_eval_longer_than_its_stack_reads_up_to_the_least)
+{
+	size_t chain = 70000, n = 3 + chain;
+	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
+	uint32_t *targets = malloc((n + 4) * sizeof(*targets));
+	uint32_t roots[2] = { 0, 3 }, *want;
+	struct ch_dominators result;
+	size_t e = 0;
+
+	cr_assert(offsets && targets);
+	offsets[0] = e;                 // A
+	targets[e++] = 1;
+	targets[e++] = 3;
+	targets[e++] = 4;
+	offsets[1] = e;                 // B
+	targets[e++] = 2;
+	offsets[2] = e;                 // W
+	for (size_t d = 3; d < n; d++) {
+		offsets[d] = e;
+		targets[e++] = d + 1 < n ? d + 1 : 2;
+	}
+	offsets[n] = e;
+	want = iterative_idoms(n, offsets, targets, roots, 2);
+	cr_assert_eq(want[2], CH_DOMINATOR_ROOT);
+	cr_assert_eq(want[4], CH_DOMINATOR_ROOT);
+	cr_assert_eq(want[n - 1], n - 2);
+	assert_no_error(ch_dominators_compute(n, offsets, targets, roots, 2,
+					      NULL, &result));
+	for (size_t v = 0; v < n; v++)
+		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
+			     v, result.idom[v], want[v]);
+	check_tree_preorder(&result);
+	ch_dominators_deinit(&result);
+	free(want);
+	free(offsets);
+	free(targets);
+}
+
 /* The scan, roots and paths on a synthetic core. */
 
 #define HEAP_BASE UINT64_C(0x10000)

@@ -489,6 +489,12 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
  * then fix the bests on the way back. A path longer than the stack has
  * only its lowest part compressed (each step of a compression is valid on
  * its own), and the rest is read for the answer.
+ *
+ * No semidominator is less than 0, the super-root's number: the walk stops
+ * at the first vertex whose best is 0, what lies above it cannot change
+ * the answer, and only the part walked is compressed. On a heap most
+ * vertices have semidominator 0 (see compute_idoms()), and so do most
+ * paths' upper parts.
  */
 static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 {
@@ -498,7 +504,8 @@ static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 
 	if (v <= w)
 		return v;
-	while (vs[x].ancestor > w && depth < lt->path_capacity) {
+	while (vs[x].ancestor > w && vs[x].best > 0 &&
+	       depth < lt->path_capacity) {
 		lt->path[depth++] = x;
 		x = vs[x].ancestor;
 	}
@@ -511,7 +518,7 @@ static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 		y->ancestor = a->ancestor;
 	}
 	best = vs[v].best;
-	for (x = vs[v].ancestor; x > w; x = vs[x].ancestor) {
+	for (x = vs[v].ancestor; best > 0 && x > w; x = vs[x].ancestor) {
 		if (vs[x].best < best)
 			best = vs[x].best;
 	}
@@ -536,8 +543,12 @@ static inline void prefetch_ancestor(const struct lt_vertex *vs, uint32_t v,
  * Semi-NCA (Georgiadis): the semidominators as Lengauer-Tarjan computes
  * them, in reverse preorder, then each idom as the nearest common ancestor
  * in the growing dominator tree of the DFS parent and the semidominator,
- * in preorder. No buckets and one eval per edge: on a heap graph, where
- * each eval is a run of cache misses, that is what the time goes into.
+ * in preorder. No buckets and at most one eval per edge: on a heap graph,
+ * where each eval is a run of cache misses, that is what the time goes
+ * into. A vertex's predecessors are asked only until its semidominator is
+ * 0, the super-root, below which none can take it: on a heap of random
+ * cross references that is most vertices (two thirds of the benchmark's,
+ * which no allocation then dominates), and half the evals are left out.
  */
 static void compute_idoms(struct lengauer_tarjan *lt)
 {
@@ -565,7 +576,7 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		// Backwards: the next vertex's predecessors are just below
 		// these, and those AHEAD below are prefetched.
 		for (uint64_t e = lt->pred_offsets[w + 1];
-		     e-- > lt->pred_offsets[w];) {
+		     semi > 0 && e-- > lt->pred_offsets[w];) {
 			// The walks of the evals ahead, a step further the
 			// nearer they are.
 			if (e >= AHEAD)
