@@ -540,6 +540,23 @@ static inline void prefetch_ancestor(const struct lt_vertex *vs, uint32_t v,
 }
 
 /*
+ * Whether one of w's predecessors has an eval() of 0 that needs no walk:
+ * the super-root itself, or a vertex processed (linked) whose own best is
+ * 0. Asked of all of them before any walk, because one such is common (see
+ * compute_idoms()) and spares the walks of the others.
+ */
+static bool eval_is_zero_at_once(const struct lengauer_tarjan *lt, size_t w)
+{
+	for (uint64_t e = lt->pred_offsets[w]; e < lt->pred_offsets[w + 1]; e++) {
+		uint32_t v = lt->preds[e];
+
+		if (v <= w ? v == 0 : lt->vertices[v].best == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Semi-NCA (Georgiadis): the semidominators as Lengauer-Tarjan computes
  * them, in reverse preorder, then each idom as the nearest common ancestor
  * in the growing dominator tree of the DFS parent and the semidominator,
@@ -548,7 +565,9 @@ static inline void prefetch_ancestor(const struct lt_vertex *vs, uint32_t v,
  * into. A vertex's predecessors are asked only until its semidominator is
  * 0, the super-root, below which none can take it: on a heap of random
  * cross references that is most vertices (two thirds of the benchmark's,
- * which no allocation then dominates), and half the evals are left out.
+ * which no allocation then dominates), and half the evals are left out,
+ * more when a predecessor says so before any walk
+ * (eval_is_zero_at_once()).
  */
 static void compute_idoms(struct lengauer_tarjan *lt)
 {
@@ -573,6 +592,8 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 
 		if (w % 65536 == 0)
 			ch_progress_add(65536);
+		if (eval_is_zero_at_once(lt, w))
+			semi = 0;
 		// Backwards: the next vertex's predecessors are just below
 		// these, and those AHEAD below are prefetched.
 		for (uint64_t e = lt->pred_offsets[w + 1];
