@@ -736,6 +736,12 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		err = &ch_enomem;
 		goto out;
 	}
+	if (beside) {
+		beside_threaded = pthread_create(&beside_thread, NULL,
+						 beside->fn, beside->arg) == 0;
+		if (!beside_threaded)
+			beside->fn(beside->arg);
+	}
 	err = search_and_number(num_nodes, offsets, targets, roots, num_roots,
 				number_of, &lt);
 	if (err)
@@ -758,12 +764,6 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		err = &ch_enomem;
 		goto out;
 	}
-	if (beside) {
-		beside_threaded = pthread_create(&beside_thread, NULL,
-						 beside->fn, beside->arg) == 0;
-		if (!beside_threaded)
-			beside->fn(beside->arg);
-	}
 	compute_idoms(&lt);
 	err = take_work_for_idoms(&lt, n1, &result.idom);
 	if (err)
@@ -782,8 +782,7 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	*ret = result;
 	result = (struct ch_dominators){ 0 };
 out:
-	// The work beside goes on through the single-threaded steps after
-	// the semidominators.
+	// The work beside goes on through the steps after the search.
 	if (beside_threaded)
 		pthread_join(beside_thread, NULL);
 	ch_dominators_deinit(&result);

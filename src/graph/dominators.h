@@ -50,10 +50,9 @@ struct ch_dominators {
 
 /**
  * Work of the caller's that does not need the dominator tree, to be done
- * during the pass of its computation that takes one core the longest (the
- * semidominators): fn(arg) on a thread of its own. It starts after the
- * arrays of the steps before are freed, so that what it allocates takes
- * their place rather than adding to the peak.
+ * while it is computed: fn(arg) on a thread of its own, from the start,
+ * beside the depth-first search that takes one core the longest. What it
+ * allocates adds to the computation's peak.
  */
 struct ch_dominators_beside {
 	void *(*fn)(void *arg);
