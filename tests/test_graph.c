@@ -1007,6 +1007,22 @@ static uint32_t *iterative_idoms(size_t n, const uint32_t *offsets,
 	return doms;
 }
 
+// The dominator tree of the graph has the idoms want, in a preorder.
+static void check_idoms(const uint32_t *want, size_t n, const uint32_t *offsets,
+			const uint32_t *targets, const uint32_t *roots,
+			size_t num_roots)
+{
+	struct ch_dominators result;
+
+	assert_no_error(ch_dominators_compute(n, offsets, targets, roots,
+					      num_roots, NULL, &result));
+	for (size_t v = 0; v < n; v++)
+		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
+			     v, result.idom[v], want[v]);
+	check_tree_preorder(&result);
+	ch_dominators_deinit(&result);
+}
+
 // Large enough for the predecessors to be collected on two threads.
 Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 {
@@ -1014,7 +1030,6 @@ Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
 	uint32_t *targets = malloc(5 * n * sizeof(*targets));
 	uint32_t roots[5], *want;
-	struct ch_dominators result;
 	size_t e = 0;
 
 	cr_assert(offsets && targets);
@@ -1031,13 +1046,7 @@ Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 	for (size_t r = 0; r < 5; r++)
 		roots[r] = rng() % n;
 	want = iterative_idoms(n, offsets, targets, roots, 5);
-	assert_no_error(ch_dominators_compute(n, offsets, targets, roots, 5,
-					      NULL, &result));
-	for (size_t v = 0; v < n; v++)
-		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
-			     v, result.idom[v], want[v]);
-	check_tree_preorder(&result);
-	ch_dominators_deinit(&result);
+	check_idoms(want, n, offsets, targets, roots, 5);
 	free(want);
 	free(offsets);
 	free(targets);
@@ -1105,7 +1114,6 @@ Test(dominators, an_eval_longer_than_its_stack_reads_up_to_the_least)
 	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
 	uint32_t *targets = malloc((n + 4) * sizeof(*targets));
 	uint32_t roots[2] = { 0, 3 }, *want;
-	struct ch_dominators result;
 	size_t e = 0;
 
 	cr_assert(offsets && targets);
@@ -1125,13 +1133,7 @@ Test(dominators, an_eval_longer_than_its_stack_reads_up_to_the_least)
 	cr_assert_eq(want[2], CH_DOMINATOR_ROOT);
 	cr_assert_eq(want[4], CH_DOMINATOR_ROOT);
 	cr_assert_eq(want[n - 1], n - 2);
-	assert_no_error(ch_dominators_compute(n, offsets, targets, roots, 2,
-					      NULL, &result));
-	for (size_t v = 0; v < n; v++)
-		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
-			     v, result.idom[v], want[v]);
-	check_tree_preorder(&result);
-	ch_dominators_deinit(&result);
+	check_idoms(want, n, offsets, targets, roots, 2);
 	free(want);
 	free(offsets);
 	free(targets);
