@@ -16,6 +16,15 @@
 #define NO_ANCESTOR UINT32_MAX
 // eval()'s stack: the longest path it compresses at once.
 #define EVAL_STACK ((size_t)1 << 16)
+/*
+ * The progress of the whole computation, one stage: the search counts
+ * SEARCH_WEIGHT a vertex (the super-root too), each of the predecessors'
+ * two passes 1 an edge or root, the semidominators 1 a vertex: about their
+ * shares of the time on a large heap. The vertices are reported a step of
+ * PROGRESS_STEP at a time.
+ */
+#define SEARCH_WEIGHT 6
+#define PROGRESS_STEP ((size_t)1 << 16)
 
 /*
  * What eval() reads of a vertex, together: on a large graph every step of
@@ -182,8 +191,13 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		prefetch_targets(offsets, targets, seen, offsets[v],
 				 offsets[v + 1]);
 		count++;
+		if (count % PROGRESS_STEP == 0)
+			ch_progress_add(SEARCH_WEIGHT * PROGRESS_STEP);
 	}
 	lt->count = count;
+	// The vertices not reached, and those since the last step.
+	ch_progress_add(SEARCH_WEIGHT *
+			(num_nodes + 1 - count / PROGRESS_STEP * PROGRESS_STEP));
 	return NULL;
 }
 
@@ -348,6 +362,7 @@ static void *count_share(void *arg)
 
 	while ((n = next_edges(s)) > 0) {
 		share->total += n;
+		ch_progress_add(n);
 		for (size_t k = 0; k < n; k++) {
 			if (k + AHEAD < n)
 				__builtin_prefetch(&counts[s->dests[k + AHEAD]], 1);
@@ -367,6 +382,7 @@ static void *fill_share(void *arg)
 	s->source = share->first_source;
 	s->e = 0;
 	while ((n = next_edges(s)) > 0) {
+		ch_progress_add(n);
 		for (size_t k = 0; k < n; k++) {
 			// Two misses an edge, its target's cursor and the slot
 			// it names: the cursor fetched AHEAD edges before, the
@@ -447,6 +463,8 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 	}
 	run_shares(count_share, shares);
 	total = shares[0].total + shares[1].total;
+	// The tree edges and the edges of nodes not reached, in both passes.
+	ch_progress_add(2 * ((uint64_t)offsets[num_nodes] + num_roots - total));
 	// Past this, a vertex's count may have wrapped, and its offsets would.
 	if (total >= UINT32_MAX)
 		return ch_error_create(CH_ERROR_CORRUPT,
@@ -584,14 +602,13 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 			.best = i,
 		};
 	}
-	ch_progress_start("dominator tree", count);
 	for (size_t w = count - 1; w >= 1; w--) {
 		// The DFS parent, a predecessor numbered below w, is its
 		// own eval(): semi starts there, its edge left out of preds.
 		uint32_t parent = lt->parent[w], semi = parent;
 
-		if (w % 65536 == 0)
-			ch_progress_add(65536);
+		if (w % PROGRESS_STEP == 0)
+			ch_progress_add(PROGRESS_STEP);
 		if (eval_is_zero_at_once(lt, w))
 			semi = 0;
 		// Backwards: the next vertex's predecessors are just below
@@ -615,8 +632,6 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		vs[w].best = semi;
 		vs[w].ancestor = parent;
 	}
-	ch_progress_add(count);
-	ch_progress_end();
 	// A vertex's idom is an ancestor of its parent in the dominator tree
 	// (built in preorder, so final above it), the first not below semi.
 	// In place: parent[w] is read once, before idom[w] takes its slot.
@@ -736,6 +751,10 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		err = &ch_enomem;
 		goto out;
 	}
+	ch_progress_start("dominator tree",
+			  SEARCH_WEIGHT * (uint64_t)n1 +
+				  2 * ((uint64_t)offsets[num_nodes] + num_roots) +
+				  num_nodes);
 	if (beside) {
 		beside_threaded = pthread_create(&beside_thread, NULL,
 						 beside->fn, beside->arg) == 0;
@@ -782,6 +801,7 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	*ret = result;
 	result = (struct ch_dominators){ 0 };
 out:
+	ch_progress_end();
 	// The work beside goes on through the steps after the search.
 	if (beside_threaded)
 		pthread_join(beside_thread, NULL);
