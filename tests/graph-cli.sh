@@ -161,7 +161,8 @@ check_same "refs A: the global chain_root+0x8" '"kind": "global"
 # when stderr is not a terminal, nothing.
 CH_PROGRESS=1 "$COREHEAP" top "$core" > /dev/null 2> "$work/err"
 check_same "progress: the stages of top, each cleared at its end" \
-	"typing allocations
+	"walking the heap
+typing allocations
 scanning for references
 dominator tree" \
 	"$(tr '\r' '\n' < "$work/err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"

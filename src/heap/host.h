@@ -22,6 +22,11 @@ struct ch_host {
 	uint8_t allocator;
 	/** The first error the host itself met (out of memory), or NULL. */
 	struct ch_error *err;
+	/**
+	 * Bytes of the blocks reported that lie in no other block, not yet
+	 * counted as the walk's progress (ch_host_report_progress()).
+	 */
+	uint64_t unreported_bytes;
 };
 
 /** Set up host for the allocator at index allocator of program. */
@@ -30,5 +35,11 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 
 /** Take the host's own error, if any (the caller owns it). */
 struct ch_error *ch_host_take_error(struct ch_host *host);
+
+/**
+ * Count the bytes of the blocks reported since the last call as the
+ * progress of the stage running (the walk's: see ch_program_load_heap()).
+ */
+void ch_host_report_progress(struct ch_host *host);
 
 #endif /* COREHEAP_HOST_H */

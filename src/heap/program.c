@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/bitmap.h"
 #include "base/cleanup.h"
+#include "base/progress.h"
 #include "base/vector.h"
 #include "heap/host.h"
 #include "heap/program.h"
@@ -594,6 +596,7 @@ static struct ch_error *walk_allocator(struct ch_program *program, size_t i)
 
 	ch_host_init(&host, program, i);
 	status = use->ops->walk(&host.ops, use->state);
+	ch_host_report_progress(&host);
 	if (status == COREHEAP_OK && use->ops->check)
 		status = use->ops->check(&host.ops, use->state);
 	err = ch_host_take_error(&host);
@@ -745,6 +748,69 @@ static void warn_about_lost(struct ch_program *program)
 				more_partial ? ", some of them writable: the allocations and pointers there are unknown" : "");
 }
 
+/*
+ * The bytes the allocators' walks should cover, for the walk's progress:
+ * the writable memory that no file backs, but for the threads' stacks. A
+ * guess (what an allocator reserved but never used counts, a runtime's
+ * objects inside malloc'd blocks do not), so the walk may end short of
+ * 100%.
+ */
+static uint64_t heap_bytes_guess(const struct ch_program *program)
+{
+	const struct ch_address_space *as = program->address_space;
+	const struct ch_core *core = program->core;
+	_cleanup_free_ uint64_t *stacks = calloc(as->num_mappings / 64 + 1,
+						 sizeof(*stacks));
+	uint64_t total = 0;
+
+	for (size_t t = 0; stacks && t < core->num_threads; t++) {
+		const struct ch_mapping *stack = ch_address_space_mapping(
+			as, core->threads[t].regs[CH_REG_RSP]);
+
+		if (stack)
+			ch_bit_set(stacks, stack - as->mappings);
+	}
+	for (size_t m = 0; m < as->num_mappings; m++) {
+		const struct ch_mapping *mapping = &as->mappings[m];
+
+		if ((mapping->flags & PF_W) && !mapping->file &&
+		    !(stacks && ch_bit_get(stacks, m)))
+			total += mapping->end - mapping->start;
+	}
+	return total;
+}
+
+/*
+ * Every allocator's walk, the native ones first so that the runtimes can
+ * find their blocks, each group's blocks then sorted into the model.
+ */
+static struct ch_error *walk_allocators(struct ch_program *program)
+{
+	const struct ch_allocator_set *set = &program->allocators;
+	struct ch_error *err = NULL;
+
+	for (size_t i = 0; !err && i < set->num_uses; i++) {
+		if (!set->uses[i].ops->is_runtime)
+			err = walk_allocator(program, i);
+	}
+	if (err)
+		return err;
+	err = ch_heap_finish(&program->heap);
+	program->heap.native_live = program->heap.live.len;
+	for (size_t i = 0; !err && i < set->num_uses; i++) {
+		if (set->uses[i].ops->is_runtime)
+			err = walk_allocator(program, i);
+	}
+	// The runtimes' own blocks (objects in their arenas) join the sorted
+	// live blocks: one model, whatever allocator a block came from.
+	if (!err && program->heap.live.len != program->heap.native_live)
+		err = ch_heap_finish(&program->heap);
+	program->heap.native_live = program->heap.live.len;
+	if (!err)
+		err = ch_heap_finish_nested(&program->heap);
+	return err;
+}
+
 struct ch_error *ch_program_load_heap(struct ch_program *program,
 				      const struct ch_program_options *options)
 {
@@ -768,27 +834,9 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 	if (set->num_uses == 0 && !options->allocator)
 		ch_program_warn(program, true,
 				"no known allocator found in the core");
-	// Native allocators first, so that runtimes can find their blocks.
-	for (size_t i = 0; i < set->num_uses; i++) {
-		if (!set->uses[i].ops->is_runtime) {
-			err = walk_allocator(program, i);
-			if (err)
-				return err;
-		}
-	}
-	err = ch_heap_finish(&program->heap);
-	program->heap.native_live = program->heap.live.len;
-	for (size_t i = 0; !err && i < set->num_uses; i++) {
-		if (set->uses[i].ops->is_runtime)
-			err = walk_allocator(program, i);
-	}
-	// The runtimes' own blocks (objects in their arenas) join the sorted
-	// live blocks: one model, whatever allocator a block came from.
-	if (!err && program->heap.live.len != program->heap.native_live)
-		err = ch_heap_finish(&program->heap);
-	program->heap.native_live = program->heap.live.len;
-	if (!err)
-		err = ch_heap_finish_nested(&program->heap);
+	ch_progress_start("walking the heap", heap_bytes_guess(program));
+	err = walk_allocators(program);
+	ch_progress_end();
 	if (err)
 		return err;
 	warn_about_lost(program);
