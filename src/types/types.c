@@ -33,6 +33,13 @@
 // An allocator's rounding adds at most a few elements' worth (glibc's
 // mmapped chunks: 24 bytes); past that many counts, no count fits.
 #define MAX_COUNT_TRIES 64
+/*
+ * The typing's progress, one stage: the first pass over the blocks and the
+ * naming count 1 a block, the propagation PROPAGATION_WEIGHT a visit, about
+ * their shares of the time. The passes report PROGRESS_STEP blocks at once.
+ */
+#define PROPAGATION_WEIGHT 5
+#define PROGRESS_STEP ((size_t)1 << 16)
 
 enum {
 	UNKNOWN_CLASS_DTYPE = UINT32_MAX,
@@ -632,11 +639,16 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 	struct block_reader reader = { .as = types->program->address_space };
 	bool vtables = !ch_vtables_empty(types->vtables);
 	struct ch_error *err = NULL;
+	size_t reported = 0;
 
 	for (size_t i = 0; !err && i < heap->live.len; i++) {
 		const struct ch_block *block = &heap->live.blocks[i];
 		const uint8_t *bytes;
 
+		if (i - reported == PROGRESS_STEP) {
+			ch_progress_add(PROGRESS_STEP);
+			reported = i;
+		}
 		prefetch_block(&reader, heap, i + PREFETCH_DISTANCE);
 		// A runtime's own word is the most trusted evidence there is.
 		if (block->runtime_type) {
@@ -653,6 +665,7 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 		    ch_looks_like_text(bytes, block->size))
 			ch_bit_set(p->text_bits, i);
 	}
+	ch_progress_add(heap->live.len - reported);
 	return err;
 }
 
@@ -1377,6 +1390,7 @@ static struct ch_error *visit_level(struct ch_types *types,
 			ch_bit_clear(level->bits, level->list.data[k]);
 		err = visit_run(types, &reader, level->list.data,
 				level->list.len);
+		ch_progress_add(PROPAGATION_WEIGHT * level->list.len);
 	} else {
 		uint32_t run[VISIT_RUN + 64];
 		size_t len = 0;
@@ -1391,11 +1405,11 @@ static struct ch_error *visit_level(struct ch_types *types,
 			if (len >= VISIT_RUN || w + 1 == num_words) {
 				if (!err && !types->stats.truncated)
 					err = visit_run(types, &reader, run, len);
+				ch_progress_add(PROPAGATION_WEIGHT * len);
 				len = 0;
 			}
 		}
 	}
-	ch_progress_add(level->count);
 	level->list.len = 0;
 	level->count = 0;
 	return err ? err : follow_batch(types);
@@ -1436,7 +1450,6 @@ static struct ch_error *propagate(struct ch_types *types)
 		     !p->batch_found))
 		err = &ch_enomem;
 	p->batching = true;
-	ch_progress_start("typing allocations", heap->live.len);
 	if (!err)
 		err = visit_level(types, &from_roots);
 	if (!err && !types->stats.truncated)
@@ -1452,7 +1465,6 @@ static struct ch_error *propagate(struct ch_types *types)
 		err = visit_level(types, &level);
 	}
 	p->batching = false;
-	ch_progress_end();
 	level_deinit(&from_roots);
 	level_deinit(&from_vtables);
 	level_deinit(&level);
@@ -1522,8 +1534,13 @@ static struct ch_error *name_blocks(struct ch_types *types)
 {
 	struct ch_heap *heap = &types->program->heap;
 	struct ch_error *err = NULL;
+	size_t reported = 0;
 
 	for (size_t i = 0; !err && i < heap->live.len; i++) {
+		if (i - reported == PROGRESS_STEP) {
+			ch_progress_add(PROGRESS_STEP);
+			reported = i;
+		}
 		if (i + NAME_AHEAD < heap->live.len)
 			prefetch_vector_count(types->private, i + NAME_AHEAD);
 		err = name_block(types, i);
@@ -1534,6 +1551,7 @@ static struct ch_error *name_blocks(struct ch_types *types)
 			types->stats.bytes[source] += heap->live.blocks[i].size;
 		}
 	}
+	ch_progress_add(heap->live.len - reported);
 	return err;
 }
 
@@ -1657,6 +1675,8 @@ struct ch_error *ch_types_create(struct ch_program *program,
 	err = allocate(types);
 	if (!err)
 		err = ch_vtables_create(program, &types->vtables);
+	ch_progress_start("typing allocations",
+			  (2 + PROPAGATION_WEIGHT) * (uint64_t)heap->live.len);
 	/*
 	 * Reading DWARF (inflating libc's debug sections, walking every
 	 * unit) and indexing the blocks take as long as a pass over every
@@ -1697,6 +1717,7 @@ struct ch_error *ch_types_create(struct ch_program *program,
 		err = name_blocks(types);
 	if (!err)
 		err = ch_types_pointer_free(types, &heap->pointer_free);
+	ch_progress_end();
 	release_work(types->private);
 	if (err) {
 		ch_types_destroy(types);
