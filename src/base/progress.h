@@ -25,4 +25,27 @@ void ch_progress_add(uint64_t done);
 /** The current stage is over: its line is cleared. */
 void ch_progress_end(void);
 
+/**
+ * Units counted in a hot loop, passed on to ch_progress_add() once step of
+ * them or more are pending: an addition an item where the shared count
+ * would be an atomic one. ch_progress_flush() passes on the rest.
+ */
+struct ch_progress_batch {
+	uint64_t pending, step;
+};
+
+static inline void ch_progress_flush(struct ch_progress_batch *batch)
+{
+	ch_progress_add(batch->pending);
+	batch->pending = 0;
+}
+
+static inline void ch_progress_count(struct ch_progress_batch *batch,
+				     uint64_t done)
+{
+	batch->pending += done;
+	if (batch->pending >= batch->step)
+		ch_progress_flush(batch);
+}
+
 #endif /* COREHEAP_PROGRESS_H */

@@ -18,8 +18,8 @@
 #define EVAL_STACK ((size_t)1 << 16)
 /*
  * The progress of the whole computation, one stage: the search counts
- * SEARCH_WEIGHT a vertex (the super-root too), each of the predecessors'
- * two passes 1 an edge or root, the semidominators 1 a vertex: about their
+ * SEARCH_WEIGHT a node, reached or not, each of the predecessors' two
+ * passes 1 an edge or root, the semidominators 1 a vertex: about their
  * shares of the time on a large heap. The vertices are reported a step of
  * PROGRESS_STEP at a time.
  */
@@ -151,6 +151,9 @@ static struct ch_error *number_vertices(size_t num_nodes,
 					struct lengauer_tarjan *lt)
 {
 	struct dfs_entry *stack = work_stack(lt);
+	struct ch_progress_batch progress = {
+		.step = SEARCH_WEIGHT * PROGRESS_STEP
+	};
 	_cleanup_free_ uint64_t *seen = ch_calloc_large(ch_bitmap_words(num_nodes) + 1,
 							sizeof(*seen));
 	size_t depth = 0, count = 1;
@@ -191,13 +194,12 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		prefetch_targets(offsets, targets, seen, offsets[v],
 				 offsets[v + 1]);
 		count++;
-		if (count % PROGRESS_STEP == 0)
-			ch_progress_add(SEARCH_WEIGHT * PROGRESS_STEP);
+		ch_progress_count(&progress, SEARCH_WEIGHT);
 	}
 	lt->count = count;
-	// The vertices not reached, and those since the last step.
-	ch_progress_add(SEARCH_WEIGHT *
-			(num_nodes + 1 - count / PROGRESS_STEP * PROGRESS_STEP));
+	ch_progress_flush(&progress);
+	// The nodes no root reaches (count has the super-root).
+	ch_progress_add(SEARCH_WEIGHT * (num_nodes + 1 - count));
 	return NULL;
 }
 
@@ -752,7 +754,7 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		goto out;
 	}
 	ch_progress_start("dominator tree",
-			  SEARCH_WEIGHT * (uint64_t)n1 +
+			  SEARCH_WEIGHT * (uint64_t)num_nodes +
 				  2 * ((uint64_t)offsets[num_nodes] + num_roots) +
 				  num_nodes);
 	if (beside) {

@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "base/path.h"
-#include "base/progress.h"
 #include "heap/host.h"
 #include "heap/program.h"
 
 // The most header words a block keeps (ch_block::header_words).
 #define MAX_HEADER_WORDS 15
-// The walk's progress is counted by this many bytes of blocks at least.
+// The walk's progress is passed on by the megabyte: a block takes a few
+// nanoseconds here.
 #define PROGRESS_BYTES ((uint64_t)1 << 20)
 
 static struct ch_host *host_of(const struct coreheap_host *ops)
@@ -233,12 +233,8 @@ static int host_add_block(const struct coreheap_host *ops,
 
 	if (block->state > COREHEAP_BLOCK_METADATA)
 		return COREHEAP_FAILED;
-	// Reported by the megabyte: a block is a few nanoseconds here.
-	if (block->parent == 0) {
-		host->unreported_bytes += block->size;
-		if (host->unreported_bytes >= PROGRESS_BYTES)
-			ch_host_report_progress(host);
-	}
+	if (block->parent == 0)
+		ch_progress_count(&host->progress, block->size);
 	if (block->type_name && block->type_name[0]) {
 		struct ch_error *err = ch_heap_intern_runtime_type(
 			&host->program->heap, block->type_name,
@@ -492,13 +488,8 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 		},
 		.program = program,
 		.allocator = allocator,
+		.progress = { .step = PROGRESS_BYTES },
 	};
-}
-
-void ch_host_report_progress(struct ch_host *host)
-{
-	ch_progress_add(host->unreported_bytes);
-	host->unreported_bytes = 0;
 }
 
 struct ch_error *ch_host_take_error(struct ch_host *host)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/progress.h"
 #include "coreheap/plugin.h"
 
 struct ch_program;
@@ -23,10 +24,10 @@ struct ch_host {
 	/** The first error the host itself met (out of memory), or NULL. */
 	struct ch_error *err;
 	/**
-	 * Bytes of the blocks reported that lie in no other block, not yet
-	 * counted as the walk's progress (ch_host_report_progress()).
+	 * The walk's progress: the bytes of the blocks reported that lie in
+	 * no other block (passed on by walk_allocator() at its end).
 	 */
-	uint64_t unreported_bytes;
+	struct ch_progress_batch progress;
 };
 
 /** Set up host for the allocator at index allocator of program. */
@@ -35,11 +36,5 @@ void ch_host_init(struct ch_host *host, struct ch_program *program,
 
 /** Take the host's own error, if any (the caller owns it). */
 struct ch_error *ch_host_take_error(struct ch_host *host);
-
-/**
- * Count the bytes of the blocks reported since the last call as the
- * progress of the stage running (the walk's: see ch_program_load_heap()).
- */
-void ch_host_report_progress(struct ch_host *host);
 
 #endif /* COREHEAP_HOST_H */

@@ -596,7 +596,7 @@ static struct ch_error *walk_allocator(struct ch_program *program, size_t i)
 
 	ch_host_init(&host, program, i);
 	status = use->ops->walk(&host.ops, use->state);
-	ch_host_report_progress(&host);
+	ch_progress_flush(&host.progress);
 	if (status == COREHEAP_OK && use->ops->check)
 		status = use->ops->check(&host.ops, use->state);
 	err = ch_host_take_error(&host);

@@ -639,16 +639,13 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 	struct block_reader reader = { .as = types->program->address_space };
 	bool vtables = !ch_vtables_empty(types->vtables);
 	struct ch_error *err = NULL;
-	size_t reported = 0;
+	struct ch_progress_batch progress = { .step = PROGRESS_STEP };
 
 	for (size_t i = 0; !err && i < heap->live.len; i++) {
 		const struct ch_block *block = &heap->live.blocks[i];
 		const uint8_t *bytes;
 
-		if (i - reported == PROGRESS_STEP) {
-			ch_progress_add(PROGRESS_STEP);
-			reported = i;
-		}
+		ch_progress_count(&progress, 1);
 		prefetch_block(&reader, heap, i + PREFETCH_DISTANCE);
 		// A runtime's own word is the most trusted evidence there is.
 		if (block->runtime_type) {
@@ -665,7 +662,7 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 		    ch_looks_like_text(bytes, block->size))
 			ch_bit_set(p->text_bits, i);
 	}
-	ch_progress_add(heap->live.len - reported);
+	ch_progress_flush(&progress);
 	return err;
 }
 
@@ -1534,13 +1531,10 @@ static struct ch_error *name_blocks(struct ch_types *types)
 {
 	struct ch_heap *heap = &types->program->heap;
 	struct ch_error *err = NULL;
-	size_t reported = 0;
+	struct ch_progress_batch progress = { .step = PROGRESS_STEP };
 
 	for (size_t i = 0; !err && i < heap->live.len; i++) {
-		if (i - reported == PROGRESS_STEP) {
-			ch_progress_add(PROGRESS_STEP);
-			reported = i;
-		}
+		ch_progress_count(&progress, 1);
 		if (i + NAME_AHEAD < heap->live.len)
 			prefetch_vector_count(types->private, i + NAME_AHEAD);
 		err = name_block(types, i);
@@ -1551,7 +1545,7 @@ static struct ch_error *name_blocks(struct ch_types *types)
 			types->stats.bytes[source] += heap->live.blocks[i].size;
 		}
 	}
-	ch_progress_add(heap->live.len - reported);
+	ch_progress_flush(&progress);
 	return err;
 }
 
