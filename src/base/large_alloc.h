@@ -128,4 +128,19 @@ static inline bool ch_populate(void *p, size_t size)
 #endif
 }
 
+/**
+ * Give back the whole pages inside [p, p + size) of an array whose contents
+ * there are no longer needed: the array's peak memory need not hold them
+ * while later parts are faulted in. A later touch reads zeroes.
+ */
+static inline void ch_release_pages(void *p, size_t size)
+{
+	uintptr_t page = (uintptr_t)getpagesize();
+	uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t end = ((uintptr_t)p + size) & ~(page - 1);
+
+	if (p && end > start)
+		madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 #endif /* COREHEAP_LARGE_ALLOC_H */

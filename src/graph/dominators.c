@@ -12,8 +12,6 @@
 #include "base/thread_pair.h"
 #include "graph/dominators.h"
 
-// A forest root in the link-eval structure (0 is a vertex: the super-root).
-#define NO_ANCESTOR UINT32_MAX
 // eval()'s stack: the longest path it compresses at once.
 #define EVAL_STACK ((size_t)1 << 16)
 /*
@@ -41,21 +39,32 @@ struct lt_vertex {
 /*
  * The state of Semi-NCA, every array indexed by DFS number; DFS
  * number 0 is the virtual super-root, whose successors are the roots.
+ *
+ * On a large heap the computation's peak memory, not only its time, is
+ * what it costs: the graph, the heap's model and the types are held
+ * throughout, and each array below is held only while a pass needs it,
+ * in pages the pass before touched where it can. Two arrays of a vertex
+ * each serve the passes in turn: lt->by_number (the search's numbers of
+ * the vertices, then the second share's counts of the predecessors, then
+ * the DFS parents, then the idoms) and lt->work (below).
  */
 struct lengauer_tarjan {
 	size_t count;          // reachable vertices, super-root included
-	uint32_t *vertex;      // DFS number -> node
-	uint32_t *parent;      // parent in the DFS spanning tree, until
-	uint32_t *idom;        // compute_idoms() turns it into this
+	/**
+	 * By DFS number: the node numbered (the search), the second share's
+	 * counts (collect_predecessors()), the DFS parent (find_parents()),
+	 * the idom (compute_idoms()).
+	 */
+	uint32_t *by_number;
 	struct lt_vertex *vertices;
 	uint32_t *path;        // eval's explicit stack,
 	size_t path_capacity;  // this long
 	/**
-	 * One buffer for three uses in turn, so that each reuses pages the
-	 * one before touched: the search's stack (work_stack()); then the
-	 * predecessors' offsets and the second share's counts; then the same
-	 * offsets and the link-eval forest's vertices, laid over the counts
-	 * (work_vertices()).
+	 * One buffer for four uses in turn: the search's stack
+	 * (work_stack()); then the predecessors' offsets; then the same
+	 * offsets, each vertex's semidominator taking its place, and the
+	 * link-eval forest's vertices (work_vertices()); then the result's
+	 * idoms by node, and the nodes by DFS number (work_vertex()).
 	 */
 	void *work;
 	/**
@@ -67,15 +76,14 @@ struct lengauer_tarjan {
 	// The other predecessors, by DFS number, in CSR form.
 	uint32_t *pred_offsets;
 	uint32_t *preds;
-	size_t preds_len;      // entries that preds holds room for
+	// Where the pages of preds given back so far begin (page-aligned).
+	uintptr_t preds_kept_end;
 };
 
 static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 {
-	free(lt->vertex);
-	free(lt->parent);
+	free(lt->by_number);
 	free(lt->work);
-	free(lt->idom);
 	free(lt->path);
 	free(lt->tree_edges);
 	free(lt->tree_roots);
@@ -103,21 +111,40 @@ static struct lt_vertex *work_vertices(const struct lengauer_tarjan *lt,
 	return (struct lt_vertex *)((after + 63) & ~(uintptr_t)63);
 }
 
-// The bytes of lt->work for n1 vertices (num_nodes + 1): the larger of the
-// stack and the offsets with the vertices.
+// The nodes by DFS number, at the end: after the idoms by node of n1
+// entries (num_nodes + 1) that take the front.
+static uint32_t *work_vertex(const struct lengauer_tarjan *lt, size_t n1)
+{
+	return (uint32_t *)lt->work + n1;
+}
+
+// The bytes of lt->work for n1 vertices: the largest of the stack, the
+// offsets with the vertices, and the idoms with the nodes.
 static size_t work_bytes(size_t n1)
 {
 	size_t stack = n1 * sizeof(struct dfs_entry);
 	size_t forest = (n1 + 1) * sizeof(uint32_t) + 64 +
 			n1 * sizeof(struct lt_vertex);
+	size_t result = 2 * n1 * sizeof(uint32_t);
+	size_t most = stack > forest ? stack : forest;
 
-	return stack > forest ? stack : forest;
+	return most > result ? most : result;
 }
 
-// The first of those bytes, which the offsets and the counts take.
-static size_t work_counts_bytes(size_t n1)
+// The first of those bytes, which the offsets take.
+static size_t work_offsets_bytes(size_t n1)
 {
-	return 2 * (n1 + 1) * sizeof(uint32_t);
+	return (n1 + 1) * sizeof(uint32_t);
+}
+
+// Give back lt->work's pages past the offsets of count vertices: what the
+// pass before left there is read no more, and the next fills it slowly.
+static void release_work_after_offsets(struct lengauer_tarjan *lt,
+				       size_t n1, size_t count)
+{
+	size_t offsets = work_offsets_bytes(count);
+
+	ch_release_pages((char *)lt->work + offsets, work_bytes(n1) - offsets);
 }
 
 /*
@@ -136,13 +163,13 @@ static void prefetch_targets(const uint32_t *offsets, const uint32_t *targets,
 
 /*
  * Iterative depth-first search from the super-root: the reachable nodes in
- * preorder (lt->vertex) and the spanning tree (lt->parent). Whether a
- * target was seen is asked of a bitmap (an eighth of a byte a node, in the
- * cache where the numbers were a miss an edge); the numbers by node are
- * written after, in one pass (search_and_number()). A vertex's stack entry
- * keeps where its edges are: going back to it reads nothing else. The
- * edge each vertex is entered by is marked in lt->tree_edges (or
- * lt->tree_roots).
+ * preorder (lt->by_number). Whether a target was seen is asked of a bitmap
+ * (an eighth of a byte a node, in the cache where the numbers were a miss
+ * an edge); the numbers by node are written after, in one pass
+ * (search_and_number()). A vertex's stack entry keeps where its edges are:
+ * going back to it reads nothing else. The edge each vertex is entered by
+ * is marked in lt->tree_edges (or lt->tree_roots): the spanning tree, whose
+ * parents are written only when they are needed (find_parents()).
  */
 static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *offsets,
@@ -160,8 +187,7 @@ static struct ch_error *number_vertices(size_t num_nodes,
 
 	if (!seen)
 		return &ch_enomem;
-	lt->vertex[0] = CH_DOMINATOR_ROOT;
-	lt->parent[0] = 0;
+	lt->by_number[0] = CH_DOMINATOR_ROOT;
 	stack[depth++] = (struct dfs_entry){ .number = 0, .next = 0,
 					     .end = (uint32_t)num_roots };
 	while (depth > 0) {
@@ -186,8 +212,7 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		ch_bit_set(seen, v);
 		ch_bit_set(top->number == 0 ? lt->tree_roots : lt->tree_edges,
 			   e - 1);
-		lt->vertex[count] = v;
-		lt->parent[count] = top->number;
+		lt->by_number[count] = v;
 		stack[depth++] = (struct dfs_entry){ .number = count,
 						     .next = offsets[v],
 						     .end = offsets[v + 1] };
@@ -209,11 +234,11 @@ static struct ch_error *number_vertices(size_t num_nodes,
  * first touch of each page of these arrays (hundreds of megabytes on a
  * large heap) would add a fault in which the kernel clears the page.
  * number_of is filled with CH_DOMINATOR_NONE there too: the search writes
- * it only once it is over. And the part of lt->work that the counts will
+ * it only once it is over. And the part of lt->work that the offsets will
  * take after the search's stack (which seldom goes deeper).
  */
 struct search_arrays {
-	uint32_t *number_of, *vertex, *parent;
+	uint32_t *number_of, *vertex;
 	void *work;
 	size_t len;
 };
@@ -224,14 +249,13 @@ static void *prepare_search_arrays(void *arg)
 
 	memset(arrays->number_of, 0xff, arrays->len * sizeof(uint32_t));
 	ch_populate(arrays->vertex, arrays->len * sizeof(uint32_t));
-	ch_populate(arrays->parent, arrays->len * sizeof(uint32_t));
-	ch_populate(arrays->work, work_counts_bytes(arrays->len));
+	ch_populate(arrays->work, work_offsets_bytes(arrays->len));
 	return NULL;
 }
 
 /*
  * The search, with its arrays prepared beside it, then number_of, the
- * inverse of lt->vertex (CH_DOMINATOR_NONE where no root reaches).
+ * inverse of lt->by_number (CH_DOMINATOR_NONE where no root reaches).
  */
 static struct ch_error *search_and_number(size_t num_nodes,
 					  const uint32_t *offsets,
@@ -243,8 +267,7 @@ static struct ch_error *search_and_number(size_t num_nodes,
 {
 	struct search_arrays arrays = {
 		.number_of = number_of,
-		.vertex = lt->vertex,
-		.parent = lt->parent,
+		.vertex = lt->by_number,
 		.work = lt->work,
 		.len = num_nodes + 1,
 	};
@@ -262,7 +285,7 @@ static struct ch_error *search_and_number(size_t num_nodes,
 	if (err)
 		return err;
 	for (size_t w = 1; w < lt->count; w++)
-		number_of[lt->vertex[w]] = w;
+		number_of[lt->by_number[w]] = w;
 	return NULL;
 }
 
@@ -286,8 +309,10 @@ struct edge_stream {
 	const uint32_t *roots;
 	size_t num_roots, num_nodes;
 	const uint32_t *number_of;
-	// The search's tree edges, left out: see struct lengauer_tarjan.
+	// The search's tree edges (see struct lengauer_tarjan): the stream
+	// gives only these when tree is set, else all the others.
 	const uint64_t *tree_edges, *tree_roots;
+	bool tree;
 	/**
 	 * Where the stream is: source's edge e; source 0 is the super-root,
 	 * source u + 1 node u. It stops before source end.
@@ -323,7 +348,8 @@ static size_t next_edges(struct edge_stream *s)
 			uint32_t t = s->source == 0 ? s->roots[s->e] :
 						      s->targets[s->e];
 
-			if (t >= s->num_nodes || ch_bit_get(tree, s->e))
+			if (t >= s->num_nodes ||
+			    ch_bit_get(tree, s->e) != s->tree)
 				continue;
 			s->sources[n] = from;
 			s->dests[n++] = t;
@@ -342,16 +368,18 @@ static size_t next_edges(struct edge_stream *s)
 }
 
 /*
- * One thread's share of the predecessors: the edges of the sources
- * [stream.source, stream.end), counted by target into counts (one per DFS
- * number, zeroed), then, once the counts are made into where each target's
- * predecessors from this share go, written there.
+ * One thread's share of a pass over the edges: those of the sources
+ * [stream.source, stream.end). For the predecessors, counted by target
+ * into counts (one per DFS number, zeroed), then, once the counts are made
+ * into where each target's predecessors from this share go, written
+ * there; for the DFS parents, the tree edges, written into parents.
  */
 struct predecessor_share {
 	struct edge_stream stream;
 	size_t first_source;
 	uint32_t *counts;
 	uint32_t *preds;
+	uint32_t *parents;
 	uint64_t total;
 };
 
@@ -399,39 +427,43 @@ static void *fill_share(void *arg)
 	return NULL;
 }
 
-// Run fn on both shares, the second on a thread of its own.
-static void run_shares(void *(*fn)(void *),
-		       struct predecessor_share shares[2])
+/*
+ * Each vertex but the super-root has one tree edge, from its DFS parent:
+ * the shares write disjoint entries. Two misses an edge, the target's
+ * number (prefetched in next_edges()) and its entry, fetched AHEAD before.
+ */
+static void *parent_share(void *arg)
 {
-	ch_run_pair(fn, &shares[0],
-		    shares[1].first_source < shares[1].stream.end ? &shares[1] :
-								    NULL);
+	struct predecessor_share *share = arg;
+	struct edge_stream *s = &share->stream;
+	uint32_t *parents = share->parents;
+	size_t n;
+
+	while ((n = next_edges(s)) > 0) {
+		ch_progress_add(n);
+		for (size_t k = 0; k < n; k++) {
+			if (k + AHEAD < n)
+				__builtin_prefetch(&parents[s->dests[k + AHEAD]], 1);
+			parents[s->dests[k]] = s->sources[k];
+		}
+	}
+	return NULL;
 }
 
 /*
- * The predecessors in CSR form by DFS number, on two threads when there
- * are many edges: each takes the sources of about half of them and counts
- * its own; a target's predecessors from the first share then come before
- * those from the second, as one thread puts them.
+ * The two shares of a pass over the edges (the tree edges with tree, else
+ * the others): on two threads when there are many edges, each taking the
+ * sources of about half of them; else the first takes all, and the second
+ * none.
  */
-static struct ch_error *collect_predecessors(const uint32_t *offsets,
-					     const uint32_t *targets,
-					     const uint32_t *roots,
-					     size_t num_roots,
-					     const uint32_t *number_of,
-					     size_t num_nodes,
-					     struct lengauer_tarjan *lt)
+static void init_shares(struct predecessor_share shares[2],
+			const uint32_t *offsets, const uint32_t *targets,
+			const uint32_t *roots, size_t num_roots,
+			const uint32_t *number_of, size_t num_nodes,
+			const struct lengauer_tarjan *lt, bool tree)
 {
-	_cleanup_free_ struct predecessor_share *shares = malloc(2 * sizeof(*shares));
-	uint32_t *second_counts = NULL;
-	size_t count = lt->count, split = num_nodes + 1;
-	uint64_t total, offset = 0;
+	size_t split = num_nodes + 1;
 
-	if (!shares)
-		return &ch_enomem;
-	// In lt->work, where the search's stack was.
-	lt->pred_offsets = lt->work;
-	memset(lt->pred_offsets, 0, (count + 1) * sizeof(*lt->pred_offsets));
 	if (offsets[num_nodes] >= MIN_PARALLEL_EDGES) {
 		// The first node whose edges start past the middle: the
 		// second share's first source (source u + 1 is node u).
@@ -446,8 +478,6 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 				high = mid;
 		}
 		split = low + 1;
-		second_counts = lt->pred_offsets + count + 1;
-		memset(second_counts, 0, (count + 1) * sizeof(*second_counts));
 	}
 	for (int t = 0; t < 2; t++) {
 		shares[t] = (struct predecessor_share){
@@ -457,12 +487,59 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 				    .number_of = number_of,
 				    .tree_edges = lt->tree_edges,
 				    .tree_roots = lt->tree_roots,
+				    .tree = tree,
 				    .source = t == 0 ? 0 : split,
 				    .end = t == 0 ? split : num_nodes + 1 },
 			.first_source = t == 0 ? 0 : split,
-			.counts = t == 0 ? lt->pred_offsets : second_counts,
 		};
 	}
+}
+
+static bool has_second_share(const struct predecessor_share shares[2])
+{
+	return shares[1].first_source < shares[1].stream.end;
+}
+
+// Run fn on both shares, the second on a thread of its own.
+static void run_shares(void *(*fn)(void *),
+		       struct predecessor_share shares[2])
+{
+	ch_run_pair(fn, &shares[0], has_second_share(shares) ? &shares[1] : NULL);
+}
+
+/*
+ * The predecessors in CSR form by DFS number, on two threads when there
+ * are many edges: each share counts its own; a target's predecessors from
+ * the first share then come before those from the second, as one thread
+ * puts them. The offsets take the front of lt->work; the second share's
+ * counts, lt->by_number (whose numbered nodes number_of holds too).
+ */
+static struct ch_error *collect_predecessors(const uint32_t *offsets,
+					     const uint32_t *targets,
+					     const uint32_t *roots,
+					     size_t num_roots,
+					     const uint32_t *number_of,
+					     size_t num_nodes,
+					     struct lengauer_tarjan *lt)
+{
+	_cleanup_free_ struct predecessor_share *shares = malloc(2 * sizeof(*shares));
+	uint32_t *second_counts = NULL;
+	size_t count = lt->count;
+	uint64_t total, offset = 0;
+
+	if (!shares)
+		return &ch_enomem;
+	init_shares(shares, offsets, targets, roots, num_roots, number_of,
+		    num_nodes, lt, false);
+	// In lt->work, where the search's stack was.
+	lt->pred_offsets = lt->work;
+	memset(lt->pred_offsets, 0, (count + 1) * sizeof(*lt->pred_offsets));
+	if (has_second_share(shares)) {
+		second_counts = lt->by_number;
+		memset(second_counts, 0, (count + 1) * sizeof(*second_counts));
+	}
+	shares[0].counts = lt->pred_offsets;
+	shares[1].counts = second_counts;
 	run_shares(count_share, shares);
 	total = shares[0].total + shares[1].total;
 	// The tree edges and the edges of nodes not reached, in both passes.
@@ -475,7 +552,7 @@ static struct ch_error *collect_predecessors(const uint32_t *offsets,
 	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
-	lt->preds_len = total + 1;
+	lt->preds_kept_end = (uintptr_t)(lt->preds + total + 1);
 	// Each count becomes where its share's predecessors of that target
 	// go: the first share's at the target's start, the second's after.
 	for (size_t w = 0; w < count; w++) {
@@ -546,16 +623,17 @@ static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
 }
 
 /*
- * Prefetch the entry steps up the link-eval forest from v (0: v's own): an
- * eval's walk is a cache miss a step, and the steps below were prefetched
- * by the calls for earlier evals.
+ * Prefetch the entry steps up the link-eval forest from v (0: v's own), as
+ * far as vertices processed (above w) go: an eval's walk is a cache miss a
+ * step, and the steps below were prefetched by the calls for earlier
+ * evals.
  */
 static inline void prefetch_ancestor(const struct lt_vertex *vs, uint32_t v,
-				     unsigned steps)
+				     uint32_t w, unsigned steps)
 {
-	for (unsigned i = 0; i < steps && v != NO_ANCESTOR; i++)
+	for (unsigned i = 0; i < steps && v > w; i++)
 		v = vs[v].ancestor;
-	if (v != NO_ANCESTOR)
+	if (v > w)
 		__builtin_prefetch(&vs[v]);
 }
 
@@ -577,6 +655,24 @@ static bool eval_is_zero_at_once(const struct lengauer_tarjan *lt, size_t w)
 }
 
 /*
+ * Give back the pages of lt->preds from entry start on, which the
+ * vertices processed have read for the last time, once a huge page's
+ * worth has built up.
+ */
+static void release_preds_from(struct lengauer_tarjan *lt, uint64_t start)
+{
+	uintptr_t page = (uintptr_t)getpagesize();
+	uintptr_t from = ((uintptr_t)(lt->preds + start) + page - 1) &
+			 ~(page - 1);
+
+	if (from < lt->preds_kept_end &&
+	    lt->preds_kept_end - from >= CH_HUGE_PAGE_SIZE) {
+		ch_release_pages((void *)from, lt->preds_kept_end - from);
+		lt->preds_kept_end = from;
+	}
+}
+
+/*
  * Semi-NCA (Georgiadis): the semidominators as Lengauer-Tarjan computes
  * them, in reverse preorder, then each idom as the nearest common ancestor
  * in the growing dominator tree of the DFS parent and the semidominator,
@@ -588,26 +684,26 @@ static bool eval_is_zero_at_once(const struct lengauer_tarjan *lt, size_t w)
  * which no allocation then dominates), and half the evals are left out,
  * more when a predecessor says so before any walk
  * (eval_is_zero_at_once()).
+ *
+ * A vertex's entry in the forest is written when it is processed, and only
+ * the entries of vertices processed are read (eval() reads no vertex
+ * numbered w or less): the forest's pages are touched as the predecessors
+ * of the vertices processed are given back, each pass about as large.
  */
 static void compute_idoms(struct lengauer_tarjan *lt)
 {
 	struct lt_vertex *vs = lt->vertices;
 	size_t count = lt->count;
+	uint32_t *parents = lt->by_number;
 
 	// w's semidominator takes the place of the end of w's predecessors,
 	// read for the last time when w is processed.
 	uint32_t *semi_of = lt->pred_offsets + 1;
 
-	for (size_t i = 0; i < count; i++) {
-		vs[i] = (struct lt_vertex){
-			.ancestor = NO_ANCESTOR,
-			.best = i,
-		};
-	}
 	for (size_t w = count - 1; w >= 1; w--) {
 		// The DFS parent, a predecessor numbered below w, is its
 		// own eval(): semi starts there, its edge left out of preds.
-		uint32_t parent = lt->parent[w], semi = parent;
+		uint32_t parent = parents[w], semi = parent;
 
 		if (w % PROGRESS_STEP == 0)
 			ch_progress_add(PROGRESS_STEP);
@@ -620,11 +716,11 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 			// The walks of the evals ahead, a step further the
 			// nearer they are.
 			if (e >= AHEAD)
-				prefetch_ancestor(vs, lt->preds[e - AHEAD], 0);
+				prefetch_ancestor(vs, lt->preds[e - AHEAD], w, 0);
 			if (e >= AHEAD / 2)
-				prefetch_ancestor(vs, lt->preds[e - AHEAD / 2], 1);
+				prefetch_ancestor(vs, lt->preds[e - AHEAD / 2], w, 1);
 			if (e >= AHEAD / 4)
-				prefetch_ancestor(vs, lt->preds[e - AHEAD / 4], 2);
+				prefetch_ancestor(vs, lt->preds[e - AHEAD / 4], w, 2);
 			uint32_t best = eval(lt, lt->preds[e], w);
 
 			if (best < semi)
@@ -633,86 +729,121 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		semi_of[w] = semi;
 		vs[w].best = semi;
 		vs[w].ancestor = parent;
+		release_preds_from(lt, lt->pred_offsets[w]);
 	}
 	// A vertex's idom is an ancestor of its parent in the dominator tree
 	// (built in preorder, so final above it), the first not below semi.
 	// In place: parent[w] is read once, before idom[w] takes its slot.
-	lt->idom = lt->parent;
-	lt->parent = NULL;
-	lt->idom[0] = 0;
+	uint32_t *idoms = lt->by_number;
+
+	idoms[0] = 0;
 	for (size_t w = 1; w < count; w++) {
-		uint32_t d = lt->idom[w];
+		uint32_t d = idoms[w];
 
 		while (d > semi_of[w])
-			d = lt->idom[d];
-		lt->idom[w] = d;
+			d = idoms[d];
+		idoms[w] = d;
 	}
 }
 
 /*
- * What compute_idoms() needed and the result does not, but for lt->work,
- * whose front becomes the result's idoms: *idom_ret, sized for n1 nodes.
- * Its pages were touched; fresh ones would cost a fault each (and on a
- * virtual machine, maybe one of the host's too).
+ * The DFS parent of each vertex, from the search's tree edges, into
+ * lt->by_number (the second share's counts are read no more): written now
+ * rather than by the search, so that the predecessors' passes do not hold
+ * them.
  */
-static struct ch_error *take_work_for_idoms(struct lengauer_tarjan *lt,
-					    size_t n1, uint32_t **idom_ret)
+static struct ch_error *find_parents(const uint32_t *offsets,
+				     const uint32_t *targets,
+				     const uint32_t *roots, size_t num_roots,
+				     const uint32_t *number_of,
+				     size_t num_nodes,
+				     struct lengauer_tarjan *lt)
 {
-	uint32_t *idom = realloc(lt->work, n1 * sizeof(*idom));
+	_cleanup_free_ struct predecessor_share *shares = malloc(2 * sizeof(*shares));
 
-	free(lt->path);
-	lt->path = NULL;
-	if (!idom)
+	if (!shares)
 		return &ch_enomem;
-	lt->work = NULL;
-	lt->vertices = NULL;
-	lt->pred_offsets = NULL;
-	*idom_ret = idom;
+	init_shares(shares, offsets, targets, roots, num_roots, number_of,
+		    num_nodes, lt, true);
+	shares[0].parents = shares[1].parents = lt->by_number;
+	lt->by_number[0] = 0;
+	run_shares(parent_share, shares);
+	// A tree edge a vertex but the super-root; the stage counts a node.
+	ch_progress_add(num_nodes + 1 - lt->count);
 	return NULL;
 }
 
 /*
  * The nodes in a preorder of the dominator tree, the super-root left out:
  * each node's subtree takes the positions after it. Two passes in DFS
- * numbers, where a vertex's idom comes before it: the subtrees' sizes
- * summed up in reverse, then each vertex placed at the next free position
- * in its idom's range, which it then opens for its own children.
+ * numbers, where a vertex's idom (idoms) comes before it: the subtrees'
+ * sizes summed up in reverse, then each vertex placed at the next free
+ * position in its idom's range, which it then opens for its own children.
+ * next (count entries) is for the sizes and positions.
  */
-static struct ch_error *order_by_tree(struct lengauer_tarjan *lt,
+static struct ch_error *order_by_tree(size_t count, const uint32_t *idoms,
+				      const uint32_t *vertex, uint32_t *next,
 				      uint32_t **order_ret)
 {
-	size_t count = lt->count;
-	_cleanup_free_ uint32_t *own_next = NULL;
-	uint32_t *next, *order;
+	uint32_t *order = ch_malloc_large(count * sizeof(*order));
 
-	// next[w]: the size of w's subtree, then once w is placed, the
-	// position of its next child. In the predecessors' pages when they
-	// are as many, else fresh ones (without the predecessors').
-	if (lt->preds_len >= count) {
-		next = lt->preds;
-	} else {
-		free(lt->preds);
-		lt->preds = NULL;
-		next = own_next = ch_malloc_large(count * sizeof(*next));
-	}
-	order = ch_malloc_large(count * sizeof(*order));
-	if (!next || !order) {
-		free(order);
+	if (!order)
 		return &ch_enomem;
-	}
 	for (size_t w = 0; w < count; w++)
 		next[w] = 1;
 	for (size_t w = count - 1; w >= 1; w--)
-		next[lt->idom[w]] += next[w];
+		next[idoms[w]] += next[w];
 	next[0] = 0;
 	for (size_t w = 1; w < count; w++) {
-		uint32_t position = next[lt->idom[w]];
+		uint32_t position = next[idoms[w]];
 
-		next[lt->idom[w]] += next[w];
-		order[position] = lt->vertex[w];
+		next[idoms[w]] += next[w];
+		order[position] = vertex[w];
 		next[w] = position + 1;
 	}
 	*order_ret = order;
+	return NULL;
+}
+
+/*
+ * The result, from the idoms by DFS number (lt->by_number): the nodes by
+ * DFS number, rebuilt from number_of (the search's were given up for the
+ * predecessors' counts) into the back of lt->work, where the forest was;
+ * the idoms by node in its front, where the semidominators were; the
+ * order, with number_of's pages for its counts; then lt->work cut down to
+ * the idoms. Its pages were touched: fresh ones would cost a fault each
+ * (and on a virtual machine, maybe one of the host's too).
+ */
+static struct ch_error *make_result(struct lengauer_tarjan *lt,
+				    uint32_t *number_of, size_t num_nodes,
+				    struct ch_dominators *result)
+{
+	size_t n1 = num_nodes + 1;
+	uint32_t *vertex = work_vertex(lt, n1), *idom = lt->work;
+	const uint32_t *idoms = lt->by_number;
+	struct ch_error *err;
+
+	lt->vertices = NULL;
+	lt->pred_offsets = NULL;
+	for (size_t v = 0; v < num_nodes; v++) {
+		if (number_of[v] != CH_DOMINATOR_NONE)
+			vertex[number_of[v]] = v;
+	}
+	memset(idom, 0xff, n1 * sizeof(*idom));
+	for (size_t w = 1; w < lt->count; w++) {
+		uint32_t d = idoms[w];
+
+		idom[vertex[w]] = d == 0 ? CH_DOMINATOR_ROOT : vertex[d];
+	}
+	err = order_by_tree(lt->count, idoms, vertex, number_of,
+			    &result->order);
+	if (err)
+		return err;
+	result->idom = realloc(lt->work, n1 * sizeof(*idom));
+	if (!result->idom)
+		return &ch_enomem;
+	lt->work = NULL;
+	result->num_reachable = lt->count - 1;
 	return NULL;
 }
 
@@ -741,22 +872,22 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 				       "%zu roots: more than the dominator tree's %" PRIu32,
 				       num_roots, UINT32_MAX - 1);
 	number_of = ch_malloc_large(n1 * sizeof(*number_of));
-	lt.vertex = ch_malloc_large(n1 * sizeof(*lt.vertex));
-	lt.parent = ch_malloc_large(n1 * sizeof(*lt.parent));
+	// One more: the second share's counts, of count + 1 vertices.
+	lt.by_number = ch_malloc_large((n1 + 1) * sizeof(*lt.by_number));
 	lt.work = ch_malloc_large(work_bytes(n1));
 	lt.tree_edges = ch_calloc_large(ch_bitmap_words(offsets[num_nodes]) + 1,
 					sizeof(*lt.tree_edges));
 	lt.tree_roots = ch_calloc_large(ch_bitmap_words(num_roots) + 1,
 					sizeof(*lt.tree_roots));
-	if (!number_of || !lt.vertex || !lt.parent || !lt.work ||
-	    !lt.tree_edges || !lt.tree_roots) {
+	if (!number_of || !lt.by_number || !lt.work || !lt.tree_edges ||
+	    !lt.tree_roots) {
 		err = &ch_enomem;
 		goto out;
 	}
 	ch_progress_start("dominator tree",
 			  SEARCH_WEIGHT * (uint64_t)num_nodes +
 				  2 * ((uint64_t)offsets[num_nodes] + num_roots) +
-				  num_nodes);
+				  2 * (uint64_t)num_nodes);
 	if (beside) {
 		beside_threaded = pthread_create(&beside_thread, NULL,
 						 beside->fn, beside->arg) == 0;
@@ -767,13 +898,15 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 				number_of, &lt);
 	if (err)
 		goto out;
+	// The search's stack, past where the offsets go.
+	release_work_after_offsets(&lt, n1, lt.count);
 	err = collect_predecessors(offsets, targets, roots, num_roots,
+				   number_of, num_nodes, &lt);
+	if (!err)
+		err = find_parents(offsets, targets, roots, num_roots,
 				   number_of, num_nodes, &lt);
 	if (err)
 		goto out;
-	// Numbers are read through lt.vertex from here on.
-	free(number_of);
-	number_of = NULL;
 	free(lt.tree_edges);
 	free(lt.tree_roots);
 	lt.tree_edges = lt.tree_roots = NULL;
@@ -786,20 +919,11 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 		goto out;
 	}
 	compute_idoms(&lt);
-	err = take_work_for_idoms(&lt, n1, &result.idom);
+	free(lt.preds);
+	lt.preds = NULL;
+	err = make_result(&lt, number_of, num_nodes, &result);
 	if (err)
 		goto out;
-	memset(result.idom, 0xff, n1 * sizeof(*result.idom));
-	for (size_t w = 1; w < lt.count; w++) {
-		uint32_t d = lt.idom[w];
-
-		result.idom[lt.vertex[w]] = d == 0 ? CH_DOMINATOR_ROOT :
-						     lt.vertex[d];
-	}
-	err = order_by_tree(&lt, &result.order);
-	if (err)
-		goto out;
-	result.num_reachable = lt.count - 1;
 	*ret = result;
 	result = (struct ch_dominators){ 0 };
 out:

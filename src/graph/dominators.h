@@ -15,9 +15,11 @@
  * nearest common ancestor in the growing tree), over flat arrays indexed by DFS
  * number, without recursion: the depth-first search and the path
  * compression keep their own stacks, so a linked list of tens of millions
- * of nodes is no deeper for it than a star. Memory: about 24 bytes per
- * node and 4 per edge that is not the one the search entered its target
- * by, freed before returning but for the result.
+ * of nodes is no deeper for it than a star. Memory: 20 bytes per node,
+ * and 4 per edge that is not the one the search entered its target by,
+ * each given back once its target is processed (the forest that the
+ * processed vertices take grows about as fast); freed before returning
+ * but for the result.
  */
 #ifndef COREHEAP_DOMINATORS_H
 #define COREHEAP_DOMINATORS_H

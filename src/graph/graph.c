@@ -270,13 +270,8 @@ static void edge_store_deinit(struct edge_store *store)
 // pages wholly inside its part of the store.
 static void release_chunk(struct scan_chunk *chunk)
 {
-	uintptr_t page = (uintptr_t)getpagesize();
-	const uint32_t *targets = chunk->store->targets + chunk->begin;
-	uintptr_t start = ((uintptr_t)targets + page - 1) & ~(page - 1);
-	uintptr_t end = (uintptr_t)(targets + chunk->len) & ~(page - 1);
-
-	if (end > start)
-		madvise((void *)start, end - start, MADV_DONTNEED);
+	ch_release_pages(chunk->store->targets + chunk->begin,
+			 chunk->len * sizeof(*chunk->store->targets));
 }
 
 // A word of block source points into block target (or CH_GRAPH_NONE): keep
