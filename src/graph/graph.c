@@ -1226,10 +1226,17 @@ void ch_graph_destroy(struct ch_graph *graph)
 	if (!graph)
 		return;
 	ch_block_index_deinit(&graph->own_index);
-	free(graph->edge_offsets);
-	free(graph->edge_targets);
+	ch_graph_release_edges(graph);
 	free(graph->root_refs);
 	free(graph);
+}
+
+void ch_graph_release_edges(struct ch_graph *graph)
+{
+	free(graph->edge_offsets);
+	free(graph->edge_targets);
+	graph->edge_offsets = NULL;
+	graph->edge_targets = NULL;
 }
 
 /*

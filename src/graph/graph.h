@@ -168,6 +168,14 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 void ch_graph_destroy(struct ch_graph *graph);
 
 /**
+ * Give back the memory of the graph's edges, for a caller that needs no more
+ * than its nodes and root references from here on: on a large heap the
+ * edges are the largest part of the model after the blocks. Nothing that
+ * follows the edges may be called after (num_edges in stats stays).
+ */
+void ch_graph_release_edges(struct ch_graph *graph);
+
+/**
  * The dominator tree of the graph, its roots' targets joined under the
  * super-root, with beside (or NULL) run during its longest pass
  * (ch_dominators_compute()). Free with ch_dominators_deinit().

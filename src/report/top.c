@@ -138,14 +138,15 @@ static struct ch_error *order_groups(struct top_report *report, size_t rows)
 
 /*
  * What compute() does beside the dominator tree and after it: the search
- * from the roots, in the graph, then the type groups of what it reached
- * (beside the tree or after it: dominators_and_search()); the retained
+ * from the roots, in the graph, and the type groups of what it reached
+ * (beside the tree, or after it: dominators_and_search()); the retained
  * sizes, from the tree; then two jobs on two threads, the groups' retained
  * sizes beside the leaked count and the selection of the rows. Jobs run
  * at once never need each other.
  */
 enum top_step {
-	TOP_SEARCH,
+	TOP_SEARCH_AND_GROUP,
+	TOP_GROUP,
 	TOP_RETAINED,
 	TOP_GROUPS,
 	TOP_ROWS,
@@ -159,24 +160,28 @@ struct top_job {
 	struct ch_error *err;
 };
 
-// The search from the roots, and the type groups of the allocations it
-// reached.
-static struct ch_error *search_and_group(struct top_report *report,
-					 const bool *named)
+// The type groups of the allocations the search reached.
+static struct ch_error *group_types(struct top_report *report)
 {
-	const struct ch_graph *graph = report->analysis->graph;
-	struct ch_error *err;
+	struct ch_error *err = ch_type_groups_init(&report->groups,
+						   report->analysis->program,
+						   is_reachable, report);
 
-	err = ch_graph_reach(graph, named, &report->root_of);
-	if (!err)
-		err = ch_type_groups_init(&report->groups,
-					  report->analysis->program,
-					  is_reachable, report);
 	if (err)
 		return err;
 	report->group_retained = calloc(report->groups.num_groups + 1,
 					sizeof(*report->group_retained));
 	return report->group_retained ? NULL : &ch_enomem;
+}
+
+// The search from the roots, and the type groups of what it reached.
+static struct ch_error *search_and_group(struct top_report *report,
+					 const bool *named)
+{
+	struct ch_error *err = ch_graph_reach(report->analysis->graph, named,
+					      &report->root_of);
+
+	return err ? err : group_types(report);
 }
 
 static void *run_top_job(void *arg)
@@ -186,8 +191,11 @@ static void *run_top_job(void *arg)
 	const struct ch_graph *graph = report->analysis->graph;
 
 	switch (job->step) {
-	case TOP_SEARCH:
+	case TOP_SEARCH_AND_GROUP:
 		job->err = search_and_group(report, job->named);
+		break;
+	case TOP_GROUP:
+		job->err = group_types(report);
 		break;
 	case TOP_RETAINED:
 		job->err = ch_dominators_retained(&report->dominators,
@@ -229,29 +237,36 @@ static struct ch_error *run_top_jobs(struct top_job jobs[2])
 /*
  * The dominator tree, and the search from the roots beside its longest
  * pass, when the search's arrays (8 bytes an allocation) add little to the
- * peak; on a larger heap, where they would raise the peak by a tenth (230
- * MB at 30 million, 2.44 GB against 2.21) to save a fortieth of the time
- * (0.25 s of 10), the search comes after the tree, beside the retained
- * sizes.
+ * peak. On a larger heap, where the peak costs more than the time (see
+ * the README's Speed) and they would raise it by a tenth (230 MB at 30
+ * million), the search comes after the tree, alone; then the graph's
+ * edges, which nothing after needs, are given back before the retained
+ * sizes and the type groups are made, beside each other: at 30 million
+ * the peak after the tree fell from 2027 to 1768 MiB, for the 0.2 s the
+ * search had run beside the retained sizes.
  */
 #define SEARCH_BESIDE_MAX_NODES ((size_t)1 << 22)
 
 static struct ch_error *dominators_and_search(struct top_report *report,
 					      const bool *named)
 {
-	const struct ch_graph *graph = report->analysis->graph;
-	struct top_job search = { .report = report, .step = TOP_SEARCH,
+	struct ch_graph *graph = report->analysis->graph;
+	struct top_job search = { .report = report,
+				  .step = TOP_SEARCH_AND_GROUP,
 				  .named = named };
 	struct ch_error *err;
 
 	if (graph->num_nodes > SEARCH_BESIDE_MAX_NODES) {
 		err = ch_graph_dominators(graph, NULL, &report->dominators);
 		if (!err)
-			err = run_top_jobs((struct top_job[2]){
-				{ .report = report, .step = TOP_RETAINED },
-				search,
-			});
-		return err;
+			err = ch_graph_reach(graph, named, &report->root_of);
+		if (err)
+			return err;
+		ch_graph_release_edges(graph);
+		return run_top_jobs((struct top_job[2]){
+			{ .report = report, .step = TOP_RETAINED },
+			{ .report = report, .step = TOP_GROUP },
+		});
 	}
 	err = ch_graph_dominators(graph,
 				  &(struct ch_dominators_beside){
