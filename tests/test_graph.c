@@ -1369,6 +1369,12 @@ Test(graph, scans_blocks_and_roots)
 	cr_assert(strncmp(name.buf, "tid 77 ", 7) == 0, "name '%s'", name.buf);
 	ch_strbuf_deinit(&name);
 
+	// Without its edges (top's last steps), the nodes and roots stay.
+	ch_graph_release_edges(graph);
+	cr_assert_null(graph->edge_offsets);
+	cr_assert_null(graph->edge_targets);
+	cr_assert_eq(graph->num_root_refs, 2);
+	cr_assert_eq(graph->stats.num_edges, 6);
 	ch_graph_destroy(graph);
 	ch_roots_destroy(roots);
 	close_fixture(&f);
