@@ -64,7 +64,8 @@ struct lengauer_tarjan {
 	 * (work_stack()); then the predecessors' offsets; then the same
 	 * offsets, each vertex's semidominator taking its place, and the
 	 * link-eval forest's vertices (work_vertices()); then the result's
-	 * idoms by node, and the nodes by DFS number (work_vertex()).
+	 * idoms by node, the nodes by DFS number (work_vertex()) and the
+	 * order's counts.
 	 */
 	void *work;
 	/**
@@ -112,20 +113,22 @@ static struct lt_vertex *work_vertices(const struct lengauer_tarjan *lt,
 }
 
 // The nodes by DFS number, at the end: after the idoms by node of n1
-// entries (num_nodes + 1) that take the front.
+// entries (num_nodes + 1) that take the front, and before the order's
+// counts of as many.
 static uint32_t *work_vertex(const struct lengauer_tarjan *lt, size_t n1)
 {
 	return (uint32_t *)lt->work + n1;
 }
 
 // The bytes of lt->work for n1 vertices: the largest of the stack, the
-// offsets with the vertices, and the idoms with the nodes.
+// offsets with the vertices, and the idoms with the nodes and the order's
+// counts (work_vertex()).
 static size_t work_bytes(size_t n1)
 {
 	size_t stack = n1 * sizeof(struct dfs_entry);
 	size_t forest = (n1 + 1) * sizeof(uint32_t) + 64 +
 			n1 * sizeof(struct lt_vertex);
-	size_t result = 2 * n1 * sizeof(uint32_t);
+	size_t result = 3 * n1 * sizeof(uint32_t);
 	size_t most = stack > forest ? stack : forest;
 
 	return most > result ? most : result;
@@ -774,21 +777,18 @@ static struct ch_error *find_parents(const uint32_t *offsets,
 }
 
 /*
- * The nodes in a preorder of the dominator tree, the super-root left out:
- * each node's subtree takes the positions after it. Two passes in DFS
- * numbers, where a vertex's idom (idoms) comes before it: the subtrees'
- * sizes summed up in reverse, then each vertex placed at the next free
- * position in its idom's range, which it then opens for its own children.
- * next (count entries) is for the sizes and positions.
+ * The nodes in a preorder of the dominator tree into order (count - 1
+ * entries), the super-root left out: each node's subtree takes the
+ * positions after it. Two passes in DFS numbers, where a vertex's idom
+ * (idoms) comes before it: the subtrees' sizes summed up in reverse, then
+ * each vertex placed at the next free position in its idom's range, which
+ * it then opens for its own children. next (count entries) is for the
+ * sizes and positions.
  */
-static struct ch_error *order_by_tree(size_t count, const uint32_t *idoms,
-				      const uint32_t *vertex, uint32_t *next,
-				      uint32_t **order_ret)
+static void order_by_tree(size_t count, const uint32_t *idoms,
+			  const uint32_t *vertex, uint32_t *next,
+			  uint32_t *order)
 {
-	uint32_t *order = ch_malloc_large(count * sizeof(*order));
-
-	if (!order)
-		return &ch_enomem;
 	for (size_t w = 0; w < count; w++)
 		next[w] = 1;
 	for (size_t w = count - 1; w >= 1; w--)
@@ -801,33 +801,30 @@ static struct ch_error *order_by_tree(size_t count, const uint32_t *idoms,
 		order[position] = vertex[w];
 		next[w] = position + 1;
 	}
-	*order_ret = order;
-	return NULL;
 }
 
 /*
- * The result, from the idoms by DFS number (lt->by_number): the nodes by
- * DFS number, rebuilt from number_of (the search's were given up for the
- * predecessors' counts) into the back of lt->work, where the forest was;
- * the idoms by node in its front, where the semidominators were; the
- * order, with number_of's pages for its counts; then lt->work cut down to
- * the idoms. Its pages were touched: fresh ones would cost a fault each
- * (and on a virtual machine, maybe one of the host's too).
+ * The result, from the idoms by DFS number (lt->by_number), in pages
+ * touched before: fresh ones would cost a fault each (and on a virtual
+ * machine, maybe one of the host's too). The nodes by DFS number, rebuilt
+ * from *number_of (the search's were given up for the predecessors'
+ * counts), go where the forest was, in lt->work; the idoms by node take
+ * its front, where the semidominators were, and the order *number_of's
+ * buffer, which the result takes; then lt->work is cut down to the idoms.
  */
 static struct ch_error *make_result(struct lengauer_tarjan *lt,
-				    uint32_t *number_of, size_t num_nodes,
+				    uint32_t **number_of, size_t num_nodes,
 				    struct ch_dominators *result)
 {
 	size_t n1 = num_nodes + 1;
 	uint32_t *vertex = work_vertex(lt, n1), *idom = lt->work;
 	const uint32_t *idoms = lt->by_number;
-	struct ch_error *err;
 
 	lt->vertices = NULL;
 	lt->pred_offsets = NULL;
 	for (size_t v = 0; v < num_nodes; v++) {
-		if (number_of[v] != CH_DOMINATOR_NONE)
-			vertex[number_of[v]] = v;
+		if ((*number_of)[v] != CH_DOMINATOR_NONE)
+			vertex[(*number_of)[v]] = v;
 	}
 	memset(idom, 0xff, n1 * sizeof(*idom));
 	for (size_t w = 1; w < lt->count; w++) {
@@ -835,10 +832,9 @@ static struct ch_error *make_result(struct lengauer_tarjan *lt,
 
 		idom[vertex[w]] = d == 0 ? CH_DOMINATOR_ROOT : vertex[d];
 	}
-	err = order_by_tree(lt->count, idoms, vertex, number_of,
-			    &result->order);
-	if (err)
-		return err;
+	order_by_tree(lt->count, idoms, vertex, vertex + n1, *number_of);
+	result->order = *number_of;
+	*number_of = NULL;
 	result->idom = realloc(lt->work, n1 * sizeof(*idom));
 	if (!result->idom)
 		return &ch_enomem;
@@ -921,7 +917,7 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	compute_idoms(&lt);
 	free(lt.preds);
 	lt.preds = NULL;
-	err = make_result(&lt, number_of, num_nodes, &result);
+	err = make_result(&lt, &number_of, num_nodes, &result);
 	if (err)
 		goto out;
 	*ret = result;
