@@ -244,6 +244,14 @@ static uint32_t rank(const struct ch_block_index *index, unsigned shift,
 	return (uint32_t)(dense >> shift);
 }
 
+/*
+ * Below this many pairs, an insertion sort by rank (as stable) is cheaper
+ * than the counting sort's passes over every rank: a long linked list is
+ * typed a level of one block at a time, millions of batches of one
+ * pointer.
+ */
+#define SMALL_SORT 128
+
 void ch_block_index_sort(const struct ch_block_index *index,
 			 struct ch_sort_pair *pairs, size_t n,
 			 struct ch_sort_pair *sorted,
@@ -251,6 +259,19 @@ void ch_block_index_sort(const struct ch_block_index *index,
 {
 	unsigned shift = rank_shift(index);
 
+	if (n < SMALL_SORT) {
+		for (size_t k = 0; k < n; k++) {
+			size_t j = k;
+
+			pairs[k].rank = rank(index, shift, pairs[k].key);
+			while (j > 0 && sorted[j - 1].rank > pairs[k].rank) {
+				sorted[j] = sorted[j - 1];
+				j--;
+			}
+			sorted[j] = pairs[k];
+		}
+		return;
+	}
 	memset(counts->of_rank, 0, sizeof(counts->of_rank));
 	for (size_t k = 0; k < n; k++) {
 		pairs[k].rank = rank(index, shift, pairs[k].key);
