@@ -27,6 +27,17 @@ fixtures_graph_heap_LDADD = -lpthread
 TESTS += tests/graph-cli.sh
 EXTRA_DIST += tests/graph-cli.sh
 
+# More allocations than top searches beside its dominator tree: the path
+# of large heaps, in top and in report.
+check_PROGRAMS += fixtures/graph_bulk
+fixtures_graph_bulk_SOURCES = fixtures/graph_bulk.c fixtures/fixture.h \
+	fixtures/graph_common.h
+fixtures_graph_bulk_CFLAGS = -std=gnu11 $(WARN_CFLAGS) -g -O0 -fno-builtin
+fixtures_graph_bulk_LDFLAGS =
+fixtures_graph_bulk_LDADD =
+TESTS += tests/graph-bulk.sh
+EXTRA_DIST += tests/graph-bulk.sh
+
 # Owners with names (issue 10): a named local and an unnamed stack word
 # holding one block, a C++ static local, a chain through struct members.
 check_PROGRAMS += fixtures/graph_owner

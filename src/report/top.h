@@ -28,7 +28,10 @@ struct ch_error *ch_top_report_write(struct ch_program *program,
 				     const struct ch_top_options *options,
 				     enum ch_format format, FILE *stream);
 
-/** The same over an analysis already made of the program (its options unused). */
+/**
+ * The same over an analysis already made of the program (its options
+ * unused), which is left whole for the caller's other reports.
+ */
 struct ch_error *ch_top_report_write_analysis(struct ch_analysis *analysis,
 					      const struct ch_top_options *options,
 					      enum ch_format format, FILE *stream);
