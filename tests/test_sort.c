@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Sorting pairs by rank: every rank in order, pairs of one rank in the
 // order they came, whatever the count (none, one, many of few ranks, ranks
-// across the whole range).
+// across the whole range), by counting or, for a few pairs, by insertion.
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,9 +9,11 @@
 #include "base/radix_sort.h"
 #include "rng.h"
 
+enum sorter { COUNTED_ONE_THREAD, COUNTED_TWO_THREADS, FEW };
+
 // Sort n pairs of ranks below max_rank, each keyed by its place in the
-// input, on one thread or two, and check the order and the stability.
-static void sort_and_check(size_t n, uint32_t max_rank, bool two_threads)
+// input, with sorter, and check the order and the stability.
+static void sort_and_check(size_t n, uint32_t max_rank, enum sorter sorter)
 {
 	struct ch_sort_pair *pairs = calloc(n + 1, sizeof(*pairs));
 	struct ch_sort_pair *sorted = calloc(n + 1, sizeof(*sorted));
@@ -26,9 +28,14 @@ static void sort_and_check(size_t n, uint32_t max_rank, bool two_threads)
 						  .rank = rank };
 		count[rank]++;
 	}
-	for (size_t i = 0; i < n; i++)
-		ch_sort_count(counts, pairs[i].rank);
-	ch_sort_pairs_counted(pairs, n, sorted, counts, two_threads);
+	if (sorter == FEW) {
+		ch_sort_pairs_few(pairs, n, sorted);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			ch_sort_count(counts, pairs[i].rank);
+		ch_sort_pairs_counted(pairs, n, sorted, counts,
+				      sorter == COUNTED_TWO_THREADS);
+	}
 	free(pairs);
 	pairs = sorted;
 	for (size_t i = 0; i < n; i++) {
@@ -56,20 +63,32 @@ static void sort_and_check(size_t n, uint32_t max_rank, bool two_threads)
 Test(sort, none_and_one)
 {
 	rng_state = 1;
-	sort_and_check(0, 16, true);
-	sort_and_check(1, 16, true);
+	sort_and_check(0, 16, COUNTED_TWO_THREADS);
+	sort_and_check(1, 16, COUNTED_TWO_THREADS);
+	sort_and_check(0, 16, FEW);
+	sort_and_check(1, 16, FEW);
 }
 
 Test(sort, many_pairs_of_few_ranks_keep_their_order)
 {
 	rng_state = 2;
-	sort_and_check(100000, 7, true);
-	sort_and_check(100000, 7, false);
+	sort_and_check(100000, 7, COUNTED_TWO_THREADS);
+	sort_and_check(100000, 7, COUNTED_ONE_THREAD);
 }
 
 Test(sort, ranks_across_the_whole_range)
 {
 	rng_state = 3;
-	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS, true);
-	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS, false);
+	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS,
+		       COUNTED_TWO_THREADS);
+	sort_and_check(300000, UINT32_C(1) << CH_SORT_RANK_BITS,
+		       COUNTED_ONE_THREAD);
+}
+
+Test(sort, a_few_pairs_by_insertion)
+{
+	rng_state = 4;
+	sort_and_check(CH_SORT_FEW - 1, 5, FEW);
+	sort_and_check(CH_SORT_FEW - 1, UINT32_C(1) << CH_SORT_RANK_BITS, FEW);
+	sort_and_check(2, 2, FEW);
 }

@@ -69,3 +69,17 @@ void ch_sort_pairs_counted(const struct ch_sort_pair *pairs, size_t n,
 	ch_run_pair(scatter_part, &parts[0],
 		    parts[1].begin < parts[1].end ? &parts[1] : NULL);
 }
+
+void ch_sort_pairs_few(const struct ch_sort_pair *pairs, size_t n,
+		       struct ch_sort_pair *sorted)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t j = k;
+
+		while (j > 0 && sorted[j - 1].rank > pairs[k].rank) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		sorted[j] = pairs[k];
+	}
+}

@@ -60,4 +60,20 @@ void ch_sort_pairs_counted(const struct ch_sort_pair *pairs, size_t n,
 			   struct ch_sort_pair *sorted,
 			   struct ch_sort_counts *counts, bool two_threads);
 
+/**
+ * Below this many pairs, ch_sort_pairs_few() is the cheaper: a counting
+ * sort clears and sums all its ranks' counts (about 1.5 MB of memory) for
+ * every call, and a long linked list is typed a level of one block at a
+ * time, millions of batches of one pointer.
+ */
+#define CH_SORT_FEW 128
+
+/**
+ * Write pairs[0..n) (ranks set) into sorted (room for n pairs) in the order
+ * of their ranks, by insertion: stable, the order ch_sort_pairs_counted()
+ * gives, in n * n steps at most (for n below CH_SORT_FEW).
+ */
+void ch_sort_pairs_few(const struct ch_sort_pair *pairs, size_t n,
+		       struct ch_sort_pair *sorted);
+
 #endif /* COREHEAP_RADIX_SORT_H */

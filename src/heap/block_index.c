@@ -244,14 +244,6 @@ static uint32_t rank(const struct ch_block_index *index, unsigned shift,
 	return (uint32_t)(dense >> shift);
 }
 
-/*
- * Below this many pairs, an insertion sort by rank (as stable) is cheaper
- * than the counting sort's passes over every rank: a long linked list is
- * typed a level of one block at a time, millions of batches of one
- * pointer.
- */
-#define SMALL_SORT 128
-
 void ch_block_index_sort(const struct ch_block_index *index,
 			 struct ch_sort_pair *pairs, size_t n,
 			 struct ch_sort_pair *sorted,
@@ -259,17 +251,10 @@ void ch_block_index_sort(const struct ch_block_index *index,
 {
 	unsigned shift = rank_shift(index);
 
-	if (n < SMALL_SORT) {
-		for (size_t k = 0; k < n; k++) {
-			size_t j = k;
-
+	if (n < CH_SORT_FEW) {
+		for (size_t k = 0; k < n; k++)
 			pairs[k].rank = rank(index, shift, pairs[k].key);
-			while (j > 0 && sorted[j - 1].rank > pairs[k].rank) {
-				sorted[j] = sorted[j - 1];
-				j--;
-			}
-			sorted[j] = pairs[k];
-		}
+		ch_sort_pairs_few(pairs, n, sorted);
 		return;
 	}
 	memset(counts->of_rank, 0, sizeof(counts->of_rank));

@@ -234,7 +234,7 @@ static inline uint32_t ch_block_index_find(const struct ch_block_index *index,
 /**
  * Write pairs[0..n) into sorted (room for n pairs) in the order of where
  * their keys point, with ch_sort_pairs_counted() (counts is its room; the
- * pairs' ranks are set here): ranked in granules of the heap's regions,
+ * pairs' ranks are set here), or ch_sort_pairs_few() for a few: ranked in granules of the heap's regions,
  * whatever the gaps between its parts, as small as CH_SORT_RANK_BITS
  * allow and of 16 bytes at least. Stable: a block aligned to 16 bytes has
  * its first two words in one granule, so pointers to either keep the
