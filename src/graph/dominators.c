@@ -17,8 +17,8 @@
 /*
  * The progress of the whole computation, one stage: the search counts
  * SEARCH_WEIGHT a node, reached or not, each of the predecessors' two
- * passes 1 an edge or root, the semidominators 1 a vertex: about their
- * shares of the time on a large heap. The vertices are reported a step of
+ * passes 1 an edge or root, the parents' pass and the semidominators 1 a
+ * node each: about their shares of the time on a large heap. The vertices are reported a step of
  * PROGRESS_STEP at a time.
  */
 #define SEARCH_WEIGHT 6

@@ -248,9 +248,9 @@ static struct ch_error *run_top_jobs(struct top_job jobs[2])
  * million), the search comes after the tree, alone; then the graph's
  * edges, which nothing after needs when the analysis is the report's own,
  * are given back before the retained sizes and the type groups are made,
- * beside each other: at 30 million
- * the peak after the tree fell from 2027 to 1768 MiB, for the 0.2 s the
- * search had run beside the retained sizes.
+ * beside each other: at 30 million the peak after the tree fell from 2027
+ * to 1768 MiB, for the 0.2 s the search had run beside the retained
+ * sizes.
  */
 #define SEARCH_BESIDE_MAX_NODES ((size_t)1 << 22)
 
