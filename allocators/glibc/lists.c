@@ -162,8 +162,12 @@ static bool take_listed(struct ptm_walk *walk, struct free_list *list,
 			   (unsigned long long)chunk);
 		return false;
 	}
-	if (ptm_read_u64(walk->host, chunk + 8, &have) ||
-	    (have & ~(uint64_t)PTM_FLAG_BITS) != size) {
+	if (ptm_read_u64(walk->host, chunk + 8, &have)) {
+		ptm_damage(walk, COREHEAP_DAMAGE_UNREADABLE, region, chunk,
+			   "%s bin %u chunk not in the core", name, bin);
+		return false;
+	}
+	if ((have & ~(uint64_t)PTM_FLAG_BITS) != size) {
 		ptm_damage(walk, COREHEAP_DAMAGE_BAD_SIZE, region, chunk,
 			   list->large ?
 				   "%s bin %u chunk has size 0x%llx, outside the bin's range (from 0x%llx)" :
