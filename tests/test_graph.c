@@ -28,7 +28,7 @@ static uint32_t find_linear(const struct ch_block *blocks, size_t n,
 			    uint64_t addr, bool interior)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (interior ? addr - blocks[i].address < blocks[i].size ||
+		if (interior ? addr - blocks[i].address < ch_block_size(&blocks[i]) ||
 				       addr == blocks[i].address :
 			       addr == blocks[i].address)
 			return i;
@@ -60,7 +60,7 @@ static uint64_t make_index_test_blocks(struct ch_block *blocks, size_t n)
 		if (i == n / 3)
 			size = 0;
 		addr += rng() % 3 == 0 ? 16 * (rng() % 64) : 0;
-		blocks[i] = (struct ch_block){ .address = addr, .size = size };
+		blocks[i] = (struct ch_block){ .address = addr, .size_bits = size };
 		addr += size + 16;
 		addr &= ~(uint64_t)15;
 	}
@@ -76,7 +76,7 @@ static uint64_t index_test_probe(const struct ch_block *blocks, size_t n,
 
 	switch (probe % 4) {
 	case 0: return blocks[i].address;
-	case 1: return blocks[i].address + rng() % (blocks[i].size + 64);
+	case 1: return blocks[i].address + rng() % (ch_block_size(&blocks[i]) + 64);
 	case 2: return blocks[i].address - 1 - rng() % 64;
 	default: return blocks[0].address + rng() % (end - blocks[0].address + 4096);
 	}
@@ -166,7 +166,7 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 					     spanned ? blocks[want].address : 0,
 					     "pair %zu", k);
 				cr_assert_eq(spans[k].size,
-					     spanned ? blocks[want].size : 0,
+					     spanned ? ch_block_size(&blocks[want]) : 0,
 					     "pair %zu", k);
 			}
 			from = to;
@@ -185,10 +185,10 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 Test(block_index, region_numbers_grow_and_skip_gaps)
 {
 	static struct ch_block blocks[4] = {
-		{ .address = 0x555500000010, .size = 64 },
-		{ .address = 0x555500200010, .size = 64 },
-		{ .address = 0x557500000010, .size = 64 },
-		{ .address = 0x7f0000000010, .size = 64 },
+		{ .address = 0x555500000010, .size_bits = 64 },
+		{ .address = 0x555500200010, .size_bits = 64 },
+		{ .address = 0x557500000010, .size_bits = 64 },
+		{ .address = 0x7f0000000010, .size_bits = 64 },
 	};
 	struct ch_block_index index;
 	uint64_t last = 0;
@@ -220,10 +220,11 @@ static void finish_blocks(struct ch_heap *heap, const uint64_t (*blocks)[2],
 	*heap = (struct ch_heap){ 0 };
 	for (size_t i = 0; i < n; i++) {
 		struct ch_block block = { .address = blocks[i][0],
-					  .size = blocks[i][1],
+					  .size_bits = blocks[i][1],
 					  .state = COREHEAP_BLOCK_LIVE };
 
-		assert_no_error(ch_heap_add_block(heap, &block, false));
+		assert_no_error(ch_heap_add_block(heap, &block, UINT32_MAX, 0,
+					  false));
 	}
 	assert_no_error(ch_heap_finish(heap));
 }
@@ -467,7 +468,7 @@ static void check_against_naive(const struct test_graph *g,
 
 		for (size_t u = 0; u < g->n; u++) {
 			if (want[u] != CH_DOMINATOR_NONE && dom[u][v])
-				want_retained += blocks[u].size;
+				want_retained += ch_block_size(&blocks[u]);
 		}
 		if (want[v] != CH_DOMINATOR_NONE && want[v] == CH_DOMINATOR_ROOT)
 			want_total += retained[v];
@@ -505,7 +506,7 @@ static void init_sizes(void)
 {
 	for (size_t i = 0; i < 200; i++)
 		sized_blocks[i] = (struct ch_block){ .address = 0x1000 * (i + 1),
-						     .size = 16 + 8 * i };
+						     .size_bits = 16 + 8 * i };
 }
 
 TestSuite(dominators, .init = init_sizes);
@@ -1068,7 +1069,7 @@ Test(dominators, a_long_list_needs_no_recursion)
 	for (size_t u = 0; u < n; u++) {
 		offsets[u] = u;
 		targets[u] = u + 1 < n ? u + 1 : 0;    // and back to the head
-		blocks[u].size = 16;
+		ch_block_set_size(&blocks[u], 16);
 	}
 	offsets[n] = n;
 	assert_no_error(ch_dominators_compute(n, offsets, targets, &root, 1,
@@ -1193,10 +1194,11 @@ static struct fixture open_core(void)
 
 static void add_block(struct ch_heap *heap, uint64_t address, uint64_t size)
 {
-	struct ch_block block = { .address = address, .size = size,
+	struct ch_block block = { .address = address, .size_bits = size,
 				  .state = COREHEAP_BLOCK_LIVE };
 
-	assert_no_error(ch_heap_add_block(heap, &block, false));
+	assert_no_error(ch_heap_add_block(heap, &block, UINT32_MAX, 0,
+					  false));
 }
 
 /*
@@ -1491,7 +1493,7 @@ Test(graph, parallel_scan_equals_a_naive_one)
 		uint32_t previous = CH_GRAPH_NONE;
 
 		cr_assert_eq(graphs[0]->edge_offsets[u], e, "node %zu", u);
-		for (uint64_t a = block->address; a + 8 <= block->address + block->size; a += 8) {
+		for (uint64_t a = block->address; a + 8 <= block->address + ch_block_size(block); a += 8) {
 			uint64_t value;
 			const struct ch_block *found;
 			uint32_t v;

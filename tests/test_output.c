@@ -337,10 +337,10 @@ static bool skip_second(uint32_t node, void *arg)
 Test(type_groups, arrays_of_one_type_are_one_group)
 {
 	struct ch_block blocks[] = {
-		{ .address = 0x1000, .size = 40 },
-		{ .address = 0x1100, .size = 104 },
-		{ .address = 0x1200, .size = 24 },
-		{ .address = 0x1300, .size = 72 },
+		{ .address = 0x1000, .size_bits = 40 },
+		{ .address = 0x1100, .size_bits = 104 },
+		{ .address = 0x1200, .size_bits = 24 },
+		{ .address = 0x1300, .size_bits = 72 },
 	};
 	// A vector's buffer of 4, a realloc'd one of no known count, one T,
 	// and a new[] of 3 (another layout, the same name as a T[3]).
@@ -381,13 +381,13 @@ Test(type_groups, arrays_of_one_type_are_one_group)
 Test(type_groups, by_name_then_by_size)
 {
 	struct ch_block blocks[] = {
-		{ .address = 0x1000, .size = 48 },
-		{ .address = 0x1100, .size = 32 },
-		{ .address = 0x1200, .size = 48 },
-		{ .address = 0x1300, .size = 16 },
-		{ .address = 0x1400, .size = 32 },
-		{ .address = 0x1500, .size = UINT64_MAX },
-		{ .address = 0x1600, .size = UINT64_MAX },
+		{ .address = 0x1000, .size_bits = 48 },
+		{ .address = 0x1100, .size_bits = 32 },
+		{ .address = 0x1200, .size_bits = 48 },
+		{ .address = 0x1300, .size_bits = 16 },
+		{ .address = 0x1400, .size_bits = 32 },
+		{ .address = 0x1500, .size_bits = CH_BLOCK_MAX_SIZE },
+		{ .address = 0x1600, .size_bits = CH_BLOCK_MAX_SIZE },
 	};
 	char *names[] = { NULL, "struct a", "struct b" };
 	uint32_t block_types[] = { 0, 1, 0, 2, 1, 0, 0 };
@@ -419,7 +419,7 @@ Test(type_groups, by_name_then_by_size)
 	cr_expect_eq(g[1].sources,
 		     (1u << CH_TYPE_DWARF) | (1u << CH_TYPE_GUESS));
 	cr_expect_str_eq(g[2].type, "struct b");
-	cr_expect_eq(g[3].size, UINT64_MAX);
+	cr_expect_eq(g[3].size, CH_BLOCK_MAX_SIZE);
 	cr_expect_eq(g[3].count, 2);
 	cr_expect_eq(groups.group_of[4], 1);
 	cr_expect_eq(groups.group_of[6], 3);

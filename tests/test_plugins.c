@@ -130,7 +130,7 @@ Test(plugins, a_plugin_from_a_shared_object_reports_its_blocks)
 	cr_expect_str_eq(program->allocators.uses[0].ops->name, "toy");
 	cr_assert_eq(program->heap.live.len, 2);
 	cr_expect_eq(program->heap.live.blocks[0].address, 0x30000010);
-	cr_expect_eq(program->heap.live.blocks[0].size, 32);
+	cr_expect_eq(ch_block_size(&program->heap.live.blocks[0]), 32);
 	cr_expect_eq(program->heap.live.blocks[1].address, 0x30000090);
 	cr_expect_eq(program->heap.free.len, 1);
 	cr_assert_eq(program->heap.nested.len, 1);
@@ -330,6 +330,15 @@ Test(plugins, the_host_fails_as_the_header_says)
 		     "a refused block was kept");
 	cr_expect_null(ch_host_take_error(&host),
 		       "a plugin's bad block is no error of the host's");
+	// A size no address space holds (a damaged heap's): damage, and
+	// the walk goes on.
+	cr_expect_eq(ops->add_block(ops, &(struct coreheap_block){
+		.address = 0x20010, .size = UINT64_C(1) << 48,
+		.state = COREHEAP_BLOCK_LIVE, .region = region }), COREHEAP_OK);
+	cr_expect_eq(program->heap.live.len, 0, "a block of 2^48 bytes");
+	cr_assert_eq(program->heap.num_damage, 1);
+	cr_expect_eq(program->heap.damage[0].kind, COREHEAP_DAMAGE_BAD_SIZE);
+	cr_expect_eq(program->heap.damage[0].address, 0x20010);
 	cr_expect_eq(ops->add_block(ops, &(struct coreheap_block){
 		.address = 0x20010, .size = 16, .state = COREHEAP_BLOCK_LIVE,
 		.region = region }), COREHEAP_OK);
@@ -536,23 +545,23 @@ Test(plugins, a_runtime_object_finds_its_parent)
 	cr_assert_null(ch_heap_finish_nested(heap));
 	cr_assert_eq(heap->nested.len, 2);
 	cr_expect_eq(heap->nested.blocks[0].address, 0x20010);
-	cr_expect_eq(heap->nested.blocks[0].size, 64);
+	cr_expect_eq(ch_block_size(&heap->nested.blocks[0]), 64);
 	cr_expect_eq(ch_block_identity(&heap->nested.blocks[0]), 0x20020);
 	cr_expect_eq(ch_block_identity(&heap->nested.blocks[1]), 0x20108);
-	cr_expect_eq(heap->nested.blocks[1].size, 16);
+	cr_expect_eq(ch_block_size(&heap->nested.blocks[1]), 16);
 	cr_expect_str_eq(heap->runtime_type_names[
-		heap->live.blocks[0].runtime_type], "tuple");
-	cr_expect_eq(heap->live.blocks[1].runtime_type, 0);
+		ch_block_array_runtime_type(&heap->live, 0)], "tuple");
+	cr_expect_eq(ch_block_array_runtime_type(&heap->live, 1), 0);
 
 	// type_block: a native block the runtime knows the use of; one
 	// already typed keeps its type.
 	cr_expect(COREHEAP_HOST_HAS(ops, type_block));
 	cr_expect_eq(ops->type_block(ops, 0x20100, "list items"), COREHEAP_OK);
 	cr_expect_str_eq(heap->runtime_type_names[
-		heap->live.blocks[1].runtime_type], "list items");
+		ch_block_array_runtime_type(&heap->live, 1)], "list items");
 	cr_expect_eq(ops->type_block(ops, 0x20010, "dict keys"), COREHEAP_OK);
 	cr_expect_str_eq(heap->runtime_type_names[
-		heap->live.blocks[0].runtime_type], "tuple");
+		ch_block_array_runtime_type(&heap->live, 0)], "tuple");
 	cr_expect_eq(ops->type_block(ops, 0x20018, "dict keys"),
 		     COREHEAP_NOT_FOUND, "inside a block, not at its start");
 	cr_expect_eq(ops->type_block(ops, 0x20100, ""), COREHEAP_FAILED);
@@ -567,10 +576,11 @@ Test(plugins, a_runtime_object_finds_its_parent)
 
 	cr_assert_not_null(own);
 	cr_expect_eq(own->address, 0x30000 - 32);
-	cr_expect_eq(own->size, 48);
+	cr_expect_eq(ch_block_size(own), 48);
 	cr_expect_eq(ch_block_identity(own), 0x30000);
 	cr_expect_eq(own->allocator, 1);
-	cr_expect_str_eq(heap->runtime_type_names[own->runtime_type],
+	cr_expect_str_eq(heap->runtime_type_names[ch_block_array_runtime_type(
+				 &heap->live, own - heap->live.blocks)],
 			 "__main__.Marker");
 
 	program->allocators.num_uses = 0;

@@ -42,7 +42,7 @@ static void use_builtin(struct ch_program *program, struct ch_allocator_use *use
 static bool holds_array(struct ch_program *program, uint64_t usable,
 			uint64_t element_size)
 {
-	struct ch_block block = { .address = 0x10000, .size = usable };
+	struct ch_block block = { .address = 0x10000, .size_bits = usable };
 
 	return ch_block_holds_array(program, &block, element_size);
 }
@@ -390,12 +390,12 @@ Test(types, synthetic_heap_gets_guesses_only)
 	for (size_t i = sizeof(blocks) / sizeof(*blocks); i-- > 0;) {
 		struct ch_block block = {
 			.address = 0x10000 + blocks[i].offset,
-			.size = blocks[i].size,
-			.region = region,
+			.size_bits = blocks[i].size,
 			.state = COREHEAP_BLOCK_LIVE,
 		};
 
-		cr_assert_null(ch_heap_add_block(&program->heap, &block, false));
+		cr_assert_null(ch_heap_add_block(&program->heap, &block,
+						 region, 0, false));
 	}
 	cr_assert_null(ch_heap_finish(&program->heap));
 	program->heap_loaded = true;

@@ -133,7 +133,8 @@ Test(vector, reserve_one_refuses_a_full_size_t)
  * The block arrays of a heap walk: the pushes keep every block across
  * growth while a prefault thread faults pages in ahead of them (from 8 MiB
  * on), and after the array settled, which gave back the end of its
- * mapping past the huge page of the last block.
+ * mapping past the huge page of the last block; the regions and runtime
+ * types beside them follow.
  */
 Test(block_array, keeps_blocks_across_growth_and_prefaulting)
 {
@@ -142,7 +143,7 @@ Test(block_array, keeps_blocks_across_growth_and_prefaulting)
 
 	for (size_t i = 0; i < count + more; i++) {
 		struct ch_block block = { .address = 16 * (uint64_t)i,
-					  .size = i };
+					  .size_bits = i };
 
 		if (i == count) {
 			size_t used = count * sizeof(struct ch_block);
@@ -153,15 +154,84 @@ Test(block_array, keeps_blocks_across_growth_and_prefaulting)
 				      (used + CH_HUGE_PAGE_SIZE - 1) &
 					      ~(CH_HUGE_PAGE_SIZE - 1));
 		}
-		cr_assert_null(ch_block_array_push(&array, &block));
+		cr_assert_null(ch_block_array_push(&array, &block,
+						   i / 100000));
+		if (i % 7 == 0)
+			cr_assert_null(ch_block_array_set_runtime_type(
+				&array, i, i % 65536));
 	}
 	cr_assert_eq(array.len, count + more);
+	cr_expect_eq(array.num_region_runs, (count + more + 99999) / 100000);
 	for (size_t i = 0; i < array.len; i++) {
 		cr_assert_eq(array.blocks[i].address, 16 * (uint64_t)i);
-		cr_assert_eq(array.blocks[i].size, i);
+		cr_assert_eq(ch_block_size(&array.blocks[i]), i);
+		cr_assert_eq(ch_block_array_region(&array, i), i / 100000);
+		cr_assert_eq(ch_block_array_runtime_type(&array, i),
+			     i % 7 ? 0 : i % 65536);
 	}
+	cr_expect_eq(ch_block_array_region(&array, array.len), UINT32_MAX);
 	ch_block_array_deinit(&array);
 	cr_expect_null(array.prefault);
+}
+
+/*
+ * A heap's live blocks reported out of order, from two regions, some with
+ * a runtime type: the sort takes each block's region and type along, and
+ * the block that overlaps another is dropped with its region's count.
+ */
+Test(block_array, regions_and_runtime_types_follow_the_sort)
+{
+	struct ch_heap heap;
+	uint32_t first, second;
+	// address, size, region (0 or 1), runtime type
+	static const uint64_t reported[][4] = {
+		{ 0x5000, 16, 1, 0 }, { 0x1000, 32, 0, 3 },
+		{ 0x9000, 64, 1, 2 }, { 0x3000, 16, 0, 0 },
+		{ 0x3008, 16, 1, 1 }, { 0x7000, 16, 0, 4 },
+	};
+	static const uint64_t sorted[][3] = {
+		{ 0x1000, 0, 3 }, { 0x3000, 0, 0 }, { 0x5000, 1, 0 },
+		{ 0x7000, 0, 4 }, { 0x9000, 1, 2 },
+	};
+
+	ch_heap_init(&heap);
+	cr_assert_null(ch_heap_add_region(&heap, 0, "a", 0, 0, 0, 0, 0, &first));
+	cr_assert_null(ch_heap_add_region(&heap, 0, "b", 0, 0, 0, 0, 0, &second));
+	for (size_t i = 0; i < 6; i++) {
+		struct ch_block block = { .address = reported[i][0],
+					  .state = COREHEAP_BLOCK_LIVE };
+
+		ch_block_set_size(&block, reported[i][1]);
+		cr_assert_null(ch_heap_add_block(&heap, &block,
+						 reported[i][2] ? second : first,
+						 reported[i][3], false));
+	}
+	cr_assert_null(ch_heap_finish(&heap));
+	cr_assert_eq(heap.live.len, 5);
+	cr_expect_eq(heap.overlaps, 1);
+	for (size_t i = 0; i < 5; i++) {
+		cr_expect_eq(heap.live.blocks[i].address, sorted[i][0]);
+		cr_expect_eq(ch_block_array_region(&heap.live, i),
+			     sorted[i][1] ? second : first, "block %zu", i);
+		cr_expect_eq(ch_block_array_runtime_type(&heap.live, i),
+			     sorted[i][2], "block %zu", i);
+	}
+	// 0x3008 (region b, 16 bytes) overlapped 0x3000: counted out of b.
+	cr_expect_eq(heap.regions[first].live_count, 3);
+	cr_expect_eq(heap.regions[second].live_count, 2);
+	cr_expect_eq(heap.regions[second].live_bytes, 80);
+	cr_expect_eq(heap.num_damage, 1);
+	cr_expect_eq(heap.damage[0].region, second);
+
+	// A block reported after the finish starts with no runtime type,
+	// whatever the dropped one had left past the end.
+	struct ch_block later = { .address = 0xb000,
+				  .state = COREHEAP_BLOCK_LIVE };
+
+	cr_assert_null(ch_heap_add_block(&heap, &later, first, 0, false));
+	cr_expect_eq(ch_block_array_runtime_type(&heap.live, 5), 0);
+	cr_expect_eq(ch_block_array_region(&heap.live, 5), first);
+	ch_heap_deinit(&heap);
 }
 
 /*

@@ -465,7 +465,9 @@ struct coreheap_host {
 	 * Report one block. COREHEAP_OK; COREHEAP_FAILED if block->state is no
 	 * enum coreheap_block_state (nothing is kept, and the host goes on:
 	 * this one is the plugin's bug, not the host's) or if the blocks
-	 * carry more than 65535 different type_names; COREHEAP_NOMEM.
+	 * carry more than 65535 different type_names; COREHEAP_NOMEM. A
+	 * block of 2^48 bytes or more (no address space holds it) is kept
+	 * as damage (COREHEAP_DAMAGE_BAD_SIZE), not as a block.
 	 */
 	int (*add_block)(const struct coreheap_host *host,
 			 const struct coreheap_block *block);
@@ -558,6 +560,8 @@ struct coreheap_host {
 	 * not above its header, or comes from no runtime's walk (nothing
 	 * kept; the plugin's bug, the host goes on) or if the objects and
 	 * blocks carry more than 65535 different type_names; COREHEAP_NOMEM.
+	 * An object in no block, of 2^48 bytes or more, is kept as damage
+	 * (as add_block's).
 	 */
 	int (*add_object)(const struct coreheap_host *host,
 			  const struct coreheap_object *object,

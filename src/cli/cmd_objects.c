@@ -50,11 +50,10 @@ struct type_selection {
 };
 
 static const char *runtime_type_name(const struct ch_heap *heap,
-				     const struct ch_block *block)
+				     uint16_t runtime_type)
 {
-	return block->runtime_type &&
-			       block->runtime_type < heap->num_runtime_type_names ?
-		       heap->runtime_type_names[block->runtime_type] :
+	return runtime_type && runtime_type < heap->num_runtime_type_names ?
+		       heap->runtime_type_names[runtime_type] :
 		       NULL;
 }
 
@@ -90,19 +89,21 @@ static void write_objects(struct ch_out *out, const struct ch_program *program,
 			i++;
 		} else {
 			const struct ch_block *holder;
+			uint16_t runtime_type =
+				ch_block_array_runtime_type(nested, j);
 
 			block = &nested->blocks[j++];
-			row.type = runtime_type_name(heap, block);
+			row.type = runtime_type_name(heap, runtime_type);
 			holder = ch_heap_find(heap, block->address);
 			row.parent = holder ? holder->address : 0;
 			keep = !selection ||
 			       (row.type &&
-				selection->by_runtime_type[block->runtime_type]);
+				selection->by_runtime_type[runtime_type]);
 		}
 		if (!keep)
 			continue;
 		row.address = ch_block_identity(block);
-		row.size = block->size;
+		row.size = ch_block_size(block);
 		row.allocator = allocator_name(program, block);
 		ch_row_writer_write(&writer, &row);
 	}

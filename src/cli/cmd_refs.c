@@ -248,12 +248,12 @@ static void write_text(struct ch_out *out, const struct refs_report *report)
 
 	if (identity != target->address && report->addr >= identity)
 		ch_out_printf(out, "0x%" PRIx64 " is in the object at 0x%" PRIx64 " (%" PRIu64 " bytes with its header, %s), offset 0x%" PRIx64 "\n",
-			      report->addr, identity, target->size,
+			      report->addr, identity, ch_block_size(target),
 			      type_or_dash(report, report->target),
 			      report->addr - identity);
 	else
 		ch_out_printf(out, "0x%" PRIx64 " is in the allocation at 0x%" PRIx64 " (%" PRIu64 " bytes, %s), offset 0x%" PRIx64 "\n",
-			      report->addr, target->address, target->size,
+			      report->addr, target->address, ch_block_size(target),
 			      type_or_dash(report, report->target),
 			      report->addr - target->address);
 	for (size_t i = 0; i < report->referrers.len; i++)
@@ -283,7 +283,7 @@ static void write_text(struct ch_out *out, const struct refs_report *report)
 					    referrer->source, offset));
 		ch_out_printf(out, " -> %-9s %" PRIu64 " bytes, %s\n",
 			      signed_hex(referrer->target_offset, offset),
-			      blocks[referrer->node].size,
+			      ch_block_size(&blocks[referrer->node]),
 			      type_or_dash(report, referrer->node));
 	}
 	ch_out_printf(out, "\npoints to %zu allocation word%s:\n",
@@ -299,7 +299,7 @@ static void write_text(struct ch_out *out, const struct refs_report *report)
 			      ch_program_identity(report->program,
 						  &blocks[reference->node]),
 			      signed_hex(reference->target_offset, target_offset),
-			      blocks[reference->node].size,
+			      ch_block_size(&blocks[reference->node]),
 			      type_or_dash(report, reference->node));
 	}
 }
@@ -315,7 +315,7 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 	ch_json_member_address(&json, "address",
 			       ch_program_identity(program,
 						   &blocks[report->target]));
-	ch_json_member_u64(&json, "size", blocks[report->target].size);
+	ch_json_member_u64(&json, "size", ch_block_size(&blocks[report->target]));
 	ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, report->target));
 	ch_json_key(&json, "referrers");
 	ch_json_begin_array(&json);
@@ -334,7 +334,7 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 								 &blocks[referrer->node])));
 		ch_json_member_i64(&json, "target_offset",
 				   (int64_t)referrer->target_offset);
-		ch_json_member_u64(&json, "size", blocks[referrer->node].size);
+		ch_json_member_u64(&json, "size", ch_block_size(&blocks[referrer->node]));
 		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, referrer->node));
 		ch_json_end_object(&json);
 	}
@@ -372,7 +372,7 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 							   &blocks[reference->node]));
 		ch_json_member_i64(&json, "target_offset",
 				   (int64_t)reference->target_offset);
-		ch_json_member_u64(&json, "size", blocks[reference->node].size);
+		ch_json_member_u64(&json, "size", ch_block_size(&blocks[reference->node]));
 		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, reference->node));
 		ch_json_end_object(&json);
 	}

@@ -363,10 +363,10 @@ static struct ch_error *summarize_leaks(struct triage_report *report)
 		if (root_of[v] != CH_GRAPH_NONE)
 			continue;
 		report->leaked_count++;
-		report->leaked_bytes += graph->blocks[v].size;
+		report->leaked_bytes += ch_block_size(&graph->blocks[v]);
 		if (!referenced[v]) {
 			report->unreferenced_count++;
-			report->unreferenced_bytes += graph->blocks[v].size;
+			report->unreferenced_bytes += ch_block_size(&graph->blocks[v]);
 		}
 	}
 	report->have_leaks = true;
@@ -408,11 +408,11 @@ static struct ch_error *place_damage(struct triage_report *report)
 		if (before != SIZE_MAX &&
 		    heap->damage[i].kind == COREHEAP_DAMAGE_BAD_SIZE) {
 			const struct ch_block *block = &heap->live.blocks[before];
-			uint64_t end = block->address + block->size;
+			uint64_t end = block->address + ch_block_size(block);
 
 			context->likely_overflow = end + OVERFLOW_REACH >= addr &&
 						   addr - block->address <
-							   block->size + 4096;
+							   ch_block_size(block) + 4096;
 		}
 	}
 	return NULL;
@@ -485,7 +485,7 @@ static void write_json_damage(struct ch_json *json,
 			ch_json_begin_object(json);
 			ch_json_member_address(json, "address",
 					       ch_program_identity(program, block));
-			ch_json_member_u64(json, "size", block->size);
+			ch_json_member_u64(json, "size", ch_block_size(block));
 			ch_json_key(json, "type");
 			ch_json_string_or_null(json,
 				ch_heap_block_type(heap, context->before, NULL));
@@ -779,7 +779,7 @@ static void write_text_damage(struct ch_out *out,
 				      "likely overflow from the allocation at" :
 				      "the allocation before it is at",
 			      ch_program_identity(report->program, block),
-			      block->size, type ? type : "type unknown");
+			      ch_block_size(block), type ? type : "type unknown");
 	}
 }
 

@@ -956,7 +956,7 @@ struct ch_error *ch_dominators_retained(const struct ch_dominators *dominators,
 		uint32_t v = dominators->order[i];
 		uint32_t d = dominators->idom[v];
 
-		retained[v] += blocks[v].size;
+		retained[v] += ch_block_size(&blocks[v]);
 		if (d == CH_DOMINATOR_ROOT)
 			total += retained[v];
 		else

@@ -360,7 +360,7 @@ static void batch_word(struct chunk_scan *scan, uint64_t addr, uint64_t value)
 	source = scan->source;
 	// Chunk headers between blocks, and words that stick out of one.
 	if (addr < blocks[source].address ||
-	    addr + WORD_BYTES - blocks[source].address > blocks[source].size)
+	    addr + WORD_BYTES - blocks[source].address > ch_block_size(&blocks[source]))
 		return;
 	// Data that looks like a pointer (stale bytes in a text buffer).
 	if (scan->pointer_free && ch_bit_get(scan->pointer_free, source))
@@ -782,7 +782,7 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 			return err;
 	}
 	for (size_t i = 0; i < n; i++)
-		total += blocks[i].size;
+		total += ch_block_size(&blocks[i]);
 	graph->stats.heap_bytes = total;
 	err = make_chunks(blocks, n,
 			  total / MAX_CHUNKS > MIN_CHUNK_BYTES ?
@@ -1180,7 +1180,7 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 		return &ch_enomem;
 	}
 	for (size_t i = 0; i < graph->num_nodes; i++)
-		heap_bytes += graph->blocks[i].size;
+		heap_bytes += ch_block_size(&graph->blocks[i]);
 	graph->stats.num_threads = choose_threads(options, heap_bytes,
 						  graph->num_nodes);
 	exact_refs = options->program &&
@@ -1762,7 +1762,7 @@ bool ch_graph_find_pointer(const struct ch_graph *graph,
 		.target = target,
 		.base = block->address,
 	};
-	uint64_t end = block->address + block->size;
+	uint64_t end = block->address + ch_block_size(block);
 
 	ch_scan_words(as, block->address, end < block->address ? UINT64_MAX : end,
 		      find_pointer_word, &search);

@@ -307,9 +307,9 @@ static bool container(const struct ch_program *program, uint64_t addr,
 
 	if (block) {
 		*lo_ret = block->address;
-		*hi_ret = block->address + block->size < block->address ?
+		*hi_ret = block->address + ch_block_size(block) < block->address ?
 				  UINT64_MAX :
-				  block->address + block->size;
+				  block->address + ch_block_size(block);
 		return true;
 	}
 	mapping = ch_address_space_mapping(program->address_space, addr);
@@ -428,7 +428,7 @@ static size_t first_block_after(const struct ch_heap *heap, uint64_t addr)
 		size_t mid = lo + (hi - lo) / 2;
 		const struct ch_block *block = &heap->live.blocks[mid];
 
-		if (block->address + block->size <= addr)
+		if (block->address + ch_block_size(block) <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -525,7 +525,7 @@ static struct ch_error *add_exclusions(struct ch_program *program,
 			const struct ch_block *block = &heap->live.blocks[i];
 
 			err = add_candidate(list, block->address,
-					    block->address + block->size,
+					    block->address + ch_block_size(block),
 					    PRIORITY_EXCLUDED, &root);
 			if (err)
 				return err;

@@ -17,9 +17,11 @@
 // A wrapping end saturates, and is then above user space: left out below.
 static uint64_t indexed_end(const struct ch_block *block)
 {
-	struct ch_block one_byte = { .address = block->address, .size = 1 };
+	uint64_t size = ch_block_size(block);
 
-	return ch_block_end(block->size ? block : &one_byte);
+	return size ? ch_block_end(block) :
+		      block->address == UINT64_MAX ? UINT64_MAX :
+		      block->address + 1;
 }
 
 static uint32_t *region_entry(struct ch_block_index *index, uint64_t region)

@@ -93,7 +93,7 @@ static inline bool ch_block_index_holds(const struct ch_block *block,
 	if (!interior)
 		return block->address == addr;
 	// A zero-size block holds its own address, as in ch_heap_find().
-	return addr - block->address < block->size || addr == block->address;
+	return addr - block->address < ch_block_size(block) || addr == block->address;
 }
 
 /*
@@ -253,7 +253,7 @@ struct ch_found_block {
 static inline struct ch_found_block ch_found_block_of(const struct ch_block *block)
 {
 	return (struct ch_found_block){ .address = block->address,
-					.size = block->size };
+					.size = ch_block_size(block) };
 }
 
 /**

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,18 +127,103 @@ void ch_block_array_deinit(struct ch_block_array *array)
 	ch_block_array_settle(array);
 	if (array->blocks)
 		munmap(array->blocks, array->capacity * sizeof(*array->blocks));
+	free(array->region_runs);
+	free(array->runtime_types);
 	*array = (struct ch_block_array){ 0 };
 }
 
-struct ch_error *ch_block_array_push(struct ch_block_array *array,
-				     const struct ch_block *block)
+uint32_t ch_block_array_region(const struct ch_block_array *array, size_t i)
 {
-	if (array->len == array->capacity) {
-		struct ch_error *err = grow_blocks(array);
+	const struct ch_region_run *runs = array->region_runs;
+	size_t lo = 0, hi = array->num_region_runs;
 
+	if (i >= array->len)
+		return UINT32_MAX;
+	// The last run starting at or before i; the first starts at 0.
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (runs[mid].first <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi ? runs[lo].region : UINT32_MAX;
+}
+
+// The next block (index i, in order) starts a run unless it shares the
+// last run's region.
+static struct ch_error *note_region(struct ch_block_array *array, size_t i,
+				    uint32_t region)
+{
+	struct ch_error *err;
+
+	if (array->num_region_runs &&
+	    array->region_runs[array->num_region_runs - 1].region == region)
+		return NULL;
+	err = ch_vector_reserve_one((void **)&array->region_runs,
+				    &array->region_runs_capacity,
+				    sizeof(*array->region_runs),
+				    array->num_region_runs);
+	if (err)
+		return err;
+	array->region_runs[array->num_region_runs++] =
+		(struct ch_region_run){ .first = i, .region = region };
+	return NULL;
+}
+
+// The runtime types cover the blocks' capacity, zeroed past what was.
+static struct ch_error *reserve_runtime_types(struct ch_block_array *array)
+{
+	size_t had = array->runtime_types_capacity;
+	uint16_t *grown;
+
+	if (had >= array->capacity)
+		return NULL;
+	grown = realloc(array->runtime_types,
+			array->capacity * sizeof(*grown));
+	if (!grown)
+		return &ch_enomem;
+	memset(grown + had, 0, (array->capacity - had) * sizeof(*grown));
+	array->runtime_types = grown;
+	array->runtime_types_capacity = array->capacity;
+	return NULL;
+}
+
+struct ch_error *ch_block_array_set_runtime_type(struct ch_block_array *array,
+						 size_t i, uint16_t type)
+{
+	struct ch_error *err;
+
+	assert(i < array->len);
+	if (!array->runtime_types && !type)
+		return NULL;
+	err = reserve_runtime_types(array);
+	if (err)
+		return err;
+	array->runtime_types[i] = type;
+	return NULL;
+}
+
+struct ch_error *ch_block_array_push(struct ch_block_array *array,
+				     const struct ch_block *block,
+				     uint32_t region)
+{
+	struct ch_error *err;
+
+	if (array->len == array->capacity) {
+		err = grow_blocks(array);
 		if (err)
 			return err;
 	}
+	err = note_region(array, array->len, region);
+	if (!err && array->runtime_types)
+		err = reserve_runtime_types(array);
+	if (err)
+		return err;
+	// Past len, what a dropped block left (drop_overlaps()).
+	if (array->runtime_types)
+		array->runtime_types[array->len] = 0;
 	array->blocks[array->len++] = *block;
 	if (array->prefault && array->len % PREFAULT_PROGRESS_EVERY == 0)
 		ch_prefault_progress(array->prefault,
@@ -210,34 +296,43 @@ struct ch_error *ch_heap_intern_runtime_type(struct ch_heap *heap,
 }
 
 struct ch_error *ch_heap_add_block(struct ch_heap *heap,
-				   const struct ch_block *block, bool nested)
+				   const struct ch_block *block, uint32_t region,
+				   uint16_t runtime_type, bool nested)
 {
-	struct ch_region *region = block->region < heap->num_regions ?
-					   &heap->regions[block->region] :
-					   NULL;
+	struct ch_region *counted = region < heap->num_regions ?
+					    &heap->regions[region] :
+					    NULL;
+	struct ch_block_array *array = &heap->free;
+	struct ch_error *err;
 
 	switch (block->state) {
 	case COREHEAP_BLOCK_LIVE:
+		array = nested ? &heap->nested : &heap->live;
 		// A nested object's bytes are its holder's: count them once.
-		if (region && !nested) {
-			region->live_count++;
-			region->live_bytes += block->size;
+		if (counted && !nested) {
+			counted->live_count++;
+			counted->live_bytes += ch_block_size(block);
 		}
-		return ch_block_array_push(nested ? &heap->nested : &heap->live,
-					   block);
+		break;
 	case COREHEAP_BLOCK_FREE:
-		if (region) {
-			region->free_count++;
-			region->free_bytes += block->size;
+		if (counted) {
+			counted->free_count++;
+			counted->free_bytes += ch_block_size(block);
 		}
-		return ch_block_array_push(&heap->free, block);
+		break;
 	default:
-		if (region) {
-			region->metadata_count++;
-			region->metadata_bytes += block->size;
+		if (counted) {
+			counted->metadata_count++;
+			counted->metadata_bytes += ch_block_size(block);
 		}
-		return ch_block_array_push(&heap->free, block);
+		break;
 	}
+	err = ch_block_array_push(array, block,
+				  counted ? region : UINT32_MAX);
+	if (!err && runtime_type)
+		err = ch_block_array_set_runtime_type(array, array->len - 1,
+						      runtime_type);
+	return err;
 }
 
 struct ch_error *ch_heap_add_owned_range(struct ch_heap *heap,
@@ -350,7 +445,7 @@ static enum block_order block_order(const struct ch_block_array *array)
 
 		if (address < prev->address)
 			return BLOCKS_UNSORTED;
-		if (address - prev->address < prev->size ||
+		if (address - prev->address < ch_block_size(prev) ||
 		    address == prev->address)
 			order = BLOCKS_SORTED;
 	}
@@ -358,23 +453,76 @@ static enum block_order block_order(const struct ch_block_array *array)
 }
 
 /*
+ * What a block carries beside it through a sort, packed: its region (low 32
+ * bits) and runtime type. NULL (and no error) when they need no carrying:
+ * one region for all and no runtime types.
+ */
+static struct ch_error *gather_beside(const struct ch_block_array *array,
+				      uint64_t **ret)
+{
+	const struct ch_region_run *runs = array->region_runs;
+	uint64_t *beside;
+	size_t run = 0;
+
+	*ret = NULL;
+	if (array->num_region_runs <= 1 && !array->runtime_types)
+		return NULL;
+	beside = malloc(array->len * sizeof(*beside));
+	if (!beside)
+		return &ch_enomem;
+	for (size_t i = 0; i < array->len; i++) {
+		while (run + 1 < array->num_region_runs && runs[run + 1].first <= i)
+			run++;
+		beside[i] = runs[run].region |
+			    (uint64_t)ch_block_array_runtime_type(array, i) << 32;
+	}
+	*ret = beside;
+	return NULL;
+}
+
+// The runs and runtime types again, from what gather_beside() made, sorted.
+static struct ch_error *scatter_beside(struct ch_block_array *array,
+				       const uint64_t *beside)
+{
+	struct ch_error *err;
+
+	array->num_region_runs = 0;
+	for (size_t i = 0; i < array->len; i++) {
+		err = note_region(array, i, (uint32_t)beside[i]);
+		if (err)
+			return err;
+		if (array->runtime_types)
+			array->runtime_types[i] = beside[i] >> 32;
+	}
+	return NULL;
+}
+
+/*
  * LSD radix sort on the address, 16 bits a pass, skipping passes whose
- * digit is the same for every block (user-space addresses use 47 bits).
+ * digit is the same for every block (user-space addresses use 47 bits);
+ * the regions and runtime types go along.
  */
 static struct ch_error *radix_sort_blocks(struct ch_block_array *array)
 {
 	size_t n = array->len;
 	struct ch_block *tmp, *src = array->blocks, *dst;
+	uint64_t *beside, *beside_tmp = NULL, *beside_src, *beside_dst;
 	size_t *counts;
+	struct ch_error *err = gather_beside(array, &beside);
 
+	if (err)
+		return err;
 	tmp = malloc(n * sizeof(*tmp));
 	counts = malloc(65536 * sizeof(*counts));
-	if (!tmp || !counts) {
-		free(tmp);
-		free(counts);
-		return &ch_enomem;
+	if (beside)
+		beside_tmp = malloc(n * sizeof(*beside_tmp));
+	if (!tmp || !counts || (beside && !beside_tmp)) {
+		err = &ch_enomem;
+		goto out;
 	}
 	dst = tmp;
+	beside_src = beside;
+	beside_dst = beside_tmp;
 	for (int shift = 0; shift < 64; shift += 16) {
 		size_t sum = 0;
 		uint64_t first = (src[0].address >> shift) & 0xffff;
@@ -395,34 +543,52 @@ static struct ch_error *radix_sort_blocks(struct ch_block_array *array)
 			counts[d] = sum;
 			sum += c;
 		}
-		for (size_t i = 0; i < n; i++)
-			dst[counts[(src[i].address >> shift) & 0xffff]++] = src[i];
+		for (size_t i = 0; i < n; i++) {
+			size_t to = counts[(src[i].address >> shift) & 0xffff]++;
+
+			dst[to] = src[i];
+			if (beside)
+				beside_dst[to] = beside_src[i];
+		}
 		struct ch_block *swap = src;
+		uint64_t *beside_swap = beside_src;
 
 		src = dst;
 		dst = swap;
+		beside_src = beside_dst;
+		beside_dst = beside_swap;
 	}
-	if (src != array->blocks) {
+	if (src != array->blocks)
 		memcpy(array->blocks, src, n * sizeof(*src));
-	}
+	if (beside)
+		err = scatter_beside(array, beside_src);
+out:
+	free(beside);
+	free(beside_tmp);
 	free(tmp);
 	free(counts);
-	return NULL;
+	return err;
 }
 
 static struct ch_error *drop_overlaps(struct ch_heap *heap)
 {
 	struct ch_block_array *live = &heap->live;
-	size_t kept = 0;
+	struct ch_region_run *runs = live->region_runs;
+	size_t kept = 0, run = 0, kept_runs = 0;
+	uint32_t region = live->num_region_runs ? runs[0].region : UINT32_MAX;
 	struct ch_error *err;
 
 	for (size_t i = 0; i < live->len; i++) {
 		struct ch_block *block = &live->blocks[i];
 
+		// The runs are rewritten in place for the kept blocks: never
+		// past the one being read (a run gives at most one).
+		while (run + 1 < live->num_region_runs && runs[run + 1].first <= i)
+			region = runs[++run].region;
 		if (kept) {
 			struct ch_block *prev = &live->blocks[kept - 1];
 
-			if (block->address < prev->address + prev->size ||
+			if (block->address < prev->address + ch_block_size(prev) ||
 			    block->address == prev->address) {
 				char message[160];
 
@@ -432,22 +598,29 @@ static struct ch_error *drop_overlaps(struct ch_heap *heap)
 					 block->address, prev->address);
 				err = ch_heap_add_damage(heap, block->allocator,
 							 COREHEAP_DAMAGE_INCONSISTENT,
-							 block->region,
-							 block->address, message);
+							 region, block->address,
+							 message);
 				if (err)
 					return err;
 				heap->overlaps++;
-				if (block->region < heap->num_regions) {
-					heap->regions[block->region].live_count--;
-					heap->regions[block->region].live_bytes -=
-						block->size;
+				if (region < heap->num_regions) {
+					heap->regions[region].live_count--;
+					heap->regions[region].live_bytes -=
+						ch_block_size(block);
 				}
 				continue;
 			}
 		}
+		if (!kept_runs || runs[kept_runs - 1].region != region)
+			runs[kept_runs++] = (struct ch_region_run){
+				.first = kept, .region = region
+			};
+		if (live->runtime_types)
+			live->runtime_types[kept] = live->runtime_types[i];
 		live->blocks[kept++] = *block;
 	}
 	live->len = kept;
+	live->num_region_runs = kept_runs;
 	return NULL;
 }
 
@@ -529,8 +702,8 @@ const struct ch_block *ch_heap_find_in(const struct ch_heap *heap,
 		return NULL;
 	const struct ch_block *block = &blocks[lo - 1];
 
-	return addr - block->address < block->size ||
-			       (block->size == 0 && addr == block->address) ?
+	return addr - block->address < ch_block_size(block) ||
+			       (ch_block_size(block) == 0 && addr == block->address) ?
 		       block :
 		       NULL;
 }

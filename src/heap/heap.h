@@ -20,23 +20,33 @@
 #include "heap/alloc_stacks.h"
 #include "heap/runtime_stacks.h"
 
-/** A block: 24 bytes, so that tens of millions fit. */
+/**
+ * A block: 16 bytes, so that tens of millions fit. Its region and a
+ * runtime's type name for it are kept beside the array
+ * (ch_block_array_region(), ch_block_array_runtime_type()): most blocks
+ * share them with their neighbours, or have none.
+ */
 struct ch_block_index;
+
+/** Sizes past this are no block's: the address space has 48 bits. */
+#define CH_BLOCK_MAX_SIZE ((UINT64_C(1) << 48) - 1)
 
 struct ch_block {
 	/** The pointer handed to the program (live) or start of memory. */
 	uint64_t address;
-	/** Usable size. */
-	uint64_t size;
-	/** Index in ch_heap::regions. */
-	uint32_t region;
+	/**
+	 * Usable size, at most CH_BLOCK_MAX_SIZE: read and written through
+	 * ch_block_size() and ch_block_set_size(), because arithmetic on a
+	 * bit-field this wide wraps at its width.
+	 */
+	uint64_t size_bits : 48;
 	/** enum coreheap_block_state. */
-	uint8_t state : 3;
+	uint64_t state : 3;
 	/**
 	 * A managed runtime's object (coreheap_host::add_object), not one of
 	 * its buffers: what ch_program_runtime_object() finds.
 	 */
-	uint8_t runtime_object : 1;
+	uint64_t runtime_object : 1;
 	/**
 	 * For a managed runtime's object: the words of its header before its
 	 * identity (CPython's GC head and managed dict): the block is the
@@ -44,15 +54,21 @@ struct ch_block {
 	 * ch_block_identity() is what the runtime calls the object. 0 for
 	 * every other block.
 	 */
-	uint8_t header_words : 4;
+	uint64_t header_words : 4;
 	/** Index of the allocator (in the program's allocator list). */
-	uint8_t allocator;
-	/**
-	 * The type a managed runtime's plugin named (coreheap_block.type_name),
-	 * as an index in ch_heap::runtime_type_names; 0 if none.
-	 */
-	uint16_t runtime_type;
+	uint64_t allocator : 8;
 };
+
+static inline uint64_t ch_block_size(const struct ch_block *block)
+{
+	return block->size_bits;
+}
+
+/** size is at most CH_BLOCK_MAX_SIZE (the callers check what they read). */
+static inline void ch_block_set_size(struct ch_block *block, uint64_t size)
+{
+	block->size_bits = size;
+}
 
 /**
  * The end of block's memory, address + size; UINT64_MAX when that wraps,
@@ -60,7 +76,7 @@ struct ch_block {
  */
 static inline uint64_t ch_block_end(const struct ch_block *block)
 {
-	uint64_t end = block->address + block->size;
+	uint64_t end = block->address + ch_block_size(block);
 
 	return end < block->address ? UINT64_MAX : end;
 }
@@ -137,12 +153,47 @@ struct ch_damage {
 struct ch_prefault;
 
 /** A growable array of blocks. */
+/** The blocks from index first on, up to the next run's, share region. */
+struct ch_region_run {
+	size_t first;
+	/** Index in ch_heap::regions, or UINT32_MAX. */
+	uint32_t region;
+};
+
 struct ch_block_array {
 	struct ch_block *blocks;
 	size_t len, capacity;
 	/** Faults its pages in ahead of the pushes, once it is large. */
 	struct ch_prefault *prefault;
+	/**
+	 * The blocks' regions, a run per change in the array's order: a walk
+	 * reports a region's blocks together, so there are few. The first
+	 * run starts at 0 once a block is in. Owned.
+	 */
+	struct ch_region_run *region_runs;
+	size_t num_region_runs, region_runs_capacity;
+	/**
+	 * A managed runtime's type name per block (an index in
+	 * ch_heap::runtime_type_names, 0 for none); NULL while no block has
+	 * one. Owned.
+	 */
+	uint16_t *runtime_types;
+	size_t runtime_types_capacity;
 };
+
+/** The region of the array's block i (ch_heap::regions), or UINT32_MAX. */
+uint32_t ch_block_array_region(const struct ch_block_array *array, size_t i);
+
+/** The runtime type name of the array's block i, 0 if none. */
+static inline uint16_t
+ch_block_array_runtime_type(const struct ch_block_array *array, size_t i)
+{
+	return array->runtime_types ? array->runtime_types[i] : 0;
+}
+
+/** Give the array's block i a runtime type name (0: none). */
+struct ch_error *ch_block_array_set_runtime_type(struct ch_block_array *array,
+						 size_t i, uint16_t type);
 
 struct ch_heap {
 	/** Live blocks; sorted by address after ch_heap_finish(). */
@@ -235,9 +286,13 @@ void ch_heap_deinit(struct ch_heap *heap);
 /** Free an array's memory (it lives in its own mapping, not malloc). */
 void ch_block_array_deinit(struct ch_block_array *array);
 
-/** Append a block to one of the arrays (amortised, no per-block malloc). */
+/**
+ * Append a block to one of the arrays (amortised, no per-block malloc), in
+ * region (an index in ch_heap::regions, or UINT32_MAX).
+ */
 struct ch_error *ch_block_array_push(struct ch_block_array *array,
-				     const struct ch_block *block);
+				     const struct ch_block *block,
+				     uint32_t region);
 
 /**
  * The pushes are over for now: stop faulting pages in ahead of them (a
@@ -254,14 +309,18 @@ struct ch_error *ch_heap_add_region(struct ch_heap *heap, uint8_t allocator,
 
 /**
  * The index of a runtime type name (copied on first sight), for
- * ch_block::runtime_type. CH_ERROR_CORRUPT past 65535 names.
+ * ch_block_array_set_runtime_type(). CH_ERROR_CORRUPT past 65535 names.
  */
 struct ch_error *ch_heap_intern_runtime_type(struct ch_heap *heap,
 					     const char *name, uint16_t *ret);
 
-/** Record a block and count it in its region. */
+/**
+ * Record a block and count it in its region (an index in regions, or
+ * UINT32_MAX), with a runtime's type name for it (0: none).
+ */
 struct ch_error *ch_heap_add_block(struct ch_heap *heap,
-				   const struct ch_block *block, bool nested);
+				   const struct ch_block *block, uint32_t region,
+				   uint16_t runtime_type, bool nested);
 
 /**
  * Record that allocator owns [start, end) as kind (enum coreheap_owned_kind)

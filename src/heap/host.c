@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <gelf.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -219,31 +220,51 @@ static int host_add_region(const struct coreheap_host *ops,
 						 region->top_size, ret));
 }
 
+// A size no address space holds: damage the host records, not a block.
+static int refuse_size(const struct coreheap_host *ops, uint32_t region,
+		       uint64_t address, uint64_t size)
+{
+	struct ch_host *host = host_of(ops);
+	char message[160];
+
+	snprintf(message, sizeof(message),
+		 "block at 0x%" PRIx64 " claims %" PRIu64
+		 " bytes, more than an address space holds",
+		 address, size);
+	return host_fail(ops, ch_heap_add_damage(&host->program->heap,
+						 host->allocator,
+						 COREHEAP_DAMAGE_BAD_SIZE,
+						 region, address, message));
+}
+
 static int host_add_block(const struct coreheap_host *ops,
 			  const struct coreheap_block *block)
 {
 	struct ch_host *host = host_of(ops);
 	struct ch_block stored = {
 		.address = block->address,
-		.size = block->size,
-		.region = block->region,
 		.state = block->state,
 		.allocator = host->allocator,
 	};
+	uint16_t runtime_type = 0;
 
 	if (block->state > COREHEAP_BLOCK_METADATA)
 		return COREHEAP_FAILED;
+	if (block->size > CH_BLOCK_MAX_SIZE)
+		return refuse_size(ops, block->region, block->address,
+				   block->size);
+	ch_block_set_size(&stored, block->size);
 	if (block->parent == 0)
 		ch_progress_count(&host->progress, block->size);
 	if (block->type_name && block->type_name[0]) {
 		struct ch_error *err = ch_heap_intern_runtime_type(
-			&host->program->heap, block->type_name,
-			&stored.runtime_type);
+			&host->program->heap, block->type_name, &runtime_type);
 
 		if (err)
 			return host_fail(ops, err);
 	}
 	return host_fail(ops, ch_heap_add_block(&host->program->heap, &stored,
+						block->region, runtime_type,
 						block->parent != 0));
 }
 
@@ -259,6 +280,20 @@ static int host_add_damage(const struct coreheap_host *ops,
 						 damage->message));
 }
 
+// The live block i as a plugin sees it.
+static void report_live_block(const struct ch_heap *heap, size_t i,
+			      struct coreheap_block *ret)
+{
+	const struct ch_block *block = &heap->live.blocks[i];
+
+	*ret = (struct coreheap_block){
+		.address = block->address,
+		.size = ch_block_size(block),
+		.state = block->state,
+		.region = ch_block_array_region(&heap->live, i),
+	};
+}
+
 static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 			   struct coreheap_block *ret)
 {
@@ -270,12 +305,7 @@ static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 
 	if (!block)
 		return COREHEAP_NOT_FOUND;
-	*ret = (struct coreheap_block){
-		.address = block->address,
-		.size = block->size,
-		.state = block->state,
-		.region = block->region,
-	};
+	report_live_block(heap, block - heap->live.blocks, ret);
 	return COREHEAP_OK;
 }
 
@@ -284,17 +314,10 @@ static int host_next_block(const struct coreheap_host *ops, uint64_t addr,
 {
 	const struct ch_heap *heap = &program_of(ops)->heap;
 	size_t i = ch_heap_lower_bound(heap, addr, heap->native_live);
-	const struct ch_block *block;
 
 	if (i >= heap->native_live)
 		return COREHEAP_NOT_FOUND;
-	block = &heap->live.blocks[i];
-	*ret = (struct coreheap_block){
-		.address = block->address,
-		.size = block->size,
-		.state = block->state,
-		.region = block->region,
-	};
+	report_live_block(heap, i, ret);
 	return COREHEAP_OK;
 }
 
@@ -314,13 +337,12 @@ static int host_type_block(const struct coreheap_host *ops, uint64_t address,
 		return COREHEAP_FAILED;
 	if (i >= heap->native_live || heap->live.blocks[i].address != address)
 		return COREHEAP_NOT_FOUND;
-	if (heap->live.blocks[i].runtime_type)
+	if (ch_block_array_runtime_type(&heap->live, i))
 		return COREHEAP_OK;
 	err = ch_heap_intern_runtime_type(heap, type_name, &type);
-	if (err)
-		return host_fail(ops, err);
-	heap->live.blocks[i].runtime_type = type;
-	return COREHEAP_OK;
+	if (!err)
+		err = ch_block_array_set_runtime_type(&heap->live, i, type);
+	return host_fail(ops, err);
 }
 
 static int host_add_object(const struct coreheap_host *ops,
@@ -332,12 +354,14 @@ static int host_add_object(const struct coreheap_host *ops,
 	struct ch_heap *heap = &program->heap;
 	struct ch_block stored = {
 		.address = object->address,
-		.region = object->region,
 		.state = COREHEAP_BLOCK_LIVE,
 		.runtime_object = 1,
 		.allocator = host->allocator,
 	};
+	uint16_t runtime_type = 0;
+	uint64_t size;
 	const struct ch_block *parent;
+	size_t parent_index;
 	struct ch_error *err;
 
 	// The plugin's bugs, not the host's: refused, and the host goes on.
@@ -348,35 +372,49 @@ static int host_add_object(const struct coreheap_host *ops,
 		return COREHEAP_FAILED;
 	if (object->type_name && object->type_name[0]) {
 		err = ch_heap_intern_runtime_type(heap, object->type_name,
-						  &stored.runtime_type);
+						  &runtime_type);
 		if (err)
 			return host_fail(ops, err);
 	}
 	// The node is the object's whole memory, header included: the words
 	// there (CPython's managed dict pointers) keep things alive too.
 	stored.address = object->address - object->header;
-	stored.size = object->size;
+	size = object->size;
 	stored.header_words = object->header / 8;
 	parent = ch_heap_find_in(heap, object->address, heap->native_live);
 	if (parent_ret)
 		*parent_ret = parent ? parent->address : 0;
-	if (!parent)
-		return host_fail(ops, ch_heap_add_block(heap, &stored, false));
+	if (!parent) {
+		if (size > CH_BLOCK_MAX_SIZE)
+			return refuse_size(ops, object->region,
+					   stored.address, size);
+		ch_block_set_size(&stored, size);
+		return host_fail(ops, ch_heap_add_block(heap, &stored,
+							object->region,
+							runtime_type, false));
+	}
 	// Inside its holder, never past it: the holder is the truth on sizes.
 	if (stored.address < parent->address) {
 		// A header that would begin before its holder (which holds the
 		// identity): only its part inside.
-		stored.size -= parent->address - stored.address;
+		size -= parent->address - stored.address;
 		stored.address = parent->address;
 		stored.header_words = (object->address - parent->address) / 8;
 	}
-	if (stored.size > ch_block_end(parent) - stored.address)
-		stored.size = ch_block_end(parent) - stored.address;
+	if (size > ch_block_end(parent) - stored.address)
+		size = ch_block_end(parent) - stored.address;
+	ch_block_set_size(&stored, size);
 	// A block the runtime allocated for this very object is of its type.
-	if (stored.address == parent->address && !parent->runtime_type)
-		heap->live.blocks[parent - heap->live.blocks].runtime_type =
-			stored.runtime_type;
-	return host_fail(ops, ch_heap_add_block(heap, &stored, true));
+	parent_index = parent - heap->live.blocks;
+	if (stored.address == parent->address &&
+	    !ch_block_array_runtime_type(&heap->live, parent_index)) {
+		err = ch_block_array_set_runtime_type(&heap->live, parent_index,
+						      runtime_type);
+		if (err)
+			return host_fail(ops, err);
+	}
+	return host_fail(ops, ch_heap_add_block(heap, &stored, object->region,
+						runtime_type, true));
 }
 
 static int host_add_owned_range(const struct coreheap_host *ops,

@@ -848,6 +848,18 @@ struct ch_error *ch_program_load_heap(struct ch_program *program,
 	return NULL;
 }
 
+// The region of block when it is one of the live ones, else UINT32_MAX.
+static uint32_t live_region_of(const struct ch_heap *heap,
+			       const struct ch_block *block)
+{
+	uintptr_t at = (uintptr_t)block, first = (uintptr_t)heap->live.blocks;
+
+	if (at < first || at - first >= heap->live.len * sizeof(*block))
+		return UINT32_MAX;
+	return ch_block_array_region(&heap->live,
+				     (at - first) / sizeof(*block));
+}
+
 bool ch_program_usable_size(struct ch_program *program,
 			    const struct ch_block *like, uint64_t request,
 			    uint64_t *ret)
@@ -865,9 +877,9 @@ bool ch_program_usable_size(struct ch_program *program,
 		return false;
 	block = (struct coreheap_block){
 		.address = like->address,
-		.size = like->size,
+		.size = ch_block_size(like),
 		.state = like->state,
-		.region = like->region,
+		.region = live_region_of(&program->heap, like),
 	};
 	ch_host_init(&host, program, like->allocator);
 	status = use->ops->usable_size(&host.ops, use->state, &block, request,
@@ -947,7 +959,7 @@ struct ch_error *ch_program_references(struct ch_program *program,
 		return NULL;
 	struct coreheap_object reported = {
 		.address = ch_block_identity(object),
-		.size = object->size,
+		.size = ch_block_size(object),
 		.header = 8 * (uint64_t)object->header_words,
 	};
 

@@ -117,14 +117,14 @@ struct ch_error *ch_analysis_find_block(const struct ch_program *program,
 	for (size_t i = 0; i < heap->free.len; i++) {
 		const struct ch_block *other = &heap->free.blocks[i];
 
-		if (addr - other->address < other->size)
+		if (addr - other->address < ch_block_size(other))
 			return ch_error_create(CH_ERROR_NOT_FOUND,
 					       "0x%" PRIx64 " is not in a live allocation: it is in %s at 0x%" PRIx64 " (%" PRIu64 " bytes)",
 					       addr,
 					       other->state == COREHEAP_BLOCK_FREE ?
 						       "free memory" :
 						       "the allocator's metadata",
-					       other->address, other->size);
+					       other->address, ch_block_size(other));
 	}
 	return ch_error_create(CH_ERROR_NOT_FOUND,
 			       "0x%" PRIx64 " is not in a live allocation",

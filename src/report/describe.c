@@ -293,8 +293,8 @@ static bool read_string(struct builder *b, uint64_t addr, size_t max,
 
 	if (max > MAX_STRING_SHOWN)
 		max = MAX_STRING_SHOWN;
-	if (block && block->address + block->size - addr < max)
-		max = block->address + block->size - addr;
+	if (block && block->address + ch_block_size(block) - addr < max)
+		max = block->address + ch_block_size(block) - addr;
 	for (size_t i = 0; i < max && n + 5 < size; i++) {
 		uint8_t c;
 
@@ -663,7 +663,7 @@ static void describe_vector_elements(struct builder *b, Dwarf_Die *vector,
 	if (!b->err)
 		b->fields.data[b->fields.len - 1].elsewhere = true;
 	block = ch_heap_find(&b->program->heap, pointers[0]);
-	if (!count || !block || pointers[1] - block->address > block->size ||
+	if (!count || !block || pointers[1] - block->address > ch_block_size(block) ||
 	    !b->budget)
 		return;
 	ch_format_array_name(array_name, sizeof(array_name),
@@ -922,7 +922,7 @@ static struct ch_error *describe_allocation(struct builder *b,
 	desc->in_allocation = true;
 	*allocation = (struct ch_described_allocation){
 		.address = block->address,
-		.size = block->size,
+		.size = ch_block_size(block),
 		.offset = desc->address - block->address,
 		.start = block->address,
 		.allocator = b->program->allocators.uses[block->allocator].ops->name,
@@ -963,7 +963,7 @@ static const struct ch_block *find_free_block(const struct ch_heap *heap,
 	for (size_t i = 0; i < heap->free.len; i++) {
 		const struct ch_block *block = &heap->free.blocks[i];
 
-		if (addr - block->address < block->size)
+		if (addr - block->address < ch_block_size(block))
 			return block;
 	}
 	return NULL;
@@ -1108,7 +1108,7 @@ static void describe_elsewhere(struct builder *b, struct ch_description *desc)
 	if (free_block) {
 		desc->in_free_block = true;
 		desc->free_address = free_block->address;
-		desc->free_size = free_block->size;
+		desc->free_size = ch_block_size(free_block);
 	}
 	desc->symbol = cut_name(name_module_address(b->program, addr));
 	desc->mapping = ch_address_space_mapping(b->program->address_space,

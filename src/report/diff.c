@@ -249,7 +249,7 @@ static void match_allocations(struct diff_report *report,
 		const struct ch_block *b = j < new->live.len ? &new->live.blocks[j] : NULL;
 
 		if (a && b && a->address == b->address) {
-			if (a->size == b->size &&
+			if (ch_block_size(a) == ch_block_size(b) &&
 			    same_type(group_name(old, i),
 				      group_name(new, j))) {
 				report->kept++;
@@ -413,7 +413,7 @@ static void list_allocation(struct diff_report *report, int side,
 	listing->listed++;
 	struct ch_allocation_row row = {
 		.address = ch_program_identity(program, block),
-		.size = block->size,
+		.size = ch_block_size(block),
 		.allocator = program->allocators.uses[block->allocator].ops->name,
 		.type = type,
 	};
@@ -427,7 +427,7 @@ static void list_allocation(struct diff_report *report, int side,
 		return;
 	}
 	ch_out_printf(listing->out, "0x%016" PRIx64 "  %-10" PRIu64 "  %s\n",
-		      ch_program_identity(program, block), block->size,
+		      ch_program_identity(program, block), ch_block_size(block),
 		      type ? type : "-");
 }
 

@@ -141,7 +141,7 @@ static struct ch_error *find_unreached(struct leaks_report *report)
 		if (!in_garbage(report, v))
 			continue;
 		report->garbage_count++;
-		report->garbage_bytes += graph->blocks[v].size;
+		report->garbage_bytes += ch_block_size(&graph->blocks[v]);
 	}
 	return NULL;
 }
@@ -170,7 +170,7 @@ static struct ch_error *count_referrers(struct leaks_report *report)
 		if (in_garbage(report, u))
 			continue;
 		report->count++;
-		report->bytes += graph->blocks[u].size;
+		report->bytes += ch_block_size(&graph->blocks[u]);
 		for (uint64_t e = graph->edge_offsets[u];
 		     e < graph->edge_offsets[u + 1]; e++) {
 			size_t at = position_of(report, graph->edge_targets[e]);
@@ -337,7 +337,7 @@ static struct ch_error *group_by_stack(struct leaks_report *report)
 		group->last_leak = at;
 		report->next_leak[at] = CH_GRAPH_NONE;
 		group->count++;
-		group->bytes += block->size;
+		group->bytes += ch_block_size(block);
 		group->unreferenced += report->referrers[at] == 0;
 	}
 	qsort(report->stack_groups, num_groups, sizeof(*report->stack_groups),
@@ -584,7 +584,7 @@ static void write_objects(struct ch_out *out, const struct leaks_report *report,
 		fields[REFERRERS_COLUMN].u64 = report->referrers[at];
 		ch_row_writer_write(&writer, &(struct ch_allocation_row){
 			.address = leak_address(report, at),
-			.size = block->size,
+			.size = ch_block_size(block),
 			.allocator = ch_analysis_allocator(report->program, v),
 			.type = ch_analysis_type(report->program, v),
 			.fields = fields,

@@ -314,7 +314,7 @@ static struct ch_error *write_tree(struct page_model *model)
 
 		emitted[v] = (uint32_t)num_listed;
 		listed[num_listed] = v;
-		rest[num_listed++] = model->retained[v] - graph->blocks[v].size;
+		rest[num_listed++] = model->retained[v] - ch_block_size(&graph->blocks[v]);
 		if (d == CH_DOMINATOR_ROOT)
 			root_rest -= model->retained[v];
 		else
@@ -343,7 +343,7 @@ static struct ch_error *write_tree(struct page_model *model)
 				   ", \"rest\": %" PRIu64 ", \"type\": ",
 			      d == CH_DOMINATOR_ROOT ? (int64_t)-1 : (int64_t)emitted[d],
 			      ch_block_identity(&graph->blocks[v]),
-			      graph->blocks[v].size, model->retained[v], rest[i]);
+			      ch_block_size(&graph->blocks[v]), model->retained[v], rest[i]);
 		write_node_type(out, model->program, v);
 		write_rest_types(out, model, &rest_types, i);
 		ch_out_char(out, '}');
@@ -383,8 +383,8 @@ static int compare_instances(const void *a, const void *b, void *arg)
 
 	if (rx != ry)
 		return rx < ry ? -1 : 1;
-	if (order->blocks[x].size != order->blocks[y].size)
-		return order->blocks[x].size > order->blocks[y].size ? -1 : 1;
+	if (ch_block_size(&order->blocks[x]) != ch_block_size(&order->blocks[y]))
+		return ch_block_size(&order->blocks[x]) > ch_block_size(&order->blocks[y]) ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
@@ -513,7 +513,7 @@ static struct ch_error *write_instances(struct page_model *model,
 			ch_out_printf(out, "{\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
 					   ", \"retained\": %" PRIu64,
 				      ch_block_identity(&graph->blocks[v]),
-				      graph->blocks[v].size, model->retained[v]);
+				      ch_block_size(&graph->blocks[v]), model->retained[v]);
 			err = write_why(model, v, &paths[i]);
 			if (!err)
 				err = write_describe(model, v);
@@ -627,7 +627,7 @@ static struct ch_error *write_gone_instances(struct page_model *model,
 					   "\", \"size\": %" PRIu64 "}",
 				      shown ? ", " : "",
 				      ch_program_identity(old, &blocks[nodes[i]]),
-				      blocks[nodes[i]].size);
+				      ch_block_size(&blocks[nodes[i]]));
 			shown++;
 		}
 		ch_out_str(out, "]}");

@@ -465,18 +465,19 @@ static void split_heaps(const struct ch_program *program,
 	}
 	for (size_t i = 0; i < heap->free.len; i++) {
 		const struct ch_block *block = &heap->free.blocks[i];
+		uint32_t r = ch_block_array_region(&heap->free, i);
 		const struct ch_region *region;
 
 		if (block->state != COREHEAP_BLOCK_FREE ||
-		    block->region >= heap->num_regions)
+		    r >= heap->num_regions)
 			continue;
-		region = &heap->regions[block->region];
+		region = &heap->regions[r];
 		// The top chunk is reported as a free block too: counted as top.
 		if (region->top_size && block->address >= region->top_address &&
 		    block->address - region->top_address < region->top_size)
 			continue;
-		map->regions[block->region].free_count++;
-		map->regions[block->region].free_bytes += block->size;
+		map->regions[r].free_count++;
+		map->regions[r].free_bytes += ch_block_size(block);
 	}
 	for (size_t r = 0; r < heap->num_regions; r++) {
 		const struct ch_heap_usage *from = &map->regions[r];

@@ -220,7 +220,7 @@ static void *run_top_job(void *arg)
 		for (uint32_t v = 0; v < graph->num_nodes; v++) {
 			if (report->root_of[v] == CH_GRAPH_NONE) {
 				report->leaked_count++;
-				report->leaked_bytes += graph->blocks[v].size;
+				report->leaked_bytes += ch_block_size(&graph->blocks[v]);
 			}
 		}
 		job->err = select_nodes(report, job->rows);
@@ -376,7 +376,7 @@ static struct ch_error *write_text(struct ch_out *out, struct top_report *report
 		if (err)
 			return err;
 		ch_format_bytes(report->retained[v], retained);
-		ch_format_bytes(blocks[v].size, size);
+		ch_format_bytes(ch_block_size(&blocks[v]), size);
 		ch_out_printf(out, "%-11s %-11s 0x%016" PRIx64 "  %s  <-  %s %s\n",
 			      retained, size,
 			      ch_program_identity(report->analysis->program,
@@ -426,7 +426,7 @@ static struct ch_error *allocation_row(struct top_report *report, uint32_t v,
 	fields[HELD_BY_COLUMN].string = name;
 	*ret = (struct ch_allocation_row){
 		.address = ch_block_identity(block),
-		.size = block->size,
+		.size = ch_block_size(block),
 		.allocator = ch_analysis_allocator(program, v),
 		.type = ch_analysis_type(program, v),
 		.fields = fields,

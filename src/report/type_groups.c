@@ -48,7 +48,7 @@ static struct ch_error *new_group(struct grouping *g, const char *type,
 		return err;
 	*group = (struct ch_type_group){
 		.type = type,
-		.size = type ? 0 : g->heap->live.blocks[node].size,
+		.size = type ? 0 : ch_block_size(&g->heap->live.blocks[node]),
 		.first_node = node,
 	};
 	*ret = g->groups.len - 1;
@@ -59,7 +59,7 @@ static struct ch_error *new_group(struct grouping *g, const char *type,
 static struct ch_error *group_of_block(struct grouping *g, uint32_t v,
 				       const char *type, uint32_t *ret)
 {
-	uint64_t size = g->heap->live.blocks[v].size, value;
+	uint64_t size = ch_block_size(&g->heap->live.blocks[v]), value;
 	uint32_t *slot;
 	struct ch_error *err;
 
@@ -138,10 +138,10 @@ struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
 		groups->group_of[k] = index;
 		group = &g.groups.data[index];
 		group->count++;
-		group->bytes += heap->live.blocks[v].size;
+		group->bytes += ch_block_size(&heap->live.blocks[v]);
 		group->sources |= 1u << source;
 		groups->total_count++;
-		groups->total_bytes += heap->live.blocks[v].size;
+		groups->total_bytes += ch_block_size(&heap->live.blocks[v]);
 	}
 	groups->groups = type_group_vector_steal(&g.groups, &groups->num_groups);
 out:

@@ -301,7 +301,7 @@ static void write_step(struct ch_out *out, const struct why_report *report,
 		ch_out_str(out, "-        ");
 	else
 		ch_out_printf(out, "+0x%-6" PRIx64, offset);
-	ch_out_printf(out, "  %-10" PRIu64 "  %s", block->size,
+	ch_out_printf(out, "  %-10" PRIu64 "  %s", ch_block_size(block),
 		      type ? type : "-");
 	if (member && runtime)
 		ch_out_printf(out, "%s%s",
@@ -328,10 +328,10 @@ static void write_text(struct ch_out *out, const struct why_report *report)
 		ch_out_printf(out, "0x%" PRIx64 " is a %s object of type %s (%" PRIu64 " bytes with its header)\n",
 			      report->addr,
 			      program->allocators.uses[object->allocator].ops->name,
-			      type ? type : "unknown", target->size);
+			      type ? type : "unknown", ch_block_size(target));
 	else
 		ch_out_printf(out, "0x%" PRIx64 " is in the allocation at 0x%" PRIx64 " (%" PRIu64 " bytes, %s), offset 0x%" PRIx64 "\n",
-			      report->addr, target->address, target->size,
+			      report->addr, target->address, ch_block_size(target),
 			      type ? type : "type unknown",
 			      report->addr - target->address);
 	if (report->has_stack) {

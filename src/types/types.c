@@ -127,10 +127,10 @@ static bool request_fits(struct ch_program *program,
 {
 	uint64_t usable;
 
-	if (request > block->size)
+	if (request > ch_block_size(block))
 		return false;
 	return !ch_program_usable_size(program, block, request, &usable) ||
-	       usable == block->size;
+	       usable == ch_block_size(block);
 }
 
 bool ch_block_holds_array(struct ch_program *program,
@@ -138,12 +138,12 @@ bool ch_block_holds_array(struct ch_program *program,
 {
 	uint64_t n, usable, tries;
 
-	if (!element_size || block->size / element_size < 2)
+	if (!element_size || ch_block_size(block) / element_size < 2)
 		return false;
 	// A lone T the allocator rounded up to this block.
 	if (!ch_program_usable_size(program, block, element_size, &usable))
 		return true;
-	if (usable == block->size)
+	if (usable == ch_block_size(block))
 		return false;
 	// n copies would have been allocated as n * size bytes: if no n
 	// gives this block, it holds a T and something else (glibc's FILE is
@@ -152,13 +152,13 @@ bool ch_block_holds_array(struct ch_program *program,
 	// rounded past the block is the one to try (below the most that fit
 	// when the rounding adds more than an element: glibc's mmapped
 	// chunks, where malloc(u) gets more than u).
-	for (n = block->size / element_size, tries = 0;
+	for (n = ch_block_size(block) / element_size, tries = 0;
 	     n >= 2 && tries < MAX_COUNT_TRIES; n--, tries++) {
 		if (!ch_program_usable_size(program, block, n * element_size,
 					    &usable))
 			return false;
-		if (usable <= block->size)
-			return usable == block->size;
+		if (usable <= ch_block_size(block))
+			return usable == ch_block_size(block);
 	}
 	return false;
 }
@@ -520,7 +520,7 @@ static bool find_cookie_array(const struct ch_types *types,
 			      uint64_t vptr, uint64_t dwarf_size,
 			      uint64_t *size_ret)
 {
-	uint64_t usable = block->size - COOKIE_SIZE;
+	uint64_t usable = ch_block_size(block) - COOKIE_SIZE;
 
 	if (count == 0 || count > usable / 8)
 		return false;
@@ -566,7 +566,7 @@ static struct ch_error *type_block_by_vtable(struct ch_types *types, size_t i,
 	uint32_t class, type;
 	struct ch_error *err;
 
-	if (block->size < 8)
+	if (ch_block_size(block) < 8)
 		return NULL;
 	if (bytes)
 		memcpy(&words[0], bytes, 8);
@@ -577,8 +577,8 @@ static struct ch_error *type_block_by_vtable(struct ch_types *types, size_t i,
 		return err;
 	if (class == CH_VTABLE_NONE) {
 		// Perhaps a new[] count cookie, then the first element.
-		if (block->size < 16 || words[0] == 0 ||
-		    words[0] > block->size / 8 ||
+		if (ch_block_size(block) < 16 || words[0] == 0 ||
+		    words[0] > ch_block_size(block) / 8 ||
 		    !read_word(types, block->address + 8, &words[1]))
 			return NULL;
 		err = ch_vtables_lookup(types->vtables, words[1], &class);
@@ -612,7 +612,7 @@ static struct ch_error *type_block_by_runtime(struct ch_types *types,
 					      size_t i)
 {
 	struct ch_heap *heap = &types->program->heap;
-	uint16_t runtime_type = heap->live.blocks[i].runtime_type;
+	uint16_t runtime_type = ch_block_array_runtime_type(&heap->live, i);
 	struct ch_type_info info = {
 		.dtype = CH_DTYPE_NONE,
 		.vtable_class = CH_VTABLE_NONE,
@@ -648,18 +648,19 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 		ch_progress_count(&progress, 1);
 		prefetch_block(&reader, heap, i + PREFETCH_DISTANCE);
 		// A runtime's own word is the most trusted evidence there is.
-		if (block->runtime_type) {
+		if (ch_block_array_runtime_type(&heap->live, i)) {
 			err = type_block_by_runtime(types, i);
 			continue;
 		}
 		bytes = block_bytes(&reader, block->address,
-				    block->size < TEXT_SCAN_MAX ? block->size :
-								  TEXT_SCAN_MAX);
+				    ch_block_size(block) < TEXT_SCAN_MAX ?
+					    ch_block_size(block) :
+					    TEXT_SCAN_MAX);
 		if (vtables)
 			err = type_block_by_vtable(types, i, bytes);
 		if (!err && bytes &&
 		    heap->block_type_sources[i] == CH_TYPE_UNKNOWN &&
-		    ch_looks_like_text(bytes, block->size))
+		    ch_looks_like_text(bytes, ch_block_size(block)))
 			ch_bit_set(p->text_bits, i);
 	}
 	ch_progress_flush(&progress);
@@ -697,7 +698,7 @@ static struct ch_error *find_vtable_arrays(struct ch_types *types)
 			continue;
 		if (!ch_block_holds_array(types->program, block, dtype->size))
 			continue;
-		n = block->size / dtype->size;
+		n = ch_block_size(block) / dtype->size;
 		if (!read_word(types, block->address, &vptr) ||
 		    !copies_start_with(types, block->address, dtype->size, n,
 				       vptr))
@@ -848,12 +849,12 @@ static struct ch_error *follow_into(struct ch_types *types, uint64_t word,
 	if (word != block->address + COOKIE_SIZE || !dtype || !dtype->cxx ||
 	    dtype->kind != CH_DTYPE_STRUCT || !dtype->size ||
 	    !read_word(types, block->address, &count) || count == 0 ||
-	    count > (block->size - COOKIE_SIZE) / dtype->size ||
+	    count > (ch_block_size(block) - COOKIE_SIZE) / dtype->size ||
 	    !request_fits(types->program, block,
 			  COOKIE_SIZE + count * dtype->size))
 		return NULL;
 	*typed_ret = true;
-	return add_evidence(types, index, block->size, target, true);
+	return add_evidence(types, index, ch_block_size(block), target, true);
 }
 
 // word was read from a pointer slot to DWARF type target.
@@ -900,7 +901,7 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 	count = (finish - start) / dtype->size;
 	index = ch_block_index_find(p->block_index, start, true);
 	if (index == CH_NO_BLOCK || heap->live.blocks[index].address != start ||
-	    finish - start > heap->live.blocks[index].size ||
+	    finish - start > ch_block_size(&heap->live.blocks[index]) ||
 	    count > UINT32_MAX || ch_bit_get(p->vector_bits, index))
 		return NULL;
 	ch_bit_set(p->vector_bits, index);
@@ -1181,8 +1182,8 @@ static struct ch_error *visit(struct ch_types *types,
 	if (!count)
 		count = UINT64_MAX;
 	return scan_value(types, block->address,
-			  block_bytes(reader, block->address, block->size),
-			  block->size, first, count, id, slots, num_slots,
+			  block_bytes(reader, block->address, ch_block_size(block)),
+			  ch_block_size(block), first, count, id, slots, num_slots,
 			  &typed);
 }
 
@@ -1340,7 +1341,7 @@ static void prefetch_visit(const struct ch_types *types,
 		return;
 	// The first line, and the second of a block that reaches it.
 	__builtin_prefetch(range->data + (addr - range->start));
-	if (block->size > 64 - addr % 64 && addr + 64 < range->end)
+	if (ch_block_size(block) > 64 - addr % 64 && addr + 64 < range->end)
 		__builtin_prefetch(range->data + (addr + 64 - range->start));
 }
 
@@ -1542,7 +1543,7 @@ static struct ch_error *name_blocks(struct ch_types *types)
 			uint8_t source = heap->block_type_sources[i];
 
 			types->stats.allocations[source]++;
-			types->stats.bytes[source] += heap->live.blocks[i].size;
+			types->stats.bytes[source] += ch_block_size(&heap->live.blocks[i]);
 		}
 	}
 	ch_progress_flush(&progress);
