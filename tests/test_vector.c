@@ -195,8 +195,10 @@ Test(block_array, regions_and_runtime_types_follow_the_sort)
 	};
 
 	ch_heap_init(&heap);
-	cr_assert_null(ch_heap_add_region(&heap, 0, "a", 0, 0, 0, 0, 0, &first));
-	cr_assert_null(ch_heap_add_region(&heap, 0, "b", 0, 0, 0, 0, 0, &second));
+	cr_assert_null(ch_heap_add_region(&heap, 0, "a", 0, 0, 0, 0, 0,
+					  &first));
+	cr_assert_null(ch_heap_add_region(&heap, 0, "b", 0, 0, 0, 0, 0,
+					  &second));
 	for (size_t i = 0; i < 6; i++) {
 		struct ch_block block = { .address = reported[i][0],
 					  .state = COREHEAP_BLOCK_LIVE };

@@ -315,7 +315,8 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 	ch_json_member_address(&json, "address",
 			       ch_program_identity(program,
 						   &blocks[report->target]));
-	ch_json_member_u64(&json, "size", ch_block_size(&blocks[report->target]));
+	ch_json_member_u64(&json, "size",
+			   ch_block_size(&blocks[report->target]));
 	ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, report->target));
 	ch_json_key(&json, "referrers");
 	ch_json_begin_array(&json);
@@ -334,7 +335,8 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 								 &blocks[referrer->node])));
 		ch_json_member_i64(&json, "target_offset",
 				   (int64_t)referrer->target_offset);
-		ch_json_member_u64(&json, "size", ch_block_size(&blocks[referrer->node]));
+		ch_json_member_u64(&json, "size",
+				   ch_block_size(&blocks[referrer->node]));
 		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, referrer->node));
 		ch_json_end_object(&json);
 	}
@@ -372,7 +374,8 @@ static void write_json(struct ch_out *out, const struct refs_report *report)
 							   &blocks[reference->node]));
 		ch_json_member_i64(&json, "target_offset",
 				   (int64_t)reference->target_offset);
-		ch_json_member_u64(&json, "size", ch_block_size(&blocks[reference->node]));
+		ch_json_member_u64(&json, "size",
+				   ch_block_size(&blocks[reference->node]));
 		ch_json_member_string_or_null(&json, "type", ch_analysis_type(program, reference->node));
 		ch_json_end_object(&json);
 	}

@@ -366,7 +366,8 @@ static struct ch_error *summarize_leaks(struct triage_report *report)
 		report->leaked_bytes += ch_block_size(&graph->blocks[v]);
 		if (!referenced[v]) {
 			report->unreferenced_count++;
-			report->unreferenced_bytes += ch_block_size(&graph->blocks[v]);
+			report->unreferenced_bytes +=
+				ch_block_size(&graph->blocks[v]);
 		}
 	}
 	report->have_leaks = true;

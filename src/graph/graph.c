@@ -360,7 +360,8 @@ static void batch_word(struct chunk_scan *scan, uint64_t addr, uint64_t value)
 	source = scan->source;
 	// Chunk headers between blocks, and words that stick out of one.
 	if (addr < blocks[source].address ||
-	    addr + WORD_BYTES - blocks[source].address > ch_block_size(&blocks[source]))
+	    addr + WORD_BYTES - blocks[source].address >
+		    ch_block_size(&blocks[source]))
 		return;
 	// Data that looks like a pointer (stale bytes in a text buffer).
 	if (scan->pointer_free && ch_bit_get(scan->pointer_free, source))

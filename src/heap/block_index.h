@@ -93,7 +93,8 @@ static inline bool ch_block_index_holds(const struct ch_block *block,
 	if (!interior)
 		return block->address == addr;
 	// A zero-size block holds its own address, as in ch_heap_find().
-	return addr - block->address < ch_block_size(block) || addr == block->address;
+	return addr - block->address < ch_block_size(block) ||
+	       addr == block->address;
 }
 
 /*

@@ -471,10 +471,12 @@ static struct ch_error *gather_beside(const struct ch_block_array *array,
 	if (!beside)
 		return &ch_enomem;
 	for (size_t i = 0; i < array->len; i++) {
-		while (run + 1 < array->num_region_runs && runs[run + 1].first <= i)
+		while (run + 1 < array->num_region_runs &&
+		       runs[run + 1].first <= i)
 			run++;
-		beside[i] = runs[run].region |
-			    (uint64_t)ch_block_array_runtime_type(array, i) << 32;
+		uint64_t type = ch_block_array_runtime_type(array, i);
+
+		beside[i] = runs[run].region | type << 32;
 	}
 	*ret = beside;
 	return NULL;
@@ -583,7 +585,8 @@ static struct ch_error *drop_overlaps(struct ch_heap *heap)
 
 		// The runs are rewritten in place for the kept blocks: never
 		// past the one being read (a run gives at most one).
-		while (run + 1 < live->num_region_runs && runs[run + 1].first <= i)
+		while (run + 1 < live->num_region_runs &&
+		       runs[run + 1].first <= i)
 			region = runs[++run].region;
 		if (kept) {
 			struct ch_block *prev = &live->blocks[kept - 1];
@@ -703,7 +706,8 @@ const struct ch_block *ch_heap_find_in(const struct ch_heap *heap,
 	const struct ch_block *block = &blocks[lo - 1];
 
 	return addr - block->address < ch_block_size(block) ||
-			       (ch_block_size(block) == 0 && addr == block->address) ?
+			       (ch_block_size(block) == 0 &&
+				addr == block->address) ?
 		       block :
 		       NULL;
 }

@@ -663,7 +663,8 @@ static void describe_vector_elements(struct builder *b, Dwarf_Die *vector,
 	if (!b->err)
 		b->fields.data[b->fields.len - 1].elsewhere = true;
 	block = ch_heap_find(&b->program->heap, pointers[0]);
-	if (!count || !block || pointers[1] - block->address > ch_block_size(block) ||
+	if (!count || !block ||
+	    pointers[1] - block->address > ch_block_size(block) ||
 	    !b->budget)
 		return;
 	ch_format_array_name(array_name, sizeof(array_name),

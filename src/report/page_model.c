@@ -314,7 +314,8 @@ static struct ch_error *write_tree(struct page_model *model)
 
 		emitted[v] = (uint32_t)num_listed;
 		listed[num_listed] = v;
-		rest[num_listed++] = model->retained[v] - ch_block_size(&graph->blocks[v]);
+		rest[num_listed++] = model->retained[v] -
+				     ch_block_size(&graph->blocks[v]);
 		if (d == CH_DOMINATOR_ROOT)
 			root_rest -= model->retained[v];
 		else
@@ -380,11 +381,13 @@ static int compare_instances(const void *a, const void *b, void *arg)
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	uint32_t rx = order->rank[order->group_of[x]];
 	uint32_t ry = order->rank[order->group_of[y]];
+	uint64_t x_size = ch_block_size(&order->blocks[x]);
+	uint64_t y_size = ch_block_size(&order->blocks[y]);
 
 	if (rx != ry)
 		return rx < ry ? -1 : 1;
-	if (ch_block_size(&order->blocks[x]) != ch_block_size(&order->blocks[y]))
-		return ch_block_size(&order->blocks[x]) > ch_block_size(&order->blocks[y]) ? -1 : 1;
+	if (x_size != y_size)
+		return x_size > y_size ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 

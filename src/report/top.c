@@ -220,7 +220,8 @@ static void *run_top_job(void *arg)
 		for (uint32_t v = 0; v < graph->num_nodes; v++) {
 			if (report->root_of[v] == CH_GRAPH_NONE) {
 				report->leaked_count++;
-				report->leaked_bytes += ch_block_size(&graph->blocks[v]);
+				report->leaked_bytes +=
+					ch_block_size(&graph->blocks[v]);
 			}
 		}
 		job->err = select_nodes(report, job->rows);

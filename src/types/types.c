@@ -1182,7 +1182,8 @@ static struct ch_error *visit(struct ch_types *types,
 	if (!count)
 		count = UINT64_MAX;
 	return scan_value(types, block->address,
-			  block_bytes(reader, block->address, ch_block_size(block)),
+			  block_bytes(reader, block->address,
+				      ch_block_size(block)),
 			  ch_block_size(block), first, count, id, slots, num_slots,
 			  &typed);
 }
@@ -1543,7 +1544,8 @@ static struct ch_error *name_blocks(struct ch_types *types)
 			uint8_t source = heap->block_type_sources[i];
 
 			types->stats.allocations[source]++;
-			types->stats.bytes[source] += ch_block_size(&heap->live.blocks[i]);
+			types->stats.bytes[source] +=
+				ch_block_size(&heap->live.blocks[i]);
 		}
 	}
 	ch_progress_flush(&progress);
