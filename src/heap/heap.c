@@ -475,8 +475,10 @@ static struct ch_error *gather_beside(const struct ch_block_array *array,
 		       runs[run + 1].first <= i)
 			run++;
 		uint64_t type = ch_block_array_runtime_type(array, i);
+		uint32_t region = array->num_region_runs ? runs[run].region :
+							   UINT32_MAX;
 
-		beside[i] = runs[run].region | type << 32;
+		beside[i] = region | type << 32;
 	}
 	*ret = beside;
 	return NULL;
@@ -614,7 +616,9 @@ static struct ch_error *drop_overlaps(struct ch_heap *heap)
 				continue;
 			}
 		}
-		if (!kept_runs || runs[kept_runs - 1].region != region)
+		// An array made by hand (the unit tests') may have no runs.
+		if (runs &&
+		    (!kept_runs || runs[kept_runs - 1].region != region))
 			runs[kept_runs++] = (struct ch_region_run){
 				.first = kept, .region = region
 			};
