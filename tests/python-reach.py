@@ -15,6 +15,12 @@ thread's general registers (NT_PRSTATUS). A word that points anywhere
 inside a live allocation reaches it. Prints the allocations no root
 reaches, one "0x<address>" a line, then "reachable N of M" on stderr.
 
+--referrers FILE: FILE has allocations, one "0x<address>" a line; for each
+word the count scanned that points into one of them, prints instead
+"0x<allocation> 0x<word> root" or "0x<allocation> 0x<word> in
+0x<allocation holding the word>" (what reached them, to be judged by the
+caller).
+
 --stack-from-sp: a thread's stack is a root only from its stack pointer
 (rsp in NT_PRSTATUS) less the 128-byte red zone the x86-64 ABI gives leaf
 functions, to the end of its segment, as the ABI says what is live there;
@@ -60,9 +66,14 @@ def thread_registers(core):
 
 def main():
     args = sys.argv[1:]
-    stack_from_sp = args[:1] == ["--stack-from-sp"]
+    stack_from_sp = "--stack-from-sp" in args
     if stack_from_sp:
-        args = args[1:]
+        args.remove("--stack-from-sp")
+    wanted_file = None
+    if "--referrers" in args:
+        at = args.index("--referrers")
+        wanted_file = args[at + 1]
+        del args[at:at + 2]
     with open(args[0], "rb") as f:
         core = f.read()
     blocks = []
@@ -83,15 +94,24 @@ def main():
 
     reached = bytearray(len(blocks))
     queue = []
+    wanted = set()
+    if wanted_file:
+        with open(wanted_file) as f:
+            wanted = {bisect.bisect_left(starts, int(line, 16))
+                      for line in f if line.strip()}
+    referrers = []
 
-    def reach(value):
+    def reach(value, where=None, holder=None):
         if lo <= value < hi:
             i = bisect.bisect_right(starts, value) - 1
-            if i >= 0 and value < ends[i] and not reached[i]:
-                reached[i] = 1
-                queue.append(i)
+            if i >= 0 and value < ends[i]:
+                if i in wanted and where is not None:
+                    referrers.append((starts[i], where, holder))
+                if not reached[i]:
+                    reached[i] = 1
+                    queue.append(i)
 
-    def scan(address, end):
+    def scan(address, end, holder=None):
         # [address, end) of one segment, aligned words only.
         s = bisect.bisect_right(seg_starts, address) - 1
         if s < 0:
@@ -104,9 +124,14 @@ def main():
         words = array.array("Q")
         first = offset + address - vaddr
         words.frombytes(core[first:first + (end - address) // 8 * 8])
-        for value in words:
+        if not wanted:
+            for value in words:
+                if lo <= value < hi:
+                    reach(value)
+            return
+        for k, value in enumerate(words):
             if lo <= value < hi:
-                reach(value)
+                reach(value, address + 8 * k, holder)
 
     live_stack = {}
     for registers in thread_registers(core):
@@ -135,7 +160,13 @@ def main():
     # Then the allocations reached, until none is new.
     while queue:
         i = queue.pop()
-        scan(starts[i], ends[i])
+        scan(starts[i], ends[i], starts[i])
+    if wanted_file:
+        for block, word, holder in sorted(referrers):
+            print("0x%x 0x%x %s" % (block, word,
+                                    "root" if holder is None
+                                    else "in 0x%x" % holder))
+        return
     for i, (address, _) in enumerate(blocks):
         if not reached[i]:
             print("0x%x" % address)

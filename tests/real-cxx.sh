@@ -3,11 +3,12 @@
 #
 # A real C++ program, unmodified: Debian's g++ (its cc1plus) compiling a
 # large generated C++ file, dumped with gcore mid-compile once it has
-# worked a while. `leaks` must report exactly the allocations that an
+# worked a while. `leaks` must report every allocation that an
 # independent count (tests/python-reach.py, which shares no code with
 # coreheap: every writable word outside the live allocations, each stack
 # from its stack pointer less the red zone, and every register a root)
-# cannot reach, and summary, types, top and why must run cleanly on it.
+# cannot reach, and beyond those only allocations the count reaches from
+# free memory alone; summary, types, top and why must run cleanly on it.
 . "$SRCDIR/tests/lib.sh"
 test_init real-cxx SRCDIR
 
@@ -81,9 +82,39 @@ independent_reach python3 "$core" 5000 "a compiler" --stack-from-sp
 
 run_ok "leaks" leaks --format jsonl "$core"
 sed 's/.*"address": "\([^"]*\)".*/\1/' "$work/out" | sort > "$work/leaked"
-check_same "leaks: exactly what the independent count cannot reach" \
-	"$(cat "$work/unreachable")" "$(cat "$work/leaked")"
+check_same "leaks: every allocation the independent count cannot reach" "" \
+	"$(comm -23 "$work/unreachable" "$work/leaked")"
 echo "($unreachable of $live allocations unreachable)"
+# The count is generous: the words of free chunks are roots to it, and a
+# freed chunk's stale or mangled link can point into a live allocation
+# (one core in a few dozen). That is no reference, and coreheap does not
+# scan free memory. So what coreheap reports beyond the count must be
+# reached by it only from words in free memory (coreheap's describe says
+# so) or in allocations coreheap reports leaked too.
+comm -13 "$work/unreachable" "$work/leaked" > "$work/extra"
+if [ -s "$work/extra" ]; then
+	python3 "$SRCDIR/tests/python-reach.py" --stack-from-sp \
+		--referrers "$work/extra" "$core" "$work/blocks" \
+		> "$work/referrers"
+	echo "reported leaked, reached by the generous count (block, word):"
+	cat "$work/referrers"
+	unexplained=
+	while read -r block; do
+		grep -q "^$block " "$work/referrers" ||
+			unexplained="$unexplained $block (by a register)"
+	done < "$work/extra"
+	while read -r block word how holder; do
+		if [ "$how" = in ]; then
+			grep -qx "$holder" "$work/leaked" && continue
+		elif "$COREHEAP" describe "$word" "$core" 2> /dev/null |
+			grep -q "^$word is in no live allocation; it is in a free block"; then
+			continue
+		fi
+		unexplained="$unexplained $block (from $word)"
+	done < "$work/referrers"
+	check_same "leaks: beyond the count, only what free memory holds" "" \
+		"$unexplained"
+fi
 
 run_ok "types" types --format json "$core"
 check_same "types: the total is every live allocation" \
