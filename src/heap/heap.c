@@ -453,6 +453,20 @@ static enum block_order block_order(const struct ch_block_array *array)
 }
 
 /*
+ * The region of block i, reading the num_runs runs from *run on: for i that
+ * only grow, each run is read once. UINT32_MAX without runs.
+ */
+static uint32_t region_from(const struct ch_region_run *runs, size_t num_runs,
+			    size_t i, size_t *run)
+{
+	if (!num_runs)
+		return UINT32_MAX;
+	while (*run + 1 < num_runs && runs[*run + 1].first <= i)
+		(*run)++;
+	return runs[*run].region;
+}
+
+/*
  * What a block carries beside it through a sort, packed: its region (low 32
  * bits) and runtime type. NULL (and no error) when they need no carrying:
  * one region for all and no runtime types.
@@ -460,7 +474,6 @@ static enum block_order block_order(const struct ch_block_array *array)
 static struct ch_error *gather_beside(const struct ch_block_array *array,
 				      uint64_t **ret)
 {
-	const struct ch_region_run *runs = array->region_runs;
 	uint64_t *beside;
 	size_t run = 0;
 
@@ -471,14 +484,11 @@ static struct ch_error *gather_beside(const struct ch_block_array *array,
 	if (!beside)
 		return &ch_enomem;
 	for (size_t i = 0; i < array->len; i++) {
-		while (run + 1 < array->num_region_runs &&
-		       runs[run + 1].first <= i)
-			run++;
 		uint64_t type = ch_block_array_runtime_type(array, i);
-		uint32_t region = array->num_region_runs ? runs[run].region :
-							   UINT32_MAX;
 
-		beside[i] = region | type << 32;
+		beside[i] = region_from(array->region_runs,
+					array->num_region_runs, i, &run) |
+			    type << 32;
 	}
 	*ret = beside;
 	return NULL;
@@ -577,19 +587,17 @@ out:
 static struct ch_error *drop_overlaps(struct ch_heap *heap)
 {
 	struct ch_block_array *live = &heap->live;
-	struct ch_region_run *runs = live->region_runs;
-	size_t kept = 0, run = 0, kept_runs = 0;
-	uint32_t region = live->num_region_runs ? runs[0].region : UINT32_MAX;
+	size_t kept = 0, run = 0, num_runs = live->num_region_runs;
 	struct ch_error *err;
 
+	// The runs are noted again, in place, for the kept blocks: never past
+	// the one being read (a run gives at most one).
+	live->num_region_runs = 0;
 	for (size_t i = 0; i < live->len; i++) {
 		struct ch_block *block = &live->blocks[i];
+		uint32_t region = region_from(live->region_runs, num_runs, i,
+					      &run);
 
-		// The runs are rewritten in place for the kept blocks: never
-		// past the one being read (a run gives at most one).
-		while (run + 1 < live->num_region_runs &&
-		       runs[run + 1].first <= i)
-			region = runs[++run].region;
 		if (kept) {
 			struct ch_block *prev = &live->blocks[kept - 1];
 
@@ -617,17 +625,16 @@ static struct ch_error *drop_overlaps(struct ch_heap *heap)
 			}
 		}
 		// An array made by hand (the unit tests') may have no runs.
-		if (runs &&
-		    (!kept_runs || runs[kept_runs - 1].region != region))
-			runs[kept_runs++] = (struct ch_region_run){
-				.first = kept, .region = region
-			};
+		if (num_runs) {
+			err = note_region(live, kept, region);
+			if (err)
+				return err;
+		}
 		if (live->runtime_types)
 			live->runtime_types[kept] = live->runtime_types[i];
 		live->blocks[kept++] = *block;
 	}
 	live->len = kept;
-	live->num_region_runs = kept_runs;
 	return NULL;
 }
 

@@ -20,17 +20,17 @@
 #include "heap/alloc_stacks.h"
 #include "heap/runtime_stacks.h"
 
+struct ch_block_index;
+
+/** Sizes past this are no block's: the address space has 48 bits. */
+#define CH_BLOCK_MAX_SIZE ((UINT64_C(1) << 48) - 1)
+
 /**
  * A block: 16 bytes, so that tens of millions fit. Its region and a
  * runtime's type name for it are kept beside the array
  * (ch_block_array_region(), ch_block_array_runtime_type()): most blocks
  * share them with their neighbours, or have none.
  */
-struct ch_block_index;
-
-/** Sizes past this are no block's: the address space has 48 bits. */
-#define CH_BLOCK_MAX_SIZE ((UINT64_C(1) << 48) - 1)
-
 struct ch_block {
 	/** The pointer handed to the program (live) or start of memory. */
 	uint64_t address;

@@ -609,10 +609,9 @@ static struct ch_error *type_block_by_vtable(struct ch_types *types, size_t i,
  * text (kept for the end: DWARF evidence found later wins over a guess).
  */
 static struct ch_error *type_block_by_runtime(struct ch_types *types,
-					      size_t i)
+					      size_t i, uint16_t runtime_type)
 {
 	struct ch_heap *heap = &types->program->heap;
-	uint16_t runtime_type = ch_block_array_runtime_type(&heap->live, i);
 	struct ch_type_info info = {
 		.dtype = CH_DTYPE_NONE,
 		.vtable_class = CH_VTABLE_NONE,
@@ -643,13 +642,15 @@ static struct ch_error *scan_blocks(struct ch_types *types)
 
 	for (size_t i = 0; !err && i < heap->live.len; i++) {
 		const struct ch_block *block = &heap->live.blocks[i];
+		uint16_t runtime_type =
+			ch_block_array_runtime_type(&heap->live, i);
 		const uint8_t *bytes;
 
 		ch_progress_count(&progress, 1);
 		prefetch_block(&reader, heap, i + PREFETCH_DISTANCE);
 		// A runtime's own word is the most trusted evidence there is.
-		if (ch_block_array_runtime_type(&heap->live, i)) {
-			err = type_block_by_runtime(types, i);
+		if (runtime_type) {
+			err = type_block_by_runtime(types, i, runtime_type);
 			continue;
 		}
 		bytes = block_bytes(&reader, block->address,
