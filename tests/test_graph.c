@@ -425,6 +425,79 @@ static void *count_run(void *arg)
 	return NULL;
 }
 
+/*
+ * What ch_dominators_compute_taking() gives after_search: the edges it took,
+ * which must still be whole (the same as the caller's copies).
+ */
+struct taken_edges {
+	uint32_t **offsets, **targets;
+	const uint32_t *want_offsets, *want_targets;
+	size_t n;
+	int calls;
+	struct ch_error *fail;
+};
+
+static struct ch_error *check_taken_edges(void *arg)
+{
+	struct taken_edges *taken = arg;
+
+	taken->calls++;
+	cr_assert(*taken->offsets && *taken->targets);
+	cr_assert_arr_eq(*taken->offsets, taken->want_offsets,
+			 (taken->n + 1) * sizeof(uint32_t));
+	cr_assert_arr_eq(*taken->targets, taken->want_targets,
+			 taken->want_offsets[taken->n] * sizeof(uint32_t));
+	return taken->fail;
+}
+
+// Copies of the edges, in arrays of their own that a computation can take.
+static void copy_edges(size_t n, const uint32_t *offsets,
+		       const uint32_t *targets, uint32_t **offsets_ret,
+		       uint32_t **targets_ret)
+{
+	*offsets_ret = malloc((n + 1) * sizeof(**offsets_ret));
+	*targets_ret = malloc((offsets[n] + 1) * sizeof(**targets_ret));
+	cr_assert(*offsets_ret && *targets_ret);
+	memcpy(*offsets_ret, offsets, (n + 1) * sizeof(**offsets_ret));
+	memcpy(*targets_ret, targets, offsets[n] * sizeof(**targets_ret));
+}
+
+/*
+ * The computation that takes the edges finds the same tree as the one that
+ * reads them (want), runs after_search once with the edges whole, and
+ * frees them.
+ */
+static void check_taking(size_t n, const uint32_t *offsets,
+			 const uint32_t *targets, const uint32_t *roots,
+			 size_t num_roots, const struct ch_dominators *want)
+{
+	uint32_t *taken_offsets, *taken_targets;
+	struct taken_edges taken = {
+		.offsets = &taken_offsets,
+		.targets = &taken_targets,
+		.want_offsets = offsets,
+		.want_targets = targets,
+		.n = n,
+	};
+	struct ch_dominators result;
+
+	copy_edges(n, offsets, targets, &taken_offsets, &taken_targets);
+	assert_no_error(ch_dominators_compute_taking(n, &taken_offsets,
+						     &taken_targets, roots,
+						     num_roots,
+						     &(struct ch_dominators_then){
+							     check_taken_edges, &taken },
+						     &result));
+	cr_assert_eq(taken.calls, 1);
+	cr_assert_null(taken_offsets);
+	cr_assert_null(taken_targets);
+	cr_assert_eq(result.num_reachable, want->num_reachable);
+	cr_assert_arr_eq(result.idom, want->idom, n * sizeof(*result.idom));
+	cr_assert_arr_eq(result.order, want->order,
+			 want->num_reachable * sizeof(*result.order));
+	ch_dominators_deinit(&result);
+}
+
 static void check_against_naive(const struct test_graph *g,
 				const struct ch_block *blocks)
 {
@@ -442,6 +515,8 @@ static void check_against_naive(const struct test_graph *g,
 						      count_run, &beside_runs },
 					      &result));
 	cr_assert_eq(beside_runs, 1, "the work beside ran %d times", beside_runs);
+	check_taking(g->n, g->offsets, g->targets, g->roots, g->num_roots,
+		     &result);
 	for (size_t v = 0; v < g->n; v++)
 		cr_assert_eq(result.idom[v], want[v],
 			     "idom(%zu) is %u, expected %u (n %zu)", v,
@@ -1021,6 +1096,7 @@ static void check_idoms(const uint32_t *want, size_t n, const uint32_t *offsets,
 		cr_assert_eq(result.idom[v], want[v], "idom(%zu) = %u, expected %u",
 			     v, result.idom[v], want[v]);
 	check_tree_preorder(&result);
+	check_taking(n, offsets, targets, roots, num_roots, &result);
 	ch_dominators_deinit(&result);
 }
 
@@ -1051,6 +1127,126 @@ Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 	free(want);
 	free(offsets);
 	free(targets);
+}
+
+/*
+ * A random recursive tree under one root (each node's parent an earlier
+ * node) with a random edge more into most nodes: each node's idom is then
+ * an ancestor at any depth, where a random graph's are mostly the
+ * super-root. Large enough for two threads and several buckets.
+ */
+Test(dominators, a_deep_random_graph_agrees_with_the_iterative_algorithm)
+{
+	size_t n = 600000, e = 0;
+	uint32_t *from = malloc(2 * n * sizeof(*from));
+	uint32_t *to = malloc(2 * n * sizeof(*to));
+	uint32_t *offsets = calloc(n + 2, sizeof(*offsets));
+	uint32_t *targets = malloc(2 * n * sizeof(*targets));
+	uint32_t root = 0, *want;
+
+	cr_assert(from && to && offsets && targets);
+	rng_state = 29;
+	for (size_t v = 1; v < n; v++) {
+		from[e] = rng() % v;
+		to[e++] = v;
+		if (rng() % 4 != 0) {
+			from[e] = rng() % n;
+			to[e++] = v;
+		}
+	}
+	cr_assert_gt(e, (size_t)1 << 20);
+	// In CSR form: by source.
+	for (size_t k = 0; k < e; k++)
+		offsets[from[k] + 2]++;
+	for (size_t u = 0; u < n; u++)
+		offsets[u + 2] += offsets[u + 1];
+	for (size_t k = 0; k < e; k++)
+		targets[offsets[from[k] + 1]++] = to[k];
+	want = iterative_idoms(n, offsets, targets, &root, 1);
+	check_idoms(want, n, offsets, targets, &root, 1);
+	free(want);
+	free(from);
+	free(to);
+	free(offsets);
+	free(targets);
+}
+
+struct reach_then {
+	struct ch_graph *graph;
+	uint32_t *root_of;
+};
+
+static struct ch_error *reach_while_whole(void *arg)
+{
+	struct reach_then *then = arg;
+
+	cr_assert(then->graph->edge_offsets && then->graph->edge_targets);
+	return ch_graph_reach(then->graph, NULL, &then->root_of);
+}
+
+/*
+ * The graph's tree that gives the edges back: the search from the roots
+ * runs first, on the whole graph, and the edges are gone after, as if
+ * released. 0 -> 1 -> 2 -> 3, 2 -> 1, and 4 -> 3 that no root reaches.
+ */
+Test(dominators, the_graph_gives_its_edges_back)
+{
+	uint32_t *offsets = malloc(6 * sizeof(*offsets));
+	uint32_t *targets = malloc(5 * sizeof(*targets));
+	struct ch_root_ref root = { .target = 0 };
+	struct ch_graph graph = { .num_nodes = 5, .root_refs = &root,
+				  .num_root_refs = 1 };
+	struct reach_then then = { .graph = &graph };
+	struct ch_dominators result;
+	const uint32_t want_idom[] = { R, 0, 1, 2, X };
+
+	cr_assert(offsets && targets);
+	memcpy(offsets, (const uint32_t[]){ 0, 1, 2, 4, 4, 5 }, 6 * sizeof(*offsets));
+	memcpy(targets, (const uint32_t[]){ 1, 2, 3, 1, 3 }, 5 * sizeof(*targets));
+	graph.edge_offsets = offsets;
+	graph.edge_targets = targets;
+	assert_no_error(ch_graph_dominators_releasing_edges(&graph,
+							    &(struct ch_dominators_then){
+								    reach_while_whole, &then },
+							    &result));
+	cr_assert_null(graph.edge_offsets);
+	cr_assert_null(graph.edge_targets);
+	cr_assert_arr_eq(result.idom, want_idom, sizeof(want_idom));
+	cr_assert_eq(result.num_reachable, 4);
+	for (uint32_t v = 0; v < 4; v++)
+		cr_assert_eq(then.root_of[v], 0, "node %u", v);
+	cr_assert_eq(then.root_of[4], CH_GRAPH_NONE);
+	free(then.root_of);
+	ch_dominators_deinit(&result);
+}
+
+// An error of after_search ends the computation, and the edges are freed.
+Test(dominators, an_error_after_the_search_is_returned)
+{
+	struct test_graph g;
+	uint32_t *offsets, *targets;
+	struct ch_dominators result = { 0 };
+	struct taken_edges taken = { .offsets = &offsets, .targets = &targets };
+	struct ch_error *err;
+
+	make_graph(&g, 4, (const int[]){ 0, 1, 1, 2, 2, 3, 3, 1, -1 },
+		   (const int[]){ 0, -1 });
+	copy_edges(g.n, g.offsets, g.targets, &offsets, &targets);
+	taken.want_offsets = g.offsets;
+	taken.want_targets = g.targets;
+	taken.n = g.n;
+	taken.fail = ch_error_create(CH_ERROR_OS, "the search failed");
+	err = ch_dominators_compute_taking(g.n, &offsets, &targets, g.roots,
+					   g.num_roots,
+					   &(struct ch_dominators_then){
+						   check_taken_edges, &taken },
+					   &result);
+	cr_assert_eq(err, taken.fail);
+	cr_assert_eq(taken.calls, 1);
+	cr_assert_null(offsets);
+	cr_assert_null(targets);
+	cr_assert_null(result.idom);
+	ch_error_destroy(err);
 }
 
 Test(dominators, a_long_list_needs_no_recursion)

@@ -17,8 +17,8 @@
 /*
  * The progress of the whole computation, one stage: the search counts
  * SEARCH_WEIGHT a node, reached or not, each of the predecessors' two
- * passes 1 an edge or root, the parents' pass and the semidominators 1 a
- * node each: about their shares of the time on a large heap. The vertices are reported a step of
+ * passes 1 an edge or root, the semidominators 1 a node: about their
+ * shares of the time on a large heap. The vertices are reported a step of
  * PROGRESS_STEP at a time.
  */
 #define SEARCH_WEIGHT 6
@@ -41,31 +41,27 @@ struct lt_vertex {
  * number 0 is the virtual super-root, whose successors are the roots.
  *
  * On a large heap the computation's peak memory, not only its time, is
- * what it costs: the graph, the heap's model and the types are held
- * throughout, and each array below is held only while a pass needs it,
- * in pages the pass before touched where it can. Two arrays of a vertex
- * each serve the passes in turn: lt->by_number (the search's numbers of
- * the vertices, then the second share's counts of the predecessors, then
- * the DFS parents, then the idoms) and lt->work (below).
+ * what it costs: the heap's model and the types are held throughout, the
+ * graph's edges until the predecessors are made from them (given back as
+ * they are read, when they are the computation's), and each array below
+ * only while a pass needs it, its pages given back between uses.
  */
 struct lengauer_tarjan {
 	size_t count;          // reachable vertices, super-root included
 	/**
-	 * By DFS number: the node numbered (the search), the second share's
-	 * counts (collect_predecessors()), the DFS parent (find_parents()),
-	 * the idom (compute_idoms()).
+	 * By DFS number: the node numbered (the search), then the DFS parent
+	 * (partition_edges()), then the idom (compute_idoms()).
 	 */
 	uint32_t *by_number;
 	struct lt_vertex *vertices;
 	uint32_t *path;        // eval's explicit stack,
 	size_t path_capacity;  // this long
 	/**
-	 * One buffer for four uses in turn: the search's stack
-	 * (work_stack()); then the predecessors' offsets; then the same
-	 * offsets, each vertex's semidominator taking its place, and the
-	 * link-eval forest's vertices (work_vertices()); then the result's
-	 * idoms by node, the nodes by DFS number (work_vertex()) and the
-	 * order's counts.
+	 * One buffer for three uses in turn: the search's stack
+	 * (work_stack()); then the predecessors' offsets, each vertex's
+	 * semidominator taking its place, and the link-eval forest's vertices
+	 * (work_vertices()); then the result's idoms by node, the nodes by
+	 * DFS number (work_vertex()) and the order's counts.
 	 */
 	void *work;
 	/**
@@ -136,22 +132,6 @@ static size_t work_bytes(size_t n1)
 	return most > result ? most : result;
 }
 
-// The first of those bytes, which the offsets take.
-static size_t work_offsets_bytes(size_t n1)
-{
-	return (n1 + 1) * sizeof(uint32_t);
-}
-
-// Give back lt->work's pages past the offsets of count vertices: what the
-// pass before left there is read no more, and the next fills it slowly.
-static void release_work_after_offsets(struct lengauer_tarjan *lt,
-				       size_t n1, size_t count)
-{
-	size_t offsets = work_offsets_bytes(count);
-
-	ch_release_pages((char *)lt->work + offsets, work_bytes(n1) - offsets);
-}
-
 /*
  * A vertex is new: fetch whether each of its targets was seen, and the
  * offsets of each, one of which the search enters next. Its targets' line
@@ -171,10 +151,10 @@ static void prefetch_targets(const uint32_t *offsets, const uint32_t *targets,
  * preorder (lt->by_number). Whether a target was seen is asked of a bitmap
  * (an eighth of a byte a node, in the cache where the numbers were a miss
  * an edge); the numbers by node are written after, in one pass
- * (search_and_number()). A vertex's stack entry keeps where its edges are:
+ * (number_nodes()). A vertex's stack entry keeps where its edges are:
  * going back to it reads nothing else. The edge each vertex is entered by
  * is marked in lt->tree_edges (or lt->tree_roots): the spanning tree, whose
- * parents are written only when they are needed (find_parents()).
+ * parents are written only when they are needed (partition_edges()).
  */
 static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *offsets,
@@ -233,78 +213,31 @@ static struct ch_error *number_vertices(size_t num_nodes,
 }
 
 /*
- * The arrays the search writes, made ready on a thread of its own while it
- * runs: the search is a cache miss after another on one core, and the
- * first touch of each page of these arrays (hundreds of megabytes on a
- * large heap) would add a fault in which the kernel clears the page.
- * number_of is filled with CH_DOMINATOR_NONE there too: the search writes
- * it only once it is over. And the part of lt->work that the offsets will
- * take after the search's stack (which seldom goes deeper).
+ * number_of (n1 entries), the inverse of lt->by_number: CH_DOMINATOR_NONE
+ * where no root reaches. Filled after the search, whose stack's pages are
+ * given back first, and then lt->by_number's: the search's peak holds
+ * neither number_of nor, after it, the stack.
  */
-struct search_arrays {
-	uint32_t *number_of, *vertex;
-	void *work;
-	size_t len;
-};
-
-static void *prepare_search_arrays(void *arg)
+static void number_nodes(struct lengauer_tarjan *lt, size_t n1,
+			 uint32_t *number_of)
 {
-	const struct search_arrays *arrays = arg;
-
-	memset(arrays->number_of, 0xff, arrays->len * sizeof(uint32_t));
-	ch_populate(arrays->vertex, arrays->len * sizeof(uint32_t));
-	ch_populate(arrays->work, work_offsets_bytes(arrays->len));
-	return NULL;
-}
-
-/*
- * The search, with its arrays prepared beside it, then number_of, the
- * inverse of lt->by_number (CH_DOMINATOR_NONE where no root reaches).
- */
-static struct ch_error *search_and_number(size_t num_nodes,
-					  const uint32_t *offsets,
-					  const uint32_t *targets,
-					  const uint32_t *roots,
-					  size_t num_roots,
-					  uint32_t *number_of,
-					  struct lengauer_tarjan *lt)
-{
-	struct search_arrays arrays = {
-		.number_of = number_of,
-		.vertex = lt->by_number,
-		.work = lt->work,
-		.len = num_nodes + 1,
-	};
-	pthread_t thread;
-	bool threaded = pthread_create(&thread, NULL, prepare_search_arrays,
-				       &arrays) == 0;
-	struct ch_error *err;
-
-	if (!threaded)
-		prepare_search_arrays(&arrays);
-	err = number_vertices(num_nodes, offsets, targets, roots, num_roots,
-			      lt);
-	if (threaded)
-		pthread_join(thread, NULL);
-	if (err)
-		return err;
+	ch_release_pages(lt->work, work_bytes(n1));
+	memset(number_of, 0xff, n1 * sizeof(*number_of));
 	for (size_t w = 1; w < lt->count; w++)
 		number_of[lt->by_number[w]] = w;
-	return NULL;
+	ch_release_pages(lt->by_number, n1 * sizeof(*lt->by_number));
 }
 
 /*
- * The edges of the reachable vertices but the search's tree edges, as
- * (source, target) DFS numbers, a buffer at a time, the super-root's
- * first, then in node order: the graph's rows are read one after the
- * other (in DFS order each was a jump to another part of the arrays), the
- * numbers of the targets at random, prefetched ahead. The order of a
- * vertex's predecessors is of no consequence: its semidominator is their
- * least eval().
+ * The edges of the reachable vertices, as (source, target) DFS numbers,
+ * each marked whether it is the search's tree edge, a buffer at a time,
+ * the super-root's first, then in node order: the graph's rows are read
+ * one after the other (in DFS order each was a jump to another part of
+ * the arrays), the numbers of the targets at random, prefetched ahead.
  */
 #define EDGE_BUFFER 4096
 #define AHEAD 16
-// Below this many edges, one thread collects the predecessors.
+// Below this many edges, one thread partitions them.
 #define MIN_PARALLEL_EDGES ((uint64_t)1 << 20)
 
 struct edge_stream {
@@ -313,10 +246,8 @@ struct edge_stream {
 	const uint32_t *roots;
 	size_t num_roots, num_nodes;
 	const uint32_t *number_of;
-	// The search's tree edges (see struct lengauer_tarjan): the stream
-	// gives only these when tree is set, else all the others.
+	// The search's tree edges (see struct lengauer_tarjan).
 	const uint64_t *tree_edges, *tree_roots;
-	bool tree;
 	/**
 	 * Where the stream is: source's edge e; source 0 is the super-root,
 	 * source u + 1 node u. It stops before source end.
@@ -324,6 +255,7 @@ struct edge_stream {
 	size_t source, end;
 	uint64_t e;
 	uint32_t sources[EDGE_BUFFER], dests[EDGE_BUFFER];
+	bool tree[EDGE_BUFFER];
 };
 
 // The next buffer of edges; 0 when there are no more.
@@ -352,9 +284,9 @@ static size_t next_edges(struct edge_stream *s)
 			uint32_t t = s->source == 0 ? s->roots[s->e] :
 						      s->targets[s->e];
 
-			if (t >= s->num_nodes ||
-			    ch_bit_get(tree, s->e) != s->tree)
+			if (t >= s->num_nodes)
 				continue;
+			s->tree[n] = ch_bit_get(tree, s->e);
 			s->sources[n] = from;
 			s->dests[n++] = t;
 		}
@@ -372,99 +304,177 @@ static size_t next_edges(struct edge_stream *s)
 }
 
 /*
- * One thread's share of a pass over the edges: those of the sources
- * [stream.source, stream.end). For the predecessors, counted by target
- * into counts (one per DFS number, zeroed), then, once the counts are made
- * into where each target's predecessors from this share go, written
- * there; for the DFS parents, the tree edges, written into parents.
+ * The predecessors are made in two passes, so that the graph's edges can
+ * be given back as they are read while the predecessors take their place
+ * (at no time are both whole in memory). The first (partition_edges())
+ * puts each edge but the tree's in the bucket of its target's DFS number,
+ * BUCKET_BITS of it at a time: its source, and its target's low bits. A
+ * bucket is a list of chunks of an arena, handed out in turn. The second
+ * (gather_buckets()) makes each bucket's predecessors in CSR form, in the
+ * cache, and gives back its chunks: the predecessors take their place.
+ * Six bytes an edge in the buckets, four in the predecessors, four in the
+ * graph.
  */
-struct predecessor_share {
+#define BUCKET_BITS 16
+#define BUCKET_SIZE ((size_t)1 << BUCKET_BITS)
+#define CHUNK_BYTES ((size_t)32 << 10)
+#define CHUNK_ENTRIES \
+	((CHUNK_BYTES - 2 * sizeof(uint32_t)) / \
+	 (sizeof(uint32_t) + sizeof(uint16_t)))
+#define NO_CHUNK UINT32_MAX
+
+struct chunk {
+	uint32_t next;         // the bucket's next chunk, or NO_CHUNK
+	uint32_t len;
+	uint32_t sources[CHUNK_ENTRIES];
+	uint16_t lows[CHUNK_ENTRIES];
+};
+
+_Static_assert(sizeof(struct chunk) <= CHUNK_BYTES,
+	       "a chunk fits in its room in the arena");
+
+// A bucket's chunks from one thread's share.
+struct bucket_list {
+	uint32_t head, tail;   // NO_CHUNK while empty
+	uint32_t len;          // entries
+};
+
+struct arena {
+	char *base;
+	size_t bytes;
+	uint32_t num_chunks;
+	uint32_t next_chunk;   // the next to hand out, by either thread
+};
+
+static struct chunk *arena_chunk(const struct arena *arena, uint32_t id)
+{
+	return (struct chunk *)(arena->base + (size_t)id * CHUNK_BYTES);
+}
+
+/*
+ * Room for every edge and root: a thread's list of a bucket has at most
+ * one chunk that is not full.
+ */
+static struct ch_error *arena_init(struct arena *arena, uint64_t entries,
+				   size_t num_buckets)
+{
+	uint64_t chunks = entries / CHUNK_ENTRIES + 2 * num_buckets + 1;
+
+	if (chunks >= NO_CHUNK)
+		return ch_error_create(CH_ERROR_CORRUPT,
+				       "%" PRIu64 " references and roots: more than the dominator tree's buckets hold",
+				       entries);
+	arena->num_chunks = chunks;
+	arena->next_chunk = 0;
+	arena->bytes = chunks * CHUNK_BYTES;
+	arena->base = ch_map_huge_aligned(arena->bytes);
+	return arena->base ? NULL : &ch_enomem;
+}
+
+static void arena_deinit(struct arena *arena)
+{
+	if (arena->base)
+		munmap(arena->base, arena->bytes);
+	arena->base = NULL;
+}
+
+/*
+ * One thread's share of the edges, those of the sources [stream.source,
+ * stream.end): the first pass writes each tree edge's target's parent into
+ * parents and puts the others in its bucket lists; with give_back, it
+ * gives back the graph's pages it has read for the last time, from
+ * targets_kept and offsets_kept on, whole pages inside the share's part.
+ */
+struct partition_share {
 	struct edge_stream stream;
-	size_t first_source;
-	uint32_t *counts;
-	uint32_t *preds;
+	struct arena *arena;
+	struct bucket_list *lists;
 	uint32_t *parents;
+	bool give_back;
+	uintptr_t targets_kept, offsets_kept;
 	uint64_t total;
 };
 
-static void *count_share(void *arg)
+static void push_predecessor(struct partition_share *share, uint32_t target,
+			     uint32_t source)
 {
-	struct predecessor_share *share = arg;
+	struct bucket_list *list = &share->lists[target >> BUCKET_BITS];
+	struct arena *arena = share->arena;
+	struct chunk *chunk = list->tail == NO_CHUNK ? NULL :
+			      arena_chunk(arena, list->tail);
+
+	if (!chunk || chunk->len == CHUNK_ENTRIES) {
+		// arena_init() made room for every chunk asked for.
+		uint32_t id = __atomic_fetch_add(&arena->next_chunk, 1,
+						 __ATOMIC_RELAXED);
+
+		if (chunk)
+			chunk->next = id;
+		else
+			list->head = id;
+		list->tail = id;
+		chunk = arena_chunk(arena, id);
+		chunk->next = NO_CHUNK;
+		chunk->len = 0;
+	}
+	chunk->sources[chunk->len] = source;
+	chunk->lows[chunk->len++] = target & (BUCKET_SIZE - 1);
+	list->len++;
+}
+
+// Give back the whole pages from *kept up to end, once a huge page's worth
+// has built up; *kept moves to the first page not given back.
+static void give_back_before(uintptr_t *kept, const void *end)
+{
+	uintptr_t page = (uintptr_t)getpagesize();
+
+	if ((uintptr_t)end >= *kept + CH_HUGE_PAGE_SIZE) {
+		ch_release_pages((void *)*kept, (uintptr_t)end - *kept);
+		*kept = (uintptr_t)end & ~(page - 1);
+	}
+}
+
+static void *partition_share(void *arg)
+{
+	struct partition_share *share = arg;
 	struct edge_stream *s = &share->stream;
-	uint32_t *counts = share->counts;
+	uint32_t *parents = share->parents;
 	size_t n;
 
 	while ((n = next_edges(s)) > 0) {
 		share->total += n;
 		ch_progress_add(n);
 		for (size_t k = 0; k < n; k++) {
-			if (k + AHEAD < n)
-				__builtin_prefetch(&counts[s->dests[k + AHEAD]], 1);
-			counts[s->dests[k]]++;
-		}
-	}
-	return NULL;
-}
-
-static void *fill_share(void *arg)
-{
-	struct predecessor_share *share = arg;
-	struct edge_stream *s = &share->stream;
-	uint32_t *next = share->counts, *preds = share->preds;
-	size_t n;
-
-	s->source = share->first_source;
-	s->e = 0;
-	while ((n = next_edges(s)) > 0) {
-		ch_progress_add(n);
-		for (size_t k = 0; k < n; k++) {
-			// Two misses an edge, its target's cursor and the slot
-			// it names: the cursor fetched AHEAD edges before, the
-			// slot AHEAD / 2 before, from that cursor.
-			if (k + AHEAD < n)
-				__builtin_prefetch(&next[s->dests[k + AHEAD]], 1);
-			if (k + AHEAD / 2 < n)
-				__builtin_prefetch(&preds[next[s->dests[k + AHEAD / 2]]], 1);
-			preds[next[s->dests[k]]++] = s->sources[k];
-		}
-	}
-	return NULL;
-}
-
-/*
- * Each vertex but the super-root has one tree edge, from its DFS parent:
- * the shares write disjoint entries. Two misses an edge, the target's
- * number (prefetched in next_edges()) and its entry, fetched AHEAD before.
- */
-static void *parent_share(void *arg)
-{
-	struct predecessor_share *share = arg;
-	struct edge_stream *s = &share->stream;
-	uint32_t *parents = share->parents;
-	size_t n;
-
-	while ((n = next_edges(s)) > 0) {
-		ch_progress_add(n);
-		for (size_t k = 0; k < n; k++) {
-			if (k + AHEAD < n)
+			if (k + AHEAD < n && s->tree[k + AHEAD])
 				__builtin_prefetch(&parents[s->dests[k + AHEAD]], 1);
-			parents[s->dests[k]] = s->sources[k];
+			if (s->tree[k])
+				parents[s->dests[k]] = s->sources[k];
+			else
+				push_predecessor(share, s->dests[k],
+						 s->sources[k]);
+		}
+		// The rows of the sources before this one are read.
+		if (share->give_back && s->source > 1) {
+			size_t u = s->source - 1;
+
+			give_back_before(&share->targets_kept,
+					 &s->targets[s->offsets[u]]);
+			give_back_before(&share->offsets_kept, &s->offsets[u]);
 		}
 	}
 	return NULL;
 }
 
 /*
- * The two shares of a pass over the edges (the tree edges with tree, else
- * the others): on two threads when there are many edges, each taking the
- * sources of about half of them; else the first takes all, and the second
- * none.
+ * The two shares of the pass over the edges: on two threads when there are
+ * many edges, each taking the sources of about half of them; else the
+ * first takes all, and the second none.
  */
-static void init_shares(struct predecessor_share shares[2],
+static void init_shares(struct partition_share shares[2],
 			const uint32_t *offsets, const uint32_t *targets,
 			const uint32_t *roots, size_t num_roots,
 			const uint32_t *number_of, size_t num_nodes,
-			const struct lengauer_tarjan *lt, bool tree)
+			const struct lengauer_tarjan *lt)
 {
 	size_t split = num_nodes + 1;
 
@@ -484,99 +494,223 @@ static void init_shares(struct predecessor_share shares[2],
 		split = low + 1;
 	}
 	for (int t = 0; t < 2; t++) {
-		shares[t] = (struct predecessor_share){
-			.stream = { .offsets = offsets, .targets = targets,
-				    .roots = roots, .num_roots = num_roots,
-				    .num_nodes = num_nodes,
-				    .number_of = number_of,
-				    .tree_edges = lt->tree_edges,
-				    .tree_roots = lt->tree_roots,
-				    .tree = tree,
-				    .source = t == 0 ? 0 : split,
-				    .end = t == 0 ? split : num_nodes + 1 },
-			.first_source = t == 0 ? 0 : split,
+		size_t first = t == 0 ? 0 : split;
+		// Node first - 1 is the share's first source.
+		size_t first_node = first > 0 ? first - 1 : 0;
+
+		shares[t].stream = (struct edge_stream){
+			.offsets = offsets, .targets = targets,
+			.roots = roots, .num_roots = num_roots,
+			.num_nodes = num_nodes,
+			.number_of = number_of,
+			.tree_edges = lt->tree_edges,
+			.tree_roots = lt->tree_roots,
+			.source = first,
+			.end = t == 0 ? split : num_nodes + 1,
 		};
+		shares[t].targets_kept =
+			(uintptr_t)&targets[offsets[first_node]];
+		shares[t].offsets_kept = (uintptr_t)&offsets[first_node];
 	}
 }
 
-static bool has_second_share(const struct predecessor_share shares[2])
+static bool has_second_share(const struct partition_share shares[2])
 {
-	return shares[1].first_source < shares[1].stream.end;
-}
-
-// Run fn on both shares, the second on a thread of its own.
-static void run_shares(void *(*fn)(void *),
-		       struct predecessor_share shares[2])
-{
-	ch_run_pair(fn, &shares[0], has_second_share(shares) ? &shares[1] : NULL);
+	return shares[1].stream.source < shares[1].stream.end;
 }
 
 /*
- * The predecessors in CSR form by DFS number, on two threads when there
- * are many edges: each share counts its own; a target's predecessors from
- * the first share then come before those from the second, as one thread
- * puts them. The offsets take the front of lt->work; the second share's
- * counts, lt->by_number (whose numbered nodes number_of holds too).
+ * The second pass's share: buckets [first, end), whose predecessors begin
+ * at bucket_start[first]. Each bucket's entries are counted by target
+ * (cursors, BUCKET_SIZE of them), the counts made into the targets'
+ * offsets, then each entry written at its target's cursor.
  */
-static struct ch_error *collect_predecessors(const uint32_t *offsets,
-					     const uint32_t *targets,
-					     const uint32_t *roots,
-					     size_t num_roots,
-					     const uint32_t *number_of,
-					     size_t num_nodes,
-					     struct lengauer_tarjan *lt)
+struct gather_share {
+	const struct arena *arena;
+	const struct bucket_list *lists[2];
+	const uint32_t *bucket_start;
+	size_t first, end;
+	size_t count;
+	uint32_t *pred_offsets, *preds;
+	uint32_t *cursors;
+};
+
+static void count_bucket(const struct arena *arena,
+			 const struct bucket_list *list, uint32_t *cursors)
 {
-	_cleanup_free_ struct predecessor_share *shares = malloc(2 * sizeof(*shares));
-	uint32_t *second_counts = NULL;
-	size_t count = lt->count;
-	uint64_t total, offset = 0;
+	for (uint32_t id = list->head; id != NO_CHUNK;) {
+		const struct chunk *chunk = arena_chunk(arena, id);
+
+		for (uint32_t i = 0; i < chunk->len; i++)
+			cursors[chunk->lows[i]]++;
+		id = chunk->next;
+	}
+}
+
+// Write the bucket's entries, and give back each chunk once written.
+static void write_bucket(const struct arena *arena,
+			 const struct bucket_list *list, uint32_t *cursors,
+			 uint32_t *preds)
+{
+	for (uint32_t id = list->head; id != NO_CHUNK;) {
+		struct chunk *chunk = arena_chunk(arena, id);
+
+		for (uint32_t i = 0; i < chunk->len; i++)
+			preds[cursors[chunk->lows[i]]++] = chunk->sources[i];
+		id = chunk->next;
+		ch_release_pages(chunk, CHUNK_BYTES);
+	}
+}
+
+static void *gather_share(void *arg)
+{
+	struct gather_share *share = arg;
+
+	for (size_t b = share->first; b < share->end; b++) {
+		size_t low = b << BUCKET_BITS;
+		size_t len = share->count - low < BUCKET_SIZE ?
+				     share->count - low : BUCKET_SIZE;
+		uint32_t offset = share->bucket_start[b];
+
+		memset(share->cursors, 0, len * sizeof(*share->cursors));
+		for (int t = 0; t < 2; t++)
+			count_bucket(share->arena, &share->lists[t][b],
+				     share->cursors);
+		for (size_t j = 0; j < len; j++) {
+			uint32_t here = share->cursors[j];
+
+			share->pred_offsets[low + j] = offset;
+			share->cursors[j] = offset;
+			offset += here;
+		}
+		for (int t = 0; t < 2; t++)
+			write_bucket(share->arena, &share->lists[t][b],
+				     share->cursors, share->preds);
+		ch_progress_add(share->bucket_start[b + 1] -
+				share->bucket_start[b]);
+	}
+	return NULL;
+}
+
+/*
+ * The edges, in the predecessors' CSR form (lt->pred_offsets, at the front
+ * of lt->work, and lt->preds) and the DFS parents (lt->by_number). With
+ * give_back, each page of targets and offsets is given back once read for
+ * the last time (the caller frees the arrays after).
+ */
+struct predecessors {
+	struct arena arena;
+	struct bucket_list *lists[2];
+	uint32_t *bucket_start;
+	uint32_t *cursors[2];
+};
+
+static void predecessors_deinit(struct predecessors *p)
+{
+	arena_deinit(&p->arena);
+	free(p->lists[0]);
+	free(p->lists[1]);
+	free(p->bucket_start);
+	free(p->cursors[0]);
+	free(p->cursors[1]);
+}
+
+static struct ch_error *partition_edges(const uint32_t *offsets,
+					const uint32_t *targets,
+					const uint32_t *roots,
+					size_t num_roots,
+					const uint32_t *number_of,
+					size_t num_nodes, bool give_back,
+					struct lengauer_tarjan *lt,
+					struct predecessors *p)
+{
+	_cleanup_free_ struct partition_share *shares = calloc(2, sizeof(*shares));
+	size_t num_buckets = (lt->count >> BUCKET_BITS) + 1;
+	uint64_t entries = (uint64_t)offsets[num_nodes] + num_roots;
+	struct ch_error *err;
 
 	if (!shares)
 		return &ch_enomem;
-	init_shares(shares, offsets, targets, roots, num_roots, number_of,
-		    num_nodes, lt, false);
-	// In lt->work, where the search's stack was.
-	lt->pred_offsets = lt->work;
-	memset(lt->pred_offsets, 0, (count + 1) * sizeof(*lt->pred_offsets));
-	if (has_second_share(shares)) {
-		second_counts = lt->by_number;
-		memset(second_counts, 0, (count + 1) * sizeof(*second_counts));
+	err = arena_init(&p->arena, entries, num_buckets);
+	if (err)
+		return err;
+	for (int t = 0; t < 2; t++) {
+		p->lists[t] = malloc(num_buckets * sizeof(*p->lists[t]));
+		if (!p->lists[t])
+			return &ch_enomem;
+		for (size_t b = 0; b < num_buckets; b++)
+			p->lists[t][b] = (struct bucket_list){
+				.head = NO_CHUNK, .tail = NO_CHUNK
+			};
 	}
-	shares[0].counts = lt->pred_offsets;
-	shares[1].counts = second_counts;
-	run_shares(count_share, shares);
-	total = shares[0].total + shares[1].total;
-	// The tree edges and the edges of nodes not reached, in both passes.
-	ch_progress_add(2 * ((uint64_t)offsets[num_nodes] + num_roots - total));
-	// Past this, a vertex's count may have wrapped, and its offsets would.
-	if (total >= UINT32_MAX)
-		return ch_error_create(CH_ERROR_CORRUPT,
-				       "%" PRIu64 " references and roots: more than the dominator tree's %" PRIu32,
-				       total, UINT32_MAX - 1);
+	init_shares(shares, offsets, targets, roots, num_roots, number_of,
+		    num_nodes, lt);
+	for (int t = 0; t < 2; t++) {
+		shares[t].arena = &p->arena;
+		shares[t].lists = p->lists[t];
+		shares[t].parents = lt->by_number;
+		shares[t].give_back = give_back;
+	}
+	lt->by_number[0] = 0;
+	ch_run_pair(partition_share, &shares[0],
+		    has_second_share(shares) ? &shares[1] : NULL);
+	// The edges of nodes not reached, and those past the nodes.
+	ch_progress_add(entries - shares[0].total - shares[1].total);
+	return NULL;
+}
+
+static struct ch_error *gather_buckets(uint64_t entries,
+				       struct lengauer_tarjan *lt,
+				       struct predecessors *p)
+{
+	size_t count = lt->count;
+	size_t num_buckets = (count >> BUCKET_BITS) + 1;
+	struct gather_share shares[2];
+	uint64_t total = 0;
+	size_t split = 0;
+
+	p->bucket_start = malloc((num_buckets + 1) * sizeof(*p->bucket_start));
+	p->cursors[0] = malloc(BUCKET_SIZE * sizeof(*p->cursors[0]));
+	p->cursors[1] = malloc(BUCKET_SIZE * sizeof(*p->cursors[1]));
+	if (!p->bucket_start || !p->cursors[0] || !p->cursors[1])
+		return &ch_enomem;
+	for (size_t b = 0; b < num_buckets; b++) {
+		p->bucket_start[b] = total;
+		total += (uint64_t)p->lists[0][b].len + p->lists[1][b].len;
+		// The offsets are 32 bits: past this, they would wrap.
+		if (total >= UINT32_MAX)
+			return ch_error_create(CH_ERROR_CORRUPT,
+					       "%" PRIu64 " references and roots: more than the dominator tree's %" PRIu32,
+					       total, UINT32_MAX - 1);
+	}
+	p->bucket_start[num_buckets] = total;
+	// The second share's first bucket: where half the entries are made.
+	while (split < num_buckets && p->bucket_start[split] < total / 2)
+		split++;
+	if (total < MIN_PARALLEL_EDGES)
+		split = num_buckets;
+	lt->pred_offsets = lt->work;
 	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
 	lt->preds_kept_end = (uintptr_t)(lt->preds + total + 1);
-	// Each count becomes where its share's predecessors of that target
-	// go: the first share's at the target's start, the second's after.
-	for (size_t w = 0; w < count; w++) {
-		uint32_t first = lt->pred_offsets[w];
-		uint32_t second = second_counts ? second_counts[w] : 0;
-
-		lt->pred_offsets[w] = offset;
-		if (second_counts)
-			second_counts[w] = offset + first;
-		offset += first + second;
+	for (int t = 0; t < 2; t++) {
+		shares[t] = (struct gather_share){
+			.arena = &p->arena,
+			.lists = { p->lists[0], p->lists[1] },
+			.bucket_start = p->bucket_start,
+			.first = t == 0 ? 0 : split,
+			.end = t == 0 ? split : num_buckets,
+			.count = count,
+			.pred_offsets = lt->pred_offsets,
+			.preds = lt->preds,
+			.cursors = p->cursors[t],
+		};
 	}
-	lt->pred_offsets[count] = offset;
-	shares[0].preds = shares[1].preds = lt->preds;
-	run_shares(fill_share, shares);
-	// Filling moved each cursor to the next one's start: the last share
-	// to write a target's predecessors ends where the next target's begin.
-	memmove(lt->pred_offsets + 1,
-		second_counts ? second_counts : lt->pred_offsets,
-		count * sizeof(*lt->pred_offsets));
-	lt->pred_offsets[0] = 0;
+	ch_run_pair(gather_share, &shares[0],
+		    split < num_buckets ? &shares[1] : NULL);
+	lt->pred_offsets[count] = total;
+	ch_progress_add(entries - total);
 	return NULL;
 }
 
@@ -751,33 +885,6 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 }
 
 /*
- * The DFS parent of each vertex, from the search's tree edges, into
- * lt->by_number (the second share's counts are read no more): written now
- * rather than by the search, so that the predecessors' passes do not hold
- * them.
- */
-static struct ch_error *find_parents(const uint32_t *offsets,
-				     const uint32_t *targets,
-				     const uint32_t *roots, size_t num_roots,
-				     const uint32_t *number_of,
-				     size_t num_nodes,
-				     struct lengauer_tarjan *lt)
-{
-	_cleanup_free_ struct predecessor_share *shares = malloc(2 * sizeof(*shares));
-
-	if (!shares)
-		return &ch_enomem;
-	init_shares(shares, offsets, targets, roots, num_roots, number_of,
-		    num_nodes, lt, true);
-	shares[0].parents = shares[1].parents = lt->by_number;
-	lt->by_number[0] = 0;
-	run_shares(parent_share, shares);
-	// A tree edge a vertex but the super-root; the stage counts a node.
-	ch_progress_add(num_nodes + 1 - lt->count);
-	return NULL;
-}
-
-/*
  * The nodes in a preorder of the dominator tree into order (count - 1
  * entries), the super-root left out: each node's subtree takes the
  * positions after it. Two passes in DFS numbers, where a vertex's idom
@@ -844,13 +951,60 @@ static struct ch_error *make_result(struct lengauer_tarjan *lt,
 	return NULL;
 }
 
-struct ch_error *ch_dominators_compute(size_t num_nodes,
-				       const uint32_t *offsets,
-				       const uint32_t *targets,
-				       const uint32_t *roots, size_t num_roots,
-				       const struct ch_dominators_beside *beside,
-				       struct ch_dominators *ret)
+/*
+ * The computation of ch_dominators_compute() and of
+ * ch_dominators_compute_taking(): with taken edges (take_offsets set), they
+ * are given back as they are read for the last time and freed, after the
+ * search and after_search.
+ */
+struct dominators_input {
+	size_t num_nodes;
+	const uint32_t *offsets, *targets;
+	const uint32_t *roots;
+	size_t num_roots;
+	const struct ch_dominators_beside *beside;
+	uint32_t **take_offsets, **take_targets;
+	const struct ch_dominators_then *after_search;
+};
+
+static void free_taken_edges(const struct dominators_input *in)
 {
+	if (!in->take_offsets)
+		return;
+	free(*in->take_offsets);
+	free(*in->take_targets);
+	*in->take_offsets = NULL;
+	*in->take_targets = NULL;
+}
+
+// The predecessors and parents from the edges, which are then freed if
+// taken.
+static struct ch_error *make_predecessors(const struct dominators_input *in,
+					  const uint32_t *number_of,
+					  struct lengauer_tarjan *lt)
+{
+	struct predecessors p = { 0 };
+	uint64_t entries = (uint64_t)in->offsets[in->num_nodes] + in->num_roots;
+	struct ch_error *err;
+
+	err = partition_edges(in->offsets, in->targets, in->roots,
+			      in->num_roots, number_of, in->num_nodes,
+			      in->take_offsets != NULL, lt, &p);
+	free_taken_edges(in);
+	free(lt->tree_edges);
+	free(lt->tree_roots);
+	lt->tree_edges = lt->tree_roots = NULL;
+	if (!err)
+		err = gather_buckets(entries, lt, &p);
+	predecessors_deinit(&p);
+	return err;
+}
+
+static struct ch_error *compute(const struct dominators_input *in,
+				struct ch_dominators *ret)
+{
+	size_t num_nodes = in->num_nodes;
+	const uint32_t *offsets = in->offsets;
 	struct lengauer_tarjan lt = { 0 };
 	pthread_t beside_thread;
 	bool beside_threaded = false;
@@ -859,54 +1013,58 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	size_t n1 = num_nodes + 1;
 	struct ch_error *err;
 
-	if (num_nodes >= CH_DOMINATOR_ROOT)
-		return ch_error_create(CH_ERROR_CORRUPT,
-				       "too many nodes for the dominator tree: %zu",
-				       num_nodes);
+	if (num_nodes >= CH_DOMINATOR_ROOT) {
+		err = ch_error_create(CH_ERROR_CORRUPT,
+				      "too many nodes for the dominator tree: %zu",
+				      num_nodes);
+		goto out;
+	}
 	// The search's stack holds edge indices in 32 bits.
-	if (num_roots >= UINT32_MAX)
-		return ch_error_create(CH_ERROR_CORRUPT,
-				       "%zu roots: more than the dominator tree's %" PRIu32,
-				       num_roots, UINT32_MAX - 1);
-	number_of = ch_malloc_large(n1 * sizeof(*number_of));
-	// One more: the second share's counts, of count + 1 vertices.
-	lt.by_number = ch_malloc_large((n1 + 1) * sizeof(*lt.by_number));
+	if (in->num_roots >= UINT32_MAX) {
+		err = ch_error_create(CH_ERROR_CORRUPT,
+				      "%zu roots: more than the dominator tree's %" PRIu32,
+				      in->num_roots, UINT32_MAX - 1);
+		goto out;
+	}
+	lt.by_number = ch_malloc_large(n1 * sizeof(*lt.by_number));
 	lt.work = ch_malloc_large(work_bytes(n1));
 	lt.tree_edges = ch_calloc_large(ch_bitmap_words(offsets[num_nodes]) + 1,
 					sizeof(*lt.tree_edges));
-	lt.tree_roots = ch_calloc_large(ch_bitmap_words(num_roots) + 1,
+	lt.tree_roots = ch_calloc_large(ch_bitmap_words(in->num_roots) + 1,
 					sizeof(*lt.tree_roots));
-	if (!number_of || !lt.by_number || !lt.work || !lt.tree_edges ||
-	    !lt.tree_roots) {
+	if (!lt.by_number || !lt.work || !lt.tree_edges || !lt.tree_roots) {
 		err = &ch_enomem;
 		goto out;
 	}
 	ch_progress_start("dominator tree",
 			  SEARCH_WEIGHT * (uint64_t)num_nodes +
-				  2 * ((uint64_t)offsets[num_nodes] + num_roots) +
-				  2 * (uint64_t)num_nodes);
-	if (beside) {
+				  2 * ((uint64_t)offsets[num_nodes] + in->num_roots) +
+				  (uint64_t)num_nodes);
+	if (in->beside) {
 		beside_threaded = pthread_create(&beside_thread, NULL,
-						 beside->fn, beside->arg) == 0;
+						 in->beside->fn,
+						 in->beside->arg) == 0;
 		if (!beside_threaded)
-			beside->fn(beside->arg);
+			in->beside->fn(in->beside->arg);
 	}
-	err = search_and_number(num_nodes, offsets, targets, roots, num_roots,
-				number_of, &lt);
+	err = number_vertices(num_nodes, offsets, in->targets, in->roots,
+			      in->num_roots, &lt);
 	if (err)
 		goto out;
-	// The search's stack, past where the offsets go.
-	release_work_after_offsets(&lt, n1, lt.count);
-	err = collect_predecessors(offsets, targets, roots, num_roots,
-				   number_of, num_nodes, &lt);
-	if (!err)
-		err = find_parents(offsets, targets, roots, num_roots,
-				   number_of, num_nodes, &lt);
+	number_of = ch_malloc_large(n1 * sizeof(*number_of));
+	if (!number_of) {
+		err = &ch_enomem;
+		goto out;
+	}
+	number_nodes(&lt, n1, number_of);
+	if (in->after_search) {
+		err = in->after_search->fn(in->after_search->arg);
+		if (err)
+			goto out;
+	}
+	err = make_predecessors(in, number_of, &lt);
 	if (err)
 		goto out;
-	free(lt.tree_edges);
-	free(lt.tree_roots);
-	lt.tree_edges = lt.tree_roots = NULL;
 	lt.vertices = work_vertices(&lt, lt.count);
 	// Deeper walks than this are rare: a heap-sized stack is not needed.
 	lt.path_capacity = lt.count < EVAL_STACK ? lt.count : EVAL_STACK;
@@ -925,12 +1083,52 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 	result = (struct ch_dominators){ 0 };
 out:
 	ch_progress_end();
+	free_taken_edges(in);
 	// The work beside goes on through the steps after the search.
 	if (beside_threaded)
 		pthread_join(beside_thread, NULL);
 	ch_dominators_deinit(&result);
 	lengauer_tarjan_deinit(&lt);
 	return err;
+}
+
+struct ch_error *ch_dominators_compute(size_t num_nodes,
+				       const uint32_t *offsets,
+				       const uint32_t *targets,
+				       const uint32_t *roots, size_t num_roots,
+				       const struct ch_dominators_beside *beside,
+				       struct ch_dominators *ret)
+{
+	return compute(&(struct dominators_input){
+			       .num_nodes = num_nodes,
+			       .offsets = offsets,
+			       .targets = targets,
+			       .roots = roots,
+			       .num_roots = num_roots,
+			       .beside = beside,
+		       },
+		       ret);
+}
+
+struct ch_error *ch_dominators_compute_taking(size_t num_nodes,
+					      uint32_t **offsets,
+					      uint32_t **targets,
+					      const uint32_t *roots,
+					      size_t num_roots,
+					      const struct ch_dominators_then *after_search,
+					      struct ch_dominators *ret)
+{
+	return compute(&(struct dominators_input){
+			       .num_nodes = num_nodes,
+			       .offsets = *offsets,
+			       .targets = *targets,
+			       .roots = roots,
+			       .num_roots = num_roots,
+			       .take_offsets = offsets,
+			       .take_targets = targets,
+			       .after_search = after_search,
+		       },
+		       ret);
 }
 
 void ch_dominators_deinit(struct ch_dominators *dominators)

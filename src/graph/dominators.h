@@ -19,7 +19,11 @@
  * and 4 per edge that is not the one the search entered its target by,
  * each given back once its target is processed (the forest that the
  * processed vertices take grows about as fast); freed before returning
- * but for the result.
+ * but for the result. The predecessors are made from the edges through
+ * buckets (6 bytes an edge) that give their pages back as they are read:
+ * when the edges are the computation's (ch_dominators_compute_taking()),
+ * theirs are given back as they are read too, and no pass holds both the
+ * graph's edges and the predecessors whole.
  */
 #ifndef COREHEAP_DOMINATORS_H
 #define COREHEAP_DOMINATORS_H
@@ -76,6 +80,34 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 				       const uint32_t *roots, size_t num_roots,
 				       const struct ch_dominators_beside *beside,
 				       struct ch_dominators *ret);
+
+/**
+ * Work of the caller's that needs the edges, to be done before
+ * ch_dominators_compute_taking() gives them back: fn(arg) on the calling
+ * thread once the search from the roots is over and only its numbers are
+ * held (the least memory of the computation). Its error ends the
+ * computation and is returned.
+ */
+struct ch_dominators_then {
+	struct ch_error *(*fn)(void *arg);
+	void *arg;
+};
+
+/**
+ * ch_dominators_compute() of the edges *offsets and *targets (allocated
+ * with malloc()), which it takes: it gives back their pages as it reads
+ * them for the last time, after after_search (or NULL) has run, and frees
+ * them; *offsets and *targets are NULL when it returns, whether it
+ * succeeds or not. For a caller that needs the edges no more after the
+ * tree: its peak memory is the graph's or the tree's, not both.
+ */
+struct ch_error *ch_dominators_compute_taking(size_t num_nodes,
+					      uint32_t **offsets,
+					      uint32_t **targets,
+					      const uint32_t *roots,
+					      size_t num_roots,
+					      const struct ch_dominators_then *after_search,
+					      struct ch_dominators *ret);
 void ch_dominators_deinit(struct ch_dominators *dominators);
 
 /**

@@ -1206,20 +1206,43 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 	return NULL;
 }
 
+// The targets of the graph's root references, in their order.
+static uint32_t *root_targets(const struct ch_graph *graph)
+{
+	uint32_t *targets = malloc((graph->num_root_refs + 1) * sizeof(*targets));
+
+	for (size_t r = 0; targets && r < graph->num_root_refs; r++)
+		targets[r] = graph->root_refs[r].target;
+	return targets;
+}
+
 struct ch_error *ch_graph_dominators(const struct ch_graph *graph,
 				     const struct ch_dominators_beside *beside,
 				     struct ch_dominators *ret)
 {
-	_cleanup_free_ uint32_t *root_targets =
-		malloc((graph->num_root_refs + 1) * sizeof(*root_targets));
+	_cleanup_free_ uint32_t *roots = root_targets(graph);
 
-	if (!root_targets)
+	if (!roots)
 		return &ch_enomem;
-	for (size_t r = 0; r < graph->num_root_refs; r++)
-		root_targets[r] = graph->root_refs[r].target;
 	return ch_dominators_compute(graph->num_nodes, graph->edge_offsets,
-				     graph->edge_targets, root_targets,
+				     graph->edge_targets, roots,
 				     graph->num_root_refs, beside, ret);
+}
+
+struct ch_error *ch_graph_dominators_releasing_edges(struct ch_graph *graph,
+						     const struct ch_dominators_then *then,
+						     struct ch_dominators *ret)
+{
+	_cleanup_free_ uint32_t *roots = root_targets(graph);
+
+	if (!roots) {
+		ch_graph_release_edges(graph);
+		return &ch_enomem;
+	}
+	return ch_dominators_compute_taking(graph->num_nodes,
+					    &graph->edge_offsets,
+					    &graph->edge_targets, roots,
+					    graph->num_root_refs, then, ret);
 }
 
 void ch_graph_destroy(struct ch_graph *graph)

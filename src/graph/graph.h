@@ -185,6 +185,16 @@ struct ch_error *ch_graph_dominators(const struct ch_graph *graph,
 				     struct ch_dominators *ret);
 
 /**
+ * The dominator tree of the graph, whose edges it gives back as it goes
+ * (ch_dominators_compute_taking()): then (or NULL) runs once the search
+ * from the roots is over, the edges whole; after, as after
+ * ch_graph_release_edges(), whether it succeeds or not.
+ */
+struct ch_error *ch_graph_dominators_releasing_edges(struct ch_graph *graph,
+						     const struct ch_dominators_then *then,
+						     struct ch_dominators *ret);
+
+/**
  * Breadth-first search from all root references at once, in their order:
  * (*root_of_ret)[v] is the index in root_refs of the root from which v was
  * first reached, or CH_GRAPH_NONE if no root reaches v: a leak. The caller
