@@ -437,9 +437,12 @@ struct taken_edges {
 	struct ch_error *fail;
 };
 
-static struct ch_error *check_taken_edges(void *arg)
+static struct ch_error *check_taken_edges(void *arg, uint32_t *scratch)
 {
 	struct taken_edges *taken = arg;
+
+	// The scratch is the caller's to write, all of it.
+	memset(scratch, 0xa5, (taken->n + 1) * sizeof(*scratch));
 
 	taken->calls++;
 	cr_assert(*taken->offsets && *taken->targets);
@@ -1176,12 +1179,12 @@ struct reach_then {
 	uint32_t *root_of;
 };
 
-static struct ch_error *reach_while_whole(void *arg)
+static struct ch_error *reach_while_whole(void *arg, uint32_t *queue)
 {
 	struct reach_then *then = arg;
 
 	cr_assert(then->graph->edge_offsets && then->graph->edge_targets);
-	return ch_graph_reach(then->graph, NULL, &then->root_of);
+	return ch_graph_reach_queued(then->graph, NULL, queue, &then->root_of);
 }
 
 /*

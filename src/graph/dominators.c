@@ -49,8 +49,9 @@ struct lt_vertex {
 struct lengauer_tarjan {
 	size_t count;          // reachable vertices, super-root included
 	/**
-	 * By DFS number: the node numbered (the search), then the DFS parent
-	 * (partition_edges()), then the idom (compute_idoms()).
+	 * By DFS number: the node numbered (the search), then after_search's
+	 * scratch, then the DFS parent (partition_edges()), then the idom
+	 * (compute_idoms()).
 	 */
 	uint32_t *by_number;
 	struct lt_vertex *vertices;
@@ -215,8 +216,9 @@ static struct ch_error *number_vertices(size_t num_nodes,
 /*
  * number_of (n1 entries), the inverse of lt->by_number: CH_DOMINATOR_NONE
  * where no root reaches. Filled after the search, whose stack's pages are
- * given back first, and then lt->by_number's: the search's peak holds
- * neither number_of nor, after it, the stack.
+ * given back first: the search's peak does not hold number_of, nor what
+ * follows the stack. lt->by_number is read no more: it is the scratch of
+ * after_search, then the parents.
  */
 static void number_nodes(struct lengauer_tarjan *lt, size_t n1,
 			 uint32_t *number_of)
@@ -225,7 +227,6 @@ static void number_nodes(struct lengauer_tarjan *lt, size_t n1,
 	memset(number_of, 0xff, n1 * sizeof(*number_of));
 	for (size_t w = 1; w < lt->count; w++)
 		number_of[lt->by_number[w]] = w;
-	ch_release_pages(lt->by_number, n1 * sizeof(*lt->by_number));
 }
 
 /*
@@ -1058,7 +1059,8 @@ static struct ch_error *compute(const struct dominators_input *in,
 	}
 	number_nodes(&lt, n1, number_of);
 	if (in->after_search) {
-		err = in->after_search->fn(in->after_search->arg);
+		err = in->after_search->fn(in->after_search->arg,
+					   lt.by_number);
 		if (err)
 			goto out;
 	}

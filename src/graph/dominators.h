@@ -83,13 +83,15 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 
 /**
  * Work of the caller's that needs the edges, to be done before
- * ch_dominators_compute_taking() gives them back: fn(arg) on the calling
- * thread once the search from the roots is over and only its numbers are
- * held (the least memory of the computation). Its error ends the
+ * ch_dominators_compute_taking() gives them back: fn(arg, scratch) on the
+ * calling thread once the search from the roots is over and only its
+ * numbers are held (the least memory of the computation). scratch is room
+ * of the computation's for num_nodes + 1 entries, in pages the search
+ * touched, that fn may use as it likes (a queue, say). Its error ends the
  * computation and is returned.
  */
 struct ch_dominators_then {
-	struct ch_error *(*fn)(void *arg);
+	struct ch_error *(*fn)(void *arg, uint32_t *scratch);
 	void *arg;
 };
 

@@ -1361,29 +1361,36 @@ static struct ch_error *search_from_roots(const struct ch_graph *graph,
 	return NULL;
 }
 
-struct ch_error *ch_graph_reach(const struct ch_graph *graph,
-				const bool *named, uint32_t **root_of_ret)
+struct ch_error *ch_graph_reach_queued(const struct ch_graph *graph,
+				       const bool *named, uint32_t *queue,
+				       uint32_t **root_of_ret)
 {
 	size_t n = graph->num_nodes;
 	uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
-	uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
 	struct ch_error *err;
 
-	if (!root_of || !queue) {
-		free(root_of);
-		free(queue);
+	if (!root_of)
 		return &ch_enomem;
-	}
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
 	err = search_from_roots(graph, named, CH_GRAPH_NONE, root_of, NULL,
 				NULL, queue);
-	free(queue);
 	if (err) {
 		free(root_of);
 		return err;
 	}
 	*root_of_ret = root_of;
 	return NULL;
+}
+
+struct ch_error *ch_graph_reach(const struct ch_graph *graph,
+				const bool *named, uint32_t **root_of_ret)
+{
+	_cleanup_free_ uint32_t *queue =
+		ch_malloc_large((graph->num_nodes + 1) * sizeof(*queue));
+
+	if (!queue)
+		return &ch_enomem;
+	return ch_graph_reach_queued(graph, named, queue, root_of_ret);
 }
 
 struct mark_search {

@@ -205,6 +205,14 @@ struct ch_error *ch_graph_dominators_releasing_edges(struct ch_graph *graph,
  */
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 				const bool *named, uint32_t **root_of_ret);
+/**
+ * ch_graph_reach() with the caller's room for its queue: num_nodes + 1
+ * entries, whose contents it overwrites (pages touched before cost no
+ * fault).
+ */
+struct ch_error *ch_graph_reach_queued(const struct ch_graph *graph,
+				       const bool *named, uint32_t *queue,
+				       uint32_t **root_of_ret);
 
 /**
  * Mark in marked (ch_bitmap_words(num_nodes) words) every node reachable

@@ -259,12 +259,13 @@ struct search_then {
 	const bool *named;
 };
 
-static struct ch_error *search_after_numbering(void *arg)
+static struct ch_error *search_after_numbering(void *arg, uint32_t *queue)
 {
 	const struct search_then *then = arg;
 
-	return ch_graph_reach(then->report->analysis->graph, then->named,
-			      &then->report->root_of);
+	return ch_graph_reach_queued(then->report->analysis->graph,
+				     then->named, queue,
+				     &then->report->root_of);
 }
 
 static struct ch_error *dominators_then_search(struct top_report *report,
@@ -275,11 +276,12 @@ static struct ch_error *dominators_then_search(struct top_report *report,
 	struct ch_dominators_then then = { search_after_numbering, &search };
 	struct ch_error *err;
 
+	// The search's queue is the tree's scratch.
 	if (report->owns_analysis)
 		return ch_graph_dominators_releasing_edges(graph, &then,
 							   &report->dominators);
 	err = ch_graph_dominators(graph, NULL, &report->dominators);
-	return err ? err : search_after_numbering(&search);
+	return err ? err : ch_graph_reach(graph, named, &report->root_of);
 }
 
 static struct ch_error *dominators_and_search(struct top_report *report,
