@@ -310,7 +310,9 @@ static size_t next_edges(struct edge_stream *s)
  * (at no time are both whole in memory). The first (partition_edges())
  * puts each edge but the tree's in the bucket of its target's DFS number,
  * BUCKET_BITS of it at a time: its source, and its target's low bits. A
- * bucket is a list of chunks of an arena, handed out in turn. The second
+ * bucket is a list of chunks, carved out of the pages of the graph's
+ * edges that were read when they are the computation's (pages touched
+ * before cost no fault), else out of an arena. The second
  * (gather_buckets()) makes each bucket's predecessors in CSR form, in the
  * cache, and gives back its chunks: the predecessors take their place.
  * Six bytes an edge in the buckets, four in the predecessors, four in the
@@ -320,54 +322,43 @@ static size_t next_edges(struct edge_stream *s)
 #define BUCKET_SIZE ((size_t)1 << BUCKET_BITS)
 #define CHUNK_BYTES ((size_t)32 << 10)
 #define CHUNK_ENTRIES \
-	((CHUNK_BYTES - 2 * sizeof(uint32_t)) / \
+	((CHUNK_BYTES - sizeof(void *) - sizeof(uint32_t)) / \
 	 (sizeof(uint32_t) + sizeof(uint16_t)))
-#define NO_CHUNK UINT32_MAX
 
 struct chunk {
-	uint32_t next;         // the bucket's next chunk, or NO_CHUNK
+	struct chunk *next;    // the bucket's next chunk, or NULL
 	uint32_t len;
 	uint32_t sources[CHUNK_ENTRIES];
 	uint16_t lows[CHUNK_ENTRIES];
 };
 
 _Static_assert(sizeof(struct chunk) <= CHUNK_BYTES,
-	       "a chunk fits in its room in the arena");
+	       "a chunk fits in its room");
 
 // A bucket's chunks from one thread's share.
 struct bucket_list {
-	uint32_t head, tail;   // NO_CHUNK while empty
-	uint32_t len;          // entries
+	struct chunk *head, *tail;     // NULL while empty
+	uint32_t len;                  // entries
 };
 
 struct arena {
 	char *base;
 	size_t bytes;
-	uint32_t num_chunks;
-	uint32_t next_chunk;   // the next to hand out, by either thread
+	size_t num_chunks;
+	size_t next_chunk;     // the next to hand out, by either thread
 };
-
-static struct chunk *arena_chunk(const struct arena *arena, uint32_t id)
-{
-	return (struct chunk *)(arena->base + (size_t)id * CHUNK_BYTES);
-}
 
 /*
  * Room for every edge and root: a thread's list of a bucket has at most
- * one chunk that is not full.
+ * one chunk that is not full. Only the pages of the chunks handed out are
+ * ever touched.
  */
 static struct ch_error *arena_init(struct arena *arena, uint64_t entries,
 				   size_t num_buckets)
 {
-	uint64_t chunks = entries / CHUNK_ENTRIES + 2 * num_buckets + 1;
-
-	if (chunks >= NO_CHUNK)
-		return ch_error_create(CH_ERROR_CORRUPT,
-				       "%" PRIu64 " references and roots: more than the dominator tree's buckets hold",
-				       entries);
-	arena->num_chunks = chunks;
+	arena->num_chunks = entries / CHUNK_ENTRIES + 2 * num_buckets + 1;
 	arena->next_chunk = 0;
-	arena->bytes = chunks * CHUNK_BYTES;
+	arena->bytes = arena->num_chunks * CHUNK_BYTES;
 	arena->base = ch_map_huge_aligned(arena->bytes);
 	return arena->base ? NULL : &ch_enomem;
 }
@@ -382,41 +373,56 @@ static void arena_deinit(struct arena *arena)
 /*
  * One thread's share of the edges, those of the sources [stream.source,
  * stream.end): the first pass writes each tree edge's target's parent into
- * parents and puts the others in its bucket lists; with give_back, it
- * gives back the graph's pages it has read for the last time, from
- * targets_kept and offsets_kept on, whole pages inside the share's part.
+ * parents and puts the others in its bucket lists. With reuse, the pages
+ * of the share's part of the targets it has read, from carved to read_end,
+ * are room for its chunks, and those of the offsets it has read, from
+ * offsets_kept on, are given back.
  */
 struct partition_share {
 	struct edge_stream stream;
 	struct arena *arena;
 	struct bucket_list *lists;
 	uint32_t *parents;
-	bool give_back;
-	uintptr_t targets_kept, offsets_kept;
+	bool reuse;
+	uint64_t first_edge;
+	uintptr_t carved, read_end, offsets_kept;
 	uint64_t total;
 };
+
+// A chunk for a list of the share's: carved out of the targets it has
+// read, else from the arena, which arena_init() made room in for every
+// chunk asked for.
+static struct chunk *new_chunk(struct partition_share *share)
+{
+	struct chunk *chunk;
+
+	if (share->read_end >= share->carved + CHUNK_BYTES) {
+		chunk = (struct chunk *)share->carved;
+		share->carved += CHUNK_BYTES;
+	} else {
+		size_t id = __atomic_fetch_add(&share->arena->next_chunk, 1,
+					       __ATOMIC_RELAXED);
+
+		chunk = (struct chunk *)(share->arena->base + id * CHUNK_BYTES);
+	}
+	chunk->next = NULL;
+	chunk->len = 0;
+	return chunk;
+}
 
 static void push_predecessor(struct partition_share *share, uint32_t target,
 			     uint32_t source)
 {
 	struct bucket_list *list = &share->lists[target >> BUCKET_BITS];
-	struct arena *arena = share->arena;
-	struct chunk *chunk = list->tail == NO_CHUNK ? NULL :
-			      arena_chunk(arena, list->tail);
+	struct chunk *chunk = list->tail;
 
 	if (!chunk || chunk->len == CHUNK_ENTRIES) {
-		// arena_init() made room for every chunk asked for.
-		uint32_t id = __atomic_fetch_add(&arena->next_chunk, 1,
-						 __ATOMIC_RELAXED);
-
-		if (chunk)
-			chunk->next = id;
+		chunk = new_chunk(share);
+		if (list->tail)
+			list->tail->next = chunk;
 		else
-			list->head = id;
-		list->tail = id;
-		chunk = arena_chunk(arena, id);
-		chunk->next = NO_CHUNK;
-		chunk->len = 0;
+			list->head = chunk;
+		list->tail = chunk;
 	}
 	chunk->sources[chunk->len] = source;
 	chunk->lows[chunk->len++] = target & (BUCKET_SIZE - 1);
@@ -455,14 +461,19 @@ static void *partition_share(void *arg)
 						 s->sources[k]);
 		}
 		// The rows of the sources before this one are read.
-		if (share->give_back && s->source > 1) {
+		if (share->reuse && s->source > 1) {
+			uintptr_t page = (uintptr_t)getpagesize();
 			size_t u = s->source - 1;
 
-			give_back_before(&share->targets_kept,
-					 &s->targets[s->offsets[u]]);
+			share->read_end = (uintptr_t)&s->targets[s->offsets[u]] &
+					  ~(page - 1);
 			give_back_before(&share->offsets_kept, &s->offsets[u]);
 		}
 	}
+	// What is read but not carved holds nothing more.
+	if (share->read_end > share->carved)
+		ch_release_pages((void *)share->carved,
+				 share->read_end - share->carved);
 	return NULL;
 }
 
@@ -509,8 +520,7 @@ static void init_shares(struct partition_share shares[2],
 			.source = first,
 			.end = t == 0 ? split : num_nodes + 1,
 		};
-		shares[t].targets_kept =
-			(uintptr_t)&targets[offsets[first_node]];
+		shares[t].first_edge = offsets[first_node];
 		shares[t].offsets_kept = (uintptr_t)&offsets[first_node];
 	}
 }
@@ -527,7 +537,6 @@ static bool has_second_share(const struct partition_share shares[2])
  * offsets, then each entry written at its target's cursor.
  */
 struct gather_share {
-	const struct arena *arena;
 	const struct bucket_list *lists[2];
 	const uint32_t *bucket_start;
 	size_t first, end;
@@ -536,29 +545,23 @@ struct gather_share {
 	uint32_t *cursors;
 };
 
-static void count_bucket(const struct arena *arena,
-			 const struct bucket_list *list, uint32_t *cursors)
+static void count_bucket(const struct bucket_list *list, uint32_t *cursors)
 {
-	for (uint32_t id = list->head; id != NO_CHUNK;) {
-		const struct chunk *chunk = arena_chunk(arena, id);
-
+	for (const struct chunk *chunk = list->head; chunk;
+	     chunk = chunk->next) {
 		for (uint32_t i = 0; i < chunk->len; i++)
 			cursors[chunk->lows[i]]++;
-		id = chunk->next;
 	}
 }
 
 // Write the bucket's entries, and give back each chunk once written.
-static void write_bucket(const struct arena *arena,
-			 const struct bucket_list *list, uint32_t *cursors,
+static void write_bucket(const struct bucket_list *list, uint32_t *cursors,
 			 uint32_t *preds)
 {
-	for (uint32_t id = list->head; id != NO_CHUNK;) {
-		struct chunk *chunk = arena_chunk(arena, id);
-
+	for (struct chunk *chunk = list->head, *next; chunk; chunk = next) {
 		for (uint32_t i = 0; i < chunk->len; i++)
 			preds[cursors[chunk->lows[i]]++] = chunk->sources[i];
-		id = chunk->next;
+		next = chunk->next;
 		ch_release_pages(chunk, CHUNK_BYTES);
 	}
 }
@@ -575,8 +578,7 @@ static void *gather_share(void *arg)
 
 		memset(share->cursors, 0, len * sizeof(*share->cursors));
 		for (int t = 0; t < 2; t++)
-			count_bucket(share->arena, &share->lists[t][b],
-				     share->cursors);
+			count_bucket(&share->lists[t][b], share->cursors);
 		for (size_t j = 0; j < len; j++) {
 			uint32_t here = share->cursors[j];
 
@@ -585,8 +587,8 @@ static void *gather_share(void *arg)
 			offset += here;
 		}
 		for (int t = 0; t < 2; t++)
-			write_bucket(share->arena, &share->lists[t][b],
-				     share->cursors, share->preds);
+			write_bucket(&share->lists[t][b], share->cursors,
+				     share->preds);
 		ch_progress_add(share->bucket_start[b + 1] -
 				share->bucket_start[b]);
 	}
@@ -596,8 +598,9 @@ static void *gather_share(void *arg)
 /*
  * The edges, in the predecessors' CSR form (lt->pred_offsets, at the front
  * of lt->work, and lt->preds) and the DFS parents (lt->by_number). With
- * give_back, each page of targets and offsets is given back once read for
- * the last time (the caller frees the arrays after).
+ * taken_targets (the targets, the computation's), the pages of the targets
+ * read are room for the chunks, and those of offsets are given back; the
+ * caller frees both after the second pass.
  */
 struct predecessors {
 	struct arena arena;
@@ -621,11 +624,13 @@ static struct ch_error *partition_edges(const uint32_t *offsets,
 					const uint32_t *roots,
 					size_t num_roots,
 					const uint32_t *number_of,
-					size_t num_nodes, bool give_back,
+					size_t num_nodes,
+					uint32_t *taken_targets,
 					struct lengauer_tarjan *lt,
 					struct predecessors *p)
 {
 	_cleanup_free_ struct partition_share *shares = calloc(2, sizeof(*shares));
+	uintptr_t page = (uintptr_t)getpagesize();
 	size_t num_buckets = (lt->count >> BUCKET_BITS) + 1;
 	uint64_t entries = (uint64_t)offsets[num_nodes] + num_roots;
 	struct ch_error *err;
@@ -640,9 +645,7 @@ static struct ch_error *partition_edges(const uint32_t *offsets,
 		if (!p->lists[t])
 			return &ch_enomem;
 		for (size_t b = 0; b < num_buckets; b++)
-			p->lists[t][b] = (struct bucket_list){
-				.head = NO_CHUNK, .tail = NO_CHUNK
-			};
+			p->lists[t][b] = (struct bucket_list){ 0 };
 	}
 	init_shares(shares, offsets, targets, roots, num_roots, number_of,
 		    num_nodes, lt);
@@ -650,7 +653,12 @@ static struct ch_error *partition_edges(const uint32_t *offsets,
 		shares[t].arena = &p->arena;
 		shares[t].lists = p->lists[t];
 		shares[t].parents = lt->by_number;
-		shares[t].give_back = give_back;
+		shares[t].reuse = taken_targets != NULL;
+		// Whole pages inside the share's part only.
+		if (taken_targets)
+			shares[t].carved = shares[t].read_end =
+				((uintptr_t)&taken_targets[shares[t].first_edge] +
+				 page - 1) & ~(page - 1);
 	}
 	lt->by_number[0] = 0;
 	ch_run_pair(partition_share, &shares[0],
@@ -697,7 +705,6 @@ static struct ch_error *gather_buckets(uint64_t entries,
 	lt->preds_kept_end = (uintptr_t)(lt->preds + total + 1);
 	for (int t = 0; t < 2; t++) {
 		shares[t] = (struct gather_share){
-			.arena = &p->arena,
 			.lists = { p->lists[0], p->lists[1] },
 			.bucket_start = p->bucket_start,
 			.first = t == 0 ? 0 : split,
@@ -990,13 +997,15 @@ static struct ch_error *make_predecessors(const struct dominators_input *in,
 
 	err = partition_edges(in->offsets, in->targets, in->roots,
 			      in->num_roots, number_of, in->num_nodes,
-			      in->take_offsets != NULL, lt, &p);
-	free_taken_edges(in);
+			      in->take_targets ? *in->take_targets : NULL, lt,
+			      &p);
 	free(lt->tree_edges);
 	free(lt->tree_roots);
 	lt->tree_edges = lt->tree_roots = NULL;
 	if (!err)
 		err = gather_buckets(entries, lt, &p);
+	// The chunks carved out of the edges are read.
+	free_taken_edges(in);
 	predecessors_deinit(&p);
 	return err;
 }
