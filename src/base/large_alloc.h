@@ -107,6 +107,18 @@ static inline void *ch_grow_huge_aligned(void *old, size_t old_bytes,
 	return grown;
 }
 
+/** The start of the page that holds address a. */
+static inline uintptr_t ch_page_down(uintptr_t a)
+{
+	return a & ~((uintptr_t)getpagesize() - 1);
+}
+
+/** The start of the first page at or after address a. */
+static inline uintptr_t ch_page_up(uintptr_t a)
+{
+	return ch_page_down(a + (uintptr_t)getpagesize() - 1);
+}
+
 /**
  * Fault in the pages of [p, p + size) for writing, where the kernel can
  * (Linux 5.14 on): for a thread that prepares an array another will fill.
@@ -117,8 +129,7 @@ static inline void *ch_grow_huge_aligned(void *old, size_t old_bytes,
 static inline bool ch_populate(void *p, size_t size)
 {
 #ifdef MADV_POPULATE_WRITE
-	uintptr_t page = (uintptr_t)getpagesize();
-	uintptr_t start = (uintptr_t)p & ~(page - 1);
+	uintptr_t start = ch_page_down((uintptr_t)p);
 
 	return p && size &&
 	       madvise((void *)start, size + ((uintptr_t)p - start),
@@ -135,9 +146,8 @@ static inline bool ch_populate(void *p, size_t size)
  */
 static inline void ch_release_pages(void *p, size_t size)
 {
-	uintptr_t page = (uintptr_t)getpagesize();
-	uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1);
-	uintptr_t end = ((uintptr_t)p + size) & ~(page - 1);
+	uintptr_t start = ch_page_up((uintptr_t)p);
+	uintptr_t end = ch_page_down((uintptr_t)p + size);
 
 	if (p && end > start)
 		madvise((void *)start, end - start, MADV_DONTNEED);

@@ -344,7 +344,6 @@ struct bucket_list {
 struct arena {
 	char *base;
 	size_t bytes;
-	size_t num_chunks;
 	size_t next_chunk;     // the next to hand out, by either thread
 };
 
@@ -356,9 +355,9 @@ struct arena {
 static struct ch_error *arena_init(struct arena *arena, uint64_t entries,
 				   size_t num_buckets)
 {
-	arena->num_chunks = entries / CHUNK_ENTRIES + 2 * num_buckets + 1;
 	arena->next_chunk = 0;
-	arena->bytes = arena->num_chunks * CHUNK_BYTES;
+	arena->bytes = (entries / CHUNK_ENTRIES + 2 * num_buckets + 1) *
+		       CHUNK_BYTES;
 	arena->base = ch_map_huge_aligned(arena->bytes);
 	return arena->base ? NULL : &ch_enomem;
 }
@@ -384,7 +383,6 @@ struct partition_share {
 	struct bucket_list *lists;
 	uint32_t *parents;
 	bool reuse;
-	uint64_t first_edge;
 	uintptr_t carved, read_end, offsets_kept;
 	uint64_t total;
 };
@@ -433,11 +431,9 @@ static void push_predecessor(struct partition_share *share, uint32_t target,
 // has built up; *kept moves to the first page not given back.
 static void give_back_before(uintptr_t *kept, const void *end)
 {
-	uintptr_t page = (uintptr_t)getpagesize();
-
 	if ((uintptr_t)end >= *kept + CH_HUGE_PAGE_SIZE) {
 		ch_release_pages((void *)*kept, (uintptr_t)end - *kept);
-		*kept = (uintptr_t)end & ~(page - 1);
+		*kept = ch_page_down((uintptr_t)end);
 	}
 }
 
@@ -462,11 +458,10 @@ static void *partition_share(void *arg)
 		}
 		// The rows of the sources before this one are read.
 		if (share->reuse && s->source > 1) {
-			uintptr_t page = (uintptr_t)getpagesize();
 			size_t u = s->source - 1;
 
-			share->read_end = (uintptr_t)&s->targets[s->offsets[u]] &
-					  ~(page - 1);
+			share->read_end =
+				ch_page_down((uintptr_t)&s->targets[s->offsets[u]]);
 			give_back_before(&share->offsets_kept, &s->offsets[u]);
 		}
 	}
@@ -480,13 +475,14 @@ static void *partition_share(void *arg)
 /*
  * The two shares of the pass over the edges: on two threads when there are
  * many edges, each taking the sources of about half of them; else the
- * first takes all, and the second none.
+ * first takes all, and the second none. With taken_targets, each carves
+ * its chunks out of the whole pages of its part of them.
  */
 static void init_shares(struct partition_share shares[2],
 			const uint32_t *offsets, const uint32_t *targets,
-			const uint32_t *roots, size_t num_roots,
-			const uint32_t *number_of, size_t num_nodes,
-			const struct lengauer_tarjan *lt)
+			uint32_t *taken_targets, const uint32_t *roots,
+			size_t num_roots, const uint32_t *number_of,
+			size_t num_nodes, const struct lengauer_tarjan *lt)
 {
 	size_t split = num_nodes + 1;
 
@@ -520,8 +516,11 @@ static void init_shares(struct partition_share shares[2],
 			.source = first,
 			.end = t == 0 ? split : num_nodes + 1,
 		};
-		shares[t].first_edge = offsets[first_node];
 		shares[t].offsets_kept = (uintptr_t)&offsets[first_node];
+		shares[t].reuse = taken_targets != NULL;
+		if (taken_targets)
+			shares[t].carved = shares[t].read_end = ch_page_up(
+				(uintptr_t)&taken_targets[offsets[first_node]]);
 	}
 }
 
@@ -603,6 +602,8 @@ static void *gather_share(void *arg)
  * caller frees both after the second pass.
  */
 struct predecessors {
+	uint64_t entries;      // edges and roots, the passes' progress
+	size_t num_buckets;
 	struct arena arena;
 	struct bucket_list *lists[2];
 	uint32_t *bucket_start;
@@ -630,50 +631,39 @@ static struct ch_error *partition_edges(const uint32_t *offsets,
 					struct predecessors *p)
 {
 	_cleanup_free_ struct partition_share *shares = calloc(2, sizeof(*shares));
-	uintptr_t page = (uintptr_t)getpagesize();
-	size_t num_buckets = (lt->count >> BUCKET_BITS) + 1;
-	uint64_t entries = (uint64_t)offsets[num_nodes] + num_roots;
 	struct ch_error *err;
 
 	if (!shares)
 		return &ch_enomem;
-	err = arena_init(&p->arena, entries, num_buckets);
+	p->entries = (uint64_t)offsets[num_nodes] + num_roots;
+	p->num_buckets = (lt->count >> BUCKET_BITS) + 1;
+	err = arena_init(&p->arena, p->entries, p->num_buckets);
 	if (err)
 		return err;
 	for (int t = 0; t < 2; t++) {
-		p->lists[t] = malloc(num_buckets * sizeof(*p->lists[t]));
+		p->lists[t] = calloc(p->num_buckets, sizeof(*p->lists[t]));
 		if (!p->lists[t])
 			return &ch_enomem;
-		for (size_t b = 0; b < num_buckets; b++)
-			p->lists[t][b] = (struct bucket_list){ 0 };
 	}
-	init_shares(shares, offsets, targets, roots, num_roots, number_of,
-		    num_nodes, lt);
+	init_shares(shares, offsets, targets, taken_targets, roots, num_roots,
+		    number_of, num_nodes, lt);
 	for (int t = 0; t < 2; t++) {
 		shares[t].arena = &p->arena;
 		shares[t].lists = p->lists[t];
 		shares[t].parents = lt->by_number;
-		shares[t].reuse = taken_targets != NULL;
-		// Whole pages inside the share's part only.
-		if (taken_targets)
-			shares[t].carved = shares[t].read_end =
-				((uintptr_t)&taken_targets[shares[t].first_edge] +
-				 page - 1) & ~(page - 1);
 	}
 	lt->by_number[0] = 0;
 	ch_run_pair(partition_share, &shares[0],
 		    has_second_share(shares) ? &shares[1] : NULL);
 	// The edges of nodes not reached, and those past the nodes.
-	ch_progress_add(entries - shares[0].total - shares[1].total);
+	ch_progress_add(p->entries - shares[0].total - shares[1].total);
 	return NULL;
 }
 
-static struct ch_error *gather_buckets(uint64_t entries,
-				       struct lengauer_tarjan *lt,
+static struct ch_error *gather_buckets(struct lengauer_tarjan *lt,
 				       struct predecessors *p)
 {
-	size_t count = lt->count;
-	size_t num_buckets = (count >> BUCKET_BITS) + 1;
+	size_t count = lt->count, num_buckets = p->num_buckets;
 	struct gather_share shares[2];
 	uint64_t total = 0;
 	size_t split = 0;
@@ -718,7 +708,7 @@ static struct ch_error *gather_buckets(uint64_t entries,
 	ch_run_pair(gather_share, &shares[0],
 		    split < num_buckets ? &shares[1] : NULL);
 	lt->pred_offsets[count] = total;
-	ch_progress_add(entries - total);
+	ch_progress_add(p->entries - total);
 	return NULL;
 }
 
@@ -807,9 +797,7 @@ static bool eval_is_zero_at_once(const struct lengauer_tarjan *lt, size_t w)
  */
 static void release_preds_from(struct lengauer_tarjan *lt, uint64_t start)
 {
-	uintptr_t page = (uintptr_t)getpagesize();
-	uintptr_t from = ((uintptr_t)(lt->preds + start) + page - 1) &
-			 ~(page - 1);
+	uintptr_t from = ch_page_up((uintptr_t)(lt->preds + start));
 
 	if (from < lt->preds_kept_end &&
 	    lt->preds_kept_end - from >= CH_HUGE_PAGE_SIZE) {
@@ -992,7 +980,6 @@ static struct ch_error *make_predecessors(const struct dominators_input *in,
 					  struct lengauer_tarjan *lt)
 {
 	struct predecessors p = { 0 };
-	uint64_t entries = (uint64_t)in->offsets[in->num_nodes] + in->num_roots;
 	struct ch_error *err;
 
 	err = partition_edges(in->offsets, in->targets, in->roots,
@@ -1003,7 +990,7 @@ static struct ch_error *make_predecessors(const struct dominators_input *in,
 	free(lt->tree_roots);
 	lt->tree_edges = lt->tree_roots = NULL;
 	if (!err)
-		err = gather_buckets(entries, lt, &p);
+		err = gather_buckets(lt, &p);
 	// The chunks carved out of the edges are read.
 	free_taken_edges(in);
 	predecessors_deinit(&p);
