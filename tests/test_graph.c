@@ -11,6 +11,7 @@
 
 #include "graph/dominators.h"
 #include "base/bitmap.h"
+#include "base/large_alloc.h"
 #include "graph/graph.h"
 #include "graph/roots.h"
 #include "heap/block_index.h"
@@ -453,13 +454,24 @@ static struct ch_error *check_taken_edges(void *arg, uint32_t *scratch)
 	return taken->fail;
 }
 
-// Copies of the edges, in arrays of their own that a computation can take.
+/*
+ * Copies of the edges, in arrays of their own that a computation can take:
+ * the targets in a mapping of *mapped_ret bytes (as the graph's scan
+ * leaves them) when mapped_ret is not NULL, else from malloc().
+ */
 static void copy_edges(size_t n, const uint32_t *offsets,
 		       const uint32_t *targets, uint32_t **offsets_ret,
-		       uint32_t **targets_ret)
+		       uint32_t **targets_ret, size_t *mapped_ret)
 {
+	size_t targets_bytes = (offsets[n] + 1) * sizeof(**targets_ret);
+
 	*offsets_ret = malloc((n + 1) * sizeof(**offsets_ret));
-	*targets_ret = malloc((offsets[n] + 1) * sizeof(**targets_ret));
+	if (mapped_ret) {
+		*targets_ret = ch_map_huge_aligned(targets_bytes);
+		*mapped_ret = targets_bytes;
+	} else {
+		*targets_ret = malloc(targets_bytes);
+	}
 	cr_assert(*offsets_ret && *targets_ret);
 	memcpy(*offsets_ret, offsets, (n + 1) * sizeof(**offsets_ret));
 	memcpy(*targets_ret, targets, offsets[n] * sizeof(**targets_ret));
@@ -483,10 +495,16 @@ static void check_taking(size_t n, const uint32_t *offsets,
 		.n = n,
 	};
 	struct ch_dominators result;
+	// Every other graph's targets are a mapping.
+	static bool mapped;
+	size_t targets_mapped = 0;
 
-	copy_edges(n, offsets, targets, &taken_offsets, &taken_targets);
+	mapped = !mapped;
+	copy_edges(n, offsets, targets, &taken_offsets, &taken_targets,
+		   mapped ? &targets_mapped : NULL);
 	assert_no_error(ch_dominators_compute_taking(n, &taken_offsets,
-						     &taken_targets, roots,
+						     &taken_targets,
+						     targets_mapped, roots,
 						     num_roots,
 						     &(struct ch_dominators_then){
 							     check_taken_edges, &taken },
@@ -1234,12 +1252,12 @@ Test(dominators, an_error_after_the_search_is_returned)
 
 	make_graph(&g, 4, (const int[]){ 0, 1, 1, 2, 2, 3, 3, 1, -1 },
 		   (const int[]){ 0, -1 });
-	copy_edges(g.n, g.offsets, g.targets, &offsets, &targets);
+	copy_edges(g.n, g.offsets, g.targets, &offsets, &targets, NULL);
 	taken.want_offsets = g.offsets;
 	taken.want_targets = g.targets;
 	taken.n = g.n;
 	taken.fail = ch_error_create(CH_ERROR_OS, "the search failed");
-	err = ch_dominators_compute_taking(g.n, &offsets, &targets, g.roots,
+	err = ch_dominators_compute_taking(g.n, &offsets, &targets, 0, g.roots,
 					   g.num_roots,
 					   &(struct ch_dominators_then){
 						   check_taken_edges, &taken },

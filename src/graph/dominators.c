@@ -960,6 +960,8 @@ struct dominators_input {
 	size_t num_roots;
 	const struct ch_dominators_beside *beside;
 	uint32_t **take_offsets, **take_targets;
+	/** The bytes of the mapping *take_targets is, or 0: from malloc(). */
+	size_t targets_mapped;
 	const struct ch_dominators_then *after_search;
 };
 
@@ -968,7 +970,10 @@ static void free_taken_edges(const struct dominators_input *in)
 	if (!in->take_offsets)
 		return;
 	free(*in->take_offsets);
-	free(*in->take_targets);
+	if (in->targets_mapped)
+		munmap(*in->take_targets, in->targets_mapped);
+	else
+		free(*in->take_targets);
 	*in->take_offsets = NULL;
 	*in->take_targets = NULL;
 }
@@ -1111,6 +1116,7 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
 struct ch_error *ch_dominators_compute_taking(size_t num_nodes,
 					      uint32_t **offsets,
 					      uint32_t **targets,
+					      size_t targets_mapped,
 					      const uint32_t *roots,
 					      size_t num_roots,
 					      const struct ch_dominators_then *after_search,
@@ -1124,6 +1130,7 @@ struct ch_error *ch_dominators_compute_taking(size_t num_nodes,
 			       .num_roots = num_roots,
 			       .take_offsets = offsets,
 			       .take_targets = targets,
+			       .targets_mapped = targets_mapped,
 			       .after_search = after_search,
 		       },
 		       ret);

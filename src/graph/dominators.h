@@ -96,16 +96,19 @@ struct ch_dominators_then {
 };
 
 /**
- * ch_dominators_compute() of the edges *offsets and *targets (allocated
- * with malloc()), which it takes: it gives back their pages as it reads
- * them for the last time, after after_search (or NULL) has run, and frees
- * them; *offsets and *targets are NULL when it returns, whether it
- * succeeds or not. For a caller that needs the edges no more after the
- * tree: its peak memory is the graph's or the tree's, not both.
+ * ch_dominators_compute() of the edges *offsets (allocated with malloc())
+ * and *targets (with malloc() when targets_mapped is 0, else a
+ * ch_map_huge_aligned() mapping of targets_mapped bytes), which it takes:
+ * it gives back their pages as it reads them for the last time, after
+ * after_search (or NULL) has run, and frees them; *offsets and *targets
+ * are NULL when it returns, whether it succeeds or not. For a caller that
+ * needs the edges no more after the tree: its peak memory is the graph's
+ * or the tree's, not both.
  */
 struct ch_error *ch_dominators_compute_taking(size_t num_nodes,
 					      uint32_t **offsets,
 					      uint32_t **targets,
+					      size_t targets_mapped,
 					      const uint32_t *roots,
 					      size_t num_roots,
 					      const struct ch_dominators_then *after_search,

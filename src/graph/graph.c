@@ -617,48 +617,129 @@ static struct ch_error *too_many_edges(uint64_t count)
 }
 
 /*
- * Join the chunks' edges in order. Where a block was cut between chunks,
- * the second may begin with the edge the first ended with: drop it, as the
- * scan of the whole block would not have repeated it.
+ * The store that holds the most of the chunks' edges (the one thread's
+ * that scanned alongside the typing holds nearly all), or NULL when none
+ * holds any.
  */
-static struct ch_error *join_chunks(struct ch_graph *graph,
-				    struct scan_chunk *chunks,
-				    size_t num_chunks)
+static struct edge_store *largest_store(const struct scan_chunk *chunks,
+					size_t num_chunks)
 {
-	uint32_t *degrees = graph->edge_offsets + 1;
-	uint32_t last_source = CH_GRAPH_NONE, last_target = CH_GRAPH_NONE;
-	size_t total = 0, at = 0;
-	uint32_t *joined;
+	struct edge_store *largest = NULL;
 
-	for (size_t c = 0; c < num_chunks; c++)
-		total += chunks[c].len;
-	// Then no block's degree, counted in 32 bits, wrapped either.
-	if (total > CH_GRAPH_MAX_EDGES)
-		return too_many_edges(total);
-	joined = ch_malloc_large((total + 1) * sizeof(*joined));
-	if (!joined)
-		return &ch_enomem;
 	for (size_t c = 0; c < num_chunks; c++) {
+		struct edge_store *store = chunks[c].store;
+
+		if (chunks[c].len && (!largest || store->len > largest->len))
+			largest = store;
+	}
+	return largest;
+}
+
+/*
+ * Put every chunk's edges at its place in kept, the chunks one after the
+ * other in order. Each moves up or stays (the chunks before it, of every
+ * store, hold at least as many edges as those of kept), so going from the
+ * last chunk down, none lands on edges of kept not yet moved. The other
+ * stores' chunks are copied and given back.
+ */
+static void place_chunks(struct scan_chunk *chunks, size_t num_chunks,
+			 size_t total, struct edge_store *kept)
+{
+	size_t at = total;
+
+	for (size_t c = num_chunks; c-- > 0;) {
 		struct scan_chunk *chunk = &chunks[c];
+		const uint32_t *from;
+
+		if (!chunk->len)
+			continue;
+		from = chunk->store->targets + chunk->begin;
+		at -= chunk->len;
+		if (chunk->store != kept) {
+			memcpy(kept->targets + at, from,
+			       chunk->len * sizeof(*from));
+			release_chunk(chunk);
+		} else if (at != chunk->begin) {
+			memmove(kept->targets + at, from,
+				chunk->len * sizeof(*from));
+		}
+	}
+}
+
+/*
+ * Where a block was cut between chunks, the second may begin with the
+ * edge the first ended with: drop it, as the scan of the whole block would
+ * not have repeated it. The placed chunks close up in place. Returns the
+ * edges left.
+ */
+static size_t drop_repeats(struct scan_chunk *chunks, size_t num_chunks,
+			   uint32_t *targets, uint32_t *degrees)
+{
+	uint32_t last_source = CH_GRAPH_NONE, last_target = CH_GRAPH_NONE;
+	size_t at = 0, dropped = 0;
+
+	for (size_t c = 0; c < num_chunks; c++) {
+		const struct scan_chunk *chunk = &chunks[c];
 		size_t skip = 0;
 
-		if (chunk->len == 0)
+		if (!chunk->len)
 			continue;
 		if (chunk->first_source == last_source &&
 		    chunk->first_target == last_target) {
 			skip = 1;
 			degrees[last_source]--;
 		}
-		memcpy(joined + at, chunk->store->targets + chunk->begin + skip,
-		       (chunk->len - skip) * sizeof(*joined));
-		// Given back as they are joined: the edges are not held twice.
-		release_chunk(chunk);
-		at += chunk->len - skip;
+		if (dropped + skip)
+			memmove(targets + at - dropped, targets + at + skip,
+				(chunk->len - skip) * sizeof(*targets));
+		at += chunk->len;
+		dropped += skip;
 		last_source = chunk->last_source;
 		last_target = chunk->last_target;
 	}
-	graph->edge_targets = joined;
-	graph->stats.num_edges = at;
+	return at - dropped;
+}
+
+/*
+ * Join the chunks' edges in order, in the store that holds the most of
+ * them: its pages become the graph's edges. A copy into an array of their
+ * own would fault in as many fresh pages as the edges take, on the thread
+ * the end of the scan waits for.
+ */
+static struct ch_error *join_chunks(struct ch_graph *graph,
+				    struct scan_chunk *chunks,
+				    size_t num_chunks)
+{
+	struct edge_store *kept = largest_store(chunks, num_chunks);
+	size_t total = 0, kept_bytes;
+
+	for (size_t c = 0; c < num_chunks; c++)
+		total += chunks[c].len;
+	// Then no block's degree, counted in 32 bits, wrapped either.
+	if (total > CH_GRAPH_MAX_EDGES)
+		return too_many_edges(total);
+	if (!kept) {
+		graph->edge_targets = malloc(sizeof(*graph->edge_targets));
+		graph->stats.num_edges = 0;
+		return graph->edge_targets ? NULL : &ch_enomem;
+	}
+	// Room for them all, and one more: the arrays' end, never empty.
+	while (kept->capacity <= total) {
+		if (!edge_store_grow(kept))
+			return &ch_enomem;
+	}
+	place_chunks(chunks, num_chunks, total, kept);
+	graph->stats.num_edges = drop_repeats(chunks, num_chunks,
+					      kept->targets,
+					      graph->edge_offsets + 1);
+	// What the store had grown to beyond them was never touched.
+	kept_bytes = ch_page_up((total + 1) * sizeof(*kept->targets));
+	if (kept_bytes < kept->capacity * sizeof(*kept->targets))
+		munmap((uint8_t *)kept->targets + kept_bytes,
+		       kept->capacity * sizeof(*kept->targets) - kept_bytes);
+	graph->edge_targets = kept->targets;
+	graph->edge_targets_mapped = kept_bytes;
+	*kept = (struct edge_store){ 0 };
 	return NULL;
 }
 
@@ -1124,8 +1205,7 @@ static struct ch_error *apply_exact_refs(struct ch_graph *graph,
 		at += len;
 	}
 	offsets[n] = at;
-	free(graph->edge_offsets);
-	free(graph->edge_targets);
+	ch_graph_release_edges(graph);
 	graph->edge_offsets = offsets;
 	graph->edge_targets = targets;
 	graph->stats.num_edges = at;
@@ -1234,15 +1314,19 @@ struct ch_error *ch_graph_dominators_releasing_edges(struct ch_graph *graph,
 						     struct ch_dominators *ret)
 {
 	_cleanup_free_ uint32_t *roots = root_targets(graph);
+	size_t targets_mapped = graph->edge_targets_mapped;
 
 	if (!roots) {
 		ch_graph_release_edges(graph);
 		return &ch_enomem;
 	}
+	// The computation frees the edges: the graph holds none after.
+	graph->edge_targets_mapped = 0;
 	return ch_dominators_compute_taking(graph->num_nodes,
 					    &graph->edge_offsets,
-					    &graph->edge_targets, roots,
-					    graph->num_root_refs, then, ret);
+					    &graph->edge_targets, targets_mapped,
+					    roots, graph->num_root_refs, then,
+					    ret);
 }
 
 void ch_graph_destroy(struct ch_graph *graph)
@@ -1258,9 +1342,13 @@ void ch_graph_destroy(struct ch_graph *graph)
 void ch_graph_release_edges(struct ch_graph *graph)
 {
 	free(graph->edge_offsets);
-	free(graph->edge_targets);
+	if (graph->edge_targets_mapped)
+		munmap(graph->edge_targets, graph->edge_targets_mapped);
+	else
+		free(graph->edge_targets);
 	graph->edge_offsets = NULL;
 	graph->edge_targets = NULL;
+	graph->edge_targets_mapped = 0;
 }
 
 /*

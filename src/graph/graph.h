@@ -140,6 +140,11 @@ struct ch_graph {
 	uint32_t *edge_offsets;
 	uint32_t *edge_targets;
 	/**
+	 * The bytes of the mapping (ch_map_huge_aligned()) that edge_targets
+	 * is, where the scan found its edges; 0 when it comes from malloc().
+	 */
+	size_t edge_targets_mapped;
+	/**
 	 * Root references, ordered by root kind (global, tls, stack,
 	 * register), then as the roots were scanned (address order).
 	 */
