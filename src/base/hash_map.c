@@ -17,7 +17,7 @@ static size_t hash_u64(uint64_t key)
 
 void ch_u64_map_deinit(struct ch_u64_map *map)
 {
-	free(map->entries);
+	ch_free_large(map->entries);
 	*map = (struct ch_u64_map){ 0 };
 }
 
@@ -78,7 +78,7 @@ struct ch_error *ch_u64_map_put(struct ch_u64_map *map, uint64_t key,
 					   map->entries[i].key,
 					   map->entries[i].value, &len);
 		}
-		free(map->entries);
+		ch_free_large(map->entries);
 		map->entries = entries;
 		map->capacity = capacity;
 		map->len = len;

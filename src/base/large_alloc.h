@@ -15,10 +15,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "base/page_pool.h"
 
 #define CH_HUGE_PAGE_SIZE ((size_t)2 << 20)
 
@@ -39,20 +42,55 @@ static inline void *ch_hint_huge_pages(void *p, size_t size)
 	return p;
 }
 
-/** malloc(size), with huge pages asked for when size is large. */
+/**
+ * malloc(size), with huge pages asked for when size is large, and taken
+ * from the pages kept for reuse (ch_page_pool_reuse()) when there are.
+ */
 static inline void *ch_malloc_large(size_t size)
 {
-	return ch_hint_huge_pages(malloc(size), size);
+	void *p = ch_hint_huge_pages(malloc(size), size);
+
+	if (size >= CH_PAGE_POOL_MIN_BYTES)
+		ch_page_pool_reuse(p, size);
+	return p;
 }
 
-/** calloc(count, size), with huge pages asked for when large. */
+/** calloc(count, size), as ch_malloc_large(). */
 static inline void *ch_calloc_large(size_t count, size_t size)
 {
+	size_t bytes = size && count <= SIZE_MAX / size ? count * size : 0;
 	// glibc's calloc does not touch the fresh mmap'd memory of a large
-	// allocation, so the hint comes in time.
-	return ch_hint_huge_pages(calloc(count, size),
-				  size && count <= SIZE_MAX / size ? count * size : 0);
+	// allocation, so the hint comes in time (and reused pages come
+	// cleared).
+	void *p = ch_hint_huge_pages(calloc(count, size), bytes);
+
+	if (bytes >= CH_PAGE_POOL_MIN_BYTES)
+		ch_page_pool_reuse(p, bytes);
+	return p;
 }
+
+/**
+ * free(p), p from malloc(): the pages of a large array are kept for the
+ * next one (ch_page_pool_keep()).
+ */
+static inline void ch_free_large(void *p)
+{
+	if (p) {
+		size_t size = malloc_usable_size(p);
+
+		if (size >= CH_PAGE_POOL_MIN_BYTES)
+			ch_page_pool_keep(p, size);
+		free(p);
+	}
+}
+
+static inline void ch_free_largep(void *p)
+{
+	ch_free_large(*(void **)p);
+}
+
+/** A local freed by ch_free_large() when it goes out of scope. */
+#define _cleanup_free_large_ __attribute__((__cleanup__(ch_free_largep)))
 
 /**
  * A fresh anonymous mapping of size bytes that starts at a 2 MiB boundary,
@@ -105,6 +143,18 @@ static inline void *ch_grow_huge_aligned(void *old, size_t old_bytes,
 		return NULL;
 	}
 	return grown;
+}
+
+/** The start of the huge page that holds address a. */
+static inline uintptr_t ch_huge_page_down(uintptr_t a)
+{
+	return a & ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+}
+
+/** The start of the first huge page at or after address a. */
+static inline uintptr_t ch_huge_page_up(uintptr_t a)
+{
+	return ch_huge_page_down(a + CH_HUGE_PAGE_SIZE - 1);
 }
 
 /** The start of the page that holds address a. */

@@ -80,12 +80,12 @@ struct lengauer_tarjan {
 
 static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 {
-	free(lt->by_number);
-	free(lt->work);
+	ch_free_large(lt->by_number);
+	ch_free_large(lt->work);
 	free(lt->path);
-	free(lt->tree_edges);
+	ch_free_large(lt->tree_edges);
 	free(lt->tree_roots);
-	free(lt->preds);
+	ch_free_large(lt->preds);
 }
 
 // A vertex on the depth-first search's stack: the edges of it not
@@ -223,7 +223,8 @@ static struct ch_error *number_vertices(size_t num_nodes,
 static void number_nodes(struct lengauer_tarjan *lt, size_t n1,
 			 uint32_t *number_of)
 {
-	ch_release_pages(lt->work, work_bytes(n1));
+	ch_page_pool_keep(lt->work, work_bytes(n1));
+	ch_page_pool_reuse(number_of, n1 * sizeof(*number_of));
 	memset(number_of, 0xff, n1 * sizeof(*number_of));
 	for (size_t w = 1; w < lt->count; w++)
 		number_of[lt->by_number[w]] = w;
@@ -428,7 +429,8 @@ static void push_predecessor(struct partition_share *share, uint32_t target,
 }
 
 // Give back the whole pages from *kept up to end, once a huge page's worth
-// has built up; *kept moves to the first page not given back.
+// has built up; *kept moves to the first page not given back. Back to the
+// kernel, not to the pool: the pass would hold them through its peak.
 static void give_back_before(uintptr_t *kept, const void *end)
 {
 	if ((uintptr_t)end >= *kept + CH_HUGE_PAGE_SIZE) {
@@ -467,8 +469,8 @@ static void *partition_share(void *arg)
 	}
 	// What is read but not carved holds nothing more.
 	if (share->read_end > share->carved)
-		ch_release_pages((void *)share->carved,
-				 share->read_end - share->carved);
+		ch_page_pool_keep((void *)share->carved,
+				  share->read_end - share->carved);
 	return NULL;
 }
 
@@ -689,6 +691,8 @@ static struct ch_error *gather_buckets(struct lengauer_tarjan *lt,
 	if (total < MIN_PARALLEL_EDGES)
 		split = num_buckets;
 	lt->pred_offsets = lt->work;
+	ch_page_pool_reuse(lt->pred_offsets,
+			   (count + 1) * sizeof(*lt->pred_offsets));
 	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
@@ -791,19 +795,29 @@ static bool eval_is_zero_at_once(const struct lengauer_tarjan *lt, size_t w)
 }
 
 /*
- * Give back the pages of lt->preds from entry start on, which the
- * vertices processed have read for the last time, once a huge page's
- * worth has built up.
+ * Give up the pages of lt->preds from entry start on, which the vertices
+ * processed (w and above) have read for the last time, once a huge page's
+ * worth has built up, whole huge pages to the pool; the forest's entries
+ * of the vertices processed next, just below w's and untouched yet, take
+ * as many (and a huge page more, ahead of the first write).
  */
-static void release_preds_from(struct lengauer_tarjan *lt, uint64_t start)
+static void release_preds_from(struct lengauer_tarjan *lt, uint64_t start,
+			       size_t w)
 {
-	uintptr_t from = ch_page_up((uintptr_t)(lt->preds + start));
+	uintptr_t from = ch_huge_page_up((uintptr_t)(lt->preds + start));
+	uintptr_t below = (uintptr_t)&lt->vertices[w];
+	size_t bytes;
 
-	if (from < lt->preds_kept_end &&
-	    lt->preds_kept_end - from >= CH_HUGE_PAGE_SIZE) {
-		ch_release_pages((void *)from, lt->preds_kept_end - from);
-		lt->preds_kept_end = from;
-	}
+	if (from >= lt->preds_kept_end ||
+	    lt->preds_kept_end - from < CH_HUGE_PAGE_SIZE)
+		return;
+	bytes = lt->preds_kept_end - from;
+	ch_page_pool_keep((void *)from, bytes);
+	lt->preds_kept_end = from;
+	bytes += CH_HUGE_PAGE_SIZE;
+	if (bytes > below - (uintptr_t)lt->vertices)
+		bytes = below - (uintptr_t)lt->vertices;
+	ch_page_pool_reuse((void *)(below - bytes), bytes);
 }
 
 /*
@@ -863,7 +877,7 @@ static void compute_idoms(struct lengauer_tarjan *lt)
 		semi_of[w] = semi;
 		vs[w].best = semi;
 		vs[w].ancestor = parent;
-		release_preds_from(lt, lt->pred_offsets[w]);
+		release_preds_from(lt, lt->pred_offsets[w], w);
 	}
 	// A vertex's idom is an ancestor of its parent in the dominator tree
 	// (built in preorder, so final above it), the first not below semi.
@@ -926,6 +940,8 @@ static struct ch_error *make_result(struct lengauer_tarjan *lt,
 
 	lt->vertices = NULL;
 	lt->pred_offsets = NULL;
+	// The idoms, the nodes by number and the order's counts.
+	ch_page_pool_reuse(idom, 3 * n1 * sizeof(*idom));
 	for (size_t v = 0; v < num_nodes; v++) {
 		if ((*number_of)[v] != CH_DOMINATOR_NONE)
 			vertex[(*number_of)[v]] = v;
@@ -939,6 +955,8 @@ static struct ch_error *make_result(struct lengauer_tarjan *lt,
 	order_by_tree(lt->count, idoms, vertex, vertex + n1, *number_of);
 	result->order = *number_of;
 	*number_of = NULL;
+	// The idoms take the front of the work; the rest is read no more.
+	ch_page_pool_keep(idom + n1, work_bytes(n1) - n1 * sizeof(*idom));
 	result->idom = realloc(lt->work, n1 * sizeof(*idom));
 	if (!result->idom)
 		return &ch_enomem;
@@ -969,11 +987,13 @@ static void free_taken_edges(const struct dominators_input *in)
 {
 	if (!in->take_offsets)
 		return;
-	free(*in->take_offsets);
-	if (in->targets_mapped)
+	ch_free_large(*in->take_offsets);
+	if (in->targets_mapped) {
+		ch_page_pool_keep(*in->take_targets, in->targets_mapped);
 		munmap(*in->take_targets, in->targets_mapped);
-	else
-		free(*in->take_targets);
+	} else {
+		ch_free_large(*in->take_targets);
+	}
 	*in->take_offsets = NULL;
 	*in->take_targets = NULL;
 }
@@ -991,7 +1011,7 @@ static struct ch_error *make_predecessors(const struct dominators_input *in,
 			      in->num_roots, number_of, in->num_nodes,
 			      in->take_targets ? *in->take_targets : NULL, lt,
 			      &p);
-	free(lt->tree_edges);
+	ch_free_large(lt->tree_edges);
 	free(lt->tree_roots);
 	lt->tree_edges = lt->tree_roots = NULL;
 	if (!err)
@@ -1010,7 +1030,7 @@ static struct ch_error *compute(const struct dominators_input *in,
 	struct lengauer_tarjan lt = { 0 };
 	pthread_t beside_thread;
 	bool beside_threaded = false;
-	_cleanup_free_ uint32_t *number_of = NULL;
+	_cleanup_free_large_ uint32_t *number_of = NULL;
 	struct ch_dominators result = { .num_nodes = num_nodes };
 	size_t n1 = num_nodes + 1;
 	struct ch_error *err;
@@ -1076,8 +1096,9 @@ static struct ch_error *compute(const struct dominators_input *in,
 		err = &ch_enomem;
 		goto out;
 	}
+	ch_page_pool_reuse(lt.vertices, lt.count * sizeof(*lt.vertices));
 	compute_idoms(&lt);
-	free(lt.preds);
+	ch_free_large(lt.preds);
 	lt.preds = NULL;
 	err = make_result(&lt, &number_of, num_nodes, &result);
 	if (err)
@@ -1138,8 +1159,8 @@ struct ch_error *ch_dominators_compute_taking(size_t num_nodes,
 
 void ch_dominators_deinit(struct ch_dominators *dominators)
 {
-	free(dominators->idom);
-	free(dominators->order);
+	ch_free_large(dominators->idom);
+	ch_free_large(dominators->order);
 	*dominators = (struct ch_dominators){ 0 };
 }
 
@@ -1190,7 +1211,7 @@ struct ch_error *ch_dominators_group_retained(const struct ch_dominators *domina
 	const uint32_t *order = dominators->order, *idom = dominators->idom;
 	// As deep as the tree: a list is as deep as it is long, but the
 	// pages past the deepest point are never touched.
-	_cleanup_free_ uint32_t *stack = ch_malloc_large((r + 1) * sizeof(*stack));
+	_cleanup_free_large_ uint32_t *stack = ch_malloc_large((r + 1) * sizeof(*stack));
 	_cleanup_free_ uint32_t *active = ch_calloc_large(num_groups + 1, sizeof(*active));
 	size_t depth = 0;
 

@@ -208,10 +208,10 @@ struct chunk_scan {
 
 static void scan_batch_deinit(struct scan_batch *batch)
 {
-	free(batch->pairs);
-	free(batch->sorted);
+	ch_free_large(batch->pairs);
+	ch_free_large(batch->sorted);
 	free(batch->counts);
-	free(batch->sources);
+	ch_free_large(batch->sources);
 	free(batch->parts);
 	*batch = (struct scan_batch){ 0 };
 }
@@ -261,8 +261,11 @@ static bool edge_store_grow(struct edge_store *store)
 
 static void edge_store_deinit(struct edge_store *store)
 {
-	if (store->targets)
+	if (store->targets) {
+		ch_page_pool_keep(store->targets,
+				  store->capacity * sizeof(*store->targets));
 		munmap(store->targets, store->capacity * sizeof(*store->targets));
+	}
 	*store = (struct edge_store){ 0 };
 }
 
@@ -270,8 +273,8 @@ static void edge_store_deinit(struct edge_store *store)
 // pages wholly inside its part of the store.
 static void release_chunk(struct scan_chunk *chunk)
 {
-	ch_release_pages(chunk->store->targets + chunk->begin,
-			 chunk->len * sizeof(*chunk->store->targets));
+	ch_page_pool_keep(chunk->store->targets + chunk->begin,
+			  chunk->len * sizeof(*chunk->store->targets));
 }
 
 // A word of block source points into block target (or CH_GRAPH_NONE): keep
@@ -1143,8 +1146,8 @@ static struct ch_error *apply_exact_refs(struct ch_graph *graph,
 {
 	size_t n = graph->num_nodes, at = 0;
 	struct exact_refs refs = { .graph = graph };
-	_cleanup_free_ uint64_t *exact = NULL;
-	_cleanup_free_ uint32_t *exact_len = NULL;
+	_cleanup_free_large_ uint64_t *exact = NULL;
+	_cleanup_free_large_ uint32_t *exact_len = NULL;
 	uint32_t *offsets = NULL;
 	uint32_t *targets = NULL;
 	struct ch_error *err = NULL;
@@ -1341,11 +1344,14 @@ void ch_graph_destroy(struct ch_graph *graph)
 
 void ch_graph_release_edges(struct ch_graph *graph)
 {
-	free(graph->edge_offsets);
-	if (graph->edge_targets_mapped)
+	ch_free_large(graph->edge_offsets);
+	if (graph->edge_targets_mapped) {
+		ch_page_pool_keep(graph->edge_targets,
+				  graph->edge_targets_mapped);
 		munmap(graph->edge_targets, graph->edge_targets_mapped);
-	else
-		free(graph->edge_targets);
+	} else {
+		ch_free_large(graph->edge_targets);
+	}
 	graph->edge_offsets = NULL;
 	graph->edge_targets = NULL;
 	graph->edge_targets_mapped = 0;
@@ -1393,7 +1399,7 @@ static struct ch_error *search_from_roots(const struct ch_graph *graph,
 					  uint32_t *root_of, uint32_t *parent,
 					  uint32_t *distance, uint32_t *queue)
 {
-	_cleanup_free_ uint64_t *found = ch_calloc_large(
+	_cleanup_free_large_ uint64_t *found = ch_calloc_large(
 		ch_bitmap_words(graph->num_nodes) + 1, sizeof(*found));
 	size_t head = 0, tail = 0;
 
@@ -1473,7 +1479,7 @@ struct ch_error *ch_graph_reach_queued(const struct ch_graph *graph,
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 				const bool *named, uint32_t **root_of_ret)
 {
-	_cleanup_free_ uint32_t *queue =
+	_cleanup_free_large_ uint32_t *queue =
 		ch_malloc_large((graph->num_nodes + 1) * sizeof(*queue));
 
 	if (!queue)
@@ -1695,10 +1701,10 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 				size_t *num_paths_ret)
 {
 	size_t n = graph->num_nodes, num_candidates;
-	_cleanup_free_ uint32_t *parent = ch_malloc_large((n + 1) * sizeof(*parent));
-	_cleanup_free_ uint32_t *distance = ch_malloc_large((n + 1) * sizeof(*distance));
-	_cleanup_free_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
-	_cleanup_free_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
+	_cleanup_free_large_ uint32_t *parent = ch_malloc_large((n + 1) * sizeof(*parent));
+	_cleanup_free_large_ uint32_t *distance = ch_malloc_large((n + 1) * sizeof(*distance));
+	_cleanup_free_large_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
+	_cleanup_free_large_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
 	_cleanup_(path_candidate_vector_deinit)
 		struct path_candidate_vector candidates = { 0 };
 	struct ch_graph_path *paths;
@@ -1788,12 +1794,12 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 				      struct ch_graph_path **paths_ret)
 {
 	size_t n = graph->num_nodes;
-	_cleanup_free_ uint32_t *parent = ch_malloc_large((n + 1) * sizeof(*parent));
-	_cleanup_free_ uint32_t *distance = ch_malloc_large((n + 1) * sizeof(*distance));
-	_cleanup_free_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
-	_cleanup_free_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
+	_cleanup_free_large_ uint32_t *parent = ch_malloc_large((n + 1) * sizeof(*parent));
+	_cleanup_free_large_ uint32_t *distance = ch_malloc_large((n + 1) * sizeof(*distance));
+	_cleanup_free_large_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
+	_cleanup_free_large_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
 	// slot_of[v]: where v is in targets (the first place), or none.
-	_cleanup_free_ uint32_t *slot_of = ch_malloc_large((n + 1) * sizeof(*slot_of));
+	_cleanup_free_large_ uint32_t *slot_of = ch_malloc_large((n + 1) * sizeof(*slot_of));
 	_cleanup_free_ struct path_candidate *best =
 		calloc(num_targets + 1, sizeof(*best));
 	struct ch_graph_path *paths = calloc(num_targets + 1, sizeof(*paths));

@@ -154,7 +154,7 @@ out:
 void ch_type_groups_deinit(struct ch_type_groups *groups)
 {
 	free(groups->groups);
-	free(groups->group_of);
+	ch_free_large(groups->group_of);
 	*groups = (struct ch_type_groups){ 0 };
 }
 

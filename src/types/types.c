@@ -1298,7 +1298,7 @@ static struct ch_error *level_init(struct level *level, size_t num_blocks)
 
 static void level_deinit(struct level *level)
 {
-	free(level->bits);
+	ch_free_large(level->bits);
 	block_list_deinit(&level->list);
 	*level = (struct level){ 0 };
 }
@@ -1607,18 +1607,18 @@ static struct ch_error *allocate(struct ch_types *types)
 // What only the computation needs.
 static void release_work(struct ch_types_private *p)
 {
-	free(p->cookie_bits);
-	free(p->queued_bits);
-	free(p->text_bits);
+	ch_free_large(p->cookie_bits);
+	ch_free_large(p->queued_bits);
+	ch_free_large(p->text_bits);
 	level_deinit(&p->next_level);
-	free(p->batch);
-	free(p->batch_scratch);
+	ch_free_large(p->batch);
+	ch_free_large(p->batch_scratch);
 	free(p->batch_counts);
 	p->batch_counts = NULL;
-	free(p->batch_found);
+	ch_free_large(p->batch_found);
 	p->batch_found = NULL;
 	ch_u64_map_deinit(&p->vector_counts);
-	free(p->vector_bits);
+	ch_free_large(p->vector_bits);
 	p->vector_bits = NULL;
 	p->cookie_bits = NULL;
 	p->queued_bits = NULL;
