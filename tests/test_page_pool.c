@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The pool of kept pages: what an array gives up reads zeroes and goes to
-// the next array, cleared; bytes in memory and bytes outside the ranges
-// are never touched; large arrays from malloc come back from it zeroed.
+// the next array, cleared, while the pool is open; bytes in memory and
+// bytes outside the ranges are never touched; large arrays from malloc
+// come back from it zeroed.
 #include <criterion/criterion.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +67,7 @@ Test(page_pool, kept_pages_go_to_the_next_array_cleared)
 
 	cr_assert(given && taking);
 	memset(given, 0xab, 4 * HUGE);
+	ch_page_pool_open();
 	ch_page_pool_keep(given, 4 * HUGE);
 	cr_expect_eq(ch_page_pool_bytes(), moves ? 4 * HUGE : 0);
 	ch_page_pool_reuse(taking, 4 * HUGE);
@@ -75,6 +77,7 @@ Test(page_pool, kept_pages_go_to_the_next_array_cleared)
 		cr_expect(all_resident(taking, 4 * HUGE));
 	cr_expect(all_bytes(taking, 4 * HUGE, 0));
 	cr_expect(all_bytes(given, 4 * HUGE, 0));
+	ch_page_pool_close();
 	munmap(given, 4 * HUGE);
 	munmap(taking, 4 * HUGE);
 }
@@ -87,6 +90,7 @@ Test(page_pool, reuse_leaves_pages_in_memory_alone)
 
 	cr_assert(given && taking);
 	memset(given, 0xab, 2 * HUGE);
+	ch_page_pool_open();
 	ch_page_pool_keep(given, 2 * HUGE);
 	// Small pages: one written in the middle of the first huge page, its
 	// first page not in memory.
@@ -97,6 +101,7 @@ Test(page_pool, reuse_leaves_pages_in_memory_alone)
 	// The second huge page, untouched, took one kept page.
 	cr_expect_eq(ch_page_pool_bytes(), moves ? HUGE : 0);
 	cr_expect(all_bytes(taking + HUGE, HUGE, 0));
+	ch_page_pool_close();
 	munmap(given, 2 * HUGE);
 	munmap(taking, 2 * HUGE);
 }
@@ -108,13 +113,14 @@ Test(page_pool, keep_spares_the_bytes_around_the_range)
 
 	cr_assert(array);
 	memset(array, 0x11, 4 * HUGE);
+	ch_page_pool_open();
 	ch_page_pool_keep(array + begin, size);
 	cr_expect_eq(array[begin - 1], 0x11);
 	cr_expect_eq(array[begin + size], 0x11);
 	cr_expect(all_bytes(array + 4096, HUGE, 0));
 	// Only the whole huge page inside moved; the partial ones went back.
 	cr_expect_leq(ch_page_pool_bytes(), HUGE);
-	ch_page_pool_drop();
+	ch_page_pool_close();
 	cr_expect_eq(ch_page_pool_bytes(), 0);
 	munmap(array, 4 * HUGE);
 }
@@ -126,6 +132,7 @@ Test(page_pool, large_arrays_come_back_zeroed_from_calloc)
 
 	cr_assert(first);
 	memset(first, 0xcd, size);
+	ch_page_pool_open();
 	ch_free_large(first);
 	if (kernel_moves_pages())
 		cr_expect_geq(ch_page_pool_bytes(), CH_PAGE_POOL_MIN_BYTES);
@@ -134,11 +141,36 @@ Test(page_pool, large_arrays_come_back_zeroed_from_calloc)
 	cr_expect(all_bytes(second, size, 0));
 	cr_expect_lt(ch_page_pool_bytes(), 2 * HUGE);
 	ch_free_large(second);
+	// Closed, the pool gives back what it holds.
+	ch_page_pool_close();
+	cr_expect_eq(ch_page_pool_bytes(), 0);
 	// Small arrays stay out of it.
-	ch_page_pool_drop();
+	ch_page_pool_open();
 	first = ch_malloc_large(HUGE * 3);
 	cr_assert(first);
 	memset(first, 1, HUGE * 3);
 	ch_free_large(first);
 	cr_expect_eq(ch_page_pool_bytes(), 0);
+	ch_page_pool_close();
+}
+
+Test(page_pool, keeps_nothing_unless_open)
+{
+	uint8_t *array = ch_map_huge_aligned(2 * HUGE);
+
+	cr_assert(array);
+	memset(array, 0x22, 2 * HUGE);
+	ch_page_pool_keep(array, 2 * HUGE);
+	cr_expect_eq(ch_page_pool_bytes(), 0);
+	cr_expect(all_bytes(array, 2 * HUGE, 0));
+	// Nested stretches: the inner close keeps what the outer holds.
+	memset(array, 0x22, 2 * HUGE);
+	ch_page_pool_open();
+	ch_page_pool_open();
+	ch_page_pool_keep(array, HUGE);
+	ch_page_pool_close();
+	cr_expect_eq(ch_page_pool_bytes(), kernel_moves_pages() ? HUGE : 0);
+	ch_page_pool_close();
+	cr_expect_eq(ch_page_pool_bytes(), 0);
+	munmap(array, 2 * HUGE);
 }

@@ -84,6 +84,19 @@ static inline void ch_free_large(void *p)
 	}
 }
 
+/**
+ * munmap() of a mapping of bytes (ch_map_huge_aligned()): the pages of a
+ * large one are kept for the next array, as ch_free_large() does.
+ */
+static inline void ch_unmap_large(void *p, size_t bytes)
+{
+	if (p) {
+		if (bytes >= CH_PAGE_POOL_MIN_BYTES)
+			ch_page_pool_keep(p, bytes);
+		munmap(p, bytes);
+	}
+}
+
 static inline void ch_free_largep(void *p)
 {
 	ch_free_large(*(void **)p);

@@ -20,6 +20,8 @@ static struct {
 	pthread_mutex_t lock;
 	uint8_t *base;
 	size_t count;
+	/** Open phases (ch_page_pool_open()): pages are kept while any is. */
+	unsigned open;
 	/** A move or the range failed: nothing is kept from then on. */
 	bool broken;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -103,8 +105,8 @@ void ch_page_pool_keep(void *p, size_t size)
 
 	if (huge_pages_of(p, size, &start, &end)) {
 		pthread_mutex_lock(&pool.lock);
-		for (uintptr_t a = start;
-		     a < end && pool.count < POOL_PAGES && pool_ready();
+		for (uintptr_t a = start; a < end && pool.open > 0 &&
+					  pool.count < POOL_PAGES && pool_ready();
 		     a += CH_HUGE_PAGE_SIZE) {
 			if (!resident(a))
 				continue;
@@ -142,10 +144,18 @@ void ch_page_pool_reuse(void *p, size_t size)
 	pthread_mutex_unlock(&pool.lock);
 }
 
-void ch_page_pool_drop(void)
+void ch_page_pool_open(void)
 {
 	pthread_mutex_lock(&pool.lock);
-	drop_kept();
+	pool.open++;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+void ch_page_pool_close(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	if (pool.open > 0 && --pool.open == 0)
+		drop_kept();
 	pthread_mutex_unlock(&pool.lock);
 }
 

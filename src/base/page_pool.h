@@ -17,8 +17,10 @@
  *
  * Kept pages stay the process's memory: the pool holds only pages that were
  * resident already, so that keeping them adds nothing to the memory in use
- * when they were given; ch_page_pool_drop() gives them back to the kernel
- * where a phase would fault in more than it takes from the pool.
+ * when they were given, and only while the phases that hand large arrays
+ * to each other run (between ch_page_pool_open() and ch_page_pool_close()):
+ * held through a phase that does not take them, they would add to its
+ * peak.
  *
  * Only whole 2 MiB pages inside a range move, and only where the kernel can
  * move them without unmapping their old place (MREMAP_DONTUNMAP, Linux 5.7
@@ -42,10 +44,18 @@
 #define CH_PAGE_POOL_MIN_BYTES ((size_t)32 << 20)
 
 /**
+ * Phases that hand large arrays to each other begin: pages given up are
+ * kept until the matching ch_page_pool_close(). Nested calls count: the
+ * outermost close gives back what is left.
+ */
+void ch_page_pool_open(void);
+void ch_page_pool_close(void);
+
+/**
  * The contents of [p, p + size) are no longer needed: its whole huge pages
- * that are resident move into the pool while it has room, and every whole
- * page of the range is then given back to the kernel (what moved leaves
- * nothing behind). A later touch of the range reads zeroes.
+ * that are resident move into the pool while it is open and has room, and
+ * every whole page of the range is then given back to the kernel (what
+ * moved leaves nothing behind). A later touch of the range reads zeroes.
  */
 void ch_page_pool_keep(void *p, size_t size);
 
@@ -57,9 +67,6 @@ void ch_page_pool_keep(void *p, size_t size);
  * in as usual.
  */
 void ch_page_pool_reuse(void *p, size_t size);
-
-/** Give every kept page back to the kernel. */
-void ch_page_pool_drop(void);
 
 /** The bytes the pool holds now. */
 size_t ch_page_pool_bytes(void);

@@ -76,7 +76,32 @@ struct lengauer_tarjan {
 	uint32_t *preds;
 	// Where the pages of preds given back so far begin (page-aligned).
 	uintptr_t preds_kept_end;
+	/**
+	 * Whether the arrays are large enough for the pool of pages
+	 * (page_pool.h): pages given up are kept for the next array, and
+	 * arrays about to be written take kept ones. A small heap's go back
+	 * to the kernel, as its allocations do.
+	 */
+	bool pooled;
 };
+
+// Pages whose contents are not needed any more: to the pool if pooled,
+// else back to the kernel.
+static void give_up(bool pooled, void *p, size_t size)
+{
+	if (pooled)
+		ch_page_pool_keep(p, size);
+	else
+		ch_release_pages(p, size);
+}
+
+// Pages about to be written, holding nothing needed: from the pool if
+// pooled.
+static void take_kept(bool pooled, void *p, size_t size)
+{
+	if (pooled)
+		ch_page_pool_reuse(p, size);
+}
 
 static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 {
@@ -223,8 +248,8 @@ static struct ch_error *number_vertices(size_t num_nodes,
 static void number_nodes(struct lengauer_tarjan *lt, size_t n1,
 			 uint32_t *number_of)
 {
-	ch_page_pool_keep(lt->work, work_bytes(n1));
-	ch_page_pool_reuse(number_of, n1 * sizeof(*number_of));
+	give_up(lt->pooled, lt->work, work_bytes(n1));
+	take_kept(lt->pooled, number_of, n1 * sizeof(*number_of));
 	memset(number_of, 0xff, n1 * sizeof(*number_of));
 	for (size_t w = 1; w < lt->count; w++)
 		number_of[lt->by_number[w]] = w;
@@ -383,7 +408,7 @@ struct partition_share {
 	struct arena *arena;
 	struct bucket_list *lists;
 	uint32_t *parents;
-	bool reuse;
+	bool reuse, pooled;
 	uintptr_t carved, read_end, offsets_kept;
 	uint64_t total;
 };
@@ -469,8 +494,8 @@ static void *partition_share(void *arg)
 	}
 	// What is read but not carved holds nothing more.
 	if (share->read_end > share->carved)
-		ch_page_pool_keep((void *)share->carved,
-				  share->read_end - share->carved);
+		give_up(share->pooled, (void *)share->carved,
+			share->read_end - share->carved);
 	return NULL;
 }
 
@@ -520,6 +545,7 @@ static void init_shares(struct partition_share shares[2],
 		};
 		shares[t].offsets_kept = (uintptr_t)&offsets[first_node];
 		shares[t].reuse = taken_targets != NULL;
+		shares[t].pooled = lt->pooled;
 		if (taken_targets)
 			shares[t].carved = shares[t].read_end = ch_page_up(
 				(uintptr_t)&taken_targets[offsets[first_node]]);
@@ -691,8 +717,8 @@ static struct ch_error *gather_buckets(struct lengauer_tarjan *lt,
 	if (total < MIN_PARALLEL_EDGES)
 		split = num_buckets;
 	lt->pred_offsets = lt->work;
-	ch_page_pool_reuse(lt->pred_offsets,
-			   (count + 1) * sizeof(*lt->pred_offsets));
+	take_kept(lt->pooled, lt->pred_offsets,
+		  (count + 1) * sizeof(*lt->pred_offsets));
 	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
@@ -812,12 +838,12 @@ static void release_preds_from(struct lengauer_tarjan *lt, uint64_t start,
 	    lt->preds_kept_end - from < CH_HUGE_PAGE_SIZE)
 		return;
 	bytes = lt->preds_kept_end - from;
-	ch_page_pool_keep((void *)from, bytes);
+	give_up(lt->pooled, (void *)from, bytes);
 	lt->preds_kept_end = from;
 	bytes += CH_HUGE_PAGE_SIZE;
 	if (bytes > below - (uintptr_t)lt->vertices)
 		bytes = below - (uintptr_t)lt->vertices;
-	ch_page_pool_reuse((void *)(below - bytes), bytes);
+	take_kept(lt->pooled, (void *)(below - bytes), bytes);
 }
 
 /*
@@ -941,7 +967,7 @@ static struct ch_error *make_result(struct lengauer_tarjan *lt,
 	lt->vertices = NULL;
 	lt->pred_offsets = NULL;
 	// The idoms, the nodes by number and the order's counts.
-	ch_page_pool_reuse(idom, 3 * n1 * sizeof(*idom));
+	take_kept(lt->pooled, idom, 3 * n1 * sizeof(*idom));
 	for (size_t v = 0; v < num_nodes; v++) {
 		if ((*number_of)[v] != CH_DOMINATOR_NONE)
 			vertex[(*number_of)[v]] = v;
@@ -956,7 +982,7 @@ static struct ch_error *make_result(struct lengauer_tarjan *lt,
 	result->order = *number_of;
 	*number_of = NULL;
 	// The idoms take the front of the work; the rest is read no more.
-	ch_page_pool_keep(idom + n1, work_bytes(n1) - n1 * sizeof(*idom));
+	give_up(lt->pooled, idom + n1, work_bytes(n1) - n1 * sizeof(*idom));
 	result->idom = realloc(lt->work, n1 * sizeof(*idom));
 	if (!result->idom)
 		return &ch_enomem;
@@ -988,12 +1014,10 @@ static void free_taken_edges(const struct dominators_input *in)
 	if (!in->take_offsets)
 		return;
 	ch_free_large(*in->take_offsets);
-	if (in->targets_mapped) {
-		ch_page_pool_keep(*in->take_targets, in->targets_mapped);
-		munmap(*in->take_targets, in->targets_mapped);
-	} else {
+	if (in->targets_mapped)
+		ch_unmap_large(*in->take_targets, in->targets_mapped);
+	else
 		ch_free_large(*in->take_targets);
-	}
 	*in->take_offsets = NULL;
 	*in->take_targets = NULL;
 }
@@ -1050,6 +1074,7 @@ static struct ch_error *compute(const struct dominators_input *in,
 	}
 	lt.by_number = ch_malloc_large(n1 * sizeof(*lt.by_number));
 	lt.work = ch_malloc_large(work_bytes(n1));
+	lt.pooled = work_bytes(n1) >= CH_PAGE_POOL_MIN_BYTES;
 	lt.tree_edges = ch_calloc_large(ch_bitmap_words(offsets[num_nodes]) + 1,
 					sizeof(*lt.tree_edges));
 	lt.tree_roots = ch_calloc_large(ch_bitmap_words(in->num_roots) + 1,
@@ -1096,7 +1121,7 @@ static struct ch_error *compute(const struct dominators_input *in,
 		err = &ch_enomem;
 		goto out;
 	}
-	ch_page_pool_reuse(lt.vertices, lt.count * sizeof(*lt.vertices));
+	take_kept(lt.pooled, lt.vertices, lt.count * sizeof(*lt.vertices));
 	compute_idoms(&lt);
 	ch_free_large(lt.preds);
 	lt.preds = NULL;

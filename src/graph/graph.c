@@ -261,11 +261,9 @@ static bool edge_store_grow(struct edge_store *store)
 
 static void edge_store_deinit(struct edge_store *store)
 {
-	if (store->targets) {
-		ch_page_pool_keep(store->targets,
-				  store->capacity * sizeof(*store->targets));
-		munmap(store->targets, store->capacity * sizeof(*store->targets));
-	}
+	if (store->targets)
+		ch_unmap_large(store->targets,
+			       store->capacity * sizeof(*store->targets));
 	*store = (struct edge_store){ 0 };
 }
 
@@ -273,8 +271,8 @@ static void edge_store_deinit(struct edge_store *store)
 // pages wholly inside its part of the store.
 static void release_chunk(struct scan_chunk *chunk)
 {
-	ch_page_pool_keep(chunk->store->targets + chunk->begin,
-			  chunk->len * sizeof(*chunk->store->targets));
+	ch_release_pages(chunk->store->targets + chunk->begin,
+			 chunk->len * sizeof(*chunk->store->targets));
 }
 
 // A word of block source points into block target (or CH_GRAPH_NONE): keep
@@ -1345,13 +1343,10 @@ void ch_graph_destroy(struct ch_graph *graph)
 void ch_graph_release_edges(struct ch_graph *graph)
 {
 	ch_free_large(graph->edge_offsets);
-	if (graph->edge_targets_mapped) {
-		ch_page_pool_keep(graph->edge_targets,
-				  graph->edge_targets_mapped);
-		munmap(graph->edge_targets, graph->edge_targets_mapped);
-	} else {
+	if (graph->edge_targets_mapped)
+		ch_unmap_large(graph->edge_targets, graph->edge_targets_mapped);
+	else
 		ch_free_large(graph->edge_targets);
-	}
 	graph->edge_offsets = NULL;
 	graph->edge_targets = NULL;
 	graph->edge_targets_mapped = 0;

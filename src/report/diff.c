@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/page_pool.h"
 #include "base/path.h"
 #include "base/pattern.h"
 #include "base/vector.h"
@@ -103,14 +104,20 @@ static struct ch_error *group_retained(struct ch_program *program,
 	uint64_t *per_group, reachable;
 	struct ch_error *err;
 
+	// The typing's, the graph's and the tree's arrays hand their pages
+	// on to each other; the other core's analysis opens its own.
+	ch_page_pool_open();
 	err = ch_analysis_init(&analysis, program, &options);
-	if (err)
+	if (err) {
+		ch_page_pool_close();
 		return err;
+	}
 	const struct ch_graph *graph = analysis.graph;
 
 	per_group = calloc(groups->num_groups + 1, sizeof(*per_group));
 	if (!per_group) {
 		ch_analysis_deinit(&analysis);
+		ch_page_pool_close();
 		return &ch_enomem;
 	}
 	err = ch_graph_dominators(graph, NULL, &dominators);
@@ -125,6 +132,7 @@ static struct ch_error *group_retained(struct ch_program *program,
 		ch_dominators_deinit(&dominators);
 	}
 	ch_analysis_deinit(&analysis);
+	ch_page_pool_close();
 	if (err) {
 		free(per_group);
 		return err;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/page_pool.h"
 #include "graph/dominators.h"
 #include "report/analysis.h"
 #include "report/describe.h"
@@ -87,7 +88,7 @@ static uint32_t heap_pop(struct node_heap *heap)
 	}
 }
 
-static struct ch_error *compute(struct page_model *model)
+static struct ch_error *analyse(struct page_model *model)
 {
 	const struct ch_graph *graph;
 	struct ch_error *err;
@@ -115,6 +116,19 @@ static struct ch_error *compute(struct page_model *model)
 	if (!err)
 		err = ch_type_groups_init(&model->groups, model->program, NULL,
 					  NULL);
+	return err;
+}
+
+static struct ch_error *compute(struct page_model *model)
+{
+	struct ch_error *err;
+
+	// The typing's, the graph's and the tree's arrays hand their pages
+	// on to each other; what the page's parts are made of after takes
+	// none, and the pool would only add to their peak.
+	ch_page_pool_open();
+	err = analyse(model);
+	ch_page_pool_close();
 	return err;
 }
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/cleanup.h"
+#include "base/page_pool.h"
 #include "base/thread_pair.h"
 #include "graph/dominators.h"
 #include "report/analysis.h"
@@ -543,7 +544,10 @@ static struct ch_error *write_report(struct ch_analysis *analysis,
 	struct ch_error *err;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	// The tree's arrays, then the retained sizes' and the groups'.
+	ch_page_pool_open();
 	err = compute(&report, options->rows);
+	ch_page_pool_close();
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	if (!err && (options->analysis.stats || program->verbose))
 		fprintf(stderr,
@@ -583,11 +587,14 @@ struct ch_error *ch_top_report_write(struct ch_program *program,
 	struct ch_analysis analysis;
 	struct ch_error *err;
 
+	// The typing's arrays hand their pages on to the tree's.
+	ch_page_pool_open();
 	err = ch_analysis_init(&analysis, program, &options->analysis);
-	if (err)
-		return err;
-	err = write_report(&analysis, true, options, format, stream);
-	ch_analysis_deinit(&analysis);
+	if (!err) {
+		err = write_report(&analysis, true, options, format, stream);
+		ch_analysis_deinit(&analysis);
+	}
+	ch_page_pool_close();
 	return err;
 }
 

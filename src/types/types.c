@@ -1650,8 +1650,8 @@ static void *run_side_job(void *arg)
 	return NULL;
 }
 
-struct ch_error *ch_types_create(struct ch_program *program,
-				 struct ch_types **ret)
+static struct ch_error *create_types(struct ch_program *program,
+				     struct ch_types **ret)
 {
 	struct ch_heap *heap = &program->heap;
 	struct side_job job = { .program = program };
@@ -1724,6 +1724,18 @@ struct ch_error *ch_types_create(struct ch_program *program,
 	}
 	*ret = types;
 	return NULL;
+}
+
+struct ch_error *ch_types_create(struct ch_program *program,
+				 struct ch_types **ret)
+{
+	struct ch_error *err;
+
+	// The evidence's maps grow by moving to tables twice as large.
+	ch_page_pool_open();
+	err = create_types(program, ret);
+	ch_page_pool_close();
+	return err;
 }
 
 void ch_types_destroy(struct ch_types *types)
