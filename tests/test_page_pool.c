@@ -59,16 +59,25 @@ static bool all_resident(void *p, size_t size)
 	return all;
 }
 
+// An array of pages huge pages, written, then given up to the pool, opened.
+static uint8_t *give_up_pages(size_t pages)
+{
+	uint8_t *given = ch_map_huge_aligned(pages * HUGE);
+
+	cr_assert(given);
+	memset(given, 0xab, pages * HUGE);
+	ch_page_pool_open();
+	ch_page_pool_keep(given, pages * HUGE);
+	return given;
+}
+
 Test(page_pool, kept_pages_go_to_the_next_array_cleared)
 {
 	bool moves = kernel_moves_pages();
-	uint8_t *given = ch_map_huge_aligned(4 * HUGE);
+	uint8_t *given = give_up_pages(4);
 	uint8_t *taking = ch_map_huge_aligned(4 * HUGE);
 
-	cr_assert(given && taking);
-	memset(given, 0xab, 4 * HUGE);
-	ch_page_pool_open();
-	ch_page_pool_keep(given, 4 * HUGE);
+	cr_assert(taking);
 	cr_expect_eq(ch_page_pool_bytes(), moves ? 4 * HUGE : 0);
 	ch_page_pool_reuse(taking, 4 * HUGE);
 	cr_expect_eq(ch_page_pool_bytes(), 0);
@@ -85,13 +94,10 @@ Test(page_pool, kept_pages_go_to_the_next_array_cleared)
 Test(page_pool, reuse_leaves_pages_in_memory_alone)
 {
 	bool moves = kernel_moves_pages();
-	uint8_t *given = ch_map_huge_aligned(2 * HUGE);
+	uint8_t *given = give_up_pages(2);
 	uint8_t *taking = ch_map_huge_aligned(2 * HUGE);
 
-	cr_assert(given && taking);
-	memset(given, 0xab, 2 * HUGE);
-	ch_page_pool_open();
-	ch_page_pool_keep(given, 2 * HUGE);
+	cr_assert(taking);
 	// Small pages: one written in the middle of the first huge page, its
 	// first page not in memory.
 	madvise(taking, 2 * HUGE, MADV_NOHUGEPAGE);
