@@ -8,14 +8,15 @@
  * the time of a linear pass. ch_malloc_large() asks the kernel for
  * transparent huge pages for the array (when THP is in "madvise" mode, the
  * default on Debian), one fault per 2 MiB. The memory comes from malloc and
- * goes back with free(); the advice is only a hint.
+ * goes back with free() (or ch_free_large(), whose pages the next large
+ * array takes: page_pool.h); the advice is only a hint.
  */
 #ifndef COREHEAP_LARGE_ALLOC_H
 #define COREHEAP_LARGE_ALLOC_H
 
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
