@@ -98,6 +98,18 @@ static inline void ch_unmap_large(void *p, size_t bytes)
 	}
 }
 
+/**
+ * An array that is a mapping of mapped bytes (ch_unmap_large()), or one
+ * from malloc() when mapped is 0 (ch_free_large()).
+ */
+static inline void ch_free_large_or_unmap(void *p, size_t mapped)
+{
+	if (mapped)
+		ch_unmap_large(p, mapped);
+	else
+		ch_free_large(p);
+}
+
 static inline void ch_free_largep(void *p)
 {
 	ch_free_large(*(void **)p);

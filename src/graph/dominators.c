@@ -74,7 +74,8 @@ struct lengauer_tarjan {
 	// The other predecessors, by DFS number, in CSR form.
 	uint32_t *pred_offsets;
 	uint32_t *preds;
-	// Where the pages of preds given back so far begin (page-aligned).
+	// Where the pages of preds given back so far begin (a huge page's
+	// start, once any are).
 	uintptr_t preds_kept_end;
 	/**
 	 * Whether the arrays are large enough for the pool of pages
@@ -1014,10 +1015,7 @@ static void free_taken_edges(const struct dominators_input *in)
 	if (!in->take_offsets)
 		return;
 	ch_free_large(*in->take_offsets);
-	if (in->targets_mapped)
-		ch_unmap_large(*in->take_targets, in->targets_mapped);
-	else
-		ch_free_large(*in->take_targets);
+	ch_free_large_or_unmap(*in->take_targets, in->targets_mapped);
 	*in->take_offsets = NULL;
 	*in->take_targets = NULL;
 }

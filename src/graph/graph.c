@@ -1343,10 +1343,7 @@ void ch_graph_destroy(struct ch_graph *graph)
 void ch_graph_release_edges(struct ch_graph *graph)
 {
 	ch_free_large(graph->edge_offsets);
-	if (graph->edge_targets_mapped)
-		ch_unmap_large(graph->edge_targets, graph->edge_targets_mapped);
-	else
-		ch_free_large(graph->edge_targets);
+	ch_free_large_or_unmap(graph->edge_targets, graph->edge_targets_mapped);
 	graph->edge_offsets = NULL;
 	graph->edge_targets = NULL;
 	graph->edge_targets_mapped = 0;
