@@ -175,6 +175,16 @@ if core past_top damage_links past_top; then
 		ok "past_top: objects leaves out the block whose size is unknown"
 	fi
 fi
+# A block whose every place leads the search for where to resume into one
+# dead end: the search gives up on none of them and resumes at the guard
+# after the block, so the live set after it stays exact (a search that
+# walked each place's chain anew ran out of steps within the block).
+if core resume_trap damage_links resume_trap; then
+	damaged=$(fact damaged resume_trap)
+	damage resume_trap "$damaged" \
+		"chunk size field 0x41414149 is impossible; walk resumed at $(fact resume resume_trap) \(found by a scan\)"
+	exact resume_trap "$(plus16 "$damaged")"
+fi
 for kind in top_force top_past_end; do
 	if core "$kind" damage_links "$kind"; then
 		damage "$kind" "$(fact damaged "$kind")" \

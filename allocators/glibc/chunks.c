@@ -10,10 +10,12 @@
 #include "glibc.h"
 
 // Resuming after damage is bounded so that a wrecked heap stays linear:
-// resumes per heap, bytes scanned for a place to resume and chunk steps.
+// resumes per heap, bytes scanned for a place to resume, and chunk steps
+// per search (the whole walk's are bounded too: walk->resume_steps_left).
 #define MAX_RESUMES_PER_HEAP 64
 #define RESUME_SCAN_BYTES (1u << 20)
 #define RESUME_SCAN_STEPS (1u << 24)
+#define RESUME_SCAN_GRANULES (RESUME_SCAN_BYTES / PTM_ALIGN)
 
 /** One step of a walk: a chunk and the size field of its successor. */
 struct step {
@@ -28,20 +30,51 @@ static uint64_t chunk_size(uint64_t field)
 	return field & ~(uint64_t)PTM_FLAG_BITS;
 }
 
+/**
+ * The places a search for where to resume has seen fail, over the bytes it
+ * scans: the sizes from any place lead to one fixed chain, so a chain that
+ * meets a place an earlier (failed) chain passed fails too, and each place
+ * of the scan is stepped on once however many starts lead through it.
+ */
+struct chain_memo {
+	uint64_t base, limit;
+	uint64_t failed[RESUME_SCAN_GRANULES / 64];
+};
+
+// Marks @p pos passed; true if an earlier chain had passed it.
+static bool memo_passed(struct chain_memo *memo, uint64_t pos)
+{
+	uint64_t granule, bit;
+
+	if (pos < memo->base || pos >= memo->limit)
+		return false;
+	granule = (pos - memo->base) / PTM_ALIGN;
+	bit = UINT64_C(1) << (granule % 64);
+	if (memo->failed[granule / 64] & bit)
+		return true;
+	memo->failed[granule / 64] |= bit;
+	return false;
+}
+
 // True if the sizes from start lead to the heap's end: exactly onto top, or
 // into the fencepost that closes a superseded heap. Each step costs one of
-// *budget; running out is failing.
+// *budget and one of the walk's; running out is failing. Every chain tried
+// between two successes fails, so the places it passes are marked failed
+// in @p memo as it goes.
 static bool chain_reaches_end(struct ptm_walk *walk,
 			      const struct ptm_heap *heap, uint64_t start,
-			      uint64_t *budget)
+			      struct chain_memo *memo, uint64_t *budget)
 {
 	struct ptm_reader *reader = &walk->reader;
 	uint64_t pos = start, field, size;
 
 	while (pos < heap->end) {
-		if (!*budget || ptm_reader_u64(reader, pos + 8, &field))
+		if (!*budget || !walk->resume_steps_left ||
+		    memo_passed(memo, pos) ||
+		    ptm_reader_u64(reader, pos + 8, &field))
 			return false;
 		(*budget)--;
+		walk->resume_steps_left--;
 		size = chunk_size(field);
 		// A fencepost's last header sits just before the end.
 		if (!heap->has_top && pos + PTM_CHUNK_HDR == heap->end)
@@ -421,24 +454,29 @@ static uint64_t resume_point(struct ptm_walk *walk, size_t arena,
 {
 	uint64_t limit = stop + RESUME_SCAN_BYTES, budget = RESUME_SCAN_STEPS;
 	uint64_t *known, found = 0;
+	struct chain_memo memo;
 	size_t n;
 
 	if (limit > heap->end || limit < stop)
 		limit = heap->end;
+	memo = (struct chain_memo){.base = stop, .limit = limit};
 	*how = "by a scan";
 	for (uint64_t pos = stop + PTM_ALIGN; pos < limit && budget;
 	     pos += PTM_ALIGN) {
-		if (chain_reaches_end(walk, heap, pos, &budget))
+		if (chain_reaches_end(walk, heap, pos, &memo, &budget))
 			return pos;
 	}
+	if (!walk->resume_steps_left)
+		return 0;
 	*how = "at a known free chunk";
 	if (ptm_free_chunks_between(walk, arena, stop, heap->end, &known, &n)) {
 		walk->status = COREHEAP_NOMEM;
 		return 0;
 	}
-	for (size_t i = 0; i < n && !found; i++) {
-		budget = UINT64_MAX;
-		if (chain_reaches_end(walk, heap, known[i], &budget))
+	// The scan's budget may be spent; these are few, and vouched for.
+	budget = UINT64_MAX;
+	for (size_t i = 0; i < n && !found && walk->resume_steps_left; i++) {
+		if (chain_reaches_end(walk, heap, known[i], &memo, &budget))
 			found = known[i];
 	}
 	free(known);

@@ -168,6 +168,7 @@ static int walk_create(const struct coreheap_host *host, struct ptm_state *st,
 	walk->host = host;
 	walk->st = st;
 	walk->layout = &st->layout;
+	walk->resume_steps_left = PTM_RESUME_STEPS;
 	ptm_reader_init(&walk->reader, host);
 	err = build(walk, regions);
 	if (err) {

@@ -35,6 +35,8 @@
 #define PTM_MAX_HEAPS_PER_ARENA 65536
 /** Damage reports per walk before the rest are only counted. */
 #define PTM_MAX_DAMAGE 1000
+/** Chunk steps a walk may spend finding where to resume after damage. */
+#define PTM_RESUME_STEPS (UINT64_C(1) << 26)
 
 struct ptm_walk;
 
@@ -203,6 +205,12 @@ struct ptm_walk {
 
 	struct ptm_reader reader;
 	size_t damage_count;
+	/**
+	 * Chunk steps left for finding where to resume after damage, over the
+	 * whole walk: a core of many damaged (or overlapping) heaps costs no
+	 * more than PTM_RESUME_STEPS (chunks.c).
+	 */
+	uint64_t resume_steps_left;
 	uint32_t mmapped_region;
 	bool have_mmapped_region;
 	/** The mmapped chunks found and the bytes of their mappings. */
