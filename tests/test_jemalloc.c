@@ -235,3 +235,76 @@ Test(jemalloc, ptrset_sorts_and_names_duplicates)
 	jem_ptrset_deinit(&set);
 	cr_expect_eq(set.count, 0);
 }
+
+/* A host with mappings only, for jem_collect_ranges(). */
+struct mappings_host {
+	struct coreheap_host ops;
+	const struct coreheap_mapping *mappings;
+	size_t count;
+};
+
+static size_t host_num_mappings(const struct coreheap_host *ops)
+{
+	return ((const struct mappings_host *)ops)->count;
+}
+
+static int host_mapping(const struct coreheap_host *ops, size_t i,
+			struct coreheap_mapping *ret)
+{
+	const struct mappings_host *host = (const struct mappings_host *)ops;
+
+	if (i >= host->count)
+		return COREHEAP_NOT_FOUND;
+	*ret = host->mappings[i];
+	return COREHEAP_OK;
+}
+
+static void host_log(const struct coreheap_host *ops, int level,
+		     const char *format, ...)
+{
+	(void)ops, (void)level, (void)format;
+}
+
+// The searches of the module's data read what the core holds of it, and
+// no more than JEM_SCAN_MAX_BYTES in all, however large and many the
+// writable mappings a (hostile) core gives the module.
+Test(jemalloc, module_data_searched_is_bounded)
+{
+	const uint64_t mib = 1 << 20, base = 0x7f0000000000;
+	const struct coreheap_mapping mappings[] = {
+		// Text, not writable: not a range.
+		{ base, base + mib, COREHEAP_PROT_READ, NULL, mib },
+		// Half of it in the core, the rest left out.
+		{ base + mib, base + 5 * mib, COREHEAP_PROT_WRITE, NULL, 2 * mib + 4 },
+		// Nothing of it in the core.
+		{ base + 8 * mib, base + 72 * mib, COREHEAP_PROT_WRITE, NULL, 0 },
+		// More than is left to search.
+		{ base + 80 * mib, base + 144 * mib, COREHEAP_PROT_WRITE, NULL, 64 * mib },
+		{ base + 160 * mib, base + 224 * mib, COREHEAP_PROT_WRITE, NULL, 64 * mib },
+		// Outside the module.
+		{ base + 512 * mib, base + 513 * mib, COREHEAP_PROT_WRITE, NULL, mib },
+	};
+	struct mappings_host host = {
+		.ops = { .num_mappings = host_num_mappings,
+			 .mapping = host_mapping,
+			 .log = host_log },
+		.mappings = mappings,
+		.count = sizeof(mappings) / sizeof(mappings[0]),
+	};
+	struct jem_state st = { .module_start = base, .module_end = base + 256 * mib };
+	struct jem_walk walk = { .host = &host.ops, .st = &st };
+	uint64_t searched = 0;
+
+	cr_assert_eq(jem_collect_ranges(&walk), COREHEAP_OK);
+	cr_assert_eq(walk.num_ranges, 4);
+	cr_expect_eq(walk.ranges[0].end, base + 5 * mib);
+	cr_expect_eq(walk.ranges[0].scan_end, base + mib + 2 * mib,
+		     "the bytes the core holds, in whole words");
+	cr_expect_eq(walk.ranges[1].scan_end, walk.ranges[1].start);
+	cr_expect_eq(walk.ranges[2].scan_end, base + 80 * mib + 62 * mib);
+	cr_expect_eq(walk.ranges[3].scan_end, walk.ranges[3].start);
+	for (size_t i = 0; i < walk.num_ranges; i++)
+		searched += walk.ranges[i].scan_end - walk.ranges[i].start;
+	cr_expect_eq(searched, JEM_SCAN_MAX_BYTES);
+	free(walk.ranges);
+}

@@ -88,9 +88,13 @@ struct jem_state {
 	uint64_t sizes[JEM_NSIZES];
 };
 
-/** An address range [start, end). */
+/**
+ * An address range [start, end); for the module's data (walk->ranges),
+ * scan_end is where searches of its contents stop.
+ */
 struct jem_range {
 	uint64_t start, end;
+	uint64_t scan_end;
 };
 
 /** One thread's (or an explicit) tcache. */
@@ -334,7 +338,18 @@ bool jem_parse_version(const char *s, size_t len, struct jem_state *st);
 /** jemalloc 5's JEM_NSIZES size classes for 4 KiB pages, into @p sizes. */
 void jem_compute_sizes(uint64_t *sizes);
 
-/** Collect the module's writable ranges into walk->ranges. */
+/*
+ * Module segments worth scanning are a few MiB at most (libjemalloc's .bss
+ * holds the 2 MiB rtree root): the searches of the module's data read this
+ * much of it in all, whatever a core says the module maps.
+ */
+#define JEM_SCAN_MAX_BYTES (64u << 20)
+
+/**
+ * Collect the module's writable ranges into walk->ranges, each with the
+ * part of it searches read (scan_end): what the core holds of it, within
+ * JEM_SCAN_MAX_BYTES over all the ranges.
+ */
 int jem_collect_ranges(struct jem_walk *walk);
 
 /**

@@ -13,9 +13,6 @@
 
 #include "jemalloc.h"
 
-// Module segments worth scanning are a few MiB at most (libjemalloc's .bss
-// holds the 2 MiB rtree root); refuse to copy more.
-#define SCAN_MAX_BYTES (64u << 20)
 // Known extent addresses used to find and confirm the rtree root.
 #define ROOT_PROBES 8
 // The version scan reads the module in pieces that overlap by more than
@@ -158,8 +155,8 @@ static void find_version(const struct coreheap_host *host, struct jem_state *st)
 	uint64_t len = st->module_end - st->module_start;
 	uint8_t *buf;
 
-	if (len > SCAN_MAX_BYTES)
-		len = SCAN_MAX_BYTES;
+	if (len > JEM_SCAN_MAX_BYTES)
+		len = JEM_SCAN_MAX_BYTES;
 	buf = malloc(VERSION_CHUNK + VERSION_OVERLAP + 1);
 	if (!buf)
 		return;
@@ -231,10 +228,12 @@ int jem_collect_ranges(struct jem_walk *walk)
 	const struct coreheap_host *host = walk->host;
 	const struct jem_state *st = walk->st;
 	size_t n = host->num_mappings(host);
+	uint64_t scan_left = JEM_SCAN_MAX_BYTES;
 
 	for (size_t i = 0; i < n; i++) {
 		struct coreheap_mapping m;
 		struct jem_range *grown;
+		uint64_t scan;
 
 		if (host->mapping(host, i, &m) || !in_module(st, &m) ||
 		    !(m.prot & COREHEAP_PROT_WRITE))
@@ -248,9 +247,16 @@ int jem_collect_ranges(struct jem_walk *walk)
 		if (!grown)
 			return COREHEAP_NOMEM;
 		walk->ranges = grown;
+		// What the core holds of it, in whole words, within the bytes
+		// left to search.
+		scan = m.available < m.end - m.start ? m.available :
+						       m.end - m.start;
+		scan = (scan < scan_left ? scan : scan_left) & ~(uint64_t)7;
+		scan_left -= scan;
 		walk->ranges[walk->num_ranges++] = (struct jem_range){
 			.start = m.start,
 			.end = m.end,
+			.scan_end = m.start + scan,
 		};
 	}
 	return COREHEAP_OK;
@@ -289,20 +295,22 @@ bool jem_in_module_data(const struct jem_walk *walk, uint64_t addr)
 }
 
 /*
- * A copy (or view) of one writable range, its unreadable pages zeroed: for
- * searching only, never for decoding. *owned is the buffer to free.
+ * A copy (or view) of one writable range up to its scan_end, its unreadable
+ * pages zeroed: for searching only, never for decoding. *owned is the
+ * buffer to free; *count_ret the words.
  */
 static const uint64_t *range_words(struct jem_walk *walk,
 				   const struct jem_range *range,
-				   uint64_t **owned)
+				   uint64_t **owned, size_t *count_ret)
 {
 	const struct coreheap_host *host = walk->host;
-	uint64_t len = range->end - range->start;
+	uint64_t len = range->scan_end - range->start;
 	const void *view;
 	uint8_t *buf;
 
 	*owned = NULL;
-	if (len > SCAN_MAX_BYTES || len % 8)
+	*count_ret = len / 8;
+	if (!len)
 		return NULL;
 	view = host->map(host, range->start, len);
 	if (view && (uintptr_t)view % 8 == 0)
@@ -354,8 +362,9 @@ void jem_find_size_classes(struct jem_walk *walk)
 		for (size_t r = 0; r < walk->num_ranges && !where; r++) {
 			const struct jem_range *range = &walk->ranges[r];
 			uint64_t *owned;
-			const uint64_t *words = range_words(walk, range, &owned);
-			size_t count = (range->end - range->start) / 8;
+			size_t count;
+			const uint64_t *words = range_words(walk, range, &owned,
+							    &count);
 
 			for (size_t i = 0; words && i + JEM_NSIZES <= count; i++) {
 				if (words[i] == 8 &&
@@ -507,8 +516,8 @@ static int root_from_leaves(struct jem_walk *walk)
 	for (size_t r = 0; r < walk->num_ranges; r++) {
 		const struct jem_range *range = &walk->ranges[r];
 		uint64_t *owned;
-		const uint64_t *words = range_words(walk, range, &owned);
-		size_t count = (range->end - range->start) / 8;
+		size_t count;
+		const uint64_t *words = range_words(walk, range, &owned, &count);
 
 		for (size_t i = 0; words && i < count; i++) {
 			uint64_t pages[ROOT_PROBES], root;
@@ -545,45 +554,66 @@ static int root_from_leaves(struct jem_walk *walk)
 	return COREHEAP_NOT_FOUND;
 }
 
-// The root whose slot for known[anchor] leads to a leaf that maps it to an
-// active extent, and that maps most of the other known addresses too: a
-// tcache may hold garbage (damage), which must not hide the tree.
-static uint64_t root_for_anchor(struct jem_walk *walk, const uint64_t *known,
-				size_t num_known, size_t anchor,
-				size_t *confirmed_ret)
+// The root for known[anchor] if the word at @p at (@p leaf, in the module's
+// data) is its root's slot for it: leaf maps known[anchor] to an active
+// extent, and the root maps most of the other known addresses too (a
+// tcache may hold garbage, which must not hide the tree); else 0.
+static uint64_t root_through(struct jem_walk *walk, uint64_t at, uint64_t leaf,
+			     const uint64_t *known, size_t num_known,
+			     size_t anchor, size_t *confirmed_ret)
 {
-	uint64_t slot = (known[anchor] >> JEM_RTREE_ROOT_SHIFT) &
-			(JEM_RTREE_SLOTS - 1);
+	uint64_t root = at - 8 * ((known[anchor] >> JEM_RTREE_ROOT_SHIFT) &
+				  (JEM_RTREE_SLOTS - 1));
+	size_t confirmed = 0;
 
-	for (size_t r = 0; r < walk->num_ranges; r++) {
+	if (!leaf_covers(walk, leaf, known[anchor], true) ||
+	    !root_plausible(walk, root))
+		return 0;
+	for (size_t k = 0; k < num_known; k++)
+		confirmed += k != anchor && root_covers(walk, root, known[k], true);
+	if (2 * confirmed < num_known - 1)
+		return 0;
+	*confirmed_ret = confirmed;
+	return root;
+}
+
+// The root found by the first known address that leads to one, at the
+// first place in the module's data that does; *anchor_ret is that
+// address's index. One pass over the data serves all the addresses.
+static uint64_t root_for_known(struct jem_walk *walk, const uint64_t *known,
+			       size_t num_known, size_t *anchor_ret,
+			       size_t *confirmed_ret)
+{
+	uint64_t found = 0;
+	size_t found_anchor = num_known;
+
+	for (size_t r = 0; r < walk->num_ranges && found_anchor; r++) {
 		const struct jem_range *range = &walk->ranges[r];
 		uint64_t *owned;
-		const uint64_t *words = range_words(walk, range, &owned);
-		size_t count = (range->end - range->start) / 8;
+		size_t count;
+		const uint64_t *words = range_words(walk, range, &owned, &count);
 
-		for (size_t i = 0; words && i < count; i++) {
-			uint64_t root = range->start + 8 * i - 8 * slot;
-			size_t confirmed = 0;
-
-			// Leaves come from jemalloc's base allocator, cache-line
-			// aligned, never from the module itself.
+		for (size_t i = 0; words && i < count && found_anchor; i++) {
+			// Leaves come from jemalloc's base allocator,
+			// cache-line aligned, never from the module itself.
 			if (!words[i] || words[i] % 64 ||
-			    jem_in_module_data(walk, words[i]) ||
-			    !leaf_covers(walk, words[i], known[anchor], true) ||
-			    !root_plausible(walk, root))
+			    jem_in_module_data(walk, words[i]))
 				continue;
-			for (size_t k = 0; k < num_known; k++)
-				confirmed += k != anchor &&
-					     root_covers(walk, root, known[k], true);
-			if (2 * confirmed < num_known - 1)
-				continue;
-			free(owned);
-			*confirmed_ret = confirmed;
-			return root;
+			for (size_t anchor = 0; anchor < found_anchor; anchor++) {
+				uint64_t root = root_through(
+					walk, range->start + 8 * i, words[i],
+					known, num_known, anchor, confirmed_ret);
+
+				if (root) {
+					found = root;
+					found_anchor = anchor;
+				}
+			}
 		}
 		free(owned);
 	}
-	return 0;
+	*anchor_ret = found_anchor;
+	return found;
 }
 
 /*
@@ -610,8 +640,8 @@ static const struct jem_rtree_shape *shape_of_global(const struct jem_walk *walk
 
 int jem_find_rtree_root(struct jem_walk *walk)
 {
-	uint64_t known[ROOT_PROBES];
-	size_t num_known;
+	uint64_t known[ROOT_PROBES], root;
+	size_t num_known, anchor, confirmed = 0;
 
 	if (walk->st->emap_global) {
 		walk->rtree_shape = shape_of_global(walk);
@@ -636,13 +666,8 @@ int jem_find_rtree_root(struct jem_walk *walk)
 	// Found by its contents: the scan knows the 48-bit shape only.
 	walk->rtree_shape = &jem_rtree_48;
 	num_known = known_addresses(walk, known, ROOT_PROBES);
-	for (size_t anchor = 0; anchor < num_known; anchor++) {
-		size_t confirmed;
-		uint64_t root = root_for_anchor(walk, known, num_known, anchor,
-						&confirmed);
-
-		if (!root)
-			continue;
+	root = root_for_known(walk, known, num_known, &anchor, &confirmed);
+	if (root) {
 		walk->rtree_root = root;
 		walk->root_source = JEM_SOURCE_SCAN;
 		jem_log(walk, COREHEAP_LOG_INFO,
@@ -710,8 +735,8 @@ void jem_find_arenas(struct jem_walk *walk)
 	for (size_t r = 0; r < walk->num_ranges; r++) {
 		const struct jem_range *range = &walk->ranges[r];
 		uint64_t *owned;
-		const uint64_t *words = range_words(walk, range, &owned);
-		size_t count = (range->end - range->start) / 8;
+		size_t count;
+		const uint64_t *words = range_words(walk, range, &owned, &count);
 
 		for (size_t i = 0; words && i < count; i++) {
 			uint64_t where = range->start + 8 * i;

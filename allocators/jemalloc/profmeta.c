@@ -142,8 +142,8 @@ static void find_bt2gctx(struct prof_pass *pass)
 	for (size_t r = 0; r < walk->num_ranges && !pass->err; r++) {
 		const struct jem_range *range = &walk->ranges[r];
 
-		for (uint64_t a = range->start; a + JEM_CKH_SIZE <= range->end;
-		     a += 8) {
+		for (uint64_t a = range->start;
+		     a + JEM_CKH_SIZE <= range->scan_end; a += 8) {
 			uint8_t raw[JEM_CKH_SIZE];
 			struct ckh h;
 
