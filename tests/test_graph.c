@@ -507,7 +507,8 @@ static void check_taking(size_t n, const uint32_t *offsets,
 						     targets_mapped, roots,
 						     num_roots,
 						     &(struct ch_dominators_then){
-							     check_taken_edges, &taken },
+							     .fn = check_taken_edges,
+							     .arg = &taken },
 						     &result));
 	cr_assert_eq(taken.calls, 1);
 	cr_assert_null(taken_offsets);
@@ -1197,12 +1198,21 @@ struct reach_then {
 	uint32_t *root_of;
 };
 
+// Beside the tree's search: the search's array, made before it is used.
+static struct ch_error *prepare_reach(void *arg)
+{
+	struct reach_then *then = arg;
+
+	return ch_graph_reach_prepare(then->graph, &then->root_of);
+}
+
 static struct ch_error *reach_while_whole(void *arg, uint32_t *queue)
 {
 	struct reach_then *then = arg;
 
 	cr_assert(then->graph->edge_offsets && then->graph->edge_targets);
-	return ch_graph_reach_queued(then->graph, NULL, queue, &then->root_of);
+	cr_assert_not_null(then->root_of, "prepare ran first");
+	return ch_graph_reach_queued(then->graph, NULL, queue, then->root_of);
 }
 
 /*
@@ -1228,7 +1238,9 @@ Test(dominators, the_graph_gives_its_edges_back)
 	graph.edge_targets = targets;
 	assert_no_error(ch_graph_dominators_releasing_edges(&graph,
 							    &(struct ch_dominators_then){
-								    reach_while_whole, &then },
+								    .prepare = prepare_reach,
+								    .fn = reach_while_whole,
+								    .arg = &then },
 							    &result));
 	cr_assert_null(graph.edge_offsets);
 	cr_assert_null(graph.edge_targets);
@@ -1260,10 +1272,53 @@ Test(dominators, an_error_after_the_search_is_returned)
 	err = ch_dominators_compute_taking(g.n, &offsets, &targets, 0, g.roots,
 					   g.num_roots,
 					   &(struct ch_dominators_then){
-						   check_taken_edges, &taken },
+						   .fn = check_taken_edges,
+						   .arg = &taken },
 					   &result);
 	cr_assert_eq(err, taken.fail);
 	cr_assert_eq(taken.calls, 1);
+	cr_assert_null(offsets);
+	cr_assert_null(targets);
+	cr_assert_null(result.idom);
+	ch_error_destroy(err);
+}
+
+static struct ch_error *fail_to_prepare(void *arg)
+{
+	(void)arg;
+	return ch_error_create(CH_ERROR_OS, "no room to prepare");
+}
+
+static struct ch_error *never_after(void *arg, uint32_t *queue)
+{
+	(void)queue;
+	*(bool *)arg = true;
+	return NULL;
+}
+
+// An error of after_search's prepare ends the computation before fn, and
+// the edges are freed.
+Test(dominators, an_error_beside_the_search_is_returned)
+{
+	struct test_graph g;
+	uint32_t *offsets, *targets;
+	struct ch_dominators result = { 0 };
+	bool called = false;
+	struct ch_error *err;
+
+	make_graph(&g, 4, (const int[]){ 0, 1, 1, 2, 2, 3, 3, 1, -1 },
+		   (const int[]){ 0, -1 });
+	copy_edges(g.n, g.offsets, g.targets, &offsets, &targets, NULL);
+	err = ch_dominators_compute_taking(g.n, &offsets, &targets, 0, g.roots,
+					   g.num_roots,
+					   &(struct ch_dominators_then){
+						   .prepare = fail_to_prepare,
+						   .fn = never_after,
+						   .arg = &called },
+					   &result);
+	cr_assert_not_null(err);
+	cr_assert_str_eq(err->message, "no room to prepare");
+	cr_assert_not(called);
 	cr_assert_null(offsets);
 	cr_assert_null(targets);
 	cr_assert_null(result.idom);

@@ -14,13 +14,32 @@ struct ch_prefault {
 	/** Held while the thread touches the mapping, and to change it. */
 	pthread_mutex_t lock;
 	pthread_cond_t more;
+	/** The array's first whole page, and the bytes of the array before it. */
 	char *base;
+	size_t offset;
 	size_t capacity;
 	/** Bytes the filling thread wrote, and from base faulted in. */
 	size_t filled, faulted;
 	size_t page;
 	bool stop;
 };
+
+// The array at base of capacity bytes: madvise() starts on a page.
+static void place(struct ch_prefault *prefault, void *base, size_t capacity)
+{
+	uintptr_t start = ch_page_up((uintptr_t)base);
+
+	prefault->offset = start - (uintptr_t)base;
+	prefault->base = (char *)start;
+	prefault->capacity = capacity > prefault->offset ?
+				     capacity - prefault->offset : 0;
+}
+
+// The array's first bytes as the bytes from its first whole page.
+static size_t past_offset(const struct ch_prefault *prefault, size_t bytes)
+{
+	return bytes > prefault->offset ? bytes - prefault->offset : 0;
+}
 
 /*
  * A huge page at a time: the filling thread waits at most that long to
@@ -67,11 +86,10 @@ struct ch_prefault *ch_prefault_start(void *base, size_t capacity,
 	*prefault = (struct ch_prefault){
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.more = PTHREAD_COND_INITIALIZER,
-		.base = base,
-		.capacity = capacity,
-		.filled = filled,
 		.page = (size_t)sysconf(_SC_PAGESIZE),
 	};
+	place(prefault, base, capacity);
+	prefault->filled = past_offset(prefault, filled);
 	if (pthread_create(&prefault->thread, NULL, prefault_run, prefault)) {
 		free(prefault);
 		return NULL;
@@ -84,7 +102,7 @@ void ch_prefault_progress(struct ch_prefault *prefault, size_t filled)
 	// Busy: it is faulting in, and will see a later call's progress.
 	if (!prefault || pthread_mutex_trylock(&prefault->lock))
 		return;
-	prefault->filled = filled;
+	prefault->filled = past_offset(prefault, filled);
 	pthread_cond_signal(&prefault->more);
 	pthread_mutex_unlock(&prefault->lock);
 }
@@ -100,8 +118,7 @@ void ch_prefault_resume(struct ch_prefault *prefault, void *base,
 {
 	if (!prefault)
 		return;
-	prefault->base = base;
-	prefault->capacity = capacity;
+	place(prefault, base, capacity);
 	pthread_cond_signal(&prefault->more);
 	pthread_mutex_unlock(&prefault->lock);
 }
@@ -119,7 +136,9 @@ void ch_prefault_stop(struct ch_prefault *prefault, size_t filled)
 	pthread_join(prefault->thread, NULL);
 	// What was faulted in past the huge page of the last byte written
 	// goes back: the lead is not to stay as the array's peak memory.
-	keep = (filled + CH_HUGE_PAGE_SIZE - 1) & ~(CH_HUGE_PAGE_SIZE - 1);
+	keep = ch_huge_page_up((uintptr_t)prefault->base +
+			       past_offset(prefault, filled)) -
+	       (uintptr_t)prefault->base;
 	if (prefault->faulted > keep)
 		madvise(prefault->base + keep, prefault->faulted - keep,
 			MADV_DONTNEED);

@@ -28,7 +28,8 @@ struct ch_prefault;
 
 /**
  * Start faulting in [base + filled, base + capacity) ahead of the filling
- * thread; base is page-aligned. NULL when no thread can be made; where
+ * thread, from the array's first whole page on (the bytes before it are
+ * the filling thread's to fault in). NULL when no thread can be made; where
  * pages cannot be faulted in ahead (ch_populate(): before Linux 5.14) the
  * thread ends at its first try. Either way the filling thread takes its
  * own faults, as before.

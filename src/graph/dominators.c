@@ -8,6 +8,7 @@
 #include "base/bitmap.h"
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/prefault.h"
 #include "base/progress.h"
 #include "base/thread_pair.h"
 #include "graph/dominators.h"
@@ -174,6 +175,55 @@ static void prefetch_targets(const uint32_t *offsets, const uint32_t *targets,
 }
 
 /*
+ * The search's two arrays that grow as it goes, the numbers and the stack,
+ * have their pages faulted in ahead of it by threads of their own
+ * (base/prefault.h): a fresh page costs more than the search's work on
+ * the entries it holds, and the other core has nothing else to do.
+ */
+struct search_prefault {
+	struct ch_prefault *numbers, *stack;
+	size_t stack_reported;  // the deepest the stack was said to be
+};
+
+// Progress is told the prefault threads every this many entries.
+#define PREFAULT_STEP ((size_t)1 << 16)
+// Below this many nodes the threads would cost more than the faults.
+#define PREFAULT_MIN_NODES ((size_t)1 << 20)
+
+static void search_prefault_start(struct search_prefault *pf,
+				  const struct lengauer_tarjan *lt, size_t n1)
+{
+	*pf = (struct search_prefault){ 0 };
+	if (n1 < PREFAULT_MIN_NODES)
+		return;
+	*pf = (struct search_prefault){
+		.numbers = ch_prefault_start(lt->by_number,
+					     n1 * sizeof(*lt->by_number), 0),
+		.stack = ch_prefault_start(lt->work,
+					   n1 * sizeof(struct dfs_entry), 0),
+	};
+}
+
+// The stack is depth entries deep: tell its thread when it is deeper
+// than ever by a step.
+static inline void search_prefault_depth(struct search_prefault *pf,
+					 size_t depth)
+{
+	if (depth >= pf->stack_reported + PREFAULT_STEP) {
+		pf->stack_reported = depth;
+		ch_prefault_progress(pf->stack,
+				     depth * sizeof(struct dfs_entry));
+	}
+}
+
+static void search_prefault_stop(struct search_prefault *pf, size_t count)
+{
+	ch_prefault_stop(pf->numbers, count * sizeof(uint32_t));
+	ch_prefault_stop(pf->stack,
+			 pf->stack_reported * sizeof(struct dfs_entry));
+}
+
+/*
  * Iterative depth-first search from the super-root: the reachable nodes in
  * preorder (lt->by_number). Whether a target was seen is asked of a bitmap
  * (an eighth of a byte a node, in the cache where the numbers were a miss
@@ -195,10 +245,12 @@ static struct ch_error *number_vertices(size_t num_nodes,
 	};
 	_cleanup_free_ uint64_t *seen = ch_calloc_large(ch_bitmap_words(num_nodes) + 1,
 							sizeof(*seen));
+	struct search_prefault prefault;
 	size_t depth = 0, count = 1;
 
 	if (!seen)
 		return &ch_enomem;
+	search_prefault_start(&prefault, lt, num_nodes + 1);
 	lt->by_number[0] = CH_DOMINATOR_ROOT;
 	stack[depth++] = (struct dfs_entry){ .next = 0,
 					     .end = (uint32_t)num_roots };
@@ -230,8 +282,13 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		prefetch_targets(offsets, targets, seen, offsets[v],
 				 offsets[v + 1]);
 		count++;
+		if (count % PREFAULT_STEP == 0)
+			ch_prefault_progress(prefault.numbers,
+					     count * sizeof(*lt->by_number));
+		search_prefault_depth(&prefault, depth);
 		ch_progress_count(&progress, SEARCH_WEIGHT);
 	}
+	search_prefault_stop(&prefault, count);
 	lt->count = count;
 	ch_progress_flush(&progress);
 	// The nodes no root reaches (count has the super-root).
@@ -720,7 +777,9 @@ static struct ch_error *gather_buckets(struct lengauer_tarjan *lt,
 	lt->pred_offsets = lt->work;
 	take_kept(lt->pooled, lt->pred_offsets,
 		  (count + 1) * sizeof(*lt->pred_offsets));
-	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
+	// Written as the chunks' pages are given back: see
+	// ch_malloc_large_recycling().
+	lt->preds = ch_malloc_large_recycling((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
 	lt->preds_kept_end = (uintptr_t)(lt->preds + total + 1);
@@ -1044,6 +1103,42 @@ static struct ch_error *make_predecessors(const struct dominators_input *in,
 	return err;
 }
 
+// after_search->prepare, on a thread beside the search.
+struct prepare_job {
+	const struct ch_dominators_then *then;
+	pthread_t thread;
+	bool threaded;
+	struct ch_error *err;
+};
+
+static void *run_prepare(void *arg)
+{
+	struct prepare_job *job = arg;
+
+	job->err = job->then->prepare(job->then->arg);
+	return NULL;
+}
+
+static void prepare_start(struct prepare_job *job,
+			  const struct ch_dominators_then *then)
+{
+	*job = (struct prepare_job){ .then = then };
+	if (!then || !then->prepare)
+		return;
+	job->threaded = pthread_create(&job->thread, NULL, run_prepare,
+				       job) == 0;
+	if (!job->threaded)
+		run_prepare(job);
+}
+
+static struct ch_error *prepare_finish(struct prepare_job *job)
+{
+	if (job->threaded)
+		pthread_join(job->thread, NULL);
+	job->threaded = false;
+	return job->err;
+}
+
 static struct ch_error *compute(const struct dominators_input *in,
 				struct ch_dominators *ret)
 {
@@ -1052,6 +1147,7 @@ static struct ch_error *compute(const struct dominators_input *in,
 	struct lengauer_tarjan lt = { 0 };
 	pthread_t beside_thread;
 	bool beside_threaded = false;
+	struct prepare_job prepare;
 	_cleanup_free_large_ uint32_t *number_of = NULL;
 	struct ch_dominators result = { .num_nodes = num_nodes };
 	size_t n1 = num_nodes + 1;
@@ -1092,8 +1188,13 @@ static struct ch_error *compute(const struct dominators_input *in,
 		if (!beside_threaded)
 			in->beside->fn(in->beside->arg);
 	}
+	prepare_start(&prepare, in->after_search);
 	err = number_vertices(num_nodes, offsets, in->targets, in->roots,
 			      in->num_roots, &lt);
+	if (!err)
+		err = prepare_finish(&prepare);
+	else
+		ch_error_destroy(prepare_finish(&prepare));
 	if (err)
 		goto out;
 	number_of = ch_malloc_large(n1 * sizeof(*number_of));

@@ -91,6 +91,14 @@ struct ch_error *ch_dominators_compute(size_t num_nodes,
  * computation and is returned.
  */
 struct ch_dominators_then {
+	/**
+	 * Or NULL: prepare(arg) runs on a thread of its own beside the
+	 * search, which takes one core, and is over before fn(arg, scratch):
+	 * fn's arrays made, say, their pages faulted in on the other core.
+	 * What it allocates adds to the search's peak. Its error ends the
+	 * computation and is returned.
+	 */
+	struct ch_error *(*prepare)(void *arg);
 	struct ch_error *(*fn)(void *arg, uint32_t *scratch);
 	void *arg;
 };

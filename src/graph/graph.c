@@ -1447,25 +1447,25 @@ static struct ch_error *search_from_roots(const struct ch_graph *graph,
 	return NULL;
 }
 
-struct ch_error *ch_graph_reach_queued(const struct ch_graph *graph,
-				       const bool *named, uint32_t *queue,
+struct ch_error *ch_graph_reach_prepare(const struct ch_graph *graph,
 				       uint32_t **root_of_ret)
 {
 	size_t n = graph->num_nodes;
 	uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
-	struct ch_error *err;
 
 	if (!root_of)
 		return &ch_enomem;
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	err = search_from_roots(graph, named, CH_GRAPH_NONE, root_of, NULL,
-				NULL, queue);
-	if (err) {
-		free(root_of);
-		return err;
-	}
 	*root_of_ret = root_of;
 	return NULL;
+}
+
+struct ch_error *ch_graph_reach_queued(const struct ch_graph *graph,
+				       const bool *named, uint32_t *queue,
+				       uint32_t *root_of)
+{
+	return search_from_roots(graph, named, CH_GRAPH_NONE, root_of, NULL,
+				 NULL, queue);
 }
 
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
@@ -1473,10 +1473,21 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 {
 	_cleanup_free_large_ uint32_t *queue =
 		ch_malloc_large((graph->num_nodes + 1) * sizeof(*queue));
+	uint32_t *root_of;
+	struct ch_error *err;
 
 	if (!queue)
 		return &ch_enomem;
-	return ch_graph_reach_queued(graph, named, queue, root_of_ret);
+	err = ch_graph_reach_prepare(graph, &root_of);
+	if (err)
+		return err;
+	err = ch_graph_reach_queued(graph, named, queue, root_of);
+	if (err) {
+		ch_free_large(root_of);
+		return err;
+	}
+	*root_of_ret = root_of;
+	return NULL;
 }
 
 struct mark_search {

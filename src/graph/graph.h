@@ -211,13 +211,18 @@ struct ch_error *ch_graph_dominators_releasing_edges(struct ch_graph *graph,
 struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 				const bool *named, uint32_t **root_of_ret);
 /**
- * ch_graph_reach() with the caller's room for its queue: num_nodes + 1
- * entries, whose contents it overwrites (pages touched before cost no
- * fault).
+ * ch_graph_reach() in two steps, for a caller that makes its array apart
+ * from the search (on a core the search would leave idle, say): the array,
+ * num_nodes + 1 entries each CH_GRAPH_NONE, which the caller frees (with
+ * ch_free_large()); then the search, which fills it, with the caller's
+ * room for its queue: num_nodes + 1 entries, whose contents it overwrites
+ * (pages touched before cost no fault).
  */
+struct ch_error *ch_graph_reach_prepare(const struct ch_graph *graph,
+				       uint32_t **root_of_ret);
 struct ch_error *ch_graph_reach_queued(const struct ch_graph *graph,
 				       const bool *named, uint32_t *queue,
-				       uint32_t **root_of_ret);
+				       uint32_t *root_of);
 
 /**
  * Mark in marked (ch_bitmap_words(num_nodes) words) every node reachable

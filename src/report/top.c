@@ -260,13 +260,23 @@ struct search_then {
 	const bool *named;
 };
 
+// Its array's pages faulted in beside the tree's search, which leaves the
+// other core idle: a third of the search's time was those faults.
+static struct ch_error *prepare_search(void *arg)
+{
+	const struct search_then *then = arg;
+
+	return ch_graph_reach_prepare(then->report->analysis->graph,
+				      &then->report->root_of);
+}
+
 static struct ch_error *search_after_numbering(void *arg, uint32_t *queue)
 {
 	const struct search_then *then = arg;
 
 	return ch_graph_reach_queued(then->report->analysis->graph,
 				     then->named, queue,
-				     &then->report->root_of);
+				     then->report->root_of);
 }
 
 static struct ch_error *dominators_then_search(struct top_report *report,
@@ -274,7 +284,8 @@ static struct ch_error *dominators_then_search(struct top_report *report,
 {
 	struct ch_graph *graph = report->analysis->graph;
 	struct search_then search = { report, named };
-	struct ch_dominators_then then = { search_after_numbering, &search };
+	struct ch_dominators_then then = { prepare_search,
+					   search_after_numbering, &search };
 	struct ch_error *err;
 
 	// The search's queue is the tree's scratch.
