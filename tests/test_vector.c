@@ -312,3 +312,49 @@ Test(prefault, faults_in_ahead_of_the_writer_and_no_further)
 	munmap(moved, bigger);
 	free(pages);
 }
+
+/*
+ * An array that does not start on a page (one from malloc(), say): the
+ * thread faults in from its first whole page, the writer's progress
+ * counted from the array's start, and leaves the page the array starts in
+ * to the writer.
+ */
+Test(prefault, an_array_off_a_page_boundary_from_its_first_whole_page)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = 4 * CH_PREFAULT_LEAD, skip = 100;
+	unsigned char *pages = malloc(size / page);
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *array = p + skip, *end;
+	struct ch_prefault *prefault;
+
+	cr_assert(pages && p != MAP_FAILED);
+	if (!ch_populate(p + page, page)) {
+		munmap(p, size);
+		free(pages);
+		cr_skip_test("this kernel cannot populate memory (MADV_POPULATE_WRITE)");
+	}
+	madvise(p + page, page, MADV_DONTNEED);
+	prefault = ch_prefault_start(array, size - skip, 0);
+	cr_assert(prefault);
+	// The writer is a lead's worth in: pages up to a lead past that.
+	memset(array, 1, CH_PREFAULT_LEAD);
+	end = (char *)ch_page_down((uintptr_t)array + 2 * CH_PREFAULT_LEAD);
+	cr_assert(wait_resident(prefault, CH_PREFAULT_LEAD, p, end - p, size,
+				pages));
+	usleep(50000);
+	cr_assert_eq(mincore(p, size, pages), 0);
+	for (size_t k = (end - p) / page + 1; k < size / page; k++)
+		cr_assert_eq(pages[k] & 1, 0, "page %zu", k);
+	ch_prefault_stop(prefault, CH_PREFAULT_LEAD);
+	cr_assert_eq(array[CH_PREFAULT_LEAD - 1], 1);
+	// What it faulted in past the huge page of the writer's last byte
+	// went back.
+	end = (char *)ch_huge_page_up((uintptr_t)array + CH_PREFAULT_LEAD);
+	cr_assert_eq(mincore(p, size, pages), 0);
+	for (size_t k = (end - p) / page; k < size / page; k++)
+		cr_assert_eq(pages[k] & 1, 0, "page %zu", k);
+	munmap(p, size);
+	free(pages);
+}
