@@ -7,7 +7,8 @@
  * first touch of each page is a fault in which the kernel clears the page:
  * measured at a tenth to a third of a 30-million-block walk (more on a
  * virtual machine whose memory the host has not backed yet), on a thread
- * that does nothing else while the other core waits. A prefault thread
+ * that does nothing else while the other core waits; so does the dominator
+ * tree's search, with its numbers and its stack. A prefault thread
  * touches the pages a little ahead of where the filling thread writes
  * (MADV_POPULATE_WRITE), so that it finds them ready. It keeps at most
  * CH_PREFAULT_LEAD bytes ahead: memory the array never uses is not made.
