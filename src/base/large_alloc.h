@@ -56,24 +56,6 @@ static inline void *ch_malloc_large(size_t size)
 	return p;
 }
 
-/**
- * ch_malloc_large(size) for an array filled while others give their pages
- * back a few at a time (ch_release_pages()), without the huge pages: a
- * fault then takes a 4 KiB page the kernel was just given, where a huge
- * page would be one it has not handed out for a while, which on a virtual
- * machine whose host takes back the guest's free memory costs the host's
- * fault too (page_pool.h). Measured on the dominator tree's predecessors
- * at 30 million allocations: their pass in half the time.
- */
-static inline void *ch_malloc_large_recycling(size_t size)
-{
-	void *p = malloc(size);
-
-	if (size >= CH_PAGE_POOL_MIN_BYTES)
-		ch_page_pool_reuse(p, size);
-	return p;
-}
-
 /** calloc(count, size), as ch_malloc_large(). */
 static inline void *ch_calloc_large(size_t count, size_t size)
 {

@@ -777,9 +777,7 @@ static struct ch_error *gather_buckets(struct lengauer_tarjan *lt,
 	lt->pred_offsets = lt->work;
 	take_kept(lt->pooled, lt->pred_offsets,
 		  (count + 1) * sizeof(*lt->pred_offsets));
-	// Written as the chunks' pages are given back: see
-	// ch_malloc_large_recycling().
-	lt->preds = ch_malloc_large_recycling((total + 1) * sizeof(*lt->preds));
+	lt->preds = ch_malloc_large((total + 1) * sizeof(*lt->preds));
 	if (!lt->preds)
 		return &ch_enomem;
 	lt->preds_kept_end = (uintptr_t)(lt->preds + total + 1);
