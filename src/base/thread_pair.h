@@ -2,12 +2,14 @@
 /**
  * @file
  * Two halves of a piece of work on the two threads a pass can use: the
- * caller's and one made for the second half.
+ * caller's and one made for the second half; and work the caller starts
+ * beside its own and waits for later.
  */
 #ifndef COREHEAP_THREAD_PAIR_H
 #define COREHEAP_THREAD_PAIR_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /**
@@ -28,6 +30,32 @@ static inline void ch_run_pair(void *(*fn)(void *), void *first, void *second)
 	fn(first);
 	if (second)
 		fn(second);
+}
+
+/** Work running beside the caller's (ch_beside_start()). */
+struct ch_beside {
+	pthread_t thread;
+	bool threaded;
+};
+
+/**
+ * Start fn(arg) on a thread of its own, beside the caller's work; when no
+ * thread can be made it runs here, at once, before this returns.
+ */
+static inline void ch_beside_start(struct ch_beside *beside,
+				   void *(*fn)(void *), void *arg)
+{
+	beside->threaded = pthread_create(&beside->thread, NULL, fn, arg) == 0;
+	if (!beside->threaded)
+		fn(arg);
+}
+
+/** Wait until the work started beside is done (once; then a no-op). */
+static inline void ch_beside_join(struct ch_beside *beside)
+{
+	if (beside->threaded)
+		pthread_join(beside->thread, NULL);
+	beside->threaded = false;
 }
 
 #endif /* COREHEAP_THREAD_PAIR_H */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,19 +195,20 @@ static void search_prefault_start(struct search_prefault *pf,
 	*pf = (struct search_prefault){ 0 };
 	if (n1 < PREFAULT_MIN_NODES)
 		return;
-	*pf = (struct search_prefault){
-		.numbers = ch_prefault_start(lt->by_number,
-					     n1 * sizeof(*lt->by_number), 0),
-		.stack = ch_prefault_start(lt->work,
-					   n1 * sizeof(struct dfs_entry), 0),
-	};
+	pf->numbers = ch_prefault_start(lt->by_number,
+					n1 * sizeof(*lt->by_number), 0);
+	pf->stack = ch_prefault_start(lt->work, n1 * sizeof(struct dfs_entry),
+				      0);
 }
 
-// The stack is depth entries deep: tell its thread when it is deeper
-// than ever by a step.
-static inline void search_prefault_depth(struct search_prefault *pf,
-					 size_t depth)
+// count vertices are numbered and the stack is depth entries deep: tell
+// the numbers' thread every step, the stack's when it is deeper than ever
+// by a step.
+static inline void search_prefault_progress(struct search_prefault *pf,
+					    size_t count, size_t depth)
 {
+	if (count % PREFAULT_STEP == 0)
+		ch_prefault_progress(pf->numbers, count * sizeof(uint32_t));
 	if (depth >= pf->stack_reported + PREFAULT_STEP) {
 		pf->stack_reported = depth;
 		ch_prefault_progress(pf->stack,
@@ -282,10 +282,7 @@ static struct ch_error *number_vertices(size_t num_nodes,
 		prefetch_targets(offsets, targets, seen, offsets[v],
 				 offsets[v + 1]);
 		count++;
-		if (count % PREFAULT_STEP == 0)
-			ch_prefault_progress(prefault.numbers,
-					     count * sizeof(*lt->by_number));
-		search_prefault_depth(&prefault, depth);
+		search_prefault_progress(&prefault, count, depth);
 		ch_progress_count(&progress, SEARCH_WEIGHT);
 	}
 	search_prefault_stop(&prefault, count);
@@ -1104,8 +1101,7 @@ static struct ch_error *make_predecessors(const struct dominators_input *in,
 // after_search->prepare, on a thread beside the search.
 struct prepare_job {
 	const struct ch_dominators_then *then;
-	pthread_t thread;
-	bool threaded;
+	struct ch_beside beside;
 	struct ch_error *err;
 };
 
@@ -1121,19 +1117,13 @@ static void prepare_start(struct prepare_job *job,
 			  const struct ch_dominators_then *then)
 {
 	*job = (struct prepare_job){ .then = then };
-	if (!then || !then->prepare)
-		return;
-	job->threaded = pthread_create(&job->thread, NULL, run_prepare,
-				       job) == 0;
-	if (!job->threaded)
-		run_prepare(job);
+	if (then && then->prepare)
+		ch_beside_start(&job->beside, run_prepare, job);
 }
 
 static struct ch_error *prepare_finish(struct prepare_job *job)
 {
-	if (job->threaded)
-		pthread_join(job->thread, NULL);
-	job->threaded = false;
+	ch_beside_join(&job->beside);
 	return job->err;
 }
 
@@ -1143,8 +1133,7 @@ static struct ch_error *compute(const struct dominators_input *in,
 	size_t num_nodes = in->num_nodes;
 	const uint32_t *offsets = in->offsets;
 	struct lengauer_tarjan lt = { 0 };
-	pthread_t beside_thread;
-	bool beside_threaded = false;
+	struct ch_beside beside = { .threaded = false };
 	struct prepare_job prepare;
 	_cleanup_free_large_ uint32_t *number_of = NULL;
 	struct ch_dominators result = { .num_nodes = num_nodes };
@@ -1179,13 +1168,8 @@ static struct ch_error *compute(const struct dominators_input *in,
 			  SEARCH_WEIGHT * (uint64_t)num_nodes +
 				  2 * ((uint64_t)offsets[num_nodes] + in->num_roots) +
 				  (uint64_t)num_nodes);
-	if (in->beside) {
-		beside_threaded = pthread_create(&beside_thread, NULL,
-						 in->beside->fn,
-						 in->beside->arg) == 0;
-		if (!beside_threaded)
-			in->beside->fn(in->beside->arg);
-	}
+	if (in->beside)
+		ch_beside_start(&beside, in->beside->fn, in->beside->arg);
 	prepare_start(&prepare, in->after_search);
 	err = number_vertices(num_nodes, offsets, in->targets, in->roots,
 			      in->num_roots, &lt);
@@ -1231,8 +1215,7 @@ out:
 	ch_progress_end();
 	free_taken_edges(in);
 	// The work beside goes on through the steps after the search.
-	if (beside_threaded)
-		pthread_join(beside_thread, NULL);
+	ch_beside_join(&beside);
 	ch_dominators_deinit(&result);
 	lengauer_tarjan_deinit(&lt);
 	return err;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1657,8 +1656,7 @@ static struct ch_error *create_types(struct ch_program *program,
 	struct side_job job = { .program = program };
 	struct ch_types *types;
 	struct ch_error *err;
-	pthread_t thread;
-	bool threaded = false;
+	struct ch_beside side = { .threaded = false };
 
 	clear_heap_types(heap);
 	types = calloc(1, sizeof(*types));
@@ -1683,16 +1681,12 @@ static struct ch_error *create_types(struct ch_program *program,
 	 * pass reads the core's memory and the vtables, made above.
 	 */
 	if (!err) {
-		threaded = pthread_create(&thread, NULL, run_side_job,
-					  &job) == 0;
-		if (!threaded)
-			run_side_job(&job);
+		ch_beside_start(&side, run_side_job, &job);
 		err = scan_blocks(types);
 		if (!err)
 			err = ch_heap_block_index(heap,
 						  &types->private->block_index);
-		if (threaded)
-			pthread_join(thread, NULL);
+		ch_beside_join(&side);
 		types->dwarf = job.dwarf;
 		if (!err)
 			err = job.err;
