@@ -114,16 +114,18 @@ static void lengauer_tarjan_deinit(struct lengauer_tarjan *lt)
 	ch_free_large(lt->preds);
 }
 
-// A vertex on the depth-first search's stack: the edges of it not
-// followed yet, [next, end); of the roots for the bottom entry, the
-// super-root's. Nothing else: the stack is as deep as the longest path
-// the search takes (two thirds of the heap's allocations on the
-// benchmark's), each byte of an entry tens of megabytes.
-struct dfs_entry {
-	uint32_t next, end;
-};
+/*
+ * The depth-first search's stack: for each vertex on the way down that has
+ * edges left to follow, the next of them, a 32-bit edge index. Where its
+ * row ends is read off the row ends' bitmap (row_end()), or, for a row
+ * with more than ROW_END_SPAN edges left, from an entry of its own pushed
+ * below: the stack is as deep as the longest path the search takes (two
+ * thirds of the heap's allocations on the benchmark's), and each byte of
+ * an entry is tens of megabytes there, faulted in while the search waits.
+ */
+#define ROW_END_SPAN 64
 
-static struct dfs_entry *work_stack(const struct lengauer_tarjan *lt)
+static uint32_t *work_stack(const struct lengauer_tarjan *lt)
 {
 	return lt->work;
 }
@@ -150,7 +152,8 @@ static uint32_t *work_vertex(const struct lengauer_tarjan *lt, size_t n1)
 // counts (work_vertex()).
 static size_t work_bytes(size_t n1)
 {
-	size_t stack = n1 * sizeof(struct dfs_entry);
+	// Two entries a vertex at most (a long row's end, then its next).
+	size_t stack = 2 * n1 * sizeof(uint32_t);
 	size_t forest = (n1 + 1) * sizeof(uint32_t) + 64 +
 			n1 * sizeof(struct lt_vertex);
 	size_t result = 3 * n1 * sizeof(uint32_t);
@@ -197,8 +200,7 @@ static void search_prefault_start(struct search_prefault *pf,
 		return;
 	pf->numbers = ch_prefault_start(lt->by_number,
 					n1 * sizeof(*lt->by_number), 0);
-	pf->stack = ch_prefault_start(lt->work, n1 * sizeof(struct dfs_entry),
-				      0);
+	pf->stack = ch_prefault_start(lt->work, 2 * n1 * sizeof(uint32_t), 0);
 }
 
 // count vertices are numbered and the stack is depth entries deep: tell
@@ -212,7 +214,7 @@ static inline void search_prefault_progress(struct search_prefault *pf,
 	if (depth >= pf->stack_reported + PREFAULT_STEP) {
 		pf->stack_reported = depth;
 		ch_prefault_progress(pf->stack,
-				     depth * sizeof(struct dfs_entry));
+				     depth * sizeof(uint32_t));
 	}
 }
 
@@ -220,7 +222,37 @@ static void search_prefault_stop(struct search_prefault *pf, size_t count)
 {
 	ch_prefault_stop(pf->numbers, count * sizeof(uint32_t));
 	ch_prefault_stop(pf->stack,
-			 pf->stack_reported * sizeof(struct dfs_entry));
+			 pf->stack_reported * sizeof(uint32_t));
+}
+
+/*
+ * The row ends of the graph's edges: bit e is set when edge e is the last
+ * of its row. A word more than the edges take: row_end() reads two.
+ */
+static uint64_t *make_row_ends(size_t num_nodes, const uint32_t *offsets)
+{
+	uint64_t *row_ends = ch_calloc_large(ch_bitmap_words(offsets[num_nodes]) + 2,
+					     sizeof(*row_ends));
+
+	if (!row_ends)
+		return NULL;
+	for (size_t v = 0; v < num_nodes; v++) {
+		if (offsets[v + 1] > offsets[v])
+			ch_bit_set(row_ends, offsets[v + 1] - 1);
+	}
+	return row_ends;
+}
+
+// The end of the row that edge next is in, when it ends within
+// ROW_END_SPAN edges of next; else 0, which no row's end is.
+static inline uint32_t row_end(const uint64_t *row_ends, uint32_t next)
+{
+	size_t word = next / 64, shift = next % 64;
+	uint64_t ahead = row_ends[word] >> shift;
+
+	if (shift)
+		ahead |= row_ends[word + 1] << (64 - shift);
+	return ahead ? next + (uint32_t)__builtin_ctzll(ahead) + 1 : 0;
 }
 
 /*
@@ -228,10 +260,12 @@ static void search_prefault_stop(struct search_prefault *pf, size_t count)
  * preorder (lt->by_number). Whether a target was seen is asked of a bitmap
  * (an eighth of a byte a node, in the cache where the numbers were a miss
  * an edge); the numbers by node are written after, in one pass
- * (number_nodes()). A vertex's stack entry keeps where its edges are:
- * going back to it reads nothing else. The edge each vertex is entered by
- * is marked in lt->tree_edges (or lt->tree_roots): the spanning tree, whose
- * parents are written only when they are needed (partition_edges()).
+ * (number_nodes()). Only a vertex with edges left to follow waits on the
+ * stack (work_stack()): a leaf is numbered and the search goes on where it
+ * was, and a vertex whose last edge was followed is done with. The edge
+ * each vertex is entered by is marked in lt->tree_edges (or
+ * lt->tree_roots): the spanning tree, whose parents are written only when
+ * they are needed (partition_edges()).
  */
 static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *offsets,
@@ -239,28 +273,32 @@ static struct ch_error *number_vertices(size_t num_nodes,
 					const uint32_t *roots, size_t num_roots,
 					struct lengauer_tarjan *lt)
 {
-	struct dfs_entry *stack = work_stack(lt);
+	uint32_t *stack = work_stack(lt);
 	struct ch_progress_batch progress = {
 		.step = SEARCH_WEIGHT * PROGRESS_STEP
 	};
 	_cleanup_free_ uint64_t *seen = ch_calloc_large(ch_bitmap_words(num_nodes) + 1,
 							sizeof(*seen));
+	_cleanup_free_ uint64_t *row_ends = make_row_ends(num_nodes, offsets);
 	struct search_prefault prefault;
 	size_t depth = 0, count = 1;
+	/**
+	 * The vertex whose edges are followed: the next of them and its row's
+	 * end. The super-root's edges are the roots (from_root); while other
+	 * vertices' are followed, its next waits in root_next.
+	 */
+	bool from_root = true;
+	uint32_t e = 0, end = (uint32_t)num_roots, root_next = 0;
 
-	if (!seen)
+	if (!seen || !row_ends)
 		return &ch_enomem;
 	search_prefault_start(&prefault, lt, num_nodes + 1);
 	lt->by_number[0] = CH_DOMINATOR_ROOT;
-	stack[depth++] = (struct dfs_entry){ .next = 0,
-					     .end = (uint32_t)num_roots };
-	while (depth > 0) {
-		struct dfs_entry *top = &stack[depth - 1];
-		bool from_root = depth == 1;
+	for (;;) {
 		const uint32_t *out = from_root ? roots : targets;
-		uint32_t v = CH_DOMINATOR_NONE, e;
+		uint32_t v = CH_DOMINATOR_NONE, first, last;
 
-		for (e = top->next; e < top->end; e++) {
+		for (; e < end; e++) {
 			uint32_t candidate = out[e];
 
 			if (candidate < num_nodes && !ch_bit_get(seen, candidate)) {
@@ -269,19 +307,41 @@ static struct ch_error *number_vertices(size_t num_nodes,
 				break;
 			}
 		}
-		top->next = e;
 		if (v == CH_DOMINATOR_NONE) {
-			depth--;
+			// Back to the last vertex with edges left, else to the
+			// super-root's.
+			if (depth > 0) {
+				e = stack[--depth];
+				end = row_end(row_ends, e);
+				if (!end)
+					end = stack[--depth];
+			} else if (!from_root) {
+				from_root = true;
+				e = root_next;
+				end = (uint32_t)num_roots;
+			} else {
+				break;
+			}
 			continue;
 		}
 		ch_bit_set(seen, v);
 		ch_bit_set(from_root ? lt->tree_roots : lt->tree_edges, e - 1);
-		lt->by_number[count] = v;
-		stack[depth++] = (struct dfs_entry){ .next = offsets[v],
-						     .end = offsets[v + 1] };
-		prefetch_targets(offsets, targets, seen, offsets[v],
-				 offsets[v + 1]);
-		count++;
+		lt->by_number[count++] = v;
+		first = offsets[v];
+		last = offsets[v + 1];
+		if (first < last) {
+			if (from_root) {
+				root_next = e;
+				from_root = false;
+			} else if (e < end) {
+				if (end - e > ROW_END_SPAN)
+					stack[depth++] = end;
+				stack[depth++] = e;
+			}
+			prefetch_targets(offsets, targets, seen, first, last);
+			e = first;
+			end = last;
+		}
 		search_prefault_progress(&prefault, count, depth);
 		ch_progress_count(&progress, SEARCH_WEIGHT);
 	}
