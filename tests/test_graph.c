@@ -1122,13 +1122,27 @@ static void check_idoms(const uint32_t *want, size_t n, const uint32_t *offsets,
 	ch_dominators_deinit(&result);
 }
 
+// The dominator tree from num_roots random roots (at most 8) has the
+// iterative algorithm's idoms.
+static void check_from_random_roots(size_t n, const uint32_t *offsets,
+				    const uint32_t *targets, size_t num_roots)
+{
+	uint32_t roots[8], *want;
+
+	cr_assert_leq(num_roots, 8);
+	for (size_t r = 0; r < num_roots; r++)
+		roots[r] = rng() % n;
+	want = iterative_idoms(n, offsets, targets, roots, num_roots);
+	check_idoms(want, n, offsets, targets, roots, num_roots);
+	free(want);
+}
+
 // Large enough for the predecessors to be collected on two threads.
 Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 {
 	size_t n = 600000;
 	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
 	uint32_t *targets = malloc(5 * n * sizeof(*targets));
-	uint32_t roots[5], *want;
 	size_t e = 0;
 
 	cr_assert(offsets && targets);
@@ -1142,11 +1156,7 @@ Test(dominators, a_large_random_graph_agrees_with_the_iterative_algorithm)
 	}
 	offsets[n] = e;
 	cr_assert_gt(e, (size_t)1 << 20);
-	for (size_t r = 0; r < 5; r++)
-		roots[r] = rng() % n;
-	want = iterative_idoms(n, offsets, targets, roots, 5);
-	check_idoms(want, n, offsets, targets, roots, 5);
-	free(want);
+	check_from_random_roots(n, offsets, targets, 5);
 	free(offsets);
 	free(targets);
 }
@@ -1204,7 +1214,6 @@ Test(dominators, long_rows_agree_with_the_iterative_algorithm)
 	size_t n = 200000, e = 0, capacity = 8 * n;
 	uint32_t *offsets = malloc((n + 1) * sizeof(*offsets));
 	uint32_t *targets = malloc(capacity * sizeof(*targets));
-	uint32_t roots[3], *want;
 	size_t long_rows = 0;
 
 	cr_assert(offsets && targets);
@@ -1220,11 +1229,7 @@ Test(dominators, long_rows_agree_with_the_iterative_algorithm)
 	}
 	offsets[n] = e;
 	cr_assert_gt(long_rows, 100);
-	for (size_t r = 0; r < 3; r++)
-		roots[r] = rng() % n;
-	want = iterative_idoms(n, offsets, targets, roots, 3);
-	check_idoms(want, n, offsets, targets, roots, 3);
-	free(want);
+	check_from_random_roots(n, offsets, targets, 3);
 	free(offsets);
 	free(targets);
 }
