@@ -474,6 +474,10 @@ static uint64_t resume_point(struct ptm_walk *walk, size_t arena,
 		return 0;
 	}
 	// The scan's budget may be spent; these are few, and vouched for.
+	// A chain the spent budget cut short did not fail: the places it
+	// passed are not known to lead nowhere.
+	if (!budget)
+		memo = (struct chain_memo){.base = stop, .limit = limit};
 	budget = UINT64_MAX;
 	for (size_t i = 0; i < n && !found && walk->resume_steps_left; i++) {
 		if (chain_reaches_end(walk, heap, known[i], &memo, &budget))
