@@ -71,6 +71,23 @@ static inline void ch_block_set_size(struct ch_block *block, uint64_t size)
 }
 
 /**
+ * A block of the allocator numbered allocator, all its fields in one
+ * value: set one by one in memory, each bit-field is a read of the word
+ * the last one wrote, a stall of its own on every block of a walk.
+ */
+static inline struct ch_block ch_block_make(uint64_t address, uint64_t size,
+					    unsigned state, unsigned allocator)
+{
+	struct ch_block block = { 0 };
+
+	block.address = address;
+	block.size_bits = size;
+	block.state = state;
+	block.allocator = allocator;
+	return block;
+}
+
+/**
  * The end of block's memory, address + size; UINT64_MAX when that wraps,
  * which only a damaged heap reports.
  */

@@ -241,11 +241,7 @@ static int host_add_block(const struct coreheap_host *ops,
 			  const struct coreheap_block *block)
 {
 	struct ch_host *host = host_of(ops);
-	struct ch_block stored = {
-		.address = block->address,
-		.state = block->state,
-		.allocator = host->allocator,
-	};
+	struct ch_block stored;
 	uint16_t runtime_type = 0;
 
 	if (block->state > COREHEAP_BLOCK_METADATA)
@@ -253,7 +249,8 @@ static int host_add_block(const struct coreheap_host *ops,
 	if (block->size > CH_BLOCK_MAX_SIZE)
 		return refuse_size(ops, block->region, block->address,
 				   block->size);
-	ch_block_set_size(&stored, block->size);
+	stored = ch_block_make(block->address, block->size, block->state,
+			       host->allocator);
 	if (block->parent == 0)
 		ch_progress_count(&host->progress, block->size);
 	if (block->type_name && block->type_name[0]) {
