@@ -26,8 +26,10 @@
 // The pointers the propagation follows are looked up in batches, sorted by
 // where they point: of one pointer per BATCH_SPREAD blocks of the heap, so
 // that the blocks a batch lands in are close enough to be read in order
-// (36 bytes a pointer with the scratch room), and at least BATCH_MIN.
-#define BATCH_SPREAD 16
+// (36 bytes a pointer with the scratch room), and at least BATCH_MIN. At
+// 30 million blocks, one per 64 is as fast as one per 16 and holds 48 MiB
+// less at the typing's peak.
+#define BATCH_SPREAD 64
 #define BATCH_MIN ((size_t)1 << 18)
 // An allocator's rounding adds at most a few elements' worth (glibc's
 // mmapped chunks: 24 bytes); past that many counts, no count fits.
