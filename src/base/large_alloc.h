@@ -4,12 +4,18 @@
  * Allocation of the large flat arrays of the graph work (tens to hundreds of
  * megabytes for tens of millions of allocations).
  *
- * Filling a fresh array costs a page fault per 4 KiB page, a large share of
- * the time of a linear pass. ch_malloc_large() asks the kernel for
- * transparent huge pages for the array (when THP is in "madvise" mode, the
- * default on Debian), one fault per 2 MiB. The memory comes from malloc and
- * goes back with free() (or ch_free_large(), whose pages the next large
- * array takes: page_pool.h); the advice is only a hint.
+ * The memory comes from malloc and goes back with free(), or with
+ * ch_free_large(), whose pages the next large array takes (page_pool.h):
+ * a fresh page costs a fault, and on a virtual machine whose host takes
+ * back the guest's free memory, the host's fault as well.
+ *
+ * No array asks for transparent huge pages (MADV_HUGEPAGE): the system's
+ * policy holds. On this project's machine, a virtual machine with free
+ * page reporting, a huge page takes a whole free 2 MiB block, the kind the
+ * guest hands back to its host, and a fresh one cost 5.6 to 6.3 s a GB
+ * after the machine sat idle, against 1.6 to 1.8 s in 4 KiB pages; `top` at 30
+ * million took 12.5 to 12.8 s with the hint after the machine sat idle and
+ * 10.6 to 10.9 s without it, and 9.1 to 9.5 s either way in a series.
  */
 #ifndef COREHEAP_LARGE_ALLOC_H
 #define COREHEAP_LARGE_ALLOC_H
@@ -26,30 +32,13 @@
 
 #define CH_HUGE_PAGE_SIZE ((size_t)2 << 20)
 
-// Ask for huge pages for the whole 2 MiB pages inside [p, p + size). Only a
-// hint: on memory already touched, or not mmap'd for this array, it costs
-// nothing but the call.
-static inline void *ch_hint_huge_pages(void *p, size_t size)
-{
-	if (p && size >= 2 * CH_HUGE_PAGE_SIZE) {
-		uintptr_t start = ((uintptr_t)p + CH_HUGE_PAGE_SIZE - 1) &
-				  ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
-		uintptr_t end = ((uintptr_t)p + size) &
-				~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
-
-		if (end > start)
-			madvise((void *)start, end - start, MADV_HUGEPAGE);
-	}
-	return p;
-}
-
 /**
- * malloc(size), with huge pages asked for when size is large, and taken
- * from the pages kept for reuse (ch_page_pool_reuse()) when there are.
+ * malloc(size), its pages taken from those kept for reuse
+ * (ch_page_pool_reuse()) when size is large and there are.
  */
 static inline void *ch_malloc_large(size_t size)
 {
-	void *p = ch_hint_huge_pages(malloc(size), size);
+	void *p = malloc(size);
 
 	if (size >= CH_PAGE_POOL_MIN_BYTES)
 		ch_page_pool_reuse(p, size);
@@ -60,10 +49,8 @@ static inline void *ch_malloc_large(size_t size)
 static inline void *ch_calloc_large(size_t count, size_t size)
 {
 	size_t bytes = size && count <= SIZE_MAX / size ? count * size : 0;
-	// glibc's calloc does not touch the fresh mmap'd memory of a large
-	// allocation, so the hint comes in time (and reused pages come
-	// cleared).
-	void *p = ch_hint_huge_pages(calloc(count, size), bytes);
+	// Reused pages come cleared.
+	void *p = calloc(count, size);
 
 	if (bytes >= CH_PAGE_POOL_MIN_BYTES)
 		ch_page_pool_reuse(p, bytes);
@@ -120,10 +107,10 @@ static inline void ch_free_largep(void *p)
 
 /**
  * A fresh anonymous mapping of size bytes that starts at a 2 MiB boundary,
- * asked for huge pages, or NULL. The kernel backs only the aligned 2 MiB
- * pages of a mapping with huge pages, and mremap() keeps them only when
- * the old and new places are both aligned: an array grown by mremap()
- * lands in such mappings.
+ * or NULL. mremap() moves the pages of such a range a page table at a time
+ * (and keeps huge pages, where the system gives them unasked) only when
+ * the old and new places are both aligned: an array grown by mremap() and
+ * the page pool's ranges lie in such mappings.
  */
 static inline void *ch_map_huge_aligned(size_t size)
 {
@@ -146,7 +133,6 @@ static inline void *ch_map_huge_aligned(size_t size)
 		munmap(p, aligned - start);
 	if (start + reserved > aligned + size)
 		munmap((void *)(aligned + size), start + reserved - aligned - size);
-	madvise((void *)aligned, size, MADV_HUGEPAGE);
 	return (void *)aligned;
 }
 

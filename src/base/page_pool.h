@@ -9,11 +9,12 @@
  * pages go back to the kernel, and the next phase's arrays fault in fresh
  * ones, which the kernel clears. On a virtual machine whose host takes
  * back the guest's free memory (free page reporting, balloons) a fresh page
- * costs the host's fault too: measured here at 2.5 to 5.8 s a gigabyte, a
- * third of `top`'s time at 30 million allocations. Moving a page from one
- * place to another (mremap) costs microseconds: the pool holds up to
- * CH_PAGE_POOL_BYTES of whole huge pages given up by arrays, and moves them
- * into arrays being made, cleared (memset, a hundredth of a fault's cost).
+ * costs the host's fault too: measured here at 1.6 to 1.8 s a gigabyte in
+ * 4 KiB pages (2.5 to 6.3 s in huge pages), a large part of `top`'s time
+ * at 30 million allocations. Moving pages from one place to another
+ * (mremap) costs microseconds: the pool holds up to CH_PAGE_POOL_BYTES of
+ * whole 2 MiB ranges of pages given up by arrays, and moves them into
+ * arrays being made, cleared (memset, a hundredth of a fault's cost).
  *
  * Kept pages stay the process's memory: the pool holds only pages that were
  * resident already, so that keeping them adds nothing to the memory in use
@@ -22,11 +23,11 @@
  * held through a phase that does not take them, they would add to its
  * peak.
  *
- * Only whole 2 MiB pages inside a range move, and only where the kernel can
- * move them without unmapping their old place (MREMAP_DONTUNMAP, Linux 5.7
- * on, private anonymous memory): elsewhere, and once a move failed, the
- * pool keeps nothing and every call does what it would without it. Any
- * thread may call; the pool has a lock.
+ * Only whole aligned 2 MiB ranges inside a range move, and only where the
+ * kernel can move them without unmapping their old place (MREMAP_DONTUNMAP,
+ * Linux 5.7 on, private anonymous memory): elsewhere, and once a move
+ * failed, the pool keeps nothing and every call does what it would without
+ * it. Any thread may call; the pool has a lock.
  */
 #ifndef COREHEAP_PAGE_POOL_H
 #define COREHEAP_PAGE_POOL_H
@@ -52,7 +53,7 @@ void ch_page_pool_open(void);
 void ch_page_pool_close(void);
 
 /**
- * The contents of [p, p + size) are no longer needed: its whole huge pages
+ * The contents of [p, p + size) are no longer needed: its whole 2 MiB ranges
  * that are resident move into the pool while it is open and has room, and
  * every whole page of the range is then given back to the kernel (what
  * moved leaves nothing behind). A later touch of the range reads zeroes.
@@ -62,7 +63,7 @@ void ch_page_pool_keep(void *p, size_t size);
 /**
  * [p, p + size), inside one array of the caller's, is about to be written
  * and what it holds is not needed (a fresh array, or one whose pages were
- * given up): its whole huge pages not in memory take kept ones, as many as
+ * given up): its whole 2 MiB ranges not in memory take kept ones, as many as
  * the pool has, each cleared. The rest of the range is left to be faulted
  * in as usual.
  */
