@@ -69,12 +69,12 @@ void ch_heap_deinit(struct ch_heap *heap)
 
 /*
  * Block arrays hold millions of entries: they live in their own mapping,
- * grown with mremap (no copy) and backed by huge pages where the kernel
- * allows, because first-touch page faults were a fifth of a heap walk and
- * the later passes look blocks up at random. Each mapping starts at a
- * 2 MiB boundary, or a move would split the huge pages already made. Once
- * an array is large, another thread takes the faults ahead of the pushes
- * (base/prefault.h): the walk that pushes has the other core to itself.
+ * grown with mremap (no copy). Each mapping starts at a 2 MiB boundary, so
+ * that a move takes whole page tables (and whole huge pages, where the
+ * system gives them). First-touch page faults were a fifth of a heap
+ * walk: once an array is large, another thread takes the faults ahead of
+ * the pushes (base/prefault.h), as the walk that pushes has the other core
+ * to itself.
  */
 #define PREFAULT_MIN_BYTES ((size_t)8 << 20)
 // Pushes between two reports of progress to the prefault thread.
@@ -109,7 +109,7 @@ static struct ch_error *grow_blocks(struct ch_block_array *array)
 void ch_block_array_settle(struct ch_block_array *array)
 {
 	size_t bytes = array->capacity * sizeof(struct ch_block);
-	// The used huge pages; a doubling left up to as much again behind.
+	// The used 2 MiB ranges; a doubling left up to as much again behind.
 	size_t kept = (array->len * sizeof(struct ch_block) +
 		       CH_HUGE_PAGE_SIZE - 1) & ~(CH_HUGE_PAGE_SIZE - 1);
 
