@@ -13,9 +13,10 @@
  * policy holds. On this project's machine, a virtual machine with free
  * page reporting, a huge page takes a whole free 2 MiB block, the kind the
  * guest hands back to its host, and a fresh one cost 5.6 to 6.3 s a GB
- * after the machine sat idle, against 1.6 to 1.8 s in 4 KiB pages; `top` at 30
- * million took 12.5 to 12.8 s with the hint after the machine sat idle and
- * 10.6 to 10.9 s without it, and 9.1 to 9.5 s either way in a series.
+ * after the machine sat idle, against 1.6 to 1.8 s in 4 KiB pages. `top`
+ * at 30 million, as the first run after 30 s idle, took 12.5 to 12.8 s
+ * with the hint and 10.6 to 11.5 s without it; in a series of runs, 9.1
+ * to 9.5 s either way.
  */
 #ifndef COREHEAP_LARGE_ALLOC_H
 #define COREHEAP_LARGE_ALLOC_H
