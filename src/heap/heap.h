@@ -81,7 +81,7 @@ static inline struct ch_block ch_block_make(uint64_t address, uint64_t size,
 	struct ch_block block = { 0 };
 
 	block.address = address;
-	block.size_bits = size;
+	ch_block_set_size(&block, size);
 	block.state = state;
 	block.allocator = allocator;
 	return block;
