@@ -4,19 +4,27 @@
  * Allocation of the large flat arrays of the graph work (tens to hundreds of
  * megabytes for tens of millions of allocations).
  *
- * The memory comes from malloc and goes back with free(), or with
- * ch_free_large(), whose pages the next large array takes (page_pool.h):
- * a fresh page costs a fault, and on a virtual machine whose host takes
- * back the guest's free memory, the host's fault as well.
+ * Filling a fresh array costs a page fault per 4 KiB page, a large share of
+ * the time of a linear pass, and the later passes read the arrays at
+ * random. ch_malloc_large() asks the kernel for transparent huge pages for
+ * the array (when THP is in "madvise" mode, the default on Debian): one
+ * fault per 2 MiB, and a TLB entry for as much. The memory comes from
+ * malloc and goes back with free(), or with ch_free_large(), whose pages
+ * the next large array takes (page_pool.h); the advice is only a hint.
  *
- * No array asks for transparent huge pages (MADV_HUGEPAGE): the system's
- * policy holds. On this project's machine, a virtual machine with free
- * page reporting, a huge page takes a whole free 2 MiB block, the kind the
- * guest hands back to its host, and a fresh one cost 5.6 to 6.3 s a GB
- * after the machine sat idle, against 1.6 to 1.8 s in 4 KiB pages. `top`
- * at 30 million, as the first run after 30 s idle, took 12.5 to 12.8 s
- * with the hint and 10.6 to 11.5 s without it; in a series of runs, 9.1
- * to 9.5 s either way.
+ * On a virtual machine whose host takes back the guest's free memory, a
+ * fresh page costs the host's fault as well, and the hint's worth depends
+ * on the host. Measured on two machines of this project's kind: on one
+ * (twenty-ninth session), a fresh huge page cost 5.6 to 6.3 s a GB after
+ * the machine sat idle against 1.6 to 1.8 s in 4 KiB pages, and `top` at
+ * 30 million took 12.5 to 12.8 s with the hint against 10.6 to 11.5 s
+ * without it after 30 s idle, the same in a series; on the other
+ * (thirtieth session, 4 KiB faults of about 10 us), huge pages cost 1.8 s
+ * a GB fresh and 0.1 s once the host had backed them, against 2.7 to
+ * 3.4 s in 4 KiB pages, and the hint took `top` at 2 million from 1.3 to
+ * 1.9 s to 1.0 to 1.6 s, at 30 million from 24.8 to 27.3 s to 20.4 to
+ * 22.5 s in a series, the same after 30 s idle. On a machine that is not
+ * virtual, huge pages only save.
  */
 #ifndef COREHEAP_LARGE_ALLOC_H
 #define COREHEAP_LARGE_ALLOC_H
@@ -33,13 +41,30 @@
 
 #define CH_HUGE_PAGE_SIZE ((size_t)2 << 20)
 
+// Ask for huge pages for the whole 2 MiB pages inside [p, p + size). Only a
+// hint: on memory already touched, or not mmap'd for this array, it costs
+// nothing but the call.
+static inline void *ch_hint_huge_pages(void *p, size_t size)
+{
+	if (p && size >= 2 * CH_HUGE_PAGE_SIZE) {
+		uintptr_t start = ((uintptr_t)p + CH_HUGE_PAGE_SIZE - 1) &
+				  ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+		uintptr_t end = ((uintptr_t)p + size) &
+				~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+
+		if (end > start)
+			madvise((void *)start, end - start, MADV_HUGEPAGE);
+	}
+	return p;
+}
+
 /**
- * malloc(size), its pages taken from those kept for reuse
- * (ch_page_pool_reuse()) when size is large and there are.
+ * malloc(size), with huge pages asked for when size is large, and taken
+ * from the pages kept for reuse (ch_page_pool_reuse()) when there are.
  */
 static inline void *ch_malloc_large(size_t size)
 {
-	void *p = malloc(size);
+	void *p = ch_hint_huge_pages(malloc(size), size);
 
 	if (size >= CH_PAGE_POOL_MIN_BYTES)
 		ch_page_pool_reuse(p, size);
@@ -50,8 +75,10 @@ static inline void *ch_malloc_large(size_t size)
 static inline void *ch_calloc_large(size_t count, size_t size)
 {
 	size_t bytes = size && count <= SIZE_MAX / size ? count * size : 0;
-	// Reused pages come cleared.
-	void *p = calloc(count, size);
+	// glibc's calloc does not touch the fresh mmap'd memory of a large
+	// allocation, so the hint comes in time (and reused pages come
+	// cleared).
+	void *p = ch_hint_huge_pages(calloc(count, size), bytes);
 
 	if (bytes >= CH_PAGE_POOL_MIN_BYTES)
 		ch_page_pool_reuse(p, bytes);
@@ -108,10 +135,11 @@ static inline void ch_free_largep(void *p)
 
 /**
  * A fresh anonymous mapping of size bytes that starts at a 2 MiB boundary,
- * or NULL. mremap() moves the pages of such a range a page table at a time
- * (and keeps huge pages, where the system gives them unasked) only when
- * the old and new places are both aligned: an array grown by mremap() and
- * the page pool's ranges lie in such mappings.
+ * asked for huge pages, or NULL. The kernel backs only the aligned 2 MiB
+ * pages of a mapping with huge pages, and mremap() keeps them (and moves
+ * pages a page table at a time) only when the old and new places are both
+ * aligned: an array grown by mremap() and the page pool's ranges lie in
+ * such mappings.
  */
 static inline void *ch_map_huge_aligned(size_t size)
 {
@@ -134,6 +162,7 @@ static inline void *ch_map_huge_aligned(size_t size)
 		munmap(p, aligned - start);
 	if (start + reserved > aligned + size)
 		munmap((void *)(aligned + size), start + reserved - aligned - size);
+	madvise((void *)aligned, size, MADV_HUGEPAGE);
 	return (void *)aligned;
 }
 

@@ -9,9 +9,10 @@
  * pages go back to the kernel, and the next phase's arrays fault in fresh
  * ones, which the kernel clears. On a virtual machine whose host takes
  * back the guest's free memory (free page reporting, balloons) a fresh page
- * costs the host's fault too: measured here at 1.6 to 1.8 s a gigabyte in
- * 4 KiB pages (2.5 to 6.3 s in huge pages), a large part of `top`'s time
- * at 30 million allocations. Moving pages from one place to another
+ * costs the host's fault too: measured on this project's machines at 0.1
+ * to 6.3 s a gigabyte, depending on the host and the page size
+ * (large_alloc.h), a large part of `top`'s time at 30 million
+ * allocations. Moving pages from one place to another
  * (mremap) costs microseconds: the pool holds up to CH_PAGE_POOL_BYTES of
  * whole 2 MiB ranges of pages given up by arrays, and moves them into
  * arrays being made, cleared (memset, a hundredth of a fault's cost).

@@ -98,8 +98,8 @@ static struct ch_error *fill_leaves(struct ch_block_index *index)
 	for (size_t e = 0; e < num_entries; e++)
 		num_leaves += index->regions[e] == NEEDS_LEAF;
 	index->num_leaves = num_leaves;
-	// Tens of MiB of leaves for a heap of GiBs: a large array, its pages
-	// taken from those other arrays gave up (base/large_alloc.h).
+	// Every lookup reads a leaf at random: huge pages spare each a walk
+	// of the page tables (tens of MiB of leaves for a heap of GiBs).
 	index->leaves = ch_malloc_large(num_leaves * LEAF_ENTRIES *
 					sizeof(*index->leaves));
 	if (!index->leaves && num_leaves)

@@ -69,12 +69,13 @@ void ch_heap_deinit(struct ch_heap *heap)
 
 /*
  * Block arrays hold millions of entries: they live in their own mapping,
- * grown with mremap (no copy). Each mapping starts at a 2 MiB boundary, so
- * that a move takes whole page tables (and whole huge pages, where the
- * system gives them). First-touch page faults were a fifth of a heap
- * walk: once an array is large, another thread takes the faults ahead of
- * the pushes (base/prefault.h), as the walk that pushes has the other core
- * to itself.
+ * grown with mremap (no copy) and backed by huge pages where the kernel
+ * allows, as the later passes look blocks up at random. Each mapping
+ * starts at a 2 MiB boundary, so that a move takes whole page tables and
+ * whole huge pages (base/large_alloc.h). First-touch page faults were a
+ * fifth of a heap walk: once an array is large, another thread takes the
+ * faults ahead of the pushes (base/prefault.h), as the walk that pushes
+ * has the other core to itself.
  */
 #define PREFAULT_MIN_BYTES ((size_t)8 << 20)
 // Pushes between two reports of progress to the prefault thread.
