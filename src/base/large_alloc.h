@@ -22,8 +22,8 @@
  * (thirtieth session, 4 KiB faults of about 10 us), huge pages cost 1.8 s
  * a GB fresh and 0.1 s once the host had backed them, against 2.7 to
  * 3.4 s in 4 KiB pages, and the hint took `top` at 2 million from 1.3 to
- * 1.9 s to 1.0 to 1.6 s, at 30 million from 24.8 to 27.3 s to 20.4 to
- * 22.5 s in a series, the same after 30 s idle. On a machine that is not
+ * 1.9 s to 1.0 to 1.6 s, at 30 million from 24.8 to 27.6 s to 20.4 to
+ * 24.0 s in a series, the same after 30 s idle. On a machine that is not
  * virtual, huge pages only save.
  */
 #ifndef COREHEAP_LARGE_ALLOC_H
