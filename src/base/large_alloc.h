@@ -41,16 +41,26 @@
 
 #define CH_HUGE_PAGE_SIZE ((size_t)2 << 20)
 
+/** The start of the huge page that holds address a. */
+static inline uintptr_t ch_huge_page_down(uintptr_t a)
+{
+	return a & ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+}
+
+/** The start of the first huge page at or after address a. */
+static inline uintptr_t ch_huge_page_up(uintptr_t a)
+{
+	return ch_huge_page_down(a + CH_HUGE_PAGE_SIZE - 1);
+}
+
 // Ask for huge pages for the whole 2 MiB pages inside [p, p + size). Only a
 // hint: on memory already touched, or not mmap'd for this array, it costs
 // nothing but the call.
 static inline void *ch_hint_huge_pages(void *p, size_t size)
 {
 	if (p && size >= 2 * CH_HUGE_PAGE_SIZE) {
-		uintptr_t start = ((uintptr_t)p + CH_HUGE_PAGE_SIZE - 1) &
-				  ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
-		uintptr_t end = ((uintptr_t)p + size) &
-				~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+		uintptr_t start = ch_huge_page_up((uintptr_t)p);
+		uintptr_t end = ch_huge_page_down((uintptr_t)p + size);
 
 		if (end > start)
 			madvise((void *)start, end - start, MADV_HUGEPAGE);
@@ -156,8 +166,7 @@ static inline void *ch_map_huge_aligned(size_t size)
 	if (p == MAP_FAILED)
 		return NULL;
 	start = (uintptr_t)p;
-	aligned = (start + CH_HUGE_PAGE_SIZE - 1) &
-		  ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
+	aligned = ch_huge_page_up(start);
 	if (aligned > start)
 		munmap(p, aligned - start);
 	if (start + reserved > aligned + size)
@@ -185,18 +194,6 @@ static inline void *ch_grow_huge_aligned(void *old, size_t old_bytes,
 		return NULL;
 	}
 	return grown;
-}
-
-/** The start of the huge page that holds address a. */
-static inline uintptr_t ch_huge_page_down(uintptr_t a)
-{
-	return a & ~(uintptr_t)(CH_HUGE_PAGE_SIZE - 1);
-}
-
-/** The start of the first huge page at or after address a. */
-static inline uintptr_t ch_huge_page_up(uintptr_t a)
-{
-	return ch_huge_page_down(a + CH_HUGE_PAGE_SIZE - 1);
 }
 
 /** The start of the page that holds address a. */
