@@ -5,7 +5,8 @@
 # BENCH_ALLOCATIONS live allocations (default 2 million), and what each
 # command needs on it: wall time, CPU time and the peak of the memory it
 # allocates beyond the mapped core, the best of BENCH_RUNS runs (default 3),
-# next to the time to read the core once. Then the allocator walks of glibc
+# next to the time to read the core once, and on the core compressed with
+# zstd, next to the time to decompress it. Then the allocator walks of glibc
 # and jemalloc side by side on a flat heap of the same count, and Debian's
 # python3 with BENCH_PY_OBJECTS Python objects (default 1 million). With
 # BENCH_SERIES (counts), the growth of each command from count to count.
@@ -54,6 +55,17 @@ for command in summary types leaks top; do
 	measure "coreheap $command" "$coreheap" "$command" "$core"
 done
 measure "coreheap objects --format jsonl" "$coreheap" objects --format jsonl "$core"
+# The core as systemd-coredump keeps it, compressed with zstd: decompressed
+# once into memory (the decompression alone beside it), then the same work.
+if command -v zstd > /dev/null 2>&1; then
+	zstd -q -f -T0 "$core" -o "$out/real.core.zst"
+	measure "decompress the zstd core once (zstd -dc)" zstd -q -d -c "$out/real.core.zst"
+	for command in summary leaks; do
+		measure "coreheap $command, the core zstd-compressed" \
+			"$coreheap" "$command" "$out/real.core.zst"
+	done
+	rm -f "$out/real.core.zst"
+fi
 measure "coreheap report" "$coreheap" report -o "$out/real.html" "$core"
 # The page's own figure: from opening it to drawn, in headless Chromium.
 for browser in chromium chromium-browser; do

@@ -193,4 +193,41 @@ fi
 # Empty standard input.
 expect_exit 2 "^coreheap: '<stdin>' is not an ELF file (0 bytes, no ELF magic)$" -- \
 	"$COREHEAP" summary - < /dev/null
+
+# A core larger than the memory decompression starts in (64 MiB, grown by
+# mremap as it fills) and than the size from which its pages are faulted
+# in ahead of the decoder, on a thread of their own: the live set exact
+# from each format; the same summary as the file gives; the stage shown
+# as progress for a file (CH_PROGRESS=1), not for a pipe, whose size is
+# not known.
+make_core "$FIXTURES/glibc_large" "$work/large" || finish
+sort "$work/large.live" > "$work/want"
+size=$(wc -c < "$core")
+if [ "$size" -gt 100663296 ]; then
+	ok "glibc_large: a core of $size bytes, more than 96 MiB"
+else
+	fail "glibc_large: a core of only $size bytes"
+fi
+"$COREHEAP" summary "$core" 2> /dev/null | grep -v '^core: ' > "$work/from-file"
+for format in zstd lz4; do
+	compress $format "$core" "$work/large.$format"
+	CH_PROGRESS=1 "$COREHEAP" objects --format jsonl "$work/large.$format" \
+		> "$work/out" 2> "$work/err"
+	check_same "large, $format: exit status" 0 "$?"
+	check_same "large, $format: the fixture's live set" "$(cat "$work/want")" \
+		"$(live_set "$work/out")"
+	check_grep "large, $format: decompression shown as progress" \
+		'coreheap: decompressing the core  *[0-9]*%' "$work/err"
+	"$COREHEAP" summary - < "$work/large.$format" 2> "$work/err" |
+		grep -v '^core: ' > "$work/from-stdin"
+	check_same "large, $format on standard input: the summary of the file" \
+		"$(cat "$work/from-file")" "$(cat "$work/from-stdin")"
+done
+cat "$work/large.zstd" |
+	CH_PROGRESS=1 "$COREHEAP" summary - > /dev/null 2> "$work/err"
+if grep -q 'decompressing' "$work/err"; then
+	fail "a pipe: decompression shown as progress, of an unknown size"
+else
+	ok "a pipe: no progress for decompression"
+fi
 finish

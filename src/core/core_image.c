@@ -7,10 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include "base/large_alloc.h"
+#include "base/prefault.h"
+#include "base/progress.h"
 #include "core/core_image.h"
 
 // Input is read in pieces of this size.
@@ -341,9 +345,12 @@ static size_t page_round(uint64_t size)
 	return (size + page - 1) / page * page;
 }
 
-// Give the mapping at least MIN_ROOM bytes free past size, within limit.
+/*
+ * Give the mapping at least MIN_ROOM bytes free past size, within limit;
+ * prefault (NULL: none) is told where a moved mapping went.
+ */
 static struct ch_error *make_room(struct ch_core_image *image, uint64_t limit,
-				  const char *what)
+				  const char *what, struct ch_prefault *prefault)
 {
 	size_t want;
 	void *map;
@@ -366,13 +373,20 @@ static struct ch_error *make_room(struct ch_core_image *image, uint64_t limit,
 		map = mmap(NULL, want, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	} else {
+		ch_prefault_pause(prefault);
 		map = mremap(image->data, image->mapped, want, MREMAP_MAYMOVE);
+		if (map == MAP_FAILED)
+			ch_prefault_resume(prefault, image->data, image->mapped);
+		else
+			ch_prefault_resume(prefault, map, want);
 	}
 	if (map == MAP_FAILED)
 		return ch_error_os(errno,
 				   "cannot map %zu bytes of memory for %s",
 				   want, what);
-	image->data = map;
+	// The image is the largest memory of an analysis, written once and
+	// then read at random: huge pages, as for the large arrays.
+	image->data = ch_hint_huge_pages(map, want);
 	image->mapped = want;
 	return NULL;
 }
@@ -392,6 +406,29 @@ static struct ch_error *read_input(int fd, const char *what, uint8_t *buf,
 }
 
 /*
+ * The image's pages are faulted in ahead of the decoder once it holds
+ * this much (base/prefault.h): a fresh page costs more than decoding the
+ * bytes it holds (a 2.1 GB core, 600 MB with zstd: 2.2 s to decode, 7 s
+ * to decode into fresh memory), and the other core is idle meanwhile.
+ */
+#define PREFAULT_FROM ((size_t)32 << 20)
+// The decoder tells the prefault thread every this many bytes.
+#define PREFAULT_STEP ((size_t)1 << 20)
+
+/*
+ * The progress of decoding a regular file, counted in its bytes read
+ * (0: fd is a pipe, whose size is not known: no progress is shown).
+ */
+static uint64_t input_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ?
+		       (uint64_t)st.st_size :
+		       0;
+}
+
+/*
  * Decode fd into image, up to limit bytes: past it an error, or with
  * prefix_only the end of what is wanted.
  */
@@ -403,14 +440,19 @@ static struct ch_error *decode_all(int fd, const char *what,
 {
 	uint8_t *buf = malloc(INPUT_CHUNK);
 	const uint8_t *in = head;
-	size_t in_left = head_len;
+	size_t in_left = head_len, told = 0;
 	const char *why = NULL;
-	bool eof = false, whole = false;
+	bool eof = false, whole = false, prefault_tried = false;
+	uint64_t total = input_size(fd);
+	struct ch_prefault *prefault = NULL;
 	struct ch_error *err = NULL;
 
 	if (!buf)
 		return &ch_enomem;
 	image->input_bytes = head_len;
+	if (total)
+		ch_progress_start("decompressing the core", total);
+	ch_progress_add(head_len);
 	for (;;) {
 		size_t before_in, room, out_left, step, step_left;
 		const uint8_t *step_in;
@@ -427,11 +469,21 @@ static struct ch_error *decode_all(int fd, const char *what,
 				break;
 			in = buf;
 			image->input_bytes += in_left;
+			ch_progress_add(in_left);
 			eof = in_left == 0;
 		}
-		err = make_room(image, limit, what);
+		err = make_room(image, limit, what, prefault);
 		if (err)
 			break;
+		if (!prefault_tried && image->size >= PREFAULT_FROM) {
+			prefault = ch_prefault_start(image->data, image->mapped,
+						     image->size);
+			prefault_tried = true;
+		}
+		if (image->size - told >= PREFAULT_STEP) {
+			ch_prefault_progress(prefault, image->size);
+			told = image->size;
+		}
 		room = image->mapped - image->size;
 		out = image->data + image->size;
 		out_left = room;
@@ -462,6 +514,9 @@ static struct ch_error *decode_all(int fd, const char *what,
 		}
 	}
 	free(buf);
+	ch_prefault_stop(prefault, image->size);
+	if (total)
+		ch_progress_end();
 	if (err || image->prefix_only)
 		return err;
 	if (why) {
