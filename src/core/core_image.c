@@ -416,8 +416,8 @@ static struct ch_error *read_input(int fd, const char *what, uint8_t *buf,
 #define PREFAULT_STEP ((size_t)1 << 20)
 
 /*
- * The progress of decoding a regular file, counted in its bytes read
- * (0: fd is a pipe, whose size is not known: no progress is shown).
+ * The bytes of fd, when it is a regular file, against which decoding shows
+ * its progress; 0 for a pipe, whose size is not known: no progress.
  */
 static uint64_t input_size(int fd)
 {
@@ -443,7 +443,9 @@ static struct ch_error *decode_all(int fd, const char *what,
 	size_t in_left = head_len, told = 0;
 	const char *why = NULL;
 	bool eof = false, whole = false, prefault_tried = false;
-	uint64_t total = input_size(fd);
+	// A prefix is read quickly, and for many cores at a time (the
+	// store's): no progress of its own.
+	uint64_t total = prefix_only ? 0 : input_size(fd);
 	struct ch_prefault *prefault = NULL;
 	struct ch_error *err = NULL;
 
