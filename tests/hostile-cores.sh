@@ -27,12 +27,23 @@
 # Before the mutants, every command runs on each core kept in
 # tests/hostile-regressions/ (inputs that once broke one).
 #
+# hostile-cores.sh python (tests/hostile-python.sh): the base is instead a
+# core of Debian 12's python3 running tests/hostile_python.py, which names
+# the memory of its objects, pymalloc's pools, its thread states, frames
+# and interpreter (hostile_mutate --words): the mutants are hostile words
+# there, for the CPython plugin's walk, references, roots and stacks.
+#
 # Environment: HOSTILE_SEED (mutant values, default 1), HOSTILE_TIMEOUT,
 # HOSTILE_JOBS (parallel workers, default nproc), HOSTILE_ONLY (a regex
 # of mutant classes to run, e.g. 'heap|arena').
 set -u
 : "${COREHEAP:?}" "${FIXTURES:?}" "${CORE_DIR:?}" "${SRCDIR:?}" "${TESTS_BUILDDIR:?}"
-work="$CORE_DIR/hostile"
+mode=${1:-glibc}
+case $mode in
+glibc) work="$CORE_DIR/hostile" ;;
+python) work="$CORE_DIR/hostile-python" ;;
+*) echo "usage: hostile-cores.sh [python]" >&2; exit 1 ;;
+esac
 mutate="$TESTS_BUILDDIR/hostile_mutate"
 rm -rf "$work"
 mkdir -p "$work/failed"
@@ -156,7 +167,7 @@ fi
 # corpus's finds, kept in tests/hostile-regressions/, each named after
 # what it broke). Every command on each.
 for core in "$SRCDIR"/tests/hostile-regressions/*.core; do
-	[ -e "$core" ] || continue
+	[ "$mode" = glibc ] && [ -e "$core" ] || continue
 	name=$(basename "$core" .core)
 	size=$(stat -c %s "$core")
 	for spec in "summary" "objects --format jsonl" "types" "leaks" "top" \
@@ -174,21 +185,68 @@ for core in "$SRCDIR"/tests/hostile-regressions/*.core; do
 	done
 done
 
-# The base core: a one-thread heap of every kind of chunk (fixtures/README).
 base="$work/base"
-"$SRCDIR/tests/make-core.sh" "$FIXTURES/glibc_mixed" "$base" > /dev/null 2> "$base.make.err"
-status=$?
-if [ "$status" -eq 77 ]; then
-	cat "$base.make.err"
-	exit 77
+# The base core of the python corpus and the ranges its script names
+# ($base.ranges); exits 77 where Debian 12's python3 or gcore is missing.
+make_python_base() {
+	local python=/usr/bin/python3 pid tries=1200 version
+	[ -x "$python" ] || { echo "SKIP: no $python (scripts/install-deps.sh installs it)"; exit 77; }
+	command -v gcore > /dev/null || { echo "SKIP: no gcore"; exit 77; }
+	version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	[ "$version" = 3.11 ] || { echo "SKIP: $python is $version, not Debian 12's 3.11"; exit 77; }
+	mkfifo "$work/stdin" || exit 1
+	# One malloc arena: the thread's would be a 64 MiB reservation in
+	# the core, copied for every mutant.
+	MALLOC_ARENA_MAX=1 "$python" "$SRCDIR/tests/hostile_python.py" "$base.ranges" \
+		< "$work/stdin" > "$base.out" 2> "$base.err" &
+	pid=$!
+	exec 3> "$work/stdin"
+	while ! grep -qx ready "$base.out"; do
+		tries=$((tries - 1))
+		if [ "$tries" -eq 0 ] || ! kill -0 "$pid" 2> /dev/null; then
+			cat "$base.err"
+			echo "FAIL: $python did not say ready"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	gcore -o "$base" "$pid" > "$base.gcore.log" 2>&1
+	mv "$base.$pid" "$base.core" 2> /dev/null
+	exec 3>&-
+	wait "$pid"
+	[ -s "$base.core" ] || { cat "$base.gcore.log"; echo "FAIL: gcore made no core"; exit 1; }
+}
+
+if [ "$mode" = python ]; then
+	make_python_base
+	mutate_words=(--words "$base.ranges")
+else
+	# A one-thread heap of every kind of chunk (fixtures/README).
+	"$SRCDIR/tests/make-core.sh" "$FIXTURES/glibc_mixed" "$base" > /dev/null 2> "$base.make.err"
+	status=$?
+	if [ "$status" -eq 77 ]; then
+		cat "$base.make.err"
+		exit 77
+	fi
+	[ "$status" -eq 0 ] || { cat "$base.make.err"; echo "FAIL: cannot make the base core"; exit 1; }
+	mutate_words=()
 fi
-[ "$status" -eq 0 ] || { cat "$base.make.err"; echo "FAIL: cannot make the base core"; exit 1; }
 if ! "$COREHEAP" objects --format csv "$base.core" > "$base.csv" 2> "$base.csv.err"; then
 	cat "$base.csv.err"
 	echo "FAIL: coreheap objects fails on the sane base core"
 	exit 1
 fi
-count=$("$mutate" --count "$base.core" "$base.csv") || { echo "FAIL: hostile_mutate --count"; exit 1; }
+if [ "$mode" = python ]; then
+	# The mutants are about what the script said its objects are: each
+	# is an object of the sane core, or the corpus hits nothing.
+	checks=$((checks + 1))
+	missing=$(awk '$3 == "pyobject" || $3 == "pypool" { print $4 }' "$base.ranges" |
+		grep -vxFf <(awk -F, '/^0x/ { print $1 }' "$base.csv"))
+	if [ -n "$missing" ]; then
+		fail "objects the script named that coreheap does not list: $(echo $missing)"
+	fi
+fi
+count=$("$mutate" "${mutate_words[@]}" --count "$base.core" "$base.csv") || { echo "FAIL: hostile_mutate --count"; exit 1; }
 # An allocation from the middle of the heap, for why/refs/describe.
 some_block=$(awk -F, '/^0x/ { a[n++] = $1 } END { print a[int(n / 2)] }' "$base.csv")
 
@@ -197,7 +255,7 @@ some_block=$(awk -F, '/^0x/ { a[n++] = $1 } END { print a[int(n / 2)] }' "$base.
 run_mutant() { # index dir
 	local i=$1 dir=$2 m="$2/m$1.core" line class expect addr desc size reason
 	local dbg=(--debuginfo-path /nonexistent) kept=false
-	line=$("$mutate" "$base.core" "$base.csv" "$i" "$m") || {
+	line=$("$mutate" "${mutate_words[@]}" "$base.core" "$base.csv" "$i" "$m") || {
 		printf 'FAIL\t%s\tmutate\thostile_mutate failed\n' "$i"; return; }
 	read -r class expect addr desc <<< "$line"
 	if [ -n "${HOSTILE_ONLY:-}" ] && ! [[ $class =~ $HOSTILE_ONLY ]]; then
@@ -222,6 +280,17 @@ run_mutant() { # index dir
 		"diff||$base.core"
 		"report|-o -|"
 	)
+	# A runtime's objects: top walks them, types them, follows their
+	# references and names their roots, triage reads the threads'
+	# stacks; every third mutant, one more command in turn. (Under ASan
+	# a run here costs half a second of CPU: every command on every
+	# mutant would be twenty minutes.)
+	if [ "$mode" = python ]; then
+		local -a more=("summary||" "objects|--format jsonl|" "leaks||"
+			"why||$addr" "describe||$addr")
+		cmds=("top||" "triage|--all-threads --format json|")
+		[ $((i % 3)) -eq 0 ] && cmds+=("${more[$((i / 3 % ${#more[@]}))]}")
+	fi
 	local n=0 spec name opts operands
 	for spec in "${cmds[@]}"; do
 		IFS='|' read -r name opts operands <<< "$spec"
@@ -302,7 +371,8 @@ END {
 	}
 	h = 0; d = 0
 	for (i in desc) if (desc[i] ~ /^(heap|arena|tcache) /) { h++; if (i in damaged) d++ }
-	printf "heap, arena and tcache mutants that triage calls damaged: %d of %d\n", d, h
+	if (h > 0)
+		printf "heap, arena and tcache mutants that triage calls damaged: %d of %d\n", d, h
 	for (i in desc)
 		if (desc[i] ~ /^(heap|arena|tcache) / && !(i in damaged))
 			printf "  not called damaged: mutant %s: %s\n", i, desc[i]

@@ -3,8 +3,8 @@
  * hostile_mutate: hostile cores made from a sane one, by structured
  * mutation, for tests/hostile-cores.sh.
  *
- *   hostile_mutate --count CORE OBJECTS
- *   hostile_mutate CORE OBJECTS INDEX OUT
+ *   hostile_mutate [--words RANGES] --count CORE OBJECTS
+ *   hostile_mutate [--words RANGES] CORE OBJECTS INDEX OUT
  *
  * CORE is a sane x86-64 core; OBJECTS is `coreheap objects --format csv`
  * of it (the live blocks: where the heap's chunks are), or "-". The plan
@@ -16,10 +16,19 @@
  *   <class> <expect> <address> <description>
  *
  * where class names what was hit (ehdr, phdr, load, note, nt_file,
- * prstatus, heap, arena, tcache, truncate, grow), expect is "any" or
+ * prstatus, heap, arena, tcache, truncate, grow, or a class of RANGES),
+ * expect is "any" or
  * "partial" (the core is visibly damaged: a complete report with exit 0
  * and not a word on stderr would be a lie), and address is an address of
  * the heap the mutant is about (0x0 if none), for why/refs/describe.
+ *
+ * With --words, the mutants are only edits of the memory that RANGES
+ * names, a range a line, "ADDRESS WORDS CLASS OBJECT LABEL...": each of
+ * the WORDS 8-byte words from ADDRESS gets one hostile value (plan_words()),
+ * OBJECT is the address for why/refs/describe, and the core's own
+ * structures are left alone. A runtime's corpus (tests/hostile-python.sh)
+ * names its objects and its interpreter's state this way, from what the
+ * runtime itself said, which this program could not find in a core.
  *
  * Mutants are written one at a time: a few hundred copies of a core at
  * once would cost the test its disk and its page cache.
@@ -897,6 +906,96 @@ static void plan_random(struct core *core)
 	}
 }
 
+#define MAX_RANGES 256
+
+struct range {
+	uint64_t address, words, object;
+	char class[16];
+	char label[64];
+};
+
+// The ranges of a --words file; dies on a line it cannot read.
+static size_t read_ranges(const char *path, struct range *ranges)
+{
+	char line[256];
+	size_t n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		die("cannot open '%s': %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		struct range *r = &ranges[n];
+		int label_at = 0;
+
+		if (line[0] == '\n' || line[0] == '#')
+			continue;
+		if (n == MAX_RANGES)
+			die("%s: more than %d ranges", path, MAX_RANGES);
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%" SCNx64 " %" SCNu64 " %15s %" SCNx64 " %n",
+			   &r->address, &r->words, r->class, &r->object,
+			   &label_at) < 4 || !label_at || !r->words)
+			die("%s: not 'ADDRESS WORDS CLASS OBJECT LABEL': %s",
+			    path, line);
+		snprintf(r->label, sizeof(r->label), "%s", line + label_at);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * One mutant for each word of each range: the value, from the seed, one
+ * of those a damaged or hostile process leaves: zero, all ones, a count
+ * past any memory, the word's own address (a list that points to
+ * itself), an address inside the range (misaligned), another range's
+ * start (an object of another kind), a page no mapping holds, and the
+ * word as it was with one bit flipped or moved by a word.
+ */
+static void plan_words(struct core *core, const char *path)
+{
+	static struct range ranges[MAX_RANGES];
+	size_t num_ranges = read_ranges(path, ranges);
+
+	for (size_t i = 0; i < num_ranges; i++) {
+		const struct range *r = &ranges[i];
+
+		for (uint64_t w = 0; w < r->words; w++) {
+			uint64_t addr = r->address + 8 * w, off, value;
+			const char *what;
+			struct plan *p;
+
+			if (!file_offset(core, addr, 8, &off))
+				continue;
+			switch (rng_next(core) % 9) {
+			case 0: value = 0; what = "0"; break;
+			case 1: value = UINT64_MAX; what = "all ones"; break;
+			case 2: value = 1ull << 40; what = "2^40"; break;
+			case 3: value = addr; what = "its own address"; break;
+			case 4: value = r->address + 1; what = "the range's start + 1"; break;
+			case 5:
+				value = ranges[rng_next(core) % num_ranges].address;
+				what = "another range's start";
+				break;
+			case 6: value = 0x10000; what = "an unmapped page"; break;
+			case 7:
+				value = load64(core, off) ^
+					(1ull << (rng_next(core) % 64));
+				what = "a bit flipped";
+				break;
+			default:
+				value = load64(core, off) + 8;
+				what = "8 more";
+				break;
+			}
+			p = add(core, r->class, SET64, off, value, false,
+				"%s at 0x%" PRIx64 ", word %" PRIu64 " = 0x%" PRIx64 " (%s)",
+				r->label, r->address, w, value, what);
+			p->address = r->object;
+		}
+	}
+}
+
 // ---- applying one ----
 
 struct out {
@@ -1063,18 +1162,24 @@ int main(int argc, char **argv)
 {
 	static struct core core;
 	const char *seed = getenv("HOSTILE_SEED");
-	bool count_only = argc == 4 && !strcmp(argv[1], "--count");
-	const char *core_path, *objects;
+	const char *words = NULL, *core_path, *objects;
+	bool count_only;
 	struct stat st;
 	struct out out;
 	char *end;
 	unsigned long index = 0;
 	int fd;
 
+	if (argc > 2 && !strcmp(argv[1], "--words")) {
+		words = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	count_only = argc == 4 && !strcmp(argv[1], "--count");
 	if (!count_only && argc != 5) {
 		fprintf(stderr,
-			"usage: hostile_mutate --count CORE OBJECTS\n"
-			"       hostile_mutate CORE OBJECTS INDEX OUT\n");
+			"usage: hostile_mutate [--words RANGES] --count CORE OBJECTS\n"
+			"       hostile_mutate [--words RANGES] CORE OBJECTS INDEX OUT\n");
 		return 64;
 	}
 	core_path = argv[count_only ? 2 : 1];
@@ -1097,16 +1202,19 @@ int main(int argc, char **argv)
 
 	parse_core(&core);
 	read_objects(&core, objects);
-	walk_heap(&core);
-	find_main_arena(&core);
-
-	plan_ehdr(&core);
-	plan_segments(&core);
-	plan_notes(&core);
-	plan_heap(&core);
-	plan_arena(&core);
-	plan_truncations(&core);
-	plan_random(&core);
+	if (words) {
+		plan_words(&core, words);
+	} else {
+		walk_heap(&core);
+		find_main_arena(&core);
+		plan_ehdr(&core);
+		plan_segments(&core);
+		plan_notes(&core);
+		plan_heap(&core);
+		plan_arena(&core);
+		plan_truncations(&core);
+		plan_random(&core);
+	}
 
 	if (count_only) {
 		printf("%zu\n", core.num_plans);
