@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the core reader and the address space, on synthetic cores.
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <elf.h>
 #include <libelf.h>
@@ -13,8 +14,10 @@
 #include "core/address_space.h"
 #include "core/core.h"
 #include "core/coredump_store.h"
+#include "core/symbol_ranges.h"
 #include "heap/program.h"
 #include "error_assertions.h"
+#include "rng.h"
 #include "synthetic_core.h"
 
 static uint8_t heap_bytes[8192];
@@ -1323,4 +1326,92 @@ Test(core, a_stack_that_does_not_agree_gives_psargs_said_cut)
 	command_line_of(&stack, kernel_psargs, true, &command_line);
 	expect_command_line(&command_line, CH_COMMAND_LINE_PSINFO, kernel_psargs, true);
 	ch_command_line_deinit(&command_line);
+}
+
+/*
+ * The rule of a linear search over symbols (ch_module_symbolize_tls()'s):
+ * the first that holds addr, else the nearest label (sizeless) below it.
+ * Counts its calls.
+ */
+struct linear_table {
+	const struct ch_symbol_hit *symbols;
+	size_t n, calls;
+};
+
+static void linear_lookup(void *arg, uint64_t addr, struct ch_symbol_hit *ret)
+{
+	struct linear_table *table = arg;
+
+	table->calls++;
+	*ret = (struct ch_symbol_hit){ 0 };
+	for (size_t i = 0; i < table->n; i++) {
+		const struct ch_symbol_hit *s = &table->symbols[i];
+
+		if (addr < s->address)
+			continue;
+		if (addr - s->address < s->size) {
+			*ret = *s;
+			return;
+		}
+		if (!s->size && (!ret->name || s->address > ret->address))
+			*ret = *s;
+	}
+}
+
+/*
+ * Symbols that overlap, nest, share starts, sit at the top of the address
+ * space and wrap: the ranges answer every address (each bound, next to it,
+ * and at random) as the search they keep the answers of, and ask it once
+ * an interval.
+ */
+Test(core, symbol_ranges_answer_as_the_search_they_keep)
+{
+	static const char *names[] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+	enum { N = 400, QUESTIONS = 20000 };
+	static struct ch_symbol_hit symbols[N];
+	struct linear_table table = { .symbols = symbols, .n = N };
+	struct ch_symbol_ranges ranges;
+	const uint64_t points[] = { 0x500, 0x7000 };
+	size_t asked_by_ranges = 0;
+
+	rng_state = 7;
+	for (size_t i = 0; i < N; i++) {
+		uint64_t r = rng();
+
+		symbols[i] = (struct ch_symbol_hit){
+			.name = names[i % 8],
+			.address = 0x1000 + r % 0x8000,
+			// A label in four; sizes from 1 to 0x400.
+			.size = r % 4 == 0 ? 0 : 1 + (r >> 20) % 0x400,
+		};
+	}
+	symbols[0] = (struct ch_symbol_hit){ "top", UINT64_MAX - 0x10, 0x100 };
+	symbols[1] = (struct ch_symbol_hit){ "wide", 0x2000, 0x3000 };
+	symbols[2] = (struct ch_symbol_hit){ "same", 0x2000, 0x10 };
+	assert_no_error(ch_symbol_ranges_build(&ranges, symbols, N, points, 2,
+					       true));
+	for (size_t q = 0; q < QUESTIONS + 3 * ranges.num_bounds; q++) {
+		uint64_t addr;
+		struct ch_symbol_hit want, got;
+
+		if (q < 3 * ranges.num_bounds)
+			addr = ranges.bounds[q / 3] + q % 3 - 1;
+		else
+			addr = rng() % 2 ? rng() % 0xa000 : UINT64_MAX - rng() % 0x20;
+		size_t before;
+
+		linear_lookup(&table, addr, &want);
+		before = table.calls;
+		ch_symbol_ranges_find(&ranges, addr, linear_lookup, &table, &got);
+		asked_by_ranges += table.calls - before;
+		cr_assert_eq(got.name, want.name, "0x%" PRIx64 ": %s, not %s",
+			     addr, got.name ? got.name : "none",
+			     want.name ? want.name : "none");
+		if (want.name)
+			cr_assert_eq(got.address, want.address, "0x%" PRIx64, addr);
+	}
+	// The ranges asked the search at most once an interval.
+	cr_assert_leq(asked_by_ranges, ranges.num_bounds + 1);
+	cr_assert_gt(asked_by_ranges, 0);
+	ch_symbol_ranges_deinit(&ranges);
 }

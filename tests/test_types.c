@@ -3,6 +3,7 @@
 // naming, the hash maps and patterns behind it, and the typing of a heap
 // built by hand in a synthetic core (no modules: guesses only).
 #include <criterion/criterion.h>
+#include <elfutils/libdwfl.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -601,5 +602,89 @@ Test(types, dwarf_loaded_beside_the_walk_changes_nothing, .timeout = 300)
 		     CH_ERROR_NOT_FOUND, "no symbol 'no_such_symbol_here'");
 	ch_program_destroy(after);
 	ch_program_destroy(beside);
+	free(core);
+}
+
+/*
+ * A module's answers to which symbol holds an address, made fast once it
+ * has been asked many (core/symbol_ranges.h), are libdwfl's own: against
+ * dwfl_module_addrinfo() of a Dwfl of the test's, on the same core, at
+ * every bound of a sample of each module's symbols, next to them, and at
+ * random addresses in the module.
+ */
+Test(types, symbolize_answers_as_libdwfl, .timeout = 300)
+{
+	static const Dwfl_Callbacks callbacks = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+	};
+	char *core = types_cxx_core("types_symbolize");
+	struct ch_program *program;
+	struct ch_program_options options = { 0 };
+	Dwfl *dwfl;
+	Elf *elf;
+	int fd;
+	size_t compared = 0, named = 0;
+	uint64_t state = 11;
+
+	if (!core)
+		cr_skip_test("make-core.sh cannot make a core here (see its message)");
+	assert_no_error(ch_program_open(core, &options, &program));
+	fd = open(core, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	dwfl = dwfl_begin(&callbacks);
+	cr_assert(elf && dwfl);
+	cr_assert_gt(dwfl_core_file_report(dwfl, elf, NULL), 0);
+	cr_assert_eq(dwfl_report_end(dwfl, NULL, NULL), 0);
+	for (size_t m = 0; m < program->modules->num_modules; m++) {
+		struct ch_module *module = &program->modules->modules[m];
+		Dwfl_Module *mod = dwfl_addrmodule(dwfl, module->start);
+		int n = mod ? dwfl_module_getsymtab(mod) : 0;
+		// About 800 symbols of each module, four addresses each.
+		int step = n > 800 ? n / 800 : 1;
+
+		for (int i = 1; i < n + 2000; i += i < n ? step : 1) {
+			uint64_t addr, offset = 0, want_offset = 0;
+			GElf_Sym sym;
+			GElf_Addr value;
+			GElf_Off off;
+			const char *got, *want;
+
+			if (i < n) {
+				if (!dwfl_module_getsym_info(mod, i, &sym, &value,
+							     NULL, NULL, NULL))
+					continue;
+			} else {
+				state = state * 6364136223846793005ull + 1442695040888963407ull;
+				value = module->start + (state >> 11) %
+						(module->end - module->start);
+				sym.st_size = 0;
+			}
+			for (int k = 0; k < (i < n ? 4 : 1); k++) {
+				addr = k == 0 ? value : k == 1 ? value - 1 :
+				       k == 2 ? value + sym.st_size :
+						value + sym.st_size - 1;
+				got = ch_module_symbolize(module, addr, &offset);
+				want = dwfl_module_addrinfo(mod, addr, &off, &sym,
+							    NULL, NULL, NULL);
+				want_offset = off;
+				cr_assert_str_eq(got ? got : "(none)",
+						 want ? want : "(none)",
+						 "%s: 0x%" PRIx64, module->name, addr);
+				if (want)
+					cr_assert_eq(offset, want_offset,
+						     "%s: 0x%" PRIx64 " %s", module->name,
+						     addr, want);
+				compared++;
+				named += want != NULL;
+			}
+		}
+	}
+	cr_assert_gt(named, 10000, "%zu of %zu addresses named", named, compared);
+	dwfl_end(dwfl);
+	elf_end(elf);
+	close(fd);
+	ch_program_destroy(program);
 	free(core);
 }

@@ -23,8 +23,25 @@
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "core/modules.h"
+#include "core/symbol_ranges.h"
 
 #define DEFAULT_DEBUGINFO_PATH ":.debug:/usr/lib/debug"
+
+/*
+ * A module's answers to which symbol holds an address (or a TLS offset):
+ * the first ANSWERS_AFTER questions are asked of the symbol table, a pass
+ * over it each; from then on of its ranges (symbol_ranges.h), made once,
+ * where an answer costs a binary search. A few frames' pcs are not worth
+ * the ranges; the roots of a large array of globals, each a question when
+ * the graph's roots are named, are.
+ */
+#define ANSWERS_AFTER 64
+
+struct symbol_answers {
+	uint32_t questions;
+	bool have_ranges;
+	struct ch_symbol_ranges ranges;
+};
 
 struct ch_module_internal {
 	Dwfl_Module *dwfl_module;
@@ -40,6 +57,8 @@ struct ch_module_internal {
 	struct ch_module_symbol *symbols;
 	struct ch_name_map symbol_index;
 	bool symbols_indexed;
+	// Which symbol holds an address, and a TLS offset.
+	struct symbol_answers addresses, tls_offsets;
 };
 
 /*
@@ -1112,6 +1131,8 @@ void ch_modules_destroy(struct ch_modules *modules)
 			close(internal->own_fd);
 		free(internal->symbols);
 		ch_name_map_deinit(&internal->symbol_index);
+		ch_symbol_ranges_deinit(&internal->addresses.ranges);
+		ch_symbol_ranges_deinit(&internal->tls_offsets.ranges);
 		free(internal);
 	}
 	free(modules->modules);
@@ -1330,19 +1351,168 @@ struct ch_error *ch_modules_load_dwarf_beside(struct ch_modules *modules)
 	return NULL;
 }
 
-const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
-				uint64_t *offset_ret)
+// libdwfl's answer for an address: a pass over the module's symbols.
+static void look_up_address(void *arg, uint64_t addr,
+			    struct ch_symbol_hit *ret)
 {
 	GElf_Off offset;
 	GElf_Sym sym;
-	const char *name;
+	const char *name = dwfl_module_addrinfo(arg, addr, &offset, &sym, NULL,
+						NULL, NULL);
 
-	wait_for_dwarf(module->internal->modules);
-	name = dwfl_module_addrinfo(module->internal->dwfl_module, addr,
-				    &offset, &sym, NULL, NULL, NULL);
+	*ret = (struct ch_symbol_hit){ 0 };
 	if (name)
-		*offset_ret = offset;
-	return name;
+		*ret = (struct ch_symbol_hit){
+			.name = name,
+			.address = addr - offset,
+			.size = sym.st_size,
+		};
+}
+
+DEFINE_VECTOR(symbol_hit_vector, struct ch_symbol_hit);
+DEFINE_VECTOR(address_vector, uint64_t);
+
+/*
+ * Where each section of elf starts and ends (its end and the address past
+ * it: libdwfl counts a section's end as in it, unless the next starts
+ * there).
+ */
+static struct ch_error *add_section_bounds(Elf *elf, Dwarf_Addr bias,
+					   struct address_vector *bounds)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		uint64_t start;
+		struct ch_error *err = NULL;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		start = shdr.sh_addr + bias;
+		err = address_vector_append(bounds, &start);
+		if (!err)
+			err = address_vector_append(bounds,
+						    &(uint64_t){ start + shdr.sh_size });
+		if (!err)
+			err = address_vector_append(bounds,
+						    &(uint64_t){ start + shdr.sh_size + 1 });
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/*
+ * The ranges of the symbols libdwfl's search considers (named, defined,
+ * neither a section's, a file's nor TLS), at the addresses it compares
+ * (dwfl_module_getsym_info()'s, and the symbol's own value where that
+ * differs, as a function descriptor's does: then only the answers asked
+ * are kept), with the bounds of the sections of the files they are in.
+ */
+static struct ch_error *make_address_ranges(Dwfl_Module *mod,
+					    struct ch_symbol_ranges *ranges)
+{
+	struct symbol_hit_vector symbols;
+	struct address_vector bounds;
+	Dwarf_Addr main_bias = 0;
+	Elf *main_elf = dwfl_module_getelf(mod, &main_bias), *last_elf = main_elf;
+	int n = dwfl_module_getsymtab(mod);
+	bool simple_holds = true;
+	struct ch_error *err = NULL;
+
+	symbol_hit_vector_init(&symbols);
+	address_vector_init(&bounds);
+	if (main_elf)
+		err = add_section_bounds(main_elf, main_bias, &bounds);
+	for (int i = 1; !err && i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf = NULL;
+		Dwarf_Addr bias = 0;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							   &shndx, &elf, &bias);
+		int type = GELF_ST_TYPE(sym.st_info);
+
+		if (!name || !name[0] || sym.st_shndx == SHN_UNDEF ||
+		    type == STT_SECTION || type == STT_FILE || type == STT_TLS)
+			continue;
+		if (elf && elf != last_elf) {
+			last_elf = elf;
+			err = add_section_bounds(elf, bias, &bounds);
+		}
+		if (!err)
+			err = symbol_hit_vector_append(&symbols,
+						       &(struct ch_symbol_hit){
+							       .name = name,
+							       .address = addr,
+							       .size = sym.st_size,
+						       });
+		if (!err && addr != sym.st_value + bias) {
+			simple_holds = false;
+			err = symbol_hit_vector_append(&symbols,
+						       &(struct ch_symbol_hit){
+							       .name = name,
+							       .address = sym.st_value + bias,
+							       .size = sym.st_size,
+						       });
+		}
+	}
+	if (!err)
+		err = ch_symbol_ranges_build(ranges, symbols.data, symbols.len,
+					     bounds.data, bounds.len,
+					     simple_holds);
+	symbol_hit_vector_deinit(&symbols);
+	address_vector_deinit(&bounds);
+	return err;
+}
+
+/*
+ * The symbol holding addr, asked of lookup (arg its argument) or, past
+ * ANSWERS_AFTER questions, of the ranges make_ranges made (once; if it
+ * cannot, of lookup still).
+ */
+static void find_symbol(struct symbol_answers *answers, uint64_t addr,
+			ch_symbol_lookup_fn *lookup, void *arg,
+			struct ch_error *(*make_ranges)(Dwfl_Module *,
+							struct ch_symbol_ranges *),
+			struct ch_symbol_hit *ret)
+{
+	if (!answers->have_ranges && answers->questions <= ANSWERS_AFTER &&
+	    ++answers->questions > ANSWERS_AFTER) {
+		struct ch_error *err = make_ranges(arg, &answers->ranges);
+
+		// Without the ranges, the questions go on as before.
+		answers->have_ranges = !err;
+		ch_error_destroy(err);
+	}
+	if (answers->have_ranges)
+		ch_symbol_ranges_find(&answers->ranges, addr, lookup, arg, ret);
+	else
+		lookup(arg, addr, ret);
+}
+
+// The symbol holding addr, as libdwfl's dwfl_module_addrinfo() says.
+static void symbol_holding(struct ch_module *module, uint64_t addr,
+			   struct ch_symbol_hit *ret)
+{
+	struct ch_module_internal *internal = module->internal;
+
+	wait_for_dwarf(internal->modules);
+	find_symbol(&internal->addresses, addr, look_up_address,
+		    internal->dwfl_module, make_address_ranges, ret);
+}
+
+const char *ch_module_symbolize(struct ch_module *module, uint64_t addr,
+				uint64_t *offset_ret)
+{
+	struct ch_symbol_hit hit;
+
+	symbol_holding(module, addr, &hit);
+	if (hit.name)
+		*offset_ret = addr - hit.address;
+	return hit.name;
 }
 
 struct ch_error *ch_modules_name_address(const struct ch_modules *modules,
@@ -1452,31 +1622,26 @@ void ch_module_for_each_symbol(struct ch_module *module,
 const char *ch_module_symbol_at(struct ch_module *module, uint64_t addr,
 				uint64_t *offset_ret, uint64_t *size_ret)
 {
-	GElf_Off offset;
-	GElf_Sym sym;
-	const char *name;
+	struct ch_symbol_hit hit;
 
-	wait_for_dwarf(module->internal->modules);
-	name = dwfl_module_addrinfo(module->internal->dwfl_module, addr,
-				    &offset, &sym, NULL, NULL, NULL);
-	if (name) {
-		*offset_ret = offset;
-		*size_ret = sym.st_size;
+	symbol_holding(module, addr, &hit);
+	if (hit.name) {
+		*offset_ret = addr - hit.address;
+		*size_ret = hit.size;
 	}
-	return name;
+	return hit.name;
 }
 
-const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
-				    uint64_t *offset_ret)
+/*
+ * The TLS symbol holding offset: the first of the symbol table that holds
+ * it, else the nearest sizeless one below it.
+ */
+static void look_up_tls(void *arg, uint64_t offset, struct ch_symbol_hit *ret)
 {
-	Dwfl_Module *mod = module->internal->dwfl_module;
-	const char *best = NULL;
-	uint64_t best_value = 0;
-	int n;
+	Dwfl_Module *mod = arg;
+	int n = dwfl_module_getsymtab(mod);
 
-	wait_for_dwarf(module->internal->modules);
-	n = dwfl_module_getsymtab(mod);
-
+	*ret = (struct ch_symbol_hit){ 0 };
 	for (int i = 1; i < n; i++) {
 		struct ch_module_symbol symbol;
 		const char *name;
@@ -1486,19 +1651,64 @@ const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 		if (!read_symbol(mod, i, &name, &symbol, &type, NULL) ||
 		    !symbol.is_tls || offset < symbol.address)
 			continue;
-		// Inside the symbol, or else the nearest one below offset.
 		if (offset - symbol.address < symbol.size) {
-			*offset_ret = offset - symbol.address;
-			return name;
+			*ret = (struct ch_symbol_hit){
+				.name = name,
+				.address = symbol.address,
+				.size = symbol.size,
+			};
+			return;
 		}
-		if (symbol.size == 0 && (!best || symbol.address > best_value)) {
-			best = name;
-			best_value = symbol.address;
-		}
+		if (symbol.size == 0 && (!ret->name || symbol.address > ret->address))
+			*ret = (struct ch_symbol_hit){
+				.name = name,
+				.address = symbol.address,
+			};
 	}
-	if (best)
-		*offset_ret = offset - best_value;
-	return best;
+}
+
+// The ranges of the module's TLS symbols, by their offsets.
+static struct ch_error *make_tls_ranges(Dwfl_Module *mod,
+					struct ch_symbol_ranges *ranges)
+{
+	struct symbol_hit_vector symbols;
+	int n = dwfl_module_getsymtab(mod);
+	struct ch_error *err = NULL;
+
+	symbol_hit_vector_init(&symbols);
+	for (int i = 1; !err && i < n; i++) {
+		struct ch_module_symbol symbol;
+		const char *name;
+		int type;
+
+		if (read_symbol(mod, i, &name, &symbol, &type, NULL) &&
+		    symbol.is_tls)
+			err = symbol_hit_vector_append(&symbols,
+						       &(struct ch_symbol_hit){
+							       .name = name,
+							       .address = symbol.address,
+							       .size = symbol.size,
+						       });
+	}
+	if (!err)
+		err = ch_symbol_ranges_build(ranges, symbols.data, symbols.len,
+					     NULL, 0, true);
+	symbol_hit_vector_deinit(&symbols);
+	return err;
+}
+
+const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
+				    uint64_t *offset_ret)
+{
+	struct ch_module_internal *internal = module->internal;
+	struct ch_symbol_hit hit;
+
+	wait_for_dwarf(internal->modules);
+	find_symbol(&internal->tls_offsets, offset, look_up_tls,
+		    internal->dwfl_module, make_tls_ranges, &hit);
+	if (hit.name)
+		*offset_ret = offset - hit.address;
+	return hit.name;
 }
 
 // DWARF register numbers of x86-64 (System V ABI, figure 3.36).
