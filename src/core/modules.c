@@ -43,6 +43,20 @@ struct symbol_answers {
 	struct ch_symbol_ranges ranges;
 };
 
+/*
+ * The scopes of the frame of the module asked last (frame_scopes()): the
+ * roots in a frame are named one after another, and each would otherwise
+ * search the DIEs of its CU for the scopes holding the pc.
+ */
+struct frame_scopes {
+	bool valid;
+	struct ch_frame_context context;
+	Dwarf_Die *scopes;
+	int num_scopes, function;
+	uint64_t base;
+	Dwarf_Addr pc;
+};
+
 struct ch_module_internal {
 	Dwfl_Module *dwfl_module;
 	// The binary, when we had to open it ourselves (see find_binary).
@@ -59,6 +73,7 @@ struct ch_module_internal {
 	bool symbols_indexed;
 	// Which symbol holds an address, and a TLS offset.
 	struct symbol_answers addresses, tls_offsets;
+	struct frame_scopes last_frame;
 };
 
 /*
@@ -1133,6 +1148,7 @@ void ch_modules_destroy(struct ch_modules *modules)
 		ch_name_map_deinit(&internal->symbol_index);
 		ch_symbol_ranges_deinit(&internal->addresses.ranges);
 		ch_symbol_ranges_deinit(&internal->tls_offsets.ranges);
+		free(internal->last_frame.scopes);
 		free(internal);
 	}
 	free(modules->modules);
@@ -2000,14 +2016,13 @@ static const char *find_in_scope(Dwarf_Die *scope, Dwarf_Addr pc,
 
 /*
  * The scopes holding the frame's pc, innermost first, up to the outermost
- * function (*function_ret is its index), and that function's frame base:
- * inlined functions have none of their own. Returns the number of scopes
- * (the caller frees *scopes_ret), 0 if DWARF does not say.
+ * function (ret->function is its index), and that function's frame base:
+ * inlined functions have none of their own. ret->num_scopes is 0 if DWARF
+ * does not say.
  */
-static int frame_scopes(struct ch_module *module,
-			const struct ch_frame_context *context,
-			Dwarf_Die **scopes_ret, int *function_ret,
-			uint64_t *base_ret, Dwarf_Addr *pc_ret)
+static void find_frame_scopes(struct ch_module *module,
+			      const struct ch_frame_context *context,
+			      struct frame_scopes *ret)
 {
 	Dwfl_Module *mod = module->internal->dwfl_module;
 	Dwarf_Die *scopes = NULL;
@@ -2015,10 +2030,10 @@ static int frame_scopes(struct ch_module *module,
 	Dwarf_Die *cu;
 	int num_scopes, function = -1;
 
-	wait_for_dwarf(module->internal->modules);
+	*ret = (struct frame_scopes){ .valid = true, .context = *context };
 	cu = dwfl_module_addrdie(mod, context->pc, &bias);
 	if (!cu)
-		return 0;
+		return;
 	pc = context->pc - bias;
 	num_scopes = dwarf_getscopes(cu, pc, &scopes);
 	/*
@@ -2042,30 +2057,51 @@ static int frame_scopes(struct ch_module *module,
 		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
 			function = i;
 	}
-	if (function < 0 || !frame_base(&scopes[function], pc, context, base_ret)) {
+	if (function < 0 || !frame_base(&scopes[function], pc, context, &ret->base)) {
 		free(scopes);
-		return 0;
+		return;
 	}
-	*scopes_ret = scopes;
-	*function_ret = function;
-	*pc_ret = pc;
-	return num_scopes;
+	ret->scopes = scopes;
+	ret->num_scopes = num_scopes;
+	ret->function = function;
+	ret->pc = pc;
+}
+
+static bool same_context(const struct ch_frame_context *a,
+			 const struct ch_frame_context *b)
+{
+	return a->pc == b->pc && a->cfa == b->cfa && a->sp == b->sp &&
+	       a->bp == b->bp && a->has_cfa == b->has_cfa &&
+	       a->has_sp == b->has_sp && a->has_bp == b->has_bp;
+}
+
+// The frame's scopes (find_frame_scopes()), the module's to keep; NULL if
+// DWARF does not say.
+static const struct frame_scopes *frame_scopes(struct ch_module *module,
+					       const struct ch_frame_context *context)
+{
+	struct frame_scopes *last = &module->internal->last_frame;
+
+	wait_for_dwarf(module->internal->modules);
+	if (!last->valid || !same_context(&last->context, context)) {
+		free(last->scopes);
+		find_frame_scopes(module, context, last);
+	}
+	return last->num_scopes ? last : NULL;
 }
 
 const char *ch_module_find_local(struct ch_module *module,
 				 const struct ch_frame_context *context,
 				 uint64_t addr, uint64_t *offset_ret)
 {
-	_cleanup_free_ Dwarf_Die *scopes = NULL;
+	const struct frame_scopes *frame = frame_scopes(module, context);
 	const char *name = NULL;
-	Dwarf_Addr pc;
-	uint64_t base;
-	int function;
 
-	if (!frame_scopes(module, context, &scopes, &function, &base, &pc))
+	if (!frame)
 		return NULL;
-	for (int i = 0; i <= function && !name; i++)
-		name = find_in_scope(&scopes[i], pc, base, addr, offset_ret);
+	for (int i = 0; i <= frame->function && !name; i++)
+		name = find_in_scope(&frame->scopes[i], frame->pc, frame->base,
+				     addr, offset_ret);
 	return name;
 }
 
@@ -2073,17 +2109,15 @@ void ch_module_for_each_local(struct ch_module *module,
 			      const struct ch_frame_context *context,
 			      ch_frame_local_fn *fn, void *arg)
 {
-	_cleanup_free_ Dwarf_Die *scopes = NULL;
-	Dwarf_Addr pc;
-	uint64_t base;
-	int function;
+	// Its own, not the module's last: fn may ask of other frames.
+	struct frame_scopes frame;
 
-	if (!frame_scopes(module, context, &scopes, &function, &base, &pc))
-		return;
-	for (int i = 0; i <= function; i++) {
+	wait_for_dwarf(module->internal->modules);
+	find_frame_scopes(module, context, &frame);
+	for (int i = 0; i < frame.num_scopes && i <= frame.function; i++) {
 		Dwarf_Die child;
 
-		if (dwarf_child(&scopes[i], &child) != 0)
+		if (dwarf_child(&frame.scopes[i], &child) != 0)
 			continue;
 		do {
 			int tag = dwarf_tag(&child);
@@ -2096,12 +2130,15 @@ void ch_module_for_each_local(struct ch_module *module,
 				continue;
 			if (!dwarf_attr_integrate(&child, DW_AT_location,
 						  &attr) ||
-			    dwarf_getlocation_addr(&attr, pc, &expr, &len,
+			    dwarf_getlocation_addr(&attr, frame.pc, &expr, &len,
 						   1) != 1 ||
 			    len != 1 || expr[0].atom != DW_OP_fbreg)
 				continue;
-			if (!fn(&child, base + (int64_t)expr[0].number, arg))
-				return;
+			if (!fn(&child, frame.base + (int64_t)expr[0].number,
+				arg))
+				goto out;
 		} while (dwarf_siblingof(&child, &child) == 0);
 	}
+out:
+	free(frame.scopes);
 }
