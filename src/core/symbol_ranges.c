@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/sorted_u64.h"
 #include "base/vector.h"
 #include "core/symbol_ranges.h"
 
@@ -12,28 +13,11 @@ enum {
 	ANSWER_FIRST_HIT = 2,
 };
 
-static int compare_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 // The interval of addr: how many bounds are at or below it.
 static size_t interval_of(const struct ch_symbol_ranges *ranges,
 			  uint64_t addr)
 {
-	size_t low = 0, high = ranges->num_bounds;
-
-	while (low < high) {
-		size_t mid = low + (high - low) / 2;
-
-		if (ranges->bounds[mid] <= addr)
-			low = mid + 1;
-		else
-			high = mid;
-	}
-	return low;
+	return ch_count_at_most_u64(ranges->bounds, ranges->num_bounds, addr);
 }
 
 // Where a symbol's interval ends: past its size, or a label's own byte.
@@ -67,13 +51,7 @@ static struct ch_error *make_bounds(struct ch_symbol_ranges *ranges,
 	if (num_points)
 		memcpy(ranges->bounds + len, points, num_points * sizeof(*points));
 	len += num_points;
-	qsort(ranges->bounds, len, sizeof(*ranges->bounds), compare_u64);
-	ranges->num_bounds = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (ranges->num_bounds == 0 ||
-		    ranges->bounds[ranges->num_bounds - 1] != ranges->bounds[i])
-			ranges->bounds[ranges->num_bounds++] = ranges->bounds[i];
-	}
+	ranges->num_bounds = ch_sort_unique_u64(ranges->bounds, len);
 	return NULL;
 }
 

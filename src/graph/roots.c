@@ -8,6 +8,7 @@
 #include "base/cleanup.h"
 #include "base/demangle.h"
 #include "base/path.h"
+#include "base/sorted_u64.h"
 #include "base/vector.h"
 #include "graph/roots.h"
 
@@ -628,13 +629,6 @@ static struct ch_error *add_dead_stacks(struct ch_program *program,
 	return NULL;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int compare_priority(const void *a, const void *b)
 {
 	const struct candidate *x = a, *y = b;
@@ -642,21 +636,6 @@ static int compare_priority(const void *a, const void *b)
 	if (x->priority != y->priority)
 		return y->priority - x->priority;
 	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static size_t find_boundary(const uint64_t *points, size_t n, uint64_t value)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (points[mid] < value)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 // Union-find over elementary intervals: the first unowned one at or after i.
@@ -684,7 +663,7 @@ static size_t next_unowned(size_t *next, size_t i)
  */
 static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
 {
-	size_t n = list->len, num_points = 0, kept = 0;
+	size_t n = list->len, num_points = 0;
 	_cleanup_free_ uint64_t *points = malloc((2 * n + 1) * sizeof(*points));
 	_cleanup_free_ uint32_t *owner = NULL;
 	_cleanup_free_ size_t *next = NULL;
@@ -699,12 +678,7 @@ static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
 		points[num_points++] = list->items[i].start;
 		points[num_points++] = list->items[i].end;
 	}
-	qsort(points, num_points, sizeof(*points), compare_u64);
-	for (size_t i = 0; i < num_points; i++) {
-		if (kept == 0 || points[kept - 1] != points[i])
-			points[kept++] = points[i];
-	}
-	num_points = kept;
+	num_points = ch_sort_unique_u64(points, num_points);
 	owner = malloc((num_points + 1) * sizeof(*owner));
 	next = malloc((num_points + 1) * sizeof(*next));
 	if (!owner || !next)
@@ -714,9 +688,11 @@ static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
 		next[i] = i;
 	}
 	for (size_t c = 0; c < n; c++) {
-		size_t hi = find_boundary(points, num_points, list->items[c].end);
-		size_t j = next_unowned(next, find_boundary(points, num_points,
-							    list->items[c].start));
+		size_t hi = ch_count_below_u64(points, num_points,
+					       list->items[c].end);
+		size_t j = next_unowned(next,
+					ch_count_below_u64(points, num_points,
+							   list->items[c].start));
 
 		while (j < hi) {
 			owner[j] = c;

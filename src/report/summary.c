@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/sorted_u64.h"
 #include "base/vector.h"
 #include "report/summary.h"
 
@@ -221,27 +222,12 @@ out:
 	return err;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static bool holds_any(const uint64_t *sorted, size_t n, uint64_t start,
 		      uint64_t end)
 {
-	size_t lo = 0, hi = n;
+	size_t first = ch_count_below_u64(sorted, n, start);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sorted[mid] < start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && sorted[lo] < end;
+	return first < n && sorted[first] < end;
 }
 
 // Names the kernel gives shared memory in NT_FILE: POSIX shm, SysV
@@ -525,7 +511,7 @@ struct ch_error *ch_summary_map_build(const struct ch_program *program,
 	}
 	for (size_t i = 0; i < core->num_threads; i++)
 		sps[i] = core->threads[i].regs[CH_REG_RSP];
-	qsort(sps, core->num_threads, sizeof(*sps), compare_u64);
+	qsort(sps, core->num_threads, sizeof(*sps), ch_compare_u64);
 	err = owned_pieces(program, &pieces);
 	if (!err)
 		err = all_mappings(program, &mappings);
