@@ -8,6 +8,7 @@
 
 #include "base/path.h"
 #include "fuzz_host.h"
+#include "heap/allocators.h"
 
 // A mapping larger than this is refused: the jemalloc plugin copies the
 // module's writable ranges to search them.
@@ -288,10 +289,153 @@ static int host_add_damage(const struct coreheap_host *ops,
 	return COREHEAP_OK;
 }
 
+// The first native block at or above addr: its index, or num_blocks.
+static size_t lower_bound(const struct fuzz_host *host, uint64_t addr)
+{
+	size_t lo = 0, hi = host->h.num_blocks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (host->native_blocks[mid].address < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void report_native_block(const struct fuzz_host *host, size_t i,
+				struct coreheap_block *ret)
+{
+	*ret = (struct coreheap_block){
+		.address = host->native_blocks[i].address,
+		.size = host->native_blocks[i].size,
+		.state = COREHEAP_BLOCK_LIVE,
+	};
+}
+
+// The native block holding addr, as the real host's ch_heap_find(): a
+// block of size 0 holds its own address.
+static int find_native_block(const struct fuzz_host *host, uint64_t addr,
+			     size_t *index_ret)
+{
+	size_t i = lower_bound(host, addr);
+	const struct fuzz_snapshot_block *b;
+
+	if (i < host->h.num_blocks && host->native_blocks[i].address == addr) {
+		*index_ret = i;
+		return COREHEAP_OK;
+	}
+	if (!i)
+		return COREHEAP_NOT_FOUND;
+	b = &host->native_blocks[i - 1];
+	if (addr - b->address >= b->size)
+		return COREHEAP_NOT_FOUND;
+	*index_ret = i - 1;
+	return COREHEAP_OK;
+}
+
 static int host_find_block(const struct coreheap_host *ops, uint64_t addr,
 			   struct coreheap_block *ret)
 {
-	return COREHEAP_NOT_FOUND;
+	const struct fuzz_host *host = host_of(ops);
+	size_t i;
+
+	if (find_native_block(host, addr, &i) != COREHEAP_OK)
+		return COREHEAP_NOT_FOUND;
+	report_native_block(host, i, ret);
+	return COREHEAP_OK;
+}
+
+static int host_next_block(const struct coreheap_host *ops, uint64_t addr,
+			   struct coreheap_block *ret)
+{
+	const struct fuzz_host *host = host_of(ops);
+	size_t i = lower_bound(host, addr);
+
+	if (i >= host->h.num_blocks)
+		return COREHEAP_NOT_FOUND;
+	report_native_block(host, i, ret);
+	return COREHEAP_OK;
+}
+
+// A name the host copies: read all of it, as it does (NULL allowed where
+// the interface allows it).
+static void read_name(const char *name, bool may_be_null)
+{
+	if ((!name && !may_be_null) || (name && strlen(name) > (1u << 20)))
+		abort();
+}
+
+static int host_add_object(const struct coreheap_host *ops,
+			   const struct coreheap_object *object,
+			   uint64_t *parent_ret)
+{
+	struct fuzz_host *host = host_of(ops);
+	size_t i;
+
+	// What the real host refuses as the plugin's bug (src/heap/host.c).
+	if (!object->address || object->size <= object->header ||
+	    object->header > object->address || object->header % 8 ||
+	    object->header / 8 > 15 ||
+	    (object->region != UINT32_MAX && object->region >= host->num_regions))
+		abort();
+	read_name(object->type_name, true);
+	if (host->num_objects == FUZZ_MAX_BLOCKS)
+		return COREHEAP_NOMEM;
+	if (host->num_objects == host->objects_capacity) {
+		size_t capacity = host->objects_capacity ? 2 * host->objects_capacity : 1024;
+		struct coreheap_object *grown =
+			realloc(host->objects, capacity * sizeof(*grown));
+
+		if (!grown)
+			return COREHEAP_NOMEM;
+		host->objects = grown;
+		host->objects_capacity = capacity;
+	}
+	host->objects[host->num_objects++] = (struct coreheap_object){
+		.address = object->address,
+		.size = object->size,
+		.header = object->header,
+	};
+	if (parent_ret)
+		*parent_ret = find_native_block(host, object->address, &i) ==
+					      COREHEAP_OK ?
+				      host->native_blocks[i].address :
+				      0;
+	return COREHEAP_OK;
+}
+
+static int host_type_block(const struct coreheap_host *ops, uint64_t address,
+			   const char *type_name)
+{
+	const struct fuzz_host *host = host_of(ops);
+	size_t i = lower_bound(host, address);
+
+	if (!type_name || !*type_name)
+		abort();
+	read_name(type_name, false);
+	if (i >= host->h.num_blocks || host->native_blocks[i].address != address)
+		return COREHEAP_NOT_FOUND;
+	return COREHEAP_OK;
+}
+
+static int host_add_runtime_stack(const struct coreheap_host *ops,
+				  const struct coreheap_runtime_stack *stack)
+{
+	// The host copies the frames and every string.
+	if (!stack || stack->num_frames > COREHEAP_MAX_RUNTIME_FRAMES ||
+	    (stack->num_frames && !stack->frames))
+		abort();
+	for (uint32_t i = 0; i < stack->num_frames; i++) {
+		read_name(stack->frames[i].function, true);
+		read_name(stack->frames[i].file, true);
+	}
+	read_name(stack->context, true);
+	read_name(stack->exception_type, true);
+	read_name(stack->exception_message, true);
+	return COREHEAP_OK;
 }
 
 static void host_log(const struct coreheap_host *ops, int level,
@@ -388,6 +532,29 @@ static bool take_runs(const uint8_t **p, size_t *left, struct fuzz_mapping *m)
 	return true;
 }
 
+// The native blocks, after the mappings: sorted and disjoint, as a walk
+// leaves them.
+static bool take_blocks(const uint8_t **p, size_t *left, struct fuzz_host *host)
+{
+	const struct fuzz_snapshot_block *blocks =
+		(const struct fuzz_snapshot_block *)*p;
+
+	if (host->h.num_blocks > *left / sizeof(*blocks))
+		return false;
+	for (uint32_t i = 0; i < host->h.num_blocks; i++) {
+		const struct fuzz_snapshot_block *prev = &blocks[i - !!i];
+
+		if (blocks[i].size > UINT64_MAX - blocks[i].address ||
+		    (i && (blocks[i].address <= prev->address ||
+			   blocks[i].address - prev->address < prev->size)))
+			return false;
+	}
+	host->native_blocks = blocks;
+	*p += host->h.num_blocks * sizeof(*blocks);
+	*left -= host->h.num_blocks * sizeof(*blocks);
+	return true;
+}
+
 bool fuzz_host_init(struct fuzz_host *host, const uint8_t *data, size_t size)
 {
 	const uint8_t *p = data;
@@ -417,6 +584,10 @@ bool fuzz_host_init(struct fuzz_host *host, const uint8_t *data, size_t size)
 			.add_owned_range = host_add_owned_range,
 			.add_stat = host_add_stat,
 			.add_alloc_stack = host_add_alloc_stack,
+			.add_object = host_add_object,
+			.next_block = host_next_block,
+			.type_block = host_type_block,
+			.add_runtime_stack = host_add_runtime_stack,
 		},
 	};
 	if (!take(&p, &left, &host->h, sizeof(host->h)) ||
@@ -454,7 +625,7 @@ bool fuzz_host_init(struct fuzz_host *host, const uint8_t *data, size_t size)
 		if (!take_runs(&p, &left, m))
 			return false;
 	}
-	return true;
+	return take_blocks(&p, &left, host);
 }
 
 void fuzz_host_deinit(struct fuzz_host *host)
@@ -464,4 +635,14 @@ void fuzz_host_deinit(struct fuzz_host *host)
 	free(host->mappings);
 	free(host->threads);
 	free(host->symbols);
+	free(host->objects);
+}
+
+const struct coreheap_allocator *fuzz_find_allocator(const char *name)
+{
+	for (size_t i = 0; ch_builtin_allocators[i]; i++) {
+		if (!strcmp(ch_builtin_allocators[i]->name, name))
+			return ch_builtin_allocators[i];
+	}
+	return NULL;
 }

@@ -40,8 +40,17 @@ struct fuzz_host {
 	struct fuzz_snapshot_thread *threads;   /**< h.num_threads */
 	struct fuzz_mapping *mappings;          /**< num_mappings, sorted */
 	size_t num_mappings;
+	/** The native live blocks, h.num_blocks, sorted (in the input). */
+	const struct fuzz_snapshot_block *native_blocks;
 	/** What the plugin reported. */
 	size_t num_blocks, num_regions;
+	/**
+	 * A runtime's objects as it reported them (address, size and header
+	 * only: what coreheap_allocator::references is given), in the order
+	 * reported; at most FUZZ_MAX_BLOCKS.
+	 */
+	struct coreheap_object *objects;
+	size_t num_objects, objects_capacity;
 };
 
 /**
@@ -54,5 +63,8 @@ struct fuzz_host {
 bool fuzz_host_init(struct fuzz_host *host, const uint8_t *data, size_t size);
 
 void fuzz_host_deinit(struct fuzz_host *host);
+
+/** The built-in plugin called name, or NULL. */
+const struct coreheap_allocator *fuzz_find_allocator(const char *name);
 
 #endif /* COREHEAP_FUZZ_HOST_H */

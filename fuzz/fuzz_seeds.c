@@ -15,6 +15,10 @@
  *   fuzz_seeds jemalloc CORE OUT  the same for the jemalloc plugin and
  *                                 libjemalloc (OUT.nosym only if the core
  *                                 has its debug symbols)
+ *   fuzz_seeds cpython CORE OUT   the same for the CPython plugin and the
+ *                                 interpreter (python3.x or libpython3.x),
+ *                                 with its read-only data (the types'
+ *                                 names) and glibc's live blocks
  *
  * Exit status 0, or 1 with a message.
  */
@@ -29,6 +33,8 @@
 #include <unistd.h>
 
 #include "coreheap/plugin.h"
+#include "base/sorted_u64.h"
+#include "fuzz_host.h"
 #include "heap/program.h"
 #include "snapshot.h"
 
@@ -165,7 +171,7 @@ static bool find_symbol(struct ch_module *mod, const char *name,
 	return !err;
 }
 
-#define MAX_SYMBOLS 16
+#define MAX_SYMBOLS 32
 
 // A snapshot's symbol table, as it is filled.
 struct symbols {
@@ -290,12 +296,53 @@ static uint64_t jemalloc_version(const struct ch_address_space *as,
 	return found;
 }
 
+// The globals the CPython plugin looks up (cpython.c, refs.c): in the
+// interpreter's dynamic symbols, debug info or not.
+static void cpython_symbols(struct ch_module *mod, bool debug,
+			    struct symbols *t)
+{
+	static const char *const names[] = {
+		"_PyRuntime", "PyType_Type", "Py_Version", "PyCode_Type",
+		"_Py_NoneStruct", "PyBaseObject_Type", "PyList_Type",
+		"PyTuple_Type", "PyDict_Type", "PyUnicode_Type", "PyLong_Type",
+		"PyBool_Type", "PyFloat_Type", "PyBytes_Type", "PyCell_Type",
+		"PyModule_Type",
+	};
+
+	(void)debug;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		add_symbol(t, mod, names[i], false);
+}
+
+// Py_Version's four bytes, in the interpreter's .rodata: its address, or 0
+// (3.13's version is in _PyRuntime's debug offsets, writable memory).
+static uint64_t cpython_version(const struct ch_address_space *as,
+				struct ch_module *mod, char *version,
+				size_t size)
+{
+	struct ch_module_symbol sym;
+
+	memset(version, 0, size);
+	if (!find_symbol(mod, "Py_Version", &sym) ||
+	    !ch_address_space_read_quiet(as, sym.address, version, 4))
+		return 0;
+	return sym.address;
+}
+
 // What a snapshot for one allocator plugin holds.
 struct allocator_kind {
 	/** The plugin's name, and the subcommand of fuzz_seeds. */
 	const char *name;
-	/** The module the plugin's globals live in, by its name's prefix. */
-	const char *module_prefix;
+	/**
+	 * The module the plugin's globals live in, by its name's prefix;
+	 * the second one tried if the first names none.
+	 */
+	const char *module_prefix, *other_module_prefix;
+	/**
+	 * A runtime's: the snapshot has the native blocks (glibc's walk)
+	 * and the module's read-only data, where its types' names are.
+	 */
+	bool is_runtime;
 	/**
 	 * Bytes kept of each writable mapping, from its start: a glibc heap
 	 * fits in a MiB (a stack or a big mmapped block is not what the walk
@@ -324,6 +371,15 @@ static const struct allocator_kind allocator_kinds[] = {
 		.max_mapping_bytes = 256ull << 20,
 		.symbols = jemalloc_symbols,
 		.version = jemalloc_version,
+	},
+	{
+		.name = "cpython",
+		.module_prefix = "python3",
+		.other_module_prefix = "libpython3",
+		.is_runtime = true,
+		.max_mapping_bytes = 256ull << 20,
+		.symbols = cpython_symbols,
+		.version = cpython_version,
 	},
 };
 
@@ -358,15 +414,162 @@ static int append_runs(struct buf *b, const uint8_t *bytes, uint64_t len,
 	return 0;
 }
 
-// The threads and the writable mappings with their runs, as the snapshot
-// has them after its symbols; *num_mappings_ret counts the mappings.
+/*
+ * What the snapshot keeps of the address space: the writable mappings (up
+ * to kind's max_mapping_bytes of each), and for a runtime the pages of its
+ * module's read-only data that the plugin reads.
+ */
+struct piece {
+	uint64_t start, end;
+	uint32_t prot;
+	bool is_module;
+};
+
+struct pieces {
+	struct piece *at;
+	size_t num, capacity;
+};
+
+static int add_piece(struct pieces *pieces, struct piece piece)
+{
+	if (pieces->num == pieces->capacity) {
+		size_t capacity = pieces->capacity ? 2 * pieces->capacity : 64;
+		struct piece *grown = realloc(pieces->at, capacity * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		pieces->at = grown;
+		pieces->capacity = capacity;
+	}
+	pieces->at[pieces->num++] = piece;
+	return 0;
+}
+
+static int compare_pieces(const void *a, const void *b)
+{
+	const struct piece *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+static bool overlaps_piece(const struct pieces *pieces, uint64_t start,
+			   uint64_t end)
+{
+	for (size_t i = 0; i < pieces->num; i++) {
+		if (start < pieces->at[i].end && pieces->at[i].start < end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The CPython plugin names a static type by its tp_name, a string in the
+ * interpreter's .rodata, which no writable mapping holds: the pages of
+ * those strings, found as the plugin finds the types (a PyTypeObject's
+ * ob_type, at 8, is PyType_Type; its tp_name is at 24, in every 3.x).
+ */
+static int add_type_name_pages(struct pieces *pieces,
+			       const struct ch_address_space *as,
+			       struct ch_module *mod)
+{
+	struct ch_module_symbol type_type;
+	const size_t writable = pieces->num;
+
+	if (!find_symbol(mod, "PyType_Type", &type_type))
+		return 0;
+	for (size_t i = 0; i < writable; i++) {
+		const struct piece *m = &pieces->at[i];
+		uint64_t len = m->end - m->start;
+		uint8_t *bytes;
+
+		if (!m->is_module || !(m->prot & COREHEAP_PROT_WRITE))
+			continue;
+		bytes = calloc(1, len + 32);
+		if (!bytes)
+			return -1;
+		read_pages(as, m->start, bytes, len);
+		for (uint64_t o = 0; o + 32 <= len; o += 8) {
+			uint64_t ob_type, name;
+			const struct ch_range *range;
+			char text[256];
+
+			memcpy(&ob_type, bytes + o + 8, 8);
+			memcpy(&name, bytes + o + 24, 8);
+			if (ob_type != type_type.address || name < mod->start ||
+			    name >= mod->end ||
+			    !(range = ch_address_space_range(as, name)) ||
+			    range->writable || range->executable ||
+			    !ch_address_space_read_quiet(as, name, text, 1))
+				continue;
+			// The string's pages: up to its NUL, 256 bytes at most.
+			size_t n = 1;
+
+			while (n < sizeof(text) && text[n - 1] &&
+			       ch_address_space_read_quiet(as, name + n, text + n, 1))
+				n++;
+			for (uint64_t page = name & ~4095ull; page < name + n;
+			     page += 4096) {
+				if (overlaps_piece(pieces, page, page + 4096))
+					continue;
+				if (add_piece(pieces, (struct piece){
+							      .start = page,
+							      .end = page + 4096,
+							      .prot = COREHEAP_PROT_READ,
+							      .is_module = true,
+						      })) {
+					free(bytes);
+					return -1;
+				}
+			}
+		}
+		free(bytes);
+	}
+	return 0;
+}
+
+// What the snapshot keeps of the address space, sorted: see struct piece.
+static int find_pieces(struct pieces *pieces, const struct ch_program *program,
+		       struct ch_module *mod, const struct allocator_kind *kind)
+{
+	const struct ch_address_space *as = program->address_space;
+
+	for (size_t i = 0; i < as->num_mappings; i++) {
+		const struct ch_mapping *m = &as->mappings[i];
+
+		if (!(m->flags & PF_W))
+			continue;
+		if (add_piece(pieces, (struct piece){
+				      .start = m->start,
+				      .end = m->end,
+				      .prot = (m->flags & PF_R ? COREHEAP_PROT_READ : 0) |
+					      COREHEAP_PROT_WRITE |
+					      (m->flags & PF_X ? COREHEAP_PROT_EXEC : 0),
+				      // The rest of .bss past the module's end
+				      // is not in its file (the glibc plugin
+				      // takes the anonymous mapping after the
+				      // module's for it).
+				      .is_module = m->start >= mod->start &&
+						   m->end <= mod->end,
+			      }))
+			return -1;
+	}
+	if (kind->is_runtime && add_type_name_pages(pieces, as, mod))
+		return -1;
+	qsort(pieces->at, pieces->num, sizeof(*pieces->at), compare_pieces);
+	return 0;
+}
+
+// The threads and the pieces of the address space with their runs, as
+// the snapshot has them after its symbols; *num_mappings_ret counts the
+// pieces.
 static int append_threads_and_mappings(struct buf *b,
 				       const struct ch_program *program,
-				       const struct ch_module *mod,
-				       uint64_t max_mapping_bytes,
+				       struct ch_module *mod,
+				       const struct allocator_kind *kind,
 				       uint32_t *num_mappings_ret)
 {
 	const struct ch_address_space *as = program->address_space;
+	struct pieces pieces = { 0 };
 	int ret = 0;
 
 	*num_mappings_ret = 0;
@@ -381,31 +584,26 @@ static int append_threads_and_mappings(struct buf *b,
 
 		ret = append(b, &st, sizeof(st));
 	}
-	for (size_t i = 0; !ret && i < as->num_mappings; i++) {
-		const struct ch_mapping *m = &as->mappings[i];
+	if (!ret)
+		ret = find_pieces(&pieces, program, mod, kind);
+	for (size_t i = 0; !ret && i < pieces.num; i++) {
+		const struct piece *piece = &pieces.at[i];
 		struct fuzz_snapshot_mapping sm = {
-			.start = m->start,
-			.end = m->end,
-			.prot = (m->flags & PF_R ? COREHEAP_PROT_READ : 0) |
-				(m->flags & PF_W ? COREHEAP_PROT_WRITE : 0) |
-				(m->flags & PF_X ? COREHEAP_PROT_EXEC : 0),
-			// The rest of .bss past the module's end is not in
-			// its file (the glibc plugin takes the anonymous
-			// mapping after the module's for it).
-			.is_module = m->start >= mod->start && m->end <= mod->end,
+			.start = piece->start,
+			.end = piece->end,
+			.prot = piece->prot,
+			.is_module = piece->is_module,
 		};
-		uint64_t len = m->end - m->start;
+		uint64_t len = piece->end - piece->start;
 		size_t at = b->size;
 		uint8_t *bytes;
 
-		if (!(m->flags & PF_W))
-			continue;
-		if (len > max_mapping_bytes)
-			len = max_mapping_bytes;
+		if (len > kind->max_mapping_bytes)
+			len = kind->max_mapping_bytes;
 		bytes = calloc(1, len + 1);
 		if (!bytes)
 			len = 0;
-		read_pages(as, m->start, bytes, len);
+		read_pages(as, piece->start, bytes, len);
 		ret = append(b, &sm, sizeof(sm));
 		if (!ret)
 			ret = append_runs(b, bytes, len, &sm.num_runs);
@@ -414,12 +612,123 @@ static int append_threads_and_mappings(struct buf *b,
 		free(bytes);
 		(*num_mappings_ret)++;
 	}
+	free(pieces.at);
+	return ret;
+}
+
+// The native live blocks a runtime's plugin finds its objects in: glibc's
+// walk of the core in (the runtime's plugin not run), after the mappings.
+static int append_native_blocks(struct buf *b, const char *in,
+				uint32_t *num_blocks_ret)
+{
+	struct ch_program_options options = { .allocator = "glibc" };
+	struct ch_program *program = NULL;
+	struct ch_error *err;
+	int ret = 0;
+
+	*num_blocks_ret = 0;
+	err = ch_program_open(in, &options, &program);
+	if (!err)
+		err = ch_program_load_heap(program, &options);
+	if (err) {
+		ch_program_destroy(program);
+		ch_error_print_and_destroy(err, stderr);
+		return -1;
+	}
+	for (size_t i = 0; !ret && i < program->heap.native_live; i++) {
+		const struct ch_block *block = &program->heap.live.blocks[i];
+		struct fuzz_snapshot_block sb = {
+			.address = block->address,
+			.size = ch_block_size(block),
+		};
+
+		ret = append(b, &sb, sizeof(sb));
+		(*num_blocks_ret)++;
+	}
+	ch_program_destroy(program);
+	return ret;
+}
+
+// The identities of the objects a runtime reported, sorted, from blocks
+// (heap->live or heap->nested) into ids at *n.
+static void collect_runtime_objects(const struct ch_block_array *blocks,
+				    uint64_t *ids, size_t *n)
+{
+	for (size_t i = 0; i < blocks->len; i++) {
+		if (blocks->blocks[i].runtime_object)
+			ids[(*n)++] = ch_block_identity(&blocks->blocks[i]);
+	}
+}
+
+/*
+ * A runtime's snapshot must serve its plugin as the core does: walked over
+ * the snapshot (fuzz_host.c), the plugin reports the very objects it
+ * reports from the core; else the fuzzer would explore a heap the plugin
+ * never meets. 0, or 1 with a message.
+ */
+static int check_runtime_snapshot(const struct allocator_kind *kind,
+				  const char *in, const struct buf *snapshot)
+{
+	const struct coreheap_allocator *ops = fuzz_find_allocator(kind->name);
+	struct ch_program_options options = { 0 };
+	struct ch_program *program = NULL;
+	struct fuzz_host host;
+	void *state = NULL;
+	int confidence = 0, ret = 1;
+	uint64_t *from_core = NULL, *from_snapshot = NULL;
+	size_t in_core = 0;
+	struct ch_error *err;
+
+	errno = 0;
+	if (!fuzz_host_init(&host, snapshot->data, snapshot->size) || !ops ||
+	    ops->probe(&host.ops, false, &confidence, &state) || confidence <= 0) {
+		fuzz_host_deinit(&host);
+		return fail("the snapshot does not serve its plugin, of", in);
+	}
+	ops->walk(&host.ops, state);
+	if (ops->destroy)
+		ops->destroy(state);
+	err = ch_program_open(in, &options, &program);
+	if (!err)
+		err = ch_program_load_heap(program, &options);
+	if (err) {
+		ch_error_print_and_destroy(err, stderr);
+		goto out;
+	}
+	from_core = malloc((program->heap.live.len + program->heap.nested.len + 1) *
+			   sizeof(*from_core));
+	from_snapshot = malloc((host.num_objects + 1) * sizeof(*from_snapshot));
+	if (!from_core || !from_snapshot) {
+		fail("out of memory for", in);
+		goto out;
+	}
+	collect_runtime_objects(&program->heap.live, from_core, &in_core);
+	collect_runtime_objects(&program->heap.nested, from_core, &in_core);
+	for (size_t i = 0; i < host.num_objects; i++)
+		from_snapshot[i] = host.objects[i].address;
+	qsort(from_core, in_core, sizeof(*from_core), ch_compare_u64);
+	qsort(from_snapshot, host.num_objects, sizeof(*from_snapshot),
+	      ch_compare_u64);
+	if (in_core != host.num_objects || !in_core ||
+	    memcmp(from_core, from_snapshot, in_core * sizeof(*from_core))) {
+		fprintf(stderr,
+			"fuzz_seeds: the %s plugin reports %zu objects from the snapshot of '%s', %zu from the core itself\n",
+			kind->name, host.num_objects, in, in_core);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(from_core);
+	free(from_snapshot);
+	ch_program_destroy(program);
+	fuzz_host_deinit(&host);
 	return ret;
 }
 
 // Write h, the symbols and the body (threads and mappings) to path.
 static int write_snapshot(const char *path, const struct fuzz_snapshot *h,
-			  const struct symbols *symbols, const struct buf *body)
+			  const struct symbols *symbols, const struct buf *body,
+			  const struct allocator_kind *kind, const char *in)
 {
 	struct buf b = { 0 };
 	int ret;
@@ -431,7 +740,9 @@ static int write_snapshot(const char *path, const struct fuzz_snapshot *h,
 		errno = ENOMEM;
 		return fail("cannot write", path);
 	}
-	ret = write_file(path, b.data, b.size);
+	ret = kind->is_runtime ? check_runtime_snapshot(kind, in, &b) : 0;
+	if (!ret)
+		ret = write_file(path, b.data, b.size);
 	free(b.data);
 	return ret;
 }
@@ -458,6 +769,9 @@ static int snapshot(const struct allocator_kind *kind, const char *in,
 		return 1;
 	}
 	mod = ch_modules_find_by_prefix(program->modules, kind->module_prefix);
+	if (!mod && kind->other_module_prefix)
+		mod = ch_modules_find_by_prefix(program->modules,
+						kind->other_module_prefix);
 	if (!mod || strlen(mod->name) >= sizeof(h.module_name)) {
 		ch_program_destroy(program);
 		errno = 0;
@@ -486,10 +800,11 @@ static int snapshot(const struct allocator_kind *kind, const char *in,
 	kind->symbols(mod, true, &with);
 	kind->symbols(mod, false, &without);
 	h.num_threads = program->core->num_threads;
-	ret = append_threads_and_mappings(&body, program, mod,
-					  kind->max_mapping_bytes,
+	ret = append_threads_and_mappings(&body, program, mod, kind,
 					  &h.num_mappings);
 	ch_program_destroy(program);
+	if (!ret && kind->is_runtime)
+		ret = append_native_blocks(&body, in, &h.num_blocks);
 	if (ret) {
 		free(body.data);
 		return fail("out of memory for", in);
@@ -497,12 +812,12 @@ static int snapshot(const struct allocator_kind *kind, const char *in,
 	h.num_symbols = with.num;
 	if (with.num != without.num)
 		h.flags |= FUZZ_SNAPSHOT_DEBUGINFO;
-	ret = write_snapshot(out, &h, &with, &body);
+	ret = write_snapshot(out, &h, &with, &body, kind, in);
 	if (!ret && with.num != without.num) {
 		h.flags &= ~FUZZ_SNAPSHOT_DEBUGINFO;
 		h.num_symbols = without.num;
 		snprintf(nosym, sizeof(nosym), "%s.nosym", out);
-		ret = write_snapshot(nosym, &h, &without, &body);
+		ret = write_snapshot(nosym, &h, &without, &body, kind, in);
 	}
 	free(body.data);
 	return ret;
@@ -519,6 +834,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], allocator_kinds[i].name))
 			return snapshot(&allocator_kinds[i], argv[2], argv[3]);
 	}
-	fprintf(stderr, "usage: fuzz_seeds headers|small|glibc|jemalloc CORE OUT\n");
+	fprintf(stderr, "usage: fuzz_seeds headers|small|glibc|jemalloc|cpython CORE OUT\n");
 	return 64;
 }

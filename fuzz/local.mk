@@ -1,14 +1,14 @@
 ## libFuzzer targets (./configure CC=clang --enable-fuzzing) and `make fuzz'.
 ## Included by the top Makefile.am, after fixtures/local.mk.
 FUZZ_TARGETS = fuzz/fuzz_core fuzz/fuzz_address_space fuzz/fuzz_modules \
-	fuzz/fuzz_glibc fuzz/fuzz_jemalloc fuzz/fuzz_pipeline
+	fuzz/fuzz_glibc fuzz/fuzz_jemalloc fuzz/fuzz_cpython fuzz/fuzz_pipeline
 FUZZ_COMMON = fuzz/fuzz_common.c fuzz/fuzz_common.h
 # The allocator targets: one source, built once per plugin, over the one
 # host that serves a snapshot.
 FUZZ_ALLOCATOR_SOURCES = fuzz/fuzz_allocator.c fuzz/fuzz_host.c fuzz/fuzz_host.h \
 	fuzz/snapshot.h
 FUZZ_LIBS = libcoreheap.a $(LIBDW_LIBS) $(LIBELF_LIBS) $(PCRE2_LIBS) $(CORE_READ_LIBS) $(LIBS)
-EXTRA_DIST += fuzz/run.sh
+EXTRA_DIST += fuzz/run.sh fuzz/python_seed.py
 
 if ENABLE_FUZZING
 noinst_PROGRAMS = $(FUZZ_TARGETS) fuzz/fuzz_seeds
@@ -38,13 +38,18 @@ fuzz_fuzz_jemalloc_CFLAGS = $(CH_CFLAGS) -DFUZZ_ALLOCATOR='"jemalloc"'
 fuzz_fuzz_jemalloc_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_jemalloc_LDADD = $(FUZZ_LIBS)
 
+fuzz_fuzz_cpython_SOURCES = $(FUZZ_ALLOCATOR_SOURCES) $(FUZZ_COMMON)
+fuzz_fuzz_cpython_CFLAGS = $(CH_CFLAGS) -DFUZZ_ALLOCATOR='"cpython"'
+fuzz_fuzz_cpython_LDFLAGS = $(FUZZ_LDFLAGS)
+fuzz_fuzz_cpython_LDADD = $(FUZZ_LIBS)
+
 fuzz_fuzz_pipeline_SOURCES = fuzz/fuzz_pipeline.c $(FUZZ_COMMON)
 fuzz_fuzz_pipeline_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_pipeline_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz_fuzz_pipeline_LDADD = $(FUZZ_LIBS)
 
 # Writes the seeds; linked like the tool (no libFuzzer main).
-fuzz_fuzz_seeds_SOURCES = fuzz/fuzz_seeds.c fuzz/snapshot.h
+fuzz_fuzz_seeds_SOURCES = fuzz/fuzz_seeds.c fuzz/snapshot.h fuzz/fuzz_host.c fuzz/fuzz_host.h
 fuzz_fuzz_seeds_CFLAGS = $(CH_CFLAGS)
 fuzz_fuzz_seeds_LDFLAGS = $(SANITIZER_LDFLAGS)
 fuzz_fuzz_seeds_LDADD = $(FUZZ_LIBS)
@@ -57,7 +62,8 @@ FUZZ_SEED_FIXTURES = fixtures/glibc_mixed fixtures/damage_fastbin fixtures/glibc
 
 # Seed corpora, made from the fixtures' cores (tests/make-core.sh) when
 # the targets are built: fuzz/seeds/<target>/.
-fuzz/seeds.stamp: fuzz/fuzz_seeds $(FUZZ_SEED_FIXTURES) $(srcdir)/fuzz/run.sh $(srcdir)/tests/make-core.sh
+fuzz/seeds.stamp: fuzz/fuzz_seeds $(FUZZ_SEED_FIXTURES) $(srcdir)/fuzz/run.sh $(srcdir)/tests/make-core.sh \
+		$(srcdir)/tests/make-python-core.sh $(srcdir)/fuzz/python_seed.py
 	$(AM_V_GEN)$(SHELL) $(srcdir)/fuzz/run.sh seeds '$(abs_top_srcdir)' '$(abs_top_builddir)' $(FUZZ_SEED_FIXTURES)
 	@touch $@
 all-local: fuzz/seeds.stamp

@@ -21,7 +21,7 @@ seeds() {
 	rm -rf fuzz/seeds
 	mkdir -p fuzz/cores fuzz/seeds/fuzz_core fuzz/seeds/fuzz_address_space \
 		fuzz/seeds/fuzz_modules fuzz/seeds/fuzz_glibc fuzz/seeds/fuzz_pipeline \
-		fuzz/seeds/fuzz_jemalloc
+		fuzz/seeds/fuzz_jemalloc fuzz/seeds/fuzz_cpython
 	made=0
 	for fixture in "$@"; do
 		name=$(basename "$fixture")
@@ -56,6 +56,24 @@ seeds() {
 		cp "fuzz/seeds/fuzz_core/$name.small" fuzz/seeds/fuzz_pipeline/
 		made=$((made + 1))
 	done
+	# A CPython heap (Debian 12's python3 and fuzz/python_seed.py): for
+	# the CPython plugin, with glibc's blocks it lives in.
+	core=fuzz/cores/python.core
+	if [ ! -s "$core" ] || [ "$srcdir/fuzz/python_seed.py" -nt "$core" ]; then
+		"$srcdir/tests/make-python-core.sh" fuzz/cores/python \
+			"$srcdir/fuzz/python_seed.py" -I -S > fuzz/cores/python.log 2>&1
+		status=$?
+		if [ "$status" -eq 77 ]; then
+			echo "fuzz seeds: no python core: $(tail -n1 fuzz/cores/python.log)" >&2
+		elif [ "$status" -ne 0 ]; then
+			cat fuzz/cores/python.log >&2
+			exit 1
+		fi
+	fi
+	if [ -s "$core" ]; then
+		fuzz/fuzz_seeds cpython "$core" fuzz/seeds/fuzz_cpython/python || exit 1
+		made=$((made + 1))
+	fi
 	# The cores that once broke coreheap (tests/hostile-regressions/).
 	for core in "$srcdir"/tests/hostile-regressions/*.core; do
 		[ -e "$core" ] || continue

@@ -2,22 +2,25 @@
 /**
  * @file
  * A snapshot of what an allocator plugin sees of a process, for the
- * allocator fuzz targets (fuzz_glibc, fuzz_jemalloc): the plugin's name,
- * the one module it needs (the allocator's library) with its symbols,
- * version string and TLS block, the threads, and the writable mappings
- * with the bytes of their pages that are not zero. fuzz_seeds writes them
- * from fixture cores; fuzz_host.c serves them to the plugin, with no core,
- * no libdwfl and no files, so that the fuzzer spends its time in the
- * plugin's walk and checks.
+ * allocator fuzz targets (fuzz_glibc, fuzz_jemalloc, fuzz_cpython): the
+ * plugin's name, the one module it needs (the allocator's library, the
+ * interpreter) with its symbols, version string and TLS block, the
+ * threads, the writable mappings (and a runtime's read-only data, where
+ * its types' names are) with the bytes of their pages that are not zero,
+ * and for a runtime the native allocator's live blocks it lives in.
+ * fuzz_seeds writes them from cores; fuzz_host.c serves them to the
+ * plugin, with no core, no libdwfl and no files, so that the fuzzer spends
+ * its time in the plugin's walk and checks.
  *
  * Layout (little-endian): a struct fuzz_snapshot, num_symbols struct
  * fuzz_snapshot_symbol, num_threads struct fuzz_snapshot_thread, then
  * num_mappings times a struct fuzz_snapshot_mapping followed by its
  * num_runs runs, each a struct fuzz_snapshot_run and its len bytes padded
- * to 8. Mappings are sorted and do not overlap, nor do a mapping's runs; a
- * mapping's memory outside its runs reads as zeroes (jemalloc's 2 MiB
- * radix tree root, a thread's stack and the top of a glibc heap are mostly
- * zero pages).
+ * to 8, then num_blocks struct fuzz_snapshot_block. Mappings are sorted
+ * and do not overlap, nor do a mapping's runs, nor the blocks; a mapping's
+ * memory outside its runs reads as zeroes (jemalloc's 2 MiB radix tree
+ * root, a thread's stack and the top of a glibc heap are mostly zero
+ * pages).
  */
 #ifndef COREHEAP_FUZZ_SNAPSHOT_H
 #define COREHEAP_FUZZ_SNAPSHOT_H
@@ -56,7 +59,8 @@ struct fuzz_snapshot {
 	/** The allocator's version string, as the module's .rodata holds it. */
 	char version[64];
 	uint32_t num_symbols, num_threads, num_mappings;
-	uint32_t reserved;
+	/** Native live blocks, for a runtime's plugin (0 for an allocator's). */
+	uint32_t num_blocks;
 };
 
 /** A symbol of the module (always from debug info, for the plugin). */
@@ -88,6 +92,14 @@ struct fuzz_snapshot_run {
 	uint64_t offset;
 	uint32_t len;
 	uint32_t reserved;
+};
+
+/**
+ * A live block of the native allocator a runtime lives in, as the host's
+ * find_block and next_block serve it (the walk of the allocator before).
+ */
+struct fuzz_snapshot_block {
+	uint64_t address, size;
 };
 
 #endif /* COREHEAP_FUZZ_SNAPSHOT_H */

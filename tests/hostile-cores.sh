@@ -186,39 +186,10 @@ for core in "$SRCDIR"/tests/hostile-regressions/*.core; do
 done
 
 base="$work/base"
-# The base core of the python corpus and the ranges its script names
-# ($base.ranges); exits 77 where Debian 12's python3 or gcore is missing.
-make_python_base() {
-	local python=/usr/bin/python3 pid tries=1200 version
-	[ -x "$python" ] || { echo "SKIP: no $python (scripts/install-deps.sh installs it)"; exit 77; }
-	command -v gcore > /dev/null || { echo "SKIP: no gcore"; exit 77; }
-	version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-	[ "$version" = 3.11 ] || { echo "SKIP: $python is $version, not Debian 12's 3.11"; exit 77; }
-	mkfifo "$work/stdin" || exit 1
-	# One malloc arena: the thread's would be a 64 MiB reservation in
-	# the core, copied for every mutant.
-	MALLOC_ARENA_MAX=1 "$python" "$SRCDIR/tests/hostile_python.py" "$base.ranges" \
-		< "$work/stdin" > "$base.out" 2> "$base.err" &
-	pid=$!
-	exec 3> "$work/stdin"
-	while ! grep -qx ready "$base.out"; do
-		tries=$((tries - 1))
-		if [ "$tries" -eq 0 ] || ! kill -0 "$pid" 2> /dev/null; then
-			cat "$base.err"
-			echo "FAIL: $python did not say ready"
-			exit 1
-		fi
-		sleep 0.05
-	done
-	gcore -o "$base" "$pid" > "$base.gcore.log" 2>&1
-	mv "$base.$pid" "$base.core" 2> /dev/null
-	exec 3>&-
-	wait "$pid"
-	[ -s "$base.core" ] || { cat "$base.gcore.log"; echo "FAIL: gcore made no core"; exit 1; }
-}
-
 if [ "$mode" = python ]; then
-	make_python_base
+	"$SRCDIR/tests/make-python-core.sh" "$base"
+	status=$?
+	[ "$status" -eq 0 ] || exit "$status"
 	mutate_words=(--words "$base.ranges")
 else
 	# A one-thread heap of every kind of chunk (fixtures/README).

@@ -8,6 +8,7 @@ tests_hostile_mutate_CFLAGS = $(AM_CFLAGS) $(SANITIZER_CFLAGS)
 tests_hostile_mutate_LDFLAGS = $(SANITIZER_LDFLAGS)
 
 TESTS += tests/hostile-cores.sh tests/hostile-python.sh
-EXTRA_DIST += tests/hostile-cores.sh tests/hostile-python.sh tests/hostile_python.py
+EXTRA_DIST += tests/hostile-cores.sh tests/hostile-python.sh tests/hostile_python.py \
+	tests/make-python-core.sh
 # Cores that once broke a command: every command runs on each.
 EXTRA_DIST += tests/hostile-regressions
