@@ -484,7 +484,7 @@ static int add_type_name_pages(struct pieces *pieces,
 
 		if (!m->is_module || !(m->prot & COREHEAP_PROT_WRITE))
 			continue;
-		bytes = calloc(1, len + 32);
+		bytes = calloc(1, len);
 		if (!bytes)
 			return -1;
 		read_pages(as, m->start, bytes, len);
@@ -616,68 +616,79 @@ static int append_threads_and_mappings(struct buf *b,
 	return ret;
 }
 
-// The native live blocks a runtime's plugin finds its objects in: glibc's
-// walk of the core in (the runtime's plugin not run), after the mappings.
-static int append_native_blocks(struct buf *b, const char *in,
-				uint32_t *num_blocks_ret)
+// The identities of a runtime's objects, sorted: what its plugin reports
+// from the core, which the snapshot must serve it too.
+struct identities {
+	uint64_t *at;
+	size_t num;
+};
+
+// The identities of the runtime objects among blocks (heap->live or
+// heap->nested), appended to ids (room made by the caller).
+static void collect_runtime_objects(const struct ch_block_array *blocks,
+				    struct identities *ids)
 {
-	struct ch_program_options options = { .allocator = "glibc" };
-	struct ch_program *program = NULL;
-	struct ch_error *err;
+	for (size_t i = 0; i < blocks->len; i++) {
+		if (blocks->blocks[i].runtime_object)
+			ids->at[ids->num++] = ch_block_identity(&blocks->blocks[i]);
+	}
+}
+
+/*
+ * For a runtime's snapshot, from one walk of the core by every plugin: the
+ * native allocators' live blocks, which the runtime's plugin finds its
+ * objects in, after the mappings in b; and the identities of the objects
+ * the runtime's plugin reports, into ids.
+ */
+static int append_native_blocks(struct buf *b, struct ch_program *program,
+				 uint32_t *num_blocks_ret, struct identities *ids)
+{
+	const struct ch_program_options options = { 0 };
+	const struct ch_heap *heap = &program->heap;
+	struct ch_error *err = ch_program_load_heap(program, &options);
 	int ret = 0;
 
 	*num_blocks_ret = 0;
-	err = ch_program_open(in, &options, &program);
-	if (!err)
-		err = ch_program_load_heap(program, &options);
 	if (err) {
-		ch_program_destroy(program);
 		ch_error_print_and_destroy(err, stderr);
 		return -1;
 	}
-	for (size_t i = 0; !ret && i < program->heap.native_live; i++) {
-		const struct ch_block *block = &program->heap.live.blocks[i];
+	for (size_t i = 0; !ret && i < heap->live.len; i++) {
+		const struct ch_block *block = &heap->live.blocks[i];
 		struct fuzz_snapshot_block sb = {
 			.address = block->address,
 			.size = ch_block_size(block),
 		};
 
+		if (program->allocators.uses[block->allocator].ops->is_runtime)
+			continue;
 		ret = append(b, &sb, sizeof(sb));
 		(*num_blocks_ret)++;
 	}
-	ch_program_destroy(program);
+	ids->at = malloc((heap->live.len + heap->nested.len + 1) * sizeof(*ids->at));
+	if (!ids->at)
+		return -1;
+	collect_runtime_objects(&heap->live, ids);
+	collect_runtime_objects(&heap->nested, ids);
+	qsort(ids->at, ids->num, sizeof(*ids->at), ch_compare_u64);
 	return ret;
-}
-
-// The identities of the objects a runtime reported, sorted, from blocks
-// (heap->live or heap->nested) into ids at *n.
-static void collect_runtime_objects(const struct ch_block_array *blocks,
-				    uint64_t *ids, size_t *n)
-{
-	for (size_t i = 0; i < blocks->len; i++) {
-		if (blocks->blocks[i].runtime_object)
-			ids[(*n)++] = ch_block_identity(&blocks->blocks[i]);
-	}
 }
 
 /*
  * A runtime's snapshot must serve its plugin as the core does: walked over
  * the snapshot (fuzz_host.c), the plugin reports the very objects it
- * reports from the core; else the fuzzer would explore a heap the plugin
- * never meets. 0, or 1 with a message.
+ * reports from the core (expected); else the fuzzer would explore a heap
+ * the plugin never meets. 0, or 1 with a message.
  */
 static int check_runtime_snapshot(const struct allocator_kind *kind,
-				  const char *in, const struct buf *snapshot)
+				  const char *in, const struct buf *snapshot,
+				  const struct identities *expected)
 {
 	const struct coreheap_allocator *ops = fuzz_find_allocator(kind->name);
-	struct ch_program_options options = { 0 };
-	struct ch_program *program = NULL;
 	struct fuzz_host host;
 	void *state = NULL;
 	int confidence = 0, ret = 1;
-	uint64_t *from_core = NULL, *from_snapshot = NULL;
-	size_t in_core = 0;
-	struct ch_error *err;
+	uint64_t *from_snapshot = NULL;
 
 	errno = 0;
 	if (!fuzz_host_init(&host, snapshot->data, snapshot->size) || !ops ||
@@ -688,39 +699,26 @@ static int check_runtime_snapshot(const struct allocator_kind *kind,
 	ops->walk(&host.ops, state);
 	if (ops->destroy)
 		ops->destroy(state);
-	err = ch_program_open(in, &options, &program);
-	if (!err)
-		err = ch_program_load_heap(program, &options);
-	if (err) {
-		ch_error_print_and_destroy(err, stderr);
-		goto out;
-	}
-	from_core = malloc((program->heap.live.len + program->heap.nested.len + 1) *
-			   sizeof(*from_core));
 	from_snapshot = malloc((host.num_objects + 1) * sizeof(*from_snapshot));
-	if (!from_core || !from_snapshot) {
+	if (!from_snapshot) {
 		fail("out of memory for", in);
 		goto out;
 	}
-	collect_runtime_objects(&program->heap.live, from_core, &in_core);
-	collect_runtime_objects(&program->heap.nested, from_core, &in_core);
 	for (size_t i = 0; i < host.num_objects; i++)
 		from_snapshot[i] = host.objects[i].address;
-	qsort(from_core, in_core, sizeof(*from_core), ch_compare_u64);
 	qsort(from_snapshot, host.num_objects, sizeof(*from_snapshot),
 	      ch_compare_u64);
-	if (in_core != host.num_objects || !in_core ||
-	    memcmp(from_core, from_snapshot, in_core * sizeof(*from_core))) {
+	if (expected->num != host.num_objects || !expected->num ||
+	    memcmp(expected->at, from_snapshot,
+		   expected->num * sizeof(*expected->at))) {
 		fprintf(stderr,
 			"fuzz_seeds: the %s plugin reports %zu objects from the snapshot of '%s', %zu from the core itself\n",
-			kind->name, host.num_objects, in, in_core);
+			kind->name, host.num_objects, in, expected->num);
 		goto out;
 	}
 	ret = 0;
 out:
-	free(from_core);
 	free(from_snapshot);
-	ch_program_destroy(program);
 	fuzz_host_deinit(&host);
 	return ret;
 }
@@ -728,7 +726,8 @@ out:
 // Write h, the symbols and the body (threads and mappings) to path.
 static int write_snapshot(const char *path, const struct fuzz_snapshot *h,
 			  const struct symbols *symbols, const struct buf *body,
-			  const struct allocator_kind *kind, const char *in)
+			  const struct allocator_kind *kind, const char *in,
+			  const struct identities *expected)
 {
 	struct buf b = { 0 };
 	int ret;
@@ -740,7 +739,7 @@ static int write_snapshot(const char *path, const struct fuzz_snapshot *h,
 		errno = ENOMEM;
 		return fail("cannot write", path);
 	}
-	ret = kind->is_runtime ? check_runtime_snapshot(kind, in, &b) : 0;
+	ret = kind->is_runtime ? check_runtime_snapshot(kind, in, &b, expected) : 0;
 	if (!ret)
 		ret = write_file(path, b.data, b.size);
 	free(b.data);
@@ -756,6 +755,7 @@ static int snapshot(const struct allocator_kind *kind, const char *in,
 	struct ch_program_options options = { 0 };
 	struct fuzz_snapshot h = { .magic = FUZZ_SNAPSHOT_MAGIC };
 	struct symbols with = { 0 }, without = { 0 };
+	struct identities expected = { 0 };
 	struct ch_program *program;
 	struct ch_module *mod;
 	struct ch_error *err;
@@ -802,24 +802,28 @@ static int snapshot(const struct allocator_kind *kind, const char *in,
 	h.num_threads = program->core->num_threads;
 	ret = append_threads_and_mappings(&body, program, mod, kind,
 					  &h.num_mappings);
-	ch_program_destroy(program);
 	if (!ret && kind->is_runtime)
-		ret = append_native_blocks(&body, in, &h.num_blocks);
+		ret = append_native_blocks(&body, program, &h.num_blocks,
+					   &expected);
+	ch_program_destroy(program);
 	if (ret) {
 		free(body.data);
-		return fail("out of memory for", in);
+		free(expected.at);
+		return fail("cannot make the snapshot of", in);
 	}
 	h.num_symbols = with.num;
 	if (with.num != without.num)
 		h.flags |= FUZZ_SNAPSHOT_DEBUGINFO;
-	ret = write_snapshot(out, &h, &with, &body, kind, in);
+	ret = write_snapshot(out, &h, &with, &body, kind, in, &expected);
 	if (!ret && with.num != without.num) {
 		h.flags &= ~FUZZ_SNAPSHOT_DEBUGINFO;
 		h.num_symbols = without.num;
 		snprintf(nosym, sizeof(nosym), "%s.nosym", out);
-		ret = write_snapshot(nosym, &h, &without, &body, kind, in);
+		ret = write_snapshot(nosym, &h, &without, &body, kind, in,
+				     &expected);
 	}
 	free(body.data);
+	free(expected.at);
 	return ret;
 }
 
