@@ -7,6 +7,7 @@
 #include "base/bitmap.h"
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/page_release.h"
 #include "base/prefault.h"
 #include "base/progress.h"
 #include "base/thread_pair.h"
@@ -696,21 +697,23 @@ static void count_bucket(const struct bucket_list *list, uint32_t *cursors)
 	}
 }
 
-// Write the bucket's entries, and give back each chunk once written.
+// Write the bucket's entries, and give back each chunk once written (in
+// batches: one at a time, the give-backs cost more than the pass).
 static void write_bucket(const struct bucket_list *list, uint32_t *cursors,
-			 uint32_t *preds)
+			 uint32_t *preds, struct ch_page_release *release)
 {
 	for (struct chunk *chunk = list->head, *next; chunk; chunk = next) {
 		for (uint32_t i = 0; i < chunk->len; i++)
 			preds[cursors[chunk->lows[i]]++] = chunk->sources[i];
 		next = chunk->next;
-		ch_release_pages(chunk, CHUNK_BYTES);
+		ch_page_release_add(release, chunk, CHUNK_BYTES);
 	}
 }
 
 static void *gather_share(void *arg)
 {
 	struct gather_share *share = arg;
+	struct ch_page_release release = { .len = 0 };
 
 	for (size_t b = share->first; b < share->end; b++) {
 		size_t low = b << BUCKET_BITS;
@@ -730,10 +733,11 @@ static void *gather_share(void *arg)
 		}
 		for (int t = 0; t < 2; t++)
 			write_bucket(&share->lists[t][b], share->cursors,
-				     share->preds);
+				     share->preds, &release);
 		ch_progress_add(share->bucket_start[b + 1] -
 				share->bucket_start[b]);
 	}
+	ch_page_release_flush(&release);
 	return NULL;
 }
 
