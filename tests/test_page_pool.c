@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "all_bytes.h"
 #include "base/large_alloc.h"
 #include "base/page_pool.h"
 
@@ -35,15 +36,6 @@ static bool kernel_moves_pages(void)
 #else
 	return false;
 #endif
-}
-
-static bool all_bytes(const uint8_t *p, size_t size, uint8_t value)
-{
-	for (size_t i = 0; i < size; i++) {
-		if (p[i] != value)
-			return false;
-	}
-	return true;
 }
 
 // Whether every page of [p, p + size) is in memory.

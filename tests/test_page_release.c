@@ -9,20 +9,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "all_bytes.h"
 #include "base/page_release.h"
 
 static size_t page(void)
 {
 	return (size_t)getpagesize();
-}
-
-static bool all_bytes(const uint8_t *p, size_t size, uint8_t value)
-{
-	for (size_t i = 0; i < size; i++) {
-		if (p[i] != value)
-			return false;
-	}
-	return true;
 }
 
 // How many of the pages of [p, p + size) are in memory.
