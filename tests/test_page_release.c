@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "all_bytes.h"
@@ -111,4 +112,32 @@ Test(page_release, nothing_to_give_back_is_no_call)
 	cr_expect_eq(release.len, 0);
 	ch_page_release_flush(&release);
 	cr_expect_eq(release.len, 0);
+}
+
+// A child forked after the parent gave pages back in a batch gives back its
+// own pages, never the parent's: the pidfd it inherited names the parent,
+// which the kernel refuses such advice for, and the batch falls back to
+// madvise().
+Test(page_release, a_forked_child_gives_back_its_own_pages)
+{
+	struct ch_page_release release = { .len = 0 };
+	uint8_t *p = written_pages(4);
+	pid_t child;
+	int status;
+
+	ch_page_release_add(&release, p, page());
+	ch_page_release_flush(&release);
+	cr_assert(all_bytes(p, page(), 0));
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		ch_page_release_add(&release, p + page(), page());
+		ch_page_release_flush(&release);
+		_exit(all_bytes(p + page(), page(), 0) ? 0 : 1);
+	}
+	cr_assert(waitpid(child, &status, 0) == child);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	// The parent's page 1 is as it wrote it.
+	cr_expect(all_bytes(p + page(), page(), 2));
+	munmap(p, 4 * page());
 }

@@ -13,7 +13,10 @@
 /*
  * The process's own pidfd, which process_madvise() names it by, or -1
  * where there is none. Opened once and kept for the life of the process:
- * it costs one descriptor.
+ * it costs one descriptor. A child forked after it was opened names its
+ * parent with it: for another process the kernel takes only advice that
+ * loses nothing (EINVAL here), and the child gives back its pages with
+ * madvise().
  */
 static int own_pidfd = -1;
 static pthread_once_t own_pidfd_once = PTHREAD_ONCE_INIT;
