@@ -229,16 +229,27 @@ static inline bool ch_populate(void *p, size_t size)
 }
 
 /**
+ * The whole pages inside [p, p + size), as [*start, *end): false when
+ * there are none (p NULL, or no page begins and ends inside the range).
+ */
+static inline bool ch_whole_pages(const void *p, size_t size,
+				  uintptr_t *start, uintptr_t *end)
+{
+	*start = ch_page_up((uintptr_t)p);
+	*end = ch_page_down((uintptr_t)p + size);
+	return p && *end > *start;
+}
+
+/**
  * Give back the whole pages inside [p, p + size) of an array whose contents
  * there are no longer needed: the array's peak memory need not hold them
  * while later parts are faulted in. A later touch reads zeroes.
  */
 static inline void ch_release_pages(void *p, size_t size)
 {
-	uintptr_t start = ch_page_up((uintptr_t)p);
-	uintptr_t end = ch_page_down((uintptr_t)p + size);
+	uintptr_t start, end;
 
-	if (p && end > start)
+	if (ch_whole_pages(p, size, &start, &end))
 		madvise((void *)start, end - start, MADV_DONTNEED);
 }
 

@@ -70,10 +70,9 @@ void ch_page_release_flush(struct ch_page_release *release)
 void ch_page_release_add(struct ch_page_release *release, void *p,
 			 size_t size)
 {
-	uintptr_t start = ch_page_up((uintptr_t)p);
-	uintptr_t end = ch_page_down((uintptr_t)p + size);
+	uintptr_t start, end;
 
-	if (!p || end <= start)
+	if (!ch_whole_pages(p, size, &start, &end))
 		return;
 	release->ranges[release->len++] = (struct iovec){
 		.iov_base = (void *)start,
