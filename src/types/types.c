@@ -983,11 +983,12 @@ static struct ch_error *scan_value(struct ch_types *types, uint64_t address,
 					if (bytes)
 						memcpy(&finish, bytes + offset + 8, 8);
 					if (bytes || read_word(types, address + offset + 8,
-							       &finish))
+							       &finish)) {
 						err = note_vector(types, word, finish,
 								  slot.target);
-					if (err)
-						return err;
+						if (err)
+							return err;
+					}
 				}
 				err = follow(types, word, slot.target,
 					     typed_ret);
