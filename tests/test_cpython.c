@@ -12,11 +12,14 @@
  * cores.
  */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../allocators/cpython/cpython.h"
+
+extern const struct coreheap_allocator coreheap_cpython_allocator;
 
 /* A process's memory: one buffer from MEMORY_BASE. */
 #define MEMORY_BASE 0x10000
@@ -268,6 +271,102 @@ Test(cpython, debug_offsets_not_sound)
 	// Every field zero: sizes of 0, no offset fits.
 	memset(raw + 8, 0, sizeof(raw) - 8);
 	cr_expect_not(py_layout_313(raw, &layout, &why));
+}
+
+/*
+ * A core cut inside _PyRuntime's _Py_DebugOffsets: their cookie and version
+ * are in it, the rest is not. The probe declines with one warning that
+ * says so (it once printed an explanation it had not been given).
+ */
+#define CUT_RUNTIME (MEMORY_BASE + sizeof(memory) - 16)
+
+static char probe_log[512];
+static int probe_logs;
+
+static void record_log(const struct coreheap_host *host, int level,
+		       const char *format, ...)
+{
+	va_list ap;
+
+	(void)host;
+	(void)level;
+	va_start(ap, format);
+	vsnprintf(probe_log, sizeof(probe_log), format, ap);
+	va_end(ap);
+	probe_logs++;
+}
+
+static int cut_symbol(const struct coreheap_host *host,
+		      const char *module_name, const char *name,
+		      struct coreheap_symbol *ret)
+{
+	(void)host;
+	(void)module_name;
+	memset(ret, 0, sizeof(*ret));
+	if (strcmp(name, "_PyRuntime") == 0)
+		ret->address = CUT_RUNTIME;
+	else if (strcmp(name, "PyType_Type") == 0)
+		ret->address = MEMORY_BASE;
+	else
+		return COREHEAP_NOT_FOUND;
+	return COREHEAP_OK;
+}
+
+static int no_object(const struct coreheap_host *host,
+		     const struct coreheap_object *object, uint64_t *parent_ret)
+{
+	(void)host;
+	(void)object;
+	(void)parent_ret;
+	return COREHEAP_OK;
+}
+
+static int no_block(const struct coreheap_host *host, uint64_t addr,
+		    struct coreheap_block *ret)
+{
+	(void)host;
+	(void)addr;
+	(void)ret;
+	return COREHEAP_NOT_FOUND;
+}
+
+static int no_type(const struct coreheap_host *host, uint64_t address,
+		   const char *type_name)
+{
+	(void)host;
+	(void)address;
+	(void)type_name;
+	return COREHEAP_OK;
+}
+
+Test(cpython, debug_offsets_cut_short)
+{
+	struct coreheap_host host = {
+		.abi_version = COREHEAP_PLUGIN_ABI_VERSION,
+		.size = sizeof(host),
+		.read = fake_read,
+		.symbol = cut_symbol,
+		.log = record_log,
+		.add_object = no_object,
+		.next_block = no_block,
+		.type_block = no_type,
+	};
+	uint8_t raw[PY_DEBUG_OFFSETS_313_SIZE];
+	void *state = NULL;
+	int confidence = -1;
+
+	memset(memory, 0, sizeof(memory));
+	raw_313(raw);
+	put(CUT_RUNTIME, raw, 16);
+	cr_assert_eq(coreheap_cpython_allocator.probe(&host, false,
+						      &confidence, &state),
+		     COREHEAP_OK);
+	cr_expect_eq(confidence, 0);
+	cr_expect_null(state);
+	cr_expect_eq(probe_logs, 1);
+	cr_expect(strstr(probe_log, "CPython 3.13.5: its _Py_DebugOffsets at 0x") &&
+			  strstr(probe_log, "are not whole in the core"),
+		  "warning: %s", probe_log);
 }
 
 /*

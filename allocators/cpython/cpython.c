@@ -75,8 +75,13 @@ static bool choose_layout(const struct coreheap_host *host, uint64_t runtime,
 				  name);
 			return false;
 		}
-		if (host->read(host, runtime, raw, sizeof(raw)) ||
-		    !py_layout_313(raw, &st->layout, &why)) {
+		if (host->read(host, runtime, raw, sizeof(raw))) {
+			host->log(host, COREHEAP_LOG_WARNING,
+				  "CPython %s: its _Py_DebugOffsets at 0x%llx are not whole in the core: its objects are not reported",
+				  name, (unsigned long long)runtime);
+			return false;
+		}
+		if (!py_layout_313(raw, &st->layout, &why)) {
 			host->log(host, COREHEAP_LOG_WARNING,
 				  "CPython %s: its _Py_DebugOffsets are not 3.13's as coreheap knows them (%s): its objects are not reported",
 				  name, why);
