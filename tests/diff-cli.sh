@@ -109,6 +109,20 @@ check_same "--show gone --type --limit 1: one listed" 1 \
 	"$(sed -n '/^gone from OLD:/,$p' "$work/gone-limit.txt" | grep -c ' struct cache_entry$')"
 check_grep "--show gone --type --limit 1: 1 more" '^\.\.\. 1 more$' "$work/gone-limit.txt"
 
+# Two cores of a process that never allocated (signal_death parks before
+# any malloc): no allocator, no rows, a warning and exit 1; the sanitizer
+# build once reported qsort given no array here.
+start_fixture "$FIXTURES/signal_death" "$work/bare" park
+take_gcore "$fixture_pid" "$work/bare" || finish
+kill "$fixture_pid"
+"$COREHEAP" diff --retained "$core" "$core" > "$work/bare.txt" 2> "$work/bare.err"
+check_same "no heap in either core: exit 1" 1 "$?"
+check_grep "no heap in either core: the warning" "no known allocator found in the core" "$work/bare.err"
+check_same "no heap in either core: no sanitizer report" 0 \
+	"$(grep -c -E 'runtime error|ERROR: AddressSanitizer' "$work/bare.err")"
+check_grep "no heap in either core: nothing kept, new or gone" \
+	'^allocations: 0 kept, 0 new, 0 gone$' "$work/bare.txt"
+
 # Two different programs: a warning, and an error with --strict.
 make_core "$FIXTURES/glibc_mixed" "$work/other" || finish
 other=$core

@@ -196,6 +196,10 @@ static struct ch_error *merge_sides(struct diff_report *report,
 	diff_row_vector_deinit(&new_side);
 	if (err)
 		return err;
+	// Two heaps of nothing (no allocator found) give no rows, and no
+	// array, which qsort must not be given (UBSan).
+	if (!report->rows.len)
+		return NULL;
 	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
 	      compare_rows_by_key);
 	for (size_t i = 0; i < report->rows.len; i++) {

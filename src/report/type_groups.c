@@ -119,7 +119,7 @@ struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
 		g.group_of_type[t] = CH_TYPE_GROUP_NONE;
 	for (size_t k = 0; k < n; k++) {
 		uint32_t v = nodes ? nodes[k] : (uint32_t)k;
-		enum ch_type_source source;
+		enum ch_type_source source = CH_TYPE_UNKNOWN;
 		const char *type;
 		struct ch_type_group *group;
 		uint32_t index;
