@@ -13,7 +13,7 @@ gdb libc6-dbg
 debootstrap
 redis-server redis-tools
 python3 libpython3-dev libpython3.11-dev
-time bc
+time bc tcl
 curl bzip2
 chromium
 clang libclang-rt-dev

@@ -101,3 +101,8 @@ EXTRA_DIST += tests/jemalloc-redis.sh tests/recorded-liveset.py tests/drop-threa
 # that leave memory out or are cut short, and Debian's cc1plus.
 TESTS += tests/summary-totals.sh
 EXTRA_DIST += tests/summary-totals.sh tests/core-mappings.py
+
+# Healthy Debian programs (perl, mawk, bash, tclsh, gdb with its Python):
+# glibc's own malloc_stats() against the arenas walked, every command clean.
+TESTS += tests/real-programs.sh
+EXTRA_DIST += tests/real-programs.sh
