@@ -21,33 +21,17 @@ require_command gdb python3
 # good, in the program itself (no child to clean up after).
 mkfifo "$work/never" || { fail "mkfifo"; finish; }
 
-# park NAME COMMAND...: run COMMAND, stdout in $work/NAME.out, stderr in
-# $work/NAME.err, and wait for it to say "ready"; sets $pid. 1 if it
-# never does.
-park() {
-	name=$1
-	shift
-	"$@" > "$work/$name.out" 2> "$work/$name.err" < /dev/null &
-	pid=$!
-	ch_lib_pids="$ch_lib_pids $pid"
-	if ! wait_ready "$work/$name.out" 1; then
-		fail "$name did not say ready"
-		cat "$work/$name.err"
-		return 1
-	fi
-}
-
 # stats_and_core NAME: glibc's malloc_stats() into the program's stderr,
 # then its core into $work/NAME.core, then the program killed. 1 if no
 # core was made. Twice: the first report's printing may allocate stderr's
 # buffer (bash makes stderr line-buffered), after the figures were taken;
 # the second's are those of the heap dumped.
 stats_and_core() {
-	gdb -q -nx -batch -p "$pid" -ex 'call (void)malloc_stats()' \
+	gdb -q -nx -batch -p "$fixture_pid" -ex 'call (void)malloc_stats()' \
 		-ex 'call (void)malloc_stats()' -ex "gcore $work/$1.core" \
 		> "$work/$1.gdb" 2>&1
-	kill -KILL "$pid" 2> /dev/null
-	wait "$pid" 2> /dev/null
+	kill -KILL "$fixture_pid" 2> /dev/null
+	wait "$fixture_pid" 2> /dev/null
 	if [ ! -s "$work/$1.core" ]; then
 		fail "$1: gdb made no core"
 		cat "$work/$1.gdb"
@@ -114,10 +98,16 @@ every_command() {
 	done
 }
 
+# program NAME COMMAND...: COMMAND run as a fixture is (start_fixture:
+# stdout in $work/NAME.out, stderr in $work/NAME.err, "ready" waited for),
+# then its figures, its core and the checks.
 program() {
 	name=$1
 	shift
-	if park "$name" "$@" && stats_and_core "$name"; then
+	command=$1
+	shift
+	start_fixture "$command" "$work/$name" "$@"
+	if stats_and_core "$name"; then
 		compare_stats "$name"
 		every_command "$name"
 	fi
