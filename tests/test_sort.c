@@ -2,11 +2,13 @@
 // Sorting pairs by rank: every rank in order, pairs of one rank in the
 // order they came, whatever the count (none, one, many of few ranks, ranks
 // across the whole range), by counting or, for a few pairs, by insertion.
+// And ch_sort(), qsort() for arrays that may be empty (a NULL array).
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "base/radix_sort.h"
+#include "base/sort.h"
 #include "rng.h"
 
 enum sorter { COUNTED_ONE_THREAD, COUNTED_TWO_THREADS, FEW };
@@ -91,4 +93,52 @@ Test(sort, a_few_pairs_by_insertion)
 	sort_and_check(CH_SORT_FEW - 1, 5, FEW);
 	sort_and_check(CH_SORT_FEW - 1, UINT32_C(1) << CH_SORT_RANK_BITS, FEW);
 	sort_and_check(2, 2, FEW);
+}
+
+static size_t comparisons;
+
+static int compare_ints(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	comparisons++;
+	return (x > y) - (x < y);
+}
+
+static int compare_ints_r(const void *a, const void *b, void *arg)
+{
+	*(size_t *)arg += 1;
+	return compare_ints(a, b);
+}
+
+// An empty vector's NULL array and a lone element are sorted already:
+// qsort() is not called (given NULL it is undefined, which the sanitizer
+// build stops at), nor the comparison.
+Test(sort, no_qsort_below_two_elements)
+{
+	int one = 7;
+	size_t calls = 0;
+
+	comparisons = 0;
+	ch_sort(NULL, 0, sizeof(int), compare_ints);
+	ch_sort_r(NULL, 0, sizeof(int), compare_ints_r, &calls);
+	ch_sort(&one, 1, sizeof(one), compare_ints);
+	ch_sort_r(&one, 1, sizeof(one), compare_ints_r, &calls);
+	cr_expect_eq(one, 7);
+	cr_expect_eq(comparisons, 0);
+	cr_expect_eq(calls, 0);
+}
+
+Test(sort, two_or_more_elements_are_sorted)
+{
+	int values[] = { 5, -1, 9, 0, 5, 3 };
+	int sorted[] = { -1, 0, 3, 5, 5, 9 };
+	int again[] = { 2, 1 };
+	size_t calls = 0;
+
+	ch_sort(values, 6, sizeof(*values), compare_ints);
+	cr_expect_arr_eq(values, sorted, sizeof(sorted));
+	ch_sort_r(again, 2, sizeof(*again), compare_ints_r, &calls);
+	cr_expect(again[0] == 1 && again[1] == 2);
+	cr_expect_gt(calls, 0);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
 
+#include "base/sort.h"
 #include "base/sorted_u64.h"
 
 int ch_compare_u64(const void *a, const void *b)
@@ -14,10 +15,7 @@ size_t ch_sort_unique_u64(uint64_t *values, size_t n)
 {
 	size_t kept = 0;
 
-	// qsort() must not be given NULL, which an empty array may be.
-	if (n < 2)
-		return n;
-	qsort(values, n, sizeof(*values), ch_compare_u64);
+	ch_sort(values, n, sizeof(*values), ch_compare_u64);
 	for (size_t i = 0; i < n; i++) {
 		if (kept == 0 || values[kept - 1] != values[i])
 			values[kept++] = values[i];

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sort.h"
 #include "base/vector.h"
 #include "core/address_space.h"
 
@@ -260,9 +261,7 @@ struct ch_error *ch_address_space_create(const struct ch_core *core,
 		free(as);
 		return err;
 	}
-	// With nothing readable all.ranges is NULL, which qsort must not see.
-	if (all.len)
-		qsort(all.ranges, all.len, sizeof(*all.ranges), compare_ranges);
+	ch_sort(all.ranges, all.len, sizeof(*all.ranges), compare_ranges);
 	// Two binaries claiming the same addresses: keep the first.
 	size_t kept = 0;
 

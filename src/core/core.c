@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/sort.h"
 #include "core/core.h"
 
 const char *const ch_reg_names[CH_NUM_REGS] = {
@@ -478,7 +479,7 @@ static struct ch_error *parse_file_note(struct ch_core *core,
 		}
 		core->num_files++;
 	}
-	qsort(core->files, core->num_files, sizeof(*core->files), compare_files);
+	ch_sort(core->files, core->num_files, sizeof(*core->files), compare_files);
 	drop_overlapping_files(core);
 	return NULL;
 }
@@ -569,7 +570,7 @@ static struct ch_error *read_notes(struct ch_core *core,
 
 	if (num_ranges == 0)
 		return NULL;
-	qsort(ranges, num_ranges, sizeof(*ranges), compare_note_ranges);
+	ch_sort(ranges, num_ranges, sizeof(*ranges), compare_note_ranges);
 	for (size_t i = 0; i < num_ranges; i++) {
 		uint64_t offset = ranges[i].offset, size = ranges[i].size;
 		Elf_Data *data;
@@ -649,7 +650,7 @@ static struct ch_error *check_thread_ids(struct ch_core *core)
 		return &ch_enomem;
 	for (size_t i = 0; i < core->num_threads; i++)
 		tids[i] = core->threads[i].tid;
-	qsort(tids, core->num_threads, sizeof(*tids), compare_tids);
+	ch_sort(tids, core->num_threads, sizeof(*tids), compare_tids);
 	for (size_t i = 1; i < core->num_threads; i++) {
 		if (tids[i] == tids[i - 1])
 			note_problem(core, CH_CORE_BAD_NOTE,
@@ -738,9 +739,8 @@ static struct ch_error *read_program_headers(struct ch_core *core)
 				.size = phdr.p_filesz,
 			};
 	}
-	if (core->num_segments)
-		qsort(core->segments, core->num_segments,
-		      sizeof(*core->segments), compare_segments);
+	ch_sort(core->segments, core->num_segments, sizeof(*core->segments),
+		compare_segments);
 	check_overlaps(core);
 	err = read_notes(core, note_ranges, num_notes);
 	if (err)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/sort.h"
 #include "base/vector.h"
 #include "core/core.h"
 #include "core/coredump_store.h"
@@ -230,9 +231,9 @@ struct ch_error *ch_coredump_find(const char *dir, const char *match,
 	if (!dir || !*dir)
 		dir = CH_COREDUMP_STORE;
 	err = list_store(dir, &candidates);
-	if (!err && candidates.len)
-		qsort(candidates.data, candidates.len, sizeof(*candidates.data),
-		      newest_first);
+	if (!err)
+		ch_sort(candidates.data, candidates.len,
+			sizeof(*candidates.data), newest_first);
 	for (size_t i = 0; !err && !found && i < candidates.len; i++) {
 		const struct candidate *c = &candidates.data[i];
 		_cleanup_free_ char *path = NULL;

@@ -20,6 +20,7 @@
 #include "base/hash_map.h"
 #include "base/path.h"
 #include "base/progress.h"
+#include "base/sort.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "core/modules.h"
@@ -1116,8 +1117,8 @@ no_modules:
 	}
 	for (size_t i = 0; i < modules->num_modules; i++)
 		modules->by_address[i] = &modules->modules[i];
-	qsort(modules->by_address, modules->num_modules,
-	      sizeof(*modules->by_address), compare_by_start);
+	ch_sort(modules->by_address, modules->num_modules,
+		sizeof(*modules->by_address), compare_by_start);
 	*ret = modules;
 	return NULL;
 

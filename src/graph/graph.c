@@ -10,6 +10,7 @@
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
 #include "base/progress.h"
+#include "base/sort.h"
 #include "base/vector.h"
 #include "graph/graph.h"
 
@@ -1753,8 +1754,8 @@ struct ch_error *ch_graph_paths(const struct ch_graph *graph,
 	num_candidates = candidates.len;
 	if (num_candidates == 0)
 		return NULL;
-	qsort(candidates.data, num_candidates, sizeof(*candidates.data),
-	      compare_candidates);
+	ch_sort(candidates.data, num_candidates, sizeof(*candidates.data),
+		compare_candidates);
 	if (num_candidates > max_paths)
 		num_candidates = max_paths;
 	paths = calloc(num_candidates + 1, sizeof(*paths));

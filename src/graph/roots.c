@@ -8,6 +8,7 @@
 #include "base/cleanup.h"
 #include "base/demangle.h"
 #include "base/path.h"
+#include "base/sort.h"
 #include "base/sorted_u64.h"
 #include "base/vector.h"
 #include "graph/roots.h"
@@ -670,10 +671,7 @@ static struct ch_error *resolve(struct candidates *list, struct ch_roots *roots)
 
 	if (!points)
 		return &ch_enomem;
-	// A core with no threads and no modules has no candidates, and
-	// items is then NULL, which qsort must not be given.
-	if (n > 1)
-		qsort(list->items, n, sizeof(*list->items), compare_priority);
+	ch_sort(list->items, n, sizeof(*list->items), compare_priority);
 	for (size_t i = 0; i < n; i++) {
 		points[num_points++] = list->items[i].start;
 		points[num_points++] = list->items[i].end;

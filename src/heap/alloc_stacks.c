@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sort.h"
 #include "heap/alloc_stacks.h"
 
 void ch_alloc_stacks_deinit(struct ch_alloc_stacks *stacks)
@@ -100,9 +101,8 @@ void ch_alloc_stacks_finish(struct ch_alloc_stacks *stacks)
 	struct ch_block_stack *blocks = stacks->blocks.data;
 	size_t kept = 0;
 
-	if (stacks->blocks.len < 2)
-		return;
-	qsort(blocks, stacks->blocks.len, sizeof(*blocks), compare_block_stacks);
+	ch_sort(blocks, stacks->blocks.len, sizeof(*blocks),
+		compare_block_stacks);
 	for (size_t i = 0; i < stacks->blocks.len; i++) {
 		if (kept && blocks[kept - 1].address == blocks[i].address)
 			kept--;

@@ -9,6 +9,7 @@
 #include "coreheap/plugin.h"
 #include "base/large_alloc.h"
 #include "base/prefault.h"
+#include "base/sort.h"
 #include "base/vector.h"
 #include "heap/block_index.h"
 #include "heap/heap.h"
@@ -653,9 +654,8 @@ struct ch_error *ch_heap_finish(struct ch_heap *heap)
 
 	ch_block_array_settle(&heap->live);
 	ch_block_array_settle(&heap->free);
-	if (heap->num_owned > 1)
-		qsort(heap->owned, heap->num_owned, sizeof(*heap->owned),
-		      compare_owned);
+	ch_sort(heap->owned, heap->num_owned, sizeof(*heap->owned),
+		compare_owned);
 	ch_alloc_stacks_finish(&heap->alloc_stacks);
 
 	// A walk's blocks come in order and apart: one read says so.

@@ -15,6 +15,7 @@
 #include "base/page_pool.h"
 #include "base/path.h"
 #include "base/pattern.h"
+#include "base/sort.h"
 #include "base/vector.h"
 #include "graph/dominators.h"
 #include "report/analysis.h"
@@ -196,12 +197,8 @@ static struct ch_error *merge_sides(struct diff_report *report,
 	diff_row_vector_deinit(&new_side);
 	if (err)
 		return err;
-	// Two heaps of nothing (no allocator found) give no rows, and no
-	// array, which qsort must not be given (UBSan).
-	if (!report->rows.len)
-		return NULL;
-	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
-	      compare_rows_by_key);
+	ch_sort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
+		compare_rows_by_key);
 	for (size_t i = 0; i < report->rows.len; i++) {
 		struct diff_row *row = &report->rows.data[i];
 
@@ -224,8 +221,8 @@ static struct ch_error *merge_sides(struct diff_report *report,
 		if (type_selected(report, report->rows.data[i].type))
 			report->rows.data[kept++] = report->rows.data[i];
 	report->rows.len = kept;
-	qsort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
-	      compare_rows_by_growth);
+	ch_sort(report->rows.data, report->rows.len, sizeof(*report->rows.data),
+		compare_rows_by_growth);
 	return NULL;
 }
 

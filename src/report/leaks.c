@@ -6,6 +6,7 @@
 
 #include "base/bitmap.h"
 #include "base/cleanup.h"
+#include "base/sort.h"
 #include "report/alloc_stack.h"
 #include "report/analysis.h"
 #include "report/leaks.h"
@@ -340,8 +341,8 @@ static struct ch_error *group_by_stack(struct leaks_report *report)
 		group->bytes += ch_block_size(block);
 		group->unreferenced += report->referrers[at] == 0;
 	}
-	qsort(report->stack_groups, num_groups, sizeof(*report->stack_groups),
-	      compare_stack_groups);
+	ch_sort(report->stack_groups, num_groups, sizeof(*report->stack_groups),
+		compare_stack_groups);
 	report->num_stack_groups = num_groups;
 	return NULL;
 }
@@ -505,7 +506,7 @@ static void write_text(struct ch_out *out, const struct leaks_report *report)
 		sorted[g] = groups->groups[g];
 		sorted[g].extra = g;
 	}
-	qsort(sorted, groups->num_groups, sizeof(*sorted), compare_groups);
+	ch_sort(sorted, groups->num_groups, sizeof(*sorted), compare_groups);
 	for (size_t g = 0; g < groups->num_groups; g++) {
 		const struct ch_type_group *group = &sorted[g];
 		const uint32_t *slots = examples + group->extra * TEXT_EXAMPLES;

@@ -6,6 +6,7 @@
 
 #include "base/cleanup.h"
 #include "base/page_pool.h"
+#include "base/sort.h"
 #include "graph/dominators.h"
 #include "report/analysis.h"
 #include "report/describe.h"
@@ -216,7 +217,7 @@ static struct ch_error *collect_rest_types(const struct page_model *model,
 			.retained = model->retained[v],
 		};
 	}
-	qsort(runs, num_unlisted, sizeof(*runs), compare_rest_by_parent_group);
+	ch_sort(runs, num_unlisted, sizeof(*runs), compare_rest_by_parent_group);
 	for (size_t i = 0; i < num_unlisted; i++) {
 		if (num_runs && runs[num_runs - 1].parent == runs[i].parent &&
 		    runs[num_runs - 1].group == runs[i].group) {
@@ -226,7 +227,7 @@ static struct ch_error *collect_rest_types(const struct page_model *model,
 			runs[num_runs++] = runs[i];
 		}
 	}
-	qsort(runs, num_runs, sizeof(*runs), compare_rest_by_parent_retained);
+	ch_sort(runs, num_runs, sizeof(*runs), compare_rest_by_parent_retained);
 	for (size_t i = 0; i < num_runs; i++)
 		start[runs[i].parent + 1]++;
 	for (size_t p = 0; p <= num_listed; p++)
@@ -494,8 +495,8 @@ static struct ch_error *write_instances(struct page_model *model,
 		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
 			nodes[num_nodes++] = v;
 	}
-	qsort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
-		&(struct instance_order){ rank, groups->group_of, graph->blocks });
+	ch_sort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
+		  &(struct instance_order){ rank, groups->group_of, graph->blocks });
 	// Kept, in order: the instances shown (the first limit of each
 	// type), whose paths from the roots one search finds.
 	for (size_t i = 0, shown = 0; i < num_nodes; i++) {
@@ -629,8 +630,8 @@ static struct ch_error *write_gone_instances(struct page_model *model,
 		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
 			nodes[num_nodes++] = v;
 	}
-	qsort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
-		&(struct instance_order){ rank, groups.group_of, blocks });
+	ch_sort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
+		  &(struct instance_order){ rank, groups.group_of, blocks });
 	ch_out_str(out, ",\n\"gone_instances\": [");
 	for (size_t t = 0; t < num_types; t++) {
 		const struct ch_type_group *group = &groups.groups[order[t]];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/sort.h"
 #include "base/sorted_u64.h"
 #include "base/vector.h"
 #include "report/summary.h"
@@ -59,8 +60,7 @@ static void make_disjoint(struct piece_vector *v)
 	uint64_t covered = 0;
 	size_t kept = 0;
 
-	if (v->len)
-		qsort(v->data, v->len, sizeof(*v->data), compare_pieces);
+	ch_sort(v->data, v->len, sizeof(*v->data), compare_pieces);
 	for (size_t i = 0; i < v->len; i++) {
 		struct owned_piece piece = v->data[i];
 
@@ -212,8 +212,8 @@ static struct ch_error *owned_pieces(const struct ch_program *program,
 		make_disjoint(&rest);
 		err = append_difference(ret, &rest, &declared);
 	}
-	if (!err && ret->len)
-		qsort(ret->data, ret->len, sizeof(*ret->data), compare_pieces);
+	if (!err)
+		ch_sort(ret->data, ret->len, sizeof(*ret->data), compare_pieces);
 out:
 	piece_vector_deinit(&unexplained);
 	piece_vector_deinit(&declared);
@@ -379,7 +379,7 @@ static struct ch_error *all_mappings(const struct ch_program *program,
 			covered = file->end;
 	}
 	if (!err && ret->len > as->num_mappings)
-		qsort(ret->data, ret->len, sizeof(*ret->data), compare_mappings);
+		ch_sort(ret->data, ret->len, sizeof(*ret->data), compare_mappings);
 	return err;
 }
 
@@ -511,7 +511,7 @@ struct ch_error *ch_summary_map_build(const struct ch_program *program,
 	}
 	for (size_t i = 0; i < core->num_threads; i++)
 		sps[i] = core->threads[i].regs[CH_REG_RSP];
-	qsort(sps, core->num_threads, sizeof(*sps), ch_compare_u64);
+	ch_sort(sps, core->num_threads, sizeof(*sps), ch_compare_u64);
 	err = owned_pieces(program, &pieces);
 	if (!err)
 		err = all_mappings(program, &mappings);

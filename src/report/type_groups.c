@@ -4,6 +4,7 @@
 
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/sort.h"
 #include "base/vector.h"
 #include "report/type_groups.h"
 
@@ -170,7 +171,7 @@ struct ch_error *ch_type_groups_order(const struct ch_type_groups *groups,
 		return &ch_enomem;
 	for (size_t g = 0; g < n; g++)
 		order[g] = g;
-	qsort_r(order, n, sizeof(*order), compare, arg);
+	ch_sort_r(order, n, sizeof(*order), compare, arg);
 	*order_ret = order;
 	return NULL;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/pattern.h"
+#include "base/sort.h"
 #include "report/output.h"
 #include "report/type_groups.h"
 #include "report/types_table.h"
@@ -98,8 +99,8 @@ static int compare_rows(const void *a, const void *b, void *arg)
 
 static void sort_rows(struct table *table, enum ch_types_sort key)
 {
-	qsort_r(table->rows, table->num_rows, sizeof(*table->rows),
-		compare_rows, &key);
+	ch_sort_r(table->rows, table->num_rows, sizeof(*table->rows),
+		  compare_rows, &key);
 }
 
 static struct ch_error *filter_rows(struct table *table,

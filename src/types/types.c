@@ -9,6 +9,7 @@
 #include "base/large_alloc.h"
 #include "base/progress.h"
 #include "base/radix_sort.h"
+#include "base/sort.h"
 #include "base/strbuf.h"
 #include "base/thread_pair.h"
 #include "base/vector.h"
@@ -1384,10 +1385,8 @@ static struct ch_error *visit_level(struct ch_types *types,
 	struct ch_error *err = NULL;
 
 	if (level->count <= level->list_limit) {
-		// An empty level has no array: qsort takes none (UBSan).
-		if (level->list.len)
-			qsort(level->list.data, level->list.len,
-			      sizeof(*level->list.data), compare_indices);
+		ch_sort(level->list.data, level->list.len,
+			sizeof(*level->list.data), compare_indices);
 		for (size_t k = 0; k < level->list.len; k++)
 			ch_bit_clear(level->bits, level->list.data[k]);
 		err = visit_run(types, &reader, level->list.data,

@@ -5,6 +5,7 @@
 
 #include "base/demangle.h"
 #include "base/hash_map.h"
+#include "base/sort.h"
 #include "base/vector.h"
 #include "types/vtables.h"
 
@@ -148,9 +149,8 @@ struct ch_error *ch_vtables_create(struct ch_program *program,
 		ch_vtables_destroy(vtables);
 		return arg.err;
 	}
-	if (vtables->num_ranges > 1)
-		qsort(vtables->ranges, vtables->num_ranges,
-		      sizeof(*vtables->ranges), compare_ranges);
+	ch_sort(vtables->ranges, vtables->num_ranges, sizeof(*vtables->ranges),
+		compare_ranges);
 	if (vtables->num_ranges) {
 		vtables->lo = vtables->ranges[0].start;
 		for (size_t i = 0; i < vtables->num_ranges; i++) {
