@@ -5,27 +5,20 @@
  * tcache, fastbins and bins, and some large mmapped blocks. Prints "ready"
  * when the heap is built, then waits to be dumped with gcore.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-// tests/make-core.sh wants a live-set file; the benchmark records only how
-// many blocks it holds (the exact tests check the addresses).
+#include "bench_liveset.h"
+
+// How many blocks it holds.
 static void write_live_count(size_t count)
 {
-	const char *path = getenv("CH_LIVESET");
 	char line[64];
-	int fd, n;
 
-	if (!path)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	n = snprintf(line, sizeof(line), "# %zu blocks held by main\n", count);
-	if (fd < 0 || write(fd, line, n) != n)
-		exit(1);
-	close(fd);
+	snprintf(line, sizeof(line), "# %zu blocks held by main\n", count);
+	bench_write_liveset(line);
 }
 
 // A global, so that the heap is reachable from a root as a real program's

@@ -16,7 +16,6 @@
  *
  * Prints "ready" when the heap is built and waits to be dumped.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "bench_liveset.h"
 
 struct blob {
 	size_t len;
@@ -91,22 +92,13 @@ static struct blob *make_blob(void)
 	return b;
 }
 
-// make-core.sh wants a live-set file; the benchmark records only its
-// design (the exact tests check addresses).
+// Its design.
 static void write_design(size_t nodes, size_t shapes)
 {
-	const char *path = getenv("CH_LIVESET");
 	char line[128];
-	int fd, n;
 
-	if (!path)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	n = snprintf(line, sizeof(line), "# %zu nodes, %zu shapes\n", nodes,
-		     shapes);
-	if (fd < 0 || write(fd, line, n) != n)
-		exit(1);
-	close(fd);
+	snprintf(line, sizeof(line), "# %zu nodes, %zu shapes\n", nodes, shapes);
+	bench_write_liveset(line);
 }
 
 int main(int argc, char **argv)

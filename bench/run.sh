@@ -7,7 +7,8 @@
 # allocates beyond the mapped core, the best of BENCH_RUNS runs (default 3),
 # next to the time to read the core once, and on the core compressed with
 # zstd, next to the time to decompress it. Then the allocator walks of glibc
-# and jemalloc side by side on a flat heap of the same count, and Debian's
+# and jemalloc side by side on a flat heap of the same count, a process of
+# BENCH_THREADS threads (default 4,000), and Debian's
 # python3 with BENCH_PY_OBJECTS Python objects (default 1 million). With
 # BENCH_SERIES (counts), the growth of each command from count to count.
 set -eu
@@ -126,6 +127,18 @@ measure "glibc summary, $(live_count "$out/heap.core") allocations" "$coreheap" 
 measure "jemalloc summary, $(live_count "$out/jemalloc.core") allocations" "$coreheap" summary "$out/jemalloc.core"
 measure "glibc: objects --format jsonl" "$coreheap" objects --format jsonl "$out/heap.core"
 measure "jemalloc: objects --format jsonl" "$coreheap" objects --format jsonl "$out/jemalloc.core"
+
+# Many threads (BENCH_THREADS, default 4,000), each holding a list of 25
+# allocations through its frame: the threads' notes, stacks and frames.
+threads=${BENCH_THREADS:-4000}
+"$srcdir/tests/make-core.sh" "$builddir/bench/bench_threads" "$out/threads" "$threads" > /dev/null
+echo
+printf '| %-44s | %9s | %9s | %11s |\n' "$threads threads, $(live_count "$out/threads.core") allocations" wall CPU "peak memory"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 46))" ----------- ----------- -------------
+for command in summary leaks; do
+	measure "coreheap $command" "$coreheap" "$command" "$out/threads.core"
+done
+rm -f "$out/threads.core"
 
 # The Python heap: Debian's python3 running bench_python.py, BENCH_PY_OBJECTS
 # objects (default 1 million), and the commands that type it.

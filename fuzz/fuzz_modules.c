@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Fuzz target: module reporting (src/core/modules.c: libdwfl over the
-// core's notes and segments) and the address space with the modules'
-// files behind it. The input is the core. Debug info is not looked for
-// (a path that does not exist), which keeps runs fast; binaries named by
-// the core's NT_FILE are opened, as coreheap does.
+// core's notes and segments), the address space with the modules' files
+// behind it, and the threads unwound through it. The input is the core.
+// Debug info is not looked for (a path that does not exist), which keeps
+// runs fast; binaries named by the core's NT_FILE are opened, as coreheap
+// does.
 #include <stdlib.h>
 
 #include "core/address_space.h"
@@ -47,17 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)ch_modules_find_by_prefix(modules, "libc.so");
 	err = ch_address_space_create(core, modules, &as);
-	ch_error_destroy(err);
-	ch_address_space_destroy(as);
-	// Unwinding reads the stacks through libdwfl, every thread in one
-	// pass, as the program does.
-	if (core->num_threads) {
+	// Unwinding reads the stacks through the address space, every thread
+	// in one pass, as the program does.
+	if (!err && core->num_threads) {
 		struct ch_stacks *stacks = NULL;
 
-		err = ch_stacks_create(modules, core, &stacks);
-		ch_error_destroy(err);
+		err = ch_stacks_create(modules, core, as, &stacks);
 		ch_stacks_destroy(stacks);
 	}
+	ch_error_destroy(err);
+	ch_address_space_destroy(as);
 	ch_modules_destroy(modules);
 	ch_core_destroy(core);
 	return 0;

@@ -47,6 +47,7 @@ static void add_threads(struct note_buf *notes, const struct synth_core *core)
 		uint64_t *regs = (uint64_t *)(prstatus + PRSTATUS_REGS);
 
 		memcpy(prstatus + PRSTATUS_PID, &core->tids[i], 4);
+		regs[4] = core->rbps[i];
 		regs[16] = core->rips[i];
 		regs[19] = core->rsps[i];
 		regs[21] = core->fs_bases[i];

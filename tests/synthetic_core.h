@@ -37,9 +37,9 @@ struct synth_core {
 	size_t num_segments;
 	struct synth_file files[SYNTH_MAX_FILES];
 	size_t num_files;
-	/** Threads: tid and rsp/rip/fs_base. */
+	/** Threads: tid and rsp/rip/rbp/fs_base. */
 	int32_t tids[4];
-	uint64_t rips[4], rsps[4], fs_bases[4];
+	uint64_t rips[4], rsps[4], rbps[4], fs_bases[4];
 	size_t num_threads;
 	bool with_psinfo;
 	/** Cut the file to this many bytes after writing (0: don't). */

@@ -638,7 +638,7 @@ static int compare_tids(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-// Two threads of one id cannot be: unwinding would find only the first.
+// Two threads of one id cannot be (each is unwound all the same).
 static struct ch_error *check_thread_ids(struct ch_core *core)
 {
 	_cleanup_free_ int32_t *tids = NULL;
@@ -654,7 +654,7 @@ static struct ch_error *check_thread_ids(struct ch_core *core)
 	for (size_t i = 1; i < core->num_threads; i++) {
 		if (tids[i] == tids[i - 1])
 			note_problem(core, CH_CORE_BAD_NOTE,
-				     "thread id %d is given by more than one thread note; only the first one's stack is unwound",
+				     "thread id %d is given by more than one thread note",
 				     tids[i]);
 	}
 	return NULL;

@@ -23,6 +23,7 @@
 #include "base/sort.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
+#include "core/address_space.h"
 #include "core/modules.h"
 #include "core/symbol_ranges.h"
 
@@ -982,29 +983,14 @@ static struct ch_error *report_modules(struct ch_core *core,
 }
 
 /*
- * Read the threads' notes with libdwfl now, so that a core whose notes
- * libdwfl cannot read is told once by every command, not only by those
- * that unwind. A thread id <= 0 is not handed to it at all: libdwfl stops
- * its thread walk there and leaks what it allocated for the walk (0.188).
+ * A thread id <= 0 is not handed to libdwfl at all: libdwfl takes it as
+ * the end of the threads (and 0.188 leaks what it allocated for the walk).
  */
-static void attach_threads(struct ch_core *core, struct ch_modules *modules)
+static void check_threads(struct ch_core *core, struct ch_modules *modules)
 {
-	if (core->num_threads == 0)
-		return;
 	// The core's problems already say why (CH_CORE_BAD_NOTE).
-	if (core->has_bad_tid) {
+	if (core->num_threads && core->has_bad_tid)
 		modules->threads_unreadable = true;
-		return;
-	}
-	if (dwfl_core_file_attach(modules->dwfl,
-				  modules->view_elf ? modules->view_elf :
-						      core->elf) >= 0)
-		return;
-	if (asprintf(&modules->threads_error,
-		     "cannot unwind the threads of core '%s': %s",
-		     core->path, dwfl_errmsg(-1)) < 0)
-		modules->threads_error = NULL;
-	modules->threads_unreadable = true;
 }
 
 /*
@@ -1107,7 +1093,7 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	err = arg.err;
 	if (err)
 		goto out;
-	attach_threads(core, modules);
+	check_threads(core, modules);
 no_modules:
 	modules->by_address = calloc(modules->num_modules + 1,
 				     sizeof(*modules->by_address));
@@ -1163,7 +1149,7 @@ void ch_modules_destroy(struct ch_modules *modules)
 		munmap(modules->view, modules->view_size);
 	free(modules->callbacks);
 	free(modules->debuginfo_path);
-	free(modules->threads_error);
+	free(modules->thread_source);
 	if (modules->loading)
 		pthread_mutex_destroy(&modules->loading->lock);
 	free(modules->loading);
@@ -1728,12 +1714,90 @@ const char *ch_module_symbolize_tls(struct ch_module *module, uint64_t offset,
 	return hit.name;
 }
 
-// DWARF register numbers of x86-64 (System V ABI, figure 3.36).
+// DWARF register numbers of x86-64 (System V ABI, figure 3.36): rax,
+// rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8 to r15, then the return address.
 #define DWARF_REG_RBP 6
 #define DWARF_REG_RSP 7
+#define DWARF_NUM_REGS 17
+
+static const int dwarf_regs[DWARF_NUM_REGS] = {
+	CH_REG_RAX, CH_REG_RDX, CH_REG_RCX, CH_REG_RBX, CH_REG_RSI, CH_REG_RDI,
+	CH_REG_RBP, CH_REG_RSP, CH_REG_R8, CH_REG_R9, CH_REG_R10, CH_REG_R11,
+	CH_REG_R12, CH_REG_R13, CH_REG_R14, CH_REG_R15, CH_REG_RIP,
+};
+
+/*
+ * The threads libdwfl unwinds, given it by coreheap (dwfl_attach_state())
+ * rather than read by libdwfl from the core (dwfl_core_file_attach()):
+ * the registers from the thread notes coreheap has read, the memory
+ * through the address space. libdwfl's own reader of a core looks for
+ * each word the unwinder reads in every program header in turn and asks
+ * libelf for a new piece of the file: time quadratic in the threads, 10 s
+ * for a core of 8,000 threads whose heap takes 0.3 s.
+ */
+struct thread_source {
+	const struct ch_core *core;
+	const struct ch_address_space *as;
+	/** The thread libdwfl was given last, by its place in core->threads. */
+	size_t current;
+	/** A read failed since the last frame was found, at failed_at. */
+	bool read_failed;
+	uint64_t failed_at;
+};
+
+static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
+{
+	struct thread_source *source = dwfl_arg;
+	const struct ch_thread *thread = *thread_argp;
+	size_t next = thread ? (size_t)(thread - source->core->threads) + 1 : 0;
+
+	(void)dwfl;
+	if (next >= source->core->num_threads)
+		return 0;
+	source->current = next;
+	source->read_failed = false;
+	*thread_argp = &source->core->threads[next];
+	return source->core->threads[next].tid;
+}
+
+static bool read_memory(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result,
+			void *dwfl_arg)
+{
+	struct thread_source *source = dwfl_arg;
+	uint64_t value;
+
+	(void)dwfl;
+	if (!ch_address_space_read_u64(source->as, addr, &value)) {
+		source->read_failed = true;
+		source->failed_at = addr;
+		return false;
+	}
+	*result = value;
+	return true;
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	const struct ch_thread *notes = thread_arg;
+	Dwarf_Word regs[DWARF_NUM_REGS];
+
+	for (size_t r = 0; r < DWARF_NUM_REGS; r++)
+		regs[r] = notes->regs[dwarf_regs[r]];
+	if (!dwfl_thread_state_registers(thread, 0, DWARF_NUM_REGS, regs))
+		return false;
+	dwfl_thread_state_register_pc(thread, notes->regs[CH_REG_RIP]);
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = next_thread,
+	.memory_read = read_memory,
+	.set_initial_registers = set_initial_registers,
+};
 
 struct unwind_arg {
 	struct ch_stacks *stacks;
+	struct thread_source *source;
 	/** The stack being unwound. */
 	struct ch_stack *stack;
 	size_t capacity;
@@ -1749,6 +1813,7 @@ static int collect_frame(Dwfl_Frame *state, void *varg)
 	Dwarf_Word value;
 	bool is_activation;
 
+	arg->source->read_failed = false;
 	if (stack->num_frames == CH_MAX_FRAMES)
 		return DWARF_CB_ABORT;
 	if (!dwfl_frame_pc(state, &pc, &is_activation))
@@ -1779,27 +1844,35 @@ static int collect_frame(Dwfl_Frame *state, void *varg)
 	return DWARF_CB_OK;
 }
 
-static struct ch_stack *stack_of(struct ch_stacks *stacks, pid_t tid)
+// Why libdwfl stopped unwinding the thread before its stack's end.
+static char *stop_reason(const struct thread_source *source)
 {
-	for (size_t t = 0; t < stacks->num_threads; t++) {
-		if (stacks->threads[t].tid == tid)
-			return &stacks->threads[t];
+	int error = dwfl_errno();
+	char *reason;
+
+	// A read of ours that failed in the last step is why: libdwfl sets
+	// no error for it, and tries on where it can, so that its own error
+	// is of a later attempt (no .debug_frame, say).
+	if (source->read_failed) {
+		if (asprintf(&reason, "no memory at 0x%" PRIx64 " in the core",
+			     source->failed_at) < 0)
+			return NULL;
+		return reason;
 	}
-	return NULL;
+	return strdup(error ? dwfl_errmsg(error) : "unknown error");
 }
 
 static int unwind_thread(Dwfl_Thread *thread, void *varg)
 {
 	struct unwind_arg *arg = varg;
-	struct ch_stack *stack = stack_of(arg->stacks, dwfl_thread_tid(thread));
-	const char *reason = NULL;
+	struct ch_stack *stack = &arg->stacks->threads[arg->source->current];
 	int status;
 
-	// A thread libdwfl lists twice, or one the notes do not: skip it.
-	// Go on to the end even so: stopping early leaks libdwfl's iterator
-	// on cores (libdw 0.188).
-	if (arg->out_of_memory || !stack || stack->frames || stack->stop_reason)
+	if (arg->out_of_memory)
 		return DWARF_CB_OK;
+	// Clear what an earlier thread left: libdwfl's error is kept per
+	// thread of ours, not per thread it unwinds.
+	(void)dwfl_errno();
 	arg->stack = stack;
 	arg->capacity = 0;
 	status = dwfl_thread_getframes(thread, collect_frame, arg);
@@ -1807,18 +1880,13 @@ static int unwind_thread(Dwfl_Thread *thread, void *varg)
 		return DWARF_CB_OK;
 	// -1 is how libdwfl says the stack ended where no CFI or frame
 	// pointer leads on: the frames so far are good, the rest unknown.
-	// Keep libdwfl's error now: dwfl_getthreads() may change it.
-	if (status == -1) {
-		int error = dwfl_errno();
-
-		reason = error ? dwfl_errmsg(error) : "unknown error";
-	}
+	if (status == -1)
+		stack->stop_reason = stop_reason(arg->source);
 	else if (stack->num_frames == CH_MAX_FRAMES)
-		reason = "too many frames";
-	if (reason) {
-		stack->stop_reason = strdup(reason);
-		arg->out_of_memory = !stack->stop_reason;
-	}
+		stack->stop_reason = strdup("too many frames");
+	else
+		return DWARF_CB_OK;
+	arg->out_of_memory = !stack->stop_reason;
 	return DWARF_CB_OK;
 }
 
@@ -1844,24 +1912,31 @@ static void name_frames(struct ch_modules *modules, struct ch_stack *stack)
 	}
 }
 
-// Fill stacks from libdwfl: the frames of every thread it finds, and why
-// those it does not find, or all of them, could not be unwound.
-static struct ch_error *unwind_threads(Dwfl *dwfl, struct ch_core *core,
+// Fill stacks from libdwfl: the frames of every thread, and why those it
+// could not unwind, or all of them, were not.
+static struct ch_error *unwind_threads(struct ch_modules *modules,
+				       struct ch_core *core,
+				       const struct ch_address_space *as,
 				       struct ch_stacks *stacks)
 {
-	struct unwind_arg arg = { .stacks = stacks };
+	struct thread_source *source = calloc(1, sizeof(*source));
+	struct unwind_arg arg = { .stacks = stacks, .source = source };
 	int status;
 
-	// attach_threads() attached them when the modules were found; a
-	// second attach would fail with "attach state conflict".
-	if (dwfl_pid(dwfl) <= 0 && dwfl_core_file_attach(dwfl, core->elf) < 0) {
+	if (!source)
+		return &ch_enomem;
+	*source = (struct thread_source){ .core = core, .as = as };
+	// libdwfl keeps the source to the end of the Dwfl.
+	modules->thread_source = source;
+	if (!dwfl_attach_state(modules->dwfl, core->elf, core->pid,
+			       &thread_callbacks, source)) {
 		stacks->error = strdup(dwfl_errmsg(-1));
 		return stacks->error ? NULL : &ch_enomem;
 	}
 	// dwfl_getthread_frames() would do one thread, but it stops libdwfl's
-	// thread iterator early, which leaks it on cores (libdw 0.188): one
-	// pass over all threads instead.
-	status = dwfl_getthreads(dwfl, unwind_thread, &arg);
+	// thread iterator early, which leaks it (libdw 0.188): one pass over
+	// all threads instead.
+	status = dwfl_getthreads(modules->dwfl, unwind_thread, &arg);
 	if (arg.out_of_memory)
 		return &ch_enomem;
 	for (size_t t = 0; t < stacks->num_threads; t++) {
@@ -1884,6 +1959,7 @@ static void ch_stacks_destroyp(struct ch_stacks **stacks)
 
 struct ch_error *ch_stacks_create(struct ch_modules *modules,
 				  struct ch_core *core,
+				  const struct ch_address_space *as,
 				  struct ch_stacks **ret)
 {
 	_cleanup_(ch_stacks_destroyp) struct ch_stacks *stacks = NULL;
@@ -1901,17 +1977,13 @@ struct ch_error *ch_stacks_create(struct ch_modules *modules,
 	for (size_t t = 0; t < core->num_threads; t++)
 		stacks->threads[t].tid = core->threads[t].tid;
 	// Without thread notes there is nothing to unwind, and nothing to
-	// say: the program said the notes are missing. Threads libdwfl could
-	// not read when the modules were found (attach_threads) are not
-	// tried again.
+	// say: the program said the notes are missing, or which is wrong.
 	if (core->num_threads && modules->threads_unreadable) {
-		stacks->error = strdup(modules->threads_error ?
-					       modules->threads_error :
-					       "the core's threads cannot be read");
+		stacks->error = strdup("the core's threads cannot be read");
 		if (!stacks->error)
 			return &ch_enomem;
 	} else if (core->num_threads) {
-		err = unwind_threads(modules->dwfl, core, stacks);
+		err = unwind_threads(modules, core, as, stacks);
 		if (err)
 			return err;
 	}

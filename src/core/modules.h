@@ -21,6 +21,9 @@
 #include "base/strbuf.h"
 #include "core/core.h"
 
+// core/address_space.h, which is built from the modules.
+struct ch_address_space;
+
 struct ch_module_internal;
 
 /** The longest build-id kept. */
@@ -108,12 +111,16 @@ struct ch_modules {
 	 */
 	bool skipped;
 	/**
-	 * No thread can be unwound: libdwfl cannot read the threads
-	 * (threads_error says why; NULL out of memory), or a thread id is
-	 * impossible (ch_core::has_bad_tid), or the modules were skipped.
+	 * No thread can be unwound: a thread id is impossible
+	 * (ch_core::has_bad_tid), or the modules were skipped.
 	 */
 	bool threads_unreadable;
-	char *threads_error;
+	/**
+	 * Private to modules.c: what libdwfl's unwinder reads the threads'
+	 * registers and memory through, from ch_stacks_create() to the end
+	 * of the Dwfl.
+	 */
+	void *thread_source;
 	/**
 	 * Paths of the core's NT_FILE note that exist but are no regular
 	 * file (a FIFO, a device): hidden from libdwfl, which would block
@@ -342,21 +349,25 @@ struct ch_stacks {
 	struct ch_stack *threads;
 	size_t num_threads;
 	/**
-	 * Why no thread could be unwound (libdwfl could not read the threads'
-	 * state from the core), or NULL. Then every thread has no frames.
+	 * Why no thread could be unwound (a thread id is impossible, or
+	 * libdwfl could not be given the threads), or NULL. Then every thread
+	 * has no frames.
 	 */
 	char *error;
 };
 
 /**
  * Unwind every thread of core with libdwfl, in one pass over its threads,
- * and name each frame's function. A thread that cannot be unwound is not
- * an error: the result says so (see struct ch_stack and ch_stacks::error).
- * Errors: out of memory only. The result points into modules: destroy it
- * first.
+ * and name each frame's function. The registers are the core's thread
+ * notes (ch_core::threads), the memory is read through as. A thread that
+ * cannot be unwound is not an error: the result says so (see struct
+ * ch_stack and ch_stacks::error). Errors: out of memory only. The result
+ * points into modules: destroy it first. Once, for modules: libdwfl
+ * keeps as until modules are destroyed, but reads it only here.
  */
 struct ch_error *ch_stacks_create(struct ch_modules *modules,
 				  struct ch_core *core,
+				  const struct ch_address_space *as,
 				  struct ch_stacks **ret);
 /** Free stacks (NULL-safe). */
 void ch_stacks_destroy(struct ch_stacks *stacks);

@@ -163,11 +163,6 @@ static void warn_about_modules(struct ch_program *program)
 				"core '%s' has %zu program headers, more than the %d whose modules are looked up (libdwfl's search takes quadratic time): no symbols, debug info or stacks",
 				program->core->path, program->core->num_phdrs,
 				CH_MAX_DWFL_PHDRS);
-	else if (modules->threads_unreadable && !program->core->has_bad_tid)
-		ch_program_warn(program, true, "%s",
-				modules->threads_error ?
-					modules->threads_error :
-					"cannot unwind the core's threads");
 	if (modules->unsafe_paths == 1)
 		ch_program_warn(program, true,
 				"core '%s' maps '%s', which is no regular file here (a FIFO, a device or a directory); it is not opened",
@@ -439,12 +434,14 @@ struct ch_error *ch_program_stacks(struct ch_program *program,
 		*ret = program->stacks;
 		return NULL;
 	}
-	err = ch_stacks_create(program->modules, program->core, &stacks);
+	err = ch_stacks_create(program->modules, program->core,
+			       program->address_space, &stacks);
 	if (err)
 		return err;
 	// The one place that says what unwinding missed, so that every
-	// command says it alike, and once. Threads libdwfl could not read at
-	// all were told when the program opened (warn_about_modules).
+	// command says it alike, and once. Threads that could not be given
+	// to libdwfl at all were told when the program opened: the core's
+	// problems (an impossible thread id) or warn_about_modules().
 	if (stacks->error && !program->modules->threads_unreadable)
 		ch_program_warn(program, true,
 				"cannot unwind the threads of core '%s': %s",
