@@ -89,11 +89,7 @@ gcore_from_root() {
 	fi
 	kill -KILL "$pid" 2> /dev/null
 	wait "$unshare_pid" 2> /dev/null
-	if [ ! -s "$work/$1.core" ]; then
-		fail "$1: gcore made no core"
-		cat "$work/$1.gcore.log"
-		return 1
-	fi
+	core_made "$work/$1.core" "$work/$1.gcore.log" "$1: gcore"
 }
 
 # listed FILE: sorted "address usable-size" lines of objects' JSON lines

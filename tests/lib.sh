@@ -214,17 +214,22 @@ start_fixture() {
 	fi
 }
 
+# core_made CORE LOG WHAT: 0 if CORE was written; else a failed check
+# saying WHAT made none, with LOG (what gdb said) shown, and 1.
+core_made() {
+	[ -s "$1" ] && return 0
+	fail "$3 made no $1"
+	cat "$2"
+	return 1
+}
+
 # take_gcore PID PREFIX: gcore the (ready) process into PREFIX.PID, and set
 # $core to that file. Returns 1 (a failed check) if gcore made none.
 take_gcore() {
 	rm -f "$2.$1"
 	gcore -o "$2" "$1" > "$2.gcore.log" 2>&1
 	core=$2.$1
-	if [ ! -s "$core" ]; then
-		fail "gcore of $1 made no $core"
-		cat "$2.gcore.log"
-		return 1
-	fi
+	core_made "$core" "$2.gcore.log" "gcore of $1"
 }
 
 # independent_reach PYTHON CORE MIN_LIVE WHAT [OPTION]: the live

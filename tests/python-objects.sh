@@ -170,11 +170,7 @@ else
 		-ex "set sysroot $root" -ex 'set pagination off' \
 		-ex "attach $pid" -ex "gcore $core" -ex detach -ex quit \
 		> "$work/py.gcore.log" 2>&1
-	if [ ! -s "$core" ]; then
-		fail "gcore of $pid made no $core"
-		cat "$work/py.gcore.log"
-		finish
-	fi
+	core_made "$core" "$work/py.gcore.log" "gcore of $pid" || finish
 fi
 designed=$dir/designed
 

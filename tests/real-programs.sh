@@ -32,11 +32,7 @@ stats_and_core() {
 		> "$work/$1.gdb" 2>&1
 	kill -KILL "$fixture_pid" 2> /dev/null
 	wait "$fixture_pid" 2> /dev/null
-	if [ ! -s "$work/$1.core" ]; then
-		fail "$1: gdb made no core"
-		cat "$work/$1.gdb"
-		return 1
-	fi
+	core_made "$work/$1.core" "$work/$1.gdb" "$1: gdb"
 }
 
 # compare_stats NAME: glibc's figures against coreheap's mallinfo2 rows.
