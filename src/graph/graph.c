@@ -1802,24 +1802,28 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 	_cleanup_free_large_ uint32_t *distance = ch_malloc_large((n + 1) * sizeof(*distance));
 	_cleanup_free_large_ uint32_t *root_of = ch_malloc_large((n + 1) * sizeof(*root_of));
 	_cleanup_free_large_ uint32_t *queue = ch_malloc_large((n + 1) * sizeof(*queue));
-	// slot_of[v]: where v is in targets (the first place), or none.
+	// slot_of[v]: where v is in targets (the first place), or none; asked
+	// only where is_target, in the cache where slot_of is a miss an edge.
 	_cleanup_free_large_ uint32_t *slot_of = ch_malloc_large((n + 1) * sizeof(*slot_of));
+	_cleanup_free_ uint64_t *is_target = calloc(ch_bitmap_words(n) + 1,
+						    sizeof(*is_target));
 	_cleanup_free_ struct path_candidate *best =
 		calloc(num_targets + 1, sizeof(*best));
 	struct ch_graph_path *paths = calloc(num_targets + 1, sizeof(*paths));
 	struct ch_error *err;
 
 	*paths_ret = NULL;
-	if (!parent || !distance || !root_of || !queue || !slot_of || !best ||
-	    !paths) {
+	if (!parent || !distance || !root_of || !queue || !slot_of ||
+	    !is_target || !best || !paths) {
 		free(paths);
 		return &ch_enomem;
 	}
 	memset(root_of, 0xff, (n + 1) * sizeof(*root_of));
-	memset(slot_of, 0xff, (n + 1) * sizeof(*slot_of));
 	for (size_t i = num_targets; i-- > 0;) {
-		if (targets[i] < n)
+		if (targets[i] < n) {
 			slot_of[targets[i]] = (uint32_t)i;
+			ch_bit_set(is_target, targets[i]);
+		}
 	}
 	err = search_from_roots(graph, named, CH_GRAPH_NONE, root_of, parent,
 				distance, queue);
@@ -1828,26 +1832,27 @@ struct ch_error *ch_graph_first_paths(const struct ch_graph *graph,
 		return err;
 	}
 	for (size_t r = 0; r < graph->num_root_refs; r++) {
-		uint32_t slot = slot_of[graph->root_refs[r].target];
+		uint32_t v = graph->root_refs[r].target;
 
-		if (slot != CH_GRAPH_NONE)
-			offer(&best[slot], root_candidate(named, r));
+		if (v < n && ch_bit_get(is_target, v))
+			offer(&best[slot_of[v]], root_candidate(named, r));
 	}
 	for (uint32_t u = 0; u < n; u++) {
 		if (root_of[u] == CH_GRAPH_NONE)
 			continue;
 		for (uint64_t e = graph->edge_offsets[u];
 		     e < graph->edge_offsets[u + 1]; e++) {
-			uint32_t slot = slot_of[graph->edge_targets[e]];
+			uint32_t v = graph->edge_targets[e];
 
-			if (slot != CH_GRAPH_NONE)
-				offer(&best[slot], referrer_candidate(
+			if (v < n && ch_bit_get(is_target, v))
+				offer(&best[slot_of[v]], referrer_candidate(
 					named, root_of, distance, u));
 		}
 	}
 	for (size_t i = 0; i < num_targets; i++) {
 		// A target listed twice has its first place's candidate.
-		uint32_t slot = targets[i] < n ? slot_of[targets[i]] : CH_GRAPH_NONE;
+		uint32_t slot = targets[i] < n && ch_bit_get(is_target, targets[i]) ?
+					slot_of[targets[i]] : CH_GRAPH_NONE;
 
 		if (slot == CH_GRAPH_NONE || best[slot].length == 0)
 			continue;
@@ -1872,9 +1877,14 @@ struct pointer_search {
 static bool find_pointer_word(uint64_t addr, uint64_t value, void *arg)
 {
 	struct pointer_search *search = arg;
+	const struct ch_graph *graph = search->graph;
 
-	if (ch_block_index_find(search->graph->index, value,
-				search->graph->interior) != search->target)
+	// Most words of a large block point elsewhere: the target's own
+	// bounds say so without a lookup in the index.
+	if (!ch_block_index_holds(&graph->blocks[search->target], value,
+				  graph->interior) ||
+	    ch_block_index_find(graph->index, value, graph->interior) !=
+		    search->target)
 		return true;
 	search->offset = addr - search->base;
 	search->found = true;

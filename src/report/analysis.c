@@ -36,20 +36,39 @@ static struct ch_error *heap_index(void *arg,
 	return ch_heap_block_index(arg, ret);
 }
 
+/*
+ * Type the heap if it is not typed yet: the tables the typing made are
+ * kept in analysis->types when asked (the HTML report describes fields
+ * with them), else given back.
+ */
+static struct ch_error *load_types(struct ch_analysis *analysis,
+				   bool keep_types)
+{
+	if (!keep_types || analysis->program->heap.block_types)
+		return ch_program_load_types(analysis->program);
+	return ch_types_create(analysis->program, &analysis->types);
+}
+
+struct typing {
+	struct ch_analysis *analysis;
+	bool keep_types;
+};
+
 // The graph's find_pointer_free: type the heap, which says which
 // allocations hold no pointers.
 static struct ch_error *type_heap(void *arg, const uint64_t **ret)
 {
-	struct ch_program *program = arg;
-	struct ch_error *err = ch_program_load_types(program);
+	const struct typing *typing = arg;
+	struct ch_error *err = load_types(typing->analysis, typing->keep_types);
 
-	*ret = err ? NULL : program->heap.pointer_free;
+	*ret = err ? NULL : typing->analysis->program->heap.pointer_free;
 	return err;
 }
 
-struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
-				  struct ch_program *program,
-				  const struct ch_analysis_options *options)
+static struct ch_error *init(struct ch_analysis *analysis,
+			     struct ch_program *program,
+			     const struct ch_analysis_options *options,
+			     bool keep_types)
 {
 	// The scanning threads make the index (or wait for the typing's) while
 	// the calling thread starts typing.
@@ -59,6 +78,7 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 		.find_index = heap_index,
 		.find_index_arg = &program->heap,
 	};
+	struct typing typing = { analysis, keep_types };
 	struct ch_error *err;
 
 	*analysis = (struct ch_analysis){ .program = program };
@@ -71,7 +91,7 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 			graph_options.pointer_free = program->heap.pointer_free;
 		} else {
 			graph_options.find_pointer_free = type_heap;
-			graph_options.find_pointer_free_arg = program;
+			graph_options.find_pointer_free_arg = &typing;
 		}
 		graph_options.program = program;
 	}
@@ -82,7 +102,7 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 				     &graph_options, &analysis->graph);
 	// The reports name types with --conservative too.
 	if (!err)
-		err = ch_program_load_types(program);
+		err = load_types(analysis, keep_types);
 	if (err) {
 		ch_analysis_deinit(analysis);
 		return err;
@@ -96,12 +116,28 @@ struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 	return NULL;
 }
 
+struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
+				  struct ch_program *program,
+				  const struct ch_analysis_options *options)
+{
+	return init(analysis, program, options, false);
+}
+
+struct ch_error *ch_analysis_init_keeping_types(struct ch_analysis *analysis,
+						struct ch_program *program,
+						const struct ch_analysis_options *options)
+{
+	return init(analysis, program, options, true);
+}
+
 void ch_analysis_deinit(struct ch_analysis *analysis)
 {
 	ch_graph_destroy(analysis->graph);
 	ch_roots_destroy(analysis->roots);
+	ch_types_destroy(analysis->types);
 	analysis->graph = NULL;
 	analysis->roots = NULL;
+	analysis->types = NULL;
 }
 
 struct ch_error *ch_analysis_find_block(const struct ch_program *program,

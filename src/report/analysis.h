@@ -17,6 +17,7 @@
 #include "heap/program.h"
 #include "report/output.h"
 #include "report/type_groups.h"
+#include "types/types.h"
 
 /** Options every retention command takes. */
 struct ch_analysis_options {
@@ -31,6 +32,11 @@ struct ch_analysis {
 	struct ch_program *program;
 	struct ch_roots *roots;
 	struct ch_graph *graph;
+	/**
+	 * The typing's tables, when ch_analysis_init_keeping_types() typed
+	 * the heap; else NULL.
+	 */
+	struct ch_types *types;
 };
 
 /**
@@ -43,7 +49,14 @@ struct ch_analysis {
 struct ch_error *ch_analysis_init(struct ch_analysis *analysis,
 				  struct ch_program *program,
 				  const struct ch_analysis_options *options);
-/** Free the graph and roots (not the program). */
+/**
+ * The same, keeping the tables of the typing in analysis->types when the
+ * heap is typed here (it was not typed before).
+ */
+struct ch_error *ch_analysis_init_keeping_types(struct ch_analysis *analysis,
+						struct ch_program *program,
+						const struct ch_analysis_options *options);
+/** Free the graph, roots and kept types (not the program). */
 void ch_analysis_deinit(struct ch_analysis *analysis);
 
 

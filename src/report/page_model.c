@@ -6,7 +6,9 @@
 
 #include "base/cleanup.h"
 #include "base/page_pool.h"
+#include "base/hash_map.h"
 #include "base/sort.h"
+#include "base/vector.h"
 #include "graph/dominators.h"
 #include "report/analysis.h"
 #include "report/describe.h"
@@ -29,10 +31,14 @@ struct page_model {
 	struct ch_program *program;
 	const struct ch_page_options *options;
 	struct ch_analysis analysis;
+	/** The analysis's types (analysis.types), or the model's own. */
 	struct ch_types *types;
+	struct ch_types *own_types;
 	bool *named;
-	struct ch_dominators dominators;
-	uint64_t *retained;
+	/** top's, which the tree and instances read. */
+	struct ch_top_report *top;
+	const struct ch_dominators *dominators;
+	const uint64_t *retained;
 	uint64_t reachable_bytes;
 	struct ch_type_groups groups;
 	struct ch_out *out;
@@ -89,47 +95,50 @@ static uint32_t heap_pop(struct node_heap *heap)
 	}
 }
 
+/*
+ * The analysis, typing the heap while the graph's scan runs and keeping
+ * the types for the members of why's steps and describe's fields. The
+ * heap is typed already only when something before typed it without
+ * keeping the tables: then they are made again.
+ */
 static struct ch_error *analyse(struct page_model *model)
 {
-	const struct ch_graph *graph;
 	struct ch_error *err;
 
-	// The types stay for the members of why's steps and describe's fields
-	// (the analysis then finds the heap typed).
-	err = ch_types_create(model->program, &model->types);
-	if (err)
-		return err;
-	err = ch_analysis_init(&model->analysis, model->program,
-			       &model->options->analysis);
+	err = ch_analysis_init_keeping_types(&model->analysis, model->program,
+					     &model->options->analysis);
 	if (err) {
 		model->analysis.graph = NULL;
 		return err;
 	}
-	graph = model->analysis.graph;
-	err = ch_analysis_named_refs(&model->analysis, &model->named);
-	if (err)
-		return err;
-	err = ch_graph_dominators(graph, NULL, &model->dominators);
-	if (!err)
-		err = ch_dominators_retained(&model->dominators, graph->blocks,
-					     &model->retained,
-					     &model->reachable_bytes);
-	if (!err)
-		err = ch_type_groups_init(&model->groups, model->program, NULL,
-					  NULL);
+	model->types = model->analysis.types;
+	if (!model->types) {
+		err = ch_types_create(model->program, &model->own_types);
+		model->types = model->own_types;
+	}
 	return err;
 }
 
-static struct ch_error *compute(struct page_model *model)
+/*
+ * The tree and the retained sizes are top's: computed once, for its
+ * section and for the treemap and the instances.
+ */
+static struct ch_error *compute_tree(struct page_model *model)
 {
 	struct ch_error *err;
 
-	// The typing's, the graph's and the tree's arrays hand their pages
-	// on to each other; what the page's parts are made of after takes
-	// none, and the pool would only add to their peak.
-	ch_page_pool_open();
-	err = analyse(model);
-	ch_page_pool_close();
+	err = ch_top_report_create(&model->analysis,
+				   &(struct ch_top_options){
+					   .rows = model->options->limit },
+				   &model->top);
+	if (err)
+		return err;
+	model->dominators = ch_top_report_tree(model->top, &model->retained,
+					       &model->reachable_bytes);
+	err = ch_analysis_named_refs(&model->analysis, &model->named);
+	if (!err)
+		err = ch_type_groups_init(&model->groups, model->program, NULL,
+					  NULL);
 	return err;
 }
 
@@ -163,15 +172,6 @@ struct rest_types {
 	size_t *start;
 };
 
-static int compare_rest_by_parent_group(const void *a, const void *b)
-{
-	const struct rest_type *x = a, *y = b;
-
-	if (x->parent != y->parent)
-		return x->parent < y->parent ? -1 : 1;
-	return x->group < y->group ? -1 : x->group > y->group;
-}
-
 static int compare_rest_by_parent_retained(const void *a, const void *b)
 {
 	const struct rest_type *x = a, *y = b;
@@ -183,10 +183,14 @@ static int compare_rest_by_parent_retained(const void *a, const void *b)
 	return x->group < y->group ? -1 : x->group > y->group;
 }
 
+DEFINE_VECTOR(rest_type_vector, struct rest_type);
+
 /*
  * unlisted holds the num_unlisted nodes left in the heap when the listing
  * stopped: each one's dominator is listed (emitted[] gives its index) or
  * is the super-root, and the nodes below them are in their retained sizes.
+ * They are most of the heap, the runs few: each node adds to its run,
+ * found by (parent, group) in a map that stays in the cache.
  */
 static struct ch_error *collect_rest_types(const struct page_model *model,
 					   const uint32_t *unlisted,
@@ -195,44 +199,46 @@ static struct ch_error *collect_rest_types(const struct page_model *model,
 					   size_t num_listed,
 					   struct rest_types *ret)
 {
-	const struct ch_dominators *dominators = &model->dominators;
-	struct rest_type *runs = malloc((num_unlisted + 1) * sizeof(*runs));
+	const struct ch_dominators *dominators = model->dominators;
+	struct rest_type_vector runs = { 0 };
+	struct ch_u64_map run_of = { 0 };
 	size_t *start = calloc(num_listed + 2, sizeof(*start));
-	size_t num_runs = 0;
+	struct ch_error *err = start ? NULL : &ch_enomem;
 
-	if (!runs || !start) {
-		free(runs);
-		free(start);
-		return &ch_enomem;
-	}
-	for (size_t i = 0; i < num_unlisted; i++) {
+	for (size_t i = 0; !err && i < num_unlisted; i++) {
 		uint32_t v = unlisted[i];
 		uint32_t d = dominators->idom[v];
-
-		runs[i] = (struct rest_type){
+		struct rest_type run = {
 			.parent = d == CH_DOMINATOR_ROOT ? (uint32_t)num_listed :
 							   emitted[d],
 			.group = model->groups.group_of[v],
 			.count = 1,
 			.retained = model->retained[v],
 		};
-	}
-	ch_sort(runs, num_unlisted, sizeof(*runs), compare_rest_by_parent_group);
-	for (size_t i = 0; i < num_unlisted; i++) {
-		if (num_runs && runs[num_runs - 1].parent == runs[i].parent &&
-		    runs[num_runs - 1].group == runs[i].group) {
-			runs[num_runs - 1].count++;
-			runs[num_runs - 1].retained += runs[i].retained;
-		} else {
-			runs[num_runs++] = runs[i];
+		uint64_t key = (uint64_t)run.parent << 32 | run.group, r;
+
+		if (ch_u64_map_get(&run_of, key, &r)) {
+			runs.data[r].count++;
+			runs.data[r].retained += run.retained;
+			continue;
 		}
+		err = ch_u64_map_put(&run_of, key, runs.len);
+		if (!err)
+			err = rest_type_vector_append(&runs, &run);
 	}
-	ch_sort(runs, num_runs, sizeof(*runs), compare_rest_by_parent_retained);
-	for (size_t i = 0; i < num_runs; i++)
-		start[runs[i].parent + 1]++;
+	ch_u64_map_deinit(&run_of);
+	if (err) {
+		rest_type_vector_deinit(&runs);
+		free(start);
+		return err;
+	}
+	ch_sort(runs.data, runs.len, sizeof(*runs.data),
+		compare_rest_by_parent_retained);
+	for (size_t i = 0; i < runs.len; i++)
+		start[runs.data[i].parent + 1]++;
 	for (size_t p = 0; p <= num_listed; p++)
 		start[p + 1] += start[p];
-	*ret = (struct rest_types){ runs, num_runs, start };
+	*ret = (struct rest_types){ runs.data, runs.len, start };
 	return NULL;
 }
 
@@ -274,7 +280,7 @@ static void write_rest_types(struct ch_out *out, const struct page_model *model,
 static struct ch_error *write_tree(struct page_model *model)
 {
 	const struct ch_graph *graph = model->analysis.graph;
-	const struct ch_dominators *dominators = &model->dominators;
+	const struct ch_dominators *dominators = model->dominators;
 	size_t n = graph->num_nodes;
 	struct ch_out *out = model->out;
 	// Children in CSR form; index n is the super-root.
@@ -384,26 +390,118 @@ static int compare_groups_by_bytes(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-struct instance_order {
-	const uint32_t *rank;
-	const uint32_t *group_of;
-	const struct ch_block *blocks;
-};
+// Larger first, then the lower node: the order of a type's instances.
+static bool instance_before(const struct ch_block *blocks, uint32_t x,
+			    uint32_t y)
+{
+	uint64_t x_size = ch_block_size(&blocks[x]);
+	uint64_t y_size = ch_block_size(&blocks[y]);
+
+	if (x_size != y_size)
+		return x_size > y_size;
+	return x < y;
+}
 
 static int compare_instances(const void *a, const void *b, void *arg)
 {
-	const struct instance_order *order = arg;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint32_t rx = order->rank[order->group_of[x]];
-	uint32_t ry = order->rank[order->group_of[y]];
-	uint64_t x_size = ch_block_size(&order->blocks[x]);
-	uint64_t y_size = ch_block_size(&order->blocks[y]);
 
-	if (rx != ry)
-		return rx < ry ? -1 : 1;
-	if (x_size != y_size)
-		return x_size > y_size ? -1 : 1;
-	return x < y ? -1 : x > y;
+	if (x == y)
+		return 0;
+	return instance_before(arg, x, y) ? -1 : 1;
+}
+
+// Keep the best of a type's instances in kept[0, cap), a heap whose top
+// is the one that ranks last.
+static void keep_instance(const struct ch_block *blocks, uint32_t *kept,
+			  size_t *len, size_t cap, uint32_t v)
+{
+	size_t i;
+
+	if (*len < cap) {
+		i = (*len)++;
+		for (; i > 0 && instance_before(blocks, kept[(i - 1) / 2], v);
+		     i = (i - 1) / 2)
+			kept[i] = kept[(i - 1) / 2];
+		kept[i] = v;
+		return;
+	}
+	if (!cap || !instance_before(blocks, v, kept[0]))
+		return;
+	for (i = 0;;) {
+		size_t worst = i, l = 2 * i + 1, r = l + 1;
+		uint32_t at = worst == i ? v : kept[worst];
+
+		if (l < cap && instance_before(blocks, at, kept[l])) {
+			worst = l;
+			at = kept[l];
+		}
+		if (r < cap && instance_before(blocks, at, kept[r]))
+			worst = r;
+		if (worst == i)
+			break;
+		kept[i] = kept[worst];
+		i = worst;
+	}
+	kept[i] = v;
+}
+
+/*
+ * The instances listed of the first num_types groups of order: each
+ * group's limit largest (0: all), the groups in order, each's largest
+ * first. One pass keeps them (a heap of limit per group) without sorting
+ * all the heap's allocations.
+ */
+static struct ch_error *select_instances(const struct ch_type_groups *groups,
+					 const struct ch_block *blocks,
+					 size_t num_blocks,
+					 const uint32_t *order,
+					 size_t num_types, uint64_t limit,
+					 uint32_t **nodes_ret, size_t *len_ret)
+{
+	_cleanup_free_ uint32_t *rank = malloc((groups->num_groups + 1) * sizeof(*rank));
+	_cleanup_free_ size_t *start = calloc(num_types + 1, sizeof(*start));
+	_cleanup_free_ size_t *len = calloc(num_types + 1, sizeof(*len));
+	uint32_t *nodes;
+
+	*nodes_ret = NULL;
+	*len_ret = 0;
+	if (!rank || !start || !len)
+		return &ch_enomem;
+	for (size_t g = 0; g < groups->num_groups; g++)
+		rank[g] = UINT32_MAX;
+	for (size_t t = 0; t < num_types; t++)
+		rank[order[t]] = (uint32_t)t;
+	// How many of each group there are, then where each's kept start.
+	for (uint32_t v = 0; v < num_blocks; v++) {
+		uint32_t g = groups->group_of[v];
+
+		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
+			len[rank[g]]++;
+	}
+	for (size_t t = 0; t < num_types; t++) {
+		size_t cap = limit && limit < len[t] ? (size_t)limit : len[t];
+
+		start[t + 1] = start[t] + cap;
+		len[t] = 0;
+	}
+	nodes = malloc((start[num_types] + 1) * sizeof(*nodes));
+	if (!nodes)
+		return &ch_enomem;
+	for (uint32_t v = 0; v < num_blocks; v++) {
+		uint32_t g = groups->group_of[v];
+		uint32_t t = g == CH_TYPE_GROUP_NONE ? UINT32_MAX : rank[g];
+
+		if (t != UINT32_MAX)
+			keep_instance(blocks, nodes + start[t], &len[t],
+				      start[t + 1] - start[t], v);
+	}
+	for (size_t t = 0; t < num_types; t++)
+		ch_sort_r(nodes + start[t], len[t], sizeof(*nodes),
+			  compare_instances, (void *)blocks);
+	*nodes_ret = nodes;
+	*len_ret = start[num_types];
+	return NULL;
 }
 
 // An instance's path from a root (found with the others'), as why
@@ -470,43 +568,22 @@ static struct ch_error *write_instances(struct page_model *model,
 	uint64_t limit = model->options->limit;
 	size_t num_types = groups->num_groups;
 	_cleanup_free_ uint32_t *order = NULL;
-	_cleanup_free_ uint32_t *rank = calloc(groups->num_groups + 1, sizeof(*rank));
-	_cleanup_free_ uint32_t *nodes = malloc((graph->num_nodes + 1) * sizeof(*nodes));
+	_cleanup_free_ uint32_t *nodes = NULL;
 	struct ch_graph_path *paths = NULL;
 	struct ch_out *out = model->out;
-	size_t num_nodes = 0, num_listed = 0;
+	size_t num_listed = 0;
 	struct ch_error *err;
 
-	if (!rank || !nodes)
-		return &ch_enomem;
 	err = ch_type_groups_order(groups, compare_groups_by_bytes,
 				   (void *)groups, &order);
 	if (err)
 		return err;
 	if (limit && limit < num_types)
 		num_types = limit;
-	for (size_t g = 0; g < groups->num_groups; g++)
-		rank[g] = UINT32_MAX;
-	for (size_t i = 0; i < num_types; i++)
-		rank[order[i]] = (uint32_t)i;
-	for (uint32_t v = 0; v < graph->num_nodes; v++) {
-		uint32_t g = groups->group_of[v];
-
-		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
-			nodes[num_nodes++] = v;
-	}
-	ch_sort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
-		  &(struct instance_order){ rank, groups->group_of, graph->blocks });
-	// Kept, in order: the instances shown (the first limit of each
-	// type), whose paths from the roots one search finds.
-	for (size_t i = 0, shown = 0; i < num_nodes; i++) {
-		shown = i && groups->group_of[nodes[i]] ==
-					     groups->group_of[nodes[i - 1]] ?
-				shown + 1 :
-				0;
-		if (!limit || shown < limit)
-			nodes[num_listed++] = nodes[i];
-	}
+	err = select_instances(groups, graph->blocks, graph->num_nodes, order,
+			       num_types, limit, &nodes, &num_listed);
+	if (err)
+		return err;
 	err = ch_graph_first_paths(graph, model->named, nodes, num_listed,
 				   &paths);
 	if (err)
@@ -548,12 +625,11 @@ static struct ch_error *write_instances(struct page_model *model,
 static void page_model_deinit(struct page_model *model)
 {
 	ch_type_groups_deinit(&model->groups);
-	free(model->retained);
-	ch_dominators_deinit(&model->dominators);
+	ch_top_report_destroy(model->top);
 	free(model->named);
 	if (model->analysis.graph)
 		ch_analysis_deinit(&model->analysis);
-	ch_types_destroy(model->types);
+	ch_types_destroy(model->own_types);
 	free(model->out);
 }
 
@@ -596,15 +672,14 @@ static struct ch_error *write_gone_instances(struct page_model *model,
 	size_t num_blocks = old->heap.live.len;
 	uint64_t limit = model->options->limit;
 	_cleanup_free_ bool *gone = calloc(num_blocks + 1, sizeof(*gone));
-	_cleanup_free_ uint32_t *nodes = malloc((num_blocks + 1) * sizeof(*nodes));
+	_cleanup_free_ uint32_t *nodes = NULL;
 	_cleanup_free_ uint32_t *order = NULL;
-	_cleanup_free_ uint32_t *rank = NULL;
 	struct ch_out *out = model->out;
 	struct ch_type_groups groups;
 	size_t num_types, num_nodes = 0, i = 0;
 	struct ch_error *err;
 
-	if (!gone || !nodes)
+	if (!gone)
 		return &ch_enomem;
 	ch_diff_mark_only(programs, 0, gone);
 	err = ch_type_groups_init(&groups, old, is_flagged, gone);
@@ -612,26 +687,14 @@ static struct ch_error *write_gone_instances(struct page_model *model,
 		return err;
 	err = ch_type_groups_order(&groups, compare_groups_by_bytes, &groups,
 				   &order);
-	rank = calloc(groups.num_groups + 1, sizeof(*rank));
-	if (!err && !rank)
-		err = &ch_enomem;
+	num_types = limit && limit < groups.num_groups ? limit : groups.num_groups;
+	if (!err)
+		err = select_instances(&groups, blocks, num_blocks, order,
+				       num_types, limit, &nodes, &num_nodes);
 	if (err) {
 		ch_type_groups_deinit(&groups);
 		return err;
 	}
-	num_types = limit && limit < groups.num_groups ? limit : groups.num_groups;
-	for (size_t g = 0; g < groups.num_groups; g++)
-		rank[g] = UINT32_MAX;
-	for (size_t t = 0; t < num_types; t++)
-		rank[order[t]] = (uint32_t)t;
-	for (uint32_t v = 0; v < num_blocks; v++) {
-		uint32_t g = groups.group_of[v];
-
-		if (g != CH_TYPE_GROUP_NONE && rank[g] != UINT32_MAX)
-			nodes[num_nodes++] = v;
-	}
-	ch_sort_r(nodes, num_nodes, sizeof(*nodes), compare_instances,
-		  &(struct instance_order){ rank, groups.group_of, blocks });
 	ch_out_str(out, ",\n\"gone_instances\": [");
 	for (size_t t = 0; t < num_types; t++) {
 		const struct ch_type_group *group = &groups.groups[order[t]];
@@ -639,8 +702,6 @@ static struct ch_error *write_gone_instances(struct page_model *model,
 
 		write_group_head(out, group, t == 0);
 		for (; i < num_nodes && groups.group_of[nodes[i]] == order[t]; i++) {
-			if (limit && shown >= limit)
-				continue;
 			ch_out_printf(out, "%s{\"address\": \"0x%" PRIx64
 					   "\", \"size\": %" PRIu64 "}",
 				      shown ? ", " : "",
@@ -710,20 +771,28 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 		fputs("\"summary\": ", stream);
 		err = ch_summary_report_write(program, CH_FORMAT_JSON, stream);
 	}
+	// One analysis (the graph, the types) for the types table, top,
+	// leaks, the tree and the instances. The typing's, the graph's and
+	// the tree's arrays hand their pages on to each other; what the
+	// page's parts are made of after takes none, and the pool would only
+	// add to their peak.
+	ch_page_pool_open();
+	if (!err)
+		err = analyse(&model);
 	if (!err) {
 		fputs(",\n\"types\": ", stream);
-		err = ch_types_report_write(program, &(struct ch_types_options){
-			.sort = CH_TYPES_SORT_BYTES,
-		}, CH_FORMAT_JSON, stream);
+		err = ch_types_report_write_types(model.types,
+			&(struct ch_types_options){
+				.sort = CH_TYPES_SORT_BYTES,
+			}, CH_FORMAT_JSON, stream);
 	}
-	// One analysis (the graph) for top, leaks, the tree and the instances.
 	if (!err)
-		err = compute(&model);
+		err = compute_tree(&model);
+	ch_page_pool_close();
 	if (!err) {
 		fputs(",\n\"top\": ", stream);
-		err = ch_top_report_write_analysis(&model.analysis,
-			&(struct ch_top_options){ .rows = options->limit },
-			CH_FORMAT_JSON, stream);
+		err = ch_top_report_write_created(model.top, CH_FORMAT_JSON,
+						  stream);
 	}
 	if (!err) {
 		fputs(",\n\"leaks\": ", stream);

@@ -14,7 +14,7 @@
 #include "report/rows.h"
 #include "report/top.h"
 
-struct top_report {
+struct ch_top_report {
 	struct ch_analysis *analysis;
 	uint32_t *root_of;
 	struct ch_dominators dominators;
@@ -39,12 +39,12 @@ struct top_report {
 
 static bool is_reachable(uint32_t node, void *arg)
 {
-	return ((const struct top_report *)arg)->root_of[node] != CH_GRAPH_NONE;
+	return ((const struct ch_top_report *)arg)->root_of[node] != CH_GRAPH_NONE;
 }
 
 // Larger retained first, then lower address: a total order, so the output
 // does not depend on the selection's internals.
-static bool ranks_before(const struct top_report *report, uint32_t a,
+static bool ranks_before(const struct ch_top_report *report, uint32_t a,
 			 uint32_t b)
 {
 	if (report->retained[a] != report->retained[b])
@@ -52,7 +52,7 @@ static bool ranks_before(const struct top_report *report, uint32_t a,
 	return a < b;
 }
 
-static void sift_down(const struct top_report *report, uint32_t *heap,
+static void sift_down(const struct ch_top_report *report, uint32_t *heap,
 		      size_t len, size_t i)
 {
 	for (;;) {
@@ -77,7 +77,7 @@ static void sift_down(const struct top_report *report, uint32_t *heap,
  * The rows largest retained first: keep the best `rows` in a heap whose top
  * is the one ranking last (O(V log rows)), then sort them by popping.
  */
-static struct ch_error *select_nodes(struct top_report *report, size_t rows)
+static struct ch_error *select_nodes(struct ch_top_report *report, size_t rows)
 {
 	const struct ch_dominators *dominators = &report->dominators;
 	size_t len = 0;
@@ -122,7 +122,7 @@ static struct ch_error *select_nodes(struct top_report *report, size_t rows)
 
 static int compare_groups(const void *a, const void *b, void *arg)
 {
-	const struct top_report *report = arg;
+	const struct ch_top_report *report = arg;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	if (report->group_retained[x] != report->group_retained[y])
@@ -130,7 +130,7 @@ static int compare_groups(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-static struct ch_error *order_groups(struct top_report *report, size_t rows)
+static struct ch_error *order_groups(struct ch_top_report *report, size_t rows)
 {
 	size_t n = report->groups.num_groups;
 	struct ch_error *err = ch_type_groups_order(&report->groups,
@@ -160,7 +160,7 @@ enum top_step {
 };
 
 struct top_job {
-	struct top_report *report;
+	struct ch_top_report *report;
 	enum top_step step;
 	const bool *named;
 	size_t rows;
@@ -168,7 +168,7 @@ struct top_job {
 };
 
 // The type groups of the allocations the search reached.
-static struct ch_error *group_types(struct top_report *report)
+static struct ch_error *group_types(struct ch_top_report *report)
 {
 	struct ch_error *err = ch_type_groups_init(&report->groups,
 						   report->analysis->program,
@@ -182,7 +182,7 @@ static struct ch_error *group_types(struct top_report *report)
 }
 
 // The search from the roots, and the type groups of what it reached.
-static struct ch_error *search_and_group(struct top_report *report,
+static struct ch_error *search_and_group(struct ch_top_report *report,
 					 const bool *named)
 {
 	struct ch_error *err = ch_graph_reach(report->analysis->graph, named,
@@ -194,7 +194,7 @@ static struct ch_error *search_and_group(struct top_report *report,
 static void *run_top_job(void *arg)
 {
 	struct top_job *job = arg;
-	struct top_report *report = job->report;
+	struct ch_top_report *report = job->report;
 	const struct ch_graph *graph = report->analysis->graph;
 
 	switch (job->step) {
@@ -256,7 +256,7 @@ static struct ch_error *run_top_jobs(struct top_job jobs[2])
 #define SEARCH_BESIDE_MAX_NODES ((size_t)1 << 22)
 
 struct search_then {
-	struct top_report *report;
+	struct ch_top_report *report;
 	const bool *named;
 };
 
@@ -279,7 +279,7 @@ static struct ch_error *search_after_numbering(void *arg, uint32_t *queue)
 				     then->report->root_of);
 }
 
-static struct ch_error *dominators_then_search(struct top_report *report,
+static struct ch_error *dominators_then_search(struct ch_top_report *report,
 					       const bool *named)
 {
 	struct ch_graph *graph = report->analysis->graph;
@@ -296,7 +296,7 @@ static struct ch_error *dominators_then_search(struct top_report *report,
 	return err ? err : ch_graph_reach(graph, named, &report->root_of);
 }
 
-static struct ch_error *dominators_and_search(struct top_report *report,
+static struct ch_error *dominators_and_search(struct ch_top_report *report,
 					      const bool *named)
 {
 	struct ch_graph *graph = report->analysis->graph;
@@ -329,7 +329,7 @@ static struct ch_error *dominators_and_search(struct top_report *report,
 				      &report->reachable_bytes);
 }
 
-static struct ch_error *compute(struct top_report *report, size_t rows)
+static struct ch_error *compute(struct ch_top_report *report, size_t rows)
 {
 	const struct ch_graph *graph = report->analysis->graph;
 	_cleanup_free_ bool *named = NULL;
@@ -353,7 +353,7 @@ static struct ch_error *compute(struct top_report *report, size_t rows)
 	return order_groups(report, rows);
 }
 
-static void top_report_deinit(struct top_report *report)
+static void top_report_deinit(struct ch_top_report *report)
 {
 	const struct ch_graph *graph = report->analysis->graph;
 
@@ -370,7 +370,7 @@ static void top_report_deinit(struct top_report *report)
 }
 
 // The name of the root that holds node (cached per root reference).
-static struct ch_error *holder(struct top_report *report, uint32_t node,
+static struct ch_error *holder(struct ch_top_report *report, uint32_t node,
 			       const char **kind_ret, const char **name_ret)
 {
 	uint32_t r = report->root_of[node];
@@ -389,7 +389,7 @@ static struct ch_error *holder(struct top_report *report, uint32_t node,
 	return NULL;
 }
 
-static struct ch_error *write_text(struct ch_out *out, struct top_report *report)
+static struct ch_error *write_text(struct ch_out *out, struct ch_top_report *report)
 {
 	const struct ch_program *program = report->analysis->program;
 	const struct ch_block *blocks = report->analysis->graph->blocks;
@@ -447,7 +447,7 @@ static const struct ch_row_field top_columns[NUM_TOP_COLUMNS] = {
 };
 
 // Node v's row; fields has NUM_TOP_COLUMNS entries, filled here.
-static struct ch_error *allocation_row(struct top_report *report, uint32_t v,
+static struct ch_error *allocation_row(struct ch_top_report *report, uint32_t v,
 				       struct ch_row_field *fields,
 				       struct ch_allocation_row *ret)
 {
@@ -473,7 +473,7 @@ static struct ch_error *allocation_row(struct top_report *report, uint32_t v,
 	return NULL;
 }
 
-static struct ch_error *write_json(struct ch_out *out, struct top_report *report)
+static struct ch_error *write_json(struct ch_out *out, struct ch_top_report *report)
 {
 	struct ch_json json;
 	struct ch_error *err;
@@ -522,7 +522,7 @@ static struct ch_error *write_json(struct ch_out *out, struct top_report *report
 }
 
 // jsonl and csv: the allocations only.
-static struct ch_error *write_rows(struct ch_out *out, struct top_report *report,
+static struct ch_error *write_rows(struct ch_out *out, struct ch_top_report *report,
 				   enum ch_format format)
 {
 	struct ch_row_writer writer;
@@ -542,53 +542,91 @@ static struct ch_error *write_rows(struct ch_out *out, struct top_report *report
 	return NULL;
 }
 
-static struct ch_error *write_report(struct ch_analysis *analysis,
-				     bool owns_analysis,
-				     const struct ch_top_options *options,
-				     enum ch_format format, FILE *stream)
+// The tree and the rows of report->analysis, the stage's time said when
+// asked.
+static struct ch_error *compute_report(struct ch_top_report *report,
+				       const struct ch_top_options *options)
 {
-	const struct ch_program *program = analysis->program;
-	struct top_report report = { .analysis = analysis,
-				     .owns_analysis = owns_analysis };
+	const struct ch_program *program = report->analysis->program;
 	struct timespec start, end;
-	static struct ch_out out;
 	struct ch_error *err;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	// The tree's arrays, then the retained sizes' and the groups'.
 	ch_page_pool_open();
-	err = compute(&report, options->rows);
+	err = compute(report, options->rows);
 	ch_page_pool_close();
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	if (!err && (options->analysis.stats || program->verbose))
 		fprintf(stderr,
 			"coreheap: dominator tree and retained sizes of %zu allocations in %.3f s\n",
-			report.dominators.num_reachable,
+			report->dominators.num_reachable,
 			(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) * 1e-9);
-	if (!err) {
-		ch_out_init(&out, stream);
-		if (format == CH_FORMAT_TEXT)
-			err = write_text(&out, &report);
-		else if (format == CH_FORMAT_JSON)
-			err = write_json(&out, &report);
-		else
-			err = write_rows(&out, &report, format);
-		struct ch_error *out_err = ch_out_finish(&out);
-
-		if (!err)
-			err = out_err;
-		else
-			ch_error_destroy(out_err);
-	}
-	top_report_deinit(&report);
 	return err;
 }
 
-struct ch_error *ch_top_report_write_analysis(struct ch_analysis *analysis,
-					      const struct ch_top_options *options,
-					      enum ch_format format, FILE *stream)
+static struct ch_error *write_computed(struct ch_top_report *report,
+				       enum ch_format format, FILE *stream)
 {
-	return write_report(analysis, false, options, format, stream);
+	static struct ch_out out;
+	struct ch_error *err, *out_err;
+
+	ch_out_init(&out, stream);
+	if (format == CH_FORMAT_TEXT)
+		err = write_text(&out, report);
+	else if (format == CH_FORMAT_JSON)
+		err = write_json(&out, report);
+	else
+		err = write_rows(&out, report, format);
+	out_err = ch_out_finish(&out);
+	if (!err)
+		return out_err;
+	ch_error_destroy(out_err);
+	return err;
+}
+
+struct ch_error *ch_top_report_create(struct ch_analysis *analysis,
+				      const struct ch_top_options *options,
+				      struct ch_top_report **ret)
+{
+	struct ch_top_report *report = calloc(1, sizeof(*report));
+	struct ch_error *err;
+
+	*ret = NULL;
+	if (!report)
+		return &ch_enomem;
+	report->analysis = analysis;
+	err = compute_report(report, options);
+	if (err) {
+		ch_top_report_destroy(report);
+		return err;
+	}
+	*ret = report;
+	return NULL;
+}
+
+struct ch_error *ch_top_report_write_created(struct ch_top_report *report,
+					     enum ch_format format,
+					     FILE *stream)
+{
+	return write_computed(report, format, stream);
+}
+
+const struct ch_dominators *ch_top_report_tree(const struct ch_top_report *report,
+					       const uint64_t **retained_ret,
+					       uint64_t *reachable_bytes_ret)
+{
+	*retained_ret = report->retained;
+	*reachable_bytes_ret = report->reachable_bytes;
+	return &report->dominators;
+}
+
+void ch_top_report_destroy(struct ch_top_report *report)
+{
+	if (!report)
+		return;
+	top_report_deinit(report);
+	free(report);
 }
 
 struct ch_error *ch_top_report_write(struct ch_program *program,
@@ -596,16 +634,20 @@ struct ch_error *ch_top_report_write(struct ch_program *program,
 				     enum ch_format format, FILE *stream)
 {
 	struct ch_analysis analysis;
+	struct ch_top_report report = { .analysis = &analysis,
+					.owns_analysis = true };
 	struct ch_error *err;
 
 	// The typing's arrays hand their pages on to the tree's.
 	ch_page_pool_open();
 	err = ch_analysis_init(&analysis, program, &options->analysis);
 	if (!err) {
-		err = write_report(&analysis, true, options, format, stream);
+		err = compute_report(&report, options);
+		if (!err)
+			err = write_computed(&report, format, stream);
+		top_report_deinit(&report);
 		ch_analysis_deinit(&analysis);
 	}
 	ch_page_pool_close();
 	return err;
 }
-

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "graph/dominators.h"
 #include "heap/program.h"
 #include "report/analysis.h"
 #include "report/output.h"
@@ -29,11 +30,28 @@ struct ch_error *ch_top_report_write(struct ch_program *program,
 				     enum ch_format format, FILE *stream);
 
 /**
- * The same over an analysis already made of the program (its options
- * unused), which is left whole for the caller's other reports.
+ * The report of an analysis already made of program (options->analysis
+ * unused), for a caller that goes on to other reports over the analysis
+ * and reads the tree (the HTML report): computed once, written with
+ * ch_top_report_write_created(), freed with ch_top_report_destroy() before
+ * the analysis is.
  */
-struct ch_error *ch_top_report_write_analysis(struct ch_analysis *analysis,
-					      const struct ch_top_options *options,
-					      enum ch_format format, FILE *stream);
+struct ch_top_report;
+
+struct ch_error *ch_top_report_create(struct ch_analysis *analysis,
+				      const struct ch_top_options *options,
+				      struct ch_top_report **ret);
+struct ch_error *ch_top_report_write_created(struct ch_top_report *report,
+					     enum ch_format format,
+					     FILE *stream);
+/**
+ * The report's dominator tree, with the retained size of each node
+ * (*retained_ret) and of all that the roots reach (*reachable_bytes_ret):
+ * the report's, valid while it is.
+ */
+const struct ch_dominators *ch_top_report_tree(const struct ch_top_report *report,
+					       const uint64_t **retained_ret,
+					       uint64_t *reachable_bytes_ret);
+void ch_top_report_destroy(struct ch_top_report *report);
 
 #endif /* COREHEAP_TOP_H */

@@ -259,18 +259,16 @@ static void write_csv(struct ch_out *out, const struct table *table)
 	}
 }
 
-struct ch_error *ch_types_report_write(struct ch_program *program,
-				       const struct ch_types_options *options,
-				       enum ch_format format, FILE *stream)
+struct ch_error *ch_types_report_write_types(struct ch_types *types,
+					     const struct ch_types_options *options,
+					     enum ch_format format, FILE *stream)
 {
-	struct ch_types *types = NULL;
+	struct ch_program *program = types->program;
 	struct table table = { 0 };
 	static struct ch_out out;
 	struct ch_error *err;
 
-	err = ch_types_create(program, &types);
-	if (!err)
-		err = build_table(program, &table);
+	err = build_table(program, &table);
 	if (!err) {
 		sort_rows(&table, options->sort);
 		err = filter_rows(&table, options);
@@ -289,6 +287,18 @@ struct ch_error *ch_types_report_write(struct ch_program *program,
 		err = ch_out_finish(&out);
 	}
 	table_deinit(&table);
+	return err;
+}
+
+struct ch_error *ch_types_report_write(struct ch_program *program,
+				       const struct ch_types_options *options,
+				       enum ch_format format, FILE *stream)
+{
+	struct ch_types *types = NULL;
+	struct ch_error *err = ch_types_create(program, &types);
+
+	if (!err)
+		err = ch_types_report_write_types(types, options, format, stream);
 	ch_types_destroy(types);
 	return err;
 }

@@ -12,6 +12,7 @@
 
 #include "heap/program.h"
 #include "report/output.h"
+#include "types/types.h"
 
 enum ch_types_sort { CH_TYPES_SORT_BYTES, CH_TYPES_SORT_COUNT };
 
@@ -30,5 +31,10 @@ struct ch_types_options {
 struct ch_error *ch_types_report_write(struct ch_program *program,
 				       const struct ch_types_options *options,
 				       enum ch_format format, FILE *stream);
+
+/** The same from the tables of a typing already made (ch_types_create()). */
+struct ch_error *ch_types_report_write_types(struct ch_types *types,
+					     const struct ch_types_options *options,
+					     enum ch_format format, FILE *stream);
 
 #endif /* COREHEAP_TYPES_TABLE_H */
