@@ -273,6 +273,114 @@ static void write_rest_types(struct ch_out *out, const struct page_model *model,
 }
 
 /*
+ * The children of each node in the dominator tree, in CSR form, in the
+ * order of dominators->order: index n is the super-root. Node x's are
+ * children[offsets[x + 1], offsets[x + 2]) (filled backwards, each range
+ * ends where it started).
+ */
+static struct ch_error *tree_children(const struct ch_dominators *dominators,
+				      size_t n, uint32_t **offsets_ret,
+				      uint32_t **children_ret)
+{
+	uint32_t *offsets = calloc(n + 3, sizeof(*offsets));
+	uint32_t *children = malloc((n + 1) * sizeof(*children));
+
+	*offsets_ret = offsets;
+	*children_ret = children;
+	if (!offsets || !children)
+		return &ch_enomem;
+	for (size_t i = 0; i < dominators->num_reachable; i++) {
+		uint32_t d = dominators->idom[dominators->order[i]];
+
+		offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]++;
+	}
+	for (size_t x = 0; x <= n; x++)
+		offsets[x + 1] += offsets[x];
+	offsets[n + 2] = offsets[n + 1];
+	for (size_t i = dominators->num_reachable; i-- > 0;) {
+		uint32_t v = dominators->order[i];
+		uint32_t d = dominators->idom[v];
+
+		children[--offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]] = v;
+	}
+	return NULL;
+}
+
+/*
+ * The root's children that can be listed: the listing pops max_listed
+ * nodes at most, and a child ranking below the max_listed best of them
+ * would come after all of those. They go into heap; the others, which
+ * stay unlisted, to the end of heap's array (before *tail, which moves
+ * down). Most of the heap's allocations are the root's children: the
+ * listing's heap holds a few thousand instead.
+ */
+static struct ch_error *push_root_children(struct node_heap *heap,
+					   const uint32_t *children,
+					   size_t num_children,
+					   size_t max_listed, size_t *tail)
+{
+	struct node_heap best = { .retained = heap->retained };
+	uint32_t last;
+
+	if (num_children <= max_listed) {
+		for (size_t c = 0; c < num_children; c++)
+			heap_push(heap, children[c]);
+		return NULL;
+	}
+	if (max_listed == 0) {
+		for (size_t c = 0; c < num_children; c++)
+			heap->nodes[--*tail] = children[c];
+		return NULL;
+	}
+	// The max_listed best, in a heap whose top ranks last of them.
+	best.nodes = malloc(max_listed * sizeof(*best.nodes));
+	if (!best.nodes)
+		return &ch_enomem;
+	for (size_t c = 0; c < num_children; c++) {
+		uint32_t v = children[c];
+
+		if (best.len < max_listed) {
+			size_t i = best.len++;
+
+			for (; i > 0 && heap_above(&best, best.nodes[(i - 1) / 2], v);
+			     i = (i - 1) / 2)
+				best.nodes[i] = best.nodes[(i - 1) / 2];
+			best.nodes[i] = v;
+		} else if (heap_above(&best, v, best.nodes[0])) {
+			size_t i = 0;
+
+			for (;;) {
+				size_t worst = i, l = 2 * i + 1, r = l + 1;
+				uint32_t at = v;
+
+				if (l < best.len && heap_above(&best, at, best.nodes[l])) {
+					worst = l;
+					at = best.nodes[l];
+				}
+				if (r < best.len && heap_above(&best, at, best.nodes[r]))
+					worst = r;
+				if (worst == i)
+					break;
+				best.nodes[i] = best.nodes[worst];
+				i = worst;
+			}
+			best.nodes[i] = v;
+		}
+	}
+	last = best.nodes[0];
+	free(best.nodes);
+	for (size_t c = 0; c < num_children; c++) {
+		uint32_t v = children[c];
+
+		if (v == last || heap_above(heap, v, last))
+			heap_push(heap, v);
+		else
+			heap->nodes[--*tail] = v;
+	}
+	return NULL;
+}
+
+/*
  * The largest nodes of the dominator tree, each after its dominator: pop
  * the largest retained node from a heap that starts with the root's
  * children and takes each popped node's children.
@@ -283,9 +391,8 @@ static struct ch_error *write_tree(struct page_model *model)
 	const struct ch_dominators *dominators = model->dominators;
 	size_t n = graph->num_nodes;
 	struct ch_out *out = model->out;
-	// Children in CSR form; index n is the super-root.
-	_cleanup_free_ uint64_t *child_offsets = calloc(n + 2, sizeof(*child_offsets));
-	_cleanup_free_ uint32_t *children = malloc((n + 1) * sizeof(*children));
+	_cleanup_free_ uint32_t *child_offsets = NULL;
+	_cleanup_free_ uint32_t *children = NULL;
 	_cleanup_free_ uint32_t *emitted = malloc((n + 1) * sizeof(*emitted));
 	size_t max_listed = model->options->tree_nodes &&
 				    model->options->tree_nodes < n ?
@@ -294,41 +401,22 @@ static struct ch_error *write_tree(struct page_model *model)
 	_cleanup_free_ uint64_t *rest = malloc((max_listed + 1) * sizeof(*rest));
 	struct node_heap heap = { .retained = model->retained };
 	struct rest_types rest_types;
-	size_t num_listed = 0;
+	size_t num_listed = 0, tail = n + 1;
 	uint64_t root_rest = model->reachable_bytes;
 	struct ch_error *err;
 
 	heap.nodes = malloc((n + 1) * sizeof(*heap.nodes));
-	if (!child_offsets || !children || !emitted || !listed || !rest ||
-	    !heap.nodes) {
+	err = tree_children(dominators, n, &child_offsets, &children);
+	if (!err && (!emitted || !listed || !rest || !heap.nodes))
+		err = &ch_enomem;
+	if (!err)
+		err = push_root_children(&heap, children + child_offsets[n + 1],
+					 child_offsets[n + 2] - child_offsets[n + 1],
+					 max_listed, &tail);
+	if (err) {
 		free(heap.nodes);
-		return &ch_enomem;
+		return err;
 	}
-	for (size_t i = 0; i < dominators->num_reachable; i++) {
-		uint32_t v = dominators->order[i];
-		uint32_t d = dominators->idom[v];
-
-		child_offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]++;
-	}
-	for (size_t v = 0; v <= n; v++)
-		child_offsets[v + 1] += child_offsets[v];
-	{
-		_cleanup_free_ uint64_t *fill = malloc((n + 1) * sizeof(*fill));
-
-		if (!fill) {
-			free(heap.nodes);
-			return &ch_enomem;
-		}
-		memcpy(fill, child_offsets, (n + 1) * sizeof(*fill));
-		for (size_t i = 0; i < dominators->num_reachable; i++) {
-			uint32_t v = dominators->order[i];
-			uint32_t d = dominators->idom[v];
-
-			children[fill[d == CH_DOMINATOR_ROOT ? n : d]++] = v;
-		}
-	}
-	for (uint64_t c = child_offsets[n]; c < child_offsets[n + 1]; c++)
-		heap_push(&heap, children[c]);
 	while (heap.len && num_listed < max_listed) {
 		uint32_t v = heap_pop(&heap);
 		uint32_t d = dominators->idom[v];
@@ -341,9 +429,14 @@ static struct ch_error *write_tree(struct page_model *model)
 			root_rest -= model->retained[v];
 		else
 			rest[emitted[d]] -= model->retained[v];
-		for (uint64_t c = child_offsets[v]; c < child_offsets[v + 1]; c++)
+		for (uint32_t c = child_offsets[v + 1]; c < child_offsets[v + 2]; c++)
 			heap_push(&heap, children[c]);
 	}
+	// The unlisted: what the heap holds, then the root's children left
+	// out of it.
+	memmove(heap.nodes + heap.len, heap.nodes + tail,
+		(n + 1 - tail) * sizeof(*heap.nodes));
+	heap.len += n + 1 - tail;
 	err = collect_rest_types(model, heap.nodes, heap.len, emitted,
 				 num_listed, &rest_types);
 	free(heap.nodes);
