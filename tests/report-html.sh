@@ -273,6 +273,29 @@ check_same "-o -: the page on stdout" "" "$(cmp "$work/graph.html" "$work/stdout
 "$COREHEAP" report --limit 3 --output "$work/limit.html" "$graph" 2> /dev/null
 check_same "--limit 3: 3 leaked allocations listed" 3 \
 	"$(python3 -c 'import sys, json; t = open(sys.argv[1]).read(); s = t.index("id=\"data\">") + 10; print(len(json.loads(t[s:t.index("</script>", s)])["leaks"]["allocations"]))' "$work/limit.html")"
+# ... and each type lists its 3 largest allocations (then the lowest
+# address), those of the 3 types of most bytes: what objects says of each.
+"$COREHEAP" objects --format jsonl "$graph" > "$work/objects.jsonl" 2> /dev/null
+python3 - "$work/limit.html" "$work/objects.jsonl" > "$work/limit.results" 2>&1 <<'EOF'
+import json, sys
+text = open(sys.argv[1]).read()
+start = text.index('id="data">') + 10
+data = json.loads(text[start:text.index("</script>", start)])
+by_type = {}
+for line in open(sys.argv[2]):
+    o = json.loads(line)
+    if o["type"] is not None:
+        by_type.setdefault(o["type"], []).append((-o["size"], int(o["address"], 16)))
+groups = data["instances"]
+typed = [g for g in groups if g["type"] is not None]
+print(("ok: " if len(groups) == 3 and typed else "FAIL: ") + "--limit 3: 3 types of instances, some typed: %s" % [g["type"] for g in groups])
+for g in typed:
+    want = ["0x%x" % a for _, a in sorted(by_type.get(g["type"], []))[:3]]
+    got = [a["address"] for a in g["allocations"]]
+    print(("ok: " if got == want and g["count"] == len(by_type[g["type"]]) else "FAIL: ") +
+          "--limit 3: %s lists its 3 largest of %d: %s, want %s" % (g["type"], g["count"], got, want))
+EOF
+take_results "$work/limit.results"
 expect_exit 64 "unexpected operand" -- "$COREHEAP" report "$graph" "$graph" "$graph"
 # --tree-nodes 1: the tree lists the root of the fixture's tree alone; what
 # it retains beyond itself is its three children (left, right and the node
