@@ -56,6 +56,7 @@ for command in summary types leaks top; do
 	measure "coreheap $command" "$coreheap" "$command" "$core"
 done
 measure "coreheap objects --format jsonl" "$coreheap" objects --format jsonl "$core"
+measure "coreheap report (the HTML page)" "$coreheap" report -o /dev/null "$core"
 # The core as systemd-coredump keeps it, compressed with zstd: decompressed
 # once into memory (the decompression alone beside it), then the same work.
 if command -v zstd > /dev/null 2>&1; then
