@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "base/page_pool.h"
 #include "base/hash_map.h"
+#include "base/page_pool.h"
 #include "base/sort.h"
 #include "base/vector.h"
 #include "graph/dominators.h"
