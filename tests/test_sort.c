@@ -2,11 +2,13 @@
 // Sorting pairs by rank: every rank in order, pairs of one rank in the
 // order they came, whatever the count (none, one, many of few ranks, ranks
 // across the whole range), by counting or, for a few pairs, by insertion.
-// And ch_sort(), qsort() for arrays that may be empty (a NULL array).
+// And ch_sort(), qsort() for arrays that may be empty (a NULL array), and
+// ch_keep_best(), the best k of a stream.
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "base/keep_best.h"
 #include "base/radix_sort.h"
 #include "base/sort.h"
 #include "rng.h"
@@ -141,4 +143,57 @@ Test(sort, two_or_more_elements_are_sorted)
 	ch_sort_r(again, 2, sizeof(*again), compare_ints_r, &calls);
 	cr_expect(again[0] == 1 && again[1] == 2);
 	cr_expect_gt(calls, 0);
+}
+
+// ch_keep_best(): the k best of a stream in any order, then sorted best
+// first, are the first k of the whole stream sorted; with few distinct
+// weights, ties are broken by the node number.
+static bool heavier_first(const void *arg, uint32_t a, uint32_t b)
+{
+	const uint32_t *weight = arg;
+
+	if (weight[a] != weight[b])
+		return weight[a] > weight[b];
+	return a < b;
+}
+
+static int compare_heavier_first(const void *a, const void *b, void *arg)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x == y ? 0 : heavier_first(arg, x, y) ? -1 : 1;
+}
+
+Test(sort, keep_best_is_the_first_k_of_the_sorted_stream)
+{
+	enum { N = 5000 };
+	static uint32_t weight[N], stream[N], sorted[N], kept[N];
+	size_t caps[] = { 0, 1, 2, 7, 100, N - 1, N };
+
+	rng_state = 12345;
+	for (uint32_t v = 0; v < N; v++) {
+		weight[v] = (uint32_t)(rng() % 40);
+		stream[v] = sorted[v] = v;
+	}
+	// The stream in a random order.
+	for (size_t i = N - 1; i > 0; i--) {
+		size_t j = rng() % (i + 1);
+		uint32_t swap = stream[i];
+
+		stream[i] = stream[j];
+		stream[j] = swap;
+	}
+	ch_sort_r(sorted, N, sizeof(*sorted), compare_heavier_first, weight);
+	for (size_t c = 0; c < sizeof(caps) / sizeof(*caps); c++) {
+		size_t len = 0;
+
+		for (size_t i = 0; i < N; i++)
+			ch_keep_best(kept, &len, caps[c], stream[i],
+				     heavier_first, weight);
+		cr_assert_eq(len, caps[c]);
+		ch_keep_best_sort(kept, len, heavier_first, weight);
+		for (size_t i = 0; i < len; i++)
+			cr_assert_eq(kept[i], sorted[i], "cap %zu: place %zu is %u, not %u",
+				     caps[c], i, kept[i], sorted[i]);
+	}
 }

@@ -6,6 +6,7 @@
 
 #include "base/cleanup.h"
 #include "base/hash_map.h"
+#include "base/keep_best.h"
 #include "base/page_pool.h"
 #include "base/sort.h"
 #include "base/vector.h"
@@ -51,8 +52,10 @@ struct node_heap {
 	const uint64_t *retained;
 };
 
-static bool heap_above(const struct node_heap *heap, uint32_t a, uint32_t b)
+static bool heap_above(const void *arg, uint32_t a, uint32_t b)
 {
+	const struct node_heap *heap = arg;
+
 	if (heap->retained[a] != heap->retained[b])
 		return heap->retained[a] > heap->retained[b];
 	return a < b;
@@ -336,37 +339,9 @@ static struct ch_error *push_root_children(struct node_heap *heap,
 	best.nodes = malloc(max_listed * sizeof(*best.nodes));
 	if (!best.nodes)
 		return &ch_enomem;
-	for (size_t c = 0; c < num_children; c++) {
-		uint32_t v = children[c];
-
-		if (best.len < max_listed) {
-			size_t i = best.len++;
-
-			for (; i > 0 && heap_above(&best, best.nodes[(i - 1) / 2], v);
-			     i = (i - 1) / 2)
-				best.nodes[i] = best.nodes[(i - 1) / 2];
-			best.nodes[i] = v;
-		} else if (heap_above(&best, v, best.nodes[0])) {
-			size_t i = 0;
-
-			for (;;) {
-				size_t worst = i, l = 2 * i + 1, r = l + 1;
-				uint32_t at = v;
-
-				if (l < best.len && heap_above(&best, at, best.nodes[l])) {
-					worst = l;
-					at = best.nodes[l];
-				}
-				if (r < best.len && heap_above(&best, at, best.nodes[r]))
-					worst = r;
-				if (worst == i)
-					break;
-				best.nodes[i] = best.nodes[worst];
-				i = worst;
-			}
-			best.nodes[i] = v;
-		}
-	}
+	for (size_t c = 0; c < num_children; c++)
+		ch_keep_best(best.nodes, &best.len, max_listed, children[c],
+			     heap_above, &best);
 	last = best.nodes[0];
 	free(best.nodes);
 	for (size_t c = 0; c < num_children; c++) {
@@ -484,59 +459,15 @@ static int compare_groups_by_bytes(const void *a, const void *b, void *arg)
 }
 
 // Larger first, then the lower node: the order of a type's instances.
-static bool instance_before(const struct ch_block *blocks, uint32_t x,
-			    uint32_t y)
+static bool instance_before(const void *arg, uint32_t x, uint32_t y)
 {
+	const struct ch_block *blocks = arg;
 	uint64_t x_size = ch_block_size(&blocks[x]);
 	uint64_t y_size = ch_block_size(&blocks[y]);
 
 	if (x_size != y_size)
 		return x_size > y_size;
 	return x < y;
-}
-
-static int compare_instances(const void *a, const void *b, void *arg)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	if (x == y)
-		return 0;
-	return instance_before(arg, x, y) ? -1 : 1;
-}
-
-// Keep the best of a type's instances in kept[0, cap), a heap whose top
-// is the one that ranks last.
-static void keep_instance(const struct ch_block *blocks, uint32_t *kept,
-			  size_t *len, size_t cap, uint32_t v)
-{
-	size_t i;
-
-	if (*len < cap) {
-		i = (*len)++;
-		for (; i > 0 && instance_before(blocks, kept[(i - 1) / 2], v);
-		     i = (i - 1) / 2)
-			kept[i] = kept[(i - 1) / 2];
-		kept[i] = v;
-		return;
-	}
-	if (!cap || !instance_before(blocks, v, kept[0]))
-		return;
-	for (i = 0;;) {
-		size_t worst = i, l = 2 * i + 1, r = l + 1;
-		uint32_t at = worst == i ? v : kept[worst];
-
-		if (l < cap && instance_before(blocks, at, kept[l])) {
-			worst = l;
-			at = kept[l];
-		}
-		if (r < cap && instance_before(blocks, at, kept[r]))
-			worst = r;
-		if (worst == i)
-			break;
-		kept[i] = kept[worst];
-		i = worst;
-	}
-	kept[i] = v;
 }
 
 /*
@@ -586,12 +517,13 @@ static struct ch_error *select_instances(const struct ch_type_groups *groups,
 		uint32_t t = g == CH_TYPE_GROUP_NONE ? UINT32_MAX : rank[g];
 
 		if (t != UINT32_MAX)
-			keep_instance(blocks, nodes + start[t], &len[t],
-				      start[t + 1] - start[t], v);
+			ch_keep_best(nodes + start[t], &len[t],
+				     start[t + 1] - start[t], v,
+				     instance_before, blocks);
 	}
 	for (size_t t = 0; t < num_types; t++)
-		ch_sort_r(nodes + start[t], len[t], sizeof(*nodes),
-			  compare_instances, (void *)blocks);
+		ch_keep_best_sort(nodes + start[t], len[t], instance_before,
+				  blocks);
 	*nodes_ret = nodes;
 	*len_ret = start[num_types];
 	return NULL;

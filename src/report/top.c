@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/cleanup.h"
+#include "base/keep_best.h"
 #include "base/page_pool.h"
 #include "base/thread_pair.h"
 #include "graph/dominators.h"
@@ -44,38 +45,18 @@ static bool is_reachable(uint32_t node, void *arg)
 
 // Larger retained first, then lower address: a total order, so the output
 // does not depend on the selection's internals.
-static bool ranks_before(const struct ch_top_report *report, uint32_t a,
-			 uint32_t b)
+static bool ranks_before(const void *arg, uint32_t a, uint32_t b)
 {
+	const struct ch_top_report *report = arg;
+
 	if (report->retained[a] != report->retained[b])
 		return report->retained[a] > report->retained[b];
 	return a < b;
 }
 
-static void sift_down(const struct ch_top_report *report, uint32_t *heap,
-		      size_t len, size_t i)
-{
-	for (;;) {
-		size_t worst = i, l = 2 * i + 1, r = l + 1;
-
-		// A heap of the kept rows with the one ranking last on top.
-		if (l < len && ranks_before(report, heap[worst], heap[l]))
-			worst = l;
-		if (r < len && ranks_before(report, heap[worst], heap[r]))
-			worst = r;
-		if (worst == i)
-			return;
-		uint32_t swap = heap[i];
-
-		heap[i] = heap[worst];
-		heap[worst] = swap;
-		i = worst;
-	}
-}
-
 /*
- * The rows largest retained first: keep the best `rows` in a heap whose top
- * is the one ranking last (O(V log rows)), then sort them by popping.
+ * The rows largest retained first: keep the best `rows` (O(V log rows)),
+ * then sort them.
  */
 static struct ch_error *select_nodes(struct ch_top_report *report, size_t rows)
 {
@@ -87,36 +68,11 @@ static struct ch_error *select_nodes(struct ch_top_report *report, size_t rows)
 	report->nodes = malloc((rows + 1) * sizeof(*report->nodes));
 	if (!report->nodes)
 		return &ch_enomem;
-	for (size_t i = 0; i < dominators->num_reachable; i++) {
-		uint32_t v = dominators->order[i];
-
-		if (len < rows) {
-			size_t j = len++;
-
-			report->nodes[j] = v;
-			// Sift up.
-			while (j > 0 && ranks_before(report, report->nodes[(j - 1) / 2],
-						     report->nodes[j])) {
-				uint32_t swap = report->nodes[j];
-
-				report->nodes[j] = report->nodes[(j - 1) / 2];
-				report->nodes[(j - 1) / 2] = swap;
-				j = (j - 1) / 2;
-			}
-		} else if (rows && ranks_before(report, v, report->nodes[0])) {
-			report->nodes[0] = v;
-			sift_down(report, report->nodes, len, 0);
-		}
-	}
+	for (size_t i = 0; i < dominators->num_reachable; i++)
+		ch_keep_best(report->nodes, &len, rows, dominators->order[i],
+			     ranks_before, report);
 	report->num_nodes = len;
-	// Pop the last-ranking row to the end, repeatedly.
-	for (size_t end = len; end > 1; end--) {
-		uint32_t swap = report->nodes[0];
-
-		report->nodes[0] = report->nodes[end - 1];
-		report->nodes[end - 1] = swap;
-		sift_down(report, report->nodes, end - 1, 0);
-	}
+	ch_keep_best_sort(report->nodes, len, ranks_before, report);
 	return NULL;
 }
 
