@@ -40,6 +40,10 @@ static void note_add(struct note_buf *buf, uint32_t type, const void *desc,
 	buf->len += sizeof(nhdr) + 8 + padded;
 }
 
+// Where synth_core::num_thread_stacks lie: a guard page, then the stack.
+#define THREAD_STACKS 0x200000000
+#define THREAD_STACK_SPAN 16384
+
 static void add_threads(struct note_buf *notes, const struct synth_core *core)
 {
 	for (size_t i = 0; i < core->num_threads; i++) {
@@ -54,6 +58,15 @@ static void add_threads(struct note_buf *notes, const struct synth_core *core)
 		note_add(notes, NT_PRSTATUS, prstatus,
 			 core->prstatus_size ? core->prstatus_size :
 					       sizeof(prstatus));
+	}
+	for (size_t i = 0; i < core->num_thread_stacks; i++) {
+		uint8_t prstatus[PRSTATUS_SIZE] = { 0 };
+		uint64_t *regs = (uint64_t *)(prstatus + PRSTATUS_REGS);
+		int32_t tid = 1000 + (int32_t)i;
+
+		memcpy(prstatus + PRSTATUS_PID, &tid, 4);
+		regs[19] = THREAD_STACKS + THREAD_STACK_SPAN * i + 8192;
+		note_add(notes, NT_PRSTATUS, prstatus, sizeof(prstatus));
 	}
 }
 
@@ -94,7 +107,8 @@ char *synth_core_write(const struct synth_core *core)
 	Elf64_Shdr shdr0 = { 0 };
 	Elf64_Phdr *phdrs;
 	size_t first_load = 1 + core->note_copies;
-	size_t phnum = first_load + core->num_segments + core->num_empty_loads;
+	size_t first_stack = first_load + core->num_segments + core->num_empty_loads;
+	size_t phnum = first_stack + 2 * core->num_thread_stacks;
 	uint64_t offset;
 	int fd = mkstemp(path);
 	FILE *file = fdopen(fd, "w+");
@@ -179,6 +193,20 @@ char *synth_core_write(const struct synth_core *core)
 			.p_type = PT_LOAD, .p_flags = PF_R,
 			.p_offset = offset, .p_vaddr = 0x100000000 + 8192 * i,
 			.p_memsz = 4096, .p_align = 4096,
+		};
+	}
+	for (size_t i = 0; i < core->num_thread_stacks; i++) {
+		uint64_t guard = THREAD_STACKS + THREAD_STACK_SPAN * i;
+
+		phdrs[first_stack + 2 * i] = (Elf64_Phdr){
+			.p_type = PT_LOAD, .p_flags = PF_R,
+			.p_offset = offset, .p_vaddr = guard,
+			.p_memsz = 4096, .p_align = 4096,
+		};
+		phdrs[first_stack + 2 * i + 1] = (Elf64_Phdr){
+			.p_type = PT_LOAD, .p_flags = PF_R | PF_W,
+			.p_offset = offset, .p_vaddr = guard + 4096,
+			.p_memsz = 8192, .p_align = 4096,
 		};
 	}
 	fwrite(&ehdr, sizeof(ehdr), 1, file);

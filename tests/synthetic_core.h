@@ -56,6 +56,13 @@ struct synth_core {
 	/** More PT_LOADs with nothing in the file (4 KiB each, 8 KiB apart
 	 * from 0x100000000); past 65534 headers, PN_XNUM numbering is used. */
 	size_t num_empty_loads;
+	/**
+	 * More threads (ids from 1000), each with a stack of 8 KiB over a
+	 * 4 KiB guard page, as gdb writes what pthread_create() maps (the
+	 * guard read-only): from 0x200000000, 16 KiB apart, nothing of them
+	 * in the file, each thread's stack pointer 4 KiB into its stack.
+	 */
+	size_t num_thread_stacks;
 	/** The NT_FILE note's count and page size, if set. */
 	bool set_file_count;
 	uint64_t file_count, file_page_size;

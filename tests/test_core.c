@@ -648,6 +648,84 @@ Test(core, many_program_headers_are_read_in_linear_time, .timeout = 30)
 	remove_core(path);
 }
 
+static const uint8_t zero_page[4096];
+
+// A segment of size bytes at vaddr, its first page in the file.
+static struct synth_segment page_segment(uint64_t vaddr, uint64_t size,
+					 uint32_t flags)
+{
+	return (struct synth_segment){ .vaddr = vaddr, .memsz = size,
+				       .data = zero_page,
+				       .filesz = sizeof(zero_page),
+				       .flags = flags };
+}
+
+Test(core, libdwfl_searches_the_core_without_the_threads_stacks)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	char *path;
+
+	synth_core_init(&synth);
+	// The main thread's stack: nothing below it.
+	synth.segments[0] = page_segment(0x7ffe00000000, 0x10000, PF_R | PF_W);
+	// A thread's stack over its guard page, as the kernel writes it.
+	synth.segments[1] = (struct synth_segment){ .vaddr = 0x7f0000000000,
+						    .memsz = 0x1000 };
+	synth.segments[2] = page_segment(0x7f0000001000, 0x10000, PF_R | PF_W);
+	// One over a writable neighbour: no guard page, it may be the heap.
+	synth.segments[3] = page_segment(0x7f1000000000, 0x1000, PF_R | PF_W);
+	synth.segments[4] = page_segment(0x7f1000001000, 0x10000, PF_R | PF_W);
+	// One in a file's mapping, over a read-only page.
+	synth.segments[5] = page_segment(0x7f2000000000, 0x1000, PF_R);
+	synth.segments[6] = page_segment(0x7f2000001000, 0x10000, PF_R | PF_W);
+	synth.num_segments = 7;
+	synth.files[0] = (struct synth_file){ .start = 0x7f2000001000,
+					      .end = 0x7f2000011000,
+					      .path = "/tmp/coreheap-no-such-file" };
+	synth.num_files = 1;
+	synth.num_threads = 4;
+	for (size_t t = 0; t < 4; t++)
+		synth.tids[t] = 100 + (int32_t)t;
+	synth.rsps[0] = 0x7ffe00008000;
+	synth.rsps[1] = 0x7f0000008000;
+	synth.rsps[2] = 0x7f1000008000;
+	synth.rsps[3] = 0x7f2000008000;
+	synth.with_psinfo = true;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->core->num_phdrs, 8);
+	cr_expect_eq(program->modules->hidden_phdrs, 2,
+		     "only the stack over a guard page and its guard");
+	cr_expect_eq(program->modules->dwfl_phdrs, 6);
+	cr_expect_eq(program->core->num_segments, 7, "the core keeps them");
+	cr_expect_not(program->modules->skipped);
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
+Test(core, a_core_of_many_threads_has_its_modules_looked_up, .timeout = 60)
+{
+	struct synth_core synth;
+	struct ch_program *program;
+	char *path;
+
+	// 33,000 threads: 66,000 headers of stacks and guard pages, more
+	// than libdwfl is given, and the two segments of two_segments().
+	two_segments(&synth);
+	synth.num_thread_stacks = 33000;
+	path = write_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->core->num_phdrs, 66003);
+	cr_expect_eq(program->core->num_threads, 33002);
+	cr_expect_eq(program->modules->hidden_phdrs, 66000);
+	cr_expect_eq(program->modules->dwfl_phdrs, 3);
+	cr_expect_not(program->modules->skipped);
+	cr_expect_null(find_warning(program, "program headers"));
+	ch_program_destroy(program);
+	remove_core(path);
+}
+
 Test(core, a_bad_thread_note_is_told_once_for_every_command)
 {
 	struct synth_core synth;

@@ -21,6 +21,7 @@
 #include "base/path.h"
 #include "base/progress.h"
 #include "base/sort.h"
+#include "base/sorted_u64.h"
 #include "base/strbuf.h"
 #include "base/vector.h"
 #include "core/address_space.h"
@@ -863,45 +864,67 @@ static bool unsafe_path(const char *path)
 /*
  * The core as libdwfl is to see it. libdwfl opens the paths of the core's
  * NT_FILE note itself, with a blocking open(): a core naming a FIFO or
- * /dev/stdin would hang it. Such paths are overwritten, in a private
- * copy-on-write mapping of the core, by "/\1\1..." of the same length
- * (the names are packed, so none may change length), which names nothing.
- * Cores without such a path are handed over as they are.
+ * /dev/stdin would hang it. Such paths are overwritten by "/\1\1..." of
+ * the same length (the names are packed, so none may change length), which
+ * names nothing. And libdwfl's search for the modules looks for each
+ * program header's segment in every program header (dwfl_core_file_report()
+ * and its memory callback): time quadratic in them, two for each thread
+ * (16,000 threads took 4.6 s). No module, nor the dynamic linker's list of
+ * them, is on a thread's stack: the table libdwfl reads leaves the threads'
+ * stacks out (thread_stacks()).
+ *
+ * The edits are made in a private copy-on-write mapping of the core file,
+ * or, for a core read into memory, in that memory itself: the core's own
+ * reading of its headers and notes is over, and from here only libdwfl
+ * reads them. Cores that need neither are handed over as they are.
  */
+
+// The core's bytes, writable, for libdwfl's view (see above).
+static struct ch_error *writable_view(struct ch_core *core,
+				      struct ch_modules *modules,
+				      uint8_t **ret)
+{
+	uint8_t *map;
+
+	if (core->fd < 0) {
+		modules->view_edited = true;
+		*ret = core->memory.data;
+		return NULL;
+	}
+	if (!modules->view) {
+		map = mmap(NULL, core->image_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE, core->fd, 0);
+		if (map == MAP_FAILED)
+			return ch_error_os(errno, "cannot map core '%s'",
+					   core->path);
+		modules->view = map;
+		modules->view_size = core->image_size;
+		modules->view_edited = true;
+	}
+	*ret = modules->view;
+	return NULL;
+}
+
 // Hide one path, at offset in the core, from libdwfl (see dwfl_view).
 static struct ch_error *hide_path(struct ch_core *core,
 				  struct ch_modules *modules, uint64_t offset,
 				  size_t len)
 {
-	uint8_t *map;
+	uint8_t *bytes;
+	struct ch_error *err = writable_view(core, modules, &bytes);
 
-	if (!modules->view) {
-		// A core read into memory (core->fd < 0) is copied.
-		map = mmap(NULL, core->image_size, PROT_READ | PROT_WRITE,
-			   core->fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS :
-					  MAP_PRIVATE,
-			   core->fd, 0);
-		if (map == MAP_FAILED)
-			return ch_error_os(errno, "cannot map core '%s'",
-					   core->path);
-		if (core->fd < 0)
-			memcpy(map, core->image, core->image_size);
-		modules->view = map;
-		modules->view_size = core->image_size;
-	}
-	map = modules->view;
-	map[offset] = '/';
-	memset(map + offset + 1, 1, len - 1);
+	if (err)
+		return err;
+	bytes[offset] = '/';
+	memset(bytes + offset + 1, 1, len - 1);
 	return NULL;
 }
 
-static struct ch_error *dwfl_view(struct ch_core *core,
-				  struct ch_modules *modules, Elf **ret)
+static struct ch_error *hide_unsafe_paths(struct ch_core *core,
+					  struct ch_modules *modules)
 {
 	struct ch_error *err;
-	Elf *elf;
 
-	*ret = core->elf;
 	for (size_t r = 0; r < core->num_file_name_ranges; r++) {
 		const struct ch_core_range *range = &core->file_name_ranges[r];
 		const char *names = (const char *)core->image + range->offset;
@@ -930,9 +953,191 @@ static struct ch_error *dwfl_view(struct ch_core *core,
 				return err;
 		}
 	}
-	if (!modules->view)
+	return NULL;
+}
+
+// The segment of the core that holds addr, or NULL.
+static const struct ch_core_segment *segment_at(const struct ch_core *core,
+						uint64_t addr)
+{
+	size_t low = 0, high = core->num_segments;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		const struct ch_core_segment *segment = &core->segments[mid];
+
+		if (addr < segment->start)
+			high = mid;
+		else if (addr - segment->start >= segment->size)
+			low = mid + 1;
+		else
+			return segment;
+	}
+	return NULL;
+}
+
+// No file is mapped anywhere in [start, end).
+static bool anonymous(const struct ch_core *core, uint64_t start, uint64_t end)
+{
+	size_t low = 0, high = core->num_files;
+
+	// The first file mapping that ends after start.
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (core->files[mid].end <= start)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low == core->num_files || core->files[low].start >= end;
+}
+
+/*
+ * The starts of the segments of the threads' stacks, sorted, with their
+ * guard pages: a thread's stack is the writable anonymous segment its
+ * stack pointer is in, right above its guard page, an anonymous segment
+ * that is not writable (what pthread_create() maps; the kernel writes
+ * it with no permission, gdb as read-only). The main thread's stack has no
+ * guard page below it, and a signal stack in the heap none either: they
+ * are kept, as is everything else. *ret holds two entries a thread.
+ */
+static struct ch_error *thread_stacks(const struct ch_core *core,
+				      uint64_t **ret, size_t *num_ret)
+{
+	uint64_t *starts = malloc((2 * core->num_threads + 1) * sizeof(*starts));
+	size_t n = 0;
+
+	*num_ret = 0;
+	*ret = starts;
+	if (!starts)
+		return &ch_enomem;
+	for (size_t t = 0; t < core->num_threads; t++) {
+		const struct ch_core_segment *stack =
+			segment_at(core, core->threads[t].regs[CH_REG_RSP]);
+		const struct ch_core_segment *guard;
+
+		if (!stack || stack == core->segments ||
+		    !(stack->flags & PF_W) ||
+		    !anonymous(core, stack->start, stack->start + stack->size))
+			continue;
+		guard = stack - 1;
+		if (guard->start + guard->size != stack->start ||
+		    (guard->flags & PF_W) ||
+		    !anonymous(core, guard->start, stack->start))
+			continue;
+		starts[n++] = guard->start;
+		starts[n++] = stack->start;
+	}
+	// Two notes of one thread give its stack twice.
+	*num_ret = ch_sort_unique_u64(starts, n);
+	return NULL;
+}
+
+/*
+ * What libdwfl is to read of the core's program headers: the threads'
+ * stacks left out (thread_stacks()), unless what is left would still need
+ * the PN_XNUM extension.
+ */
+struct dwfl_table {
+	uint64_t *hidden;   // the starts of the segments left out, sorted
+	size_t num_hidden;
+	size_t num_phdrs;   // the headers left
+};
+
+static const Elf64_Phdr *core_phdr(const struct ch_core *core, size_t i,
+				   Elf64_Phdr *ret)
+{
+	Elf64_Ehdr ehdr;
+
+	// The table was checked to be in the file when the core was opened.
+	memcpy(&ehdr, core->image, sizeof(ehdr));
+	memcpy(ret, core->image + ehdr.e_phoff + i * sizeof(*ret), sizeof(*ret));
+	return ret;
+}
+
+static bool hidden_from_dwfl(const struct dwfl_table *table,
+			     const Elf64_Phdr *phdr)
+{
+	size_t at;
+
+	if (phdr->p_type != PT_LOAD)
+		return false;
+	at = ch_count_below_u64(table->hidden, table->num_hidden,
+				phdr->p_vaddr);
+	return at < table->num_hidden && table->hidden[at] == phdr->p_vaddr;
+}
+
+static struct ch_error *plan_dwfl_table(const struct ch_core *core,
+					struct dwfl_table *ret)
+{
+	struct ch_error *err;
+	size_t left = 0;
+
+	*ret = (struct dwfl_table){ .num_phdrs = core->num_phdrs };
+	err = thread_stacks(core, &ret->hidden, &ret->num_hidden);
+	if (err || !ret->num_hidden)
+		return err;
+	for (size_t i = 0; i < core->num_phdrs; i++) {
+		Elf64_Phdr phdr;
+
+		left += !hidden_from_dwfl(ret, core_phdr(core, i, &phdr));
+	}
+	if (left < PN_XNUM)
+		ret->num_phdrs = left;
+	else
+		ret->num_hidden = 0;
+	return NULL;
+}
+
+// Leave the headers of table->hidden out: the others move to the front,
+// in their order.
+static struct ch_error *hide_thread_stacks(struct ch_core *core,
+					   struct ch_modules *modules,
+					   const struct dwfl_table *table)
+{
+	Elf64_Ehdr ehdr;
+	uint8_t *bytes;
+	size_t kept = 0;
+	struct ch_error *err;
+
+	if (table->num_phdrs == core->num_phdrs)
 		return NULL;
-	elf = elf_memory((char *)modules->view, modules->view_size);
+	err = writable_view(core, modules, &bytes);
+	if (err)
+		return err;
+	memcpy(&ehdr, bytes, sizeof(ehdr));
+	for (size_t i = 0; i < core->num_phdrs; i++) {
+		Elf64_Phdr phdr;
+
+		memcpy(&phdr, bytes + ehdr.e_phoff + i * sizeof(phdr),
+		       sizeof(phdr));
+		if (hidden_from_dwfl(table, &phdr))
+			continue;
+		memcpy(bytes + ehdr.e_phoff + kept++ * sizeof(phdr), &phdr,
+		       sizeof(phdr));
+	}
+	ehdr.e_phnum = (Elf64_Half)kept;
+	memcpy(bytes, &ehdr, sizeof(ehdr));
+	return NULL;
+}
+
+static struct ch_error *dwfl_view(struct ch_core *core,
+				  struct ch_modules *modules,
+				  const struct dwfl_table *table, Elf **ret)
+{
+	struct ch_error *err;
+	Elf *elf;
+
+	*ret = core->elf;
+	err = hide_unsafe_paths(core, modules);
+	if (!err)
+		err = hide_thread_stacks(core, modules, table);
+	if (err || !modules->view_edited)
+		return err;
+	elf = elf_memory(modules->view ? (char *)modules->view :
+					 (char *)core->memory.data,
+			 core->image_size);
 	if (!elf)
 		return ch_error_libelf("cannot read core '%s'", core->path);
 	modules->view_elf = elf;
@@ -942,6 +1147,7 @@ static struct ch_error *dwfl_view(struct ch_core *core,
 
 static struct ch_error *report_modules(struct ch_core *core,
 				       const struct ch_module_search *search,
+				       const struct dwfl_table *table,
 				       struct ch_modules *modules)
 {
 	Dwfl_Callbacks *callbacks;
@@ -950,7 +1156,7 @@ static struct ch_error *report_modules(struct ch_core *core,
 	Dwfl *dwfl;
 	int n;
 
-	err = dwfl_view(core, modules, &elf);
+	err = dwfl_view(core, modules, table, &elf);
 	if (err)
 		return err;
 
@@ -1049,6 +1255,7 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 {
 	_cleanup_(absolute_search_deinit) struct absolute_search absolute = { 0 };
 	const struct ch_module_search *search = &absolute.search;
+	struct dwfl_table table = { 0 };
 	struct ch_modules *modules;
 	struct collect_arg arg = { 0 };
 	struct ch_error *err;
@@ -1073,12 +1280,17 @@ struct ch_error *ch_modules_create(struct ch_core *core,
 	 * quadratic in the program headers: 13 s at 300,000. Beyond the
 	 * kernel's default limit of mappings no module is looked up.
 	 */
-	if (core->num_phdrs > CH_MAX_DWFL_PHDRS) {
+	err = plan_dwfl_table(core, &table);
+	if (err)
+		goto out;
+	modules->dwfl_phdrs = table.num_phdrs;
+	modules->hidden_phdrs = core->num_phdrs - table.num_phdrs;
+	if (table.num_phdrs > CH_MAX_DWFL_PHDRS) {
 		modules->skipped = true;
 		modules->threads_unreadable = true;
 		goto no_modules;
 	}
-	err = report_modules(core, search, modules);
+	err = report_modules(core, search, &table, modules);
 	if (err)
 		goto out;
 	arg.core = core;
@@ -1105,10 +1317,12 @@ no_modules:
 		modules->by_address[i] = &modules->modules[i];
 	ch_sort(modules->by_address, modules->num_modules,
 		sizeof(*modules->by_address), compare_by_start);
+	free(table.hidden);
 	*ret = modules;
 	return NULL;
 
 out:
+	free(table.hidden);
 	ch_modules_destroy(modules);
 	return err;
 }

@@ -106,8 +106,14 @@ struct ch_modules {
 	void *callbacks;
 	char *debuginfo_path;
 	/**
-	 * The core has more than CH_MAX_DWFL_PHDRS program headers: no
-	 * module was looked up (the Dwfl is NULL).
+	 * The program headers libdwfl reads: the core's but the threads'
+	 * stacks and their guard pages (hidden_phdrs of them), which its
+	 * search for the modules would look through for every header.
+	 */
+	size_t dwfl_phdrs, hidden_phdrs;
+	/**
+	 * Those are more than CH_MAX_DWFL_PHDRS: no module was looked up
+	 * (the Dwfl is NULL).
 	 */
 	bool skipped;
 	/**
@@ -124,14 +130,21 @@ struct ch_modules {
 	/**
 	 * Paths of the core's NT_FILE note that exist but are no regular
 	 * file (a FIFO, a device): hidden from libdwfl, which would block
-	 * opening them, in view, a private mapping of the core read through
-	 * view_elf (NULL when there was nothing to hide).
+	 * opening them.
 	 */
 	size_t unsafe_paths;
 	/** The first of them (in the core's mapping). */
 	const char *unsafe_path;
+	/**
+	 * Private to modules.c: what libdwfl reads of the core, when paths
+	 * or headers are hidden from it (else the core's own Elf): view_elf,
+	 * over view, a private mapping of view_size bytes of the core file,
+	 * or over the memory of a core read into memory (view NULL), edited
+	 * in place.
+	 */
 	void *view;
 	size_t view_size;
+	bool view_edited;
 	Elf *view_elf;
 	/**
 	 * Private to modules.c: the thread that loads DWARF beside the

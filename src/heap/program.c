@@ -160,8 +160,11 @@ static void warn_about_modules(struct ch_program *program)
 
 	if (modules->skipped)
 		ch_program_warn(program, true,
-				"core '%s' has %zu program headers, more than the %d whose modules are looked up (libdwfl's search takes quadratic time): no symbols, debug info or stacks",
-				program->core->path, program->core->num_phdrs,
+				"core '%s' has %zu program headers%s, more than the %d whose modules are looked up (libdwfl's search takes quadratic time): no symbols, debug info or stacks",
+				program->core->path, modules->dwfl_phdrs,
+				modules->hidden_phdrs ?
+					" besides its threads' stacks" :
+					"",
 				CH_MAX_DWFL_PHDRS);
 	if (modules->unsafe_paths == 1)
 		ch_program_warn(program, true,

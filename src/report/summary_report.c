@@ -102,7 +102,13 @@ static void write_text_modules(struct ch_out *out,
 {
 	const struct ch_modules *modules = program->modules;
 
-	ch_out_printf(out, "modules:    %zu\n", modules->num_modules);
+	ch_out_printf(out, "modules:    %zu", modules->num_modules);
+	// libdwfl's search reads every header for each one.
+	if (modules->hidden_phdrs)
+		ch_out_printf(out, " (searched in %zu of the core's %zu program headers: %zu are threads' stacks and their guard pages)",
+			      modules->dwfl_phdrs, program->core->num_phdrs,
+			      modules->hidden_phdrs);
+	ch_out_char(out, '\n');
 	for (size_t i = 0; i < modules->num_modules; i++) {
 		const struct ch_module *module = modules->by_address[i];
 		const char *cost = module_cost(module);
