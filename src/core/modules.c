@@ -47,13 +47,31 @@ struct symbol_answers {
 };
 
 /*
- * The scopes of the frame of the module asked last (frame_scopes()): the
- * roots in a frame are named one after another, and each would otherwise
- * search the DIEs of its CU for the scopes holding the pc.
+ * The scopes holding a pc (find_pc_scopes()), found once per pc and kept by
+ * the module: finding them reads the DIEs of the pc's CU, and the threads
+ * of a pool stop at the same few pcs (16,000 threads parked in one
+ * function took 1.3 s, each frame's scopes found anew).
+ */
+struct pc_scopes {
+	/** Innermost first, up to the function (scopes[function]); NULL if
+	 * DWARF does not say. */
+	Dwarf_Die *scopes;
+	int num_scopes, function;
+	/** The pc, as the DWARF's addresses are (the module's bias off). */
+	Dwarf_Addr dwarf_pc;
+};
+
+DEFINE_VECTOR(pc_scopes_vector, struct pc_scopes);
+
+/*
+ * A frame's scopes and frame base; the module keeps those of the frame
+ * asked last (frame_scopes()): the roots in a frame are named one after
+ * another.
  */
 struct frame_scopes {
 	bool valid;
 	struct ch_frame_context context;
+	/** The module's (struct pc_scopes). */
 	Dwarf_Die *scopes;
 	int num_scopes, function;
 	uint64_t base;
@@ -77,6 +95,9 @@ struct ch_module_internal {
 	// Which symbol holds an address, and a TLS offset.
 	struct symbol_answers addresses, tls_offsets;
 	struct frame_scopes last_frame;
+	// The scopes of the pcs asked, and the index of each pc's in them.
+	struct pc_scopes_vector pc_scopes;
+	struct ch_u64_map pc_scopes_index;
 };
 
 /*
@@ -1349,7 +1370,10 @@ void ch_modules_destroy(struct ch_modules *modules)
 		ch_name_map_deinit(&internal->symbol_index);
 		ch_symbol_ranges_deinit(&internal->addresses.ranges);
 		ch_symbol_ranges_deinit(&internal->tls_offsets.ranges);
-		free(internal->last_frame.scopes);
+		for (size_t k = 0; k < internal->pc_scopes.len; k++)
+			free(internal->pc_scopes.data[k].scopes);
+		pc_scopes_vector_deinit(&internal->pc_scopes);
+		ch_u64_map_deinit(&internal->pc_scopes_index);
 		free(internal);
 	}
 	free(modules->modules);
@@ -2302,27 +2326,24 @@ static const char *find_in_scope(Dwarf_Die *scope, Dwarf_Addr pc,
 }
 
 /*
- * The scopes holding the frame's pc, innermost first, up to the outermost
- * function (ret->function is its index), and that function's frame base:
- * inlined functions have none of their own. ret->num_scopes is 0 if DWARF
- * does not say.
+ * The scopes holding pc, innermost first, up to the outermost function
+ * (ret->function is its index): inlined functions have no frame base of
+ * their own. ret->num_scopes is 0 if DWARF does not say.
  */
-static void find_frame_scopes(struct ch_module *module,
-			      const struct ch_frame_context *context,
-			      struct frame_scopes *ret)
+static struct pc_scopes find_pc_scopes(struct ch_module *module, uint64_t pc)
 {
 	Dwfl_Module *mod = module->internal->dwfl_module;
+	struct pc_scopes ret = { .function = -1 };
 	Dwarf_Die *scopes = NULL;
-	Dwarf_Addr bias, pc;
+	Dwarf_Addr bias;
 	Dwarf_Die *cu;
-	int num_scopes, function = -1;
+	int num_scopes;
 
-	*ret = (struct frame_scopes){ .valid = true, .context = *context };
-	cu = dwfl_module_addrdie(mod, context->pc, &bias);
+	cu = dwfl_module_addrdie(mod, pc, &bias);
 	if (!cu)
-		return;
-	pc = context->pc - bias;
-	num_scopes = dwarf_getscopes(cu, pc, &scopes);
+		return ret;
+	ret.dwarf_pc = pc - bias;
+	num_scopes = dwarf_getscopes(cu, ret.dwarf_pc, &scopes);
 	/*
 	 * When pc is in an inlined call, dwarf_getscopes() goes from the
 	 * inlined_subroutine on to the scopes of its abstract definition,
@@ -2342,16 +2363,59 @@ static void find_frame_scopes(struct ch_module *module,
 	}
 	for (int i = 0; i < num_scopes; i++) {
 		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
-			function = i;
+			ret.function = i;
 	}
-	if (function < 0 || !frame_base(&scopes[function], pc, context, &ret->base)) {
+	if (ret.function < 0) {
 		free(scopes);
-		return;
+		return ret;
 	}
-	ret->scopes = scopes;
-	ret->num_scopes = num_scopes;
-	ret->function = function;
-	ret->pc = pc;
+	ret.scopes = scopes;
+	ret.num_scopes = num_scopes;
+	return ret;
+}
+
+/*
+ * The scopes of pc, found once (the module's to keep). Out of memory to
+ * keep them, NULL: the frame is one DWARF says nothing of, as when libdw
+ * runs out of memory finding them.
+ */
+static const struct pc_scopes *scopes_of_pc(struct ch_module *module,
+					    uint64_t pc)
+{
+	struct ch_module_internal *internal = module->internal;
+	struct pc_scopes found;
+	uint64_t index;
+
+	if (ch_u64_map_get(&internal->pc_scopes_index, pc, &index))
+		return &internal->pc_scopes.data[index];
+	found = find_pc_scopes(module, pc);
+	index = internal->pc_scopes.len;
+	if (pc_scopes_vector_append(&internal->pc_scopes, &found)) {
+		free(found.scopes);
+		return NULL;
+	}
+	// Not indexed, it is found again when asked again.
+	ch_error_destroy(ch_u64_map_put(&internal->pc_scopes_index, pc, index));
+	return &internal->pc_scopes.data[index];
+}
+
+// The frame's scopes, and its function's frame base; ret->num_scopes is 0
+// if DWARF does not say.
+static void find_frame_scopes(struct ch_module *module,
+			      const struct ch_frame_context *context,
+			      struct frame_scopes *ret)
+{
+	const struct pc_scopes *scopes = scopes_of_pc(module, context->pc);
+
+	*ret = (struct frame_scopes){ .valid = true, .context = *context };
+	if (!scopes || !scopes->num_scopes ||
+	    !frame_base(&scopes->scopes[scopes->function], scopes->dwarf_pc,
+			context, &ret->base))
+		return;
+	ret->scopes = scopes->scopes;
+	ret->num_scopes = scopes->num_scopes;
+	ret->function = scopes->function;
+	ret->pc = scopes->dwarf_pc;
 }
 
 static bool same_context(const struct ch_frame_context *a,
@@ -2370,10 +2434,8 @@ static const struct frame_scopes *frame_scopes(struct ch_module *module,
 	struct frame_scopes *last = &module->internal->last_frame;
 
 	wait_for_dwarf(module->internal->modules);
-	if (!last->valid || !same_context(&last->context, context)) {
-		free(last->scopes);
+	if (!last->valid || !same_context(&last->context, context))
 		find_frame_scopes(module, context, last);
-	}
 	return last->num_scopes ? last : NULL;
 }
 
@@ -2423,9 +2485,7 @@ void ch_module_for_each_local(struct ch_module *module,
 				continue;
 			if (!fn(&child, frame.base + (int64_t)expr[0].number,
 				arg))
-				goto out;
+				return;
 		} while (dwarf_siblingof(&child, &child) == 0);
 	}
-out:
-	free(frame.scopes);
 }
