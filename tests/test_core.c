@@ -710,8 +710,8 @@ Test(core, a_core_of_many_threads_has_its_modules_looked_up, .timeout = 60)
 	struct ch_program *program;
 	char *path;
 
-	// 33,000 threads: 66,000 headers of stacks and guard pages, more
-	// than libdwfl is given, and the two segments of two_segments().
+	// 33,000 threads: 66,000 headers of stacks and guard pages, past
+	// CH_MAX_DWFL_PHDRS, besides two_segments()'s note and segments.
 	two_segments(&synth);
 	synth.num_thread_stacks = 33000;
 	path = write_core(&synth);
