@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "core/address_space.h"
 #include "core/core.h"
@@ -284,6 +285,38 @@ Test(core, program_opens_a_core_without_modules)
 static char *write_core(const struct synth_core *synth)
 {
 	return synth_core_write(synth);
+}
+
+// The core, compressed with zstd: opened, it is read into memory.
+static char *write_zstd_core(const struct synth_core *synth)
+{
+	char *plain = synth_core_write(synth), *path;
+	FILE *file = fopen(plain, "rb");
+	size_t size, bound, packed;
+	void *bytes, *out;
+
+	cr_assert_not_null(file);
+	fseek(file, 0, SEEK_END);
+	size = (size_t)ftell(file);
+	rewind(file);
+	bytes = malloc(size);
+	bound = ZSTD_compressBound(size);
+	out = malloc(bound);
+	cr_assert(bytes && out);
+	cr_assert_eq(fread(bytes, 1, size, file), size);
+	fclose(file);
+	packed = ZSTD_compress(out, bound, bytes, size, 1);
+	cr_assert_not(ZSTD_isError(packed));
+	cr_assert_neq(asprintf(&path, "%s.zst", plain), -1);
+	file = fopen(path, "wb");
+	cr_assert_not_null(file);
+	cr_assert_eq(fwrite(out, 1, packed, file), packed);
+	fclose(file);
+	unlink(plain);
+	free(plain);
+	free(bytes);
+	free(out);
+	return path;
 }
 
 static void remove_core(char *path)
@@ -907,6 +940,17 @@ Test(core, a_mapped_path_that_is_a_fifo_is_not_opened, .timeout = 20)
 	cr_expect_eq(program->modules->unsafe_paths, 1);
 	expect_warning(program, path, "more than one file note");
 	expect_warning(program, path, "which is no regular file here");
+	ch_program_destroy(program);
+	remove_core(path);
+
+	// A core read into memory is hidden from libdwfl in place: the
+	// warning still names the path, once.
+	synth.second_file_path = NULL;
+	synth.files[0].path = fifo;
+	path = write_zstd_core(&synth);
+	program = open_program(path);
+	cr_expect_eq(program->modules->unsafe_paths, 1);
+	expect_warning(program, path, fifo);
 	ch_program_destroy(program);
 	remove_core(path);
 	unlink(fifo);

@@ -926,23 +926,17 @@ static struct ch_error *writable_view(struct ch_core *core,
 	return NULL;
 }
 
-// Hide one path, at offset in the core, from libdwfl (see dwfl_view).
-static struct ch_error *hide_path(struct ch_core *core,
-				  struct ch_modules *modules, uint64_t offset,
-				  size_t len)
-{
-	uint8_t *bytes;
-	struct ch_error *err = writable_view(core, modules, &bytes);
+DEFINE_VECTOR(core_range_vector, struct ch_core_range);
 
-	if (err)
-		return err;
-	bytes[offset] = '/';
-	memset(bytes + offset + 1, 1, len - 1);
-	return NULL;
-}
-
-static struct ch_error *hide_unsafe_paths(struct ch_core *core,
-					  struct ch_modules *modules)
+/*
+ * The paths of the NT_FILE notes that are no regular file here, found
+ * before any is hidden (in a core read into memory, the bytes read are the
+ * bytes hidden): their places in *ret, the count and the first one in
+ * modules.
+ */
+static struct ch_error *find_unsafe_paths(const struct ch_core *core,
+					  struct ch_modules *modules,
+					  struct core_range_vector *ret)
 {
 	struct ch_error *err;
 
@@ -963,18 +957,43 @@ static struct ch_error *hide_unsafe_paths(struct ch_core *core,
 			if (!prev || strcmp(prev, names + off) != 0) {
 				unsafe = len && unsafe_path(names + off);
 				modules->unsafe_paths += unsafe;
-				if (unsafe && !modules->unsafe_path)
-					modules->unsafe_path = names + off;
+				if (unsafe && !modules->unsafe_path) {
+					modules->unsafe_path = strdup(names + off);
+					if (!modules->unsafe_path)
+						return &ch_enomem;
+				}
 			}
 			prev = names + off;
 			if (!unsafe)
 				continue;
-			err = hide_path(core, modules, range->offset + off, len);
+			err = core_range_vector_append(ret, &(struct ch_core_range){
+				.offset = range->offset + off, .size = len });
 			if (err)
 				return err;
 		}
 	}
 	return NULL;
+}
+
+/*
+ * Overwrite each such path with "/\1\1..." of its length, which names
+ * nothing.
+ */
+static struct ch_error *hide_unsafe_paths(struct ch_core *core,
+					  struct ch_modules *modules)
+{
+	struct core_range_vector paths = { 0 };
+	struct ch_error *err = find_unsafe_paths(core, modules, &paths);
+	uint8_t *bytes;
+
+	if (!err && paths.len)
+		err = writable_view(core, modules, &bytes);
+	for (size_t i = 0; !err && i < paths.len; i++) {
+		bytes[paths.data[i].offset] = '/';
+		memset(bytes + paths.data[i].offset + 1, 1, paths.data[i].size - 1);
+	}
+	core_range_vector_deinit(&paths);
+	return err;
 }
 
 // The segment of the core that holds addr, or NULL.
@@ -1387,6 +1406,7 @@ void ch_modules_destroy(struct ch_modules *modules)
 		munmap(modules->view, modules->view_size);
 	free(modules->callbacks);
 	free(modules->debuginfo_path);
+	free(modules->unsafe_path);
 	free(modules->thread_source);
 	if (modules->loading)
 		pthread_mutex_destroy(&modules->loading->lock);

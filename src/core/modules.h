@@ -133,8 +133,8 @@ struct ch_modules {
 	 * opening them.
 	 */
 	size_t unsafe_paths;
-	/** The first of them (in the core's mapping). */
-	const char *unsafe_path;
+	/** The first of them. */
+	char *unsafe_path;
 	/**
 	 * Private to modules.c: what libdwfl reads of the core, when paths
 	 * or headers are hidden from it (else the core's own Elf): view_elf,
