@@ -23,7 +23,7 @@ void synth_core_init(struct synth_core *core)
 
 struct note_buf {
 	uint8_t *data;
-	size_t len;
+	size_t len, capacity;
 };
 
 static void note_add(struct note_buf *buf, uint32_t type, const void *desc,
@@ -32,7 +32,13 @@ static void note_add(struct note_buf *buf, uint32_t type, const void *desc,
 	Elf64_Nhdr nhdr = { .n_namesz = 5, .n_descsz = size, .n_type = type };
 	size_t padded = (size + 3) & ~(size_t)3;
 
-	buf->data = realloc(buf->data, buf->len + sizeof(nhdr) + 8 + padded);
+	// Doubling: tens of thousands of thread notes are written.
+	if (buf->len + sizeof(nhdr) + 8 + padded > buf->capacity) {
+		buf->capacity = 2 * (buf->len + sizeof(nhdr) + 8 + padded);
+		buf->data = realloc(buf->data, buf->capacity);
+		if (!buf->data)
+			abort();
+	}
 	memcpy(buf->data + buf->len, &nhdr, sizeof(nhdr));
 	memcpy(buf->data + buf->len + sizeof(nhdr), "CORE\0\0\0", 8);
 	memset(buf->data + buf->len + sizeof(nhdr) + 8, 0, padded);

@@ -737,7 +737,7 @@ Test(core, libdwfl_searches_the_core_without_the_threads_stacks)
 	remove_core(path);
 }
 
-Test(core, a_core_of_many_threads_has_its_modules_looked_up, .timeout = 60)
+Test(core, a_core_of_many_threads_has_its_modules_looked_up)
 {
 	struct synth_core synth;
 	struct ch_program *program;
