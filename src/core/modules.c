@@ -1085,14 +1085,12 @@ struct dwfl_table {
 	size_t num_phdrs;   // the headers left
 };
 
-static const Elf64_Phdr *core_phdr(const struct ch_core *core, size_t i,
-				   Elf64_Phdr *ret)
+// Program header i of the core's bytes, whose table is at phoff (checked
+// to be in the file when the core was opened).
+static const Elf64_Phdr *read_phdr(const uint8_t *bytes, uint64_t phoff,
+				   size_t i, Elf64_Phdr *ret)
 {
-	Elf64_Ehdr ehdr;
-
-	// The table was checked to be in the file when the core was opened.
-	memcpy(&ehdr, core->image, sizeof(ehdr));
-	memcpy(ret, core->image + ehdr.e_phoff + i * sizeof(*ret), sizeof(*ret));
+	memcpy(ret, bytes + phoff + i * sizeof(*ret), sizeof(*ret));
 	return ret;
 }
 
@@ -1113,15 +1111,19 @@ static struct ch_error *plan_dwfl_table(const struct ch_core *core,
 {
 	struct ch_error *err;
 	size_t left = 0;
+	Elf64_Ehdr ehdr;
 
 	*ret = (struct dwfl_table){ .num_phdrs = core->num_phdrs };
 	err = thread_stacks(core, &ret->hidden, &ret->num_hidden);
 	if (err || !ret->num_hidden)
 		return err;
+	memcpy(&ehdr, core->image, sizeof(ehdr));
 	for (size_t i = 0; i < core->num_phdrs; i++) {
 		Elf64_Phdr phdr;
 
-		left += !hidden_from_dwfl(ret, core_phdr(core, i, &phdr));
+		left += !hidden_from_dwfl(ret, read_phdr(core->image,
+							 ehdr.e_phoff, i,
+							 &phdr));
 	}
 	if (left < PN_XNUM)
 		ret->num_phdrs = left;
@@ -1150,9 +1152,8 @@ static struct ch_error *hide_thread_stacks(struct ch_core *core,
 	for (size_t i = 0; i < core->num_phdrs; i++) {
 		Elf64_Phdr phdr;
 
-		memcpy(&phdr, bytes + ehdr.e_phoff + i * sizeof(phdr),
-		       sizeof(phdr));
-		if (hidden_from_dwfl(table, &phdr))
+		if (hidden_from_dwfl(table, read_phdr(bytes, ehdr.e_phoff, i,
+						      &phdr)))
 			continue;
 		memcpy(bytes + ehdr.e_phoff + kept++ * sizeof(phdr), &phdr,
 		       sizeof(phdr));
