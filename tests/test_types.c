@@ -606,6 +606,61 @@ Test(types, dwarf_loaded_beside_the_walk_changes_nothing, .timeout = 300)
 }
 
 /*
+ * Names get their numbers in the order the blocks first need them, as one
+ * thread naming the blocks in address order would give them, though the
+ * two halves of the heap are named on two threads: among the names first
+ * made when the blocks are named (numbered past every name the vtables
+ * and runtimes made before), each block's name, met for the first time,
+ * is numbered past every such name met before it.
+ */
+Test(types, names_are_numbered_as_the_blocks_first_need_them, .timeout = 300)
+{
+	char *core = types_cxx_core("types_name_order");
+	struct ch_program *program;
+	const struct ch_heap *heap;
+	uint32_t before_naming = 0, last = 0;
+	size_t new_in_half[2] = { 0, 0 };
+	bool *met;
+
+	if (!core)
+		cr_skip_test("make-core.sh cannot make a core here (see its message)");
+	program = open_typed(core, true);
+	heap = &program->heap;
+	for (size_t i = 0; i < heap->live.len; i++) {
+		uint8_t source = heap->block_type_sources[i];
+
+		if ((source == CH_TYPE_VTABLE || source == CH_TYPE_RUNTIME) &&
+		    heap->block_types[i] > before_naming)
+			before_naming = heap->block_types[i];
+	}
+	met = calloc(heap->num_type_names + 1, sizeof(*met));
+	cr_assert_not_null(met);
+	for (size_t i = 0; i < heap->live.len; i++) {
+		uint8_t source = heap->block_type_sources[i];
+		uint32_t type = heap->block_types[i];
+
+		if ((source != CH_TYPE_DWARF && source != CH_TYPE_GUESS) ||
+		    type <= before_naming || met[type])
+			continue;
+		met[type] = true;
+		cr_assert_gt(type, last,
+			     "block %zu (0x%" PRIx64 ") is the first '%s', number %" PRIu32
+			     ", after a name numbered %" PRIu32,
+			     i, heap->live.blocks[i].address,
+			     type_of_block(heap, i), type, last);
+		last = type;
+		new_in_half[i >= heap->live.len / 2]++;
+	}
+	// Both halves of the heap bring names of their own: what is checked.
+	cr_assert(new_in_half[0] > 0 && new_in_half[1] > 0,
+		  "new names in the halves: %zu and %zu", new_in_half[0],
+		  new_in_half[1]);
+	free(met);
+	ch_program_destroy(program);
+	free(core);
+}
+
+/*
  * A module's answers to which symbol holds an address, made fast once it
  * has been asked many (core/symbol_ranges.h), are libdwfl's own: against
  * dwfl_module_addrinfo() of a Dwfl of the test's, on the same core, at

@@ -724,9 +724,9 @@ struct coreheap_allocator {
 	 * of the block a request of request bytes gets, served the way the
 	 * live block like was served (like is one the walk reported: glibc
 	 * rounds a chunk of its heaps to 16 bytes, an mmapped chunk to
-	 * pages). Called after walk(), any number of times, from the thread
-	 * that typed the heap; it must be cheap and must not report
-	 * anything. COREHEAP_OK with *ret set, or COREHEAP_NOT_FOUND when
+	 * pages). Called after walk(), any number of times, from the threads
+	 * that type the heap, two at once: it must be cheap, must not report
+	 * anything and must not change the plugin's state. COREHEAP_OK with *ret set, or COREHEAP_NOT_FOUND when
 	 * such a request cannot be served so (too large for the allocator's
 	 * size classes, or like is no block it knows how to size).
 	 */

@@ -1474,84 +1474,291 @@ static struct ch_error *propagate(struct ch_types *types)
 
 /* Names. */
 
-static struct ch_error *name_block(struct ch_types *types, size_t i)
+/*
+ * What naming a block takes: its DWARF type's name (info says how many
+ * elements, from where), the text type, or nothing (typed otherwise, or
+ * not at all).
+ */
+enum naming {
+	NAMING_NONE,
+	NAMING_DWARF,
+	NAMING_TEXT,
+};
+
+// Untyped, but its bytes looked like text to scan_blocks().
+static bool names_as_text(const struct ch_types *types, size_t i)
+{
+	return types->program->heap.block_type_sources[i] == CH_TYPE_UNKNOWN &&
+	       ch_bit_get(types->private->text_bits, i);
+}
+
+/*
+ * How block i is named: only reads the heap, the core and the evidence, so
+ * that two threads can ask it of different blocks at once.
+ */
+static enum naming block_naming(const struct ch_types *types, size_t i,
+				struct ch_type_info *info)
 {
 	struct ch_types_private *p = types->private;
 	struct ch_heap *heap = &types->program->heap;
 	const struct ch_block *block = &heap->live.blocks[i];
 	const struct ch_dtype *dtype;
-	struct ch_type_info info = { .vtable_class = CH_VTABLE_NONE, .count = 1 };
-	uint32_t type;
+
+	if (heap->block_type_sources[i] != CH_TYPE_DWARF)
+		return names_as_text(types, i) ? NAMING_TEXT : NAMING_NONE;
+	*info = (struct ch_type_info){ .vtable_class = CH_VTABLE_NONE,
+				       .count = 1,
+				       .dtype = heap->block_types[i] };
+	dtype = ch_dwarf_type(types->dwarf, info->dtype);
+	if (ch_bit_get(p->cookie_bits, i)) {
+		info->array = true;
+		info->first_offset = COOKIE_SIZE;
+		if (!read_word(types, block->address, &info->count))
+			info->count = 0;
+	} else if (dtype->is_byte) {
+		info->array = true;
+		info->count = 0;
+	} else if (vector_count(types, i, info->dtype, &info->count)) {
+		// A vector of 1 is an array of 1; an empty one's block (its
+		// room reserved) an array of no known count.
+		info->array = true;
+	} else if (!dtype->has_flex &&
+		   ch_block_holds_array(types->program, block, dtype->size)) {
+		info->array = true;
+		info->count = 0;
+	}
+	return NAMING_DWARF;
+}
+
+static struct ch_error *intern_dwarf(struct ch_types *types,
+				     const struct ch_type_info *info,
+				     uint32_t *ret)
+{
+	return intern_keyed(types, &types->private->dtype_names,
+			    name_key(info->dtype, info),
+			    ch_dwarf_type(types->dwarf, info->dtype)->name,
+			    info, ret);
+}
+
+// The one type of every block that looks like text, interned when first
+// needed.
+static struct ch_error *text_type(struct ch_types *types, uint32_t *ret)
+{
+	struct ch_types_private *p = types->private;
+	struct ch_type_info info = { .vtable_class = CH_VTABLE_NONE };
 	struct ch_error *err;
 
-	if (heap->block_type_sources[i] == CH_TYPE_DWARF) {
-		info.dtype = heap->block_types[i];
-		dtype = ch_dwarf_type(types->dwarf, info.dtype);
-		if (ch_bit_get(p->cookie_bits, i)) {
-			info.array = true;
-			info.first_offset = COOKIE_SIZE;
-			if (!read_word(types, block->address, &info.count))
-				info.count = 0;
-		} else if (dtype->is_byte) {
-			info.array = true;
-			info.count = 0;
-		} else if (vector_count(types, i, info.dtype, &info.count)) {
-			// A vector of 1 is an array of 1; an empty one's block
-			// (its room reserved) an array of no known count.
-			info.array = true;
-		} else if (!dtype->has_flex &&
-			   ch_block_holds_array(types->program, block,
-						dtype->size)) {
-			info.array = true;
-			info.count = 0;
-		}
-		err = intern_keyed(types, &p->dtype_names,
-				   name_key(info.dtype, &info), dtype->name,
-				   &info, &type);
-		if (err)
-			return err;
-		heap->block_types[i] = type;
-		return NULL;
-	}
-	if (heap->block_type_sources[i] != CH_TYPE_UNKNOWN ||
-	    !ch_bit_get(p->text_bits, i))
-		return NULL;
 	if (!p->text_type) {
-		info.count = 0;
 		err = intern(types, strdup(CH_TEXT_TYPE_NAME), &info,
 			     &p->text_type);
 		if (err)
 			return err;
 	}
-	heap->block_types[i] = p->text_type;
-	heap->block_type_sources[i] = CH_TYPE_GUESS;
+	*ret = p->text_type;
 	return NULL;
+}
+
+static void count_named(struct ch_type_stats *stats, const struct ch_heap *heap,
+			size_t i)
+{
+	uint8_t source = heap->block_type_sources[i];
+
+	stats->allocations[source]++;
+	stats->bytes[source] += ch_block_size(&heap->live.blocks[i]);
 }
 
 // How far ahead of the names a block's vector count is fetched.
 #define NAME_AHEAD 32
+// Fewer blocks than this are named on one thread.
+#define NAME_SPLIT_MIN 32
 
-static struct ch_error *name_blocks(struct ch_types *types)
+/*
+ * The blocks are named on two threads, and the names come out as one
+ * thread naming the blocks in order would make them (their numbers are
+ * in the order they were first needed, which the reports' ties follow):
+ * the first half interns as it goes; the second keeps the names it needs
+ * in a list of its own, in the order it first needs each, gives its
+ * blocks their place in that list, and leaves the interning to the end,
+ * when the first half's is done (finish_second_half()).
+ */
+struct wanted_name {
+	struct ch_type_info info;
+	bool text;
+};
+
+DEFINE_VECTOR(wanted_name_vector, struct wanted_name);
+
+struct naming_half {
+	struct ch_types *types;
+	size_t start, end;
+	/** The second half: wanted names rather than interned ones. */
+	bool deferred;
+	/** name_key() -> index in wanted (keyed names only). */
+	struct ch_u64_map wanted_keys;
+	struct wanted_name_vector wanted;
+	bool wants_text;
+	struct ch_type_stats stats;
+	struct ch_error *err;
+};
+
+// Block i's place in the half's wanted names (a new one if need be).
+static struct ch_error *want_name(struct naming_half *half,
+				  const struct wanted_name *name,
+				  uint32_t *ret)
 {
+	uint64_t key = name->text ? CH_U64_MAP_EMPTY :
+				    name_key(name->info.dtype, &name->info);
+	uint64_t value;
+	struct ch_error *err;
+
+	if (key != CH_U64_MAP_EMPTY &&
+	    ch_u64_map_get(&half->wanted_keys, key, &value)) {
+		*ret = value;
+		return NULL;
+	}
+	if (half->wanted.len >= UINT32_MAX)
+		return ch_error_create(CH_ERROR_CORRUPT, "too many types");
+	*ret = half->wanted.len;
+	err = wanted_name_vector_append(&half->wanted, name);
+	if (!err && key != CH_U64_MAP_EMPTY)
+		err = ch_u64_map_put(&half->wanted_keys, key, *ret);
+	return err;
+}
+
+static struct ch_error *name_block(struct naming_half *half, size_t i)
+{
+	struct ch_types *types = half->types;
 	struct ch_heap *heap = &types->program->heap;
+	struct wanted_name name = { .text = false };
+	uint32_t type;
 	struct ch_error *err = NULL;
-	struct ch_progress_batch progress = { .step = PROGRESS_STEP };
 
-	for (size_t i = 0; !err && i < heap->live.len; i++) {
-		ch_progress_count(&progress, 1);
-		if (i + NAME_AHEAD < heap->live.len)
-			prefetch_vector_count(types->private, i + NAME_AHEAD);
-		err = name_block(types, i);
+	switch (block_naming(types, i, &name.info)) {
+	case NAMING_NONE:
+		return NULL;
+	case NAMING_DWARF:
+		// A deferred block keeps its place in the wanted names.
+		err = half->deferred ? want_name(half, &name, &type) :
+				       intern_dwarf(types, &name.info, &type);
+		if (!err)
+			heap->block_types[i] = type;
+		return err;
+	case NAMING_TEXT:
+		// The deferred ones are typed when the text type's number is
+		// known; its place among the names is kept.
+		if (half->deferred) {
+			if (half->wants_text)
+				return NULL;
+			half->wants_text = true;
+			name.text = true;
+			return want_name(half, &name, &type);
+		}
+		err = text_type(types, &type);
 		if (!err) {
-			uint8_t source = heap->block_type_sources[i];
+			heap->block_types[i] = type;
+			heap->block_type_sources[i] = CH_TYPE_GUESS;
+		}
+		return err;
+	}
+	return NULL;
+}
 
-			types->stats.allocations[source]++;
-			types->stats.bytes[source] +=
+// The half's counts and error are its own until it is done: the two
+// halves' records share cache lines.
+static void *name_half(void *arg)
+{
+	struct naming_half *half = arg;
+	const struct ch_heap *heap = &half->types->program->heap;
+	struct ch_progress_batch progress = { .step = PROGRESS_STEP };
+	struct ch_type_stats stats = { 0 };
+	struct ch_error *err = NULL;
+
+	for (size_t i = half->start; !err && i < half->end; i++) {
+		ch_progress_count(&progress, 1);
+		if (i + NAME_AHEAD < half->end)
+			prefetch_vector_count(half->types->private,
+					      i + NAME_AHEAD);
+		err = name_block(half, i);
+		// A deferred text block is counted as what it will be.
+		if (half->deferred && names_as_text(half->types, i)) {
+			stats.allocations[CH_TYPE_GUESS]++;
+			stats.bytes[CH_TYPE_GUESS] +=
 				ch_block_size(&heap->live.blocks[i]);
+		} else {
+			count_named(&stats, heap, i);
 		}
 	}
 	ch_progress_flush(&progress);
+	half->stats = stats;
+	half->err = err;
+	return NULL;
+}
+
+// Intern the second half's wanted names, in its order, after the first
+// half's, and give its blocks their numbers.
+static struct ch_error *finish_second_half(struct naming_half *half)
+{
+	struct ch_types *types = half->types;
+	struct ch_heap *heap = &types->program->heap;
+	_cleanup_free_ uint32_t *numbers =
+		malloc((half->wanted.len + 1) * sizeof(*numbers));
+	uint32_t text = 0;
+	struct ch_error *err = NULL;
+
+	if (!numbers)
+		return &ch_enomem;
+	for (size_t k = 0; !err && k < half->wanted.len; k++) {
+		const struct wanted_name *name = &half->wanted.data[k];
+
+		err = name->text ? text_type(types, &numbers[k]) :
+				   intern_dwarf(types, &name->info, &numbers[k]);
+		if (name->text)
+			text = numbers[k];
+	}
+	for (size_t i = half->start; !err && i < half->end; i++) {
+		if (heap->block_type_sources[i] == CH_TYPE_DWARF) {
+			heap->block_types[i] = numbers[heap->block_types[i]];
+		} else if (names_as_text(types, i)) {
+			heap->block_types[i] = text;
+			heap->block_type_sources[i] = CH_TYPE_GUESS;
+		}
+	}
 	return err;
+}
+
+static void add_stats(struct ch_type_stats *to, const struct ch_type_stats *from)
+{
+	for (size_t s = 0; s <= CH_TYPE_GUESS; s++) {
+		to->allocations[s] += from->allocations[s];
+		to->bytes[s] += from->bytes[s];
+	}
+}
+
+static struct ch_error *name_blocks(struct ch_types *types)
+{
+	size_t n = types->program->heap.live.len;
+	size_t middle = n < NAME_SPLIT_MIN ? n : n / 2;
+	struct naming_half halves[2] = {
+		{ .types = types, .start = 0, .end = middle },
+		{ .types = types, .start = middle, .end = n, .deferred = true },
+	};
+	struct ch_error *err;
+
+	ch_run_pair(name_half, &halves[0], middle < n ? &halves[1] : NULL);
+	err = halves[0].err;
+	if (!err)
+		err = halves[1].err;
+	else
+		ch_error_destroy(halves[1].err);
+	if (!err && middle < n)
+		err = finish_second_half(&halves[1]);
+	ch_u64_map_deinit(&halves[1].wanted_keys);
+	wanted_name_vector_deinit(&halves[1].wanted);
+	if (err)
+		return err;
+	add_stats(&types->stats, &halves[0].stats);
+	add_stats(&types->stats, &halves[1].stats);
+	return NULL;
 }
 
 /* Set-up. */
