@@ -41,9 +41,12 @@
 
 /**
  * ch_malloc_large() and ch_free_large() leave arrays smaller than this out
- * of the pool: the calls would cost more than the faults they spare.
+ * of the pool: they seldom hold a whole aligned 2 MiB range to move. From
+ * two such ranges on, a move (microseconds) spares a huge page's fault:
+ * at 2 million allocations `top` faulted in 34 MiB less with 4 MiB here
+ * than with 32.
  */
-#define CH_PAGE_POOL_MIN_BYTES ((size_t)32 << 20)
+#define CH_PAGE_POOL_MIN_BYTES ((size_t)4 << 20)
 
 /**
  * Phases that hand large arrays to each other begin: pages given up are
