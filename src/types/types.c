@@ -1485,13 +1485,6 @@ enum naming {
 	NAMING_TEXT,
 };
 
-// Untyped, but its bytes looked like text to scan_blocks().
-static bool names_as_text(const struct ch_types *types, size_t i)
-{
-	return types->program->heap.block_type_sources[i] == CH_TYPE_UNKNOWN &&
-	       ch_bit_get(types->private->text_bits, i);
-}
-
 /*
  * How block i is named: only reads the heap, the core and the evidence, so
  * that two threads can ask it of different blocks at once.
@@ -1504,8 +1497,12 @@ static enum naming block_naming(const struct ch_types *types, size_t i,
 	const struct ch_block *block = &heap->live.blocks[i];
 	const struct ch_dtype *dtype;
 
+	// Untyped, but its bytes looked like text to scan_blocks().
+	if (heap->block_type_sources[i] == CH_TYPE_UNKNOWN &&
+	    ch_bit_get(p->text_bits, i))
+		return NAMING_TEXT;
 	if (heap->block_type_sources[i] != CH_TYPE_DWARF)
-		return names_as_text(types, i) ? NAMING_TEXT : NAMING_NONE;
+		return NAMING_NONE;
 	*info = (struct ch_type_info){ .vtable_class = CH_VTABLE_NONE,
 				       .count = 1,
 				       .dtype = heap->block_types[i] };
@@ -1596,7 +1593,8 @@ struct naming_half {
 	/** name_key() -> index in wanted (keyed names only). */
 	struct ch_u64_map wanted_keys;
 	struct wanted_name_vector wanted;
-	bool wants_text;
+	/** The text type's index in wanted; UINT32_MAX until one is text. */
+	uint32_t wanted_text;
 	struct ch_type_stats stats;
 	struct ch_error *err;
 };
@@ -1611,6 +1609,10 @@ static struct ch_error *want_name(struct naming_half *half,
 	uint64_t value;
 	struct ch_error *err;
 
+	if (name->text && half->wanted_text != UINT32_MAX) {
+		*ret = half->wanted_text;
+		return NULL;
+	}
 	if (key != CH_U64_MAP_EMPTY &&
 	    ch_u64_map_get(&half->wanted_keys, key, &value)) {
 		*ret = value;
@@ -1622,6 +1624,8 @@ static struct ch_error *want_name(struct naming_half *half,
 	err = wanted_name_vector_append(&half->wanted, name);
 	if (!err && key != CH_U64_MAP_EMPTY)
 		err = ch_u64_map_put(&half->wanted_keys, key, *ret);
+	if (!err && name->text)
+		half->wanted_text = *ret;
 	return err;
 }
 
@@ -1630,37 +1634,29 @@ static struct ch_error *name_block(struct naming_half *half, size_t i)
 	struct ch_types *types = half->types;
 	struct ch_heap *heap = &types->program->heap;
 	struct wanted_name name = { .text = false };
-	uint32_t type;
+	uint32_t type = 0;
 	struct ch_error *err = NULL;
 
+	// A deferred block holds its name's place in the wanted names until
+	// they are numbered.
 	switch (block_naming(types, i, &name.info)) {
 	case NAMING_NONE:
 		return NULL;
 	case NAMING_DWARF:
-		// A deferred block keeps its place in the wanted names.
 		err = half->deferred ? want_name(half, &name, &type) :
 				       intern_dwarf(types, &name.info, &type);
-		if (!err)
-			heap->block_types[i] = type;
-		return err;
+		break;
 	case NAMING_TEXT:
-		// The deferred ones are typed when the text type's number is
-		// known; its place among the names is kept.
-		if (half->deferred) {
-			if (half->wants_text)
-				return NULL;
-			half->wants_text = true;
-			name.text = true;
-			return want_name(half, &name, &type);
-		}
-		err = text_type(types, &type);
-		if (!err) {
-			heap->block_types[i] = type;
+		name.text = true;
+		err = half->deferred ? want_name(half, &name, &type) :
+				       text_type(types, &type);
+		if (!err)
 			heap->block_type_sources[i] = CH_TYPE_GUESS;
-		}
-		return err;
+		break;
 	}
-	return NULL;
+	if (!err)
+		heap->block_types[i] = type;
+	return err;
 }
 
 // The half's counts and error are its own until it is done: the two
@@ -1679,14 +1675,7 @@ static void *name_half(void *arg)
 			prefetch_vector_count(half->types->private,
 					      i + NAME_AHEAD);
 		err = name_block(half, i);
-		// A deferred text block is counted as what it will be.
-		if (half->deferred && names_as_text(half->types, i)) {
-			stats.allocations[CH_TYPE_GUESS]++;
-			stats.bytes[CH_TYPE_GUESS] +=
-				ch_block_size(&heap->live.blocks[i]);
-		} else {
-			count_named(&stats, heap, i);
-		}
+		count_named(&stats, heap, i);
 	}
 	ch_progress_flush(&progress);
 	half->stats = stats;
@@ -1702,7 +1691,6 @@ static struct ch_error *finish_second_half(struct naming_half *half)
 	struct ch_heap *heap = &types->program->heap;
 	_cleanup_free_ uint32_t *numbers =
 		malloc((half->wanted.len + 1) * sizeof(*numbers));
-	uint32_t text = 0;
 	struct ch_error *err = NULL;
 
 	if (!numbers)
@@ -1712,16 +1700,13 @@ static struct ch_error *finish_second_half(struct naming_half *half)
 
 		err = name->text ? text_type(types, &numbers[k]) :
 				   intern_dwarf(types, &name->info, &numbers[k]);
-		if (name->text)
-			text = numbers[k];
 	}
+	// Only the naming makes guesses: every one here is a wanted name's.
 	for (size_t i = half->start; !err && i < half->end; i++) {
-		if (heap->block_type_sources[i] == CH_TYPE_DWARF) {
+		uint8_t source = heap->block_type_sources[i];
+
+		if (source == CH_TYPE_DWARF || source == CH_TYPE_GUESS)
 			heap->block_types[i] = numbers[heap->block_types[i]];
-		} else if (names_as_text(types, i)) {
-			heap->block_types[i] = text;
-			heap->block_type_sources[i] = CH_TYPE_GUESS;
-		}
 	}
 	return err;
 }
@@ -1740,7 +1725,8 @@ static struct ch_error *name_blocks(struct ch_types *types)
 	size_t middle = n < NAME_SPLIT_MIN ? n : n / 2;
 	struct naming_half halves[2] = {
 		{ .types = types, .start = 0, .end = middle },
-		{ .types = types, .start = middle, .end = n, .deferred = true },
+		{ .types = types, .start = middle, .end = n, .deferred = true,
+		  .wanted_text = UINT32_MAX },
 	};
 	struct ch_error *err;
 
