@@ -125,6 +125,17 @@ if core bk damage_links bk; then
 fi
 if core fd_outside damage_links fd_outside; then
 	damage fd_outside "$(fact damaged fd_outside)" "bin [0-9]+ link 0x[0-9a-f]+ is outside the arena's heaps"
+	# The chunk past the broken fd is on the bin still: its walk from the
+	# head's bk reaches it.
+	behind=$(fact behind fd_outside)
+	if [ -z "$behind" ]; then
+		fail "fd_outside: the fixture wrote no chunk behind the link"
+	elif grep -q "^  $behind: " "$work/fd_outside.triage"; then
+		fail "fd_outside: the chunk behind the broken link is reported:"
+		grep "^  $behind: " "$work/fd_outside.triage"
+	else
+		ok "fd_outside: the chunk behind the broken link is on its bin"
+	fi
 	exact fd_outside
 fi
 # A free chunk no walk of its bin reaches: still free, not taken for a live

@@ -84,6 +84,9 @@ static void walk_destroy(struct ptm_walk *walk)
 	ptm_addrset_deinit(&walk->listed);
 	ptm_addrset_deinit(&walk->binned);
 	ptm_addrset_deinit(&walk->mentioned);
+	free(walk->bin_chunks);
+	free(walk->bin_first);
+	free(walk->bin_len);
 	free(walk->listed_keys);
 	free(walk->binned_keys);
 	free(walk->tcache_keys);

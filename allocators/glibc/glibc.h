@@ -135,6 +135,11 @@ static inline uint32_t ptm_bin_tag(size_t arena, unsigned int bin)
 	return (uint32_t)(arena & 0xfffff) << 8 | (bin & 0xff);
 }
 
+/** A chunk of a regular bin, as the bin's walk met it. */
+struct ptm_bin_chunk {
+	uint64_t address, size;
+};
+
 /** Everything a walk builds; freed at the end of the walk. */
 struct ptm_walk {
 	const struct coreheap_host *host;
@@ -165,6 +170,16 @@ struct ptm_walk {
 	 * chunks stranded by a damaged list (or what a forged link targets).
 	 */
 	struct ptm_addrset mentioned;
+	/**
+	 * The chunks of each regular bin in the order its walk from the head
+	 * met them (ptm_collect_binned()): bin b of arena a holds
+	 * bin_chunks[bin_first[a * PTM_NBINS + b]] and the bin_len[...] after
+	 * it. The later walks of the same lists know where they go next and
+	 * fetch ahead, instead of waiting on one miss after another.
+	 */
+	struct ptm_bin_chunk *bin_chunks;
+	size_t num_bin_chunks, bin_chunks_capacity;
+	size_t *bin_first, *bin_len;
 	/**
 	 * The keys of listed, binned and tcache_chunks, sorted (NULL when
 	 * empty): the chunk walk meets chunks in address order and merges.

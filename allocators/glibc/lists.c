@@ -505,6 +505,50 @@ bool ptm_take_lost_tcache(struct ptm_walk *walk, uint64_t chunk,
 	return true;
 }
 
+/*
+ * A walk over a bin's recorded chunks fetches them this many at a time,
+ * this many steps ahead: the fetches of a group are issued back to back, so
+ * that their misses (each a page walk too, in a core of gigabytes) overlap;
+ * one a step, between a step's reads and checks, each waits on the last.
+ */
+#define BIN_AHEAD 16
+
+/*
+ * A walk of bin's list is at its step-th chunk: at each BIN_AHEAD-th step,
+ * fetch the next group of chunks, @p len bytes of each and, when the walk
+ * reads each chunk's successor in memory too (@p successor), that one's
+ * header. Only hints: the walk follows the links it reads, wherever they
+ * go.
+ */
+static void fetch_bin_ahead(const struct ptm_walk *walk, size_t arena,
+			    unsigned int bin, uint64_t step, size_t len,
+			    bool successor)
+{
+	size_t at = arena * PTM_NBINS + bin, n = 0;
+	const struct ptm_bin_chunk *group;
+	const uint8_t *views[2 * BIN_AHEAD];
+	uint64_t count;
+
+	if (!walk->bin_len || step % BIN_AHEAD || step >= walk->bin_len[at])
+		return;
+	group = &walk->bin_chunks[walk->bin_first[at] + step];
+	count = walk->bin_len[at] - step;
+	if (count > BIN_AHEAD)
+		count = BIN_AHEAD;
+	for (uint64_t k = 0; k < count; k++) {
+		views[n] = walk->host->map(walk->host, group[k].address, len);
+		n += views[n] != NULL;
+		if (!successor)
+			continue;
+		views[n] = walk->host->map(walk->host,
+					   group[k].address + group[k].size,
+					   2 * sizeof(uint64_t));
+		n += views[n] != NULL;
+	}
+	for (size_t k = 0; k < n; k++)
+		__builtin_prefetch(views[k]);
+}
+
 /** A chunk as a bin list sees it. */
 struct binned {
 	uint64_t prev_size, size, fd, bk;
@@ -579,6 +623,7 @@ static void check_bin(struct ptm_walk *walk, size_t arena, unsigned int bin,
 	for (uint64_t steps = 0; chunk != head; steps++) {
 		struct binned c;
 
+		fetch_bin_ahead(walk, arena, bin, steps, sizeof(c), !deep);
 		if (steps > max_steps) {
 			bin_damage(walk, deep, COREHEAP_DAMAGE_CYCLE, region,
 				   head, "bin %u never returns to its head",
@@ -697,6 +742,7 @@ static void check_nextsize(struct ptm_walk *walk, size_t arena,
 		struct large_binned c;
 		uint64_t size;
 
+		fetch_bin_ahead(walk, arena, bin, steps, sizeof(c), false);
 		if (chunk % PTM_ALIGN ||
 		    !ptm_chunk_in_heaps(walk, chunk, PTM_MINSIZE, arena) ||
 		    walk->host->read(walk->host, chunk, &c, sizeof(c)) ||
@@ -751,19 +797,43 @@ static void check_nextsize(struct ptm_walk *walk, size_t arena,
 				"bk_nextsize", first.bk_nextsize, node_at);
 }
 
+static int record_bin_chunk(struct ptm_walk *walk, uint64_t address,
+			    uint64_t size)
+{
+	if (walk->num_bin_chunks == walk->bin_chunks_capacity) {
+		size_t grown = walk->bin_chunks_capacity ?
+				       2 * walk->bin_chunks_capacity : 64;
+		struct ptm_bin_chunk *p = reallocarray(walk->bin_chunks, grown,
+						       sizeof(*p));
+
+		if (!p)
+			return COREHEAP_NOMEM;
+		walk->bin_chunks = p;
+		walk->bin_chunks_capacity = grown;
+	}
+	walk->bin_chunks[walk->num_bin_chunks++] =
+		(struct ptm_bin_chunk){ .address = address, .size = size };
+	return COREHEAP_OK;
+}
+
 // One direction of a bin from its head: a chunk is taken when the link
 // that leads to it and its own link back agree, and the walk stops where
 // they do not (the chunk named goes to walk->mentioned). A chunk whose one
-// link is damaged is still taken from the other direction.
+// link is damaged is still taken from the other direction. Forward, the
+// chunks taken are recorded in order (walk->bin_chunks), and *whole_ret
+// says whether the walk came back to the head by way of the head's last
+// chunk: then each link was checked both ways, and the walk back would take
+// the same chunks.
 static int collect_bin_direction(struct ptm_walk *walk, size_t arena,
 				 unsigned int bin, bool forward,
-				 uint64_t max_steps)
+				 uint64_t max_steps, bool *whole_ret)
 {
 	const struct ptm_arena *a = &walk->arenas[arena];
 	uint64_t head = ptm_bin_at(walk->layout, a->address, bin);
 	uint64_t prev = head;
 	uint64_t chunk = a->bins[2 * (bin - 1) + !forward];
 
+	*whole_ret = false;
 	for (uint64_t steps = 0; chunk != head && steps <= max_steps; steps++) {
 		struct binned c;
 		uint64_t size;
@@ -783,11 +853,13 @@ static int collect_bin_direction(struct ptm_walk *walk, size_t arena,
 		}
 		added = ptm_addrset_add(&walk->binned, chunk,
 					ptm_bin_tag(arena, bin), NULL);
-		if (added < 0)
+		if (added < 0 ||
+		    (forward && record_bin_chunk(walk, chunk, size)))
 			return COREHEAP_NOMEM;
 		prev = chunk;
 		chunk = forward ? c.fd : c.bk;
 	}
+	*whole_ret = chunk == head && prev == a->bins[2 * (bin - 1) + 1];
 	return COREHEAP_OK;
 }
 
@@ -806,17 +878,29 @@ static uint64_t arena_heap_bytes(const struct ptm_walk *walk,
 
 int ptm_collect_binned(struct ptm_walk *walk)
 {
+	walk->bin_first = calloc(walk->num_arenas * PTM_NBINS,
+				 sizeof(*walk->bin_first));
+	walk->bin_len = calloc(walk->num_arenas * PTM_NBINS,
+			       sizeof(*walk->bin_len));
+	if (!walk->bin_first || !walk->bin_len)
+		return COREHEAP_NOMEM;
 	for (size_t a = 0; a < walk->num_arenas; a++) {
 		uint64_t max_steps =
 			arena_heap_bytes(walk, &walk->arenas[a]) / PTM_MINSIZE + 1;
 
 		for (unsigned int bin = 1; bin < PTM_NBINS; bin++) {
-			int err = collect_bin_direction(walk, a, bin, true,
-							max_steps);
+			size_t at = a * PTM_NBINS + bin;
+			bool whole;
+			int err;
 
-			if (!err)
+			walk->bin_first[at] = walk->num_bin_chunks;
+			err = collect_bin_direction(walk, a, bin, true,
+						    max_steps, &whole);
+			walk->bin_len[at] = walk->num_bin_chunks -
+					    walk->bin_first[at];
+			if (!err && !whole)
 				err = collect_bin_direction(walk, a, bin, false,
-							    max_steps);
+							    max_steps, &whole);
 			if (err)
 				return err;
 		}
