@@ -853,6 +853,9 @@ static int collect_bin_direction(struct ptm_walk *walk, size_t arena,
 		}
 		added = ptm_addrset_add(&walk->binned, chunk,
 					ptm_bin_tag(arena, bin), NULL);
+		// Each chunk is met once, in one bin's walk at most: taken
+		// only when its one bk names the chunk before, it can follow
+		// only one chunk (or head) of all the walks.
 		if (added < 0 ||
 		    (forward && record_bin_chunk(walk, chunk, size)))
 			return COREHEAP_NOMEM;
