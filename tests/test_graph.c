@@ -2018,6 +2018,58 @@ Test(roots, owned_ranges_cut_out_exactly)
 	close_fixture(&f);
 }
 
+// Whether any root but the registers holds a byte of [start, end).
+static bool root_holds(const struct ch_roots *roots, uint64_t start,
+		       uint64_t end)
+{
+	for (size_t r = 0; r < roots->num_roots; r++) {
+		const struct ch_root *root = &roots->roots[r];
+
+		if (root->kind != CH_ROOT_REGISTER && root->start < end &&
+		    start < root->end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The live blocks of an allocator that declares what it owns but lie
+ * outside it (a plugin that forgot some of its memory) are not roots of
+ * themselves, wholly outside or sticking out of the end of what it
+ * declared after a run of blocks inside, whose own bytes are no roots
+ * either; the declared memory's other neighbour is.
+ */
+Test(roots, stray_blocks_left_out)
+{
+	struct fixture f;
+	struct ch_heap *heap;
+	struct ch_roots *roots;
+	uint64_t owned_end = HEAP_BASE + 0x1000;
+	uint64_t sticking_out = owned_end - 0x20, outside = owned_end + 0x100;
+
+	memset(heap_words, 0, sizeof(heap_words));
+	memset(data_words, 0, sizeof(data_words));
+	memset(stack_words, 0, sizeof(stack_words));
+	f = open_core();
+	heap = &f.program->heap;
+	for (uint64_t k = 0; k < 16; k++)
+		add_block(heap, HEAP_BASE + 0x10 + k * 0x40, 0x30);
+	add_block(heap, sticking_out, 0x40);
+	add_block(heap, outside, 0x40);
+	assert_no_error(ch_heap_add_owned_range(heap, 0, UINT32_MAX, HEAP_BASE,
+						owned_end, COREHEAP_OWNED_HEAP));
+	assert_no_error(ch_heap_finish(heap));
+	assert_no_error(ch_roots_create(f.program, &roots));
+	cr_assert(!root_holds(roots, HEAP_BASE, owned_end + 0x20),
+		  "the declared memory or the block sticking out of it is a root");
+	cr_assert(!root_holds(roots, outside, outside + 0x40),
+		  "the block outside the declared memory is a root");
+	cr_assert(root_holds(roots, owned_end + 0x20, outside));
+	cr_assert(root_holds(roots, outside + 0x40, outside + 0x48));
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}
+
 /*
  * A managed runtime's plugin, for the test: A (0x10010) and E (0x10100)
  * are its objects. A's exact references are B, owned (its words then are

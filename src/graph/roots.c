@@ -438,9 +438,9 @@ static size_t first_block_after(const struct ch_heap *heap, uint64_t addr)
 	return lo;
 }
 
-// Whether [start, end) lies inside one of the sorted, merged ranges.
-static bool inside_merged(const uint64_t (*merged)[2], size_t n,
-			  uint64_t start, uint64_t end)
+// The first of the sorted, merged ranges that ends after start, or n.
+static size_t merged_after(const uint64_t (*merged)[2], size_t n,
+			   uint64_t start)
 {
 	size_t lo = 0, hi = n;
 
@@ -452,13 +452,37 @@ static bool inside_merged(const uint64_t (*merged)[2], size_t n,
 		else
 			hi = mid;
 	}
-	return lo < n && merged[lo][0] <= start && end <= merged[lo][1];
+	return lo;
+}
+
+/*
+ * The live blocks after block i, which lies inside a merged range ending at
+ * range_end, that are inside it too: sorted and apart (ch_heap_finish()),
+ * the blocks that start before the range's end each end before the next
+ * starts, all but the last, which may end past it. The index after them.
+ */
+static size_t past_inside(const struct ch_block_array *live, size_t i,
+			  uint64_t range_end)
+{
+	size_t lo = i + 1, hi = live->len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (live->blocks[mid].address < range_end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1 > i ? lo - 1 : i + 1;
 }
 
 /*
  * A block of an allocator that declared its memory, outside everything
  * declared (a plugin that forgot some of it): the block itself is left out,
- * so that a live block is never its own root. None for glibc.
+ * so that a live block is never its own root. None for glibc, whose live
+ * blocks all lie in what it declared: they are passed over a range at a
+ * time, not one by one (tens of millions of them).
  */
 static struct ch_error *add_stray_blocks(struct ch_program *program,
 					 struct candidates *list)
@@ -489,12 +513,22 @@ static struct ch_error *add_stray_blocks(struct ch_program *program,
 		n++;
 	}
 	for (size_t a = 0; a < sizeof(arrays) / sizeof(arrays[0]); a++) {
-		for (size_t i = 0; i < arrays[a]->len; i++) {
-			const struct ch_block *block = &arrays[a]->blocks[i];
-			uint64_t end = ch_block_end(block);
+		const struct ch_block_array *array = arrays[a];
 
-			if (inside_merged(merged, n, block->address, end) ||
-			    !ch_heap_allocator_declares_owned(heap,
+		for (size_t i = 0; i < array->len;) {
+			const struct ch_block *block = &array->blocks[i];
+			uint64_t end = ch_block_end(block);
+			size_t k = merged_after(merged, n, block->address);
+
+			if (k < n && merged[k][0] <= block->address &&
+			    end <= merged[k][1]) {
+				i = array == &heap->live ?
+					    past_inside(array, i, merged[k][1]) :
+					    i + 1;
+				continue;
+			}
+			i++;
+			if (!ch_heap_allocator_declares_owned(heap,
 							      block->allocator))
 				continue;
 			err = add_candidate(list, block->address, end,
