@@ -461,20 +461,12 @@ static size_t merged_after(const uint64_t (*merged)[2], size_t n,
  * the blocks that start before the range's end each end before the next
  * starts, all but the last, which may end past it. The index after them.
  */
-static size_t past_inside(const struct ch_block_array *live, size_t i,
+static size_t past_inside(const struct ch_heap *heap, size_t i,
 			  uint64_t range_end)
 {
-	size_t lo = i + 1, hi = live->len;
+	size_t end = ch_heap_lower_bound(heap, range_end, heap->live.len);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (live->blocks[mid].address < range_end)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - 1 > i ? lo - 1 : i + 1;
+	return end > i + 1 ? end - 1 : i + 1;
 }
 
 /*
@@ -523,7 +515,7 @@ static struct ch_error *add_stray_blocks(struct ch_program *program,
 			if (k < n && merged[k][0] <= block->address &&
 			    end <= merged[k][1]) {
 				i = array == &heap->live ?
-					    past_inside(array, i, merged[k][1]) :
+					    past_inside(heap, i, merged[k][1]) :
 					    i + 1;
 				continue;
 			}
