@@ -24,13 +24,22 @@ fixtures_types_cxx_nodebug_SOURCES = fixtures/types_cxx.cc $(TYPES_FIXTURE_COMMO
 fixtures_types_cxx_nodebug_CXXFLAGS = -O0
 fixtures_types_cxx_nodebug_CFLAGS = -std=gnu11 -O0 -fno-builtin
 fixtures_types_cxx_nodebug_LDFLAGS = -Wl,--strip-debug
+# More typed pointers in a level than a batch of the propagation holds; no
+# recorder (it holds fewer blocks).
+check_PROGRAMS += fixtures/types_bulk
+fixtures_types_bulk_SOURCES = fixtures/types_bulk.c fixtures/fixture.h
+fixtures_types_bulk_CFLAGS = -std=gnu11 $(WARN_CFLAGS) -g -O0 -fno-builtin
+fixtures_types_bulk_LDFLAGS =
+fixtures_types_bulk_LDADD =
 
 # Unit tests on synthetic data, and the exact counts per type on cores of
 # the fixtures above.
 check_PROGRAMS += tests/test_types
-TESTS += tests/test_types tests/types-c.sh tests/types-cxx.sh
+TESTS += tests/test_types tests/types-c.sh tests/types-cxx.sh \
+	tests/types-bulk.sh
 tests_test_types_SOURCES = tests/test_types.c tests/error_assertions.h tests/synthetic_core.c tests/synthetic_core.h
 tests_test_types_CFLAGS = $(TEST_CFLAGS)
 tests_test_types_LDADD = $(TEST_LIBS)
 tests_test_types_LDFLAGS = $(CH_TEST_LINK_FLAGS)
-EXTRA_DIST += tests/types-c.sh tests/types-cxx.sh tests/types-lib.sh
+EXTRA_DIST += tests/types-c.sh tests/types-cxx.sh tests/types-lib.sh \
+	tests/types-bulk.sh

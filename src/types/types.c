@@ -63,6 +63,26 @@ struct level {
 	size_t count, list_limit;
 };
 
+/*
+ * A batch of the pointers a level holds: (address held, DWARF type of the
+ * slot) in the order they came (pairs), sorted by where they point
+ * (sorted), and the block each points into (found) with where it lies (in
+ * the pairs' room, which the sort has left free).
+ */
+struct batch {
+	struct ch_sort_pair *pairs, *sorted;
+	struct ch_sort_counts *counts;
+	uint32_t *found;
+	size_t len;
+};
+
+// A batch sorted and looked up beside the visits (batch_lookup_run()).
+struct batch_lookup {
+	const struct ch_block_index *index;
+	struct batch *batch;
+	struct ch_beside thread;
+};
+
 struct ch_types_private {
 	/** Interned name -> index in heap->type_names (keys: those names). */
 	struct ch_name_map names;
@@ -90,15 +110,17 @@ struct ch_types_private {
 	 */
 	struct level next_level;
 	/**
-	 * While a level is visited, the pointers it holds: (address held,
-	 * DWARF type of the slot), looked up in address order in batches
-	 * (sorted into batch_scratch).
+	 * While a level is visited, the pointers it holds, in batches: the
+	 * one the visits fill (batches[filling]), and the one before it,
+	 * sorted and looked up on a thread of its own meanwhile (in_flight:
+	 * batches[!filling], by looking_up). The second batch's room is made
+	 * when the first is full before its level ends.
 	 */
-	struct ch_sort_pair *batch, *batch_scratch;
-	struct ch_sort_counts *batch_counts;
-	/** The block each pointer of the batch points into, looked up. */
-	uint32_t *batch_found;
-	size_t batch_len, batch_capacity;
+	struct batch batches[2];
+	unsigned filling;
+	struct batch_lookup looking_up;
+	bool in_flight;
+	size_t batch_capacity;
 	bool batching;
 	/** Address -> block, for every pointer followed: the heap's. */
 	const struct ch_block_index *block_index;
@@ -828,7 +850,7 @@ static struct ch_error *add_evidence(struct ch_types *types, size_t i,
 	return NULL;
 }
 
-static struct ch_error *follow_batch(struct ch_types *types);
+static struct ch_error *pass_on_batch(struct ch_types *types);
 
 // word was read from a pointer slot to DWARF type target, and points into
 // block index, which lies at span (the lookup's copy: the block itself is
@@ -872,10 +894,12 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 				 p->block_index->high - p->block_index->low)
 		return NULL;
 	if (p->batching) {
-		p->batch[p->batch_len++] =
+		struct batch *batch = &p->batches[p->filling];
+
+		batch->pairs[batch->len++] =
 			(struct ch_sort_pair){ .key = word, .value = target };
-		return p->batch_len == p->batch_capacity ? follow_batch(types) :
-							   NULL;
+		return batch->len == p->batch_capacity ? pass_on_batch(types) :
+							 NULL;
 	}
 	index = ch_block_index_find(p->block_index, word, true);
 	if (index == CH_NO_BLOCK)
@@ -1214,49 +1238,81 @@ static void *look_up_range(void *arg)
 	return NULL;
 }
 
-// Look up the batch's pairs, half of them on a thread of their own when
-// there are many (the lookups are most of the propagation's time).
-static void look_up_batch(const struct ch_block_index *index,
-			  const struct ch_sort_pair *pairs, size_t len,
-			  uint32_t *found, struct ch_found_block *spans)
+static struct ch_error *batch_init(struct batch *batch, size_t capacity)
 {
-	struct lookup_range first = { index, pairs, 0, len, found, spans };
-	struct lookup_range second = first;
+	*batch = (struct batch){
+		.pairs = ch_malloc_large(capacity * sizeof(*batch->pairs)),
+		.sorted = ch_malloc_large(capacity * sizeof(*batch->sorted)),
+		.counts = malloc(sizeof(*batch->counts)),
+		.found = ch_malloc_large(capacity * sizeof(*batch->found)),
+	};
+	return batch->pairs && batch->sorted && batch->counts && batch->found ?
+		       NULL :
+		       &ch_enomem;
+}
 
-	if (len >= MIN_PARALLEL_PAIRS)
-		first.to = second.from = len / 2;
-	ch_run_pair(look_up_range, &first,
-		    len >= MIN_PARALLEL_PAIRS ? &second : NULL);
+static void batch_deinit(struct batch *batch)
+{
+	ch_free_large(batch->pairs);
+	ch_free_large(batch->sorted);
+	free(batch->counts);
+	ch_free_large(batch->found);
+	*batch = (struct batch){ 0 };
 }
 
 /*
- * The pointers batched so far, sorted by where they point and looked up,
- * then followed in that order (a block's evidence in the order it came:
- * that alone decides which comes first), each found block's type
- * prefetched ahead. Where each found block lies is written in the batch's
- * own room (its pairs were sorted into the scratch room, and no pointer
- * is batched while the evidence is added): the evidence reads it there,
- * in order, and not a line of the blocks each.
+ * Sort the batch by where its pointers point and look them up, on this
+ * thread alone or, with two_threads, half of each step on a thread of its
+ * own when there are many (the lookups are most of the propagation's time).
  */
-static struct ch_error *follow_batch(struct ch_types *types)
+static void sort_and_look_up(const struct ch_block_index *index,
+			     struct batch *batch, bool two_threads)
+{
+	struct ch_found_block *spans = (struct ch_found_block *)batch->pairs;
+	struct lookup_range first = { index, batch->sorted, 0, batch->len,
+				      batch->found, spans };
+	struct lookup_range second = first;
+
+	_Static_assert(sizeof(*spans) <= sizeof(*batch->pairs),
+		       "a found block's span fits in a batched pair's room");
+	two_threads = two_threads && batch->len >= MIN_PARALLEL_PAIRS;
+	ch_block_index_sort(index, batch->pairs, batch->len, batch->sorted,
+			    batch->counts, two_threads);
+	if (two_threads)
+		first.to = second.from = batch->len / 2;
+	ch_run_pair(look_up_range, &first, two_threads ? &second : NULL);
+}
+
+static void *batch_lookup_run(void *arg)
+{
+	const struct batch_lookup *lookup = arg;
+
+	sort_and_look_up(lookup->index, lookup->batch, false);
+	return NULL;
+}
+
+/*
+ * Follow a batch sorted and looked up: its pointers in the order of where
+ * they point (a block's evidence in the order it came: that alone decides
+ * which comes first), each found block's type prefetched ahead; where each
+ * found block lies is read from the batch, in order, not a line of the
+ * blocks each. The batch is left empty.
+ */
+static struct ch_error *add_batch_evidence(struct ch_types *types,
+					   struct batch *batch)
 {
 	struct ch_types_private *p = types->private;
-	const struct ch_block_index *index = p->block_index;
 	const struct ch_heap *heap = &types->program->heap;
-	const struct ch_sort_pair *pairs = p->batch_scratch;
-	const uint32_t *found = p->batch_found;
-	struct ch_found_block *spans = (struct ch_found_block *)p->batch;
-	size_t len = p->batch_len;
+	const struct ch_sort_pair *pairs = batch->sorted;
+	const uint32_t *found = batch->found;
+	const struct ch_found_block *spans =
+		(const struct ch_found_block *)batch->pairs;
+	size_t len = batch->len;
 	struct ch_error *err = NULL;
 	bool typed = false;
 
-	_Static_assert(sizeof(*spans) <= sizeof(*p->batch),
-		       "a found block's span fits in a batched pair's room");
-	ch_block_index_sort(index, p->batch, len, p->batch_scratch,
-			    p->batch_counts, true);
+	// No pointer is batched while the evidence is added.
 	p->batching = false;
-	p->batch_len = 0;
-	look_up_batch(index, pairs, len, p->batch_found, spans);
 	for (size_t k = 0; !err && k < len; k++) {
 		uint32_t i = found[k];
 
@@ -1278,8 +1334,67 @@ static struct ch_error *follow_batch(struct ch_types *types)
 		err = follow_into(types, pairs[k].key, i, &spans[k],
 				  pairs[k].value, &typed);
 	}
+	batch->len = 0;
 	p->batching = true;
 	return err;
+}
+
+/*
+ * The batch being filled is full, its level not over: it is sorted and
+ * looked up beside the evidence of the one before it (in flight till now)
+ * and the visits that fill the next. Which evidence comes before which
+ * visit is the same on every run: a batch's evidence comes when the next
+ * is full (or the level ends).
+ */
+static struct ch_error *pass_on_batch(struct ch_types *types)
+{
+	struct ch_types_private *p = types->private;
+	unsigned full = p->filling, before = !full;
+	bool evidence = p->in_flight;
+	struct ch_error *err = NULL;
+
+	if (p->in_flight)
+		ch_beside_join(&p->looking_up.thread);
+	else if (!p->batches[before].pairs)
+		err = batch_init(&p->batches[before], p->batch_capacity);
+	if (err)
+		return err;
+	p->looking_up.index = p->block_index;
+	p->looking_up.batch = &p->batches[full];
+	ch_beside_start(&p->looking_up.thread, batch_lookup_run,
+			&p->looking_up);
+	p->in_flight = true;
+	p->filling = before;
+	return evidence ? add_batch_evidence(types, &p->batches[before]) : NULL;
+}
+
+// The batch in flight, if any: its evidence unless err, which is returned.
+static struct ch_error *finish_in_flight(struct ch_types *types,
+					 struct ch_error *err)
+{
+	struct ch_types_private *p = types->private;
+
+	if (!p->in_flight)
+		return err;
+	ch_beside_join(&p->looking_up.thread);
+	p->in_flight = false;
+	return err ? err : add_batch_evidence(types, &p->batches[!p->filling]);
+}
+
+/*
+ * The level's visits are over: the evidence of the batch in flight, then
+ * of the last, sorted and looked up on both threads.
+ */
+static struct ch_error *follow_batches(struct ch_types *types)
+{
+	struct ch_types_private *p = types->private;
+	struct batch *last = &p->batches[p->filling];
+	struct ch_error *err = finish_in_flight(types, NULL);
+
+	if (err)
+		return err;
+	sort_and_look_up(p->block_index, last, true);
+	return add_batch_evidence(types, last);
 }
 
 static int compare_indices(const void *a, const void *b)
@@ -1413,7 +1528,9 @@ static struct ch_error *visit_level(struct ch_types *types,
 	}
 	level->list.len = 0;
 	level->count = 0;
-	return err ? err : follow_batch(types);
+	if (err)
+		return finish_in_flight(types, err);
+	return follow_batches(types);
 }
 
 /*
@@ -1443,13 +1560,8 @@ static struct ch_error *propagate(struct ch_types *types)
 	p->batch_capacity = heap->live.len / BATCH_SPREAD;
 	if (p->batch_capacity < BATCH_MIN)
 		p->batch_capacity = BATCH_MIN;
-	p->batch = ch_malloc_large(p->batch_capacity * sizeof(*p->batch));
-	p->batch_scratch = ch_malloc_large(p->batch_capacity * sizeof(*p->batch));
-	p->batch_counts = malloc(sizeof(*p->batch_counts));
-	p->batch_found = ch_malloc_large(p->batch_capacity * sizeof(*p->batch_found));
-	if (!err && (!p->batch || !p->batch_scratch || !p->batch_counts ||
-		     !p->batch_found))
-		err = &ch_enomem;
+	if (!err)
+		err = batch_init(&p->batches[0], p->batch_capacity);
 	p->batching = true;
 	if (!err)
 		err = visit_level(types, &from_roots);
@@ -1805,19 +1917,14 @@ static void release_work(struct ch_types_private *p)
 	ch_free_large(p->queued_bits);
 	ch_free_large(p->text_bits);
 	level_deinit(&p->next_level);
-	ch_free_large(p->batch);
-	ch_free_large(p->batch_scratch);
-	free(p->batch_counts);
-	p->batch_counts = NULL;
-	ch_free_large(p->batch_found);
-	p->batch_found = NULL;
+	batch_deinit(&p->batches[0]);
+	batch_deinit(&p->batches[1]);
 	ch_u64_map_deinit(&p->vector_counts);
 	ch_free_large(p->vector_bits);
 	p->vector_bits = NULL;
 	p->cookie_bits = NULL;
 	p->queued_bits = NULL;
 	p->text_bits = NULL;
-	p->batch = p->batch_scratch = NULL;
 }
 
 /*
