@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <coreheap/plugin.h>
 
@@ -291,6 +292,28 @@ int ptm_collect_arenas(struct ptm_walk *walk);
  * the ring (damage), if it looks like one.
  */
 int ptm_add_stray_arena(struct ptm_walk *walk, uint64_t address);
+
+/**
+ * Room for one more item in an array of *capacity items of @p size bytes,
+ * @p len of them used: the capacity doubles (64 at first) when full.
+ * COREHEAP_OK, or COREHEAP_NOMEM with the array as it was.
+ */
+static inline int ptm_reserve_one(void **items, size_t *capacity, size_t len,
+				  size_t size)
+{
+	size_t grown;
+	void *p;
+
+	if (len < *capacity)
+		return COREHEAP_OK;
+	grown = *capacity ? 2 * *capacity : 64;
+	p = reallocarray(*items, grown, size);
+	if (!p)
+		return COREHEAP_NOMEM;
+	*items = p;
+	*capacity = grown;
+	return COREHEAP_OK;
+}
 
 /** The first chunk address at or after @p address (chunk2mem aligned). */
 static inline uint64_t ptm_align_chunk(uint64_t address)

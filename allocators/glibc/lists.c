@@ -800,17 +800,12 @@ static void check_nextsize(struct ptm_walk *walk, size_t arena,
 static int record_bin_chunk(struct ptm_walk *walk, uint64_t address,
 			    uint64_t size)
 {
-	if (walk->num_bin_chunks == walk->bin_chunks_capacity) {
-		size_t grown = walk->bin_chunks_capacity ?
-				       2 * walk->bin_chunks_capacity : 64;
-		struct ptm_bin_chunk *p = reallocarray(walk->bin_chunks, grown,
-						       sizeof(*p));
+	int err = ptm_reserve_one((void **)&walk->bin_chunks,
+				  &walk->bin_chunks_capacity,
+				  walk->num_bin_chunks, sizeof(*walk->bin_chunks));
 
-		if (!p)
-			return COREHEAP_NOMEM;
-		walk->bin_chunks = p;
-		walk->bin_chunks_capacity = grown;
-	}
+	if (err)
+		return err;
 	walk->bin_chunks[walk->num_bin_chunks++] =
 		(struct ptm_bin_chunk){ .address = address, .size = size };
 	return COREHEAP_OK;
@@ -936,15 +931,10 @@ static int compare_u64(const void *a, const void *b)
 
 static int push_u64(uint64_t **list, size_t *n, size_t *cap, uint64_t v)
 {
-	if (*n == *cap) {
-		size_t grown = *cap ? *cap * 2 : 64;
-		uint64_t *p = realloc(*list, grown * sizeof(*p));
+	int err = ptm_reserve_one((void **)list, cap, *n, sizeof(**list));
 
-		if (!p)
-			return COREHEAP_NOMEM;
-		*list = p;
-		*cap = grown;
-	}
+	if (err)
+		return err;
 	(*list)[(*n)++] = v;
 	return COREHEAP_OK;
 }

@@ -175,16 +175,11 @@ static int keep_oversized(struct ptm_walk *walk, struct found *found,
 
 static int keep(struct found *found, const struct mmapped *m)
 {
-	if (found->count == found->cap) {
-		size_t cap = found->cap ? found->cap * 2 : 64;
-		struct mmapped *chunks;
+	int err = ptm_reserve_one((void **)&found->chunks, &found->cap,
+				  found->count, sizeof(*found->chunks));
 
-		chunks = realloc(found->chunks, cap * sizeof(*chunks));
-		if (!chunks)
-			return COREHEAP_NOMEM;
-		found->chunks = chunks;
-		found->cap = cap;
-	}
+	if (err)
+		return err;
 	found->chunks[found->count++] = *m;
 	found->bytes += m->map_end - m->map_start;
 	return COREHEAP_OK;

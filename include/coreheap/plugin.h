@@ -726,9 +726,10 @@ struct coreheap_allocator {
 	 * rounds a chunk of its heaps to 16 bytes, an mmapped chunk to
 	 * pages). Called after walk(), any number of times, from the threads
 	 * that type the heap, two at once: it must be cheap, must not report
-	 * anything and must not change the plugin's state. COREHEAP_OK with *ret set, or COREHEAP_NOT_FOUND when
-	 * such a request cannot be served so (too large for the allocator's
-	 * size classes, or like is no block it knows how to size).
+	 * anything and must not change the plugin's state. COREHEAP_OK with
+	 * *ret set, or COREHEAP_NOT_FOUND when such a request cannot be
+	 * served so (too large for the allocator's size classes, or like is
+	 * no block it knows how to size).
 	 */
 	int (*usable_size)(const struct coreheap_host *host, void *state,
 			   const struct coreheap_block *like, uint64_t request,
