@@ -312,6 +312,35 @@ Test(types, u64_map)
 	ch_u64_map_deinit(&map);
 }
 
+// Maps filled in small batches moved into a large one, as the types'
+// vector counts are: every entry moved, replaced where the key was there.
+Test(types, u64_map_put_all)
+{
+	struct ch_u64_map all = { 0 }, recent = { 0 };
+	uint64_t value;
+
+	for (uint64_t i = 0; i < 20000; i++) {
+		cr_assert_null(ch_u64_map_put(&recent, i * 7919, i));
+		if (recent.len == 3000 || i == 19999) {
+			cr_assert_null(ch_u64_map_put_all(&all, &recent));
+			ch_u64_map_clear(&recent);
+			cr_expect_eq(recent.len, 0);
+			cr_expect_not(ch_u64_map_get(&recent, i * 7919, &value));
+		}
+	}
+	cr_assert_null(ch_u64_map_put(&recent, 7919, 42));
+	cr_assert_null(ch_u64_map_put_all(&all, &recent));
+	cr_expect_eq(all.len, 20000);
+	for (uint64_t i = 0; i < 20000; i++) {
+		cr_assert(ch_u64_map_get(&all, i * 7919, &value), "key %" PRIu64,
+			  i * 7919);
+		cr_expect_eq(value, i == 1 ? 42 : i);
+	}
+	cr_expect_not(ch_u64_map_get(&all, 5, &value));
+	ch_u64_map_deinit(&all);
+	ch_u64_map_deinit(&recent);
+}
+
 Test(types, name_map_ignores_spaces_when_asked)
 {
 	struct ch_name_map exact = { 0 }, loose = { .ignore_spaces = true };

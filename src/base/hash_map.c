@@ -58,33 +58,87 @@ static void u64_insert(struct ch_u64_map_entry *entries, size_t capacity,
 	entries[i] = (struct ch_u64_map_entry){ .key = key, .value = value };
 }
 
+// How many slots of from ahead of the one inserted have theirs fetched.
+#define INSERT_AHEAD 16
+
+/*
+ * Insert the entries in from[0, count) (empty slots skipped) into entries:
+ * in a map larger than the caches each is a miss, fetched ahead so that
+ * they overlap.
+ */
+static void u64_insert_all(struct ch_u64_map_entry *entries, size_t capacity,
+			   const struct ch_u64_map_entry *from, size_t count,
+			   size_t *len)
+{
+	size_t mask = capacity - 1;
+
+	for (size_t i = 0; i < count; i++) {
+		if (i + INSERT_AHEAD < count &&
+		    from[i + INSERT_AHEAD].key != CH_U64_MAP_EMPTY)
+			__builtin_prefetch(&entries[hash_u64(from[i + INSERT_AHEAD].key) &
+						    mask],
+					   1);
+		if (from[i].key != CH_U64_MAP_EMPTY)
+			u64_insert(entries, capacity, from[i].key,
+				   from[i].value, len);
+	}
+}
+
+// Room for len entries: the capacity doubled until they fill 3/4 at most.
+static struct ch_error *u64_reserve(struct ch_u64_map *map, size_t len)
+{
+	size_t capacity = map->capacity ? map->capacity : INITIAL_CAPACITY;
+	struct ch_u64_map_entry *entries;
+	size_t kept = 0;
+
+	while (len > capacity / 4 * 3) {
+		if (capacity > SIZE_MAX / 2 / sizeof(*entries))
+			return &ch_enomem;
+		capacity *= 2;
+	}
+	if (capacity == map->capacity)
+		return NULL;
+	entries = ch_malloc_large(capacity * sizeof(*entries));
+	if (!entries)
+		return &ch_enomem;
+	for (size_t i = 0; i < capacity; i++)
+		entries[i].key = CH_U64_MAP_EMPTY;
+	u64_insert_all(entries, capacity, map->entries, map->capacity, &kept);
+	ch_free_large(map->entries);
+	map->entries = entries;
+	map->capacity = capacity;
+	map->len = kept;
+	return NULL;
+}
+
 struct ch_error *ch_u64_map_put(struct ch_u64_map *map, uint64_t key,
 				uint64_t value)
 {
-	if ((map->len + 1) * 4 > map->capacity * 3) {
-		size_t capacity = map->capacity ? 2 * map->capacity :
-						  INITIAL_CAPACITY;
-		struct ch_u64_map_entry *entries =
-			ch_malloc_large(capacity * sizeof(*entries));
-		size_t len = 0;
+	struct ch_error *err = u64_reserve(map, map->len + 1);
 
-		if (!entries)
-			return &ch_enomem;
-		for (size_t i = 0; i < capacity; i++)
-			entries[i].key = CH_U64_MAP_EMPTY;
-		for (size_t i = 0; i < map->capacity; i++) {
-			if (map->entries[i].key != CH_U64_MAP_EMPTY)
-				u64_insert(entries, capacity,
-					   map->entries[i].key,
-					   map->entries[i].value, &len);
-		}
-		ch_free_large(map->entries);
-		map->entries = entries;
-		map->capacity = capacity;
-		map->len = len;
-	}
+	if (err)
+		return err;
 	u64_insert(map->entries, map->capacity, key, value, &map->len);
 	return NULL;
+}
+
+struct ch_error *ch_u64_map_put_all(struct ch_u64_map *map,
+				    const struct ch_u64_map *from)
+{
+	struct ch_error *err = u64_reserve(map, map->len + from->len);
+
+	if (err)
+		return err;
+	u64_insert_all(map->entries, map->capacity, from->entries,
+		       from->capacity, &map->len);
+	return NULL;
+}
+
+void ch_u64_map_clear(struct ch_u64_map *map)
+{
+	for (size_t i = 0; i < map->capacity; i++)
+		map->entries[i].key = CH_U64_MAP_EMPTY;
+	map->len = 0;
 }
 
 // FNV-1a, skipping spaces if asked.

@@ -46,6 +46,16 @@ struct ch_error *ch_u64_map_put(struct ch_u64_map *map, uint64_t key,
 				uint64_t value);
 
 /**
+ * Insert or replace every entry of from, the map grown once and each
+ * insert fetched ahead: many entries at once cost less than one by one.
+ */
+struct ch_error *ch_u64_map_put_all(struct ch_u64_map *map,
+				    const struct ch_u64_map *from);
+
+/** Empty the map, keeping its room. */
+void ch_u64_map_clear(struct ch_u64_map *map);
+
+/**
  * A map from strings to 32-bit values. The map does not copy keys: each
  * must stay valid and unchanged while it is in the map. With ignore_spaces,
  * keys that differ only in spaces are the same key ("Box<Pair<int> >" and

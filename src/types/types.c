@@ -130,6 +130,12 @@ struct ch_types_private {
 	 * the first vector found.
 	 */
 	struct ch_u64_map vector_counts;
+	/**
+	 * The counts found since they were last moved into vector_counts,
+	 * a map that stays in the caches: a put into a map of millions is a
+	 * miss, which many at once overlap (ch_u64_map_put_all()).
+	 */
+	struct ch_u64_map recent_vector_counts;
 	/** Per live block, a bit: vector_counts has it (most blocks do not). */
 	uint64_t *vector_bits;
 	uint64_t visit_budget;
@@ -908,6 +914,10 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 	return follow_into(types, word, index, &span, target, typed_ret);
 }
 
+// The recent vector counts are moved into the others at this many (4096
+// slots of 16 bytes: a quarter of a core's L2).
+#define RECENT_VECTOR_COUNTS 2048
+
 /*
  * A std::vector's _M_start (start) and _M_finish (finish) for elements of
  * type target: if start is a block's first byte and the elements fit in
@@ -919,6 +929,7 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 	struct ch_types_private *p = types->private;
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_dtype *dtype = ch_dwarf_type(types->dwarf, target);
+	struct ch_error *err;
 	uint64_t count;
 	uint32_t index;
 
@@ -932,8 +943,13 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 	    count > UINT32_MAX || ch_bit_get(p->vector_bits, index))
 		return NULL;
 	ch_bit_set(p->vector_bits, index);
-	return ch_u64_map_put(&p->vector_counts, index,
-			      (uint64_t)target << 32 | count);
+	err = ch_u64_map_put(&p->recent_vector_counts, index,
+			     (uint64_t)target << 32 | count);
+	if (err || p->recent_vector_counts.len < RECENT_VECTOR_COUNTS)
+		return err;
+	err = ch_u64_map_put_all(&p->vector_counts, &p->recent_vector_counts);
+	ch_u64_map_clear(&p->recent_vector_counts);
+	return err;
 }
 
 // Fetch where vector_count() will look for block i, if a vector gave it
@@ -948,10 +964,12 @@ static void prefetch_vector_count(const struct ch_types_private *p, size_t i)
 static bool vector_count(const struct ch_types *types, size_t i, uint32_t id,
 			 uint64_t *ret)
 {
+	const struct ch_types_private *p = types->private;
 	uint64_t value;
 
-	if (!ch_bit_get(types->private->vector_bits, i) ||
-	    !ch_u64_map_get(&types->private->vector_counts, i, &value) ||
+	if (!ch_bit_get(p->vector_bits, i) ||
+	    !(ch_u64_map_get(&p->recent_vector_counts, i, &value) ||
+	      ch_u64_map_get(&p->vector_counts, i, &value)) ||
 	    value >> 32 != id)
 		return false;
 	*ret = value & UINT32_MAX;
@@ -1920,6 +1938,7 @@ static void release_work(struct ch_types_private *p)
 	batch_deinit(&p->batches[0]);
 	batch_deinit(&p->batches[1]);
 	ch_u64_map_deinit(&p->vector_counts);
+	ch_u64_map_deinit(&p->recent_vector_counts);
 	ch_free_large(p->vector_bits);
 	p->vector_bits = NULL;
 	p->cookie_bits = NULL;
