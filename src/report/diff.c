@@ -151,7 +151,9 @@ static struct ch_error *side_rows(struct ch_program *program, bool is_new,
 	_cleanup_free_ uint64_t *retained = NULL;
 	struct ch_error *err;
 
-	err = ch_type_groups_init(&groups, program, NULL, NULL);
+	// Each block's group only for the retained sizes.
+	err = with_retained ? ch_type_groups_init(&groups, program, NULL, NULL) :
+			      ch_type_groups_count(&groups, program);
 	if (err)
 		return err;
 	if (with_retained)

@@ -56,16 +56,21 @@ static struct ch_error *new_group(struct grouping *g, const char *type,
 	return NULL;
 }
 
-// The group of live block v, made if it is the first of its group.
+/*
+ * The group of live block v, made if it is the first of its group: type is
+ * the name of its type names' group type_group (ch_heap_block_group()), or
+ * NULL.
+ */
 static struct ch_error *group_of_block(struct grouping *g, uint32_t v,
-				       const char *type, uint32_t *ret)
+				       const char *type, uint32_t type_group,
+				       uint32_t *ret)
 {
 	uint64_t size = ch_block_size(&g->heap->live.blocks[v]), value;
 	uint32_t *slot;
 	struct ch_error *err;
 
 	if (type) {
-		slot = &g->group_of_type[ch_heap_block_group(g->heap, v, NULL)];
+		slot = &g->group_of_type[type_group];
 	} else if (size == CH_U64_MAP_EMPTY) {
 		slot = &g->group_of_max_size;
 	} else if (ch_u64_map_get(&g->group_of_size, size, &value)) {
@@ -93,12 +98,15 @@ struct ch_error *ch_type_groups_init(struct ch_type_groups *groups,
 					 program->heap.live.len, include, arg);
 }
 
-struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
-					   const struct ch_program *program,
-					   const uint32_t *nodes, size_t n,
-					   bool (*include)(uint32_t node,
-							   void *arg),
-					   void *arg)
+/*
+ * ch_type_groups_init_nodes(), and with keep_group_of false
+ * ch_type_groups_count(): the same groups, without group_of.
+ */
+static struct ch_error *group_nodes(struct ch_type_groups *groups,
+				    const struct ch_program *program,
+				    const uint32_t *nodes, size_t n,
+				    bool (*include)(uint32_t node, void *arg),
+				    void *arg, bool keep_group_of)
 {
 	const struct ch_heap *heap = &program->heap;
 	struct grouping g = {
@@ -108,11 +116,16 @@ struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
 	struct ch_error *err = NULL;
 
 	*groups = (struct ch_type_groups){ 0 };
-	groups->group_of = ch_malloc_large((n + 1) * sizeof(*groups->group_of));
+	if (keep_group_of) {
+		groups->group_of = ch_malloc_large((n + 1) *
+						   sizeof(*groups->group_of));
+		if (!groups->group_of)
+			return &ch_enomem;
+	}
 	// A name is only returned for a block when block_types says which.
 	g.group_of_type = malloc((heap->num_type_names + 1) *
 				 sizeof(*g.group_of_type));
-	if (!groups->group_of || !g.group_of_type) {
+	if (!g.group_of_type) {
 		err = &ch_enomem;
 		goto out;
 	}
@@ -123,20 +136,20 @@ struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
 		enum ch_type_source source = CH_TYPE_UNKNOWN;
 		const char *type;
 		struct ch_type_group *group;
-		uint32_t index;
+		uint32_t type_group, index;
 
-		groups->group_of[k] = CH_TYPE_GROUP_NONE;
+		if (groups->group_of)
+			groups->group_of[k] = CH_TYPE_GROUP_NONE;
 		if (include && !include(v, arg))
 			continue;
 		// Arrays of T, counted or not, are one group: "T[]".
-		type = heap->type_names ?
-			       heap->type_names[ch_heap_block_group(heap, v,
-								    &source)] :
-			       NULL;
-		err = group_of_block(&g, v, type, &index);
+		type_group = ch_heap_block_group(heap, v, &source);
+		type = heap->type_names ? heap->type_names[type_group] : NULL;
+		err = group_of_block(&g, v, type, type_group, &index);
 		if (err)
 			goto out;
-		groups->group_of[k] = index;
+		if (groups->group_of)
+			groups->group_of[k] = index;
 		group = &g.groups.data[index];
 		group->count++;
 		group->bytes += ch_block_size(&heap->live.blocks[v]);
@@ -150,6 +163,23 @@ out:
 	if (err)
 		ch_type_groups_deinit(groups);
 	return err;
+}
+
+struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
+					   const struct ch_program *program,
+					   const uint32_t *nodes, size_t n,
+					   bool (*include)(uint32_t node,
+							   void *arg),
+					   void *arg)
+{
+	return group_nodes(groups, program, nodes, n, include, arg, true);
+}
+
+struct ch_error *ch_type_groups_count(struct ch_type_groups *groups,
+				      const struct ch_program *program)
+{
+	return group_nodes(groups, program, NULL, program->heap.live.len,
+			   NULL, NULL, false);
 }
 
 void ch_type_groups_deinit(struct ch_type_groups *groups)

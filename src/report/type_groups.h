@@ -66,6 +66,13 @@ struct ch_error *ch_type_groups_init_nodes(struct ch_type_groups *groups,
 					   bool (*include)(uint32_t node,
 							   void *arg),
 					   void *arg);
+/**
+ * The groups of all the live blocks, as ch_type_groups_init() makes them,
+ * without group_of (NULL): for a table of the groups, which needs no
+ * array as large as the heap.
+ */
+struct ch_error *ch_type_groups_count(struct ch_type_groups *groups,
+				      const struct ch_program *program);
 void ch_type_groups_deinit(struct ch_type_groups *groups);
 
 /**

@@ -45,7 +45,7 @@ static struct ch_error *build_table(const struct ch_program *program,
 	struct ch_type_groups groups;
 	struct ch_error *err;
 
-	err = ch_type_groups_init(&groups, program, NULL, NULL);
+	err = ch_type_groups_count(&groups, program);
 	if (err)
 		return err;
 	table->total_count = groups.total_count;
