@@ -62,25 +62,35 @@ static struct ch_error *make_region_tables(struct ch_block_index *index)
 	return NULL;
 }
 
-// A region wholly inside one block names it; any other that a block
-// touches needs a leaf.
+/*
+ * A region wholly inside one block names it; any other that a block
+ * touches needs a leaf. The blocks are disjoint and in order: once a
+ * region needs a leaf, no later block can cover it, and the many small
+ * blocks after inside it are passed over.
+ */
 static void mark_regions(struct ch_block_index *index)
 {
+	uint64_t leaf_region = UINT64_MAX;
+
 	for (size_t i = 0; i < index->num_blocks; i++) {
 		const struct ch_block *block = &index->blocks[i];
 		uint64_t end = indexed_end(block);
+		uint64_t first = block->address >> CH_BLOCK_INDEX_REGION_SHIFT;
+		uint64_t last = (end - 1) >> CH_BLOCK_INDEX_REGION_SHIFT;
 
-		for (uint64_t region = block->address >> CH_BLOCK_INDEX_REGION_SHIFT;
-		     region <= (end - 1) >> CH_BLOCK_INDEX_REGION_SHIFT;
-		     region++) {
+		if (first == leaf_region && last == leaf_region)
+			continue;
+		for (uint64_t region = first; region <= last; region++) {
 			uint64_t start = region << CH_BLOCK_INDEX_REGION_SHIFT;
 			uint32_t *entry = region_entry(index, region);
 
 			if (block->address <= start &&
-			    end - start >= REGION_SIZE)
+			    end - start >= REGION_SIZE) {
 				*entry = CH_BLOCK_INDEX_WHOLE | (uint32_t)i;
-			else
+			} else {
 				*entry = NEEDS_LEAF;
+				leaf_region = region;
+			}
 		}
 	}
 }
