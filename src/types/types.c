@@ -915,7 +915,7 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 }
 
 // The recent vector counts are moved into the others at this many (4096
-// slots of 16 bytes: a quarter of a core's L2).
+// slots of 16 bytes, 64 KiB: an eighth of a core's L2 here).
 #define RECENT_VECTOR_COUNTS 2048
 
 /*
