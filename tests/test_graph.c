@@ -109,33 +109,37 @@ Test(block_index, agrees_with_a_linear_search)
 	ch_block_index_deinit(&index);
 }
 
-// Sorted lookups, over the whole batch and over parts of it shorter and
-// longer than how far they fetch ahead, agree with the linear search.
+// Sorted lookups of a batch, over the whole of it and over parts shorter
+// and longer than how far they fetch ahead, agree with the linear search;
+// the batch says it is full at its last pair, not before.
 Test(block_index, sorted_lookups_agree_with_a_linear_search)
 {
 	static struct ch_block blocks[INDEX_TEST_BLOCKS];
 	enum { PROBES = 40000 };
 	size_t n = INDEX_TEST_BLOCKS;
-	struct ch_sort_pair *pairs = malloc(PROBES * sizeof(*pairs));
-	struct ch_sort_pair *sorted = malloc(PROBES * sizeof(*sorted));
-	struct ch_sort_counts *counts = malloc(sizeof(*counts));
-	uint32_t *found = malloc(PROBES * sizeof(*found));
+	struct ch_lookup_batch batch;
 	struct ch_found_block *spans = malloc(PROBES * sizeof(*spans));
+	const struct ch_sort_pair *sorted;
+	uint32_t *found;
 	struct ch_block_index index;
 	uint64_t end;
 
-	cr_assert(pairs && sorted && counts && found && spans);
+	cr_assert(spans);
+	assert_no_error(ch_lookup_batch_init(&batch, PROBES));
+	sorted = batch.sorted;
+	found = batch.found;
 	rng_state = 43;
 	end = make_index_test_blocks(blocks, n);
 	assert_no_error(ch_block_index_init(&index, blocks, n));
-	for (int probe = 0; probe < PROBES; probe++)
-		pairs[probe] = (struct ch_sort_pair){
-			.key = index_test_probe(blocks, n, end, probe),
-			.value = (uint32_t)probe,
-		};
-	pairs[0].key = 0;
-	pairs[1].key = UINT64_MAX;
-	ch_block_index_sort(&index, pairs, PROBES, sorted, counts, false);
+	for (int probe = 0; probe < PROBES; probe++) {
+		uint64_t key = probe == 0 ? 0 :
+			       probe == 1 ? UINT64_MAX :
+					    index_test_probe(blocks, n, end, probe);
+
+		cr_assert_eq(ch_lookup_batch_push(&batch, key, (uint32_t)probe),
+			     probe == PROBES - 1, "pair %d", probe);
+	}
+	ch_lookup_batch_sort(&index, &batch, false);
 	for (int interior = 0; interior < 2; interior++) {
 		size_t from = 0;
 
@@ -148,9 +152,8 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 			memset(found, 0xee, PROBES * sizeof(*found));
 			memset(spans, 0, PROBES * sizeof(*spans));
 			// Every other part without the spans.
-			ch_block_index_find_sorted(&index, sorted, from, to,
-						   interior, found,
-						   part % 2 ? spans : NULL);
+			ch_lookup_batch_find(&index, &batch, from, to, interior,
+					     part % 2 ? spans : NULL);
 			for (size_t k = 0; k < PROBES; k++) {
 				uint32_t want = k >= from && k < to ?
 							find_linear(blocks, n, sorted[k].key,
@@ -174,10 +177,7 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 		}
 	}
 	ch_block_index_deinit(&index);
-	free(pairs);
-	free(sorted);
-	free(counts);
-	free(found);
+	ch_lookup_batch_deinit(&batch);
 	free(spans);
 }
 

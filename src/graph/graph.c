@@ -156,7 +156,7 @@ struct scan_chunk {
  * The words that may point into the heap are looked up in batches sorted
  * by where they point (ch_block_index_find_sorted(): the index and the
  * blocks read in order), a batch per thread of one word for every
- * SCAN_BATCH_SPREAD blocks of the heap, and at least SCAN_BATCH_MIN: 36
+ * SCAN_BATCH_SPREAD blocks of the heap, and at least SCAN_BATCH_MIN: 40
  * bytes a word.
  */
 #define SCAN_BATCH_SPREAD 64
@@ -173,20 +173,15 @@ struct batch_part {
  * (their position), from the chunks of parts in turn.
  */
 struct scan_batch {
-	/**
-	 * Key: the word; value: its position. Sorted by where the key
-	 * points into sorted.
-	 */
-	struct ch_sort_pair *pairs, *sorted;
-	struct ch_sort_counts *counts;
+	/** Key: the word; value: its position. */
+	struct ch_lookup_batch lookup;
 	/** By position: the block holding the word. */
 	uint32_t *sources;
 	/**
-	 * In the room of pairs, unused once they are sorted: the lookup's
-	 * blocks by sorted position, then by position.
+	 * By position, in the room of the lookup's pairs, unused once they
+	 * are sorted: the block the word points into.
 	 */
-	uint32_t *found, *targets;
-	size_t len, capacity;
+	uint32_t *targets;
 	struct batch_part *parts;
 	size_t num_parts, parts_capacity;
 };
@@ -209,9 +204,7 @@ struct chunk_scan {
 
 static void scan_batch_deinit(struct scan_batch *batch)
 {
-	ch_free_large(batch->pairs);
-	ch_free_large(batch->sorted);
-	free(batch->counts);
+	ch_lookup_batch_deinit(&batch->lookup);
 	ch_free_large(batch->sources);
 	free(batch->parts);
 	*batch = (struct scan_batch){ 0 };
@@ -221,22 +214,17 @@ static struct ch_error *scan_batch_init(struct scan_batch *batch,
 					size_t capacity, size_t max_parts)
 {
 	*batch = (struct scan_batch){
-		.pairs = ch_malloc_large(capacity * sizeof(*batch->pairs)),
-		.sorted = ch_malloc_large(capacity * sizeof(*batch->sorted)),
-		.counts = malloc(sizeof(*batch->counts)),
 		.sources = ch_malloc_large(capacity * sizeof(*batch->sources)),
-		.capacity = capacity,
 		// A part per chunk, and the one a flush carries over.
 		.parts = malloc((max_parts + 1) * sizeof(*batch->parts)),
 		.parts_capacity = max_parts + 1,
 	};
-	if (!batch->pairs || !batch->sorted || !batch->counts ||
-	    !batch->sources || !batch->parts) {
+	if (!batch->sources || !batch->parts ||
+	    ch_lookup_batch_init(&batch->lookup, capacity)) {
 		scan_batch_deinit(batch);
 		return &ch_enomem;
 	}
-	batch->found = (uint32_t *)batch->pairs;
-	batch->targets = batch->found + capacity;
+	batch->targets = (uint32_t *)batch->lookup.pairs;
 	return NULL;
 }
 
@@ -318,16 +306,14 @@ static void add_edge(struct chunk_scan *scan, struct scan_chunk *chunk,
 static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
 {
 	struct scan_batch *batch = scan->batch;
-	const struct ch_block_index *index = scan->index;
-	size_t len = batch->len;
+	struct ch_lookup_batch *lookup = &batch->lookup;
+	size_t len = lookup->len;
 
 	// Each scanning thread sorts its own batch.
-	ch_block_index_sort(index, batch->pairs, len, batch->sorted,
-			    batch->counts, false);
-	ch_block_index_find_sorted(index, batch->sorted, 0, len, scan->interior,
-				   batch->found, NULL);
+	ch_lookup_batch_sort(scan->index, lookup, false);
+	ch_lookup_batch_find(scan->index, lookup, 0, len, scan->interior, NULL);
 	for (size_t k = 0; k < len; k++)
-		batch->targets[batch->sorted[k].value] = batch->found[k];
+		batch->targets[lookup->sorted[k].value] = lookup->found[k];
 	for (size_t p = 0; p < batch->num_parts; p++) {
 		struct scan_chunk *chunk = batch->parts[p].chunk;
 		size_t end = p + 1 < batch->num_parts ? batch->parts[p + 1].begin :
@@ -337,7 +323,7 @@ static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
 			add_edge(scan, chunk, batch->sources[k],
 				 batch->targets[k]);
 	}
-	batch->len = 0;
+	lookup->len = 0;
 	batch->num_parts = 0;
 	if (scan->chunk_open)
 		batch->parts[batch->num_parts++] =
@@ -368,11 +354,9 @@ static void batch_word(struct chunk_scan *scan, uint64_t addr, uint64_t value)
 	// Data that looks like a pointer (stale bytes in a text buffer).
 	if (scan->pointer_free && ch_bit_get(scan->pointer_free, source))
 		return;
-	batch->pairs[batch->len] = (struct ch_sort_pair){
-		.key = value, .value = (uint32_t)batch->len
-	};
-	batch->sources[batch->len++] = (uint32_t)source;
-	if (batch->len == batch->capacity)
+	batch->sources[batch->lookup.len] = (uint32_t)source;
+	if (ch_lookup_batch_push(&batch->lookup, value,
+				 (uint32_t)batch->lookup.len))
 		flush_batch(scan);
 }
 
@@ -415,7 +399,7 @@ static void scan_one_chunk(struct chunk_scan *scan, struct scan_chunk *chunk,
 	scan->chunk_open = true;
 	chunk->store = scan->store;
 	batch->parts[batch->num_parts++] =
-		(struct batch_part){ .chunk = chunk, .begin = batch->len };
+		(struct batch_part){ .chunk = chunk, .begin = batch->lookup.len };
 	while (i < chunk->last && !chunk->out_of_memory) {
 		uint64_t start = blocks[i].address;
 		uint64_t end = ch_block_end(&blocks[i]);

@@ -359,3 +359,28 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 		}
 	}
 }
+
+struct ch_error *ch_lookup_batch_init(struct ch_lookup_batch *batch,
+				      size_t capacity)
+{
+	*batch = (struct ch_lookup_batch){
+		.pairs = ch_malloc_large(capacity * sizeof(*batch->pairs)),
+		.sorted = ch_malloc_large(capacity * sizeof(*batch->sorted)),
+		.counts = malloc(sizeof(*batch->counts)),
+		.found = ch_malloc_large(capacity * sizeof(*batch->found)),
+		.capacity = capacity,
+	};
+	if (batch->pairs && batch->sorted && batch->counts && batch->found)
+		return NULL;
+	ch_lookup_batch_deinit(batch);
+	return &ch_enomem;
+}
+
+void ch_lookup_batch_deinit(struct ch_lookup_batch *batch)
+{
+	ch_free_large(batch->pairs);
+	ch_free_large(batch->sorted);
+	free(batch->counts);
+	ch_free_large(batch->found);
+	*batch = (struct ch_lookup_batch){ 0 };
+}

@@ -272,4 +272,55 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 				size_t to, bool interior, uint32_t *found,
 				struct ch_found_block *spans);
 
+/**
+ * Addresses waiting to be looked up together: pairs (key: the address;
+ * value: the caller's, such as the pair's position or what it points
+ * as), sorted by ch_lookup_batch_sort() into sorted, and found[k] the
+ * block holding sorted[k]'s key after ch_block_index_find_sorted(). Once
+ * sorted, the pairs' room (16 bytes a pair) is the caller's: the found
+ * blocks' spans, or its results by position.
+ */
+struct ch_lookup_batch {
+	struct ch_sort_pair *pairs, *sorted;
+	struct ch_sort_counts *counts;
+	uint32_t *found;
+	size_t len, capacity;
+};
+
+/** Room for capacity pairs: 36 bytes a pair. */
+struct ch_error *ch_lookup_batch_init(struct ch_lookup_batch *batch,
+				      size_t capacity);
+void ch_lookup_batch_deinit(struct ch_lookup_batch *batch);
+
+/** Add a pair; true when the batch is then full. */
+static inline bool ch_lookup_batch_push(struct ch_lookup_batch *batch,
+					uint64_t key, uint32_t value)
+{
+	batch->pairs[batch->len++] =
+		(struct ch_sort_pair){ .key = key, .value = value };
+	return batch->len == batch->capacity;
+}
+
+/** Sort the batch's pairs into sorted: ch_block_index_sort(). */
+static inline void ch_lookup_batch_sort(const struct ch_block_index *index,
+					struct ch_lookup_batch *batch,
+					bool two_threads)
+{
+	ch_block_index_sort(index, batch->pairs, batch->len, batch->sorted,
+			    batch->counts, two_threads);
+}
+
+/**
+ * found[k] for the sorted pairs [from, to), spans[k] too unless spans is
+ * NULL: ch_block_index_find_sorted().
+ */
+static inline void ch_lookup_batch_find(const struct ch_block_index *index,
+					struct ch_lookup_batch *batch,
+					size_t from, size_t to, bool interior,
+					struct ch_found_block *spans)
+{
+	ch_block_index_find_sorted(index, batch->sorted, from, to, interior,
+				   batch->found, spans);
+}
+
 #endif /* COREHEAP_BLOCK_INDEX_H */

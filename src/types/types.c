@@ -64,22 +64,16 @@ struct level {
 };
 
 /*
- * A batch of the pointers a level holds: (address held, DWARF type of the
- * slot) in the order they came (pairs), sorted by where they point
- * (sorted), and the block each points into (found) with where it lies (in
- * the pairs' room, which the sort has left free).
+ * The pointers a level holds are followed in batches (struct
+ * ch_lookup_batch): each pair is (address held, DWARF type of the slot),
+ * and once they are sorted the pairs' room holds where each found block
+ * lies.
  */
-struct batch {
-	struct ch_sort_pair *pairs, *sorted;
-	struct ch_sort_counts *counts;
-	uint32_t *found;
-	size_t len;
-};
 
 // A batch sorted and looked up beside the visits (batch_lookup_run()).
 struct batch_lookup {
 	const struct ch_block_index *index;
-	struct batch *batch;
+	struct ch_lookup_batch *batch;
 	struct ch_beside thread;
 };
 
@@ -116,7 +110,7 @@ struct ch_types_private {
 	 * batches[!filling], by looking_up). The second batch's room is made
 	 * when the first is full before its level ends.
 	 */
-	struct batch batches[2];
+	struct ch_lookup_batch batches[2];
 	unsigned filling;
 	struct batch_lookup looking_up;
 	bool in_flight;
@@ -900,12 +894,10 @@ static struct ch_error *follow(struct ch_types *types, uint64_t word,
 				 p->block_index->high - p->block_index->low)
 		return NULL;
 	if (p->batching) {
-		struct batch *batch = &p->batches[p->filling];
-
-		batch->pairs[batch->len++] =
-			(struct ch_sort_pair){ .key = word, .value = target };
-		return batch->len == p->batch_capacity ? pass_on_batch(types) :
-							 NULL;
+		return ch_lookup_batch_push(&p->batches[p->filling], word,
+					    target) ?
+			       pass_on_batch(types) :
+			       NULL;
 	}
 	index = ch_block_index_find(p->block_index, word, true);
 	if (index == CH_NO_BLOCK)
@@ -1241,41 +1233,25 @@ static struct ch_error *visit(struct ch_types *types,
 
 struct lookup_range {
 	const struct ch_block_index *index;
-	const struct ch_sort_pair *pairs;
+	struct ch_lookup_batch *batch;
 	size_t from, to;
-	uint32_t *found;
-	struct ch_found_block *spans;
 };
+
+// The spans of the found blocks go in the pairs' room.
+static struct ch_found_block *batch_spans(const struct ch_lookup_batch *batch)
+{
+	_Static_assert(sizeof(struct ch_found_block) <= sizeof(*batch->pairs),
+		       "a found block's span fits in a batched pair's room");
+	return (struct ch_found_block *)batch->pairs;
+}
 
 static void *look_up_range(void *arg)
 {
 	const struct lookup_range *range = arg;
 
-	ch_block_index_find_sorted(range->index, range->pairs, range->from,
-				   range->to, true, range->found, range->spans);
+	ch_lookup_batch_find(range->index, range->batch, range->from,
+			     range->to, true, batch_spans(range->batch));
 	return NULL;
-}
-
-static struct ch_error *batch_init(struct batch *batch, size_t capacity)
-{
-	*batch = (struct batch){
-		.pairs = ch_malloc_large(capacity * sizeof(*batch->pairs)),
-		.sorted = ch_malloc_large(capacity * sizeof(*batch->sorted)),
-		.counts = malloc(sizeof(*batch->counts)),
-		.found = ch_malloc_large(capacity * sizeof(*batch->found)),
-	};
-	return batch->pairs && batch->sorted && batch->counts && batch->found ?
-		       NULL :
-		       &ch_enomem;
-}
-
-static void batch_deinit(struct batch *batch)
-{
-	ch_free_large(batch->pairs);
-	ch_free_large(batch->sorted);
-	free(batch->counts);
-	ch_free_large(batch->found);
-	*batch = (struct batch){ 0 };
 }
 
 /*
@@ -1284,18 +1260,13 @@ static void batch_deinit(struct batch *batch)
  * own when there are many (the lookups are most of the propagation's time).
  */
 static void sort_and_look_up(const struct ch_block_index *index,
-			     struct batch *batch, bool two_threads)
+			     struct ch_lookup_batch *batch, bool two_threads)
 {
-	struct ch_found_block *spans = (struct ch_found_block *)batch->pairs;
-	struct lookup_range first = { index, batch->sorted, 0, batch->len,
-				      batch->found, spans };
+	struct lookup_range first = { index, batch, 0, batch->len };
 	struct lookup_range second = first;
 
-	_Static_assert(sizeof(*spans) <= sizeof(*batch->pairs),
-		       "a found block's span fits in a batched pair's room");
 	two_threads = two_threads && batch->len >= MIN_PARALLEL_PAIRS;
-	ch_block_index_sort(index, batch->pairs, batch->len, batch->sorted,
-			    batch->counts, two_threads);
+	ch_lookup_batch_sort(index, batch, two_threads);
 	if (two_threads)
 		first.to = second.from = batch->len / 2;
 	ch_run_pair(look_up_range, &first, two_threads ? &second : NULL);
@@ -1317,14 +1288,13 @@ static void *batch_lookup_run(void *arg)
  * blocks each. The batch is left empty.
  */
 static struct ch_error *add_batch_evidence(struct ch_types *types,
-					   struct batch *batch)
+					   struct ch_lookup_batch *batch)
 {
 	struct ch_types_private *p = types->private;
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_sort_pair *pairs = batch->sorted;
 	const uint32_t *found = batch->found;
-	const struct ch_found_block *spans =
-		(const struct ch_found_block *)batch->pairs;
+	const struct ch_found_block *spans = batch_spans(batch);
 	size_t len = batch->len;
 	struct ch_error *err = NULL;
 	bool typed = false;
@@ -1374,7 +1344,8 @@ static struct ch_error *pass_on_batch(struct ch_types *types)
 	if (p->in_flight)
 		ch_beside_join(&p->looking_up.thread);
 	else if (!p->batches[before].pairs)
-		err = batch_init(&p->batches[before], p->batch_capacity);
+		err = ch_lookup_batch_init(&p->batches[before],
+					   p->batch_capacity);
 	if (err)
 		return err;
 	p->looking_up.index = p->block_index;
@@ -1406,7 +1377,7 @@ static struct ch_error *finish_in_flight(struct ch_types *types,
 static struct ch_error *follow_batches(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
-	struct batch *last = &p->batches[p->filling];
+	struct ch_lookup_batch *last = &p->batches[p->filling];
 	struct ch_error *err = finish_in_flight(types, NULL);
 
 	if (err)
@@ -1579,7 +1550,7 @@ static struct ch_error *propagate(struct ch_types *types)
 	if (p->batch_capacity < BATCH_MIN)
 		p->batch_capacity = BATCH_MIN;
 	if (!err)
-		err = batch_init(&p->batches[0], p->batch_capacity);
+		err = ch_lookup_batch_init(&p->batches[0], p->batch_capacity);
 	p->batching = true;
 	if (!err)
 		err = visit_level(types, &from_roots);
@@ -1935,8 +1906,8 @@ static void release_work(struct ch_types_private *p)
 	ch_free_large(p->queued_bits);
 	ch_free_large(p->text_bits);
 	level_deinit(&p->next_level);
-	batch_deinit(&p->batches[0]);
-	batch_deinit(&p->batches[1]);
+	ch_lookup_batch_deinit(&p->batches[0]);
+	ch_lookup_batch_deinit(&p->batches[1]);
 	ch_u64_map_deinit(&p->vector_counts);
 	ch_u64_map_deinit(&p->recent_vector_counts);
 	ch_free_large(p->vector_bits);
