@@ -274,11 +274,11 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 
 /**
  * Addresses waiting to be looked up together: pairs (key: the address;
- * value: the caller's, such as the pair's position or what it points
- * as), sorted by ch_lookup_batch_sort() into sorted, and found[k] the
- * block holding sorted[k]'s key after ch_block_index_find_sorted(). Once
- * sorted, the pairs' room (16 bytes a pair) is the caller's: the found
- * blocks' spans, or its results by position.
+ * value: the caller's, such as the word's position or the type of the
+ * slot it was read from), sorted by ch_lookup_batch_sort() into sorted,
+ * and found[k] the block holding sorted[k]'s key after
+ * ch_lookup_batch_find(). Once sorted, the pairs' room (16 bytes a pair)
+ * is the caller's: the found blocks' spans, or its results by position.
  */
 struct ch_lookup_batch {
 	struct ch_sort_pair *pairs, *sorted;
