@@ -2,15 +2,19 @@
 // Sorting pairs by rank: every rank in order, pairs of one rank in the
 // order they came, whatever the count (none, one, many of few ranks, ranks
 // across the whole range), by counting or, for a few pairs, by insertion.
-// And ch_sort(), qsort() for arrays that may be empty (a NULL array), and
-// ch_keep_best(), the best k of a stream.
+// And ch_sort(), qsort() for arrays that may be empty (a NULL array),
+// ch_keep_best(), the best k of a stream, and ch_cover_u64_spans(), a few
+// spans that cover many.
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/keep_best.h"
 #include "base/radix_sort.h"
 #include "base/sort.h"
+#include "base/sorted_u64.h"
+#include "error_assertions.h"
 #include "rng.h"
 
 enum sorter { COUNTED_ONE_THREAD, COUNTED_TWO_THREADS, FEW };
@@ -195,5 +199,129 @@ Test(sort, keep_best_is_the_first_k_of_the_sorted_stream)
 		for (size_t i = 0; i < len; i++)
 			cr_assert_eq(kept[i], sorted[i], "cap %zu: place %zu is %u, not %u",
 				     caps[c], i, kept[i], sorted[i]);
+	}
+}
+
+// Cover n spans with at most max; the cover in *cover (n entries of room).
+static size_t cover(const struct ch_u64_span *spans, size_t n, size_t max,
+		    struct ch_u64_span *cover)
+{
+	size_t num;
+
+	memcpy(cover, spans, n * sizeof(*spans));
+	assert_no_error(ch_cover_u64_spans(cover, n, max, &num));
+	return num;
+}
+
+// Spans that overlap or touch are one, in the order of their starts.
+Test(spans, overlapping_and_touching_spans_are_joined)
+{
+	static const struct ch_u64_span spans[] = {
+		{ 30, 40 }, { 10, 20 }, { 20, 25 }, { 12, 15 }, { 50, 51 },
+	};
+	struct ch_u64_span got[5];
+
+	cr_assert_eq(cover(spans, 5, 8, got), 3);
+	cr_assert(got[0].start == 10 && got[0].end == 25);
+	cr_assert(got[1].start == 30 && got[1].end == 40);
+	cr_assert(got[2].start == 50 && got[2].end == 51);
+	cr_assert_eq(cover(spans, 0, 8, got), 0);
+}
+
+// Too many: only the largest gaps stay; with one span, all is one.
+Test(spans, the_largest_gaps_stay)
+{
+	// Gaps of 5, 50, 1, 20 and 7.
+	static const struct ch_u64_span spans[] = {
+		{ 0, 10 },	 { 15, 20 },   { 70, 80 },
+		{ 81, 90 },	 { 110, 120 }, { 127, 130 },
+	};
+	struct ch_u64_span got[6];
+
+	cr_assert_eq(cover(spans, 6, 3, got), 3);
+	cr_assert(got[0].start == 0 && got[0].end == 20);
+	cr_assert(got[1].start == 70 && got[1].end == 90);
+	cr_assert(got[2].start == 110 && got[2].end == 130);
+	cr_assert_eq(cover(spans, 6, 1, got), 1);
+	cr_assert(got[0].start == 0 && got[0].end == 130);
+	cr_assert_eq(cover(spans, 6, 6, got), 6);
+}
+
+// Gaps of one size: exactly max spans, every span inside one of them.
+Test(spans, ties_make_no_more_than_max)
+{
+	struct ch_u64_span spans[10], got[10];
+
+	for (uint64_t i = 0; i < 10; i++)
+		spans[i] = (struct ch_u64_span){ 10 * i, 10 * i + 5 };
+	cr_assert_eq(cover(spans, 10, 4, got), 4);
+	cr_assert_eq(got[0].start, 0);
+	cr_assert_eq(got[3].end, 95);
+	for (size_t k = 1; k < 4; k++)
+		cr_assert_gt(got[k].start, got[k - 1].end);
+}
+
+// Random spans: the cover has at most max spans, in order, apart; every
+// span given lies in one; no gap joined across is larger than one left.
+Test(spans, random_spans_are_covered)
+{
+	enum { N = 300 };
+	struct ch_u64_span spans[N], got[N];
+
+	rng_state = 7;
+	for (int round = 0; round < 200; round++) {
+		size_t n = rng() % N, max = 1 + rng() % 12, num;
+		uint64_t least_left_out = UINT64_MAX, most_joined = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			uint64_t start = rng() % 100000;
+
+			spans[i] = (struct ch_u64_span){ start,
+							 start + 1 + rng() % 300 };
+		}
+		num = cover(spans, n, max, got);
+		cr_assert_leq(num, max);
+		cr_assert_eq(num == 0, n == 0);
+		for (size_t k = 1; k < num; k++) {
+			cr_assert_gt(got[k].start, got[k - 1].end);
+			if (got[k].start - got[k - 1].end < least_left_out)
+				least_left_out = got[k].start - got[k - 1].end;
+		}
+		for (size_t i = 0; i < n; i++) {
+			size_t k = 0;
+
+			while (k < num && got[k].end < spans[i].end)
+				k++;
+			cr_assert(k < num && got[k].start <= spans[i].start,
+				  "round %d: span %zu not covered", round, i);
+		}
+		// The gaps between the spans given, inside a cover span.
+		for (size_t k = 0; k < num; k++) {
+			uint64_t at = got[k].start;
+
+			while (at < got[k].end) {
+				uint64_t next = got[k].end, reach = at;
+
+				for (size_t i = 0; i < n; i++) {
+					if (spans[i].start <= reach &&
+					    spans[i].end > reach)
+						reach = spans[i].end, i = (size_t)-1;
+				}
+				if (reach >= got[k].end)
+					break;
+				for (size_t i = 0; i < n; i++) {
+					if (spans[i].start > reach &&
+					    spans[i].start < next)
+						next = spans[i].start;
+				}
+				if (next - reach > most_joined)
+					most_joined = next - reach;
+				at = next;
+			}
+		}
+		if (num > 1)
+			cr_assert_leq(most_joined, least_left_out,
+				      "round %d: a gap of %lu joined across, one of %lu left out",
+				      round, most_joined, least_left_out);
 	}
 }

@@ -2,13 +2,16 @@
 /**
  * @file
  * Sorted arrays of 64-bit values (addresses, bounds): sorting with the
- * repeats dropped, and where a value falls among them.
+ * repeats dropped, where a value falls among them, and a few spans that
+ * cover many.
  */
 #ifndef COREHEAP_SORTED_U64_H
 #define COREHEAP_SORTED_U64_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/error.h"
 
 /** qsort()'s comparison of two uint64_t, in increasing order. */
 int ch_compare_u64(const void *a, const void *b);
@@ -25,5 +28,20 @@ static inline size_t ch_count_at_most_u64(const uint64_t *sorted, size_t n,
 {
 	return value == UINT64_MAX ? n : ch_count_below_u64(sorted, n, value + 1);
 }
+
+/** Addresses from start up to, not including, end. */
+struct ch_u64_span {
+	uint64_t start, end;
+};
+
+/**
+ * Cover spans[0..n) (each start < end) with at most max spans (max >= 1):
+ * sorted, those that overlap or touch joined, then joined across the
+ * smallest gaps, so that only the largest gaps are left out. The cover is
+ * written over spans; *num_ret says how many. A value in none of the
+ * spans given may be in the cover; a value in one of them always is.
+ */
+struct ch_error *ch_cover_u64_spans(struct ch_u64_span *spans, size_t n,
+				    size_t max, size_t *num_ret);
 
 #endif /* COREHEAP_SORTED_U64_H */

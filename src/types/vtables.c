@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
 #include "base/demangle.h"
 #include "base/hash_map.h"
 #include "base/sort.h"
+#include "base/sorted_u64.h"
 #include "base/vector.h"
 #include "types/vtables.h"
 
@@ -37,12 +39,23 @@ struct cache_entry {
 	uint32_t class_index;
 };
 
+/*
+ * At most this many spans hold every vtable range and, when RTTI can name a
+ * class, every module: a word outside them all (a heap pointer, most
+ * blocks' first word) is told apart by a few comparisons instead of a
+ * binary search over the ranges and another over the modules.
+ */
+#define MAX_CANDIDATE_SPANS 8
+
 struct ch_vtables {
 	struct ch_program *program;
 	struct vtable_range *ranges;
 	size_t num_ranges, ranges_capacity;
 	/** Bounds of all ranges: most words fall outside. */
 	uint64_t lo, hi;
+	/** Where a vtable's word can be (see MAX_CANDIDATE_SPANS), by start. */
+	struct ch_u64_span candidate_spans[MAX_CANDIDATE_SPANS];
+	size_t num_candidate_spans;
 	struct ch_vtable_class *classes;
 	size_t num_classes, classes_capacity;
 	/** Mangled type name -> class index. */
@@ -130,6 +143,40 @@ static int compare_ranges(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+static struct ch_error *make_candidate_spans(struct ch_vtables *vtables)
+{
+	const struct ch_modules *modules = vtables->program->modules;
+	size_t n = 0, most = vtables->num_ranges +
+			    (vtables->have_rtti_vtables ? modules->num_modules : 0);
+	_cleanup_free_ struct ch_u64_span *spans =
+		malloc((most + 1) * sizeof(*spans));
+	struct ch_error *err;
+
+	if (!spans)
+		return &ch_enomem;
+	// A range whose end wrapped matches no word (find_range()).
+	for (size_t i = 0; i < vtables->num_ranges; i++) {
+		if (vtables->ranges[i].start < vtables->ranges[i].end)
+			spans[n++] = (struct ch_u64_span){
+				vtables->ranges[i].start, vtables->ranges[i].end
+			};
+	}
+	for (size_t i = 0; vtables->have_rtti_vtables &&
+			   i < modules->num_modules; i++) {
+		const struct ch_module *module = &modules->modules[i];
+
+		if (module->start < module->end)
+			spans[n++] = (struct ch_u64_span){ module->start,
+							   module->end };
+	}
+	err = ch_cover_u64_spans(spans, n, MAX_CANDIDATE_SPANS, &n);
+	if (err)
+		return err;
+	memcpy(vtables->candidate_spans, spans, n * sizeof(*spans));
+	vtables->num_candidate_spans = n;
+	return NULL;
+}
+
 struct ch_error *ch_vtables_create(struct ch_program *program,
 				   struct ch_vtables **ret)
 {
@@ -157,6 +204,11 @@ struct ch_error *ch_vtables_create(struct ch_program *program,
 			if (vtables->ranges[i].end > vtables->hi)
 				vtables->hi = vtables->ranges[i].end;
 		}
+	}
+	arg.err = make_candidate_spans(vtables);
+	if (arg.err) {
+		ch_vtables_destroy(vtables);
+		return arg.err;
 	}
 	*ret = vtables;
 	return NULL;
@@ -195,6 +247,18 @@ struct ch_vtable_class *ch_vtables_class(struct ch_vtables *vtables,
 					 uint32_t index)
 {
 	return index < vtables->num_classes ? &vtables->classes[index] : NULL;
+}
+
+static bool in_candidate_spans(const struct ch_vtables *vtables,
+			       uint64_t word)
+{
+	for (size_t i = 0; i < vtables->num_candidate_spans; i++) {
+		const struct ch_u64_span *span = &vtables->candidate_spans[i];
+
+		if (word - span->start < span->end - span->start)
+			return true;
+	}
+	return false;
 }
 
 static const struct vtable_range *find_range(const struct ch_vtables *vtables,
@@ -350,7 +414,7 @@ struct ch_error *ch_vtables_lookup(struct ch_vtables *vtables, uint64_t word,
 	struct ch_error *err;
 
 	*class_ret = CH_VTABLE_NONE;
-	if (!word || word % 8)
+	if (!word || word % 8 || !in_candidate_spans(vtables, word))
 		return NULL;
 	range = find_range(vtables, word);
 	// Most words are data or heap pointers: reject them before the cache.
