@@ -63,13 +63,6 @@ struct level {
 	size_t count, list_limit;
 };
 
-/*
- * The pointers a level holds are followed in batches (struct
- * ch_lookup_batch): each pair is (address held, DWARF type of the slot),
- * and once they are sorted the pairs' room holds where each found block
- * lies.
- */
-
 // A batch sorted and looked up beside the visits (batch_lookup_run()).
 struct batch_lookup {
 	const struct ch_block_index *index;
@@ -107,14 +100,15 @@ struct ch_types_private {
 	 * While a level is visited, the pointers it holds, in batches: the
 	 * one the visits fill (batches[filling]), and the one before it,
 	 * sorted and looked up on a thread of its own meanwhile (in_flight:
-	 * batches[!filling], by looking_up). The second batch's room is made
-	 * when the first is full before its level ends.
+	 * batches[!filling], by looking_up). The second batch's room, as
+	 * large as the first's, is made when the first is full before its
+	 * level ends. A pair is (address held, DWARF type of the slot); once
+	 * sorted, the pairs' room holds where each found block lies.
 	 */
 	struct ch_lookup_batch batches[2];
 	unsigned filling;
 	struct batch_lookup looking_up;
 	bool in_flight;
-	size_t batch_capacity;
 	bool batching;
 	/** Address -> block, for every pointer followed: the heap's. */
 	const struct ch_block_index *block_index;
@@ -1345,7 +1339,7 @@ static struct ch_error *pass_on_batch(struct ch_types *types)
 		ch_beside_join(&p->looking_up.thread);
 	else if (!p->batches[before].pairs)
 		err = ch_lookup_batch_init(&p->batches[before],
-					   p->batch_capacity);
+					   p->batches[full].capacity);
 	if (err)
 		return err;
 	p->looking_up.index = p->block_index;
@@ -1546,11 +1540,11 @@ static struct ch_error *propagate(struct ch_types *types)
 	p->next_level = (struct level){ 0 };
 	if (!err)
 		err = level_init(&p->next_level, heap->live.len);
-	p->batch_capacity = heap->live.len / BATCH_SPREAD;
-	if (p->batch_capacity < BATCH_MIN)
-		p->batch_capacity = BATCH_MIN;
 	if (!err)
-		err = ch_lookup_batch_init(&p->batches[0], p->batch_capacity);
+		err = ch_lookup_batch_init(&p->batches[0],
+					   heap->live.len / BATCH_SPREAD > BATCH_MIN ?
+						   heap->live.len / BATCH_SPREAD :
+						   BATCH_MIN);
 	p->batching = true;
 	if (!err)
 		err = visit_level(types, &from_roots);
