@@ -1742,17 +1742,18 @@ static struct ch_error *give_heap_index(void *arg,
 	return ch_heap_block_index(arg, ret);
 }
 
-Test(graph, parallel_scan_equals_a_naive_one)
+/*
+ * Small blocks over the heap's segment, with gaps, but for one block of
+ * 2.5 MiB that the scan must cut between chunks; words pointing at random
+ * places of the segment (starts, insides, gaps) or anywhere. The big block
+ * holds one pointer, repeated: one edge, however it is cut. The heap is
+ * not finished: a test may add blocks.
+ */
+static struct fixture open_random_heap(void)
 {
 	struct fixture f;
 	struct ch_heap *heap;
-	struct ch_roots *roots;
 
-	// Small blocks over the segment, with gaps, but for one block of
-	// 2.5 MiB that the scan must cut between chunks; words pointing at
-	// random places of the segment (starts, insides, gaps) or anywhere.
-	// The big block holds one pointer, repeated: one edge, however it is
-	// cut.
 	rng_state = 99;
 	memset(data_words, 0, sizeof(data_words));
 	memset(stack_words, 0, sizeof(stack_words));
@@ -1777,6 +1778,56 @@ Test(graph, parallel_scan_equals_a_naive_one)
 		addr += size + 16 * (rng() % 2);
 	}
 	add_block(heap, BIG_BLOCK, BIG_SIZE);
+	return f;
+}
+
+/*
+ * The graph is the naive one: ch_heap_find on every word, the same dedup
+ * rules. A block the core does not hold has no edges. Its number of edges.
+ */
+static uint64_t assert_naive_graph(const struct fixture *f,
+				   const struct ch_graph *graph)
+{
+	const struct ch_heap *heap = &f->program->heap;
+	uint64_t e = 0;
+
+	for (size_t u = 0; u < heap->live.len; u++) {
+		const struct ch_block *block = &heap->live.blocks[u];
+		uint32_t previous = CH_GRAPH_NONE;
+		uint64_t first;
+
+		cr_assert_eq(graph->edge_offsets[u], e, "node %zu", u);
+		if (!ch_address_space_read_u64(f->program->address_space,
+					       block->address, &first))
+			continue;
+		for (uint64_t a = block->address; a + 8 <= block->address + ch_block_size(block); a += 8) {
+			uint64_t value;
+			const struct ch_block *found;
+			uint32_t v;
+
+			cr_assert(ch_address_space_read_u64(f->program->address_space, a, &value));
+			found = ch_heap_find(heap, value);
+			if (!found)
+				continue;
+			v = found - heap->live.blocks;
+			if (v == u || v == previous)
+				continue;
+			previous = v;
+			cr_assert_eq(graph->edge_targets[e], v, "edge %lu of node %zu", e, u);
+			e++;
+		}
+	}
+	cr_assert_eq(graph->edge_offsets[heap->live.len], e);
+	cr_assert_eq(graph->stats.num_edges, e);
+	return e;
+}
+
+Test(graph, parallel_scan_equals_a_naive_one)
+{
+	struct fixture f = open_random_heap();
+	struct ch_heap *heap = &f.program->heap;
+	struct ch_roots *roots;
+
 	assert_no_error(ch_heap_finish(heap));
 	assert_no_error(ch_roots_create(f.program, &roots));
 
@@ -1798,32 +1849,8 @@ Test(graph, parallel_scan_equals_a_naive_one)
 		cr_assert_eq(graphs[t]->stats.num_threads, t + 1);
 	}
 	cr_assert_eq(graphs[2]->index, heap->block_index);
-	// The naive graph: ch_heap_find on every word, same dedup rules.
-	uint64_t e = 0;
+	uint64_t e = assert_naive_graph(&f, graphs[0]);
 
-	for (size_t u = 0; u < heap->live.len; u++) {
-		const struct ch_block *block = &heap->live.blocks[u];
-		uint32_t previous = CH_GRAPH_NONE;
-
-		cr_assert_eq(graphs[0]->edge_offsets[u], e, "node %zu", u);
-		for (uint64_t a = block->address; a + 8 <= block->address + ch_block_size(block); a += 8) {
-			uint64_t value;
-			const struct ch_block *found;
-			uint32_t v;
-
-			cr_assert(ch_address_space_read_u64(f.program->address_space, a, &value));
-			found = ch_heap_find(heap, value);
-			if (!found)
-				continue;
-			v = found - heap->live.blocks;
-			if (v == u || v == previous)
-				continue;
-			previous = v;
-			cr_assert_eq(graphs[0]->edge_targets[e], v, "edge %lu of node %zu", e, u);
-			e++;
-		}
-	}
-	cr_assert_eq(graphs[0]->edge_offsets[heap->live.len], e);
 	cr_assert_gt(e, 100);
 	// The big block was cut in three chunks, yet has its one edge.
 	size_t big = ch_heap_find(heap, BIG_BLOCK) - heap->live.blocks;
@@ -1890,6 +1917,45 @@ Test(graph, parallel_scan_equals_a_naive_one)
 	for (unsigned t = 0; t < 4; t++)
 		ch_graph_destroy(graph_of[t]);
 	free(pointer_free);
+	ch_roots_destroy(roots);
+	close_fixture(&f);
+}
+
+/*
+ * More block bytes than the scan's most chunks of 1 MiB: with a block of
+ * 6 GiB that the core does not hold (its pieces are counted, not read),
+ * the first pieces are joined two by two as the cutting goes on, twice,
+ * and the graph is still the naive one, on one thread and on two.
+ */
+#define HUGE_BLOCK UINT64_C(0x100000000)
+#define HUGE_SIZE (UINT64_C(6) << 30)
+
+Test(graph, scan_joins_the_pieces_of_a_heap_larger_than_its_chunks)
+{
+	struct fixture f = open_random_heap();
+	struct ch_heap *heap = &f.program->heap;
+	struct ch_roots *roots;
+	uint64_t total = 0, edges[2];
+
+	add_block(heap, HUGE_BLOCK, HUGE_SIZE);
+	assert_no_error(ch_heap_finish(heap));
+	assert_no_error(ch_roots_create(f.program, &roots));
+	for (size_t u = 0; u < heap->live.len; u++)
+		total += ch_block_size(&heap->live.blocks[u]);
+	for (unsigned t = 0; t < 2; t++) {
+		struct ch_graph_options options = { .interior = true,
+						    .num_threads = t + 1 };
+		struct ch_graph *graph;
+
+		assert_no_error(ch_graph_build(heap, f.program->address_space,
+					       f.program->core, roots, &options,
+					       &graph));
+		cr_assert_eq(graph->stats.heap_bytes, total);
+		cr_assert_eq(graph->stats.unreadable_bytes, HUGE_SIZE);
+		edges[t] = assert_naive_graph(&f, graph);
+		ch_graph_destroy(graph);
+	}
+	cr_assert_gt(edges[0], 100);
 	ch_roots_destroy(roots);
 	close_fixture(&f);
 }

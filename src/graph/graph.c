@@ -548,20 +548,42 @@ static void *scan_worker_run(void *varg)
 	return NULL;
 }
 
+// Two pieces at a time become one: the first's start, the second's end.
+static size_t pair_pieces(struct scan_chunk *pieces, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t j = 0; j < n; j += 2, k++) {
+		struct scan_chunk joined = pieces[j];
+
+		if (j + 1 < n) {
+			joined.last = pieces[j + 1].last;
+			joined.end = pieces[j + 1].end;
+		}
+		pieces[k] = joined;
+	}
+	return k;
+}
+
 /*
- * Cut the blocks into chunks of chunk_bytes of block bytes each (gaps not
- * counted), a block larger than what is left of a chunk being cut at a word
- * boundary. *chunks_ret has at most MAX_CHUNKS + 1 entries.
+ * Cut the blocks into at most MAX_CHUNKS chunks of about equal block bytes
+ * (gaps not counted), a block larger than what is left of a chunk being
+ * cut at a word boundary, and count the heap's bytes (*total_ret), in one
+ * pass over the blocks (hundreds of MiB at 30 million: each pass of its
+ * own held back the typing and the scan). The pieces cut are
+ * MIN_CHUNK_BYTES long at first; each time there are 2 * MAX_CHUNKS of
+ * them, two become one and later pieces are cut twice as long.
  */
 static struct ch_error *make_chunks(const struct ch_block *blocks, size_t n,
-				    uint64_t chunk_bytes,
 				    struct scan_chunk **chunks_ret,
-				    size_t *num_chunks_ret)
+				    size_t *num_chunks_ret, uint64_t *total_ret)
 {
-	struct scan_chunk *chunks = calloc(MAX_CHUNKS + 2, sizeof(*chunks));
-	size_t num_chunks = 0, i = 0;
-	uint64_t pos, budget = chunk_bytes;
+	struct scan_chunk *chunks = calloc(2 * MAX_CHUNKS + 1, sizeof(*chunks));
+	uint64_t piece_bytes = MIN_CHUNK_BYTES, budget = piece_bytes;
+	uint64_t total = 0, pos;
+	size_t num_closed = 0, i = 0;
 
+	*total_ret = 0;
 	if (!chunks)
 		return &ch_enomem;
 	if (n == 0) {
@@ -574,24 +596,36 @@ static struct ch_error *make_chunks(const struct ch_block *blocks, size_t n,
 	while (i < n) {
 		uint64_t end = ch_block_end(&blocks[i]);
 
-		if (end - pos <= budget || num_chunks == MAX_CHUNKS) {
-			budget -= end - pos < budget ? end - pos : budget;
+		if (end - pos <= budget) {
+			budget -= end - pos;
+			total += ch_block_size(&blocks[i]);
 			if (++i < n)
 				pos = blocks[i].address;
 			continue;
 		}
-		// Close the chunk inside block i, and open the next there.
+		// Close the piece inside block i, and open the next there.
 		pos = (pos + budget) & ~(uint64_t)(WORD_BYTES - 1);
-		chunks[num_chunks].last = i + 1;
-		chunks[num_chunks].end = pos;
-		chunks[++num_chunks] = (struct scan_chunk){ .first = i,
+		chunks[num_closed].last = i + 1;
+		chunks[num_closed].end = pos;
+		chunks[++num_closed] = (struct scan_chunk){ .first = i,
 							    .start = pos };
-		budget = chunk_bytes;
+		budget = piece_bytes;
+		if (num_closed == 2 * MAX_CHUNKS) {
+			num_closed = pair_pieces(chunks, num_closed);
+			chunks[num_closed] = chunks[2 * MAX_CHUNKS];
+			// Blocks are at most CH_BLOCK_MAX_SIZE long: longer
+			// pieces gain nothing, and piece_bytes never wraps.
+			if (piece_bytes <= CH_BLOCK_MAX_SIZE)
+				piece_bytes *= 2;
+		}
 	}
-	chunks[num_chunks].last = n;
-	chunks[num_chunks].end = UINT64_MAX;
+	chunks[num_closed].last = n;
+	chunks[num_closed].end = UINT64_MAX;
 	*chunks_ret = chunks;
-	*num_chunks_ret = num_chunks + 1;
+	*num_chunks_ret = num_closed + 1 > MAX_CHUNKS ?
+				  pair_pieces(chunks, num_closed + 1) :
+				  num_closed + 1;
+	*total_ret = total;
 	return NULL;
 }
 
@@ -812,18 +846,39 @@ static struct ch_error *finish_early(struct early_finish *early,
 	return err;
 }
 
+// As asked, or one per CPU when the heap is large enough to pay for them;
+// never more threads than blocks.
+static unsigned choose_threads(const struct ch_graph_options *options,
+			       uint64_t heap_bytes, size_t num_blocks)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads;
+
+	if (options->num_threads) {
+		threads = options->num_threads;
+	} else {
+		threads = online > 0 ? (unsigned)online : 1;
+		if (heap_bytes / MIN_BYTES_PER_THREAD < threads)
+			threads = heap_bytes / MIN_BYTES_PER_THREAD;
+	}
+	if (threads > MAX_SCAN_THREADS)
+		threads = MAX_SCAN_THREADS;
+	if (threads > num_blocks)
+		threads = num_blocks;
+	return threads ? threads : 1;
+}
+
 /*
- * Scan the heap in chunks, num_threads threads taking them in turn (the
- * calling thread is one), then join their edges into the CSR arrays. With
- * options->find_pointer_free the calling thread first runs that, and the
- * others scan every block meanwhile (see ch_graph_options); with early
- * too, the last of them ends the scan, roots included (*roots_scanned_ret
- * says so), while the typing goes on.
+ * Scan the heap in chunks, as many threads as choose_threads() says taking
+ * them in turn (the calling thread is one), then join their edges into the
+ * CSR arrays. With options->find_pointer_free the calling thread first
+ * runs that, and the others scan every block meanwhile (see
+ * ch_graph_options); with early too, the last of them ends the scan, roots
+ * included (*roots_scanned_ret says so), while the typing goes on.
  */
 static struct ch_error *scan_heap(struct ch_graph *graph,
 				  const struct ch_address_space *as,
 				  const struct ch_graph_options *options,
-				  unsigned num_threads,
 				  struct early_finish *early,
 				  bool *roots_scanned_ret)
 {
@@ -838,27 +893,26 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 					n / SCAN_BATCH_SPREAD :
 					SCAN_BATCH_MIN;
 	const uint64_t *pointer_free = options->pointer_free;
-	bool alongside = options->find_pointer_free && num_threads > 1;
-	uint64_t total = 0;
+	unsigned num_threads;
+	bool alongside;
 	struct ch_error *err, *alongside_err = NULL;
 
 	*roots_scanned_ret = false;
+	err = make_chunks(blocks, n, &chunks, &num_chunks,
+			  &graph->stats.heap_bytes);
+	if (err)
+		return err;
+	num_threads = choose_threads(options, graph->stats.heap_bytes, n);
+	graph->stats.num_threads = num_threads;
+	alongside = options->find_pointer_free && num_threads > 1;
 	// One thread alone finds pointer_free first, and scans knowing it.
 	if (options->find_pointer_free && !alongside) {
 		err = find_pointer_free(graph, options, &pointer_free);
-		if (err)
+		if (err) {
+			free(chunks);
 			return err;
+		}
 	}
-	for (size_t i = 0; i < n; i++)
-		total += ch_block_size(&blocks[i]);
-	graph->stats.heap_bytes = total;
-	err = make_chunks(blocks, n,
-			  total / MAX_CHUNKS > MIN_CHUNK_BYTES ?
-				  total / MAX_CHUNKS + 1 :
-				  MIN_CHUNK_BYTES,
-			  &chunks, &num_chunks);
-	if (err)
-		return err;
 	for (unsigned t = 0; !err && t < num_threads; t++) {
 		scan_threads[t].worker = &worker;
 		err = scan_batch_init(&scan_threads[t].batch, batch_capacity,
@@ -940,28 +994,6 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	if (alongside && pointer_free)
 		drop_edges_of(graph, pointer_free);
 	return NULL;
-}
-
-// As asked, or one per CPU when the heap is large enough to pay for them;
-// never more threads than blocks.
-static unsigned choose_threads(const struct ch_graph_options *options,
-			       uint64_t heap_bytes, size_t num_blocks)
-{
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads;
-
-	if (options->num_threads) {
-		threads = options->num_threads;
-	} else {
-		threads = online > 0 ? (unsigned)online : 1;
-		if (heap_bytes / MIN_BYTES_PER_THREAD < threads)
-			threads = heap_bytes / MIN_BYTES_PER_THREAD;
-	}
-	if (threads > MAX_SCAN_THREADS)
-		threads = MAX_SCAN_THREADS;
-	if (threads > num_blocks)
-		threads = num_blocks;
-	return threads ? threads : 1;
 }
 
 struct root_scan {
@@ -1215,7 +1247,6 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 	double start = now_seconds();
 	struct ch_graph *graph;
 	struct ch_error *err;
-	uint64_t heap_bytes = 0;
 	bool exact_refs, roots_scanned;
 	struct early_finish early = {
 		.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -1246,15 +1277,11 @@ struct ch_error *ch_graph_build(const struct ch_heap *heap,
 		ch_graph_destroy(graph);
 		return &ch_enomem;
 	}
-	for (size_t i = 0; i < graph->num_nodes; i++)
-		heap_bytes += ch_block_size(&graph->blocks[i]);
-	graph->stats.num_threads = choose_threads(options, heap_bytes,
-						  graph->num_nodes);
 	exact_refs = options->program &&
 		     ch_program_lists_references(options->program);
 	// The roots come after the exact references: no early end then.
-	err = scan_heap(graph, as, options, graph->stats.num_threads,
-			exact_refs ? NULL : &early, &roots_scanned);
+	err = scan_heap(graph, as, options, exact_refs ? NULL : &early,
+			&roots_scanned);
 	pthread_mutex_destroy(&early.lock);
 	// The rebuilt CSR costs a second copy of the graph's edges while it is
 	// made: only where a runtime lists exact references.
