@@ -920,12 +920,18 @@ static void check_large_graph_marks(size_t num_seeds)
 	uint64_t *pending = malloc(words * sizeof(*pending));
 
 	cr_assert(marked && pending);
-	memcpy(marked, stop, words * sizeof(*marked));
-	memcpy(pending, seeds, words * sizeof(*pending));
-	assert_no_error(ch_graph_mark_reachable(&graph, marked, pending));
-	for (size_t w = 0; w < words; w++) {
-		cr_assert_eq(marked[w], want[w] | stop[w], "word %zu", w);
-		cr_assert_eq(pending[w], 0, "word %zu", w);
+	// Marked on as many threads as the scan used.
+	for (unsigned threads = 1; threads <= 3; threads++) {
+		graph.stats.num_threads = threads;
+		memcpy(marked, stop, words * sizeof(*marked));
+		memcpy(pending, seeds, words * sizeof(*pending));
+		assert_no_error(ch_graph_mark_reachable(&graph, marked, pending));
+		for (size_t w = 0; w < words; w++) {
+			cr_assert_eq(marked[w], want[w] | stop[w],
+				     "%u threads, word %zu", threads, w);
+			cr_assert_eq(pending[w], 0, "%u threads, word %zu",
+				     threads, w);
+		}
 	}
 	free(marked);
 	free(pending);
@@ -980,11 +986,15 @@ Test(graph, marks_past_a_full_queue)
 		.num_root_refs = 1,
 	};
 
-	assert_no_error(ch_graph_reached(&graph, &reached));
-	for (size_t v = 0; v < n; v++)
-		cr_assert_eq(ch_bit_get(reached, v), v < reach || v == n - 1,
-			     "node %zu", v);
-	free(reached);
+	for (unsigned threads = 1; threads <= 3; threads++) {
+		graph.stats.num_threads = threads;
+		assert_no_error(ch_graph_reached(&graph, &reached));
+		for (size_t v = 0; v < n; v++)
+			cr_assert_eq(ch_bit_get(reached, v),
+				     v < reach || v == n - 1,
+				     "%u threads, node %zu", threads, v);
+		free(reached);
+	}
 	free(offsets);
 	free(targets);
 }

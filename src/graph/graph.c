@@ -1502,16 +1502,99 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
 	return NULL;
 }
 
-struct mark_search {
+// Nodes a marking thread hands over at once, and the handed-over packets
+// waiting at most, per thread.
+#define MARK_PACKET 4096
+#define MARK_PACKETS_PER_THREAD 2
+// The fewest queued nodes a thread hands half of over.
+#define MIN_HAND_OVER 256
+// Words of pending a thread takes at once from a sweep.
+#define MARK_SWEEP_WORDS 64
+// Fewer nodes per thread than this: the marking runs on fewer threads.
+#define MIN_NODES_PER_MARK_THREAD ((size_t)1 << 16)
+
+/*
+ * What the marking threads share. A thread marks a node with an atomic or,
+ * and only the thread whose or set the bit queues the node: each node is
+ * followed once. A thread whose queue runs dry takes a part of pending
+ * (next_word), then a packet another thread handed over, and then waits;
+ * a thread that sees one waiting (hungry) hands over the oldest part of
+ * its queue. The round is over when all wait with nothing handed over and
+ * pending swept to its end; if a queue overflowed into pending during it,
+ * pending is swept again.
+ */
+struct mark_shared {
 	const struct ch_graph *graph;
 	uint64_t *marked, *pending;
-	/** A ring of capacity (a power of 2) nodes: [head, tail) queued. */
-	uint32_t *queue;
-	size_t head, tail, capacity;
-	/** The word of pending being swept; a node left behind it: again. */
-	size_t sweep_word;
-	bool again;
+	size_t words;
+	/** Of each thread's queue, a power of 2. */
+	size_t capacity;
+	/** Under lock: the threads marking; whether there can be two. */
+	unsigned num_threads;
+	bool atomic;
+	/** Atomic: the next word of pending to sweep. */
+	size_t next_word;
+	/** Atomic: a node was left in pending since the round began. */
+	bool overflowed;
+	/** Atomic, read without the lock: the threads waiting. */
+	unsigned hungry;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	/** Under lock: packets handed over, [0, num_packets) full (stored
+	 * atomically, so that a thread can look without the lock). */
+	uint32_t (*packets)[MARK_PACKET];
+	uint32_t *packet_sizes;
+	size_t num_packets, max_packets;
+	/** Under lock: threads waiting; the round; all rounds over. */
+	unsigned waiting;
+	unsigned round;
+	bool done;
 };
+
+struct mark_thread {
+	struct mark_shared *shared;
+	/** A ring of shared->capacity nodes: [head, tail) queued. */
+	uint32_t *queue;
+	size_t head, tail;
+};
+
+// Whether this thread set v's mark (and so follows v).
+static bool take_mark(uint64_t *marked, uint32_t v, bool atomic)
+{
+	uint64_t bit = UINT64_C(1) << (v % 64);
+
+	if (marked[v / 64] & bit)
+		return false;
+	if (!atomic) {
+		marked[v / 64] |= bit;
+		return true;
+	}
+	return !(__atomic_fetch_or(&marked[v / 64], bit, __ATOMIC_RELAXED) &
+		 bit);
+}
+
+// Hand the oldest part of the queue to the threads waiting for work.
+static void hand_over(struct mark_thread *self)
+{
+	struct mark_shared *shared = self->shared;
+	size_t mask = shared->capacity - 1;
+
+	pthread_mutex_lock(&shared->lock);
+	if (shared->num_packets < shared->max_packets) {
+		size_t size = (self->tail - self->head) / 2;
+		uint32_t *packet = shared->packets[shared->num_packets];
+
+		if (size > MARK_PACKET)
+			size = MARK_PACKET;
+		for (size_t i = 0; i < size; i++)
+			packet[i] = self->queue[self->head++ & mask];
+		shared->packet_sizes[shared->num_packets] = (uint32_t)size;
+		__atomic_store_n(&shared->num_packets, shared->num_packets + 1,
+				 __ATOMIC_RELAXED);
+		pthread_cond_signal(&shared->wake);
+	}
+	pthread_mutex_unlock(&shared->lock);
+}
 
 /*
  * Breadth first: the nodes found from one are near one another, as their
@@ -1520,18 +1603,27 @@ struct mark_search {
  * The state is in locals: the marks are stored to through a pointer that
  * could otherwise be the queue's ends.
  */
-static void mark_queued(struct mark_search *search)
+static void mark_queued(struct mark_thread *self)
 {
-	const struct ch_graph *graph = search->graph;
+	struct mark_shared *shared = self->shared;
+	const struct ch_graph *graph = shared->graph;
 	const uint32_t *offsets = graph->edge_offsets;
 	const uint32_t *targets = graph->edge_targets;
-	uint64_t *marked = search->marked;
-	uint32_t *queue = search->queue;
-	size_t head = search->head, tail = search->tail;
-	size_t capacity = search->capacity, mask = capacity - 1;
-	bool again = false;
+	uint64_t *marked = shared->marked;
+	uint32_t *queue = self->queue;
+	size_t head = self->head, tail = self->tail;
+	size_t capacity = shared->capacity, mask = capacity - 1;
+	bool atomic = shared->atomic, overflowed = false;
 
 	while (head < tail) {
+		if (atomic && tail - head >= MIN_HAND_OVER &&
+		    __atomic_load_n(&shared->num_packets, __ATOMIC_RELAXED) <
+			    __atomic_load_n(&shared->hungry, __ATOMIC_RELAXED)) {
+			self->head = head;
+			self->tail = tail;
+			hand_over(self);
+			head = self->head;
+		}
 		if (head + 3 * SEARCH_AHEAD < tail)
 			__builtin_prefetch(&offsets[queue[(head + 3 * SEARCH_AHEAD) & mask]]);
 		if (head + 2 * SEARCH_AHEAD < tail)
@@ -1544,64 +1636,194 @@ static void mark_queued(struct mark_search *search)
 		for (uint32_t e = offsets[u], end = offsets[u + 1]; e < end; e++) {
 			uint32_t v = targets[e];
 
-			if (ch_bit_get(marked, v))
+			if (!take_mark(marked, v, atomic))
 				continue;
-			ch_bit_set(marked, v);
 			if (tail - head < capacity) {
 				queue[tail++ & mask] = v;
 			} else {
-				ch_bit_set(search->pending, v);
-				again |= v / 64 < search->sweep_word;
+				__atomic_fetch_or(&shared->pending[v / 64],
+						  UINT64_C(1) << (v % 64),
+						  __ATOMIC_RELAXED);
+				overflowed = true;
 			}
 		}
 	}
-	search->head = head;
-	search->tail = tail;
-	search->again |= again;
+	self->head = head;
+	self->tail = tail;
+	if (overflowed)
+		__atomic_store_n(&shared->overflowed, true, __ATOMIC_RELAXED);
+}
+
+/*
+ * Queue the nodes of the next words of pending, following the queue
+ * whenever it fills: a sweep queues every pending node it can before the
+ * search goes on, as seeds searched one at a time would leave the search a
+ * single chain to follow, one cache miss after the other. False when
+ * pending is swept to its end.
+ */
+static bool sweep_pending(struct mark_thread *self)
+{
+	struct mark_shared *shared = self->shared;
+	size_t first = __atomic_fetch_add(&shared->next_word, MARK_SWEEP_WORDS,
+					  __ATOMIC_RELAXED);
+	size_t end = first + MARK_SWEEP_WORDS, mask = shared->capacity - 1;
+
+	if (first >= shared->words)
+		return false;
+	if (end > shared->words)
+		end = shared->words;
+	for (size_t w = first; w < end; w++) {
+		uint64_t bits;
+
+		if (!__atomic_load_n(&shared->pending[w], __ATOMIC_RELAXED))
+			continue;
+		bits = __atomic_exchange_n(&shared->pending[w], 0,
+					   __ATOMIC_RELAXED);
+		for (; bits; bits &= bits - 1) {
+			self->queue[self->tail++ & mask] =
+				(uint32_t)(w * 64 + __builtin_ctzll(bits));
+			if (self->tail - self->head == shared->capacity)
+				mark_queued(self);
+		}
+	}
+	return true;
+}
+
+/*
+ * Wait for a packet another thread hands over, and queue it. The last
+ * thread to wait ends the round: it starts another sweep when a queue
+ * overflowed during this one (false: all is marked).
+ */
+static bool wait_for_packet(struct mark_thread *self)
+{
+	struct mark_shared *shared = self->shared;
+	unsigned round;
+	bool more = true;
+
+	pthread_mutex_lock(&shared->lock);
+	round = shared->round;
+	__atomic_store_n(&shared->hungry, ++shared->waiting, __ATOMIC_RELAXED);
+	for (;;) {
+		if (shared->num_packets) {
+			size_t p = shared->num_packets - 1;
+
+			__atomic_store_n(&shared->num_packets, p,
+					 __ATOMIC_RELAXED);
+			for (uint32_t i = 0; i < shared->packet_sizes[p]; i++)
+				self->queue[self->tail++ & (shared->capacity - 1)] =
+					shared->packets[p][i];
+			break;
+		}
+		if (shared->done || shared->round != round) {
+			more = !shared->done;
+			break;
+		}
+		if (shared->waiting == shared->num_threads) {
+			more = shared->overflowed;
+			shared->done = !more;
+			shared->overflowed = false;
+			shared->next_word = 0;
+			shared->round++;
+			pthread_cond_broadcast(&shared->wake);
+			break;
+		}
+		pthread_cond_wait(&shared->wake, &shared->lock);
+	}
+	__atomic_store_n(&shared->hungry, --shared->waiting, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&shared->lock);
+	return more;
+}
+
+static void *mark_thread_run(void *arg)
+{
+	struct mark_thread *self = arg;
+
+	do {
+		mark_queued(self);
+		while (sweep_pending(self))
+			mark_queued(self);
+	} while (wait_for_packet(self));
+	return NULL;
+}
+
+// As many as the scan used, fewer on a small graph.
+static unsigned mark_threads(const struct ch_graph *graph)
+{
+	unsigned threads = graph->stats.num_threads;
+
+	if (threads > graph->num_nodes / MIN_NODES_PER_MARK_THREAD)
+		threads = graph->num_nodes / MIN_NODES_PER_MARK_THREAD;
+	if (threads > MAX_SCAN_THREADS)
+		threads = MAX_SCAN_THREADS;
+	return threads ? threads : 1;
 }
 
 struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 					 uint64_t *marked, uint64_t *pending)
 {
-	size_t words = ch_bitmap_words(graph->num_nodes), capacity = 1;
-	_cleanup_free_ uint32_t *queue = NULL;
-	struct mark_search search = {
+	unsigned num_threads = mark_threads(graph);
+	size_t capacity = 1;
+	struct mark_shared shared = {
 		.graph = graph,
 		.marked = marked,
 		.pending = pending,
-		.again = true,
+		.words = ch_bitmap_words(graph->num_nodes),
+		.atomic = num_threads > 1,
+		.max_packets = MARK_PACKETS_PER_THREAD * num_threads,
 	};
+	_cleanup_free_ uint32_t *queues = NULL;
+	_cleanup_free_ uint32_t(*packets)[MARK_PACKET] = NULL;
+	_cleanup_free_ uint32_t *packet_sizes = NULL;
+	struct mark_thread threads[MAX_SCAN_THREADS];
+	pthread_t ids[MAX_SCAN_THREADS];
+	unsigned started = 0;
 
-	while (capacity < CH_GRAPH_MARK_QUEUE && capacity <= graph->num_nodes)
+	// The queues together hold at most CH_GRAPH_MARK_QUEUE nodes; one as
+	// long as the graph never overflows.
+	while (capacity * num_threads < CH_GRAPH_MARK_QUEUE &&
+	       capacity <= graph->num_nodes)
 		capacity *= 2;
-	queue = malloc(capacity * sizeof(*queue));
-	if (!queue)
-		return &ch_enomem;
-	search.queue = queue;
-	search.capacity = capacity;
-	// Each sweep but the last follows a queue that overflowed, which takes
-	// CH_GRAPH_MARK_QUEUE nodes marked: the sweeps are bounded. A sweep
-	// queues every pending node it can before the search goes on: seeds
-	// searched one at a time would leave the search a single chain to
-	// follow, one cache miss after the other.
-	while (search.again) {
-		search.again = false;
-		for (size_t w = 0; w < words; w++) {
-			search.sweep_word = w;
-			while (pending[w]) {
-				uint32_t u = (uint32_t)(w * 64 +
-							__builtin_ctzll(pending[w]));
-
-				pending[w] &= pending[w] - 1;
-				ch_bit_set(marked, u);
-				queue[search.tail++ & (capacity - 1)] = u;
-				if (search.tail - search.head == capacity)
-					mark_queued(&search);
-			}
-		}
-		search.sweep_word = words;
-		mark_queued(&search);
+	shared.capacity = capacity;
+	queues = malloc(num_threads * capacity * sizeof(*queues));
+	if (num_threads > 1) {
+		packets = malloc(shared.max_packets * sizeof(*packets));
+		packet_sizes = malloc(shared.max_packets * sizeof(*packet_sizes));
 	}
+	if (!queues || (num_threads > 1 && (!packets || !packet_sizes)))
+		return &ch_enomem;
+	shared.packets = packets;
+	shared.packet_sizes = packet_sizes;
+	// The seeds are marked before any search can reach one: each node is
+	// then queued once, by its sweep.
+	for (size_t w = 0; w < shared.words; w++)
+		marked[w] |= pending[w];
+	pthread_mutex_init(&shared.lock, NULL);
+	pthread_cond_init(&shared.wake, NULL);
+	for (unsigned t = 0; t < num_threads; t++) {
+		threads[t] = (struct mark_thread){
+			.shared = &shared,
+			.queue = queues + t * capacity,
+		};
+	}
+	// A thread that cannot be made leaves its share to the others.
+	shared.num_threads = 1;
+	for (unsigned t = 1; t < num_threads; t++) {
+		pthread_mutex_lock(&shared.lock);
+		shared.num_threads++;
+		pthread_mutex_unlock(&shared.lock);
+		if (pthread_create(&ids[t], NULL, mark_thread_run, &threads[t])) {
+			pthread_mutex_lock(&shared.lock);
+			shared.num_threads--;
+			pthread_mutex_unlock(&shared.lock);
+			break;
+		}
+		started++;
+	}
+	mark_thread_run(&threads[0]);
+	for (unsigned t = 1; t <= started; t++)
+		pthread_join(ids[t], NULL);
+	pthread_cond_destroy(&shared.wake);
+	pthread_mutex_destroy(&shared.lock);
 	return NULL;
 }
 

@@ -233,7 +233,9 @@ struct ch_error *ch_graph_reach_queued(const struct ch_graph *graph,
  * queue of at most CH_GRAPH_MARK_QUEUE nodes: a node found while it is
  * full waits in pending, and pending is swept again, at most once per
  * CH_GRAPH_MARK_QUEUE nodes marked. So it needs an eighth of a byte per
- * node where a queue or a distance needs four.
+ * node where a queue or a distance needs four. On a large graph it marks
+ * on as many threads as the scan used (stats.num_threads), each with its
+ * share of that queue.
  */
 struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 					 uint64_t *marked, uint64_t *pending);
