@@ -1518,7 +1518,7 @@ struct ch_error *ch_graph_reach(const struct ch_graph *graph,
  * and only the thread whose or set the bit queues the node: each node is
  * followed once. A thread whose queue runs dry takes a part of pending
  * (next_word), then a packet another thread handed over, and then waits;
- * a thread that sees one waiting (hungry) hands over the oldest part of
+ * a thread that sees one waiting hands over the oldest part of
  * its queue. The round is over when all wait with nothing handed over and
  * pending swept to its end; if a queue overflowed into pending during it,
  * pending is swept again.
@@ -1536,17 +1536,18 @@ struct mark_shared {
 	size_t next_word;
 	/** Atomic: a node was left in pending since the round began. */
 	bool overflowed;
-	/** Atomic, read without the lock: the threads waiting. */
-	unsigned hungry;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	/** Under lock: packets handed over, [0, num_packets) full (stored
-	 * atomically, so that a thread can look without the lock). */
+	/**
+	 * Under lock: packets handed over, [0, num_packets) full, and the
+	 * threads waiting (both stored atomically, so that a busy thread can
+	 * look without the lock).
+	 */
 	uint32_t (*packets)[MARK_PACKET];
 	uint32_t *packet_sizes;
 	size_t num_packets, max_packets;
-	/** Under lock: threads waiting; the round; all rounds over. */
 	unsigned waiting;
+	/** Under lock: the round; all rounds over. */
 	unsigned round;
 	bool done;
 };
@@ -1563,7 +1564,8 @@ static bool take_mark(uint64_t *marked, uint32_t v, bool atomic)
 {
 	uint64_t bit = UINT64_C(1) << (v % 64);
 
-	if (marked[v / 64] & bit)
+	// Loaded atomically: another thread may be setting a bit of the word.
+	if (__atomic_load_n(&marked[v / 64], __ATOMIC_RELAXED) & bit)
 		return false;
 	if (!atomic) {
 		marked[v / 64] |= bit;
@@ -1618,7 +1620,7 @@ static void mark_queued(struct mark_thread *self)
 	while (head < tail) {
 		if (atomic && tail - head >= MIN_HAND_OVER &&
 		    __atomic_load_n(&shared->num_packets, __ATOMIC_RELAXED) <
-			    __atomic_load_n(&shared->hungry, __ATOMIC_RELAXED)) {
+			    __atomic_load_n(&shared->waiting, __ATOMIC_RELAXED)) {
 			self->head = head;
 			self->tail = tail;
 			hand_over(self);
@@ -1702,7 +1704,8 @@ static bool wait_for_packet(struct mark_thread *self)
 
 	pthread_mutex_lock(&shared->lock);
 	round = shared->round;
-	__atomic_store_n(&shared->hungry, ++shared->waiting, __ATOMIC_RELAXED);
+	__atomic_store_n(&shared->waiting, shared->waiting + 1,
+			 __ATOMIC_RELAXED);
 	for (;;) {
 		if (shared->num_packets) {
 			size_t p = shared->num_packets - 1;
@@ -1729,7 +1732,8 @@ static bool wait_for_packet(struct mark_thread *self)
 		}
 		pthread_cond_wait(&shared->wake, &shared->lock);
 	}
-	__atomic_store_n(&shared->hungry, --shared->waiting, __ATOMIC_RELAXED);
+	__atomic_store_n(&shared->waiting, shared->waiting - 1,
+			 __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&shared->lock);
 	return more;
 }
