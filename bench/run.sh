@@ -55,6 +55,7 @@ measure "read the core once (cat)" cat "$core"
 for command in summary types leaks top; do
 	measure "coreheap $command" "$coreheap" "$command" "$core"
 done
+measure "coreheap diff (the core and itself)" "$coreheap" diff "$core" "$core"
 measure "coreheap objects --format jsonl" "$coreheap" objects --format jsonl "$core"
 measure "coreheap report (the HTML page)" "$coreheap" report -o /dev/null "$core"
 # The core as systemd-coredump keeps it, compressed with zstd: decompressed

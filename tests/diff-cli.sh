@@ -26,6 +26,17 @@ else
 	fail "diff exited $status"; cat "$work/diff.err"
 fi
 
+# The two cores are read at once: the progress line shows the stages of
+# the new one alone, each once (the old one's would start them over, or
+# come between them), and is cleared at the end.
+CH_PROGRESS=1 "$COREHEAP" diff "$old" "$new" > /dev/null 2> "$work/progress.err"
+check_same "progress: the new core's stages, each once" \
+	"walking the heap
+typing allocations" \
+	"$(tr '\r' '\n' < "$work/progress.err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+check_same "progress: the last line is cleared" "$(printf '\r\033[K')" \
+	"$(tr '\n' ' ' < "$work/progress.err" | sed 's/.*\(\r\)/\1/')"
+
 # Every type the fixture recorded: count and bytes at both moments.
 while read -r kind name count bytes; do
 	type="$kind $name"
@@ -46,6 +57,14 @@ if command -v xz > /dev/null 2>&1 && command -v zstd > /dev/null 2>&1; then
 	check_same "diff OLD.xz - (zstd): exit status" 0 "$?"
 	check_same "diff OLD.xz - (zstd): the rows of the files" \
 		"$(cat "$work/diff.csv")" "$(cat "$work/compressed.csv")"
+	# With --verbose one core after the other: what is said of each
+	# stays together, the old one's first.
+	"$COREHEAP" diff --verbose --format csv "$work/old.xz" - < "$work/new.zst" \
+		> /dev/null 2> "$work/verbose.err"
+	check_same "diff --verbose: the old core read first, then the new" \
+		"core '$work/old.xz'
+core '<stdin>'" \
+		"$(sed -n "s/^coreheap: \(core '[^']*'\):.*/\1/p" "$work/verbose.err")"
 fi
 
 # Retained growth: each session and cache entry hangs from a global and

@@ -5,9 +5,9 @@ UNIT_TEST_SOURCES = tests/synthetic_core.c tests/synthetic_core.h \
 check_PROGRAMS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
 TESTS += tests/test_core tests/test_plugins tests/test_output tests/test_cli
 check_PROGRAMS += tests/test_vector tests/test_sort tests/test_page_pool \
-	tests/test_page_release
+	tests/test_page_release tests/test_threads
 TESTS += tests/test_vector tests/test_sort tests/test_page_pool \
-	tests/test_page_release
+	tests/test_page_release tests/test_threads
 
 # The threads' stacks, unwound once per program.
 check_PROGRAMS += tests/test_stacks
@@ -52,6 +52,10 @@ tests_test_page_release_SOURCES = tests/test_page_release.c tests/all_bytes.h
 tests_test_page_release_CFLAGS = $(TEST_CFLAGS)
 tests_test_page_release_LDADD = $(TEST_LIBS)
 tests_test_page_release_LDFLAGS = $(CH_TEST_LINK_FLAGS)
+tests_test_threads_SOURCES = tests/test_threads.c
+tests_test_threads_CFLAGS = $(TEST_CFLAGS)
+tests_test_threads_LDADD = $(TEST_LIBS)
+tests_test_threads_LDFLAGS = $(CH_TEST_LINK_FLAGS)
 tests_test_sort_SOURCES = tests/test_sort.c tests/rng.h tests/error_assertions.h
 tests_test_sort_CFLAGS = $(TEST_CFLAGS)
 tests_test_sort_LDADD = $(TEST_LIBS)

@@ -14,6 +14,8 @@ static struct {
 	bool busy, shown;
 } progress;
 
+static _Thread_local bool thread_muted;
+
 void ch_progress_enable(bool enabled)
 {
 	progress.enabled = enabled;
@@ -21,7 +23,17 @@ void ch_progress_enable(bool enabled)
 
 bool ch_progress_enabled(void)
 {
-	return progress.enabled;
+	return progress.enabled && !thread_muted;
+}
+
+void ch_progress_mute_thread(bool muted)
+{
+	thread_muted = muted;
+}
+
+bool ch_progress_thread_muted(void)
+{
+	return thread_muted;
 }
 
 static uint64_t now_ms(void)
@@ -34,7 +46,7 @@ static uint64_t now_ms(void)
 
 void ch_progress_start(const char *stage, uint64_t total)
 {
-	if (!progress.enabled)
+	if (!ch_progress_enabled())
 		return;
 	progress.stage = stage;
 	progress.total = total ? total : 1;
@@ -48,7 +60,7 @@ void ch_progress_add(uint64_t done)
 	uint64_t sum, ms;
 	int percent;
 
-	if (!progress.enabled || !progress.stage)
+	if (!ch_progress_enabled() || !progress.stage)
 		return;
 	sum = __atomic_add_fetch(&progress.done, done, __ATOMIC_RELAXED);
 	percent = sum >= progress.total ? 100 : (int)(sum * 100 / progress.total);
@@ -68,7 +80,7 @@ void ch_progress_add(uint64_t done)
 
 void ch_progress_end(void)
 {
-	if (!progress.enabled)
+	if (!ch_progress_enabled())
 		return;
 	if (progress.shown) {
 		fputs("\r\033[K", stderr);

@@ -7,7 +7,11 @@
  * the command line does when stderr is a terminal (or CH_PROGRESS=1 asks),
  * so pipelines and tests that read stderr see nothing of it.
  *
- * Any thread may report; at most one line every 100 ms is written.
+ * Any thread may report; at most one line every 100 ms is written. A
+ * thread whose work runs beside other work that has the line (the new core
+ * of `diff`, read while the old one is) is muted: its reports, and those of
+ * the threads it makes with ch_thread_create() (thread_pair.h), are
+ * dropped.
  */
 #ifndef COREHEAP_PROGRESS_H
 #define COREHEAP_PROGRESS_H
@@ -16,7 +20,12 @@
 #include <stdint.h>
 
 void ch_progress_enable(bool enabled);
+/** Whether reports from this thread are shown: enabled, and not muted. */
 bool ch_progress_enabled(void);
+
+/** Drop (muted) or show again this thread's reports. */
+void ch_progress_mute_thread(bool muted);
+bool ch_progress_thread_muted(void);
 
 /** A stage of total units of work begins (stage: a static string). */
 void ch_progress_start(const char *stage, uint64_t total);

@@ -8,9 +8,49 @@
 #ifndef COREHEAP_THREAD_PAIR_H
 #define COREHEAP_THREAD_PAIR_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+
+#include "base/progress.h"
+
+/** What a thread made by ch_thread_create() runs, and its maker's state. */
+struct ch_thread_start {
+	void *(*fn)(void *);
+	void *arg;
+	bool progress_muted;
+};
+
+static inline void *ch_thread_run(void *start_arg)
+{
+	struct ch_thread_start start = *(struct ch_thread_start *)start_arg;
+
+	free(start_arg);
+	ch_progress_mute_thread(start.progress_muted);
+	return start.fn(start.arg);
+}
+
+/**
+ * pthread_create() for the project's threads: the new thread reports
+ * progress only if the calling one does (progress.h), so that the work of
+ * a muted thread stays muted on every thread it takes. 0 or an errno.
+ */
+static inline int ch_thread_create(pthread_t *thread, void *(*fn)(void *),
+				   void *arg)
+{
+	struct ch_thread_start *start = malloc(sizeof(*start));
+	int err;
+
+	if (!start)
+		return ENOMEM;
+	*start = (struct ch_thread_start){ fn, arg, ch_progress_thread_muted() };
+	err = pthread_create(thread, NULL, ch_thread_run, start);
+	if (err)
+		free(start);
+	return err;
+}
 
 /**
  * Run fn(first) on this thread and fn(second) on a thread of its own, at
@@ -22,7 +62,7 @@ static inline void ch_run_pair(void *(*fn)(void *), void *first, void *second)
 {
 	pthread_t thread;
 
-	if (second && pthread_create(&thread, NULL, fn, second) == 0) {
+	if (second && ch_thread_create(&thread, fn, second) == 0) {
 		fn(first);
 		pthread_join(thread, NULL);
 		return;
@@ -45,7 +85,7 @@ struct ch_beside {
 static inline void ch_beside_start(struct ch_beside *beside,
 				   void *(*fn)(void *), void *arg)
 {
-	beside->threaded = pthread_create(&beside->thread, NULL, fn, arg) == 0;
+	beside->threaded = ch_thread_create(&beside->thread, fn, arg) == 0;
 	if (!beside->threaded)
 		fn(arg);
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/progress.h"
+#include "base/thread_pair.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/diff.h"
@@ -85,20 +87,66 @@ static const struct ch_option diff_options_table[] = {
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
-static struct ch_error *open_both(const struct ch_command_options *options,
-				  struct ch_program *programs[2])
+// Open a core and type its heap.
+static struct ch_error *open_side(const struct ch_command_options *options,
+				  int side, struct ch_program **ret)
 {
 	struct ch_error *err;
 
-	for (int side = 0; side < 2; side++) {
-		err = ch_command_open(options, options->args[side],
-				      &programs[side]);
-		if (!err)
-			err = ch_program_load_types(programs[side]);
-		if (err)
-			return err;
-	}
+	*ret = NULL;
+	err = ch_command_open(options, options->args[side], ret);
+	if (!err)
+		err = ch_program_load_types(*ret);
+	return err;
+}
+
+// The new core, read beside the old one.
+struct new_side {
+	const struct ch_command_options *options;
+	struct ch_program *program;
+	struct ch_error *err;
+};
+
+static void *open_new_side(void *arg)
+{
+	struct new_side *new = arg;
+
+	new->err = open_side(new->options, 1, &new->program);
 	return NULL;
+}
+
+/*
+ * The two cores are read and typed at once, the new one on a thread of
+ * its own, whose stages the progress shows: the later core of a process
+ * that grew is the larger, the one to wait for. With --verbose one after
+ * the other, so that what is said of each stays together. Either way the
+ * errors and warnings are those of reading them in turn: the old core's
+ * error, if any, is the one, and the new core is then as if not read.
+ */
+static struct ch_error *open_both(const struct ch_command_options *options,
+				  struct ch_program *programs[2])
+{
+	struct new_side new = { .options = options };
+	struct ch_beside beside = { .threaded = false };
+	bool muted = ch_progress_thread_muted();
+	struct ch_error *err;
+
+	if (options->program.verbose) {
+		err = open_side(options, 0, &programs[0]);
+		return err ? err : open_side(options, 1, &programs[1]);
+	}
+	ch_beside_start(&beside, open_new_side, &new);
+	ch_progress_mute_thread(true);
+	err = open_side(options, 0, &programs[0]);
+	ch_progress_mute_thread(muted);
+	ch_beside_join(&beside);
+	if (err) {
+		ch_error_destroy(new.err);
+		ch_program_destroy(new.program);
+		return err;
+	}
+	programs[1] = new.program;
+	return new.err;
 }
 
 static int finish(struct ch_program *programs[2], struct ch_error *err)

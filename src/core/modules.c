@@ -23,6 +23,7 @@
 #include "base/sort.h"
 #include "base/sorted_u64.h"
 #include "base/strbuf.h"
+#include "base/thread_pair.h"
 #include "base/vector.h"
 #include "core/address_space.h"
 #include "core/modules.h"
@@ -1607,8 +1608,7 @@ struct ch_error *ch_modules_load_dwarf_beside(struct ch_modules *modules)
 		any |= modules->modules[i].has_dwarf;
 	}
 	loading->started = true;
-	if (any && pthread_create(&loading->thread, NULL, load_dwarf,
-				  modules) == 0)
+	if (any && ch_thread_create(&loading->thread, load_dwarf, modules) == 0)
 		__atomic_store_n(&loading->running, true, __ATOMIC_RELEASE);
 	return NULL;
 }

@@ -11,6 +11,7 @@
 #include "base/large_alloc.h"
 #include "base/progress.h"
 #include "base/sort.h"
+#include "base/thread_pair.h"
 #include "base/vector.h"
 #include "graph/graph.h"
 
@@ -941,8 +942,8 @@ static struct ch_error *scan_heap(struct ch_graph *graph,
 	if (!alongside)
 		ch_progress_start("scanning for references", num_chunks);
 	for (unsigned t = 1; t < num_threads; t++)
-		started[t] = pthread_create(&threads[t], NULL, scan_worker_run,
-					    &scan_threads[t]) == 0;
+		started[t] = ch_thread_create(&threads[t], scan_worker_run,
+					      &scan_threads[t]) == 0;
 	if (alongside) {
 		size_t done;
 
@@ -1815,7 +1816,7 @@ struct ch_error *ch_graph_mark_reachable(const struct ch_graph *graph,
 		pthread_mutex_lock(&shared.lock);
 		shared.num_threads++;
 		pthread_mutex_unlock(&shared.lock);
-		if (pthread_create(&ids[t], NULL, mark_thread_run, &threads[t])) {
+		if (ch_thread_create(&ids[t], mark_thread_run, &threads[t])) {
 			pthread_mutex_lock(&shared.lock);
 			shared.num_threads--;
 			pthread_mutex_unlock(&shared.lock);
