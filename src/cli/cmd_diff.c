@@ -87,41 +87,48 @@ static const struct ch_option diff_options_table[] = {
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
-// Open a core and type its heap.
-static struct ch_error *open_side(const struct ch_command_options *options,
-				  int side, struct ch_program **ret)
+/*
+ * Walk and type a core opened (*program): a walk that fails leaves no
+ * program, as ch_command_open() does; a typing that fails leaves it, with
+ * the warnings of its walk.
+ */
+static struct ch_error *load_side(const struct ch_command_options *options,
+				  struct ch_program **program)
 {
 	struct ch_error *err;
 
-	*ret = NULL;
-	err = ch_command_open(options, options->args[side], ret);
-	if (!err)
-		err = ch_program_load_types(*ret);
-	return err;
+	err = ch_program_load_heap(*program, &options->program);
+	if (err) {
+		ch_program_destroy(*program);
+		*program = NULL;
+		return err;
+	}
+	return ch_program_load_types(*program);
 }
 
-// The new core, read beside the old one.
+// The new core, walked and typed beside the old one.
 struct new_side {
 	const struct ch_command_options *options;
 	struct ch_program *program;
 	struct ch_error *err;
 };
 
-static void *open_new_side(void *arg)
+static void *load_new_side(void *arg)
 {
 	struct new_side *new = arg;
 
-	new->err = open_side(new->options, 1, &new->program);
+	new->err = load_side(new->options, &new->program);
 	return NULL;
 }
 
 /*
- * The two cores are read and typed at once, the new one on a thread of
- * its own, whose stages the progress shows: the later core of a process
- * that grew is the larger, the one to wait for. With --verbose one after
- * the other, so that what is said of each stays together. Either way the
- * errors and warnings are those of reading them in turn: the old core's
- * error, if any, is the one, and the new core is then as if not read.
+ * Both cores are opened first, in turn (a core that cannot be opened is
+ * said at once); then their heaps are walked and typed at once, the new
+ * one on a thread of its own, whose stages the progress shows: the later
+ * core of a process that grew is the larger, the one to wait for. With
+ * --verbose each is opened, walked and typed in turn, so that what is
+ * said of each stays together. The old core's error, if any, is the one,
+ * and the new core is then as if not read.
  */
 static struct ch_error *open_both(const struct ch_command_options *options,
 				  struct ch_program *programs[2])
@@ -131,13 +138,21 @@ static struct ch_error *open_both(const struct ch_command_options *options,
 	bool muted = ch_progress_thread_muted();
 	struct ch_error *err;
 
-	if (options->program.verbose) {
-		err = open_side(options, 0, &programs[0]);
-		return err ? err : open_side(options, 1, &programs[1]);
+	for (int side = 0; side < 2; side++) {
+		err = ch_program_open(options->args[side], &options->program,
+				      &programs[side]);
+		if (!err && options->program.verbose)
+			err = load_side(options, &programs[side]);
+		if (err)
+			return err;
 	}
-	ch_beside_start(&beside, open_new_side, &new);
+	if (options->program.verbose)
+		return NULL;
+	new.program = programs[1];
+	programs[1] = NULL;
+	ch_beside_start(&beside, load_new_side, &new);
 	ch_progress_mute_thread(true);
-	err = open_side(options, 0, &programs[0]);
+	err = load_side(options, &programs[0]);
 	ch_progress_mute_thread(muted);
 	ch_beside_join(&beside);
 	if (err) {
