@@ -67,6 +67,17 @@ core '<stdin>'" \
 		"$(sed -n "s/^coreheap: \(core '[^']*'\):.*/\1/p" "$work/verbose.err")"
 fi
 
+# With the retained sizes of two small heaps, each core's graph and tree
+# are made at once too: the progress line still shows the new core's
+# stages alone, each once.
+CH_PROGRESS=1 "$COREHEAP" diff --retained "$old" "$new" > /dev/null 2> "$work/progress.err"
+check_same "progress with --retained: the new core's stages, each once" \
+	"walking the heap
+typing allocations
+scanning for references
+dominator tree" \
+	"$(tr '\r' '\n' < "$work/progress.err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+
 # Retained growth: each session and cache entry hangs from a global and
 # holds nothing else, so what each type retains is its own bytes.
 "$COREHEAP" diff --retained --format csv "$old" "$new" > "$work/retained.csv" 2>/dev/null
