@@ -101,3 +101,16 @@ Test(threads, pairs_and_work_beside_are_muted_as_their_maker)
 		cr_expect_eq(second.enabled, !mute, "maker muted %d", mute);
 	}
 }
+
+Test(threads, a_pair_showing_its_second_half_mutes_the_first)
+{
+	struct seen first = { 0 }, second = { 0 };
+
+	ch_run_pair_showing_second(look, &first, &second);
+	cr_expect(first.muted);
+	cr_expect_not(first.enabled);
+	cr_expect_not(second.muted);
+	cr_expect(second.enabled);
+	// The caller reports again once the first half is done.
+	cr_expect_not(ch_progress_thread_muted());
+}

@@ -72,6 +72,27 @@ static inline void ch_run_pair(void *(*fn)(void *), void *first, void *second)
 		fn(second);
 }
 
+/**
+ * ch_run_pair() for two halves that each report their stages (two cores
+ * read at once): the progress line shows the second half's alone, the
+ * first running muted, as one line cannot show both.
+ */
+static inline void ch_run_pair_showing_second(void *(*fn)(void *),
+					      void *first, void *second)
+{
+	bool muted = ch_progress_thread_muted();
+	pthread_t thread;
+	bool threaded = ch_thread_create(&thread, fn, second) == 0;
+
+	ch_progress_mute_thread(true);
+	fn(first);
+	ch_progress_mute_thread(muted);
+	if (threaded)
+		pthread_join(thread, NULL);
+	else
+		fn(second);
+}
+
 /** Work running beside the caller's (ch_beside_start()). */
 struct ch_beside {
 	pthread_t thread;

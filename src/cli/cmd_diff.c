@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/progress.h"
 #include "base/thread_pair.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -92,8 +91,8 @@ static const struct ch_option diff_options_table[] = {
  * program, as ch_command_open() does; a typing that fails leaves it, with
  * the warnings of its walk.
  */
-static struct ch_error *load_side(const struct ch_command_options *options,
-				  struct ch_program **program)
+static struct ch_error *load_program(const struct ch_command_options *options,
+				     struct ch_program **program)
 {
 	struct ch_error *err;
 
@@ -106,18 +105,18 @@ static struct ch_error *load_side(const struct ch_command_options *options,
 	return ch_program_load_types(*program);
 }
 
-// The new core, walked and typed beside the old one.
-struct new_side {
+// One core to walk and type on a thread, and how that went.
+struct side_load {
 	const struct ch_command_options *options;
 	struct ch_program *program;
 	struct ch_error *err;
 };
 
-static void *load_new_side(void *arg)
+static void *load_side(void *arg)
 {
-	struct new_side *new = arg;
+	struct side_load *side = arg;
 
-	new->err = load_side(new->options, &new->program);
+	side->err = load_program(side->options, &side->program);
 	return NULL;
 }
 
@@ -133,35 +132,31 @@ static void *load_new_side(void *arg)
 static struct ch_error *open_both(const struct ch_command_options *options,
 				  struct ch_program *programs[2])
 {
-	struct new_side new = { .options = options };
-	struct ch_beside beside = { .threaded = false };
-	bool muted = ch_progress_thread_muted();
+	struct side_load sides[2];
 	struct ch_error *err;
 
 	for (int side = 0; side < 2; side++) {
 		err = ch_program_open(options->args[side], &options->program,
 				      &programs[side]);
 		if (!err && options->program.verbose)
-			err = load_side(options, &programs[side]);
+			err = load_program(options, &programs[side]);
 		if (err)
 			return err;
 	}
 	if (options->program.verbose)
 		return NULL;
-	new.program = programs[1];
-	programs[1] = NULL;
-	ch_beside_start(&beside, load_new_side, &new);
-	ch_progress_mute_thread(true);
-	err = load_side(options, &programs[0]);
-	ch_progress_mute_thread(muted);
-	ch_beside_join(&beside);
-	if (err) {
-		ch_error_destroy(new.err);
-		ch_program_destroy(new.program);
-		return err;
+	for (int side = 0; side < 2; side++)
+		sides[side] = (struct side_load){ options, programs[side], NULL };
+	ch_run_pair_showing_second(load_side, &sides[0], &sides[1]);
+	programs[0] = sides[0].program;
+	programs[1] = sides[1].program;
+	if (sides[0].err) {
+		ch_error_destroy(sides[1].err);
+		ch_program_destroy(programs[1]);
+		programs[1] = NULL;
+		return sides[0].err;
 	}
-	programs[1] = new.program;
-	return new.err;
+	return sides[1].err;
 }
 
 static int finish(struct ch_program *programs[2], struct ch_error *err)

@@ -15,7 +15,6 @@
 #include "base/page_pool.h"
 #include "base/path.h"
 #include "base/pattern.h"
-#include "base/progress.h"
 #include "base/sort.h"
 #include "base/thread_pair.h"
 #include "base/vector.h"
@@ -191,59 +190,52 @@ static struct ch_error *side_rows(struct ch_program *program, bool is_new,
  */
 #define RETAINED_PAIR_MAX_NODES ((size_t)1 << 22)
 
-// The new core's rows, made beside the old one's.
-struct new_rows {
+// One side's rows, made on a thread, and how that went.
+struct side_job {
 	struct ch_program *program;
-	bool with_retained;
+	bool is_new, with_retained;
 	struct diff_row_vector *rows;
 	struct ch_error *err;
 };
 
-static void *new_side_rows(void *arg)
+static void *side_job_run(void *arg)
 {
-	struct new_rows *new = arg;
+	struct side_job *job = arg;
 
-	new->err = side_rows(new->program, true, new->with_retained, new->rows);
+	job->err = side_rows(job->program, job->is_new, job->with_retained,
+			     job->rows);
 	return NULL;
 }
 
 /*
  * The rows of each side: with the retained sizes of two small heaps, the
  * new core's beside the old one's (whose progress is muted, as when they
- * were read); else one after the other.
+ * were read); else one after the other. The old side's error, if any, is
+ * the one.
  */
 static struct ch_error *both_sides_rows(struct diff_report *report,
 					bool with_retained,
 					struct diff_row_vector *new_side)
 {
-	struct new_rows new = {
-		.program = report->programs[1],
-		.with_retained = with_retained,
-		.rows = new_side,
+	struct side_job jobs[2] = {
+		{ report->programs[0], false, with_retained, &report->rows, NULL },
+		{ report->programs[1], true, with_retained, new_side, NULL },
 	};
-	struct ch_beside beside = { .threaded = false };
-	bool muted = ch_progress_thread_muted();
-	struct ch_error *err;
 
-	if (!with_retained || report->programs[0]->verbose ||
-	    report->programs[0]->heap.live.len > RETAINED_PAIR_MAX_NODES ||
-	    report->programs[1]->heap.live.len > RETAINED_PAIR_MAX_NODES) {
-		err = side_rows(report->programs[0], false, with_retained,
-				&report->rows);
-		return err ? err : side_rows(report->programs[1], true,
-					     with_retained, new_side);
+	if (with_retained && !report->programs[0]->verbose &&
+	    report->programs[0]->heap.live.len <= RETAINED_PAIR_MAX_NODES &&
+	    report->programs[1]->heap.live.len <= RETAINED_PAIR_MAX_NODES) {
+		ch_run_pair_showing_second(side_job_run, &jobs[0], &jobs[1]);
+	} else {
+		side_job_run(&jobs[0]);
+		if (!jobs[0].err)
+			side_job_run(&jobs[1]);
 	}
-	ch_beside_start(&beside, new_side_rows, &new);
-	ch_progress_mute_thread(true);
-	err = side_rows(report->programs[0], false, with_retained,
-			&report->rows);
-	ch_progress_mute_thread(muted);
-	ch_beside_join(&beside);
-	if (err) {
-		ch_error_destroy(new.err);
-		return err;
+	if (jobs[0].err) {
+		ch_error_destroy(jobs[1].err);
+		return jobs[0].err;
 	}
-	return new.err;
+	return jobs[1].err;
 }
 
 /* Merge the old side's rows with the new side's, summing equal keys. */
