@@ -389,6 +389,19 @@ while read -r kind name count bytes; do
 done < "$work/growth.live.2" > "$work/diff.facts"
 "$COREHEAP" report -o "$work/diff.html" "$old" "$new" 2> "$work/report.err"
 check_same "report OLD NEW exits 0" 0 "$?"
+# Each core's graph and tree are made once (the diff's retained sizes are
+# the new core's tree's, not a second one's), the old core's beside the
+# new one's: the progress line shows the new core's stages, each once.
+CH_PROGRESS=1 "$COREHEAP" report -o "$work/progress.html" "$old" "$new" \
+	2> "$work/progress.err"
+check_same "report OLD NEW: the new core's stages, each once" \
+	"walking the heap
+typing allocations
+scanning for references
+dominator tree" \
+	"$(tr '\r' '\n' < "$work/progress.err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+check_same "report OLD NEW: the same page with progress shown" same \
+	"$(cmp -s "$work/diff.html" "$work/progress.html" && echo same)"
 for doc in summary types leaks; do
 	"$COREHEAP" "$doc" --format json "$new" > "$work/cli.$doc.json" 2> /dev/null
 done

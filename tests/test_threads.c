@@ -3,11 +3,14 @@
 // thread made by ch_thread_create(), ch_run_pair() or ch_beside_start()
 // reports progress only if the thread that made it does, so that work
 // muted on one thread (the old core of `diff`, read beside the new one)
-// stays muted on the threads it takes.
+// stays muted on the threads it takes; and ch_run_two(), two pieces of
+// work at once or in turn, the first one's error the one said.
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 
+#include "base/error.h"
 #include "base/progress.h"
 #include "base/thread_pair.h"
 
@@ -113,4 +116,73 @@ Test(threads, a_pair_showing_its_second_half_mutes_the_first)
 	cr_expect(second.enabled);
 	// The caller reports again once the first half is done.
 	cr_expect_not(ch_progress_thread_muted());
+}
+
+// A piece of work for ch_run_two(): fails with its message if it has one,
+// and says whether it ran and on which thread.
+struct step {
+	const char *fails_with;
+	bool ran;
+	pthread_t thread;
+};
+
+static struct ch_error *do_step(void *arg)
+{
+	struct step *step = arg;
+
+	step->ran = true;
+	step->thread = pthread_self();
+	return step->fails_with ?
+		       ch_error_create(CH_ERROR_CORRUPT, "%s", step->fails_with) :
+		       NULL;
+}
+
+static struct ch_error *run_two(struct step steps[2], bool at_once)
+{
+	struct ch_work works[2] = {
+		{ do_step, &steps[0], NULL },
+		{ do_step, &steps[1], NULL },
+	};
+
+	return ch_run_two(works, at_once);
+}
+
+// The message of err, which is destroyed; NULL for no error.
+static char *message_of(struct ch_error *err)
+{
+	static char message[64];
+
+	if (!err)
+		return NULL;
+	snprintf(message, sizeof(message), "%s", err->message);
+	ch_error_destroy(err);
+	return message;
+}
+
+Test(threads, two_pieces_of_work_at_once_say_the_first_ones_error)
+{
+	struct step steps[2] = { { .fails_with = "old" }, { .fails_with = "new" } };
+
+	cr_expect_str_eq(message_of(run_two(steps, true)), "old");
+	cr_expect(steps[0].ran && steps[1].ran);
+	cr_expect(pthread_equal(steps[0].thread, pthread_self()));
+	cr_expect_not(pthread_equal(steps[1].thread, pthread_self()));
+	steps[0].fails_with = NULL;
+	cr_expect_str_eq(message_of(run_two(steps, true)), "new");
+	steps[1].fails_with = NULL;
+	cr_expect_null(run_two(steps, true));
+}
+
+Test(threads, two_pieces_of_work_in_turn_stop_at_the_first_error)
+{
+	struct step steps[2] = { { .fails_with = "old" }, { .fails_with = NULL } };
+
+	cr_expect_str_eq(message_of(run_two(steps, false)), "old");
+	cr_expect(steps[0].ran);
+	cr_expect_not(steps[1].ran);
+	steps[0].fails_with = NULL;
+	steps[1].fails_with = "new";
+	cr_expect_str_eq(message_of(run_two(steps, false)), "new");
+	cr_expect(steps[1].ran);
+	cr_expect(pthread_equal(steps[1].thread, pthread_self()));
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "base/error.h"
 #include "base/progress.h"
 
 /** What a thread made by ch_thread_create() runs, and its maker's state. */
@@ -91,6 +92,46 @@ static inline void ch_run_pair_showing_second(void *(*fn)(void *),
 		pthread_join(thread, NULL);
 	else
 		fn(second);
+}
+
+/** A piece of work that can fail, for ch_run_two(). */
+struct ch_work {
+	struct ch_error *(*fn)(void *arg);
+	void *arg;
+	struct ch_error *err;
+};
+
+static inline void *ch_work_run(void *work)
+{
+	struct ch_work *w = work;
+
+	w->err = w->fn(w->arg);
+	return NULL;
+}
+
+/**
+ * Two pieces of work that each report their stages (two cores read or
+ * analysed): at once when at_once (ch_run_pair_showing_second()), else
+ * the first, then the second if the first did not fail. The first's
+ * error, if any, is the one returned (the second's destroyed); else the
+ * second's. works[i].err says which failed.
+ */
+static inline struct ch_error *ch_run_two(struct ch_work works[2],
+					  bool at_once)
+{
+	if (at_once) {
+		ch_run_pair_showing_second(ch_work_run, &works[0], &works[1]);
+	} else {
+		ch_work_run(&works[0]);
+		if (!works[0].err)
+			ch_work_run(&works[1]);
+	}
+	if (works[0].err) {
+		ch_error_destroy(works[1].err);
+		works[1].err = NULL;
+		return works[0].err;
+	}
+	return works[1].err;
 }
 
 /** Work running beside the caller's (ch_beside_start()). */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/thread_pair.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/diff.h"
@@ -86,79 +85,6 @@ static const struct ch_option diff_options_table[] = {
 	{ { NULL, 0, NULL, 0 }, NULL, NULL, NULL },
 };
 
-/*
- * Walk and type a core opened (*program): a walk that fails leaves no
- * program, as ch_command_open() does; a typing that fails leaves it, with
- * the warnings of its walk.
- */
-static struct ch_error *load_program(const struct ch_command_options *options,
-				     struct ch_program **program)
-{
-	struct ch_error *err;
-
-	err = ch_program_load_heap(*program, &options->program);
-	if (err) {
-		ch_program_destroy(*program);
-		*program = NULL;
-		return err;
-	}
-	return ch_program_load_types(*program);
-}
-
-// One core to walk and type on a thread, and how that went.
-struct side_load {
-	const struct ch_command_options *options;
-	struct ch_program *program;
-	struct ch_error *err;
-};
-
-static void *load_side(void *arg)
-{
-	struct side_load *side = arg;
-
-	side->err = load_program(side->options, &side->program);
-	return NULL;
-}
-
-/*
- * Both cores are opened first, in turn (a core that cannot be opened is
- * said at once); then their heaps are walked and typed at once, the new
- * one on a thread of its own, whose stages the progress shows: the later
- * core of a process that grew is the larger, the one to wait for. With
- * --verbose each is opened, walked and typed in turn, so that what is
- * said of each stays together. The old core's error, if any, is the one,
- * and the new core is then as if not read.
- */
-static struct ch_error *open_both(const struct ch_command_options *options,
-				  struct ch_program *programs[2])
-{
-	struct side_load sides[2];
-	struct ch_error *err;
-
-	for (int side = 0; side < 2; side++) {
-		err = ch_program_open(options->args[side], &options->program,
-				      &programs[side]);
-		if (!err && options->program.verbose)
-			err = load_program(options, &programs[side]);
-		if (err)
-			return err;
-	}
-	if (options->program.verbose)
-		return NULL;
-	for (int side = 0; side < 2; side++)
-		sides[side] = (struct side_load){ options, programs[side], NULL };
-	ch_run_pair_showing_second(load_side, &sides[0], &sides[1]);
-	programs[0] = sides[0].program;
-	programs[1] = sides[1].program;
-	if (sides[0].err) {
-		ch_error_destroy(sides[1].err);
-		ch_program_destroy(programs[1]);
-		programs[1] = NULL;
-		return sides[0].err;
-	}
-	return sides[1].err;
-}
-
 static int finish(struct ch_program *programs[2], struct ch_error *err)
 {
 	int status = ch_command_finish(programs[0], NULL);
@@ -179,7 +105,7 @@ int cmd_diff(int argc, char **argv)
 			       diff_options_table, &diff_options, &options);
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	err = open_both(&options, programs);
+	err = ch_command_open_two(&options, true, programs);
 	if (!err)
 		err = ch_diff_report_write(programs, &diff_options,
 					   options.format, stdout);

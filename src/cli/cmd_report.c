@@ -150,9 +150,12 @@ int cmd_report(int argc, char **argv)
 	}
 	if (err || options.help)
 		return ch_command_finish(NULL, err);
-	for (int side = 0; !err && side < options.num_args; side++)
-		err = ch_command_open(&options, options.args[side],
-				      &programs[side]);
+	// With two cores, the new core is typed in its analysis, beside the
+	// graph's scan (page_model.c).
+	if (options.num_args == 2)
+		err = ch_command_open_two(&options, false, programs);
+	else
+		err = ch_command_open(&options, options.args[0], &programs[0]);
 	if (!err)
 		err = write_report(programs, &report);
 	if (!programs[1])

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/thread_pair.h"
 #include "cli/options.h"
 #include "core/coredump_store.h"
+#include "types/types.h"
 
 enum shared_option {
 	OPT_EXE = 0x100,
@@ -461,6 +463,71 @@ struct ch_error *ch_command_open(const struct ch_command_options *options,
 	}
 	*ret = program;
 	return NULL;
+}
+
+/*
+ * Walk a core opened (*program), and type it if typed: a walk that fails
+ * leaves no program, as ch_command_open() does; a typing that fails
+ * leaves it, with the warnings of its walk.
+ */
+static struct ch_error *load_program(const struct ch_command_options *options,
+				     bool typed, struct ch_program **program)
+{
+	struct ch_error *err;
+
+	err = ch_program_load_heap(*program, &options->program);
+	if (err) {
+		ch_program_destroy(*program);
+		*program = NULL;
+		return err;
+	}
+	return typed ? ch_program_load_types(*program) : NULL;
+}
+
+// One core to load on a thread.
+struct side_load {
+	const struct ch_command_options *options;
+	bool typed;
+	struct ch_program *program;
+};
+
+static struct ch_error *load_side(void *arg)
+{
+	struct side_load *side = arg;
+
+	return load_program(side->options, side->typed, &side->program);
+}
+
+struct ch_error *ch_command_open_two(const struct ch_command_options *options,
+				     bool typed, struct ch_program *programs[2])
+{
+	struct side_load sides[2];
+	struct ch_work works[2];
+	struct ch_error *err;
+
+	for (int side = 0; side < 2; side++) {
+		err = ch_program_open(options->args[side], &options->program,
+				      &programs[side]);
+		if (!err && options->program.verbose)
+			err = load_program(options, typed, &programs[side]);
+		if (err)
+			return err;
+	}
+	if (options->program.verbose)
+		return NULL;
+	for (int side = 0; side < 2; side++) {
+		sides[side] = (struct side_load){ options, typed,
+						  programs[side] };
+		works[side] = (struct ch_work){ load_side, &sides[side], NULL };
+	}
+	err = ch_run_two(works, true);
+	programs[0] = sides[0].program;
+	programs[1] = sides[1].program;
+	if (works[0].err) {
+		ch_program_destroy(programs[1]);
+		programs[1] = NULL;
+	}
+	return err;
 }
 
 int ch_command_finish(struct ch_program *program, struct ch_error *err)

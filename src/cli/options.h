@@ -84,6 +84,20 @@ struct ch_error *ch_command_open(const struct ch_command_options *options,
 				 struct ch_program **ret);
 
 /**
+ * Open the two cores of options->args (OLD, NEW) and load their heaps,
+ * and their types if typed. Both are opened first, in turn, so that a core
+ * that cannot be opened is said at once; then their heaps are walked (and
+ * typed) at once, the new one on a thread of its own, whose stages the
+ * progress shows: the later core of a process that grew is the larger,
+ * the one to wait for. With --verbose each is opened and loaded in turn,
+ * so that what is said of each stays together. The old core's error, if
+ * any, is the one, and the new core is then as if not read. What was
+ * opened is left in programs (NULL where not) for the caller to finish.
+ */
+struct ch_error *ch_command_open_two(const struct ch_command_options *options,
+				     bool typed, struct ch_program *programs[2]);
+
+/**
  * Print the program's warnings on stderr, destroy it, and give the exit
  * status: err's if err is set (printed once), else 1 if the results are
  * partial, else 0.

@@ -96,10 +96,11 @@ static int compare_rows_by_growth(const void *a, const void *b)
  * dominates. retained_ret has one entry per group.
  */
 static struct ch_error *group_retained(struct ch_program *program,
+				       const struct ch_analysis_options *options,
 				       const struct ch_type_groups *groups,
 				       uint64_t **retained_ret)
 {
-	struct ch_analysis_options options = { 0 };
+	static const struct ch_analysis_options defaults = { 0 };
 	struct ch_analysis analysis;
 	struct ch_dominators dominators;
 	_cleanup_free_ uint64_t *retained = NULL;
@@ -109,7 +110,7 @@ static struct ch_error *group_retained(struct ch_program *program,
 	// The typing's, the graph's and the tree's arrays hand their pages
 	// on to each other; the other core's analysis opens its own.
 	ch_page_pool_open();
-	err = ch_analysis_init(&analysis, program, &options);
+	err = ch_analysis_init(&analysis, program, options ? options : &defaults);
 	if (err) {
 		ch_page_pool_close();
 		return err;
@@ -143,35 +144,58 @@ static struct ch_error *group_retained(struct ch_program *program,
 	return NULL;
 }
 
-/* One side's groups as rows (old or new side filled), sorted by key. */
-static struct ch_error *side_rows(struct ch_program *program, bool is_new,
-				  bool with_retained,
+struct ch_error *ch_diff_group_retained(struct ch_program *program,
+					const struct ch_analysis_options *analysis,
+					uint64_t **ret)
+{
+	struct ch_type_groups groups;
+	struct ch_error *err;
+
+	err = ch_type_groups_init(&groups, program, NULL, NULL);
+	if (err)
+		return err;
+	err = group_retained(program, analysis, &groups, ret);
+	ch_type_groups_deinit(&groups);
+	return err;
+}
+
+/*
+ * One side's groups as rows (side 0: the old side filled; 1: the new),
+ * sorted by key.
+ */
+static struct ch_error *side_rows(struct ch_program *program, int side,
+				  const struct ch_diff_options *options,
 				  struct diff_row_vector *rows)
 {
+	const uint64_t *known = options->group_retained[side];
 	struct ch_type_groups groups;
 	_cleanup_free_ uint64_t *retained = NULL;
 	struct ch_error *err;
 
 	// Each block's group only for the retained sizes.
-	err = with_retained ? ch_type_groups_init(&groups, program, NULL, NULL) :
-			      ch_type_groups_count(&groups, program);
+	err = options->retained ?
+		      ch_type_groups_init(&groups, program, NULL, NULL) :
+		      ch_type_groups_count(&groups, program);
 	if (err)
 		return err;
-	if (with_retained)
-		err = group_retained(program, &groups, &retained);
+	if (options->retained && !known)
+		err = group_retained(program, options->analysis, &groups,
+				     &retained);
+	if (!known)
+		known = retained;
 	for (size_t g = 0; !err && g < groups.num_groups; g++) {
 		const struct ch_type_group *group = &groups.groups[g];
 		struct side_totals totals = {
 			.count = group->count,
 			.bytes = group->bytes,
-			.retained = retained ? retained[g] : 0,
+			.retained = known ? known[g] : 0,
 		};
 		struct diff_row row = {
 			.type = group->type,
 			.size = group->type ? 0 : group->size,
 		};
 
-		if (is_new)
+		if (side == 1)
 			row.new = totals;
 		else
 			row.old = totals;
@@ -181,73 +205,57 @@ static struct ch_error *side_rows(struct ch_program *program, bool is_new,
 	return err;
 }
 
-/*
- * The retained sizes of both cores at once, each with its graph and
- * dominator tree on threads of their own, while the two together stay
- * small: up to this many allocations in each (at 2 million, `diff
- * --retained` of a core and itself peaked at 317 MiB so, 233 MiB one
- * after the other, for a quarter less time).
- */
-#define RETAINED_PAIR_MAX_NODES ((size_t)1 << 22)
-
-// One side's rows, made on a thread, and how that went.
+// One side's rows, made on a thread.
 struct side_job {
 	struct ch_program *program;
-	bool is_new, with_retained;
+	int side;
+	const struct ch_diff_options *options;
 	struct diff_row_vector *rows;
-	struct ch_error *err;
 };
 
-static void *side_job_run(void *arg)
+static struct ch_error *side_job_run(void *arg)
 {
 	struct side_job *job = arg;
 
-	job->err = side_rows(job->program, job->is_new, job->with_retained,
-			     job->rows);
-	return NULL;
+	return side_rows(job->program, job->side, job->options, job->rows);
 }
 
 /*
- * The rows of each side: with the retained sizes of two small heaps, the
- * new core's beside the old one's (whose progress is muted, as when they
- * were read); else one after the other. The old side's error, if any, is
- * the one.
+ * The rows of each side: with the retained sizes of two small heaps, both
+ * to be made here, the new core's beside the old one's (whose progress is
+ * muted, as when they were read); else one after the other. The old
+ * side's error, if any, is the one.
  */
 static struct ch_error *both_sides_rows(struct diff_report *report,
-					bool with_retained,
+					const struct ch_diff_options *options,
 					struct diff_row_vector *new_side)
 {
 	struct side_job jobs[2] = {
-		{ report->programs[0], false, with_retained, &report->rows, NULL },
-		{ report->programs[1], true, with_retained, new_side, NULL },
+		{ report->programs[0], 0, options, &report->rows },
+		{ report->programs[1], 1, options, new_side },
+	};
+	struct ch_work works[2] = {
+		{ side_job_run, &jobs[0], NULL },
+		{ side_job_run, &jobs[1], NULL },
 	};
 
-	if (with_retained && !report->programs[0]->verbose &&
-	    report->programs[0]->heap.live.len <= RETAINED_PAIR_MAX_NODES &&
-	    report->programs[1]->heap.live.len <= RETAINED_PAIR_MAX_NODES) {
-		ch_run_pair_showing_second(side_job_run, &jobs[0], &jobs[1]);
-	} else {
-		side_job_run(&jobs[0]);
-		if (!jobs[0].err)
-			side_job_run(&jobs[1]);
-	}
-	if (jobs[0].err) {
-		ch_error_destroy(jobs[1].err);
-		return jobs[0].err;
-	}
-	return jobs[1].err;
+	return ch_run_two(works, options->retained &&
+					 !options->group_retained[0] &&
+					 !options->group_retained[1] &&
+					 !report->programs[0]->verbose &&
+					 ch_diff_pair_fits(report->programs));
 }
 
 /* Merge the old side's rows with the new side's, summing equal keys. */
 static struct ch_error *merge_sides(struct diff_report *report,
-				   bool with_retained)
+				   const struct ch_diff_options *options)
 {
 	struct diff_row_vector new_side;
 	struct ch_error *err;
 	size_t kept = 0;
 
 	diff_row_vector_init(&new_side);
-	err = both_sides_rows(report, with_retained, &new_side);
+	err = both_sides_rows(report, options, &new_side);
 	for (size_t i = 0; !err && i < new_side.len; i++)
 		err = diff_row_vector_append(&report->rows, &new_side.data[i]);
 	diff_row_vector_deinit(&new_side);
@@ -579,7 +587,7 @@ struct ch_error *ch_diff_report_write(struct ch_program *programs[2],
 	}
 	err = compare_build_ids(&report, options->strict);
 	if (!err)
-		err = merge_sides(&report, options->retained);
+		err = merge_sides(&report, options);
 	if (err) {
 		diff_row_vector_deinit(&report.rows);
 		if (report.type_pattern)

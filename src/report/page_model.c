@@ -9,6 +9,7 @@
 #include "base/keep_best.h"
 #include "base/page_pool.h"
 #include "base/sort.h"
+#include "base/thread_pair.h"
 #include "base/vector.h"
 #include "graph/dominators.h"
 #include "report/analysis.h"
@@ -773,14 +774,122 @@ static void write_warnings(struct ch_out *out, struct ch_program *programs[2])
  * The model of programs[1] (programs[0]: NULL, or OLD for the parts of a
  * diff).
  */
+/*
+ * The new core's analysis (its graph, types) and its tree, once, for the
+ * types table, top, leaks, the tree and the instances. The typing's, the
+ * graph's and the tree's arrays hand their pages on to each other; what
+ * the page's parts are made of after takes none, and the pool would only
+ * add to their peak.
+ */
+static struct ch_error *analyse_with_tree(void *arg)
+{
+	struct page_model *model = arg;
+	struct ch_error *err;
+
+	ch_page_pool_open();
+	err = analyse(model);
+	if (!err)
+		err = compute_tree(model);
+	ch_page_pool_close();
+	return err;
+}
+
+/*
+ * The old core of `report OLD NEW`: its types, and its retained bytes per
+ * type group for the diff, from a graph and a tree of its own made as the
+ * new core's are (its statistics line not said: the page's is the new
+ * core's).
+ */
+struct old_side {
+	struct ch_program *program;
+	struct ch_analysis_options analysis;
+	uint64_t *group_retained;
+};
+
+static struct ch_error *type_and_retain_old(void *arg)
+{
+	struct old_side *old = arg;
+	struct ch_error *err;
+
+	err = ch_program_load_types(old->program);
+	if (!err)
+		err = ch_diff_group_retained(old->program, &old->analysis,
+					     &old->group_retained);
+	return err;
+}
+
+/*
+ * The new core's analysis and tree, and the old core's typing and
+ * retained sizes: for two small heaps at once, the new core's beside the
+ * old one's (whose progress is muted, as diff does); else the old core's
+ * first, so that only its types and sizes are held through the new core's
+ * analysis. The old core's error, if any, is the one.
+ */
+static struct ch_error *analyse_both(struct page_model *model,
+				     struct ch_program *programs[2],
+				     struct old_side *old)
+{
+	struct ch_work works[2] = {
+		{ type_and_retain_old, old, NULL },
+		{ analyse_with_tree, model, NULL },
+	};
+
+	return ch_run_two(works, !programs[0]->verbose &&
+					 !programs[1]->verbose &&
+					 ch_diff_pair_fits(programs));
+}
+
+// The new core's retained bytes per type group, from the tree made once.
+static struct ch_error *new_group_retained(const struct page_model *model,
+					   uint64_t **ret)
+{
+	uint64_t *per_group = calloc(model->groups.num_groups + 1,
+				     sizeof(*per_group));
+	struct ch_error *err;
+
+	if (!per_group)
+		return &ch_enomem;
+	err = ch_dominators_group_retained(model->dominators, model->retained,
+					   model->groups.group_of,
+					   model->groups.num_groups, per_group);
+	if (err) {
+		free(per_group);
+		return err;
+	}
+	*ret = per_group;
+	return NULL;
+}
+
+// The diff of the two cores, with retained sizes, neither core's graph
+// made again.
+static struct ch_error *write_diff(const struct page_model *model,
+				   struct ch_program *programs[2],
+				   const struct old_side *old, FILE *stream)
+{
+	_cleanup_free_ uint64_t *new_retained = NULL;
+	struct ch_error *err;
+
+	err = new_group_retained(model, &new_retained);
+	if (err)
+		return err;
+	return ch_diff_report_write(programs, &(struct ch_diff_options){
+		.retained = true,
+		.analysis = &old->analysis,
+		.group_retained = { old->group_retained, new_retained },
+	}, CH_FORMAT_JSON, stream);
+}
+
 static struct ch_error *write_model(struct ch_program *programs[2],
 				    const struct ch_page_options *options,
 				    FILE *stream)
 {
 	struct ch_program *program = programs[1];
 	struct page_model model = { .program = program, .options = options };
+	struct old_side old = { .program = programs[0],
+				.analysis = options->analysis };
 	struct ch_error *err = NULL;
 
+	old.analysis.stats = false;
 	fprintf(stream, "{\"schema\": 1, \"generator\": \"coreheap %s\", \"limit\": %" PRIu64 ",\n",
 		PACKAGE_VERSION, options->limit);
 	if (programs[0]) {
@@ -788,22 +897,15 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 		err = ch_summary_report_write(programs[0], CH_FORMAT_JSON,
 					      stream);
 		if (!err)
-			err = ch_program_load_types(programs[0]);
-		if (!err)
 			fputs(",\n", stream);
 	}
 	if (!err) {
 		fputs("\"summary\": ", stream);
 		err = ch_summary_report_write(program, CH_FORMAT_JSON, stream);
 	}
-	// One analysis (the graph, the types) for the types table, top,
-	// leaks, the tree and the instances. The typing's, the graph's and
-	// the tree's arrays hand their pages on to each other; what the
-	// page's parts are made of after takes none, and the pool would only
-	// add to their peak.
-	ch_page_pool_open();
 	if (!err)
-		err = analyse(&model);
+		err = programs[0] ? analyse_both(&model, programs, &old) :
+				    analyse_with_tree(&model);
 	if (!err) {
 		fputs(",\n\"types\": ", stream);
 		err = ch_types_report_write_types(model.types,
@@ -811,9 +913,6 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 				.sort = CH_TYPES_SORT_BYTES,
 			}, CH_FORMAT_JSON, stream);
 	}
-	if (!err)
-		err = compute_tree(&model);
-	ch_page_pool_close();
 	if (!err) {
 		fputs(",\n\"top\": ", stream);
 		err = ch_top_report_write_created(model.top, CH_FORMAT_JSON,
@@ -828,15 +927,14 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 	}
 	if (!err && programs[0]) {
 		fputs(",\n\"diff\": ", stream);
-		err = ch_diff_report_write(programs, &(struct ch_diff_options){
-			.retained = true,
-		}, CH_FORMAT_JSON, stream);
+		err = write_diff(&model, programs, &old, stream);
 	}
 	if (!err) {
 		model.out = malloc(sizeof(*model.out));
 		if (!model.out)
 			err = &ch_enomem;
 	}
+	free(old.group_retained);
 	if (err) {
 		page_model_deinit(&model);
 		return err;
