@@ -277,10 +277,11 @@ static void write_rest_types(struct ch_out *out, const struct page_model *model,
 }
 
 /*
- * The children of each node in the dominator tree, in CSR form, in the
- * order of dominators->order: index n is the super-root. Node x's are
- * children[offsets[x + 1], offsets[x + 2]) (filled backwards, each range
- * ends where it started).
+ * The children of each node in the dominator tree, in CSR form, by node:
+ * index n is the super-root. Node x's are children[offsets[x + 1],
+ * offsets[x + 2]) (filled backwards, each range ends where it started).
+ * Two passes over the nodes in order, each reading idom in order: the
+ * listing's order is the nodes' retained sizes', not the children's.
  */
 static struct ch_error *tree_children(const struct ch_dominators *dominators,
 				      size_t n, uint32_t **offsets_ret,
@@ -288,24 +289,25 @@ static struct ch_error *tree_children(const struct ch_dominators *dominators,
 {
 	uint32_t *offsets = calloc(n + 3, sizeof(*offsets));
 	uint32_t *children = malloc((n + 1) * sizeof(*children));
+	const uint32_t *idom = dominators->idom;
 
 	*offsets_ret = offsets;
 	*children_ret = children;
 	if (!offsets || !children)
 		return &ch_enomem;
-	for (size_t i = 0; i < dominators->num_reachable; i++) {
-		uint32_t d = dominators->idom[dominators->order[i]];
-
-		offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]++;
+	for (size_t v = 0; v < n; v++) {
+		if (idom[v] != CH_DOMINATOR_NONE)
+			offsets[(idom[v] == CH_DOMINATOR_ROOT ? n : idom[v]) + 1]++;
 	}
 	for (size_t x = 0; x <= n; x++)
 		offsets[x + 1] += offsets[x];
 	offsets[n + 2] = offsets[n + 1];
-	for (size_t i = dominators->num_reachable; i-- > 0;) {
-		uint32_t v = dominators->order[i];
-		uint32_t d = dominators->idom[v];
+	for (size_t v = n; v-- > 0;) {
+		uint32_t d = idom[v];
 
-		children[--offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]] = v;
+		if (d != CH_DOMINATOR_NONE)
+			children[--offsets[(d == CH_DOMINATOR_ROOT ? n : d) + 1]] =
+				(uint32_t)v;
 	}
 	return NULL;
 }
@@ -582,72 +584,6 @@ static void write_group_head(struct ch_out *out,
 		      group->count, group->bytes);
 }
 
-/*
- * The largest instances of the largest groups, each with why and describe,
- * as the member key.
- */
-static struct ch_error *write_instances(struct page_model *model,
-					const struct ch_type_groups *groups,
-					const char *key)
-{
-	const struct ch_graph *graph = model->analysis.graph;
-	uint64_t limit = model->options->limit;
-	size_t num_types = groups->num_groups;
-	_cleanup_free_ uint32_t *order = NULL;
-	_cleanup_free_ uint32_t *nodes = NULL;
-	struct ch_graph_path *paths = NULL;
-	struct ch_out *out = model->out;
-	size_t num_listed = 0;
-	struct ch_error *err;
-
-	err = ch_type_groups_order(groups, compare_groups_by_bytes,
-				   (void *)groups, &order);
-	if (err)
-		return err;
-	if (limit && limit < num_types)
-		num_types = limit;
-	err = select_instances(groups, graph->blocks, graph->num_nodes, order,
-			       num_types, limit, &nodes, &num_listed);
-	if (err)
-		return err;
-	err = ch_graph_first_paths(graph, model->named, nodes, num_listed,
-				   &paths);
-	if (err)
-		return err;
-
-	ch_out_str(out, ",\n");
-	ch_out_json_string(out, key);
-	ch_out_str(out, ": [");
-	size_t i = 0;
-
-	for (size_t t = 0; !err && t < num_types; t++) {
-		const struct ch_type_group *group = &groups->groups[order[t]];
-		size_t shown = 0;
-
-		write_group_head(out, group, t == 0);
-		for (; !err && i < num_listed &&
-		       groups->group_of[nodes[i]] == order[t];
-		     i++) {
-			uint32_t v = nodes[i];
-
-			ch_out_str(out, shown ? ",\n  " : "\n  ");
-			ch_out_printf(out, "{\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
-					   ", \"retained\": %" PRIu64,
-				      ch_block_identity(&graph->blocks[v]),
-				      ch_block_size(&graph->blocks[v]), model->retained[v]);
-			err = write_why(model, v, &paths[i]);
-			if (!err)
-				err = write_describe(model, v);
-			ch_out_char(out, '}');
-			shown++;
-		}
-		ch_out_str(out, "]}");
-	}
-	ch_out_str(out, "]");
-	ch_graph_paths_free(paths, num_listed);
-	return err;
-}
-
 static void page_model_deinit(struct page_model *model)
 {
 	ch_type_groups_deinit(&model->groups);
@@ -659,29 +595,182 @@ static void page_model_deinit(struct page_model *model)
 	free(model->out);
 }
 
+/*
+ * A list of instances by type, as the member key: the largest instances of
+ * the largest groups, each with why and describe.
+ */
+struct instance_list {
+	const struct ch_type_groups *groups;
+	const char *key;
+	/** The groups in the page's order, the first num_types listed. */
+	uint32_t *order;
+	size_t num_types;
+	/** Their instances, listed in order, and each one's first path. */
+	uint32_t *nodes;
+	size_t num_listed;
+	const struct ch_graph_path *paths;
+};
+
+static void instance_list_deinit(struct instance_list *list)
+{
+	free(list->order);
+	free(list->nodes);
+}
+
+static struct ch_error *select_list(const struct page_model *model,
+				    struct instance_list *list)
+{
+	const struct ch_graph *graph = model->analysis.graph;
+	uint64_t limit = model->options->limit;
+	struct ch_error *err;
+
+	err = ch_type_groups_order(list->groups, compare_groups_by_bytes,
+				   (void *)list->groups, &list->order);
+	if (err)
+		return err;
+	list->num_types = list->groups->num_groups;
+	if (limit && limit < list->num_types)
+		list->num_types = limit;
+	return select_instances(list->groups, graph->blocks, graph->num_nodes,
+				list->order, list->num_types, limit,
+				&list->nodes, &list->num_listed);
+}
+
+/*
+ * The first path of every instance of the lists, from one search of the
+ * graph (of the whole heap: one for all the lists); *paths_ret holds them
+ * all, each list's paths pointing into it.
+ */
+static struct ch_error *find_paths(const struct page_model *model,
+				   struct instance_list *lists,
+				   size_t num_lists,
+				   struct ch_graph_path **paths_ret,
+				   size_t *num_paths_ret)
+{
+	_cleanup_free_ uint32_t *targets = NULL;
+	size_t num_targets = 0, at = 0;
+	struct ch_error *err;
+
+	*paths_ret = NULL;
+	*num_paths_ret = 0;
+	for (size_t l = 0; l < num_lists; l++)
+		num_targets += lists[l].num_listed;
+	if (num_targets == 0)
+		return NULL;
+	targets = malloc(num_targets * sizeof(*targets));
+	if (!targets)
+		return &ch_enomem;
+	for (size_t l = 0; l < num_lists; l++) {
+		memcpy(targets + at, lists[l].nodes,
+		       lists[l].num_listed * sizeof(*targets));
+		at += lists[l].num_listed;
+	}
+	err = ch_graph_first_paths(model->analysis.graph, model->named,
+				   targets, num_targets, paths_ret);
+	if (err)
+		return err;
+	*num_paths_ret = num_targets;
+	at = 0;
+	for (size_t l = 0; l < num_lists; l++) {
+		lists[l].paths = *paths_ret + at;
+		at += lists[l].num_listed;
+	}
+	return NULL;
+}
+
+static struct ch_error *write_list(struct page_model *model,
+				   const struct instance_list *list)
+{
+	const struct ch_graph *graph = model->analysis.graph;
+	const struct ch_type_groups *groups = list->groups;
+	struct ch_out *out = model->out;
+	struct ch_error *err = NULL;
+	size_t i = 0;
+
+	ch_out_str(out, ",\n");
+	ch_out_json_string(out, list->key);
+	ch_out_str(out, ": [");
+	for (size_t t = 0; !err && t < list->num_types; t++) {
+		const struct ch_type_group *group =
+			&groups->groups[list->order[t]];
+		size_t shown = 0;
+
+		write_group_head(out, group, t == 0);
+		for (; !err && i < list->num_listed &&
+		       groups->group_of[list->nodes[i]] == list->order[t];
+		     i++) {
+			uint32_t v = list->nodes[i];
+
+			ch_out_str(out, shown ? ",\n  " : "\n  ");
+			ch_out_printf(out, "{\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
+					   ", \"retained\": %" PRIu64,
+				      ch_block_identity(&graph->blocks[v]),
+				      ch_block_size(&graph->blocks[v]), model->retained[v]);
+			err = write_why(model, v, &list->paths[i]);
+			if (!err)
+				err = write_describe(model, v);
+			ch_out_char(out, '}');
+			shown++;
+		}
+		ch_out_str(out, "]}");
+	}
+	ch_out_str(out, "]");
+	return err;
+}
+
 static bool is_flagged(uint32_t node, void *arg)
 {
 	return ((const bool *)arg)[node];
 }
 
-/* The allocations of NEW that OLD does not hold, by type. */
-static struct ch_error *write_new_instances(struct page_model *model,
-					    struct ch_program *programs[2])
+/* The groups of the allocations of NEW that OLD does not hold. */
+static struct ch_error *new_allocation_groups(struct page_model *model,
+					      struct ch_program *programs[2],
+					      struct ch_type_groups *ret)
 {
 	const struct ch_graph *graph = model->analysis.graph;
 	_cleanup_free_ bool *new_flags = calloc(graph->num_nodes + 1,
 						 sizeof(*new_flags));
-	struct ch_type_groups groups;
-	struct ch_error *err;
 
 	if (!new_flags)
 		return &ch_enomem;
 	ch_diff_mark_only(programs, 1, new_flags);
-	err = ch_type_groups_init(&groups, model->program, is_flagged, new_flags);
-	if (err)
-		return err;
-	err = write_instances(model, &groups, "new_instances");
-	ch_type_groups_deinit(&groups);
+	return ch_type_groups_init(ret, model->program, is_flagged, new_flags);
+}
+
+/*
+ * The instances of the page's types ("instances") and, with two cores,
+ * of NEW's new allocations by type ("new_instances"), their paths from
+ * one search.
+ */
+static struct ch_error *write_instances(struct page_model *model,
+					struct ch_program *programs[2])
+{
+	struct ch_type_groups new_groups;
+	struct instance_list lists[2] = {
+		{ .groups = &model->groups, .key = "instances" },
+		{ .groups = &new_groups, .key = "new_instances" },
+	};
+	size_t num_lists = programs[0] ? 2 : 1, num_paths = 0;
+	struct ch_graph_path *paths = NULL;
+	struct ch_error *err = NULL;
+
+	if (programs[0]) {
+		err = new_allocation_groups(model, programs, &new_groups);
+		if (err)
+			return err;
+	}
+	for (size_t l = 0; !err && l < num_lists; l++)
+		err = select_list(model, &lists[l]);
+	if (!err)
+		err = find_paths(model, lists, num_lists, &paths, &num_paths);
+	for (size_t l = 0; !err && l < num_lists; l++)
+		err = write_list(model, &lists[l]);
+	ch_graph_paths_free(paths, num_paths);
+	for (size_t l = 0; l < num_lists; l++)
+		instance_list_deinit(&lists[l]);
+	if (programs[0])
+		ch_type_groups_deinit(&new_groups);
 	return err;
 }
 
@@ -942,9 +1031,7 @@ static struct ch_error *write_model(struct ch_program *programs[2],
 	ch_out_init(model.out, stream);
 	err = write_tree(&model);
 	if (!err)
-		err = write_instances(&model, &model.groups, "instances");
-	if (!err && programs[0])
-		err = write_new_instances(&model, programs);
+		err = write_instances(&model, programs);
 	if (!err && programs[0])
 		err = write_gone_instances(&model, programs);
 	if (!err) {
