@@ -58,6 +58,8 @@ done
 measure "coreheap diff (the core and itself)" "$coreheap" diff "$core" "$core"
 measure "coreheap objects --format jsonl" "$coreheap" objects --format jsonl "$core"
 measure "coreheap report (the HTML page)" "$coreheap" report -o /dev/null "$core"
+measure "coreheap report OLD NEW (the core twice)" "$coreheap" report \
+	-o /dev/null "$core" "$core"
 # The core as systemd-coredump keeps it, compressed with zstd: decompressed
 # once into memory (the decompression alone beside it), then the same work.
 if command -v zstd > /dev/null 2>&1; then
