@@ -656,3 +656,64 @@ Test(cpython, int_keys_by_lv_tag_313)
 	}
 	py_type_cache_deinit(&f.walk.types);
 }
+
+struct got_roots {
+	size_t n;
+	char names[8][64];
+};
+
+static int collect_root(void *arg, const struct coreheap_root *root)
+{
+	struct got_roots *got = arg;
+
+	cr_assert_lt(got->n, 8);
+	snprintf(got->names[got->n++], sizeof(got->names[0]), "%s",
+		 root->name);
+	return COREHEAP_OK;
+}
+
+// Whether a root of that name was given.
+static bool named_root(const struct got_roots *got, const char *name)
+{
+	for (size_t i = 0; i < got->n; i++) {
+		if (strcmp(got->names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The roots are the dicts of the types the walk met: a type met only
+ * after it, by references() (or a description), adds none, so that the
+ * roots asked again are the same.
+ */
+Test(cpython, roots_are_the_dicts_of_the_types_the_walk_met)
+{
+	struct refs_fixture f = { 0 };
+	struct got_refs refs = { 0 };
+	struct got_roots before = { 0 }, after = { 0 };
+	struct coreheap_object object;
+
+	refs_setup(&f);
+	object = put_instance(1);
+	put_u64(INT_TYPE + refs_layout->tp_dict, A(0x6100));
+	put_u64(CLASS + refs_layout->tp_dict, A(0x6200));
+	// No interpreter: the types' dicts are the only roots.
+	f.st.runtime = A(0x6000);
+	// The walk met an int, then was over.
+	cr_assert_not_null(py_type_at(&f.walk, INT_TYPE));
+	f.walk.types.walk_over = true;
+	cr_assert_eq(py_roots(&f.host, &f.st, collect_root, &before),
+		     COREHEAP_OK);
+	cr_assert_eq(py_references(&f.host, &f.st, &object, true, collect_ref,
+				   &refs),
+		     COREHEAP_OK);
+	cr_assert_eq(py_roots(&f.host, &f.st, collect_root, &after),
+		     COREHEAP_OK);
+	cr_expect(named_root(&before, "type int .__dict__"));
+	cr_expect(named_root(&after, "type int .__dict__"));
+	cr_expect_not(named_root(&after, "type Thing .__dict__"),
+		      "a type met after the walk is a root");
+	cr_expect_eq(after.n, before.n);
+	py_type_cache_deinit(&f.walk.types);
+}

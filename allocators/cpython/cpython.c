@@ -393,7 +393,9 @@ static int cpython_walk(const struct coreheap_host *host, void *state)
 	walk->refs_budget = (walk->objects + walk->native_objects) *
 				    PY_REFS_PER_OBJECT +
 			    PY_REFS_FLOOR;
-	// Kept, with its types, for references() and roots().
+	// Kept, with its types, for references() and roots(); the roots are
+	// the dicts of the types the walk met, whatever was asked after.
+	walk->types.walk_over = true;
 	free_walk(state);
 	((struct py_state *)state)->walk = walk;
 	return status;

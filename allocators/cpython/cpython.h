@@ -300,12 +300,19 @@ struct py_type {
 	uint32_t basicsize;
 	/** Its name as Python spells it; NULL for "not a type". */
 	char *name;
+	/**
+	 * First met once the walk was over (by references() or a
+	 * description): its dict is not one of the roots (refs.c).
+	 */
+	bool after_walk;
 };
 
 /** Types met so far, by address: open addressing, no deletion. */
 struct py_type_cache {
 	struct py_type *slots;
 	size_t capacity, types, not_types;
+	/** The walk is over: the types met from now on are after_walk. */
+	bool walk_over;
 };
 
 /** The static types whose objects' references refs.c knows. */

@@ -867,7 +867,11 @@ static void frame_roots(struct root_sink *sink, uint64_t tstate)
 	}
 }
 
-// The dict of every type the walk met: a class's methods and attributes.
+/*
+ * The dict of every type the walk met: a class's methods and attributes.
+ * Not those of the types met after it (by references(), a description):
+ * the roots are the same however many times and whenever they are asked.
+ */
 static void type_dict_roots(struct root_sink *sink)
 {
 	const struct py_type_cache *cache = &sink->walk->types;
@@ -878,7 +882,7 @@ static void type_dict_roots(struct root_sink *sink)
 		char root[PY_MAX_NAME + 32];
 		uint64_t dict;
 
-		if (!type->address || !type->name ||
+		if (!type->address || !type->name || type->after_walk ||
 		    !py_read_u64(sink->walk,
 				 type->address + sink->walk->layout->tp_dict,
 				 &dict))

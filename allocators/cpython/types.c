@@ -309,6 +309,7 @@ const struct py_type *py_type_at(struct py_walk *walk, uint64_t address)
 		return NULL;
 	}
 	found->flags = examined.flags;
+	found->after_walk = cache->walk_over;
 	found->preheader = examined.preheader;
 	found->basicsize = examined.basicsize;
 	found->name = examined.name;
