@@ -167,7 +167,7 @@ static struct ch_error *side_rows(struct ch_program *program, int side,
 				  const struct ch_diff_options *options,
 				  struct diff_row_vector *rows)
 {
-	const uint64_t *known = options->group_retained[side];
+	const uint64_t *per_group = options->group_retained[side];
 	struct ch_type_groups groups;
 	_cleanup_free_ uint64_t *retained = NULL;
 	struct ch_error *err;
@@ -178,17 +178,16 @@ static struct ch_error *side_rows(struct ch_program *program, int side,
 		      ch_type_groups_count(&groups, program);
 	if (err)
 		return err;
-	if (options->retained && !known)
-		err = group_retained(program, options->analysis, &groups,
-				     &retained);
-	if (!known)
-		known = retained;
+	if (options->retained && !per_group) {
+		err = group_retained(program, NULL, &groups, &retained);
+		per_group = retained;
+	}
 	for (size_t g = 0; !err && g < groups.num_groups; g++) {
 		const struct ch_type_group *group = &groups.groups[g];
 		struct side_totals totals = {
 			.count = group->count,
 			.bytes = group->bytes,
-			.retained = known ? known[g] : 0,
+			.retained = per_group ? per_group[g] : 0,
 		};
 		struct diff_row row = {
 			.type = group->type,
@@ -242,7 +241,6 @@ static struct ch_error *both_sides_rows(struct diff_report *report,
 	return ch_run_two(works, options->retained &&
 					 !options->group_retained[0] &&
 					 !options->group_retained[1] &&
-					 !report->programs[0]->verbose &&
 					 ch_diff_pair_fits(report->programs));
 }
 

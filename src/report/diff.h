@@ -32,8 +32,6 @@ struct ch_diff_options {
 	uint64_t max_listed;
 	/** --type: only the types whose name matches (PCRE2); NULL: all. */
 	const char *type;
-	/** With retained: how the graphs are made; NULL: the defaults. */
-	const struct ch_analysis_options *analysis;
 	/**
 	 * With retained: each core's retained bytes per type group, where
 	 * they are known already (ch_diff_group_retained()), so that its
@@ -51,10 +49,14 @@ struct ch_diff_options {
  */
 #define CH_DIFF_PAIR_MAX_NODES ((size_t)1 << 22)
 
-/** Whether both cores' graphs and trees can be made at once. */
+/**
+ * Whether both cores' graphs and trees are made at once: two small heaps,
+ * and not --verbose (each core's notes then stay together, in turn).
+ */
 static inline bool ch_diff_pair_fits(struct ch_program *const programs[2])
 {
-	return programs[0]->heap.live.len <= CH_DIFF_PAIR_MAX_NODES &&
+	return !programs[0]->verbose && !programs[1]->verbose &&
+	       programs[0]->heap.live.len <= CH_DIFF_PAIR_MAX_NODES &&
 	       programs[1]->heap.live.len <= CH_DIFF_PAIR_MAX_NODES;
 }
 

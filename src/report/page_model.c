@@ -860,10 +860,6 @@ static void write_warnings(struct ch_out *out, struct ch_program *programs[2])
 }
 
 /*
- * The model of programs[1] (programs[0]: NULL, or OLD for the parts of a
- * diff).
- */
-/*
  * The new core's analysis (its graph, types) and its tree, once, for the
  * types table, top, leaks, the tree and the instances. The typing's, the
  * graph's and the tree's arrays hand their pages on to each other; what
@@ -923,9 +919,7 @@ static struct ch_error *analyse_both(struct page_model *model,
 		{ analyse_with_tree, model, NULL },
 	};
 
-	return ch_run_two(works, !programs[0]->verbose &&
-					 !programs[1]->verbose &&
-					 ch_diff_pair_fits(programs));
+	return ch_run_two(works, ch_diff_pair_fits(programs));
 }
 
 // The new core's retained bytes per type group, from the tree made once.
@@ -963,11 +957,14 @@ static struct ch_error *write_diff(const struct page_model *model,
 		return err;
 	return ch_diff_report_write(programs, &(struct ch_diff_options){
 		.retained = true,
-		.analysis = &old->analysis,
 		.group_retained = { old->group_retained, new_retained },
 	}, CH_FORMAT_JSON, stream);
 }
 
+/*
+ * The model of programs[1] (programs[0]: NULL, or OLD for the parts of a
+ * diff).
+ */
 static struct ch_error *write_model(struct ch_program *programs[2],
 				    const struct ch_page_options *options,
 				    FILE *stream)
