@@ -33,7 +33,7 @@ CH_PROGRESS=1 "$COREHEAP" diff "$old" "$new" > /dev/null 2> "$work/progress.err"
 check_same "progress: the new core's stages, each once" \
 	"walking the heap
 typing allocations" \
-	"$(tr '\r' '\n' < "$work/progress.err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+	"$(progress_stages "$work/progress.err")"
 check_same "progress: the last line is cleared" "$(printf '\r\033[K')" \
 	"$(tr '\n' ' ' < "$work/progress.err" | sed 's/.*\(\r\)/\1/')"
 
@@ -76,7 +76,7 @@ check_same "progress with --retained: the new core's stages, each once" \
 typing allocations
 scanning for references
 dominator tree" \
-	"$(tr '\r' '\n' < "$work/progress.err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+	"$(progress_stages "$work/progress.err")"
 
 # Retained growth: each session and cache entry hangs from a global and
 # holds nothing else, so what each type retains is its own bytes.

@@ -165,7 +165,7 @@ check_same "progress: the stages of top, each cleared at its end" \
 typing allocations
 scanning for references
 dominator tree" \
-	"$(tr '\r' '\n' < "$work/err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+	"$(progress_stages "$work/err")"
 check_same "progress: the last line is cleared" "$(printf '\r\033[K')" \
 	"$(tr '\n' ' ' < "$work/err" | sed 's/.*\(\r\)/\1/')"
 "$COREHEAP" top "$core" > /dev/null 2> "$work/err"

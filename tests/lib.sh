@@ -174,6 +174,12 @@ json_members() {
 	grep -E "\"($1)\"" "$work/out" | sed 's/^ *//; s/,$//'
 }
 
+# progress_stages FILE: the stages of the progress line in FILE (stderr
+# with CH_PROGRESS=1), one a line, each once where it came in one stretch.
+progress_stages() {
+	tr '\r' '\n' < "$1" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq
+}
+
 # retained ADDRESS, size_of ADDRESS: the retained size and the size of the
 # allocation at ADDRESS in $work/out, a top --format jsonl answer.
 retained() {

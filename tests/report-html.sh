@@ -399,7 +399,7 @@ check_same "report OLD NEW: the new core's stages, each once" \
 typing allocations
 scanning for references
 dominator tree" \
-	"$(tr '\r' '\n' < "$work/progress.err" | sed -n 's/^coreheap: \(.*[a-z]\) *[0-9]*%.*/\1/p' | uniq)"
+	"$(progress_stages "$work/progress.err")"
 check_same "report OLD NEW: the same page with progress shown" same \
 	"$(cmp -s "$work/diff.html" "$work/progress.html" && echo same)"
 for doc in summary types leaks; do
