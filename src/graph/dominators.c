@@ -9,6 +9,7 @@
 #include "base/large_alloc.h"
 #include "base/page_release.h"
 #include "base/prefault.h"
+#include "base/prefetch.h"
 #include "base/progress.h"
 #include "base/thread_pair.h"
 #include "graph/dominators.h"
@@ -164,56 +165,19 @@ static size_t work_bytes(size_t n1)
 }
 
 /*
- * About where a vertex's row of edges begins, from every sixteenth row
- * offset (the guides, which stay in the caches where the offsets do not),
- * the rows between two guides taken as even. A vertex the search enters
- * waited on its offsets, then on its row, one miss after the other; with
- * its row's likely line fetched beside its offsets, the two overlap (the
- * guess is that line for 94% of the benchmark's vertices at 30 million).
- */
-#define GUIDE_SHIFT 4
-
-static uint32_t *make_guides(size_t num_nodes, const uint32_t *offsets)
-{
-	size_t num_guides = (num_nodes >> GUIDE_SHIFT) + 2;
-	uint32_t *guides = ch_malloc_large(num_guides * sizeof(*guides));
-
-	if (!guides)
-		return NULL;
-	for (size_t g = 0; g < num_guides; g++) {
-		size_t v = g << GUIDE_SHIFT;
-
-		guides[g] = offsets[v < num_nodes ? v : num_nodes];
-	}
-	return guides;
-}
-
-static inline uint32_t guess_row(const uint32_t *guides, uint32_t v)
-{
-	uint32_t g = v >> GUIDE_SHIFT, low = guides[g];
-	uint64_t spread = guides[g + 1] - low;
-
-	return low + (uint32_t)((spread * (v & ((1u << GUIDE_SHIFT) - 1))) >>
-				GUIDE_SHIFT);
-}
-
-/*
  * A vertex is new: fetch whether each of its targets was seen, and the
- * offsets and the likely row of each, one of which the search enters
- * next. Its targets' line was read, and the search would otherwise wait
- * on these one by one.
+ * offsets of each, one of which the search enters next. Its targets' line
+ * was read, and the search would otherwise wait on these one by one. (A
+ * guess at the row of each, fetched too, made the search slower.)
  */
-static void prefetch_targets(const uint32_t *offsets, const uint32_t *targets,
-			     const uint32_t *guides, size_t num_nodes,
-			     const uint64_t *seen, uint32_t from, uint32_t to)
+CH_PREFETCHER void prefetch_targets(const uint32_t *offsets,
+				    const uint32_t *targets,
+				    const uint64_t *seen, uint32_t from,
+				    uint32_t to)
 {
 	for (uint32_t e = from; e < to; e++) {
-		uint32_t target = targets[e];
-
-		__builtin_prefetch(&seen[target / 64]);
-		__builtin_prefetch(&offsets[target]);
-		if (target < num_nodes)
-			__builtin_prefetch(&targets[guess_row(guides, target)]);
+		__builtin_prefetch(&seen[targets[e] / 64]);
+		__builtin_prefetch(&offsets[targets[e]]);
 	}
 }
 
@@ -321,7 +285,6 @@ static struct ch_error *number_vertices(size_t num_nodes,
 	_cleanup_free_ uint64_t *seen = ch_calloc_large(ch_bitmap_words(num_nodes) + 1,
 							sizeof(*seen));
 	_cleanup_free_ uint64_t *row_ends = make_row_ends(num_nodes, offsets);
-	_cleanup_free_large_ uint32_t *guides = make_guides(num_nodes, offsets);
 	struct search_prefault prefault;
 	size_t depth = 0, count = 1;
 	/**
@@ -332,7 +295,7 @@ static struct ch_error *number_vertices(size_t num_nodes,
 	bool from_root = true;
 	uint32_t e = 0, end = (uint32_t)num_roots, root_next = 0;
 
-	if (!seen || !row_ends || !guides)
+	if (!seen || !row_ends)
 		return &ch_enomem;
 	search_prefault_start(&prefault, lt, num_nodes + 1);
 	lt->by_number[0] = CH_DOMINATOR_ROOT;
@@ -380,8 +343,7 @@ static struct ch_error *number_vertices(size_t num_nodes,
 					stack[depth++] = end;
 				stack[depth++] = e;
 			}
-			prefetch_targets(offsets, targets, guides, num_nodes, seen,
-					 first, last);
+			prefetch_targets(offsets, targets, seen, first, last);
 			e = first;
 			end = last;
 		}
@@ -955,7 +917,7 @@ static uint32_t eval(struct lengauer_tarjan *lt, uint32_t v, uint32_t w)
  * step, and the steps below were prefetched by the calls for earlier
  * evals.
  */
-static inline void prefetch_ancestor(const struct lt_vertex *vs, uint32_t v,
+CH_PREFETCHER void prefetch_ancestor(const struct lt_vertex *vs, uint32_t v,
 				     uint32_t w, unsigned steps)
 {
 	for (unsigned i = 0; i < steps && v > w; i++)
@@ -988,7 +950,8 @@ static bool eval_is_zero_at_once(const struct lengauer_tarjan *lt, size_t w)
  */
 #define ZERO_AHEAD 8
 
-static void prefetch_zero_at_once(const struct lengauer_tarjan *lt, size_t u)
+CH_PREFETCHER void prefetch_zero_at_once(const struct lengauer_tarjan *lt,
+					 size_t u)
 {
 	for (uint64_t e = lt->pred_offsets[u]; e < lt->pred_offsets[u + 1]; e++) {
 		uint32_t v = lt->preds[e];

@@ -9,6 +9,7 @@
 #include "base/bitmap.h"
 #include "base/cleanup.h"
 #include "base/large_alloc.h"
+#include "base/prefetch.h"
 #include "base/progress.h"
 #include "base/sort.h"
 #include "base/thread_pair.h"
@@ -1371,8 +1372,8 @@ void ch_graph_release_edges(struct ch_graph *graph)
  */
 #define SEARCH_AHEAD 24
 
-static void prefetch_marks(const struct ch_graph *graph, const uint64_t *marked,
-			   uint32_t u)
+CH_PREFETCHER void prefetch_marks(const struct ch_graph *graph,
+				  const uint64_t *marked, uint32_t u)
 {
 	for (uint32_t e = graph->edge_offsets[u]; e < graph->edge_offsets[u + 1];
 	     e++)

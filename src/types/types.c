@@ -7,6 +7,7 @@
 #include "base/cleanup.h"
 #include "base/hash_map.h"
 #include "base/large_alloc.h"
+#include "base/prefetch.h"
 #include "base/progress.h"
 #include "base/radix_sort.h"
 #include "base/sort.h"
@@ -284,8 +285,8 @@ static const uint8_t *block_bytes(struct block_reader *reader, uint64_t addr,
 	return range->data + (addr - range->start);
 }
 
-static void prefetch_block(const struct block_reader *reader,
-			   const struct ch_heap *heap, size_t i)
+CH_PREFETCHER void prefetch_block(const struct block_reader *reader,
+				  const struct ch_heap *heap, size_t i)
 {
 	const struct ch_range *range = reader->range;
 	uint64_t addr;
@@ -940,7 +941,8 @@ static struct ch_error *note_vector(struct ch_types *types, uint64_t start,
 
 // Fetch where vector_count() will look for block i, if a vector gave it
 // a count: a miss of its own in a map of millions.
-static void prefetch_vector_count(const struct ch_types_private *p, size_t i)
+CH_PREFETCHER void prefetch_vector_count(const struct ch_types_private *p,
+					 size_t i)
 {
 	if (ch_bit_get(p->vector_bits, i))
 		ch_u64_map_prefetch(&p->vector_counts, i);
@@ -1428,8 +1430,8 @@ static struct ch_error *visit_queued(struct ch_types *types,
 // A swept bitmap's blocks are visited this many at a time.
 #define VISIT_RUN 1024
 
-static void prefetch_visit(const struct ch_types *types,
-			   struct block_reader *reader, uint32_t i)
+CH_PREFETCHER void prefetch_visit(const struct ch_types *types,
+				  struct block_reader *reader, uint32_t i)
 {
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_block *block = &heap->live.blocks[i];
