@@ -45,7 +45,8 @@ enum { INDEX_TEST_BLOCKS = 3000 };
  * boundaries, a jump of many GiB, a zero-size block. Returns the end of
  * the last one.
  */
-static uint64_t make_index_test_blocks(struct ch_block *blocks, size_t n)
+static uint64_t make_aligned_index_test_blocks(struct ch_block *blocks,
+					       size_t n, uint64_t align)
 {
 	uint64_t addr = 0x555500000000;
 
@@ -63,9 +64,14 @@ static uint64_t make_index_test_blocks(struct ch_block *blocks, size_t n)
 		addr += rng() % 3 == 0 ? 16 * (rng() % 64) : 0;
 		blocks[i] = (struct ch_block){ .address = addr, .size_bits = size };
 		addr += size + 16;
-		addr &= ~(uint64_t)15;
+		addr &= ~(align - 1);
 	}
 	return addr;
+}
+
+static uint64_t make_index_test_blocks(struct ch_block *blocks, size_t n)
+{
+	return make_aligned_index_test_blocks(blocks, n, 16);
 }
 
 // An address to look up: a block's start, inside or past it, before it, or
@@ -179,6 +185,81 @@ Test(block_index, sorted_lookups_agree_with_a_linear_search)
 	ch_block_index_deinit(&index);
 	ch_lookup_batch_deinit(&batch);
 	free(spans);
+}
+
+// Small blocks packed across a 2 MiB boundary, to be found on both sides.
+static uint64_t make_packed_index_test_blocks(struct ch_block *blocks,
+					      size_t n)
+{
+	uint64_t addr = 0x555500200000 - 0x10000;
+
+	for (size_t i = 0; i < n; i++, addr += 64)
+		blocks[i] = (struct ch_block){ .address = addr, .size_bits = 48 };
+	return addr;
+}
+
+// Lookups in any order (by the start bits) of blocks that start on 16
+// bytes and on 8, and of blocks packed across a region's end, agree with
+// the linear search; of blocks that do not, or of two at one address,
+// there are none.
+Test(block_index, unsorted_lookups_agree_with_a_linear_search)
+{
+	static struct ch_block blocks[INDEX_TEST_BLOCKS];
+	enum { PROBES = 40000 };
+	size_t n = INDEX_TEST_BLOCKS;
+	struct ch_sort_pair *pairs = malloc(PROBES * sizeof(*pairs));
+	uint32_t *found = malloc(PROBES * sizeof(*found));
+	uint32_t *inside = malloc(PROBES * sizeof(*inside));
+	struct ch_block_index index;
+
+	cr_assert(pairs && found && inside);
+	for (uint64_t align = 8; align <= 24; align += 8) {
+		uint64_t end;
+
+		rng_state = 44 + align;
+		end = align > 16 ? make_packed_index_test_blocks(blocks, n) :
+				   make_aligned_index_test_blocks(blocks, n, align);
+		assert_no_error(ch_block_index_init(&index, blocks, n));
+		cr_assert_eq(index.start_shift, align == 8 ? 3 : 4);
+		for (int probe = 0; probe < PROBES; probe++) {
+			uint64_t key = probe == 0 ? 0 :
+				       probe == 1 ? UINT64_MAX :
+						    index_test_probe(blocks, n, end, probe);
+
+			pairs[probe] = (struct ch_sort_pair){ .key = key };
+		}
+		for (int interior = 0; interior < 2; interior++) {
+			memset(found, 0xee, PROBES * sizeof(*found));
+			cr_assert(ch_block_index_find_unsorted(&index, pairs, PROBES,
+								interior, found,
+								inside));
+			for (size_t k = 0; k < PROBES; k++) {
+				uint32_t want = find_linear(blocks, n, pairs[k].key,
+							    interior);
+
+				cr_assert_eq(found[k], want,
+					     "align %lu, 0x%lx (interior %d): %u, linear search %u",
+					     align, pairs[k].key, interior,
+					     found[k], want);
+			}
+		}
+		ch_block_index_deinit(&index);
+	}
+	blocks[7].address += 4;
+	assert_no_error(ch_block_index_init(&index, blocks, n));
+	cr_assert_not(ch_block_index_find_unsorted(&index, pairs, PROBES, true,
+						   found, inside));
+	ch_block_index_deinit(&index);
+	blocks[7].address -= 4;
+	ch_block_set_size(&blocks[7], 0);
+	blocks[8].address = blocks[7].address;
+	assert_no_error(ch_block_index_init(&index, blocks, n));
+	cr_assert_not(ch_block_index_find_unsorted(&index, pairs, PROBES, true,
+						   found, inside));
+	ch_block_index_deinit(&index);
+	free(pairs);
+	free(found);
+	free(inside);
 }
 
 // Region numbers grow with the address and skip the GiBs without blocks:

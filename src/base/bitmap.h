@@ -41,4 +41,18 @@ static inline void ch_bit_assign(uint64_t *bits, size_t i, bool value)
 		ch_bit_clear(bits, i);
 }
 
+/**
+ * The bits set in word, without the POPCNT instruction (not in the
+ * baseline x86-64 the build targets, where __builtin_popcountll() is a
+ * call).
+ */
+static inline unsigned ch_count_bits(uint64_t word)
+{
+	word -= word >> 1 & UINT64_C(0x5555555555555555);
+	word = (word & UINT64_C(0x3333333333333333)) +
+	       (word >> 2 & UINT64_C(0x3333333333333333));
+	word = (word + (word >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+	return (unsigned)((word * UINT64_C(0x0101010101010101)) >> 56);
+}
+
 #endif /* COREHEAP_BITMAP_H */

@@ -301,29 +301,51 @@ static void add_edge(struct chunk_scan *scan, struct scan_chunk *chunk,
 }
 
 /*
- * Look the batch's words up, sorted by where they point, then keep their
- * edges in the order they were read, chunk by chunk. A chunk still being
- * read goes on in the next batch.
+ * The blocks the batch's words point into, by position: looked up in the
+ * order read where the index has start bits (a pointer to a block's start,
+ * most of them, is then one read of a line of bits), else sorted by where
+ * they point.
+ */
+static const uint32_t *look_up_batch(struct chunk_scan *scan)
+{
+	struct scan_batch *batch = scan->batch;
+	struct ch_lookup_batch *lookup = &batch->lookup;
+	size_t len = lookup->len;
+
+	// The sorted pairs' room holds the pointers inside blocks.
+	_Static_assert(sizeof(*lookup->sorted) >= sizeof(uint32_t),
+		       "a position fits in a sorted pair's room");
+	if (ch_block_index_find_unsorted(scan->index, lookup->pairs, len,
+					 scan->interior, lookup->found,
+					 (uint32_t *)lookup->sorted))
+		return lookup->found;
+	// Each scanning thread sorts its own batch.
+	ch_lookup_batch_sort(scan->index, lookup, false);
+	ch_lookup_batch_find(scan->index, lookup, 0, len, scan->interior, NULL);
+	for (size_t k = 0; k < len; k++)
+		batch->targets[lookup->sorted[k].value] = lookup->found[k];
+	return batch->targets;
+}
+
+/*
+ * Look the batch's words up, then keep their edges in the order they were
+ * read, chunk by chunk. A chunk still being read goes on in the next
+ * batch.
  */
 static void __attribute__((noinline)) flush_batch(struct chunk_scan *scan)
 {
 	struct scan_batch *batch = scan->batch;
 	struct ch_lookup_batch *lookup = &batch->lookup;
 	size_t len = lookup->len;
+	const uint32_t *targets = look_up_batch(scan);
 
-	// Each scanning thread sorts its own batch.
-	ch_lookup_batch_sort(scan->index, lookup, false);
-	ch_lookup_batch_find(scan->index, lookup, 0, len, scan->interior, NULL);
-	for (size_t k = 0; k < len; k++)
-		batch->targets[lookup->sorted[k].value] = lookup->found[k];
 	for (size_t p = 0; p < batch->num_parts; p++) {
 		struct scan_chunk *chunk = batch->parts[p].chunk;
 		size_t end = p + 1 < batch->num_parts ? batch->parts[p + 1].begin :
 							len;
 
 		for (size_t k = batch->parts[p].begin; k < end; k++)
-			add_edge(scan, chunk, batch->sources[k],
-				 batch->targets[k]);
+			add_edge(scan, chunk, batch->sources[k], targets[k]);
 	}
 	lookup->len = 0;
 	batch->num_parts = 0;

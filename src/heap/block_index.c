@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bitmap.h"
 #include "base/large_alloc.h"
 #include "heap/block_index.h"
 
@@ -95,15 +96,96 @@ static void mark_regions(struct ch_block_index *index)
 	}
 }
 
+#define LINE_BITS (64 * CH_START_LINE_WORDS)
+#define LINE_BYTES sizeof(struct ch_start_line)
+_Static_assert(sizeof(struct ch_start_line) == 64, "a start line is a cache line");
+
+// How many start lines a leaf's region has.
+static size_t start_lines(const struct ch_block_index *index)
+{
+	return (size_t)((REGION_SIZE >> index->start_shift) + LINE_BITS - 1) /
+	       LINE_BITS;
+}
+
+// Room for the start lines of num_leaves leaves, aligned to a line.
+static struct ch_error *allocate_starts(struct ch_block_index *index,
+					size_t num_leaves)
+{
+	size_t lines = num_leaves * start_lines(index);
+
+	if (!index->start_shift || !lines)
+		return NULL;
+	index->start_lines_room = ch_calloc_large(lines + 1, LINE_BYTES);
+	if (!index->start_lines_room)
+		return &ch_enomem;
+	index->start_lines = (struct ch_start_line *)(((uintptr_t)index->start_lines_room +
+						       LINE_BYTES - 1) &
+						      ~(uintptr_t)(LINE_BYTES - 1));
+	return NULL;
+}
+
+static void free_starts(struct ch_block_index *index)
+{
+	ch_free_large(index->start_lines_room);
+	index->start_lines_room = NULL;
+	index->start_lines = NULL;
+	index->start_shift = 0;
+}
+
+/*
+ * Fill the start lines of leaf's region, which begins at region_start:
+ * *cursor is the first block not yet counted, and only moves forward.
+ * False if two blocks start at one address (a bit would stand for two).
+ */
+static bool fill_starts(struct ch_block_index *index, size_t leaf,
+			uint64_t region_start, size_t *cursor)
+{
+	size_t lines = start_lines(index);
+	uint64_t line_bytes = (uint64_t)LINE_BITS << index->start_shift;
+
+	for (size_t l = 0; l < lines; l++) {
+		uint64_t line_start = region_start + l * line_bytes;
+		struct ch_start_line *line = &index->start_lines[leaf * lines + l];
+		// The last line may reach past the region: its bits there
+		// stay clear.
+		uint64_t reach = REGION_SIZE - l * line_bytes < line_bytes ?
+					 REGION_SIZE - l * line_bytes :
+					 line_bytes;
+		unsigned before = 0;
+
+		// Blocks of the regions without a leaf before it.
+		while (*cursor < index->num_blocks &&
+		       index->blocks[*cursor].address < line_start)
+			++*cursor;
+		line->count = (uint32_t)*cursor;
+		for (; *cursor < index->num_blocks &&
+		       index->blocks[*cursor].address - line_start < reach;
+		     ++*cursor) {
+			uint64_t at = (index->blocks[*cursor].address -
+				       line_start) >> index->start_shift;
+
+			if (ch_bit_get(line->bits, at))
+				return false;
+			ch_bit_set(line->bits, at);
+		}
+		for (unsigned w = 1; w < CH_START_LINE_WORDS; w++) {
+			before += ch_count_bits(line->bits[w - 1]);
+			line->before[w - 1] = (uint16_t)before;
+		}
+	}
+	return true;
+}
+
 /*
  * Number the leaves in address order and fill them in one sweep: the
  * cursor (the first block that ends after a granule's start) only moves
- * forward.
+ * forward. The start bits are set in the same sweep.
  */
 static struct ch_error *fill_leaves(struct ch_block_index *index)
 {
 	size_t num_entries = index->num_region_tables * CH_BLOCK_INDEX_REGIONS;
-	size_t num_leaves = 0, cursor = 0;
+	size_t num_leaves = 0, cursor = 0, start_cursor = 0;
+	struct ch_error *err;
 
 	for (size_t e = 0; e < num_entries; e++)
 		num_leaves += index->regions[e] == NEEDS_LEAF;
@@ -114,6 +196,9 @@ static struct ch_error *fill_leaves(struct ch_block_index *index)
 					sizeof(*index->leaves));
 	if (!index->leaves && num_leaves)
 		return &ch_enomem;
+	err = allocate_starts(index, num_leaves);
+	if (err)
+		return err;
 
 	num_leaves = 0;
 	for (uint64_t region = index->low >> CH_BLOCK_INDEX_REGION_SHIFT;
@@ -142,6 +227,11 @@ static struct ch_error *fill_leaves(struct ch_block_index *index)
 				cursor++;
 			leaf[g] = cursor;
 		}
+		if (index->start_shift &&
+		    !fill_starts(index, num_leaves - 1,
+				 region << CH_BLOCK_INDEX_REGION_SHIFT,
+				 &start_cursor))
+			free_starts(index);
 	}
 	return NULL;
 }
@@ -151,6 +241,7 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 				     size_t num_blocks)
 {
 	struct ch_error *err;
+	uint64_t starts = 0;
 
 	*index = (struct ch_block_index){ .blocks = blocks,
 					  .num_blocks = num_blocks };
@@ -178,9 +269,11 @@ struct ch_error *ch_block_index_init(struct ch_block_index *index,
 			break;
 		}
 		index->high = end;
+		starts |= blocks[i].address;
 	}
 	if (index->num_blocks == 0)
 		return NULL;
+	index->start_shift = !(starts & 15) ? 4 : !(starts & 7) ? 3 : 0;
 	err = make_region_tables(index);
 	if (!err) {
 		mark_regions(index);
@@ -227,6 +320,7 @@ void ch_block_index_deinit(struct ch_block_index *index)
 	free(index->directory);
 	free(index->regions);
 	free(index->leaves);
+	free_starts(index);
 	*index = (struct ch_block_index){ 0 };
 }
 
@@ -383,4 +477,117 @@ void ch_lookup_batch_deinit(struct ch_lookup_batch *batch)
 	free(batch->counts);
 	ch_free_large(batch->found);
 	*batch = (struct ch_lookup_batch){ 0 };
+}
+
+// How far ahead an unsorted lookup fetches a key's line of start bits
+// (a power of two), and a block that may reach a key inside it.
+#define AHEAD_LINE 32
+#define AHEAD_INSIDE 16
+
+/*
+ * Where a key's start bit is: its line and the bit in it, or (line NULL)
+ * the block that covers the key's whole region, or CH_NO_BLOCK.
+ */
+struct start_probe {
+	const struct ch_start_line *line;
+	uint32_t whole;
+	unsigned bit;
+};
+
+static inline struct start_probe probe_start(const struct ch_block_index *index,
+					     uint64_t addr)
+{
+	const uint32_t *entry = ch_block_index_region_entry(index, addr);
+	struct start_probe probe = { .whole = CH_NO_BLOCK };
+	uint64_t at;
+
+	if (!entry || *entry == CH_NO_BLOCK)
+		return probe;
+	if (*entry & CH_BLOCK_INDEX_WHOLE) {
+		probe.whole = *entry & ~CH_BLOCK_INDEX_WHOLE;
+		return probe;
+	}
+	at = (addr & (REGION_SIZE - 1)) >> index->start_shift;
+	probe.bit = (unsigned)(at % LINE_BITS);
+	probe.line = &index->start_lines[(size_t)*entry * start_lines(index) +
+					 at / LINE_BITS];
+	return probe;
+}
+
+/*
+ * The last block that starts at or before addr, if a block can hold addr
+ * (else CH_NO_BLOCK), and whether it starts at addr (*exact_ret), from
+ * addr's probe.
+ */
+static inline uint32_t start_at_or_before(const struct ch_block_index *index,
+					  const struct start_probe *probe,
+					  uint64_t addr, bool *exact_ret)
+{
+	const struct ch_start_line *line = probe->line;
+	unsigned bit = probe->bit;
+	uint32_t count;
+	uint64_t word;
+
+	*exact_ret = false;
+	if (!line) {
+		if (probe->whole != CH_NO_BLOCK)
+			*exact_ret = index->blocks[probe->whole].address == addr;
+		return probe->whole;
+	}
+	count = line->count + (bit >= 64 ? line->before[bit / 64 - 1] : 0);
+	// The bits up to addr's own.
+	word = line->bits[bit / 64] & (~UINT64_C(0) >> (63 - bit % 64));
+	count += ch_count_bits(word);
+	*exact_ret = word >> (bit % 64) &&
+		     !(addr & ((UINT64_C(1) << index->start_shift) - 1));
+	return count ? count - 1 : CH_NO_BLOCK;
+}
+
+bool ch_block_index_find_unsorted(const struct ch_block_index *index,
+				  const struct ch_sort_pair *pairs, size_t n,
+				  bool interior, uint32_t *found,
+				  uint32_t *inside)
+{
+	struct start_probe probes[AHEAD_LINE];
+	size_t num_inside = 0;
+
+	if (!index->start_shift)
+		return false;
+	// Key k is probed (its line fetched) AHEAD_LINE keys before it is
+	// looked up, in the probe it then leaves to key k + AHEAD_LINE.
+	for (size_t k = 0; k < n + AHEAD_LINE; k++) {
+		struct start_probe *probe = &probes[k % AHEAD_LINE];
+
+		if (k >= AHEAD_LINE) {
+			size_t j = k - AHEAD_LINE;
+			bool exact;
+
+			found[j] = start_at_or_before(index, probe, pairs[j].key,
+						      &exact);
+			if (found[j] != CH_NO_BLOCK && !exact) {
+				if (interior)
+					inside[num_inside++] = (uint32_t)j;
+				else
+					found[j] = CH_NO_BLOCK;
+			}
+		}
+		if (k < n) {
+			*probe = probe_start(index, pairs[k].key);
+			if (probe->line)
+				__builtin_prefetch(probe->line);
+		}
+	}
+	// The keys past a block's start: whether the block reaches them.
+	for (size_t j = 0; j < num_inside && j < AHEAD_INSIDE; j++)
+		__builtin_prefetch(&index->blocks[found[inside[j]]]);
+	for (size_t j = 0; j < num_inside; j++) {
+		uint32_t k = inside[j];
+
+		if (j + AHEAD_INSIDE < num_inside)
+			__builtin_prefetch(&index->blocks[found[inside[j + AHEAD_INSIDE]]]);
+		if (!ch_block_index_holds(&index->blocks[found[k]],
+					  pairs[k].key, true))
+			found[k] = CH_NO_BLOCK;
+	}
+	return true;
 }

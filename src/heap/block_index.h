@@ -18,6 +18,13 @@
  * 2 MiB of address space where blocks begin or end (1.6% of a heap of small
  * blocks).
  *
+ * Lookups in any order (a scan's words, wanted back in the order read) use
+ * a second table: for each leaf's region a bit per 16 bytes (8 when blocks
+ * start on 8) set where a block starts, in cache lines that carry the
+ * number of blocks before them. The block at or before an address is then
+ * one line's read and no sort, and a pointer to a block's start, most of
+ * them, needs nothing more. Memory: 21 KiB more per leaf (43 KiB at 8).
+ *
  * The index points into the heap's live blocks and stays valid while they
  * are not changed. It is read-only once built: threads may share it.
  */
@@ -42,6 +49,21 @@
 	(1u << (CH_BLOCK_INDEX_REGION_SHIFT - CH_BLOCK_INDEX_GRANULE_SHIFT))
 /** A region entry with this bit names the one block covering the region. */
 #define CH_BLOCK_INDEX_WHOLE 0x80000000u
+/** Words of start bits in a line (struct ch_start_line). */
+#define CH_START_LINE_WORDS 6
+
+/**
+ * A cache line of start bits, with what a lookup needs to count the blocks
+ * before one of them: so that a lookup reads one line, and counts the bits
+ * of one word.
+ */
+struct ch_start_line {
+	/** The blocks that start before the line. */
+	uint32_t count;
+	/** before[w - 1]: the bits set in words [0, w). */
+	uint16_t before[CH_START_LINE_WORDS - 1];
+	uint64_t bits[CH_START_LINE_WORDS];
+};
 /** No block holds the address. */
 #define CH_NO_BLOCK UINT32_MAX
 
@@ -66,6 +88,18 @@ struct ch_block_index {
 	 */
 	uint32_t *leaves;
 	size_t num_leaves;
+	/**
+	 * Where blocks start, for lookups in any order
+	 * (ch_block_index_find_unsorted()): for each leaf's region a bit
+	 * per 1 << start_shift bytes, set where a block starts, in lines
+	 * (the leaves' one after the other). start_shift is 4 when every
+	 * block starts on 16 bytes, 3 when on 8, and 0 when not (there are
+	 * then no start lines).
+	 */
+	unsigned start_shift;
+	struct ch_start_line *start_lines;
+	/** The allocation start_lines lies in, aligned to a line. */
+	void *start_lines_room;
 };
 
 /**
@@ -110,22 +144,32 @@ static inline uint64_t ch_block_index_granule(uint64_t addr)
 	       (CH_BLOCK_INDEX_GRANULES - 1);
 }
 
-/** Where addr's granule entry is, or NULL when no block can hold addr. */
+/**
+ * Where addr's region entry is (a leaf's number, CH_BLOCK_INDEX_WHOLE |
+ * a block, or CH_NO_BLOCK), or NULL when no block can hold addr.
+ */
 static inline const uint32_t *
-ch_block_index_entry(const struct ch_block_index *index, uint64_t addr)
+ch_block_index_region_entry(const struct ch_block_index *index, uint64_t addr)
 {
 	uint32_t table;
-	const uint32_t *entry;
 
 	if (addr - index->low >= index->high - index->low)
 		return NULL;
 	table = index->directory[addr >> CH_BLOCK_INDEX_TABLE_SHIFT];
 	if (table == CH_NO_BLOCK)
 		return NULL;
-	entry = &index->regions[(size_t)table * CH_BLOCK_INDEX_REGIONS +
-				((addr >> CH_BLOCK_INDEX_REGION_SHIFT) &
-				 (CH_BLOCK_INDEX_REGIONS - 1))];
-	if (*entry == CH_NO_BLOCK || *entry & CH_BLOCK_INDEX_WHOLE)
+	return &index->regions[(size_t)table * CH_BLOCK_INDEX_REGIONS +
+			       ((addr >> CH_BLOCK_INDEX_REGION_SHIFT) &
+				(CH_BLOCK_INDEX_REGIONS - 1))];
+}
+
+/** Where addr's granule entry is, or NULL when no block can hold addr. */
+static inline const uint32_t *
+ch_block_index_entry(const struct ch_block_index *index, uint64_t addr)
+{
+	const uint32_t *entry = ch_block_index_region_entry(index, addr);
+
+	if (!entry || *entry == CH_NO_BLOCK || *entry & CH_BLOCK_INDEX_WHOLE)
 		return entry;
 	return index->leaves + (size_t)*entry * (CH_BLOCK_INDEX_GRANULES + 1) +
 	       ch_block_index_granule(addr);
@@ -271,6 +315,23 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 				const struct ch_sort_pair *pairs, size_t from,
 				size_t to, bool interior, uint32_t *found,
 				struct ch_found_block *spans);
+
+/**
+ * found[k] for each pair k of pairs[0, n), in the order given: the block
+ * holding its key (as ch_block_index_find() with interior, or without:
+ * only a block starting there). Without a sort: one read at random (the
+ * key's line of start bits, fetched ahead) finds the block that starts at
+ * a key, and one more (the block, fetched ahead) tells whether the block
+ * before a key reaches it. inside is room for n indices. False, and
+ * nothing found, when the index has no start bits (a block not aligned to
+ * 8 bytes, or two at one address: only from a damaged heap), or no
+ * blocks: ch_block_index_sort() and ch_block_index_find_sorted() then.
+ * Reads only: threads may look up at once.
+ */
+bool ch_block_index_find_unsorted(const struct ch_block_index *index,
+				  const struct ch_sort_pair *pairs, size_t n,
+				  bool interior, uint32_t *found,
+				  uint32_t *inside);
 
 /**
  * Addresses waiting to be looked up together: pairs (key: the address;
