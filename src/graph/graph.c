@@ -155,11 +155,12 @@ struct scan_chunk {
 };
 
 /*
- * The words that may point into the heap are looked up in batches sorted
- * by where they point (ch_block_index_find_sorted(): the index and the
- * blocks read in order), a batch per thread of one word for every
- * SCAN_BATCH_SPREAD blocks of the heap, and at least SCAN_BATCH_MIN: 40
- * bytes a word.
+ * The words that may point into the heap are looked up in batches, a
+ * batch per thread of one word for every SCAN_BATCH_SPREAD blocks of the
+ * heap, and at least SCAN_BATCH_MIN: 40 bytes a word. A batch is looked
+ * up in the order read (ch_block_index_find_unsorted()), or, when the
+ * index cannot, sorted by where its words point
+ * (ch_block_index_find_sorted(): the index and the blocks read in order).
  */
 #define SCAN_BATCH_SPREAD 64
 #define SCAN_BATCH_MIN ((size_t)1 << 14)

@@ -101,7 +101,7 @@ static void mark_regions(struct ch_block_index *index)
 _Static_assert(sizeof(struct ch_start_line) == 64, "a start line is a cache line");
 
 // How many start lines a leaf's region has.
-static size_t start_lines(const struct ch_block_index *index)
+static size_t lines_per_leaf(const struct ch_block_index *index)
 {
 	return (size_t)((REGION_SIZE >> index->start_shift) + LINE_BITS - 1) /
 	       LINE_BITS;
@@ -111,7 +111,7 @@ static size_t start_lines(const struct ch_block_index *index)
 static struct ch_error *allocate_starts(struct ch_block_index *index,
 					size_t num_leaves)
 {
-	size_t lines = num_leaves * start_lines(index);
+	size_t lines = num_leaves * lines_per_leaf(index);
 
 	if (!index->start_shift || !lines)
 		return NULL;
@@ -140,7 +140,7 @@ static void free_starts(struct ch_block_index *index)
 static bool fill_starts(struct ch_block_index *index, size_t leaf,
 			uint64_t region_start, size_t *cursor)
 {
-	size_t lines = start_lines(index);
+	size_t lines = lines_per_leaf(index);
 	uint64_t line_bytes = (uint64_t)LINE_BITS << index->start_shift;
 
 	for (size_t l = 0; l < lines; l++) {
@@ -509,7 +509,7 @@ static inline struct start_probe probe_start(const struct ch_block_index *index,
 	}
 	at = (addr & (REGION_SIZE - 1)) >> index->start_shift;
 	probe.bit = (unsigned)(at % LINE_BITS);
-	probe.line = &index->start_lines[(size_t)*entry * start_lines(index) +
+	probe.line = &index->start_lines[(size_t)*entry * lines_per_leaf(index) +
 					 at / LINE_BITS];
 	return probe;
 }
