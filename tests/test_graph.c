@@ -200,7 +200,8 @@ static uint64_t make_packed_index_test_blocks(struct ch_block *blocks,
 
 // Lookups in any order (by the start bits) of blocks that start on 16
 // bytes and on 8, and of blocks packed across a region's end, agree with
-// the linear search; of blocks that do not, or of two at one address,
+// the linear search, and list every key inside a block (any other found
+// is a block's start); of blocks that do not, or of two at one address,
 // there are none.
 Test(block_index, unsorted_lookups_agree_with_a_linear_search)
 {
@@ -237,18 +238,34 @@ Test(block_index, unsorted_lookups_agree_with_a_linear_search)
 			pairs[probe] = (struct ch_sort_pair){ .key = key };
 		}
 		for (int interior = 0; interior < 2; interior++) {
+			size_t num_inside, next_inside = 0;
+
 			memset(found, 0xee, PROBES * sizeof(*found));
 			cr_assert(ch_block_index_find_unsorted(&index, pairs, PROBES,
 								interior, found,
-								inside));
+								inside, &num_inside));
+			for (size_t j = 1; j < num_inside; j++)
+				cr_assert_gt(inside[j], inside[j - 1]);
 			for (size_t k = 0; k < PROBES; k++) {
 				uint32_t want = find_linear(blocks, n, pairs[k].key,
 							    interior);
+				bool at_start = find_linear(blocks, n, pairs[k].key,
+							    false) != CH_NO_BLOCK;
+				bool listed = next_inside < num_inside &&
+					      inside[next_inside] == k;
 
 				cr_assert_eq(found[k], want,
 					     "align %lu, 0x%lx (interior %d): %u, linear search %u",
 					     align, pairs[k].key, interior,
 					     found[k], want);
+				// A key found is a block's start unless listed.
+				cr_assert(!(listed && at_start) &&
+						  (listed || at_start ||
+						   find_linear(blocks, n, pairs[k].key,
+							       true) == CH_NO_BLOCK),
+					  "0x%lx: listed %d, a block's start %d",
+					  pairs[k].key, listed, at_start);
+				next_inside += listed;
 			}
 		}
 		ch_block_index_deinit(&index);
@@ -256,14 +273,14 @@ Test(block_index, unsorted_lookups_agree_with_a_linear_search)
 	blocks[7].address += 4;
 	assert_no_error(ch_block_index_init(&index, blocks, n));
 	cr_assert_not(ch_block_index_find_unsorted(&index, pairs, PROBES, true,
-						   found, inside));
+						   found, inside, NULL));
 	ch_block_index_deinit(&index);
 	blocks[7].address -= 4;
 	ch_block_set_size(&blocks[7], 0);
 	blocks[8].address = blocks[7].address;
 	assert_no_error(ch_block_index_init(&index, blocks, n));
 	cr_assert_not(ch_block_index_find_unsorted(&index, pairs, PROBES, true,
-						   found, inside));
+						   found, inside, NULL));
 	ch_block_index_deinit(&index);
 	free(pairs);
 	free(found);

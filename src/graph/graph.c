@@ -318,7 +318,7 @@ static const uint32_t *look_up_batch(struct chunk_scan *scan)
 		       "a position fits in a sorted pair's room");
 	if (ch_block_index_find_unsorted(scan->index, lookup->pairs, len,
 					 scan->interior, lookup->found,
-					 (uint32_t *)lookup->sorted))
+					 (uint32_t *)lookup->sorted, NULL))
 		return lookup->found;
 	// Each scanning thread sorts its own batch.
 	ch_lookup_batch_sort(scan->index, lookup, false);

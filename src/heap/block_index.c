@@ -546,12 +546,12 @@ static inline uint32_t start_at_or_before(const struct ch_block_index *index,
 bool ch_block_index_find_unsorted(const struct ch_block_index *index,
 				  const struct ch_sort_pair *pairs, size_t n,
 				  bool interior, uint32_t *found,
-				  uint32_t *inside)
+				  uint32_t *inside, size_t *num_inside_ret)
 {
 	struct start_probe probes[AHEAD_LINE];
 	size_t num_inside = 0;
 
-	if (!index->start_shift)
+	if (!ch_block_index_has_start_lines(index))
 		return false;
 	// Key k is probed (its line fetched) AHEAD_LINE keys before it is
 	// looked up, in the probe it then leaves to key k + AHEAD_LINE.
@@ -565,9 +565,8 @@ bool ch_block_index_find_unsorted(const struct ch_block_index *index,
 			found[j] = start_at_or_before(index, probe, pairs[j].key,
 						      &exact);
 			if (found[j] != CH_NO_BLOCK && !exact) {
-				if (interior)
-					inside[num_inside++] = (uint32_t)j;
-				else
+				inside[num_inside++] = (uint32_t)j;
+				if (!interior)
 					found[j] = CH_NO_BLOCK;
 			}
 		}
@@ -577,6 +576,10 @@ bool ch_block_index_find_unsorted(const struct ch_block_index *index,
 				__builtin_prefetch(probe->line);
 		}
 	}
+	if (num_inside_ret)
+		*num_inside_ret = num_inside;
+	if (!interior)
+		return true;
 	// The keys past a block's start: whether the block reaches them.
 	for (size_t j = 0; j < num_inside && j < AHEAD_INSIDE; j++)
 		__builtin_prefetch(&index->blocks[found[inside[j]]]);

@@ -316,22 +316,32 @@ void ch_block_index_find_sorted(const struct ch_block_index *index,
 				size_t to, bool interior, uint32_t *found,
 				struct ch_found_block *spans);
 
+/** Whether ch_block_index_find_unsorted() can look keys up. */
+static inline bool ch_block_index_has_start_lines(const struct ch_block_index *index)
+{
+	return index->start_shift != 0;
+}
+
 /**
  * found[k] for each pair k of pairs[0, n), in the order given: the block
  * holding its key (as ch_block_index_find() with interior, or without:
  * only a block starting there). Without a sort: one read at random (the
  * key's line of start bits, fetched ahead) finds the block that starts at
  * a key, and one more (the block, fetched ahead) tells whether the block
- * before a key reaches it. inside is room for n indices. False, and
- * nothing found, when the index has no start bits (a block not aligned to
- * 8 bytes, or two at one address: only from a damaged heap), or no
- * blocks: ch_block_index_sort() and ch_block_index_find_sorted() then.
- * Reads only: threads may look up at once.
+ * before a key reaches it. inside is room for n indices: it is left
+ * holding, in order, the positions k of the keys that are not a block's
+ * start but follow one (found[k] is the block when it reaches the key,
+ * else CH_NO_BLOCK), *num_inside_ret of them unless num_inside_ret is
+ * NULL; any other key found is a block's start. False, and nothing found,
+ * when the index has no start bits (a block not aligned to 8 bytes, or
+ * two at one address: only from a damaged heap), or no blocks:
+ * ch_block_index_sort() and ch_block_index_find_sorted() then. Reads
+ * only: threads may look up at once.
  */
 bool ch_block_index_find_unsorted(const struct ch_block_index *index,
 				  const struct ch_sort_pair *pairs, size_t n,
 				  bool interior, uint32_t *found,
-				  uint32_t *inside);
+				  uint32_t *inside, size_t *num_inside_ret);
 
 /**
  * Addresses waiting to be looked up together: pairs (key: the address;

@@ -25,12 +25,12 @@
 // visits per block are plenty; more means a pathological heap.
 #define MAX_VISITS_PER_BLOCK 16
 #define COOKIE_SIZE 8
-// The pointers the propagation follows are looked up in batches, sorted by
-// where they point: of one pointer per BATCH_SPREAD blocks of the heap, so
-// that the blocks a batch lands in are close enough to be read in order
-// (36 bytes a pointer with the scratch room), and at least BATCH_MIN. At
-// 30 million blocks, one per 64 is as fast as one per 16 and holds 48 MiB
-// less at the typing's peak.
+// The pointers the propagation follows are looked up in batches, their
+// evidence bucketed (or the batch sorted) by where they point: of one
+// pointer per BATCH_SPREAD blocks of the heap, so that the blocks a batch
+// lands in are close enough to be read in order (36 bytes a pointer with
+// the scratch room), and at least BATCH_MIN. At 30 million blocks, one per
+// 64 is as fast as one per 16 and holds 48 MiB less at the typing's peak.
 #define BATCH_SPREAD 64
 #define BATCH_MIN ((size_t)1 << 18)
 // An allocator's rounding adds at most a few elements' worth (glibc's
@@ -64,10 +64,34 @@ struct level {
 	size_t count, list_limit;
 };
 
-// A batch sorted and looked up beside the visits (batch_lookup_run()).
+/*
+ * A pointer followed to a block's start, or past its new[] count cookie
+ * (EVIDENCE_PAST_COOKIE set in type): the block and the DWARF type of the
+ * slot it was read from.
+ */
+struct block_evidence {
+	uint32_t block, type;
+};
+
+#define EVIDENCE_PAST_COOKIE (UINT32_C(1) << 31)
+
+/*
+ * How a batch was looked up: in the order filled (unsorted), then its
+ * evidence, num_evidence of it, bucketed by block (batch_evidence()); or
+ * sorted by where they point (found[k] for sorted[k], where each found
+ * block lies in the pairs' room: batch_spans()).
+ */
+struct batch_result {
+	bool unsorted;
+	size_t num_evidence;
+};
+
+// A batch looked up beside the visits (batch_lookup_run()).
 struct batch_lookup {
 	const struct ch_block_index *index;
 	struct ch_lookup_batch *batch;
+	struct batch_result *result;
+	bool unsorted;
 	struct ch_beside thread;
 };
 
@@ -100,13 +124,19 @@ struct ch_types_private {
 	/**
 	 * While a level is visited, the pointers it holds, in batches: the
 	 * one the visits fill (batches[filling]), and the one before it,
-	 * sorted and looked up on a thread of its own meanwhile (in_flight:
-	 * batches[!filling], by looking_up). The second batch's room, as
-	 * large as the first's, is made when the first is full before its
-	 * level ends. A pair is (address held, DWARF type of the slot); once
-	 * sorted, the pairs' room holds where each found block lies.
+	 * looked up on a thread of its own meanwhile (in_flight:
+	 * batches[!filling], by looking_up; how, in results). The second
+	 * batch's room, as large as the first's, is made when the first is
+	 * full before its level ends. A pair is (address held, DWARF type of
+	 * the slot).
 	 */
 	struct ch_lookup_batch batches[2];
+	struct batch_result results[2];
+	/**
+	 * Whether the batches are looked up unsorted: their evidence marks
+	 * a pointer past a cookie in its type's top bit.
+	 */
+	bool unsorted;
 	unsigned filling;
 	struct batch_lookup looking_up;
 	bool in_flight;
@@ -1231,9 +1261,10 @@ struct lookup_range {
 	const struct ch_block_index *index;
 	struct ch_lookup_batch *batch;
 	size_t from, to;
+	bool unsorted;
 };
 
-// The spans of the found blocks go in the pairs' room.
+// The spans of the found blocks go in the pairs' room (sorted lookups).
 static struct ch_found_block *batch_spans(const struct ch_lookup_batch *batch)
 {
 	_Static_assert(sizeof(struct ch_found_block) <= sizeof(*batch->pairs),
@@ -1241,38 +1272,139 @@ static struct ch_found_block *batch_spans(const struct ch_lookup_batch *batch)
 	return (struct ch_found_block *)batch->pairs;
 }
 
-static void *look_up_range(void *arg)
+// An unsorted lookup's scratch, then its evidence, go in the sorted
+// pairs' room.
+static uint32_t *batch_inside(const struct ch_lookup_batch *batch)
 {
-	const struct lookup_range *range = arg;
+	_Static_assert(sizeof(uint32_t) <= sizeof(*batch->sorted),
+		       "a position fits in a sorted pair's room");
+	return (uint32_t *)batch->sorted;
+}
 
-	ch_lookup_batch_find(range->index, range->batch, range->from,
-			     range->to, true, batch_spans(range->batch));
-	return NULL;
+static struct block_evidence *batch_evidence(const struct ch_lookup_batch *batch)
+{
+	_Static_assert(sizeof(struct block_evidence) <= sizeof(*batch->sorted),
+		       "evidence fits in a sorted pair's room");
+	return (struct block_evidence *)batch->sorted;
 }
 
 /*
- * Sort the batch by where its pointers point and look them up, on this
- * thread alone or, with two_threads, half of each step on a thread of its
- * own when there are many (the lookups are most of the propagation's time).
+ * Of the pointers of pairs[0, n) found past a block's start (inside,
+ * num_inside of them), only one past a new[] count cookie says anything
+ * of the block (follow_into()): it is marked in its pair, the others are
+ * not found.
  */
-static void sort_and_look_up(const struct ch_block_index *index,
-			     struct ch_lookup_batch *batch, bool two_threads)
+static void keep_cookie_pointers(const struct ch_block_index *index,
+				 struct ch_sort_pair *pairs, uint32_t *found,
+				 const uint32_t *inside, size_t num_inside)
 {
-	struct lookup_range first = { index, batch, 0, batch->len };
-	struct lookup_range second = first;
+	for (size_t j = 0; j < num_inside; j++) {
+		uint32_t k = inside[j];
+
+		if (found[k] == CH_NO_BLOCK)
+			continue;
+		if (pairs[k].key == index->blocks[found[k]].address + COOKIE_SIZE)
+			pairs[k].value |= EVIDENCE_PAST_COOKIE;
+		else
+			found[k] = CH_NO_BLOCK;
+	}
+}
+
+static void *look_up_range(void *arg)
+{
+	const struct lookup_range *range = arg;
+	struct ch_lookup_batch *batch = range->batch;
+	size_t from = range->from, num_inside;
+
+	if (!range->unsorted) {
+		ch_lookup_batch_find(range->index, batch, from, range->to, true,
+				     batch_spans(batch));
+		return NULL;
+	}
+	ch_block_index_find_unsorted(range->index, batch->pairs + from,
+				     range->to - from, true, batch->found + from,
+				     batch_inside(batch) + from, &num_inside);
+	keep_cookie_pointers(range->index, batch->pairs + from,
+			     batch->found + from, batch_inside(batch) + from,
+			     num_inside);
+	return NULL;
+}
+
+// The evidence is bucketed by this many of the block indices' high bits.
+#define EVIDENCE_BUCKET_BITS 11
+
+/*
+ * The evidence of a batch looked up unsorted, bucketed by block (in the
+ * order filled within a bucket, so a block's in the order it came): its
+ * blocks' types are then read a few pages at a time, not at random.
+ * Returns how much there is.
+ */
+static size_t bucket_evidence(const struct ch_block_index *index,
+			      const struct ch_lookup_batch *batch)
+{
+	uint32_t starts[(1 << EVIDENCE_BUCKET_BITS) + 1] = { 0 };
+	struct block_evidence *evidence = batch_evidence(batch);
+	const uint32_t *found = batch->found;
+	unsigned shift = 0;
+	size_t len = batch->len;
+
+	while (index->num_blocks >> shift > (1 << EVIDENCE_BUCKET_BITS))
+		shift++;
+	for (size_t k = 0; k < len; k++) {
+		if (found[k] != CH_NO_BLOCK)
+			starts[(found[k] >> shift) + 1]++;
+	}
+	for (size_t b = 1; b <= 1 << EVIDENCE_BUCKET_BITS; b++)
+		starts[b] += starts[b - 1];
+	for (size_t k = 0; k < len; k++) {
+		if (found[k] != CH_NO_BLOCK)
+			evidence[starts[found[k] >> shift]++] = (struct block_evidence){
+				.block = found[k], .type = batch->pairs[k].value
+			};
+	}
+	return starts[1 << EVIDENCE_BUCKET_BITS];
+}
+
+/*
+ * Look the batch up: unsorted, in the order filled (a pointer to a block's
+ * start, most of them, is one read), where the index has start lines and
+ * the caller says so, else sorted by where its pointers point; on this
+ * thread alone or, with two_threads, half of it on a thread of its own
+ * when there are many (the lookups are most of the propagation's time).
+ */
+static void look_up(const struct ch_block_index *index,
+		    struct ch_lookup_batch *batch, bool unsorted,
+		    struct batch_result *result, bool two_threads)
+{
+	struct lookup_range first = {
+		.index = index,
+		.batch = batch,
+		.to = batch->len,
+		.unsorted = unsorted && ch_block_index_has_start_lines(index),
+	};
+	struct lookup_range second;
 
 	two_threads = two_threads && batch->len >= MIN_PARALLEL_PAIRS;
-	ch_lookup_batch_sort(index, batch, two_threads);
+	if (!first.unsorted)
+		ch_lookup_batch_sort(index, batch, two_threads);
 	if (two_threads)
-		first.to = second.from = batch->len / 2;
+		first.to = batch->len / 2;
+	second = first;
+	second.from = first.to;
+	second.to = batch->len;
 	ch_run_pair(look_up_range, &first, two_threads ? &second : NULL);
+	*result = (struct batch_result){
+		.unsorted = first.unsorted,
+		.num_evidence = first.unsorted ? bucket_evidence(index, batch) : 0,
+	};
 }
 
 static void *batch_lookup_run(void *arg)
 {
 	const struct batch_lookup *lookup = arg;
 
-	sort_and_look_up(lookup->index, lookup->batch, false);
+	look_up(lookup->index, lookup->batch, lookup->unsorted, lookup->result,
+		false);
 	return NULL;
 }
 
@@ -1281,12 +1413,11 @@ static void *batch_lookup_run(void *arg)
  * they point (a block's evidence in the order it came: that alone decides
  * which comes first), each found block's type prefetched ahead; where each
  * found block lies is read from the batch, in order, not a line of the
- * blocks each. The batch is left empty.
+ * blocks each.
  */
-static struct ch_error *add_batch_evidence(struct ch_types *types,
-					   struct ch_lookup_batch *batch)
+static struct ch_error *add_sorted_evidence(struct ch_types *types,
+					    const struct ch_lookup_batch *batch)
 {
-	struct ch_types_private *p = types->private;
 	const struct ch_heap *heap = &types->program->heap;
 	const struct ch_sort_pair *pairs = batch->sorted;
 	const uint32_t *found = batch->found;
@@ -1295,8 +1426,6 @@ static struct ch_error *add_batch_evidence(struct ch_types *types,
 	struct ch_error *err = NULL;
 	bool typed = false;
 
-	// No pointer is batched while the evidence is added.
-	p->batching = false;
 	for (size_t k = 0; !err && k < len; k++) {
 		uint32_t i = found[k];
 
@@ -1318,6 +1447,62 @@ static struct ch_error *add_batch_evidence(struct ch_types *types,
 		err = follow_into(types, pairs[k].key, i, &spans[k],
 				  pairs[k].value, &typed);
 	}
+	return err;
+}
+
+/*
+ * Follow a batch's evidence bucketed by block (bucket_evidence()), each
+ * block's type prefetched ahead: as add_sorted_evidence(), where a block
+ * lies read from the block when the evidence is new.
+ */
+static struct ch_error *add_bucketed_evidence(struct ch_types *types,
+					      const struct ch_lookup_batch *batch,
+					      size_t num_evidence)
+{
+	const struct ch_heap *heap = &types->program->heap;
+	const struct block_evidence *evidence = batch_evidence(batch);
+	struct ch_error *err = NULL;
+	bool typed = false;
+
+	for (size_t e = 0; !err && e < num_evidence; e++) {
+		uint32_t i = evidence[e].block;
+		uint32_t type = evidence[e].type & ~EVIDENCE_PAST_COOKIE;
+		bool past_cookie = evidence[e].type & EVIDENCE_PAST_COOKIE;
+		struct ch_found_block span;
+
+		if (e + AHEAD_BLOCK < num_evidence) {
+			uint32_t ahead = evidence[e + AHEAD_BLOCK].block;
+
+			__builtin_prefetch(&heap->block_type_sources[ahead]);
+			__builtin_prefetch(&heap->block_types[ahead]);
+			// Its record too, read when the evidence is new: asked
+			// of the type a few ahead, the type was not there yet.
+			__builtin_prefetch(&heap->live.blocks[ahead]);
+		}
+		if (heap->block_type_sources[i] == CH_TYPE_DWARF &&
+		    heap->block_types[i] == type && !past_cookie)
+			continue;
+		span = ch_found_block_of(&heap->live.blocks[i]);
+		err = follow_into(types,
+				  span.address + (past_cookie ? COOKIE_SIZE : 0),
+				  i, &span, type, &typed);
+	}
+	return err;
+}
+
+// Follow a batch looked up: see look_up(). The batch is left empty.
+static struct ch_error *add_batch_evidence(struct ch_types *types,
+					   struct ch_lookup_batch *batch,
+					   const struct batch_result *result)
+{
+	struct ch_types_private *p = types->private;
+	struct ch_error *err;
+
+	// No pointer is batched while the evidence is added.
+	p->batching = false;
+	err = result->unsorted ?
+		      add_bucketed_evidence(types, batch, result->num_evidence) :
+		      add_sorted_evidence(types, batch);
 	batch->len = 0;
 	p->batching = true;
 	return err;
@@ -1346,11 +1531,15 @@ static struct ch_error *pass_on_batch(struct ch_types *types)
 		return err;
 	p->looking_up.index = p->block_index;
 	p->looking_up.batch = &p->batches[full];
+	p->looking_up.result = &p->results[full];
+	p->looking_up.unsorted = p->unsorted;
 	ch_beside_start(&p->looking_up.thread, batch_lookup_run,
 			&p->looking_up);
 	p->in_flight = true;
 	p->filling = before;
-	return evidence ? add_batch_evidence(types, &p->batches[before]) : NULL;
+	return evidence ? add_batch_evidence(types, &p->batches[before],
+					     &p->results[before]) :
+			  NULL;
 }
 
 // The batch in flight, if any: its evidence unless err, which is returned.
@@ -1363,7 +1552,9 @@ static struct ch_error *finish_in_flight(struct ch_types *types,
 		return err;
 	ch_beside_join(&p->looking_up.thread);
 	p->in_flight = false;
-	return err ? err : add_batch_evidence(types, &p->batches[!p->filling]);
+	return err ? err :
+		     add_batch_evidence(types, &p->batches[!p->filling],
+					&p->results[!p->filling]);
 }
 
 /*
@@ -1374,12 +1565,13 @@ static struct ch_error *follow_batches(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
 	struct ch_lookup_batch *last = &p->batches[p->filling];
+	struct batch_result *result = &p->results[p->filling];
 	struct ch_error *err = finish_in_flight(types, NULL);
 
 	if (err)
 		return err;
-	sort_and_look_up(p->block_index, last, true);
-	return add_batch_evidence(types, last);
+	look_up(p->block_index, last, p->unsorted, result, true);
+	return add_batch_evidence(types, last, result);
 }
 
 static int compare_indices(const void *a, const void *b)
@@ -1521,7 +1713,7 @@ static struct ch_error *visit_level(struct ch_types *types,
 /*
  * Breadth first, a level at a time: the blocks of a level are visited in
  * address order (their memory is read in order) and the pointers they hold
- * are looked up in batches sorted by address. A block whose type grows is
+ * are looked up in batches (look_up()). A block whose type grows is
  * queued for the next level. The blocks the roots typed come first, then
  * the objects typed by their vtables: the first found wins ties.
  */
@@ -1548,6 +1740,7 @@ static struct ch_error *propagate(struct ch_types *types)
 						   heap->live.len / BATCH_SPREAD :
 						   BATCH_MIN);
 	p->batching = true;
+	p->unsorted = types->dwarf->num_types <= EVIDENCE_PAST_COOKIE;
 	if (!err)
 		err = visit_level(types, &from_roots);
 	if (!err && !types->stats.truncated)
