@@ -3,12 +3,16 @@
 // thread made by ch_thread_create(), ch_run_pair() or ch_beside_start()
 // reports progress only if the thread that made it does, so that work
 // muted on one thread (the old core of `diff`, read beside the new one)
-// stays muted on the threads it takes; and ch_run_two(), two pieces of
-// work at once or in turn, the first one's error the one said.
+// stays muted on the threads it takes; ch_run_two(), two pieces of work
+// at once or in turn, the first one's error the one said; and a thread
+// put in the background (ch_thread_background()).
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/progress.h"
@@ -185,4 +189,38 @@ Test(threads, two_pieces_of_work_in_turn_stop_at_the_first_error)
 	cr_expect_str_eq(message_of(run_two(steps, false)), "new");
 	cr_expect(steps[1].ran);
 	cr_expect(pthread_equal(steps[1].thread, pthread_self()));
+}
+
+// A thread's nice value, seen from itself.
+static int own_nice(void)
+{
+	errno = 0;
+	return getpriority(PRIO_PROCESS, (id_t)gettid());
+}
+
+static void *go_background(void *arg)
+{
+	int *nices = arg;
+
+	nices[0] = own_nice();
+	ch_thread_background();
+	nices[1] = own_nice();
+	return NULL;
+}
+
+// A thread put in the background runs CH_BACKGROUND_NICE lower (as far as
+// nice goes), and only it: the thread that made it runs as before.
+Test(threads, only_a_background_thread_runs_lower)
+{
+	int before = own_nice(), nices[2];
+	pthread_t thread;
+
+	cr_assert_eq(errno, 0);
+	cr_assert_eq(pthread_create(&thread, NULL, go_background, nices), 0);
+	cr_assert_eq(pthread_join(thread, NULL), 0);
+	cr_expect_eq(nices[0], before);
+	cr_expect_eq(nices[1], before + CH_BACKGROUND_NICE > 19 ?
+				       19 :
+				       before + CH_BACKGROUND_NICE);
+	cr_expect_eq(own_nice(), before);
 }

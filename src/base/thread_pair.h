@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/progress.h"
@@ -51,6 +53,29 @@ static inline int ch_thread_create(pthread_t *thread, void *(*fn)(void *),
 	if (err)
 		free(start);
 	return err;
+}
+
+// How much lower a thread that works in the background runs.
+#define CH_BACKGROUND_NICE 5
+
+/**
+ * Lower the calling thread's priority (its nice value: on Linux, each
+ * thread has its own) by CH_BACKGROUND_NICE, for work that needs only to
+ * be done by the time another thread's is: where the threads are more
+ * than the cores, the others then run first. Not undone (only a
+ * privileged thread could): call it on a thread that ends with that work.
+ * Best effort: nothing when the system says no.
+ */
+static inline void ch_thread_background(void)
+{
+	pid_t tid = gettid();
+	int nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (errno == 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)tid,
+				  nice + CH_BACKGROUND_NICE);
 }
 
 /**
