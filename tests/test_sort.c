@@ -3,8 +3,8 @@
 // order they came, whatever the count (none, one, many of few ranks, ranks
 // across the whole range), by counting or, for a few pairs, by insertion.
 // And ch_sort(), qsort() for arrays that may be empty (a NULL array),
-// ch_keep_best(), the best k of a stream, and ch_cover_u64_spans(), a few
-// spans that cover many.
+// ch_keep_best(), the best k of a stream, ch_cover_u64_spans(), a few
+// spans that cover many, and ch_bucket_shift().
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -327,5 +327,32 @@ Test(spans, random_spans_are_covered)
 		cr_assert_leq(most_joined, num > 1 ? least_left_out : UINT64_MAX,
 			      "round %d: a gap of %lu joined across, one of %lu left out",
 			      round, most_joined, least_left_out);
+	}
+}
+
+// Every number below n has a bucket below 1 << bits, and a shift one less
+// would not do (around the powers of two, where a shift is one too few).
+Test(sort, bucket_shift_is_the_least_that_fits)
+{
+	for (unsigned bits = 1; bits <= 11; bits += 5) {
+		for (unsigned p = 0; p < 40; p++) {
+			for (size_t d = 0; d < 4; d++) {
+				size_t n = ((size_t)1 << p) + d - (d == 3 ? 4 : 0);
+				unsigned shift = ch_bucket_shift(n, bits);
+
+				if (!n) {
+					cr_expect_eq(shift, 0);
+					continue;
+				}
+				cr_expect_lt((n - 1) >> shift, (size_t)1 << bits,
+					     "n %zu, %u bits: shift %u", n, bits,
+					     shift);
+				cr_expect(shift == 0 ||
+						  (n - 1) >> (shift - 1) >=
+							  (size_t)1 << bits,
+					  "n %zu, %u bits: shift %u", n, bits,
+					  shift);
+			}
+		}
 	}
 }

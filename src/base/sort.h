@@ -5,7 +5,8 @@
  * array is NULL, and qsort() must not be given a null pointer even with
  * no elements (C11 7.22.5; UBSan reports it): below two elements an
  * array is sorted already, and these return without calling it, so that
- * no caller has to remember.
+ * no caller has to remember. And the shift that buckets numbers by their
+ * high bits.
  */
 #ifndef COREHEAP_SORT_H
 #define COREHEAP_SORT_H
@@ -28,6 +29,19 @@ static inline void ch_sort_r(void *base, size_t n, size_t size,
 {
 	if (n > 1)
 		qsort_r(base, n, size, compare, arg);
+}
+
+/**
+ * The least shift that puts each number below n in one of 1 << bits
+ * buckets (its bucket: the number >> shift); 0 when n is 0.
+ */
+static inline unsigned ch_bucket_shift(size_t n, unsigned bits)
+{
+	unsigned shift = 0;
+
+	while (n && (n - 1) >> shift >= (size_t)1 << bits)
+		shift++;
+	return shift;
 }
 
 #endif /* COREHEAP_SORT_H */

@@ -133,8 +133,9 @@ struct ch_types_private {
 	struct ch_lookup_batch batches[2];
 	struct batch_result results[2];
 	/**
-	 * Whether the batches are looked up unsorted: their evidence marks
-	 * a pointer past a cookie in its type's top bit.
+	 * Whether the batches are looked up unsorted where the index lets
+	 * them: their evidence marks a pointer past a cookie in its type's
+	 * top bit, which the DWARF types' ids leave free.
 	 */
 	bool unsorted;
 	unsigned filling;
@@ -1345,11 +1346,10 @@ static size_t bucket_evidence(const struct ch_block_index *index,
 	uint32_t starts[(1 << EVIDENCE_BUCKET_BITS) + 1] = { 0 };
 	struct block_evidence *evidence = batch_evidence(batch);
 	const uint32_t *found = batch->found;
-	unsigned shift = 0;
 	size_t len = batch->len;
+	unsigned shift = ch_bucket_shift(index->num_blocks,
+					 EVIDENCE_BUCKET_BITS);
 
-	while (index->num_blocks >> shift > (1 << EVIDENCE_BUCKET_BITS))
-		shift++;
 	for (size_t k = 0; k < len; k++) {
 		if (found[k] != CH_NO_BLOCK)
 			starts[(found[k] >> shift) + 1]++;
