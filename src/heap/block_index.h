@@ -330,9 +330,9 @@ static inline bool ch_block_index_has_start_lines(const struct ch_block_index *i
  * a key, and one more (the block, fetched ahead) tells whether the block
  * before a key reaches it. inside is room for n indices: it is left
  * holding, in order, the positions k of the keys that are not a block's
- * start but follow one (found[k] is the block when it reaches the key,
- * else CH_NO_BLOCK), *num_inside_ret of them unless num_inside_ret is
- * NULL; any other key found is a block's start. False, and nothing found,
+ * start but follow one (found[k]: with interior, the block when it
+ * reaches the key; else CH_NO_BLOCK), *num_inside_ret of them unless
+ * num_inside_ret is NULL; any other key found is a block's start. False, and nothing found,
  * when the index has no start bits (a block not aligned to 8 bytes, or
  * two at one address: only from a damaged heap), or no blocks:
  * ch_block_index_sort() and ch_block_index_find_sorted() then. Reads
