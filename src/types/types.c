@@ -76,21 +76,17 @@ struct block_evidence {
 #define EVIDENCE_PAST_COOKIE (UINT32_C(1) << 31)
 
 /*
- * How a batch was looked up: in the order filled (unsorted), then its
- * evidence, num_evidence of it, bucketed by block (batch_evidence()); or
- * sorted by where they point (found[k] for sorted[k], where each found
- * block lies in the pairs' room: batch_spans()).
+ * A batch looked up beside the visits (batch_lookup_run()): in the order
+ * filled (unsorted), then its evidence, *num_evidence of it, bucketed by
+ * block (batch_evidence()); or sorted by where they point (found[k] for
+ * sorted[k], where each found block lies in the pairs' room:
+ * batch_spans()). Whether unsorted is said once a propagation, by the
+ * index and the types (see propagate()).
  */
-struct batch_result {
-	bool unsorted;
-	size_t num_evidence;
-};
-
-// A batch looked up beside the visits (batch_lookup_run()).
 struct batch_lookup {
 	const struct ch_block_index *index;
 	struct ch_lookup_batch *batch;
-	struct batch_result *result;
+	size_t *num_evidence;
 	bool unsorted;
 	struct ch_beside thread;
 };
@@ -125,19 +121,13 @@ struct ch_types_private {
 	 * While a level is visited, the pointers it holds, in batches: the
 	 * one the visits fill (batches[filling]), and the one before it,
 	 * looked up on a thread of its own meanwhile (in_flight:
-	 * batches[!filling], by looking_up; how, in results). The second
-	 * batch's room, as large as the first's, is made when the first is
-	 * full before its level ends. A pair is (address held, DWARF type of
-	 * the slot).
+	 * batches[!filling], by looking_up; unsorted, how much evidence each
+	 * has in num_evidence). The second batch's room, as large as the
+	 * first's, is made when the first is full before its level ends. A
+	 * pair is (address held, DWARF type of the slot).
 	 */
 	struct ch_lookup_batch batches[2];
-	struct batch_result results[2];
-	/**
-	 * Whether the batches are looked up unsorted where the index lets
-	 * them: their evidence marks a pointer past a cookie in its type's
-	 * top bit, which the DWARF types' ids leave free.
-	 */
-	bool unsorted;
+	size_t num_evidence[2];
 	unsigned filling;
 	struct batch_lookup looking_up;
 	bool in_flight;
@@ -1367,25 +1357,25 @@ static size_t bucket_evidence(const struct ch_block_index *index,
 
 /*
  * Look the batch up: unsorted, in the order filled (a pointer to a block's
- * start, most of them, is one read), where the index has start lines and
- * the caller says so, else sorted by where its pointers point; on this
+ * start, most of them, is one read), its evidence then bucketed
+ * (*num_evidence of it), else sorted by where its pointers point; on this
  * thread alone or, with two_threads, half of it on a thread of its own
  * when there are many (the lookups are most of the propagation's time).
  */
 static void look_up(const struct ch_block_index *index,
 		    struct ch_lookup_batch *batch, bool unsorted,
-		    struct batch_result *result, bool two_threads)
+		    size_t *num_evidence, bool two_threads)
 {
 	struct lookup_range first = {
 		.index = index,
 		.batch = batch,
 		.to = batch->len,
-		.unsorted = unsorted && ch_block_index_has_start_lines(index),
+		.unsorted = unsorted,
 	};
 	struct lookup_range second;
 
 	two_threads = two_threads && batch->len >= MIN_PARALLEL_PAIRS;
-	if (!first.unsorted)
+	if (!unsorted)
 		ch_lookup_batch_sort(index, batch, two_threads);
 	if (two_threads)
 		first.to = batch->len / 2;
@@ -1393,18 +1383,15 @@ static void look_up(const struct ch_block_index *index,
 	second.from = first.to;
 	second.to = batch->len;
 	ch_run_pair(look_up_range, &first, two_threads ? &second : NULL);
-	*result = (struct batch_result){
-		.unsorted = first.unsorted,
-		.num_evidence = first.unsorted ? bucket_evidence(index, batch) : 0,
-	};
+	*num_evidence = unsorted ? bucket_evidence(index, batch) : 0;
 }
 
 static void *batch_lookup_run(void *arg)
 {
 	const struct batch_lookup *lookup = arg;
 
-	look_up(lookup->index, lookup->batch, lookup->unsorted, lookup->result,
-		false);
+	look_up(lookup->index, lookup->batch, lookup->unsorted,
+		lookup->num_evidence, false);
 	return NULL;
 }
 
@@ -1490,18 +1477,19 @@ static struct ch_error *add_bucketed_evidence(struct ch_types *types,
 	return err;
 }
 
-// Follow a batch looked up: see look_up(). The batch is left empty.
+// Follow batches[which], looked up: see look_up(). It is left empty.
 static struct ch_error *add_batch_evidence(struct ch_types *types,
-					   struct ch_lookup_batch *batch,
-					   const struct batch_result *result)
+					   unsigned which)
 {
 	struct ch_types_private *p = types->private;
+	struct ch_lookup_batch *batch = &p->batches[which];
 	struct ch_error *err;
 
 	// No pointer is batched while the evidence is added.
 	p->batching = false;
-	err = result->unsorted ?
-		      add_bucketed_evidence(types, batch, result->num_evidence) :
+	err = p->looking_up.unsorted ?
+		      add_bucketed_evidence(types, batch,
+					    p->num_evidence[which]) :
 		      add_sorted_evidence(types, batch);
 	batch->len = 0;
 	p->batching = true;
@@ -1531,15 +1519,12 @@ static struct ch_error *pass_on_batch(struct ch_types *types)
 		return err;
 	p->looking_up.index = p->block_index;
 	p->looking_up.batch = &p->batches[full];
-	p->looking_up.result = &p->results[full];
-	p->looking_up.unsorted = p->unsorted;
+	p->looking_up.num_evidence = &p->num_evidence[full];
 	ch_beside_start(&p->looking_up.thread, batch_lookup_run,
 			&p->looking_up);
 	p->in_flight = true;
 	p->filling = before;
-	return evidence ? add_batch_evidence(types, &p->batches[before],
-					     &p->results[before]) :
-			  NULL;
+	return evidence ? add_batch_evidence(types, before) : NULL;
 }
 
 // The batch in flight, if any: its evidence unless err, which is returned.
@@ -1552,9 +1537,7 @@ static struct ch_error *finish_in_flight(struct ch_types *types,
 		return err;
 	ch_beside_join(&p->looking_up.thread);
 	p->in_flight = false;
-	return err ? err :
-		     add_batch_evidence(types, &p->batches[!p->filling],
-					&p->results[!p->filling]);
+	return err ? err : add_batch_evidence(types, !p->filling);
 }
 
 /*
@@ -1564,14 +1547,14 @@ static struct ch_error *finish_in_flight(struct ch_types *types,
 static struct ch_error *follow_batches(struct ch_types *types)
 {
 	struct ch_types_private *p = types->private;
-	struct ch_lookup_batch *last = &p->batches[p->filling];
-	struct batch_result *result = &p->results[p->filling];
+	unsigned last = p->filling;
 	struct ch_error *err = finish_in_flight(types, NULL);
 
 	if (err)
 		return err;
-	look_up(p->block_index, last, p->unsorted, result, true);
-	return add_batch_evidence(types, last, result);
+	look_up(p->block_index, &p->batches[last], p->looking_up.unsorted,
+		&p->num_evidence[last], true);
+	return add_batch_evidence(types, last);
 }
 
 static int compare_indices(const void *a, const void *b)
@@ -1740,7 +1723,11 @@ static struct ch_error *propagate(struct ch_types *types)
 						   heap->live.len / BATCH_SPREAD :
 						   BATCH_MIN);
 	p->batching = true;
-	p->unsorted = types->dwarf->num_types <= EVIDENCE_PAST_COOKIE;
+	// The evidence of an unsorted lookup marks a pointer past a cookie
+	// in its type's top bit, which the DWARF types' ids leave free.
+	p->looking_up.unsorted =
+		ch_block_index_has_start_lines(p->block_index) &&
+		types->dwarf->num_types <= EVIDENCE_PAST_COOKIE;
 	if (!err)
 		err = visit_level(types, &from_roots);
 	if (!err && !types->stats.truncated)
